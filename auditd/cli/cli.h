@@ -1,0 +1,52 @@
+/* cli.h: the `auditd` command line. Each command group lives in its own
+ * cli_<group>.c and exposes one entry point; main.c dispatches on argv[1].
+ * Entry points get argv with argv[0] = the command name and return the
+ * process exit status (0 ok, 1 failure, 2 usage error). */
+#ifndef AUDITD_CLI_H
+#define AUDITD_CLI_H
+
+#include "buf.h"
+#include "status.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* ledger (cli_ledger.c) */
+int cli_init(int argc, char **argv);
+int cli_append(int argc, char **argv);
+int cli_verify(int argc, char **argv);
+int cli_checkpoint(int argc, char **argv);
+int cli_key(int argc, char **argv);
+int cli_entry(int argc, char **argv);
+int cli_proof(int argc, char **argv);
+/* daemon, agents, tokens (cli_server.c) */
+int cli_serve(int argc, char **argv);
+int cli_agent(int argc, char **argv);
+int cli_token(int argc, char **argv);
+/* pipeline (cli_pipeline.c) */
+int cli_simulate(int argc, char **argv);
+int cli_profile(int argc, char **argv);
+int cli_device(int argc, char **argv);
+int cli_telemetry(int argc, char **argv);
+int cli_dataset(int argc, char **argv);
+int cli_model(int argc, char **argv);
+int cli_lineage(int argc, char **argv);
+int cli_drift(int argc, char **argv);
+/* compliance (cli_controls.c) */
+int cli_controls(int argc, char **argv);
+int cli_raci(int argc, char **argv);
+int cli_policy(int argc, char **argv);
+/* reports (cli_report.c) */
+int cli_report(int argc, char **argv);
+
+/* The data directory: `opt` if given, else $AUDITD_DATA_DIR, else ./auditd-data. */
+const char *cli_data_dir(const char *opt);
+/* Print "auditd CMD: <message>" to stderr; returns 1 (the failure exit status). */
+int cli_fail(const char *cmd, const adt_err *err);
+int cli_failf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* True if argv holds -h or --help. */
+bool cli_wants_help(int argc, char **argv);
+/* Read all of `f` into `b` (bounded by b->max). */
+int cli_read_all(FILE *f, buf *b, adt_err *err);
+
+#endif

@@ -1,0 +1,54 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *cli_data_dir(const char *opt)
+{
+    if (opt && *opt)
+        return opt;
+    const char *env = getenv("AUDITD_DATA_DIR");
+    if (env && *env)
+        return env;
+    return "./auditd-data";
+}
+
+int cli_fail(const char *cmd, const adt_err *err)
+{
+    fprintf(stderr, "auditd %s: %s\n", cmd, err && err->msg[0] ? err->msg : "failed");
+    return 1;
+}
+
+int cli_failf(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "auditd %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
+int cli_read_all(FILE *f, buf *b, adt_err *err)
+{
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        int rc = buf_append(b, tmp, n);
+        if (rc)
+            return adt_fail(err, rc, "input is larger than the limit of %zu bytes", b->max);
+    }
+    if (ferror(f))
+        return adt_fail(err, ADT_EIO, "reading input failed");
+    return ADT_OK;
+}

@@ -1,0 +1,62 @@
+/* api.h: the transport-neutral shape of an HTTP API call.
+ *
+ * The daemon (auditd/server) owns HTTP, TLS and authentication. It hands each
+ * authenticated request to the part that serves the path as an `api_request`
+ * and sends back the `api_response` that part fills in. Parts never see
+ * libmicrohttpd, which keeps them testable alone.
+ *
+ * Ownership: everything in api_request is borrowed for the call. The handler
+ * fills `resp->body` (initialised by the server with buf_init(&body, 64 MiB)). */
+#ifndef AUDITD_API_H
+#define AUDITD_API_H
+
+#include "buf.h"
+#include "status.h"
+
+#include <stddef.h>
+
+typedef enum api_role {
+    API_ROLE_NONE = 0,   /* unauthenticated (public endpoints) */
+    API_ROLE_AGENT = 1,  /* an agent whose request signature was verified */
+    API_ROLE_AUDITOR = 2,
+    API_ROLE_ADMIN = 3
+} api_role;
+
+typedef struct api_param {
+    const char *key;
+    const char *value;
+} api_param;
+
+typedef struct api_request {
+    const char *method;       /* "GET", "POST" */
+    const char *path;         /* decoded path without the query, e.g. "/v1/controls/nist80053/ac-2" */
+    const api_param *params;  /* query parameters, decoded */
+    size_t nparams;
+    const char *body;         /* request body (NULL for none) */
+    size_t body_len;
+    api_role role;
+    const char *principal;    /* agent name or token name; "" when anonymous */
+    const char *sig_json;     /* canonical JSON of the verified agent signature, or NULL */
+    size_t sig_len;
+} api_request;
+
+typedef struct api_response {
+    int status;               /* HTTP status */
+    const char *content_type; /* static string; default "application/json" */
+    buf body;
+    int retry_after;          /* seconds for 429/503; 0 = no header */
+} api_response;
+
+/* The value of query parameter `key`, or NULL. */
+const char *api_param_get(const api_request *req, const char *key);
+
+/* Fill `resp` with {"error": code, "message": msg} and `status`. */
+int api_error(api_response *resp, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The HTTP status for an adt_status (EINVAL->400, EAUTH->401, EFORBIDDEN->403,
+ * ENOTFOUND->404, EREPLAY->409, ECONFLICT->409, ETOOBIG->413, EBUSY->429,
+ * ESHUTDOWN->503, else 500). */
+int api_status_for(int adt_code);
+
+#endif

@@ -1,0 +1,126 @@
+/* ledger.h: the append-only, hash-chained, Merkle-tree ledger.
+ *
+ * Public formats (leaf bytes, tree, checkpoints, proofs) follow
+ * shared/docs/LEDGER-CONTRACT.md exactly; see docs/ledger.md for the storage.
+ *
+ * A data directory holds `ledger.db` (SQLite, WAL) and `ledger.key` (the
+ * Ed25519 secret key, mode 0600). Every entry is the canonical JSON leaf
+ *   {"payload":{...},"prev":"<hex leaf hash of seq-1>","recorded_at":"...Z",
+ *    "seq":N,"sig":{...}?,"source":"...","type":"..."}
+ * built once at append time and never re-serialised.
+ *
+ * Threads: a `ledger` handle is used by one thread at a time. Open one handle
+ * per thread; handles in several threads or processes on one directory are
+ * safe (SQLite locking; an appender that finds the ledger grown by another
+ * writer reloads its state before appending).
+ *
+ * Memory: a handle keeps O(1) state (the 64-hash frontier), whatever the size. */
+#ifndef AUDITD_LEDGER_H
+#define AUDITD_LEDGER_H
+
+#include "buf.h"
+#include "merkle.h"
+#include "note.h"
+#include "status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ledger ledger;
+
+#define LEDGER_DB_FILE "ledger.db"
+#define LEDGER_KEY_FILE "ledger.key"
+#define LEDGER_MAX_LEAF (1u << 20) /* 1 MiB: an entry never exceeds this */
+
+/* One entry to append. All strings are borrowed for the call. */
+typedef struct ledger_item {
+    const char *source;  /* agent or component that submitted it (UTF-8, 1..128 bytes) */
+    const char *type;    /* event type, e.g. "firmware.deploy" (1..128 bytes) */
+    const char *payload; /* the submitted event as canonical JSON (see canon.h) */
+    size_t payload_len;
+    const char *sig;     /* canonical JSON object: the submitter's signature, or NULL */
+    size_t sig_len;
+} ledger_item;
+
+/* What a committed append returns: the entries got indices
+ * [first, first+count); `checkpoint` is the note signed for `tree_size`
+ * (>= first+count) in the same transaction, so the entries are provable. */
+typedef struct ledger_commit {
+    uint64_t first;
+    uint64_t count;
+    uint64_t tree_size;
+    merkle_hash root;
+    char checkpoint[NOTE_MAX];
+} ledger_commit;
+
+enum { LEDGER_RDONLY = 0, LEDGER_RDWR = 1 };
+
+/* Create a new ledger in `dir` (created if missing, mode 0700) with checkpoint
+ * origin `origin` (printable ASCII, no spaces or '+'; e.g. "auditd.example/plant-1").
+ * Fails with ADT_EEXIST if a ledger is there already. */
+int ledger_init(const char *dir, const char *origin, adt_err *err);
+
+/* Open an existing ledger. LEDGER_RDWR loads the signing key. */
+int ledger_open(const char *dir, int mode, ledger **out, adt_err *err);
+void ledger_close(ledger *lg);
+
+const char *ledger_origin(const ledger *lg);
+/* The verifier key line (no newline). */
+const char *ledger_key_line(const ledger *lg);
+const uint8_t *ledger_pubkey(const ledger *lg);
+
+/* Append `n` items (n >= 1) in one durable transaction (WAL, synchronous=FULL)
+ * and sign a checkpoint for the new size in the same transaction. All or
+ * nothing: on failure nothing is appended. */
+int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit *out,
+                  adt_err *err);
+
+/* The number of committed entries (reads the database: sees other writers). */
+int ledger_size(ledger *lg, uint64_t *size, adt_err *err);
+
+/* The latest signed checkpoint note (with its final newline) into `out`. */
+int ledger_checkpoint(ledger *lg, char *out, size_t cap, uint64_t *size, adt_err *err);
+/* The stored checkpoint signed at exactly `size`, if there is one. */
+int ledger_checkpoint_at(ledger *lg, uint64_t size, char *out, size_t cap, adt_err *err);
+
+/* The exact leaf bytes of entry `index`, replacing the contents of `leaf`. */
+int ledger_entry(ledger *lg, uint64_t index, buf *leaf, adt_err *err);
+int ledger_leaf_hash(ledger *lg, uint64_t index, merkle_hash out, adt_err *err);
+
+/* Root of the tree of the first `size` entries (size <= ledger size). */
+int ledger_root(ledger *lg, uint64_t size, merkle_hash out, adt_err *err);
+
+/* RFC 6962 PATH(index, D[size]) into `hashes` (room for MERKLE_MAX_PROOF);
+ * `*n` gets the count. Requires index < size <= ledger size. */
+int ledger_prove_inclusion(ledger *lg, uint64_t index, uint64_t size, merkle_hash *hashes,
+                           size_t *n, adt_err *err);
+/* RFC 6962 PROOF(first, D[second]). Requires 0 < first <= second <= ledger size
+ * (first == second gives an empty proof). */
+int ledger_prove_consistency(ledger *lg, uint64_t first, uint64_t second, merkle_hash *hashes,
+                             size_t *n, adt_err *err);
+
+/* Call `fn` for every entry with from <= index < to, in order (to = UINT64_MAX
+ * for all). `fn` returns 0 to go on, non-zero to stop (that value is returned). */
+typedef int (*ledger_scan_fn)(void *ctx, uint64_t index, const char *leaf, size_t len);
+int ledger_scan(ledger *lg, uint64_t from, uint64_t to, ledger_scan_fn fn, void *ctx,
+                adt_err *err);
+
+/* Full verification of a data directory, independent of any open handle:
+ * every leaf hash, seq and prev link, every stored tree node, every stored
+ * checkpoint's signature and root, the immutability triggers. */
+typedef struct ledger_verify_result {
+    uint64_t entries;       /* entries checked */
+    uint64_t checkpoints;   /* checkpoints checked */
+    bool ok;
+    uint64_t bad_index;     /* first bad entry index, when !ok and one applies */
+    bool has_bad_index;
+    char problem[ADT_ERR_MAX];
+    merkle_hash root;       /* recomputed root of all entries */
+} ledger_verify_result;
+int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err);
+
+/* Helpers for leaves. Append the RFC 3339 UTC time now, with microseconds. */
+int ledger_now_rfc3339(char *out, size_t cap);
+
+#endif
