@@ -1,0 +1,72 @@
+/* controls.h: the control evaluation service.
+ *
+ * Evaluates the evidence rules in controls/rules/*.xml (see rules.h and
+ * docs/controls.md) against the ledger, for the in-scope controls of the
+ * catalog (catalog.h: ISO/IEC 27001:2022 Annex A and NIST SP 800-53 Rev. 5),
+ * with the RACI policy (policies/raci.h) naming who must approve, acknowledge,
+ * be consulted and be informed.
+ *
+ * Two ways to evaluate:
+ *  - continuously: controls_notify() is the ledger commit listener; it only
+ *    records that the ledger grew. The next read (controls_api) folds the new
+ *    entries into per-rule state from a persisted cursor
+ *    (<data-dir>/controls_eval.db), so the ledger is never rescanned;
+ *  - for a period [from_us, to_us) by the events' payload `time`
+ *    (controls_evaluate_period), from scratch over the ledger.
+ *
+ * Each in-scope control comes out "satisfied", "not_satisfied" or
+ * "not_evaluated" (no evidence), with findings (rule, severity, message,
+ * owner from RACI where one applies) and the ledger indices of its evidence.
+ *
+ * Threads: a `controls` handle is internally locked; controls_notify may be
+ * called from the commit queue's writer thread while controls_api runs on
+ * HTTP threads. */
+#ifndef AUDITD_CONTROLS_H
+#define AUDITD_CONTROLS_H
+
+#include "api.h"
+#include "ledger.h"
+#include "status.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+typedef struct controls controls;
+
+#define CONTROLS_EVAL_DB "controls_eval.db"
+
+/* Open the service on the data directory `data_dir` (which holds the ledger):
+ * loads and validates the rules (rules directory: $AUDITD_RULES_DIR, else
+ * <data_dir>/rules if present, else the built-in controls/rules of the source
+ * tree), the catalog and the RACI policy, and opens controls_eval.db.
+ * A bad rule file fails with ADT_EINVAL and a message naming file:line. */
+int controls_open(const char *data_dir, controls **out, adt_err *err);
+void controls_close(controls *c);
+
+/* Commit listener (commitq_listener-compatible when wrapped): records the new
+ * tree size. Cheap, never blocks on evaluation, never fails. */
+void controls_notify(controls *c, const ledger_commit *commit);
+
+/* Serve:
+ *   GET /v1/controls                         all in-scope controls with status
+ *       ?framework=iso27001|nist80053
+ *   GET /v1/controls/{framework}/{id}        one control: status, rules, findings,
+ *                                            evidence indices
+ *   GET /v1/findings                         every open finding (?severity=)
+ *   GET /v1/raci                             the RACI policy in force
+ * Returns ADT_OK when `resp` was filled (also for 4xx answers), or
+ * ADT_ENOTFOUND if the path is not one of these (the server answers 404). */
+int controls_api(controls *c, const api_request *req, api_response *resp);
+
+/* Evaluate a period [from_us, to_us) and return the result as a cJSON document
+ * (caller frees with cJSON_Delete) with per-control status, findings and
+ * evidence indices, the policy version used, and the tree size evaluated at.
+ * framework NULL = both ("iso27001" or "nist80053" otherwise). */
+int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us,
+                             const char *framework, cJSON **out, adt_err *err);
+
+/* Parse "2026-Q3", "2026-07", "2026-07-01..2026-09-30" (end day inclusive) into
+ * [from, to) microseconds UTC. */
+int controls_parse_period(const char *s, int64_t *from_us, int64_t *to_us, adt_err *err);
+
+#endif
