@@ -26,7 +26,13 @@ void adt_err_prefix(adt_err *err, const char *fmt, ...)
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old);
+    /* Truncation is fine: the message is bounded by design. */
+    size_t pl = strnlen(pre, sizeof pre - 3);
+    memcpy(err->msg, pre, pl);
+    memcpy(err->msg + pl, ": ", 2);
+    size_t ol = strnlen(old, sizeof err->msg - pl - 3);
+    memcpy(err->msg + pl + 2, old, ol);
+    err->msg[pl + 2 + ol] = '\0';
 }
 
 const char *adt_status_name(int code)

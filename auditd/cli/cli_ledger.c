@@ -1,0 +1,361 @@
+/* cli_ledger.c: init, append, verify, checkpoint, key, entry, proof. */
+#include "cli.h"
+
+#include "event.h"
+#include "ledger.h"
+#include "numparse.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define APPEND_MAX_INPUT (256u << 20)
+
+/* Parse the common options: --data-dir and the command's own. Returns the
+ * index of the first positional argument, or -1 (usage error printed). */
+typedef struct opts {
+    const char *data_dir;
+    const char *origin;
+    const char *source;
+    const char *tree_size;
+    bool quiet;
+} opts;
+
+static int parse_opts(int argc, char **argv, opts *o, const char *usage)
+{
+    static const struct option lo[] = {
+        {"data-dir", required_argument, NULL, 'd'}, {"origin", required_argument, NULL, 'o'},
+        {"source", required_argument, NULL, 's'},   {"tree-size", required_argument, NULL, 't'},
+        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "d:qh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->data_dir = optarg; break;
+        case 'o': o->origin = optarg; break;
+        case 's': o->source = optarg; break;
+        case 't': o->tree_size = optarg; break;
+        case 'q': o->quiet = true; break;
+        case 'h': printf("%s", usage); exit(0);
+        default:
+            fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n%s", argv[0],
+                    argv[optind - 1], usage);
+            return -1;
+        }
+    }
+    o->data_dir = cli_data_dir(o->data_dir);
+    return optind;
+}
+
+int cli_init(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: auditd init [--data-dir DIR] [--origin NAME]\n"
+        "Create a ledger in DIR: an Ed25519 key pair (ledger.key, mode 0600) and ledger.db.\n"
+        "NAME is the checkpoint origin and key name (default auditd.local/ledger).\n";
+    opts o;
+    int i = parse_opts(argc, argv, &o, usage);
+    if (i < 0)
+        return 2;
+    if (i != argc)
+        return cli_failf(argv[0], "unexpected argument '%s'", argv[i]) + 1;
+    adt_err err;
+    if (ledger_init(o.data_dir, o.origin ? o.origin : "auditd.local/ledger", &err))
+        return cli_fail("init", &err);
+    ledger *lg;
+    if (ledger_open(o.data_dir, LEDGER_RDONLY, &lg, &err))
+        return cli_fail("init", &err);
+    printf("initialised ledger in %s\nverifier key: %s\n", o.data_dir, ledger_key_line(lg));
+    ledger_close(lg);
+    return 0;
+}
+
+int cli_append(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: auditd append [--data-dir DIR] [--source NAME] < events.ndjson\n"
+        "Append NDJSON events (one JSON object a line; blank lines ignored) as one\n"
+        "all-or-nothing batch. Each event needs type, time (RFC 3339) and actor\n"
+        "(docs/events.md). Prints the index of each new entry.\n";
+    opts o;
+    int i = parse_opts(argc, argv, &o, usage);
+    if (i < 0)
+        return 2;
+    if (i != argc)
+        return cli_failf(argv[0], "unexpected argument '%s'", argv[i]) + 1;
+    adt_err err;
+    buf in;
+    buf_init(&in, APPEND_MAX_INPUT);
+    if (cli_read_all(stdin, &in, &err)) {
+        buf_free(&in);
+        return cli_fail("append", &err);
+    }
+    /* Validate every line first: a bad line appends nothing. */
+    buf canon;
+    buf_init(&canon, APPEND_MAX_INPUT * 2);
+    size_t n = 0, cap = 0;
+    size_t *offs = NULL;
+    int rc = 0;
+    size_t line = 0;
+    for (char *p = in.data ? in.data : "", *end = p + in.len; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        line++;
+        size_t k = 0;
+        while (k < len && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r'))
+            k++;
+        if (k < len) {
+            if (n + 1 >= cap) {
+                cap = cap ? cap * 2 : 1024;
+                size_t *no = realloc(offs, cap * sizeof *no);
+                if (!no) {
+                    rc = cli_failf("append", "out of memory");
+                    break;
+                }
+                offs = no;
+            }
+            offs[n] = canon.len;
+            if (event_validate(p, len, NULL, &canon, NULL, &err)) {
+                rc = cli_failf("append", "line %zu: %s; nothing was appended", line, err.msg);
+                break;
+            }
+            n++;
+            offs[n] = canon.len;
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    buf_free(&in);
+    if (!rc && n == 0)
+        rc = cli_failf("append", "no events on standard input");
+    ledger_item *items = NULL;
+    char *types = NULL;
+    if (!rc) {
+        items = calloc(n, sizeof *items);
+        types = calloc(n, EVENT_TYPE_MAX + 1);
+        if (!items || !types)
+            rc = cli_failf("append", "out of memory");
+    }
+    for (size_t k = 0; !rc && k < n; k++) {
+        const char *ev = canon.data + offs[k];
+        size_t el = offs[k + 1] - offs[k];
+        const char *tv;
+        size_t tl;
+        canon_member(ev, el, "type", &tv, &tl);
+        memcpy(types + k * (EVENT_TYPE_MAX + 1), tv + 1, tl - 2);
+        items[k] = (ledger_item){.source = o.source ? o.source : "cli",
+                                 .type = types + k * (EVENT_TYPE_MAX + 1),
+                                 .payload = ev,
+                                 .payload_len = el};
+    }
+    if (!rc) {
+        ledger *lg;
+        ledger_commit c;
+        if (ledger_open(o.data_dir, LEDGER_RDWR, &lg, &err)) {
+            rc = cli_fail("append", &err);
+        } else {
+            if (ledger_append(lg, items, n, &c, &err))
+                rc = cli_fail("append", &err);
+            else if (!o.quiet)
+                for (uint64_t k = 0; k < c.count; k++)
+                    printf("%llu\n", (unsigned long long)(c.first + k));
+            ledger_close(lg);
+        }
+    }
+    free(items);
+    free(types);
+    free(offs);
+    buf_free(&canon);
+    return rc;
+}
+
+int cli_verify(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: auditd verify [--data-dir DIR]\n"
+        "Recompute every leaf hash, the hash chain (seq, prev), every stored tree node and\n"
+        "the root at every stored checkpoint; check every checkpoint's signature and the\n"
+        "immutability triggers. Exit 0 if all hold; else name the first bad index, exit 1.\n";
+    opts o;
+    int i = parse_opts(argc, argv, &o, usage);
+    if (i < 0)
+        return 2;
+    adt_err err;
+    ledger_verify_result res;
+    if (ledger_verify(o.data_dir, &res, &err))
+        return cli_fail("verify", &err);
+    if (!res.ok) {
+        if (res.has_bad_index)
+            fprintf(stderr, "auditd verify: FAILED at index %llu: %s\n",
+                    (unsigned long long)res.bad_index, res.problem);
+        else
+            fprintf(stderr, "auditd verify: FAILED: %s\n", res.problem);
+        return 1;
+    }
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, res.root, 32);
+    printf("ok: %llu entries, %llu checkpoints verified; root %s\n",
+           (unsigned long long)res.entries, (unsigned long long)res.checkpoints, hex);
+    return 0;
+}
+
+static int open_ro(const char *cmd, const opts *o, ledger **lg)
+{
+    adt_err err;
+    if (ledger_open(o->data_dir, LEDGER_RDONLY, lg, &err))
+        return cli_fail(cmd, &err);
+    return 0;
+}
+
+int cli_checkpoint(int argc, char **argv)
+{
+    static const char usage[] = "usage: auditd checkpoint [--data-dir DIR]\n"
+                                "Print the latest signed checkpoint (a C2SP signed note).\n";
+    opts o;
+    ledger *lg;
+    if (parse_opts(argc, argv, &o, usage) < 0)
+        return 2;
+    if (open_ro("checkpoint", &o, &lg))
+        return 1;
+    char note[NOTE_MAX];
+    adt_err err;
+    int rc = ledger_checkpoint(lg, note, sizeof note, NULL, &err);
+    ledger_close(lg);
+    if (rc)
+        return cli_fail("checkpoint", &err);
+    fputs(note, stdout);
+    return 0;
+}
+
+int cli_key(int argc, char **argv)
+{
+    static const char usage[] = "usage: auditd key [--data-dir DIR]\n"
+                                "Print the verifier key line: <name>+<key id>+<base64 key>.\n";
+    opts o;
+    ledger *lg;
+    if (parse_opts(argc, argv, &o, usage) < 0)
+        return 2;
+    if (open_ro("key", &o, &lg))
+        return 1;
+    printf("%s\n", ledger_key_line(lg));
+    ledger_close(lg);
+    return 0;
+}
+
+int cli_entry(int argc, char **argv)
+{
+    static const char usage[] = "usage: auditd entry N [--data-dir DIR]\n"
+                                "Print entry N as {\"index\":N,\"leaf\":\"<base64 of the leaf bytes>\"}.\n";
+    opts o;
+    int i = parse_opts(argc, argv, &o, usage);
+    if (i < 0)
+        return 2;
+    uint64_t idx;
+    if (i + 1 != argc || num_u64(argv[i], INT64_MAX, &idx))
+        return cli_failf("entry", "expected one entry index (a non-negative integer)") + 1;
+    ledger *lg;
+    if (open_ro("entry", &o, &lg))
+        return 1;
+    buf leaf;
+    buf_init(&leaf, LEDGER_MAX_LEAF);
+    adt_err err;
+    int rc = ledger_entry(lg, idx, &leaf, &err);
+    ledger_close(lg);
+    if (rc) {
+        buf_free(&leaf);
+        return cli_fail("entry", &err);
+    }
+    size_t bl = sodium_base64_ENCODED_LEN(leaf.len, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(bl);
+    if (!b64) {
+        buf_free(&leaf);
+        return cli_failf("entry", "out of memory");
+    }
+    sodium_bin2base64(b64, bl, (const unsigned char *)leaf.data, leaf.len,
+                      sodium_base64_VARIANT_ORIGINAL);
+    printf("{\"index\":%llu,\"leaf\":\"%s\"}\n", (unsigned long long)idx, b64);
+    free(b64);
+    buf_free(&leaf);
+    return 0;
+}
+
+static void print_hashes(const merkle_hash *h, size_t n, uint64_t a, uint64_t b, bool incl)
+{
+    if (incl)
+        printf("{\"hashes\":[");
+    else
+        printf("{\"hashes\":[");
+    for (size_t k = 0; k < n; k++) {
+        char b64[64];
+        sodium_bin2base64(b64, sizeof b64, h[k], 32, sodium_base64_VARIANT_ORIGINAL);
+        printf("%s\"%s\"", k ? "," : "", b64);
+    }
+    if (incl)
+        printf("],\"index\":%llu,\"tree_size\":%llu}\n", (unsigned long long)a, (unsigned long long)b);
+    else
+        printf("],\"first\":%llu,\"second\":%llu}\n", (unsigned long long)a, (unsigned long long)b);
+}
+
+int cli_proof(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: auditd proof inclusion N [--tree-size S] [--data-dir DIR]\n"
+        "       auditd proof consistency M N [--data-dir DIR]\n"
+        "Print an RFC 6962 proof as JSON {\"hashes\": [base64...]}: the audit path of entry N\n"
+        "in the tree of size S (default: the latest checkpoint's size), or the consistency\n"
+        "proof from tree size M to N.\n";
+    opts o;
+    int i = parse_opts(argc, argv, &o, usage);
+    if (i < 0)
+        return 2;
+    if (i >= argc)
+        return cli_failf("proof", "say 'inclusion' or 'consistency'") + 1;
+    const char *kind = argv[i++];
+    ledger *lg;
+    merkle_hash h[MERKLE_MAX_PROOF];
+    size_t n = 0;
+    adt_err err;
+    int rc;
+    if (!strcmp(kind, "inclusion")) {
+        uint64_t idx, size;
+        if (i + 1 != argc || num_u64(argv[i], INT64_MAX, &idx))
+            return cli_failf("proof", "inclusion takes one entry index") + 1;
+        if (open_ro("proof", &o, &lg))
+            return 1;
+        if (o.tree_size) {
+            if (num_u64(o.tree_size, INT64_MAX, &size)) {
+                ledger_close(lg);
+                return cli_failf("proof", "--tree-size must be a non-negative integer") + 1;
+            }
+        } else {
+            char note[NOTE_MAX];
+            if ((rc = ledger_checkpoint(lg, note, sizeof note, &size, &err))) {
+                ledger_close(lg);
+                return cli_fail("proof", &err);
+            }
+        }
+        rc = ledger_prove_inclusion(lg, idx, size, h, &n, &err);
+        ledger_close(lg);
+        if (rc)
+            return cli_fail("proof", &err);
+        print_hashes(h, n, idx, size, true);
+        return 0;
+    }
+    if (!strcmp(kind, "consistency")) {
+        uint64_t m, nn;
+        if (i + 2 != argc || num_u64(argv[i], INT64_MAX, &m) || num_u64(argv[i + 1], INT64_MAX, &nn))
+            return cli_failf("proof", "consistency takes two tree sizes M N") + 1;
+        if (open_ro("proof", &o, &lg))
+            return 1;
+        rc = ledger_prove_consistency(lg, m, nn, h, &n, &err);
+        ledger_close(lg);
+        if (rc)
+            return cli_fail("proof", &err);
+        print_hashes(h, n, m, nn, false);
+        return 0;
+    }
+    return cli_failf("proof", "unknown proof kind '%s': say 'inclusion' or 'consistency'", kind) + 1;
+}

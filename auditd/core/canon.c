@@ -1,0 +1,635 @@
+#include "canon.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+const canon_limits canon_event_limits = {65536, 16, 4096};
+
+/* One object member while its object is being canonicalised: where its
+ * decoded key sits in the key scratch buffer and where its canonical
+ * "key":value text sits in the output. */
+typedef struct member {
+    size_t key_off, key_len; /* in p->keys */
+    size_t out_off, out_len; /* in out */
+} member;
+
+typedef struct parser {
+    const char *s;
+    size_t n, i;
+    const canon_limits *lim;
+    size_t values;
+    buf *out;
+    buf keys;     /* decoded keys of the objects being parsed */
+    buf tmp;      /* decoded string scratch */
+    member *mem;  /* a stack of members, objects use slices */
+    size_t nmem, capmem;
+    adt_err *err;
+} parser;
+
+static int fail(parser *p, const char *what)
+{
+    return adt_fail(p->err, ADT_EINVAL, "invalid JSON at byte %zu: %s", p->i, what);
+}
+
+static void skip_ws(parser *p)
+{
+    while (p->i < p->n) {
+        char c = p->s[p->i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        p->i++;
+    }
+}
+
+/* Length of the UTF-8 sequence at s[0..n) if valid, else 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c < 0xC2)
+        return 0;
+    if (c < 0xE0) {
+        if (n < 2 || (s[1] & 0xC0) != 0x80)
+            return 0;
+        return 2;
+    }
+    if (c < 0xF0) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xE0 && s[1] < 0xA0)
+            return 0; /* overlong */
+        if (c == 0xED && s[1] >= 0xA0)
+            return 0; /* surrogate */
+        return 3;
+    }
+    if (c < 0xF5) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        if (c == 0xF0 && s[1] < 0x90)
+            return 0;
+        if (c == 0xF4 && s[1] >= 0x90)
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+bool canon_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq(u + i, n - i);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+static int put_utf8(buf *b, uint32_t cp)
+{
+    char t[4];
+    size_t k;
+    if (cp < 0x80) {
+        t[0] = (char)cp;
+        k = 1;
+    } else if (cp < 0x800) {
+        t[0] = (char)(0xC0 | (cp >> 6));
+        t[1] = (char)(0x80 | (cp & 0x3F));
+        k = 2;
+    } else if (cp < 0x10000) {
+        t[0] = (char)(0xE0 | (cp >> 12));
+        t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        t[2] = (char)(0x80 | (cp & 0x3F));
+        k = 3;
+    } else {
+        t[0] = (char)(0xF0 | (cp >> 18));
+        t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        t[3] = (char)(0x80 | (cp & 0x3F));
+        k = 4;
+    }
+    return buf_append(b, t, k);
+}
+
+static int hex4(const char *s, uint32_t *out)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (uint32_t)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parse a string at p->i (which is '"') and append its decoded bytes to `dst`. */
+static int parse_string(parser *p, buf *dst)
+{
+    p->i++;
+    const unsigned char *u = (const unsigned char *)p->s;
+    for (;;) {
+        size_t run = p->i;
+        while (p->i < p->n && u[p->i] >= 0x20 && u[p->i] < 0x80 && u[p->i] != '"' &&
+               u[p->i] != '\\')
+            p->i++;
+        if (p->i > run && buf_append(dst, p->s + run, p->i - run))
+            return adt_fail(p->err, ADT_ETOOBIG, "string too long");
+        if (p->i >= p->n)
+            return fail(p, "unterminated string");
+        unsigned char c = u[p->i];
+        if (c == '"') {
+            p->i++;
+            return ADT_OK;
+        }
+        if (c < 0x20)
+            return fail(p, "control character in string (escape it)");
+        if (c >= 0x80) {
+            size_t k = utf8_seq(u + p->i, p->n - p->i);
+            if (!k)
+                return fail(p, "invalid UTF-8");
+            if (buf_append(dst, p->s + p->i, k))
+                return adt_fail(p->err, ADT_ETOOBIG, "string too long");
+            p->i += k;
+            continue;
+        }
+        /* backslash */
+        if (p->i + 1 >= p->n)
+            return fail(p, "unterminated escape");
+        char e = p->s[p->i + 1];
+        char lit = 0;
+        switch (e) {
+        case '"': lit = '"'; break;
+        case '\\': lit = '\\'; break;
+        case '/': lit = '/'; break;
+        case 'b': lit = '\b'; break;
+        case 'f': lit = '\f'; break;
+        case 'n': lit = '\n'; break;
+        case 'r': lit = '\r'; break;
+        case 't': lit = '\t'; break;
+        case 'u': break;
+        default: return fail(p, "invalid escape");
+        }
+        if (lit) {
+            if (buf_putc(dst, lit))
+                return adt_fail(p->err, ADT_ETOOBIG, "string too long");
+            p->i += 2;
+            continue;
+        }
+        uint32_t cp;
+        if (p->i + 6 > p->n || hex4(p->s + p->i + 2, &cp))
+            return fail(p, "invalid \\u escape");
+        p->i += 6;
+        if (cp >= 0xDC00 && cp <= 0xDFFF)
+            return fail(p, "lone low surrogate");
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            uint32_t lo;
+            if (p->i + 6 > p->n || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u' ||
+                hex4(p->s + p->i + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                return fail(p, "lone high surrogate");
+            p->i += 6;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        }
+        if (put_utf8(dst, cp))
+            return adt_fail(p->err, ADT_ETOOBIG, "string too long");
+    }
+}
+
+int canon_put_string(buf *out, const char *s, size_t n)
+{
+    static const char hexd[] = "0123456789abcdef";
+    int rc = buf_putc(out, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        rc = buf_append(out, s + run, i - run);
+        run = i + 1;
+        char esc[7] = {'\\', 0};
+        size_t k = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hexd[c >> 4];
+            esc[5] = hexd[c & 15];
+            k = 6;
+        }
+        if (!rc)
+            rc = buf_append(out, esc, k);
+    }
+    if (!rc)
+        rc = buf_append(out, s + run, n - run);
+    if (!rc)
+        rc = buf_putc(out, '"');
+    return rc;
+}
+
+static int parse_number(parser *p)
+{
+    size_t st = p->i;
+    const char *s = p->s;
+    if (p->i < p->n && s[p->i] == '-')
+        p->i++;
+    if (p->i >= p->n)
+        return fail(p, "truncated number");
+    if (s[p->i] == '0') {
+        p->i++;
+    } else if (s[p->i] >= '1' && s[p->i] <= '9') {
+        while (p->i < p->n && s[p->i] >= '0' && s[p->i] <= '9')
+            p->i++;
+    } else {
+        return fail(p, "invalid number");
+    }
+    if (p->i < p->n && s[p->i] == '.') {
+        p->i++;
+        size_t d = p->i;
+        while (p->i < p->n && s[p->i] >= '0' && s[p->i] <= '9')
+            p->i++;
+        if (p->i == d)
+            return fail(p, "digits expected after decimal point");
+    }
+    if (p->i < p->n && (s[p->i] == 'e' || s[p->i] == 'E')) {
+        p->i++;
+        if (p->i < p->n && (s[p->i] == '+' || s[p->i] == '-'))
+            p->i++;
+        size_t d = p->i;
+        while (p->i < p->n && s[p->i] >= '0' && s[p->i] <= '9')
+            p->i++;
+        if (p->i == d)
+            return fail(p, "digits expected in exponent");
+    }
+    if (p->i - st > 64)
+        return fail(p, "number longer than 64 characters");
+    if (buf_append(p->out, s + st, p->i - st))
+        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+    return ADT_OK;
+}
+
+static int push_member(parser *p, member m)
+{
+    if (p->nmem == p->capmem) {
+        size_t cap = p->capmem ? p->capmem * 2 : 32;
+        member *nm = realloc(p->mem, cap * sizeof *nm);
+        if (!nm)
+            return adt_fail(p->err, ADT_ENOMEM, "out of memory");
+        p->mem = nm;
+        p->capmem = cap;
+    }
+    p->mem[p->nmem++] = m;
+    return ADT_OK;
+}
+
+
+
+/* qsort has no context argument in C11; members are sorted with a small
+ * insertion/merge sort of our own instead, which is also stable. */
+static int key_cmp(const char *keys, const member *a, const member *b)
+{
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(keys + a->key_off, keys + b->key_off, n);
+    if (c)
+        return c;
+    return (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
+static void merge_sort(const char *keys, member *m, member *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    if (n <= 8) {
+        for (size_t i = 1; i < n; i++) {
+            member x = m[i];
+            size_t j = i;
+            while (j > 0 && key_cmp(keys, &m[j - 1], &x) > 0) {
+                m[j] = m[j - 1];
+                j--;
+            }
+            m[j] = x;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    merge_sort(keys, m, tmp, h);
+    merge_sort(keys, m + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = key_cmp(keys, &m[i], &m[j]) <= 0 ? m[i++] : m[j++];
+    while (i < h)
+        tmp[k++] = m[i++];
+    while (j < n)
+        tmp[k++] = m[j++];
+    memcpy(m, tmp, n * sizeof *m);
+}
+
+static int parse_value(parser *p, int depth);
+
+static int parse_object(parser *p, int depth)
+{
+    if (depth > p->lim->max_depth)
+        return adt_fail(p->err, ADT_EINVAL, "invalid JSON at byte %zu: nesting deeper than %d",
+                        p->i, p->lim->max_depth);
+    size_t obj_start = p->out->len;
+    size_t base = p->nmem;
+    size_t keys_base = p->keys.len;
+    p->i++; /* '{' */
+    if (buf_putc(p->out, '{'))
+        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+    skip_ws(p);
+    if (p->i < p->n && p->s[p->i] == '}') {
+        p->i++;
+        return buf_putc(p->out, '}') ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
+    }
+    for (;;) {
+        skip_ws(p);
+        if (p->i >= p->n || p->s[p->i] != '"')
+            return fail(p, "object key (a string) expected");
+        member m;
+        m.key_off = p->keys.len;
+        int rc = parse_string(p, &p->keys);
+        if (rc)
+            return rc;
+        m.key_len = p->keys.len - m.key_off;
+        skip_ws(p);
+        if (p->i >= p->n || p->s[p->i] != ':')
+            return fail(p, "':' expected after object key");
+        p->i++;
+        skip_ws(p);
+        if (p->nmem > base && buf_putc(p->out, ','))
+            return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+        m.out_off = p->out->len;
+        rc = canon_put_string(p->out, p->keys.data + m.key_off, m.key_len);
+        if (!rc)
+            rc = buf_putc(p->out, ':');
+        if (rc)
+            return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+        rc = parse_value(p, depth);
+        if (rc)
+            return rc;
+        m.out_len = p->out->len - m.out_off;
+        if ((rc = push_member(p, m)))
+            return rc;
+        skip_ws(p);
+        if (p->i < p->n && p->s[p->i] == ',') {
+            p->i++;
+            continue;
+        }
+        if (p->i < p->n && p->s[p->i] == '}') {
+            p->i++;
+            break;
+        }
+        return fail(p, "',' or '}' expected in object");
+    }
+    size_t cnt = p->nmem - base;
+    member *ms = p->mem + base;
+    /* Sort and check duplicates, then rewrite the members in key order. */
+    member *tmp = malloc(cnt * sizeof *tmp);
+    if (!tmp)
+        return adt_fail(p->err, ADT_ENOMEM, "out of memory");
+    merge_sort(p->keys.data, ms, tmp, cnt);
+    free(tmp);
+    for (size_t k = 1; k < cnt; k++)
+        if (key_cmp(p->keys.data, &ms[k - 1], &ms[k]) == 0) {
+            char key[64];
+            size_t kl = ms[k].key_len < sizeof key - 1 ? ms[k].key_len : sizeof key - 1;
+            memcpy(key, p->keys.data + ms[k].key_off, kl);
+            key[kl] = '\0';
+            return adt_fail(p->err, ADT_EINVAL,
+                            "invalid JSON before byte %zu: duplicate key \"%s\" in object", p->i,
+                            key);
+        }
+    size_t body_start = obj_start + 1, body_len = p->out->len - body_start;
+    bool sorted = true;
+    for (size_t k = 1; k < cnt && sorted; k++)
+        if (ms[k].out_off < ms[k - 1].out_off)
+            sorted = false;
+    if (!sorted) {
+        char *copy = malloc(body_len);
+        if (!copy)
+            return adt_fail(p->err, ADT_ENOMEM, "out of memory");
+        memcpy(copy, p->out->data + body_start, body_len);
+        size_t w = body_start;
+        for (size_t k = 0; k < cnt; k++) {
+            if (k)
+                p->out->data[w++] = ',';
+            memcpy(p->out->data + w, copy + (ms[k].out_off - body_start), ms[k].out_len);
+            w += ms[k].out_len;
+        }
+        free(copy);
+    }
+    p->nmem = base;
+    p->keys.len = keys_base;
+    if (buf_putc(p->out, '}'))
+        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+    return ADT_OK;
+}
+
+static int parse_array(parser *p, int depth)
+{
+    if (depth > p->lim->max_depth)
+        return adt_fail(p->err, ADT_EINVAL, "invalid JSON at byte %zu: nesting deeper than %d",
+                        p->i, p->lim->max_depth);
+    p->i++;
+    if (buf_putc(p->out, '['))
+        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+    skip_ws(p);
+    if (p->i < p->n && p->s[p->i] == ']') {
+        p->i++;
+        return buf_putc(p->out, ']') ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
+    }
+    for (bool first = true;; first = false) {
+        if (!first && buf_putc(p->out, ','))
+            return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+        skip_ws(p);
+        int rc = parse_value(p, depth);
+        if (rc)
+            return rc;
+        skip_ws(p);
+        if (p->i < p->n && p->s[p->i] == ',') {
+            p->i++;
+            continue;
+        }
+        if (p->i < p->n && p->s[p->i] == ']') {
+            p->i++;
+            break;
+        }
+        return fail(p, "',' or ']' expected in array");
+    }
+    return buf_putc(p->out, ']') ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
+}
+
+static int literal(parser *p, const char *lit)
+{
+    size_t k = strlen(lit);
+    if (p->n - p->i < k || memcmp(p->s + p->i, lit, k) != 0)
+        return fail(p, "unexpected character");
+    p->i += k;
+    return buf_append(p->out, lit, k) ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
+}
+
+static int parse_value(parser *p, int depth)
+{
+    if (++p->values > p->lim->max_members)
+        return adt_fail(p->err, ADT_ETOOBIG, "JSON has more than %zu values", p->lim->max_members);
+    if (p->i >= p->n)
+        return fail(p, "value expected");
+    char c = p->s[p->i];
+    switch (c) {
+    case '{': return parse_object(p, depth + 1);
+    case '[': return parse_array(p, depth + 1);
+    case '"': {
+        buf_reset(&p->tmp);
+        int rc = parse_string(p, &p->tmp);
+        if (rc)
+            return rc;
+        return canon_put_string(p->out, p->tmp.data ? p->tmp.data : "", p->tmp.len)
+                   ? adt_fail(p->err, ADT_ETOOBIG, "canonical form too large")
+                   : ADT_OK;
+    }
+    case 't': return literal(p, "true");
+    case 'f': return literal(p, "false");
+    case 'n': return literal(p, "null");
+    default:
+        if (c == '-' || (c >= '0' && c <= '9'))
+            return parse_number(p);
+        return fail(p, "unexpected character");
+    }
+}
+
+int canon_json(const char *in, size_t len, const canon_limits *lim, bool require_object,
+               buf *out, adt_err *err)
+{
+    if (!lim)
+        lim = &canon_event_limits;
+    if (len > lim->max_bytes)
+        return adt_fail(err, ADT_ETOOBIG, "JSON of %zu bytes is over the limit of %zu bytes", len,
+                        lim->max_bytes);
+    parser p = {.s = in, .n = len, .lim = lim, .out = out, .err = err};
+    buf_init(&p.keys, len + 16);
+    buf_init(&p.tmp, len + 16);
+    /* Allocate both up front so their data pointers are never NULL. */
+    if (buf_append(&p.keys, "", 0) || buf_append(&p.tmp, "", 0)) {
+        buf_free(&p.keys);
+        buf_free(&p.tmp);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    size_t start = out->len;
+    skip_ws(&p);
+    int rc;
+    if (require_object && (p.i >= p.n || p.s[p.i] != '{'))
+        rc = fail(&p, "a JSON object is expected");
+    else
+        rc = parse_value(&p, 0);
+    if (!rc) {
+        skip_ws(&p);
+        if (p.i != p.n)
+            rc = fail(&p, "trailing characters after the JSON value");
+    }
+    buf_free(&p.keys);
+    buf_free(&p.tmp);
+    free(p.mem);
+    if (rc) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = '\0';
+    }
+    return rc;
+}
+
+/* Skip one JSON value starting at s[i] (no validation beyond structure). */
+static size_t skip_value(const char *s, size_t n, size_t i)
+{
+    int depth = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == '"') {
+            i++;
+            while (i < n && s[i] != '"') {
+                if (s[i] == '\\')
+                    i++;
+                i++;
+            }
+            i++;
+            if (depth == 0)
+                return i;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return i;
+            depth--;
+            if (depth == 0)
+                return i + 1;
+        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            return i;
+        }
+        i++;
+    }
+    return i;
+}
+
+int canon_member(const char *json, size_t len, const char *key, const char **val, size_t *vlen)
+{
+    size_t klen = strlen(key), i = 0;
+    while (i < len && strchr(" \t\r\n", json[i]))
+        i++;
+    if (i >= len || json[i] != '{')
+        return ADT_EINVAL;
+    i++;
+    while (i < len) {
+        while (i < len && strchr(" \t\r\n,", json[i]))
+            i++;
+        if (i >= len || json[i] == '}')
+            return ADT_ENOTFOUND;
+        if (json[i] != '"')
+            return ADT_EINVAL;
+        size_t ks = i + 1;
+        size_t ke = skip_value(json, len, i) - 1;
+        if (ke > len)
+            return ADT_EINVAL;
+        i = ke + 1;
+        while (i < len && strchr(" \t\r\n", json[i]))
+            i++;
+        if (i >= len || json[i] != ':')
+            return ADT_EINVAL;
+        i++;
+        while (i < len && strchr(" \t\r\n", json[i]))
+            i++;
+        size_t vs = i, ve = skip_value(json, len, i);
+        if (ve > len || ve == vs)
+            return ADT_EINVAL;
+        if (ke - ks == klen && memcmp(json + ks, key, klen) == 0) {
+            *val = json + vs;
+            *vlen = ve - vs;
+            return ADT_OK;
+        }
+        i = ve;
+    }
+    return ADT_ENOTFOUND;
+}

@@ -1,0 +1,921 @@
+/* ledger.c: storage of the ledger in SQLite.
+ *
+ * Tables (see docs/ledger.md):
+ *   meta(key, value)              origin, public key, format
+ *   entries(seq, leaf, leaf_hash) the exact leaf bytes and SHA-256(0x00||leaf)
+ *   nodes(id, hash)               every complete subtree hash of level >= 1;
+ *                                 id = level * 2^56 + index at that level
+ *   checkpoints(size, root, note) every signed checkpoint
+ * Triggers refuse UPDATE and DELETE on all four.
+ *
+ * Any subtree hash the proofs need is either one stored node, one leaf hash,
+ * or (on the right edge) a fold of at most 64 of them, so roots and proofs
+ * cost O(log n) row reads and the handle keeps O(1) memory. */
+#include "ledger.h"
+
+#include "canon.h"
+#include "numparse.h"
+#include "rfc3339.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NODE_ID(level, index) ((int64_t)(((uint64_t)(level) << 56) | (uint64_t)(index)))
+#define MAX_SOURCE 128
+#define MAX_TYPE 128
+#define PATH_MAX_LEN 4096
+
+enum {
+    ST_INSERT_ENTRY,
+    ST_INSERT_NODE,
+    ST_INSERT_CKPT,
+    ST_GET_LEAF,
+    ST_GET_LEAF_HASH,
+    ST_GET_NODE,
+    ST_MAX_SEQ,
+    ST_LATEST_CKPT,
+    ST_CKPT_AT,
+    ST_SCAN,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_INSERT_ENTRY] = "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)",
+    [ST_INSERT_NODE] = "INSERT INTO nodes(id, hash) VALUES (?, ?)",
+    [ST_INSERT_CKPT] = "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
+    [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?",
+    [ST_GET_LEAF_HASH] = "SELECT leaf_hash FROM entries WHERE seq = ?",
+    [ST_GET_NODE] = "SELECT hash FROM nodes WHERE id = ?",
+    [ST_MAX_SEQ] = "SELECT max(seq) FROM entries",
+    [ST_LATEST_CKPT] = "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
+    [ST_CKPT_AT] = "SELECT note FROM checkpoints WHERE size = ?",
+    [ST_SCAN] = "SELECT seq, leaf FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
+};
+
+struct ledger {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    int mode;
+    char origin[NOTE_ORIGIN_MAX + 1];
+    uint8_t pub[32];
+    char key_line[NOTE_KEYLINE_MAX];
+    note_signer *signer;      /* RDWR only */
+    /* Writer state, valid while `fresh`: the tree frontier and last leaf hash. */
+    bool fresh;
+    merkle_frontier fr;
+    merkle_hash last_leaf;
+    buf leaf;                 /* scratch for building leaves */
+};
+
+static const char *const schema_sql =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE entries(seq INTEGER PRIMARY KEY, leaf BLOB NOT NULL, leaf_hash BLOB NOT NULL);"
+    "CREATE TABLE nodes(id INTEGER PRIMARY KEY, hash BLOB NOT NULL);"
+    "CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL);"
+    "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;"
+    "CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;"
+    "CREATE TRIGGER nodes_no_update BEFORE UPDATE ON nodes BEGIN SELECT RAISE(ABORT, 'ledger tree is append-only'); END;"
+    "CREATE TRIGGER nodes_no_delete BEFORE DELETE ON nodes BEGIN SELECT RAISE(ABORT, 'ledger tree is append-only'); END;"
+    "CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
+    "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
+    "CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'ledger metadata is immutable'); END;"
+    "CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta BEGIN SELECT RAISE(ABORT, 'ledger metadata is immutable'); END;";
+
+static const char *const trigger_names[] = {
+    "entries_no_update",     "entries_no_delete",     "nodes_no_update", "nodes_no_delete",
+    "checkpoints_no_update", "checkpoints_no_delete", "meta_no_update",  "meta_no_delete"};
+
+static int db_fail(sqlite3 *db, adt_err *err, const char *what)
+{
+    int code = sqlite3_errcode(db);
+    int rc = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? ADT_EBUSY
+             : (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? ADT_ECORRUPT
+                                                                  : ADT_EIO;
+    return adt_fail(err, rc, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+static int path_join(char *out, size_t cap, const char *dir, const char *file)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, file);
+    return (n < 0 || (size_t)n >= cap) ? ADT_ETOOBIG : ADT_OK;
+}
+
+static int db_open(const char *path, int flags, sqlite3 **out, adt_err *err)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        int rc = adt_fail(err, ADT_EIO, "cannot open %s: %s", path,
+                          db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_extended_result_codes(db, 0);
+    /* WAL: readers never block the writer; synchronous=FULL: a commit is
+     * durable (fsync'd) before it returns, which acknowledgements rely on. */
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        int rc = db_fail(db, err, "setting up the database");
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return ADT_OK;
+}
+
+static bool valid_origin(const char *o)
+{
+    size_t n = strlen(o);
+    if (n == 0 || n > NOTE_ORIGIN_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)o[i] <= 0x20 || (unsigned char)o[i] >= 0x7F || o[i] == '+')
+            return false;
+    return true;
+}
+
+int ledger_init(const char *dir, const char *origin, adt_err *err)
+{
+    if (!valid_origin(origin))
+        return adt_fail(err, ADT_EINVAL,
+                        "origin '%s' is invalid: use printable ASCII without spaces or '+', "
+                        "e.g. auditd.example/plant-1", origin);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return adt_fail(err, ADT_EIO, "cannot create %s: %s", dir, strerror(errno));
+    char dbp[PATH_MAX_LEN], keyp[PATH_MAX_LEN];
+    if (path_join(dbp, sizeof dbp, dir, LEDGER_DB_FILE) || path_join(keyp, sizeof keyp, dir, LEDGER_KEY_FILE))
+        return adt_fail(err, ADT_EINVAL, "data directory path too long");
+    if (access(dbp, F_OK) == 0)
+        return adt_fail(err, ADT_EEXIST, "a ledger exists already in %s (refusing to overwrite it)", dir);
+    uint8_t pub[32];
+    int rc = note_keygen(keyp, pub, err);
+    if (rc)
+        return rc;
+    sqlite3 *db;
+    if ((rc = db_open(dbp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err))) {
+        unlink(keyp);
+        return rc;
+    }
+    rc = ADT_OK;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_fail(db, err, "creating the ledger schema");
+    } else {
+        sqlite3_stmt *s = NULL;
+        const char *sql = "INSERT INTO meta(key, value) VALUES ('format', 'auditd-ledger-1'), "
+                          "('origin', ?1), ('pubkey', ?2)";
+        if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+            rc = db_fail(db, err, "writing ledger metadata");
+        } else {
+            sqlite3_bind_text(s, 1, origin, -1, SQLITE_STATIC);
+            sqlite3_bind_blob(s, 2, pub, 32, SQLITE_STATIC);
+            if (sqlite3_step(s) != SQLITE_DONE)
+                rc = db_fail(db, err, "writing ledger metadata");
+            sqlite3_finalize(s);
+        }
+    }
+    if (!rc && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_fail(db, err, "committing the new ledger");
+    if (rc)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    if (rc) {
+        unlink(dbp);
+        unlink(keyp);
+        return rc;
+    }
+    /* Sign the empty tree's checkpoint so a ledger always has one. */
+    ledger *lg;
+    if ((rc = ledger_open(dir, LEDGER_RDWR, &lg, err)))
+        return rc;
+    ledger_commit c;
+    rc = ledger_append(lg, NULL, 0, &c, err);
+    ledger_close(lg);
+    return rc;
+}
+
+static int load_meta(ledger *lg, adt_err *err)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(lg->db, "SELECT key, value FROM meta", -1, &s, NULL) != SQLITE_OK)
+        return adt_fail(err, ADT_ECORRUPT, "not an auditd ledger (no metadata): %s",
+                        sqlite3_errmsg(lg->db));
+    bool have_origin = false, have_pub = false, have_format = false;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(s, 0);
+        int n = sqlite3_column_bytes(s, 1);
+        const void *v = sqlite3_column_blob(s, 1);
+        if (!k)
+            continue;
+        if (!strcmp(k, "origin") && n > 0 && n <= NOTE_ORIGIN_MAX) {
+            memcpy(lg->origin, v, (size_t)n);
+            lg->origin[n] = '\0';
+            have_origin = true;
+        } else if (!strcmp(k, "pubkey") && n == 32) {
+            memcpy(lg->pub, v, 32);
+            have_pub = true;
+        } else if (!strcmp(k, "format") && n == 15 && !memcmp(v, "auditd-ledger-1", 15)) {
+            have_format = true;
+        }
+    }
+    sqlite3_finalize(s);
+    if (!have_origin || !have_pub || !have_format)
+        return adt_fail(err, ADT_ECORRUPT, "ledger metadata is incomplete or of an unknown format");
+    return note_key_line(lg->origin, lg->pub, lg->key_line, sizeof lg->key_line);
+}
+
+int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
+{
+    char dbp[PATH_MAX_LEN];
+    if (path_join(dbp, sizeof dbp, dir, LEDGER_DB_FILE))
+        return adt_fail(err, ADT_EINVAL, "data directory path too long");
+    if (access(dbp, F_OK) != 0)
+        return adt_fail(err, ADT_ENOTFOUND,
+                        "no ledger in %s: run 'auditd init --data-dir %s' first", dir, dir);
+    if (sodium_init() < 0)
+        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
+    ledger *lg = calloc(1, sizeof *lg);
+    if (!lg)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    lg->mode = mode;
+    buf_init(&lg->leaf, LEDGER_MAX_LEAF);
+    /* Readers open read-write too (never writing): WAL readers need the shm
+     * file, and a read-only open could not recover a crashed writer's WAL. */
+    int rc = db_open(dbp, SQLITE_OPEN_READWRITE, &lg->db, err);
+    if (!rc)
+        rc = load_meta(lg, err);
+    for (int i = 0; !rc && i < ST_COUNT; i++)
+        if (sqlite3_prepare_v3(lg->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &lg->st[i],
+                               NULL) != SQLITE_OK)
+            rc = db_fail(lg->db, err, "preparing ledger statements");
+    if (!rc && mode == LEDGER_RDWR) {
+        char keyp[PATH_MAX_LEN];
+        if (path_join(keyp, sizeof keyp, dir, LEDGER_KEY_FILE))
+            rc = adt_fail(err, ADT_EINVAL, "data directory path too long");
+        else
+            rc = note_signer_load(keyp, lg->origin, &lg->signer, err);
+        if (!rc && memcmp(note_signer_pub(lg->signer), lg->pub, 32) != 0)
+            rc = adt_fail(err, ADT_ECORRUPT,
+                          "%s does not hold the key the ledger was created with", keyp);
+    }
+    if (rc) {
+        ledger_close(lg);
+        return rc;
+    }
+    *out = lg;
+    return ADT_OK;
+}
+
+void ledger_close(ledger *lg)
+{
+    if (!lg)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(lg->st[i]);
+    sqlite3_close(lg->db);
+    note_signer_free(lg->signer);
+    buf_free(&lg->leaf);
+    free(lg);
+}
+
+const char *ledger_origin(const ledger *lg) { return lg->origin; }
+const char *ledger_key_line(const ledger *lg) { return lg->key_line; }
+const uint8_t *ledger_pubkey(const ledger *lg) { return lg->pub; }
+
+static int db_size(ledger *lg, uint64_t *size, adt_err *err)
+{
+    sqlite3_stmt *s = lg->st[ST_MAX_SEQ];
+    sqlite3_reset(s);
+    int r = sqlite3_step(s);
+    if (r != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return db_fail(lg->db, err, "reading the ledger size");
+    }
+    *size = sqlite3_column_type(s, 0) == SQLITE_NULL ? 0 : (uint64_t)sqlite3_column_int64(s, 0) + 1;
+    sqlite3_reset(s);
+    return ADT_OK;
+}
+
+int ledger_size(ledger *lg, uint64_t *size, adt_err *err) { return db_size(lg, size, err); }
+
+static int get_hash(ledger *lg, int stmt, int64_t key, merkle_hash out, adt_err *err)
+{
+    sqlite3_stmt *s = lg->st[stmt];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, key);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_ROW && sqlite3_column_bytes(s, 0) == MERKLE_HASH_LEN) {
+        memcpy(out, sqlite3_column_blob(s, 0), MERKLE_HASH_LEN);
+        sqlite3_reset(s);
+        return ADT_OK;
+    }
+    sqlite3_reset(s);
+    if (r == SQLITE_ROW || r == SQLITE_DONE)
+        return adt_fail(err, ADT_ECORRUPT, "ledger tree is missing %s %lld: run 'auditd verify'",
+                        stmt == ST_GET_LEAF_HASH ? "leaf hash" : "node", (long long)key);
+    return db_fail(lg->db, err, "reading the tree");
+}
+
+/* Hash of the perfect subtree of `level` whose leftmost leaf is `start`. */
+static int perfect_hash(ledger *lg, int level, uint64_t start, merkle_hash out, adt_err *err)
+{
+    if (level == 0)
+        return get_hash(lg, ST_GET_LEAF_HASH, (int64_t)start, out, err);
+    return get_hash(lg, ST_GET_NODE, NODE_ID(level, start >> level), out, err);
+}
+
+static int log2_exact(uint64_t n)
+{
+    int l = 0;
+    while ((1ull << l) < n)
+        l++;
+    return l;
+}
+
+/* MTH(D[a:b]) where a is aligned to the largest power of two <= b-a (always
+ * true for the ranges RFC 6962's recursion produces). */
+static int range_hash(ledger *lg, uint64_t a, uint64_t b, merkle_hash out, adt_err *err)
+{
+    uint64_t n = b - a;
+    if ((n & (n - 1)) == 0)
+        return perfect_hash(lg, log2_exact(n), a, out, err);
+    uint64_t k = merkle_split(n);
+    merkle_hash l, r;
+    int rc = perfect_hash(lg, log2_exact(k), a, l, err);
+    if (!rc)
+        rc = range_hash(lg, a + k, b, r, err);
+    if (!rc)
+        merkle_node_hash(l, r, out);
+    return rc;
+}
+
+static int load_frontier(ledger *lg, adt_err *err)
+{
+    uint64_t size;
+    int rc = db_size(lg, &size, err);
+    if (rc)
+        return rc;
+    merkle_frontier_init(&lg->fr);
+    uint64_t off = 0;
+    for (int bit = 63; bit >= 0; bit--) {
+        if (!(size & (1ull << bit)))
+            continue;
+        if ((rc = perfect_hash(lg, bit, off, lg->fr.h[lg->fr.count], err)))
+            return rc;
+        lg->fr.count++;
+        off += 1ull << bit;
+    }
+    lg->fr.size = size;
+    if (size > 0 && (rc = get_hash(lg, ST_GET_LEAF_HASH, (int64_t)(size - 1), lg->last_leaf, err)))
+        return rc;
+    lg->fresh = true;
+    return ADT_OK;
+}
+
+static int on_node(void *ctx, int level, uint64_t index, const merkle_hash h)
+{
+    ledger *lg = ctx;
+    sqlite3_stmt *s = lg->st[ST_INSERT_NODE];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, NODE_ID(level, index));
+    sqlite3_bind_blob(s, 2, h, MERKLE_HASH_LEN, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    return r == SQLITE_DONE ? ADT_OK : ADT_EIO;
+}
+
+static bool valid_label(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max || !canon_utf8_valid(s, n))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+            return false;
+    return true;
+}
+
+/* Build the canonical leaf for `it` at `seq` into lg->leaf. Keys in byte
+ * order: payload, prev, recorded_at, seq, sig, source, type. */
+static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const char *recorded_at,
+                      adt_err *err)
+{
+    buf *b = &lg->leaf;
+    buf_reset(b);
+    if (!valid_label(it->source, MAX_SOURCE))
+        return adt_fail(err, ADT_EINVAL, "source must be 1..%d bytes of UTF-8 without control characters", MAX_SOURCE);
+    if (!valid_label(it->type, MAX_TYPE))
+        return adt_fail(err, ADT_EINVAL, "type must be 1..%d bytes of UTF-8 without control characters", MAX_TYPE);
+    static const canon_limits leaf_lim = {LEDGER_MAX_LEAF / 2, 32, 65536};
+    int rc = buf_puts(b, "{\"payload\":");
+    if (rc)
+        return adt_fail(err, rc, "out of memory");
+    if ((rc = canon_json(it->payload, it->payload_len, &leaf_lim, true, b, err))) {
+        adt_err_prefix(err, "payload");
+        return rc;
+    }
+    char prev[2 * MERKLE_HASH_LEN + 1] = "";
+    if (seq > 0)
+        sodium_bin2hex(prev, sizeof prev, lg->last_leaf, MERKLE_HASH_LEN);
+    rc = buf_printf(b, ",\"prev\":\"%s\",\"recorded_at\":\"%s\",\"seq\":%llu", prev, recorded_at,
+                    (unsigned long long)seq);
+    if (!rc && it->sig) {
+        static const canon_limits sig_lim = {8192, 4, 64};
+        rc = buf_puts(b, ",\"sig\":");
+        if (!rc && (rc = canon_json(it->sig, it->sig_len, &sig_lim, true, b, err))) {
+            adt_err_prefix(err, "signature");
+            return rc;
+        }
+    }
+    if (!rc)
+        rc = buf_puts(b, ",\"source\":");
+    if (!rc)
+        rc = canon_put_string(b, it->source, strlen(it->source));
+    if (!rc)
+        rc = buf_puts(b, ",\"type\":");
+    if (!rc)
+        rc = canon_put_string(b, it->type, strlen(it->type));
+    if (!rc)
+        rc = buf_putc(b, '}');
+    if (rc)
+        return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
+    return ADT_OK;
+}
+
+int ledger_now_rfc3339(char *out, size_t cap) { return rfc3339_format(rfc3339_now_us(), out, cap); }
+
+int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit *out,
+                  adt_err *err)
+{
+    if (lg->mode != LEDGER_RDWR)
+        return adt_fail(err, ADT_EFORBIDDEN, "ledger opened read-only");
+    if (sqlite3_exec(lg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(lg->db, err, "starting the append transaction");
+    int rc = ADT_OK;
+    /* Another process or handle may have appended since: reload if so. */
+    uint64_t size;
+    if ((rc = db_size(lg, &size, err)))
+        goto fail;
+    if (!lg->fresh || size != lg->fr.size)
+        if ((rc = load_frontier(lg, err)))
+            goto fail;
+    char now[40];
+    ledger_now_rfc3339(now, sizeof now);
+    uint64_t first = lg->fr.size;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t seq = lg->fr.size;
+        if ((rc = build_leaf(lg, &items[i], seq, now, err))) {
+            adt_err_prefix(err, "event %zu of the batch", i + 1);
+            goto fail;
+        }
+        merkle_hash lh;
+        merkle_leaf_hash(lg->leaf.data, lg->leaf.len, lh);
+        sqlite3_stmt *s = lg->st[ST_INSERT_ENTRY];
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, (int64_t)seq);
+        sqlite3_bind_blob(s, 2, lg->leaf.data, (int)lg->leaf.len, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 3, lh, MERKLE_HASH_LEN, SQLITE_STATIC);
+        int r = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (r != SQLITE_DONE) {
+            rc = db_fail(lg->db, err, "storing an entry");
+            goto fail;
+        }
+        if ((rc = merkle_frontier_push(&lg->fr, lh, on_node, lg))) {
+            rc = db_fail(lg->db, err, "storing a tree node");
+            goto fail;
+        }
+        memcpy(lg->last_leaf, lh, MERKLE_HASH_LEN);
+    }
+    ledger_commit c;
+    c.first = first;
+    c.count = n;
+    c.tree_size = lg->fr.size;
+    merkle_frontier_root(&lg->fr, c.root);
+    if ((rc = note_sign_checkpoint(lg->signer, c.tree_size, c.root, c.checkpoint,
+                                   sizeof c.checkpoint, err)))
+        goto fail;
+    /* One checkpoint per size: an empty append at an already signed size
+     * keeps the stored one (re-signing the same tree is pointless). */
+    sqlite3_stmt *s = lg->st[ST_INSERT_CKPT];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, (int64_t)c.tree_size);
+    sqlite3_bind_blob(s, 2, c.root, MERKLE_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, c.checkpoint, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (r == SQLITE_CONSTRAINT && n == 0) {
+        sqlite3_stmt *q = lg->st[ST_CKPT_AT];
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, (int64_t)c.tree_size);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            snprintf(c.checkpoint, sizeof c.checkpoint, "%s", (const char *)sqlite3_column_text(q, 0));
+        sqlite3_reset(q);
+    } else if (r != SQLITE_DONE) {
+        rc = db_fail(lg->db, err, "storing the checkpoint");
+        goto fail;
+    }
+    if (sqlite3_exec(lg->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = db_fail(lg->db, err, "committing the append");
+        goto fail;
+    }
+    if (out)
+        *out = c;
+    return ADT_OK;
+fail:
+    sqlite3_exec(lg->db, "ROLLBACK", NULL, NULL, NULL);
+    lg->fresh = false; /* the frontier may hold rolled-back leaves */
+    return rc;
+}
+
+int ledger_checkpoint(ledger *lg, char *out, size_t cap, uint64_t *size, adt_err *err)
+{
+    sqlite3_stmt *s = lg->st[ST_LATEST_CKPT];
+    sqlite3_reset(s);
+    int r = sqlite3_step(s);
+    if (r != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return r == SQLITE_DONE ? adt_fail(err, ADT_ECORRUPT, "the ledger has no checkpoint")
+                                : db_fail(lg->db, err, "reading the checkpoint");
+    }
+    if (size)
+        *size = (uint64_t)sqlite3_column_int64(s, 0);
+    int n = snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 1));
+    sqlite3_reset(s);
+    return (n < 0 || (size_t)n >= cap) ? adt_fail(err, ADT_ETOOBIG, "checkpoint too large") : ADT_OK;
+}
+
+int ledger_checkpoint_at(ledger *lg, uint64_t size, char *out, size_t cap, adt_err *err)
+{
+    sqlite3_stmt *s = lg->st[ST_CKPT_AT];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, (int64_t)size);
+    int r = sqlite3_step(s);
+    if (r != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return r == SQLITE_DONE ? adt_fail(err, ADT_ENOTFOUND, "no checkpoint was signed at size %llu", (unsigned long long)size)
+                                : db_fail(lg->db, err, "reading the checkpoint");
+    }
+    int n = snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    return (n < 0 || (size_t)n >= cap) ? adt_fail(err, ADT_ETOOBIG, "checkpoint too large") : ADT_OK;
+}
+
+static int check_size(ledger *lg, uint64_t want, adt_err *err)
+{
+    uint64_t size;
+    int rc = db_size(lg, &size, err);
+    if (rc)
+        return rc;
+    if (want > size)
+        return adt_fail(err, ADT_ENOTFOUND, "the ledger has %llu entries; %llu asked for",
+                        (unsigned long long)size, (unsigned long long)want);
+    return ADT_OK;
+}
+
+int ledger_entry(ledger *lg, uint64_t index, buf *leaf, adt_err *err)
+{
+    if (index > INT64_MAX)
+        return adt_fail(err, ADT_ENOTFOUND, "no entry %llu", (unsigned long long)index);
+    sqlite3_stmt *s = lg->st[ST_GET_LEAF];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, (int64_t)index);
+    int r = sqlite3_step(s);
+    if (r != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return r == SQLITE_DONE ? adt_fail(err, ADT_ENOTFOUND, "no entry %llu in the ledger", (unsigned long long)index)
+                                : db_fail(lg->db, err, "reading an entry");
+    }
+    buf_reset(leaf);
+    int rc = buf_append(leaf, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+    sqlite3_reset(s);
+    return rc ? adt_fail(err, rc, "entry too large for the buffer") : ADT_OK;
+}
+
+int ledger_leaf_hash(ledger *lg, uint64_t index, merkle_hash out, adt_err *err)
+{
+    if (index > INT64_MAX)
+        return adt_fail(err, ADT_ENOTFOUND, "no entry %llu", (unsigned long long)index);
+    int rc = get_hash(lg, ST_GET_LEAF_HASH, (int64_t)index, out, err);
+    if (rc == ADT_ECORRUPT && check_size(lg, index + 1, NULL) != ADT_OK)
+        return adt_fail(err, ADT_ENOTFOUND, "no entry %llu in the ledger", (unsigned long long)index);
+    return rc;
+}
+
+int ledger_root(ledger *lg, uint64_t size, merkle_hash out, adt_err *err)
+{
+    int rc = check_size(lg, size, err);
+    if (rc)
+        return rc;
+    if (size == 0) {
+        merkle_empty_root(out);
+        return ADT_OK;
+    }
+    return range_hash(lg, 0, size, out, err);
+}
+
+/* RFC 6962 PATH(m, D[a:b]), m absolute. Appends deepest first. */
+static int path(ledger *lg, uint64_t m, uint64_t a, uint64_t b, merkle_hash *out, size_t *n,
+                adt_err *err)
+{
+    if (b - a == 1)
+        return ADT_OK;
+    uint64_t k = merkle_split(b - a);
+    int rc;
+    if (m < a + k) {
+        if ((rc = path(lg, m, a, a + k, out, n, err)))
+            return rc;
+        rc = range_hash(lg, a + k, b, out[*n], err);
+    } else {
+        if ((rc = path(lg, m, a + k, b, out, n, err)))
+            return rc;
+        rc = perfect_hash(lg, log2_exact(k), a, out[*n], err);
+    }
+    if (!rc)
+        (*n)++;
+    return rc;
+}
+
+int ledger_prove_inclusion(ledger *lg, uint64_t index, uint64_t size, merkle_hash *hashes,
+                           size_t *n, adt_err *err)
+{
+    if (index >= size)
+        return adt_fail(err, ADT_EINVAL, "index %llu is not below tree size %llu",
+                        (unsigned long long)index, (unsigned long long)size);
+    int rc = check_size(lg, size, err);
+    if (rc)
+        return rc;
+    *n = 0;
+    return path(lg, index, 0, size, hashes, n, err);
+}
+
+/* RFC 6962 SUBPROOF(m, D[a:b], complete): m counts leaves from a. */
+static int subproof(ledger *lg, uint64_t m, uint64_t a, uint64_t b, bool complete,
+                    merkle_hash *out, size_t *n, adt_err *err)
+{
+    int rc;
+    if (m == b - a) {
+        if (complete)
+            return ADT_OK;
+        if ((rc = range_hash(lg, a, b, out[*n], err)))
+            return rc;
+        (*n)++;
+        return ADT_OK;
+    }
+    uint64_t k = merkle_split(b - a);
+    if (m <= k) {
+        if ((rc = subproof(lg, m, a, a + k, complete, out, n, err)))
+            return rc;
+        rc = range_hash(lg, a + k, b, out[*n], err);
+    } else {
+        if ((rc = subproof(lg, m - k, a + k, b, false, out, n, err)))
+            return rc;
+        rc = perfect_hash(lg, log2_exact(k), a, out[*n], err);
+    }
+    if (!rc)
+        (*n)++;
+    return rc;
+}
+
+int ledger_prove_consistency(ledger *lg, uint64_t first, uint64_t second, merkle_hash *hashes,
+                             size_t *n, adt_err *err)
+{
+    if (first == 0 || first > second)
+        return adt_fail(err, ADT_EINVAL, "consistency needs 0 < first <= second (got %llu, %llu)",
+                        (unsigned long long)first, (unsigned long long)second);
+    int rc = check_size(lg, second, err);
+    if (rc)
+        return rc;
+    *n = 0;
+    if (first == second)
+        return ADT_OK;
+    return subproof(lg, first, 0, second, true, hashes, n, err);
+}
+
+int ledger_scan(ledger *lg, uint64_t from, uint64_t to, ledger_scan_fn fn, void *ctx,
+                adt_err *err)
+{
+    /* A separate statement per scan so callbacks may use the handle. */
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(lg->db, stmt_sql[ST_SCAN], -1, &s, NULL) != SQLITE_OK)
+        return db_fail(lg->db, err, "scanning the ledger");
+    sqlite3_bind_int64(s, 1, from > INT64_MAX ? INT64_MAX : (int64_t)from);
+    sqlite3_bind_int64(s, 2, to > INT64_MAX ? INT64_MAX : (int64_t)to);
+    int r, rc = ADT_OK;
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        rc = fn(ctx, (uint64_t)sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
+                (size_t)sqlite3_column_bytes(s, 1));
+        if (rc)
+            break;
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = db_fail(lg->db, err, "scanning the ledger");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ---- verification ---- */
+
+typedef struct verifier {
+    sqlite3 *db;
+    sqlite3_stmt *level[64]; /* per-level cursor over stored nodes, in index order */
+    bool level_done[64];
+    ledger_verify_result *res;
+} verifier;
+
+static int vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->problem, sizeof res->problem, fmt, ap);
+    va_end(ap);
+    res->ok = false;
+    res->has_bad_index = has_index;
+    res->bad_index = index;
+    return ADT_ECORRUPT;
+}
+
+static int verify_node(void *ctx, int level, uint64_t index, const merkle_hash h)
+{
+    verifier *v = ctx;
+    uint64_t first_leaf = index << level;
+    if (!v->level[level]) {
+        if (sqlite3_prepare_v2(v->db, "SELECT id, hash FROM nodes WHERE id >= ?1 AND id < ?2 ORDER BY id",
+                               -1, &v->level[level], NULL) != SQLITE_OK)
+            return vfail(v->res, false, 0, "cannot read tree nodes: %s", sqlite3_errmsg(v->db));
+        sqlite3_bind_int64(v->level[level], 1, NODE_ID(level, 0));
+        sqlite3_bind_int64(v->level[level], 2, NODE_ID(level + 1, 0));
+    }
+    sqlite3_stmt *s = v->level[level];
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        v->level_done[level] = true;
+        return vfail(v->res, true, first_leaf + (1ull << level) - 1,
+                     "tree node (level %d, index %llu) is missing", level, (unsigned long long)index);
+    }
+    int64_t id = sqlite3_column_int64(s, 0);
+    if (id != NODE_ID(level, index))
+        return vfail(v->res, true, first_leaf,
+                     "tree node (level %d, index %llu) is missing or out of order", level,
+                     (unsigned long long)index);
+    if (sqlite3_column_bytes(s, 1) != MERKLE_HASH_LEN ||
+        memcmp(sqlite3_column_blob(s, 1), h, MERKLE_HASH_LEN) != 0)
+        return vfail(v->res, true, first_leaf,
+                     "stored tree node (level %d, index %llu) over entries %llu..%llu does not "
+                     "match the recomputed hash", level, (unsigned long long)index,
+                     (unsigned long long)first_leaf,
+                     (unsigned long long)(first_leaf + (1ull << level) - 1));
+    return ADT_OK;
+}
+
+/* Compare a top-level string member of a leaf with `want`. */
+static bool member_is(const char *leaf, size_t len, const char *key, const char *want)
+{
+    const char *v;
+    size_t vl;
+    if (canon_member(leaf, len, key, &v, &vl) != ADT_OK)
+        return false;
+    size_t wl = strlen(want);
+    return vl == wl + 2 && v[0] == '"' && memcmp(v + 1, want, wl) == 0 && v[vl - 1] == '"';
+}
+
+int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->ok = true;
+    ledger *lg;
+    int rc = ledger_open(dir, LEDGER_RDONLY, &lg, err);
+    if (rc)
+        return rc;
+    verifier v = {.db = lg->db, .res = res};
+    sqlite3_stmt *es = NULL, *cs = NULL;
+    /* 1. The immutability triggers must all be there. */
+    for (size_t i = 0; i < sizeof trigger_names / sizeof trigger_names[0]; i++) {
+        sqlite3_stmt *t;
+        sqlite3_prepare_v2(lg->db, "SELECT 1 FROM sqlite_master WHERE type='trigger' AND name=?", -1, &t, NULL);
+        sqlite3_bind_text(t, 1, trigger_names[i], -1, SQLITE_STATIC);
+        bool present = sqlite3_step(t) == SQLITE_ROW;
+        sqlite3_finalize(t);
+        if (!present) {
+            vfail(res, false, 0, "immutability trigger %s is missing: the database was altered outside auditd",
+                  trigger_names[i]);
+            goto done;
+        }
+    }
+    /* 2. Entries in order, with checkpoints checked as their sizes are reached. */
+    if (sqlite3_prepare_v2(lg->db, "SELECT seq, leaf, leaf_hash FROM entries ORDER BY seq", -1, &es, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(lg->db, "SELECT size, root, note FROM checkpoints ORDER BY size", -1, &cs, NULL) != SQLITE_OK) {
+        rc = db_fail(lg->db, err, "reading the ledger");
+        goto done;
+    }
+    merkle_frontier fr;
+    merkle_frontier_init(&fr);
+    merkle_hash prev_hash;
+    char prev_hex[2 * MERKLE_HASH_LEN + 1] = "";
+    int cr = sqlite3_step(cs);
+    for (uint64_t i = 0;; i++) {
+        /* Checkpoints at the current size. */
+        while (cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) == fr.size) {
+            merkle_hash root, nroot;
+            uint64_t nsize;
+            merkle_frontier_root(&fr, root);
+            const char *note = (const char *)sqlite3_column_text(cs, 2);
+            adt_err e2;
+            if (!note || note_verify_checkpoint(note, strlen(note), lg->origin, lg->pub, &nsize, nroot, &e2) != ADT_OK) {
+                vfail(res, fr.size > 0, fr.size ? fr.size - 1 : 0, "checkpoint at size %llu: %s",
+                      (unsigned long long)fr.size, note ? e2.msg : "missing note");
+                goto done;
+            }
+            if (nsize != fr.size || memcmp(nroot, root, 32) != 0 ||
+                sqlite3_column_bytes(cs, 1) != 32 || memcmp(sqlite3_column_blob(cs, 1), root, 32) != 0) {
+                vfail(res, fr.size > 0, fr.size ? fr.size - 1 : 0,
+                      "checkpoint at size %llu does not match the tree recomputed from the entries "
+                      "(entries before it were altered, or the checkpoint was)", (unsigned long long)fr.size);
+                goto done;
+            }
+            res->checkpoints++;
+            cr = sqlite3_step(cs);
+        }
+        if (cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) < fr.size) {
+            vfail(res, false, 0, "checkpoint rows are out of order");
+            goto done;
+        }
+        int er = sqlite3_step(es);
+        if (er == SQLITE_DONE)
+            break;
+        if (er != SQLITE_ROW) {
+            rc = db_fail(lg->db, err, "reading entries");
+            goto done;
+        }
+        uint64_t seq = (uint64_t)sqlite3_column_int64(es, 0);
+        if (seq != i) {
+            vfail(res, true, i, "entry %llu is missing (the next stored entry is %llu): rows were deleted",
+                  (unsigned long long)i, (unsigned long long)seq);
+            goto done;
+        }
+        const char *leaf = sqlite3_column_blob(es, 1);
+        size_t len = (size_t)sqlite3_column_bytes(es, 1);
+        merkle_hash lh;
+        merkle_leaf_hash(leaf, len, lh);
+        if (sqlite3_column_bytes(es, 2) != 32 || memcmp(sqlite3_column_blob(es, 2), lh, 32) != 0) {
+            vfail(res, true, i, "entry %llu: its bytes do not hash to the stored leaf hash (the entry or its hash was altered)",
+                  (unsigned long long)i);
+            goto done;
+        }
+        const char *sv;
+        size_t svl;
+        uint64_t lseq;
+        if (canon_member(leaf, len, "seq", &sv, &svl) != ADT_OK || num_u64n(sv, svl, UINT64_MAX, &lseq) || lseq != i) {
+            vfail(res, true, i, "entry %llu: its seq field does not say %llu (rows were moved or swapped)",
+                  (unsigned long long)i, (unsigned long long)i);
+            goto done;
+        }
+        if (!member_is(leaf, len, "prev", prev_hex)) {
+            vfail(res, true, i, "entry %llu: prev does not name the leaf hash of entry %llu (the chain is broken)",
+                  (unsigned long long)i, (unsigned long long)(i ? i - 1 : 0));
+            goto done;
+        }
+        if ((rc = merkle_frontier_push(&fr, lh, verify_node, &v))) {
+            rc = 0;
+            goto done;
+        }
+        memcpy(prev_hash, lh, 32);
+        sodium_bin2hex(prev_hex, sizeof prev_hex, prev_hash, 32);
+        res->entries++;
+    }
+    if (cr == SQLITE_ROW) {
+        vfail(res, true, fr.size, "a checkpoint was signed at size %llu but only %llu entries are stored: "
+              "the tail was truncated", (unsigned long long)sqlite3_column_int64(cs, 0), (unsigned long long)fr.size);
+        goto done;
+    }
+    if (res->checkpoints == 0) {
+        vfail(res, false, 0, "no signed checkpoint found");
+        goto done;
+    }
+    /* Extra stored nodes beyond the recomputed tree? */
+    for (int l = 1; l < 64; l++) {
+        if (!v.level[l])
+            continue;
+        if (sqlite3_step(v.level[l]) == SQLITE_ROW) {
+            vfail(res, false, 0, "the tree holds nodes (level %d) for entries that do not exist", l);
+            goto done;
+        }
+    }
+    merkle_frontier_root(&fr, res->root);
+done:
+    for (int l = 0; l < 64; l++)
+        sqlite3_finalize(v.level[l]);
+    sqlite3_finalize(es);
+    sqlite3_finalize(cs);
+    ledger_close(lg);
+    return rc;
+}

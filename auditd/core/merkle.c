@@ -1,0 +1,164 @@
+#include "merkle.h"
+
+#include "status.h"
+
+#include <sodium.h>
+#include <string.h>
+
+void merkle_leaf_hash(const void *leaf, size_t len, merkle_hash out)
+{
+    crypto_hash_sha256_state st;
+    static const unsigned char zero = 0x00;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, &zero, 1);
+    crypto_hash_sha256_update(&st, leaf, len);
+    crypto_hash_sha256_final(&st, out);
+}
+
+void merkle_node_hash(const merkle_hash left, const merkle_hash right, merkle_hash out)
+{
+    unsigned char in[1 + 2 * MERKLE_HASH_LEN];
+    in[0] = 0x01;
+    memcpy(in + 1, left, MERKLE_HASH_LEN);
+    memcpy(in + 1 + MERKLE_HASH_LEN, right, MERKLE_HASH_LEN);
+    crypto_hash_sha256(out, in, sizeof in);
+}
+
+void merkle_empty_root(merkle_hash out) { crypto_hash_sha256(out, (const unsigned char *)"", 0); }
+
+uint64_t merkle_split(uint64_t n)
+{
+    uint64_t k = 1;
+    while (k << 1 < n)
+        k <<= 1;
+    return k;
+}
+
+/* RFC 9162 2.1.3.2, steps 1-6. */
+bool merkle_verify_inclusion(uint64_t index, uint64_t size, const merkle_hash leaf,
+                             const merkle_hash *proof, size_t n, const merkle_hash root)
+{
+    if (index >= size)
+        return false;
+    uint64_t fn = index, sn = size - 1;
+    merkle_hash r;
+    memcpy(r, leaf, MERKLE_HASH_LEN);
+    for (size_t i = 0; i < n; i++) {
+        if (sn == 0)
+            return false;
+        if ((fn & 1) || fn == sn) {
+            merkle_node_hash(proof[i], r, r);
+            if (!(fn & 1)) {
+                while (fn != 0 && !(fn & 1)) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+            }
+        } else {
+            merkle_node_hash(r, proof[i], r);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn == 0 && sodium_memcmp(r, root, MERKLE_HASH_LEN) == 0;
+}
+
+/* RFC 9162 2.1.4.2. */
+bool merkle_verify_consistency(uint64_t size1, uint64_t size2, const merkle_hash root1,
+                               const merkle_hash root2, const merkle_hash *proof, size_t n)
+{
+    if (size1 > size2)
+        return false;
+    if (size1 == size2)
+        return n == 0 && sodium_memcmp(root1, root2, MERKLE_HASH_LEN) == 0;
+    if (size1 == 0)
+        return n == 0; /* anything is consistent with the empty tree */
+    if (n == 0)
+        return false;
+    const merkle_hash *p = proof;
+    size_t np = n;
+    merkle_hash first;
+    bool pow2 = (size1 & (size1 - 1)) == 0;
+    if (pow2) {
+        memcpy(first, root1, MERKLE_HASH_LEN);
+    } else {
+        memcpy(first, p[0], MERKLE_HASH_LEN);
+        p++;
+        np--;
+    }
+    uint64_t fn = size1 - 1, sn = size2 - 1;
+    while (fn & 1) {
+        fn >>= 1;
+        sn >>= 1;
+    }
+    merkle_hash fr, sr;
+    memcpy(fr, first, MERKLE_HASH_LEN);
+    memcpy(sr, first, MERKLE_HASH_LEN);
+    for (size_t i = 0; i < np; i++) {
+        if (sn == 0)
+            return false;
+        if ((fn & 1) || fn == sn) {
+            merkle_node_hash(p[i], fr, fr);
+            merkle_node_hash(p[i], sr, sr);
+            if (!(fn & 1)) {
+                while (fn != 0 && !(fn & 1)) {
+                    fn >>= 1;
+                    sn >>= 1;
+                }
+            }
+        } else {
+            merkle_node_hash(sr, p[i], sr);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    return sn == 0 && sodium_memcmp(fr, root1, MERKLE_HASH_LEN) == 0 &&
+           sodium_memcmp(sr, root2, MERKLE_HASH_LEN) == 0;
+}
+
+void merkle_frontier_init(merkle_frontier *f)
+{
+    f->size = 0;
+    f->count = 0;
+}
+
+int merkle_frontier_push(merkle_frontier *f, const merkle_hash leaf,
+                         int (*on_node)(void *ctx, int level, uint64_t index, const merkle_hash h),
+                         void *ctx)
+{
+    if (f->size == UINT64_MAX)
+        return ADT_ETOOBIG;
+    merkle_hash cur;
+    memcpy(cur, leaf, MERKLE_HASH_LEN);
+    uint64_t idx = f->size; /* index of the leaf; subtree index at each level */
+    int level = 0;
+    /* Each trailing 1 bit of the old size means a perfect subtree of that
+     * level waits on the right edge to be merged with the new one. */
+    while (idx & 1) {
+        f->count--;
+        merkle_node_hash(f->h[f->count], cur, cur);
+        idx >>= 1;
+        level++;
+        if (on_node) {
+            int rc = on_node(ctx, level, idx, cur);
+            if (rc)
+                return rc;
+        }
+    }
+    memcpy(f->h[f->count++], cur, MERKLE_HASH_LEN);
+    f->size++;
+    return ADT_OK;
+}
+
+void merkle_frontier_root(const merkle_frontier *f, merkle_hash out)
+{
+    if (f->count == 0) {
+        merkle_empty_root(out);
+        return;
+    }
+    merkle_hash r;
+    memcpy(r, f->h[f->count - 1], MERKLE_HASH_LEN);
+    for (int i = f->count - 2; i >= 0; i--)
+        merkle_node_hash(f->h[i], r, r);
+    memcpy(out, r, MERKLE_HASH_LEN);
+}
