@@ -190,10 +190,16 @@ int raci_eval_restore(raci_eval *e, const cJSON *state, adt_err *err);
 
 /* ---- Storing a policy in a data directory ----------------------------- */
 
-/* Check `path`, copy it to <data_dir>/policies/<sha256>.xml and, atomically,
- * to <data_dir>/raci.xml. Returns the loaded policy in *out (may be NULL).
- * The caller appends the policy.load ledger event (see raci_load_event). */
-int raci_store(const char *data_dir, const char *path, raci_policy **out, adt_err *err);
+/* Called by raci_store once the new policy is checked and staged, before it
+ * is put in force; a non-zero return cancels the store (nothing changes).
+ * The CLI appends the policy.load ledger event here. */
+typedef int (*raci_store_commit_fn)(void *ctx, const raci_policy *p, adt_err *err);
+
+/* Check `path`, copy it to <data_dir>/policies/<sha256>.xml, call `commit`
+ * (may be NULL), then atomically replace <data_dir>/raci.xml with it.
+ * Returns the loaded policy in *out (out may be NULL). */
+int raci_store(const char *data_dir, const char *path, raci_store_commit_fn commit, void *cctx,
+               raci_policy **out, adt_err *err);
 /* The canonical JSON payload of the policy.load event for `p`:
  * {"actor":..,"policy":name,"sha256":..,"time":..,"type":"policy.load","version":..}. */
 int raci_load_event(const raci_policy *p, const char *actor, int64_t time_us, buf *out,
