@@ -24,6 +24,9 @@ typedef struct parser {
     buf tmp;      /* decoded string scratch */
     member *mem;  /* a stack of members, objects use slices */
     size_t nmem, capmem;
+    member *sorttmp; /* merge sort scratch, reused */
+    size_t capsort;
+    buf copy;        /* object body scratch for reordering, reused */
     adt_err *err;
 } parser;
 
@@ -407,11 +410,14 @@ static int parse_object(parser *p, int depth)
     size_t cnt = p->nmem - base;
     member *ms = p->mem + base;
     /* Sort and check duplicates, then rewrite the members in key order. */
-    member *tmp = malloc(cnt * sizeof *tmp);
-    if (!tmp)
-        return adt_fail(p->err, ADT_ENOMEM, "out of memory");
-    merge_sort(p->keys.data, ms, tmp, cnt);
-    free(tmp);
+    if (cnt > p->capsort) {
+        member *t = realloc(p->sorttmp, cnt * sizeof *t);
+        if (!t)
+            return adt_fail(p->err, ADT_ENOMEM, "out of memory");
+        p->sorttmp = t;
+        p->capsort = cnt;
+    }
+    merge_sort(p->keys.data, ms, p->sorttmp, cnt);
     for (size_t k = 1; k < cnt; k++)
         if (key_cmp(p->keys.data, &ms[k - 1], &ms[k]) == 0) {
             char key[64];
@@ -428,10 +434,10 @@ static int parse_object(parser *p, int depth)
         if (ms[k].out_off < ms[k - 1].out_off)
             sorted = false;
     if (!sorted) {
-        char *copy = malloc(body_len);
-        if (!copy)
+        buf_reset(&p->copy);
+        if (buf_append(&p->copy, p->out->data + body_start, body_len))
             return adt_fail(p->err, ADT_ENOMEM, "out of memory");
-        memcpy(copy, p->out->data + body_start, body_len);
+        const char *copy = p->copy.data;
         size_t w = body_start;
         for (size_t k = 0; k < cnt; k++) {
             if (k)
@@ -439,7 +445,6 @@ static int parse_object(parser *p, int depth)
             memcpy(p->out->data + w, copy + (ms[k].out_off - body_start), ms[k].out_len);
             w += ms[k].out_len;
         }
-        free(copy);
     }
     p->nmem = base;
     p->keys.len = keys_base;
@@ -531,6 +536,7 @@ int canon_json(const char *in, size_t len, const canon_limits *lim, bool require
     parser p = {.s = in, .n = len, .lim = lim, .out = out, .err = err};
     buf_init(&p.keys, len + 16);
     buf_init(&p.tmp, len + 16);
+    buf_init(&p.copy, 2 * len + 16);
     /* Allocate both up front so their data pointers are never NULL. */
     if (buf_append(&p.keys, "", 0) || buf_append(&p.tmp, "", 0)) {
         buf_free(&p.keys);
@@ -551,7 +557,9 @@ int canon_json(const char *in, size_t len, const canon_limits *lim, bool require
     }
     buf_free(&p.keys);
     buf_free(&p.tmp);
+    buf_free(&p.copy);
     free(p.mem);
+    free(p.sorttmp);
     if (rc) {
         out->len = start;
         if (out->data)
@@ -561,7 +569,7 @@ int canon_json(const char *in, size_t len, const canon_limits *lim, bool require
 }
 
 /* Skip one JSON value starting at s[i] (no validation beyond structure). */
-static size_t skip_value(const char *s, size_t n, size_t i)
+size_t canon_skip_value(const char *s, size_t n, size_t i)
 {
     int depth = 0;
     while (i < n) {
@@ -610,7 +618,7 @@ int canon_member(const char *json, size_t len, const char *key, const char **val
         if (json[i] != '"')
             return ADT_EINVAL;
         size_t ks = i + 1;
-        size_t ke = skip_value(json, len, i) - 1;
+        size_t ke = canon_skip_value(json, len, i) - 1;
         if (ke > len)
             return ADT_EINVAL;
         i = ke + 1;
@@ -621,7 +629,7 @@ int canon_member(const char *json, size_t len, const char *key, const char **val
         i++;
         while (i < len && strchr(" \t\r\n", json[i]))
             i++;
-        size_t vs = i, ve = skip_value(json, len, i);
+        size_t vs = i, ve = canon_skip_value(json, len, i);
         if (ve > len || ve == vs)
             return ADT_EINVAL;
         if (ke - ks == klen && memcmp(json + ks, key, klen) == 0) {

@@ -41,6 +41,10 @@ int canon_json(const char *in, size_t len, const canon_limits *lim, bool require
 int canon_member(const char *json, size_t len, const char *key, const char **val,
                  size_t *vlen);
 
+/* Index just past the JSON value that starts at json[i], for valid JSON
+ * (structural skip only; may return a value > len on truncated input). */
+size_t canon_skip_value(const char *json, size_t len, size_t i);
+
 /* Append `s` (raw UTF-8, `n` bytes) as a canonical JSON string with quotes. */
 int canon_put_string(buf *out, const char *s, size_t n);
 
