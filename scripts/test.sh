@@ -24,6 +24,7 @@ mkdir -p build
 run_suite "tests" build/release
 if [ -z "${AUDITD_NO_SANITIZE:-}" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=suppressions=$root/tests/lsan.supp \
     run_suite "tests under ASan+UBSan" build/sanitize -DAUDITD_SANITIZE=ON -DAUDITD_BENCH=OFF
 fi
 echo "all tests passed"
