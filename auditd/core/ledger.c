@@ -72,6 +72,8 @@ struct ledger {
     merkle_frontier fr;
     merkle_hash last_leaf;
     buf leaf;                 /* scratch for building leaves */
+    int64_t (*clock)(void *);
+    void *clock_ctx;
 };
 
 static const char *const schema_sql =
@@ -141,7 +143,25 @@ static bool valid_origin(const char *o)
     return true;
 }
 
+static int init_ledger(const char *dir, const char *origin, const uint8_t *seed, adt_err *err);
+
 int ledger_init(const char *dir, const char *origin, adt_err *err)
+{
+    return init_ledger(dir, origin, NULL, err);
+}
+
+int ledger_init_seeded(const char *dir, const char *origin, const uint8_t seed[32], adt_err *err)
+{
+    return init_ledger(dir, origin, seed, err);
+}
+
+void ledger_set_clock(ledger *lg, int64_t (*now_us)(void *ctx), void *ctx)
+{
+    lg->clock = now_us;
+    lg->clock_ctx = ctx;
+}
+
+static int init_ledger(const char *dir, const char *origin, const uint8_t *seed, adt_err *err)
 {
     if (!valid_origin(origin))
         return adt_fail(err, ADT_EINVAL,
@@ -155,7 +175,7 @@ int ledger_init(const char *dir, const char *origin, adt_err *err)
     if (access(dbp, F_OK) == 0)
         return adt_fail(err, ADT_EEXIST, "a ledger exists already in %s (refusing to overwrite it)", dir);
     uint8_t pub[32];
-    int rc = note_keygen(keyp, pub, err);
+    int rc = seed ? note_keygen_seeded(keyp, seed, pub, err) : note_keygen(keyp, pub, err);
     if (rc)
         return rc;
     sqlite3 *db;
@@ -467,7 +487,7 @@ int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit 
         if ((rc = load_frontier(lg, err)))
             goto fail;
     char now[40];
-    ledger_now_rfc3339(now, sizeof now);
+    rfc3339_format(lg->clock ? lg->clock(lg->clock_ctx) : rfc3339_now_us(), now, sizeof now);
     uint64_t first = lg->fr.size;
     for (size_t i = 0; i < n; i++) {
         uint64_t seq = lg->fr.size;

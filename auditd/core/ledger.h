@@ -61,6 +61,14 @@ enum { LEDGER_RDONLY = 0, LEDGER_RDWR = 1 };
  * Fails with ADT_EEXIST if a ledger is there already. */
 int ledger_init(const char *dir, const char *origin, adt_err *err);
 
+/* The same with a given Ed25519 seed: for reproducible fixtures and golden
+ * tests only (a production key must come from ledger_init's generator). */
+int ledger_init_seeded(const char *dir, const char *origin, const uint8_t seed[32], adt_err *err);
+
+/* Replace the clock that stamps recorded_at (microseconds since the epoch),
+ * for golden tests; NULL restores the real clock. */
+void ledger_set_clock(ledger *lg, int64_t (*now_us)(void *ctx), void *ctx);
+
 /* Open an existing ledger. LEDGER_RDWR loads the signing key. */
 int ledger_open(const char *dir, int mode, ledger **out, adt_err *err);
 void ledger_close(ledger *lg);

@@ -84,14 +84,30 @@ int note_key_parse(const char *line, char *name, size_t name_cap, uint8_t pub[32
     return ADT_OK;
 }
 
+static int keygen(const char *secret_path, const uint8_t *given_seed, uint8_t pub[32], adt_err *err);
+
 int note_keygen(const char *secret_path, uint8_t pub[32], adt_err *err)
+{
+    return keygen(secret_path, NULL, pub, err);
+}
+
+int note_keygen_seeded(const char *secret_path, const uint8_t seed[32], uint8_t pub[32],
+                       adt_err *err)
+{
+    return keygen(secret_path, seed, pub, err);
+}
+
+static int keygen(const char *secret_path, const uint8_t *given_seed, uint8_t pub[32], adt_err *err)
 {
     if (sodium_init() < 0)
         return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     unsigned char *sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
     if (!sk)
         return adt_fail(err, ADT_ENOMEM, "sodium_malloc failed");
-    crypto_sign_keypair(pub, sk);
+    if (given_seed)
+        crypto_sign_seed_keypair(pub, sk, given_seed);
+    else
+        crypto_sign_keypair(pub, sk);
     int fd = open(secret_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         sodium_free(sk);

@@ -24,6 +24,9 @@ typedef struct note_signer note_signer;
 /* Generate a key pair. Writes the secret key file (mode 0600, created
  * exclusively) and returns the public key. */
 int note_keygen(const char *secret_path, uint8_t pub[32], adt_err *err);
+/* The same from a given 32-byte seed (reproducible fixtures and golden tests only). */
+int note_keygen_seeded(const char *secret_path, const uint8_t seed[32], uint8_t pub[32],
+                       adt_err *err);
 /* Load a secret key file (must be mode 0600 or stricter) for `name`. */
 int note_signer_load(const char *secret_path, const char *name, note_signer **out, adt_err *err);
 void note_signer_free(note_signer *s);
