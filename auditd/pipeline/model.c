@@ -1,0 +1,815 @@
+/* model.c: features, metrics, training with the XGBoost C API, and the scorer
+ * ingestion uses. The registry (models.db) is in model_reg.c. */
+#include "model.h"
+
+#include "buf.h"
+#include "drift.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xgboost/c_api.h>
+
+const char *const model_feature_names[MODEL_NFEAT] = {
+    "air_temp_k",   "process_temp_k", "rotational_speed_rpm",
+    "torque_nm",    "tool_wear_min",  "machine_type",
+    "temp_diff_k",  "power_w",        "wear_torque",
+};
+
+enum { F_AIR, F_PROC, F_RPM, F_TORQUE, F_WEAR, F_TYPE };
+
+void model_derive(const double *raw, float *out)
+{
+    for (int i = 0; i < MODEL_NRAW; i++)
+        out[i] = (float)raw[i];
+    out[MODEL_NRAW + 0] = (float)(raw[F_PROC] - raw[F_AIR]);
+    /* P = T * omega, omega = 2 pi n / 60 for n in rpm. */
+    out[MODEL_NRAW + 1] = (float)(raw[F_TORQUE] * raw[F_RPM] * (2.0 * M_PI / 60.0));
+    out[MODEL_NRAW + 2] = (float)(raw[F_WEAR] * raw[F_TORQUE]);
+}
+
+/* ---- Metrics ---------------------------------------------------------------- */
+
+typedef struct scored {
+    float s;
+    int y;
+} scored;
+
+static int cmp_scored_desc(const void *a, const void *b)
+{
+    float x = ((const scored *)a)->s, y = ((const scored *)b)->s;
+    return (x < y) - (x > y);
+}
+
+/* Sorted (descending) copy of the scores with their labels; caller frees. */
+static scored *sort_scores(const float *score, const int *label, size_t n)
+{
+    scored *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        v[i].s = isnan(score[i]) ? -INFINITY : score[i];
+        v[i].y = label[i] == 1;
+    }
+    qsort(v, n, sizeof *v, cmp_scored_desc);
+    return v;
+}
+
+int model_average_precision(const float *score, const int *label, size_t n, double *ap)
+{
+    *ap = 0;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += label[i] == 1;
+    if (pos == 0)
+        return ADT_OK;
+    scored *v = sort_scores(score, label, n);
+    if (!v)
+        return ADT_ENOMEM;
+    size_t tp = 0, k = 0;
+    double prev_recall = 0, sum = 0;
+    while (k < n) {
+        /* One threshold per distinct score: ties enter together. */
+        size_t j = k;
+        while (j < n && v[j].s == v[k].s) {
+            tp += (size_t)v[j].y;
+            j++;
+        }
+        double recall = (double)tp / (double)pos;
+        double precision = (double)tp / (double)j;
+        sum += (recall - prev_recall) * precision;
+        prev_recall = recall;
+        k = j;
+    }
+    free(v);
+    *ap = sum;
+    return ADT_OK;
+}
+
+int model_evaluate(const float *score, const int *label, size_t n, double threshold,
+                   model_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    m->n = n;
+    m->threshold = threshold;
+    for (size_t i = 0; i < n; i++) {
+        int y = label[i] == 1, p = score[i] >= threshold;
+        m->positives += (size_t)y;
+        m->tp += (size_t)(y && p);
+        m->fp += (size_t)(!y && p);
+        m->fn += (size_t)(y && !p);
+    }
+    m->precision = m->tp + m->fp ? (double)m->tp / (double)(m->tp + m->fp) : 0;
+    m->recall = m->positives ? (double)m->tp / (double)m->positives : 0;
+    m->f1 = m->precision + m->recall > 0
+                ? 2 * m->precision * m->recall / (m->precision + m->recall)
+                : 0;
+    return model_average_precision(score, label, n, &m->pr_auc);
+}
+
+/* ---- Rows ------------------------------------------------------------------- */
+
+struct model_rows {
+    double *raw;     /* n * MODEL_NRAW */
+    int *label;
+    uint64_t *hash;  /* split hash of the row key */
+    size_t n, cap;
+};
+
+/* FNV-1a 64 then the splitmix64 finaliser, so that close keys spread evenly. */
+static uint64_t key_hash(const char *key, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 1099511628211ull;
+    }
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    return h;
+}
+
+int model_rows_new(model_rows **out, adt_err *err)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? ADT_OK : adt_fail(err, ADT_ENOMEM, "out of memory");
+}
+
+void model_rows_free(model_rows *r)
+{
+    if (!r)
+        return;
+    free(r->raw);
+    free(r->label);
+    free(r->hash);
+    free(r);
+}
+
+size_t model_rows_count(const model_rows *r)
+{
+    return r->n;
+}
+
+int model_rows_add(model_rows *r, const char *key, size_t keylen, const double *raw, int label,
+                   adt_err *err)
+{
+    if (label != 0 && label != 1)
+        return adt_fail(err, ADT_EINVAL, "row label must be 0 or 1, got %d", label);
+    if (r->n == r->cap) {
+        if (r->cap >= MODEL_MAX_ROWS)
+            return adt_fail(err, ADT_ETOOBIG, "more than %u rows: define a smaller dataset",
+                            MODEL_MAX_ROWS);
+        size_t nc = r->cap ? r->cap * 2 : 4096;
+        double *nr = realloc(r->raw, nc * MODEL_NRAW * sizeof *nr);
+        if (!nr)
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
+        r->raw = nr;
+        int *nl = realloc(r->label, nc * sizeof *nl);
+        if (!nl)
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
+        r->label = nl;
+        uint64_t *nh = realloc(r->hash, nc * sizeof *nh);
+        if (!nh)
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
+        r->hash = nh;
+        r->cap = nc;
+    }
+    memcpy(r->raw + r->n * MODEL_NRAW, raw, MODEL_NRAW * sizeof *raw);
+    r->label[r->n] = label;
+    r->hash[r->n] = key_hash(key, keylen);
+    r->n++;
+    return ADT_OK;
+}
+
+/* ---- XGBoost helpers ----------------------------------------------------------- */
+
+static int xgb_fail(adt_err *err, const char *what)
+{
+    return adt_fail(err, ADT_EINTERNAL, "XGBoost %s failed: %s", what, XGBGetLastError());
+}
+
+typedef struct train_params {
+    int rounds, max_depth;
+    double eta;
+    unsigned long long seed;
+    int nthread;
+} train_params;
+
+/* Train a binary:logistic booster on x (n x MODEL_NFEAT floats) and y. */
+static int booster_train(const float *x, const float *y, size_t n, const train_params *p,
+                         BoosterHandle *out, double *spw_out, adt_err *err)
+{
+    *out = NULL;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += y[i] > 0.5f;
+    if (pos == 0 || pos == n)
+        return adt_fail(err, ADT_EINVAL,
+                        "the training rows hold %s: a classifier needs both classes",
+                        pos == 0 ? "no failure" : "only failures");
+    /* Class imbalance: weight positives by negatives/positives (XGBoost docs,
+     * "Parameters", scale_pos_weight). */
+    double spw = (double)(n - pos) / (double)pos;
+    if (spw_out)
+        *spw_out = spw;
+    DMatrixHandle d = NULL;
+    BoosterHandle b = NULL;
+    if (XGDMatrixCreateFromMat(x, n, MODEL_NFEAT, NAN, &d))
+        return xgb_fail(err, "DMatrix creation");
+    if (XGDMatrixSetFloatInfo(d, "label", y, n)) {
+        XGDMatrixFree(d);
+        return xgb_fail(err, "setting labels");
+    }
+    if (XGBoosterCreate(&d, 1, &b)) {
+        XGDMatrixFree(d);
+        return xgb_fail(err, "booster creation");
+    }
+    char v_depth[16], v_eta[32], v_seed[32], v_spw[32], v_thr[16];
+    snprintf(v_depth, sizeof v_depth, "%d", p->max_depth);
+    snprintf(v_eta, sizeof v_eta, "%.6g", p->eta);
+    snprintf(v_seed, sizeof v_seed, "%llu", p->seed);
+    snprintf(v_spw, sizeof v_spw, "%.9g", spw);
+    snprintf(v_thr, sizeof v_thr, "%d", p->nthread);
+    const char *params[][2] = {
+        {"verbosity", "0"},         {"objective", "binary:logistic"},
+        {"eval_metric", "aucpr"},   {"tree_method", "hist"},
+        {"max_depth", v_depth},     {"eta", v_eta},
+        {"seed", v_seed},           {"scale_pos_weight", v_spw},
+        {"subsample", "0.9"},       {"min_child_weight", "1"},
+        {"nthread", v_thr},
+    };
+    int rc = ADT_OK;
+    for (size_t i = 0; i < sizeof params / sizeof params[0] && !rc; i++)
+        if (XGBoosterSetParam(b, params[i][0], params[i][1]))
+            rc = xgb_fail(err, "SetParam");
+    for (int it = 0; it < p->rounds && !rc; it++)
+        if (XGBoosterUpdateOneIter(b, it, d))
+            rc = xgb_fail(err, "training iteration");
+    XGDMatrixFree(d);
+    if (rc) {
+        XGBoosterFree(b);
+        return rc;
+    }
+    *out = b;
+    return ADT_OK;
+}
+
+/* In-place prediction on a dense row-major float matrix (no DMatrix). */
+static int booster_predict(BoosterHandle b, const float *x, size_t n, float *out, adt_err *err)
+{
+    if (n == 0)
+        return ADT_OK;
+    char iface[256];
+    snprintf(iface, sizeof iface,
+             "{\"data\":[%llu,true],\"shape\":[%zu,%d],\"typestr\":\"<f4\",\"version\":3}",
+             (unsigned long long)(uintptr_t)x, n, MODEL_NFEAT);
+    static const char cfg[] = "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
+                              "\"iteration_end\":0,\"strict_shape\":false,\"missing\":NaN}";
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
+    const float *res = NULL;
+    if (XGBoosterPredictFromDense(b, iface, cfg, NULL, &shape, &dim, &res))
+        return xgb_fail(err, "prediction");
+    bst_ulong total = 1;
+    for (bst_ulong i = 0; i < dim; i++)
+        total *= shape[i];
+    if (total != n)
+        return adt_fail(err, ADT_EINTERNAL, "XGBoost returned %llu predictions for %zu rows",
+                        (unsigned long long)total, n);
+    memcpy(out, res, n * sizeof *out);
+    return ADT_OK;
+}
+
+/* ---- Files ---------------------------------------------------------------------- */
+
+int model_read_file(const char *path, size_t max, char **data, size_t *len, adt_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return adt_fail(err, errno == ENOENT ? ADT_ENOTFOUND : ADT_EIO, "cannot open %s: %s", path,
+                        strerror(errno));
+    buf b;
+    buf_init(&b, max);
+    char chunk[65536];
+    size_t got;
+    int rc = ADT_OK;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(&b, chunk, got)) {
+            rc = adt_fail(err, ADT_ETOOBIG, "%s is larger than %zu bytes", path, max);
+            break;
+        }
+    if (!rc && ferror(f))
+        rc = adt_fail(err, ADT_EIO, "reading %s failed", path);
+    fclose(f);
+    if (rc) {
+        buf_free(&b);
+        return rc;
+    }
+    if (!b.data && buf_append(&b, "", 0)) {
+        buf_free(&b);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    *data = buf_steal(&b, len);
+    if (!*data) {
+        *data = malloc(1);
+        if (!*data)
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
+        (*data)[0] = 0;
+    }
+    return ADT_OK;
+}
+
+void model_sha256_hex(const void *data, size_t len, char hex[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, data, len);
+    sodium_bin2hex(hex, 65, h, sizeof h);
+}
+
+int model_file_sha256(const char *path, size_t max, char hex[65], adt_err *err)
+{
+    char *data;
+    size_t len;
+    int rc = model_read_file(path, max, &data, &len, err);
+    if (rc)
+        return rc;
+    model_sha256_hex(data, len, hex);
+    free(data);
+    return ADT_OK;
+}
+
+/* Write via a temporary file and rename, so readers never see half a file. */
+static int write_atomic(const char *path, const void *data, size_t len, adt_err *err)
+{
+    buf tmp;
+    buf_init(&tmp, 8192);
+    if (buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid())) {
+        buf_free(&tmp);
+        return adt_fail(err, ADT_EINVAL, "path too long: %s", path);
+    }
+    int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        int rc = adt_fail(err, ADT_EIO, "cannot create %s: %s", tmp.data, strerror(errno));
+        buf_free(&tmp);
+        return rc;
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int rc = adt_fail(err, ADT_EIO, "writing %s: %s", tmp.data, strerror(errno));
+            close(fd);
+            unlink(tmp.data);
+            buf_free(&tmp);
+            return rc;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) || close(fd) || rename(tmp.data, path)) {
+        int rc = adt_fail(err, ADT_EIO, "writing %s: %s", path, strerror(errno));
+        unlink(tmp.data);
+        buf_free(&tmp);
+        return rc;
+    }
+    buf_free(&tmp);
+    return ADT_OK;
+}
+
+/* ---- Training ------------------------------------------------------------------- */
+
+#define MODEL_FOLDS 4
+#define MODEL_TEST_PERCENT 20
+
+/* Choose the decision threshold from out-of-fold scores: the largest recall
+ * whose precision is at least `min_precision` (ties: the highest threshold);
+ * when no threshold reaches that precision, the one with the best F1. */
+static double choose_threshold(const float *score, const int *label, size_t n,
+                               double min_precision)
+{
+    scored *v = sort_scores(score, label, n);
+    if (!v)
+        return 0.5;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += v[i].y;
+    double best_t = 0.5, best_r = -1, best_p = -1, f1_t = 0.5, best_f1 = -1;
+    size_t tp = 0, k = 0;
+    while (k < n && pos > 0) {
+        size_t j = k;
+        while (j < n && v[j].s == v[k].s)
+            tp += (size_t)v[j++].y;
+        double p = (double)tp / (double)j, r = (double)tp / (double)pos;
+        double t = v[k].s;
+        if (p >= min_precision && (r > best_r || (r == best_r && p > best_p))) {
+            best_r = r;
+            best_p = p;
+            best_t = t;
+        }
+        double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
+        if (f1 > best_f1) {
+            best_f1 = f1;
+            f1_t = t;
+        }
+        k = j;
+    }
+    free(v);
+    return best_r >= 0 ? best_t : f1_t;
+}
+
+static cJSON *metrics_json(const model_metrics *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    /* Six decimals: stable text across platforms, ample for rates. */
+    if (!cJSON_AddNumberToObject(o, "precision", round(m->precision * 1e6) / 1e6) ||
+        !cJSON_AddNumberToObject(o, "recall", round(m->recall * 1e6) / 1e6) ||
+        !cJSON_AddNumberToObject(o, "pr_auc", round(m->pr_auc * 1e6) / 1e6) ||
+        !cJSON_AddNumberToObject(o, "f1", round(m->f1 * 1e6) / 1e6) ||
+        !cJSON_AddNumberToObject(o, "n", (double)m->n) ||
+        !cJSON_AddNumberToObject(o, "positives", (double)m->positives) ||
+        !cJSON_AddNumberToObject(o, "tp", (double)m->tp) ||
+        !cJSON_AddNumberToObject(o, "fp", (double)m->fp) ||
+        !cJSON_AddNumberToObject(o, "fn", (double)m->fn)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *model_metrics_json(const model_metrics *m)
+{
+    return metrics_json(m);
+}
+
+static int build_meta(const model_rows *rows, const model_train_opts *o, const train_params *p,
+                      const model_train_result *res, buf *out, adt_err *err)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON *feat = cJSON_CreateStringArray(model_feature_names, MODEL_NRAW);
+    cJSON *der = cJSON_CreateStringArray(model_feature_names + MODEL_NRAW, MODEL_NDERIVED);
+    cJSON *params = cJSON_CreateObject();
+    cJSON *split = cJSON_CreateObject();
+    cJSON *mt = metrics_json(&res->test);
+    cJSON *mo = metrics_json(&res->train_oof);
+    cJSON *drift = cJSON_CreateObject();
+    int rc = ADT_OK;
+    if (!m || !feat || !der || !params || !split || !mt || !mo || !drift) {
+        cJSON_Delete(feat);
+        cJSON_Delete(der);
+        cJSON_Delete(params);
+        cJSON_Delete(split);
+        cJSON_Delete(mt);
+        cJSON_Delete(mo);
+        cJSON_Delete(drift);
+        cJSON_Delete(m);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    cJSON_AddItemToObject(m, "features", feat);
+    cJSON_AddItemToObject(m, "derived", der);
+    cJSON_AddItemToObject(m, "params", params);
+    cJSON_AddItemToObject(m, "split", split);
+    cJSON_AddItemToObject(m, "metrics", mt);
+    cJSON_AddItemToObject(m, "train_metrics", mo);
+    cJSON_AddItemToObject(m, "drift", drift);
+    int major = 0, minor = 0, patch = 0;
+    XGBoostVersion(&major, &minor, &patch);
+    char xv[32];
+    snprintf(xv, sizeof xv, "%d.%d.%d", major, minor, patch);
+    if (!cJSON_AddStringToObject(m, "format", "auditd-model-meta/1") ||
+        !cJSON_AddStringToObject(m, "featureset", MODEL_FEATURESET) ||
+        !cJSON_AddStringToObject(m, "name", o->name ? o->name : "") ||
+        !cJSON_AddStringToObject(m, "dataset", o->dataset ? o->dataset : "") ||
+        !cJSON_AddStringToObject(m, "objective", "binary:logistic") ||
+        !cJSON_AddStringToObject(m, "model_format", "xgboost-json") ||
+        !cJSON_AddStringToObject(m, "xgboost_version", xv) ||
+        !cJSON_AddStringToObject(m, "model_sha256", res->sha256) ||
+        !cJSON_AddNumberToObject(m, "threshold", res->threshold) ||
+        !cJSON_AddNumberToObject(params, "rounds", p->rounds) ||
+        !cJSON_AddNumberToObject(params, "max_depth", p->max_depth) ||
+        !cJSON_AddNumberToObject(params, "eta", p->eta) ||
+        !cJSON_AddNumberToObject(params, "seed", (double)p->seed) ||
+        !cJSON_AddNumberToObject(params, "scale_pos_weight",
+                                 round(res->scale_pos_weight * 1e6) / 1e6) ||
+        !cJSON_AddNumberToObject(params, "min_precision", o->min_precision) ||
+        !cJSON_AddStringToObject(split, "method",
+                                 "splitmix64(fnv1a64(row key)) mod 100 < 20 is held out") ||
+        !cJSON_AddNumberToObject(split, "train", (double)res->n_train) ||
+        !cJSON_AddNumberToObject(split, "test", (double)res->n_test))
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+    /* Training distribution summary of each raw feature, over the whole dataset. */
+    double *col = rc ? NULL : malloc((rows->n ? rows->n : 1) * sizeof *col);
+    if (!rc && !col)
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+    for (size_t f = 0; f < MODEL_NRAW && !rc; f++) {
+        for (size_t i = 0; i < rows->n; i++)
+            col[i] = rows->raw[i * MODEL_NRAW + f];
+        drift_ref ref;
+        rc = drift_ref_build(col, rows->n, &ref, err);
+        if (rc) {
+            adt_err_prefix(err, "feature %s", model_feature_names[f]);
+            break;
+        }
+        cJSON *rj = drift_ref_to_json(&ref);
+        if (!rj || !cJSON_AddItemToObject(drift, model_feature_names[f], rj)) {
+            cJSON_Delete(rj);
+            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+        }
+    }
+    free(col);
+    if (!rc) {
+        char *text = cJSON_Print(m);
+        if (!text || buf_puts(out, text) || buf_putc(out, '\n'))
+            rc = adt_fail(err, ADT_ENOMEM, "metadata too large");
+        free(text);
+    }
+    cJSON_Delete(m);
+    return rc;
+}
+
+int model_train(const model_rows *rows, const model_train_opts *o, model_train_result *res,
+                adt_err *err)
+{
+    memset(res, 0, sizeof *res);
+    if (!o->out_path || !*o->out_path)
+        return adt_fail(err, ADT_EINVAL, "no output file: pass --out FILE");
+    train_params p = {
+        .rounds = o->rounds > 0 ? o->rounds : 200,
+        .max_depth = o->max_depth > 0 ? o->max_depth : 4,
+        .eta = o->eta > 0 ? o->eta : 0.1,
+        .seed = o->seed,
+        .nthread = 0,
+    };
+    double min_precision = o->min_precision > 0 ? o->min_precision : 0.6;
+    if (p.rounds > 5000 || p.max_depth > 16 || p.eta > 1 || min_precision > 1)
+        return adt_fail(err, ADT_EINVAL,
+                        "training options out of range (rounds <= 5000, depth <= 16, eta <= 1)");
+    size_t n = rows->n;
+    float *x = malloc((n ? n : 1) * MODEL_NFEAT * sizeof *x);
+    float *y = malloc((n ? n : 1) * sizeof *y);
+    int *lab = malloc((n ? n : 1) * sizeof *lab);
+    size_t *tr_idx = malloc((n ? n : 1) * sizeof *tr_idx);
+    size_t *te_idx = malloc((n ? n : 1) * sizeof *te_idx);
+    float *xa = malloc((n ? n : 1) * MODEL_NFEAT * sizeof *xa);
+    float *ya = malloc((n ? n : 1) * sizeof *ya);
+    float *score = malloc((n ? n : 1) * sizeof *score);
+    int *la = malloc((n ? n : 1) * sizeof *la);
+    BoosterHandle b = NULL;
+    buf meta;
+    buf_init(&meta, MODEL_META_MAX);
+    int rc = ADT_OK;
+    if (!x || !y || !lab || !tr_idx || !te_idx || !xa || !ya || !score || !la) {
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory for %zu rows", n);
+        goto out;
+    }
+    size_t ntr = 0, nte = 0;
+    for (size_t i = 0; i < n; i++) {
+        model_derive(rows->raw + i * MODEL_NRAW, x + i * MODEL_NFEAT);
+        y[i] = (float)rows->label[i];
+        lab[i] = rows->label[i];
+        if (rows->hash[i] % 100 < MODEL_TEST_PERCENT)
+            te_idx[nte++] = i;
+        else
+            tr_idx[ntr++] = i;
+    }
+    res->n_train = ntr;
+    res->n_test = nte;
+    size_t te_pos = 0;
+    for (size_t i = 0; i < nte; i++)
+        te_pos += (size_t)lab[te_idx[i]];
+    if (nte == 0 || te_pos == 0 || te_pos == nte) {
+        rc = adt_fail(err, ADT_EINVAL,
+                      "the held-out part (%zu rows, %zu failures) needs both classes: use a "
+                      "larger dataset",
+                      nte, te_pos);
+        goto out;
+    }
+
+    /* Out-of-fold scores on the training part, to choose the threshold on data
+     * the scoring model did not see. Fold = (hash / 100) mod MODEL_FOLDS. */
+    for (int fold = 0; fold < MODEL_FOLDS && !rc; fold++) {
+        size_t na = 0;
+        for (size_t k = 0; k < ntr; k++) {
+            size_t i = tr_idx[k];
+            if ((int)((rows->hash[i] / 100) % MODEL_FOLDS) == fold)
+                continue;
+            memcpy(xa + na * MODEL_NFEAT, x + i * MODEL_NFEAT, MODEL_NFEAT * sizeof *xa);
+            ya[na++] = y[i];
+        }
+        rc = booster_train(xa, ya, na, &p, &b, NULL, err);
+        if (rc) {
+            adt_err_prefix(err, "fold %d", fold);
+            break;
+        }
+        size_t nv = 0;
+        for (size_t k = 0; k < ntr; k++) {
+            size_t i = tr_idx[k];
+            if ((int)((rows->hash[i] / 100) % MODEL_FOLDS) == fold)
+                memcpy(xa + nv++ * MODEL_NFEAT, x + i * MODEL_NFEAT, MODEL_NFEAT * sizeof *xa);
+        }
+        rc = booster_predict(b, xa, nv, ya, err);
+        XGBoosterFree(b);
+        b = NULL;
+        nv = 0;
+        for (size_t k = 0; k < ntr && !rc; k++) {
+            size_t i = tr_idx[k];
+            if ((int)((rows->hash[i] / 100) % MODEL_FOLDS) == fold)
+                score[k] = ya[nv++];
+        }
+    }
+    if (rc)
+        goto out;
+    for (size_t k = 0; k < ntr; k++)
+        la[k] = lab[tr_idx[k]];
+    res->threshold = choose_threshold(score, la, ntr, min_precision);
+    if ((rc = model_evaluate(score, la, ntr, res->threshold, &res->train_oof)))
+        goto nomem;
+
+    /* The model itself: the whole training part. */
+    for (size_t k = 0; k < ntr; k++) {
+        memcpy(xa + k * MODEL_NFEAT, x + tr_idx[k] * MODEL_NFEAT, MODEL_NFEAT * sizeof *xa);
+        ya[k] = y[tr_idx[k]];
+    }
+    if ((rc = booster_train(xa, ya, ntr, &p, &b, &res->scale_pos_weight, err)))
+        goto out;
+    for (size_t k = 0; k < nte; k++) {
+        memcpy(xa + k * MODEL_NFEAT, x + te_idx[k] * MODEL_NFEAT, MODEL_NFEAT * sizeof *xa);
+        la[k] = lab[te_idx[k]];
+    }
+    if ((rc = booster_predict(b, xa, nte, score, err)))
+        goto out;
+    if ((rc = model_evaluate(score, la, nte, res->threshold, &res->test)))
+        goto nomem;
+
+    bst_ulong mlen = 0;
+    const char *mdata = NULL;
+    if (XGBoosterSaveModelToBuffer(b, "{\"format\":\"json\"}", &mlen, &mdata)) {
+        rc = xgb_fail(err, "saving the model");
+        goto out;
+    }
+    model_sha256_hex(mdata, (size_t)mlen, res->sha256);
+    if ((rc = write_atomic(o->out_path, mdata, (size_t)mlen, err)))
+        goto out;
+    model_train_opts oo = *o;
+    oo.min_precision = min_precision;
+    if ((rc = build_meta(rows, &oo, &p, res, &meta, err)))
+        goto out;
+    buf mp;
+    buf_init(&mp, 8192);
+    if (buf_printf(&mp, "%s.meta.json", o->out_path)) {
+        buf_free(&mp);
+        rc = adt_fail(err, ADT_EINVAL, "output path too long");
+        goto out;
+    }
+    rc = write_atomic(mp.data, meta.data, meta.len, err);
+    buf_free(&mp);
+    goto out;
+nomem:
+    rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+out:
+    if (b)
+        XGBoosterFree(b);
+    buf_free(&meta);
+    free(x);
+    free(y);
+    free(lab);
+    free(tr_idx);
+    free(te_idx);
+    free(xa);
+    free(ya);
+    free(score);
+    free(la);
+    return rc;
+}
+
+/* ---- Scorer --------------------------------------------------------------------- */
+
+struct model_scorer {
+    BoosterHandle b;
+    char name[MODEL_NAME_MAX + 1];
+    char version[MODEL_VERSION_MAX + 1];
+    float threshold;
+    float *x;        /* derived-feature scratch, grown as batches need */
+    size_t cap;      /* rows x can hold */
+};
+
+#define MODEL_FILE_MAX (256u << 20)
+
+int model_scorer_open(const char *data_dir, model_scorer **out, adt_err *err)
+{
+    *out = NULL;
+    model_info info;
+    int rc = model_deployed(data_dir, &info, err);
+    if (rc)
+        return rc;
+    char *data;
+    size_t len;
+    if ((rc = model_read_file(info.file, MODEL_FILE_MAX, &data, &len, err))) {
+        adt_err_prefix(err, "deployed model %s@%s", info.name, info.version);
+        return rc;
+    }
+    /* Hash what is loaded, not the path: the bytes scored with are the bytes approved. */
+    char hex[65];
+    model_sha256_hex(data, len, hex);
+    if (strcmp(hex, info.sha256) != 0) {
+        free(data);
+        return adt_fail(err, ADT_ECORRUPT,
+                        "deployed model %s@%s: %s has SHA-256 %s but %s was approved; restore "
+                        "the file or deploy a new version",
+                        info.name, info.version, info.file, hex, info.sha256);
+    }
+    model_scorer *s = calloc(1, sizeof *s);
+    if (!s) {
+        free(data);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    if (XGBoosterCreate(NULL, 0, &s->b) || XGBoosterLoadModelFromBuffer(s->b, data, len) ||
+        XGBoosterSetParam(s->b, "nthread", "1") || XGBoosterSetParam(s->b, "verbosity", "0")) {
+        rc = xgb_fail(err, "loading the deployed model");
+        free(data);
+        model_scorer_close(s);
+        return rc;
+    }
+    free(data);
+    bst_ulong nf = 0;
+    if (XGBoosterGetNumFeature(s->b, &nf) || nf != MODEL_NFEAT) {
+        model_scorer_close(s);
+        return adt_fail(err, ADT_ECORRUPT, "deployed model %s@%s expects %llu features, not %d",
+                        info.name, info.version, (unsigned long long)nf, MODEL_NFEAT);
+    }
+    snprintf(s->name, sizeof s->name, "%s", info.name);
+    snprintf(s->version, sizeof s->version, "%s", info.version);
+    s->threshold = (float)info.threshold;
+    *out = s;
+    return ADT_OK;
+}
+
+int model_scorer_score(model_scorer *s, const double *x, size_t nrows, size_t nx, float *prob,
+                       adt_err *err)
+{
+    if (nx != MODEL_NRAW)
+        return adt_fail(err, ADT_EINVAL, "scorer needs %d raw features per row, got %zu",
+                        MODEL_NRAW, nx);
+    if (nrows == 0)
+        return ADT_OK;
+    if (nrows > s->cap) {
+        if (nrows > MODEL_MAX_ROWS)
+            return adt_fail(err, ADT_ETOOBIG, "batch of %zu rows is over %u", nrows,
+                            MODEL_MAX_ROWS);
+        float *nb = realloc(s->x, nrows * MODEL_NFEAT * sizeof *nb);
+        if (!nb)
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
+        s->x = nb;
+        s->cap = nrows;
+    }
+    for (size_t i = 0; i < nrows; i++)
+        model_derive(x + i * MODEL_NRAW, s->x + i * MODEL_NFEAT);
+    return booster_predict(s->b, s->x, nrows, prob, err);
+}
+
+const char *const *model_scorer_features(const model_scorer *s, size_t *n)
+{
+    (void)s;
+    *n = MODEL_NRAW;
+    return model_feature_names;
+}
+
+const char *model_scorer_model(const model_scorer *s)
+{
+    return s->name;
+}
+
+const char *model_scorer_version(const model_scorer *s)
+{
+    return s->version;
+}
+
+float model_scorer_threshold(const model_scorer *s)
+{
+    return s->threshold;
+}
+
+void model_scorer_close(model_scorer *s)
+{
+    if (!s)
+        return;
+    if (s->b)
+        XGBoosterFree(s->b);
+    free(s->x);
+    free(s);
+}

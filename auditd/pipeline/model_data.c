@@ -1,0 +1,96 @@
+/* model_data.c: training from a stored dataset (tstore) with its ledger event.
+ * Kept apart from model.c so that model.c links without the telemetry store. */
+#include "model.h"
+
+#include "rfc3339.h"
+#include "tstore.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct collect_ctx {
+    model_rows *rows;
+    size_t skipped; /* readings without a label */
+    adt_err *err;
+    int rc;
+} collect_ctx;
+
+static int collect_row(void *vctx, const char *device, int64_t time_us, const double *x, size_t nx,
+                       int label)
+{
+    collect_ctx *c = vctx;
+    if (nx != MODEL_NRAW) {
+        c->rc = adt_fail(c->err, ADT_EINTERNAL, "tstore returned %zu features, not %d", nx,
+                         MODEL_NRAW);
+        return c->rc;
+    }
+    if (label != 0 && label != 1) {
+        c->skipped++;
+        return 0;
+    }
+    /* The split key: the reading's identity, independent of row order. */
+    char key[256];
+    int kl = snprintf(key, sizeof key, "%s|%lld", device, (long long)time_us);
+    if (kl < 0)
+        kl = 0;
+    if ((size_t)kl >= sizeof key)
+        kl = (int)sizeof key - 1;
+    c->rc = model_rows_add(c->rows, key, (size_t)kl, x, label, c->err);
+    return c->rc;
+}
+
+int model_train_dataset(const char *data_dir, const model_train_opts *o, const char *actor,
+                        model_train_result *res, adt_err *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc;
+    if ((rc = model_check_id("model name", o->name, MODEL_NAME_MAX, err)) ||
+        (rc = model_check_id("dataset", o->dataset, 128, err)))
+        return rc;
+    tstore *ts = NULL;
+    if ((rc = tstore_open(data_dir, &ts, err)))
+        return rc;
+    model_rows *rows = NULL;
+    if ((rc = model_rows_new(&rows, err))) {
+        tstore_close(ts);
+        return rc;
+    }
+    collect_ctx c = {.rows = rows, .err = err};
+    rc = tstore_dataset_rows(ts, o->dataset, model_feature_names, MODEL_NRAW, collect_row, &c,
+                             err);
+    tstore_close(ts);
+    if (!rc && c.rc)
+        rc = c.rc;
+    if (!rc && model_rows_count(rows) == 0)
+        rc = adt_fail(err, ADT_EINVAL,
+                      "dataset %s has no labelled reading (%zu without failure_label)", o->dataset,
+                      c.skipped);
+    if (!rc)
+        rc = model_train(rows, o, res, err);
+    model_rows_free(rows);
+    if (rc)
+        return rc;
+
+    cJSON *ev = cJSON_CreateObject();
+    cJSON *metrics = model_metrics_json(&res->test);
+    char ts_now[32];
+    rfc3339_format(rfc3339_now_us(), ts_now, sizeof ts_now);
+    if (!ev || !metrics || !cJSON_AddItemToObject(ev, "metrics", metrics) ||
+        !cJSON_AddStringToObject(ev, "type", "model.train") ||
+        !cJSON_AddStringToObject(ev, "time", ts_now) ||
+        !cJSON_AddStringToObject(ev, "actor", actor) ||
+        !cJSON_AddStringToObject(ev, "model", o->name) ||
+        !cJSON_AddStringToObject(ev, "dataset", o->dataset) ||
+        !cJSON_AddStringToObject(ev, "artifact_sha256", res->sha256) ||
+        !cJSON_AddNumberToObject(ev, "threshold", res->threshold) ||
+        !cJSON_AddNumberToObject(ev, "train_rows", (double)res->n_train) ||
+        !cJSON_AddNumberToObject(ev, "test_rows", (double)res->n_test)) {
+        if (!ev || (metrics && !cJSON_GetObjectItemCaseSensitive(ev, "metrics")))
+            cJSON_Delete(metrics);
+        cJSON_Delete(ev);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    rc = model_ledger_append(data_dir, &ev, 1, NULL, err);
+    cJSON_Delete(ev);
+    return rc;
+}

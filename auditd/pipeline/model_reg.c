@@ -1,0 +1,841 @@
+/* model_reg.c: the model registry (`<data-dir>/models.db`), model metadata
+ * parsing, and the approval/deployment gate. Every state change is written to
+ * models.db and the ledger inside one models.db transaction: the ledger
+ * append happens before COMMIT, so a failed append leaves the registry as it was. */
+#include "model.h"
+
+#include "canon.h"
+#include "drift.h"
+#include "event.h"
+#include "ledger.h"
+#include "rfc3339.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int model_check_id(const char *what, const char *s, size_t max, adt_err *err)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > max)
+        return adt_fail(err, ADT_EINVAL, "%s must be 1 to %zu characters", what, max);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == ':' || c == '@'))
+            return adt_fail(err, ADT_EINVAL,
+                            "%s '%s' has character '%c' at %zu: use letters, digits and . _ - : @",
+                            what, s, c >= 32 && c < 127 ? c : '?', i);
+    }
+    return ADT_OK;
+}
+
+/* ---- Metadata -------------------------------------------------------------------- */
+
+struct model_meta {
+    char dataset[129];
+    char sha256[65];
+    double threshold;
+    model_metrics metrics;
+    char *drift_json;
+};
+
+static const canon_limits meta_limits = {MODEL_META_MAX, 8, 100000};
+
+static int meta_num(const cJSON *o, const char *k, double lo, double hi, double *out,
+                    adt_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < lo ||
+        v->valuedouble > hi)
+        return adt_fail(err, ADT_EINVAL, "metadata: '%s' must be a number in [%g, %g]", k, lo, hi);
+    *out = v->valuedouble;
+    return ADT_OK;
+}
+
+static bool is_hex64(const char *s)
+{
+    if (strlen(s) != 64)
+        return false;
+    for (int i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+int model_meta_parse(const char *json, size_t len, model_meta **out, adt_err *err)
+{
+    *out = NULL;
+    /* Strict JSON first (UTF-8, duplicates, size, depth), then the fields. */
+    buf canon;
+    buf_init(&canon, MODEL_META_MAX);
+    int rc = canon_json(json, len, &meta_limits, true, &canon, err);
+    if (rc) {
+        buf_free(&canon);
+        adt_err_prefix(err, "metadata");
+        return rc;
+    }
+    cJSON *j = cJSON_ParseWithLength(canon.data, canon.len);
+    buf_free(&canon);
+    if (!j)
+        return adt_fail(err, ADT_ENOMEM, "metadata: out of memory");
+    model_meta *m = calloc(1, sizeof *m);
+    if (!m) {
+        cJSON_Delete(j);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "format");
+    if (!cJSON_IsString(v) || strcmp(v->valuestring, "auditd-model-meta/1") != 0) {
+        rc = adt_fail(err, ADT_EINVAL, "metadata: 'format' must be \"auditd-model-meta/1\"");
+        goto fail;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(j, "featureset");
+    if (!cJSON_IsString(v) || strcmp(v->valuestring, MODEL_FEATURESET) != 0) {
+        rc = adt_fail(err, ADT_EINVAL, "metadata: 'featureset' must be \"%s\"", MODEL_FEATURESET);
+        goto fail;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(j, "features");
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != MODEL_NRAW) {
+        rc = adt_fail(err, ADT_EINVAL, "metadata: 'features' must list the %d raw features",
+                      MODEL_NRAW);
+        goto fail;
+    }
+    for (int i = 0; i < MODEL_NRAW; i++) {
+        const cJSON *f = cJSON_GetArrayItem(v, i);
+        if (!cJSON_IsString(f) || strcmp(f->valuestring, model_feature_names[i]) != 0) {
+            rc = adt_fail(err, ADT_EINVAL, "metadata: features[%d] must be \"%s\"", i,
+                          model_feature_names[i]);
+            goto fail;
+        }
+    }
+    v = cJSON_GetObjectItemCaseSensitive(j, "dataset");
+    if (!cJSON_IsString(v) ||
+        model_check_id("metadata: 'dataset'", v->valuestring, sizeof m->dataset - 1, err)) {
+        rc = adt_fail(err, ADT_EINVAL, "metadata: 'dataset' must be a dataset version id");
+        goto fail;
+    }
+    snprintf(m->dataset, sizeof m->dataset, "%s", v->valuestring);
+    v = cJSON_GetObjectItemCaseSensitive(j, "model_sha256");
+    if (!cJSON_IsString(v) || !is_hex64(v->valuestring)) {
+        rc = adt_fail(err, ADT_EINVAL, "metadata: 'model_sha256' must be 64 lowercase hex digits");
+        goto fail;
+    }
+    snprintf(m->sha256, sizeof m->sha256, "%s", v->valuestring);
+    if ((rc = meta_num(j, "threshold", 0, 1, &m->threshold, err)))
+        goto fail;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "metrics");
+    if (!cJSON_IsObject(mt)) {
+        rc = adt_fail(err, ADT_EINVAL, "metadata: 'metrics' must be an object");
+        goto fail;
+    }
+    if ((rc = meta_num(mt, "precision", 0, 1, &m->metrics.precision, err)) ||
+        (rc = meta_num(mt, "recall", 0, 1, &m->metrics.recall, err)) ||
+        (rc = meta_num(mt, "pr_auc", 0, 1, &m->metrics.pr_auc, err)))
+        goto fail;
+    m->metrics.threshold = m->threshold;
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "drift");
+    if (!cJSON_IsObject(d)) {
+        rc = adt_fail(err, ADT_EINVAL, "metadata: 'drift' must be an object");
+        goto fail;
+    }
+    for (int i = 0; i < MODEL_NRAW; i++) {
+        drift_ref ref;
+        if ((rc = drift_ref_from_json(cJSON_GetObjectItemCaseSensitive(d, model_feature_names[i]),
+                                      &ref, err))) {
+            adt_err_prefix(err, "metadata: drift.%s", model_feature_names[i]);
+            goto fail;
+        }
+    }
+    m->drift_json = cJSON_PrintUnformatted(d);
+    if (!m->drift_json) {
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+        goto fail;
+    }
+    cJSON_Delete(j);
+    *out = m;
+    return ADT_OK;
+fail:
+    cJSON_Delete(j);
+    model_meta_free(m);
+    return rc;
+}
+
+void model_meta_free(model_meta *m)
+{
+    if (!m)
+        return;
+    free(m->drift_json);
+    free(m);
+}
+
+const char *model_meta_dataset(const model_meta *m)
+{
+    return m->dataset;
+}
+const char *model_meta_sha256(const model_meta *m)
+{
+    return m->sha256;
+}
+double model_meta_threshold(const model_meta *m)
+{
+    return m->threshold;
+}
+const model_metrics *model_meta_metrics(const model_meta *m)
+{
+    return &m->metrics;
+}
+const char *model_meta_drift_json(const model_meta *m)
+{
+    return m->drift_json;
+}
+
+/* ---- Ledger ---------------------------------------------------------------------- */
+
+int model_ledger_append(const char *data_dir, cJSON *const *events, size_t n,
+                        unsigned long long *first, adt_err *err)
+{
+    if (n == 0 || n > 64)
+        return adt_fail(err, ADT_EINTERNAL, "model_ledger_append: bad event count %zu", n);
+    buf canon[64];
+    ledger_item items[64];
+    int rc = ADT_OK;
+    size_t built = 0;
+    for (; built < n && !rc; built++) {
+        buf_init(&canon[built], LEDGER_MAX_LEAF / 2);
+        char *text = cJSON_PrintUnformatted(events[built]);
+        if (!text) {
+            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+            built++;
+            break;
+        }
+        event_info info;
+        rc = event_validate(text, strlen(text), NULL, &canon[built], &info, err);
+        free(text);
+        if (rc) {
+            adt_err_prefix(err, "building a ledger event");
+            built++;
+            break;
+        }
+        items[built] = (ledger_item){.source = MODEL_LEDGER_SOURCE,
+                                     .type = cJSON_GetStringValue(
+                                         cJSON_GetObjectItemCaseSensitive(events[built], "type")),
+                                     .payload = canon[built].data,
+                                     .payload_len = canon[built].len};
+    }
+    ledger *lg = NULL;
+    if (!rc && (rc = ledger_open(data_dir, LEDGER_RDWR, &lg, err)) != ADT_OK)
+        adt_err_prefix(err, "opening the ledger in %s (run 'auditd init' first?)", data_dir);
+    if (!rc) {
+        ledger_commit c;
+        rc = ledger_append(lg, items, n, &c, err);
+        if (!rc && first)
+            *first = c.first;
+        ledger_close(lg);
+    }
+    for (size_t i = 0; i < built; i++)
+        buf_free(&canon[i]);
+    return rc;
+}
+
+/* ---- models.db ------------------------------------------------------------------- */
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA busy_timeout=5000;"
+    "CREATE TABLE IF NOT EXISTS models("
+    " name TEXT NOT NULL, version TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " dataset TEXT NOT NULL, threshold REAL NOT NULL, precision REAL NOT NULL,"
+    " recall REAL NOT NULL, pr_auc REAL NOT NULL, drift TEXT NOT NULL,"
+    " status TEXT NOT NULL, registered_at INTEGER NOT NULL, registered_by TEXT NOT NULL,"
+    " register_index INTEGER, deployed_at INTEGER, deployed_by TEXT, deploy_change TEXT,"
+    " deploy_index INTEGER, PRIMARY KEY(name, version));"
+    "CREATE TABLE IF NOT EXISTS approvals("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL,"
+    " change_id TEXT NOT NULL, approver TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " approved_at INTEGER NOT NULL, ledger_index INTEGER NOT NULL,"
+    " UNIQUE(name, version, change_id, approver));";
+
+static int db_open(const char *data_dir, sqlite3 **out, adt_err *err)
+{
+    *out = NULL;
+    buf path;
+    buf_init(&path, 8192);
+    if (buf_printf(&path, "%s/%s", data_dir, MODEL_DB_FILE)) {
+        buf_free(&path);
+        return adt_fail(err, ADT_EINVAL, "data directory path too long");
+    }
+    sqlite3 *db = NULL;
+    int src = sqlite3_open_v2(path.data, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (src != SQLITE_OK) {
+        int rc = adt_fail(err, ADT_EIO, "cannot open %s: %s", path.data,
+                          db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
+        sqlite3_close(db);
+        buf_free(&path);
+        return rc;
+    }
+    buf_free(&path);
+    char *msg = NULL;
+    if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = adt_fail(err, ADT_EIO, "models.db: %s", msg ? msg : "schema setup failed");
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return ADT_OK;
+}
+
+static int db_fail(sqlite3 *db, adt_err *err, const char *what)
+{
+    return adt_fail(err, ADT_EIO, "models.db: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static int db_exec(sqlite3 *db, const char *sql, adt_err *err)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? ADT_OK : db_fail(db, err, sql);
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+#define INFO_COLS                                                                              \
+    "m.name, m.version, m.file, m.sha256, m.dataset, m.status, m.precision, m.recall,"       \
+    " m.pr_auc, m.threshold, m.registered_at, m.deployed_at, m.deployed_by,"                \
+    " (SELECT approver FROM approvals a WHERE a.name=m.name AND a.version=m.version"         \
+    "  ORDER BY a.id DESC LIMIT 1),"                                                         \
+    " (SELECT change_id FROM approvals a WHERE a.name=m.name AND a.version=m.version"        \
+    "  ORDER BY a.id DESC LIMIT 1), m.drift"
+
+static void read_info(sqlite3_stmt *st, model_info *m)
+{
+    memset(m, 0, sizeof *m);
+    copy_col(st, 0, m->name, sizeof m->name);
+    copy_col(st, 1, m->version, sizeof m->version);
+    copy_col(st, 2, m->file, sizeof m->file);
+    copy_col(st, 3, m->sha256, sizeof m->sha256);
+    copy_col(st, 4, m->dataset, sizeof m->dataset);
+    copy_col(st, 5, m->status, sizeof m->status);
+    m->precision = sqlite3_column_double(st, 6);
+    m->recall = sqlite3_column_double(st, 7);
+    m->pr_auc = sqlite3_column_double(st, 8);
+    m->threshold = sqlite3_column_double(st, 9);
+    m->registered_us = sqlite3_column_int64(st, 10);
+    m->deployed_us = sqlite3_column_int64(st, 11);
+    copy_col(st, 12, m->deployed_by, sizeof m->deployed_by);
+    copy_col(st, 13, m->approver, sizeof m->approver);
+    copy_col(st, 14, m->change_id, sizeof m->change_id);
+}
+
+/* Run a one-row query for model_info; ADT_ENOTFOUND when no row. */
+static int query_info(sqlite3 *db, const char *sql, const char *a, const char *b, model_info *info,
+                      char **drift, adt_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, err, "query");
+    if (a)
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+    if (b)
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
+    int s = sqlite3_step(st), rc = ADT_OK;
+    if (s == SQLITE_ROW) {
+        read_info(st, info);
+        if (drift) {
+            const unsigned char *t = sqlite3_column_text(st, 15);
+            *drift = strdup(t ? (const char *)t : "");
+            if (!*drift)
+                rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+        }
+    } else if (s == SQLITE_DONE) {
+        rc = ADT_ENOTFOUND;
+    } else {
+        rc = db_fail(db, err, "query");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int find_version(sqlite3 *db, const char *name, const char *version, model_info *info,
+                        char **drift, adt_err *err)
+{
+    int rc = query_info(db,
+                        "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 AND m.version=?2",
+                        name, version, info, drift, err);
+    if (rc == ADT_ENOTFOUND)
+        return adt_fail(err, rc, "no model %s version %s is registered ('auditd model list')", name,
+                        version);
+    return rc;
+}
+
+static char *now_rfc3339(char out[32])
+{
+    rfc3339_format(rfc3339_now_us(), out, 32);
+    return out;
+}
+
+static int add_str(cJSON *o, const char *k, const char *v)
+{
+    return cJSON_AddStringToObject(o, k, v) ? 0 : ADT_ENOMEM;
+}
+
+int model_register(const char *data_dir, const char *file, const char *name, const char *version,
+                   const char *dataset, const char *actor, model_info *info, adt_err *err)
+{
+    int rc;
+    if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
+        (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
+        (rc = model_check_id("dataset", dataset, 128, err)))
+        return rc;
+    if (!file || !*file || strlen(file) >= sizeof ((model_info *)0)->file)
+        return adt_fail(err, ADT_EINVAL, "model file path missing or too long");
+    char *abs = realpath(file, NULL);
+    if (!abs)
+        return adt_fail(err, ADT_ENOTFOUND, "model file %s not found", file);
+    char *mdata = NULL, *meta_text = NULL;
+    size_t mlen = 0, meta_len = 0;
+    model_meta *meta = NULL;
+    sqlite3 *db = NULL;
+    cJSON *ev = NULL;
+    buf mp;
+    buf_init(&mp, 8192);
+    if (strlen(abs) >= sizeof ((model_info *)0)->file || buf_printf(&mp, "%s.meta.json", abs)) {
+        rc = adt_fail(err, ADT_EINVAL, "model file path too long");
+        goto out;
+    }
+    if ((rc = model_read_file(abs, 256u << 20, &mdata, &mlen, err)))
+        goto out;
+    char hex[65];
+    model_sha256_hex(mdata, mlen, hex);
+    if ((rc = model_read_file(mp.data, MODEL_META_MAX, &meta_text, &meta_len, err))) {
+        adt_err_prefix(err, "the metadata written beside the model by 'auditd model train'");
+        goto out;
+    }
+    if ((rc = model_meta_parse(meta_text, meta_len, &meta, err))) {
+        adt_err_prefix(err, "%s", mp.data);
+        goto out;
+    }
+    if (strcmp(model_meta_sha256(meta), hex) != 0) {
+        rc = adt_fail(err, ADT_ECONFLICT,
+                      "%s has SHA-256 %s but its metadata describes %s: the file was changed "
+                      "after training",
+                      abs, hex, model_meta_sha256(meta));
+        goto out;
+    }
+    if (strcmp(model_meta_dataset(meta), dataset) != 0) {
+        rc = adt_fail(err, ADT_ECONFLICT, "the model was trained on dataset %s, not %s",
+                      model_meta_dataset(meta), dataset);
+        goto out;
+    }
+    if ((rc = db_open(data_dir, &db, err)) || (rc = db_exec(db, "BEGIN IMMEDIATE", err)))
+        goto out;
+    model_info existing;
+    rc = query_info(db, "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 AND m.version=?2",
+                    name, version, &existing, NULL, err);
+    if (rc == ADT_OK) {
+        rc = adt_fail(err, ADT_EEXIST, "%s version %s is registered already: choose a new version",
+                      name, version);
+        goto rollback;
+    }
+    if (rc != ADT_ENOTFOUND)
+        goto rollback;
+    int64_t now = rfc3339_now_us();
+    const model_metrics *mm = model_meta_metrics(meta);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO models(name,version,file,sha256,dataset,threshold,"
+                           "precision,recall,pr_auc,drift,status,registered_at,registered_by)"
+                           " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'registered',?11,?12)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(db, err, "insert");
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, abs, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, dataset, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 6, model_meta_threshold(meta));
+    sqlite3_bind_double(st, 7, mm->precision);
+    sqlite3_bind_double(st, 8, mm->recall);
+    sqlite3_bind_double(st, 9, mm->pr_auc);
+    sqlite3_bind_text(st, 10, model_meta_drift_json(meta), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, now);
+    sqlite3_bind_text(st, 12, actor, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (s != SQLITE_DONE) {
+        rc = db_fail(db, err, "insert");
+        goto rollback;
+    }
+    char ts[32];
+    ev = cJSON_CreateObject();
+    cJSON *metrics = cJSON_CreateObject();
+    if (!ev || !metrics || !cJSON_AddItemToObject(ev, "metrics", metrics) ||
+        add_str(ev, "type", "model.register") || add_str(ev, "time", now_rfc3339(ts)) ||
+        add_str(ev, "actor", actor) || add_str(ev, "model", name) ||
+        add_str(ev, "version", version) || add_str(ev, "artifact_sha256", hex) ||
+        add_str(ev, "dataset", dataset) ||
+        !cJSON_AddNumberToObject(metrics, "precision", mm->precision) ||
+        !cJSON_AddNumberToObject(metrics, "recall", mm->recall) ||
+        !cJSON_AddNumberToObject(metrics, "pr_auc", mm->pr_auc) ||
+        !cJSON_AddNumberToObject(ev, "threshold", model_meta_threshold(meta))) {
+        if (!ev || (metrics && !cJSON_GetObjectItemCaseSensitive(ev, "metrics")))
+            cJSON_Delete(metrics);
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+        goto rollback;
+    }
+    unsigned long long idx = 0;
+    if ((rc = model_ledger_append(data_dir, &ev, 1, &idx, err)))
+        goto rollback;
+    if (sqlite3_prepare_v2(db, "UPDATE models SET register_index=?3 WHERE name=?1 AND version=?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)idx);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if ((rc = db_exec(db, "COMMIT", err)))
+        goto rollback;
+    if (info)
+        rc = find_version(db, name, version, info, NULL, err);
+    goto out;
+rollback:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    cJSON_Delete(ev);
+    sqlite3_close(db);
+    model_meta_free(meta);
+    free(meta_text);
+    free(mdata);
+    free(abs);
+    buf_free(&mp);
+    return rc;
+}
+
+static int check_principal(const char *what, const char *p, adt_err *err)
+{
+    size_t n = p ? strlen(p) : 0;
+    if (n == 0 || n > 128 || !canon_utf8_valid(p, n))
+        return adt_fail(err, ADT_EINVAL, "%s must be 1 to 128 bytes of UTF-8", what);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)p[i] < 0x21 || p[i] == 0x7f)
+            return adt_fail(err, ADT_EINVAL, "%s must not contain spaces or control characters",
+                            what);
+    return ADT_OK;
+}
+
+int model_approve(const char *data_dir, const char *name, const char *version,
+                  const char *approver, const char *change_id, unsigned long long *index,
+                  adt_err *err)
+{
+    int rc;
+    if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
+        (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
+        (rc = model_check_id("change id", change_id, 128, err)) ||
+        (rc = check_principal("approver", approver, err)))
+        return rc;
+    sqlite3 *db = NULL;
+    cJSON *ev = NULL;
+    if ((rc = db_open(data_dir, &db, err)) || (rc = db_exec(db, "BEGIN IMMEDIATE", err)))
+        goto out;
+    model_info m;
+    if ((rc = find_version(db, name, version, &m, NULL, err)))
+        goto rollback;
+    char activity[MODEL_NAME_MAX + 8], target[MODEL_NAME_MAX + MODEL_VERSION_MAX + 8], ts[32];
+    snprintf(activity, sizeof activity, "model:%s", name);
+    snprintf(target, sizeof target, "model:%s@%s", name, version);
+    ev = cJSON_CreateObject();
+    if (!ev || add_str(ev, "type", "change.approve") || add_str(ev, "time", now_rfc3339(ts)) ||
+        add_str(ev, "actor", approver) || add_str(ev, "change_id", change_id) ||
+        add_str(ev, "activity", activity) || add_str(ev, "target", target) ||
+        add_str(ev, "artifact_sha256", m.sha256)) {
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+        goto rollback;
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO approvals(name,version,change_id,approver,sha256,"
+                           "approved_at,ledger_index) VALUES(?1,?2,?3,?4,?5,?6,-1)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(db, err, "insert");
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, change_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, approver, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, m.sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, rfc3339_now_us());
+    int s = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (s == SQLITE_CONSTRAINT) {
+        rc = adt_fail(err, ADT_EEXIST, "%s approved change %s for %s@%s already", approver,
+                      change_id, name, version);
+        goto rollback;
+    }
+    if (s != SQLITE_DONE) {
+        rc = db_fail(db, err, "insert");
+        goto rollback;
+    }
+    long long rowid = sqlite3_last_insert_rowid(db);
+    unsigned long long idx = 0;
+    if ((rc = model_ledger_append(data_dir, &ev, 1, &idx, err)))
+        goto rollback;
+    if (sqlite3_prepare_v2(db, "UPDATE approvals SET ledger_index=?2 WHERE id=?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, rowid);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE models SET status='approved' WHERE name=?1 AND version=?2 AND "
+                           "status='registered'",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+        s = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if ((rc = db_exec(db, "COMMIT", err)))
+        goto rollback;
+    if (index)
+        *index = idx;
+    goto out;
+rollback:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    cJSON_Delete(ev);
+    sqlite3_close(db);
+    return rc;
+}
+
+int model_deploy(const char *data_dir, const char *name, const char *version, const char *actor,
+                 const char *change_id, const char *accountable, unsigned long long *index,
+                 adt_err *err)
+{
+    int rc;
+    if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
+        (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
+        (rc = model_check_id("change id", change_id, 128, err)) ||
+        (rc = check_principal("actor", actor, err)) ||
+        (rc = check_principal("accountable principal", accountable, err)))
+        return rc;
+    sqlite3 *db = NULL;
+    cJSON *ev = NULL;
+    sqlite3_stmt *st = NULL;
+    if ((rc = db_open(data_dir, &db, err)) || (rc = db_exec(db, "BEGIN IMMEDIATE", err)))
+        goto out;
+    model_info m;
+    if ((rc = find_version(db, name, version, &m, NULL, err)))
+        goto rollback;
+    if (!strcmp(m.status, "deployed")) {
+        rc = adt_fail(err, ADT_ECONFLICT, "%s@%s is deployed already", name, version);
+        goto rollback;
+    }
+    /* The approval that allows this deployment: same change, same model
+     * version, given by the Accountable party. */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT sha256, ledger_index FROM approvals WHERE name=?1 AND "
+                           "version=?2 AND change_id=?3 AND approver=?4 ORDER BY id DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(db, err, "query");
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, change_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, accountable, -1, SQLITE_STATIC);
+    char approved_sha[65] = "";
+    long long approval_index = -1;
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        copy_col(st, 0, approved_sha, sizeof approved_sha);
+        approval_index = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (s != SQLITE_ROW && s != SQLITE_DONE) {
+        rc = db_fail(db, err, "query");
+        goto rollback;
+    }
+    if (s == SQLITE_DONE) {
+        rc = adt_fail(err, ADT_EFORBIDDEN,
+                      "deployment refused: change %s has no approval of %s@%s by %s, the "
+                      "Accountable for activity model:%s ('auditd model approve %s --version %s "
+                      "--approver %s --change-id %s')",
+                      change_id, name, version, accountable, name, name, version, accountable,
+                      change_id);
+        goto rollback;
+    }
+    char hex[65];
+    if ((rc = model_file_sha256(m.file, 256u << 20, hex, err))) {
+        adt_err_prefix(err, "deployment refused: reading the artefact");
+        goto rollback;
+    }
+    if (strcmp(hex, approved_sha) != 0 || strcmp(hex, m.sha256) != 0) {
+        rc = adt_fail(err, ADT_ECONFLICT,
+                      "deployment refused: %s now has SHA-256 %s but %s approved %s "
+                      "(registered %s); the artefact changed after approval",
+                      m.file, hex, accountable, approved_sha, m.sha256);
+        goto rollback;
+    }
+    int64_t now = rfc3339_now_us();
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE models SET status='retired' WHERE name=?1 AND "
+                           "status='deployed'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(db, err, "update");
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    s = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (s != SQLITE_DONE) {
+        rc = db_fail(db, err, "update");
+        goto rollback;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE models SET status='deployed', deployed_at=?3, deployed_by=?4,"
+                           " deploy_change=?5 WHERE name=?1 AND version=?2",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(db, err, "update");
+        goto rollback;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, change_id, -1, SQLITE_STATIC);
+    s = sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (s != SQLITE_DONE) {
+        rc = db_fail(db, err, "update");
+        goto rollback;
+    }
+    char activity[MODEL_NAME_MAX + 8], ts[32];
+    snprintf(activity, sizeof activity, "model:%s", name);
+    ev = cJSON_CreateObject();
+    cJSON *prov = cJSON_CreateObject();
+    if (!ev || !prov || !cJSON_AddItemToObject(ev, "provenance", prov) ||
+        add_str(ev, "type", "model.deploy") || add_str(ev, "time", now_rfc3339(ts)) ||
+        add_str(ev, "actor", actor) || add_str(ev, "change_id", change_id) ||
+        add_str(ev, "activity", activity) || add_str(ev, "model", name) ||
+        add_str(ev, "version", version) || add_str(ev, "artifact_sha256", hex) ||
+        add_str(ev, "approved_by", accountable) || add_str(prov, "source", m.file) ||
+        add_str(prov, "dataset", m.dataset) ||
+        !cJSON_AddNumberToObject(prov, "approval_index", (double)approval_index)) {
+        if (!ev || (prov && !cJSON_GetObjectItemCaseSensitive(ev, "provenance")))
+            cJSON_Delete(prov);
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+        goto rollback;
+    }
+    unsigned long long idx = 0;
+    if ((rc = model_ledger_append(data_dir, &ev, 1, &idx, err)))
+        goto rollback;
+    if (sqlite3_prepare_v2(db, "UPDATE models SET deploy_index=?3 WHERE name=?1 AND version=?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)idx);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if ((rc = db_exec(db, "COMMIT", err)))
+        goto rollback;
+    if (index)
+        *index = idx;
+    goto out;
+rollback:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+    cJSON_Delete(ev);
+    sqlite3_close(db);
+    return rc;
+}
+
+int model_list(const char *data_dir, model_list_fn fn, void *ctx, adt_err *err)
+{
+    sqlite3 *db = NULL;
+    int rc = db_open(data_dir, &db, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " INFO_COLS " FROM models m ORDER BY m.name, m.registered_at",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_fail(db, err, "list");
+        sqlite3_close(db);
+        return rc;
+    }
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        model_info m;
+        read_info(st, &m);
+        if ((rc = fn(ctx, &m)) != 0)
+            break;
+    }
+    if (!rc && s != SQLITE_DONE)
+        rc = db_fail(db, err, "list");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+int model_get(const char *data_dir, const char *name, const char *version, model_info *info,
+              char **drift_json, adt_err *err)
+{
+    if (drift_json)
+        *drift_json = NULL;
+    int rc = model_check_id("model name", name, MODEL_NAME_MAX, err);
+    if (rc || (version && (rc = model_check_id("version", version, MODEL_VERSION_MAX, err))))
+        return rc;
+    sqlite3 *db = NULL;
+    if ((rc = db_open(data_dir, &db, err)))
+        return rc;
+    if (version) {
+        rc = find_version(db, name, version, info, drift_json, err);
+    } else {
+        rc = query_info(db,
+                        "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 ORDER BY"
+                        " (m.status='deployed') DESC, m.registered_at DESC LIMIT 1",
+                        name, NULL, info, drift_json, err);
+        if (rc == ADT_ENOTFOUND)
+            adt_fail(err, rc, "no model named %s is registered ('auditd model list')", name);
+    }
+    sqlite3_close(db);
+    return rc;
+}
+
+int model_deployed(const char *data_dir, model_info *info, adt_err *err)
+{
+    /* Ingestion asks on every start: do not create models.db just to say no. */
+    buf path;
+    buf_init(&path, 8192);
+    if (buf_printf(&path, "%s/%s", data_dir, MODEL_DB_FILE) || access(path.data, F_OK) != 0) {
+        buf_free(&path);
+        return adt_fail(err, ADT_ENOTFOUND, "no model is deployed in %s", data_dir);
+    }
+    buf_free(&path);
+    sqlite3 *db = NULL;
+    int rc = db_open(data_dir, &db, err);
+    if (rc)
+        return rc;
+    rc = query_info(db,
+                    "SELECT " INFO_COLS " FROM models m WHERE m.status='deployed'"
+                    " ORDER BY m.deployed_at DESC LIMIT 1",
+                    NULL, NULL, info, NULL, err);
+    if (rc == ADT_ENOTFOUND)
+        adt_fail(err, rc, "no model is deployed in %s", data_dir);
+    sqlite3_close(db);
+    return rc;
+}
