@@ -284,10 +284,7 @@ int cli_entry(int argc, char **argv)
 
 static void print_hashes(const merkle_hash *h, size_t n, uint64_t a, uint64_t b, bool incl)
 {
-    if (incl)
-        printf("{\"hashes\":[");
-    else
-        printf("{\"hashes\":[");
+    printf("{\"hashes\":[");
     for (size_t k = 0; k < n; k++) {
         char b64[64];
         sodium_bin2base64(b64, sizeof b64, h[k], 32, sodium_base64_VARIANT_ORIGINAL);
