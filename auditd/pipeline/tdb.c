@@ -1,0 +1,117 @@
+/* tdb.c: telemetry database schema and connections (tdb.h). */
+#include "tdb.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS profiles("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL,"
+    " sha256 TEXT NOT NULL, json TEXT NOT NULL, created_us INTEGER NOT NULL,"
+    " ledger_index INTEGER, UNIQUE(name, version));"
+    "CREATE TABLE IF NOT EXISTS devices("
+    " id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, profile TEXT NOT NULL,"
+    " site TEXT NOT NULL DEFAULT '', firmware TEXT NOT NULL DEFAULT '',"
+    " model_version TEXT NOT NULL DEFAULT '', registered_us INTEGER NOT NULL,"
+    " last_seen_us INTEGER, last_values TEXT, last_pv INTEGER, ledger_index INTEGER);"
+    "CREATE TABLE IF NOT EXISTS batches("
+    " id INTEGER PRIMARY KEY, actor TEXT NOT NULL, received_us INTEGER NOT NULL,"
+    " readings INTEGER NOT NULL DEFAULT 0, accepted INTEGER NOT NULL DEFAULT 0,"
+    " quarantined INTEGER NOT NULL DEFAULT 0, first_row INTEGER, last_row INTEGER,"
+    " from_us INTEGER, to_us INTEGER, devices INTEGER NOT NULL DEFAULT 0, digest TEXT,"
+    " ledger_index INTEGER, reject_index INTEGER, pred_index INTEGER,"
+    " pred_model TEXT, pred_version TEXT);"
+    "CREATE INDEX IF NOT EXISTS batches_time ON batches(from_us);"
+    "CREATE TABLE IF NOT EXISTS readings("
+    " id INTEGER PRIMARY KEY, device INTEGER NOT NULL, time_us INTEGER NOT NULL,"
+    " pv INTEGER NOT NULL, batch INTEGER NOT NULL, v BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS readings_dt ON readings(device, time_us);"
+    "CREATE INDEX IF NOT EXISTS readings_t ON readings(time_us);"
+    "CREATE TABLE IF NOT EXISTS quarantine("
+    " id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, received_us INTEGER NOT NULL,"
+    " device TEXT, time_us INTEGER, reason TEXT NOT NULL, detail TEXT NOT NULL,"
+    " line TEXT NOT NULL, replayed_batch INTEGER);"
+    "CREATE INDEX IF NOT EXISTS quarantine_open ON quarantine(replayed_batch, id);"
+    "CREATE TABLE IF NOT EXISTS predictions("
+    " id INTEGER PRIMARY KEY, reading INTEGER NOT NULL, device INTEGER NOT NULL,"
+    " time_us INTEGER NOT NULL, prob REAL NOT NULL, model TEXT NOT NULL,"
+    " version TEXT NOT NULL, batch INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS predictions_dt ON predictions(device, time_us);"
+    "CREATE TABLE IF NOT EXISTS datasets("
+    " id TEXT PRIMARY KEY, from_us INTEGER NOT NULL, to_us INTEGER NOT NULL,"
+    " devices TEXT NOT NULL, batches INTEGER NOT NULL, readings INTEGER NOT NULL,"
+    " created_us INTEGER NOT NULL, ledger_index INTEGER);"
+    "CREATE TABLE IF NOT EXISTS dataset_batches("
+    " dataset TEXT NOT NULL, batch INTEGER NOT NULL, PRIMARY KEY(dataset, batch))"
+    " WITHOUT ROWID;";
+
+int tdb_fail(sqlite3 *db, const char *what, adt_err *err)
+{
+    int ec = sqlite3_errcode(db);
+    int code = (ec == SQLITE_BUSY || ec == SQLITE_LOCKED) ? ADT_EBUSY
+               : (ec == SQLITE_CORRUPT || ec == SQLITE_NOTADB) ? ADT_ECORRUPT
+               : ec == SQLITE_FULL ? ADT_EIO
+                                   : ADT_EIO;
+    return adt_fail(err, code, "telemetry.db: %s: %s", what, sqlite3_errmsg(db));
+}
+
+int tdb_exec(sqlite3 *db, const char *sql, const char *what, adt_err *err)
+{
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return tdb_fail(db, what, err);
+    return ADT_OK;
+}
+
+int tdb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, adt_err *err)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+        return tdb_fail(db, "preparing a statement", err);
+    return ADT_OK;
+}
+
+int tdb_open(const char *data_dir, bool rw, sqlite3 **out, adt_err *err)
+{
+    char path[4096];
+    *out = NULL;
+    if (snprintf(path, sizeof path, "%s/%s", data_dir, TDB_FILE) >= (int)sizeof path)
+        return adt_fail(err, ADT_EINVAL, "data directory path too long");
+    struct stat sb;
+    if (!rw && stat(path, &sb) != 0)
+        return adt_fail(err, ADT_ENOTFOUND,
+                        "%s: no telemetry yet (run 'auditd telemetry ingest' first)", path);
+    if (rw && stat(data_dir, &sb) != 0 && mkdir(data_dir, 0700) != 0 && errno != EEXIST)
+        return adt_fail(err, ADT_EIO, "%s: cannot create data directory", data_dir);
+    sqlite3 *db = NULL;
+    int flags = rw ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    flags |= SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        int rc = adt_fail(err, ADT_EIO, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    int rc = ADT_OK;
+    if (rw) {
+        rc = tdb_exec(db,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                      "PRAGMA foreign_keys=OFF;",
+                      "setting WAL mode", err);
+        if (!rc)
+            rc = tdb_exec(db, schema, "creating the schema", err);
+    }
+    if (!rc)
+        rc = tdb_exec(db, "PRAGMA cache_size=-65536;", "setting the cache", err);
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return ADT_OK;
+}
+
+void tdb_close(sqlite3 *db)
+{
+    if (db)
+        sqlite3_close(db);
+}
