@@ -273,7 +273,8 @@ static int booster_predict(BoosterHandle b, const float *x, size_t n, float *out
              "{\"data\":[%llu,true],\"shape\":[%zu,%d],\"typestr\":\"<f4\",\"version\":3}",
              (unsigned long long)(uintptr_t)x, n, MODEL_NFEAT);
     static const char cfg[] = "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
-                              "\"iteration_end\":0,\"strict_shape\":false,\"missing\":NaN}";
+                              "\"iteration_end\":0,\"strict_shape\":false,\"missing\":NaN,"
+                              "\"cache_id\":0}";
     const bst_ulong *shape = NULL;
     bst_ulong dim = 0;
     const float *res = NULL;
