@@ -45,6 +45,17 @@ static inline void lt_hex(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
+/* memmem without _GNU_SOURCE. */
+static inline const char *lt_memmem(const char *hay, size_t n, const char *needle, size_t k)
+{
+    if (k == 0)
+        return hay;
+    for (size_t i = 0; i + k <= n; i++)
+        if (hay[i] == needle[0] && memcmp(hay + i, needle, k) == 0)
+            return hay + i;
+    return NULL;
+}
+
 /* A fresh ledger in a new temp dir; caller frees the path (and ts_rmrf's it). */
 static inline char *lt_new_ledger(const char *tag)
 {
