@@ -1,0 +1,539 @@
+/* cli_model.c: `auditd model train|register|approve|deploy|list|show` and
+ * `auditd drift`. The RACI check of a deployment happens here (the CLI may
+ * use policies; the pipeline library must not): the Accountable party of
+ * activity "model:NAME" is looked up in the policy and handed to model_deploy. */
+#include "cli.h"
+
+#include "drift.h"
+#include "model.h"
+#include "numparse.h"
+#include "raci.h"
+#include "rfc3339.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifdef AUDITD_HAVE_CLI_MODEL
+
+typedef struct mopts {
+    const char *data_dir, *dataset, *name, *out, *seed, *version, *approver, *change_id, *actor,
+        *policy, *model, *from, *to, *threshold, *rounds, *depth, *eta, *min_precision;
+    bool json;
+} mopts;
+
+enum {
+    O_DATASET = 256, O_NAME, O_OUT, O_SEED, O_VERSION, O_APPROVER, O_CHANGE, O_ACTOR, O_POLICY,
+    O_MODEL, O_FROM, O_TO, O_THRESHOLD, O_ROUNDS, O_DEPTH, O_ETA, O_MINP, O_JSON
+};
+
+/* Parse options (GNU getopt permutes, so positionals may come anywhere);
+ * positionals are left at argv[optind..argc). Returns optind, or -1. */
+static int parse(int argc, char **argv, mopts *o, const char *usage)
+{
+    static const struct option lo[] = {
+        {"data-dir", required_argument, NULL, 'd'},
+        {"dataset", required_argument, NULL, O_DATASET},
+        {"name", required_argument, NULL, O_NAME},
+        {"out", required_argument, NULL, O_OUT},
+        {"seed", required_argument, NULL, O_SEED},
+        {"version", required_argument, NULL, O_VERSION},
+        {"approver", required_argument, NULL, O_APPROVER},
+        {"change-id", required_argument, NULL, O_CHANGE},
+        {"actor", required_argument, NULL, O_ACTOR},
+        {"policy", required_argument, NULL, O_POLICY},
+        {"model", required_argument, NULL, O_MODEL},
+        {"from", required_argument, NULL, O_FROM},
+        {"to", required_argument, NULL, O_TO},
+        {"threshold", required_argument, NULL, O_THRESHOLD},
+        {"rounds", required_argument, NULL, O_ROUNDS},
+        {"max-depth", required_argument, NULL, O_DEPTH},
+        {"eta", required_argument, NULL, O_ETA},
+        {"min-precision", required_argument, NULL, O_MINP},
+        {"json", no_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "d:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->data_dir = optarg; break;
+        case O_DATASET: o->dataset = optarg; break;
+        case O_NAME: o->name = optarg; break;
+        case O_OUT: o->out = optarg; break;
+        case O_SEED: o->seed = optarg; break;
+        case O_VERSION: o->version = optarg; break;
+        case O_APPROVER: o->approver = optarg; break;
+        case O_CHANGE: o->change_id = optarg; break;
+        case O_ACTOR: o->actor = optarg; break;
+        case O_POLICY: o->policy = optarg; break;
+        case O_MODEL: o->model = optarg; break;
+        case O_FROM: o->from = optarg; break;
+        case O_TO: o->to = optarg; break;
+        case O_THRESHOLD: o->threshold = optarg; break;
+        case O_ROUNDS: o->rounds = optarg; break;
+        case O_DEPTH: o->depth = optarg; break;
+        case O_ETA: o->eta = optarg; break;
+        case O_MINP: o->min_precision = optarg; break;
+        case O_JSON: o->json = true; break;
+        case 'h': printf("%s", usage); exit(0);
+        default:
+            fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n%s", argv[0],
+                    argv[optind - 1], usage);
+            return -1;
+        }
+    }
+    o->data_dir = cli_data_dir(o->data_dir);
+    if (!o->actor) {
+        const char *env = getenv("AUDITD_ACTOR");
+        o->actor = env && *env ? env : "auditd";
+    }
+    return optind;
+}
+
+/* A missing required option: usage error (exit 2). */
+static int need(const char *cmd, const char *val, const char *opt, const char *usage)
+{
+    if (val && *val)
+        return 0;
+    fprintf(stderr, "auditd %s: %s is required\n%s", cmd, opt, usage);
+    return 2;
+}
+
+static void print_metrics(const char *label, const model_metrics *m)
+{
+    printf("%s: precision %.3f  recall %.3f  PR-AUC %.3f  F1 %.3f  (n %zu, failures %zu, "
+           "tp %zu, fp %zu, fn %zu)\n",
+           label, m->precision, m->recall, m->pr_auc, m->f1, m->n, m->positives, m->tp, m->fp,
+           m->fn);
+}
+
+static const char train_usage[] =
+    "usage: auditd model train --dataset VERSION [--name N] [--out FILE] [--seed S]\n"
+    "                          [--rounds R] [--max-depth D] [--eta E] [--min-precision P]\n"
+    "                          [--actor P] [--json] [--data-dir DIR]\n"
+    "Train a failure classifier (XGBoost, binary:logistic) on a defined dataset: 80/20\n"
+    "split by hashed reading key, threshold chosen on out-of-fold training scores (the\n"
+    "highest recall with precision >= P, default 0.6), metrics on the held-out 20 %.\n"
+    "Writes FILE (XGBoost JSON; default DIR/models/N-<dataset>-s<S>.json) and\n"
+    "FILE.meta.json (features, threshold, metrics, drift summary), and appends model.train.\n"
+    "Defaults: N failure-predictor, S 1, R 200, D 4, E 0.1.\n";
+
+static int cmd_train(int argc, char **argv)
+{
+    mopts o;
+    int i = parse(argc, argv, &o, train_usage);
+    if (i < 0)
+        return 2;
+    if (i != argc)
+        return cli_failf("model train", "unexpected argument '%s'", argv[i]) + 1;
+    int u = need("model train", o.dataset, "--dataset VERSION", train_usage);
+    if (u)
+        return u;
+    model_train_opts t = {.name = o.name ? o.name : "failure-predictor", .dataset = o.dataset,
+                          .seed = 1};
+    int64_t v;
+    if (o.seed) {
+        if (num_i64(o.seed, 0, 2147483647, &v))
+            return cli_failf("model train", "--seed must be an integer in [0, 2147483647]") + 1;
+        t.seed = (unsigned long long)v;
+    }
+    if (o.rounds) {
+        if (num_i64(o.rounds, 1, 5000, &v))
+            return cli_failf("model train", "--rounds must be an integer in [1, 5000]") + 1;
+        t.rounds = (int)v;
+    }
+    if (o.depth) {
+        if (num_i64(o.depth, 1, 16, &v))
+            return cli_failf("model train", "--max-depth must be an integer in [1, 16]") + 1;
+        t.max_depth = (int)v;
+    }
+    double d;
+    if (o.eta) {
+        if (num_double(o.eta, &d) || !(d > 0 && d <= 1))
+            return cli_failf("model train", "--eta must be a number in (0, 1]") + 1;
+        t.eta = d;
+    }
+    if (o.min_precision) {
+        if (num_double(o.min_precision, &d) || !(d > 0 && d <= 1))
+            return cli_failf("model train", "--min-precision must be a number in (0, 1]") + 1;
+        t.min_precision = d;
+    }
+    adt_err err;
+    if (model_check_id("model name", t.name, MODEL_NAME_MAX, &err) ||
+        model_check_id("dataset", t.dataset, 128, &err))
+        return cli_fail("model train", &err) + 1;
+    char def[4096];
+    if (!o.out) {
+        char dir[4000];
+        snprintf(dir, sizeof dir, "%s/models", o.data_dir);
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return cli_failf("model train", "cannot create %s: %s", dir, strerror(errno));
+        int n = snprintf(def, sizeof def, "%s/%s-%.12s-s%llu.json", dir, t.name, t.dataset,
+                         t.seed);
+        if (n < 0 || (size_t)n >= sizeof def)
+            return cli_failf("model train", "data directory path too long");
+        o.out = def;
+    }
+    t.out_path = o.out;
+    model_train_result r;
+    if (model_train_dataset(o.data_dir, &t, o.actor, &r, &err))
+        return cli_fail("model train", &err);
+    if (o.json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "model", t.name);
+        cJSON_AddStringToObject(j, "dataset", t.dataset);
+        cJSON_AddStringToObject(j, "file", t.out_path);
+        cJSON_AddStringToObject(j, "sha256", r.sha256);
+        cJSON_AddNumberToObject(j, "threshold", r.threshold);
+        cJSON_AddNumberToObject(j, "train_rows", (double)r.n_train);
+        cJSON_AddNumberToObject(j, "test_rows", (double)r.n_test);
+        cJSON_AddItemToObject(j, "metrics", model_metrics_json(&r.test));
+        cJSON_AddItemToObject(j, "train_metrics", model_metrics_json(&r.train_oof));
+        char *s = cJSON_PrintUnformatted(j);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        cJSON_Delete(j);
+        return 0;
+    }
+    printf("model %s trained on dataset %s\n", t.name, t.dataset);
+    printf("file: %s\nsha256: %s\nmetadata: %s.meta.json\n", t.out_path, r.sha256, t.out_path);
+    printf("rows: %zu train, %zu held out; scale_pos_weight %.2f; threshold %.4f\n", r.n_train,
+           r.n_test, r.scale_pos_weight, r.threshold);
+    print_metrics("held-out", &r.test);
+    print_metrics("training (out-of-fold)", &r.train_oof);
+    return 0;
+}
+
+static const char register_usage[] =
+    "usage: auditd model register FILE --name N --version V --dataset VERSION [--actor P]\n"
+    "                             [--data-dir DIR]\n"
+    "Record FILE (and FILE.meta.json from 'auditd model train') in DIR/models.db with its\n"
+    "SHA-256, dataset and metrics, and append a model.register event.\n";
+
+static int cmd_register(int argc, char **argv)
+{
+    mopts o;
+    int i = parse(argc, argv, &o, register_usage);
+    if (i < 0)
+        return 2;
+    if (argc - i != 1) {
+        fprintf(stderr, "auditd model register: give exactly one model FILE\n%s", register_usage);
+        return 2;
+    }
+    int u;
+    if ((u = need("model register", o.name, "--name N", register_usage)) ||
+        (u = need("model register", o.version, "--version V", register_usage)) ||
+        (u = need("model register", o.dataset, "--dataset VERSION", register_usage)))
+        return u;
+    adt_err err;
+    model_info m;
+    if (model_register(o.data_dir, argv[i], o.name, o.version, o.dataset, o.actor, &m, &err))
+        return cli_fail("model register", &err);
+    printf("registered %s@%s\nsha256: %s\ndataset: %s\nprecision %.3f  recall %.3f  PR-AUC "
+           "%.3f  threshold %.4f\n",
+           m.name, m.version, m.sha256, m.dataset, m.precision, m.recall, m.pr_auc, m.threshold);
+    return 0;
+}
+
+static const char approve_usage[] =
+    "usage: auditd model approve N --version V --approver PRINCIPAL --change-id C\n"
+    "                            [--data-dir DIR]\n"
+    "Record PRINCIPAL's approval of change C deploying N@V (its registered SHA-256): a\n"
+    "change.approve event for activity model:N. Only an approval by the activity's\n"
+    "Accountable party (RACI policy) lets 'auditd model deploy' proceed.\n";
+
+static int cmd_approve(int argc, char **argv)
+{
+    mopts o;
+    int i = parse(argc, argv, &o, approve_usage);
+    if (i < 0)
+        return 2;
+    if (argc - i != 1) {
+        fprintf(stderr, "auditd model approve: give exactly one model name\n%s", approve_usage);
+        return 2;
+    }
+    int u;
+    if ((u = need("model approve", o.version, "--version V", approve_usage)) ||
+        (u = need("model approve", o.approver, "--approver PRINCIPAL", approve_usage)) ||
+        (u = need("model approve", o.change_id, "--change-id C", approve_usage)))
+        return u;
+    adt_err err;
+    unsigned long long idx = 0;
+    if (model_approve(o.data_dir, argv[i], o.version, o.approver, o.change_id, &idx, &err))
+        return cli_fail("model approve", &err);
+    printf("approval of %s@%s by %s under change %s recorded (ledger entry %llu)\n", argv[i],
+           o.version, o.approver, o.change_id, idx);
+    return 0;
+}
+
+/* The Accountable principal for activity "model:NAME" from `policy_path`, or
+ * else from the policy loaded into the data directory. */
+static int accountable_for(const char *data_dir, const char *policy_path, const char *name,
+                           char *out, size_t cap, adt_err *err)
+{
+    raci_policy *p = NULL;
+    int rc = policy_path ? raci_load(policy_path, NULL, NULL, &p, err)
+                         : raci_load_current(data_dir, &p, err);
+    if (rc == ADT_ENOTFOUND && !policy_path)
+        return adt_fail(err, ADT_EFORBIDDEN,
+                        "deployment refused: no RACI policy in %s says who is Accountable for "
+                        "model:%s; run 'auditd policy load FILE' or pass --policy FILE",
+                        data_dir, name);
+    if (rc)
+        return rc;
+    char activity[MODEL_NAME_MAX + 8];
+    snprintf(activity, sizeof activity, "model:%s", name);
+    const raci_activity *a = raci_find_activity(p, activity);
+    const char *acc = a ? raci_accountable(a) : NULL;
+    if (!acc || !*acc) {
+        rc = adt_fail(err, ADT_EFORBIDDEN,
+                      "deployment refused: policy %s (version %s) defines no activity %s with an "
+                      "Accountable party; add it to the policy",
+                      raci_name(p), raci_version(p), activity);
+    } else if (strlen(acc) >= cap) {
+        rc = adt_fail(err, ADT_EINVAL, "accountable principal id too long");
+    } else {
+        snprintf(out, cap, "%s", acc);
+    }
+    raci_free(p);
+    return rc;
+}
+
+static const char deploy_usage[] =
+    "usage: auditd model deploy N --version V --actor P --change-id C [--policy FILE]\n"
+    "                           [--data-dir DIR]\n"
+    "Deploy N@V under change C. Refused unless the Accountable party of activity model:N\n"
+    "(from FILE, else the policy loaded with 'auditd policy load') approved change C for\n"
+    "N@V, and unless the model file still has the approved SHA-256. Appends model.deploy;\n"
+    "ingestion then scores readings with this model.\n";
+
+static int cmd_deploy(int argc, char **argv)
+{
+    mopts o;
+    int i = parse(argc, argv, &o, deploy_usage);
+    if (i < 0)
+        return 2;
+    if (argc - i != 1) {
+        fprintf(stderr, "auditd model deploy: give exactly one model name\n%s", deploy_usage);
+        return 2;
+    }
+    int u;
+    if ((u = need("model deploy", o.version, "--version V", deploy_usage)) ||
+        (u = need("model deploy", o.change_id, "--change-id C", deploy_usage)))
+        return u;
+    adt_err err;
+    if (model_check_id("model name", argv[i], MODEL_NAME_MAX, &err))
+        return cli_fail("model deploy", &err) + 1;
+    char acc[RACI_ID_MAX + 1];
+    if (accountable_for(o.data_dir, o.policy, argv[i], acc, sizeof acc, &err))
+        return cli_fail("model deploy", &err);
+    unsigned long long idx = 0;
+    if (model_deploy(o.data_dir, argv[i], o.version, o.actor, o.change_id, acc, &idx, &err))
+        return cli_fail("model deploy", &err);
+    printf("deployed %s@%s under change %s (approved by %s, ledger entry %llu)\n", argv[i],
+           o.version, o.change_id, acc, idx);
+    return 0;
+}
+
+typedef struct list_ctx {
+    bool json;
+    cJSON *arr;
+    size_t n;
+} list_ctx;
+
+static int list_row(void *vctx, const model_info *m)
+{
+    list_ctx *c = vctx;
+    c->n++;
+    char reg[32] = "", dep[32] = "";
+    rfc3339_format_s(m->registered_us, reg, sizeof reg);
+    if (m->deployed_us)
+        rfc3339_format_s(m->deployed_us, dep, sizeof dep);
+    if (c->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", m->name);
+        cJSON_AddStringToObject(o, "version", m->version);
+        cJSON_AddStringToObject(o, "status", m->status);
+        cJSON_AddStringToObject(o, "sha256", m->sha256);
+        cJSON_AddStringToObject(o, "file", m->file);
+        cJSON_AddStringToObject(o, "dataset", m->dataset);
+        cJSON_AddStringToObject(o, "approved_by", m->approver);
+        cJSON_AddStringToObject(o, "change_id", m->change_id);
+        cJSON_AddStringToObject(o, "deployed_by", m->deployed_by);
+        cJSON_AddStringToObject(o, "registered_at", reg);
+        cJSON_AddStringToObject(o, "deployed_at", dep);
+        cJSON_AddNumberToObject(o, "threshold", m->threshold);
+        cJSON *mt = cJSON_AddObjectToObject(o, "metrics");
+        cJSON_AddNumberToObject(mt, "precision", m->precision);
+        cJSON_AddNumberToObject(mt, "recall", m->recall);
+        cJSON_AddNumberToObject(mt, "pr_auc", m->pr_auc);
+        cJSON_AddItemToArray(c->arr, o);
+        return 0;
+    }
+    if (c->n == 1)
+        printf("%-20s %-8s %-10s %-12s %-10s %-9s %-6s %-6s %-6s %-12s %s\n", "NAME", "VERSION",
+               "STATUS", "APPROVED BY", "CHANGE", "THRESHOLD", "PREC", "RECALL", "PRAUC",
+               "SHA256", "DATASET");
+    printf("%-20s %-8s %-10s %-12s %-10s %-9.4f %-6.3f %-6.3f %-6.3f %-12.12s %.12s\n", m->name,
+           m->version, m->status, m->approver[0] ? m->approver : "-",
+           m->change_id[0] ? m->change_id : "-", m->threshold, m->precision, m->recall,
+           m->pr_auc, m->sha256, m->dataset);
+    return 0;
+}
+
+static const char list_usage[] =
+    "usage: auditd model list [--json] [--data-dir DIR]\n"
+    "Show every registered model version: status (registered, approved, deployed,\n"
+    "retired), the latest approver and change, held-out metrics, SHA-256 and dataset.\n";
+
+static int cmd_list(int argc, char **argv)
+{
+    mopts o;
+    int i = parse(argc, argv, &o, list_usage);
+    if (i < 0)
+        return 2;
+    if (i != argc)
+        return cli_failf("model list", "unexpected argument '%s'", argv[i]) + 1;
+    list_ctx c = {.json = o.json, .arr = o.json ? cJSON_CreateArray() : NULL};
+    adt_err err;
+    int rc = model_list(o.data_dir, list_row, &c, &err);
+    if (rc) {
+        cJSON_Delete(c.arr);
+        return cli_fail("model list", &err);
+    }
+    if (o.json) {
+        char *s = cJSON_PrintUnformatted(c.arr);
+        printf("%s\n", s ? s : "[]");
+        free(s);
+        cJSON_Delete(c.arr);
+    } else if (c.n == 0) {
+        printf("no model registered in %s\n", o.data_dir);
+    }
+    return 0;
+}
+
+static const char model_usage[] =
+    "usage: auditd model COMMAND [OPTIONS]   ('auditd model COMMAND --help' for one)\n"
+    "  train     train a failure classifier on a dataset (XGBoost)\n"
+    "  register  record a trained model file in the registry (models.db)\n"
+    "  approve   record an approval of a model version under a change id\n"
+    "  deploy    deploy an approved version (RACI Accountable approval + hash check)\n"
+    "  list      show registered versions, status, approvals and metrics\n";
+
+int cli_model(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        printf("%s", model_usage);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *sub = argv[1];
+    if (!strcmp(sub, "train"))
+        return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(sub, "register"))
+        return cmd_register(argc - 1, argv + 1);
+    if (!strcmp(sub, "approve"))
+        return cmd_approve(argc - 1, argv + 1);
+    if (!strcmp(sub, "deploy"))
+        return cmd_deploy(argc - 1, argv + 1);
+    if (!strcmp(sub, "list"))
+        return cmd_list(argc - 1, argv + 1);
+    fprintf(stderr, "auditd model: unknown command '%s'\n%s", sub, model_usage);
+    return 2;
+}
+
+static const char drift_usage[] =
+    "usage: auditd drift --model N [--version V] [--from T] [--to T] [--threshold X]\n"
+    "                    [--actor P] [--json] [--data-dir DIR]\n"
+    "Compare the telemetry of [T_from, T_to) (RFC 3339; default the last 24 hours) with\n"
+    "model N's training distribution (V: default the deployed version): per raw feature\n"
+    "the PSI over the training deciles and the two-sample KS statistic with its p-value.\n"
+    "Features with PSI above X (default 0.2) get a drift.detected event, and one\n"
+    "alert.raise (kind drift) is appended. Exit status 0 either way; 1 on errors.\n";
+
+int cli_drift(int argc, char **argv)
+{
+    mopts o;
+    int i = parse(argc, argv, &o, drift_usage);
+    if (i < 0)
+        return 2;
+    if (i != argc)
+        return cli_failf("drift", "unexpected argument '%s'", argv[i]) + 1;
+    int u = need("drift", o.model, "--model N", drift_usage);
+    if (u)
+        return u;
+    int64_t to = rfc3339_now_us(), from;
+    if (o.to && rfc3339_parse(o.to, strlen(o.to), &to))
+        return cli_failf("drift", "--to '%s' is not an RFC 3339 time", o.to) + 1;
+    from = to - 24LL * 3600 * 1000000;
+    if (o.from && rfc3339_parse(o.from, strlen(o.from), &from))
+        return cli_failf("drift", "--from '%s' is not an RFC 3339 time", o.from) + 1;
+    double thr = DRIFT_DEFAULT_THRESHOLD;
+    if (o.threshold && (num_double(o.threshold, &thr) || !(thr > 0)))
+        return cli_failf("drift", "--threshold must be a positive number") + 1;
+    drift_report rep;
+    adt_err err;
+    if (drift_check(o.data_dir, o.model, o.version, from, to, thr, o.actor, &rep, &err))
+        return cli_fail("drift", &err);
+    char f[32], t[32];
+    rfc3339_format_s(rep.from_us, f, sizeof f);
+    rfc3339_format_s(rep.to_us, t, sizeof t);
+    if (o.json) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "model", rep.model);
+        cJSON_AddStringToObject(j, "version", rep.version);
+        cJSON_AddStringToObject(j, "from", f);
+        cJSON_AddStringToObject(j, "to", t);
+        cJSON_AddNumberToObject(j, "rows", (double)rep.rows);
+        cJSON_AddNumberToObject(j, "threshold", rep.threshold);
+        cJSON_AddBoolToObject(j, "drift", rep.alerted);
+        if (rep.alerted)
+            cJSON_AddStringToObject(j, "alert_id", rep.alert_id);
+        cJSON *arr = cJSON_AddArrayToObject(j, "features");
+        for (size_t k = 0; k < rep.nfeatures; k++) {
+            const drift_feature *df = &rep.features[k];
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "feature", df->feature);
+            cJSON_AddNumberToObject(e, "n", (double)df->n);
+            if (isfinite(df->psi)) {
+                cJSON_AddNumberToObject(e, "psi", df->psi);
+                cJSON_AddNumberToObject(e, "ks", df->ks);
+                cJSON_AddNumberToObject(e, "ks_p", df->ks_p);
+            } else {
+                cJSON_AddNullToObject(e, "psi");
+            }
+            cJSON_AddBoolToObject(e, "drifted", df->drifted);
+            cJSON_AddItemToArray(arr, e);
+        }
+        char *s = cJSON_PrintUnformatted(j);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        cJSON_Delete(j);
+        return 0;
+    }
+    printf("model %s@%s, window %s .. %s, %zu readings, PSI threshold %g\n", rep.model,
+           rep.version, f, t, rep.rows, rep.threshold);
+    printf("%-22s %8s %8s %8s %10s %s\n", "FEATURE", "N", "PSI", "KS", "KS p", "");
+    for (size_t k = 0; k < rep.nfeatures; k++) {
+        const drift_feature *df = &rep.features[k];
+        if (!isfinite(df->psi)) {
+            printf("%-22s %8zu %8s %8s %10s no values\n", df->feature, df->n, "-", "-", "-");
+            continue;
+        }
+        printf("%-22s %8zu %8.4f %8.4f %10.3g %s\n", df->feature, df->n, df->psi, df->ks,
+               df->ks_p, df->drifted ? "DRIFT" : "");
+    }
+    if (rep.alerted)
+        printf("drift detected: events appended, alert %s raised\n", rep.alert_id);
+    else
+        printf("no drift above the threshold\n");
+    return 0;
+}
+
+#endif /* AUDITD_HAVE_CLI_MODEL */
