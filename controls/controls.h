@@ -1,6 +1,6 @@
 /* controls.h: the control evaluation service.
  *
- * Evaluates the evidence rules in controls/rules/*.xml (see rules.h and
+ * Evaluates the evidence rules in the XML files in controls/rules/ (see rules.h and
  * docs/controls.md) against the ledger, for the in-scope controls of the
  * catalog (catalog.h: ISO/IEC 27001:2022 Annex A and NIST SP 800-53 Rev. 5),
  * with the RACI policy (policies/raci.h) naming who must approve, acknowledge,

@@ -1,0 +1,807 @@
+/* controls.c: the control evaluation service (controls.h). */
+#include "controls.h"
+
+#include "catalog.h"
+#include "eval.h"
+#include "log.h"
+#include "raci.h"
+#include "rfc3339.h"
+#include "rules.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CATCHUP_CHUNK 50000 /* entries folded per lock hold by the worker */
+#define CONTROL_MAX_FINDINGS 200
+#define CONTROL_MAX_EVIDENCE 1000
+
+struct controls {
+    char *data_dir;
+    pthread_mutex_t mu;      /* everything below except the notify fields */
+    rules_schema *schema;
+    rules_set rules;
+    catalog *cat;
+    raci_policy *raci;       /* NULL when no policy was loaded */
+    ledger *lg;              /* read-only handle for continuous evaluation */
+    eval_engine *cont;       /* the continuous engine (open window) */
+    sqlite3 *db;             /* controls_eval.db */
+
+    pthread_mutex_t nmu;     /* notify state */
+    pthread_cond_t ncv;
+    uint64_t notified_size;  /* largest tree size a commit announced */
+    uint64_t done_size;      /* entries the worker has folded in */
+    bool stop, worker_on;
+    pthread_t worker;
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static bool cat_normalise(void *ctx, const char *framework, const char *id, char *out, size_t cap)
+{
+    catalog *cat = ctx;
+    if (catalog_normalize_id(id, out, cap))
+        return false;
+    const char *fw = catalog_framework_of(out);
+    if (!fw || strcmp(fw, framework))
+        return false;
+    catalog_control ctl;
+    adt_err e = {0};
+    return catalog_lookup(cat, framework, out, &ctl, &e) == ADT_OK;
+}
+
+static const char *rules_dir_for(const char *data_dir, char *tmp, size_t cap)
+{
+    const char *env = getenv("AUDITD_RULES_DIR");
+    if (env && *env)
+        return env;
+    struct stat st;
+    snprintf(tmp, cap, "%s/rules", data_dir);
+    if (stat(tmp, &st) == 0 && S_ISDIR(st.st_mode))
+        return tmp;
+    return rules_default_dir();
+}
+
+static int db_exec(sqlite3 *db, const char *sql, adt_err *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = adt_fail(err, ADT_EIO, "%s: %s", CONTROLS_EVAL_DB, msg ? msg : "error");
+        sqlite3_free(msg);
+        return rc;
+    }
+    return ADT_OK;
+}
+
+static int open_db(controls *c, adt_err *err)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", c->data_dir, CONTROLS_EVAL_DB) >= sizeof path)
+        return adt_fail(err, ADT_EINVAL, "data directory path too long");
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) {
+        int rc = adt_fail(err, ADT_EIO, "%s: %s", path, sqlite3_errmsg(c->db));
+        sqlite3_close(c->db);
+        c->db = NULL;
+        return rc;
+    }
+    sqlite3_busy_timeout(c->db, 5000);
+    return db_exec(c->db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   "CREATE TABLE IF NOT EXISTS eval_cursor(id INTEGER PRIMARY KEY CHECK(id=1),"
+                   " tree_size INTEGER NOT NULL, rules_fingerprint TEXT NOT NULL,"
+                   " policy_sha256 TEXT, evaluated_at TEXT NOT NULL);"
+                   "CREATE TABLE IF NOT EXISTS control_status(framework TEXT NOT NULL,"
+                   " id TEXT NOT NULL, status TEXT NOT NULL, findings INTEGER NOT NULL,"
+                   " tree_size INTEGER NOT NULL, evaluated_at TEXT NOT NULL,"
+                   " PRIMARY KEY(framework, id));",
+                   err);
+}
+
+/* ---- the continuous engine ------------------------------------------------ */
+
+typedef struct feedctx {
+    eval_engine *e;
+    adt_err *err;
+} feedctx;
+
+static int feed_cb(void *ctx, uint64_t index, const char *leaf, size_t len)
+{
+    feedctx *f = ctx;
+    return eval_feed(f->e, index, leaf, len, f->err) ? 1 : 0;
+}
+
+/* Fold entries [next, min(size, next+max)) into the continuous engine.
+ * Caller holds c->mu. */
+static int catch_up(controls *c, uint64_t max, bool *more, adt_err *err)
+{
+    uint64_t size;
+    int rc = ledger_size(c->lg, &size, err);
+    if (rc)
+        return rc;
+    uint64_t from = eval_next_index(c->cont);
+    uint64_t to = size;
+    if (max && to - from > max)
+        to = from + max;
+    if (more)
+        *more = to < size;
+    if (to <= from)
+        return ADT_OK;
+    feedctx f = {c->cont, err};
+    rc = ledger_scan(c->lg, from, to, feed_cb, &f, err);
+    if (rc)
+        return rc;
+    char now[32];
+    rfc3339_format_s(rfc3339_now_us(), now, sizeof now);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT INTO eval_cursor(id, tree_size, rules_fingerprint, "
+                           "policy_sha256, evaluated_at) VALUES(1,?,?,?,?) ON CONFLICT(id) DO "
+                           "UPDATE SET tree_size=excluded.tree_size, rules_fingerprint="
+                           "excluded.rules_fingerprint, policy_sha256=excluded.policy_sha256, "
+                           "evaluated_at=excluded.evaluated_at", -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)to);
+        sqlite3_bind_text(s, 2, c->rules.fingerprint, -1, SQLITE_STATIC);
+        if (c->raci)
+            sqlite3_bind_text(s, 3, raci_sha256(c->raci), -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, now, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            log_msg(LOG_WARN, "controls", "recording the cursor: %s", sqlite3_errmsg(c->db));
+    }
+    sqlite3_finalize(s);
+    return ADT_OK;
+}
+
+static void *worker_main(void *arg)
+{
+    controls *c = arg;
+    for (;;) {
+        pthread_mutex_lock(&c->nmu);
+        while (!c->stop && c->notified_size <= c->done_size)
+            pthread_cond_wait(&c->ncv, &c->nmu);
+        bool stop = c->stop;
+        pthread_mutex_unlock(&c->nmu);
+        if (stop)
+            return NULL;
+        bool more = true;
+        while (more) {
+            adt_err err = {0};
+            pthread_mutex_lock(&c->mu);
+            int rc = catch_up(c, CATCHUP_CHUNK, &more, &err);
+            uint64_t done = eval_next_index(c->cont);
+            pthread_mutex_unlock(&c->mu);
+            if (rc) {
+                log_msg(LOG_ERROR, "controls", "continuous evaluation: %s", err.msg);
+                /* wait for the next commit before trying again */
+                pthread_mutex_lock(&c->nmu);
+                c->done_size = c->notified_size;
+                pthread_mutex_unlock(&c->nmu);
+                break;
+            }
+            pthread_mutex_lock(&c->nmu);
+            c->done_size = done;
+            more = more && !c->stop;
+            pthread_mutex_unlock(&c->nmu);
+        }
+    }
+}
+
+void controls_notify(controls *c, const ledger_commit *commit)
+{
+    if (!c || !commit)
+        return;
+    pthread_mutex_lock(&c->nmu);
+    if (commit->tree_size > c->notified_size)
+        c->notified_size = commit->tree_size;
+    if (!c->worker_on && !c->stop) {
+        /* started on the first commit, so one-shot users (the CLI) never pay */
+        if (pthread_create(&c->worker, NULL, worker_main, c) == 0)
+            c->worker_on = true;
+        else
+            log_msg(LOG_ERROR, "controls", "cannot start the evaluation thread; evaluation "
+                                           "happens on each read instead");
+    }
+    pthread_cond_signal(&c->ncv);
+    pthread_mutex_unlock(&c->nmu);
+}
+
+/* ---- open / close --------------------------------------------------------- */
+
+int controls_open(const char *data_dir, controls **out, adt_err *err)
+{
+    controls *c = calloc(1, sizeof *c);
+    if (!c || !(c->data_dir = strdup(data_dir))) {
+        free(c);
+        return adt_fail(err, ADT_ENOMEM, "out of memory opening controls");
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->nmu, NULL);
+    pthread_cond_init(&c->ncv, NULL);
+    int rc = catalog_open(data_dir, &c->cat, err);
+    if (!rc) {
+        rc = raci_load_current(data_dir, &c->raci, err);
+        if (rc == ADT_ENOTFOUND) {
+            c->raci = NULL;
+            rc = ADT_OK;
+        } else if (rc) {
+            adt_err_prefix(err, "RACI policy in force");
+        }
+    }
+    if (!rc)
+        rc = rules_schema_open(NULL, &c->schema, err);
+    if (!rc) {
+        char tmp[4096];
+        const char *dir = rules_dir_for(data_dir, tmp, sizeof tmp);
+        rules_catalog rc_cat = {c->cat, cat_normalise};
+        rc = rules_load_dir(c->schema, &rc_cat, dir, &c->rules, err);
+        if (!rc && !c->rules.n)
+            rc = adt_fail(err, ADT_EINVAL, "no evidence rules (*.xml) in %s", dir);
+    }
+    if (!rc)
+        rc = ledger_open(data_dir, LEDGER_RDONLY, &c->lg, err);
+    if (!rc)
+        rc = open_db(c, err);
+    if (!rc)
+        rc = eval_new(&c->rules, c->raci, INT64_MIN, INT64_MAX, &c->cont, err);
+    if (rc) {
+        controls_close(c);
+        return rc;
+    }
+    *out = c;
+    return ADT_OK;
+}
+
+void controls_close(controls *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->nmu);
+    c->stop = true;
+    bool joined = c->worker_on;
+    pthread_cond_broadcast(&c->ncv);
+    pthread_mutex_unlock(&c->nmu);
+    if (joined)
+        pthread_join(c->worker, NULL);
+    eval_free(c->cont);
+    if (c->db)
+        sqlite3_close(c->db);
+    if (c->lg)
+        ledger_close(c->lg);
+    rules_set_free(&c->rules);
+    rules_schema_close(c->schema);
+    raci_free(c->raci);
+    if (c->cat)
+        catalog_close(c->cat);
+    pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->nmu);
+    pthread_cond_destroy(&c->ncv);
+    free(c->data_dir);
+    free(c);
+}
+
+/* ---- rule results -> control status -------------------------------------- */
+
+typedef struct ctl_acc {
+    cJSON *controls;  /* output array */
+    const char *framework;
+    cJSON *rules;     /* rule results, by position = rule index */
+    controls *c;
+    size_t counts[3]; /* satisfied, not_satisfied, not_evaluated */
+    adt_err *err;
+} ctl_acc;
+
+typedef struct iso_match {
+    const char *want;
+    bool found;
+} iso_match;
+
+static int iso_cb(void *ctx, const char *id)
+{
+    iso_match *m = ctx;
+    if (!strcmp(id, m->want)) {
+        m->found = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* Does rule `r` support control (framework, id)? Sets *via to the NIST id
+ * whose crosswalk gives an ISO id, or the reason an ISO id is stated. */
+static bool rule_supports(controls *c, const rule *r, const char *framework, const char *id,
+                          const char **via)
+{
+    for (size_t i = 0; i < r->ncontrols; i++) {
+        const rule_control *rc = &r->controls[i];
+        if (!strcmp(rc->framework, framework) && !strcmp(rc->id, id)) {
+            *via = rc->reason;
+            return true;
+        }
+    }
+    if (strcmp(framework, CATALOG_ISO))
+        return false;
+    for (size_t i = 0; i < r->ncontrols; i++) {
+        const rule_control *rc = &r->controls[i];
+        if (strcmp(rc->framework, CATALOG_NIST))
+            continue;
+        iso_match m = {id, false};
+        adt_err e = {0};
+        catalog_crosswalk_iso(c->cat, rc->id, iso_cb, &m, &e);
+        if (m.found) {
+            *via = rc->id;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int control_cb(void *ctx, const catalog_control *ctl)
+{
+    ctl_acc *a = ctx;
+    controls *c = a->c;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return ADT_ENOMEM;
+    cJSON_AddItemToArray(a->controls, o);
+    cJSON_AddStringToObject(o, "framework", a->framework);
+    cJSON_AddStringToObject(o, "id", ctl->id);
+    cJSON_AddStringToObject(o, "label", ctl->label);
+    cJSON_AddStringToObject(o, "title", ctl->title);
+    cJSON *rl = cJSON_AddArrayToObject(o, "rules");
+    cJSON *fl = cJSON_CreateArray();
+    cJSON *el = cJSON_CreateArray();
+    bool any_fail = false, any_pass = false;
+    size_t nf = 0, ne = 0;
+    uint64_t ftotal = 0;
+    for (size_t i = 0; i < c->rules.n; i++) {
+        const char *via = NULL;
+        if (!rule_supports(c, &c->rules.rules[i], a->framework, ctl->id, &via))
+            continue;
+        cJSON *rr = cJSON_GetArrayItem(a->rules, (int)i);
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(rr, "status"));
+        cJSON *ref = cJSON_CreateObject();
+        cJSON_AddStringToObject(ref, "id", c->rules.rules[i].id);
+        cJSON_AddStringToObject(ref, "status", st ? st : "no_evidence");
+        if (via)
+            cJSON_AddStringToObject(ref, strchr(via, ' ') ? "reason" : "via", via);
+        cJSON_AddItemToArray(rl, ref);
+        if (st && !strcmp(st, "fail"))
+            any_fail = true;
+        else if (st && !strcmp(st, "pass"))
+            any_pass = true;
+        cJSON *f;
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(rr, "findings"))
+        {
+            if (nf++ < CONTROL_MAX_FINDINGS)
+                cJSON_AddItemToArray(fl, cJSON_Duplicate(f, true));
+        }
+        ftotal += (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(rr, "findings_count"));
+        cJSON *ix;
+        cJSON_ArrayForEach(ix, cJSON_GetObjectItem(rr, "evidence"))
+        {
+            if (ne++ < CONTROL_MAX_EVIDENCE)
+                cJSON_AddItemToArray(el, cJSON_CreateNumber(ix->valuedouble));
+        }
+    }
+    const char *status = any_fail ? "not_satisfied" : any_pass ? "satisfied" : "not_evaluated";
+    a->counts[any_fail ? 1 : any_pass ? 0 : 2]++;
+    cJSON_AddStringToObject(o, "status", status);
+    cJSON_AddItemToObject(o, "findings", fl);
+    cJSON_AddNumberToObject(o, "findings_count", (double)ftotal);
+    cJSON_AddItemToObject(o, "evidence", el);
+    return ADT_OK;
+}
+
+/* Build the status document from rule results. Caller holds c->mu (catalog). */
+static int build_doc(controls *c, cJSON *rules_res, const char *framework, int64_t from_us,
+                     int64_t to_us, int64_t as_of, uint64_t tree_size, cJSON **out, adt_err *err)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc) {
+        cJSON_Delete(rules_res);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    char t[32];
+    rfc3339_format_s(as_of, t, sizeof t);
+    cJSON_AddStringToObject(doc, "as_of", t);
+    if (from_us != INT64_MIN || to_us != INT64_MAX) {
+        cJSON *p = cJSON_AddObjectToObject(doc, "period");
+        if (from_us != INT64_MIN && !rfc3339_format_s(from_us, t, sizeof t))
+            cJSON_AddStringToObject(p, "from", t);
+        if (to_us != INT64_MAX && !rfc3339_format_s(to_us, t, sizeof t))
+            cJSON_AddStringToObject(p, "to", t);
+    }
+    cJSON_AddNumberToObject(doc, "tree_size", (double)tree_size);
+    if (c->raci) {
+        cJSON *p = cJSON_AddObjectToObject(doc, "policy");
+        cJSON_AddStringToObject(p, "name", raci_name(c->raci));
+        cJSON_AddStringToObject(p, "version", raci_version(c->raci));
+        cJSON_AddStringToObject(p, "sha256", raci_sha256(c->raci));
+    } else {
+        cJSON_AddNullToObject(doc, "policy");
+    }
+    cJSON_AddStringToObject(doc, "rules_fingerprint", c->rules.fingerprint);
+    cJSON *summary = cJSON_AddObjectToObject(doc, "summary");
+    cJSON *ctls = cJSON_AddArrayToObject(doc, "controls");
+    const char *fws[2] = {CATALOG_NIST, CATALOG_ISO};
+    int rc = ADT_OK;
+    for (int i = 0; i < 2 && !rc; i++) {
+        if (framework && strcmp(framework, fws[i]))
+            continue;
+        ctl_acc a = {ctls, fws[i], rules_res, c, {0, 0, 0}, err};
+        rc = catalog_list_in_scope(c->cat, fws[i], control_cb, &a, err);
+        if (rc) {
+            if (rc == ADT_ENOMEM)
+                adt_fail(err, rc, "out of memory");
+            break;
+        }
+        cJSON *s = cJSON_AddObjectToObject(summary, fws[i]);
+        cJSON_AddNumberToObject(s, "satisfied", (double)a.counts[0]);
+        cJSON_AddNumberToObject(s, "not_satisfied", (double)a.counts[1]);
+        cJSON_AddNumberToObject(s, "not_evaluated", (double)a.counts[2]);
+    }
+    cJSON_AddItemToObject(doc, "rules", rules_res);
+    if (rc) {
+        cJSON_Delete(doc);
+        return rc;
+    }
+    *out = doc;
+    return ADT_OK;
+}
+
+/* Record the continuous status per control (for history and quick reads). */
+static void save_status(controls *c, const cJSON *doc)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT OR REPLACE INTO control_status(framework, id, status, "
+                           "findings, tree_size, evaluated_at) VALUES(?,?,?,?,?,?)",
+                           -1, &s, NULL) == SQLITE_OK) {
+        const char *as_of = cJSON_GetStringValue(cJSON_GetObjectItem(doc, "as_of"));
+        double ts = cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "tree_size"));
+        const cJSON *ctl;
+        cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
+        {
+            sqlite3_reset(s);
+            sqlite3_bind_text(s, 1, cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "framework")),
+                              -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 2, cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "id")), -1,
+                              SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 3, cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "status")), -1,
+                              SQLITE_TRANSIENT);
+            sqlite3_bind_int64(s, 4, (sqlite3_int64)cJSON_GetNumberValue(
+                                         cJSON_GetObjectItem(ctl, "findings_count")));
+            sqlite3_bind_int64(s, 5, (sqlite3_int64)ts);
+            sqlite3_bind_text(s, 6, as_of ? as_of : "", -1, SQLITE_TRANSIENT);
+            sqlite3_step(s);
+        }
+    }
+    sqlite3_finalize(s);
+    sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* The continuous status now, after folding in every committed entry. */
+static int current_doc(controls *c, const char *framework, cJSON **out, adt_err *err)
+{
+    pthread_mutex_lock(&c->mu);
+    int rc = catch_up(c, 0, NULL, err);
+    cJSON *res = NULL;
+    int64_t now = rfc3339_now_us();
+    if (!rc)
+        rc = eval_result(c->cont, now, &res, err);
+    if (!rc)
+        rc = build_doc(c, res, framework, INT64_MIN, INT64_MAX, now, eval_next_index(c->cont),
+                       out, err);
+    if (!rc && !framework)
+        save_status(c, *out);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const char *framework,
+                             cJSON **out, adt_err *err)
+{
+    if (from_us >= to_us)
+        return adt_fail(err, ADT_EINVAL, "the period is empty (from must be before to)");
+    if (framework && strcmp(framework, CATALOG_NIST) && strcmp(framework, CATALOG_ISO))
+        return adt_fail(err, ADT_EINVAL, "unknown framework '%s': use %s or %s", framework,
+                        CATALOG_NIST, CATALOG_ISO);
+    /* A private ledger handle and engine: the scan runs without the service
+     * lock (rules and policy are immutable), so reads are not held up. */
+    ledger *lg = NULL;
+    int rc = ledger_open(c->data_dir, LEDGER_RDONLY, &lg, err);
+    if (rc)
+        return rc;
+    uint64_t size = 0;
+    eval_engine *e = NULL;
+    rc = ledger_size(lg, &size, err);
+    if (!rc)
+        rc = eval_new(&c->rules, c->raci, from_us, to_us, &e, err);
+    if (!rc) {
+        feedctx f = {e, err};
+        rc = ledger_scan(lg, 0, size, feed_cb, &f, err);
+    }
+    ledger_close(lg);
+    int64_t now = rfc3339_now_us();
+    int64_t as_of = to_us < now ? to_us : now;
+    cJSON *res = NULL;
+    if (!rc)
+        rc = eval_result(e, as_of, &res, err);
+    eval_free(e);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&c->mu);
+    rc = build_doc(c, res, framework, from_us, to_us, as_of, size, out, err);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+/* ---- periods -------------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+    static const unsigned dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+static int digits(const char *s, size_t n, unsigned *out)
+{
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* "YYYY-MM-DD" -> day number. */
+static int parse_day(const char *s, size_t n, int64_t *day)
+{
+    unsigned y, m, d;
+    if (n != 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) || digits(s + 5, 2, &m) ||
+        digits(s + 8, 2, &d) || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        return -1;
+    *day = days_from_civil(y, m, d);
+    return 0;
+}
+
+int controls_parse_period(const char *s, int64_t *from_us, int64_t *to_us, adt_err *err)
+{
+    const int64_t D = 86400LL * 1000000;
+    size_t n = s ? strlen(s) : 0;
+    unsigned y, m;
+    const char *dots = s ? strstr(s, "..") : NULL;
+    if (dots) {
+        int64_t a, b;
+        if (parse_day(s, (size_t)(dots - s), &a) || parse_day(dots + 2, strlen(dots + 2), &b))
+            return adt_fail(err, ADT_EINVAL, "period '%s': write a range as "
+                            "YYYY-MM-DD..YYYY-MM-DD (both days included)", s);
+        if (b < a)
+            return adt_fail(err, ADT_EINVAL, "period '%s' ends before it starts", s);
+        *from_us = a * D;
+        *to_us = (b + 1) * D;
+        return ADT_OK;
+    }
+    if (n == 4 && !digits(s, 4, &y)) {
+        *from_us = days_from_civil(y, 1, 1) * D;
+        *to_us = days_from_civil((int64_t)y + 1, 1, 1) * D;
+        return ADT_OK;
+    }
+    if (n == 7 && s[4] == '-' && !digits(s, 4, &y)) {
+        if ((s[5] == 'Q' || s[5] == 'q') && s[6] >= '1' && s[6] <= '4') {
+            unsigned q = (unsigned)(s[6] - '0');
+            *from_us = days_from_civil(y, 3 * q - 2, 1) * D;
+            *to_us = (q == 4 ? days_from_civil((int64_t)y + 1, 1, 1)
+                             : days_from_civil(y, 3 * q + 1, 1)) * D;
+            return ADT_OK;
+        }
+        if (!digits(s + 5, 2, &m) && m >= 1 && m <= 12) {
+            *from_us = days_from_civil(y, m, 1) * D;
+            *to_us = (m == 12 ? days_from_civil((int64_t)y + 1, 1, 1)
+                              : days_from_civil(y, m + 1, 1)) * D;
+            return ADT_OK;
+        }
+    }
+    return adt_fail(err, ADT_EINVAL, "period '%s' is not understood: use 2026-Q3, 2026-07, "
+                    "2026 or 2026-07-01..2026-09-30 (UTC)", s ? s : "");
+}
+
+/* ---- HTTP API ------------------------------------------------------------- */
+
+static int send_json(api_response *resp, int status, cJSON *doc)
+{
+    char *txt = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    if (!txt)
+        return api_error(resp, 500, "internal", "out of memory");
+    buf_reset(&resp->body);
+    int rc = buf_puts(&resp->body, txt);
+    free(txt);
+    if (rc)
+        return api_error(resp, 500, "internal", "response too large");
+    resp->status = status;
+    resp->content_type = "application/json";
+    return ADT_OK;
+}
+
+static int send_err(api_response *resp, const adt_err *err)
+{
+    int code = err->code ? err->code : ADT_EINTERNAL;
+    api_error(resp, api_status_for(code), adt_status_name(code), "%s", err->msg);
+    return ADT_OK;
+}
+
+/* The status document for a request: continuous, or ?period=. */
+static int doc_for(controls *c, const api_request *req, const char *framework, cJSON **doc,
+                   adt_err *err)
+{
+    const char *period = api_param_get(req, "period");
+    if (period) {
+        int64_t from, to;
+        int rc = controls_parse_period(period, &from, &to, err);
+        return rc ? rc : controls_evaluate_period(c, from, to, framework, doc, err);
+    }
+    return current_doc(c, framework, doc, err);
+}
+
+static const char *framework_param(const char *f)
+{
+    if (!f)
+        return NULL;
+    if (!strcmp(f, "iso") || !strcmp(f, "iso27001"))
+        return CATALOG_ISO;
+    if (!strcmp(f, "nist") || !strcmp(f, "nist80053"))
+        return CATALOG_NIST;
+    return "";
+}
+
+int controls_api(controls *c, const api_request *req, api_response *resp)
+{
+    const char *p = req->path;
+    if (strcmp(p, "/v1/controls") && strncmp(p, "/v1/controls/", 13) &&
+        strcmp(p, "/v1/findings") && strcmp(p, "/v1/raci"))
+        return ADT_ENOTFOUND;
+    if (strcmp(req->method, "GET"))
+        return api_error(resp, 405, "method", "%s takes GET", p), ADT_OK;
+    if (req->role != API_ROLE_AUDITOR && req->role != API_ROLE_ADMIN)
+        return api_error(resp, 403, "forbidden", "control status needs an auditor or admin "
+                         "token"), ADT_OK;
+    adt_err err = {0};
+    cJSON *doc = NULL;
+    if (!strcmp(p, "/v1/raci")) {
+        if (!c->raci)
+            return api_error(resp, 404, "not_found", "no RACI policy is loaded in this data "
+                             "directory (auditd policy load FILE)"), ADT_OK;
+        if (raci_to_json(c->raci, &doc, &err))
+            return send_err(resp, &err);
+        return send_json(resp, 200, doc);
+    }
+    const char *fwq = framework_param(api_param_get(req, "framework"));
+    if (fwq && !*fwq)
+        return api_error(resp, 400, "invalid", "framework must be iso27001 or nist80053"),
+               ADT_OK;
+    if (!strcmp(p, "/v1/controls") || !strcmp(p, "/v1/findings")) {
+        if (doc_for(c, req, fwq, &doc, &err))
+            return send_err(resp, &err);
+        if (!strcmp(p, "/v1/controls")) {
+            cJSON_DeleteItemFromObject(doc, "rules");
+            /* the list stays light: findings and evidence are per control */
+            cJSON *ctl;
+            cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
+            {
+                cJSON_DeleteItemFromObject(ctl, "findings");
+                cJSON_DeleteItemFromObject(ctl, "evidence");
+            }
+            return send_json(resp, 200, doc);
+        }
+        const char *sev = api_param_get(req, "severity");
+        cJSON *out = cJSON_CreateObject();
+        cJSON_AddItemToObject(out, "as_of", cJSON_Duplicate(cJSON_GetObjectItem(doc, "as_of"), 1));
+        cJSON_AddItemToObject(out, "tree_size",
+                              cJSON_Duplicate(cJSON_GetObjectItem(doc, "tree_size"), 1));
+        cJSON *fl = cJSON_AddArrayToObject(out, "findings");
+        cJSON *r;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, "rules"))
+        {
+            cJSON *f;
+            cJSON_ArrayForEach(f, cJSON_GetObjectItem(r, "findings"))
+            {
+                if (sev && strcmp(sev, cJSON_GetStringValue(cJSON_GetObjectItem(f, "severity"))))
+                    continue;
+                cJSON *d = cJSON_Duplicate(f, true);
+                /* which in-scope controls the finding counts against */
+                cJSON *cl = cJSON_AddArrayToObject(d, "controls");
+                const char *rid = cJSON_GetStringValue(cJSON_GetObjectItem(r, "id"));
+                cJSON *ctl;
+                cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
+                {
+                    cJSON *rr;
+                    cJSON_ArrayForEach(rr, cJSON_GetObjectItem(ctl, "rules"))
+                    {
+                        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(rr, "id")), rid)) {
+                            char lab[96];
+                            snprintf(lab, sizeof lab, "%s/%s",
+                                     cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "framework")),
+                                     cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "id")));
+                            cJSON_AddItemToArray(cl, cJSON_CreateString(lab));
+                        }
+                    }
+                }
+                cJSON_AddItemToArray(fl, d);
+            }
+        }
+        cJSON_Delete(doc);
+        return send_json(resp, 200, out);
+    }
+    /* /v1/controls/{framework}/{id} */
+    const char *rest = p + 13;
+    const char *slash = strchr(rest, '/');
+    char fwb[32], idb[CATALOG_ID_MAX], norm[CATALOG_ID_MAX];
+    if (!slash || (size_t)(slash - rest) >= sizeof fwb || strlen(slash + 1) >= sizeof idb ||
+        !slash[1])
+        return api_error(resp, 404, "not_found", "use /v1/controls/{iso27001|nist80053}/{id}"),
+               ADT_OK;
+    memcpy(fwb, rest, (size_t)(slash - rest));
+    fwb[slash - rest] = 0;
+    snprintf(idb, sizeof idb, "%s", slash + 1);
+    const char *fw = framework_param(fwb);
+    if (!fw || !*fw)
+        return api_error(resp, 404, "not_found", "unknown framework '%s': use iso27001 or "
+                         "nist80053", fwb), ADT_OK;
+    if (catalog_normalize_id(idb, norm, sizeof norm))
+        return api_error(resp, 404, "not_found", "'%s' is not a control id", idb), ADT_OK;
+    if (doc_for(c, req, fw, &doc, &err))
+        return send_err(resp, &err);
+    cJSON *ctl, *found = NULL;
+    cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
+    {
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "id")), norm)) {
+            found = ctl;
+            break;
+        }
+    }
+    if (!found) {
+        cJSON_Delete(doc);
+        return api_error(resp, 404, "not_found", "control %s %s is not in the catalog or not in "
+                         "scope", fw, idb), ADT_OK;
+    }
+    cJSON_DetachItemViaPointer(cJSON_GetObjectItem(doc, "controls"), found);
+    cJSON_AddItemToObject(found, "as_of", cJSON_Duplicate(cJSON_GetObjectItem(doc, "as_of"), 1));
+    cJSON_AddItemToObject(found, "tree_size",
+                          cJSON_Duplicate(cJSON_GetObjectItem(doc, "tree_size"), 1));
+    cJSON_AddItemToObject(found, "policy", cJSON_Duplicate(cJSON_GetObjectItem(doc, "policy"), 1));
+    /* the full result of every rule behind it */
+    cJSON *details = cJSON_AddArrayToObject(found, "rule_results");
+    cJSON *rr;
+    cJSON_ArrayForEach(rr, cJSON_GetObjectItem(found, "rules"))
+    {
+        const char *rid = cJSON_GetStringValue(cJSON_GetObjectItem(rr, "id"));
+        cJSON *x;
+        cJSON_ArrayForEach(x, cJSON_GetObjectItem(doc, "rules"))
+        {
+            if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(x, "id")), rid))
+                cJSON_AddItemToArray(details, cJSON_Duplicate(x, true));
+        }
+    }
+    cJSON_Delete(doc);
+    return send_json(resp, 200, found);
+}

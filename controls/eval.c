@@ -1,0 +1,1629 @@
+/* eval.c: the evidence rule engine (see eval.h for the window semantics). */
+#include "eval.h"
+
+#include "buf.h"
+#include "canon.h"
+#include "numparse.h"
+#include "rfc3339.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CAUSES_PER_KEY 16 /* newest causes kept per key (precedes) */
+#define SCRATCH_MAX (64 * 1024)
+
+/* ---- a string-keyed hash map (open addressing, no deletion) ------------- */
+
+typedef struct smap {
+    char **keys;
+    void **vals;
+    size_t cap, n;
+} smap;
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void **smap_find(const smap *m, const char *k)
+{
+    if (!m->cap)
+        return NULL;
+    for (size_t i = hash_str(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (!m->keys[i])
+            return NULL;
+        if (!strcmp(m->keys[i], k))
+            return &m->vals[i];
+    }
+}
+
+/* The value slot for `k`, created (NULL value) if absent; NULL on OOM. */
+static void **smap_put(smap *m, const char *k)
+{
+    void **v = smap_find(m, k);
+    if (v)
+        return v;
+    if ((m->n + 1) * 10 > m->cap * 7) {
+        size_t nc = m->cap ? m->cap * 2 : 64;
+        char **nk = calloc(nc, sizeof *nk);
+        void **nv = calloc(nc, sizeof *nv);
+        if (!nk || !nv) {
+            free(nk);
+            free(nv);
+            return NULL;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->keys[i])
+                continue;
+            size_t j = hash_str(m->keys[i]) & (nc - 1);
+            while (nk[j])
+                j = (j + 1) & (nc - 1);
+            nk[j] = m->keys[i];
+            nv[j] = m->vals[i];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = nk;
+        m->vals = nv;
+        m->cap = nc;
+    }
+    char *kc = strdup(k);
+    if (!kc)
+        return NULL;
+    size_t i = hash_str(k) & (m->cap - 1);
+    while (m->keys[i])
+        i = (i + 1) & (m->cap - 1);
+    m->keys[i] = kc;
+    m->vals[i] = NULL;
+    m->n++;
+    return &m->vals[i];
+}
+
+static void smap_free(smap *m, void (*freeval)(void *))
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->keys[i])
+            continue;
+        free(m->keys[i]);
+        if (freeval)
+            freeval(m->vals[i]);
+    }
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- state ---------------------------------------------------------------- */
+
+typedef struct finding {
+    char *msg;
+    const char *owner; /* lives in the RACI policy */
+    uint64_t index;
+    bool has_index;
+    int64_t time;
+} finding;
+
+typedef struct cause {
+    char *actor;
+    char *eqv; /* field-equals: the joined compared values */
+    int64_t time;
+    uint64_t index;
+} cause;
+
+typedef struct cause_list {
+    cause v[CAUSES_PER_KEY];
+    size_t n;
+} cause_list;
+
+typedef struct idxvec {
+    size_t *v;
+    size_t n, cap;
+} idxvec;
+
+typedef struct oblig {
+    char *key;      /* for messages */
+    char *party;    /* each-informed: who must answer */
+    char *activity;
+    char *wrong;    /* first answer by someone not allowed to */
+    char *what;     /* revoked-within: what is held */
+    uint64_t index; /* the trigger */
+    int64_t time, deadline;
+    bool done;
+} oblig;
+
+typedef struct grant {
+    char *principal;
+    char *what;
+    uint64_t index;
+    bool active;
+    long obl; /* open obligation, or -1 */
+} grant;
+
+typedef struct ptrvec {
+    void **v;
+    size_t n, cap;
+} ptrvec;
+
+typedef struct rstate {
+    const rule *r;
+    uint64_t checked;
+    uint64_t ev_count;
+    uint64_t ev[EVAL_MAX_LIST];
+    size_t nev;
+    finding *f;
+    size_t nf;
+    uint64_t f_count;
+    smap m1, m2;
+    oblig *ob;
+    size_t nob, capob;
+    int64_t *times;
+    size_t nt, capt;
+    double num, den;
+} rstate;
+
+enum { ROLE_LATER = 0, ROLE_UNTIL, ROLE_EARLIER, ROLE_SEL, ROLE_SEL2, ROLE_REVOKE };
+
+typedef struct interest {
+    rstate *rs;
+    int role;
+    size_t idx;
+} interest;
+
+typedef struct ivec {
+    interest *v;
+    size_t n, cap;
+} ivec;
+
+typedef struct ev {
+    uint64_t index;
+    const char *leaf;
+    size_t len;
+    const char *payload;
+    size_t plen;
+    char type[129];
+    int64_t time;
+    char actor[257];
+} ev;
+
+struct eval_engine {
+    const rules_set *rules;
+    const raci_policy *raci;
+    int64_t from, to;
+    rstate *rs;
+    smap dispatch; /* type -> ivec* */
+    ivec star;     /* interests in every type */
+    uint64_t next, fed, skipped;
+    int64_t first_time, last_as_of;
+    buf s1, s2, key;
+    raci_eval *re;
+    bool has_raci_rules;
+    uint64_t raci_checked;
+    bool oom;
+};
+
+static bool in_window(const eval_engine *e, int64_t t) { return t >= e->from && t < e->to; }
+
+/* ---- JSON value access ---------------------------------------------------- */
+
+static void put_utf8(buf *b, unsigned cp)
+{
+    char o[4];
+    size_t n;
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        o[0] = (char)(0xF0 | (cp >> 18));
+        o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    buf_append(b, o, n);
+}
+
+static int hex4(const char *s, size_t n, unsigned *out)
+{
+    if (n < 4)
+        return -1;
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Append the text of a JSON value span: a string decoded, anything else as
+ * written (true, 12.5, {...}). */
+static int append_value(buf *b, const char *v, size_t n)
+{
+    if (!n || v[0] != '"')
+        return buf_append(b, v, n);
+    size_t i = 1, end = n - 1;
+    while (i < end) {
+        size_t j = i;
+        while (j < end && v[j] != '\\')
+            j++;
+        if (j > i && buf_append(b, v + i, j - i))
+            return ADT_ETOOBIG;
+        if (j >= end)
+            break;
+        char c = j + 1 < end ? v[j + 1] : 0;
+        i = j + 2;
+        switch (c) {
+        case 'n': buf_putc(b, '\n'); break;
+        case 't': buf_putc(b, '\t'); break;
+        case 'r': buf_putc(b, '\r'); break;
+        case 'b': buf_putc(b, '\b'); break;
+        case 'f': buf_putc(b, '\f'); break;
+        case 'u': {
+            unsigned cp;
+            if (hex4(v + i, end - i, &cp))
+                return ADT_EINVAL;
+            i += 4;
+            if (cp >= 0xD800 && cp < 0xDC00 && i + 6 <= end && v[i] == '\\' && v[i + 1] == 'u') {
+                unsigned lo;
+                if (!hex4(v + i + 2, end - i - 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+            }
+            put_utf8(b, cp);
+            break;
+        }
+        default: buf_putc(b, c); break;
+        }
+    }
+    return b->len >= b->max ? ADT_ETOOBIG : ADT_OK;
+}
+
+/* The raw span of field `path` of the event: "a.b" into the payload, or
+ * "$source" etc. for the leaf's members. */
+static bool get_raw(const ev *x, const char *path, const char **v, size_t *vl)
+{
+    if (path[0] == '$')
+        return canon_member(x->leaf, x->len, path + 1, v, vl) == ADT_OK;
+    const char *cur = x->payload;
+    size_t curl = x->plen;
+    char seg[64];
+    while (*path) {
+        const char *dot = strchr(path, '.');
+        size_t sl = dot ? (size_t)(dot - path) : strlen(path);
+        if (sl >= sizeof seg)
+            return false;
+        memcpy(seg, path, sl);
+        seg[sl] = 0;
+        if (canon_member(cur, curl, seg, &cur, &curl) != ADT_OK)
+            return false;
+        path += sl + (dot ? 1 : 0);
+    }
+    if (curl == 4 && !memcmp(cur, "null", 4))
+        return false;
+    *v = cur;
+    *vl = curl;
+    return true;
+}
+
+/* Field text into b (reset first); NULL if absent. */
+static const char *get_text(const ev *x, const char *path, buf *b)
+{
+    const char *v;
+    size_t vl;
+    buf_reset(b);
+    if (!get_raw(x, path, &v, &vl) || append_value(b, v, vl))
+        return NULL;
+    return b->data ? b->data : "";
+}
+
+/* Join the values of fields[0..n) (side a or b of pairs) with 0x1f into e->key.
+ * Returns the missing field's name, or NULL when all were present. */
+static const char *build_key(eval_engine *e, const ev *x, const rule_pair *p, size_t n, bool side_a,
+                             buf *out)
+{
+    buf_reset(out);
+    buf_putc(out, '\x1e'); /* never empty, so "" is not a key */
+    for (size_t i = 0; i < n; i++) {
+        const char *f = side_a ? p[i].a : p[i].b;
+        const char *v;
+        size_t vl;
+        if (!get_raw(x, f, &v, &vl))
+            return f;
+        if (i)
+            buf_putc(out, '\x1f');
+        if (append_value(out, v, vl))
+            return f;
+    }
+    (void)e;
+    return NULL;
+}
+
+/* key "\x1e" a "\x1f" b -> "a, b" for messages (into a static-size copy). */
+static void key_text(const char *k, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = k[0] == '\x1e' ? k + 1 : k; *p && o + 3 < cap; p++) {
+        if (*p == '\x1f') {
+            out[o++] = ',';
+            out[o++] = ' ';
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = 0;
+}
+
+static bool pred_match(eval_engine *e, const ev *x, const rule_pred *p)
+{
+    const char *t = get_text(x, p->field, &e->s1);
+    if (!t)
+        return p->op == OP_MISSING || p->op == OP_NE;
+    switch (p->op) {
+    case OP_EXISTS: return true;
+    case OP_MISSING: return false;
+    case OP_EQ: return !strcmp(t, p->value);
+    case OP_NE: return strcmp(t, p->value) != 0;
+    case OP_PREFIX: return !strncmp(t, p->value, strlen(p->value));
+    case OP_IN: {
+        size_t tl = strlen(t);
+        for (const char *s = p->value; *s;) {
+            while (*s == ' ')
+                s++;
+            const char *q = s;
+            while (*q && *q != ' ')
+                q++;
+            if ((size_t)(q - s) == tl && tl && !memcmp(s, t, tl))
+                return true;
+            s = q;
+        }
+        return false;
+    }
+    default: {
+        double d;
+        if (num_double(t, &d))
+            return false;
+        switch (p->op) {
+        case OP_GT: return d > p->num;
+        case OP_GE: return d >= p->num;
+        case OP_LT: return d < p->num;
+        default: return d <= p->num;
+        }
+    }
+    }
+}
+
+static bool type_in(const rule_sel *s, const char *type)
+{
+    for (size_t i = 0; i < s->ntypes; i++)
+        if (!strcmp(s->types[i], "*") || !strcmp(s->types[i], type))
+            return true;
+    return false;
+}
+
+static bool sel_match(eval_engine *e, const ev *x, const rule_sel *s)
+{
+    if (!type_in(s, x->type))
+        return false;
+    for (size_t i = 0; i < s->npreds; i++)
+        if (!pred_match(e, x, &s->preds[i]))
+            return false;
+    return true;
+}
+
+/* ---- results bookkeeping -------------------------------------------------- */
+
+static void evidence(rstate *rs, uint64_t index)
+{
+    rs->ev_count++;
+    if (rs->nev < EVAL_MAX_LIST && (!rs->nev || rs->ev[rs->nev - 1] != index))
+        rs->ev[rs->nev++] = index;
+}
+
+static void fmt_dur(int64_t us, char *out, size_t cap)
+{
+    int64_t s = us / 1000000;
+    if (s < 0)
+        s = 0;
+    if (s % 86400 == 0 && s)
+        snprintf(out, cap, "%lldd", (long long)(s / 86400));
+    else if (s >= 86400)
+        snprintf(out, cap, "%lldd%lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+    else if (s >= 3600)
+        snprintf(out, cap, "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    else
+        snprintf(out, cap, "%lldm", (long long)(s / 60));
+}
+
+static void add_finding(eval_engine *e, rstate *rs, const ev *x, const char *owner,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void add_finding(eval_engine *e, rstate *rs, const ev *x, const char *owner,
+                        const char *fmt, ...)
+{
+    rs->f_count++;
+    if (rs->nf >= EVAL_MAX_LIST)
+        return;
+    if (!rs->f && !(rs->f = calloc(EVAL_MAX_LIST, sizeof *rs->f))) {
+        e->oom = true;
+        return;
+    }
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    finding *f = &rs->f[rs->nf];
+    if (!(f->msg = strdup(msg))) {
+        e->oom = true;
+        return;
+    }
+    f->owner = owner;
+    f->has_index = x != NULL;
+    f->index = x ? x->index : 0;
+    f->time = x ? x->time : 0;
+    rs->nf++;
+}
+
+/* ---- RACI helpers --------------------------------------------------------- */
+
+static const raci_activity *activity_of(eval_engine *e, const char *act)
+{
+    return e->raci && act ? raci_find_activity(e->raci, act) : NULL;
+}
+
+/* The owner of a finding: the Responsible (first one) for rules about the
+ * Responsible, else the Accountable; of the event's activity, else of the
+ * rule's. NULL when the policy does not say. */
+static const char *owner_of(eval_engine *e, const rule *r, const char *act)
+{
+    const raci_activity *a = activity_of(e, act);
+    if (!a)
+        a = activity_of(e, r->activity);
+    if (!a)
+        return NULL;
+    if (r->party == PARTY_RESPONSIBLE) {
+        const char *p[1];
+        if (raci_principals(e->raci, a, RACI_R, p, 1) >= 1)
+            return p[0];
+    }
+    return raci_accountable(a);
+}
+
+static const char *party_name(rule_party p)
+{
+    switch (p) {
+    case PARTY_ACCOUNTABLE: return "the Accountable";
+    case PARTY_RESPONSIBLE: return "a Responsible";
+    case PARTY_CONSULTED: return "a Consulted party";
+    case PARTY_EACH_CONSULTED: return "every Consulted party";
+    case PARTY_EACH_INFORMED: return "every Informed party";
+    default: return "anyone";
+    }
+}
+
+/* Does `actor` hold the role the rule asks for on activity `a`? */
+static bool party_ok(eval_engine *e, rule_party p, const raci_activity *a, const char *act,
+                     const char *actor)
+{
+    switch (p) {
+    case PARTY_ANY: return true;
+    case PARTY_ACCOUNTABLE: {
+        const char *acc = a ? raci_accountable(a) : NULL;
+        return acc && !strcmp(acc, actor);
+    }
+    case PARTY_RESPONSIBLE: return (raci_letters(e->raci, act, actor) & RACI_R) != 0;
+    case PARTY_CONSULTED: return (raci_letters(e->raci, act, actor) & RACI_C) != 0;
+    default: return false;
+    }
+}
+
+/* ---- precedes / field-equals ---------------------------------------------- */
+
+static void record_cause(eval_engine *e, rstate *rs, const ev *x)
+{
+    const rule *r = rs->r;
+    if (build_key(e, x, r->keys, r->nkeys, true, &e->key))
+        return;
+    void **slot = smap_put(&rs->m1, e->key.data);
+    if (!slot) {
+        e->oom = true;
+        return;
+    }
+    cause_list *cl = *slot;
+    if (!cl && !(cl = *slot = calloc(1, sizeof *cl))) {
+        e->oom = true;
+        return;
+    }
+    if (cl->n == CAUSES_PER_KEY) {
+        free(cl->v[0].actor);
+        free(cl->v[0].eqv);
+        memmove(cl->v, cl->v + 1, (CAUSES_PER_KEY - 1) * sizeof cl->v[0]);
+        cl->n--;
+    }
+    cause *c = &cl->v[cl->n];
+    memset(c, 0, sizeof *c);
+    c->actor = strdup(x->actor);
+    if (r->nequals && !build_key(e, x, r->equals, r->nequals, true, &e->s2))
+        c->eqv = strdup(e->s2.data);
+    if (!c->actor || (r->nequals && !c->eqv && e->s2.len)) {
+        free(c->actor);
+        free(c->eqv);
+        e->oom = true;
+        return;
+    }
+    c->time = x->time;
+    c->index = x->index;
+    cl->n++;
+}
+
+static void free_cause_list(void *p)
+{
+    cause_list *cl = p;
+    if (!cl)
+        return;
+    for (size_t i = 0; i < cl->n; i++) {
+        free(cl->v[i].actor);
+        free(cl->v[i].eqv);
+    }
+    free(cl);
+}
+
+static void until_event(eval_engine *e, rstate *rs, const ev *x)
+{
+    if (build_key(e, x, rs->r->keys, rs->r->nkeys, true, &e->key))
+        return;
+    void **slot = smap_find(&rs->m1, e->key.data);
+    if (slot && *slot) {
+        cause_list *cl = *slot;
+        for (size_t i = 0; i < cl->n; i++) {
+            free(cl->v[i].actor);
+            free(cl->v[i].eqv);
+        }
+        cl->n = 0;
+    }
+}
+
+static const char *first_type(const rule_sel *s) { return s->ntypes ? s->types[0] : "?"; }
+
+static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
+{
+    const rule *r = rs->r;
+    if (!in_window(e, x->time))
+        return;
+    char act[RACI_ID_MAX] = "";
+    const char *at = get_text(x, r->activity_field, &e->s1);
+    if (at)
+        snprintf(act, sizeof act, "%s", at);
+    const char *owner = owner_of(e, r, act[0] ? act : NULL);
+    rs->checked++;
+    const char *miss = build_key(e, x, r->keys, r->nkeys, false, &e->key);
+    if (miss) {
+        add_finding(e, rs, x, owner, "%s at index %llu has no %s, so it cannot be matched to a %s",
+                    x->type, (unsigned long long)x->index, miss, first_type(&r->earlier));
+        return;
+    }
+    char keyt[256];
+    key_text(e->key.data, keyt, sizeof keyt);
+    void **slot = smap_find(&rs->m1, e->key.data);
+    cause_list *cl = slot ? *slot : NULL;
+    size_t nc = cl ? cl->n : 0;
+
+    if (r->kind == RULE_FIELD_EQUALS) {
+        if (!nc) {
+            if (r->missing_violates)
+                add_finding(e, rs, x, owner, "%s at index %llu (%s) has no earlier %s to compare with",
+                            x->type, (unsigned long long)x->index, keyt, first_type(&r->earlier));
+            else
+                rs->checked--; /* not this rule's business: another rule asks for the cause */
+            return;
+        }
+        buf_reset(&e->s2);
+        if (build_key(e, x, r->equals, r->nequals, false, &e->s2)) {
+            add_finding(e, rs, x, owner, "%s at index %llu (%s) lacks the field %s", x->type,
+                        (unsigned long long)x->index, keyt, r->equals[0].b);
+            return;
+        }
+        for (size_t i = nc; i-- > 0;)
+            if (cl->v[i].eqv && !strcmp(cl->v[i].eqv, e->s2.data)) {
+                evidence(rs, cl->v[i].index);
+                evidence(rs, x->index);
+                return;
+            }
+        char got[200], want[200];
+        key_text(e->s2.data, got, sizeof got);
+        key_text(cl->v[nc - 1].eqv ? cl->v[nc - 1].eqv : "", want, sizeof want);
+        add_finding(e, rs, x, owner,
+                    "%s at index %llu (%s): %s is '%s' but the %s at index %llu has '%s'", x->type,
+                    (unsigned long long)x->index, keyt, r->equals[0].b, got,
+                    first_type(&r->earlier), (unsigned long long)cl->v[nc - 1].index, want);
+        return;
+    }
+
+    const raci_activity *a = NULL;
+    if (r->party != PARTY_ANY) {
+        if (!e->raci) {
+            add_finding(e, rs, x, owner,
+                        "%s at index %llu (%s) must be preceded by %s from %s, but no RACI policy "
+                        "is loaded (auditd policy load)", x->type, (unsigned long long)x->index,
+                        keyt, first_type(&r->earlier), party_name(r->party));
+            return;
+        }
+        if (!(a = activity_of(e, act))) {
+            add_finding(e, rs, x, owner,
+                        "%s at index %llu (%s) names activity '%s', which the RACI policy does "
+                        "not define", x->type, (unsigned long long)x->index, keyt, act);
+            return;
+        }
+    }
+    if (r->party == PARTY_EACH_CONSULTED) {
+        if (!raci_consult_required(a)) {
+            evidence(rs, x->index);
+            return;
+        }
+        const char *need[32];
+        size_t nn = raci_principals(e->raci, a, RACI_C, need, 32);
+        if (nn > 32)
+            nn = 32;
+        char missing[384] = "";
+        size_t ml = 0;
+        for (size_t k = 0; k < nn; k++) {
+            bool found = false;
+            for (size_t i = 0; i < nc && !found; i++) {
+                const cause *c = &cl->v[i];
+                found = !strcmp(c->actor, need[k]) && c->time <= x->time &&
+                        (!r->max_age_us || x->time - c->time <= r->max_age_us);
+                if (found) {
+                    evidence(rs, c->index);
+                }
+            }
+            if (!found && ml + strlen(need[k]) + 3 < sizeof missing)
+                ml += (size_t)snprintf(missing + ml, sizeof missing - ml, "%s%s", ml ? ", " : "",
+                                       need[k]);
+        }
+        if (ml)
+            add_finding(e, rs, x, owner, "%s at index %llu (%s): not consulted before it: %s "
+                        "(activity %s requires consultation)", x->type,
+                        (unsigned long long)x->index, keyt, missing, act);
+        else
+            evidence(rs, x->index);
+        return;
+    }
+    const char *why = NULL;
+    char whybuf[384];
+    for (size_t i = nc; i-- > 0;) {
+        const cause *c = &cl->v[i];
+        if (c->time > x->time) {
+            snprintf(whybuf, sizeof whybuf, "the %s at index %llu is dated after it",
+                     first_type(&r->earlier), (unsigned long long)c->index);
+            why = whybuf;
+            continue;
+        }
+        if (r->max_age_us && x->time - c->time > r->max_age_us) {
+            char d[32];
+            fmt_dur(r->max_age_us, d, sizeof d);
+            snprintf(whybuf, sizeof whybuf, "the %s at index %llu is older than %s",
+                     first_type(&r->earlier), (unsigned long long)c->index, d);
+            why = whybuf;
+            continue;
+        }
+        if (r->distinct_actor && !strcmp(c->actor, x->actor)) {
+            snprintf(whybuf, sizeof whybuf, "%s did both (the %s at index %llu)", x->actor,
+                     first_type(&r->earlier), (unsigned long long)c->index);
+            why = whybuf;
+            continue;
+        }
+        if (!party_ok(e, r->party, a, act, c->actor)) {
+            snprintf(whybuf, sizeof whybuf, "the %s at index %llu is by %s, who is not %s of %s",
+                     first_type(&r->earlier), (unsigned long long)c->index, c->actor,
+                     party_name(r->party), act);
+            why = whybuf;
+            continue;
+        }
+        evidence(rs, c->index);
+        evidence(rs, x->index);
+        return;
+    }
+    if (!why) {
+        snprintf(whybuf, sizeof whybuf, "there is no earlier %s for it", first_type(&r->earlier));
+        why = whybuf;
+    }
+    add_finding(e, rs, x, owner, "%s at index %llu (%s) by %s: %s", x->type,
+                (unsigned long long)x->index, keyt, x->actor, why);
+}
+
+/* ---- within --------------------------------------------------------------- */
+
+static oblig *new_oblig(eval_engine *e, rstate *rs)
+{
+    if (rs->nob == rs->capob) {
+        size_t nc = rs->capob ? rs->capob * 2 : 64;
+        oblig *n = realloc(rs->ob, nc * sizeof *n);
+        if (!n) {
+            e->oom = true;
+            return NULL;
+        }
+        rs->ob = n;
+        rs->capob = nc;
+    }
+    oblig *o = &rs->ob[rs->nob++];
+    memset(o, 0, sizeof *o);
+    return o;
+}
+
+static int idx_push(idxvec *v, size_t i)
+{
+    if (v->n == v->cap) {
+        size_t nc = v->cap ? v->cap * 2 : 2;
+        size_t *n = realloc(v->v, nc * sizeof *n);
+        if (!n)
+            return -1;
+        v->v = n;
+        v->cap = nc;
+    }
+    v->v[v->n++] = i;
+    return 0;
+}
+
+static void free_idxvec(void *p)
+{
+    idxvec *v = p;
+    if (v)
+        free(v->v);
+    free(v);
+}
+
+static void link_oblig(eval_engine *e, rstate *rs, const char *key, size_t oi)
+{
+    void **slot = smap_put(&rs->m1, key);
+    if (!slot) {
+        e->oom = true;
+        return;
+    }
+    if (!*slot && !(*slot = calloc(1, sizeof(idxvec)))) {
+        e->oom = true;
+        return;
+    }
+    if (idx_push(*slot, oi))
+        e->oom = true;
+}
+
+static void within_trigger(eval_engine *e, rstate *rs, const ev *x)
+{
+    const rule *r = rs->r;
+    if (!in_window(e, x->time))
+        return;
+    rs->checked++;
+    char act[RACI_ID_MAX] = "";
+    const char *at = get_text(x, r->activity_field, &e->s1);
+    if (at)
+        snprintf(act, sizeof act, "%s", at);
+    const char *owner = owner_of(e, r, act[0] ? act : NULL);
+    const char *miss = build_key(e, x, r->keys, r->nkeys, true, &e->key);
+    if (miss) {
+        add_finding(e, rs, x, owner, "%s at index %llu has no %s, so no %s can answer it", x->type,
+                    (unsigned long long)x->index, miss, first_type(&r->later));
+        return;
+    }
+    const raci_activity *a = activity_of(e, act);
+    if (r->party != PARTY_ANY && !a) {
+        add_finding(e, rs, x, owner,
+                    e->raci ? "%s at index %llu names activity '%s', which the RACI policy does "
+                              "not define"
+                            : "%s at index %llu (activity '%s') needs a RACI policy; none is "
+                              "loaded (auditd policy load)",
+                    x->type, (unsigned long long)x->index, act);
+        return;
+    }
+    int64_t sla = r->sla_us;
+    for (size_t i = 0; i < r->nsla_when; i++) {
+        const char *v = get_text(x, r->sla_when[i].field, &e->s1);
+        if (v && !strcmp(v, r->sla_when[i].value)) {
+            sla = r->sla_when[i].sla_us;
+            break;
+        }
+    }
+    if (r->sla_from && a) {
+        raci_sla s = raci_activity_sla(a);
+        int64_t v = r->sla_from == RULE_SLA_ACK ? s.ack_s
+                    : r->sla_from == RULE_SLA_RESOLVE ? s.resolve_s : s.inform_s;
+        if (v > 0)
+            sla = v * 1000000;
+    }
+    const char *parties[32];
+    size_t np = 1;
+    parties[0] = NULL;
+    if (r->party == PARTY_EACH_INFORMED) {
+        np = raci_principals(e->raci, a, RACI_I, parties, 32);
+        if (np > 32)
+            np = 32;
+        if (!np) {
+            evidence(rs, x->index);
+            return;
+        }
+    }
+    for (size_t i = 0; i < np; i++) {
+        oblig *o = new_oblig(e, rs);
+        if (!o)
+            return;
+        o->key = strdup(e->key.data);
+        o->activity = strdup(act);
+        o->party = parties[i] ? strdup(parties[i]) : NULL;
+        if (!o->key || !o->activity || (parties[i] && !o->party))
+            e->oom = true;
+        o->index = x->index;
+        o->time = x->time;
+        o->deadline = x->time + sla;
+        link_oblig(e, rs, e->key.data, rs->nob - 1);
+    }
+}
+
+static void within_response(eval_engine *e, rstate *rs, const ev *x)
+{
+    const rule *r = rs->r;
+    if (build_key(e, x, r->keys, r->nkeys, false, &e->key))
+        return;
+    void **slot = smap_find(&rs->m1, e->key.data);
+    idxvec *v = slot ? *slot : NULL;
+    for (size_t k = 0; v && k < v->n; k++) {
+        oblig *o = &rs->ob[v->v[k]];
+        if (o->done)
+            continue;
+        bool ok;
+        if (r->party == PARTY_EACH_INFORMED)
+            ok = o->party && !strcmp(o->party, x->actor);
+        else
+            ok = party_ok(e, r->party, activity_of(e, o->activity), o->activity, x->actor);
+        if (!ok) {
+            if (!o->wrong && r->party != PARTY_EACH_INFORMED && !(o->wrong = strdup(x->actor)))
+                e->oom = true;
+            continue;
+        }
+        o->done = true;
+        if (x->time <= o->deadline) {
+            evidence(rs, o->index);
+            evidence(rs, x->index);
+        } else {
+            char took[32], sla[32], keyt[256];
+            fmt_dur(x->time - o->time, took, sizeof took);
+            fmt_dur(o->deadline - o->time, sla, sizeof sla);
+            key_text(o->key, keyt, sizeof keyt);
+            ev tx = *x;
+            add_finding(e, rs, &tx, owner_of(e, r, o->activity),
+                        "%s at index %llu (%s) answered the %s at index %llu after %s; the SLA is %s",
+                        x->type, (unsigned long long)x->index, keyt, first_type(&r->earlier),
+                        (unsigned long long)o->index, took, sla);
+        }
+        break;
+    }
+}
+
+/* ---- revoked-within ------------------------------------------------------- */
+
+static void free_grant(void *p)
+{
+    grant *g = p;
+    if (!g)
+        return;
+    free(g->principal);
+    free(g->what);
+    free(g);
+}
+
+static void free_ptrvec(void *p)
+{
+    ptrvec *v = p;
+    if (v)
+        free(v->v);
+    free(v);
+}
+
+/* Identity of a grant or revoke: "<grant#>\x1f<item values...>". */
+static bool grant_ident(eval_engine *e, const ev *x, size_t gi, const rule_sel *g, buf *out)
+{
+    buf_reset(out);
+    buf_printf(out, "%zu", gi);
+    for (size_t i = 0; i < g->nitems; i++) {
+        const char *v;
+        size_t vl;
+        if (!get_raw(x, g->items[i], &v, &vl))
+            return false;
+        buf_putc(out, '\x1f');
+        if (append_value(out, v, vl))
+            return false;
+    }
+    (void)e;
+    return true;
+}
+
+static void revoked_grant(eval_engine *e, rstate *rs, const ev *x, size_t gi)
+{
+    const rule_sel *g = &rs->r->sels[gi];
+    const char *pr = get_text(x, g->field, &e->s2);
+    if (!pr || !grant_ident(e, x, gi, g, &e->key))
+        return;
+    void **slot = smap_put(&rs->m1, e->key.data);
+    if (!slot) {
+        e->oom = true;
+        return;
+    }
+    grant *gr = *slot;
+    if (!gr) {
+        if (!(gr = *slot = calloc(1, sizeof *gr))) {
+            e->oom = true;
+            return;
+        }
+        char what[300];
+        key_text(strchr(e->key.data, '\x1f') ? strchr(e->key.data, '\x1f') + 1 : "", what,
+                 sizeof what);
+        char w2[sizeof what + sizeof x->type + 2];
+        snprintf(w2, sizeof w2, "%s %s", x->type, what);
+        gr->principal = strdup(pr);
+        gr->what = strdup(w2);
+        gr->obl = -1;
+        if (!gr->principal || !gr->what) {
+            e->oom = true;
+            return;
+        }
+        void **ps = smap_put(&rs->m2, pr);
+        if (!ps || (!*ps && !(*ps = calloc(1, sizeof(ptrvec))))) {
+            e->oom = true;
+            return;
+        }
+        ptrvec *pv = *ps;
+        if (pv->n == pv->cap) {
+            size_t nc = pv->cap ? pv->cap * 2 : 4;
+            void **n = realloc(pv->v, nc * sizeof *n);
+            if (!n) {
+                e->oom = true;
+                return;
+            }
+            pv->v = n;
+            pv->cap = nc;
+        }
+        pv->v[pv->n++] = gr;
+    }
+    gr->active = true;
+    gr->index = x->index;
+}
+
+static void revoked_revoke(eval_engine *e, rstate *rs, const ev *x, size_t gi)
+{
+    const rule_sel *g = &rs->r->sels[gi];
+    if (!grant_ident(e, x, gi, g, &e->key))
+        return;
+    void **slot = smap_find(&rs->m1, e->key.data);
+    grant *gr = slot ? *slot : NULL;
+    if (!gr || !gr->active)
+        return;
+    gr->active = false;
+    if (gr->obl < 0)
+        return;
+    oblig *o = &rs->ob[gr->obl];
+    gr->obl = -1;
+    o->done = true;
+    if (x->time <= o->deadline) {
+        evidence(rs, o->index);
+        evidence(rs, x->index);
+    } else {
+        char took[32], sla[32];
+        fmt_dur(x->time - o->time, took, sizeof took);
+        fmt_dur(o->deadline - o->time, sla, sizeof sla);
+        add_finding(e, rs, x, owner_of(e, rs->r, NULL),
+                    "%s (index %llu) revoked %s of departed %s %s after the departure at index "
+                    "%llu; the SLA is %s", x->type, (unsigned long long)x->index, o->what,
+                    gr->principal, took, (unsigned long long)o->index, sla);
+    }
+}
+
+static void revoked_trigger(eval_engine *e, rstate *rs, const ev *x)
+{
+    if (!in_window(e, x->time))
+        return;
+    const char *pr = get_text(x, rs->r->earlier.field, &e->s2);
+    rs->checked++;
+    if (!pr) {
+        add_finding(e, rs, x, owner_of(e, rs->r, NULL), "%s at index %llu has no %s", x->type,
+                    (unsigned long long)x->index, rs->r->earlier.field);
+        return;
+    }
+    void **ps = smap_find(&rs->m2, pr);
+    ptrvec *pv = ps ? *ps : NULL;
+    bool any = false;
+    for (size_t i = 0; pv && i < pv->n; i++) {
+        grant *gr = pv->v[i];
+        if (!gr->active || gr->obl >= 0)
+            continue;
+        oblig *o = new_oblig(e, rs);
+        if (!o)
+            return;
+        o->key = strdup(pr);
+        o->what = strdup(gr->what);
+        if (!o->key || !o->what)
+            e->oom = true;
+        o->index = x->index;
+        o->time = x->time;
+        o->deadline = x->time + rs->r->sla_us;
+        gr->obl = (long)(rs->nob - 1);
+        any = true;
+    }
+    if (!any)
+        evidence(rs, x->index);
+}
+
+/* ---- every / rate / absent ------------------------------------------------ */
+
+static void every_event(eval_engine *e, rstate *rs, const ev *x)
+{
+    if (!in_window(e, x->time) || !sel_match(e, x, &rs->r->sels[0]))
+        return;
+    if (rs->nt == rs->capt) {
+        size_t nc = rs->capt ? rs->capt * 2 : 64;
+        int64_t *n = realloc(rs->times, nc * sizeof *n);
+        if (!n) {
+            e->oom = true;
+            return;
+        }
+        rs->times = n;
+        rs->capt = nc;
+    }
+    rs->times[rs->nt++] = x->time;
+    rs->checked++;
+    evidence(rs, x->index);
+}
+
+static void rate_event(eval_engine *e, rstate *rs, const ev *x, int role, size_t i)
+{
+    if (!in_window(e, x->time))
+        return;
+    const rule_sel *s = role == ROLE_SEL ? &rs->r->sels[i] : &rs->r->sels2[i];
+    if (!sel_match(e, x, s))
+        return;
+    const char *t = get_text(x, s->field, &e->s2);
+    double d;
+    if (!t || num_double(t, &d) || !isfinite(d) || d < 0)
+        return;
+    if (role == ROLE_SEL)
+        rs->num += d;
+    else
+        rs->den += d;
+    rs->checked++;
+    evidence(rs, x->index);
+}
+
+static void absent_event(eval_engine *e, rstate *rs, const ev *x, size_t i)
+{
+    if (!in_window(e, x->time))
+        return;
+    /* An event of the selectors' types is evidence the thing was observed; it
+     * is counted once even when several selectors name its type. */
+    size_t first = 0;
+    while (first < rs->r->nsels && !type_in(&rs->r->sels[first], x->type))
+        first++;
+    if (first == i) {
+        rs->checked++;
+        evidence(rs, x->index);
+    }
+    const rule_sel *s = &rs->r->sels[i];
+    if (!sel_match(e, x, s))
+        return;
+    /* report once per event: only the first matching selector reports */
+    for (size_t j = 0; j < i; j++)
+        if (sel_match(e, x, &rs->r->sels[j]))
+            return;
+    char cond[300] = "";
+    size_t cl = 0;
+    for (size_t k = 0; k < s->npreds && cl + 40 < sizeof cond; k++) {
+        static const char *const opn[] = {"=", "!=", "in", "starts with", ">", ">=", "<", "<=",
+                                          "present", "missing"};
+        const rule_pred *p = &s->preds[k];
+        cl += (size_t)snprintf(cond + cl, sizeof cond - cl, "%s%s %s%s%s", k ? " and " : "",
+                               p->field, opn[p->op], p->value ? " " : "",
+                               p->value ? p->value : "");
+    }
+    add_finding(e, rs, x, owner_of(e, rs->r, NULL), "%s at index %llu by %s has %s", x->type,
+                (unsigned long long)x->index, x->actor, cl ? cond : "a forbidden form");
+}
+
+/* ---- RACI evaluator ------------------------------------------------------- */
+
+static void on_raci_finding(void *ctx, const raci_finding *f)
+{
+    eval_engine *e = ctx;
+    if (f->time_us < e->from)
+        return;
+    for (size_t i = 0; i < e->rules->n; i++) {
+        rstate *rs = &e->rs[i];
+        if (rs->r->kind != RULE_RACI)
+            continue;
+        for (size_t k = 0; k < rs->r->nraci_findings; k++)
+            if (!strcmp(rs->r->raci_findings[k], f->rule)) {
+                ev x = {0};
+                x.index = f->n_evidence ? f->evidence[f->n_evidence - 1] : 0;
+                x.time = f->time_us;
+                add_finding(e, rs, f->n_evidence ? &x : NULL, f->owner, "%s: %s", f->rule,
+                            f->message);
+                for (size_t j = 0; j < f->n_evidence; j++)
+                    evidence(rs, f->evidence[j]);
+                break;
+            }
+    }
+}
+
+static bool raci_governed(const char *type)
+{
+    return !strncmp(type, "change.", 7) || !strncmp(type, "incident.", 9) ||
+           !strcmp(type, "notify.inform") || !strcmp(type, "firmware.deploy") ||
+           !strcmp(type, "model.deploy");
+}
+
+static void raci_feed(eval_engine *e, const ev *x)
+{
+    if (!raci_governed(x->type))
+        return;
+    char act[RACI_ID_MAX] = "", ref[256] = "";
+    const char *v = get_text(x, "activity", &e->s1);
+    if (v)
+        snprintf(act, sizeof act, "%s", v);
+    const char *rf = !strncmp(x->type, "incident.", 9) ? "incident_id"
+                     : !strcmp(x->type, "notify.inform") ? "ref" : "change_id";
+    if ((v = get_text(x, rf, &e->s1)))
+        snprintf(ref, sizeof ref, "%s", v);
+    raci_event re = {x->type, x->time, x->actor, act[0] ? act : NULL, ref[0] ? ref : NULL,
+                     x->index};
+    if (in_window(e, x->time)) {
+        e->raci_checked++;
+        for (size_t i = 0; i < e->rules->n; i++)
+            if (e->rs[i].r->kind == RULE_RACI)
+                e->rs[i].checked++;
+    }
+    adt_err err = {0};
+    if (raci_eval_feed(e->re, &re, &err) == ADT_ENOMEM)
+        e->oom = true;
+}
+
+/* ---- engine --------------------------------------------------------------- */
+
+static int add_interest(eval_engine *e, const rule_sel *s, rstate *rs, int role, size_t idx)
+{
+    for (size_t t = 0; t < s->ntypes; t++) {
+        ivec *v;
+        if (!strcmp(s->types[t], "*")) {
+            v = &e->star;
+        } else {
+            void **slot = smap_put(&e->dispatch, s->types[t]);
+            if (!slot)
+                return ADT_ENOMEM;
+            if (!*slot && !(*slot = calloc(1, sizeof(ivec))))
+                return ADT_ENOMEM;
+            v = *slot;
+        }
+        /* one interest per (rule, role, idx) even if a type is listed twice */
+        bool dup = false;
+        for (size_t i = 0; i < v->n; i++)
+            dup |= v->v[i].rs == rs && v->v[i].role == role && v->v[i].idx == idx;
+        if (dup)
+            continue;
+        if (v->n == v->cap) {
+            size_t nc = v->cap ? v->cap * 2 : 4;
+            interest *n = realloc(v->v, nc * sizeof *n);
+            if (!n)
+                return ADT_ENOMEM;
+            v->v = n;
+            v->cap = nc;
+        }
+        /* keep judging roles before recording roles for the same rule, so an
+         * event never satisfies itself */
+        size_t pos = v->n;
+        while (pos > 0 && v->v[pos - 1].rs == rs && v->v[pos - 1].role > role)
+            pos--;
+        memmove(v->v + pos + 1, v->v + pos, (v->n - pos) * sizeof *v->v);
+        v->v[pos] = (interest){rs, role, idx};
+        v->n++;
+    }
+    return ADT_OK;
+}
+
+static void free_ivec(void *p)
+{
+    ivec *v = p;
+    if (v)
+        free(v->v);
+    free(v);
+}
+
+int eval_new(const rules_set *rules, const raci_policy *raci, int64_t from_us, int64_t to_us,
+             eval_engine **out, adt_err *err)
+{
+    eval_engine *e = calloc(1, sizeof *e);
+    if (!e || !(e->rs = calloc(rules->n ? rules->n : 1, sizeof *e->rs))) {
+        free(e);
+        return adt_fail(err, ADT_ENOMEM, "out of memory creating the rule engine");
+    }
+    e->rules = rules;
+    e->raci = raci;
+    e->from = from_us;
+    e->to = to_us;
+    e->first_time = INT64_MAX;
+    e->last_as_of = INT64_MIN;
+    buf_init(&e->s1, SCRATCH_MAX);
+    buf_init(&e->s2, SCRATCH_MAX);
+    buf_init(&e->key, SCRATCH_MAX);
+    int rc = ADT_OK;
+    for (size_t i = 0; !rc && i < rules->n; i++) {
+        const rule *r = &rules->rules[i];
+        rstate *rs = &e->rs[i];
+        rs->r = r;
+        switch (r->kind) {
+        case RULE_PRECEDES:
+        case RULE_FIELD_EQUALS:
+            rc = add_interest(e, &r->later, rs, ROLE_LATER, 0);
+            if (!rc && r->has_until)
+                rc = add_interest(e, &r->until, rs, ROLE_UNTIL, 0);
+            if (!rc)
+                rc = add_interest(e, &r->earlier, rs, ROLE_EARLIER, 0);
+            break;
+        case RULE_WITHIN:
+            rc = add_interest(e, &r->later, rs, ROLE_LATER, 0);
+            if (!rc)
+                rc = add_interest(e, &r->earlier, rs, ROLE_EARLIER, 0);
+            break;
+        case RULE_REVOKED_WITHIN:
+            for (size_t k = 0; !rc && k < r->nsels; k++) {
+                rc = add_interest(e, r->sels[k].revoke, rs, ROLE_REVOKE, k);
+                if (!rc)
+                    rc = add_interest(e, &r->sels[k], rs, ROLE_SEL, k);
+            }
+            if (!rc)
+                rc = add_interest(e, &r->earlier, rs, ROLE_EARLIER, 0);
+            break;
+        case RULE_EVERY:
+        case RULE_ABSENT:
+        case RULE_RATE:
+            for (size_t k = 0; !rc && k < r->nsels; k++)
+                rc = add_interest(e, &r->sels[k], rs, ROLE_SEL, k);
+            for (size_t k = 0; !rc && k < r->nsels2; k++)
+                rc = add_interest(e, &r->sels2[k], rs, ROLE_SEL2, k);
+            break;
+        case RULE_RACI:
+            e->has_raci_rules = true;
+            break;
+        }
+    }
+    if (!rc && e->has_raci_rules && raci)
+        rc = raci_eval_new(raci, on_raci_finding, e, &e->re, err);
+    else if (rc)
+        rc = adt_fail(err, rc, "out of memory creating the rule engine");
+    if (rc) {
+        eval_free(e);
+        return rc;
+    }
+    *out = e;
+    return ADT_OK;
+}
+
+void eval_free(eval_engine *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->rules->n && e->rs; i++) {
+        rstate *rs = &e->rs[i];
+        for (size_t k = 0; k < rs->nf; k++)
+            free(rs->f[k].msg);
+        free(rs->f);
+        for (size_t k = 0; k < rs->nob; k++) {
+            free(rs->ob[k].key);
+            free(rs->ob[k].party);
+            free(rs->ob[k].activity);
+            free(rs->ob[k].wrong);
+            free(rs->ob[k].what);
+        }
+        free(rs->ob);
+        free(rs->times);
+        switch (rs->r ? rs->r->kind : RULE_RACI) {
+        case RULE_PRECEDES:
+        case RULE_FIELD_EQUALS: smap_free(&rs->m1, free_cause_list); break;
+        case RULE_WITHIN: smap_free(&rs->m1, free_idxvec); break;
+        case RULE_REVOKED_WITHIN:
+            smap_free(&rs->m1, free_grant);
+            smap_free(&rs->m2, free_ptrvec);
+            break;
+        default: break;
+        }
+    }
+    free(e->rs);
+    smap_free(&e->dispatch, free_ivec);
+    free(e->star.v);
+    raci_eval_free(e->re);
+    buf_free(&e->s1);
+    buf_free(&e->s2);
+    buf_free(&e->key);
+    free(e);
+}
+
+uint64_t eval_next_index(const eval_engine *e) { return e->next; }
+
+void eval_counts(const eval_engine *e, uint64_t *fed, uint64_t *skipped)
+{
+    *fed = e->fed;
+    *skipped = e->skipped;
+}
+
+static void dispatch_one(eval_engine *e, const interest *in, const ev *x)
+{
+    rstate *rs = in->rs;
+    switch (rs->r->kind) {
+    case RULE_PRECEDES:
+    case RULE_FIELD_EQUALS:
+        if (!sel_match(e, x, in->role == ROLE_LATER    ? &rs->r->later
+                             : in->role == ROLE_UNTIL ? &rs->r->until
+                                                      : &rs->r->earlier))
+            return;
+        if (in->role == ROLE_LATER)
+            judge_subject(e, rs, x);
+        else if (in->role == ROLE_UNTIL)
+            until_event(e, rs, x);
+        else
+            record_cause(e, rs, x);
+        break;
+    case RULE_WITHIN:
+        if (!sel_match(e, x, in->role == ROLE_LATER ? &rs->r->later : &rs->r->earlier))
+            return;
+        if (in->role == ROLE_LATER)
+            within_response(e, rs, x);
+        else
+            within_trigger(e, rs, x);
+        break;
+    case RULE_REVOKED_WITHIN:
+        if (in->role == ROLE_EARLIER) {
+            if (sel_match(e, x, &rs->r->earlier))
+                revoked_trigger(e, rs, x);
+        } else if (in->role == ROLE_REVOKE) {
+            if (sel_match(e, x, rs->r->sels[in->idx].revoke))
+                revoked_revoke(e, rs, x, in->idx);
+        } else if (sel_match(e, x, &rs->r->sels[in->idx])) {
+            revoked_grant(e, rs, x, in->idx);
+        }
+        break;
+    case RULE_EVERY: every_event(e, rs, x); break;
+    case RULE_RATE: rate_event(e, rs, x, in->role, in->idx); break;
+    case RULE_ABSENT: absent_event(e, rs, x, in->idx); break;
+    case RULE_RACI: break;
+    }
+}
+
+int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_err *err)
+{
+    e->next = index + 1;
+    e->fed++;
+    ev x;
+    x.index = index;
+    x.leaf = leaf;
+    x.len = len;
+    const char *v;
+    size_t vl;
+    if (canon_member(leaf, len, "payload", &x.payload, &x.plen) ||
+        canon_member(leaf, len, "type", &v, &vl) || vl < 2 || vl - 2 >= sizeof x.type ||
+        v[0] != '"') {
+        e->skipped++;
+        return ADT_OK;
+    }
+    memcpy(x.type, v + 1, vl - 2);
+    x.type[vl - 2] = 0;
+    /* The event's own time; the ledger's recorded_at if it has none. */
+    if (!((canon_member(x.payload, x.plen, "time", &v, &vl) == ADT_OK && vl > 2 &&
+           rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK) ||
+          (canon_member(leaf, len, "recorded_at", &v, &vl) == ADT_OK && vl > 2 &&
+           rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK))) {
+        e->skipped++;
+        return ADT_OK;
+    }
+    if (x.time >= e->to)
+        return ADT_OK;
+    x.actor[0] = 0;
+    const char *a = get_text(&x, "actor", &e->s1);
+    if (a)
+        snprintf(x.actor, sizeof x.actor, "%s", a);
+    if (in_window(e, x.time) && x.time < e->first_time)
+        e->first_time = x.time;
+
+    void **slot = smap_find(&e->dispatch, x.type);
+    const ivec *iv = slot ? *slot : NULL;
+    for (size_t i = 0; iv && i < iv->n; i++)
+        dispatch_one(e, &iv->v[i], &x);
+    for (size_t i = 0; i < e->star.n; i++)
+        dispatch_one(e, &e->star.v[i], &x);
+    if (e->re)
+        raci_feed(e, &x);
+    if (e->oom)
+        return adt_fail(err, ADT_ENOMEM, "out of memory evaluating rules at entry %llu",
+                        (unsigned long long)index);
+    return ADT_OK;
+}
+
+/* ---- results -------------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct rout {
+    cJSON *findings;
+    uint64_t fcount;
+} rout;
+
+static void out_finding(rout *o, const rule *r, const char *msg, const char *owner, bool has_index,
+                        uint64_t index, int64_t time)
+{
+    o->fcount++;
+    if (cJSON_GetArraySize(o->findings) >= EVAL_MAX_LIST)
+        return;
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "rule", r->id);
+    cJSON_AddStringToObject(f, "severity", rules_sev_name(r->severity));
+    cJSON_AddStringToObject(f, "message", msg);
+    if (owner)
+        cJSON_AddStringToObject(f, "owner", owner);
+    if (has_index) {
+        cJSON_AddNumberToObject(f, "index", (double)index);
+        char t[32];
+        if (!rfc3339_format_s(time, t, sizeof t))
+            cJSON_AddStringToObject(f, "time", t);
+    }
+    cJSON_AddItemToArray(o->findings, f);
+}
+
+int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
+{
+    if (e->re && as_of_us > e->last_as_of) {
+        int64_t adv = as_of_us < e->to ? as_of_us : e->to;
+        if (raci_eval_advance(e->re, adv, err))
+            return err ? err->code : ADT_EINTERNAL;
+        e->last_as_of = as_of_us;
+        if (e->oom)
+            return adt_fail(err, ADT_ENOMEM, "out of memory evaluating RACI deadlines");
+    }
+    int64_t end = as_of_us < e->to ? as_of_us : e->to;
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < e->rules->n; i++) {
+        rstate *rs = &e->rs[i];
+        const rule *r = rs->r;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(arr, o);
+        cJSON_AddStringToObject(o, "id", r->id);
+        cJSON_AddStringToObject(o, "title", r->title);
+        cJSON_AddStringToObject(o, "kind", rules_kind_name(r->kind));
+        cJSON_AddStringToObject(o, "severity", rules_sev_name(r->severity));
+        rout ro = {cJSON_CreateArray(), 0};
+        for (size_t k = 0; k < rs->nf; k++)
+            out_finding(&ro, r, rs->f[k].msg, rs->f[k].owner, rs->f[k].has_index, rs->f[k].index,
+                        rs->f[k].time);
+        ro.fcount += rs->f_count - rs->nf; /* findings over the stored cap */
+        uint64_t pending = 0;
+        bool evidence_ok = rs->checked > 0;
+        char msg[768];
+        switch (r->kind) {
+        case RULE_WITHIN:
+        case RULE_REVOKED_WITHIN:
+            for (size_t k = 0; k < rs->nob; k++) {
+                const oblig *ob = &rs->ob[k];
+                if (ob->done)
+                    continue;
+                if (ob->deadline >= end) {
+                    pending++;
+                    continue;
+                }
+                char sla[32], keyt[256];
+                fmt_dur(ob->deadline - ob->time, sla, sizeof sla);
+                key_text(ob->key, keyt, sizeof keyt);
+                if (r->kind == RULE_REVOKED_WITHIN)
+                    snprintf(msg, sizeof msg,
+                             "%s departed (index %llu) but still holds %s after the %s SLA",
+                             keyt, (unsigned long long)ob->index, ob->what, sla);
+                else if (ob->party)
+                    snprintf(msg, sizeof msg, "%s (%s) at index %llu: %s was not answered by %s "
+                             "(%s) within %s", r->earlier.types[0], keyt,
+                             (unsigned long long)ob->index, first_type(&r->later), ob->party,
+                             ob->activity, sla);
+                else
+                    snprintf(msg, sizeof msg, "%s (%s) at index %llu: no %s%s%s within %s%s%s%s",
+                             r->earlier.types[0], keyt, (unsigned long long)ob->index,
+                             first_type(&r->later), r->party != PARTY_ANY ? " by " : "",
+                             r->party != PARTY_ANY ? party_name(r->party) : "", sla,
+                             ob->wrong ? " (answered by " : "", ob->wrong ? ob->wrong : "",
+                             ob->wrong ? ", who may not)" : "");
+                out_finding(&ro, r, msg, owner_of(e, r, ob->activity), true, ob->index, ob->time);
+            }
+            break;
+        case RULE_EVERY: {
+            int64_t start = e->from != INT64_MIN ? e->from : e->first_time;
+            evidence_ok = start != INT64_MAX && end > start &&
+                          (rs->nt > 0 || end - start > r->period_us);
+            if (!evidence_ok)
+                break;
+            int64_t *t = malloc((rs->nt ? rs->nt : 1) * sizeof *t);
+            if (!t) {
+                cJSON_Delete(ro.findings);
+                cJSON_Delete(arr);
+                return adt_fail(err, ADT_ENOMEM, "out of memory");
+            }
+            memcpy(t, rs->times, rs->nt * sizeof *t);
+            qsort(t, rs->nt, sizeof *t, cmp_i64);
+            int64_t prev = start;
+            char p[32], g[32], a[32];
+            fmt_dur(r->period_us, p, sizeof p);
+            for (size_t k = 0; k <= rs->nt; k++) {
+                int64_t cur = k < rs->nt ? t[k] : end;
+                if (cur - prev > r->period_us) {
+                    fmt_dur(cur - prev, g, sizeof g);
+                    rfc3339_format_s(prev, a, sizeof a);
+                    snprintf(msg, sizeof msg, "no %s%s for %s after %s (required every %s)",
+                             first_type(&r->sels[0]), r->sels[0].npreds ? " (matching)" : "", g,
+                             a, p);
+                    out_finding(&ro, r, msg, owner_of(e, r, NULL), false, 0, 0);
+                }
+                if (cur > prev)
+                    prev = cur;
+            }
+            free(t);
+            break;
+        }
+        case RULE_RATE:
+            evidence_ok = rs->den >= r->min_denominator && rs->den > 0;
+            if (evidence_ok && rs->num / rs->den > r->max_ratio) {
+                snprintf(msg, sizeof msg, "ratio %.4f (%.0f of %.0f) is above the limit %.4f",
+                         rs->num / rs->den, rs->num, rs->den, r->max_ratio);
+                out_finding(&ro, r, msg, owner_of(e, r, NULL), false, 0, 0);
+            }
+            if (evidence_ok)
+                cJSON_AddNumberToObject(o, "ratio", rs->num / rs->den);
+            break;
+        case RULE_RACI:
+            if (!e->raci) {
+                out_finding(&ro, r, "no RACI policy is loaded (auditd policy load)", NULL, false,
+                            0, 0);
+                evidence_ok = true;
+            }
+            break;
+        default: break;
+        }
+        const char *status = ro.fcount ? "fail" : evidence_ok ? "pass" : "no_evidence";
+        cJSON_AddStringToObject(o, "status", status);
+        cJSON_AddNumberToObject(o, "checked", (double)rs->checked);
+        cJSON_AddNumberToObject(o, "pending", (double)pending);
+        cJSON *evs = cJSON_AddArrayToObject(o, "evidence");
+        for (size_t k = 0; k < rs->nev; k++)
+            cJSON_AddItemToArray(evs, cJSON_CreateNumber((double)rs->ev[k]));
+        cJSON_AddNumberToObject(o, "evidence_count", (double)rs->ev_count);
+        cJSON_AddItemToObject(o, "findings", ro.findings);
+        cJSON_AddNumberToObject(o, "findings_count", (double)ro.fcount);
+    }
+    *out = arr;
+    return ADT_OK;
+}

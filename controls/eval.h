@@ -1,0 +1,63 @@
+/* eval.h: the evidence rule engine: feeds ledger entries, in ledger order,
+ * through every rule of a rules_set and reports each rule's status.
+ *
+ * One engine evaluates one window [from_us, to_us) of event time (the
+ * payload's `time`; INT64_MIN / INT64_MAX for an open window):
+ *  - every entry whose time is before to_us is context (an approval, a grant,
+ *    an open incident recorded before the window still counts);
+ *  - only events whose time falls in the window are judged (a deploy, an
+ *    incident, a verification inside the period);
+ *  - entries with time >= to_us are ignored, as if not yet happened.
+ * Feeding is incremental: continuous evaluation keeps one engine with an open
+ * window and feeds each new entry once; period evaluation builds a fresh one.
+ * Given the same entries, both give the same result at the same `as_of`.
+ *
+ * Deadlines (SLAs, periods) are judged at `as_of` when a result is taken:
+ * an obligation whose deadline is after as_of is pending, not a violation.
+ *
+ * Memory: per-rule state grows with open keys (changes, incidents, grants);
+ * stored findings and evidence indices are capped per rule (EVAL_MAX_LIST),
+ * with the true totals counted.
+ *
+ * Threads: an engine belongs to one thread at a time. */
+#ifndef AUDITD_EVAL_H
+#define AUDITD_EVAL_H
+
+#include "raci.h"
+#include "rules.h"
+#include "status.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#define EVAL_MAX_LIST 1000 /* findings and evidence indices kept per rule */
+
+typedef struct eval_engine eval_engine;
+
+/* `rules` and `raci` (may be NULL: rules needing RACI then report that no
+ * policy is loaded) are borrowed and must outlive the engine. */
+int eval_new(const rules_set *rules, const raci_policy *raci, int64_t from_us, int64_t to_us,
+             eval_engine **out, adt_err *err);
+void eval_free(eval_engine *e);
+
+/* Feed one ledger entry (the exact leaf bytes). Entries must come in index
+ * order, each once. Entries that are not valid leaves are counted and
+ * skipped (they cannot be evidence). Fails only on out of memory. */
+int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_err *err);
+
+/* The next index the engine expects (the count of entries fed so far when
+ * fed from 0). */
+uint64_t eval_next_index(const eval_engine *e);
+
+/* Each rule's result at `as_of_us`, as a JSON array (caller frees), in
+ * rule order: {"id","title","kind","severity","status" (pass|fail|no_evidence),
+ * "checked","pending","evidence":[indices],"evidence_count",
+ * "findings":[{"rule","severity","message","owner"?,"index"?,"time"?}],
+ * "findings_count"}. Does not change the engine except to let the RACI
+ * evaluator report deadlines passed by as_of (as_of must not go back). */
+int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err);
+
+/* Counts: entries fed, entries skipped as malformed. */
+void eval_counts(const eval_engine *e, uint64_t *fed, uint64_t *skipped);
+
+#endif
