@@ -432,6 +432,28 @@ START_TEST(meta_refuses_bad_input)
         ck_assert_ptr_null(m);
         ck_assert_int_gt(strlen(e.msg), 0);
     }
+    /* The fuzz corpus: the valid file is accepted, each bad_* is refused. */
+    const char *files[] = {"valid.json", "bad_threshold.json", "bad_props.json",
+                           "bad_features.json", "bad_quantiles.json", "badutf8.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/fuzz/corpus/model_meta/%s", AUDITD_SOURCE_DIR,
+                 files[i]);
+        size_t len = 0;
+        char *text = ts_read_file(path, &len);
+        ck_assert_ptr_nonnull(text);
+        int rc = model_meta_parse(text, len, &m, &e);
+        if (i == 0) {
+            ck_assert_msg(rc == ADT_OK, "%s: %s", files[i], e.msg);
+            ck_assert_double_eq_tol(model_meta_threshold(m), 0.25, 1e-12);
+            ck_assert_double_eq_tol(model_meta_metrics(m)->recall, 0.9, 1e-12);
+            ck_assert_ptr_nonnull(strstr(model_meta_drift_json(m), "\"machine_type\""));
+            model_meta_free(m);
+        } else {
+            ck_assert_msg(rc != ADT_OK, "%s accepted", files[i]);
+        }
+        free(text);
+    }
     ck_assert_int_eq(model_check_id("version", "1.0-rc1", 64, &e), ADT_OK);
     ck_assert_int_eq(model_check_id("version", "1 0", 64, &e), ADT_EINVAL);
     ck_assert_int_eq(model_check_id("version", "", 64, &e), ADT_EINVAL);
