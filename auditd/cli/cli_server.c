@@ -1,20 +1,506 @@
+/* cli_server.c: `auditd serve`, `auditd agent ...`, `auditd token ...`. */
 #include "cli.h"
+
+#include "agentc.h"
+#include "agentsig.h"
+#include "ledger.h"
+#include "log.h"
+#include "numparse.h"
+#include "server.h"
+#include "srvcfg.h"
+#include "state.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---------- serve ---------- */
+
+static const char serve_usage[] =
+    "usage: auditd serve [--data-dir DIR] [--config FILE] [--listen ADDR:PORT]\n"
+    "                    [--tls-cert PEM --tls-key PEM] [--allow-plain-http] [--mqtt URL]\n"
+    "                    [--SETTING VALUE ...]\n"
+    "Run the HTTP daemon on the ledger in DIR (create it first with 'auditd init').\n"
+    "Settings come from --config FILE (default DIR/auditd.conf if present), then flags:\n"
+    "  --listen ADDR:PORT         default 127.0.0.1:8080\n"
+    "  --tls-cert, --tls-key      serve HTTPS (PEM files)\n"
+    "  --allow-plain-http         plain HTTP on a non-loopback address (otherwise refused)\n"
+    "  --max-batch-events N       events per request (10000)\n"
+    "  --max-body-bytes N         request body limit (8388608)\n"
+    "  --queue-max-events N       commit queue bound; beyond it 429 (100000)\n"
+    "  --max-group-events N       events per ledger transaction (20000)\n"
+    "  --max-skew-seconds N       agent clock skew accepted (300)\n"
+    "  --receipt-proofs-max N     inline inclusion proofs up to this batch size (64)\n"
+    "  --max-connections N        (256)   --threads N  (0 = a thread per connection)\n"
+    "  --log-level L              error|warn|info|debug\n"
+    "SIGTERM or SIGINT drains: stop accepting, finish in-flight batches, sign a final\n"
+    "checkpoint (server.stop event), exit 0. See docs/server.md.\n";
 
 int cli_serve(int argc, char **argv)
 {
-    (void)argc;
-    return cli_failf(argv[0], "not built yet");
+    if (cli_wants_help(argc, argv)) {
+        fputs(serve_usage, stdout);
+        return 0;
+    }
+    const char *dir_opt = NULL, *config = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
+            dir_opt = argv[++i];
+        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            config = argv[++i];
+    }
+    const char *dir = cli_data_dir(dir_opt);
+    srvcfg cfg;
+    srvcfg_defaults(&cfg);
+    adt_err err = {0};
+    char defconf[4200];
+    snprintf(defconf, sizeof defconf, "%s/auditd.conf", dir);
+    struct stat sb;
+    if (!config && stat(defconf, &sb) == 0)
+        config = defconf;
+    if (config && srvcfg_load(&cfg, config, &err))
+        return cli_fail("serve", &err);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--data-dir") || !strcmp(a, "--config")) {
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--allow-plain-http")) {
+            cfg.allow_plain_http = true;
+            continue;
+        }
+        if (strncmp(a, "--", 2) || !a[2] || i + 1 >= argc) {
+            fprintf(stderr, "auditd serve: unexpected argument '%s'\n%s", a, serve_usage);
+            return 2;
+        }
+        char key[64];
+        size_t n = strlen(a + 2);
+        if (n >= sizeof key)
+            return cli_failf("serve", "unknown option '%s'", a) + 1;
+        for (size_t k = 0; k <= n; k++)
+            key[k] = a[2 + k] == '-' ? '_' : a[2 + k];
+        if (srvcfg_set(&cfg, key, argv[++i], a, &err)) {
+            fprintf(stderr, "auditd serve: %s\n", err.msg);
+            return 2;
+        }
+    }
+    if (srvcfg_check(&cfg, &err))
+        return cli_fail("serve", &err);
+    /* Every thread inherits this mask; only the main thread takes the signals. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    server *s;
+    if (server_start(dir, &cfg, &s, &err))
+        return cli_fail("serve", &err);
+    fprintf(stderr, "auditd serve: listening on %s (port %u)\n", cfg.listen, server_port(s));
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_msg(LOG_INFO, "server", "signal %d: draining", sig);
+    if (server_stop(s, &err))
+        return cli_fail("serve", &err);
+    return 0;
+}
+
+/* ---------- agent ---------- */
+
+static const char agent_usage[] =
+    "usage: auditd agent add NAME --role edge|platform (--key-out FILE | --pubkey B64) [--data-dir DIR]\n"
+    "       auditd agent revoke NAME [--data-dir DIR]\n"
+    "       auditd agent list [--data-dir DIR]\n"
+    "       auditd agent send --server URL --name NAME --key FILE [--spool DIR]\n"
+    "                         [--follow FILE] [--telemetry | --path P] [--batch N]\n"
+    "                         [--give-up SECONDS] [--cacert PEM] [--insecure]\n"
+    "       auditd agent verify-receipts --server URL [--spool DIR] [--token T]\n"
+    "                         [--cacert PEM] [--insecure]\n"
+    "add: register an agent; --key-out writes a new Ed25519 key (mode 0600), --pubkey\n"
+    "     registers an existing public key (standard base64 of 32 bytes).\n"
+    "send: spool NDJSON events from stdin (or follow FILE) in DIR (default $AUDITD_SPOOL_DIR,\n"
+    "     else ./auditd-spool), post them in signed batches, retry with backoff, keep the\n"
+    "     receipts; exit 0 once everything read was acknowledged.\n"
+    "verify-receipts: check every stored receipt against the server's current checkpoint\n"
+    "     (token: --token or $AUDITD_TOKEN, an auditor token).\n";
+
+static const char *actor_name(char *out, size_t cap)
+{
+    const char *u = getenv("USER");
+    snprintf(out, cap, "cli:%s", u && agentsig_name_valid(u, strlen(u)) ? u : "operator");
+    return out;
+}
+
+static int open_both(const char *dir, ledger **lg, state **st, adt_err *err)
+{
+    int rc = ledger_open(dir, LEDGER_RDWR, lg, err);
+    if (rc) {
+        adt_err_prefix(err, "opening the ledger in %s (create one with 'auditd init')", dir);
+        return rc;
+    }
+    if ((rc = state_open(dir, st, err))) {
+        ledger_close(*lg);
+        *lg = NULL;
+    }
+    return rc;
+}
+
+static int agent_add(int argc, char **argv)
+{
+    const char *dir = NULL, *role = NULL, *key_out = NULL, *pubkey = NULL, *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--role") && i + 1 < argc) role = argv[++i];
+        else if (!strcmp(argv[i], "--key-out") && i + 1 < argc) key_out = argv[++i];
+        else if (!strcmp(argv[i], "--pubkey") && i + 1 < argc) pubkey = argv[++i];
+        else if (argv[i][0] != '-' && !name) name = argv[i];
+        else {
+            fprintf(stderr, "auditd agent add: unexpected argument '%s'\n%s", argv[i], agent_usage);
+            return 2;
+        }
+    }
+    if (!name || !role || (!key_out == !pubkey)) {
+        fprintf(stderr, "auditd agent add: need NAME, --role and one of --key-out or --pubkey\n%s",
+                agent_usage);
+        return 2;
+    }
+    if (!agentsig_name_valid(name, strlen(name)))
+        return cli_failf("agent add", "agent name '%s' must be 1..64 of [A-Za-z0-9._-]", name);
+    if (!state_agent_role_valid(role))
+        return cli_failf("agent add", "role must be edge or platform, not '%s'", role);
+    adt_err err = {0};
+    uint8_t pub[32];
+    if (pubkey && agentsig_unb64(pubkey, strlen(pubkey), pub, 32, &err))
+        return cli_failf("agent add", "--pubkey: %s", err.msg);
+    if (sodium_init() < 0)
+        return cli_failf("agent add", "libsodium failed to initialise");
+    ledger *lg;
+    state *st;
+    if (open_both(cli_data_dir(dir), &lg, &st, &err))
+        return cli_fail("agent add", &err);
+    int rc = 0;
+    if (key_out && agentsig_key_write(key_out, pub, &err))
+        rc = cli_fail("agent add", &err);
+    if (!rc && state_agent_add(st, name, role, pub, &err)) {
+        rc = cli_fail("agent add", &err);
+        if (key_out)
+            unlink(key_out);
+    }
+    if (!rc) {
+        char fields[300], actor[80], kid[AGENTSIG_KEYID_HEX + 1];
+        agentsig_key_id(pub, kid);
+        snprintf(fields, sizeof fields, "{\"agent\":\"%s\",\"role\":\"%s\",\"key_id\":\"%s\"}", name,
+                 role, kid);
+        if (state_audit_event(lg, "agent.add", actor_name(actor, sizeof actor), fields, &err))
+            rc = cli_failf("agent add", "agent added but the agent.add event was not recorded: %s",
+                           err.msg);
+        else
+            printf("agent %s added (role %s, key id %s)\n", name, role, kid);
+    }
+    state_close(st);
+    ledger_close(lg);
+    return rc;
+}
+
+static int agent_revoke(int argc, char **argv)
+{
+    const char *dir = NULL, *name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) dir = argv[++i];
+        else if (argv[i][0] != '-' && !name) name = argv[i];
+        else {
+            fprintf(stderr, "auditd agent revoke: unexpected argument '%s'\n%s", argv[i], agent_usage);
+            return 2;
+        }
+    }
+    if (!name) {
+        fprintf(stderr, "auditd agent revoke: need NAME\n%s", agent_usage);
+        return 2;
+    }
+    adt_err err = {0};
+    ledger *lg;
+    state *st;
+    if (open_both(cli_data_dir(dir), &lg, &st, &err))
+        return cli_fail("agent revoke", &err);
+    char role[32], fields[300], actor[80];
+    int rc = 0;
+    if (state_agent_revoke(st, name, role, sizeof role, &err))
+        rc = cli_fail("agent revoke", &err);
+    if (!rc) {
+        snprintf(fields, sizeof fields, "{\"agent\":\"%s\",\"role\":\"%s\"}", name, role);
+        if (state_audit_event(lg, "agent.revoke", actor_name(actor, sizeof actor), fields, &err))
+            rc = cli_failf("agent revoke", "agent revoked but the event was not recorded: %s", err.msg);
+        else
+            printf("agent %s revoked\n", name);
+    }
+    state_close(st);
+    ledger_close(lg);
+    return rc;
+}
+
+static int print_list(const char *cmd, const char *dir, int tokens)
+{
+    adt_err err = {0};
+    state *st;
+    if (state_open(cli_data_dir(dir), &st, &err))
+        return cli_fail(cmd, &err);
+    buf b;
+    buf_init(&b, 64u << 20);
+    int rc = tokens ? state_token_list_json(st, &b, &err) : state_agent_list_json(st, &b, &err);
+    state_close(st);
+    if (rc) {
+        buf_free(&b);
+        return cli_fail(cmd, &err);
+    }
+    printf("%s\n", b.data);
+    buf_free(&b);
+    return 0;
+}
+
+static void sig_stop(int sig);
+static volatile sig_atomic_t stop_flag;
+static void sig_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static int agent_send(int argc, char **argv)
+{
+    agentc_opts o = {.path = "/v1/events", .batch = 500};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool more = i + 1 < argc;
+        uint64_t v;
+        if (!strcmp(a, "--server") && more) o.server = argv[++i];
+        else if (!strcmp(a, "--name") && more) o.name = argv[++i];
+        else if (!strcmp(a, "--key") && more) o.key_path = argv[++i];
+        else if (!strcmp(a, "--spool") && more) o.spool_dir = argv[++i];
+        else if (!strcmp(a, "--follow") && more) o.follow = argv[++i];
+        else if (!strcmp(a, "--path") && more) o.path = argv[++i];
+        else if (!strcmp(a, "--telemetry")) o.path = "/v1/telemetry";
+        else if (!strcmp(a, "--cacert") && more) o.tls.cacert = argv[++i];
+        else if (!strcmp(a, "--insecure")) o.tls.insecure = true;
+        else if (!strcmp(a, "--quiet")) o.quiet = true;
+        else if (!strcmp(a, "--batch") && more) {
+            if (num_u64(argv[++i], 100000, &v) || v == 0)
+                return cli_failf("agent send", "--batch must be 1..100000") + 1;
+            o.batch = (unsigned)v;
+        } else if (!strcmp(a, "--give-up") && more) {
+            if (num_u64(argv[++i], 86400 * 365, &v))
+                return cli_failf("agent send", "--give-up must be seconds") + 1;
+            o.give_up_s = (unsigned)v;
+        } else if (!strcmp(a, "--max-backoff-ms") && more) {
+            if (num_u64(argv[++i], 3600000, &v) || v < 100)
+                return cli_failf("agent send", "--max-backoff-ms must be 100..3600000") + 1;
+            o.max_backoff_ms = (unsigned)v;
+        } else {
+            fprintf(stderr, "auditd agent send: unexpected argument '%s'\n%s", a, agent_usage);
+            return 2;
+        }
+    }
+    if (!o.server || !o.name || !o.key_path) {
+        fprintf(stderr, "auditd agent send: need --server, --name and --key\n%s", agent_usage);
+        return 2;
+    }
+    if (strncmp(o.path, "/v1/", 4))
+        return cli_failf("agent send", "--path must start with /v1/") + 1;
+    if (!o.spool_dir) {
+        const char *e = getenv("AUDITD_SPOOL_DIR");
+        o.spool_dir = e && *e ? e : "./auditd-spool";
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = sig_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    o.stop = &stop_flag;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    agentc_stats st;
+    adt_err err = {0};
+    int rc = agentc_send(&o, o.follow ? NULL : stdin, &st, &err);
+    fprintf(stderr, "auditd agent send: read %llu, acknowledged %llu, rejected %llu, pending %llu "
+                    "(%llu requests, %llu retries)\n",
+            (unsigned long long)st.read, (unsigned long long)st.acked,
+            (unsigned long long)st.rejected, (unsigned long long)st.pending,
+            (unsigned long long)st.requests, (unsigned long long)st.retries);
+    curl_global_cleanup();
+    if (rc)
+        return cli_fail("agent send", &err);
+    return 0;
+}
+
+static int agent_verify(int argc, char **argv)
+{
+    const char *url = NULL, *spool = NULL, *token = getenv("AUDITD_TOKEN");
+    agentc_tls tls = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool more = i + 1 < argc;
+        if (!strcmp(a, "--server") && more) url = argv[++i];
+        else if (!strcmp(a, "--spool") && more) spool = argv[++i];
+        else if (!strcmp(a, "--token") && more) token = argv[++i];
+        else if (!strcmp(a, "--cacert") && more) tls.cacert = argv[++i];
+        else if (!strcmp(a, "--insecure")) tls.insecure = true;
+        else {
+            fprintf(stderr, "auditd agent verify-receipts: unexpected argument '%s'\n%s", a, agent_usage);
+            return 2;
+        }
+    }
+    if (!url) {
+        fprintf(stderr, "auditd agent verify-receipts: need --server\n%s", agent_usage);
+        return 2;
+    }
+    if (!spool) {
+        const char *e = getenv("AUDITD_SPOOL_DIR");
+        spool = e && *e ? e : "./auditd-spool";
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    agentc_vstats st;
+    adt_err err = {0};
+    int rc = agentc_verify_receipts(url, spool, token, &tls, &st, &err);
+    curl_global_cleanup();
+    if (rc)
+        return cli_fail("agent verify-receipts", &err);
+    printf("ok: %llu receipts, %llu entries included and consistent with the current checkpoint "
+           "(tree size %llu)\n", (unsigned long long)st.receipts, (unsigned long long)st.entries,
+           (unsigned long long)st.tree_size);
+    return 0;
 }
 
 int cli_agent(int argc, char **argv)
 {
-    (void)argc;
-    return cli_failf(argv[0], "not built yet");
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(agent_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (cli_wants_help(argc, argv)) {
+        fputs(agent_usage, stdout);
+        return 0;
+    }
+    const char *sub = argv[1];
+    if (!strcmp(sub, "add"))
+        return agent_add(argc - 1, argv + 1);
+    if (!strcmp(sub, "revoke"))
+        return agent_revoke(argc - 1, argv + 1);
+    if (!strcmp(sub, "send"))
+        return agent_send(argc - 1, argv + 1);
+    if (!strcmp(sub, "verify-receipts"))
+        return agent_verify(argc - 1, argv + 1);
+    if (!strcmp(sub, "list")) {
+        const char *dir = NULL;
+        for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
+                dir = argv[++i];
+            else
+                return cli_failf("agent list", "unexpected argument '%s'", argv[i]) + 1;
+        }
+        return print_list("agent list", dir, 0);
+    }
+    fprintf(stderr, "auditd agent: unknown subcommand '%s'\n%s", sub, agent_usage);
+    return 2;
 }
+
+/* ---------- token ---------- */
+
+static const char token_usage[] =
+    "usage: auditd token create --role auditor|admin [--name NAME] [--data-dir DIR]\n"
+    "       auditd token revoke ID|NAME [--data-dir DIR]\n"
+    "       auditd token list [--data-dir DIR]\n"
+    "create prints the new bearer token once on stdout (only its SHA-256 is stored).\n"
+    "auditor: read-only; admin: also manages agents and tokens.\n";
 
 int cli_token(int argc, char **argv)
 {
-    (void)argc;
-    return cli_failf(argv[0], "not built yet");
+    if (argc < 2 || cli_wants_help(argc, argv)) {
+        fputs(token_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *sub = argv[1], *dir = NULL, *role = NULL, *name = NULL, *target = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--role") && i + 1 < argc) role = argv[++i];
+        else if (!strcmp(argv[i], "--name") && i + 1 < argc) name = argv[++i];
+        else if (argv[i][0] != '-' && !target) target = argv[i];
+        else {
+            fprintf(stderr, "auditd token: unexpected argument '%s'\n%s", argv[i], token_usage);
+            return 2;
+        }
+    }
+    if (!strcmp(sub, "list"))
+        return print_list("token list", dir, 1);
+    adt_err err = {0};
+    char actor[80], fields[400];
+    if (!strcmp(sub, "create")) {
+        if (!role || target) {
+            fprintf(stderr, "auditd token create: need --role auditor|admin\n%s", token_usage);
+            return 2;
+        }
+        if (strcmp(role, "auditor") && strcmp(role, "admin"))
+            return cli_failf("token create", "role must be auditor or admin, not '%s'", role);
+        if (sodium_init() < 0)
+            return cli_failf("token create", "libsodium failed to initialise");
+        ledger *lg;
+        state *st;
+        if (open_both(cli_data_dir(dir), &lg, &st, &err))
+            return cli_fail("token create", &err);
+        char *tok = sodium_malloc(STATE_TOKEN_MAX);
+        char id[17];
+        int rc = 0;
+        if (!tok || state_token_create(st, role, name, tok, id, &err))
+            rc = cli_fail("token create", &err);
+        if (!rc) {
+            snprintf(fields, sizeof fields, "{\"token_id\":\"%s\",\"role\":\"%s\",\"name\":\"%s\"}", id,
+                     role, name ? name : id);
+            if (state_audit_event(lg, "token.create", actor_name(actor, sizeof actor), fields, &err)) {
+                char rid[17], rrole[16], rname[80];
+                adt_err e2;
+                state_token_revoke(st, id, rid, rrole, sizeof rrole, rname, sizeof rname, &e2);
+                rc = cli_failf("token create", "could not record token.create (token revoked again): %s",
+                               err.msg);
+            } else {
+                printf("%s\n", tok);
+                fprintf(stderr, "token id %s (role %s); it is shown only now\n", id, role);
+            }
+        }
+        if (tok)
+            sodium_free(tok);
+        state_close(st);
+        ledger_close(lg);
+        return rc;
+    }
+    if (!strcmp(sub, "revoke")) {
+        if (!target) {
+            fprintf(stderr, "auditd token revoke: need ID or NAME\n%s", token_usage);
+            return 2;
+        }
+        ledger *lg;
+        state *st;
+        if (open_both(cli_data_dir(dir), &lg, &st, &err))
+            return cli_fail("token revoke", &err);
+        char id[17], rrole[16], rname[80];
+        int rc = 0;
+        if (state_token_revoke(st, target, id, rrole, sizeof rrole, rname, sizeof rname, &err))
+            rc = cli_fail("token revoke", &err);
+        if (!rc) {
+            snprintf(fields, sizeof fields, "{\"token_id\":\"%s\",\"role\":\"%s\",\"name\":\"%s\"}", id,
+                     rrole, rname);
+            if (state_audit_event(lg, "token.revoke", actor_name(actor, sizeof actor), fields, &err))
+                rc = cli_failf("token revoke", "token revoked but the event was not recorded: %s",
+                               err.msg);
+            else
+                printf("token %s revoked\n", id);
+        }
+        state_close(st);
+        ledger_close(lg);
+        return rc;
+    }
+    fprintf(stderr, "auditd token: unknown subcommand '%s'\n%s", sub, token_usage);
+    return 2;
 }
-

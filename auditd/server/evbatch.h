@@ -1,0 +1,42 @@
+/* evbatch.h: a submitted body (one JSON event, or NDJSON: one event per
+ * line) parsed and validated into ledger items, all or nothing.
+ *
+ * Every event goes through event_validate (canonical JSON within
+ * canon_event_limits, required type/time/actor, vocabulary). Types that only
+ * auditd itself writes (agent.*, token.*, server.*, policy.load,
+ * report.issued) are refused from agents. */
+#ifndef AUDITD_EVBATCH_H
+#define AUDITD_EVBATCH_H
+
+#include "buf.h"
+#include "event.h"
+#include "ledger.h"
+#include "status.h"
+
+#include <stddef.h>
+
+typedef struct evbatch_limits {
+    size_t max_events; /* events per body (default 10000) */
+    size_t max_body;   /* bytes per body (default 8 MiB) */
+} evbatch_limits;
+
+typedef struct evbatch {
+    buf canon;       /* canonical payloads, back to back */
+    size_t n;        /* events */
+    size_t *off;     /* n+1 offsets into canon */
+    char (*types)[EVENT_TYPE_MAX + 1];
+    ledger_item *items; /* filled by evbatch_items */
+} evbatch;
+
+/* True for the types only auditd writes itself. */
+bool evbatch_type_reserved(const char *type);
+
+/* Parse and validate `body`. On failure nothing is kept and the message names
+ * the event ("event 3 (line 3): ..."). ADT_EINVAL or ADT_ETOOBIG. */
+int evbatch_parse(const char *body, size_t len, const evbatch_limits *lim, evbatch *out,
+                  adt_err *err);
+/* Point b->items at the parsed events with the given source and signature. */
+int evbatch_items(evbatch *b, const char *source, const char *sig, size_t sig_len);
+void evbatch_free(evbatch *b);
+
+#endif

@@ -1,0 +1,1265 @@
+#include "server.h"
+
+#include "agentsig.h"
+#include "api.h"
+#include "canon.h"
+#include "commitq.h"
+#include "evbatch.h"
+#include "evindex.h"
+#include "ledger.h"
+#include "log.h"
+#include "numparse.h"
+#include "rfc3339.h"
+#include "state.h"
+
+#if AUDITD_HAVE_PIPELINE
+#include "pipeline.h"
+#endif
+#if AUDITD_HAVE_CONTROLS
+#include "controls.h"
+#endif
+#if AUDITD_HAVE_REPORTS
+#include "reports.h"
+#endif
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MOD "server"
+#define POOL_MAX 64
+#define MAX_PARAMS 32
+#define RESP_MAX (64u << 20)
+#define DRAIN_WAIT_MS 30000
+
+/* Reasons a request is refused, for /metrics. */
+enum {
+    R_INVALID, R_UNAUTH, R_FORBIDDEN, R_NOTFOUND, R_METHOD, R_REPLAY, R_TOOBIG, R_BUSY,
+    R_SHUTDOWN, R_NOTIMPL, R_INTERNAL, R_COUNT
+};
+static const char *const reason_names[R_COUNT] = {
+    "invalid", "unauthenticated", "forbidden", "not_found", "method_not_allowed", "replay",
+    "too_large", "busy", "shutting_down", "not_implemented", "internal"};
+
+static const uint64_t batch_bounds[] = {1, 10, 100, 1000, 10000};
+#define NBATCH (sizeof batch_bounds / sizeof batch_bounds[0])
+
+struct server {
+    char dir[4096];
+    srvcfg cfg;
+    uint16_t port;
+    struct MHD_Daemon *mhd;
+    commitq *cq;
+    state *st;
+    evindex *ix;
+    char key_line[NOTE_KEYLINE_MAX];
+    /* Read-only ledger handles: one per request at a time, never shared. */
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    ledger *pool[POOL_MAX];
+    int pool_free, pool_open;
+    atomic_int draining;
+    atomic_long inflight;
+    atomic_ullong requests;
+    atomic_ullong rejected[R_COUNT];
+    atomic_ullong batch_le[NBATCH + 1];
+    atomic_ullong batch_sum, batch_count;
+    char *tls_cert, *tls_key; /* key in sodium_malloc'd memory */
+    size_t tls_key_len;
+#if AUDITD_HAVE_PIPELINE
+    pipeline *pl;
+#endif
+#if AUDITD_HAVE_CONTROLS
+    controls *ct;
+#endif
+};
+
+/* ---------- ledger read pool ---------- */
+
+static ledger *pool_get(server *s, adt_err *err)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    for (;;) {
+        if (s->pool_free > 0) {
+            ledger *lg = s->pool[--s->pool_free];
+            pthread_mutex_unlock(&s->pool_mu);
+            return lg;
+        }
+        if (s->pool_open < POOL_MAX) {
+            s->pool_open++;
+            pthread_mutex_unlock(&s->pool_mu);
+            ledger *lg = NULL;
+            if (ledger_open(s->dir, LEDGER_RDONLY, &lg, err)) {
+                pthread_mutex_lock(&s->pool_mu);
+                s->pool_open--;
+                pthread_cond_signal(&s->pool_cv);
+                pthread_mutex_unlock(&s->pool_mu);
+                return NULL;
+            }
+            return lg;
+        }
+        pthread_cond_wait(&s->pool_cv, &s->pool_mu);
+    }
+}
+
+static void pool_put(server *s, ledger *lg)
+{
+    if (!lg)
+        return;
+    pthread_mutex_lock(&s->pool_mu);
+    s->pool[s->pool_free++] = lg;
+    pthread_cond_signal(&s->pool_cv);
+    pthread_mutex_unlock(&s->pool_mu);
+}
+
+static void pool_close_all(server *s)
+{
+    for (int i = 0; i < s->pool_free; i++)
+        ledger_close(s->pool[i]);
+    s->pool_free = s->pool_open = 0;
+}
+
+/* ---------- helpers ---------- */
+
+static int b64_hash(buf *out, const merkle_hash h)
+{
+    char b[64];
+    agentsig_b64(h, MERKLE_HASH_LEN, b, sizeof b);
+    return buf_printf(out, "\"%s\"", b);
+}
+
+static int put_hashes(buf *out, const merkle_hash *h, size_t n)
+{
+    int rc = buf_putc(out, '[');
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (i)
+            rc = buf_putc(out, ',');
+        if (!rc)
+            rc = b64_hash(out, h[i]);
+    }
+    return rc ? rc : buf_putc(out, ']');
+}
+
+static int err_resp(api_response *r, int code, const char *fmt_msg)
+{
+    const char *name;
+    switch (code) {
+    case ADT_EINVAL: name = "invalid"; break;
+    case ADT_EAUTH: name = "unauthenticated"; break;
+    case ADT_EFORBIDDEN: name = "forbidden"; break;
+    case ADT_ENOTFOUND: name = "not_found"; break;
+    case ADT_EREPLAY: name = "replay"; break;
+    case ADT_ECONFLICT: case ADT_EEXIST: name = "conflict"; break;
+    case ADT_ETOOBIG: name = "too_large"; break;
+    case ADT_EBUSY: name = "busy"; break;
+    case ADT_ESHUTDOWN: name = "shutting_down"; break;
+    default: name = "internal"; break;
+    }
+    int st = api_status_for(code);
+    api_error(r, st, name, "%s", fmt_msg);
+    if (st == 429 || st == 503)
+        r->retry_after = 1;
+    return ADT_OK;
+}
+
+/* Receipt of entries [first, first+count) from `agent`/`seq` at checkpoint
+ * (tree_size, note). Proofs inline when count <= receipt_proofs_max. */
+static int build_receipt(server *s, ledger *lg, buf *out, const char *agent, uint64_t seq,
+                         uint64_t first, uint64_t count, uint64_t tree_size, const char *note,
+                         adt_err *err)
+{
+    merkle_hash root;
+    int rc = ledger_root(lg, tree_size, root, err);
+    if (rc)
+        return rc;
+    rc = buf_puts(out, "{\"agent\":");
+    if (!rc)
+        rc = canon_put_string(out, agent, strlen(agent));
+    if (!rc)
+        rc = buf_printf(out, ",\"seq\":%llu,\"first\":%llu,\"count\":%llu,\"tree_size\":%llu,\"root\":",
+                        (unsigned long long)seq, (unsigned long long)first,
+                        (unsigned long long)count, (unsigned long long)tree_size);
+    if (!rc)
+        rc = b64_hash(out, root);
+    if (!rc)
+        rc = buf_puts(out, ",\"checkpoint\":");
+    if (!rc)
+        rc = canon_put_string(out, note, strlen(note));
+    if (!rc)
+        rc = buf_printf(out, ",\"proof_url\":\"/v1/log/proof/inclusion?index={index}&tree_size=%llu\"",
+                        (unsigned long long)tree_size);
+    if (!rc && count <= s->cfg.receipt_proofs_max) {
+        rc = buf_puts(out, ",\"entries\":[");
+        merkle_hash path[MERKLE_MAX_PROOF], leaf;
+        for (uint64_t i = 0; !rc && i < count; i++) {
+            size_t n = 0;
+            rc = ledger_leaf_hash(lg, first + i, leaf, err);
+            if (!rc)
+                rc = ledger_prove_inclusion(lg, first + i, tree_size, path, &n, err);
+            if (!rc)
+                rc = buf_printf(out, "%s{\"index\":%llu,\"leaf_hash\":", i ? "," : "",
+                                (unsigned long long)(first + i));
+            if (!rc)
+                rc = b64_hash(out, leaf);
+            if (!rc)
+                rc = buf_puts(out, ",\"inclusion\":");
+            if (!rc)
+                rc = put_hashes(out, path, n);
+            if (!rc)
+                rc = buf_putc(out, '}');
+        }
+        if (!rc)
+            rc = buf_putc(out, ']');
+    }
+    if (!rc)
+        rc = buf_puts(out, "}\n");
+    if (rc && !err->msg[0])
+        adt_fail(err, rc, "building the receipt failed");
+    return rc;
+}
+
+/* ---------- handlers ---------- */
+
+typedef struct rq {
+    server *s;
+    const api_request *req;
+    api_response *resp;
+    const agentsig_hdr *sig; /* for agent requests */
+} rq;
+
+static int h_healthz(rq *q)
+{
+    commitq_stats st;
+    commitq_get_stats(q->s->cq, &st);
+    if (atomic_load(&q->s->draining))
+        return err_resp(q->resp, ADT_ESHUTDOWN, "the daemon is shutting down");
+    q->resp->status = 200;
+    return buf_printf(&q->resp->body, "{\"status\":\"ok\",\"tree_size\":%llu,\"queue_depth\":%llu}\n",
+                      (unsigned long long)st.tree_size, (unsigned long long)st.queue_depth);
+}
+
+static int h_metrics(rq *q)
+{
+    server *s = q->s;
+    buf *b = &q->resp->body;
+    commitq_stats st;
+    commitq_get_stats(s->cq, &st);
+    q->resp->status = 200;
+    q->resp->content_type = "text/plain; version=0.0.4";
+    int rc = buf_printf(b,
+        "# HELP auditd_events_appended_total Events appended to the ledger by this daemon.\n"
+        "# TYPE auditd_events_appended_total counter\nauditd_events_appended_total %llu\n"
+        "# HELP auditd_batches_committed_total Submitted batches committed.\n"
+        "# TYPE auditd_batches_committed_total counter\nauditd_batches_committed_total %llu\n"
+        "# HELP auditd_commit_groups_total Ledger transactions (group commits).\n"
+        "# TYPE auditd_commit_groups_total counter\nauditd_commit_groups_total %llu\n"
+        "# HELP auditd_ledger_size Entries in the ledger.\n"
+        "# TYPE auditd_ledger_size gauge\nauditd_ledger_size %llu\n"
+        "# HELP auditd_commit_queue_depth Events waiting to be committed.\n"
+        "# TYPE auditd_commit_queue_depth gauge\nauditd_commit_queue_depth %llu\n"
+        "# HELP auditd_http_requests_total HTTP requests received.\n"
+        "# TYPE auditd_http_requests_total counter\nauditd_http_requests_total %llu\n",
+        (unsigned long long)st.events_appended, (unsigned long long)st.batches_committed,
+        (unsigned long long)st.groups_committed, (unsigned long long)st.tree_size,
+        (unsigned long long)st.queue_depth, (unsigned long long)atomic_load(&s->requests));
+    if (!rc)
+        rc = buf_puts(b, "# HELP auditd_requests_rejected_total Requests refused, by reason.\n"
+                         "# TYPE auditd_requests_rejected_total counter\n");
+    for (int i = 0; !rc && i < R_COUNT; i++) {
+        unsigned long long v = atomic_load(&s->rejected[i]);
+        if (i == R_BUSY)
+            v = v > st.rejected_busy ? v : st.rejected_busy;
+        rc = buf_printf(b, "auditd_requests_rejected_total{reason=\"%s\"} %llu\n", reason_names[i], v);
+    }
+    if (!rc)
+        rc = buf_puts(b, "# HELP auditd_batch_events Events per accepted request.\n"
+                         "# TYPE auditd_batch_events histogram\n");
+    unsigned long long cum = 0;
+    for (size_t i = 0; !rc && i < NBATCH; i++) {
+        cum += atomic_load(&s->batch_le[i]);
+        rc = buf_printf(b, "auditd_batch_events_bucket{le=\"%llu\"} %llu\n",
+                        (unsigned long long)batch_bounds[i], cum);
+    }
+    if (!rc)
+        rc = buf_printf(b, "auditd_batch_events_bucket{le=\"+Inf\"} %llu\nauditd_batch_events_sum %llu\n"
+                           "auditd_batch_events_count %llu\n",
+                        (unsigned long long)atomic_load(&s->batch_count),
+                        (unsigned long long)atomic_load(&s->batch_sum),
+                        (unsigned long long)atomic_load(&s->batch_count));
+    if (!rc)
+        rc = buf_puts(b, "# HELP auditd_commit_latency_seconds Latency of ledger group commits.\n"
+                         "# TYPE auditd_commit_latency_seconds histogram\n");
+    for (int i = 0; !rc && i < 12; i++)
+        rc = buf_printf(b, "auditd_commit_latency_seconds_bucket{le=\"%g\"} %llu\n",
+                        commitq_latency_bounds[i], (unsigned long long)st.latency_le[i]);
+    if (!rc)
+        rc = buf_printf(b, "auditd_commit_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
+                           "auditd_commit_latency_seconds_sum %.6f\n"
+                           "auditd_commit_latency_seconds_count %llu\n",
+                        (unsigned long long)st.groups_committed, st.latency_sum,
+                        (unsigned long long)st.groups_committed);
+    return rc;
+}
+
+static int h_log_key(rq *q)
+{
+    q->resp->status = 200;
+    q->resp->content_type = "text/plain; charset=utf-8";
+    return buf_printf(&q->resp->body, "%s\n", q->s->key_line);
+}
+
+static int h_log_checkpoint(rq *q)
+{
+    adt_err err = {0};
+    ledger *lg = pool_get(q->s, &err);
+    if (!lg)
+        return err_resp(q->resp, err.code ? err.code : ADT_EIO, err.msg);
+    char note[NOTE_MAX];
+    uint64_t size;
+    int rc = ledger_checkpoint(lg, note, sizeof note, &size, &err);
+    pool_put(q->s, lg);
+    if (rc)
+        return err_resp(q->resp, rc, err.msg);
+    q->resp->status = 200;
+    q->resp->content_type = "text/plain; charset=utf-8";
+    return buf_puts(&q->resp->body, note);
+}
+
+static int param_u64(rq *q, const char *name, uint64_t *v, bool required, bool *present)
+{
+    const char *p = api_param_get(q->req, name);
+    if (present)
+        *present = p != NULL;
+    if (!p) {
+        if (required) {
+            api_error(q->resp, 400, "invalid", "query parameter '%s' is required", name);
+            return ADT_EINVAL;
+        }
+        return ADT_OK;
+    }
+    if (num_u64(p, INT64_MAX, v)) {
+        api_error(q->resp, 400, "invalid", "query parameter '%s' must be a non-negative integer", name);
+        return ADT_EINVAL;
+    }
+    return ADT_OK;
+}
+
+static int h_log_entry(rq *q)
+{
+    const char *tail = q->req->path + strlen("/v1/log/entries/");
+    uint64_t idx;
+    if (num_u64(tail, INT64_MAX, &idx))
+        return api_error(q->resp, 400, "invalid", "entry index must be a non-negative integer");
+    adt_err err = {0};
+    ledger *lg = pool_get(q->s, &err);
+    if (!lg)
+        return err_resp(q->resp, ADT_EIO, err.msg);
+    uint64_t size = 0;
+    buf leaf;
+    buf_init(&leaf, LEDGER_MAX_LEAF + 1);
+    int rc = ledger_size(lg, &size, &err);
+    if (!rc && idx >= size)
+        rc = adt_fail(&err, ADT_ENOTFOUND, "entry %llu does not exist (the ledger has %llu entries)",
+                      (unsigned long long)idx, (unsigned long long)size);
+    if (!rc)
+        rc = ledger_entry(lg, idx, &leaf, &err);
+    pool_put(q->s, lg);
+    if (rc) {
+        buf_free(&leaf);
+        return err_resp(q->resp, rc, err.msg);
+    }
+    merkle_hash h;
+    merkle_leaf_hash(leaf.data, leaf.len, h);
+    char *b64 = malloc(sodium_base64_ENCODED_LEN(leaf.len, sodium_base64_VARIANT_ORIGINAL));
+    if (!b64) {
+        buf_free(&leaf);
+        return err_resp(q->resp, ADT_ENOMEM, "out of memory");
+    }
+    sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(leaf.len, sodium_base64_VARIANT_ORIGINAL),
+                      (const unsigned char *)leaf.data, leaf.len, sodium_base64_VARIANT_ORIGINAL);
+    q->resp->status = 200;
+    rc = buf_printf(&q->resp->body, "{\"index\":%llu,\"leaf\":\"%s\",\"leaf_hash\":",
+                    (unsigned long long)idx, b64);
+    if (!rc)
+        rc = b64_hash(&q->resp->body, h);
+    if (!rc)
+        rc = buf_puts(&q->resp->body, "}\n");
+    free(b64);
+    buf_free(&leaf);
+    return rc;
+}
+
+static int h_proof_inclusion(rq *q)
+{
+    uint64_t idx = 0, n = 0;
+    if (param_u64(q, "index", &idx, true, NULL) || param_u64(q, "tree_size", &n, true, NULL))
+        return ADT_OK;
+    adt_err err = {0};
+    ledger *lg = pool_get(q->s, &err);
+    if (!lg)
+        return err_resp(q->resp, ADT_EIO, err.msg);
+    uint64_t size = 0;
+    merkle_hash path[MERKLE_MAX_PROOF];
+    size_t np = 0;
+    int rc = ledger_size(lg, &size, &err);
+    if (!rc && (idx >= n || n > size))
+        rc = adt_fail(&err, ADT_EINVAL, "need index < tree_size <= %llu (the ledger size)",
+                      (unsigned long long)size);
+    if (!rc)
+        rc = ledger_prove_inclusion(lg, idx, n, path, &np, &err);
+    pool_put(q->s, lg);
+    if (rc)
+        return err_resp(q->resp, rc, err.msg);
+    q->resp->status = 200;
+    rc = buf_printf(&q->resp->body, "{\"index\":%llu,\"tree_size\":%llu,\"hashes\":",
+                    (unsigned long long)idx, (unsigned long long)n);
+    if (!rc)
+        rc = put_hashes(&q->resp->body, path, np);
+    return rc ? rc : buf_puts(&q->resp->body, "}\n");
+}
+
+static int h_proof_consistency(rq *q)
+{
+    uint64_t m = 0, n = 0;
+    if (param_u64(q, "first", &m, true, NULL) || param_u64(q, "second", &n, true, NULL))
+        return ADT_OK;
+    adt_err err = {0};
+    ledger *lg = pool_get(q->s, &err);
+    if (!lg)
+        return err_resp(q->resp, ADT_EIO, err.msg);
+    uint64_t size = 0;
+    merkle_hash path[MERKLE_MAX_PROOF];
+    size_t np = 0;
+    int rc = ledger_size(lg, &size, &err);
+    if (!rc && (m == 0 || m > n || n > size))
+        rc = adt_fail(&err, ADT_EINVAL, "need 0 < first <= second <= %llu (the ledger size)",
+                      (unsigned long long)size);
+    if (!rc)
+        rc = ledger_prove_consistency(lg, m, n, path, &np, &err);
+    pool_put(q->s, lg);
+    if (rc)
+        return err_resp(q->resp, rc, err.msg);
+    q->resp->status = 200;
+    rc = buf_printf(&q->resp->body, "{\"first\":%llu,\"second\":%llu,\"hashes\":",
+                    (unsigned long long)m, (unsigned long long)n);
+    if (!rc)
+        rc = put_hashes(&q->resp->body, path, np);
+    return rc ? rc : buf_puts(&q->resp->body, "}\n");
+}
+
+static void count_batch(server *s, uint64_t n)
+{
+    size_t i = 0;
+    while (i < NBATCH && n > batch_bounds[i])
+        i++;
+    atomic_fetch_add(&s->batch_le[i], 1);
+    atomic_fetch_add(&s->batch_sum, n);
+    atomic_fetch_add(&s->batch_count, 1);
+}
+
+static int h_events_post(rq *q)
+{
+    server *s = q->s;
+    evbatch_limits lim = {s->cfg.max_batch_events, s->cfg.max_body_bytes};
+    evbatch b;
+    adt_err err = {0};
+    int rc = evbatch_parse(q->req->body, q->req->body_len, &lim, &b, &err);
+    if (rc)
+        return err_resp(q->resp, rc, err.msg);
+    if (evbatch_items(&b, q->req->principal, q->req->sig_json, q->req->sig_len)) {
+        evbatch_free(&b);
+        return err_resp(q->resp, ADT_ENOMEM, "out of memory");
+    }
+    ledger_commit c;
+    rc = commitq_submit(s->cq, b.items, b.n, &c, &err);
+    size_t n = b.n;
+    evbatch_free(&b);
+    if (rc)
+        return err_resp(q->resp, rc, err.msg);
+    count_batch(s, n);
+    ledger *lg = pool_get(s, &err);
+    if (!lg)
+        return err_resp(q->resp, ADT_EIO, err.msg);
+    q->resp->status = 201;
+    rc = build_receipt(s, lg, &q->resp->body, q->req->principal, q->sig->seq, c.first, c.count,
+                       c.tree_size, c.checkpoint, &err);
+    pool_put(s, lg);
+    if (rc) {
+        log_msg(LOG_ERROR, MOD, "events %llu..%llu committed but the receipt failed: %s",
+                (unsigned long long)c.first, (unsigned long long)(c.first + c.count), err.msg);
+        return err_resp(q->resp, ADT_EINTERNAL, "events were committed but the receipt failed; ask "
+                        "GET /v1/agent/batches/{seq}");
+    }
+    return ADT_OK;
+}
+
+static int h_agent_batch(rq *q)
+{
+    server *s = q->s;
+    uint64_t seq;
+    if (num_u64(q->req->path + strlen("/v1/agent/batches/"), INT64_MAX, &seq))
+        return api_error(q->resp, 400, "invalid", "batch seq must be a positive integer");
+    adt_err err = {0};
+    ledger *lg = pool_get(s, &err);
+    if (!lg)
+        return err_resp(q->resp, ADT_EIO, err.msg);
+    uint64_t first = 0, count = 0, size = 0;
+    char note[NOTE_MAX];
+    int rc = evindex_catch_up(s->ix, lg, &err);
+    if (!rc)
+        rc = evindex_batch(s->ix, q->req->principal, seq, &first, &count, &err);
+    if (!rc)
+        rc = ledger_checkpoint(lg, note, sizeof note, &size, &err);
+    if (!rc) {
+        q->resp->status = 200;
+        rc = build_receipt(s, lg, &q->resp->body, q->req->principal, seq, first, count, size, note,
+                           &err);
+    }
+    pool_put(s, lg);
+    if (rc)
+        return err_resp(q->resp, rc, err.msg);
+    return ADT_OK;
+}
+
+static int time_param(rq *q, const char *name, int64_t *v)
+{
+    const char *p = api_param_get(q->req, name);
+    if (!p)
+        return ADT_OK;
+    if (rfc3339_parse(p, strlen(p), v)) {
+        api_error(q->resp, 400, "invalid", "'%s' must be an RFC 3339 time (2026-07-01T00:00:00Z)", name);
+        return ADT_EINVAL;
+    }
+    return ADT_OK;
+}
+
+static int h_events_get(rq *q)
+{
+    server *s = q->s;
+    evindex_query eq = {.type = api_param_get(q->req, "type"),
+                        .source = api_param_get(q->req, "source"),
+                        .actor = api_param_get(q->req, "actor"),
+                        .from_us = INT64_MIN,
+                        .to_us = INT64_MAX,
+                        .limit = 100};
+    uint64_t lim = 100, cur = 0;
+    bool has_cur = false;
+    if (time_param(q, "from", &eq.from_us) || time_param(q, "to", &eq.to_us) ||
+        param_u64(q, "limit", &lim, false, NULL) || param_u64(q, "cursor", &cur, false, &has_cur))
+        return ADT_OK;
+    if (lim < 1 || lim > 1000)
+        return api_error(q->resp, 400, "invalid", "limit must be 1..1000");
+    eq.limit = (unsigned)lim;
+    eq.after = cur;
+    eq.has_after = has_cur;
+    adt_err err = {0};
+    ledger *lg = pool_get(s, &err);
+    if (!lg)
+        return err_resp(q->resp, ADT_EIO, err.msg);
+    uint64_t *idx = calloc(eq.limit, sizeof *idx);
+    unsigned n = 0;
+    int more = 0;
+    int rc = idx ? evindex_catch_up(s->ix, lg, &err) : adt_fail(&err, ADT_ENOMEM, "out of memory");
+    if (!rc)
+        rc = evindex_query_run(s->ix, &eq, idx, &n, &more, &err);
+    buf *b = &q->resp->body;
+    buf leaf;
+    buf_init(&leaf, LEDGER_MAX_LEAF + 1);
+    if (!rc)
+        rc = buf_puts(b, "{\"events\":[");
+    for (unsigned i = 0; !rc && i < n; i++) {
+        rc = ledger_entry(lg, idx[i], &leaf, &err);
+        if (!rc)
+            rc = buf_printf(b, "%s{\"index\":%llu,\"leaf\":", i ? "," : "", (unsigned long long)idx[i]);
+        if (!rc)
+            rc = buf_append(b, leaf.data, leaf.len);
+        if (!rc)
+            rc = buf_putc(b, '}');
+    }
+    if (!rc) {
+        if (more && n > 0)
+            rc = buf_printf(b, "],\"next_cursor\":\"%llu\"}\n", (unsigned long long)idx[n - 1]);
+        else
+            rc = buf_puts(b, "],\"next_cursor\":null}\n");
+    }
+    pool_put(s, lg);
+    buf_free(&leaf);
+    free(idx);
+    if (rc)
+        return err_resp(q->resp, rc, err.msg[0] ? err.msg : "answer too large; lower limit");
+    q->resp->status = 200;
+    return ADT_OK;
+}
+
+static int h_agents_list(rq *q)
+{
+    adt_err err = {0};
+    buf_puts(&q->resp->body, "{\"agents\":");
+    int rc = state_agent_list_json(q->s->st, &q->resp->body, &err);
+    if (rc)
+        return err_resp(q->resp, rc, err.msg);
+    q->resp->status = 200;
+    return buf_puts(&q->resp->body, "}\n");
+}
+
+static int h_tokens_list(rq *q)
+{
+    adt_err err = {0};
+    buf_puts(&q->resp->body, "{\"tokens\":");
+    int rc = state_token_list_json(q->s->st, &q->resp->body, &err);
+    if (rc)
+        return err_resp(q->resp, rc, err.msg);
+    q->resp->status = 200;
+    return buf_puts(&q->resp->body, "}\n");
+}
+
+/* Record an administrative act through the commit queue (source "auditd"). */
+static int audit_via_queue(server *s, const char *type, const char *actor, const char *fields,
+                           adt_err *err)
+{
+    buf p;
+    buf_init(&p, 65536);
+    int rc = state_audit_payload(&p, type, actor, fields, err);
+    if (!rc) {
+        ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len};
+        ledger_commit c;
+        rc = commitq_submit(s->cq, &it, 1, &c, err);
+    }
+    buf_free(&p);
+    return rc;
+}
+
+static int h_agent_revoke(rq *q)
+{
+    const char *p = q->req->path + strlen("/v1/agents/");
+    const char *slash = strchr(p, '/');
+    if (!slash || strcmp(slash, "/revoke") || !agentsig_name_valid(p, (size_t)(slash - p)))
+        return api_error(q->resp, 404, "not_found", "use POST /v1/agents/{name}/revoke");
+    char name[AGENTSIG_NAME_MAX + 1], role[32], fields[512];
+    memcpy(name, p, (size_t)(slash - p));
+    name[slash - p] = '\0';
+    adt_err err = {0};
+    int rc = state_agent_revoke(q->s->st, name, role, sizeof role, &err);
+    if (rc)
+        return err_resp(q->resp, rc, err.msg);
+    snprintf(fields, sizeof fields, "{\"agent\":\"%s\",\"role\":\"%s\"}", name, role);
+    char actor[100];
+    snprintf(actor, sizeof actor, "token:%s", q->req->principal);
+    if ((rc = audit_via_queue(q->s, "agent.revoke", actor, fields, &err)))
+        log_msg(LOG_ERROR, MOD, "agent %s revoked but not recorded in the ledger: %s", name, err.msg);
+    q->resp->status = 200;
+    return buf_printf(&q->resp->body, "{\"revoked\":\"%s\"}\n", name);
+}
+
+typedef int (*part_fn)(rq *q);
+
+static int h_not_built(rq *q)
+{
+    return api_error(q->resp, 501, "not_implemented", "%s is served by a part that is not built "
+                     "into this daemon yet", q->req->path);
+}
+
+#if AUDITD_HAVE_PIPELINE || AUDITD_HAVE_CONTROLS || AUDITD_HAVE_REPORTS
+static int part_answer(rq *q, int rc)
+{
+    if (rc == ADT_ENOTFOUND && q->resp->status == 0)
+        return api_error(q->resp, 404, "not_found", "no such resource: %s", q->req->path);
+    if (rc && q->resp->status == 0)
+        return err_resp(q->resp, rc, "request failed");
+    return ADT_OK;
+}
+#endif
+
+#if AUDITD_HAVE_PIPELINE
+static int h_pipeline(rq *q)
+{
+    if (!q->s->pl)
+        return h_not_built(q);
+    return part_answer(q, pipeline_api(q->s->pl, q->req, q->resp));
+}
+#else
+#define h_pipeline h_not_built
+#endif
+#if AUDITD_HAVE_CONTROLS
+static int h_controls(rq *q)
+{
+    if (!q->s->ct)
+        return h_not_built(q);
+    return part_answer(q, controls_api(q->s->ct, q->req, q->resp));
+}
+#else
+#define h_controls h_not_built
+#endif
+#if AUDITD_HAVE_REPORTS
+static int h_reports(rq *q)
+{
+    return part_answer(q, reports_api(q->s->dir, q->req, q->resp));
+}
+#else
+#define h_reports h_not_built
+#endif
+
+/* ---------- routing ---------- */
+
+enum { NEED_NONE, NEED_AGENT, NEED_READ, NEED_ADMIN };
+
+typedef struct route {
+    const char *method;
+    const char *path;
+    int prefix; /* 1: path or path + "/..." ; 2: path + "..." (the rest non-empty) */
+    int need;
+    part_fn fn;
+} route;
+
+static const route routes[] = {
+    {"GET", "/healthz", 0, NEED_NONE, h_healthz},
+    {"GET", "/metrics", 0, NEED_NONE, h_metrics},
+    {"GET", "/v1/log/key", 0, NEED_NONE, h_log_key},
+    {"GET", "/v1/log/checkpoint", 0, NEED_NONE, h_log_checkpoint},
+    {"GET", "/v1/log/entries/", 2, NEED_READ, h_log_entry},
+    {"GET", "/v1/log/proof/inclusion", 0, NEED_READ, h_proof_inclusion},
+    {"GET", "/v1/log/proof/consistency", 0, NEED_READ, h_proof_consistency},
+    {"POST", "/v1/events", 0, NEED_AGENT, h_events_post},
+    {"GET", "/v1/events", 0, NEED_READ, h_events_get},
+    {"GET", "/v1/agent/batches/", 2, NEED_AGENT, h_agent_batch},
+    {"GET", "/v1/agents", 0, NEED_ADMIN, h_agents_list},
+    {"POST", "/v1/agents/", 2, NEED_ADMIN, h_agent_revoke},
+    {"GET", "/v1/tokens", 0, NEED_ADMIN, h_tokens_list},
+    {"POST", "/v1/telemetry", 0, NEED_AGENT, h_pipeline},
+    {"GET", "/v1/devices", 1, NEED_READ, h_pipeline},
+    {"GET", "/v1/quarantine", 1, NEED_READ, h_pipeline},
+    {"GET", "/v1/models", 1, NEED_READ, h_pipeline},
+    {"GET", "/v1/controls", 1, NEED_READ, h_controls},
+    {"GET", "/v1/findings", 0, NEED_READ, h_controls},
+    {"GET", "/v1/raci", 0, NEED_READ, h_controls},
+    {"GET", "/v1/reports/", 2, NEED_READ, h_reports},
+};
+
+static bool path_matches(const route *r, const char *path)
+{
+    size_t n = strlen(r->path);
+    switch (r->prefix) {
+    case 0: return !strcmp(path, r->path);
+    case 1: return !strncmp(path, r->path, n) && (path[n] == '\0' || path[n] == '/');
+    default: return !strncmp(path, r->path, n) && path[n] != '\0';
+    }
+}
+
+/* ---------- MHD glue ---------- */
+
+typedef struct conn_req {
+    buf body;
+    bool rejected; /* a response was queued early (413) */
+} conn_req;
+
+typedef struct param_acc {
+    api_param p[MAX_PARAMS];
+    size_t n;
+    bool overflow;
+} param_acc;
+
+static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    param_acc *a = cls;
+    if (a->n >= MAX_PARAMS) {
+        a->overflow = true;
+        return MHD_NO;
+    }
+    a->p[a->n].key = key;
+    a->p[a->n].value = value ? value : "";
+    a->n++;
+    return MHD_YES;
+}
+
+static int reason_of(int status)
+{
+    switch (status) {
+    case 400: return R_INVALID;
+    case 401: return R_UNAUTH;
+    case 403: return R_FORBIDDEN;
+    case 404: return R_NOTFOUND;
+    case 405: return R_METHOD;
+    case 409: return R_REPLAY;
+    case 413: return R_TOOBIG;
+    case 429: return R_BUSY;
+    case 501: return R_NOTIMPL;
+    case 503: return R_SHUTDOWN;
+    default: return R_INTERNAL;
+    }
+}
+
+static enum MHD_Result send_resp(server *s, struct MHD_Connection *c, api_response *r)
+{
+    if (r->status == 0)
+        err_resp(r, ADT_EINTERNAL, "handler produced no answer");
+    if (r->status >= 400)
+        atomic_fetch_add(&s->rejected[reason_of(r->status)], 1);
+    size_t len = 0;
+    char *data = buf_steal(&r->body, &len);
+    struct MHD_Response *resp;
+    if (data && len)
+        resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    else {
+        free(data);
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type ? r->content_type : "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", r->retry_after);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result send_error(server *s, struct MHD_Connection *c, int code, const char *msg)
+{
+    api_response r = {0};
+    buf_init(&r.body, 4096);
+    err_resp(&r, code, msg);
+    enum MHD_Result ret = send_resp(s, c, &r);
+    buf_free(&r.body);
+    return ret;
+}
+
+/* Authenticate per the route's need. Fills role/principal/sig. Returns
+ * ADT_OK or fills `resp` with the refusal. */
+static int authenticate(server *s, struct MHD_Connection *c, const route *rt, api_request *req,
+                        agentsig_hdr *sig, buf *sig_json, char *principal, size_t pcap,
+                        api_response *resp)
+{
+    const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    adt_err err = {0};
+    req->role = API_ROLE_NONE;
+    req->principal = "";
+    if (rt->need == NEED_NONE)
+        return ADT_OK;
+    if (!authz) {
+        err_resp(resp, ADT_EAUTH, rt->need == NEED_AGENT
+                                      ? "this endpoint needs an agent request signature "
+                                        "(Authorization: AuditdAgent ...)"
+                                      : "this endpoint needs a bearer token (Authorization: Bearer ...)");
+        return ADT_EAUTH;
+    }
+    size_t alen = strlen(authz);
+    if (alen > 7 && !strncmp(authz, "Bearer ", 7)) {
+        api_role role;
+        int rc = state_token_check(s->st, authz + 7, &role, principal, pcap, &err);
+        if (rc) {
+            err_resp(resp, rc == ADT_EAUTH ? ADT_EAUTH : rc, err.msg);
+            return rc;
+        }
+        req->role = role;
+        req->principal = principal;
+    } else if (!strncmp(authz, AGENTSIG_SCHEME " ", strlen(AGENTSIG_SCHEME) + 1)) {
+        int rc = agentsig_parse(authz, alen, sig, &err);
+        uint8_t pub[32], bh[32];
+        if (!rc)
+            rc = state_agent_get(s->st, sig->name, pub, NULL, 0, &err);
+        if (rc == ADT_ENOTFOUND)
+            rc = ADT_EAUTH;
+        if (!rc) {
+            crypto_hash_sha256(bh, (const unsigned char *)(req->body ? req->body : ""), req->body_len);
+            rc = agentsig_verify(sig, req->method, req->path, bh, pub, &err);
+        }
+        if (!rc) {
+            int64_t now = time(NULL);
+            int64_t d = now > sig->ts ? now - sig->ts : sig->ts - now;
+            if ((uint64_t)d > s->cfg.max_skew_seconds)
+                rc = adt_fail(&err, ADT_EREPLAY, "request timestamp is %lld s away from the server's "
+                              "clock (allowed: %llu s); check the agent's clock", (long long)d,
+                              (unsigned long long)s->cfg.max_skew_seconds);
+        }
+        if (!rc)
+            rc = state_agent_use_seq(s->st, sig->name, sig->seq, &err);
+        if (!rc && agentsig_json(sig_json, sig, pub, req->method, req->path, bh))
+            rc = adt_fail(&err, ADT_EINTERNAL, "signature record too large");
+        if (rc) {
+            err_resp(resp, rc, err.msg);
+            return rc;
+        }
+        snprintf(principal, pcap, "%s", sig->name);
+        req->role = API_ROLE_AGENT;
+        req->principal = principal;
+        req->sig_json = sig_json->data;
+        req->sig_len = sig_json->len;
+    } else {
+        err_resp(resp, ADT_EAUTH, "unsupported Authorization scheme: use Bearer or AuditdAgent");
+        return ADT_EAUTH;
+    }
+    bool ok = rt->need == NEED_AGENT   ? req->role == API_ROLE_AGENT
+              : rt->need == NEED_READ  ? req->role == API_ROLE_AUDITOR || req->role == API_ROLE_ADMIN
+              : rt->need == NEED_ADMIN ? req->role == API_ROLE_ADMIN
+                                       : true;
+    if (!ok) {
+        const char *want = rt->need == NEED_AGENT  ? "an agent"
+                           : rt->need == NEED_READ ? "an auditor or admin token"
+                                                   : "an admin token";
+        char m[200];
+        snprintf(m, sizeof m, "%s %s needs %s", req->method, req->path, want);
+        err_resp(resp, ADT_EFORBIDDEN, m);
+        return ADT_EFORBIDDEN;
+    }
+    return ADT_OK;
+}
+
+static enum MHD_Result handle(server *s, struct MHD_Connection *c, const char *url,
+                              const char *method, conn_req *cr)
+{
+    api_response resp = {0};
+    buf_init(&resp.body, RESP_MAX);
+    enum MHD_Result ret;
+    if (atomic_load(&s->draining)) {
+        ret = send_error(s, c, ADT_ESHUTDOWN, "the daemon is shutting down; retry shortly");
+        buf_free(&resp.body);
+        return ret;
+    }
+    const route *rt = NULL;
+    bool path_known = false;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (path_matches(&routes[i], url)) {
+            path_known = true;
+            if (!strcmp(routes[i].method, method)) {
+                rt = &routes[i];
+                break;
+            }
+        }
+    if (!rt) {
+        if (path_known)
+            api_error(&resp, 405, "method_not_allowed", "%s is not allowed on %s", method, url);
+        else
+            api_error(&resp, 404, "not_found", "no such endpoint: %s (see docs/api.md)", url);
+        ret = send_resp(s, c, &resp);
+        buf_free(&resp.body);
+        return ret;
+    }
+    param_acc pa = {.n = 0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_param, &pa);
+    if (pa.overflow) {
+        ret = send_error(s, c, ADT_EINVAL, "too many query parameters");
+        buf_free(&resp.body);
+        return ret;
+    }
+    api_request req = {.method = method,
+                       .path = url,
+                       .params = pa.p,
+                       .nparams = pa.n,
+                       .body = cr->body.len ? cr->body.data : NULL,
+                       .body_len = cr->body.len};
+    agentsig_hdr sig;
+    buf sig_json;
+    buf_init(&sig_json, 4096);
+    char principal[AGENTSIG_NAME_MAX + 8];
+    if (authenticate(s, c, rt, &req, &sig, &sig_json, principal, sizeof principal, &resp) == ADT_OK) {
+        rq q = {s, &req, &resp, &sig};
+        if (rt->fn(&q) && resp.status == 0)
+            err_resp(&resp, ADT_EINTERNAL, "answer too large or internal error");
+    }
+    ret = send_resp(s, c, &resp);
+    buf_free(&resp.body);
+    buf_free(&sig_json);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    server *s = cls;
+    conn_req *cr = *con_cls;
+    if (!cr) {
+        cr = calloc(1, sizeof *cr);
+        if (!cr)
+            return MHD_NO;
+        buf_init(&cr->body, s->cfg.max_body_bytes);
+        *con_cls = cr;
+        atomic_fetch_add(&s->inflight, 1);
+        atomic_fetch_add(&s->requests, 1);
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        uint64_t v;
+        if (cl && !num_u64(cl, UINT64_MAX, &v) && v > s->cfg.max_body_bytes) {
+            cr->rejected = true;
+            char m[160];
+            snprintf(m, sizeof m, "body of %llu bytes is over the limit of %llu bytes",
+                     (unsigned long long)v, (unsigned long long)s->cfg.max_body_bytes);
+            return send_error(s, c, ADT_ETOOBIG, m);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (cr->rejected) {
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        if (buf_append(&cr->body, upload_data, *upload_data_size)) {
+            *upload_data_size = 0;
+            cr->rejected = true;
+            char m[160];
+            snprintf(m, sizeof m, "body is over the limit of %llu bytes",
+                     (unsigned long long)s->cfg.max_body_bytes);
+            return send_error(s, c, ADT_ETOOBIG, m);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (cr->rejected)
+        return MHD_YES;
+    return handle(s, c, url, method, cr);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    (void)toe;
+    server *s = cls;
+    conn_req *cr = *con_cls;
+    if (!cr)
+        return;
+    buf_free(&cr->body);
+    free(cr);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->inflight, 1);
+}
+
+static void on_commit(void *ctx, const ledger_commit *c)
+{
+#if AUDITD_HAVE_CONTROLS
+    server *s = ctx;
+    if (s->ct)
+        controls_notify(s->ct, c);
+#else
+    (void)ctx;
+    (void)c;
+#endif
+}
+
+static void mhd_log(void *cls, const char *fm, va_list ap)
+{
+    (void)cls;
+    char m[512];
+    vsnprintf(m, sizeof m, fm, ap);
+    size_t n = strlen(m);
+    while (n && m[n - 1] == '\n')
+        m[--n] = '\0';
+    log_msg(LOG_WARN, "mhd", "%s", m);
+}
+
+static char *read_file(const char *path, size_t *len, bool secret, adt_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        adt_fail(err, ADT_EIO, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 20;
+    char *p = secret ? sodium_malloc(cap) : malloc(cap);
+    size_t n = p ? fread(p, 1, cap - 1, f) : 0;
+    fclose(f);
+    if (!p) {
+        adt_fail(err, ADT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    p[n] = '\0';
+    *len = n;
+    return p;
+}
+
+static void free_server(server *s)
+{
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd);
+    if (s->cq)
+        commitq_stop(s->cq);
+#if AUDITD_HAVE_PIPELINE
+    if (s->pl)
+        pipeline_close(s->pl);
+#endif
+#if AUDITD_HAVE_CONTROLS
+    if (s->ct)
+        controls_close(s->ct);
+#endif
+    pool_close_all(s);
+    evindex_close(s->ix);
+    state_close(s->st);
+    free(s->tls_cert);
+    if (s->tls_key) {
+        sodium_free(s->tls_key);
+    }
+    pthread_mutex_destroy(&s->pool_mu);
+    pthread_cond_destroy(&s->pool_cv);
+    free(s);
+}
+
+int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err *err)
+{
+    int rc = srvcfg_check(cfg, err);
+    if (rc)
+        return rc;
+    if (sodium_init() < 0)
+        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
+    server *s = calloc(1, sizeof *s);
+    if (!s)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    snprintf(s->dir, sizeof s->dir, "%s", data_dir);
+    s->cfg = *cfg;
+    pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_cond_init(&s->pool_cv, NULL);
+    log_set_level(cfg->log_level);
+
+    ledger *lg = NULL;
+    if ((rc = ledger_open(data_dir, LEDGER_RDONLY, &lg, err))) {
+        adt_err_prefix(err, "opening the ledger in %s (create one with 'auditd init')", data_dir);
+        goto fail;
+    }
+    snprintf(s->key_line, sizeof s->key_line, "%s", ledger_key_line(lg));
+    pool_put(s, lg);
+    s->pool_open = 1;
+    if ((rc = state_open(data_dir, &s->st, err)) || (rc = evindex_open(data_dir, &s->ix, err)))
+        goto fail;
+    commitq_opts qo = {.max_pending_events = cfg->queue_max_events,
+                       .max_group_events = cfg->max_group_events};
+    if ((rc = commitq_start(data_dir, &qo, &s->cq, err)))
+        goto fail;
+#if AUDITD_HAVE_CONTROLS
+    if ((rc = controls_open(data_dir, &s->ct, err))) {
+        log_msg(LOG_WARN, MOD, "controls not available (their endpoints answer 501): %s", err->msg);
+        s->ct = NULL;
+        rc = ADT_OK;
+    }
+#endif
+    commitq_set_listener(s->cq, on_commit, s);
+#if AUDITD_HAVE_PIPELINE
+    if ((rc = pipeline_open(data_dir, s->cq, &s->pl, err))) {
+        log_msg(LOG_WARN, MOD, "pipeline not available (its endpoints answer 501): %s", err->msg);
+        s->pl = NULL;
+        rc = ADT_OK;
+    }
+    if (s->pl && cfg->mqtt[0] && (rc = pipeline_mqtt_start(s->pl, cfg->mqtt, err)))
+        goto fail;
+#else
+    if (cfg->mqtt[0]) {
+        rc = adt_fail(err, ADT_EINVAL, "--mqtt needs the pipeline part, which is not built in");
+        goto fail;
+    }
+#endif
+
+    char host[256];
+    uint16_t port;
+    if ((rc = srvcfg_listen_split(cfg->listen, host, sizeof host, &port, err)))
+        goto fail;
+    struct sockaddr_in a4 = {0};
+    struct sockaddr_in6 a6 = {0};
+    struct sockaddr *sa;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (cfg->threads == 0)
+        flags |= MHD_USE_THREAD_PER_CONNECTION;
+    else
+        flags |= MHD_USE_AUTO;
+    if (strchr(host, ':')) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons(port);
+        inet_pton(AF_INET6, host, &a6.sin6_addr);
+        sa = (struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons(port);
+        inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a4.sin_addr);
+        sa = (struct sockaddr *)&a4;
+    }
+    struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL},
+                                         {MHD_OPTION_END, 0, NULL}};
+    if (cfg->tls_cert[0]) {
+        size_t cl;
+        if (!(s->tls_cert = read_file(cfg->tls_cert, &cl, false, err)) ||
+            !(s->tls_key = read_file(cfg->tls_key, &s->tls_key_len, true, err))) {
+            rc = ADT_EIO;
+            goto fail;
+        }
+        flags |= MHD_USE_TLS;
+        tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+        tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+    }
+    s->mhd = MHD_start_daemon(
+        flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 0),
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+    if (!s->mhd) {
+        rc = adt_fail(err, ADT_EIO, "cannot listen on %s (address in use, no permission, or a bad "
+                      "TLS certificate/key)", cfg->listen);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : port;
+
+    char fields[600], hash[65];
+    srvcfg_sha256_hex(cfg, hash);
+    buf lb;
+    buf_init(&lb, 400);
+    canon_put_string(&lb, cfg->listen, strlen(cfg->listen));
+    snprintf(fields, sizeof fields, "{\"config_sha256\":\"%s\",\"listen\":%s,\"tls\":%s}", hash,
+             lb.data ? lb.data : "\"\"", cfg->tls_cert[0] ? "true" : "false");
+    buf_free(&lb);
+    if ((rc = audit_via_queue(s, "server.start", "auditd", fields, err))) {
+        adt_err_prefix(err, "recording server.start");
+        goto fail;
+    }
+    log_msg(LOG_INFO, MOD, "listening on %s (%s), data %s, config sha256 %s", cfg->listen,
+            cfg->tls_cert[0] ? "https" : "http", data_dir, hash);
+    *out = s;
+    return ADT_OK;
+fail:
+    free_server(s);
+    return rc;
+}
+
+uint16_t server_port(const server *s)
+{
+    return s->port;
+}
+
+int server_stop(server *s, adt_err *err)
+{
+    atomic_store(&s->draining, 1);
+    MHD_socket ls = MHD_quiesce_daemon(s->mhd);
+    if (ls != MHD_INVALID_SOCKET)
+        close(ls);
+    for (int waited = 0; atomic_load(&s->inflight) > 0 && waited < DRAIN_WAIT_MS; waited += 10) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    long left = atomic_load(&s->inflight);
+    MHD_stop_daemon(s->mhd);
+    s->mhd = NULL;
+    int rc = audit_via_queue(s, "server.stop", "auditd", "{}", err);
+    if (rc)
+        adt_err_prefix(err, "recording server.stop");
+    commitq_stats st;
+    commitq_get_stats(s->cq, &st);
+    log_msg(LOG_INFO, MOD, "stopped: %llu entries, final checkpoint signed%s",
+            (unsigned long long)st.tree_size, left ? " (some requests were cut at the drain timeout)" : "");
+    free_server(s);
+    return rc;
+}

@@ -1,3 +1,0 @@
-/* Placeholder so the library target has a source until the part lands. */
-int auditd_server_placeholder(void);
-int auditd_server_placeholder(void) { return 0; }

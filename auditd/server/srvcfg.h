@@ -1,0 +1,54 @@
+/* srvcfg.h: the daemon's configuration (docs/server.md).
+ *
+ * A config file holds `key = value` lines; '#' starts a comment line; blank
+ * lines are ignored. Command-line flags use the same keys (--max-body-bytes
+ * for max_body_bytes) and override the file. An unknown key, a bad value or a
+ * repeated key refuses to start with "file:line: problem". */
+#ifndef AUDITD_SRVCFG_H
+#define AUDITD_SRVCFG_H
+
+#include "status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SRVCFG_STR_MAX 1024
+
+typedef struct srvcfg {
+    char listen[256];          /* ADDR:PORT, default 127.0.0.1:8080 */
+    char tls_cert[SRVCFG_STR_MAX];
+    char tls_key[SRVCFG_STR_MAX];
+    bool allow_plain_http;     /* plain HTTP on a non-loopback address */
+    char mqtt[SRVCFG_STR_MAX]; /* mqtt://HOST:PORT or "" */
+    uint64_t max_batch_events; /* events per request, default 10000 */
+    uint64_t max_body_bytes;   /* request body cap, default 8 MiB */
+    uint64_t queue_max_events; /* commit queue bound, default 100000 */
+    uint64_t max_group_events; /* events per ledger transaction, default 20000 */
+    uint64_t max_skew_seconds; /* agent timestamp window, default 300 */
+    uint64_t receipt_proofs_max; /* inline inclusion proofs for batches up to this size, default 64 */
+    uint64_t max_connections;  /* concurrent connections, default 256 */
+    uint64_t threads;          /* connection handling threads: 0 = one per connection */
+    int log_level;             /* 0 error .. 3 debug, default 2 */
+} srvcfg;
+
+void srvcfg_defaults(srvcfg *c);
+/* Set one key from text. `where` prefixes errors (e.g. "auditd.conf:12" or "--listen"). */
+int srvcfg_set(srvcfg *c, const char *key, const char *value, const char *where, adt_err *err);
+/* Load a config file over `c`. */
+int srvcfg_load(srvcfg *c, const char *path, adt_err *err);
+/* Parse a whole config text (used by srvcfg_load and the fuzzer). `name` is used in messages. */
+int srvcfg_parse(srvcfg *c, const char *text, size_t len, const char *name, adt_err *err);
+/* Cross-field checks: TLS files both or neither; plain HTTP only on loopback
+ * unless allow_plain_http. */
+int srvcfg_check(const srvcfg *c, adt_err *err);
+/* Split listen into host and port. */
+int srvcfg_listen_split(const char *listen, char *host, size_t hcap, uint16_t *port, adt_err *err);
+/* True if `host` is a loopback address (127.0.0.0/8, ::1, localhost). */
+bool srvcfg_is_loopback(const char *host);
+/* The effective configuration as text, one `key = value` a line, sorted; its
+ * SHA-256 (hex) is recorded in the server.start event. */
+int srvcfg_render(const srvcfg *c, char *out, size_t cap);
+void srvcfg_sha256_hex(const srvcfg *c, char out[65]);
+
+#endif

@@ -1,0 +1,446 @@
+#include "state.h"
+
+#include "agentsig.h"
+#include "canon.h"
+#include "ledger.h"
+#include "rfc3339.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct state {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+};
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS srv_agents("
+    " name TEXT PRIMARY KEY, role TEXT NOT NULL, pubkey BLOB NOT NULL, key_id TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, revoked_at TEXT, last_seq INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS srv_tokens("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, hash BLOB NOT NULL,"
+    " created_at TEXT NOT NULL, revoked_at TEXT);";
+
+static int db_fail(state *st, adt_err *err, const char *what)
+{
+    return adt_fail(err, ADT_EIO, "state.db: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+int state_open(const char *data_dir, state **out, adt_err *err)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, STATE_DB_FILE) >= sizeof path)
+        return adt_fail(err, ADT_EINVAL, "data directory path too long");
+    if (sodium_init() < 0)
+        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
+    state *st = calloc(1, sizeof *st);
+    if (!st)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    pthread_mutex_init(&st->mu, NULL);
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        adt_fail(err, ADT_EIO, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "?");
+        state_close(st);
+        return ADT_EIO;
+    }
+    sqlite3_busy_timeout(st->db, 10000);
+    char *em = NULL;
+    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &em) ||
+        sqlite3_exec(st->db, schema, NULL, NULL, &em)) {
+        adt_fail(err, ADT_EIO, "initialising %s: %s", path, em ? em : "?");
+        sqlite3_free(em);
+        state_close(st);
+        return ADT_EIO;
+    }
+    *out = st;
+    return ADT_OK;
+}
+
+void state_close(state *st)
+{
+    if (!st)
+        return;
+    sqlite3_close(st->db);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+bool state_agent_role_valid(const char *role)
+{
+    return role && (!strcmp(role, "edge") || !strcmp(role, "platform"));
+}
+
+static void now_text(char out[32])
+{
+    rfc3339_format(rfc3339_now_us(), out, 32);
+}
+
+int state_agent_add(state *st, const char *name, const char *role, const uint8_t pub[32],
+                    adt_err *err)
+{
+    if (!agentsig_name_valid(name, strlen(name)))
+        return adt_fail(err, ADT_EINVAL, "agent name '%s' must be 1..64 of [A-Za-z0-9._-]", name);
+    if (!state_agent_role_valid(role))
+        return adt_fail(err, ADT_EINVAL, "agent role must be edge or platform");
+    char kid[AGENTSIG_KEYID_HEX + 1], now[32];
+    agentsig_key_id(pub, kid);
+    now_text(now);
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO srv_agents(name, role, pubkey, key_id, created_at) "
+                           "VALUES(?,?,?,?,?)", -1, &s, NULL)) {
+        rc = db_fail(st, err, "prepare");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, role, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, pub, 32, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, kid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_CONSTRAINT)
+        rc = adt_fail(err, ADT_EEXIST, "agent '%s' exists already (names are never reused, even "
+                      "after revocation)", name);
+    else if (r != SQLITE_DONE)
+        rc = db_fail(st, err, "adding agent");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+int state_agent_revoke(state *st, const char *name, char *role_out, size_t rcap, adt_err *err)
+{
+    char now[32];
+    now_text(now);
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(st->db,
+                           "UPDATE srv_agents SET revoked_at=? WHERE name=? AND revoked_at IS NULL "
+                           "RETURNING role", -1, &s, NULL)) {
+        rc = db_fail(st, err, "prepare");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        snprintf(role_out, rcap, "%s", (const char *)sqlite3_column_text(s, 0));
+        while (sqlite3_step(s) == SQLITE_ROW)
+            ;
+    } else if (r == SQLITE_DONE) {
+        rc = adt_fail(err, ADT_ENOTFOUND, "no active agent named '%s' ('auditd agent list')", name);
+    } else {
+        rc = db_fail(st, err, "revoking agent");
+    }
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+int state_agent_get(state *st, const char *name, uint8_t pub[32], char *role, size_t rcap,
+                    adt_err *err)
+{
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(st->db, "SELECT pubkey, role, revoked_at FROM srv_agents WHERE name=?",
+                           -1, &s, NULL)) {
+        rc = db_fail(st, err, "prepare");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+            rc = adt_fail(err, ADT_EAUTH, "agent '%s' was revoked", name);
+        else if (sqlite3_column_bytes(s, 0) != 32)
+            rc = adt_fail(err, ADT_ECORRUPT, "agent '%s' has a bad stored key", name);
+        else {
+            memcpy(pub, sqlite3_column_blob(s, 0), 32);
+            if (role)
+                snprintf(role, rcap, "%s", (const char *)sqlite3_column_text(s, 1));
+        }
+    } else if (r == SQLITE_DONE) {
+        rc = adt_fail(err, ADT_ENOTFOUND, "unknown agent '%s'", name);
+    } else {
+        rc = db_fail(st, err, "looking up agent");
+    }
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+int state_agent_use_seq(state *st, const char *name, uint64_t seq, adt_err *err)
+{
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(st->db,
+                           "UPDATE srv_agents SET last_seq=? WHERE name=? AND last_seq<? "
+                           "AND revoked_at IS NULL", -1, &s, NULL)) {
+        rc = db_fail(st, err, "prepare");
+        goto out;
+    }
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
+    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)seq);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_fail(st, err, "recording sequence number");
+    else if (sqlite3_changes(st->db) != 1)
+        rc = adt_fail(err, ADT_EREPLAY, "sequence number %llu of agent '%s' is not greater than "
+                      "the last one accepted (replay?)", (unsigned long long)seq, name);
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+static int list_json(state *st, const char *sql, buf *out, adt_err *err, int kind)
+{
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL)) {
+        rc = db_fail(st, err, "prepare");
+        goto out;
+    }
+    rc = buf_putc(out, '[');
+    int r, first = 1;
+    while (!rc && (r = sqlite3_step(s)) == SQLITE_ROW) {
+        if (!first)
+            rc = buf_putc(out, ',');
+        first = 0;
+        const char *names[6];
+        int n = kind == 0 ? 5 : 5;
+        if (kind == 0) {
+            names[0] = "name"; names[1] = "role"; names[2] = "key_id";
+            names[3] = "created_at"; names[4] = "revoked_at";
+        } else {
+            names[0] = "id"; names[1] = "name"; names[2] = "role";
+            names[3] = "created_at"; names[4] = "revoked_at";
+        }
+        /* Sorted keys are not needed here: this is an API answer, not a leaf. */
+        rc = rc ? rc : buf_putc(out, '{');
+        for (int i = 0; !rc && i < n; i++) {
+            rc = buf_printf(out, "%s\"%s\":", i ? "," : "", names[i]);
+            if (!rc && sqlite3_column_type(s, i) == SQLITE_NULL)
+                rc = buf_puts(out, "null");
+            else if (!rc) {
+                const char *v = (const char *)sqlite3_column_text(s, i);
+                rc = canon_put_string(out, v, strlen(v));
+            }
+        }
+        if (!rc && kind == 0)
+            rc = buf_printf(out, ",\"last_seq\":%lld", (long long)sqlite3_column_int64(s, 5));
+        rc = rc ? rc : buf_putc(out, '}');
+    }
+    if (!rc)
+        rc = buf_putc(out, ']');
+    if (rc)
+        adt_fail(err, rc, "listing: %s", rc == ADT_EIO ? sqlite3_errmsg(st->db) : "output too large");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+int state_agent_list_json(state *st, buf *out, adt_err *err)
+{
+    return list_json(st, "SELECT name, role, key_id, created_at, revoked_at, last_seq "
+                         "FROM srv_agents ORDER BY name", out, err, 0);
+}
+
+int state_token_list_json(state *st, buf *out, adt_err *err)
+{
+    return list_json(st, "SELECT id, name, role, created_at, revoked_at FROM srv_tokens "
+                         "ORDER BY created_at, id", out, err, 1);
+}
+
+/* Token text: "adt_" + 16 hex id + "_" + 64 hex secret. */
+#define TOKEN_PREFIX "adt_"
+
+int state_token_create(state *st, const char *role, const char *name, char *out_token,
+                       char *out_id, adt_err *err)
+{
+    if (!role || (strcmp(role, "auditor") && strcmp(role, "admin")))
+        return adt_fail(err, ADT_EINVAL, "token role must be auditor or admin");
+    uint8_t idb[8];
+    uint8_t *secret = sodium_malloc(32);
+    if (!secret)
+        return adt_fail(err, ADT_ENOMEM, "out of secure memory");
+    randombytes_buf(idb, sizeof idb);
+    randombytes_buf(secret, 32);
+    char id[17], sx[65];
+    agentsig_hex(idb, 8, id);
+    agentsig_hex(secret, 32, sx);
+    sodium_free(secret);
+    if (name && !agentsig_name_valid(name, strlen(name))) {
+        sodium_memzero(sx, sizeof sx);
+        return adt_fail(err, ADT_EINVAL, "token name '%s' must be 1..64 of [A-Za-z0-9._-]", name);
+    }
+    snprintf(out_token, STATE_TOKEN_MAX, TOKEN_PREFIX "%s_%s", id, sx);
+    sodium_memzero(sx, sizeof sx);
+    uint8_t h[32];
+    crypto_hash_sha256(h, (const unsigned char *)out_token, strlen(out_token));
+    char now[32];
+    now_text(now);
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO srv_tokens(id, name, role, hash, created_at) VALUES(?,?,?,?,?)",
+                           -1, &s, NULL)) {
+        rc = db_fail(st, err, "prepare");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, name ? name : id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, role, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 4, h, 32, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_CONSTRAINT)
+        rc = adt_fail(err, ADT_EEXIST, "a token named '%s' exists already", name ? name : id);
+    else if (r != SQLITE_DONE)
+        rc = db_fail(st, err, "creating token");
+    else
+        memcpy(out_id, id, 17);
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    if (rc)
+        sodium_memzero(out_token, STATE_TOKEN_MAX);
+    return rc;
+}
+
+int state_token_revoke(state *st, const char *id_or_name, char *id_out, char *role_out,
+                       size_t rcap, char *name_out, size_t ncap, adt_err *err)
+{
+    char now[32];
+    now_text(now);
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(st->db,
+                           "UPDATE srv_tokens SET revoked_at=? WHERE (id=?2 OR name=?2) AND "
+                           "revoked_at IS NULL RETURNING id, role, name", -1, &s, NULL)) {
+        rc = db_fail(st, err, "prepare");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, id_or_name, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        snprintf(id_out, 17, "%s", (const char *)sqlite3_column_text(s, 0));
+        snprintf(role_out, rcap, "%s", (const char *)sqlite3_column_text(s, 1));
+        snprintf(name_out, ncap, "%s", (const char *)sqlite3_column_text(s, 2));
+        while (sqlite3_step(s) == SQLITE_ROW)
+            ;
+    } else if (r == SQLITE_DONE) {
+        rc = adt_fail(err, ADT_ENOTFOUND, "no active token with id or name '%s' ('auditd token list')",
+                      id_or_name);
+    } else {
+        rc = db_fail(st, err, "revoking token");
+    }
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+int state_token_check(state *st, const char *token, api_role *role, char *name, size_t ncap,
+                      adt_err *err)
+{
+    size_t tl = strlen(token);
+    if (tl != 4 + 16 + 1 + 64 || memcmp(token, TOKEN_PREFIX, 4) || token[20] != '_')
+        return adt_fail(err, ADT_EAUTH, "malformed bearer token");
+    char id[17];
+    memcpy(id, token + 4, 16);
+    id[16] = '\0';
+    uint8_t h[32];
+    crypto_hash_sha256(h, (const unsigned char *)token, tl);
+    pthread_mutex_lock(&st->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(st->db, "SELECT hash, role, name, revoked_at FROM srv_tokens WHERE id=?",
+                           -1, &s, NULL)) {
+        rc = db_fail(st, err, "prepare");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_ROW && sqlite3_column_bytes(s, 0) == 32 &&
+        sodium_memcmp(sqlite3_column_blob(s, 0), h, 32) == 0) {
+        if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+            rc = adt_fail(err, ADT_EAUTH, "bearer token was revoked");
+        } else {
+            const char *rl = (const char *)sqlite3_column_text(s, 1);
+            *role = !strcmp(rl, "admin") ? API_ROLE_ADMIN : API_ROLE_AUDITOR;
+            if (name)
+                snprintf(name, ncap, "%s", (const char *)sqlite3_column_text(s, 2));
+        }
+    } else if (r == SQLITE_ROW || r == SQLITE_DONE) {
+        rc = adt_fail(err, ADT_EAUTH, "unknown bearer token");
+    } else {
+        rc = db_fail(st, err, "checking token");
+    }
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+int state_audit_payload(buf *out, const char *type, const char *actor, const char *fields_json,
+                        adt_err *err)
+{
+    char now[32];
+    rfc3339_format(rfc3339_now_us(), now, sizeof now);
+    buf raw;
+    buf_init(&raw, 16384);
+    const char *f = fields_json && *fields_json ? fields_json : "{}";
+    size_t fl = strlen(f);
+    /* fields_json is a JSON object built by auditd; splice its members in. */
+    int rc = buf_puts(&raw, "{\"type\":");
+    if (!rc)
+        rc = canon_put_string(&raw, type, strlen(type));
+    if (!rc)
+        rc = buf_printf(&raw, ",\"time\":\"%s\",\"actor\":", now);
+    if (!rc)
+        rc = canon_put_string(&raw, actor, strlen(actor));
+    if (!rc && fl > 2)
+        rc = buf_putc(&raw, ',') || buf_append(&raw, f + 1, fl - 2);
+    if (!rc)
+        rc = buf_putc(&raw, '}');
+    if (rc) {
+        buf_free(&raw);
+        return adt_fail(err, ADT_ETOOBIG, "administrative event too large");
+    }
+    rc = canon_json(raw.data, raw.len, NULL, true, out, err);
+    buf_free(&raw);
+    return rc;
+}
+
+int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
+                      adt_err *err)
+{
+    buf p;
+    buf_init(&p, 65536);
+    int rc = state_audit_payload(&p, type, actor, fields_json, err);
+    if (!rc) {
+        ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len};
+        ledger_commit c;
+        rc = ledger_append(lg, &it, 1, &c, err);
+    }
+    buf_free(&p);
+    return rc;
+}

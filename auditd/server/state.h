@@ -1,0 +1,67 @@
+/* state.h: agents and reader tokens in <data-dir>/state.db (SQLite, WAL).
+ *
+ * Tables (this module's only): srv_agents(name, role, pubkey, key_id,
+ * created_at, revoked_at, last_seq) and srv_tokens(id, name, role, hash,
+ * created_at, revoked_at). Tokens are stored as SHA-256 of the token text
+ * and compared with sodium_memcmp; the token itself is shown once.
+ *
+ * Threads: a handle is internally locked, so one handle may serve every
+ * request thread. Several processes may use the file at once (the CLI adds
+ * an agent while the daemon runs; the daemon sees it on the next request). */
+#ifndef AUDITD_STATE_H
+#define AUDITD_STATE_H
+
+#include "api.h"
+#include "buf.h"
+#include "ledger.h"
+#include "status.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define STATE_DB_FILE "state.db"
+#define STATE_TOKEN_MAX 96
+
+typedef struct state state;
+
+int state_open(const char *data_dir, state **out, adt_err *err);
+void state_close(state *st);
+
+/* Agent roles: "edge" or "platform". */
+bool state_agent_role_valid(const char *role);
+/* Register `name` with `pub`. ADT_EEXIST if the name was ever used. */
+int state_agent_add(state *st, const char *name, const char *role, const uint8_t pub[32],
+                    adt_err *err);
+/* Mark revoked (requests fail with 401 from now on). */
+int state_agent_revoke(state *st, const char *name, char *role_out, size_t rcap, adt_err *err);
+/* Look up an active agent. ADT_ENOTFOUND (unknown) or ADT_EAUTH (revoked). */
+int state_agent_get(state *st, const char *name, uint8_t pub[32], char *role, size_t rcap,
+                    adt_err *err);
+/* Record `seq` as used if it is greater than the last one (atomic across
+ * processes). ADT_EREPLAY otherwise. */
+int state_agent_use_seq(state *st, const char *name, uint64_t seq, adt_err *err);
+/* JSON array of agents into `out`. */
+int state_agent_list_json(state *st, buf *out, adt_err *err);
+
+/* Reader tokens: role "auditor" or "admin". Creates a token, returns its text
+ * (out_token, STATE_TOKEN_MAX) and id (17 bytes). `name` NULL = the id. */
+int state_token_create(state *st, const char *role, const char *name, char *out_token,
+                       char *out_id, adt_err *err);
+/* Revoke by id or name. */
+int state_token_revoke(state *st, const char *id_or_name, char *id_out, char *role_out,
+                       size_t rcap, char *name_out, size_t ncap, adt_err *err);
+/* Check a bearer token: role and name of an active token. ADT_EAUTH otherwise. */
+int state_token_check(state *st, const char *token, api_role *role, char *name, size_t ncap,
+                      adt_err *err);
+int state_token_list_json(state *st, buf *out, adt_err *err);
+
+/* Append one administrative event (source "auditd") through `lg`
+ * (LEDGER_RDWR; ledger_append is safe beside a running daemon).
+ * `fields_json` is a JSON object of the extra fields ("{}" for none). */
+int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
+                      adt_err *err);
+/* Build that event's canonical payload into `out` (shared with the daemon). */
+int state_audit_payload(buf *out, const char *type, const char *actor, const char *fields_json,
+                        adt_err *err);
+
+#endif
