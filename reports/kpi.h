@@ -1,0 +1,176 @@
+/* kpi.h: KPI definitions and the pure KPI arithmetic.
+ *
+ * Two halves, both free of I/O:
+ *  - definitions: reports/kpis.json (format in docs/reports.md) parsed by
+ *    kpi_defs_parse into a `kpi_defs` (id, name, unit, formula, source, the
+ *    sensors/models/edge logic that move the KPI, baseline, target, direction);
+ *  - arithmetic: kpi_compute turns raw aggregates (`kpi_inputs`, sums gathered
+ *    by reports' one streaming pass) into values. A KPI whose inputs are
+ *    missing or whose denominator is zero is "not available" with the reason:
+ *    this module never invents a number.
+ *
+ * Ownership: a kpi_defs owns all its strings; kpi_defs_free releases them.
+ * Values (`kpi_value`) point at static reason strings only. */
+#ifndef AUDITD_KPI_H
+#define AUDITD_KPI_H
+
+#include "status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The KPIs this build knows how to compute; a definition file names a subset
+ * (in any order) and gives each its presentation, baseline and target. */
+typedef enum kpi_id {
+    KPI_AVAILABILITY = 0,     /* ISO 22400-2 Availability: APT / PBT */
+    KPI_EFFECTIVENESS,        /* ISO 22400-2 Effectiveness: PTU x PQ / APT */
+    KPI_QUALITY_RATIO,        /* ISO 22400-2 Quality ratio: GQ / PQ */
+    KPI_OEE,                  /* ISO 22400-2 OEE index: A x E x QR */
+    KPI_MTBF,                 /* ISO 22400-2 mean operating time between failures: APT / FE */
+    KPI_MTTR,                 /* ISO 22400-2 mean time to restoration: sum TTR / restorations */
+    KPI_ENERGY_PER_GOOD_UNIT, /* kWh / GQ */
+    KPI_ENERGY_REDUCTION,     /* (baseline - value) / baseline of energy per good unit */
+    KPI_DETECTION_RATE,       /* recall: TP / (TP + FN) */
+    KPI_PRECISION,            /* TP / (TP + FP) */
+    KPI_FALSE_ALARM_RATE,     /* FP / (FP + TN) */
+    KPI_CONTROLS_SATISFIED,   /* satisfied / evaluated in-scope controls */
+    KPI_OPEN_FINDINGS,        /* open findings (all severities; per severity in the report) */
+    KPI_TIME_TO_ACK,          /* mean minutes from incident.open to incident.ack */
+    KPI_TIME_TO_RESOLVE,      /* mean minutes from incident.open to incident.resolve */
+    KPI_RACI_SLA,             /* share of due incidents acked and resolved within SLA */
+    KPI_TELEMETRY_REJECTION,  /* rejected / submitted readings */
+    KPI_DRIFT_EVENTS,         /* drift.detected events */
+    KPI__COUNT
+} kpi_id;
+
+enum { KPI_SEV_LOW = 0, KPI_SEV_MEDIUM, KPI_SEV_HIGH, KPI_SEV_CRITICAL, KPI_SEV__COUNT };
+
+/* Severity name -> index, or -1. */
+int kpi_severity_index(const char *name);
+extern const char *const kpi_severity_names[KPI_SEV__COUNT];
+
+/* Raw aggregates for one window (the period, one week of it, or the previous
+ * period). Every group has a `has_*` flag: false means the source was absent,
+ * which makes the KPIs that need it "not available". Times in seconds. */
+typedef struct kpi_inputs {
+    bool has_time_model;
+    double pbt_s;            /* planned busy time: time observed in running, idle or down */
+    double apt_s;            /* actual production time: time in running */
+    double adot_s;           /* actual down time: time in down */
+    uint64_t failures;       /* FE: transitions into down */
+    uint64_t restorations;   /* failures whose down episode ended in the window */
+    double ttr_s;            /* sum of those episodes' durations */
+
+    bool has_production;
+    double produced;         /* PQ */
+    double good;             /* GQ */
+    bool has_energy;
+    double energy_kwh;
+
+    bool has_confusion;      /* labelled predictions of the deployed model */
+    uint64_t tp, fp, fn, tn;
+
+    bool has_controls;
+    uint64_t controls_in_scope, controls_satisfied, controls_not_satisfied;
+    uint64_t findings_open[KPI_SEV__COUNT];
+
+    bool has_incidents;      /* the ledger was scanned (zero incidents is a fact) */
+    uint64_t incidents_opened;
+    uint64_t acked;          /* opened in the window and acknowledged */
+    double ack_s_sum;
+    uint64_t resolved;
+    double resolve_s_sum;
+    uint64_t sla_due;        /* incidents whose SLA outcome is known */
+    uint64_t sla_met;
+
+    bool has_telemetry;
+    uint64_t readings_submitted;
+    uint64_t readings_rejected;
+
+    bool has_drift;
+    uint64_t drift_events;
+} kpi_inputs;
+
+/* Parameters the formulas need that the data does not carry. */
+typedef struct kpi_params {
+    double ideal_cycle_s;    /* PTU: planned run time per unit, seconds (> 0) */
+} kpi_params;
+
+typedef enum kpi_format { KPI_FMT_PERCENT = 0, KPI_FMT_NUMBER, KPI_FMT_COUNT } kpi_format;
+typedef enum kpi_direction { KPI_DIR_HIGHER = 0, KPI_DIR_LOWER } kpi_direction;
+
+typedef struct kpi_def {
+    kpi_id id;
+    char *key;          /* the id as written in the file ("oee") */
+    char *name;
+    char *group;        /* "production", "quality", "energy", "model", "governance" */
+    char *unit;         /* display unit ("%", "h", "min", "kWh/unit", "count") */
+    char *formula;
+    char *source;       /* standard clause or "auditd definition" */
+    char *impact;       /* why the committee cares */
+    char **sensors;     /* telemetry fields that move it */
+    size_t nsensors;
+    char **models;      /* models whose output moves it */
+    size_t nmodels;
+    char **edge;        /* edge logic / events that move it */
+    size_t nedge;
+    bool headline;      /* shown in the executive summary */
+    kpi_format format;
+    kpi_direction direction;
+    int decimals;       /* display decimals (0..6) */
+    double scale;       /* display = value * scale (e.g. 100 for %, 1/3600 for h) */
+    bool has_baseline;
+    double baseline;    /* in computed units */
+    bool has_target;
+    double target;
+} kpi_def;
+
+typedef struct kpi_defs {
+    char *version;
+    kpi_params params;
+    double sla_ack_s[KPI_SEV__COUNT];     /* acknowledge within, per severity */
+    double sla_resolve_s[KPI_SEV__COUNT]; /* resolve within, per severity */
+    kpi_def *defs;
+    size_t n;
+} kpi_defs;
+
+#define KPI_DEFS_MAX_BYTES (256u * 1024u)
+#define KPI_DEFS_MAX 64
+#define KPI_MAX_ANCHORS 32
+
+/* Parse a KPI definition document (JSON, see docs/reports.md). `name` labels
+ * messages ("reports/kpis.json:12: ..."). All or nothing: on failure `out` is
+ * untouched and `err` names the place and the problem. */
+int kpi_defs_parse(const char *text, size_t len, const char *name, kpi_defs *out, adt_err *err);
+/* Read and parse a file. */
+int kpi_defs_load(const char *path, kpi_defs *out, adt_err *err);
+void kpi_defs_free(kpi_defs *d);
+/* Index of the definition for `id`, or -1. */
+int kpi_defs_find(const kpi_defs *d, kpi_id id);
+
+/* The internal name of a KPI id ("availability"), and its inverse (-1 if unknown). */
+const char *kpi_id_name(kpi_id id);
+int kpi_id_parse(const char *s);
+
+typedef struct kpi_value {
+    bool available;
+    double value;       /* in computed units: ratios 0..1, seconds, kWh/unit, counts */
+    const char *why;    /* static reason when !available */
+} kpi_value;
+
+/* Compute one KPI from `in`. `baseline_epgu` is the energy-per-good-unit
+ * baseline (NULL if none) that KPI_ENERGY_REDUCTION compares against. */
+kpi_value kpi_compute(kpi_id id, const kpi_inputs *in, const kpi_params *p,
+                      const double *baseline_epgu);
+
+/* "met", "missed" or "no-target" / "n/a" for a value against a definition. */
+const char *kpi_status(const kpi_def *d, const kpi_value *v);
+
+/* Format `v` for display per `d` ("91.2", "n/a") into out (cap >= 32). */
+void kpi_format_value(const kpi_def *d, const kpi_value *v, char *out, size_t cap);
+
+/* Fold `b` into `a` (sums; flags OR-ed). */
+void kpi_inputs_add(kpi_inputs *a, const kpi_inputs *b);
+
+#endif

@@ -1,0 +1,82 @@
+/* reports.h: quarterly value reports and OSCAL assessment results.
+ *
+ * A report is computed at one signed checkpoint of the ledger (the latest,
+ * unless asked otherwise): the KPIs of reports/kpis.json (see kpi.h), the
+ * control evaluation, incidents, the model inventory, data quality and drift,
+ * and a ledger integrity statement. Its data is first an XML document
+ * (namespace-free, root <report>, see docs/reports.md), from which come:
+ *   html        the steering-committee report (XSLT: templates/report-html.xsl,
+ *               or a user template)
+ *   json, csv   the KPI table
+ *   oscal-xml, oscal-json   OSCAL assessment results (oscal.h)
+ *   xml         the report data document itself
+ * Every issued report is recorded in the ledger as a `report.issued` event
+ * (period, format, SHA-256 of the bytes, the checkpoint's tree size and root).
+ *
+ * Output for a given checkpoint and input files is byte-for-byte reproducible:
+ * the report's date is the `recorded_at` of the checkpoint's last entry and
+ * the OSCAL uuids are derived from the content (see oscal.h). */
+#ifndef AUDITD_REPORTS_H
+#define AUDITD_REPORTS_H
+
+#include "api.h"
+#include "buf.h"
+#include "status.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum report_format {
+    REPORT_HTML = 0,
+    REPORT_JSON,
+    REPORT_CSV,
+    REPORT_OSCAL_XML,
+    REPORT_OSCAL_JSON,
+    REPORT_XML
+} report_format;
+
+/* "html" | "json" | "csv" | "oscal-xml" | "oscal-json" | "xml" -> format. */
+int report_format_parse(const char *s, report_format *out);
+const char *report_format_name(report_format f);
+const char *report_format_mime(report_format f);
+/* A file name extension without the dot ("html", "oscal.xml"...). */
+const char *report_format_ext(report_format f);
+
+#define REPORT_MAX_BYTES (32u << 20) /* no report is larger; HTML stays far below 2 MiB */
+
+typedef struct report_opts {
+    const char *data_dir;
+    const char *period;        /* "2026-Q3", "2026-07", "2026-07-01..2026-09-30" */
+    report_format format;
+    const char *template_path; /* HTML template; NULL = the built-in one */
+    const char *kpis_path;     /* NULL = <data_dir>/kpis.json if present, else built-in */
+    uint64_t at_size;          /* 0 = the latest checkpoint */
+    bool record;               /* append `report.issued` to the ledger */
+    const char *actor;         /* who issued it (event `actor`); NULL = "auditd" */
+    bool skip_controls;        /* for tests and benchmarks */
+} report_opts;
+
+/* What was issued. */
+typedef struct report_issued {
+    char sha256[65];           /* of the output bytes */
+    uint64_t tree_size;        /* the checkpoint the report was computed at */
+    char root[65];             /* its root, lowercase hex */
+    bool recorded;
+    uint64_t index;            /* ledger index of the report.issued entry */
+} report_issued;
+
+/* Produce the report into `out` (appended; bounded by out->max) and, if
+ * o->record, record it. OUT: issued (may be NULL). */
+int reports_generate(const report_opts *o, buf *out, report_issued *issued, adt_err *err);
+
+/* GET /v1/reports/{period}?format=html|json|csv|oscal-xml|oscal-json (auditor
+ * or admin). Issues (and records) the report, answers it with its media type.
+ * Returns ADT_OK when `resp` was filled (also for 4xx), ADT_ENOTFOUND if the
+ * path is not /v1/reports/... */
+int reports_api(const char *data_dir, const api_request *req, api_response *resp);
+
+/* The built-in HTML template and KPI definitions (embedded at build time). */
+const char *reports_builtin_template(void);
+const char *reports_builtin_kpis(void);
+
+#endif

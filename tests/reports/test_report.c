@@ -1,0 +1,530 @@
+/* test_report.c: reports end to end over a real ledger in a temp directory:
+ * KPI values from ledger events, the HTML's structure (libxml2's HTML parser
+ * and XPath), OSCAL XML validated against the XSD with its references
+ * resolved, OSCAL JSON, CSV, the report.issued record, the consistency chain
+ * between reports, reproducibility, bad input and the HTTP handler. */
+#include "canon.h"
+#include "event.h"
+#include "ledger.h"
+#include "oscal.h"
+#include "reports.h"
+#include "tsupport.h"
+
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/xmlschemas.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+
+static void append(ledger *lg, const char *json)
+{
+    buf c;
+    buf_init(&c, 1 << 16);
+    adt_err e = {0};
+    event_info info;
+    ck_assert_msg(event_validate(json, strlen(json), NULL, &c, &info, &e) == ADT_OK, "%s: %s", json,
+                  e.msg);
+    ledger_item it = {"agent:test", info.type, c.data, c.len, NULL, 0};
+    ledger_commit cm;
+    ck_assert_msg(ledger_append(lg, &it, 1, &cm, &e) == ADT_OK, "%s", e.msg);
+    buf_free(&c);
+}
+
+#define EV(type, time, rest)                                                                     \
+    "{\"type\":\"" type "\",\"time\":\"" time "\",\"actor\":\"agent:gw-1\"" rest "}"
+
+static void setup(void)
+{
+    dir = ts_tmpdir("reports");
+    adt_err e = {0};
+    ck_assert_msg(ledger_init(dir, "auditd.test/plant-1", &e) == ADT_OK, "%s", e.msg);
+    ledger *lg;
+    ck_assert(ledger_open(dir, LEDGER_RDWR, &lg, &e) == ADT_OK);
+    /* m1: running all quarter but a 4 h breakdown on 1 Aug; m2: idle then running */
+    append(lg, EV("machine.state", "2026-07-01T00:00:00Z", ",\"device\":\"m1\",\"state\":\"running\""));
+    append(lg, EV("machine.state", "2026-08-01T00:00:00Z", ",\"device\":\"m1\",\"state\":\"down\""));
+    append(lg, EV("machine.state", "2026-08-01T04:00:00Z", ",\"device\":\"m1\",\"state\":\"running\""));
+    append(lg, EV("machine.state", "2026-07-01T00:00:00Z", ",\"device\":\"m2\",\"state\":\"idle\""));
+    append(lg, EV("machine.state", "2026-07-01T12:00:00Z", ",\"device\":\"m2\",\"state\":\"running\""));
+    /* incidents: one within SLA (ack 30 min, resolve 120), one critical late (ack 60) */
+    append(lg, EV("incident.open", "2026-07-05T10:00:00Z",
+                  ",\"incident_id\":\"i1\",\"severity\":\"high\",\"activity\":\"incident:ot\",\"summary\":\"Spindle overheating on m1\""));
+    append(lg, EV("incident.ack", "2026-07-05T10:30:00Z", ",\"incident_id\":\"i1\""));
+    append(lg, EV("incident.resolve", "2026-07-05T12:00:00Z", ",\"incident_id\":\"i1\""));
+    append(lg, EV("incident.open", "2026-07-06T10:00:00Z",
+                  ",\"incident_id\":\"i2\",\"severity\":\"critical\",\"activity\":\"incident:ot\",\"summary\":\"Gateway <gw-1> & broker offline\""));
+    append(lg, EV("incident.ack", "2026-07-06T11:00:00Z", ",\"incident_id\":\"i2\""));
+    append(lg, EV("incident.resolve", "2026-07-06T14:00:00Z", ",\"incident_id\":\"i2\""));
+    /* previous quarter: one incident acknowledged after 90 min */
+    append(lg, EV("incident.open", "2026-05-01T10:00:00Z",
+                  ",\"incident_id\":\"i0\",\"severity\":\"low\",\"activity\":\"incident:ot\",\"summary\":\"old\""));
+    append(lg, EV("incident.ack", "2026-05-01T11:30:00Z", ",\"incident_id\":\"i0\""));
+    /* telemetry */
+    append(lg, EV("telemetry.batch", "2026-07-02T00:00:00Z",
+                  ",\"batch_id\":\"b1\",\"digest\":\"00\",\"readings\":1000,\"accepted\":995,\"quarantined\":5,\"devices\":2,\"from\":\"2026-07-01T00:00:00Z\",\"to\":\"2026-07-02T00:00:00Z\""));
+    append(lg, EV("telemetry.reject", "2026-07-03T00:00:00Z",
+                  ",\"batch_id\":\"b2\",\"count\":5,\"reasons\":{\"out_of_range\":3,\"unknown_field\":2},\"unknown_devices\":0"));
+    /* a model registered, approved, deployed; one drift event */
+    append(lg, EV("model.register", "2026-07-01T08:00:00Z",
+                  ",\"model\":\"cnc-failure\",\"version\":\"1.0.0\",\"artifact_sha256\":\"ab\",\"dataset\":\"d1\",\"metrics\":{\"precision\":0.81,\"recall\":0.92,\"pr_auc\":0.88}"));
+    append(lg, "{\"type\":\"change.approve\",\"time\":\"2026-07-01T09:00:00Z\",\"actor\":\"alice\","
+               "\"change_id\":\"chg-1\",\"activity\":\"model:cnc-failure\",\"artifact_sha256\":\"ab\"}");
+    append(lg, "{\"type\":\"model.deploy\",\"time\":\"2026-07-01T10:00:00Z\",\"actor\":\"bob\","
+               "\"change_id\":\"chg-1\",\"activity\":\"model:cnc-failure\",\"model\":\"cnc-failure\","
+               "\"version\":\"1.0.0\",\"artifact_sha256\":\"ab\",\"provenance\":{\"source\":\"git\",\"build_id\":\"1\"}}");
+    append(lg, EV("drift.detected", "2026-08-15T00:00:00Z",
+                  ",\"model\":\"cnc-failure\",\"feature\":\"torque_nm\",\"psi\":0.31,\"ks\":0.12,\"threshold\":0.2"));
+    ledger_close(lg);
+}
+
+static void teardown(void)
+{
+    ts_rmrf(dir);
+    free(dir);
+}
+
+static int gen(report_format f, bool record, uint64_t at, buf *out, report_issued *is, adt_err *e)
+{
+    report_opts o = {0};
+    o.data_dir = dir;
+    o.period = "2026-Q3";
+    o.format = f;
+    o.record = record;
+    o.at_size = at;
+    o.actor = "carol";
+    buf_init(out, REPORT_MAX_BYTES);
+    return reports_generate(&o, out, is, e);
+}
+
+static const cJSON *kpi(const cJSON *doc, const char *id)
+{
+    const cJSON *k;
+    cJSON_ArrayForEach(k, cJSON_GetObjectItem(doc, "kpis"))
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(k, "id")), id))
+            return k;
+    ck_abort_msg("kpi %s missing", id);
+    return NULL;
+}
+
+static double kval(const cJSON *doc, const char *id)
+{
+    const cJSON *v = cJSON_GetObjectItem(kpi(doc, id), "value");
+    ck_assert_msg(cJSON_IsNumber(v), "kpi %s has no value", id);
+    return v->valuedouble;
+}
+
+START_TEST(kpi_values_from_the_ledger)
+{
+    buf out;
+    report_issued is;
+    adt_err e = {0};
+    ck_assert_msg(gen(REPORT_JSON, false, 0, &out, &is, &e) == ADT_OK, "%s", e.msg);
+    cJSON *doc = cJSON_Parse(out.data);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "period")), "2026-Q3");
+    /* PBT = 2 x 92 d; APT = (92 d - 4 h) + (92 d - 12 h) */
+    double pbt = 2 * 92 * 24.0, apt = pbt - 16;
+    ck_assert_double_eq_tol(kval(doc, "availability"), 100 * apt / pbt, 1e-9);
+    /* one failure, restored after 4 h; MTBF = APT / 1 in hours */
+    ck_assert_double_eq_tol(kval(doc, "mtbf"), apt, 1e-9);
+    ck_assert_double_eq_tol(kval(doc, "mttr"), 240, 1e-9);
+    ck_assert_double_eq_tol(kval(doc, "incident_time_to_ack"), 45, 1e-9);
+    ck_assert_double_eq_tol(kval(doc, "incident_time_to_resolve"), 180, 1e-9);
+    ck_assert_double_eq_tol(kval(doc, "raci_sla_adherence"), 50, 1e-9);
+    ck_assert_double_eq_tol(kval(doc, "telemetry_rejection_rate"), 100 * 10.0 / 1005, 1e-9);
+    ck_assert_double_eq_tol(kval(doc, "drift_events"), 1, 1e-9);
+    /* previous quarter: i0 acknowledged after 90 minutes */
+    ck_assert_double_eq_tol(
+        cJSON_GetObjectItem(kpi(doc, "incident_time_to_ack"), "previous")->valuedouble, 90, 1e-9);
+    /* no telemetry store, no production: not available with a reason, never a number */
+    const cJSON *oee = kpi(doc, "oee");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(oee, "value")));
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(oee, "status")), "n/a");
+    ck_assert_ptr_nonnull(cJSON_GetStringValue(cJSON_GetObjectItem(oee, "why")));
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(kpi(doc, "energy_reduction"), "value")));
+    /* 14 weekly buckets in a 92-day quarter */
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(kpi(doc, "availability"), "weekly")), 14);
+    cJSON_Delete(doc);
+    /* nothing recorded for a draft */
+    ledger *lg;
+    uint64_t size;
+    ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
+    ck_assert(ledger_size(lg, &size, &e) == ADT_OK);
+    ck_assert_int_eq(size, is.tree_size);
+    ledger_close(lg);
+    buf_free(&out);
+}
+END_TEST
+
+static xmlXPathObjectPtr xp(xmlXPathContextPtr c, const char *expr)
+{
+    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, c);
+    ck_assert_msg(o != NULL, "xpath %s", expr);
+    return o;
+}
+
+static double xnum(xmlXPathContextPtr c, const char *expr)
+{
+    xmlXPathObjectPtr o = xp(c, expr);
+    double v = xmlXPathCastToNumber(o);
+    xmlXPathFreeObject(o);
+    return v;
+}
+
+static char *xstr(xmlXPathContextPtr c, const char *expr)
+{
+    xmlXPathObjectPtr o = xp(c, expr);
+    char *s = (char *)xmlXPathCastToString(o);
+    xmlXPathFreeObject(o);
+    return s;
+}
+
+START_TEST(html_structure_and_record)
+{
+    buf out;
+    report_issued is;
+    adt_err e = {0};
+    ck_assert_msg(gen(REPORT_HTML, true, 0, &out, &is, &e) == ADT_OK, "%s", e.msg);
+    ck_assert(is.recorded);
+    ck_assert_int_lt(out.len, 2u << 20);
+    ck_assert(!strncmp(out.data, "<!DOCTYPE html", 14));
+    htmlDocPtr doc = htmlReadMemory(out.data, (int)out.len, "r.html", "UTF-8",
+                                    HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+    ck_assert_ptr_nonnull(doc);
+    xmlXPathContextPtr c = xmlXPathNewContext(doc);
+    static const char *const sections[] = {"summary", "trends", "compliance", "findings", "incidents",
+                                           "models", "data", "integrity", "definitions", "signoff"};
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+        char q[128];
+        snprintf(q, sizeof q, "count(//section[@id='%s']/h2)", sections[i]);
+        ck_assert_msg(xnum(c, q) == 1, "section %s missing", sections[i]);
+    }
+    /* executive summary: six headline cards, each with a bullet chart */
+    ck_assert_double_eq(xnum(c, "count(//div[@class='card'])"), 6);
+    ck_assert_double_eq(xnum(c, "count(//div[@class='card']/svg)"), 6);
+    /* one row per KPI in the KPI table; 18 KPIs defined */
+    ck_assert_double_eq(xnum(c, "count(//section[@id='summary']/table/tbody/tr)"), 18);
+    /* self-contained: no scripts, no external resources, CSS for print */
+    ck_assert_double_eq(xnum(c, "count(//script | //link | //*[@src] | //iframe)"), 0);
+    char *css = xstr(c, "//style");
+    ck_assert_ptr_nonnull(strstr(css, "@media print"));
+    xmlFree(css);
+    /* the incident summary escapes markup from the ledger (no injected elements) */
+    char *inc = xstr(c, "//section[@id='incidents']//tr[td[1][starts-with(., 'i2')]]/td[1]/div");
+    ck_assert_str_eq(inc, "Gateway <gw-1> & broker offline");
+    xmlFree(inc);
+    ck_assert_double_eq(xnum(c, "count(//gw-1)"), 0);
+    /* model inventory: who deployed and who approved */
+    char *appr = xstr(c, "//section[@id='models']//tbody/tr[1]/td[5]");
+    ck_assert_ptr_nonnull(strstr(appr, "alice"));
+    xmlFree(appr);
+    char *prec = xstr(c, "normalize-space(//section[@id='models']//tbody/tr[1]/td[6])");
+    ck_assert_str_eq(prec, "81.0 %");
+    xmlFree(prec);
+    /* integrity statement names the checkpoint's size and root */
+    char *integ = xstr(c, "//section[@id='integrity']/div");
+    char want[128];
+    snprintf(want, sizeof want, "first %llu entries", (unsigned long long)is.tree_size);
+    ck_assert_msg(strstr(integ, want) != NULL, "%s", integ);
+    ck_assert_ptr_nonnull(strstr(integ, is.root));
+    ck_assert_ptr_nonnull(strstr(integ, "verified"));
+    xmlFree(integ);
+    xmlXPathFreeContext(c);
+    xmlFreeDoc(doc);
+
+    /* the ledger's last entry is report.issued with this report's hash */
+    ledger *lg;
+    ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
+    buf leaf;
+    buf_init(&leaf, LEDGER_MAX_LEAF);
+    ck_assert(ledger_entry(lg, is.index, &leaf, &e) == ADT_OK);
+    ck_assert_int_eq(is.index, is.tree_size); /* appended right after the checkpoint used */
+    cJSON *l = cJSON_Parse(leaf.data);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(l, "type")), "report.issued");
+    cJSON *p = cJSON_GetObjectItem(l, "payload");
+    uint8_t h[32];
+    char hex[65];
+    crypto_hash_sha256(h, (const uint8_t *)out.data, out.len);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "sha256")), hex);
+    ck_assert_str_eq(is.sha256, hex);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "period")), "2026-Q3");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "format")), "html");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "actor")), "carol");
+    ck_assert_int_eq((uint64_t)cJSON_GetObjectItem(p, "tree_size")->valuedouble, is.tree_size);
+    merkle_hash root;
+    ck_assert(ledger_root(lg, is.tree_size, root, &e) == ADT_OK);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", root[i]);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "root")), hex);
+    cJSON_Delete(l);
+    buf_free(&leaf);
+    ledger_close(lg);
+
+    /* reproducible: the same checkpoint gives the same bytes */
+    buf again;
+    report_issued is2;
+    ck_assert(gen(REPORT_HTML, false, is.tree_size, &again, &is2, &e) == ADT_OK);
+    ck_assert_str_eq(is2.sha256, is.sha256);
+    buf_free(&again);
+
+    /* the next report proves consistency with this one's checkpoint */
+    buf next;
+    report_issued is3;
+    ck_assert(gen(REPORT_XML, true, 0, &next, &is3, &e) == ADT_OK);
+    xmlDocPtr x = xmlReadMemory(next.data, (int)next.len, "r.xml", NULL, XML_PARSE_NONET);
+    c = xmlXPathNewContext(x);
+    char *cons = xstr(c, "string(/report/integrity/previous/@consistency)");
+    ck_assert_str_eq(cons, "proven");
+    xmlFree(cons);
+    ck_assert_double_eq(xnum(c, "number(/report/integrity/previous/@tree-size)"),
+                        (double)is.tree_size);
+    char *ps = xstr(c, "string(/report/integrity/previous/@sha256)");
+    ck_assert_str_eq(ps, is.sha256);
+    xmlFree(ps);
+    char *sig = xstr(c, "string(/report/integrity/previous/@checkpoint-signature)");
+    ck_assert_str_eq(sig, "verified");
+    xmlFree(sig);
+    xmlXPathFreeContext(c);
+    xmlFreeDoc(x);
+    buf_free(&next);
+    buf_free(&out);
+}
+END_TEST
+
+static void schema_err(void *ctx, const char *fmt, ...)
+{
+    (void)ctx;
+    (void)fmt;
+}
+
+START_TEST(oscal_xml_validates)
+{
+    buf out;
+    report_issued is;
+    adt_err e = {0};
+    ck_assert_msg(gen(REPORT_OSCAL_XML, false, 0, &out, &is, &e) == ADT_OK, "%s", e.msg);
+    xmlDocPtr doc = xmlReadMemory(out.data, (int)out.len, "ar.xml", NULL, XML_PARSE_NONET);
+    ck_assert_ptr_nonnull(doc);
+    xmlSetGenericErrorFunc(NULL, schema_err);
+    xmlSchemaParserCtxtPtr pc =
+        xmlSchemaNewParserCtxt(ts_shared("data/oscal-schemas/oscal_assessment-results_schema.xsd"));
+    xmlSchemaPtr schema = xmlSchemaParse(pc);
+    ck_assert_ptr_nonnull(schema);
+    xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
+    ck_assert_int_eq(xmlSchemaValidateDoc(vc, doc), 0);
+    xmlSetGenericErrorFunc(NULL, NULL);
+    ck_assert_int_eq(oscal_check_xml(doc, &e), ADT_OK);
+
+    xmlXPathContextPtr c = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(c, BAD_CAST "o", BAD_CAST OSCAL_NS);
+    ck_assert_double_eq(xnum(c, "count(/o:assessment-results/o:result)"), 1);
+    /* a finding per evaluated control, each with a status */
+    double nf = xnum(c, "count(//o:finding)");
+    ck_assert_double_eq(nf, xnum(c, "count(//o:finding/o:target/o:status[@state])"));
+    /* evidence cites ledger entries with index and leaf hash, linked to the checkpoint */
+    double nev = xnum(c, "count(//o:relevant-evidence)");
+    ck_assert_double_eq(nev, xnum(c, "count(//o:relevant-evidence/o:prop[@name='ledger-index'])"));
+    ck_assert_double_eq(nev, xnum(c, "count(//o:relevant-evidence/o:prop[@name='leaf-hash'])"));
+    ck_assert_double_eq(xnum(c, "count(//o:back-matter/o:resource/o:base64)"), 1);
+    if (nev > 0) {
+        /* the cited leaf hash is the ledger's */
+        double idx = xnum(c, "number((//o:relevant-evidence)[1]/o:prop[@name='ledger-index']/@value)");
+        char *lh = xstr(c, "string((//o:relevant-evidence)[1]/o:prop[@name='leaf-hash']/@value)");
+        ledger *lg;
+        ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
+        merkle_hash h;
+        ck_assert(ledger_leaf_hash(lg, (uint64_t)idx, h, &e) == ADT_OK);
+        char hex[65];
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", h[i]);
+        ck_assert_str_eq(lh, hex);
+        xmlFree(lh);
+        ledger_close(lg);
+    }
+    xmlXPathFreeContext(c);
+
+    /* the program's own checks catch what the XSD cannot */
+    xmlNodePtr ro = NULL;
+    for (xmlNodePtr n = xmlDocGetRootElement(doc)->children; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && !xmlStrcmp(n->name, BAD_CAST "result"))
+            ro = n;
+    ck_assert_ptr_nonnull(ro);
+    xmlNodePtr f = xmlNewChild(ro, NULL, BAD_CAST "finding", NULL);
+    xmlNewProp(f, BAD_CAST "uuid", BAD_CAST "11111111-2222-4333-8444-555555555555");
+    xmlNodePtr rel = xmlNewChild(f, NULL, BAD_CAST "related-observation", NULL);
+    xmlNewProp(rel, BAD_CAST "observation-uuid", BAD_CAST "99999999-2222-4333-8444-555555555555");
+    ck_assert_int_ne(oscal_check_xml(doc, &e), ADT_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "does not resolve"));
+    xmlSetProp(rel, BAD_CAST "observation-uuid", BAD_CAST "11111111-2222-4333-8444-555555555555");
+    xmlNodePtr f2 = xmlNewChild(ro, NULL, BAD_CAST "finding", NULL);
+    xmlNewProp(f2, BAD_CAST "uuid", BAD_CAST "11111111-2222-4333-8444-555555555555");
+    ck_assert_int_ne(oscal_check_xml(doc, &e), ADT_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "used twice"));
+
+    xmlSchemaFreeValidCtxt(vc);
+    xmlSchemaFree(schema);
+    xmlSchemaFreeParserCtxt(pc);
+    xmlFreeDoc(doc);
+    buf_free(&out);
+}
+END_TEST
+
+START_TEST(oscal_json_shape)
+{
+    buf out;
+    report_issued is;
+    adt_err e = {0};
+    ck_assert_msg(gen(REPORT_OSCAL_JSON, false, 0, &out, &is, &e) == ADT_OK, "%s", e.msg);
+    cJSON *doc = cJSON_Parse(out.data);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_int_eq(oscal_check_json(doc, &e), ADT_OK);
+    cJSON *ar = cJSON_GetObjectItem(doc, "assessment-results");
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(ar, "import-ap"), "href"));
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(ar, "metadata"),
+                                                              "oscal-version")),
+                     OSCAL_VERSION);
+    cJSON *results = cJSON_GetObjectItem(ar, "results");
+    ck_assert_int_eq(cJSON_GetArraySize(results), 1);
+    cJSON *r0 = cJSON_GetArrayItem(results, 0);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(r0, "reviewed-controls"),
+                                              "control-selections"));
+    /* same uuids as the XML: both derive from the checkpoint */
+    buf x;
+    report_issued isx;
+    ck_assert(gen(REPORT_OSCAL_XML, false, 0, &x, &isx, &e) == ADT_OK);
+    const char *u = cJSON_GetStringValue(cJSON_GetObjectItem(ar, "uuid"));
+    ck_assert_ptr_nonnull(strstr(x.data, u));
+    buf_free(&x);
+    /* uuids are version-4 format */
+    ck_assert_int_eq(u[14], '4');
+    ck_assert(strchr("89ab", u[19]) != NULL);
+    cJSON_Delete(doc);
+    buf_free(&out);
+}
+END_TEST
+
+START_TEST(csv_table)
+{
+    buf out;
+    report_issued is;
+    adt_err e = {0};
+    ck_assert(gen(REPORT_CSV, false, 0, &out, &is, &e) == ADT_OK);
+    int lines = 0;
+    for (size_t i = 0; i < out.len; i++)
+        lines += out.data[i] == '\n';
+    ck_assert_int_eq(lines, 19); /* header + 18 KPIs */
+    ck_assert(!strncmp(out.data, "period,id,name,group,unit,value,previous,target,", 48));
+    ck_assert_ptr_nonnull(strstr(out.data, "\r\n2026-Q3,incident_time_to_ack,"));
+    ck_assert_ptr_nonnull(strstr(out.data, ",45.0,90.0,30.0,,missed,lower,"));
+    buf_free(&out);
+}
+END_TEST
+
+START_TEST(bad_input_changes_nothing)
+{
+    adt_err e = {0};
+    ledger *lg;
+    uint64_t before, after;
+    ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
+    ck_assert(ledger_size(lg, &before, &e) == ADT_OK);
+    ledger_close(lg);
+    report_opts o = {0};
+    o.data_dir = dir;
+    o.format = REPORT_HTML;
+    o.record = true;
+    buf out;
+    buf_init(&out, REPORT_MAX_BYTES);
+    o.period = "2026-Q5";
+    ck_assert_int_eq(reports_generate(&o, &out, NULL, &e), ADT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "2026-Q5"));
+    o.period = "2026-Q3";
+    char tpl[512];
+    snprintf(tpl, sizeof tpl, "%s/bad.xsl", dir);
+    ts_write_file(tpl, "<xsl:stylesheet", 15);
+    o.template_path = tpl;
+    ck_assert_int_eq(reports_generate(&o, &out, NULL, &e), ADT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "bad.xsl"));
+    /* a template trying to read a file is stopped by the sandbox */
+    const char *evil =
+        "<xsl:stylesheet version=\"1.0\" xmlns:xsl=\"http://www.w3.org/1999/XSL/Transform\">"
+        "<xsl:template match=\"/\"><x><xsl:copy-of select=\"document('/etc/passwd')\"/></x>"
+        "</xsl:template></xsl:stylesheet>";
+    ts_write_file(tpl, evil, strlen(evil));
+    int rc = reports_generate(&o, &out, NULL, &e);
+    ck_assert(rc != ADT_OK || strstr(out.data, "root:") == NULL);
+    ck_assert(out.len == 0 || strstr(out.data, "root:") == NULL);
+    o.template_path = NULL;
+    o.kpis_path = tpl;
+    ts_write_file(tpl, "{\"format\":\"auditd-kpis/1\"}", 26);
+    ck_assert_int_eq(reports_generate(&o, &out, NULL, &e), ADT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "version"));
+    ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
+    ck_assert(ledger_size(lg, &after, &e) == ADT_OK);
+    ledger_close(lg);
+    ck_assert_int_eq(after, before + (rc == ADT_OK)); /* only a successful render records */
+    buf_free(&out);
+}
+END_TEST
+
+START_TEST(http_handler)
+{
+    api_param prm[1] = {{"format", "csv"}};
+    api_request req = {"GET", "/v1/reports/2026-Q3", prm, 1, NULL, 0, API_ROLE_AGENT, "agent:gw-1",
+                       NULL, 0};
+    api_response resp = {0};
+    buf_init(&resp.body, 64u << 20);
+    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(resp.status, 403);
+    req.role = API_ROLE_AUDITOR;
+    req.principal = "auditor-1";
+    buf_reset(&resp.body);
+    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_str_eq(resp.content_type, "text/csv; charset=utf-8");
+    ck_assert(!strncmp(resp.body.data, "period,", 7));
+    prm[0].value = "pdf";
+    buf_reset(&resp.body);
+    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(resp.status, 400);
+    req.path = "/v1/reports/2026-13";
+    prm[0].value = "json";
+    buf_reset(&resp.body);
+    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(resp.status, 400);
+    req.path = "/v1/other";
+    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_ENOTFOUND);
+    buf_free(&resp.body);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("reports");
+    TCase *tc = tcase_create("reports");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, kpi_values_from_the_ledger);
+    tcase_add_test(tc, html_structure_and_record);
+    tcase_add_test(tc, oscal_xml_validates);
+    tcase_add_test(tc, oscal_json_shape);
+    tcase_add_test(tc, csv_table);
+    tcase_add_test(tc, bad_input_changes_nothing);
+    tcase_add_test(tc, http_handler);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
