@@ -1,0 +1,623 @@
+/* test_tamper.c: an attacker with write access to ledger.db (but not the
+ * signing key) edits it with sqlite3 or by raw byte writes. ledger_verify and
+ * `auditd verify` must notice every such edit and name the first bad index.
+ * The attacker drops the immutability triggers to make the edit and puts
+ * them back afterwards, as a careful one would. */
+#include "lt_helpers.h"
+#include "note.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define N 20
+#define NO_INDEX UINT64_MAX
+
+/* One pristine ledger of N entries (a checkpoint at every size) is built once
+ * per test case in the runner process; each test tampers with its own copy. */
+static char *g_template;
+
+static void template_setup(void)
+{
+    g_template = lt_new_ledger("t-template");
+    ledger *lg;
+    adt_err err;
+    ck_assert_int_eq(ledger_open(g_template, LEDGER_RDWR, &lg, &err), ADT_OK);
+    for (uint64_t k = 0; k < N; k++)
+        lt_append1(lg, k, "agent:tamper");
+    ledger_close(lg);
+    sqlite3 *db = lt_db(g_template);
+    lt_exec_ok(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite3_close(db);
+}
+
+static void template_teardown(void)
+{
+    lt_remove_ledger(g_template);
+    g_template = NULL;
+}
+
+static void copy_file(const char *from_dir, const char *to_dir, const char *name)
+{
+    char a[4400], b[4400];
+    snprintf(a, sizeof a, "%s/%s", from_dir, name);
+    snprintf(b, sizeof b, "%s/%s", to_dir, name);
+    size_t len;
+    char *data = ts_read_file(a, &len);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_int_eq(ts_write_file(b, data, len), 0);
+    ck_assert_int_eq(chmod(b, 0600), 0);
+    free(data);
+}
+
+static char *make_ledger(const char *tag)
+{
+    char *root = ts_tmpdir(tag);
+    ck_assert_ptr_nonnull(root);
+    char *dir = malloc(4200);
+    snprintf(dir, 4200, "%s/data", root);
+    free(root);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    copy_file(g_template, dir, LEDGER_DB_FILE);
+    copy_file(g_template, dir, LEDGER_KEY_FILE);
+    return dir;
+}
+
+/* The attacker's session: triggers dropped (their SQL kept) until attack_end. */
+typedef struct attack {
+    sqlite3 *db;
+    int ntrig;
+    char *trig_sql[32];
+} attack;
+
+static void attack_begin(attack *a, const char *dir)
+{
+    memset(a, 0, sizeof *a);
+    a->db = lt_db(dir);
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(a->db, "SELECT name, sql FROM sqlite_master WHERE type='trigger'",
+                                        -1, &s, NULL), SQLITE_OK);
+    char names[32][64];
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        ck_assert_int_lt(a->ntrig, 32);
+        snprintf(names[a->ntrig], sizeof names[0], "%s", sqlite3_column_text(s, 0));
+        a->trig_sql[a->ntrig++] = strdup((const char *)sqlite3_column_text(s, 1));
+    }
+    sqlite3_finalize(s);
+    ck_assert_int_ge(a->ntrig, 6);
+    for (int i = 0; i < a->ntrig; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP TRIGGER %s", names[i]);
+        lt_exec_ok(a->db, sql);
+    }
+}
+
+static void attack_end(attack *a)
+{
+    for (int i = 0; i < a->ntrig; i++) {
+        lt_exec_ok(a->db, a->trig_sql[i]);
+        free(a->trig_sql[i]);
+    }
+    sqlite3_close(a->db);
+}
+
+/* Flip one bit of byte `off` (negative: from the end) of a blob column. */
+static void flip_blob(sqlite3 *db, const char *table, const char *col, const char *keycol,
+                      int64_t key, long off)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s = ?", col, table, keycol);
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_int64(s, 1, key);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    int n = sqlite3_column_bytes(s, 0);
+    int type = sqlite3_column_type(s, 0);
+    unsigned char *b = malloc((size_t)n + 1);
+    memcpy(b, sqlite3_column_blob(s, 0), (size_t)n);
+    sqlite3_finalize(s);
+    long at = off >= 0 ? off : n + off;
+    ck_assert(at >= 0 && at < n);
+    b[at] ^= 0x01;
+    snprintf(sql, sizeof sql, "UPDATE %s SET %s = ? WHERE %s = ?", table, col, keycol);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    if (type == SQLITE_TEXT)
+        sqlite3_bind_text(s, 1, (const char *)b, n, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_blob(s, 1, b, n, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, key);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+    ck_assert_int_eq(sqlite3_changes(db), 1);
+    sqlite3_finalize(s);
+    free(b);
+}
+
+/* Expect verify to fail at `idx` in [idx, idx_hi] (NO_INDEX: no index applies),
+ * with `word` in the problem; and the same through the real CLI. */
+static void expect_detected(const char *dir, uint64_t idx, uint64_t idx_hi, const char *word)
+{
+    ledger_verify_result vr;
+    adt_err err;
+    int rc = ledger_verify(dir, &vr, &err);
+    ck_assert_msg(rc == ADT_OK || !vr.ok, "verify could not run: %s", err.msg);
+    ck_assert_msg(!vr.ok, "tampering was not detected (want index %llu)", (unsigned long long)idx);
+    if (idx == NO_INDEX) {
+        ck_assert_msg(!vr.has_bad_index, "unexpected bad index %llu: %s",
+                      (unsigned long long)vr.bad_index, vr.problem);
+    } else {
+        ck_assert_msg(vr.has_bad_index, "no bad index given: %s", vr.problem);
+        ck_assert_msg(vr.bad_index >= idx && vr.bad_index <= idx_hi,
+                      "bad index %llu, want %llu..%llu: %s", (unsigned long long)vr.bad_index,
+                      (unsigned long long)idx, (unsigned long long)idx_hi, vr.problem);
+    }
+    if (word)
+        ck_assert_msg(strstr(vr.problem, word), "problem '%s' does not mention '%s'", vr.problem, word);
+    char *out = NULL, *errout = NULL;
+    const char *args[] = {"verify", "--data-dir", dir, NULL};
+    int st = ts_run(NULL, 0, &out, &errout, args);
+    ck_assert_msg(st != 0, "auditd verify exited 0: %s", out);
+    if (idx != NO_INDEX) {
+        char want[64];
+        snprintf(want, sizeof want, "index %llu", (unsigned long long)vr.bad_index);
+        ck_assert_msg(errout && strstr(errout, want), "auditd verify stderr lacks '%s': %s", want,
+                      errout ? errout : "");
+    }
+    if (word)
+        ck_assert_msg(errout && strstr(errout, word), "auditd verify stderr lacks '%s': %s", word,
+                      errout ? errout : "");
+    free(out);
+    free(errout);
+}
+
+static void expect_ok(const char *dir, uint64_t entries)
+{
+    ledger_verify_result vr;
+    adt_err err;
+    ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
+    ck_assert_msg(vr.ok, "verify failed: %s", vr.problem);
+    ck_assert_uint_eq(vr.entries, entries);
+    char *out = NULL;
+    const char *args[] = {"verify", "--data-dir", dir, NULL};
+    ck_assert_int_eq(ts_run(NULL, 0, &out, NULL, args), 0);
+    char want[64];
+    snprintf(want, sizeof want, "ok: %llu entries", (unsigned long long)entries);
+    ck_assert_msg(out && strstr(out, want), "stdout: %s", out ? out : "");
+    free(out);
+}
+
+START_TEST(test_untouched)
+{
+    char *dir = make_ledger("t-ok");
+    expect_ok(dir, N);
+    ledger_verify_result vr;
+    adt_err err;
+    ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
+    ck_assert_uint_eq(vr.checkpoints, N + 1);
+    ledger *lg;
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDONLY, &lg, &err), ADT_OK);
+    uint8_t want[32];
+    lt_rc_root(lg, N, want);
+    ck_assert_mem_eq(vr.root, want, 32);
+    ledger_close(lg);
+    /* Dropping and recreating the triggers unchanged is not tampering. */
+    attack a;
+    attack_begin(&a, dir);
+    attack_end(&a);
+    expect_ok(dir, N);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_flip_leaf_byte)
+{
+    char *dir = make_ledger("t-leaf");
+    attack a;
+    attack_begin(&a, dir);
+    flip_blob(a.db, "entries", "leaf", "seq", 7, 30); /* inside the payload */
+    attack_end(&a);
+    expect_detected(dir, 7, 7, NULL);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+/* Leaf and its stored hash changed together: the chain (next prev) and the
+ * tree catch it. */
+START_TEST(test_rewrite_leaf_and_hash)
+{
+    char *dir = make_ledger("t-leafh");
+    attack a;
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "UPDATE entries SET leaf = replace(leaf, 'entry-000006-marker', 'entry-000006-MARKER') WHERE seq = 6");
+    lt_exec_ok(a.db, "UPDATE entries SET leaf = CAST(leaf AS BLOB) WHERE seq = 6");
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(a.db, "SELECT leaf FROM entries WHERE seq = 6", -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    uint8_t h[32];
+    rc_leaf_hash(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0), h);
+    sqlite3_finalize(s);
+    ck_assert_int_eq(sqlite3_prepare_v2(a.db, "UPDATE entries SET leaf_hash = ? WHERE seq = 6", -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_blob(s, 1, h, 32, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    attack_end(&a);
+    /* Entry 6 itself or the node over 6..7 (or entry 7's prev) is named. */
+    expect_detected(dir, 6, 7, NULL);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_flip_leaf_hash)
+{
+    char *dir = make_ledger("t-lh");
+    attack a;
+    attack_begin(&a, dir);
+    flip_blob(a.db, "entries", "leaf_hash", "seq", 11, 5);
+    attack_end(&a);
+    expect_detected(dir, 11, 11, NULL);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+#define NODE_ID(level, index) ((int64_t)(((uint64_t)(level) << 56) | (uint64_t)(index)))
+
+START_TEST(test_flip_node_hash)
+{
+    char *dir = make_ledger("t-node");
+    attack a;
+    attack_begin(&a, dir);
+    flip_blob(a.db, "nodes", "hash", "id", NODE_ID(1, 2), 0); /* leaves 4..5 */
+    attack_end(&a);
+    expect_detected(dir, 4, 5, "node");
+    lt_remove_ledger(dir);
+
+    dir = make_ledger("t-node3");
+    attack_begin(&a, dir);
+    flip_blob(a.db, "nodes", "hash", "id", NODE_ID(3, 1), 31); /* leaves 8..15 */
+    attack_end(&a);
+    expect_detected(dir, 8, 15, "node");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_delete_node)
+{
+    char *dir = make_ledger("t-delnode");
+    attack a;
+    attack_begin(&a, dir);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DELETE FROM nodes WHERE id = %lld", (long long)NODE_ID(2, 2));
+    lt_exec_ok(a.db, sql); /* leaves 8..11 */
+    attack_end(&a);
+    expect_detected(dir, 8, 11, "node");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+/* The signature line is the last line of the note: flip a base64 digit of it. */
+START_TEST(test_flip_checkpoint_sig)
+{
+    char *dir = make_ledger("t-sig");
+    attack a;
+    attack_begin(&a, dir);
+    flip_blob(a.db, "checkpoints", "note", "size", 9, -10);
+    attack_end(&a);
+    expect_detected(dir, 8, 8, "checkpoint");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_flip_checkpoint_root)
+{
+    char *dir = make_ledger("t-croot");
+    attack a;
+    attack_begin(&a, dir);
+    flip_blob(a.db, "checkpoints", "root", "size", 13, 3);
+    attack_end(&a);
+    expect_detected(dir, 12, 12, "checkpoint");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_delete_entry)
+{
+    char *dir = make_ledger("t-del");
+    attack a;
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq = 5");
+    attack_end(&a);
+    expect_detected(dir, 5, 5, NULL);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_delete_first_entry)
+{
+    char *dir = make_ledger("t-del0");
+    attack a;
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq = 0");
+    attack_end(&a);
+    expect_detected(dir, 0, 0, NULL);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_swap_seq)
+{
+    char *dir = make_ledger("t-swap");
+    attack a;
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "UPDATE entries SET seq = -1 WHERE seq = 3;"
+                     "UPDATE entries SET seq = 3 WHERE seq = 9;"
+                     "UPDATE entries SET seq = 9 WHERE seq = -1;");
+    attack_end(&a);
+    expect_detected(dir, 3, 3, NULL);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_swap_contents)
+{
+    char *dir = make_ledger("t-swapc");
+    attack a;
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "CREATE TEMP TABLE t AS SELECT seq, leaf, leaf_hash FROM entries WHERE seq IN (3, 9);"
+                     "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 9), "
+                     "  leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 9) WHERE seq = 3;"
+                     "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 3), "
+                     "  leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 3) WHERE seq = 9;");
+    attack_end(&a);
+    expect_detected(dir, 3, 3, NULL);
+    lt_remove_ledger(dir);
+
+    /* Leaf bytes only (hashes left in place). */
+    dir = make_ledger("t-swapl");
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "CREATE TEMP TABLE t AS SELECT seq, leaf FROM entries WHERE seq IN (14, 15);"
+                     "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 15) WHERE seq = 14;"
+                     "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 14) WHERE seq = 15;");
+    attack_end(&a);
+    expect_detected(dir, 14, 14, NULL);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_truncate_tail)
+{
+    char *dir = make_ledger("t-trunc");
+    attack a;
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq >= 15");
+    attack_end(&a);
+    expect_detected(dir, 15, 15, "truncated");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_drop_trigger)
+{
+    char *dir = make_ledger("t-trig");
+    sqlite3 *db = lt_db(dir);
+    lt_exec_ok(db, "DROP TRIGGER entries_no_update");
+    sqlite3_close(db);
+    expect_detected(dir, NO_INDEX, NO_INDEX, "entries_no_update");
+    lt_remove_ledger(dir);
+
+    dir = make_ledger("t-trig2");
+    db = lt_db(dir);
+    lt_exec_ok(db, "DROP TRIGGER checkpoints_no_delete");
+    sqlite3_close(db);
+    expect_detected(dir, NO_INDEX, NO_INDEX, "checkpoints_no_delete");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+/* A trigger swapped for a do-nothing one of the same name is as good as
+ * dropped: verify must look at what the trigger does, not only its name. */
+START_TEST(test_neutered_trigger)
+{
+    char *dir = make_ledger("t-neuter");
+    sqlite3 *db = lt_db(dir);
+    lt_exec_ok(db, "DROP TRIGGER entries_no_update;"
+                   "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries BEGIN SELECT 1; END;");
+    ck_assert_int_eq(lt_exec(db, "UPDATE entries SET leaf = leaf WHERE seq = 0"), SQLITE_OK);
+    sqlite3_close(db);
+    expect_detected(dir, NO_INDEX, NO_INDEX, "entries_no_update");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+/* Entries, checkpoints truncated to one entry; tree nodes of the removed
+ * entries left behind. Verify promises to notice nodes for missing entries. */
+START_TEST(test_leftover_nodes)
+{
+    char *dir = make_ledger("t-leftover");
+    attack a;
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq >= 1; DELETE FROM checkpoints WHERE size > 1;");
+    attack_end(&a);
+    expect_detected(dir, NO_INDEX, NO_INDEX, "nodes");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+/* The documented limit: an admin with the key can truncate and rewrite
+ * history consistently, and verify alone cannot tell. A witness that kept an
+ * earlier checkpoint does, through a consistency proof. */
+START_TEST(test_consistent_rewrite_needs_witness)
+{
+    char *dir = make_ledger("t-rewrite");
+    ledger *lg;
+    adt_err err;
+    char name[NOTE_ORIGIN_MAX + 1];
+    uint8_t pub[32];
+    char witness_note[NOTE_MAX];
+    uint64_t wsize;
+    merkle_hash wroot;
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDONLY, &lg, &err), ADT_OK);
+    ck_assert_int_eq(note_key_parse(ledger_key_line(lg), name, sizeof name, pub, &err), ADT_OK);
+    ck_assert_int_eq(ledger_checkpoint(lg, witness_note, sizeof witness_note, &wsize, &err), ADT_OK);
+    ledger_close(lg);
+    ck_assert_int_eq(note_verify_checkpoint(witness_note, strlen(witness_note), name, pub, &wsize,
+                                            wroot, &err), ADT_OK);
+    ck_assert_uint_eq(wsize, N);
+
+    attack a;
+    attack_begin(&a, dir);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM entries WHERE seq >= 10; DELETE FROM checkpoints WHERE size > 10;"
+             "DELETE FROM nodes WHERE ((id & 72057594037927935) + 1) << (id >> 56) > 10;");
+    lt_exec_ok(a.db, sql);
+    attack_end(&a);
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &err), ADT_OK);
+    for (uint64_t k = 10; k < N + 5; k++)
+        lt_append1(lg, k + 1000, "agent:rewritten");
+    ledger_close(lg);
+    expect_ok(dir, N + 5);
+
+    /* The witness asks for a proof that its checkpoint is a prefix. */
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDONLY, &lg, &err), ADT_OK);
+    char note[NOTE_MAX];
+    uint64_t nsize;
+    merkle_hash nroot;
+    ck_assert_int_eq(ledger_checkpoint(lg, note, sizeof note, &nsize, &err), ADT_OK);
+    ck_assert_int_eq(note_verify_checkpoint(note, strlen(note), name, pub, &nsize, nroot, &err), ADT_OK);
+    ck_assert_uint_eq(nsize, N + 5);
+    merkle_hash h[MERKLE_MAX_PROOF];
+    size_t k;
+    ck_assert_int_eq(ledger_prove_consistency(lg, wsize, nsize, h, &k, &err), ADT_OK);
+    ck_assert(!rc_verify_consistency(wsize, nsize, wroot, nroot, (const uint8_t(*)[32])h, k));
+    ck_assert(!merkle_verify_consistency(wsize, nsize, wroot, nroot, (const merkle_hash *)h, k));
+    /* ...while an honest prefix (size 10, untouched) still checks out. */
+    uint8_t r10[32];
+    lt_rc_root(lg, 10, r10);
+    ck_assert_int_eq(ledger_prove_consistency(lg, 10, nsize, h, &k, &err), ADT_OK);
+    ck_assert(rc_verify_consistency(10, nsize, r10, nroot, (const uint8_t(*)[32])h, k));
+    ledger_close(lg);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+/* ---- raw byte edits of ledger.db ---- */
+
+static char *checkpointed_db(const char *dir)
+{
+    sqlite3 *db = lt_db(dir);
+    lt_exec_ok(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite3_close(db);
+    char *p = malloc(4300);
+    snprintf(p, 4300, "%s/%s", dir, LEDGER_DB_FILE);
+    return p;
+}
+
+/* Find `needle` exactly once in the file; flip bit 0 of byte `at` of it. */
+static void raw_flip(const char *path, const void *needle, size_t nlen, size_t at)
+{
+    size_t len;
+    char *data = ts_read_file(path, &len);
+    ck_assert_ptr_nonnull(data);
+    const char *hit = lt_memmem(data, len, needle, nlen);
+    ck_assert_msg(hit != NULL, "bytes not found in %s", path);
+    size_t off = (size_t)(hit - data);
+    ck_assert_msg(lt_memmem(hit + 1, len - off - 1, needle, nlen) == NULL, "bytes found twice");
+    unsigned char b = (unsigned char)data[off + at] ^ 0x01;
+    free(data);
+    int fd = open(path, O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)(off + at)), 1);
+    ck_assert_int_eq(fsync(fd), 0);
+    close(fd);
+}
+
+START_TEST(test_raw_leaf_byte)
+{
+    char *dir = make_ledger("t-raw");
+    char *db = checkpointed_db(dir);
+    const char *m = "entry-000007-marker";
+    raw_flip(db, m, strlen(m), 13);
+    expect_detected(dir, 7, 7, NULL);
+    free(db);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_raw_leaf_hash)
+{
+    char *dir = make_ledger("t-rawh");
+    ledger *lg;
+    adt_err err;
+    merkle_hash h;
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDONLY, &lg, &err), ADT_OK);
+    ck_assert_int_eq(ledger_leaf_hash(lg, 12, h, &err), ADT_OK);
+    ledger_close(lg);
+    char *db = checkpointed_db(dir);
+    raw_flip(db, h, 32, 17);
+    expect_detected(dir, 12, 12, NULL);
+    free(db);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+START_TEST(test_raw_checkpoint)
+{
+    char *dir = make_ledger("t-rawc");
+    ledger *lg;
+    adt_err err;
+    char note[NOTE_MAX];
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDONLY, &lg, &err), ADT_OK);
+    ck_assert_int_eq(ledger_checkpoint_at(lg, 17, note, sizeof note, &err), ADT_OK);
+    ledger_close(lg);
+    char *db = checkpointed_db(dir);
+    /* A base64 digit of the signature, 12 characters before the end. */
+    size_t nl = strlen(note);
+    raw_flip(db, note, nl, nl - 12);
+    expect_detected(dir, 16, 16, "checkpoint");
+    free(db);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("tamper");
+    TCase *tc = tcase_create("sql");
+    tcase_set_timeout(tc, 60);
+    tcase_add_unchecked_fixture(tc, template_setup, template_teardown);
+    tcase_add_test(tc, test_untouched);
+    tcase_add_test(tc, test_flip_leaf_byte);
+    tcase_add_test(tc, test_rewrite_leaf_and_hash);
+    tcase_add_test(tc, test_flip_leaf_hash);
+    tcase_add_test(tc, test_flip_node_hash);
+    tcase_add_test(tc, test_delete_node);
+    tcase_add_test(tc, test_flip_checkpoint_sig);
+    tcase_add_test(tc, test_flip_checkpoint_root);
+    tcase_add_test(tc, test_delete_entry);
+    tcase_add_test(tc, test_delete_first_entry);
+    tcase_add_test(tc, test_swap_seq);
+    tcase_add_test(tc, test_swap_contents);
+    tcase_add_test(tc, test_truncate_tail);
+    tcase_add_test(tc, test_drop_trigger);
+    tcase_add_test(tc, test_neutered_trigger);
+    tcase_add_test(tc, test_leftover_nodes);
+    tcase_add_test(tc, test_consistent_rewrite_needs_witness);
+    suite_add_tcase(s, tc);
+    TCase *raw = tcase_create("raw");
+    tcase_set_timeout(raw, 60);
+    tcase_add_unchecked_fixture(raw, template_setup, template_teardown);
+    tcase_add_test(raw, test_raw_leaf_byte);
+    tcase_add_test(raw, test_raw_leaf_hash);
+    tcase_add_test(raw, test_raw_checkpoint);
+    suite_add_tcase(s, raw);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
