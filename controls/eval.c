@@ -1195,9 +1195,13 @@ static void raci_feed(eval_engine *e, const ev *x)
                      x->index};
     if (in_window(e, x->time)) {
         e->raci_checked++;
-        for (size_t i = 0; i < e->rules->n; i++)
-            if (e->rs[i].r->kind == RULE_RACI)
-                e->rs[i].checked++;
+        for (size_t i = 0; i < e->rules->n; i++) {
+            rstate *rs = &e->rs[i];
+            if (rs->r->kind == RULE_RACI && (!rs->r->earlier.ntypes || type_in(&rs->r->earlier, x->type))) {
+                rs->checked++;
+                evidence(rs, x->index);
+            }
+        }
     }
     adt_err err = {0};
     if (raci_eval_feed(e->re, &re, &err) == ADT_ENOMEM)
@@ -1497,6 +1501,35 @@ static void out_finding(rout *o, const rule *r, const char *msg, const char *own
     cJSON_AddItemToArray(o->findings, f);
 }
 
+static int cmp_finding(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    const cJSON *ix = cJSON_GetObjectItem(x, "index"), *iy = cJSON_GetObjectItem(y, "index");
+    double dx = ix ? ix->valuedouble : -1, dy = iy ? iy->valuedouble : -1;
+    if (dx != dy)
+        return dx < dy ? -1 : 1;
+    return strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(x, "message")),
+                  cJSON_GetStringValue(cJSON_GetObjectItem(y, "message")));
+}
+
+/* Findings in a stable order (by ledger index, then message), so that when
+ * a finding was discovered (on arrival, at a deadline) does not show. */
+static void sort_findings(cJSON *arr)
+{
+    int n = cJSON_GetArraySize(arr);
+    if (n < 2)
+        return;
+    cJSON **v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return;
+    for (int i = n; i-- > 0;)
+        v[i] = cJSON_DetachItemFromArray(arr, i);
+    qsort(v, (size_t)n, sizeof *v, cmp_finding);
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, v[i]);
+    free(v);
+}
+
 int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
 {
     if (e->re && as_of_us > e->last_as_of) {
@@ -1621,6 +1654,7 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
         for (size_t k = 0; k < rs->nev; k++)
             cJSON_AddItemToArray(evs, cJSON_CreateNumber((double)rs->ev[k]));
         cJSON_AddNumberToObject(o, "evidence_count", (double)rs->ev_count);
+        sort_findings(ro.findings);
         cJSON_AddItemToObject(o, "findings", ro.findings);
         cJSON_AddNumberToObject(o, "findings_count", (double)ro.fcount);
     }

@@ -586,6 +586,8 @@ static int parse_kind(pctx *p, xmlNodePtr k, rule *r)
         free(f);
         if (!rc && !r->nraci_findings)
             rc = perr(p, k, ADT_EINVAL, "<raci findings> is empty");
+        if (!rc && xmlHasProp(k, (const xmlChar *)"types"))
+            rc = parse_types(p, k, "types", &r->earlier);
         return rc;
     }
     return perr(p, k, ADT_EINVAL, "unknown rule kind <%s>", kn);

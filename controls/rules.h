@@ -120,7 +120,8 @@ typedef struct rule {
      * within: earlier = trigger, later = response.
      * every, absent: sels[0..nsels) (absent: any matching selector violates).
      * rate: sels = numerator terms, sels2 = denominator terms.
-     * revoked-within: earlier = trigger, sels = grants. */
+     * revoked-within: earlier = trigger, sels = grants.
+     * raci: earlier.types = the events that count as checked (none: all). */
     rule_sel earlier, later, until;
     bool has_until;
     rule_sel sels[RULES_MAX_ITEMS];

@@ -1,0 +1,1136 @@
+/* test_rules.c: evidence rules: the parser's errors, every shipped rule on
+ * hand-built event sequences (passing and violating), RACI cases through the
+ * rules, periods, the HTTP API, and continuous == period evaluation. */
+#include "canon.h"
+#include "catalog.h"
+#include "controls.h"
+#include "eval.h"
+#include "ledger.h"
+#include "raci.h"
+#include "rules.h"
+#include "tsupport.h"
+
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- fixtures ------------------------------------------------------------- */
+
+typedef struct tev {
+    const char *source; /* NULL = "test" */
+    const char *json;
+    const char *sig;    /* canonical JSON object, or NULL */
+} tev;
+
+#define END {NULL, NULL, NULL}
+
+/* A fresh data directory with a ledger and (optionally) the plant's RACI policy. */
+static char *mkdata(bool policy)
+{
+    char *dir = ts_tmpdir("rules");
+    ck_assert_ptr_nonnull(dir);
+    adt_err err = {0};
+    ck_assert_msg(ledger_init(dir, "test.example/rules", &err) == ADT_OK, "%s", err.msg);
+    if (policy) {
+        size_t n;
+        char *x = ts_read_file(AUDITD_SOURCE_DIR "/policies/examples/plant.xml", &n);
+        ck_assert_ptr_nonnull(x);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, RACI_POLICY_FILE);
+        ck_assert_int_eq(ts_write_file(path, x, n), 0);
+        free(x);
+    }
+    return dir;
+}
+
+static void append(const char *dir, const tev *evs)
+{
+    adt_err err = {0};
+    ledger *lg = NULL;
+    ck_assert_msg(ledger_open(dir, LEDGER_RDWR, &lg, &err) == ADT_OK, "%s", err.msg);
+    size_t n = 0;
+    while (evs[n].json)
+        n++;
+    ledger_item *items = calloc(n, sizeof *items);
+    buf *bufs = calloc(n, sizeof *bufs);
+    char (*types)[64] = calloc(n, 64);
+    for (size_t i = 0; i < n; i++) {
+        buf_init(&bufs[i], 65536);
+        ck_assert_msg(canon_json(evs[i].json, strlen(evs[i].json), &canon_event_limits, true,
+                                 &bufs[i], &err) == ADT_OK, "%s: %s", evs[i].json, err.msg);
+        const char *v;
+        size_t vl;
+        ck_assert_int_eq(canon_member(bufs[i].data, bufs[i].len, "type", &v, &vl), ADT_OK);
+        ck_assert_uint_lt(vl, 64);
+        memcpy(types[i], v + 1, vl - 2);
+        items[i] = (ledger_item){evs[i].source ? evs[i].source : "test", types[i], bufs[i].data,
+                                 bufs[i].len, evs[i].sig,
+                                 evs[i].sig ? strlen(evs[i].sig) : 0};
+    }
+    ledger_commit c;
+    if (n)
+        ck_assert_msg(ledger_append(lg, items, n, &c, &err) == ADT_OK, "%s", err.msg);
+    for (size_t i = 0; i < n; i++)
+        buf_free(&bufs[i]);
+    free(bufs);
+    free(items);
+    free(types);
+    ledger_close(lg);
+}
+
+/* Evaluate `period` (NULL = everything, as of now). */
+static cJSON *evaluate(const char *dir, const char *period)
+{
+    adt_err err = {0};
+    controls *c = NULL;
+    ck_assert_msg(controls_open(dir, &c, &err) == ADT_OK, "%s", err.msg);
+    int64_t from = INT64_MIN, to = INT64_MAX;
+    if (period)
+        ck_assert_msg(controls_parse_period(period, &from, &to, &err) == ADT_OK, "%s", err.msg);
+    cJSON *doc = NULL;
+    ck_assert_msg(controls_evaluate_period(c, from, to, NULL, &doc, &err) == ADT_OK, "%s",
+                  err.msg);
+    controls_close(c);
+    return doc;
+}
+
+static const cJSON *rule_of(const cJSON *doc, const char *id)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, "rules"))
+    {
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r, "id")), id))
+            return r;
+    }
+    ck_abort_msg("no rule %s in the result", id);
+    return NULL;
+}
+
+static const char *status_of(const cJSON *doc, const char *id)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(rule_of(doc, id), "status"));
+}
+
+static const char *first_message(const cJSON *doc, const char *id)
+{
+    const cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItem(rule_of(doc, id), "findings"), 0);
+    return f ? cJSON_GetStringValue(cJSON_GetObjectItem(f, "message")) : "";
+}
+
+static const cJSON *control_of(const cJSON *doc, const char *fw, const char *id)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "controls"))
+    {
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "framework")), fw) &&
+            !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(c, "id")), id))
+            return c;
+    }
+    return NULL;
+}
+
+/* Run events through a fresh data dir and check one rule's status. */
+static cJSON *scenario(const tev *evs, const char *period, bool policy)
+{
+    char *dir = mkdata(policy);
+    append(dir, evs);
+    cJSON *doc = evaluate(dir, period);
+    ts_rmrf(dir);
+    free(dir);
+    return doc;
+}
+
+#define EXPECT(doc, rule, st)                                                                   \
+    ck_assert_msg(!strcmp(status_of(doc, rule), st), "%s: expected %s, got %s (%s)", rule, st,  \
+                  status_of(doc, rule), first_message(doc, rule))
+
+/* ---- periods and durations ------------------------------------------------ */
+
+START_TEST(periods)
+{
+    adt_err err = {0};
+    int64_t f, t;
+    const int64_t D = 86400LL * 1000000;
+    ck_assert_int_eq(controls_parse_period("2026-Q3", &f, &t, &err), ADT_OK);
+    ck_assert_int_eq(f, 1782864000LL * 1000000); /* 2026-07-01T00:00:00Z */
+    ck_assert_int_eq(t - f, 92 * D);
+    ck_assert_int_eq(controls_parse_period("2026-07", &f, &t, &err), ADT_OK);
+    ck_assert_int_eq(f, 1782864000LL * 1000000);
+    ck_assert_int_eq(t - f, 31 * D);
+    ck_assert_int_eq(controls_parse_period("2026-07-01..2026-09-30", &f, &t, &err), ADT_OK);
+    ck_assert_int_eq(f, 1782864000LL * 1000000);
+    ck_assert_int_eq(t - f, 92 * D);
+    ck_assert_int_eq(controls_parse_period("2024-02", &f, &t, &err), ADT_OK);
+    ck_assert_int_eq(t - f, 29 * D);
+    ck_assert_int_eq(controls_parse_period("2026-Q4", &f, &t, &err), ADT_OK);
+    ck_assert_int_eq(t, 1798761600LL * 1000000); /* 2027-01-01 */
+    ck_assert_int_eq(controls_parse_period("2026", &f, &t, &err), ADT_OK);
+    ck_assert_int_eq(t - f, 365 * D);
+    const char *bad[] = {"", "2026-Q5", "2026-13", "2026-02-30..2026-03-01", "26-07",
+                         "2026-09-30..2026-07-01", "2026-07-01..", "Q3", "2026-7"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err.msg[0] = 0;
+        ck_assert_msg(controls_parse_period(bad[i], &f, &t, &err) == ADT_EINVAL, "%s", bad[i]);
+        ck_assert_ptr_nonnull(strstr(err.msg, "period"));
+    }
+    int64_t us;
+    ck_assert_int_eq(rules_parse_duration("P1DT2H", &us, &err), ADT_OK);
+    ck_assert_int_eq(us, 26LL * 3600 * 1000000);
+    ck_assert_int_eq(rules_parse_duration("P2W", &us, &err), ADT_OK);
+    ck_assert_int_eq(us, 14 * D);
+    ck_assert_int_eq(rules_parse_duration("PT90M", &us, &err), ADT_OK);
+    ck_assert_int_eq(us, 90LL * 60 * 1000000);
+    ck_assert_int_eq(rules_parse_duration("P1M", &us, &err), ADT_EINVAL);
+    ck_assert_int_eq(rules_parse_duration("P", &us, &err), ADT_EINVAL);
+    ck_assert_int_eq(rules_parse_duration("PT", &us, &err), ADT_EINVAL);
+    ck_assert_int_eq(rules_parse_duration("P0D", &us, &err), ADT_EINVAL);
+    ck_assert_int_eq(rules_parse_duration("1D", &us, &err), ADT_EINVAL);
+}
+END_TEST
+
+/* ---- loading -------------------------------------------------------------- */
+
+static bool norm_cb(void *ctx, const char *fw, const char *id, char *out, size_t cap)
+{
+    catalog *cat = ctx;
+    if (catalog_normalize_id(id, out, cap))
+        return false;
+    catalog_control c;
+    adt_err e;
+    return catalog_lookup(cat, fw, out, &c, &e) == ADT_OK;
+}
+
+START_TEST(shipped_rules_load)
+{
+    adt_err err = {0};
+    rules_schema *s = NULL;
+    catalog *cat = NULL;
+    ck_assert_msg(rules_schema_open(NULL, &s, &err) == ADT_OK, "%s", err.msg);
+    ck_assert_msg(catalog_open(NULL, &cat, &err) == ADT_OK, "%s", err.msg);
+    rules_catalog rc = {cat, norm_cb};
+    rules_set set;
+    ck_assert_msg(rules_load_dir(s, &rc, rules_default_dir(), &set, &err) == ADT_OK, "%s",
+                  err.msg);
+    ck_assert_uint_ge(set.n, 15);
+    ck_assert_uint_eq(strlen(set.fingerprint), 64);
+    /* every kind is used by a shipped rule, and ids are normalised */
+    bool kinds[8] = {0};
+    for (size_t i = 0; i < set.n; i++)
+        kinds[set.rules[i].kind] = true;
+    for (int k = 0; k < 8; k++)
+        ck_assert_msg(kinds[k], "no shipped rule of kind %s", rules_kind_name((rule_kind)k));
+    bool cm3 = false;
+    for (size_t i = 0; i < set.n; i++)
+        for (size_t k = 0; k < set.rules[i].ncontrols; k++)
+            cm3 |= !strcmp(set.rules[i].controls[k].id, "cm-3");
+    ck_assert(cm3);
+    rules_set_free(&set);
+    catalog_close(cat);
+    rules_schema_close(s);
+}
+END_TEST
+
+static int parse_text(const char *xml, adt_err *err)
+{
+    rules_schema *s = NULL;
+    catalog *cat = NULL;
+    ck_assert(rules_schema_open(NULL, &s, err) == ADT_OK);
+    ck_assert(catalog_open(NULL, &cat, err) == ADT_OK);
+    rules_catalog rc = {cat, norm_cb};
+    rule r;
+    int code = rules_parse(s, &rc, "t.xml", xml, strlen(xml), &r, err);
+    if (!code)
+        rules_rule_free(&r);
+    catalog_close(cat);
+    rules_schema_close(s);
+    return code;
+}
+
+#define HEAD "<?xml version=\"1.0\"?>\n<rule id=\"t\" severity=\"low\">\n<title>t</title>\n"
+
+START_TEST(load_errors)
+{
+    adt_err err = {0};
+    /* a good one first, so the errors below are about what they change */
+    ck_assert_msg(parse_text(HEAD "<controls><control framework=\"nist80053\" id=\"AC-5\"/>"
+                                  "</controls>\n<absent><event types=\"x.y\"/></absent></rule>",
+                             &err) == ADT_OK, "%s", err.msg);
+    /* a control the catalog does not have: file, line and id */
+    ck_assert_int_eq(parse_text(HEAD "<controls>\n<control framework=\"nist80053\" id=\"ZZ-99\"/>"
+                                     "</controls>\n<absent><event types=\"x.y\"/></absent></rule>",
+                                &err), ADT_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "t.xml:5:") && strstr(err.msg, "ZZ-99"), "%s", err.msg);
+    /* not well-formed */
+    ck_assert_int_eq(parse_text(HEAD "<controls>\n\n<control framework=\"nist80053\" id=\"AC-5\">"
+                                     "</controls></rule>", &err), ADT_EINVAL);
+    ck_assert_msg(strstr(err.msg, "t.xml:") != NULL, "%s", err.msg);
+    /* schema: unknown kind element, with its line */
+    ck_assert_int_eq(parse_text(HEAD "<controls><control framework=\"nist80053\" id=\"AC-5\"/>"
+                                     "</controls>\n<sometimes/></rule>", &err), ADT_EINVAL);
+    ck_assert_msg(strstr(err.msg, "t.xml:5") != NULL, "%s", err.msg);
+    /* schema: bad duration */
+    ck_assert_int_eq(parse_text(HEAD "<controls><control framework=\"nist80053\" id=\"AC-5\"/>"
+                                     "</controls>\n<every period=\"1 day\"><event types=\"a\"/>"
+                                     "</every></rule>", &err), ADT_EINVAL);
+    ck_assert_msg(strstr(err.msg, "t.xml:5") != NULL, "%s", err.msg);
+    /* semantic: an ISO control stated without a reason */
+    ck_assert_int_eq(parse_text(HEAD "<controls>\n<control framework=\"iso27001\" id=\"A.5.3\"/>"
+                                     "</controls><absent><event types=\"a\"/></absent></rule>",
+                                &err), ADT_EINVAL);
+    ck_assert_msg(strstr(err.msg, "t.xml:5:") && strstr(err.msg, "reason"), "%s", err.msg);
+    /* semantic: comparison with a non-number */
+    ck_assert_int_eq(parse_text(HEAD "<controls><control framework=\"nist80053\" id=\"AC-5\"/>"
+                                     "</controls><absent><event types=\"a\">\n<where field=\"n\" "
+                                     "op=\"gt\" value=\"many\"/></event></absent></rule>", &err),
+                     ADT_EINVAL);
+    ck_assert_msg(strstr(err.msg, "t.xml:5:") && strstr(err.msg, "number"), "%s", err.msg);
+    /* a DOCTYPE (entity declarations) is refused */
+    ck_assert_int_eq(parse_text("<?xml version=\"1.0\"?><!DOCTYPE rule [<!ENTITY x \"y\">]>"
+                                "<rule id=\"t\" severity=\"low\"/>", &err), ADT_EINVAL);
+    /* a directory with a bad rule fails as a whole, naming the file */
+    char *dir = ts_tmpdir("rulesdir");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/a.xml", dir);
+    const char *good = HEAD "<controls><control framework=\"nist80053\" id=\"AC-5\"/></controls>"
+                            "<absent><event types=\"x\"/></absent></rule>";
+    ts_write_file(path, good, strlen(good));
+    snprintf(path, sizeof path, "%s/b.xml", dir);
+    ts_write_file(path, good, strlen(good)); /* same id "t" */
+    rules_schema *s = NULL;
+    ck_assert(rules_schema_open(NULL, &s, &err) == ADT_OK);
+    rules_set set;
+    ck_assert_int_eq(rules_load_dir(s, NULL, dir, &set, &err), ADT_EINVAL);
+    ck_assert_msg(strstr(err.msg, "b.xml") && strstr(err.msg, "already used"), "%s", err.msg);
+    rules_schema_close(s);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* controls_open with a rules directory holding a rule for a missing control */
+START_TEST(open_fails_on_bad_rule)
+{
+    char *dir = mkdata(true);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rules", dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/rules/x.xml", dir);
+    const char *bad = HEAD "<controls>\n<control framework=\"nist80053\" id=\"AC-999\"/>"
+                           "</controls><absent><event types=\"x\"/></absent></rule>";
+    ts_write_file(path, bad, strlen(bad));
+    controls *c = NULL;
+    adt_err err = {0};
+    ck_assert_int_eq(controls_open(dir, &c, &err), ADT_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "x.xml:5:") && strstr(err.msg, "AC-999"), "%s", err.msg);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* ---- change management ---------------------------------------------------- */
+
+#define REQ(id, who, sha)                                                                      \
+    "{\"type\":\"change.request\",\"time\":\"2026-07-01T08:00:00Z\",\"actor\":\"" who          \
+    "\",\"change_id\":\"" id "\",\"activity\":\"firmware:plc\",\"target\":\"firmware:plc@2\","  \
+    "\"artifact_sha256\":\"" sha "\"}"
+#define CONSULT(id, who)                                                                       \
+    "{\"type\":\"change.consult\",\"time\":\"2026-07-01T09:00:00Z\",\"actor\":\"" who          \
+    "\",\"change_id\":\"" id "\",\"activity\":\"firmware:plc\"}"
+#define APPROVE(id, who, sha)                                                                  \
+    "{\"type\":\"change.approve\",\"time\":\"2026-07-01T10:00:00Z\",\"actor\":\"" who          \
+    "\",\"change_id\":\"" id "\",\"activity\":\"firmware:plc\",\"artifact_sha256\":\"" sha "\"}"
+#define SCAN(sha, result, crit)                                                                \
+    "{\"type\":\"firmware.scan\",\"time\":\"2026-07-01T07:00:00Z\",\"actor\":\"dave\","          \
+    "\"artifact_sha256\":\"" sha "\",\"scanner\":\"trivy\",\"result\":\"" result              \
+    "\",\"critical\":" crit "}"
+#define DEPLOY(id, who, sha, time)                                                             \
+    "{\"type\":\"firmware.deploy\",\"time\":\"" time "\",\"actor\":\"" who                     \
+    "\",\"change_id\":\"" id "\",\"activity\":\"firmware:plc\",\"device_class\":\"plc\","       \
+    "\"version\":\"2\",\"artifact_sha256\":\"" sha "\",\"provenance\":{\"build_id\":\"b-7\","   \
+    "\"source\":\"git:plc@abc\"}}"
+#define INFORM(ref, who, time)                                                                 \
+    "{\"type\":\"notify.inform\",\"time\":\"" time "\",\"actor\":\"" who "\",\"activity\":"    \
+    "\"firmware:plc\",\"ref\":\"" ref "\"}"
+
+START_TEST(change_good)
+{
+    const tev evs[] = {{NULL, SCAN("aa11", "pass", "0"), NULL},
+                       {NULL, REQ("CH-1", "grace", "aa11"), NULL},
+                       {NULL, CONSULT("CH-1", "dave"), NULL},
+                       {NULL, APPROVE("CH-1", "alice", "aa11"), NULL},
+                       {NULL, DEPLOY("CH-1", "grace", "aa11", "2026-07-01T12:00:00Z"), NULL},
+                       {NULL, INFORM("CH-1", "erin", "2026-07-01T13:00:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-Q3", true);
+    EXPECT(doc, "deploy-approved-by-accountable", "pass");
+    EXPECT(doc, "deploy-artifact-matches-approval", "pass");
+    EXPECT(doc, "change-approval-segregated", "pass");
+    EXPECT(doc, "change-consulted", "pass");
+    EXPECT(doc, "deploy-informed", "pass");
+    EXPECT(doc, "firmware-scanned-before-deploy", "pass");
+    EXPECT(doc, "deploy-provenance-recorded", "pass");
+    EXPECT(doc, "raci-approvals", "pass");
+    /* nothing about incidents or backups: not evaluated */
+    EXPECT(doc, "incident-ack-by-responsible", "no_evidence");
+    EXPECT(doc, "model-registered-before-deploy", "no_evidence");
+    /* control roll-up: CM-3 and its crosswalk ISO pair A.8.32 satisfied */
+    const cJSON *cm3 = control_of(doc, "nist80053", "cm-3");
+    ck_assert_ptr_nonnull(cm3);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cm3, "status")), "satisfied");
+    ck_assert_int_ge(cJSON_GetArraySize(cJSON_GetObjectItem(cm3, "evidence")), 3);
+    const cJSON *a832 = control_of(doc, "iso27001", "A.8.32");
+    ck_assert_ptr_nonnull(a832);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(a832, "status")), "satisfied");
+    const cJSON *ir4 = control_of(doc, "nist80053", "ir-4");
+    ck_assert_ptr_nonnull(ir4);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ir4, "status")), "not_evaluated");
+    ck_assert_str_eq(cJSON_GetStringValue(
+                         cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "policy"), "version")),
+                     "2026.11.1");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "tree_size")), 6);
+    cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(change_violations)
+{
+    /* CH-2: grace requests and approves herself (not the Accountable), no
+     * consultation, the deployed bytes differ, the scan found criticals,
+     * nobody is informed. CH-3: deployed without any approval. */
+    const tev evs[] = {{NULL, SCAN("bb22", "pass", "2"), NULL},
+                       {NULL, REQ("CH-2", "grace", "bb22"), NULL},
+                       {NULL, APPROVE("CH-2", "grace", "bb22"), NULL},
+                       {NULL, DEPLOY("CH-2", "grace", "cc33", "2026-07-01T12:00:00Z"), NULL},
+                       {NULL, DEPLOY("CH-3", "grace", "bb22", "2026-07-02T12:00:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-Q3", true);
+    EXPECT(doc, "deploy-approved-by-accountable", "fail");
+    ck_assert_ptr_nonnull(strstr(first_message(doc, "deploy-approved-by-accountable"),
+                                 "not the Accountable"));
+    const cJSON *f = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(rule_of(doc, "deploy-approved-by-accountable"), "findings"), 0);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(f, "owner")), "alice");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(f, "index")), 3);
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(
+                         rule_of(doc, "deploy-approved-by-accountable"), "findings_count")), 2);
+    EXPECT(doc, "deploy-artifact-matches-approval", "fail");
+    ck_assert_ptr_nonnull(strstr(first_message(doc, "deploy-artifact-matches-approval"), "cc33"));
+    EXPECT(doc, "change-approval-segregated", "fail");
+    EXPECT(doc, "change-consulted", "fail");
+    ck_assert_ptr_nonnull(strstr(first_message(doc, "change-consulted"), "dave"));
+    EXPECT(doc, "deploy-informed", "fail");
+    ck_assert_ptr_nonnull(strstr(first_message(doc, "deploy-informed"), "erin"));
+    EXPECT(doc, "firmware-scanned-before-deploy", "fail");
+    /* the RACI evaluator agrees: self approval, approver not accountable */
+    EXPECT(doc, "raci-approvals", "fail");
+    const cJSON *cm3 = control_of(doc, "nist80053", "cm-3");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cm3, "status")), "not_satisfied");
+    const cJSON *ac5 = control_of(doc, "nist80053", "ac-5");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ac5, "status")), "not_satisfied");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(change_late_inform_and_no_policy)
+{
+    const tev evs[] = {{NULL, REQ("CH-4", "grace", "dd44"), NULL},
+                       {NULL, APPROVE("CH-4", "alice", "dd44"), NULL},
+                       {NULL, DEPLOY("CH-4", "grace", "dd44", "2026-07-01T12:00:00Z"), NULL},
+                       {NULL, INFORM("CH-4", "erin", "2026-07-02T18:00:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-Q3", true);
+    EXPECT(doc, "deploy-informed", "fail");
+    ck_assert_ptr_nonnull(strstr(first_message(doc, "deploy-informed"), "after 1d6h"));
+    EXPECT(doc, "deploy-approved-by-accountable", "pass");
+    cJSON_Delete(doc);
+    /* without a RACI policy, rules that need one say so instead of passing */
+    doc = scenario(evs, "2026-Q3", false);
+    EXPECT(doc, "deploy-approved-by-accountable", "fail");
+    ck_assert_ptr_nonnull(strstr(first_message(doc, "deploy-approved-by-accountable"),
+                                 "no RACI policy"));
+    EXPECT(doc, "change-approval-segregated", "pass");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(doc, "policy")));
+    cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(approval_too_old_and_other_period)
+{
+    /* approval on 07-01, deploy 40 days later: older than max-age P30D */
+    const tev evs[] = {{NULL, APPROVE("CH-5", "alice", "ee55"), NULL},
+                       {NULL, DEPLOY("CH-5", "grace", "ee55", "2026-08-10T12:00:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-08", true);
+    EXPECT(doc, "deploy-approved-by-accountable", "fail");
+    ck_assert_ptr_nonnull(strstr(first_message(doc, "deploy-approved-by-accountable"),
+                                 "older than 30d"));
+    cJSON_Delete(doc);
+    /* July holds the approval (context) but no deploy: nothing to judge */
+    doc = scenario(evs, "2026-07", true);
+    EXPECT(doc, "deploy-approved-by-accountable", "no_evidence");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+#define MREG(model, ver, sha, ds)                                                               \
+    "{\"type\":\"model.register\",\"time\":\"2026-07-03T08:00:00Z\",\"actor\":\"carol\","         \
+    "\"model\":\"" model "\",\"version\":\"" ver "\",\"artifact_sha256\":\"" sha "\"" ds "}"
+#define MDEPLOY(id, model, ver, sha, prov)                                                       \
+    "{\"type\":\"model.deploy\",\"time\":\"2026-07-03T12:00:00Z\",\"actor\":\"agent:platform\","  \
+    "\"change_id\":\"" id "\",\"activity\":\"model:failure-predictor\",\"model\":\"" model      \
+    "\",\"version\":\"" ver "\",\"artifact_sha256\":\"" sha "\"" prov "}"
+
+START_TEST(model_provenance)
+{
+    const tev good[] = {{NULL, MREG("fp", "3", "ff66", ",\"dataset\":\"ds-1\""), NULL},
+                        {NULL, MDEPLOY("CH-9", "fp", "3", "ff66",
+                                       ",\"provenance\":{\"build_id\":\"m3\",\"source\":\"reg\"}"),
+                         NULL},
+                        END};
+    cJSON *doc = scenario(good, "2026-Q3", true);
+    EXPECT(doc, "model-registered-before-deploy", "pass");
+    EXPECT(doc, "deploy-provenance-recorded", "pass");
+    cJSON_Delete(doc);
+    const tev bad[] = {{NULL, MREG("fp", "3", "ff66", ""), NULL},
+                       {NULL, MDEPLOY("CH-9", "fp", "4", "ff66",
+                                      ",\"provenance\":{\"source\":\"reg\"}"), NULL},
+                       END};
+    doc = scenario(bad, "2026-Q3", true);
+    EXPECT(doc, "model-registered-before-deploy", "fail");
+    EXPECT(doc, "deploy-provenance-recorded", "fail");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(
+                         rule_of(doc, "deploy-provenance-recorded"), "findings_count")), 2);
+    const cJSON *sr4 = control_of(doc, "nist80053", "sr-4");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sr4, "status")), "not_satisfied");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+/* ---- incidents and alerts ------------------------------------------------- */
+
+#define IOPEN(id, sev, time)                                                                   \
+    "{\"type\":\"incident.open\",\"time\":\"" time "\",\"actor\":\"agent:gw-1\","               \
+    "\"incident_id\":\"" id "\",\"severity\":\"" sev "\",\"activity\":\"incident:plant-1\","    \
+    "\"summary\":\"PLC fault\"}"
+#define IEV(type, id, who, time)                                                               \
+    "{\"type\":\"incident." type "\",\"time\":\"" time "\",\"actor\":\"" who                   \
+    "\",\"incident_id\":\"" id "\"}"
+#define IINFORM(id, who, time)                                                                 \
+    "{\"type\":\"notify.inform\",\"time\":\"" time "\",\"actor\":\"" who "\",\"activity\":"    \
+    "\"incident:plant-1\",\"ref\":\"" id "\"}"
+
+START_TEST(incidents_good)
+{
+    const tev evs[] = {{NULL, IOPEN("IN-1", "high", "2026-07-05T10:00:00Z"), NULL},
+                       {NULL, IEV("ack", "IN-1", "alice", "2026-07-05T11:00:00Z"), NULL},
+                       {NULL, IINFORM("IN-1", "erin", "2026-07-05T12:00:00Z"), NULL},
+                       {NULL, IEV("resolve", "IN-1", "alice", "2026-07-06T10:00:00Z"), NULL},
+                       {NULL, IEV("review", "IN-1", "dave", "2026-07-09T10:00:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-Q3", true);
+    EXPECT(doc, "incident-ack-by-responsible", "pass");
+    EXPECT(doc, "incident-resolved", "pass");
+    EXPECT(doc, "incident-reviewed", "pass");
+    EXPECT(doc, "incident-informed", "pass");
+    EXPECT(doc, "raci-incidents", "pass");
+    const cJSON *ir8 = control_of(doc, "nist80053", "ir-8");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ir8, "status")), "satisfied");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(incidents_violations)
+{
+    /* IN-2 acknowledged by bob (Consulted, not Responsible) and never by an R;
+     * IN-3 acknowledged by alice after 5 hours (RACI ack SLA 4 hours), resolved
+     * after 100 hours (72), never reviewed; nobody informed of either. */
+    const tev evs[] = {{NULL, IOPEN("IN-2", "medium", "2026-07-05T10:00:00Z"), NULL},
+                       {NULL, IEV("ack", "IN-2", "bob", "2026-07-05T10:30:00Z"), NULL},
+                       {NULL, IOPEN("IN-3", "low", "2026-07-06T10:00:00Z"), NULL},
+                       {NULL, IEV("ack", "IN-3", "alice", "2026-07-06T15:00:00Z"), NULL},
+                       {NULL, IEV("resolve", "IN-3", "alice", "2026-07-10T14:00:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-Q3", true);
+    EXPECT(doc, "incident-ack-by-responsible", "fail");
+    const cJSON *r = rule_of(doc, "incident-ack-by-responsible");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "findings_count")), 2);
+    char all[4096] = "";
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(r, "findings"))
+    {
+        strncat(all, cJSON_GetStringValue(cJSON_GetObjectItem(f, "message")),
+                sizeof all - strlen(all) - 1);
+        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(f, "owner")), "alice");
+    }
+    ck_assert_msg(strstr(all, "answered by bob") && strstr(all, "after 5h00m"), "%s", all);
+    EXPECT(doc, "incident-resolved", "fail"); /* IN-2 never, IN-3 late */
+    EXPECT(doc, "incident-reviewed", "fail");
+    EXPECT(doc, "incident-informed", "fail");
+    EXPECT(doc, "raci-incidents", "fail");
+    const cJSON *ir4 = control_of(doc, "nist80053", "ir-4");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ir4, "status")), "not_satisfied");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(incident_pending_is_not_a_violation)
+{
+    /* opened on the last evening of the period, acknowledged after it ends:
+     * at the period's end the SLA has not run out, so it is pending */
+    const tev evs[] = {{NULL, IOPEN("IN-4", "low", "2026-07-31T23:00:00Z"), NULL},
+                       {NULL, IEV("ack", "IN-4", "alice", "2026-08-01T00:30:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-07", true);
+    EXPECT(doc, "incident-ack-by-responsible", "pass");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(
+                         rule_of(doc, "incident-ack-by-responsible"), "pending")), 1);
+    cJSON_Delete(doc);
+}
+END_TEST
+
+#define ALERT(id, kind, time)                                                                   \
+    "{\"type\":\"alert.raise\",\"time\":\"" time "\",\"actor\":\"auditd\",\"alert_id\":\"" id   \
+    "\",\"kind\":\"" kind "\",\"model\":\"fp\"}"
+#define AACK(id, time)                                                                          \
+    "{\"type\":\"alert.ack\",\"time\":\"" time "\",\"actor\":\"carol\",\"alert_id\":\"" id "\"}"
+
+START_TEST(alerts)
+{
+    const tev good[] = {{NULL, ALERT("AL-1", "drift", "2026-07-05T10:00:00Z"), NULL},
+                        {NULL, AACK("AL-1", "2026-07-05T12:00:00Z"), NULL},
+                        END};
+    cJSON *doc = scenario(good, "2026-Q3", true);
+    EXPECT(doc, "alerts-acknowledged", "pass");
+    cJSON_Delete(doc);
+    const tev bad[] = {{NULL, ALERT("AL-2", "anomaly", "2026-07-05T10:00:00Z"), NULL},
+                       {NULL, AACK("AL-2", "2026-07-05T20:00:00Z"), NULL},
+                       {NULL, ALERT("AL-3", "drift", "2026-07-06T10:00:00Z"), NULL},
+                       END};
+    doc = scenario(bad, "2026-Q3", true);
+    EXPECT(doc, "alerts-acknowledged", "fail");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(
+                         rule_of(doc, "alerts-acknowledged"), "findings_count")), 2);
+    const cJSON *si4 = control_of(doc, "nist80053", "si-4");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(si4, "status")), "not_satisfied");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+/* ---- access --------------------------------------------------------------- */
+
+#define GRANT(p, role)                                                                          \
+    "{\"type\":\"access.grant\",\"time\":\"2026-07-01T08:00:00Z\",\"actor\":\"bob\","            \
+    "\"principal\":\"" p "\",\"role\":\"" role "\"}"
+#define AREVOKE(p, role, time)                                                                  \
+    "{\"type\":\"access.revoke\",\"time\":\"" time "\",\"actor\":\"bob\",\"principal\":\"" p    \
+    "\",\"role\":\"" role "\"}"
+#define TCREATE(id, name)                                                                       \
+    "{\"type\":\"token.create\",\"time\":\"2026-07-01T08:00:00Z\",\"actor\":\"auditd\","         \
+    "\"token_id\":\"" id "\",\"role\":\"auditor\",\"name\":\"" name "\"}"
+#define TREVOKE(id, name, time)                                                                 \
+    "{\"type\":\"token.revoke\",\"time\":\"" time "\",\"actor\":\"auditd\",\"token_id\":\"" id  \
+    "\",\"role\":\"auditor\",\"name\":\"" name "\"}"
+#define DEPART(p, time)                                                                         \
+    "{\"type\":\"principal.depart\",\"time\":\"" time "\",\"actor\":\"bob\",\"principal\":\""   \
+    p "\"}"
+#define REVIEW(result, time)                                                                    \
+    "{\"type\":\"access.review\",\"time\":\"" time "\",\"actor\":\"bob\",\"scope\":\"plant-1\"," \
+    "\"result\":\"" result "\"}"
+
+START_TEST(access_good)
+{
+    const tev evs[] = {{NULL, GRANT("grace", "operator"), NULL},
+                       {NULL, GRANT("grace", "engineer"), NULL},
+                       {NULL, GRANT("erin", "operator"), NULL},
+                       {NULL, TCREATE("tk-1", "grace"), NULL},
+                       {NULL, REVIEW("pass", "2026-07-02T08:00:00Z"), NULL},
+                       {NULL, DEPART("grace", "2026-08-01T09:00:00Z"), NULL},
+                       {NULL, AREVOKE("grace", "operator", "2026-08-01T10:00:00Z"), NULL},
+                       {NULL, AREVOKE("grace", "engineer", "2026-08-01T10:00:00Z"), NULL},
+                       {NULL, TREVOKE("tk-1", "grace", "2026-08-01T11:00:00Z"), NULL},
+                       {NULL, REVIEW("pass", "2026-09-20T08:00:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-Q3", true);
+    EXPECT(doc, "departed-access-revoked", "pass");
+    EXPECT(doc, "access-reviewed-quarterly", "pass");
+    const cJSON *ps4 = control_of(doc, "nist80053", "ps-4");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ps4, "status")), "satisfied");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(access_violations)
+{
+    /* the token outlives its departed owner; the engineer role is revoked a
+     * day and a half late; the last passing review is months old */
+    const tev evs[] = {{NULL, GRANT("grace", "operator"), NULL},
+                       {NULL, GRANT("grace", "engineer"), NULL},
+                       {NULL, TCREATE("tk-1", "grace"), NULL},
+                       {NULL, REVIEW("pass", "2026-07-02T08:00:00Z"), NULL},
+                       {NULL, REVIEW("fail", "2026-10-02T08:00:00Z"), NULL},
+                       {NULL, DEPART("grace", "2026-08-01T09:00:00Z"), NULL},
+                       {NULL, AREVOKE("grace", "operator", "2026-08-01T10:00:00Z"), NULL},
+                       {NULL, AREVOKE("grace", "engineer", "2026-08-02T21:00:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-07-01..2026-12-31", true);
+    EXPECT(doc, "departed-access-revoked", "fail");
+    const cJSON *r = rule_of(doc, "departed-access-revoked");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "findings_count")), 2);
+    char all[4096] = "";
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(r, "findings"))
+    {
+        strncat(all, cJSON_GetStringValue(cJSON_GetObjectItem(f, "message")),
+                sizeof all - strlen(all) - 1);
+        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(f, "owner")), "bob");
+    }
+    ck_assert_msg(strstr(all, "tk-1") && strstr(all, "engineer"), "%s", all);
+    EXPECT(doc, "access-reviewed-quarterly", "fail");
+    const cJSON *ac2 = control_of(doc, "nist80053", "ac-2");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ac2, "status")), "not_satisfied");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+/* ---- operations: ledger verification, backups, TLS, telemetry ------------- */
+
+#define VERIFY(result, time)                                                                    \
+    "{\"type\":\"ledger.verify\",\"time\":\"" time "\",\"actor\":\"auditd\",\"result\":\""      \
+    result "\",\"tree_size\":10,\"problem\":\"\"}"
+#define BACKUP(time)                                                                            \
+    "{\"type\":\"backup.taken\",\"time\":\"" time "\",\"actor\":\"ops\",\"target\":\"ledger\","  \
+    "\"sha256\":\"ab\"}"
+#define RESTORE(result, time)                                                                   \
+    "{\"type\":\"backup.restore_test\",\"time\":\"" time "\",\"actor\":\"ops\",\"target\":"      \
+    "\"ledger\",\"result\":\"" result "\"}"
+#define START(tls)                                                                              \
+    "{\"type\":\"server.start\",\"time\":\"2026-07-01T00:30:00Z\",\"actor\":\"auditd\","         \
+    "\"config_sha256\":\"00\",\"tls\":" tls ",\"listen\":\"0.0.0.0:8443\"}"
+
+START_TEST(operations_good)
+{
+    const tev evs[] = {{NULL, START("true"), NULL},
+                       {NULL, VERIFY("pass", "2026-07-01T01:00:00Z"), NULL},
+                       {NULL, BACKUP("2026-07-01T02:00:00Z"), NULL},
+                       {NULL, RESTORE("pass", "2026-07-01T03:00:00Z"), NULL},
+                       {NULL, VERIFY("pass", "2026-07-02T01:00:00Z"), NULL},
+                       {NULL, BACKUP("2026-07-02T02:00:00Z"), NULL},
+                       {NULL, VERIFY("pass", "2026-07-03T01:00:00Z"), NULL},
+                       {NULL, BACKUP("2026-07-03T02:00:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-07-01..2026-07-03", true);
+    EXPECT(doc, "ledger-verified-daily", "pass");
+    EXPECT(doc, "ledger-verify-passing", "pass");
+    EXPECT(doc, "backups-taken", "pass");
+    EXPECT(doc, "restore-tested", "pass");
+    EXPECT(doc, "server-tls-only", "pass");
+    const cJSON *au9 = control_of(doc, "nist80053", "au-9");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(au9, "status")), "satisfied");
+    const cJSON *cp9 = control_of(doc, "nist80053", "cp-9");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cp9, "status")), "satisfied");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(operations_violations)
+{
+    const tev evs[] = {{NULL, START("false"), NULL},
+                       {NULL, VERIFY("pass", "2026-07-01T01:00:00Z"), NULL},
+                       {NULL, BACKUP("2026-07-01T02:00:00Z"), NULL},
+                       {NULL, RESTORE("fail", "2026-07-01T03:00:00Z"), NULL},
+                       {NULL, VERIFY("fail", "2026-07-02T01:00:00Z"), NULL},
+                       {NULL, VERIFY("pass", "2026-07-03T05:00:00Z"), NULL},
+                       {NULL, BACKUP("2026-07-03T02:00:00Z"), NULL},
+                       END};
+    cJSON *doc = scenario(evs, "2026-07-01..2026-07-03", true);
+    EXPECT(doc, "ledger-verified-daily", "fail"); /* 07-01 01:00 .. 07-03 05:00 */
+    ck_assert_ptr_nonnull(strstr(first_message(doc, "ledger-verified-daily"), "for 2d4h"));
+    EXPECT(doc, "ledger-verify-passing", "fail");
+    EXPECT(doc, "backups-taken", "fail");
+    EXPECT(doc, "restore-tested", "no_evidence"); /* no passing test, window < a quarter */
+    EXPECT(doc, "server-tls-only", "fail");
+    const cJSON *sc8 = control_of(doc, "nist80053", "sc-8");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sc8, "status")), "not_satisfied");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+#define PROFILE "{\"type\":\"profile.change\",\"time\":\"2026-07-01T00:00:00Z\",\"actor\":" \
+                "\"auditd\",\"profile\":\"plc\",\"version\":\"1\",\"sha256\":\"00\"}"
+#define BATCH(id, readings, q)                                                                 \
+    "{\"type\":\"telemetry.batch\",\"time\":\"2026-07-01T01:00:00Z\",\"actor\":\"agent:gw-1\","  \
+    "\"batch_id\":\"" id "\",\"digest\":\"00\",\"readings\":" readings ",\"accepted\":"         \
+    readings ",\"quarantined\":" q ",\"devices\":1,\"from\":\"x\",\"to\":\"y\"}"
+#define REJECT(id, count)                                                                      \
+    "{\"type\":\"telemetry.reject\",\"time\":\"2026-07-01T01:00:00Z\",\"actor\":\"agent:gw-1\"," \
+    "\"batch_id\":\"" id "\",\"count\":" count ",\"reasons\":{\"range\":" count "},"          \
+    "\"unknown_devices\":0}"
+
+START_TEST(telemetry)
+{
+    const tev good[] = {{NULL, PROFILE, NULL},
+                        {NULL, BATCH("b1", "1000", "10"), NULL},
+                        {NULL, BATCH("b2", "1000", "5"), NULL},
+                        {NULL, REJECT("b3", "20"), NULL},
+                        END};
+    cJSON *doc = scenario(good, "2026-Q3", true);
+    EXPECT(doc, "telemetry-validation-active", "pass");
+    EXPECT(doc, "telemetry-rejection-rate", "pass");
+    double ratio = cJSON_GetNumberValue(
+        cJSON_GetObjectItem(rule_of(doc, "telemetry-rejection-rate"), "ratio"));
+    ck_assert_double_eq_tol(ratio, 35.0 / 2020.0, 1e-9);
+    cJSON_Delete(doc);
+    const tev bad[] = {{NULL, BATCH("b1", "1000", "10"), NULL},
+                       {NULL, REJECT("b2", "200"), NULL},
+                       END};
+    doc = scenario(bad, "2026-Q3", true);
+    EXPECT(doc, "telemetry-validation-active", "fail");
+    EXPECT(doc, "telemetry-rejection-rate", "fail");
+    const cJSON *si10 = control_of(doc, "nist80053", "si-10");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(si10, "status")), "not_satisfied");
+    cJSON_Delete(doc);
+    /* under 100 readings: not enough evidence for a rate */
+    const tev few[] = {{NULL, PROFILE, NULL}, {NULL, BATCH("b1", "50", "25"), NULL}, END};
+    doc = scenario(few, "2026-Q3", true);
+    EXPECT(doc, "telemetry-rejection-rate", "no_evidence");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+#define AGENTADD(name, time)                                                                    \
+    "{\"type\":\"agent.add\",\"time\":\"" time "\",\"actor\":\"admin\",\"agent\":\"" name        \
+    "\",\"role\":\"edge\"}"
+#define AGENTREV(name, time)                                                                    \
+    "{\"type\":\"agent.revoke\",\"time\":\"" time "\",\"actor\":\"admin\",\"agent\":\"" name     \
+    "\",\"role\":\"edge\"}"
+#define SIG "{\"alg\":\"ed25519\",\"key_id\":\"00\",\"sig\":\"AA==\"}"
+
+START_TEST(agents)
+{
+    const tev good[] = {{"auditd", AGENTADD("gw-1", "2026-07-01T00:00:00Z"), NULL},
+                        {"gw-1", ALERT("AL-9", "anomaly", "2026-07-01T01:00:00Z"), SIG},
+                        {"carol", AACK("AL-9", "2026-07-01T02:00:00Z"), NULL},
+                        END};
+    cJSON *doc = scenario(good, "2026-Q3", true);
+    EXPECT(doc, "agents-authenticated", "pass");
+    cJSON_Delete(doc);
+    const tev bad[] = {{"auditd", AGENTADD("gw-1", "2026-07-01T00:00:00Z"), NULL},
+                       {"gw-2", ALERT("AL-8", "anomaly", "2026-07-01T01:00:00Z"), SIG},
+                       {"auditd", AGENTREV("gw-1", "2026-07-01T02:00:00Z"), NULL},
+                       {"gw-1", ALERT("AL-7", "anomaly", "2026-07-01T03:00:00Z"), SIG},
+                       END};
+    doc = scenario(bad, "2026-Q3", true);
+    EXPECT(doc, "agents-authenticated", "fail");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(
+                         rule_of(doc, "agents-authenticated"), "findings_count")), 2);
+    const cJSON *ia3 = control_of(doc, "nist80053", "ia-3");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ia3, "status")), "not_satisfied");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+/* ---- continuous == period; the HTTP API ----------------------------------- */
+
+static const tev mixed[] = {
+    {NULL, SCAN("aa11", "pass", "0"), NULL},
+    {NULL, REQ("CH-1", "grace", "aa11"), NULL},
+    {NULL, CONSULT("CH-1", "dave"), NULL},
+    {NULL, APPROVE("CH-1", "alice", "aa11"), NULL},
+    {NULL, DEPLOY("CH-1", "grace", "aa11", "2026-07-01T12:00:00Z"), NULL},
+    {NULL, REQ("CH-2", "grace", "bb22"), NULL},
+    {NULL, APPROVE("CH-2", "grace", "bb22"), NULL},
+    {NULL, DEPLOY("CH-2", "grace", "cc33", "2026-07-01T12:00:00Z"), NULL},
+    {NULL, IOPEN("IN-2", "medium", "2026-07-05T10:00:00Z"), NULL},
+    {NULL, IEV("ack", "IN-2", "bob", "2026-07-05T10:30:00Z"), NULL},
+    {NULL, GRANT("grace", "operator"), NULL},
+    {NULL, DEPART("grace", "2026-08-01T09:00:00Z"), NULL},
+    {NULL, VERIFY("pass", "2026-07-01T01:00:00Z"), NULL},
+    {NULL, START("true"), NULL},
+    {NULL, PROFILE, NULL},
+    {NULL, BATCH("b1", "1000", "10"), NULL},
+    END};
+
+static cJSON *api_get(controls *c, const char *path, const api_param *params, size_t np,
+                      api_role role, int *status)
+{
+    api_request req = {"GET", path, params, np, NULL, 0, role, "tester", NULL, 0};
+    api_response resp = {0};
+    buf_init(&resp.body, 64u << 20);
+    int rc = controls_api(c, &req, &resp);
+    if (rc == ADT_ENOTFOUND) {
+        buf_free(&resp.body);
+        *status = 0;
+        return NULL;
+    }
+    ck_assert_int_eq(rc, ADT_OK);
+    *status = resp.status;
+    cJSON *doc = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+    ck_assert_msg(doc != NULL, "not JSON: %s", resp.body.data);
+    buf_free(&resp.body);
+    return doc;
+}
+
+START_TEST(continuous_matches_period)
+{
+    char *dir = mkdata(true);
+    adt_err err = {0};
+    controls *c = NULL;
+    /* an empty ledger first, then the events in three commits, each announced */
+    ck_assert_msg(controls_open(dir, &c, &err) == ADT_OK, "%s", err.msg);
+    size_t n = 0;
+    while (mixed[n].json)
+        n++;
+    size_t cuts[] = {0, 5, 11, n};
+    ledger_commit lc = {0};
+    int st;
+    for (int k = 0; k < 3; k++) {
+        tev part[32];
+        size_t m = 0;
+        for (size_t i = cuts[k]; i < cuts[k + 1]; i++)
+            part[m++] = mixed[i];
+        part[m] = (tev)END;
+        append(dir, part);
+        lc.tree_size = cuts[k + 1];
+        controls_notify(c, &lc);
+        cJSON *mid = api_get(c, "/v1/controls", NULL, 0, API_ROLE_AUDITOR, &st);
+        ck_assert_int_eq(st, 200);
+        cJSON_Delete(mid);
+    }
+    cJSON *cont = api_get(c, "/v1/findings", NULL, 0, API_ROLE_AUDITOR, &st);
+    ck_assert_int_eq(st, 200);
+    cJSON *cstat = api_get(c, "/v1/controls", NULL, 0, API_ROLE_AUDITOR, &st);
+    cJSON *period = NULL;
+    ck_assert(controls_evaluate_period(c, INT64_MIN, INT64_MAX, NULL, &period, &err) == ADT_OK);
+    /* same findings, in the same order */
+    cJSON *pf = cJSON_CreateArray();
+    const cJSON *r, *f;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(period, "rules"))
+    {
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(r, "findings"))
+        {
+            cJSON_AddItemToArray(pf, cJSON_Duplicate(f, true));
+        }
+    }
+    cJSON *cf = cJSON_GetObjectItem(cont, "findings");
+    ck_assert_int_gt(cJSON_GetArraySize(cf), 5);
+    ck_assert_int_eq(cJSON_GetArraySize(cf), cJSON_GetArraySize(pf));
+    for (int i = 0; i < cJSON_GetArraySize(pf); i++) {
+        cJSON *a = cJSON_GetArrayItem(cf, i);
+        cJSON_DeleteItemFromObject(a, "controls");
+        ck_assert_msg(cJSON_Compare(a, cJSON_GetArrayItem(pf, i), true), "%s\n%s",
+                      cJSON_PrintUnformatted(a), cJSON_PrintUnformatted(cJSON_GetArrayItem(pf, i)));
+    }
+    /* same status for every control */
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(cstat, "controls"))
+    {
+        const cJSON *y = control_of(period, cJSON_GetStringValue(cJSON_GetObjectItem(x, "framework")),
+                                    cJSON_GetStringValue(cJSON_GetObjectItem(x, "id")));
+        ck_assert_ptr_nonnull(y);
+        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(x, "status")),
+                         cJSON_GetStringValue(cJSON_GetObjectItem(y, "status")));
+    }
+    ck_assert(cJSON_Compare(cJSON_GetObjectItem(cstat, "summary"),
+                            cJSON_GetObjectItem(period, "summary"), true));
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cstat, "tree_size")), (int)n);
+    cJSON_Delete(pf);
+    cJSON_Delete(cont);
+    cJSON_Delete(cstat);
+    cJSON_Delete(period);
+    controls_close(c);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(engine_chunked_equals_whole)
+{
+    /* feeding entries one call at a time with results taken in between gives
+     * the same result as one pass */
+    char *dir = mkdata(true);
+    append(dir, mixed);
+    adt_err err = {0};
+    rules_schema *s = NULL;
+    ck_assert(rules_schema_open(NULL, &s, &err) == ADT_OK);
+    rules_set set;
+    ck_assert_msg(rules_load_dir(s, NULL, rules_default_dir(), &set, &err) == ADT_OK, "%s",
+                  err.msg);
+    raci_policy *p = NULL;
+    ck_assert_msg(raci_load_current(dir, &p, &err) == ADT_OK, "%s", err.msg);
+    ledger *lg = NULL;
+    ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &err) == ADT_OK);
+    eval_engine *a = NULL, *b = NULL;
+    ck_assert(eval_new(&set, p, INT64_MIN, INT64_MAX, &a, &err) == ADT_OK);
+    ck_assert(eval_new(&set, p, INT64_MIN, INT64_MAX, &b, &err) == ADT_OK);
+    buf leaf;
+    buf_init(&leaf, LEDGER_MAX_LEAF);
+    uint64_t size;
+    ck_assert(ledger_size(lg, &size, &err) == ADT_OK);
+    const int64_t as_of = 1790000000LL * 1000000;
+    for (uint64_t i = 0; i < size; i++) {
+        ck_assert(ledger_entry(lg, i, &leaf, &err) == ADT_OK);
+        ck_assert(eval_feed(a, i, leaf.data, leaf.len, &err) == ADT_OK);
+        ck_assert(eval_feed(b, i, leaf.data, leaf.len, &err) == ADT_OK);
+        if (i % 4 == 0) {
+            cJSON *tmp = NULL;
+            ck_assert(eval_result(a, as_of - 1000, &tmp, &err) == ADT_OK);
+            cJSON_Delete(tmp);
+        }
+    }
+    cJSON *ra = NULL, *rb = NULL;
+    ck_assert(eval_result(a, as_of, &ra, &err) == ADT_OK);
+    ck_assert(eval_result(b, as_of, &rb, &err) == ADT_OK);
+    ck_assert(cJSON_Compare(ra, rb, true));
+    /* a malformed leaf is skipped, not fatal */
+    ck_assert(eval_feed(a, size, "{\"x\":1}", 7, &err) == ADT_OK);
+    uint64_t fed, skipped;
+    eval_counts(a, &fed, &skipped);
+    ck_assert_uint_eq(skipped, 1);
+    ck_assert_uint_eq(fed, size + 1);
+    cJSON_Delete(ra);
+    cJSON_Delete(rb);
+    buf_free(&leaf);
+    eval_free(a);
+    eval_free(b);
+    ledger_close(lg);
+    raci_free(p);
+    rules_set_free(&set);
+    rules_schema_close(s);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(http_api)
+{
+    char *dir = mkdata(true);
+    append(dir, mixed);
+    adt_err err = {0};
+    controls *c = NULL;
+    ck_assert_msg(controls_open(dir, &c, &err) == ADT_OK, "%s", err.msg);
+    int st;
+    cJSON *d = api_get(c, "/v1/controls/nist80053/CM-3", NULL, 0, API_ROLE_AUDITOR, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "status")), "not_satisfied");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "label")), "CM-3");
+    ck_assert_int_gt(cJSON_GetArraySize(cJSON_GetObjectItem(d, "rule_results")), 2);
+    ck_assert_int_gt(cJSON_GetArraySize(cJSON_GetObjectItem(d, "evidence")), 0);
+    cJSON_Delete(d);
+    api_param q[] = {{"period", "2026-Q3"}};
+    d = api_get(c, "/v1/controls/iso27001/A.5.3", q, 1, API_ROLE_ADMIN, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "status")), "not_satisfied");
+    cJSON_Delete(d);
+    api_param bad[] = {{"period", "2026-Q9"}};
+    d = api_get(c, "/v1/controls", bad, 1, API_ROLE_AUDITOR, &st);
+    ck_assert_int_eq(st, 400);
+    cJSON_Delete(d);
+    d = api_get(c, "/v1/controls/nist80053/zz-1", NULL, 0, API_ROLE_AUDITOR, &st);
+    ck_assert_int_eq(st, 404);
+    cJSON_Delete(d);
+    d = api_get(c, "/v1/controls/pci/1.1", NULL, 0, API_ROLE_AUDITOR, &st);
+    ck_assert_int_eq(st, 404);
+    cJSON_Delete(d);
+    d = api_get(c, "/v1/controls", NULL, 0, API_ROLE_AGENT, &st);
+    ck_assert_int_eq(st, 403);
+    cJSON_Delete(d);
+    api_param sev[] = {{"severity", "critical"}};
+    d = api_get(c, "/v1/findings", sev, 1, API_ROLE_AUDITOR, &st);
+    ck_assert_int_eq(st, 200);
+    const cJSON *f;
+    int nf = 0;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(d, "findings"))
+    {
+        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(f, "severity")), "critical");
+        ck_assert_int_gt(cJSON_GetArraySize(cJSON_GetObjectItem(f, "controls")), 0);
+        nf++;
+    }
+    ck_assert_int_eq(nf, 1); /* the artefact mismatch of CH-2 */
+    cJSON_Delete(d);
+    d = api_get(c, "/v1/raci", NULL, 0, API_ROLE_AUDITOR, &st);
+    ck_assert_int_eq(st, 200);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "version")), "2026.11.1");
+    cJSON_Delete(d);
+    ck_assert_ptr_null(api_get(c, "/v1/log/key", NULL, 0, API_ROLE_AUDITOR, &st));
+    controls_close(c);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(cli_status)
+{
+    char *dir = mkdata(true);
+    append(dir, mixed);
+    char *out = NULL, *errout = NULL;
+    const char *args[] = {"controls", "status", "--data-dir", dir, "--period", "2026-Q3",
+                          "--framework", "nist80053", NULL};
+    int rc = ts_run(NULL, 0, &out, &errout, args);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, errout);
+    ck_assert_msg(strstr(out, "NOT SATISFIED  CM-3") && strstr(out, "owner alice") &&
+                      !strstr(out, "iso27001:"), "%s", out);
+    free(out);
+    free(errout);
+    const char *args2[] = {"controls", "status", "--data-dir", dir, "--format", "json", NULL};
+    rc = ts_run(NULL, 0, &out, &errout, args2);
+    ck_assert_msg(rc == 0, "exit %d: %s", rc, errout);
+    cJSON *doc = cJSON_Parse(out);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "summary"), "iso27001"));
+    cJSON_Delete(doc);
+    free(out);
+    free(errout);
+    const char *args3[] = {"controls", "status", "--data-dir", dir, "--period", "2026-Q5", NULL};
+    rc = ts_run(NULL, 0, &out, &errout, args3);
+    ck_assert_int_ne(rc, 0);
+    ck_assert_msg(strstr(errout, "2026-Q5") != NULL, "%s", errout);
+    free(out);
+    free(errout);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("rules");
+    TCase *t = tcase_create("rules");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, periods);
+    tcase_add_test(t, shipped_rules_load);
+    tcase_add_test(t, load_errors);
+    tcase_add_test(t, open_fails_on_bad_rule);
+    tcase_add_test(t, change_good);
+    tcase_add_test(t, change_violations);
+    tcase_add_test(t, change_late_inform_and_no_policy);
+    tcase_add_test(t, approval_too_old_and_other_period);
+    tcase_add_test(t, model_provenance);
+    tcase_add_test(t, incidents_good);
+    tcase_add_test(t, incidents_violations);
+    tcase_add_test(t, incident_pending_is_not_a_violation);
+    tcase_add_test(t, alerts);
+    tcase_add_test(t, access_good);
+    tcase_add_test(t, access_violations);
+    tcase_add_test(t, operations_good);
+    tcase_add_test(t, operations_violations);
+    tcase_add_test(t, telemetry);
+    tcase_add_test(t, agents);
+    tcase_add_test(t, continuous_matches_period);
+    tcase_add_test(t, engine_chunked_equals_whole);
+    tcase_add_test(t, http_api);
+    tcase_add_test(t, cli_status);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
