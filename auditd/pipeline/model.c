@@ -554,7 +554,7 @@ int model_train(const model_rows *rows, const model_train_opts *o, model_train_r
         .max_depth = o->max_depth > 0 ? o->max_depth : 4,
         .eta = o->eta > 0 ? o->eta : 0.1,
         .seed = o->seed,
-        .nthread = 0,
+        .nthread = 1, /* OpenMP spinning on busy shared machines costs more than it saves here */
     };
     double min_precision = o->min_precision > 0 ? o->min_precision : 0.6;
     if (p.rounds > 5000 || p.max_depth > 16 || p.eta > 1 || min_precision > 1)

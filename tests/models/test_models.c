@@ -3,7 +3,7 @@
 #include "drift.h"
 #include "ledger.h"
 #include "model.h"
-#include "sim.h"
+#include "tsim.h"
 #include "tsupport.h"
 
 #include <check.h>
@@ -155,11 +155,11 @@ static model_rows *sim_rows(size_t n, uint64_t seed)
 {
     model_rows *rows = NULL;
     ck_assert_int_eq(model_rows_new(&rows, NULL), ADT_OK);
-    sim g;
-    sim_init(&g, seed);
+    tsim g;
+    tsim_init(&g, seed);
     for (size_t i = 0; i < n; i++) {
         double raw[MODEL_NRAW];
-        int y = sim_row(&g, raw, 0);
+        int y = tsim_row(&g, raw, 0);
         char key[64];
         int kl = snprintf(key, sizeof key, "m%zu|%zu", i % 7, i);
         ck_assert_int_eq(model_rows_add(rows, key, (size_t)kl, raw, y, NULL), ADT_OK);

@@ -1,22 +1,22 @@
-/* sim.h: a small AI4I-2020-style machine simulator for the model tests and
+/* tsim.h: a small AI4I-2020-style machine simulator for the model tests and
  * benchmark (physics after Matzka, "Explainable Artificial Intelligence for
  * Predictive Maintenance Applications", AI4I 2020): failures by tool wear
  * (TWF), heat dissipation (HDF), power (PWF), overstrain (OSF) and random (RNF).
  * Deterministic for a seed. Row layout: model_feature_names[0..MODEL_NRAW). */
-#ifndef AUDITD_TEST_SIM_H
-#define AUDITD_TEST_SIM_H
+#ifndef AUDITD_TEST_TSIM_H
+#define AUDITD_TEST_TSIM_H
 
 #include <math.h>
 #include <stdint.h>
 
-typedef struct sim {
+typedef struct tsim {
     uint64_t s;
     double air;
     double wear;
     double replace_at;
-} sim;
+} tsim;
 
-static inline uint64_t sim_next(sim *g)
+static inline uint64_t tsim_next(tsim *g)
 {
     uint64_t z = (g->s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -24,48 +24,48 @@ static inline uint64_t sim_next(sim *g)
     return z ^ (z >> 31);
 }
 
-static inline double sim_unif(sim *g)
+static inline double tsim_unif(tsim *g)
 {
-    return (double)(sim_next(g) >> 11) / 9007199254740992.0;
+    return (double)(tsim_next(g) >> 11) / 9007199254740992.0;
 }
 
-static inline double sim_norm(sim *g)
+static inline double tsim_norm(tsim *g)
 {
-    double u = sim_unif(g), v = sim_unif(g);
+    double u = tsim_unif(g), v = tsim_unif(g);
     if (u < 1e-300)
         u = 1e-300;
     return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
-static inline void sim_init(sim *g, uint64_t seed)
+static inline void tsim_init(tsim *g, uint64_t seed)
 {
     g->s = seed;
     g->air = 300;
     g->wear = 0;
-    g->replace_at = 200 + 40 * sim_unif(g);
+    g->replace_at = 200 + 40 * tsim_unif(g);
 }
 
 /* One reading: raw[6] and the failure label. `shift` adds a distribution
  * shift to air and process temperature (K) and torque (x Nm) for drift tests. */
-static inline int sim_row(sim *g, double *raw, double shift)
+static inline int tsim_row(tsim *g, double *raw, double shift)
 {
-    double u = sim_unif(g);
+    double u = tsim_unif(g);
     int type = u < 0.5 ? 0 : u < 0.8 ? 1 : 2; /* L 50 %, M 30 %, H 20 % */
-    g->air += 0.3 * sim_norm(g) - 0.05 * (g->air - 300);
+    g->air += 0.3 * tsim_norm(g) - 0.05 * (g->air - 300);
     double air = g->air + shift;
-    double proc = air + 10 + sim_norm(g);
-    double torque = 40 + 10 * sim_norm(g) + shift;
+    double proc = air + 10 + tsim_norm(g);
+    double torque = 40 + 10 * tsim_norm(g) + shift;
     if (torque < 3)
         torque = 3;
-    double rpm = 1540 - 15 * (torque - 40) + 60 * sim_norm(g);
+    double rpm = 1540 - 15 * (torque - 40) + 60 * tsim_norm(g);
     g->wear += type == 2 ? 5 : type == 1 ? 3 : 2;
     double wear = g->wear;
     int fail = 0;
     if (wear >= g->replace_at) {
-        if (sim_unif(g) < 0.5)
+        if (tsim_unif(g) < 0.5)
             fail = 1; /* TWF */
         g->wear = 0;
-        g->replace_at = 200 + 40 * sim_unif(g);
+        g->replace_at = 200 + 40 * tsim_unif(g);
     }
     double power = torque * rpm * 2 * M_PI / 60;
     double osf = type == 0 ? 11000 : type == 1 ? 12000 : 13000;
@@ -75,7 +75,7 @@ static inline int sim_row(sim *g, double *raw, double shift)
         fail = 1; /* PWF */
     if (wear * torque > osf)
         fail = 1; /* OSF */
-    if (sim_unif(g) < 0.001)
+    if (tsim_unif(g) < 0.001)
         fail = 1; /* RNF */
     raw[0] = air;
     raw[1] = proc;
