@@ -4,6 +4,7 @@
 #include "tsupport.h"
 
 #include <check.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,10 +537,24 @@ START_TEST(cli_check_and_load)
     free(errs);
     const char *entry[] = {"entry", "0", "--data-dir", dir, NULL};
     ck_assert_int_eq(ts_run(NULL, 0, &out, &errs, entry), 0);
+    /* {"index":0,"leaf":"<base64 of the leaf>"} */
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_ptr_nonnull(j);
+    const char *b64 = cJSON_GetObjectItem(j, "leaf")->valuestring;
+    char leaf[4096];
+    size_t leaf_len = 0;
+    ck_assert_int_eq(sodium_base642bin((unsigned char *)leaf, sizeof leaf - 1, b64, strlen(b64),
+                                       NULL, &leaf_len, NULL, sodium_base64_VARIANT_ORIGINAL),
+                     0);
+    leaf[leaf_len] = '\0';
+    cJSON_Delete(j);
     raci_policy *p = plant();
-    ck_assert_ptr_nonnull(strstr(out, "policy.load"));
-    ck_assert_ptr_nonnull(strstr(out, raci_sha256(p)));
-    ck_assert_ptr_nonnull(strstr(out, "2026.11.1"));
+    char want_ev[300];
+    snprintf(want_ev, sizeof want_ev,
+             "{\"payload\":{\"actor\":\"auditd\",\"policy\":\"plant-1\",\"sha256\":\"%s\",",
+             raci_sha256(p));
+    ck_assert_msg(strncmp(leaf, want_ev, strlen(want_ev)) == 0, "leaf: %s", leaf);
+    ck_assert_ptr_nonnull(strstr(leaf, "\"type\":\"policy.load\",\"version\":\"2026.11.1\"}"));
     raci_free(p);
     free(out);
     free(errs);
