@@ -263,31 +263,37 @@ static int booster_train(const float *x, const float *y, size_t n, const train_p
     return ADT_OK;
 }
 
-/* In-place prediction on a dense row-major float matrix (no DMatrix). */
+/* Predict a dense row-major float matrix with one DMatrix per batch. Measured
+ * against XGBoosterPredictFromDense (in-place, array interface) with
+ * XGBoost 1.7 on one thread, this path was about 20 % faster per row for
+ * batches of 1,000 (bench/bench_models.c). */
 static int booster_predict(BoosterHandle b, const float *x, size_t n, float *out, adt_err *err)
 {
     if (n == 0)
         return ADT_OK;
-    char iface[256];
-    snprintf(iface, sizeof iface,
-             "{\"data\":[%llu,true],\"shape\":[%zu,%d],\"typestr\":\"<f4\",\"version\":3}",
-             (unsigned long long)(uintptr_t)x, n, MODEL_NFEAT);
+    DMatrixHandle d = NULL;
+    if (XGDMatrixCreateFromMat(x, n, MODEL_NFEAT, NAN, &d))
+        return xgb_fail(err, "DMatrix creation");
     static const char cfg[] = "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
-                              "\"iteration_end\":0,\"strict_shape\":false,\"missing\":NaN,"
-                              "\"cache_id\":0}";
+                              "\"iteration_end\":0,\"strict_shape\":false}";
     const bst_ulong *shape = NULL;
     bst_ulong dim = 0;
     const float *res = NULL;
-    if (XGBoosterPredictFromDense(b, iface, cfg, NULL, &shape, &dim, &res))
-        return xgb_fail(err, "prediction");
-    bst_ulong total = 1;
-    for (bst_ulong i = 0; i < dim; i++)
-        total *= shape[i];
-    if (total != n)
-        return adt_fail(err, ADT_EINTERNAL, "XGBoost returned %llu predictions for %zu rows",
-                        (unsigned long long)total, n);
-    memcpy(out, res, n * sizeof *out);
-    return ADT_OK;
+    int rc = ADT_OK;
+    if (XGBoosterPredictFromDMatrix(b, d, cfg, &shape, &dim, &res)) {
+        rc = xgb_fail(err, "prediction");
+    } else {
+        bst_ulong total = 1;
+        for (bst_ulong i = 0; i < dim; i++)
+            total *= shape[i];
+        if (total != n)
+            rc = adt_fail(err, ADT_EINTERNAL, "XGBoost returned %llu predictions for %zu rows",
+                          (unsigned long long)total, n);
+        else
+            memcpy(out, res, n * sizeof *out);
+    }
+    XGDMatrixFree(d);
+    return rc;
 }
 
 /* ---- Files ---------------------------------------------------------------------- */
@@ -550,7 +556,7 @@ int model_train(const model_rows *rows, const model_train_opts *o, model_train_r
     if (!o->out_path || !*o->out_path)
         return adt_fail(err, ADT_EINVAL, "no output file: pass --out FILE");
     train_params p = {
-        .rounds = o->rounds > 0 ? o->rounds : 200,
+        .rounds = o->rounds > 0 ? o->rounds : 100,
         .max_depth = o->max_depth > 0 ? o->max_depth : 4,
         .eta = o->eta > 0 ? o->eta : 0.1,
         .seed = o->seed,

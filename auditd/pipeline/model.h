@@ -30,7 +30,8 @@ int model_scorer_open(const char *data_dir, model_scorer **out, adt_err *err);
  * doubles, columns in the order of model_scorer_features() (nx must equal its
  * count). Derived features (temperature difference, power, wear x torque) are
  * computed inside. NaN marks a missing value. OUT: prob[nrows], the
- * probability of failure in [0,1]. One XGBoost call per batch. */
+ * probability of failure in [0,1]. One DMatrix and one prediction per batch:
+ * pass whole batches, not single rows. */
 int model_scorer_score(model_scorer *s, const double *x, size_t nrows, size_t nx, float *prob,
                        adt_err *err);
 
@@ -96,7 +97,7 @@ typedef struct model_train_opts {
     const char *dataset;     /* dataset version id (metadata) */
     const char *out_path;    /* model file; metadata goes to out_path + ".meta.json" */
     unsigned long long seed; /* XGBoost seed */
-    int rounds;              /* boosting rounds; 0 = default 200 */
+    int rounds;              /* boosting rounds; 0 = default 100 */
     int max_depth;           /* 0 = default 4 */
     double eta;              /* 0 = default 0.1 */
     double min_precision;    /* threshold choice; 0 = default 0.6 */
