@@ -365,9 +365,15 @@ profile_reason profile_validate(const profile *p, const void *values, buf *packe
         return PROFILE_R_PARSE;
     }
     const cJSON *it;
+    size_t hint = 0; /* readings usually list fields in profile order */
     cJSON_ArrayForEach(it, obj)
     {
-        int fi = profile_field_index(p, it->string);
+        int fi = -1;
+        if (hint < p->nfields && !strcmp(p->fields[hint].name, it->string))
+            fi = (int)hint;
+        else
+            fi = profile_field_index(p, it->string);
+        hint = fi >= 0 ? (size_t)fi + 1 : 0;
         if (fi < 0) {
             snprintf(detail, detail_cap, "field %.64s: not in profile %s", it->string, p->name);
             return PROFILE_R_UNKNOWN_FIELD;

@@ -116,7 +116,7 @@ static int emit(tstore *t, sqlite3_stmt *st, const char *const *features, size_t
     int rc = ADT_OK, s;
     profile_value vals[PROFILE_MAX_FIELDS];
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        tprof *tp;
+        tprof *tp = NULL;
         rc = get_prof(t, sqlite3_column_int64(st, 2), features, nf, &tp, err);
         if (rc)
             break;
