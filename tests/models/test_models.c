@@ -149,6 +149,45 @@ START_TEST(ref_deciles_and_shift)
 }
 END_TEST
 
+/* Independent samples of one process stay under the alarm; a shifted one does not. */
+START_TEST(psi_unshifted_vs_shifted_samples)
+{
+    enum { N = 5000 };
+    static double ref[MODEL_NRAW][N], same[MODEL_NRAW][N], moved[MODEL_NRAW][N];
+    tsim a, b, c;
+    tsim_init(&a, 101);
+    tsim_init(&b, 202);
+    tsim_init(&c, 303);
+    for (int i = 0; i < N; i++) {
+        double ra[MODEL_NRAW], rb[MODEL_NRAW], rc[MODEL_NRAW];
+        tsim_row(&a, ra, 0);
+        tsim_row(&b, rb, 0);
+        tsim_row(&c, rc, 6); /* +6 K temperatures, +6 Nm torque (0.6 sd) */
+        for (int f = 0; f < MODEL_NRAW; f++) {
+            ref[f][i] = ra[f];
+            same[f][i] = rb[f];
+            moved[f][i] = rc[f];
+        }
+    }
+    for (int f = 0; f < MODEL_NRAW; f++) {
+        drift_ref r;
+        ck_assert_int_eq(drift_ref_build(ref[f], N, &r, NULL), ADT_OK);
+        double p_same, p_moved, d;
+        size_t m;
+        ck_assert_int_eq(drift_psi_ref(&r, same[f], N, &p_same, NULL), ADT_OK);
+        ck_assert_int_eq(drift_psi_ref(&r, moved[f], N, &p_moved, NULL), ADT_OK);
+        ck_assert_msg(p_same < 0.05, "%s: unshifted PSI %g", model_feature_names[f], p_same);
+        ck_assert_int_eq(drift_ks_ref(&r, same[f], N, &d, &m, NULL), ADT_OK);
+        ck_assert_msg(d < 0.05, "%s: unshifted KS %g", model_feature_names[f], d);
+        if (f == 0 || f == 1 || f == 3) /* air, process temperature, torque */
+            ck_assert_msg(p_moved > DRIFT_DEFAULT_THRESHOLD, "%s: shifted PSI %g",
+                          model_feature_names[f], p_moved);
+        if (f == 5) /* machine type is not shifted */
+            ck_assert_msg(p_moved < 0.05, "machine_type: PSI %g", p_moved);
+    }
+}
+END_TEST
+
 /* ---- Training, registry, scorer ----------------------------------------------------- */
 
 static model_rows *sim_rows(size_t n, uint64_t seed)
@@ -469,6 +508,7 @@ static Suite *suite(void)
     tcase_add_test(unit, psi_hand_values);
     tcase_add_test(unit, ks_hand_values);
     tcase_add_test(unit, ref_deciles_and_shift);
+    tcase_add_test(unit, psi_unshifted_vs_shifted_samples);
     tcase_add_test(unit, meta_refuses_bad_input);
     suite_add_tcase(s, unit);
     TCase *train = tcase_create("train");
