@@ -17,8 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#ifdef AUDITD_HAVE_CLI_MODEL
-
 typedef struct mopts {
     const char *data_dir, *dataset, *name, *out, *seed, *version, *approver, *change_id, *actor,
         *policy, *model, *from, *to, *threshold, *rounds, *depth, *eta, *min_precision;
@@ -122,7 +120,7 @@ static const char train_usage[] =
     "highest recall with precision >= P, default 0.6), metrics on the held-out 20 %.\n"
     "Writes FILE (XGBoost JSON; default DIR/models/N-<dataset>-s<S>.json) and\n"
     "FILE.meta.json (features, threshold, metrics, drift summary), and appends model.train.\n"
-    "Defaults: N failure-predictor, S 1, R 200, D 4, E 0.1.\n";
+    "Defaults: N failure-predictor, S 1, R 100, D 4, E 0.1.\n";
 
 static int cmd_train(int argc, char **argv)
 {
@@ -536,4 +534,3 @@ int cli_drift(int argc, char **argv)
     return 0;
 }
 
-#endif /* AUDITD_HAVE_CLI_MODEL */
