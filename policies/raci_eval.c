@@ -335,8 +335,12 @@ static void check_actor(raci_eval *e, const raci_activity *a, const raci_event *
 static int get_change(raci_eval *e, const raci_event *ev, chg **out, adt_err *err)
 {
     *out = smap_get(&e->changes, ev->ref);
-    if (*out)
+    if (*out) {
+        /* A change first seen without an activity learns it from a later event. */
+        if (!(*out)->activity && ev->activity && !((*out)->activity = strdup(ev->activity)))
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
         return ADT_OK;
+    }
     int rc = check_room(e, err);
     if (rc != ADT_OK)
         return rc;
