@@ -80,19 +80,43 @@ static const char *const schema_sql =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);"
     "CREATE TABLE entries(seq INTEGER PRIMARY KEY, leaf BLOB NOT NULL, leaf_hash BLOB NOT NULL);"
     "CREATE TABLE nodes(id INTEGER PRIMARY KEY, hash BLOB NOT NULL);"
-    "CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL);"
-    "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;"
-    "CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END;"
-    "CREATE TRIGGER nodes_no_update BEFORE UPDATE ON nodes BEGIN SELECT RAISE(ABORT, 'ledger tree is append-only'); END;"
-    "CREATE TRIGGER nodes_no_delete BEFORE DELETE ON nodes BEGIN SELECT RAISE(ABORT, 'ledger tree is append-only'); END;"
-    "CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
-    "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
-    "CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'ledger metadata is immutable'); END;"
-    "CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta BEGIN SELECT RAISE(ABORT, 'ledger metadata is immutable'); END;";
+    "CREATE TABLE checkpoints(size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL);";
 
-static const char *const trigger_names[] = {
-    "entries_no_update",     "entries_no_delete",     "nodes_no_update", "nodes_no_delete",
-    "checkpoints_no_update", "checkpoints_no_delete", "meta_no_update",  "meta_no_delete"};
+/* The immutability triggers. verify compares each one's stored SQL with this
+ * text, so a trigger dropped or replaced by a harmless one is noticed.
+ * INSERT OR REPLACE deletes the old row without firing DELETE triggers
+ * (unless recursive_triggers is on), hence the *_no_replace ones. */
+typedef struct trigger_def {
+    const char *name;
+    const char *sql;
+} trigger_def;
+
+static const trigger_def triggers[] = {
+    {"entries_no_update",
+     "CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END"},
+    {"entries_no_delete",
+     "CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END"},
+    {"nodes_no_update",
+     "CREATE TRIGGER nodes_no_update BEFORE UPDATE ON nodes BEGIN SELECT RAISE(ABORT, 'ledger tree is append-only'); END"},
+    {"nodes_no_delete",
+     "CREATE TRIGGER nodes_no_delete BEFORE DELETE ON nodes BEGIN SELECT RAISE(ABORT, 'ledger tree is append-only'); END"},
+    {"checkpoints_no_update",
+     "CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END"},
+    {"checkpoints_no_delete",
+     "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END"},
+    {"meta_no_update",
+     "CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'ledger metadata is immutable'); END"},
+    {"meta_no_delete",
+     "CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta BEGIN SELECT RAISE(ABORT, 'ledger metadata is immutable'); END"},
+    {"entries_no_replace",
+     "CREATE TRIGGER entries_no_replace BEFORE INSERT ON entries WHEN EXISTS (SELECT 1 FROM entries WHERE seq = NEW.seq) BEGIN SELECT RAISE(ABORT, 'ledger entries are append-only'); END"},
+    {"nodes_no_replace",
+     "CREATE TRIGGER nodes_no_replace BEFORE INSERT ON nodes WHEN EXISTS (SELECT 1 FROM nodes WHERE id = NEW.id) BEGIN SELECT RAISE(ABORT, 'ledger tree is append-only'); END"},
+    {"checkpoints_no_replace",
+     "CREATE TRIGGER checkpoints_no_replace BEFORE INSERT ON checkpoints WHEN EXISTS (SELECT 1 FROM checkpoints WHERE size = NEW.size) BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END"},
+    {"meta_no_replace",
+     "CREATE TRIGGER meta_no_replace BEFORE INSERT ON meta WHEN EXISTS (SELECT 1 FROM meta WHERE key = NEW.key) BEGIN SELECT RAISE(ABORT, 'ledger metadata is immutable'); END"},
+};
 
 static int db_fail(sqlite3 *db, adt_err *err, const char *what)
 {
@@ -187,7 +211,11 @@ static int init_ledger(const char *dir, const char *origin, const uint8_t *seed,
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_fail(db, err, "creating the ledger schema");
-    } else {
+    }
+    for (size_t i = 0; !rc && i < sizeof triggers / sizeof triggers[0]; i++)
+        if (sqlite3_exec(db, triggers[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+            rc = db_fail(db, err, "creating the ledger triggers");
+    if (!rc) {
         sqlite3_stmt *s = NULL;
         const char *sql = "INSERT INTO meta(key, value) VALUES ('format', 'auditd-ledger-1'), "
                           "('origin', ?1), ('pubkey', ?2)";
@@ -519,28 +547,34 @@ int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit 
     c.count = n;
     c.tree_size = lg->fr.size;
     merkle_frontier_root(&lg->fr, c.root);
-    if ((rc = note_sign_checkpoint(lg->signer, c.tree_size, c.root, c.checkpoint,
-                                   sizeof c.checkpoint, err)))
-        goto fail;
     /* One checkpoint per size: an empty append at an already signed size
-     * keeps the stored one (re-signing the same tree is pointless). */
-    sqlite3_stmt *s = lg->st[ST_INSERT_CKPT];
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, (int64_t)c.tree_size);
-    sqlite3_bind_blob(s, 2, c.root, MERKLE_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, c.checkpoint, -1, SQLITE_STATIC);
-    int r = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (r == SQLITE_CONSTRAINT && n == 0) {
+     * (init, shutdown) returns the stored one instead of signing again. */
+    bool have = false;
+    if (n == 0) {
         sqlite3_stmt *q = lg->st[ST_CKPT_AT];
         sqlite3_reset(q);
         sqlite3_bind_int64(q, 1, (int64_t)c.tree_size);
-        if (sqlite3_step(q) == SQLITE_ROW)
+        if (sqlite3_step(q) == SQLITE_ROW) {
             snprintf(c.checkpoint, sizeof c.checkpoint, "%s", (const char *)sqlite3_column_text(q, 0));
+            have = true;
+        }
         sqlite3_reset(q);
-    } else if (r != SQLITE_DONE) {
-        rc = db_fail(lg->db, err, "storing the checkpoint");
-        goto fail;
+    }
+    if (!have) {
+        if ((rc = note_sign_checkpoint(lg->signer, c.tree_size, c.root, c.checkpoint,
+                                       sizeof c.checkpoint, err)))
+            goto fail;
+        sqlite3_stmt *s = lg->st[ST_INSERT_CKPT];
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, (int64_t)c.tree_size);
+        sqlite3_bind_blob(s, 2, c.root, MERKLE_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, c.checkpoint, -1, SQLITE_STATIC);
+        int r = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (r != SQLITE_DONE) {
+            rc = db_fail(lg->db, err, "storing the checkpoint");
+            goto fail;
+        }
     }
     if (sqlite3_exec(lg->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_fail(lg->db, err, "committing the append");
@@ -846,15 +880,17 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
     verifier v = {.db = lg->db, .res = res};
     sqlite3_stmt *es = NULL, *cs = NULL;
     /* 1. The immutability triggers must all be there. */
-    for (size_t i = 0; i < sizeof trigger_names / sizeof trigger_names[0]; i++) {
+    for (size_t i = 0; i < sizeof triggers / sizeof triggers[0]; i++) {
         sqlite3_stmt *t;
-        sqlite3_prepare_v2(lg->db, "SELECT 1 FROM sqlite_master WHERE type='trigger' AND name=?", -1, &t, NULL);
-        sqlite3_bind_text(t, 1, trigger_names[i], -1, SQLITE_STATIC);
+        sqlite3_prepare_v2(lg->db, "SELECT sql FROM sqlite_master WHERE type='trigger' AND name=?", -1, &t, NULL);
+        sqlite3_bind_text(t, 1, triggers[i].name, -1, SQLITE_STATIC);
         bool present = sqlite3_step(t) == SQLITE_ROW;
+        const char *sql = present ? (const char *)sqlite3_column_text(t, 0) : NULL;
+        bool same = sql && !strcmp(sql, triggers[i].sql);
         sqlite3_finalize(t);
-        if (!present) {
-            vfail(res, false, 0, "immutability trigger %s is missing: the database was altered outside auditd",
-                  trigger_names[i]);
+        if (!same) {
+            vfail(res, false, 0, "immutability trigger %s is %s: the database was altered outside auditd",
+                  triggers[i].name, present ? "not the one auditd created" : "missing");
             goto done;
         }
     }
@@ -952,15 +988,21 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
         vfail(res, false, 0, "no signed checkpoint found");
         goto done;
     }
-    /* Extra stored nodes beyond the recomputed tree? */
-    for (int l = 1; l < 64; l++) {
-        if (!v.level[l])
-            continue;
-        if (sqlite3_step(v.level[l]) == SQLITE_ROW) {
-            vfail(res, false, 0, "the tree holds nodes (level %d) for entries that do not exist", l);
-            goto done;
-        }
+    /* Every expected node was found in order above; the same count means no
+     * extra ones (e.g. left behind by deleted entries). */
+    uint64_t expect_nodes = 0;
+    for (int l = 1; l < 64; l++)
+        expect_nodes += fr.size >> l;
+    sqlite3_stmt *cn;
+    if (sqlite3_prepare_v2(lg->db, "SELECT count(*) FROM nodes", -1, &cn, NULL) == SQLITE_OK &&
+        sqlite3_step(cn) == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cn, 0) != expect_nodes) {
+        vfail(res, false, 0, "the tree holds %lld nodes where %llu entries make %llu: nodes were added "
+              "or left behind by deleted entries", (long long)sqlite3_column_int64(cn, 0),
+              (unsigned long long)fr.size, (unsigned long long)expect_nodes);
+        sqlite3_finalize(cn);
+        goto done;
     }
+    sqlite3_finalize(cn);
     merkle_frontier_root(&fr, res->root);
 done:
     for (int l = 0; l < 64; l++)

@@ -29,7 +29,7 @@ void merkle_empty_root(merkle_hash out) { crypto_hash_sha256(out, (const unsigne
 uint64_t merkle_split(uint64_t n)
 {
     uint64_t k = 1;
-    while (k << 1 < n)
+    while (k <= (n - 1) / 2) /* i.e. 2k < n, without overflow near 2^64 */
         k <<= 1;
     return k;
 }
