@@ -42,7 +42,7 @@ struct ingest {
     psink sink;
     bool score;
     bool loaded;
-    sqlite3_int64 data_version;
+    sqlite3_int64 data_version; /* meta 'registry' counter of the cache */
     iprof *profs;
     size_t nprofs;
     idev *devs;
@@ -168,15 +168,16 @@ static void refresh_scorer(ingest *g)
 
 static int load(ingest *g, adt_err *err)
 {
-    sqlite3_stmt *dv;
-    if (sqlite3_prepare_v2(g->db, "PRAGMA data_version", -1, &dv, NULL) == SQLITE_OK) {
-        if (sqlite3_step(dv) == SQLITE_ROW) {
-            sqlite3_int64 v = sqlite3_column_int64(dv, 0);
+    sqlite3_stmt *gen;
+    if (sqlite3_prepare_v2(g->db, "SELECT v FROM meta WHERE k = 'registry'", -1, &gen, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(gen) == SQLITE_ROW) {
+            sqlite3_int64 v = sqlite3_column_int64(gen, 0);
             if (g->loaded && v != g->data_version)
                 g->loaded = false;
             g->data_version = v;
         }
-        sqlite3_finalize(dv);
+        sqlite3_finalize(gen);
     }
     if (g->loaded)
         return ADT_OK;

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every registry change bumps this counter so ingestion caches notice it. */
+#define BUMP "UPDATE meta SET v = v + 1 WHERE k = 'registry';"
+
 static int begin(sqlite3 *db, adt_err *err)
 {
     return tdb_exec(db, "BEGIN IMMEDIATE", "starting a transaction", err);
@@ -106,7 +109,7 @@ int registry_profile_put(sqlite3 *db, const psink *s, const char *actor, const c
         if (rc)
             goto fail;
     }
-    rc = tdb_exec(db, "COMMIT", "committing the profile", err);
+    rc = tdb_exec(db, BUMP "COMMIT", "committing the profile", err);
     goto out;
 fail:
     sqlite3_finalize(st);
@@ -330,7 +333,7 @@ int registry_devices_put(sqlite3 *db, const psink *s, const char *actor,
     sqlite3_finalize(ins);
     sqlite3_finalize(upd);
     get = ins = upd = NULL;
-    rc = tdb_exec(db, "COMMIT", "committing the devices", err);
+    rc = tdb_exec(db, BUMP "COMMIT", "committing the devices", err);
     goto out;
 fail:
     sqlite3_finalize(get);

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 
 static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO meta(k, v) VALUES('registry', 0);"
     "CREATE TABLE IF NOT EXISTS profiles("
     " id INTEGER PRIMARY KEY, name TEXT NOT NULL, version INTEGER NOT NULL,"
     " sha256 TEXT NOT NULL, json TEXT NOT NULL, created_us INTEGER NOT NULL,"
