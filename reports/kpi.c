@@ -271,6 +271,29 @@ void kpi_inputs_add(kpi_inputs *a, const kpi_inputs *b)
     a->drift_events += b->drift_events;
 }
 
+double kpi_planned_seconds(const kpi_params *p, int64_t a, int64_t b)
+{
+    if (b <= a)
+        return 0;
+    if (!p || !p->has_calendar)
+        return (double)(b - a) / 1e6;
+    const int64_t day = 86400LL * 1000000, hour = 3600LL * 1000000;
+    int64_t d0 = a >= 0 ? a / day : (a - day + 1) / day;
+    int64_t d1 = (b - 1) >= 0 ? (b - 1) / day : (b - day) / day;
+    double s = 0;
+    for (int64_t dn = d0; dn <= d1; dn++) {
+        int wd = (int)(((dn % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
+        int64_t lo = dn * day + p->planned[wd][0] * hour, hi = dn * day + p->planned[wd][1] * hour;
+        if (lo < a)
+            lo = a;
+        if (hi > b)
+            hi = b;
+        if (hi > lo)
+            s += (double)(hi - lo) / 1e6;
+    }
+    return s;
+}
+
 /* ---- definitions --------------------------------------------------------- */
 
 typedef struct pctx {
@@ -591,6 +614,34 @@ int kpi_defs_parse(const char *text, size_t len, const char *name, kpi_defs *out
         goto done;
     }
     d.params.ideal_cycle_s = ict ? ict->valuedouble : 0.0;
+    const cJSON *cal = par ? cJSON_GetObjectItemCaseSensitive(par, "planned_hours") : NULL;
+    if (cal) {
+        static const char *const days[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+        if (!cJSON_IsObject(cal)) {
+            rc = perr(&c, "parameters.planned_hours", "must be an object weekday -> [from, to]");
+            goto done;
+        }
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cal)
+        {
+            int wd = -1;
+            for (int k = 0; k < 7; k++)
+                if (!strcmp(e->string, days[k]))
+                    wd = k;
+            const cJSON *f = cJSON_GetArrayItem(e, 0), *t = cJSON_GetArrayItem(e, 1);
+            if (wd < 0 || !cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsNumber(f) ||
+                !cJSON_IsNumber(t) || f->valuedouble != (int)f->valuedouble ||
+                t->valuedouble != (int)t->valuedouble || f->valuedouble < 0 ||
+                t->valuedouble > 24 || f->valuedouble > t->valuedouble) {
+                rc = perr(&c, "parameters.planned_hours",
+                          "keys are sun..sat, values [from, to] whole hours with 0 <= from <= to <= 24");
+                goto done;
+            }
+            d.params.planned[wd][0] = (int)f->valuedouble;
+            d.params.planned[wd][1] = (int)t->valuedouble;
+        }
+        d.params.has_calendar = true;
+    }
     if ((rc = parse_sla(&c, root, &d)))
         goto done;
     const cJSON *kpis = cJSON_GetObjectItemCaseSensitive(root, "kpis");

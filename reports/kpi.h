@@ -95,7 +95,15 @@ typedef struct kpi_inputs {
 /* Parameters the formulas need that the data does not carry. */
 typedef struct kpi_params {
     double ideal_cycle_s;    /* PTU: planned run time per unit, seconds (> 0) */
+    /* The planned operating calendar (UTC): per weekday (0 = Sunday) the hours
+     * [from, to) the work units are planned busy; from = to = 0 for none.
+     * Without a calendar every hour is planned (a 24/7 plant). */
+    bool has_calendar;
+    int planned[7][2];
 } kpi_params;
+
+/* Seconds of [a_us, b_us) inside the planned calendar of `p`. */
+double kpi_planned_seconds(const kpi_params *p, int64_t a_us, int64_t b_us);
 
 typedef enum kpi_format { KPI_FMT_PERCENT = 0, KPI_FMT_NUMBER, KPI_FMT_COUNT } kpi_format;
 typedef enum kpi_direction { KPI_DIR_HIGHER = 0, KPI_DIR_LOWER } kpi_direction;

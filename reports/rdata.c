@@ -160,6 +160,9 @@ typedef struct scan {
     mstate *ms;
     size_t nms, cms;
     smap incidents; /* id -> index in d->incidents */
+    smap batches;   /* telemetry batch_id -> index into batch_from */
+    int64_t *batch_from;
+    size_t nbatch, cbatch;
     size_t cinc;
     approval *appr;
     size_t nappr, cappr;
@@ -230,6 +233,35 @@ static int windows(rdata *d, int64_t t, kpi_inputs *out[2])
         return 1;
     }
     return 0;
+}
+
+/* The batch_id member as a map key (ids are numbers or strings). */
+static bool batch_key(const cJSON *p, char *key, size_t cap)
+{
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(p, "batch_id");
+    if (cJSON_IsNumber(b) && isfinite(b->valuedouble))
+        snprintf(key, cap, "%.0f", b->valuedouble);
+    else if (cJSON_IsString(b))
+        snprintf(key, cap, "s:%.100s", b->valuestring);
+    else
+        return false;
+    return true;
+}
+
+/* When the readings of a batch were taken: the batch's `from` (its events are
+ * stamped with the ingestion time, which may be long after). Reject and
+ * prediction events of the same batch inherit it; else their own `time`. */
+static bool batch_time(scan *s, const cJSON *p, int64_t *t)
+{
+    char key[128];
+    if (batch_key(p, key, sizeof key)) {
+        size_t i = smap_get(&s->batches, key);
+        if (i != SIZE_MAX) {
+            *t = s->batch_from[i];
+            return true;
+        }
+    }
+    return jtime(p, "time", t);
 }
 
 static int type_is(const char *v, size_t vl, const char *t)
@@ -307,8 +339,21 @@ static void on_incident(scan *s, const char *type, const cJSON *p, uint64_t inde
 static void on_telemetry(scan *s, const char *type, const cJSON *p)
 {
     int64_t t;
-    if (!jtime(p, "time", &t))
+    if (!strcmp(type, "telemetry.batch")) {
+        if (!jtime(p, "from", &t) && !jtime(p, "time", &t))
+            return;
+        char key[128];
+        if (batch_key(p, key, sizeof key)) {
+            if (grow((void **)&s->batch_from, &s->cbatch, s->nbatch + 1, sizeof *s->batch_from) ||
+                smap_put(&s->batches, key, s->nbatch)) {
+                s->rc = ADT_ENOMEM;
+                return;
+            }
+            s->batch_from[s->nbatch++] = t;
+        }
+    } else if (!batch_time(s, p, &t)) {
         return;
+    }
     kpi_inputs *w[2];
     int n = windows(s->d, t, w);
     double readings = 0, quarantined = 0, count = 0;
@@ -410,7 +455,7 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
     if (!strcmp(type, "prediction.summary")) {
         int64_t t;
         double c = 0, pos = 0;
-        if (!jtime(p, "time", &t) || !in_cur(d, t))
+        if (!batch_time(s, p, &t) || !in_cur(d, t))
             return;
         jnum(p, "count", &c);
         jnum(p, "positives", &pos);
@@ -442,10 +487,17 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
     }
 }
 
-static void on_drift(scan *s, const cJSON *p, uint64_t index)
+/* drift.detected from the drift monitor, and alert.raise of kind "drift"
+ * from an agent: both are drift events. */
+static void on_drift(scan *s, const char *type, const cJSON *p, uint64_t index)
 {
     rdata *d = s->d;
     int64_t t;
+    if (!strcmp(type, "alert.raise")) {
+        const char *kind = jstr(p, "kind");
+        if (!kind || strcmp(kind, "drift"))
+            return;
+    }
     s->saw_model = true;
     if (!jtime(p, "time", &t))
         return;
@@ -463,7 +515,8 @@ static void on_drift(scan *s, const cJSON *p, uint64_t index)
     rdata_drift *x = &d->drift[d->ndrift++];
     memset(x, 0, sizeof *x);
     scopy(x->model, sizeof x->model, jstr(p, "model"));
-    scopy(x->feature, sizeof x->feature, jstr(p, "feature"));
+    scopy(x->feature, sizeof x->feature,
+          jstr(p, "feature") ? jstr(p, "feature") : jstr(p, "alert_id") ? jstr(p, "alert_id") : "");
     x->psi = x->ks = x->threshold = NAN;
     jnum(p, "psi", &x->psi);
     jnum(p, "ks", &x->ks);
@@ -518,7 +571,7 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
     static const char *const wanted[] = {
         "machine.state", "incident.open", "incident.ack", "incident.resolve",
         "change.approve", "model.register", "model.deploy", "prediction.summary",
-        "drift.detected", "telemetry.batch", "telemetry.reject", "report.issued"};
+        "drift.detected", "telemetry.batch", "telemetry.reject", "report.issued", "alert.raise"};
     size_t k;
     for (k = 0; k < sizeof wanted / sizeof wanted[0]; k++)
         if (type_is(tv, tl, wanted[k]))
@@ -537,8 +590,8 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
         on_incident(s, type, p, index);
     else if (k <= 7)
         on_model(s, type, p, index);
-    else if (k == 8)
-        on_drift(s, p, index);
+    else if (k == 8 || k == 12)
+        on_drift(s, type, p, index);
     else if (k <= 10)
         on_telemetry(s, type, p);
     else
@@ -559,7 +612,12 @@ static int ms_cmp(const void *a, const void *b)
     return 0;
 }
 
-static void add_span(kpi_inputs *w, int64_t a, int64_t b, int64_t lo, int64_t hi, int state)
+/* Attribute [a, b) in `state` to window [lo, hi). ISO 22400 time model:
+ * running is actual production time (APT) whenever it happens; idle and down
+ * count towards planned busy time (PBT) only inside the planned calendar
+ * (outside it they are planned downtime, not a loss). */
+static void add_span(kpi_inputs *w, const kpi_params *p, int64_t a, int64_t b, int64_t lo,
+                     int64_t hi, int state)
 {
     if (a < lo)
         a = lo;
@@ -567,19 +625,24 @@ static void add_span(kpi_inputs *w, int64_t a, int64_t b, int64_t lo, int64_t hi
         b = hi;
     if (b <= a)
         return;
-    double sec = (double)(b - a) / 1e6;
     w->has_time_model = true;
-    w->pbt_s += sec;
-    if (state == 0)
+    if (state == 0) {
+        double sec = (double)(b - a) / 1e6;
+        w->pbt_s += sec;
         w->apt_s += sec;
-    else if (state == 2)
-        w->adot_s += sec;
+        return;
+    }
+    double planned = kpi_planned_seconds(p, a, b);
+    w->pbt_s += planned;
+    if (state == 2)
+        w->adot_s += planned;
 }
 
 static void add_interval(rdata *d, int64_t a, int64_t b, int state)
 {
-    add_span(&d->prev, a, b, d->period.prev_from_us, d->period.prev_to_us, state);
-    add_span(&d->cur, a, b, d->period.from_us, d->period.to_us, state);
+    const kpi_params *p = &d->defs->params;
+    add_span(&d->prev, p, a, b, d->period.prev_from_us, d->period.prev_to_us, state);
+    add_span(&d->cur, p, a, b, d->period.from_us, d->period.to_us, state);
     if (b <= d->period.from_us || a >= d->period.to_us)
         return;
     int64_t lo = a > d->period.from_us ? a : d->period.from_us;
@@ -591,7 +654,7 @@ static void add_interval(rdata *d, int64_t a, int64_t b, int state)
     for (int w = w0; w <= w1; w++) {
         int64_t ws = d->period.from_us + (int64_t)w * d->week_len_us;
         int64_t we = w == d->nweeks - 1 ? d->period.to_us : ws + d->week_len_us;
-        add_span(&d->week[w], a, b, ws, we, state);
+        add_span(&d->week[w], p, a, b, ws, we, state);
     }
 }
 
@@ -738,9 +801,22 @@ static void deploys_finish(scan *s)
 /* ---- telemetry store: production, energy, live model quality -------------- */
 
 #define TS_BATCH 4096
+/* Counter fields read from readings: the CNC profile's (energy_kwh, produced,
+ * good) and the legacy PLC's (energy_wh, counter_total, counter_good). All are
+ * cumulative meters (profile roles energy_meter, produced_count, good_count):
+ * a window's amount is the sum of per-device increments; a decrease is a
+ * meter reset (the new value is the increment). */
+#define TS_NBASE 6
+static const char *const ts_base[TS_NBASE] = {"energy_kwh", "produced",      "good",
+                                              "energy_wh",  "counter_total", "counter_good"};
+
+typedef struct tdev {
+    double last[3]; /* kWh, produced, good; NAN = not seen */
+} tdev;
 
 typedef struct tpass {
     rdata *d;
+    const smap *units;  /* devices with machine.state: the work units (may be empty) */
     model_scorer *scorer;
     size_t nf;          /* scorer raw features */
     float threshold;
@@ -749,7 +825,9 @@ typedef struct tpass {
     int *label;
     int64_t *t;
     size_t n;
-    adt_err *err;
+    smap devs;
+    tdev *dev;
+    size_t ndev, cdev;
     int rc;
 } tpass;
 
@@ -788,32 +866,58 @@ static int tpass_flush(tpass *tp)
     return 0;
 }
 
+/* The increment of meter `k` of `dev` to `v` (0 for the first value seen). */
+static double meter_step(tdev *dv, int k, double v)
+{
+    if (isnan(v) || v < 0)
+        return NAN;
+    double last = dv->last[k];
+    dv->last[k] = v;
+    if (isnan(last))
+        return 0;
+    return v >= last ? v - last : v;
+}
+
 static int tpass_row(void *ctx, const char *device, int64_t time_us, const double *x, size_t nx,
                      int label)
 {
-    (void)device;
     tpass *tp = ctx;
     rdata *d = tp->d;
     d->readings_scanned++;
+    size_t di = smap_get(&tp->devs, device);
+    if (di == SIZE_MAX) {
+        if (grow((void **)&tp->dev, &tp->cdev, tp->ndev + 1, sizeof *tp->dev) ||
+            smap_put(&tp->devs, device, tp->ndev))
+            return tp->rc = ADT_ENOMEM;
+        di = tp->ndev++;
+        tp->dev[di].last[0] = tp->dev[di].last[1] = tp->dev[di].last[2] = NAN;
+    }
+    tdev *dv = &tp->dev[di];
+    /* Production KPIs cover the work units that have a time model; a device
+     * without machine.state (e.g. a PLC line) would mix unlike parts. */
+    bool unit = !tp->units->n || smap_get(tp->units, device) != SIZE_MAX;
+    double ekwh = !isnan(x[0]) ? x[0] : !isnan(x[3]) ? x[3] / 1000.0 : NAN;
+    double prod = !isnan(x[1]) ? x[1] : x[4];
+    double good = !isnan(x[2]) ? x[2] : x[5];
+    double de = meter_step(dv, 0, ekwh), dp = meter_step(dv, 1, prod), dg = meter_step(dv, 2, good);
     kpi_inputs *w[2];
     int n = windows(d, time_us, w);
-    double energy = x[0], produced = x[1], good = x[2];
-    for (int j = 0; j < n; j++) {
+    for (int j = 0; j < n && unit; j++) {
         if (!w[j])
             continue;
-        if (!isnan(energy) && energy >= 0) {
+        if (!isnan(de)) {
             w[j]->has_energy = true;
-            w[j]->energy_kwh += energy;
+            w[j]->energy_kwh += de;
         }
-        if (!isnan(produced) && produced >= 0) {
+        if (!isnan(dp)) {
             w[j]->has_production = true;
-            w[j]->produced += produced;
-            if (!isnan(good) && good >= 0)
-                w[j]->good += good;
+            w[j]->produced += dp;
+            if (!isnan(dg))
+                w[j]->good += dg > dp ? dp : dg;
         }
     }
-    if (tp->scorer && label >= 0 && n > 0 && nx == 3 + tp->nf) {
-        memcpy(tp->x + tp->n * tp->nf, x + 3, tp->nf * sizeof *x);
+    if (tp->scorer && label >= 0 && n > 0 && nx == TS_NBASE + tp->nf) {
+        memcpy(tp->x + tp->n * tp->nf, x + TS_NBASE, tp->nf * sizeof *x);
         tp->label[tp->n] = label;
         tp->t[tp->n] = time_us;
         if (++tp->n == TS_BATCH)
@@ -822,7 +926,7 @@ static int tpass_row(void *ctx, const char *device, int64_t time_us, const doubl
     return 0;
 }
 
-static void telemetry_pass(const char *data_dir, rdata *d)
+static void telemetry_pass(const char *data_dir, rdata *d, const smap *units)
 {
     tstore *ts = NULL;
     adt_err e;
@@ -835,8 +939,11 @@ static void telemetry_pass(const char *data_dir, rdata *d)
     tpass tp;
     memset(&tp, 0, sizeof tp);
     tp.d = d;
-    const char *feats[3 + 64] = {"energy_kwh", "produced", "good"};
-    size_t nfeat = 3;
+    tp.units = units;
+    const char *feats[TS_NBASE + 64];
+    for (size_t i = 0; i < TS_NBASE; i++)
+        feats[i] = ts_base[i];
+    size_t nfeat = TS_NBASE;
     if (model_scorer_open(data_dir, &tp.scorer, &e) == ADT_OK) {
         size_t nf = 0;
         const char *const *names = model_scorer_features(tp.scorer, &nf);
@@ -845,7 +952,7 @@ static void telemetry_pass(const char *data_dir, rdata *d)
             tp.scorer = NULL;
         } else {
             for (size_t i = 0; i < nf; i++)
-                feats[3 + i] = names[i];
+                feats[TS_NBASE + i] = names[i];
             nfeat += nf;
             tp.nf = nf;
             tp.threshold = model_scorer_threshold(tp.scorer);
@@ -872,6 +979,8 @@ static void telemetry_pass(const char *data_dir, rdata *d)
             scopy(d->model_problem, sizeof d->model_problem,
                   "no labelled readings in the period");
     }
+    smap_free(&tp.devs);
+    free(tp.dev);
     free(tp.x);
     free(tp.prob);
     free(tp.label);
@@ -1101,6 +1210,8 @@ static void scan_free(scan *s)
     smap_free(&s->devices);
     smap_free(&s->incidents);
     smap_free(&s->preds);
+    smap_free(&s->batches);
+    free(s->batch_from);
     free(s->ms);
     free(s->appr);
     free(s->reg);
@@ -1168,13 +1279,13 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     if (pol)
         raci_free(pol);
     deploys_finish(&s);
-    scan_free(&s);
     prev_consistency(lg, d);
     ledger_close(lg);
     lg = NULL;
 
     if (!o.skip_telemetry)
-        telemetry_pass(data_dir, d);
+        telemetry_pass(data_dir, d, &s.devices);
+    scan_free(&s);
     if (!o.skip_controls)
         controls_pass(data_dir, d);
     *out = d;

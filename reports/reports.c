@@ -233,9 +233,9 @@ static void kpi_node(xmlNodePtr kpis, const rdata *d, const kvals *v, size_t i)
         }
     }
     /* The bullet chart's scale: 0..100 for percentages, else 0..1.25 x the largest value. */
-    double bmax = k->format == KPI_FMT_PERCENT ? 100.0 : (hi > 0 ? hi * 1.25 : 1.0);
-    if (k->format == KPI_FMT_PERCENT && hi > 100)
-        bmax = hi * 1.1;
+    double bmax = hi > 0 ? hi * 1.25 : 1.0;
+    if (k->format == KPI_FMT_PERCENT && hi >= 40)
+        bmax = hi > 100 ? hi * 1.1 : 100.0;
     atn(n, "bullet-max", bmax);
     el(n, "name", k->name);
     el(n, "formula", k->formula);
@@ -295,8 +295,8 @@ static int finding_cmp(const void *a, const void *b)
     int r = sev_rank(y->severity) - sev_rank(x->severity);
     if (r)
         return r;
-    r = strcmp(x->framework, y->framework);
-    return r ? r : strcmp(x->control, y->control);
+    r = strcmp(x->rule, y->rule);
+    return r ? r : (x < y ? -1 : x > y);
 }
 
 static int incident_cmp(const void *a, const void *b)
@@ -382,16 +382,29 @@ static xmlDocPtr build_doc(rdata *d, const kvals *v)
     atu(fs, "total", ftotal);
     for (int s = KPI_SEV__COUNT - 1; s >= 0; s--)
         atu(fs, kpi_severity_names[s], d->cur.findings_open[s]);
+    /* One row per rule (a rule can fire many times: the committee needs the
+     * problem and its owner once, with how often it occurred). */
     if (d->nfindings)
         qsort(d->findings, d->nfindings, sizeof *d->findings, finding_cmp);
-    for (size_t i = 0; i < d->nfindings && i < REPORT_TOP_FINDINGS; i++) {
+    size_t shown = 0;
+    for (size_t i = 0; i < d->nfindings && shown < REPORT_TOP_FINDINGS; i++) {
         const rdata_finding *g = &d->findings[i];
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = !strcmp(d->findings[j].rule, g->rule);
+        if (seen)
+            continue;
+        size_t count = 0;
+        for (size_t j = i; j < d->nfindings; j++)
+            count += !strcmp(d->findings[j].rule, g->rule);
         xmlNodePtr n = el(fs, "finding", g->message);
         at(n, "framework", g->framework);
         at(n, "control", g->control);
         at(n, "severity", g->severity);
         at(n, "rule", g->rule);
         at(n, "owner", g->owner[0] ? g->owner : "unassigned");
+        atu(n, "occurrences", count);
+        shown++;
     }
 
     /* incidents */

@@ -170,14 +170,15 @@
                       <tr>
                         <td><span class="pill sev-{@severity}"><xsl:value-of select="@severity"/></span></td>
                         <td><xsl:value-of select="@control"/><div class="muted small"><xsl:value-of select="@framework"/></div></td>
-                        <td><xsl:value-of select="."/><div class="muted small">rule <xsl:value-of select="@rule"/></div></td>
+                        <td><xsl:value-of select="."/><div class="muted small">rule <xsl:value-of select="@rule"/>
+                          <xsl:if test="@occurrences &gt; 1"> · <strong><xsl:value-of select="@occurrences"/> occurrences</strong> in the period (the first is shown)</xsl:if></div></td>
                         <td><xsl:value-of select="@owner"/></td>
                       </tr>
                     </xsl:for-each>
                   </tbody>
                 </table>
                 <xsl:if test="findings/@total &gt; count(findings/finding)">
-                  <p class="muted small">Showing <xsl:value-of select="count(findings/finding)"/> of <xsl:value-of select="findings/@total"/>; the OSCAL assessment results list them all.</p>
+                  <p class="muted small">One row per rule: <xsl:value-of select="count(findings/finding)"/> rules account for the <xsl:value-of select="findings/@total"/> open findings; the OSCAL assessment results list every finding per control.</p>
                 </xsl:if>
               </xsl:when>
               <xsl:otherwise><p>No open findings.</p></xsl:otherwise>
@@ -464,8 +465,8 @@
       <svg width="100%" viewBox="0 0 460 170" role="img">
         <line x1="{$x0}" y1="{$y0 + $ph}" x2="{$x0 + $pw}" y2="{$y0 + $ph}" stroke="#c9d0d7"></line>
         <line x1="{$x0}" y1="{$y0}" x2="{$x0}" y2="{$y0 + $ph}" stroke="#c9d0d7"></line>
-        <text x="{$x0 - 4}" y="{$y0 + 4}" font-size="10" text-anchor="end" fill="#5b6775"><xsl:value-of select="format-number($t/@max, '0.##')"/></text>
-        <text x="{$x0 - 4}" y="{$y0 + $ph}" font-size="10" text-anchor="end" fill="#5b6775"><xsl:value-of select="format-number($t/@min, '0.##')"/></text>
+        <text x="{$x0 - 4}" y="{$y0 + 4}" font-size="10" text-anchor="end" fill="#5b6775"><xsl:value-of select="format-number($t/@max, '0.#')"/></text>
+        <text x="{$x0 - 4}" y="{$y0 + $ph}" font-size="10" text-anchor="end" fill="#5b6775"><xsl:value-of select="format-number($t/@min, '0.#')"/></text>
         <xsl:if test="@target-value">
           <xsl:variable name="ty" select="$y0 + $ph - (@target-value - $min) div $range * $ph"/>
           <line x1="{$x0}" y1="{$ty}" x2="{$x0 + $pw}" y2="{$ty}" stroke="#1d2733" stroke-dasharray="5,4"></line>

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const kpi_params P = {30.0};
+static const kpi_params P = {.ideal_cycle_s = 30.0};
 
 /* A plant day: PBT 24 h = 20 h running + 2 h idle + 2 h down; 3 failures, 2
  * restored after 40 and 80 min; 2,160 parts of which 2,100 good; 648 kWh. */
@@ -148,7 +148,7 @@ START_TEST(edge_cases)
     for (int i = 0; i < KPI__COUNT; i++)
         ck_assert_msg(!kpi_compute((kpi_id)i, &none, &P, &base).available, "%s", kpi_id_name(i));
     /* no ideal cycle time: effectiveness not available */
-    kpi_params p0 = {0};
+    kpi_params p0 = {.ideal_cycle_s = 0};
     in = day();
     ck_assert(!kpi_compute(KPI_EFFECTIVENESS, &in, &p0, NULL).available);
     /* model raised no alarms: precision not available, recall 0 */
@@ -208,9 +208,13 @@ START_TEST(builtin_definitions)
     ck_assert_ptr_nonnull(strstr(d.defs[a].source, "ISO 22400-2"));
     ck_assert_double_eq_tol(d.defs[a].target, 0.90, 1e-12); /* written as 90 (%) */
     int m = kpi_defs_find(&d, KPI_MTBF);
-    ck_assert_double_eq_tol(d.defs[m].target, 48 * 3600.0, 1e-6); /* hours -> seconds */
+    ck_assert_double_eq_tol(d.defs[m].target, 12 * 3600.0, 1e-6); /* hours -> seconds */
     ck_assert_double_eq_tol(d.sla_ack_s[KPI_SEV_CRITICAL], 15 * 60.0, 1e-9);
-    ck_assert_double_eq_tol(d.params.ideal_cycle_s, 30.0, 1e-12);
+    ck_assert_double_eq_tol(d.params.ideal_cycle_s, 1500.0, 1e-12);
+    ck_assert(d.params.has_calendar);
+    ck_assert_int_eq(d.params.planned[1][0], 6); /* Monday 06-22 */
+    ck_assert_int_eq(d.params.planned[1][1], 22);
+    ck_assert_int_eq(d.params.planned[0][1], 0); /* no Sunday shift */
     kpi_defs_free(&d);
 }
 END_TEST
@@ -270,6 +274,26 @@ START_TEST(definition_errors)
 }
 END_TEST
 
+START_TEST(calendar)
+{
+    kpi_params p = {.ideal_cycle_s = 1, .has_calendar = true};
+    p.planned[3][0] = 6; /* Wednesday 06:00-22:00 */
+    p.planned[3][1] = 22;
+    p.planned[4][0] = 6; /* Thursday 06:00-14:00 */
+    p.planned[4][1] = 14;
+    const int64_t h = 3600LL * 1000000, wed = 1782864000LL * 1000000; /* 2026-07-01, a Wednesday */
+    ck_assert_double_eq(kpi_planned_seconds(&p, wed, wed + 12 * h), 6 * 3600.0);
+    ck_assert_double_eq(kpi_planned_seconds(&p, wed, wed + 48 * h), (16 + 8) * 3600.0);
+    ck_assert_double_eq(kpi_planned_seconds(&p, wed + 23 * h, wed + 30 * h), 0.0);
+    ck_assert_double_eq(kpi_planned_seconds(&p, wed + 10 * h, wed + 10 * h), 0.0);
+    p.has_calendar = false; /* 24/7 */
+    ck_assert_double_eq(kpi_planned_seconds(&p, wed, wed + 12 * h), 12 * 3600.0);
+    bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"parameters\":{\"planned_hours\":"
+        "{\"mon\":[22,6]}},\"kpis\":[]}",
+        "planned_hours");
+}
+END_TEST
+
 START_TEST(periods)
 {
     rperiod p;
@@ -310,6 +334,7 @@ int main(void)
     tcase_add_test(tc, status_and_format);
     tcase_add_test(tc, builtin_definitions);
     tcase_add_test(tc, definition_errors);
+    tcase_add_test(tc, calendar);
     tcase_add_test(tc, periods);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

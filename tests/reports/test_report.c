@@ -131,8 +131,11 @@ START_TEST(kpi_values_from_the_ledger)
     cJSON *doc = cJSON_Parse(out.data);
     ck_assert_ptr_nonnull(doc);
     ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "period")), "2026-Q3");
-    /* PBT = 2 x 92 d; APT = (92 d - 4 h) + (92 d - 12 h) */
-    double pbt = 2 * 92 * 24.0, apt = pbt - 16;
+    /* The built-in calendar plans Mon-Fri 06-22 and Sat 06-14 (UTC). Running
+     * counts wherever it happens: APT = (92 d - 4 h) + (92 d - 12 h). m1's
+     * breakdown (Sat 1 Aug 00-04) is outside the plan; m2's idle morning
+     * (Wed 1 Jul 00-12) is planned from 06: PBT = APT + 6 h. */
+    double apt = 2 * 92 * 24.0 - 16, pbt = apt + 6;
     ck_assert_double_eq_tol(kval(doc, "availability"), 100 * apt / pbt, 1e-9);
     /* one failure, restored after 4 h; MTBF = APT / 1 in hours */
     ck_assert_double_eq_tol(kval(doc, "mtbf"), apt, 1e-9);
