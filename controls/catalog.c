@@ -862,7 +862,7 @@ static int xw_pair(xw_ctx *x, const char *a, const char *b, const char *where,
                         "%s: a pair needs one SP 800-53 id and one ISO 27001 Annex A id, not "
                         "'%s' and '%s'",
                         where, na, nb);
-    bool yes;
+    bool yes = false;
     int rc = control_exists(x->c, x->exists, CATALOG_NIST, nist, x->err, &yes);
     if (rc != ADT_OK)
         return rc;
@@ -1207,7 +1207,7 @@ static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
             continue;
         }
         char id[CATALOG_ID_MAX];
-        bool app, yes;
+        bool app = false, yes = false;
         if (r.nf != 3) {
             rc = adt_fail(err, ADT_EINVAL,
                           "%s:%ld: expected 3 fields (control_id,applicable,justification), "
