@@ -208,11 +208,12 @@ static model_rows *sim_rows(size_t n, uint64_t seed)
 
 #define DS "ds0000000000000000000000000000000000000000000000000000000000000000"
 
-static const char *train_to(const char *dir, const char *file, model_train_result *res)
+static const char *train_to(const char *dir, const char *file, size_t nrows,
+                            model_train_result *res)
 {
     static char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    model_rows *rows = sim_rows(12000, 7);
+    model_rows *rows = sim_rows(nrows, 7);
     model_train_opts o = {.name = "failure-predictor", .dataset = DS, .out_path = path, .seed = 1};
     adt_err e = {0};
     int rc = model_train(rows, &o, res, &e);
@@ -225,7 +226,7 @@ START_TEST(train_meets_targets)
 {
     char *dir = ts_tmpdir("models-train");
     model_train_result res;
-    const char *path = train_to(dir, "m.json", &res);
+    const char *path = train_to(dir, "m.json", 12000, &res);
     fprintf(stderr,
             "held-out: n=%zu positives=%zu precision=%.3f recall=%.3f pr_auc=%.3f "
             "threshold=%.3f (oof precision=%.3f recall=%.3f)\n",
@@ -256,7 +257,7 @@ START_TEST(train_meets_targets)
 
     /* Deterministic: same rows, options and seed -> the same model bytes. */
     model_train_result res2;
-    train_to(dir, "m2.json", &res2);
+    train_to(dir, "m2.json", 12000, &res2);
     ck_assert_str_eq(res2.sha256, res.sha256);
     ts_rmrf(dir);
     free(dir);
@@ -319,7 +320,7 @@ START_TEST(register_approve_deploy_score)
     adt_err e = {0};
     ck_assert_msg(ledger_init(dir, "auditd.test/models", &e) == ADT_OK, "%s", e.msg);
     model_train_result res;
-    const char *path = train_to(dir, "fp-1.json", &res);
+    const char *path = train_to(dir, "fp-1.json", 6000, &res);
     char file1[1024];
     snprintf(file1, sizeof file1, "%s", path);
 
@@ -391,7 +392,7 @@ START_TEST(register_approve_deploy_score)
 
     /* Version 2: approved, then the artefact changes: hash mismatch refused. */
     model_train_result res2;
-    const char *p2 = train_to(dir, "fp-2.json", &res2);
+    const char *p2 = train_to(dir, "fp-2.json", 6000, &res2);
     char file2[1024];
     snprintf(file2, sizeof file2, "%s", p2);
     ck_assert_int_eq(model_register(dir, file2, "failure-predictor", "2", DS, "alice", NULL, &e),

@@ -44,7 +44,7 @@ static void setup(void)
     ck_assert_int_eq(model_rows_new(&rows, NULL), ADT_OK);
     tsim g;
     tsim_init(&g, 3);
-    for (int i = 0; i < 6000; i++) {
+    for (int i = 0; i < 3000; i++) {
         double raw[MODEL_NRAW];
         int y = tsim_row(&g, raw, 0);
         char key[32];
@@ -52,7 +52,7 @@ static void setup(void)
         ck_assert_int_eq(model_rows_add(rows, key, (size_t)kl, raw, y, NULL), ADT_OK);
     }
     model_train_opts o = {.name = NAME, .dataset = DS, .out_path = model_file, .seed = 1,
-                          .rounds = 60};
+                          .rounds = 30};
     model_train_result r;
     adt_err e;
     ck_assert_msg(model_train(rows, &o, &r, &e) == ADT_OK, "%s", e.msg);
