@@ -1,0 +1,295 @@
+/* bench_report.c: time to produce a quarter's report.
+ *
+ *   bench_report [EVENTS [READINGS]]   (defaults 1000000 and 200000)
+ *
+ * Builds a data directory with EVENTS ledger events spread over 2026-Q3
+ * (machine state changes, incidents, telemetry batch records, drift, access
+ * events the report skips) and READINGS simulated CNC readings ingested into
+ * the telemetry store, then times `reports_generate` (JSON KPI table and the
+ * HTML report, controls evaluation included). The baseline, measured in the
+ * same run, is the bare read of the same data: one ledger_scan over every
+ * entry and one tstore_window_rows pass over the quarter, with no work per
+ * row. The report's cost over that floor is what reports adds.
+ * The issue's target: 1,000,000 events and 10,000,000 readings in < 10 s. */
+#include "ingest.h"
+#include "ledger.h"
+#include "registry.h"
+#include "reports.h"
+#include "sim.h"
+#include "tstore.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define Q3_START 1782864000LL /* 2026-07-01T00:00:00Z */
+#define Q3_SECONDS (92LL * 86400)
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int fail(const char *what, const adt_err *e)
+{
+    fprintf(stderr, "bench_report: %s: %s\n", what, e ? e->msg : "");
+    return 1;
+}
+
+static void iso(long long s, char *out, size_t cap)
+{
+    time_t t = (time_t)s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The i-th synthetic event (canonical JSON: keys sorted). */
+static int make_event(long i, long n, int machines, char *out, size_t cap, const char **type)
+{
+    long long t = Q3_START + (long long)((double)i / (double)n * (double)Q3_SECONDS);
+    char ts[32];
+    iso(t, ts, sizeof ts);
+    int k = (int)(i % 20);
+    if (k < 12) { /* machine state: cycles running -> idle -> running -> down -> running */
+        static const char *const st[] = {"running", "idle", "running", "down"};
+        *type = "machine.state";
+        return snprintf(out, cap,
+                        "{\"actor\":\"agent:gw-1\",\"device\":\"cnc-%02d\",\"since\":\"%s\","
+                        "\"state\":\"%s\",\"time\":\"%s\",\"type\":\"machine.state\"}",
+                        (int)((i / 20) % machines) + 1, ts, st[(i / 20 / machines) % 4], ts);
+    }
+    if (k == 12) {
+        *type = "incident.open";
+        return snprintf(out, cap,
+                        "{\"activity\":\"incident:plant-1\",\"actor\":\"agent:gw-1\","
+                        "\"incident_id\":\"INC-%ld\",\"severity\":\"%s\",\"summary\":\"bench\","
+                        "\"time\":\"%s\",\"type\":\"incident.open\"}",
+                        i, (i / 20) % 2 ? "high" : "medium", ts);
+    }
+    if (k == 13 || k == 14) {
+        char ts2[32];
+        iso(t + (k == 13 ? 1800 : 7200), ts2, sizeof ts2);
+        *type = k == 13 ? "incident.ack" : "incident.resolve";
+        return snprintf(out, cap,
+                        "{\"actor\":\"alice\",\"incident_id\":\"INC-%ld\",\"time\":\"%s\","
+                        "\"type\":\"%s\"}",
+                        i - (k - 12), ts2, *type);
+    }
+    if (k == 15) {
+        *type = "telemetry.batch";
+        return snprintf(out, cap,
+                        "{\"accepted\":9990,\"actor\":\"gw-1\",\"batch_id\":%ld,\"devices\":8,"
+                        "\"digest\":\"00\",\"from\":\"%s\",\"quarantined\":10,\"readings\":10000,"
+                        "\"time\":\"%s\",\"to\":\"%s\",\"type\":\"telemetry.batch\"}",
+                        i, ts, ts, ts);
+    }
+    if (k == 16 && (i / 20) % 50 == 0) {
+        *type = "drift.detected";
+        return snprintf(out, cap,
+                        "{\"actor\":\"auditd\",\"feature\":\"torque_nm\",\"ks\":0.1,"
+                        "\"model\":\"failure-predictor\",\"psi\":0.3,\"threshold\":0.2,"
+                        "\"time\":\"%s\",\"type\":\"drift.detected\"}",
+                        ts);
+    }
+    *type = "access.review"; /* events the report reads past */
+    return snprintf(out, cap,
+                    "{\"actor\":\"carol\",\"result\":\"pass\",\"scope\":\"ot\",\"time\":\"%s\","
+                    "\"type\":\"access.review\"}",
+                    ts);
+}
+
+static int row_noop(void *ctx, const char *device, int64_t t, const double *x, size_t nx, int l)
+{
+    (void)device;
+    (void)t;
+    (void)x;
+    (void)nx;
+    (void)l;
+    ++*(uint64_t *)ctx;
+    return 0;
+}
+
+static int scan_noop(void *ctx, uint64_t index, const char *leaf, size_t len)
+{
+    (void)index;
+    (void)leaf;
+    *(uint64_t *)ctx += len;
+    return 0;
+}
+
+static int add_readings(const char *ddir, const char *sdir, ledger *lg, long want, long *got)
+{
+    adt_err err;
+    sim_opts so;
+    sim_opts_default(&so);
+    so.seed = 3;
+    so.days = 92;
+    so.machines = (int)(want / (92 * 1440)) + 1;
+    if (so.machines > 1000)
+        so.machines = 1000;
+    so.interval_s = 60;
+    sim_stats st;
+    if (sim_run(&so, sdir, &st, &err))
+        return fail("simulate", &err);
+    psink s = {NULL, lg};
+    ingest *g;
+    if (ingest_open(ddir, &s, false, &g, &err))
+        return fail("ingest open", &err);
+    registry_put rp;
+    if (registry_profile_put(ingest_db(g), &s, "bench", sim_profile_cnc, strlen(sim_profile_cnc),
+                             &rp, &err))
+        return fail("profile", &err);
+    char path[512];
+    snprintf(path, sizeof path, "%s/devices.ndjson", sdir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 1;
+    char *devs = calloc(1, 1 << 20);
+    size_t dl = fread(devs, 1, (1 << 20) - 1, f);
+    fclose(f);
+    devs[dl] = 0;
+    char *cut = strstr(devs, "{\"device\":\"plc-01\"");
+    if (cut)
+        *cut = 0;
+    if (registry_devices_ndjson(ingest_db(g), &s, "bench", devs, strlen(devs), NULL, &err))
+        return fail("devices", &err);
+    free(devs);
+    ingest_invalidate(g);
+    snprintf(path, sizeof path, "%s/telemetry.ndjson", sdir);
+    f = fopen(path, "rb");
+    if (!f)
+        return 1;
+    size_t cap = 64u << 20, len = 0;
+    char *batch = malloc(cap), line[2048];
+    long n = 0, inb = 0;
+    while (n < want && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "{\"device\":\"cnc-", 15))
+            continue;
+        size_t l = strlen(line);
+        memcpy(batch + len, line, l);
+        len += l;
+        n++;
+        if (++inb == 50000 || n == want) {
+            ingest_result r;
+            if (ingest_ndjson(g, "bench", batch, len, &r, &err))
+                return fail("ingest", &err);
+            len = 0;
+            inb = 0;
+        }
+    }
+    if (len) {
+        ingest_result r;
+        if (ingest_ndjson(g, "bench", batch, len, &r, &err))
+            return fail("ingest", &err);
+    }
+    fclose(f);
+    free(batch);
+    ingest_close(g);
+    *got = n;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    long events = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
+    long readings = argc > 2 ? strtol(argv[2], NULL, 10) : 200000;
+    if (events < 1000)
+        events = 1000;
+    if (readings < 0)
+        readings = 0;
+    char dir[] = "/tmp/bench_report.XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    char ddir[256], sdir[256];
+    snprintf(ddir, sizeof ddir, "%s/data", dir);
+    snprintf(sdir, sizeof sdir, "%s/sim", dir);
+    adt_err err;
+    if (ledger_init(ddir, "bench/reports", &err))
+        return fail("ledger init", &err);
+    ledger *lg;
+    if (ledger_open(ddir, LEDGER_RDWR, &lg, &err))
+        return fail("ledger open", &err);
+    double t0 = now_s();
+    enum { B = 20000 };
+    ledger_item *items = calloc(B, sizeof *items);
+    char *bufs = malloc((size_t)B * 512);
+    int machines = readings ? (int)(readings / (92 * 1440)) + 1 : 8;
+    for (long i = 0; i < events; i += B) {
+        long m = events - i < B ? events - i : B;
+        for (long j = 0; j < m; j++) {
+            const char *type;
+            int w = make_event(i + j, events, machines, bufs + j * 512, 512, &type);
+            items[j] = (ledger_item){"agent:bench", type, bufs + j * 512, (size_t)w, NULL, 0};
+        }
+        ledger_commit cm;
+        if (ledger_append(lg, items, (size_t)m, &cm, &err))
+            return fail("append", &err);
+    }
+    free(items);
+    free(bufs);
+    double t_fill = now_s() - t0;
+    long got = 0;
+    t0 = now_s();
+    if (readings && add_readings(ddir, sdir, lg, readings, &got))
+        return 1;
+    double t_ingest = now_s() - t0;
+    uint64_t size = 0;
+    ledger_size(lg, &size, &err);
+
+    /* baseline: the bare read of the same data */
+    t0 = now_s();
+    uint64_t bytes = 0;
+    if (ledger_scan(lg, 0, UINT64_MAX, scan_noop, &bytes, &err))
+        return fail("scan", &err);
+    double t_scan = now_s() - t0;
+    ledger_close(lg);
+    uint64_t rows = 0;
+    double t_rows = 0;
+    tstore *ts;
+    if (tstore_open(ddir, &ts, &err) == ADT_OK) {
+        const char *feats[] = {"energy_kwh", "produced", "good"};
+        t0 = now_s();
+        if (tstore_window_rows(ts, Q3_START * 1000000LL, (Q3_START + Q3_SECONDS) * 1000000LL, feats,
+                               3, row_noop, &rows, &err))
+            return fail("rows", &err);
+        t_rows = now_s() - t0;
+        tstore_close(ts);
+    }
+
+    double t_json = 0, t_html = 0;
+    size_t html_bytes = 0;
+    for (int f = 0; f < 2; f++) {
+        report_opts o = {0};
+        o.data_dir = ddir;
+        o.period = "2026-Q3";
+        o.format = f ? REPORT_HTML : REPORT_JSON;
+        buf out;
+        buf_init(&out, REPORT_MAX_BYTES);
+        t0 = now_s();
+        if (reports_generate(&o, &out, NULL, &err))
+            return fail("report", &err);
+        *(f ? &t_html : &t_json) = now_s() - t0;
+        if (f)
+            html_bytes = out.len;
+        buf_free(&out);
+    }
+
+    printf("report over 2026-Q3: %llu ledger entries (%ld generated events), %ld readings\n",
+           (unsigned long long)size, events, got);
+    printf("  setup: events appended in %.1f s, readings simulated+ingested in %.1f s\n", t_fill,
+           t_ingest);
+    printf("  baseline, bare read: ledger_scan %.2f s (%.1f MB) + tstore rows %.2f s (%llu rows) = %.2f s\n",
+           t_scan, (double)bytes / 1e6, t_rows, (unsigned long long)rows, t_scan + t_rows);
+    printf("  report JSON (KPI table): %.2f s   report HTML: %.2f s (%zu bytes)\n", t_json, t_html,
+           html_bytes);
+    printf("  report / bare read: %.2fx\n", t_html / (t_scan + t_rows > 0 ? t_scan + t_rows : 1));
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_report: could not remove %s\n", dir);
+    return 0;
+}
