@@ -273,7 +273,7 @@ static int cmd_approve(int argc, char **argv)
 /* The Accountable principal for activity "model:NAME" from `policy_path`, or
  * else from the policy loaded into the data directory. */
 static int accountable_for(const char *data_dir, const char *policy_path, const char *name,
-                           char *out, size_t cap, adt_err *err)
+                           const char *actor, char *out, size_t cap, adt_err *err)
 {
     raci_policy *p = NULL;
     int rc = policy_path ? raci_load(policy_path, NULL, NULL, &p, err)
@@ -298,6 +298,13 @@ static int accountable_for(const char *data_dir, const char *policy_path, const 
         rc = adt_fail(err, ADT_EINVAL, "accountable principal id too long");
     } else {
         snprintf(out, cap, "%s", acc);
+        /* Not a refusal (the gate is the Accountable's approval), but the RACI
+         * evaluation will report it, so say so now. */
+        if (!raci_may_act(p, activity, actor))
+            fprintf(stderr,
+                    "auditd model deploy: note: %s is neither Responsible nor Accountable for "
+                    "%s; the RACI evaluation will report this deployment\n",
+                    actor, activity);
     }
     raci_free(p);
     return rc;
@@ -329,7 +336,7 @@ static int cmd_deploy(int argc, char **argv)
     if (model_check_id("model name", argv[i], MODEL_NAME_MAX, &err))
         return cli_fail("model deploy", &err) + 1;
     char acc[RACI_ID_MAX + 1];
-    if (accountable_for(o.data_dir, o.policy, argv[i], acc, sizeof acc, &err))
+    if (accountable_for(o.data_dir, o.policy, argv[i], o.actor, acc, sizeof acc, &err))
         return cli_fail("model deploy", &err);
     unsigned long long idx = 0;
     if (model_deploy(o.data_dir, argv[i], o.version, o.actor, o.change_id, acc, &idx, &err))
