@@ -284,34 +284,59 @@ void controls_close(controls *c)
 
 /* ---- rule results -> control status -------------------------------------- */
 
+/* Which ISO ids each rule supports through the crosswalk of its NIST
+ * controls, looked up once per status document (not once per control). */
+#define XW_MAX 64
+typedef struct rule_iso {
+    char ids[XW_MAX][CATALOG_ID_MAX];
+    const char *via[XW_MAX]; /* the NIST id giving the pair */
+    size_t n;
+} rule_iso;
+
 typedef struct ctl_acc {
     cJSON *controls;  /* output array */
     const char *framework;
     cJSON *rules;     /* rule results, by position = rule index */
     controls *c;
+    rule_iso *iso;    /* per rule */
     size_t counts[3]; /* satisfied, not_satisfied, not_evaluated */
     adt_err *err;
 } ctl_acc;
 
-typedef struct iso_match {
-    const char *want;
-    bool found;
-} iso_match;
+typedef struct iso_collect {
+    rule_iso *ri;
+    const char *via;
+} iso_collect;
 
 static int iso_cb(void *ctx, const char *id)
 {
-    iso_match *m = ctx;
-    if (!strcmp(id, m->want)) {
-        m->found = true;
-        return 1;
+    iso_collect *ic = ctx;
+    if (ic->ri->n < XW_MAX) {
+        snprintf(ic->ri->ids[ic->ri->n], CATALOG_ID_MAX, "%s", id);
+        ic->ri->via[ic->ri->n++] = ic->via;
     }
     return 0;
 }
 
+static void crosswalk_rules(controls *c, rule_iso *iso)
+{
+    for (size_t k = 0; k < c->rules.n; k++) {
+        const rule *r = &c->rules.rules[k];
+        iso[k].n = 0;
+        for (size_t i = 0; i < r->ncontrols; i++) {
+            if (strcmp(r->controls[i].framework, CATALOG_NIST))
+                continue;
+            iso_collect ic = {&iso[k], r->controls[i].id};
+            adt_err e = {0};
+            catalog_crosswalk_iso(c->cat, r->controls[i].id, iso_cb, &ic, &e);
+        }
+    }
+}
+
 /* Does rule `r` support control (framework, id)? Sets *via to the NIST id
  * whose crosswalk gives an ISO id, or the reason an ISO id is stated. */
-static bool rule_supports(controls *c, const rule *r, const char *framework, const char *id,
-                          const char **via)
+static bool rule_supports(const rule *r, const rule_iso *ri, const char *framework,
+                          const char *id, const char **via)
 {
     for (size_t i = 0; i < r->ncontrols; i++) {
         const rule_control *rc = &r->controls[i];
@@ -322,18 +347,11 @@ static bool rule_supports(controls *c, const rule *r, const char *framework, con
     }
     if (strcmp(framework, CATALOG_ISO))
         return false;
-    for (size_t i = 0; i < r->ncontrols; i++) {
-        const rule_control *rc = &r->controls[i];
-        if (strcmp(rc->framework, CATALOG_NIST))
-            continue;
-        iso_match m = {id, false};
-        adt_err e = {0};
-        catalog_crosswalk_iso(c->cat, rc->id, iso_cb, &m, &e);
-        if (m.found) {
-            *via = rc->id;
+    for (size_t i = 0; i < ri->n; i++)
+        if (!strcmp(ri->ids[i], id)) {
+            *via = ri->via[i];
             return true;
         }
-    }
     return false;
 }
 
@@ -357,7 +375,7 @@ static int control_cb(void *ctx, const catalog_control *ctl)
     uint64_t ftotal = 0;
     for (size_t i = 0; i < c->rules.n; i++) {
         const char *via = NULL;
-        if (!rule_supports(c, &c->rules.rules[i], a->framework, ctl->id, &via))
+        if (!rule_supports(&c->rules.rules[i], &a->iso[i], a->framework, ctl->id, &via))
             continue;
         cJSON *rr = cJSON_GetArrayItem(a->rules, (int)i);
         const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(rr, "status"));
@@ -427,10 +445,17 @@ static int build_doc(controls *c, cJSON *rules_res, const char *framework, int64
     cJSON *ctls = cJSON_AddArrayToObject(doc, "controls");
     const char *fws[2] = {CATALOG_NIST, CATALOG_ISO};
     int rc = ADT_OK;
+    rule_iso *iso = calloc(c->rules.n, sizeof *iso);
+    if (!iso) {
+        cJSON_Delete(doc);
+        cJSON_Delete(rules_res);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    crosswalk_rules(c, iso);
     for (int i = 0; i < 2 && !rc; i++) {
         if (framework && strcmp(framework, fws[i]))
             continue;
-        ctl_acc a = {ctls, fws[i], rules_res, c, {0, 0, 0}, err};
+        ctl_acc a = {ctls, fws[i], rules_res, c, iso, {0, 0, 0}, err};
         rc = catalog_list_in_scope(c->cat, fws[i], control_cb, &a, err);
         if (rc) {
             if (rc == ADT_ENOMEM)
@@ -442,6 +467,7 @@ static int build_doc(controls *c, cJSON *rules_res, const char *framework, int64
         cJSON_AddNumberToObject(s, "not_satisfied", (double)a.counts[1]);
         cJSON_AddNumberToObject(s, "not_evaluated", (double)a.counts[2]);
     }
+    free(iso);
     cJSON_AddItemToObject(doc, "rules", rules_res);
     if (rc) {
         cJSON_Delete(doc);

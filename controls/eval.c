@@ -20,6 +20,7 @@
 typedef struct smap {
     char **keys;
     void **vals;
+    uint64_t *hashes;
     size_t cap, n;
 } smap;
 
@@ -31,59 +32,71 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
-static void **smap_find(const smap *m, const char *k)
+static void **smap_find_h(const smap *m, const char *k, uint64_t h)
 {
     if (!m->cap)
         return NULL;
-    for (size_t i = hash_str(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         if (!m->keys[i])
             return NULL;
-        if (!strcmp(m->keys[i], k))
+        if (m->hashes[i] == h && !strcmp(m->keys[i], k))
             return &m->vals[i];
     }
 }
 
+static void **smap_find(const smap *m, const char *k) { return smap_find_h(m, k, hash_str(k)); }
+
 /* The value slot for `k`, created (NULL value) if absent; NULL on OOM. */
 static void **smap_put(smap *m, const char *k)
 {
-    void **v = smap_find(m, k);
+    uint64_t h = hash_str(k);
+    void **v = smap_find_h(m, k, h);
     if (v)
         return v;
     if ((m->n + 1) * 10 > m->cap * 7) {
         size_t nc = m->cap ? m->cap * 2 : 64;
         char **nk = calloc(nc, sizeof *nk);
         void **nv = calloc(nc, sizeof *nv);
-        if (!nk || !nv) {
+        uint64_t *nh = calloc(nc, sizeof *nh);
+        if (!nk || !nv || !nh) {
             free(nk);
             free(nv);
+            free(nh);
             return NULL;
         }
         for (size_t i = 0; i < m->cap; i++) {
             if (!m->keys[i])
                 continue;
-            size_t j = hash_str(m->keys[i]) & (nc - 1);
+            size_t j = m->hashes[i] & (nc - 1);
             while (nk[j])
                 j = (j + 1) & (nc - 1);
             nk[j] = m->keys[i];
             nv[j] = m->vals[i];
+            nh[j] = m->hashes[i];
         }
         free(m->keys);
         free(m->vals);
+        free(m->hashes);
         m->keys = nk;
         m->vals = nv;
+        m->hashes = nh;
         m->cap = nc;
     }
     char *kc = strdup(k);
     if (!kc)
         return NULL;
-    size_t i = hash_str(k) & (m->cap - 1);
+    size_t i = h & (m->cap - 1);
     while (m->keys[i])
         i = (i + 1) & (m->cap - 1);
     m->keys[i] = kc;
     m->vals[i] = NULL;
+    m->hashes[i] = h;
     m->n++;
     return &m->vals[i];
 }
+
+/* The stored copy of key `k` (the map's own string). */
+static const char *smap_key_of(const smap *m, void **slot) { return m->keys[slot - m->vals]; }
 
 static void smap_free(smap *m, void (*freeval)(void *))
 {
@@ -96,6 +109,7 @@ static void smap_free(smap *m, void (*freeval)(void *))
     }
     free(m->keys);
     free(m->vals);
+    free(m->hashes);
     memset(m, 0, sizeof *m);
 }
 
@@ -110,15 +124,15 @@ typedef struct finding {
 } finding;
 
 typedef struct cause {
-    char *actor;
+    const char *actor; /* interned */
     char *eqv; /* field-equals: the joined compared values */
     int64_t time;
     uint64_t index;
 } cause;
 
 typedef struct cause_list {
-    cause v[CAUSES_PER_KEY];
-    size_t n;
+    size_t n, cap;
+    cause v[]; /* oldest first, at most CAUSES_PER_KEY */
 } cause_list;
 
 typedef struct idxvec {
@@ -128,8 +142,8 @@ typedef struct idxvec {
 
 typedef struct oblig {
     char *key;      /* for messages */
-    char *party;    /* each-informed: who must answer */
-    char *activity;
+    const char *party;    /* each-informed: who must answer (interned) */
+    const char *activity; /* interned */
     char *wrong;    /* first answer by someone not allowed to */
     char *what;     /* revoked-within: what is held */
     uint64_t index; /* the trigger */
@@ -180,12 +194,29 @@ typedef struct ivec {
     size_t n, cap;
 } ivec;
 
+/* The top-level members of a JSON object, found in one pass, so that rules
+ * asking for many fields of one event do not rescan it. */
+#define JOBJ_MAX 48
+typedef struct jmember {
+    const char *k, *v;
+    size_t kl, vl;
+} jmember;
+
+typedef struct jobj {
+    const char *s;
+    size_t n;
+    jmember m[JOBJ_MAX];
+    size_t count;
+    bool overflow; /* more members than JOBJ_MAX: fall back to canon_member */
+} jobj;
+
 typedef struct ev {
     uint64_t index;
     const char *leaf;
     size_t len;
     const char *payload;
     size_t plen;
+    jobj lm, pm; /* leaf and payload members */
     char type[129];
     int64_t time;
     char actor[257];
@@ -201,13 +232,22 @@ struct eval_engine {
     uint64_t next, fed, skipped;
     int64_t first_time, last_as_of;
     buf s1, s2, key;
+    smap strings; /* interned actors, activities, parties: few distinct values */
     raci_eval *re;
     bool has_raci_rules;
+    char raci_error[ADT_ERR_MAX + 96]; /* the RACI evaluator refused an event (bound) */
     uint64_t raci_checked;
     bool oom;
 };
 
 static bool in_window(const eval_engine *e, int64_t t) { return t >= e->from && t < e->to; }
+
+/* One shared copy of `s`, alive as long as the engine; NULL on OOM. */
+static const char *intern(eval_engine *e, const char *s)
+{
+    void **slot = smap_put(&e->strings, s);
+    return slot ? smap_key_of(&e->strings, slot) : NULL;
+}
 
 /* ---- JSON value access ---------------------------------------------------- */
 
@@ -304,13 +344,134 @@ static int append_value(buf *b, const char *v, size_t n)
 
 /* The raw span of field `path` of the event: "a.b" into the payload, or
  * "$source" etc. for the leaf's members. */
+static bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* The end of the JSON value starting at s[i]; > n if it does not end. The
+ * input was validated when it was appended, so this only finds boundaries. */
+static size_t skip_val(const char *s, size_t n, size_t i)
+{
+    if (i >= n)
+        return n + 1;
+    if (s[i] == '"') {
+        /* the closing quote is the first one not escaped by an odd run of
+         * backslashes; memchr keeps this fast on long plain strings */
+        size_t j = i + 1;
+        for (;;) {
+            const char *q = memchr(s + j, '"', n - j);
+            if (!q)
+                return n + 1;
+            size_t k = (size_t)(q - s), b = 0;
+            while (k - b > i + 1 && s[k - b - 1] == '\\')
+                b++;
+            if (b % 2 == 0)
+                return k + 1;
+            j = k + 1;
+        }
+    }
+    if (s[i] == '{' || s[i] == '[') {
+        int depth = 0;
+        while (i < n) {
+            char c = s[i];
+            if (c == '"') {
+                i = skip_val(s, n, i);
+                continue;
+            }
+            if (c == '{' || c == '[')
+                depth++;
+            else if ((c == '}' || c == ']') && --depth == 0)
+                return i + 1;
+            i++;
+        }
+        return n + 1;
+    }
+    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && !is_ws(s[i]))
+        i++;
+    return i;
+}
+
+/* Index the members of the object starting at s[i] (within s[0..n)); when
+ * `inner` is given, the member `inner_key` (an object) is indexed into it in
+ * the same pass. Returns the end of the object, or 0 if it is not one. */
+static size_t jobj_split_at(const char *s, size_t n, size_t i, jobj *o, const char *inner_key,
+                            jobj *inner)
+{
+    o->s = s + i;
+    o->count = 0;
+    o->overflow = false;
+    while (i < n && is_ws(s[i]))
+        i++;
+    if (i >= n || s[i] != '{')
+        return 0;
+    size_t start = i;
+    i++;
+    size_t ikl = inner_key ? strlen(inner_key) : 0;
+    for (;;) {
+        while (i < n && (is_ws(s[i]) || s[i] == ','))
+            i++;
+        if (i >= n)
+            return 0;
+        if (s[i] == '}') {
+            o->n = i + 1 - start;
+            return i + 1;
+        }
+        if (s[i] != '"')
+            return 0;
+        size_t ke = skip_val(s, n, i);
+        if (ke > n)
+            return 0;
+        size_t ks = i + 1;
+        i = ke;
+        while (i < n && is_ws(s[i]))
+            i++;
+        if (i >= n || s[i] != ':')
+            return 0;
+        i++;
+        while (i < n && is_ws(s[i]))
+            i++;
+        size_t ve;
+        if (inner && ke - 1 - ks == ikl && !memcmp(s + ks, inner_key, ikl) && s[i] == '{') {
+            ve = jobj_split_at(s, n, i, inner, NULL, NULL);
+            if (!ve)
+                return 0;
+            inner_key = NULL; /* only the first */
+        } else {
+            ve = skip_val(s, n, i);
+        }
+        if (ve > n || ve == i)
+            return 0;
+        if (o->count < JOBJ_MAX)
+            o->m[o->count++] = (jmember){s + ks, s + i, ke - 1 - ks, ve - i};
+        else
+            o->overflow = true;
+        i = ve;
+    }
+}
+
+static bool jobj_get(const jobj *o, const char *key, const char **v, size_t *vl)
+{
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < o->count; i++)
+        if (o->m[i].kl == kl && !memcmp(o->m[i].k, key, kl)) {
+            *v = o->m[i].v;
+            *vl = o->m[i].vl;
+            return true;
+        }
+    return o->overflow && canon_member(o->s, o->n, key, v, vl) == ADT_OK;
+}
+
 static bool get_raw(const ev *x, const char *path, const char **v, size_t *vl)
 {
     if (path[0] == '$')
-        return canon_member(x->leaf, x->len, path + 1, v, vl) == ADT_OK;
+        return jobj_get(&x->lm, path + 1, v, vl);
     const char *cur = x->payload;
     size_t curl = x->plen;
     char seg[64];
+    const char *dot0 = strchr(path, '.');
+    if (!dot0) {
+        if (!jobj_get(&x->pm, path, &cur, &curl))
+            return false;
+        path += strlen(path);
+    }
     while (*path) {
         const char *dot = strchr(path, '.');
         size_t sl = dot ? (size_t)(dot - path) : strlen(path);
@@ -553,23 +714,29 @@ static void record_cause(eval_engine *e, rstate *rs, const ev *x)
         return;
     }
     cause_list *cl = *slot;
-    if (!cl && !(cl = *slot = calloc(1, sizeof *cl))) {
-        e->oom = true;
-        return;
+    if (!cl || (cl->n == cl->cap && cl->cap < CAUSES_PER_KEY)) {
+        size_t nc = cl ? cl->cap * 2 : 1;
+        cause_list *n = realloc(cl, sizeof *cl + nc * sizeof cl->v[0]);
+        if (!n) {
+            e->oom = true;
+            return;
+        }
+        if (!cl)
+            n->n = 0;
+        n->cap = nc;
+        *slot = cl = n;
     }
     if (cl->n == CAUSES_PER_KEY) {
-        free(cl->v[0].actor);
         free(cl->v[0].eqv);
         memmove(cl->v, cl->v + 1, (CAUSES_PER_KEY - 1) * sizeof cl->v[0]);
         cl->n--;
     }
     cause *c = &cl->v[cl->n];
     memset(c, 0, sizeof *c);
-    c->actor = strdup(x->actor);
+    c->actor = intern(e, x->actor);
     if (r->nequals && !build_key(e, x, r->equals, r->nequals, true, &e->s2))
         c->eqv = strdup(e->s2.data);
     if (!c->actor || (r->nequals && !c->eqv && e->s2.len)) {
-        free(c->actor);
         free(c->eqv);
         e->oom = true;
         return;
@@ -584,10 +751,8 @@ static void free_cause_list(void *p)
     cause_list *cl = p;
     if (!cl)
         return;
-    for (size_t i = 0; i < cl->n; i++) {
-        free(cl->v[i].actor);
+    for (size_t i = 0; i < cl->n; i++)
         free(cl->v[i].eqv);
-    }
     free(cl);
 }
 
@@ -598,10 +763,8 @@ static void until_event(eval_engine *e, rstate *rs, const ev *x)
     void **slot = smap_find(&rs->m1, e->key.data);
     if (slot && *slot) {
         cause_list *cl = *slot;
-        for (size_t i = 0; i < cl->n; i++) {
-            free(cl->v[i].actor);
+        for (size_t i = 0; i < cl->n; i++)
             free(cl->v[i].eqv);
-        }
         cl->n = 0;
     }
 }
@@ -869,8 +1032,8 @@ static void within_trigger(eval_engine *e, rstate *rs, const ev *x)
         if (!o)
             return;
         o->key = strdup(e->key.data);
-        o->activity = strdup(act);
-        o->party = parties[i] ? strdup(parties[i]) : NULL;
+        o->activity = intern(e, act);
+        o->party = parties[i] ? intern(e, parties[i]) : NULL;
         if (!o->key || !o->activity || (parties[i] && !o->party))
             e->oom = true;
         o->index = x->index;
@@ -910,8 +1073,7 @@ static void within_response(eval_engine *e, rstate *rs, const ev *x)
             fmt_dur(x->time - o->time, took, sizeof took);
             fmt_dur(o->deadline - o->time, sla, sizeof sla);
             key_text(o->key, keyt, sizeof keyt);
-            ev tx = *x;
-            add_finding(e, rs, &tx, owner_of(e, r, o->activity),
+            add_finding(e, rs, x, owner_of(e, r, o->activity),
                         "%s at index %llu (%s) answered the %s at index %llu after %s; the SLA is %s",
                         x->type, (unsigned long long)x->index, keyt, first_type(&r->earlier),
                         (unsigned long long)o->index, took, sla);
@@ -1204,8 +1366,13 @@ static void raci_feed(eval_engine *e, const ev *x)
         }
     }
     adt_err err = {0};
-    if (raci_eval_feed(e->re, &re, &err) == ADT_ENOMEM)
+    int rc = raci_eval_feed(e->re, &re, &err);
+    if (rc == ADT_ENOMEM)
         e->oom = true;
+    else if (rc && !e->raci_error[0])
+        snprintf(e->raci_error, sizeof e->raci_error,
+                 "the RACI evaluation stopped following entry %llu: %s",
+                 (unsigned long long)x->index, err.msg);
 }
 
 /* ---- engine --------------------------------------------------------------- */
@@ -1339,8 +1506,6 @@ void eval_free(eval_engine *e)
         free(rs->f);
         for (size_t k = 0; k < rs->nob; k++) {
             free(rs->ob[k].key);
-            free(rs->ob[k].party);
-            free(rs->ob[k].activity);
             free(rs->ob[k].wrong);
             free(rs->ob[k].what);
         }
@@ -1359,6 +1524,7 @@ void eval_free(eval_engine *e)
     }
     free(e->rs);
     smap_free(&e->dispatch, free_ivec);
+    smap_free(&e->strings, NULL);
     free(e->star.v);
     raci_eval_free(e->re);
     buf_free(&e->s1);
@@ -1428,18 +1594,20 @@ int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_
     x.len = len;
     const char *v;
     size_t vl;
-    if (canon_member(leaf, len, "payload", &x.payload, &x.plen) ||
-        canon_member(leaf, len, "type", &v, &vl) || vl < 2 || vl - 2 >= sizeof x.type ||
-        v[0] != '"') {
+    x.pm.count = 0;
+    x.pm.s = NULL;
+    if (!jobj_split_at(leaf, len, 0, &x.lm, "payload", &x.pm) || !x.pm.s ||
+        !jobj_get(&x.lm, "payload", &x.payload, &x.plen) || !jobj_get(&x.lm, "type", &v, &vl) ||
+        vl < 2 || vl - 2 >= sizeof x.type || v[0] != '"') {
         e->skipped++;
         return ADT_OK;
     }
     memcpy(x.type, v + 1, vl - 2);
     x.type[vl - 2] = 0;
     /* The event's own time; the ledger's recorded_at if it has none. */
-    if (!((canon_member(x.payload, x.plen, "time", &v, &vl) == ADT_OK && vl > 2 &&
+    if (!((jobj_get(&x.pm, "time", &v, &vl) && vl > 2 &&
            rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK) ||
-          (canon_member(leaf, len, "recorded_at", &v, &vl) == ADT_OK && vl > 2 &&
+          (jobj_get(&x.lm, "recorded_at", &v, &vl) && vl > 2 &&
            rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK))) {
         e->skipped++;
         return ADT_OK;
@@ -1478,14 +1646,16 @@ static int cmp_i64(const void *a, const void *b)
 typedef struct rout {
     cJSON *findings;
     uint64_t fcount;
+    size_t listed;
 } rout;
 
 static void out_finding(rout *o, const rule *r, const char *msg, const char *owner, bool has_index,
                         uint64_t index, int64_t time)
 {
     o->fcount++;
-    if (cJSON_GetArraySize(o->findings) >= EVAL_MAX_LIST)
+    if (o->listed >= EVAL_MAX_LIST)
         return;
+    o->listed++;
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "rule", r->id);
     cJSON_AddStringToObject(f, "severity", rules_sev_name(r->severity));
@@ -1553,7 +1723,7 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
         cJSON_AddStringToObject(o, "title", r->title);
         cJSON_AddStringToObject(o, "kind", rules_kind_name(r->kind));
         cJSON_AddStringToObject(o, "severity", rules_sev_name(r->severity));
-        rout ro = {cJSON_CreateArray(), 0};
+        rout ro = {cJSON_CreateArray(), 0, 0};
         for (size_t k = 0; k < rs->nf; k++)
             out_finding(&ro, r, rs->f[k].msg, rs->f[k].owner, rs->f[k].has_index, rs->f[k].index,
                         rs->f[k].time);
@@ -1642,6 +1812,8 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
                 out_finding(&ro, r, "no RACI policy is loaded (auditd policy load)", NULL, false,
                             0, 0);
                 evidence_ok = true;
+            } else if (e->raci_error[0]) {
+                out_finding(&ro, r, e->raci_error, NULL, false, 0, 0);
             }
             break;
         default: break;
