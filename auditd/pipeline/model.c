@@ -402,40 +402,63 @@ static int write_atomic(const char *path, const void *data, size_t len, adt_err 
 #define MODEL_FOLDS 4
 #define MODEL_TEST_PERCENT 20
 
-/* Choose the decision threshold from out-of-fold scores: the largest recall
- * whose precision is at least `min_precision` (ties: the highest threshold);
- * when no threshold reaches that precision, the one with the best F1. */
+/* Choose the decision threshold from out-of-fold scores. Among thresholds
+ * whose precision is at least `min_precision`, find the best recall R*; then
+ * take the most precise threshold whose recall is within MODEL_RECALL_SLACK
+ * of R* (buying much precision for a point of recall, which the plain
+ * "highest recall" rule would not). When no threshold reaches the precision,
+ * the one with the best F1. */
+#define MODEL_RECALL_SLACK 0.02
 static double choose_threshold(const float *score, const int *label, size_t n,
                                double min_precision)
 {
     scored *v = sort_scores(score, label, n);
-    if (!v)
+    double *cp = malloc((n ? n : 1) * sizeof *cp), *cr = malloc((n ? n : 1) * sizeof *cr);
+    float *ct = malloc((n ? n : 1) * sizeof *ct);
+    if (!v || !cp || !cr || !ct) {
+        free(v);
+        free(cp);
+        free(cr);
+        free(ct);
         return 0.5;
-    size_t pos = 0;
+    }
+    size_t pos = 0, m = 0;
     for (size_t i = 0; i < n; i++)
-        pos += v[i].y;
-    double best_t = 0.5, best_r = -1, best_p = -1, f1_t = 0.5, best_f1 = -1;
+        pos += (size_t)v[i].y;
     size_t tp = 0, k = 0;
     while (k < n && pos > 0) {
         size_t j = k;
         while (j < n && v[j].s == v[k].s)
             tp += (size_t)v[j++].y;
-        double p = (double)tp / (double)j, r = (double)tp / (double)pos;
-        double t = v[k].s;
-        if (p >= min_precision && (r > best_r || (r == best_r && p > best_p))) {
-            best_r = r;
-            best_p = p;
-            best_t = t;
-        }
-        double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
-        if (f1 > best_f1) {
-            best_f1 = f1;
-            f1_t = t;
-        }
+        cp[m] = (double)tp / (double)j;
+        cr[m] = (double)tp / (double)pos;
+        ct[m++] = v[k].s;
         k = j;
     }
+    double best_r = -1, f1_best = -1, t = 0.5;
+    for (size_t i = 0; i < m; i++) {
+        if (cp[i] >= min_precision && cr[i] > best_r)
+            best_r = cr[i];
+        double f1 = cp[i] + cr[i] > 0 ? 2 * cp[i] * cr[i] / (cp[i] + cr[i]) : 0;
+        if (best_r < 0 && f1 > f1_best) {
+            f1_best = f1;
+            t = ct[i];
+        }
+    }
+    if (best_r >= 0) {
+        double best_p = -1;
+        for (size_t i = 0; i < m; i++)
+            if (cp[i] >= min_precision && cr[i] >= best_r - MODEL_RECALL_SLACK &&
+                cp[i] > best_p) {
+                best_p = cp[i];
+                t = ct[i];
+            }
+    }
     free(v);
-    return best_r >= 0 ? best_t : f1_t;
+    free(cp);
+    free(cr);
+    free(ct);
+    return t;
 }
 
 static cJSON *metrics_json(const model_metrics *m)
