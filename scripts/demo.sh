@@ -1,40 +1,115 @@
 #!/usr/bin/env bash
-# demo.sh: the main job, end to end. A simulated plant's agents feed a live auditd over HTTP on
-# 127.0.0.1; the ledger is verified, and its checkpoint printed.
-#   scripts/demo.sh [OUTDIR]      (default ./demo-out; it is recreated)
+# demo.sh: the main job, end to end, as an operator would run it.
+#   scripts/demo.sh [OUTDIR]        (default ./demo-out; recreated)
+# A simulated plant (8 CNC machines, a legacy PLC behind a gateway, an edge AI camera) runs for
+# the third quarter of 2026. Its edge and platform agents feed a live `auditd serve` on 127.0.0.1
+# with signed batches; a failure model is trained on July-August telemetry, approved by its
+# Accountable owner and deployed, then scores September live. At the end: a verified ledger,
+# the agents' receipts checked against the server's checkpoint, evaluated controls, and the
+# quarterly report (HTML for the steering committee, OSCAL for auditors).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$root/demo-out}
+out=$(mkdir -p "${1:-$root/demo-out}" && cd "${1:-$root/demo-out}" && pwd)
 cd "$root"
 scripts/deps.sh
-echo "== building auditd"
+say() { printf '\n== %s\n' "$*"; }
+
+say "building auditd"
 cmake -S "$root" -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/release -j"$(nproc 2>/dev/null || echo 2)" --target auditd >/dev/null
 A="$root/build/release/auditd/cli/auditd"
 
-rm -rf "$out"
-mkdir -p "$out"
-D="$out/data"
-export AUDITD_DATA_DIR="$D"
+rm -rf "${out:?}"/*
+export AUDITD_DATA_DIR="$out/data"
+mkdir -p "$out/keys" "$out/spool"
 
-echo "== a new ledger"
-"$A" init --origin demo.auditd.example/plant-1
-
-echo "== agents append a stream of audit events"
-gen_events() { # a small plant: gateway, camera and platform agents
-  local day
-  for day in $(seq -w 1 30); do
-    printf '{"type":"firmware.scan","time":"2026-07-%sT06:00:00Z","actor":"agent:platform","artifact_sha256":"%064d","scanner":"grype","result":"pass","critical":0}\n' "$day" "$((10#$day))"
-    printf '{"type":"machine.state","time":"2026-07-%sT06:05:00Z","actor":"agent:gw-1","device":"cnc-%s","state":"running"}\n' "$day" "$((10#$day % 4 + 1))"
-    printf '{"type":"ledger.verify","time":"2026-07-%sT23:00:00Z","actor":"agent:platform","result":"pass","tree_size":%d}\n' "$day" "$((10#$day * 3))"
+port=18080
+while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+URL="http://127.0.0.1:$port"
+daemon=
+start_daemon() {
+  "$A" serve --listen "127.0.0.1:$port" >>"$out/daemon.log" 2>&1 &
+  daemon=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "$URL/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$daemon" 2>/dev/null || { tail -n 20 "$out/daemon.log"; return 1; }
+    sleep 0.1
   done
+  echo "the daemon did not come up; see $out/daemon.log" >&2
+  return 1
 }
-gen_events | "$A" append --source agent:platform >/dev/null
-echo "appended $(gen_events | wc -l) events"
+stop_daemon() { # SIGTERM drains: in-flight batches commit, a final checkpoint is signed
+  [ -n "$daemon" ] || return 0
+  kill -TERM "$daemon" 2>/dev/null && wait "$daemon" || true
+  daemon=
+}
+trap stop_daemon EXIT
 
-echo "== verify"
+say "a new ledger, the plant's RACI policy, its agents and an auditor's token"
+"$A" init --origin demo.auditd.example/plant-1
+"$A" policy load policies/examples/plant.xml --actor frank
+"$A" agent add gw-1 --role edge --key-out "$out/keys/gw-1.key"
+"$A" agent add cam-1 --role edge --key-out "$out/keys/cam-1.key"
+"$A" agent add platform --role platform --key-out "$out/keys/platform.key"
+TOKEN=$("$A" token create --role auditor --name steering-auditor | tail -n 1)
+
+say "simulating the plant for 2026-Q3 (seed 42)"
+"$A" simulate --seed 42 --days 92 --start 2026-07-01 --interval 120 --out "$out/sim"
+"$A" profile load "$out"/sim/profiles/*.json --actor alice >/dev/null
+"$A" device register --file "$out/sim/devices.ndjson" >/dev/null
+grep -v '"time":"2026-09' "$out/sim/telemetry.ndjson" >"$out/sim/telemetry-jul-aug.ndjson"
+grep '"time":"2026-09' "$out/sim/telemetry.ndjson" >"$out/sim/telemetry-sep.ndjson"
+
+say "auditd serve on $URL; the agents send July and August (signed batches, spooled first)"
+start_daemon
+"$A" agent send --server "$URL" --name gw-1 --key "$out/keys/gw-1.key" --spool "$out/spool/gw-1" \
+  --telemetry <"$out/sim/telemetry-jul-aug.ndjson"
+"$A" agent send --server "$URL" --name platform --key "$out/keys/platform.key" \
+  --spool "$out/spool/platform" <"$out/sim/events.ndjson"
+
+say "MLOps: a dataset of July-August, a failure model trained, approved by its Accountable, deployed"
+DATASET=$("$A" dataset define --from 2026-07-01 --to 2026-09-01 | sed -n 's/.*"dataset":"\([0-9a-f]*\)".*/\1/p')
+echo "dataset $DATASET"
+"$A" model train --dataset "$DATASET" --name failure-predictor --out "$out/failure-predictor-1.json"
+"$A" model register "$out/failure-predictor-1.json" --name failure-predictor --version 1 --dataset "$DATASET"
+echo "-- a deployment without the Accountable's approval is refused:"
+if "$A" model deploy failure-predictor --version 1 --actor carol --change-id CHG-ML-1; then
+  echo "unexpected: an unapproved deployment went through" >&2; exit 1
+fi
+"$A" model approve failure-predictor --version 1 --approver carol --change-id CHG-ML-1
+"$A" model deploy failure-predictor --version 1 --actor carol --change-id CHG-ML-1
+
+say "restart (SIGTERM drains and signs a final checkpoint), then September is scored live"
+stop_daemon
+start_daemon
+"$A" agent send --server "$URL" --name gw-1 --key "$out/keys/gw-1.key" --spool "$out/spool/gw-1" \
+  --telemetry <"$out/sim/telemetry-sep.ndjson"
+"$A" drift --model failure-predictor --from 2026-09-01T00:00:00Z --to 2026-10-01T00:00:00Z --actor carol
+
+say "the agents check their receipts against the server's current checkpoint"
+"$A" agent verify-receipts --server "$URL" --spool "$out/spool/gw-1" --token "$TOKEN"
+"$A" agent verify-receipts --server "$URL" --spool "$out/spool/platform" --token "$TOKEN"
+
+say "what a verifier fetches over HTTP"
+curl -fsS "$URL/v1/log/key"
+curl -fsS "$URL/v1/log/checkpoint"
+
+say "controls evaluated for 2026-Q3"
+"$A" controls status --period 2026-Q3 --format text >"$out/controls-2026-Q3.txt"
+head -n 40 "$out/controls-2026-Q3.txt"
+echo "... (all of it in $out/controls-2026-Q3.txt)"
+
+say "the quarterly report"
+"$A" report --period 2026-Q3 --format html --out "$out/report-2026-Q3.html" --actor frank
+"$A" report --period 2026-Q3 --format oscal-xml --out "$out/assessment-results-2026-Q3.xml" --actor frank
+"$A" report --period 2026-Q3 --format oscal-json --out "$out/assessment-results-2026-Q3.json" --actor frank
+stop_daemon
+
+say "verify the whole ledger"
 "$A" verify
-echo "== the latest signed checkpoint"
-"$A" checkpoint
-echo "== the verifier key"
-"$A" key
+
+say "done"
+echo "steering committee report: $out/report-2026-Q3.html"
+echo "OSCAL assessment results:  $out/assessment-results-2026-Q3.xml"
+echo "                           $out/assessment-results-2026-Q3.json"
+echo "data directory:            $AUDITD_DATA_DIR"
