@@ -796,6 +796,9 @@ int catalog_import_oscal_mem(catalog *c, const char *data, size_t len,
                              const char *framework, const char *name,
                              catalog_import_stats *st, adt_err *err)
 {
+    adt_err local;
+    if (!err)
+        err = &local; /* the importers read err->code */
     catalog_import_stats tmp;
     if (!st)
         st = &tmp;
@@ -1024,6 +1027,9 @@ int catalog_import_crosswalk_mem(catalog *c, const char *data, size_t len,
                                  const char *name_for_errors, catalog_import_stats *st,
                                  adt_err *err)
 {
+    adt_err local;
+    if (!err)
+        err = &local; /* the importers read err->code */
     catalog_import_stats tmp;
     if (!st)
         st = &tmp;
@@ -1106,6 +1112,9 @@ static int set_scope(catalog *c, const char *fw, const char *mode, const char *n
 int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stats *st,
                            adt_err *err)
 {
+    adt_err local;
+    if (!err)
+        err = &local; /* the importers read err->code */
     catalog_import_stats tmp;
     if (!st)
         st = &tmp;
@@ -1309,6 +1318,9 @@ out:
 int catalog_scope_soa_mem(catalog *c, const char *data, size_t len, const char *name_for_errors,
                           catalog_import_stats *st, adt_err *err)
 {
+    adt_err local;
+    if (!err)
+        err = &local; /* the importers read err->code */
     catalog_import_stats tmp;
     if (!st)
         st = &tmp;
@@ -1370,6 +1382,9 @@ static int seed(catalog *c, adt_err *err)
 
 int catalog_open(const char *data_dir, catalog **out, adt_err *err)
 {
+    adt_err local;
+    if (!err)
+        err = &local;
     *out = NULL;
     char path[4096];
     if (data_dir) {

@@ -416,6 +416,9 @@ static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
 int raci_load_mem(const char *data, size_t len, const char *name, raci_diag_fn diag, void *dctx,
                   raci_policy **out, adt_err *err)
 {
+    adt_err local;
+    if (!err)
+        err = &local; /* messages are built in err->msg */
     *out = NULL;
     if (!name)
         name = "policy";
