@@ -203,6 +203,14 @@ START_TEST(structure_and_semantics_problems)
     };
     const char *want[] = {"x.xml:1:", "x.xml:2: a DOCTYPE is not allowed",
                           "x.xml:1: root element is <policy>", "empty document"};
+    /* Over the size limit: refused before parsing. */
+    char *big = malloc(RACI_MAX_FILE + 1);
+    memset(big, ' ', RACI_MAX_FILE + 1);
+    raci_policy *bp = NULL;
+    adt_err berr = {0};
+    ck_assert_int_eq(raci_load_mem(big, RACI_MAX_FILE + 1, "big.xml", NULL, NULL, &bp, &berr),
+                     ADT_ETOOBIG);
+    free(big);
     for (size_t i = 0; i < 4; i++) {
         raci_policy *p = NULL;
         adt_err err = {0};
