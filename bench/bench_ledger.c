@@ -58,8 +58,10 @@ static size_t make_payload(uint64_t i, char *out, size_t cap)
                      (unsigned long long)i, hex, (unsigned long long)(i % 5000),
                      (unsigned long long)(i % 5000));
     size_t len = (size_t)n;
-    while (len < PAYLOAD_TARGET - 2 && len < cap - 3)
-        out[len++] = (char)('a' + (i + len) % 26);
+    while (len < PAYLOAD_TARGET - 2 && len < cap - 3) {
+        out[len] = (char)('a' + (i + len) % 26);
+        len++;
+    }
     out[len++] = '"';
     out[len++] = '}';
     out[len] = '\0';
@@ -94,33 +96,40 @@ static void batch_free(batch *b)
     free(b->items);
 }
 
+/* The three writers are run in interleaved rounds of ROUND events each, so
+ * that all of them see the same machine load (these machines are shared and
+ * noisy); wall-clock and process CPU time are accumulated per method. */
+#define ROUND 50000
+
+typedef struct meter {
+    double wall, cpu;
+} meter;
+
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* ---- 1. ledger_append in batches ---- */
-static double bench_append(const char *dir, uint64_t count)
+static void round_append(ledger *lg, batch *b, uint64_t first, uint64_t count, meter *m)
 {
     adt_err err;
-    if (ledger_init(dir, "bench.example/ledger", &err))
-        die("ledger_init", err.msg);
-    ledger *lg;
-    if (ledger_open(dir, LEDGER_RDWR, &lg, &err))
-        die("ledger_open", err.msg);
-    batch b;
-    batch_init(&b, BATCH);
-    double t0 = now_s();
-    for (uint64_t i = 0; i < count; i += BATCH) {
-        size_t n = count - i < BATCH ? (size_t)(count - i) : BATCH;
-        batch_fill(&b, i, n);
+    double w0 = now_s(), c0 = cpu_s();
+    for (uint64_t i = first; i < first + count; i += BATCH) {
+        size_t n = first + count - i < BATCH ? (size_t)(first + count - i) : BATCH;
+        batch_fill(b, i, n);
         ledger_commit c;
-        if (ledger_append(lg, b.items, n, &c, &err))
+        if (ledger_append(lg, b->items, n, &c, &err))
             die("ledger_append", err.msg);
     }
-    double dt = now_s() - t0;
-    batch_free(&b);
-    ledger_close(lg);
-    return (double)count / dt;
+    m->wall += now_s() - w0;
+    m->cpu += cpu_s() - c0;
 }
 
 /* ---- 2. plain SQLite: the same payload rows, same pragmas and batches ---- */
-static double bench_plain(const char *path, uint64_t count)
+static sqlite3 *plain_open(const char *path, sqlite3_stmt **st)
 {
     sqlite3 *db;
     if (sqlite3_open(path, &db) != SQLITE_OK)
@@ -130,24 +139,27 @@ static double bench_plain(const char *path, uint64_t count)
                          "type TEXT NOT NULL, recorded_at TEXT NOT NULL, payload BLOB NOT NULL);",
                      NULL, NULL, NULL) != SQLITE_OK)
         die("plain schema", sqlite3_errmsg(db));
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "INSERT INTO rows VALUES (?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "INSERT INTO rows VALUES (?, ?, ?, ?, ?)", -1, st, NULL) != SQLITE_OK)
         die("plain prepare", sqlite3_errmsg(db));
-    batch b;
-    batch_init(&b, BATCH);
-    double t0 = now_s();
-    for (uint64_t i = 0; i < count; i += BATCH) {
-        size_t n = count - i < BATCH ? (size_t)(count - i) : BATCH;
-        batch_fill(&b, i, n);
+    return db;
+}
+
+static void round_plain(sqlite3 *db, sqlite3_stmt *st, batch *b, uint64_t first, uint64_t count,
+                        meter *m)
+{
+    double w0 = now_s(), c0 = cpu_s();
+    for (uint64_t i = first; i < first + count; i += BATCH) {
+        size_t n = first + count - i < BATCH ? (size_t)(first + count - i) : BATCH;
+        batch_fill(b, i, n);
         char now[40];
         ledger_now_rfc3339(now, sizeof now);
         sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         for (size_t j = 0; j < n; j++) {
             sqlite3_bind_int64(st, 1, (sqlite3_int64)(i + j));
-            sqlite3_bind_text(st, 2, b.items[j].source, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, b.items[j].type, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, b->items[j].source, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, b->items[j].type, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-            sqlite3_bind_blob(st, 5, b.items[j].payload, (int)b.items[j].payload_len, SQLITE_STATIC);
+            sqlite3_bind_blob(st, 5, b->items[j].payload, (int)b->items[j].payload_len, SQLITE_STATIC);
             if (sqlite3_step(st) != SQLITE_DONE)
                 die("plain insert", sqlite3_errmsg(db));
             sqlite3_reset(st);
@@ -155,11 +167,8 @@ static double bench_plain(const char *path, uint64_t count)
         if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             die("plain commit", sqlite3_errmsg(db));
     }
-    double dt = now_s() - t0;
-    batch_free(&b);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return (double)count / dt;
+    m->wall += now_s() - w0;
+    m->cpu += cpu_s() - c0;
 }
 
 /* ---- 3. commitq with 4 submitting threads ---- */
@@ -191,29 +200,21 @@ static void *submit_loop(void *arg)
     return NULL;
 }
 
-static double bench_commitq(const char *dir, uint64_t count, commitq_stats *st)
+static void round_commitq(commitq *q, uint64_t first, uint64_t count, meter *m)
 {
-    adt_err err;
-    if (ledger_init(dir, "bench.example/commitq", &err))
-        die("ledger_init", err.msg);
-    commitq *q;
-    if (commitq_start(dir, NULL, &q, &err))
-        die("commitq_start", err.msg);
     pthread_t th[THREADS];
     worker w[THREADS];
     uint64_t per = count / THREADS;
-    double t0 = now_s();
+    double w0 = now_s(), c0 = cpu_s();
     for (int t = 0; t < THREADS; t++) {
-        w[t] = (worker){.q = q, .first = per * (uint64_t)t,
+        w[t] = (worker){.q = q, .first = first + per * (uint64_t)t,
                         .count = t == THREADS - 1 ? count - per * (THREADS - 1) : per};
         pthread_create(&th[t], NULL, submit_loop, &w[t]);
     }
     for (int t = 0; t < THREADS; t++)
         pthread_join(th[t], NULL);
-    double dt = now_s() - t0;
-    commitq_get_stats(q, st);
-    commitq_stop(q);
-    return (double)count / dt;
+    m->wall += now_s() - w0;
+    m->cpu += cpu_s() - c0;
 }
 
 /* ---- 4. verify vs hashing ---- */
@@ -292,21 +293,47 @@ int main(int argc, char **argv)
            (unsigned long long)count, plen, BATCH);
     fflush(stdout);
 
-    double plain_rate = bench_plain(plain, count);
-    double append_rate = bench_append(dir_a, count);
-    printf("append  ledger_append x%d : %10.0f events/s   plain SQLite insert x%d: %10.0f rows/s  (%.0f%%; target >= 50%%)\n",
-           BATCH, append_rate, BATCH, plain_rate, 100.0 * append_rate / plain_rate);
-    fflush(stdout);
+    adt_err err;
+    if (ledger_init(dir_a, "bench.example/ledger", &err) ||
+        ledger_init(dir_q, "bench.example/commitq", &err))
+        die("ledger_init", err.msg);
+    ledger *wl;
+    if (ledger_open(dir_a, LEDGER_RDWR, &wl, &err))
+        die("ledger_open", err.msg);
+    commitq *q;
+    if (commitq_start(dir_q, NULL, &q, &err))
+        die("commitq_start", err.msg);
+    sqlite3_stmt *pst;
+    sqlite3 *pdb = plain_open(plain, &pst);
+    batch b;
+    batch_init(&b, BATCH);
+    meter m_plain = {0}, m_append = {0}, m_q = {0};
+    for (uint64_t r = 0; r < count; r += ROUND) {
+        uint64_t n = count - r < ROUND ? count - r : ROUND;
+        round_plain(pdb, pst, &b, r, n, &m_plain);
+        round_append(wl, &b, r, n, &m_append);
+        round_commitq(q, r, n, &m_q);
+    }
+    batch_free(&b);
+    sqlite3_finalize(pst);
+    sqlite3_close(pdb);
+    ledger_close(wl);
     commitq_stats cst;
-    double q_rate = bench_commitq(dir_q, count, &cst);
-    printf("append  commitq %d threads x%d: %10.0f events/s   plain SQLite insert x%d: %10.0f rows/s  (%.0f%%; %llu transactions, %.0f events each)\n",
-           THREADS, SUBMIT_BATCH, q_rate, BATCH, plain_rate, 100.0 * q_rate / plain_rate,
-           (unsigned long long)cst.groups_committed,
+    commitq_get_stats(q, &cst);
+    commitq_stop(q);
+    double n_k = (double)count / 1000.0;
+    printf("append  plain SQLite insert x%d  : %9.0f rows/s     (cpu %.2f ms per 1000)\n", BATCH,
+           (double)count / m_plain.wall, m_plain.cpu / n_k * 1e3);
+    printf("append  ledger_append x%d        : %9.0f events/s   (cpu %.2f ms per 1000)  %.0f%% of plain (target >= 50%%)\n",
+           BATCH, (double)count / m_append.wall, m_append.cpu / n_k * 1e3,
+           100.0 * m_plain.wall / m_append.wall);
+    printf("append  commitq %d threads x%d   : %9.0f events/s   (cpu %.2f ms per 1000)  %.0f%% of plain; %llu transactions of %.0f events\n",
+           THREADS, SUBMIT_BATCH, (double)count / m_q.wall, m_q.cpu / n_k * 1e3,
+           100.0 * m_plain.wall / m_q.wall, (unsigned long long)cst.groups_committed,
            cst.groups_committed ? (double)cst.events_appended / (double)cst.groups_committed : 0.0);
     fflush(stdout);
 
     /* Verify vs one SHA-256 pass over the same leaf bytes. */
-    adt_err err;
     ledger_verify_result vr;
     double t0 = now_s();
     if (ledger_verify(dir_a, &vr, &err))

