@@ -30,6 +30,7 @@ static const char spool_schema[] =
     "CREATE TABLE IF NOT EXISTS ev(id INTEGER PRIMARY KEY, path TEXT NOT NULL, body BLOB NOT NULL,"
     " state INTEGER NOT NULL DEFAULT 0, idx INTEGER, receipt INTEGER, error TEXT);"
     "CREATE INDEX IF NOT EXISTS ev_state ON ev(state, path, id);"
+    "CREATE INDEX IF NOT EXISTS ev_idx ON ev(idx) WHERE idx IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS attempt(seq INTEGER PRIMARY KEY, path TEXT NOT NULL,"
     " first_id INTEGER NOT NULL, last_id INTEGER NOT NULL, body_sha256 TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS receipt(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, path TEXT NOT NULL,"
@@ -215,8 +216,8 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 
 typedef enum { NET_OK, NET_REFUSED, NET_LOST } net_result;
 
-/* One request. NET_REFUSED: the request certainly did not reach the server
- * (could not connect / resolve); NET_LOST: it may have. */
+/* One request. NET_REFUSED: could not connect; NET_LOST: failed later. Either
+ * way the request may have reached the server (see send_step). */
 static net_result http_do(http *h, const char *method, const char *path, const char *authz,
                           const char *body, size_t blen, const char *ctype, char *emsg, size_t ecap)
 {
@@ -645,16 +646,13 @@ static int send_step(client *cl, step *out, int *retry_after, adt_err *err)
     net_result nr = http_do(&cl->h, "POST", cl->o->path, authz, body.data, body.len,
                             "application/x-ndjson", emsg, sizeof emsg);
     buf_free(&body);
-    if (nr == NET_REFUSED) {
-        drop_attempt(cl, seq);
+    if (nr != NET_OK) {
+        /* Even "could not connect" may follow a send: libcurl retries a request
+         * whose reused connection died on a fresh one. So the attempt stays and
+         * is resolved with the server before anything is resent. */
         if (!cl->o->quiet)
-            fprintf(stderr, "auditd agent send: server unreachable (%s); retrying\n", emsg);
-        *out = STEP_RETRY;
-        return ADT_OK;
-    }
-    if (nr == NET_LOST) {
-        if (!cl->o->quiet)
-            fprintf(stderr, "auditd agent send: %s; will ask the server what it committed\n", emsg);
+            fprintf(stderr, "auditd agent send: %s; retrying (the batch is checked with the server "
+                            "before it is resent)\n", emsg);
         *out = STEP_RETRY;
         return ADT_OK;
     }

@@ -5,9 +5,9 @@
  * is stored there before anything is sent. A batch is recorded as an
  * "attempt" (its seq and event ids) before it is posted; the attempt is
  * settled by a receipt (201), cleared when the server certainly did not
- * commit it (connection refused, 429, 503), or, when the outcome is unknown
- * (connection lost, timeout, 5xx), resolved with GET /v1/agent/batches/{seq}
- * before anything is resent. So every event is appended exactly once.
+ * commit it (429, 503), or, when the outcome is unknown (any network error,
+ * timeout, other 5xx), resolved with GET /v1/agent/batches/{seq} before
+ * anything is resent. So every event is appended exactly once.
  *
  * Retries back off exponentially with jitter (100 ms doubling up to
  * max_backoff_ms, never less than the server's Retry-After). A 4xx other

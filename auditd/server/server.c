@@ -68,6 +68,7 @@ struct server {
     ledger *pool[POOL_MAX];
     int pool_free, pool_open;
     atomic_int draining;
+    atomic_int ready; /* set once server.start is recorded */
     atomic_long inflight;
     atomic_ullong requests;
     atomic_ullong rejected[R_COUNT];
@@ -242,6 +243,8 @@ static int h_healthz(rq *q)
     commitq_get_stats(q->s->cq, &st);
     if (atomic_load(&q->s->draining))
         return err_resp(q->resp, ADT_ESHUTDOWN, "the daemon is shutting down");
+    if (!atomic_load(&q->s->ready))
+        return err_resp(q->resp, ADT_ESHUTDOWN, "the daemon is starting");
     q->resp->status = 200;
     return buf_printf(&q->resp->body, "{\"status\":\"ok\",\"tree_size\":%llu,\"queue_depth\":%llu}\n",
                       (unsigned long long)st.tree_size, (unsigned long long)st.queue_depth);
@@ -933,10 +936,12 @@ static enum MHD_Result handle(server *s, struct MHD_Connection *c, const char *u
     }
     const route *rt = NULL;
     bool path_known = false;
+    /* HEAD is served as GET (libmicrohttpd sends no body for it). */
+    const char *rm = !strcmp(method, "HEAD") ? "GET" : method;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (path_matches(&routes[i], url)) {
             path_known = true;
-            if (!strcmp(routes[i].method, method)) {
+            if (!strcmp(routes[i].method, rm)) {
                 rt = &routes[i];
                 break;
             }
@@ -1186,8 +1191,15 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a4.sin_addr);
         sa = (struct sockaddr *)&a4;
     }
-    struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL},
-                                         {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem opts[12];
+    int no = 0;
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, sa};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL};
+    if (cfg->threads)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->threads, NULL};
     if (cfg->tls_cert[0]) {
         size_t cl;
         if (!(s->tls_cert = read_file(cfg->tls_cert, &cl, false, err)) ||
@@ -1196,16 +1208,12 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
             goto fail;
         }
         flags |= MHD_USE_TLS;
-        tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
-        tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
     }
-    s->mhd = MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 0),
-        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+    opts[no] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
     if (!s->mhd) {
         rc = adt_fail(err, ADT_EIO, "cannot listen on %s (address in use, no permission, or a bad "
                       "TLS certificate/key)", cfg->listen);
@@ -1226,6 +1234,7 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         adt_err_prefix(err, "recording server.start");
         goto fail;
     }
+    atomic_store(&s->ready, 1);
     log_msg(LOG_INFO, MOD, "listening on %s (%s), data %s, config sha256 %s", cfg->listen,
             cfg->tls_cert[0] ? "https" : "http", data_dir, hash);
     *out = s;
