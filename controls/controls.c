@@ -27,6 +27,9 @@ struct controls {
     rules_set rules;
     catalog *cat;
     raci_policy *raci;       /* NULL when no policy was loaded */
+    raci_policy **old_raci;  /* superseded policies, alive until close (period */
+    size_t nold;             /* evaluations may still be reading them) */
+    struct stat raci_st;     /* of <data_dir>/raci.xml when loaded; st_ino 0 = absent */
     ledger *lg;              /* read-only handle for continuous evaluation */
     eval_engine *cont;       /* the continuous engine (open window) */
     sqlite3 *db;             /* controls_eval.db */
@@ -99,6 +102,55 @@ static int open_db(controls *c, adt_err *err)
                    " tree_size INTEGER NOT NULL, evaluated_at TEXT NOT NULL,"
                    " PRIMARY KEY(framework, id));",
                    err);
+}
+
+static void policy_stat(const char *data_dir, struct stat *st)
+{
+    char path[4096];
+    memset(st, 0, sizeof *st);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, RACI_POLICY_FILE) < sizeof path &&
+        stat(path, st) != 0)
+        memset(st, 0, sizeof *st);
+}
+
+/* If `auditd policy load` replaced the policy since it was loaded, load the
+ * new one and restart continuous evaluation under it (one fold of the
+ * ledger). A policy that fails to load is logged and the old one kept.
+ * Caller holds c->mu. */
+static void maybe_reload_policy(controls *c)
+{
+    struct stat st;
+    policy_stat(c->data_dir, &st);
+    if (st.st_ino == c->raci_st.st_ino && st.st_size == c->raci_st.st_size &&
+        st.st_mtim.tv_sec == c->raci_st.st_mtim.tv_sec &&
+        st.st_mtim.tv_nsec == c->raci_st.st_mtim.tv_nsec)
+        return;
+    adt_err err = {0};
+    raci_policy *p = NULL;
+    int rc = raci_load_current(c->data_dir, &p, &err);
+    if (rc && rc != ADT_ENOTFOUND) {
+        log_msg(LOG_WARN, "controls", "keeping the RACI policy in force: %s", err.msg);
+        c->raci_st = st;
+        return;
+    }
+    raci_policy **o = realloc(c->old_raci, (c->nold + 1) * sizeof *o);
+    eval_engine *e = NULL;
+    if (!o || eval_new(&c->rules, p, INT64_MIN, INT64_MAX, &e, &err)) {
+        if (o)
+            c->old_raci = o;
+        raci_free(p);
+        log_msg(LOG_WARN, "controls", "cannot switch RACI policy: %s", err.msg);
+        return;
+    }
+    c->old_raci = o;
+    if (c->raci)
+        c->old_raci[c->nold++] = c->raci;
+    c->raci = p;
+    c->raci_st = st;
+    eval_free(c->cont);
+    c->cont = e;
+    log_msg(LOG_INFO, "controls", "RACI policy %s %s in force; re-evaluating the ledger",
+            p ? raci_name(p) : "(none)", p ? raci_version(p) : "");
 }
 
 /* ---- the continuous engine ------------------------------------------------ */
@@ -222,6 +274,7 @@ int controls_open(const char *data_dir, controls **out, adt_err *err)
     pthread_cond_init(&c->ncv, NULL);
     int rc = catalog_open(data_dir, &c->cat, err);
     if (!rc) {
+        policy_stat(data_dir, &c->raci_st);
         rc = raci_load_current(data_dir, &c->raci, err);
         if (rc == ADT_ENOTFOUND) {
             c->raci = NULL;
@@ -273,6 +326,9 @@ void controls_close(controls *c)
     rules_set_free(&c->rules);
     rules_schema_close(c->schema);
     raci_free(c->raci);
+    for (size_t i = 0; i < c->nold; i++)
+        raci_free(c->old_raci[i]);
+    free(c->old_raci);
     if (c->cat)
         catalog_close(c->cat);
     pthread_mutex_destroy(&c->mu);
@@ -413,8 +469,9 @@ static int control_cb(void *ctx, const catalog_control *ctl)
 }
 
 /* Build the status document from rule results. Caller holds c->mu (catalog). */
-static int build_doc(controls *c, cJSON *rules_res, const char *framework, int64_t from_us,
-                     int64_t to_us, int64_t as_of, uint64_t tree_size, cJSON **out, adt_err *err)
+static int build_doc(controls *c, const raci_policy *pol, cJSON *rules_res, const char *framework,
+                     int64_t from_us, int64_t to_us, int64_t as_of, uint64_t tree_size,
+                     cJSON **out, adt_err *err)
 {
     cJSON *doc = cJSON_CreateObject();
     if (!doc) {
@@ -432,11 +489,11 @@ static int build_doc(controls *c, cJSON *rules_res, const char *framework, int64
             cJSON_AddStringToObject(p, "to", t);
     }
     cJSON_AddNumberToObject(doc, "tree_size", (double)tree_size);
-    if (c->raci) {
+    if (pol) {
         cJSON *p = cJSON_AddObjectToObject(doc, "policy");
-        cJSON_AddStringToObject(p, "name", raci_name(c->raci));
-        cJSON_AddStringToObject(p, "version", raci_version(c->raci));
-        cJSON_AddStringToObject(p, "sha256", raci_sha256(c->raci));
+        cJSON_AddStringToObject(p, "name", raci_name(pol));
+        cJSON_AddStringToObject(p, "version", raci_version(pol));
+        cJSON_AddStringToObject(p, "sha256", raci_sha256(pol));
     } else {
         cJSON_AddNullToObject(doc, "policy");
     }
@@ -514,14 +571,15 @@ static void save_status(controls *c, const cJSON *doc)
 static int current_doc(controls *c, const char *framework, cJSON **out, adt_err *err)
 {
     pthread_mutex_lock(&c->mu);
+    maybe_reload_policy(c);
     int rc = catch_up(c, 0, NULL, err);
     cJSON *res = NULL;
     int64_t now = rfc3339_now_us();
     if (!rc)
         rc = eval_result(c->cont, now, &res, err);
     if (!rc)
-        rc = build_doc(c, res, framework, INT64_MIN, INT64_MAX, now, eval_next_index(c->cont),
-                       out, err);
+        rc = build_doc(c, c->raci, res, framework, INT64_MIN, INT64_MAX, now,
+                       eval_next_index(c->cont), out, err);
     if (!rc && !framework)
         save_status(c, *out);
     pthread_mutex_unlock(&c->mu);
@@ -538,6 +596,10 @@ int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const 
                         CATALOG_NIST, CATALOG_ISO);
     /* A private ledger handle and engine: the scan runs without the service
      * lock (rules and policy are immutable), so reads are not held up. */
+    pthread_mutex_lock(&c->mu);
+    maybe_reload_policy(c);
+    const raci_policy *policy = c->raci; /* stays alive until close */
+    pthread_mutex_unlock(&c->mu);
     ledger *lg = NULL;
     int rc = ledger_open(c->data_dir, LEDGER_RDONLY, &lg, err);
     if (rc)
@@ -546,7 +608,7 @@ int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const 
     eval_engine *e = NULL;
     rc = ledger_size(lg, &size, err);
     if (!rc)
-        rc = eval_new(&c->rules, c->raci, from_us, to_us, &e, err);
+        rc = eval_new(&c->rules, policy, from_us, to_us, &e, err);
     if (!rc) {
         feedctx f = {e, err};
         rc = ledger_scan(lg, 0, size, feed_cb, &f, err);
@@ -561,7 +623,7 @@ int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const 
     if (rc)
         return rc;
     pthread_mutex_lock(&c->mu);
-    rc = build_doc(c, res, framework, from_us, to_us, as_of, size, out, err);
+    rc = build_doc(c, policy, res, framework, from_us, to_us, as_of, size, out, err);
     pthread_mutex_unlock(&c->mu);
     return rc;
 }
@@ -714,10 +776,14 @@ int controls_api(controls *c, const api_request *req, api_response *resp)
     adt_err err = {0};
     cJSON *doc = NULL;
     if (!strcmp(p, "/v1/raci")) {
-        if (!c->raci)
+        pthread_mutex_lock(&c->mu);
+        maybe_reload_policy(c);
+        const raci_policy *pol = c->raci; /* stays alive until close */
+        pthread_mutex_unlock(&c->mu);
+        if (!pol)
             return api_error(resp, 404, "not_found", "no RACI policy is loaded in this data "
                              "directory (auditd policy load FILE)"), ADT_OK;
-        if (raci_to_json(c->raci, &doc, &err))
+        if (raci_to_json(pol, &doc, &err))
             return send_err(resp, &err);
         return send_json(resp, 200, doc);
     }

@@ -1061,6 +1061,47 @@ START_TEST(http_api)
 }
 END_TEST
 
+START_TEST(policy_reload)
+{
+    /* no policy at first: RACI rules cannot pass; once `auditd policy load`
+     * has put raci.xml in place, the running service re-evaluates under it */
+    char *dir = mkdata(false);
+    const tev evs[] = {{NULL, REQ("CH-1", "grace", "aa11"), NULL},
+                       {NULL, APPROVE("CH-1", "alice", "aa11"), NULL},
+                       {NULL, DEPLOY("CH-1", "grace", "aa11", "2026-07-01T12:00:00Z"), NULL},
+                       END};
+    append(dir, evs);
+    adt_err err = {0};
+    controls *c = NULL;
+    ck_assert_msg(controls_open(dir, &c, &err) == ADT_OK, "%s", err.msg);
+    int st;
+    cJSON *d = api_get(c, "/v1/controls/nist80053/cm-5", NULL, 0, API_ROLE_AUDITOR, &st);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "status")), "not_satisfied");
+    cJSON_Delete(d);
+    d = api_get(c, "/v1/raci", NULL, 0, API_ROLE_AUDITOR, &st);
+    ck_assert_int_eq(st, 404);
+    cJSON_Delete(d);
+    size_t n;
+    char *x = ts_read_file(AUDITD_SOURCE_DIR "/policies/examples/plant.xml", &n);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, RACI_POLICY_FILE);
+    ck_assert_int_eq(ts_write_file(path, x, n), 0);
+    free(x);
+    d = api_get(c, "/v1/controls/nist80053/cm-5", NULL, 0, API_ROLE_AUDITOR, &st);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "status")), "satisfied");
+    ck_assert_str_eq(cJSON_GetStringValue(
+                         cJSON_GetObjectItem(cJSON_GetObjectItem(d, "policy"), "name")),
+                     "plant-1");
+    cJSON_Delete(d);
+    d = api_get(c, "/v1/raci", NULL, 0, API_ROLE_AUDITOR, &st);
+    ck_assert_int_eq(st, 200);
+    cJSON_Delete(d);
+    controls_close(c);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(cli_status)
 {
     char *dir = mkdata(true);
@@ -1121,6 +1162,7 @@ static Suite *suite(void)
     tcase_add_test(t, continuous_matches_period);
     tcase_add_test(t, engine_chunked_equals_whole);
     tcase_add_test(t, http_api);
+    tcase_add_test(t, policy_reload);
     tcase_add_test(t, cli_status);
     suite_add_tcase(s, t);
     return s;
