@@ -428,6 +428,47 @@ START_TEST(test_neutered_trigger)
 }
 END_TEST
 
+/* A foreign trigger that silently drops inserts (RAISE(IGNORE)) must not let
+ * an append be acknowledged without its entry being stored. */
+START_TEST(test_append_insert_ignored)
+{
+    char *dir = make_ledger("t-ignored");
+    sqlite3 *db = lt_db(dir);
+    lt_exec_ok(db, "CREATE TRIGGER zz_swallow BEFORE INSERT ON entries WHEN NEW.seq >= 20 "
+                   "BEGIN SELECT RAISE(IGNORE); END;");
+    sqlite3_close(db);
+    ledger *lg;
+    adt_err err;
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &err), ADT_OK);
+    char payload[] = "{\"a\":1}";
+    ledger_item it = {.source = "s", .type = "x-t", .payload = payload, .payload_len = strlen(payload)};
+    ledger_commit c;
+    int rc = ledger_append(lg, &it, 1, &c, &err);
+    uint64_t size = 0;
+    ck_assert_int_eq(ledger_size(lg, &size, &err), ADT_OK);
+    ledger_close(lg);
+    ck_assert_msg(rc != ADT_OK || size == 21,
+                  "append acknowledged entry %llu (checkpoint for size %llu) but the ledger "
+                  "holds %llu entries", (unsigned long long)c.first,
+                  (unsigned long long)c.tree_size, (unsigned long long)size);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+/* Verify reports triggers on the ledger's tables that auditd did not create
+ * (they can change what future appends store). */
+START_TEST(test_foreign_trigger)
+{
+    char *dir = make_ledger("t-foreign");
+    sqlite3 *db = lt_db(dir);
+    lt_exec_ok(db, "CREATE TRIGGER zz_swallow BEFORE INSERT ON entries WHEN NEW.seq >= 20 "
+                   "BEGIN SELECT RAISE(IGNORE); END;");
+    sqlite3_close(db);
+    expect_detected(dir, NO_INDEX, NO_INDEX, "zz_swallow");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
 /* Entries, checkpoints truncated to one entry; tree nodes of the removed
  * entries left behind. Verify promises to notice nodes for missing entries. */
 START_TEST(test_leftover_nodes)
@@ -601,6 +642,8 @@ static Suite *suite(void)
     tcase_add_test(tc, test_drop_trigger);
     tcase_add_test(tc, test_neutered_trigger);
     tcase_add_test(tc, test_leftover_nodes);
+    tcase_add_test(tc, test_append_insert_ignored);
+    tcase_add_test(tc, test_foreign_trigger);
     tcase_add_test(tc, test_consistent_rewrite_needs_witness);
     suite_add_tcase(s, tc);
     TCase *raw = tcase_create("raw");
