@@ -2,6 +2,7 @@
  * (docs/pipeline.md). */
 #include "cli.h"
 
+#include "agentc.h"
 #include "ingest.h"
 #include "ledger.h"
 #include "lineage.h"
@@ -629,11 +630,53 @@ int cli_lineage(int argc, char **argv)
 
 /* ---- simulate ----------------------------------------------------------- */
 
+/* Send the generated events and telemetry to a live server as agent
+ * o->name would: signed batches through the agent client (spooled in
+ * OUT/spool-events and OUT/spool-telemetry, so an interrupted post resumes). */
+static int post_files(const popts *o)
+{
+    static const struct {
+        const char *file, *path, *spool;
+        unsigned batch;
+    } parts[] = {{"events.ndjson", "/v1/events", "spool-events", 1000},
+                 {"telemetry.ndjson", "/v1/telemetry", "spool-telemetry", 5000}};
+    for (size_t i = 0; i < 2; i++) {
+        char file[4096], spool[4096];
+        snprintf(file, sizeof file, "%s/%s", o->out, parts[i].file);
+        snprintf(spool, sizeof spool, "%s/%s", o->out, parts[i].spool);
+        FILE *f = fopen(file, "rb");
+        if (!f)
+            return cli_failf("simulate", "%s: cannot open", file);
+        agentc_opts ao;
+        memset(&ao, 0, sizeof ao);
+        ao.server = o->post;
+        ao.name = o->name;
+        ao.key_path = o->key;
+        ao.spool_dir = spool;
+        ao.path = parts[i].path;
+        ao.batch = parts[i].batch;
+        ao.give_up_s = 120;
+        ao.quiet = true;
+        agentc_stats st;
+        adt_err err;
+        int rc = agentc_send(&ao, f, &st, &err);
+        fclose(f);
+        if (rc) {
+            adt_err_prefix(&err, "posting %s", file);
+            return cli_fail("simulate", &err);
+        }
+        fprintf(stderr, "auditd simulate: posted %s: %llu acknowledged, %llu rejected\n",
+                parts[i].file, (unsigned long long)st.acked, (unsigned long long)st.rejected);
+    }
+    return 0;
+}
+
 int cli_simulate(int argc, char **argv)
 {
     static const char usage[] =
         "usage: auditd simulate --seed N --days D [--start 2026-07-01] [--machines K]\n"
         "                       [--interval SECONDS] --out DIR\n"
+        "                       [--post URL --name AGENT --key FILE]\n"
         "Generate a synthetic plant (docs/pipeline.md): K CNC machines of types L/M/H\n"
         "(default 8) with one reading per machine every SECONDS (default 60), failure modes\n"
         "after the AI4I 2020 generation rules, a legacy PLC behind gateway gw-1 and an edge\n"
@@ -642,7 +685,9 @@ int cli_simulate(int argc, char **argv)
         "  devices.ndjson    device registrations       profiles/*.json device profiles\n"
         "Feed them with: auditd profile load DIR/profiles/*.json; auditd device register\n"
         "--file DIR/devices.ndjson; auditd telemetry ingest DIR/telemetry.ndjson; and\n"
-        "auditd append < DIR/events.ndjson (or auditd agent send) for the events.\n";
+        "auditd append < DIR/events.ndjson (or auditd agent send) for the events.\n"
+        "--post sends both files to a running daemon as agent AGENT would (signed batches,\n"
+        "spooled in DIR/spool-*; register the devices and profiles there first).\n";
     if (cli_wants_help(argc, argv)) {
         printf("%s", usage);
         return 0;
@@ -653,10 +698,9 @@ int cli_simulate(int argc, char **argv)
         return 2;
     if (i < argc)
         return cli_failf("simulate", "unexpected argument '%s'", argv[i]) + 1;
-    if (o.post)
-        return cli_failf("simulate",
-                         "--post is not supported: write with --out DIR and send the files "
-                         "with 'auditd agent send' (see docs/pipeline.md)") + 1;
+    if (o.post && (!o.name || !o.key || !o.out))
+        return cli_failf("simulate", "--post URL needs --name AGENT --key FILE and --out DIR "
+                                     "(the files are written there first)") + 1;
     sim_opts so;
     sim_opts_default(&so);
     int64_t v;
@@ -688,5 +732,5 @@ int cli_simulate(int argc, char **argv)
             "auditd simulate: %s: %llu readings (%llu failures), %llu events, %d devices\n",
             o.out, (unsigned long long)st.readings, (unsigned long long)st.failures,
             (unsigned long long)st.events, st.devices);
-    return 0;
+    return o.post ? post_files(&o) : 0;
 }
