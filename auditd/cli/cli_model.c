@@ -120,7 +120,7 @@ static const char train_usage[] =
     "highest recall with precision >= P, default 0.6), metrics on the held-out 20 %.\n"
     "Writes FILE (XGBoost JSON; default DIR/models/N-<dataset>-s<S>.json) and\n"
     "FILE.meta.json (features, threshold, metrics, drift summary), and appends model.train.\n"
-    "Defaults: N failure-predictor, S 1, R 100, D 4, E 0.1.\n";
+    "Defaults: N failure-predictor, S 1, R 50, D 4, E 0.2.\n";
 
 static int cmd_train(int argc, char **argv)
 {

@@ -579,9 +579,9 @@ int model_train(const model_rows *rows, const model_train_opts *o, model_train_r
     if (!o->out_path || !*o->out_path)
         return adt_fail(err, ADT_EINVAL, "no output file: pass --out FILE");
     train_params p = {
-        .rounds = o->rounds > 0 ? o->rounds : 100,
+        .rounds = o->rounds > 0 ? o->rounds : 50,
         .max_depth = o->max_depth > 0 ? o->max_depth : 4,
-        .eta = o->eta > 0 ? o->eta : 0.1,
+        .eta = o->eta > 0 ? o->eta : 0.2,
         .seed = o->seed,
         .nthread = 1, /* OpenMP spinning on busy shared machines costs more than it saves here */
     };

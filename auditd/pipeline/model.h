@@ -97,9 +97,9 @@ typedef struct model_train_opts {
     const char *dataset;     /* dataset version id (metadata) */
     const char *out_path;    /* model file; metadata goes to out_path + ".meta.json" */
     unsigned long long seed; /* XGBoost seed */
-    int rounds;              /* boosting rounds; 0 = default 100 */
+    int rounds;              /* boosting rounds; 0 = default 50 */
     int max_depth;           /* 0 = default 4 */
-    double eta;              /* 0 = default 0.1 */
+    double eta;              /* 0 = default 0.2 */
     double min_precision;    /* threshold choice; 0 = default 0.6 */
 } model_train_opts;
 
