@@ -4,6 +4,7 @@
 #include "canon.h"
 #include "controls.h"
 #include "ledger.h"
+#include "log.h"
 #include "model.h"
 #include "raci.h"
 #include "rfc3339.h"
@@ -300,6 +301,57 @@ static void on_machine_state(scan *s, const cJSON *p)
     s->ms[s->nms++] = (mstate){(uint32_t)di, code, t};
 }
 
+/* The string member `key` of canonical JSON `j` copied into out (no escapes
+ * allowed: false means "use the full parser"). */
+static bool member_str(const char *j, size_t n, const char *key, char *out, size_t cap)
+{
+    const char *v;
+    size_t vl;
+    if (canon_member(j, n, key, &v, &vl) || vl < 2 || v[0] != '"' || vl - 2 >= cap ||
+        memchr(v, '\\', vl))
+        return false;
+    memcpy(out, v + 1, vl - 2);
+    out[vl - 2] = 0;
+    return true;
+}
+
+/* machine.state is the most frequent event: read it without building a tree.
+ * Returns false when the payload needs the full parser. */
+static bool machine_state_fast(scan *s, const char *p, size_t n)
+{
+    char dev[RDATA_STR], st[16], tm[64];
+    if (!member_str(p, n, "device", dev, sizeof dev) || !member_str(p, n, "state", st, sizeof st))
+        return false;
+    if (!member_str(p, n, "since", tm, sizeof tm) && !member_str(p, n, "time", tm, sizeof tm))
+        return false;
+    int64_t t;
+    if (rfc3339_parse(tm, strlen(tm), &t))
+        return false;
+    uint8_t code;
+    if (!strcmp(st, "running"))
+        code = 0;
+    else if (!strcmp(st, "idle"))
+        code = 1;
+    else if (!strcmp(st, "down"))
+        code = 2;
+    else
+        return true; /* not a state this report knows: skip, as the slow path would */
+    size_t di = smap_get(&s->devices, dev);
+    if (di == SIZE_MAX) {
+        di = s->devices.n;
+        if (smap_put(&s->devices, dev, di)) {
+            s->rc = ADT_ENOMEM;
+            return true;
+        }
+    }
+    if (grow((void **)&s->ms, &s->cms, s->nms + 1, sizeof *s->ms)) {
+        s->rc = ADT_ENOMEM;
+        return true;
+    }
+    s->ms[s->nms++] = (mstate){(uint32_t)di, code, t};
+    return true;
+}
+
 static void on_incident(scan *s, const char *type, const cJSON *p, uint64_t index)
 {
     rdata *d = s->d;
@@ -559,13 +611,39 @@ static void on_report(scan *s, const cJSON *p, uint64_t index)
     scopy(d->prev_report_sha256, sizeof d->prev_report_sha256, jstr(p, "sha256"));
 }
 
+/* The leaf's `type`, found from the end: leaves are canonical JSON with sorted
+ * keys, so "type" is the last member and its string cannot contain an
+ * unescaped quote; this avoids a structural scan of the whole payload.
+ * false = not in that shape (the caller falls back to canon_member). */
+static bool leaf_type(const char *leaf, size_t len, const char **tv, size_t *tl)
+{
+    static const char pat[] = ",\"type\":\"";
+    const size_t pn = sizeof pat - 1;
+    if (len < pn + 3 || leaf[len - 1] != '}' || leaf[len - 2] != '"')
+        return false;
+    size_t lim = len > 200 ? len - 200 : 0;
+    for (size_t i = len - 2; i-- > lim;) {
+        if (leaf[i] == '\\')
+            return false;
+        if (leaf[i] == '"') {
+            if (i < pn - 1 || memcmp(leaf + i - (pn - 1), pat, pn))
+                return false;
+            *tv = leaf + i;
+            *tl = len - 1 - i;
+            return true;
+        }
+    }
+    return false;
+}
+
 static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
 {
     scan *s = ctx;
     s->d->entries_scanned++;
     const char *tv, *pv;
     size_t tl, pl;
-    if (canon_member(leaf, len, "type", &tv, &tl) || tl < 3 || tv[0] != '"')
+    if (!leaf_type(leaf, len, &tv, &tl) &&
+        (canon_member(leaf, len, "type", &tv, &tl) || tl < 3 || tv[0] != '"'))
         return 0;
     /* Cheap filter on the type before parsing the payload. */
     static const char *const wanted[] = {
@@ -580,6 +658,8 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
         return 0;
     if (canon_member(leaf, len, "payload", &pv, &pl))
         return 0;
+    if (k == 0 && machine_state_fast(s, pv, pl))
+        return s->rc ? 1 : 0;
     cJSON *p = cJSON_ParseWithLength(pv, pl);
     if (!p)
         return 0;
@@ -1253,7 +1333,9 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     memset(&s, 0, sizeof s);
     s.d = d;
     s.err = err;
+    int64_t t0 = rfc3339_now_us();
     rc = ledger_scan(lg, 0, d->tree_size, scan_fn, &s, err);
+    int64_t t1 = rfc3339_now_us();
     if (!rc && s.rc)
         rc = adt_fail(err, s.rc, "out of memory while reading the ledger");
     if (rc) {
@@ -1283,11 +1365,20 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     ledger_close(lg);
     lg = NULL;
 
+    int64_t t2 = rfc3339_now_us();
     if (!o.skip_telemetry)
         telemetry_pass(data_dir, d, &s.devices);
     scan_free(&s);
+    int64_t t3 = rfc3339_now_us();
     if (!o.skip_controls)
         controls_pass(data_dir, d);
+    int64_t t4 = rfc3339_now_us();
+    log_msg(LOG_DEBUG, "reports",
+            "%s: ledger pass %.2f s (%llu entries), time model and incidents %.2f s, telemetry "
+            "%.2f s (%llu readings), controls %.2f s",
+            d->period.label, (double)(t1 - t0) / 1e6, (unsigned long long)d->entries_scanned,
+            (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6,
+            (unsigned long long)d->readings_scanned, (double)(t4 - t3) / 1e6);
     *out = d;
     return ADT_OK;
 fail:
