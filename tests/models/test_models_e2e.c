@@ -174,6 +174,12 @@ START_TEST(telemetry_to_drift_alarm)
     free(out);
     free(err);
 
+    /* Training again to the same file would change a model that may be registered. */
+    const char *again[] = {"model", "train", "--dataset", ds, NULL};
+    ck_assert_int_eq(runv(NULL, &err, again), 1);
+    ck_assert_ptr_nonnull(strstr(err, "--force"));
+    free(err);
+
     RUN_OK("model", "register", file, "--name", "failure-predictor", "--version", "1",
            "--dataset", ds);
     RUN_OK("model", "approve", "failure-predictor", "--version", "1", "--approver", "carol",
