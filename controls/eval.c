@@ -1776,7 +1776,8 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
                 cJSON_Delete(arr);
                 return adt_fail(err, ADT_ENOMEM, "out of memory");
             }
-            memcpy(t, rs->times, rs->nt * sizeof *t);
+            if (rs->nt)
+                memcpy(t, rs->times, rs->nt * sizeof *t);
             qsort(t, rs->nt, sizeof *t, cmp_i64);
             int64_t prev = start;
             char p[32], g[32], a[32];
