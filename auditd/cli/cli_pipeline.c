@@ -7,6 +7,7 @@
 #include "ledger.h"
 #include "lineage.h"
 #include "numparse.h"
+#include "profile.h"
 #include "registry.h"
 #include "rfc3339.h"
 #include "sim.h"
@@ -206,6 +207,20 @@ int cli_profile(int argc, char **argv)
         }
         psink s = {NULL, lg};
         int status = 0;
+        /* Check every file first: nothing is stored if one is bad. */
+        for (int k = i; k < argc && !status; k++) {
+            buf b;
+            buf_init(&b, 1u << 20);
+            profile *p = NULL;
+            if (read_file("profile load", argv[k], &b)) {
+                status = 1;
+            } else if (profile_parse(b.data ? b.data : "", b.len, &p, &err)) {
+                adt_err_prefix(&err, "%s (nothing loaded)", argv[k]);
+                status = cli_fail("profile load", &err);
+            }
+            profile_free(p);
+            buf_free(&b);
+        }
         for (; i < argc && !status; i++) {
             buf b;
             buf_init(&b, 1u << 20);

@@ -415,9 +415,10 @@ int registry_devices_json(sqlite3 *db, const char *name, buf *out, adt_err *err)
     sqlite3_stmt *st;
     int rc = tdb_prepare(
         db,
-        "SELECT d.name, d.profile, COALESCE(p.version, (SELECT MAX(version) FROM profiles q "
-        "WHERE q.name=d.profile)), d.site, d.firmware, d.model_version, d.last_seen_us, "
-        "d.last_values, d.registered_us FROM devices d LEFT JOIN profiles p ON p.id=d.last_pv "
+        "SELECT d.name, d.profile, (SELECT MAX(version) FROM profiles q "
+        "WHERE q.name=d.profile), d.site, d.firmware, d.model_version, d.last_seen_us, "
+        "d.last_values, d.registered_us, p.version FROM devices d "
+        "LEFT JOIN profiles p ON p.id=d.last_pv "
         "WHERE ?1 IS NULL OR d.name=?1 ORDER BY d.name",
         &st, err);
     if (rc)
@@ -444,11 +445,14 @@ int registry_devices_json(sqlite3 *db, const char *name, buf *out, adt_err *err)
             }
         }
         if (sqlite3_column_type(st, 6) == SQLITE_NULL) {
-            rc |= buf_puts(out, ",\"last_seen\":null,\"last_values\":null");
+            rc |= buf_puts(out, ",\"last_seen\":null,\"last_values\":null,"
+                                "\"last_profile_version\":null");
         } else {
             rfc3339_format(sqlite3_column_int64(st, 6), t1, sizeof t1);
-            rc |= buf_printf(out, ",\"last_seen\":\"%s\",\"last_values\":%s", t1,
-                             (const char *)sqlite3_column_text(st, 7));
+            rc |= buf_printf(out, ",\"last_seen\":\"%s\",\"last_values\":%s,"
+                                  "\"last_profile_version\":%lld",
+                             t1, (const char *)sqlite3_column_text(st, 7),
+                             (long long)sqlite3_column_int64(st, 9));
         }
         rfc3339_format_s(sqlite3_column_int64(st, 8), t2, sizeof t2);
         rc |= buf_printf(out, ",\"registered\":\"%s\"}", t2);

@@ -53,8 +53,9 @@ int registry_devices_ndjson(sqlite3 *db, const psink *s, const char *actor, cons
                             size_t len, size_t *count, adt_err *err);
 
 /* Twin JSON: one device (`name`; ADT_ENOTFOUND if unknown) or, with name
- * NULL, an array of all. Fields: device, profile, profile_version, site,
- * firmware, model_version, last_seen, last_values, registered. */
+ * NULL, an array of all. Fields: device, profile, profile_version (latest),
+ * site, firmware, model_version, last_seen, last_values, last_profile_version
+ * (the version the latest reading was validated against), registered. */
 int registry_devices_json(sqlite3 *db, const char *name, buf *out, adt_err *err);
 
 #endif

@@ -242,12 +242,95 @@ START_TEST(prediction_to_training_batches)
 }
 END_TEST
 
+/* The commands around the quarantine, through the real binary: a bad
+ * profile among good ones loads nothing; replay after the fix. */
+START_TEST(cli_profiles_and_quarantine)
+{
+    dir = ts_tmpdir("pl-cli");
+    size_t dl = strlen(dir) + 16;
+    data = malloc(dl);
+    snprintf(data, dl, "%s/data", dir);
+    char good[1100], bad[1100], fixed[1100], tel[1100];
+    snprintf(good, sizeof good, "%s/auditd/pipeline/profiles/edge-camera.json",
+             AUDITD_SOURCE_DIR);
+    snprintf(fixed, sizeof fixed, "%s/auditd/pipeline/profiles/edge-camera-v2.json",
+             AUDITD_SOURCE_DIR);
+    snprintf(bad, sizeof bad, "%s/bad.json", dir);
+    snprintf(tel, sizeof tel, "%s/t.ndjson", dir);
+    const char *badp = "{\"profile\":\"x\",\"device_type\":\"y\",\"sampling_interval_s\":1,"
+                       "\"fields\":[{\"name\":\"a\",\"type\":\"float\"}]}";
+    ck_assert_int_eq(ts_write_file(bad, badp, strlen(badp)), 0);
+    const char *lines =
+        "{\"device\":\"cam-01\",\"time\":\"2026-07-01T00:00:00Z\",\"values\":{"
+        "\"inference_ms\":3,\"board_temp_c\":40,\"model_version\":\"m\",\"exposure_ms\":4}}\n"
+        "{\"device\":\"cam-01\",\"time\":\"2026-07-01T00:05:00Z\",\"values\":{"
+        "\"inference_ms\":3,\"board_temp_c\":40,\"model_version\":\"m\"}}\n";
+    ck_assert_int_eq(ts_write_file(tel, lines, strlen(lines)), 0);
+    RUN_OK("init");
+    char *out = NULL, *err = NULL;
+    const char *load_bad[] = {"profile", "load", good, bad, NULL};
+    ck_assert_int_ne(runv(&out, &err, load_bad), 0);
+    ck_assert_ptr_nonnull(strstr(err, "bad.json"));
+    ck_assert_ptr_nonnull(strstr(err, "type must be"));
+    free(out);
+    free(err);
+    const char *list[] = {"profile", "list", NULL};
+    /* nothing was loaded: no telemetry.db yet, or an empty list */
+    int rc = runv(&out, &err, list);
+    ck_assert(rc != 0 || !strcmp(out, "[]\n"));
+    free(out);
+    free(err);
+    RUN_OK("profile", "load", good);
+    RUN_OK("device", "register", "cam-01", "--profile", "edge-camera", "--site", "plant-1");
+    RUN_OK("telemetry", "ingest", tel);
+    const char *ql[] = {"telemetry", "quarantine", "list", NULL};
+    ck_assert_int_eq(runv(&out, &err, ql), 0);
+    cJSON *j = cJSON_Parse(out);
+    ck_assert_int_eq(cJSON_GetArraySize(j), 1);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(j, 0), "reason")),
+                     "unknown_field");
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    RUN_OK("profile", "load", fixed);
+    const char *rp[] = {"telemetry", "quarantine", "replay", NULL};
+    ck_assert_int_eq(runv(&out, &err, rp), 0);
+    j = cJSON_Parse(out);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "accepted")->valueint, 1);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    ck_assert_int_eq(runv(&out, &err, ql), 0);
+    ck_assert_str_eq(out, "[]\n");
+    free(out);
+    free(err);
+    const char *show[] = {"device", "show", "cam-01", NULL};
+    ck_assert_int_eq(runv(&out, &err, show), 0);
+    j = cJSON_Parse(out);
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "profile_version")->valueint, 2);
+    /* the latest reading (00:05) was validated against v1 and has no exposure */
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "last_profile_version")->valueint, 1);
+    ck_assert_ptr_null(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "last_values"), "exposure_ms"));
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    const char *unknown[] = {"telemetry", "frobnicate", NULL};
+    ck_assert_int_eq(runv(&out, &err, unknown), 2);
+    free(out);
+    free(err);
+    ts_rmrf(dir);
+    free(dir);
+    free(data);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("lineage");
     TCase *tc = tcase_create("lineage");
     tcase_set_timeout(tc, 280);
     tcase_add_test(tc, prediction_to_training_batches);
+    tcase_add_test(tc, cli_profiles_and_quarantine);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
