@@ -415,6 +415,17 @@ START_TEST(register_approve_deploy_score)
                   "%s", e.msg);
     ck_assert_int_eq(model_get(dir, "failure-predictor", "1", &info, NULL, &e), ADT_OK);
     ck_assert_str_eq(info.status, "retired");
+    /* The scorer hashes what it loads: a file swapped after deployment is refused. */
+    bytes = ts_read_file(file2, &len);
+    ck_assert_ptr_nonnull(bytes);
+    ck_assert_int_eq(ts_write_file(file2, bytes, len - 1), 0);
+    ck_assert_int_eq(model_scorer_open(dir, &s, &e), ADT_ECORRUPT);
+    ck_assert_ptr_null(s);
+    ck_assert_int_eq(ts_write_file(file2, bytes, len), 0);
+    free(bytes);
+    ck_assert_int_eq(model_scorer_open(dir, &s, &e), ADT_OK);
+    ck_assert_str_eq(model_scorer_version(s), "2");
+    model_scorer_close(s);
     char *drift = NULL;
     ck_assert_int_eq(model_get(dir, "failure-predictor", NULL, &info, &drift, &e), ADT_OK);
     ck_assert_str_eq(info.version, "2");
