@@ -267,7 +267,7 @@ static net_result http_do(http *h, const char *method, const char *path, const c
     CURLcode cr = curl_easy_perform(c);
     curl_slist_free_all(hl);
     if (cr != CURLE_OK) {
-        snprintf(emsg, ecap, "%s: %s", url, curl_easy_strerror(cr));
+        snprintf(emsg, ecap, "%.300s: %s", url, curl_easy_strerror(cr));
         return cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST ? NET_REFUSED : NET_LOST;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
@@ -987,7 +987,7 @@ int agentc_verify_receipts(const char *server, const char *spool_dir, const char
         uint64_t seq = (uint64_t)sqlite3_column_int64(s, 0);
         const char *bsha = (const char *)sqlite3_column_text(s, 1);
         cJSON *r = cJSON_Parse((const char *)sqlite3_column_text(s, 2));
-        uint64_t first, count, tree, nsize;
+        uint64_t first = 0, count = 0, tree = 0, nsize = 0;
         merkle_hash root;
         const cJSON *cp = r ? cJSON_GetObjectItemCaseSensitive(r, "checkpoint") : NULL;
         if (!r || json_u64(r, "first", &first) || json_u64(r, "count", &count) ||
