@@ -445,6 +445,13 @@ START_TEST(test_rfc3339_format)
     ck_assert_int_eq(rfc3339_format(0, s, 28), ADT_OK);
     ck_assert_int_ne(rfc3339_format_s(0, s, 20), ADT_OK);
     ck_assert_int_ne(rfc3339_format(253402300800LL * 1000000, s, sizeof s), ADT_OK); /* year 10000 */
+    ck_assert_int_eq(rfc3339_format(-62167219200LL * 1000000, s, sizeof s), ADT_OK);
+    ck_assert_str_eq(s, "0000-01-01T00:00:00.000000Z");
+    ck_assert_int_ne(rfc3339_format(-62167219200LL * 1000000 - 1, s, sizeof s), ADT_OK); /* year -1 */
+    /* The whole int64 range is refused cleanly (no overflow: run under UBSan). */
+    ck_assert_int_ne(rfc3339_format(INT64_MAX, s, sizeof s), ADT_OK);
+    ck_assert_int_ne(rfc3339_format(INT64_MIN, s, sizeof s), ADT_OK);
+    ck_assert_int_ne(rfc3339_format_s(INT64_MIN + 1, s, sizeof s), ADT_OK);
     /* Round trips against the C library's calendar for random instants. */
     srand(1234);
     for (int i = 0; i < 20000; i++) {
