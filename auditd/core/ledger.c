@@ -436,7 +436,7 @@ static int on_node(void *ctx, int level, uint64_t index, const merkle_hash h)
     sqlite3_bind_blob(s, 2, h, MERKLE_HASH_LEN, SQLITE_STATIC);
     int r = sqlite3_step(s);
     sqlite3_reset(s);
-    return r == SQLITE_DONE ? ADT_OK : ADT_EIO;
+    return r == SQLITE_DONE && sqlite3_changes(lg->db) == 1 ? ADT_OK : ADT_EIO;
 }
 
 static bool valid_label(const char *s, size_t max)
@@ -536,6 +536,13 @@ int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit 
             rc = db_fail(lg->db, err, "storing an entry");
             goto fail;
         }
+        /* A foreign trigger could make an insert a silent no-op: never
+         * acknowledge what was not stored. */
+        if (sqlite3_changes(lg->db) != 1) {
+            rc = adt_fail(err, ADT_ECORRUPT, "entry %llu was not stored (a foreign trigger?): run 'auditd verify'",
+                          (unsigned long long)seq);
+            goto fail;
+        }
         if ((rc = merkle_frontier_push(&lg->fr, lh, on_node, lg))) {
             rc = db_fail(lg->db, err, "storing a tree node");
             goto fail;
@@ -571,8 +578,9 @@ int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit 
         sqlite3_bind_text(s, 3, c.checkpoint, -1, SQLITE_STATIC);
         int r = sqlite3_step(s);
         sqlite3_reset(s);
-        if (r != SQLITE_DONE) {
-            rc = db_fail(lg->db, err, "storing the checkpoint");
+        if (r != SQLITE_DONE || sqlite3_changes(lg->db) != 1) {
+            rc = r != SQLITE_DONE ? db_fail(lg->db, err, "storing the checkpoint")
+                                  : adt_fail(err, ADT_ECORRUPT, "the checkpoint was not stored (a foreign trigger?)");
             goto fail;
         }
     }
@@ -893,6 +901,23 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
                   triggers[i].name, present ? "not the one auditd created" : "missing");
             goto done;
         }
+    }
+    {
+        sqlite3_stmt *t;
+        sqlite3_prepare_v2(lg->db, "SELECT name, tbl_name FROM sqlite_master WHERE type='trigger'", -1, &t, NULL);
+        while (sqlite3_step(t) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(t, 0);
+            bool known = false;
+            for (size_t i = 0; name && i < sizeof triggers / sizeof triggers[0]; i++)
+                known = known || !strcmp(name, triggers[i].name);
+            if (!known) {
+                vfail(res, false, 0, "unknown trigger %s on table %s: the database was altered outside auditd",
+                      name ? name : "?", (const char *)sqlite3_column_text(t, 1));
+                sqlite3_finalize(t);
+                goto done;
+            }
+        }
+        sqlite3_finalize(t);
     }
     /* 2. Entries in order, with checkpoints checked as their sizes are reached. */
     if (sqlite3_prepare_v2(lg->db, "SELECT seq, leaf, leaf_hash FROM entries ORDER BY seq", -1, &es, NULL) != SQLITE_OK ||

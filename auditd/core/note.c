@@ -32,6 +32,24 @@ static bool valid_name(const char *name)
     return true;
 }
 
+/* Decode standard padded base64 exactly: the text must be what encoding the
+ * decoded bytes gives back (rejects stray characters, which libsodium 1.0.18's
+ * decoder lets through for bytes >= 0x80, and non-canonical padding bits). */
+static bool b64_exact(const char *text, size_t len, uint8_t *out, size_t cap, size_t *outlen)
+{
+    size_t n = 0;
+    if (sodium_base642bin(out, cap, text, len, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+        return false;
+    char enc[sodium_base64_ENCODED_LEN(128, sodium_base64_VARIANT_ORIGINAL)];
+    if (n > 128)
+        return false;
+    sodium_bin2base64(enc, sizeof enc, out, n, sodium_base64_VARIANT_ORIGINAL);
+    if (strlen(enc) != len || memcmp(enc, text, len) != 0)
+        return false;
+    *outlen = n;
+    return true;
+}
+
 void note_key_id(const char *name, const uint8_t pub[32], uint8_t id[4])
 {
     crypto_hash_sha256_state st;
@@ -68,9 +86,7 @@ int note_key_parse(const char *line, char *name, size_t name_cap, uint8_t pub[32
     size_t blen = strcspn(p2 + 1, "\r\n");
     uint8_t kb[40];
     size_t kl = 0;
-    if (sodium_base642bin(kb, sizeof kb, p2 + 1, blen, NULL, &kl, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        kl != 33 || kb[0] != 0x01)
+    if (!b64_exact(p2 + 1, blen, kb, sizeof kb, &kl) || kl != 33 || kb[0] != 0x01)
         return adt_fail(err, ADT_EINVAL, "verifier key: the key is not base64 of 0x01 || 32-byte Ed25519 key");
     memcpy(pub, kb + 1, 32);
     uint8_t id[4];
@@ -265,9 +281,7 @@ int note_verify_checkpoint(const char *note, size_t len, const char *name, const
         return adt_fail(err, ADT_EINVAL, "checkpoint: empty tree size");
     uint8_t r[32];
     size_t rl = 0;
-    if (sodium_base642bin(r, sizeof r, l3, (size_t)(e3 - l3), NULL, &rl, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        rl != 32)
+    if (!b64_exact(l3, (size_t)(e3 - l3), r, sizeof r, &rl) || rl != 32)
         return adt_fail(err, ADT_EINVAL, "checkpoint: root is not base64 of 32 bytes");
     /* Signature lines: "— <name> <base64>\n"; ours must be among them. */
     uint8_t id[4];
@@ -286,9 +300,7 @@ int note_verify_checkpoint(const char *note, size_t len, const char *name, const
             return adt_fail(err, ADT_EINVAL, "checkpoint: malformed signature line");
         uint8_t sig[80];
         size_t sl = 0;
-        if (sodium_base642bin(sig, sizeof sig, sp + 1, (size_t)(eol - sp - 1), NULL, &sl, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            sl < 5)
+        if (!b64_exact(sp + 1, (size_t)(eol - sp - 1), sig, sizeof sig, &sl) || sl < 5)
             return adt_fail(err, ADT_EINVAL, "checkpoint: signature is not base64");
         if ((size_t)(sp - nm) == strlen(name) && memcmp(nm, name, (size_t)(sp - nm)) == 0 &&
             memcmp(sig, id, 4) == 0) {
