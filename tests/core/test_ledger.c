@@ -233,6 +233,13 @@ START_TEST(test_batch_and_sig)
     ck_assert_int_eq(ledger_entry(lg, 2, &leaf, &err), ADT_OK);
     ck_assert_ptr_null(strstr(leaf.data, "\"sig\""));
     buf_free(&leaf);
+    /* An empty append at a signed size returns that checkpoint, adds nothing. */
+    ledger_commit e;
+    ck_assert_int_eq(ledger_append(lg, NULL, 0, &e, &err), ADT_OK);
+    ck_assert_uint_eq(e.count, 0);
+    ck_assert_uint_eq(e.tree_size, 6);
+    ck_assert_str_eq(e.checkpoint, c.checkpoint);
+    ck_assert_mem_eq(e.root, c.root, 32);
     ledger_close(lg);
     ledger_verify_result vr;
     ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
