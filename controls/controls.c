@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #define CATCHUP_CHUNK 50000 /* entries folded per lock hold by the worker */
+#define SAVE_EVERY 200000   /* the worker saves the engine state this often (entries) */
 #define CONTROL_MAX_FINDINGS 200
 #define CONTROL_MAX_EVIDENCE 1000
 
@@ -33,6 +34,8 @@ struct controls {
     ledger *lg;              /* read-only handle for continuous evaluation */
     eval_engine *cont;       /* the continuous engine (open window) */
     sqlite3 *db;             /* controls_eval.db */
+    uint64_t saved_next;     /* eval_next_index() at the last save */
+    bool state_loaded;       /* load_state ran (lazily: one-shot users never pay) */
 
     pthread_mutex_t nmu;     /* notify state */
     pthread_cond_t ncv;
@@ -97,6 +100,9 @@ static int open_db(controls *c, adt_err *err)
                    "CREATE TABLE IF NOT EXISTS eval_cursor(id INTEGER PRIMARY KEY CHECK(id=1),"
                    " tree_size INTEGER NOT NULL, rules_fingerprint TEXT NOT NULL,"
                    " policy_sha256 TEXT, evaluated_at TEXT NOT NULL);"
+                   "CREATE TABLE IF NOT EXISTS eval_state(id INTEGER PRIMARY KEY CHECK(id=1),"
+                   " next INTEGER NOT NULL, anchor TEXT NOT NULL, rules_fingerprint TEXT NOT NULL,"
+                   " policy_sha256 TEXT NOT NULL, state TEXT NOT NULL);"
                    "CREATE TABLE IF NOT EXISTS control_status(framework TEXT NOT NULL,"
                    " id TEXT NOT NULL, status TEXT NOT NULL, findings INTEGER NOT NULL,"
                    " tree_size INTEGER NOT NULL, evaluated_at TEXT NOT NULL,"
@@ -149,11 +155,111 @@ static void maybe_reload_policy(controls *c)
     c->raci_st = st;
     eval_free(c->cont);
     c->cont = e;
+    c->saved_next = 0;
     log_msg(LOG_INFO, "controls", "RACI policy %s %s in force; re-evaluating the ledger",
             p ? raci_name(p) : "(none)", p ? raci_version(p) : "");
 }
 
 /* ---- the continuous engine ------------------------------------------------ */
+
+/* The hex leaf hash of entry next-1 ("" for 0): ties saved state to this
+ * ledger, so a state saved for another ledger is never resumed. */
+static int anchor_of(controls *c, uint64_t next, char out[65], adt_err *err)
+{
+    out[0] = 0;
+    if (!next)
+        return ADT_OK;
+    merkle_hash h;
+    int rc = ledger_leaf_hash(c->lg, next - 1, h, err);
+    if (rc)
+        return rc;
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof(merkle_hash); i++) {
+        out[2 * i] = hx[h[i] >> 4];
+        out[2 * i + 1] = hx[h[i] & 15];
+    }
+    out[2 * sizeof(merkle_hash)] = 0;
+    return ADT_OK;
+}
+
+/* Save the continuous engine's state (caller holds c->mu). Failures are
+ * logged: the next start then folds the ledger from the start. */
+static void save_state(controls *c)
+{
+    uint64_t next = eval_next_index(c->cont);
+    if (next == c->saved_next)
+        return;
+    adt_err err = {0};
+    char anchor[65];
+    cJSON *st = NULL;
+    char *txt = NULL;
+    if (anchor_of(c, next, anchor, &err) || eval_save(c->cont, &st, &err) ||
+        !(txt = cJSON_PrintUnformatted(st))) {
+        log_msg(LOG_WARN, "controls", "not saving the evaluation state: %s",
+                err.msg[0] ? err.msg : "out of memory");
+        cJSON_Delete(st);
+        return;
+    }
+    cJSON_Delete(st);
+    sqlite3_stmt *s = NULL;
+    int ok = sqlite3_prepare_v2(c->db,
+                                "INSERT OR REPLACE INTO eval_state(id, next, anchor, "
+                                "rules_fingerprint, policy_sha256, state) VALUES(1,?,?,?,?,?)",
+                                -1, &s, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)next);
+        sqlite3_bind_text(s, 2, anchor, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, c->rules.fingerprint, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, c->raci ? raci_sha256(c->raci) : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, txt, -1, SQLITE_STATIC);
+        ok = sqlite3_step(s) == SQLITE_DONE;
+    }
+    if (ok)
+        c->saved_next = next;
+    else
+        log_msg(LOG_WARN, "controls", "saving the evaluation state: %s", sqlite3_errmsg(c->db));
+    sqlite3_finalize(s);
+    free(txt);
+}
+
+/* Resume from the saved state if it was made with these rules, this policy
+ * and this ledger; otherwise evaluation starts from entry 0. */
+static void load_state(controls *c)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT next, anchor, state FROM eval_state WHERE id=1 AND "
+                           "rules_fingerprint=? AND policy_sha256=?", -1, &s, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(s, 1, c->rules.fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, c->raci ? raci_sha256(c->raci) : "", -1, SQLITE_STATIC);
+    adt_err err = {0};
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        uint64_t next = (uint64_t)sqlite3_column_int64(s, 0), size = 0;
+        const char *anchor = (const char *)sqlite3_column_text(s, 1);
+        const char *txt = (const char *)sqlite3_column_text(s, 2);
+        char mine[65];
+        cJSON *st = NULL;
+        eval_engine *e = NULL;
+        if (!anchor || !txt || ledger_size(c->lg, &size, &err) || next > size ||
+            anchor_of(c, next, mine, &err) || strcmp(mine, anchor)) {
+            log_msg(LOG_INFO, "controls", "saved evaluation state does not match this ledger; "
+                                          "evaluating from the start");
+        } else if (!(st = cJSON_Parse(txt)) ||
+                   eval_new(&c->rules, c->raci, INT64_MIN, INT64_MAX, &e, &err) ||
+                   eval_restore(e, st, &err)) {
+            log_msg(LOG_WARN, "controls", "cannot resume the saved evaluation (%s); evaluating "
+                    "from the start", err.msg[0] ? err.msg : "bad JSON");
+            eval_free(e);
+        } else {
+            eval_free(c->cont);
+            c->cont = e;
+            c->saved_next = next;
+        }
+        cJSON_Delete(st);
+    }
+    sqlite3_finalize(s);
+}
 
 typedef struct feedctx {
     eval_engine *e;
@@ -170,6 +276,10 @@ static int feed_cb(void *ctx, uint64_t index, const char *leaf, size_t len)
  * Caller holds c->mu. */
 static int catch_up(controls *c, uint64_t max, bool *more, adt_err *err)
 {
+    if (!c->state_loaded) {
+        c->state_loaded = true;
+        load_state(c);
+    }
     uint64_t size;
     int rc = ledger_size(c->lg, &size, err);
     if (rc)
@@ -224,6 +334,8 @@ static void *worker_main(void *arg)
             pthread_mutex_lock(&c->mu);
             int rc = catch_up(c, CATCHUP_CHUNK, &more, &err);
             uint64_t done = eval_next_index(c->cont);
+            if (!rc && done - c->saved_next >= SAVE_EVERY)
+                save_state(c);
             pthread_mutex_unlock(&c->mu);
             if (rc) {
                 log_msg(LOG_ERROR, "controls", "continuous evaluation: %s", err.msg);
@@ -318,6 +430,8 @@ void controls_close(controls *c)
     pthread_mutex_unlock(&c->nmu);
     if (joined)
         pthread_join(c->worker, NULL);
+    if (c->cont && c->db && c->lg)
+        save_state(c);
     eval_free(c->cont);
     if (c->db)
         sqlite3_close(c->db);

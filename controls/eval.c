@@ -237,8 +237,29 @@ struct eval_engine {
     bool has_raci_rules;
     char raci_error[ADT_ERR_MAX + 96]; /* the RACI evaluator refused an event (bound) */
     uint64_t raci_checked;
+    int64_t max_time;      /* latest event time fed (the ledger's own clock) */
+    int64_t raci_advanced; /* the persistent RACI evaluator has passed this time */
+    struct tmpf *tmp;      /* deadline findings of a result's RACI clone */
+    size_t ntmp, captmp;
     bool oom;
 };
+
+/* The RACI evaluator keeps deadline obligations until told the time has
+ * passed. The engine tells it the time of its latest event minus this grace
+ * (so an event recorded up to a week late still counts), which depends only
+ * on the entries fed: continuous and period evaluation stay identical.
+ * Deadlines closer than that are judged on a copy at result time. */
+#define RACI_GRACE_US (7LL * 86400 * 1000000)
+#define RACI_ADVANCE_STEP_US (3600LL * 1000000)
+
+typedef struct tmpf {
+    size_t rule;
+    char *msg;
+    const char *owner; /* interned */
+    uint64_t index;
+    bool has_index;
+    int64_t time;
+} tmpf;
 
 static bool in_window(const eval_engine *e, int64_t t) { return t >= e->from && t < e->to; }
 
@@ -1325,13 +1346,81 @@ static void on_raci_finding(void *ctx, const raci_finding *f)
                 ev x = {0};
                 x.index = f->n_evidence ? f->evidence[f->n_evidence - 1] : 0;
                 x.time = f->time_us;
-                add_finding(e, rs, f->n_evidence ? &x : NULL, f->owner, "%s: %s", f->rule,
-                            f->message);
+                add_finding(e, rs, f->n_evidence ? &x : NULL, f->owner ? intern(e, f->owner) : NULL,
+                            "%s: %s", f->rule, f->message);
                 for (size_t j = 0; j < f->n_evidence; j++)
                     evidence(rs, f->evidence[j]);
                 break;
             }
     }
+}
+
+/* A deadline finding of the result-time copy: listed in this result only. */
+static void on_raci_deadline(void *ctx, const raci_finding *f)
+{
+    eval_engine *e = ctx;
+    if (f->time_us < e->from)
+        return;
+    for (size_t i = 0; i < e->rules->n; i++) {
+        const rule *r = e->rs[i].r;
+        if (r->kind != RULE_RACI)
+            continue;
+        for (size_t k = 0; k < r->nraci_findings; k++) {
+            if (strcmp(r->raci_findings[k], f->rule))
+                continue;
+            if (e->ntmp == e->captmp) {
+                size_t nc = e->captmp ? e->captmp * 2 : 16;
+                tmpf *n = realloc(e->tmp, nc * sizeof *n);
+                if (!n) {
+                    e->oom = true;
+                    return;
+                }
+                e->tmp = n;
+                e->captmp = nc;
+            }
+            char msg[768];
+            snprintf(msg, sizeof msg, "%s: %s", f->rule, f->message);
+            tmpf *t = &e->tmp[e->ntmp];
+            if (!(t->msg = strdup(msg))) {
+                e->oom = true;
+                return;
+            }
+            t->rule = i;
+            t->owner = f->owner ? intern(e, f->owner) : NULL;
+            t->has_index = f->n_evidence > 0;
+            t->index = f->n_evidence ? f->evidence[f->n_evidence - 1] : 0;
+            t->time = f->time_us;
+            e->ntmp++;
+            break;
+        }
+    }
+}
+
+static void free_tmp(eval_engine *e)
+{
+    for (size_t i = 0; i < e->ntmp; i++)
+        free(e->tmp[i].msg);
+    e->ntmp = 0;
+}
+
+/* Judge the RACI deadlines passed by `t` on a copy of the evaluator, so the
+ * engine itself is not changed by when results are asked for. */
+static int raci_deadlines(eval_engine *e, int64_t t, adt_err *err)
+{
+    cJSON *st = NULL;
+    raci_eval *copy = NULL;
+    int rc = raci_eval_save(e->re, &st, err);
+    if (!rc)
+        rc = raci_eval_new(e->raci, on_raci_deadline, e, &copy, err);
+    if (!rc)
+        rc = raci_eval_restore(copy, st, err);
+    if (!rc)
+        rc = raci_eval_advance(copy, t, err);
+    raci_eval_free(copy);
+    cJSON_Delete(st);
+    if (!rc && e->oom)
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory evaluating RACI deadlines");
+    return rc;
 }
 
 static bool raci_governed(const char *type)
@@ -1367,6 +1456,14 @@ static void raci_feed(eval_engine *e, const ev *x)
     }
     adt_err err = {0};
     int rc = raci_eval_feed(e->re, &re, &err);
+    if (!rc && x->time > e->max_time) {
+        e->max_time = x->time;
+        int64_t t = x->time - RACI_GRACE_US;
+        if (t > e->raci_advanced + RACI_ADVANCE_STEP_US) {
+            rc = raci_eval_advance(e->re, t, &err);
+            e->raci_advanced = t;
+        }
+    }
     if (rc == ADT_ENOMEM)
         e->oom = true;
     else if (rc && !e->raci_error[0])
@@ -1439,6 +1536,8 @@ int eval_new(const rules_set *rules, const raci_policy *raci, int64_t from_us, i
     e->to = to_us;
     e->first_time = INT64_MAX;
     e->last_as_of = INT64_MIN;
+    e->max_time = INT64_MIN;
+    e->raci_advanced = INT64_MIN / 2;
     buf_init(&e->s1, SCRATCH_MAX);
     buf_init(&e->s2, SCRATCH_MAX);
     buf_init(&e->key, SCRATCH_MAX);
@@ -1527,6 +1626,8 @@ void eval_free(eval_engine *e)
     smap_free(&e->strings, NULL);
     free(e->star.v);
     raci_eval_free(e->re);
+    free_tmp(e);
+    free(e->tmp);
     buf_free(&e->s1);
     buf_free(&e->s2);
     buf_free(&e->key);
@@ -1702,15 +1803,16 @@ static void sort_findings(cJSON *arr)
 
 int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
 {
-    if (e->re && as_of_us > e->last_as_of) {
-        int64_t adv = as_of_us < e->to ? as_of_us : e->to;
-        if (raci_eval_advance(e->re, adv, err))
-            return err ? err->code : ADT_EINTERNAL;
-        e->last_as_of = as_of_us;
-        if (e->oom)
-            return adt_fail(err, ADT_ENOMEM, "out of memory evaluating RACI deadlines");
-    }
     int64_t end = as_of_us < e->to ? as_of_us : e->to;
+    free_tmp(e);
+    if (e->re) {
+        int rc = raci_deadlines(e, end, err);
+        if (rc) {
+            free_tmp(e);
+            return rc;
+        }
+    }
+    e->last_as_of = as_of_us;
     cJSON *arr = cJSON_CreateArray();
     if (!arr)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
@@ -1774,6 +1876,7 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
             if (!t) {
                 cJSON_Delete(ro.findings);
                 cJSON_Delete(arr);
+                free_tmp(e);
                 return adt_fail(err, ADT_ENOMEM, "out of memory");
             }
             if (rs->nt)
@@ -1816,6 +1919,10 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
             } else if (e->raci_error[0]) {
                 out_finding(&ro, r, e->raci_error, NULL, false, 0, 0);
             }
+            for (size_t k = 0; k < e->ntmp; k++)
+                if (e->tmp[k].rule == i)
+                    out_finding(&ro, r, e->tmp[k].msg, e->tmp[k].owner, e->tmp[k].has_index,
+                                e->tmp[k].index, e->tmp[k].time);
             break;
         default: break;
         }
@@ -1831,6 +1938,356 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
         cJSON_AddItemToObject(o, "findings", ro.findings);
         cJSON_AddNumberToObject(o, "findings_count", (double)ro.fcount);
     }
+    free_tmp(e);
     *out = arr;
+    return ADT_OK;
+}
+
+/* ---- saving and restoring the state --------------------------------------- */
+/* The state is a JSON document (version 1): counters, capped lists, per-rule
+ * open keys (precedes causes, within obligations still open, grants) and the
+ * RACI evaluator's own state. 64-bit times are written as decimal strings
+ * (doubles would round them); indices and counts as numbers (< 2^53). */
+
+#define SAVE_VERSION 1
+
+static cJSON *i64s(int64_t v)
+{
+    char b[24];
+    snprintf(b, sizeof b, "%lld", (long long)v);
+    return cJSON_CreateString(b);
+}
+
+static cJSON *str_or_null(const char *s) { return s ? cJSON_CreateString(s) : cJSON_CreateNull(); }
+
+static void add_u64(cJSON *o, const char *k, uint64_t v) { cJSON_AddNumberToObject(o, k, (double)v); }
+
+int eval_save(const eval_engine *e, cJSON **out, adt_err *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return adt_fail(err, ADT_ENOMEM, "out of memory saving the evaluation");
+    cJSON_AddNumberToObject(o, "version", SAVE_VERSION);
+    add_u64(o, "next", e->next);
+    add_u64(o, "fed", e->fed);
+    add_u64(o, "skipped", e->skipped);
+    add_u64(o, "raci_checked", e->raci_checked);
+    cJSON_AddItemToObject(o, "first_time", i64s(e->first_time));
+    cJSON_AddItemToObject(o, "last_as_of", i64s(e->last_as_of));
+    cJSON_AddItemToObject(o, "max_time", i64s(e->max_time));
+    cJSON_AddItemToObject(o, "raci_advanced", i64s(e->raci_advanced));
+    cJSON_AddStringToObject(o, "raci_error", e->raci_error);
+    if (e->re) {
+        cJSON *rs = NULL;
+        int rc = raci_eval_save(e->re, &rs, err);
+        if (rc) {
+            cJSON_Delete(o);
+            return rc;
+        }
+        cJSON_AddItemToObject(o, "raci", rs);
+    }
+    cJSON *rules = cJSON_AddArrayToObject(o, "rules");
+    for (size_t i = 0; i < e->rules->n; i++) {
+        const rstate *rs = &e->rs[i];
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddItemToArray(rules, r);
+        cJSON_AddStringToObject(r, "id", rs->r->id);
+        add_u64(r, "checked", rs->checked);
+        add_u64(r, "ev_count", rs->ev_count);
+        add_u64(r, "f_count", rs->f_count);
+        cJSON_AddNumberToObject(r, "num", rs->num);
+        cJSON_AddNumberToObject(r, "den", rs->den);
+        cJSON *evl = cJSON_AddArrayToObject(r, "ev");
+        for (size_t k = 0; k < rs->nev; k++)
+            cJSON_AddItemToArray(evl, cJSON_CreateNumber((double)rs->ev[k]));
+        cJSON *fl = cJSON_AddArrayToObject(r, "f");
+        for (size_t k = 0; k < rs->nf; k++) {
+            cJSON *f = cJSON_CreateArray();
+            cJSON_AddItemToArray(f, cJSON_CreateString(rs->f[k].msg));
+            cJSON_AddItemToArray(f, str_or_null(rs->f[k].owner));
+            cJSON_AddItemToArray(f, rs->f[k].has_index ? cJSON_CreateNumber((double)rs->f[k].index)
+                                                       : cJSON_CreateNull());
+            cJSON_AddItemToArray(f, i64s(rs->f[k].time));
+            cJSON_AddItemToArray(fl, f);
+        }
+        cJSON *tl = cJSON_AddArrayToObject(r, "times");
+        for (size_t k = 0; k < rs->nt; k++)
+            cJSON_AddItemToArray(tl, i64s(rs->times[k]));
+        cJSON *ob = cJSON_AddArrayToObject(r, "ob");
+        for (size_t k = 0; k < rs->nob; k++) {
+            const oblig *b = &rs->ob[k];
+            cJSON *x = cJSON_CreateArray();
+            /* within: done obligations are not needed any more; keep their
+             * slot (as null) so grant references stay valid */
+            if (b->done && rs->r->kind == RULE_WITHIN) {
+                cJSON_AddItemToArray(ob, cJSON_CreateNull());
+                cJSON_Delete(x);
+                continue;
+            }
+            cJSON_AddItemToArray(x, str_or_null(b->key));
+            cJSON_AddItemToArray(x, str_or_null(b->party));
+            cJSON_AddItemToArray(x, str_or_null(b->activity));
+            cJSON_AddItemToArray(x, str_or_null(b->wrong));
+            cJSON_AddItemToArray(x, str_or_null(b->what));
+            cJSON_AddItemToArray(x, cJSON_CreateNumber((double)b->index));
+            cJSON_AddItemToArray(x, i64s(b->time));
+            cJSON_AddItemToArray(x, i64s(b->deadline));
+            cJSON_AddItemToArray(x, cJSON_CreateBool(b->done));
+            cJSON_AddItemToArray(ob, x);
+        }
+        cJSON *m = cJSON_AddArrayToObject(r, "m1");
+        for (size_t s = 0; s < rs->m1.cap; s++) {
+            if (!rs->m1.keys[s] || !rs->m1.vals[s])
+                continue;
+            cJSON *x = cJSON_CreateArray();
+            cJSON_AddItemToArray(x, cJSON_CreateString(rs->m1.keys[s]));
+            if (rs->r->kind == RULE_PRECEDES || rs->r->kind == RULE_FIELD_EQUALS) {
+                const cause_list *cl = rs->m1.vals[s];
+                if (!cl->n) {
+                    cJSON_Delete(x);
+                    continue;
+                }
+                for (size_t k = 0; k < cl->n; k++) {
+                    cJSON *c = cJSON_CreateArray();
+                    cJSON_AddItemToArray(c, cJSON_CreateString(cl->v[k].actor));
+                    cJSON_AddItemToArray(c, str_or_null(cl->v[k].eqv));
+                    cJSON_AddItemToArray(c, i64s(cl->v[k].time));
+                    cJSON_AddItemToArray(c, cJSON_CreateNumber((double)cl->v[k].index));
+                    cJSON_AddItemToArray(x, c);
+                }
+            } else if (rs->r->kind == RULE_REVOKED_WITHIN) {
+                const grant *g = rs->m1.vals[s];
+                cJSON_AddItemToArray(x, cJSON_CreateString(g->principal));
+                cJSON_AddItemToArray(x, cJSON_CreateString(g->what));
+                cJSON_AddItemToArray(x, cJSON_CreateNumber((double)g->index));
+                cJSON_AddItemToArray(x, cJSON_CreateBool(g->active));
+                cJSON_AddItemToArray(x, cJSON_CreateNumber((double)g->obl));
+            } else {
+                cJSON_Delete(x); /* within: rebuilt from the obligations */
+                continue;
+            }
+            cJSON_AddItemToArray(m, x);
+        }
+    }
+    *out = o;
+    return ADT_OK;
+}
+
+/* Strict readers for restore: anything unexpected is corruption. */
+static bool rd_u64(const cJSON *x, uint64_t *v)
+{
+    if (!cJSON_IsNumber(x) || x->valuedouble < 0 || x->valuedouble > 9007199254740992.0 ||
+        x->valuedouble != floor(x->valuedouble))
+        return false;
+    *v = (uint64_t)x->valuedouble;
+    return true;
+}
+
+static bool rd_i64(const cJSON *x, int64_t *v)
+{
+    return cJSON_IsString(x) && num_i64(x->valuestring, INT64_MIN, INT64_MAX, v) == ADT_OK;
+}
+
+/* NULL for JSON null; `ok` cleared when neither a string nor null. */
+static const char *rd_str(const cJSON *x, bool *ok)
+{
+    if (cJSON_IsNull(x))
+        return NULL;
+    if (!cJSON_IsString(x))
+        *ok = false;
+    return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+static char *dup_or_null(const char *s, bool *ok)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *ok = false;
+    return d;
+}
+
+static bool restore_rule(eval_engine *e, rstate *rs, const cJSON *r)
+{
+    bool ok = true;
+    const char *id = rd_str(cJSON_GetObjectItem(r, "id"), &ok);
+    if (!ok || !id || strcmp(id, rs->r->id))
+        return false;
+    if (!rd_u64(cJSON_GetObjectItem(r, "checked"), &rs->checked) ||
+        !rd_u64(cJSON_GetObjectItem(r, "ev_count"), &rs->ev_count) ||
+        !rd_u64(cJSON_GetObjectItem(r, "f_count"), &rs->f_count) ||
+        !cJSON_IsNumber(cJSON_GetObjectItem(r, "num")) ||
+        !cJSON_IsNumber(cJSON_GetObjectItem(r, "den")))
+        return false;
+    rs->num = cJSON_GetObjectItem(r, "num")->valuedouble;
+    rs->den = cJSON_GetObjectItem(r, "den")->valuedouble;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "ev"))
+    {
+        if (rs->nev >= EVAL_MAX_LIST || !rd_u64(x, &rs->ev[rs->nev]))
+            return false;
+        rs->nev++;
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "f"))
+    {
+        if (rs->nf >= EVAL_MAX_LIST || cJSON_GetArraySize(x) != 4)
+            return false;
+        if (!rs->f && !(rs->f = calloc(EVAL_MAX_LIST, sizeof *rs->f)))
+            return false;
+        finding *f = &rs->f[rs->nf];
+        const char *msg = rd_str(cJSON_GetArrayItem(x, 0), &ok);
+        const char *owner = rd_str(cJSON_GetArrayItem(x, 1), &ok);
+        const cJSON *ix = cJSON_GetArrayItem(x, 2);
+        f->has_index = !cJSON_IsNull(ix);
+        if (!ok || !msg || (f->has_index && !rd_u64(ix, &f->index)) ||
+            !rd_i64(cJSON_GetArrayItem(x, 3), &f->time) || !(f->msg = strdup(msg)))
+            return false;
+        f->owner = owner ? intern(e, owner) : NULL;
+        rs->nf++;
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "times"))
+    {
+        if (rs->nt == rs->capt) {
+            size_t nc = rs->capt ? rs->capt * 2 : 64;
+            int64_t *n = realloc(rs->times, nc * sizeof *n);
+            if (!n)
+                return false;
+            rs->times = n;
+            rs->capt = nc;
+        }
+        if (!rd_i64(x, &rs->times[rs->nt]))
+            return false;
+        rs->nt++;
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "ob"))
+    {
+        oblig *b = new_oblig(e, rs);
+        if (!b)
+            return false;
+        if (cJSON_IsNull(x)) { /* a done within obligation, dropped */
+            b->done = true;
+            continue;
+        }
+        if (cJSON_GetArraySize(x) != 9)
+            return false;
+        const char *party = rd_str(cJSON_GetArrayItem(x, 1), &ok);
+        const char *act = rd_str(cJSON_GetArrayItem(x, 2), &ok);
+        b->key = dup_or_null(rd_str(cJSON_GetArrayItem(x, 0), &ok), &ok);
+        b->party = party ? intern(e, party) : NULL;
+        b->activity = act ? intern(e, act) : NULL;
+        b->wrong = dup_or_null(rd_str(cJSON_GetArrayItem(x, 3), &ok), &ok);
+        b->what = dup_or_null(rd_str(cJSON_GetArrayItem(x, 4), &ok), &ok);
+        b->done = cJSON_IsTrue(cJSON_GetArrayItem(x, 8));
+        if (!ok || !b->key || !rd_u64(cJSON_GetArrayItem(x, 5), &b->index) ||
+            !rd_i64(cJSON_GetArrayItem(x, 6), &b->time) ||
+            !rd_i64(cJSON_GetArrayItem(x, 7), &b->deadline))
+            return false;
+        if (rs->r->kind == RULE_WITHIN && !b->done) {
+            link_oblig(e, rs, b->key, rs->nob - 1);
+            if (e->oom)
+                return false;
+        }
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "m1"))
+    {
+        const char *key = rd_str(cJSON_GetArrayItem(x, 0), &ok);
+        int n = cJSON_GetArraySize(x);
+        if (!ok || !key)
+            return false;
+        void **slot = smap_put(&rs->m1, key);
+        if (!slot || *slot)
+            return false;
+        if (rs->r->kind == RULE_PRECEDES || rs->r->kind == RULE_FIELD_EQUALS) {
+            if (n < 2 || n - 1 > CAUSES_PER_KEY)
+                return false;
+            cause_list *cl = calloc(1, sizeof *cl + (size_t)(n - 1) * sizeof cl->v[0]);
+            if (!cl)
+                return false;
+            cl->cap = (size_t)(n - 1);
+            *slot = cl;
+            for (int k = 1; k < n; k++) {
+                const cJSON *c = cJSON_GetArrayItem(x, k);
+                cause *cs = &cl->v[cl->n];
+                const char *actor = rd_str(cJSON_GetArrayItem(c, 0), &ok);
+                cs->eqv = dup_or_null(rd_str(cJSON_GetArrayItem(c, 1), &ok), &ok);
+                cl->n++;
+                if (!ok || !actor || !(cs->actor = intern(e, actor)) ||
+                    !rd_i64(cJSON_GetArrayItem(c, 2), &cs->time) ||
+                    !rd_u64(cJSON_GetArrayItem(c, 3), &cs->index))
+                    return false;
+            }
+        } else if (rs->r->kind == RULE_REVOKED_WITHIN) {
+            if (n != 6)
+                return false;
+            grant *g = calloc(1, sizeof *g);
+            if (!g)
+                return false;
+            *slot = g;
+            const char *pr = rd_str(cJSON_GetArrayItem(x, 1), &ok);
+            g->principal = dup_or_null(pr, &ok);
+            g->what = dup_or_null(rd_str(cJSON_GetArrayItem(x, 2), &ok), &ok);
+            g->active = cJSON_IsTrue(cJSON_GetArrayItem(x, 4));
+            const cJSON *ob = cJSON_GetArrayItem(x, 5);
+            if (!ok || !pr || !g->what || !rd_u64(cJSON_GetArrayItem(x, 3), &g->index) ||
+                !cJSON_IsNumber(ob) || ob->valuedouble < -1 ||
+                ob->valuedouble >= (double)rs->nob || ob->valuedouble != floor(ob->valuedouble))
+                return false;
+            g->obl = (long)ob->valuedouble;
+            void **ps = smap_put(&rs->m2, pr);
+            if (!ps || (!*ps && !(*ps = calloc(1, sizeof(ptrvec)))))
+                return false;
+            ptrvec *pv = *ps;
+            if (pv->n == pv->cap) {
+                size_t nc = pv->cap ? pv->cap * 2 : 4;
+                void **nv = realloc(pv->v, nc * sizeof *nv);
+                if (!nv)
+                    return false;
+                pv->v = nv;
+                pv->cap = nc;
+            }
+            pv->v[pv->n++] = g;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+int eval_restore(eval_engine *e, const cJSON *st, adt_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItem(st, "version");
+    const cJSON *rules = cJSON_GetObjectItem(st, "rules");
+    bool ok = true;
+    const char *re = rd_str(cJSON_GetObjectItem(st, "raci_error"), &ok);
+    if (e->fed || !cJSON_IsNumber(v) || v->valuedouble != SAVE_VERSION ||
+        cJSON_GetArraySize(rules) != (int)e->rules->n || !ok ||
+        !rd_u64(cJSON_GetObjectItem(st, "next"), &e->next) ||
+        !rd_u64(cJSON_GetObjectItem(st, "fed"), &e->fed) ||
+        !rd_u64(cJSON_GetObjectItem(st, "skipped"), &e->skipped) ||
+        !rd_u64(cJSON_GetObjectItem(st, "raci_checked"), &e->raci_checked) ||
+        !rd_i64(cJSON_GetObjectItem(st, "first_time"), &e->first_time) ||
+        !rd_i64(cJSON_GetObjectItem(st, "last_as_of"), &e->last_as_of) ||
+        !rd_i64(cJSON_GetObjectItem(st, "max_time"), &e->max_time) ||
+        !rd_i64(cJSON_GetObjectItem(st, "raci_advanced"), &e->raci_advanced))
+        return adt_fail(err, ADT_ECORRUPT, "saved evaluation state: bad header");
+    snprintf(e->raci_error, sizeof e->raci_error, "%s", re ? re : "");
+    if (e->re != NULL) {
+        const cJSON *rs = cJSON_GetObjectItem(st, "raci");
+        if (!rs)
+            return adt_fail(err, ADT_ECORRUPT, "saved evaluation state: no RACI state");
+        int rc = raci_eval_restore(e->re, rs, err);
+        if (rc)
+            return rc;
+    }
+    int i = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, rules)
+    {
+        if (!restore_rule(e, &e->rs[i], r))
+            return adt_fail(err, ADT_ECORRUPT, "saved evaluation state: rule %s is damaged",
+                            e->rules->rules[i].id);
+        i++;
+    }
     return ADT_OK;
 }

@@ -53,9 +53,18 @@ uint64_t eval_next_index(const eval_engine *e);
  * rule order: {"id","title","kind","severity","status" (pass|fail|no_evidence),
  * "checked","pending","evidence":[indices],"evidence_count",
  * "findings":[{"rule","severity","message","owner"?,"index"?,"time"?}],
- * "findings_count"}. Does not change the engine except to let the RACI
- * evaluator report deadlines passed by as_of (as_of must not go back). */
+ * "findings_count"}. Does not change the rule state: deadlines that passed
+ * by as_of are judged on the spot (RACI ones on a copy of its evaluator), so
+ * results may be taken at any time and in any order. */
 int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err);
+
+/* Save the engine's state as JSON (caller frees), so that evaluation can
+ * resume from eval_next_index() after a restart without refolding the
+ * ledger. Restore into a fresh engine made by eval_new with the same rules,
+ * policy and window; ADT_ECORRUPT if the document does not fit: then free
+ * that engine and start over with a new one. */
+int eval_save(const eval_engine *e, cJSON **out, adt_err *err);
+int eval_restore(eval_engine *e, const cJSON *state, adt_err *err);
 
 /* Counts: entries fed, entries skipped as malformed. */
 void eval_counts(const eval_engine *e, uint64_t *fed, uint64_t *skipped);

@@ -11,6 +11,7 @@
 #include "tsupport.h"
 
 #include <check.h>
+#include <sqlite3.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1061,6 +1062,110 @@ START_TEST(http_api)
 }
 END_TEST
 
+static cJSON *findings_now(controls *c)
+{
+    int st;
+    cJSON *d = api_get(c, "/v1/findings", NULL, 0, API_ROLE_AUDITOR, &st);
+    ck_assert_int_eq(st, 200);
+    cJSON *f = cJSON_DetachItemFromObject(d, "findings");
+    cJSON_Delete(d);
+    cJSON *x;
+    cJSON_ArrayForEach(x, f)
+    {
+        cJSON_DeleteItemFromObject(x, "controls");
+    }
+    return f;
+}
+
+static long long sql_next(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, CONTROLS_EVAL_DB);
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, "SELECT next FROM eval_state WHERE id=1", -1, &s, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+START_TEST(state_survives_restart)
+{
+    /* fold half the events, close (state saved), reopen, fold the rest: the
+     * result equals one evaluation of everything; a damaged saved state is
+     * ignored (evaluation starts over) and gives the same result */
+    char *dir = mkdata(true);
+    size_t n = 0;
+    while (mixed[n].json)
+        n++;
+    tev part[32];
+    size_t m = 0;
+    for (size_t i = 0; i < 9; i++)
+        part[m++] = mixed[i];
+    part[m] = (tev)END;
+    append(dir, part);
+    adt_err err = {0};
+    controls *c = NULL;
+    ck_assert_msg(controls_open(dir, &c, &err) == ADT_OK, "%s", err.msg);
+    cJSON_Delete(findings_now(c));
+    controls_close(c);
+    ck_assert_int_eq(sql_next(dir), 9);
+    m = 0;
+    for (size_t i = 9; i < n; i++)
+        part[m++] = mixed[i];
+    part[m] = (tev)END;
+    append(dir, part);
+    ck_assert_msg(controls_open(dir, &c, &err) == ADT_OK, "%s", err.msg);
+    cJSON *resumed = findings_now(c);
+    controls_close(c);
+    ck_assert_int_eq(sql_next(dir), (long long)n);
+    cJSON *whole = NULL;
+    {
+        cJSON *doc = evaluate(dir, NULL);
+        whole = cJSON_CreateArray();
+        const cJSON *r, *f;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, "rules"))
+        {
+            cJSON_ArrayForEach(f, cJSON_GetObjectItem(r, "findings"))
+            {
+                cJSON_AddItemToArray(whole, cJSON_Duplicate(f, true));
+            }
+        }
+        cJSON_Delete(doc);
+    }
+    ck_assert_int_gt(cJSON_GetArraySize(whole), 5);
+    if (!cJSON_Compare(resumed, whole, true)) {
+        char *a = cJSON_Print(resumed), *b = cJSON_Print(whole);
+        fprintf(stderr, "resumed:\n%s\nwhole:\n%s\n", a, b);
+        free(a);
+        free(b);
+        ck_abort_msg("resumed evaluation differs from a whole one (see stderr)");
+    }
+    /* damage the saved state: ignored, same answer */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, CONTROLS_EVAL_DB);
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE eval_state SET state='{\"version\":1}'", NULL,
+                                  NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_msg(controls_open(dir, &c, &err) == ADT_OK, "%s", err.msg);
+    cJSON *again = findings_now(c);
+    controls_close(c);
+    ck_assert(cJSON_Compare(again, whole, true));
+    cJSON_Delete(again);
+    cJSON_Delete(resumed);
+    cJSON_Delete(whole);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(policy_reload)
 {
     /* no policy at first: RACI rules cannot pass; once `auditd policy load`
@@ -1162,6 +1267,7 @@ static Suite *suite(void)
     tcase_add_test(t, continuous_matches_period);
     tcase_add_test(t, engine_chunked_equals_whole);
     tcase_add_test(t, http_api);
+    tcase_add_test(t, state_survives_restart);
     tcase_add_test(t, policy_reload);
     tcase_add_test(t, cli_status);
     suite_add_tcase(s, t);
