@@ -150,6 +150,7 @@ typedef struct approval {
 
 typedef struct regmetrics {
     char key[2 * RDATA_STR];
+    char dataset[129];
     double precision, recall, pr_auc;
 } regmetrics;
 
@@ -161,6 +162,9 @@ typedef struct scan {
     mstate *ms;
     size_t nms, cms;
     smap incidents; /* id -> index in d->incidents */
+    smap datasets;  /* dataset id -> index into ds_from/ds_to */
+    int64_t *ds_from, *ds_to;
+    size_t nds, cds;
     smap batches;   /* telemetry batch_id -> index into batch_from */
     int64_t *batch_from;
     size_t nbatch, cbatch;
@@ -479,6 +483,7 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
         regmetrics *r = &s->reg[s->nreg++];
         memset(r, 0, sizeof *r);
         snprintf(r->key, sizeof r->key, "%s@%s", model, version);
+        scopy(r->dataset, sizeof r->dataset, jstr(p, "dataset"));
         r->precision = r->recall = r->pr_auc = NAN;
         jnum(m, "precision", &r->precision);
         jnum(m, "recall", &r->recall);
@@ -487,7 +492,10 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
     }
     if (!strcmp(type, "model.deploy")) {
         int64_t t;
-        if (!jtime(p, "time", &t) || t >= d->period.to_us)
+        /* The inventory is as of the report's date: a model deployed after the
+         * period (e.g. trained on its data) is listed, marked as such. */
+        int64_t horizon = d->as_of_us > d->period.to_us ? d->as_of_us : d->period.to_us;
+        if (!jtime(p, "time", &t) || t > horizon)
             return;
         if (grow((void **)&d->deploys, &s->cdep, d->ndeploys + 1, sizeof *d->deploys)) {
             s->rc = ADT_ENOMEM;
@@ -541,6 +549,40 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
 
 /* drift.detected from the drift monitor, and alert.raise of kind "drift"
  * from an agent: both are drift events. */
+/* dataset.define: the window of readings a dataset (and the models trained on
+ * it) saw, so live model quality can leave it out. */
+static void on_dataset(scan *s, const cJSON *p)
+{
+    const char *id = jstr(p, "dataset");
+    int64_t f, t;
+    if (!id || !jtime(p, "from", &f) || !jtime(p, "to", &t))
+        return;
+    size_t i = smap_get(&s->datasets, id);
+    if (i == SIZE_MAX) {
+        size_t c2 = s->cds;
+        if (grow((void **)&s->ds_from, &s->cds, s->nds + 1, sizeof *s->ds_from)) {
+            s->rc = ADT_ENOMEM;
+            return;
+        }
+        if (s->cds != c2) {
+            int64_t *nt = realloc(s->ds_to, s->cds * sizeof *nt);
+            if (!nt) {
+                s->rc = ADT_ENOMEM;
+                return;
+            }
+            s->ds_to = nt;
+        }
+        i = s->nds;
+        if (smap_put(&s->datasets, id, i)) {
+            s->rc = ADT_ENOMEM;
+            return;
+        }
+        s->nds++;
+    }
+    s->ds_from[i] = f;
+    s->ds_to[i] = t;
+}
+
 static void on_drift(scan *s, const char *type, const cJSON *p, uint64_t index)
 {
     rdata *d = s->d;
@@ -649,7 +691,8 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
     static const char *const wanted[] = {
         "machine.state", "incident.open", "incident.ack", "incident.resolve",
         "change.approve", "model.register", "model.deploy", "prediction.summary",
-        "drift.detected", "telemetry.batch", "telemetry.reject", "report.issued", "alert.raise"};
+        "drift.detected", "telemetry.batch", "telemetry.reject", "report.issued", "alert.raise",
+        "dataset.define"};
     size_t k;
     for (k = 0; k < sizeof wanted / sizeof wanted[0]; k++)
         if (type_is(tv, tl, wanted[k]))
@@ -672,6 +715,8 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
         on_model(s, type, p, index);
     else if (k == 8 || k == 12)
         on_drift(s, type, p, index);
+    else if (k == 13)
+        on_dataset(s, p);
     else if (k <= 10)
         on_telemetry(s, type, p);
     else
@@ -897,6 +942,7 @@ typedef struct tdev {
 typedef struct tpass {
     rdata *d;
     const smap *units;  /* devices with machine.state: the work units (may be empty) */
+    int64_t ex_from, ex_to; /* the scored model's training window, left out */
     model_scorer *scorer;
     size_t nf;          /* scorer raw features */
     float threshold;
@@ -996,7 +1042,8 @@ static int tpass_row(void *ctx, const char *device, int64_t time_us, const doubl
                 w[j]->good += dg > dp ? dp : dg;
         }
     }
-    if (tp->scorer && label >= 0 && n > 0 && nx == TS_NBASE + tp->nf) {
+    if (tp->scorer && label >= 0 && n > 0 && nx == TS_NBASE + tp->nf &&
+        !(time_us >= tp->ex_from && time_us < tp->ex_to)) {
         memcpy(tp->x + tp->n * tp->nf, x + TS_NBASE, tp->nf * sizeof *x);
         tp->label[tp->n] = label;
         tp->t[tp->n] = time_us;
@@ -1006,7 +1053,7 @@ static int tpass_row(void *ctx, const char *device, int64_t time_us, const doubl
     return 0;
 }
 
-static void telemetry_pass(const char *data_dir, rdata *d, const smap *units)
+static void telemetry_pass(const char *data_dir, rdata *d, const scan *s)
 {
     tstore *ts = NULL;
     adt_err e;
@@ -1019,7 +1066,7 @@ static void telemetry_pass(const char *data_dir, rdata *d, const smap *units)
     tpass tp;
     memset(&tp, 0, sizeof tp);
     tp.d = d;
-    tp.units = units;
+    tp.units = &s->devices;
     const char *feats[TS_NBASE + 64];
     for (size_t i = 0; i < TS_NBASE; i++)
         feats[i] = ts_base[i];
@@ -1036,6 +1083,19 @@ static void telemetry_pass(const char *data_dir, rdata *d, const smap *units)
             nfeat += nf;
             tp.nf = nf;
             tp.threshold = model_scorer_threshold(tp.scorer);
+            /* leave out the readings the model was trained on */
+            char key[2 * RDATA_STR];
+            snprintf(key, sizeof key, "%s@%s", model_scorer_model(tp.scorer),
+                     model_scorer_version(tp.scorer));
+            scopy(d->scored_model, sizeof d->scored_model, key);
+            for (size_t r = 0; r < s->nreg; r++) {
+                size_t di;
+                if (strcmp(s->reg[r].key, key) || !s->reg[r].dataset[0] ||
+                    (di = smap_get(&s->datasets, s->reg[r].dataset)) == SIZE_MAX)
+                    continue;
+                tp.ex_from = d->excluded_from_us = s->ds_from[di];
+                tp.ex_to = d->excluded_to_us = s->ds_to[di];
+            }
             tp.x = malloc(TS_BATCH * (nf ? nf : 1) * sizeof *tp.x);
             tp.prob = malloc(TS_BATCH * sizeof *tp.prob);
             tp.label = malloc(TS_BATCH * sizeof *tp.label);
@@ -1292,6 +1352,9 @@ static void scan_free(scan *s)
     smap_free(&s->preds);
     smap_free(&s->batches);
     free(s->batch_from);
+    smap_free(&s->datasets);
+    free(s->ds_from);
+    free(s->ds_to);
     free(s->ms);
     free(s->appr);
     free(s->reg);
@@ -1367,7 +1430,7 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
 
     int64_t t2 = rfc3339_now_us();
     if (!o.skip_telemetry)
-        telemetry_pass(data_dir, d, &s.devices);
+        telemetry_pass(data_dir, d, &s);
     scan_free(&s);
     int64_t t3 = rfc3339_now_us();
     if (!o.skip_controls)

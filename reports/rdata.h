@@ -53,7 +53,7 @@ typedef struct rdata_deploy {
     bool has_metrics;          /* from model.register of model@version */
     double precision, recall, pr_auc;
     uint64_t predictions, positives; /* prediction.summary in the period */
-    bool in_force;             /* the model's latest deployment at period end */
+    bool in_force;             /* the model's latest deployment as of the report's date */
 } rdata_deploy;
 
 typedef struct rdata_drift {
@@ -132,6 +132,8 @@ typedef struct rdata {
     bool telemetry_store;      /* telemetry.db was read */
     char telemetry_problem[ADT_ERR_MAX];
     char model_problem[ADT_ERR_MAX]; /* why live precision/recall is missing */
+    char scored_model[2 * RDATA_STR]; /* name@version measured on the period's readings */
+    int64_t excluded_from_us, excluded_to_us; /* its training window, left out (0, 0 = none) */
     uint64_t entries_scanned;
     uint64_t readings_scanned;
 } rdata;

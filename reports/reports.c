@@ -465,6 +465,8 @@ static xmlDocPtr build_doc(rdata *d, const kvals *v)
         at(n, "artifact", x->artifact);
         atu(n, "ledger-index", x->index);
         at(n, "in-force", x->in_force ? "true" : "false");
+        if (x->time_us >= d->period.to_us)
+            at(n, "after-period", "true");
         if (x->has_metrics && isfinite(x->precision))
             atf(n, "precision", "%.1f", 100 * x->precision);
         if (x->has_metrics && isfinite(x->recall))
@@ -474,6 +476,14 @@ static xmlDocPtr build_doc(rdata *d, const kvals *v)
     }
     xmlNodePtr lv = xmlNewChild(md, NULL, BAD_CAST "live", NULL);
     at(lv, "available", d->cur.has_confusion ? "true" : "false");
+    if (d->scored_model[0])
+        at(lv, "model", d->scored_model);
+    if (d->excluded_to_us) {
+        fmt_time(d->excluded_from_us, t1, sizeof t1);
+        fmt_time(d->excluded_to_us, t2, sizeof t2);
+        at(lv, "excluded-from", t1);
+        at(lv, "excluded-to", t2);
+    }
     if (d->cur.has_confusion) {
         atu(lv, "tp", d->cur.tp);
         atu(lv, "fp", d->cur.fp);
@@ -815,6 +825,19 @@ static int record(const report_opts *o, const char *period, const report_issued 
         ledger_close(lg);
     }
     buf_free(&canon);
+    return rc;
+}
+
+int reports_record(const report_opts *o, report_issued *issued, const char *period,
+                   adt_err *err)
+{
+    rperiod per;
+    int rc = rperiod_parse(period, &per, err);
+    if (rc)
+        return rc;
+    rc = record(o, per.label, issued, &issued->index, err);
+    if (!rc)
+        issued->recorded = true;
     return rc;
 }
 

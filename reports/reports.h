@@ -69,6 +69,13 @@ typedef struct report_issued {
  * o->record, record it. OUT: issued (may be NULL). */
 int reports_generate(const report_opts *o, buf *out, report_issued *issued, adt_err *err);
 
+/* Record an already produced report (o->data_dir, o->format, o->actor; the
+ * period, hash, tree size and root from `issued`) as `report.issued`; sets
+ * issued->recorded and ->index. For callers that must store the bytes first
+ * (the CLI writes the file, then records, and removes the file on failure). */
+int reports_record(const report_opts *o, report_issued *issued, const char *period,
+                   adt_err *err);
+
 /* GET /v1/reports/{period}?format=html|json|csv|oscal-xml|oscal-json (auditor
  * or admin). Issues (and records) the report, answers it with its media type.
  * Returns ADT_OK when `resp` was filled (also for 4xx), ADT_ENOTFOUND if the

@@ -108,7 +108,7 @@
                     <td><xsl:value-of select="name"/> <span class="muted small"> (<xsl:value-of select="@unit"/>)</span></td>
                     <td class="num"><strong><xsl:value-of select="@display"/></strong></td>
                     <td class="num"><xsl:value-of select="@target"/></td>
-                    <td class="num"><xsl:value-of select="@previous"/></td>
+                    <td class="num"><xsl:choose><xsl:when test="@previous"><xsl:value-of select="@previous"/></xsl:when><xsl:otherwise><span class="muted">–</span></xsl:otherwise></xsl:choose></td>
                     <td class="num"><span class="{@trend-direction}"><xsl:value-of select="@delta"/></span></td>
                     <td><xsl:call-template name="status-pill"/>
                       <xsl:if test="@why"><div class="muted small"><xsl:value-of select="@why"/></div></xsl:if>
@@ -228,7 +228,8 @@
                     <xsl:for-each select="models/model">
                       <tr>
                         <td><xsl:value-of select="@name"/>
-                          <xsl:if test="@in-force='true'"> <span class="pill met">in force</span></xsl:if></td>
+                          <xsl:if test="@in-force='true'"> <span class="pill met">in force</span></xsl:if>
+                          <xsl:if test="@after-period='true'"> <span class="pill no-target">after the period</span></xsl:if></td>
                         <td><xsl:value-of select="@version"/></td>
                         <td class="small"><xsl:value-of select="@deployed"/></td>
                         <td><xsl:value-of select="@deployed-by"/></td>
@@ -240,15 +241,17 @@
                     </xsl:for-each>
                   </tbody>
                 </table>
-                <p class="muted small">Precision and recall in the table are the held-out figures recorded at registration.</p>
+                <p class="muted small">The inventory is as of the report's date. Precision and recall in the table are the held-out test figures recorded at registration; below, the model in force is measured on this period's labelled readings.</p>
               </xsl:when>
               <xsl:otherwise><p class="muted">No model was deployed in or before the period.</p></xsl:otherwise>
             </xsl:choose>
             <h3>Measured in production this period</h3>
             <xsl:choose>
               <xsl:when test="models/live/@available='true'">
+                <p class="small"><xsl:value-of select="models/live/@model"/> scored on every labelled reading of the period<xsl:if test="models/live/@excluded-from">,
+                  leaving out the readings it was trained on (<xsl:value-of select="models/live/@excluded-from"/> to <xsl:value-of select="models/live/@excluded-to"/>)</xsl:if>; counts are readings.</p>
                 <table style="width:auto">
-                  <thead><tr><th></th><th class="num">Actual failure</th><th class="num">No failure</th></tr></thead>
+                  <thead><tr><th></th><th class="num">Reading with failure</th><th class="num">Without failure</th></tr></thead>
                   <tbody>
                     <tr><th>Alarm</th><td class="num"><xsl:value-of select="models/live/@tp"/></td><td class="num"><xsl:value-of select="models/live/@fp"/></td></tr>
                     <tr><th>No alarm</th><td class="num"><xsl:value-of select="models/live/@fn"/></td><td class="num"><xsl:value-of select="models/live/@tn"/></td></tr>

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,7 +24,8 @@ static void usage(FILE *f)
             "                   (days, end inclusive); all UTC\n"
             "  --format F       html (default), json, csv (the KPI table), oscal-xml,\n"
             "                   oscal-json (OSCAL assessment results), xml (report data)\n"
-            "                   or all (html, oscal-xml, oscal-json, json and csv into --out-dir)\n"
+            "                   or all (html, oscal-xml, oscal-json, json and csv into --out-dir,\n"
+            "                   all computed at the same checkpoint)\n"
             "  --out FILE       write there (default: stdout); '-' is stdout\n"
             "  --out-dir DIR    with --format all: write report-PERIOD.<ext> files there\n"
             "  --template FILE  an XSLT stylesheet replacing templates/report-html.xsl\n"
@@ -67,40 +69,48 @@ static int write_file(const char *path, const char *data, size_t len, adt_err *e
     return ADT_OK;
 }
 
-static int issue(const char *cmd, report_opts *o, const char *out_path)
+/* Produce, store, then record: the ledger never names a report that was not
+ * written, and a report that could not be recorded is removed again. */
+static int issue(const char *cmd, const report_opts *opts, const char *out_path,
+                 uint64_t *tree_size)
 {
+    report_opts o = *opts;
+    bool record = o.record;
+    o.record = false;
     buf out;
     buf_init(&out, REPORT_MAX_BYTES);
     report_issued is;
     adt_err err = {0};
-    int rc = reports_generate(o, &out, &is, &err);
+    int rc = reports_generate(&o, &out, &is, &err);
     if (rc) {
         buf_free(&out);
         return cli_fail(cmd, &err);
     }
     bool to_stdout = !out_path || !strcmp(out_path, "-");
-    if (to_stdout) {
-        if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)) {
-            buf_free(&out);
-            return cli_failf(cmd, "writing to stdout failed");
-        }
-    } else if ((rc = write_file(out_path, out.data, out.len, &err))) {
+    if (!to_stdout && (rc = write_file(out_path, out.data, out.len, &err))) {
         buf_free(&out);
-        /* The ledger already holds report.issued for these bytes: say so. */
-        if (is.recorded)
-            fprintf(stderr, "auditd %s: note: report.issued was recorded at ledger index %llu "
-                            "(sha256 %s); re-run with --at-size %llu to reproduce the bytes\n",
-                    cmd, (unsigned long long)is.index, is.sha256,
-                    (unsigned long long)is.tree_size);
         return cli_fail(cmd, &err);
     }
+    if (record && (rc = reports_record(&o, &is, o.period, &err))) {
+        if (!to_stdout)
+            unlink(out_path);
+        buf_free(&out);
+        adt_err_prefix(&err, "recording report.issued failed (no report was issued)");
+        return cli_fail(cmd, &err);
+    }
+    if (to_stdout && (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout))) {
+        buf_free(&out);
+        return cli_failf(cmd, "writing to stdout failed");
+    }
     FILE *info = to_stdout ? stderr : stdout;
-    fprintf(info, "%s %s sha256=%s tree_size=%llu", report_format_name(o->format),
+    fprintf(info, "%s %s sha256=%s tree_size=%llu", report_format_name(o.format),
             to_stdout ? "-" : out_path, is.sha256, (unsigned long long)is.tree_size);
     if (is.recorded)
         fprintf(info, " recorded_at_index=%llu", (unsigned long long)is.index);
     fputc('\n', info);
     buf_free(&out);
+    if (tree_size)
+        *tree_size = is.tree_size;
     return 0;
 }
 
@@ -162,6 +172,8 @@ int cli_report(int argc, char **argv)
     if (!strcmp(fmt, "all")) {
         if (!out_dir)
             return cli_failf(cmd, "--format all needs --out-dir DIR"), 2;
+        if (mkdir(out_dir, 0755) && errno != EEXIST)
+            return cli_failf(cmd, "cannot create %s: %s", out_dir, strerror(errno));
         static const report_format all[] = {REPORT_HTML, REPORT_OSCAL_XML, REPORT_OSCAL_JSON,
                                             REPORT_JSON, REPORT_CSV};
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
@@ -170,9 +182,12 @@ int cli_report(int argc, char **argv)
             if (snprintf(path, sizeof path, "%s/report-%s.%s", out_dir, o.period,
                          report_format_ext(all[i])) >= (int)sizeof path)
                 return cli_failf(cmd, "--out-dir path too long");
-            int rc = issue(cmd, &o, path);
+            /* every format from the same checkpoint, so they show the same data */
+            uint64_t at = 0;
+            int rc = issue(cmd, &o, path, &at);
             if (rc)
                 return rc;
+            o.at_size = at;
         }
         return 0;
     }
@@ -181,5 +196,5 @@ int cli_report(int argc, char **argv)
                 cmd, fmt);
         return 2;
     }
-    return issue(cmd, &o, out_path);
+    return issue(cmd, &o, out_path, NULL);
 }
