@@ -511,6 +511,81 @@ START_TEST(http_handler)
 }
 END_TEST
 
+static uint64_t ledger_len(void)
+{
+    adt_err e = {0};
+    ledger *lg;
+    uint64_t n = 0;
+    ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
+    ck_assert(ledger_size(lg, &n, &e) == ADT_OK);
+    ledger_close(lg);
+    return n;
+}
+
+START_TEST(cli_black_box)
+{
+    char out_dir[512];
+    snprintf(out_dir, sizeof out_dir, "%s/out", dir);
+    uint64_t before = ledger_len();
+    char *out = NULL, *err = NULL;
+    const char *all[] = {"report", "--data-dir", dir, "--period", "2026-Q3", "--format", "all",
+                         "--out-dir", out_dir, "--actor", "carol", NULL};
+    ck_assert_int_eq(ts_run(NULL, 0, &out, &err, all), 0);
+    /* five files, each printed with its path and hash, all from one checkpoint */
+    static const char *const ext[] = {"html", "oscal.xml", "oscal.json", "kpis.json", "kpis.csv"};
+    for (size_t i = 0; i < 5; i++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/report-2026-Q3.%s", out_dir, ext[i]);
+        ck_assert_msg(strstr(out, path) != NULL, "%s not printed in: %s", path, out);
+        size_t len = 0;
+        char *data = ts_read_file(path, &len);
+        ck_assert_ptr_nonnull(data);
+        ck_assert_int_gt(len, 100);
+        free(data);
+    }
+    char want[64];
+    snprintf(want, sizeof want, "tree_size=%llu", (unsigned long long)before);
+    const char *p = out;
+    int same = 0;
+    while ((p = strstr(p, want))) {
+        same++;
+        p++;
+    }
+    ck_assert_int_eq(same, 5);
+    ck_assert_int_eq(ledger_len(), before + 5);
+    free(out);
+    free(err);
+
+    /* bad input: a clear message, exit 2, nothing recorded */
+    const char *bad[] = {"report", "--data-dir", dir, "--period", "2026-Q9", NULL};
+    out = err = NULL;
+    ck_assert_int_ne(ts_run(NULL, 0, &out, &err, bad), 0);
+    ck_assert_ptr_nonnull(strstr(err, "2026-Q9"));
+    free(out);
+    free(err);
+    const char *nofmt[] = {"report", "--data-dir", dir, "--period", "2026-Q3", "--format", "pdf", NULL};
+    out = err = NULL;
+    ck_assert_int_eq(ts_run(NULL, 0, &out, &err, nofmt), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--format"));
+    free(out);
+    free(err);
+    /* an unwritable output: the report is not issued */
+    const char *nowrite[] = {"report", "--data-dir", dir, "--period", "2026-Q3", "--out",
+                             "/nonexistent-dir/r.html", NULL};
+    out = err = NULL;
+    ck_assert_int_ne(ts_run(NULL, 0, &out, &err, nowrite), 0);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent-dir"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(ledger_len(), before + 5);
+    const char *help[] = {"report", "--help", NULL};
+    out = NULL;
+    ck_assert_int_eq(ts_run(NULL, 0, &out, NULL, help), 0);
+    ck_assert_ptr_nonnull(strstr(out, "--period"));
+    free(out);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("reports");
@@ -524,6 +599,7 @@ int main(void)
     tcase_add_test(tc, csv_table);
     tcase_add_test(tc, bad_input_changes_nothing);
     tcase_add_test(tc, http_handler);
+    tcase_add_test(tc, cli_black_box);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
