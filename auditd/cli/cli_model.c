@@ -357,42 +357,10 @@ static int cmd_deploy(int argc, char **argv)
     return 0;
 }
 
-typedef struct list_ctx {
-    bool json;
-    cJSON *arr;
-    size_t n;
-} list_ctx;
-
 static int list_row(void *vctx, const model_info *m)
 {
-    list_ctx *c = vctx;
-    c->n++;
-    char reg[32] = "", dep[32] = "";
-    rfc3339_format_s(m->registered_us, reg, sizeof reg);
-    if (m->deployed_us)
-        rfc3339_format_s(m->deployed_us, dep, sizeof dep);
-    if (c->json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", m->name);
-        cJSON_AddStringToObject(o, "version", m->version);
-        cJSON_AddStringToObject(o, "status", m->status);
-        cJSON_AddStringToObject(o, "sha256", m->sha256);
-        cJSON_AddStringToObject(o, "file", m->file);
-        cJSON_AddStringToObject(o, "dataset", m->dataset);
-        cJSON_AddStringToObject(o, "approved_by", m->approver);
-        cJSON_AddStringToObject(o, "change_id", m->change_id);
-        cJSON_AddStringToObject(o, "deployed_by", m->deployed_by);
-        cJSON_AddStringToObject(o, "registered_at", reg);
-        cJSON_AddStringToObject(o, "deployed_at", dep);
-        cJSON_AddNumberToObject(o, "threshold", m->threshold);
-        cJSON *mt = cJSON_AddObjectToObject(o, "metrics");
-        cJSON_AddNumberToObject(mt, "precision", m->precision);
-        cJSON_AddNumberToObject(mt, "recall", m->recall);
-        cJSON_AddNumberToObject(mt, "pr_auc", m->pr_auc);
-        cJSON_AddItemToArray(c->arr, o);
-        return 0;
-    }
-    if (c->n == 1)
+    size_t *n = vctx;
+    if (++*n == 1)
         printf("%-20s %-8s %-10s %-12s %-10s %-9s %-6s %-6s %-6s %-12s %s\n", "NAME", "VERSION",
                "STATUS", "APPROVED BY", "CHANGE", "THRESHOLD", "PREC", "RECALL", "PRAUC",
                "SHA256", "DATASET");
@@ -416,21 +384,22 @@ static int cmd_list(int argc, char **argv)
         return 2;
     if (i != argc)
         return cli_failf("model list", "unexpected argument '%s'", argv[i]) + 1;
-    list_ctx c = {.json = o.json, .arr = o.json ? cJSON_CreateArray() : NULL};
     adt_err err;
-    int rc = model_list(o.data_dir, list_row, &c, &err);
-    if (rc) {
-        cJSON_Delete(c.arr);
-        return cli_fail("model list", &err);
-    }
     if (o.json) {
-        char *s = cJSON_PrintUnformatted(c.arr);
-        printf("%s\n", s ? s : "[]");
-        free(s);
-        cJSON_Delete(c.arr);
-    } else if (c.n == 0) {
-        printf("no model registered in %s\n", o.data_dir);
+        cJSON *arr = NULL;
+        if (model_list_json(o.data_dir, &arr, &err))
+            return cli_fail("model list", &err);
+        char *text = cJSON_PrintUnformatted(arr);
+        printf("%s\n", text ? text : "[]");
+        free(text);
+        cJSON_Delete(arr);
+        return 0;
     }
+    size_t n = 0;
+    if (model_list(o.data_dir, list_row, &n, &err))
+        return cli_fail("model list", &err);
+    if (n == 0)
+        printf("no model registered in %s\n", o.data_dir);
     return 0;
 }
 

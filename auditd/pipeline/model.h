@@ -189,6 +189,13 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
 typedef int (*model_list_fn)(void *ctx, const model_info *m);
 int model_list(const char *data_dir, model_list_fn fn, void *ctx, adt_err *err);
 
+/* The registry as a JSON array (what `auditd model list --json` prints and an
+ * HTTP endpoint can serve): per version name, version, status, sha256, file,
+ * dataset, approved_by, change_id, deployed_by, registered_at, deployed_at,
+ * threshold, metrics {precision, recall, pr_auc}. */
+cJSON *model_info_json(const model_info *m);
+int model_list_json(const char *data_dir, cJSON **out, adt_err *err);
+
 /* One version: `version` NULL = the deployed one, else the newest registered.
  * OUT: drift_json (malloc'd drift summary, may be NULL to skip). */
 int model_get(const char *data_dir, const char *name, const char *version, model_info *info,

@@ -839,3 +839,53 @@ int model_deployed(const char *data_dir, model_info *info, adt_err *err)
     sqlite3_close(db);
     return rc;
 }
+
+cJSON *model_info_json(const model_info *m)
+{
+    char reg[32] = "", dep[32] = "";
+    rfc3339_format_s(m->registered_us, reg, sizeof reg);
+    if (m->deployed_us)
+        rfc3339_format_s(m->deployed_us, dep, sizeof dep);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *mt = cJSON_CreateObject();
+    if (!o || !mt || !cJSON_AddItemToObject(o, "metrics", mt) || add_str(o, "name", m->name) ||
+        add_str(o, "version", m->version) || add_str(o, "status", m->status) ||
+        add_str(o, "sha256", m->sha256) || add_str(o, "file", m->file) ||
+        add_str(o, "dataset", m->dataset) || add_str(o, "approved_by", m->approver) ||
+        add_str(o, "change_id", m->change_id) || add_str(o, "deployed_by", m->deployed_by) ||
+        add_str(o, "registered_at", reg) || add_str(o, "deployed_at", dep) ||
+        !cJSON_AddNumberToObject(o, "threshold", m->threshold) ||
+        !cJSON_AddNumberToObject(mt, "precision", m->precision) ||
+        !cJSON_AddNumberToObject(mt, "recall", m->recall) ||
+        !cJSON_AddNumberToObject(mt, "pr_auc", m->pr_auc)) {
+        if (!o || (mt && !cJSON_GetObjectItemCaseSensitive(o, "metrics")))
+            cJSON_Delete(mt);
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int list_json_row(void *ctx, const model_info *m)
+{
+    cJSON *o = model_info_json(m);
+    if (!o)
+        return ADT_ENOMEM;
+    cJSON_AddItemToArray(ctx, o);
+    return 0;
+}
+
+int model_list_json(const char *data_dir, cJSON **out, adt_err *err)
+{
+    *out = cJSON_CreateArray();
+    if (!*out)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    int rc = model_list(data_dir, list_json_row, *out, err);
+    if (rc == ADT_ENOMEM)
+        adt_fail(err, rc, "out of memory listing models");
+    if (rc) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return rc;
+}
