@@ -32,6 +32,10 @@ void model_derive(const double *raw, float *out)
     /* P = T * omega, omega = 2 pi n / 60 for n in rpm. */
     out[MODEL_NRAW + 1] = (float)(raw[F_TORQUE] * raw[F_RPM] * (2.0 * M_PI / 60.0));
     out[MODEL_NRAW + 2] = (float)(raw[F_WEAR] * raw[F_TORQUE]);
+    /* XGBoost refuses infinities in a whole batch; treat them as missing. */
+    for (int i = 0; i < MODEL_NFEAT; i++)
+        if (isinf(out[i]))
+            out[i] = NAN;
 }
 
 /* ---- Metrics ---------------------------------------------------------------- */

@@ -58,7 +58,8 @@ void model_scorer_close(model_scorer *s);
  * power_w = torque_nm * rotational_speed_rpm * 2 pi / 60 (mechanical power),
  * wear_torque = tool_wear_min * torque_nm (overstrain). */
 extern const char *const model_feature_names[MODEL_NFEAT];
-/* Map one row of MODEL_NRAW raw values to MODEL_NFEAT model inputs (NaN propagates). */
+/* Map one row of MODEL_NRAW raw values to MODEL_NFEAT model inputs (NaN
+ * propagates; infinities, also from float overflow, become NaN = missing). */
 void model_derive(const double *raw, float *out);
 
 /* ---- Metrics -------------------------------------------------------------- */

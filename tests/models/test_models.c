@@ -388,6 +388,12 @@ START_TEST(register_approve_deploy_score)
     ck_assert(prob[1] >= model_scorer_threshold(s));
     ck_assert(prob[2] >= model_scorer_threshold(s));
     ck_assert_int_eq(model_scorer_score(s, x, 3, 5, prob, &e), ADT_EINVAL);
+    /* Missing and infinite inputs are scored as missing, not refused. */
+    x[0] = NAN;
+    x[3] = INFINITY;
+    x[5] = NAN;
+    ck_assert_msg(model_scorer_score(s, x, 3, MODEL_NRAW, prob, &e) == ADT_OK, "%s", e.msg);
+    ck_assert(prob[0] >= 0 && prob[0] <= 1);
     model_scorer_close(s);
 
     /* Version 2: approved, then the artefact changes: hash mismatch refused. */
