@@ -1,5 +1,6 @@
 /* test_kpi.c: the KPI arithmetic against hand-computed values (edge cases
  * included), the KPI definition parser, and report periods. */
+#include "controls.h"
 #include "kpi.h"
 #include "reports.h"
 #include "rperiod.h"
@@ -321,6 +322,15 @@ START_TEST(periods)
     for (size_t i = 0; i < sizeof badp / sizeof badp[0]; i++)
         ck_assert_msg(rperiod_parse(badp[i], &p, &e) == ADT_EINVAL, "%s accepted", badp[i]);
     ck_assert_ptr_nonnull(strstr(e.msg, "2026-Q3"));
+    /* the same windows as the control evaluation's own period parser */
+    const char *same[] = {"2026-Q3", "2026-Q1", "2026-07", "2024-02", "2026-07-01..2026-09-30",
+                          "2026-12-31..2027-01-01"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        int64_t f, t;
+        ck_assert_int_eq(rperiod_parse(same[i], &p, &e), ADT_OK);
+        ck_assert_int_eq(controls_parse_period(same[i], &f, &t, &e), ADT_OK);
+        ck_assert_msg(f == p.from_us && t == p.to_us, "%s differs from controls", same[i]);
+    }
 }
 END_TEST
 
