@@ -292,7 +292,7 @@
               <span class="muted small"> (previous period: <xsl:value-of select="drift/@previous"/>)</span></h3>
             <xsl:if test="drift/event">
               <table>
-                <thead><tr><th>Time</th><th>Model</th><th>Feature</th><th class="num">PSI</th><th class="num">KS</th><th class="num">Threshold</th><th class="num">Ledger entry</th></tr></thead>
+                <thead><tr><th>Time</th><th>Model</th><th>Feature or alert</th><th class="num">PSI</th><th class="num">KS</th><th class="num">Threshold</th><th class="num">Ledger entry</th></tr></thead>
                 <tbody>
                   <xsl:for-each select="drift/event[position() &lt;= 30]">
                     <tr>
