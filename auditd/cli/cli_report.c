@@ -1,6 +1,7 @@
 /* cli_report.c: `auditd report`: issue a value report or OSCAL assessment results. */
 #include "cli.h"
 
+#include "log.h"
 #include "numparse.h"
 #include "reports.h"
 
@@ -34,6 +35,7 @@ static void usage(FILE *f)
             "                   earlier report; the bytes match if the inputs are unchanged)\n"
             "  --no-record      do not append report.issued (drafts)\n"
             "  --actor NAME     who issues it (default $USER)\n"
+            "  --verbose        log where the time goes (ledger, telemetry, controls)\n"
             "  --data-dir DIR   the data directory\n"
             "\n"
             "Prints the written path, the SHA-256 and the ledger index of report.issued.\n");
@@ -153,6 +155,8 @@ int cli_report(int argc, char **argv)
             o.at_size = n;
         } else if (!strcmp(a, "--no-record"))
             o.record = false;
+        else if (!strcmp(a, "--verbose"))
+            log_set_level(LOG_DEBUG);
         else {
             fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n", cmd, a);
             usage(stderr);
