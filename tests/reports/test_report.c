@@ -480,6 +480,32 @@ START_TEST(bad_input_changes_nothing)
 }
 END_TEST
 
+START_TEST(custom_template)
+{
+    /* a user's template sees the same report document */
+    char tpl[512];
+    snprintf(tpl, sizeof tpl, "%s/mine.xsl", dir);
+    const char *x =
+        "<xsl:stylesheet version=\"1.0\" xmlns:xsl=\"http://www.w3.org/1999/XSL/Transform\">"
+        "<xsl:output method=\"text\"/><xsl:template match=\"/report\">"
+        "<xsl:value-of select=\"@period\"/>|<xsl:value-of select=\"count(kpis/kpi)\"/>|"
+        "<xsl:value-of select=\"kpis/kpi[@id='incident_time_to_ack']/@display\"/>|"
+        "<xsl:value-of select=\"integrity/@signature\"/></xsl:template></xsl:stylesheet>";
+    ts_write_file(tpl, x, strlen(x));
+    report_opts o = {0};
+    o.data_dir = dir;
+    o.period = "2026-Q3";
+    o.format = REPORT_HTML;
+    o.template_path = tpl;
+    buf out;
+    buf_init(&out, REPORT_MAX_BYTES);
+    adt_err e = {0};
+    ck_assert_msg(reports_generate(&o, &out, NULL, &e) == ADT_OK, "%s", e.msg);
+    ck_assert_str_eq(out.data, "2026-Q3|18|45.0|verified");
+    buf_free(&out);
+}
+END_TEST
+
 START_TEST(http_handler)
 {
     api_param prm[1] = {{"format", "csv"}};
@@ -598,6 +624,7 @@ int main(void)
     tcase_add_test(tc, oscal_json_shape);
     tcase_add_test(tc, csv_table);
     tcase_add_test(tc, bad_input_changes_nothing);
+    tcase_add_test(tc, custom_template);
     tcase_add_test(tc, http_handler);
     tcase_add_test(tc, cli_black_box);
     suite_add_tcase(s, tc);
