@@ -805,10 +805,23 @@ int raci_eval_restore(raci_eval *e, const cJSON *state, adt_err *err)
         return adt_fail(err, ADT_EINVAL, "restore needs a fresh evaluator");
     const cJSON *x;
     int rc = ADT_OK;
+    static const char *const parts[] = {"changes", "incidents", "informs"};
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *part = cJSON_GetObjectItemCaseSensitive(state, parts[i]);
+        if (part && !cJSON_IsObject(part))
+            goto bad;
+        cJSON_ArrayForEach(x, part)
+        {
+            if (!x->string || !cJSON_IsObject(x))
+                goto bad;
+        }
+    }
     cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(state, "changes"))
     {
         raci_event ev = {.ref = x->string, .activity = jstr(x, "activity")};
         chg *c;
+        if (smap_get(&e->changes, x->string)) /* a duplicate key */
+            goto bad;
         if ((rc = get_change(e, &ev, &c, err)) != ADT_OK)
             goto bad;
         const char *rq = jstr(x, "requester");
@@ -839,7 +852,7 @@ int raci_eval_restore(raci_eval *e, const cJSON *state, adt_err *err)
     {
         const char *act = jstr(x, "activity");
         int64_t oi, ou;
-        if (!act || !x->string || num_from(x, "open_index", false, &oi) ||
+        if (!act || smap_get(&e->incidents, x->string) || num_from(x, "open_index", false, &oi) ||
             num_from(x, "open_us", true, &ou) || check_room(e, err))
             goto bad;
         inc *i = calloc(1, sizeof *i);
@@ -861,7 +874,7 @@ int raci_eval_restore(raci_eval *e, const cJSON *state, adt_err *err)
         const raci_activity *a = act ? raci_find_activity(e->p, act) : NULL;
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(x, "state");
         int64_t ti, dl;
-        if (!a || !x->string || !cJSON_IsArray(st) ||
+        if (!a || smap_get(&e->obls, x->string) || !cJSON_IsArray(st) ||
             (size_t)cJSON_GetArraySize(st) != a->n[RACI_IX_I] ||
             num_from(x, "trigger_index", false, &ti) || num_from(x, "deadline_us", true, &dl) ||
             check_room(e, err))
