@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -1240,6 +1241,67 @@ START_TEST(cli_status)
 }
 END_TEST
 
+/* The real daemon: the endpoints answer through the server with a token. */
+START_TEST(daemon_endpoints)
+{
+    char *dir = ts_tmpdir("rulesd");
+    char *out = NULL, *errout = NULL;
+    const char *init[] = {"init", "--data-dir", dir, NULL};
+    ck_assert_int_eq(ts_run(NULL, 0, NULL, NULL, init), 0);
+    const char *pol[] = {"policy", "load", AUDITD_SOURCE_DIR "/policies/examples/plant.xml",
+                         "--data-dir", dir, NULL};
+    int rc = ts_run(NULL, 0, NULL, &errout, pol);
+    ck_assert_msg(rc == 0, "policy load: %s", errout);
+    free(errout);
+    char nd[16384] = "";
+    for (size_t i = 0; mixed[i].json; i++) {
+        strncat(nd, mixed[i].json, sizeof nd - strlen(nd) - 2);
+        strncat(nd, "\n", sizeof nd - strlen(nd) - 1);
+    }
+    const char *app[] = {"append", "--data-dir", dir, NULL};
+    rc = ts_run(nd, strlen(nd), NULL, &errout, app);
+    ck_assert_msg(rc == 0, "append: %s", errout);
+    free(errout);
+    const char *tok[] = {"token", "create", "--role", "auditor", "--name", "aud", "--data-dir",
+                         dir, NULL};
+    rc = ts_run(NULL, 0, &out, &errout, tok);
+    ck_assert_msg(rc == 0, "token: %s", errout);
+    free(errout);
+    out[strcspn(out, "\r\n")] = 0;
+    char auth[512];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", out);
+    free(out);
+    int port = ts_free_port();
+    pid_t pid = ts_daemon_start(dir, port, NULL, 15000);
+    ck_assert_int_gt(pid, 0);
+    const char *hdr[] = {auth, NULL};
+    ts_http r;
+    ck_assert_int_eq(ts_http_req(port, "GET", "/v1/controls/nist80053/cm-3", hdr, NULL, 0, &r), 0);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    cJSON *d = cJSON_Parse(r.body);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "status")), "not_satisfied");
+    ck_assert_str_eq(cJSON_GetStringValue(
+                         cJSON_GetObjectItem(cJSON_GetObjectItem(d, "policy"), "name")),
+                     "plant-1");
+    cJSON_Delete(d);
+    ts_http_free(&r);
+    ck_assert_int_eq(ts_http_req(port, "GET", "/v1/controls?period=2026-Q3&framework=iso27001",
+                                 hdr, NULL, 0, &r), 0);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    d = cJSON_Parse(r.body);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "summary"), "iso27001"));
+    ck_assert_ptr_null(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "summary"), "nist80053"));
+    cJSON_Delete(d);
+    ts_http_free(&r);
+    ck_assert_int_eq(ts_http_req(port, "GET", "/v1/findings", NULL, NULL, 0, &r), 0);
+    ck_assert_int_eq(r.status, 401);
+    ts_http_free(&r);
+    ts_daemon_stop(pid, SIGTERM);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("rules");
@@ -1270,6 +1332,7 @@ static Suite *suite(void)
     tcase_add_test(t, state_survives_restart);
     tcase_add_test(t, policy_reload);
     tcase_add_test(t, cli_status);
+    tcase_add_test(t, daemon_endpoints);
     suite_add_tcase(s, t);
     return s;
 }
