@@ -33,7 +33,8 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
     const char **sorted = malloc((ndevices ? ndevices : 1) * sizeof *sorted);
     if (!sorted)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
-    memcpy(sorted, devices, ndevices * sizeof *sorted);
+    if (ndevices)
+        memcpy(sorted, devices, ndevices * sizeof *sorted);
     qsort(sorted, ndevices, sizeof *sorted, cmp_str);
     buf devjson, list, ev, body;
     buf_init(&devjson, 1u << 20);

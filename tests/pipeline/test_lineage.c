@@ -73,7 +73,7 @@ static int64_t first_prediction(void)
                      SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
     int64_t id = sqlite3_column_int64(st, 0);
-    ck_assert_int_gt(sqlite3_column_int64(st, 1), 1000);
+    ck_assert_int_gt(sqlite3_column_int64(st, 1), 1000); /* one day of 4 machines at 120 s */
     sqlite3_finalize(st);
     sqlite3_close(db);
     return id;
@@ -133,7 +133,8 @@ START_TEST(prediction_to_training_batches)
     snprintf(p3, sizeof p3, "%s/profiles/edge-camera.json", sim);
 
     RUN_OK("init");
-    RUN_OK("simulate", "--seed", "5", "--days", "3", "--out", sim);
+    RUN_OK("simulate", "--seed", "5", "--days", "3", "--machines", "4", "--interval", "120",
+           "--out", sim);
     split(tel, early, late);
     RUN_OK("profile", "load", p1, p2, p3);
     RUN_OK("device", "register", "--file", devs);

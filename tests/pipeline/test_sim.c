@@ -118,7 +118,7 @@ START_TEST(failure_rules_hold)
     sim_opts o;
     sim_opts_default(&o);
     o.seed = 11;
-    o.days = 21;
+    o.days = 14;
     sim_stats st;
     adt_err e;
     ck_assert_int_eq(sim_run(&o, d, &st, &e), ADT_OK);
