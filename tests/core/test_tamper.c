@@ -483,6 +483,22 @@ START_TEST(test_leftover_nodes)
 }
 END_TEST
 
+/* A bogus node for a subtree that does not exist (inserting new rows needs no
+ * trigger to be dropped). */
+START_TEST(test_extra_node)
+{
+    char *dir = make_ledger("t-extranode");
+    sqlite3 *db = lt_db(dir);
+    char sql[160];
+    snprintf(sql, sizeof sql, "INSERT INTO nodes(id, hash) VALUES (%lld, zeroblob(32))",
+             (long long)NODE_ID(5, 1000));
+    lt_exec_ok(db, sql);
+    sqlite3_close(db);
+    expect_detected(dir, NO_INDEX, NO_INDEX, "nodes");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
 /* The documented limit: an admin with the key can truncate and rewrite
  * history consistently, and verify alone cannot tell. A witness that kept an
  * earlier checkpoint does, through a consistency proof. */
@@ -642,6 +658,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_drop_trigger);
     tcase_add_test(tc, test_neutered_trigger);
     tcase_add_test(tc, test_leftover_nodes);
+    tcase_add_test(tc, test_extra_node);
     tcase_add_test(tc, test_append_insert_ignored);
     tcase_add_test(tc, test_foreign_trigger);
     tcase_add_test(tc, test_consistent_rewrite_needs_witness);
