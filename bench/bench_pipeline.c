@@ -6,10 +6,15 @@
  *              store in telemetry.db with its indexes, batch digest, twins,
  *              ledger record per batch), batches of 10,000 readings;
  *   baseline:  plain SQLite insert of the same rows (device, time, raw line)
- *              into a table with the same indexes, same pragmas, same batches.
+ *              into a table with the same indexes, same pragmas, same batches;
+ *   inference: after training and deploying a model on the stored readings,
+ *              the same readings ingested again, now also scored (XGBoost,
+ *              one call per batch) with predictions stored.
  * Usage: bench_pipeline [READINGS] (default 300000). */
 #include "ingest.h"
 #include "ledger.h"
+#include "lineage.h"
+#include "model.h"
 #include "registry.h"
 #include "sim.h"
 #include "tdb.h"
@@ -165,6 +170,40 @@ int main(int argc, char **argv)
     double t_plain = now_s() - t0, c_plain = cpu_s() - c0;
     sqlite3_finalize(ins);
     sqlite3_close(db);
+
+    /* with inference: train on what was stored, deploy, ingest again */
+    sqlite3 *tdb;
+    if (tdb_open(ddir, true, &tdb, &err))
+        return fail("telemetry.db", &err);
+    lineage_dataset ds;
+    if (lineage_dataset_define(tdb, &s, "bench", 0, INT64_MAX, NULL, 0, &ds, &err))
+        return fail("dataset", &err);
+    tdb_close(tdb);
+    char mpath[512];
+    snprintf(mpath, sizeof mpath, "%s/model.json", dir);
+    model_train_opts mo = {"failure-predictor", ds.id, mpath, 1, 20, 0, 0, 0};
+    model_train_result mr;
+    if (model_train_dataset(ddir, &mo, "bench", &mr, &err))
+        return fail("train", &err);
+    if (model_register(ddir, mpath, "failure-predictor", "1", ds.id, "bench", NULL, &err) ||
+        model_approve(ddir, "failure-predictor", "1", "carol", "CHG-1", NULL, &err) ||
+        model_deploy(ddir, "failure-predictor", "1", "carol", "CHG-1", "carol", NULL, &err))
+        return fail("deploy", &err);
+    if (ingest_open(ddir, &s, true, &g, &err))
+        return fail("ingest open", &err);
+    t0 = now_s();
+    c0 = cpu_s();
+    uint64_t scored = 0;
+    for (long i = 0; i < n; i += BATCH) {
+        long j = i + BATCH < n ? i + BATCH : n;
+        ingest_result r;
+        if (ingest_ndjson(g, "bench", data + starts[i], (size_t)(starts[j] - starts[i]), &r,
+                          &err))
+            return fail("ingest with inference", &err);
+        scored += r.predictions;
+    }
+    double t_inf = now_s() - t0, c_inf = cpu_s() - c0;
+    ingest_close(g);
     ledger_close(lg);
 
     printf("pipeline ingest: %ld readings in batches of %d\n", n, BATCH);
@@ -177,7 +216,11 @@ int main(int argc, char **argv)
            n / t_plain, t_plain, n / c_plain);
     printf("  ratio validated/plain:   %.2f wall, %.2f CPU\n", t_plain / t_valid,
            c_plain / c_valid);
+    printf("  validated+stored+scored: %10.0f readings/s wall (%.2f s), %10.0f per CPU s; "
+           "%llu predictions\n",
+           n / t_inf, t_inf, n / c_inf, (unsigned long long)scored);
     char cmd[600];
+    (void)mr;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "bench_pipeline: could not remove %s\n", dir);

@@ -694,8 +694,9 @@ static void plant_events(sim *s, int64_t start, int64_t end, line_state *ls)
         if (k == 5)
             res = 90;
         bool review = !(k == 6) && (sev[i][0] == 'h' || sev[i][0] == 'c' || k % 2 == 0);
-        incident(s, t, k, sev[i], i == 2 || i == 4 ? "dave" : "agent:gw-1", what[i], ack, res,
-                 review);
+        static const char *const opener[] = {"agent:gw-1", "agent:cam-1", "dave", "agent:gw-1",
+                                             "dave"};
+        incident(s, t, k, sev[i], opener[i], what[i], ack, res, review);
     }
     /* drift alerts for the failure predictor: one acknowledged, one left open */
     int64_t a1 = start + (int64_t)(days * 0.35) * DAY_US + 14 * HOUR_US;
