@@ -17,7 +17,11 @@
 #include <sys/stat.h>
 
 #define CATCHUP_CHUNK 50000 /* entries folded per lock hold by the worker */
-#define SAVE_EVERY 200000   /* the worker saves the engine state this often (entries) */
+/* The worker saves the engine state when both this many entries and this
+ * many seconds have passed since the last save (and at close): a save
+ * serialises every open key, so it must not run per commit. */
+#define SAVE_EVERY 200000
+#define SAVE_INTERVAL_US (300LL * 1000000)
 #define CONTROL_MAX_FINDINGS 200
 #define CONTROL_MAX_EVIDENCE 1000
 
@@ -35,6 +39,7 @@ struct controls {
     eval_engine *cont;       /* the continuous engine (open window) */
     sqlite3 *db;             /* controls_eval.db */
     uint64_t saved_next;     /* eval_next_index() at the last save */
+    int64_t saved_at;        /* when (rfc3339_now_us) */
     bool state_loaded;       /* load_state ran (lazily: one-shot users never pay) */
 
     pthread_mutex_t nmu;     /* notify state */
@@ -214,8 +219,10 @@ static void save_state(controls *c)
         sqlite3_bind_text(s, 5, txt, -1, SQLITE_STATIC);
         ok = sqlite3_step(s) == SQLITE_DONE;
     }
-    if (ok)
+    if (ok) {
         c->saved_next = next;
+        c->saved_at = rfc3339_now_us();
+    }
     else
         log_msg(LOG_WARN, "controls", "saving the evaluation state: %s", sqlite3_errmsg(c->db));
     sqlite3_finalize(s);
@@ -334,7 +341,8 @@ static void *worker_main(void *arg)
             pthread_mutex_lock(&c->mu);
             int rc = catch_up(c, CATCHUP_CHUNK, &more, &err);
             uint64_t done = eval_next_index(c->cont);
-            if (!rc && done - c->saved_next >= SAVE_EVERY)
+            if (!rc && done - c->saved_next >= SAVE_EVERY &&
+                rfc3339_now_us() - c->saved_at >= SAVE_INTERVAL_US)
                 save_state(c);
             pthread_mutex_unlock(&c->mu);
             if (rc) {
@@ -381,6 +389,7 @@ int controls_open(const char *data_dir, controls **out, adt_err *err)
         free(c);
         return adt_fail(err, ADT_ENOMEM, "out of memory opening controls");
     }
+    c->saved_at = rfc3339_now_us();
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->nmu, NULL);
     pthread_cond_init(&c->ncv, NULL);
