@@ -143,7 +143,8 @@ int main(int argc, char **argv)
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536;"
                  "CREATE TABLE plain(id INTEGER PRIMARY KEY, device TEXT NOT NULL, "
                  "time TEXT NOT NULL, line TEXT NOT NULL);"
-                 "CREATE INDEX plain_dt ON plain(device, time);",
+                 "CREATE INDEX plain_dt ON plain(device, time);"
+                 "CREATE INDEX plain_t ON plain(time);",
                  NULL, NULL, NULL);
     sqlite3_stmt *ins;
     sqlite3_prepare_v2(db, "INSERT INTO plain(device, time, line) VALUES(?,?,?)", -1, &ins,

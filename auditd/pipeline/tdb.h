@@ -3,7 +3,8 @@
  *   profiles(name, version, sha256, json)      every version of every profile
  *   devices(name, profile, site, twin...)      registered devices and twins
  *   batches(id, digest, rows, ledger indices)  one per ingestion call
- *   readings(device, time_us, pv, batch, v)    accepted readings, v = packed values
+ *   readings(device, time_us, pv, batch, v)    accepted readings, v = packed values;
+ *                                              indexed by (device, time) and by time
  *   quarantine(batch, device, reason, line)    refused readings, kept whole
  *   predictions(reading, prob, model, version) scores made at ingestion
  *   datasets / dataset_batches                 dataset versions
