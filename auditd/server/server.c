@@ -79,6 +79,7 @@ struct server {
 #if AUDITD_HAVE_PIPELINE
     pipeline *pl;
 #endif
+    bool mqtt_started;
 #if AUDITD_HAVE_CONTROLS
     controls *ct;
 #endif
@@ -1088,16 +1089,29 @@ static char *read_file(const char *path, size_t *len, bool secret, adt_err *err)
     return p;
 }
 
+/* Stop taking telemetry (MQTT, then the handle) once HTTP is stopped. */
+static void close_pipeline(server *s)
+{
+#if AUDITD_HAVE_PIPELINE
+    if (s->pl) {
+        if (s->mqtt_started)
+            pipeline_mqtt_stop(s->pl);
+        pipeline_close(s->pl);
+        s->pl = NULL;
+    }
+#else
+    (void)s;
+#endif
+}
+
 static void free_server(server *s)
 {
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
+    close_pipeline(s);
+    /* The commit listener feeds controls: stop the queue before closing them. */
     if (s->cq)
         commitq_stop(s->cq);
-#if AUDITD_HAVE_PIPELINE
-    if (s->pl)
-        pipeline_close(s->pl);
-#endif
 #if AUDITD_HAVE_CONTROLS
     if (s->ct)
         controls_close(s->ct);
@@ -1158,8 +1172,15 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         s->pl = NULL;
         rc = ADT_OK;
     }
-    if (s->pl && cfg->mqtt[0] && (rc = pipeline_mqtt_start(s->pl, cfg->mqtt, err)))
+    if (cfg->mqtt[0] && !s->pl) {
+        rc = adt_fail(err, ADT_EINVAL, "--mqtt needs the pipeline, which did not open");
         goto fail;
+    }
+    if (s->pl && cfg->mqtt[0]) {
+        if ((rc = pipeline_mqtt_start(s->pl, cfg->mqtt, err)))
+            goto fail;
+        s->mqtt_started = true;
+    }
 #else
     if (cfg->mqtt[0]) {
         rc = adt_fail(err, ADT_EINVAL, "--mqtt needs the pipeline part, which is not built in");
@@ -1262,6 +1283,7 @@ int server_stop(server *s, adt_err *err)
     long left = atomic_load(&s->inflight);
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
+    close_pipeline(s);
     int rc = audit_via_queue(s, "server.stop", "auditd", "{}", err);
     if (rc)
         adt_err_prefix(err, "recording server.stop");

@@ -1017,6 +1017,47 @@ START_TEST(test_agent_rejected_batch)
 }
 END_TEST
 
+START_TEST(test_parts_routing)
+{
+    fx f;
+    fx_setup(&f, "parts");
+    fx_start(&f, NULL);
+    static const char *const paths[] = {"/v1/devices", "/v1/quarantine", "/v1/models",
+                                        "/v1/controls", "/v1/findings",
+                                        "/v1/reports/2026-Q3?format=json", NULL};
+    for (int i = 0; paths[i]; i++) {
+        ts_http r;
+        bearer_get(&f, NULL, paths[i], &r);
+        ck_assert_msg(r.status == 401, "%s without a token: %ld", paths[i], r.status);
+        ts_http_free(&r);
+        agent_req(&f, "GET", paths[i], "gw-1", f.sk, ++f.seq, 0, NULL, &r);
+        ck_assert_msg(r.status == 403 || r.status == 401, "%s as an agent: %ld", paths[i], r.status);
+        ts_http_free(&r);
+        bearer_get(&f, f.auditor, paths[i], &r);
+        /* Served by the part (or 501 when it is not built in), never refused. */
+        ck_assert_msg(r.status == 200 || r.status == 501, "%s as auditor: %ld %s", paths[i], r.status,
+                      r.body);
+        ts_http_free(&r);
+    }
+    /* Telemetry is agent-only and signed like events. */
+    const char *tel = "{\"device\":\"d-1\",\"time\":\"2026-07-01T08:00:00Z\",\"values\":{\"t\":1}}\n";
+    ts_http r;
+    {
+        char hdr[200];
+        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", f.admin);
+        const char *hs[] = {hdr, NULL};
+        ck_assert_int_eq(ts_http_req(f.port, "POST", "/v1/telemetry", hs, tel, strlen(tel), &r), 0);
+        ck_assert_int_eq(r.status, 403);
+        ts_http_free(&r);
+    }
+    agent_req(&f, "POST", "/v1/telemetry", "gw-1", f.sk, ++f.seq, 0, tel, &r);
+    ck_assert_msg(r.status < 300 || r.status == 501 || r.status == 400, "telemetry: %ld %s", r.status,
+                  r.body);
+    ts_http_free(&r);
+    fx_teardown(&f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server");
@@ -1041,6 +1082,8 @@ static Suite *suite(void)
         tcase_add_test(tc, test_sigkill_during_ingestion);
     if (!only || !strcmp(only, "test_overload"))
         tcase_add_test(tc, test_overload);
+    if (!only || !strcmp(only, "test_parts_routing"))
+        tcase_add_test(tc, test_parts_routing);
     if (!only || !strcmp(only, "test_tls"))
         tcase_add_test(tc, test_tls);
     suite_add_tcase(s, tc);
