@@ -176,6 +176,7 @@ typedef struct rstate {
     smap m1, m2;
     oblig *ob;
     size_t nob, capob;
+    size_t ndone; /* within: answered obligations still in ob */
     int64_t *times;
     size_t nt, capt;
     double num, den;
@@ -1064,6 +1065,30 @@ static void within_trigger(eval_engine *e, rstate *rs, const ev *x)
     }
 }
 
+/* Drop answered obligations of a within rule once they are most of the list,
+ * so a long-running engine keeps only what is still open. */
+static void within_compact(eval_engine *e, rstate *rs)
+{
+    size_t w = 0;
+    for (size_t k = 0; k < rs->nob; k++) {
+        oblig *o = &rs->ob[k];
+        if (o->done) {
+            free(o->key);
+            free(o->wrong);
+            free(o->what);
+            continue;
+        }
+        rs->ob[w++] = *o;
+    }
+    rs->nob = w;
+    rs->ndone = 0;
+    for (size_t i = 0; i < rs->m1.cap; i++)
+        if (rs->m1.keys[i] && rs->m1.vals[i])
+            ((idxvec *)rs->m1.vals[i])->n = 0;
+    for (size_t k = 0; k < rs->nob; k++)
+        link_oblig(e, rs, rs->ob[k].key, k);
+}
+
 static void within_response(eval_engine *e, rstate *rs, const ev *x)
 {
     const rule *r = rs->r;
@@ -1086,6 +1111,7 @@ static void within_response(eval_engine *e, rstate *rs, const ev *x)
             continue;
         }
         o->done = true;
+        rs->ndone++;
         if (x->time <= o->deadline) {
             evidence(rs, o->index);
             evidence(rs, x->index);
@@ -1099,6 +1125,8 @@ static void within_response(eval_engine *e, rstate *rs, const ev *x)
                         x->type, (unsigned long long)x->index, keyt, first_type(&r->earlier),
                         (unsigned long long)o->index, took, sla);
         }
+        if (rs->ndone > 4096 && rs->ndone * 2 > rs->nob)
+            within_compact(e, rs);
         break;
     }
 }
@@ -2167,6 +2195,7 @@ static bool restore_rule(eval_engine *e, rstate *rs, const cJSON *r)
             return false;
         if (cJSON_IsNull(x)) { /* a done within obligation, dropped */
             b->done = true;
+            rs->ndone++;
             continue;
         }
         if (cJSON_GetArraySize(x) != 9)
