@@ -1,6 +1,6 @@
 /* bench_report.c: time to produce a quarter's report.
  *
- *   bench_report [EVENTS [READINGS]]   (defaults 1000000 and 200000)
+ *   bench_report [EVENTS [READINGS]]   (defaults 300000 and 200000, about a minute)
  *
  * Builds a data directory with EVENTS ledger events spread over 2026-Q3
  * (machine state changes, incidents, telemetry batch records, drift, access
@@ -10,7 +10,11 @@
  * same run, is the bare read of the same data: one ledger_scan over every
  * entry and one tstore_window_rows pass over the quarter, with no work per
  * row. The report's cost over that floor is what reports adds.
- * The issue's target: 1,000,000 events and 10,000,000 readings in < 10 s. */
+ * The issue's target: 1,000,000 events and 10,000,000 readings in < 10 s; run
+ * `bench_report 1000000 10000000` for it (about 15 minutes of setup, 4 GB of /tmp).
+ * Measured once (2 vCPU VM, load ~7 from other jobs): ledger pass 2.9 s, controls
+ * 4.3 s, telemetry 134 s wall; report 72-75 CPU s against 79 CPU s for the bare
+ * read: the telemetry store's row read is the floor, not the report's work. */
 #include "ingest.h"
 #include "ledger.h"
 #include "log.h"
@@ -203,7 +207,7 @@ static int add_readings(const char *ddir, const char *sdir, ledger *lg, long wan
 
 int main(int argc, char **argv)
 {
-    long events = argc > 1 ? strtol(argv[1], NULL, 10) : 1000000;
+    long events = argc > 1 ? strtol(argv[1], NULL, 10) : 300000;
     long readings = argc > 2 ? strtol(argv[2], NULL, 10) : 200000;
     if (events < 1000)
         events = 1000;
