@@ -105,7 +105,7 @@
               <tbody>
                 <xsl:for-each select="kpis/kpi">
                   <tr>
-                    <td><xsl:value-of select="name"/> <span class="muted small"> (<xsl:value-of select="@unit"/>)</span></td>
+                    <td><xsl:value-of select="name"/><xsl:if test="@format != 'count'"> <span class="muted small"> (<xsl:value-of select="@unit"/>)</span></xsl:if></td>
                     <td class="num"><strong><xsl:value-of select="@display"/></strong></td>
                     <td class="num"><xsl:value-of select="@target"/></td>
                     <td class="num"><xsl:choose><xsl:when test="@previous"><xsl:value-of select="@previous"/></xsl:when><xsl:otherwise><span class="muted">–</span></xsl:otherwise></xsl:choose></td>
@@ -393,7 +393,7 @@
   <xsl:template name="card">
     <div class="card">
       <div class="name"><xsl:value-of select="name"/></div>
-      <div class="big"><xsl:value-of select="@display"/><span class="unit"><xsl:if test="@available='true'"><xsl:value-of select="@unit"/></xsl:if></span></div>
+      <div class="big"><xsl:value-of select="@display"/><span class="unit"><xsl:if test="@available='true' and @format != 'count'"><xsl:value-of select="@unit"/></xsl:if></span></div>
       <xsl:call-template name="bullet"/>
       <div class="cmp">
         <xsl:call-template name="status-pill"/>
