@@ -353,7 +353,7 @@ int pipeline_mqtt_start(pipeline *p, const char *url, adt_err *err)
     if (p->mosq)
         return adt_fail(err, ADT_EEXIST, "MQTT already started");
     char host[256];
-    int port;
+    int port = 0;
     int rc = parse_url(url, host, sizeof host, &port, err);
     if (rc)
         return rc;

@@ -36,7 +36,7 @@ static int runv(char **out, char **errout, const char *const *args)
         const char *a_[] = {__VA_ARGS__, NULL};                                                \
         char *e_ = NULL;                                                                       \
         int rc_ = runv(NULL, &e_, a_);                                                         \
-        ck_assert_msg(rc_ == 0, "%s %s: exit %d: %s", a_[0], a_[1], rc_, e_ ? e_ : "");        \
+        ck_assert_msg(rc_ == 0, "%s: exit %d: %s", a_[0], rc_, e_ ? e_ : "");                   \
         free(e_);                                                                              \
     } while (0)
 
