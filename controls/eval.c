@@ -819,7 +819,8 @@ static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
     if (r->kind == RULE_FIELD_EQUALS) {
         if (!nc) {
             if (r->missing_violates)
-                add_finding(e, rs, x, owner, "%s at index %llu (%s) has no earlier %s to compare with",
+                add_finding(e, rs, x, owner,
+                            "%s at index %llu (%s) has no earlier %s to compare with",
                             x->type, (unsigned long long)x->index, keyt, first_type(&r->earlier));
             else
                 rs->checked--; /* not this rule's business: another rule asks for the cause */
@@ -1121,7 +1122,8 @@ static void within_response(eval_engine *e, rstate *rs, const ev *x)
             fmt_dur(o->deadline - o->time, sla, sizeof sla);
             key_text(o->key, keyt, sizeof keyt);
             add_finding(e, rs, x, owner_of(e, r, o->activity),
-                        "%s at index %llu (%s) answered the %s at index %llu after %s; the SLA is %s",
+                        "%s at index %llu (%s) answered the %s at index %llu after %s; "
+                        "the SLA is %s",
                         x->type, (unsigned long long)x->index, keyt, first_type(&r->earlier),
                         (unsigned long long)o->index, took, sla);
         }
@@ -1476,7 +1478,8 @@ static void raci_feed(eval_engine *e, const ev *x)
         e->raci_checked++;
         for (size_t i = 0; i < e->rules->n; i++) {
             rstate *rs = &e->rs[i];
-            if (rs->r->kind == RULE_RACI && (!rs->r->earlier.ntypes || type_in(&rs->r->earlier, x->type))) {
+            if (rs->r->kind == RULE_RACI &&
+                (!rs->r->earlier.ntypes || type_in(&rs->r->earlier, x->type))) {
                 rs->checked++;
                 evidence(rs, x->index);
             }
@@ -1988,7 +1991,10 @@ static cJSON *i64s(int64_t v)
 
 static cJSON *str_or_null(const char *s) { return s ? cJSON_CreateString(s) : cJSON_CreateNull(); }
 
-static void add_u64(cJSON *o, const char *k, uint64_t v) { cJSON_AddNumberToObject(o, k, (double)v); }
+static void add_u64(cJSON *o, const char *k, uint64_t v)
+{
+    cJSON_AddNumberToObject(o, k, (double)v);
+}
 
 int eval_save(const eval_engine *e, cJSON **out, adt_err *err)
 {
