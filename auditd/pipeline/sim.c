@@ -693,7 +693,7 @@ static void plant_events(sim *s, int64_t start, int64_t end, line_state *ls)
             ack = 6.5;
         if (k == 5)
             res = 90;
-        bool review = !(k == 6) && (sev[i][0] == 'h' || sev[i][0] == 'c' || k % 2 == 0);
+        bool review = !(k == 8) && (sev[i][0] == 'h' || sev[i][0] == 'c' || k % 2 == 0);
         static const char *const opener[] = {"agent:gw-1", "agent:cam-1", "dave", "agent:gw-1",
                                              "dave"};
         incident(s, t, k, sev[i], opener[i], what[i], ack, res, review);
