@@ -52,6 +52,7 @@ say "a new ledger, the plant's RACI policy, its agents and an auditor's token"
 "$A" agent add cam-1 --role edge --key-out "$out/keys/cam-1.key"
 "$A" agent add platform --role platform --key-out "$out/keys/platform.key"
 TOKEN=$("$A" token create --role auditor --name steering-auditor | tail -n 1)
+"$A" controls scope --soa controls/data/soa-example.csv --actor frank
 
 say "simulating the plant for 2026-Q3 (seed 42)"
 "$A" simulate --seed 42 --days 92 --start 2026-07-01 --interval 120 --out "$out/sim"
@@ -76,6 +77,9 @@ echo "-- a deployment without the Accountable's approval is refused:"
 if "$A" model deploy failure-predictor --version 1 --actor carol --change-id CHG-ML-1; then
   echo "unexpected: an unapproved deployment went through" >&2; exit 1
 fi
+echo "-- the platform records that alice (Consulted for this model) was consulted, then carol approves:"
+printf '{"type":"change.consult","time":"2026-09-01T07:30:00Z","actor":"alice","change_id":"CHG-ML-1","activity":"model:failure-predictor"}\n' |
+  "$A" agent send --server "$URL" --name platform --key "$out/keys/platform.key" --spool "$out/spool/platform"
 "$A" model approve failure-predictor --version 1 --approver carol --change-id CHG-ML-1
 "$A" model deploy failure-predictor --version 1 --actor carol --change-id CHG-ML-1
 

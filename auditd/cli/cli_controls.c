@@ -8,6 +8,7 @@
 #include "rfc3339.h"
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,10 +93,11 @@ static const char controls_usage[] =
     "  import-crosswalk FILE\n"
     "      Replace the SP 800-53 -> ISO/IEC 27001:2022 crosswalk with FILE: CSV (NIST_ID,\n"
     "      ISO_ID[,SOURCE] with a header) or JSON {\"crosswalk\":{\"AC-1\":[\"A.5.1\"]}}.\n"
-    "  scope [--baseline NAME] [--soa FILE]\n"
+    "  scope [--baseline NAME] [--soa FILE] [--actor NAME]\n"
     "      Select the in-scope NIST baseline (ALL = every control) and/or load the ISO\n"
     "      Statement of Applicability (CSV control_id,applicable,justification; see\n"
-    "      docs/catalog.md). Without options, print the scope in force.\n"
+    "      docs/catalog.md). A change is recorded in the ledger (scope.change).\n"
+    "      Without options, print the scope in force.\n"
     "  show ID\n"
     "      One control (AC-2(1), ac-2.1, A.5.15, ...): title, scope, crosswalk.\n"
     "  status [...]\n"
@@ -141,13 +143,80 @@ static int controls_import(int argc, char **argv, bool crosswalk)
     return 0;
 }
 
+/* Record a scope change in the ledger (scope.change, docs/events.md), so an
+ * auditor can see which scope every later evaluation ran under. */
+static int record_scope(const char *cmd, const char *data_dir, const char *actor,
+                        const char *framework, const char *what, const char *sha256,
+                        const catalog_import_stats *st)
+{
+    char now[40];
+    rfc3339_format_s(rfc3339_now_us(), now, sizeof now);
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "type", "scope.change");
+    cJSON_AddStringToObject(ev, "time", now);
+    cJSON_AddStringToObject(ev, "actor", actor);
+    cJSON_AddStringToObject(ev, "framework", framework);
+    if (sha256) {
+        cJSON_AddStringToObject(ev, "soa_sha256", sha256);
+        cJSON_AddNumberToObject(ev, "applicable", (double)st->applicable);
+        cJSON_AddNumberToObject(ev, "excluded", (double)st->excluded);
+    } else {
+        cJSON_AddStringToObject(ev, "baseline", what);
+        cJSON_AddNumberToObject(ev, "controls", (double)st->controls);
+    }
+    char *js = cJSON_PrintUnformatted(ev);
+    cJSON_Delete(ev);
+    if (!js)
+        return cli_failf(cmd, "out of memory");
+    adt_err err = {0};
+    ledger *lg;
+    int rc = ledger_open(cli_data_dir(data_dir), LEDGER_RDWR, &lg, &err);
+    if (!rc) {
+        ledger_item it = {.source = "auditd:controls", .type = "scope.change", .payload = js,
+                          .payload_len = strlen(js)};
+        ledger_commit c;
+        rc = ledger_append(lg, &it, 1, &c, &err);
+        if (!rc)
+            printf("scope change recorded (ledger entry %llu)\n", (unsigned long long)c.first);
+        ledger_close(lg);
+    }
+    free(js);
+    if (rc) {
+        cli_fail(cmd, &err);
+        fprintf(stderr, "auditd %s: the scope changed but was not recorded in the ledger; run the "
+                        "command again once the ledger is reachable\n", cmd);
+        return 1;
+    }
+    return 0;
+}
+
+/* SHA-256 hex of a file, for the record of which SoA was loaded. */
+static int file_sha256(const char *path, char hex[65])
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    unsigned char b[65536];
+    size_t n;
+    while ((n = fread(b, 1, sizeof b, f)) > 0)
+        crypto_hash_sha256_update(&st, b, n);
+    fclose(f);
+    unsigned char h[32];
+    crypto_hash_sha256_final(&st, h);
+    sodium_bin2hex(hex, 65, h, 32);
+    return 0;
+}
+
 static int controls_scope(int argc, char **argv)
 {
     const char *cmd = "controls scope";
-    const char *data_dir = NULL, *baseline = NULL, *soa = NULL, *pos[1];
+    const char *data_dir = NULL, *baseline = NULL, *soa = NULL, *actor = NULL, *pos[1];
     size_t npos;
-    cli_opt opts[] = {{"--data-dir", &data_dir}, {"--baseline", &baseline}, {"--soa", &soa}};
-    int rc = scan(cmd, argc, argv, 1, opts, 3, pos, 0, &npos, controls_usage);
+    cli_opt opts[] = {{"--data-dir", &data_dir}, {"--baseline", &baseline}, {"--soa", &soa},
+                      {"--actor", &actor}};
+    int rc = scan(cmd, argc, argv, 1, opts, 4, pos, 0, &npos, controls_usage);
     if (rc)
         return rc;
     catalog *c;
@@ -161,6 +230,11 @@ static int controls_scope(int argc, char **argv)
             return cli_fail(cmd, &err);
         }
         print_stats(baseline, &st);
+        if ((rc = record_scope(cmd, data_dir, actor ? actor : "auditd", CATALOG_NIST, baseline,
+                               NULL, &st))) {
+            catalog_close(c);
+            return rc;
+        }
     }
     if (soa) {
         if (catalog_scope_soa(c, soa, &st, &err) != ADT_OK) {
@@ -170,6 +244,15 @@ static int controls_scope(int argc, char **argv)
             return 1;
         }
         print_stats(soa, &st);
+        char hex[65];
+        if (file_sha256(soa, hex) != 0) {
+            catalog_close(c);
+            return cli_failf(cmd, "cannot read %s again to record its hash", soa);
+        }
+        if ((rc = record_scope(cmd, data_dir, actor ? actor : "auditd", CATALOG_ISO, soa, hex, &st))) {
+            catalog_close(c);
+            return rc;
+        }
     }
     if (!baseline && !soa) {
         char d[200];

@@ -15,7 +15,7 @@ const char *const event_types[] = {
     "agent.add", "agent.revoke", "token.create", "token.revoke", "server.start", "server.stop",
     "ledger.verify", "backup.taken", "backup.restore_test", "policy.load", "report.issued",
     "profile.change", "device.register", "telemetry.batch", "telemetry.reject", "dataset.define",
-    "prediction.summary", "drift.detected", "machine.state",
+    "prediction.summary", "drift.detected", "machine.state", "scope.change",
     NULL};
 
 bool event_type_known(const char *type)
