@@ -663,10 +663,12 @@ static void plant_events(sim *s, int64_t start, int64_t end, line_state *ls)
     for (int d = 13, k = 0; d < days; d += 28, k++)
         ev_add(s, start + (int64_t)d * DAY_US + 11 * HOUR_US, "backup.restore_test", "bob",
                "\"target\":\"ledger\",\"result\":\"%s\"", k == 1 ? "fail" : "pass");
-    /* weekly ledger verification */
-    for (int d = 6; d < days; d += 7)
-        ev_add(s, start + (int64_t)d * DAY_US + 3 * HOUR_US, "ledger.verify", "agent:platform",
-               "\"result\":\"pass\",\"tree_size\":0,\"problem\":\"\"");
+    /* daily ledger verification (one day skipped) */
+    int skip = (int)(days * 0.55);
+    for (int d = 0; d < days; d++)
+        if (d != skip || days < 3)
+            ev_add(s, start + (int64_t)d * DAY_US + 3 * HOUR_US, "ledger.verify",
+                   "agent:platform", "\"result\":\"pass\",\"tree_size\":0,\"problem\":\"\"");
     /* firmware changes */
     firmware_change(s, start + (int64_t)(days * 0.15) * DAY_US + 9 * HOUR_US, 1, "plc",
                     "3.3.19", "vendor:plc-oem", 0);
@@ -693,7 +695,7 @@ static void plant_events(sim *s, int64_t start, int64_t end, line_state *ls)
             ack = 6.5;
         if (k == 5)
             res = 90;
-        bool review = !(k == 8) && (sev[i][0] == 'h' || sev[i][0] == 'c' || k % 2 == 0);
+        bool review = k != 8;
         static const char *const opener[] = {"agent:gw-1", "agent:cam-1", "dave", "agent:gw-1",
                                              "dave"};
         incident(s, t, k, sev[i], opener[i], what[i], ack, res, review);
