@@ -299,10 +299,16 @@ int ts_http_req(int port, const char *method, const char *path, const char *cons
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
+    if (rc != CURLE_OK) { /* no response: nothing for the caller to free */
+        free(b.p);
+        free(h.p);
+        memset(res, 0, sizeof *res);
+        return -1;
+    }
     res->body = b.p;
     res->body_len = b.n;
     res->headers = h.p;
-    return rc == CURLE_OK ? 0 : -1;
+    return 0;
 }
 
 void ts_http_free(ts_http *res)
