@@ -30,7 +30,7 @@ typedef struct fx {
     uint64_t seq;
 } fx;
 
-static char *run_ok(const char *in, const char *const *args)
+__attribute__((noinline)) static char *run_ok(const char *in, const char *const *args)
 {
     char *out = NULL, *err = NULL;
     int st = ts_run(in, in ? strlen(in) : 0, &out, &err, args);
@@ -212,7 +212,7 @@ static void post_events(fx *f, const char *body, ts_http *r)
 static void bearer_get(fx *f, const char *token, const char *path, ts_http *r)
 {
     char hdr[200];
-    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", token);
+    snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", token ? token : "");
     const char *hs[] = {hdr, NULL};
     ck_assert_int_eq(ts_http_req(f->port, "GET", path, token ? hs : NULL, NULL, 0, r), 0);
 }
@@ -842,12 +842,14 @@ START_TEST(test_sigterm_drain)
     ck_assert_int_eq(ts_daemon_stop(f.pid, SIGTERM), 0);
     f.pid = -1;
     /* The last entry is server.stop and the latest checkpoint covers it. */
-    char *out = run_ok(NULL, (const char *const[]){"checkpoint", "--data-dir", f.dir, NULL});
-    uint64_t size = strtoull(strchr(out, '\n') + 1, NULL, 10);
-    free(out);
+    const char *const cp_args[] = {"checkpoint", "--data-dir", f.dir, NULL};
+    char *cp = run_ok(NULL, cp_args);
+    uint64_t size = strtoull(strchr(cp, '\n') + 1, NULL, 10);
+    free(cp);
     char idx[32];
     snprintf(idx, sizeof idx, "%llu", (unsigned long long)(size - 1));
-    out = run_ok(NULL, (const char *const[]){"entry", idx, "--data-dir", f.dir, NULL});
+    const char *const entry_args[] = {"entry", idx, "--data-dir", f.dir, NULL};
+    char *out = run_ok(NULL, entry_args);
     cJSON *e = cJSON_Parse(out);
     const char *lb = cJSON_GetObjectItem(e, "leaf")->valuestring;
     uint8_t leaf[8192];
@@ -1138,9 +1140,10 @@ START_TEST(test_sigterm_inflight)
     ck_assert_int_gt(acked, 0);
     ck_assert_int_eq(other, 0);
     /* Exactly what was acknowledged, plus server.stop; the checkpoint covers it all. */
-    char *out = run_ok(NULL, (const char *const[]){"checkpoint", "--data-dir", f.dir, NULL});
-    uint64_t size = strtoull(strchr(out, '\n') + 1, NULL, 10);
-    free(out);
+    const char *const cp_args[] = {"checkpoint", "--data-dir", f.dir, NULL};
+    char *cp = run_ok(NULL, cp_args);
+    uint64_t size = strtoull(strchr(cp, '\n') + 1, NULL, 10);
+    free(cp);
     ck_assert_int_eq(size, n0 + (uint64_t)acked + 1);
     ledger_verify_ok(&f);
     fx_teardown(&f);
