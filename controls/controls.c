@@ -65,6 +65,8 @@ static bool cat_normalise(void *ctx, const char *framework, const char *id, char
     return catalog_lookup(cat, framework, out, &ctl, &e) == ADT_OK;
 }
 
+/* Where rules come from: $AUDITD_RULES_DIR, DATA_DIR/rules, the source
+ * tree's controls/rules; NULL = the copies compiled into the library. */
 static const char *rules_dir_for(const char *data_dir, char *tmp, size_t cap)
 {
     const char *env = getenv("AUDITD_RULES_DIR");
@@ -74,7 +76,9 @@ static const char *rules_dir_for(const char *data_dir, char *tmp, size_t cap)
     snprintf(tmp, cap, "%s/rules", data_dir);
     if (stat(tmp, &st) == 0 && S_ISDIR(st.st_mode))
         return tmp;
-    return rules_default_dir();
+    if (stat(rules_default_dir(), &st) == 0 && S_ISDIR(st.st_mode))
+        return rules_default_dir();
+    return NULL;
 }
 
 static int db_exec(sqlite3 *db, const char *sql, adt_err *err)
@@ -410,9 +414,11 @@ int controls_open(const char *data_dir, controls **out, adt_err *err)
         char tmp[4096];
         const char *dir = rules_dir_for(data_dir, tmp, sizeof tmp);
         rules_catalog rc_cat = {c->cat, cat_normalise};
-        rc = rules_load_dir(c->schema, &rc_cat, dir, &c->rules, err);
+        rc = dir ? rules_load_dir(c->schema, &rc_cat, dir, &c->rules, err)
+                 : rules_load_builtin(c->schema, &rc_cat, &c->rules, err);
         if (!rc && !c->rules.n)
-            rc = adt_fail(err, ADT_EINVAL, "no evidence rules (*.xml) in %s", dir);
+            rc = adt_fail(err, ADT_EINVAL, "no evidence rules (*.xml) in %s",
+                          dir ? dir : "the built-in set");
     }
     if (!rc)
         rc = ledger_open(data_dir, LEDGER_RDONLY, &c->lg, err);

@@ -1464,16 +1464,6 @@ static void raci_feed(eval_engine *e, const ev *x)
 {
     if (!raci_governed(x->type))
         return;
-    char act[RACI_ID_MAX] = "", ref[256] = "";
-    const char *v = get_text(x, "activity", &e->s1);
-    if (v)
-        snprintf(act, sizeof act, "%s", v);
-    const char *rf = !strncmp(x->type, "incident.", 9) ? "incident_id"
-                     : !strcmp(x->type, "notify.inform") ? "ref" : "change_id";
-    if ((v = get_text(x, rf, &e->s1)))
-        snprintf(ref, sizeof ref, "%s", v);
-    raci_event re = {x->type, x->time, x->actor, act[0] ? act : NULL, ref[0] ? ref : NULL,
-                     x->index};
     if (in_window(e, x->time)) {
         e->raci_checked++;
         for (size_t i = 0; i < e->rules->n; i++) {
@@ -1485,6 +1475,18 @@ static void raci_feed(eval_engine *e, const ev *x)
             }
         }
     }
+    if (!e->re)
+        return; /* no policy: the events are counted, the rules say why they fail */
+    char act[RACI_ID_MAX] = "", ref[256] = "";
+    const char *v = get_text(x, "activity", &e->s1);
+    if (v)
+        snprintf(act, sizeof act, "%s", v);
+    const char *rf = !strncmp(x->type, "incident.", 9) ? "incident_id"
+                     : !strcmp(x->type, "notify.inform") ? "ref" : "change_id";
+    if ((v = get_text(x, rf, &e->s1)))
+        snprintf(ref, sizeof ref, "%s", v);
+    raci_event re = {x->type, x->time, x->actor, act[0] ? act : NULL, ref[0] ? ref : NULL,
+                     x->index};
     adt_err err = {0};
     int rc = raci_eval_feed(e->re, &re, &err);
     if (!rc && x->time > e->max_time) {
@@ -1759,7 +1761,7 @@ int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_
         dispatch_one(e, &iv->v[i], &x);
     for (size_t i = 0; i < e->star.n; i++)
         dispatch_one(e, &e->star.v[i], &x);
-    if (e->re)
+    if (e->has_raci_rules)
         raci_feed(e, &x);
     if (e->oom)
         return adt_fail(err, ADT_ENOMEM, "out of memory evaluating rules at entry %llu",
@@ -1944,9 +1946,9 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
             break;
         case RULE_RACI:
             if (!e->raci) {
-                out_finding(&ro, r, "no RACI policy is loaded (auditd policy load)", NULL, false,
-                            0, 0);
-                evidence_ok = true;
+                if (rs->checked) /* governed events, but no policy to judge them by */
+                    out_finding(&ro, r, "no RACI policy is loaded (auditd policy load)", NULL,
+                                false, 0, 0);
             } else if (e->raci_error[0]) {
                 out_finding(&ro, r, e->raci_error, NULL, false, 0, 0);
             }

@@ -710,6 +710,35 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Hash, parse and add one rule file to `out` (which has room). */
+static int add_rule(const rules_schema *s, const rules_catalog *cat, const char *name,
+                    const char *label, const char *data, size_t len, rules_set *out,
+                    crypto_hash_sha256_state *h, adt_err *err)
+{
+    crypto_hash_sha256_update(h, (const unsigned char *)name, strlen(name) + 1);
+    crypto_hash_sha256_update(h, (const unsigned char *)data, len);
+    crypto_hash_sha256_update(h, (const unsigned char *)"", 1);
+    int rc = rules_parse(s, cat, label, data, len, &out->rules[out->n], err);
+    if (rc)
+        return rc;
+    for (size_t j = 0; j < out->n; j++)
+        if (!strcmp(out->rules[j].id, out->rules[out->n].id)) {
+            rc = adt_fail(err, ADT_EINVAL, "%s:%d: rule id '%s' is already used by %s", label,
+                          out->rules[out->n].line, out->rules[j].id, out->rules[j].file);
+            rules_rule_free(&out->rules[out->n]);
+            return rc;
+        }
+    out->n++;
+    return ADT_OK;
+}
+
+static void finish(crypto_hash_sha256_state *h, rules_set *out)
+{
+    unsigned char dig[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(h, dig);
+    sodium_bin2hex(out->fingerprint, sizeof out->fingerprint, dig, sizeof dig);
+}
+
 int rules_load_dir(const rules_schema *s, const rules_catalog *cat, const char *dir,
                    rules_set *out, adt_err *err)
 {
@@ -753,19 +782,8 @@ int rules_load_dir(const rules_schema *s, const rules_catalog *cat, const char *
         }
         if ((rc = xsafe_read_file(path.data, RULES_MAX_FILE, &data, err)))
             break;
-        crypto_hash_sha256_update(&h, (const unsigned char *)names[i], strlen(names[i]) + 1);
-        crypto_hash_sha256_update(&h, (const unsigned char *)data.data, data.len + 1);
-        rc = rules_parse(s, cat, path.data, data.data, data.len, &out->rules[out->n], err);
-        if (rc)
-            break;
-        for (size_t j = 0; j < out->n; j++)
-            if (!strcmp(out->rules[j].id, out->rules[out->n].id)) {
-                rc = adt_fail(err, ADT_EINVAL, "%s:%d: rule id '%s' is already used by %s",
-                              path.data, out->rules[out->n].line, out->rules[j].id,
-                              out->rules[j].file);
-                break;
-            }
-        out->n++;
+        rc = add_rule(s, cat, names[i], path.data, data.data ? data.data : "", data.len, out, &h,
+                      err);
     }
     buf_free(&data);
     buf_free(&path);
@@ -775,8 +793,39 @@ int rules_load_dir(const rules_schema *s, const rules_catalog *cat, const char *
         rules_set_free(out);
         return rc;
     }
-    unsigned char dig[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&h, dig);
-    sodium_bin2hex(out->fingerprint, sizeof out->fingerprint, dig, sizeof dig);
+    finish(&h, out);
+    return ADT_OK;
+}
+
+/* The shipped rules compiled in (controls/CMakeLists.txt), sorted by name. */
+typedef struct rules_builtin_file {
+    const char *name;
+    const unsigned char *text;
+    const unsigned long *len;
+} rules_builtin_file;
+extern const rules_builtin_file rules_builtin_files[];
+
+int rules_load_builtin(const rules_schema *s, const rules_catalog *cat, rules_set *out,
+                       adt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = 0;
+    while (rules_builtin_files[n].name)
+        n++;
+    if (!(out->rules = calloc(n ? n : 1, sizeof *out->rules)))
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    char label[300];
+    for (size_t i = 0; i < n; i++) {
+        const rules_builtin_file *f = &rules_builtin_files[i];
+        snprintf(label, sizeof label, "(built-in) controls/rules/%s", f->name);
+        int rc = add_rule(s, cat, f->name, label, (const char *)f->text, *f->len, out, &h, err);
+        if (rc) {
+            rules_set_free(out);
+            return rc;
+        }
+    }
+    finish(&h, out);
     return ADT_OK;
 }

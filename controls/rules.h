@@ -185,6 +185,10 @@ void rules_rule_free(rule *r);
  * Rule ids must be unique. All or nothing. */
 int rules_load_dir(const rules_schema *s, const rules_catalog *cat, const char *dir,
                    rules_set *out, adt_err *err);
+/* The same for the shipped rules compiled into the library (used when no
+ * rules directory is available). Same fingerprint as loading their files. */
+int rules_load_builtin(const rules_schema *s, const rules_catalog *cat, rules_set *out,
+                       adt_err *err);
 void rules_set_free(rules_set *set);
 
 /* Parse an ISO 8601 duration of the form PnW or PnDTnHnMnS (no months or

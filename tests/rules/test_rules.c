@@ -231,6 +231,13 @@ START_TEST(shipped_rules_load)
         for (size_t k = 0; k < set.rules[i].ncontrols; k++)
             cm3 |= !strcmp(set.rules[i].controls[k].id, "cm-3");
     ck_assert(cm3);
+    /* the compiled-in copies are the same rules */
+    rules_set bi;
+    ck_assert_msg(rules_load_builtin(s, &rc, &bi, &err) == ADT_OK, "%s", err.msg);
+    ck_assert_uint_eq(bi.n, set.n);
+    ck_assert_str_eq(bi.fingerprint, set.fingerprint);
+    ck_assert_str_eq(bi.rules[0].id, set.rules[0].id);
+    rules_set_free(&bi);
     rules_set_free(&set);
     catalog_close(cat);
     rules_schema_close(s);
