@@ -8,9 +8,10 @@
  *
  * Two ways to evaluate:
  *  - continuously: controls_notify() is the ledger commit listener; it only
- *    records that the ledger grew. The next read (controls_api) folds the new
- *    entries into per-rule state from a persisted cursor
- *    (<data-dir>/controls_eval.db), so the ledger is never rescanned;
+ *    records that the ledger grew and wakes an evaluation thread that folds
+ *    the new entries into per-rule state (reads fold any rest first). The
+ *    state and its cursor are saved in <data-dir>/controls_eval.db, so the
+ *    ledger is never rescanned, across restarts too;
  *  - for a period [from_us, to_us) by the events' payload `time`
  *    (controls_evaluate_period), from scratch over the ledger.
  *
@@ -36,10 +37,11 @@ typedef struct controls controls;
 #define CONTROLS_EVAL_DB "controls_eval.db"
 
 /* Open the service on the data directory `data_dir` (which holds the ledger):
- * loads and validates the rules (rules directory: $AUDITD_RULES_DIR, else
- * <data_dir>/rules if present, else the built-in controls/rules of the source
- * tree), the catalog and the RACI policy, and opens controls_eval.db.
- * A bad rule file fails with ADT_EINVAL and a message naming file:line. */
+ * loads and validates the rules ($AUDITD_RULES_DIR, else <data_dir>/rules if
+ * present, else the source tree's controls/rules if present, else the copies
+ * compiled in), the catalog and the RACI policy, and opens controls_eval.db.
+ * A bad rule file fails with ADT_EINVAL (a control missing from the catalog:
+ * ADT_ENOTFOUND) and a message naming file:line. */
 int controls_open(const char *data_dir, controls **out, adt_err *err);
 void controls_close(controls *c);
 
