@@ -11,7 +11,7 @@
  * gap between the columns is the cost of HTTP, authentication and validation;
  * both are bounded by the disk's fsync rate (group commit).
  *
- * usage: bench_http [seconds-per-phase, default 4] */
+ * usage: bench_http [seconds-per-phase, default 4] [extra `auditd serve` flags...] */
 #include "agentsig.h"
 #include "commitq.h"
 #include "ledger.h"
@@ -322,8 +322,13 @@ int main(int argc, char **argv)
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     pid_t d = fork();
     if (d == 0) {
-        execl(AUDITD_BIN, AUDITD_BIN, "serve", "--data-dir", dir, "--listen", listen,
-              "--queue-max-events", "1000000", "--log-level", "warn", (char *)NULL);
+        const char *av[64] = {AUDITD_BIN, "serve", "--data-dir", dir, "--listen", listen,
+                              "--queue-max-events", "1000000", "--log-level", "warn"};
+        int n = 10;
+        for (int i = 2; i < argc && n < 63; i++)
+            av[n++] = argv[i];
+        av[n] = NULL;
+        execv(AUDITD_BIN, (char *const *)av);
         _exit(127);
     }
     /* Wait for /healthz. */
