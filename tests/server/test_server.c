@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -897,6 +898,42 @@ START_TEST(test_config_and_plain_rule)
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(r.body, "config_sha256"));
     ts_http_free(&r);
+    /* Registering an existing public key; refusals name the problem. */
+    {
+        uint8_t pk[32], sk[64];
+        crypto_sign_keypair(pk, sk);
+        char b64[64];
+        agentsig_b64(pk, 32, b64, sizeof b64);
+        free(run_ok(NULL, (const char *const[]){"agent", "add", "plc-7", "--role", "platform",
+                                                "--pubkey", b64, "--data-dir", f.dir, NULL}));
+        agent_req(&f, "POST", "/v1/events", "plc-7", sk, 1, 0, EV1, &r);
+        expect_status(&r, 201, "agent registered by public key");
+        char *o2 = NULL, *e2 = NULL;
+        int st2 = ts_run(NULL, 0, &o2, &e2, (const char *const[]){"agent", "add", "plc-7", "--role",
+                                                                  "edge", "--pubkey", b64,
+                                                                  "--data-dir", f.dir, NULL});
+        ck_assert_int_ne(st2, 0);
+        ck_assert_msg(strstr(e2, "exists"), "%s", e2);
+        free(o2);
+        free(e2);
+        st2 = ts_run(NULL, 0, &o2, &e2, (const char *const[]){"agent", "add", "x1", "--role", "boss",
+                                                              "--pubkey", b64, "--data-dir", f.dir,
+                                                              NULL});
+        ck_assert_int_ne(st2, 0);
+        ck_assert_msg(strstr(e2, "edge or platform"), "%s", e2);
+        free(o2);
+        free(e2);
+        st2 = ts_run(NULL, 0, &o2, &e2, (const char *const[]){"agent", "add", "x2", "--role", "edge",
+                                                              "--pubkey", "bm90IGEga2V5",
+                                                              "--data-dir", f.dir, NULL});
+        ck_assert_int_ne(st2, 0);
+        ck_assert_msg(strstr(e2, "base64"), "%s", e2);
+        free(o2);
+        free(e2);
+        struct stat sb;
+        ck_assert_int_eq(stat(f.key, &sb), 0);
+        ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    }
     /* CLI listings. */
     out = run_ok(NULL, (const char *const[]){"agent", "list", "--data-dir", f.dir, NULL});
     ck_assert_ptr_nonnull(strstr(out, "\"name\":\"gw-1\""));
