@@ -113,8 +113,10 @@ static int exec1(sqlite3 *db, const char *sql, adt_err *err)
     return ADT_OK;
 }
 
-/* Spool every non-blank line of `text` (all in one transaction). */
-static int spool_lines(client *cl, const char *text, size_t len, adt_err *err)
+/* Spool every non-blank line of `text` (all in one transaction). In follow
+ * mode `follow_off` (>= 0) is the file offset just past `text`, stored in the
+ * same transaction so a crash never spools a line twice. */
+static int spool_lines(client *cl, const char *text, size_t len, long long follow_off, adt_err *err)
 {
     sqlite3_stmt *s;
     if (exec1(cl->db, "BEGIN IMMEDIATE", err))
@@ -144,6 +146,12 @@ static int spool_lines(client *cl, const char *text, size_t len, adt_err *err)
         p += l + 1;
     }
     sqlite3_finalize(s);
+    if (!rc && follow_off >= 0) {
+        char v[32];
+        snprintf(v, sizeof v, "%lld", follow_off);
+        if (meta_set(cl->db, "follow_offset", v))
+            rc = adt_fail(err, ADT_EIO, "spool: %s", sqlite3_errmsg(cl->db));
+    }
     if (rc || exec1(cl->db, "COMMIT", err)) {
         exec1(cl->db, "ROLLBACK", err);
         return rc ? rc : ADT_EIO;
@@ -153,7 +161,7 @@ static int spool_lines(client *cl, const char *text, size_t len, adt_err *err)
 
 /* Read `f` to its current end, spooling complete lines; `partial` keeps an
  * unfinished last line for the next call (follow mode). */
-static int spool_stream(client *cl, FILE *f, buf *partial, bool final, adt_err *err)
+static int spool_stream(client *cl, FILE *f, buf *partial, bool final, bool follow, adt_err *err)
 {
     char tmp[65536];
     size_t n;
@@ -168,7 +176,8 @@ static int spool_stream(client *cl, FILE *f, buf *partial, bool final, adt_err *
             }
         if (last) {
             size_t upto = (size_t)(last - partial->data) + 1;
-            int rc = spool_lines(cl, partial->data, upto, err);
+            long long off = follow ? (long long)ftello(f) - (long long)(partial->len - upto) : -1;
+            int rc = spool_lines(cl, partial->data, upto, off, err);
             if (rc)
                 return rc;
             memmove(partial->data, partial->data + upto, partial->len - upto);
@@ -181,7 +190,7 @@ static int spool_stream(client *cl, FILE *f, buf *partial, bool final, adt_err *
     if (ferror(f))
         return adt_fail(err, ADT_EIO, "reading input: %s", strerror(errno));
     if (final && partial->len) {
-        int rc = spool_lines(cl, partial->data, partial->len, err);
+        int rc = spool_lines(cl, partial->data, partial->len, -1, err);
         buf_reset(partial);
         return rc;
     }
@@ -732,7 +741,7 @@ int agentc_send(const agentc_opts *o, FILE *in, agentc_stats *st, adt_err *err)
             fseeko(ff, (off_t)off, SEEK_SET);
     } else if (in) {
         /* Spool all of standard input before sending anything. */
-        rc = spool_stream(&cl, in, &partial, true, err);
+        rc = spool_stream(&cl, in, &partial, true, false, err);
         if (rc) {
             buf_free(&partial);
             goto out;
@@ -744,11 +753,8 @@ int agentc_send(const agentc_opts *o, FILE *in, agentc_stats *st, adt_err *err)
     for (;;) {
         if (ff) {
             clearerr(ff);
-            if ((rc = spool_stream(&cl, ff, &partial, false, err)))
+            if ((rc = spool_stream(&cl, ff, &partial, false, true, err)))
                 break;
-            char v[32];
-            snprintf(v, sizeof v, "%lld", (long long)(ftello(ff) - (off_t)partial.len));
-            meta_set(cl.db, "follow_offset", v);
         }
         if (!pinned) {
             adt_err e2;

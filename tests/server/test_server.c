@@ -1187,6 +1187,48 @@ START_TEST(test_sigterm_inflight)
 }
 END_TEST
 
+static void append_line(const char *path, int id)
+{
+    FILE *fp = fopen(path, "a");
+    ck_assert_ptr_nonnull(fp);
+    fprintf(fp, "{\"type\":\"x-test.tick\",\"time\":\"2026-07-01T08:00:00Z\",\"actor\":\"a\","
+                "\"id\":\"e%06d\"}\n", id);
+    fclose(fp);
+}
+
+/* --follow: lines appended later are delivered; after a restart the agent
+ * resumes where it stopped, sending nothing twice. */
+START_TEST(test_agent_follow)
+{
+    fx f;
+    fx_setup(&f, "follow");
+    fx_start(&f, NULL);
+    char spool[4200], file[4200];
+    snprintf(spool, sizeof spool, "%s/spool", f.dir);
+    snprintf(file, sizeof file, "%s/events.ndjson", f.dir);
+    for (int i = 0; i < 3; i++)
+        append_line(file, i);
+    const char *const extra[] = {"--follow", file, NULL};
+    pid_t ag = spawn_agent(&f, spool, "", f.port, NULL, extra);
+    usleep(300000);
+    append_line(file, 3);
+    append_line(file, 4);
+    for (int i = 0; i < 100 && count_agent_events(&f, 10) < 5; i++)
+        usleep(50000);
+    ck_assert_int_eq(count_agent_events(&f, 10), 5);
+    kill(ag, SIGTERM);
+    ck_assert_int_eq(wait_exit(ag, 20), 0);
+    append_line(file, 5);
+    ag = spawn_agent(&f, spool, "", f.port, NULL, extra);
+    for (int i = 0; i < 100 && count_agent_events(&f, 10) < 6; i++)
+        usleep(50000);
+    kill(ag, SIGTERM);
+    ck_assert_int_eq(wait_exit(ag, 20), 0);
+    ck_assert_int_eq(count_agent_events(&f, 10), 6);
+    fx_teardown(&f);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server");
@@ -1215,6 +1257,8 @@ static Suite *suite(void)
         tcase_add_test(tc, test_parts_routing);
     if (!only || !strcmp(only, "test_sigterm_inflight"))
         tcase_add_test(tc, test_sigterm_inflight);
+    if (!only || !strcmp(only, "test_agent_follow"))
+        tcase_add_test(tc, test_agent_follow);
     if (!only || !strcmp(only, "test_tls"))
         tcase_add_test(tc, test_tls);
     suite_add_tcase(s, tc);
