@@ -339,6 +339,7 @@ const uint8_t *ledger_pubkey(const ledger *lg) { return lg->pub; }
 
 static int db_size(ledger *lg, uint64_t *size, adt_err *err)
 {
+    *size = 0;
     sqlite3_stmt *s = lg->st[ST_MAX_SEQ];
     sqlite3_reset(s);
     int r = sqlite3_step(s);
@@ -406,7 +407,7 @@ static int range_hash(ledger *lg, uint64_t a, uint64_t b, merkle_hash out, adt_e
 
 static int load_frontier(ledger *lg, adt_err *err)
 {
-    uint64_t size;
+    uint64_t size = 0;
     int rc = db_size(lg, &size, err);
     if (rc)
         return rc;
@@ -508,7 +509,7 @@ int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit 
         return db_fail(lg->db, err, "starting the append transaction");
     int rc = ADT_OK;
     /* Another process or handle may have appended since: reload if so. */
-    uint64_t size;
+    uint64_t size = 0;
     if ((rc = db_size(lg, &size, err)))
         goto fail;
     if (!lg->fresh || size != lg->fr.size)
@@ -632,7 +633,7 @@ int ledger_checkpoint_at(ledger *lg, uint64_t size, char *out, size_t cap, adt_e
 
 static int check_size(ledger *lg, uint64_t want, adt_err *err)
 {
-    uint64_t size;
+    uint64_t size = 0;
     int rc = db_size(lg, &size, err);
     if (rc)
         return rc;
@@ -671,7 +672,33 @@ int ledger_leaf_hash(ledger *lg, uint64_t index, merkle_hash out, adt_err *err)
     return rc;
 }
 
+/* Reads that take many lookups run in one read transaction: one snapshot
+ * (consistent with itself while writers go on) and one lock acquisition
+ * instead of one per statement. Nested use (inside an append) is a no-op. */
+static bool read_begin(ledger *lg)
+{
+    if (!sqlite3_get_autocommit(lg->db))
+        return false;
+    return sqlite3_exec(lg->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static void read_end(ledger *lg, bool began)
+{
+    if (began)
+        sqlite3_exec(lg->db, "COMMIT", NULL, NULL, NULL);
+}
+
+static int root_locked(ledger *lg, uint64_t size, merkle_hash out, adt_err *err);
+
 int ledger_root(ledger *lg, uint64_t size, merkle_hash out, adt_err *err)
+{
+    bool began = read_begin(lg);
+    int rc = root_locked(lg, size, out, err);
+    read_end(lg, began);
+    return rc;
+}
+
+static int root_locked(ledger *lg, uint64_t size, merkle_hash out, adt_err *err)
 {
     int rc = check_size(lg, size, err);
     if (rc)
@@ -711,11 +738,13 @@ int ledger_prove_inclusion(ledger *lg, uint64_t index, uint64_t size, merkle_has
     if (index >= size)
         return adt_fail(err, ADT_EINVAL, "index %llu is not below tree size %llu",
                         (unsigned long long)index, (unsigned long long)size);
+    bool began = read_begin(lg);
     int rc = check_size(lg, size, err);
-    if (rc)
-        return rc;
     *n = 0;
-    return path(lg, index, 0, size, hashes, n, err);
+    if (!rc)
+        rc = path(lg, index, 0, size, hashes, n, err);
+    read_end(lg, began);
+    return rc;
 }
 
 /* RFC 6962 SUBPROOF(m, D[a:b], complete): m counts leaves from a. */
@@ -752,13 +781,13 @@ int ledger_prove_consistency(ledger *lg, uint64_t first, uint64_t second, merkle
     if (first == 0 || first > second)
         return adt_fail(err, ADT_EINVAL, "consistency needs 0 < first <= second (got %llu, %llu)",
                         (unsigned long long)first, (unsigned long long)second);
+    bool began = read_begin(lg);
     int rc = check_size(lg, second, err);
-    if (rc)
-        return rc;
     *n = 0;
-    if (first == second)
-        return ADT_OK;
-    return subproof(lg, first, 0, second, true, hashes, n, err);
+    if (!rc && first != second)
+        rc = subproof(lg, first, 0, second, true, hashes, n, err);
+    read_end(lg, began);
+    return rc;
 }
 
 int ledger_scan(ledger *lg, uint64_t from, uint64_t to, ledger_scan_fn fn, void *ctx,
@@ -887,6 +916,24 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
         return rc;
     verifier v = {.db = lg->db, .res = res};
     sqlite3_stmt *es = NULL, *cs = NULL;
+    /* 0. SQLite's own structure check: a damaged B-tree can still iterate in
+     * order while lookups (entries, proofs) fail, which the scan below would
+     * not see. */
+    {
+        sqlite3_stmt *q;
+        if (sqlite3_prepare_v2(lg->db, "PRAGMA quick_check(1)", -1, &q, NULL) != SQLITE_OK) {
+            vfail(res, false, 0, "the database file is damaged: %s", sqlite3_errmsg(lg->db));
+            goto done;
+        }
+        const char *r = sqlite3_step(q) == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+        if (!r || strcmp(r, "ok") != 0) {
+            vfail(res, false, 0, "the database file is damaged (SQLite quick_check: %s)",
+                  r ? r : sqlite3_errmsg(lg->db));
+            sqlite3_finalize(q);
+            goto done;
+        }
+        sqlite3_finalize(q);
+    }
     /* 1. The immutability triggers must all be there. */
     for (size_t i = 0; i < sizeof triggers / sizeof triggers[0]; i++) {
         sqlite3_stmt *t;

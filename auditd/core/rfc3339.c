@@ -102,6 +102,10 @@ int rfc3339_parse(const char *s, size_t len, int64_t *us_out)
 
 static int fmt(int64_t us, char *out, size_t cap, int with_us)
 {
+    /* Years 0000..9999 only; this also keeps the negations below from
+     * overflowing (INT64_MIN). */
+    if (us < -62167219200LL * 1000000 || us > 253402300799LL * 1000000 + 999999)
+        return ADT_EINVAL;
     int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
     int64_t rem = us - secs * 1000000;
     int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
