@@ -236,6 +236,7 @@ struct eval_engine {
     smap strings; /* interned actors, activities, parties: few distinct values */
     raci_eval *re;
     bool has_raci_rules;
+    bool has_ledger_order; /* some precedes rule orders its causes by the ledger */
     char raci_error[ADT_ERR_MAX + 96]; /* the RACI evaluator refused an event (bound) */
     uint64_t raci_checked;
     int64_t max_time;      /* latest event time fed (the ledger's own clock) */
@@ -901,7 +902,7 @@ static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
     char whybuf[384];
     for (size_t i = nc; i-- > 0;) {
         const cause *c = &cl->v[i];
-        if (c->time > x->time) {
+        if (c->time > x->time && !r->ledger_order) {
             snprintf(whybuf, sizeof whybuf, "the %s at index %llu is dated after it",
                      first_type(&r->earlier), (unsigned long long)c->index);
             why = whybuf;
@@ -1582,6 +1583,8 @@ int eval_new(const rules_set *rules, const raci_policy *raci, int64_t from_us, i
         switch (r->kind) {
         case RULE_PRECEDES:
         case RULE_FIELD_EQUALS:
+            if (r->ledger_order)
+                e->has_ledger_order = true;
             rc = add_interest(e, &r->later, rs, ROLE_LATER, 0);
             if (!rc && r->has_until)
                 rc = add_interest(e, &r->until, rs, ROLE_UNTIL, 0);
@@ -1718,6 +1721,14 @@ static void dispatch_one(eval_engine *e, const interest *in, const ev *x)
     }
 }
 
+/* Whether an interest takes events after the window: the causes and untils
+ * of order="ledger" precedes rules. */
+static bool ledger_context(const interest *in)
+{
+    const rule *r = in->rs->r;
+    return r->kind == RULE_PRECEDES && r->ledger_order && in->role != ROLE_LATER;
+}
+
 int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_err *err)
 {
     e->next = index + 1;
@@ -1746,7 +1757,10 @@ int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_
         e->skipped++;
         return ADT_OK;
     }
-    if (x.time >= e->to)
+    /* After the window an event is context only for rules that order causes
+     * by the ledger (order="ledger"); for the rest it does not exist yet. */
+    bool late = x.time >= e->to;
+    if (late && !e->has_ledger_order)
         return ADT_OK;
     x.actor[0] = 0;
     const char *a = get_text(&x, "actor", &e->s1);
@@ -1758,10 +1772,12 @@ int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_
     void **slot = smap_find(&e->dispatch, x.type);
     const ivec *iv = slot ? *slot : NULL;
     for (size_t i = 0; iv && i < iv->n; i++)
-        dispatch_one(e, &iv->v[i], &x);
+        if (!late || ledger_context(&iv->v[i]))
+            dispatch_one(e, &iv->v[i], &x);
     for (size_t i = 0; i < e->star.n; i++)
-        dispatch_one(e, &e->star.v[i], &x);
-    if (e->has_raci_rules)
+        if (!late || ledger_context(&e->star.v[i]))
+            dispatch_one(e, &e->star.v[i], &x);
+    if (e->has_raci_rules && !late)
         raci_feed(e, &x);
     if (e->oom)
         return adt_fail(err, ADT_ENOMEM, "out of memory evaluating rules at entry %llu",

@@ -475,6 +475,9 @@ static int parse_kind(pctx *p, xmlNodePtr k, rule *r)
         char *d = attr(k, "distinct-actor");
         r->distinct_actor = d && (!strcmp(d, "true") || !strcmp(d, "1"));
         free(d);
+        char *o = attr(k, "order");
+        r->ledger_order = o && !strcmp(o, "ledger");
+        free(o);
         return parse_dur_attr(p, k, "max-age", false, &r->max_age_us);
     }
     if (!strcmp(kn, "within")) {

@@ -138,6 +138,7 @@ typedef struct rule {
     rule_party party;
     char *activity_field;  /* where the activity id is, default "activity" */
     bool distinct_actor;
+    bool ledger_order;     /* precedes: causes count by ledger order, whatever their time */
     bool missing_violates; /* field-equals: no matching cause is a violation */
     int64_t max_age_us;    /* precedes: 0 = no limit */
     int64_t sla_us;        /* within / revoked-within (the fallback when sla_from) */

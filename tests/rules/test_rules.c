@@ -840,6 +840,18 @@ START_TEST(agents)
     const cJSON *ia3 = control_of(doc, "nist80053", "ia-3");
     ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ia3, "status")), "not_satisfied");
     cJSON_Delete(doc);
+    /* order="ledger": enrolment stamped after the period by auditd, but recorded before the
+     * agent's backdated events, still counts; an agent enrolled only after them does not. */
+    const tev late[] = {{"auditd", AGENTADD("gw-1", "2026-11-25T00:00:00Z"), NULL},
+                        {"gw-1", ALERT("AL-6", "anomaly", "2026-07-01T01:00:00Z"), SIG},
+                        {"gw-3", ALERT("AL-5", "anomaly", "2026-07-01T02:00:00Z"), SIG},
+                        {"auditd", AGENTADD("gw-3", "2026-11-26T00:00:00Z"), NULL},
+                        END};
+    doc = scenario(late, "2026-Q3", true);
+    EXPECT(doc, "agents-authenticated", "fail");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(
+                         rule_of(doc, "agents-authenticated"), "findings_count")), 1);
+    cJSON_Delete(doc);
 }
 END_TEST
 
