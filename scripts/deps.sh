@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libsqlite3-dev libsodium-dev libxml2-dev libxslt1-dev libmicrohttpd-dev libcjson-dev check
   libcurl4-gnutls-dev libmosquitto-dev mosquitto libxgboost-dev
-  gnutls-bin sqlite3 procps curl
+  gnutls-bin openssl sqlite3 procps curl
 )
 
 missing=()
