@@ -219,10 +219,19 @@ static int controls_scope(int argc, char **argv)
     int rc = scan(cmd, argc, argv, 1, opts, 4, pos, 0, &npos, controls_usage);
     if (rc)
         return rc;
+    adt_err err = {0};
+    if (baseline || soa) { /* the change must be recordable before it is made */
+        ledger *lg;
+        if (ledger_open(cli_data_dir(data_dir), LEDGER_RDWR, &lg, &err) != ADT_OK) {
+            cli_fail(cmd, &err);
+            fprintf(stderr, "auditd %s: scope changes are recorded in the ledger; the scope is unchanged\n", cmd);
+            return 1;
+        }
+        ledger_close(lg);
+    }
     catalog *c;
     if ((rc = open_store(cmd, data_dir, &c)))
         return rc;
-    adt_err err = {0};
     catalog_import_stats st;
     if (baseline) {
         if (catalog_scope_baseline(c, baseline, &st, &err) != ADT_OK) {

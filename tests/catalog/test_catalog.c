@@ -465,8 +465,18 @@ START_TEST(cli_import_scope_show)
     ck_assert_ptr_nonnull(strstr(out, "imported baseline MODERATE: 287 controls"));
     free(out);
     free(errs);
+    /* A scope change is a ledger event: without a ledger it is refused, scope unchanged. */
     const char *scope[] = {"controls", "scope", "--baseline", "MODERATE", "--data-dir", dir, NULL};
+    ck_assert_int_eq(ts_run(NULL, 0, &out, &errs, scope), 1);
+    ck_assert_msg(strstr(errs, "auditd init") != NULL, "%s", errs);
+    free(out);
+    free(errs);
+    const char *init[] = {"init", "--data-dir", dir, NULL};
+    ck_assert_int_eq(ts_run(NULL, 0, &out, &errs, init), 0);
+    free(out);
+    free(errs);
     ck_assert_int_eq(ts_run(NULL, 0, &out, &errs, scope), 0);
+    ck_assert_msg(strstr(out, "scope change recorded (ledger entry 0)") != NULL, "%s%s", out, errs);
     free(out);
     free(errs);
     const char *scope_show[] = {"controls", "scope", "--data-dir", dir, NULL};
