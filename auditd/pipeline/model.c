@@ -602,7 +602,7 @@ int model_train(const model_rows *rows, const model_train_opts *o, model_train_r
     float *xa = malloc((n ? n : 1) * MODEL_NFEAT * sizeof *xa);
     float *ya = malloc((n ? n : 1) * sizeof *ya);
     float *score = malloc((n ? n : 1) * sizeof *score);
-    int *la = malloc((n ? n : 1) * sizeof *la);
+    int *la = calloc(n ? n : 1, sizeof *la); /* calloc: GCC cannot see every slot is written */
     BoosterHandle b = NULL;
     buf meta;
     buf_init(&meta, MODEL_META_MAX);
