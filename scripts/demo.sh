@@ -90,8 +90,9 @@ start_daemon
   --telemetry <"$out/sim/telemetry-sep.ndjson"
 "$A" drift --model failure-predictor --from 2026-09-01T00:00:00Z --to 2026-10-01T00:00:00Z --actor carol
 
-say "the agents check their receipts against the server's current checkpoint"
-"$A" agent verify-receipts --server "$URL" --spool "$out/spool/gw-1" --token "$TOKEN"
+say "the platform agent checks its receipts against the server's current checkpoint"
+# (telemetry answers carry the ledger index of each batch's telemetry.batch entry; checking
+# those offline like event receipts is not built yet: see docs/server.md)
 "$A" agent verify-receipts --server "$URL" --spool "$out/spool/platform" --token "$TOKEN"
 
 say "what a verifier fetches over HTTP"
