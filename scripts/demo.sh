@@ -88,6 +88,13 @@ stop_daemon
 start_daemon
 "$A" agent send --server "$URL" --name gw-1 --key "$out/keys/gw-1.key" --spool "$out/spool/gw-1" \
   --telemetry <"$out/sim/telemetry-sep.ndjson"
+say "quarantine: bad readings were kept with their reason, never dropped"
+"$A" telemetry quarantine list --limit 100000 | grep -o '"reason":"[a-z_]*"' | sort | uniq -c
+echo "-- the camera's new firmware changed its data contract; alice loads the fixed profile and replays:"
+"$A" profile load "$out/sim/fixes/edge-camera.json" --actor alice
+"$A" telemetry quarantine replay --actor alice
+
+say "drift of September's telemetry against the model's training data"
 "$A" drift --model failure-predictor --from 2026-09-01T00:00:00Z --to 2026-10-01T00:00:00Z --actor carol
 
 say "the platform agent checks its receipts against the server's current checkpoint"
