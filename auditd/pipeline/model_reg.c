@@ -384,6 +384,23 @@ static int add_str(cJSON *o, const char *k, const char *v)
     return cJSON_AddStringToObject(o, k, v) ? 0 : ADT_ENOMEM;
 }
 
+
+/* Store the ledger index of a model's register or deploy event (`sql` is the
+ * UPDATE naming the column), inside the caller's transaction. */
+static int set_event_index(sqlite3 *db, const char *sql, const char *name, const char *version,
+                           unsigned long long idx, adt_err *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return adt_fail(err, ADT_EIO, "models.db: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)idx);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? ADT_OK : adt_fail(err, ADT_EIO, "models.db: %s", sqlite3_errmsg(db));
+}
+
 int model_register(const char *data_dir, const char *file, const char *name, const char *version,
                    const char *dataset, const char *actor, model_info *info, adt_err *err)
 {
@@ -493,14 +510,9 @@ int model_register(const char *data_dir, const char *file, const char *name, con
     unsigned long long idx = 0;
     if ((rc = model_ledger_append(data_dir, &ev, 1, &idx, err)))
         goto rollback;
-    if (sqlite3_prepare_v2(db, "UPDATE models SET register_index=?3 WHERE name=?1 AND version=?2",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)idx);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
+    if ((rc = set_event_index(db, "UPDATE models SET register_index=?3 WHERE name=?1 AND version=?2",
+                              name, version, idx, err)))
+        goto rollback;
     if ((rc = db_exec(db, "COMMIT", err)))
         goto rollback;
     if (info)
@@ -742,14 +754,9 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
     unsigned long long idx = 0;
     if ((rc = model_ledger_append(data_dir, &ev, 1, &idx, err)))
         goto rollback;
-    if (sqlite3_prepare_v2(db, "UPDATE models SET deploy_index=?3 WHERE name=?1 AND version=?2",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)idx);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
+    if ((rc = set_event_index(db, "UPDATE models SET deploy_index=?3 WHERE name=?1 AND version=?2",
+                              name, version, idx, err)))
+        goto rollback;
     if ((rc = db_exec(db, "COMMIT", err)))
         goto rollback;
     if (index)
