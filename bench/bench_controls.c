@@ -191,7 +191,7 @@ static double ingest(const char *ddir, uint64_t total, size_t batch, controls *c
         for (; n < batch && i < total; n++, i++) {
             const char *type;
             int len = gen_event(i, text + n * 1024, 1024, &type);
-            items[n] = (ledger_item){"bench", type, text + n * 1024, (size_t)len, NULL, 0};
+            items[n] = (ledger_item){"bench", type, text + n * 1024, (size_t)len, NULL, 0, false};
         }
         double t0 = now_s();
         ledger_commit lc;

@@ -235,7 +235,7 @@ int main(int argc, char **argv)
         for (long j = 0; j < m; j++) {
             const char *type;
             int w = make_event(i + j, events, machines, bufs + j * 512, 512, &type);
-            items[j] = (ledger_item){"agent:bench", type, bufs + j * 512, (size_t)w, NULL, 0};
+            items[j] = (ledger_item){"agent:bench", type, bufs + j * 512, (size_t)w, NULL, 0, false};
         }
         ledger_commit cm;
         if (ledger_append(lg, items, (size_t)m, &cm, &err))

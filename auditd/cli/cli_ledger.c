@@ -149,7 +149,8 @@ int cli_append(int argc, char **argv)
         items[k] = (ledger_item){.source = o.source ? o.source : "cli",
                                  .type = types + k * (EVENT_TYPE_MAX + 1),
                                  .payload = ev,
-                                 .payload_len = el};
+                                 .payload_len = el,
+                                 .payload_canonical = true}; /* from event_validate */
     }
     if (!rc) {
         ledger *lg;

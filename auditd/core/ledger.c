@@ -466,7 +466,14 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
     int rc = buf_puts(b, "{\"payload\":");
     if (rc)
         return adt_fail(err, rc, "out of memory");
-    if ((rc = canon_json(it->payload, it->payload_len, &leaf_lim, true, b, err))) {
+    if (it->payload_canonical) {
+        /* Already canonical (the caller's contract); only its shape is checked here. */
+        if (it->payload_len < 2 || it->payload_len > leaf_lim.max_bytes || it->payload[0] != '{' ||
+            it->payload[it->payload_len - 1] != '}')
+            return adt_fail(err, ADT_EINVAL, "payload: not a canonical JSON object");
+        if ((rc = buf_append(b, it->payload, it->payload_len)))
+            return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
+    } else if ((rc = canon_json(it->payload, it->payload_len, &leaf_lim, true, b, err))) {
         adt_err_prefix(err, "payload");
         return rc;
     }

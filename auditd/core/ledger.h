@@ -37,10 +37,14 @@ typedef struct ledger ledger;
 typedef struct ledger_item {
     const char *source;  /* agent or component that submitted it (UTF-8, 1..128 bytes) */
     const char *type;    /* event type, e.g. "firmware.deploy" (1..128 bytes) */
-    const char *payload; /* the submitted event as canonical JSON (see canon.h) */
+    const char *payload; /* the submitted event: a JSON object, canonicalised by the ledger */
     size_t payload_len;
     const char *sig;     /* canonical JSON object: the submitter's signature, or NULL */
     size_t sig_len;
+    /* The payload is exactly what canon_json (or event_validate) produced, so
+     * the ledger stores it as it is instead of canonicalising it a second
+     * time. Set it only for bytes straight out of canon_json. */
+    bool payload_canonical;
 } ledger_item;
 
 /* What a committed append returns: the entries got indices

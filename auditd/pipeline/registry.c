@@ -97,7 +97,7 @@ int registry_profile_put(sqlite3 *db, const psink *s, const char *actor, const c
     rc = psink_event("profile.change", actor, body, &ev, err);
     if (rc)
         goto fail;
-    ledger_item it = {PSINK_SOURCE, "profile.change", ev.data, ev.len, NULL, 0};
+    ledger_item it = {PSINK_SOURCE, "profile.change", ev.data, ev.len, NULL, 0, false};
     rc = psink_append(s, &it, 1, &res->ledger_index, err);
     if (rc)
         goto fail;
@@ -312,7 +312,7 @@ int registry_devices_put(sqlite3 *db, const psink *s, const char *actor,
             goto fail;
         ids[nitems] = id;
         items[nitems] = (ledger_item){PSINK_SOURCE, "device.register", evs[nitems].data,
-                                      evs[nitems].len, NULL, 0};
+                                      evs[nitems].len, NULL, 0, false};
         nitems++;
     }
     if (nitems) {

@@ -131,6 +131,7 @@ int evbatch_items(evbatch *b, const char *source, const char *sig, size_t sig_le
                                     .type = b->types[i],
                                     .payload = b->canon.data + b->off[i],
                                     .payload_len = b->off[i + 1] - b->off[i],
+                                    .payload_canonical = true, /* from event_validate */
                                     .sig = sig,
                                     .sig_len = sig_len};
     return ADT_OK;

@@ -285,6 +285,9 @@ START_TEST(test_bad_input)
     expect_refused(lg, &it, 1, ADT_EINVAL, "leading zero");
     it = ITEM("agent:ok", "x-t", "[1,2]");
     expect_refused(lg, &it, 1, ADT_EINVAL, "payload not an object");
+    it = ITEM("agent:ok", "x-t", "[1,2]");
+    it.payload_canonical = true; /* a caller claiming canonical bytes still needs an object */
+    expect_refused(lg, &it, 1, ADT_EINVAL, "canonical payload not an object");
     it = ITEM("agent:ok", "x-t", "{\"a\":1,\"a\":2}");
     expect_refused(lg, &it, 1, ADT_EINVAL, "duplicate key");
     it = ITEM("agent:ok", "x-t", "{\"a\":\"\xc0\xaf\"}");

@@ -33,7 +33,7 @@ static void append(ledger *lg, const char *json)
     event_info info;
     ck_assert_msg(event_validate(json, strlen(json), NULL, &c, &info, &e) == ADT_OK, "%s: %s", json,
                   e.msg);
-    ledger_item it = {"agent:test", info.type, c.data, c.len, NULL, 0};
+    ledger_item it = {"agent:test", info.type, c.data, c.len, NULL, 0, false};
     ledger_commit cm;
     ck_assert_msg(ledger_append(lg, &it, 1, &cm, &e) == ADT_OK, "%s", e.msg);
     buf_free(&c);

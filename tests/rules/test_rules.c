@@ -72,7 +72,7 @@ static void append(const char *dir, const tev *evs)
         memcpy(types[i], v + 1, vl - 2);
         items[i] = (ledger_item){evs[i].source ? evs[i].source : "test", types[i], bufs[i].data,
                                  bufs[i].len, evs[i].sig,
-                                 evs[i].sig ? strlen(evs[i].sig) : 0};
+                                 evs[i].sig ? strlen(evs[i].sig) : 0, false};
     }
     ledger_commit c;
     if (n)
