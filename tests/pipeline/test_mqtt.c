@@ -248,36 +248,6 @@ START_TEST(mqtt_end_to_end)
 }
 END_TEST
 
-/* Like ts_daemon_start, but frees every probe's response (also after a
- * refused connection), so the suite stays clean under LeakSanitizer. */
-static pid_t start_daemon(int port, const char *const *extra)
-{
-    char listen[64], logp[1100];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    snprintf(logp, sizeof logp, "%s/daemon.log", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        const char *argv[16] = {AUDITD_BIN, "serve", "--data-dir", dir, "--listen", listen};
-        int n = 6;
-        for (int i = 0; extra && extra[i] && n < 15; i++)
-            argv[n++] = extra[i];
-        argv[n] = NULL;
-        if (!freopen(logp, "a", stderr) || !freopen(logp, "a", stdout))
-            _exit(126);
-        execv(AUDITD_BIN, (char *const *)argv);
-        _exit(127);
-    }
-    for (int i = 0; pid > 0 && i < 1000; i++) {
-        ts_http r;
-        int rc = ts_http_req(port, "GET", "/healthz", NULL, NULL, 0, &r);
-        long st = r.status;
-        ts_http_free(&r);
-        if (rc == 0 && st == 200)
-            return pid;
-        sleep_ms(20);
-    }
-    return -1;
-}
 
 START_TEST(http_and_mqtt_through_the_daemon)
 {
@@ -291,7 +261,7 @@ START_TEST(http_and_mqtt_through_the_daemon)
     free(err);
     int port = ts_free_port();
     const char *extra[] = {"--mqtt", url, NULL};
-    pid_t d = start_daemon(port, extra);
+    pid_t d = ts_daemon_start(dir, port, extra, 20000);
     ck_assert_int_gt(d, 0);
     char server[64];
     snprintf(server, sizeof server, "http://127.0.0.1:%d", port);

@@ -1310,41 +1310,6 @@ START_TEST(cli_status)
 }
 END_TEST
 
-/* Start `auditd serve` on 127.0.0.1:port and wait for /healthz; every poll's
- * response is freed (ts_daemon_start leaks failed polls under ASan). */
-static pid_t start_daemon(const char *dir, int port)
-{
-    char listen[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char logp[4200];
-        snprintf(logp, sizeof logp, "%s/daemon.log", dir);
-        FILE *lf = fopen(logp, "a");
-        if (lf) {
-            dup2(fileno(lf), 1);
-            dup2(fileno(lf), 2);
-        }
-        execl(AUDITD_BIN, AUDITD_BIN, "serve", "--data-dir", dir, "--listen", listen,
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int waited = 0; pid > 0 && waited < 15000; waited += 50) {
-        ts_http r;
-        memset(&r, 0, sizeof r);
-        int rc = ts_http_req(port, "GET", "/healthz", NULL, NULL, 0, &r);
-        long st = r.status;
-        ts_http_free(&r);
-        if (rc == 0 && st == 200)
-            return pid;
-        usleep(50000);
-    }
-    if (pid > 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-    }
-    return -1;
-}
 
 /* The real daemon: the endpoints answer through the server with a token. */
 START_TEST(daemon_endpoints)
@@ -1377,7 +1342,7 @@ START_TEST(daemon_endpoints)
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", out);
     free(out);
     int port = ts_free_port();
-    pid_t pid = start_daemon(dir, port);
+    pid_t pid = ts_daemon_start(dir, port, NULL, 15000);
     ck_assert_int_gt(pid, 0);
     const char *hdr[] = {auth, NULL};
     ts_http r;

@@ -119,58 +119,10 @@ static void fx_setup(fx *f, const char *tag)
     f->seq = (uint64_t)time(NULL) * 1000000u;
 }
 
-/* Like ts_daemon_start, but frees every failed poll's buffers (ASan's leak
- * checker runs these tests). */
-static pid_t daemon_start(const char *dir, int port, const char *const *extra, int wait_ms)
-{
-    char listen[64];
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        const char *argv[64];
-        int n = 0;
-        argv[n++] = AUDITD_BIN;
-        argv[n++] = "serve";
-        argv[n++] = "--data-dir";
-        argv[n++] = dir;
-        argv[n++] = "--listen";
-        argv[n++] = listen;
-        for (int i = 0; extra && extra[i] && n < 63; i++)
-            argv[n++] = extra[i];
-        argv[n] = NULL;
-        char logp[4200];
-        snprintf(logp, sizeof logp, "%s/daemon.log", dir);
-        FILE *lf = fopen(logp, "a");
-        if (lf) {
-            dup2(fileno(lf), 1);
-            dup2(fileno(lf), 2);
-        }
-        execv(AUDITD_BIN, (char *const *)argv);
-        _exit(127);
-    }
-    for (int waited = 0; waited < wait_ms; waited += 20) {
-        ts_http r;
-        int rc = ts_http_req(port, "GET", "/healthz", NULL, NULL, 0, &r);
-        long st = r.status;
-        ts_http_free(&r);
-        if (rc == 0 && st == 200)
-            return pid;
-        int s;
-        if (waitpid(pid, &s, WNOHANG) == pid)
-            return -1;
-        usleep(20000);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
-}
-
 static void fx_start(fx *f, const char *const *extra)
 {
     f->port = ts_free_port();
-    f->pid = daemon_start(f->dir, f->port, extra, 10000);
+    f->pid = ts_daemon_start(f->dir, f->port, extra, 10000);
     ck_assert_msg(f->pid > 0, "daemon did not start");
 }
 
@@ -686,7 +638,7 @@ START_TEST(test_agent_spools_while_down)
     char *evs = make_events(1200);
     pid_t ag = spawn_agent(&f, spool, evs, f.port, NULL, (const char *const[]){"--batch", "250", NULL});
     sleep(1); /* the agent is retrying against a closed port */
-    f.pid = daemon_start(f.dir, f.port, NULL, 10000);
+    f.pid = ts_daemon_start(f.dir, f.port, NULL, 10000);
     ck_assert_int_gt(f.pid, 0);
     int st = wait_exit(ag, 60);
     ck_assert_msg(st == 0, "agent exit %d", st);
@@ -717,7 +669,7 @@ START_TEST(test_sigkill_during_ingestion)
         usleep(400000);
         ck_assert_int_eq(ts_daemon_stop(f.pid, SIGKILL), 128 + SIGKILL);
         usleep(300000);
-        f.pid = daemon_start(f.dir, f.port, dflags, 10000);
+        f.pid = ts_daemon_start(f.dir, f.port, dflags, 10000);
         ck_assert_int_gt(f.pid, 0);
     }
     int st = wait_exit(ag, 120);
