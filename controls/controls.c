@@ -759,25 +759,6 @@ int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const 
 
 /* ---- periods -------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static unsigned days_in_month(int64_t y, unsigned m)
-{
-    static const unsigned dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : dm[m - 1];
-}
-
 static int digits(const char *s, size_t n, unsigned *out)
 {
     unsigned v = 0;
@@ -795,9 +776,9 @@ static int parse_day(const char *s, size_t n, int64_t *day)
 {
     unsigned y, m, d;
     if (n != 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) || digits(s + 5, 2, &m) ||
-        digits(s + 8, 2, &d) || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        digits(s + 8, 2, &d) || m < 1 || m > 12 || d < 1 || d > (unsigned)rfc3339_days_in_month(y, (int)m))
         return -1;
-    *day = days_from_civil(y, m, d);
+    *day = rfc3339_days_from_civil(y, (int)m, (int)d);
     return 0;
 }
 
@@ -819,22 +800,22 @@ int controls_parse_period(const char *s, int64_t *from_us, int64_t *to_us, adt_e
         return ADT_OK;
     }
     if (n == 4 && !digits(s, 4, &y)) {
-        *from_us = days_from_civil(y, 1, 1) * D;
-        *to_us = days_from_civil((int64_t)y + 1, 1, 1) * D;
+        *from_us = rfc3339_days_from_civil(y, 1, 1) * D;
+        *to_us = rfc3339_days_from_civil((int64_t)y + 1, 1, 1) * D;
         return ADT_OK;
     }
     if (n == 7 && s[4] == '-' && !digits(s, 4, &y)) {
         if ((s[5] == 'Q' || s[5] == 'q') && s[6] >= '1' && s[6] <= '4') {
             unsigned q = (unsigned)(s[6] - '0');
-            *from_us = days_from_civil(y, 3 * q - 2, 1) * D;
-            *to_us = (q == 4 ? days_from_civil((int64_t)y + 1, 1, 1)
-                             : days_from_civil(y, 3 * q + 1, 1)) * D;
+            *from_us = rfc3339_days_from_civil(y, (int)(3 * q - 2), 1) * D;
+            *to_us = (q == 4 ? rfc3339_days_from_civil((int64_t)y + 1, 1, 1)
+                             : rfc3339_days_from_civil(y, (int)(3 * q + 1), 1)) * D;
             return ADT_OK;
         }
         if (!digits(s + 5, 2, &m) && m >= 1 && m <= 12) {
-            *from_us = days_from_civil(y, m, 1) * D;
-            *to_us = (m == 12 ? days_from_civil((int64_t)y + 1, 1, 1)
-                              : days_from_civil(y, m + 1, 1)) * D;
+            *from_us = rfc3339_days_from_civil(y, (int)m, 1) * D;
+            *to_us = (m == 12 ? rfc3339_days_from_civil((int64_t)y + 1, 1, 1)
+                              : rfc3339_days_from_civil(y, (int)(m + 1), 1)) * D;
             return ADT_OK;
         }
     }

@@ -1,36 +1,12 @@
 /* rperiod.c: report period parsing (see rperiod.h). */
 #include "rperiod.h"
 
+#include "rfc3339.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #define US_PER_DAY (86400LL * 1000000LL)
-
-/* Civil-date arithmetic after the era-based algorithm H. Hinnant describes in
- * "chrono-Compatible Low-Level Date Algorithms" (public explanation; own code). */
-int64_t rperiod_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-void rperiod_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
 
 static int digits(const char *s, int n, int *out)
 {
@@ -44,14 +20,6 @@ static int digits(const char *s, int n, int *out)
     return 0;
 }
 
-static unsigned days_in_month(int y, unsigned m)
-{
-    static const unsigned dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return dm[m - 1];
-}
-
 /* "YYYY-MM-DD" at s (exactly 10 chars) -> day number. */
 static int parse_date(const char *s, int64_t *day)
 {
@@ -59,18 +27,18 @@ static int parse_date(const char *s, int64_t *day)
     if (s[4] != '-' || s[7] != '-' || digits(s, 4, &y) || digits(s + 5, 2, &m) ||
         digits(s + 8, 2, &d))
         return -1;
-    if (y < 1970 || y > 9998 || m < 1 || m > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)m))
+    if (y < 1970 || y > 9998 || m < 1 || m > 12 || d < 1 || d > rfc3339_days_in_month(y, m))
         return -1;
-    *day = rperiod_days_from_civil(y, (unsigned)m, (unsigned)d);
+    *day = rfc3339_days_from_civil(y, (unsigned)m, (unsigned)d);
     return 0;
 }
 
 static void fmt_date(int64_t day, char *out, size_t cap)
 {
     int64_t y;
-    unsigned m, d;
-    rperiod_civil_from_days(day, &y, &m, &d);
-    snprintf(out, cap, "%04lld-%02u-%02u", (long long)y, m, d);
+    int m, d;
+    rfc3339_civil_from_days(day, &y, &m, &d);
+    snprintf(out, cap, "%04lld-%02d-%02d", (long long)y, m, d);
 }
 
 int rperiod_parse(const char *s, rperiod *out, adt_err *err)
@@ -82,21 +50,21 @@ int rperiod_parse(const char *s, rperiod *out, adt_err *err)
     if (n == 7 && s[4] == '-' && (s[5] == 'Q' || s[5] == 'q') && !digits(s, 4, &y) &&
         !digits(s + 6, 1, &q) && q >= 1 && q <= 4 && y >= 1970 && y <= 9998) {
         unsigned m0 = (unsigned)(q - 1) * 3 + 1;
-        p.from_us = rperiod_days_from_civil(y, m0, 1) * US_PER_DAY;
-        p.to_us = (q == 4 ? rperiod_days_from_civil(y + 1, 1, 1)
-                          : rperiod_days_from_civil(y, m0 + 3, 1)) * US_PER_DAY;
+        p.from_us = rfc3339_days_from_civil(y, m0, 1) * US_PER_DAY;
+        p.to_us = (q == 4 ? rfc3339_days_from_civil(y + 1, 1, 1)
+                          : rfc3339_days_from_civil(y, m0 + 3, 1)) * US_PER_DAY;
         int py = q == 1 ? y - 1 : y, pq = q == 1 ? 4 : q - 1;
-        p.prev_from_us = rperiod_days_from_civil(py, (unsigned)(pq - 1) * 3 + 1, 1) * US_PER_DAY;
+        p.prev_from_us = rfc3339_days_from_civil(py, (unsigned)(pq - 1) * 3 + 1, 1) * US_PER_DAY;
         p.prev_to_us = p.from_us;
         snprintf(p.label, sizeof p.label, "%04d-Q%d", y, q);
         snprintf(p.prev_label, sizeof p.prev_label, "%04d-Q%d", py, pq);
     } else if (n == 7 && s[4] == '-' && !digits(s, 4, &y) && !digits(s + 5, 2, &m) && m >= 1 &&
                m <= 12 && y >= 1970 && y <= 9998) {
-        p.from_us = rperiod_days_from_civil(y, (unsigned)m, 1) * US_PER_DAY;
-        p.to_us = (m == 12 ? rperiod_days_from_civil(y + 1, 1, 1)
-                           : rperiod_days_from_civil(y, (unsigned)m + 1, 1)) * US_PER_DAY;
+        p.from_us = rfc3339_days_from_civil(y, (unsigned)m, 1) * US_PER_DAY;
+        p.to_us = (m == 12 ? rfc3339_days_from_civil(y + 1, 1, 1)
+                           : rfc3339_days_from_civil(y, (unsigned)m + 1, 1)) * US_PER_DAY;
         int py = m == 1 ? y - 1 : y, pm = m == 1 ? 12 : m - 1;
-        p.prev_from_us = rperiod_days_from_civil(py, (unsigned)pm, 1) * US_PER_DAY;
+        p.prev_from_us = rfc3339_days_from_civil(py, (unsigned)pm, 1) * US_PER_DAY;
         p.prev_to_us = p.from_us;
         snprintf(p.label, sizeof p.label, "%04d-%02d", y, m);
         snprintf(p.prev_label, sizeof p.prev_label, "%04d-%02d", py, pm);

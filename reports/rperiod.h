@@ -26,8 +26,4 @@ typedef struct rperiod {
 
 int rperiod_parse(const char *s, rperiod *out, adt_err *err);
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
-int64_t rperiod_days_from_civil(int64_t y, unsigned m, unsigned d);
-void rperiod_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
-
 #endif

@@ -7,7 +7,7 @@
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
  * (Howard Hinnant's days_from_civil algorithm, public domain description). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t rfc3339_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -17,7 +17,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+void rfc3339_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -42,11 +42,18 @@ static int digits(const char *s, size_t n, int *out)
     return 0;
 }
 
-static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int rfc3339_days_in_month(int64_t y, int m)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12)
+        return 0;
+    return mdays[m - 1] + (m == 2 && is_leap(y));
+}
 
 int rfc3339_parse(const char *s, size_t len, int64_t *us_out)
 {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int Y, M, D, h, mi, sec;
     if (len < 20)
         return ADT_EINVAL;
@@ -56,8 +63,7 @@ int rfc3339_parse(const char *s, size_t len, int64_t *us_out)
         return ADT_EINVAL;
     if (M < 1 || M > 12 || D < 1 || h > 23 || mi > 59 || sec > 60)
         return ADT_EINVAL;
-    int maxd = mdays[M - 1] + (M == 2 && is_leap(Y));
-    if (D > maxd)
+    if (D > rfc3339_days_in_month(Y, M))
         return ADT_EINVAL;
     if (sec == 60)
         sec = 59; /* a leap second is folded into the second before it */
@@ -94,7 +100,7 @@ int rfc3339_parse(const char *s, size_t len, int64_t *us_out)
     }
     if (i != len)
         return ADT_EINVAL;
-    int64_t days = days_from_civil(Y, M, D);
+    int64_t days = rfc3339_days_from_civil(Y, M, D);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off;
     *us_out = secs * 1000000 + frac;
     return ADT_OK;
@@ -112,7 +118,7 @@ static int fmt(int64_t us, char *out, size_t cap, int with_us)
     int64_t sod = secs - days * 86400;
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    rfc3339_civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999)
         return ADT_EINVAL;
     int n;

@@ -12,6 +12,13 @@ int rfc3339_parse(const char *s, size_t len, int64_t *us_out);
 int rfc3339_format(int64_t us, char *out, size_t cap);
 /* Same, but seconds only: "YYYY-MM-DDTHH:MM:SSZ" (cap >= 21). */
 int rfc3339_format_s(int64_t us, char *out, size_t cap);
+/* Proleptic Gregorian calendar: days since 1970-01-01 of (y, m 1..12, d 1..31)
+ * and back (H. Hinnant's era-based algorithms). */
+int64_t rfc3339_days_from_civil(int64_t y, int m, int d);
+void rfc3339_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+/* Days in month m (1..12) of year y. */
+int rfc3339_days_in_month(int64_t y, int m);
+
 /* Now, in microseconds since the epoch. */
 int64_t rfc3339_now_us(void);
 
