@@ -385,6 +385,24 @@ static int add_str(cJSON *o, const char *k, const char *v)
 }
 
 
+static int set_event_index(sqlite3 *db, const char *sql, const char *name, const char *version,
+                           unsigned long long idx, adt_err *err);
+
+/* Append the model's register or deploy event `*ev` to the ledger, store its
+ * index (`sql` is the UPDATE naming the column) and commit the caller's
+ * models.db transaction. On failure the caller rolls back. */
+static int record_and_commit(sqlite3 *db, const char *data_dir, cJSON **ev, const char *sql,
+                             const char *name, const char *version, unsigned long long *idx,
+                             adt_err *err)
+{
+    int rc = model_ledger_append(data_dir, ev, 1, idx, err);
+    if (!rc)
+        rc = set_event_index(db, sql, name, version, *idx, err);
+    if (!rc)
+        rc = db_exec(db, "COMMIT", err);
+    return rc;
+}
+
 /* Store the ledger index of a model's register or deploy event (`sql` is the
  * UPDATE naming the column), inside the caller's transaction. */
 static int set_event_index(sqlite3 *db, const char *sql, const char *name, const char *version,
@@ -508,12 +526,9 @@ int model_register(const char *data_dir, const char *file, const char *name, con
         goto rollback;
     }
     unsigned long long idx = 0;
-    if ((rc = model_ledger_append(data_dir, &ev, 1, &idx, err)))
-        goto rollback;
-    if ((rc = set_event_index(db, "UPDATE models SET register_index=?3 WHERE name=?1 AND version=?2",
-                              name, version, idx, err)))
-        goto rollback;
-    if ((rc = db_exec(db, "COMMIT", err)))
+    if ((rc = record_and_commit(db, data_dir, &ev,
+                                "UPDATE models SET register_index=?3 WHERE name=?1 AND version=?2", name,
+                                version, &idx, err)))
         goto rollback;
     if (info)
         rc = find_version(db, name, version, info, NULL, err);
@@ -752,12 +767,9 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
         goto rollback;
     }
     unsigned long long idx = 0;
-    if ((rc = model_ledger_append(data_dir, &ev, 1, &idx, err)))
-        goto rollback;
-    if ((rc = set_event_index(db, "UPDATE models SET deploy_index=?3 WHERE name=?1 AND version=?2",
-                              name, version, idx, err)))
-        goto rollback;
-    if ((rc = db_exec(db, "COMMIT", err)))
+    if ((rc = record_and_commit(db, data_dir, &ev,
+                                "UPDATE models SET deploy_index=?3 WHERE name=?1 AND version=?2", name,
+                                version, &idx, err)))
         goto rollback;
     if (index)
         *index = idx;
