@@ -112,16 +112,16 @@ head -n 40 "$out/controls-2026-Q3.txt"
 echo "... (all of it in $out/controls-2026-Q3.txt)"
 
 say "the quarterly report"
-"$A" report --period 2026-Q3 --format html --out "$out/report-2026-Q3.html" --actor frank
-"$A" report --period 2026-Q3 --format oscal-xml --out "$out/assessment-results-2026-Q3.xml" --actor frank
-"$A" report --period 2026-Q3 --format oscal-json --out "$out/assessment-results-2026-Q3.json" --actor frank
+# One computation at one signed checkpoint, all formats (each recorded in the ledger).
+"$A" report --period 2026-Q3 --format all --out-dir "$out/reports" --actor frank
 stop_daemon
 
 say "verify the whole ledger"
 "$A" verify
 
 say "done"
-echo "steering committee report: $out/report-2026-Q3.html"
-echo "OSCAL assessment results:  $out/assessment-results-2026-Q3.xml"
-echo "                           $out/assessment-results-2026-Q3.json"
+echo "steering committee report: $out/reports/report-2026-Q3.html"
+echo "OSCAL assessment results:  $out/reports/report-2026-Q3.oscal.xml"
+echo "                           $out/reports/report-2026-Q3.oscal.json"
+echo "KPI table:                 $out/reports/report-2026-Q3.kpis.csv (and .kpis.json)"
 echo "data directory:            $AUDITD_DATA_DIR"
