@@ -31,6 +31,16 @@
 #define AUDITD_SOURCE_DIR "."
 #endif
 
+/* A writer allowed for `type`: the one that would send it in production. */
+static event_writer bench_writer(const char *type)
+{
+    static const event_writer order[] = {EVENT_WRITER_PLATFORM, EVENT_WRITER_EDGE, EVENT_WRITER_AUDITD};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        if (event_writer_may(type, order[i]))
+            return order[i];
+    return EVENT_WRITER_NONE;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -191,7 +201,8 @@ static double ingest(const char *ddir, uint64_t total, size_t batch, controls *c
         for (; n < batch && i < total; n++, i++) {
             const char *type;
             int len = gen_event(i, text + n * 1024, 1024, &type);
-            items[n] = (ledger_item){"bench", type, text + n * 1024, (size_t)len, NULL, 0, false};
+            items[n] = (ledger_item){"bench", type, text + n * 1024, (size_t)len, NULL, 0, false,
+                                     bench_writer(type)};
         }
         double t0 = now_s();
         ledger_commit lc;
@@ -268,8 +279,8 @@ int main(int argc, char **argv)
     ingest(l2, total, batch, c);
     double appended = now_s() - t0;
     /* wait for the evaluation thread, then take the status (folds any rest) */
-    api_request req = {"GET", "/v1/controls", NULL, 0, NULL, 0, API_ROLE_AUDITOR, "bench", NULL,
-                       0};
+    api_request req = {.method = "GET", .path = "/v1/controls", .role = API_ROLE_AUDITOR,
+                       .principal = "bench"};
     api_response resp = {0};
     buf_init(&resp.body, 64u << 20);
     if (controls_api(c, &req, &resp) || resp.status != 200)

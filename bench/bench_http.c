@@ -89,7 +89,7 @@ static void *q_worker(void *v)
         "\"path\":\"/v1/events\",\"seq\":1764060000000000,\"signature\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\",\"ts\":1764060000,\"v\":1}";
     for (int i = 0; i < a->batch; i++)
-        it[i] = (ledger_item){.source = "bench-0", .type = "x-bench.tick", .payload = pl,
+        it[i] = (ledger_item){.writer = EVENT_WRITER_EDGE, .source = "bench-0", .type = "x-bench.tick", .payload = pl,
                               .payload_len = sizeof pl - 1, .sig = sig, .sig_len = sizeof sig - 1};
     while (now_s() < a->until) {
         ledger_commit c;

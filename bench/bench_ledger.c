@@ -85,7 +85,7 @@ static void batch_fill(batch *b, uint64_t first, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
         size_t l = make_payload(first + j, b->text[j], sizeof b->text[j]);
-        b->items[j] = (ledger_item){.source = "agent:gw-1", .type = "telemetry.batch",
+        b->items[j] = (ledger_item){.writer = EVENT_WRITER_AUDITD, .source = "agent:gw-1", .type = "telemetry.batch",
                                     .payload = b->text[j], .payload_len = l};
     }
 }

@@ -31,6 +31,16 @@
 #define Q3_START 1782864000LL /* 2026-07-01T00:00:00Z */
 #define Q3_SECONDS (92LL * 86400)
 
+/* A writer allowed for `type`: the one that would send it in production. */
+static event_writer bench_writer(const char *type)
+{
+    static const event_writer order[] = {EVENT_WRITER_PLATFORM, EVENT_WRITER_EDGE, EVENT_WRITER_AUDITD};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        if (event_writer_may(type, order[i]))
+            return order[i];
+    return EVENT_WRITER_NONE;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -235,7 +245,8 @@ int main(int argc, char **argv)
         for (long j = 0; j < m; j++) {
             const char *type;
             int w = make_event(i + j, events, machines, bufs + j * 512, 512, &type);
-            items[j] = (ledger_item){"agent:bench", type, bufs + j * 512, (size_t)w, NULL, 0, false};
+            items[j] = (ledger_item){"agent:bench", type, bufs + j * 512, (size_t)w, NULL, 0, false,
+                                     bench_writer(type)};
         }
         ledger_commit cm;
         if (ledger_append(lg, items, (size_t)m, &cm, &err))

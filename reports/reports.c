@@ -817,7 +817,8 @@ static int record(const report_opts *o, const char *period, const report_issued 
     ledger *lg = NULL;
     rc = ledger_open(o->data_dir, LEDGER_RDWR, &lg, err);
     if (!rc) {
-        ledger_item it = {"auditd:reports", "report.issued", canon.data, canon.len, NULL, 0, false};
+        ledger_item it = {"auditd:reports", "report.issued", canon.data, canon.len, NULL, 0, false,
+                          EVENT_WRITER_AUDITD};
         ledger_commit cm;
         rc = ledger_append(lg, &it, 1, &cm, err);
         if (!rc)

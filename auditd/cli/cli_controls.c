@@ -173,7 +173,7 @@ static int record_scope(const char *cmd, const char *data_dir, const char *actor
     int rc = ledger_open(cli_data_dir(data_dir), LEDGER_RDWR, &lg, &err);
     if (!rc) {
         ledger_item it = {.source = "auditd:controls", .type = "scope.change", .payload = js,
-                          .payload_len = strlen(js)};
+                          .payload_len = strlen(js), .writer = EVENT_WRITER_AUDITD};
         ledger_commit c;
         rc = ledger_append(lg, &it, 1, &c, &err);
         if (!rc)
@@ -452,7 +452,7 @@ static int append_load_event(void *ctx, const raci_policy *p, adt_err *err)
     rc = raci_load_event(p, lc->actor, rfc3339_now_us(), &payload, err);
     if (rc == ADT_OK) {
         ledger_item it = {.source = "auditd", .type = "policy.load", .payload = payload.data,
-                          .payload_len = payload.len};
+                          .payload_len = payload.len, .writer = EVENT_WRITER_AUDITD};
         ledger_commit cm;
         rc = ledger_append(lg, &it, 1, &cm, err);
         if (rc == ADT_OK)

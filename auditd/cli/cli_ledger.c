@@ -150,7 +150,8 @@ int cli_append(int argc, char **argv)
                                  .type = types + k * (EVENT_TYPE_MAX + 1),
                                  .payload = ev,
                                  .payload_len = el,
-                                 .payload_canonical = true}; /* from event_validate */
+                                 .payload_canonical = true, /* from event_validate */
+                                 .writer = EVENT_WRITER_ADMIN};
     }
     if (!rc) {
         ledger *lg;

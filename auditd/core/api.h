@@ -11,6 +11,7 @@
 #define AUDITD_API_H
 
 #include "buf.h"
+#include "event.h"
 #include "status.h"
 
 #include <stddef.h>
@@ -38,6 +39,7 @@ typedef struct api_request {
     const char *principal;    /* agent name or token name; "" when anonymous */
     const char *sig_json;     /* canonical JSON of the verified agent signature, or NULL */
     size_t sig_len;
+    event_writer writer;      /* for an agent: EVENT_WRITER_EDGE or _PLATFORM, from its role */
 } api_request;
 
 typedef struct api_response {

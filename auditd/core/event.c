@@ -2,39 +2,130 @@
 
 #include "rfc3339.h"
 
+#include <stdio.h>
 #include <string.h>
 
-/* Keep in step with docs/events.md. */
-const char *const event_types[] = {
-    "change.request", "change.consult", "change.approve", "change.reject",
-    "firmware.scan", "firmware.deploy", "model.register", "model.deploy", "model.train",
-    "config.change", "notify.inform",
-    "incident.open", "incident.ack", "incident.resolve", "incident.review",
-    "alert.raise", "alert.ack",
-    "access.grant", "access.revoke", "access.review", "principal.depart",
-    "agent.add", "agent.revoke", "token.create", "token.revoke", "server.start", "server.stop",
-    "ledger.verify", "backup.taken", "backup.restore_test", "policy.load", "report.issued",
-    "profile.change", "device.register", "telemetry.batch", "telemetry.reject", "dataset.define",
-    "prediction.summary", "drift.detected", "machine.state", "scope.change",
-    NULL};
+/* Who may write what. Keep in step with docs/events.md (a test checks that
+ * every type is documented there with these writers). */
+enum {
+    A = EVENT_WRITER_AUDITD,
+    D = EVENT_WRITER_ADMIN,
+    E = EVENT_WRITER_EDGE,
+    P = EVENT_WRITER_PLATFORM,
+    U = EVENT_WRITER_PERSON
+};
 
-bool event_type_known(const char *type)
+const event_type_def event_type_table[] = {
+    /* change management and deployment */
+    {"change.request", P | D | U},
+    {"change.consult", P | D | U},
+    {"change.approve", P | D | U},
+    {"change.reject", P | D | U},
+    {"firmware.scan", P | D},
+    {"firmware.deploy", P | E | D},
+    {"model.register", A},
+    {"model.deploy", A},
+    {"model.train", A},
+    {"config.change", P | E | D},
+    {"notify.inform", P | D | U},
+    /* incidents and alerts */
+    {"incident.open", P | E | D | U},
+    {"incident.ack", P | D | U},
+    {"incident.resolve", P | D | U},
+    {"incident.review", P | D | U},
+    {"alert.raise", P | E | A},
+    {"alert.ack", P | D | U},
+    /* access and identity */
+    {"access.grant", P | D},
+    {"access.revoke", P | D},
+    {"access.review", P | D},
+    {"principal.depart", P | D},
+    {"agent.add", A},
+    {"agent.revoke", A},
+    {"token.create", A},
+    {"token.revoke", A},
+    {"server.start", A},
+    {"server.stop", A},
+    /* operations and assurance */
+    {"ledger.verify", A},
+    {"backup.taken", P | D},
+    {"backup.restore_test", P | D},
+    {"policy.load", A},
+    {"scope.change", A},
+    {"report.issued", A},
+    /* pipeline */
+    {"profile.change", A},
+    {"device.register", A},
+    {"telemetry.batch", A},
+    {"telemetry.reject", A},
+    {"dataset.define", A},
+    {"prediction.summary", A},
+    {"drift.detected", A},
+    {"machine.state", E | P},
+    {NULL, 0}};
+
+static const char *const writer_names[] = {"auditd", "admin", "edge", "platform", "person"};
+
+static bool private_type_ok(const char *type)
 {
-    if (!strncmp(type, "x-", 2)) {
-        size_t n = strlen(type);
-        if (n < 3 || n > EVENT_TYPE_MAX)
+    size_t n = strlen(type);
+    if (n < 3 || n > EVENT_TYPE_MAX)
+        return false;
+    for (size_t i = 2; i < n; i++) {
+        char c = type[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
             return false;
-        for (size_t i = 2; i < n; i++) {
-            char c = type[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
-                return false;
-        }
-        return true;
     }
-    for (size_t i = 0; event_types[i]; i++)
-        if (!strcmp(event_types[i], type))
-            return true;
-    return false;
+    return true;
+}
+
+unsigned event_type_writers(const char *type)
+{
+    if (!strncmp(type, "x-", 2))
+        return private_type_ok(type) ? (EVENT_WRITERS_ALL & ~(unsigned)EVENT_WRITER_AUDITD) : 0;
+    for (size_t i = 0; event_type_table[i].type; i++)
+        if (!strcmp(event_type_table[i].type, type))
+            return event_type_table[i].writers;
+    return 0;
+}
+
+bool event_type_known(const char *type) { return event_type_writers(type) != 0; }
+
+bool event_writer_may(const char *type, event_writer w)
+{
+    return w != EVENT_WRITER_NONE && (event_type_writers(type) & (unsigned)w) == (unsigned)w;
+}
+
+const char *event_writer_name(event_writer w)
+{
+    for (size_t i = 0; i < sizeof writer_names / sizeof *writer_names; i++)
+        if ((unsigned)w == 1u << i)
+            return writer_names[i];
+    return "";
+}
+
+event_writer event_writer_parse(const char *s, size_t n)
+{
+    for (size_t i = 0; i < sizeof writer_names / sizeof *writer_names; i++)
+        if (strlen(writer_names[i]) == n && !memcmp(writer_names[i], s, n))
+            return (event_writer)(1u << i);
+    return EVENT_WRITER_NONE;
+}
+
+void event_writers_text(unsigned mask, char *out, size_t cap)
+{
+    size_t used = 0;
+    if (cap)
+        out[0] = '\0';
+    for (size_t i = 0; i < sizeof writer_names / sizeof *writer_names; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        int k = snprintf(out + used, cap > used ? cap - used : 0, "%s%s", used ? ", " : "",
+                         writer_names[i]);
+        if (k < 0 || (size_t)k >= (cap > used ? cap - used : 0))
+            return;
+        used += (size_t)k;
+    }
 }
 
 /* Copy a top-level string member (without escapes) of canonical JSON. */

@@ -452,7 +452,7 @@ static bool valid_label(const char *s, size_t max)
 }
 
 /* Build the canonical leaf for `it` at `seq` into lg->leaf. Keys in byte
- * order: payload, prev, recorded_at, seq, sig, source, type. */
+ * order: payload, prev, recorded_at, seq, sig, source, type, writer. */
 static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const char *recorded_at,
                       adt_err *err)
 {
@@ -462,6 +462,18 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
         return adt_fail(err, ADT_EINVAL, "source must be 1..%d bytes of UTF-8 without control characters", MAX_SOURCE);
     if (!valid_label(it->type, MAX_TYPE))
         return adt_fail(err, ADT_EINVAL, "type must be 1..%d bytes of UTF-8 without control characters", MAX_TYPE);
+    const char *wname = event_writer_name(it->writer);
+    if (!*wname)
+        return adt_fail(err, ADT_EINVAL, "no writer given for a %s entry (a bug in the caller)", it->type);
+    unsigned allowed = event_type_writers(it->type);
+    if (!allowed)
+        return adt_fail(err, ADT_EINVAL, "event type \"%s\" is not in the vocabulary (docs/events.md)", it->type);
+    if (!(allowed & (unsigned)it->writer)) {
+        char names[96];
+        event_writers_text(allowed, names, sizeof names);
+        return adt_fail(err, ADT_EFORBIDDEN, "%s may not write \"%s\" entries (writers: %s)", wname,
+                        it->type, names);
+    }
     static const canon_limits leaf_lim = {LEDGER_MAX_LEAF / 2, 32, 65536};
     int rc = buf_puts(b, "{\"payload\":");
     if (rc)
@@ -499,7 +511,7 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
     if (!rc)
         rc = canon_put_string(b, it->type, strlen(it->type));
     if (!rc)
-        rc = buf_putc(b, '}');
+        rc = buf_printf(b, ",\"writer\":\"%s\"}", wname);
     if (rc)
         return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
     return ADT_OK;

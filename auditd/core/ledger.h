@@ -6,7 +6,7 @@
  * A data directory holds `ledger.db` (SQLite, WAL) and `ledger.key` (the
  * Ed25519 secret key, mode 0600). Every entry is the canonical JSON leaf
  *   {"payload":{...},"prev":"<hex leaf hash of seq-1>","recorded_at":"...Z",
- *    "seq":N,"sig":{...}?,"source":"...","type":"..."}
+ *    "seq":N,"sig":{...}?,"source":"...","type":"...","writer":"..."}
  * built once at append time and never re-serialised.
  *
  * Threads: a `ledger` handle is used by one thread at a time. Open one handle
@@ -19,6 +19,7 @@
 #define AUDITD_LEDGER_H
 
 #include "buf.h"
+#include "event.h"
 #include "merkle.h"
 #include "note.h"
 #include "status.h"
@@ -45,6 +46,10 @@ typedef struct ledger_item {
      * the ledger stores it as it is instead of canonicalising it a second
      * time. Set it only for bytes straight out of canon_json. */
     bool payload_canonical;
+    /* Who vouches for the entry (event.h). Required: the ledger refuses an
+     * item without one, and a type the writer may not write (ADT_EFORBIDDEN),
+     * so no path can store evidence under the wrong writer. */
+    event_writer writer;
 } ledger_item;
 
 /* What a committed append returns: the entries got indices

@@ -724,7 +724,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
     if (rc || (rc = psink_event("telemetry.batch", actor, body.data, &ev[0], err)))
         goto fail;
     items[nitems++] = (ledger_item){PSINK_SOURCE, "telemetry.batch", ev[0].data, ev[0].len,
-                                    NULL, 0, false};
+                                    NULL, 0, false, EVENT_WRITER_AUDITD};
     int reject_slot = -1, pred_slot = -1;
     if (res->quarantined && !replay) {
         buf_reset(&body);
@@ -746,7 +746,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
             goto fail;
         reject_slot = (int)nitems;
         items[nitems++] = (ledger_item){PSINK_SOURCE, "telemetry.reject", ev[1].data, ev[1].len,
-                                        NULL, 0, false};
+                                        NULL, 0, false, EVENT_WRITER_AUDITD};
     }
     if (res->predictions) {
         buf_reset(&body);
@@ -763,7 +763,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
             goto fail;
         pred_slot = (int)nitems;
         items[nitems++] = (ledger_item){PSINK_SOURCE, "prediction.summary", ev[2].data,
-                                        ev[2].len, NULL, 0, false};
+                                        ev[2].len, NULL, 0, false, EVENT_WRITER_AUDITD};
     }
     uint64_t first;
     rc = psink_append(&g->sink, items, nitems, &first, err);

@@ -178,7 +178,8 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
     rc = psink_event("dataset.define", actor, body.data, &ev, err);
     if (rc)
         goto fail;
-    ledger_item it = {PSINK_SOURCE, "dataset.define", ev.data, ev.len, NULL, 0, false};
+    ledger_item it = {PSINK_SOURCE, "dataset.define", ev.data, ev.len, NULL, 0, false,
+                          EVENT_WRITER_AUDITD};
     rc = psink_append(s, &it, 1, &out->ledger_index, err);
     if (rc)
         goto fail;

@@ -223,7 +223,13 @@ int model_ledger_append(const char *data_dir, cJSON *const *events, size_t n,
                                      .type = cJSON_GetStringValue(
                                          cJSON_GetObjectItemCaseSensitive(events[built], "type")),
                                      .payload = canon[built].data,
-                                     .payload_len = canon[built].len};
+                                     .payload_len = canon[built].len,
+                                     /* computed records are auditd's; a human
+                                      * decision taken at the CLI (an approval) is
+                                      * the administrator's */
+                                     .writer = event_writer_may(info.type, EVENT_WRITER_AUDITD)
+                                                   ? EVENT_WRITER_AUDITD
+                                                   : EVENT_WRITER_ADMIN};
     }
     ledger *lg = NULL;
     if (!rc && (rc = ledger_open(data_dir, LEDGER_RDWR, &lg, err)) != ADT_OK)

@@ -97,7 +97,8 @@ int registry_profile_put(sqlite3 *db, const psink *s, const char *actor, const c
     rc = psink_event("profile.change", actor, body, &ev, err);
     if (rc)
         goto fail;
-    ledger_item it = {PSINK_SOURCE, "profile.change", ev.data, ev.len, NULL, 0, false};
+    ledger_item it = {PSINK_SOURCE, "profile.change", ev.data, ev.len, NULL, 0, false,
+                          EVENT_WRITER_AUDITD};
     rc = psink_append(s, &it, 1, &res->ledger_index, err);
     if (rc)
         goto fail;
@@ -312,7 +313,7 @@ int registry_devices_put(sqlite3 *db, const psink *s, const char *actor,
             goto fail;
         ids[nitems] = id;
         items[nitems] = (ledger_item){PSINK_SOURCE, "device.register", evs[nitems].data,
-                                      evs[nitems].len, NULL, 0, false};
+                                      evs[nitems].len, NULL, 0, false, EVENT_WRITER_AUDITD};
         nitems++;
     }
     if (nitems) {

@@ -663,12 +663,8 @@ static void plant_events(sim *s, int64_t start, int64_t end, line_state *ls)
     for (int d = 13, k = 0; d < days; d += 28, k++)
         ev_add(s, start + (int64_t)d * DAY_US + 11 * HOUR_US, "backup.restore_test", "bob",
                "\"target\":\"ledger\",\"result\":\"%s\"", k == 1 ? "fail" : "pass");
-    /* daily ledger verification (one day skipped) */
-    int skip = (int)(days * 0.55);
-    for (int d = 0; d < days; d++)
-        if (d != skip || days < 3)
-            ev_add(s, start + (int64_t)d * DAY_US + 3 * HOUR_US, "ledger.verify",
-                   "agent:platform", "\"result\":\"pass\",\"tree_size\":0,\"problem\":\"\"");
+    /* No ledger.verify here: verification evidence is written by auditd's own
+     * verify (docs/events.md, "Who may write what"), never by an agent. */
     /* firmware changes */
     firmware_change(s, start + (int64_t)(days * 0.15) * DAY_US + 9 * HOUR_US, 1, "plc",
                     "3.3.19", "vendor:plc-oem", 0);

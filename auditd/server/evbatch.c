@@ -120,7 +120,8 @@ int evbatch_parse(const char *body, size_t len, const evbatch_limits *lim, evbat
     return rc;
 }
 
-int evbatch_items(evbatch *b, const char *source, const char *sig, size_t sig_len)
+int evbatch_items(evbatch *b, const char *source, event_writer writer, const char *sig,
+                  size_t sig_len)
 {
     free(b->items);
     b->items = calloc(b->n ? b->n : 1, sizeof *b->items);
@@ -133,6 +134,7 @@ int evbatch_items(evbatch *b, const char *source, const char *sig, size_t sig_le
                                     .payload_len = b->off[i + 1] - b->off[i],
                                     .payload_canonical = true, /* from event_validate */
                                     .sig = sig,
-                                    .sig_len = sig_len};
+                                    .sig_len = sig_len,
+                                    .writer = writer};
     return ADT_OK;
 }

@@ -35,8 +35,9 @@ bool evbatch_type_reserved(const char *type);
  * the event ("event 3 (line 3): ..."). ADT_EINVAL or ADT_ETOOBIG. */
 int evbatch_parse(const char *body, size_t len, const evbatch_limits *lim, evbatch *out,
                   adt_err *err);
-/* Point b->items at the parsed events with the given source and signature. */
-int evbatch_items(evbatch *b, const char *source, const char *sig, size_t sig_len);
+/* Point b->items at the parsed events with the given source, writer and signature. */
+int evbatch_items(evbatch *b, const char *source, event_writer writer, const char *sig,
+                  size_t sig_len);
 void evbatch_free(evbatch *b);
 
 #endif

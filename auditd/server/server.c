@@ -479,7 +479,7 @@ static int h_events_post(rq *q)
     int rc = evbatch_parse(q->req->body, q->req->body_len, &lim, &b, &err);
     if (rc)
         return err_resp(q->resp, rc, err.msg);
-    if (evbatch_items(&b, q->req->principal, q->req->sig_json, q->req->sig_len)) {
+    if (evbatch_items(&b, q->req->principal, q->req->writer, q->req->sig_json, q->req->sig_len)) {
         evbatch_free(&b);
         return err_resp(q->resp, ADT_ENOMEM, "out of memory");
     }
@@ -634,7 +634,8 @@ static int audit_via_queue(server *s, const char *type, const char *actor, const
     buf_init(&p, 65536);
     int rc = state_audit_payload(&p, type, actor, fields, err);
     if (!rc) {
-        ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len};
+        ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len,
+                          .writer = EVENT_WRITER_AUDITD};
         ledger_commit c;
         rc = commitq_submit(s->cq, &it, 1, &c, err);
     }
@@ -875,8 +876,9 @@ static int authenticate(server *s, struct MHD_Connection *c, const route *rt, ap
     } else if (!strncmp(authz, AGENTSIG_SCHEME " ", strlen(AGENTSIG_SCHEME) + 1)) {
         int rc = agentsig_parse(authz, alen, sig, &err);
         uint8_t pub[32], bh[32];
+        char agent_role[16] = "";
         if (!rc)
-            rc = state_agent_get(s->st, sig->name, pub, NULL, 0, &err);
+            rc = state_agent_get(s->st, sig->name, pub, agent_role, sizeof agent_role, &err);
         if (rc == ADT_ENOTFOUND)
             rc = ADT_EAUTH;
         if (!rc) {
@@ -901,6 +903,7 @@ static int authenticate(server *s, struct MHD_Connection *c, const route *rt, ap
         }
         snprintf(principal, pcap, "%s", sig->name);
         req->role = API_ROLE_AGENT;
+        req->writer = event_writer_parse(agent_role, strlen(agent_role));
         req->principal = principal;
         req->sig_json = sig_json->data;
         req->sig_len = sig_json->len;

@@ -437,7 +437,8 @@ int state_audit_event(ledger *lg, const char *type, const char *actor, const cha
     buf_init(&p, 65536);
     int rc = state_audit_payload(&p, type, actor, fields_json, err);
     if (!rc) {
-        ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len};
+        ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len,
+                          .writer = EVENT_WRITER_AUDITD};
         ledger_commit c;
         rc = ledger_append(lg, &it, 1, &c, err);
     }

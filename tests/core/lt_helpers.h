@@ -86,7 +86,7 @@ static inline ledger_commit lt_append1(ledger *lg, uint64_t k, const char *sourc
     char payload[256];
     snprintf(payload, sizeof payload, "{\"note\":\"entry-%06llu-marker\",\"k\":%llu}",
              (unsigned long long)k, (unsigned long long)k);
-    ledger_item it = {.source = source, .type = "x-test.entry", .payload = payload,
+    ledger_item it = {.writer = EVENT_WRITER_EDGE, .source = source, .type = "x-test.entry", .payload = payload,
                       .payload_len = strlen(payload)};
     ledger_commit c;
     adt_err err;

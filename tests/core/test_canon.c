@@ -547,11 +547,29 @@ START_TEST(test_event_vocabulary)
     char *doc = ts_read_file(path, &len);
     ck_assert_ptr_nonnull(doc);
     int count = 0;
-    for (int i = 0; event_types[i]; i++, count++) {
-        ck_assert(event_type_known(event_types[i]));
+    for (int i = 0; event_type_table[i].type; i++, count++) {
+        const char *t = event_type_table[i].type;
+        ck_assert(event_type_known(t));
         char want[160];
-        snprintf(want, sizeof want, "`%s`", event_types[i]);
-        ck_assert_msg(strstr(doc, want), "type %s is not documented in docs/events.md", event_types[i]);
+        snprintf(want, sizeof want, "`%s`", t);
+        ck_assert_msg(strstr(doc, want), "type %s is not documented in docs/events.md", t);
+        /* "Who may write what": the row "| `t` | w1, w2 |" names exactly the code's writers. */
+        snprintf(want, sizeof want, "\n| `%s` | ", t);
+        const char *row = strstr(doc, want);
+        ck_assert_msg(row, "type %s has no row in the writers table of docs/events.md", t);
+        row += strlen(want);
+        unsigned mask = 0;
+        while (*row && *row != '|' && *row != '\n') {
+            size_t n = strcspn(row, ",| \n");
+            if (n) {
+                event_writer w = event_writer_parse(row, n);
+                ck_assert_msg(w != EVENT_WRITER_NONE, "type %s: unknown writer in docs/events.md", t);
+                mask |= (unsigned)w;
+            }
+            row += n ? n : 1;
+        }
+        ck_assert_msg(mask == event_type_table[i].writers,
+                      "type %s: docs/events.md writers differ from event_type_table", t);
     }
     ck_assert_int_ge(count, 30);
     /* Every `a.b` type in the doc's type tables is known to the code. */
@@ -572,6 +590,19 @@ START_TEST(test_event_vocabulary)
     ck_assert(event_type_known("x-a"));
     ck_assert(!event_type_known("change"));
     ck_assert(!event_type_known("change.request "));
+    /* writers */
+    ck_assert(event_writer_may("ledger.verify", EVENT_WRITER_AUDITD));
+    ck_assert(!event_writer_may("ledger.verify", EVENT_WRITER_EDGE));
+    ck_assert(!event_writer_may("ledger.verify", EVENT_WRITER_PLATFORM));
+    ck_assert(!event_writer_may("x-a", EVENT_WRITER_AUDITD));
+    ck_assert(event_writer_may("x-a", EVENT_WRITER_EDGE));
+    ck_assert(!event_writer_may("change.approve", EVENT_WRITER_NONE));
+    ck_assert(!event_writer_may("nope.nope", EVENT_WRITER_ADMIN));
+    char names[64];
+    event_writers_text(EVENT_WRITER_AUDITD | EVENT_WRITER_PLATFORM, names, sizeof names);
+    ck_assert_str_eq(names, "auditd, platform");
+    ck_assert_str_eq(event_writer_name(EVENT_WRITER_PERSON), "person");
+    ck_assert_str_eq(event_writer_name((event_writer)3), "");
 }
 END_TEST
 

@@ -73,7 +73,7 @@ static void child_append(const char *dir, uint32_t round, int fd)
         ledger_item items[8];
         for (size_t j = 0; j < n; j++) {
             int l = payload_a(pl[j], sizeof pl[j], round, size + j);
-            items[j] = (ledger_item){.source = "crash-a", .type = "x-test.crash",
+            items[j] = (ledger_item){.writer = EVENT_WRITER_EDGE, .source = "crash-a", .type = "x-test.crash",
                                      .payload = pl[j], .payload_len = (size_t)l};
         }
         ledger_commit c;
@@ -108,7 +108,7 @@ static void *submitter(void *arg)
         ledger_item items[4];
         for (size_t j = 0; j < n; j++) {
             int l = payload_b(pl[j], sizeof pl[j], t->round, t->tid, ctr + (uint32_t)j);
-            items[j] = (ledger_item){.source = "crash-b", .type = "x-test.crash",
+            items[j] = (ledger_item){.writer = EVENT_WRITER_EDGE, .source = "crash-b", .type = "x-test.crash",
                                      .payload = pl[j], .payload_len = (size_t)l};
         }
         ledger_commit c;
@@ -304,7 +304,7 @@ static void child_writer(const char *dir, const char *source, unsigned seed)
             n = 150 - k;
         for (int j = 0; j < n; j++) {
             int l = snprintf(pl[j], sizeof pl[j], "{\"n\":%d}", k + j);
-            items[j] = (ledger_item){.source = source, .type = "x-test.conc", .payload = pl[j],
+            items[j] = (ledger_item){.writer = EVENT_WRITER_EDGE, .source = source, .type = "x-test.conc", .payload = pl[j],
                                      .payload_len = (size_t)l};
         }
         ledger_commit c;
@@ -466,8 +466,8 @@ static void *bad_submitter(void *arg)
 {
     badsub *b = arg;
     ledger_item items[2] = {
-        {.source = "ok", .type = "x-t", .payload = "{\"a\":1}", .payload_len = 7},
-        {.source = "ok", .type = "x-t", .payload = "{\"a\":", .payload_len = 5}};
+        {.writer = EVENT_WRITER_EDGE, .source = "ok", .type = "x-t", .payload = "{\"a\":1}", .payload_len = 7},
+        {.writer = EVENT_WRITER_EDGE, .source = "ok", .type = "x-t", .payload = "{\"a\":", .payload_len = 5}};
     adt_err err;
     ledger_commit c;
     for (;;) {

@@ -41,13 +41,13 @@ static void check_leaf(const char *leaf, size_t len, uint64_t seq, const uint8_t
     cJSON *j = cJSON_ParseWithLength(leaf, len);
     ck_assert_ptr_nonnull(j);
     /* Keys sorted, exactly the documented set. */
-    static const char *const keys[] = {"payload", "prev", "recorded_at", "seq", "source", "type"};
+    static const char *const keys[] = {"payload", "prev", "recorded_at", "seq", "source", "type", "writer"};
     int i = 0;
     for (cJSON *c = j->child; c; c = c->next, i++) {
-        ck_assert_int_lt(i, 6);
+        ck_assert_int_lt(i, 7);
         ck_assert_str_eq(c->string, keys[i]);
     }
-    ck_assert_int_eq(i, 6);
+    ck_assert_int_eq(i, 7);
     cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "seq");
     ck_assert(cJSON_IsNumber(s));
     ck_assert_uint_eq((uint64_t)s->valuedouble, seq);
@@ -57,6 +57,7 @@ static void check_leaf(const char *leaf, size_t len, uint64_t seq, const uint8_t
     ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "prev")->valuestring, hex);
     ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "source")->valuestring, source);
     ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "type")->valuestring, "x-test.entry");
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "writer")->valuestring, "edge");
     const char *ra = cJSON_GetObjectItemCaseSensitive(j, "recorded_at")->valuestring;
     ck_assert_uint_eq(strlen(ra), 27);
     ck_assert_int_eq(ra[26], 'Z');
@@ -207,7 +208,7 @@ START_TEST(test_batch_and_sig)
     char pl[5][64];
     for (int i = 0; i < 5; i++) {
         snprintf(pl[i], sizeof pl[i], "{ \"b\" : [1, 2.50, -0e+3], \"a\": \"\\u00e9%d\" }", i);
-        items[i] = (ledger_item){.source = "agent:batch", .type = "firmware.deploy",
+        items[i] = (ledger_item){.writer = EVENT_WRITER_EDGE, .source = "agent:batch", .type = "firmware.deploy",
                                  .payload = pl[i], .payload_len = strlen(pl[i])};
     }
     const char *sig = "{\"sig\":\"AAAA\", \"alg\":\"ed25519\",\"kid\":\"k1\"}";
@@ -229,7 +230,7 @@ START_TEST(test_batch_and_sig)
     ck_assert_msg(strncmp(leaf.data, want_payload, strlen(want_payload)) == 0, "leaf: %s", leaf.data);
     ck_assert_ptr_nonnull(strstr(leaf.data,
                                  ",\"seq\":3,\"sig\":{\"alg\":\"ed25519\",\"kid\":\"k1\",\"sig\":\"AAAA\"},"
-                                 "\"source\":\"agent:batch\",\"type\":\"firmware.deploy\"}"));
+                                 "\"source\":\"agent:batch\",\"type\":\"firmware.deploy\",\"writer\":\"edge\"}"));
     ck_assert_int_eq(ledger_entry(lg, 2, &leaf, &err), ADT_OK);
     ck_assert_ptr_null(strstr(leaf.data, "\"sig\""));
     buf_free(&leaf);
@@ -277,7 +278,7 @@ START_TEST(test_bad_input)
     lt_append1(lg, 0, "agent:ok");
     const char *good = "{\"a\":1}";
 #define ITEM(src, typ, pl) \
-    (ledger_item){.source = (src), .type = (typ), .payload = (pl), .payload_len = strlen(pl)}
+    (ledger_item){.writer = EVENT_WRITER_EDGE, .source = (src), .type = (typ), .payload = (pl), .payload_len = strlen(pl)}
     ledger_item it;
     it = ITEM("agent:ok", "x-t", "{\"a\":1");
     expect_refused(lg, &it, 1, ADT_EINVAL, "truncated JSON");

@@ -442,7 +442,7 @@ START_TEST(test_append_insert_ignored)
     adt_err err;
     ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &err), ADT_OK);
     char payload[] = "{\"a\":1}";
-    ledger_item it = {.source = "s", .type = "x-t", .payload = payload, .payload_len = strlen(payload)};
+    ledger_item it = {.writer = EVENT_WRITER_EDGE, .source = "s", .type = "x-t", .payload = payload, .payload_len = strlen(payload)};
     ledger_commit c;
     int rc = ledger_append(lg, &it, 1, &c, &err);
     uint64_t size = 0;

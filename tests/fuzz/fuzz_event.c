@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (b.n == 0 || b.n > lim.max_events)
         abort();
-    if (evbatch_items(&b, "fuzz", NULL, 0))
+    if (evbatch_items(&b, "fuzz", EVENT_WRITER_EDGE, NULL, 0))
         abort();
     for (size_t i = 0; i < b.n; i++) {
         buf again;

@@ -70,7 +70,8 @@ START_TEST(test_formats)
         "\"values\":[3,{\"b\":2,\"a\":1}]}"};
     const char *sig = "{\"alg\":\"ed25519\",\"agent\":\"gw-1\",\"seq\":7}";
     for (int i = 0; i < 3; i++) {
-        ledger_item it = {.source = i == 2 ? "agent:gw-1" : "cli",
+        ledger_item it = {.writer = i == 2 ? EVENT_WRITER_EDGE : EVENT_WRITER_ADMIN,
+                          .source = i == 2 ? "agent:gw-1" : "cli",
                           .type = i == 0 ? "firmware.deploy" : i == 1 ? "incident.open" : "x-acme.calibration",
                           .payload = events[i],
                           .payload_len = strlen(events[i]),

@@ -33,7 +33,8 @@ static void append(ledger *lg, const char *json)
     event_info info;
     ck_assert_msg(event_validate(json, strlen(json), NULL, &c, &info, &e) == ADT_OK, "%s: %s", json,
                   e.msg);
-    ledger_item it = {"agent:test", info.type, c.data, c.len, NULL, 0, false};
+    ledger_item it = {"agent:test", info.type, c.data, c.len, NULL, 0, false,
+                      (event_writer)ts_writer_for(info.type)};
     ledger_commit cm;
     ck_assert_msg(ledger_append(lg, &it, 1, &cm, &e) == ADT_OK, "%s", e.msg);
     buf_free(&c);
@@ -510,7 +511,7 @@ START_TEST(http_handler)
 {
     api_param prm[1] = {{"format", "csv"}};
     api_request req = {"GET", "/v1/reports/2026-Q3", prm, 1, NULL, 0, API_ROLE_AGENT, "agent:gw-1",
-                       NULL, 0};
+                       NULL, 0, EVENT_WRITER_EDGE};
     api_response resp = {0};
     buf_init(&resp.body, 64u << 20);
     ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);

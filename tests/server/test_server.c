@@ -386,8 +386,8 @@ START_TEST(test_receipt_and_log)
     fx_start(&f, NULL);
     ts_http r;
     const char *batch =
-        "{\"type\":\"change.request\",\"time\":\"2026-07-01T08:00:00Z\",\"actor\":\"bob\",\"change_id\":\"C1\"}\n"
-        "{\"type\":\"change.approve\",\"time\":\"2026-07-01T09:00:00Z\",\"actor\":\"carol\",\"change_id\":\"C1\"}\n"
+        "{\"type\":\"incident.open\",\"time\":\"2026-07-01T08:00:00Z\",\"actor\":\"bob\",\"incident_id\":\"I1\"}\n"
+        "{\"type\":\"config.change\",\"time\":\"2026-07-01T09:00:00Z\",\"actor\":\"carol\",\"change_id\":\"C1\"}\n"
         "{\"type\":\"firmware.deploy\",\"time\":\"2026-07-02T08:00:00Z\",\"actor\":\"bob\",\"change_id\":\"C1\"}\n";
     post_events(&f, batch, &r);
     ck_assert_msg(r.status == 201, "%s", r.body);
@@ -473,7 +473,7 @@ START_TEST(test_receipt_and_log)
     bearer_get(&f, f.auditor, "/v1/events?source=gw-1&from=2026-07-01T08:30:00Z&to=2026-07-02T00:00:00Z", &r);
     q = cJSON_Parse(r.body);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(q, "events")), 1);
-    ck_assert_ptr_nonnull(strstr(r.body, "change.approve"));
+    ck_assert_ptr_nonnull(strstr(r.body, "config.change"));
     cJSON_Delete(q);
     ts_http_free(&r);
     bearer_get(&f, f.auditor, "/v1/events?source=gw-1&limit=2", &r);

@@ -87,7 +87,7 @@ START_TEST(test_batch)
                      "{\"type\":\"x-acme.thing\",\"time\":\"2026-07-01T08:00:01Z\",\"actor\":\"b\"}\n";
     ck_assert_int_eq(evbatch_parse(nd, strlen(nd), NULL, &b, &err), ADT_OK);
     ck_assert_int_eq(b.n, 2);
-    ck_assert_int_eq(evbatch_items(&b, "gw", NULL, 0), ADT_OK);
+    ck_assert_int_eq(evbatch_items(&b, "gw", EVENT_WRITER_EDGE, NULL, 0), ADT_OK);
     ck_assert_str_eq(b.items[1].type, "x-acme.thing");
     evbatch_free(&b);
     const char *bad2 = "{\"type\":\"alert.ack\",\"time\":\"2026-07-01T08:00:00Z\",\"actor\":\"a\"}\n"

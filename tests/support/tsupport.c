@@ -1,5 +1,7 @@
 #include "tsupport.h"
 
+#include "event.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -172,6 +174,16 @@ int ts_write_file(const char *path, const char *data, size_t len)
         return -1;
     size_t w = fwrite(data, 1, len, f);
     return fclose(f) == 0 && w == len ? 0 : -1;
+}
+
+int ts_writer_for(const char *type)
+{
+    static const event_writer order[] = {EVENT_WRITER_PLATFORM, EVENT_WRITER_EDGE, EVENT_WRITER_ADMIN,
+                                         EVENT_WRITER_PERSON, EVENT_WRITER_AUDITD};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+        if (event_writer_may(type, order[i]))
+            return (int)order[i];
+    return (int)EVENT_WRITER_NONE;
 }
 
 int ts_free_port(void)

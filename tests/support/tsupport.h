@@ -29,6 +29,10 @@ int ts_write_file(const char *path, const char *data, size_t len);
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int ts_free_port(void);
 
+/* A writer allowed for `type` (event.h), for tests that append directly:
+ * platform, else edge, admin, person, auditd; EVENT_WRITER_NONE if none. */
+int ts_writer_for(const char *type);
+
 /* Start `auditd serve --data-dir DIR --listen 127.0.0.1:PORT <extra...>` and
  * wait until GET /healthz answers (at most `wait_ms`). Returns the pid, or -1. */
 pid_t ts_daemon_start(const char *dir, int port, const char *const *extra, int wait_ms);
