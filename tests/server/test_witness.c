@@ -481,6 +481,15 @@ START_TEST(test_cosigned_while_ingesting)
     ck_assert_int_eq(ts_write_file(trusted, out, strlen(out)), 0);
     free(out);
 
+    /* The report computed at that checkpoint names the witness (xml: the report data). */
+    char at[32];
+    snprintf(at, sizeof at, "%llu", (unsigned long long)final);
+    out = run_ok((const char *const[]){"report", "--period", "2026-Q3", "--format", "xml", "--at-size",
+                                       at, "--no-record", "--data-dir", w.log, NULL});
+    ck_assert_msg(strstr(out, "<witness name=\"" WNAME "\""), "the report's integrity section does "
+                  "not name the witness");
+    free(out);
+
     /* verify --trusted-checkpoint on the intact ledger. */
     char *err = NULL;
     int st = run_st((const char *const[]){"verify", "--data-dir", w.log, "--trusted-checkpoint",
