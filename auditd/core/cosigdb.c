@@ -228,7 +228,13 @@ int cosigdb_attach(cosigdb *db, const char *note, uint64_t size, const merkle_ha
     if (!db)
         return ADT_OK;
     pthread_mutex_lock(&db->mu);
-    if (db->has_latest && db->latest_size == size &&
+    if (!db->has_latest || size > db->latest_size) {
+        /* Nothing above the newest cosigned size is cosigned: no file read on
+         * the receipts' hot path (fresh commits). */
+        pthread_mutex_unlock(&db->mu);
+        return ADT_OK;
+    }
+    if (db->latest_size == size &&
         sodium_memcmp(db->latest_root, root, MERKLE_HASH_LEN) == 0) {
         /* The cache holds the same note followed by its lines. */
         buf_reset(out);
