@@ -297,6 +297,37 @@ int witness_sqlite_latest(witness_sqlite *ws, const char *origin, buf *note, uin
     return rc;
 }
 
+int witness_sqlite_latest_by_hash(witness_sqlite *ws, const char *origin_sha256_hex, buf *note,
+                                  adt_err *err)
+{
+    pthread_mutex_lock(&ws->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_ENOTFOUND;
+    if (sqlite3_prepare_v2(ws->db, "SELECT origin, note FROM latest", -1, &s, NULL)) {
+        rc = db_fail(ws->db, err, "prepare");
+    } else {
+        int r;
+        while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+            uint8_t h[32];
+            char hex[65];
+            crypto_hash_sha256(h, sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+            sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+            if (!strcmp(hex, origin_sha256_hex)) {
+                buf_reset(note);
+                rc = buf_append(note, sqlite3_column_text(s, 1), (size_t)sqlite3_column_bytes(s, 1));
+                break;
+            }
+        }
+        if (rc == ADT_ENOTFOUND && r != SQLITE_DONE)
+            rc = db_fail(ws->db, err, "reading latest");
+        else if (rc == ADT_ENOTFOUND)
+            adt_fail(err, rc, "the witness has not cosigned a checkpoint for a log with that origin hash");
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ws->mu);
+    return rc;
+}
+
 int witness_sqlite_list(witness_sqlite *ws, buf *out, adt_err *err)
 {
     pthread_mutex_lock(&ws->mu);

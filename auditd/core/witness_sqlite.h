@@ -45,6 +45,10 @@ int witness_sqlite_add_log(witness_sqlite *ws, const char *origin, const char *l
  * witness's cosignature) into `note`, its size into *size; ADT_ENOTFOUND if none. */
 int witness_sqlite_latest(witness_sqlite *ws, const char *origin, buf *note, uint64_t *size,
                           adt_err *err);
+/* The same for the log whose origin hashes to `origin_sha256_hex` (lowercase
+ * hex of SHA-256 of the origin: tlog-witness's monitoring path). */
+int witness_sqlite_latest_by_hash(witness_sqlite *ws, const char *origin_sha256_hex, buf *note,
+                                  adt_err *err);
 /* One line per registered key: "<origin> <latest size or -> <log vkey>\n". */
 int witness_sqlite_list(witness_sqlite *ws, buf *out, adt_err *err);
 

@@ -398,6 +398,13 @@ static int h_witness(rq *q)
     return witsrv_add_checkpoint(q->s->wsrv, q->req, q->resp);
 }
 
+static int h_witness_get(rq *q)
+{
+    if (!q->s->wsrv)
+        return api_error(q->resp, 404, "not_found", "this auditd is not a witness");
+    return witsrv_get_checkpoint(q->s->wsrv, q->req, q->resp);
+}
+
 static int param_u64(rq *q, const char *name, uint64_t *v, bool required, bool *present)
 {
     const char *p = api_param_get(q->req, name);
@@ -808,6 +815,7 @@ static const route routes[] = {
     {"GET", "/v1/raci", 0, NEED_READ, h_controls},
     {"GET", "/v1/reports/", 2, NEED_READ, h_reports},
     {"POST", "/add-checkpoint", 0, NEED_NONE, h_witness}, /* C2SP tlog-witness */
+    {"GET", "/v1/witness/", 2, NEED_NONE, h_witness_get}, /* its monitoring prefix */
 };
 
 static bool path_matches(const route *r, const char *path)

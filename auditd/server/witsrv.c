@@ -5,6 +5,7 @@
 #include "witness_sqlite.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,32 @@ int witsrv_add_checkpoint(witsrv *w, const api_request *req, api_response *resp)
     }
     free(a);
     return rc;
+}
+
+int witsrv_get_checkpoint(witsrv *w, const api_request *req, api_response *resp)
+{
+    static const char pre[] = "/v1/witness/", suf[] = "/checkpoint";
+    const char *p = req->path + sizeof pre - 1;
+    char hex[65];
+    size_t n = strlen(p);
+    bool ok = strncmp(req->path, pre, sizeof pre - 1) == 0 && n == 64 + sizeof suf - 1 &&
+              strcmp(p + 64, suf) == 0;
+    for (size_t i = 0; ok && i < 64; i++)
+        ok = (p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f');
+    if (!ok)
+        return api_error(resp, 404, "not_found", "use GET /v1/witness/<lowercase hex SHA-256 of the "
+                         "log's origin>/checkpoint");
+    memcpy(hex, p, 64);
+    hex[64] = '\0';
+    adt_err err = {0};
+    int rc = witness_sqlite_latest_by_hash(w->db, hex, &resp->body, &err);
+    if (rc == ADT_ENOTFOUND)
+        return api_error(resp, 404, "not_found", "%s", err.msg);
+    if (rc)
+        return api_error(resp, 500, "internal", "%s", err.msg);
+    resp->status = 200;
+    resp->content_type = "text/plain; charset=utf-8";
+    return ADT_OK;
 }
 
 int witsrv_metrics(witsrv *w, buf *out)

@@ -24,6 +24,12 @@ void witsrv_close(witsrv *w);
 /* Serve POST /add-checkpoint. Returns ADT_OK once `resp` is filled. */
 int witsrv_add_checkpoint(witsrv *w, const api_request *req, api_response *resp);
 
+/* Serve GET /v1/witness/<origin hash>/checkpoint (tlog-witness's monitoring
+ * retrieval, monitoring prefix /v1/witness): the newest checkpoint cosigned
+ * for that log, with the log's signature line and the witness's cosignature;
+ * 404 if none. */
+int witsrv_get_checkpoint(witsrv *w, const api_request *req, api_response *resp);
+
 /* Prometheus lines: requests by answer status, cosign latency. */
 int witsrv_metrics(witsrv *w, buf *out);
 

@@ -812,6 +812,20 @@ START_TEST(test_endpoint_statuses)
     ck_assert(ind_cosig(out, w.wname, w.wpub, &ts));
     ck_assert(!strstr(out, "other.test/mldsa"));
     free(out);
+    /* The same over the monitoring path: GET /v1/witness/<hex SHA-256 of the origin>/checkpoint. */
+    uint8_t oh[32];
+    char ohex[65], path[128];
+    crypto_hash_sha256(oh, (const uint8_t *)"hand.test/log", strlen("hand.test/log"));
+    sodium_bin2hex(ohex, sizeof ohex, oh, sizeof oh);
+    snprintf(path, sizeof path, "/v1/witness/%s/checkpoint", ohex);
+    char *mon = get(port, path, 200);
+    ck_assert_uint_eq(note_size(mon), 8);
+    ck_assert(ind_cosig(mon, w.wname, w.wpub, &ts));
+    ck_assert(ind_log_sig(mon, lg.name, lg.pk));
+    free(mon);
+    ohex[0] = ohex[0] == '0' ? '1' : '0';
+    snprintf(path, sizeof path, "/v1/witness/%s/checkpoint", ohex);
+    free(get(port, path, 404));
     world_teardown(&w);
 }
 END_TEST
