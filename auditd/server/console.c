@@ -42,6 +42,7 @@
 #define BODY_MAX 16384          /* console request bodies */
 #define COMMENT_MAX 1000
 #define EVENTS_MAX 20000        /* entries of one type read for a view */
+#define KPI_FRESH_US (60 * 1000000LL) /* the workflow thread refreshes them every 30 s */
 
 typedef struct session {
     bool used;
@@ -72,6 +73,7 @@ struct console {
     pthread_mutex_t kmu; /* the KPI cache */
     char kpi_period[64];
     uint64_t kpi_size;
+    int64_t kpi_at_us;  /* when computed: a view may show KPIs up to KPI_FRESH_US old */
     char *kpi_json;
 };
 
@@ -182,6 +184,8 @@ static int wf_append(void *ctx, const char *type, const char *payload, size_t le
     return rc;
 }
 
+static void kpi_refresh(console *c, const char *period);
+
 static void *wf_main(void *arg)
 {
     console *c = arg;
@@ -201,6 +205,7 @@ static void *wf_main(void *arg)
                         WORKFLOW_PERIOD_S, err.msg);
             c->env.pool_put(c->env.ctx, lg);
         }
+        kpi_refresh(c, NULL); /* so that the steering view answers from the cache */
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += WORKFLOW_PERIOD_S;
@@ -827,6 +832,60 @@ static int h_session(console *c, const console_hdrs *h, const api_request *req,
     return session_answer(c, req->principal, csrf, resp);
 }
 
+/* Recompute the cached KPIs of `period` (NULL: the cached one, else the
+ * period of the latest issued report) when the ledger grew. Called from the
+ * workflow thread. */
+#if AUDITD_HAVE_REPORTS
+static void default_period(const cJSON *reports, char *out, size_t cap);
+#endif
+
+static void kpi_refresh(console *c, const char *period)
+{
+#if AUDITD_HAVE_REPORTS
+    char per[64] = "";
+    uint64_t cached = 0;
+    pthread_mutex_lock(&c->kmu);
+    snprintf(per, sizeof per, "%s", period ? period : c->kpi_period);
+    cached = c->kpi_json ? c->kpi_size : 0;
+    pthread_mutex_unlock(&c->kmu);
+    adt_err err = {0};
+    ledger *lg = c->env.pool_get(c->env.ctx, &err);
+    if (!lg)
+        return;
+    uint64_t size = 0;
+    cJSON *reports = NULL;
+    if (!ledger_size(lg, &size, &err) && !per[0]) {
+        static const char *const types[] = {"report.issued"};
+        reports = events_many(c, lg, types, 1, &err);
+    }
+    c->env.pool_put(c->env.ctx, lg);
+    if (!per[0] && reports)
+        default_period(reports, per, sizeof per);
+    cJSON_Delete(reports);
+    if (!per[0] || (cached && cached == size))
+        return;
+    report_opts o = {0};
+    o.data_dir = c->env.data_dir;
+    o.period = per;
+    o.format = REPORT_JSON;
+    buf out;
+    buf_init(&out, REPORT_MAX_BYTES);
+    if (!reports_generate(&o, &out, NULL, &err)) {
+        pthread_mutex_lock(&c->kmu);
+        free(c->kpi_json);
+        c->kpi_json = buf_steal(&out, NULL);
+        c->kpi_size = size;
+        c->kpi_at_us = rfc3339_now_us();
+        snprintf(c->kpi_period, sizeof c->kpi_period, "%s", per);
+        pthread_mutex_unlock(&c->kmu);
+    }
+    buf_free(&out);
+#else
+    (void)c;
+    (void)period;
+#endif
+}
+
 /* ---------- views ---------- */
 
 #if AUDITD_HAVE_REPORTS
@@ -880,7 +939,8 @@ static int v_steering(console *c, const api_request *req, api_response *resp)
      * issue), cached until the ledger grows. */
     cJSON *kpis = NULL;
     pthread_mutex_lock(&c->kmu);
-    if (c->kpi_json && c->kpi_size == size && !strcmp(c->kpi_period, period))
+    if (c->kpi_json && !strcmp(c->kpi_period, period) &&
+        (c->kpi_size == size || rfc3339_now_us() - c->kpi_at_us < KPI_FRESH_US))
         kpis = cJSON_Parse(c->kpi_json);
     pthread_mutex_unlock(&c->kmu);
     char why[ADT_ERR_MAX] = "";
@@ -899,6 +959,7 @@ static int v_steering(console *c, const api_request *req, api_response *resp)
             free(c->kpi_json);
             c->kpi_json = buf_steal(&out, NULL);
             c->kpi_size = size;
+            c->kpi_at_us = rfc3339_now_us();
             snprintf(c->kpi_period, sizeof c->kpi_period, "%s", period);
             pthread_mutex_unlock(&c->kmu);
         } else {

@@ -319,11 +319,11 @@ async function viewOperator() {
           i.state === 'open' ? h('button', { 'data-action': `iack:${i.incident_id}`, onclick: async () => { if (await act(`/v1/console/incidents/${i.incident_id}/ack`, {}, `Acknowledge ${i.incident_id}`)) show('operator'); } }, 'Acknowledge') : null,
           i.state !== 'resolved' ? h('button', { class: 'secondary', 'data-action': `iresolve:${i.incident_id}`, onclick: async () => { if (await act(`/v1/console/incidents/${i.incident_id}/resolve`, {}, `Resolve ${i.incident_id}`)) show('operator'); } }, 'Resolve') : null)))))));
   const preds = h('div', { class: 'card' }, h('h2', {}, 'Predicted failures to label'),
-    h('p', { class: 'muted small' }, 'Your labels train the next model (dataset define --labels) and give the report\'s precision and recall.'),
+    h('p', { class: 'muted small' }, 'Your labels are recorded in the ledger (label.set). Feeding them into training and into the report\'s precision and recall is not built yet.'),
     d.predictions.length ? h('div', { class: 'scroll' }, h('table', { id: 'predictions' }, h('tr', {}, ['Device', 'Reading', 'p(failure)', 'Model', 'Label'].map(t => h('th', {}, t))),
       d.predictions.map(p => h('tr', {}, h('td', {}, p.device), h('td', {}, when(p.reading_time)), h('td', {}, p.probability.toFixed(3)), h('td', {}, `${p.model}@${p.version}`),
         h('td', {}, p.label ? h('div', { class: 'small' }, `${p.label.label} by ${p.label.actor}`) : '', labelForm(p.target)))))) : h('p', { class: 'muted' }, 'No positive predictions.'));
-  const quar = h('div', { class: 'card' }, h('div', { class: 'inline' }, h('h2', {}, `Quarantine (${q.length} waiting)`),
+  const quar = h('div', { class: 'card' }, h('div', { class: 'inline' }, h('h2', {}, `Quarantine (${q.length >= 50 ? 'first 50' : q.length} waiting)`),
     h('button', { id: 'replay', class: 'secondary', onclick: async () => { try { const r = await api('/v1/console/quarantine/replay', { method: 'POST' }); toast(`Replayed: ${r.accepted} accepted, ${r.quarantined} still quarantined (ledger index ${r.ledger_index})`); show('operator'); } catch (e) { toast(`Replay refused: ${e.message}`, true); } } }, 'Replay')),
     h('div', { class: 'scroll' }, h('table', { id: 'quarantine' }, h('tr', {}, ['Device', 'Reason', 'Detail', 'Received'].map(t => h('th', {}, t))),
       q.slice(0, 50).map(r => h('tr', {}, h('td', {}, r.device || ''), h('td', {}, badge(r.reason, 'warn')), h('td', { class: 'small' }, r.detail), h('td', {}, when(r.received)))))));
