@@ -58,5 +58,5 @@ mkdir -p "$B/shots"
 cd "$B/npm"
 status=0
 node --test --test-reporter=spec console.test.mjs || status=$?
-[ $status -eq 0 ] || tail -n 30 "$W/daemon.log"
+[ $status -eq 0 ] || { grep -A40 "ERROR: AddressSanitizer\|runtime error" "$W/daemon.log" || tail -n 30 "$W/daemon.log"; }
 exit $status
