@@ -759,8 +759,8 @@ static int h_login(console *c, const api_request *req, api_response *resp)
         failure *ff = fail_slot(c, name, now, true);
         ff->count++;
         pthread_mutex_unlock(&c->mu);
-        cJSON_Delete(b);
         log_msg(LOG_WARN, MOD, "failed sign-in for '%s'", name);
+        cJSON_Delete(b); /* `name` points into it */
         return fail_resp(resp, rc, err.msg);
     }
     uint8_t tok[32], cs[32];
