@@ -124,6 +124,10 @@ int witness_add_checkpoint(witness *w, const char *body, size_t len, uint64_t no
         goto out;
     }
     snprintf(ans->origin, sizeof ans->origin, "%s", cp.origin);
+    if (cp.size > INT64_MAX || rq->old_size > INT64_MAX) {
+        answer(ans, 400, "tree sizes above 2^63-1 are not supported");
+        goto out;
+    }
 
     /* 404: unknown origin. */
     witness_log_key keys[WITNESS_LOG_KEYS_MAX];
