@@ -63,6 +63,8 @@ struct wsubmit {
     uint64_t tree_size;      /* newest size notified */
     bool stopping;
     int64_t last_round_ms;
+    uint64_t rounds;
+    double cpu_s;            /* the submitter thread's CPU time, for /metrics */
 };
 
 static int64_t mono_ms(void)
@@ -355,6 +357,12 @@ static void *run(void *arg)
         w->last_round_ms = mono_ms();
         pthread_mutex_unlock(&w->mu);
         round_once(w, stopping);
+        struct timespec cpu;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+        pthread_mutex_lock(&w->mu);
+        w->rounds++;
+        w->cpu_s = (double)cpu.tv_sec + (double)cpu.tv_nsec / 1e9;
+        pthread_mutex_unlock(&w->mu);
         if (stopping)
             return NULL;
     }
@@ -481,6 +489,13 @@ int wsubmit_metrics(wsubmit *w, buf *b)
         "# TYPE auditd_witness_submissions_total counter\n";
     int rc = buf_puts(b, help);
     pthread_mutex_lock(&w->mu);
+    if (!rc)
+        rc = buf_printf(b, "# HELP auditd_witness_rounds_total Submission rounds (all witnesses).\n"
+                           "# TYPE auditd_witness_rounds_total counter\nauditd_witness_rounds_total %llu\n"
+                           "# HELP auditd_witness_submitter_cpu_seconds_total CPU time of the "
+                           "submitter thread.\n# TYPE auditd_witness_submitter_cpu_seconds_total "
+                           "counter\nauditd_witness_submitter_cpu_seconds_total %.6f\n",
+                        (unsigned long long)w->rounds, w->cpu_s);
     for (size_t i = 0; !rc && i < w->n; i++) {
         const wit *x = &w->w[i];
         uint64_t lag = x->has_cosigned && w->tree_size > x->cosigned ? w->tree_size - x->cosigned
