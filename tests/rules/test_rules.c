@@ -1046,7 +1046,7 @@ START_TEST(engine_many_obligations)
         int n = snprintf(leaf, sizeof leaf,
                          "{\"payload\":{\"actor\":\"auditd\",\"alert_id\":\"AL-%d\",\"kind\":"
                          "\"drift\",\"time\":\"2026-07-01T%02d:%02d:00Z\",\"type\":\"alert.raise\"},"
-                         "\"type\":\"alert.raise\"}", i, (i / 60) % 24, i % 60);
+                         "\"type\":\"alert.raise\",\"writer\":\"auditd\"}", i, (i / 60) % 24, i % 60);
         ck_assert(eval_feed(e, idx++, leaf, (size_t)n, &err) == ADT_OK);
         if (i == 17 || i == 4242 || i == 9998)
             continue;
@@ -1054,7 +1054,7 @@ START_TEST(engine_many_obligations)
         n = snprintf(leaf, sizeof leaf,
                      "{\"payload\":{\"actor\":\"carol\",\"alert_id\":\"AL-%d\",\"time\":"
                      "\"2026-07-0%dT%02d:%02d:30Z\",\"type\":\"alert.ack\"},\"type\":"
-                     "\"alert.ack\"}", i, late ? 3 : 1, (i / 60) % 24, i % 60);
+                     "\"alert.ack\",\"writer\":\"platform\"}", i, late ? 3 : 1, (i / 60) % 24, i % 60);
         ck_assert(eval_feed(e, idx++, leaf, (size_t)n, &err) == ADT_OK);
     }
     cJSON *res = NULL;
