@@ -130,12 +130,6 @@ static const char agent_usage[] =
     "verify-receipts: check every stored receipt against the server's current checkpoint\n"
     "     (token: --token or $AUDITD_TOKEN, an auditor token).\n";
 
-static const char *actor_name(char *out, size_t cap)
-{
-    const char *u = getenv("USER");
-    snprintf(out, cap, "cli:%s", u && agentsig_name_valid(u, strlen(u)) ? u : "operator");
-    return out;
-}
 
 static int open_both(const char *dir, ledger **lg, state **st, adt_err *err)
 {
@@ -197,7 +191,7 @@ static int agent_add(int argc, char **argv)
         agentsig_key_id(pub, kid);
         snprintf(fields, sizeof fields, "{\"agent\":\"%s\",\"role\":\"%s\",\"key_id\":\"%s\"}", name,
                  role, kid);
-        if (state_audit_event(lg, "agent.add", actor_name(actor, sizeof actor), fields, &err))
+        if (state_audit_event(lg, "agent.add", cli_actor(actor, sizeof actor), fields, &err))
             rc = cli_failf("agent add", "agent added but the agent.add event was not recorded: %s",
                            err.msg);
         else
@@ -234,7 +228,7 @@ static int agent_revoke(int argc, char **argv)
         rc = cli_fail("agent revoke", &err);
     if (!rc) {
         snprintf(fields, sizeof fields, "{\"agent\":\"%s\",\"role\":\"%s\"}", name, role);
-        if (state_audit_event(lg, "agent.revoke", actor_name(actor, sizeof actor), fields, &err))
+        if (state_audit_event(lg, "agent.revoke", cli_actor(actor, sizeof actor), fields, &err))
             rc = cli_failf("agent revoke", "agent revoked but the event was not recorded: %s", err.msg);
         else
             printf("agent %s revoked\n", name);
@@ -458,7 +452,7 @@ int cli_token(int argc, char **argv)
         if (!rc) {
             snprintf(fields, sizeof fields, "{\"token_id\":\"%s\",\"role\":\"%s\",\"name\":\"%s\"}", id,
                      role, name ? name : id);
-            if (state_audit_event(lg, "token.create", actor_name(actor, sizeof actor), fields, &err)) {
+            if (state_audit_event(lg, "token.create", cli_actor(actor, sizeof actor), fields, &err)) {
                 char rid[17], rrole[16], rname[80];
                 adt_err e2;
                 state_token_revoke(st, id, rid, rrole, sizeof rrole, rname, sizeof rname, &e2);
@@ -491,7 +485,7 @@ int cli_token(int argc, char **argv)
         if (!rc) {
             snprintf(fields, sizeof fields, "{\"token_id\":\"%s\",\"role\":\"%s\",\"name\":\"%s\"}", id,
                      rrole, rname);
-            if (state_audit_event(lg, "token.revoke", actor_name(actor, sizeof actor), fields, &err))
+            if (state_audit_event(lg, "token.revoke", cli_actor(actor, sizeof actor), fields, &err))
                 rc = cli_failf("token revoke", "token revoked but the event was not recorded: %s",
                                err.msg);
             else

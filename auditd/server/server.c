@@ -951,8 +951,9 @@ typedef struct conn_req {
     api_response resp;
     bool answered;
     struct conn_req *next_job;
-    /* In-flight registration (agent batch requests). */
-    bool registered;
+    /* In-flight registration (agent requests, from their headers to their
+     * completion; seq_settled once the seq was used up or refused). */
+    bool registered, seq_settled;
     struct conn_req *fl_next, *fl_prev;
 } conn_req;
 
@@ -1056,6 +1057,45 @@ static bool inflight_has_locked(server *s, const char *agent, uint64_t seq)
     return false;
 }
 
+static void inflight_settle(server *s, conn_req *cr)
+{
+    if (!cr->registered)
+        return;
+    pthread_mutex_lock(&s->fl_mu);
+    cr->seq_settled = true;
+    pthread_cond_broadcast(&s->fl_cv);
+    pthread_mutex_unlock(&s->fl_mu);
+}
+
+static bool lower_unsettled_locked(server *s, const conn_req *cr)
+{
+    for (conn_req *p = s->fl_head; p; p = p->fl_next)
+        if (p != cr && !p->seq_settled && p->sig.seq < cr->sig.seq && !strcmp(p->sig.name, cr->sig.name))
+            return true;
+    return false;
+}
+
+/* Seqs are used up in their order: wait (up to `ms`) until every request of
+ * the same agent with a lower seq that is still in flight has used up or
+ * lost its own, so that a later request (a lookup after a dropped
+ * connection) does not turn an earlier one still arriving into a replay. */
+static void inflight_wait_lower(server *s, conn_req *cr, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->fl_mu);
+    while (lower_unsettled_locked(s, cr))
+        if (pthread_cond_timedwait(&s->fl_cv, &s->fl_mu, &until))
+            break;
+    pthread_mutex_unlock(&s->fl_mu);
+}
+
 /* True if (agent, seq) is still in flight after waiting up to `ms`. */
 static bool inflight_wait(server *s, const char *agent, uint64_t seq, int ms)
 {
@@ -1132,18 +1172,20 @@ static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_r
         }
         if (!rc)
             rc = state_seq_check(sig->name, last_seq, sig->seq, (uint64_t)rfc3339_now_us(), &err);
-        /* A seq already used is let through only as the resend of the same
-         * batch request: while the first is in flight the answer is 409
-         * with Retry-After; once it is committed, the original receipt
-         * (after the signature and the body are checked). */
+        /* The same request again while the first copy is still arriving or
+         * committing: 409 with Retry-After (whichever copy got here first
+         * decides). */
+        if ((!rc || rc == ADT_EREPLAY) && inflight_wait(s, sig->name, sig->seq, 0)) {
+            api_error(resp, 409, "in_flight", "the request signed with seq %llu is still being "
+                      "received or committed; ask again after Retry-After",
+                      (unsigned long long)sig->seq);
+            resp->retry_after = 1;
+            return ADT_ECONFLICT;
+        }
+        /* A seq already used is let through only as the resend of a
+         * committed batch request: it is answered with the original receipt
+         * (after the signature and the body are checked), never appended. */
         if (rc == ADT_EREPLAY && sig->seq <= last_seq && rt->fn == h_events_post) {
-            if (inflight_wait(s, sig->name, sig->seq, 0)) {
-                api_error(resp, 409, "in_flight", "the batch signed with seq %llu is still being "
-                          "received or committed; ask again after Retry-After",
-                          (unsigned long long)sig->seq);
-                resp->retry_after = 1;
-                return ADT_ECONFLICT;
-            }
             ledger *lg = pool_get(s, &err);
             ledger_batch_rec rec;
             adt_err e2;
@@ -1191,8 +1233,11 @@ static int authenticate_body(server *s, conn_req *cr, uint8_t bh[32], buf *sig_j
     adt_err err = {0};
     crypto_hash_sha256(bh, (const unsigned char *)(cr->body.data ? cr->body.data : ""), cr->body.len);
     int rc = agentsig_verify(&cr->sig, cr->method, cr->url, bh, cr->pub, &err);
-    if (!rc && !cr->stale_seq)
+    if (!rc && !cr->stale_seq) {
+        inflight_wait_lower(s, cr, INFLIGHT_WAIT_MS);
         rc = state_agent_use_seq(s->st, cr->sig.name, cr->sig.seq, &err);
+    }
+    inflight_settle(s, cr);
     if (!rc && agentsig_json(sig_json, &cr->sig, cr->pub, cr->method, cr->url, bh))
         rc = adt_fail(&err, ADT_EINTERNAL, "signature record too large");
     if (rc)
@@ -1383,7 +1428,7 @@ static enum MHD_Result begin_request(server *s, struct MHD_Connection *c, const 
         }
         cr->body.max = clen;
     }
-    if (cr->agent && cr->rt->fn == h_events_post && !cr->stale_seq)
+    if (cr->agent && !cr->stale_seq)
         inflight_add(s, cr);
     /* Authenticated callers may stay idle longer than anonymous ones. */
     if (cr->role != API_ROLE_NONE)
