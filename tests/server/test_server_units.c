@@ -143,6 +143,18 @@ START_TEST(test_config)
     ck_assert_int_eq(srvcfg_check(&c, &err), ADT_OK);
     strcpy(c.tls_cert, "c.pem");
     ck_assert_int_eq(srvcfg_check(&c, &err), ADT_EINVAL); /* key missing */
+    /* Hostile-network settings: defaults, and a body limit no request could meet. */
+    srvcfg_defaults(&c);
+    ck_assert_int_eq(c.max_connections_per_ip, 64);
+    ck_assert_int_eq(c.header_timeout_seconds, 10);
+    ck_assert_int_eq(c.max_body_memory, 64u << 20);
+    ck_assert_int_eq(c.verify_interval_seconds, 86400);
+    const char *mem = "max_body_bytes = 4194304\nmax_body_memory = 2097152\n";
+    ck_assert_int_eq(srvcfg_parse(&c, mem, strlen(mem), "e.conf", &err), ADT_OK);
+    ck_assert_int_eq(srvcfg_check(&c, &err), ADT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "max_body_memory"));
+    const char *zero = "header_timeout_seconds = 0\n";
+    ck_assert_int_eq(srvcfg_parse(&c, zero, strlen(zero), "f.conf", &err), ADT_EINVAL);
 }
 END_TEST
 
