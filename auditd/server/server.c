@@ -4,6 +4,7 @@
 #include "api.h"
 #include "canon.h"
 #include "commitq.h"
+#include "console.h"
 #include "evbatch.h"
 #include "evindex.h"
 #include "ledger.h"
@@ -119,6 +120,7 @@ struct server {
 #if AUDITD_HAVE_CONTROLS
     controls *ct;
 #endif
+    console *con; /* the web console (console.c) */
 };
 
 /* ---------- ledger read pool ---------- */
@@ -165,6 +167,25 @@ static void pool_close_all(server *s)
         ledger_close(s->pool[i]);
     s->pool_free = s->pool_open = 0;
 }
+
+/* The console borrows read handles and the pipeline's replay. */
+static ledger *con_pool_get(void *ctx, adt_err *err)
+{
+    return pool_get(ctx, err);
+}
+
+static void con_pool_put(void *ctx, ledger *lg)
+{
+    pool_put(ctx, lg);
+}
+
+#if AUDITD_HAVE_PIPELINE
+static int con_replay(void *ctx, const char *actor, buf *out, adt_err *err)
+{
+    server *s = ctx;
+    return pipeline_replay(s->pl, actor, out, err);
+}
+#endif
 
 /* ---------- helpers ---------- */
 
@@ -274,6 +295,7 @@ typedef struct rq {
     const agentsig_hdr *sig;     /* for agent requests */
     const uint8_t *body_sha256;  /* for agent requests: SHA-256 of the body */
     bool stale_seq;              /* an agent request under a seq already used (a resend) */
+    const console_hdrs *ch;      /* session cookie and friends */
 } rq;
 
 static int h_healthz(rq *q)
@@ -866,9 +888,20 @@ static int h_reports(rq *q)
 #define h_reports h_not_built
 #endif
 
+static int h_console(rq *q)
+{
+    if (!q->s->con)
+        return h_not_built(q);
+    int rc = console_api(q->s->con, q->ch, q->req, q->resp);
+    if (rc && q->resp->status == 0)
+        return err_resp(q->resp, rc, "request failed");
+    return ADT_OK;
+}
+
 /* ---------- routing ---------- */
 
-enum { NEED_NONE, NEED_AGENT, NEED_READ, NEED_ADMIN };
+/* NEED_SESSION: a person signed in to the console (cookie), nothing else. */
+enum { NEED_NONE, NEED_AGENT, NEED_READ, NEED_ADMIN, NEED_SESSION };
 
 typedef struct route {
     const char *method;
@@ -900,6 +933,12 @@ static const route routes[] = {
     {"GET", "/v1/findings", 0, NEED_READ, h_controls},
     {"GET", "/v1/raci", 0, NEED_READ, h_controls},
     {"GET", "/v1/reports/", 2, NEED_READ, h_reports},
+    {"GET", "/ui", 1, NEED_NONE, h_console},
+    {"POST", "/v1/session", 0, NEED_NONE, h_console},
+    {"GET", "/v1/session", 0, NEED_SESSION, h_console},
+    {"DELETE", "/v1/session", 0, NEED_SESSION, h_console},
+    {"GET", "/v1/console/", 2, NEED_SESSION, h_console},
+    {"POST", "/v1/console/", 2, NEED_SESSION, h_console},
 };
 
 static bool path_matches(const route *r, const char *path)
@@ -940,6 +979,8 @@ typedef struct conn_req {
     uint64_t reserved;          /* bytes reserved against max_body_memory */
     uint64_t discarded;         /* bytes dropped after a refusal */
     /* Authentication, decided from the headers. */
+    console_hdrs ch;            /* the console's session headers */
+    unsigned person_roles;
     api_role role;
     event_writer writer;
     char principal[AGENTSIG_NAME_MAX + 8];
@@ -989,6 +1030,11 @@ static int reason_of(int status)
     }
 }
 
+static void add_header(void *ctx, const char *name, const char *value)
+{
+    MHD_add_response_header(ctx, name, value);
+}
+
 static enum MHD_Result send_resp(server *s, struct MHD_Connection *c, api_response *r)
 {
     if (r->status == 0)
@@ -1009,6 +1055,9 @@ static enum MHD_Result send_resp(server *s, struct MHD_Connection *c, api_respon
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    console_security_headers(add_header, resp);
+    if (r->set_cookie[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
     if (r->retry_after > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", r->retry_after);
@@ -1136,6 +1185,27 @@ static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_r
     cr->principal[0] = '\0';
     if (rt->need == NEED_NONE)
         return ADT_OK;
+    /* A person signed in to the console: the session cookie, CSRF for state
+     * changes, and the console's rights table (console.c) decide. Agents'
+     * endpoints never take a cookie. */
+    if (!authz && cr->ch.cookie && rt->need != NEED_AGENT && s->con) {
+        api_request req = {.method = cr->method, .path = cr->url};
+        int rc = console_authenticate(s->con, &cr->ch, &req, cr->principal, sizeof cr->principal,
+                                      &err);
+        if (rc) {
+            err_resp(resp, rc, err.msg);
+            return rc;
+        }
+        cr->role = req.role;
+        cr->writer = req.writer;
+        cr->person_roles = req.person_roles;
+        return ADT_OK;
+    }
+    if (rt->need == NEED_SESSION) {
+        err_resp(resp, ADT_EAUTH, "this endpoint is for people signed in to the console "
+                                  "(POST /v1/session sets the session cookie)");
+        return ADT_EAUTH;
+    }
     if (!authz) {
         err_resp(resp, ADT_EAUTH, rt->need == NEED_AGENT
                                       ? "this endpoint needs an agent request signature "
@@ -1266,7 +1336,8 @@ static void run_request(conn_req *cr)
                        .body_len = cr->body.len,
                        .role = cr->role,
                        .principal = cr->principal,
-                       .writer = cr->writer};
+                       .writer = cr->writer,
+                       .person_roles = cr->person_roles};
     uint8_t bh[32] = {0};
     buf sig_json;
     buf_init(&sig_json, 4096);
@@ -1275,7 +1346,8 @@ static void run_request(conn_req *cr)
             req.sig_json = sig_json.data;
             req.sig_len = sig_json.len;
         }
-        rq q = {s, &req, &cr->resp, &cr->sig, bh, cr->stale_seq};
+        rq q = {.s = s, .req = &req, .resp = &cr->resp, .sig = &cr->sig, .body_sha256 = bh,
+                .stale_seq = cr->stale_seq, .ch = &cr->ch};
         if (cr->rt->fn(&q) && cr->resp.status == 0)
             err_resp(&cr->resp, ADT_EINTERNAL, "answer too large or internal error");
     }
@@ -1417,6 +1489,12 @@ static enum MHD_Result begin_request(server *s, struct MHD_Connection *c, const 
         err_resp(r, ADT_ETOOBIG, m);
         return send_resp(s, c, r);
     }
+    cr->ch = (console_hdrs){
+        .cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
+        .csrf = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token"),
+        .origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
+        .host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+        .sec_fetch_site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site")};
     if (authenticate(s, c, cr, r))
         return send_resp(s, c, r);
     /* Known size: reserve it all now (and size the buffer exactly). */
@@ -1724,6 +1802,8 @@ static void free_server(server *s)
     workers_stop(s);
     free(s->workers);
     close_pipeline(s);
+    console_close(s->con); /* its workflow thread appends through the queue */
+    s->con = NULL;
     /* The commit listener feeds controls: stop the queue before closing them. */
     if (s->cq)
         commitq_stop(s->cq);
@@ -1795,6 +1875,8 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
     }
 #endif
     commitq_set_listener(s->cq, on_commit, s);
+    console_env ce = {.data_dir = s->dir, .cq = s->cq, .ix = s->ix, .pool_get = con_pool_get,
+                      .pool_put = con_pool_put, .replay = NULL, .ctx = s};
 #if AUDITD_HAVE_PIPELINE
     if ((rc = pipeline_open(data_dir, s->cq, &s->pl, err))) {
         log_msg(LOG_WARN, MOD, "pipeline not available (its endpoints answer 501): %s", err->msg);
@@ -1816,6 +1898,14 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         goto fail;
     }
 #endif
+#if AUDITD_HAVE_PIPELINE
+    if (s->pl)
+        ce.replay = con_replay;
+#endif
+    if ((rc = console_open(&ce, &s->con, err))) {
+        adt_err_prefix(err, "opening the web console");
+        goto fail;
+    }
 
     char host[256];
     uint16_t port;
@@ -1897,6 +1987,8 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         adt_err_prefix(err, "recording server.start");
         goto fail;
     }
+    if ((rc = console_start(s->con, err)))
+        goto fail;
     atomic_store(&s->ready, 1);
     if (cfg->verify_interval_seconds) {
         if (pthread_create(&s->verify_thread, NULL, verify_main, s) != 0) {
