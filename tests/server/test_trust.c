@@ -586,6 +586,11 @@ START_TEST(test_idle_sockets)
     fx_setup(&f, "idle");
     fx_start(&f, NULL);
     enum { N = 1000, PER = 8 };
+    ts_http r;
+    double t0 = now_s();
+    ck_assert_int_eq(ts_http_req(f.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+    double hz0 = now_s() - t0;
+    ts_http_free(&r);
     int *fds = malloc(N * sizeof *fds);
     int open_n = 0;
     for (int i = 0; i < N; i++) {
@@ -602,8 +607,7 @@ START_TEST(test_idle_sockets)
         conns = metric(&f, "auditd_http_connections");
     }
     ck_assert_msg(conns >= N, "the daemon holds %ld connections", conns);
-    double t0 = now_s();
-    ts_http r;
+    t0 = now_s();
     ck_assert_int_eq(ts_http_req(f.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
     double hz = now_s() - t0;
     ck_assert_int_eq(r.status, 200);
@@ -615,8 +619,9 @@ START_TEST(test_idle_sockets)
     double post = now_s() - t0;
     ck_assert_int_eq(r.status, 201);
     ts_http_free(&r);
-    fprintf(stderr, "idle sockets: %ld connections held; /healthz answered in %.1f ms, an agent "
-            "commit in %.1f ms\n", conns, hz * 1000, post * 1000);
+    fprintf(stderr, "idle sockets: %ld connections held; /healthz answered in %.1f ms (%.1f ms "
+            "before they were opened), an agent commit in %.1f ms\n", conns, hz * 1000,
+            hz0 * 1000, post * 1000);
     ck_assert_msg(hz < 1.0, "/healthz took %.3f s with %d idle sockets", hz, N);
     for (int i = 0; i < N; i++)
         if (fds[i] >= 0)
