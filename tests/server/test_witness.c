@@ -373,17 +373,19 @@ static void attack_end(attack *a)
     sqlite3_close(a->db);
 }
 
-/* Delete every entry from `keep` on, with the tree nodes and checkpoints
- * that cover them: what `auditd verify` cannot see. */
+/* Delete every entry from `keep` on, with the tree nodes, checkpoints and
+ * batch identities that cover them: what `auditd verify` cannot see. */
 static void cut_tail(const char *dir, uint64_t keep)
 {
     attack a;
     attack_begin(&a, dir);
-    char q[512];
+    char q[640];
     snprintf(q, sizeof q,
              "DELETE FROM entries WHERE seq >= %llu; DELETE FROM checkpoints WHERE size > %llu;"
-             "DELETE FROM nodes WHERE ((id & 72057594037927935) + 1) << (id >> 56) > %llu;",
-             (unsigned long long)keep, (unsigned long long)keep, (unsigned long long)keep);
+             "DELETE FROM nodes WHERE ((id & 72057594037927935) + 1) << (id >> 56) > %llu;"
+             "DELETE FROM batches WHERE first + count > %llu;",
+             (unsigned long long)keep, (unsigned long long)keep, (unsigned long long)keep,
+             (unsigned long long)keep);
     ck_assert_int_eq(sqlite3_exec(a.db, q, NULL, NULL, NULL), SQLITE_OK);
     attack_end(&a);
 }
