@@ -7,7 +7,9 @@
 #include "sitelog.h"
 
 #include <curl/curl.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -317,6 +319,12 @@ int mirror_stream_pull(mirror_stream *ms, uint64_t max_entries, const atomic_int
         res->outcome = MIRROR_PARTIAL;
     else
         res->outcome = MIRROR_CURRENT;
+    if (res->stored) {
+        /* Between pulls a stream keeps no page buffers. */
+        sitelog_trim(ms->log);
+        sitelog_page_free(&ms->page);
+        sitelog_page_init(&ms->page);
+    }
     time_t now = time(NULL);
     if (res->outcome != MIRROR_HALTED && (res->stored || now - ms->noted_at >= NOTE_EVERY_S)) {
         cstore_stream_note(ms->cs, ms->site_id, NULL);
@@ -329,6 +337,7 @@ int mirror_stream_pull(mirror_stream *ms, uint64_t max_entries, const atomic_int
 
 typedef struct worker {
     const mirror_opts *o;
+    sem_t *active;
     int64_t site_id;
     pthread_t th;
     bool started;
@@ -372,7 +381,10 @@ static void *worker_main(void *arg)
     }
     while (!stopping(o)) {
         mirror_pull p;
+        while (sem_wait(w->active) && !stopping(o))
+            ;
         int rc = mirror_stream_pull(ms, o->once ? UINT64_MAX : 65536, o->stop, &p, &err);
+        sem_post(w->active);
         if (mirror_stream_origin(ms)[0])
             snprintf(w->origin, sizeof w->origin, "%s", mirror_stream_origin(ms));
         w->last = p;
@@ -414,10 +426,12 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int start_worker(worker *w, const mirror_opts *o, int64_t id, adt_err *err)
+static int start_worker(worker *w, const mirror_opts *o, sem_t *active, int64_t id,
+                        adt_err *err)
 {
     memset(w, 0, sizeof *w);
     w->o = o;
+    w->active = active;
     w->site_id = id;
     if (pthread_create(&w->th, NULL, worker_main, w))
         return adt_fail(err, ADT_ENOMEM, "cannot start a mirror thread");
@@ -450,15 +464,27 @@ int mirror_run(const mirror_opts *oin, mirror_summary *sum, adt_err *err)
         o.interval_ms = 1000;
     if (o.max_backoff_ms < o.interval_ms)
         o.max_backoff_ms = o.interval_ms > 60000 ? o.interval_ms : 60000;
+    if (o.max_active <= 0)
+        o.max_active = 4;
+#ifdef __GLIBC__
+    /* Page buffers (megabytes) are mapped and unmapped, not kept in the
+     * threads' malloc arenas once freed (glibc would otherwise raise its mmap
+     * threshold after the first free and keep them). */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
     memset(sum, 0, sizeof *sum);
     if (sodium_init() < 0)
         return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
+    sem_t active;
+    if (sem_init(&active, 0, (unsigned)o.max_active))
+        return adt_fail(err, ADT_EINTERNAL, "cannot create a semaphore");
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int64_t *ids = malloc(CSTORE_SITES_MAX * sizeof *ids);
     worker *ws = calloc(CSTORE_SITES_MAX, sizeof *ws);
     if (!ids || !ws) {
         free(ids);
         free(ws);
+        sem_destroy(&active);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
     size_t nw = 0;
@@ -495,7 +521,7 @@ int mirror_run(const mirror_opts *oin, mirror_summary *sum, adt_err *err)
             for (size_t k = 0; k < nw && !have; k++)
                 have = ws[k].site_id == ids[i];
             if (!have) {
-                rc = start_worker(&ws[nw], &o, ids[i], err);
+                rc = start_worker(&ws[nw], &o, &active, ids[i], err);
                 if (!rc)
                     nw++;
             }
@@ -529,5 +555,6 @@ int mirror_run(const mirror_opts *oin, mirror_summary *sum, adt_err *err)
     }
     free(ids);
     free(ws);
+    sem_destroy(&active);
     return rc;
 }

@@ -79,6 +79,8 @@ typedef struct mirror_opts {
     int interval_ms;            /* pause between pulls of a stream that is current (1000) */
     int max_backoff_ms;         /* longest pause after failures, doubling from interval (60000) */
     bool once;                  /* pull each stream up to the site's checkpoint of now, then return */
+    int max_active;             /* streams pulling at the same moment (default 4): bounds memory
+                                 * to about max_active packages whatever the number of sites */
     const char *const *origins; /* only these sites (NULL: all, and sites added later) */
     size_t norigins;
     atomic_int *stop;           /* set non-zero to stop (e.g. from a signal handler) */
@@ -96,7 +98,10 @@ typedef struct mirror_summary {
 
 /* Run one writer thread per site stream (each with its own PostgreSQL session
  * and advisory lock; a stream locked by another front-end is left to it and
- * retried), until *stop (or, with `once`, until every stream is done). */
+ * retried), until *stop (or, with `once`, until every stream is done). At most
+ * `max_active` of them pull at a time; a stream gives its buffers back after
+ * each pull, so the process's memory depends on max_active and the package
+ * size, not on the number of sites or of entries mirrored. */
 int mirror_run(const mirror_opts *o, mirror_summary *sum, adt_err *err);
 
 #endif

@@ -194,6 +194,12 @@ int sitelog_entries(sitelog *s, uint64_t start, uint64_t end, sitelog_page *page
     return rc;
 }
 
+void sitelog_trim(sitelog *s)
+{
+    buf_free(&s->resp);
+    buf_init(&s->resp, SITELOG_RESP_MAX);
+}
+
 void sitelog_page_init(sitelog_page *p)
 {
     memset(p, 0, sizeof *p);

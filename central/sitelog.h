@@ -62,6 +62,10 @@ int sitelog_entries(sitelog *s, uint64_t start, uint64_t end, sitelog_page *page
 void sitelog_page_init(sitelog_page *p);
 void sitelog_page_free(sitelog_page *p);
 
+/* Give back the memory held between requests (the last answer), e.g. when a
+ * stream has caught up, so that idle streams hold almost nothing. */
+void sitelog_trim(sitelog *s);
+
 /* Parsers of the answers above (pure; fuzzed by tests/fuzz/fuzz_sitelog.c).
  * sitelog_parse_proof: `{"hashes":[base64 of 32 bytes, ...]}` (other members
  * ignored), at most MERKLE_MAX_PROOF hashes.

@@ -31,9 +31,10 @@ static void usage(FILE *f)
             "  site resume --origin ORIGIN [--by NAME] [--reason TEXT]\n"
             "                            after an alert: resolve it and restart the stream\n"
             "  mirror [--once] [--site ORIGIN]... [--interval-ms N] [--max-backoff-ms N]\n"
-            "                            pull every site's log, proving each entry (runs until\n"
+            "         [--max-active N]   pull every site's log, proving each entry (runs until\n"
             "                            SIGINT/SIGTERM; --once: up to each site's checkpoint\n"
-            "                            of now, exit 1 if a site failed or is halted)\n"
+            "                            of now, exit 1 if a site failed or is halted); at\n"
+            "                            most N streams (default 4) pull at the same moment\n"
             "  status [--json] [--all-alerts]\n"
             "                            sites, how far each is mirrored, who writes it, alerts\n"
             "  verify [--origin ORIGIN]  re-check the stored mirror: every leaf hash, every\n"
@@ -44,7 +45,7 @@ static void usage(FILE *f)
 }
 
 enum { O_DB = 1000, O_ORIGIN, O_KEY, O_URL, O_TOKEN, O_TOKEN_FILE, O_BY, O_REASON, O_ONCE,
-       O_SITE, O_INTERVAL, O_BACKOFF, O_JSON, O_ALL, O_VERBOSE, O_HELP };
+       O_SITE, O_INTERVAL, O_BACKOFF, O_ACTIVE, O_JSON, O_ALL, O_VERBOSE, O_HELP };
 
 static const struct option long_opts[] = {
     {"db", required_argument, NULL, O_DB},
@@ -59,6 +60,7 @@ static const struct option long_opts[] = {
     {"site", required_argument, NULL, O_SITE},
     {"interval-ms", required_argument, NULL, O_INTERVAL},
     {"max-backoff-ms", required_argument, NULL, O_BACKOFF},
+    {"max-active", required_argument, NULL, O_ACTIVE},
     {"json", no_argument, NULL, O_JSON},
     {"all-alerts", no_argument, NULL, O_ALL},
     {"verbose", no_argument, NULL, O_VERBOSE},
@@ -72,7 +74,7 @@ typedef struct opts {
     bool once, json, all_alerts, verbose;
     const char *sites[MAX_SITES_ARG];
     size_t nsites;
-    int64_t interval_ms, backoff_ms;
+    int64_t interval_ms, backoff_ms, max_active;
 } opts;
 
 /* Parse options after the subcommand words; 2 on a usage error. */
@@ -117,6 +119,12 @@ static int parse(const char *cmd, int argc, char **argv, opts *o)
                 o->backoff_ms = v;
             break;
         }
+        case O_ACTIVE:
+            if (num_i64(optarg, 1, 256, &o->max_active)) {
+                cli_failf(cmd, "--max-active must be a whole number in 1..256");
+                return 2;
+            }
+            break;
         case O_HELP: usage(stdout); exit(0);
         default:
             cli_failf(cmd, "unknown or incomplete option '%s'; 'auditd central --help' lists them",
@@ -347,6 +355,7 @@ static int cmd_mirror(int argc, char **argv)
         .interval_ms = (int)o.interval_ms,
         .max_backoff_ms = (int)o.backoff_ms,
         .once = o.once,
+        .max_active = (int)o.max_active,
         .origins = o.nsites ? o.sites : NULL,
         .norigins = o.nsites,
         .stop = &stop_flag,
