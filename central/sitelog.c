@@ -187,8 +187,14 @@ int sitelog_entries(sitelog *s, uint64_t start, uint64_t end, sitelog_page *page
     snprintf(path, sizeof path, "/v1/log/entries?start=%llu&end=%llu", (unsigned long long)start,
              (unsigned long long)end);
     int rc = http_get(s, path, true, err);
-    if (!rc)
-        rc = sitelog_parse_entries(s->resp.data, s->resp.len, start, end, page, err);
+    if (!rc) {
+        /* The answer becomes the page's data: the leaves are read in place. */
+        buf t = page->data;
+        page->data = s->resp;
+        s->resp = t;
+        buf_reset(&s->resp);
+        rc = sitelog_parse_entries(page, start, end, err);
+    }
     if (rc && rc != ADT_EIO && rc != ADT_EAUTH)
         adt_err_prefix(err, "%s%s", s->base, path);
     return rc;
@@ -211,23 +217,10 @@ void sitelog_page_free(sitelog_page *p)
     buf_free(&p->data);
     free(p->off);
     free(p->len);
-    free(p->scratch);
     memset(p, 0, sizeof *p);
 }
 
 /* ---------- parsers ---------- */
-
-/* A JSON number that is a whole number in [0, 2^53]. */
-static bool json_u64(const cJSON *j, uint64_t *v)
-{
-    if (!cJSON_IsNumber(j))
-        return false;
-    double d = j->valuedouble;
-    if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(uint64_t)d)
-        return false;
-    *v = (uint64_t)d;
-    return true;
-}
 
 int sitelog_parse_proof(const char *json, size_t len, merkle_hash *proof, size_t *n,
                         adt_err *err)
@@ -266,78 +259,46 @@ out:
     return rc;
 }
 
-int sitelog_parse_entries(const char *json, size_t len, uint64_t want_start, uint64_t want_end,
-                          sitelog_page *page, adt_err *err)
+int sitelog_parse_entries(sitelog_page *page, uint64_t want_start, uint64_t want_end,
+                          adt_err *err)
 {
-    buf_reset(&page->data);
-    page->count = 0;
     page->start = want_start;
-    page->tree_size = 0;
-    cJSON *j = cJSON_ParseWithLength(json ? json : "", len);
-    if (!j)
-        return adt_fail(err, ADT_EINVAL, "the entries answer is not JSON");
-    int rc = ADT_OK;
-    uint64_t start, count, ts = 0;
-    const cJSON *leaves = cJSON_GetObjectItemCaseSensitive(j, "leaves");
-    const cJSON *tsj = cJSON_GetObjectItemCaseSensitive(j, "tree_size");
-    if (!json_u64(cJSON_GetObjectItemCaseSensitive(j, "start"), &start) ||
-        !json_u64(cJSON_GetObjectItemCaseSensitive(j, "count"), &count) ||
-        !cJSON_IsArray(leaves) || (tsj && !json_u64(tsj, &ts))) {
-        rc = adt_fail(err, ADT_EINVAL, "the entries answer needs \"start\", \"count\" (whole "
-                      "numbers) and a \"leaves\" array");
-        goto out;
-    }
-    if (start != want_start || count == 0 || count > SITELOG_PAGE_MAX ||
-        count > want_end - want_start || (size_t)cJSON_GetArraySize(leaves) != count) {
-        rc = adt_fail(err, ADT_EINVAL, "the entries answer holds %llu leaves from %llu; asked for "
-                      "1..%llu from %llu", (unsigned long long)count, (unsigned long long)start,
-                      (unsigned long long)(want_end - want_start), (unsigned long long)want_start);
-        goto out;
-    }
+    page->count = 0;
+    uint64_t max = want_end > want_start ? want_end - want_start : 0;
+    if (max > SITELOG_PAGE_MAX)
+        max = SITELOG_PAGE_MAX;
     if (!page->off) {
         page->off = malloc(SITELOG_PAGE_MAX * sizeof *page->off);
         page->len = malloc(SITELOG_PAGE_MAX * sizeof *page->len);
-        page->scratch = malloc(LEDGER_MAX_LEAF);
-        if (!page->off || !page->len || !page->scratch) {
-            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-            goto out;
-        }
+        if (!page->off || !page->len)
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
-    size_t k = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, leaves)
-    {
-        if (!cJSON_IsString(e)) {
-            rc = adt_fail(err, ADT_EINVAL, "leaf %llu is not a string",
-                          (unsigned long long)(start + k));
-            goto out;
-        }
-        size_t sl = strlen(e->valuestring);
-        size_t bl = 0;
-        if (sodium_base642bin(page->scratch, LEDGER_MAX_LEAF, e->valuestring, sl, NULL, &bl,
-                              NULL, sodium_base64_VARIANT_ORIGINAL) ||
-            bl == 0) {
-            rc = adt_fail(err, ADT_EINVAL, "leaf %llu is not standard base64 of 1..%u bytes",
-                          (unsigned long long)(start + k), LEDGER_MAX_LEAF);
-            goto out;
-        }
-        size_t at = page->data.len;
-        if (buf_append(&page->data, page->scratch, bl)) {
-            rc = adt_fail(err, ADT_ETOOBIG, "the entries answer decodes to more than %u bytes",
-                          SITELOG_RESP_MAX);
-            goto out;
-        }
+    const uint8_t *d = (const uint8_t *)page->data.data;
+    size_t n = page->data.len, at = 0;
+    uint64_t k = 0;
+    while (at < n) {
+        if (k == max)
+            return adt_fail(err, ADT_EINVAL, "the page holds more than the %llu entries asked for",
+                            (unsigned long long)max);
+        if (n - at < 4)
+            return adt_fail(err, ADT_EINVAL, "entry %llu: the page ends inside a length",
+                            (unsigned long long)(want_start + k));
+        uint32_t l = (uint32_t)d[at] << 24 | (uint32_t)d[at + 1] << 16 | (uint32_t)d[at + 2] << 8 |
+                     (uint32_t)d[at + 3];
+        at += 4;
+        if (l == 0 || l > LEDGER_MAX_LEAF)
+            return adt_fail(err, ADT_EINVAL, "entry %llu: a leaf of %u bytes (1..%u allowed)",
+                            (unsigned long long)(want_start + k), l, LEDGER_MAX_LEAF);
+        if (n - at < l)
+            return adt_fail(err, ADT_EINVAL, "entry %llu: the page ends inside the leaf",
+                            (unsigned long long)(want_start + k));
         page->off[k] = at;
-        page->len[k] = bl;
+        page->len[k] = l;
+        at += l;
         k++;
     }
-    page->count = count;
-    page->tree_size = ts;
-out:
-    cJSON_Delete(j);
-    if (rc) {
-        buf_reset(&page->data);
-        page->count = 0;
-    }
-    return rc;
+    if (k == 0)
+        return adt_fail(err, ADT_EINVAL, "the page holds no entry");
+    page->count = k;
+    return ADT_OK;
 }

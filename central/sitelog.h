@@ -30,11 +30,9 @@ typedef struct sitelog sitelog;
 typedef struct sitelog_page {
     uint64_t start;
     uint64_t count;
-    uint64_t tree_size; /* the site's size when it answered (informative only) */
-    buf data;
+    buf data;      /* the answer as received; the leaves are read in place */
     size_t *off;
     size_t *len;
-    unsigned char *scratch; /* private: one decoded leaf */
 } sitelog_page;
 
 /* Check that `url` is an http:// or https:// URL without query or fragment
@@ -69,12 +67,14 @@ void sitelog_trim(sitelog *s);
 /* Parsers of the answers above (pure; fuzzed by tests/fuzz/fuzz_sitelog.c).
  * sitelog_parse_proof: `{"hashes":[base64 of 32 bytes, ...]}` (other members
  * ignored), at most MERKLE_MAX_PROOF hashes.
- * sitelog_parse_entries: `{"start":S,"count":K,"leaves":[base64, ...]}` with K
- * equal to the number of leaves, 1 <= K <= SITELOG_PAGE_MAX, S == want_start
- * and S + K <= want_end; each leaf at most LEDGER_MAX_LEAF bytes. */
+ * sitelog_parse_entries: the bytes in page->data, a page as served by
+ * `GET /v1/log/entries` (docs/api.md): one or more entries, each a big-endian
+ * uint32 length in 1..LEDGER_MAX_LEAF and that many bytes, nothing after the
+ * last; at most min(SITELOG_PAGE_MAX, want_end - want_start) entries. Sets
+ * start = want_start, count, off and len (into page->data). */
 int sitelog_parse_proof(const char *json, size_t len, merkle_hash *proof, size_t *n,
                         adt_err *err);
-int sitelog_parse_entries(const char *json, size_t len, uint64_t want_start, uint64_t want_end,
-                          sitelog_page *page, adt_err *err);
+int sitelog_parse_entries(sitelog_page *page, uint64_t want_start, uint64_t want_end,
+                          adt_err *err);
 
 #endif

@@ -162,20 +162,26 @@ START_TEST(test_pg_restart_under_load)
     const char *extra[] = {"--interval-ms", "50", "--max-backoff-ms", "400", NULL};
     pid_t m = tc_mirror_spawn(db, log, extra);
     const char *modes[] = {"immediate", "fast", "immediate"};
+    const char *sql = "SELECT coalesce(sum(next_entry), 0) FROM auditd_central.streams";
     int64_t prev = 0;
+    int mid = 0;
     for (int k = 0; k < 3; k++) {
-        char sql[200];
-        snprintf(sql, sizeof sql,
-                 "SELECT coalesce(sum(next_entry), 0) FROM auditd_central.streams");
+        if (k) { /* a new backlog for this round */
+            tc_site_append(&s[0], 10000, "load");
+            tc_site_append(&s[1], 10000, "load");
+        }
         int64_t now = tc_wait_at_least(db, sql, prev + 1, 60000);
         ck_assert_int_gt(now, prev);
         tc_pg_restart(modes[k]);
+        if (tc_qi(db, sql) < (int64_t)(tc_site_size(&s[0]) + tc_site_size(&s[1])))
+            mid++;
         /* The sites keep appending meanwhile. */
-        tc_site_append(&s[0], 4000, "load");
-        tc_site_append(&s[1], 4000, "load");
+        tc_site_append(&s[0], 2000, "during");
+        tc_site_append(&s[1], 2000, "during");
         expect_verify_ok();
         prev = tc_qi(db, sql);
     }
+    ck_assert_msg(mid > 0, "no restart landed while mirroring was under way");
     int64_t want = (int64_t)(tc_site_size(&s[0]) + tc_site_size(&s[1]));
     ck_assert_int_eq(tc_wait_at_least(db, "SELECT sum(mirror_size) FROM auditd_central.streams",
                                       want, 90000),
