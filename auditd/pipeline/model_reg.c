@@ -194,8 +194,19 @@ const char *model_meta_drift_json(const model_meta *m)
 
 /* ---- Ledger ---------------------------------------------------------------------- */
 
+/* Append with writer `as` (EVENT_WRITER_NONE: auditd for computed records,
+ * admin for a decision taken at the CLI). */
+static int ledger_append_as(const char *data_dir, cJSON *const *events, size_t n,
+                            unsigned long long *first, event_writer as, adt_err *err);
+
 int model_ledger_append(const char *data_dir, cJSON *const *events, size_t n,
                         unsigned long long *first, adt_err *err)
+{
+    return ledger_append_as(data_dir, events, n, first, EVENT_WRITER_NONE, err);
+}
+
+static int ledger_append_as(const char *data_dir, cJSON *const *events, size_t n,
+                            unsigned long long *first, event_writer as, adt_err *err)
 {
     if (n == 0 || n > 64)
         return adt_fail(err, ADT_EINTERNAL, "model_ledger_append: bad event count %zu", n);
@@ -227,7 +238,8 @@ int model_ledger_append(const char *data_dir, cJSON *const *events, size_t n,
                                      /* computed records are auditd's; a human
                                       * decision taken at the CLI (an approval) is
                                       * the administrator's */
-                                     .writer = event_writer_may(info.type, EVENT_WRITER_AUDITD)
+                                     .writer = as != EVENT_WRITER_NONE ? as
+                                               : event_writer_may(info.type, EVENT_WRITER_AUDITD)
                                                    ? EVENT_WRITER_AUDITD
                                                    : EVENT_WRITER_ADMIN};
     }
@@ -568,6 +580,13 @@ int model_approve(const char *data_dir, const char *name, const char *version,
                   const char *approver, const char *change_id, unsigned long long *index,
                   adt_err *err)
 {
+    return model_approve_as(data_dir, name, version, approver, NULL, change_id, index, err);
+}
+
+int model_approve_as(const char *data_dir, const char *name, const char *version,
+                     const char *approver, const char *credential, const char *change_id,
+                     unsigned long long *index, adt_err *err)
+{
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
         (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
@@ -588,7 +607,8 @@ int model_approve(const char *data_dir, const char *name, const char *version,
     if (!ev || add_str(ev, "type", "change.approve") || add_str(ev, "time", now_rfc3339(ts)) ||
         add_str(ev, "actor", approver) || add_str(ev, "change_id", change_id) ||
         add_str(ev, "activity", activity) || add_str(ev, "target", target) ||
-        add_str(ev, "artifact_sha256", m.sha256)) {
+        add_str(ev, "artifact_sha256", m.sha256) ||
+        (credential && add_str(ev, "credential", credential))) {
         rc = adt_fail(err, ADT_ENOMEM, "out of memory");
         goto rollback;
     }
@@ -619,7 +639,8 @@ int model_approve(const char *data_dir, const char *name, const char *version,
     }
     long long rowid = sqlite3_last_insert_rowid(db);
     unsigned long long idx = 0;
-    if ((rc = model_ledger_append(data_dir, &ev, 1, &idx, err)))
+    if ((rc = ledger_append_as(data_dir, &ev, 1, &idx,
+                               credential ? EVENT_WRITER_PERSON : EVENT_WRITER_NONE, err)))
         goto rollback;
     if (sqlite3_prepare_v2(db, "UPDATE approvals SET ledger_index=?2 WHERE id=?1", -1, &st,
                            NULL) == SQLITE_OK) {
