@@ -445,7 +445,7 @@ int cstore_stream_load(cstore *cs, int64_t site_id, cstore_stream *st, adt_err *
     int rc = ADT_OK;
     if (!u64_get(r, 0, 1, &st->pending_size) || !bytea_get(r, 0, 2, st->pending_root, 32) ||
         !u64_get(r, 0, 4, &st->mirror_size) || !u64_get(r, 0, 5, &next) ||
-        PQgetlength(r, 0, 3) >= NOTE_MAX)
+        PQgetlength(r, 0, 3) >= SITELOG_NOTE_MAX)
         rc = adt_fail(err, ADT_ECORRUPT, "the stream of site %s is malformed", v);
     if (!rc) {
         text_get(r, 0, 3, st->pending_note, sizeof st->pending_note);
@@ -495,7 +495,7 @@ int cstore_stream_advance(cstore *cs, cstore_stream *st, uint64_t size, const me
                           const char *note, adt_err *err)
 {
     const char *what = "recording the site's checkpoint";
-    if (size <= st->pending_size || strlen(note) >= NOTE_MAX)
+    if (size <= st->pending_size || strlen(note) >= SITELOG_NOTE_MAX)
         return adt_fail(err, ADT_EINTERNAL, "%s: size %llu does not advance %llu", what,
                         (unsigned long long)size, (unsigned long long)st->pending_size);
     int rc = lock_row(cs, st, what, err);

@@ -88,7 +88,7 @@ typedef struct cstore_stream {
     bool halted;
     uint64_t pending_size;      /* the newest site checkpoint proven consistent */
     merkle_hash pending_root;
-    char pending_note[NOTE_MAX]; /* "" before the first */
+    char pending_note[SITELOG_NOTE_MAX]; /* "" before the first */
     uint64_t mirror_size;       /* the newest checkpoint whose entries are all stored */
     merkle_frontier frontier;   /* compact range of the stored entries [0, frontier.size) */
 } cstore_stream;
@@ -145,8 +145,8 @@ typedef struct cstore_alert {
     char detected_at[CSTORE_TIME_MAX];
     char detected_by[CSTORE_NAME_MAX * 2];
     char detail[ADT_ERR_MAX * 2];
-    char stored_note[NOTE_MAX];
-    char site_note[NOTE_MAX];
+    char stored_note[SITELOG_NOTE_MAX];
+    char site_note[SITELOG_NOTE_MAX];
     bool resolved;
     char resolved_at[CSTORE_TIME_MAX];
     char resolved_by[CSTORE_NAME_MAX * 2];

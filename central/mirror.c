@@ -180,7 +180,7 @@ static int db_failed(mirror_stream *ms, int rc, adt_err *err)
 static int update_pending(mirror_stream *ms, mirror_pull *res, bool *halted, adt_err *err)
 {
     cstore_stream *st = &ms->st;
-    char note[NOTE_MAX];
+    char note[SITELOG_NOTE_MAX];
     size_t nl = 0;
     int rc = sitelog_checkpoint(ms->log, note, sizeof note, &nl, err);
     if (rc)
@@ -460,6 +460,9 @@ static int site_ids(cstore *cs, const mirror_opts *o, int64_t *ids, size_t *n, a
 int mirror_run(const mirror_opts *oin, mirror_summary *sum, adt_err *err)
 {
     mirror_opts o = *oin;
+    atomic_int own_stop = 0;
+    if (!o.stop)
+        o.stop = &own_stop;
     if (o.interval_ms <= 0)
         o.interval_ms = 1000;
     if (o.max_backoff_ms < o.interval_ms)
@@ -535,6 +538,8 @@ int mirror_run(const mirror_opts *oin, mirror_summary *sum, adt_err *err)
     if (!rc && !o.once) /* named sites: run until asked to stop */
         while (!stopping(&o))
             nap(&o, 1000);
+    if (rc) /* a fatal error: the writers started so far must end too */
+        atomic_store(o.stop, 1);
     for (size_t k = 0; k < nw; k++) {
         worker *w = &ws[k];
         if (!w->started)

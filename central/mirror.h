@@ -83,7 +83,8 @@ typedef struct mirror_opts {
                                  * to about max_active packages whatever the number of sites */
     const char *const *origins; /* only these sites (NULL: all, and sites added later) */
     size_t norigins;
-    atomic_int *stop;           /* set non-zero to stop (e.g. from a signal handler) */
+    atomic_int *stop;           /* set non-zero to stop (e.g. from a signal handler); mirror_run
+                                 * sets it itself when it fails after starting writers */
     /* With `once`: called for each site when done, in site order. rc != 0 with
      * `msg` when the site could not be mirrored. */
     void (*on_done)(void *ctx, const char *origin, int rc, const char *msg,

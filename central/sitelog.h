@@ -22,6 +22,9 @@
 #define SITELOG_URL_MAX 1024
 #define SITELOG_TOKEN_MAX 256
 #define SITELOG_PAGE_MAX 10000          /* entries one page may hold (the server's cap too) */
+/* A site checkpoint as served: the log's note with room for cosignature lines
+ * (C2SP signed notes may carry several signatures). */
+#define SITELOG_NOTE_MAX 8192
 #define SITELOG_RESP_MAX (8u << 20)     /* bytes one answer may take (a server page is < 6 MiB) */
 
 typedef struct sitelog sitelog;

@@ -77,7 +77,7 @@ START_TEST(test_kill_mirror)
     fresh_db("f_killm");
     tc_site s;
     tc_site_init(&s, "f-killm", "killm.example/log");
-    tc_site_append(&s, 60000, "a");
+    tc_site_append(&s, 30000, "a");
     tc_site_start(&s);
     tc_site_add(db, &s);
     char *log = logpath(s.dir, "mirror.log");
@@ -86,7 +86,7 @@ START_TEST(test_kill_mirror)
     int64_t prev = 0;
     for (int round = 0; round < 6; round++) {
         if (prev >= (int64_t)tc_site_size(&s))
-            tc_site_append(&s, 20000, "more");
+            tc_site_append(&s, 12000, "more");
         pid_t m = tc_mirror_spawn(db, log, extra);
         int64_t now = tc_wait_at_least(db, "SELECT coalesce(max(next_entry), 0) FROM auditd_central.streams",
                                        prev + 1, 30000);
@@ -114,7 +114,7 @@ START_TEST(test_kill_site_and_down)
     fresh_db("f_kills");
     tc_site s;
     tc_site_init(&s, "f-kills", "kills.example/log");
-    tc_site_append(&s, 60000, "a");
+    tc_site_append(&s, 30000, "a");
     tc_site_start(&s);
     tc_site_add(db, &s);
     char *log = logpath(s.dir, "mirror.log");
@@ -154,7 +154,7 @@ START_TEST(test_pg_restart_under_load)
     tc_site_init(&s[0], "f-pgr0", "pgr0.example/log");
     tc_site_init(&s[1], "f-pgr1", "pgr1.example/log");
     for (int i = 0; i < 2; i++) {
-        tc_site_append(&s[i], 50000, "a");
+        tc_site_append(&s[i], 25000, "a");
         tc_site_start(&s[i]);
         tc_site_add(db, &s[i]);
     }
@@ -167,8 +167,8 @@ START_TEST(test_pg_restart_under_load)
     int mid = 0;
     for (int k = 0; k < 3; k++) {
         if (k) { /* a new backlog for this round */
-            tc_site_append(&s[0], 10000, "load");
-            tc_site_append(&s[1], 10000, "load");
+            tc_site_append(&s[0], 8000, "load");
+            tc_site_append(&s[1], 8000, "load");
         }
         int64_t now = tc_wait_at_least(db, sql, prev + 1, 60000);
         ck_assert_int_gt(now, prev);
