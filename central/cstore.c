@@ -814,7 +814,7 @@ int cstore_status(cstore *cs, bool all_alerts,
 
 /* ---------- verify ---------- */
 
-#define FETCH_ROWS 4096
+#define FETCH_ROWS 512 /* rows per FETCH: leaves may be up to 1 MiB each */
 
 typedef struct vcursor {
     cstore *cs;

@@ -148,8 +148,7 @@ static int raise_alert(mirror_stream *ms, const char *kind, const char *site_not
     if (rc) {
         if (!cstore_ok(ms->cs))
             disconnect(ms);
-        adt_err_prefix(err, "site %s: %s detected but not recorded (%s)", ms->site.origin, kind,
-                       detail);
+        adt_err_prefix(err, "%s detected but not recorded (%s)", kind, detail);
         return rc;
     }
     if (id)
