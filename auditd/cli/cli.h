@@ -56,6 +56,8 @@ typedef struct cli_trusted {
 } cli_trusted;
 int cli_trusted_take(int *argc, char **argv, cli_trusted *t);
 int cli_trusted_check(const cli_trusted *t, const char *data_dir);
+/* the central tier on PostgreSQL (cli_central.c) */
+int cli_central(int argc, char **argv);
 
 /* The data directory: `opt` if given, else $AUDITD_DATA_DIR, else ./auditd-data. */
 const char *cli_data_dir(const char *opt);
