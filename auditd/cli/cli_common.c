@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "rfc3339.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,4 +53,19 @@ int cli_read_all(FILE *f, buf *b, adt_err *err)
     if (ferror(f))
         return adt_fail(err, ADT_EIO, "reading input failed");
     return ADT_OK;
+}
+
+int cli_event_time(const char *cmd, const char *t, int64_t *out_us)
+{
+    *out_us = 0;
+    if (!t)
+        return 0;
+    if (rfc3339_parse(t, strlen(t), out_us) || *out_us <= 0) {
+        fprintf(stderr,
+                "auditd %s: --time '%s' is not an RFC 3339 time after 1970 "
+                "(e.g. 2026-07-02T06:00:00Z)\n",
+                cmd, t);
+        return 2;
+    }
+    return 0;
 }

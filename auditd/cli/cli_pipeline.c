@@ -32,13 +32,13 @@ typedef struct popts {
     int64_t batch, limit, version;
     bool all, no_score, quiet;
     /* simulate */
-    const char *seed, *days, *start, *machines, *interval, *out, *post, *name, *key;
+    const char *seed, *days, *start, *machines, *interval, *out, *post, *name, *key, *go_live;
 } popts;
 
 enum {
     O_DATA = 1000, O_ACTOR, O_FILE, O_PROFILE, O_SITE, O_FW, O_FROM, O_TO, O_DEVICE, O_BATCH,
     O_LIMIT, O_VERSION, O_ALL, O_NOSCORE, O_SEED, O_DAYS, O_START, O_MACHINES, O_INTERVAL,
-    O_OUT, O_POST, O_NAME, O_KEY, O_QUIET, O_HELP
+    O_OUT, O_POST, O_NAME, O_KEY, O_QUIET, O_GOLIVE, O_HELP
 };
 
 /* Parse options of `argv` (argv[0] = the (sub)command). Returns the index of
@@ -70,6 +70,7 @@ static int parse(int argc, char **argv, popts *o, const char *cmd, const char *u
         {"post", required_argument, NULL, O_POST},
         {"name", required_argument, NULL, O_NAME},
         {"key", required_argument, NULL, O_KEY},
+        {"go-live", required_argument, NULL, O_GOLIVE},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -126,6 +127,7 @@ static int parse(int argc, char **argv, popts *o, const char *cmd, const char *u
         case O_POST: o->post = a; break;
         case O_NAME: o->name = a; break;
         case O_KEY: o->key = a; break;
+        case O_GOLIVE: o->go_live = a; break;
         case 'h':
         case O_HELP: printf("%s", usage); exit(0);
         default:
@@ -690,7 +692,7 @@ int cli_simulate(int argc, char **argv)
 {
     static const char usage[] =
         "usage: auditd simulate --seed N --days D [--start 2026-07-01] [--machines K]\n"
-        "                       [--interval SECONDS] --out DIR\n"
+        "                       [--interval SECONDS] [--go-live TIME] --out DIR\n"
         "                       [--post URL --name AGENT --key FILE]\n"
         "Generate a synthetic plant (docs/pipeline.md): K CNC machines of types L/M/H\n"
         "(default 8) with one reading per machine every SECONDS (default 60), failure modes\n"
@@ -702,7 +704,11 @@ int cli_simulate(int argc, char **argv)
         "--file DIR/devices.ndjson; auditd telemetry ingest DIR/telemetry.ndjson; and\n"
         "auditd append < DIR/events.ndjson (or auditd agent send) for the events.\n"
         "--post sends both files to a running daemon as agent AGENT would (signed batches,\n"
-        "spooled in DIR/spool-*; register the devices and profiles there first).\n";
+        "spooled in DIR/spool-*; register the devices and profiles there first).\n"
+        "--go-live TIME (YYYY-MM-DD or RFC 3339): from then on the simulated plant responds\n"
+        "to the programme: maintenance acts on failure warnings (earlier tool changes,\n"
+        "prepared repairs) and the CNC controllers power idle spindles down (firmware\n"
+        "change CHG-006, deployed at TIME). Readings before TIME are unchanged.\n";
     if (cli_wants_help(argc, argv)) {
         printf("%s", usage);
         return 0;
@@ -737,6 +743,8 @@ int cli_simulate(int argc, char **argv)
     }
     if (o.start && sim_parse_time(o.start, &so.start_us))
         return cli_failf("simulate", "--start: expected YYYY-MM-DD or RFC 3339") + 1;
+    if (o.go_live && (sim_parse_time(o.go_live, &so.go_live_us) || so.go_live_us <= 0))
+        return cli_failf("simulate", "--go-live: expected YYYY-MM-DD or RFC 3339 after 1970") + 1;
     if (!o.out)
         return cli_failf("simulate", "--out DIR is required") + 1;
     adt_err err;
