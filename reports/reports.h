@@ -53,6 +53,8 @@ typedef struct report_opts {
     uint64_t at_size;          /* 0 = the latest checkpoint */
     bool record;               /* append `report.issued` to the ledger */
     const char *actor;         /* who issued it (event `actor`); NULL = "auditd" */
+    int64_t issued_us;         /* the report's date and the time of its report.issued event;
+                                  0 = the checkpoint's last recorded_at (date) and now (event) */
     bool skip_controls;        /* for tests and benchmarks */
 } report_opts;
 
