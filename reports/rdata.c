@@ -248,6 +248,13 @@ typedef struct regmetrics {
     double precision, recall, pr_auc;
 } regmetrics;
 
+/* A firmware deployment, for the trend charts' markers. */
+typedef struct fwdep {
+    int64_t t;
+    char device[RDATA_STR];
+    char label[96];
+} fwdep;
+
 /* Every model.deploy (for "a model in force at t"). */
 typedef struct dep {
     char model[RDATA_STR];
@@ -272,10 +279,8 @@ typedef struct scan {
     size_t ndeps, cdeps;
     rdata_drift *drift; /* every drift.detected, judged after the scan */
     size_t ndrift, cdrift;
-    /* prediction.summary per model@version */
-    smap preds;
-    uint64_t *pred_count, *pred_pos;
-    size_t npred, cpred;
+    fwdep fw[64];
+    size_t nfw;
 } scan;
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -438,16 +443,28 @@ static void add_marker(rdata *d, int64_t t, const char *label)
     scopy(m->label, sizeof m->label, label);
 }
 
+/* Firmware deployments are kept until the scan ends: only those to a work
+ * unit (a device with machine.state, whose KPIs the report shows) are drawn. */
 static void on_firmware(scan *s, const cJSON *p)
 {
     int64_t t;
-    const char *cls = jstr(p, "device_class"), *ver = jstr(p, "version");
+    const char *cls = jstr(p, "device_class"), *ver = jstr(p, "version"), *dev = jstr(p, "device");
     if (!jtime(p, "time", &t) || !cls || !ver)
         return;
     seen(s->d, t);
-    char label[96];
-    snprintf(label, sizeof label, "%.20s firmware %.40s", cls, ver);
-    add_marker(s->d, t, label);
+    if (!dev || s->nfw >= sizeof s->fw / sizeof s->fw[0])
+        return;
+    fwdep *f = &s->fw[s->nfw++];
+    f->t = t;
+    scopy(f->device, sizeof f->device, dev);
+    snprintf(f->label, sizeof f->label, "%.20s firmware %.40s", cls, ver);
+}
+
+static void firmware_markers(scan *s)
+{
+    for (size_t i = 0; i < s->nfw; i++)
+        if (smap_get(&s->devices, s->fw[i].device) != SIZE_MAX)
+            add_marker(s->d, s->fw[i].t, s->fw[i].label);
 }
 
 static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
@@ -522,42 +539,6 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
         x->time_us = t;
         x->index = index;
         return;
-    }
-    if (!strcmp(type, "prediction.summary")) {
-        /* Dated by the readings the batch held: the summary's own time is the
-         * ingestion time. Counted when the batch's readings fall in the period,
-         * approximated by the summary time when it does: the inventory's
-         * predictions column only (live figures come from the store). */
-        int64_t t;
-        double c = 0, pos = 0;
-        if (!jtime(p, "time", &t))
-            return;
-        jnum(p, "count", &c);
-        jnum(p, "positives", &pos);
-        if (c < 0 || pos < 0 || c > 1e15 || pos > 1e15)
-            return;
-        char key[2 * RDATA_STR];
-        snprintf(key, sizeof key, "%s@%s", model, version);
-        size_t i = smap_get(&s->preds, key);
-        if (i == SIZE_MAX) {
-            i = s->npred;
-            if (grow((void **)&s->pred_count, &s->cpred, s->npred + 1, sizeof *s->pred_count)) {
-                s->rc = ADT_ENOMEM;
-                return;
-            }
-            uint64_t *np = realloc(s->pred_pos, s->cpred * sizeof *np);
-            if (!np || smap_put(&s->preds, key, i)) {
-                if (np)
-                    s->pred_pos = np;
-                s->rc = ADT_ENOMEM;
-                return;
-            }
-            s->pred_pos = np;
-            s->pred_count[i] = s->pred_pos[i] = 0;
-            s->npred++;
-        }
-        s->pred_count[i] += (uint64_t)c;
-        s->pred_pos[i] += (uint64_t)pos;
     }
 }
 
@@ -648,13 +629,13 @@ static bool leaf_type(const char *leaf, size_t len, const char **tv, size_t *tl)
 
 enum {
     T_STATE = 0, T_INC_OPEN, T_INC_ACK, T_INC_RESOLVE, T_APPROVE, T_REGISTER, T_DEPLOY,
-    T_PRED, T_DRIFT, T_BATCH, T_REPORT, T_FIRMWARE, T__N
+    T_DRIFT, T_BATCH, T_REPORT, T_FIRMWARE, T__N
 };
 static const char *const wanted[T__N] = {
     [T_STATE] = "machine.state",       [T_INC_OPEN] = "incident.open",
     [T_INC_ACK] = "incident.ack",      [T_INC_RESOLVE] = "incident.resolve",
     [T_APPROVE] = "change.approve",    [T_REGISTER] = "model.register",
-    [T_DEPLOY] = "model.deploy",       [T_PRED] = "prediction.summary",
+    [T_DEPLOY] = "model.deploy",
     [T_DRIFT] = "drift.detected",      [T_BATCH] = "telemetry.batch",
     [T_REPORT] = "report.issued",      [T_FIRMWARE] = "firmware.deploy"};
 
@@ -688,8 +669,7 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
     case T_INC_RESOLVE: on_incident(s, wanted[k], p, index); break;
     case T_APPROVE:
     case T_REGISTER:
-    case T_DEPLOY:
-    case T_PRED: on_model(s, wanted[k], p, index); break;
+    case T_DEPLOY: on_model(s, wanted[k], p, index); break;
     case T_DRIFT: on_drift(s, p, index); break;
     case T_BATCH: on_batch(s, p); break;
     case T_REPORT: on_report(s, p, index); break;
@@ -959,11 +939,6 @@ static void deploys_finish(scan *s)
                 x->recall = s->reg[r].recall;
                 x->pr_auc = s->reg[r].pr_auc;
             }
-        size_t pi = smap_get(&s->preds, key);
-        if (pi != SIZE_MAX) {
-            x->predictions = s->pred_count[pi];
-            x->positives = s->pred_pos[pi];
-        }
         x->in_force = true;
         for (size_t j = i + 1; j < d->ndeploys; j++)
             if (!strcmp(d->deploys[j].model, x->model))
@@ -1095,9 +1070,16 @@ static int tpass_row(void *ctx, const char *device, int64_t time_us, const doubl
     double de = meter_step(dv, 0, ekwh), dp = meter_step(dv, 1, prod), dg = meter_step(dv, 2, good);
     bool scored = !isnan(prob) && model && version;
     bool alarm = false;
-    if (scored && label >= 0) {
+    if (scored) {
         double t = threshold_of(tp, model, version);
         alarm = !isnan(t) && prob >= t;
+        /* the inventory's predictions in the period, per deployed version */
+        for (size_t i = 0; in_cur(d, time_us) && i < d->ndeploys; i++)
+            if (!strcmp(d->deploys[i].model, model) && !strcmp(d->deploys[i].version, version)) {
+                d->deploys[i].predictions++;
+                d->deploys[i].positives += alarm;
+                break;
+            }
     }
     kpi_inputs *w[MAX_WINDOWS];
     int n = windows(d, time_us, w);
@@ -1461,14 +1443,11 @@ static void scan_free(scan *s)
 {
     smap_free(&s->devices);
     smap_free(&s->incidents);
-    smap_free(&s->preds);
     free(s->ms);
     free(s->appr);
     free(s->reg);
     free(s->deps);
     free(s->drift);
-    free(s->pred_count);
-    free(s->pred_pos);
 }
 
 static int nweeks_of(int64_t span, int64_t week)
@@ -1541,6 +1520,7 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     }
     ALL_WINDOWS(d, w_->has_incidents = true);
     drift_finish(&s);
+    firmware_markers(&s);
     raci_policy *pol = NULL;
     adt_err pe;
     if (raci_load_current(data_dir, &pol, &pe) == ADT_OK) {

@@ -4,8 +4,8 @@
  * available", never zero):
  *  - the ledger, entries [0, tree_size) of the latest signed checkpoint (or
  *    of `at_size`), one ledger_scan: machine.state, incident.*,
- *    change.approve, model.register/deploy, firmware.deploy,
- *    prediction.summary, drift.detected, telemetry.batch, report.issued
+ *    change.approve, model.register/deploy, firmware.deploy, drift.detected,
+ *    telemetry.batch, report.issued
  *    (docs/events.md);
  *  - the telemetry store, one pass over the readings of the previous,
  *    baseline and current periods (energy, produced and good meters, the
@@ -58,7 +58,7 @@ typedef struct rdata_deploy {
     uint64_t index;
     bool has_metrics;          /* from model.register of model@version */
     double precision, recall, pr_auc;
-    uint64_t predictions, positives; /* prediction.summary in the period */
+    uint64_t predictions, positives; /* readings of the period it scored, and its alarms */
     bool in_force;             /* the model's latest deployment as of the report's date */
 } rdata_deploy;
 

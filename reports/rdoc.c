@@ -95,6 +95,8 @@ static void fmt_with_unit(const kpi_def *k, double v, char *out, size_t cap)
 static void compute_worth(const rdata *d, rdoc *r)
 {
     const kpi_defs *defs = d->defs;
+    if (d->has_base && d->base_alias == 1)
+        return; /* the baseline against itself is worth nothing by definition */
     for (size_t i = 0; i < defs->n; i++) {
         const kpi_def *k = &defs->defs[i];
         kres *x = &r->k[i];
@@ -187,6 +189,24 @@ static void summarise(const rdata *d, rdoc *r)
 {
     const kpi_defs *defs = d->defs;
     const char *blabel = d->has_base ? d->base.label : "the stated baseline";
+    if (d->has_base && d->base_alias == 1) {
+        say(r, "info", "%s is the baseline period of the KPI definitions: its values are what "
+                       "the programme will be measured against.",
+            d->period.label);
+        for (size_t i = 0; i < defs->n; i++) {
+            const kpi_def *k = &defs->defs[i];
+            const kres *x = &r->k[i];
+            if (!k->impact_kpi)
+                continue;
+            char now[96];
+            if (x->cur.available)
+                fmt_with_unit(k, x->cur.value, now, sizeof now);
+            say(r, "info", "%s: %s%s%s%s.", k->name, x->cur.available ? now : "not available (",
+                x->cur.available ? "" : x->cur.why, x->cur.available ? "" : ")",
+                x->cur.available && x->cur.note ? " (no model was in force)" : "");
+        }
+        goto missed;
+    }
     for (size_t i = 0; i < defs->n; i++) {
         const kpi_def *k = &defs->defs[i];
         const kres *x = &r->k[i];
@@ -216,21 +236,19 @@ static void summarise(const rdata *d, rdoc *r)
         if (flat)
             say(r, "flat", "%s held at %s (baseline %s, %s).", k->name, now, was, src);
         else
-            say(r, better ? "improved" : "worse", "%s %s from %s (baseline, %s) to %s (%s)%s.",
-                k->name, verb, was, src, now, ch,
-                x->cur.note ? "" : "");
+            say(r, better ? "improved" : "worse", "%s %s from %s (baseline, %s) to %s (%s).",
+                k->name, verb, was, src, now, ch);
         if (x->has_worth) {
             char q[64], w[64];
             fmt_num(fabs(x->quantity), 0, q, sizeof q);
             fmt_num(fabs(x->worth), 0, w, sizeof w);
-            say(r, "worth", "%s %s %s %s, worth %s %s (%s).",
-                x->quantity >= 0 ? "That is" : "That is",
-                q, x->quantity_unit, x->quantity >= 0
+            say(r, "worth", "That is %s %s %s, %s %s %s (%s).", q, x->quantity_unit,
+                x->quantity >= 0
                     ? (!strcmp(x->quantity_unit, "h") ? "of unplanned downtime avoided"
                                                       : "of energy saved")
                     : (!strcmp(x->quantity_unit, "h") ? "more unplanned downtime"
                                                       : "more energy used"),
-                defs->currency, w, x->basis);
+                x->worth >= 0 ? "worth" : "costing", defs->currency, w, x->basis);
         }
     }
     if (r->has_worth_energy || r->has_worth_downtime) {
@@ -242,6 +260,7 @@ static void summarise(const rdata *d, rdoc *r)
                         "KPI definitions.",
             defs->currency, w, tot >= 0 ? "saved" : "lost", d->period.label);
     }
+missed:
     for (size_t i = 0; i < defs->n; i++) {
         const kpi_def *k = &defs->defs[i];
         const kres *x = &r->k[i];
@@ -525,21 +544,26 @@ static void trend_node(xmlNodePtr n, const rdata *d, const kpi_def *k, const kre
         mn = t < mn ? t : mn;
         mx = t > mx ? t : mx;
     }
-    if (k->format == KPI_FMT_PERCENT || k->format == KPI_FMT_COUNT || mn >= 0) {
-        /* keep the axis honest for non-negative measures: from the data's
-         * range, padded, never below zero */
-        double pad = (mx - mn) * 0.1;
-        mn = mn - pad < 0 && mn >= 0 ? 0 : mn - pad;
-        mx += pad;
+    if (x->base_src != BASE_NONE) {
+        double b = disp(k, x->base.value);
+        mn = b < mn ? b : mn;
+        mx = b > mx ? b : mx;
     }
+    /* the data's range, padded; a non-negative measure never below zero, a
+     * share never above 100 % */
+    double data_max = mx, pad = (mx - mn) * 0.1;
+    mn = mn - pad < 0 && mn >= 0 ? 0 : mn - pad;
+    mx += pad;
+    if (k->format == KPI_FMT_PERCENT && data_max <= 100 && mx > 100)
+        mx = 100;
     double lo, hi, step;
     int dec;
     ticks(mn, mx, &lo, &hi, &step, &dec);
-    if (k->format == KPI_FMT_PERCENT && hi > 100 && mx <= 100)
+    if (k->format == KPI_FMT_PERCENT && data_max <= 100 && hi > 100)
         hi = 100;
     atn(tr, "min", lo);
     atn(tr, "max", hi);
-    for (double t = lo; t <= hi + step / 1e6; t += step) {
+    for (double t = lo; t <= hi + step / 1e6 && t <= lo + 12 * step; t += step) {
         xmlNodePtr tk = xmlNewChild(tr, NULL, BAD_CAST "tick", NULL);
         atn(tk, "value", t);
         char s[64];
@@ -784,6 +808,60 @@ static void humanize(const char *msg, char *out, size_t cap, char *refs, size_t 
                 continue;
             }
         }
+        /* an RFC 3339 time "2026-07-01T00:00:00Z" in words */
+        int64_t tus;
+        const char *z = NULL;
+        if (isdigit((unsigned char)*p) && strlen(p) >= 20 && p[4] == '-' && p[10] == 'T' &&
+            (z = strchr(p, 'Z')) && z - p <= 32 &&
+            rfc3339_parse(p, (size_t)(z - p + 1), &tus) == ADT_OK) {
+            char w[48];
+            fmt_when(tus, w, sizeof w);
+            int n = snprintf(out + o, cap - o, "%s", w);
+            if (n > 0 && (size_t)n < cap - o)
+                o += (size_t)n;
+            p = z + 1;
+            continue;
+        }
+        /* a digest: the first 12 hex digits are enough to recognise it */
+        size_t hx = strspn(p, "0123456789abcdef");
+        if (hx >= 32 && (p == msg || !isalnum((unsigned char)p[-1]))) {
+            int n = snprintf(out + o, cap - o, "%.12s...", p);
+            if (n > 0 && (size_t)n < cap - o)
+                o += (size_t)n;
+            p += hx;
+            continue;
+        }
+        /* a compact duration "1d16h" / "8h00m" in words */
+        if (isdigit((unsigned char)*p) && (p == msg || !isalnum((unsigned char)p[-1]))) {
+            const char *e = p;
+            long long part[4] = {0, 0, 0, 0}; /* d h m s */
+            int units = 0;
+            while (isdigit((unsigned char)*e)) {
+                const char *u = e;
+                while (isdigit((unsigned char)*u))
+                    u++;
+                const char *k = strchr("dhms", *u);
+                if (!*u || !k || u - e > 6)
+                    break;
+                part[k - "dhms"] = strtoll(e, NULL, 10);
+                units++;
+                e = u + 1;
+            }
+            if (units && !isalnum((unsigned char)*e)) {
+                char w[64] = "";
+                static const char *const un[4] = {"d", "h", "min", "s"};
+                size_t wl = 0;
+                for (int u = 0; u < 4; u++)
+                    if (part[u] && wl < sizeof w)
+                        wl += (size_t)snprintf(w + wl, sizeof w - wl, "%s%lld %s", wl ? " " : "",
+                                               part[u], un[u]);
+                int n = snprintf(out + o, cap - o, "%s", wl ? w : "0 min");
+                if (n > 0 && (size_t)n < cap - o)
+                    o += (size_t)n;
+                p = e;
+                continue;
+            }
+        }
         bool done = false;
         for (size_t t = 0; t < sizeof type_words / sizeof type_words[0] && !done; t++) {
             size_t tl = strlen(type_words[t].type);
@@ -841,6 +919,8 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
         if (d->defs->baseline_note)
             at(r, "baseline-note", d->defs->baseline_note);
     }
+    if (d->has_base && d->base_alias == 1)
+        at(r, "period-is-baseline", "true");
     at(r, "as-of", d->as_of);
     fmt_when(d->as_of_us, t1, sizeof t1);
     at(r, "issued", t1);
@@ -1094,8 +1174,8 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
     atu(dq, "still-quarantined", c->quarantined - c->recovered);
     if (c->received) {
         atf(dq, "rate", "%.2f", 100.0 * (double)c->quarantined / (double)c->received);
-        atf(dq, "rate-after-replay", "%.2f",
-            100.0 * (double)(c->quarantined - c->recovered) / (double)c->received);
+        double after = 100.0 * (double)(c->quarantined - c->recovered) / (double)c->received;
+        atf(dq, "rate-after-replay", "%.*f", after > 0 && after < 0.1 ? 3 : 2, after);
     }
     atu(dq, "telemetry-batches", d->telemetry_batches);
     at(dq, "telemetry-store", d->telemetry_store ? "true" : "false");

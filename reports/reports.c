@@ -266,31 +266,71 @@ int reports_record(const report_opts *o, report_issued *issued, const char *peri
     return rc;
 }
 
-int reports_generate(const report_opts *o, buf *out, report_issued *issued, adt_err *err)
-{
+struct report_set {
     rperiod per;
-    int rc = rperiod_parse(o->period, &per, err);
-    if (rc)
-        return rc;
-    if ((unsigned)o->format > REPORT_XML)
-        return adt_fail(err, ADT_EINVAL, "unknown report format");
     kpi_defs defs;
-    rc = load_defs(o, &defs, err);
-    if (rc)
-        return rc;
-    rdata *d = NULL;
-    rdata_opts ro = {o->at_size, o->issued_us, o->skip_controls, false};
-    rc = rdata_collect(o->data_dir, &per, &defs, &ro, &d, err);
+    rdata *d;
+    rdoc *v;
+    char data_dir[4096];
+};
+
+int reports_compute(const report_opts *o, report_set **out, adt_err *err)
+{
+    *out = NULL;
+    report_set *s = calloc(1, sizeof *s);
+    if (!s)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    int rc = rperiod_parse(o->period, &s->per, err);
     if (rc) {
-        kpi_defs_free(&defs);
+        free(s);
         return rc;
     }
-    rdoc *v = NULL;
-    rc = rdoc_compute(d, &v, err);
-    if (rc)
-        goto done;
+    if (snprintf(s->data_dir, sizeof s->data_dir, "%s", o->data_dir) >= (int)sizeof s->data_dir) {
+        free(s);
+        return adt_fail(err, ADT_EINVAL, "data directory path too long");
+    }
+    rc = load_defs(o, &s->defs, err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    rdata_opts ro = {o->at_size, o->issued_us, o->skip_controls, false};
+    rc = rdata_collect(o->data_dir, &s->per, &s->defs, &ro, &s->d, err);
+    if (!rc)
+        rc = rdoc_compute(s->d, &s->v, err);
+    if (rc) {
+        reports_set_free(s);
+        return rc;
+    }
+    *out = s;
+    return ADT_OK;
+}
+
+void reports_set_free(report_set *s)
+{
+    if (!s)
+        return;
+    rdoc_free(s->v);
+    rdata_free(s->d);
+    kpi_defs_free(&s->defs);
+    free(s);
+}
+
+uint64_t reports_set_tree_size(const report_set *s)
+{
+    return s->d->tree_size;
+}
+
+int reports_render(report_set *s, report_format f, const char *template_path, buf *out,
+                   report_issued *issued, adt_err *err)
+{
+    if ((unsigned)f > REPORT_XML)
+        return adt_fail(err, ADT_EINVAL, "unknown report format");
+    rdata *d = s->d;
+    rdoc *v = s->v;
     size_t start = out->len;
-    switch (o->format) {
+    int rc = ADT_OK;
+    switch (f) {
     case REPORT_JSON: {
         cJSON *j = rdoc_build_json(d, v);
         rc = j ? save_json(j, out, err) : adt_fail(err, ADT_ENOMEM, "out of memory");
@@ -304,18 +344,17 @@ int reports_generate(const report_opts *o, buf *out, report_issued *issued, adt_
     case REPORT_HTML:
     case REPORT_XML: {
         xmlDocPtr doc = rdoc_build_xml(d, v);
-        rc = o->format == REPORT_XML ? save_xml(doc, out, err)
-                                     : render_html(doc, o->template_path, out, err);
+        rc = f == REPORT_XML ? save_xml(doc, out, err) : render_html(doc, template_path, out, err);
         xmlFreeDoc(doc);
         break;
     }
     case REPORT_OSCAL_XML:
     case REPORT_OSCAL_JSON: {
         ledger *lg = NULL;
-        rc = ledger_open(o->data_dir, LEDGER_RDONLY, &lg, err);
+        rc = ledger_open(s->data_dir, LEDGER_RDONLY, &lg, err);
         if (rc)
             break;
-        if (o->format == REPORT_OSCAL_XML) {
+        if (f == REPORT_OSCAL_XML) {
             xmlDocPtr doc = NULL;
             rc = oscal_build_xml(d, lg, &doc, err);
             if (!rc)
@@ -337,31 +376,47 @@ int reports_generate(const report_opts *o, buf *out, report_issued *issued, adt_
         break;
     }
     }
+    if (rc) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = 0;
+        return rc;
+    }
+    if (issued) {
+        memset(issued, 0, sizeof *issued);
+        uint8_t h[32];
+        crypto_hash_sha256(h, (const unsigned char *)out->data + start, out->len - start);
+        rdata_hex(h, 32, issued->sha256);
+        rdata_hex(d->root, 32, issued->root);
+        issued->tree_size = d->tree_size;
+    }
+    return ADT_OK;
+}
+
+int reports_generate(const report_opts *o, buf *out, report_issued *issued, adt_err *err)
+{
+    if ((unsigned)o->format > REPORT_XML)
+        return adt_fail(err, ADT_EINVAL, "unknown report format");
+    report_set *s = NULL;
+    int rc = reports_compute(o, &s, err);
     if (rc)
-        goto done;
+        return rc;
+    size_t start = out->len;
     report_issued is;
-    memset(&is, 0, sizeof is);
-    uint8_t h[32];
-    crypto_hash_sha256(h, (const unsigned char *)out->data + start, out->len - start);
-    rdata_hex(h, 32, is.sha256);
-    rdata_hex(d->root, 32, is.root);
-    is.tree_size = d->tree_size;
-    if (o->record) {
-        rc = record(o, per.label, &is, &is.index, err);
+    rc = reports_render(s, o->format, o->template_path, out, &is, err);
+    if (!rc && o->record) {
+        rc = record(o, s->per.label, &is, &is.index, err);
         if (rc) {
             adt_err_prefix(err, "the report was produced but could not be recorded in the ledger");
             out->len = start;
             out->data[start] = 0;
-            goto done;
+        } else {
+            is.recorded = true;
         }
-        is.recorded = true;
     }
-    if (issued)
+    if (!rc && issued)
         *issued = is;
-done:
-    rdoc_free(v);
-    rdata_free(d);
-    kpi_defs_free(&defs);
+    reports_set_free(s);
     return rc;
 }
 

@@ -116,7 +116,7 @@
               <p class="small muted">Baseline <xsl:value-of select="@baseline-period"/>: <xsl:value-of select="@baseline-note"/>.</p>
             </xsl:if>
             <xsl:if test="summary/sentence[@kind!='missed']">
-              <h3>What changed against the baseline</h3>
+              <h3><xsl:choose><xsl:when test="@period-is-baseline='true'">The baseline</xsl:when><xsl:otherwise>What changed against the baseline</xsl:otherwise></xsl:choose></h3>
               <ul class="story">
                 <xsl:for-each select="summary/sentence[@kind!='missed']">
                   <li class="{@kind}"><xsl:value-of select="."/></li>
@@ -140,7 +140,7 @@
                       <td class="num nowrap"><xsl:value-of select="@target"/><xsl:call-template name="unit-suffix"/></td>
                       <td class="num nowrap"><xsl:choose><xsl:when test="@baseline"><xsl:value-of select="@baseline"/><xsl:call-template name="unit-suffix"/></xsl:when><xsl:otherwise><span class="muted">–</span></xsl:otherwise></xsl:choose></td>
                       <td><xsl:choose>
-                        <xsl:when test="@owner"><xsl:value-of select="@owner-name"/> <span class="muted small"> (<xsl:value-of select="@owner-activity"/>)</span></xsl:when>
+                        <xsl:when test="@owner"><xsl:value-of select="@owner-name"/><span class="muted small"> (<xsl:value-of select="@owner-activity"/>)</span></xsl:when>
                         <xsl:when test="@owner-activity"><span class="muted">no Accountable for <xsl:value-of select="@owner-activity"/> in the RACI policy</span></xsl:when>
                         <xsl:otherwise><span class="muted">unassigned</span></xsl:otherwise>
                       </xsl:choose></td>
@@ -196,7 +196,7 @@
               <tbody>
                 <xsl:for-each select="kpis/kpi">
                   <tr>
-                    <td><xsl:value-of select="name"/><xsl:if test="@format != 'count'"> <span class="muted small"> (<xsl:value-of select="@unit"/>)</span></xsl:if></td>
+                    <td><xsl:value-of select="name"/><xsl:if test="@format != 'count'"><span class="muted small"> (<xsl:value-of select="@unit"/>)</span></xsl:if></td>
                     <td class="num nowrap"><strong><xsl:value-of select="@display"/></strong></td>
                     <td class="num nowrap"><xsl:value-of select="@target"/></td>
                     <td class="num nowrap"><xsl:choose><xsl:when test="@previous"><xsl:value-of select="@previous"/></xsl:when><xsl:otherwise><span class="muted">n/a</span></xsl:otherwise></xsl:choose></td>
@@ -210,13 +210,13 @@
                       <xsl:choose>
                         <xsl:when test="term[@role='numerator'] and term[@role='denominator']">
                           <xsl:value-of select="term[@role='numerator']/@display"/><xsl:text> </xsl:text><xsl:value-of select="term[@role='numerator']/@unit"/>
-                          <span class="muted"> <xsl:value-of select="term[@role='numerator']/@name"/></span>
+                          <span class="muted"><xsl:text> </xsl:text><xsl:value-of select="term[@role='numerator']/@name"/></span>
                           <br/>÷ <xsl:value-of select="term[@role='denominator']/@display"/><xsl:text> </xsl:text><xsl:value-of select="term[@role='denominator']/@unit"/>
-                          <span class="muted"> <xsl:value-of select="term[@role='denominator']/@name"/></span>
+                          <span class="muted"><xsl:text> </xsl:text><xsl:value-of select="term[@role='denominator']/@name"/></span>
                         </xsl:when>
                         <xsl:otherwise>
                           <xsl:for-each select="term[position() &lt;= 4]">
-                            <xsl:value-of select="@display"/><xsl:text> </xsl:text><xsl:value-of select="@unit"/><span class="muted"> <xsl:value-of select="@name"/></span><xsl:if test="position() != last()"><br/></xsl:if>
+                            <xsl:value-of select="@display"/><xsl:text> </xsl:text><xsl:value-of select="@unit"/><span class="muted"><xsl:text> </xsl:text><xsl:value-of select="@name"/></span><xsl:if test="position() != last()"><br/></xsl:if>
                           </xsl:for-each>
                         </xsl:otherwise>
                       </xsl:choose>
@@ -231,7 +231,7 @@
 
           <section id="trends">
             <h2>4. Trends per week, before and after</h2>
-            <p class="small muted">Weeks of 7 days from the start of each period: <xsl:value-of select="@previous-period"/> shaded grey (before), <xsl:value-of select="@period"/> in blue with its weekly values; vertical lines mark deployments. Hollow points are partial weeks: shown, not joined, not trends.</p>
+            <p class="small muted">Weeks of 7 days from the start of each period: <xsl:value-of select="@previous-period"/> shaded grey (before), <xsl:value-of select="@period"/> in blue, its weekly values written every other week; dotted = baseline, dashed = target; orange lines mark the deployments of models and of firmware to the machines measured. Hollow points are partial weeks: shown, not joined.</p>
             <xsl:choose>
               <xsl:when test="kpis/kpi[trend/@points + trend/@previous-points &gt;= 2]">
                 <div class="charts">
@@ -284,7 +284,7 @@
             <xsl:choose>
               <xsl:when test="findings/finding">
                 <table class="findings">
-                  <thead><tr><th>Severity</th><th>What is required, and what happened</th><th>When</th><th>Owner (RACI)</th><th>Controls</th><th>Details</th></tr></thead>
+                  <thead><tr><th>Severity</th><th style="width:42%">What is required, and what happened</th><th>When</th><th>Owner (RACI)</th><th>Controls</th><th style="width:15%">Rule and ledger entries</th></tr></thead>
                   <tbody>
                     <xsl:for-each select="findings/finding">
                       <tr>
@@ -294,9 +294,9 @@
                         <td class="small nowrap"><xsl:value-of select="@when"/></td>
                         <td><xsl:value-of select="@owner"/></td>
                         <td class="small"><xsl:value-of select="@control"/></td>
-                        <td class="refs">rule <xsl:value-of select="@rule"/>
-                          <xsl:if test="@ledger-entries != ''"><br/>ledger entries <xsl:value-of select="@ledger-entries"/></xsl:if>
-                          <xsl:if test="@mentioned-entries != ''"><br/>refers to <xsl:value-of select="@mentioned-entries"/></xsl:if></td>
+                        <td class="refs"><xsl:value-of select="@rule"/>
+                          <xsl:if test="@ledger-entries != ''"><br/>entries <xsl:value-of select="@ledger-entries"/></xsl:if>
+                          <xsl:if test="@mentioned-entries != '' and @mentioned-entries != @ledger-entries"> (mentions <xsl:value-of select="@mentioned-entries"/>)</xsl:if></td>
                       </tr>
                     </xsl:for-each>
                   </tbody>
@@ -352,8 +352,8 @@
                     <xsl:for-each select="models/model">
                       <tr>
                         <td><xsl:value-of select="@name"/>
-                          <xsl:if test="@in-force='true'"> <span class="pill met">in force</span></xsl:if>
-                          <xsl:if test="@after-period='true'"> <span class="pill no-target">after the period</span></xsl:if></td>
+                          <xsl:if test="@in-force='true'"><xsl:text> </xsl:text><span class="pill met">in force</span></xsl:if>
+                          <xsl:if test="@after-period='true'"><xsl:text> </xsl:text><span class="pill no-target">after the period</span></xsl:if></td>
                         <td><xsl:value-of select="@version"/></td>
                         <td class="small nowrap"><xsl:value-of select="@deployed-words"/></td>
                         <td><xsl:value-of select="@deployed-by"/></td>
@@ -422,8 +422,7 @@
             <h3>Drift</h3>
             <xsl:choose>
               <xsl:when test="drift/@monitored='true'">
-                <p><strong><xsl:value-of select="drift/@count"/></strong> drift detections by the drift monitor for a model in force
-                  <xsl:if test="drift/@previous"><span class="muted small"> (previous period: <xsl:value-of select="drift/@previous"/>)</span></xsl:if>.
+                <p><strong><xsl:value-of select="drift/@count"/></strong> drift detection<xsl:if test="drift/@count != 1">s</xsl:if> by the drift monitor (<code>auditd drift</code>) for a model in force<xsl:if test="drift/@previous"><span class="muted small"> (previous period: <xsl:value-of select="drift/@previous"/>)</span></xsl:if>.
                   <span class="small muted">A detection is a feature whose population stability index (PSI) against the training data exceeds the threshold; the Kolmogorov-Smirnov statistic (KS) is shown beside it.</span></p>
               </xsl:when>
               <xsl:otherwise><p class="muted">No model was in force in the period: nothing to monitor for drift.</p></xsl:otherwise>
@@ -549,8 +548,9 @@
         <xsl:call-template name="status-pill"/>
         <xsl:if test="@target"> target <xsl:value-of select="@target"/></xsl:if>
         <xsl:choose>
+          <xsl:when test="/report/@period-is-baseline='true'"> · this period is the baseline</xsl:when>
           <xsl:when test="@baseline and @change-baseline"> · baseline <xsl:value-of select="@baseline"/> (<span class="{@baseline-direction}"><xsl:value-of select="@change-baseline"/></span>)</xsl:when>
-          <xsl:when test="@previous and @delta"> · <xsl:value-of select="/report/@previous-period"/> <xsl:value-of select="@previous"/> (<span class="{@trend-direction}"><xsl:value-of select="@delta"/></span>)</xsl:when>
+          <xsl:when test="@previous and @delta"> · <xsl:value-of select="/report/@previous-period"/><xsl:text> </xsl:text><xsl:value-of select="@previous"/> (<span class="{@trend-direction}"><xsl:value-of select="@delta"/></span>)</xsl:when>
         </xsl:choose>
         <xsl:if test="@why"><div><xsl:value-of select="@why"/></div></xsl:if>
         <xsl:if test="@note"><div><xsl:value-of select="@note"/></div></xsl:if>
@@ -628,16 +628,17 @@
     <xsl:variable name="range" select="$t/@max - $t/@min"/>
     <xsl:variable name="x0" select="48"/>
     <xsl:variable name="pw" select="462"/>
-    <xsl:variable name="y0" select="28"/>
+    <xsl:variable name="nmk" select="count(/report/markers/marker)"/>
+    <xsl:variable name="y0" select="22 + $nmk * 9"/>
     <xsl:variable name="ph" select="140"/>
     <xsl:variable name="bw" select="$pw div $tlweeks"/>
     <div class="chart">
       <div class="t"><xsl:value-of select="name"/> <span class="muted small"> (<xsl:value-of select="@unit"/>, per week)</span></div>
-      <svg width="100%" viewBox="0 0 520 210" role="img">
+      <svg width="100%" viewBox="0 0 520 {$y0 + $ph + 32}" role="img">
         <!-- before / after regions -->
         <rect x="{$x0}" y="{$y0}" width="{format-number($npweeks * $bw, '0.0')}" height="{$ph}" fill="#f1f3f6"></rect>
-        <text x="{$x0 + 4}" y="{$y0 - 6}" font-size="9" fill="#5b6775"><xsl:value-of select="/report/@previous-period"/> (before)</text>
-        <text x="{format-number($x0 + $npweeks * $bw + 4, '0.0')}" y="{$y0 - 6}" font-size="9" fill="#1f5fa8" font-weight="bold"><xsl:value-of select="/report/@period"/></text>
+        <text x="{$x0 + 4}" y="10" font-size="9" fill="#5b6775"><xsl:value-of select="/report/@previous-period"/> (before)</text>
+        <text x="{format-number($x0 + $npweeks * $bw + 4, '0.0')}" y="10" font-size="9" fill="#1f5fa8" font-weight="bold"><xsl:value-of select="/report/@period"/></text>
         <!-- y gridlines -->
         <xsl:for-each select="$t/tick">
           <xsl:variable name="gy" select="format-number($y0 + $ph - (@value - $min) div $range * $ph, '0.0')"/>
@@ -656,10 +657,12 @@
           <text x="{$x0 + $pw - 2}" y="{$ty - 3}" font-size="8.5" text-anchor="end" fill="#1d2733">target <xsl:value-of select="@target"/></text>
         </xsl:if>
         <!-- deployments -->
+        <!-- deployments: a line in the plot, labelled in the band above it -->
         <xsl:for-each select="/report/markers/marker">
           <xsl:variable name="mx" select="format-number($x0 + @x * $bw, '0.0')"/>
-          <line x1="{$mx}" y1="{$y0}" x2="{$mx}" y2="{$y0 + $ph}" stroke="#c77c02" stroke-width="1.2"></line>
-          <text x="{$mx + 2}" y="{$y0 + 9 + (position() - 1) * 9}" font-size="7.5" fill="#8a5a00"><xsl:value-of select="@label"/></text>
+          <xsl:variable name="ly" select="20 + (position() - 1) * 9"/>
+          <line x1="{$mx}" y1="{$ly + 2}" x2="{$mx}" y2="{$y0 + $ph}" stroke="#c77c02" stroke-width="1.1"></line>
+          <text x="{$mx + 3}" y="{$ly}" font-size="8" fill="#8a5a00"><xsl:value-of select="@label"/>, <xsl:value-of select="@date"/></text>
         </xsl:for-each>
         <!-- axes -->
         <line x1="{$x0}" y1="{$y0 + $ph}" x2="{$x0 + $pw}" y2="{$y0 + $ph}" stroke="#9aa5b1"></line>
@@ -689,8 +692,9 @@
             <xsl:when test="@partial='true'"><circle cx="{$px}" cy="{$py}" r="2.6" fill="#fff" stroke="{$col}" stroke-width="1.2"></circle></xsl:when>
             <xsl:otherwise><circle cx="{$px}" cy="{$py}" r="2.2" fill="{$col}"></circle></xsl:otherwise>
           </xsl:choose>
-          <xsl:if test="@period='current' and @partial='false'">
-            <text x="{$px}" y="{$py - 5}" font-size="7" text-anchor="middle" fill="#1f5fa8"><xsl:value-of select="@display"/></text>
+          <!-- the current period's values, every other week (and the last full one) -->
+          <xsl:if test="@period='current' and @partial='false' and (@week mod 2 = 1 or not(following-sibling::point[@period='current' and @partial='false' and @available='true']))">
+            <text x="{$px}" y="{$py - 5}" font-size="7.5" text-anchor="middle" fill="#1f5fa8"><xsl:value-of select="@display"/></text>
           </xsl:if>
         </xsl:for-each>
         <!-- dated x axis: every other week's first day -->

@@ -19,6 +19,7 @@ typedef struct opts {
     const char *origin;
     const char *source;
     const char *tree_size;
+    const char *format;
     bool quiet;
 } opts;
 
@@ -28,7 +29,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         {"data-dir", required_argument, NULL, 'd'}, {"origin", required_argument, NULL, 'o'},
         {"source", required_argument, NULL, 's'},   {"tree-size", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"format", required_argument, NULL, 'f'},   {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     optind = 1;
     opterr = 0;
@@ -40,6 +41,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         case 's': o->source = optarg; break;
         case 't': o->tree_size = optarg; break;
         case 'q': o->quiet = true; break;
+        case 'f': o->format = optarg; break;
         case 'h': printf("%s", usage); exit(0);
         default:
             fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n%s", argv[0],
@@ -249,11 +251,17 @@ int cli_key(int argc, char **argv)
 
 int cli_entry(int argc, char **argv)
 {
-    static const char usage[] = "usage: auditd entry N [--data-dir DIR]\n"
-                                "Print entry N as {\"index\":N,\"leaf\":\"<base64 of the leaf bytes>\"}.\n";
+    static const char usage[] =
+        "usage: auditd entry N [--format text|json] [--data-dir DIR]\n"
+        "Print entry N. text (the default on a terminal): its RFC 6962 leaf hash and the\n"
+        "leaf, indented. json (the default otherwise):\n"
+        "{\"index\":N,\"leaf\":\"<base64 of the exact leaf bytes>\"}.\n";
     opts o;
     int i = parse_opts(argc, argv, &o, usage);
     if (i < 0)
+        return 2;
+    bool text;
+    if (cli_output_text("entry", o.format, &text))
         return 2;
     uint64_t idx;
     if (i + 1 != argc || num_u64(argv[i], INT64_MAX, &idx))
@@ -264,11 +272,27 @@ int cli_entry(int argc, char **argv)
     buf leaf;
     buf_init(&leaf, LEDGER_MAX_LEAF);
     adt_err err;
+    merkle_hash lh;
     int rc = ledger_entry(lg, idx, &leaf, &err);
+    if (!rc && text)
+        rc = ledger_leaf_hash(lg, idx, lh, &err);
     ledger_close(lg);
     if (rc) {
         buf_free(&leaf);
         return cli_fail("entry", &err);
+    }
+    if (text) {
+        cJSON *j = cJSON_ParseWithLength(leaf.data, leaf.len);
+        char hex[2 * MERKLE_HASH_LEN + 1];
+        sodium_bin2hex(hex, sizeof hex, lh, MERKLE_HASH_LEN);
+        printf("entry %llu, leaf hash %s (RFC 6962)\n", (unsigned long long)idx, hex);
+        if (j)
+            cli_print_pretty(j);
+        else
+            printf("%.*s\n", (int)leaf.len, leaf.data);
+        cJSON_Delete(j);
+        buf_free(&leaf);
+        return 0;
     }
     size_t bl = sodium_base64_ENCODED_LEN(leaf.len, sodium_base64_VARIANT_ORIGINAL);
     char *b64 = malloc(bl);
