@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define MOD "pipeline"
 #define MQTT_TOPIC "site/+/device/+/telemetry"
@@ -37,6 +38,8 @@ struct pipeline {
     sqlite3 *rdb;         /* read connection for the GET endpoints */
     struct mosquitto *mosq;
     char client_id[64];
+    int conn_state;       /* 0 connecting, 1 connected, -1 lost before connecting (atomic) */
+    int conn_rc;          /* the CONNACK or disconnect code when conn_state is -1 */
 };
 
 int pipeline_open(const char *data_dir, commitq *cq, pipeline **out, adt_err *err)
@@ -207,15 +210,32 @@ int pipeline_api(pipeline *p, const api_request *req, api_response *resp)
 
 static void on_connect(struct mosquitto *m, void *obj, int rc)
 {
-    (void)obj;
+    pipeline *p = obj;
     if (rc != 0) {
         log_msg(LOG_WARN, MOD, "MQTT broker refused the connection: %s",
                 mosquitto_connack_string(rc));
+        if (__atomic_load_n(&p->conn_state, __ATOMIC_SEQ_CST) == 0) {
+            p->conn_rc = rc;
+            __atomic_store_n(&p->conn_state, -1, __ATOMIC_SEQ_CST);
+        }
         return;
     }
+    __atomic_store_n(&p->conn_state, 1, __ATOMIC_SEQ_CST);
     int src = mosquitto_subscribe(m, NULL, MQTT_TOPIC, 1);
     if (src != MOSQ_ERR_SUCCESS)
         log_msg(LOG_ERROR, MOD, "MQTT subscribe failed: %s", mosquitto_strerror(src));
+}
+
+/* Before the first CONNACK a lost connection is a failed start (over TLS: a
+ * handshake the broker's certificate did not pass). */
+static void on_disconnect(struct mosquitto *m, void *obj, int rc)
+{
+    (void)m;
+    pipeline *p = obj;
+    if (__atomic_load_n(&p->conn_state, __ATOMIC_SEQ_CST) == 0) {
+        p->conn_rc = rc;
+        __atomic_store_n(&p->conn_state, -1, __ATOMIC_SEQ_CST);
+    }
 }
 
 static bool device_ok(const char *s)
@@ -406,7 +426,9 @@ int pipeline_mqtt_start_tls(pipeline *p, const char *url, const char *ca_file,
         mosquitto_lib_cleanup();
         return adt_fail(err, ADT_ENOMEM, "MQTT client: %s", strerror(errno));
     }
+    __atomic_store_n(&p->conn_state, 0, __ATOMIC_SEQ_CST);
     mosquitto_connect_callback_set(p->mosq, on_connect);
+    mosquitto_disconnect_callback_set(p->mosq, on_disconnect);
     mosquitto_message_callback_set(p->mosq, on_message);
     mosquitto_reconnect_delay_set(p->mosq, 1, 30, true);
     int mrc = MOSQ_ERR_SUCCESS;
@@ -436,6 +458,23 @@ int pipeline_mqtt_start_tls(pipeline *p, const char *url, const char *ca_file,
         mosquitto_destroy(p->mosq);
         p->mosq = NULL;
         mosquitto_lib_cleanup();
+        return rc;
+    }
+    /* Over TLS the handshake completes in the network thread: wait for the
+     * broker's CONNACK (at most 10 s), so a broker auditd cannot trust stops
+     * the start instead of being retried in silence. */
+    for (int i = 0; tls && i < 1000 && __atomic_load_n(&p->conn_state, __ATOMIC_SEQ_CST) == 0; i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    int cs = __atomic_load_n(&p->conn_state, __ATOMIC_SEQ_CST);
+    if (tls && cs != 1) {
+        rc = adt_fail(err, ADT_EIO,
+                      "MQTT broker %s:%d: no TLS connection (%s): check that --mqtt-ca %s signed "
+                      "the broker's certificate and that it names %s",
+                      host, port, cs == 0 ? "no answer within 10 s" : "the handshake failed",
+                      ca_file, host);
+        pipeline_mqtt_stop(p);
         return rc;
     }
     log_msg(LOG_INFO, MOD, "MQTT: subscribed to %s on %s:%d%s as %s", MQTT_TOPIC, host, port,
