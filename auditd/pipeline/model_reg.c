@@ -194,8 +194,19 @@ const char *model_meta_drift_json(const model_meta *m)
 
 /* ---- Ledger ---------------------------------------------------------------------- */
 
+/* Append with writer `as` (EVENT_WRITER_NONE: auditd for computed records,
+ * admin for a decision taken at the CLI). */
+static int ledger_append_as(const char *data_dir, cJSON *const *events, size_t n,
+                            unsigned long long *first, event_writer as, adt_err *err);
+
 int model_ledger_append(const char *data_dir, cJSON *const *events, size_t n,
                         unsigned long long *first, adt_err *err)
+{
+    return ledger_append_as(data_dir, events, n, first, EVENT_WRITER_NONE, err);
+}
+
+static int ledger_append_as(const char *data_dir, cJSON *const *events, size_t n,
+                            unsigned long long *first, event_writer as, adt_err *err)
 {
     if (n == 0 || n > 64)
         return adt_fail(err, ADT_EINTERNAL, "model_ledger_append: bad event count %zu", n);
@@ -227,7 +238,8 @@ int model_ledger_append(const char *data_dir, cJSON *const *events, size_t n,
                                      /* computed records are auditd's; a human
                                       * decision taken at the CLI (an approval) is
                                       * the administrator's */
-                                     .writer = event_writer_may(info.type, EVENT_WRITER_AUDITD)
+                                     .writer = as != EVENT_WRITER_NONE ? as
+                                               : event_writer_may(info.type, EVENT_WRITER_AUDITD)
                                                    ? EVENT_WRITER_AUDITD
                                                    : EVENT_WRITER_ADMIN};
     }
@@ -577,16 +589,36 @@ static int check_principal(const char *what, const char *p, adt_err *err)
     return ADT_OK;
 }
 
+static int approve(const char *data_dir, const char *name, const char *version,
+                   const char *approver, const char *credential, const char *change_id,
+                   int64_t at_us, unsigned long long *index, adt_err *err);
+
 int model_approve(const char *data_dir, const char *name, const char *version,
                   const char *approver, const char *change_id, unsigned long long *index,
                   adt_err *err)
 {
-    return model_approve_at(data_dir, name, version, approver, change_id, 0, index, err);
+    return approve(data_dir, name, version, approver, NULL, change_id, 0, index, err);
 }
 
 int model_approve_at(const char *data_dir, const char *name, const char *version,
                      const char *approver, const char *change_id, int64_t at_us,
                      unsigned long long *index, adt_err *err)
+{
+    return approve(data_dir, name, version, approver, NULL, change_id, at_us, index, err);
+}
+
+int model_approve_as(const char *data_dir, const char *name, const char *version,
+                     const char *approver, const char *credential, const char *change_id,
+                     unsigned long long *index, adt_err *err)
+{
+    return approve(data_dir, name, version, approver, credential, change_id, 0, index, err);
+}
+
+/* An approval by `approver` (signed in to the console with `credential`, or
+ * NULL at the command line), recorded as given at `at_us` (0 = now). */
+static int approve(const char *data_dir, const char *name, const char *version,
+                   const char *approver, const char *credential, const char *change_id,
+                   int64_t at_us, unsigned long long *index, adt_err *err)
 {
     int64_t when = event_time(at_us);
     int rc;
@@ -609,7 +641,8 @@ int model_approve_at(const char *data_dir, const char *name, const char *version
     if (!ev || add_str(ev, "type", "change.approve") || add_str(ev, "time", time_rfc3339(when, ts)) ||
         add_str(ev, "actor", approver) || add_str(ev, "change_id", change_id) ||
         add_str(ev, "activity", activity) || add_str(ev, "target", target) ||
-        add_str(ev, "artifact_sha256", m.sha256)) {
+        add_str(ev, "artifact_sha256", m.sha256) ||
+        (credential && add_str(ev, "credential", credential))) {
         rc = adt_fail(err, ADT_ENOMEM, "out of memory");
         goto rollback;
     }
@@ -640,7 +673,8 @@ int model_approve_at(const char *data_dir, const char *name, const char *version
     }
     long long rowid = sqlite3_last_insert_rowid(db);
     unsigned long long idx = 0;
-    if ((rc = model_ledger_append(data_dir, &ev, 1, &idx, err)))
+    if ((rc = ledger_append_as(data_dir, &ev, 1, &idx,
+                               credential ? EVENT_WRITER_PERSON : EVENT_WRITER_NONE, err)))
         goto rollback;
     if (sqlite3_prepare_v2(db, "UPDATE approvals SET ledger_index=?2 WHERE id=?1", -1, &st,
                            NULL) == SQLITE_OK) {
