@@ -734,18 +734,30 @@ static void plant_events(sim *s, int64_t start, int64_t end, line_state *ls)
                                              "dave"};
         incident(s, t, k, sev[i], opener[i], what[i], ack, res, review);
     }
-    /* anomaly alerts from the camera's own monitoring: one acknowledged, one
-     * left open. (Drift is not simulated: drift.detected comes only from
-     * auditd's drift monitor, `auditd drift`, for a deployed model.) */
-    int64_t a1 = start + (int64_t)(days * 0.35) * DAY_US + 14 * HOUR_US;
-    ev_add(s, a1, "alert.raise", "agent:cam-1",
-           "\"alert_id\":\"ALR-001\",\"kind\":\"anomaly\",\"device\":\"cam-01\","
-           "\"summary\":\"inference latency above 120 ms\"");
-    ev_add(s, a1 + 3 * HOUR_US, "alert.ack", "carol", "\"alert_id\":\"ALR-001\"");
-    ev_add(s, start + (int64_t)(days * 0.70) * DAY_US + 14 * HOUR_US, "alert.raise",
-           "agent:cam-1",
-           "\"alert_id\":\"ALR-002\",\"kind\":\"anomaly\",\"device\":\"cam-01\","
-           "\"summary\":\"board temperature above 80 Cel\"");
+    /* two alerts, one acknowledged, one left open: the model platform's drift
+     * alerts for the failure predictor, but never before the programme went
+     * live (with --go-live, an earlier alert is the camera's own anomaly
+     * alert: there is no model to drift yet). Not drift events: those are
+     * auditd's drift monitor's drift.detected. */
+    static const char *const alert_summary[2] = {"inference latency above 120 ms",
+                                                 "board temperature above 80 Cel"};
+    int64_t at[2] = {start + (int64_t)(days * 0.35) * DAY_US + 14 * HOUR_US,
+                     start + (int64_t)(days * 0.70) * DAY_US + 14 * HOUR_US};
+    for (int k = 0; k < 2; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "ALR-%03d", k + 1);
+        if (s->o->go_live_us && at[k] < s->o->go_live_us)
+            ev_add(s, at[k], "alert.raise", "agent:cam-1",
+                   "\"alert_id\":\"%s\",\"kind\":\"anomaly\",\"device\":\"cam-01\","
+                   "\"summary\":\"%s\"",
+                   id, alert_summary[k]);
+        else
+            ev_add(s, at[k], "alert.raise", "agent:platform",
+                   "\"alert_id\":\"%s\",\"kind\":\"drift\",\"model\":\"failure-predictor\"",
+                   id);
+        if (k == 0)
+            ev_add(s, at[k] + 3 * HOUR_US, "alert.ack", "carol", "\"alert_id\":\"%s\"", id);
+    }
     /* go-live: the CNC controllers get the idle power-down rule (firmware
      * 7.3.0) through an orderly change, deployed at the go-live time */
     int64_t gl = s->o->go_live_us;
