@@ -629,40 +629,41 @@
     <xsl:variable name="x0" select="48"/>
     <xsl:variable name="pw" select="462"/>
     <xsl:variable name="nmk" select="count(/report/markers/marker)"/>
-    <xsl:variable name="y0" select="22 + $nmk * 9"/>
+    <xsl:variable name="y0" select="24 + $nmk * 10"/>
     <xsl:variable name="ph" select="140"/>
     <xsl:variable name="bw" select="$pw div $tlweeks"/>
+    <xsl:variable name="every"><xsl:choose><xsl:when test="$tlweeks &gt; 20">3</xsl:when><xsl:otherwise>2</xsl:otherwise></xsl:choose></xsl:variable>
     <div class="chart">
       <div class="t"><xsl:value-of select="name"/> <span class="muted small"> (<xsl:value-of select="@unit"/>, per week)</span></div>
-      <svg width="100%" viewBox="0 0 520 {$y0 + $ph + 32}" role="img">
+      <svg width="100%" viewBox="0 0 520 {$y0 + $ph + 34}" role="img">
         <!-- before / after regions -->
         <rect x="{$x0}" y="{$y0}" width="{format-number($npweeks * $bw, '0.0')}" height="{$ph}" fill="#f1f3f6"></rect>
-        <text x="{$x0 + 4}" y="10" font-size="9" fill="#5b6775"><xsl:value-of select="/report/@previous-period"/> (before)</text>
-        <text x="{format-number($x0 + $npweeks * $bw + 4, '0.0')}" y="10" font-size="9" fill="#1f5fa8" font-weight="bold"><xsl:value-of select="/report/@period"/></text>
+        <text x="{$x0 + 4}" y="10" font-size="10" fill="#5b6775"><xsl:value-of select="/report/@previous-period"/> (before)</text>
+        <text x="{format-number($x0 + $npweeks * $bw + 4, '0.0')}" y="10" font-size="10" fill="#1f5fa8" font-weight="bold"><xsl:value-of select="/report/@period"/></text>
         <!-- y gridlines -->
         <xsl:for-each select="$t/tick">
           <xsl:variable name="gy" select="format-number($y0 + $ph - (@value - $min) div $range * $ph, '0.0')"/>
           <line x1="{$x0}" y1="{$gy}" x2="{$x0 + $pw}" y2="{$gy}" stroke="#dfe3e8" stroke-width="0.8"></line>
-          <text x="{$x0 - 4}" y="{$gy + 3}" font-size="9" text-anchor="end" fill="#5b6775"><xsl:value-of select="@label"/></text>
+          <text x="{$x0 - 4}" y="{$gy + 3.5}" font-size="10.5" text-anchor="end" fill="#5b6775"><xsl:value-of select="@label"/></text>
         </xsl:for-each>
         <!-- baseline and target -->
         <xsl:if test="@baseline-value and @baseline-value &gt;= $min and @baseline-value &lt;= $t/@max">
           <xsl:variable name="by" select="format-number($y0 + $ph - (@baseline-value - $min) div $range * $ph, '0.0')"/>
           <line x1="{$x0}" y1="{$by}" x2="{$x0 + $pw}" y2="{$by}" stroke="#7d8894" stroke-dasharray="1.5,2.5" stroke-width="1.2"></line>
-          <text x="{$x0 + 3}" y="{$by - 3}" font-size="8.5" fill="#5b6775">baseline <xsl:value-of select="@baseline"/></text>
+          <text x="{$x0 + 3}" y="{$by - 3}" font-size="9.5" fill="#5b6775">baseline <xsl:value-of select="@baseline"/></text>
         </xsl:if>
         <xsl:if test="@target-value and @target-value &gt;= $min and @target-value &lt;= $t/@max">
           <xsl:variable name="ty" select="format-number($y0 + $ph - (@target-value - $min) div $range * $ph, '0.0')"/>
           <line x1="{$x0}" y1="{$ty}" x2="{$x0 + $pw}" y2="{$ty}" stroke="#1d2733" stroke-dasharray="5,4"></line>
-          <text x="{$x0 + $pw - 2}" y="{$ty - 3}" font-size="8.5" text-anchor="end" fill="#1d2733">target <xsl:value-of select="@target"/></text>
+          <text x="{$x0 + $pw - 2}" y="{$ty - 3}" font-size="9.5" text-anchor="end" fill="#1d2733">target <xsl:value-of select="@target"/></text>
         </xsl:if>
         <!-- deployments -->
         <!-- deployments: a line in the plot, labelled in the band above it -->
         <xsl:for-each select="/report/markers/marker">
           <xsl:variable name="mx" select="format-number($x0 + @x * $bw, '0.0')"/>
-          <xsl:variable name="ly" select="20 + (position() - 1) * 9"/>
+          <xsl:variable name="ly" select="22 + (position() - 1) * 10"/>
           <line x1="{$mx}" y1="{$ly + 2}" x2="{$mx}" y2="{$y0 + $ph}" stroke="#c77c02" stroke-width="1.1"></line>
-          <text x="{$mx + 3}" y="{$ly}" font-size="8" fill="#8a5a00"><xsl:value-of select="@label"/>, <xsl:value-of select="@date"/></text>
+          <text x="{$mx + 3}" y="{$ly}" font-size="9" fill="#8a5a00"><xsl:value-of select="@label"/>, <xsl:value-of select="@date"/></text>
         </xsl:for-each>
         <!-- axes -->
         <line x1="{$x0}" y1="{$y0 + $ph}" x2="{$x0 + $pw}" y2="{$y0 + $ph}" stroke="#9aa5b1"></line>
@@ -694,18 +695,18 @@
           </xsl:choose>
           <!-- the current period's values, every other week (and the last full one) -->
           <xsl:if test="@period='current' and @partial='false' and (@week mod 2 = 1 or not(following-sibling::point[@period='current' and @partial='false' and @available='true']))">
-            <text x="{$px}" y="{$py - 5}" font-size="7.5" text-anchor="middle" fill="#1f5fa8"><xsl:value-of select="@display"/></text>
+            <text x="{$px}" y="{$py - 5}" font-size="9" text-anchor="middle" fill="#1f5fa8"><xsl:value-of select="@display"/></text>
           </xsl:if>
         </xsl:for-each>
-        <!-- dated x axis: every other week's first day -->
+        <!-- dated x axis: the first day of every second or third week -->
         <xsl:for-each select="$t/point">
-          <xsl:if test="@x mod 2 = 0">
+          <xsl:if test="@x mod $every = 0">
             <xsl:variable name="lx" select="format-number($x0 + (@x + 0.5) * $bw, '0.0')"/>
             <line x1="{$lx}" y1="{$y0 + $ph}" x2="{$lx}" y2="{$y0 + $ph + 3}" stroke="#9aa5b1"></line>
-            <text x="{$lx}" y="{$y0 + $ph + 13}" font-size="8" text-anchor="middle" fill="#5b6775"><xsl:value-of select="@label"/></text>
+            <text x="{$lx}" y="{$y0 + $ph + 14}" font-size="10" text-anchor="middle" fill="#5b6775"><xsl:value-of select="@label"/></text>
           </xsl:if>
         </xsl:for-each>
-        <text x="{$x0 + $pw}" y="{$y0 + $ph + 26}" font-size="8" text-anchor="end" fill="#5b6775">week starting (UTC)</text>
+        <text x="{$x0 + $pw}" y="{$y0 + $ph + 28}" font-size="9" text-anchor="end" fill="#5b6775">week starting (UTC)</text>
       </svg>
       <div class="foot">
         <xsl:if test="$t/point[@partial='true' and @available='true']">
