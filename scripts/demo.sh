@@ -145,6 +145,7 @@ bounds+=(2026-07-02T06:00:00Z 2026-08-01T00:00:00Z 2026-09-01T00:00:00Z 2026-10-
 mapfile -t bounds < <(printf '%s\n' "${bounds[@]}" | sort -u)
 nsteps=$((${#bounds[@]} - 1))
 printf '%s\n' "${bounds[@]}" >"$out/feed/bounds.txt"
+echo "splitting the readings and events into the feed's steps ..."
 # One pass over each file: step N gets the lines with bounds[N] <= time < bounds[N+1];
 # CNC readings go over HTTPS, the line's (PLC, camera) over MQTT/TLS, one file per device.
 awk -v dir="$out/feed" 'NR == FNR { b[n++] = $0; next }
