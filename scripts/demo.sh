@@ -11,12 +11,14 @@
 #            rule (firmware change CHG-006); from then on the plant responds to warnings.
 #   2026-Q3  the model scores every CNC reading at ingestion; monthly drift checks; the
 #            camera's data contract breaks and is fixed; the Q3 report shows the change.
-# The data reaches a live `auditd serve` (HTTPS on 127.0.0.1) week by week: the CNC cell's
+# The data reaches a live `auditd serve` (HTTPS on 127.0.0.1) day by day: the CNC cell's
 # gateway posts signed batches over HTTPS, the press line's PLC and camera publish over MQTT
 # with TLS to a mosquitto broker the demo starts on 127.0.0.1 (certificates from a demo CA
 # made here with openssl), and the platform agent posts the plant's audit events.
-# Approvals, deployments, drift checks and reports carry their simulated times (the CLI's
-# --time options); the ledger's recorded_at is always the real time.
+# At each simulated day's end auditd verifies the whole ledger as it then stands and records
+# the result for that time (verify --record --time): the daily verification evidence.
+# Approvals, deployments, drift checks, verifications and reports carry their simulated times
+# (the CLI's --time options); the ledger's recorded_at is always the real time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mkdir -p "${1:-$root/demo-out}" && cd "${1:-$root/demo-out}" && pwd)
@@ -137,40 +139,45 @@ say "simulating the plant, 2026-04-01 to 2026-09-30 (seed 42; the programme goes
 "$A" device register --file "$out/sim/devices.ndjson" >/dev/null
 echo "profiles and devices registered (10 devices; plc-02 is not registered: the gateway will see it anyway)"
 
-# The feed in steps of the simulated clock: weeks from 1 April, split at the quarter, at the
-# deployment (2 Jul 06:00) and at the month ends (before the drift checks and the replay).
+# The feed in steps of the simulated clock: the days from 1 April, the 2nd of July split at
+# the deployment (06:00). At the end of each simulated day auditd verifies the whole ledger as
+# it stands and records the result for that time (verify --record --time): the daily
+# verification evidence, inside the quarters, of the ledger as it was then.
 bounds=()
-for d in $(seq 0 7 182); do bounds+=("$(date -u -d "2026-04-01 +$d days" +%Y-%m-%dT%H:%M:%SZ)"); done
-bounds+=(2026-07-02T06:00:00Z 2026-08-01T00:00:00Z 2026-09-01T00:00:00Z 2026-10-01T00:00:00Z)
+for d in $(seq 0 183); do bounds+=("$(date -u -d "2026-04-01 +$d days" +%Y-%m-%dT%H:%M:%SZ)"); done
+bounds+=(2026-07-02T06:00:00Z)
 mapfile -t bounds < <(printf '%s\n' "${bounds[@]}" | sort -u)
 nsteps=$((${#bounds[@]} - 1))
 printf '%s\n' "${bounds[@]}" >"$out/feed/bounds.txt"
-echo "splitting the readings and events into the feed's steps ..."
+echo "splitting the readings and events into the feed's $nsteps steps ..."
 # One pass over each file: step N gets the lines with bounds[N] <= time < bounds[N+1];
 # CNC readings go over HTTPS, the line's (PLC, camera) over MQTT/TLS, one file per device.
+# (the files are in time order: a step's files are closed when the next step starts)
 awk -v dir="$out/feed" 'NR == FNR { b[n++] = $0; next }
   { t = $0; sub(/.*"time":"/, "", t); t = substr(t, 1, 20)
-    while (k + 1 < n && t >= b[k + 1]) k++
+    while (k + 1 < n && t >= b[k + 1]) { for (f in open) close(f); split("", open); k++ }
     dev = $0; sub(/^\{"device":"/, "", dev); sub(/".*/, "", dev)
-    if (dev ~ /^cnc-/) f = sprintf("%s/%02d.cnc.ndjson", dir, k)
-    else f = sprintf("%s/%02d.%s.ndjson", dir, k, dev)
+    if (dev ~ /^cnc-/) f = sprintf("%s/%03d.cnc.ndjson", dir, k)
+    else f = sprintf("%s/%03d.%s.ndjson", dir, k, dev)
+    open[f] = 1
     print > f }' "$out/feed/bounds.txt" "$out/sim/telemetry.ndjson"
 awk -v dir="$out/feed" 'NR == FNR { b[n++] = $0; next }
   { t = $0; sub(/.*"time":"/, "", t); t = substr(t, 1, 20)
-    while (k + 1 < n && t >= b[k + 1]) k++
-    print > sprintf("%s/%02d.events.ndjson", dir, k) }' "$out/feed/bounds.txt" "$out/sim/events.ndjson"
+    while (k + 1 < n && t >= b[k + 1]) { if (f) close(f); f = ""; k++ }
+    f = sprintf("%s/%03d.events.ndjson", dir, k)
+    print > f }' "$out/feed/bounds.txt" "$out/sim/events.ndjson"
 echo "$nsteps steps of the simulated clock, $(wc -l <"$out/sim/telemetry.ndjson") readings, $(wc -l <"$out/sim/events.ndjson") events"
 
 mqtt_sent=0
 # Feed steps FIRST..LAST: the CNC readings over HTTPS as gw-1, the line's devices over
-# MQTT/TLS, then the plant's events as the platform agent; wait until the broker delivered.
+# MQTT/TLS, then the plant's events as the platform agent; wait until the broker delivered;
+# at a day's end, verify and record. A line of progress per simulated week.
 feed() {
-  local k f n cnc line ev
+  local k f n cnc=0 line=0 ev=0 ver=0 from=$1
   for ((k = $1; k <= $2; k++)); do
-    f=$(printf '%s/%02d' "$out/feed" "$k")
-    cnc=0 line=0 ev=0
+    f=$(printf '%s/%03d' "$out/feed" "$k")
     if [ -s "$f.cnc.ndjson" ]; then
-      cnc=$(wc -l <"$f.cnc.ndjson")
+      cnc=$((cnc + $(wc -l <"$f.cnc.ndjson")))
       "$A" agent send --server "$URL" --cacert "$out/tls/ca.pem" --name gw-1 --key "$out/keys/gw-1.key" \
         --spool "$out/spool/gw-1" --telemetry --batch 2000 <"$f.cnc.ndjson" 2>>"$out/agents.log"
     fi
@@ -181,13 +188,22 @@ feed() {
       fi
     done
     if [ -s "$f.events.ndjson" ]; then
-      ev=$(wc -l <"$f.events.ndjson")
+      ev=$((ev + $(wc -l <"$f.events.ndjson")))
       "$A" agent send --server "$URL" --cacert "$out/tls/ca.pem" --name platform --key "$out/keys/platform.key" \
         --spool "$out/spool/platform" <"$f.events.ndjson" 2>>"$out/agents.log"
     fi
     wait_mqtt
-    printf '   %s .. %s: %6d readings over HTTPS, %5d over MQTT/TLS, %4d events  [%ds]\n' \
-      "${bounds[$k]:0:16}" "${bounds[$((k + 1))]:0:16}" "$cnc" "$line" "$ev" $((SECONDS - T0))
+    local end=${bounds[$((k + 1))]}
+    if [ "${end:11}" = "00:00:00Z" ]; then
+      "$A" verify --record --time "$(date -u -d "${end/T/ } -5 minutes" +%Y-%m-%dT%H:%M:%SZ)" \
+        >>"$out/verify.log" 2>&1
+      ver=$((ver + 1))
+    fi
+    if [ $((k - from)) -ge 6 ] || [ "$k" -eq "$2" ]; then
+      printf '   %s .. %s: %6d readings over HTTPS, %5d over MQTT/TLS, %4d events, %d daily verifications  [%ds]\n' \
+        "${bounds[$from]:0:16}" "${end:0:16}" "$cnc" "$line" "$ev" "$ver" $((SECONDS - T0))
+      from=$((k + 1)) cnc=0 line=0 ev=0 ver=0
+    fi
   done
 }
 # Until the daemon has ingested (stored or quarantined) every MQTT reading published.
@@ -224,7 +240,7 @@ DEPLOY=$(step_of 2026-07-02T06:00:00Z)
 AUG=$(step_of 2026-08-01T00:00:00Z)
 SEP=$(step_of 2026-09-01T00:00:00Z)
 
-say "auditd serve on $URL (HTTPS), subscribed to the broker over MQTT/TLS; 2026-Q2 week by week"
+say "auditd serve on $URL (HTTPS), subscribed to the broker over MQTT/TLS; 2026-Q2 day by day"
 start_daemon
 feed 0 $((Q3 - 1))
 
@@ -263,7 +279,7 @@ printf '%s\n' "{\"type\":\"notify.inform\",\"time\":\"2026-07-02T08:00:00Z\",\"a
 stop_daemon
 start_daemon
 
-say "2026-Q3 week by week: every CNC reading scored at ingestion"
+say "2026-Q3 day by day: every CNC reading scored at ingestion"
 feed "$DEPLOY" $((AUG - 1))
 
 say "31 Jul: drift of July against the training data; 1 Aug: the quarantine is looked at"

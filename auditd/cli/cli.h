@@ -47,6 +47,8 @@ int cli_report(int argc, char **argv);
 
 /* The data directory: `opt` if given, else $AUDITD_DATA_DIR, else ./auditd-data. */
 const char *cli_data_dir(const char *opt);
+/* The actor of events the CLI records: "cli:$USER" (or "cli:operator"). */
+const char *cli_actor(char *out, size_t cap);
 /* Print "auditd CMD: <message>" to stderr; returns 1 (the failure exit status). */
 int cli_fail(const char *cmd, const adt_err *err);
 int cli_failf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

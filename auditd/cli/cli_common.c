@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "agentsig.h"
 #include "rfc3339.h"
 
 #include <stdarg.h>
@@ -15,6 +16,13 @@ const char *cli_data_dir(const char *opt)
     if (env && *env)
         return env;
     return "./auditd-data";
+}
+
+const char *cli_actor(char *out, size_t cap)
+{
+    const char *u = getenv("USER");
+    snprintf(out, cap, "cli:%s", u && agentsig_name_valid(u, strlen(u)) ? u : "operator");
+    return out;
 }
 
 int cli_fail(const char *cmd, const adt_err *err)
