@@ -133,7 +133,7 @@ TOKEN=$("$A" token create --role auditor --name steering-auditor | tail -n 1)
 "$A" controls scope --soa controls/data/soa-example.csv --actor frank
 
 say "simulating the plant, 2026-04-01 to 2026-09-30 (seed 42; the programme goes live 2026-07-02 06:00)"
-"$A" simulate --seed 42 --days 183 --start 2026-04-01 --interval 120 \
+"$A" simulate --seed 42 --days 183 --start 2026-04-01 --interval 180 \
   --go-live 2026-07-02T06:00:00Z --out "$out/sim"
 "$A" profile load "$out"/sim/profiles/*.json --actor alice >/dev/null
 "$A" device register --file "$out/sim/devices.ndjson" >/dev/null

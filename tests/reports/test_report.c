@@ -680,6 +680,24 @@ START_TEST(cli_black_box)
     ck_assert_int_eq(ts_run(NULL, 0, NULL, &err, badt), 2);
     ck_assert_ptr_nonnull(strstr(err, "--time"));
     free(err);
+    /* the daily verification of a simulated clock: verify --record --time T
+     * records auditd's own result with the event time T */
+    const char *vt[] = {"verify", "--data-dir", dir, "--record", "--time", "2026-07-02T23:55:00Z",
+                        NULL};
+    ck_assert_int_eq(ts_run(NULL, 0, NULL, NULL, vt), 0);
+    ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
+    buf_init(&leaf, LEDGER_MAX_LEAF);
+    ck_assert(ledger_entry(lg, ledger_len() - 1, &leaf, &e) == ADT_OK);
+    ck_assert_ptr_nonnull(strstr(leaf.data, "\"type\":\"ledger.verify\""));
+    ck_assert_ptr_nonnull(strstr(leaf.data, "\"time\":\"2026-07-02T23:55:00"));
+    ck_assert_ptr_nonnull(strstr(leaf.data, "\"writer\":\"auditd\""));
+    buf_free(&leaf);
+    ledger_close(lg);
+    const char *vt2[] = {"verify", "--data-dir", dir, "--time", "2026-07-02T23:55:00Z", NULL};
+    err = NULL;
+    ck_assert_int_eq(ts_run(NULL, 0, NULL, &err, vt2), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--record"));
+    free(err);
     const char *help[] = {"report", "--help", NULL};
     out = NULL;
     ck_assert_int_eq(ts_run(NULL, 0, &out, NULL, help), 0);
