@@ -44,6 +44,8 @@ int cli_raci(int argc, char **argv);
 int cli_policy(int argc, char **argv);
 /* reports (cli_report.c) */
 int cli_report(int argc, char **argv);
+/* the central tier on PostgreSQL (cli_central.c) */
+int cli_central(int argc, char **argv);
 
 /* The data directory: `opt` if given, else $AUDITD_DATA_DIR, else ./auditd-data. */
 const char *cli_data_dir(const char *opt);
