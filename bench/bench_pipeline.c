@@ -182,7 +182,7 @@ int main(int argc, char **argv)
     tdb_close(tdb);
     char mpath[512];
     snprintf(mpath, sizeof mpath, "%s/model.json", dir);
-    model_train_opts mo = {"failure-predictor", ds.id, mpath, 1, 20, 0, 0, 0};
+    model_train_opts mo = {"failure-predictor", ds.id, mpath, 1, 20, 0, 0, 0, 0};
     model_train_result mr;
     if (model_train_dataset(ddir, &mo, "bench", &mr, &err))
         return fail("train", &err);

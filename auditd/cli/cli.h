@@ -8,7 +8,10 @@
 #include "buf.h"
 #include "status.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* ledger (cli_ledger.c) */
@@ -68,6 +71,16 @@ int cli_fail(const char *cmd, const adt_err *err);
 int cli_failf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True if argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
+/* `--time T` of the commands that record a decision or result made at
+ * another time than now (simulations, late records): T must be RFC 3339.
+ * NULL gives 0 (= now). Prints a usage error and returns 2 on a bad T. */
+int cli_event_time(const char *cmd, const char *t, int64_t *out_us);
+/* `--format text|json` of the commands that print records: NULL picks text on
+ * a terminal and json otherwise (scripts keep getting JSON). Sets *text;
+ * prints a usage error and returns 2 on another value. */
+int cli_output_text(const char *cmd, const char *format, bool *text);
+/* Print JSON for people: indented by two spaces, one member per line. */
+void cli_print_pretty(const cJSON *j);
 /* Read all of `f` into `b` (bounded by b->max). */
 int cli_read_all(FILE *f, buf *b, adt_err *err);
 

@@ -1,8 +1,10 @@
 #include "cli.h"
 
 #include "agentsig.h"
+#include "rfc3339.h"
 
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,4 +62,54 @@ int cli_read_all(FILE *f, buf *b, adt_err *err)
     if (ferror(f))
         return adt_fail(err, ADT_EIO, "reading input failed");
     return ADT_OK;
+}
+
+int cli_event_time(const char *cmd, const char *t, int64_t *out_us)
+{
+    *out_us = 0;
+    if (!t)
+        return 0;
+    if (rfc3339_parse(t, strlen(t), out_us) || *out_us <= 0) {
+        fprintf(stderr,
+                "auditd %s: --time '%s' is not an RFC 3339 time after 1970 "
+                "(e.g. 2026-07-02T06:00:00Z)\n",
+                cmd, t);
+        return 2;
+    }
+    return 0;
+}
+
+int cli_output_text(const char *cmd, const char *format, bool *text)
+{
+    if (!format) {
+        *text = isatty(STDOUT_FILENO) == 1;
+        return 0;
+    }
+    if (!strcmp(format, "text") || !strcmp(format, "json")) {
+        *text = !strcmp(format, "text");
+        return 0;
+    }
+    fprintf(stderr, "auditd %s: --format must be text or json, not '%s'\n", cmd, format);
+    return 2;
+}
+
+void cli_print_pretty(const cJSON *j)
+{
+    char *s = cJSON_Print(j);
+    if (!s)
+        return;
+    /* cJSON indents with tabs: two spaces read better in a terminal */
+    bool lead = true;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\n')
+            lead = true;
+        else if (*p != '\t')
+            lead = false;
+        if (*p == '\t')
+            fputs(lead ? "  " : " ", stdout); /* indentation, or after "key": */
+        else
+            putchar(*p);
+    }
+    putchar('\n');
+    free(s);
 }

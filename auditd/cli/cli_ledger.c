@@ -21,6 +21,8 @@ typedef struct opts {
     const char *origin;
     const char *source;
     const char *tree_size;
+    const char *format;
+    const char *time;
     bool quiet;
     bool cosigned;
     bool record;
@@ -33,6 +35,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         {"source", required_argument, NULL, 's'},   {"tree-size", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
         {"cosigned", no_argument, NULL, 'c'},       {"record", no_argument, NULL, 'r'},
+        {"format", required_argument, NULL, 'f'},   {"time", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     optind = 1;
@@ -46,7 +49,9 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         case 't': o->tree_size = optarg; break;
         case 'q': o->quiet = true; break;
         case 'c': o->cosigned = true; break;
+        case 'f': o->format = optarg; break;
         case 'r': o->record = true; break;
+        case 'T': o->time = optarg; break;
         case 'h': printf("%s", usage); exit(0);
         default:
             fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n%s", argv[0],
@@ -183,7 +188,7 @@ int cli_append(int argc, char **argv)
 
 /* Append the result as a ledger.verify event (writer auditd: the check was
  * computed here, not claimed by anyone). Returns 0 or the exit status 1. */
-static int record_verify(const opts *o, const ledger_verify_result *res)
+static int record_verify(const opts *o, const ledger_verify_result *res, int64_t at_us)
 {
     adt_err err = {0};
     buf f;
@@ -196,7 +201,8 @@ static int record_verify(const opts *o, const ledger_verify_result *res)
     if (!rc)
         rc = ledger_open(o->data_dir, LEDGER_RDWR, &lg, &err);
     if (!rc)
-        rc = state_audit_event(lg, "ledger.verify", cli_actor(actor, sizeof actor), f.data, &err);
+        rc = state_audit_event_at(lg, "ledger.verify", cli_actor(actor, sizeof actor), f.data,
+                                  at_us, &err);
     ledger_close(lg);
     buf_free(&f);
     if (rc) {
@@ -210,7 +216,7 @@ static int record_verify(const opts *o, const ledger_verify_result *res)
 int cli_verify(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: auditd verify [--data-dir DIR] [--record]\n"
+        "usage: auditd verify [--data-dir DIR] [--record [--time T]]\n"
         "                     [--trusted-checkpoint FILE [--witness-key VKEY]... [--log-key VKEY]]\n"
         "Recompute every leaf hash, the hash chain (seq, prev), every stored tree node and\n"
         "the root at every stored checkpoint; check every checkpoint's signature, the\n"
@@ -220,6 +226,10 @@ int cli_verify(int argc, char **argv)
         "          auditd: the evidence the ledger-verified-daily rule counts. Off by default,\n"
         "          so verifying a copy (a backup, an auditor's copy without the key) writes\n"
         "          nothing; the daemon records its own scheduled verify.\n"
+        "--time T  (with --record) the event's time, RFC 3339: the verification of the\n"
+        "          ledger as it stands now, recorded for another time of a simulation's\n"
+        "          clock (scripts/demo.sh verifies at each simulated day's end); the\n"
+        "          ledger's recorded_at stays the real time.\n"
         "This cannot see a tail cut with its checkpoints, or a history re-signed with the\n"
         "ledger key. --trusted-checkpoint FILE (a checkpoint kept elsewhere: a witness's\n"
         "'auditd witness latest', a receipt's) also checks FILE's log signature (the\n"
@@ -232,11 +242,16 @@ int cli_verify(int argc, char **argv)
     int i = parse_opts(argc, argv, &o, usage);
     if (i < 0)
         return 2;
+    int64_t at = 0;
+    if (o.time && !o.record)
+        return cli_failf("verify", "--time only goes with --record") + 1;
+    if (cli_event_time("verify", o.time, &at))
+        return 2;
     adt_err err;
     ledger_verify_result res;
     if (ledger_verify(o.data_dir, &res, &err))
         return cli_fail("verify", &err);
-    int rec = o.record ? record_verify(&o, &res) : 0;
+    int rec = o.record ? record_verify(&o, &res, at) : 0;
     if (!res.ok) {
         if (res.has_bad_index)
             fprintf(stderr, "auditd verify: FAILED at index %llu: %s\n",
@@ -316,11 +331,17 @@ int cli_key(int argc, char **argv)
 
 int cli_entry(int argc, char **argv)
 {
-    static const char usage[] = "usage: auditd entry N [--data-dir DIR]\n"
-                                "Print entry N as {\"index\":N,\"leaf\":\"<base64 of the leaf bytes>\"}.\n";
+    static const char usage[] =
+        "usage: auditd entry N [--format text|json] [--data-dir DIR]\n"
+        "Print entry N. text (the default on a terminal): its RFC 6962 leaf hash and the\n"
+        "leaf, indented. json (the default otherwise):\n"
+        "{\"index\":N,\"leaf\":\"<base64 of the exact leaf bytes>\"}.\n";
     opts o;
     int i = parse_opts(argc, argv, &o, usage);
     if (i < 0)
+        return 2;
+    bool text;
+    if (cli_output_text("entry", o.format, &text))
         return 2;
     uint64_t idx;
     if (i + 1 != argc || num_u64(argv[i], INT64_MAX, &idx))
@@ -331,11 +352,27 @@ int cli_entry(int argc, char **argv)
     buf leaf;
     buf_init(&leaf, LEDGER_MAX_LEAF);
     adt_err err;
+    merkle_hash lh;
     int rc = ledger_entry(lg, idx, &leaf, &err);
+    if (!rc && text)
+        rc = ledger_leaf_hash(lg, idx, lh, &err);
     ledger_close(lg);
     if (rc) {
         buf_free(&leaf);
         return cli_fail("entry", &err);
+    }
+    if (text) {
+        cJSON *j = cJSON_ParseWithLength(leaf.data, leaf.len);
+        char hex[2 * MERKLE_HASH_LEN + 1];
+        sodium_bin2hex(hex, sizeof hex, lh, MERKLE_HASH_LEN);
+        printf("entry %llu, leaf hash %s (RFC 6962)\n", (unsigned long long)idx, hex);
+        if (j)
+            cli_print_pretty(j);
+        else
+            printf("%.*s\n", (int)leaf.len, leaf.data);
+        cJSON_Delete(j);
+        buf_free(&leaf);
+        return 0;
     }
     size_t bl = sodium_base64_ENCODED_LEN(leaf.len, sodium_base64_VARIANT_ORIGINAL);
     char *b64 = malloc(bl);

@@ -20,13 +20,14 @@
 
 typedef struct mopts {
     const char *data_dir, *dataset, *name, *out, *seed, *version, *approver, *change_id, *actor,
-        *policy, *model, *from, *to, *threshold, *rounds, *depth, *eta, *min_precision;
+        *policy, *model, *from, *to, *threshold, *rounds, *depth, *eta, *min_precision, *time;
     bool json, force;
 } mopts;
 
 enum {
     O_DATASET = 256, O_NAME, O_OUT, O_SEED, O_VERSION, O_APPROVER, O_CHANGE, O_ACTOR, O_POLICY,
-    O_MODEL, O_FROM, O_TO, O_THRESHOLD, O_ROUNDS, O_DEPTH, O_ETA, O_MINP, O_JSON, O_FORCE
+    O_MODEL, O_FROM, O_TO, O_THRESHOLD, O_ROUNDS, O_DEPTH, O_ETA, O_MINP, O_JSON, O_FORCE,
+    O_TIME
 };
 
 /* Parse options (GNU getopt permutes, so positionals may come anywhere);
@@ -54,6 +55,7 @@ static int parse(int argc, char **argv, mopts *o, const char *usage)
         {"min-precision", required_argument, NULL, O_MINP},
         {"json", no_argument, NULL, O_JSON},
         {"force", no_argument, NULL, O_FORCE},
+        {"time", required_argument, NULL, O_TIME},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -82,6 +84,7 @@ static int parse(int argc, char **argv, mopts *o, const char *usage)
         case O_MINP: o->min_precision = optarg; break;
         case O_JSON: o->json = true; break;
         case O_FORCE: o->force = true; break;
+        case O_TIME: o->time = optarg; break;
         case 'h': printf("%s", usage); exit(0);
         default:
             fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n%s", argv[0],
@@ -117,7 +120,7 @@ static void print_metrics(const char *label, const model_metrics *m)
 static const char train_usage[] =
     "usage: auditd model train --dataset VERSION [--name N] [--out FILE] [--seed S]\n"
     "                          [--rounds R] [--max-depth D] [--eta E] [--min-precision P]\n"
-    "                          [--actor P] [--json] [--force] [--data-dir DIR]\n"
+    "                          [--actor P] [--time T] [--json] [--force] [--data-dir DIR]\n"
     "Train a failure classifier (XGBoost, binary:logistic) on a defined dataset: 80/20\n"
     "split by hashed reading key, threshold chosen on out-of-fold training scores (the\n"
     "most precise one within 2 points of the best recall reached at precision >= P,\n"
@@ -126,7 +129,8 @@ static const char train_usage[] =
     "FILE.meta.json (features, threshold, metrics, drift summary), and appends model.train.\n"
     "An existing FILE is not overwritten (a registered model would no longer match its\n"
     "hash) unless --force is given.\n"
-    "Defaults: N failure-predictor, S 1, R 50, D 4, E 0.2.\n";
+    "Defaults: N failure-predictor, S 1, R 50, D 4, E 0.2.\n"
+    "--time T (RFC 3339) records model.train as made at T (default now).\n";
 
 static int cmd_train(int argc, char **argv)
 {
@@ -141,6 +145,8 @@ static int cmd_train(int argc, char **argv)
         return u;
     model_train_opts t = {.name = o.name ? o.name : "failure-predictor", .dataset = o.dataset,
                           .seed = 1};
+    if (cli_event_time("model train", o.time, &t.time_us))
+        return 2;
     int64_t v;
     if (o.seed) {
         if (num_i64(o.seed, 0, 2147483647, &v))
@@ -221,9 +227,11 @@ static int cmd_train(int argc, char **argv)
 
 static const char register_usage[] =
     "usage: auditd model register FILE --name N --version V --dataset VERSION [--actor P]\n"
-    "                             [--data-dir DIR]\n"
+    "                             [--time T] [--data-dir DIR]\n"
     "Record FILE (and FILE.meta.json from 'auditd model train') in DIR/models.db with its\n"
-    "SHA-256, dataset and metrics, and append a model.register event.\n";
+    "SHA-256, dataset and metrics, and append a model.register event.\n"
+    "--time T (RFC 3339) records the registration as made at T (default now); the\n"
+    "ledger's recorded_at stays the real time.\n";
 
 static int cmd_register(int argc, char **argv)
 {
@@ -240,9 +248,13 @@ static int cmd_register(int argc, char **argv)
         (u = need("model register", o.version, "--version V", register_usage)) ||
         (u = need("model register", o.dataset, "--dataset VERSION", register_usage)))
         return u;
+    int64_t at = 0;
+    if (cli_event_time("model register", o.time, &at))
+        return 2;
     adt_err err;
     model_info m;
-    if (model_register(o.data_dir, argv[i], o.name, o.version, o.dataset, o.actor, &m, &err))
+    if (model_register_at(o.data_dir, argv[i], o.name, o.version, o.dataset, o.actor, at, &m,
+                          &err))
         return cli_fail("model register", &err);
     printf("registered %s@%s\nsha256: %s\ndataset: %s\nprecision %.3f  recall %.3f  PR-AUC "
            "%.3f  threshold %.4f\n",
@@ -252,10 +264,12 @@ static int cmd_register(int argc, char **argv)
 
 static const char approve_usage[] =
     "usage: auditd model approve N --version V --approver PRINCIPAL --change-id C\n"
-    "                            [--data-dir DIR]\n"
+    "                            [--time T] [--data-dir DIR]\n"
     "Record PRINCIPAL's approval of change C deploying N@V (its registered SHA-256): a\n"
     "change.approve event for activity model:N. Only an approval by the activity's\n"
-    "Accountable party (RACI policy) lets 'auditd model deploy' proceed.\n";
+    "Accountable party (RACI policy) lets 'auditd model deploy' proceed.\n"
+    "--time T (RFC 3339) records the approval as given at T (default now): for an\n"
+    "approval given earlier on paper, or a simulation; recorded_at stays the real time.\n";
 
 static int cmd_approve(int argc, char **argv)
 {
@@ -272,9 +286,12 @@ static int cmd_approve(int argc, char **argv)
         (u = need("model approve", o.approver, "--approver PRINCIPAL", approve_usage)) ||
         (u = need("model approve", o.change_id, "--change-id C", approve_usage)))
         return u;
+    int64_t at = 0;
+    if (cli_event_time("model approve", o.time, &at))
+        return 2;
     adt_err err;
     unsigned long long idx = 0;
-    if (model_approve(o.data_dir, argv[i], o.version, o.approver, o.change_id, &idx, &err))
+    if (model_approve_at(o.data_dir, argv[i], o.version, o.approver, o.change_id, at, &idx, &err))
         return cli_fail("model approve", &err);
     printf("approval of %s@%s by %s under change %s recorded (ledger entry %llu)\n", argv[i],
            o.version, o.approver, o.change_id, idx);
@@ -323,11 +340,13 @@ static int accountable_for(const char *data_dir, const char *policy_path, const 
 
 static const char deploy_usage[] =
     "usage: auditd model deploy N --version V --actor P --change-id C [--policy FILE]\n"
-    "                           [--data-dir DIR]\n"
+    "                           [--time T] [--data-dir DIR]\n"
     "Deploy N@V under change C. Refused unless the Accountable party of activity model:N\n"
     "(from FILE, else the policy loaded with 'auditd policy load') approved change C for\n"
     "N@V, and unless the model file still has the approved SHA-256. Appends model.deploy;\n"
-    "ingestion then scores readings with this model.\n";
+    "ingestion then scores readings with this model.\n"
+    "--time T (RFC 3339) records the deployment as made at T (default now); scoring\n"
+    "starts when the command runs, whatever T says.\n";
 
 static int cmd_deploy(int argc, char **argv)
 {
@@ -343,14 +362,33 @@ static int cmd_deploy(int argc, char **argv)
     if ((u = need("model deploy", o.version, "--version V", deploy_usage)) ||
         (u = need("model deploy", o.change_id, "--change-id C", deploy_usage)))
         return u;
+    int64_t at = 0;
+    if (cli_event_time("model deploy", o.time, &at))
+        return 2;
     adt_err err;
     if (model_check_id("model name", argv[i], MODEL_NAME_MAX, &err))
         return cli_fail("model deploy", &err) + 1;
+    /* An unknown model is unknown, whatever the policy says about it. */
+    model_info known;
+    if (model_get(o.data_dir, argv[i], o.version, &known, NULL, &err) == ADT_ENOTFOUND) {
+        model_info any;
+        adt_err e2;
+        if (model_get(o.data_dir, argv[i], NULL, &any, NULL, &e2) == ADT_ENOTFOUND)
+            return cli_failf("model deploy",
+                             "unknown model '%s': no version of it is registered ('auditd "
+                             "model list' shows the registered ones)",
+                             argv[i]);
+        return cli_failf("model deploy",
+                         "unknown version %s of model '%s' ('auditd model list' shows the "
+                         "registered versions)",
+                         o.version, argv[i]);
+    }
     char acc[RACI_ID_MAX + 1];
     if (accountable_for(o.data_dir, o.policy, argv[i], o.actor, acc, sizeof acc, &err))
         return cli_fail("model deploy", &err);
     unsigned long long idx = 0;
-    if (model_deploy(o.data_dir, argv[i], o.version, o.actor, o.change_id, acc, &idx, &err))
+    if (model_deploy_at(o.data_dir, argv[i], o.version, o.actor, o.change_id, acc, at, &idx,
+                        &err))
         return cli_fail("model deploy", &err);
     printf("deployed %s@%s under change %s (approved by %s, ledger entry %llu)\n", argv[i],
            o.version, o.change_id, acc, idx);
@@ -435,12 +473,14 @@ int cli_model(int argc, char **argv)
 
 static const char drift_usage[] =
     "usage: auditd drift --model N [--version V] [--from T] [--to T] [--threshold X]\n"
-    "                    [--actor P] [--json] [--data-dir DIR]\n"
+    "                    [--actor P] [--time T] [--json] [--data-dir DIR]\n"
     "Compare the telemetry of [T_from, T_to) (RFC 3339; default the last 24 hours) with\n"
     "model N's training distribution (V: default the deployed version): per raw feature\n"
     "the PSI over the training deciles and the two-sample KS statistic with its p-value.\n"
     "Features with PSI above X (default 0.2) get a drift.detected event, and one\n"
-    "alert.raise (kind drift) is appended. Exit status 0 either way; 1 on errors.\n";
+    "alert.raise (kind drift) is appended. Exit status 0 either way; 1 on errors.\n"
+    "--time T (RFC 3339) records those events as made at T (default now), e.g. the end\n"
+    "of the window for a check run later.\n";
 
 int cli_drift(int argc, char **argv)
 {
@@ -462,9 +502,12 @@ int cli_drift(int argc, char **argv)
     double thr = DRIFT_DEFAULT_THRESHOLD;
     if (o.threshold && (num_double(o.threshold, &thr) || !(thr > 0)))
         return cli_failf("drift", "--threshold must be a positive number") + 1;
+    int64_t at = 0;
+    if (cli_event_time("drift", o.time, &at))
+        return 2;
     drift_report rep;
     adt_err err;
-    if (drift_check(o.data_dir, o.model, o.version, from, to, thr, o.actor, &rep, &err))
+    if (drift_check_at(o.data_dir, o.model, o.version, from, to, thr, o.actor, at, &rep, &err))
         return cli_fail("drift", &err);
     char f[32], t[32];
     rfc3339_format_s(rep.from_us, f, sizeof f);

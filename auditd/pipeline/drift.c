@@ -357,6 +357,14 @@ int drift_check(const char *data_dir, const char *name, const char *version, int
                 int64_t to_us, double threshold, const char *actor, drift_report *rep,
                 adt_err *err)
 {
+    return drift_check_at(data_dir, name, version, from_us, to_us, threshold, actor, 0, rep, err);
+}
+
+int drift_check_at(const char *data_dir, const char *name, const char *version, int64_t from_us,
+                   int64_t to_us, double threshold, const char *actor, int64_t at_us,
+                   drift_report *rep, adt_err *err)
+{
+    const int64_t when = at_us ? at_us : rfc3339_now_us();
     memset(rep, 0, sizeof *rep);
     if (!(threshold > 0) || !isfinite(threshold))
         return adt_fail(err, ADT_EINVAL, "drift threshold must be a positive number");
@@ -439,9 +447,8 @@ int drift_check(const char *data_dir, const char *name, const char *version, int
 
     /* Events: one drift.detected per drifted feature, then one alert.raise. */
     char now[32];
-    rfc3339_format(rfc3339_now_us(), now, sizeof now);
-    snprintf(rep->alert_id, sizeof rep->alert_id, "drift-%s-%lld", info.name,
-             (long long)rfc3339_now_us());
+    rfc3339_format(when, now, sizeof now);
+    snprintf(rep->alert_id, sizeof rep->alert_id, "drift-%s-%lld", info.name, (long long)when);
     cJSON *evs[MODEL_NRAW + 1] = {0};
     size_t nev = 0;
     rc = ADT_OK;

@@ -91,5 +91,10 @@ typedef struct drift_report {
 int drift_check(const char *data_dir, const char *name, const char *version, int64_t from_us,
                 int64_t to_us, double threshold, const char *actor, drift_report *rep,
                 adt_err *err);
+/* The same, with the events recorded as made at `at_us` (0 = now): for a
+ * check run later over an earlier window (`auditd drift --time`). */
+int drift_check_at(const char *data_dir, const char *name, const char *version, int64_t from_us,
+                   int64_t to_us, double threshold, const char *actor, int64_t at_us,
+                   drift_report *rep, adt_err *err);
 
 #endif

@@ -74,7 +74,7 @@ int model_train_dataset(const char *data_dir, const model_train_opts *o, const c
     cJSON *ev = cJSON_CreateObject();
     cJSON *metrics = model_metrics_json(&res->test);
     char ts_now[32];
-    rfc3339_format(rfc3339_now_us(), ts_now, sizeof ts_now);
+    rfc3339_format(o->time_us ? o->time_us : rfc3339_now_us(), ts_now, sizeof ts_now);
     if (!ev || !metrics || !cJSON_AddItemToObject(ev, "metrics", metrics) ||
         !cJSON_AddStringToObject(ev, "type", "model.train") ||
         !cJSON_AddStringToObject(ev, "time", ts_now) ||

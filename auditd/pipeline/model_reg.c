@@ -391,9 +391,15 @@ static int find_version(sqlite3 *db, const char *name, const char *version, mode
     return rc;
 }
 
-static char *now_rfc3339(char out[32])
+/* The time an event is recorded with: `at_us`, or now when it is 0. */
+static int64_t event_time(int64_t at_us)
 {
-    rfc3339_format(rfc3339_now_us(), out, 32);
+    return at_us ? at_us : rfc3339_now_us();
+}
+
+static char *time_rfc3339(int64_t us, char out[32])
+{
+    rfc3339_format(us, out, 32);
     return out;
 }
 
@@ -439,6 +445,13 @@ static int set_event_index(sqlite3 *db, const char *sql, const char *name, const
 
 int model_register(const char *data_dir, const char *file, const char *name, const char *version,
                    const char *dataset, const char *actor, model_info *info, adt_err *err)
+{
+    return model_register_at(data_dir, file, name, version, dataset, actor, 0, info, err);
+}
+
+int model_register_at(const char *data_dir, const char *file, const char *name,
+                      const char *version, const char *dataset, const char *actor, int64_t at_us,
+                      model_info *info, adt_err *err)
 {
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
@@ -497,7 +510,7 @@ int model_register(const char *data_dir, const char *file, const char *name, con
     }
     if (rc != ADT_ENOTFOUND)
         goto rollback;
-    int64_t now = rfc3339_now_us();
+    int64_t now = event_time(at_us);
     const model_metrics *mm = model_meta_metrics(meta);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
@@ -530,7 +543,7 @@ int model_register(const char *data_dir, const char *file, const char *name, con
     ev = cJSON_CreateObject();
     cJSON *metrics = cJSON_CreateObject();
     if (!ev || !metrics || !cJSON_AddItemToObject(ev, "metrics", metrics) ||
-        add_str(ev, "type", "model.register") || add_str(ev, "time", now_rfc3339(ts)) ||
+        add_str(ev, "type", "model.register") || add_str(ev, "time", time_rfc3339(now, ts)) ||
         add_str(ev, "actor", actor) || add_str(ev, "model", name) ||
         add_str(ev, "version", version) || add_str(ev, "artifact_sha256", hex) ||
         add_str(ev, "dataset", dataset) ||
@@ -576,17 +589,38 @@ static int check_principal(const char *what, const char *p, adt_err *err)
     return ADT_OK;
 }
 
+static int approve(const char *data_dir, const char *name, const char *version,
+                   const char *approver, const char *credential, const char *change_id,
+                   int64_t at_us, unsigned long long *index, adt_err *err);
+
 int model_approve(const char *data_dir, const char *name, const char *version,
                   const char *approver, const char *change_id, unsigned long long *index,
                   adt_err *err)
 {
-    return model_approve_as(data_dir, name, version, approver, NULL, change_id, index, err);
+    return approve(data_dir, name, version, approver, NULL, change_id, 0, index, err);
+}
+
+int model_approve_at(const char *data_dir, const char *name, const char *version,
+                     const char *approver, const char *change_id, int64_t at_us,
+                     unsigned long long *index, adt_err *err)
+{
+    return approve(data_dir, name, version, approver, NULL, change_id, at_us, index, err);
 }
 
 int model_approve_as(const char *data_dir, const char *name, const char *version,
                      const char *approver, const char *credential, const char *change_id,
                      unsigned long long *index, adt_err *err)
 {
+    return approve(data_dir, name, version, approver, credential, change_id, 0, index, err);
+}
+
+/* An approval by `approver` (signed in to the console with `credential`, or
+ * NULL at the command line), recorded as given at `at_us` (0 = now). */
+static int approve(const char *data_dir, const char *name, const char *version,
+                   const char *approver, const char *credential, const char *change_id,
+                   int64_t at_us, unsigned long long *index, adt_err *err)
+{
+    int64_t when = event_time(at_us);
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
         (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
@@ -604,7 +638,7 @@ int model_approve_as(const char *data_dir, const char *name, const char *version
     snprintf(activity, sizeof activity, "model:%s", name);
     snprintf(target, sizeof target, "model:%s@%s", name, version);
     ev = cJSON_CreateObject();
-    if (!ev || add_str(ev, "type", "change.approve") || add_str(ev, "time", now_rfc3339(ts)) ||
+    if (!ev || add_str(ev, "type", "change.approve") || add_str(ev, "time", time_rfc3339(when, ts)) ||
         add_str(ev, "actor", approver) || add_str(ev, "change_id", change_id) ||
         add_str(ev, "activity", activity) || add_str(ev, "target", target) ||
         add_str(ev, "artifact_sha256", m.sha256) ||
@@ -625,7 +659,7 @@ int model_approve_as(const char *data_dir, const char *name, const char *version
     sqlite3_bind_text(st, 3, change_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, approver, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, m.sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, rfc3339_now_us());
+    sqlite3_bind_int64(st, 6, when);
     int s = sqlite3_step(st);
     sqlite3_finalize(st);
     if (s == SQLITE_CONSTRAINT) {
@@ -674,6 +708,13 @@ out:
 int model_deploy(const char *data_dir, const char *name, const char *version, const char *actor,
                  const char *change_id, const char *accountable, unsigned long long *index,
                  adt_err *err)
+{
+    return model_deploy_at(data_dir, name, version, actor, change_id, accountable, 0, index, err);
+}
+
+int model_deploy_at(const char *data_dir, const char *name, const char *version,
+                    const char *actor, const char *change_id, const char *accountable,
+                    int64_t at_us, unsigned long long *index, adt_err *err)
 {
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
@@ -741,7 +782,7 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
                       m.file, hex, accountable, approved_sha, m.sha256);
         goto rollback;
     }
-    int64_t now = rfc3339_now_us();
+    int64_t now = event_time(at_us);
     if (sqlite3_prepare_v2(db,
                            "UPDATE models SET status='retired' WHERE name=?1 AND "
                            "status='deployed'",
@@ -776,17 +817,29 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
         rc = db_fail(db, err, "update");
         goto rollback;
     }
-    char activity[MODEL_NAME_MAX + 8], ts[32];
+    /* The build record of the artefact: the ledger entry of its model.register,
+     * which names the dataset, the metrics and the SHA-256 of the trained file. */
+    char activity[MODEL_NAME_MAX + 8], ts[32], build_id[48] = "model.register";
+    if (sqlite3_prepare_v2(db, "SELECT register_index FROM models WHERE name=?1 AND version=?2",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+            snprintf(build_id, sizeof build_id, "model.register@%lld",
+                     (long long)sqlite3_column_int64(st, 0));
+        sqlite3_finalize(st);
+        st = NULL;
+    }
     snprintf(activity, sizeof activity, "model:%s", name);
     ev = cJSON_CreateObject();
     cJSON *prov = cJSON_CreateObject();
     if (!ev || !prov || !cJSON_AddItemToObject(ev, "provenance", prov) ||
-        add_str(ev, "type", "model.deploy") || add_str(ev, "time", now_rfc3339(ts)) ||
+        add_str(ev, "type", "model.deploy") || add_str(ev, "time", time_rfc3339(now, ts)) ||
         add_str(ev, "actor", actor) || add_str(ev, "change_id", change_id) ||
         add_str(ev, "activity", activity) || add_str(ev, "model", name) ||
         add_str(ev, "version", version) || add_str(ev, "artifact_sha256", hex) ||
         add_str(ev, "approved_by", accountable) || add_str(prov, "source", m.file) ||
-        add_str(prov, "dataset", m.dataset) ||
+        add_str(prov, "dataset", m.dataset) || add_str(prov, "build_id", build_id) ||
         !cJSON_AddNumberToObject(prov, "approval_index", (double)approval_index)) {
         if (!ev || (prov && !cJSON_GetObjectItemCaseSensitive(ev, "provenance")))
             cJSON_Delete(prov);

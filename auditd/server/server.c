@@ -2049,7 +2049,8 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         goto fail;
     }
     if (s->pl && cfg->mqtt[0]) {
-        if ((rc = pipeline_mqtt_start(s->pl, cfg->mqtt, err)))
+        if ((rc = pipeline_mqtt_start_tls(s->pl, cfg->mqtt, cfg->mqtt_ca, cfg->mqtt_cert,
+                                          cfg->mqtt_key, err)))
             goto fail;
         s->mqtt_started = true;
     }

@@ -30,7 +30,10 @@ typedef struct srvcfg {
     char tls_cert[SRVCFG_STR_MAX];
     char tls_key[SRVCFG_STR_MAX];
     bool allow_plain_http;     /* plain HTTP on a non-loopback address */
-    char mqtt[SRVCFG_STR_MAX]; /* mqtt://HOST:PORT or "" */
+    char mqtt[SRVCFG_STR_MAX]; /* mqtt://HOST:PORT, mqtts://HOST:PORT or "" */
+    char mqtt_ca[SRVCFG_STR_MAX];   /* PEM CA that signed the broker's certificate (mqtts) */
+    char mqtt_cert[SRVCFG_STR_MAX]; /* PEM client certificate for the broker, optional */
+    char mqtt_key[SRVCFG_STR_MAX];  /* its PEM private key */
     uint64_t max_batch_events; /* events per request, default 10000 */
     uint64_t max_body_bytes;   /* request body cap, default 8 MiB */
     uint64_t queue_max_events; /* commit queue bound, default 100000 */

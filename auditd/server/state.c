@@ -434,8 +434,14 @@ out:
 int state_audit_payload(buf *out, const char *type, const char *actor, const char *fields_json,
                         adt_err *err)
 {
+    return state_audit_payload_at(out, type, actor, fields_json, 0, err);
+}
+
+int state_audit_payload_at(buf *out, const char *type, const char *actor, const char *fields_json,
+                           int64_t at_us, adt_err *err)
+{
     char now[32];
-    rfc3339_format(rfc3339_now_us(), now, sizeof now);
+    rfc3339_format(at_us ? at_us : rfc3339_now_us(), now, sizeof now);
     buf raw;
     buf_init(&raw, 16384);
     const char *f = fields_json && *fields_json ? fields_json : "{}";
@@ -484,9 +490,15 @@ int state_verify_fields(buf *out, const ledger_verify_result *res)
 int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
                       adt_err *err)
 {
+    return state_audit_event_at(lg, type, actor, fields_json, 0, err);
+}
+
+int state_audit_event_at(ledger *lg, const char *type, const char *actor, const char *fields_json,
+                         int64_t at_us, adt_err *err)
+{
     buf p;
     buf_init(&p, 65536);
-    int rc = state_audit_payload(&p, type, actor, fields_json, err);
+    int rc = state_audit_payload_at(&p, type, actor, fields_json, at_us, err);
     if (!rc) {
         ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len,
                           .writer = EVENT_WRITER_AUDITD};

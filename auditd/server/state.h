@@ -76,6 +76,10 @@ int state_token_list_json(state *st, buf *out, adt_err *err);
  * `fields_json` is a JSON object of the extra fields ("{}" for none). */
 int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
                       adt_err *err);
+/* The same with the event's `time` = `at_us` (0 = now), for a result the CLI
+ * records for another (simulated) time: `auditd verify --record --time T`. */
+int state_audit_event_at(ledger *lg, const char *type, const char *actor, const char *fields_json,
+                         int64_t at_us, adt_err *err);
 /* The fields of a `ledger.verify` event for a verification result, as a
  * JSON object into `out`: result (pass|fail), tree_size (entries checked),
  * checkpoints, and root (hex, when it passed) or problem and bad_index. */
@@ -84,5 +88,7 @@ int state_verify_fields(buf *out, const ledger_verify_result *res);
 /* Build that event's canonical payload into `out` (shared with the daemon). */
 int state_audit_payload(buf *out, const char *type, const char *actor, const char *fields_json,
                         adt_err *err);
+int state_audit_payload_at(buf *out, const char *type, const char *actor, const char *fields_json,
+                           int64_t at_us, adt_err *err);
 
 #endif
