@@ -103,8 +103,85 @@ static const char m1_sql[] =
     "CREATE TRIGGER alerts_resolve_only BEFORE UPDATE ON auditd_central.alerts"
     "  FOR EACH ROW EXECUTE FUNCTION auditd_central.alert_guard();";
 
+/* Migration 2: the centre as each site's witness, and tree nodes for proofs.
+ *  - alerts.source: who raised an alert, the mirror or the witness front-end;
+ *  - witness: the public half of the witness key the front-ends share (the
+ *    secret is a file on each front-end, never in the database: whoever
+ *    administers PostgreSQL could otherwise cosign anything);
+ *  - witness_latest: per site, the newest checkpoint cosigned, moved only
+ *    forwards by a compare-and-swap UPDATE (and a trigger as a guard rail);
+ *  - cosigned: every checkpoint cosigned, append-only (reports cite them);
+ *  - nodes: perfect subtrees of level >= 4 completed by the stored entries
+ *    (id as in the site ledger: level and index), so that an inclusion proof
+ *    costs a few rows instead of every leaf hash. */
+static const char m2_sql[] =
+    "ALTER TABLE auditd_central.alerts ADD COLUMN source text NOT NULL DEFAULT 'mirror'"
+    "  CHECK (source IN ('mirror', 'witness'));"
+    "CREATE OR REPLACE FUNCTION auditd_central.alert_guard() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF (NEW.id, NEW.site_id, NEW.kind, NEW.detected_at, NEW.detected_by, NEW.stored_note,"
+    "      NEW.site_note, NEW.detail, NEW.source) IS DISTINCT FROM (OLD.id, OLD.site_id, OLD.kind,"
+    "      OLD.detected_at, OLD.detected_by, OLD.stored_note, OLD.site_note, OLD.detail,"
+    "      OLD.source)"
+    "     OR OLD.resolved_at IS NOT NULL THEN"
+    "    RAISE EXCEPTION 'auditd_central.alerts: an alert can only be resolved, once';"
+    "  END IF;"
+    "  RETURN NEW;"
+    " END $$;"
+    "CREATE TABLE auditd_central.witness ("
+    "  id smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1),"
+    "  name text NOT NULL,"
+    "  vkey text NOT NULL,"
+    "  pubkey bytea NOT NULL CHECK (length(pubkey) = 32),"
+    "  created_at timestamptz NOT NULL DEFAULT now(),"
+    "  created_by text NOT NULL);"
+    "CREATE TABLE auditd_central.witness_latest ("
+    "  site_id bigint PRIMARY KEY REFERENCES auditd_central.sites(id),"
+    "  size bigint NOT NULL CHECK (size >= 0),"
+    "  root bytea NOT NULL CHECK (length(root) = 32),"
+    "  note text NOT NULL,"
+    "  cosigned_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE TABLE auditd_central.cosigned ("
+    "  site_id bigint NOT NULL REFERENCES auditd_central.sites(id),"
+    "  size bigint NOT NULL CHECK (size >= 0),"
+    "  root bytea NOT NULL CHECK (length(root) = 32),"
+    "  note text NOT NULL,"
+    "  cosigned_at timestamptz NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (site_id, size));"
+    "CREATE TABLE auditd_central.nodes ("
+    "  site_id bigint NOT NULL,"
+    "  level smallint NOT NULL CHECK (level BETWEEN 1 AND 63),"
+    "  idx bigint NOT NULL CHECK (idx >= 0),"
+    "  hash bytea NOT NULL CHECK (length(hash) = 32),"
+    "  PRIMARY KEY (site_id, level, idx));"
+    "CREATE FUNCTION auditd_central.witness_forward() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF NEW.site_id <> OLD.site_id OR NEW.size < OLD.size"
+    "     OR (NEW.size = OLD.size AND NEW.root <> OLD.root) THEN"
+    "    RAISE EXCEPTION 'auditd_central.witness_latest only moves forwards';"
+    "  END IF;"
+    "  RETURN NEW;"
+    " END $$;"
+    "CREATE TRIGGER witness_latest_forward BEFORE UPDATE ON auditd_central.witness_latest"
+    "  FOR EACH ROW EXECUTE FUNCTION auditd_central.witness_forward();"
+    "CREATE TRIGGER witness_latest_kept BEFORE DELETE ON auditd_central.witness_latest"
+    "  FOR EACH ROW EXECUTE FUNCTION auditd_central.refuse_change();"
+    "CREATE TRIGGER witness_latest_no_truncate BEFORE TRUNCATE ON auditd_central.witness_latest"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION auditd_central.refuse_change();"
+    "CREATE TRIGGER witness_kept BEFORE UPDATE OR DELETE ON auditd_central.witness"
+    "  FOR EACH ROW EXECUTE FUNCTION auditd_central.refuse_change();"
+    "CREATE TRIGGER cosigned_append_only BEFORE UPDATE OR DELETE ON auditd_central.cosigned"
+    "  FOR EACH ROW EXECUTE FUNCTION auditd_central.refuse_change();"
+    "CREATE TRIGGER cosigned_no_truncate BEFORE TRUNCATE ON auditd_central.cosigned"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION auditd_central.refuse_change();"
+    "CREATE TRIGGER nodes_append_only BEFORE UPDATE OR DELETE ON auditd_central.nodes"
+    "  FOR EACH ROW EXECUTE FUNCTION auditd_central.refuse_change();"
+    "CREATE TRIGGER nodes_no_truncate BEFORE TRUNCATE ON auditd_central.nodes"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION auditd_central.refuse_change();";
+
 static const migration migrations[] = {
     {1, "mirror: sites, streams, checkpoints, entries, alerts", m1_sql},
+    {2, "witness: witness key, latest and cosigned checkpoints, alert source; tree nodes", m2_sql},
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -1,5 +1,6 @@
 #include "cstore.h"
 
+#include "canon.h"
 #include "cschema.h"
 #include "ledger.h"
 #include "log.h"
@@ -186,6 +187,26 @@ int cstore_migrate(cstore *cs, int *from, int *to, adt_err *err)
     return cschema_migrate(cs->db, from, to, err);
 }
 
+PGconn *cstore_conn(cstore *cs)
+{
+    return cs->db;
+}
+
+int cstore_fail(cstore *cs, PGresult *r, adt_err *err, const char *what)
+{
+    return pg_fail(cs, r, err, what);
+}
+
+void cstore_rollback(cstore *cs)
+{
+    rollback(cs);
+}
+
+bool cstore_bytea(const PGresult *r, int row, int col, uint8_t *out, size_t want)
+{
+    return bytea_get(r, row, col, out, want);
+}
+
 /* ---------- sites ---------- */
 
 #define SITE_COLS "id, origin, key_line, pubkey, url, " TS("added_at") ", added_by"
@@ -350,10 +371,13 @@ int cstore_site_resume(cstore *cs, int64_t id, const char *by, const char *reaso
                        adt_err *err)
 {
     *resolved = 0;
-    char v[24], sql[256];
+    char v[24], sql[512];
     fmt_i64(v, sizeof v, id);
     snprintf(sql, sizeof sql,
-             "BEGIN; SELECT halted FROM auditd_central.streams WHERE site_id = %s FOR UPDATE", v);
+             "BEGIN; SELECT halted OR EXISTS (SELECT 1 FROM auditd_central.alerts a"
+             " WHERE a.site_id = s.site_id AND a.resolved_at IS NULL)"
+             " FROM auditd_central.streams s WHERE site_id = %s FOR UPDATE",
+             v);
     PGresult *r = PQexec(cs->db, sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         int rc = pg_fail(cs, r, err, "resuming the site");
@@ -364,7 +388,8 @@ int cstore_site_resume(cstore *cs, int64_t id, const char *by, const char *reaso
     PQclear(r);
     if (!halted) {
         rollback(cs);
-        return adt_fail(err, ADT_ECONFLICT, "the site's stream is not halted: nothing to resume");
+        return adt_fail(err, ADT_ECONFLICT,
+                        "the site's stream is not halted and has no open alert: nothing to resume");
     }
     const char *vals[3] = {v, by && *by ? by : "?", reason && *reason ? reason : "resumed"};
     r = exec_params(cs,
@@ -607,9 +632,55 @@ static int copy_entries(cstore *cs, int64_t site_id, uint64_t first, const char 
     return rc;
 }
 
+/* The subtrees the entries complete, in the same binary COPY format. */
+static int copy_nodes(cstore *cs, int64_t site_id, const cstore_node *nodes, size_t n,
+                      adt_err *err)
+{
+    PGresult *r = PQexec(cs->db, "COPY auditd_central.nodes (site_id, level, idx, hash)"
+                                 " FROM STDIN (FORMAT binary)");
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return pg_fail(cs, r, err, "storing tree nodes");
+    PQclear(r);
+    buf b;
+    buf_init(&b, COPY_CHUNK + 256);
+    int rc = buf_append(&b, "PGCOPY\n\377\r\n\0", 11);
+    be32(&b, 0, &rc);
+    be32(&b, 0, &rc);
+    for (size_t i = 0; !rc && i < n; i++) {
+        be16(&b, 4, &rc);
+        be32(&b, 8, &rc);
+        be64(&b, (uint64_t)site_id, &rc);
+        be32(&b, 2, &rc);
+        be16(&b, (uint16_t)nodes[i].level, &rc);
+        be32(&b, 8, &rc);
+        be64(&b, nodes[i].index, &rc);
+        be32(&b, MERKLE_HASH_LEN, &rc);
+        if (!rc)
+            rc = buf_append(&b, nodes[i].hash, MERKLE_HASH_LEN);
+        if (!rc && b.len >= COPY_CHUNK)
+            rc = copy_flush(cs, &b, err);
+    }
+    be16(&b, 0xFFFF, &rc);
+    if (rc && !err->msg[0])
+        adt_fail(err, rc, "building the tree nodes to store");
+    if (!rc)
+        rc = copy_flush(cs, &b, err);
+    buf_free(&b);
+    if (PQputCopyEnd(cs->db, rc ? "aborted by auditd" : NULL) != 1 && !rc)
+        rc = pg_fail(cs, NULL, err, "storing tree nodes");
+    while ((r = PQgetResult(cs->db)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc)
+            rc = pg_fail(cs, r, err, "storing tree nodes");
+        else
+            PQclear(r);
+    }
+    return rc;
+}
+
 int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const size_t *off,
                          const size_t *len, const merkle_hash *hashes, size_t n,
-                         const merkle_frontier *nf, adt_err *err)
+                         const cstore_node *nodes, size_t nnodes, const merkle_frontier *nf,
+                         adt_err *err)
 {
     const char *what = "storing entries";
     if (n == 0 || nf->size != st->frontier.size + n || nf->size > st->pending_size)
@@ -618,6 +689,8 @@ int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const 
     int rc = lock_row(cs, st, what, err);
     if (!rc)
         rc = copy_entries(cs, st->site_id, st->frontier.size, data, off, len, hashes, n, err);
+    if (!rc && nnodes)
+        rc = copy_nodes(cs, st->site_id, nodes, nnodes, err);
     if (!rc) {
         char id[24], next[24];
         fmt_i64(id, sizeof id, st->site_id);
@@ -702,6 +775,53 @@ int cstore_stream_halt(cstore *cs, cstore_stream *st, const char *kind, const ch
     return ADT_OK;
 }
 
+int cstore_alert_witness(cstore *cs, int64_t site_id, const char *kind, const char *stored_note,
+                         const char *site_note, const char *detail, int64_t *alert_id,
+                         adt_err *err)
+{
+    *alert_id = 0;
+    const char *what = "raising the witness's alert";
+    char id[24];
+    fmt_i64(id, sizeof id, site_id);
+    /* The site's row serialises the check for an open alert with the insert,
+     * so front-ends seeing the same refusal at once raise it once. */
+    const char *vals[6] = {id, kind, cs->app, stored_note, site_note, detail};
+    int rc = exec_cmd(cs, "BEGIN", err, what);
+    PGresult *r = NULL;
+    if (!rc) {
+        r = exec_params(cs, "SELECT 1 FROM auditd_central.sites WHERE id = $1 FOR UPDATE", 1,
+                        vals, NULL, NULL);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            rc = pg_fail(cs, r, err, what);
+        else
+            PQclear(r);
+    }
+    if (!rc) {
+        r = exec_params(cs,
+                        "INSERT INTO auditd_central.alerts (site_id, kind, detected_by,"
+                        " stored_note, site_note, detail, source)"
+                        " SELECT $1, $2, $3, $4, $5, $6, 'witness' WHERE NOT EXISTS"
+                        " (SELECT 1 FROM auditd_central.alerts WHERE site_id = $1 AND kind = $2"
+                        "  AND source = 'witness' AND resolved_at IS NULL)"
+                        " RETURNING id",
+                        6, vals, NULL, NULL);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = pg_fail(cs, r, err, what);
+        } else {
+            if (PQntuples(r) == 1)
+                num_i64(PQgetvalue(r, 0, 0), 1, INT64_MAX, alert_id);
+            PQclear(r);
+        }
+    }
+    if (!rc)
+        rc = exec_cmd(cs, "COMMIT", err, what);
+    if (rc) {
+        rollback(cs);
+        *alert_id = 0;
+    }
+    return rc;
+}
+
 void cstore_stream_note(cstore *cs, int64_t site_id, const char *error)
 {
     char id[24];
@@ -736,7 +856,11 @@ int cstore_status(cstore *cs, bool all_alerts,
              "   WHERE l.locktype = 'advisory' AND l.classid = %d::oid"
              "   AND l.objid = s.id::oid AND l.objsubid = 2 AND l.granted LIMIT 1), ''),"
              " (SELECT count(*) FROM auditd_central.alerts al"
-             "   WHERE al.site_id = s.id AND al.resolved_at IS NULL)"
+             "   WHERE al.site_id = s.id AND al.resolved_at IS NULL),"
+             " coalesce((SELECT w.size FROM auditd_central.witness_latest w"
+             "   WHERE w.site_id = s.id), -1),"
+             " coalesce((SELECT " TS("w.cosigned_at") " FROM auditd_central.witness_latest w"
+             "   WHERE w.site_id = s.id), '')"
              " FROM auditd_central.sites s JOIN auditd_central.streams st ON st.site_id = s.id"
              " ORDER BY s.origin",
              CSCHEMA_LOCK_CLASS);
@@ -764,6 +888,10 @@ int cstore_status(cstore *cs, bool all_alerts,
         text_get(r, i, 12, s->last_error, sizeof s->last_error);
         text_get(r, i, 13, s->last_error_at, sizeof s->last_error_at);
         text_get(r, i, 14, s->writer, sizeof s->writer);
+        s->cosigned = strcmp(PQgetvalue(r, i, 16), "-1") != 0;
+        if (s->cosigned)
+            u64_get(r, i, 16, &s->cosigned_size);
+        text_get(r, i, 17, s->cosigned_at, sizeof s->cosigned_at);
         if (on_site)
             rc = on_site(ctx, s);
     }
@@ -775,12 +903,12 @@ int cstore_status(cstore *cs, bool all_alerts,
                            ? "SELECT a.id, s.origin, a.kind, " TS("a.detected_at") ", a.detected_by,"
                              " a.detail, coalesce(a.stored_note, ''), coalesce(a.site_note, ''),"
                              " a.resolved_at IS NOT NULL, coalesce(" TS("a.resolved_at") ", ''),"
-                             " coalesce(a.resolved_by, ''), coalesce(a.resolution, '')"
+                             " coalesce(a.resolved_by, ''), coalesce(a.resolution, ''), a.source"
                              " FROM auditd_central.alerts a JOIN auditd_central.sites s"
                              " ON s.id = a.site_id ORDER BY a.id DESC LIMIT 1000"
                            : "SELECT a.id, s.origin, a.kind, " TS("a.detected_at") ", a.detected_by,"
                              " a.detail, coalesce(a.stored_note, ''), coalesce(a.site_note, ''),"
-                             " false, '', '', ''"
+                             " false, '', '', '', a.source"
                              " FROM auditd_central.alerts a JOIN auditd_central.sites s"
                              " ON s.id = a.site_id WHERE a.resolved_at IS NULL"
                              " ORDER BY a.id DESC LIMIT 1000");
@@ -805,10 +933,90 @@ int cstore_status(cstore *cs, bool all_alerts,
         text_get(r, i, 9, a->resolved_at, sizeof a->resolved_at);
         text_get(r, i, 10, a->resolved_by, sizeof a->resolved_by);
         text_get(r, i, 11, a->resolution, sizeof a->resolution);
+        text_get(r, i, 12, a->source, sizeof a->source);
         rc = on_alert(ctx, a);
     }
     free(a);
     PQclear(r);
+    return rc;
+}
+
+/* ---------- status as JSON ---------- */
+
+static int jstr(buf *b, const char *key, const char *v, bool comma)
+{
+    int rc = buf_printf(b, "%s\"%s\":", comma ? "," : "", key);
+    return rc ? rc : canon_put_string(b, v, strlen(v));
+}
+
+typedef struct jstatus {
+    buf *b;
+    int n;
+} jstatus;
+
+static int j_site(void *vctx, const cstore_site_status *s)
+{
+    jstatus *c = vctx;
+    buf *b = c->b;
+    int rc = buf_puts(b, c->n++ ? ",{" : "{");
+    if (!rc) rc = jstr(b, "origin", s->site.origin, false);
+    if (!rc) rc = jstr(b, "url", s->site.url, true);
+    if (!rc) rc = jstr(b, "state", s->halted ? "halted" : "active", true);
+    if (!rc)
+        rc = buf_printf(b, ",\"pending_size\":%llu,\"next_entry\":%llu,\"mirror_size\":%llu,"
+                           "\"open_alerts\":%llu",
+                        (unsigned long long)s->pending_size, (unsigned long long)s->next_entry,
+                        (unsigned long long)s->mirror_size, (unsigned long long)s->open_alerts);
+    if (!rc && s->cosigned)
+        rc = buf_printf(b, ",\"cosigned_size\":%llu", (unsigned long long)s->cosigned_size);
+    else if (!rc)
+        rc = buf_puts(b, ",\"cosigned_size\":null");
+    if (!rc) rc = jstr(b, "cosigned_at", s->cosigned_at, true);
+    if (!rc) rc = jstr(b, "checked_at", s->checked_at, true);
+    if (!rc) rc = jstr(b, "writer", s->writer, true);
+    if (!rc) rc = jstr(b, "last_error", s->last_error, true);
+    if (!rc) rc = jstr(b, "last_error_at", s->last_error_at, true);
+    if (!rc) rc = buf_putc(b, '}');
+    return rc;
+}
+
+static int j_alert(void *vctx, const cstore_alert *a)
+{
+    jstatus *c = vctx;
+    buf *b = c->b;
+    int rc = buf_printf(b, "%s{\"id\":%lld", c->n++ ? "," : "", (long long)a->id);
+    if (!rc) rc = jstr(b, "origin", a->origin, true);
+    if (!rc) rc = jstr(b, "kind", a->kind, true);
+    if (!rc) rc = jstr(b, "source", a->source, true);
+    if (!rc) rc = jstr(b, "detected_at", a->detected_at, true);
+    if (!rc) rc = jstr(b, "detected_by", a->detected_by, true);
+    if (!rc) rc = jstr(b, "detail", a->detail, true);
+    if (!rc) rc = jstr(b, "stored_checkpoint", a->stored_note, true);
+    if (!rc) rc = jstr(b, "site_checkpoint", a->site_note, true);
+    if (!rc && a->resolved) {
+        rc = jstr(b, "resolved_at", a->resolved_at, true);
+        if (!rc) rc = jstr(b, "resolved_by", a->resolved_by, true);
+        if (!rc) rc = jstr(b, "resolution", a->resolution, true);
+    }
+    if (!rc) rc = buf_putc(b, '}');
+    return rc;
+}
+
+int cstore_status_json(cstore *cs, bool all_alerts, buf *out, adt_err *err)
+{
+    jstatus c = {.b = out};
+    int rc = buf_puts(out, "{\"sites\":[");
+    if (!rc)
+        rc = cstore_status(cs, all_alerts, j_site, NULL, &c, err);
+    if (!rc)
+        rc = buf_puts(out, "],\"alerts\":[");
+    c.n = 0;
+    if (!rc)
+        rc = cstore_status(cs, all_alerts, NULL, j_alert, &c, err);
+    if (!rc)
+        rc = buf_puts(out, "]}\n");
+    if (rc && !err->msg[0])
+        adt_fail(err, rc, "the status does not fit its buffer");
     return rc;
 }
 

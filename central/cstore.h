@@ -16,6 +16,8 @@
 
 #include "buf.h"
 #include "merkle.h"
+
+#include <libpq-fe.h>
 #include "note.h"
 #include "sitelog.h"
 #include "status.h"
@@ -48,6 +50,18 @@ const char *cstore_app_name(const cstore *cs);
 /* Apply pending migrations (cschema_migrate). */
 int cstore_migrate(cstore *cs, int *from, int *to, adt_err *err);
 
+/* For the central tier's other modules (cwitness, cproof, cship), which keep
+ * their own tables in the same schema: the session's connection, and the
+ * error idiom (the PostgreSQL message with `what`; SQLSTATE 23505 is
+ * ADT_EEXIST, serialisation failures ADT_EBUSY, else ADT_EIO). `r` may be
+ * NULL and is cleared. */
+PGconn *cstore_conn(cstore *cs);
+int cstore_fail(cstore *cs, PGresult *r, adt_err *err, const char *what);
+/* Leave a transaction left open by a failure (no-op when idle). */
+void cstore_rollback(cstore *cs);
+/* A bytea column (text form) of exactly `want` bytes. */
+bool cstore_bytea(const PGresult *r, int row, int col, uint8_t *out, size_t want);
+
 /* ---------- sites ---------- */
 
 typedef struct cstore_site {
@@ -75,7 +89,7 @@ int cstore_site_ids(cstore *cs, int64_t *ids, size_t cap, size_t *n, adt_err *er
 int cstore_site_token(cstore *cs, int64_t id, char **token, size_t *len, adt_err *err);
 /* An operator's decision after an alert: resolve the site's open alerts (who,
  * why) and restart its stream. OUT: *resolved = how many alerts. ADT_ECONFLICT
- * if the stream is not halted. */
+ * if the stream is not halted and no alert is open. */
 int cstore_site_resume(cstore *cs, int64_t id, const char *by, const char *reason,
                        int *resolved, adt_err *err);
 
@@ -105,14 +119,27 @@ int cstore_stream_load(cstore *cs, int64_t site_id, cstore_stream *st, adt_err *
 int cstore_stream_advance(cstore *cs, cstore_stream *st, uint64_t size, const merkle_hash root,
                           const char *note, adt_err *err);
 
+/* A perfect subtree completed by stored entries (merkle_frontier_push's
+ * on_node): the central tier keeps those of level >= CSTORE_NODE_MIN_LEVEL,
+ * and computes lower ones from at most 2^(level) leaf hashes when a proof
+ * needs them. */
+#define CSTORE_NODE_MIN_LEVEL 4
+typedef struct cstore_node {
+    int level;
+    uint64_t index;
+    merkle_hash hash;
+} cstore_node;
+
 /* Store `n` entries starting at st->frontier.size (leaf i = data[off[i]..+len[i]],
  * hash hashes[i]) whose new compact range `nf` the caller has proven against
- * the pending checkpoint; when nf->size reaches the pending size, the pending
- * checkpoint becomes the mirror checkpoint in the same transaction.
+ * the pending checkpoint, with the `nnodes` subtrees they complete; when
+ * nf->size reaches the pending size, the pending checkpoint becomes the
+ * mirror checkpoint in the same transaction.
  * ADT_ECONFLICT if the row changed (nothing stored); on success `st` is updated. */
 int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const size_t *off,
                          const size_t *len, const merkle_hash *hashes, size_t n,
-                         const merkle_frontier *nf, adt_err *err);
+                         const cstore_node *nodes, size_t nnodes, const merkle_frontier *nf,
+                         adt_err *err);
 
 /* Raise an alert (`kind`: "fork", "cut" or "bad_entries") with the site's
  * offending checkpoint (may be NULL) and halt the stream, in one transaction.
@@ -120,6 +147,16 @@ int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const 
  * If the stream is already halted nothing is added (*alert_id = 0). */
 int cstore_stream_halt(cstore *cs, cstore_stream *st, const char *kind, const char *site_note,
                        const char *detail, int64_t *alert_id, adt_err *err);
+
+/* Raise an alert from the witness front-end (source "witness"): `kind` "fork"
+ * or "cut", the checkpoint the centre cosigned last (`stored_note`) and the
+ * one that contradicts it (`site_note`) as evidence. The stream is not halted
+ * (the mirror never stores what it cannot prove, and checks the site on its
+ * own). Nothing is added while the site has an open witness alert of that
+ * kind (*alert_id = 0): a refused site resubmits every few seconds. */
+int cstore_alert_witness(cstore *cs, int64_t site_id, const char *kind, const char *stored_note,
+                         const char *site_note, const char *detail, int64_t *alert_id,
+                         adt_err *err);
 
 /* Record the outcome of a pull (error = NULL: success) for `central status`.
  * Best effort: failures are ignored (the next pull records again). */
@@ -136,12 +173,16 @@ typedef struct cstore_site_status {
     char last_error_at[CSTORE_TIME_MAX];
     char writer[CSTORE_NAME_MAX * 2];       /* application_name holding the lock, "" none */
     uint64_t open_alerts;
+    bool cosigned;                          /* the centre cosigned a checkpoint as its witness */
+    uint64_t cosigned_size;                 /* the newest of them */
+    char cosigned_at[CSTORE_TIME_MAX];
 } cstore_site_status;
 
 typedef struct cstore_alert {
     int64_t id;
     char origin[NOTE_ORIGIN_MAX + 1];
     char kind[16];
+    char source[16];                        /* "mirror" or "witness" */
     char detected_at[CSTORE_TIME_MAX];
     char detected_by[CSTORE_NAME_MAX * 2];
     char detail[ADT_ERR_MAX * 2];
@@ -159,6 +200,10 @@ typedef struct cstore_alert {
 int cstore_status(cstore *cs, bool all_alerts,
                   int (*on_site)(void *ctx, const cstore_site_status *s),
                   int (*on_alert)(void *ctx, const cstore_alert *a), void *ctx, adt_err *err);
+
+/* The same as one JSON document {"sites": [...], "alerts": [...]} appended to
+ * `out` (`auditd central status --json`, GET /v1/central/status). */
+int cstore_status_json(cstore *cs, bool all_alerts, buf *out, adt_err *err);
 
 /* Check one site's mirror from what is stored, in one read-only snapshot:
  * indices 0..next-1 all present, every leaf hashes to its leaf_hash, every

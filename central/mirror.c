@@ -1,6 +1,7 @@
 #include "mirror.h"
 
 #include "cstore.h"
+#include "cwitness.h"
 #include "log.h"
 #include "merkle.h"
 #include "note.h"
@@ -32,8 +33,16 @@ struct mirror_stream {
     cstore_stream st;
     sitelog_page page;
     merkle_hash *hashes;
+    cstore_node *nodes;         /* subtrees the package completes (level >= CSTORE_NODE_MIN_LEVEL) */
+    size_t nnodes;
+    uint64_t xchecked;          /* the witness's cosigned size last found consistent */
     time_t noted_at;
 };
+
+/* Subtrees a package of SITELOG_PAGE_MAX entries can complete at level >= 4:
+ * at most one per 16 entries at level 4, half that at 5, ..., plus one per
+ * level for subtrees that end inside the package but started before it. */
+#define NODES_MAX (SITELOG_PAGE_MAX / 8 + 64)
 
 int mirror_stream_open(const char *conninfo, int64_t site_id, int flags, mirror_stream **out,
                        adt_err *err)
@@ -46,7 +55,8 @@ int mirror_stream_open(const char *conninfo, int64_t site_id, int flags, mirror_
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     ms->conninfo = strdup(conninfo ? conninfo : "");
     ms->hashes = malloc(SITELOG_PAGE_MAX * sizeof *ms->hashes);
-    if (!ms->conninfo || !ms->hashes) {
+    ms->nodes = malloc(NODES_MAX * sizeof *ms->nodes);
+    if (!ms->conninfo || !ms->hashes || !ms->nodes) {
         mirror_stream_close(ms);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
@@ -73,6 +83,7 @@ void mirror_stream_close(mirror_stream *ms)
     sitelog_close(ms->log);
     sitelog_page_free(&ms->page);
     free(ms->hashes);
+    free(ms->nodes);
     free(ms->conninfo);
     free(ms);
 }
@@ -175,8 +186,9 @@ static int db_failed(mirror_stream *ms, int rc, adt_err *err)
 }
 
 /* Step 1: the site's checkpoint against the pending one. Sets *halted when an
- * alert was raised. */
-static int update_pending(mirror_stream *ms, mirror_pull *res, bool *halted, adt_err *err)
+ * alert was raised. OUT: the served checkpoint's size and root. */
+static int update_pending(mirror_stream *ms, mirror_pull *res, bool *halted, uint64_t *served,
+                          merkle_hash root, adt_err *err)
 {
     cstore_stream *st = &ms->st;
     char note[SITELOG_NOTE_MAX];
@@ -185,13 +197,13 @@ static int update_pending(mirror_stream *ms, mirror_pull *res, bool *halted, adt
     if (rc)
         return rc;
     uint64_t n = 0;
-    merkle_hash root;
     adt_err ve = {0};
     if (note_verify_checkpoint(note, nl, ms->site.origin, ms->site.pub, &n, root, &ve))
         return adt_fail(err, ADT_ECRYPTO,
                         "the checkpoint served at %s is not one signed by %s's registered key "
                         "(%s); nothing stored",
                         ms->site.url, ms->site.origin, ve.msg);
+    *served = n;
     char a[64], b[64];
     if (n < st->pending_size) {
         *halted = true;
@@ -231,6 +243,76 @@ static int update_pending(mirror_stream *ms, mirror_pull *res, bool *halted, adt
     return rc ? db_failed(ms, rc, err) : ADT_OK;
 }
 
+/* Step 1b: what the centre cosigned as the site's witness against what the
+ * site serves to its mirror (both signed by the site). A site that shows the
+ * witness one history and the mirror another, or that serves less than the
+ * witness cosigned, is caught here. Each cosigned size is checked once: what
+ * is consistent with one served checkpoint is consistent with every later one
+ * the mirror accepts (those are proven consistent with each other). */
+static int cross_check(mirror_stream *ms, uint64_t n, const merkle_hash root, mirror_pull *res,
+                       bool *halted, adt_err *err)
+{
+    uint64_t m = 0;
+    merkle_hash rm;
+    bool has = false;
+    char *wnote = malloc(SITELOG_NOTE_MAX);
+    if (!wnote)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    int rc = cwitness_latest_of(ms->cs, ms->site_id, &m, rm, wnote, SITELOG_NOTE_MAX, &has, err);
+    if (rc || !has || m == 0 || m == ms->xchecked)
+        goto out;
+    char a[64], b[64];
+    b64_root(rm, a, sizeof a);
+    b64_root(root, b, sizeof b);
+    if (m > n) {
+        *halted = true;
+        rc = raise_alert(ms, "cut", wnote, res, err,
+                         "the site serves a checkpoint of size %llu to the mirror, below the size "
+                         "%llu the centre cosigned as its witness: its log was cut",
+                         (unsigned long long)n, (unsigned long long)m);
+        goto out;
+    }
+    bool ok;
+    if (m == n) {
+        ok = !memcmp(rm, root, MERKLE_HASH_LEN);
+    } else {
+        merkle_hash proof[MERKLE_MAX_PROOF];
+        size_t np = 0;
+        if ((rc = sitelog_consistency(ms->log, m, n, proof, &np, err)))
+            goto out;
+        ok = merkle_verify_consistency(m, n, rm, root, proof, np);
+    }
+    if (!ok) {
+        *halted = true;
+        rc = raise_alert(ms, "fork", wnote, res, err,
+                         "the checkpoint of size %llu (root %s) the centre cosigned as the site's "
+                         "witness is not consistent with the checkpoint of size %llu (root %s) "
+                         "the site serves to the mirror: it shows the two different histories",
+                         (unsigned long long)m, a, (unsigned long long)n, b);
+        goto out;
+    }
+    ms->xchecked = m;
+out:
+    free(wnote);
+    if (rc && !cstore_ok(ms->cs))
+        disconnect(ms);
+    return rc;
+}
+
+static int on_node(void *ctx, int level, uint64_t index, const merkle_hash h)
+{
+    mirror_stream *ms = ctx;
+    if (level < CSTORE_NODE_MIN_LEVEL)
+        return ADT_OK;
+    if (ms->nnodes >= NODES_MAX)
+        return ADT_EINTERNAL;
+    cstore_node *nd = &ms->nodes[ms->nnodes++];
+    nd->level = level;
+    nd->index = index;
+    memcpy(nd->hash, h, MERKLE_HASH_LEN);
+    return ADT_OK;
+}
+
 /* Step 2: one package from the next entry, proven, then stored. */
 static int store_package(mirror_stream *ms, mirror_pull *res, bool *halted, adt_err *err)
 {
@@ -243,9 +325,12 @@ static int store_package(mirror_stream *ms, mirror_pull *res, bool *halted, adt_
         return rc;
     size_t n = (size_t)ms->page.count;
     merkle_frontier nf = st->frontier;
+    ms->nnodes = 0;
     for (size_t i = 0; i < n; i++) {
         merkle_leaf_hash(ms->page.data.data + ms->page.off[i], ms->page.len[i], ms->hashes[i]);
-        merkle_frontier_push(&nf, ms->hashes[i], NULL, NULL);
+        if (merkle_frontier_push(&nf, ms->hashes[i], on_node, ms))
+            return adt_fail(err, ADT_EINTERNAL, "a package completed more tree nodes than "
+                            "expected");
     }
     merkle_hash root;
     merkle_frontier_root(&nf, root);
@@ -271,7 +356,7 @@ static int store_package(mirror_stream *ms, mirror_pull *res, bool *halted, adt_
                            (unsigned long long)st->pending_size);
     }
     rc = cstore_stream_append(ms->cs, st, ms->page.data.data, ms->page.off, ms->page.len,
-                              ms->hashes, n, &nf, err);
+                              ms->hashes, n, ms->nodes, ms->nnodes, &nf, err);
     if (rc)
         return db_failed(ms, rc, err);
     res->stored += n;
@@ -296,8 +381,12 @@ int mirror_stream_pull(mirror_stream *ms, uint64_t max_entries, const atomic_int
             return rc;
     }
     bool halted = ms->st.halted;
+    uint64_t served = 0;
+    merkle_hash served_root;
     if (!halted)
-        rc = update_pending(ms, res, &halted, err);
+        rc = update_pending(ms, res, &halted, &served, served_root, err);
+    if (!rc && !halted && ms->loaded)
+        rc = cross_check(ms, served, served_root, res, &halted, err);
     while (!rc && !halted && ms->loaded && ms->st.frontier.size < ms->st.pending_size &&
            res->stored < max_entries && !(stop && atomic_load(stop)))
         rc = store_package(ms, res, &halted, err);

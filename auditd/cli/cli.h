@@ -6,6 +6,7 @@
 #define AUDITD_CLI_H
 
 #include "buf.h"
+#include "server.h"
 #include "status.h"
 
 #include <cjson/cJSON.h>
@@ -24,6 +25,17 @@ int cli_entry(int argc, char **argv);
 int cli_proof(int argc, char **argv);
 /* daemon, agents, tokens (cli_server.c) */
 int cli_serve(int argc, char **argv);
+/* The pieces of `auditd serve` that `auditd central serve` reuses: parse its
+ * options (returns 0 or an exit status), then run the daemon until SIGTERM or
+ * SIGINT, with the server's extensions and hooks around it. */
+typedef struct cli_serve_hooks {
+    const server_ext *ext;
+    int (*started)(void *ctx, adt_err *err); /* after the daemon listens; non-zero stops it */
+    void (*stopping)(void *ctx);             /* on the signal, before the daemon drains */
+    void *ctx;
+} cli_serve_hooks;
+int cli_serve_parse(const char *cmd, int argc, char **argv, const char **dir, srvcfg *cfg);
+int cli_serve_run(const char *cmd, const char *dir, const srvcfg *cfg, const cli_serve_hooks *h);
 int cli_agent(int argc, char **argv);
 int cli_token(int argc, char **argv);
 /* people of the web console (cli_person.c) */

@@ -4,11 +4,13 @@
 
 #include "canon.h"
 #include "cstore.h"
+#include "cwitness.h"
 #include "log.h"
 #include "mirror.h"
 #include "numparse.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -39,13 +41,25 @@ static void usage(FILE *f)
             "                            sites, how far each is mirrored, who writes it, alerts\n"
             "  verify [--origin ORIGIN]  re-check the stored mirror: every leaf hash, every\n"
             "                            stored checkpoint's signature and root\n"
+            "  witness init --name NAME --key-out FILE\n"
+            "                            make the centre the sites' witness: a new key in FILE\n"
+            "                            (0600; copy it to each front-end), its public half\n"
+            "                            in the database; prints the vkey sites configure\n"
+            "  witness key               the centre's witness vkey\n"
+            "  serve --witness-key-file FILE [--no-mirror] [mirror options] [serve options]\n"
+            "                            a central front-end: the daemon of 'auditd serve' on\n"
+            "                            its own --data-dir, answering POST /add-checkpoint\n"
+            "                            for every registered site from PostgreSQL, and\n"
+            "                            GET /v1/central/status; mirrors too (unless\n"
+            "                            --no-mirror). Any number may share the database\n"
             "\n"
             "--db takes a libpq connection string or URI (postgresql://user@host/db);\n"
             "default $AUDITD_CENTRAL_DB. Several front-ends may share one database.\n");
 }
 
 enum { O_DB = 1000, O_ORIGIN, O_KEY, O_URL, O_TOKEN, O_TOKEN_FILE, O_BY, O_REASON, O_ONCE,
-       O_SITE, O_INTERVAL, O_BACKOFF, O_ACTIVE, O_JSON, O_ALL, O_VERBOSE, O_HELP };
+       O_SITE, O_INTERVAL, O_BACKOFF, O_ACTIVE, O_JSON, O_ALL, O_VERBOSE, O_NAME, O_KEY_OUT,
+       O_HELP };
 
 static const struct option long_opts[] = {
     {"db", required_argument, NULL, O_DB},
@@ -64,13 +78,15 @@ static const struct option long_opts[] = {
     {"json", no_argument, NULL, O_JSON},
     {"all-alerts", no_argument, NULL, O_ALL},
     {"verbose", no_argument, NULL, O_VERBOSE},
+    {"name", required_argument, NULL, O_NAME},
+    {"key-out", required_argument, NULL, O_KEY_OUT},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0}};
 
 #define MAX_SITES_ARG 256
 
 typedef struct opts {
-    const char *db, *origin, *key, *url, *token, *token_file, *by, *reason;
+    const char *db, *origin, *key, *url, *token, *token_file, *by, *reason, *name, *key_out;
     bool once, json, all_alerts, verbose;
     const char *sites[MAX_SITES_ARG];
     size_t nsites;
@@ -98,6 +114,8 @@ static int parse(const char *cmd, int argc, char **argv, opts *o)
         case O_JSON: o->json = true; break;
         case O_ALL: o->all_alerts = true; break;
         case O_VERBOSE: o->verbose = true; break;
+        case O_NAME: o->name = optarg; break;
+        case O_KEY_OUT: o->key_out = optarg; break;
         case O_SITE:
             if (o->nsites >= MAX_SITES_ARG) {
                 cli_failf(cmd, "at most %d --site options", MAX_SITES_ARG);
@@ -382,44 +400,22 @@ typedef struct status_ctx {
     int sites, alerts;
 } status_ctx;
 
-static int jstr(buf *b, const char *key, const char *v, bool comma)
-{
-    int rc = buf_printf(b, "%s\"%s\":", comma ? "," : "", key);
-    return rc ? rc : canon_put_string(b, v, strlen(v));
-}
-
 static int st_site(void *vctx, const cstore_site_status *s)
 {
     status_ctx *c = vctx;
     buf *b = &c->out;
-    int rc;
-    if (c->json) {
-        rc = buf_puts(b, c->sites ? ",{" : "{");
-        if (!rc) rc = jstr(b, "origin", s->site.origin, false);
-        if (!rc) rc = jstr(b, "url", s->site.url, true);
-        if (!rc) rc = jstr(b, "state", s->halted ? "halted" : "active", true);
-        if (!rc)
-            rc = buf_printf(b, ",\"pending_size\":%llu,\"next_entry\":%llu,\"mirror_size\":%llu,"
-                               "\"open_alerts\":%llu",
-                            (unsigned long long)s->pending_size, (unsigned long long)s->next_entry,
-                            (unsigned long long)s->mirror_size,
-                            (unsigned long long)s->open_alerts);
-        if (!rc) rc = jstr(b, "checked_at", s->checked_at, true);
-        if (!rc) rc = jstr(b, "writer", s->writer, true);
-        if (!rc) rc = jstr(b, "last_error", s->last_error, true);
-        if (!rc) rc = jstr(b, "last_error_at", s->last_error_at, true);
-        if (!rc) rc = buf_putc(b, '}');
-    } else {
-        rc = buf_printf(b, "site %s  %s  %s\n  mirrored %llu of %llu entries (mirror checkpoint "
+    int rc = buf_printf(b, "site %s  %s  %s\n  mirrored %llu of %llu entries (mirror checkpoint "
                            "%llu)%s%s\n  writer: %s\n",
                         s->site.origin, s->site.url, s->halted ? "HALTED" : "active",
                         (unsigned long long)s->next_entry, (unsigned long long)s->pending_size,
                         (unsigned long long)s->mirror_size,
                         s->checked_at[0] ? ", checked " : ", never checked", s->checked_at,
                         s->writer[0] ? s->writer : "none (no 'central mirror' holds this stream)");
-        if (!rc && s->last_error[0])
-            rc = buf_printf(b, "  last error (%s): %s\n", s->last_error_at, s->last_error);
-    }
+    if (!rc && s->cosigned)
+        rc = buf_printf(b, "  witnessed: the centre cosigned size %llu (%s)\n",
+                        (unsigned long long)s->cosigned_size, s->cosigned_at);
+    if (!rc && s->last_error[0])
+        rc = buf_printf(b, "  last error (%s): %s\n", s->last_error_at, s->last_error);
     c->sites++;
     return rc;
 }
@@ -428,32 +424,14 @@ static int st_alert(void *vctx, const cstore_alert *a)
 {
     status_ctx *c = vctx;
     buf *b = &c->out;
-    int rc;
-    if (c->json) {
-        rc = buf_printf(b, "%s{\"id\":%lld", c->alerts ? "," : "", (long long)a->id);
-        if (!rc) rc = jstr(b, "origin", a->origin, true);
-        if (!rc) rc = jstr(b, "kind", a->kind, true);
-        if (!rc) rc = jstr(b, "detected_at", a->detected_at, true);
-        if (!rc) rc = jstr(b, "detected_by", a->detected_by, true);
-        if (!rc) rc = jstr(b, "detail", a->detail, true);
-        if (!rc) rc = jstr(b, "stored_checkpoint", a->stored_note, true);
-        if (!rc) rc = jstr(b, "site_checkpoint", a->site_note, true);
-        if (!rc && a->resolved) {
-            rc = jstr(b, "resolved_at", a->resolved_at, true);
-            if (!rc) rc = jstr(b, "resolved_by", a->resolved_by, true);
-            if (!rc) rc = jstr(b, "resolution", a->resolution, true);
-        }
-        if (!rc) rc = buf_putc(b, '}');
-    } else {
-        if (!c->alerts)
-            buf_puts(b, "alerts:\n");
-        rc = buf_printf(b, "  #%lld %s  site %s  %s  (by %s)%s\n    %s\n", (long long)a->id,
-                        a->kind, a->origin, a->detected_at, a->detected_by,
+    if (!c->alerts)
+        buf_puts(b, "alerts:\n");
+    int rc = buf_printf(b, "  #%lld %s (%s)  site %s  %s  (by %s)%s\n    %s\n", (long long)a->id,
+                        a->kind, a->source, a->origin, a->detected_at, a->detected_by,
                         a->resolved ? "  resolved" : "  OPEN", a->detail);
-        if (!rc && a->resolved)
-            rc = buf_printf(b, "    resolved %s by %s: %s\n", a->resolved_at, a->resolved_by,
-                            a->resolution);
-    }
+    if (!rc && a->resolved)
+        rc = buf_printf(b, "    resolved %s by %s: %s\n", a->resolved_at, a->resolved_by,
+                        a->resolution);
     c->alerts++;
     return rc;
 }
@@ -471,13 +449,8 @@ static int cmd_status(int argc, char **argv)
     status_ctx c = {.json = o.json};
     buf_init(&c.out, 64u << 20);
     adt_err err = {0};
-    if (o.json)
-        buf_puts(&c.out, "{\"sites\":[");
-    int rc = cstore_status(cs, o.all_alerts, st_site, NULL, &c, &err);
-    if (!rc && o.json)
-        rc = buf_puts(&c.out, "],\"alerts\":[");
-    if (!rc)
-        rc = cstore_status(cs, o.all_alerts, NULL, st_alert, &c, &err);
+    int rc = o.json ? cstore_status_json(cs, o.all_alerts, &c.out, &err)
+                    : cstore_status(cs, o.all_alerts, st_site, st_alert, &c, &err);
     cstore_close(cs);
     if (rc) {
         buf_free(&c.out);
@@ -485,11 +458,9 @@ static int cmd_status(int argc, char **argv)
             adt_fail(&err, rc, "the status does not fit its buffer");
         return cli_fail(cmd, &err);
     }
-    if (o.json)
-        buf_puts(&c.out, "]}\n");
-    else if (!c.sites)
+    if (!o.json && !c.sites)
         buf_puts(&c.out, "no sites registered ('auditd central site add' registers one)\n");
-    else if (!c.alerts)
+    else if (!o.json && !c.alerts)
         buf_puts(&c.out, o.all_alerts ? "no alerts\n" : "no open alerts\n");
     fwrite(c.out.data, 1, c.out.len, stdout);
     buf_free(&c.out);
@@ -551,6 +522,193 @@ static int cmd_verify(int argc, char **argv)
     return failed ? 1 : 0;
 }
 
+/* ---------- witness ---------- */
+
+static int cmd_witness(int argc, char **argv)
+{
+    const char *cmd = argc > 1 && !strcmp(argv[1], "init") ? "central witness init"
+                                                            : "central witness key";
+    bool init = !strcmp(cmd, "central witness init");
+    if (argc < 2 || (!init && strcmp(argv[1], "key"))) {
+        cli_failf("central witness", "use 'central witness init' or 'central witness key'");
+        return 2;
+    }
+    opts o;
+    int u = parse(cmd, argc - 1, argv + 1, &o);
+    if (u)
+        return u;
+    if (init && (!o.name || !o.key_out)) {
+        cli_failf(cmd, "--name NAME and --key-out FILE are required");
+        return 2;
+    }
+    cstore *cs;
+    if (open_store(cmd, &o, 0, &cs))
+        return 1;
+    adt_err err = {0};
+    char vkey[NOTE_KEYLINE_MAX];
+    int rc = init ? cwitness_init(cs, o.name, o.key_out, who(o.by), vkey, sizeof vkey, &err)
+                  : cwitness_vkey(cs, vkey, sizeof vkey, &err);
+    cstore_close(cs);
+    if (rc)
+        return cli_fail(cmd, &err);
+    if (init)
+        fprintf(stderr, "the witness's secret key is in %s (mode 0600): copy it to every central "
+                "front-end as a secret ('central serve --witness-key-file'); sites configure the "
+                "vkey below with 'auditd serve --witness URL --witness-key VKEY'\n", o.key_out);
+    printf("%s\n", vkey);
+    return 0;
+}
+
+/* ---------- serve ---------- */
+
+typedef struct serve_ctx {
+    const char *db;
+    mirror_opts mo;
+    bool mirror;
+    pthread_t th;
+    bool started;
+    int mirror_rc;
+    adt_err mirror_err;
+} serve_ctx;
+
+static int central_api(void *vctx, const api_request *req, api_response *resp)
+{
+    serve_ctx *c = vctx;
+    if (strcmp(req->path, "/v1/central/status"))
+        return api_error(resp, 404, "not_found", "no such resource: %s (the centre serves "
+                         "GET /v1/central/status)", req->path);
+    const char *all = api_param_get(req, "all_alerts");
+    cstore *cs = NULL;
+    adt_err err = {0};
+    int rc = cstore_open(c->db, "api", 0, &cs, &err);
+    if (!rc)
+        rc = cstore_status_json(cs, all && !strcmp(all, "1"), &resp->body, &err);
+    cstore_close(cs);
+    if (rc)
+        return api_error(resp, 503, "unavailable", "the central database: %s", err.msg);
+    resp->status = 200;
+    return ADT_OK;
+}
+
+static void *mirror_main(void *arg)
+{
+    serve_ctx *c = arg;
+    mirror_summary sum;
+    c->mirror_rc = mirror_run(&c->mo, &sum, &c->mirror_err);
+    if (c->mirror_rc)
+        log_msg(LOG_ERROR, "central", "the mirror stopped: %s", c->mirror_err.msg);
+    return NULL;
+}
+
+static int serve_started(void *vctx, adt_err *err)
+{
+    serve_ctx *c = vctx;
+    if (!c->mirror)
+        return ADT_OK;
+    if (pthread_create(&c->th, NULL, mirror_main, c))
+        return adt_fail(err, ADT_EINTERNAL, "cannot start the mirror thread");
+    c->started = true;
+    return ADT_OK;
+}
+
+static void serve_stopping(void *vctx)
+{
+    serve_ctx *c = vctx;
+    if (!c->started)
+        return;
+    atomic_store(&stop_flag, 1);
+    pthread_join(c->th, NULL);
+    c->started = false;
+}
+
+/* `central serve`: our options are taken out, the rest are `auditd serve`'s. */
+static int cmd_serve(int argc, char **argv)
+{
+    const char *cmd = "central serve";
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    char **ours = calloc((size_t)argc + 1, sizeof *ours);
+    if (!rest || !ours) {
+        free(rest);
+        free(ours);
+        return cli_failf(cmd, "out of memory");
+    }
+    int nr = 0, no = 0;
+    const char *key_file = NULL;
+    bool no_mirror = false;
+    int64_t sessions = 4;
+    rest[nr++] = argv[0];
+    ours[no++] = argv[0];
+    int u = 0;
+    for (int i = 1; i < argc && !u; i++) {
+        const char *a = argv[i];
+        bool val = i + 1 < argc;
+        if (!strcmp(a, "--witness-key-file") && val) {
+            key_file = argv[++i];
+        } else if (!strcmp(a, "--no-mirror")) {
+            no_mirror = true;
+        } else if (!strcmp(a, "--sessions") && val) {
+            if (num_i64(argv[++i], 1, 16, &sessions))
+                u = cli_failf(cmd, "--sessions must be 1..16") + 1;
+        } else if ((!strcmp(a, "--db") || !strcmp(a, "--site") || !strcmp(a, "--interval-ms") ||
+                    !strcmp(a, "--max-backoff-ms") || !strcmp(a, "--max-active")) && val) {
+            ours[no++] = argv[i++];
+            ours[no++] = argv[i];
+        } else if (!strcmp(a, "--verbose")) {
+            ours[no++] = argv[i];
+        } else {
+            rest[nr++] = argv[i];
+        }
+    }
+    opts o;
+    if (!u)
+        u = parse(cmd, no, ours, &o);
+    if (!u && !key_file)
+        u = cli_failf(cmd, "--witness-key-file FILE is required (the key 'auditd central "
+                      "witness init' made)") + 1;
+    const char *dir = NULL;
+    srvcfg cfg;
+    if (!u)
+        u = cli_serve_parse(cmd, nr, rest, &dir, &cfg);
+    free(rest);
+    free(ours);
+    if (u)
+        return u;
+    if (o.verbose)
+        cfg.log_level = LOG_DEBUG;
+    adt_err err = {0};
+    cwitness *cw = NULL;
+    if (cwitness_open(o.db, key_file, (int)sessions, &cw, &err))
+        return cli_fail(cmd, &err);
+    serve_ctx c = {
+        .db = o.db,
+        .mirror = !no_mirror,
+        .mo = {.conninfo = o.db,
+               .interval_ms = (int)o.interval_ms,
+               .max_backoff_ms = (int)o.backoff_ms,
+               .max_active = (int)o.max_active,
+               .origins = o.nsites ? o.sites : NULL,
+               .norigins = o.nsites,
+               .stop = &stop_flag},
+    };
+    witsrv_backend wb = {.name = cwitness_name(cw),
+                         .signer = cwitness_signer(cw),
+                         .ops = cwitness_ops(),
+                         .ctx = cw,
+                         .latest_by_hash = cwitness_latest_by_hash,
+                         .after = cwitness_after};
+    server_ext ext = {.witness = &wb, .central_api = central_api, .central_ctx = &c};
+    cli_serve_hooks h = {.ext = &ext, .started = serve_started, .stopping = serve_stopping,
+                         .ctx = &c};
+    int rc = cli_serve_run(cmd, dir, &cfg, &h);
+    serve_stopping(&c);
+    cwitness_close(cw);
+    return rc;
+}
+
 int cli_central(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -569,6 +727,10 @@ int cli_central(int argc, char **argv)
         return cmd_status(argc - 1, argv + 1);
     if (!strcmp(sub, "verify"))
         return cmd_verify(argc - 1, argv + 1);
+    if (!strcmp(sub, "witness"))
+        return cmd_witness(argc - 1, argv + 1);
+    if (!strcmp(sub, "serve"))
+        return cmd_serve(argc - 1, argv + 1);
     if (!strcmp(sub, "site") && argc >= 3) {
         if (!strcmp(argv[2], "add"))
             return cmd_site_add(argc - 2, argv + 2);

@@ -55,12 +55,11 @@ static const char serve_usage[] =
     "checkpoint (server.stop event), exit 0. See docs/server.md.\n"
     "A data directory made a witness ('auditd witness init') also answers POST /add-checkpoint.\n";
 
-int cli_serve(int argc, char **argv)
+/* Parse `auditd serve`'s options (argv[0] = the command) into *dir and *cfg:
+ * the config file first (--config, else DIR/auditd.conf), then flags.
+ * Returns 0, or the exit status after printing why. */
+int cli_serve_parse(const char *cmd, int argc, char **argv, const char **dir, srvcfg *cfg)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(serve_usage, stdout);
-        return 0;
-    }
     const char *dir_opt = NULL, *config = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
@@ -68,17 +67,16 @@ int cli_serve(int argc, char **argv)
         else if (!strcmp(argv[i], "--config") && i + 1 < argc)
             config = argv[++i];
     }
-    const char *dir = cli_data_dir(dir_opt);
-    srvcfg cfg;
-    srvcfg_defaults(&cfg);
+    *dir = cli_data_dir(dir_opt);
+    srvcfg_defaults(cfg);
     adt_err err = {0};
     char defconf[4200];
-    snprintf(defconf, sizeof defconf, "%s/auditd.conf", dir);
+    snprintf(defconf, sizeof defconf, "%s/auditd.conf", *dir);
     struct stat sb;
     if (!config && stat(defconf, &sb) == 0)
         config = defconf;
-    if (config && srvcfg_load(&cfg, config, &err))
-        return cli_fail("serve", &err);
+    if (config && srvcfg_load(cfg, config, &err))
+        return cli_fail(cmd, &err);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--data-dir") || !strcmp(a, "--config")) {
@@ -86,26 +84,31 @@ int cli_serve(int argc, char **argv)
             continue;
         }
         if (!strcmp(a, "--allow-plain-http")) {
-            cfg.allow_plain_http = true;
+            cfg->allow_plain_http = true;
             continue;
         }
         if (strncmp(a, "--", 2) || !a[2] || i + 1 >= argc) {
-            fprintf(stderr, "auditd serve: unexpected argument '%s'\n%s", a, serve_usage);
+            fprintf(stderr, "auditd %s: unexpected argument '%s'\n%s", cmd, a, serve_usage);
             return 2;
         }
         char key[64];
         size_t n = strlen(a + 2);
         if (n >= sizeof key)
-            return cli_failf("serve", "unknown option '%s'", a) + 1;
+            return cli_failf(cmd, "unknown option '%s'", a) + 1;
         for (size_t k = 0; k <= n; k++)
             key[k] = a[2 + k] == '-' ? '_' : a[2 + k];
-        if (srvcfg_set(&cfg, key, argv[++i], a, &err)) {
-            fprintf(stderr, "auditd serve: %s\n", err.msg);
+        if (srvcfg_set(cfg, key, argv[++i], a, &err)) {
+            fprintf(stderr, "auditd %s: %s\n", cmd, err.msg);
             return 2;
         }
     }
-    if (srvcfg_check(&cfg, &err))
-        return cli_fail("serve", &err);
+    if (srvcfg_check(cfg, &err))
+        return cli_fail(cmd, &err);
+    return 0;
+}
+
+int cli_serve_run(const char *cmd, const char *dir, const srvcfg *cfg, const cli_serve_hooks *h)
+{
     /* Every thread inherits this mask; only the main thread takes the signals. */
     sigset_t set;
     sigemptyset(&set);
@@ -113,16 +116,39 @@ int cli_serve(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    adt_err err = {0};
     server *s;
-    if (server_start(dir, &cfg, &s, &err))
-        return cli_fail("serve", &err);
-    fprintf(stderr, "auditd serve: listening on %s (port %u)\n", cfg.listen, server_port(s));
+    if (server_start_ext(dir, cfg, h ? h->ext : NULL, &s, &err))
+        return cli_fail(cmd, &err);
+    fprintf(stderr, "auditd %s: listening on %s (port %u)\n", cmd, cfg->listen, server_port(s));
+    if (h && h->started && h->started(h->ctx, &err)) {
+        int rc = cli_fail(cmd, &err);
+        adt_err ignore = {0};
+        server_stop(s, &ignore);
+        return rc;
+    }
     int sig = 0;
     sigwait(&set, &sig);
     log_msg(LOG_INFO, "server", "signal %d: draining", sig);
+    if (h && h->stopping)
+        h->stopping(h->ctx);
     if (server_stop(s, &err))
-        return cli_fail("serve", &err);
+        return cli_fail(cmd, &err);
     return 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(serve_usage, stdout);
+        return 0;
+    }
+    const char *dir = NULL;
+    srvcfg cfg;
+    int u = cli_serve_parse("serve", argc, argv, &dir, &cfg);
+    if (u)
+        return u;
+    return cli_serve_run("serve", dir, &cfg, NULL);
 }
 
 /* ---------- agent ---------- */

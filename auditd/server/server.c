@@ -126,6 +126,7 @@ struct server {
     cosigdb *cdb;   /* witnesses' cosignatures on our checkpoints (NULL: none yet, none configured) */
     wsubmit *wsub;  /* submitter to --witness URLs, or NULL */
     witsrv *wsrv;   /* POST /add-checkpoint when this data directory is a witness, or NULL */
+    server_ext ext; /* additions by the caller (server_start_ext), zero without */
     console *con; /* the web console (console.c) */
 };
 
@@ -478,6 +479,17 @@ static int h_witness_get(rq *q)
     if (!q->s->wsrv)
         return api_error(q->resp, 404, "not_found", "this auditd is not a witness");
     return witsrv_get_checkpoint(q->s->wsrv, q->req, q->resp);
+}
+
+static int h_central(rq *q)
+{
+    if (!q->s->ext.central_api)
+        return api_error(q->resp, 404, "not_found", "this auditd is not a central front-end "
+                         "(run 'auditd central serve')");
+    int rc = q->s->ext.central_api(q->s->ext.central_ctx, q->req, q->resp);
+    if (rc && q->resp->status == 0)
+        return err_resp(q->resp, rc, "request failed");
+    return ADT_OK;
 }
 
 static int param_u64(rq *q, const char *name, uint64_t *v, bool required, bool *present)
@@ -1073,6 +1085,7 @@ static const route routes[] = {
     {"GET", "/v1/reports/", 2, NEED_READ, h_reports},
     {"POST", "/add-checkpoint", 0, NEED_NONE, h_witness}, /* C2SP tlog-witness */
     {"GET", "/v1/witness/", 2, NEED_NONE, h_witness_get}, /* its monitoring prefix */
+    {"GET", "/v1/central/", 2, NEED_READ, h_central},     /* auditd central serve */
     {"GET", "/ui", 1, NEED_NONE, h_console},
     {"POST", "/v1/session", 0, NEED_NONE, h_console},
     {"GET", "/v1/session", 0, NEED_SESSION, h_console},
@@ -1977,6 +1990,12 @@ static void free_server(server *s)
  * directory is a witness itself. */
 static int witness_parts_open(server *s, const char *dir, const srvcfg *cfg, adt_err *err)
 {
+    if (s->ext.witness) {
+        /* The caller's witness replaces the data directory's. */
+        int rc = witsrv_open_backend(s->ext.witness, &s->wsrv, err);
+        if (rc)
+            return rc;
+    }
     int rc = cosigdb_open(dir, cfg->witness_urls > 0, &s->cdb, err);
     if (rc == ADT_ENOTFOUND) {
         s->cdb = NULL;
@@ -1984,12 +2003,18 @@ static int witness_parts_open(server *s, const char *dir, const srvcfg *cfg, adt
     }
     if (!rc && cfg->witness_urls)
         rc = wsubmit_start(dir, cfg, s->cdb, &s->wsub, err);
-    if (!rc)
+    if (!rc && !s->wsrv)
         rc = witsrv_open(dir, &s->wsrv, err);
     return rc;
 }
 
 int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err *err)
+{
+    return server_start_ext(data_dir, cfg, NULL, out, err);
+}
+
+int server_start_ext(const char *data_dir, const srvcfg *cfg, const server_ext *ext,
+                     server **out, adt_err *err)
 {
     int rc = srvcfg_check(cfg, err);
     if (rc)
@@ -2001,6 +2026,8 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     snprintf(s->dir, sizeof s->dir, "%s", data_dir);
     s->cfg = *cfg;
+    if (ext)
+        s->ext = *ext;
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cv, NULL);
     pthread_mutex_init(&s->jobs_mu, NULL);

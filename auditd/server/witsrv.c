@@ -20,8 +20,9 @@ static const int counted[] = {200, 400, 403, 404, 409, 422, 500};
 #define NCOUNTED (sizeof counted / sizeof counted[0])
 
 struct witsrv {
-    witness_sqlite *db;
-    note_signer *signer;
+    witness_sqlite *db;      /* the data directory's witness, or NULL with a backend */
+    note_signer *signer;     /* owned with `db` */
+    witsrv_backend be;       /* with a backend: where the state lives */
     witness *wit;
     atomic_ullong answers[NCOUNTED];
     atomic_ullong cosign_us_sum; /* time spent deciding and storing a 200 */
@@ -50,6 +51,26 @@ int witsrv_open(const char *dir, witsrv **out, adt_err *err)
     }
     log_msg(LOG_INFO, MOD, "witness %s: POST /add-checkpoint enabled (key %s)",
             witness_sqlite_name(w->db), witness_key(w->wit)->vkey);
+    *out = w;
+    return ADT_OK;
+}
+
+int witsrv_open_backend(const witsrv_backend *b, witsrv **out, adt_err *err)
+{
+    *out = NULL;
+    if (!b->signer || !b->ops || !b->latest_by_hash)
+        return adt_fail(err, ADT_EINVAL, "a witness backend needs a signer, a store and a lookup");
+    witsrv *w = calloc(1, sizeof *w);
+    if (!w)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    w->be = *b;
+    int rc = witness_new(b->signer, b->ops, b->ctx, &w->wit, err);
+    if (rc) {
+        free(w);
+        return rc;
+    }
+    log_msg(LOG_INFO, MOD, "witness %s: POST /add-checkpoint enabled (key %s)",
+            b->name ? b->name : note_signer_name(b->signer), witness_key(w->wit)->vkey);
     *out = w;
     return ADT_OK;
 }
@@ -95,6 +116,8 @@ int witsrv_add_checkpoint(witsrv *w, const api_request *req, api_response *resp)
         return api_error(resp, 500, "internal", "the witness could not decide: %s", err.msg);
     }
     count(w, a->status);
+    if (w->be.after)
+        w->be.after(w->be.ctx, req->body ? req->body : "", req->body_len, a);
     switch (a->status) {
     case 200:
         atomic_fetch_add(&w->cosign_us_sum, (unsigned long long)(mono_us() - t0));
@@ -139,7 +162,8 @@ int witsrv_get_checkpoint(witsrv *w, const api_request *req, api_response *resp)
     memcpy(hex, p, 64);
     hex[64] = '\0';
     adt_err err = {0};
-    int rc = witness_sqlite_latest_by_hash(w->db, hex, &resp->body, &err);
+    int rc = w->db ? witness_sqlite_latest_by_hash(w->db, hex, &resp->body, &err)
+                   : w->be.latest_by_hash(w->be.ctx, hex, &resp->body, &err);
     if (rc == ADT_ENOTFOUND)
         return api_error(resp, 404, "not_found", "%s", err.msg);
     if (rc)

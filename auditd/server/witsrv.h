@@ -12,13 +12,35 @@
 
 #include "api.h"
 #include "buf.h"
+#include "note.h"
 #include "status.h"
+#include "witness.h"
 
 typedef struct witsrv witsrv;
 
 /* Open the witness in `dir`. *out = NULL (and ADT_OK) when `dir` is not a
  * witness; an error when it is one but its files cannot be used. */
 int witsrv_open(const char *dir, witsrv **out, adt_err *err);
+
+/* A witness kept somewhere else than the data directory's witness.db: the
+ * central tier's store in PostgreSQL (central/cwitness.h) passes itself in
+ * through server_start_ext, so the daemon serves it without knowing where
+ * the state lives. Everything is borrowed and must outlive the witsrv. */
+typedef struct witsrv_backend {
+    const char *name;                 /* the witness's name, for the log */
+    const note_signer *signer;        /* its cosigner key */
+    const witness_store_ops *ops;     /* its state (compare-and-swap) */
+    void *ctx;
+    /* GET /v1/witness/<hex>/checkpoint: the newest cosigned note of the log
+     * whose origin's SHA-256 is `hex` into `note`; ADT_ENOTFOUND if none. */
+    int (*latest_by_hash)(void *ctx, const char *hex, buf *note, adt_err *err);
+    /* Optional: told of every decided request (body and answer) after the
+     * answer is made, e.g. to look into refusals of a validly signed
+     * checkpoint. Must not fail the request. */
+    void (*after)(void *ctx, const char *body, size_t len, const witness_answer *a);
+} witsrv_backend;
+
+int witsrv_open_backend(const witsrv_backend *b, witsrv **out, adt_err *err);
 void witsrv_close(witsrv *w);
 
 /* Serve POST /add-checkpoint. Returns ADT_OK once `resp` is filled. */

@@ -352,6 +352,16 @@ static void *run(void *arg)
                 ts.tv_nsec -= 1000000000L;
             }
             pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+            /* Entries appended by another process on this data directory (the
+             * CLI's records: verify --record, reports, shipments) reach no
+             * commit listener: the ledger's size is looked at once a wake. */
+            pthread_mutex_unlock(&w->mu);
+            uint64_t now_size = 0;
+            adt_err ignore = {0};
+            bool grown = ledger_size(w->lg, &now_size, &ignore) == ADT_OK;
+            pthread_mutex_lock(&w->mu);
+            if (grown && now_size > w->tree_size)
+                w->tree_size = now_size;
         }
         bool stopping = w->stopping;
         w->last_round_ms = mono_ms();
