@@ -18,8 +18,11 @@
 
 #define MOD "central"
 #define POOL_MAX 16
-#define CONFIRM_EVERY_S 10 /* a site's refusals are checked against it at most this often */
-#define RECENT_MAX 64
+#define PENDING_MAX 64     /* refusals waiting to be checked against their site */
+#define RETRY_MAX_S 30     /* longest pause between two attempts to reach a site */
+#define GIVE_UP_S 3600     /* a site unreachable for this long: the mirror's own checks remain */
+
+typedef struct refusal refusal;
 
 struct cwitness {
     char *conninfo;
@@ -29,10 +32,13 @@ struct cwitness {
     pthread_cond_t cv;
     cstore *idle[POOL_MAX];
     int nidle, nopen, max;
-    struct {
-        int64_t site_id;
-        time_t at;
-    } recent[RECENT_MAX]; /* last confirmation per site (under mu) */
+    /* Refusals to check against their site, at most one per site, worked
+     * through by `checker` so that a request never waits for a site. */
+    refusal *pending[PENDING_MAX];
+    int npending;
+    pthread_t checker;
+    bool checker_started, stopping;
+    pthread_cond_t checker_cv;
     atomic_ullong alerts, confirmations;
 };
 
@@ -182,6 +188,7 @@ int cwitness_open(const char *conninfo, const char *key_path, int sessions, cwit
     w->max = sessions <= 0 ? 4 : sessions > POOL_MAX ? POOL_MAX : sessions;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    pthread_cond_init(&w->checker_cv, NULL);
     if (!w->conninfo) {
         cwitness_close(w);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
@@ -227,6 +234,16 @@ void cwitness_close(cwitness *w)
 {
     if (!w)
         return;
+    if (w->checker_started) {
+        pthread_mutex_lock(&w->mu);
+        w->stopping = true;
+        pthread_cond_signal(&w->checker_cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->checker, NULL);
+    }
+    for (int i = 0; i < w->npending; i++)
+        free(w->pending[i]);
+    pthread_cond_destroy(&w->checker_cv);
     for (int i = 0; i < w->nidle; i++)
         cstore_close(w->idle[i]);
     note_signer_free(w->signer);
@@ -372,11 +389,23 @@ static int op_swap(void *ctx, const char *origin, uint64_t old_size, bool old_ha
         bool swapped = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "1");
         PQclear(r);
         if (!swapped) {
-            merkle_hash cur;
-            bool has = false;
-            rc = op_latest(ctx, origin, current, cur, &has, err);
-            if (!rc)
-                rc = ADT_ECONFLICT;
+            /* On this session: a second one from the pool could wait forever
+             * for sessions held by other swaps doing the same. */
+            r = PQexecParams(cstore_conn(cs),
+                             "SELECT l.size FROM auditd_central.witness_latest l"
+                             " JOIN auditd_central.sites s ON s.id = l.site_id"
+                             " WHERE s.origin = $1",
+                             1, NULL, vals, NULL, NULL, 0);
+            if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+                rc = cstore_fail(cs, r, err, "reading the checkpoint the centre cosigned");
+            } else {
+                if (PQntuples(r) == 1 && num_u64(PQgetvalue(r, 0, 0), INT64_MAX, current))
+                    rc = adt_fail(err, ADT_ECORRUPT, "auditd_central.witness_latest holds a "
+                                  "bad size");
+                else
+                    rc = ADT_ECONFLICT;
+                PQclear(r);
+            }
         }
     }
     pool_put(w, cs);
@@ -419,38 +448,14 @@ int cwitness_latest_by_hash(void *ctx, const char *hex, buf *note, adt_err *err)
 
 /* ---------- refusals ---------- */
 
-/* True (and remembered) if the site's refusals may be checked against it now. */
-static bool confirm_due(cwitness *w, int64_t site_id)
-{
-    time_t now = time(NULL);
-    bool due = true;
-    int slot = -1, oldest = 0;
-    pthread_mutex_lock(&w->mu);
-    for (int i = 0; i < RECENT_MAX; i++) {
-        if (w->recent[i].site_id == site_id) {
-            slot = i;
-            due = now - w->recent[i].at >= CONFIRM_EVERY_S;
-            break;
-        }
-        if (w->recent[i].at < w->recent[oldest].at)
-            oldest = i;
-    }
-    if (due) {
-        if (slot < 0)
-            slot = oldest;
-        w->recent[slot].site_id = site_id;
-        w->recent[slot].at = now;
-    }
-    pthread_mutex_unlock(&w->mu);
-    return due;
-}
-
 static void b64_hash(const merkle_hash h, char *out, size_t cap)
 {
     sodium_bin2base64(out, cap, h, MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
 }
 
-typedef struct refusal {
+struct refusal {
+    time_t first, next;              /* when it was seen, when to try the site next */
+    int tries;
     cstore_site site;
     uint64_t n;                      /* the centre's latest cosigned size */
     merkle_hash rn;
@@ -459,7 +464,7 @@ typedef struct refusal {
     merkle_hash rm;
     char submitted[SITELOG_NOTE_MAX];
     char served[SITELOG_NOTE_MAX];   /* what the site serves now (when asked) */
-} refusal;
+};
 
 static void witness_alert(cwitness *w, cstore *cs, refusal *f, const char *kind, const char *site_note,
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -496,9 +501,10 @@ static int served_checkpoint(sitelog *sl, refusal *f, uint64_t *s, merkle_hash r
 }
 
 /* Check a refusal that the submitted checkpoint alone does not settle
- * against the site itself. */
-static void confirm(cwitness *w, cstore *cs, refusal *f)
+ * against the site itself. False when the site could not be asked (again later). */
+static bool confirm(cwitness *w, cstore *cs, refusal *f)
 {
+    bool settled = true;
     atomic_fetch_add(&w->confirmations, 1);
     char *token = NULL;
     size_t tl = 0;
@@ -550,10 +556,87 @@ static void confirm(cwitness *w, cstore *cs, refusal *f)
      * while the site serves one consistent with what was cosigned. */
     goto out;
 unchecked:
-    log_msg(LOG_WARN, MOD, "site %s: a refused checkpoint could not be checked against the site "
-            "(checked again at a later refusal): %s", f->site.origin, err.msg);
+    if (f->tries == 0)
+        log_msg(LOG_WARN, MOD, "site %s: a refused checkpoint could not be checked against the "
+                "site yet (retrying): %s", f->site.origin, err.msg);
+    settled = false;
 out:
     sitelog_close(sl);
+    return settled;
+}
+
+/* The checker thread: each pending refusal is tried when due, with backoff. */
+static void *checker_main(void *arg)
+{
+    cwitness *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stopping) {
+        time_t now = time(NULL);
+        refusal *f = NULL;
+        for (int i = 0; i < w->npending && !f; i++)
+            if (w->pending[i]->next <= now)
+                f = w->pending[i];
+        if (!f) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&w->checker_cv, &w->mu, &ts);
+            continue;
+        }
+        pthread_mutex_unlock(&w->mu);
+        cstore *cs = NULL;
+        adt_err err = {0};
+        bool settled = false;
+        if (pool_get(w, &cs, &err) == ADT_OK) {
+            settled = confirm(w, cs, f);
+            pool_put(w, cs);
+        }
+        pthread_mutex_lock(&w->mu);
+        f->tries++;
+        int wait = f->tries > 5 ? RETRY_MAX_S : 1 << f->tries;
+        f->next = time(NULL) + (wait > RETRY_MAX_S ? RETRY_MAX_S : wait);
+        if (!settled && time(NULL) - f->first > GIVE_UP_S) {
+            log_msg(LOG_WARN, MOD, "site %s: a refused checkpoint could not be checked against "
+                    "the site for an hour; left to the mirror's own checks", f->site.origin);
+            settled = true;
+        }
+        if (settled) {
+            for (int i = 0; i < w->npending; i++)
+                if (w->pending[i] == f) {
+                    w->pending[i] = w->pending[--w->npending];
+                    break;
+                }
+            free(f);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Queue `f` (taken over) unless its site has one waiting already. */
+static void enqueue(cwitness *w, refusal *f)
+{
+    f->first = f->next = time(NULL);
+    pthread_mutex_lock(&w->mu);
+    bool queued = false;
+    for (int i = 0; i < w->npending; i++)
+        if (w->pending[i]->site.id == f->site.id)
+            queued = true;
+    if (!queued && w->npending == PENDING_MAX)
+        log_msg(LOG_WARN, MOD, "site %s: too many refusals waiting to be checked; this one is "
+                "left to the mirror's own checks", f->site.origin);
+    else if (!queued) {
+        if (!w->checker_started &&
+            pthread_create(&w->checker, NULL, checker_main, w) == 0)
+            w->checker_started = true;
+        if (w->checker_started) {
+            w->pending[w->npending++] = f;
+            f = NULL;
+            pthread_cond_signal(&w->checker_cv);
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    free(f);
 }
 
 void cwitness_after(void *ctx, const char *body, size_t len, const witness_answer *a)
@@ -602,8 +685,9 @@ void cwitness_after(void *ctx, const char *body, size_t len, const witness_answe
                   "centre) and root %s (submitted to the witness)",
                   (unsigned long long)f->m, x, y);
         }
-    } else if ((f->m < f->n || a->status == 422) && confirm_due(w, f->site.id)) {
-        confirm(w, cs, f);
+    } else if (f->m < f->n || a->status == 422) {
+        enqueue(w, f);
+        f = NULL;
     }
 out:
     if (cs)

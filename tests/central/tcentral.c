@@ -187,8 +187,13 @@ void tc_site_copy(tc_site *dst, const tc_site *src, const char *tag)
 
 void tc_site_start(tc_site *s)
 {
+    tc_site_start_args(s, NULL);
+}
+
+void tc_site_start_args(tc_site *s, const char *const *extra)
+{
     for (int i = 0; i < 50 && s->pid <= 0; i++) {
-        s->pid = ts_daemon_start(s->dir, s->port, NULL, 10000);
+        s->pid = ts_daemon_start(s->dir, s->port, extra, 10000);
         if (s->pid <= 0)
             tc_sleep_ms(100); /* the port may still be held by a killed daemon */
     }
@@ -323,4 +328,83 @@ int64_t tc_wait_at_least(const char *db, const char *sql, int64_t want, int time
         tc_sleep_ms(20);
     }
     return v;
+}
+
+void tc_witness_init(const char *db, const char *name, const char *key_path, char *vkey,
+                     size_t cap)
+{
+    char *out = NULL, *err = NULL;
+    int st = tc_central(db, &out, &err,
+                        (const char *const[]){"witness", "init", "--name", name, "--key-out",
+                                              key_path, NULL});
+    ck_assert_msg(st == 0, "central witness init: %s", err ? err : "");
+    out[strcspn(out, "\n")] = '\0';
+    snprintf(vkey, cap, "%s", out);
+    free(out);
+    free(err);
+}
+
+pid_t tc_centre_start(const char *db, const char *dir, const char *key_file, int port,
+                      const char *const *extra)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    if (access(path, F_OK) != 0)
+        run_ok(NULL, 0, NULL,
+               (const char *const[]){"init", "--data-dir", dir, "--origin", "centre.example/log",
+                                     NULL});
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    for (int attempt = 0; attempt < 50; attempt++) {
+        pid_t pid = fork();
+        ck_assert(pid >= 0);
+        if (pid == 0) {
+            const char *argv[64];
+            int n = 0;
+            argv[n++] = AUDITD_BIN;
+            argv[n++] = "central";
+            argv[n++] = "serve";
+            argv[n++] = "--db";
+            argv[n++] = db;
+            argv[n++] = "--witness-key-file";
+            argv[n++] = key_file;
+            argv[n++] = "--data-dir";
+            argv[n++] = dir;
+            argv[n++] = "--listen";
+            argv[n++] = listen;
+            argv[n++] = "--verify-interval-seconds";
+            argv[n++] = "0";
+            argv[n++] = "--interval-ms";
+            argv[n++] = "50";
+            for (int i = 0; extra && extra[i] && n < 62; i++)
+                argv[n++] = extra[i];
+            argv[n] = NULL;
+            snprintf(path, sizeof path, "%s/daemon.log", dir);
+            int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+            }
+            execv(AUDITD_BIN, (char *const *)argv);
+            _exit(127);
+        }
+        for (int waited = 0; waited < 15000; waited += 20) {
+            ts_http r;
+            if (ts_http_req(port, "GET", "/healthz", NULL, NULL, 0, &r) == 0) {
+                long st = r.status;
+                ts_http_free(&r);
+                if (st == 200)
+                    return pid;
+            }
+            int ws;
+            if (waitpid(pid, &ws, WNOHANG) == pid)
+                break; /* the port may still be held by a killed front-end: again */
+            tc_sleep_ms(20);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        tc_sleep_ms(100);
+    }
+    ck_abort_msg("the central front-end did not start on port %d (see %s/daemon.log)", port, dir);
+    return -1;
 }

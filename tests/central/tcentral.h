@@ -54,6 +54,8 @@ void tc_site_init(tc_site *s, const char *tag, const char *origin);
  * (the original must not be appended to while copying). */
 void tc_site_copy(tc_site *dst, const tc_site *src, const char *tag);
 void tc_site_start(tc_site *s);
+/* The same with more `auditd serve` options (e.g. --witness URL --witness-key VKEY). */
+void tc_site_start_args(tc_site *s, const char *const *extra);
 void tc_site_stop(tc_site *s, int sig);
 void tc_site_free(tc_site *s);
 /* Append n entries directly to the site's ledger (the daemon may be running);
@@ -70,6 +72,17 @@ void tc_site_add(const char *db, const tc_site *s);
 int tc_central(const char *db, char **out, char **errout, const char *const *args);
 /* `auditd central mirror --db DB ARGS...` in the background, logging to `log`. */
 pid_t tc_mirror_spawn(const char *db, const char *log, const char *const *extra);
+
+/* A central front-end: `auditd central serve --db DB --witness-key-file KEY
+ * --data-dir DIR --listen 127.0.0.1:PORT --interval-ms 50 <extra...>` (DIR is
+ * made an auditd data directory first if it is not one), its log in
+ * DIR/daemon.log; waits for /healthz. Returns the pid. */
+pid_t tc_centre_start(const char *db, const char *dir, const char *key_file, int port,
+                      const char *const *extra);
+/* Make the central database a witness (`central witness init`): the key file
+ * into key_path, the vkey into vkey. */
+void tc_witness_init(const char *db, const char *name, const char *key_path, char *vkey,
+                     size_t cap);
 
 /* Poll `sql` until its integer value reaches at least `want` (or timeout_ms);
  * returns the last value. */

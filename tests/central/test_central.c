@@ -7,6 +7,7 @@
 #include "merkle.h"
 #include "mirror.h"
 #include "sitelog.h"
+#include "cschema.h"
 #include "tcentral.h"
 #include "tsupport.h"
 
@@ -29,7 +30,9 @@ static void fresh_db(const char *name)
     tc_newdb(name, db, sizeof db);
     char *out = NULL;
     ck_assert_int_eq(tc_central(db, &out, NULL, (const char *const[]){"init", NULL}), 0);
-    ck_assert_ptr_nonnull(strstr(out, "to 1"));
+    char want[32];
+    snprintf(want, sizeof want, "to %d", CSCHEMA_VERSION);
+    ck_assert_ptr_nonnull(strstr(out, want));
     free(out);
 }
 
@@ -175,7 +178,8 @@ START_TEST(test_init_and_site_add)
     ck_assert_int_eq(tc_central(db, &out, NULL, (const char *const[]){"init", NULL}), 0);
     ck_assert_ptr_nonnull(strstr(out, "nothing to do"));
     free(out);
-    ck_assert_int_eq(tc_qi(db, "SELECT max(version) FROM auditd_central.schema_migrations"), 1);
+    ck_assert_int_eq(tc_qi(db, "SELECT max(version) FROM auditd_central.schema_migrations"),
+                     CSCHEMA_VERSION);
 
     tc_site s;
     tc_site_init(&s, "c-add", "add.example/log");
