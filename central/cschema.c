@@ -179,9 +179,48 @@ static const char m2_sql[] =
     "CREATE TRIGGER nodes_no_truncate BEFORE TRUNCATE ON auditd_central.nodes"
     "  FOR EACH STATEMENT EXECUTE FUNCTION auditd_central.refuse_change();";
 
+/* Migration 3: batches shipped by the sites (docs/central.md, "Shipments").
+ * A row is made when the mirror stores the site.shipment entry that records
+ * the batch's SHA-256 (in the same transaction as the entry), and gets its
+ * body once fetched from the site and found to have that digest; a body is
+ * set once and never changed, rows are never deleted. */
+static const char m3_sql[] =
+    "CREATE TABLE auditd_central.shipments ("
+    "  site_id bigint NOT NULL REFERENCES auditd_central.sites(id),"
+    "  idx bigint NOT NULL CHECK (idx >= 0),"
+    "  kind text NOT NULL,"
+    "  period text NOT NULL,"
+    "  sha256 bytea NOT NULL CHECK (length(sha256) = 32),"
+    "  bytes bigint NOT NULL CHECK (bytes >= 0),"
+    "  recorded_at text NOT NULL,"
+    "  body bytea,"
+    "  fetched_at timestamptz,"
+    "  tries integer NOT NULL DEFAULT 0,"
+    "  problem text,"
+    "  PRIMARY KEY (site_id, idx),"
+    "  CHECK (body IS NULL OR length(body) = bytes));"
+    "CREATE INDEX shipments_wanted ON auditd_central.shipments (site_id) WHERE body IS NULL;"
+    "CREATE INDEX shipments_period ON auditd_central.shipments (period, kind, site_id, idx);"
+    "CREATE FUNCTION auditd_central.shipment_guard() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
+    "  IF (NEW.site_id, NEW.idx, NEW.kind, NEW.period, NEW.sha256, NEW.bytes, NEW.recorded_at)"
+    "     IS DISTINCT FROM (OLD.site_id, OLD.idx, OLD.kind, OLD.period, OLD.sha256, OLD.bytes,"
+    "     OLD.recorded_at) OR OLD.body IS NOT NULL THEN"
+    "    RAISE EXCEPTION 'auditd_central.shipments: a batch only gains its fetched body, once';"
+    "  END IF;"
+    "  RETURN NEW;"
+    " END $$;"
+    "CREATE TRIGGER shipments_fetch_only BEFORE UPDATE ON auditd_central.shipments"
+    "  FOR EACH ROW EXECUTE FUNCTION auditd_central.shipment_guard();"
+    "CREATE TRIGGER shipments_kept BEFORE DELETE ON auditd_central.shipments"
+    "  FOR EACH ROW EXECUTE FUNCTION auditd_central.refuse_change();"
+    "CREATE TRIGGER shipments_no_truncate BEFORE TRUNCATE ON auditd_central.shipments"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION auditd_central.refuse_change();";
+
 static const migration migrations[] = {
     {1, "mirror: sites, streams, checkpoints, entries, alerts", m1_sql},
     {2, "witness: witness key, latest and cosigned checkpoints, alert source; tree nodes", m2_sql},
+    {3, "shipments: batches the sites record and the centre fetches", m3_sql},
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 

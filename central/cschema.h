@@ -13,7 +13,7 @@
 #include <libpq-fe.h>
 
 /* The schema version this build reads and writes. */
-#define CSCHEMA_VERSION 2
+#define CSCHEMA_VERSION 3
 
 /* The advisory-lock class of the central tier (two-key form): key (CLASS, 0)
  * serialises migrations, (CLASS, site id) elects the one writer of a site's

@@ -680,6 +680,7 @@ static int copy_nodes(cstore *cs, int64_t site_id, const cstore_node *nodes, siz
 int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const size_t *off,
                          const size_t *len, const merkle_hash *hashes, size_t n,
                          const cstore_node *nodes, size_t nnodes, const merkle_frontier *nf,
+                         int (*in_tx)(cstore *cs, void *ctx, adt_err *err), void *ctx,
                          adt_err *err)
 {
     const char *what = "storing entries";
@@ -691,6 +692,8 @@ int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const 
         rc = copy_entries(cs, st->site_id, st->frontier.size, data, off, len, hashes, n, err);
     if (!rc && nnodes)
         rc = copy_nodes(cs, st->site_id, nodes, nnodes, err);
+    if (!rc && in_tx)
+        rc = in_tx(cs, ctx, err);
     if (!rc) {
         char id[24], next[24];
         fmt_i64(id, sizeof id, st->site_id);

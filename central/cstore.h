@@ -134,11 +134,13 @@ typedef struct cstore_node {
  * hash hashes[i]) whose new compact range `nf` the caller has proven against
  * the pending checkpoint, with the `nnodes` subtrees they complete; when
  * nf->size reaches the pending size, the pending checkpoint becomes the
- * mirror checkpoint in the same transaction.
+ * mirror checkpoint in the same transaction. `in_tx` (may be NULL) runs
+ * inside that transaction too, to record what the entries say (cship.h).
  * ADT_ECONFLICT if the row changed (nothing stored); on success `st` is updated. */
 int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const size_t *off,
                          const size_t *len, const merkle_hash *hashes, size_t n,
                          const cstore_node *nodes, size_t nnodes, const merkle_frontier *nf,
+                         int (*in_tx)(cstore *cs, void *ctx, adt_err *err), void *ctx,
                          adt_err *err);
 
 /* Raise an alert (`kind`: "fork", "cut" or "bad_entries") with the site's

@@ -1,5 +1,6 @@
 #include "mirror.h"
 
+#include "cship.h"
 #include "cstore.h"
 #include "cwitness.h"
 #include "log.h"
@@ -36,6 +37,8 @@ struct mirror_stream {
     cstore_node *nodes;         /* subtrees the package completes (level >= CSTORE_NODE_MIN_LEVEL) */
     size_t nnodes;
     uint64_t xchecked;          /* the witness's cosigned size last found consistent */
+    cship_ref *refs;            /* site.shipment entries of the package */
+    size_t nrefs;
     time_t noted_at;
 };
 
@@ -43,6 +46,8 @@ struct mirror_stream {
  * at most one per 16 entries at level 4, half that at 5, ..., plus one per
  * level for subtrees that end inside the package but started before it. */
 #define NODES_MAX (SITELOG_PAGE_MAX / 8 + 64)
+#define REFS_MAX 256     /* site.shipment entries in one package (more: the package is split) */
+#define FETCH_PER_PULL 8 /* shipped batches fetched per pull */
 
 int mirror_stream_open(const char *conninfo, int64_t site_id, int flags, mirror_stream **out,
                        adt_err *err)
@@ -56,7 +61,8 @@ int mirror_stream_open(const char *conninfo, int64_t site_id, int flags, mirror_
     ms->conninfo = strdup(conninfo ? conninfo : "");
     ms->hashes = malloc(SITELOG_PAGE_MAX * sizeof *ms->hashes);
     ms->nodes = malloc(NODES_MAX * sizeof *ms->nodes);
-    if (!ms->conninfo || !ms->hashes || !ms->nodes) {
+    ms->refs = malloc(REFS_MAX * sizeof *ms->refs);
+    if (!ms->conninfo || !ms->hashes || !ms->nodes || !ms->refs) {
         mirror_stream_close(ms);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
@@ -84,6 +90,7 @@ void mirror_stream_close(mirror_stream *ms)
     sitelog_page_free(&ms->page);
     free(ms->hashes);
     free(ms->nodes);
+    free(ms->refs);
     free(ms->conninfo);
     free(ms);
 }
@@ -299,6 +306,12 @@ out:
     return rc;
 }
 
+static int refs_in_tx(cstore *cs, void *ctx, adt_err *err)
+{
+    mirror_stream *ms = ctx;
+    return cship_insert(cs, ms->site_id, ms->refs, ms->nrefs, err);
+}
+
 static int on_node(void *ctx, int level, uint64_t index, const merkle_hash h)
 {
     mirror_stream *ms = ctx;
@@ -326,6 +339,16 @@ static int store_package(mirror_stream *ms, mirror_pull *res, bool *halted, adt_
     size_t n = (size_t)ms->page.count;
     merkle_frontier nf = st->frontier;
     ms->nnodes = 0;
+    ms->nrefs = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *leaf = ms->page.data.data + ms->page.off[i];
+        ms->refs[ms->nrefs].idx = start + i;
+        if (cship_ref_of_leaf(leaf, ms->page.len[i], &ms->refs[ms->nrefs]) &&
+            ++ms->nrefs == REFS_MAX) {
+            n = i + 1; /* the rest in the next package */
+            break;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         merkle_leaf_hash(ms->page.data.data + ms->page.off[i], ms->page.len[i], ms->hashes[i]);
         if (merkle_frontier_push(&nf, ms->hashes[i], on_node, ms))
@@ -356,7 +379,8 @@ static int store_package(mirror_stream *ms, mirror_pull *res, bool *halted, adt_
                            (unsigned long long)st->pending_size);
     }
     rc = cstore_stream_append(ms->cs, st, ms->page.data.data, ms->page.off, ms->page.len,
-                              ms->hashes, n, ms->nodes, ms->nnodes, &nf, err);
+                              ms->hashes, n, ms->nodes, ms->nnodes, &nf,
+                              ms->nrefs ? refs_in_tx : NULL, ms, err);
     if (rc)
         return db_failed(ms, rc, err);
     res->stored += n;
@@ -392,6 +416,14 @@ int mirror_stream_pull(mirror_stream *ms, uint64_t max_entries, const atomic_int
         rc = store_package(ms, res, &halted, err);
     if (!rc && ms->cs && !ms->loaded)
         rc = connect_stream(ms, err); /* a concurrent writer moved the stream: read it again */
+    if (!rc && !halted && ms->loaded && ms->locked) {
+        /* Batches recorded by entries stored so far (and not fetched yet). */
+        int got = 0;
+        rc = cship_fetch(ms->cs, ms->log, ms->site_id, FETCH_PER_PULL, &got, err);
+        if (rc && !cstore_ok(ms->cs))
+            disconnect(ms);
+        res->fetched = (uint64_t)got;
+    }
     res->pending_size = ms->st.pending_size;
     res->next_entry = ms->st.frontier.size;
     res->mirror_size = ms->st.mirror_size;
@@ -500,6 +532,10 @@ static void *worker_main(void *arg)
             log_msg(LOG_INFO, MOD, "site %s: stored %llu entries; %llu of %llu mirrored", w->origin,
                     (unsigned long long)p.stored, (unsigned long long)p.next_entry,
                     (unsigned long long)p.pending_size);
+        if (p.fetched)
+            log_msg(LOG_INFO, MOD, "site %s: fetched %llu shipped batch(es), each matching the "
+                    "digest its mirrored ledger records", w->origin,
+                    (unsigned long long)p.fetched);
         if (p.outcome != said && p.outcome == MIRROR_STANDBY)
             log_msg(LOG_INFO, MOD, "site %s: standby (another front-end writes this stream)",
                     w->origin[0] ? w->origin : "?");

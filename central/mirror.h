@@ -53,6 +53,7 @@ typedef struct mirror_pull {
     uint64_t pending_size;
     uint64_t next_entry;
     uint64_t mirror_size;
+    uint64_t fetched;      /* shipped batches fetched by this pull */
     int64_t alert_id;      /* raised by this pull, else 0 */
     char alert_kind[16];
 } mirror_pull;

@@ -200,6 +200,25 @@ int sitelog_entries(sitelog *s, uint64_t start, uint64_t end, sitelog_page *page
     return rc;
 }
 
+int sitelog_shipment(sitelog *s, const char *sha_hex, buf *out, adt_err *err)
+{
+    char path[128];
+    if (strlen(sha_hex) != 64)
+        return adt_fail(err, ADT_EINVAL, "a shipment is named by 64 hex digits");
+    snprintf(path, sizeof path, "/v1/shipments/%s", sha_hex);
+    int rc = http_get(s, path, true, err);
+    if (rc == ADT_EIO && s->status == 404)
+        rc = ADT_ENOTFOUND;
+    if (!rc) {
+        buf_reset(out);
+        rc = buf_append(out, s->resp.data, s->resp.len);
+        if (rc)
+            rc = adt_fail(err, ADT_ETOOBIG, "%s%s: the batch is larger than %zu bytes", s->base,
+                          path, out->max);
+    }
+    return rc;
+}
+
 void sitelog_trim(sitelog *s)
 {
     buf_free(&s->resp);

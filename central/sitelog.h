@@ -60,6 +60,11 @@ int sitelog_consistency(sitelog *s, uint64_t first, uint64_t second, merkle_hash
 int sitelog_entries(sitelog *s, uint64_t start, uint64_t end, sitelog_page *page,
                     adt_err *err);
 
+/* GET /v1/shipments/{sha_hex} (docs/central.md, "Shipments"): a batch the
+ * site recorded, its bytes into `out` (replacing what it held; bounded by
+ * out->max). ADT_ENOTFOUND when the site answers 404. Not verified here. */
+int sitelog_shipment(sitelog *s, const char *sha_hex, buf *out, adt_err *err);
+
 void sitelog_page_init(sitelog_page *p);
 void sitelog_page_free(sitelog_page *p);
 

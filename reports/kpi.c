@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1047,4 +1048,125 @@ int kpi_defs_load(const char *path, kpi_defs *out, adt_err *err)
         rc = kpi_defs_parse(text, n, path, out, err);
     free(text);
     return rc;
+}
+
+/* ---- inputs as JSON ------------------------------------------------------ */
+
+typedef enum { F_BOOL, F_DBL, F_U64 } ftype;
+typedef struct field {
+    const char *name;
+    ftype t;
+    size_t off;
+} field;
+
+#define FB(n) {#n, F_BOOL, offsetof(kpi_inputs, n)}
+#define FD(n) {#n, F_DBL, offsetof(kpi_inputs, n)}
+#define FU(n) {#n, F_U64, offsetof(kpi_inputs, n)}
+/* Every member of kpi_inputs but findings_open (written as an object). */
+static const field fields[] = {
+    FB(has_time_model), FD(pbt_s), FD(apt_s), FD(adot_s), FU(failures), FU(restorations),
+    FD(ttr_s), FU(state_events), FB(has_production), FD(produced), FD(good), FB(has_energy),
+    FD(energy_kwh), FU(meter_readings), FB(has_labels), FU(tp), FU(fp), FU(fn), FU(tn),
+    FU(scored), FB(has_controls), FU(controls_in_scope), FU(controls_with_rules),
+    FU(controls_satisfied), FU(controls_not_satisfied), FB(has_incidents), FU(incidents_opened),
+    FU(acked), FD(ack_s_sum), FU(resolved), FD(resolve_s_sum), FU(sla_due), FU(sla_met),
+    FB(has_telemetry), FU(received), FU(quarantined), FU(recovered), FB(has_drift),
+    FU(drift_events)};
+#define NFIELDS (sizeof fields / sizeof fields[0])
+#define U64_EXACT 9007199254740992.0 /* 2^53: counts a JSON number carries exactly */
+
+int kpi_inputs_json(const kpi_inputs *in, buf *out)
+{
+    const char *base = (const char *)in;
+    int rc = buf_putc(out, '{');
+    for (size_t i = 0; !rc && i < NFIELDS; i++) {
+        const field *f = &fields[i];
+        rc = buf_printf(out, "%s\"%s\":", i ? "," : "", f->name);
+        if (rc)
+            break;
+        if (f->t == F_BOOL)
+            rc = buf_puts(out, *(const bool *)(base + f->off) ? "true" : "false");
+        else if (f->t == F_DBL)
+            rc = buf_printf(out, "%.17g", *(const double *)(base + f->off));
+        else
+            rc = buf_printf(out, "%llu", (unsigned long long)*(const uint64_t *)(base + f->off));
+    }
+    for (int s = 0; !rc && s < KPI_SEV__COUNT; s++)
+        rc = buf_printf(out, "%s\"%s\":%llu", s ? "," : ",\"findings_open\":{",
+                        kpi_severity_names[s], (unsigned long long)in->findings_open[s]);
+    if (!rc)
+        rc = buf_puts(out, "}}");
+    return rc;
+}
+
+static int u64_of(const cJSON *v, const char *name, uint64_t *out, adt_err *err)
+{
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble > U64_EXACT || v->valuedouble != floor(v->valuedouble))
+        return adt_fail(err, ADT_EINVAL, "inputs.%s must be a whole number >= 0", name);
+    *out = (uint64_t)v->valuedouble;
+    return ADT_OK;
+}
+
+int kpi_inputs_parse(const void *jv, kpi_inputs *out, adt_err *err)
+{
+    const cJSON *j = jv;
+    kpi_inputs in;
+    memset(&in, 0, sizeof in);
+    if (!cJSON_IsObject(j))
+        return adt_fail(err, ADT_EINVAL, "inputs must be a JSON object");
+    char *base = (char *)&in;
+    _Static_assert(NFIELDS < 64, "one bit per field");
+    uint64_t seen = 0; /* bit i: fields[i]; bit NFIELDS: findings_open */
+    for (const cJSON *m = j->child; m; m = m->next) {
+        if (!m->string)
+            return adt_fail(err, ADT_EINVAL, "inputs has a member without a name");
+        if (!strcmp(m->string, "findings_open")) {
+            if (!cJSON_IsObject(m))
+                return adt_fail(err, ADT_EINVAL, "inputs.findings_open must be an object");
+            unsigned sevs = 0;
+            for (const cJSON *x = m->child; x; x = x->next) {
+                int sv = kpi_severity_index(x->string);
+                if (sv < 0 || (sevs & (1u << sv)))
+                    return adt_fail(err, ADT_EINVAL, "inputs.findings_open: unknown or repeated "
+                                    "severity '%.40s'", x->string ? x->string : "");
+                sevs |= 1u << sv;
+                if (u64_of(x, "findings_open", &in.findings_open[sv], err))
+                    return ADT_EINVAL;
+            }
+            if (sevs != (1u << KPI_SEV__COUNT) - 1)
+                return adt_fail(err, ADT_EINVAL, "inputs.findings_open must name each severity "
+                                "once");
+            if (seen & (1ull << NFIELDS))
+                return adt_fail(err, ADT_EINVAL, "inputs.findings_open is given twice");
+            seen |= 1ull << NFIELDS;
+            continue;
+        }
+        size_t i = 0;
+        while (i < NFIELDS && strcmp(fields[i].name, m->string))
+            i++;
+        if (i == NFIELDS)
+            return adt_fail(err, ADT_EINVAL, "inputs: unknown member '%.60s'", m->string);
+        const field *f = &fields[i];
+        if (seen & (1ull << i))
+            return adt_fail(err, ADT_EINVAL, "inputs.%s is given twice", f->name);
+        seen |= 1ull << i;
+        if (f->t == F_BOOL) {
+            if (!cJSON_IsBool(m))
+                return adt_fail(err, ADT_EINVAL, "inputs.%s must be true or false", f->name);
+            *(bool *)(base + f->off) = cJSON_IsTrue(m);
+        } else if (f->t == F_DBL) {
+            if (!cJSON_IsNumber(m) || !isfinite(m->valuedouble) || m->valuedouble < 0)
+                return adt_fail(err, ADT_EINVAL, "inputs.%s must be a finite number >= 0",
+                                f->name);
+            *(double *)(base + f->off) = m->valuedouble;
+        } else if (u64_of(m, f->name, (uint64_t *)(base + f->off), err)) {
+            return ADT_EINVAL;
+        }
+    }
+    if (seen != (1ull << (NFIELDS + 1)) - 1)
+        return adt_fail(err, ADT_EINVAL, "inputs must have each of its %zu members exactly once",
+                        NFIELDS + 1);
+    *out = in;
+    return ADT_OK;
 }

@@ -24,6 +24,7 @@
 #ifndef AUDITD_KPI_H
 #define AUDITD_KPI_H
 
+#include "buf.h"
 #include "status.h"
 
 #include <stdbool.h>
@@ -242,5 +243,15 @@ void kpi_format_value(const kpi_def *d, const kpi_value *v, char *out, size_t ca
 
 /* Fold `b` into `a` (sums; flags OR-ed). */
 void kpi_inputs_add(kpi_inputs *a, const kpi_inputs *b);
+
+/* The inputs as one JSON object, every field under its name in this struct
+ * (`findings_open` as an object by severity), appended to `out` (what a site
+ * ships to its central tier, docs/central.md); doubles round-trip exactly. */
+int kpi_inputs_json(const kpi_inputs *in, buf *out);
+/* The same object back (`j` is a cJSON object, declared void to keep cJSON
+ * out of this header). Strict: every field present with its type, counts
+ * whole and >= 0, sums finite and >= 0, no other member; `err` names the
+ * field. */
+int kpi_inputs_parse(const void *j, kpi_inputs *out, adt_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* reports.c: the report document, its renderings, its ledger record and the
  * HTTP endpoint (see reports.h). */
 #include "reports.h"
+#include "ship.h"
 
 #include "canon.h"
 #include "event.h"
@@ -30,6 +31,12 @@
 /* Embedded at build time (reports/CMakeLists.txt generates them). */
 extern const char reports_asset_template[];
 extern const char reports_asset_kpis[];
+extern const char reports_asset_enterprise[];
+
+const char *reports_builtin_enterprise_template(void)
+{
+    return reports_asset_enterprise;
+}
 
 const char *reports_builtin_template(void)
 {
@@ -98,16 +105,23 @@ static void xerr_fn(void *ctx, const char *fmt, ...)
 
 static int render_html(xmlDocPtr doc, const char *template_path, buf *out, adt_err *err)
 {
+    return reports_xslt_html(doc, template_path, reports_asset_template,
+                             "templates/report-html.xsl", out, err);
+}
+
+int reports_xslt_html(const void *xml_doc, const char *template_path, const char *builtin,
+                      const char *builtin_name, buf *out, adt_err *err)
+{
+    xmlDocPtr doc = (xmlDocPtr)xml_doc;
     xerr xe = {{0}};
     xmlSetGenericErrorFunc(&xe, xerr_fn);
     xsltSetGenericErrorFunc(&xe, xerr_fn);
     xmlDocPtr sdoc;
-    const char *label = template_path ? template_path : "templates/report-html.xsl";
+    const char *label = template_path ? template_path : builtin_name;
     if (template_path)
         sdoc = xmlReadFile(template_path, NULL, XML_PARSE_NONET);
     else
-        sdoc = xmlReadMemory(reports_asset_template, (int)strlen(reports_asset_template),
-                             "report-html.xsl", NULL, XML_PARSE_NONET);
+        sdoc = xmlReadMemory(builtin, (int)strlen(builtin), builtin_name, NULL, XML_PARSE_NONET);
     int rc = ADT_OK;
     xsltStylesheetPtr ss = NULL;
     xsltSecurityPrefsPtr sec = NULL;
@@ -425,6 +439,8 @@ int reports_generate(const report_opts *o, buf *out, report_issued *issued, adt_
 int reports_api(const char *data_dir, const api_request *req, api_response *resp)
 {
     static const char prefix[] = "/v1/reports/";
+    if (req->path && !strncmp(req->path, "/v1/shipments/", 14))
+        return ship_api(data_dir, req, resp);
     if (!req->path || strncmp(req->path, prefix, sizeof prefix - 1))
         return ADT_ENOTFOUND;
     const char *period = req->path + sizeof prefix - 1;

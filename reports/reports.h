@@ -99,5 +99,15 @@ int reports_api(const char *data_dir, const api_request *req, api_response *resp
 /* The built-in HTML template and KPI definitions (embedded at build time). */
 const char *reports_builtin_template(void);
 const char *reports_builtin_kpis(void);
+/* The enterprise report's template (templates/enterprise-html.xsl), for the
+ * central tier (central/ereport.h). */
+const char *reports_builtin_enterprise_template(void);
+
+/* Apply an XSLT stylesheet to `xml_doc` (an xmlDocPtr) in the same sandbox
+ * as the report's (no file or network access): `template_path` if given,
+ * else the built-in text `builtin` (named `builtin_name` in messages).
+ * The HTML is appended to `out`. */
+int reports_xslt_html(const void *xml_doc, const char *template_path, const char *builtin,
+                      const char *builtin_name, buf *out, adt_err *err);
 
 #endif

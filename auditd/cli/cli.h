@@ -56,6 +56,7 @@ int cli_raci(int argc, char **argv);
 int cli_policy(int argc, char **argv);
 /* reports (cli_report.c) */
 int cli_report(int argc, char **argv);
+int cli_ship(int argc, char **argv);
 /* witness (cli_witness.c) */
 int cli_witness(int argc, char **argv);
 /* `verify --trusted-checkpoint FILE [--witness-key VKEY]... [--log-key VKEY]`

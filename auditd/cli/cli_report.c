@@ -1,11 +1,14 @@
 /* cli_report.c: `auditd report`: issue a value report or OSCAL assessment results. */
 #include "cli.h"
 
+#include "ereport.h"
 #include "log.h"
 #include "numparse.h"
 #include "reports.h"
+#include "ship.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -41,6 +44,15 @@ static void usage(FILE *f)
             "                   earlier time. The ledger's recorded_at stays the real time.\n"
             "  --verbose        log where the time goes (ledger, telemetry, controls)\n"
             "  --data-dir DIR   the data directory\n"
+            "  --scope enterprise --db CONNINFO\n"
+            "                   the enterprise report at the central tier (docs/central.md):\n"
+            "                   every registered site's shipped KPI inputs and control status\n"
+            "                   for PERIOD, KPIs per site and in total (summed numerators and\n"
+            "                   denominators), each site against its own baseline, posture per\n"
+            "                   site and framework, findings with owners, each citing site\n"
+            "                   ledger entries with inclusion proofs against the checkpoint the\n"
+            "                   centre cosigned; --db or $AUDITD_CENTRAL_DB. Formats as above\n"
+            "                   (OSCAL: one result per site and the roll-up); not recorded\n"
             "\n"
             "Prints the written path, the SHA-256 and the ledger index of report.issued.\n");
 }
@@ -118,6 +130,74 @@ static int issue(const char *cmd, report_set *set, const report_opts *opts,
     return 0;
 }
 
+/* `report --scope enterprise`: computed once, rendered per format, written
+ * like the site report's files (temp file + rename). */
+static int enterprise(const char *cmd, const ereport_opts *eo, const char *fmt,
+                      const char *out_path, const char *out_dir, const char *template_path)
+{
+    ereport *r = NULL;
+    adt_err err = {0};
+    if (ereport_compute(eo, &r, &err))
+        return cli_fail(cmd, &err);
+    report_format one;
+    bool all = !strcmp(fmt, "all");
+    if (!all && report_format_parse(fmt, &one)) {
+        ereport_free(r);
+        fprintf(stderr, "auditd %s: --format must be html, json, csv, oscal-xml, oscal-json, xml "
+                "or all, not '%s'\n", cmd, fmt);
+        return 2;
+    }
+    if (all && mkdir(out_dir, 0755) && errno != EEXIST) {
+        ereport_free(r);
+        return cli_failf(cmd, "cannot create %s: %s", out_dir, strerror(errno));
+    }
+    static const report_format every[] = {REPORT_HTML, REPORT_OSCAL_XML, REPORT_OSCAL_JSON,
+                                          REPORT_JSON, REPORT_CSV};
+    size_t n = all ? sizeof every / sizeof every[0] : 1;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        report_format f = all ? every[i] : one;
+        buf out;
+        buf_init(&out, REPORT_MAX_BYTES);
+        char path[4096];
+        const char *dest = out_path;
+        if (all) {
+            if (snprintf(path, sizeof path, "%s/enterprise-%s.%s", out_dir, eo->period,
+                         report_format_ext(f)) >= (int)sizeof path) {
+                buf_free(&out);
+                rc = cli_failf(cmd, "--out-dir path too long");
+                break;
+            }
+            dest = path;
+        }
+        if (ereport_render(r, f, template_path, &out, &err)) {
+            rc = cli_fail(cmd, &err);
+        } else if (dest && strcmp(dest, "-")) {
+            if (write_file(dest, out.data, out.len, &err))
+                rc = cli_fail(cmd, &err);
+            else {
+                uint8_t h[32];
+                char hx[65];
+                crypto_hash_sha256(h, (const uint8_t *)out.data, out.len);
+                sodium_bin2hex(hx, sizeof hx, h, 32);
+                printf("%s %s sha256=%s\n", report_format_name(f), dest, hx);
+            }
+        } else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)) {
+            rc = cli_failf(cmd, "writing to stdout failed");
+        }
+        buf_free(&out);
+    }
+    ereport_summary sm;
+    ereport_get_summary(r, &sm);
+    fprintf(stderr, "enterprise %s: %d sites (%d with both batches), %zu findings (%zu "
+            "site.integrity), %zu entries cited with inclusion proofs%s\n", eo->period, sm.sites,
+            sm.sites_with_data, sm.findings, sm.integrity_findings, sm.citations,
+            sm.all_cosigned ? ", every site's checkpoint cosigned by the centre"
+                            : "; some sites' checkpoints are not cosigned by the centre");
+    ereport_free(r);
+    return rc;
+}
+
 int cli_report(int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -129,6 +209,7 @@ int cli_report(int argc, char **argv)
     o.record = true;
     o.format = REPORT_HTML;
     const char *data_dir = NULL, *out_path = NULL, *out_dir = NULL, *fmt = "html";
+    const char *scope = "site", *db = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_val = i + 1 < argc;
@@ -159,7 +240,11 @@ int cli_report(int argc, char **argv)
             if (num_u64(v, UINT64_MAX, &n) || n == 0)
                 return cli_failf(cmd, "--at-size wants a tree size >= 1, not '%s'", v), 2;
             o.at_size = n;
-        } else if (!strcmp(a, "--no-record"))
+        } else if (!strcmp(a, "--scope") && has_val)
+            scope = VAL();
+        else if (!strcmp(a, "--db") && has_val)
+            db = VAL();
+        else if (!strcmp(a, "--no-record"))
             o.record = false;
         else if (!strcmp(a, "--verbose"))
             log_set_level(LOG_DEBUG);
@@ -173,6 +258,26 @@ int cli_report(int argc, char **argv)
     if (!o.period) {
         fprintf(stderr, "auditd %s: --period is required (e.g. --period 2026-Q3)\n", cmd);
         return 2;
+    }
+    if (strcmp(scope, "site") && strcmp(scope, "enterprise")) {
+        fprintf(stderr, "auditd %s: --scope must be site or enterprise, not '%s'\n", cmd, scope);
+        return 2;
+    }
+    if (!strcmp(scope, "enterprise")) {
+        if (!db)
+            db = getenv("AUDITD_CENTRAL_DB");
+        if (!db || !*db) {
+            fprintf(stderr, "auditd %s: --scope enterprise needs the central database: --db "
+                    "CONNINFO or $AUDITD_CENTRAL_DB\n", cmd);
+            return 2;
+        }
+        if (!strcmp(fmt, "all") && !out_dir) {
+            fprintf(stderr, "auditd %s: --format all needs --out-dir DIR\n", cmd);
+            return 2;
+        }
+        ereport_opts eo = {.conninfo = db, .period = o.period, .kpis_path = o.kpis_path,
+                           .issued_us = o.issued_us};
+        return enterprise(cmd, &eo, fmt, out_path, out_dir, o.template_path);
     }
     o.data_dir = cli_data_dir(data_dir);
     if (!o.actor) {
@@ -217,4 +322,67 @@ int cli_report(int argc, char **argv)
     int rc = issue(cmd, set, &o, out_path);
     reports_set_free(set);
     return rc;
+}
+
+/* ---------- ship ---------- */
+
+static void ship_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: auditd ship --period PERIOD [--time T] [--kpis FILE] [--actor NAME]\n"
+            "                   [--data-dir DIR]\n"
+            "\n"
+            "Make the period's batches for the central tier (docs/central.md, \"Shipments\"):\n"
+            "the KPI inputs (numerators and denominators of the period, the previous period,\n"
+            "the site's baseline period and each week) and the control status (posture per\n"
+            "framework, findings with owners), computed like the report at one signed\n"
+            "checkpoint; never raw readings. Each batch is kept in shipments.db and recorded\n"
+            "in the ledger (site.shipment, with its SHA-256); the centre fetches it with\n"
+            "GET /v1/shipments/{sha256} once it has mirrored that entry.\n"
+            "  --time T   the time of the site.shipment events (RFC 3339; default now)\n"
+            "Prints one line per batch: kind, sha256, bytes, ledger index.\n");
+}
+
+int cli_ship(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    if (cli_wants_help(argc, argv)) {
+        ship_usage(stdout);
+        return 0;
+    }
+    ship_opts o = {0};
+    const char *data_dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool v = i + 1 < argc;
+        if (!strcmp(a, "--period") && v)
+            o.period = argv[++i];
+        else if (!strcmp(a, "--kpis") && v)
+            o.kpis_path = argv[++i];
+        else if (!strcmp(a, "--actor") && v)
+            o.actor = argv[++i];
+        else if (!strcmp(a, "--data-dir") && v)
+            data_dir = argv[++i];
+        else if (!strcmp(a, "--time") && v) {
+            if (cli_event_time(cmd, argv[++i], &o.time_us))
+                return 2;
+        } else {
+            fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n", cmd, a);
+            ship_usage(stderr);
+            return 2;
+        }
+    }
+    if (!o.period) {
+        fprintf(stderr, "auditd %s: --period is required (e.g. --period 2026-Q3)\n", cmd);
+        return 2;
+    }
+    o.data_dir = cli_data_dir(data_dir);
+    ship_batch b[2];
+    adt_err err = {0};
+    if (ship_period(&o, b, &err))
+        return cli_fail(cmd, &err);
+    for (int i = 0; i < 2; i++)
+        printf("%s sha256=%s bytes=%llu recorded_at_index=%llu\n", b[i].kind, b[i].sha256,
+               (unsigned long long)b[i].bytes, (unsigned long long)b[i].index);
+    return 0;
 }

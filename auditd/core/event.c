@@ -59,6 +59,7 @@ const event_type_def event_type_table[] = {
     {"policy.load", A},
     {"scope.change", A},
     {"report.issued", A},
+    {"site.shipment", A},
     /* pipeline */
     {"profile.change", A},
     {"device.register", A},

@@ -1083,6 +1083,7 @@ static const route routes[] = {
     {"GET", "/v1/findings", 0, NEED_READ, h_controls},
     {"GET", "/v1/raci", 0, NEED_READ, h_controls},
     {"GET", "/v1/reports/", 2, NEED_READ, h_reports},
+    {"GET", "/v1/shipments/", 2, NEED_READ, h_reports}, /* batches for the central tier */
     {"POST", "/add-checkpoint", 0, NEED_NONE, h_witness}, /* C2SP tlog-witness */
     {"GET", "/v1/witness/", 2, NEED_NONE, h_witness_get}, /* its monitoring prefix */
     {"GET", "/v1/central/", 2, NEED_READ, h_central},     /* auditd central serve */

@@ -1,0 +1,1340 @@
+/* ereport.c: the enterprise report (see ereport.h). */
+#include "ereport.h"
+
+#include "canon.h"
+#include "cproof.h"
+#include "cship.h"
+#include "cwitness.h"
+#include "edata.h"
+#include "eoscal.h"
+#include "ledger.h"
+#include "log.h"
+#include "numparse.h"
+#include "rfc3339.h"
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+#include <libxml/tree.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ereport {
+    edata d;
+};
+
+static const char *const fw_ids[2] = {"iso27001", "nist80053"};
+static const char *const fw_names[2] = {"ISO/IEC 27001:2022", "NIST SP 800-53 Rev. 5"};
+enum { P_SCOPE, P_RULES, P_SAT, P_NOT, P_NOEV };
+
+/* ---------- the batches: strict parsers ---------- */
+
+static int sfield(const cJSON *o, const char *key, bool nullable, char *out, size_t cap,
+                  adt_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    out[0] = '\0';
+    if (nullable && (!v || cJSON_IsNull(v)))
+        return ADT_OK;
+    if (!cJSON_IsString(v))
+        return adt_fail(err, ADT_EINVAL, "batch: '%s' must be a string", key);
+    if (strlen(v->valuestring) >= cap)
+        return adt_fail(err, ADT_EINVAL, "batch: '%s' is longer than %zu bytes", key, cap - 1);
+    snprintf(out, cap, "%s", v->valuestring);
+    return ADT_OK;
+}
+
+static int ufield(const cJSON *o, const char *key, uint64_t max, uint64_t *out, adt_err *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble > (double)max || v->valuedouble != floor(v->valuedouble))
+        return adt_fail(err, ADT_EINVAL, "batch: '%s' must be a whole number in 0..%llu", key,
+                        (unsigned long long)max);
+    *out = (uint64_t)v->valuedouble;
+    return ADT_OK;
+}
+
+static int window(const cJSON *o, const char *key, bool nullable, char *label, bool *has,
+                  adt_err *err)
+{
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (has)
+        *has = false;
+    if (nullable && cJSON_IsNull(w))
+        return ADT_OK;
+    char from[16], to[16];
+    if (!cJSON_IsObject(w) || sfield(w, "label", false, label, RPERIOD_LABEL_MAX, err) ||
+        sfield(w, "from", false, from, sizeof from, err) ||
+        sfield(w, "to", false, to, sizeof to, err))
+        return adt_fail(err, ADT_EINVAL, "batch: '%s' must be a window {label, from, to}", key);
+    if (has)
+        *has = true;
+    return ADT_OK;
+}
+
+static int parse_common(const cJSON *j, const char *want_kind, adt_err *err)
+{
+    char fmt[32], kind[16];
+    if (!cJSON_IsObject(j))
+        return adt_fail(err, ADT_EINVAL, "batch: not a JSON object");
+    int rc = sfield(j, "format", false, fmt, sizeof fmt, err);
+    if (!rc && strcmp(fmt, "auditd-shipment/1"))
+        rc = adt_fail(err, ADT_EINVAL, "batch: format '%s' is not auditd-shipment/1", fmt);
+    if (!rc)
+        rc = sfield(j, "kind", false, kind, sizeof kind, err);
+    if (!rc && want_kind && strcmp(kind, want_kind))
+        rc = adt_fail(err, ADT_EINVAL, "batch: kind '%s', not '%s'", kind, want_kind);
+    return rc;
+}
+
+static int parse_kpis(const cJSON *j, ekpis *k, adt_err *err)
+{
+    memset(k, 0, sizeof *k);
+    int rc = parse_common(j, "kpi-inputs", err);
+    if (!rc) rc = sfield(j, "site", true, k->site, sizeof k->site, err);
+    if (!rc) rc = window(j, "period", false, k->period, NULL, err);
+    if (!rc) rc = window(j, "previous_period", false, k->prev_label, NULL, err);
+    if (!rc) rc = window(j, "baseline_period", true, k->base_label, &k->has_base, err);
+    if (!rc) rc = sfield(j, "kpi_definitions", true, k->version, sizeof k->version, err);
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(j, "params");
+    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(params, "ideal_cycle_s");
+    if (!rc && (!cJSON_IsNumber(pc) || !isfinite(pc->valuedouble) || pc->valuedouble < 0))
+        rc = adt_fail(err, ADT_EINVAL, "batch: params.ideal_cycle_s must be a number >= 0");
+    if (!rc)
+        k->ideal_cycle_s = pc->valuedouble;
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(j, "inputs");
+    if (!rc && !cJSON_IsObject(in))
+        rc = adt_fail(err, ADT_EINVAL, "batch: 'inputs' must be an object");
+    if (!rc) rc = kpi_inputs_parse(cJSON_GetObjectItemCaseSensitive(in, "current"), &k->cur, err);
+    if (!rc) rc = kpi_inputs_parse(cJSON_GetObjectItemCaseSensitive(in, "previous"), &k->prev, err);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(in, "baseline");
+    if (!rc && k->has_base != (b && !cJSON_IsNull(b)))
+        rc = adt_fail(err, ADT_EINVAL, "batch: a baseline period needs baseline inputs");
+    if (!rc && k->has_base)
+        rc = kpi_inputs_parse(b, &k->base, err);
+    const cJSON *weeks = cJSON_GetObjectItemCaseSensitive(j, "weeks");
+    if (!rc && (!cJSON_IsArray(weeks) || cJSON_GetArraySize(weeks) > 60))
+        rc = adt_fail(err, ADT_EINVAL, "batch: 'weeks' must be an array of at most 60");
+    const cJSON *w;
+    if (!rc)
+        cJSON_ArrayForEach(w, weeks)
+        {
+            kpi_inputs x;
+            if ((rc = kpi_inputs_parse(cJSON_GetObjectItemCaseSensitive(w, "inputs"), &x, err)))
+                break;
+            k->nweeks++;
+        }
+    const cJSON *owners = cJSON_GetObjectItemCaseSensitive(j, "owners");
+    if (!rc && (!cJSON_IsArray(owners) || cJSON_GetArraySize(owners) > KPI_DEFS_MAX))
+        rc = adt_fail(err, ADT_EINVAL, "batch: 'owners' must be an array of at most %d",
+                      KPI_DEFS_MAX);
+    if (!rc)
+        cJSON_ArrayForEach(w, owners)
+        {
+            eowner *o = &k->owners[k->nowners++];
+            if ((rc = sfield(w, "kpi", false, o->kpi, sizeof o->kpi, err)) ||
+                (rc = sfield(w, "activity", true, o->activity, sizeof o->activity, err)) ||
+                (rc = sfield(w, "principal", true, o->principal, sizeof o->principal, err)) ||
+                (rc = sfield(w, "name", true, o->name, sizeof o->name, err)))
+                break;
+        }
+    return rc;
+}
+
+/* The findings are appended to d (when d is not NULL) for site `si`. */
+static int parse_controls(const cJSON *j, edata *d, int si, esite *s, adt_err *err)
+{
+    int rc = parse_common(j, "controls", err);
+    char label[RPERIOD_LABEL_MAX];
+    if (!rc) rc = window(j, "period", false, label, NULL, err);
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(j, "evaluated");
+    if (!rc && !cJSON_IsBool(ev))
+        rc = adt_fail(err, ADT_EINVAL, "batch: 'evaluated' must be true or false");
+    if (!rc && s)
+        s->evaluated = cJSON_IsTrue(ev);
+    char problem[ADT_ERR_MAX];
+    if (!rc) rc = sfield(j, "problem", true, problem, sizeof problem, err);
+    const cJSON *posture = cJSON_GetObjectItemCaseSensitive(j, "posture");
+    if (!rc && (!cJSON_IsArray(posture) || cJSON_GetArraySize(posture) != 2))
+        rc = adt_fail(err, ADT_EINVAL, "batch: 'posture' must list the two frameworks");
+    const cJSON *p;
+    int f = 0;
+    if (!rc)
+        cJSON_ArrayForEach(p, posture)
+        {
+            char fw[32];
+            static const char *const keys[5] = {"in_scope", "with_rules", "satisfied",
+                                                "not_satisfied", "no_evidence"};
+            if ((rc = sfield(p, "framework", false, fw, sizeof fw, err)))
+                break;
+            if (strcmp(fw, fw_ids[f])) {
+                rc = adt_fail(err, ADT_EINVAL, "batch: posture[%d] is '%s', not '%s'", f, fw,
+                              fw_ids[f]);
+                break;
+            }
+            for (int k = 0; !rc && k < 5; k++) {
+                uint64_t v = 0;
+                rc = ufield(p, keys[k], 1000000, &v, err);
+                if (!rc && s)
+                    s->posture[f][k] = v;
+            }
+            f++;
+        }
+    const cJSON *fs = cJSON_GetObjectItemCaseSensitive(j, "findings");
+    if (!rc && (!cJSON_IsArray(fs) || cJSON_GetArraySize(fs) > EDATA_FINDINGS_MAX))
+        rc = adt_fail(err, ADT_EINVAL, "batch: 'findings' must be an array of at most %d",
+                      EDATA_FINDINGS_MAX);
+    if (rc)
+        return rc;
+    cJSON_ArrayForEach(p, fs)
+    {
+        efinding x;
+        memset(&x, 0, sizeof x);
+        x.site = si;
+        snprintf(x.kind, sizeof x.kind, "control");
+        if ((rc = sfield(p, "framework", false, x.framework, sizeof x.framework, err)) ||
+            (rc = sfield(p, "control", false, x.control, sizeof x.control, err)) ||
+            (rc = sfield(p, "severity", false, x.severity, sizeof x.severity, err)) ||
+            (rc = sfield(p, "rule", false, x.rule, sizeof x.rule, err)) ||
+            (rc = sfield(p, "title", false, x.title, sizeof x.title, err)) ||
+            (rc = sfield(p, "owner", true, x.owner, sizeof x.owner, err)) ||
+            (rc = sfield(p, "message", false, x.message, sizeof x.message, err)) ||
+            (rc = sfield(p, "time", true, x.time, sizeof x.time, err)))
+            return rc;
+        if (kpi_severity_index(x.severity) < 0)
+            return adt_fail(err, ADT_EINVAL, "batch: severity '%s' is not low, medium, high or "
+                            "critical", x.severity);
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(p, "index");
+        if (ix && !cJSON_IsNull(ix)) {
+            if ((rc = ufield(p, "index", INT64_MAX, &x.about, err)))
+                return rc;
+            x.has_about = true;
+        }
+        if (!d)
+            continue;
+        if (d->nfindings == d->capfindings) {
+            size_t nc = d->capfindings ? d->capfindings * 2 : 64;
+            efinding *nf = realloc(d->findings, nc * sizeof *nf);
+            if (!nf)
+                return adt_fail(err, ADT_ENOMEM, "out of memory");
+            d->findings = nf;
+            d->capfindings = nc;
+        }
+        d->findings[d->nfindings++] = x;
+    }
+    return ADT_OK;
+}
+
+int ereport_check_shipment(const char *body, size_t len, adt_err *err)
+{
+    if (len > CSHIP_MAX_BYTES)
+        return adt_fail(err, ADT_ETOOBIG, "batch over %u bytes", CSHIP_MAX_BYTES);
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    if (!j)
+        return adt_fail(err, ADT_EINVAL, "batch: not JSON");
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(j, "kind");
+    int rc;
+    if (cJSON_IsString(kind) && !strcmp(kind->valuestring, "controls")) {
+        esite s;
+        memset(&s, 0, sizeof s);
+        rc = parse_controls(j, NULL, 0, &s, err);
+    } else {
+        ekpis *k = malloc(sizeof *k);
+        rc = k ? parse_kpis(j, k, err) : adt_fail(err, ADT_ENOMEM, "out of memory");
+        free(k);
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* ---------- gathering ---------- */
+
+static void hex(const uint8_t *h, size_t n, char *out)
+{
+    sodium_bin2hex(out, n * 2 + 1, h, n);
+}
+
+static efinding *new_finding(edata *d, adt_err *err)
+{
+    if (d->nfindings == d->capfindings) {
+        size_t nc = d->capfindings ? d->capfindings * 2 : 64;
+        efinding *nf = realloc(d->findings, nc * sizeof *nf);
+        if (!nf) {
+            adt_fail(err, ADT_ENOMEM, "out of memory");
+            return NULL;
+        }
+        d->findings = nf;
+        d->capfindings = nc;
+    }
+    efinding *f = &d->findings[d->nfindings++];
+    memset(f, 0, sizeof *f);
+    return f;
+}
+
+/* The stream, the checkpoint to cite, the batches, the alerts of one site. */
+static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
+{
+    esite *s = &d->sites[si];
+    PGconn *db = cstore_conn(cs);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)s->site.id);
+    snprintf(s->label, sizeof s->label, "%s", s->site.origin);
+    const char *v1[1] = {id};
+    PGresult *r = PQexecParams(db,
+                               "SELECT next_entry, mirror_size, halted FROM"
+                               " auditd_central.streams WHERE site_id = $1",
+                               1, NULL, v1, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        return cstore_fail(cs, r, err, "reading the site's stream");
+    num_u64(PQgetvalue(r, 0, 0), INT64_MAX, &s->next_entry);
+    num_u64(PQgetvalue(r, 0, 1), INT64_MAX, &s->mirror_size);
+    s->halted = !strcmp(PQgetvalue(r, 0, 2), "t");
+    PQclear(r);
+
+    /* The newest cosigned checkpoint the mirror covers; else the mirror's own. */
+    r = PQexecParams(db,
+                     "SELECT size, root, note, true FROM auditd_central.cosigned"
+                     " WHERE site_id = $1 AND size > 0 AND size <= (SELECT next_entry FROM"
+                     " auditd_central.streams WHERE site_id = $1) ORDER BY size DESC LIMIT 1",
+                     1, NULL, v1, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cstore_fail(cs, r, err, "reading the cosigned checkpoints");
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        r = PQexecParams(db,
+                         "SELECT mirror_size, mirror_root, coalesce(mirror_note, ''), false FROM"
+                         " auditd_central.streams WHERE site_id = $1 AND mirror_size > 0",
+                         1, NULL, v1, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            return cstore_fail(cs, r, err, "reading the mirror checkpoint");
+    }
+    if (PQntuples(r) == 1 && PQgetlength(r, 0, 2) < (int)sizeof s->cp_note &&
+        !num_u64(PQgetvalue(r, 0, 0), INT64_MAX, &s->cp_size) &&
+        cstore_bytea(r, 0, 1, s->cp_root, MERKLE_HASH_LEN)) {
+        s->has_cp = true;
+        s->cosigned = !strcmp(PQgetvalue(r, 0, 3), "t");
+        snprintf(s->cp_note, sizeof s->cp_note, "%s", PQgetvalue(r, 0, 2));
+    }
+    PQclear(r);
+
+    /* The latest fetched batch of each kind for the period. */
+    const char *v2[2] = {id, d->period.label};
+    r = PQexecParams(db,
+                     "SELECT DISTINCT ON (kind) kind, idx, encode(sha256, 'hex'), body FROM"
+                     " auditd_central.shipments WHERE site_id = $1 AND period = $2 AND body IS"
+                     " NOT NULL AND kind IN ('kpi-inputs', 'controls') ORDER BY kind, idx DESC",
+                     2, NULL, v2, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cstore_fail(cs, r, err, "reading the site's batches");
+    int rc = ADT_OK;
+    for (int i = 0; !rc && i < PQntuples(r); i++) {
+        bool kpis = !strcmp(PQgetvalue(r, i, 0), "kpi-inputs");
+        uint64_t idx = 0;
+        num_u64(PQgetvalue(r, i, 1), INT64_MAX, &idx);
+        size_t blen = 0;
+        unsigned char *body = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 3), &blen);
+        cJSON *j = body ? cJSON_ParseWithLength((const char *)body, blen) : NULL;
+        PQfreemem(body);
+        adt_err pe = {0};
+        int prc;
+        if (kpis)
+            prc = parse_kpis(j, &s->k, &pe);
+        else
+            prc = parse_controls(j, d, si, s, &pe);
+        cJSON_Delete(j);
+        if (prc) {
+            /* Its digest is in the site's ledger, so the site sent it: say so. */
+            snprintf(s->problem, sizeof s->problem, "the site's %s batch (entry %llu) is "
+                     "malformed: %.300s", kpis ? "kpi-inputs" : "controls",
+                     (unsigned long long)idx, pe.msg);
+            continue;
+        }
+        if (kpis) {
+            s->has_kpis = true;
+            s->kpis_idx = idx;
+            snprintf(s->kpis_sha, sizeof s->kpis_sha, "%s", PQgetvalue(r, i, 2));
+            if (s->k.site[0])
+                snprintf(s->label, sizeof s->label, "%s", s->k.site);
+        } else {
+            s->has_controls = true;
+            s->controls_idx = idx;
+            snprintf(s->controls_sha, sizeof s->controls_sha, "%s", PQgetvalue(r, i, 2));
+        }
+    }
+    PQclear(r);
+    if (!s->problem[0] && (!s->has_kpis || !s->has_controls)) {
+        r = PQexecParams(db,
+                         "SELECT count(*), coalesce(max(problem), '') FROM"
+                         " auditd_central.shipments WHERE site_id = $1 AND period = $2"
+                         " AND body IS NULL",
+                         2, NULL, v2, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            return cstore_fail(cs, r, err, "reading the site's batches");
+        if (strcmp(PQgetvalue(r, 0, 0), "0"))
+            snprintf(s->problem, sizeof s->problem, "%s batch(es) for %s recorded by the site "
+                     "are not fetched yet%s%.300s", PQgetvalue(r, 0, 0), d->period.label,
+                     PQgetvalue(r, 0, 1)[0] ? ": " : "", PQgetvalue(r, 0, 1));
+        else
+            snprintf(s->problem, sizeof s->problem, "the centre holds no %s batch of %s from "
+                     "this site (the site ships with 'auditd ship --period %s')",
+                     !s->has_kpis ? "kpi-inputs" : "controls", d->period.label, d->period.label);
+        PQclear(r);
+    }
+
+    /* Integrity: alerts still open, or raised since the period began. */
+    char from[40];
+    rfc3339_format(d->period.from_us, from, sizeof from);
+    const char *v3[2] = {id, from};
+    r = PQexecParams(db,
+                     "SELECT kind, source, to_char(detected_at AT TIME ZONE 'UTC',"
+                     " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), detail, coalesce(stored_note, ''),"
+                     " coalesce(site_note, ''), resolved_at IS NOT NULL, id FROM"
+                     " auditd_central.alerts WHERE site_id = $1 AND (resolved_at IS NULL OR"
+                     " detected_at >= $2::timestamptz) ORDER BY id",
+                     2, NULL, v3, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cstore_fail(cs, r, err, "reading the site's alerts");
+    for (int i = 0; !rc && i < PQntuples(r); i++) {
+        efinding *f = new_finding(d, err);
+        if (!f) {
+            rc = ADT_ENOMEM;
+            break;
+        }
+        f->site = si;
+        snprintf(f->kind, sizeof f->kind, "site.integrity");
+        snprintf(f->framework, sizeof f->framework, "integrity");
+        snprintf(f->control, sizeof f->control, "site.integrity");
+        snprintf(f->severity, sizeof f->severity, "critical");
+        snprintf(f->rule, sizeof f->rule, "central.%s.%s", PQgetvalue(r, i, 1),
+                 PQgetvalue(r, i, 0));
+        bool resolved = !strcmp(PQgetvalue(r, i, 6), "t");
+        snprintf(f->title, sizeof f->title, "Site ledger %s detected by the centre's %s (alert "
+                 "#%s)%s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 7),
+                 resolved ? ", since resolved by an operator" : "");
+        snprintf(f->owner, sizeof f->owner, "central operator");
+        snprintf(f->message, sizeof f->message, "%s", PQgetvalue(r, i, 3));
+        snprintf(f->time, sizeof f->time, "%s", PQgetvalue(r, i, 2));
+        f->stored_note = strdup(PQgetvalue(r, i, 4));
+        f->site_note = strdup(PQgetvalue(r, i, 5));
+        if (!f->stored_note || !f->site_note)
+            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+        s->nintegrity++;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Citations and their proofs for every finding of site `si`. */
+static int prove_site(cstore *cs, edata *d, int si, adt_err *err)
+{
+    esite *s = &d->sites[si];
+    uint64_t *want = NULL;
+    size_t nw = 0, cw = 0;
+    int rc = ADT_OK;
+    for (size_t i = 0; i < d->nfindings; i++) {
+        efinding *f = &d->findings[i];
+        if (f->site != si)
+            continue;
+        s->nfindings++;
+        f->ncites = 0;
+        if (!s->has_cp)
+            continue;
+        uint64_t cand[2];
+        const char *roles[2];
+        size_t nc = 0;
+        if (!strcmp(f->kind, "control")) {
+            cand[nc] = s->controls_idx;
+            roles[nc++] = "batch";
+            if (f->has_about && f->about != s->controls_idx) {
+                cand[nc] = f->about;
+                roles[nc++] = "about";
+            }
+        } else {
+            cand[nc] = s->cp_size - 1;
+            roles[nc++] = "history";
+        }
+        for (size_t k = 0; k < nc; k++) {
+            if (cand[k] >= s->cp_size)
+                continue; /* not covered by the checkpoint yet: said in the report */
+            f->cites[f->ncites].index = cand[k];
+            snprintf(f->cites[f->ncites].role, sizeof f->cites[0].role, "%s", roles[k]);
+            f->ncites++;
+            if (nw == cw) {
+                size_t nc2 = cw ? cw * 2 : 64;
+                uint64_t *x = realloc(want, nc2 * sizeof *x);
+                if (!x) {
+                    free(want);
+                    return adt_fail(err, ADT_ENOMEM, "out of memory");
+                }
+                want = x;
+                cw = nc2;
+            }
+            want[nw++] = cand[k];
+        }
+    }
+    if (!nw) {
+        free(want);
+        return ADT_OK;
+    }
+    cproof *p = NULL;
+    rc = cproof_open(cs, s->site.id, s->cp_size, &p, err);
+    if (!rc)
+        rc = cproof_prepare(p, want, nw, err);
+    free(want);
+    buf leaf;
+    buf_init(&leaf, LEDGER_MAX_LEAF);
+    for (size_t i = 0; !rc && i < d->nfindings; i++) {
+        efinding *f = &d->findings[i];
+        if (f->site != si)
+            continue;
+        for (size_t k = 0; !rc && k < f->ncites; k++) {
+            buf_reset(&leaf);
+            rc = cproof_get(p, f->cites[k].index, f->cites[k].proof, &f->cites[k].nproof,
+                            f->cites[k].leaf_hash, &leaf, err);
+            /* Checked before it is printed: the proof must lead to the cited root. */
+            if (!rc && !merkle_verify_inclusion(f->cites[k].index, s->cp_size,
+                                                f->cites[k].leaf_hash,
+                                                (const merkle_hash *)f->cites[k].proof,
+                                                f->cites[k].nproof, s->cp_root))
+                rc = adt_fail(err, ADT_ECORRUPT, "site %s: the mirror does not prove entry "
+                              "%llu against the checkpoint of size %llu: run 'auditd central "
+                              "verify'", s->site.origin, (unsigned long long)f->cites[k].index,
+                              (unsigned long long)s->cp_size);
+            if (!rc) {
+                f->cites[k].leaf = malloc(leaf.len ? leaf.len : 1);
+                if (!f->cites[k].leaf)
+                    rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+                else {
+                    memcpy(f->cites[k].leaf, leaf.data, leaf.len);
+                    f->cites[k].leaf_len = leaf.len;
+                }
+            }
+        }
+    }
+    buf_free(&leaf);
+    cproof_free(p);
+    return rc;
+}
+
+/* ---------- computing ---------- */
+
+static void compute_kpis(edata *d)
+{
+    for (size_t ki = 0; ki < d->defs.n; ki++) {
+        ekpi *k = &d->kpis[ki];
+        k->def = &d->defs.defs[ki];
+        kpi_id id = k->def->id;
+        /* Per-unit ideal time differs between sites: the total uses the
+         * produced-weighted ideal cycle, which makes PTU x PQ of the total the
+         * sum of the sites' PTU x PQ (effectiveness and OEE add up exactly). */
+        double ptu_pq = 0, base_ptu_pq = 0, cmp_ptu_pq = 0;
+        for (size_t si = 0; si < d->nsites; si++) {
+            esite *s = &d->sites[si];
+            kpi_params p = {.ideal_cycle_s = s->has_kpis ? s->k.ideal_cycle_s : 0};
+            if (!s->has_kpis) {
+                k->site_cur[si] = (kpi_value){false, 0, "the site shipped no KPI inputs", NULL};
+                k->site_base[si] = k->site_cur[si];
+                continue;
+            }
+            double epgu = 0;
+            bool has_epgu = s->k.has_base && s->k.base.has_energy && s->k.base.has_production &&
+                            s->k.base.good > 0;
+            if (has_epgu)
+                epgu = s->k.base.energy_kwh / s->k.base.good;
+            k->site_cur[si] = kpi_compute(id, &s->k.cur, &p, has_epgu ? &epgu : NULL);
+            k->site_base[si] = s->k.has_base ? kpi_compute(id, &s->k.base, &p, NULL)
+                                             : (kpi_value){false, 0, "no baseline period", NULL};
+            kpi_inputs_add(&k->total_in, &s->k.cur);
+            ptu_pq += s->k.ideal_cycle_s * s->k.cur.produced;
+            if (s->k.has_base) {
+                kpi_inputs_add(&k->total_base_in, &s->k.base);
+                kpi_inputs_add(&k->total_cmp_in, &s->k.cur);
+                base_ptu_pq += s->k.ideal_cycle_s * s->k.base.produced;
+                cmp_ptu_pq += s->k.ideal_cycle_s * s->k.cur.produced;
+                k->total_has_base = true;
+            }
+        }
+        k->total_params.ideal_cycle_s =
+            k->total_in.produced > 0 ? ptu_pq / k->total_in.produced : 0;
+        k->total_base_params.ideal_cycle_s =
+            k->total_base_in.produced > 0 ? base_ptu_pq / k->total_base_in.produced : 0;
+        double epgu = 0;
+        bool has_epgu = k->total_has_base && k->total_base_in.has_energy &&
+                        k->total_base_in.good > 0;
+        if (has_epgu)
+            epgu = k->total_base_in.energy_kwh / k->total_base_in.good;
+        k->total_cur = kpi_compute(id, &k->total_in, &k->total_params, has_epgu ? &epgu : NULL);
+        kpi_params cp = {.ideal_cycle_s = k->total_cmp_in.produced > 0
+                                              ? cmp_ptu_pq / k->total_cmp_in.produced
+                                              : 0};
+        k->total_cmp = k->total_has_base ? kpi_compute(id, &k->total_cmp_in, &cp,
+                                                       has_epgu ? &epgu : NULL)
+                                         : (kpi_value){false, 0, "no site has a baseline period",
+                                                       NULL};
+        k->total_base = k->total_has_base
+                            ? kpi_compute(id, &k->total_base_in, &k->total_base_params, NULL)
+                            : (kpi_value){false, 0, "no site has a baseline period", NULL};
+    }
+}
+
+static void edata_free(edata *d)
+{
+    for (size_t i = 0; i < d->nfindings; i++) {
+        efinding *f = &d->findings[i];
+        for (size_t k = 0; k < f->ncites; k++)
+            free(f->cites[k].leaf);
+        free(f->stored_note);
+        free(f->site_note);
+    }
+    free(d->findings);
+    if (d->kpis)
+        for (size_t i = 0; i < d->defs.n; i++) {
+            free(d->kpis[i].site_cur);
+            free(d->kpis[i].site_base);
+        }
+    free(d->kpis);
+    free(d->sites);
+    kpi_defs_free(&d->defs);
+}
+
+void ereport_free(ereport *r)
+{
+    if (!r)
+        return;
+    edata_free(&r->d);
+    free(r);
+}
+
+static int severity_rank(const char *s)
+{
+    int i = kpi_severity_index(s);
+    return i < 0 ? -1 : i;
+}
+
+static int cmp_findings(const void *a, const void *b)
+{
+    const efinding *x = a, *y = b;
+    int sx = severity_rank(x->severity), sy = severity_rank(y->severity);
+    if (sx != sy)
+        return sy - sx;
+    if (x->site != y->site)
+        return x->site - y->site;
+    int c = strcmp(x->framework, y->framework);
+    return c ? c : strcmp(x->control, y->control);
+}
+
+int ereport_compute(const ereport_opts *o, ereport **out, adt_err *err)
+{
+    *out = NULL;
+    ereport *r = calloc(1, sizeof *r);
+    if (!r)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    edata *d = &r->d;
+    int rc = rperiod_parse(o->period, &d->period, err);
+    if (!rc && o->kpis_path)
+        rc = kpi_defs_load(o->kpis_path, &d->defs, err);
+    else if (!rc)
+        rc = kpi_defs_parse(reports_builtin_kpis(), strlen(reports_builtin_kpis()),
+                            "built-in reports/kpis.json", &d->defs, err);
+    if (rc) {
+        free(r);
+        return rc;
+    }
+    d->as_of_us = o->issued_us ? o->issued_us : rfc3339_now_us();
+    rfc3339_format_s(d->as_of_us, d->as_of, sizeof d->as_of);
+    cstore *cs = NULL;
+    rc = cstore_open(o->conninfo, "report", 0, &cs, err);
+    /* One snapshot: the report sees one state of every site. */
+    if (!rc) {
+        PGresult *b = PQexec(cstore_conn(cs), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        if (PQresultStatus(b) != PGRES_COMMAND_OK)
+            rc = cstore_fail(cs, b, err, "starting the report's snapshot");
+        else
+            PQclear(b);
+    }
+    int64_t *ids = malloc(CSTORE_SITES_MAX * sizeof *ids);
+    size_t n = 0;
+    if (!rc && !ids)
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+    if (!rc)
+        rc = cstore_site_ids(cs, ids, CSTORE_SITES_MAX, &n, err);
+    if (!rc && n == 0)
+        rc = adt_fail(err, ADT_ENOTFOUND, "no site is registered with the central tier ('auditd "
+                      "central site add')");
+    if (!rc) {
+        d->sites = calloc(n, sizeof *d->sites);
+        d->kpis = calloc(d->defs.n ? d->defs.n : 1, sizeof *d->kpis);
+        if (!d->sites || !d->kpis)
+            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+        for (size_t i = 0; !rc && i < d->defs.n; i++) {
+            d->kpis[i].site_cur = calloc(n, sizeof(kpi_value));
+            d->kpis[i].site_base = calloc(n, sizeof(kpi_value));
+            if (!d->kpis[i].site_cur || !d->kpis[i].site_base)
+                rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+        }
+    }
+    if (!rc) {
+        char vk[NOTE_KEYLINE_MAX];
+        if (cwitness_vkey(cs, vk, sizeof vk, err) == ADT_OK) {
+            snprintf(d->witness_vkey, sizeof d->witness_vkey, "%s", vk);
+            snprintf(d->witness_name, sizeof d->witness_name, "%.*s",
+                     (int)strcspn(vk, "+"), vk);
+        }
+        memset(err, 0, sizeof *err);
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = cstore_site_by_id(cs, ids[i], &d->sites[i].site, err);
+        d->nsites = i + 1;
+        if (!rc)
+            rc = gather_site(cs, d, (int)i, err);
+    }
+    for (size_t i = 0; !rc && i < d->nsites; i++)
+        rc = prove_site(cs, d, (int)i, err);
+    if (cs)
+        cstore_rollback(cs);
+    cstore_close(cs);
+    free(ids);
+    if (rc) {
+        ereport_free(r);
+        return rc;
+    }
+    compute_kpis(d);
+    for (size_t i = 0; i < d->nsites; i++) {
+        esite *s = &d->sites[i];
+        if (s->has_kpis && s->k.has_base)
+            d->sites_with_base++;
+        for (int f = 0; f < 2; f++)
+            for (int k = 0; k < 5; k++)
+                d->posture[f][k] += s->posture[f][k];
+    }
+    qsort(d->findings, d->nfindings, sizeof *d->findings, cmp_findings);
+    for (size_t i = 0; i < d->nfindings; i++) {
+        int sv = kpi_severity_index(d->findings[i].severity);
+        if (sv >= 0)
+            d->by_severity[sv]++;
+    }
+    *out = r;
+    return ADT_OK;
+}
+
+void ereport_get_summary(const ereport *r, ereport_summary *out)
+{
+    const edata *d = &r->d;
+    memset(out, 0, sizeof *out);
+    out->sites = (int)d->nsites;
+    out->all_cosigned = d->nsites > 0;
+    for (size_t i = 0; i < d->nsites; i++) {
+        out->sites_with_data += d->sites[i].has_kpis && d->sites[i].has_controls;
+        out->all_cosigned &= d->sites[i].cosigned;
+    }
+    out->findings = d->nfindings;
+    for (size_t i = 0; i < d->nfindings; i++) {
+        out->integrity_findings += !strcmp(d->findings[i].kind, "site.integrity");
+        out->citations += d->findings[i].ncites;
+    }
+}
+
+/* ---------- display helpers ---------- */
+
+static void fmt_value(const kpi_def *def, const kpi_value *v, char *out, size_t cap)
+{
+    kpi_format_value(def, v, out, cap);
+}
+
+/* The change of `cur` against `base` in display terms: points for
+ * percentages, else percent of the baseline. */
+static bool change_of(const kpi_def *def, const kpi_value *cur, const kpi_value *base, double *ch,
+                      const char **unit)
+{
+    if (!cur->available || !base->available)
+        return false;
+    if (def->format == KPI_FMT_PERCENT) {
+        *ch = (cur->value - base->value) * 100.0;
+        *unit = "pts";
+        return true;
+    }
+    if (base->value == 0)
+        return false;
+    *ch = (cur->value - base->value) / fabs(base->value) * 100.0;
+    *unit = "%";
+    return true;
+}
+
+static const char *better_worse(const kpi_def *def, double ch)
+{
+    if (fabs(ch) < 1e-9)
+        return "flat";
+    bool up = ch > 0;
+    return (up == (def->direction == KPI_DIR_HIGHER)) ? "better" : "worse";
+}
+
+static const char *owner_of(const esite *s, const kpi_def *def, const char **name)
+{
+    *name = NULL;
+    if (!s->has_kpis)
+        return NULL;
+    for (size_t i = 0; i < s->k.nowners; i++)
+        if (!strcmp(s->k.owners[i].kpi, def->key)) {
+            *name = s->k.owners[i].name[0] ? s->k.owners[i].name : NULL;
+            return s->k.owners[i].principal[0] ? s->k.owners[i].principal : NULL;
+        }
+    return NULL;
+}
+
+static void b64(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    sodium_bin2base64(out, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/* ---------- JSON ---------- */
+
+static cJSON *jvalue(const kpi_def *def, const kpi_value *v)
+{
+    cJSON *o = cJSON_CreateObject();
+    char disp[64];
+    fmt_value(def, v, disp, sizeof disp);
+    if (v->available)
+        cJSON_AddNumberToObject(o, "value", v->value * def->scale);
+    else
+        cJSON_AddNullToObject(o, "value");
+    cJSON_AddStringToObject(o, "display", disp);
+    if (!v->available && v->why)
+        cJSON_AddStringToObject(o, "why", v->why);
+    return o;
+}
+
+static cJSON *jterms(kpi_id id, const kpi_inputs *in, const kpi_params *p)
+{
+    kpi_term t[KPI_MAX_TERMS];
+    size_t n = kpi_terms(id, in, p, NULL, t, KPI_MAX_TERMS);
+    cJSON *a = cJSON_CreateArray();
+    static const char *const roles[] = {"numerator", "denominator", "input"};
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", t[i].id);
+        cJSON_AddStringToObject(o, "name", t[i].name);
+        cJSON_AddStringToObject(o, "role", roles[t[i].role]);
+        cJSON_AddStringToObject(o, "unit", t[i].unit);
+        cJSON_AddNumberToObject(o, "value", t[i].value);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+static void jchange(cJSON *o, const kpi_def *def, const kpi_value *cur, const kpi_value *base)
+{
+    double ch;
+    const char *unit;
+    if (change_of(def, cur, base, &ch, &unit)) {
+        cJSON *c = cJSON_AddObjectToObject(o, "change_vs_baseline");
+        cJSON_AddNumberToObject(c, "value", round(ch * 100) / 100);
+        cJSON_AddStringToObject(c, "unit", unit);
+        cJSON_AddStringToObject(c, "direction", better_worse(def, ch));
+    } else {
+        cJSON_AddNullToObject(o, "change_vs_baseline");
+    }
+}
+
+/* `cmp` is what the baseline is compared with: the site's value, or for the
+ * enterprise the total over the sites that have a baseline. */
+static cJSON *jkpi(const ekpi *k, const kpi_value *cur, const kpi_value *cmp,
+                   const kpi_value *base, const kpi_inputs *in, const kpi_inputs *bin,
+                   const kpi_params *p, const kpi_params *bp)
+{
+    const kpi_def *def = k->def;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", def->key);
+    cJSON_AddStringToObject(o, "name", def->name);
+    cJSON_AddStringToObject(o, "unit", def->unit);
+    cJSON_AddItemToObject(o, "current", jvalue(def, cur));
+    cJSON_AddItemToObject(o, "baseline", jvalue(def, base));
+    if (cmp != cur)
+        cJSON_AddItemToObject(o, "current_of_sites_with_baseline", jvalue(def, cmp));
+    jchange(o, def, cmp, base);
+    cJSON_AddStringToObject(o, "status", kpi_status(def, cur));
+    if (def->has_target)
+        cJSON_AddNumberToObject(o, "target", def->target * def->scale);
+    else
+        cJSON_AddNullToObject(o, "target");
+    cJSON *ins = cJSON_AddObjectToObject(o, "inputs");
+    cJSON_AddItemToObject(ins, "current", in ? jterms(def->id, in, p) : cJSON_CreateNull());
+    cJSON_AddItemToObject(ins, "baseline", bin ? jterms(def->id, bin, bp) : cJSON_CreateNull());
+    return o;
+}
+
+static cJSON *jposture(const uint64_t p[2][5])
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int f = 0; f < 2; f++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "framework", fw_ids[f]);
+        cJSON_AddStringToObject(o, "name", fw_names[f]);
+        cJSON_AddNumberToObject(o, "in_scope", (double)p[f][P_SCOPE]);
+        cJSON_AddNumberToObject(o, "with_rules", (double)p[f][P_RULES]);
+        cJSON_AddNumberToObject(o, "satisfied", (double)p[f][P_SAT]);
+        cJSON_AddNumberToObject(o, "not_satisfied", (double)p[f][P_NOT]);
+        cJSON_AddNumberToObject(o, "no_evidence", (double)p[f][P_NOEV]);
+        if (p[f][P_SCOPE])
+            cJSON_AddNumberToObject(o, "satisfied_share",
+                                    round(1000.0 * (double)p[f][P_SAT] / (double)p[f][P_SCOPE]) /
+                                        10.0);
+        else
+            cJSON_AddNullToObject(o, "satisfied_share");
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
+static void jstr_or_null(cJSON *o, const char *k, const char *v)
+{
+    if (v && *v)
+        cJSON_AddStringToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *build_json(const edata *d)
+{
+    cJSON *top = cJSON_CreateObject();
+    cJSON_AddStringToObject(top, "format", EREPORT_FORMAT);
+    cJSON_AddStringToObject(top, "scope", "enterprise");
+    cJSON *per = cJSON_AddObjectToObject(top, "period");
+    char f[40], t[40];
+    rfc3339_format(d->period.from_us, f, sizeof f);
+    rfc3339_format(d->period.to_us - 86400LL * 1000000, t, sizeof t);
+    f[10] = t[10] = '\0';
+    cJSON_AddStringToObject(per, "label", d->period.label);
+    cJSON_AddStringToObject(per, "from", f);
+    cJSON_AddStringToObject(per, "to", t);
+    cJSON_AddStringToObject(top, "as_of", d->as_of);
+    cJSON_AddStringToObject(top, "kpi_definitions", d->defs.version ? d->defs.version : "");
+    cJSON *w = cJSON_AddObjectToObject(top, "witness");
+    jstr_or_null(w, "name", d->witness_name);
+    jstr_or_null(w, "vkey", d->witness_vkey);
+    cJSON *sites = cJSON_AddArrayToObject(top, "sites");
+    for (size_t si = 0; si < d->nsites; si++) {
+        const esite *s = &d->sites[si];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(sites, o);
+        cJSON_AddStringToObject(o, "origin", s->site.origin);
+        cJSON_AddStringToObject(o, "site", s->label);
+        cJSON_AddStringToObject(o, "key", s->site.key_line);
+        cJSON_AddStringToObject(o, "status", s->nintegrity ? "integrity-alert"
+                                             : s->problem[0] ? "incomplete" : "ok");
+        jstr_or_null(o, "problem", s->problem);
+        cJSON *m = cJSON_AddObjectToObject(o, "mirror");
+        cJSON_AddNumberToObject(m, "entries", (double)s->next_entry);
+        cJSON_AddNumberToObject(m, "mirror_size", (double)s->mirror_size);
+        cJSON_AddBoolToObject(m, "halted", s->halted);
+        if (s->has_cp) {
+            cJSON *c = cJSON_AddObjectToObject(o, "checkpoint");
+            char rh[65];
+            hex(s->cp_root, 32, rh);
+            cJSON_AddNumberToObject(c, "tree_size", (double)s->cp_size);
+            cJSON_AddStringToObject(c, "root", rh);
+            cJSON_AddBoolToObject(c, "cosigned", s->cosigned);
+            cJSON_AddStringToObject(c, "note", s->cp_note);
+        } else {
+            cJSON_AddNullToObject(o, "checkpoint");
+        }
+        cJSON *b = cJSON_AddObjectToObject(o, "batches");
+        if (s->has_kpis) {
+            cJSON *x = cJSON_AddObjectToObject(b, "kpi_inputs");
+            cJSON_AddNumberToObject(x, "index", (double)s->kpis_idx);
+            cJSON_AddStringToObject(x, "sha256", s->kpis_sha);
+        }
+        if (s->has_controls) {
+            cJSON *x = cJSON_AddObjectToObject(b, "controls");
+            cJSON_AddNumberToObject(x, "index", (double)s->controls_idx);
+            cJSON_AddStringToObject(x, "sha256", s->controls_sha);
+        }
+        jstr_or_null(o, "baseline_period", s->has_kpis && s->k.has_base ? s->k.base_label : NULL);
+        cJSON *ks = cJSON_AddArrayToObject(o, "kpis");
+        kpi_params p = {.ideal_cycle_s = s->has_kpis ? s->k.ideal_cycle_s : 0};
+        for (size_t ki = 0; ki < d->defs.n; ki++) {
+            const ekpi *k = &d->kpis[ki];
+            cJSON *x = jkpi(k, &k->site_cur[si], &k->site_cur[si], &k->site_base[si],
+                            s->has_kpis ? &s->k.cur : NULL,
+                            s->has_kpis && s->k.has_base ? &s->k.base : NULL, &p, &p);
+            const char *name = NULL, *pr = owner_of(s, k->def, &name);
+            cJSON *ow = cJSON_AddObjectToObject(x, "owner");
+            jstr_or_null(ow, "activity", k->def->activity);
+            jstr_or_null(ow, "principal", pr);
+            jstr_or_null(ow, "name", name);
+            cJSON_AddItemToArray(ks, x);
+        }
+        cJSON_AddBoolToObject(o, "controls_evaluated", s->evaluated);
+        cJSON_AddItemToObject(o, "posture", jposture(s->posture));
+        cJSON_AddNumberToObject(o, "findings", (double)s->nfindings);
+    }
+    cJSON *ent = cJSON_AddObjectToObject(top, "enterprise");
+    cJSON_AddNumberToObject(ent, "sites", (double)d->nsites);
+    cJSON_AddNumberToObject(ent, "sites_with_baseline", d->sites_with_base);
+    cJSON *ks = cJSON_AddArrayToObject(ent, "kpis");
+    for (size_t ki = 0; ki < d->defs.n; ki++) {
+        const ekpi *k = &d->kpis[ki];
+        cJSON_AddItemToArray(ks, jkpi(k, &k->total_cur, &k->total_cmp, &k->total_base,
+                                      &k->total_in,
+                                      k->total_has_base ? &k->total_base_in : NULL,
+                                      &k->total_params, &k->total_base_params));
+    }
+    cJSON_AddItemToObject(ent, "posture", jposture(d->posture));
+    cJSON *sev = cJSON_AddObjectToObject(ent, "findings");
+    cJSON_AddNumberToObject(sev, "total", (double)d->nfindings);
+    for (int i = KPI_SEV__COUNT - 1; i >= 0; i--)
+        cJSON_AddNumberToObject(sev, kpi_severity_names[i], (double)d->by_severity[i]);
+    cJSON *fs = cJSON_AddArrayToObject(top, "findings");
+    for (size_t i = 0; i < d->nfindings; i++) {
+        const efinding *x = &d->findings[i];
+        const esite *s = &d->sites[x->site];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(fs, o);
+        cJSON_AddStringToObject(o, "site", s->site.origin);
+        cJSON_AddStringToObject(o, "kind", x->kind);
+        cJSON_AddStringToObject(o, "severity", x->severity);
+        cJSON_AddStringToObject(o, "framework", x->framework);
+        cJSON_AddStringToObject(o, "control", x->control);
+        cJSON_AddStringToObject(o, "rule", x->rule);
+        cJSON_AddStringToObject(o, "title", x->title);
+        jstr_or_null(o, "owner", x->owner);
+        cJSON_AddStringToObject(o, "message", x->message);
+        jstr_or_null(o, "time", x->time);
+        if (x->has_about)
+            cJSON_AddNumberToObject(o, "about_index", (double)x->about);
+        else
+            cJSON_AddNullToObject(o, "about_index");
+        if (x->stored_note) {
+            cJSON *ev = cJSON_AddObjectToObject(o, "alert_evidence");
+            cJSON_AddStringToObject(ev, "stored_checkpoint", x->stored_note);
+            cJSON_AddStringToObject(ev, "site_checkpoint", x->site_note);
+        }
+        cJSON *cites = cJSON_AddArrayToObject(o, "evidence");
+        for (size_t k = 0; k < x->ncites; k++) {
+            cJSON *c = cJSON_CreateObject();
+            cJSON_AddItemToArray(cites, c);
+            char lh[65];
+            hex(x->cites[k].leaf_hash, 32, lh);
+            cJSON_AddNumberToObject(c, "index", (double)x->cites[k].index);
+            cJSON_AddStringToObject(c, "role", x->cites[k].role);
+            cJSON_AddStringToObject(c, "leaf_hash", lh);
+            size_t bl = sodium_base64_ENCODED_LEN(x->cites[k].leaf_len,
+                                                  sodium_base64_VARIANT_ORIGINAL);
+            char *lb = malloc(bl);
+            if (lb) {
+                b64((const uint8_t *)x->cites[k].leaf, x->cites[k].leaf_len, lb, bl);
+                cJSON_AddStringToObject(c, "leaf", lb);
+                free(lb);
+            }
+            cJSON *pr = cJSON_AddArrayToObject(c, "inclusion_proof");
+            for (size_t h = 0; h < x->cites[k].nproof; h++) {
+                char hb[48];
+                b64(x->cites[k].proof[h], 32, hb, sizeof hb);
+                cJSON_AddItemToArray(pr, cJSON_CreateString(hb));
+            }
+            cJSON_AddNumberToObject(c, "tree_size", (double)s->cp_size);
+            cJSON_AddBoolToObject(c, "cosigned", s->cosigned);
+        }
+    }
+    return top;
+}
+
+/* ---------- CSV ---------- */
+
+static int csv_cell(buf *b, const char *s, bool last)
+{
+    bool q = strpbrk(s, ",\"\r\n") != NULL;
+    int rc = q ? buf_putc(b, '"') : ADT_OK;
+    for (const char *p = s; !rc && *p; p++)
+        rc = *p == '"' ? buf_puts(b, "\"\"") : buf_putc(b, *p);
+    if (!rc && q)
+        rc = buf_putc(b, '"');
+    if (!rc)
+        rc = buf_puts(b, last ? "\r\n" : ",");
+    return rc;
+}
+
+static int csv_row(buf *b, const edata *d, const char *scope, const char *site, const ekpi *k,
+                   const kpi_value *cur, const kpi_value *cmp, const kpi_value *base,
+                   const kpi_inputs *in, const kpi_params *p, const char *owner)
+{
+    char v[64], bv[64], ch[32] = "", num[64] = "", den[64] = "";
+    fmt_value(k->def, cur, v, sizeof v);
+    fmt_value(k->def, base, bv, sizeof bv);
+    double c;
+    const char *u;
+    if (change_of(k->def, cmp, base, &c, &u))
+        snprintf(ch, sizeof ch, "%+.2f %s", c, u);
+    if (in) {
+        kpi_term t[KPI_MAX_TERMS];
+        size_t n = kpi_terms(k->def->id, in, p, NULL, t, KPI_MAX_TERMS);
+        for (size_t i = 0; i < n; i++) {
+            if (t[i].role == KPI_TERM_NUMERATOR && !num[0])
+                snprintf(num, sizeof num, "%.6g", t[i].value);
+            if (t[i].role == KPI_TERM_DENOMINATOR && !den[0])
+                snprintf(den, sizeof den, "%.6g", t[i].value);
+        }
+    }
+    const char *cells[] = {d->period.label, scope, site, k->def->key, k->def->name, k->def->unit,
+                           v, bv, ch, kpi_status(k->def, cur), num, den, owner ? owner : ""};
+    int rc = ADT_OK;
+    size_t nc = sizeof cells / sizeof cells[0];
+    for (size_t i = 0; !rc && i < nc; i++)
+        rc = csv_cell(b, cells[i], i + 1 == nc);
+    return rc;
+}
+
+static int build_csv(const edata *d, buf *b)
+{
+    int rc = buf_puts(b, "period,scope,site,id,name,unit,value,baseline,change_vs_baseline,"
+                         "status,numerator,denominator,owner\r\n");
+    for (size_t ki = 0; !rc && ki < d->defs.n; ki++) {
+        const ekpi *k = &d->kpis[ki];
+        rc = csv_row(b, d, "enterprise", "", k, &k->total_cur, &k->total_cmp, &k->total_base,
+                     &k->total_in, &k->total_params, NULL);
+        for (size_t si = 0; !rc && si < d->nsites; si++) {
+            const esite *s = &d->sites[si];
+            kpi_params p = {.ideal_cycle_s = s->has_kpis ? s->k.ideal_cycle_s : 0};
+            const char *name = NULL, *pr = owner_of(s, k->def, &name);
+            rc = csv_row(b, d, "site", s->site.origin, k, &k->site_cur[si], &k->site_cur[si],
+                         &k->site_base[si], s->has_kpis ? &s->k.cur : NULL, &p,
+                         name ? name : pr);
+        }
+    }
+    return rc;
+}
+
+/* ---------- the XML document the HTML template reads ---------- */
+
+static xmlNodePtr el(xmlNodePtr p, const char *name, const char *text)
+{
+    return xmlNewTextChild(p, NULL, BAD_CAST name, text ? BAD_CAST text : NULL);
+}
+
+static void at(xmlNodePtr n, const char *name, const char *v)
+{
+    xmlNewProp(n, BAD_CAST name, BAD_CAST(v ? v : ""));
+}
+
+static void atu(xmlNodePtr n, const char *name, uint64_t v)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
+    at(n, name, s);
+}
+
+static void xvalue(xmlNodePtr n, const kpi_def *def, const kpi_value *cur, const kpi_value *cmp,
+                   const kpi_value *base)
+{
+    char v[64];
+    fmt_value(def, cur, v, sizeof v);
+    at(n, "display", v);
+    at(n, "why", cur->available ? "" : cur->why);
+    fmt_value(def, base, v, sizeof v);
+    at(n, "baseline", v);
+    double c;
+    const char *u;
+    if (change_of(def, cmp, base, &c, &u)) {
+        char s[48];
+        snprintf(s, sizeof s, "%+.1f %s", c, u);
+        at(n, "change", s);
+        at(n, "direction", better_worse(def, c));
+    }
+    at(n, "status", kpi_status(def, cur));
+}
+
+static void xposture(xmlNodePtr parent, const uint64_t p[2][5])
+{
+    for (int f = 0; f < 2; f++) {
+        xmlNodePtr x = el(parent, "framework", NULL);
+        at(x, "id", fw_ids[f]);
+        at(x, "name", fw_names[f]);
+        atu(x, "in-scope", p[f][P_SCOPE]);
+        atu(x, "with-rules", p[f][P_RULES]);
+        atu(x, "satisfied", p[f][P_SAT]);
+        atu(x, "not-satisfied", p[f][P_NOT]);
+        atu(x, "no-evidence", p[f][P_NOEV]);
+        char s[16] = "n/a";
+        if (p[f][P_SCOPE])
+            snprintf(s, sizeof s, "%.0f", 100.0 * (double)p[f][P_SAT] / (double)p[f][P_SCOPE]);
+        at(x, "share", s);
+    }
+}
+
+static xmlDocPtr build_xml(const edata *d)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "enterprise");
+    xmlDocSetRootElement(doc, root);
+    char f[40], t[40];
+    rfc3339_format(d->period.from_us, f, sizeof f);
+    rfc3339_format(d->period.to_us - 86400LL * 1000000, t, sizeof t);
+    f[10] = t[10] = '\0';
+    at(root, "period", d->period.label);
+    at(root, "from", f);
+    at(root, "to", t);
+    at(root, "as-of", d->as_of);
+    at(root, "witness", d->witness_name);
+    at(root, "witness-key", d->witness_vkey);
+    atu(root, "sites", d->nsites);
+    atu(root, "sites-with-baseline", (uint64_t)d->sites_with_base);
+    xmlNodePtr ss = el(root, "sites", NULL);
+    for (size_t si = 0; si < d->nsites; si++) {
+        const esite *s = &d->sites[si];
+        xmlNodePtr x = el(ss, "site", NULL);
+        at(x, "origin", s->site.origin);
+        at(x, "label", s->label);
+        at(x, "status", s->nintegrity ? "integrity-alert" : s->problem[0] ? "incomplete" : "ok");
+        at(x, "problem", s->problem);
+        atu(x, "entries", s->next_entry);
+        atu(x, "checkpoint", s->has_cp ? s->cp_size : 0);
+        at(x, "cosigned", s->cosigned ? "yes" : "no");
+        at(x, "baseline-period", s->has_kpis && s->k.has_base ? s->k.base_label : "");
+        atu(x, "findings", s->nfindings);
+        atu(x, "integrity", s->nintegrity);
+        xposture(x, s->posture);
+    }
+    xmlNodePtr ks = el(root, "kpis", NULL);
+    for (size_t ki = 0; ki < d->defs.n; ki++) {
+        const ekpi *k = &d->kpis[ki];
+        xmlNodePtr x = el(ks, "kpi", NULL);
+        at(x, "id", k->def->key);
+        at(x, "name", k->def->name);
+        at(x, "unit", k->def->unit);
+        at(x, "group", k->def->group);
+        if (k->def->has_target) {
+            char tg[64];
+            kpi_value tv = {true, k->def->target, NULL, NULL};
+            fmt_value(k->def, &tv, tg, sizeof tg);
+            at(x, "target", tg);
+        }
+        xmlNodePtr tot = el(x, "total", NULL);
+        xvalue(tot, k->def, &k->total_cur, &k->total_cmp, &k->total_base);
+        kpi_term tm[KPI_MAX_TERMS];
+        size_t nt = kpi_terms(k->def->id, &k->total_in, &k->total_params, NULL, tm, KPI_MAX_TERMS);
+        for (size_t i = 0; i < nt; i++) {
+            if (tm[i].role == KPI_TERM_INPUT)
+                continue;
+            xmlNodePtr te = el(tot, "term", NULL);
+            at(te, "name", tm[i].name);
+            at(te, "role", tm[i].role == KPI_TERM_NUMERATOR ? "numerator" : "denominator");
+            char v[48];
+            snprintf(v, sizeof v, "%.4g %s", tm[i].value, tm[i].unit);
+            at(te, "value", v);
+        }
+        for (size_t si = 0; si < d->nsites; si++) {
+            xmlNodePtr sx = el(x, "site", NULL);
+            at(sx, "origin", d->sites[si].site.origin);
+            at(sx, "label", d->sites[si].label);
+            xvalue(sx, k->def, &k->site_cur[si], &k->site_cur[si], &k->site_base[si]);
+            const char *name = NULL, *pr = owner_of(&d->sites[si], k->def, &name);
+            at(sx, "owner", name ? name : pr);
+        }
+    }
+    xmlNodePtr cp = el(root, "compliance", NULL);
+    xposture(cp, d->posture);
+    xmlNodePtr fs = el(root, "findings", NULL);
+    atu(fs, "total", d->nfindings);
+    for (int i = 0; i < KPI_SEV__COUNT; i++)
+        atu(fs, kpi_severity_names[i], d->by_severity[i]);
+    for (size_t i = 0; i < d->nfindings; i++) {
+        const efinding *x = &d->findings[i];
+        const esite *s = &d->sites[x->site];
+        xmlNodePtr fx = el(fs, "finding", x->message);
+        at(fx, "site", s->label);
+        at(fx, "kind", x->kind);
+        at(fx, "severity", x->severity);
+        at(fx, "framework", x->framework);
+        at(fx, "control", x->control);
+        at(fx, "title", x->title);
+        at(fx, "owner", x->owner);
+        at(fx, "when", x->time);
+        char ev[256] = "";
+        size_t used = 0;
+        for (size_t k = 0; k < x->ncites && used < sizeof ev; k++) {
+            int w = snprintf(ev + used, sizeof ev - used, "%s#%llu", k ? ", " : "",
+                             (unsigned long long)x->cites[k].index);
+            if (w > 0)
+                used += (size_t)w;
+        }
+        at(fx, "entries", ev);
+        atu(fx, "tree-size", s->cp_size);
+        at(fx, "proven", x->ncites ? (s->cosigned ? "cosigned" : "site-signed") : "no");
+    }
+    return doc;
+}
+
+/* ---------- rendering ---------- */
+
+static int save_json(cJSON *j, buf *out, adt_err *err)
+{
+    char *s = cJSON_PrintBuffered(j, 1 << 16, 1);
+    if (!s)
+        return adt_fail(err, ADT_ENOMEM, "serialising JSON failed");
+    int rc = buf_puts(out, s);
+    if (!rc)
+        rc = buf_putc(out, '\n');
+    free(s);
+    return rc ? adt_fail(err, ADT_ETOOBIG, "the report exceeds %zu bytes", out->max) : ADT_OK;
+}
+
+static int save_xml(xmlDocPtr doc, buf *out, adt_err *err)
+{
+    xmlChar *txt = NULL;
+    int len = 0;
+    xmlDocDumpFormatMemoryEnc(doc, &txt, &len, "UTF-8", 1);
+    if (!txt)
+        return adt_fail(err, ADT_ENOMEM, "serialising XML failed");
+    int rc = buf_append(out, txt, (size_t)len);
+    xmlFree(txt);
+    return rc ? adt_fail(err, ADT_ETOOBIG, "the report exceeds %zu bytes", out->max) : ADT_OK;
+}
+
+int ereport_render(ereport *r, report_format f, const char *template_path, buf *out,
+                   adt_err *err)
+{
+    const edata *d = &r->d;
+    int rc;
+    switch (f) {
+    case REPORT_JSON: {
+        cJSON *j = build_json(d);
+        rc = j ? save_json(j, out, err) : adt_fail(err, ADT_ENOMEM, "out of memory");
+        cJSON_Delete(j);
+        return rc;
+    }
+    case REPORT_CSV:
+        rc = build_csv(d, out);
+        return rc ? adt_fail(err, rc, "the CSV does not fit") : ADT_OK;
+    case REPORT_XML:
+    case REPORT_HTML: {
+        xmlDocPtr doc = build_xml(d);
+        if (!doc)
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
+        rc = f == REPORT_XML ? save_xml(doc, out, err)
+                             : reports_xslt_html(doc, template_path,
+                                                 reports_builtin_enterprise_template(),
+                                                 "templates/enterprise-html.xsl", out, err);
+        xmlFreeDoc(doc);
+        return rc;
+    }
+    case REPORT_OSCAL_XML: {
+        xmlDocPtr doc = NULL;
+        rc = eoscal_build_xml(d, &doc, err);
+        if (!rc)
+            rc = save_xml(doc, out, err);
+        xmlFreeDoc(doc);
+        return rc;
+    }
+    case REPORT_OSCAL_JSON: {
+        cJSON *j = NULL;
+        rc = eoscal_build_json(d, &j, err);
+        if (!rc)
+            rc = save_json(j, out, err);
+        cJSON_Delete(j);
+        return rc;
+    }
+    }
+    return adt_fail(err, ADT_EINVAL, "unknown format");
+}

@@ -1,0 +1,372 @@
+/* ship.c: the batches a site ships to its central tier (see ship.h). */
+#include "ship.h"
+
+#include "canon.h"
+#include "event.h"
+#include "kpi.h"
+#include "ledger.h"
+#include "rdata.h"
+#include "reports.h"
+#include "rfc3339.h"
+#include "rperiod.h"
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const fw_names[2] = {"iso27001", "nist80053"};
+
+/* ---------- the store: shipments.db ---------- */
+
+static int db_fail(sqlite3 *db, adt_err *err, const char *what)
+{
+    return adt_fail(err, ADT_EIO, "%s: %s", what, db ? sqlite3_errmsg(db) : "cannot open");
+}
+
+static int store_open(const char *dir, bool create, sqlite3 **out, adt_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, SHIP_DB_FILE);
+    struct stat st;
+    if (!create && stat(path, &st) != 0)
+        return adt_fail(err, ADT_ENOTFOUND, "this site has shipped nothing yet (%s)", path);
+    sqlite3 *db = NULL;
+    int flags = create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        int rc = db_fail(db, err, "opening shipments.db");
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if (create &&
+        sqlite3_exec(db,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     "CREATE TABLE IF NOT EXISTS shipments (sha256 TEXT PRIMARY KEY, kind TEXT NOT "
+                     "NULL, period TEXT NOT NULL, created_at TEXT NOT NULL, body BLOB NOT NULL)",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = db_fail(db, err, "preparing shipments.db");
+        sqlite3_close(db);
+        return rc;
+    }
+    *out = db;
+    return ADT_OK;
+}
+
+static int store_put(sqlite3 *db, const char *sha, const char *kind, const char *period,
+                     const buf *body, adt_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[40];
+    rfc3339_format(rfc3339_now_us(), now, sizeof now);
+    if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO shipments VALUES (?, ?, ?, ?, ?)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_fail(db, err, "storing the batch");
+    sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, period, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, body->data, (int)body->len, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? ADT_OK : db_fail(db, err, "storing the batch");
+}
+
+/* ---------- the batches ---------- */
+
+static int jstr(buf *b, const char *key, const char *v)
+{
+    int rc = buf_printf(b, "\"%s\":", key);
+    return rc ? rc : v ? canon_put_string(b, v, strlen(v)) : buf_puts(b, "null");
+}
+
+static int day(int64_t us, char *out, size_t cap)
+{
+    char t[40];
+    int rc = rfc3339_format(us, t, sizeof t);
+    snprintf(out, cap, "%.10s", t);
+    return rc;
+}
+
+/* {"label","from","to"} with `to` the last day included. */
+static int window(buf *b, const char *label, int64_t from, int64_t to)
+{
+    char f[16], t[16];
+    day(from, f, sizeof f);
+    day(to - 86400LL * 1000000, t, sizeof t);
+    int rc = buf_putc(b, '{');
+    if (!rc) rc = jstr(b, "label", label);
+    if (!rc) rc = buf_printf(b, ",\"from\":\"%s\",\"to\":\"%s\"}", f, t);
+    return rc;
+}
+
+static int head(buf *b, const char *kind, const rdata *d)
+{
+    char root[65];
+    rdata_hex(d->root, MERKLE_HASH_LEN, root);
+    int rc = buf_puts(b, "{\"format\":\"" SHIP_FORMAT "\",");
+    if (!rc) rc = jstr(b, "kind", kind);
+    if (!rc) rc = buf_putc(b, ',');
+    if (!rc) rc = jstr(b, "origin", d->origin);
+    if (!rc) rc = buf_putc(b, ',');
+    if (!rc) rc = jstr(b, "site", d->defs->site);
+    if (!rc) rc = buf_puts(b, ",\"period\":");
+    if (!rc) rc = window(b, d->period.label, d->period.from_us, d->period.to_us);
+    if (!rc)
+        rc = buf_printf(b, ",\"checkpoint\":{\"tree_size\":%llu,\"root\":\"%s\"},",
+                        (unsigned long long)d->tree_size, root);
+    if (!rc) rc = jstr(b, "as_of", d->as_of);
+    return rc;
+}
+
+static int inputs_or_null(buf *b, const kpi_inputs *in)
+{
+    return in ? kpi_inputs_json(in, b) : buf_puts(b, "null");
+}
+
+static int build_kpis(const rdata *d, buf *b)
+{
+    const kpi_defs *defs = d->defs;
+    int rc = head(b, "kpi-inputs", d);
+    if (!rc) rc = buf_puts(b, ",\"previous_period\":");
+    if (!rc) rc = window(b, d->period.prev_label, d->period.prev_from_us, d->period.prev_to_us);
+    if (!rc) rc = buf_puts(b, ",\"baseline_period\":");
+    if (!rc && d->has_base)
+        rc = window(b, d->base.label, d->base.from_us, d->base.to_us);
+    else if (!rc)
+        rc = buf_puts(b, "null");
+    if (!rc) rc = buf_putc(b, ',');
+    if (!rc) rc = jstr(b, "kpi_definitions", defs->version);
+    if (!rc)
+        rc = buf_printf(b, ",\"params\":{\"ideal_cycle_s\":%.17g}", defs->params.ideal_cycle_s);
+    if (!rc) rc = buf_puts(b, ",\"inputs\":{\"current\":");
+    if (!rc) rc = kpi_inputs_json(&d->cur, b);
+    if (!rc) rc = buf_puts(b, ",\"previous\":");
+    if (!rc) rc = kpi_inputs_json(&d->prev, b);
+    if (!rc) rc = buf_puts(b, ",\"baseline\":");
+    if (!rc) rc = inputs_or_null(b, rdata_base(d));
+    if (!rc) rc = buf_puts(b, "},\"weeks\":[");
+    for (int w = 0; !rc && w < d->nweeks; w++) {
+        int64_t f = d->period.from_us + (int64_t)w * d->week_len_us;
+        int64_t t = f + d->week_len_us < d->period.to_us ? f + d->week_len_us : d->period.to_us;
+        char fs[16], ts[16];
+        day(f, fs, sizeof fs);
+        day(t, ts, sizeof ts);
+        rc = buf_printf(b, "%s{\"week\":%d,\"from\":\"%s\",\"to\":\"%s\",\"inputs\":", w ? "," : "",
+                        w + 1, fs, ts);
+        if (!rc) rc = kpi_inputs_json(&d->week[w], b);
+        if (!rc) rc = buf_putc(b, '}');
+    }
+    if (!rc) rc = buf_puts(b, "],\"owners\":[");
+    for (size_t i = 0, n = 0; !rc && i < defs->n; i++) {
+        const kpi_def *k = &defs->defs[i];
+        rc = buf_puts(b, n++ ? ",{" : "{");
+        if (!rc) rc = jstr(b, "kpi", k->key);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = jstr(b, "activity", k->activity);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = jstr(b, "principal", d->kpi_owner[i][0] ? d->kpi_owner[i] : NULL);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = jstr(b, "name", d->kpi_owner_name[i][0] ? d->kpi_owner_name[i] : NULL);
+        if (!rc) rc = buf_putc(b, '}');
+    }
+    if (!rc) rc = buf_puts(b, "]}");
+    return rc;
+}
+
+static int build_controls(const rdata *d, buf *b)
+{
+    int rc = head(b, "controls", d);
+    if (!rc) rc = buf_puts(b, ",\"evaluated\":");
+    if (!rc) rc = buf_puts(b, d->controls ? "true" : "false");
+    if (!rc) rc = buf_putc(b, ',');
+    if (!rc) rc = jstr(b, "problem", d->controls_problem[0] ? d->controls_problem : NULL);
+    if (!rc) rc = buf_puts(b, ",\"posture\":[");
+    for (int f = 0; !rc && f < 2; f++) {
+        const rdata_posture *p = &d->posture[f];
+        rc = buf_printf(b,
+                        "%s{\"framework\":\"%s\",\"in_scope\":%llu,\"with_rules\":%llu,"
+                        "\"satisfied\":%llu,\"not_satisfied\":%llu,\"no_evidence\":%llu}",
+                        f ? "," : "", fw_names[f], (unsigned long long)p->in_scope,
+                        (unsigned long long)p->with_rules, (unsigned long long)p->satisfied,
+                        (unsigned long long)p->not_satisfied, (unsigned long long)p->no_evidence);
+    }
+    if (!rc) rc = buf_puts(b, "],\"findings\":[");
+    for (size_t i = 0; !rc && i < d->nfindings; i++) {
+        const rdata_finding *f = &d->findings[i];
+        char when[40] = "";
+        if (f->time_us)
+            rfc3339_format(f->time_us, when, sizeof when);
+        rc = buf_puts(b, i ? ",{" : "{");
+        if (!rc) rc = jstr(b, "framework", f->framework);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = jstr(b, "control", f->control);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = jstr(b, "severity", f->severity);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = jstr(b, "rule", f->rule);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = jstr(b, "title", f->title);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = jstr(b, "owner", f->owner[0] ? f->owner : NULL);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = jstr(b, "message", f->message);
+        if (!rc) rc = buf_putc(b, ',');
+        if (!rc) rc = jstr(b, "time", when[0] ? when : NULL);
+        if (!rc && f->has_index)
+            rc = buf_printf(b, ",\"index\":%llu}", (unsigned long long)f->index);
+        else if (!rc)
+            rc = buf_puts(b, ",\"index\":null}");
+    }
+    if (!rc) rc = buf_puts(b, "]}");
+    return rc;
+}
+
+static int load_defs(const ship_opts *o, kpi_defs *defs, adt_err *err)
+{
+    if (o->kpis_path)
+        return kpi_defs_load(o->kpis_path, defs, err);
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/kpis.json", o->data_dir);
+    if (stat(path, &st) == 0)
+        return kpi_defs_load(path, defs, err);
+    const char *k = reports_builtin_kpis();
+    return kpi_defs_parse(k, strlen(k), "built-in reports/kpis.json", defs, err);
+}
+
+/* The site.shipment events, appended in one transaction. */
+static int record(const ship_opts *o, const char *period, ship_batch *b, size_t n, adt_err *err)
+{
+    char now[40];
+    rfc3339_format(o->time_us ? o->time_us : rfc3339_now_us(), now, sizeof now);
+    const char *actor = o->actor && *o->actor ? o->actor : "auditd";
+    buf ev[2], canon[2];
+    ledger_item items[2];
+    int rc = ADT_OK;
+    for (size_t i = 0; i < n; i++) {
+        buf_init(&ev[i], 4096);
+        buf_init(&canon[i], 4096);
+    }
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = buf_puts(&ev[i], "{\"type\":\"site.shipment\",");
+        if (!rc) rc = jstr(&ev[i], "time", now);
+        if (!rc) rc = buf_putc(&ev[i], ',');
+        if (!rc) rc = jstr(&ev[i], "actor", actor);
+        if (!rc) rc = buf_putc(&ev[i], ',');
+        if (!rc) rc = jstr(&ev[i], "period", period);
+        if (!rc)
+            rc = buf_printf(&ev[i], ",\"kind\":\"%s\",\"format\":\"" SHIP_FORMAT "\","
+                            "\"sha256\":\"%s\",\"bytes\":%llu}",
+                            b[i].kind, b[i].sha256, (unsigned long long)b[i].bytes);
+        event_info info;
+        if (!rc)
+            rc = event_validate(ev[i].data, ev[i].len, NULL, &canon[i], &info, err);
+        else
+            rc = adt_fail(err, rc, "building the site.shipment event failed");
+        items[i] = (ledger_item){"auditd:ship", "site.shipment", canon[i].data, canon[i].len,
+                                 NULL, 0, false, EVENT_WRITER_AUDITD};
+    }
+    ledger *lg = NULL;
+    if (!rc)
+        rc = ledger_open(o->data_dir, LEDGER_RDWR, &lg, err);
+    if (!rc) {
+        ledger_commit cm;
+        rc = ledger_append(lg, items, n, &cm, err);
+        for (size_t i = 0; !rc && i < n; i++)
+            b[i].index = cm.first + i;
+        ledger_close(lg);
+    }
+    for (size_t i = 0; i < n; i++) {
+        buf_free(&ev[i]);
+        buf_free(&canon[i]);
+    }
+    return rc;
+}
+
+int ship_period(const ship_opts *o, ship_batch out[2], adt_err *err)
+{
+    memset(out, 0, 2 * sizeof *out);
+    rperiod per;
+    int rc = rperiod_parse(o->period, &per, err);
+    if (rc)
+        return rc;
+    kpi_defs defs;
+    if ((rc = load_defs(o, &defs, err)))
+        return rc;
+    rdata *d = NULL;
+    rdata_opts ro = {0, o->time_us, false, false};
+    rc = rdata_collect(o->data_dir, &per, &defs, &ro, &d, err);
+    buf body[2];
+    buf_init(&body[0], SHIP_MAX_BYTES);
+    buf_init(&body[1], SHIP_MAX_BYTES);
+    if (!rc && (build_kpis(d, &body[0]) || build_controls(d, &body[1])))
+        rc = adt_fail(err, ADT_ETOOBIG, "a batch is over %u bytes", SHIP_MAX_BYTES);
+    sqlite3 *db = NULL;
+    if (!rc)
+        rc = store_open(o->data_dir, true, &db, err);
+    static const char *const kinds[2] = {"kpi-inputs", "controls"};
+    for (int i = 0; !rc && i < 2; i++) {
+        uint8_t h[32];
+        crypto_hash_sha256(h, (const uint8_t *)body[i].data, body[i].len);
+        snprintf(out[i].kind, sizeof out[i].kind, "%s", kinds[i]);
+        sodium_bin2hex(out[i].sha256, sizeof out[i].sha256, h, 32);
+        out[i].bytes = body[i].len;
+        rc = store_put(db, out[i].sha256, kinds[i], per.label, &body[i], err);
+    }
+    sqlite3_close(db);
+    if (!rc)
+        rc = record(o, per.label, out, 2, err);
+    buf_free(&body[0]);
+    buf_free(&body[1]);
+    rdata_free(d);
+    kpi_defs_free(&defs);
+    return rc;
+}
+
+int ship_api(const char *data_dir, const api_request *req, api_response *resp)
+{
+    static const char prefix[] = "/v1/shipments/";
+    if (!req->path || strncmp(req->path, prefix, sizeof prefix - 1))
+        return ADT_ENOTFOUND;
+    const char *sha = req->path + sizeof prefix - 1;
+    if (strcmp(req->method, "GET"))
+        return api_error(resp, 405, "method_not_allowed", "use GET /v1/shipments/{sha256}");
+    if (req->role != API_ROLE_AUDITOR && req->role != API_ROLE_ADMIN)
+        return api_error(resp, 403, "forbidden", "shipments need an auditor or admin token");
+    bool hex = strlen(sha) == 64;
+    for (size_t i = 0; hex && i < 64; i++)
+        hex = (sha[i] >= '0' && sha[i] <= '9') || (sha[i] >= 'a' && sha[i] <= 'f');
+    if (!hex)
+        return api_error(resp, 404, "not_found", "use /v1/shipments/{lowercase hex SHA-256 of "
+                         "the batch}, as a site.shipment event names it");
+    sqlite3 *db = NULL;
+    adt_err err = {0};
+    int rc = store_open(data_dir, false, &db, &err);
+    if (rc == ADT_ENOTFOUND)
+        return api_error(resp, 404, "not_found", "%s", err.msg);
+    if (rc)
+        return api_error(resp, 500, "internal", "%s", err.msg);
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(db, "SELECT body FROM shipments WHERE sha256 = ?", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = api_error(resp, 500, "internal", "reading shipments.db: %s", sqlite3_errmsg(db));
+    } else {
+        sqlite3_bind_text(st, 1, sha, 64, SQLITE_STATIC);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            buf_reset(&resp->body);
+            rc = buf_append(&resp->body, sqlite3_column_blob(st, 0),
+                            (size_t)sqlite3_column_bytes(st, 0));
+            resp->status = 200;
+            resp->content_type = "application/json";
+        } else {
+            rc = api_error(resp, 404, "not_found", "no batch %s was shipped from this site", sha);
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
