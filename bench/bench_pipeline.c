@@ -17,6 +17,7 @@
 #include "model.h"
 #include "registry.h"
 #include "sim.h"
+#include "sqldb.h"
 #include "tdb.h"
 
 #include <stdio.h>
@@ -179,7 +180,7 @@ int main(int argc, char **argv)
     lineage_dataset ds;
     if (lineage_dataset_define(tdb, &s, "bench", 0, INT64_MAX, NULL, 0, &ds, &err))
         return fail("dataset", &err);
-    tdb_close(tdb);
+    sqldb_close(tdb);
     char mpath[512];
     snprintf(mpath, sizeof mpath, "%s/model.json", dir);
     model_train_opts mo = {"failure-predictor", ds.id, mpath, 1, 20, 0, 0, 0};

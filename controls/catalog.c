@@ -2,6 +2,8 @@
  * normalisation, lookups, and the OSCAL, crosswalk and SoA importers. */
 #include "catalog.h"
 #include "buf.h"
+#include "afile.h"
+#include "sqldb.h"
 #include "xsafe.h"
 
 #include <cjson/cJSON.h>
@@ -19,7 +21,7 @@
 #define CSV_MAX_FIELDS 16
 #define CSV_MAX_FIELD 4096
 
-/* The files in controls/data/, compiled in by policies/embed.cmake (controls/CMakeLists.txt). */
+/* The files in controls/data/, compiled in by auditd/core/embed.cmake (controls/CMakeLists.txt). */
 extern const unsigned char catalog_data_nist[], catalog_data_iso[], catalog_data_crosswalk[],
     catalog_data_soa[];
 extern const unsigned long catalog_data_nist_len, catalog_data_iso_len,
@@ -217,40 +219,12 @@ static int norm_for(const char *framework, const char *in, char *out, size_t cap
 
 /* ---- SQLite helpers ---------------------------------------------------------- */
 
-static int db_fail(catalog *c, adt_err *err, const char *what)
-{
-    return adt_fail(err, ADT_EIO, "control store: %s: %s", what, sqlite3_errmsg(c->db));
-}
-
-static int exec(catalog *c, const char *sql, adt_err *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = adt_fail(err, ADT_EIO, "control store: %s", msg ? msg : "error");
-        sqlite3_free(msg);
-        return rc;
-    }
-    return ADT_OK;
-}
-
-static int prep(catalog *c, const char *sql, sqlite3_stmt **st, adt_err *err)
-{
-    if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK)
-        return db_fail(c, err, "prepare");
-    return ADT_OK;
-}
-
-static int begin(catalog *c, adt_err *err)
-{
-    return exec(c, "BEGIN IMMEDIATE", err);
-}
-
 /* Commit if rc is ADT_OK, else roll back; returns rc (or the commit's failure). */
 static int finish(catalog *c, int rc, adt_err *err)
 {
     if (rc == ADT_OK)
-        return exec(c, "COMMIT", err);
-    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return sqldb_commit(c->db, err);
+    sqldb_rollback(c->db);
     return rc;
 }
 
@@ -422,7 +396,7 @@ static int put_control(catalog *c, sqlite3_stmt *st, const char *fw, const char 
     sqlite3_bind_text(st, 7, sk, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, source, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
-        return db_fail(c, err, "storing a control");
+        return sqldb_fail(c->db, "storing a control", err);
     return ADT_OK;
 }
 
@@ -552,7 +526,7 @@ static int import_catalog_doc(catalog *c, xmlNodePtr root, const char *name, con
                               const char *source, catalog_import_stats *st, adt_err *err)
 {
     sqlite3_stmt *put = NULL;
-    int rc = prep(c, PUT_CONTROL_SQL, &put, err);
+    int rc = sqldb_prepare(c->db, PUT_CONTROL_SQL, &put, err);
     if (rc != ADT_OK)
         return rc;
     oscal_walk w = {c, put, name, fw, source, 0, err};
@@ -632,19 +606,19 @@ static int import_profile_doc(catalog *c, xmlNodePtr root, const char *name, con
         xmlFree(title);
     }
     sqlite3_stmt *del = NULL, *ins = NULL, *exists = NULL, *drop = NULL;
-    if ((rc = prep(c, "DELETE FROM baseline WHERE name = ?1 AND framework = ?2", &del, err)) ||
-        (rc = prep(c,
+    if ((rc = sqldb_prepare(c->db, "DELETE FROM baseline WHERE name = ?1 AND framework = ?2", &del, err)) ||
+        (rc = sqldb_prepare(c->db,
                    "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
                    "VALUES(?1, ?2, ?3, ?4)",
                    &ins, err)) ||
-        (rc = prep(c, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &exists, err)) ||
-        (rc = prep(c, "DELETE FROM baseline WHERE name = ?1 AND framework = ?2 AND id = ?3",
+        (rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &exists, err)) ||
+        (rc = sqldb_prepare(c->db, "DELETE FROM baseline WHERE name = ?1 AND framework = ?2 AND id = ?3",
                    &drop, err)))
         goto out;
     sqlite3_bind_text(del, 1, bn, -1, SQLITE_STATIC);
     sqlite3_bind_text(del, 2, fw, -1, SQLITE_STATIC);
     if (sqlite3_step(del) != SQLITE_DONE) {
-        rc = db_fail(c, err, "replacing the baseline");
+        rc = sqldb_fail(c->db, "replacing the baseline", err);
         goto out;
     }
     size_t imports = 0;
@@ -659,7 +633,7 @@ static int import_profile_doc(catalog *c, xmlNodePtr root, const char *name, con
                 bool exc = xsafe_is(sel, OSCAL_NS, "exclude-controls");
                 if (xsafe_is(sel, OSCAL_NS, "include-all") && pass == 0) {
                     sqlite3_stmt *all = NULL;
-                    if ((rc = prep(c,
+                    if ((rc = sqldb_prepare(c->db,
                                    "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
                                    "SELECT ?1, framework, id, ?3 FROM control WHERE "
                                    "framework = ?2 AND withdrawn = 0",
@@ -669,7 +643,7 @@ static int import_profile_doc(catalog *c, xmlNodePtr root, const char *name, con
                     sqlite3_bind_text(all, 2, fw, -1, SQLITE_STATIC);
                     sqlite3_bind_text(all, 3, source, -1, SQLITE_STATIC);
                     if (sqlite3_step(all) != SQLITE_DONE)
-                        rc = db_fail(c, err, "include-all");
+                        rc = sqldb_fail(c->db, "include-all", err);
                     sqlite3_finalize(all);
                     continue;
                 }
@@ -708,7 +682,7 @@ static int import_profile_doc(catalog *c, xmlNodePtr root, const char *name, con
                         break;
                     }
                     if (s != SQLITE_ROW) {
-                        rc = db_fail(c, err, "lookup");
+                        rc = sqldb_fail(c->db, "lookup", err);
                         break;
                     }
                     sqlite3_stmt *op = pass == 0 ? ins : drop;
@@ -719,7 +693,7 @@ static int import_profile_doc(catalog *c, xmlNodePtr root, const char *name, con
                     if (pass == 0)
                         sqlite3_bind_text(op, 4, source, -1, SQLITE_STATIC);
                     if (sqlite3_step(op) != SQLITE_DONE)
-                        rc = db_fail(c, err, "storing the baseline");
+                        rc = sqldb_fail(c->db, "storing the baseline", err);
                 }
             }
         }
@@ -728,7 +702,7 @@ static int import_profile_doc(catalog *c, xmlNodePtr root, const char *name, con
         rc = adt_fail(err, ADT_EINVAL, "%s: the profile has no <import>", name);
     if (rc == ADT_OK) {
         sqlite3_stmt *cnt = NULL;
-        if ((rc = prep(c, "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = ?2",
+        if ((rc = sqldb_prepare(c->db, "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = ?2",
                        &cnt, err)) == ADT_OK) {
             sqlite3_bind_text(cnt, 1, bn, -1, SQLITE_STATIC);
             sqlite3_bind_text(cnt, 2, fw, -1, SQLITE_STATIC);
@@ -803,7 +777,7 @@ int catalog_import_oscal_mem(catalog *c, const char *data, size_t len,
     if (!st)
         st = &tmp;
     const char *nm = name_for_errors ? name_for_errors : "input";
-    int rc = begin(c, err);
+    int rc = sqldb_begin(c->db, err);
     if (rc != ADT_OK)
         return rc;
     rc = import_oscal_tx(c, data, len, nm, xsd_path, framework, name, st, err);
@@ -816,7 +790,7 @@ int catalog_import_oscal(catalog *c, const char *path, const char *xsd_path,
 {
     buf b;
     buf_init(&b, CATALOG_MAX_FILE + 1);
-    int rc = xsafe_read_file(path, CATALOG_MAX_FILE, &b, err);
+    int rc = afile_read(path, CATALOG_MAX_FILE, &b, err);
     if (rc == ADT_OK)
         rc = catalog_import_oscal_mem(c, b.data, b.len, path, xsd_path, framework, name, st, err);
     buf_free(&b);
@@ -841,7 +815,7 @@ static int control_exists(catalog *c, sqlite3_stmt *st, const char *fw, const ch
     sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
     int s = sqlite3_step(st);
     if (s != SQLITE_ROW && s != SQLITE_DONE)
-        return db_fail(c, err, "lookup");
+        return sqldb_fail(c->db, "lookup", err);
     *yes = s == SQLITE_ROW;
     return ADT_OK;
 }
@@ -884,7 +858,7 @@ static int xw_pair(xw_ctx *x, const char *a, const char *b, const char *where,
     sqlite3_bind_text(x->ins, 2, iso, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(x->ins, 3, source, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(x->ins) != SQLITE_DONE)
-        return db_fail(x->c, x->err, "storing a crosswalk pair");
+        return sqldb_fail(x->c->db, "storing a crosswalk pair", x->err);
     return ADT_OK;
 }
 
@@ -978,13 +952,13 @@ out:
 static int count_q(catalog *c, const char *sql, uint64_t *out, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(c, sql, &st, err);
+    int rc = sqldb_prepare(c->db, sql, &st, err);
     if (rc != ADT_OK)
         return rc;
     if (sqlite3_step(st) == SQLITE_ROW)
         *out = (uint64_t)sqlite3_column_int64(st, 0);
     else
-        rc = db_fail(c, err, "count");
+        rc = sqldb_fail(c->db, "count", err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -996,12 +970,12 @@ static int import_crosswalk_tx(catalog *c, const char *data, size_t len, const c
     if (len > CATALOG_MAX_FILE)
         return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
     xw_ctx x = {c, NULL, NULL, name, base_name(name), err};
-    int rc = exec(c, "DELETE FROM crosswalk", err);
+    int rc = sqldb_exec(c->db, "DELETE FROM crosswalk", "replacing the crosswalk", err);
     if (rc == ADT_OK)
-        rc = prep(c, "INSERT OR IGNORE INTO crosswalk(nist_id, iso_id, source) VALUES(?1, ?2, ?3)",
+        rc = sqldb_prepare(c->db, "INSERT OR IGNORE INTO crosswalk(nist_id, iso_id, source) VALUES(?1, ?2, ?3)",
                   &x.ins, err);
     if (rc == ADT_OK)
-        rc = prep(c, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &x.exists, err);
+        rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &x.exists, err);
     if (rc == ADT_OK) {
         size_t i = 0;
         while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' ||
@@ -1033,7 +1007,7 @@ int catalog_import_crosswalk_mem(catalog *c, const char *data, size_t len,
     catalog_import_stats tmp;
     if (!st)
         st = &tmp;
-    int rc = begin(c, err);
+    int rc = sqldb_begin(c->db, err);
     if (rc != ADT_OK)
         return rc;
     rc = import_crosswalk_tx(c, data, len, name_for_errors ? name_for_errors : "input", st, err);
@@ -1045,7 +1019,7 @@ int catalog_import_crosswalk(catalog *c, const char *path, catalog_import_stats 
 {
     buf b;
     buf_init(&b, CATALOG_MAX_FILE + 1);
-    int rc = xsafe_read_file(path, CATALOG_MAX_FILE, &b, err);
+    int rc = afile_read(path, CATALOG_MAX_FILE, &b, err);
     if (rc == ADT_OK)
         rc = catalog_import_crosswalk_mem(c, b.data, b.len, path, st, err);
     buf_free(&b);
@@ -1059,7 +1033,7 @@ static int import_iso_csv_tx(catalog *c, const char *data, size_t len, const cha
                              adt_err *err)
 {
     sqlite3_stmt *put = NULL;
-    int rc = prep(c, PUT_CONTROL_SQL, &put, err);
+    int rc = sqldb_prepare(c->db, PUT_CONTROL_SQL, &put, err);
     if (rc != ADT_OK)
         return rc;
     csv_reader r;
@@ -1096,7 +1070,7 @@ static int set_scope(catalog *c, const char *fw, const char *mode, const char *n
                      adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(c, "INSERT OR REPLACE INTO scope(framework, mode, name) VALUES(?1, ?2, ?3)",
+    int rc = sqldb_prepare(c->db, "INSERT OR REPLACE INTO scope(framework, mode, name) VALUES(?1, ?2, ?3)",
                   &st, err);
     if (rc != ADT_OK)
         return rc;
@@ -1104,7 +1078,7 @@ static int set_scope(catalog *c, const char *fw, const char *mode, const char *n
     sqlite3_bind_text(st, 2, mode, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE)
-        rc = db_fail(c, err, "setting the scope");
+        rc = sqldb_fail(c->db, "setting the scope", err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -1123,7 +1097,7 @@ int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stat
     int rc = upper_name(baseline ? baseline : "", bn, sizeof bn, err);
     if (rc != ADT_OK)
         return rc;
-    if ((rc = begin(c, err)) != ADT_OK)
+    if ((rc = sqldb_begin(c->db, err)) != ADT_OK)
         return rc;
     if (!strcmp(bn, "ALL")) {
         rc = set_scope(c, CATALOG_NIST, "all", "ALL", err);
@@ -1134,7 +1108,7 @@ int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stat
                          &st->controls, err);
     } else {
         sqlite3_stmt *q;
-        rc = prep(c,
+        rc = sqldb_prepare(c->db,
                   "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = 'nist80053'",
                   &q, err);
         if (rc == ADT_OK) {
@@ -1147,7 +1121,7 @@ int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stat
             char names[256] = "";
             size_t o = 0;
             sqlite3_stmt *l;
-            if (prep(c, "SELECT DISTINCT name FROM baseline ORDER BY name", &l, NULL) ==
+            if (sqldb_prepare(c->db, "SELECT DISTINCT name FROM baseline ORDER BY name", &l, NULL) ==
                 ADT_OK) {
                 while (sqlite3_step(l) == SQLITE_ROW && o < sizeof names) {
                     int w = snprintf(names + o, sizeof names - o, "%s%s", o ? ", " : "",
@@ -1189,12 +1163,12 @@ static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
     if (len > CATALOG_MAX_FILE)
         return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
     sqlite3_stmt *ins = NULL, *exists = NULL;
-    int rc = exec(c, "DELETE FROM soa", err);
+    int rc = sqldb_exec(c->db, "DELETE FROM soa", "replacing the statement of applicability", err);
     if (rc == ADT_OK)
-        rc = prep(c, "INSERT INTO soa(id, applicable, justification) VALUES(?1, ?2, ?3)", &ins,
+        rc = sqldb_prepare(c->db, "INSERT INTO soa(id, applicable, justification) VALUES(?1, ?2, ?3)", &ins,
                   err);
     if (rc == ADT_OK)
-        rc = prep(c, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &exists, err);
+        rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &exists, err);
     if (rc != ADT_OK)
         goto out;
     csv_reader r;
@@ -1265,7 +1239,7 @@ static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
             break;
         }
         if (s != SQLITE_DONE) {
-            rc = db_fail(c, err, "storing the SoA");
+            rc = sqldb_fail(c->db, "storing the SoA", err);
             break;
         }
         if (app)
@@ -1282,7 +1256,7 @@ static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
     if (rc == ADT_OK) {
         /* Every Annex A control must be stated. */
         sqlite3_stmt *miss;
-        rc = prep(c,
+        rc = sqldb_prepare(c->db,
                   "SELECT id FROM control WHERE framework = 'iso27001' AND id NOT IN "
                   "(SELECT id FROM soa) ORDER BY sort",
                   &miss, err);
@@ -1324,7 +1298,7 @@ int catalog_scope_soa_mem(catalog *c, const char *data, size_t len, const char *
     catalog_import_stats tmp;
     if (!st)
         st = &tmp;
-    int rc = begin(c, err);
+    int rc = sqldb_begin(c->db, err);
     if (rc != ADT_OK)
         return rc;
     rc = soa_tx(c, data, len, name_for_errors ? name_for_errors : "input", st, err);
@@ -1335,7 +1309,7 @@ int catalog_scope_soa(catalog *c, const char *path, catalog_import_stats *st, ad
 {
     buf b;
     buf_init(&b, CATALOG_MAX_FILE + 1);
-    int rc = xsafe_read_file(path, CATALOG_MAX_FILE, &b, err);
+    int rc = afile_read(path, CATALOG_MAX_FILE, &b, err);
     if (rc == ADT_OK)
         rc = catalog_scope_soa_mem(c, b.data, b.len, path, st, err);
     buf_free(&b);
@@ -1346,12 +1320,12 @@ int catalog_scope_soa(catalog *c, const char *path, catalog_import_stats *st, ad
 
 static int seed(catalog *c, adt_err *err)
 {
-    int rc = begin(c, err);
+    int rc = sqldb_begin(c->db, err);
     if (rc != ADT_OK)
         return rc;
     sqlite3_stmt *q;
     bool seeded = false;
-    if ((rc = prep(c, "SELECT 1 FROM meta WHERE key = 'seeded'", &q, err)) == ADT_OK) {
+    if ((rc = sqldb_prepare(c->db, "SELECT 1 FROM meta WHERE key = 'seeded'", &q, err)) == ADT_OK) {
         seeded = sqlite3_step(q) == SQLITE_ROW;
         sqlite3_finalize(q);
     }
@@ -1374,7 +1348,8 @@ static int seed(catalog *c, adt_err *err)
     if (rc == ADT_OK)
         rc = set_scope(c, CATALOG_NIST, "all", "ALL", err);
     if (rc == ADT_OK)
-        rc = exec(c, "INSERT INTO meta(key, value) VALUES('seeded', 'controls/data')", err);
+        rc = sqldb_exec(c->db, "INSERT INTO meta(key, value) VALUES('seeded', 'controls/data')",
+                        "recording the seed", err);
     if (rc != ADT_OK)
         adt_err_prefix(err, "seeding the control store from the built-in data: ");
     return finish(c, rc, err);
@@ -1386,31 +1361,15 @@ int catalog_open(const char *data_dir, catalog **out, adt_err *err)
     if (!err)
         err = &local;
     *out = NULL;
-    char path[4096];
-    if (data_dir) {
-        if (mkdir(data_dir, 0700) != 0 && errno != EEXIST)
-            return adt_fail(err, ADT_EIO, "%s: cannot create: %s", data_dir, strerror(errno));
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, CATALOG_DB_FILE) >=
-            sizeof path)
-            return adt_fail(err, ADT_EINVAL, "data directory path too long");
-    } else {
-        snprintf(path, sizeof path, ":memory:");
-    }
     catalog *c = calloc(1, sizeof *c);
     if (!c)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
-    int rc = ADT_OK;
-    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        rc = adt_fail(err, ADT_EIO, "%s: cannot open: %s", path,
-                      c->db ? sqlite3_errmsg(c->db) : "out of memory");
-        goto fail;
-    }
-    sqlite3_busy_timeout(c->db, 5000);
-    if ((rc = exec(c, data_dir ? "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;" : "", err)) ||
-        (rc = exec(c, schema_sql, err)) || (rc = seed(c, err)) ||
-        (rc = prep(c, SELECT_CONTROL_SQL "WHERE c.framework = ?1 AND c.id = ?2", &c->lookup,
-                   err)))
+    /* Durable: imports and scope changes are recorded in the ledger as done. */
+    int rc = sqldb_open(data_dir, CATALOG_DB_FILE, SQLDB_CREATE, SQLDB_DURABLE, NULL, &c->db, err);
+    if (rc || (rc = sqldb_exec(c->db, "PRAGMA foreign_keys=ON;", "setting up", err)) ||
+        (rc = sqldb_exec(c->db, schema_sql, "creating the schema", err)) || (rc = seed(c, err)) ||
+        (rc = sqldb_prepare(c->db, SELECT_CONTROL_SQL "WHERE c.framework = ?1 AND c.id = ?2",
+                            &c->lookup, err)))
         goto fail;
     *out = c;
     return ADT_OK;
@@ -1481,7 +1440,7 @@ int catalog_lookup(catalog *c, const char *framework, const char *id, catalog_co
     }
     sqlite3_reset(c->lookup);
     if (s != SQLITE_DONE)
-        return db_fail(c, err, "lookup");
+        return sqldb_fail(c->db, "lookup", err);
     return adt_fail(err, ADT_ENOTFOUND, "control %s (%s) is not in the control store", norm, fw);
 }
 
@@ -1495,7 +1454,7 @@ static int list_q(catalog *c, const char *framework, bool scoped, catalog_contro
                   void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(c,
+    int rc = sqldb_prepare(c->db,
                   scoped ? SELECT_CONTROL_SQL "WHERE c.framework = ?1 AND " IN_SCOPE_SQL
                                               " ORDER BY c.sort"
                          : SELECT_CONTROL_SQL "WHERE c.framework = ?1 ORDER BY c.sort",
@@ -1515,7 +1474,7 @@ static int list_q(catalog *c, const char *framework, bool scoped, catalog_contro
             break;
     }
     if (rc == ADT_OK && s != SQLITE_DONE)
-        rc = db_fail(c, err, "listing controls");
+        rc = sqldb_fail(c->db, "listing controls", err);
     free(ctl);
     sqlite3_finalize(st);
     return rc;
@@ -1542,7 +1501,7 @@ static int crosswalk_q(catalog *c, const char *sql, const char *fw, const char *
     if (rc != ADT_OK)
         return rc;
     sqlite3_stmt *st;
-    if ((rc = prep(c, sql, &st, err)) != ADT_OK)
+    if ((rc = sqldb_prepare(c->db, sql, &st, err)) != ADT_OK)
         return rc;
     sqlite3_bind_text(st, 1, norm, -1, SQLITE_TRANSIENT);
     int s;
@@ -1553,7 +1512,7 @@ static int crosswalk_q(catalog *c, const char *sql, const char *fw, const char *
             break;
     }
     if (rc == ADT_OK && s != SQLITE_DONE)
-        rc = db_fail(c, err, "reading the crosswalk");
+        rc = sqldb_fail(c->db, "reading the crosswalk", err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -1580,7 +1539,7 @@ int catalog_scope_describe(catalog *c, const char *framework, char *out, size_t 
                            adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(c, "SELECT mode, name FROM scope WHERE framework = ?1", &st, err);
+    int rc = sqldb_prepare(c->db, "SELECT mode, name FROM scope WHERE framework = ?1", &st, err);
     if (rc != ADT_OK)
         return rc;
     sqlite3_bind_text(st, 1, framework, -1, SQLITE_TRANSIENT);
@@ -1592,7 +1551,7 @@ int catalog_scope_describe(catalog *c, const char *framework, char *out, size_t 
     sqlite3_finalize(st);
     uint64_t in = 0, all = 0;
     sqlite3_stmt *q;
-    if ((rc = prep(c,
+    if ((rc = sqldb_prepare(c->db,
                    "SELECT COALESCE(SUM(" IN_SCOPE_SQL "), 0), COUNT(*) FROM control c WHERE "
                    "c.framework = ?1 AND c.withdrawn = 0",
                    &q, err)) != ADT_OK)
@@ -1614,7 +1573,7 @@ int catalog_scope_describe(catalog *c, const char *framework, char *out, size_t 
 int catalog_list_baselines(catalog *c, catalog_id_fn fn, void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(c, "SELECT DISTINCT name FROM baseline ORDER BY name", &st, err);
+    int rc = sqldb_prepare(c->db, "SELECT DISTINCT name FROM baseline ORDER BY name", &st, err);
     if (rc != ADT_OK)
         return rc;
     int s;
@@ -1625,7 +1584,7 @@ int catalog_list_baselines(catalog *c, catalog_id_fn fn, void *ctx, adt_err *err
             break;
     }
     if (rc == ADT_OK && s != SQLITE_DONE)
-        rc = db_fail(c, err, "listing baselines");
+        rc = sqldb_fail(c->db, "listing baselines", err);
     sqlite3_finalize(st);
     return rc;
 }

@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "numparse.h"
+#include "afile.h"
 #include "xsafe.h"
 
 #include <dirent.h>
@@ -783,7 +784,7 @@ int rules_load_dir(const rules_schema *s, const rules_catalog *cat, const char *
             rc = adt_fail(err, rc, "rules directory path too long");
             break;
         }
-        if ((rc = xsafe_read_file(path.data, RULES_MAX_FILE, &data, err)))
+        if ((rc = afile_read(path.data, RULES_MAX_FILE, &data, err)))
             break;
         rc = add_rule(s, cat, names[i], path.data, data.data ? data.data : "", data.len, out, &h,
                       err);

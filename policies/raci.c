@@ -3,6 +3,7 @@
 #include "canon.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "afile.h"
 #include "xsafe.h"
 
 #include <errno.h>
@@ -484,7 +485,7 @@ int raci_load(const char *path, raci_diag_fn diag, void *dctx, raci_policy **out
     *out = NULL;
     buf b;
     buf_init(&b, RACI_MAX_FILE + 1);
-    int rc = xsafe_read_file(path, RACI_MAX_FILE, &b, err);
+    int rc = afile_read(path, RACI_MAX_FILE, &b, err);
     if (rc == ADT_OK)
         rc = raci_load_mem(b.data, b.len, path, diag, dctx, out, err);
     buf_free(&b);
@@ -841,7 +842,7 @@ int raci_store(const char *data_dir, const char *path, raci_store_commit_fn comm
     buf b;
     buf_init(&b, RACI_MAX_FILE + 1);
     raci_policy *p = NULL;
-    int rc = xsafe_read_file(path, RACI_MAX_FILE, &b, err);
+    int rc = afile_read(path, RACI_MAX_FILE, &b, err);
     if (rc == ADT_OK)
         rc = raci_load_mem(b.data, b.len, path, NULL, NULL, &p, err);
     char dir[4096], hist[4200], tmp[4200], cur[4200];

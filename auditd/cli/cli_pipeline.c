@@ -11,6 +11,7 @@
 #include "registry.h"
 #include "rfc3339.h"
 #include "sim.h"
+#include "sqldb.h"
 #include "tdb.h"
 
 #include <getopt.h>
@@ -244,7 +245,7 @@ int cli_profile(int argc, char **argv)
             }
             buf_free(&b);
         }
-        tdb_close(db);
+        sqldb_close(db);
         ledger_close(lg);
         return status;
     }
@@ -259,13 +260,13 @@ int cli_profile(int argc, char **argv)
         rc = registry_profiles_json(db, &out, &err);
     } else {
         if (i >= argc) {
-            tdb_close(db);
+            sqldb_close(db);
             buf_free(&out);
             return cli_failf("profile show", "give a profile NAME") + 1;
         }
         rc = registry_profile_json(db, argv[i], o.version, &out, &err);
     }
-    tdb_close(db);
+    sqldb_close(db);
     if (rc) {
         buf_free(&out);
         return cli_fail("profile", &err);
@@ -329,7 +330,7 @@ int cli_device(int argc, char **argv)
             registry_device d = {argv[i], o.profile, o.site, o.firmware};
             rc = registry_devices_put(db, &s, o.actor, &d, 1, &err);
         }
-        tdb_close(db);
+        sqldb_close(db);
         ledger_close(lg);
         if (rc)
             return err.msg[0] ? cli_fail("device register", &err) : 1;
@@ -345,7 +346,7 @@ int cli_device(int argc, char **argv)
     buf out;
     buf_init(&out, 64u << 20);
     int rc = registry_devices_json(db, !strcmp(sub, "show") ? argv[i] : NULL, &out, &err);
-    tdb_close(db);
+    sqldb_close(db);
     if (rc) {
         buf_free(&out);
         return cli_fail("device", &err);
@@ -499,7 +500,7 @@ int cli_telemetry(int argc, char **argv)
         buf out;
         buf_init(&out, 256u << 20);
         int rc = ingest_quarantine_json(db, o.all, (size_t)o.limit, &out, &err);
-        tdb_close(db);
+        sqldb_close(db);
         if (!rc)
             printf("%s\n", out.data);
         buf_free(&out);
@@ -558,7 +559,7 @@ int cli_dataset(int argc, char **argv)
         buf out;
         buf_init(&out, 64u << 20);
         int rc = lineage_datasets_json(db, &out, &err);
-        tdb_close(db);
+        sqldb_close(db);
         if (!rc)
             printf("%s\n", out.data);
         buf_free(&out);
@@ -583,7 +584,7 @@ int cli_dataset(int argc, char **argv)
     psink s = {NULL, lg};
     lineage_dataset d;
     int rc = lineage_dataset_define(db, &s, o.actor, from, to, o.devices, o.ndevices, &d, &err);
-    tdb_close(db);
+    sqldb_close(db);
     ledger_close(lg);
     if (rc)
         return cli_fail("dataset define", &err);
@@ -635,7 +636,7 @@ int cli_lineage(int argc, char **argv)
     buf out;
     buf_init(&out, 64u << 20);
     int rc = lineage_trace(db, lg, argv[i], &out, &err);
-    tdb_close(db);
+    sqldb_close(db);
     ledger_close(lg);
     if (!rc)
         printf("%s\n", out.data);

@@ -16,6 +16,7 @@
 #include "canon.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -118,42 +119,10 @@ static const trigger_def triggers[] = {
      "CREATE TRIGGER meta_no_replace BEFORE INSERT ON meta WHEN EXISTS (SELECT 1 FROM meta WHERE key = NEW.key) BEGIN SELECT RAISE(ABORT, 'ledger metadata is immutable'); END"},
 };
 
-static int db_fail(sqlite3 *db, adt_err *err, const char *what)
-{
-    int code = sqlite3_errcode(db);
-    int rc = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? ADT_EBUSY
-             : (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? ADT_ECORRUPT
-                                                                  : ADT_EIO;
-    return adt_fail(err, rc, "%s: %s", what, sqlite3_errmsg(db));
-}
-
 static int path_join(char *out, size_t cap, const char *dir, const char *file)
 {
     int n = snprintf(out, cap, "%s/%s", dir, file);
     return (n < 0 || (size_t)n >= cap) ? ADT_ETOOBIG : ADT_OK;
-}
-
-static int db_open(const char *path, int flags, sqlite3 **out, adt_err *err)
-{
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        int rc = adt_fail(err, ADT_EIO, "cannot open %s: %s", path,
-                          db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
-        return rc;
-    }
-    sqlite3_busy_timeout(db, 10000);
-    sqlite3_extended_result_codes(db, 0);
-    /* WAL: readers never block the writer; synchronous=FULL: a commit is
-     * durable (fsync'd) before it returns, which acknowledgements rely on. */
-    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) !=
-        SQLITE_OK) {
-        int rc = db_fail(db, err, "setting up the database");
-        sqlite3_close(db);
-        return rc;
-    }
-    *out = db;
-    return ADT_OK;
 }
 
 static bool valid_origin(const char *o)
@@ -203,34 +172,34 @@ static int init_ledger(const char *dir, const char *origin, const uint8_t *seed,
     if (rc)
         return rc;
     sqlite3 *db;
-    if ((rc = db_open(dbp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err))) {
+    if ((rc = sqldb_open(dir, LEDGER_DB_FILE, SQLDB_CREATE, SQLDB_DURABLE, NULL, &db, err))) {
         unlink(keyp);
         return rc;
     }
     rc = ADT_OK;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "creating the ledger schema");
+        rc = sqldb_fail(db, "creating the ledger schema", err);
     }
     for (size_t i = 0; !rc && i < sizeof triggers / sizeof triggers[0]; i++)
         if (sqlite3_exec(db, triggers[i].sql, NULL, NULL, NULL) != SQLITE_OK)
-            rc = db_fail(db, err, "creating the ledger triggers");
+            rc = sqldb_fail(db, "creating the ledger triggers", err);
     if (!rc) {
         sqlite3_stmt *s = NULL;
         const char *sql = "INSERT INTO meta(key, value) VALUES ('format', 'auditd-ledger-1'), "
                           "('origin', ?1), ('pubkey', ?2)";
         if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-            rc = db_fail(db, err, "writing ledger metadata");
+            rc = sqldb_fail(db, "writing ledger metadata", err);
         } else {
             sqlite3_bind_text(s, 1, origin, -1, SQLITE_STATIC);
             sqlite3_bind_blob(s, 2, pub, 32, SQLITE_STATIC);
             if (sqlite3_step(s) != SQLITE_DONE)
-                rc = db_fail(db, err, "writing ledger metadata");
+                rc = sqldb_fail(db, "writing ledger metadata", err);
             sqlite3_finalize(s);
         }
     }
     if (!rc && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(db, err, "committing the new ledger");
+        rc = sqldb_fail(db, "committing the new ledger", err);
     if (rc)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(db);
@@ -281,12 +250,6 @@ static int load_meta(ledger *lg, adt_err *err)
 
 int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
 {
-    char dbp[PATH_MAX_LEN];
-    if (path_join(dbp, sizeof dbp, dir, LEDGER_DB_FILE))
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
-    if (access(dbp, F_OK) != 0)
-        return adt_fail(err, ADT_ENOTFOUND,
-                        "no ledger in %s: run 'auditd init --data-dir %s' first", dir, dir);
     if (sodium_init() < 0)
         return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     ledger *lg = calloc(1, sizeof *lg);
@@ -295,14 +258,18 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
     lg->mode = mode;
     buf_init(&lg->leaf, LEDGER_MAX_LEAF);
     /* Readers open read-write too (never writing): WAL readers need the shm
-     * file, and a read-only open could not recover a crashed writer's WAL. */
-    int rc = db_open(dbp, SQLITE_OPEN_READWRITE, &lg->db, err);
+     * file, and a read-only open could not recover a crashed writer's WAL.
+     * Durable: a commit is on disk before it returns, which acknowledgements
+     * rely on. */
+    char hint[PATH_MAX_LEN + 64];
+    snprintf(hint, sizeof hint, "run 'auditd init --data-dir %s' first", dir);
+    int rc = sqldb_open(dir, LEDGER_DB_FILE, SQLDB_WRITE, SQLDB_DURABLE, hint, &lg->db, err);
     if (!rc)
         rc = load_meta(lg, err);
     for (int i = 0; !rc && i < ST_COUNT; i++)
         if (sqlite3_prepare_v3(lg->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &lg->st[i],
                                NULL) != SQLITE_OK)
-            rc = db_fail(lg->db, err, "preparing ledger statements");
+            rc = sqldb_fail(lg->db, "preparing ledger statements", err);
     if (!rc && mode == LEDGER_RDWR) {
         char keyp[PATH_MAX_LEN];
         if (path_join(keyp, sizeof keyp, dir, LEDGER_KEY_FILE))
@@ -345,7 +312,7 @@ static int db_size(ledger *lg, uint64_t *size, adt_err *err)
     int r = sqlite3_step(s);
     if (r != SQLITE_ROW) {
         sqlite3_reset(s);
-        return db_fail(lg->db, err, "reading the ledger size");
+        return sqldb_fail(lg->db, "reading the ledger size", err);
     }
     *size = sqlite3_column_type(s, 0) == SQLITE_NULL ? 0 : (uint64_t)sqlite3_column_int64(s, 0) + 1;
     sqlite3_reset(s);
@@ -369,7 +336,7 @@ static int get_hash(ledger *lg, int stmt, int64_t key, merkle_hash out, adt_err 
     if (r == SQLITE_ROW || r == SQLITE_DONE)
         return adt_fail(err, ADT_ECORRUPT, "ledger tree is missing %s %lld: run 'auditd verify'",
                         stmt == ST_GET_LEAF_HASH ? "leaf hash" : "node", (long long)key);
-    return db_fail(lg->db, err, "reading the tree");
+    return sqldb_fail(lg->db, "reading the tree", err);
 }
 
 /* Hash of the perfect subtree of `level` whose leftmost leaf is `start`. */
@@ -525,7 +492,7 @@ int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit 
     if (lg->mode != LEDGER_RDWR)
         return adt_fail(err, ADT_EFORBIDDEN, "ledger opened read-only");
     if (sqlite3_exec(lg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return db_fail(lg->db, err, "starting the append transaction");
+        return sqldb_fail(lg->db, "starting the append transaction", err);
     int rc = ADT_OK;
     /* Another process or handle may have appended since: reload if so. */
     uint64_t size = 0;
@@ -553,7 +520,7 @@ int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit 
         int r = sqlite3_step(s);
         sqlite3_reset(s);
         if (r != SQLITE_DONE) {
-            rc = db_fail(lg->db, err, "storing an entry");
+            rc = sqldb_fail(lg->db, "storing an entry", err);
             goto fail;
         }
         /* A foreign trigger could make an insert a silent no-op: never
@@ -564,7 +531,7 @@ int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit 
             goto fail;
         }
         if ((rc = merkle_frontier_push(&lg->fr, lh, on_node, lg))) {
-            rc = db_fail(lg->db, err, "storing a tree node");
+            rc = sqldb_fail(lg->db, "storing a tree node", err);
             goto fail;
         }
         memcpy(lg->last_leaf, lh, MERKLE_HASH_LEN);
@@ -599,13 +566,13 @@ int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit 
         int r = sqlite3_step(s);
         sqlite3_reset(s);
         if (r != SQLITE_DONE || sqlite3_changes(lg->db) != 1) {
-            rc = r != SQLITE_DONE ? db_fail(lg->db, err, "storing the checkpoint")
+            rc = r != SQLITE_DONE ? sqldb_fail(lg->db, "storing the checkpoint", err)
                                   : adt_fail(err, ADT_ECORRUPT, "the checkpoint was not stored (a foreign trigger?)");
             goto fail;
         }
     }
     if (sqlite3_exec(lg->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = db_fail(lg->db, err, "committing the append");
+        rc = sqldb_fail(lg->db, "committing the append", err);
         goto fail;
     }
     if (out)
@@ -625,7 +592,7 @@ int ledger_checkpoint(ledger *lg, char *out, size_t cap, uint64_t *size, adt_err
     if (r != SQLITE_ROW) {
         sqlite3_reset(s);
         return r == SQLITE_DONE ? adt_fail(err, ADT_ECORRUPT, "the ledger has no checkpoint")
-                                : db_fail(lg->db, err, "reading the checkpoint");
+                                : sqldb_fail(lg->db, "reading the checkpoint", err);
     }
     if (size)
         *size = (uint64_t)sqlite3_column_int64(s, 0);
@@ -643,7 +610,7 @@ int ledger_checkpoint_at(ledger *lg, uint64_t size, char *out, size_t cap, adt_e
     if (r != SQLITE_ROW) {
         sqlite3_reset(s);
         return r == SQLITE_DONE ? adt_fail(err, ADT_ENOTFOUND, "no checkpoint was signed at size %llu", (unsigned long long)size)
-                                : db_fail(lg->db, err, "reading the checkpoint");
+                                : sqldb_fail(lg->db, "reading the checkpoint", err);
     }
     int n = snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
     sqlite3_reset(s);
@@ -673,7 +640,7 @@ int ledger_entry(ledger *lg, uint64_t index, buf *leaf, adt_err *err)
     if (r != SQLITE_ROW) {
         sqlite3_reset(s);
         return r == SQLITE_DONE ? adt_fail(err, ADT_ENOTFOUND, "no entry %llu in the ledger", (unsigned long long)index)
-                                : db_fail(lg->db, err, "reading an entry");
+                                : sqldb_fail(lg->db, "reading an entry", err);
     }
     buf_reset(leaf);
     int rc = buf_append(leaf, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
@@ -815,7 +782,7 @@ int ledger_scan(ledger *lg, uint64_t from, uint64_t to, ledger_scan_fn fn, void 
     /* A separate statement per scan so callbacks may use the handle. */
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(lg->db, stmt_sql[ST_SCAN], -1, &s, NULL) != SQLITE_OK)
-        return db_fail(lg->db, err, "scanning the ledger");
+        return sqldb_fail(lg->db, "scanning the ledger", err);
     sqlite3_bind_int64(s, 1, from > INT64_MAX ? INT64_MAX : (int64_t)from);
     sqlite3_bind_int64(s, 2, to > INT64_MAX ? INT64_MAX : (int64_t)to);
     int r, rc = ADT_OK;
@@ -826,7 +793,7 @@ int ledger_scan(ledger *lg, uint64_t from, uint64_t to, ledger_scan_fn fn, void 
             break;
     }
     if (!rc && r != SQLITE_DONE)
-        rc = db_fail(lg->db, err, "scanning the ledger");
+        rc = sqldb_fail(lg->db, "scanning the ledger", err);
     sqlite3_finalize(s);
     return rc;
 }
@@ -988,7 +955,7 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
     /* 2. Entries in order, with checkpoints checked as their sizes are reached. */
     if (sqlite3_prepare_v2(lg->db, "SELECT seq, leaf, leaf_hash FROM entries ORDER BY seq", -1, &es, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(lg->db, "SELECT size, root, note FROM checkpoints ORDER BY size", -1, &cs, NULL) != SQLITE_OK) {
-        rc = db_fail(lg->db, err, "reading the ledger");
+        rc = sqldb_fail(lg->db, "reading the ledger", err);
         goto done;
     }
     merkle_frontier fr;
@@ -1027,7 +994,7 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
         if (er == SQLITE_DONE)
             break;
         if (er != SQLITE_ROW) {
-            rc = db_fail(lg->db, err, "reading entries");
+            rc = sqldb_fail(lg->db, "reading entries", err);
             goto done;
         }
         uint64_t seq = (uint64_t)sqlite3_column_int64(es, 0);

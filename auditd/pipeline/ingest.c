@@ -5,6 +5,7 @@
 #include "canon.h"
 #include "log.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 #include "tdb.h"
 
 #ifdef AUDITD_HAVE_SCORER
@@ -183,7 +184,7 @@ static int load(ingest *g, adt_err *err)
         return ADT_OK;
     unload(g);
     sqlite3_stmt *st;
-    int rc = tdb_prepare(g->db,
+    int rc = sqldb_prepare(g->db,
                          "SELECT id, version, json FROM profiles p WHERE version = "
                          "(SELECT MAX(version) FROM profiles q WHERE q.name=p.name)",
                          &st, err);
@@ -215,7 +216,7 @@ static int load(ingest *g, adt_err *err)
     sqlite3_finalize(st);
     if (rc)
         return rc;
-    rc = tdb_prepare(g->db, "SELECT id, name, profile FROM devices ORDER BY id", &st, err);
+    rc = sqldb_prepare(g->db, "SELECT id, name, profile FROM devices ORDER BY id", &st, err);
     if (rc)
         return rc;
     cap = 0;
@@ -287,26 +288,26 @@ int ingest_open(const char *data_dir, const psink *sink, bool score, ingest **ou
 #endif
     int rc = tdb_open(data_dir, true, &g->db, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "INSERT INTO readings(device, time_us, pv, batch, v) "
+        rc = sqldb_prepare(g->db, "INSERT INTO readings(device, time_us, pv, batch, v) "
                                 "VALUES(?,?,?,?,?)", &g->ins_reading, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "INSERT INTO quarantine(batch, received_us, device, time_us, "
+        rc = sqldb_prepare(g->db, "INSERT INTO quarantine(batch, received_us, device, time_us, "
                                 "reason, detail, line) VALUES(?,?,?,?,?,?,?)", &g->ins_quar, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "UPDATE quarantine SET replayed_batch=? WHERE id=?",
+        rc = sqldb_prepare(g->db, "UPDATE quarantine SET replayed_batch=? WHERE id=?",
                          &g->upd_quar_ok, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "UPDATE quarantine SET reason=?, detail=? WHERE id=?",
+        rc = sqldb_prepare(g->db, "UPDATE quarantine SET reason=?, detail=? WHERE id=?",
                          &g->upd_quar_bad, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "INSERT INTO predictions(reading, device, time_us, prob, model, "
+        rc = sqldb_prepare(g->db, "INSERT INTO predictions(reading, device, time_us, prob, model, "
                                 "version, batch) VALUES(?,?,?,?,?,?,?)", &g->ins_pred, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "UPDATE devices SET last_seen_us=?1, last_values=?2, last_pv=?3 "
+        rc = sqldb_prepare(g->db, "UPDATE devices SET last_seen_us=?1, last_values=?2, last_pv=?3 "
                                 "WHERE id=?4 AND (last_seen_us IS NULL OR last_seen_us<=?1)",
                          &g->upd_twin, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "UPDATE devices SET model_version=? WHERE id=?", &g->upd_model,
+        rc = sqldb_prepare(g->db, "UPDATE devices SET model_version=? WHERE id=?", &g->upd_model,
                          err);
     if (rc) {
         ingest_close(g);
@@ -332,7 +333,7 @@ void ingest_close(ingest *g)
     if (g->scorer)
         model_scorer_close(g->scorer);
 #endif
-    tdb_close(g->db);
+    sqldb_close(g->db);
     free(g);
 }
 
@@ -459,12 +460,12 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
 #ifdef AUDITD_HAVE_SCORER
     refresh_scorer(g);
 #endif
-    int rc = tdb_exec(g->db, "BEGIN IMMEDIATE", "starting the batch", err);
+    int rc = sqldb_begin(g->db, err);
     if (rc)
         return rc;
     rc = load(g, err);
     if (rc) {
-        sqlite3_exec(g->db, "ROLLBACK", NULL, NULL, NULL);
+        sqldb_rollback(g->db);
         return rc;
     }
     g->stamp++;
@@ -497,13 +498,13 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
         }
     }
 #endif
-    rc = tdb_prepare(g->db, "INSERT INTO batches(actor, received_us) VALUES(?,?)", &st, err);
+    rc = sqldb_prepare(g->db, "INSERT INTO batches(actor, received_us) VALUES(?,?)", &st, err);
     if (rc)
         goto fail;
     sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = tdb_fail(g->db, "creating the batch", err);
+        rc = sqldb_fail(g->db, "creating the batch", err);
         goto fail;
     }
     sqlite3_finalize(st);
@@ -555,7 +556,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
                 sqlite3_bind_blob(q, 7, sp->p, (int)sp->n, SQLITE_STATIC);
             }
             if (sqlite3_step(q) != SQLITE_DONE) {
-                rc = tdb_fail(g->db, "quarantining a reading", err);
+                rc = sqldb_fail(g->db, "quarantining a reading", err);
                 goto fail;
             }
             continue;
@@ -570,7 +571,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
         sqlite3_bind_int64(ins, 4, res->batch_id);
         sqlite3_bind_blob(ins, 5, packed.data, (int)packed.len, SQLITE_STATIC);
         if (sqlite3_step(ins) != SQLITE_DONE) {
-            rc = tdb_fail(g->db, "storing a reading", err);
+            rc = sqldb_fail(g->db, "storing a reading", err);
             goto fail;
         }
         int64_t rid = sqlite3_last_insert_rowid(g->db);
@@ -582,7 +583,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
             sqlite3_bind_int64(g->upd_quar_ok, 1, res->batch_id);
             sqlite3_bind_int64(g->upd_quar_ok, 2, sp->qid);
             if (sqlite3_step(g->upd_quar_ok) != SQLITE_DONE) {
-                rc = tdb_fail(g->db, "marking a replayed reading", err);
+                rc = sqldb_fail(g->db, "marking a replayed reading", err);
                 goto fail;
             }
         }
@@ -653,7 +654,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
             sqlite3_bind_text(p, 6, model_version, -1, SQLITE_STATIC);
             sqlite3_bind_int64(p, 7, res->batch_id);
             if (sqlite3_step(p) != SQLITE_DONE)
-                rc = tdb_fail(g->db, "storing a prediction", err);
+                rc = sqldb_fail(g->db, "storing a prediction", err);
             res->predictions++;
             if (prob[i] >= threshold)
                 res->positives++;
@@ -685,7 +686,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
         sqlite3_bind_int64(g->upd_twin, 3, ip->pv);
         sqlite3_bind_int64(g->upd_twin, 4, d->id);
         if (sqlite3_step(g->upd_twin) != SQLITE_DONE) {
-            rc = tdb_fail(g->db, "updating a twin", err);
+            rc = sqldb_fail(g->db, "updating a twin", err);
             goto fail;
         }
         if (d->scored && model_version) {
@@ -693,7 +694,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
             sqlite3_bind_text(g->upd_model, 1, model_version, -1, SQLITE_STATIC);
             sqlite3_bind_int64(g->upd_model, 2, d->id);
             if (sqlite3_step(g->upd_model) != SQLITE_DONE) {
-                rc = tdb_fail(g->db, "updating a twin", err);
+                rc = sqldb_fail(g->db, "updating a twin", err);
                 goto fail;
             }
         }
@@ -778,7 +779,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
         if (pred_slot >= 0)
             res->pred_index = first + (uint64_t)pred_slot;
     }
-    rc = tdb_prepare(g->db,
+    rc = sqldb_prepare(g->db,
                      "UPDATE batches SET readings=?, accepted=?, quarantined=?, first_row=?, "
                      "last_row=?, from_us=?, to_us=?, devices=?, digest=?, ledger_index=?, "
                      "reject_index=?, pred_index=?, pred_model=?, pred_version=? WHERE id=?",
@@ -806,19 +807,19 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
     }
     sqlite3_bind_int64(st, 15, res->batch_id);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = tdb_fail(g->db, "recording the batch", err);
+        rc = sqldb_fail(g->db, "recording the batch", err);
         goto fail;
     }
     sqlite3_finalize(st);
     st = NULL;
-    rc = tdb_exec(g->db, "COMMIT", "committing the batch", err);
+    rc = sqldb_exec(g->db, "COMMIT", "committing the batch", err);
     if (rc)
         goto fail;
     goto out;
 fail:
     sqlite3_finalize(st);
     st = NULL;
-    sqlite3_exec(g->db, "ROLLBACK", NULL, NULL, NULL);
+    sqldb_rollback(g->db);
     /* The cache may hold state of the rolled back batch (twins): reload. */
     g->loaded = false;
 out:
@@ -879,7 +880,7 @@ int ingest_replay(ingest *g, const char *actor, size_t limit, ingest_result *res
     if (limit == 0 || limit > INGEST_MAX_READINGS)
         limit = INGEST_MAX_READINGS;
     sqlite3_stmt *st;
-    int rc = tdb_prepare(g->db, "SELECT id, line FROM quarantine WHERE replayed_batch IS NULL "
+    int rc = sqldb_prepare(g->db, "SELECT id, line FROM quarantine WHERE replayed_batch IS NULL "
                                 "ORDER BY id LIMIT ?", &st, err);
     if (rc)
         return rc;
@@ -956,7 +957,7 @@ int ingest_result_json(const ingest_result *r, buf *out)
 int ingest_quarantine_json(sqlite3 *db, bool all, size_t limit, buf *out, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(db,
+    int rc = sqldb_prepare(db,
                          all ? "SELECT id, batch, received_us, device, reason, detail, line, "
                                "replayed_batch FROM quarantine ORDER BY id LIMIT ?"
                              : "SELECT id, batch, received_us, device, reason, detail, line, "

@@ -4,6 +4,7 @@
 #include "canon.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 #include "tdb.h"
 
 #include <sodium.h>
@@ -74,10 +75,10 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
     crypto_hash_sha256_update(&hs, (const uint8_t *)head, strlen(head));
     crypto_hash_sha256_update(&hs, (const uint8_t *)(list.data ? list.data : ""), list.len);
     crypto_hash_sha256_update(&hs, (const uint8_t *)"\n", 1);
-    rc = tdb_exec(db, "BEGIN IMMEDIATE", "starting a transaction", err);
+    rc = sqldb_begin(db, err);
     if (rc)
         goto out;
-    rc = tdb_prepare(db,
+    rc = sqldb_prepare(db,
                      "SELECT b.id, b.digest FROM batches b WHERE b.accepted > 0 AND "
                      "b.from_us < ?2 AND b.to_us >= ?1 AND (?3 = '[]' OR EXISTS (SELECT 1 "
                      "FROM readings r JOIN devices d ON d.id = r.device WHERE r.id BETWEEN "
@@ -115,7 +116,7 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
     crypto_hash_sha256_final(&hs, h);
     sodium_bin2hex(out->id, sizeof out->id, h, sizeof h);
     out->batches = nb;
-    rc = tdb_prepare(db, "SELECT readings, ledger_index FROM datasets WHERE id=?", &st, err);
+    rc = sqldb_prepare(db, "SELECT readings, ledger_index FROM datasets WHERE id=?", &st, err);
     if (rc)
         goto fail;
     sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
@@ -126,12 +127,12 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
             out->ledger_index = (uint64_t)sqlite3_column_int64(st, 1);
         sqlite3_finalize(st);
         st = NULL;
-        rc = tdb_exec(db, "COMMIT", "committing", err);
+        rc = sqldb_exec(db, "COMMIT", "committing", err);
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
-    rc = tdb_prepare(db, "INSERT INTO dataset_batches(dataset, batch) VALUES(?,?)", &st, err);
+    rc = sqldb_prepare(db, "INSERT INTO dataset_batches(dataset, batch) VALUES(?,?)", &st, err);
     if (rc)
         goto fail;
     for (size_t i = 0; i < nb; i++) {
@@ -139,13 +140,13 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
         sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, bids[i]);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = tdb_fail(db, "recording the dataset", err);
+            rc = sqldb_fail(db, "recording the dataset", err);
             goto fail;
         }
     }
     sqlite3_finalize(st);
     st = NULL;
-    rc = tdb_prepare(db,
+    rc = sqldb_prepare(db,
                      "SELECT COUNT(*) FROM dataset_batches db JOIN batches b ON b.id = db.batch "
                      "JOIN readings r ON r.id BETWEEN b.first_row AND b.last_row "
                      "JOIN devices d ON d.id = r.device WHERE db.dataset = ?1 AND "
@@ -183,7 +184,7 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
     rc = psink_append(s, &it, 1, &out->ledger_index, err);
     if (rc)
         goto fail;
-    rc = tdb_prepare(db, "INSERT INTO datasets(id, from_us, to_us, devices, batches, readings, "
+    rc = sqldb_prepare(db, "INSERT INTO datasets(id, from_us, to_us, devices, batches, readings, "
                          "created_us, ledger_index) VALUES(?,?,?,?,?,?,?,?)", &st, err);
     if (rc)
         goto fail;
@@ -197,17 +198,17 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
     if (out->ledger_index != PSINK_NONE)
         sqlite3_bind_int64(st, 8, (int64_t)out->ledger_index);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = tdb_fail(db, "recording the dataset", err);
+        rc = sqldb_fail(db, "recording the dataset", err);
         goto fail;
     }
     sqlite3_finalize(st);
     st = NULL;
-    rc = tdb_exec(db, "COMMIT", "committing the dataset", err);
+    rc = sqldb_exec(db, "COMMIT", "committing the dataset", err);
     goto out;
 fail:
     sqlite3_finalize(st);
     st = NULL;
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqldb_rollback(db);
 out:
     free(bids);
     buf_free(&devjson);
@@ -220,7 +221,7 @@ out:
 int lineage_datasets_json(sqlite3 *db, buf *out, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(db, "SELECT id, from_us, to_us, devices, batches, readings, "
+    int rc = sqldb_prepare(db, "SELECT id, from_us, to_us, devices, batches, readings, "
                              "ledger_index FROM datasets ORDER BY created_us", &st, err);
     if (rc)
         return rc;
@@ -355,7 +356,7 @@ static bool is_hex64(const char *s)
 static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(db, "SELECT from_us, to_us, devices, batches, readings, ledger_index "
+    int rc = sqldb_prepare(db, "SELECT from_us, to_us, devices, batches, readings, ledger_index "
                              "FROM datasets WHERE id=?", &st, err);
     if (rc)
         return rc;
@@ -381,7 +382,7 @@ static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
     rc = step(t, "dataset", li, f, err);
     if (rc)
         return rc;
-    rc = tdb_prepare(db, "SELECT b.id, b.digest, b.accepted, b.from_us, b.to_us, b.ledger_index "
+    rc = sqldb_prepare(db, "SELECT b.id, b.digest, b.accepted, b.from_us, b.to_us, b.ledger_index "
                          "FROM dataset_batches db JOIN batches b ON b.id = db.batch "
                          "WHERE db.dataset = ? ORDER BY b.id", &st, err);
     if (rc)
@@ -467,7 +468,7 @@ int lineage_trace(sqlite3 *db, ledger *lg, const char *what, buf *out, adt_err *
     int64_t pid;
     if (s[0] >= '0' && s[0] <= '9' && !num_i64(s, 1, INT64_MAX, &pid)) {
         sqlite3_stmt *st;
-        rc = tdb_prepare(db,
+        rc = sqldb_prepare(db,
                          "SELECT p.id, d.name, p.time_us, p.prob, p.model, p.version, p.batch, "
                          "b.pred_index, b.digest FROM predictions p JOIN devices d ON "
                          "d.id = p.device JOIN batches b ON b.id = p.batch WHERE p.id = ?",

@@ -9,6 +9,7 @@
 #include "event.h"
 #include "ledger.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -249,8 +250,6 @@ int model_ledger_append(const char *data_dir, cJSON *const *events, size_t n,
 /* ---- models.db ------------------------------------------------------------------- */
 
 static const char schema[] =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA busy_timeout=5000;"
     "CREATE TABLE IF NOT EXISTS models("
     " name TEXT NOT NULL, version TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL,"
     " dataset TEXT NOT NULL, threshold REAL NOT NULL, precision REAL NOT NULL,"
@@ -264,44 +263,17 @@ static const char schema[] =
     " approved_at INTEGER NOT NULL, ledger_index INTEGER NOT NULL,"
     " UNIQUE(name, version, change_id, approver));";
 
-static int db_open(const char *data_dir, sqlite3 **out, adt_err *err)
+/* Open models.db (durable: registrations and approvals are acknowledged),
+ * creating it with its schema when `create`. */
+static int db_open(const char *data_dir, bool create, sqlite3 **out, adt_err *err)
 {
-    *out = NULL;
-    buf path;
-    buf_init(&path, 8192);
-    if (buf_printf(&path, "%s/%s", data_dir, MODEL_DB_FILE)) {
-        buf_free(&path);
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
+    int rc = sqldb_open(data_dir, MODEL_DB_FILE, create ? SQLDB_CREATE : SQLDB_WRITE,
+                        SQLDB_DURABLE, "no model is registered", out, err);
+    if (!rc && create && (rc = sqldb_exec(*out, schema, "creating the schema", err))) {
+        sqldb_close(*out);
+        *out = NULL;
     }
-    sqlite3 *db = NULL;
-    int src = sqlite3_open_v2(path.data, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (src != SQLITE_OK) {
-        int rc = adt_fail(err, ADT_EIO, "cannot open %s: %s", path.data,
-                          db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
-        sqlite3_close(db);
-        buf_free(&path);
-        return rc;
-    }
-    buf_free(&path);
-    char *msg = NULL;
-    if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = adt_fail(err, ADT_EIO, "models.db: %s", msg ? msg : "schema setup failed");
-        sqlite3_free(msg);
-        sqlite3_close(db);
-        return rc;
-    }
-    *out = db;
-    return ADT_OK;
-}
-
-static int db_fail(sqlite3 *db, adt_err *err, const char *what)
-{
-    return adt_fail(err, ADT_EIO, "models.db: %s: %s", what, sqlite3_errmsg(db));
-}
-
-static int db_exec(sqlite3 *db, const char *sql, adt_err *err)
-{
-    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? ADT_OK : db_fail(db, err, sql);
+    return rc;
 }
 
 static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap)
@@ -344,7 +316,7 @@ static int query_info(sqlite3 *db, const char *sql, const char *a, const char *b
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, "query");
+        return sqldb_fail(db, "query", err);
     if (a)
         sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
     if (b)
@@ -361,7 +333,7 @@ static int query_info(sqlite3 *db, const char *sql, const char *a, const char *b
     } else if (s == SQLITE_DONE) {
         rc = ADT_ENOTFOUND;
     } else {
-        rc = db_fail(db, err, "query");
+        rc = sqldb_fail(db, "query", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -405,7 +377,7 @@ static int record_and_commit(sqlite3 *db, const char *data_dir, cJSON **ev, cons
     if (!rc)
         rc = set_event_index(db, sql, name, version, *idx, err);
     if (!rc)
-        rc = db_exec(db, "COMMIT", err);
+        rc = sqldb_commit(db, err);
     return rc;
 }
 
@@ -473,7 +445,7 @@ int model_register(const char *data_dir, const char *file, const char *name, con
                       model_meta_dataset(meta), dataset);
         goto out;
     }
-    if ((rc = db_open(data_dir, &db, err)) || (rc = db_exec(db, "BEGIN IMMEDIATE", err)))
+    if ((rc = db_open(data_dir, true, &db, err)) || (rc = sqldb_begin(db, err)))
         goto out;
     model_info existing;
     rc = query_info(db, "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 AND m.version=?2",
@@ -493,7 +465,7 @@ int model_register(const char *data_dir, const char *file, const char *name, con
                            "precision,recall,pr_auc,drift,status,registered_at,registered_by)"
                            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'registered',?11,?12)",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "insert");
+        rc = sqldb_fail(db, "insert", err);
         goto rollback;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -511,7 +483,7 @@ int model_register(const char *data_dir, const char *file, const char *name, con
     int s = sqlite3_step(st);
     sqlite3_finalize(st);
     if (s != SQLITE_DONE) {
-        rc = db_fail(db, err, "insert");
+        rc = sqldb_fail(db, "insert", err);
         goto rollback;
     }
     char ts[32];
@@ -540,10 +512,10 @@ int model_register(const char *data_dir, const char *file, const char *name, con
         rc = find_version(db, name, version, info, NULL, err);
     goto out;
 rollback:
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqldb_rollback(db);
 out:
     cJSON_Delete(ev);
-    sqlite3_close(db);
+    sqldb_close(db);
     model_meta_free(meta);
     free(meta_text);
     free(mdata);
@@ -576,7 +548,7 @@ int model_approve(const char *data_dir, const char *name, const char *version,
         return rc;
     sqlite3 *db = NULL;
     cJSON *ev = NULL;
-    if ((rc = db_open(data_dir, &db, err)) || (rc = db_exec(db, "BEGIN IMMEDIATE", err)))
+    if ((rc = db_open(data_dir, true, &db, err)) || (rc = sqldb_begin(db, err)))
         goto out;
     model_info m;
     if ((rc = find_version(db, name, version, &m, NULL, err)))
@@ -597,7 +569,7 @@ int model_approve(const char *data_dir, const char *name, const char *version,
                            "INSERT INTO approvals(name,version,change_id,approver,sha256,"
                            "approved_at,ledger_index) VALUES(?1,?2,?3,?4,?5,?6,-1)",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "insert");
+        rc = sqldb_fail(db, "insert", err);
         goto rollback;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -614,7 +586,7 @@ int model_approve(const char *data_dir, const char *name, const char *version,
         goto rollback;
     }
     if (s != SQLITE_DONE) {
-        rc = db_fail(db, err, "insert");
+        rc = sqldb_fail(db, "insert", err);
         goto rollback;
     }
     long long rowid = sqlite3_last_insert_rowid(db);
@@ -637,16 +609,16 @@ int model_approve(const char *data_dir, const char *name, const char *version,
         s = sqlite3_step(st);
         sqlite3_finalize(st);
     }
-    if ((rc = db_exec(db, "COMMIT", err)))
+    if ((rc = sqldb_commit(db, err)))
         goto rollback;
     if (index)
         *index = idx;
     goto out;
 rollback:
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqldb_rollback(db);
 out:
     cJSON_Delete(ev);
-    sqlite3_close(db);
+    sqldb_close(db);
     return rc;
 }
 
@@ -664,7 +636,7 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
     sqlite3 *db = NULL;
     cJSON *ev = NULL;
     sqlite3_stmt *st = NULL;
-    if ((rc = db_open(data_dir, &db, err)) || (rc = db_exec(db, "BEGIN IMMEDIATE", err)))
+    if ((rc = db_open(data_dir, true, &db, err)) || (rc = sqldb_begin(db, err)))
         goto out;
     model_info m;
     if ((rc = find_version(db, name, version, &m, NULL, err)))
@@ -679,7 +651,7 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
                            "SELECT sha256, ledger_index FROM approvals WHERE name=?1 AND "
                            "version=?2 AND change_id=?3 AND approver=?4 ORDER BY id DESC LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "query");
+        rc = sqldb_fail(db, "query", err);
         goto rollback;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -696,7 +668,7 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
     sqlite3_finalize(st);
     st = NULL;
     if (s != SQLITE_ROW && s != SQLITE_DONE) {
-        rc = db_fail(db, err, "query");
+        rc = sqldb_fail(db, "query", err);
         goto rollback;
     }
     if (s == SQLITE_DONE) {
@@ -725,7 +697,7 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
                            "UPDATE models SET status='retired' WHERE name=?1 AND "
                            "status='deployed'",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "update");
+        rc = sqldb_fail(db, "update", err);
         goto rollback;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -733,14 +705,14 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
     sqlite3_finalize(st);
     st = NULL;
     if (s != SQLITE_DONE) {
-        rc = db_fail(db, err, "update");
+        rc = sqldb_fail(db, "update", err);
         goto rollback;
     }
     if (sqlite3_prepare_v2(db,
                            "UPDATE models SET status='deployed', deployed_at=?3, deployed_by=?4,"
                            " deploy_change=?5 WHERE name=?1 AND version=?2",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "update");
+        rc = sqldb_fail(db, "update", err);
         goto rollback;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -752,7 +724,7 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
     sqlite3_finalize(st);
     st = NULL;
     if (s != SQLITE_DONE) {
-        rc = db_fail(db, err, "update");
+        rc = sqldb_fail(db, "update", err);
         goto rollback;
     }
     char activity[MODEL_NAME_MAX + 8], ts[32];
@@ -781,25 +753,27 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
         *index = idx;
     goto out;
 rollback:
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqldb_rollback(db);
 out:
     cJSON_Delete(ev);
-    sqlite3_close(db);
+    sqldb_close(db);
     return rc;
 }
 
 int model_list(const char *data_dir, model_list_fn fn, void *ctx, adt_err *err)
 {
     sqlite3 *db = NULL;
-    int rc = db_open(data_dir, &db, err);
+    int rc = db_open(data_dir, false, &db, err);
+    if (rc == ADT_ENOTFOUND)
+        return ADT_OK; /* nothing registered yet: an empty list */
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT " INFO_COLS " FROM models m ORDER BY m.name, m.registered_at",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "list");
-        sqlite3_close(db);
+        rc = sqldb_fail(db, "list", err);
+        sqldb_close(db);
         return rc;
     }
     int s;
@@ -810,9 +784,9 @@ int model_list(const char *data_dir, model_list_fn fn, void *ctx, adt_err *err)
             break;
     }
     if (!rc && s != SQLITE_DONE)
-        rc = db_fail(db, err, "list");
+        rc = sqldb_fail(db, "list", err);
     sqlite3_finalize(st);
-    sqlite3_close(db);
+    sqldb_close(db);
     return rc;
 }
 
@@ -825,7 +799,7 @@ int model_get(const char *data_dir, const char *name, const char *version, model
     if (rc || (version && (rc = model_check_id("version", version, MODEL_VERSION_MAX, err))))
         return rc;
     sqlite3 *db = NULL;
-    if ((rc = db_open(data_dir, &db, err)))
+    if ((rc = db_open(data_dir, false, &db, err)))
         return rc;
     if (version) {
         rc = find_version(db, name, version, info, drift_json, err);
@@ -837,22 +811,17 @@ int model_get(const char *data_dir, const char *name, const char *version, model
         if (rc == ADT_ENOTFOUND)
             adt_fail(err, rc, "no model named %s is registered ('auditd model list')", name);
     }
-    sqlite3_close(db);
+    sqldb_close(db);
     return rc;
 }
 
 int model_deployed(const char *data_dir, model_info *info, adt_err *err)
 {
     /* Ingestion asks on every start: do not create models.db just to say no. */
-    buf path;
-    buf_init(&path, 8192);
-    if (buf_printf(&path, "%s/%s", data_dir, MODEL_DB_FILE) || access(path.data, F_OK) != 0) {
-        buf_free(&path);
-        return adt_fail(err, ADT_ENOTFOUND, "no model is deployed in %s", data_dir);
-    }
-    buf_free(&path);
     sqlite3 *db = NULL;
-    int rc = db_open(data_dir, &db, err);
+    int rc = db_open(data_dir, false, &db, err);
+    if (rc == ADT_ENOTFOUND)
+        return adt_fail(err, ADT_ENOTFOUND, "no model is deployed in %s", data_dir);
     if (rc)
         return rc;
     rc = query_info(db,
@@ -861,7 +830,7 @@ int model_deployed(const char *data_dir, model_info *info, adt_err *err)
                     NULL, NULL, info, NULL, err);
     if (rc == ADT_ENOTFOUND)
         adt_fail(err, rc, "no model is deployed in %s", data_dir);
-    sqlite3_close(db);
+    sqldb_close(db);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "numparse.h"
 #include "registry.h"
+#include "sqldb.h"
 #include "tdb.h"
 
 #ifdef AUDITD_HAVE_MODEL_LIST
@@ -73,7 +74,7 @@ void pipeline_close(pipeline *p)
         return;
     pipeline_mqtt_stop(p);
     ingest_close(p->g);
-    tdb_close(p->rdb);
+    sqldb_close(p->rdb);
     if (p->lg)
         ledger_close(p->lg);
     pthread_mutex_destroy(&p->wmu);

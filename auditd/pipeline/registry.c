@@ -4,6 +4,7 @@
 #include "canon.h"
 #include "profile.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 #include "tdb.h"
 
 #include <cjson/cJSON.h>
@@ -16,19 +17,19 @@
 
 static int begin(sqlite3 *db, adt_err *err)
 {
-    return tdb_exec(db, "BEGIN IMMEDIATE", "starting a transaction", err);
+    return sqldb_begin(db, err);
 }
 
 static void rollback(sqlite3 *db)
 {
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqldb_rollback(db);
 }
 
 /* Latest (version, sha256) of a profile; version 0 if none. */
 static int latest(sqlite3 *db, const char *name, int64_t *version, char sha[65], adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(db, "SELECT version, sha256 FROM profiles WHERE name=? "
+    int rc = sqldb_prepare(db, "SELECT version, sha256 FROM profiles WHERE name=? "
                              "ORDER BY version DESC LIMIT 1", &st, err);
     if (rc)
         return rc;
@@ -40,7 +41,7 @@ static int latest(sqlite3 *db, const char *name, int64_t *version, char sha[65],
         *version = sqlite3_column_int64(st, 0);
         snprintf(sha, 65, "%s", (const char *)sqlite3_column_text(st, 1));
     } else if (s != SQLITE_DONE) {
-        rc = tdb_fail(db, "reading profiles", err);
+        rc = sqldb_fail(db, "reading profiles", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -70,12 +71,12 @@ int registry_profile_put(sqlite3 *db, const psink *s, const char *actor, const c
         goto fail;
     if (v > 0 && !strcmp(sha, p->sha256)) {
         res->version = v;
-        rc = tdb_exec(db, "COMMIT", "committing", err);
+        rc = sqldb_exec(db, "COMMIT", "committing", err);
         goto out;
     }
     res->version = v + 1;
     res->changed = true;
-    rc = tdb_prepare(db, "INSERT INTO profiles(name, version, sha256, json, created_us) "
+    rc = sqldb_prepare(db, "INSERT INTO profiles(name, version, sha256, json, created_us) "
                          "VALUES(?,?,?,?,?)", &st, err);
     if (rc)
         goto fail;
@@ -85,7 +86,7 @@ int registry_profile_put(sqlite3 *db, const psink *s, const char *actor, const c
     sqlite3_bind_text(st, 4, p->canonical, (int)p->canonical_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, rfc3339_now_us());
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = tdb_fail(db, "storing the profile", err);
+        rc = sqldb_fail(db, "storing the profile", err);
         goto fail;
     }
     int64_t rowid = sqlite3_last_insert_rowid(db);
@@ -106,11 +107,11 @@ int registry_profile_put(sqlite3 *db, const psink *s, const char *actor, const c
         char sql[128];
         snprintf(sql, sizeof sql, "UPDATE profiles SET ledger_index=%llu WHERE id=%lld",
                  (unsigned long long)res->ledger_index, (long long)rowid);
-        rc = tdb_exec(db, sql, "recording the ledger index", err);
+        rc = sqldb_exec(db, sql, "recording the ledger index", err);
         if (rc)
             goto fail;
     }
-    rc = tdb_exec(db, BUMP "COMMIT", "committing the profile", err);
+    rc = sqldb_exec(db, BUMP "COMMIT", "committing the profile", err);
     goto out;
 fail:
     sqlite3_finalize(st);
@@ -126,7 +127,7 @@ out:
 int registry_profiles_json(sqlite3 *db, buf *out, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(db,
+    int rc = sqldb_prepare(db,
                          "SELECT p.name, p.version, p.sha256, p.json FROM profiles p "
                          "WHERE p.version = (SELECT MAX(version) FROM profiles q "
                          "WHERE q.name = p.name) ORDER BY p.name", &st, err);
@@ -162,7 +163,7 @@ int registry_profile_json(sqlite3 *db, const char *name, int64_t version, buf *o
                           adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(db, version > 0
+    int rc = sqldb_prepare(db, version > 0
                                  ? "SELECT json FROM profiles WHERE name=? AND version=?"
                                  : "SELECT json FROM profiles WHERE name=? "
                                    "ORDER BY version DESC LIMIT 1",
@@ -224,13 +225,13 @@ int registry_devices_put(sqlite3 *db, const psink *s, const char *actor,
     int rc = begin(db, err);
     if (rc)
         goto out;
-    rc = tdb_prepare(db, "SELECT id, profile, site, firmware FROM devices WHERE name=?", &get,
+    rc = sqldb_prepare(db, "SELECT id, profile, site, firmware FROM devices WHERE name=?", &get,
                      err);
     if (!rc)
-        rc = tdb_prepare(db, "INSERT INTO devices(name, profile, site, firmware, registered_us) "
+        rc = sqldb_prepare(db, "INSERT INTO devices(name, profile, site, firmware, registered_us) "
                              "VALUES(?,?,?,?,?)", &ins, err);
     if (!rc)
-        rc = tdb_prepare(db, "UPDATE devices SET profile=?, site=?, firmware=? WHERE id=?", &upd,
+        rc = sqldb_prepare(db, "UPDATE devices SET profile=?, site=?, firmware=? WHERE id=?", &upd,
                          err);
     if (rc)
         goto fail;
@@ -273,7 +274,7 @@ int registry_devices_put(sqlite3 *db, const psink *s, const char *actor,
                 sqlite3_bind_text(upd, 3, fwcopy, -1, SQLITE_TRANSIENT);
                 sqlite3_bind_int64(upd, 4, id);
                 if (sqlite3_step(upd) != SQLITE_DONE) {
-                    rc = tdb_fail(db, "updating a device", err);
+                    rc = sqldb_fail(db, "updating a device", err);
                     goto fail;
                 }
             }
@@ -286,12 +287,12 @@ int registry_devices_put(sqlite3 *db, const psink *s, const char *actor,
             sqlite3_bind_text(ins, 4, fw, -1, SQLITE_STATIC);
             sqlite3_bind_int64(ins, 5, rfc3339_now_us());
             if (sqlite3_step(ins) != SQLITE_DONE) {
-                rc = tdb_fail(db, "registering a device", err);
+                rc = sqldb_fail(db, "registering a device", err);
                 goto fail;
             }
             id = sqlite3_last_insert_rowid(db);
         } else {
-            rc = tdb_fail(db, "reading devices", err);
+            rc = sqldb_fail(db, "reading devices", err);
             goto fail;
         }
         if (!changed)
@@ -325,7 +326,7 @@ int registry_devices_put(sqlite3 *db, const psink *s, const char *actor,
             char sql[128];
             snprintf(sql, sizeof sql, "UPDATE devices SET ledger_index=%llu WHERE id=%lld",
                      (unsigned long long)(first + i), (long long)ids[i]);
-            rc = tdb_exec(db, sql, "recording the ledger index", err);
+            rc = sqldb_exec(db, sql, "recording the ledger index", err);
             if (rc)
                 goto fail;
         }
@@ -334,7 +335,7 @@ int registry_devices_put(sqlite3 *db, const psink *s, const char *actor,
     sqlite3_finalize(ins);
     sqlite3_finalize(upd);
     get = ins = upd = NULL;
-    rc = tdb_exec(db, BUMP "COMMIT", "committing the devices", err);
+    rc = sqldb_exec(db, BUMP "COMMIT", "committing the devices", err);
     goto out;
 fail:
     sqlite3_finalize(get);
@@ -414,7 +415,7 @@ int registry_devices_ndjson(sqlite3 *db, const psink *s, const char *actor, cons
 int registry_devices_json(sqlite3 *db, const char *name, buf *out, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(
+    int rc = sqldb_prepare(
         db,
         "SELECT d.name, d.profile, (SELECT MAX(version) FROM profiles q "
         "WHERE q.name=d.profile), d.site, d.firmware, d.model_version, d.last_seen_us, "

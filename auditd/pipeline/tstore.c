@@ -2,6 +2,7 @@
 #include "tstore.h"
 
 #include "profile.h"
+#include "sqldb.h"
 #include "tdb.h"
 
 #include <math.h>
@@ -52,7 +53,7 @@ void tstore_close(tstore *t)
         return;
     clear_profs(t);
     free(t->profs);
-    tdb_close(t->db);
+    sqldb_close(t->db);
     free(t);
 }
 
@@ -65,7 +66,7 @@ static int get_prof(tstore *t, int64_t pv, const char *const *features, size_t n
             return ADT_OK;
         }
     sqlite3_stmt *st;
-    int rc = tdb_prepare(t->db, "SELECT json FROM profiles WHERE id=?", &st, err);
+    int rc = sqldb_prepare(t->db, "SELECT json FROM profiles WHERE id=?", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, pv);
@@ -137,7 +138,7 @@ static int emit(tstore *t, sqlite3_stmt *st, const char *const *features, size_t
             break;
     }
     if (!rc && s != SQLITE_DONE)
-        rc = tdb_fail(t->db, "reading telemetry", err);
+        rc = sqldb_fail(t->db, "reading telemetry", err);
     free(x);
     return rc;
 }
@@ -146,7 +147,7 @@ int tstore_dataset_rows(tstore *t, const char *dataset, const char *const *featu
                         size_t nfeatures, tstore_row_fn fn, void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(t->db, "SELECT 1 FROM datasets WHERE id=?", &st, err);
+    int rc = sqldb_prepare(t->db, "SELECT 1 FROM datasets WHERE id=?", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, dataset, -1, SQLITE_STATIC);
@@ -156,7 +157,7 @@ int tstore_dataset_rows(tstore *t, const char *dataset, const char *const *featu
         return adt_fail(err, ADT_ENOTFOUND,
                         "no dataset %.80s ('auditd dataset list' shows the defined ones)",
                         dataset);
-    rc = tdb_prepare(
+    rc = sqldb_prepare(
         t->db,
         "SELECT d.name, r.time_us, r.pv, r.v FROM datasets ds "
         "JOIN dataset_batches db ON db.dataset = ds.id "
@@ -179,7 +180,7 @@ int tstore_window_rows(tstore *t, int64_t from_us, int64_t to_us, const char *co
                        size_t nfeatures, tstore_row_fn fn, void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(t->db,
+    int rc = sqldb_prepare(t->db,
                          "SELECT d.name, r.time_us, r.pv, r.v FROM readings r "
                          "JOIN devices d ON d.id = r.device "
                          "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",

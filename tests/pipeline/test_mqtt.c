@@ -6,6 +6,7 @@
 #include "ledger.h"
 #include "pipeline.h"
 #include "registry.h"
+#include "sqldb.h"
 #include "tdb.h"
 #include "tsupport.h"
 
@@ -86,7 +87,7 @@ static void setup(void)
     ck_assert_int_eq(registry_profile_put(db, &s, "t", prof, strlen(prof), &r, &e), ADT_OK);
     registry_device d = {"p-1", "pump", "plant-1", NULL};
     ck_assert_int_eq(registry_devices_put(db, &s, "t", &d, 1, &e), ADT_OK);
-    tdb_close(db);
+    sqldb_close(db);
     ledger_close(lg);
 }
 
@@ -154,7 +155,7 @@ static int64_t readings(void)
     sqlite3_step(st);
     int64_t n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    tdb_close(db);
+    sqldb_close(db);
     return n;
 }
 

@@ -59,38 +59,6 @@ static void collect_finish(xsafe_collect *c)
     }
 }
 
-int xsafe_read_file(const char *path, size_t max, buf *out, adt_err *err)
-{
-    buf_reset(out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return adt_fail(err, errno == ENOENT ? ADT_ENOTFOUND : ADT_EIO, "%s: cannot open: %s",
-                        path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
-        fclose(f);
-        return adt_fail(err, ADT_ETOOBIG, "%s: %lld bytes is over the limit of %zu bytes", path,
-                        (long long)st.st_size, max);
-    }
-    char chunk[65536];
-    size_t n;
-    int rc = ADT_OK;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (out->len + n > max) {
-            rc = adt_fail(err, ADT_ETOOBIG, "%s: over the limit of %zu bytes", path, max);
-            break;
-        }
-        if (buf_append(out, chunk, n) != ADT_OK) {
-            rc = adt_fail(err, ADT_ENOMEM, "%s: out of memory reading", path);
-            break;
-        }
-    }
-    if (rc == ADT_OK && ferror(f))
-        rc = adt_fail(err, ADT_EIO, "%s: read error", path);
-    fclose(f);
-    return rc;
-}
-
 /* The line of byte offset `off` in data (1-based). */
 static long line_of(const char *data, size_t off)
 {
