@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "numparse.h"
 #include "afile.h"
+#include "sha256.h"
 #include "xsafe.h"
 
 #include <dirent.h>
@@ -11,7 +12,6 @@
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -717,11 +717,11 @@ static int cmp_str(const void *a, const void *b)
 /* Hash, parse and add one rule file to `out` (which has room). */
 static int add_rule(const rules_schema *s, const rules_catalog *cat, const char *name,
                     const char *label, const char *data, size_t len, rules_set *out,
-                    crypto_hash_sha256_state *h, adt_err *err)
+                    sha256_ctx *h, adt_err *err)
 {
-    crypto_hash_sha256_update(h, (const unsigned char *)name, strlen(name) + 1);
-    crypto_hash_sha256_update(h, (const unsigned char *)data, len);
-    crypto_hash_sha256_update(h, (const unsigned char *)"", 1);
+    sha256_update(h, name, strlen(name) + 1);
+    sha256_update(h, data, len);
+    sha256_update(h, "", 1);
     int rc = rules_parse(s, cat, label, data, len, &out->rules[out->n], err);
     if (rc)
         return rc;
@@ -736,11 +736,9 @@ static int add_rule(const rules_schema *s, const rules_catalog *cat, const char 
     return ADT_OK;
 }
 
-static void finish(crypto_hash_sha256_state *h, rules_set *out)
+static void finish(sha256_ctx *h, rules_set *out)
 {
-    unsigned char dig[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(h, dig);
-    sodium_bin2hex(out->fingerprint, sizeof out->fingerprint, dig, sizeof dig);
+    sha256_final_hex(h, out->fingerprint);
 }
 
 int rules_load_dir(const rules_schema *s, const rules_catalog *cat, const char *dir,
@@ -773,8 +771,8 @@ int rules_load_dir(const rules_schema *s, const rules_catalog *cat, const char *
         qsort(names, n, sizeof names[0], cmp_str);
     if (!rc && !(out->rules = calloc(n ? n : 1, sizeof *out->rules)))
         rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    sha256_ctx h;
+    sha256_init(&h);
     buf data, path;
     buf_init(&data, RULES_MAX_FILE + 1);
     buf_init(&path, 4096);
@@ -818,8 +816,8 @@ int rules_load_builtin(const rules_schema *s, const rules_catalog *cat, rules_se
         n++;
     if (!(out->rules = calloc(n ? n : 1, sizeof *out->rules)))
         return adt_fail(err, ADT_ENOMEM, "out of memory");
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    sha256_ctx h;
+    sha256_init(&h);
     char label[300];
     for (size_t i = 0; i < n; i++) {
         const rules_builtin_file *f = &rules_builtin_files[i];

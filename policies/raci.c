@@ -4,12 +4,12 @@
 #include "numparse.h"
 #include "rfc3339.h"
 #include "afile.h"
+#include "sha256.h"
 #include "xsafe.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libxml/tree.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,9 +473,7 @@ int raci_load_mem(const char *data, size_t len, const char *name, raci_diag_fn d
         raci_free(p);
         return rc;
     }
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, (const unsigned char *)data, len);
-    sodium_bin2hex(p->sha256, sizeof p->sha256, h, sizeof h);
+    sha256_hex(data, len, p->sha256);
     *out = p;
     return ADT_OK;
 }
@@ -808,32 +806,6 @@ int raci_to_json(const raci_policy *p, cJSON **out, adt_err *err)
 
 /* ---- Storing -------------------------------------------------------------- */
 
-/* Write `data` to `path` (mode 0600), flushed to disk. */
-static int write_file_sync(const char *path, const char *data, size_t len, adt_err *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return adt_fail(err, ADT_EIO, "%s: cannot create: %s", path, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(path);
-            return adt_fail(err, ADT_EIO, "%s: write failed: %s", path, strerror(e));
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        unlink(path);
-        return adt_fail(err, ADT_EIO, "%s: cannot flush to disk", path);
-    }
-    return ADT_OK;
-}
-
 int raci_store(const char *data_dir, const char *path, raci_store_commit_fn commit, void *cctx,
                raci_policy **out, adt_err *err)
 {
@@ -842,36 +814,33 @@ int raci_store(const char *data_dir, const char *path, raci_store_commit_fn comm
     buf b;
     buf_init(&b, RACI_MAX_FILE + 1);
     raci_policy *p = NULL;
+    afile_staged cur = {.pending = false};
     int rc = afile_read(path, RACI_MAX_FILE, &b, err);
     if (rc == ADT_OK)
         rc = raci_load_mem(b.data, b.len, path, NULL, NULL, &p, err);
-    char dir[4096], hist[4200], tmp[4200], cur[4200];
+    char dir[4096], hist[4200], curp[4200];
     if (rc == ADT_OK &&
         (size_t)snprintf(dir, sizeof dir, "%s/%s", data_dir, RACI_POLICY_DIR) >= sizeof dir)
         rc = adt_fail(err, ADT_EINVAL, "data directory path too long");
     if (rc == ADT_OK) {
         snprintf(hist, sizeof hist, "%s/%s.xml", dir, p->sha256);
-        snprintf(tmp, sizeof tmp, "%s/%s.new", data_dir, RACI_POLICY_FILE);
-        snprintf(cur, sizeof cur, "%s/%s", data_dir, RACI_POLICY_FILE);
+        snprintf(curp, sizeof curp, "%s/%s", data_dir, RACI_POLICY_FILE);
         if (mkdir(data_dir, 0700) != 0 && errno != EEXIST)
             rc = adt_fail(err, ADT_EIO, "%s: cannot create: %s", data_dir, strerror(errno));
         else if (mkdir(dir, 0700) != 0 && errno != EEXIST)
             rc = adt_fail(err, ADT_EIO, "%s: cannot create: %s", dir, strerror(errno));
     }
+    /* Every policy ever loaded is kept by hash; the one in force is staged,
+     * recorded by `commit` (the ledger), and only then put in force. */
     if (rc == ADT_OK)
-        rc = write_file_sync(hist, b.data, b.len, err);
+        rc = afile_write(hist, b.data, b.len, 0600, err);
     if (rc == ADT_OK)
-        rc = write_file_sync(tmp, b.data, b.len, err);
-    if (rc == ADT_OK && commit) {
+        rc = afile_stage(&cur, curp, b.data, b.len, 0600, err);
+    if (rc == ADT_OK && commit)
         rc = commit(cctx, p, err);
-        if (rc != ADT_OK)
-            unlink(tmp);
-    }
-    if (rc == ADT_OK && rename(tmp, cur) != 0) {
-        rc = adt_fail(err, ADT_EIO, "%s: cannot put the policy in force: %s", cur,
-                      strerror(errno));
-        unlink(tmp);
-    }
+    if (rc == ADT_OK)
+        rc = afile_publish(&cur, err);
+    afile_abort(&cur);
     buf_free(&b);
     if (rc != ADT_OK) {
         raci_free(p);

@@ -6,6 +6,7 @@
 #define AUDITD_CLI_H
 
 #include "buf.h"
+#include "cliopt.h"
 #include "status.h"
 
 #include <stdbool.h>
@@ -39,14 +40,19 @@ int cli_policy(int argc, char **argv);
 /* reports (cli_report.c) */
 int cli_report(int argc, char **argv);
 
-/* The data directory: `opt` if given, else $AUDITD_DATA_DIR, else ./auditd-data. */
+/* The data directory: `opt` if given, else $AUDITD_DATA_DIR, else ./auditd-data
+ * (cliopt_data_dir). */
 const char *cli_data_dir(const char *opt);
+/* Parse argv[first..argc) with the option table `opts` (cliopt.h). Returns
+ * true when the command is done, with *status its exit status: 0 after
+ * printing `usage` for --help, 2 after a usage error (the message and the
+ * usage on stderr). False: go on with the options and args->pos filled. */
+bool cli_parse(const char *cmd, int argc, char **argv, int first, const cliopt *opts,
+               cliopt_args *args, const char *usage, int *status);
 /* Print "auditd CMD: <message>" to stderr; returns 1 (the failure exit status). */
 int cli_fail(const char *cmd, const adt_err *err);
 int cli_failf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True if argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
-/* Read all of `f` into `b` (bounded by b->max). */
-int cli_read_all(FILE *f, buf *b, adt_err *err);
 
 #endif

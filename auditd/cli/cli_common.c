@@ -1,3 +1,4 @@
+/* cli_common.c: what every command shares (cli.h). */
 #include "cli.h"
 
 #include <stdarg.h>
@@ -6,12 +7,24 @@
 
 const char *cli_data_dir(const char *opt)
 {
-    if (opt && *opt)
-        return opt;
-    const char *env = getenv("AUDITD_DATA_DIR");
-    if (env && *env)
-        return env;
-    return "./auditd-data";
+    return cliopt_data_dir(opt);
+}
+
+bool cli_parse(const char *cmd, int argc, char **argv, int first, const cliopt *opts,
+               cliopt_args *args, const char *usage, int *status)
+{
+    adt_err err;
+    if (cliopt_parse(argc, argv, first, opts, args, &err) != ADT_OK) {
+        fprintf(stderr, "auditd %s: %s\n%s", cmd, err.msg, usage);
+        *status = 2;
+        return true;
+    }
+    if (args->help) {
+        fputs(usage, stdout);
+        *status = 0;
+        return true;
+    }
+    return false;
 }
 
 int cli_fail(const char *cmd, const adt_err *err)
@@ -37,18 +50,4 @@ bool cli_wants_help(int argc, char **argv)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return true;
     return false;
-}
-
-int cli_read_all(FILE *f, buf *b, adt_err *err)
-{
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
-        int rc = buf_append(b, tmp, n);
-        if (rc)
-            return adt_fail(err, rc, "input is larger than the limit of %zu bytes", b->max);
-    }
-    if (ferror(f))
-        return adt_fail(err, ADT_EIO, "reading input failed");
-    return ADT_OK;
 }

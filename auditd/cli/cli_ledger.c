@@ -1,54 +1,49 @@
 /* cli_ledger.c: init, append, verify, checkpoint, key, entry, proof. */
 #include "cli.h"
 
+#include "afile.h"
+#include "codec.h"
 #include "event.h"
 #include "ledger.h"
 #include "numparse.h"
 
-#include <getopt.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define APPEND_MAX_INPUT (256u << 20)
 
-/* Parse the common options: --data-dir and the command's own. Returns the
- * index of the first positional argument, or -1 (usage error printed). */
+/* The options of the ledger commands, each taking the ones it needs. */
 typedef struct opts {
     const char *data_dir;
     const char *origin;
     const char *source;
-    const char *tree_size;
+    int64_t tree_size; /* -1: not given */
     bool quiet;
+    cliopt_args args;  /* positional arguments */
 } opts;
 
+/* Parse the options (the data directory defaulted). Returns the number of
+ * positional arguments (o->args.pos), or -1 after a usage error; --help
+ * prints `usage` and exits 0. */
 static int parse_opts(int argc, char **argv, opts *o, const char *usage)
 {
-    static const struct option lo[] = {
-        {"data-dir", required_argument, NULL, 'd'}, {"origin", required_argument, NULL, 'o'},
-        {"source", required_argument, NULL, 's'},   {"tree-size", required_argument, NULL, 't'},
-        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "d:qh", lo, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->data_dir = optarg; break;
-        case 'o': o->origin = optarg; break;
-        case 's': o->source = optarg; break;
-        case 't': o->tree_size = optarg; break;
-        case 'q': o->quiet = true; break;
-        case 'h': printf("%s", usage); exit(0);
-        default:
-            fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n%s", argv[0],
-                    argv[optind - 1], usage);
-            return -1;
-        }
+    o->tree_size = -1;
+    const cliopt table[] = {CLIOPT_S("data-dir", 'd', &o->data_dir),
+                            CLIOPT_S("origin", 0, &o->origin),
+                            CLIOPT_S("source", 0, &o->source),
+                            CLIOPT_N("tree-size", 0, &o->tree_size, 0, INT64_MAX),
+                            CLIOPT_F("quiet", 'q', &o->quiet),
+                            CLIOPT_END};
+    int status;
+    if (cli_parse(argv[0], argc, argv, 1, table, &o->args, usage, &status)) {
+        if (status == 0)
+            exit(0);
+        return -1;
     }
     o->data_dir = cli_data_dir(o->data_dir);
-    return optind;
+    return (int)o->args.npos;
 }
 
 int cli_init(int argc, char **argv)
@@ -58,11 +53,11 @@ int cli_init(int argc, char **argv)
         "Create a ledger in DIR: an Ed25519 key pair (ledger.key, mode 0600) and ledger.db.\n"
         "NAME is the checkpoint origin and key name (default auditd.local/ledger).\n";
     opts o;
-    int i = parse_opts(argc, argv, &o, usage);
-    if (i < 0)
+    int n = parse_opts(argc, argv, &o, usage);
+    if (n < 0)
         return 2;
-    if (i != argc)
-        return cli_failf(argv[0], "unexpected argument '%s'", argv[i]) + 1;
+    if (n > 0)
+        return cli_failf(argv[0], "unexpected argument '%s'", o.args.pos[0]) + 1;
     adt_err err;
     if (ledger_init(o.data_dir, o.origin ? o.origin : "auditd.local/ledger", &err))
         return cli_fail("init", &err);
@@ -82,15 +77,15 @@ int cli_append(int argc, char **argv)
         "all-or-nothing batch. Each event needs type, time (RFC 3339) and actor\n"
         "(docs/events.md). Prints the index of each new entry.\n";
     opts o;
-    int i = parse_opts(argc, argv, &o, usage);
-    if (i < 0)
+    int npos = parse_opts(argc, argv, &o, usage);
+    if (npos < 0)
         return 2;
-    if (i != argc)
-        return cli_failf(argv[0], "unexpected argument '%s'", argv[i]) + 1;
+    if (npos > 0)
+        return cli_failf(argv[0], "unexpected argument '%s'", o.args.pos[0]) + 1;
     adt_err err;
     buf in;
     buf_init(&in, APPEND_MAX_INPUT);
-    if (cli_read_all(stdin, &in, &err)) {
+    if (afile_read("-", APPEND_MAX_INPUT, &in, &err)) {
         buf_free(&in);
         return cli_fail("append", &err);
     }
@@ -252,11 +247,11 @@ int cli_entry(int argc, char **argv)
     static const char usage[] = "usage: auditd entry N [--data-dir DIR]\n"
                                 "Print entry N as {\"index\":N,\"leaf\":\"<base64 of the leaf bytes>\"}.\n";
     opts o;
-    int i = parse_opts(argc, argv, &o, usage);
-    if (i < 0)
+    int n = parse_opts(argc, argv, &o, usage);
+    if (n < 0)
         return 2;
     uint64_t idx;
-    if (i + 1 != argc || num_u64(argv[i], INT64_MAX, &idx))
+    if (n != 1 || num_u64(o.args.pos[0], INT64_MAX, &idx))
         return cli_failf("entry", "expected one entry index (a non-negative integer)") + 1;
     ledger *lg;
     if (open_ro("entry", &o, &lg))
@@ -270,14 +265,13 @@ int cli_entry(int argc, char **argv)
         buf_free(&leaf);
         return cli_fail("entry", &err);
     }
-    size_t bl = sodium_base64_ENCODED_LEN(leaf.len, sodium_base64_VARIANT_ORIGINAL);
+    size_t bl = CODEC_B64_LEN(leaf.len);
     char *b64 = malloc(bl);
     if (!b64) {
         buf_free(&leaf);
         return cli_failf("entry", "out of memory");
     }
-    sodium_bin2base64(b64, bl, (const unsigned char *)leaf.data, leaf.len,
-                      sodium_base64_VARIANT_ORIGINAL);
+    codec_b64(leaf.data, leaf.len, b64, bl);
     printf("{\"index\":%llu,\"leaf\":\"%s\"}\n", (unsigned long long)idx, b64);
     free(b64);
     buf_free(&leaf);
@@ -289,7 +283,7 @@ static void print_hashes(const merkle_hash *h, size_t n, uint64_t a, uint64_t b,
     printf("{\"hashes\":[");
     for (size_t k = 0; k < n; k++) {
         char b64[64];
-        sodium_bin2base64(b64, sizeof b64, h[k], 32, sodium_base64_VARIANT_ORIGINAL);
+        codec_b64(h[k], MERKLE_HASH_LEN, b64, sizeof b64);
         printf("%s\"%s\"", k ? "," : "", b64);
     }
     if (incl)
@@ -307,12 +301,14 @@ int cli_proof(int argc, char **argv)
         "in the tree of size S (default: the latest checkpoint's size), or the consistency\n"
         "proof from tree size M to N.\n";
     opts o;
-    int i = parse_opts(argc, argv, &o, usage);
-    if (i < 0)
+    int npos = parse_opts(argc, argv, &o, usage);
+    if (npos < 0)
         return 2;
-    if (i >= argc)
+    if (npos < 1)
         return cli_failf("proof", "say 'inclusion' or 'consistency'") + 1;
-    const char *kind = argv[i++];
+    const char *kind = o.args.pos[0];
+    const char *const *rest = o.args.pos + 1;
+    npos--;
     ledger *lg;
     merkle_hash h[MERKLE_MAX_PROOF];
     size_t n = 0;
@@ -320,15 +316,12 @@ int cli_proof(int argc, char **argv)
     int rc;
     if (!strcmp(kind, "inclusion")) {
         uint64_t idx, size;
-        if (i + 1 != argc || num_u64(argv[i], INT64_MAX, &idx))
+        if (npos != 1 || num_u64(rest[0], INT64_MAX, &idx))
             return cli_failf("proof", "inclusion takes one entry index") + 1;
         if (open_ro("proof", &o, &lg))
             return 1;
-        if (o.tree_size) {
-            if (num_u64(o.tree_size, INT64_MAX, &size)) {
-                ledger_close(lg);
-                return cli_failf("proof", "--tree-size must be a non-negative integer") + 1;
-            }
+        if (o.tree_size >= 0) {
+            size = (uint64_t)o.tree_size;
         } else {
             char note[NOTE_MAX];
             if ((rc = ledger_checkpoint(lg, note, sizeof note, &size, &err))) {
@@ -345,7 +338,7 @@ int cli_proof(int argc, char **argv)
     }
     if (!strcmp(kind, "consistency")) {
         uint64_t m, nn;
-        if (i + 2 != argc || num_u64(argv[i], INT64_MAX, &m) || num_u64(argv[i + 1], INT64_MAX, &nn))
+        if (npos != 2 || num_u64(rest[0], INT64_MAX, &m) || num_u64(rest[1], INT64_MAX, &nn))
             return cli_failf("proof", "consistency takes two tree sizes M N") + 1;
         if (open_ro("proof", &o, &lg))
             return 1;

@@ -2,6 +2,7 @@
  * (docs/pipeline.md). */
 #include "cli.h"
 
+#include "afile.h"
 #include "agentc.h"
 #include "ingest.h"
 #include "ledger.h"
@@ -14,7 +15,6 @@
 #include "sqldb.h"
 #include "tdb.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,150 +28,169 @@ typedef struct popts {
     const char *site;
     const char *firmware;
     const char *from, *to;
-    const char *devices[MAX_DEVICE_ARGS];
-    size_t ndevices;
+    cliopt_list devices;
     int64_t batch, limit, version;
     bool all, no_score, quiet;
     /* simulate */
     const char *seed, *days, *start, *machines, *interval, *out, *post, *name, *key;
+    cliopt_args args; /* positional arguments */
 } popts;
 
-enum {
-    O_DATA = 1000, O_ACTOR, O_FILE, O_PROFILE, O_SITE, O_FW, O_FROM, O_TO, O_DEVICE, O_BATCH,
-    O_LIMIT, O_VERSION, O_ALL, O_NOSCORE, O_SEED, O_DAYS, O_START, O_MACHINES, O_INTERVAL,
-    O_OUT, O_POST, O_NAME, O_KEY, O_QUIET, O_HELP
-};
-
-/* Parse options of `argv` (argv[0] = the (sub)command). Returns the index of
- * the first positional argument, or -1 after printing a usage error. */
-static int parse(int argc, char **argv, popts *o, const char *cmd, const char *usage)
+/* Parse the options of argv[first..argc) (every pipeline command takes the
+ * same table; each uses what it needs). Returns true when the command is
+ * done (help or usage error) with *status its exit status. */
+static bool parse(const char *cmd, int argc, char **argv, int first, popts *o, const char *usage,
+                  int *status)
 {
-    static const struct option lo[] = {
-        {"data-dir", required_argument, NULL, O_DATA},
-        {"actor", required_argument, NULL, O_ACTOR},
-        {"file", required_argument, NULL, O_FILE},
-        {"profile", required_argument, NULL, O_PROFILE},
-        {"site", required_argument, NULL, O_SITE},
-        {"firmware", required_argument, NULL, O_FW},
-        {"from", required_argument, NULL, O_FROM},
-        {"to", required_argument, NULL, O_TO},
-        {"device", required_argument, NULL, O_DEVICE},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"limit", required_argument, NULL, O_LIMIT},
-        {"version", required_argument, NULL, O_VERSION},
-        {"all", no_argument, NULL, O_ALL},
-        {"no-score", no_argument, NULL, O_NOSCORE},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"seed", required_argument, NULL, O_SEED},
-        {"days", required_argument, NULL, O_DAYS},
-        {"start", required_argument, NULL, O_START},
-        {"machines", required_argument, NULL, O_MACHINES},
-        {"interval", required_argument, NULL, O_INTERVAL},
-        {"out", required_argument, NULL, O_OUT},
-        {"post", required_argument, NULL, O_POST},
-        {"name", required_argument, NULL, O_NAME},
-        {"key", required_argument, NULL, O_KEY},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->batch = 10000;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        const char *a = optarg;
-        switch (c) {
-        case O_DATA: o->data_dir = a; break;
-        case O_ACTOR: o->actor = a; break;
-        case O_FILE: o->file = a; break;
-        case O_PROFILE: o->profile = a; break;
-        case O_SITE: o->site = a; break;
-        case O_FW: o->firmware = a; break;
-        case O_FROM: o->from = a; break;
-        case O_TO: o->to = a; break;
-        case O_DEVICE:
-            if (o->ndevices == MAX_DEVICE_ARGS) {
-                fprintf(stderr, "auditd %s: at most %d --device options\n", cmd,
-                        MAX_DEVICE_ARGS);
-                return -1;
-            }
-            o->devices[o->ndevices++] = a;
-            break;
-        case O_BATCH:
-            if (num_i64(a, 1, INGEST_MAX_READINGS, &o->batch)) {
-                fprintf(stderr, "auditd %s: --batch must be 1..%d\n", cmd, INGEST_MAX_READINGS);
-                return -1;
-            }
-            break;
-        case O_LIMIT:
-            if (num_i64(a, 1, INT64_MAX, &o->limit)) {
-                fprintf(stderr, "auditd %s: --limit must be a positive integer\n", cmd);
-                return -1;
-            }
-            break;
-        case O_VERSION:
-            if (num_i64(a, 1, INT64_MAX, &o->version)) {
-                fprintf(stderr, "auditd %s: --version must be a positive integer\n", cmd);
-                return -1;
-            }
-            break;
-        case O_ALL: o->all = true; break;
-        case O_NOSCORE: o->no_score = true; break;
-        case O_QUIET: o->quiet = true; break;
-        case O_SEED: o->seed = a; break;
-        case O_DAYS: o->days = a; break;
-        case O_START: o->start = a; break;
-        case O_MACHINES: o->machines = a; break;
-        case O_INTERVAL: o->interval = a; break;
-        case O_OUT: o->out = a; break;
-        case O_POST: o->post = a; break;
-        case O_NAME: o->name = a; break;
-        case O_KEY: o->key = a; break;
-        case 'h':
-        case O_HELP: printf("%s", usage); exit(0);
-        default:
-            fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n%s", cmd,
-                    argv[optind - 1], usage);
-            return -1;
-        }
-    }
+    const cliopt table[] = {
+        CLIOPT_S("data-dir", 'd', &o->data_dir),  CLIOPT_S("actor", 0, &o->actor),
+        CLIOPT_S("file", 0, &o->file),            CLIOPT_S("profile", 0, &o->profile),
+        CLIOPT_S("site", 0, &o->site),            CLIOPT_S("firmware", 0, &o->firmware),
+        CLIOPT_S("from", 0, &o->from),            CLIOPT_S("to", 0, &o->to),
+        CLIOPT_L("device", 0, &o->devices),
+        CLIOPT_N("batch", 0, &o->batch, 1, INGEST_MAX_READINGS),
+        CLIOPT_N("limit", 0, &o->limit, 1, INT64_MAX),
+        CLIOPT_N("version", 0, &o->version, 1, INT64_MAX),
+        CLIOPT_F("all", 0, &o->all),              CLIOPT_F("no-score", 0, &o->no_score),
+        CLIOPT_F("quiet", 'q', &o->quiet),        CLIOPT_S("seed", 0, &o->seed),
+        CLIOPT_S("days", 0, &o->days),            CLIOPT_S("start", 0, &o->start),
+        CLIOPT_S("machines", 0, &o->machines),    CLIOPT_S("interval", 0, &o->interval),
+        CLIOPT_S("out", 0, &o->out),              CLIOPT_S("post", 0, &o->post),
+        CLIOPT_S("name", 0, &o->name),            CLIOPT_S("key", 0, &o->key),
+        CLIOPT_END};
+    if (cli_parse(cmd, argc, argv, first, table, &o->args, usage, status))
+        return true;
     o->data_dir = cli_data_dir(o->data_dir);
-    if (!o->actor) {
-        const char *u = getenv("USER");
-        o->actor = (u && *u && strlen(u) < 64) ? u : "operator";
-    }
-    return optind;
+    o->actor = cliopt_actor(o->actor);
+    return false;
+}
+
+/* A usage error for an argument the command does not take. */
+static int unexpected(const char *cmd, const popts *o, size_t allowed)
+{
+    return o->args.npos > allowed
+               ? cli_failf(cmd, "unexpected argument '%s'", o->args.pos[allowed]) + 1
+               : 0;
 }
 
 static int open_ledger(const char *cmd, const char *dir, ledger **lg)
 {
     adt_err err;
-    if (ledger_open(dir, LEDGER_RDWR, lg, &err)) {
-        if (err.code == ADT_ENOTFOUND)
-            return cli_failf(cmd, "no ledger in %s: run 'auditd init --data-dir %s' first", dir,
-                             dir);
+    return ledger_open(dir, LEDGER_RDWR, lg, &err) ? cli_fail(cmd, &err) : 0;
+}
+
+/* A command that changes telemetry.db records it in the ledger: both open. */
+typedef struct writer {
+    ledger *lg;
+    sqlite3 *db;
+    psink sink;
+} writer;
+
+static int writer_open(const char *cmd, const char *dir, writer *w)
+{
+    memset(w, 0, sizeof *w);
+    adt_err err;
+    if (open_ledger(cmd, dir, &w->lg))
+        return 1;
+    if (tdb_open(dir, true, &w->db, &err)) {
+        ledger_close(w->lg);
         return cli_fail(cmd, &err);
     }
+    w->sink = (psink){NULL, w->lg};
     return 0;
+}
+
+static void writer_close(writer *w)
+{
+    sqldb_close(w->db);
+    ledger_close(w->lg);
+}
+
+/* A read-only command: telemetry.db alone. */
+static int reader_open(const char *cmd, const char *dir, sqlite3 **db)
+{
+    adt_err err;
+    return tdb_open(dir, false, db, &err) ? cli_fail(cmd, &err) : 0;
+}
+
+/* Print the JSON a listing function wrote, or fail. */
+static int print_json(const char *cmd, int rc, buf *out, const adt_err *err)
+{
+    if (!rc)
+        printf("%s\n", out->data);
+    buf_free(out);
+    return rc ? cli_fail(cmd, err) : 0;
+}
+
+/* A JSON ledger index, null when nothing was recorded. */
+static void print_index(uint64_t index)
+{
+    if (index == PSINK_NONE)
+        printf("null}\n");
+    else
+        printf("%llu}\n", (unsigned long long)index);
 }
 
 static int read_file(const char *cmd, const char *path, buf *b)
 {
     adt_err err;
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f)
-        return cli_failf(cmd, "%s: cannot open", path);
-    int rc = cli_read_all(f, b, &err);
-    if (f != stdin)
-        fclose(f);
-    if (rc) {
-        adt_err_prefix(&err, "%s", path);
-        return cli_fail(cmd, &err);
+    return afile_read(path, b->max, b, &err) ? cli_fail(cmd, &err) : 0;
+}
+
+/* ---- profile ------------------------------------------------------------ */
+
+/* Check every file first: nothing is stored if one is bad. */
+static int profiles_check(const char *cmd, const cliopt_args *a)
+{
+    adt_err err;
+    for (size_t k = 1; k < a->npos; k++) {
+        buf b;
+        buf_init(&b, 1u << 20);
+        profile *p = NULL;
+        int status = read_file(cmd, a->pos[k], &b);
+        if (!status && profile_parse(b.data, b.len, &p, &err)) {
+            adt_err_prefix(&err, "%s (nothing loaded)", a->pos[k]);
+            status = cli_fail(cmd, &err);
+        }
+        profile_free(p);
+        buf_free(&b);
+        if (status)
+            return status;
     }
     return 0;
 }
 
-/* ---- profile ------------------------------------------------------------ */
+static int profiles_load(const char *cmd, const popts *o)
+{
+    if (o->args.npos < 2)
+        return cli_failf(cmd, "give at least one profile FILE") + 1;
+    int status = profiles_check(cmd, &o->args);
+    writer w;
+    if (status || (status = writer_open(cmd, o->data_dir, &w)))
+        return status;
+    for (size_t k = 1; k < o->args.npos && !status; k++) {
+        const char *file = o->args.pos[k];
+        buf b;
+        buf_init(&b, 1u << 20);
+        registry_put r;
+        adt_err err;
+        status = read_file(cmd, file, &b);
+        if (!status && registry_profile_put(w.db, &w.sink, o->actor, b.data, b.len, &r, &err)) {
+            adt_err_prefix(&err, "%s", file);
+            status = cli_fail(cmd, &err);
+        } else if (!status) {
+            printf("{\"profile\":\"%s\",\"version\":%lld,\"sha256\":\"%s\",\"changed\":%s,"
+                   "\"ledger_index\":",
+                   r.name, (long long)r.version, r.sha256, r.changed ? "true" : "false");
+            print_index(r.ledger_index);
+        }
+        buf_free(&b);
+    }
+    writer_close(&w);
+    return status;
+}
 
 int cli_profile(int argc, char **argv)
 {
@@ -184,99 +203,64 @@ int cli_profile(int argc, char **argv)
         "load validates each file and stores a new version when its content changed\n"
         "(version = counter + SHA-256 of the canonical JSON), recorded in the ledger as\n"
         "profile.change. Readings keep the version they were validated against.\n";
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1];
     popts o;
-    int i = parse(argc - 1, argv + 1, &o, "profile", usage);
-    if (i < 0)
-        return 2;
-    i += 1;
-    adt_err err;
-    sqlite3 *db;
-    if (!strcmp(sub, "load")) {
-        if (i >= argc)
-            return cli_failf("profile load", "give at least one profile FILE") + 1;
-        ledger *lg;
-        if (open_ledger("profile load", o.data_dir, &lg))
-            return 1;
-        if (tdb_open(o.data_dir, true, &db, &err)) {
-            ledger_close(lg);
-            return cli_fail("profile load", &err);
-        }
-        psink s = {NULL, lg};
-        int status = 0;
-        /* Check every file first: nothing is stored if one is bad. */
-        for (int k = i; k < argc && !status; k++) {
-            buf b;
-            buf_init(&b, 1u << 20);
-            profile *p = NULL;
-            if (read_file("profile load", argv[k], &b)) {
-                status = 1;
-            } else if (profile_parse(b.data ? b.data : "", b.len, &p, &err)) {
-                adt_err_prefix(&err, "%s (nothing loaded)", argv[k]);
-                status = cli_fail("profile load", &err);
-            }
-            profile_free(p);
-            buf_free(&b);
-        }
-        for (; i < argc && !status; i++) {
-            buf b;
-            buf_init(&b, 1u << 20);
-            if (read_file("profile load", argv[i], &b)) {
-                buf_free(&b);
-                status = 1;
-                break;
-            }
-            registry_put r;
-            if (registry_profile_put(db, &s, o.actor, b.data ? b.data : "", b.len, &r, &err)) {
-                adt_err_prefix(&err, "%s", argv[i]);
-                status = cli_fail("profile load", &err);
-            } else {
-                printf("{\"profile\":\"%s\",\"version\":%lld,\"sha256\":\"%s\",\"changed\":%s,"
-                       "\"ledger_index\":",
-                       r.name, (long long)r.version, r.sha256, r.changed ? "true" : "false");
-                if (r.ledger_index == PSINK_NONE)
-                    printf("null}\n");
-                else
-                    printf("%llu}\n", (unsigned long long)r.ledger_index);
-            }
-            buf_free(&b);
-        }
-        sqldb_close(db);
-        ledger_close(lg);
+    int status;
+    if (parse("profile", argc, argv, 1, &o, usage, &status))
         return status;
-    }
-    if (strcmp(sub, "list") && strcmp(sub, "show"))
+    const char *sub = o.args.npos ? o.args.pos[0] : "";
+    if (!strcmp(sub, "load"))
+        return profiles_load("profile load", &o);
+    if (strcmp(sub, "list") && strcmp(sub, "show")) {
+        fputs(usage, stderr);
         return cli_failf("profile", "unknown subcommand '%s' (load, list, show)", sub) + 1;
-    if (tdb_open(o.data_dir, false, &db, &err))
-        return cli_fail("profile", &err);
+    }
+    bool show = !strcmp(sub, "show");
+    if (show && o.args.npos < 2)
+        return cli_failf("profile show", "give a profile NAME") + 1;
+    sqlite3 *db;
+    if (reader_open("profile", o.data_dir, &db))
+        return 1;
     buf out;
     buf_init(&out, 64u << 20);
-    int rc;
-    if (!strcmp(sub, "list")) {
-        rc = registry_profiles_json(db, &out, &err);
-    } else {
-        if (i >= argc) {
-            sqldb_close(db);
-            buf_free(&out);
-            return cli_failf("profile show", "give a profile NAME") + 1;
-        }
-        rc = registry_profile_json(db, argv[i], o.version, &out, &err);
-    }
+    adt_err err;
+    int rc = show ? registry_profile_json(db, o.args.pos[1], o.version, &out, &err)
+                  : registry_profiles_json(db, &out, &err);
     sqldb_close(db);
-    if (rc) {
-        buf_free(&out);
-        return cli_fail("profile", &err);
-    }
-    printf("%s\n", out.data);
-    buf_free(&out);
-    return 0;
+    return print_json("profile", rc, &out, &err);
 }
 
 /* ---- device ------------------------------------------------------------- */
+
+static int devices_register(const char *cmd, const popts *o)
+{
+    if (!o->file && (o->args.npos < 2 || !o->profile))
+        return cli_failf(cmd, "give ID --profile NAME, or --file FILE") + 1;
+    writer w;
+    if (writer_open(cmd, o->data_dir, &w))
+        return 1;
+    adt_err err;
+    size_t n = 1;
+    int status = 0;
+    if (o->file) {
+        buf b;
+        buf_init(&b, 64u << 20);
+        status = read_file(cmd, o->file, &b);
+        if (!status &&
+            registry_devices_ndjson(w.db, &w.sink, o->actor, b.data, b.len, &n, &err)) {
+            adt_err_prefix(&err, "%s", o->file);
+            status = cli_fail(cmd, &err);
+        }
+        buf_free(&b);
+    } else {
+        registry_device d = {o->args.pos[1], o->profile, o->site, o->firmware};
+        if (registry_devices_put(w.db, &w.sink, o->actor, &d, 1, &err))
+            status = cli_fail(cmd, &err);
+    }
+    writer_close(&w);
+    if (!status)
+        printf("{\"registered\":%zu}\n", n);
+    return status;
+}
 
 int cli_device(int argc, char **argv)
 {
@@ -288,72 +272,29 @@ int cli_device(int argc, char **argv)
         "their twins: last seen, last values, firmware, deployed model version.\n"
         "The file form takes lines {\"device\",\"profile\",\"site\"?,\"firmware\"?} and\n"
         "registers all of them or none.\n";
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1];
     popts o;
-    int i = parse(argc - 1, argv + 1, &o, "device", usage);
-    if (i < 0)
-        return 2;
-    i += 1;
-    adt_err err;
-    sqlite3 *db;
-    if (!strcmp(sub, "register")) {
-        if (!o.file && (i >= argc || !o.profile))
-            return cli_failf("device register", "give ID --profile NAME, or --file FILE") + 1;
-        ledger *lg;
-        if (open_ledger("device register", o.data_dir, &lg))
-            return 1;
-        if (tdb_open(o.data_dir, true, &db, &err)) {
-            ledger_close(lg);
-            return cli_fail("device register", &err);
-        }
-        psink s = {NULL, lg};
-        int rc;
-        size_t n = 1;
-        if (o.file) {
-            buf b;
-            buf_init(&b, 64u << 20);
-            rc = read_file("device register", o.file, &b) ? ADT_EIO : ADT_OK;
-            if (!rc) {
-                rc = registry_devices_ndjson(db, &s, o.actor, b.data ? b.data : "", b.len, &n,
-                                             &err);
-                if (rc)
-                    adt_err_prefix(&err, "%s", o.file);
-            } else {
-                err.msg[0] = 0;
-            }
-            buf_free(&b);
-        } else {
-            registry_device d = {argv[i], o.profile, o.site, o.firmware};
-            rc = registry_devices_put(db, &s, o.actor, &d, 1, &err);
-        }
-        sqldb_close(db);
-        ledger_close(lg);
-        if (rc)
-            return err.msg[0] ? cli_fail("device register", &err) : 1;
-        printf("{\"registered\":%zu}\n", n);
-        return 0;
-    }
-    if (strcmp(sub, "list") && strcmp(sub, "show"))
+    int status;
+    if (parse("device", argc, argv, 1, &o, usage, &status))
+        return status;
+    const char *sub = o.args.npos ? o.args.pos[0] : "";
+    if (!strcmp(sub, "register"))
+        return devices_register("device register", &o);
+    if (strcmp(sub, "list") && strcmp(sub, "show")) {
+        fputs(usage, stderr);
         return cli_failf("device", "unknown subcommand '%s' (register, list, show)", sub) + 1;
-    if (!strcmp(sub, "show") && i >= argc)
+    }
+    bool show = !strcmp(sub, "show");
+    if (show && o.args.npos < 2)
         return cli_failf("device show", "give a device ID") + 1;
-    if (tdb_open(o.data_dir, false, &db, &err))
-        return cli_fail("device", &err);
+    sqlite3 *db;
+    if (reader_open("device", o.data_dir, &db))
+        return 1;
     buf out;
     buf_init(&out, 64u << 20);
-    int rc = registry_devices_json(db, !strcmp(sub, "show") ? argv[i] : NULL, &out, &err);
+    adt_err err;
+    int rc = registry_devices_json(db, show ? o.args.pos[1] : NULL, &out, &err);
     sqldb_close(db);
-    if (rc) {
-        buf_free(&out);
-        return cli_fail("device", &err);
-    }
-    printf("%s\n", out.data);
-    buf_free(&out);
-    return 0;
+    return print_json("device", rc, &out, &err);
 }
 
 /* ---- telemetry ---------------------------------------------------------- */
@@ -431,6 +372,69 @@ static int ingest_stream(ingest *g, FILE *f, const popts *o, const char *name)
     return status;
 }
 
+static int telemetry_ingest(const char *cmd, const popts *o)
+{
+    if (o->args.npos > 2)
+        return cli_failf(cmd, "one FILE at a time") + 1;
+    const char *path = o->args.npos == 2 ? o->args.pos[1] : "-";
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f)
+        return cli_failf(cmd, "%s: cannot open", path);
+    ledger *lg;
+    int status = open_ledger(cmd, o->data_dir, &lg);
+    if (!status) {
+        psink s = {NULL, lg};
+        ingest *g;
+        adt_err err;
+        if (ingest_open(o->data_dir, &s, !o->no_score, &g, &err)) {
+            status = cli_fail(cmd, &err);
+        } else {
+            status = ingest_stream(g, f, o, strcmp(path, "-") ? path : "stdin");
+            ingest_close(g);
+        }
+        ledger_close(lg);
+    }
+    if (f != stdin)
+        fclose(f);
+    return status;
+}
+
+static int quarantine_list(const char *cmd, const popts *o)
+{
+    sqlite3 *db;
+    if (reader_open(cmd, o->data_dir, &db))
+        return 1;
+    buf out;
+    buf_init(&out, 256u << 20);
+    adt_err err;
+    int rc = ingest_quarantine_json(db, o->all, (size_t)o->limit, &out, &err);
+    sqldb_close(db);
+    return print_json(cmd, rc, &out, &err);
+}
+
+static int quarantine_replay(const char *cmd, const popts *o)
+{
+    ledger *lg;
+    if (open_ledger(cmd, o->data_dir, &lg))
+        return 1;
+    psink s = {NULL, lg};
+    ingest *g;
+    adt_err err;
+    int status = 0;
+    if (ingest_open(o->data_dir, &s, !o->no_score, &g, &err)) {
+        status = cli_fail(cmd, &err);
+    } else {
+        ingest_result r;
+        if (ingest_replay(g, o->actor, (size_t)o->limit, &r, &err))
+            status = cli_fail(cmd, &err);
+        else
+            print_result(&r);
+        ingest_close(g);
+    }
+    ledger_close(lg);
+    return status;
+}
+
 int cli_telemetry(int argc, char **argv)
 {
     static const char usage[] =
@@ -445,91 +449,58 @@ int cli_telemetry(int argc, char **argv)
         "ledger (telemetry.batch with its digest, telemetry.reject, prediction.summary).\n"
         "Prints one JSON result per batch. replay re-validates quarantined readings\n"
         "against the current profiles and devices.\n";
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1];
-    adt_err err;
     popts o;
-    if (!strcmp(sub, "ingest")) {
-        int i = parse(argc - 1, argv + 1, &o, "telemetry ingest", usage);
-        if (i < 0)
-            return 2;
-        i += 1;
-        const char *path = i < argc ? argv[i] : "-";
-        if (i + 1 < argc)
-            return cli_failf("telemetry ingest", "one FILE at a time") + 1;
-        FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-        if (!f)
-            return cli_failf("telemetry ingest", "%s: cannot open", path);
-        ledger *lg;
-        if (open_ledger("telemetry ingest", o.data_dir, &lg)) {
-            if (f != stdin)
-                fclose(f);
-            return 1;
-        }
-        psink s = {NULL, lg};
-        ingest *g;
-        int status;
-        if (ingest_open(o.data_dir, &s, !o.no_score, &g, &err)) {
-            status = cli_fail("telemetry ingest", &err);
-        } else {
-            status = ingest_stream(g, f, &o, strcmp(path, "-") ? path : "stdin");
-            ingest_close(g);
-        }
-        ledger_close(lg);
-        if (f != stdin)
-            fclose(f);
+    int status;
+    if (parse("telemetry", argc, argv, 1, &o, usage, &status))
         return status;
-    }
-    if (strcmp(sub, "quarantine"))
+    const char *sub = o.args.npos ? o.args.pos[0] : "";
+    if (!strcmp(sub, "ingest"))
+        return telemetry_ingest("telemetry ingest", &o);
+    if (strcmp(sub, "quarantine")) {
+        fputs(usage, stderr);
         return cli_failf("telemetry", "unknown subcommand '%s' (ingest, quarantine)", sub) + 1;
-    if (argc < 3)
-        return cli_failf("telemetry quarantine", "give list or replay") + 1;
-    const char *op = argv[2];
-    int i = parse(argc - 2, argv + 2, &o, "telemetry quarantine", usage);
-    if (i < 0)
-        return 2;
-    if (i + 2 < argc)
-        return cli_failf("telemetry quarantine", "unexpected argument '%s'", argv[i + 2]) + 1;
-    if (!strcmp(op, "list")) {
-        sqlite3 *db;
-        if (tdb_open(o.data_dir, false, &db, &err))
-            return cli_fail("telemetry quarantine list", &err);
-        buf out;
-        buf_init(&out, 256u << 20);
-        int rc = ingest_quarantine_json(db, o.all, (size_t)o.limit, &out, &err);
-        sqldb_close(db);
-        if (!rc)
-            printf("%s\n", out.data);
-        buf_free(&out);
-        return rc ? cli_fail("telemetry quarantine list", &err) : 0;
     }
-    if (strcmp(op, "replay"))
-        return cli_failf("telemetry quarantine", "unknown operation '%s' (list, replay)", op) +
-               1;
-    ledger *lg;
-    if (open_ledger("telemetry quarantine replay", o.data_dir, &lg))
-        return 1;
-    psink s = {NULL, lg};
-    ingest *g;
-    int status = 0;
-    if (ingest_open(o.data_dir, &s, !o.no_score, &g, &err)) {
-        status = cli_fail("telemetry quarantine replay", &err);
-    } else {
-        ingest_result r;
-        if (ingest_replay(g, o.actor, (size_t)o.limit, &r, &err))
-            status = cli_fail("telemetry quarantine replay", &err);
-        else
-            print_result(&r);
-        ingest_close(g);
-    }
-    ledger_close(lg);
-    return status;
+    const char *op = o.args.npos > 1 ? o.args.pos[1] : "";
+    if ((status = unexpected("telemetry quarantine", &o, 2)))
+        return status;
+    if (!strcmp(op, "list"))
+        return quarantine_list("telemetry quarantine list", &o);
+    if (!strcmp(op, "replay"))
+        return quarantine_replay("telemetry quarantine replay", &o);
+    return cli_failf("telemetry quarantine", "give list or replay, not '%s'", op) + 1;
 }
 
 /* ---- dataset ------------------------------------------------------------ */
+
+static int dataset_define(const char *cmd, const popts *o)
+{
+    if (!o->from || !o->to)
+        return cli_failf(cmd, "--from and --to are required") + 1;
+    int64_t from, to;
+    if (sim_parse_time(o->from, &from) || sim_parse_time(o->to, &to))
+        return cli_failf(cmd, "--from/--to: expected RFC 3339 (2026-07-01T00:00:00Z) or "
+                              "YYYY-MM-DD") + 1;
+    writer w;
+    if (writer_open(cmd, o->data_dir, &w))
+        return 1;
+    lineage_dataset d;
+    adt_err err;
+    int rc = lineage_dataset_define(w.db, &w.sink, o->actor, from, to, o->devices.v,
+                                    o->devices.n, &d, &err);
+    writer_close(&w);
+    if (rc)
+        return cli_fail(cmd, &err);
+    if (o->quiet) {
+        printf("%s\n", d.id);
+        return 0;
+    }
+    printf("{\"dataset\":\"%s\",\"batches\":%llu,\"readings\":%llu,\"existed\":%s,"
+           "\"ledger_index\":",
+           d.id, (unsigned long long)d.batches, (unsigned long long)d.readings,
+           d.existed ? "true" : "false");
+    print_index(d.ledger_index);
+    return 0;
+}
 
 int cli_dataset(int argc, char **argv)
 {
@@ -540,67 +511,28 @@ int cli_dataset(int argc, char **argv)
         "holding readings of the devices, if given) a dataset; prints its version id (the\n"
         "digest over the batch digests, see docs/pipeline.md) and records dataset.define.\n"
         "TIME is RFC 3339 (2026-07-01T00:00:00Z) or a date (2026-07-01).\n";
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1];
     popts o;
-    int i = parse(argc - 1, argv + 1, &o, "dataset", usage);
-    if (i < 0)
-        return 2;
-    if (i + 1 < argc)
-        return cli_failf("dataset", "unexpected argument '%s'", argv[i + 1]) + 1;
-    adt_err err;
-    sqlite3 *db;
-    if (!strcmp(sub, "list")) {
-        if (tdb_open(o.data_dir, false, &db, &err))
-            return cli_fail("dataset list", &err);
-        buf out;
-        buf_init(&out, 64u << 20);
-        int rc = lineage_datasets_json(db, &out, &err);
-        sqldb_close(db);
-        if (!rc)
-            printf("%s\n", out.data);
-        buf_free(&out);
-        return rc ? cli_fail("dataset list", &err) : 0;
-    }
-    if (strcmp(sub, "define"))
+    int status;
+    if (parse("dataset", argc, argv, 1, &o, usage, &status))
+        return status;
+    const char *sub = o.args.npos ? o.args.pos[0] : "";
+    if ((status = unexpected("dataset", &o, 1)))
+        return status;
+    if (!strcmp(sub, "define"))
+        return dataset_define("dataset define", &o);
+    if (strcmp(sub, "list")) {
+        fputs(usage, stderr);
         return cli_failf("dataset", "unknown subcommand '%s' (define, list)", sub) + 1;
-    if (!o.from || !o.to)
-        return cli_failf("dataset define", "--from and --to are required") + 1;
-    int64_t from, to;
-    if (sim_parse_time(o.from, &from) || sim_parse_time(o.to, &to))
-        return cli_failf("dataset define",
-                         "--from/--to: expected RFC 3339 (2026-07-01T00:00:00Z) or YYYY-MM-DD") +
-               1;
-    ledger *lg;
-    if (open_ledger("dataset define", o.data_dir, &lg))
+    }
+    sqlite3 *db;
+    if (reader_open("dataset list", o.data_dir, &db))
         return 1;
-    if (tdb_open(o.data_dir, true, &db, &err)) {
-        ledger_close(lg);
-        return cli_fail("dataset define", &err);
-    }
-    psink s = {NULL, lg};
-    lineage_dataset d;
-    int rc = lineage_dataset_define(db, &s, o.actor, from, to, o.devices, o.ndevices, &d, &err);
+    buf out;
+    buf_init(&out, 64u << 20);
+    adt_err err;
+    int rc = lineage_datasets_json(db, &out, &err);
     sqldb_close(db);
-    ledger_close(lg);
-    if (rc)
-        return cli_fail("dataset define", &err);
-    if (o.quiet) {
-        printf("%s\n", d.id);
-        return 0;
-    }
-    printf("{\"dataset\":\"%s\",\"batches\":%llu,\"readings\":%llu,\"existed\":%s,"
-           "\"ledger_index\":",
-           d.id, (unsigned long long)d.batches, (unsigned long long)d.readings,
-           d.existed ? "true" : "false");
-    if (d.ledger_index == PSINK_NONE)
-        printf("null}\n");
-    else
-        printf("%llu}\n", (unsigned long long)d.ledger_index);
-    return 0;
+    return print_json("dataset list", rc, &out, &err);
 }
 
 /* ---- lineage ------------------------------------------------------------ */
@@ -614,34 +546,27 @@ int cli_lineage(int argc, char **argv)
         "telemetry.batch with each step's ledger index and its RFC 6962 inclusion proof\n"
         "against the latest checkpoint (printed too). PREDICTION is a prediction id\n"
         "(N or prediction:N, see telemetry.db predictions).\n";
-    if (cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return 0;
-    }
     popts o;
-    int i = parse(argc, argv, &o, "lineage", usage);
-    if (i < 0)
-        return 2;
-    if (i >= argc)
-        return cli_failf("lineage", "give a prediction id, MODEL@VERSION or a dataset id") + 1;
+    int status;
+    if (parse("lineage", argc, argv, 1, &o, usage, &status))
+        return status;
+    if (o.args.npos != 1)
+        return cli_failf("lineage", "give one prediction id, MODEL@VERSION or dataset id") + 1;
     adt_err err;
     ledger *lg;
     if (ledger_open(o.data_dir, LEDGER_RDONLY, &lg, &err))
         return cli_fail("lineage", &err);
     sqlite3 *db;
-    if (tdb_open(o.data_dir, false, &db, &err)) {
+    if (reader_open("lineage", o.data_dir, &db)) {
         ledger_close(lg);
-        return cli_fail("lineage", &err);
+        return 1;
     }
     buf out;
     buf_init(&out, 64u << 20);
-    int rc = lineage_trace(db, lg, argv[i], &out, &err);
+    int rc = lineage_trace(db, lg, o.args.pos[0], &out, &err);
     sqldb_close(db);
     ledger_close(lg);
-    if (!rc)
-        printf("%s\n", out.data);
-    buf_free(&out);
-    return rc ? cli_fail("lineage", &err) : 0;
+    return print_json("lineage", rc, &out, &err);
 }
 
 /* ---- simulate ----------------------------------------------------------- */
@@ -704,16 +629,12 @@ int cli_simulate(int argc, char **argv)
         "auditd append < DIR/events.ndjson (or auditd agent send) for the events.\n"
         "--post sends both files to a running daemon as agent AGENT would (signed batches,\n"
         "spooled in DIR/spool-*; register the devices and profiles there first).\n";
-    if (cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return 0;
-    }
     popts o;
-    int i = parse(argc, argv, &o, "simulate", usage);
-    if (i < 0)
-        return 2;
-    if (i < argc)
-        return cli_failf("simulate", "unexpected argument '%s'", argv[i]) + 1;
+    int status;
+    if (parse("simulate", argc, argv, 1, &o, usage, &status))
+        return status;
+    if ((status = unexpected("simulate", &o, 0)))
+        return status;
     if (o.post && (!o.name || !o.key || !o.out))
         return cli_failf("simulate", "--post URL needs --name AGENT --key FILE and --out DIR "
                                      "(the files are written there first)") + 1;

@@ -8,6 +8,7 @@
 
 static char tomb_mark;
 #define HMAP_TOMB (&tomb_mark)
+#define HMAP_MIN_CAP 64
 
 static uint64_t fnv1a(const char *s, size_t n)
 {
@@ -60,7 +61,7 @@ static size_t find(const hmap *m, const char *key, size_t len, uint64_t h, bool 
 
 static int grow(hmap *m)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 16;
+    size_t ncap = m->cap ? m->cap * 2 : HMAP_MIN_CAP;
     if (m->live * 2 < m->cap)
         ncap = m->cap; /* mostly tombstones: rebuild at the same size */
     hmap_slot *ns = calloc(ncap, sizeof *ns);
@@ -107,7 +108,7 @@ const char *hmap_key(const hmap *m, const char *key, size_t len)
 
 void **hmap_slot_of(hmap *m, const char *key, size_t len)
 {
-    if ((m->used + 1) * 4 > m->cap * 3 && grow(m) != ADT_OK)
+    if ((m->used + 1) * 4 >= m->cap * 3 && grow(m) != ADT_OK)
         return NULL;
     uint64_t h = fnv1a(key, len);
     bool found;

@@ -1,6 +1,7 @@
 /* hmap.h: a hash map from byte-string keys to pointers.
  *
- * Open addressing with linear probing (FNV-1a hashes), grown at 3/4 load;
+ * Open addressing with linear probing (64-bit FNV-1a hashes), 64 slots at
+ * first, doubled at 3/4 load;
  * deletion leaves tombstones that the next growth drops. Lookups take a key
  * span (pointer and length) so callers can look up a slice of a larger text
  * without copying it.

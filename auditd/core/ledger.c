@@ -14,6 +14,7 @@
 #include "ledger.h"
 
 #include "canon.h"
+#include "codec.h"
 #include "numparse.h"
 #include "rfc3339.h"
 #include "sqldb.h"
@@ -458,7 +459,7 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
     }
     char prev[2 * MERKLE_HASH_LEN + 1] = "";
     if (seq > 0)
-        sodium_bin2hex(prev, sizeof prev, lg->last_leaf, MERKLE_HASH_LEN);
+        codec_hex(lg->last_leaf, MERKLE_HASH_LEN, prev, sizeof prev);
     rc = buf_printf(b, ",\"prev\":\"%s\",\"recorded_at\":\"%s\",\"seq\":%llu", prev, recorded_at,
                     (unsigned long long)seq);
     if (!rc && it->sig) {
@@ -1034,7 +1035,7 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
             goto done;
         }
         memcpy(prev_hash, lh, 32);
-        sodium_bin2hex(prev_hex, sizeof prev_hex, prev_hash, 32);
+        codec_hex(prev_hash, MERKLE_HASH_LEN, prev_hex, sizeof prev_hex);
         res->entries++;
     }
     if (cr == SQLITE_ROW) {

@@ -48,7 +48,7 @@ static void format_day(int64_t day, char *out, size_t cap)
 }
 
 /* The period of `kind` starting at month m0 of year y (or at a day for ranges). */
-static void set_months(period *p, period_kind kind, int64_t y, int m0, int months)
+static void set_months(period_spec *p, period_kind kind, int64_t y, int m0, int months)
 {
     int m1 = m0 + months;
     int64_t y1 = y + (m1 - 1) / 12;
@@ -64,7 +64,7 @@ static void set_months(period *p, period_kind kind, int64_t y, int m0, int month
         snprintf(p->label, sizeof p->label, "%04lld-%02d", (long long)y, m0);
 }
 
-static void set_days(period *p, int64_t d0, int64_t d1)
+static void set_days(period_spec *p, int64_t d0, int64_t d1)
 {
     char a[16], b[16];
     format_day(d0, a, sizeof a);
@@ -75,7 +75,7 @@ static void set_days(period *p, int64_t d0, int64_t d1)
     snprintf(p->label, sizeof p->label, "%s..%s", a, b);
 }
 
-int period_parse(const char *s, period *out, adt_err *err)
+int period_parse(const char *s, period_spec *out, adt_err *err)
 {
     size_t n = s ? strlen(s) : 0;
     int y, q, m;
@@ -114,7 +114,7 @@ int period_parse(const char *s, period *out, adt_err *err)
                     s ? s : "");
 }
 
-void period_previous(const period *p, period *out)
+void period_previous(const period_spec *p, period_spec *out)
 {
     int64_t y;
     int m, d;

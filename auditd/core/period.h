@@ -20,16 +20,16 @@
 
 typedef enum period_kind { PERIOD_YEAR, PERIOD_QUARTER, PERIOD_MONTH, PERIOD_RANGE } period_kind;
 
-typedef struct period {
+typedef struct period_spec {
     period_kind kind;
     char label[PERIOD_LABEL_MAX]; /* normalised: "2026-Q3", "2026-07", "2026-07-01..2026-09-30" */
     int64_t from_us, to_us;       /* [from, to), microseconds since the epoch */
-} period;
+} period_spec;
 
 /* Parse `s`. ADT_EINVAL with a message that names the text and the forms. */
-int period_parse(const char *s, period *out, adt_err *err);
+int period_parse(const char *s, period_spec *out, adt_err *err);
 
 /* The period before `p` (see above). */
-void period_previous(const period *p, period *out);
+void period_previous(const period_spec *p, period_spec *out);
 
 #endif

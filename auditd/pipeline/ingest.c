@@ -3,8 +3,10 @@
 #include "ingest.h"
 
 #include "canon.h"
+#include "hmap.h"
 #include "log.h"
 #include "rfc3339.h"
+#include "sha256.h"
 #include "sqldb.h"
 #include "tdb.h"
 
@@ -14,7 +16,6 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,7 @@ struct ingest {
     size_t nprofs;
     idev *devs;
     size_t ndevs;
-    size_t *hash; /* open addressing: device index + 1, 0 = empty */
-    size_t hcap;
+    hmap by_name; /* device name -> index into devs, plus one */
     uint64_t stamp;
     sqlite3_stmt *ins_reading, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_pred, *upd_twin,
         *upd_model;
@@ -59,16 +59,6 @@ struct ingest {
     char data_dir[4096];
 #endif
 };
-
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 static void unload(ingest *g)
 {
@@ -82,11 +72,10 @@ static void unload(ingest *g)
         buf_free(&g->devs[i].last);
     }
     free(g->devs);
-    free(g->hash);
+    hmap_free(&g->by_name, NULL);
     g->profs = NULL;
     g->devs = NULL;
-    g->hash = NULL;
-    g->nprofs = g->ndevs = g->hcap = 0;
+    g->nprofs = g->ndevs = 0;
     g->loaded = false;
 }
 
@@ -97,17 +86,8 @@ void ingest_invalidate(ingest *g)
 
 static int find_dev(const ingest *g, const char *name, size_t n)
 {
-    if (!g->hcap)
-        return -1;
-    size_t m = g->hcap - 1;
-    for (size_t i = fnv(name, n) & m;; i = (i + 1) & m) {
-        size_t v = g->hash[i];
-        if (!v)
-            return -1;
-        const char *dn = g->devs[v - 1].name;
-        if (strlen(dn) == n && !memcmp(dn, name, n))
-            return (int)(v - 1);
-    }
+    uintptr_t v = (uintptr_t)hmap_get(&g->by_name, name, n);
+    return v ? (int)(v - 1) : -1;
 }
 
 #ifdef AUDITD_HAVE_SCORER
@@ -252,19 +232,10 @@ static int load(ingest *g, adt_err *err)
     sqlite3_finalize(st);
     if (rc)
         return rc;
-    g->hcap = 16;
-    while (g->hcap < g->ndevs * 2)
-        g->hcap *= 2;
-    g->hash = calloc(g->hcap, sizeof *g->hash);
-    if (!g->hash)
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < g->ndevs; i++) {
-        size_t m = g->hcap - 1;
-        size_t h = fnv(g->devs[i].name, strlen(g->devs[i].name)) & m;
-        while (g->hash[h])
-            h = (h + 1) & m;
-        g->hash[h] = i + 1;
-    }
+    for (size_t i = 0; i < g->ndevs; i++)
+        if (hmap_put(&g->by_name, g->devs[i].name, strlen(g->devs[i].name),
+                     (void *)(uintptr_t)(i + 1), NULL))
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
 #ifdef AUDITD_HAVE_SCORER
     map_features(g);
 #endif
@@ -275,8 +246,6 @@ static int load(ingest *g, adt_err *err)
 int ingest_open(const char *data_dir, const psink *sink, bool score, ingest **out, adt_err *err)
 {
     *out = NULL;
-    if (sodium_init() < 0)
-        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     ingest *g = calloc(1, sizeof *g);
     if (!g)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
@@ -479,8 +448,8 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
     double *row = NULL;
     char unknown[20][72];
     size_t nunknown = 0;
-    crypto_hash_sha256_state hs;
-    crypto_hash_sha256_init(&hs);
+    sha256_ctx hs;
+    sha256_init(&hs);
     int64_t first_row = 0, last_row = 0, from = INT64_MAX, to = INT64_MIN;
     sqlite3_stmt *st = NULL;
     const char *model_name = NULL, *model_version = NULL;
@@ -599,11 +568,11 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
         hdr[9] = (uint8_t)(packed.len >> 16);
         hdr[10] = (uint8_t)(packed.len >> 8);
         hdr[11] = (uint8_t)packed.len;
-        crypto_hash_sha256_update(&hs, (const uint8_t *)d->name, strlen(d->name) + 1);
-        crypto_hash_sha256_update(&hs, hdr, 8);
-        crypto_hash_sha256_update(&hs, (const uint8_t *)ip->p->sha256, 64);
-        crypto_hash_sha256_update(&hs, hdr + 8, 4);
-        crypto_hash_sha256_update(&hs, (const uint8_t *)packed.data, packed.len);
+        sha256_update(&hs, d->name, strlen(d->name) + 1);
+        sha256_update(&hs, hdr, 8);
+        sha256_update(&hs, ip->p->sha256, 64);
+        sha256_update(&hs, hdr + 8, 4);
+        sha256_update(&hs, packed.data, packed.len);
         if (d->stamp != g->stamp) {
             d->stamp = g->stamp;
             d->last_time = INT64_MIN;
@@ -700,9 +669,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
         }
     }
 
-    uint8_t h[32];
-    crypto_hash_sha256_final(&hs, h);
-    sodium_bin2hex(res->digest, sizeof res->digest, h, sizeof h);
+    sha256_final_hex(&hs, res->digest);
 
     /* Ledger events. */
     ledger_item items[3];

@@ -2,12 +2,13 @@
 #include "lineage.h"
 
 #include "canon.h"
+#include "codec.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "sha256.h"
 #include "sqldb.h"
 #include "tdb.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,6 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
         return adt_fail(err, ADT_EINVAL, "--to must be after --from");
     if (ndevices > 4096)
         return adt_fail(err, ADT_ETOOBIG, "at most 4096 devices per dataset");
-    if (sodium_init() < 0)
-        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     const char **sorted = malloc((ndevices ? ndevices : 1) * sizeof *sorted);
     if (!sorted)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
@@ -67,14 +66,14 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
             rc = adt_fail(err, ADT_ETOOBIG, "device list too long");
         goto out;
     }
-    crypto_hash_sha256_state hs;
-    crypto_hash_sha256_init(&hs);
+    sha256_ctx hs;
+    sha256_init(&hs);
     char head[256];
     snprintf(head, sizeof head, "auditd-dataset-v1\nfrom=%lld\nto=%lld\ndevices=",
              (long long)from_us, (long long)to_us);
-    crypto_hash_sha256_update(&hs, (const uint8_t *)head, strlen(head));
-    crypto_hash_sha256_update(&hs, (const uint8_t *)(list.data ? list.data : ""), list.len);
-    crypto_hash_sha256_update(&hs, (const uint8_t *)"\n", 1);
+    sha256_update(&hs, head, strlen(head));
+    sha256_update(&hs, list.data ? list.data : "", list.len);
+    sha256_update(&hs, "\n", 1);
     rc = sqldb_begin(db, err);
     if (rc)
         goto out;
@@ -101,8 +100,8 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
             bids = nbids;
         }
         bids[nb++] = sqlite3_column_int64(st, 0);
-        crypto_hash_sha256_update(&hs, sqlite3_column_text(st, 1), 64);
-        crypto_hash_sha256_update(&hs, (const uint8_t *)"\n", 1);
+        sha256_update(&hs, sqlite3_column_text(st, 1), 64);
+        sha256_update(&hs, "\n", 1);
     }
     sqlite3_finalize(st);
     st = NULL;
@@ -112,9 +111,7 @@ int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64
                       nd ? " for those devices" : "");
         goto fail;
     }
-    uint8_t h[32];
-    crypto_hash_sha256_final(&hs, h);
-    sodium_bin2hex(out->id, sizeof out->id, h, sizeof h);
+    sha256_final_hex(&hs, out->id);
     out->batches = nb;
     rc = sqldb_prepare(db, "SELECT readings, ledger_index FROM datasets WHERE id=?", &st, err);
     if (rc)
@@ -277,12 +274,11 @@ static int step(trace *t, const char *kind, uint64_t index, const char *fields, 
         return r2;
     bool ok = merkle_verify_inclusion(index, t->size, leaf, proof, n, t->root);
     char b64[64];
-    sodium_bin2base64(b64, sizeof b64, leaf, MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
+    codec_b64(leaf, MERKLE_HASH_LEN, b64, sizeof b64);
     rc |= buf_printf(o, ",\"index\":%llu,\"leaf_hash\":\"%s\",\"proof\":[",
                      (unsigned long long)index, b64);
     for (size_t i = 0; i < n; i++) {
-        sodium_bin2base64(b64, sizeof b64, proof[i], MERKLE_HASH_LEN,
-                          sodium_base64_VARIANT_ORIGINAL);
+        codec_b64(proof[i], MERKLE_HASH_LEN, b64, sizeof b64);
         rc |= buf_printf(o, "%s\"%s\"", i ? "," : "", b64);
     }
     rc |= buf_printf(o, "],\"verified\":%s}", ok ? "true" : "false");

@@ -2,13 +2,14 @@
  * ingestion uses. The registry (models.db) is in model_reg.c. */
 #include "model.h"
 
+#include "afile.h"
 #include "buf.h"
 #include "drift.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,107 +299,6 @@ static int booster_predict(BoosterHandle b, const float *x, size_t n, float *out
     }
     XGDMatrixFree(d);
     return rc;
-}
-
-/* ---- Files ---------------------------------------------------------------------- */
-
-int model_read_file(const char *path, size_t max, char **data, size_t *len, adt_err *err)
-{
-    *data = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return adt_fail(err, errno == ENOENT ? ADT_ENOTFOUND : ADT_EIO, "cannot open %s: %s", path,
-                        strerror(errno));
-    buf b;
-    buf_init(&b, max);
-    char chunk[65536];
-    size_t got;
-    int rc = ADT_OK;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(&b, chunk, got)) {
-            rc = adt_fail(err, ADT_ETOOBIG, "%s is larger than %zu bytes", path, max);
-            break;
-        }
-    if (!rc && ferror(f))
-        rc = adt_fail(err, ADT_EIO, "reading %s failed", path);
-    fclose(f);
-    if (rc) {
-        buf_free(&b);
-        return rc;
-    }
-    if (!b.data && buf_append(&b, "", 0)) {
-        buf_free(&b);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    }
-    *data = buf_steal(&b, len);
-    if (!*data) {
-        *data = malloc(1);
-        if (!*data)
-            return adt_fail(err, ADT_ENOMEM, "out of memory");
-        (*data)[0] = 0;
-    }
-    return ADT_OK;
-}
-
-void model_sha256_hex(const void *data, size_t len, char hex[65])
-{
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, data, len);
-    sodium_bin2hex(hex, 65, h, sizeof h);
-}
-
-int model_file_sha256(const char *path, size_t max, char hex[65], adt_err *err)
-{
-    char *data;
-    size_t len;
-    int rc = model_read_file(path, max, &data, &len, err);
-    if (rc)
-        return rc;
-    model_sha256_hex(data, len, hex);
-    free(data);
-    return ADT_OK;
-}
-
-/* Write via a temporary file and rename, so readers never see half a file. */
-static int write_atomic(const char *path, const void *data, size_t len, adt_err *err)
-{
-    buf tmp;
-    buf_init(&tmp, 8192);
-    if (buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid())) {
-        buf_free(&tmp);
-        return adt_fail(err, ADT_EINVAL, "path too long: %s", path);
-    }
-    int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        int rc = adt_fail(err, ADT_EIO, "cannot create %s: %s", tmp.data, strerror(errno));
-        buf_free(&tmp);
-        return rc;
-    }
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int rc = adt_fail(err, ADT_EIO, "writing %s: %s", tmp.data, strerror(errno));
-            close(fd);
-            unlink(tmp.data);
-            buf_free(&tmp);
-            return rc;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) || close(fd) || rename(tmp.data, path)) {
-        int rc = adt_fail(err, ADT_EIO, "writing %s: %s", path, strerror(errno));
-        unlink(tmp.data);
-        buf_free(&tmp);
-        return rc;
-    }
-    buf_free(&tmp);
-    return ADT_OK;
 }
 
 /* ---- Training ------------------------------------------------------------------- */
@@ -696,8 +596,8 @@ int model_train(const model_rows *rows, const model_train_opts *o, model_train_r
         rc = xgb_fail(err, "saving the model");
         goto out;
     }
-    model_sha256_hex(mdata, (size_t)mlen, res->sha256);
-    if ((rc = write_atomic(o->out_path, mdata, (size_t)mlen, err)))
+    sha256_hex(mdata, (size_t)mlen, res->sha256);
+    if ((rc = afile_write(o->out_path, mdata, (size_t)mlen, 0644, err)))
         goto out;
     model_train_opts oo = *o;
     oo.min_precision = min_precision;
@@ -710,7 +610,7 @@ int model_train(const model_rows *rows, const model_train_opts *o, model_train_r
         rc = adt_fail(err, ADT_EINVAL, "output path too long");
         goto out;
     }
-    rc = write_atomic(mp.data, meta.data, meta.len, err);
+    rc = afile_write(mp.data, meta.data, meta.len, 0644, err);
     buf_free(&mp);
     goto out;
 nomem:
@@ -742,53 +642,50 @@ struct model_scorer {
     size_t cap;      /* rows x can hold */
 };
 
-#define MODEL_FILE_MAX (256u << 20)
-
-int model_scorer_open(const char *data_dir, model_scorer **out, adt_err *err)
+int model_scorer_load(const model_info *info, model_scorer **out, adt_err *err)
 {
     *out = NULL;
-    model_info info;
-    int rc = model_deployed(data_dir, &info, err);
-    if (rc)
-        return rc;
-    char *data;
-    size_t len;
-    if ((rc = model_read_file(info.file, MODEL_FILE_MAX, &data, &len, err))) {
-        adt_err_prefix(err, "deployed model %s@%s", info.name, info.version);
+    buf data;
+    buf_init(&data, MODEL_FILE_MAX);
+    int rc = afile_read(info->file, MODEL_FILE_MAX, &data, err);
+    if (rc) {
+        buf_free(&data);
+        adt_err_prefix(err, "deployed model %s@%s", info->name, info->version);
         return rc;
     }
     /* Hash what is loaded, not the path: the bytes scored with are the bytes approved. */
-    char hex[65];
-    model_sha256_hex(data, len, hex);
-    if (strcmp(hex, info.sha256) != 0) {
-        free(data);
+    char hex[SHA256_HEX_LEN];
+    sha256_hex(data.data, data.len, hex);
+    if (strcmp(hex, info->sha256) != 0) {
+        buf_free(&data);
         return adt_fail(err, ADT_ECORRUPT,
                         "deployed model %s@%s: %s has SHA-256 %s but %s was approved; restore "
                         "the file or deploy a new version",
-                        info.name, info.version, info.file, hex, info.sha256);
+                        info->name, info->version, info->file, hex, info->sha256);
     }
     model_scorer *s = calloc(1, sizeof *s);
     if (!s) {
-        free(data);
+        buf_free(&data);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
-    if (XGBoosterCreate(NULL, 0, &s->b) || XGBoosterLoadModelFromBuffer(s->b, data, len) ||
+    if (XGBoosterCreate(NULL, 0, &s->b) ||
+        XGBoosterLoadModelFromBuffer(s->b, data.data, (bst_ulong)data.len) ||
         XGBoosterSetParam(s->b, "nthread", "1") || XGBoosterSetParam(s->b, "verbosity", "0")) {
         rc = xgb_fail(err, "loading the deployed model");
-        free(data);
+        buf_free(&data);
         model_scorer_close(s);
         return rc;
     }
-    free(data);
+    buf_free(&data);
     bst_ulong nf = 0;
     if (XGBoosterGetNumFeature(s->b, &nf) || nf != MODEL_NFEAT) {
         model_scorer_close(s);
         return adt_fail(err, ADT_ECORRUPT, "deployed model %s@%s expects %llu features, not %d",
-                        info.name, info.version, (unsigned long long)nf, MODEL_NFEAT);
+                        info->name, info->version, (unsigned long long)nf, MODEL_NFEAT);
     }
-    snprintf(s->name, sizeof s->name, "%s", info.name);
-    snprintf(s->version, sizeof s->version, "%s", info.version);
-    s->threshold = (float)info.threshold;
+    snprintf(s->name, sizeof s->name, "%s", info->name);
+    snprintf(s->version, sizeof s->version, "%s", info->version);
+    s->threshold = (float)info->threshold;
     *out = s;
     return ADT_OK;
 }

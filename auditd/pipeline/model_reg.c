@@ -4,11 +4,13 @@
  * append happens before COMMIT, so a failed append leaves the registry as it was. */
 #include "model.h"
 
+#include "afile.h"
 #include "canon.h"
 #include "drift.h"
 #include "event.h"
 #include "ledger.h"
 #include "rfc3339.h"
+#include "sha256.h"
 #include "sqldb.h"
 
 #include <math.h>
@@ -410,8 +412,8 @@ int model_register(const char *data_dir, const char *file, const char *name, con
     char *abs = realpath(file, NULL);
     if (!abs)
         return adt_fail(err, ADT_ENOTFOUND, "model file %s not found", file);
-    char *mdata = NULL, *meta_text = NULL;
-    size_t mlen = 0, meta_len = 0;
+    buf meta_text;
+    buf_init(&meta_text, MODEL_META_MAX);
     model_meta *meta = NULL;
     sqlite3 *db = NULL;
     cJSON *ev = NULL;
@@ -421,15 +423,14 @@ int model_register(const char *data_dir, const char *file, const char *name, con
         rc = adt_fail(err, ADT_EINVAL, "model file path too long");
         goto out;
     }
-    if ((rc = model_read_file(abs, 256u << 20, &mdata, &mlen, err)))
+    char hex[SHA256_HEX_LEN];
+    if ((rc = sha256_file_hex(abs, MODEL_FILE_MAX, hex, err)))
         goto out;
-    char hex[65];
-    model_sha256_hex(mdata, mlen, hex);
-    if ((rc = model_read_file(mp.data, MODEL_META_MAX, &meta_text, &meta_len, err))) {
+    if ((rc = afile_read(mp.data, MODEL_META_MAX, &meta_text, err))) {
         adt_err_prefix(err, "the metadata written beside the model by 'auditd model train'");
         goto out;
     }
-    if ((rc = model_meta_parse(meta_text, meta_len, &meta, err))) {
+    if ((rc = model_meta_parse(meta_text.data, meta_text.len, &meta, err))) {
         adt_err_prefix(err, "%s", mp.data);
         goto out;
     }
@@ -517,8 +518,7 @@ out:
     cJSON_Delete(ev);
     sqldb_close(db);
     model_meta_free(meta);
-    free(meta_text);
-    free(mdata);
+    buf_free(&meta_text);
     free(abs);
     buf_free(&mp);
     return rc;
@@ -681,7 +681,7 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
         goto rollback;
     }
     char hex[65];
-    if ((rc = model_file_sha256(m.file, 256u << 20, hex, err))) {
+    if ((rc = sha256_file_hex(m.file, MODEL_FILE_MAX, hex, err))) {
         adt_err_prefix(err, "deployment refused: reading the artefact");
         goto rollback;
     }
@@ -813,6 +813,14 @@ int model_get(const char *data_dir, const char *name, const char *version, model
     }
     sqldb_close(db);
     return rc;
+}
+
+int model_scorer_open(const char *data_dir, model_scorer **out, adt_err *err)
+{
+    *out = NULL;
+    model_info info;
+    int rc = model_deployed(data_dir, &info, err);
+    return rc ? rc : model_scorer_load(&info, out, err);
 }
 
 int model_deployed(const char *data_dir, model_info *info, adt_err *err)

@@ -3,11 +3,13 @@
 #include "pipeline.h"
 
 #include "canon.h"
+#include "codec.h"
 #include "ingest.h"
 #include "ledger.h"
 #include "log.h"
 #include "numparse.h"
 #include "registry.h"
+#include "sha256.h"
 #include "sqldb.h"
 #include "tdb.h"
 
@@ -19,7 +21,6 @@
 #include <limits.h>
 #include <mosquitto.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,9 +363,9 @@ int pipeline_mqtt_start(pipeline *p, const char *url, adt_err *err)
      * broker keeps our subscription and unacknowledged QoS 1 messages while
      * we are away. */
     uint8_t h[32];
-    crypto_hash_sha256(h, (const uint8_t *)p->data_dir, strlen(p->data_dir));
+    sha256(p->data_dir, strlen(p->data_dir), h);
     char hex[17];
-    sodium_bin2hex(hex, sizeof hex, h, 8);
+    codec_hex(h, 8, hex, sizeof hex);
     snprintf(p->client_id, sizeof p->client_id, "auditd-%s", hex);
     mosquitto_lib_init();
     p->mosq = mosquitto_new(p->client_id, false, p);

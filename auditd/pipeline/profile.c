@@ -2,10 +2,10 @@
 #include "profile.h"
 
 #include "canon.h"
+#include "sha256.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,9 +305,7 @@ int profile_parse(const char *json, size_t len, profile **out, adt_err *err)
                 goto done;
             }
     p->canonical = buf_steal(&canon, &p->canonical_len);
-    uint8_t h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, (const unsigned char *)p->canonical, p->canonical_len);
-    sodium_bin2hex(p->sha256, sizeof p->sha256, h, sizeof h);
+    sha256_hex(p->canonical, p->canonical_len, p->sha256);
 done:
     cJSON_Delete(root);
     buf_free(&canon);

@@ -7,9 +7,9 @@
 #define D (86400LL * 1000000)
 #define JUL1_2026 (1782864000LL * 1000000) /* 2026-07-01T00:00:00Z */
 
-static period parse_ok(const char *s)
+static period_spec parse_ok(const char *s)
 {
-    period p;
+    period_spec p;
     adt_err err = {0};
     ck_assert_msg(period_parse(s, &p, &err) == ADT_OK, "%s: %s", s, err.msg);
     return p;
@@ -17,7 +17,7 @@ static period parse_ok(const char *s)
 
 START_TEST(forms)
 {
-    period p = parse_ok("2026-Q3");
+    period_spec p = parse_ok("2026-Q3");
     ck_assert_int_eq(p.kind, PERIOD_QUARTER);
     ck_assert_int_eq(p.from_us, JUL1_2026);
     ck_assert_int_eq(p.to_us - p.from_us, 92 * D);
@@ -54,14 +54,14 @@ START_TEST(previous)
         {"2026-03-01..2026-03-01", "2026-02-28..2026-02-28"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        period p = parse_ok(cases[i].in), q;
+        period_spec p = parse_ok(cases[i].in), q;
         period_previous(&p, &q);
         ck_assert_msg(!strcmp(q.label, cases[i].prev), "%s: previous %s, want %s", cases[i].in,
                       q.label, cases[i].prev);
         ck_assert_int_eq(q.to_us, p.from_us);
         ck_assert_int_eq(q.kind, p.kind);
         /* the label parses back to the same window */
-        period r = parse_ok(q.label);
+        period_spec r = parse_ok(q.label);
         ck_assert_int_eq(r.from_us, q.from_us);
         ck_assert_int_eq(r.to_us, q.to_us);
     }
@@ -75,12 +75,12 @@ START_TEST(refused)
                          "2026-09-30..2026-07-01", "2026-07-01..", "2000-01-01..2026-01-01",
                          "2026-07-01...2026-07-02", "2026-07-01..2026-07-1x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        period p;
+        period_spec p;
         adt_err err = {0};
         ck_assert_msg(period_parse(bad[i], &p, &err) == ADT_EINVAL, "'%s' accepted", bad[i]);
         ck_assert_msg(strstr(err.msg, "period") != NULL, "%s: %s", bad[i], err.msg);
     }
-    period p;
+    period_spec p;
     adt_err err = {0};
     ck_assert_int_eq(period_parse(NULL, &p, &err), ADT_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "2026-Q3")); /* the message shows the forms */

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void check_round_trip(const period *p)
+static void check_round_trip(const period_spec *p)
 {
-    period back;
+    period_spec back;
     adt_err err;
     if (period_parse(p->label, &back, &err) != ADT_OK || back.from_us != p->from_us ||
         back.to_us != p->to_us || back.kind != p->kind)
@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data, size);
     s[size] = '\0';
-    period p, prev;
+    period_spec p, prev;
     adt_err err;
     if (period_parse(s, &p, &err) != ADT_OK) {
         if (!strstr(err.msg, "period"))

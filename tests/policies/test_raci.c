@@ -533,7 +533,7 @@ START_TEST(cli_check_and_load)
     free(errs);
 
     /* policy load: needs a ledger; appends policy.load with the hash and version. */
-    const char *load[] = {"policy", "load", PLANT, "--data-dir", dir, NULL};
+    const char *load[] = {"policy", "load", PLANT, "--data-dir", dir, "--actor", "dana", NULL};
     ck_assert_int_eq(ts_run(NULL, 0, &out, &errs, load), 1);
     free(out);
     free(errs);
@@ -559,7 +559,7 @@ START_TEST(cli_check_and_load)
     raci_policy *p = plant();
     char want_ev[300];
     snprintf(want_ev, sizeof want_ev,
-             "{\"payload\":{\"actor\":\"auditd\",\"policy\":\"plant-1\",\"sha256\":\"%s\",",
+             "{\"payload\":{\"actor\":\"dana\",\"policy\":\"plant-1\",\"sha256\":\"%s\",",
              raci_sha256(p));
     ck_assert_msg(strncmp(leaf, want_ev, strlen(want_ev)) == 0, "leaf: %s", leaf);
     ck_assert_ptr_nonnull(strstr(leaf, "\"type\":\"policy.load\",\"version\":\"2026.11.1\"}"));
