@@ -57,7 +57,7 @@ static void prepare(const char *dir, const char *simdir, int deploy)
     ledger *lg;
     if (ledger_open(dir, LEDGER_RDWR, &lg, &e))
         die("ledger_open", &e);
-    psink s = {.lg = lg};
+    evsink s = {.lg = lg};
     ingest *g;
     if (ingest_open(dir, &s, false, &g, &e))
         die("ingest_open", &e);
@@ -118,7 +118,7 @@ static double ingest_all(const char *dir, const char *tel, size_t len, int score
     ledger *lg;
     if (ledger_open(dir, LEDGER_RDWR, &lg, &e))
         die("ledger_open", &e);
-    psink s = {.lg = lg};
+    evsink s = {.lg = lg};
     ingest *g;
     if (ingest_open(dir, &s, score, &g, &e))
         die("ingest_open", &e);

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     ledger *lg;
     if (ledger_open(ddir, LEDGER_RDWR, &lg, &err))
         return fail("ledger open", &err);
-    psink s = {NULL, lg};
+    evsink s = {.lg = lg};
     ingest *g;
     if (ingest_open(ddir, &s, true, &g, &err))
         return fail("ingest open", &err);

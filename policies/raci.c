@@ -852,31 +852,3 @@ int raci_store(const char *data_dir, const char *path, raci_store_commit_fn comm
         raci_free(p);
     return ADT_OK;
 }
-
-int raci_load_event(const raci_policy *p, const char *actor, int64_t time_us, buf *out,
-                    adt_err *err)
-{
-    char ts[40];
-    if (rfc3339_format(time_us, ts, sizeof ts) != ADT_OK)
-        return adt_fail(err, ADT_EINVAL, "time out of range");
-    /* Members in canonical (byte) order of their keys. */
-    const char *keys[] = {"actor", "policy", "sha256", "time", "type", "version"};
-    const char *vals[] = {actor ? actor : "auditd", p->name, p->sha256, ts, "policy.load",
-                          p->version};
-    int rc = buf_putc(out, '{');
-    for (size_t i = 0; rc == ADT_OK && i < sizeof keys / sizeof keys[0]; i++) {
-        if (i)
-            rc = buf_putc(out, ',');
-        if (rc == ADT_OK)
-            rc = canon_put_string(out, keys[i], strlen(keys[i]));
-        if (rc == ADT_OK)
-            rc = buf_putc(out, ':');
-        if (rc == ADT_OK)
-            rc = canon_put_string(out, vals[i], strlen(vals[i]));
-    }
-    if (rc == ADT_OK)
-        rc = buf_putc(out, '}');
-    if (rc != ADT_OK)
-        return adt_fail(err, rc, "policy.load event: out of memory");
-    return ADT_OK;
-}

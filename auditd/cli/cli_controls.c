@@ -3,12 +3,11 @@
 #include "cli.h"
 
 #include "catalog.h"
-#include "ledger.h"
+#include "evsink.h"
 #include "raci.h"
-#include "rfc3339.h"
+#include "sha256.h"
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,63 +110,29 @@ static int record_scope(const char *cmd, const char *data_dir, const char *actor
                         const char *framework, const char *what, const char *sha256,
                         const catalog_import_stats *st)
 {
-    char now[40];
-    rfc3339_format_s(rfc3339_now_us(), now, sizeof now);
-    cJSON *ev = cJSON_CreateObject();
-    cJSON_AddStringToObject(ev, "type", "scope.change");
-    cJSON_AddStringToObject(ev, "time", now);
-    cJSON_AddStringToObject(ev, "actor", actor);
-    cJSON_AddStringToObject(ev, "framework", framework);
+    evsink_event e;
+    evsink_begin(&e, EVSINK_CONTROLS, "scope.change", EVENT_WRITER_AUDITD, actor);
+    evsink_str(&e, "framework", framework);
     if (sha256) {
-        cJSON_AddStringToObject(ev, "soa_sha256", sha256);
-        cJSON_AddNumberToObject(ev, "applicable", (double)st->applicable);
-        cJSON_AddNumberToObject(ev, "excluded", (double)st->excluded);
+        evsink_str(&e, "soa_sha256", sha256);
+        evsink_uint(&e, "applicable", st->applicable);
+        evsink_uint(&e, "excluded", st->excluded);
     } else {
-        cJSON_AddStringToObject(ev, "baseline", what);
-        cJSON_AddNumberToObject(ev, "controls", (double)st->controls);
+        evsink_str(&e, "baseline", what);
+        evsink_uint(&e, "controls", st->controls);
     }
-    char *js = cJSON_PrintUnformatted(ev);
-    cJSON_Delete(ev);
-    if (!js)
-        return cli_failf(cmd, "out of memory");
+    evsink s = {.data_dir = cli_data_dir(data_dir)};
+    uint64_t index;
     adt_err err = {0};
-    ledger *lg;
-    int rc = ledger_open(cli_data_dir(data_dir), LEDGER_RDWR, &lg, &err);
-    if (!rc) {
-        ledger_item it = {.source = "auditd:controls", .type = "scope.change", .payload = js,
-                          .payload_len = strlen(js), .writer = EVENT_WRITER_AUDITD};
-        ledger_commit c;
-        rc = ledger_append(lg, &it, 1, &c, &err);
-        if (!rc)
-            printf("scope change recorded (ledger entry %llu)\n", (unsigned long long)c.first);
-        ledger_close(lg);
-    }
-    free(js);
+    int rc = evsink_record(&s, &e, 1, &index, &err);
+    evsink_free(&e);
     if (rc) {
         cli_fail(cmd, &err);
         fprintf(stderr, "auditd %s: the scope changed but was not recorded in the ledger; run the "
                         "command again once the ledger is reachable\n", cmd);
         return 1;
     }
-    return 0;
-}
-
-/* SHA-256 hex of a file, for the record of which SoA was loaded. */
-static int file_sha256(const char *path, char hex[65])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    unsigned char b[65536];
-    size_t n;
-    while ((n = fread(b, 1, sizeof b, f)) > 0)
-        crypto_hash_sha256_update(&st, b, n);
-    fclose(f);
-    unsigned char h[32];
-    crypto_hash_sha256_final(&st, h);
-    sodium_bin2hex(hex, 65, h, 32);
+    printf("scope change recorded (ledger entry %llu)\n", (unsigned long long)index);
     return 0;
 }
 
@@ -217,10 +182,10 @@ static int controls_scope(int argc, char **argv)
             return 1;
         }
         print_stats(soa, &st);
-        char hex[65];
-        if (file_sha256(soa, hex) != 0) {
+        char hex[SHA256_HEX_LEN];
+        if (sha256_file_hex(soa, UINT64_MAX, hex, &err) != ADT_OK) {
             catalog_close(c);
-            return cli_failf(cmd, "cannot read %s again to record its hash", soa);
+            return cli_fail(cmd, &err);
         }
         if ((rc = record_scope(cmd, data_dir, cliopt_actor(actor), CATALOG_ISO, soa, hex, &st))) {
             catalog_close(c);
@@ -410,25 +375,16 @@ typedef struct load_commit {
 static int append_load_event(void *ctx, const raci_policy *p, adt_err *err)
 {
     load_commit *lc = ctx;
-    ledger *lg = NULL;
-    int rc = ledger_open(lc->data_dir, LEDGER_RDWR, &lg, err);
-    if (rc != ADT_OK) {
-        adt_err_prefix(err, "opening the ledger (run 'auditd init' first): ");
-        return rc;
-    }
-    buf payload;
-    buf_init(&payload, 4096);
-    rc = raci_load_event(p, lc->actor, rfc3339_now_us(), &payload, err);
-    if (rc == ADT_OK) {
-        ledger_item it = {.source = "auditd", .type = "policy.load", .payload = payload.data,
-                          .payload_len = payload.len, .writer = EVENT_WRITER_AUDITD};
-        ledger_commit cm;
-        rc = ledger_append(lg, &it, 1, &cm, err);
-        if (rc == ADT_OK)
-            lc->index = cm.first;
-    }
-    buf_free(&payload);
-    ledger_close(lg);
+    evsink_event e;
+    evsink_begin(&e, EVSINK_AUDITD, "policy.load", EVENT_WRITER_AUDITD, lc->actor);
+    evsink_str(&e, "policy", raci_name(p));
+    evsink_str(&e, "sha256", raci_sha256(p));
+    evsink_str(&e, "version", raci_version(p));
+    evsink s = {.data_dir = lc->data_dir};
+    int rc = evsink_record(&s, &e, 1, &lc->index, err);
+    evsink_free(&e);
+    if (rc == ADT_ENOTFOUND)
+        adt_err_prefix(err, "recording the load (run 'auditd init' first)");
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #include "afile.h"
 #include "codec.h"
 #include "event.h"
+#include "evsink.h"
 #include "ledger.h"
 #include "numparse.h"
 
@@ -149,18 +150,13 @@ int cli_append(int argc, char **argv)
                                  .writer = EVENT_WRITER_ADMIN};
     }
     if (!rc) {
-        ledger *lg;
+        evsink s = {.data_dir = o.data_dir};
         ledger_commit c;
-        if (ledger_open(o.data_dir, LEDGER_RDWR, &lg, &err)) {
+        if (evsink_append(&s, items, n, NULL, &c, &err))
             rc = cli_fail("append", &err);
-        } else {
-            if (ledger_append(lg, items, n, &c, &err))
-                rc = cli_fail("append", &err);
-            else if (!o.quiet)
-                for (uint64_t k = 0; k < c.count; k++)
-                    printf("%llu\n", (unsigned long long)(c.first + k));
-            ledger_close(lg);
-        }
+        else if (!o.quiet)
+            for (uint64_t k = 0; k < c.count; k++)
+                printf("%llu\n", (unsigned long long)(c.first + k));
     }
     free(items);
     free(types);

@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "drift.h"
+#include "driftcheck.h"
 #include "model.h"
 #include "numparse.h"
 #include "raci.h"
@@ -418,9 +419,9 @@ int cli_drift(int argc, char **argv)
     double thr = DRIFT_DEFAULT_THRESHOLD;
     if (o.threshold && (num_double(o.threshold, &thr) || !(thr > 0)))
         return cli_failf("drift", "--threshold must be a positive number") + 1;
-    drift_report rep;
+    driftcheck_report rep;
     adt_err err;
-    if (drift_check(o.data_dir, o.model, o.version, from, to, thr, o.actor, &rep, &err))
+    if (driftcheck_run(o.data_dir, o.model, o.version, from, to, thr, o.actor, &rep, &err))
         return cli_fail("drift", &err);
     char f[32], t[32];
     rfc3339_format_s(rep.from_us, f, sizeof f);
@@ -438,7 +439,7 @@ int cli_drift(int argc, char **argv)
             cJSON_AddStringToObject(j, "alert_id", rep.alert_id);
         cJSON *arr = cJSON_AddArrayToObject(j, "features");
         for (size_t k = 0; k < rep.nfeatures; k++) {
-            const drift_feature *df = &rep.features[k];
+            const driftcheck_feature *df = &rep.features[k];
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "feature", df->feature);
             cJSON_AddNumberToObject(e, "n", (double)df->n);
@@ -462,7 +463,7 @@ int cli_drift(int argc, char **argv)
            rep.version, f, t, rep.rows, rep.threshold);
     printf("%-22s %8s %8s %8s %10s %s\n", "FEATURE", "N", "PSI", "KS", "KS p", "");
     for (size_t k = 0; k < rep.nfeatures; k++) {
-        const drift_feature *df = &rep.features[k];
+        const driftcheck_feature *df = &rep.features[k];
         if (!isfinite(df->psi)) {
             printf("%-22s %8zu %8s %8s %10s no values\n", df->feature, df->n, "-", "-", "-");
             continue;

@@ -85,7 +85,7 @@ static int open_ledger(const char *cmd, const char *dir, ledger **lg)
 typedef struct writer {
     ledger *lg;
     sqlite3 *db;
-    psink sink;
+    evsink sink;
 } writer;
 
 static int writer_open(const char *cmd, const char *dir, writer *w)
@@ -98,7 +98,7 @@ static int writer_open(const char *cmd, const char *dir, writer *w)
         ledger_close(w->lg);
         return cli_fail(cmd, &err);
     }
-    w->sink = (psink){NULL, w->lg};
+    w->sink = (evsink){.lg = w->lg};
     return 0;
 }
 
@@ -127,7 +127,7 @@ static int print_json(const char *cmd, int rc, buf *out, const adt_err *err)
 /* A JSON ledger index, null when nothing was recorded. */
 static void print_index(uint64_t index)
 {
-    if (index == PSINK_NONE)
+    if (index == EVSINK_NONE)
         printf("null}\n");
     else
         printf("%llu}\n", (unsigned long long)index);
@@ -383,7 +383,7 @@ static int telemetry_ingest(const char *cmd, const popts *o)
     ledger *lg;
     int status = open_ledger(cmd, o->data_dir, &lg);
     if (!status) {
-        psink s = {NULL, lg};
+        evsink s = {.lg = lg};
         ingest *g;
         adt_err err;
         if (ingest_open(o->data_dir, &s, !o->no_score, &g, &err)) {
@@ -417,7 +417,7 @@ static int quarantine_replay(const char *cmd, const popts *o)
     ledger *lg;
     if (open_ledger(cmd, o->data_dir, &lg))
         return 1;
-    psink s = {NULL, lg};
+    evsink s = {.lg = lg};
     ingest *g;
     adt_err err;
     int status = 0;

@@ -18,200 +18,244 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64_t from_us,
-                           int64_t to_us, const char *const *devices, size_t ndevices,
-                           lineage_dataset *out, adt_err *err)
+/* The dataset's devices, sorted and de-duplicated: as a JSON array (for
+ * SQL's json_each and the ledger event) and as the id's comma list. */
+typedef struct devset {
+    const char **names;
+    size_t n;
+    buf json, list;
+} devset;
+
+static void devset_free(devset *d)
 {
-    memset(out, 0, sizeof *out);
-    out->ledger_index = PSINK_NONE;
-    out->from_us = from_us;
-    out->to_us = to_us;
-    if (to_us <= from_us)
-        return adt_fail(err, ADT_EINVAL, "--to must be after --from");
-    if (ndevices > 4096)
-        return adt_fail(err, ADT_ETOOBIG, "at most 4096 devices per dataset");
-    const char **sorted = malloc((ndevices ? ndevices : 1) * sizeof *sorted);
-    if (!sorted)
+    free(d->names);
+    buf_free(&d->json);
+    buf_free(&d->list);
+}
+
+static int devset_build(const char *const *devices, size_t ndevices, devset *d, adt_err *err)
+{
+    memset(d, 0, sizeof *d);
+    buf_init(&d->json, 1u << 20);
+    buf_init(&d->list, 1u << 20);
+    d->names = malloc((ndevices ? ndevices : 1) * sizeof *d->names);
+    if (!d->names)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     if (ndevices)
-        memcpy(sorted, devices, ndevices * sizeof *sorted);
-    qsort(sorted, ndevices, sizeof *sorted, cmp_str);
-    buf devjson, list, ev, body;
-    buf_init(&devjson, 1u << 20);
-    buf_init(&list, 1u << 20);
-    buf_init(&ev, LEDGER_MAX_LEAF);
-    buf_init(&body, LEDGER_MAX_LEAF);
-    int rc = buf_putc(&devjson, '[');
-    size_t nd = 0;
-    for (size_t i = 0; i < ndevices; i++) {
-        if (i && !strcmp(sorted[i], sorted[i - 1]))
+        memcpy(d->names, devices, ndevices * sizeof *d->names);
+    qsort(d->names, ndevices, sizeof *d->names, cmp_str);
+    int rc = buf_putc(&d->json, '[');
+    for (size_t i = 0; !rc && i < ndevices; i++) {
+        const char *name = d->names[i];
+        if (d->n && !strcmp(name, d->names[d->n - 1]))
             continue;
-        if (!canon_utf8_valid(sorted[i], strlen(sorted[i]))) {
-            rc = adt_fail(err, ADT_EINVAL, "device names must be UTF-8");
-            break;
-        }
-        rc |= buf_puts(&devjson, nd ? "," : "");
-        rc |= canon_put_string(&devjson, sorted[i], strlen(sorted[i]));
-        rc |= buf_puts(&list, nd ? "," : "");
-        rc |= buf_puts(&list, sorted[i]);
-        nd++;
+        if (!canon_utf8_valid(name, strlen(name)))
+            return adt_fail(err, ADT_EINVAL, "device names must be UTF-8");
+        const char *sep = d->n ? "," : "";
+        rc = buf_puts(&d->json, sep);
+        if (!rc)
+            rc = canon_put_string(&d->json, name, strlen(name));
+        if (!rc)
+            rc = buf_puts(&d->list, sep);
+        if (!rc)
+            rc = buf_puts(&d->list, name);
+        d->names[d->n++] = name;
     }
-    rc |= buf_putc(&devjson, ']');
-    free(sorted);
-    sqlite3_stmt *st = NULL;
-    int64_t *bids = NULL;
-    size_t nb = 0, bcap = 0;
-    if (rc) {
-        if (rc != ADT_EINVAL)
-            rc = adt_fail(err, ADT_ETOOBIG, "device list too long");
-        goto out;
-    }
+    if (!rc)
+        rc = buf_putc(&d->json, ']');
+    return rc ? adt_fail(err, ADT_ETOOBIG, "device list too long") : ADT_OK;
+}
+
+/* The stored batches of the dataset, in id order, hashed into its id
+ * (lineage.h). OUT: bids[*nb] (malloc'd). */
+static int find_batches(sqlite3 *db, int64_t from_us, int64_t to_us, const devset *d,
+                        char id[65], int64_t **bids, size_t *nb, adt_err *err)
+{
     sha256_ctx hs;
     sha256_init(&hs);
     char head[256];
     snprintf(head, sizeof head, "auditd-dataset-v1\nfrom=%lld\nto=%lld\ndevices=",
              (long long)from_us, (long long)to_us);
     sha256_update(&hs, head, strlen(head));
-    sha256_update(&hs, list.data ? list.data : "", list.len);
+    sha256_update(&hs, d->list.data ? d->list.data : "", d->list.len);
     sha256_update(&hs, "\n", 1);
-    rc = sqldb_begin(db, err);
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(db,
+                           "SELECT b.id, b.digest FROM batches b WHERE b.accepted > 0 AND "
+                           "b.from_us < ?2 AND b.to_us >= ?1 AND (?3 = '[]' OR EXISTS (SELECT 1 "
+                           "FROM readings r JOIN devices d ON d.id = r.device WHERE r.id BETWEEN "
+                           "b.first_row AND b.last_row AND d.name IN (SELECT value FROM "
+                           "json_each(?3)))) ORDER BY b.id",
+                           &st, err);
     if (rc)
-        goto out;
-    rc = sqldb_prepare(db,
-                     "SELECT b.id, b.digest FROM batches b WHERE b.accepted > 0 AND "
-                     "b.from_us < ?2 AND b.to_us >= ?1 AND (?3 = '[]' OR EXISTS (SELECT 1 "
-                     "FROM readings r JOIN devices d ON d.id = r.device WHERE r.id BETWEEN "
-                     "b.first_row AND b.last_row AND d.name IN (SELECT value FROM "
-                     "json_each(?3)))) ORDER BY b.id",
-                     &st, err);
-    if (rc)
-        goto fail;
+        return rc;
     sqlite3_bind_int64(st, 1, from_us);
     sqlite3_bind_int64(st, 2, to_us);
-    sqlite3_bind_text(st, 3, devjson.data, (int)devjson.len, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (nb == bcap) {
-            bcap = bcap ? bcap * 2 : 64;
-            int64_t *nbids = realloc(bids, bcap * sizeof *bids);
+    sqlite3_bind_text(st, 3, d->json.data, (int)d->json.len, SQLITE_STATIC);
+    size_t cap = 0;
+    *bids = NULL;
+    *nb = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        if (*nb == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *nbids = realloc(*bids, cap * sizeof *nbids);
             if (!nbids) {
                 rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-                goto fail;
+                break;
             }
-            bids = nbids;
+            *bids = nbids;
         }
-        bids[nb++] = sqlite3_column_int64(st, 0);
+        (*bids)[(*nb)++] = sqlite3_column_int64(st, 0);
         sha256_update(&hs, sqlite3_column_text(st, 1), 64);
         sha256_update(&hs, "\n", 1);
     }
     sqlite3_finalize(st);
-    st = NULL;
-    if (nb == 0) {
+    if (!rc && *nb == 0)
         rc = adt_fail(err, ADT_EINVAL,
                       "no stored telemetry batch in that window%s: ingest first or widen it",
-                      nd ? " for those devices" : "");
-        goto fail;
-    }
-    sha256_final_hex(&hs, out->id);
-    out->batches = nb;
-    rc = sqldb_prepare(db, "SELECT readings, ledger_index FROM datasets WHERE id=?", &st, err);
+                      d->n ? " for those devices" : "");
+    if (!rc)
+        sha256_final_hex(&hs, id);
+    return rc;
+}
+
+/* A dataset defined before: *found, with its readings and ledger index. */
+static int find_dataset(sqlite3 *db, lineage_dataset *out, bool *found, adt_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(db, "SELECT readings, ledger_index FROM datasets WHERE id=?", &st, err);
     if (rc)
-        goto fail;
+        return rc;
     sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    *found = sqlite3_step(st) == SQLITE_ROW;
+    if (*found) {
         out->existed = true;
         out->readings = (uint64_t)sqlite3_column_int64(st, 0);
         if (sqlite3_column_type(st, 1) != SQLITE_NULL)
             out->ledger_index = (uint64_t)sqlite3_column_int64(st, 1);
-        sqlite3_finalize(st);
-        st = NULL;
-        rc = sqldb_exec(db, "COMMIT", "committing", err);
-        goto out;
     }
     sqlite3_finalize(st);
-    st = NULL;
-    rc = sqldb_prepare(db, "INSERT INTO dataset_batches(dataset, batch) VALUES(?,?)", &st, err);
-    if (rc)
-        goto fail;
-    for (size_t i = 0; i < nb; i++) {
+    return ADT_OK;
+}
+
+/* Store the dataset's batches and count its readings (inside the window
+ * and of its devices). */
+static int store_batches(sqlite3 *db, lineage_dataset *out, const devset *d, const int64_t *bids,
+                         size_t nb, adt_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(db, "INSERT INTO dataset_batches(dataset, batch) VALUES(?,?)", &st, err);
+    for (size_t i = 0; !rc && i < nb; i++) {
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, bids[i]);
-        if (sqlite3_step(st) != SQLITE_DONE) {
+        if (sqlite3_step(st) != SQLITE_DONE)
             rc = sqldb_fail(db, "recording the dataset", err);
-            goto fail;
-        }
     }
     sqlite3_finalize(st);
-    st = NULL;
-    rc = sqldb_prepare(db,
-                     "SELECT COUNT(*) FROM dataset_batches db JOIN batches b ON b.id = db.batch "
-                     "JOIN readings r ON r.id BETWEEN b.first_row AND b.last_row "
-                     "JOIN devices d ON d.id = r.device WHERE db.dataset = ?1 AND "
-                     "r.time_us >= ?2 AND r.time_us < ?3 AND (?4 = '[]' OR d.name IN "
-                     "(SELECT value FROM json_each(?4)))",
-                     &st, err);
+    if (!rc)
+        rc = sqldb_prepare(db,
+                           "SELECT COUNT(*) FROM dataset_batches db JOIN batches b ON b.id = db.batch "
+                           "JOIN readings r ON r.id BETWEEN b.first_row AND b.last_row "
+                           "JOIN devices d ON d.id = r.device WHERE db.dataset = ?1 AND "
+                           "r.time_us >= ?2 AND r.time_us < ?3 AND (?4 = '[]' OR d.name IN "
+                           "(SELECT value FROM json_each(?4)))",
+                           &st, err);
     if (rc)
-        goto fail;
+        return rc;
     sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from_us);
-    sqlite3_bind_int64(st, 3, to_us);
-    sqlite3_bind_text(st, 4, devjson.data, (int)devjson.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, out->from_us);
+    sqlite3_bind_int64(st, 3, out->to_us);
+    sqlite3_bind_text(st, 4, d->json.data, (int)d->json.len, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         out->readings = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    st = NULL;
-    char tf[40], tt[40];
-    rfc3339_format(from_us, tf, sizeof tf);
-    rfc3339_format(to_us, tt, sizeof tt);
-    rc = buf_printf(&body,
-                    "{\"dataset\":\"%s\",\"batches\":%zu,\"first_batch\":%lld,"
-                    "\"last_batch\":%lld,\"readings\":%llu,\"from\":\"%s\",\"to\":\"%s\","
-                    "\"devices\":%s}",
-                    out->id, nb, (long long)bids[0], (long long)bids[nb - 1],
-                    (unsigned long long)out->readings, tf, tt, devjson.data);
-    if (rc) {
-        rc = adt_fail(err, ADT_ETOOBIG, "dataset.define event too large (too many devices)");
-        goto fail;
-    }
-    rc = psink_event("dataset.define", actor, body.data, &ev, err);
+    return ADT_OK;
+}
+
+static int record_dataset(const evsink *s, const char *actor, lineage_dataset *out,
+                          const devset *d, const int64_t *bids, size_t nb, adt_err *err)
+{
+    evsink_event e;
+    evsink_begin(&e, EVSINK_PIPELINE, "dataset.define", EVENT_WRITER_AUDITD, actor);
+    evsink_str(&e, "dataset", out->id);
+    evsink_uint(&e, "batches", nb);
+    evsink_int(&e, "first_batch", bids[0]);
+    evsink_int(&e, "last_batch", bids[nb - 1]);
+    evsink_uint(&e, "readings", out->readings);
+    evsink_time(&e, "from", out->from_us);
+    evsink_time(&e, "to", out->to_us);
+    evsink_array(&e, "devices");
+    for (size_t i = 0; i < d->n; i++)
+        evsink_str(&e, NULL, d->names[i]);
+    evsink_end(&e);
+    int rc = evsink_record(s, &e, 1, &out->ledger_index, err);
+    evsink_free(&e);
+    return rc;
+}
+
+static int insert_dataset(sqlite3 *db, const lineage_dataset *out, const devset *d, size_t nb,
+                          adt_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(db, "INSERT INTO datasets(id, from_us, to_us, devices, batches, "
+                               "readings, created_us, ledger_index) VALUES(?,?,?,?,?,?,?,?)",
+                           &st, err);
     if (rc)
-        goto fail;
-    ledger_item it = {PSINK_SOURCE, "dataset.define", ev.data, ev.len, NULL, 0, false,
-                          EVENT_WRITER_AUDITD};
-    rc = psink_append(s, &it, 1, &out->ledger_index, err);
-    if (rc)
-        goto fail;
-    rc = sqldb_prepare(db, "INSERT INTO datasets(id, from_us, to_us, devices, batches, readings, "
-                         "created_us, ledger_index) VALUES(?,?,?,?,?,?,?,?)", &st, err);
-    if (rc)
-        goto fail;
+        return rc;
     sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from_us);
-    sqlite3_bind_int64(st, 3, to_us);
-    sqlite3_bind_text(st, 4, devjson.data, (int)devjson.len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, out->from_us);
+    sqlite3_bind_int64(st, 3, out->to_us);
+    sqlite3_bind_text(st, 4, d->json.data, (int)d->json.len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (int64_t)nb);
     sqlite3_bind_int64(st, 6, (int64_t)out->readings);
     sqlite3_bind_int64(st, 7, rfc3339_now_us());
-    if (out->ledger_index != PSINK_NONE)
+    if (out->ledger_index != EVSINK_NONE)
         sqlite3_bind_int64(st, 8, (int64_t)out->ledger_index);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    if (sqlite3_step(st) != SQLITE_DONE)
         rc = sqldb_fail(db, "recording the dataset", err);
-        goto fail;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int lineage_dataset_define(sqlite3 *db, const evsink *s, const char *actor, int64_t from_us,
+                           int64_t to_us, const char *const *devices, size_t ndevices,
+                           lineage_dataset *out, adt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->ledger_index = EVSINK_NONE;
+    out->from_us = from_us;
+    out->to_us = to_us;
+    if (to_us <= from_us)
+        return adt_fail(err, ADT_EINVAL, "--to must be after --from");
+    if (ndevices > 4096)
+        return adt_fail(err, ADT_ETOOBIG, "at most 4096 devices per dataset");
+    devset d;
+    int64_t *bids = NULL;
+    size_t nb = 0;
+    bool found = false;
+    int rc = devset_build(devices, ndevices, &d, err);
+    if (!rc)
+        rc = sqldb_begin(db, err);
+    if (!rc)
+        rc = find_batches(db, from_us, to_us, &d, out->id, &bids, &nb, err);
+    out->batches = nb;
+    if (!rc)
+        rc = find_dataset(db, out, &found, err);
+    /* A dataset defined before is recorded once: nothing new. */
+    if (!rc && !found) {
+        rc = store_batches(db, out, &d, bids, nb, err);
+        if (!rc)
+            rc = record_dataset(s, actor, out, &d, bids, nb, err);
+        if (!rc)
+            rc = insert_dataset(db, out, &d, nb, err);
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    rc = sqldb_exec(db, "COMMIT", "committing the dataset", err);
-    goto out;
-fail:
-    sqlite3_finalize(st);
-    st = NULL;
-    sqldb_rollback(db);
-out:
+    if (!rc)
+        rc = sqldb_exec(db, "COMMIT", "committing the dataset", err);
+    if (rc)
+        sqldb_rollback(db);
     free(bids);
-    buf_free(&devjson);
-    buf_free(&list);
-    buf_free(&ev);
-    buf_free(&body);
+    devset_free(&d);
     return rc;
 }
 
@@ -261,7 +305,7 @@ static int step(trace *t, const char *kind, uint64_t index, const char *fields, 
     int rc = buf_printf(o, "%s{\"step\":\"%s\"", t->nsteps++ ? "," : "", kind);
     if (fields && *fields)
         rc |= buf_printf(o, ",%s", fields);
-    if (index == PSINK_NONE || index >= t->size) {
+    if (index == EVSINK_NONE || index >= t->size) {
         rc |= buf_puts(o, ",\"index\":null,\"proof\":null}");
         return rc ? ADT_ETOOBIG : ADT_OK;
     }
@@ -329,7 +373,7 @@ static int find_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
 static int find_event(ledger *lg, const char *type, const char *model, const char *version,
                       uint64_t before, uint64_t *index, char *dataset, size_t dcap, adt_err *err)
 {
-    find_ctx f = {type, model, version, PSINK_NONE, ""};
+    find_ctx f = {type, model, version, EVSINK_NONE, ""};
     int rc = ledger_scan(lg, 0, before, find_fn, &f, err);
     if (rc)
         return rc;
@@ -366,7 +410,7 @@ static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
     rfc3339_format(sqlite3_column_int64(st, 0), tf, sizeof tf);
     rfc3339_format(sqlite3_column_int64(st, 1), tt, sizeof tt);
     uint64_t li = sqlite3_column_type(st, 5) == SQLITE_NULL
-                      ? PSINK_NONE
+                      ? EVSINK_NONE
                       : (uint64_t)sqlite3_column_int64(st, 5);
     const char *devs = (const char *)sqlite3_column_text(st, 2);
     snprintf(f, sizeof f,
@@ -393,7 +437,7 @@ static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
                  (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
                  (long long)sqlite3_column_int64(st, 2), tf, tt);
         uint64_t bi = sqlite3_column_type(st, 5) == SQLITE_NULL
-                          ? PSINK_NONE
+                          ? EVSINK_NONE
                           : (uint64_t)sqlite3_column_int64(st, 5);
         rc = step(t, "batch", bi, f, err);
     }
@@ -432,7 +476,7 @@ static int trace_model(sqlite3 *db, trace *t, const char *model, const char *ver
     buf_free(&mv);
     if (rc)
         return rc;
-    if (ri == PSINK_NONE)
+    if (ri == EVSINK_NONE)
         return adt_fail(err, ADT_ENOTFOUND,
                         "no model.register event for %s@%s in the ledger: the model's data "
                         "cannot be traced", model, version);
@@ -492,12 +536,12 @@ int lineage_trace(sqlite3 *db, ledger *lg, const char *what, buf *out, adt_err *
                  (long long)sqlite3_column_int64(st, 6), sqlite3_column_text(st, 8));
         buf_free(&tmp);
         uint64_t pi = sqlite3_column_type(st, 7) == SQLITE_NULL
-                          ? PSINK_NONE
+                          ? EVSINK_NONE
                           : (uint64_t)sqlite3_column_int64(st, 7);
         sqlite3_finalize(st);
         rc = step(&t, "prediction.summary", pi, f, err);
         if (!rc)
-            rc = trace_model(db, &t, model, version, pi == PSINK_NONE ? UINT64_MAX : pi, err);
+            rc = trace_model(db, &t, model, version, pi == EVSINK_NONE ? UINT64_MAX : pi, err);
     } else if (is_hex64(what)) {
         rc = trace_dataset(db, &t, what, err);
     } else {

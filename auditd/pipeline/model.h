@@ -208,13 +208,6 @@ int model_list_json(const char *data_dir, cJSON **out, adt_err *err);
 int model_get(const char *data_dir, const char *name, const char *version, model_info *info,
               char **drift_json, adt_err *err);
 
-/* Append `n` events to the ledger of `data_dir` in one transaction, as
- * component MODEL_LEDGER_SOURCE. Each is a JSON object with `type`, `time`
- * and `actor`; it is stored canonicalised. OUT: index of the first (may be NULL). */
-#define MODEL_LEDGER_SOURCE "auditd:models"
-int model_ledger_append(const char *data_dir, cJSON *const *events, size_t n,
-                        unsigned long long *first, adt_err *err);
-
 /* The most recently deployed version of any model. ADT_ENOTFOUND if none. */
 int model_deployed(const char *data_dir, model_info *info, adt_err *err);
 

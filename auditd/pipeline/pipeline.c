@@ -13,9 +13,7 @@
 #include "sqldb.h"
 #include "tdb.h"
 
-#ifdef AUDITD_HAVE_MODEL_LIST
 #include "model.h"
-#endif
 
 #include <errno.h>
 #include <limits.h>
@@ -52,7 +50,7 @@ int pipeline_open(const char *data_dir, commitq *cq, pipeline **out, adt_err *er
     pthread_mutex_init(&p->wmu, NULL);
     pthread_mutex_init(&p->rmu, NULL);
     int rc = ADT_OK;
-    psink s = {cq, NULL};
+    evsink s = {.cq = cq};
     if (!cq) {
         rc = ledger_open(data_dir, LEDGER_RDWR, &p->lg, err);
         s.lg = p->lg;
@@ -115,7 +113,6 @@ static int post_telemetry(pipeline *p, const api_request *req, api_response *res
     return ADT_OK;
 }
 
-#ifdef AUDITD_HAVE_MODEL_LIST
 static int model_row(void *ctx, const model_info *m)
 {
     buf *b = ctx;
@@ -131,11 +128,9 @@ static int model_row(void *ctx, const model_info *m)
                      m->recall, m->pr_auc);
     return rc ? ADT_ETOOBIG : 0;
 }
-#endif
 
 static int get_models(pipeline *p, api_response *resp)
 {
-#ifdef AUDITD_HAVE_MODEL_LIST
     adt_err err;
     buf_reset(&resp->body);
     int rc = buf_putc(&resp->body, '[');
@@ -153,11 +148,6 @@ static int get_models(pipeline *p, api_response *resp)
     resp->status = 200;
     resp->content_type = "application/json";
     return ADT_OK;
-#else
-    (void)p;
-    /* TODO(models): answered once model_list is part of the build. */
-    return api_error(resp, 501, "not_implemented", "the model registry is not built yet");
-#endif
 }
 
 int pipeline_api(pipeline *p, const api_request *req, api_response *resp)

@@ -80,7 +80,7 @@ static void setup(void)
     ck_assert_int_eq(ledger_init(dir, "test/mqtt", &e), ADT_OK);
     ledger *lg;
     ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &e), ADT_OK);
-    psink s = {NULL, lg};
+    evsink s = {.lg = lg};
     sqlite3 *db;
     ck_assert_int_eq(tdb_open(dir, true, &db, &e), ADT_OK);
     registry_put r;
