@@ -213,6 +213,43 @@ static int parse_string(parser *p, buf *dst)
     }
 }
 
+int canon_unquote(const char *v, size_t vlen, char *out, size_t cap, size_t *outlen)
+{
+    if (vlen < 2 || v[0] != '"' || cap == 0)
+        return ADT_EINVAL;
+    const unsigned char *u = (const unsigned char *)v;
+    size_t n = vlen - 2;
+    bool plain = u[vlen - 1] == '"', ascii = true;
+    for (size_t i = 1; plain && i <= n; i++) {
+        plain = u[i] >= 0x20 && u[i] != '\\' && u[i] != '"';
+        ascii = ascii && u[i] < 0x80;
+    }
+    if (plain && (ascii || canon_utf8_valid(v + 1, n))) {
+        /* The common case: no escape, so the text is the string. */
+        if (n >= cap)
+            return ADT_ETOOBIG;
+        memcpy(out, v + 1, n);
+        out[n] = '\0';
+        if (outlen)
+            *outlen = n;
+        return ADT_OK;
+    }
+    buf dst;
+    buf_init(&dst, cap - 1);
+    parser p = {.s = v, .n = vlen, .i = 0};
+    int rc = parse_string(&p, &dst);
+    if (!rc && p.i != vlen)
+        rc = ADT_EINVAL; /* something after the closing quote */
+    if (!rc) {
+        memcpy(out, dst.data ? dst.data : "", dst.len);
+        out[dst.len] = '\0';
+        if (outlen)
+            *outlen = dst.len;
+    }
+    buf_free(&dst);
+    return rc == ADT_OK || rc == ADT_ETOOBIG ? rc : ADT_EINVAL;
+}
+
 int canon_put_string(buf *out, const char *s, size_t n)
 {
     static const char hexd[] = "0123456789abcdef";

@@ -15,6 +15,7 @@
 
 #include "canon.h"
 #include "codec.h"
+#include "leaf.h"
 #include "numparse.h"
 #include "rfc3339.h"
 #include "sqldb.h"
@@ -855,44 +856,6 @@ static int verify_node(void *ctx, int level, uint64_t index, const merkle_hash h
     return ADT_OK;
 }
 
-/* The chain fields of a leaf, read in one pass: the ledger writes leaves as
- * {"payload":...,"prev":"<hex>","recorded_at":"<time>","seq":N,...}, so
- * after skipping the payload the rest is at fixed places. Returns false if
- * the leaf is not in that form. */
-static bool leaf_chain_fields(const char *leaf, size_t len, const char **prev, size_t *prev_len,
-                              uint64_t *seq)
-{
-    static const char head[] = "{\"payload\":", p1[] = ",\"prev\":\"", p2[] = ",\"recorded_at\":\"",
-                      p3[] = ",\"seq\":";
-    size_t i = sizeof head - 1;
-    if (len < i || memcmp(leaf, head, i) != 0)
-        return false;
-    i = canon_skip_value(leaf, len, i);
-    if (i > len || len - i < sizeof p1 - 1 || memcmp(leaf + i, p1, sizeof p1 - 1) != 0)
-        return false;
-    i += sizeof p1 - 1;
-    const char *q = memchr(leaf + i, '"', len - i);
-    if (!q)
-        return false;
-    *prev = leaf + i;
-    *prev_len = (size_t)(q - (leaf + i));
-    i = (size_t)(q - leaf) + 1;
-    if (len - i < sizeof p2 - 1 || memcmp(leaf + i, p2, sizeof p2 - 1) != 0)
-        return false;
-    i += sizeof p2 - 1;
-    q = memchr(leaf + i, '"', len - i);
-    if (!q)
-        return false;
-    i = (size_t)(q - leaf) + 1;
-    if (len - i < sizeof p3 - 1 || memcmp(leaf + i, p3, sizeof p3 - 1) != 0)
-        return false;
-    i += sizeof p3 - 1;
-    size_t d = i;
-    while (i < len && leaf[i] >= '0' && leaf[i] <= '9')
-        i++;
-    return num_u64n(leaf + d, i - d, UINT64_MAX, seq) == ADT_OK;
-}
-
 int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
 {
     memset(res, 0, sizeof *res);
@@ -1016,7 +979,7 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
         const char *pv;
         size_t pvl;
         uint64_t lseq;
-        if (!leaf_chain_fields(leaf, len, &pv, &pvl, &lseq)) {
+        if (!leaf_chain(leaf, len, &pv, &pvl, &lseq)) {
             vfail(res, true, i, "entry %llu is not a leaf in the ledger's format", (unsigned long long)i);
             goto done;
         }

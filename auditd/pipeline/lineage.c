@@ -3,6 +3,7 @@
 
 #include "canon.h"
 #include "codec.h"
+#include "leaf.h"
 #include "numparse.h"
 #include "rfc3339.h"
 #include "sha256.h"
@@ -338,35 +339,22 @@ typedef struct find_ctx {
     char dataset[80];
 } find_ctx;
 
-static bool member_is(const char *json, size_t len, const char *key, const char *want)
+static bool payload_is(const leaf_view *v, const char *key, const char *want)
 {
-    const char *v;
-    size_t vl;
-    if (canon_member(json, len, key, &v, &vl))
-        return false;
-    size_t wl = strlen(want);
-    return vl == wl + 2 && v[0] == '"' && !memcmp(v + 1, want, wl);
+    char got[200];
+    return leaf_payload_str(v, key, got, sizeof got) == ADT_OK && !strcmp(got, want);
 }
 
 static int find_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
 {
     find_ctx *f = ctx;
-    if (!member_is(leaf, len, "type", f->type))
-        return 0;
-    const char *p;
-    size_t pl;
-    if (canon_member(leaf, len, "payload", &p, &pl))
-        return 0;
-    if (!member_is(p, pl, "model", f->model) || !member_is(p, pl, "version", f->version))
+    leaf_view v;
+    if (leaf_parse(leaf, len, index, &v, NULL) != ADT_OK || strcmp(v.type, f->type) ||
+        !payload_is(&v, "model", f->model) || !payload_is(&v, "version", f->version))
         return 0;
     f->found = index;
-    const char *d;
-    size_t dl;
-    if (!canon_member(p, pl, "dataset", &d, &dl) && dl >= 2 && dl - 2 < sizeof f->dataset &&
-        d[0] == '"') {
-        memcpy(f->dataset, d + 1, dl - 2);
-        f->dataset[dl - 2] = 0;
-    }
+    if (leaf_payload_str(&v, "dataset", f->dataset, sizeof f->dataset) != ADT_OK)
+        f->dataset[0] = '\0';
     return 0;
 }
 
