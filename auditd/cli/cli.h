@@ -24,6 +24,9 @@ int cli_proof(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_agent(int argc, char **argv);
 int cli_token(int argc, char **argv);
+/* people of the web console (cli_person.c) */
+int cli_person(int argc, char **argv);
+int cli_workflow(int argc, char **argv);
 /* pipeline (cli_pipeline.c) */
 int cli_simulate(int argc, char **argv);
 int cli_profile(int argc, char **argv);

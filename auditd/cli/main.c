@@ -21,6 +21,8 @@ static const cli_cmd commands[] = {
     {"serve", cli_serve, "run the HTTP daemon"},
     {"agent", cli_agent, "add, revoke or list agents; send events as an agent; verify receipts"},
     {"token", cli_token, "create, revoke or list reader tokens"},
+    {"person", cli_person, "add, reset, revoke or list the people of the web console"},
+    {"workflow", cli_workflow, "run the automated workflows once (drift -> retraining, SLA escalation)"},
     {"simulate", cli_simulate, "generate a synthetic plant's telemetry and events"},
     {"profile", cli_profile, "load, list and show device profiles"},
     {"device", cli_device, "register devices and show their twins"},

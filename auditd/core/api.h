@@ -39,7 +39,9 @@ typedef struct api_request {
     const char *principal;    /* agent name or token name; "" when anonymous */
     const char *sig_json;     /* canonical JSON of the verified agent signature, or NULL */
     size_t sig_len;
-    event_writer writer;      /* for an agent: EVENT_WRITER_EDGE or _PLATFORM, from its role */
+    event_writer writer;      /* for an agent: EVENT_WRITER_EDGE or _PLATFORM, from its role;
+                                 EVENT_WRITER_PERSON for a console session */
+    unsigned person_roles;    /* console roles of a signed-in person (person.h), else 0 */
 } api_request;
 
 typedef struct api_response {
@@ -47,6 +49,7 @@ typedef struct api_response {
     const char *content_type; /* static string; default "application/json" */
     buf body;
     int retry_after;          /* seconds for 429/503; 0 = no header */
+    char set_cookie[192];     /* a Set-Cookie header value (the console's session), "" = none */
 } api_response;
 
 /* The value of query parameter `key`, or NULL. */

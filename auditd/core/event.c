@@ -35,6 +35,10 @@ const event_type_def event_type_table[] = {
     {"incident.review", P | D | U},
     {"alert.raise", P | E | A},
     {"alert.ack", P | D | U},
+    {"alert.resolve", P | D | U},
+    {"alert.escalate", A},
+    {"label.set", D | U},
+    {"retrain.request", A},
     /* access and identity */
     {"access.grant", P | D},
     {"access.revoke", P | D},
@@ -44,6 +48,8 @@ const event_type_def event_type_table[] = {
     {"agent.revoke", A},
     {"token.create", A},
     {"token.revoke", A},
+    {"person.add", A},
+    {"person.revoke", A},
     {"server.start", A},
     {"server.stop", A},
     /* operations and assurance */

@@ -180,6 +180,11 @@ int model_register(const char *data_dir, const char *file, const char *name, con
 int model_approve(const char *data_dir, const char *name, const char *version,
                   const char *approver, const char *change_id, unsigned long long *index,
                   adt_err *err);
+/* The same, taken by a person signed in to the web console: the event's
+ * writer is `person` and it names the person's `credential` id. */
+int model_approve_as(const char *data_dir, const char *name, const char *version,
+                     const char *approver, const char *credential, const char *change_id,
+                     unsigned long long *index, adt_err *err);
 
 /* Deploy name@version under change `change_id`. `accountable` is the
  * Accountable principal of activity "model:NAME" as the caller's RACI policy

@@ -505,6 +505,13 @@ int model_approve(const char *data_dir, const char *name, const char *version,
                   const char *approver, const char *change_id, unsigned long long *index,
                   adt_err *err)
 {
+    return model_approve_as(data_dir, name, version, approver, NULL, change_id, index, err);
+}
+
+int model_approve_as(const char *data_dir, const char *name, const char *version,
+                     const char *approver, const char *credential, const char *change_id,
+                     unsigned long long *index, adt_err *err)
+{
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
         (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
@@ -524,16 +531,20 @@ int model_approve(const char *data_dir, const char *name, const char *version,
                      texts, false, 0, err);
     }
     if (!rc) {
-        /* A decision a person takes at the command line: the administrator's. */
+        /* A decision a person takes: at the command line the administrator's,
+         * in the web console the signed-in person's (naming the credential). */
         char activity[MODEL_NAME_MAX + 8], target[MODEL_NAME_MAX + MODEL_VERSION_MAX + 8];
         snprintf(activity, sizeof activity, "model:%s", name);
         snprintf(target, sizeof target, "model:%s@%s", name, version);
         evsink_event e;
-        evsink_begin(&e, EVSINK_MODELS, "change.approve", EVENT_WRITER_ADMIN, approver);
+        evsink_begin(&e, EVSINK_MODELS, "change.approve",
+                     credential ? EVENT_WRITER_PERSON : EVENT_WRITER_ADMIN, approver);
         evsink_str(&e, "change_id", change_id);
         evsink_str(&e, "activity", activity);
         evsink_str(&e, "target", target);
         evsink_str(&e, "artifact_sha256", m.sha256);
+        if (credential)
+            evsink_str(&e, "credential", credential);
         char sql[200];
         snprintf(sql, sizeof sql, "UPDATE approvals SET ledger_index=?3 WHERE name=?1 AND "
                                   "version=?2 AND id=%lld",

@@ -34,6 +34,9 @@ int pipeline_api(pipeline *p, const api_request *req, api_response *resp);
 /* Subscribe (QoS 1, persistent session) to site/+/device/+/telemetry on the
  * broker at `url` (mqtt://HOST:PORT). Each message is one batch. The PUBACK
  * leaves only after the batch is durably stored (see docs/pipeline.md). */
+/* Replay the quarantine (ingest_replay) as `actor`, the result as JSON into out. */
+int pipeline_replay(pipeline *p, const char *actor, buf *out, adt_err *err);
+
 int pipeline_mqtt_start(pipeline *p, const char *url, adt_err *err);
 void pipeline_mqtt_stop(pipeline *p);
 

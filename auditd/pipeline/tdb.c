@@ -63,3 +63,8 @@ int tdb_open(const char *data_dir, bool rw, sqlite3 **out, adt_err *err)
     *out = db;
     return ADT_OK;
 }
+
+void tdb_close(sqlite3 *db)
+{
+    sqldb_close(db);
+}

@@ -26,5 +26,7 @@
  * its schema when missing; read-only opens of a missing file fail with
  * ADT_ENOTFOUND. Close with sqldb_close. */
 int tdb_open(const char *data_dir, bool rw, sqlite3 **out, adt_err *err);
+/* = sqldb_close; kept for the console until part 2 of issue 12 moves it. */
+void tdb_close(sqlite3 *db);
 
 #endif

@@ -4,6 +4,7 @@
 #include "api.h"
 #include "canon.h"
 #include "commitq.h"
+#include "console.h"
 #include "evbatch.h"
 #include "evindex.h"
 #include "ledger.h"
@@ -83,6 +84,7 @@ struct server {
 #if AUDITD_HAVE_CONTROLS
     controls *ct;
 #endif
+    console *con; /* the web console (console.c) */
 };
 
 /* ---------- ledger read pool ---------- */
@@ -129,6 +131,25 @@ static void pool_close_all(server *s)
         ledger_close(s->pool[i]);
     s->pool_free = s->pool_open = 0;
 }
+
+/* The console borrows read handles and the pipeline's replay. */
+static ledger *con_pool_get(void *ctx, adt_err *err)
+{
+    return pool_get(ctx, err);
+}
+
+static void con_pool_put(void *ctx, ledger *lg)
+{
+    pool_put(ctx, lg);
+}
+
+#if AUDITD_HAVE_PIPELINE
+static int con_replay(void *ctx, const char *actor, buf *out, adt_err *err)
+{
+    server *s = ctx;
+    return pipeline_replay(s->pl, actor, out, err);
+}
+#endif
 
 /* ---------- helpers ---------- */
 
@@ -236,6 +257,7 @@ typedef struct rq {
     const api_request *req;
     api_response *resp;
     const agentsig_hdr *sig; /* for agent requests */
+    const console_hdrs *ch;  /* session cookie and friends */
 } rq;
 
 static int h_healthz(rq *q)
@@ -713,9 +735,20 @@ static int h_reports(rq *q)
 #define h_reports h_not_built
 #endif
 
+static int h_console(rq *q)
+{
+    if (!q->s->con)
+        return h_not_built(q);
+    int rc = console_api(q->s->con, q->ch, q->req, q->resp);
+    if (rc && q->resp->status == 0)
+        return err_resp(q->resp, rc, "request failed");
+    return ADT_OK;
+}
+
 /* ---------- routing ---------- */
 
-enum { NEED_NONE, NEED_AGENT, NEED_READ, NEED_ADMIN };
+/* NEED_SESSION: a person signed in to the console (cookie), nothing else. */
+enum { NEED_NONE, NEED_AGENT, NEED_READ, NEED_ADMIN, NEED_SESSION };
 
 typedef struct route {
     const char *method;
@@ -747,6 +780,12 @@ static const route routes[] = {
     {"GET", "/v1/findings", 0, NEED_READ, h_controls},
     {"GET", "/v1/raci", 0, NEED_READ, h_controls},
     {"GET", "/v1/reports/", 2, NEED_READ, h_reports},
+    {"GET", "/ui", 1, NEED_NONE, h_console},
+    {"POST", "/v1/session", 0, NEED_NONE, h_console},
+    {"GET", "/v1/session", 0, NEED_SESSION, h_console},
+    {"DELETE", "/v1/session", 0, NEED_SESSION, h_console},
+    {"GET", "/v1/console/", 2, NEED_SESSION, h_console},
+    {"POST", "/v1/console/", 2, NEED_SESSION, h_console},
 };
 
 static bool path_matches(const route *r, const char *path)
@@ -804,6 +843,11 @@ static int reason_of(int status)
     }
 }
 
+static void add_header(void *ctx, const char *name, const char *value)
+{
+    MHD_add_response_header(ctx, name, value);
+}
+
 static enum MHD_Result send_resp(server *s, struct MHD_Connection *c, api_response *r)
 {
     if (r->status == 0)
@@ -824,6 +868,9 @@ static enum MHD_Result send_resp(server *s, struct MHD_Connection *c, api_respon
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type : "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    console_security_headers(add_header, resp);
+    if (r->set_cookie[0])
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
     if (r->retry_after > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", r->retry_after);
@@ -848,7 +895,7 @@ static enum MHD_Result send_error(server *s, struct MHD_Connection *c, int code,
  * ADT_OK or fills `resp` with the refusal. */
 static int authenticate(server *s, struct MHD_Connection *c, const route *rt, api_request *req,
                         agentsig_hdr *sig, buf *sig_json, char *principal, size_t pcap,
-                        api_response *resp)
+                        const console_hdrs *ch, api_response *resp)
 {
     const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     adt_err err = {0};
@@ -856,6 +903,20 @@ static int authenticate(server *s, struct MHD_Connection *c, const route *rt, ap
     req->principal = "";
     if (rt->need == NEED_NONE)
         return ADT_OK;
+    /* A person signed in to the console: the session cookie, CSRF for state
+     * changes, and the console's rights table (console.c) decide. Agents'
+     * endpoints never take a cookie. */
+    if (!authz && ch->cookie && rt->need != NEED_AGENT && s->con) {
+        int rc = console_authenticate(s->con, ch, req, principal, pcap, &err);
+        if (rc)
+            err_resp(resp, rc, err.msg);
+        return rc;
+    }
+    if (rt->need == NEED_SESSION) {
+        err_resp(resp, ADT_EAUTH, "this endpoint is for people signed in to the console "
+                                  "(POST /v1/session sets the session cookie)");
+        return ADT_EAUTH;
+    }
     if (!authz) {
         err_resp(resp, ADT_EAUTH, rt->need == NEED_AGENT
                                       ? "this endpoint needs an agent request signature "
@@ -976,8 +1037,15 @@ static enum MHD_Result handle(server *s, struct MHD_Connection *c, const char *u
     buf sig_json;
     buf_init(&sig_json, 4096);
     char principal[AGENTSIG_NAME_MAX + 8];
-    if (authenticate(s, c, rt, &req, &sig, &sig_json, principal, sizeof principal, &resp) == ADT_OK) {
-        rq q = {s, &req, &resp, &sig};
+    console_hdrs ch = {
+        .cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
+        .csrf = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token"),
+        .origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
+        .host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+        .sec_fetch_site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site")};
+    if (authenticate(s, c, rt, &req, &sig, &sig_json, principal, sizeof principal, &ch, &resp) ==
+        ADT_OK) {
+        rq q = {s, &req, &resp, &sig, &ch};
         if (rt->fn(&q) && resp.status == 0)
             err_resp(&resp, ADT_EINTERNAL, "answer too large or internal error");
     }
@@ -1112,6 +1180,8 @@ static void free_server(server *s)
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     close_pipeline(s);
+    console_close(s->con); /* its workflow thread appends through the queue */
+    s->con = NULL;
     /* The commit listener feeds controls: stop the queue before closing them. */
     if (s->cq)
         commitq_stop(s->cq);
@@ -1169,6 +1239,8 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
     }
 #endif
     commitq_set_listener(s->cq, on_commit, s);
+    console_env ce = {.data_dir = s->dir, .cq = s->cq, .ix = s->ix, .pool_get = con_pool_get,
+                      .pool_put = con_pool_put, .replay = NULL, .ctx = s};
 #if AUDITD_HAVE_PIPELINE
     if ((rc = pipeline_open(data_dir, s->cq, &s->pl, err))) {
         log_msg(LOG_WARN, MOD, "pipeline not available (its endpoints answer 501): %s", err->msg);
@@ -1190,6 +1262,14 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         goto fail;
     }
 #endif
+#if AUDITD_HAVE_PIPELINE
+    if (s->pl)
+        ce.replay = con_replay;
+#endif
+    if ((rc = console_open(&ce, &s->con, err))) {
+        adt_err_prefix(err, "opening the web console");
+        goto fail;
+    }
 
     char host[256];
     uint16_t port;
@@ -1258,6 +1338,8 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         adt_err_prefix(err, "recording server.start");
         goto fail;
     }
+    if ((rc = console_start(s->con, err)))
+        goto fail;
     atomic_store(&s->ready, 1);
     log_msg(LOG_INFO, MOD, "listening on %s (%s), data %s, config sha256 %s", cfg->listen,
             cfg->tls_cert[0] ? "https" : "http", data_dir, hash);

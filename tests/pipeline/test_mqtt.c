@@ -136,7 +136,7 @@ static void publish(const char *const *topics, const char *const *payloads, int 
 /* GET through pipeline_api; returns the parsed body. */
 static cJSON *get(pipeline *p, const char *path)
 {
-    api_request rq = {"GET", path, NULL, 0, NULL, 0, API_ROLE_AUDITOR, "t", NULL, 0, EVENT_WRITER_NONE};
+    api_request rq = {"GET", path, NULL, 0, NULL, 0, API_ROLE_AUDITOR, "t", NULL, 0, EVENT_WRITER_NONE, 0};
     api_response rs = {0};
     buf_init(&rs.body, 1u << 20);
     ck_assert_int_eq(pipeline_api(p, &rq, &rs), ADT_OK);

@@ -511,7 +511,7 @@ START_TEST(http_handler)
 {
     api_param prm[1] = {{"format", "csv"}};
     api_request req = {"GET", "/v1/reports/2026-Q3", prm, 1, NULL, 0, API_ROLE_AGENT, "agent:gw-1",
-                       NULL, 0, EVENT_WRITER_EDGE};
+                       NULL, 0, EVENT_WRITER_EDGE, 0};
     api_response resp = {0};
     buf_init(&resp.body, 64u << 20);
     ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);

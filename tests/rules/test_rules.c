@@ -880,7 +880,7 @@ static const tev mixed[] = {
 static cJSON *api_get(controls *c, const char *path, const api_param *params, size_t np,
                       api_role role, int *status)
 {
-    api_request req = {"GET", path, params, np, NULL, 0, role, "tester", NULL, 0, EVENT_WRITER_NONE};
+    api_request req = {"GET", path, params, np, NULL, 0, role, "tester", NULL, 0, EVENT_WRITER_NONE, 0};
     api_response resp = {0};
     buf_init(&resp.body, 64u << 20);
     int rc = controls_api(c, &req, &resp);

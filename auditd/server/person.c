@@ -1,0 +1,330 @@
+#include "person.h"
+
+#include "agentsig.h"
+#include "canon.h"
+#include "rfc3339.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct person_db {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+};
+
+static const char *const role_names[] = {"steering", "auditor", "operator", "data-scientist",
+                                         "approver", "admin"};
+#define NROLES (sizeof role_names / sizeof role_names[0])
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS srv_persons("
+    " name TEXT PRIMARY KEY, roles TEXT NOT NULL, hash TEXT NOT NULL, cred_id TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, revoked_at TEXT);";
+
+static int db_fail(person_db *p, adt_err *err, const char *what)
+{
+    return adt_fail(err, ADT_EIO, "state.db (persons): %s: %s", what, sqlite3_errmsg(p->db));
+}
+
+int person_open(const char *data_dir, person_db **out, adt_err *err)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/state.db", data_dir) >= sizeof path)
+        return adt_fail(err, ADT_EINVAL, "data directory path too long");
+    if (sodium_init() < 0)
+        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
+    person_db *p = calloc(1, sizeof *p);
+    if (!p)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    pthread_mutex_init(&p->mu, NULL);
+    if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        adt_fail(err, ADT_EIO, "cannot open %s: %s", path, p->db ? sqlite3_errmsg(p->db) : "?");
+        person_close(p);
+        return ADT_EIO;
+    }
+    sqlite3_busy_timeout(p->db, 10000);
+    char *em = NULL;
+    if (sqlite3_exec(p->db, "PRAGMA journal_mode=WAL;", NULL, NULL, &em) ||
+        sqlite3_exec(p->db, schema, NULL, NULL, &em)) {
+        adt_fail(err, ADT_EIO, "initialising persons in %s: %s", path, em ? em : "?");
+        sqlite3_free(em);
+        person_close(p);
+        return ADT_EIO;
+    }
+    *out = p;
+    return ADT_OK;
+}
+
+void person_close(person_db *p)
+{
+    if (!p)
+        return;
+    sqlite3_close(p->db);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+const char *person_role_name(unsigned bit)
+{
+    for (size_t i = 0; i < NROLES; i++)
+        if (bit == 1u << i)
+            return role_names[i];
+    return "";
+}
+
+int person_roles_parse(const char *s, unsigned *mask, adt_err *err)
+{
+    *mask = 0;
+    const char *p = s ? s : "";
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        size_t i = 0;
+        for (; i < NROLES; i++)
+            if (strlen(role_names[i]) == n && !memcmp(role_names[i], p, n))
+                break;
+        if (i == NROLES)
+            return adt_fail(err, ADT_EINVAL, "unknown console role '%.*s' (use steering, auditor, "
+                            "operator, data-scientist, approver or admin, comma-separated)",
+                            (int)(n > 64 ? 64 : n), p);
+        *mask |= 1u << i;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (!*mask)
+        return adt_fail(err, ADT_EINVAL, "give at least one console role with --role");
+    return ADT_OK;
+}
+
+void person_roles_text(unsigned mask, char *out, size_t cap)
+{
+    size_t used = 0;
+    if (cap)
+        out[0] = '\0';
+    for (size_t i = 0; i < NROLES; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        int k = snprintf(out + used, cap > used ? cap - used : 0, "%s%s", used ? "," : "",
+                         role_names[i]);
+        if (k < 0 || (size_t)k >= (cap > used ? cap - used : 0))
+            return;
+        used += (size_t)k;
+    }
+}
+
+/* A password of PERSON_PASSWORD_LEN characters from a 32-letter alphabet
+ * (120 bits), and its Argon2id hash; a fresh credential id. */
+static int new_secret(char *password, char hash[crypto_pwhash_STRBYTES], char *cred_id,
+                      adt_err *err)
+{
+    static const char alpha[] = "abcdefghijkmnpqrstuvwxyz23456789";
+    uint8_t *r = sodium_malloc(PERSON_PASSWORD_LEN);
+    if (!r)
+        return adt_fail(err, ADT_ENOMEM, "out of secure memory");
+    randombytes_buf(r, PERSON_PASSWORD_LEN);
+    for (size_t i = 0; i < PERSON_PASSWORD_LEN; i++)
+        password[i] = alpha[r[i] & 31];
+    password[PERSON_PASSWORD_LEN] = '\0';
+    sodium_free(r);
+    if (crypto_pwhash_str(hash, password, PERSON_PASSWORD_LEN, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE))
+        return adt_fail(err, ADT_ENOMEM, "hashing the password ran out of memory");
+    uint8_t id[PERSON_CRED_ID_LEN / 2];
+    randombytes_buf(id, sizeof id);
+    agentsig_hex(id, sizeof id, cred_id);
+    return ADT_OK;
+}
+
+int person_add(person_db *p, const char *name, unsigned roles, char *password, char *cred_id,
+               adt_err *err)
+{
+    if (!name || !agentsig_name_valid(name, strlen(name)))
+        return adt_fail(err, ADT_EINVAL, "person name '%s' must be 1..64 of [A-Za-z0-9._-] (use "
+                        "the principal id of the RACI policy)", name ? name : "");
+    if (!roles || (roles & ~PERSON_ROLES_ALL))
+        return adt_fail(err, ADT_EINVAL, "give at least one console role");
+    char hash[crypto_pwhash_STRBYTES], rt[128], now[32];
+    int rc = new_secret(password, hash, cred_id, err);
+    if (rc)
+        return rc;
+    person_roles_text(roles, rt, sizeof rt);
+    rfc3339_format(rfc3339_now_us(), now, sizeof now);
+    pthread_mutex_lock(&p->mu);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(p->db, "INSERT INTO srv_persons(name, roles, hash, cred_id, created_at) "
+                                  "VALUES(?,?,?,?,?)", -1, &s, NULL)) {
+        rc = db_fail(p, err, "prepare");
+    } else {
+        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, rt, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, cred_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, now, -1, SQLITE_STATIC);
+        int r = sqlite3_step(s);
+        if (r == SQLITE_CONSTRAINT)
+            rc = adt_fail(err, ADT_EEXIST, "person '%s' exists already (names are never reused; "
+                          "'auditd person reset %s' gives a new password)", name, name);
+        else if (r != SQLITE_DONE)
+            rc = db_fail(p, err, "adding person");
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&p->mu);
+    sodium_memzero(hash, sizeof hash);
+    if (rc)
+        sodium_memzero(password, PERSON_PASSWORD_LEN + 1);
+    return rc;
+}
+
+int person_reset(person_db *p, const char *name, char *password, char *cred_id, adt_err *err)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    int rc = new_secret(password, hash, cred_id, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&p->mu);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(p->db, "UPDATE srv_persons SET hash=?, cred_id=? WHERE name=? AND "
+                                  "revoked_at IS NULL", -1, &s, NULL)) {
+        rc = db_fail(p, err, "prepare");
+    } else {
+        sqlite3_bind_text(s, 1, hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, cred_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            rc = db_fail(p, err, "resetting");
+        else if (sqlite3_changes(p->db) == 0)
+            rc = adt_fail(err, ADT_ENOTFOUND, "no active person '%s' ('auditd person list')", name);
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&p->mu);
+    sodium_memzero(hash, sizeof hash);
+    if (rc)
+        sodium_memzero(password, PERSON_PASSWORD_LEN + 1);
+    return rc;
+}
+
+int person_revoke(person_db *p, const char *name, adt_err *err)
+{
+    char now[32];
+    rfc3339_format(rfc3339_now_us(), now, sizeof now);
+    pthread_mutex_lock(&p->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(p->db, "UPDATE srv_persons SET revoked_at=? WHERE name=? AND "
+                                  "revoked_at IS NULL", -1, &s, NULL)) {
+        rc = db_fail(p, err, "prepare");
+    } else {
+        sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            rc = db_fail(p, err, "revoking");
+        else if (sqlite3_changes(p->db) == 0)
+            rc = adt_fail(err, ADT_ENOTFOUND, "no active person '%s' ('auditd person list')", name);
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+/* Row of an active person: roles, hash (may be NULL), cred_id. */
+static int lookup(person_db *p, const char *name, unsigned *roles, char *hash, size_t hcap,
+                  char *cred_id, adt_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(p->db, "SELECT roles, hash, cred_id FROM srv_persons WHERE name=? AND "
+                                  "revoked_at IS NULL", -1, &s, NULL))
+        return db_fail(p, err, "prepare");
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        adt_err e2 = {0};
+        if (person_roles_parse((const char *)sqlite3_column_text(s, 0), roles, &e2))
+            rc = adt_fail(err, ADT_ECORRUPT, "person '%s' has bad roles in state.db", name);
+        if (hash)
+            snprintf(hash, hcap, "%s", (const char *)sqlite3_column_text(s, 1));
+        if (cred_id)
+            snprintf(cred_id, PERSON_CRED_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(s, 2));
+    } else if (r == SQLITE_DONE) {
+        rc = ADT_ENOTFOUND;
+    } else {
+        rc = db_fail(p, err, "looking up a person");
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int person_check(person_db *p, const char *name, const char *password, unsigned *roles,
+                 char *cred_id, adt_err *err)
+{
+    char hash[crypto_pwhash_STRBYTES] = "";
+    pthread_mutex_lock(&p->mu);
+    int rc = lookup(p, name, roles, hash, sizeof hash, cred_id, err);
+    pthread_mutex_unlock(&p->mu);
+    size_t pl = strlen(password);
+    if (rc == ADT_OK && crypto_pwhash_str_verify(hash, password, pl) != 0)
+        rc = ADT_ENOTFOUND;
+    sodium_memzero(hash, sizeof hash);
+    if (rc == ADT_ENOTFOUND)
+        return adt_fail(err, ADT_EAUTH, "unknown person or wrong password");
+    return rc;
+}
+
+int person_active(person_db *p, const char *name, unsigned *roles, char *cred_id, adt_err *err)
+{
+    pthread_mutex_lock(&p->mu);
+    int rc = lookup(p, name, roles, NULL, 0, cred_id, err);
+    pthread_mutex_unlock(&p->mu);
+    if (rc == ADT_ENOTFOUND)
+        return adt_fail(err, ADT_EAUTH, "person '%s' was revoked", name);
+    return rc;
+}
+
+int person_list_json(person_db *p, buf *out, adt_err *err)
+{
+    pthread_mutex_lock(&p->mu);
+    sqlite3_stmt *s = NULL;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(p->db, "SELECT name, roles, cred_id, created_at, revoked_at FROM "
+                                  "srv_persons ORDER BY name", -1, &s, NULL)) {
+        rc = db_fail(p, err, "prepare");
+        goto out;
+    }
+    rc = buf_putc(out, '[');
+    for (int first = 1; !rc && sqlite3_step(s) == SQLITE_ROW; first = 0) {
+        rc = buf_puts(out, first ? "{\"name\":" : ",{\"name\":");
+        const char *v[5];
+        for (int i = 0; i < 5; i++)
+            v[i] = (const char *)sqlite3_column_text(s, i);
+        if (!rc)
+            rc = canon_put_string(out, v[0], strlen(v[0]));
+        if (!rc)
+            rc = buf_puts(out, ",\"roles\":[");
+        for (const char *q = v[1]; !rc && *q;) {
+            const char *e = strchr(q, ',');
+            size_t n = e ? (size_t)(e - q) : strlen(q);
+            rc = buf_puts(out, q == v[1] ? "" : ",");
+            if (!rc)
+                rc = canon_put_string(out, q, n);
+            q += n + (e ? 1 : 0);
+        }
+        if (!rc)
+            rc = buf_printf(out, "],\"cred_id\":\"%s\",\"created_at\":\"%s\",\"revoked_at\":", v[2], v[3]);
+        if (!rc)
+            rc = v[4] ? buf_printf(out, "\"%s\"}", v[4]) : buf_puts(out, "null}");
+    }
+    if (!rc)
+        rc = buf_putc(out, ']');
+    if (rc)
+        adt_fail(err, rc, "listing persons: output too large");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
