@@ -6,6 +6,43 @@
 
 const canon_limits canon_event_limits = {65536, 16, 4096};
 
+/* ---- Fast scanning -----------------------------------------------------------
+ * Most strings in events need no escaping. These find, eight bytes at a time,
+ * the length of the leading run of bytes that stand for themselves in a
+ * canonical string: not '"', not '\\', not a control character (and, for
+ * `ascii_run`, below 0x80). */
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+/* A byte of x is zero / below n (n <= 0x80) -> its high bit set in the result. */
+#define HAS_ZERO(x) (((x) - ONES) & ~(x) & HIGHS)
+#define HAS_LESS(x, n) (((x) - ONES * (n)) & ~(x) & HIGHS)
+
+static inline bool plain8(uint64_t x, bool ascii)
+{
+    uint64_t bad = HAS_LESS(x, 0x20) | HAS_ZERO(x ^ (ONES * '"')) | HAS_ZERO(x ^ (ONES * '\\'));
+    return !(bad | (ascii ? x & HIGHS : 0));
+}
+
+static inline bool plain1(unsigned char c, bool ascii)
+{
+    return c >= 0x20 && c != '"' && c != '\\' && (!ascii || c < 0x80);
+}
+
+static size_t run_of(const unsigned char *s, size_t n, bool ascii)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (!plain8(x, ascii))
+            break;
+    }
+    while (i < n && plain1(s[i], ascii))
+        i++;
+    return i;
+}
+
 /* One object member while its object is being canonicalised: where its
  * decoded key sits in the key scratch buffer and where its canonical
  * "key":value text sits in the output. */
@@ -141,6 +178,28 @@ static int hex4(const char *s, uint32_t *out)
     return 0;
 }
 
+/* If the string at p->i (which is '"') has no escape and no control
+ * character, it is its own canonical form: its length with both quotes,
+ * else 0. Checks the UTF-8 of what it passes over. */
+static size_t plain_string(const parser *p)
+{
+    const unsigned char *u = (const unsigned char *)p->s;
+    size_t i = p->i + 1;
+    for (;;) {
+        i += run_of(u + i, p->n - i, true);
+        if (i >= p->n)
+            return 0;
+        if (u[i] == '"')
+            return i + 1 - p->i;
+        if (u[i] < 0x80)
+            return 0; /* an escape or a control character */
+        size_t k = utf8_seq(u + i, p->n - i);
+        if (!k)
+            return 0; /* invalid: the slow path says where */
+        i += k;
+    }
+}
+
 /* Parse a string at p->i (which is '"') and append its decoded bytes to `dst`. */
 static int parse_string(parser *p, buf *dst)
 {
@@ -148,9 +207,7 @@ static int parse_string(parser *p, buf *dst)
     const unsigned char *u = (const unsigned char *)p->s;
     for (;;) {
         size_t run = p->i;
-        while (p->i < p->n && u[p->i] >= 0x20 && u[p->i] < 0x80 && u[p->i] != '"' &&
-               u[p->i] != '\\')
-            p->i++;
+        p->i += run_of(u + p->i, p->n - p->i, true);
         if (p->i > run && buf_append(dst, p->s + run, p->i - run))
             return adt_fail(p->err, ADT_ETOOBIG, "string too long");
         if (p->i >= p->n)
@@ -255,10 +312,12 @@ int canon_put_string(buf *out, const char *s, size_t n)
     static const char hexd[] = "0123456789abcdef";
     int rc = buf_putc(out, '"');
     size_t run = 0;
+    const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n && !rc; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
+        i += run_of(u + i, n - i, false);
+        if (i >= n)
+            break;
+        unsigned char c = u[i];
         rc = buf_append(out, s + run, i - run);
         run = i + 1;
         char esc[7] = {'\\', 0};
@@ -410,9 +469,11 @@ static int parse_object(parser *p, int depth)
             return fail(p, "object key (a string) expected");
         member m;
         m.key_off = p->keys.len;
-        int rc = parse_string(p, &p->keys);
+        size_t key_at = p->i, plain = plain_string(p);
+        int rc = plain ? buf_append(&p->keys, p->s + p->i + 1, plain - 2) : parse_string(p, &p->keys);
         if (rc)
-            return rc;
+            return rc == ADT_ETOOBIG ? adt_fail(p->err, rc, "string too long") : rc;
+        p->i += plain;
         m.key_len = p->keys.len - m.key_off;
         skip_ws(p);
         if (p->i >= p->n || p->s[p->i] != ':')
@@ -422,7 +483,9 @@ static int parse_object(parser *p, int depth)
         if (p->nmem > base && buf_putc(p->out, ','))
             return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
         m.out_off = p->out->len;
-        rc = canon_put_string(p->out, p->keys.data + m.key_off, m.key_len);
+        /* A plain key is its own canonical form (see plain_string). */
+        rc = plain ? buf_append(p->out, p->s + key_at, plain)
+                   : canon_put_string(p->out, p->keys.data + m.key_off, m.key_len);
         if (!rc)
             rc = buf_putc(p->out, ':');
         if (rc)
@@ -544,6 +607,13 @@ static int parse_value(parser *p, int depth)
     case '{': return parse_object(p, depth + 1);
     case '[': return parse_array(p, depth + 1);
     case '"': {
+        size_t plain = plain_string(p);
+        if (plain) {
+            p->i += plain;
+            return buf_append(p->out, p->s + p->i - plain, plain)
+                       ? adt_fail(p->err, ADT_ETOOBIG, "canonical form too large")
+                       : ADT_OK;
+        }
         buf_reset(&p->tmp);
         int rc = parse_string(p, &p->tmp);
         if (rc)
@@ -605,6 +675,29 @@ int canon_json(const char *in, size_t len, const canon_limits *lim, bool require
     return rc;
 }
 
+/* Index just past the closing quote of the string whose body starts at
+ * s[i] (just after its opening quote); n + 1 when it is not terminated.
+ * Strings are most of an event: their bodies are crossed eight bytes at a
+ * time, stopping only at a quote or a backslash. */
+static size_t skip_string(const char *s, size_t n, size_t i)
+{
+    for (;;) {
+        for (; i + 8 <= n; i += 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (HAS_ZERO(x ^ (ONES * '"')) | HAS_ZERO(x ^ (ONES * '\\')))
+                break;
+        }
+        while (i < n && s[i] != '"' && s[i] != '\\')
+            i++;
+        if (i >= n)
+            return n + 1;
+        if (s[i] == '"')
+            return i + 1;
+        i += 2; /* an escape: the next byte is never the closing quote */
+    }
+}
+
 /* Skip one JSON value starting at s[i] (no validation beyond structure). */
 size_t canon_skip_value(const char *s, size_t n, size_t i)
 {
@@ -612,14 +705,8 @@ size_t canon_skip_value(const char *s, size_t n, size_t i)
     while (i < n) {
         char c = s[i];
         if (c == '"') {
-            i++;
-            while (i < n && s[i] != '"') {
-                if (s[i] == '\\')
-                    i++;
-                i++;
-            }
-            i++;
-            if (depth == 0)
+            i = skip_string(s, n, i + 1);
+            if (depth == 0 || i > n)
                 return i;
             continue;
         }

@@ -5,12 +5,19 @@
 
 char *codec_hex(const void *bin, size_t n, char *out, size_t cap)
 {
+    static const char digits[] = "0123456789abcdef";
     if (cap < CODEC_HEX_LEN(n)) {
         if (cap)
             out[0] = '\0';
         return out;
     }
-    return sodium_bin2hex(out, cap, bin, n);
+    const uint8_t *b = bin;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
 }
 
 char *codec_b64(const void *bin, size_t n, char *out, size_t cap)

@@ -1,5 +1,7 @@
 /* codec.h: binary <-> text: lowercase hex and standard base64 (RFC 4648
- * section 4, with padding), over libsodium's constant-time codecs.
+ * section 4, with padding). Decoding and base64 use libsodium's
+ * constant-time codecs; hex encoding is a plain table (it encodes digests
+ * and other public bytes, hot in the ledger; never print a secret with it).
  *
  * Decoding is strict, for untrusted text: the whole input must be valid
  * (no whitespace, no missing or extra padding, hex of either case), and the

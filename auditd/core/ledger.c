@@ -21,6 +21,7 @@
 #include "sqldb.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -75,6 +76,11 @@ struct ledger {
     merkle_frontier fr;
     merkle_hash last_leaf;
     buf leaf;                 /* scratch for building leaves */
+    /* The last leaf tail built (see leaf_tail): for a run of items with the
+     * same source, type and writer it is checked and built once. */
+    buf tail;
+    char tail_source[MAX_SOURCE + 1], tail_type[MAX_TYPE + 1];
+    event_writer tail_writer;
     int64_t (*clock)(void *);
     void *clock_ctx;
 };
@@ -259,6 +265,7 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     lg->mode = mode;
     buf_init(&lg->leaf, LEDGER_MAX_LEAF);
+    buf_init(&lg->tail, 2 * (MAX_SOURCE + MAX_TYPE) + 64);
     /* Readers open read-write too (never writing): WAL readers need the shm
      * file, and a read-only open could not recover a crashed writer's WAL.
      * Durable: a commit is on disk before it returns, which acknowledgements
@@ -299,6 +306,7 @@ void ledger_close(ledger *lg)
     sqlite3_close(lg->db);
     note_signer_free(lg->signer);
     buf_free(&lg->leaf);
+    buf_free(&lg->tail);
     free(lg);
 }
 
@@ -420,13 +428,16 @@ static bool valid_label(const char *s, size_t max)
     return true;
 }
 
-/* Build the canonical leaf for `it` at `seq` into lg->leaf. Keys in byte
- * order: payload, prev, recorded_at, seq, sig, source, type, writer. */
-static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const char *recorded_at,
-                      adt_err *err)
+/* Check that `it` may be stored (labels, its writer allowed for its type),
+ * and build the end of its leaf, the members that depend only on it:
+ * ,"source":..,"type":..,"writer":".."} into lg->tail. A batch usually has
+ * one source, type and writer: then this runs once. */
+static int leaf_tail(ledger *lg, const ledger_item *it, adt_err *err)
 {
-    buf *b = &lg->leaf;
-    buf_reset(b);
+    if (lg->tail.len && it->writer == lg->tail_writer && it->source && it->type &&
+        !strcmp(it->source, lg->tail_source) && !strcmp(it->type, lg->tail_type))
+        return ADT_OK;
+    buf_reset(&lg->tail);
     if (!valid_label(it->source, MAX_SOURCE))
         return adt_fail(err, ADT_EINVAL, "source must be 1..%d bytes of UTF-8 without control characters", MAX_SOURCE);
     if (!valid_label(it->type, MAX_TYPE))
@@ -443,9 +454,64 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
         return adt_fail(err, ADT_EFORBIDDEN, "%s may not write \"%s\" entries (writers: %s)", wname,
                         it->type, names);
     }
-    static const canon_limits leaf_lim = {LEDGER_MAX_LEAF / 2, 32, 65536};
-    int rc = buf_puts(b, "{\"payload\":");
+    buf *t = &lg->tail;
+    int rc;
+    if ((rc = buf_puts(t, ",\"source\":")) || (rc = canon_put_string(t, it->source, strlen(it->source))) ||
+        (rc = buf_puts(t, ",\"type\":")) || (rc = canon_put_string(t, it->type, strlen(it->type))) ||
+        (rc = buf_puts(t, ",\"writer\":\"")) || (rc = buf_puts(t, wname)) || (rc = buf_puts(t, "\"}"))) {
+        buf_reset(t);
+        return adt_fail(err, rc, "out of memory");
+    }
+    snprintf(lg->tail_source, sizeof lg->tail_source, "%s", it->source);
+    snprintf(lg->tail_type, sizeof lg->tail_type, "%s", it->type);
+    lg->tail_writer = it->writer;
+    return ADT_OK;
+}
+
+/* The chain members after the payload: ,"prev":"<hex>","recorded_at":"<t>","seq":N */
+static int put_chain(ledger *lg, uint64_t seq, const char *recorded_at, buf *b)
+{
+    static const char hexd[] = "0123456789abcdef";
+    char txt[9 + 2 * MERKLE_HASH_LEN + 17 + 40 + 8 + 20];
+    size_t n = 0;
+    memcpy(txt, ",\"prev\":\"", 9);
+    n = 9;
+    if (seq > 0)
+        for (int i = 0; i < MERKLE_HASH_LEN; i++) {
+            txt[n++] = hexd[lg->last_leaf[i] >> 4];
+            txt[n++] = hexd[lg->last_leaf[i] & 15];
+        }
+    size_t rl = strlen(recorded_at);
+    if (rl > 40)
+        return ADT_EINVAL;
+    memcpy(txt + n, "\",\"recorded_at\":\"", 17);
+    n += 17;
+    memcpy(txt + n, recorded_at, rl);
+    n += rl;
+    memcpy(txt + n, "\",\"seq\":", 8);
+    n += 8;
+    char digits[20];
+    size_t nd = 0;
+    do
+        digits[nd++] = (char)('0' + seq % 10);
+    while ((seq /= 10) > 0);
+    while (nd > 0)
+        txt[n++] = digits[--nd];
+    return buf_append(b, txt, n);
+}
+
+/* Build the canonical leaf for `it` at `seq` into lg->leaf. Keys in byte
+ * order: payload, prev, recorded_at, seq, sig, source, type, writer. */
+static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const char *recorded_at,
+                      adt_err *err)
+{
+    buf *b = &lg->leaf;
+    buf_reset(b);
+    int rc = leaf_tail(lg, it, err);
     if (rc)
+        return rc;
+    static const canon_limits leaf_lim = {LEDGER_MAX_LEAF / 2, 32, 65536};
+    if ((rc = buf_puts(b, "{\"payload\":")))
         return adt_fail(err, rc, "out of memory");
     if (it->payload_canonical) {
         /* Already canonical (the caller's contract); only its shape is checked here. */
@@ -458,30 +524,18 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
         adt_err_prefix(err, "payload");
         return rc;
     }
-    char prev[2 * MERKLE_HASH_LEN + 1] = "";
-    if (seq > 0)
-        codec_hex(lg->last_leaf, MERKLE_HASH_LEN, prev, sizeof prev);
-    rc = buf_printf(b, ",\"prev\":\"%s\",\"recorded_at\":\"%s\",\"seq\":%llu", prev, recorded_at,
-                    (unsigned long long)seq);
-    if (!rc && it->sig) {
+    if ((rc = put_chain(lg, seq, recorded_at, b)))
+        return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
+    if (it->sig) {
         static const canon_limits sig_lim = {8192, 4, 64};
-        rc = buf_puts(b, ",\"sig\":");
-        if (!rc && (rc = canon_json(it->sig, it->sig_len, &sig_lim, true, b, err))) {
+        if ((rc = buf_puts(b, ",\"sig\":")))
+            return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
+        if ((rc = canon_json(it->sig, it->sig_len, &sig_lim, true, b, err))) {
             adt_err_prefix(err, "signature");
             return rc;
         }
     }
-    if (!rc)
-        rc = buf_puts(b, ",\"source\":");
-    if (!rc)
-        rc = canon_put_string(b, it->source, strlen(it->source));
-    if (!rc)
-        rc = buf_puts(b, ",\"type\":");
-    if (!rc)
-        rc = canon_put_string(b, it->type, strlen(it->type));
-    if (!rc)
-        rc = buf_printf(b, ",\"writer\":\"%s\"}", wname);
-    if (rc)
+    if ((rc = buf_append(b, lg->tail.data, lg->tail.len)))
         return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
     return ADT_OK;
 }
@@ -856,35 +910,72 @@ static int verify_node(void *ctx, int level, uint64_t index, const merkle_hash h
     return ADT_OK;
 }
 
-int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
+/* 0. SQLite's own structure check: a damaged B-tree can still iterate in
+ * order while lookups (entries, proofs) fail, which the scan would not see.
+ * PRAGMA quick_check reads every page, as long as the scan of the entries
+ * itself: it runs on a thread of its own with its own connection (both
+ * read one snapshot-consistent file), so verify takes about as long as the
+ * slower of the two rather than their sum. */
+typedef struct structure_check {
+    char dir[PATH_MAX_LEN];
+    bool damaged;
+    char problem[ADT_ERR_MAX];
+    pthread_t thread;
+    bool started;
+} structure_check;
+
+static void *structure_run(void *arg)
 {
-    memset(res, 0, sizeof *res);
-    res->ok = true;
-    ledger *lg;
-    int rc = ledger_open(dir, LEDGER_RDONLY, &lg, err);
-    if (rc)
-        return rc;
-    verifier v = {.db = lg->db, .res = res};
-    sqlite3_stmt *es = NULL, *cs = NULL;
-    /* 0. SQLite's own structure check: a damaged B-tree can still iterate in
-     * order while lookups (entries, proofs) fail, which the scan below would
-     * not see. */
-    {
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(lg->db, "PRAGMA quick_check(1)", -1, &q, NULL) != SQLITE_OK) {
-            vfail(res, false, 0, "the database file is damaged: %s", sqlite3_errmsg(lg->db));
-            goto done;
-        }
-        const char *r = sqlite3_step(q) == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
-        if (!r || strcmp(r, "ok") != 0) {
-            vfail(res, false, 0, "the database file is damaged (SQLite quick_check: %s)",
-                  r ? r : sqlite3_errmsg(lg->db));
-            sqlite3_finalize(q);
-            goto done;
-        }
-        sqlite3_finalize(q);
+    structure_check *sc = arg;
+    sqlite3 *db = NULL;
+    adt_err err;
+    if (sqldb_open(sc->dir, LEDGER_DB_FILE, SQLDB_WRITE, SQLDB_DURABLE, NULL, &db, &err)) {
+        sc->damaged = true;
+        snprintf(sc->problem, sizeof sc->problem, "the database file is damaged: %.400s", err.msg);
+        return NULL;
     }
-    /* 1. The immutability triggers must all be there. */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &q, NULL) != SQLITE_OK) {
+        sc->damaged = true;
+        snprintf(sc->problem, sizeof sc->problem, "the database file is damaged: %s",
+                 sqlite3_errmsg(db));
+    } else {
+        const char *r = sqlite3_step(q) == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0)
+                                                      : NULL;
+        if (!r || strcmp(r, "ok") != 0) {
+            sc->damaged = true;
+            snprintf(sc->problem, sizeof sc->problem,
+                     "the database file is damaged (SQLite quick_check: %s)",
+                     r ? r : sqlite3_errmsg(db));
+        }
+    }
+    sqlite3_finalize(q);
+    sqldb_close(db);
+    return NULL;
+}
+
+static void structure_start(structure_check *sc, const char *dir)
+{
+    memset(sc, 0, sizeof *sc);
+    snprintf(sc->dir, sizeof sc->dir, "%s", dir);
+    sc->started = pthread_create(&sc->thread, NULL, structure_run, sc) == 0;
+    if (!sc->started)
+        structure_run(sc); /* no thread: check in line */
+}
+
+/* A damaged file explains whatever else went wrong: its report wins. */
+static bool structure_finish(structure_check *sc, ledger_verify_result *res)
+{
+    if (sc->started)
+        pthread_join(sc->thread, NULL);
+    if (sc->damaged)
+        vfail(res, false, 0, "%s", sc->problem);
+    return sc->damaged;
+}
+
+/* 1. The immutability triggers must all be there, and no other. */
+static bool verify_triggers(ledger *lg, ledger_verify_result *res)
+{
     for (size_t i = 0; i < sizeof triggers / sizeof triggers[0]; i++) {
         sqlite3_stmt *t;
         sqlite3_prepare_v2(lg->db, "SELECT sql FROM sqlite_master WHERE type='trigger' AND name=?", -1, &t, NULL);
@@ -896,141 +987,182 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
         if (!same) {
             vfail(res, false, 0, "immutability trigger %s is %s: the database was altered outside auditd",
                   triggers[i].name, present ? "not the one auditd created" : "missing");
-            goto done;
+            return false;
         }
     }
-    {
-        sqlite3_stmt *t;
-        sqlite3_prepare_v2(lg->db, "SELECT name, tbl_name FROM sqlite_master WHERE type='trigger'", -1, &t, NULL);
-        while (sqlite3_step(t) == SQLITE_ROW) {
-            const char *name = (const char *)sqlite3_column_text(t, 0);
-            bool known = false;
-            for (size_t i = 0; name && i < sizeof triggers / sizeof triggers[0]; i++)
-                known = known || !strcmp(name, triggers[i].name);
-            if (!known) {
-                vfail(res, false, 0, "unknown trigger %s on table %s: the database was altered outside auditd",
-                      name ? name : "?", (const char *)sqlite3_column_text(t, 1));
-                sqlite3_finalize(t);
-                goto done;
-            }
+    sqlite3_stmt *t;
+    sqlite3_prepare_v2(lg->db, "SELECT name, tbl_name FROM sqlite_master WHERE type='trigger'", -1, &t, NULL);
+    bool ok = true;
+    while (ok && sqlite3_step(t) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(t, 0);
+        bool known = false;
+        for (size_t i = 0; name && i < sizeof triggers / sizeof triggers[0]; i++)
+            known = known || !strcmp(name, triggers[i].name);
+        if (!known) {
+            vfail(res, false, 0, "unknown trigger %s on table %s: the database was altered outside auditd",
+                  name ? name : "?", (const char *)sqlite3_column_text(t, 1));
+            ok = false;
         }
-        sqlite3_finalize(t);
     }
-    /* 2. Entries in order, with checkpoints checked as their sizes are reached. */
+    sqlite3_finalize(t);
+    return ok;
+}
+
+/* 4. The checkpoints stored at the tree's current size: signed by the
+ * ledger's key, for this size and root. Advances *cr over them. */
+static bool verify_checkpoints_at(ledger *lg, sqlite3_stmt *cs, int *cr, const merkle_frontier *fr,
+                                  ledger_verify_result *res)
+{
+    while (*cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) == fr->size) {
+        merkle_hash root, nroot;
+        uint64_t nsize;
+        merkle_frontier_root(fr, root);
+        const char *note = (const char *)sqlite3_column_text(cs, 2);
+        adt_err e2;
+        if (!note || note_verify_checkpoint(note, strlen(note), lg->origin, lg->pub, &nsize, nroot, &e2) != ADT_OK) {
+            vfail(res, fr->size > 0, fr->size ? fr->size - 1 : 0, "checkpoint at size %llu: %s",
+                  (unsigned long long)fr->size, note ? e2.msg : "missing note");
+            return false;
+        }
+        if (nsize != fr->size || memcmp(nroot, root, 32) != 0 ||
+            sqlite3_column_bytes(cs, 1) != 32 || memcmp(sqlite3_column_blob(cs, 1), root, 32) != 0) {
+            vfail(res, fr->size > 0, fr->size ? fr->size - 1 : 0,
+                  "checkpoint at size %llu does not match the tree recomputed from the entries "
+                  "(entries before it were altered, or the checkpoint was)", (unsigned long long)fr->size);
+            return false;
+        }
+        res->checkpoints++;
+        *cr = sqlite3_step(cs);
+    }
+    if (*cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) < fr->size) {
+        vfail(res, false, 0, "checkpoint rows are out of order");
+        return false;
+    }
+    return true;
+}
+
+/* 2. One entry: its hash, its seq and prev link. */
+static bool verify_entry(sqlite3_stmt *es, uint64_t i, merkle_hash lh, const merkle_hash prev,
+                         ledger_verify_result *res)
+{
+    const char *leaf = sqlite3_column_blob(es, 1);
+    size_t len = (size_t)sqlite3_column_bytes(es, 1);
+    merkle_leaf_hash(leaf, len, lh);
+    if (sqlite3_column_bytes(es, 2) != 32 || memcmp(sqlite3_column_blob(es, 2), lh, 32) != 0) {
+        vfail(res, true, i, "entry %llu: its bytes do not hash to the stored leaf hash (the entry or its hash was altered)",
+              (unsigned long long)i);
+        return false;
+    }
+    const char *pv;
+    size_t pvl;
+    uint64_t lseq;
+    if (!leaf_chain(leaf, len, &pv, &pvl, &lseq)) {
+        vfail(res, true, i, "entry %llu is not a leaf in the ledger's format", (unsigned long long)i);
+        return false;
+    }
+    if (lseq != i) {
+        vfail(res, true, i, "entry %llu: its seq field does not say %llu (rows were moved or swapped)",
+              (unsigned long long)i, (unsigned long long)i);
+        return false;
+    }
+    char prev_hex[2 * MERKLE_HASH_LEN + 1] = "";
+    if (i > 0)
+        codec_hex(prev, MERKLE_HASH_LEN, prev_hex, sizeof prev_hex);
+    if (pvl != (i > 0 ? 2 * MERKLE_HASH_LEN : 0) || memcmp(pv, prev_hex, pvl) != 0) {
+        vfail(res, true, i, "entry %llu: prev does not name the leaf hash of entry %llu (the chain is broken)",
+              (unsigned long long)i, (unsigned long long)(i ? i - 1 : 0));
+        return false;
+    }
+    return true;
+}
+
+/* 2-4. Every entry in order, the tree nodes as the frontier completes them,
+ * the checkpoints as their sizes are reached. OUT: the frontier of all
+ * entries. Returns ADT_OK (a finding is in res) or a read failure. */
+static int verify_entries(ledger *lg, verifier *v, merkle_frontier *fr, adt_err *err)
+{
+    ledger_verify_result *res = v->res;
+    sqlite3_stmt *es = NULL, *cs = NULL;
+    int rc = ADT_OK;
     if (sqlite3_prepare_v2(lg->db, "SELECT seq, leaf, leaf_hash FROM entries ORDER BY seq", -1, &es, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(lg->db, "SELECT size, root, note FROM checkpoints ORDER BY size", -1, &cs, NULL) != SQLITE_OK) {
         rc = sqldb_fail(lg->db, "reading the ledger", err);
-        goto done;
+        goto out;
     }
-    merkle_frontier fr;
-    merkle_frontier_init(&fr);
-    merkle_hash prev_hash;
-    char prev_hex[2 * MERKLE_HASH_LEN + 1] = "";
+    merkle_frontier_init(fr);
+    merkle_hash prev = {0};
     int cr = sqlite3_step(cs);
     for (uint64_t i = 0;; i++) {
-        /* Checkpoints at the current size. */
-        while (cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) == fr.size) {
-            merkle_hash root, nroot;
-            uint64_t nsize;
-            merkle_frontier_root(&fr, root);
-            const char *note = (const char *)sqlite3_column_text(cs, 2);
-            adt_err e2;
-            if (!note || note_verify_checkpoint(note, strlen(note), lg->origin, lg->pub, &nsize, nroot, &e2) != ADT_OK) {
-                vfail(res, fr.size > 0, fr.size ? fr.size - 1 : 0, "checkpoint at size %llu: %s",
-                      (unsigned long long)fr.size, note ? e2.msg : "missing note");
-                goto done;
-            }
-            if (nsize != fr.size || memcmp(nroot, root, 32) != 0 ||
-                sqlite3_column_bytes(cs, 1) != 32 || memcmp(sqlite3_column_blob(cs, 1), root, 32) != 0) {
-                vfail(res, fr.size > 0, fr.size ? fr.size - 1 : 0,
-                      "checkpoint at size %llu does not match the tree recomputed from the entries "
-                      "(entries before it were altered, or the checkpoint was)", (unsigned long long)fr.size);
-                goto done;
-            }
-            res->checkpoints++;
-            cr = sqlite3_step(cs);
-        }
-        if (cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) < fr.size) {
-            vfail(res, false, 0, "checkpoint rows are out of order");
-            goto done;
-        }
+        if (!verify_checkpoints_at(lg, cs, &cr, fr, res))
+            goto out;
         int er = sqlite3_step(es);
         if (er == SQLITE_DONE)
             break;
         if (er != SQLITE_ROW) {
             rc = sqldb_fail(lg->db, "reading entries", err);
-            goto done;
+            goto out;
         }
         uint64_t seq = (uint64_t)sqlite3_column_int64(es, 0);
         if (seq != i) {
             vfail(res, true, i, "entry %llu is missing (the next stored entry is %llu): rows were deleted",
                   (unsigned long long)i, (unsigned long long)seq);
-            goto done;
+            goto out;
         }
-        const char *leaf = sqlite3_column_blob(es, 1);
-        size_t len = (size_t)sqlite3_column_bytes(es, 1);
         merkle_hash lh;
-        merkle_leaf_hash(leaf, len, lh);
-        if (sqlite3_column_bytes(es, 2) != 32 || memcmp(sqlite3_column_blob(es, 2), lh, 32) != 0) {
-            vfail(res, true, i, "entry %llu: its bytes do not hash to the stored leaf hash (the entry or its hash was altered)",
-                  (unsigned long long)i);
-            goto done;
-        }
-        const char *pv;
-        size_t pvl;
-        uint64_t lseq;
-        if (!leaf_chain(leaf, len, &pv, &pvl, &lseq)) {
-            vfail(res, true, i, "entry %llu is not a leaf in the ledger's format", (unsigned long long)i);
-            goto done;
-        }
-        if (lseq != i) {
-            vfail(res, true, i, "entry %llu: its seq field does not say %llu (rows were moved or swapped)",
-                  (unsigned long long)i, (unsigned long long)i);
-            goto done;
-        }
-        if (pvl != strlen(prev_hex) || memcmp(pv, prev_hex, pvl) != 0) {
-            vfail(res, true, i, "entry %llu: prev does not name the leaf hash of entry %llu (the chain is broken)",
-                  (unsigned long long)i, (unsigned long long)(i ? i - 1 : 0));
-            goto done;
-        }
-        if ((rc = merkle_frontier_push(&fr, lh, verify_node, &v))) {
-            rc = 0;
-            goto done;
-        }
-        memcpy(prev_hash, lh, 32);
-        codec_hex(prev_hash, MERKLE_HASH_LEN, prev_hex, sizeof prev_hex);
+        if (!verify_entry(es, i, lh, prev, res) || merkle_frontier_push(fr, lh, verify_node, v))
+            goto out;
+        memcpy(prev, lh, MERKLE_HASH_LEN);
         res->entries++;
     }
-    if (cr == SQLITE_ROW) {
-        vfail(res, true, fr.size, "a checkpoint was signed at size %llu but only %llu entries are stored: "
-              "the tail was truncated", (unsigned long long)sqlite3_column_int64(cs, 0), (unsigned long long)fr.size);
-        goto done;
-    }
-    if (res->checkpoints == 0) {
+    if (cr == SQLITE_ROW)
+        vfail(res, true, fr->size, "a checkpoint was signed at size %llu but only %llu entries are stored: "
+              "the tail was truncated", (unsigned long long)sqlite3_column_int64(cs, 0), (unsigned long long)fr->size);
+    else if (res->checkpoints == 0)
         vfail(res, false, 0, "no signed checkpoint found");
-        goto done;
-    }
-    /* Every expected node was found in order above; the same count means no
-     * extra ones (e.g. left behind by deleted entries). */
-    uint64_t expect_nodes = 0;
-    for (int l = 1; l < 64; l++)
-        expect_nodes += fr.size >> l;
-    sqlite3_stmt *cn;
-    if (sqlite3_prepare_v2(lg->db, "SELECT count(*) FROM nodes", -1, &cn, NULL) == SQLITE_OK &&
-        sqlite3_step(cn) == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cn, 0) != expect_nodes) {
-        vfail(res, false, 0, "the tree holds %lld nodes where %llu entries make %llu: nodes were added "
-              "or left behind by deleted entries", (long long)sqlite3_column_int64(cn, 0),
-              (unsigned long long)fr.size, (unsigned long long)expect_nodes);
-        sqlite3_finalize(cn);
-        goto done;
-    }
-    sqlite3_finalize(cn);
-    merkle_frontier_root(&fr, res->root);
-done:
-    for (int l = 0; l < 64; l++)
-        sqlite3_finalize(v.level[l]);
+out:
     sqlite3_finalize(es);
     sqlite3_finalize(cs);
+    return rc;
+}
+
+/* 5. Every expected node was found in order; the same count means no extra
+ * ones (e.g. left behind by deleted entries). */
+static void verify_node_count(ledger *lg, uint64_t size, ledger_verify_result *res)
+{
+    uint64_t expect_nodes = 0;
+    for (int l = 1; l < 64; l++)
+        expect_nodes += size >> l;
+    sqlite3_stmt *cn;
+    if (sqlite3_prepare_v2(lg->db, "SELECT count(*) FROM nodes", -1, &cn, NULL) == SQLITE_OK &&
+        sqlite3_step(cn) == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cn, 0) != expect_nodes)
+        vfail(res, false, 0, "the tree holds %lld nodes where %llu entries make %llu: nodes were added "
+              "or left behind by deleted entries", (long long)sqlite3_column_int64(cn, 0),
+              (unsigned long long)size, (unsigned long long)expect_nodes);
+    sqlite3_finalize(cn);
+}
+
+int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->ok = true;
+    ledger *lg;
+    int rc = ledger_open(dir, LEDGER_RDONLY, &lg, err);
+    if (rc)
+        return rc;
+    structure_check sc;
+    structure_start(&sc, dir);
+    verifier v = {.db = lg->db, .res = res};
+    merkle_frontier fr;
+    merkle_frontier_init(&fr);
+    if (verify_triggers(lg, res) && !(rc = verify_entries(lg, &v, &fr, err)) && res->ok) {
+        verify_node_count(lg, fr.size, res);
+        if (res->ok)
+            merkle_frontier_root(&fr, res->root);
+    }
+    for (int l = 0; l < 64; l++)
+        sqlite3_finalize(v.level[l]);
     ledger_close(lg);
+    if (structure_finish(&sc, res))
+        rc = ADT_OK;
     return rc;
 }
