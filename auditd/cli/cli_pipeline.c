@@ -7,10 +7,12 @@
 #include "ingest.h"
 #include "ledger.h"
 #include "lineage.h"
+#include "model.h"
 #include "numparse.h"
 #include "profile.h"
 #include "registry.h"
 #include "rfc3339.h"
+#include "rollup.h"
 #include "sim.h"
 #include "sqldb.h"
 #include "tdb.h"
@@ -30,7 +32,7 @@ typedef struct popts {
     const char *from, *to;
     cliopt_list devices;
     int64_t batch, limit, version;
-    bool all, no_score, quiet;
+    bool all, no_score, quiet, rebuild;
     /* simulate */
     const char *seed, *days, *start, *machines, *interval, *out, *post, *name, *key;
     cliopt_args args; /* positional arguments */
@@ -54,7 +56,8 @@ static bool parse(const char *cmd, int argc, char **argv, int first, popts *o, c
         CLIOPT_N("limit", 0, &o->limit, 1, INT64_MAX),
         CLIOPT_N("version", 0, &o->version, 1, INT64_MAX),
         CLIOPT_F("all", 0, &o->all),              CLIOPT_F("no-score", 0, &o->no_score),
-        CLIOPT_F("quiet", 'q', &o->quiet),        CLIOPT_S("seed", 0, &o->seed),
+        CLIOPT_F("quiet", 'q', &o->quiet),        CLIOPT_F("rebuild", 0, &o->rebuild),
+        CLIOPT_S("seed", 0, &o->seed),
         CLIOPT_S("days", 0, &o->days),            CLIOPT_S("start", 0, &o->start),
         CLIOPT_S("machines", 0, &o->machines),    CLIOPT_S("interval", 0, &o->interval),
         CLIOPT_S("out", 0, &o->out),              CLIOPT_S("post", 0, &o->post),
@@ -435,6 +438,51 @@ static int quarantine_replay(const char *cmd, const popts *o)
     return status;
 }
 
+/* The decision threshold of a registered model version, for rebuilt
+ * prediction outcomes; negative when the registry does not know it. */
+static double model_threshold(void *ctx, const char *model, const char *version)
+{
+    model_info m;
+    adt_err err;
+    return model_get(ctx, model, version, &m, NULL, &err) == ADT_OK ? m.threshold : -1;
+}
+
+static int rollups_rebuild(const char *cmd, const popts *o)
+{
+    sqlite3 *db;
+    adt_err err;
+    if (tdb_open(o->data_dir, true, &db, &err))
+        return cli_fail(cmd, &err);
+    uint64_t n = 0;
+    int rc = rollup_rebuild(db, model_threshold, (void *)o->data_dir, &n, &err);
+    sqldb_close(db);
+    if (rc)
+        return cli_fail(cmd, &err);
+    printf("{\"rebuilt_from_readings\":%llu}\n", (unsigned long long)n);
+    return 0;
+}
+
+static int telemetry_rollups(const char *cmd, const popts *o)
+{
+    if (o->rebuild)
+        return rollups_rebuild(cmd, o);
+    int64_t from = INT64_MIN, to = INT64_MAX;
+    if ((o->from && sim_parse_time(o->from, &from)) || (o->to && sim_parse_time(o->to, &to)))
+        return cli_failf(cmd, "--from/--to: expected RFC 3339 (2026-07-01T00:00:00Z) or "
+                              "YYYY-MM-DD") + 1;
+    if (o->devices.n > 1)
+        return cli_failf(cmd, "one --device at a time") + 1;
+    sqlite3 *db;
+    if (reader_open(cmd, o->data_dir, &db))
+        return 1;
+    buf out;
+    buf_init(&out, 256u << 20);
+    adt_err err;
+    int rc = rollup_json(db, from, to, o->devices.n ? o->devices.v[0] : NULL, &out, &err);
+    sqldb_close(db);
+    return print_json(cmd, rc, &out, &err);
+}
+
 int cli_telemetry(int argc, char **argv)
 {
     static const char usage[] =
@@ -442,13 +490,16 @@ int cli_telemetry(int argc, char **argv)
         "[--quiet]\n"
         "       auditd telemetry quarantine list [--all] [--limit N]\n"
         "       auditd telemetry quarantine replay [--limit N] [--actor NAME]\n"
+        "       auditd telemetry rollups [--from TIME] [--to TIME] [--device D] | --rebuild\n"
         "       (all take --data-dir DIR)\n"
         "ingest reads NDJSON readings {\"device\",\"time\",\"values\"} (default stdin) and\n"
         "stores them in batches of N lines (default 10000): valid readings in telemetry.db,\n"
         "invalid ones in the quarantine with the reason; each batch is recorded in the\n"
         "ledger (telemetry.batch with its digest, telemetry.reject, prediction.summary).\n"
         "Prints one JSON result per batch. replay re-validates quarantined readings\n"
-        "against the current profiles and devices.\n";
+        "against the current profiles and devices. rollups prints the hourly rollups of\n"
+        "the hours starting in [TIME, TIME) as JSON (docs/pipeline.md, \"Rollups\");\n"
+        "--rebuild recomputes them all from the stored readings and predictions.\n";
     popts o;
     int status;
     if (parse("telemetry", argc, argv, 1, &o, usage, &status))
@@ -456,9 +507,12 @@ int cli_telemetry(int argc, char **argv)
     const char *sub = o.args.npos ? o.args.pos[0] : "";
     if (!strcmp(sub, "ingest"))
         return telemetry_ingest("telemetry ingest", &o);
+    if (!strcmp(sub, "rollups"))
+        return unexpected("telemetry rollups", &o, 1) ? 2 : telemetry_rollups("telemetry rollups", &o);
     if (strcmp(sub, "quarantine")) {
         fputs(usage, stderr);
-        return cli_failf("telemetry", "unknown subcommand '%s' (ingest, quarantine)", sub) + 1;
+        return cli_failf("telemetry", "unknown subcommand '%s' (ingest, quarantine, rollups)",
+                         sub) + 1;
     }
     const char *op = o.args.npos > 1 ? o.args.pos[1] : "";
     if ((status = unexpected("telemetry quarantine", &o, 2)))

@@ -5,12 +5,13 @@
 #include "canon.h"
 #include "hmap.h"
 #include "log.h"
+#include "model.h"
 #include "rfc3339.h"
+#include "rollup.h"
+#include "scoreq.h"
 #include "sha256.h"
 #include "sqldb.h"
 #include "tdb.h"
-
-#include "model.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -23,6 +24,7 @@ typedef struct iprof {
     int64_t pv;      /* profiles.id */
     int64_t version; /* counter */
     profile *p;
+    rollup_roles roles; /* its KPI roles, for rollups */
     int *feat;       /* field index per scorer feature, NULL if not scorable */
 } iprof;
 
@@ -51,6 +53,8 @@ struct ingest {
     uint64_t stamp;
     sqlite3_stmt *ins_reading, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_pred, *upd_twin,
         *upd_model;
+    rollup_acc *rollups; /* the batch's, flushed before its commit */
+    scoreq *sq;          /* scores a batch's rows while they are stored */
     model_scorer *scorer;
     int64_t scorer_checked_us;
     char data_dir[4096];
@@ -185,6 +189,7 @@ static int load(ingest *g, adt_err *err)
         }
         ip->pv = sqlite3_column_int64(st, 0);
         ip->version = sqlite3_column_int64(st, 1);
+        rollup_roles_of(ip->p, &ip->roles);
         g->nprofs++;
     }
     sqlite3_finalize(st);
@@ -268,6 +273,10 @@ int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **o
     if (!rc)
         rc = sqldb_prepare(g->db, "UPDATE devices SET model_version=? WHERE id=?", &g->upd_model,
                          err);
+    if (!rc)
+        rc = rollup_acc_open(g->db, &g->rollups, err);
+    if (!rc && score)
+        rc = scoreq_start(&g->sq, err);
     if (rc) {
         ingest_close(g);
         return rc;
@@ -288,6 +297,8 @@ void ingest_close(ingest *g)
     sqlite3_finalize(g->ins_pred);
     sqlite3_finalize(g->upd_twin);
     sqlite3_finalize(g->upd_model);
+    rollup_acc_close(g->rollups);
+    scoreq_stop(g->sq);
     if (g->scorer)
         model_scorer_close(g->scorer);
     sqldb_close(g->db);
@@ -306,47 +317,54 @@ typedef struct span {
     int64_t qid; /* quarantine row being replayed, 0 for new input */
 } span;
 
-/* Rows of the batch to score, with where their predictions go. */
+/* Rows of the batch to score, with where their predictions go. Allocated
+ * for the whole batch at its start: the scoring thread reads rows while
+ * later ones are added, so the arrays never move. */
 typedef struct scored_rows {
     double *x;        /* n rows of nx raw features */
+    float *prob;      /* their scores, written by the scoring thread */
     int64_t *reading;
     int *dev;
     int64_t *time;
+    int *label;       /* the reading's failure label, -1: none */
     size_t n, cap, nx;
+    size_t submitted; /* rows handed to the scoring thread */
 } scored_rows;
+
+#define SCORE_CHUNK 2048 /* rows per scoring job */
+
+static int scored_rows_alloc(scored_rows *s, size_t cap)
+{
+    s->x = malloc((cap ? cap : 1) * (s->nx ? s->nx : 1) * sizeof *s->x);
+    s->prob = malloc((cap ? cap : 1) * sizeof *s->prob);
+    s->reading = malloc((cap ? cap : 1) * sizeof *s->reading);
+    s->dev = malloc((cap ? cap : 1) * sizeof *s->dev);
+    s->time = malloc((cap ? cap : 1) * sizeof *s->time);
+    s->label = malloc((cap ? cap : 1) * sizeof *s->label);
+    s->cap = cap;
+    return s->x && s->prob && s->reading && s->dev && s->time && s->label ? ADT_OK : ADT_ENOMEM;
+}
 
 static void scored_rows_free(scored_rows *s)
 {
     free(s->x);
+    free(s->prob);
     free(s->reading);
     free(s->dev);
     free(s->time);
+    free(s->label);
 }
 
-static int add_scored(scored_rows *s, const double *row, int64_t reading, int dev, int64_t t)
+static int add_scored(scored_rows *s, const double *row, int64_t reading, int dev, int64_t t,
+                      int label)
 {
-    if (s->n == s->cap) {
-        size_t c = s->cap ? s->cap * 2 : 1024;
-        double *x = realloc(s->x, c * s->nx * sizeof *x);
-        if (x)
-            s->x = x;
-        int64_t *r = realloc(s->reading, c * sizeof *r);
-        if (r)
-            s->reading = r;
-        int *d = realloc(s->dev, c * sizeof *d);
-        if (d)
-            s->dev = d;
-        int64_t *tt = realloc(s->time, c * sizeof *tt);
-        if (tt)
-            s->time = tt;
-        if (!x || !r || !d || !tt)
-            return ADT_ENOMEM;
-        s->cap = c;
-    }
+    if (s->n == s->cap)
+        return ADT_EINTERNAL; /* sized for the batch: cannot happen */
     memcpy(s->x + s->n * s->nx, row, s->nx * sizeof *row);
     s->reading[s->n] = reading;
     s->dev[s->n] = dev;
     s->time[s->n] = t;
+    s->label[s->n] = label;
     s->n++;
     return ADT_OK;
 }
@@ -441,6 +459,7 @@ typedef struct batch {
     double *row;               /* scratch: one row of raw features */
     const char *model, *version;
     float threshold;
+    size_t nlines;
 } batch;
 
 static int batch_begin(batch *b, adt_err *err)
@@ -458,7 +477,7 @@ static int batch_begin(batch *b, adt_err *err)
         b->version = model_scorer_version(g->scorer);
         b->threshold = model_scorer_threshold(g->scorer);
         b->row = malloc((b->sc.nx ? b->sc.nx : 1) * sizeof *b->row);
-        if (!b->row)
+        if (!b->row || scored_rows_alloc(&b->sc, b->nlines))
             return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
     sqlite3_stmt *st;
@@ -551,6 +570,21 @@ static int twin_candidate(batch *b, idev *d, int64_t t, adt_err *err)
                : ADT_OK;
 }
 
+/* Hand the rows not yet submitted to the scoring thread once there are at
+ * least `min` of them. */
+static int submit_scoring(batch *b, size_t min, adt_err *err)
+{
+    scored_rows *sc = &b->sc;
+    size_t n = sc->n - sc->submitted;
+    if (n == 0 || n < min)
+        return ADT_OK;
+    int rc = scoreq_submit(b->g->sq, b->g->scorer, sc->x + sc->submitted * sc->nx, n, sc->nx,
+                           sc->prob + sc->submitted, err);
+    if (!rc)
+        sc->submitted = sc->n;
+    return rc;
+}
+
 /* A valid line: stored, digested, and queued for scoring. */
 static int store_reading(batch *b, const span *sp, int dev, int64_t t, adt_err *err)
 {
@@ -584,18 +618,24 @@ static int store_reading(batch *b, const span *sp, int dev, int64_t t, adt_err *
         b->to = t;
     digest_reading(b, d, ip, t);
     int rc = twin_candidate(b, d, t, err);
-    if (rc || !b->row || !ip->feat)
+    if (rc)
         return rc;
     profile_value vals[PROFILE_MAX_FIELDS];
     if (profile_unpack(ip->p, b->packed.data, b->packed.len, vals, err))
         return ADT_EINTERNAL;
+    if ((rc = rollup_add(g->rollups, d->id, t, ip->p, &ip->roles, vals, err)) ||
+        !b->row || !ip->feat)
+        return rc;
     for (size_t k = 0; k < b->sc.nx; k++) {
         const profile_value *v = &vals[ip->feat[k]];
         b->row[k] = v->present ? v->num : NAN;
     }
-    if (add_scored(&b->sc, b->row, rid, dev, t))
-        return adt_fail(err, ADT_ENOMEM, "out of memory scoring the batch");
-    return ADT_OK;
+    int label = -1;
+    if (ip->roles.label >= 0 && vals[ip->roles.label].present)
+        label = vals[ip->roles.label].num != 0;
+    if (add_scored(&b->sc, b->row, rid, dev, t, label))
+        return adt_fail(err, ADT_EINTERNAL, "more rows to score than lines in the batch");
+    return submit_scoring(b, SCORE_CHUNK, err);
 }
 
 static int batch_line(batch *b, const span *sp, adt_err *err)
@@ -611,17 +651,18 @@ static int batch_line(batch *b, const span *sp, adt_err *err)
                            : quarantine_line(b, sp, r, devname, t, detail, err);
 }
 
-/* Score the batch's rows with the deployed model in one call, and store
- * each prediction. */
+/* The batch's scores (the scoring thread has been computing them while the
+ * lines were stored): wait for the last ones and store each prediction. */
 static int batch_score(batch *b, adt_err *err)
 {
     ingest *g = b->g;
     if (!b->sc.n)
         return ADT_OK;
-    float *prob = malloc(b->sc.n * sizeof *prob);
-    if (!prob)
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    int rc = model_scorer_score(g->scorer, b->sc.x, b->sc.n, b->sc.nx, prob, err);
+    int rc = submit_scoring(b, 1, err);
+    int wrc = scoreq_wait(g->sq, err);
+    if (!rc)
+        rc = wrc;
+    const float *prob = b->sc.prob;
     for (size_t i = 0; !rc && i < b->sc.n; i++) {
         sqlite3_stmt *p = g->ins_pred;
         sqlite3_reset(p);
@@ -634,12 +675,15 @@ static int batch_score(batch *b, adt_err *err)
         sqlite3_bind_int64(p, 7, b->res->batch_id);
         if (sqlite3_step(p) != SQLITE_DONE)
             rc = sqldb_fail(g->db, "storing a prediction", err);
+        if (!rc)
+            rc = rollup_add_prediction(g->rollups, g->devs[b->sc.dev[i]].id, b->sc.time[i],
+                                       b->model, b->version, prob[i], b->threshold,
+                                       b->sc.label[i], err);
         b->res->predictions++;
         if (prob[i] >= b->threshold)
             b->res->positives++;
         g->devs[b->sc.dev[i]].scored = true;
     }
-    free(prob);
     return rc;
 }
 
@@ -785,6 +829,8 @@ static int batch_finish(batch *b, adt_err *err)
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = sqldb_fail(g->db, "recording the batch", err);
     sqlite3_finalize(st);
+    if (!rc)
+        rc = rollup_flush(g->rollups, err);
     return rc ? rc : sqldb_exec(g->db, "COMMIT", "committing the batch", err);
 }
 
@@ -798,7 +844,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
                         INGEST_MAX_READINGS);
     refresh_scorer(g);
     batch b = {.g = g, .actor = actor, .replay = replay, .now = rfc3339_now_us(), .res = res,
-               .from = INT64_MAX, .to = INT64_MIN, .threshold = 0.5f};
+               .from = INT64_MAX, .to = INT64_MIN, .threshold = 0.5f, .nlines = nlines};
     buf_init(&b.packed, INGEST_MAX_LINE);
     sha256_init(&b.digest);
     int rc = batch_begin(&b, err);
@@ -816,9 +862,12 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
         rc = batch_finish(&b, err);
     if (rc) {
         sqldb_rollback(g->db);
+        rollup_discard(g->rollups);
         /* The cache may hold state of the rolled back batch (twins): reload. */
         g->loaded = false;
     }
+    if (b.sc.submitted && g->sq)
+        scoreq_wait(g->sq, NULL); /* no job may still read the rows freed here */
     buf_free(&b.packed);
     scored_rows_free(&b.sc);
     free(b.row);

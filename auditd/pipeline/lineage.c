@@ -229,6 +229,9 @@ int lineage_dataset_define(sqlite3 *db, const evsink *s, const char *actor, int6
     out->to_us = to_us;
     if (to_us <= from_us)
         return adt_fail(err, ADT_EINVAL, "--to must be after --from");
+    char t[40];
+    if (rfc3339_format(from_us, t, sizeof t) || rfc3339_format(to_us, t, sizeof t))
+        return adt_fail(err, ADT_EINVAL, "the window must lie within the years 0000 to 9999");
     if (ndevices > 4096)
         return adt_fail(err, ADT_ETOOBIG, "at most 4096 devices per dataset");
     devset d;

@@ -38,14 +38,31 @@ static const char schema[] =
     " id INTEGER PRIMARY KEY, reading INTEGER NOT NULL, device INTEGER NOT NULL,"
     " time_us INTEGER NOT NULL, prob REAL NOT NULL, model TEXT NOT NULL,"
     " version TEXT NOT NULL, batch INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS predictions_dt ON predictions(device, time_us);"
+    /* predictions are read by id (lineage) and, per hour, through the
+     * rollups: an index by (device, time) cost a fifth of scoring's time */
+    "DROP INDEX IF EXISTS predictions_dt;"
     "CREATE TABLE IF NOT EXISTS datasets("
     " id TEXT PRIMARY KEY, from_us INTEGER NOT NULL, to_us INTEGER NOT NULL,"
     " devices TEXT NOT NULL, batches INTEGER NOT NULL, readings INTEGER NOT NULL,"
     " created_us INTEGER NOT NULL, ledger_index INTEGER);"
     "CREATE TABLE IF NOT EXISTS dataset_batches("
     " dataset TEXT NOT NULL, batch INTEGER NOT NULL, PRIMARY KEY(dataset, batch))"
-    " WITHOUT ROWID;";
+    " WITHOUT ROWID;"
+    /* hourly rollups (rollup.h; docs/pipeline.md "Rollups") */
+    "CREATE TABLE IF NOT EXISTS rollups("
+    " hour_us INTEGER NOT NULL, device INTEGER NOT NULL, readings INTEGER NOT NULL,"
+    " sampled_s INTEGER NOT NULL, running_s INTEGER, idle_s INTEGER, down_s INTEGER,"
+    " energy_kwh REAL, produced REAL, good REAL, inspected INTEGER, rejected INTEGER,"
+    " labelled INTEGER, failures INTEGER, fields TEXT NOT NULL,"
+    " PRIMARY KEY(hour_us, device)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS rollup_predictions("
+    " hour_us INTEGER NOT NULL, device INTEGER NOT NULL, model TEXT NOT NULL,"
+    " version TEXT NOT NULL, predictions INTEGER NOT NULL, positives INTEGER NOT NULL,"
+    " tp INTEGER NOT NULL, fp INTEGER NOT NULL, fn INTEGER NOT NULL, tn INTEGER NOT NULL,"
+    " PRIMARY KEY(hour_us, device, model, version)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS meters("
+    " device INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, energy_kwh REAL, produced REAL,"
+    " good REAL);";
 
 int tdb_open(const char *data_dir, bool rw, sqlite3 **out, adt_err *err)
 {

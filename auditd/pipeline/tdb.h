@@ -8,6 +8,7 @@
  *   quarantine(batch, device, reason, line)    refused readings, kept whole
  *   predictions(reading, prob, model, version) scores made at ingestion
  *   datasets / dataset_batches                 dataset versions
+ *   rollups / rollup_predictions / meters      hourly rollups (rollup.h)
  *   meta('registry')                           bumped by every registry change
  * Readings of one batch occupy a contiguous rowid range (one transaction),
  * which is how a batch finds its rows. */
