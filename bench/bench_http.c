@@ -55,13 +55,16 @@ static int run(const char *const *args)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static char *make_batch(int n, size_t *len)
+/* A batch of n events; `req` makes each request's bytes its own (identical
+ * bytes from one agent are one batch, answered 200 without appending). */
+static char *make_batch(int n, uint64_t req, size_t *len)
 {
-    char *s = malloc((size_t)n * 128 + 1);
+    char *s = malloc((size_t)n * 160 + 1);
     size_t o = 0;
     for (int i = 0; i < n; i++)
-        o += (size_t)snprintf(s + o, 128, "{\"type\":\"x-bench.tick\",\"time\":\"2026-07-01T08:00:00Z\","
-                                          "\"actor\":\"agent:bench\",\"i\":%d}\n", i);
+        o += (size_t)snprintf(s + o, 160, "{\"type\":\"x-bench.tick\",\"time\":\"2026-07-01T08:00:00Z\","
+                                          "\"actor\":\"agent:bench\",\"i\":%d,\"r\":%llu}\n", i,
+                              (unsigned long long)req);
     *len = o;
     return s;
 }
@@ -79,7 +82,7 @@ static void *q_worker(void *v)
 {
     qarg *a = v;
     ledger_item *it = calloc((size_t)a->batch, sizeof *it);
-    static const char pl[] = "{\"actor\":\"agent:bench\",\"i\":0,\"time\":\"2026-07-01T08:00:00Z\","
+    static const char pl[] = "{\"actor\":\"agent:bench\",\"i\":0,\"r\":1800000000000000,\"time\":\"2026-07-01T08:00:00Z\","
                              "\"type\":\"x-bench.tick\"}";
     /* A signature record of the size the daemon stores in every leaf, so both
      * sides write the same bytes. */
@@ -156,15 +159,12 @@ static void *h_worker(void *v)
 {
     harg *a = v;
     size_t blen;
-    char *body = make_batch(a->batch, &blen);
+    char *body = NULL;
     uint8_t bh[32];
-    crypto_hash_sha256(bh, (const unsigned char *)body, blen);
     CURL *c = curl_easy_init();
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/events", a->port);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
@@ -179,6 +179,11 @@ static void *h_worker(void *v)
             next += a->interval;
         }
         agentsig_hdr h = {.ts = time(NULL), .seq = ++a->seq};
+        free(body);
+        body = make_batch(a->batch, h.seq, &blen);
+        crypto_hash_sha256(bh, (const unsigned char *)body, blen);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
         snprintf(h.name, sizeof h.name, "%s", a->name);
         adt_err err;
         agentsig_sign(&h, "POST", "/v1/events", bh, a->sk, &err);
@@ -323,8 +328,9 @@ int main(int argc, char **argv)
     pid_t d = fork();
     if (d == 0) {
         const char *av[64] = {AUDITD_BIN, "serve", "--data-dir", dir, "--listen", listen,
-                              "--queue-max-events", "1000000", "--log-level", "warn"};
-        int n = 10;
+                              "--queue-max-events", "1000000", "--log-level", "warn",
+                              "--verify-interval-seconds", "0"};
+        int n = 12;
         for (int i = 2; i < argc && n < 63; i++)
             av[n++] = argv[i];
         av[n] = NULL;

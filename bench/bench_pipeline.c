@@ -209,7 +209,7 @@ int main(int argc, char **argv)
     ledger_close(lg);
     char mpath[512], sddir[300];
     snprintf(mpath, sizeof mpath, "%s/model.json", dir);
-    model_train_opts mo = {"failure-predictor", ds.id, mpath, 1, 20, 0, 0, 0};
+    model_train_opts mo = {"failure-predictor", ds.id, mpath, 1, 20, 0, 0, 0, 0};
     model_train_result mr;
     if (model_train_dataset(ddir, &mo, "bench", &mr, &err))
         return fail("train", &err);

@@ -3,6 +3,7 @@
 
 #include "buf.h"
 #include "canon.h"
+#include "event.h"
 #include "numparse.h"
 #include "rfc3339.h"
 
@@ -1749,6 +1750,16 @@ int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_
     }
     memcpy(x.type, v + 1, vl - 2);
     x.type[vl - 2] = 0;
+    /* Only what its writer may vouch for is evidence (docs/events.md, "Who
+     * may write what"): an entry with no writer (a ledger of an older
+     * version) or a writer not allowed for its type (appended around the
+     * ledger's own check, with raw SQL) is skipped, so it can satisfy no
+     * control and count in no rule. */
+    if (!jobj_get(&x.lm, "writer", &v, &vl) || vl < 2 || v[0] != '"' ||
+        !event_writer_may(x.type, event_writer_parse(v + 1, vl - 2))) {
+        e->skipped++;
+        return ADT_OK;
+    }
     /* The event's own time; the ledger's recorded_at if it has none. */
     if (!((jobj_get(&x.pm, "time", &v, &vl) && vl > 2 &&
            rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK) ||
@@ -1998,7 +2009,7 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
  * RACI evaluator's own state. 64-bit times are written as decimal strings
  * (doubles would round them); indices and counts as numbers (< 2^53). */
 
-#define SAVE_VERSION 1
+#define SAVE_VERSION 2 /* 2: entries whose writer may not write their type are skipped */
 
 static cJSON *i64s(int64_t v)
 {

@@ -41,8 +41,10 @@ int eval_new(const rules_set *rules, const raci_policy *raci, int64_t from_us, i
 void eval_free(eval_engine *e);
 
 /* Feed one ledger entry (the exact leaf bytes). Entries must come in index
- * order, each once. Entries that are not valid leaves are counted and
- * skipped (they cannot be evidence). Fails only on out of memory. */
+ * order, each once. Entries that are not valid leaves, and entries whose
+ * recorded `writer` is missing or not allowed for their type (event.h),
+ * are counted and skipped: they cannot be evidence. Fails only on out of
+ * memory. */
 int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_err *err);
 
 /* The next index the engine expects (the count of entries fed so far when
@@ -66,7 +68,7 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err);
 int eval_save(const eval_engine *e, cJSON **out, adt_err *err);
 int eval_restore(eval_engine *e, const cJSON *state, adt_err *err);
 
-/* Counts: entries fed, entries skipped as malformed. */
+/* Counts: entries fed, entries skipped (malformed, or not vouched for by an allowed writer). */
 void eval_counts(const eval_engine *e, uint64_t *fed, uint64_t *skipped);
 
 #endif

@@ -1,6 +1,8 @@
 /* kpi.c: KPI definition parsing and the pure KPI arithmetic (see kpi.h). */
 #include "kpi.h"
 
+#include "rperiod.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -27,12 +29,15 @@ static const char *const id_names[KPI__COUNT] = {
     [KPI_OEE] = "oee",
     [KPI_MTBF] = "mtbf",
     [KPI_MTTR] = "mttr",
+    [KPI_DOWNTIME] = "unplanned_downtime",
     [KPI_ENERGY_PER_GOOD_UNIT] = "energy_per_good_unit",
     [KPI_ENERGY_REDUCTION] = "energy_reduction",
     [KPI_DETECTION_RATE] = "defect_detection_rate",
     [KPI_PRECISION] = "model_precision",
     [KPI_FALSE_ALARM_RATE] = "false_alarm_rate",
     [KPI_CONTROLS_SATISFIED] = "controls_satisfied",
+    [KPI_CONTROL_COVERAGE] = "controls_with_rules",
+    [KPI_CONTROLS_SATISFIED_RULED] = "controls_satisfied_of_ruled",
     [KPI_OPEN_FINDINGS] = "open_findings",
     [KPI_TIME_TO_ACK] = "incident_time_to_ack",
     [KPI_TIME_TO_RESOLVE] = "incident_time_to_resolve",
@@ -60,7 +65,7 @@ int kpi_id_parse(const char *s)
 
 static kpi_value na(const char *why)
 {
-    kpi_value v = {false, 0.0, why};
+    kpi_value v = {false, 0.0, why, NULL};
     return v;
 }
 
@@ -68,7 +73,15 @@ static kpi_value ok(double x)
 {
     if (!isfinite(x))
         return na("the computation did not give a finite number");
-    kpi_value v = {true, x, NULL};
+    kpi_value v = {true, x, NULL, NULL};
+    return v;
+}
+
+static kpi_value ok_note(double x, const char *note)
+{
+    kpi_value v = ok(x);
+    if (v.available)
+        v.note = note;
     return v;
 }
 
@@ -78,7 +91,7 @@ kpi_value kpi_compute(kpi_id id, const kpi_inputs *in, const kpi_params *p,
     switch (id) {
     case KPI_AVAILABILITY:
         if (!in->has_time_model)
-            return na("no machine state data");
+            return na("no machine state data in the window");
         if (in->pbt_s <= 0)
             return na("no planned busy time in the window");
         return ok(in->apt_s / in->pbt_s);
@@ -92,7 +105,7 @@ kpi_value kpi_compute(kpi_id id, const kpi_inputs *in, const kpi_params *p,
         return ok(p->ideal_cycle_s * in->produced / in->apt_s);
     case KPI_QUALITY_RATIO:
         if (!in->has_production)
-            return na("no production counts");
+            return na("no production counts in the window");
         if (in->produced <= 0)
             return na("nothing was produced in the window");
         return ok(in->good / in->produced);
@@ -110,16 +123,22 @@ kpi_value kpi_compute(kpi_id id, const kpi_inputs *in, const kpi_params *p,
     }
     case KPI_MTBF:
         if (!in->has_time_model)
-            return na("no machine state data");
+            return na("no machine state data in the window");
         if (in->failures == 0)
             return na("no failures in the window");
         return ok(in->apt_s / (double)in->failures);
     case KPI_MTTR:
         if (!in->has_time_model)
-            return na("no machine state data");
+            return na("no machine state data in the window");
         if (in->restorations == 0)
             return na("no restored failures in the window");
         return ok(in->ttr_s / (double)in->restorations);
+    case KPI_DOWNTIME:
+        if (!in->has_time_model)
+            return na("no machine state data in the window");
+        if (in->pbt_s <= 0)
+            return na("no planned busy time in the window");
+        return ok(in->adot_s / in->pbt_s);
     case KPI_ENERGY_PER_GOOD_UNIT:
         if (!in->has_energy || !in->has_production)
             return na("needs energy readings and production counts");
@@ -128,7 +147,7 @@ kpi_value kpi_compute(kpi_id id, const kpi_inputs *in, const kpi_params *p,
         return ok(in->energy_kwh / in->good);
     case KPI_ENERGY_REDUCTION: {
         if (!baseline_epgu)
-            return na("no energy baseline defined");
+            return na("no energy baseline (neither measured nor stated)");
         if (*baseline_epgu <= 0)
             return na("the energy baseline is not positive");
         kpi_value e = kpi_compute(KPI_ENERGY_PER_GOOD_UNIT, in, p, NULL);
@@ -137,32 +156,48 @@ kpi_value kpi_compute(kpi_id id, const kpi_inputs *in, const kpi_params *p,
         return ok((*baseline_epgu - e.value) / *baseline_epgu);
     }
     case KPI_DETECTION_RATE:
-        if (!in->has_confusion)
-            return na("no labelled predictions");
+        if (!in->has_labels)
+            return na("no labelled readings in the window");
         if (in->tp + in->fn == 0)
-            return na("no actual defects in the window");
-        return ok((double)in->tp / (double)(in->tp + in->fn));
+            return na("no failures in the window");
+        /* Failures happened and nothing warned of them: a real 0 %. */
+        return ok_note((double)in->tp / (double)(in->tp + in->fn),
+                       in->scored ? NULL : "no model was in force: no failure was warned of");
     case KPI_PRECISION:
-        if (!in->has_confusion)
-            return na("no labelled predictions");
+        if (!in->has_labels)
+            return na("no labelled readings in the window");
         if (in->tp + in->fp == 0)
-            return na("the model raised no alarms in the window");
+            return na(in->scored ? "the model raised no alarm in the window"
+                                 : "no model was in force: no alarm was raised");
         return ok((double)in->tp / (double)(in->tp + in->fp));
     case KPI_FALSE_ALARM_RATE:
-        if (!in->has_confusion)
-            return na("no labelled predictions");
+        if (!in->has_labels)
+            return na("no labelled readings in the window");
         if (in->fp + in->tn == 0)
-            return na("no defect-free cases in the window");
-        return ok((double)in->fp / (double)(in->fp + in->tn));
+            return na("no failure-free readings in the window");
+        return ok_note((double)in->fp / (double)(in->fp + in->tn),
+                       in->scored ? NULL : "no model was in force: no alarm was raised");
     case KPI_CONTROLS_SATISFIED:
         if (!in->has_controls)
-            return na("no control evaluation");
+            return na("no control evaluation for the window (no events or readings in it)");
         if (in->controls_in_scope == 0)
             return na("no controls in scope");
         return ok((double)in->controls_satisfied / (double)in->controls_in_scope);
+    case KPI_CONTROL_COVERAGE:
+        if (!in->has_controls)
+            return na("no control evaluation for the window (no events or readings in it)");
+        if (in->controls_in_scope == 0)
+            return na("no controls in scope");
+        return ok((double)in->controls_with_rules / (double)in->controls_in_scope);
+    case KPI_CONTROLS_SATISFIED_RULED:
+        if (!in->has_controls)
+            return na("no control evaluation for the window (no events or readings in it)");
+        if (in->controls_with_rules == 0)
+            return na("no in-scope control has an evidence rule");
+        return ok((double)in->controls_satisfied / (double)in->controls_with_rules);
     case KPI_OPEN_FINDINGS: {
         if (!in->has_controls)
-            return na("no control evaluation");
+            return na("no control evaluation for the window (no events or readings in it)");
         uint64_t s = 0;
         for (int i = 0; i < KPI_SEV__COUNT; i++)
             s += in->findings_open[i];
@@ -172,13 +207,15 @@ kpi_value kpi_compute(kpi_id id, const kpi_inputs *in, const kpi_params *p,
         if (!in->has_incidents)
             return na("no ledger data");
         if (in->acked == 0)
-            return na("no incident was acknowledged in the window");
+            return na(in->incidents_opened ? "no incident opened in the window was acknowledged"
+                                           : "no incident was opened in the window");
         return ok(in->ack_s_sum / (double)in->acked);
     case KPI_TIME_TO_RESOLVE:
         if (!in->has_incidents)
             return na("no ledger data");
         if (in->resolved == 0)
-            return na("no incident was resolved in the window");
+            return na(in->incidents_opened ? "no incident opened in the window was resolved"
+                                           : "no incident was opened in the window");
         return ok(in->resolve_s_sum / (double)in->resolved);
     case KPI_RACI_SLA:
         if (!in->has_incidents)
@@ -188,18 +225,271 @@ kpi_value kpi_compute(kpi_id id, const kpi_inputs *in, const kpi_params *p,
         return ok((double)in->sla_met / (double)in->sla_due);
     case KPI_TELEMETRY_REJECTION:
         if (!in->has_telemetry)
-            return na("no telemetry batches");
-        if (in->readings_submitted == 0)
-            return na("no readings submitted in the window");
-        return ok((double)in->readings_rejected / (double)in->readings_submitted);
+            return na("no telemetry store");
+        if (in->received == 0)
+            return na("no readings received for the window");
+        return ok((double)in->quarantined / (double)in->received);
     case KPI_DRIFT_EVENTS:
         if (!in->has_drift)
-            return na("no model under drift monitoring");
+            return na("no model was in force in the window: nothing to monitor");
         return ok((double)in->drift_events);
     case KPI__COUNT:
         break;
     }
     return na("unknown KPI");
+}
+
+static size_t term(kpi_term *out, size_t cap, size_t n, const char *id, const char *name,
+                   const char *unit, kpi_role role, double value)
+{
+    if (n < cap)
+        out[n] = (kpi_term){id, name, unit, role, value};
+    return n + 1;
+}
+
+#define NUM KPI_TERM_NUMERATOR
+#define DEN KPI_TERM_DENOMINATOR
+#define INP KPI_TERM_INPUT
+
+size_t kpi_terms(kpi_id id, const kpi_inputs *in, const kpi_params *p,
+                 const double *baseline_epgu, kpi_term *out, size_t cap)
+{
+    size_t n = 0;
+    const double h = 3600.0;
+    switch (id) {
+    case KPI_AVAILABILITY:
+        n = term(out, cap, n, "apt_h", "actual production time (APT)", "h", NUM, in->apt_s / h);
+        n = term(out, cap, n, "pbt_h", "planned busy time (PBT)", "h", DEN, in->pbt_s / h);
+        break;
+    case KPI_EFFECTIVENESS:
+        n = term(out, cap, n, "ptu_x_pq_h", "ideal time for the parts produced (PTU x PQ)", "h",
+                 NUM, (p ? p->ideal_cycle_s : 0) * in->produced / h);
+        n = term(out, cap, n, "apt_h", "actual production time (APT)", "h", DEN, in->apt_s / h);
+        n = term(out, cap, n, "pq", "produced quantity (PQ)", "units", INP, in->produced);
+        n = term(out, cap, n, "ptu_s", "planned run time per unit (PTU)", "s", INP,
+                 p ? p->ideal_cycle_s : 0);
+        break;
+    case KPI_QUALITY_RATIO:
+        n = term(out, cap, n, "gq", "good quantity (GQ)", "units", NUM, in->good);
+        n = term(out, cap, n, "pq", "produced quantity (PQ)", "units", DEN, in->produced);
+        break;
+    case KPI_OEE:
+        n = term(out, cap, n, "apt_h", "actual production time (APT)", "h", INP, in->apt_s / h);
+        n = term(out, cap, n, "pbt_h", "planned busy time (PBT)", "h", INP, in->pbt_s / h);
+        n = term(out, cap, n, "pq", "produced quantity (PQ)", "units", INP, in->produced);
+        n = term(out, cap, n, "gq", "good quantity (GQ)", "units", INP, in->good);
+        n = term(out, cap, n, "ptu_s", "planned run time per unit (PTU)", "s", INP,
+                 p ? p->ideal_cycle_s : 0);
+        break;
+    case KPI_MTBF:
+        n = term(out, cap, n, "apt_h", "actual production time (APT)", "h", NUM, in->apt_s / h);
+        n = term(out, cap, n, "fe", "failure events (FE)", "failures", DEN,
+                 (double)in->failures);
+        break;
+    case KPI_MTTR:
+        n = term(out, cap, n, "ttr_min", "time to restoration, summed (TTR)", "min", NUM,
+                 in->ttr_s / 60.0);
+        n = term(out, cap, n, "restorations", "restorations", "restorations", DEN,
+                 (double)in->restorations);
+        break;
+    case KPI_DOWNTIME:
+        n = term(out, cap, n, "adot_h", "unplanned down time in planned hours (ADOT)", "h", NUM,
+                 in->adot_s / h);
+        n = term(out, cap, n, "pbt_h", "planned busy time (PBT)", "h", DEN, in->pbt_s / h);
+        break;
+    case KPI_ENERGY_PER_GOOD_UNIT:
+        n = term(out, cap, n, "energy_kwh", "energy of the work units", "kWh", NUM,
+                 in->energy_kwh);
+        n = term(out, cap, n, "gq", "good quantity (GQ)", "units", DEN, in->good);
+        break;
+    case KPI_ENERGY_REDUCTION:
+        n = term(out, cap, n, "baseline_kwh_per_unit", "baseline energy per good unit",
+                 "kWh/unit", INP, baseline_epgu ? *baseline_epgu : NAN);
+        n = term(out, cap, n, "energy_kwh", "energy of the work units", "kWh", INP,
+                 in->energy_kwh);
+        n = term(out, cap, n, "gq", "good quantity (GQ)", "units", INP, in->good);
+        break;
+    case KPI_DETECTION_RATE:
+        n = term(out, cap, n, "tp", "failure readings with an alarm (TP)", "readings", NUM,
+                 (double)in->tp);
+        n = term(out, cap, n, "tp_fn", "failure readings (TP + FN)", "readings", DEN,
+                 (double)(in->tp + in->fn));
+        n = term(out, cap, n, "scored", "labelled readings the model scored", "readings", INP,
+                 (double)in->scored);
+        break;
+    case KPI_PRECISION:
+        n = term(out, cap, n, "tp", "alarms on failure readings (TP)", "readings", NUM,
+                 (double)in->tp);
+        n = term(out, cap, n, "tp_fp", "alarms (TP + FP)", "readings", DEN,
+                 (double)(in->tp + in->fp));
+        break;
+    case KPI_FALSE_ALARM_RATE:
+        n = term(out, cap, n, "fp", "alarms on failure-free readings (FP)", "readings", NUM,
+                 (double)in->fp);
+        n = term(out, cap, n, "fp_tn", "failure-free readings (FP + TN)", "readings", DEN,
+                 (double)(in->fp + in->tn));
+        break;
+    case KPI_CONTROLS_SATISFIED:
+        n = term(out, cap, n, "satisfied", "controls satisfied", "controls", NUM,
+                 (double)in->controls_satisfied);
+        n = term(out, cap, n, "in_scope", "controls in scope", "controls", DEN,
+                 (double)in->controls_in_scope);
+        n = term(out, cap, n, "with_rules", "in scope with an evidence rule", "controls", INP,
+                 (double)in->controls_with_rules);
+        break;
+    case KPI_CONTROL_COVERAGE:
+        n = term(out, cap, n, "with_rules", "in scope with an evidence rule", "controls", NUM,
+                 (double)in->controls_with_rules);
+        n = term(out, cap, n, "in_scope", "controls in scope", "controls", DEN,
+                 (double)in->controls_in_scope);
+        break;
+    case KPI_CONTROLS_SATISFIED_RULED:
+        n = term(out, cap, n, "satisfied", "controls satisfied", "controls", NUM,
+                 (double)in->controls_satisfied);
+        n = term(out, cap, n, "with_rules", "in scope with an evidence rule", "controls", DEN,
+                 (double)in->controls_with_rules);
+        n = term(out, cap, n, "not_satisfied", "controls not satisfied", "controls", INP,
+                 (double)in->controls_not_satisfied);
+        break;
+    case KPI_OPEN_FINDINGS:
+        n = term(out, cap, n, "critical", "critical", "findings", INP,
+                 (double)in->findings_open[KPI_SEV_CRITICAL]);
+        n = term(out, cap, n, "high", "high", "findings", INP,
+                 (double)in->findings_open[KPI_SEV_HIGH]);
+        n = term(out, cap, n, "medium", "medium", "findings", INP,
+                 (double)in->findings_open[KPI_SEV_MEDIUM]);
+        n = term(out, cap, n, "low", "low", "findings", INP,
+                 (double)in->findings_open[KPI_SEV_LOW]);
+        break;
+    case KPI_TIME_TO_ACK:
+        n = term(out, cap, n, "ack_min", "minutes to acknowledge, summed", "min", NUM,
+                 in->ack_s_sum / 60.0);
+        n = term(out, cap, n, "acked", "incidents acknowledged", "incidents", DEN,
+                 (double)in->acked);
+        n = term(out, cap, n, "opened", "incidents opened", "incidents", INP,
+                 (double)in->incidents_opened);
+        break;
+    case KPI_TIME_TO_RESOLVE:
+        n = term(out, cap, n, "resolve_min", "minutes to resolve, summed", "min", NUM,
+                 in->resolve_s_sum / 60.0);
+        n = term(out, cap, n, "resolved", "incidents resolved", "incidents", DEN,
+                 (double)in->resolved);
+        n = term(out, cap, n, "opened", "incidents opened", "incidents", INP,
+                 (double)in->incidents_opened);
+        break;
+    case KPI_RACI_SLA:
+        n = term(out, cap, n, "sla_met", "incidents within both SLAs", "incidents", NUM,
+                 (double)in->sla_met);
+        n = term(out, cap, n, "sla_due", "incidents whose SLA outcome is known", "incidents",
+                 DEN, (double)in->sla_due);
+        break;
+    case KPI_TELEMETRY_REJECTION:
+        n = term(out, cap, n, "quarantined", "quarantined at ingestion", "readings", NUM,
+                 (double)in->quarantined);
+        n = term(out, cap, n, "received", "readings received", "readings", DEN,
+                 (double)in->received);
+        n = term(out, cap, n, "recovered", "recovered by a replay", "readings", INP,
+                 (double)in->recovered);
+        n = term(out, cap, n, "still_quarantined", "still quarantined", "readings", INP,
+                 (double)(in->quarantined - (in->recovered < in->quarantined ? in->recovered
+                                                                            : in->quarantined)));
+        break;
+    case KPI_DRIFT_EVENTS:
+        n = term(out, cap, n, "drift_detected", "drift.detected for a model in force", "events",
+                 NUM, (double)in->drift_events);
+        break;
+    case KPI__COUNT:
+        break;
+    }
+    return n < cap ? n : cap;
+}
+
+#undef NUM
+#undef DEN
+#undef INP
+
+const char *kpi_evidence(kpi_id id)
+{
+    switch (id) {
+    case KPI_AVAILABILITY:
+    case KPI_MTBF:
+    case KPI_MTTR:
+    case KPI_DOWNTIME:
+        return "ledger: machine.state events of the work units";
+    case KPI_EFFECTIVENESS:
+    case KPI_OEE:
+        return "ledger: machine.state events; telemetry store: produced and good meters";
+    case KPI_QUALITY_RATIO:
+        return "telemetry store: produced and good meters of the work units";
+    case KPI_ENERGY_PER_GOOD_UNIT:
+    case KPI_ENERGY_REDUCTION:
+        return "telemetry store: energy and good meters of the work units";
+    case KPI_DETECTION_RATE:
+    case KPI_PRECISION:
+    case KPI_FALSE_ALARM_RATE:
+        return "telemetry store: failure labels and the predictions stored at ingestion";
+    case KPI_CONTROLS_SATISFIED:
+    case KPI_CONTROL_COVERAGE:
+    case KPI_CONTROLS_SATISFIED_RULED:
+    case KPI_OPEN_FINDINGS:
+        return "control evaluation of the ledger (controls/rules, docs/controls.md)";
+    case KPI_TIME_TO_ACK:
+    case KPI_TIME_TO_RESOLVE:
+    case KPI_RACI_SLA:
+        return "ledger: incident.open, incident.ack, incident.resolve; RACI policy SLAs";
+    case KPI_TELEMETRY_REJECTION:
+        return "telemetry store: stored readings and the quarantine, by reading time";
+    case KPI_DRIFT_EVENTS:
+        return "ledger: drift.detected (auditd drift) and model.deploy";
+    case KPI__COUNT:
+        break;
+    }
+    return "";
+}
+
+uint64_t kpi_evidence_count(kpi_id id, const kpi_inputs *in, const char **what)
+{
+    switch (id) {
+    case KPI_AVAILABILITY:
+    case KPI_MTBF:
+    case KPI_MTTR:
+    case KPI_DOWNTIME:
+        *what = "machine.state events";
+        return in->state_events;
+    case KPI_EFFECTIVENESS:
+    case KPI_OEE:
+    case KPI_QUALITY_RATIO:
+    case KPI_ENERGY_PER_GOOD_UNIT:
+    case KPI_ENERGY_REDUCTION:
+        *what = "work-unit readings";
+        return in->meter_readings;
+    case KPI_DETECTION_RATE:
+    case KPI_PRECISION:
+    case KPI_FALSE_ALARM_RATE:
+        *what = "labelled readings";
+        return in->tp + in->fp + in->fn + in->tn;
+    case KPI_CONTROLS_SATISFIED:
+    case KPI_CONTROL_COVERAGE:
+    case KPI_CONTROLS_SATISFIED_RULED:
+    case KPI_OPEN_FINDINGS:
+        *what = "controls in scope";
+        return in->controls_in_scope;
+    case KPI_TIME_TO_ACK:
+    case KPI_TIME_TO_RESOLVE:
+    case KPI_RACI_SLA:
+        *what = "incidents opened";
+        return in->incidents_opened;
+    case KPI_TELEMETRY_REJECTION:
+        *what = "readings received";
+        return in->received;
+    case KPI_DRIFT_EVENTS:
+        *what = "drift.detected events";
+        return in->drift_events;
+    case KPI__COUNT:
+        break;
+    }
+    *what = "";
+    return 0;
 }
 
 const char *kpi_status(const kpi_def *d, const kpi_value *v)
@@ -240,18 +530,22 @@ void kpi_inputs_add(kpi_inputs *a, const kpi_inputs *b)
     a->failures += b->failures;
     a->restorations += b->restorations;
     a->ttr_s += b->ttr_s;
+    a->state_events += b->state_events;
     a->has_production |= b->has_production;
     a->produced += b->produced;
     a->good += b->good;
     a->has_energy |= b->has_energy;
     a->energy_kwh += b->energy_kwh;
-    a->has_confusion |= b->has_confusion;
+    a->meter_readings += b->meter_readings;
+    a->has_labels |= b->has_labels;
     a->tp += b->tp;
     a->fp += b->fp;
     a->fn += b->fn;
     a->tn += b->tn;
+    a->scored += b->scored;
     a->has_controls |= b->has_controls;
     a->controls_in_scope += b->controls_in_scope;
+    a->controls_with_rules += b->controls_with_rules;
     a->controls_satisfied += b->controls_satisfied;
     a->controls_not_satisfied += b->controls_not_satisfied;
     for (int i = 0; i < KPI_SEV__COUNT; i++)
@@ -265,8 +559,9 @@ void kpi_inputs_add(kpi_inputs *a, const kpi_inputs *b)
     a->sla_due += b->sla_due;
     a->sla_met += b->sla_met;
     a->has_telemetry |= b->has_telemetry;
-    a->readings_submitted += b->readings_submitted;
-    a->readings_rejected += b->readings_rejected;
+    a->received += b->received;
+    a->quarantined += b->quarantined;
+    a->recovered += b->recovered;
     a->has_drift |= b->has_drift;
     a->drift_events += b->drift_events;
 }
@@ -403,6 +698,7 @@ static void def_free(kpi_def *d)
     free(d->formula);
     free(d->source);
     free(d->impact);
+    free(d->activity);
     for (size_t i = 0; i < d->nsensors; i++)
         free(d->sensors[i]);
     free(d->sensors);
@@ -423,6 +719,9 @@ void kpi_defs_free(kpi_defs *d)
         def_free(&d->defs[i]);
     free(d->defs);
     free(d->version);
+    free(d->site);
+    free(d->baseline_period);
+    free(d->baseline_note);
     memset(d, 0, sizeof *d);
 }
 
@@ -475,7 +774,8 @@ static int parse_def(pctx *c, const cJSON *o, int idx, kpi_def *d, const kpi_def
         (rc = get_str(c, o, "unit", false, where, &d->unit)) ||
         (rc = get_str(c, o, "formula", false, where, &d->formula)) ||
         (rc = get_str(c, o, "source", false, where, &d->source)) ||
-        (rc = get_str(c, o, "impact", false, where, &d->impact)))
+        (rc = get_str(c, o, "impact", false, where, &d->impact)) ||
+        (rc = get_str(c, o, "activity", true, where, &d->activity)))
         return rc;
     const cJSON *anc = cJSON_GetObjectItemCaseSensitive(o, "anchors");
     char aw[128];
@@ -513,6 +813,10 @@ static int parse_def(pctx *c, const cJSON *o, int idx, kpi_def *d, const kpi_def
     if (hl && !cJSON_IsBool(hl))
         return perr(c, where, "\"headline\" must be true or false");
     d->headline = cJSON_IsTrue(hl);
+    const cJSON *ik = cJSON_GetObjectItemCaseSensitive(o, "impact_kpi");
+    if (ik && !cJSON_IsBool(ik))
+        return perr(c, where, "\"impact_kpi\" must be true or false");
+    d->impact_kpi = cJSON_IsTrue(ik);
 
     d->decimals = d->format == KPI_FMT_COUNT ? 0 : 1;
     const cJSON *dec = cJSON_GetObjectItemCaseSensitive(o, "decimals");
@@ -562,6 +866,52 @@ static int parse_sla(pctx *c, const cJSON *root, kpi_defs *d)
                 return perr(c, w, "values must be minutes in (0, 525600]");
             dst[s] = e->valuedouble * 60.0;
         }
+    }
+    return ADT_OK;
+}
+
+/* "baseline": {"period": "2026-Q2", "note": "..."} and
+ * "value": {"currency": "EUR", "energy_price_per_kwh": x, "downtime_cost_per_hour": y},
+ * both optional. */
+static int parse_baseline_value(pctx *c, const cJSON *root, kpi_defs *d)
+{
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "baseline");
+    if (b) {
+        if (!cJSON_IsObject(b))
+            return perr(c, "baseline", "must be an object {\"period\": \"2026-Q2\", \"note\": ...}");
+        int rc;
+        if ((rc = get_str(c, b, "period", false, "baseline", &d->baseline_period)) ||
+            (rc = get_str(c, b, "note", true, "baseline", &d->baseline_note)))
+            return rc;
+        rperiod per;
+        adt_err pe;
+        if (rperiod_parse(d->baseline_period, &per, &pe))
+            return perr(c, "baseline.period", pe.msg);
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "value");
+    if (!v)
+        return ADT_OK;
+    if (!cJSON_IsObject(v))
+        return perr(c, "value", "must be an object {currency, energy_price_per_kwh, "
+                                "downtime_cost_per_hour}");
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(v, "currency");
+    if (!cJSON_IsString(cur) || strlen(cur->valuestring) != 3 ||
+        strspn(cur->valuestring, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
+        return perr(c, "value.currency", "must be an ISO 4217 code of three capitals (\"EUR\")");
+    memcpy(d->currency, cur->valuestring, 4);
+    static const char *const keys[2] = {"energy_price_per_kwh", "downtime_cost_per_hour"};
+    bool *has[2] = {&d->has_energy_price, &d->has_downtime_cost};
+    double *dst[2] = {&d->energy_price, &d->downtime_cost};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(v, keys[k]);
+        if (!x || cJSON_IsNull(x))
+            continue;
+        char w[64];
+        snprintf(w, sizeof w, "value.%s", keys[k]);
+        if (!cJSON_IsNumber(x) || !(x->valuedouble >= 0) || x->valuedouble > 1e9)
+            return perr(c, w, "must be a number from 0 to 1e9, or null");
+        *has[k] = true;
+        *dst[k] = x->valuedouble;
     }
     return ADT_OK;
 }
@@ -642,7 +992,8 @@ int kpi_defs_parse(const char *text, size_t len, const char *name, kpi_defs *out
         }
         d.params.has_calendar = true;
     }
-    if ((rc = parse_sla(&c, root, &d)))
+    if ((rc = parse_sla(&c, root, &d)) || (rc = parse_baseline_value(&c, root, &d)) ||
+        (rc = get_str(&c, root, "site", true, "top level", &d.site)))
         goto done;
     const cJSON *kpis = cJSON_GetObjectItemCaseSensitive(root, "kpis");
     if (!cJSON_IsArray(kpis) || cJSON_GetArraySize(kpis) == 0 ||

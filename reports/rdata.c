@@ -135,7 +135,102 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return ADT_OK;
 }
 
-/* ---- the scan ------------------------------------------------------------- */
+/* ---- windows -------------------------------------------------------------- */
+
+#define MAX_WINDOWS 5
+
+static bool in_range(int64_t t, int64_t a, int64_t b)
+{
+    return t >= a && t < b;
+}
+
+static bool in_cur(const rdata *d, int64_t t)
+{
+    return in_range(t, d->period.from_us, d->period.to_us);
+}
+
+static bool base_own(const rdata *d)
+{
+    return d->has_base && d->base_alias == 0;
+}
+
+/* Every window an instant belongs to: the period and its week, the previous
+ * period and its week, the baseline period when it is a window of its own. */
+static int windows(rdata *d, int64_t t, kpi_inputs *out[MAX_WINDOWS])
+{
+    int n = 0;
+    if (in_cur(d, t)) {
+        out[n++] = &d->cur;
+        int64_t w = (t - d->period.from_us) / d->week_len_us;
+        if (w >= d->nweeks)
+            w = d->nweeks - 1;
+        out[n++] = &d->week[w];
+    }
+    if (in_range(t, d->period.prev_from_us, d->period.prev_to_us)) {
+        out[n++] = &d->prev;
+        int64_t w = (t - d->period.prev_from_us) / d->week_len_us;
+        if (w >= d->nprev_weeks)
+            w = d->nprev_weeks - 1;
+        out[n++] = &d->pweek[w];
+    }
+    if (base_own(d) && in_range(t, d->base.from_us, d->base.to_us))
+        out[n++] = &d->basein;
+    return n;
+}
+
+/* Apply `fn` to every window's inputs (for flags that hold everywhere). */
+#define ALL_WINDOWS(d, stmt)                                                                     \
+    do {                                                                                         \
+        kpi_inputs *w_;                                                                          \
+        w_ = &(d)->cur;                                                                          \
+        stmt;                                                                                    \
+        w_ = &(d)->prev;                                                                         \
+        stmt;                                                                                    \
+        w_ = &(d)->basein;                                                                       \
+        stmt;                                                                                    \
+        for (int k_ = 0; k_ < (d)->nweeks; k_++) {                                               \
+            w_ = &(d)->week[k_];                                                                 \
+            stmt;                                                                                \
+        }                                                                                        \
+        for (int k_ = 0; k_ < (d)->nprev_weeks; k_++) {                                          \
+            w_ = &(d)->pweek[k_];                                                                \
+            stmt;                                                                                \
+        }                                                                                        \
+    } while (0)
+
+/* The earliest instant any window starts at and the latest it ends at. */
+static int64_t span_from(const rdata *d)
+{
+    int64_t f = d->period.prev_from_us;
+    if (base_own(d) && d->base.from_us < f)
+        f = d->base.from_us;
+    return f;
+}
+
+static int64_t span_to(const rdata *d)
+{
+    int64_t t = d->period.to_us;
+    if (base_own(d) && d->base.to_us > t)
+        t = d->base.to_us;
+    return t;
+}
+
+/* Note that the data hold something at `t` (an event or a reading). */
+static void seen(rdata *d, int64_t t)
+{
+    if (!d->seen_from_us || t < d->seen_from_us)
+        d->seen_from_us = t;
+    if (t > d->seen_to_us)
+        d->seen_to_us = t;
+}
+
+/* Whether [from, to) holds any event or reading that was read. */
+static bool has_data(const rdata *d, int64_t from, int64_t to)
+{
+    return d->seen_from_us && d->seen_from_us < to && d->seen_to_us >= from;
+}
+
+/* ---- the ledger scan ------------------------------------------------------ */
 
 typedef struct mstate {
     uint32_t dev;
@@ -150,36 +245,42 @@ typedef struct approval {
 
 typedef struct regmetrics {
     char key[2 * RDATA_STR];
-    char dataset[129];
     double precision, recall, pr_auc;
 } regmetrics;
+
+/* A firmware deployment, for the trend charts' markers. */
+typedef struct fwdep {
+    int64_t t;
+    char device[RDATA_STR];
+    char label[96];
+} fwdep;
+
+/* Every model.deploy (for "a model in force at t"). */
+typedef struct dep {
+    char model[RDATA_STR];
+    int64_t t;
+} dep;
 
 typedef struct scan {
     rdata *d;
     adt_err *err;
     int rc;
-    smap devices;
+    smap devices;   /* work units: devices with machine.state */
     mstate *ms;
     size_t nms, cms;
     smap incidents; /* id -> index in d->incidents */
-    smap datasets;  /* dataset id -> index into ds_from/ds_to */
-    int64_t *ds_from, *ds_to;
-    size_t nds, cds;
-    smap batches;   /* telemetry batch_id -> index into batch_from */
-    int64_t *batch_from;
-    size_t nbatch, cbatch;
     size_t cinc;
     approval *appr;
     size_t nappr, cappr;
     regmetrics *reg;
     size_t nreg, creg;
     size_t cdep;
-    size_t cdrift;
-    bool saw_model;
-    /* prediction.summary per model@version */
-    smap preds;
-    uint64_t *pred_count, *pred_pos;
-    size_t npred, cpred;
+    dep *deps;
+    size_t ndeps, cdeps;
+    rdata_drift *drift; /* every drift.detected, judged after the scan */
+    size_t ndrift, cdrift;
+    fwdep fw[64];
+    size_t nfw;
 } scan;
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -204,83 +305,14 @@ static bool jtime(const cJSON *o, const char *k, int64_t *out)
     return s && rfc3339_parse(s, strlen(s), out) == ADT_OK;
 }
 
-static bool in_cur(const rdata *d, int64_t t)
-{
-    return t >= d->period.from_us && t < d->period.to_us;
-}
-
-static bool in_prev(const rdata *d, int64_t t)
-{
-    return t >= d->period.prev_from_us && t < d->period.prev_to_us;
-}
-
-static kpi_inputs *week_of(rdata *d, int64_t t)
-{
-    if (!in_cur(d, t))
-        return NULL;
-    int64_t w = (t - d->period.from_us) / d->week_len_us;
-    if (w >= d->nweeks)
-        w = d->nweeks - 1;
-    return &d->week[w];
-}
-
-/* The windows an instant belongs to (at most two: the period and its week, or
- * the previous period). */
-static int windows(rdata *d, int64_t t, kpi_inputs *out[2])
-{
-    if (in_cur(d, t)) {
-        out[0] = &d->cur;
-        out[1] = week_of(d, t);
-        return 2;
-    }
-    if (in_prev(d, t)) {
-        out[0] = &d->prev;
-        return 1;
-    }
-    return 0;
-}
-
-/* The batch_id member as a map key (ids are numbers or strings). */
-static bool batch_key(const cJSON *p, char *key, size_t cap)
-{
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(p, "batch_id");
-    if (cJSON_IsNumber(b) && isfinite(b->valuedouble))
-        snprintf(key, cap, "%.0f", b->valuedouble);
-    else if (cJSON_IsString(b))
-        snprintf(key, cap, "s:%.100s", b->valuestring);
-    else
-        return false;
-    return true;
-}
-
-/* When the readings of a batch were taken: the batch's `from` (its events are
- * stamped with the ingestion time, which may be long after). Reject and
- * prediction events of the same batch inherit it; else their own `time`. */
-static bool batch_time(scan *s, const cJSON *p, int64_t *t)
-{
-    char key[128];
-    if (batch_key(p, key, sizeof key)) {
-        size_t i = smap_get(&s->batches, key);
-        if (i != SIZE_MAX) {
-            *t = s->batch_from[i];
-            return true;
-        }
-    }
-    return jtime(p, "time", t);
-}
-
 static int type_is(const char *v, size_t vl, const char *t)
 {
     size_t n = strlen(t);
     return vl == n + 2 && !memcmp(v + 1, t, n);
 }
 
-static void on_machine_state(scan *s, const cJSON *p)
+static void add_state(scan *s, const char *dev, const char *st, int64_t t)
 {
-    const char *dev = jstr(p, "device"), *st = jstr(p, "state");
-    int64_t t;
-    if (!dev || !st || !(jtime(p, "since", &t) || jtime(p, "time", &t)))
-        return;
     uint8_t code;
     if (!strcmp(st, "running"))
         code = 0;
@@ -289,7 +321,7 @@ static void on_machine_state(scan *s, const cJSON *p)
     else if (!strcmp(st, "down"))
         code = 2;
     else
-        return;
+        return; /* not a state of the time model */
     size_t di = smap_get(&s->devices, dev);
     if (di == SIZE_MAX) {
         di = s->devices.n;
@@ -303,6 +335,22 @@ static void on_machine_state(scan *s, const cJSON *p)
         return;
     }
     s->ms[s->nms++] = (mstate){(uint32_t)di, code, t};
+    kpi_inputs *w[MAX_WINDOWS];
+    int n = windows(s->d, t, w);
+    for (int i = 0; i < n; i++)
+        w[i]->state_events++;
+    if (t > s->d->data_end_us)
+        s->d->data_end_us = t;
+    seen(s->d, t);
+}
+
+static void on_machine_state(scan *s, const cJSON *p)
+{
+    const char *dev = jstr(p, "device"), *st = jstr(p, "state");
+    int64_t t;
+    if (!dev || !st || !(jtime(p, "since", &t) || jtime(p, "time", &t)))
+        return;
+    add_state(s, dev, st, t);
 }
 
 /* The string member `key` of canonical JSON `j` copied into out (no escapes
@@ -331,28 +379,7 @@ static bool machine_state_fast(scan *s, const char *p, size_t n)
     int64_t t;
     if (rfc3339_parse(tm, strlen(tm), &t))
         return false;
-    uint8_t code;
-    if (!strcmp(st, "running"))
-        code = 0;
-    else if (!strcmp(st, "idle"))
-        code = 1;
-    else if (!strcmp(st, "down"))
-        code = 2;
-    else
-        return true; /* not a state this report knows: skip, as the slow path would */
-    size_t di = smap_get(&s->devices, dev);
-    if (di == SIZE_MAX) {
-        di = s->devices.n;
-        if (smap_put(&s->devices, dev, di)) {
-            s->rc = ADT_ENOMEM;
-            return true;
-        }
-    }
-    if (grow((void **)&s->ms, &s->cms, s->nms + 1, sizeof *s->ms)) {
-        s->rc = ADT_ENOMEM;
-        return true;
-    }
-    s->ms[s->nms++] = (mstate){(uint32_t)di, code, t};
+    add_state(s, dev, st, t);
     return true;
 }
 
@@ -363,9 +390,10 @@ static void on_incident(scan *s, const char *type, const cJSON *p, uint64_t inde
     int64_t t;
     if (!id || !jtime(p, "time", &t))
         return;
+    seen(d, t);
     size_t i = smap_get(&s->incidents, id);
     if (!strcmp(type, "incident.open")) {
-        if (i != SIZE_MAX || !(in_cur(d, t) || in_prev(d, t)))
+        if (i != SIZE_MAX || !in_range(t, span_from(d), span_to(d)))
             return;
         if (grow((void **)&d->incidents, &s->cinc, d->nincidents + 1, sizeof *d->incidents) ||
             smap_put(&s->incidents, id, d->nincidents)) {
@@ -392,72 +420,61 @@ static void on_incident(scan *s, const char *type, const cJSON *p, uint64_t inde
         in->resolved_us = t;
 }
 
-static void on_telemetry(scan *s, const char *type, const cJSON *p)
+/* telemetry.batch: how far the readings go (the end of the observed data). */
+static void on_batch(scan *s, const cJSON *p)
 {
     int64_t t;
-    if (!strcmp(type, "telemetry.batch")) {
-        if (!jtime(p, "from", &t) && !jtime(p, "time", &t))
-            return;
-        char key[128];
-        if (batch_key(p, key, sizeof key)) {
-            if (grow((void **)&s->batch_from, &s->cbatch, s->nbatch + 1, sizeof *s->batch_from) ||
-                smap_put(&s->batches, key, s->nbatch)) {
-                s->rc = ADT_ENOMEM;
-                return;
-            }
-            s->batch_from[s->nbatch++] = t;
-        }
-    } else if (!batch_time(s, p, &t)) {
+    s->d->telemetry_batches++;
+    if (jtime(p, "from", &t))
+        seen(s->d, t);
+    if (jtime(p, "to", &t)) {
+        seen(s->d, t);
+        if (t > s->d->data_end_us)
+            s->d->data_end_us = t;
+    }
+}
+
+static void add_marker(rdata *d, int64_t t, const char *label)
+{
+    if (t < d->period.prev_from_us || t >= d->period.to_us || d->nmarkers >= RDATA_MAX_MARKERS)
         return;
-    }
-    kpi_inputs *w[2];
-    int n = windows(s->d, t, w);
-    double readings = 0, quarantined = 0, count = 0;
-    if (!strcmp(type, "telemetry.batch")) {
-        jnum(p, "readings", &readings);
-        jnum(p, "quarantined", &quarantined);
-    } else {
-        jnum(p, "count", &count);
-        readings = count;
-        quarantined = count;
-        const cJSON *r = cJSON_GetObjectItemCaseSensitive(p, "reasons");
-        if (cJSON_IsObject(r) && in_cur(s->d, t)) {
-            const cJSON *e;
-            cJSON_ArrayForEach(e, r)
-            {
-                if (!cJSON_IsNumber(e) || e->valuedouble < 0)
-                    continue;
-                size_t k;
-                for (k = 0; k < s->d->nreasons; k++)
-                    if (!strcmp(s->d->reasons[k].reason, e->string))
-                        break;
-                if (k == s->d->nreasons) {
-                    if (k == sizeof s->d->reasons / sizeof s->d->reasons[0])
-                        continue;
-                    scopy(s->d->reasons[k].reason, sizeof s->d->reasons[k].reason, e->string);
-                    s->d->nreasons++;
-                }
-                s->d->reasons[k].count += (uint64_t)e->valuedouble;
-            }
-        }
-    }
-    if (readings < 0 || quarantined < 0 || readings > 1e15 || quarantined > 1e15)
+    rdata_marker *m = &d->markers[d->nmarkers++];
+    m->time_us = t;
+    scopy(m->label, sizeof m->label, label);
+}
+
+/* Firmware deployments are kept until the scan ends: only those to a work
+ * unit (a device with machine.state, whose KPIs the report shows) are drawn. */
+static void on_firmware(scan *s, const cJSON *p)
+{
+    int64_t t;
+    const char *cls = jstr(p, "device_class"), *ver = jstr(p, "version"), *dev = jstr(p, "device");
+    if (!jtime(p, "time", &t) || !cls || !ver)
         return;
-    for (int i = 0; i < n; i++) {
-        if (!w[i])
-            continue;
-        w[i]->has_telemetry = true;
-        w[i]->readings_submitted += (uint64_t)readings;
-        w[i]->readings_rejected += (uint64_t)quarantined;
-    }
+    seen(s->d, t);
+    if (!dev || s->nfw >= sizeof s->fw / sizeof s->fw[0])
+        return;
+    fwdep *f = &s->fw[s->nfw++];
+    f->t = t;
+    scopy(f->device, sizeof f->device, dev);
+    snprintf(f->label, sizeof f->label, "%.20s firmware %.40s", cls, ver);
+}
+
+static void firmware_markers(scan *s)
+{
+    for (size_t i = 0; i < s->nfw; i++)
+        if (smap_get(&s->devices, s->fw[i].device) != SIZE_MAX)
+            add_marker(s->d, s->fw[i].t, s->fw[i].label);
 }
 
 static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
 {
     rdata *d = s->d;
-    s->saw_model = true;
     if (!strcmp(type, "change.approve")) {
         const char *cid = jstr(p, "change_id"), *actor = jstr(p, "actor");
+        int64_t at;
+        if (jtime(p, "time", &at))
+            seen(d, at);
         if (!cid || !actor)
             return;
         if (grow((void **)&s->appr, &s->cappr, s->nappr + 1, sizeof *s->appr)) {
@@ -483,7 +500,6 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
         regmetrics *r = &s->reg[s->nreg++];
         memset(r, 0, sizeof *r);
         snprintf(r->key, sizeof r->key, "%s@%s", model, version);
-        scopy(r->dataset, sizeof r->dataset, jstr(p, "dataset"));
         r->precision = r->recall = r->pr_auc = NAN;
         jnum(m, "precision", &r->precision);
         jnum(m, "recall", &r->recall);
@@ -492,10 +508,22 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
     }
     if (!strcmp(type, "model.deploy")) {
         int64_t t;
+        if (!jtime(p, "time", &t))
+            return;
+        seen(d, t);
+        if (grow((void **)&s->deps, &s->cdeps, s->ndeps + 1, sizeof *s->deps)) {
+            s->rc = ADT_ENOMEM;
+            return;
+        }
+        scopy(s->deps[s->ndeps].model, sizeof s->deps[s->ndeps].model, model);
+        s->deps[s->ndeps++].t = t;
+        char label[96];
+        snprintf(label, sizeof label, "model %.40s@%.20s", model, version);
+        add_marker(d, t, label);
         /* The inventory is as of the report's date: a model deployed after the
-         * period (e.g. trained on its data) is listed, marked as such. */
+         * period is listed, marked as such. */
         int64_t horizon = d->as_of_us > d->period.to_us ? d->as_of_us : d->period.to_us;
-        if (!jtime(p, "time", &t) || t > horizon)
+        if (t > horizon)
             return;
         if (grow((void **)&d->deploys, &s->cdep, d->ndeploys + 1, sizeof *d->deploys)) {
             s->rc = ADT_ENOMEM;
@@ -512,105 +540,26 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
         x->index = index;
         return;
     }
-    if (!strcmp(type, "prediction.summary")) {
-        int64_t t;
-        double c = 0, pos = 0;
-        if (!batch_time(s, p, &t) || !in_cur(d, t))
-            return;
-        jnum(p, "count", &c);
-        jnum(p, "positives", &pos);
-        if (c < 0 || pos < 0 || c > 1e15 || pos > 1e15)
-            return;
-        char key[2 * RDATA_STR];
-        snprintf(key, sizeof key, "%s@%s", model, version);
-        size_t i = smap_get(&s->preds, key);
-        if (i == SIZE_MAX) {
-            i = s->npred;
-            if (grow((void **)&s->pred_count, &s->cpred, s->npred + 1, sizeof *s->pred_count)) {
-                s->rc = ADT_ENOMEM;
-                return;
-            }
-            size_t c2 = s->cpred;
-            uint64_t *np = realloc(s->pred_pos, c2 * sizeof *np);
-            if (!np || smap_put(&s->preds, key, i)) {
-                if (np)
-                    s->pred_pos = np;
-                s->rc = ADT_ENOMEM;
-                return;
-            }
-            s->pred_pos = np;
-            s->pred_count[i] = s->pred_pos[i] = 0;
-            s->npred++;
-        }
-        s->pred_count[i] += (uint64_t)c;
-        s->pred_pos[i] += (uint64_t)pos;
-    }
 }
 
-/* drift.detected from the drift monitor, and alert.raise of kind "drift"
- * from an agent: both are drift events. */
-/* dataset.define: the window of readings a dataset (and the models trained on
- * it) saw, so live model quality can leave it out. */
-static void on_dataset(scan *s, const cJSON *p)
+/* drift.detected, written only by auditd's drift monitor (`auditd drift`);
+ * judged after the scan against the deployments (see drift_finish). */
+static void on_drift(scan *s, const cJSON *p, uint64_t index)
 {
-    const char *id = jstr(p, "dataset");
-    int64_t f, t;
-    if (!id || !jtime(p, "from", &f) || !jtime(p, "to", &t))
-        return;
-    size_t i = smap_get(&s->datasets, id);
-    if (i == SIZE_MAX) {
-        size_t c2 = s->cds;
-        if (grow((void **)&s->ds_from, &s->cds, s->nds + 1, sizeof *s->ds_from)) {
-            s->rc = ADT_ENOMEM;
-            return;
-        }
-        if (s->cds != c2) {
-            int64_t *nt = realloc(s->ds_to, s->cds * sizeof *nt);
-            if (!nt) {
-                s->rc = ADT_ENOMEM;
-                return;
-            }
-            s->ds_to = nt;
-        }
-        i = s->nds;
-        if (smap_put(&s->datasets, id, i)) {
-            s->rc = ADT_ENOMEM;
-            return;
-        }
-        s->nds++;
-    }
-    s->ds_from[i] = f;
-    s->ds_to[i] = t;
-}
-
-static void on_drift(scan *s, const char *type, const cJSON *p, uint64_t index)
-{
-    rdata *d = s->d;
     int64_t t;
-    if (!strcmp(type, "alert.raise")) {
-        const char *kind = jstr(p, "kind");
-        if (!kind || strcmp(kind, "drift"))
-            return;
-    }
-    s->saw_model = true;
-    if (!jtime(p, "time", &t))
+    const char *model = jstr(p, "model");
+    if (!model || !jtime(p, "time", &t))
         return;
-    kpi_inputs *w[2];
-    int n = windows(d, t, w);
-    for (int i = 0; i < n; i++)
-        if (w[i])
-            w[i]->drift_events++;
-    if (!in_cur(d, t) || d->ndrift >= RDATA_MAX_LIST)
-        return;
-    if (grow((void **)&d->drift, &s->cdrift, d->ndrift + 1, sizeof *d->drift)) {
+    seen(s->d, t);
+    if (grow((void **)&s->drift, &s->cdrift, s->ndrift + 1, sizeof *s->drift)) {
         s->rc = ADT_ENOMEM;
         return;
     }
-    rdata_drift *x = &d->drift[d->ndrift++];
+    rdata_drift *x = &s->drift[s->ndrift++];
     memset(x, 0, sizeof *x);
-    scopy(x->model, sizeof x->model, jstr(p, "model"));
-    scopy(x->feature, sizeof x->feature,
-          jstr(p, "feature") ? jstr(p, "feature") : jstr(p, "alert_id") ? jstr(p, "alert_id") : "");
+    scopy(x->model, sizeof x->model, model);
+    scopy(x->version, sizeof x->version, jstr(p, "version"));
+    scopy(x->feature, sizeof x->feature, jstr(p, "feature"));
     x->psi = x->ks = x->threshold = NAN;
     jnum(p, "psi", &x->psi);
     jnum(p, "ks", &x->ks);
@@ -678,6 +627,18 @@ static bool leaf_type(const char *leaf, size_t len, const char **tv, size_t *tl)
     return false;
 }
 
+enum {
+    T_STATE = 0, T_INC_OPEN, T_INC_ACK, T_INC_RESOLVE, T_APPROVE, T_REGISTER, T_DEPLOY,
+    T_DRIFT, T_BATCH, T_REPORT, T_FIRMWARE, T__N
+};
+static const char *const wanted[T__N] = {
+    [T_STATE] = "machine.state",       [T_INC_OPEN] = "incident.open",
+    [T_INC_ACK] = "incident.ack",      [T_INC_RESOLVE] = "incident.resolve",
+    [T_APPROVE] = "change.approve",    [T_REGISTER] = "model.register",
+    [T_DEPLOY] = "model.deploy",
+    [T_DRIFT] = "drift.detected",      [T_BATCH] = "telemetry.batch",
+    [T_REPORT] = "report.issued",      [T_FIRMWARE] = "firmware.deploy"};
+
 static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
 {
     scan *s = ctx;
@@ -688,39 +649,33 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
         (canon_member(leaf, len, "type", &tv, &tl) || tl < 3 || tv[0] != '"'))
         return 0;
     /* Cheap filter on the type before parsing the payload. */
-    static const char *const wanted[] = {
-        "machine.state", "incident.open", "incident.ack", "incident.resolve",
-        "change.approve", "model.register", "model.deploy", "prediction.summary",
-        "drift.detected", "telemetry.batch", "telemetry.reject", "report.issued", "alert.raise",
-        "dataset.define"};
-    size_t k;
-    for (k = 0; k < sizeof wanted / sizeof wanted[0]; k++)
+    int k;
+    for (k = 0; k < T__N; k++)
         if (type_is(tv, tl, wanted[k]))
             break;
-    if (k == sizeof wanted / sizeof wanted[0])
+    if (k == T__N)
         return 0;
     if (canon_member(leaf, len, "payload", &pv, &pl))
         return 0;
-    if (k == 0 && machine_state_fast(s, pv, pl))
+    if (k == T_STATE && machine_state_fast(s, pv, pl))
         return s->rc ? 1 : 0;
     cJSON *p = cJSON_ParseWithLength(pv, pl);
     if (!p)
         return 0;
-    const char *type = wanted[k];
-    if (k == 0)
-        on_machine_state(s, p);
-    else if (k <= 3)
-        on_incident(s, type, p, index);
-    else if (k <= 7)
-        on_model(s, type, p, index);
-    else if (k == 8 || k == 12)
-        on_drift(s, type, p, index);
-    else if (k == 13)
-        on_dataset(s, p);
-    else if (k <= 10)
-        on_telemetry(s, type, p);
-    else
-        on_report(s, p, index);
+    switch (k) {
+    case T_STATE: on_machine_state(s, p); break;
+    case T_INC_OPEN:
+    case T_INC_ACK:
+    case T_INC_RESOLVE: on_incident(s, wanted[k], p, index); break;
+    case T_APPROVE:
+    case T_REGISTER:
+    case T_DEPLOY: on_model(s, wanted[k], p, index); break;
+    case T_DRIFT: on_drift(s, p, index); break;
+    case T_BATCH: on_batch(s, p); break;
+    case T_REPORT: on_report(s, p, index); break;
+    case T_FIRMWARE: on_firmware(s, p); break;
+    default: break;
+    }
     cJSON_Delete(p);
     return s->rc ? 1 : 0;
 }
@@ -763,55 +718,65 @@ static void add_span(kpi_inputs *w, const kpi_params *p, int64_t a, int64_t b, i
         w->adot_s += planned;
 }
 
-static void add_interval(rdata *d, int64_t a, int64_t b, int state)
+/* [a, b) into the windows of one period split in weeks. */
+static void add_weeks(kpi_inputs *whole, kpi_inputs *weeks, int nweeks, int64_t week_len,
+                      const kpi_params *p, int64_t from, int64_t to, int64_t a, int64_t b,
+                      int state)
 {
-    const kpi_params *p = &d->defs->params;
-    add_span(&d->prev, p, a, b, d->period.prev_from_us, d->period.prev_to_us, state);
-    add_span(&d->cur, p, a, b, d->period.from_us, d->period.to_us, state);
-    if (b <= d->period.from_us || a >= d->period.to_us)
+    add_span(whole, p, a, b, from, to, state);
+    if (b <= from || a >= to)
         return;
-    int64_t lo = a > d->period.from_us ? a : d->period.from_us;
-    int64_t hi = b < d->period.to_us ? b : d->period.to_us;
-    int w0 = (int)((lo - d->period.from_us) / d->week_len_us);
-    int w1 = (int)((hi - 1 - d->period.from_us) / d->week_len_us);
-    if (w1 >= d->nweeks)
-        w1 = d->nweeks - 1;
+    int64_t lo = a > from ? a : from, hi = b < to ? b : to;
+    int w0 = (int)((lo - from) / week_len), w1 = (int)((hi - 1 - from) / week_len);
+    if (w1 >= nweeks)
+        w1 = nweeks - 1;
     for (int w = w0; w <= w1; w++) {
-        int64_t ws = d->period.from_us + (int64_t)w * d->week_len_us;
-        int64_t we = w == d->nweeks - 1 ? d->period.to_us : ws + d->week_len_us;
-        add_span(&d->week[w], p, a, b, ws, we, state);
+        int64_t ws = from + (int64_t)w * week_len;
+        int64_t we = w == nweeks - 1 ? to : ws + week_len;
+        add_span(&weeks[w], p, a, b, ws, we, state);
     }
 }
 
+static void add_interval(rdata *d, int64_t a, int64_t b, int state)
+{
+    const kpi_params *p = &d->defs->params;
+    add_weeks(&d->cur, d->week, d->nweeks, d->week_len_us, p, d->period.from_us,
+              d->period.to_us, a, b, state);
+    add_weeks(&d->prev, d->pweek, d->nprev_weeks, d->week_len_us, p, d->period.prev_from_us,
+              d->period.prev_to_us, a, b, state);
+    if (base_own(d))
+        add_span(&d->basein, p, a, b, d->base.from_us, d->base.to_us, state);
+}
+
+/* A device's state holds until its next state; the last one until the end of
+ * the observed data (the latest reading or state event, data_end_us), never
+ * beyond the report's date: a state is not extrapolated into time nobody
+ * observed, so a period without data has no time model (n/a, not 0 %). */
 static void time_model(scan *s)
 {
     rdata *d = s->d;
     if (!s->nms)
         return;
     qsort(s->ms, s->nms, sizeof *s->ms, ms_cmp);
-    /* The last state of a device holds until the period ends, or until the
-     * report's as-of time if that is earlier (a report mid-period). */
-    int64_t horizon = d->period.to_us;
-    if (d->as_of_us > d->period.prev_from_us && d->as_of_us < horizon)
+    int64_t horizon = d->data_end_us;
+    if (d->as_of_us && d->as_of_us < horizon)
         horizon = d->as_of_us;
     int64_t down_start = 0;
     for (size_t i = 0; i < s->nms; i++) {
         const mstate *m = &s->ms[i];
         bool first = i == 0 || s->ms[i - 1].dev != m->dev;
         int prev_state = first ? -1 : s->ms[i - 1].state;
-        kpi_inputs *w[2];
+        kpi_inputs *w[MAX_WINDOWS];
         int n = windows(d, m->t, w);
         if (m->state == 2 && prev_state != 2) {
             down_start = m->t;
             for (int j = 0; j < n; j++)
-                if (w[j])
-                    w[j]->failures++;
+                w[j]->failures++;
         } else if (m->state != 2 && prev_state == 2) {
-            for (int j = 0; j < n; j++)
-                if (w[j]) {
-                    w[j]->restorations++;
-                    w[j]->ttr_s += (double)(m->t - down_start) / 1e6;
-                }
+            for (int j = 0; j < n; j++) {
+                w[j]->restorations++;
+                w[j]->ttr_s += (double)(m->t - down_start) / 1e6;
+            }
         }
         bool last = i + 1 == s->nms || s->ms[i + 1].dev != m->dev;
         int64_t end = last ? (horizon > m->t ? horizon : m->t) : s->ms[i + 1].t;
@@ -852,11 +817,9 @@ static void incidents_finish(rdata *d, const raci_policy *pol)
             in->sla = 1;
         else
             in->sla = -1;
-        kpi_inputs *w[2];
+        kpi_inputs *w[MAX_WINDOWS];
         int n = windows(d, in->opened_us, w);
         for (int j = 0; j < n; j++) {
-            if (!w[j])
-                continue;
             w[j]->incidents_opened++;
             if (ack >= 0) {
                 w[j]->acked++;
@@ -871,6 +834,84 @@ static void incidents_finish(rdata *d, const raci_policy *pol)
                 w[j]->sla_met += (uint64_t)in->sla;
             }
         }
+    }
+}
+
+/* Owners of the KPIs: the Accountable of each definition's RACI activity,
+ * with the name the policy gives the principal. */
+static void kpi_owners(rdata *d, const raci_policy *pol)
+{
+    if (!pol)
+        return;
+    cJSON *pj = NULL;
+    adt_err e;
+    if (raci_to_json(pol, &pj, &e))
+        pj = NULL;
+    for (size_t i = 0; i < d->defs->n && i < KPI_DEFS_MAX; i++) {
+        const char *act = d->defs->defs[i].activity;
+        const raci_activity *a = act ? raci_find_activity(pol, act) : NULL;
+        const char *acc = a ? raci_accountable(a) : NULL;
+        if (!acc || !*acc)
+            continue;
+        scopy(d->kpi_owner[i], sizeof d->kpi_owner[i], acc);
+        const cJSON *prs = pj ? cJSON_GetObjectItemCaseSensitive(pj, "principals") : NULL;
+        const cJSON *pr;
+        cJSON_ArrayForEach(pr, prs)
+        {
+            const char *id = jstr(pr, "id"), *name = jstr(pr, "name");
+            if (id && name && !strcmp(id, acc))
+                scopy(d->kpi_owner_name[i], sizeof d->kpi_owner_name[i], name);
+        }
+    }
+    cJSON_Delete(pj);
+}
+
+/* Is a deployment of `model` (any version) in force at `t`: deployed at or
+ * before t. (Retirement replaces a version by another; the model stays.) */
+static bool model_in_force(const scan *s, const char *model, int64_t t)
+{
+    for (size_t i = 0; i < s->ndeps; i++)
+        if (s->deps[i].t <= t && (!model || !strcmp(s->deps[i].model, model)))
+            return true;
+    return false;
+}
+
+/* Drift counts only the drift monitor's detections for a model in force at
+ * the time; a window with no model in force has nothing to monitor (n/a). */
+static void drift_finish(scan *s)
+{
+    rdata *d = s->d;
+    d->cur.has_drift = model_in_force(s, NULL, d->period.to_us - 1);
+    d->prev.has_drift = model_in_force(s, NULL, d->period.prev_to_us - 1);
+    if (base_own(d))
+        d->basein.has_drift = model_in_force(s, NULL, d->base.to_us - 1);
+    for (int w = 0; w < d->nweeks; w++) {
+        int64_t we = w == d->nweeks - 1 ? d->period.to_us
+                                        : d->period.from_us + (int64_t)(w + 1) * d->week_len_us;
+        d->week[w].has_drift = model_in_force(s, NULL, we - 1);
+    }
+    for (int w = 0; w < d->nprev_weeks; w++) {
+        int64_t we = w == d->nprev_weeks - 1
+                         ? d->period.prev_to_us
+                         : d->period.prev_from_us + (int64_t)(w + 1) * d->week_len_us;
+        d->pweek[w].has_drift = model_in_force(s, NULL, we - 1);
+    }
+    size_t cap = 0;
+    for (size_t i = 0; i < s->ndrift; i++) {
+        const rdata_drift *x = &s->drift[i];
+        if (!model_in_force(s, x->model, x->time_us))
+            continue;
+        kpi_inputs *w[MAX_WINDOWS];
+        int n = windows(d, x->time_us, w);
+        for (int j = 0; j < n; j++)
+            w[j]->drift_events++;
+        if (!in_cur(d, x->time_us) || d->ndrift >= RDATA_MAX_LIST)
+            continue;
+        if (grow((void **)&d->drift, &cap, d->ndrift + 1, sizeof *d->drift)) {
+            s->rc = ADT_ENOMEM;
+            return;
+        }
+        d->drift[d->ndrift++] = *x;
     }
 }
 
@@ -898,11 +939,6 @@ static void deploys_finish(scan *s)
                 x->recall = s->reg[r].recall;
                 x->pr_auc = s->reg[r].pr_auc;
             }
-        size_t pi = smap_get(&s->preds, key);
-        if (pi != SIZE_MAX) {
-            x->predictions = s->pred_count[pi];
-            x->positives = s->pred_pos[pi];
-        }
         x->in_force = true;
         for (size_t j = i + 1; j < d->ndeploys; j++)
             if (!strcmp(d->deploys[j].model, x->model))
@@ -923,9 +959,8 @@ static void deploys_finish(scan *s)
     d->ndeploys = k;
 }
 
-/* ---- telemetry store: production, energy, live model quality -------------- */
+/* ---- telemetry store: meters, labels against stored predictions, quarantine */
 
-#define TS_BATCH 4096
 /* Counter fields read from readings: the CNC profile's (energy_kwh, produced,
  * good) and the legacy PLC's (energy_wh, counter_total, counter_good). All are
  * cumulative meters (profile roles energy_meter, produced_count, good_count):
@@ -939,57 +974,46 @@ typedef struct tdev {
     double last[3]; /* kWh, produced, good; NAN = not seen */
 } tdev;
 
+typedef struct thr {
+    char key[2 * RDATA_STR]; /* model@version */
+    double threshold;        /* NAN = unknown to models.db */
+} thr;
+
 typedef struct tpass {
     rdata *d;
+    const char *data_dir;
     const smap *units;  /* devices with machine.state: the work units (may be empty) */
-    int64_t ex_from, ex_to; /* the scored model's training window, left out */
-    model_scorer *scorer;
-    size_t nf;          /* scorer raw features */
-    float threshold;
-    double *x;          /* TS_BATCH * nf */
-    float *prob;
-    int *label;
-    int64_t *t;
-    size_t n;
     smap devs;
     tdev *dev;
     size_t ndev, cdev;
+    thr thr[16];
+    size_t nthr;
     int rc;
 } tpass;
 
-static void confusion_add(kpi_inputs *w, bool pred, int label)
+/* The decision threshold of model@version (models.db), cached. */
+static double threshold_of(tpass *tp, const char *model, const char *version)
 {
-    w->has_confusion = true;
-    if (pred && label)
-        w->tp++;
-    else if (pred)
-        w->fp++;
-    else if (label)
-        w->fn++;
-    else
-        w->tn++;
-}
-
-static int tpass_flush(tpass *tp)
-{
-    if (!tp->n)
-        return 0;
+    char key[2 * RDATA_STR];
+    snprintf(key, sizeof key, "%s@%s", model, version);
+    for (size_t i = 0; i < tp->nthr; i++)
+        if (!strcmp(tp->thr[i].key, key))
+            return tp->thr[i].threshold;
+    model_info mi;
     adt_err e;
-    if (model_scorer_score(tp->scorer, tp->x, tp->n, tp->nf, tp->prob, &e)) {
-        scopy(tp->d->model_problem, sizeof tp->d->model_problem, e.msg);
-        tp->n = 0;
-        return 0;
+    double t = model_get(tp->data_dir, model, version, &mi, NULL, &e) == ADT_OK ? mi.threshold
+                                                                               : NAN;
+    if (isnan(t))
+        snprintf(tp->d->model_problem, sizeof tp->d->model_problem,
+                 "%s is not in the model registry: its predictions count as no alarm", key);
+    if (tp->nthr < sizeof tp->thr / sizeof tp->thr[0]) {
+        scopy(tp->thr[tp->nthr].key, sizeof tp->thr[tp->nthr].key, key);
+        tp->thr[tp->nthr++].threshold = t;
+        size_t used = strlen(tp->d->scored_models);
+        snprintf(tp->d->scored_models + used, sizeof tp->d->scored_models - used, "%s%s",
+                 used ? ", " : "", key);
     }
-    for (size_t i = 0; i < tp->n; i++) {
-        bool pred = tp->prob[i] >= tp->threshold;
-        kpi_inputs *w[2];
-        int n = windows(tp->d, tp->t[i], w);
-        for (int j = 0; j < n; j++)
-            if (w[j])
-                confusion_add(w[j], pred, tp->label[i]);
-    }
-    tp->n = 0;
-    return 0;
+    return t;
 }
 
 /* The increment of meter `k` of `dev` to `v` (0 for the first value seen). */
@@ -1004,12 +1028,30 @@ static double meter_step(tdev *dv, int k, double v)
     return v >= last ? v - last : v;
 }
 
-static int tpass_row(void *ctx, const char *device, int64_t time_us, const double *x, size_t nx,
-                     int label)
+static void confusion_add(kpi_inputs *w, bool alarm, int label, bool scored)
 {
+    w->has_labels = true;
+    w->scored += scored;
+    if (alarm && label)
+        w->tp++;
+    else if (alarm)
+        w->fp++;
+    else if (label)
+        w->fn++;
+    else
+        w->tn++;
+}
+
+static int tpass_row(void *ctx, const char *device, int64_t time_us, const double *x, size_t nx,
+                     int label, double prob, const char *model, const char *version)
+{
+    (void)nx;
     tpass *tp = ctx;
     rdata *d = tp->d;
     d->readings_scanned++;
+    if (time_us > d->data_end_us)
+        d->data_end_us = time_us;
+    seen(d, time_us);
     size_t di = smap_get(&tp->devs, device);
     if (di == SIZE_MAX) {
         if (grow((void **)&tp->dev, &tp->cdev, tp->ndev + 1, sizeof *tp->dev) ||
@@ -1026,11 +1068,29 @@ static int tpass_row(void *ctx, const char *device, int64_t time_us, const doubl
     double prod = !isnan(x[1]) ? x[1] : x[4];
     double good = !isnan(x[2]) ? x[2] : x[5];
     double de = meter_step(dv, 0, ekwh), dp = meter_step(dv, 1, prod), dg = meter_step(dv, 2, good);
-    kpi_inputs *w[2];
+    bool scored = !isnan(prob) && model && version;
+    bool alarm = false;
+    if (scored) {
+        double t = threshold_of(tp, model, version);
+        alarm = !isnan(t) && prob >= t;
+        /* the inventory's predictions in the period, per deployed version */
+        for (size_t i = 0; in_cur(d, time_us) && i < d->ndeploys; i++)
+            if (!strcmp(d->deploys[i].model, model) && !strcmp(d->deploys[i].version, version)) {
+                d->deploys[i].predictions++;
+                d->deploys[i].positives += alarm;
+                break;
+            }
+    }
+    kpi_inputs *w[MAX_WINDOWS];
     int n = windows(d, time_us, w);
-    for (int j = 0; j < n && unit; j++) {
-        if (!w[j])
+    for (int j = 0; j < n; j++) {
+        w[j]->has_telemetry = true;
+        w[j]->received++; /* a stored reading; corrected for replays in qpass_row */
+        if (label >= 0)
+            confusion_add(w[j], alarm, label, scored);
+        if (!unit)
             continue;
+        w[j]->meter_readings++;
         if (!isnan(de)) {
             w[j]->has_energy = true;
             w[j]->energy_kwh += de;
@@ -1042,14 +1102,40 @@ static int tpass_row(void *ctx, const char *device, int64_t time_us, const doubl
                 w[j]->good += dg > dp ? dp : dg;
         }
     }
-    if (tp->scorer && label >= 0 && n > 0 && nx == TS_NBASE + tp->nf &&
-        !(time_us >= tp->ex_from && time_us < tp->ex_to)) {
-        memcpy(tp->x + tp->n * tp->nf, x + TS_NBASE, tp->nf * sizeof *x);
-        tp->label[tp->n] = label;
-        tp->t[tp->n] = time_us;
-        if (++tp->n == TS_BATCH)
-            return tpass_flush(tp);
+    return 0;
+}
+
+/* One quarantined reading: received (and quarantined) at ingestion; when a
+ * replay recovered it, the stored reading was counted in tpass_row already. */
+static int qpass_row(void *ctx, const char *device, int64_t time_us, const char *reason,
+                     bool replayed)
+{
+    (void)device;
+    rdata *d = ctx;
+    kpi_inputs *w[MAX_WINDOWS];
+    int n = windows(d, time_us, w);
+    for (int j = 0; j < n; j++) {
+        w[j]->has_telemetry = true;
+        w[j]->quarantined++;
+        if (replayed)
+            w[j]->recovered++;
+        else
+            w[j]->received++;
     }
+    if (!in_cur(d, time_us) || !reason)
+        return 0;
+    size_t k;
+    for (k = 0; k < d->nreasons; k++)
+        if (!strcmp(d->reasons[k].reason, reason))
+            break;
+    if (k == d->nreasons) {
+        if (k == sizeof d->reasons / sizeof d->reasons[0])
+            return 0;
+        scopy(d->reasons[k].reason, sizeof d->reasons[k].reason, reason);
+        d->nreasons++;
+    }
+    d->reasons[k].count++;
+    d->reasons[k].still += !replayed;
     return 0;
 }
 
@@ -1063,68 +1149,22 @@ static void telemetry_pass(const char *data_dir, rdata *d, const scan *s)
         return;
     }
     d->telemetry_store = true;
+    /* A store was read: every window has telemetry (zero readings is a fact). */
+    ALL_WINDOWS(d, w_->has_telemetry = true);
     tpass tp;
     memset(&tp, 0, sizeof tp);
     tp.d = d;
+    tp.data_dir = data_dir;
     tp.units = &s->devices;
-    const char *feats[TS_NBASE + 64];
-    for (size_t i = 0; i < TS_NBASE; i++)
-        feats[i] = ts_base[i];
-    size_t nfeat = TS_NBASE;
-    if (model_scorer_open(data_dir, &tp.scorer, &e) == ADT_OK) {
-        size_t nf = 0;
-        const char *const *names = model_scorer_features(tp.scorer, &nf);
-        if (nf > 64) {
-            model_scorer_close(tp.scorer);
-            tp.scorer = NULL;
-        } else {
-            for (size_t i = 0; i < nf; i++)
-                feats[TS_NBASE + i] = names[i];
-            nfeat += nf;
-            tp.nf = nf;
-            tp.threshold = model_scorer_threshold(tp.scorer);
-            /* leave out the readings the model was trained on */
-            char key[2 * RDATA_STR];
-            snprintf(key, sizeof key, "%s@%s", model_scorer_model(tp.scorer),
-                     model_scorer_version(tp.scorer));
-            scopy(d->scored_model, sizeof d->scored_model, key);
-            for (size_t r = 0; r < s->nreg; r++) {
-                size_t di;
-                if (strcmp(s->reg[r].key, key) || !s->reg[r].dataset[0] ||
-                    (di = smap_get(&s->datasets, s->reg[r].dataset)) == SIZE_MAX)
-                    continue;
-                tp.ex_from = d->excluded_from_us = s->ds_from[di];
-                tp.ex_to = d->excluded_to_us = s->ds_to[di];
-            }
-            tp.x = malloc(TS_BATCH * (nf ? nf : 1) * sizeof *tp.x);
-            tp.prob = malloc(TS_BATCH * sizeof *tp.prob);
-            tp.label = malloc(TS_BATCH * sizeof *tp.label);
-            tp.t = malloc(TS_BATCH * sizeof *tp.t);
-            if (!tp.x || !tp.prob || !tp.label || !tp.t) {
-                model_scorer_close(tp.scorer);
-                tp.scorer = NULL;
-            }
-        }
-    } else {
-        snprintf(d->model_problem, sizeof d->model_problem, "no deployed model to score: %.400s",
-                 e.msg);
-    }
-    if (tstore_window_rows(ts, d->period.prev_from_us, d->period.to_us, feats, nfeat, tpass_row,
-                           &tp, &e))
+    if (tstore_window_scored(ts, span_from(d), span_to(d), ts_base, TS_NBASE, tpass_row, &tp,
+                             &e))
         scopy(d->telemetry_problem, sizeof d->telemetry_problem, e.msg);
-    if (tp.scorer) {
-        tpass_flush(&tp);
-        model_scorer_close(tp.scorer);
-        if (!d->cur.has_confusion && !d->model_problem[0])
-            scopy(d->model_problem, sizeof d->model_problem,
-                  "no labelled readings in the period");
-    }
+    else if (tstore_window_quarantine(ts, span_from(d), span_to(d), qpass_row, d, &e))
+        scopy(d->telemetry_problem, sizeof d->telemetry_problem, e.msg);
+    if (!d->cur.has_labels && !d->model_problem[0])
+        scopy(d->model_problem, sizeof d->model_problem, "no labelled readings in the period");
     smap_free(&tp.devs);
     free(tp.dev);
-    free(tp.x);
-    free(tp.prob);
-    free(tp.label);
-    free(tp.t);
     tstore_close(ts);
 }
 
@@ -1147,52 +1187,75 @@ static const char *first_str(const cJSON *o, const char *a, const char *b)
     return s ? s : jstr(o, b);
 }
 
-/* Fold the evaluation document (docs/controls.md) into counters and the
- * findings list. Posture comes from "controls" (per framework); findings from
- * "rules", where each finding appears once (a rule supports several controls,
- * so counting per control would count a finding once per control). */
-static void absorb_controls(rdata *d)
+/* Fold an evaluation document (docs/controls.md) into a window's counters. A
+ * control "with rules" has at least one evidence rule; without evidence it is
+ * neither satisfied nor not satisfied. Findings are counted per rule (a rule
+ * serves several controls, so counting per control would count a finding
+ * once per control). */
+static void count_controls(const cJSON *doc, kpi_inputs *w, rdata_posture *posture)
 {
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(d->controls, "controls");
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "controls");
     if (!cJSON_IsArray(arr))
         return;
+    w->has_controls = true;
     const cJSON *c;
     cJSON_ArrayForEach(c, arr)
     {
-        const char *fw = jstr(c, "framework"), *st = jstr(c, "status");
-        const char *id = first_str(c, "id", "control_id");
-        if (!st || !id)
+        const char *st = jstr(c, "status");
+        if (!st || !first_str(c, "id", "control_id"))
             continue;
-        int f = fw_index(fw);
-        d->cur.has_controls = true;
-        d->cur.controls_in_scope++;
+        int f = fw_index(jstr(c, "framework"));
+        rdata_posture *p = posture && f >= 0 ? &posture[f] : NULL;
+        const cJSON *rl = cJSON_GetObjectItemCaseSensitive(c, "rules");
+        bool ruled = cJSON_IsArray(rl) && cJSON_GetArraySize(rl) > 0;
+        w->controls_in_scope++;
+        w->controls_with_rules += ruled;
+        if (p) {
+            p->in_scope++;
+            p->with_rules += ruled;
+        }
         if (!strcmp(st, "satisfied")) {
-            d->cur.controls_satisfied++;
-            if (f >= 0)
-                d->fw_satisfied[f]++;
+            w->controls_satisfied++;
+            if (p)
+                p->satisfied++;
         } else if (!strcmp(st, "not_satisfied") || !strcmp(st, "not-satisfied")) {
-            d->cur.controls_not_satisfied++;
-            if (f >= 0)
-                d->fw_not_satisfied[f]++;
-        } else if (f >= 0) {
-            d->fw_not_evaluated[f]++;
+            w->controls_not_satisfied++;
+            if (p)
+                p->not_satisfied++;
+        } else if (p && ruled) {
+            p->no_evidence++;
         }
     }
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(doc, "rules"))
+    {
+        double fc = 0;
+        jnum(r, "findings_count", &fc);
+        if (!jstr(r, "id") || !(fc > 0))
+            continue;
+        int sev = kpi_severity_index(jstr(r, "severity"));
+        w->findings_open[sev < 0 ? KPI_SEV_MEDIUM : sev] += (uint64_t)fc;
+    }
+}
+
+/* The period's findings, one entry per finding, with the controls its rule
+ * is evidence for. */
+static void list_findings(rdata *d)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(d->controls, "controls");
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(d->controls, "rules");
     size_t cap = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, rules)
     {
         const char *rid = jstr(r, "id");
-        int rsev = kpi_severity_index(jstr(r, "severity"));
         double fc = 0;
         jnum(r, "findings_count", &fc);
         if (!rid || !(fc > 0))
             continue;
-        d->cur.findings_open[rsev < 0 ? KPI_SEV_MEDIUM : rsev] += (uint64_t)fc;
-        /* the controls this rule is evidence for, as labels */
         char ctl[64] = "", fwname[32] = "";
         size_t used = 0;
+        const cJSON *c;
         cJSON_ArrayForEach(c, arr)
         {
             const cJSON *ref;
@@ -1202,12 +1265,14 @@ static void absorb_controls(rdata *d)
                 if (!x || strcmp(x, rid))
                     continue;
                 const char *lab = first_str(c, "label", "id");
-                int w = snprintf(ctl + used, sizeof ctl - used, "%s%s", used ? ", " : "", lab ? lab : "");
+                int w = snprintf(ctl + used, sizeof ctl - used, "%s%s", used ? ", " : "",
+                                 lab ? lab : "");
                 if (w > 0 && (size_t)w < sizeof ctl - used)
                     used += (size_t)w;
+                const char *fw = jstr(c, "framework");
                 if (!fwname[0])
-                    scopy(fwname, sizeof fwname, jstr(c, "framework"));
-                else if (strcmp(fwname, jstr(c, "framework") ? jstr(c, "framework") : ""))
+                    scopy(fwname, sizeof fwname, fw);
+                else if (strcmp(fwname, fw ? fw : ""))
                     scopy(fwname, sizeof fwname, "iso27001, nist80053");
             }
         }
@@ -1224,8 +1289,15 @@ static void absorb_controls(rdata *d)
             scopy(g->control, sizeof g->control, ctl[0] ? ctl : "(no control in scope)");
             scopy(g->severity, sizeof g->severity, si < 0 ? "medium" : sev);
             scopy(g->rule, sizeof g->rule, rid);
+            scopy(g->title, sizeof g->title, jstr(r, "title"));
             scopy(g->owner, sizeof g->owner, jstr(x, "owner"));
             scopy(g->message, sizeof g->message, first_str(x, "message", "title"));
+            jtime(x, "time", &g->time_us);
+            double idx;
+            if (jnum(x, "index", &idx) && idx >= 0 && idx < 1e15) {
+                g->index = (uint64_t)idx;
+                g->has_index = true;
+            }
         }
     }
 }
@@ -1240,9 +1312,25 @@ static void controls_pass(const char *data_dir, rdata *d)
     }
     if (controls_evaluate_period(c, d->period.from_us, d->period.to_us, NULL, &d->controls, &e))
         scopy(d->controls_problem, sizeof d->controls_problem, e.msg);
-    controls_close(c);
+    /* A window without any event or reading has nothing to evaluate: its
+     * governance KPIs are n/a, not "0 % satisfied". */
+    if (d->controls && has_data(d, d->period.from_us, d->period.to_us))
+        count_controls(d->controls, &d->cur, d->posture);
     if (d->controls)
-        absorb_controls(d);
+        list_findings(d);
+    /* the previous and baseline periods, for their counts only */
+    cJSON *doc = NULL;
+    if (has_data(d, d->period.prev_from_us, d->period.prev_to_us) &&
+        controls_evaluate_period(c, d->period.prev_from_us, d->period.prev_to_us, NULL, &doc,
+                                 &e) == ADT_OK)
+        count_controls(doc, &d->prev, NULL);
+    cJSON_Delete(doc);
+    doc = NULL;
+    if (base_own(d) && has_data(d, d->base.from_us, d->base.to_us) &&
+        controls_evaluate_period(c, d->base.from_us, d->base.to_us, NULL, &doc, &e) == ADT_OK)
+        count_controls(doc, &d->basein, NULL);
+    cJSON_Delete(doc);
+    controls_close(c);
 }
 
 /* ---- integrity ---------------------------------------------------------------- */
@@ -1284,10 +1372,9 @@ static int integrity(ledger *lg, rdata *d, uint64_t at_size, adt_err *err)
         const char *v;
         size_t vl;
         if (canon_member(leaf.data, leaf.len, "recorded_at", &v, &vl) == ADT_OK && vl >= 2 &&
-            vl - 2 < sizeof d->as_of) {
-            memcpy(d->as_of, v + 1, vl - 2);
-            d->as_of[vl - 2] = 0;
-            rfc3339_parse(d->as_of, strlen(d->as_of), &d->as_of_us);
+            vl - 2 < sizeof d->checkpoint_recorded) {
+            memcpy(d->checkpoint_recorded, v + 1, vl - 2);
+            d->checkpoint_recorded[vl - 2] = 0;
         }
     }
     buf_free(&leaf);
@@ -1345,21 +1432,27 @@ void rdata_free(rdata *d)
     free(d);
 }
 
+const kpi_inputs *rdata_base(const rdata *d)
+{
+    if (!d->has_base)
+        return NULL;
+    return d->base_alias == 1 ? &d->cur : d->base_alias == 2 ? &d->prev : &d->basein;
+}
+
 static void scan_free(scan *s)
 {
     smap_free(&s->devices);
     smap_free(&s->incidents);
-    smap_free(&s->preds);
-    smap_free(&s->batches);
-    free(s->batch_from);
-    smap_free(&s->datasets);
-    free(s->ds_from);
-    free(s->ds_to);
     free(s->ms);
     free(s->appr);
     free(s->reg);
-    free(s->pred_count);
-    free(s->pred_pos);
+    free(s->deps);
+    free(s->drift);
+}
+
+static int nweeks_of(int64_t span, int64_t week)
+{
+    return (int)((span + week - 1) / week);
 }
 
 int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *defs,
@@ -1373,14 +1466,27 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     d->period = *period;
     d->defs = defs;
+    if (defs->baseline_period && rperiod_parse(defs->baseline_period, &d->base, err) == ADT_OK) {
+        d->has_base = true;
+        d->base_alias = d->base.from_us == period->from_us && d->base.to_us == period->to_us ? 1
+                        : d->base.from_us == period->prev_from_us &&
+                                d->base.to_us == period->prev_to_us
+                            ? 2
+                            : 0;
+    }
     int64_t span = period->to_us - period->from_us;
+    int64_t pspan = period->prev_to_us - period->prev_from_us;
     int64_t week = 7LL * 86400 * 1000000;
     d->week_len_us = week;
-    while ((span + d->week_len_us - 1) / d->week_len_us > RDATA_MAX_WEEKS)
+    int64_t longest = span > pspan ? span : pspan;
+    while (nweeks_of(longest, d->week_len_us) > RDATA_MAX_WEEKS)
         d->week_len_us += week;
     if (span < d->week_len_us)
         d->week_len_us = span; /* a short custom range is one bucket */
-    d->nweeks = (int)((span + d->week_len_us - 1) / d->week_len_us);
+    d->nweeks = nweeks_of(span, d->week_len_us);
+    d->nprev_weeks = nweeks_of(pspan, d->week_len_us);
+    if (d->nprev_weeks > RDATA_MAX_WEEKS)
+        d->nprev_weeks = RDATA_MAX_WEEKS;
 
     ledger *lg = NULL;
     int rc = ledger_open(data_dir, LEDGER_RDONLY, &lg, err);
@@ -1391,6 +1497,13 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     rc = integrity(lg, d, o.at_size, err);
     if (rc)
         goto fail;
+    if (o.issued_us) {
+        d->as_of_us = o.issued_us;
+        rfc3339_format_s(o.issued_us, d->as_of, sizeof d->as_of);
+    } else {
+        scopy(d->as_of, sizeof d->as_of, d->checkpoint_recorded);
+        rfc3339_parse(d->as_of, strlen(d->as_of), &d->as_of_us);
+    }
 
     scan s;
     memset(&s, 0, sizeof s);
@@ -1405,15 +1518,9 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
         scan_free(&s);
         goto fail;
     }
-    d->cur.has_incidents = d->prev.has_incidents = true;
-    for (int w = 0; w < d->nweeks; w++)
-        d->week[w].has_incidents = true;
-    if (s.saw_model) {
-        d->cur.has_drift = d->prev.has_drift = true;
-        for (int w = 0; w < d->nweeks; w++)
-            d->week[w].has_drift = true;
-    }
-    time_model(&s);
+    ALL_WINDOWS(d, w_->has_incidents = true);
+    drift_finish(&s);
+    firmware_markers(&s);
     raci_policy *pol = NULL;
     adt_err pe;
     if (raci_load_current(data_dir, &pol, &pe) == ADT_OK) {
@@ -1421,6 +1528,7 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
         scopy(d->raci_version, sizeof d->raci_version, raci_version(pol));
     }
     incidents_finish(d, pol);
+    kpi_owners(d, pol);
     if (pol)
         raci_free(pol);
     deploys_finish(&s);
@@ -1431,13 +1539,25 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     int64_t t2 = rfc3339_now_us();
     if (!o.skip_telemetry)
         telemetry_pass(data_dir, d, &s);
+    /* The time model needs the end of the observed data, which the readings
+     * extend: after the telemetry pass. */
+    time_model(&s);
+    rc = s.rc;
     scan_free(&s);
+    if (rc) {
+        rc = adt_fail(err, rc, "out of memory while building the report data");
+        goto fail;
+    }
     int64_t t3 = rfc3339_now_us();
     if (!o.skip_controls)
         controls_pass(data_dir, d);
     int64_t t4 = rfc3339_now_us();
+    if (d->has_base && d->base_alias == 1)
+        d->basein = d->cur;
+    else if (d->has_base && d->base_alias == 2)
+        d->basein = d->prev;
     log_msg(LOG_DEBUG, "reports",
-            "%s: ledger pass %.2f s (%llu entries), time model and incidents %.2f s, telemetry "
+            "%s: ledger pass %.2f s (%llu entries), incidents %.2f s, telemetry and time model "
             "%.2f s (%llu readings), controls %.2f s",
             d->period.label, (double)(t1 - t0) / 1e6, (unsigned long long)d->entries_scanned,
             (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6,

@@ -3,17 +3,22 @@
  * Sources, each optional (absent data makes the KPIs that need it "not
  * available", never zero):
  *  - the ledger, entries [0, tree_size) of the latest signed checkpoint (or
- *    of `at_size`), one ledger_scan: machine.state, incident.*, change.approve,
- *    model.register/deploy, prediction.summary, drift.detected,
- *    telemetry.batch/reject, report.issued (docs/events.md);
- *  - the telemetry store (tstore_window_rows, one pass over the previous and
- *    current period): energy, produced and good counts, and the failure label
- *    against the deployed model's predictions;
- *  - the control evaluation (controls_evaluate_period);
- *  - the RACI policy in force (incident SLAs and accountable owners).
+ *    of `at_size`), one ledger_scan: machine.state, incident.*,
+ *    change.approve, model.register/deploy, firmware.deploy, drift.detected,
+ *    telemetry.batch, report.issued
+ *    (docs/events.md);
+ *  - the telemetry store, one pass over the readings of the previous,
+ *    baseline and current periods (energy, produced and good meters, the
+ *    failure label against the prediction stored at ingestion) and one over
+ *    the quarantine;
+ *  - the control evaluation (controls_evaluate_period) of each window;
+ *  - the RACI policy in force (incident SLAs, owners of KPIs and incidents).
  *
- * Times are the events' own `time` (microseconds UTC). The struct is shared by
- * the report writers in this part; nothing outside reports/ uses it. */
+ * Windows: the period, its previous period, the baseline period of the KPI
+ * definitions (which may be one of the other two), and the 7-day buckets of
+ * the period and of the previous period. Times are the events' own `time`
+ * and the readings' time (microseconds UTC). The struct is shared by the
+ * report writers in this part; nothing outside reports/ uses it. */
 #ifndef AUDITD_RDATA_H
 #define AUDITD_RDATA_H
 
@@ -29,6 +34,7 @@
 
 #define RDATA_MAX_WEEKS 60
 #define RDATA_STR 128
+#define RDATA_MAX_MARKERS 16
 
 typedef struct rdata_incident {
     char id[RDATA_STR];
@@ -52,12 +58,13 @@ typedef struct rdata_deploy {
     uint64_t index;
     bool has_metrics;          /* from model.register of model@version */
     double precision, recall, pr_auc;
-    uint64_t predictions, positives; /* prediction.summary in the period */
+    uint64_t predictions, positives; /* readings of the period it scored, and its alarms */
     bool in_force;             /* the model's latest deployment as of the report's date */
 } rdata_deploy;
 
 typedef struct rdata_drift {
     char model[RDATA_STR];
+    char version[64];
     char feature[64];
     double psi, ks, threshold;
     int64_t time_us;
@@ -66,7 +73,8 @@ typedef struct rdata_drift {
 
 typedef struct rdata_reason {
     char reason[64];
-    uint64_t count;
+    uint64_t count;            /* quarantined at ingestion in the period */
+    uint64_t still;            /* of those, not recovered by a replay */
 } rdata_reason;
 
 typedef struct rdata_finding {
@@ -74,9 +82,24 @@ typedef struct rdata_finding {
     char control[64];
     char severity[16];
     char rule[RDATA_STR];
+    char title[256];           /* the rule's title: what is required */
     char owner[RDATA_STR];
     char message[512];
+    int64_t time_us;           /* when it happened (0 unknown) */
+    uint64_t index;            /* ledger index of the event it is about */
+    bool has_index;
 } rdata_finding;
+
+/* A deployment drawn on the trend charts (model or firmware). */
+typedef struct rdata_marker {
+    int64_t time_us;
+    char label[96];
+} rdata_marker;
+
+/* Per framework: iso27001, nist80053. */
+typedef struct rdata_posture {
+    uint64_t in_scope, with_rules, satisfied, not_satisfied, no_evidence;
+} rdata_posture;
 
 typedef struct rdata {
     rperiod period;
@@ -89,7 +112,8 @@ typedef struct rdata {
     uint64_t tree_size;
     merkle_hash root;
     bool checkpoint_verified;  /* note_verify_checkpoint with the ledger's key */
-    char as_of[32];            /* recorded_at of entry tree_size-1: the report's date */
+    char checkpoint_recorded[32]; /* recorded_at of entry tree_size-1 */
+    char as_of[32];            /* the report's date: the issue time, else checkpoint_recorded */
     int64_t as_of_us;
 
     /* the previous issued report (latest report.issued below tree_size) */
@@ -104,11 +128,20 @@ typedef struct rdata {
     int prev_consistency;      /* 1 proven, 0 failed, -1 not checked */
     char prev_problem[ADT_ERR_MAX];
 
+    /* The baseline period (kpis.json "baseline"); base_alias says whether it
+     * is the period itself (1), the previous period (2) or its own window (0). */
+    bool has_base;
+    rperiod base;              /* base.from_us/to_us/label */
+    int base_alias;
+
     /* KPI inputs per window */
-    kpi_inputs cur, prev;
-    int nweeks;
+    kpi_inputs cur, prev, basein;
+    int nweeks, nprev_weeks;
     int64_t week_len_us;
-    kpi_inputs week[RDATA_MAX_WEEKS];
+    kpi_inputs week[RDATA_MAX_WEEKS], pweek[RDATA_MAX_WEEKS];
+    int64_t data_end_us;       /* latest reading or machine.state time seen */
+    int64_t seen_from_us, seen_to_us; /* earliest and latest time of any event or reading
+                                         read (0, 0 = none): a window outside has no data */
 
     /* lists */
     rdata_incident *incidents;
@@ -121,27 +154,34 @@ typedef struct rdata {
     size_t nreasons;
     rdata_finding *findings;
     size_t nfindings;
+    rdata_marker markers[RDATA_MAX_MARKERS]; /* deployments from the previous period on */
+    size_t nmarkers;
 
-    /* control evaluation */
+    /* control evaluation of the period */
     cJSON *controls;           /* controls_evaluate_period's document, or NULL */
     char controls_problem[ADT_ERR_MAX];
-    uint64_t fw_satisfied[2], fw_not_satisfied[2], fw_not_evaluated[2]; /* iso, nist */
+    rdata_posture posture[2];  /* iso27001, nist80053 */
 
+    /* RACI */
     char raci_version[64];
     char raci_name[RDATA_STR];
+    char kpi_owner[KPI_DEFS_MAX][RDATA_STR];      /* Accountable of each KPI's activity */
+    char kpi_owner_name[KPI_DEFS_MAX][RDATA_STR]; /* the principal's name in the policy */
+
     bool telemetry_store;      /* telemetry.db was read */
     char telemetry_problem[ADT_ERR_MAX];
     char model_problem[ADT_ERR_MAX]; /* why live precision/recall is missing */
-    char scored_model[2 * RDATA_STR]; /* name@version measured on the period's readings */
-    int64_t excluded_from_us, excluded_to_us; /* its training window, left out (0, 0 = none) */
+    char scored_models[256];   /* model@version that scored the period's readings */
     uint64_t entries_scanned;
     uint64_t readings_scanned;
+    uint64_t telemetry_batches; /* telemetry.batch entries read */
 } rdata;
 
 #define RDATA_MAX_LIST 200
 
 typedef struct rdata_opts {
     uint64_t at_size;          /* 0 = the latest checkpoint */
+    int64_t issued_us;         /* the report's date; 0 = recorded_at of the checkpoint's last entry */
     bool skip_controls;        /* do not run the control evaluation */
     bool skip_telemetry;
 } rdata_opts;
@@ -151,6 +191,9 @@ typedef struct rdata_opts {
 int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *defs,
                   const rdata_opts *opts, rdata **out, adt_err *err);
 void rdata_free(rdata *d);
+
+/* The inputs of the baseline window (NULL without a baseline period). */
+const kpi_inputs *rdata_base(const rdata *d);
 
 /* Lowercase hex of a hash into out[65]. */
 void rdata_hex(const uint8_t *h, size_t n, char *out);

@@ -53,6 +53,8 @@ typedef struct report_opts {
     uint64_t at_size;          /* 0 = the latest checkpoint */
     bool record;               /* append `report.issued` to the ledger */
     const char *actor;         /* who issued it (event `actor`); NULL = "auditd" */
+    int64_t issued_us;         /* the report's date and the time of its report.issued event;
+                                  0 = the checkpoint's last recorded_at (date) and now (event) */
     bool skip_controls;        /* for tests and benchmarks */
 } report_opts;
 
@@ -68,6 +70,18 @@ typedef struct report_issued {
 /* Produce the report into `out` (appended; bounded by out->max) and, if
  * o->record, record it. OUT: issued (may be NULL). */
 int reports_generate(const report_opts *o, buf *out, report_issued *issued, adt_err *err);
+
+/* The same in two steps, for several formats from one computation (the data
+ * gathered once, at one checkpoint): reports_compute reads everything for
+ * o->period (o->format, o->record and o->template_path are not used), then
+ * reports_render writes format `f` into `out` and fills `issued` (sha256,
+ * tree size, root; not recorded). OUT: *out (reports_set_free). */
+typedef struct report_set report_set;
+int reports_compute(const report_opts *o, report_set **out, adt_err *err);
+int reports_render(report_set *s, report_format f, const char *template_path, buf *out,
+                   report_issued *issued, adt_err *err);
+uint64_t reports_set_tree_size(const report_set *s);
+void reports_set_free(report_set *s);
 
 /* Record an already produced report (o->data_dir, o->format, o->actor; the
  * period, hash, tree size and root from `issued`) as `report.issued`; sets

@@ -6,9 +6,10 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libsqlite3-dev libsodium-dev libssl-dev libxml2-dev libxslt1-dev libmicrohttpd-dev libcjson-dev check
-  libcurl4-gnutls-dev libmosquitto-dev mosquitto libxgboost-dev
+  libcurl4-gnutls-dev libmosquitto-dev mosquitto mosquitto-clients libxgboost-dev
   gnutls-bin openssl sqlite3 procps curl
   chromium nodejs python3
+  libpq-dev postgresql-15
 )
 # npm comes with the machine's Node.js; Debian's own nodejs needs its npm package.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)

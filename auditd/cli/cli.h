@@ -9,7 +9,10 @@
 #include "cliopt.h"
 #include "status.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* ledger (cli_ledger.c) */
@@ -42,6 +45,8 @@ int cli_raci(int argc, char **argv);
 int cli_policy(int argc, char **argv);
 /* reports (cli_report.c) */
 int cli_report(int argc, char **argv);
+/* the central tier on PostgreSQL (cli_central.c) */
+int cli_central(int argc, char **argv);
 
 /* The data directory: `opt` if given, else $AUDITD_DATA_DIR, else ./auditd-data
  * (cliopt_data_dir). */
@@ -52,10 +57,23 @@ const char *cli_data_dir(const char *opt);
  * usage on stderr). False: go on with the options and args->pos filled. */
 bool cli_parse(const char *cmd, int argc, char **argv, int first, const cliopt *opts,
                cliopt_args *args, const char *usage, int *status);
+/* The actor of events the CLI records when none is given: cliopt_actor(NULL)
+ * ($AUDITD_ACTOR, else $USER, else "operator") copied into `out`. */
+const char *cli_actor(char *out, size_t cap);
 /* Print "auditd CMD: <message>" to stderr; returns 1 (the failure exit status). */
 int cli_fail(const char *cmd, const adt_err *err);
 int cli_failf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True if argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
+/* `--time T` of the commands that record a decision or result made at
+ * another time than now (simulations, late records): T must be RFC 3339.
+ * NULL gives 0 (= now). Prints a usage error and returns 2 on a bad T. */
+int cli_event_time(const char *cmd, const char *t, int64_t *out_us);
+/* `--format text|json` of the commands that print records: NULL picks text on
+ * a terminal and json otherwise (scripts keep getting JSON). Sets *text;
+ * prints a usage error and returns 2 on another value. */
+int cli_output_text(const char *cmd, const char *format, bool *text);
+/* Print JSON for people: indented by two spaces, one member per line. */
+void cli_print_pretty(const cJSON *j);
 
 #endif

@@ -1,7 +1,10 @@
 /* cli_common.c: what every command shares (cli.h). */
 #include "cli.h"
 
+#include "rfc3339.h"
+
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +30,12 @@ bool cli_parse(const char *cmd, int argc, char **argv, int first, const cliopt *
     return false;
 }
 
+const char *cli_actor(char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", cliopt_actor(NULL));
+    return out;
+}
+
 int cli_fail(const char *cmd, const adt_err *err)
 {
     fprintf(stderr, "auditd %s: %s\n", cmd, err && err->msg[0] ? err->msg : "failed");
@@ -50,4 +59,54 @@ bool cli_wants_help(int argc, char **argv)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return true;
     return false;
+}
+
+int cli_event_time(const char *cmd, const char *t, int64_t *out_us)
+{
+    *out_us = 0;
+    if (!t)
+        return 0;
+    if (rfc3339_parse(t, strlen(t), out_us) || *out_us <= 0) {
+        fprintf(stderr,
+                "auditd %s: --time '%s' is not an RFC 3339 time after 1970 "
+                "(e.g. 2026-07-02T06:00:00Z)\n",
+                cmd, t);
+        return 2;
+    }
+    return 0;
+}
+
+int cli_output_text(const char *cmd, const char *format, bool *text)
+{
+    if (!format) {
+        *text = isatty(STDOUT_FILENO) == 1;
+        return 0;
+    }
+    if (!strcmp(format, "text") || !strcmp(format, "json")) {
+        *text = !strcmp(format, "text");
+        return 0;
+    }
+    fprintf(stderr, "auditd %s: --format must be text or json, not '%s'\n", cmd, format);
+    return 2;
+}
+
+void cli_print_pretty(const cJSON *j)
+{
+    char *s = cJSON_Print(j);
+    if (!s)
+        return;
+    /* cJSON indents with tabs: two spaces read better in a terminal */
+    bool lead = true;
+    for (const char *p = s; *p; p++) {
+        if (*p == '\n')
+            lead = true;
+        else if (*p != '\t')
+            lead = false;
+        if (*p == '\t')
+            fputs(lead ? "  " : " ", stdout); /* indentation, or after "key": */
+        else
+            putchar(*p);
+    }
+    putchar('\n');
+    free(s);
 }

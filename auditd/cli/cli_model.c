@@ -20,7 +20,7 @@
 
 typedef struct mopts {
     const char *data_dir, *dataset, *name, *out, *seed, *version, *approver, *change_id, *actor,
-        *policy, *model, *from, *to, *threshold, *rounds, *depth, *eta, *min_precision;
+        *policy, *model, *from, *to, *threshold, *rounds, *depth, *eta, *min_precision, *time;
     bool json, force;
     cliopt_args args; /* positional arguments */
 } mopts;
@@ -43,7 +43,7 @@ static int parse(int argc, char **argv, mopts *o, const char *usage, int *status
         CLIOPT_S("rounds", 0, &o->rounds),       CLIOPT_S("max-depth", 0, &o->depth),
         CLIOPT_S("eta", 0, &o->eta),             CLIOPT_S("min-precision", 0, &o->min_precision),
         CLIOPT_F("json", 0, &o->json),           CLIOPT_F("force", 0, &o->force),
-        CLIOPT_END};
+        CLIOPT_S("time", 0, &o->time),           CLIOPT_END};
     if (cli_parse(argv[0], argc, argv, 1, table, &o->args, usage, status))
         return -1;
     o->data_dir = cli_data_dir(o->data_dir);
@@ -71,7 +71,7 @@ static void print_metrics(const char *label, const model_metrics *m)
 static const char train_usage[] =
     "usage: auditd model train --dataset VERSION [--name N] [--out FILE] [--seed S]\n"
     "                          [--rounds R] [--max-depth D] [--eta E] [--min-precision P]\n"
-    "                          [--actor P] [--json] [--force] [--data-dir DIR]\n"
+    "                          [--actor P] [--time T] [--json] [--force] [--data-dir DIR]\n"
     "Train a failure classifier (XGBoost, binary:logistic) on a defined dataset: 80/20\n"
     "split by hashed reading key, threshold chosen on out-of-fold training scores (the\n"
     "most precise one within 2 points of the best recall reached at precision >= P,\n"
@@ -80,7 +80,8 @@ static const char train_usage[] =
     "FILE.meta.json (features, threshold, metrics, drift summary), and appends model.train.\n"
     "An existing FILE is not overwritten (a registered model would no longer match its\n"
     "hash) unless --force is given.\n"
-    "Defaults: N failure-predictor, S 1, R 50, D 4, E 0.2.\n";
+    "Defaults: N failure-predictor, S 1, R 50, D 4, E 0.2.\n"
+    "--time T (RFC 3339) records model.train as made at T (default now).\n";
 
 static int cmd_train(int argc, char **argv)
 {
@@ -95,6 +96,8 @@ static int cmd_train(int argc, char **argv)
         return u;
     model_train_opts t = {.name = o.name ? o.name : "failure-predictor", .dataset = o.dataset,
                           .seed = 1};
+    if (cli_event_time("model train", o.time, &t.time_us))
+        return 2;
     int64_t v;
     if (o.seed) {
         if (num_i64(o.seed, 0, 2147483647, &v))
@@ -175,9 +178,11 @@ static int cmd_train(int argc, char **argv)
 
 static const char register_usage[] =
     "usage: auditd model register FILE --name N --version V --dataset VERSION [--actor P]\n"
-    "                             [--data-dir DIR]\n"
+    "                             [--time T] [--data-dir DIR]\n"
     "Record FILE (and FILE.meta.json from 'auditd model train') in DIR/models.db with its\n"
-    "SHA-256, dataset and metrics, and append a model.register event.\n";
+    "SHA-256, dataset and metrics, and append a model.register event.\n"
+    "--time T (RFC 3339) records the registration as made at T (default now); the\n"
+    "ledger's recorded_at stays the real time.\n";
 
 static int cmd_register(int argc, char **argv)
 {
@@ -195,9 +200,12 @@ static int cmd_register(int argc, char **argv)
         (u = need("model register", o.version, "--version V", register_usage)) ||
         (u = need("model register", o.dataset, "--dataset VERSION", register_usage)))
         return u;
+    int64_t at = 0;
+    if (cli_event_time("model register", o.time, &at))
+        return 2;
     adt_err err;
     model_info m;
-    if (model_register(o.data_dir, file, o.name, o.version, o.dataset, o.actor, &m, &err))
+    if (model_register_at(o.data_dir, file, o.name, o.version, o.dataset, o.actor, at, &m, &err))
         return cli_fail("model register", &err);
     printf("registered %s@%s\nsha256: %s\ndataset: %s\nprecision %.3f  recall %.3f  PR-AUC "
            "%.3f  threshold %.4f\n",
@@ -207,10 +215,12 @@ static int cmd_register(int argc, char **argv)
 
 static const char approve_usage[] =
     "usage: auditd model approve N --version V --approver PRINCIPAL --change-id C\n"
-    "                            [--data-dir DIR]\n"
+    "                            [--time T] [--data-dir DIR]\n"
     "Record PRINCIPAL's approval of change C deploying N@V (its registered SHA-256): a\n"
     "change.approve event for activity model:N. Only an approval by the activity's\n"
-    "Accountable party (RACI policy) lets 'auditd model deploy' proceed.\n";
+    "Accountable party (RACI policy) lets 'auditd model deploy' proceed.\n"
+    "--time T (RFC 3339) records the approval as given at T (default now): for an\n"
+    "approval given earlier on paper, or a simulation; recorded_at stays the real time.\n";
 
 static int cmd_approve(int argc, char **argv)
 {
@@ -228,9 +238,12 @@ static int cmd_approve(int argc, char **argv)
         (u = need("model approve", o.approver, "--approver PRINCIPAL", approve_usage)) ||
         (u = need("model approve", o.change_id, "--change-id C", approve_usage)))
         return u;
+    int64_t at = 0;
+    if (cli_event_time("model approve", o.time, &at))
+        return 2;
     adt_err err;
     unsigned long long idx = 0;
-    if (model_approve(o.data_dir, name, o.version, o.approver, o.change_id, &idx, &err))
+    if (model_approve_at(o.data_dir, name, o.version, o.approver, o.change_id, at, &idx, &err))
         return cli_fail("model approve", &err);
     printf("approval of %s@%s by %s under change %s recorded (ledger entry %llu)\n", name,
            o.version, o.approver, o.change_id, idx);
@@ -279,11 +292,13 @@ static int accountable_for(const char *data_dir, const char *policy_path, const 
 
 static const char deploy_usage[] =
     "usage: auditd model deploy N --version V --actor P --change-id C [--policy FILE]\n"
-    "                           [--data-dir DIR]\n"
+    "                           [--time T] [--data-dir DIR]\n"
     "Deploy N@V under change C. Refused unless the Accountable party of activity model:N\n"
     "(from FILE, else the policy loaded with 'auditd policy load') approved change C for\n"
     "N@V, and unless the model file still has the approved SHA-256. Appends model.deploy;\n"
-    "ingestion then scores readings with this model.\n";
+    "ingestion then scores readings with this model.\n"
+    "--time T (RFC 3339) records the deployment as made at T (default now); scoring\n"
+    "starts when the command runs, whatever T says.\n";
 
 static int cmd_deploy(int argc, char **argv)
 {
@@ -300,14 +315,32 @@ static int cmd_deploy(int argc, char **argv)
     if ((u = need("model deploy", o.version, "--version V", deploy_usage)) ||
         (u = need("model deploy", o.change_id, "--change-id C", deploy_usage)))
         return u;
+    int64_t at = 0;
+    if (cli_event_time("model deploy", o.time, &at))
+        return 2;
     adt_err err;
     if (model_check_id("model name", name, MODEL_NAME_MAX, &err))
         return cli_fail("model deploy", &err) + 1;
+    /* An unknown model is unknown, whatever the policy says about it. */
+    model_info known;
+    if (model_get(o.data_dir, name, o.version, &known, NULL, &err) == ADT_ENOTFOUND) {
+        model_info any;
+        adt_err e2;
+        if (model_get(o.data_dir, name, NULL, &any, NULL, &e2) == ADT_ENOTFOUND)
+            return cli_failf("model deploy",
+                             "unknown model '%s': no version of it is registered ('auditd "
+                             "model list' shows the registered ones)",
+                             name);
+        return cli_failf("model deploy",
+                         "unknown version %s of model '%s' ('auditd model list' shows the "
+                         "registered versions)",
+                         o.version, name);
+    }
     char acc[RACI_ID_MAX + 1];
     if (accountable_for(o.data_dir, o.policy, name, o.actor, acc, sizeof acc, &err))
         return cli_fail("model deploy", &err);
     unsigned long long idx = 0;
-    if (model_deploy(o.data_dir, name, o.version, o.actor, o.change_id, acc, &idx, &err))
+    if (model_deploy_at(o.data_dir, name, o.version, o.actor, o.change_id, acc, at, &idx, &err))
         return cli_fail("model deploy", &err);
     printf("deployed %s@%s under change %s (approved by %s, ledger entry %llu)\n", name,
            o.version, o.change_id, acc, idx);
@@ -392,12 +425,14 @@ int cli_model(int argc, char **argv)
 
 static const char drift_usage[] =
     "usage: auditd drift --model N [--version V] [--from T] [--to T] [--threshold X]\n"
-    "                    [--actor P] [--json] [--data-dir DIR]\n"
+    "                    [--actor P] [--time T] [--json] [--data-dir DIR]\n"
     "Compare the telemetry of [T_from, T_to) (RFC 3339; default the last 24 hours) with\n"
     "model N's training distribution (V: default the deployed version): per raw feature\n"
     "the PSI over the training deciles and the two-sample KS statistic with its p-value.\n"
     "Features with PSI above X (default 0.2) get a drift.detected event, and one\n"
-    "alert.raise (kind drift) is appended. Exit status 0 either way; 1 on errors.\n";
+    "alert.raise (kind drift) is appended. Exit status 0 either way; 1 on errors.\n"
+    "--time T (RFC 3339) records those events as made at T (default now), e.g. the end\n"
+    "of the window for a check run later.\n";
 
 int cli_drift(int argc, char **argv)
 {
@@ -419,9 +454,12 @@ int cli_drift(int argc, char **argv)
     double thr = DRIFT_DEFAULT_THRESHOLD;
     if (o.threshold && (num_double(o.threshold, &thr) || !(thr > 0)))
         return cli_failf("drift", "--threshold must be a positive number") + 1;
+    int64_t at = 0;
+    if (cli_event_time("drift", o.time, &at))
+        return 2;
     driftcheck_report rep;
     adt_err err;
-    if (driftcheck_run(o.data_dir, o.model, o.version, from, to, thr, o.actor, &rep, &err))
+    if (driftcheck_run(o.data_dir, o.model, o.version, from, to, thr, o.actor, at, &rep, &err))
         return cli_fail("drift", &err);
     char f[32], t[32];
     rfc3339_format_s(rep.from_us, f, sizeof f);

@@ -34,7 +34,8 @@ typedef struct popts {
     int64_t batch, limit, version;
     bool all, no_score, quiet, rebuild;
     /* simulate */
-    const char *seed, *days, *start, *machines, *interval, *out, *post, *name, *key;
+    const char *seed, *days, *start, *machines, *interval, *out, *post, *name, *key, *go_live;
+    const char *format;
     cliopt_args args; /* positional arguments */
 } popts;
 
@@ -62,6 +63,7 @@ static bool parse(const char *cmd, int argc, char **argv, int first, popts *o, c
         CLIOPT_S("machines", 0, &o->machines),    CLIOPT_S("interval", 0, &o->interval),
         CLIOPT_S("out", 0, &o->out),              CLIOPT_S("post", 0, &o->post),
         CLIOPT_S("name", 0, &o->name),            CLIOPT_S("key", 0, &o->key),
+        CLIOPT_S("go-live", 0, &o->go_live),      CLIOPT_S("format", 0, &o->format),
         CLIOPT_END};
     if (cli_parse(cmd, argc, argv, first, table, &o->args, usage, status))
         return true;
@@ -194,6 +196,133 @@ static int profiles_load(const char *cmd, const popts *o)
     writer_close(&w);
     return status;
 }
+
+/* ---- output for people --------------------------------------------------- */
+
+/* A string member, or "" (for tables). */
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* "2026-07-20T09:05:00.000000Z" -> "2026-07-20 09:05:00" into out[20]. */
+static const char *short_time(const char *t, char out[20])
+{
+    snprintf(out, 20, "%.19s", t);
+    if (strlen(out) == 19 && out[10] == 'T')
+        out[10] = ' ';
+    return out;
+}
+
+/* The quarantine listing (ingest_quarantine_json) as a table: one row per
+ * reading, with the reading's own time and device from its line. */
+static void print_quarantine(const char *json, bool all, int64_t limit)
+{
+    cJSON *arr = cJSON_Parse(json);
+    int n = cJSON_GetArraySize(arr);
+    if (n == 0) {
+        printf("the quarantine holds no %sreadings\n", all ? "" : "unreplayed ");
+        cJSON_Delete(arr);
+        return;
+    }
+    printf("%-7s %-19s %-10s %-14s %-8s %s\n", "ID", "READING TIME", "DEVICE", "REASON",
+           "REPLAYED", "DETAIL");
+    const cJSON *q;
+    cJSON_ArrayForEach(q, arr)
+    {
+        char tm[20] = "", rb[24] = "-";
+        cJSON *line = cJSON_Parse(jstr(q, "line"));
+        const char *t = line ? jstr(line, "time") : "";
+        const cJSON *rbv = cJSON_GetObjectItemCaseSensitive(q, "replayed_batch");
+        if (cJSON_IsNumber(rbv))
+            snprintf(rb, sizeof rb, "batch %.0f", rbv->valuedouble);
+        const char *dev = jstr(q, "device");
+        printf("%-7.0f %-19s %-10.10s %-14.14s %-8s %.90s\n",
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(q, "id")),
+               *t ? short_time(t, tm) : "(no time)", *dev ? dev : "?", jstr(q, "reason"), rb,
+               jstr(q, "detail"));
+        cJSON_Delete(line);
+    }
+    printf("%d reading%s shown%s; --format json prints them whole (with the original line)\n",
+           n, n == 1 ? "" : "s",
+           limit && n >= limit ? " (the --limit; there may be more)" : "");
+    cJSON_Delete(arr);
+}
+
+/* A lineage trace (lineage_trace) as a table of steps, telemetry batches summed up. */
+static void print_lineage(const char *json)
+{
+    cJSON *j = cJSON_Parse(json);
+    if (!j) {
+        printf("%s\n", json);
+        return;
+    }
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(j, "steps");
+    printf("lineage of %s, each step proven included in the checkpoint of tree size %.0f\n\n",
+           jstr(j, "query"), cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "tree_size")));
+    printf("%-16s %9s  %-8s %s\n", "STEP", "ENTRY", "PROOF", "WHAT");
+    int nbatch = 0, shown = 0, unverified = 0;
+    double readings = 0;
+    char first[20] = "", last[20] = "";
+    const cJSON *st;
+    cJSON_ArrayForEach(st, steps)
+    {
+        const char *kind = jstr(st, "step");
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(st, "index");
+        bool ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "verified"));
+        unverified += !ok;
+        char what[256] = "", idx[24] = "-";
+        if (cJSON_IsNumber(ix))
+            snprintf(idx, sizeof idx, "%.0f", ix->valuedouble);
+        if (!strcmp(kind, "batch")) {
+            nbatch++;
+            readings += cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "accepted"));
+            if (!first[0])
+                short_time(jstr(st, "from"), first);
+            short_time(jstr(st, "to"), last);
+            if (shown >= 3)
+                continue;
+            shown++;
+            char a[20], b[20];
+            snprintf(what, sizeof what, "telemetry batch %.0f: %.0f readings %s .. %s, digest %.12s",
+                     cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "batch_id")),
+                     cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "accepted")),
+                     short_time(jstr(st, "from"), a), short_time(jstr(st, "to"), b),
+                     jstr(st, "digest"));
+        } else if (!strcmp(kind, "dataset")) {
+            char a[20], b[20];
+            snprintf(what, sizeof what, "dataset %.12s: %.0f batches, %.0f readings, %s .. %s",
+                     jstr(st, "dataset"),
+                     cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "batches")),
+                     cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(st, "readings")),
+                     short_time(jstr(st, "from"), a), short_time(jstr(st, "to"), b));
+        } else if (!strcmp(kind, "model.register")) {
+            snprintf(what, sizeof what, "%s@%s registered, trained on dataset %.12s",
+                     jstr(st, "model"), jstr(st, "version"), jstr(st, "dataset"));
+        } else if (!strcmp(kind, "model.deploy")) {
+            snprintf(what, sizeof what, "%s@%s deployed", jstr(st, "model"), jstr(st, "version"));
+        } else {
+            snprintf(what, sizeof what, "%s", jstr(st, "type"));
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(st, "model");
+            if (cJSON_IsString(m))
+                snprintf(what, sizeof what, "%s by %s@%s", jstr(st, "type"), m->valuestring,
+                         jstr(st, "version"));
+        }
+        printf("%-16s %9s  %-8s %s\n", kind, idx, ok ? "verified" : "FAILED", what);
+    }
+    if (nbatch > shown)
+        printf("%-16s %9s  %-8s ... and %d more batches\n", "batch", "", "", nbatch - shown);
+    if (nbatch)
+        printf("\n%d telemetry batches, %.0f readings from %s to %s%s\n", nbatch, readings, first,
+               last, unverified ? "" : "; every inclusion proof verified");
+    if (unverified)
+        printf("\n%d step(s) FAILED their inclusion proof\n", unverified);
+    printf("--format json prints every step with its leaf hash and proof\n");
+    cJSON_Delete(j);
+}
+
+/* ---- profile ------------------------------------------------------------ */
 
 int cli_profile(int argc, char **argv)
 {
@@ -404,6 +533,9 @@ static int telemetry_ingest(const char *cmd, const popts *o)
 
 static int quarantine_list(const char *cmd, const popts *o)
 {
+    bool text;
+    if (cli_output_text(cmd, o->format, &text))
+        return 2;
     sqlite3 *db;
     if (reader_open(cmd, o->data_dir, &db))
         return 1;
@@ -412,6 +544,11 @@ static int quarantine_list(const char *cmd, const popts *o)
     adt_err err;
     int rc = ingest_quarantine_json(db, o->all, (size_t)o->limit, &out, &err);
     sqldb_close(db);
+    if (!rc && text) {
+        print_quarantine(out.data, o->all, o->limit);
+        buf_free(&out);
+        return 0;
+    }
     return print_json(cmd, rc, &out, &err);
 }
 
@@ -488,7 +625,7 @@ int cli_telemetry(int argc, char **argv)
     static const char usage[] =
         "usage: auditd telemetry ingest [FILE|-] [--batch N] [--actor NAME] [--no-score] "
         "[--quiet]\n"
-        "       auditd telemetry quarantine list [--all] [--limit N]\n"
+        "       auditd telemetry quarantine list [--all] [--limit N] [--format text|json]\n"
         "       auditd telemetry quarantine replay [--limit N] [--actor NAME]\n"
         "       auditd telemetry rollups [--from TIME] [--to TIME] [--device D] | --rebuild\n"
         "       (all take --data-dir DIR)\n"
@@ -594,18 +731,24 @@ int cli_dataset(int argc, char **argv)
 int cli_lineage(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: auditd lineage PREDICTION|MODEL@VERSION|DATASET [--data-dir DIR]\n"
+        "usage: auditd lineage PREDICTION|MODEL@VERSION|DATASET [--format text|json]\n"
+        "                      [--data-dir DIR]\n"
         "Which exact data trained the model that made this prediction? Prints the chain\n"
         "prediction.summary -> model.deploy -> model.register -> dataset.define ->\n"
         "telemetry.batch with each step's ledger index and its RFC 6962 inclusion proof\n"
         "against the latest checkpoint (printed too). PREDICTION is a prediction id\n"
-        "(N or prediction:N, see telemetry.db predictions).\n";
+        "(N or prediction:N, see telemetry.db predictions).\n"
+        "text (the default on a terminal) summarises the chain in a table; json (the\n"
+        "default otherwise) has every step with its leaf hash and proof.\n";
     popts o;
     int status;
     if (parse("lineage", argc, argv, 1, &o, usage, &status))
         return status;
     if (o.args.npos != 1)
         return cli_failf("lineage", "give one prediction id, MODEL@VERSION or dataset id") + 1;
+    bool text;
+    if (cli_output_text("lineage", o.format, &text))
+        return 2;
     adt_err err;
     ledger *lg;
     if (ledger_open(o.data_dir, LEDGER_RDONLY, &lg, &err))
@@ -620,6 +763,11 @@ int cli_lineage(int argc, char **argv)
     int rc = lineage_trace(db, lg, o.args.pos[0], &out, &err);
     sqldb_close(db);
     ledger_close(lg);
+    if (!rc && text) {
+        print_lineage(out.data);
+        buf_free(&out);
+        return 0;
+    }
     return print_json("lineage", rc, &out, &err);
 }
 
@@ -670,7 +818,7 @@ int cli_simulate(int argc, char **argv)
 {
     static const char usage[] =
         "usage: auditd simulate --seed N --days D [--start 2026-07-01] [--machines K]\n"
-        "                       [--interval SECONDS] --out DIR\n"
+        "                       [--interval SECONDS] [--go-live TIME] --out DIR\n"
         "                       [--post URL --name AGENT --key FILE]\n"
         "Generate a synthetic plant (docs/pipeline.md): K CNC machines of types L/M/H\n"
         "(default 8) with one reading per machine every SECONDS (default 60), failure modes\n"
@@ -682,7 +830,11 @@ int cli_simulate(int argc, char **argv)
         "--file DIR/devices.ndjson; auditd telemetry ingest DIR/telemetry.ndjson; and\n"
         "auditd append < DIR/events.ndjson (or auditd agent send) for the events.\n"
         "--post sends both files to a running daemon as agent AGENT would (signed batches,\n"
-        "spooled in DIR/spool-*; register the devices and profiles there first).\n";
+        "spooled in DIR/spool-*; register the devices and profiles there first).\n"
+        "--go-live TIME (YYYY-MM-DD or RFC 3339): from then on the simulated plant responds\n"
+        "to the programme: maintenance acts on failure warnings (earlier tool changes,\n"
+        "prepared repairs) and the CNC controllers power idle spindles down (firmware\n"
+        "change CHG-006, deployed at TIME). Readings before TIME are unchanged.\n";
     popts o;
     int status;
     if (parse("simulate", argc, argv, 1, &o, usage, &status))
@@ -713,6 +865,8 @@ int cli_simulate(int argc, char **argv)
     }
     if (o.start && sim_parse_time(o.start, &so.start_us))
         return cli_failf("simulate", "--start: expected YYYY-MM-DD or RFC 3339") + 1;
+    if (o.go_live && (sim_parse_time(o.go_live, &so.go_live_us) || so.go_live_us <= 0))
+        return cli_failf("simulate", "--go-live: expected YYYY-MM-DD or RFC 3339 after 1970") + 1;
     if (!o.out)
         return cli_failf("simulate", "--out DIR is required") + 1;
     adt_err err;

@@ -35,6 +35,10 @@ static void usage(FILE *f)
             "                   earlier report; the bytes match if the inputs are unchanged)\n"
             "  --no-record      do not append report.issued (drafts)\n"
             "  --actor NAME     who issues it (default $USER)\n"
+            "  --time T         the report's date and the time of its report.issued event\n"
+            "                   (RFC 3339; default: the checkpoint's last recorded_at for\n"
+            "                   the date, now for the event); for a report of a simulated or\n"
+            "                   earlier time. The ledger's recorded_at stays the real time.\n"
             "  --verbose        log where the time goes (ledger, telemetry, controls)\n"
             "  --data-dir DIR   the data directory\n"
             "\n"
@@ -71,19 +75,19 @@ static int write_file(const char *path, const char *data, size_t len, adt_err *e
     return ADT_OK;
 }
 
-/* Produce, store, then record: the ledger never names a report that was not
- * written, and a report that could not be recorded is removed again. */
-static int issue(const char *cmd, const report_opts *opts, const char *out_path,
-                 uint64_t *tree_size)
+/* Render one format of `set`, store it, then record it: the ledger never
+ * names a report that was not written, and a report that could not be
+ * recorded is removed again. */
+static int issue(const char *cmd, report_set *set, const report_opts *opts,
+                 const char *out_path)
 {
     report_opts o = *opts;
     bool record = o.record;
-    o.record = false;
     buf out;
     buf_init(&out, REPORT_MAX_BYTES);
     report_issued is;
     adt_err err = {0};
-    int rc = reports_generate(&o, &out, &is, &err);
+    int rc = reports_render(set, o.format, o.template_path, &out, &is, &err);
     if (rc) {
         buf_free(&out);
         return cli_fail(cmd, &err);
@@ -111,8 +115,6 @@ static int issue(const char *cmd, const report_opts *opts, const char *out_path,
         fprintf(info, " recorded_at_index=%llu", (unsigned long long)is.index);
     fputc('\n', info);
     buf_free(&out);
-    if (tree_size)
-        *tree_size = is.tree_size;
     return 0;
 }
 
@@ -147,6 +149,10 @@ int cli_report(int argc, char **argv)
             data_dir = VAL();
         else if (!strcmp(a, "--actor") && has_val)
             o.actor = VAL();
+        else if (!strcmp(a, "--time") && has_val) {
+            if (cli_event_time(cmd, VAL(), &o.issued_us))
+                return 2;
+        }
         else if (!strcmp(a, "--at-size") && has_val) {
             uint64_t n;
             const char *v = VAL();
@@ -178,27 +184,37 @@ int cli_report(int argc, char **argv)
             return cli_failf(cmd, "--format all needs --out-dir DIR"), 2;
         if (mkdir(out_dir, 0755) && errno != EEXIST)
             return cli_failf(cmd, "cannot create %s: %s", out_dir, strerror(errno));
+        /* One computation, at one checkpoint, for every format: they show the
+         * same data. */
+        report_set *set = NULL;
+        adt_err err = {0};
+        if (reports_compute(&o, &set, &err))
+            return cli_fail(cmd, &err);
         static const report_format all[] = {REPORT_HTML, REPORT_OSCAL_XML, REPORT_OSCAL_JSON,
                                             REPORT_JSON, REPORT_CSV};
-        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        int rc = 0;
+        for (size_t i = 0; i < sizeof all / sizeof all[0] && !rc; i++) {
             char path[4096];
             o.format = all[i];
             if (snprintf(path, sizeof path, "%s/report-%s.%s", out_dir, o.period,
                          report_format_ext(all[i])) >= (int)sizeof path)
-                return cli_failf(cmd, "--out-dir path too long");
-            /* every format from the same checkpoint, so they show the same data */
-            uint64_t at = 0;
-            int rc = issue(cmd, &o, path, &at);
-            if (rc)
-                return rc;
-            o.at_size = at;
+                rc = cli_failf(cmd, "--out-dir path too long");
+            else
+                rc = issue(cmd, set, &o, path);
         }
-        return 0;
+        reports_set_free(set);
+        return rc;
     }
     if (report_format_parse(fmt, &o.format)) {
         fprintf(stderr, "auditd %s: --format must be html, json, csv, oscal-xml, oscal-json, xml or all, not '%s'\n",
                 cmd, fmt);
         return 2;
     }
-    return issue(cmd, &o, out_path, NULL);
+    report_set *set = NULL;
+    adt_err err = {0};
+    if (reports_compute(&o, &set, &err))
+        return cli_fail(cmd, &err);
+    int rc = issue(cmd, set, &o, out_path);
+    reports_set_free(set);
+    return rc;
 }

@@ -30,13 +30,22 @@ static const char serve_usage[] =
     "  --listen ADDR:PORT         default 127.0.0.1:8080\n"
     "  --tls-cert, --tls-key      serve HTTPS (PEM files)\n"
     "  --allow-plain-http         plain HTTP on a non-loopback address (otherwise refused)\n"
+    "  --mqtt URL                 subscribe to telemetry: mqtt://HOST:PORT, or over TLS\n"
+    "                             mqtts://HOST:PORT with --mqtt-ca PEM (verifies the broker)\n"
+    "  --mqtt-cert, --mqtt-key    client certificate for the broker (PEM, optional)\n"
     "  --max-batch-events N       events per request (10000)\n"
     "  --max-body-bytes N         request body limit (8388608)\n"
     "  --queue-max-events N       commit queue bound; beyond it 429 (100000)\n"
     "  --max-group-events N       events per ledger transaction (20000)\n"
     "  --max-skew-seconds N       agent clock skew accepted (300)\n"
     "  --receipt-proofs-max N     inline inclusion proofs up to this batch size (64)\n"
-    "  --max-connections N        (256)   --threads N  (0 = a thread per connection)\n"
+    "  --max-connections N        (2048)  --max-connections-per-ip N (64; 0 = no limit)\n"
+    "  --header-timeout-seconds N idle limit until a request is authenticated (10)\n"
+    "  --idle-timeout-seconds N   idle limit of authenticated connections (60)\n"
+    "  --max-body-memory N        request bodies held at once; beyond it 429 (67108864)\n"
+    "  --threads N                epoll threads (2)   --workers N  handler threads (64)\n"
+    "  --verify-interval-seconds N  scheduled ledger verify, recorded as ledger.verify\n"
+    "                             (86400; 0 = off)\n"
     "  --log-level L              error|warn|info|debug\n"
     "SIGTERM or SIGINT drains: stop accepting, finish in-flight batches, sign a final\n"
     "checkpoint (server.stop event), exit 0. See docs/server.md.\n";
@@ -130,12 +139,6 @@ static const char agent_usage[] =
     "verify-receipts: check every stored receipt against the server's current checkpoint\n"
     "     (token: --token or $AUDITD_TOKEN, an auditor token).\n";
 
-/* The actor of an administrative act at the command line (cliopt.h). */
-static const char *actor_name(char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", cliopt_actor(NULL));
-    return out;
-}
 
 static int open_both(const char *dir, ledger **lg, state **st, adt_err *err)
 {
@@ -197,7 +200,7 @@ static int agent_add(int argc, char **argv)
         agentsig_key_id(pub, kid);
         snprintf(fields, sizeof fields, "{\"agent\":\"%s\",\"role\":\"%s\",\"key_id\":\"%s\"}", name,
                  role, kid);
-        if (state_audit_event(lg, "agent.add", actor_name(actor, sizeof actor), fields, &err))
+        if (state_audit_event(lg, "agent.add", cli_actor(actor, sizeof actor), fields, &err))
             rc = cli_failf("agent add", "agent added but the agent.add event was not recorded: %s",
                            err.msg);
         else
@@ -234,7 +237,7 @@ static int agent_revoke(int argc, char **argv)
         rc = cli_fail("agent revoke", &err);
     if (!rc) {
         snprintf(fields, sizeof fields, "{\"agent\":\"%s\",\"role\":\"%s\"}", name, role);
-        if (state_audit_event(lg, "agent.revoke", actor_name(actor, sizeof actor), fields, &err))
+        if (state_audit_event(lg, "agent.revoke", cli_actor(actor, sizeof actor), fields, &err))
             rc = cli_failf("agent revoke", "agent revoked but the event was not recorded: %s", err.msg);
         else
             printf("agent %s revoked\n", name);
@@ -460,7 +463,7 @@ int cli_token(int argc, char **argv)
         if (!rc) {
             snprintf(fields, sizeof fields, "{\"token_id\":\"%s\",\"role\":\"%s\",\"name\":\"%s\"}", id,
                      role, name ? name : id);
-            if (state_audit_event(lg, "token.create", actor_name(actor, sizeof actor), fields, &err)) {
+            if (state_audit_event(lg, "token.create", cli_actor(actor, sizeof actor), fields, &err)) {
                 char rid[17], rrole[16], rname[80];
                 adt_err e2;
                 state_token_revoke(st, id, rid, rrole, sizeof rrole, rname, sizeof rname, &e2);
@@ -493,7 +496,7 @@ int cli_token(int argc, char **argv)
         if (!rc) {
             snprintf(fields, sizeof fields, "{\"token_id\":\"%s\",\"role\":\"%s\",\"name\":\"%s\"}", id,
                      rrole, rname);
-            if (state_audit_event(lg, "token.revoke", actor_name(actor, sizeof actor), fields, &err))
+            if (state_audit_event(lg, "token.revoke", cli_actor(actor, sizeof actor), fields, &err))
                 rc = cli_failf("token revoke", "token revoked but the event was not recorded: %s",
                                err.msg);
             else

@@ -1,5 +1,6 @@
 #include "canon.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +349,27 @@ int canon_put_string(buf *out, const char *s, size_t n)
     return rc;
 }
 
+/* True if the JSON number s[0..n) (grammar already checked, n <= 64) is
+ * finite as a double and is 0 only when written as zero. strtod is
+ * locale-dependent only for the decimal point, and auditd never calls
+ * setlocale, so the C locale's '.' applies. */
+static bool number_fits_double(const char *s, size_t n)
+{
+    char tmp[72];
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    double v = strtod(tmp, NULL);
+    if (isinf(v))
+        return false;
+    if (v != 0.0)
+        return true;
+    /* Zero: fine if every mantissa digit is 0 (0e5, 0.00E-3). */
+    for (size_t i = 0; i < n && s[i] != 'e' && s[i] != 'E'; i++)
+        if (s[i] >= '1' && s[i] <= '9')
+            return false;
+    return true;
+}
+
 static int parse_number(parser *p)
 {
     size_t st = p->i;
@@ -372,7 +394,9 @@ static int parse_number(parser *p)
         if (p->i == d)
             return fail(p, "digits expected after decimal point");
     }
+    bool has_exp = false;
     if (p->i < p->n && (s[p->i] == 'e' || s[p->i] == 'E')) {
+        has_exp = true;
         p->i++;
         if (p->i < p->n && (s[p->i] == '+' || s[p->i] == '-'))
             p->i++;
@@ -384,6 +408,14 @@ static int parse_number(parser *p)
     }
     if (p->i - st > 64)
         return fail(p, "number longer than 64 characters");
+    /* Numbers are kept as written, but every reader (cJSON, the rules, a
+     * verifier in another language) turns them into IEEE 754 doubles: one
+     * that becomes infinity (1e999) or zero although it is not (1e-999)
+     * would mean something else to each of them, so it is refused. Without
+     * an exponent a number of at most 64 characters always fits. */
+    if (has_exp && !number_fits_double(s + st, p->i - st))
+        return fail(p, "number out of the range of a 64-bit floating-point value (RFC 8259 "
+                       "section 6: interoperable numbers fit an IEEE 754 double)");
     if (buf_append(p->out, s + st, p->i - st))
         return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
     return ADT_OK;

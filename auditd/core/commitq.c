@@ -14,6 +14,9 @@ const double commitq_latency_bounds[12] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.
 typedef struct request {
     const ledger_item *items;
     size_t n;
+    const ledger_batch_id *id;
+    bool duplicate;
+    ledger_batch_rec rec;
     ledger_commit *out;
     adt_err err;
     int rc;
@@ -34,7 +37,7 @@ struct commitq {
     commitq_stats stats;
     commitq_listener listener;
     void *listener_ctx;
-    ledger_item *group;   /* writer-thread scratch: the items of one group */
+    ledger_batch *group;  /* writer-thread scratch: the batches of one group */
     size_t group_cap;
 };
 
@@ -45,16 +48,37 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void finish(commitq *q, request *r, int rc, const ledger_commit *c, uint64_t first)
+/* Settle one request from its batch's outcome. A duplicate's receipt is the
+ * original's: its range and the checkpoint signed when it was appended. */
+static void finish(commitq *q, request *r, int rc, const ledger_commit *c, const ledger_batch *b)
 {
     r->rc = rc;
-    if (!rc && r->out) {
-        *r->out = *c;
-        r->out->first = first;
-        r->out->count = r->n;
+    if (!rc) {
+        r->duplicate = b->duplicate;
+        r->rec = b->rec;
+        if (r->out) {
+            *r->out = *c;
+            r->out->first = b->rec.first;
+            r->out->count = b->rec.count;
+        }
     }
     r->done = true;
     (void)q;
+}
+
+/* For a duplicate, replace the group's checkpoint in r->out by the one that
+ * first covered the original (checkpoints are immutable: read outside the
+ * append transaction). Runs on the writer thread before the request is
+ * settled. */
+static void original_checkpoint(commitq *q, ledger_batch *b, ledger_commit *c, adt_err *err,
+                                int *rc)
+{
+    if (*rc || !b->duplicate)
+        return;
+    c->tree_size = b->rec.tree_size;
+    *rc = ledger_checkpoint_at(q->lg, b->rec.tree_size, c->checkpoint, sizeof c->checkpoint, err);
+    if (!*rc)
+        *rc = ledger_root(q->lg, b->rec.tree_size, c->root, err);
 }
 
 /* Append one group. If the group as a whole fails for an item's fault,
@@ -66,45 +90,65 @@ static void commit_group(commitq *q, request *reqs)
         total += r->n;
         nreq++;
     }
-    if (total > q->group_cap) {
-        ledger_item *g = realloc(q->group, total * sizeof *g);
+    if (nreq > q->group_cap) {
+        ledger_batch *g = realloc(q->group, nreq * sizeof *g);
         if (!g) {
             pthread_mutex_lock(&q->mu);
             for (request *r = reqs; r; r = r->next) {
                 adt_fail(&r->err, ADT_ENOMEM, "out of memory in the committer");
-                finish(q, r, ADT_ENOMEM, NULL, 0);
+                finish(q, r, ADT_ENOMEM, NULL, NULL);
             }
             pthread_mutex_unlock(&q->mu);
             return;
         }
         q->group = g;
-        q->group_cap = total;
+        q->group_cap = nreq;
     }
-    size_t off = 0;
-    for (request *r = reqs; r; r = r->next) {
-        memcpy(q->group + off, r->items, r->n * sizeof *r->items);
-        off += r->n;
-    }
+    size_t k = 0;
+    for (request *r = reqs; r; r = r->next, k++)
+        q->group[k] = (ledger_batch){.items = r->items, .n = r->n, .id = r->id};
     double t0 = now_s();
     ledger_commit c;
     adt_err err;
-    int rc = ledger_append(q->lg, q->group, total, &c, &err);
+    int rc = ledger_append_batches(q->lg, q->group, nreq, &c, &err);
     double dt = now_s() - t0;
     bool split = rc != ADT_OK && nreq > 1;
-    ledger_commit single[1];
-    pthread_mutex_lock(&q->mu);
-    if (!split) {
-        uint64_t first = rc ? 0 : c.first;
-        for (request *r = reqs; r; r = r->next) {
-            if (rc)
-                r->err = err;
-            finish(q, r, rc, &c, first);
-            first += r->n;
+    /* Receipts of resent batches name the checkpoint of their first commit. */
+    ledger_commit *dups = NULL;
+    int *drc = NULL;
+    adt_err *derr = NULL;
+    if (!rc) {
+        size_t nd = 0;
+        for (k = 0; k < nreq; k++)
+            nd += q->group[k].duplicate;
+        if (nd) {
+            dups = calloc(nreq, sizeof *dups);
+            drc = calloc(nreq, sizeof *drc);
+            derr = calloc(nreq, sizeof *derr);
+            for (k = 0; k < nreq; k++) {
+                if (!dups || !drc || !derr) {
+                    rc = adt_fail(&err, ADT_ENOMEM, "out of memory in the committer");
+                    break;
+                }
+                dups[k] = c;
+                original_checkpoint(q, &q->group[k], &dups[k], &derr[k], &drc[k]);
+            }
         }
     }
-    if (!rc) {
-        q->stats.events_appended += total;
-        q->stats.batches_committed += nreq;
+    pthread_mutex_lock(&q->mu);
+    if (!split) {
+        k = 0;
+        for (request *r = reqs; r; r = r->next, k++) {
+            int r1 = rc ? rc : drc ? drc[k] : ADT_OK;
+            if (rc)
+                r->err = err;
+            else if (r1)
+                r->err = derr[k];
+            finish(q, r, r1, dups ? &dups[k] : &c, r1 ? NULL : &q->group[k]);
+        }
+    }
+    if (!rc && c.count) {
+        q->stats.events_appended += c.count;
         q->stats.groups_committed++;
         q->stats.tree_size = c.tree_size;
         q->stats.latency_sum += dt;
@@ -112,27 +156,43 @@ static void commit_group(commitq *q, request *reqs)
             if (dt <= commitq_latency_bounds[i])
                 q->stats.latency_le[i]++;
     }
+    if (!rc)
+        for (k = 0; k < nreq; k++) {
+            if (q->group[k].duplicate)
+                q->stats.batches_deduplicated++;
+            else
+                q->stats.batches_committed++;
+        }
     pthread_mutex_unlock(&q->mu);
-    if (!rc && q->listener)
+    free(dups);
+    free(drc);
+    free(derr);
+    if (!rc && c.count && q->listener)
         q->listener(q->listener_ctx, &c);
     if (!split)
         return;
+    ledger_commit single[1];
     for (request *r = reqs, *next; r; r = next) {
         next = r->next; /* r may be gone once finished and unlocked */
         adt_err e1;
-        int r1 = ledger_append(q->lg, r->items, r->n, single, &e1);
+        ledger_batch b = {.items = r->items, .n = r->n, .id = r->id};
+        int r1 = ledger_append_batches(q->lg, &b, 1, single, &e1);
+        ledger_commit oc = *single;
+        original_checkpoint(q, &b, &oc, &e1, &r1);
         pthread_mutex_lock(&q->mu);
         if (r1)
             r->err = e1;
+        else if (b.duplicate)
+            q->stats.batches_deduplicated++;
         else {
             q->stats.events_appended += r->n;
             q->stats.batches_committed++;
             q->stats.groups_committed++;
             q->stats.tree_size = single->tree_size;
         }
-        finish(q, r, r1, single, r1 ? 0 : single->first);
+        finish(q, r, r1, &oc, r1 ? NULL : &b);
         pthread_mutex_unlock(&q->mu);
-        if (!r1 && q->listener)
+        if (!r1 && single->count && q->listener)
             q->listener(q->listener_ctx, single);
     }
 }
@@ -211,9 +271,15 @@ void commitq_set_listener(commitq *q, commitq_listener fn, void *ctx)
 int commitq_submit(commitq *q, const ledger_item *items, size_t n, ledger_commit *out,
                    adt_err *err)
 {
+    return commitq_submit_batch(q, items, n, NULL, out, NULL, NULL, err);
+}
+
+int commitq_submit_batch(commitq *q, const ledger_item *items, size_t n, const ledger_batch_id *id,
+                         ledger_commit *out, ledger_batch_rec *rec, bool *duplicate, adt_err *err)
+{
     if (n == 0)
         return adt_fail(err, ADT_EINVAL, "empty batch");
-    request r = {.items = items, .n = n, .out = out};
+    request r = {.items = items, .n = n, .id = id, .out = out};
     pthread_mutex_lock(&q->mu);
     if (q->stopping) {
         pthread_mutex_unlock(&q->mu);
@@ -238,6 +304,10 @@ int commitq_submit(commitq *q, const ledger_item *items, size_t n, ledger_commit
     pthread_mutex_unlock(&q->mu);
     if (r.rc && err)
         *err = r.err;
+    if (!r.rc && duplicate)
+        *duplicate = r.duplicate;
+    if (!r.rc && rec)
+        *rec = r.rec;
     return r.rc;
 }
 

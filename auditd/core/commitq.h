@@ -12,6 +12,7 @@
 
 #include "ledger.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct commitq commitq;
@@ -23,7 +24,8 @@ typedef struct commitq_opts {
 
 typedef struct commitq_stats {
     uint64_t events_appended;
-    uint64_t batches_committed;  /* submitted batches */
+    uint64_t batches_committed;  /* submitted batches appended */
+    uint64_t batches_deduplicated; /* identified batches found committed already (resends) */
     uint64_t groups_committed;   /* transactions */
     uint64_t rejected_busy;
     uint64_t queue_depth;        /* events waiting now */
@@ -49,6 +51,16 @@ void commitq_set_listener(commitq *q, commitq_listener fn, void *ctx);
  * ADT_ESHUTDOWN (stopping), ADT_EINVAL (an item is invalid; nothing appended). */
 int commitq_submit(commitq *q, const ledger_item *items, size_t n, ledger_commit *out,
                    adt_err *err);
+
+/* The same for a batch with an identity (ledger.h, ledger_batch_id; NULL =
+ * none). If that identity was committed before, nothing is appended, and
+ * `out`, *rec and *duplicate (each may be NULL) describe the original
+ * commit: its range, its seq and the checkpoint signed when it was
+ * appended. The check and the
+ * append are one ledger transaction, so a batch resent while the first copy
+ * is still queued is appended once. */
+int commitq_submit_batch(commitq *q, const ledger_item *items, size_t n, const ledger_batch_id *id,
+                         ledger_commit *out, ledger_batch_rec *rec, bool *duplicate, adt_err *err);
 
 void commitq_get_stats(commitq *q, commitq_stats *st);
 

@@ -56,7 +56,8 @@ void evsink_begin(evsink_event *e, const char *source, const char *type, event_w
 
 void evsink_at(evsink_event *e, int64_t time_us)
 {
-    e->time_us = time_us;
+    if (time_us)
+        e->time_us = time_us;
 }
 
 void evsink_free(evsink_event *e)

@@ -69,7 +69,7 @@ typedef struct evsink_event {
  * The time is now unless evsink_at sets it. */
 void evsink_begin(evsink_event *e, const char *source, const char *type, event_writer writer,
                   const char *actor);
-/* The event's "time" (microseconds since the epoch). */
+/* The event's "time" (microseconds since the epoch); 0 keeps now. */
 void evsink_at(evsink_event *e, int64_t time_us);
 void evsink_free(evsink_event *e);
 

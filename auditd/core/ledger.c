@@ -63,9 +63,26 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SCAN] = "SELECT seq, leaf FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
 };
 
+/* The batches table (docs/ledger.md, "Batches") may be missing from a ledger
+ * made by an older version until a writer opens it, so its statements are
+ * prepared on first use. */
+enum { BT_FIND, BT_BY_SEQ, BT_INSERT, BT_COUNT };
+static const char *const batch_sql[BT_COUNT] = {
+    [BT_FIND] = "SELECT seq, first, count, tree_size, body_sha256 FROM batches WHERE agent = ? AND body_sha256 = ?",
+    [BT_BY_SEQ] = "SELECT seq, first, count, tree_size, body_sha256 FROM batches WHERE agent = ? AND seq = ?",
+    [BT_INSERT] = "INSERT INTO batches(agent, body_sha256, seq, first, count, tree_size) VALUES (?, ?, ?, ?, ?, ?)",
+};
+
+static const char *const batches_schema_sql =
+    "CREATE TABLE IF NOT EXISTS batches(agent TEXT NOT NULL, body_sha256 BLOB NOT NULL,"
+    " seq INTEGER NOT NULL, first INTEGER NOT NULL, count INTEGER NOT NULL,"
+    " tree_size INTEGER NOT NULL, PRIMARY KEY (agent, body_sha256)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS batches_by_seq ON batches(agent, seq);";
+
 struct ledger {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
+    sqlite3_stmt *bt[BT_COUNT];
     int mode;
     char origin[NOTE_ORIGIN_MAX + 1];
     uint8_t pub[32];
@@ -186,7 +203,8 @@ static int init_ledger(const char *dir, const char *origin, const uint8_t *seed,
     }
     rc = ADT_OK;
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, batches_schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
         rc = sqldb_fail(db, "creating the ledger schema", err);
     }
     for (size_t i = 0; !rc && i < sizeof triggers / sizeof triggers[0]; i++)
@@ -279,6 +297,11 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
         if (sqlite3_prepare_v3(lg->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &lg->st[i],
                                NULL) != SQLITE_OK)
             rc = sqldb_fail(lg->db, "preparing ledger statements", err);
+    /* A writer brings a ledger of an older version up to date (the batches
+     * table only; the public formats are unchanged). */
+    if (!rc && mode == LEDGER_RDWR &&
+        sqlite3_exec(lg->db, batches_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+        rc = sqldb_fail(lg->db, "creating the batches table", err);
     if (!rc && mode == LEDGER_RDWR) {
         char keyp[PATH_MAX_LEN];
         if (path_join(keyp, sizeof keyp, dir, LEDGER_KEY_FILE))
@@ -303,6 +326,8 @@ void ledger_close(ledger *lg)
         return;
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(lg->st[i]);
+    for (int i = 0; i < BT_COUNT; i++)
+        sqlite3_finalize(lg->bt[i]);
     sqlite3_close(lg->db);
     note_signer_free(lg->signer);
     buf_free(&lg->leaf);
@@ -542,102 +567,262 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
 
 int ledger_now_rfc3339(char *out, size_t cap) { return rfc3339_format(rfc3339_now_us(), out, cap); }
 
+/* The batches statement `which`, prepared on first use. NULL when the table
+ * does not exist (a ledger of an older version opened read-only). */
+static sqlite3_stmt *batch_stmt(ledger *lg, int which)
+{
+    if (!lg->bt[which] &&
+        sqlite3_prepare_v3(lg->db, batch_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &lg->bt[which],
+                           NULL) != SQLITE_OK)
+        lg->bt[which] = NULL;
+    return lg->bt[which];
+}
+
+/* Run a prepared batches lookup (agent bound as ?1, key as ?2) into `rec`. */
+static int batch_lookup(ledger *lg, sqlite3_stmt *s, ledger_batch_rec *rec, adt_err *err)
+{
+    int r = sqlite3_step(s);
+    int rc = ADT_OK;
+    if (r == SQLITE_ROW && sqlite3_column_bytes(s, 4) == 32) {
+        rec->seq = (uint64_t)sqlite3_column_int64(s, 0);
+        rec->first = (uint64_t)sqlite3_column_int64(s, 1);
+        rec->count = (uint64_t)sqlite3_column_int64(s, 2);
+        rec->tree_size = (uint64_t)sqlite3_column_int64(s, 3);
+        memcpy(rec->body_sha256, sqlite3_column_blob(s, 4), 32);
+    } else if (r == SQLITE_ROW || r == SQLITE_DONE) {
+        rc = adt_fail(err, ADT_ENOTFOUND, "no such batch");
+    } else {
+        rc = sqldb_fail(lg->db, "reading the batches table", err);
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int ledger_batch_find(ledger *lg, const char *agent, const uint8_t body_sha256[32],
+                      ledger_batch_rec *rec, adt_err *err)
+{
+    sqlite3_stmt *s = batch_stmt(lg, BT_FIND);
+    if (!s)
+        return adt_fail(err, ADT_ENOTFOUND, "this ledger records no batches yet");
+    sqlite3_bind_text(s, 1, agent, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, body_sha256, 32, SQLITE_STATIC);
+    return batch_lookup(lg, s, rec, err);
+}
+
+int ledger_batch_by_seq(ledger *lg, const char *agent, uint64_t seq, ledger_batch_rec *rec,
+                        adt_err *err)
+{
+    sqlite3_stmt *s = batch_stmt(lg, BT_BY_SEQ);
+    if (!s)
+        return adt_fail(err, ADT_ENOTFOUND, "this ledger records no batches yet");
+    if (seq > INT64_MAX)
+        return adt_fail(err, ADT_ENOTFOUND, "no such batch");
+    sqlite3_bind_text(s, 1, agent, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (int64_t)seq);
+    return batch_lookup(lg, s, rec, err);
+}
+
 int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit *out,
                   adt_err *err)
+{
+    ledger_batch b = {.items = items, .n = n};
+    return ledger_append_batches(lg, &b, n ? 1 : 0, out, err);
+}
+
+/* Whether batches[k] was committed before (in an earlier transaction, or
+ * earlier in this call): then b->duplicate is set and b->rec describes the
+ * original (its tree_size filled in by record_batches for one of this call). */
+static int find_duplicate(ledger *lg, ledger_batch *batches, size_t k, adt_err *err)
+{
+    ledger_batch *b = &batches[k];
+    for (size_t j = 0; j < k; j++)
+        if (batches[j].id && !batches[j].duplicate &&
+            !strcmp(batches[j].id->agent, b->id->agent) &&
+            !memcmp(batches[j].id->body_sha256, b->id->body_sha256, 32)) {
+            b->duplicate = true;
+            b->rec = batches[j].rec;
+            return ADT_OK;
+        }
+    sqlite3_stmt *q = batch_stmt(lg, BT_FIND);
+    if (!q)
+        return sqldb_fail(lg->db, "reading the batches table", err);
+    sqlite3_bind_text(q, 1, b->id->agent, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, b->id->body_sha256, 32, SQLITE_STATIC);
+    adt_err e2;
+    int rc = batch_lookup(lg, q, &b->rec, &e2);
+    if (rc == ADT_OK)
+        b->duplicate = true;
+    else if (rc != ADT_ENOTFOUND) {
+        *err = e2;
+        return rc;
+    }
+    return ADT_OK;
+}
+
+/* Store one entry: its leaf (built in lg->leaf), leaf hash and the tree
+ * nodes it completes. */
+static int store_entry(ledger *lg, uint64_t seq, adt_err *err)
+{
+    merkle_hash lh;
+    merkle_leaf_hash(lg->leaf.data, lg->leaf.len, lh);
+    sqlite3_stmt *s = lg->st[ST_INSERT_ENTRY];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, (int64_t)seq);
+    sqlite3_bind_blob(s, 2, lg->leaf.data, (int)lg->leaf.len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, lh, MERKLE_HASH_LEN, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE)
+        return sqldb_fail(lg->db, "storing an entry", err);
+    /* A foreign trigger could make an insert a silent no-op: never
+     * acknowledge what was not stored. */
+    if (sqlite3_changes(lg->db) != 1)
+        return adt_fail(err, ADT_ECORRUPT,
+                        "entry %llu was not stored (a foreign trigger?): run 'auditd verify'",
+                        (unsigned long long)seq);
+    if (merkle_frontier_push(&lg->fr, lh, on_node, lg))
+        return sqldb_fail(lg->db, "storing a tree node", err);
+    memcpy(lg->last_leaf, lh, MERKLE_HASH_LEN);
+    return ADT_OK;
+}
+
+/* Append the entries of every batch not committed before. *ev counts the
+ * events of the call, for messages. */
+static int append_entries(ledger *lg, ledger_batch *batches, size_t nb, const char *now,
+                          adt_err *err)
+{
+    size_t ev = 0;
+    for (size_t k = 0; k < nb; k++) {
+        ledger_batch *b = &batches[k];
+        b->duplicate = false;
+        memset(&b->rec, 0, sizeof b->rec);
+        int rc;
+        if (b->id && (rc = find_duplicate(lg, batches, k, err)))
+            return rc;
+        if (b->duplicate) {
+            ev += b->n;
+            continue;
+        }
+        b->rec.first = lg->fr.size;
+        b->rec.count = b->n;
+        if (b->id) {
+            b->rec.seq = b->id->seq;
+            memcpy(b->rec.body_sha256, b->id->body_sha256, 32);
+        }
+        for (size_t i = 0; i < b->n; i++, ev++) {
+            uint64_t seq = lg->fr.size;
+            if ((rc = build_leaf(lg, &b->items[i], seq, now, err))) {
+                adt_err_prefix(err, "event %zu of the batch", (nb > 1 ? ev : i) + 1);
+                return rc;
+            }
+            if ((rc = store_entry(lg, seq, err)))
+                return rc;
+        }
+    }
+    return ADT_OK;
+}
+
+/* The identities of the batches appended, in the same transaction as their
+ * entries: a crash keeps both or neither. */
+static int record_batches(ledger *lg, ledger_batch *batches, size_t nb, uint64_t tree_size,
+                          adt_err *err)
+{
+    for (size_t k = 0; k < nb; k++) {
+        ledger_batch *b = &batches[k];
+        if (b->duplicate && b->rec.tree_size == 0)
+            b->rec.tree_size = tree_size; /* a duplicate within this call */
+        if (b->duplicate)
+            continue;
+        b->rec.tree_size = tree_size;
+        if (!b->id)
+            continue;
+        sqlite3_stmt *s = batch_stmt(lg, BT_INSERT);
+        if (!s)
+            return sqldb_fail(lg->db, "recording the batch", err);
+        sqlite3_bind_text(s, 1, b->id->agent, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 2, b->id->body_sha256, 32, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, b->id->seq > INT64_MAX ? INT64_MAX : (int64_t)b->id->seq);
+        sqlite3_bind_int64(s, 4, (int64_t)b->rec.first);
+        sqlite3_bind_int64(s, 5, (int64_t)b->rec.count);
+        sqlite3_bind_int64(s, 6, (int64_t)tree_size);
+        int r = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (r != SQLITE_DONE)
+            return sqldb_fail(lg->db, "recording the batch", err);
+    }
+    return ADT_OK;
+}
+
+/* The checkpoint of c->tree_size into c->checkpoint. One checkpoint per
+ * size: an append that adds nothing (init, shutdown, a group of resent
+ * batches) returns the stored one instead of signing again. */
+static int sign_checkpoint(ledger *lg, ledger_commit *c, adt_err *err)
+{
+    if (c->count == 0) {
+        sqlite3_stmt *q = lg->st[ST_CKPT_AT];
+        sqlite3_reset(q);
+        sqlite3_bind_int64(q, 1, (int64_t)c->tree_size);
+        bool have = sqlite3_step(q) == SQLITE_ROW;
+        if (have)
+            snprintf(c->checkpoint, sizeof c->checkpoint, "%s",
+                     (const char *)sqlite3_column_text(q, 0));
+        sqlite3_reset(q);
+        if (have)
+            return ADT_OK;
+    }
+    int rc = note_sign_checkpoint(lg->signer, c->tree_size, c->root, c->checkpoint,
+                                  sizeof c->checkpoint, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = lg->st[ST_INSERT_CKPT];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, (int64_t)c->tree_size);
+    sqlite3_bind_blob(s, 2, c->root, MERKLE_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, c->checkpoint, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE)
+        return sqldb_fail(lg->db, "storing the checkpoint", err);
+    if (sqlite3_changes(lg->db) != 1)
+        return adt_fail(err, ADT_ECORRUPT, "the checkpoint was not stored (a foreign trigger?)");
+    return ADT_OK;
+}
+
+int ledger_append_batches(ledger *lg, ledger_batch *batches, size_t nb, ledger_commit *out,
+                          adt_err *err)
 {
     if (lg->mode != LEDGER_RDWR)
         return adt_fail(err, ADT_EFORBIDDEN, "ledger opened read-only");
     if (sqlite3_exec(lg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return sqldb_fail(lg->db, "starting the append transaction", err);
-    int rc = ADT_OK;
     /* Another process or handle may have appended since: reload if so. */
     uint64_t size = 0;
-    if ((rc = db_size(lg, &size, err)))
-        goto fail;
-    if (!lg->fresh || size != lg->fr.size)
-        if ((rc = load_frontier(lg, err)))
-            goto fail;
+    int rc = db_size(lg, &size, err);
+    if (!rc && (!lg->fresh || size != lg->fr.size))
+        rc = load_frontier(lg, err);
     char now[40];
     rfc3339_format(lg->clock ? lg->clock(lg->clock_ctx) : rfc3339_now_us(), now, sizeof now);
-    uint64_t first = lg->fr.size;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t seq = lg->fr.size;
-        if ((rc = build_leaf(lg, &items[i], seq, now, err))) {
-            adt_err_prefix(err, "event %zu of the batch", i + 1);
-            goto fail;
-        }
-        merkle_hash lh;
-        merkle_leaf_hash(lg->leaf.data, lg->leaf.len, lh);
-        sqlite3_stmt *s = lg->st[ST_INSERT_ENTRY];
-        sqlite3_reset(s);
-        sqlite3_bind_int64(s, 1, (int64_t)seq);
-        sqlite3_bind_blob(s, 2, lg->leaf.data, (int)lg->leaf.len, SQLITE_STATIC);
-        sqlite3_bind_blob(s, 3, lh, MERKLE_HASH_LEN, SQLITE_STATIC);
-        int r = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (r != SQLITE_DONE) {
-            rc = sqldb_fail(lg->db, "storing an entry", err);
-            goto fail;
-        }
-        /* A foreign trigger could make an insert a silent no-op: never
-         * acknowledge what was not stored. */
-        if (sqlite3_changes(lg->db) != 1) {
-            rc = adt_fail(err, ADT_ECORRUPT, "entry %llu was not stored (a foreign trigger?): run 'auditd verify'",
-                          (unsigned long long)seq);
-            goto fail;
-        }
-        if ((rc = merkle_frontier_push(&lg->fr, lh, on_node, lg))) {
-            rc = sqldb_fail(lg->db, "storing a tree node", err);
-            goto fail;
-        }
-        memcpy(lg->last_leaf, lh, MERKLE_HASH_LEN);
+    ledger_commit c = {.first = lg->fr.size};
+    if (!rc)
+        rc = append_entries(lg, batches, nb, now, err);
+    if (!rc) {
+        c.count = lg->fr.size - c.first;
+        c.tree_size = lg->fr.size;
+        merkle_frontier_root(&lg->fr, c.root);
+        rc = record_batches(lg, batches, nb, c.tree_size, err);
     }
-    ledger_commit c;
-    c.first = first;
-    c.count = n;
-    c.tree_size = lg->fr.size;
-    merkle_frontier_root(&lg->fr, c.root);
-    /* One checkpoint per size: an empty append at an already signed size
-     * (init, shutdown) returns the stored one instead of signing again. */
-    bool have = false;
-    if (n == 0) {
-        sqlite3_stmt *q = lg->st[ST_CKPT_AT];
-        sqlite3_reset(q);
-        sqlite3_bind_int64(q, 1, (int64_t)c.tree_size);
-        if (sqlite3_step(q) == SQLITE_ROW) {
-            snprintf(c.checkpoint, sizeof c.checkpoint, "%s", (const char *)sqlite3_column_text(q, 0));
-            have = true;
-        }
-        sqlite3_reset(q);
-    }
-    if (!have) {
-        if ((rc = note_sign_checkpoint(lg->signer, c.tree_size, c.root, c.checkpoint,
-                                       sizeof c.checkpoint, err)))
-            goto fail;
-        sqlite3_stmt *s = lg->st[ST_INSERT_CKPT];
-        sqlite3_reset(s);
-        sqlite3_bind_int64(s, 1, (int64_t)c.tree_size);
-        sqlite3_bind_blob(s, 2, c.root, MERKLE_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, c.checkpoint, -1, SQLITE_STATIC);
-        int r = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (r != SQLITE_DONE || sqlite3_changes(lg->db) != 1) {
-            rc = r != SQLITE_DONE ? sqldb_fail(lg->db, "storing the checkpoint", err)
-                                  : adt_fail(err, ADT_ECORRUPT, "the checkpoint was not stored (a foreign trigger?)");
-            goto fail;
-        }
-    }
-    if (sqlite3_exec(lg->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (!rc)
+        rc = sign_checkpoint(lg, &c, err);
+    if (!rc && sqlite3_exec(lg->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = sqldb_fail(lg->db, "committing the append", err);
-        goto fail;
+    if (rc) {
+        sqlite3_exec(lg->db, "ROLLBACK", NULL, NULL, NULL);
+        lg->fresh = false; /* the frontier may hold rolled-back leaves */
+        return rc;
     }
     if (out)
         *out = c;
     return ADT_OK;
-fail:
-    sqlite3_exec(lg->db, "ROLLBACK", NULL, NULL, NULL);
-    lg->fresh = false; /* the frontier may hold rolled-back leaves */
-    return rc;
 }
 
 int ledger_checkpoint(ledger *lg, char *out, size_t cap, uint64_t *size, adt_err *err)
@@ -973,6 +1158,67 @@ static bool structure_finish(structure_check *sc, ledger_verify_result *res)
     return sc->damaged;
 }
 
+/* Whether leaf bytes carry a `sig` record for (agent, seq, body hex). */
+static bool leaf_signed_for(const char *leaf, size_t len, const char *agent, uint64_t seq,
+                            const char *bhex)
+{
+    const char *sig, *v;
+    size_t sl, vl;
+    if (canon_member(leaf, len, "sig", &sig, &sl) != ADT_OK)
+        return false;
+    char want[200];
+    int n = snprintf(want, sizeof want, "\"%s\"", agent);
+    if (canon_member(sig, sl, "agent", &v, &vl) != ADT_OK || n < 0 || (size_t)n != vl ||
+        memcmp(v, want, vl))
+        return false;
+    n = snprintf(want, sizeof want, "\"%s\"", bhex);
+    if (canon_member(sig, sl, "body_sha256", &v, &vl) != ADT_OK || (size_t)n != vl ||
+        memcmp(v, want, vl))
+        return false;
+    uint64_t got;
+    return canon_member(sig, sl, "seq", &v, &vl) == ADT_OK &&
+           num_u64n(v, vl, UINT64_MAX, &got) == ADT_OK && got == seq;
+}
+
+/* Step 6 of verify. Returns non-zero after vfail. */
+static int verify_batches(ledger *lg, uint64_t size, ledger_verify_result *res)
+{
+    sqlite3_stmt *b;
+    if (sqlite3_prepare_v2(lg->db, "SELECT agent, body_sha256, seq, first, count, tree_size FROM "
+                                   "batches ORDER BY first", -1, &b, NULL) != SQLITE_OK)
+        return ADT_OK; /* a ledger of an older version: no batches recorded */
+    int rc = ADT_OK;
+    buf leaf;
+    buf_init(&leaf, LEDGER_MAX_LEAF + 1);
+    while (!rc && sqlite3_step(b) == SQLITE_ROW) {
+        const char *agent = (const char *)sqlite3_column_text(b, 0);
+        int64_t seq = sqlite3_column_int64(b, 2), first = sqlite3_column_int64(b, 3),
+                count = sqlite3_column_int64(b, 4), ts = sqlite3_column_int64(b, 5);
+        char bhex[65] = "";
+        if (sqlite3_column_bytes(b, 1) == 32)
+            codec_hex(sqlite3_column_blob(b, 1), 32, bhex, sizeof bhex);
+        if (!agent || !bhex[0] || first < 0 || count < 1 || seq < 0 ||
+            (uint64_t)first + (uint64_t)count > size || ts < first + count || (uint64_t)ts > size) {
+            rc = vfail(res, false, 0, "the batches table records a batch of '%s' (entries %lld, "
+                       "%lld of them) that does not fit the ledger: the table was altered",
+                       agent ? agent : "?", (long long)first, (long long)count);
+            break;
+        }
+        int64_t ends[2] = {first, first + count - 1};
+        for (int k = 0; k < 2 && !rc; k++) {
+            adt_err e2;
+            if (ledger_entry(lg, (uint64_t)ends[k], &leaf, &e2) != ADT_OK ||
+                !leaf_signed_for(leaf.data, leaf.len, agent, (uint64_t)seq, bhex))
+                rc = vfail(res, true, (uint64_t)ends[k], "entry %lld is not part of the batch the "
+                           "batches table says (agent '%s', seq %lld): the table was altered",
+                           (long long)ends[k], agent, (long long)seq);
+        }
+    }
+    buf_free(&leaf);
+    sqlite3_finalize(b);
+    return rc;
+}
+
 /* 1. The immutability triggers must all be there, and no other. */
 static bool verify_triggers(ledger *lg, ledger_verify_result *res)
 {
@@ -1156,6 +1402,11 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
     merkle_frontier_init(&fr);
     if (verify_triggers(lg, res) && !(rc = verify_entries(lg, &v, &fr, err)) && res->ok) {
         verify_node_count(lg, fr.size, res);
+        /* 6. Every recorded batch identity names entries that exist and were
+         * signed by that agent for that seq and body (a forged row could make
+         * the daemon answer a resend as if it had been committed). */
+        if (res->ok)
+            verify_batches(lg, fr.size, res);
         if (res->ok)
             merkle_frontier_root(&fr, res->root);
     }

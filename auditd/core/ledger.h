@@ -93,6 +93,51 @@ const uint8_t *ledger_pubkey(const ledger *lg);
 int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit *out,
                   adt_err *err);
 
+/* The identity of a submitted batch: the agent that sent it and the SHA-256
+ * of the exact request body (docs/ledger.md, "Batches"). Identical bytes
+ * from the same agent are the same batch, whatever request (seq) carried
+ * them, so a resend is never appended twice. */
+typedef struct ledger_batch_id {
+    const char *agent;       /* the batch's source */
+    uint8_t body_sha256[32];
+    uint64_t seq;            /* the request seq that carried it (recorded with it) */
+} ledger_batch_id;
+
+/* A batch as recorded in the batches table. */
+typedef struct ledger_batch_rec {
+    uint64_t seq;            /* the seq it was committed under */
+    uint64_t first, count;   /* its entries [first, first+count) */
+    uint64_t tree_size;      /* the checkpoint signed in the transaction that appended it */
+    uint8_t body_sha256[32];
+} ledger_batch_rec;
+
+/* One batch of a group append. */
+typedef struct ledger_batch {
+    const ledger_item *items;
+    size_t n;
+    const ledger_batch_id *id; /* NULL: not identified (never deduplicated) */
+    /* OUT */
+    bool duplicate;          /* `id` was committed before: nothing was appended for it */
+    ledger_batch_rec rec;    /* where its entries are: the original ones when duplicate */
+} ledger_batch;
+
+/* Append batches[0..nb) in one durable transaction, like ledger_append. A
+ * batch whose id is already recorded (or appears earlier in the call) is
+ * not appended again: it is marked duplicate and `rec` describes the
+ * original. The others are appended in order and their ids recorded in the
+ * same transaction. `out` describes what this call appended (count may be
+ * 0: then no new checkpoint is signed). All or nothing on error. */
+int ledger_append_batches(ledger *lg, ledger_batch *batches, size_t nb, ledger_commit *out,
+                          adt_err *err);
+
+/* The recorded batch of `agent` with this body hash, or with this seq.
+ * ADT_ENOTFOUND if none (also for a ledger of an older version, which has
+ * no batches table until a writer opens it). */
+int ledger_batch_find(ledger *lg, const char *agent, const uint8_t body_sha256[32],
+                      ledger_batch_rec *rec, adt_err *err);
+int ledger_batch_by_seq(ledger *lg, const char *agent, uint64_t seq, ledger_batch_rec *rec,
+                        adt_err *err);
+
 /* The number of committed entries (reads the database: sees other writers). */
 int ledger_size(ledger *lg, uint64_t *size, adt_err *err);
 

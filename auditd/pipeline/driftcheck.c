@@ -131,10 +131,10 @@ static size_t measure(const drift_ref refs[MODEL_NRAW], window *w, driftcheck_re
 }
 
 /* One drift.detected per drifted feature, then one alert.raise. */
-static int record_drift(const char *data_dir, const char *actor, driftcheck_report *rep,
-                        size_t ndrift, adt_err *err)
+static int record_drift(const char *data_dir, const char *actor, int64_t at_us,
+                        driftcheck_report *rep, size_t ndrift, adt_err *err)
 {
-    int64_t now = rfc3339_now_us();
+    int64_t now = at_us ? at_us : rfc3339_now_us();
     snprintf(rep->alert_id, sizeof rep->alert_id, "drift-%s-%lld", rep->model, (long long)now);
     evsink_event evs[MODEL_NRAW + 1];
     size_t nev = 0;
@@ -177,8 +177,8 @@ static int record_drift(const char *data_dir, const char *actor, driftcheck_repo
 }
 
 int driftcheck_run(const char *data_dir, const char *name, const char *version, int64_t from_us,
-                   int64_t to_us, double threshold, const char *actor, driftcheck_report *rep,
-                   adt_err *err)
+                   int64_t to_us, double threshold, const char *actor, int64_t at_us,
+                   driftcheck_report *rep, adt_err *err)
 {
     memset(rep, 0, sizeof *rep);
     if (!(threshold > 0) || !isfinite(threshold))
@@ -200,7 +200,7 @@ int driftcheck_run(const char *data_dir, const char *name, const char *version, 
         rep->rows = w.n;
         size_t ndrift = measure(refs, &w, rep);
         if (ndrift)
-            rc = record_drift(data_dir, actor, rep, ndrift, err);
+            rc = record_drift(data_dir, actor, at_us, rep, ndrift, err);
     }
     window_free(&w);
     return rc;

@@ -31,9 +31,11 @@ typedef struct driftcheck_report {
  * model `name` (`version` NULL = the deployed one, else the newest). For each
  * feature whose PSI exceeds `threshold`, record `drift.detected`; if any did,
  * one `alert.raise` (kind "drift"). All events by `actor`, in one ledger
- * transaction. ADT_ENOTFOUND when the window holds no reading. */
+ * transaction, recorded as made at `at_us` (0 = now: a check run later over an
+ * earlier window, `auditd drift --time`). ADT_ENOTFOUND when the window holds
+ * no reading. */
 int driftcheck_run(const char *data_dir, const char *name, const char *version, int64_t from_us,
-                   int64_t to_us, double threshold, const char *actor, driftcheck_report *rep,
-                   adt_err *err);
+                   int64_t to_us, double threshold, const char *actor, int64_t at_us,
+                   driftcheck_report *rep, adt_err *err);
 
 #endif

@@ -108,6 +108,7 @@ typedef struct model_train_opts {
     int max_depth;           /* 0 = default 4 */
     double eta;              /* 0 = default 0.2 */
     double min_precision;    /* threshold choice; 0 = default 0.6 */
+    int64_t time_us;         /* time of the model.train event; 0 = now */
 } model_train_opts;
 
 typedef struct model_train_result {
@@ -173,6 +174,13 @@ struct model_info {
  * Appends `model.register` by `actor`; OUT: info (may be NULL). */
 int model_register(const char *data_dir, const char *file, const char *name, const char *version,
                    const char *dataset, const char *actor, model_info *info, adt_err *err);
+/* The same, recorded as having happened at `at_us` (0 = now): the event's
+ * `time` and the registry's registered_at. For records of decisions made
+ * earlier and for simulations (`auditd model register --time`); the ledger's
+ * recorded_at stays the real time of the append. */
+int model_register_at(const char *data_dir, const char *file, const char *name,
+                      const char *version, const char *dataset, const char *actor, int64_t at_us,
+                      model_info *info, adt_err *err);
 
 /* Record that `approver` approved change `change_id` deploying name@version
  * (the registered SHA-256): a `change.approve` event, activity "model:NAME".
@@ -180,6 +188,10 @@ int model_register(const char *data_dir, const char *file, const char *name, con
 int model_approve(const char *data_dir, const char *name, const char *version,
                   const char *approver, const char *change_id, unsigned long long *index,
                   adt_err *err);
+/* The same at `at_us` (0 = now), see model_register_at. */
+int model_approve_at(const char *data_dir, const char *name, const char *version,
+                     const char *approver, const char *change_id, int64_t at_us,
+                     unsigned long long *index, adt_err *err);
 /* The same, taken by a person signed in to the web console: the event's
  * writer is `person` and it names the person's `credential` id. */
 int model_approve_as(const char *data_dir, const char *name, const char *version,
@@ -196,6 +208,11 @@ int model_approve_as(const char *data_dir, const char *name, const char *version
 int model_deploy(const char *data_dir, const char *name, const char *version, const char *actor,
                  const char *change_id, const char *accountable, unsigned long long *index,
                  adt_err *err);
+/* The same at `at_us` (0 = now), see model_register_at. The event's
+ * provenance names the model.register entry as build_id. */
+int model_deploy_at(const char *data_dir, const char *name, const char *version,
+                    const char *actor, const char *change_id, const char *accountable,
+                    int64_t at_us, unsigned long long *index, adt_err *err);
 
 /* Call fn for every registered version (by name, then registration time). */
 typedef int (*model_list_fn)(void *ctx, const model_info *m);

@@ -90,6 +90,7 @@ int model_train_dataset(const char *data_dir, const model_train_opts *o, const c
 
     evsink_event e;
     evsink_begin(&e, EVSINK_MODELS, "model.train", EVENT_WRITER_AUDITD, actor);
+    evsink_at(&e, o->time_us);
     evsink_str(&e, "model", o->name);
     evsink_str(&e, "dataset", o->dataset);
     evsink_str(&e, "artifact_sha256", res->sha256);

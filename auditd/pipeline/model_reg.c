@@ -374,7 +374,7 @@ static int read_artifact(const char *abs, const char *meta_path, const char *dat
 
 static int insert_model(sqlite3 *db, const char *name, const char *version, const char *abs,
                         const char *hex, const char *dataset, const model_meta *meta,
-                        const char *actor, adt_err *err)
+                        const char *actor, int64_t when, adt_err *err)
 {
     model_info existing;
     int rc = query_info(db, "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 AND m.version=?2",
@@ -402,16 +402,30 @@ static int insert_model(sqlite3 *db, const char *name, const char *version, cons
     sqlite3_bind_double(st, 8, mm->recall);
     sqlite3_bind_double(st, 9, mm->pr_auc);
     sqlite3_bind_text(st, 10, model_meta_drift_json(meta), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 11, rfc3339_now_us());
+    sqlite3_bind_int64(st, 11, when);
     sqlite3_bind_text(st, 12, actor, -1, SQLITE_STATIC);
     int s = sqlite3_step(st);
     sqlite3_finalize(st);
     return s == SQLITE_DONE ? ADT_OK : sqldb_fail(db, "registering the model", err);
 }
 
+/* The time an event is recorded with: `at_us`, or now when it is 0. */
+static int64_t event_time(int64_t at_us)
+{
+    return at_us ? at_us : rfc3339_now_us();
+}
+
 int model_register(const char *data_dir, const char *file, const char *name, const char *version,
                    const char *dataset, const char *actor, model_info *info, adt_err *err)
 {
+    return model_register_at(data_dir, file, name, version, dataset, actor, 0, info, err);
+}
+
+int model_register_at(const char *data_dir, const char *file, const char *name,
+                      const char *version, const char *dataset, const char *actor, int64_t at_us,
+                      model_info *info, adt_err *err)
+{
+    const int64_t when = event_time(at_us);
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
         (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
@@ -432,11 +446,12 @@ int model_register(const char *data_dir, const char *file, const char *name, con
     if (!rc)
         rc = read_artifact(abs, meta_path, dataset, hex, &meta, err);
     if (!rc && !(rc = db_open(data_dir, true, &db, err)) && !(rc = sqldb_begin(db, err)))
-        rc = insert_model(db, name, version, abs, hex, dataset, meta, actor, err);
+        rc = insert_model(db, name, version, abs, hex, dataset, meta, actor, when, err);
     if (!rc) {
         const model_metrics *mm = model_meta_metrics(meta);
         evsink_event e;
         evsink_begin(&e, EVSINK_MODELS, "model.register", EVENT_WRITER_AUDITD, actor);
+        evsink_at(&e, when);
         evsink_str(&e, "model", name);
         evsink_str(&e, "version", version);
         evsink_str(&e, "artifact_sha256", hex);
@@ -477,7 +492,7 @@ static int check_principal(const char *what, const char *p, adt_err *err)
 /* The approval row, not yet indexed (ledger_index -1 until recorded). */
 static int insert_approval(sqlite3 *db, const char *name, const char *version,
                            const char *change_id, const char *approver, const char *sha256,
-                           int64_t *rowid, adt_err *err)
+                           int64_t when, int64_t *rowid, adt_err *err)
 {
     sqlite3_stmt *st;
     int rc = sqldb_prepare(db,
@@ -491,7 +506,7 @@ static int insert_approval(sqlite3 *db, const char *name, const char *version,
     sqlite3_bind_text(st, 3, change_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, approver, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, rfc3339_now_us());
+    sqlite3_bind_int64(st, 6, when);
     int s = sqlite3_step(st);
     sqlite3_finalize(st);
     *rowid = sqlite3_last_insert_rowid(db);
@@ -501,17 +516,38 @@ static int insert_approval(sqlite3 *db, const char *name, const char *version,
     return s == SQLITE_DONE ? ADT_OK : sqldb_fail(db, "recording the approval", err);
 }
 
+static int approve(const char *data_dir, const char *name, const char *version,
+                   const char *approver, const char *credential, const char *change_id,
+                   int64_t at_us, unsigned long long *index, adt_err *err);
+
 int model_approve(const char *data_dir, const char *name, const char *version,
                   const char *approver, const char *change_id, unsigned long long *index,
                   adt_err *err)
 {
-    return model_approve_as(data_dir, name, version, approver, NULL, change_id, index, err);
+    return approve(data_dir, name, version, approver, NULL, change_id, 0, index, err);
+}
+
+int model_approve_at(const char *data_dir, const char *name, const char *version,
+                     const char *approver, const char *change_id, int64_t at_us,
+                     unsigned long long *index, adt_err *err)
+{
+    return approve(data_dir, name, version, approver, NULL, change_id, at_us, index, err);
 }
 
 int model_approve_as(const char *data_dir, const char *name, const char *version,
                      const char *approver, const char *credential, const char *change_id,
                      unsigned long long *index, adt_err *err)
 {
+    return approve(data_dir, name, version, approver, credential, change_id, 0, index, err);
+}
+
+/* An approval by `approver` (signed in to the console with `credential`, or
+ * NULL at the command line), recorded as given at `at_us` (0 = now). */
+static int approve(const char *data_dir, const char *name, const char *version,
+                   const char *approver, const char *credential, const char *change_id,
+                   int64_t at_us, unsigned long long *index, adt_err *err)
+{
+    const int64_t when = event_time(at_us);
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
         (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
@@ -523,7 +559,8 @@ int model_approve_as(const char *data_dir, const char *name, const char *version
     int64_t rowid = 0;
     if (!(rc = db_open(data_dir, true, &db, err)) && !(rc = sqldb_begin(db, err)) &&
         !(rc = find_version(db, name, version, &m, NULL, err)))
-        rc = insert_approval(db, name, version, change_id, approver, m.sha256, &rowid, err);
+        rc = insert_approval(db, name, version, change_id, approver, m.sha256, when, &rowid,
+                             err);
     if (!rc) {
         const char *texts[] = {name, version, NULL};
         rc = run_sql(db, "approving", "UPDATE models SET status='approved' WHERE name=?1 AND "
@@ -539,6 +576,7 @@ int model_approve_as(const char *data_dir, const char *name, const char *version
         evsink_event e;
         evsink_begin(&e, EVSINK_MODELS, "change.approve",
                      credential ? EVENT_WRITER_PERSON : EVENT_WRITER_ADMIN, approver);
+        evsink_at(&e, when);
         evsink_str(&e, "change_id", change_id);
         evsink_str(&e, "activity", activity);
         evsink_str(&e, "target", target);
@@ -610,7 +648,7 @@ static int check_artifact(const model_info *m, const char *approved_sha, const c
 
 /* The name's previous deployment retires; this version is deployed. */
 static int mark_deployed(sqlite3 *db, const char *name, const char *version, const char *actor,
-                         const char *change_id, adt_err *err)
+                         const char *change_id, int64_t when, adt_err *err)
 {
     const char *retire[] = {name, NULL};
     int rc = run_sql(db, "retiring the deployed version",
@@ -621,13 +659,37 @@ static int mark_deployed(sqlite3 *db, const char *name, const char *version, con
               : run_sql(db, "deploying",
                         "UPDATE models SET status='deployed', deployed_by=?3, deploy_change=?4, "
                         "deployed_at=?5 WHERE name=?1 AND version=?2",
-                        deploy, true, rfc3339_now_us(), err);
+                        deploy, true, when, err);
+}
+
+/* The build record of the artefact: the ledger entry of its model.register,
+ * which names the dataset, the metrics and the SHA-256 of the trained file. */
+static void build_id(sqlite3 *db, const char *name, const char *version, char out[48])
+{
+    snprintf(out, 48, "model.register");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT register_index FROM models WHERE name=?1 AND version=?2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+        snprintf(out, 48, "model.register@%lld", (long long)sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
 }
 
 int model_deploy(const char *data_dir, const char *name, const char *version, const char *actor,
                  const char *change_id, const char *accountable, unsigned long long *index,
                  adt_err *err)
 {
+    return model_deploy_at(data_dir, name, version, actor, change_id, accountable, 0, index, err);
+}
+
+int model_deploy_at(const char *data_dir, const char *name, const char *version,
+                    const char *actor, const char *change_id, const char *accountable,
+                    int64_t at_us, unsigned long long *index, adt_err *err)
+{
+    const int64_t when = event_time(at_us);
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
         (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
@@ -649,12 +711,14 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
     if (!rc)
         rc = check_artifact(&m, approved_sha, accountable, hex, err);
     if (!rc)
-        rc = mark_deployed(db, name, version, actor, change_id, err);
+        rc = mark_deployed(db, name, version, actor, change_id, when, err);
     if (!rc) {
-        char activity[MODEL_NAME_MAX + 8];
+        char activity[MODEL_NAME_MAX + 8], build[48];
         snprintf(activity, sizeof activity, "model:%s", name);
+        build_id(db, name, version, build);
         evsink_event e;
         evsink_begin(&e, EVSINK_MODELS, "model.deploy", EVENT_WRITER_AUDITD, actor);
+        evsink_at(&e, when);
         evsink_str(&e, "change_id", change_id);
         evsink_str(&e, "activity", activity);
         evsink_str(&e, "model", name);
@@ -664,6 +728,7 @@ int model_deploy(const char *data_dir, const char *name, const char *version, co
         evsink_object(&e, "provenance");
         evsink_str(&e, "source", m.file);
         evsink_str(&e, "dataset", m.dataset);
+        evsink_str(&e, "build_id", build);
         evsink_int(&e, "approval_index", approval_index);
         evsink_end(&e);
         rc = record_and_commit(db, data_dir, &e,

@@ -32,12 +32,18 @@ void pipeline_close(pipeline *p);
 int pipeline_api(pipeline *p, const api_request *req, api_response *resp);
 
 /* Subscribe (QoS 1, persistent session) to site/+/device/+/telemetry on the
- * broker at `url` (mqtt://HOST:PORT). Each message is one batch. The PUBACK
+ * broker at `url` (mqtt://HOST:PORT, plain). Each message is one batch. The PUBACK
  * leaves only after the batch is durably stored (see docs/pipeline.md). */
 /* Replay the quarantine (ingest_replay) as `actor`, the result as JSON into out. */
 int pipeline_replay(pipeline *p, const char *actor, buf *out, adt_err *err);
 
 int pipeline_mqtt_start(pipeline *p, const char *url, adt_err *err);
+/* The same, also over TLS: `url` mqtts://HOST:PORT (default port 8883) needs
+ * `ca_file` (PEM) to verify the broker's certificate and its name against
+ * HOST; `cert_file` and `key_file` (PEM, both or neither) authenticate auditd
+ * to the broker. NULL or "" = not given. Plain mqtt:// refuses TLS files. */
+int pipeline_mqtt_start_tls(pipeline *p, const char *url, const char *ca_file,
+                            const char *cert_file, const char *key_file, adt_err *err);
 void pipeline_mqtt_stop(pipeline *p);
 
 #endif

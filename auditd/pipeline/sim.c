@@ -322,6 +322,7 @@ typedef struct mach {
     double torque, rpm;  /* process set points */
     int fail_mode;       /* of the current process */
     bool planned_change; /* tool replaced after this process without failure */
+    int64_t idle_since;  /* when the current idle period began */
     uint64_t produced, good;
     double energy_kwh;
 } mach;
@@ -330,11 +331,27 @@ static const char type_letter[] = {'L', 'M', 'H'};
 static const int wear_inc[] = {2, 3, 5};                  /* AI4I: L +2, M +3, H +5 min */
 static const double osf_limit[] = {11000, 12000, 13000}; /* AI4I: minNm per variant */
 
+/* After go-live (sim.h): the plant responds to the programme. */
+static bool live(const sim *s, int64_t t)
+{
+    return s->o->go_live_us && t >= s->o->go_live_us;
+}
+
+/* The wear at which the next tool is replaced: AI4I's 200-240 min; after
+ * go-live maintenance changes tools earlier (170-200 min) because the model
+ * watches wear. One draw either way, so the stream does not shift. */
+static double next_replace_at(sim *s, int64_t t)
+{
+    return live(s, t) ? rng_uniform(&s->r, 170, 200) : rng_uniform(&s->r, 200, 240);
+}
+
 static void set_state(sim *s, mach *m, int st, int64_t t)
 {
     if (m->state == st)
         return;
     m->state = st;
+    if (st == ST_IDLE)
+        m->idle_since = t;
     char tm[32];
     fmt_time(t, tm);
     ev_add(s, t, "machine.state", "agent:gw-1", "\"device\":\"%s\",\"state\":\"%s\",\"since\":\"%s\"",
@@ -371,6 +388,16 @@ static void start_process(sim *s, mach *m, int64_t t)
     m->fail_mode = FM_NONE;
     m->planned_change = false;
     bool tool_due = wear_end >= m->replace_at;
+    /* After go-live a due tool is changed before the process when the warning
+     * came (assumed 9 times in 10; the model's own detection is measured by
+     * the report, not by this simulator). */
+    if (tool_due && live(s, t) && rng_u(r) < 0.9) {
+        m->wear = 0;
+        wear_end = wear_inc[m->type];
+        m->replace_at = next_replace_at(s, t);
+        tool_due = false;
+        s->st->warned_tool_changes++;
+    }
     if (tool_due && rng_u(r) < 0.3)
         m->fail_mode = FM_TWF;
     else if (proc - air < 8.6 && rpm < 1380)
@@ -454,24 +481,34 @@ static void emit_cnc(sim *s, mach *m, int64_t t)
                 s->st->by_mode[m->fail_mode]++;
                 int64_t end = t + s->o->interval_s * 1000000LL;
                 bool tool = m->fail_mode == FM_TWF || m->fail_mode == FM_OSF;
+                /* After go-live a predictable failure (every mode but RNF) was
+                 * announced: tool and parts are ready, the repair is shorter. */
+                bool prepared = live(s, t) && m->fail_mode != FM_RNF;
                 set_state(s, m, ST_DOWN, end);
-                m->until = end + (int64_t)(tool ? rng_uniform(r, 15, 60)
-                                                : rng_uniform(r, 30, 180)) * MIN_US;
+                m->until = end + (int64_t)(tool ? (prepared ? rng_uniform(r, 10, 25)
+                                                            : rng_uniform(r, 15, 60))
+                                                : (prepared ? rng_uniform(r, 20, 60)
+                                                            : rng_uniform(r, 30, 180))) *
+                                     MIN_US;
                 if (tool) {
                     m->wear = 0;
-                    m->replace_at = rng_uniform(r, 200, 240);
+                    m->replace_at = next_replace_at(s, t);
                 }
             } else {
                 s->st->by_mode[FM_NONE]++;
                 if (m->planned_change) {
                     m->wear = 0;
-                    m->replace_at = rng_uniform(r, 200, 240);
+                    m->replace_at = next_replace_at(s, t);
                 }
             }
         }
         return;
     }
-    double kw = m->state == ST_DOWN ? 0.3 : 0.8;
+    /* Idle spindle 0.8 kW, a stopped machine 0.3 kW. After go-live the
+     * controller's edge rule powers an idle spindle down after 10 minutes. */
+    double kw = m->state == ST_DOWN ? 0.3
+                : live(s, t) && t - m->idle_since >= 10 * MIN_US ? 0.25
+                                                                 : 0.8;
     m->energy_kwh += kw * dt_h;
     int n = snprintf(line, sizeof line,
                      "{\"device\":\"%s\",\"time\":\"%s\",\"values\":{\"machine_type\":\"%c\","
@@ -602,7 +639,8 @@ static void firmware_change(sim *s, int64_t t, int k, const char *cls, const cha
            "\"change_id\":\"%s\",\"activity\":\"firmware:%s\",\"device_class\":\"%s\","
            "\"version\":\"%s\",\"artifact_sha256\":\"%s\",\"device\":\"%s\","
            "\"provenance\":{\"source\":\"%s\",\"build_id\":\"%s\"}",
-           chg, cls, cls, version, sha, !strcmp(cls, "plc") ? "plc-01" : "cam-01", source,
+           chg, cls, cls, version, sha,
+           !strcmp(cls, "plc") ? "plc-01" : !strcmp(cls, "camera") ? "cam-01" : "cnc-01", source,
            build);
     ev_add(s, dep + (violation == 3 ? 40 : 2) * HOUR_US, "notify.inform", "erin",
            "\"activity\":\"firmware:%s\",\"ref\":\"%s\"", cls, chg);
@@ -696,14 +734,35 @@ static void plant_events(sim *s, int64_t start, int64_t end, line_state *ls)
                                              "dave"};
         incident(s, t, k, sev[i], opener[i], what[i], ack, res, review);
     }
-    /* drift alerts for the failure predictor: one acknowledged, one left open */
-    int64_t a1 = start + (int64_t)(days * 0.35) * DAY_US + 14 * HOUR_US;
-    ev_add(s, a1, "alert.raise", "agent:platform",
-           "\"alert_id\":\"ALR-001\",\"kind\":\"drift\",\"model\":\"failure-predictor\"");
-    ev_add(s, a1 + 3 * HOUR_US, "alert.ack", "carol", "\"alert_id\":\"ALR-001\"");
-    ev_add(s, start + (int64_t)(days * 0.70) * DAY_US + 14 * HOUR_US, "alert.raise",
-           "agent:platform",
-           "\"alert_id\":\"ALR-002\",\"kind\":\"drift\",\"model\":\"failure-predictor\"");
+    /* two alerts, one acknowledged, one left open: the model platform's drift
+     * alerts for the failure predictor, but never before the programme went
+     * live (with --go-live, an earlier alert is the camera's own anomaly
+     * alert: there is no model to drift yet). Not drift events: those are
+     * auditd's drift monitor's drift.detected. */
+    static const char *const alert_summary[2] = {"inference latency above 120 ms",
+                                                 "board temperature above 80 Cel"};
+    int64_t at[2] = {start + (int64_t)(days * 0.35) * DAY_US + 14 * HOUR_US,
+                     start + (int64_t)(days * 0.70) * DAY_US + 14 * HOUR_US};
+    for (int k = 0; k < 2; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "ALR-%03d", k + 1);
+        if (s->o->go_live_us && at[k] < s->o->go_live_us)
+            ev_add(s, at[k], "alert.raise", "agent:cam-1",
+                   "\"alert_id\":\"%s\",\"kind\":\"anomaly\",\"device\":\"cam-01\","
+                   "\"summary\":\"%s\"",
+                   id, alert_summary[k]);
+        else
+            ev_add(s, at[k], "alert.raise", "agent:platform",
+                   "\"alert_id\":\"%s\",\"kind\":\"drift\",\"model\":\"failure-predictor\"",
+                   id);
+        if (k == 0)
+            ev_add(s, at[k] + 3 * HOUR_US, "alert.ack", "carol", "\"alert_id\":\"%s\"", id);
+    }
+    /* go-live: the CNC controllers get the idle power-down rule (firmware
+     * 7.3.0) through an orderly change, deployed at the go-live time */
+    int64_t gl = s->o->go_live_us;
+    if (gl && gl - 26 * HOUR_US >= start && gl < end)
+        firmware_change(s, gl - 26 * HOUR_US, 6, "cnc", "cnc-ctl-7.3.0", "vendor:cnc-oem", 0);
     /* an unregistered PLC appears on the gateway for a day */
     ls->plc2_from = start + (int64_t)(days * 0.45) * DAY_US;
     ls->plc2_to = ls->plc2_from + DAY_US;

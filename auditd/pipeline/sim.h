@@ -16,6 +16,12 @@ typedef struct sim_opts {
     int64_t start_us;   /* default 2026-07-01T00:00:00Z */
     int machines;       /* CNC machines, default 8 */
     int64_t interval_s; /* CNC sampling interval, default 60 */
+    /* When the plant's programme goes live (0 = never, the plant as it was).
+     * From then on the simulated plant responds to it (docs/pipeline.md,
+     * "Go-live"): maintenance acts on failure warnings and the CNC
+     * controllers power idle spindles down. The readings before go-live are
+     * the same bytes as without it. */
+    int64_t go_live_us;
 } sim_opts;
 
 typedef struct sim_stats {
@@ -25,6 +31,7 @@ typedef struct sim_stats {
     uint64_t events;
     int devices;
     uint64_t by_mode[6]; /* none, TWF, HDF, PWF, OSF, RNF (processes) */
+    uint64_t warned_tool_changes; /* after go-live: tools changed on a warning */
 } sim_stats;
 
 void sim_opts_default(sim_opts *o);

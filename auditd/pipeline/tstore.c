@@ -106,9 +106,11 @@ static int get_prof(tstore *t, int64_t pv, const char *const *features, size_t n
     return ADT_OK;
 }
 
-/* Rows of `st`: (device name, time_us, pv, packed values). */
-static int emit(tstore *t, sqlite3_stmt *st, const char *const *features, size_t nf,
-                tstore_row_fn fn, void *ctx, adt_err *err)
+/* Rows of `st`: (device name, time_us, pv, packed values), and with
+ * `sfn` also (prob, model, version) of the reading's prediction. Exactly one
+ * of fn and sfn is set. */
+static int emit2(tstore *t, sqlite3_stmt *st, const char *const *features, size_t nf,
+                 tstore_row_fn fn, tstore_scored_fn sfn, void *ctx, adt_err *err)
 {
     clear_profs(t);
     double *x = malloc((nf ? nf : 1) * sizeof *x);
@@ -132,8 +134,16 @@ static int emit(tstore *t, sqlite3_stmt *st, const char *const *features, size_t
         int label = -1;
         if (tp->label >= 0 && vals[tp->label].present && !isnan(vals[tp->label].num))
             label = vals[tp->label].num != 0 ? 1 : 0;
-        rc = fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1), x,
-                nf, label);
+        if (sfn) {
+            bool scored = sqlite3_column_type(st, 4) != SQLITE_NULL;
+            rc = sfn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                     x, nf, label, scored ? sqlite3_column_double(st, 4) : NAN,
+                     scored ? (const char *)sqlite3_column_text(st, 5) : NULL,
+                     scored ? (const char *)sqlite3_column_text(st, 6) : NULL);
+        } else {
+            rc = fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                    x, nf, label);
+        }
         if (rc)
             break;
     }
@@ -141,6 +151,12 @@ static int emit(tstore *t, sqlite3_stmt *st, const char *const *features, size_t
         rc = sqldb_fail(t->db, "reading telemetry", err);
     free(x);
     return rc;
+}
+
+static int emit(tstore *t, sqlite3_stmt *st, const char *const *features, size_t nf,
+                tstore_row_fn fn, void *ctx, adt_err *err)
+{
+    return emit2(t, st, features, nf, fn, NULL, ctx, err);
 }
 
 int tstore_dataset_rows(tstore *t, const char *dataset, const char *const *features,
@@ -190,6 +206,56 @@ int tstore_window_rows(tstore *t, int64_t from_us, int64_t to_us, const char *co
     sqlite3_bind_int64(st, 1, from_us);
     sqlite3_bind_int64(st, 2, to_us);
     rc = emit(t, st, features, nfeatures, fn, ctx, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int tstore_window_scored(tstore *t, int64_t from_us, int64_t to_us,
+                         const char *const *features, size_t nfeatures, tstore_scored_fn fn,
+                         void *ctx, adt_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(t->db,
+                         "SELECT d.name, r.time_us, r.pv, r.v, p.prob, p.model, p.version "
+                         "FROM readings r JOIN devices d ON d.id = r.device "
+                         /* predictions(reading) is indexed; ingestion scores a reading once */
+                         "LEFT JOIN predictions p ON p.device = r.device AND "
+                         "p.time_us = r.time_us AND p.reading = r.id "
+                         "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",
+                         &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, from_us);
+    sqlite3_bind_int64(st, 2, to_us);
+    rc = emit2(t, st, features, nfeatures, NULL, fn, ctx, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int tstore_window_quarantine(tstore *t, int64_t from_us, int64_t to_us, tstore_quarantine_fn fn,
+                             void *ctx, adt_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(t->db,
+                         "SELECT device, coalesce(time_us, received_us), reason, "
+                         "replayed_batch IS NOT NULL FROM quarantine "
+                         "WHERE coalesce(time_us, received_us) >= ? AND "
+                         "coalesce(time_us, received_us) < ? ORDER BY id",
+                         &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, from_us);
+    sqlite3_bind_int64(st, 2, to_us);
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *dev = (const char *)sqlite3_column_text(st, 0);
+        rc = fn(ctx, dev ? dev : "", sqlite3_column_int64(st, 1),
+                (const char *)sqlite3_column_text(st, 2), sqlite3_column_int(st, 3) != 0);
+        if (rc)
+            break;
+    }
+    if (!rc && s != SQLITE_DONE)
+        rc = sqldb_fail(t->db, "reading the quarantine", err);
     sqlite3_finalize(st);
     return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "status.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,26 @@ int tstore_dataset_rows(tstore *t, const char *dataset, const char *const *featu
  * in time order. */
 int tstore_window_rows(tstore *t, int64_t from_us, int64_t to_us, const char *const *features,
                        size_t nfeatures, tstore_row_fn fn, void *ctx, adt_err *err);
+
+/* Like tstore_window_rows, with what ingestion's model said about each
+ * reading: `prob` is the stored prediction's probability and `model` /
+ * `version` the model version that made it (NAN and NULL when the reading was
+ * not scored, i.e. no model was deployed when it was ingested; ingestion
+ * scores a reading once). For reports. */
+typedef int (*tstore_scored_fn)(void *ctx, const char *device, int64_t time_us,
+                                const double *x, size_t nx, int label, double prob,
+                                const char *model, const char *version);
+int tstore_window_scored(tstore *t, int64_t from_us, int64_t to_us,
+                         const char *const *features, size_t nfeatures, tstore_scored_fn fn,
+                         void *ctx, adt_err *err);
+
+/* Calls fn for every quarantined reading (one row per refused reading, kept
+ * also after a replay recovered it) whose reading time is in [from_us, to_us);
+ * a reading without a usable time counts at its reception time. `replayed`
+ * is true when a replay stored it after all. In quarantine id order. */
+typedef int (*tstore_quarantine_fn)(void *ctx, const char *device, int64_t time_us,
+                                    const char *reason, bool replayed);
+int tstore_window_quarantine(tstore *t, int64_t from_us, int64_t to_us, tstore_quarantine_fn fn,
+                             void *ctx, adt_err *err);
 
 #endif

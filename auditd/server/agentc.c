@@ -395,12 +395,16 @@ static int json_u64(const cJSON *o, const char *k, uint64_t *v)
 static int settle(client *cl, uint64_t seq, const char *path, int64_t first_id, int64_t last_id,
                   const char *bsha, const char *json, size_t jlen, adt_err *err)
 {
-    uint64_t first = 0, count = 0, tree = 0;
+    uint64_t first = 0, count = 0, tree = 0, rseq = seq;
     bool ledger_receipt = false;
     cJSON *j = cJSON_ParseWithLength(json, jlen);
     if (j && !json_u64(j, "first", &first) && !json_u64(j, "count", &count) &&
         !json_u64(j, "tree_size", &tree))
         ledger_receipt = true;
+    /* A resent batch is answered with the original receipt: its entries
+     * carry the signature of the request that first delivered them. */
+    if (ledger_receipt && json_u64(j, "seq", &rseq))
+        rseq = seq;
     cJSON_Delete(j);
     if (exec1(cl->db, "BEGIN IMMEDIATE", err))
         return ADT_EIO;
@@ -415,7 +419,7 @@ static int settle(client *cl, uint64_t seq, const char *path, int64_t first_id, 
         rc = adt_fail(err, ADT_EIO, "spool: %s", sqlite3_errmsg(cl->db));
         goto out;
     }
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)rseq);
     sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC);
     if (ledger_receipt) {
         sqlite3_bind_int64(s, 3, (sqlite3_int64)first);
@@ -547,9 +551,132 @@ static void backoff_reset(backoff *b)
 
 typedef enum { STEP_DONE, STEP_AGAIN, STEP_RETRY } step;
 
-/* Settle one outstanding attempt by asking the server whether it committed. */
+/* The NDJSON body of the pending spool events: ids [fid, lid] when
+ * `range`, else the next `batch` of them (fid and lid are then set). The
+ * bytes are the spooled lines, so one range always gives the same body. */
+static int build_body(client *cl, bool range, int64_t *fid, int64_t *lid, buf *body, adt_err *err)
+{
+    sqlite3_stmt *s;
+    const char *sql = range ? "SELECT id, body FROM ev WHERE state=0 AND path=?1 AND id BETWEEN ?2 "
+                              "AND ?3 ORDER BY id"
+                            : "SELECT id, body FROM ev WHERE state=0 AND path=?1 ORDER BY id LIMIT ?4";
+    if (sqlite3_prepare_v2(cl->db, sql, -1, &s, NULL))
+        return adt_fail(err, ADT_EIO, "spool: %s", sqlite3_errmsg(cl->db));
+    sqlite3_bind_text(s, 1, cl->o->path, -1, SQLITE_STATIC);
+    if (range) {
+        sqlite3_bind_int64(s, 2, *fid);
+        sqlite3_bind_int64(s, 3, *lid);
+    } else {
+        sqlite3_bind_int(s, 4, (int)(cl->o->batch ? cl->o->batch : 500));
+        *fid = *lid = -1;
+    }
+    int rc = ADT_OK;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (!range) {
+            if (*fid < 0)
+                *fid = sqlite3_column_int64(s, 0);
+            *lid = sqlite3_column_int64(s, 0);
+        }
+        if (buf_append(body, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1)) ||
+            buf_putc(body, '\n')) {
+            rc = adt_fail(err, ADT_ETOOBIG, "batch too large; lower --batch");
+            break;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Post spool events [fid, lid] (body `body`) under a new seq. The attempt is
+ * recorded durably before the request can reach the server, in the same
+ * transaction that retires `old_seq` (a resend of that attempt; 0 = none). */
+static int post_batch(client *cl, int64_t fid, int64_t lid, const buf *body, uint64_t old_seq,
+                      step *out, int *retry_after, adt_err *err)
+{
+    uint8_t bh[32];
+    char bsha[65], authz[AGENTSIG_HDR_MAX], emsg[512];
+    crypto_hash_sha256(bh, (const unsigned char *)body->data, body->len);
+    agentsig_hex(bh, 32, bsha);
+    uint64_t seq = next_seq(cl);
+    if (exec1(cl->db, "BEGIN IMMEDIATE", err))
+        return ADT_EIO;
+    sqlite3_stmt *a;
+    if (old_seq) {
+        char q[128];
+        snprintf(q, sizeof q, "DELETE FROM attempt WHERE seq=%llu", (unsigned long long)old_seq);
+        if (exec1(cl->db, q, err)) {
+            exec1(cl->db, "ROLLBACK", err);
+            return ADT_EIO;
+        }
+    }
+    if (sqlite3_prepare_v2(cl->db, "INSERT INTO attempt(seq, path, first_id, last_id, body_sha256) "
+                                   "VALUES(?,?,?,?,?)", -1, &a, NULL)) {
+        exec1(cl->db, "ROLLBACK", err);
+        return adt_fail(err, ADT_EIO, "spool: %s", sqlite3_errmsg(cl->db));
+    }
+    sqlite3_bind_int64(a, 1, (sqlite3_int64)seq);
+    sqlite3_bind_text(a, 2, cl->o->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(a, 3, fid);
+    sqlite3_bind_int64(a, 4, lid);
+    sqlite3_bind_text(a, 5, bsha, -1, SQLITE_STATIC);
+    int ar = sqlite3_step(a);
+    sqlite3_finalize(a);
+    if (ar != SQLITE_DONE || exec1(cl->db, "COMMIT", err)) {
+        exec1(cl->db, "ROLLBACK", err);
+        return adt_fail(err, ADT_EIO, "spool: %s", sqlite3_errmsg(cl->db));
+    }
+    sign_header(cl, "POST", cl->o->path, seq, bh, authz, sizeof authz);
+    cl->st->requests++;
+    net_result nr = http_do(&cl->h, "POST", cl->o->path, authz, body->data, body->len,
+                            "application/x-ndjson", emsg, sizeof emsg);
+    if (nr != NET_OK) {
+        /* Even "could not connect" may follow a send: libcurl retries a request
+         * whose reused connection died on a fresh one. So the attempt stays and
+         * is resolved with the server before anything is resent. */
+        if (!cl->o->quiet)
+            fprintf(stderr, "auditd agent send: %s; retrying (the batch is checked with the server "
+                            "before it is resent)\n", emsg);
+        *out = STEP_RETRY;
+        return ADT_OK;
+    }
+    long st = cl->h.status;
+    if (st == 200 || st == 201) {
+        /* 200: the server had committed these bytes already (a resend): the
+         * answer is the original receipt. */
+        *out = STEP_AGAIN;
+        return settle(cl, seq, cl->o->path, fid, lid, bsha, cl->h.resp.data, cl->h.resp.len, err);
+    }
+    if (st == 429 || st == 503) {
+        /* Certainly not committed under this request; a resend of the same
+         * bytes is safe either way (the server keeps batches by body hash). */
+        drop_attempt(cl, seq);
+        *retry_after = cl->h.retry_after;
+        *out = STEP_RETRY;
+        return ADT_OK;
+    }
+    if (st >= 500 || (st == 409 && strstr(cl->h.resp.data ? cl->h.resp.data : "", "\"in_flight\""))) {
+        /* Outcome unknown (5xx), or the same bytes are still in flight on
+         * another connection (409 in_flight): ask before resending. */
+        *retry_after = cl->h.retry_after;
+        *out = STEP_RETRY;
+        return ADT_OK;
+    }
+    char m[400], why[480];
+    server_msg(&cl->h, m, sizeof m);
+    snprintf(why, sizeof why, "HTTP %ld: %s", st, m);
+    reject_attempt(cl, seq, cl->o->path, fid, lid, why, err);
+    return adt_fail(err, ADT_EINVAL, "the server refused a batch of events (spool ids %lld..%lld), "
+                    "kept in the spool marked rejected: %s", (long long)fid, (long long)lid, why);
+}
+
+/* Settle one outstanding attempt by asking the server whether it committed.
+ * 200: it did (settle). 409 in_flight: it is still arriving or committing
+ * there: ask again later. 404: the server holds no batch for that seq and
+ * none in flight: resend exactly the same events (the same bytes), which
+ * the server appends at most once even if the first copy turns up after
+ * all. */
 static int resolve_attempt(client *cl, uint64_t aseq, const char *path, int64_t fid, int64_t lid,
-                           const char *bsha, step *out, adt_err *err)
+                           const char *bsha, step *out, int *retry_after, adt_err *err)
 {
     char p[96], authz[AGENTSIG_HDR_MAX], emsg[512];
     snprintf(p, sizeof p, "/v1/agent/batches/%llu", (unsigned long long)aseq);
@@ -558,7 +685,9 @@ static int resolve_attempt(client *cl, uint64_t aseq, const char *path, int64_t 
     sign_header(cl, "GET", p, next_seq(cl), bh, authz, sizeof authz);
     cl->st->requests++;
     net_result nr = http_do(&cl->h, "GET", p, authz, NULL, 0, NULL, emsg, sizeof emsg);
-    if (nr != NET_OK || cl->h.status == 429 || cl->h.status == 503 || cl->h.status >= 500) {
+    if (nr != NET_OK || cl->h.status == 409 || cl->h.status == 429 || cl->h.status == 503 ||
+        cl->h.status >= 500) {
+        *retry_after = nr == NET_OK ? cl->h.retry_after : 0;
         *out = STEP_RETRY;
         return ADT_OK;
     }
@@ -567,9 +696,18 @@ static int resolve_attempt(client *cl, uint64_t aseq, const char *path, int64_t 
         return settle(cl, aseq, path, fid, lid, bsha, cl->h.resp.data, cl->h.resp.len, err);
     }
     if (cl->h.status == 404) {
-        drop_attempt(cl, aseq);
-        *out = STEP_AGAIN;
-        return ADT_OK;
+        buf body;
+        buf_init(&body, 64u << 20);
+        int rc = build_body(cl, true, &fid, &lid, &body, err);
+        if (!rc && body.len == 0) {
+            /* Nothing of it is pending any more (settled meanwhile). */
+            drop_attempt(cl, aseq);
+            *out = STEP_AGAIN;
+        } else if (!rc) {
+            rc = post_batch(cl, fid, lid, &body, aseq, out, retry_after, err);
+        }
+        buf_free(&body);
+        return rc;
     }
     char m[300];
     server_msg(&cl->h, m, sizeof m);
@@ -598,94 +736,20 @@ static int send_step(client *cl, step *out, int *retry_after, adt_err *err)
             *out = STEP_AGAIN;
             return ADT_OK;
         }
-        return resolve_attempt(cl, aseq, path, fid, lid, bsha, out, err);
+        return resolve_attempt(cl, aseq, path, fid, lid, bsha, out, retry_after, err);
     }
     sqlite3_finalize(s);
     /* 2. The next batch of pending events. */
-    if (sqlite3_prepare_v2(cl->db, "SELECT id, body FROM ev WHERE state=0 AND path=? ORDER BY id "
-                                   "LIMIT ?", -1, &s, NULL))
-        return adt_fail(err, ADT_EIO, "spool: %s", sqlite3_errmsg(cl->db));
-    sqlite3_bind_text(s, 1, cl->o->path, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, (int)(cl->o->batch ? cl->o->batch : 500));
     buf body;
     buf_init(&body, 64u << 20);
     int64_t fid = -1, lid = -1;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        if (fid < 0)
-            fid = sqlite3_column_int64(s, 0);
-        lid = sqlite3_column_int64(s, 0);
-        if (buf_append(&body, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1)) ||
-            buf_putc(&body, '\n')) {
-            sqlite3_finalize(s);
-            buf_free(&body);
-            return adt_fail(err, ADT_ETOOBIG, "batch too large; lower --batch");
-        }
-    }
-    sqlite3_finalize(s);
-    if (fid < 0) {
-        buf_free(&body);
+    int rc = build_body(cl, false, &fid, &lid, &body, err);
+    if (!rc && fid < 0)
         *out = STEP_DONE;
-        return ADT_OK;
-    }
-    uint8_t bh[32];
-    char bsha[65], authz[AGENTSIG_HDR_MAX], emsg[512];
-    crypto_hash_sha256(bh, (const unsigned char *)body.data, body.len);
-    agentsig_hex(bh, 32, bsha);
-    uint64_t seq = next_seq(cl);
-    /* Record the attempt durably before it can reach the server. */
-    sqlite3_stmt *a;
-    if (sqlite3_prepare_v2(cl->db, "INSERT INTO attempt(seq, path, first_id, last_id, body_sha256) "
-                                   "VALUES(?,?,?,?,?)", -1, &a, NULL)) {
-        buf_free(&body);
-        return adt_fail(err, ADT_EIO, "spool: %s", sqlite3_errmsg(cl->db));
-    }
-    sqlite3_bind_int64(a, 1, (sqlite3_int64)seq);
-    sqlite3_bind_text(a, 2, cl->o->path, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(a, 3, fid);
-    sqlite3_bind_int64(a, 4, lid);
-    sqlite3_bind_text(a, 5, bsha, -1, SQLITE_STATIC);
-    int ar = sqlite3_step(a);
-    sqlite3_finalize(a);
-    if (ar != SQLITE_DONE) {
-        buf_free(&body);
-        return adt_fail(err, ADT_EIO, "spool: %s", sqlite3_errmsg(cl->db));
-    }
-    sign_header(cl, "POST", cl->o->path, seq, bh, authz, sizeof authz);
-    cl->st->requests++;
-    net_result nr = http_do(&cl->h, "POST", cl->o->path, authz, body.data, body.len,
-                            "application/x-ndjson", emsg, sizeof emsg);
+    else if (!rc)
+        rc = post_batch(cl, fid, lid, &body, 0, out, retry_after, err);
     buf_free(&body);
-    if (nr != NET_OK) {
-        /* Even "could not connect" may follow a send: libcurl retries a request
-         * whose reused connection died on a fresh one. So the attempt stays and
-         * is resolved with the server before anything is resent. */
-        if (!cl->o->quiet)
-            fprintf(stderr, "auditd agent send: %s; retrying (the batch is checked with the server "
-                            "before it is resent)\n", emsg);
-        *out = STEP_RETRY;
-        return ADT_OK;
-    }
-    long st = cl->h.status;
-    if (st == 200 || st == 201) {
-        *out = STEP_AGAIN;
-        return settle(cl, seq, cl->o->path, fid, lid, bsha, cl->h.resp.data, cl->h.resp.len, err);
-    }
-    if (st == 429 || st == 503) {
-        drop_attempt(cl, seq);
-        *retry_after = cl->h.retry_after;
-        *out = STEP_RETRY;
-        return ADT_OK;
-    }
-    if (st >= 500) {
-        *out = STEP_RETRY;
-        return ADT_OK;
-    }
-    char m[400], why[480];
-    server_msg(&cl->h, m, sizeof m);
-    snprintf(why, sizeof why, "HTTP %ld: %s", st, m);
-    reject_attempt(cl, seq, cl->o->path, fid, lid, why, err);
-    return adt_fail(err, ADT_EINVAL, "the server refused a batch of events (spool ids %lld..%lld), "
-                    "kept in the spool marked rejected: %s", (long long)fid, (long long)lid, why);
+    return rc;
 }
 
 static int count_state(sqlite3 *db, int state, uint64_t *n)

@@ -4,15 +4,20 @@
  * Spool: <spool>/spool.db (SQLite, WAL, synchronous=FULL). Every event read
  * is stored there before anything is sent. A batch is recorded as an
  * "attempt" (its seq and event ids) before it is posted; the attempt is
- * settled by a receipt (201), cleared when the server certainly did not
- * commit it (429, 503), or, when the outcome is unknown (any network error,
- * timeout, other 5xx), resolved with GET /v1/agent/batches/{seq} before
- * anything is resent. So every event is appended exactly once.
+ * settled by a receipt (201, or 200 with the original receipt when the
+ * server had the same bytes already), cleared when the server certainly did
+ * not commit it (429, 503), or, when the outcome is unknown (any network
+ * error, timeout, other 5xx), resolved with GET /v1/agent/batches/{seq}
+ * before anything is resent: 200 settles it, 409 (still in flight) asks
+ * again later, 404 resends exactly the same events, so the same body bytes,
+ * which the server appends at most once (it keeps each agent's batches by
+ * body SHA-256). So every event is appended exactly once.
  *
  * Retries back off exponentially with jitter (100 ms doubling up to
  * max_backoff_ms, never less than the server's Retry-After). A 4xx other
- * than 429 is permanent: the batch's events are marked rejected with the
- * server's message and the send stops with ADT_EINVAL. */
+ * than 429 (and than 409 in_flight) is permanent: the batch's events are
+ * marked rejected with the server's message and the send stops with
+ * ADT_EINVAL. */
 #ifndef AUDITD_AGENTC_H
 #define AUDITD_AGENTC_H
 

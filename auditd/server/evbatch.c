@@ -3,16 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const reserved[] = {"agent.add", "agent.revoke", "token.create",
-                                       "token.revoke", "server.start", "server.stop",
-                                       "policy.load", "report.issued", NULL};
-
-bool evbatch_type_reserved(const char *type)
+bool evbatch_writer_check(const evbatch *b, event_writer w, size_t *bad)
 {
-    for (size_t i = 0; reserved[i]; i++)
-        if (!strcmp(reserved[i], type))
-            return true;
-    return false;
+    for (size_t i = 0; i < b->n; i++)
+        if (!event_writer_may(b->types[i], w)) {
+            *bad = i;
+            return false;
+        }
+    return true;
 }
 
 void evbatch_free(evbatch *b)
@@ -34,9 +32,6 @@ static int add_event(evbatch *b, const char *p, size_t len, size_t cap, size_t l
     adt_err e2;
     b->off[b->n] = b->canon.len;
     int rc = event_validate(p, len, NULL, &b->canon, &info, &e2);
-    if (!rc && evbatch_type_reserved(info.type))
-        rc = adt_fail(&e2, ADT_EINVAL, "event type \"%s\" is written only by auditd itself",
-                      info.type);
     if (rc) {
         if (ndjson)
             return adt_fail(err, rc, "event %zu (line %zu): %s; nothing was appended", b->n + 1,

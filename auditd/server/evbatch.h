@@ -2,9 +2,8 @@
  * line) parsed and validated into ledger items, all or nothing.
  *
  * Every event goes through event_validate (canonical JSON within
- * canon_event_limits, required type/time/actor, vocabulary). Types that only
- * auditd itself writes (agent.*, token.*, server.*, policy.load,
- * report.issued) are refused from agents. */
+ * canon_event_limits, required type/time/actor, vocabulary). Whether the
+ * sender may write each type is evbatch_writer_check's job. */
 #ifndef AUDITD_EVBATCH_H
 #define AUDITD_EVBATCH_H
 
@@ -28,8 +27,10 @@ typedef struct evbatch {
     ledger_item *items; /* filled by evbatch_items */
 } evbatch;
 
-/* True for the types only auditd writes itself. */
-bool evbatch_type_reserved(const char *type);
+/* Whether writer `w` may write every event of `b` (event.h, the one table
+ * of who may write what). If not, *bad is the index of the first event it
+ * may not write. Checked before anything is queued. */
+bool evbatch_writer_check(const evbatch *b, event_writer w, size_t *bad);
 
 /* Parse and validate `body`. On failure nothing is kept and the message names
  * the event ("event 3 (line 3): ..."). ADT_EINVAL or ADT_ETOOBIG. */

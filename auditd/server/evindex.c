@@ -259,3 +259,28 @@ int evindex_batch(evindex *ix, const char *agent, uint64_t seq, uint64_t *first,
     pthread_mutex_unlock(&ix->mu);
     return rc;
 }
+
+int evindex_last(evindex *ix, const char *type, const char *source, uint64_t *idx,
+                 int64_t *time_us, adt_err *err)
+{
+    pthread_mutex_lock(&ix->mu);
+    sqlite3_stmt *s;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(ix->db, "SELECT idx, time_us FROM ev WHERE type=? AND source=? "
+                                   "ORDER BY idx DESC LIMIT 1", -1, &s, NULL)) {
+        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+        pthread_mutex_unlock(&ix->mu);
+        return rc;
+    }
+    sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *idx = (uint64_t)sqlite3_column_int64(s, 0);
+        *time_us = sqlite3_column_int64(s, 1);
+    } else {
+        rc = adt_fail(err, ADT_ENOTFOUND, "no %s entry from %s", type, source);
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}

@@ -43,4 +43,9 @@ int evindex_query_run(evindex *ix, const evindex_query *q, uint64_t *idx, unsign
 int evindex_batch(evindex *ix, const char *agent, uint64_t seq, uint64_t *first, uint64_t *count,
                   adt_err *err);
 
+/* The newest entry of `type` from `source`: its index and event time.
+ * ADT_ENOTFOUND if none. */
+int evindex_last(evindex *ix, const char *type, const char *source, uint64_t *idx,
+                 int64_t *time_us, adt_err *err);
+
 #endif

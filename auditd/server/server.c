@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,19 @@
 #define MAX_PARAMS 32
 #define RESP_MAX (64u << 20)
 #define DRAIN_WAIT_MS 30000
+/* Body of a POST to a public (unauthenticated) endpoint: at most this much
+ * is ever buffered for a caller nobody vouches for. */
+#define PUBLIC_BODY_MAX (64u << 10)
+/* After a refusal decided while a body is arriving (413 for a chunked body,
+ * 429 over max_body_memory), libmicrohttpd can answer only once the body has
+ * ended: up to this many more bytes are read and dropped (never kept), then
+ * the connection is closed without an answer. */
+#define DISCARD_MAX (16u << 20)
+/* How long GET /v1/agent/batches/{seq} waits for a batch still in flight
+ * before answering 409 with Retry-After. */
+#define INFLIGHT_WAIT_MS 5000
+/* File descriptors kept beside connections (SQLite files, pool handles, MQTT). */
+#define FD_RESERVE 512
 
 /* Reasons a request is refused, for /metrics. */
 enum {
@@ -75,6 +89,28 @@ struct server {
     atomic_ullong rejected[R_COUNT];
     atomic_ullong batch_le[NBATCH + 1];
     atomic_ullong batch_sum, batch_count;
+    atomic_ullong body_bytes;   /* request body memory reserved now (max_body_memory) */
+    atomic_ullong body_refused; /* requests refused because bodies filled max_body_memory */
+    /* Handler threads: requests that may block (commits, ledger reads,
+     * reports) run here while their connection is suspended, so the epoll
+     * threads never wait and idle sockets cost no thread. */
+    pthread_mutex_t jobs_mu;
+    pthread_cond_t jobs_cv, jobs_idle;
+    struct conn_req *jobs_head, *jobs_tail;
+    int jobs_running;
+    bool jobs_stop;
+    pthread_t *workers;
+    int nworkers;
+    /* Agent batch requests between their headers and their end, by (agent,
+     * seq): GET /v1/agent/batches/{seq} never says 404 for one of them. */
+    pthread_mutex_t fl_mu;
+    pthread_cond_t fl_cv;
+    struct conn_req *fl_head;
+    /* The scheduled ledger verification. */
+    pthread_t verify_thread;
+    bool verify_started, verify_stop;
+    pthread_mutex_t verify_mu;
+    pthread_cond_t verify_cv;
     char *tls_cert, *tls_key; /* key in sodium_malloc'd memory */
     size_t tls_key_len;
 #if AUDITD_HAVE_PIPELINE
@@ -256,8 +292,10 @@ typedef struct rq {
     server *s;
     const api_request *req;
     api_response *resp;
-    const agentsig_hdr *sig; /* for agent requests */
-    const console_hdrs *ch;  /* session cookie and friends */
+    const agentsig_hdr *sig;     /* for agent requests */
+    const uint8_t *body_sha256;  /* for agent requests: SHA-256 of the body */
+    bool stale_seq;              /* an agent request under a seq already used (a resend) */
+    const console_hdrs *ch;      /* session cookie and friends */
 } rq;
 
 static int h_healthz(rq *q)
@@ -297,6 +335,21 @@ static int h_metrics(rq *q)
         (unsigned long long)st.events_appended, (unsigned long long)st.batches_committed,
         (unsigned long long)st.groups_committed, (unsigned long long)st.tree_size,
         (unsigned long long)st.queue_depth, (unsigned long long)atomic_load(&s->requests));
+    const union MHD_DaemonInfo *ci =
+        s->mhd ? MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS) : NULL;
+    if (!rc)
+        rc = buf_printf(b,
+            "# HELP auditd_batches_deduplicated_total Resent batches answered with their original receipt (nothing appended).\n"
+            "# TYPE auditd_batches_deduplicated_total counter\nauditd_batches_deduplicated_total %llu\n"
+            "# HELP auditd_http_connections Open HTTP connections.\n"
+            "# TYPE auditd_http_connections gauge\nauditd_http_connections %u\n"
+            "# HELP auditd_body_memory_bytes Request body memory reserved now (max_body_memory).\n"
+            "# TYPE auditd_body_memory_bytes gauge\nauditd_body_memory_bytes %llu\n"
+            "# HELP auditd_body_memory_refused_total Requests refused because bodies in flight filled max_body_memory.\n"
+            "# TYPE auditd_body_memory_refused_total counter\nauditd_body_memory_refused_total %llu\n",
+            (unsigned long long)st.batches_deduplicated, ci ? ci->num_connections : 0u,
+            (unsigned long long)atomic_load(&s->body_bytes),
+            (unsigned long long)atomic_load(&s->body_refused));
     if (!rc)
         rc = buf_puts(b, "# HELP auditd_requests_rejected_total Requests refused, by reason.\n"
                          "# TYPE auditd_requests_rejected_total counter\n");
@@ -482,6 +535,76 @@ static int h_proof_consistency(rq *q)
     return rc ? rc : buf_puts(&q->resp->body, "}\n");
 }
 
+/* GET /v1/log/entries?start=S[&end=E]: the exact leaves of entries [S, E) in
+ * one answer, so that a mirror reads a log in pages instead of one request per
+ * entry (docs/api.md, docs/central.md). The answer is binary, like C2SP
+ * tlog-tiles entry bundles but with 4-byte lengths (a leaf may exceed 64 KiB):
+ * for each entry in order, its length as a big-endian uint32, then its bytes.
+ * It holds at most LOG_RANGE_MAX entries and stops after the entry that takes
+ * it past LOG_RANGE_BYTES, so it is bounded whatever the leaves; at least one
+ * entry is always returned. Requires S < E (default S + LOG_RANGE_MAX, cut at
+ * the ledger size) and S < the ledger size. */
+#define LOG_RANGE_MAX 10000
+#define LOG_RANGE_BYTES (4u << 20)
+
+typedef struct range_acc {
+    buf *out;
+    uint64_t count;
+} range_acc;
+
+static int range_put(void *ctx, uint64_t index, const char *leaf, size_t len)
+{
+    (void)index;
+    range_acc *a = ctx;
+    if (a->out->len >= LOG_RANGE_BYTES)
+        return -1; /* page full: stop (not an error) */
+    uint8_t be[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                     (uint8_t)len};
+    int rc = buf_append(a->out, be, sizeof be);
+    if (!rc)
+        rc = buf_append(a->out, leaf, len);
+    if (!rc)
+        a->count++;
+    return rc;
+}
+
+static int h_log_entries_range(rq *q)
+{
+    uint64_t start = 0, end = 0;
+    bool has_end = false;
+    if (param_u64(q, "start", &start, true, NULL) || param_u64(q, "end", &end, false, &has_end))
+        return ADT_OK;
+    adt_err err = {0};
+    ledger *lg = pool_get(q->s, &err);
+    if (!lg)
+        return err_resp(q->resp, ADT_EIO, err.msg);
+    uint64_t size = 0;
+    int rc = ledger_size(lg, &size, &err);
+    if (!rc && !has_end)
+        end = start + LOG_RANGE_MAX < size ? start + LOG_RANGE_MAX : size;
+    if (!rc && (start >= end || start >= size))
+        rc = adt_fail(&err, ADT_EINVAL, "need start < end and start < %llu (the ledger size)",
+                      (unsigned long long)size);
+    if (rc) {
+        pool_put(q->s, lg);
+        return err_resp(q->resp, rc, err.msg);
+    }
+    if (end - start > LOG_RANGE_MAX)
+        end = start + LOG_RANGE_MAX;
+    range_acc acc = {.out = &q->resp->body};
+    rc = ledger_scan(lg, start, end, range_put, &acc, &err);
+    pool_put(q->s, lg);
+    if (rc == -1)
+        rc = ADT_OK;
+    if (rc) {
+        buf_reset(&q->resp->body);
+        return err_resp(q->resp, rc, err.msg[0] ? err.msg : "the answer outgrew its buffer");
+    }
+    q->resp->status = 200;
+    q->resp->content_type = "application/octet-stream";
+    return ADT_OK;
+}
+
 static void count_batch(server *s, uint64_t n)
 {
     size_t i = 0;
@@ -490,6 +613,59 @@ static void count_batch(server *s, uint64_t n)
     atomic_fetch_add(&s->batch_le[i], 1);
     atomic_fetch_add(&s->batch_sum, n);
     atomic_fetch_add(&s->batch_count, 1);
+}
+
+/* 403 for an event whose type the sender may not write, naming the type and
+ * the writers allowed (docs/events.md, "Who may write what"). */
+static int forbidden_type(api_response *r, size_t index, const char *type, event_writer w)
+{
+    unsigned allowed = event_type_writers(type);
+    char names[96];
+    event_writers_text(allowed, names, sizeof names);
+    const char *wn = event_writer_name(w);
+    api_error(r, 403, "forbidden", "event %zu: a%s %s agent may not write \"%s\" events (writers: "
+              "%s); nothing was appended", index + 1, wn[0] == 'e' ? "n" : "", wn[0] ? wn : "unknown",
+              type, names);
+    /* The same facts as fields, for programs: {"error","message","type","writers","event"}. */
+    buf *b = &r->body;
+    if (b->len < 2 || b->data[b->len - 2] != '}')
+        return ADT_OK;
+    b->len -= 2;
+    int rc = buf_puts(b, ",\"type\":");
+    if (!rc)
+        rc = canon_put_string(b, type, strlen(type));
+    if (!rc)
+        rc = buf_puts(b, ",\"writers\":[");
+    bool first = true;
+    for (unsigned bit = 1; !rc && bit <= EVENT_WRITERS_ALL; bit <<= 1)
+        if (allowed & bit) {
+            rc = buf_printf(b, "%s\"%s\"", first ? "" : ",", event_writer_name((event_writer)bit));
+            first = false;
+        }
+    if (!rc)
+        rc = buf_printf(b, "],\"event\":%zu}\n", index + 1);
+    return rc;
+}
+
+static bool inflight_wait(server *s, const char *agent, uint64_t seq, int ms);
+
+/* Answer with the receipt of a committed batch: its range and the
+ * checkpoint signed when it was appended (the original receipt). */
+static int receipt_of(rq *q, int status, const ledger_batch_rec *rec)
+{
+    adt_err err = {0};
+    ledger *lg = pool_get(q->s, &err);
+    if (!lg)
+        return err_resp(q->resp, ADT_EIO, err.msg);
+    char note[NOTE_MAX];
+    int rc = ledger_checkpoint_at(lg, rec->tree_size, note, sizeof note, &err);
+    if (!rc) {
+        q->resp->status = status;
+        rc = build_receipt(q->s, lg, &q->resp->body, q->req->principal, rec->seq, rec->first,
+                           rec->count, rec->tree_size, note, &err);
+    }
+    pool_put(q->s, lg);
+    return rc ? err_resp(q->resp, rc, err.msg) : ADT_OK;
 }
 
 static int h_events_post(rq *q)
@@ -501,23 +677,54 @@ static int h_events_post(rq *q)
     int rc = evbatch_parse(q->req->body, q->req->body_len, &lim, &b, &err);
     if (rc)
         return err_resp(q->resp, rc, err.msg);
+    size_t bad = 0;
+    if (!evbatch_writer_check(&b, q->req->writer, &bad)) {
+        rc = forbidden_type(q->resp, bad, b.types[bad], q->req->writer);
+        evbatch_free(&b);
+        return rc;
+    }
+    /* The batch is the agent and the SHA-256 of these exact bytes. */
+    ledger_batch_id id = {.agent = q->req->principal, .seq = q->sig->seq};
+    memcpy(id.body_sha256, q->body_sha256, 32);
+    if (q->stale_seq) {
+        /* The request reuses a seq (a resend of the same request): it may
+         * only be answered from the batch already committed. */
+        evbatch_free(&b);
+        ledger *lg = pool_get(s, &err);
+        if (!lg)
+            return err_resp(q->resp, ADT_EIO, err.msg);
+        ledger_batch_rec rec;
+        rc = ledger_batch_find(lg, id.agent, id.body_sha256, &rec, &err);
+        pool_put(s, lg);
+        if (rc == ADT_ENOTFOUND)
+            return err_resp(q->resp, ADT_EREPLAY, "this seq was used already and this body was "
+                            "never committed: sign the batch with a new seq");
+        if (rc)
+            return err_resp(q->resp, rc, err.msg);
+        return receipt_of(q, 200, &rec);
+    }
     if (evbatch_items(&b, q->req->principal, q->req->writer, q->req->sig_json, q->req->sig_len)) {
         evbatch_free(&b);
         return err_resp(q->resp, ADT_ENOMEM, "out of memory");
     }
     ledger_commit c;
-    rc = commitq_submit(s->cq, b.items, b.n, &c, &err);
+    ledger_batch_rec rec;
+    bool dup = false;
+    rc = commitq_submit_batch(s->cq, b.items, b.n, &id, &c, &rec, &dup, &err);
     size_t n = b.n;
     evbatch_free(&b);
     if (rc)
         return err_resp(q->resp, rc, err.msg);
-    count_batch(s, n);
+    if (!dup)
+        count_batch(s, n);
     ledger *lg = pool_get(s, &err);
     if (!lg)
         return err_resp(q->resp, ADT_EIO, err.msg);
-    q->resp->status = 201;
-    rc = build_receipt(s, lg, &q->resp->body, q->req->principal, q->sig->seq, c.first, c.count,
-                       c.tree_size, c.checkpoint, &err);
+    /* 201: appended now. 200: these bytes were committed before (a resend):
+     * nothing was appended and the receipt is the original one. */
+    q->resp->status = dup ? 200 : 201;
+    rc = build_receipt(s, lg, &q->resp->body, q->req->principal, dup ? rec.seq : q->sig->seq,
+                       c.first, c.count, c.tree_size, c.checkpoint, &err);
     pool_put(s, lg);
     if (rc) {
         log_msg(LOG_ERROR, MOD, "events %llu..%llu committed but the receipt failed: %s",
@@ -534,13 +741,29 @@ static int h_agent_batch(rq *q)
     uint64_t seq;
     if (num_u64(q->req->path + strlen("/v1/agent/batches/"), INT64_MAX, &seq))
         return api_error(q->resp, 400, "invalid", "batch seq must be a positive integer");
+    /* A batch whose request is still arriving or committing is neither
+     * committed nor refused yet: never 404 for it. */
+    if (inflight_wait(s, q->req->principal, seq, INFLIGHT_WAIT_MS)) {
+        api_error(q->resp, 409, "in_flight", "the batch signed with seq %llu is still being "
+                  "received or committed; ask again after Retry-After", (unsigned long long)seq);
+        q->resp->retry_after = 1;
+        return ADT_OK;
+    }
     adt_err err = {0};
     ledger *lg = pool_get(s, &err);
     if (!lg)
         return err_resp(q->resp, ADT_EIO, err.msg);
+    ledger_batch_rec rec;
+    int rc = ledger_batch_by_seq(lg, q->req->principal, seq, &rec, &err);
+    if (rc == ADT_OK) {
+        pool_put(s, lg);
+        return receipt_of(q, 200, &rec);
+    }
+    /* Batches committed before batch identities were recorded: the events
+     * index, at the latest checkpoint. */
     uint64_t first = 0, count = 0, size = 0;
     char note[NOTE_MAX];
-    int rc = evindex_catch_up(s->ix, lg, &err);
+    rc = rc == ADT_ENOTFOUND ? evindex_catch_up(s->ix, lg, &err) : rc;
     if (!rc)
         rc = evindex_batch(s->ix, q->req->principal, seq, &first, &count, &err);
     if (!rc)
@@ -763,6 +986,7 @@ static const route routes[] = {
     {"GET", "/metrics", 0, NEED_NONE, h_metrics},
     {"GET", "/v1/log/key", 0, NEED_NONE, h_log_key},
     {"GET", "/v1/log/checkpoint", 0, NEED_NONE, h_log_checkpoint},
+    {"GET", "/v1/log/entries", 0, NEED_READ, h_log_entries_range},
     {"GET", "/v1/log/entries/", 2, NEED_READ, h_log_entry},
     {"GET", "/v1/log/proof/inclusion", 0, NEED_READ, h_proof_inclusion},
     {"GET", "/v1/log/proof/consistency", 0, NEED_READ, h_proof_consistency},
@@ -798,18 +1022,52 @@ static bool path_matches(const route *r, const char *path)
     }
 }
 
-/* ---------- MHD glue ---------- */
-
-typedef struct conn_req {
-    buf body;
-    bool rejected; /* a response was queued early (413) */
-} conn_req;
+/* ---------- MHD glue ----------
+ *
+ * libmicrohttpd runs `threads` epoll threads that never block: they read
+ * headers, decide authentication from them (before a body byte is kept),
+ * buffer bodies within max_body_memory, and answer the cheap public
+ * endpoints. Every other request is handed to one of `workers` handler
+ * threads with its connection suspended, and the connection is resumed to
+ * send the answer. So idle or slow sockets cost no thread, and a commit or a
+ * report never delays /healthz. */
 
 typedef struct param_acc {
     api_param p[MAX_PARAMS];
     size_t n;
     bool overflow;
 } param_acc;
+
+/* One request, from its headers to its completion. */
+typedef struct conn_req {
+    server *s;
+    struct MHD_Connection *conn;
+    const route *rt;
+    const char *url, *method;   /* libmicrohttpd's, valid until the request completes */
+    param_acc pa;
+    buf body;
+    uint64_t body_max;          /* the route's body limit */
+    uint64_t reserved;          /* bytes reserved against max_body_memory */
+    uint64_t discarded;         /* bytes dropped after a refusal */
+    /* Authentication, decided from the headers. */
+    console_hdrs ch;            /* the console's session headers */
+    unsigned person_roles;
+    api_role role;
+    event_writer writer;
+    char principal[AGENTSIG_NAME_MAX + 8];
+    bool agent;                 /* the signature is checked once the body is in */
+    agentsig_hdr sig;
+    uint8_t pub[32];
+    bool stale_seq;
+    /* The answer: a refusal decided early, or the handler's. */
+    api_response resp;
+    bool answered;
+    struct conn_req *next_job;
+    /* In-flight registration (agent requests, from their headers to their
+     * completion; seq_settled once the seq was used up or refused). */
+    bool registered, seq_settled;
+    struct conn_req *fl_next, *fl_prev;
+} conn_req;
 
 static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *key,
                                 const char *value)
@@ -881,36 +1139,138 @@ static enum MHD_Result send_resp(server *s, struct MHD_Connection *c, api_respon
     return ret;
 }
 
-static enum MHD_Result send_error(server *s, struct MHD_Connection *c, int code, const char *msg)
+/* ---------- in-flight agent batches ---------- */
+
+static void inflight_add(server *s, conn_req *cr)
 {
-    api_response r = {0};
-    buf_init(&r.body, 4096);
-    err_resp(&r, code, msg);
-    enum MHD_Result ret = send_resp(s, c, &r);
-    buf_free(&r.body);
-    return ret;
+    pthread_mutex_lock(&s->fl_mu);
+    cr->fl_prev = NULL;
+    cr->fl_next = s->fl_head;
+    if (s->fl_head)
+        s->fl_head->fl_prev = cr;
+    s->fl_head = cr;
+    cr->registered = true;
+    pthread_mutex_unlock(&s->fl_mu);
 }
 
-/* Authenticate per the route's need. Fills role/principal/sig. Returns
- * ADT_OK or fills `resp` with the refusal. */
-static int authenticate(server *s, struct MHD_Connection *c, const route *rt, api_request *req,
-                        agentsig_hdr *sig, buf *sig_json, char *principal, size_t pcap,
-                        const console_hdrs *ch, api_response *resp)
+static void inflight_remove(server *s, conn_req *cr)
 {
+    if (!cr->registered)
+        return;
+    pthread_mutex_lock(&s->fl_mu);
+    if (cr->fl_prev)
+        cr->fl_prev->fl_next = cr->fl_next;
+    else
+        s->fl_head = cr->fl_next;
+    if (cr->fl_next)
+        cr->fl_next->fl_prev = cr->fl_prev;
+    cr->registered = false;
+    pthread_cond_broadcast(&s->fl_cv);
+    pthread_mutex_unlock(&s->fl_mu);
+}
+
+static bool inflight_has_locked(server *s, const char *agent, uint64_t seq)
+{
+    for (conn_req *p = s->fl_head; p; p = p->fl_next)
+        if (p->sig.seq == seq && !strcmp(p->sig.name, agent))
+            return true;
+    return false;
+}
+
+static void inflight_settle(server *s, conn_req *cr)
+{
+    if (!cr->registered)
+        return;
+    pthread_mutex_lock(&s->fl_mu);
+    cr->seq_settled = true;
+    pthread_cond_broadcast(&s->fl_cv);
+    pthread_mutex_unlock(&s->fl_mu);
+}
+
+static bool lower_unsettled_locked(server *s, const conn_req *cr)
+{
+    for (conn_req *p = s->fl_head; p; p = p->fl_next)
+        if (p != cr && !p->seq_settled && p->sig.seq < cr->sig.seq && !strcmp(p->sig.name, cr->sig.name))
+            return true;
+    return false;
+}
+
+/* Seqs are used up in their order: wait (up to `ms`) until every request of
+ * the same agent with a lower seq that is still in flight has used up or
+ * lost its own, so that a later request (a lookup after a dropped
+ * connection) does not turn an earlier one still arriving into a replay. */
+static void inflight_wait_lower(server *s, conn_req *cr, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->fl_mu);
+    while (lower_unsettled_locked(s, cr))
+        if (pthread_cond_timedwait(&s->fl_cv, &s->fl_mu, &until))
+            break;
+    pthread_mutex_unlock(&s->fl_mu);
+}
+
+/* True if (agent, seq) is still in flight after waiting up to `ms`. */
+static bool inflight_wait(server *s, const char *agent, uint64_t seq, int ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->fl_mu);
+    bool busy;
+    while ((busy = inflight_has_locked(s, agent, seq)) && ms > 0)
+        if (pthread_cond_timedwait(&s->fl_cv, &s->fl_mu, &until))
+            break;
+    busy = inflight_has_locked(s, agent, seq);
+    pthread_mutex_unlock(&s->fl_mu);
+    return busy;
+}
+
+/* ---------- authentication ---------- */
+
+/* Who is calling, decided from the request line and headers alone, before
+ * any body byte is kept: a bearer token must be valid; an agent must be
+ * known and not revoked, its timestamp within max_skew_seconds and its seq
+ * ahead (or a resend of a committed or in-flight batch request). Then the
+ * route's role is checked. The agent's signature covers the body's SHA-256,
+ * so it is checked by authenticate_body once the body is in; nothing is
+ * done for the request before that. This is the one place that decides;
+ * returns ADT_OK or fills `resp` with the refusal. */
+static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_response *resp)
+{
+    const route *rt = cr->rt;
     const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     adt_err err = {0};
-    req->role = API_ROLE_NONE;
-    req->principal = "";
+    cr->role = API_ROLE_NONE;
+    cr->principal[0] = '\0';
     if (rt->need == NEED_NONE)
         return ADT_OK;
     /* A person signed in to the console: the session cookie, CSRF for state
      * changes, and the console's rights table (console.c) decide. Agents'
      * endpoints never take a cookie. */
-    if (!authz && ch->cookie && rt->need != NEED_AGENT && s->con) {
-        int rc = console_authenticate(s->con, ch, req, principal, pcap, &err);
-        if (rc)
+    if (!authz && cr->ch.cookie && rt->need != NEED_AGENT && s->con) {
+        api_request req = {.method = cr->method, .path = cr->url};
+        int rc = console_authenticate(s->con, &cr->ch, &req, cr->principal, sizeof cr->principal,
+                                      &err);
+        if (rc) {
             err_resp(resp, rc, err.msg);
-        return rc;
+            return rc;
+        }
+        cr->role = req.role;
+        cr->writer = req.writer;
+        cr->person_roles = req.person_roles;
+        return ADT_OK;
     }
     if (rt->need == NEED_SESSION) {
         err_resp(resp, ADT_EAUTH, "this endpoint is for people signed in to the console "
@@ -927,25 +1287,22 @@ static int authenticate(server *s, struct MHD_Connection *c, const route *rt, ap
     size_t alen = strlen(authz);
     if (alen > 7 && !strncmp(authz, "Bearer ", 7)) {
         api_role role;
-        int rc = state_token_check(s->st, authz + 7, &role, principal, pcap, &err);
+        int rc = state_token_check(s->st, authz + 7, &role, cr->principal, sizeof cr->principal, &err);
         if (rc) {
-            err_resp(resp, rc == ADT_EAUTH ? ADT_EAUTH : rc, err.msg);
+            err_resp(resp, rc, err.msg);
             return rc;
         }
-        req->role = role;
-        req->principal = principal;
+        cr->role = role;
     } else if (!strncmp(authz, AGENTSIG_SCHEME " ", strlen(AGENTSIG_SCHEME) + 1)) {
-        int rc = agentsig_parse(authz, alen, sig, &err);
-        uint8_t pub[32], bh[32];
+        agentsig_hdr *sig = &cr->sig;
         char agent_role[16] = "";
+        uint64_t last_seq = 0;
+        int rc = agentsig_parse(authz, alen, sig, &err);
         if (!rc)
-            rc = state_agent_get(s->st, sig->name, pub, agent_role, sizeof agent_role, &err);
+            rc = state_agent_lookup(s->st, sig->name, cr->pub, agent_role, sizeof agent_role,
+                                    &last_seq, &err);
         if (rc == ADT_ENOTFOUND)
             rc = ADT_EAUTH;
-        if (!rc) {
-            crypto_hash_sha256(bh, (const unsigned char *)(req->body ? req->body : ""), req->body_len);
-            rc = agentsig_verify(sig, req->method, req->path, bh, pub, &err);
-        }
         if (!rc) {
             int64_t now = time(NULL);
             int64_t d = now > sig->ts ? now - sig->ts : sig->ts - now;
@@ -955,104 +1312,318 @@ static int authenticate(server *s, struct MHD_Connection *c, const route *rt, ap
                               (unsigned long long)s->cfg.max_skew_seconds);
         }
         if (!rc)
-            rc = state_agent_use_seq(s->st, sig->name, sig->seq, &err);
-        if (!rc && agentsig_json(sig_json, sig, pub, req->method, req->path, bh))
-            rc = adt_fail(&err, ADT_EINTERNAL, "signature record too large");
+            rc = state_seq_check(sig->name, last_seq, sig->seq, (uint64_t)rfc3339_now_us(), &err);
+        /* The same request again while the first copy is still arriving or
+         * committing: 409 with Retry-After (whichever copy got here first
+         * decides). */
+        if ((!rc || rc == ADT_EREPLAY) && inflight_wait(s, sig->name, sig->seq, 0)) {
+            api_error(resp, 409, "in_flight", "the request signed with seq %llu is still being "
+                      "received or committed; ask again after Retry-After",
+                      (unsigned long long)sig->seq);
+            resp->retry_after = 1;
+            return ADT_ECONFLICT;
+        }
+        /* A seq already used is let through only as the resend of a
+         * committed batch request: it is answered with the original receipt
+         * (after the signature and the body are checked), never appended. */
+        if (rc == ADT_EREPLAY && sig->seq <= last_seq && rt->fn == h_events_post) {
+            ledger *lg = pool_get(s, &err);
+            ledger_batch_rec rec;
+            adt_err e2;
+            if (lg && ledger_batch_by_seq(lg, sig->name, sig->seq, &rec, &e2) == ADT_OK) {
+                cr->stale_seq = true;
+                rc = ADT_OK;
+            }
+            pool_put(s, lg);
+        }
         if (rc) {
             err_resp(resp, rc, err.msg);
             return rc;
         }
-        snprintf(principal, pcap, "%s", sig->name);
-        req->role = API_ROLE_AGENT;
-        req->writer = event_writer_parse(agent_role, strlen(agent_role));
-        req->principal = principal;
-        req->sig_json = sig_json->data;
-        req->sig_len = sig_json->len;
+        snprintf(cr->principal, sizeof cr->principal, "%s", sig->name);
+        cr->role = API_ROLE_AGENT;
+        cr->writer = event_writer_parse(agent_role, strlen(agent_role));
+        cr->agent = true;
     } else {
         err_resp(resp, ADT_EAUTH, "unsupported Authorization scheme: use Bearer or AuditdAgent");
         return ADT_EAUTH;
     }
-    bool ok = rt->need == NEED_AGENT   ? req->role == API_ROLE_AGENT
-              : rt->need == NEED_READ  ? req->role == API_ROLE_AUDITOR || req->role == API_ROLE_ADMIN
-              : rt->need == NEED_ADMIN ? req->role == API_ROLE_ADMIN
+    bool ok = rt->need == NEED_AGENT   ? cr->role == API_ROLE_AGENT
+              : rt->need == NEED_READ  ? cr->role == API_ROLE_AUDITOR || cr->role == API_ROLE_ADMIN
+              : rt->need == NEED_ADMIN ? cr->role == API_ROLE_ADMIN
                                        : true;
     if (!ok) {
         const char *want = rt->need == NEED_AGENT  ? "an agent"
                            : rt->need == NEED_READ ? "an auditor or admin token"
                                                    : "an admin token";
         char m[200];
-        snprintf(m, sizeof m, "%s %s needs %s", req->method, req->path, want);
+        snprintf(m, sizeof m, "%s %s needs %s", cr->method, cr->url, want);
         err_resp(resp, ADT_EFORBIDDEN, m);
         return ADT_EFORBIDDEN;
     }
     return ADT_OK;
 }
 
-static enum MHD_Result handle(server *s, struct MHD_Connection *c, const char *url,
-                              const char *method, conn_req *cr)
+/* The agent's proof, once the body is in: the signature over the body's
+ * SHA-256 verifies with the agent's key, and the seq is used up (unless the
+ * request is the resend of a committed batch, which appends nothing).
+ * Fills `bh` and the leaf's signature record. */
+static int authenticate_body(server *s, conn_req *cr, uint8_t bh[32], buf *sig_json,
+                             api_response *resp)
 {
-    api_response resp = {0};
-    buf_init(&resp.body, RESP_MAX);
-    enum MHD_Result ret;
-    if (atomic_load(&s->draining)) {
-        ret = send_error(s, c, ADT_ESHUTDOWN, "the daemon is shutting down; retry shortly");
-        buf_free(&resp.body);
-        return ret;
+    adt_err err = {0};
+    crypto_hash_sha256(bh, (const unsigned char *)(cr->body.data ? cr->body.data : ""), cr->body.len);
+    int rc = agentsig_verify(&cr->sig, cr->method, cr->url, bh, cr->pub, &err);
+    if (!rc && !cr->stale_seq) {
+        inflight_wait_lower(s, cr, INFLIGHT_WAIT_MS);
+        rc = state_agent_use_seq(s->st, cr->sig.name, cr->sig.seq, &err);
     }
-    const route *rt = NULL;
-    bool path_known = false;
+    inflight_settle(s, cr);
+    if (!rc && agentsig_json(sig_json, &cr->sig, cr->pub, cr->method, cr->url, bh))
+        rc = adt_fail(&err, ADT_EINTERNAL, "signature record too large");
+    if (rc)
+        err_resp(resp, rc, err.msg);
+    return rc;
+}
+
+/* ---------- running a request ---------- */
+
+static bool is_quick(const route *rt)
+{
+    /* Cheap, public, no ledger handle: answered on the epoll thread. */
+    return rt->fn == h_healthz || rt->fn == h_metrics || rt->fn == h_log_key;
+}
+
+/* Run the route's handler (on a worker, or inline for quick routes) and
+ * leave the answer in cr->resp. */
+static void run_request(conn_req *cr)
+{
+    server *s = cr->s;
+    api_request req = {.method = cr->method,
+                       .path = cr->url,
+                       .params = cr->pa.p,
+                       .nparams = cr->pa.n,
+                       .body = cr->body.len ? cr->body.data : NULL,
+                       .body_len = cr->body.len,
+                       .role = cr->role,
+                       .principal = cr->principal,
+                       .writer = cr->writer,
+                       .person_roles = cr->person_roles};
+    uint8_t bh[32] = {0};
+    buf sig_json;
+    buf_init(&sig_json, 4096);
+    if (!cr->agent || authenticate_body(s, cr, bh, &sig_json, &cr->resp) == ADT_OK) {
+        if (cr->agent) {
+            req.sig_json = sig_json.data;
+            req.sig_len = sig_json.len;
+        }
+        rq q = {.s = s, .req = &req, .resp = &cr->resp, .sig = &cr->sig, .body_sha256 = bh,
+                .stale_seq = cr->stale_seq, .ch = &cr->ch};
+        if (cr->rt->fn(&q) && cr->resp.status == 0)
+            err_resp(&cr->resp, ADT_EINTERNAL, "answer too large or internal error");
+    }
+    buf_free(&sig_json);
+    /* The body is no longer needed: give its memory back now. */
+    buf_free(&cr->body);
+    atomic_fetch_sub(&s->body_bytes, cr->reserved);
+    cr->reserved = 0;
+    cr->answered = true;
+}
+
+static void *worker_main(void *arg)
+{
+    server *s = arg;
+    pthread_mutex_lock(&s->jobs_mu);
+    for (;;) {
+        while (!s->jobs_head && !s->jobs_stop)
+            pthread_cond_wait(&s->jobs_cv, &s->jobs_mu);
+        if (!s->jobs_head)
+            break;
+        conn_req *cr = s->jobs_head;
+        s->jobs_head = cr->next_job;
+        if (!s->jobs_head)
+            s->jobs_tail = NULL;
+        s->jobs_running++;
+        pthread_mutex_unlock(&s->jobs_mu);
+        run_request(cr);
+        /* The last touch of cr: once resumed, the epoll thread may send the
+         * answer and free it. */
+        MHD_resume_connection(cr->conn);
+        pthread_mutex_lock(&s->jobs_mu);
+        s->jobs_running--;
+        if (!s->jobs_head && !s->jobs_running)
+            pthread_cond_broadcast(&s->jobs_idle);
+    }
+    pthread_mutex_unlock(&s->jobs_mu);
+    return NULL;
+}
+
+static void job_push(server *s, conn_req *cr)
+{
+    pthread_mutex_lock(&s->jobs_mu);
+    cr->next_job = NULL;
+    if (s->jobs_tail)
+        s->jobs_tail->next_job = cr;
+    else
+        s->jobs_head = cr;
+    s->jobs_tail = cr;
+    pthread_cond_signal(&s->jobs_cv);
+    pthread_mutex_unlock(&s->jobs_mu);
+}
+
+/* Wait until no job is queued or running (every suspended connection was
+ * resumed), then stop the workers. */
+static void workers_stop(server *s)
+{
+    pthread_mutex_lock(&s->jobs_mu);
+    while (s->jobs_head || s->jobs_running)
+        pthread_cond_wait(&s->jobs_idle, &s->jobs_mu);
+    s->jobs_stop = true;
+    pthread_cond_broadcast(&s->jobs_cv);
+    pthread_mutex_unlock(&s->jobs_mu);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    s->nworkers = 0;
+}
+
+/* ---------- request phases ---------- */
+
+/* Reserve `n` more bytes of body memory; false (nothing reserved) if that
+ * would pass max_body_memory. */
+static bool body_reserve(server *s, conn_req *cr, uint64_t n)
+{
+    uint64_t before = atomic_fetch_add(&s->body_bytes, n);
+    if (before + n > s->cfg.max_body_memory) {
+        atomic_fetch_sub(&s->body_bytes, n);
+        atomic_fetch_add(&s->body_refused, 1);
+        return false;
+    }
+    cr->reserved += n;
+    return true;
+}
+
+/* A refusal decided while the body arrives: drop the body, keep the answer
+ * for when the request has ended. */
+static void refuse_late(conn_req *cr, int code, const char *msg)
+{
+    buf_free(&cr->body);
+    atomic_fetch_sub(&cr->s->body_bytes, cr->reserved);
+    cr->reserved = 0;
+    buf_reset(&cr->resp.body);
+    err_resp(&cr->resp, code, msg);
+    cr->answered = true;
+}
+
+/* The headers are in: route, authenticate, reserve body memory. Answers at
+ * once (before any body byte is read) when refusing. */
+static enum MHD_Result begin_request(server *s, struct MHD_Connection *c, const char *url,
+                                     const char *method, conn_req *cr)
+{
+    api_response *r = &cr->resp;
+    if (atomic_load(&s->draining)) {
+        err_resp(r, ADT_ESHUTDOWN, "the daemon is shutting down; retry shortly");
+        return send_resp(s, c, r);
+    }
     /* HEAD is served as GET (libmicrohttpd sends no body for it). */
     const char *rm = !strcmp(method, "HEAD") ? "GET" : method;
+    bool path_known = false;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (path_matches(&routes[i], url)) {
             path_known = true;
             if (!strcmp(routes[i].method, rm)) {
-                rt = &routes[i];
+                cr->rt = &routes[i];
                 break;
             }
         }
-    if (!rt) {
+    if (!cr->rt) {
         if (path_known)
-            api_error(&resp, 405, "method_not_allowed", "%s is not allowed on %s", method, url);
+            api_error(r, 405, "method_not_allowed", "%s is not allowed on %s", method, url);
         else
-            api_error(&resp, 404, "not_found", "no such endpoint: %s (see docs/api.md)", url);
-        ret = send_resp(s, c, &resp);
-        buf_free(&resp.body);
-        return ret;
+            api_error(r, 404, "not_found", "no such endpoint: %s (see docs/api.md)", url);
+        return send_resp(s, c, r);
     }
-    param_acc pa = {.n = 0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_param, &pa);
-    if (pa.overflow) {
-        ret = send_error(s, c, ADT_EINVAL, "too many query parameters");
-        buf_free(&resp.body);
-        return ret;
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, on_param, &cr->pa);
+    if (cr->pa.overflow) {
+        err_resp(r, ADT_EINVAL, "too many query parameters");
+        return send_resp(s, c, r);
     }
-    api_request req = {.method = method,
-                       .path = url,
-                       .params = pa.p,
-                       .nparams = pa.n,
-                       .body = cr->body.len ? cr->body.data : NULL,
-                       .body_len = cr->body.len};
-    agentsig_hdr sig;
-    buf sig_json;
-    buf_init(&sig_json, 4096);
-    char principal[AGENTSIG_NAME_MAX + 8];
-    console_hdrs ch = {
+    cr->body_max = strcmp(rm, "POST") ? 0
+                   : cr->rt->need == NEED_NONE ? PUBLIC_BODY_MAX
+                                               : s->cfg.max_body_bytes;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t clen = 0;
+    bool has_cl = cl && !num_u64(cl, UINT64_MAX, &clen);
+    if (has_cl && clen > cr->body_max) {
+        char m[200];
+        snprintf(m, sizeof m, "body of %llu bytes is over the limit of %llu bytes for %s %s",
+                 (unsigned long long)clen, (unsigned long long)cr->body_max, method, url);
+        err_resp(r, ADT_ETOOBIG, m);
+        return send_resp(s, c, r);
+    }
+    cr->ch = (console_hdrs){
         .cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE),
         .csrf = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token"),
         .origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin"),
         .host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
         .sec_fetch_site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site")};
-    if (authenticate(s, c, rt, &req, &sig, &sig_json, principal, sizeof principal, &ch, &resp) ==
-        ADT_OK) {
-        rq q = {s, &req, &resp, &sig, &ch};
-        if (rt->fn(&q) && resp.status == 0)
-            err_resp(&resp, ADT_EINTERNAL, "answer too large or internal error");
+    if (authenticate(s, c, cr, r))
+        return send_resp(s, c, r);
+    /* Known size: reserve it all now (and size the buffer exactly). */
+    if (has_cl && clen > 0) {
+        if (!body_reserve(s, cr, clen + 1)) {
+            err_resp(r, ADT_EBUSY, "request bodies in flight fill max_body_memory; retry after "
+                     "Retry-After");
+            return send_resp(s, c, r);
+        }
+        cr->body.max = clen;
     }
-    ret = send_resp(s, c, &resp);
-    buf_free(&resp.body);
-    buf_free(&sig_json);
-    return ret;
+    if (cr->agent && !cr->stale_seq)
+        inflight_add(s, cr);
+    /* Authenticated callers may stay idle longer than anonymous ones. */
+    if (cr->role != API_ROLE_NONE)
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned int)s->cfg.idle_timeout_seconds);
+    return MHD_YES;
+}
+
+/* A piece of the body. */
+static enum MHD_Result body_chunk(server *s, conn_req *cr, const char *data, size_t n)
+{
+    if (cr->answered) {
+        /* Refused already: read and drop the rest, within bounds. */
+        cr->discarded += n;
+        return cr->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+    }
+    if (cr->body.len + n > cr->body_max) {
+        char m[200];
+        snprintf(m, sizeof m, "body is over the limit of %llu bytes for %s %s",
+                 (unsigned long long)cr->body_max, cr->method, cr->url);
+        refuse_late(cr, ADT_ETOOBIG, m);
+        cr->discarded = n;
+        return MHD_YES;
+    }
+    /* Memory is reserved before it is allocated: the buffer grows by
+     * doubling (up to its maximum, the Content-Length when there is one,
+     * which begin_request reserved whole). */
+    size_t need = cr->body.len + n + 1;
+    if (need > cr->body.cap) {
+        uint64_t cap = cr->body.cap ? cr->body.cap : 256;
+        while (cap < need)
+            cap *= 2;
+        if (cap > (uint64_t)cr->body.max + 1)
+            cap = (uint64_t)cr->body.max + 1;
+        if (cap > cr->reserved && !body_reserve(s, cr, cap - cr->reserved)) {
+            refuse_late(cr, ADT_EBUSY, "request bodies in flight fill max_body_memory; retry "
+                        "after Retry-After");
+            cr->discarded = n;
+            return MHD_YES;
+        }
+    }
+    if (buf_append(&cr->body, data, n)) {
+        refuse_late(cr, ADT_ENOMEM, "out of memory for the request body");
+        cr->discarded = n;
+    }
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -1066,40 +1637,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         cr = calloc(1, sizeof *cr);
         if (!cr)
             return MHD_NO;
+        cr->s = s;
+        cr->conn = c;
+        cr->url = url;
+        cr->method = method;
         buf_init(&cr->body, s->cfg.max_body_bytes);
+        buf_init(&cr->resp.body, RESP_MAX);
         *con_cls = cr;
         atomic_fetch_add(&s->inflight, 1);
         atomic_fetch_add(&s->requests, 1);
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        uint64_t v;
-        if (cl && !num_u64(cl, UINT64_MAX, &v) && v > s->cfg.max_body_bytes) {
-            cr->rejected = true;
-            char m[160];
-            snprintf(m, sizeof m, "body of %llu bytes is over the limit of %llu bytes",
-                     (unsigned long long)v, (unsigned long long)s->cfg.max_body_bytes);
-            return send_error(s, c, ADT_ETOOBIG, m);
-        }
-        return MHD_YES;
+        return begin_request(s, c, url, method, cr);
     }
     if (*upload_data_size) {
-        if (cr->rejected) {
-            *upload_data_size = 0;
-            return MHD_YES;
-        }
-        if (buf_append(&cr->body, upload_data, *upload_data_size)) {
-            *upload_data_size = 0;
-            cr->rejected = true;
-            char m[160];
-            snprintf(m, sizeof m, "body is over the limit of %llu bytes",
-                     (unsigned long long)s->cfg.max_body_bytes);
-            return send_error(s, c, ADT_ETOOBIG, m);
-        }
+        size_t n = *upload_data_size;
         *upload_data_size = 0;
-        return MHD_YES;
+        return body_chunk(s, cr, upload_data, n);
     }
-    if (cr->rejected)
-        return MHD_YES;
-    return handle(s, c, url, method, cr);
+    /* The request has ended. */
+    if (cr->answered)
+        return send_resp(s, c, &cr->resp);
+    if (is_quick(cr->rt)) {
+        run_request(cr);
+        return send_resp(s, c, &cr->resp);
+    }
+    MHD_suspend_connection(c);
+    job_push(s, cr);
+    return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -1111,7 +1674,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     conn_req *cr = *con_cls;
     if (!cr)
         return;
+    inflight_remove(s, cr);
+    atomic_fetch_sub(&s->body_bytes, cr->reserved);
     buf_free(&cr->body);
+    buf_free(&cr->resp.body);
     free(cr);
     *con_cls = NULL;
     atomic_fetch_sub(&s->inflight, 1);
@@ -1160,6 +1726,124 @@ static char *read_file(const char *path, size_t *len, bool secret, adt_err *err)
     return p;
 }
 
+/* Raise the soft descriptor limit to the hard one and return how many
+ * connections fit beside FD_RESERVE descriptors for files (at most `want`). */
+static unsigned fd_budget(uint64_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        uint64_t fit = rl.rlim_cur > FD_RESERVE + 16 ? (uint64_t)rl.rlim_cur - FD_RESERVE : 16;
+        if (rl.rlim_cur != RLIM_INFINITY && want > fit) {
+            log_msg(LOG_WARN, MOD, "max_connections %llu lowered to %llu: the process may open "
+                    "%llu files (raise 'ulimit -n')", (unsigned long long)want,
+                    (unsigned long long)fit, (unsigned long long)rl.rlim_cur);
+            want = fit;
+        }
+    }
+    return want > UINT32_MAX ? UINT32_MAX : (unsigned)want;
+}
+
+static int workers_start(server *s, adt_err *err)
+{
+    s->workers = calloc(s->cfg.workers, sizeof *s->workers);
+    if (!s->workers)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    for (uint64_t i = 0; i < s->cfg.workers; i++) {
+        if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
+            return adt_fail(err, ADT_EINTERNAL, "cannot start request handler thread %llu of %llu",
+                            (unsigned long long)i + 1, (unsigned long long)s->cfg.workers);
+        s->nworkers++;
+    }
+    return ADT_OK;
+}
+
+/* ---------- scheduled ledger verification ---------- */
+
+/* Verify the whole ledger (ledger_verify, on its own handle) and record the
+ * result as a ledger.verify event written by auditd. */
+static int verify_and_record(server *s, adt_err *err)
+{
+    ledger_verify_result res;
+    int rc = ledger_verify(s->dir, &res, err);
+    if (rc)
+        return rc;
+    buf f;
+    buf_init(&f, 4096);
+    rc = state_verify_fields(&f, &res);
+    if (!rc)
+        rc = audit_via_queue(s, "ledger.verify", "auditd", f.data, err);
+    else
+        adt_fail(err, rc, "ledger.verify fields too large");
+    buf_free(&f);
+    if (!rc)
+        log_msg(res.ok ? LOG_INFO : LOG_ERROR, MOD, "scheduled verify: %s (%llu entries)%s%s",
+                res.ok ? "pass" : "FAILED", (unsigned long long)res.entries, res.ok ? "" : ": ",
+                res.ok ? "" : res.problem);
+    return rc;
+}
+
+/* The time of the newest ledger.verify written by auditd (0 if none). */
+static int64_t last_verify_us(server *s)
+{
+    adt_err err = {0};
+    ledger *lg = pool_get(s, &err);
+    if (!lg)
+        return 0;
+    uint64_t idx = 0;
+    int64_t t = 0;
+    if (evindex_catch_up(s->ix, lg, &err) || evindex_last(s->ix, "ledger.verify", "auditd", &idx,
+                                                           &t, &err))
+        t = 0;
+    pool_put(s, lg);
+    return t;
+}
+
+/* Every verify_interval_seconds, counted from the last recorded
+ * verification (so restarts neither skip nor repeat one): at start when it
+ * is overdue. */
+static void *verify_main(void *arg)
+{
+    server *s = arg;
+    int64_t every = (int64_t)s->cfg.verify_interval_seconds * 1000000;
+    int64_t last = last_verify_us(s);
+    int64_t due = last ? last + every : 0;
+    pthread_mutex_lock(&s->verify_mu);
+    while (!s->verify_stop) {
+        int64_t now = rfc3339_now_us();
+        if (now < due) {
+            struct timespec ts = {.tv_sec = (time_t)(due / 1000000),
+                                  .tv_nsec = (long)(due % 1000000) * 1000};
+            pthread_cond_timedwait(&s->verify_cv, &s->verify_mu, &ts);
+            continue;
+        }
+        pthread_mutex_unlock(&s->verify_mu);
+        adt_err err = {0};
+        if (verify_and_record(s, &err))
+            log_msg(LOG_ERROR, MOD, "scheduled verify could not run or be recorded: %s", err.msg);
+        pthread_mutex_lock(&s->verify_mu);
+        due = rfc3339_now_us() + every;
+    }
+    pthread_mutex_unlock(&s->verify_mu);
+    return NULL;
+}
+
+static void verify_stop(server *s)
+{
+    if (!s->verify_started)
+        return;
+    pthread_mutex_lock(&s->verify_mu);
+    s->verify_stop = true;
+    pthread_cond_broadcast(&s->verify_cv);
+    pthread_mutex_unlock(&s->verify_mu);
+    pthread_join(s->verify_thread, NULL);
+    s->verify_started = false;
+}
+
 /* Stop taking telemetry (MQTT, then the handle) once HTTP is stopped. */
 static void close_pipeline(server *s)
 {
@@ -1177,8 +1861,17 @@ static void close_pipeline(server *s)
 
 static void free_server(server *s)
 {
-    if (s->mhd)
+    verify_stop(s);
+    if (s->mhd) {
+        /* No connection may stay suspended when libmicrohttpd stops. */
+        pthread_mutex_lock(&s->jobs_mu);
+        while (s->jobs_head || s->jobs_running)
+            pthread_cond_wait(&s->jobs_idle, &s->jobs_mu);
+        pthread_mutex_unlock(&s->jobs_mu);
         MHD_stop_daemon(s->mhd);
+    }
+    workers_stop(s);
+    free(s->workers);
     close_pipeline(s);
     console_close(s->con); /* its workflow thread appends through the queue */
     s->con = NULL;
@@ -1198,6 +1891,13 @@ static void free_server(server *s)
     }
     pthread_mutex_destroy(&s->pool_mu);
     pthread_cond_destroy(&s->pool_cv);
+    pthread_mutex_destroy(&s->jobs_mu);
+    pthread_cond_destroy(&s->jobs_cv);
+    pthread_cond_destroy(&s->jobs_idle);
+    pthread_mutex_destroy(&s->fl_mu);
+    pthread_cond_destroy(&s->fl_cv);
+    pthread_mutex_destroy(&s->verify_mu);
+    pthread_cond_destroy(&s->verify_cv);
     free(s);
 }
 
@@ -1215,6 +1915,13 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
     s->cfg = *cfg;
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cv, NULL);
+    pthread_mutex_init(&s->jobs_mu, NULL);
+    pthread_cond_init(&s->jobs_cv, NULL);
+    pthread_cond_init(&s->jobs_idle, NULL);
+    pthread_mutex_init(&s->fl_mu, NULL);
+    pthread_cond_init(&s->fl_cv, NULL);
+    pthread_mutex_init(&s->verify_mu, NULL);
+    pthread_cond_init(&s->verify_cv, NULL);
     log_set_level(cfg->log_level);
 
     ledger *lg = NULL;
@@ -1252,7 +1959,8 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         goto fail;
     }
     if (s->pl && cfg->mqtt[0]) {
-        if ((rc = pipeline_mqtt_start(s->pl, cfg->mqtt, err)))
+        if ((rc = pipeline_mqtt_start_tls(s->pl, cfg->mqtt, cfg->mqtt_ca, cfg->mqtt_cert,
+                                          cfg->mqtt_key, err)))
             goto fail;
         s->mqtt_started = true;
     }
@@ -1278,11 +1986,11 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
     struct sockaddr_in a4 = {0};
     struct sockaddr_in6 a6 = {0};
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    if (cfg->threads == 0)
-        flags |= MHD_USE_THREAD_PER_CONNECTION;
-    else
-        flags |= MHD_USE_AUTO;
+    /* epoll threads that never block (suspend/resume hands slow requests to
+     * the workers): no thread per idle socket and no select() limit of 1024
+     * descriptors. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
     if (strchr(host, ':')) {
         a6.sin6_family = AF_INET6;
         a6.sin6_port = htons(port);
@@ -1295,15 +2003,28 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a4.sin_addr);
         sa = (struct sockaddr *)&a4;
     }
-    struct MHD_OptionItem opts[12];
+    unsigned max_conn = fd_budget(cfg->max_connections);
+    unsigned threads = cfg->threads ? (unsigned)cfg->threads : 2;
+    if ((rc = workers_start(s, err)))
+        goto fail;
+    struct MHD_OptionItem opts[16];
     int no = 0;
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, sa};
     opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_connections, NULL};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL};
-    if (cfg->threads)
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)cfg->threads, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                         (intptr_t)cfg->max_connections_per_ip, NULL};
+    /* The daemon-wide inactivity timeout is the short one for connections
+     * whose request is not authenticated yet (no complete header, or an
+     * anonymous caller); begin_request lengthens it once a caller is known. */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                         (intptr_t)cfg->header_timeout_seconds, NULL};
+    /* Per-connection memory (request line, headers, read buffer): the
+     * libmicrohttpd default, stated. Headers beyond it are refused by it. */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
+    if (threads > 1)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
     if (cfg->tls_cert[0]) {
         size_t cl;
         if (!(s->tls_cert = read_file(cfg->tls_cert, &cl, false, err)) ||
@@ -1341,6 +2062,13 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
     if ((rc = console_start(s->con, err)))
         goto fail;
     atomic_store(&s->ready, 1);
+    if (cfg->verify_interval_seconds) {
+        if (pthread_create(&s->verify_thread, NULL, verify_main, s) != 0) {
+            rc = adt_fail(err, ADT_EINTERNAL, "cannot start the scheduled verify thread");
+            goto fail;
+        }
+        s->verify_started = true;
+    }
     log_msg(LOG_INFO, MOD, "listening on %s (%s), data %s, config sha256 %s", cfg->listen,
             cfg->tls_cert[0] ? "https" : "http", data_dir, hash);
     *out = s;
@@ -1366,8 +2094,16 @@ int server_stop(server *s, adt_err *err)
         nanosleep(&ts, NULL);
     }
     long left = atomic_load(&s->inflight);
+    verify_stop(s);
+    /* Requests handed to the workers finish (their batches commit) before
+     * libmicrohttpd stops: it must not stop with suspended connections. */
+    pthread_mutex_lock(&s->jobs_mu);
+    while (s->jobs_head || s->jobs_running)
+        pthread_cond_wait(&s->jobs_idle, &s->jobs_mu);
+    pthread_mutex_unlock(&s->jobs_mu);
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
+    workers_stop(s);
     close_pipeline(s);
     int rc = audit_via_queue(s, "server.stop", "auditd", "{}", err);
     if (rc)

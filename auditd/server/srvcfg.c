@@ -18,8 +18,14 @@ void srvcfg_defaults(srvcfg *c)
     c->max_group_events = 20000;
     c->max_skew_seconds = 300;
     c->receipt_proofs_max = 64;
-    c->max_connections = 256;
-    c->threads = 0;
+    c->max_connections = 2048;
+    c->max_connections_per_ip = 64;
+    c->header_timeout_seconds = 10;
+    c->idle_timeout_seconds = 60;
+    c->max_body_memory = 64u << 20;
+    c->threads = 2;
+    c->workers = 64;
+    c->verify_interval_seconds = 86400;
     c->log_level = 2;
 }
 
@@ -42,7 +48,10 @@ static const key_def keys[] = {
     STR(tls_key, "PEM private key file"),
     {"allow_plain_http", K_BOOL, offsetof(srvcfg, allow_plain_http), 0, 0, 1,
      "allow plain HTTP on a non-loopback address"},
-    STR(mqtt, "mqtt://HOST:PORT telemetry subscription"),
+    STR(mqtt, "mqtt://HOST:PORT or mqtts://HOST:PORT telemetry subscription"),
+    STR(mqtt_ca, "PEM CA certificate that verifies the MQTT broker (mqtts)"),
+    STR(mqtt_cert, "PEM client certificate for the MQTT broker (optional)"),
+    STR(mqtt_key, "PEM private key of the MQTT client certificate"),
     U64(max_batch_events, 1, 1000000, "events per request"),
     U64(max_body_bytes, 1024, 1u << 30, "request body limit in bytes"),
     U64(queue_max_events, 1, 100000000, "commit queue bound in events (429 beyond)"),
@@ -50,7 +59,13 @@ static const key_def keys[] = {
     U64(max_skew_seconds, 1, 86400, "accepted agent clock skew"),
     U64(receipt_proofs_max, 0, 100000, "inline inclusion proofs for batches up to this size"),
     U64(max_connections, 1, 100000, "concurrent connections"),
-    U64(threads, 0, 64, "worker threads (0 = one thread per connection)"),
+    U64(max_connections_per_ip, 0, 100000, "concurrent connections from one IP address (0 = no limit)"),
+    U64(header_timeout_seconds, 1, 3600, "seconds a connection may stay idle until its request is authenticated"),
+    U64(idle_timeout_seconds, 1, 86400, "seconds an authenticated connection may stay idle"),
+    U64(max_body_memory, 1u << 20, 1ull << 36, "bytes of request bodies held at once (429 beyond)"),
+    U64(threads, 0, 64, "epoll polling threads (0 = 2)"),
+    U64(workers, 1, 1024, "request handler threads"),
+    U64(verify_interval_seconds, 0, 31536000, "seconds between scheduled ledger verifications (0 = off)"),
     {"log_level", K_LEVEL, offsetof(srvcfg, log_level), 0, 0, 3, "error|warn|info|debug or 0..3"},
 };
 
@@ -227,6 +242,11 @@ int srvcfg_check(const srvcfg *c, adt_err *err)
     int rc = srvcfg_listen_split(c->listen, host, sizeof host, &port, err);
     if (rc)
         return rc;
+    if (c->max_body_bytes > c->max_body_memory)
+        return adt_fail(err, ADT_EINVAL, "max_body_bytes (%llu) is over max_body_memory (%llu): "
+                        "no request of the largest size could ever be taken; raise "
+                        "max_body_memory or lower max_body_bytes",
+                        (unsigned long long)c->max_body_bytes, (unsigned long long)c->max_body_memory);
     if (!c->tls_cert[0] != !c->tls_key[0])
         return adt_fail(err, ADT_EINVAL, "TLS needs both tls_cert and tls_key (--tls-cert, --tls-key)");
     if (!c->tls_cert[0] && !c->allow_plain_http && !srvcfg_is_loopback(host))

@@ -20,15 +20,24 @@ typedef struct srvcfg {
     char tls_cert[SRVCFG_STR_MAX];
     char tls_key[SRVCFG_STR_MAX];
     bool allow_plain_http;     /* plain HTTP on a non-loopback address */
-    char mqtt[SRVCFG_STR_MAX]; /* mqtt://HOST:PORT or "" */
+    char mqtt[SRVCFG_STR_MAX]; /* mqtt://HOST:PORT, mqtts://HOST:PORT or "" */
+    char mqtt_ca[SRVCFG_STR_MAX];   /* PEM CA that signed the broker's certificate (mqtts) */
+    char mqtt_cert[SRVCFG_STR_MAX]; /* PEM client certificate for the broker, optional */
+    char mqtt_key[SRVCFG_STR_MAX];  /* its PEM private key */
     uint64_t max_batch_events; /* events per request, default 10000 */
     uint64_t max_body_bytes;   /* request body cap, default 8 MiB */
     uint64_t queue_max_events; /* commit queue bound, default 100000 */
     uint64_t max_group_events; /* events per ledger transaction, default 20000 */
     uint64_t max_skew_seconds; /* agent timestamp window, default 300 */
     uint64_t receipt_proofs_max; /* inline inclusion proofs for batches up to this size, default 64 */
-    uint64_t max_connections;  /* concurrent connections, default 256 */
-    uint64_t threads;          /* connection handling threads: 0 = one per connection */
+    uint64_t max_connections;  /* concurrent connections, default 2048 */
+    uint64_t max_connections_per_ip; /* concurrent connections from one address, default 64; 0 = no limit */
+    uint64_t header_timeout_seconds; /* idle limit until a request is authenticated, default 10 */
+    uint64_t idle_timeout_seconds;   /* idle limit of authenticated connections, default 60 */
+    uint64_t max_body_memory;  /* bytes of request bodies held at once, default 64 MiB (429 beyond) */
+    uint64_t threads;          /* epoll polling threads, default 2 (0 = 2) */
+    uint64_t workers;          /* request handler threads, default 64 */
+    uint64_t verify_interval_seconds; /* scheduled ledger verify, default 86400; 0 = off */
     int log_level;             /* 0 error .. 3 debug, default 2 */
 } srvcfg;
 

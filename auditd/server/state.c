@@ -149,11 +149,17 @@ out:
 int state_agent_get(state *st, const char *name, uint8_t pub[32], char *role, size_t rcap,
                     adt_err *err)
 {
+    return state_agent_lookup(st, name, pub, role, rcap, NULL, err);
+}
+
+int state_agent_lookup(state *st, const char *name, uint8_t pub[32], char *role, size_t rcap,
+                       uint64_t *last_seq, adt_err *err)
+{
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
     int rc = ADT_OK;
-    if (sqlite3_prepare_v2(st->db, "SELECT pubkey, role, revoked_at FROM srv_agents WHERE name=?",
-                           -1, &s, NULL)) {
+    if (sqlite3_prepare_v2(st->db, "SELECT pubkey, role, revoked_at, last_seq FROM srv_agents "
+                                   "WHERE name=?", -1, &s, NULL)) {
         rc = db_fail(st, err, "prepare");
         goto out;
     }
@@ -168,6 +174,8 @@ int state_agent_get(state *st, const char *name, uint8_t pub[32], char *role, si
             memcpy(pub, sqlite3_column_blob(s, 0), 32);
             if (role)
                 snprintf(role, rcap, "%s", (const char *)sqlite3_column_text(s, 1));
+            if (last_seq)
+                *last_seq = (uint64_t)sqlite3_column_int64(s, 3);
         }
     } else if (r == SQLITE_DONE) {
         rc = adt_fail(err, ADT_ENOTFOUND, "unknown agent '%s'", name);
@@ -180,25 +188,48 @@ out:
     return rc;
 }
 
+int state_seq_check(const char *name, uint64_t last_seq, uint64_t seq, uint64_t now_us,
+                    adt_err *err)
+{
+    if (seq <= last_seq)
+        return adt_fail(err, ADT_EREPLAY, "sequence number %llu of agent '%s' is not greater than "
+                        "the last one accepted, %llu (replay?)", (unsigned long long)seq, name,
+                        (unsigned long long)last_seq);
+    uint64_t base = last_seq > now_us ? last_seq : now_us;
+    if (seq > INT64_MAX || (seq > base && seq - base > STATE_SEQ_MAX_JUMP))
+        return adt_fail(err, ADT_EREPLAY, "sequence number %llu of agent '%s' is too far ahead: "
+                        "at most 2^40 beyond the larger of the last one accepted (%llu) and the "
+                        "server's clock in microseconds (%llu)", (unsigned long long)seq, name,
+                        (unsigned long long)last_seq, (unsigned long long)now_us);
+    return ADT_OK;
+}
+
 int state_agent_use_seq(state *st, const char *name, uint64_t seq, adt_err *err)
 {
+    uint64_t now_us = (uint64_t)rfc3339_now_us();
+    if (seq > INT64_MAX)
+        return state_seq_check(name, 0, seq, now_us, err);
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
     int rc = ADT_OK;
+    /* Atomic across processes: consumed only if greater than the last one
+     * and at most 2^40 beyond max(last one, now in microseconds). */
     if (sqlite3_prepare_v2(st->db,
-                           "UPDATE srv_agents SET last_seq=? WHERE name=? AND last_seq<? "
-                           "AND revoked_at IS NULL", -1, &s, NULL)) {
+                           "UPDATE srv_agents SET last_seq=?1 WHERE name=?2 AND last_seq<?1 "
+                           "AND ?1 - ?4 <= max(last_seq, ?3) AND revoked_at IS NULL", -1, &s, NULL)) {
         rc = db_fail(st, err, "prepare");
         goto out;
     }
     sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
     sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, (sqlite3_int64)seq);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)now_us);
+    sqlite3_bind_int64(s, 4, (sqlite3_int64)STATE_SEQ_MAX_JUMP);
     if (sqlite3_step(s) != SQLITE_DONE)
         rc = db_fail(st, err, "recording sequence number");
     else if (sqlite3_changes(st->db) != 1)
         rc = adt_fail(err, ADT_EREPLAY, "sequence number %llu of agent '%s' is not greater than "
-                      "the last one accepted (replay?)", (unsigned long long)seq, name);
+                      "the last one accepted, or more than 2^40 beyond it (replay?)",
+                      (unsigned long long)seq, name);
 out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->mu);
@@ -403,8 +434,14 @@ out:
 int state_audit_payload(buf *out, const char *type, const char *actor, const char *fields_json,
                         adt_err *err)
 {
+    return state_audit_payload_at(out, type, actor, fields_json, 0, err);
+}
+
+int state_audit_payload_at(buf *out, const char *type, const char *actor, const char *fields_json,
+                           int64_t at_us, adt_err *err)
+{
     char now[32];
-    rfc3339_format(rfc3339_now_us(), now, sizeof now);
+    rfc3339_format(at_us ? at_us : rfc3339_now_us(), now, sizeof now);
     buf raw;
     buf_init(&raw, 16384);
     const char *f = fields_json && *fields_json ? fields_json : "{}";
@@ -430,12 +467,38 @@ int state_audit_payload(buf *out, const char *type, const char *actor, const cha
     return rc;
 }
 
+int state_verify_fields(buf *out, const ledger_verify_result *res)
+{
+    int rc = buf_printf(out, "{\"result\":\"%s\",\"tree_size\":%llu,\"checkpoints\":%llu",
+                        res->ok ? "pass" : "fail", (unsigned long long)res->entries,
+                        (unsigned long long)res->checkpoints);
+    if (!rc && res->ok) {
+        char hex[2 * MERKLE_HASH_LEN + 1];
+        sodium_bin2hex(hex, sizeof hex, res->root, MERKLE_HASH_LEN);
+        rc = buf_printf(out, ",\"root\":\"%s\"", hex);
+    }
+    if (!rc && !res->ok) {
+        rc = buf_puts(out, ",\"problem\":");
+        if (!rc)
+            rc = canon_put_string(out, res->problem, strlen(res->problem));
+        if (!rc && res->has_bad_index)
+            rc = buf_printf(out, ",\"bad_index\":%llu", (unsigned long long)res->bad_index);
+    }
+    return rc ? rc : buf_putc(out, '}');
+}
+
 int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
                       adt_err *err)
 {
+    return state_audit_event_at(lg, type, actor, fields_json, 0, err);
+}
+
+int state_audit_event_at(ledger *lg, const char *type, const char *actor, const char *fields_json,
+                         int64_t at_us, adt_err *err)
+{
     buf p;
     buf_init(&p, 65536);
-    int rc = state_audit_payload(&p, type, actor, fields_json, err);
+    int rc = state_audit_payload_at(&p, type, actor, fields_json, at_us, err);
     if (!rc) {
         ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len,
                           .writer = EVENT_WRITER_AUDITD};

@@ -37,8 +37,24 @@ int state_agent_revoke(state *st, const char *name, char *role_out, size_t rcap,
 /* Look up an active agent. ADT_ENOTFOUND (unknown) or ADT_EAUTH (revoked). */
 int state_agent_get(state *st, const char *name, uint8_t pub[32], char *role, size_t rcap,
                     adt_err *err);
-/* Record `seq` as used if it is greater than the last one (atomic across
- * processes). ADT_EREPLAY otherwise. */
+/* The same, with the agent's last accepted seq (may be NULL). */
+int state_agent_lookup(state *st, const char *name, uint8_t pub[32], char *role, size_t rcap,
+                       uint64_t *last_seq, adt_err *err);
+
+/* How far a request seq may jump: 2^40 beyond the larger of the last seq
+ * accepted and the server's clock in microseconds (the scheme `auditd agent
+ * send` uses). So a first request may start at "now", and no seq, however
+ * large, can use up the rest of the range and lock its agent out. */
+#define STATE_SEQ_MAX_JUMP (1ull << 40)
+
+/* Whether `seq` is acceptable after `last_seq` at `now_us` (greater, and
+ * within STATE_SEQ_MAX_JUMP). ADT_EREPLAY with a message otherwise. Used to
+ * refuse from the headers, before a body is read. */
+int state_seq_check(const char *name, uint64_t last_seq, uint64_t seq, uint64_t now_us,
+                    adt_err *err);
+
+/* Record `seq` as used if state_seq_check holds against the stored last seq
+ * (atomic across processes). ADT_EREPLAY otherwise. */
 int state_agent_use_seq(state *st, const char *name, uint64_t seq, adt_err *err);
 /* JSON array of agents into `out`. */
 int state_agent_list_json(state *st, buf *out, adt_err *err);
@@ -60,8 +76,19 @@ int state_token_list_json(state *st, buf *out, adt_err *err);
  * `fields_json` is a JSON object of the extra fields ("{}" for none). */
 int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
                       adt_err *err);
+/* The same with the event's `time` = `at_us` (0 = now), for a result the CLI
+ * records for another (simulated) time: `auditd verify --record --time T`. */
+int state_audit_event_at(ledger *lg, const char *type, const char *actor, const char *fields_json,
+                         int64_t at_us, adt_err *err);
+/* The fields of a `ledger.verify` event for a verification result, as a
+ * JSON object into `out`: result (pass|fail), tree_size (entries checked),
+ * checkpoints, and root (hex, when it passed) or problem and bad_index. */
+int state_verify_fields(buf *out, const ledger_verify_result *res);
+
 /* Build that event's canonical payload into `out` (shared with the daemon). */
 int state_audit_payload(buf *out, const char *type, const char *actor, const char *fields_json,
                         adt_err *err);
+int state_audit_payload_at(buf *out, const char *type, const char *actor, const char *fields_json,
+                           int64_t at_us, adt_err *err);
 
 #endif

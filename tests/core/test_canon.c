@@ -92,6 +92,11 @@ START_TEST(test_canon_valid)
         {"{\"n\":[1.50,-0,1E+2,1e-7,0.0,-12.5e10,123456789012345678901234567890]}", 0, OK_,
          "{\"n\":[1.50,-0,1E+2,1e-7,0.0,-12.5e10,123456789012345678901234567890]}"},
         {"{\"t\":[true,false,null,[],{},\"\"]}", 0, OK_, "{\"t\":[true,false,null,[],{},\"\"]}"},
+        /* The extremes of a double, and zeros written with an exponent, fit. */
+        {"{\"n\":[1.7976931348623157e308,-1.7976931348623157E+308,2.2250738585072014e-308,"
+         "4.9e-324,0e999,0.000E-999,-0e5]}", 0, OK_,
+         "{\"n\":[1.7976931348623157e308,-1.7976931348623157E+308,2.2250738585072014e-308,"
+         "4.9e-324,0e999,0.000E-999,-0e5]}"},
     };
     check_cases(cs, sizeof cs / sizeof cs[0], true);
     /* Top-level scalars when an object is not required. */
@@ -145,6 +150,12 @@ START_TEST(test_canon_invalid)
         {"{\"n\":-}", 0, ADT_EINVAL, NULL},
         {"{\"n\":-a}", 0, ADT_EINVAL, NULL},
         {"{\"n\":0x10}", 0, ADT_EINVAL, NULL},
+        /* Numbers a double cannot hold: infinite, or zero although not 0. */
+        {"{\"n\":1e999}", 0, ADT_EINVAL, NULL},
+        {"{\"n\":-1E+400}", 0, ADT_EINVAL, NULL},
+        {"{\"n\":1.8e308}", 0, ADT_EINVAL, NULL},
+        {"{\"n\":[1,{\"m\":1e-999}]}", 0, ADT_EINVAL, NULL},
+        {"{\"n\":2e-400}", 0, ADT_EINVAL, NULL},
         {"{\"n\":NaN}", 0, ADT_EINVAL, NULL},
         {"{\"n\":Infinity}", 0, ADT_EINVAL, NULL},
         {"{\"n\":1", 0, ADT_EINVAL, NULL},

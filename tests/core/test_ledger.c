@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <check.h>
+#include <sodium.h>
 #include <sys/stat.h>
 
 #define ORIGIN "auditd.test/ledger"
@@ -247,6 +248,116 @@ START_TEST(test_batch_and_sig)
     ck_assert_msg(vr.ok, "%s", vr.problem);
     ck_assert_uint_eq(vr.entries, 6);
     ck_assert_uint_eq(vr.checkpoints, 3);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+/* Batch identities: a batch (agent, body SHA-256) committed once is never
+ * appended again, within one call or across calls; its record says where it
+ * is; verify checks the records against the leaves' signature records. */
+typedef struct tbatch {
+    ledger_batch_id id;
+    ledger_item items[2];
+    char pl[2][64], sig[256];
+} tbatch;
+
+static void make_tbatch(tbatch *t, const char *agent, int body, uint64_t seq)
+{
+    memset(t, 0, sizeof *t);
+    t->id.agent = agent;
+    t->id.seq = seq;
+    char b[16];
+    snprintf(b, sizeof b, "body-%d", body);
+    crypto_hash_sha256(t->id.body_sha256, (const unsigned char *)b, strlen(b));
+    char hex[65];
+    lt_hex(t->id.body_sha256, 32, hex);
+    snprintf(t->sig, sizeof t->sig, "{\"agent\":\"%s\",\"body_sha256\":\"%s\",\"seq\":%llu}", agent,
+             hex, (unsigned long long)seq);
+    for (int i = 0; i < 2; i++) {
+        snprintf(t->pl[i], sizeof t->pl[i], "{\"body\":%d,\"i\":%d}", body, i);
+        t->items[i] = (ledger_item){.source = agent, .type = "x-test.batch", .payload = t->pl[i],
+                                    .payload_len = strlen(t->pl[i]), .sig = t->sig,
+                                    .sig_len = strlen(t->sig), .writer = EVENT_WRITER_EDGE};
+    }
+}
+
+START_TEST(test_batches)
+{
+    char *dir = lt_new_ledger("batches");
+    ledger *lg;
+    adt_err err;
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &err), ADT_OK);
+    tbatch a, b, a2, c;
+    make_tbatch(&a, "gw", 1, 100);
+    make_tbatch(&b, "gw", 2, 101);
+    make_tbatch(&a2, "gw", 1, 102); /* the same bytes as a, resent under another seq */
+    ledger_batch g[3] = {{a.items, 2, &a.id, false, {0}}, {b.items, 2, &b.id, false, {0}},
+                         {a2.items, 2, &a2.id, false, {0}}};
+    ledger_commit cm;
+    ck_assert_int_eq(ledger_append_batches(lg, g, 3, &cm, &err), ADT_OK);
+    ck_assert_uint_eq(cm.first, 0);
+    ck_assert_uint_eq(cm.count, 4);
+    ck_assert(!g[0].duplicate && !g[1].duplicate && g[2].duplicate);
+    ck_assert_uint_eq(g[0].rec.first, 0);
+    ck_assert_uint_eq(g[1].rec.first, 2);
+    ck_assert_uint_eq(g[2].rec.first, 0);
+    ck_assert_uint_eq(g[2].rec.seq, 100);
+    ck_assert_uint_eq(g[2].rec.tree_size, 4);
+    /* Across calls: nothing appended, no checkpoint signed, the original named. */
+    make_tbatch(&c, "gw", 2, 103);
+    ledger_batch g2[1] = {{c.items, 2, &c.id, false, {0}}};
+    ledger_commit cm2;
+    ck_assert_int_eq(ledger_append_batches(lg, g2, 1, &cm2, &err), ADT_OK);
+    ck_assert(g2[0].duplicate);
+    ck_assert_uint_eq(cm2.count, 0);
+    ck_assert_uint_eq(cm2.tree_size, 4);
+    ck_assert_str_eq(cm2.checkpoint, cm.checkpoint);
+    ck_assert_uint_eq(g2[0].rec.seq, 101);
+    ck_assert_uint_eq(g2[0].rec.first, 2);
+    /* Another agent's identical bytes are another batch. */
+    tbatch o;
+    make_tbatch(&o, "plc", 1, 100);
+    ledger_batch g3[1] = {{o.items, 2, &o.id, false, {0}}};
+    ck_assert_int_eq(ledger_append_batches(lg, g3, 1, &cm2, &err), ADT_OK);
+    ck_assert(!g3[0].duplicate);
+    ck_assert_uint_eq(cm2.first, 4);
+    ledger_batch_rec rec;
+    ck_assert_int_eq(ledger_batch_find(lg, "gw", b.id.body_sha256, &rec, &err), ADT_OK);
+    ck_assert_uint_eq(rec.seq, 101);
+    ck_assert_int_eq(ledger_batch_by_seq(lg, "gw", 100, &rec, &err), ADT_OK);
+    ck_assert_uint_eq(rec.count, 2);
+    ck_assert_int_eq(ledger_batch_by_seq(lg, "gw", 102, &rec, &err), ADT_ENOTFOUND);
+    ck_assert_int_eq(ledger_batch_by_seq(lg, "plc", 101, &rec, &err), ADT_ENOTFOUND);
+    ledger_close(lg);
+    ledger_verify_result vr;
+    ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
+    ck_assert_msg(vr.ok, "%s", vr.problem);
+    /* A batch record that does not match its entries is reported. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "UPDATE batches SET first = 2 WHERE seq = 100", NULL, NULL,
+                                  NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
+    ck_assert(!vr.ok);
+    ck_assert_ptr_nonnull(strstr(vr.problem, "batches table"));
+    /* A ledger of an older version (no batches table) still opens, verifies
+     * and answers lookups with "not found"; a writer adds the table. */
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "DROP TABLE batches", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
+    ck_assert_msg(vr.ok, "%s", vr.problem);
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDONLY, &lg, &err), ADT_OK);
+    ck_assert_int_eq(ledger_batch_by_seq(lg, "gw", 100, &rec, &err), ADT_ENOTFOUND);
+    ledger_close(lg);
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &err), ADT_OK);
+    ck_assert_int_eq(ledger_append_batches(lg, g, 1, &cm2, &err), ADT_OK);
+    ck_assert(!g[0].duplicate); /* its record was dropped with the table */
+    ck_assert_int_eq(ledger_batch_by_seq(lg, "gw", 100, &rec, &err), ADT_OK);
+    ledger_close(lg);
     lt_remove_ledger(dir);
 }
 END_TEST
@@ -514,6 +625,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_every_proof_every_size);
     tcase_add_test(tc, test_batch_and_sig);
+    tcase_add_test(tc, test_batches);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_init_open_errors);
     tcase_add_test(tc, test_two_handles);

@@ -173,11 +173,34 @@ START_TEST(hash_mismatch_refused)
     ck_assert_int_eq(run(NULL, &err, dep), 1);
     ck_assert_ptr_nonnull(strstr(err, "SHA-256"));
     free(err);
-    /* An unknown model activity in the policy: refused. */
+    /* An unknown model: refused as unknown (not as a missing policy activity). */
     const char *dep2[] = {"model",       "deploy", "other",    "--version", "2", "--actor", "carol",
                           "--change-id", "CHG-9",  "--policy", policy,      NULL};
     ck_assert_int_eq(run(NULL, &err, dep2), 1);
-    ck_assert_ptr_nonnull(strstr(err, "model:other"));
+    ck_assert_msg(strstr(err, "unknown model 'other'") != NULL, "%s", err);
+    free(err);
+    /* A known model, an unknown version: named as such. */
+    const char *dep3[] = {"model",       "deploy", NAME,       "--version", "9", "--actor", "carol",
+                          "--change-id", "CHG-9",  "--policy", policy,      NULL};
+    ck_assert_int_eq(run(NULL, &err, dep3), 1);
+    ck_assert_msg(strstr(err, "unknown version 9") != NULL, "%s", err);
+    free(err);
+    /* A known model whose policy names no Accountable for it: refused. */
+    char nopol[1100];
+    snprintf(nopol, sizeof nopol, "%s/no-model.xml", dir);
+    const char *x = "<raci xmlns=\"urn:auditd:raci:1\" name=\"t\" version=\"1\"><roles><role "
+                    "id=\"ot\"/></roles><principals><principal id=\"alice\" kind=\"person\" "
+                    "roles=\"ot\"/></principals><activities><activity id=\"data:x\" "
+                    "kind=\"data\"><accountable principal=\"alice\"/><responsible principal=\"alice\"/>"
+                    "</activity></activities>"
+                    "</raci>";
+    ck_assert_int_eq(ts_write_file(nopol, x, strlen(x)), 0);
+    const char *dep4[] = {"model",       "deploy", NAME,       "--version", "2", "--actor", "carol",
+                          "--change-id", "CHG-9",  "--policy", nopol,       NULL};
+    ck_assert_int_eq(run(NULL, &err, dep4), 1);
+    char want[128];
+    snprintf(want, sizeof want, "defines no activity model:%s", NAME);
+    ck_assert_msg(strstr(err, want) != NULL, "%s", err);
     free(err);
     /* Bad input: usage errors, named. */
     const char *bad[] = {"model", "approve", NAME, "--version", "2", "--approver", "carol",

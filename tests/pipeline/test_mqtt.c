@@ -13,6 +13,7 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <mosquitto.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static const char prof[] =
     "\"required\":true},{\"name\":\"rpm\",\"type\":\"integer\",\"min\":0}]}";
 
 static char *dir;
-static pid_t broker = -1;
+static pid_t broker = -1, tls_broker = -1;
 static int mport;
 static char url[64];
 
@@ -97,6 +98,11 @@ static void teardown(void)
         kill(broker, SIGTERM);
         waitpid(broker, NULL, 0);
         broker = -1;
+    }
+    if (tls_broker > 0) {
+        kill(tls_broker, SIGTERM);
+        waitpid(tls_broker, NULL, 0);
+        tls_broker = -1;
     }
     ts_rmrf(dir);
     free(dir);
@@ -310,6 +316,141 @@ START_TEST(http_and_mqtt_through_the_daemon)
 }
 END_TEST
 
+/* ---- MQTT over TLS --------------------------------------------------------- */
+
+/* Run a program quietly; its exit status. */
+static int quiet(const char *const *argv)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(126);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* A CA `name` (name.pem, name.key) and, signed by it, a certificate for
+ * 127.0.0.1 (name-srv.pem, name-srv.key) in `d`. */
+static void make_ca(const char *d, const char *name)
+{
+    char ca[1100], cakey[1100], key[1100], csr[1100], crt[1100], ext[1100];
+    snprintf(ca, sizeof ca, "%s/%s.pem", d, name);
+    snprintf(cakey, sizeof cakey, "%s/%s.key", d, name);
+    snprintf(key, sizeof key, "%s/%s-srv.key", d, name);
+    snprintf(csr, sizeof csr, "%s/%s-srv.csr", d, name);
+    snprintf(crt, sizeof crt, "%s/%s-srv.pem", d, name);
+    snprintf(ext, sizeof ext, "%s/ext.cnf", d);
+    const char *e = "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n";
+    ck_assert_int_eq(ts_write_file(ext, e, strlen(e)), 0);
+    const char *a[] = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                       cakey, "-out", ca, "-days", "2", "-subj", "/CN=test CA", NULL};
+    ck_assert_int_eq(quiet(a), 0);
+    const char *b[] = {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out",
+                       csr, "-subj", "/CN=127.0.0.1", NULL};
+    ck_assert_int_eq(quiet(b), 0);
+    const char *c[] = {"openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey,
+                       "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext, NULL};
+    ck_assert_int_eq(quiet(c), 0);
+}
+
+static int tls_port;
+
+/* mosquitto with one TLS listener on 127.0.0.1, its certificate from CA "good". */
+static void start_tls_broker(void)
+{
+    char conf[1100], text[2048], d[1024];
+    snprintf(d, sizeof d, "%s", dir);
+    make_ca(d, "good");
+    make_ca(d, "rogue");
+    tls_port = ts_free_port();
+    struct passwd *pw = getpwuid(getuid());
+    snprintf(conf, sizeof conf, "%s/tls.conf", d);
+    int n = snprintf(text, sizeof text,
+                     "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                     "cafile %s/good.pem\ncertfile %s/good-srv.pem\nkeyfile %s/good-srv.key\n"
+                     "tls_version tlsv1.2\nuser %s\n",
+                     tls_port, d, d, d, pw ? pw->pw_name : "root");
+    ck_assert_int_eq(ts_write_file(conf, text, (size_t)n), 0);
+    tls_broker = fork();
+    ck_assert_int_ge(tls_broker, 0);
+    if (tls_broker == 0) {
+        char logp[1100];
+        snprintf(logp, sizeof logp, "%s/mosquitto-tls.log", d);
+        if (!freopen(logp, "w", stderr) || !freopen(logp, "a", stdout))
+            _exit(126);
+        execl("/usr/sbin/mosquitto", "mosquitto", "-c", conf, (char *)NULL);
+        _exit(127);
+    }
+    /* ready when a plain TCP connection is accepted */
+    int ok = 0;
+    for (int i = 0; i < 100 && !ok; i++) {
+        char url2[64];
+        snprintf(url2, sizeof url2, "%d", tls_port);
+        mosquitto_lib_init();
+        struct mosquitto *m = mosquitto_new(NULL, true, NULL);
+        char ca[1100];
+        snprintf(ca, sizeof ca, "%s/good.pem", d);
+        mosquitto_tls_set(m, ca, NULL, NULL, NULL, NULL);
+        ok = mosquitto_connect(m, "127.0.0.1", tls_port, 10) == MOSQ_ERR_SUCCESS;
+        if (ok)
+            mosquitto_disconnect(m);
+        mosquitto_destroy(m);
+        mosquitto_lib_cleanup();
+        if (!ok)
+            sleep_ms(50);
+    }
+    ck_assert_msg(ok, "mosquitto with TLS did not start on port %d", tls_port);
+}
+
+START_TEST(mqtt_over_tls)
+{
+    start_tls_broker();
+    char good[1100], rogue[1100], u[96], plain[96];
+    snprintf(good, sizeof good, "%s/good.pem", dir);
+    snprintf(rogue, sizeof rogue, "%s/rogue.pem", dir);
+    snprintf(u, sizeof u, "mqtts://127.0.0.1:%d", tls_port);
+    snprintf(plain, sizeof plain, "mqtt://127.0.0.1:%d", tls_port);
+    pipeline *p;
+    adt_err e;
+    ck_assert_int_eq(pipeline_open(dir, NULL, &p, &e), ADT_OK);
+    /* mqtts needs the CA; TLS files on a plain URL are refused; the pair goes together */
+    ck_assert_int_eq(pipeline_mqtt_start_tls(p, u, NULL, NULL, NULL, &e), ADT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(e.msg, "--mqtt-ca"));
+    ck_assert_int_eq(pipeline_mqtt_start_tls(p, plain, good, NULL, NULL, &e), ADT_EINVAL);
+    ck_assert_int_eq(pipeline_mqtt_start_tls(p, u, good, good, NULL, &e), ADT_EINVAL);
+    /* a broker whose certificate another CA signed is not trusted */
+    ck_assert_int_ne(pipeline_mqtt_start_tls(p, u, rogue, NULL, NULL, &e), ADT_OK);
+    /* the right CA: subscribed over TLS, a message is stored */
+    ck_assert_msg(pipeline_mqtt_start_tls(p, u, good, NULL, NULL, &e) == ADT_OK, "%s", e.msg);
+    sleep_ms(200);
+    mosquitto_lib_init();
+    struct mosquitto *m = mosquitto_new(NULL, true, NULL);
+    mosquitto_publish_callback_set(m, on_pub);
+    ck_assert_int_eq(mosquitto_tls_set(m, good, NULL, NULL, NULL, NULL), MOSQ_ERR_SUCCESS);
+    ck_assert_int_eq(mosquitto_connect(m, "127.0.0.1", tls_port, 10), MOSQ_ERR_SUCCESS);
+    ck_assert_int_eq(mosquitto_loop_start(m), MOSQ_ERR_SUCCESS);
+    acked = 0;
+    const char *msg = "{\"time\":\"2026-07-01T00:00:00Z\",\"values\":{\"temp\":300}}";
+    ck_assert_int_eq(mosquitto_publish(m, NULL, "site/plant-1/device/p-1/telemetry",
+                                       (int)strlen(msg), msg, 1, false),
+                     MOSQ_ERR_SUCCESS);
+    for (int i = 0; i < 200 && __atomic_load_n(&acked, __ATOMIC_SEQ_CST) < 1; i++)
+        sleep_ms(25);
+    mosquitto_disconnect(m);
+    mosquitto_loop_stop(m, false);
+    mosquitto_destroy(m);
+    mosquitto_lib_cleanup();
+    wait_readings(1);
+    pipeline_mqtt_stop(p);
+    pipeline_close(p);
+}
+END_TEST
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -319,6 +460,7 @@ int main(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, mqtt_end_to_end);
     tcase_add_test(tc, http_and_mqtt_through_the_daemon);
+    tcase_add_test(tc, mqtt_over_tls);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -2,6 +2,7 @@
  * real binary), the AI4I 2020 failure rules hold in the generated data, the
  * example profiles in the repository are the ones the simulator writes, and
  * the event stream is well formed with its deliberate violations. */
+#define _GNU_SOURCE /* memmem */
 #include "profile.h"
 #include "sim.h"
 #include "tsupport.h"
@@ -102,6 +103,57 @@ START_TEST(cli_same_bytes)
     ck_assert_int_ne(ts_run(NULL, 0, NULL, &e2, bad), 0);
     ck_assert_ptr_nonnull(strstr(e2, "--seed"));
     free(e2);
+}
+END_TEST
+
+/* --go-live: the same readings before it; after it the plant responds (shorter
+ * repairs, idle power-down, earlier tool changes) and CHG-006 deploys the edge rule. */
+START_TEST(go_live_changes_only_what_follows)
+{
+    char a[1024], b[1024];
+    snprintf(a, sizeof a, "%s/gl-a", tmp);
+    snprintf(b, sizeof b, "%s/gl-b", tmp);
+    sim_opts o;
+    sim_opts_default(&o);
+    o.seed = 11;
+    o.days = 20;
+    o.machines = 4;
+    o.interval_s = 300;
+    sim_stats s1, s2;
+    adt_err e;
+    ck_assert_int_eq(sim_run(&o, a, &s1, &e), ADT_OK);
+    ck_assert_int_eq(sim_parse_time("2026-07-11T06:00:00Z", &o.go_live_us), ADT_OK);
+    ck_assert_int_eq(sim_run(&o, b, &s2, &e), ADT_OK);
+    size_t la, lb;
+    char *x = file_in(a, "telemetry.ndjson", &la), *y = file_in(b, "telemetry.ndjson", &lb);
+    /* the first line at or after the go-live */
+    const char *cut = strstr(x, "\"time\":\"2026-07-11T06:00:00Z\"");
+    ck_assert_ptr_nonnull(cut);
+    while (cut > x && cut[-1] != '\n')
+        cut--;
+    size_t before = (size_t)(cut - x);
+    ck_assert(lb > before && !memcmp(x, y, before));
+    ck_assert(la != lb || memcmp(x, y, la) != 0);
+    /* idle spindles draw 0.25 kW after the go-live, never before */
+    ck_assert_ptr_null(strstr(x, "\"power_kw\":0.250"));
+    ck_assert_ptr_nonnull(strstr(y + before, "\"power_kw\":0.250"));
+    ck_assert_ptr_null(memmem(y, before, "\"power_kw\":0.250", strlen("\"power_kw\":0.250")));
+    ck_assert_uint_gt(s2.warned_tool_changes, 0);
+    ck_assert_uint_eq(s1.warned_tool_changes, 0);
+    free(x);
+    free(y);
+    x = file_in(a, "events.ndjson", &la);
+    y = file_in(b, "events.ndjson", &lb);
+    ck_assert_ptr_null(strstr(x, "CHG-006"));
+    const char *dep = strstr(y, "\"type\":\"firmware.deploy\",\"time\":\"2026-07-11T06:00:00Z\"");
+    ck_assert_ptr_nonnull(dep);
+    ck_assert_ptr_nonnull(strstr(dep, "CHG-006"));
+    /* no model alert before the programme is live: ALR-001 (day 7) is the camera's */
+    const char *alr = strstr(y, "\"alert_id\":\"ALR-001\"");
+    ck_assert_ptr_nonnull(alr);
+    ck_assert_ptr_nonnull(strstr(alr, "\"kind\":\"anomaly\""));
+    free(x);
+    free(y);
 }
 END_TEST
 
@@ -280,6 +332,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, same_seed_same_bytes);
     tcase_add_test(tc, cli_same_bytes);
+    tcase_add_test(tc, go_live_changes_only_what_follows);
     tcase_add_test(tc, failure_rules_hold);
     tcase_add_test(tc, repository_profiles_are_the_simulators);
     tcase_add_test(tc, events_well_formed_with_violations);

@@ -65,7 +65,7 @@ START_TEST(plant_loads)
     ck_assert_str_eq(raci_name(p), "plant-1");
     ck_assert_str_eq(raci_version(p), "2026.11.1");
     ck_assert_uint_eq(strlen(raci_sha256(p)), 64);
-    ck_assert_uint_eq(raci_activity_count(p), 8);
+    ck_assert_uint_eq(raci_activity_count(p), 10);
     const raci_activity *m = raci_find_activity(p, "model:failure-predictor");
     ck_assert_ptr_nonnull(m);
     ck_assert_str_eq(raci_activity_kind(m), "model");
@@ -98,7 +98,7 @@ START_TEST(plant_loads)
     cJSON *j = NULL;
     adt_err err;
     ck_assert_int_eq(raci_to_json(p, &j, &err), ADT_OK);
-    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "activities")), 8);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "activities")), 10);
     ck_assert_str_eq(cJSON_GetObjectItem(j, "sha256")->valuestring, raci_sha256(p));
     cJSON_Delete(j);
     raci_free(p);

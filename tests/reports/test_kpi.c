@@ -69,7 +69,8 @@ START_TEST(model_and_governance)
 {
     kpi_inputs in;
     memset(&in, 0, sizeof in);
-    in.has_confusion = true;
+    in.has_labels = true;
+    in.scored = 1000;
     in.tp = 45;
     in.fp = 15;
     in.fn = 5;
@@ -97,10 +98,26 @@ START_TEST(model_and_governance)
     ck_assert_double_eq_tol(kpi_compute(KPI_TIME_TO_RESOLVE, &in, &P, NULL).value, 5400, 1e-9);
     ck_assert_double_eq_tol(kpi_compute(KPI_RACI_SLA, &in, &P, NULL).value, 0.8, 1e-12);
     in.has_telemetry = true;
-    in.readings_submitted = 200000;
-    in.readings_rejected = 300;
+    in.received = 200000;
+    in.quarantined = 300; /* at ingestion; a replay later recovered 250 */
+    in.recovered = 250;
     ck_assert_double_eq_tol(kpi_compute(KPI_TELEMETRY_REJECTION, &in, &P, NULL).value, 0.0015,
                             1e-15);
+    kpi_term t[KPI_MAX_TERMS];
+    size_t nt = kpi_terms(KPI_TELEMETRY_REJECTION, &in, &P, NULL, t, KPI_MAX_TERMS);
+    ck_assert_uint_eq(nt, 4);
+    ck_assert_str_eq(t[0].id, "quarantined");
+    ck_assert_int_eq(t[0].role, KPI_TERM_NUMERATOR);
+    ck_assert_double_eq(t[0].value, 300);
+    ck_assert_int_eq(t[1].role, KPI_TERM_DENOMINATOR);
+    ck_assert_double_eq(t[1].value, 200000);
+    ck_assert_str_eq(t[3].id, "still_quarantined");
+    ck_assert_double_eq(t[3].value, 50);
+    /* coverage beside the headline: 30 of 40 satisfied, 20 with a rule */
+    in.controls_with_rules = 32;
+    ck_assert_double_eq_tol(kpi_compute(KPI_CONTROL_COVERAGE, &in, &P, NULL).value, 0.8, 1e-12);
+    ck_assert_double_eq_tol(kpi_compute(KPI_CONTROLS_SATISFIED_RULED, &in, &P, NULL).value,
+                            30.0 / 32, 1e-12);
     in.has_drift = true;
     in.drift_events = 0;
     kpi_value v = kpi_compute(KPI_DRIFT_EVENTS, &in, &P, NULL);
@@ -139,7 +156,7 @@ START_TEST(edge_cases)
     in = day();
     v = kpi_compute(KPI_ENERGY_REDUCTION, &in, &P, NULL);
     ck_assert(!v.available);
-    ck_assert_str_eq(v.why, "no energy baseline defined");
+    ck_assert_str_eq(v.why, "no energy baseline (neither measured nor stated)");
     double zero = 0;
     ck_assert(!kpi_compute(KPI_ENERGY_REDUCTION, &in, &P, &zero).available);
     /* no data at all: every KPI not available */
@@ -152,14 +169,37 @@ START_TEST(edge_cases)
     kpi_params p0 = {.ideal_cycle_s = 0};
     in = day();
     ck_assert(!kpi_compute(KPI_EFFECTIVENESS, &in, &p0, NULL).available);
-    /* model raised no alarms: precision not available, recall 0 */
+    /* no model in force: failures happened and nothing warned of them, a
+     * measured 0 % with the reason beside it; precision has no alarms: n/a */
     kpi_inputs m;
     memset(&m, 0, sizeof m);
-    m.has_confusion = true;
+    m.has_labels = true;
     m.fn = 3;
     m.tn = 10;
     ck_assert(!kpi_compute(KPI_PRECISION, &m, &P, NULL).available);
-    ck_assert_double_eq(kpi_compute(KPI_DETECTION_RATE, &m, &P, NULL).value, 0.0);
+    ck_assert_str_eq(kpi_compute(KPI_PRECISION, &m, &P, NULL).why,
+                     "no model was in force: no alarm was raised");
+    v = kpi_compute(KPI_DETECTION_RATE, &m, &P, NULL);
+    ck_assert(v.available);
+    ck_assert_double_eq(v.value, 0.0);
+    ck_assert_ptr_nonnull(v.note);
+    m.scored = 13; /* a model scored them and raised nothing: no note */
+    ck_assert_ptr_null(kpi_compute(KPI_DETECTION_RATE, &m, &P, NULL).note);
+    /* drift: nothing to monitor without a model, a real zero with one */
+    kpi_inputs dr;
+    memset(&dr, 0, sizeof dr);
+    ck_assert(!kpi_compute(KPI_DRIFT_EVENTS, &dr, &P, NULL).available);
+    dr.has_drift = true;
+    ck_assert(kpi_compute(KPI_DRIFT_EVENTS, &dr, &P, NULL).available);
+    /* downtime: ADOT over PBT (day(): 2 h of 24) */
+    in = day();
+    ck_assert_double_eq_tol(kpi_compute(KPI_DOWNTIME, &in, &P, NULL).value, 2.0 / 24, 1e-12);
+    /* the inputs of a window add up: two days give the KPI of both */
+    kpi_inputs two = day(), d2 = day();
+    d2.apt_s = 10 * 3600.0;
+    kpi_inputs_add(&two, &d2);
+    ck_assert_double_eq_tol(kpi_compute(KPI_AVAILABILITY, &two, &P, NULL).value, 30.0 / 48,
+                            1e-12);
 }
 END_TEST
 
@@ -173,7 +213,7 @@ START_TEST(status_and_format)
     d.direction = KPI_DIR_HIGHER;
     d.has_target = true;
     d.target = 0.90;
-    kpi_value v = {true, 0.8996, NULL}; /* shows as 90.0: met */
+    kpi_value v = {true, 0.8996, NULL, NULL}; /* shows as 90.0: met */
     ck_assert_str_eq(kpi_status(&d, &v), "met");
     v.value = 0.8994; /* 89.9 */
     ck_assert_str_eq(kpi_status(&d, &v), "missed");
@@ -216,6 +256,16 @@ START_TEST(builtin_definitions)
     ck_assert_int_eq(d.params.planned[1][0], 6); /* Monday 06-22 */
     ck_assert_int_eq(d.params.planned[1][1], 22);
     ck_assert_int_eq(d.params.planned[0][1], 0); /* no Sunday shift */
+    /* the baseline period, the unit costs and an owner for every KPI */
+    ck_assert_str_eq(d.baseline_period, "2026-Q2");
+    ck_assert_str_eq(d.currency, "EUR");
+    ck_assert(d.has_energy_price && d.has_downtime_cost);
+    size_t impact = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        ck_assert_msg(d.defs[i].activity != NULL, "%s has no RACI activity", d.defs[i].key);
+        impact += d.defs[i].impact_kpi;
+    }
+    ck_assert_uint_ge(impact, 6);
     kpi_defs_free(&d);
 }
 END_TEST
@@ -248,6 +298,16 @@ START_TEST(definition_errors)
     bad(ONE(",\"target\":\"high\""), "kpis[0] (oee).target: must be a number or null");
     bad(ONE(",\"decimals\":9"), "decimals");
     bad(ONE(",\"headline\":1"), "headline");
+    bad(ONE(",\"impact_kpi\":\"yes\""), "impact_kpi");
+    bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"baseline\":{\"period\":\"2026-Q9\"},"
+        "\"kpis\":[]}",
+        "baseline.period");
+    bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"value\":{\"currency\":\"euro\"},"
+        "\"kpis\":[]}",
+        "value.currency");
+    bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"value\":{\"currency\":\"EUR\","
+        "\"energy_price_per_kwh\":-1},\"kpis\":[]}",
+        "value.energy_price_per_kwh");
     bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"kpis\":[{\"id\":\"uptime\"}]}",
         "unknown KPI id \"uptime\"");
     bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"kpis\":[]}", "1 to 64");

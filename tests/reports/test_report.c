@@ -56,6 +56,10 @@ static void setup(void)
     append(lg, EV("machine.state", "2026-08-01T04:00:00Z", ",\"device\":\"m1\",\"state\":\"running\""));
     append(lg, EV("machine.state", "2026-07-01T00:00:00Z", ",\"device\":\"m2\",\"state\":\"idle\""));
     append(lg, EV("machine.state", "2026-07-01T12:00:00Z", ",\"device\":\"m2\",\"state\":\"running\""));
+    /* the machines still report at the start of the next quarter: the data
+     * cover the whole period (a state never outlives the observed data) */
+    append(lg, EV("machine.state", "2026-10-01T00:00:00Z", ",\"device\":\"m1\",\"state\":\"running\""));
+    append(lg, EV("machine.state", "2026-10-01T00:00:00Z", ",\"device\":\"m2\",\"state\":\"running\""));
     /* incidents: one within SLA (ack 30 min, resolve 120), one critical late (ack 60) */
     append(lg, EV("incident.open", "2026-07-05T10:00:00Z",
                   ",\"incident_id\":\"i1\",\"severity\":\"high\",\"activity\":\"incident:ot\",\"summary\":\"Spindle overheating on m1\""));
@@ -131,7 +135,11 @@ START_TEST(kpi_values_from_the_ledger)
     ck_assert_msg(gen(REPORT_JSON, false, 0, &out, &is, &e) == ADT_OK, "%s", e.msg);
     cJSON *doc = cJSON_Parse(out.data);
     ck_assert_ptr_nonnull(doc);
-    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "period")), "2026-Q3");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "format")),
+                     "auditd-report-kpis/2");
+    ck_assert_str_eq(
+        cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "period"), "label")),
+        "2026-Q3");
     /* The built-in calendar plans Mon-Fri 06-22 and Sat 06-14 (UTC). Running
      * counts wherever it happens: APT = (92 d - 4 h) + (92 d - 12 h). m1's
      * breakdown (Sat 1 Aug 00-04) is outside the plan; m2's idle morning
@@ -144,11 +152,26 @@ START_TEST(kpi_values_from_the_ledger)
     ck_assert_double_eq_tol(kval(doc, "incident_time_to_ack"), 45, 1e-9);
     ck_assert_double_eq_tol(kval(doc, "incident_time_to_resolve"), 180, 1e-9);
     ck_assert_double_eq_tol(kval(doc, "raci_sla_adherence"), 50, 1e-9);
-    ck_assert_double_eq_tol(kval(doc, "telemetry_rejection_rate"), 100 * 10.0 / 1005, 1e-9);
+    /* the drift monitor's detection counts: the model was deployed before it */
     ck_assert_double_eq_tol(kval(doc, "drift_events"), 1, 1e-9);
-    /* previous quarter: i0 acknowledged after 90 minutes */
+    /* previous quarter: i0 acknowledged after 90 minutes; numerator and
+     * denominator are in the data */
+    const cJSON *ack = kpi(doc, "incident_time_to_ack");
     ck_assert_double_eq_tol(
-        cJSON_GetObjectItem(kpi(doc, "incident_time_to_ack"), "previous")->valuedouble, 90, 1e-9);
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ack, "previous"), "value")->valuedouble, 90, 1e-9);
+    const cJSON *t0 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(ack, "inputs"), "current"), 0);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t0, "role")), "numerator");
+    ck_assert_double_eq_tol(cJSON_GetObjectItem(t0, "value")->valuedouble, 90, 1e-9);
+    ck_assert_ptr_nonnull(cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ack, "evidence"), "source")));
+    /* no telemetry store: the telemetry KPI is n/a with its reason, not 0 % */
+    const cJSON *tel = kpi(doc, "telemetry_rejection_rate");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(tel, "value")));
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(tel, "status")), "n/a");
+    /* no machine in the previous quarter: availability there is n/a, not 0 % */
+    const cJSON *av = cJSON_GetObjectItem(kpi(doc, "availability"), "previous");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(av, "value")));
+    ck_assert_ptr_nonnull(cJSON_GetStringValue(cJSON_GetObjectItem(av, "why")));
     /* no telemetry store, no production: not available with a reason, never a number */
     const cJSON *oee = kpi(doc, "oee");
     ck_assert(cJSON_IsNull(cJSON_GetObjectItem(oee, "value")));
@@ -205,8 +228,9 @@ START_TEST(html_structure_and_record)
                                     HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
     ck_assert_ptr_nonnull(doc);
     xmlXPathContextPtr c = xmlXPathNewContext(doc);
-    static const char *const sections[] = {"summary", "trends", "compliance", "findings", "incidents",
-                                           "models", "data", "integrity", "definitions", "signoff"};
+    static const char *const sections[] = {"summary",   "impact",    "kpis",   "trends",
+                                           "compliance", "findings", "incidents", "models",
+                                           "data",      "integrity", "definitions", "signoff"};
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
         char q[128];
         snprintf(q, sizeof q, "count(//section[@id='%s']/h2)", sections[i]);
@@ -215,8 +239,14 @@ START_TEST(html_structure_and_record)
     /* executive summary: six headline cards, each with a bullet chart */
     ck_assert_double_eq(xnum(c, "count(//div[@class='card'])"), 6);
     ck_assert_double_eq(xnum(c, "count(//div[@class='card']/svg)"), 6);
-    /* one row per KPI in the KPI table; 18 KPIs defined */
-    ck_assert_double_eq(xnum(c, "count(//section[@id='summary']/table/tbody/tr)"), 18);
+    /* one row per KPI in the KPI table; 21 KPIs defined */
+    ck_assert_double_eq(xnum(c, "count(//section[@id='kpis']/table/tbody/tr)"), 21);
+    /* the controls headline comes with its coverage */
+    char *cov = xstr(c, "normalize-space(//div[@class='card'][.//div[@class='cov']]//div[@class='cov'])");
+    ck_assert_msg(strstr(cov, "Coverage:") && strstr(cov, "evidence rule"), "%s", cov);
+    xmlFree(cov);
+    /* trend charts carry dated axes (week-start labels like "1 Jul") */
+    ck_assert(xnum(c, "count(//section[@id='trends']//*[local-name()='text'][contains(., ' Jul')])") > 0);
     /* self-contained: no scripts, no external resources, CSS for print */
     ck_assert_double_eq(xnum(c, "count(//script | //link | //*[@src] | //iframe)"), 0);
     char *css = xstr(c, "//style");
@@ -427,10 +457,13 @@ START_TEST(csv_table)
     int lines = 0;
     for (size_t i = 0; i < out.len; i++)
         lines += out.data[i] == '\n';
-    ck_assert_int_eq(lines, 19); /* header + 18 KPIs */
-    ck_assert(!strncmp(out.data, "period,id,name,group,unit,value,previous,target,", 48));
+    ck_assert_int_eq(lines, 22); /* header + 21 KPIs */
+    ck_assert(!strncmp(out.data, "period,id,name,group,unit,value,previous,baseline,", 50));
     ck_assert_ptr_nonnull(strstr(out.data, "\r\n2026-Q3,incident_time_to_ack,"));
-    ck_assert_ptr_nonnull(strstr(out.data, ",45.0,90.0,30.0,,missed,lower,"));
+    /* value 45, previous 90, no baseline period in the data (Q2 is the previous
+     * quarter here: measured 90), target 30, numerator 90 min over 2 incidents */
+    ck_assert_msg(strstr(out.data, ",45.0,90.0,90.0,measured,30.0,missed,lower,90,2,"), "%s",
+                  out.data);
     buf_free(&out);
 }
 END_TEST
@@ -502,7 +535,7 @@ START_TEST(custom_template)
     buf_init(&out, REPORT_MAX_BYTES);
     adt_err e = {0};
     ck_assert_msg(reports_generate(&o, &out, NULL, &e) == ADT_OK, "%s", e.msg);
-    ck_assert_str_eq(out.data, "2026-Q3|18|45.0|verified");
+    ck_assert_str_eq(out.data, "2026-Q3|21|45.0|verified");
     buf_free(&out);
 }
 END_TEST
@@ -605,6 +638,66 @@ START_TEST(cli_black_box)
     free(out);
     free(err);
     ck_assert_int_eq(ledger_len(), before + 5);
+    /* --time: the report's date and its report.issued time; with --at-size the
+     * bytes reproduce */
+    char f1[600], f2[600];
+    snprintf(f1, sizeof f1, "%s/t1.html", dir);
+    snprintf(f2, sizeof f2, "%s/t2.html", dir);
+    const char *t1[] = {"report", "--data-dir", dir, "--period", "2026-Q3", "--time",
+                        "2026-10-02T09:30:00Z", "--out", f1, NULL};
+    out = NULL;
+    ck_assert_int_eq(ts_run(NULL, 0, &out, NULL, t1), 0);
+    uint64_t rec = ledger_len() - 1, at = 0;
+    const char *ts = strstr(out, "tree_size=");
+    ck_assert_ptr_nonnull(ts);
+    at = strtoull(ts + 10, NULL, 10);
+    free(out);
+    char atbuf[32];
+    snprintf(atbuf, sizeof atbuf, "%llu", (unsigned long long)at);
+    const char *t2[] = {"report", "--data-dir", dir, "--period", "2026-Q3", "--time",
+                        "2026-10-02T09:30:00Z", "--at-size", atbuf, "--no-record", "--out", f2,
+                        NULL};
+    ck_assert_int_eq(ts_run(NULL, 0, NULL, NULL, t2), 0);
+    size_t l1, l2;
+    char *h1 = ts_read_file(f1, &l1), *h2 = ts_read_file(f2, &l2);
+    ck_assert(l1 == l2 && !memcmp(h1, h2, l1));
+    ck_assert_ptr_nonnull(strstr(h1, "issued 2 Oct 2026, 09:30 UTC"));
+    free(h1);
+    free(h2);
+    ledger *lg;
+    adt_err e = {0};
+    ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
+    buf leaf;
+    buf_init(&leaf, LEDGER_MAX_LEAF);
+    ck_assert(ledger_entry(lg, rec, &leaf, &e) == ADT_OK);
+    ck_assert_ptr_nonnull(strstr(leaf.data, "\"time\":\"2026-10-02T09:30:00"));
+    ck_assert_ptr_nonnull(strstr(leaf.data, "report.issued"));
+    buf_free(&leaf);
+    ledger_close(lg);
+    const char *badt[] = {"report", "--data-dir", dir, "--period", "2026-Q3", "--time", "yesterday",
+                          NULL};
+    err = NULL;
+    ck_assert_int_eq(ts_run(NULL, 0, NULL, &err, badt), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--time"));
+    free(err);
+    /* the daily verification of a simulated clock: verify --record --time T
+     * records auditd's own result with the event time T */
+    const char *vt[] = {"verify", "--data-dir", dir, "--record", "--time", "2026-07-02T23:55:00Z",
+                        NULL};
+    ck_assert_int_eq(ts_run(NULL, 0, NULL, NULL, vt), 0);
+    ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
+    buf_init(&leaf, LEDGER_MAX_LEAF);
+    ck_assert(ledger_entry(lg, ledger_len() - 1, &leaf, &e) == ADT_OK);
+    ck_assert_ptr_nonnull(strstr(leaf.data, "\"type\":\"ledger.verify\""));
+    ck_assert_ptr_nonnull(strstr(leaf.data, "\"time\":\"2026-07-02T23:55:00"));
+    ck_assert_ptr_nonnull(strstr(leaf.data, "\"writer\":\"auditd\""));
+    buf_free(&leaf);
+    ledger_close(lg);
+    const char *vt2[] = {"verify", "--data-dir", dir, "--time", "2026-07-02T23:55:00Z", NULL};
+    err = NULL;
+    ck_assert_int_eq(ts_run(NULL, 0, NULL, &err, vt2), 2);
+    ck_assert_ptr_nonnull(strstr(err, "--record"));
+    free(err);
     const char *help[] = {"report", "--help", NULL};
     out = NULL;
     ck_assert_int_eq(ts_run(NULL, 0, &out, NULL, help), 0);

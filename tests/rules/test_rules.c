@@ -6,6 +6,8 @@
 #include "controls.h"
 #include "eval.h"
 #include "ledger.h"
+#include "merkle.h"
+#include "note.h"
 #include "raci.h"
 #include "rules.h"
 #include "tsupport.h"
@@ -747,6 +749,139 @@ START_TEST(operations_good)
 }
 END_TEST
 
+/* Append `json` the way an intruder with write access to ledger.db (or an
+ * older auditd that recorded no writers) would: the leaf built by hand with
+ * `writer` (NULL: no writer field) and inserted with SQL, with its tree
+ * nodes and a checkpoint signed with the ledger key, so the file still
+ * passes `auditd verify`. */
+static sqlite3 *forge_db;
+static int forge_node(void *ctx, int level, uint64_t index, const merkle_hash h)
+{
+    (void)ctx;
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(forge_db, "INSERT INTO nodes(id, hash) VALUES(?, ?)", -1, &s,
+                                        NULL), SQLITE_OK);
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)(((uint64_t)level << 56) | index));
+    sqlite3_bind_blob(s, 2, h, 32, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    return 0;
+}
+
+static void forge(const char *dir, const char *json, const char *source, const char *writer)
+{
+    adt_err err = {0};
+    ledger *lg = NULL;
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDONLY, &lg, &err), ADT_OK);
+    char origin[NOTE_ORIGIN_MAX + 1];
+    snprintf(origin, sizeof origin, "%s", ledger_origin(lg));
+    ledger_close(lg);
+    buf p, leaf;
+    buf_init(&p, 65536);
+    buf_init(&leaf, 1 << 20);
+    ck_assert_int_eq(canon_json(json, strlen(json), &canon_event_limits, true, &p, &err), ADT_OK);
+    const char *tv;
+    size_t tl;
+    ck_assert_int_eq(canon_member(p.data, p.len, "type", &tv, &tl), ADT_OK);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    ck_assert_int_eq(sqlite3_open(path, &forge_db), SQLITE_OK);
+    merkle_frontier fr;
+    merkle_frontier_init(&fr);
+    merkle_hash last = {0};
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(forge_db, "SELECT leaf_hash FROM entries ORDER BY seq", -1,
+                                        &s, NULL), SQLITE_OK);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        memcpy(last, sqlite3_column_blob(s, 0), 32);
+        merkle_frontier_push(&fr, last, NULL, NULL);
+    }
+    sqlite3_finalize(s);
+    char prev[65] = "";
+    if (fr.size)
+        for (int i = 0; i < 32; i++)
+            snprintf(prev + 2 * i, 3, "%02x", last[i]);
+    buf_printf(&leaf, "{\"payload\":%s,\"prev\":\"%s\",\"recorded_at\":\"2026-07-04T00:00:00.000000Z\","
+               "\"seq\":%llu,\"source\":\"%s\",\"type\":%.*s", p.data, prev,
+               (unsigned long long)fr.size, source, (int)tl, tv);
+    if (writer)
+        buf_printf(&leaf, ",\"writer\":\"%s\"", writer);
+    buf_putc(&leaf, '}');
+    merkle_hash lh, root;
+    merkle_leaf_hash(leaf.data, leaf.len, lh);
+    ck_assert_int_eq(sqlite3_exec(forge_db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(forge_db, "INSERT INTO entries(seq, leaf, leaf_hash) "
+                                        "VALUES(?, ?, ?)", -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)fr.size);
+    sqlite3_bind_blob(s, 2, leaf.data, (int)leaf.len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, lh, 32, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    merkle_frontier_push(&fr, lh, forge_node, NULL);
+    merkle_frontier_root(&fr, root);
+    note_signer *signer = NULL;
+    snprintf(path, sizeof path, "%s/ledger.key", dir);
+    ck_assert_int_eq(note_signer_load(path, origin, &signer, &err), ADT_OK);
+    char note[NOTE_MAX];
+    ck_assert_int_eq(note_sign_checkpoint(signer, fr.size, root, note, sizeof note, &err), ADT_OK);
+    note_signer_free(signer);
+    ck_assert_int_eq(sqlite3_prepare_v2(forge_db, "INSERT INTO checkpoints(size, root, note) "
+                                        "VALUES(?, ?, ?)", -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)fr.size);
+    sqlite3_bind_blob(s, 2, root, 32, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, note, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    ck_assert_int_eq(sqlite3_exec(forge_db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(forge_db);
+    forge_db = NULL;
+    buf_free(&p);
+    buf_free(&leaf);
+}
+
+/* Who may write what, in the rules: entries whose recorded writer may not
+ * write their type (no writer at all, as from an older version, or an agent
+ * role for an auditd-only type) never count, even in a ledger that verifies;
+ * the same evidence written by auditd does. */
+START_TEST(forged_evidence_ignored)
+{
+    char *dir = mkdata(true);
+    const tev start[] = {{NULL, START("true"), NULL}, END};
+    append(dir, start);
+    forge(dir, VERIFY("pass", "2026-07-01T01:00:00Z"), "auditd", NULL);
+    forge(dir, VERIFY("pass", "2026-07-02T01:00:00Z"), "gw-1", "edge");
+    forge(dir, VERIFY("pass", "2026-07-03T01:00:00Z"), "gw-1", "platform");
+    forge(dir, VERIFY("fail", "2026-07-02T05:00:00Z"), "gw-1", "edge");
+    forge(dir, VERIFY("pass", "2026-07-03T02:00:00Z"), "gw-1", "nobody");
+    /* The file is consistent and signed: verify cannot tell these apart. */
+    char *out = NULL;
+    int st = ts_run(NULL, 0, &out, NULL, (const char *const[]){"verify", "--data-dir", dir, NULL});
+    ck_assert_msg(st == 0, "verify: %d %s", st, out);
+    ck_assert_ptr_nonnull(strstr(out, "ok: 6 entries"));
+    free(out);
+    cJSON *doc = evaluate(dir, "2026-07-01..2026-07-03");
+    EXPECT(doc, "ledger-verified-daily", "fail"); /* no verification counted in 3 days */
+    EXPECT(doc, "ledger-verify-passing", "no_evidence");
+    const cJSON *au9 = control_of(doc, "nist80053", "au-9");
+    ck_assert_str_ne(cJSON_GetStringValue(cJSON_GetObjectItem(au9, "status")), "satisfied");
+    cJSON_Delete(doc);
+    /* The same facts from auditd itself are evidence. */
+    const tev real[] = {{"auditd", VERIFY("pass", "2026-07-01T01:00:00Z"), NULL},
+                        {"auditd", VERIFY("pass", "2026-07-02T01:00:00Z"), NULL},
+                        {"auditd", VERIFY("pass", "2026-07-03T01:00:00Z"), NULL},
+                        END};
+    append(dir, real);
+    doc = evaluate(dir, "2026-07-01..2026-07-03");
+    EXPECT(doc, "ledger-verified-daily", "pass");
+    EXPECT(doc, "ledger-verify-passing", "pass"); /* the forged "fail" does not count either */
+    au9 = control_of(doc, "nist80053", "au-9");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(au9, "status")), "satisfied");
+    cJSON_Delete(doc);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(operations_violations)
 {
     const tev evs[] = {{NULL, START("false"), NULL},
@@ -1046,7 +1181,7 @@ START_TEST(engine_many_obligations)
         int n = snprintf(leaf, sizeof leaf,
                          "{\"payload\":{\"actor\":\"auditd\",\"alert_id\":\"AL-%d\",\"kind\":"
                          "\"drift\",\"time\":\"2026-07-01T%02d:%02d:00Z\",\"type\":\"alert.raise\"},"
-                         "\"type\":\"alert.raise\"}", i, (i / 60) % 24, i % 60);
+                         "\"type\":\"alert.raise\",\"writer\":\"auditd\"}", i, (i / 60) % 24, i % 60);
         ck_assert(eval_feed(e, idx++, leaf, (size_t)n, &err) == ADT_OK);
         if (i == 17 || i == 4242 || i == 9998)
             continue;
@@ -1054,7 +1189,7 @@ START_TEST(engine_many_obligations)
         n = snprintf(leaf, sizeof leaf,
                      "{\"payload\":{\"actor\":\"carol\",\"alert_id\":\"AL-%d\",\"time\":"
                      "\"2026-07-0%dT%02d:%02d:30Z\",\"type\":\"alert.ack\"},\"type\":"
-                     "\"alert.ack\"}", i, late ? 3 : 1, (i / 60) % 24, i % 60);
+                     "\"alert.ack\",\"writer\":\"platform\"}", i, late ? 3 : 1, (i / 60) % 24, i % 60);
         ck_assert(eval_feed(e, idx++, leaf, (size_t)n, &err) == ADT_OK);
     }
     cJSON *res = NULL;
@@ -1402,6 +1537,7 @@ static Suite *suite(void)
     tcase_add_test(t, access_violations);
     tcase_add_test(t, operations_good);
     tcase_add_test(t, operations_violations);
+    tcase_add_test(t, forged_evidence_ignored);
     tcase_add_test(t, telemetry);
     tcase_add_test(t, agents);
     tcase_add_test(t, continuous_matches_period);

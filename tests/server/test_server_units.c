@@ -94,9 +94,18 @@ START_TEST(test_batch)
                        "{\"type\":\"alert.ack\",\"time\":\"yesterday\",\"actor\":\"a\"}\n";
     ck_assert_int_eq(evbatch_parse(bad2, strlen(bad2), NULL, &b, &err), ADT_EINVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "event 2 (line 2)"));
-    const char *res = "{\"type\":\"agent.add\",\"time\":\"2026-07-01T08:00:00Z\",\"actor\":\"a\"}";
-    ck_assert_int_eq(evbatch_parse(res, strlen(res), NULL, &b, &err), ADT_EINVAL);
-    ck_assert_ptr_nonnull(strstr(err.msg, "only by auditd"));
+    /* Who may write what: parsing accepts any vocabulary type; the writer
+     * check names the first event the sender's role may not write. */
+    const char *res = "{\"type\":\"incident.open\",\"time\":\"2026-07-01T08:00:00Z\",\"actor\":\"a\"}\n"
+                      "{\"type\":\"ledger.verify\",\"time\":\"2026-07-01T08:00:00Z\",\"actor\":\"a\"}\n";
+    ck_assert_int_eq(evbatch_parse(res, strlen(res), NULL, &b, &err), ADT_OK);
+    size_t bad = 99;
+    ck_assert(!evbatch_writer_check(&b, EVENT_WRITER_EDGE, &bad));
+    ck_assert_int_eq(bad, 1);
+    ck_assert(!evbatch_writer_check(&b, EVENT_WRITER_PLATFORM, &bad));
+    ck_assert(!evbatch_writer_check(&b, EVENT_WRITER_NONE, &bad));
+    ck_assert_int_eq(bad, 0);
+    evbatch_free(&b);
     evbatch_limits lim = {1, 1 << 20};
     ck_assert_int_eq(evbatch_parse(nd, strlen(nd), &lim, &b, &err), ADT_ETOOBIG);
     ck_assert_int_eq(evbatch_parse("", 0, NULL, &b, &err), ADT_EINVAL);
@@ -134,6 +143,18 @@ START_TEST(test_config)
     ck_assert_int_eq(srvcfg_check(&c, &err), ADT_OK);
     strcpy(c.tls_cert, "c.pem");
     ck_assert_int_eq(srvcfg_check(&c, &err), ADT_EINVAL); /* key missing */
+    /* Hostile-network settings: defaults, and a body limit no request could meet. */
+    srvcfg_defaults(&c);
+    ck_assert_int_eq(c.max_connections_per_ip, 64);
+    ck_assert_int_eq(c.header_timeout_seconds, 10);
+    ck_assert_int_eq(c.max_body_memory, 64u << 20);
+    ck_assert_int_eq(c.verify_interval_seconds, 86400);
+    const char *mem = "max_body_bytes = 4194304\nmax_body_memory = 2097152\n";
+    ck_assert_int_eq(srvcfg_parse(&c, mem, strlen(mem), "e.conf", &err), ADT_OK);
+    ck_assert_int_eq(srvcfg_check(&c, &err), ADT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "max_body_memory"));
+    const char *zero = "header_timeout_seconds = 0\n";
+    ck_assert_int_eq(srvcfg_parse(&c, zero, strlen(zero), "f.conf", &err), ADT_EINVAL);
 }
 END_TEST
 

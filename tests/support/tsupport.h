@@ -33,7 +33,9 @@ int ts_free_port(void);
  * platform, else edge, admin, person, auditd; EVENT_WRITER_NONE if none. */
 int ts_writer_for(const char *type);
 
-/* Start `auditd serve --data-dir DIR --listen 127.0.0.1:PORT <extra...>` and
+/* Start `auditd serve --data-dir DIR --listen 127.0.0.1:PORT
+ * --verify-interval-seconds 0 <extra...>` (no scheduled verify unless
+ * `extra` sets one) and
  * wait until GET /healthz answers (at most `wait_ms`). Returns the pid, or -1. */
 pid_t ts_daemon_start(const char *dir, int port, const char *const *extra, int wait_ms);
 /* Send `sig` and wait for the process; returns its exit status or 128+signal. */

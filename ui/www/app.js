@@ -159,14 +159,19 @@ function proofPanel(title) {
 const verifyBtn = (panel, index) => h('button', { class: 'secondary small', 'data-verify': index, onclick: () => panel.check(index) }, `#${index}`);
 
 /* ---------- steering ---------- */
+/* KPI data format auditd-report-kpis/2 (docs/reports.md): previous and
+   baseline are {value, display, why, ...} objects. */
+function num(x) { return x !== null && typeof x === 'object' ? x.value : x; }
+
 function spark(k) {
+  const base = num(k.baseline);
   const pts = (k.weekly || []).map((v, i) => [i, v]).filter(p => p[1] !== null);
-  const vals = pts.map(p => p[1]).concat([k.baseline, k.target].filter(x => x !== null && x !== undefined));
+  const vals = pts.map(p => p[1]).concat([base, k.target].filter(x => x !== null && x !== undefined));
   if (pts.length < 2) return h('div', { class: 'muted small' }, 'no weekly trend');
   const lo = Math.min(...vals), hi = Math.max(...vals), n = (k.weekly || []).length - 1 || 1;
   const y = v => 34 - (hi === lo ? 15 : ((v - lo) / (hi - lo)) * 30);
   const svg = h('svg', { class: 'spark', viewBox: '0 0 200 38', preserveAspectRatio: 'none', role: 'img', 'aria-label': `weekly trend of ${k.name}` },
-    k.baseline !== null ? h('line', { class: 'base', x1: 0, x2: 200, y1: y(k.baseline), y2: y(k.baseline) }) : null,
+    base !== null && base !== undefined ? h('line', { class: 'base', x1: 0, x2: 200, y1: y(base), y2: y(base) }) : null,
     k.target !== null ? h('line', { class: 'target', x1: 0, x2: 200, y1: y(k.target), y2: y(k.target) }) : null,
     h('polyline', { points: pts.map(([i, v]) => `${(i / n) * 200},${y(v)}`).join(' ') }));
   return svg;
@@ -188,12 +193,12 @@ async function viewSteering() {
       h('label', {}, 'Period', period),
       h('button', { class: 'secondary', onclick: () => { viewSteering.period = period.value; show('steering'); } }, 'Show'),
       h('button', { id: 'issue-report', onclick: async () => { const r = await act('/v1/console/reports', { period: period.value, format: 'html' }, 'Report'); if (r) show('steering'); } }, 'Issue the report')),
-    rep ? h('p', { class: 'muted' }, `Computed at the signed checkpoint of ${rep.tree_size} entries (as of ${when(rep.as_of)}), against the baseline and ${rep.previous_period}. Not issued: issuing records it in the ledger.`)
+    rep ? h('p', { class: 'muted' }, `Computed at the signed checkpoint of ${rep.tree_size} entries (as of ${when(rep.as_of)}), against the baseline and ${(rep.previous_period && rep.previous_period.label) || rep.previous_period}. Not issued: issuing records it in the ledger.`)
         : h('p', { class: 'error' }, d.report_error || 'no KPI data'));
   const cards = rep ? h('div', { class: 'grid', id: 'kpis' }, rep.kpis.map(k => h('div', { class: 'kpi', 'data-kpi': k.id },
     h('div', { class: 'name' }, k.name),
     h('div', { class: 'val' }, k.value === null ? 'n/a' : fmt(k.value, k), ' ', badge(k.status, k.status === 'met' ? 'ok' : k.status === 'missed' ? 'bad' : 'warn')),
-    h('div', { class: 'cmp' }, `baseline ${fmt(k.baseline, k)} · previous ${fmt(k.previous, k)} · target ${fmt(k.target, k)}`),
+    h('div', { class: 'cmp' }, `baseline ${fmt(num(k.baseline), k)} · previous ${fmt(num(k.previous), k)} · target ${fmt(k.target, k)}`),
     k.why ? h('div', { class: 'cmp' }, k.why) : null,
     spark(k)))) : null;
   const issued = h('div', { class: 'card' }, h('h2', {}, 'Issued reports'),

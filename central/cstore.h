@@ -1,0 +1,181 @@
+/* cstore.h: the central tier's state in PostgreSQL (schema in cschema.h,
+ * design in docs/central.md).
+ *
+ * A `cstore` is one libpq connection (one session). Readers (status, verify)
+ * may use any number of them on any front-end. The writer of a site's stream
+ * is the session that holds the advisory lock (CSCHEMA_LOCK_CLASS, site id):
+ * cstore_stream_lock takes it, and every write of the stream also locks the
+ * stream's row and checks that it is still what the writer last read, so a
+ * stale or duplicated writer changes nothing (ADT_ECONFLICT).
+ *
+ * Threads: a cstore is used by one thread at a time.
+ * Errors: a lost connection is ADT_EIO and leaves cstore_ok() false; the
+ * caller closes the handle and opens a new one (which must lock again). */
+#ifndef AUDITD_CSTORE_H
+#define AUDITD_CSTORE_H
+
+#include "buf.h"
+#include "merkle.h"
+#include "note.h"
+#include "sitelog.h"
+#include "status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cstore cstore;
+
+#define CSTORE_NAME_MAX 64   /* application_name as PostgreSQL keeps it */
+#define CSTORE_TIME_MAX 40   /* a timestamptz as text */
+#define CSTORE_SITES_MAX 4096
+
+enum {
+    CSTORE_NO_SCHEMA_CHECK = 1 /* open without requiring the current schema (init) */
+};
+
+/* Connect with a libpq connection string or URI (`conninfo`; "" uses the PG*
+ * environment). `role` names this front-end in PostgreSQL's application_name
+ * ("auditd-central <role> <host>:<pid>") unless the connection string sets one.
+ * Checks the schema version unless flags has CSTORE_NO_SCHEMA_CHECK. */
+int cstore_open(const char *conninfo, const char *role, int flags, cstore **out, adt_err *err);
+void cstore_close(cstore *cs);
+/* False once the connection is lost. */
+bool cstore_ok(const cstore *cs);
+/* The application_name this session uses (who detected an alert, who writes). */
+const char *cstore_app_name(const cstore *cs);
+
+/* Apply pending migrations (cschema_migrate). */
+int cstore_migrate(cstore *cs, int *from, int *to, adt_err *err);
+
+/* ---------- sites ---------- */
+
+typedef struct cstore_site {
+    int64_t id;
+    char origin[NOTE_ORIGIN_MAX + 1];
+    char key_line[NOTE_KEYLINE_MAX];
+    uint8_t pub[32];
+    char url[SITELOG_URL_MAX + 1];
+    char added_at[CSTORE_TIME_MAX];
+    char added_by[CSTORE_NAME_MAX * 2];
+} cstore_site;
+
+/* Register a site: its verifier key line (whose name is the site's origin), the
+ * base URL of its daemon and an auditor token there. Creates its empty stream.
+ * ADT_EEXIST if the origin is registered already. */
+int cstore_site_add(cstore *cs, const char *key_line, const char *url, const char *token,
+                    const char *by, cstore_site *out, adt_err *err);
+/* A site by origin (ADT_ENOTFOUND if none) or by id. */
+int cstore_site_get(cstore *cs, const char *origin, cstore_site *out, adt_err *err);
+int cstore_site_by_id(cstore *cs, int64_t id, cstore_site *out, adt_err *err);
+/* The ids of every registered site, by id (at most `cap`). */
+int cstore_site_ids(cstore *cs, int64_t *ids, size_t cap, size_t *n, adt_err *err);
+/* The site's auditor token in sodium_malloc'd memory: OUT *token, free it with
+ * sodium_free after sodium_memzero(token, *len). */
+int cstore_site_token(cstore *cs, int64_t id, char **token, size_t *len, adt_err *err);
+/* An operator's decision after an alert: resolve the site's open alerts (who,
+ * why) and restart its stream. OUT: *resolved = how many alerts. ADT_ECONFLICT
+ * if the stream is not halted. */
+int cstore_site_resume(cstore *cs, int64_t id, const char *by, const char *reason,
+                       int *resolved, adt_err *err);
+
+/* ---------- a site's stream (the writer's side) ---------- */
+
+/* What the writer knows of a stream; every write checks that the row still
+ * says this (next entry and pending size) and updates it. */
+typedef struct cstore_stream {
+    int64_t site_id;
+    bool halted;
+    uint64_t pending_size;      /* the newest site checkpoint proven consistent */
+    merkle_hash pending_root;
+    char pending_note[SITELOG_NOTE_MAX]; /* "" before the first */
+    uint64_t mirror_size;       /* the newest checkpoint whose entries are all stored */
+    merkle_frontier frontier;   /* compact range of the stored entries [0, frontier.size) */
+} cstore_stream;
+
+/* Try to become the writer of the site's stream for this session.
+ * OUT: *got = false when another session holds it (a standby). */
+int cstore_stream_lock(cstore *cs, int64_t site_id, bool *got, adt_err *err);
+int cstore_stream_load(cstore *cs, int64_t site_id, cstore_stream *st, adt_err *err);
+
+/* Make (size, root, note) the pending checkpoint (size > st->pending_size) and
+ * record it in `checkpoints`. The caller has verified its signature and its
+ * consistency with st's pending checkpoint. ADT_ECONFLICT if the row changed
+ * (reload); on success `st` is updated. */
+int cstore_stream_advance(cstore *cs, cstore_stream *st, uint64_t size, const merkle_hash root,
+                          const char *note, adt_err *err);
+
+/* Store `n` entries starting at st->frontier.size (leaf i = data[off[i]..+len[i]],
+ * hash hashes[i]) whose new compact range `nf` the caller has proven against
+ * the pending checkpoint; when nf->size reaches the pending size, the pending
+ * checkpoint becomes the mirror checkpoint in the same transaction.
+ * ADT_ECONFLICT if the row changed (nothing stored); on success `st` is updated. */
+int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const size_t *off,
+                         const size_t *len, const merkle_hash *hashes, size_t n,
+                         const merkle_frontier *nf, adt_err *err);
+
+/* Raise an alert (`kind`: "fork", "cut" or "bad_entries") with the site's
+ * offending checkpoint (may be NULL) and halt the stream, in one transaction.
+ * The stored pending checkpoint is kept as evidence with it. OUT: *alert_id.
+ * If the stream is already halted nothing is added (*alert_id = 0). */
+int cstore_stream_halt(cstore *cs, cstore_stream *st, const char *kind, const char *site_note,
+                       const char *detail, int64_t *alert_id, adt_err *err);
+
+/* Record the outcome of a pull (error = NULL: success) for `central status`.
+ * Best effort: failures are ignored (the next pull records again). */
+void cstore_stream_note(cstore *cs, int64_t site_id, const char *error);
+
+/* ---------- reading ---------- */
+
+typedef struct cstore_site_status {
+    cstore_site site;
+    bool halted;
+    uint64_t pending_size, mirror_size, next_entry;
+    char checked_at[CSTORE_TIME_MAX];       /* "" never */
+    char last_error[ADT_ERR_MAX];           /* "" none since the last success */
+    char last_error_at[CSTORE_TIME_MAX];
+    char writer[CSTORE_NAME_MAX * 2];       /* application_name holding the lock, "" none */
+    uint64_t open_alerts;
+} cstore_site_status;
+
+typedef struct cstore_alert {
+    int64_t id;
+    char origin[NOTE_ORIGIN_MAX + 1];
+    char kind[16];
+    char detected_at[CSTORE_TIME_MAX];
+    char detected_by[CSTORE_NAME_MAX * 2];
+    char detail[ADT_ERR_MAX * 2];
+    char stored_note[SITELOG_NOTE_MAX];
+    char site_note[SITELOG_NOTE_MAX];
+    bool resolved;
+    char resolved_at[CSTORE_TIME_MAX];
+    char resolved_by[CSTORE_NAME_MAX * 2];
+    char resolution[ADT_ERR_MAX];
+} cstore_alert;
+
+/* Call on_site for every site (by origin), then on_alert for every alert
+ * (open ones only unless `all_alerts`), newest first. A callback returning
+ * non-zero stops and that value is returned. */
+int cstore_status(cstore *cs, bool all_alerts,
+                  int (*on_site)(void *ctx, const cstore_site_status *s),
+                  int (*on_alert)(void *ctx, const cstore_alert *a), void *ctx, adt_err *err);
+
+/* Check one site's mirror from what is stored, in one read-only snapshot:
+ * indices 0..next-1 all present, every leaf hashes to its leaf_hash, every
+ * stored checkpoint is signed by the site's key and, for sizes the entries
+ * reach, has the root recomputed from them; the stored compact range and the
+ * mirror checkpoint agree with the entries. Memory stays bounded. */
+typedef struct cstore_verify_result {
+    uint64_t entries;
+    uint64_t checkpoints;
+    uint64_t mirror_size;
+    bool ok;
+    bool has_bad_index;
+    uint64_t bad_index;
+    char problem[ADT_ERR_MAX];
+    merkle_hash root; /* of the stored entries */
+} cstore_verify_result;
+int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result *res,
+                       adt_err *err);
+
+#endif
