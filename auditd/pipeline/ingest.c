@@ -980,16 +980,58 @@ int ingest_result_json(const ingest_result *r, buf *out)
                         (unsigned long long)r->devices, r->digest,
                         (unsigned long long)r->predictions, (unsigned long long)r->positives);
     int k = 0;
-    for (int i = 1; i < PROFILE_R_COUNT; i++)
+    for (int i = 1; i < PROFILE_R_COUNT && !rc; i++)
         if (r->reasons[i])
-            rc |= buf_printf(out, "%s\"%s\":%llu", k++ ? "," : "",
-                             profile_reason_name((profile_reason)i),
-                             (unsigned long long)r->reasons[i]);
-    rc |= buf_putc(out, '}');
-    rc |= put_index(out, "ledger_index", r->batch_index);
-    rc |= put_index(out, "reject_index", r->reject_index);
-    rc |= put_index(out, "prediction_index", r->pred_index);
-    rc |= buf_putc(out, '}');
+            rc = buf_printf(out, "%s\"%s\":%llu", k++ ? "," : "",
+                            profile_reason_name((profile_reason)i),
+                            (unsigned long long)r->reasons[i]);
+    if (rc || buf_putc(out, '}') || put_index(out, "ledger_index", r->batch_index) ||
+        put_index(out, "reject_index", r->reject_index) ||
+        put_index(out, "prediction_index", r->pred_index) || buf_putc(out, '}'))
+        return ADT_ETOOBIG;
+    return ADT_OK;
+}
+
+/* A string column as JSON, or `otherwise` when it is NULL or not UTF-8. */
+static int put_text(buf *out, const char *s, size_t n, const char *otherwise)
+{
+    return s && canon_utf8_valid(s, n) ? canon_put_string(out, s, n) : buf_puts(out, otherwise);
+}
+
+/* One row of the quarantine query (ingest_quarantine_json) as a JSON object,
+ * after a comma unless it is row 0. The line itself is a string when it is
+ * UTF-8, else its bytes in hex. */
+static int quarantine_row_json(sqlite3_stmt *st, int row, buf *out)
+{
+    char t[40];
+    rfc3339_format(sqlite3_column_int64(st, 2), t, sizeof t);
+    const char *dev = (const char *)sqlite3_column_text(st, 3);
+    const char *reason = (const char *)sqlite3_column_text(st, 4);
+    const char *detail = (const char *)sqlite3_column_text(st, 5);
+    if (buf_printf(out, "%s{\"id\":%lld,\"batch\":%lld,\"received\":\"%s\",\"device\":",
+                   row ? "," : "", (long long)sqlite3_column_int64(st, 0),
+                   (long long)sqlite3_column_int64(st, 1), t) ||
+        put_text(out, dev, dev ? strlen(dev) : 0, "null") || buf_puts(out, ",\"reason\":") ||
+        put_text(out, reason, reason ? strlen(reason) : 0, "\"\"") ||
+        buf_puts(out, ",\"detail\":") ||
+        put_text(out, detail, detail ? strlen(detail) : 0, "\"(not UTF-8)\""))
+        return ADT_ETOOBIG;
+    const char *line = sqlite3_column_blob(st, 6);
+    size_t ll = (size_t)sqlite3_column_bytes(st, 6);
+    int rc;
+    if (canon_utf8_valid(line ? line : "", ll)) {
+        rc = buf_puts(out, ",\"line\":") || canon_put_string(out, line ? line : "", ll);
+    } else {
+        rc = buf_puts(out, ",\"line_hex\":\"");
+        for (size_t i = 0; i < ll && !rc; i++)
+            rc = buf_printf(out, "%02x", (unsigned char)line[i]);
+        rc = rc || buf_putc(out, '"');
+    }
+    if (rc)
+        return ADT_ETOOBIG;
+    rc = sqlite3_column_type(st, 7) == SQLITE_NULL
+             ? buf_puts(out, ",\"replayed_batch\":null}")
+             : buf_printf(out, ",\"replayed_batch\":%lld}", (long long)sqlite3_column_int64(st, 7));
     return rc ? ADT_ETOOBIG : ADT_OK;
 }
 
@@ -1008,45 +1050,10 @@ int ingest_quarantine_json(sqlite3 *db, bool all, size_t limit, buf *out, adt_er
     sqlite3_bind_int64(st, 1, limit ? (int64_t)limit : INT64_MAX);
     rc = buf_putc(out, '[');
     int n = 0;
-    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        char t[40];
-        rfc3339_format(sqlite3_column_int64(st, 2), t, sizeof t);
-        rc |= buf_printf(out, "%s{\"id\":%lld,\"batch\":%lld,\"received\":\"%s\",\"device\":",
-                         n++ ? "," : "", (long long)sqlite3_column_int64(st, 0),
-                         (long long)sqlite3_column_int64(st, 1), t);
-        const char *dev = (const char *)sqlite3_column_text(st, 3);
-        if (dev && canon_utf8_valid(dev, strlen(dev)))
-            rc |= canon_put_string(out, dev, strlen(dev));
-        else
-            rc |= buf_puts(out, "null");
-        const char *reason = (const char *)sqlite3_column_text(st, 4);
-        const char *detail = (const char *)sqlite3_column_text(st, 5);
-        rc |= buf_puts(out, ",\"reason\":");
-        rc |= canon_put_string(out, reason, strlen(reason));
-        rc |= buf_puts(out, ",\"detail\":");
-        rc |= canon_utf8_valid(detail, strlen(detail))
-                  ? canon_put_string(out, detail, strlen(detail))
-                  : buf_puts(out, "\"(not UTF-8)\"");
-        const char *line = sqlite3_column_blob(st, 6);
-        size_t ll = (size_t)sqlite3_column_bytes(st, 6);
-        if (canon_utf8_valid(line ? line : "", ll)) {
-            rc |= buf_puts(out, ",\"line\":");
-            rc |= canon_put_string(out, line ? line : "", ll);
-        } else {
-            rc |= buf_puts(out, ",\"line_hex\":\"");
-            for (size_t i = 0; i < ll && !rc; i++)
-                rc |= buf_printf(out, "%02x", (unsigned char)line[i]);
-            rc |= buf_putc(out, '"');
-        }
-        if (sqlite3_column_type(st, 7) == SQLITE_NULL)
-            rc |= buf_puts(out, ",\"replayed_batch\":null}");
-        else
-            rc |= buf_printf(out, ",\"replayed_batch\":%lld}",
-                             (long long)sqlite3_column_int64(st, 7));
-    }
+    while (!rc && sqlite3_step(st) == SQLITE_ROW)
+        rc = quarantine_row_json(st, n++, out);
     sqlite3_finalize(st);
-    rc |= buf_putc(out, ']');
-    if (rc)
+    if (rc || buf_putc(out, ']'))
         return adt_fail(err, ADT_ETOOBIG, "quarantine listing too large: use a limit");
     return ADT_OK;
 }

@@ -276,20 +276,20 @@ int lineage_datasets_json(sqlite3 *db, buf *out, adt_err *err)
         char tf[40], tt[40];
         rfc3339_format(sqlite3_column_int64(st, 1), tf, sizeof tf);
         rfc3339_format(sqlite3_column_int64(st, 2), tt, sizeof tt);
-        rc |= buf_printf(out,
-                         "%s{\"dataset\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"devices\":%s,"
-                         "\"batches\":%lld,\"readings\":%lld,\"ledger_index\":",
-                         n++ ? "," : "", sqlite3_column_text(st, 0), tf, tt,
-                         sqlite3_column_text(st, 3), (long long)sqlite3_column_int64(st, 4),
-                         (long long)sqlite3_column_int64(st, 5));
-        if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-            rc |= buf_puts(out, "null}");
-        else
-            rc |= buf_printf(out, "%lld}", (long long)sqlite3_column_int64(st, 6));
+        char index[24] = "null";
+        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+            snprintf(index, sizeof index, "%lld", (long long)sqlite3_column_int64(st, 6));
+        rc = buf_printf(out,
+                        "%s{\"dataset\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"devices\":%s,"
+                        "\"batches\":%lld,\"readings\":%lld,\"ledger_index\":%s}",
+                        n++ ? "," : "", sqlite3_column_text(st, 0), tf, tt,
+                        sqlite3_column_text(st, 3), (long long)sqlite3_column_int64(st, 4),
+                        (long long)sqlite3_column_int64(st, 5), index);
     }
     sqlite3_finalize(st);
-    rc |= buf_putc(out, ']');
-    return rc ? adt_fail(err, ADT_ETOOBIG, "dataset list too large") : ADT_OK;
+    if (rc || buf_putc(out, ']'))
+        return adt_fail(err, ADT_ETOOBIG, "dataset list too large");
+    return ADT_OK;
 }
 
 /* ---- lineage ------------------------------------------------------------ */
@@ -306,31 +306,30 @@ typedef struct trace {
 static int step(trace *t, const char *kind, uint64_t index, const char *fields, adt_err *err)
 {
     buf *o = t->out;
-    int rc = buf_printf(o, "%s{\"step\":\"%s\"", t->nsteps++ ? "," : "", kind);
-    if (fields && *fields)
-        rc |= buf_printf(o, ",%s", fields);
-    if (index == EVSINK_NONE || index >= t->size) {
-        rc |= buf_puts(o, ",\"index\":null,\"proof\":null}");
-        return rc ? ADT_ETOOBIG : ADT_OK;
-    }
+    if (buf_printf(o, "%s{\"step\":\"%s\"%s%s", t->nsteps++ ? "," : "", kind,
+                   fields && *fields ? "," : "", fields ? fields : ""))
+        return ADT_ETOOBIG;
+    if (index == EVSINK_NONE || index >= t->size)
+        return buf_puts(o, ",\"index\":null,\"proof\":null}") ? ADT_ETOOBIG : ADT_OK;
     merkle_hash proof[MERKLE_MAX_PROOF], leaf;
     size_t n = 0;
-    int r2 = ledger_prove_inclusion(t->lg, index, t->size, proof, &n, err);
-    if (!r2)
-        r2 = ledger_leaf_hash(t->lg, index, leaf, err);
-    if (r2)
-        return r2;
+    int rc = ledger_prove_inclusion(t->lg, index, t->size, proof, &n, err);
+    if (!rc)
+        rc = ledger_leaf_hash(t->lg, index, leaf, err);
+    if (rc)
+        return rc;
     bool ok = merkle_verify_inclusion(index, t->size, leaf, proof, n, t->root);
     char b64[64];
     codec_b64(leaf, MERKLE_HASH_LEN, b64, sizeof b64);
-    rc |= buf_printf(o, ",\"index\":%llu,\"leaf_hash\":\"%s\",\"proof\":[",
-                     (unsigned long long)index, b64);
-    for (size_t i = 0; i < n; i++) {
+    rc = buf_printf(o, ",\"index\":%llu,\"leaf_hash\":\"%s\",\"proof\":[",
+                    (unsigned long long)index, b64);
+    for (size_t i = 0; i < n && !rc; i++) {
         codec_b64(proof[i], MERKLE_HASH_LEN, b64, sizeof b64);
-        rc |= buf_printf(o, "%s\"%s\"", i ? "," : "", b64);
+        rc = buf_printf(o, "%s\"%s\"", i ? "," : "", b64);
     }
-    rc |= buf_printf(o, "],\"verified\":%s}", ok ? "true" : "false");
-    return rc ? ADT_ETOOBIG : ADT_OK;
+    if (rc || buf_printf(o, "],\"verified\":%s}", ok ? "true" : "false"))
+        return ADT_ETOOBIG;
+    return ADT_OK;
 }
 
 /* Find the latest ledger entry of `type` whose payload has model/version
@@ -446,11 +445,9 @@ static int trace_model(sqlite3 *db, trace *t, const char *model, const char *ver
         return rc;
     buf mv;
     buf_init(&mv, 512);
-    rc = buf_puts(&mv, "\"model\":");
-    rc |= canon_put_string(&mv, model, strlen(model));
-    rc |= buf_puts(&mv, ",\"version\":");
-    rc |= canon_put_string(&mv, version, strlen(version));
-    if (rc || mv.len > 400) {
+    if (buf_puts(&mv, "\"model\":") || canon_put_string(&mv, model, strlen(model)) ||
+        buf_puts(&mv, ",\"version\":") || canon_put_string(&mv, version, strlen(version)) ||
+        mv.len > 400) {
         buf_free(&mv);
         return adt_fail(err, ADT_EINVAL, "model name or version too long");
     }
@@ -486,12 +483,9 @@ int lineage_trace(sqlite3 *db, ledger *lg, const char *what, buf *out, adt_err *
         rc = ledger_root(lg, t.size, t.root, err);
     if (rc)
         return rc;
-    rc = buf_puts(out, "{\"query\":");
-    rc |= canon_put_string(out, what, strlen(what));
-    rc |= buf_printf(out, ",\"tree_size\":%llu,\"checkpoint\":", (unsigned long long)t.size);
-    rc |= canon_put_string(out, cp, strlen(cp));
-    rc |= buf_puts(out, ",\"steps\":[");
-    if (rc)
+    if (buf_puts(out, "{\"query\":") || canon_put_string(out, what, strlen(what)) ||
+        buf_printf(out, ",\"tree_size\":%llu,\"checkpoint\":", (unsigned long long)t.size) ||
+        canon_put_string(out, cp, strlen(cp)) || buf_puts(out, ",\"steps\":["))
         return ADT_ETOOBIG;
     const char *s = what;
     if (!strncmp(s, "prediction:", 11))

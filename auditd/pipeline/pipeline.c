@@ -130,17 +130,16 @@ int pipeline_replay(pipeline *p, const char *actor, buf *out, adt_err *err)
 static int model_row(void *ctx, const model_info *m)
 {
     buf *b = ctx;
-    int rc = buf_puts(b, b->len > 1 ? "," : "");
-    rc |= buf_puts(b, "{\"model\":");
-    rc |= canon_put_string(b, m->name, strlen(m->name));
-    rc |= buf_puts(b, ",\"version\":");
-    rc |= canon_put_string(b, m->version, strlen(m->version));
-    rc |= buf_printf(b, ",\"status\":\"%s\",\"sha256\":\"%s\",\"dataset\":", m->status,
-                     m->sha256);
-    rc |= canon_put_string(b, m->dataset, strlen(m->dataset));
-    rc |= buf_printf(b, ",\"precision\":%.6g,\"recall\":%.6g,\"pr_auc\":%.6g}", m->precision,
-                     m->recall, m->pr_auc);
-    return rc ? ADT_ETOOBIG : 0;
+    if (buf_puts(b, b->len > 1 ? ",{\"model\":" : "{\"model\":") ||
+        canon_put_string(b, m->name, strlen(m->name)) || buf_puts(b, ",\"version\":") ||
+        canon_put_string(b, m->version, strlen(m->version)) ||
+        buf_printf(b, ",\"status\":\"%s\",\"sha256\":\"%s\",\"dataset\":", m->status,
+                   m->sha256) ||
+        canon_put_string(b, m->dataset, strlen(m->dataset)) ||
+        buf_printf(b, ",\"precision\":%.6g,\"recall\":%.6g,\"pr_auc\":%.6g}", m->precision,
+                   m->recall, m->pr_auc))
+        return ADT_ETOOBIG;
+    return ADT_OK;
 }
 
 static int get_models(pipeline *p, api_response *resp)
@@ -255,39 +254,40 @@ static bool device_ok(const char *s)
     return true;
 }
 
+/* One line of a payload, with the topic's device added when it names none. */
+static int add_device_line(const char *line, size_t ll, const char *device, buf *out)
+{
+    const char *v;
+    size_t vl;
+    size_t lead = 0;
+    while (lead < ll && (line[lead] == ' ' || line[lead] == '\t'))
+        lead++;
+    if (lead == ll || line[lead] != '{' ||
+        canon_member(line, ll, "device", &v, &vl) != ADT_ENOTFOUND)
+        return buf_append(out, line, ll);
+    /* keep the rest; a following member needs a comma */
+    const char *rest = line + lead + 1;
+    size_t rl = ll - lead - 1;
+    size_t k = 0;
+    while (k < rl && (rest[k] == ' ' || rest[k] == '\t'))
+        k++;
+    int rc = buf_printf(out, "{\"device\":\"%s\"%s", device, k < rl && rest[k] != '}' ? "," : "");
+    return rc ? rc : buf_append(out, rest, rl);
+}
+
 /* Readings without a "device" member take the topic's device. */
 static int add_device(const char *payload, size_t len, const char *device, buf *out)
 {
     size_t off = 0;
-    int rc = 0;
+    int rc = ADT_OK;
     while (off < len && !rc) {
         const char *line = payload + off;
         const char *nl = memchr(line, '\n', len - off);
         size_t ll = nl ? (size_t)(nl - line) : len - off;
         off += ll + (nl ? 1 : 0);
-        const char *v;
-        size_t vl;
-        size_t lead = 0;
-        while (lead < ll && (line[lead] == ' ' || line[lead] == '\t'))
-            lead++;
-        if (lead < ll && line[lead] == '{' &&
-            canon_member(line, ll, "device", &v, &vl) == ADT_ENOTFOUND) {
-            rc |= buf_puts(out, "{\"device\":\"");
-            rc |= buf_puts(out, device);
-            rc |= buf_puts(out, "\"");
-            /* keep the rest; a following member needs a comma */
-            const char *rest = line + lead + 1;
-            size_t rl = ll - lead - 1;
-            size_t k = 0;
-            while (k < rl && (rest[k] == ' ' || rest[k] == '\t'))
-                k++;
-            if (k < rl && rest[k] != '}')
-                rc |= buf_putc(out, ',');
-            rc |= buf_append(out, rest, rl);
-        } else {
-            rc |= buf_append(out, line, ll);
-        }
-        rc |= buf_putc(out, '\n');
+        rc = add_device_line(line, ll, device, out);
+        if (!rc)
+            rc = buf_putc(out, '\n');
     }
     return rc;
 }

@@ -560,32 +560,32 @@ int profile_unpack(const profile *p, const void *blob, size_t len, profile_value
     return ADT_OK;
 }
 
+/* One value in its JSON form. */
+static int put_value(buf *out, const profile_field *f, const profile_value *v)
+{
+    switch (f->type) {
+    case PROFILE_NUMBER:
+    case PROFILE_INTEGER: return put_double(out, v->num);
+    case PROFILE_BOOLEAN: return buf_puts(out, v->num ? "true" : "false");
+    case PROFILE_STRING:
+    case PROFILE_ENUM: break;
+    }
+    return canon_put_string(out, v->str, v->str_len);
+}
+
 int profile_values_json(const profile *p, const profile_value *vals, buf *out)
 {
-    int rc = buf_putc(out, '{');
+    if (buf_putc(out, '{'))
+        return ADT_ENOMEM;
     bool first = true;
-    for (size_t i = 0; i < p->nfields && !rc; i++) {
+    for (size_t i = 0; i < p->nfields; i++) {
         if (!vals[i].present)
             continue;
-        if (!first)
-            rc |= buf_putc(out, ',');
+        if ((!first && buf_putc(out, ',')) ||
+            canon_put_string(out, p->fields[i].name, strlen(p->fields[i].name)) ||
+            buf_putc(out, ':') || put_value(out, &p->fields[i], &vals[i]))
+            return ADT_ENOMEM;
         first = false;
-        rc |= canon_put_string(out, p->fields[i].name, strlen(p->fields[i].name));
-        rc |= buf_putc(out, ':');
-        switch (p->fields[i].type) {
-        case PROFILE_NUMBER:
-        case PROFILE_INTEGER:
-            rc |= put_double(out, vals[i].num);
-            break;
-        case PROFILE_BOOLEAN:
-            rc |= buf_puts(out, vals[i].num ? "true" : "false");
-            break;
-        case PROFILE_STRING:
-        case PROFILE_ENUM:
-            rc |= canon_put_string(out, vals[i].str, vals[i].str_len);
-            break;
-        }
     }
-    rc |= buf_putc(out, '}');
-    return rc ? ADT_ENOMEM : ADT_OK;
+    return buf_putc(out, '}') ? ADT_ENOMEM : ADT_OK;
 }

@@ -140,12 +140,11 @@ int registry_profiles_json(sqlite3 *db, buf *out, adt_err *err)
                           sqlite3_column_text(st, 0), e2.msg);
             break;
         }
-        rc |= buf_puts(out, n++ ? "," : "");
-        rc |= buf_printf(out, "{\"profile\":\"%s\",\"version\":%lld,\"sha256\":\"%s\","
-                              "\"device_type\":\"%s\",\"sampling_interval_s\":%lld,\"fields\":%zu}",
-                         p->name, (long long)sqlite3_column_int64(st, 1),
-                         sqlite3_column_text(st, 2), p->device_type, (long long)p->interval_s,
-                         p->nfields);
+        rc = buf_printf(out, "%s{\"profile\":\"%s\",\"version\":%lld,\"sha256\":\"%s\","
+                             "\"device_type\":\"%s\",\"sampling_interval_s\":%lld,\"fields\":%zu}",
+                        n++ ? "," : "", p->name, (long long)sqlite3_column_int64(st, 1),
+                        sqlite3_column_text(st, 2), p->device_type, (long long)p->interval_s,
+                        p->nfields);
         profile_free(p);
     }
     sqlite3_finalize(st);
@@ -412,6 +411,35 @@ int registry_devices_ndjson(sqlite3 *db, const evsink *s, const char *actor, con
     return rc;
 }
 
+/* One row of the devices query (registry_devices_json) as a JSON object,
+ * after a comma unless it is row 0. */
+static int device_row_json(sqlite3_stmt *st, int row, buf *out)
+{
+    static const char *const key[] = {"device", "profile", "profile_version", "site",
+                                      "firmware", "model_version"};
+    for (int c = 0; c < 6; c++) {
+        const char *v = (const char *)sqlite3_column_text(st, c);
+        if (buf_printf(out, "%s\"%s\":", c ? "," : row ? ",{" : "{", key[c]) ||
+            (c == 2 ? buf_printf(out, "%lld", (long long)sqlite3_column_int64(st, c))
+                    : canon_put_string(out, v ? v : "", v ? strlen(v) : 0)))
+            return ADT_ETOOBIG;
+    }
+    char t1[40], t2[40];
+    int rc;
+    if (sqlite3_column_type(st, 6) == SQLITE_NULL) {
+        rc = buf_puts(out, ",\"last_seen\":null,\"last_values\":null,"
+                           "\"last_profile_version\":null");
+    } else {
+        rfc3339_format(sqlite3_column_int64(st, 6), t1, sizeof t1);
+        rc = buf_printf(out, ",\"last_seen\":\"%s\",\"last_values\":%s,"
+                             "\"last_profile_version\":%lld",
+                        t1, (const char *)sqlite3_column_text(st, 7),
+                        (long long)sqlite3_column_int64(st, 9));
+    }
+    rfc3339_format_s(sqlite3_column_int64(st, 8), t2, sizeof t2);
+    return rc || buf_printf(out, ",\"registered\":\"%s\"}", t2) ? ADT_ETOOBIG : ADT_OK;
+}
+
 int registry_devices_json(sqlite3 *db, const char *name, buf *out, adt_err *err)
 {
     sqlite3_stmt *st;
@@ -430,35 +458,8 @@ int registry_devices_json(sqlite3 *db, const char *name, buf *out, adt_err *err)
     int n = 0;
     if (!name)
         rc = buf_putc(out, '[');
-    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        char t1[40], t2[40];
-        rc |= buf_puts(out, n++ ? "," : "");
-        rc |= buf_puts(out, "{\"device\":");
-        for (int c = 0; c < 6; c++) {
-            static const char *const k[] = {NULL, "profile", "profile_version", "site",
-                                            "firmware", "model_version"};
-            if (c > 0)
-                rc |= buf_printf(out, ",\"%s\":", k[c]);
-            if (c == 2)
-                rc |= buf_printf(out, "%lld", (long long)sqlite3_column_int64(st, c));
-            else {
-                const char *v = (const char *)sqlite3_column_text(st, c);
-                rc |= canon_put_string(out, v ? v : "", v ? strlen(v) : 0);
-            }
-        }
-        if (sqlite3_column_type(st, 6) == SQLITE_NULL) {
-            rc |= buf_puts(out, ",\"last_seen\":null,\"last_values\":null,"
-                                "\"last_profile_version\":null");
-        } else {
-            rfc3339_format(sqlite3_column_int64(st, 6), t1, sizeof t1);
-            rc |= buf_printf(out, ",\"last_seen\":\"%s\",\"last_values\":%s,"
-                                  "\"last_profile_version\":%lld",
-                             t1, (const char *)sqlite3_column_text(st, 7),
-                             (long long)sqlite3_column_int64(st, 9));
-        }
-        rfc3339_format_s(sqlite3_column_int64(st, 8), t2, sizeof t2);
-        rc |= buf_printf(out, ",\"registered\":\"%s\"}", t2);
-    }
+    while (!rc && sqlite3_step(st) == SQLITE_ROW)
+        rc = device_row_json(st, n++, out);
     sqlite3_finalize(st);
     if (!name && !rc)
         rc = buf_putc(out, ']');
