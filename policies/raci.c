@@ -217,16 +217,9 @@ static const char *letter_name(int ix)
     return names[ix];
 }
 
-/* Read the structure from a schema-valid document. Semantic problems are
- * reported through `l`; the policy is built even when there are some. */
-static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
+/* The roles, sorted by id; a role defined twice is a problem. */
+static int build_roles(load_ctx *l, xmlNodePtr roles, raci_policy *p)
 {
-    p->name = attr_dup(l, root, "name");
-    p->version = attr_dup(l, root, "version");
-    xmlNodePtr roles = child(root, "roles"), prs = child(root, "principals"),
-               acts = child(root, "activities");
-
-    /* Roles. */
     size_t n = count_elements(roles, "role");
     p->roles = calloc(n ? n : 1, sizeof *p->roles);
     if (!p->roles)
@@ -247,37 +240,46 @@ static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
             problem(l, p->roles[i].line > p->roles[i - 1].line ? p->roles[i].line
                                                                 : p->roles[i - 1].line,
                     "role '%s' is defined twice", p->roles[i].id);
+    return ADT_OK;
+}
 
-    /* Principals. */
-    n = count_elements(prs, "principal");
+/* One principal: its id must say whether it is an agent, its roles exist. */
+static int build_principal(load_ctx *l, xmlNodePtr c, const raci_policy *p, raci_principal *pr)
+{
+    pr->id = attr_dup(l, c, "id");
+    pr->kind = attr_dup(l, c, "kind");
+    pr->name = attr_dup(l, c, "name");
+    pr->line = node_line(c);
+    char *rl = xsafe_attr(c, "roles");
+    int rc = split_roles(l, rl, pr);
+    xmlFree(rl);
+    if (rc != ADT_OK || l->oom || !pr->id || !pr->kind)
+        return ADT_ENOMEM;
+    bool agent_id = strncmp(pr->id, "agent:", 6) == 0;
+    if (!strcmp(pr->kind, "agent") && !agent_id)
+        problem(l, pr->line, "agent '%s': agent ids start with 'agent:' (e.g. agent:%s)", pr->id,
+                pr->id);
+    else if (strcmp(pr->kind, "agent") && agent_id)
+        problem(l, pr->line, "principal '%s' is named like an agent but has kind '%s'", pr->id,
+                pr->kind);
+    for (size_t j = 0; j < pr->nroles; j++)
+        if (!find_role(p, pr->roles[j]))
+            problem(l, pr->line, "principal '%s' has role '%s', which is not defined", pr->id,
+                    pr->roles[j]);
+    return ADT_OK;
+}
+
+/* The principals (after the roles), sorted by id. */
+static int build_principals(load_ctx *l, xmlNodePtr prs, raci_policy *p)
+{
+    size_t n = count_elements(prs, "principal");
     p->principals = calloc(n ? n : 1, sizeof *p->principals);
     if (!p->principals)
         return l->oom = true, ADT_ENOMEM;
-    for (xmlNodePtr c = prs ? prs->children : NULL; c; c = c->next) {
-        if (!xsafe_is(c, RACI_NS, "principal"))
-            continue;
-        raci_principal *pr = &p->principals[p->nprincipals++];
-        pr->id = attr_dup(l, c, "id");
-        pr->kind = attr_dup(l, c, "kind");
-        pr->name = attr_dup(l, c, "name");
-        pr->line = node_line(c);
-        char *rl = xsafe_attr(c, "roles");
-        int rc = split_roles(l, rl, pr);
-        xmlFree(rl);
-        if (rc != ADT_OK || l->oom || !pr->id || !pr->kind)
+    for (xmlNodePtr c = prs ? prs->children : NULL; c; c = c->next)
+        if (xsafe_is(c, RACI_NS, "principal") &&
+            build_principal(l, c, p, &p->principals[p->nprincipals++]))
             return ADT_ENOMEM;
-        bool agent_id = strncmp(pr->id, "agent:", 6) == 0;
-        if (!strcmp(pr->kind, "agent") && !agent_id)
-            problem(l, pr->line, "agent '%s': agent ids start with 'agent:' (e.g. agent:%s)",
-                    pr->id, pr->id);
-        else if (strcmp(pr->kind, "agent") && agent_id)
-            problem(l, pr->line, "principal '%s' is named like an agent but has kind '%s'",
-                    pr->id, pr->kind);
-        for (size_t j = 0; j < pr->nroles; j++)
-            if (!find_role(p, pr->roles[j]))
-                problem(l, pr->line, "principal '%s' has role '%s', which is not defined",
-                        pr->id, pr->roles[j]);
-    }
     qsort(p->principals, p->nprincipals, sizeof *p->principals, cmp_principal);
     for (size_t i = 1; i < p->nprincipals; i++)
         if (!strcmp(p->principals[i].id, p->principals[i - 1].id))
@@ -285,9 +287,135 @@ static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
                            ? p->principals[i].line
                            : p->principals[i - 1].line,
                     "principal '%s' is defined twice", p->principals[i].id);
+    return ADT_OK;
+}
 
-    /* Activities. */
-    n = count_elements(acts, "activity");
+/* <sla ack= resolve= inform=> of activity `a`. */
+static void read_sla(load_ctx *l, xmlNodePtr e, raci_activity *a)
+{
+    static const char *const keys[] = {"ack", "resolve", "inform"};
+    int64_t *dst[] = {&a->sla.ack_s, &a->sla.resolve_s, &a->sla.inform_s};
+    for (int k = 0; k < 3; k++) {
+        char *v = xsafe_attr(e, keys[k]);
+        if (v && raci_parse_duration(v, dst[k]) != ADT_OK)
+            problem(l, node_line(e),
+                    "activity '%s': sla %s '%s' is not a duration (PT4H, P3D or seconds)", a->id,
+                    keys[k], v);
+        xmlFree(v);
+    }
+}
+
+/* One <responsible|accountable|consulted|informed> (letter `ix`) of `a`:
+ * exactly one of principal= or role=, naming one that is defined. */
+static int add_assignee(load_ctx *l, xmlNodePtr e, int ix, const raci_policy *p,
+                        raci_activity *a, size_t cap[RACI_IX_N])
+{
+    long line = node_line(e);
+    char *pr = attr_dup(l, e, "principal"), *ro = attr_dup(l, e, "role");
+    if (l->oom || (pr != NULL) == (ro != NULL)) {
+        if (!l->oom)
+            problem(l, line, "activity '%s': <%s> needs exactly one of principal= or role=",
+                    a->id, letter_name(ix));
+        free(pr);
+        free(ro);
+        return l->oom ? ADT_ENOMEM : ADT_OK;
+    }
+    if (pr && !raci__principal(p, pr))
+        problem(l, line, "activity '%s': %s principal '%s' is not defined", a->id,
+                letter_name(ix), pr);
+    if (ro && !find_role(p, ro))
+        problem(l, line, "activity '%s': %s role '%s' is not defined", a->id, letter_name(ix),
+                ro);
+    if (a->n[ix] == cap[ix]) {
+        size_t ncap = cap[ix] ? cap[ix] * 2 : 2;
+        raci_assignee *na = realloc(a->as[ix], ncap * sizeof *na);
+        if (!na) {
+            free(pr);
+            free(ro);
+            return l->oom = true, ADT_ENOMEM;
+        }
+        a->as[ix] = na;
+        cap[ix] = ncap;
+    }
+    a->as[ix][a->n[ix]++] = (raci_assignee){pr, ro};
+    return ADT_OK;
+}
+
+/* Exactly one person accountable (a principal, or a role with one member),
+ * at least one responsible, and the consulted/informed the flags ask for. */
+static void check_activity(load_ctx *l, const raci_policy *p, raci_activity *a)
+{
+    if (a->n[RACI_IX_A] != 1)
+        problem(l, a->line, "activity '%s' has %zu accountable%s; exactly one is required",
+                a->id, a->n[RACI_IX_A], a->n[RACI_IX_A] == 1 ? "" : "s");
+    else if (a->as[RACI_IX_A][0].principal)
+        a->accountable = a->as[RACI_IX_A][0].principal;
+    else if (find_role(p, a->as[RACI_IX_A][0].role)) {
+        const char *only = NULL;
+        size_t members = 0;
+        for (size_t i = 0; i < p->nprincipals; i++)
+            for (size_t j = 0; j < p->principals[i].nroles; j++)
+                if (!strcmp(p->principals[i].roles[j], a->as[RACI_IX_A][0].role)) {
+                    members++;
+                    only = p->principals[i].id;
+                }
+        if (members != 1)
+            problem(l, a->line,
+                    "activity '%s': accountable role '%s' has %zu members; exactly one "
+                    "person must be accountable (name a principal)",
+                    a->id, a->as[RACI_IX_A][0].role, members);
+        else
+            a->accountable = only;
+    }
+    if (a->n[RACI_IX_R] == 0)
+        problem(l, a->line, "activity '%s' has no responsible; at least one is required", a->id);
+    if (a->consult && a->n[RACI_IX_C] == 0)
+        problem(l, a->line,
+                "activity '%s' requires consultation before approval but names no consulted",
+                a->id);
+    if (a->sla.inform_s >= 0 && a->n[RACI_IX_I] == 0)
+        problem(l, a->line, "activity '%s' has an inform SLA but names no informed", a->id);
+}
+
+/* One activity: its attributes, SLA and assignees, then its checks. */
+static int build_activity(load_ctx *l, xmlNodePtr c, const raci_policy *p, raci_activity *a)
+{
+    a->id = attr_dup(l, c, "id");
+    a->kind = attr_dup(l, c, "kind");
+    a->name = attr_dup(l, c, "name");
+    a->line = node_line(c);
+    a->sla = (raci_sla){-1, -1, -1};
+    char *cb = xsafe_attr(c, "consult-before-approval");
+    a->consult = cb && (!strcmp(cb, "true") || !strcmp(cb, "1"));
+    xmlFree(cb);
+    if (l->oom || !a->id || !a->kind)
+        return ADT_ENOMEM;
+    if (strcmp(a->kind, "other")) {
+        size_t kl = strlen(a->kind);
+        if (strncmp(a->id, a->kind, kl) || a->id[kl] != ':' || !a->id[kl + 1])
+            problem(l, a->line, "activity '%s' of kind '%s' must be named '%s:NAME'", a->id,
+                    a->kind, a->kind);
+    }
+    size_t cap[RACI_IX_N] = {0};
+    for (xmlNodePtr e = c->children; e; e = e->next) {
+        int ix = xsafe_is(e, RACI_NS, "responsible")   ? RACI_IX_R
+                 : xsafe_is(e, RACI_NS, "accountable") ? RACI_IX_A
+                 : xsafe_is(e, RACI_NS, "consulted")   ? RACI_IX_C
+                 : xsafe_is(e, RACI_NS, "informed")    ? RACI_IX_I
+                                                       : -1;
+        if (xsafe_is(e, RACI_NS, "sla"))
+            read_sla(l, e, a);
+        else if (ix >= 0 && add_assignee(l, e, ix, p, a, cap))
+            return ADT_ENOMEM;
+    }
+    check_activity(l, p, a);
+    return ADT_OK;
+}
+
+/* The activities (after roles and principals); acts_sorted by id. */
+static int build_activities(load_ctx *l, xmlNodePtr acts, raci_policy *p)
+{
+    size_t n = count_elements(acts, "activity");
     p->acts = calloc(n ? n : 1, sizeof *p->acts);
     p->acts_sorted = calloc(n ? n : 1, sizeof *p->acts_sorted);
     if (!p->acts || !p->acts_sorted)
@@ -296,113 +424,9 @@ static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
         if (!xsafe_is(c, RACI_NS, "activity"))
             continue;
         raci_activity *a = &p->acts[p->nacts];
-        p->acts_sorted[p->nacts] = a;
-        p->nacts++;
-        a->id = attr_dup(l, c, "id");
-        a->kind = attr_dup(l, c, "kind");
-        a->name = attr_dup(l, c, "name");
-        a->line = node_line(c);
-        a->sla = (raci_sla){-1, -1, -1};
-        char *cb = xsafe_attr(c, "consult-before-approval");
-        a->consult = cb && (!strcmp(cb, "true") || !strcmp(cb, "1"));
-        xmlFree(cb);
-        if (l->oom || !a->id || !a->kind)
+        p->acts_sorted[p->nacts++] = a;
+        if (build_activity(l, c, p, a))
             return ADT_ENOMEM;
-        if (strcmp(a->kind, "other")) {
-            size_t kl = strlen(a->kind);
-            if (strncmp(a->id, a->kind, kl) || a->id[kl] != ':' || !a->id[kl + 1])
-                problem(l, a->line, "activity '%s' of kind '%s' must be named '%s:NAME'", a->id,
-                        a->kind, a->kind);
-        }
-        size_t cap[RACI_IX_N] = {0};
-        for (xmlNodePtr e = c->children; e; e = e->next) {
-            int ix = xsafe_is(e, RACI_NS, "responsible")   ? RACI_IX_R
-                     : xsafe_is(e, RACI_NS, "accountable") ? RACI_IX_A
-                     : xsafe_is(e, RACI_NS, "consulted")   ? RACI_IX_C
-                     : xsafe_is(e, RACI_NS, "informed")    ? RACI_IX_I
-                                                           : -1;
-            if (xsafe_is(e, RACI_NS, "sla")) {
-                static const char *const keys[] = {"ack", "resolve", "inform"};
-                int64_t *dst[] = {&a->sla.ack_s, &a->sla.resolve_s, &a->sla.inform_s};
-                for (int k = 0; k < 3; k++) {
-                    char *v = xsafe_attr(e, keys[k]);
-                    if (v && raci_parse_duration(v, dst[k]) != ADT_OK)
-                        problem(l, node_line(e),
-                                "activity '%s': sla %s '%s' is not a duration (PT4H, P3D or "
-                                "seconds)",
-                                a->id, keys[k], v);
-                    xmlFree(v);
-                }
-                continue;
-            }
-            if (ix < 0)
-                continue;
-            long line = node_line(e);
-            char *pr = attr_dup(l, e, "principal"), *ro = attr_dup(l, e, "role");
-            if (l->oom) {
-                free(pr);
-                free(ro);
-                return ADT_ENOMEM;
-            }
-            if ((pr != NULL) == (ro != NULL)) {
-                problem(l, line, "activity '%s': <%s> needs exactly one of principal= or role=",
-                        a->id, letter_name(ix));
-                free(pr);
-                free(ro);
-                continue;
-            }
-            if (pr && !raci__principal(p, pr))
-                problem(l, line, "activity '%s': %s principal '%s' is not defined", a->id,
-                        letter_name(ix), pr);
-            if (ro && !find_role(p, ro))
-                problem(l, line, "activity '%s': %s role '%s' is not defined", a->id,
-                        letter_name(ix), ro);
-            if (a->n[ix] == cap[ix]) {
-                size_t ncap = cap[ix] ? cap[ix] * 2 : 2;
-                raci_assignee *na = realloc(a->as[ix], ncap * sizeof *na);
-                if (!na) {
-                    free(pr);
-                    free(ro);
-                    return l->oom = true, ADT_ENOMEM;
-                }
-                a->as[ix] = na;
-                cap[ix] = ncap;
-            }
-            a->as[ix][a->n[ix]++] = (raci_assignee){pr, ro};
-        }
-        if (a->n[RACI_IX_A] != 1)
-            problem(l, a->line,
-                    "activity '%s' has %zu accountable%s; exactly one is required", a->id,
-                    a->n[RACI_IX_A], a->n[RACI_IX_A] == 1 ? "" : "s");
-        else if (a->as[RACI_IX_A][0].principal)
-            a->accountable = a->as[RACI_IX_A][0].principal;
-        else if (find_role(p, a->as[RACI_IX_A][0].role)) {
-            const char *only = NULL;
-            size_t members = 0;
-            for (size_t i = 0; i < p->nprincipals; i++)
-                for (size_t j = 0; j < p->principals[i].nroles; j++)
-                    if (!strcmp(p->principals[i].roles[j], a->as[RACI_IX_A][0].role)) {
-                        members++;
-                        only = p->principals[i].id;
-                    }
-            if (members != 1)
-                problem(l, a->line,
-                        "activity '%s': accountable role '%s' has %zu members; exactly one "
-                        "person must be accountable (name a principal)",
-                        a->id, a->as[RACI_IX_A][0].role, members);
-            else
-                a->accountable = only;
-        }
-        if (a->n[RACI_IX_R] == 0)
-            problem(l, a->line, "activity '%s' has no responsible; at least one is required",
-                    a->id);
-        if (a->consult && a->n[RACI_IX_C] == 0)
-            problem(l, a->line,
-                    "activity '%s' requires consultation before approval but names no "
-                    "consulted",
-                    a->id);
-        if (a->sla.inform_s >= 0 && a->n[RACI_IX_I] == 0)
-            problem(l, a->line, "activity '%s' has an inform SLA but names no informed", a->id);
     }
     qsort(p->acts_sorted, p->nacts, sizeof *p->acts_sorted, cmp_act_ptr);
     for (size_t i = 1; i < p->nacts; i++)
@@ -411,6 +435,19 @@ static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
             problem(l, x->line > y->line ? x->line : y->line, "activity '%s' is defined twice",
                     x->id);
         }
+    return ADT_OK;
+}
+
+/* Read the structure from a schema-valid document. Semantic problems are
+ * reported through `l`; the policy is built even when there are some. */
+static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
+{
+    p->name = attr_dup(l, root, "name");
+    p->version = attr_dup(l, root, "version");
+    if (build_roles(l, child(root, "roles"), p) ||
+        build_principals(l, child(root, "principals"), p) ||
+        build_activities(l, child(root, "activities"), p))
+        return ADT_ENOMEM;
     return l->oom ? ADT_ENOMEM : ADT_OK;
 }
 
