@@ -588,32 +588,148 @@ static int upper_name(const char *in, char *out, size_t cap, adt_err *err)
     return ADT_OK;
 }
 
+/* One profile being imported as baseline `bn` of framework `fw`. */
+typedef struct profile_import {
+    catalog *c;
+    const char *name, *fw, *bn, *source;
+    sqlite3_stmt *ins, *exists, *drop;
+} profile_import;
+
+/* The baseline name: `bname` upper-cased, else from the profile's title. */
+static int profile_baseline_name(xmlNodePtr root, const char *bname, char *bn, size_t cap,
+                                 adt_err *err)
+{
+    if (bname)
+        return upper_name(bname, bn, cap, err);
+    char *title = NULL;
+    for (xmlNodePtr k = root->children; k && !title; k = k->next)
+        if (xsafe_is(k, OSCAL_NS, "metadata"))
+            title = child_text(k, "title");
+    baseline_name(title, bn, cap);
+    xmlFree(title);
+    return ADT_OK;
+}
+
+/* <include-all>: every control of the framework not withdrawn. */
+static int include_all(profile_import *pi, adt_err *err)
+{
+    sqlite3_stmt *all = NULL;
+    int rc = sqldb_prepare(pi->c->db,
+                           "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
+                           "SELECT ?1, framework, id, ?3 FROM control WHERE "
+                           "framework = ?2 AND withdrawn = 0",
+                           &all, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(all, 1, pi->bn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(all, 2, pi->fw, -1, SQLITE_STATIC);
+    sqlite3_bind_text(all, 3, pi->source, -1, SQLITE_STATIC);
+    if (sqlite3_step(all) != SQLITE_DONE)
+        rc = sqldb_fail(pi->c->db, "include-all", err);
+    sqlite3_finalize(all);
+    return rc;
+}
+
+/* <with-id> `k`: add (pass 0) or drop (pass 1) a control of the store. */
+static int apply_with_id(profile_import *pi, xmlNodePtr k, int pass, adt_err *err)
+{
+    long line = xmlGetLineNo(k);
+    char *raw = (char *)xmlNodeGetContent(k);
+    char id[CATALOG_ID_MAX];
+    if (!raw || norm_for(pi->fw, trim(raw), id, sizeof id) != ADT_OK) {
+        int rc = adt_fail(err, ADT_EINVAL, "%s:%ld: '%.64s' is not a valid %s control id",
+                          pi->name, line, raw ? raw : "", pi->fw);
+        xmlFree(raw);
+        return rc;
+    }
+    xmlFree(raw);
+    sqlite3_reset(pi->exists);
+    sqlite3_bind_text(pi->exists, 1, pi->fw, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pi->exists, 2, id, -1, SQLITE_TRANSIENT);
+    int s = sqlite3_step(pi->exists);
+    if (s == SQLITE_DONE)
+        return adt_fail(err, ADT_ENOTFOUND,
+                        "%s:%ld: control %s is not in the control store: import its catalog "
+                        "first (auditd controls import CATALOG.xml)",
+                        pi->name, line, id);
+    if (s != SQLITE_ROW)
+        return sqldb_fail(pi->c->db, "lookup", err);
+    sqlite3_stmt *op = pass == 0 ? pi->ins : pi->drop;
+    sqlite3_reset(op);
+    sqlite3_bind_text(op, 1, pi->bn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(op, 2, pi->fw, -1, SQLITE_STATIC);
+    sqlite3_bind_text(op, 3, id, -1, SQLITE_TRANSIENT);
+    if (pass == 0)
+        sqlite3_bind_text(op, 4, pi->source, -1, SQLITE_STATIC);
+    return sqlite3_step(op) == SQLITE_DONE ? ADT_OK
+                                           : sqldb_fail(pi->c->db, "storing the baseline", err);
+}
+
+/* One selection of an <import>: include-all and include-controls in pass 0,
+ * exclude-controls in pass 1 (OSCAL applies exclusions last). */
+static int apply_selection(profile_import *pi, xmlNodePtr sel, int pass, adt_err *err)
+{
+    if (xsafe_is(sel, OSCAL_NS, "include-all"))
+        return pass == 0 ? include_all(pi, err) : ADT_OK;
+    bool inc = xsafe_is(sel, OSCAL_NS, "include-controls");
+    bool exc = xsafe_is(sel, OSCAL_NS, "exclude-controls");
+    if (!(inc && pass == 0) && !(exc && pass == 1))
+        return ADT_OK;
+    int rc = ADT_OK;
+    for (xmlNodePtr k = sel->children; k && rc == ADT_OK; k = k->next) {
+        if (xsafe_is(k, OSCAL_NS, "matching"))
+            return adt_fail(err, ADT_EINVAL,
+                            "%s:%ld: <matching> patterns are not supported; list the controls "
+                            "with <with-id>",
+                            pi->name, (long)xmlGetLineNo(k));
+        if (xsafe_is(k, OSCAL_NS, "with-id"))
+            rc = apply_with_id(pi, k, pass, err);
+    }
+    return rc;
+}
+
+/* The number of controls the baseline holds now: none is an error. */
+static int count_baseline(profile_import *pi, catalog_import_stats *st, adt_err *err)
+{
+    sqlite3_stmt *cnt = NULL;
+    int rc = sqldb_prepare(pi->c->db,
+                           "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = ?2",
+                           &cnt, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(cnt, 1, pi->bn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(cnt, 2, pi->fw, -1, SQLITE_STATIC);
+    if (sqlite3_step(cnt) == SQLITE_ROW)
+        st->controls = (uint64_t)sqlite3_column_int64(cnt, 0);
+    sqlite3_finalize(cnt);
+    if (st->controls == 0)
+        return adt_fail(err, ADT_EINVAL, "%s: the profile selects no controls", pi->name);
+    snprintf(st->kind, sizeof st->kind, "profile");
+    snprintf(st->name, sizeof st->name, "%s", pi->bn);
+    return ADT_OK;
+}
+
 static int import_profile_doc(catalog *c, xmlNodePtr root, const char *name, const char *fw,
                               const char *bname, const char *source, catalog_import_stats *st,
                               adt_err *err)
 {
     char bn[CATALOG_NAME_MAX];
-    int rc;
-    if (bname) {
-        if ((rc = upper_name(bname, bn, sizeof bn, err)) != ADT_OK)
-            return rc;
-    } else {
-        char *title = NULL;
-        for (xmlNodePtr k = root->children; k && !title; k = k->next)
-            if (xsafe_is(k, OSCAL_NS, "metadata"))
-                title = child_text(k, "title");
-        baseline_name(title, bn, sizeof bn);
-        xmlFree(title);
-    }
-    sqlite3_stmt *del = NULL, *ins = NULL, *exists = NULL, *drop = NULL;
-    if ((rc = sqldb_prepare(c->db, "DELETE FROM baseline WHERE name = ?1 AND framework = ?2", &del, err)) ||
+    int rc = profile_baseline_name(root, bname, bn, sizeof bn, err);
+    if (rc)
+        return rc;
+    profile_import pi = {.c = c, .name = name, .fw = fw, .bn = bn, .source = source};
+    sqlite3_stmt *del = NULL;
+    if ((rc = sqldb_prepare(c->db, "DELETE FROM baseline WHERE name = ?1 AND framework = ?2",
+                            &del, err)) ||
         (rc = sqldb_prepare(c->db,
-                   "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
-                   "VALUES(?1, ?2, ?3, ?4)",
-                   &ins, err)) ||
-        (rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &exists, err)) ||
-        (rc = sqldb_prepare(c->db, "DELETE FROM baseline WHERE name = ?1 AND framework = ?2 AND id = ?3",
-                   &drop, err)))
+                            "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
+                            "VALUES(?1, ?2, ?3, ?4)",
+                            &pi.ins, err)) ||
+        (rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2",
+                            &pi.exists, err)) ||
+        (rc = sqldb_prepare(c->db,
+                            "DELETE FROM baseline WHERE name = ?1 AND framework = ?2 AND id = ?3",
+                            &pi.drop, err)))
         goto out;
     sqlite3_bind_text(del, 1, bn, -1, SQLITE_STATIC);
     sqlite3_bind_text(del, 2, fw, -1, SQLITE_STATIC);
@@ -623,103 +739,23 @@ static int import_profile_doc(catalog *c, xmlNodePtr root, const char *name, con
     }
     size_t imports = 0;
     /* Two passes: includes, then excludes (OSCAL applies exclusions last). */
-    for (int pass = 0; pass < 2 && rc == ADT_OK; pass++) {
+    for (int pass = 0; pass < 2 && rc == ADT_OK; pass++)
         for (xmlNodePtr im = root->children; im && rc == ADT_OK; im = im->next) {
             if (!xsafe_is(im, OSCAL_NS, "import"))
                 continue;
             imports += pass == 0;
-            for (xmlNodePtr sel = im->children; sel && rc == ADT_OK; sel = sel->next) {
-                bool inc = xsafe_is(sel, OSCAL_NS, "include-controls");
-                bool exc = xsafe_is(sel, OSCAL_NS, "exclude-controls");
-                if (xsafe_is(sel, OSCAL_NS, "include-all") && pass == 0) {
-                    sqlite3_stmt *all = NULL;
-                    if ((rc = sqldb_prepare(c->db,
-                                   "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
-                                   "SELECT ?1, framework, id, ?3 FROM control WHERE "
-                                   "framework = ?2 AND withdrawn = 0",
-                                   &all, err)))
-                        break;
-                    sqlite3_bind_text(all, 1, bn, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(all, 2, fw, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(all, 3, source, -1, SQLITE_STATIC);
-                    if (sqlite3_step(all) != SQLITE_DONE)
-                        rc = sqldb_fail(c->db, "include-all", err);
-                    sqlite3_finalize(all);
-                    continue;
-                }
-                if (!(inc && pass == 0) && !(exc && pass == 1))
-                    continue;
-                for (xmlNodePtr k = sel->children; k && rc == ADT_OK; k = k->next) {
-                    if (xsafe_is(k, OSCAL_NS, "matching")) {
-                        rc = adt_fail(err, ADT_EINVAL,
-                                      "%s:%ld: <matching> patterns are not supported; list the "
-                                      "controls with <with-id>",
-                                      name, (long)xmlGetLineNo(k));
-                        break;
-                    }
-                    if (!xsafe_is(k, OSCAL_NS, "with-id"))
-                        continue;
-                    long line = xmlGetLineNo(k);
-                    char *raw = (char *)xmlNodeGetContent(k);
-                    char id[CATALOG_ID_MAX];
-                    if (!raw || norm_for(fw, trim(raw), id, sizeof id) != ADT_OK) {
-                        rc = adt_fail(err, ADT_EINVAL,
-                                      "%s:%ld: '%.64s' is not a valid %s control id", name, line,
-                                      raw ? raw : "", fw);
-                        xmlFree(raw);
-                        break;
-                    }
-                    xmlFree(raw);
-                    sqlite3_reset(exists);
-                    sqlite3_bind_text(exists, 1, fw, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(exists, 2, id, -1, SQLITE_TRANSIENT);
-                    int s = sqlite3_step(exists);
-                    if (s == SQLITE_DONE) {
-                        rc = adt_fail(err, ADT_ENOTFOUND,
-                                      "%s:%ld: control %s is not in the control store: import "
-                                      "its catalog first (auditd controls import CATALOG.xml)",
-                                      name, line, id);
-                        break;
-                    }
-                    if (s != SQLITE_ROW) {
-                        rc = sqldb_fail(c->db, "lookup", err);
-                        break;
-                    }
-                    sqlite3_stmt *op = pass == 0 ? ins : drop;
-                    sqlite3_reset(op);
-                    sqlite3_bind_text(op, 1, bn, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(op, 2, fw, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(op, 3, id, -1, SQLITE_TRANSIENT);
-                    if (pass == 0)
-                        sqlite3_bind_text(op, 4, source, -1, SQLITE_STATIC);
-                    if (sqlite3_step(op) != SQLITE_DONE)
-                        rc = sqldb_fail(c->db, "storing the baseline", err);
-                }
-            }
+            for (xmlNodePtr sel = im->children; sel && rc == ADT_OK; sel = sel->next)
+                rc = apply_selection(&pi, sel, pass, err);
         }
-    }
     if (rc == ADT_OK && imports == 0)
         rc = adt_fail(err, ADT_EINVAL, "%s: the profile has no <import>", name);
-    if (rc == ADT_OK) {
-        sqlite3_stmt *cnt = NULL;
-        if ((rc = sqldb_prepare(c->db, "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = ?2",
-                       &cnt, err)) == ADT_OK) {
-            sqlite3_bind_text(cnt, 1, bn, -1, SQLITE_STATIC);
-            sqlite3_bind_text(cnt, 2, fw, -1, SQLITE_STATIC);
-            if (sqlite3_step(cnt) == SQLITE_ROW)
-                st->controls = (uint64_t)sqlite3_column_int64(cnt, 0);
-            sqlite3_finalize(cnt);
-        }
-        if (rc == ADT_OK && st->controls == 0)
-            rc = adt_fail(err, ADT_EINVAL, "%s: the profile selects no controls", name);
-        snprintf(st->kind, sizeof st->kind, "profile");
-        snprintf(st->name, sizeof st->name, "%s", bn);
-    }
+    if (rc == ADT_OK)
+        rc = count_baseline(&pi, st, err);
 out:
     sqlite3_finalize(del);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(exists);
-    sqlite3_finalize(drop);
+    sqlite3_finalize(pi.ins);
+    sqlite3_finalize(pi.exists);
+    sqlite3_finalize(pi.drop);
     return rc;
 }
 
@@ -1156,6 +1192,98 @@ static int yes_no(const char *s, bool *out)
     return ADT_EINVAL;
 }
 
+/* The SoA header row: control_id (or id), applicable, justification. */
+static int soa_header(const csv_reader *r, const char *name, adt_err *err)
+{
+    if (r->nf < 3 ||
+        (strcasecmp(trim(r->fields[0]), "control_id") && strcasecmp(r->fields[0], "id")) ||
+        strcasecmp(trim(r->fields[1]), "applicable") ||
+        strcasecmp(trim(r->fields[2]), "justification"))
+        return adt_fail(err, ADT_EINVAL,
+                        "%s:%ld: expected the header control_id,applicable,justification", name,
+                        r->rec_line);
+    return ADT_OK;
+}
+
+/* One SoA row: an Annex A control of the store, stated once, applicable
+ * or excluded with a justification. */
+static int soa_row(catalog *c, sqlite3_stmt *ins, sqlite3_stmt *exists, const csv_reader *r,
+                   const char *name, catalog_import_stats *st, adt_err *err)
+{
+    char id[CATALOG_ID_MAX];
+    bool app = false, yes = false;
+    if (r->nf != 3)
+        return adt_fail(err, ADT_EINVAL,
+                        "%s:%ld: expected 3 fields (control_id,applicable,justification), "
+                        "found %zu",
+                        name, r->rec_line, r->nf);
+    const char *just = trim(r->fields[2]);
+    if (catalog_normalize_id(trim(r->fields[0]), id, sizeof id) != ADT_OK || id[0] != 'A')
+        return adt_fail(err, ADT_EINVAL, "%s:%ld: '%.64s' is not an Annex A control id", name,
+                        r->rec_line, r->fields[0]);
+    int rc = control_exists(c, exists, CATALOG_ISO, id, err, &yes);
+    if (rc)
+        return rc;
+    if (!yes)
+        return adt_fail(err, ADT_ENOTFOUND,
+                        "%s:%ld: %s is not an ISO/IEC 27001:2022 Annex A control", name,
+                        r->rec_line, id);
+    if (yes_no(trim(r->fields[1]), &app) != ADT_OK)
+        return adt_fail(err, ADT_EINVAL, "%s:%ld: %s: applicable must be yes or no, not '%.32s'",
+                        name, r->rec_line, id, r->fields[1]);
+    if (!app && !just[0])
+        return adt_fail(err, ADT_EINVAL,
+                        "%s:%ld: %s is excluded without a justification; every exclusion "
+                        "must say why (ISO/IEC 27001:2022 6.1.3 d)",
+                        name, r->rec_line, id);
+    if (strlen(just) >= CATALOG_JUST_MAX || !utf8_ok(just))
+        return adt_fail(err, ADT_EINVAL, "%s:%ld: %s: justification over %d bytes or not UTF-8",
+                        name, r->rec_line, id, CATALOG_JUST_MAX - 1);
+    sqlite3_reset(ins);
+    sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(ins, 2, app);
+    sqlite3_bind_text(ins, 3, just, -1, SQLITE_TRANSIENT);
+    int s = sqlite3_step(ins);
+    if (s == SQLITE_CONSTRAINT)
+        return adt_fail(err, ADT_EINVAL, "%s:%ld: %s is stated twice", name, r->rec_line, id);
+    if (s != SQLITE_DONE)
+        return sqldb_fail(c->db, "storing the SoA", err);
+    if (app)
+        st->applicable++;
+    else
+        st->excluded++;
+    return ADT_OK;
+}
+
+/* Every Annex A control must be stated. */
+static int soa_complete(catalog *c, const char *name, adt_err *err)
+{
+    sqlite3_stmt *miss;
+    int rc = sqldb_prepare(c->db,
+                           "SELECT id FROM control WHERE framework = 'iso27001' AND id NOT IN "
+                           "(SELECT id FROM soa) ORDER BY sort",
+                           &miss, err);
+    if (rc)
+        return rc;
+    char list[200] = "";
+    size_t o = 0, n = 0;
+    while (sqlite3_step(miss) == SQLITE_ROW) {
+        if (n < 8) {
+            int w = snprintf(list + o, sizeof list - o, "%s%s", n ? ", " : "",
+                             (const char *)sqlite3_column_text(miss, 0));
+            o += w > 0 && (size_t)w < sizeof list - o ? (size_t)w : 0;
+        }
+        n++;
+    }
+    sqlite3_finalize(miss);
+    if (n)
+        return adt_fail(err, ADT_EINVAL,
+                        "%s: %zu Annex A control%s not stated (%s%s); a Statement of "
+                        "Applicability states every control",
+                        name, n, n == 1 ? " is" : "s are", list, n > 8 ? ", ..." : "");
+    return ADT_OK;
+}
+
 static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
                   catalog_import_stats *st, adt_err *err)
 {
@@ -1175,110 +1303,18 @@ static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
     csv_init(&r, data, len);
     int got;
     bool header = true;
-    while ((got = csv_next(&r, name, err)) == 1) {
-        if (header) {
-            header = false;
-            if (r.nf < 3 || (strcasecmp(trim(r.fields[0]), "control_id") &&
-                             strcasecmp(r.fields[0], "id")) ||
-                strcasecmp(trim(r.fields[1]), "applicable") ||
-                strcasecmp(trim(r.fields[2]), "justification")) {
-                rc = adt_fail(err, ADT_EINVAL,
-                              "%s:%ld: expected the header control_id,applicable,justification",
-                              name, r.rec_line);
-                break;
-            }
-            continue;
-        }
-        char id[CATALOG_ID_MAX];
-        bool app = false, yes = false;
-        if (r.nf != 3) {
-            rc = adt_fail(err, ADT_EINVAL,
-                          "%s:%ld: expected 3 fields (control_id,applicable,justification), "
-                          "found %zu",
-                          name, r.rec_line, r.nf);
-            break;
-        }
-        const char *just = trim(r.fields[2]);
-        if (catalog_normalize_id(trim(r.fields[0]), id, sizeof id) != ADT_OK || id[0] != 'A') {
-            rc = adt_fail(err, ADT_EINVAL, "%s:%ld: '%.64s' is not an Annex A control id", name,
-                          r.rec_line, r.fields[0]);
-            break;
-        }
-        if ((rc = control_exists(c, exists, CATALOG_ISO, id, err, &yes)) != ADT_OK)
-            break;
-        if (!yes) {
-            rc = adt_fail(err, ADT_ENOTFOUND,
-                          "%s:%ld: %s is not an ISO/IEC 27001:2022 Annex A control", name,
-                          r.rec_line, id);
-            break;
-        }
-        if (yes_no(trim(r.fields[1]), &app) != ADT_OK) {
-            rc = adt_fail(err, ADT_EINVAL, "%s:%ld: %s: applicable must be yes or no, not '%.32s'",
-                          name, r.rec_line, id, r.fields[1]);
-            break;
-        }
-        if (!app && !just[0]) {
-            rc = adt_fail(err, ADT_EINVAL,
-                          "%s:%ld: %s is excluded without a justification; every exclusion "
-                          "must say why (ISO/IEC 27001:2022 6.1.3 d)",
-                          name, r.rec_line, id);
-            break;
-        }
-        if (strlen(just) >= CATALOG_JUST_MAX || !utf8_ok(just)) {
-            rc = adt_fail(err, ADT_EINVAL, "%s:%ld: %s: justification over %d bytes or not UTF-8",
-                          name, r.rec_line, id, CATALOG_JUST_MAX - 1);
-            break;
-        }
-        sqlite3_reset(ins);
-        sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(ins, 2, app);
-        sqlite3_bind_text(ins, 3, just, -1, SQLITE_TRANSIENT);
-        int s = sqlite3_step(ins);
-        if (s == SQLITE_CONSTRAINT) {
-            rc = adt_fail(err, ADT_EINVAL, "%s:%ld: %s is stated twice", name, r.rec_line, id);
-            break;
-        }
-        if (s != SQLITE_DONE) {
-            rc = sqldb_fail(c->db, "storing the SoA", err);
-            break;
-        }
-        if (app)
-            st->applicable++;
-        else
-            st->excluded++;
+    while (rc == ADT_OK && (got = csv_next(&r, name, err)) == 1) {
+        rc = header ? soa_header(&r, name, err) : soa_row(c, ins, exists, &r, name, st, err);
+        header = false;
     }
-    if (got < 0)
+    if (rc == ADT_OK && got < 0)
         rc = err->code ? err->code : ADT_EINVAL;
     csv_free(&r);
     if (rc == ADT_OK && header)
         rc = adt_fail(err, ADT_EINVAL, "%s: empty; expected control_id,applicable,justification",
                       name);
-    if (rc == ADT_OK) {
-        /* Every Annex A control must be stated. */
-        sqlite3_stmt *miss;
-        rc = sqldb_prepare(c->db,
-                  "SELECT id FROM control WHERE framework = 'iso27001' AND id NOT IN "
-                  "(SELECT id FROM soa) ORDER BY sort",
-                  &miss, err);
-        if (rc == ADT_OK) {
-            char list[200] = "";
-            size_t o = 0, n = 0;
-            while (sqlite3_step(miss) == SQLITE_ROW) {
-                if (n < 8) {
-                    int w = snprintf(list + o, sizeof list - o, "%s%s", n ? ", " : "",
-                                     (const char *)sqlite3_column_text(miss, 0));
-                    o += w > 0 && (size_t)w < sizeof list - o ? (size_t)w : 0;
-                }
-                n++;
-            }
-            sqlite3_finalize(miss);
-            if (n)
-                rc = adt_fail(err, ADT_EINVAL,
-                              "%s: %zu Annex A control%s not stated (%s%s); a Statement of "
-                              "Applicability states every control",
-                              name, n, n == 1 ? " is" : "s are", list, n > 8 ? ", ..." : "");
-        }
-    }
+    if (rc == ADT_OK)
+        rc = soa_complete(c, name, err);
     if (rc == ADT_OK)
         rc = set_scope(c, CATALOG_ISO, "soa", base_name(name), err);
     snprintf(st->kind, sizeof st->kind, "soa");

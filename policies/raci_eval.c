@@ -661,6 +661,97 @@ static int num_from(const cJSON *o, const char *k, bool is_signed, int64_t *out)
     return ADT_OK;
 }
 
+/* One saved change (`x`, keyed by its reference). Returns ADT_OK, the
+ * code of a failed get_change, or ADT_EINVAL when `x` is malformed. */
+static int restore_change(raci_eval *e, const cJSON *x, adt_err *err)
+{
+    raci_event ev = {.ref = x->string, .activity = jstr(x, "activity")};
+    chg *c;
+    if (hmap_gets(&e->changes, x->string)) /* a duplicate key */
+        return ADT_EINVAL;
+    int rc = get_change(e, &ev, &c, err);
+    if (rc)
+        return rc;
+    const char *rq = jstr(x, "requester");
+    int64_t v;
+    if (rq) {
+        if (!(c->requester = strdup(rq)) || num_from(x, "req_index", false, &v))
+            return ADT_EINVAL;
+        c->req_index = (uint64_t)v;
+    }
+    if (num_from(x, "approve_index", false, &v) == ADT_OK) {
+        c->approved = true;
+        c->approve_index = (uint64_t)v;
+    }
+    const cJSON *pair;
+    cJSON_ArrayForEach(pair, cJSON_GetObjectItemCaseSensitive(x, "consulted"))
+    {
+        const cJSON *who = cJSON_GetArrayItem(pair, 0), *idx = cJSON_GetArrayItem(pair, 1);
+        if (c->ncons >= MAX_CONSULTS || !cJSON_IsString(who) || !cJSON_IsString(idx))
+            return ADT_EINVAL;
+        char *end;
+        unsigned long long iv = strtoull(idx->valuestring, &end, 10);
+        if (*end || !(c->consulted[c->ncons] = strdup(who->valuestring)))
+            return ADT_EINVAL;
+        c->consult_index[c->ncons++] = iv;
+    }
+    return ADT_OK;
+}
+
+/* One saved open incident. ADT_EINVAL when malformed. */
+static int restore_incident(raci_eval *e, const cJSON *x, adt_err *err)
+{
+    const char *act = jstr(x, "activity");
+    int64_t oi, ou;
+    if (!act || hmap_gets(&e->incidents, x->string) || num_from(x, "open_index", false, &oi) ||
+        num_from(x, "open_us", true, &ou) || check_room(e, err))
+        return ADT_EINVAL;
+    inc *i = calloc(1, sizeof *i);
+    if (!i || !(i->activity = strdup(act)) ||
+        hmap_put(&e->incidents, x->string, strlen(x->string), i, NULL) != ADT_OK) {
+        inc_free(i);
+        return ADT_EINVAL;
+    }
+    i->open_index = (uint64_t)oi;
+    i->open_us = ou;
+    i->acked = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "acked"));
+    i->ack_reported = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "ack_reported"));
+    i->resolve_reported = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "resolve_reported"));
+    return ADT_OK;
+}
+
+/* One saved inform obligation. ADT_EINVAL when malformed. */
+static int restore_inform(raci_eval *e, const cJSON *x, adt_err *err)
+{
+    const char *act = jstr(x, "activity");
+    const raci_activity *a = act ? raci_find_activity(e->p, act) : NULL;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(x, "state");
+    int64_t ti, dl;
+    if (!a || hmap_gets(&e->obls, x->string) || !cJSON_IsArray(st) ||
+        (size_t)cJSON_GetArraySize(st) != a->n[RACI_IX_I] ||
+        num_from(x, "trigger_index", false, &ti) || num_from(x, "deadline_us", true, &dl) ||
+        check_room(e, err))
+        return ADT_EINVAL;
+    obl *o = calloc(1, sizeof *o);
+    if (!o || !(o->activity = strdup(act)) || !(o->state = calloc(a->n[RACI_IX_I], 1)) ||
+        hmap_put(&e->obls, x->string, strlen(x->string), o, NULL) != ADT_OK) {
+        obl_free(o);
+        return ADT_EINVAL;
+    }
+    o->n = a->n[RACI_IX_I];
+    o->trigger_index = (uint64_t)ti;
+    o->deadline_us = dl;
+    size_t k = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, st)
+    {
+        o->state[k++] = cJSON_IsNumber(v) && v->valueint >= 0 && v->valueint <= 2
+                            ? (unsigned char)v->valueint
+                            : OB_PENDING;
+    }
+    return ADT_OK;
+}
+
 int raci_eval_restore(raci_eval *e, const cJSON *state, adt_err *err)
 {
     const char *sha = jstr(state, "policy_sha256");
@@ -670,105 +761,33 @@ int raci_eval_restore(raci_eval *e, const cJSON *state, adt_err *err)
                         "the start of the ledger");
     if (open_count(e))
         return adt_fail(err, ADT_EINVAL, "restore needs a fresh evaluator");
-    const cJSON *x;
-    int rc = ADT_OK;
     static const char *const parts[] = {"changes", "incidents", "informs"};
-    for (size_t i = 0; i < 3; i++) {
+    static int (*const restore[])(raci_eval *, const cJSON *, adt_err *) = {
+        restore_change, restore_incident, restore_inform};
+    int rc = ADT_OK;
+    const cJSON *x;
+    for (size_t i = 0; i < 3 && !rc; i++) {
         const cJSON *part = cJSON_GetObjectItemCaseSensitive(state, parts[i]);
         if (part && !cJSON_IsObject(part))
-            goto bad;
-        cJSON_ArrayForEach(x, part)
+            rc = ADT_EINVAL;
+        else
+            cJSON_ArrayForEach(x, part)
+            {
+                if (!x->string || !cJSON_IsObject(x))
+                    rc = ADT_EINVAL;
+            }
+    }
+    for (size_t i = 0; i < 3 && !rc; i++)
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(state, parts[i]))
         {
-            if (!x->string || !cJSON_IsObject(x))
-                goto bad;
+            if ((rc = restore[i](e, x, err)))
+                break;
         }
-    }
-    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(state, "changes"))
-    {
-        raci_event ev = {.ref = x->string, .activity = jstr(x, "activity")};
-        chg *c;
-        if (hmap_gets(&e->changes, x->string)) /* a duplicate key */
-            goto bad;
-        if ((rc = get_change(e, &ev, &c, err)) != ADT_OK)
-            goto bad;
-        const char *rq = jstr(x, "requester");
-        int64_t v;
-        if (rq) {
-            if (!(c->requester = strdup(rq)) || num_from(x, "req_index", false, &v))
-                goto bad;
-            c->req_index = (uint64_t)v;
-        }
-        if (num_from(x, "approve_index", false, &v) == ADT_OK) {
-            c->approved = true;
-            c->approve_index = (uint64_t)v;
-        }
-        const cJSON *pair;
-        cJSON_ArrayForEach(pair, cJSON_GetObjectItemCaseSensitive(x, "consulted"))
-        {
-            const cJSON *who = cJSON_GetArrayItem(pair, 0), *idx = cJSON_GetArrayItem(pair, 1);
-            if (c->ncons >= MAX_CONSULTS || !cJSON_IsString(who) || !cJSON_IsString(idx))
-                goto bad;
-            char *end;
-            unsigned long long iv = strtoull(idx->valuestring, &end, 10);
-            if (*end || !(c->consulted[c->ncons] = strdup(who->valuestring)))
-                goto bad;
-            c->consult_index[c->ncons++] = iv;
-        }
-    }
-    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(state, "incidents"))
-    {
-        const char *act = jstr(x, "activity");
-        int64_t oi, ou;
-        if (!act || hmap_gets(&e->incidents, x->string) || num_from(x, "open_index", false, &oi) ||
-            num_from(x, "open_us", true, &ou) || check_room(e, err))
-            goto bad;
-        inc *i = calloc(1, sizeof *i);
-        if (!i || !(i->activity = strdup(act)) ||
-            hmap_put(&e->incidents, x->string, strlen(x->string), i, NULL) != ADT_OK) {
-            inc_free(i);
-            goto bad;
-        }
-        i->open_index = (uint64_t)oi;
-        i->open_us = ou;
-        i->acked = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "acked"));
-        i->ack_reported = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "ack_reported"));
-        i->resolve_reported =
-            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "resolve_reported"));
-    }
-    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(state, "informs"))
-    {
-        const char *act = jstr(x, "activity");
-        const raci_activity *a = act ? raci_find_activity(e->p, act) : NULL;
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(x, "state");
-        int64_t ti, dl;
-        if (!a || hmap_gets(&e->obls, x->string) || !cJSON_IsArray(st) ||
-            (size_t)cJSON_GetArraySize(st) != a->n[RACI_IX_I] ||
-            num_from(x, "trigger_index", false, &ti) || num_from(x, "deadline_us", true, &dl) ||
-            check_room(e, err))
-            goto bad;
-        obl *o = calloc(1, sizeof *o);
-        if (!o || !(o->activity = strdup(act)) || !(o->state = calloc(a->n[RACI_IX_I], 1)) ||
-            hmap_put(&e->obls, x->string, strlen(x->string), o, NULL) != ADT_OK) {
-            obl_free(o);
-            goto bad;
-        }
-        o->n = a->n[RACI_IX_I];
-        o->trigger_index = (uint64_t)ti;
-        o->deadline_us = dl;
-        size_t k = 0;
-        const cJSON *v;
-        cJSON_ArrayForEach(v, st)
-        {
-            o->state[k++] = cJSON_IsNumber(v) && v->valueint >= 0 && v->valueint <= 2
-                                ? (unsigned char)v->valueint
-                                : OB_PENDING;
-        }
-    }
-    return ADT_OK;
-bad:
+    if (!rc)
+        return ADT_OK;
     hmap_free(&e->changes, chg_free_v);
     hmap_free(&e->incidents, inc_free_v);
     hmap_free(&e->obls, obl_free_v);
-    return adt_fail(err, rc != ADT_OK ? rc : ADT_EINVAL,
-                    "saved RACI state is malformed: re-evaluate from the start of the ledger");
+    return adt_fail(err, rc, "saved RACI state is malformed: re-evaluate from the start of the "
+                             "ledger");
 }

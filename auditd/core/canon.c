@@ -479,6 +479,88 @@ static void merge_sort(const char *keys, member *m, member *tmp, size_t n)
 
 static int parse_value(parser *p, int depth);
 
+/* One "key": value of an object whose members start at p->mem[base]:
+ * the key collected in p->keys, the member written to p->out (after a comma
+ * unless it is the first) and recorded for sorting. */
+static int parse_member(parser *p, int depth, size_t base)
+{
+    skip_ws(p);
+    if (p->i >= p->n || p->s[p->i] != '"')
+        return fail(p, "object key (a string) expected");
+    member m;
+    m.key_off = p->keys.len;
+    size_t key_at = p->i, plain = plain_string(p);
+    int rc = plain ? buf_append(&p->keys, p->s + p->i + 1, plain - 2) : parse_string(p, &p->keys);
+    if (rc)
+        return rc == ADT_ETOOBIG ? adt_fail(p->err, rc, "string too long") : rc;
+    p->i += plain;
+    m.key_len = p->keys.len - m.key_off;
+    skip_ws(p);
+    if (p->i >= p->n || p->s[p->i] != ':')
+        return fail(p, "':' expected after object key");
+    p->i++;
+    skip_ws(p);
+    if (p->nmem > base && buf_putc(p->out, ','))
+        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+    m.out_off = p->out->len;
+    /* A plain key is its own canonical form (see plain_string). */
+    rc = plain ? buf_append(p->out, p->s + key_at, plain)
+               : canon_put_string(p->out, p->keys.data + m.key_off, m.key_len);
+    if (!rc)
+        rc = buf_putc(p->out, ':');
+    if (rc)
+        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+    if ((rc = parse_value(p, depth)))
+        return rc;
+    m.out_len = p->out->len - m.out_off;
+    return push_member(p, m);
+}
+
+/* The members p->mem[base..] of the object whose '{' is at obj_start in
+ * p->out: sorted by key (RFC 8785 order), a duplicate key refused, and the
+ * body rewritten in key order when it was not already. */
+static int order_members(parser *p, size_t base, size_t obj_start)
+{
+    size_t cnt = p->nmem - base;
+    member *ms = p->mem + base;
+    if (cnt > p->capsort) {
+        member *t = realloc(p->sorttmp, cnt * sizeof *t);
+        if (!t)
+            return adt_fail(p->err, ADT_ENOMEM, "out of memory");
+        p->sorttmp = t;
+        p->capsort = cnt;
+    }
+    merge_sort(p->keys.data, ms, p->sorttmp, cnt);
+    bool sorted = true;
+    for (size_t k = 1; k < cnt; k++) {
+        if (key_cmp(p->keys.data, &ms[k - 1], &ms[k]) == 0) {
+            char key[64];
+            size_t kl = ms[k].key_len < sizeof key - 1 ? ms[k].key_len : sizeof key - 1;
+            memcpy(key, p->keys.data + ms[k].key_off, kl);
+            key[kl] = '\0';
+            return adt_fail(p->err, ADT_EINVAL,
+                            "invalid JSON before byte %zu: duplicate key \"%s\" in object", p->i,
+                            key);
+        }
+        sorted = sorted && ms[k].out_off > ms[k - 1].out_off;
+    }
+    if (sorted)
+        return ADT_OK;
+    size_t body_start = obj_start + 1, body_len = p->out->len - body_start;
+    buf_reset(&p->copy);
+    if (buf_append(&p->copy, p->out->data + body_start, body_len))
+        return adt_fail(p->err, ADT_ENOMEM, "out of memory");
+    const char *copy = p->copy.data;
+    size_t w = body_start;
+    for (size_t k = 0; k < cnt; k++) {
+        if (k)
+            p->out->data[w++] = ',';
+        memcpy(p->out->data + w, copy + (ms[k].out_off - body_start), ms[k].out_len);
+        w += ms[k].out_len;
+    }
+    return ADT_OK;
+}
+
 static int parse_object(parser *p, int depth)
 {
     if (depth > p->lim->max_depth)
@@ -496,37 +578,8 @@ static int parse_object(parser *p, int depth)
         return buf_putc(p->out, '}') ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
     }
     for (;;) {
-        skip_ws(p);
-        if (p->i >= p->n || p->s[p->i] != '"')
-            return fail(p, "object key (a string) expected");
-        member m;
-        m.key_off = p->keys.len;
-        size_t key_at = p->i, plain = plain_string(p);
-        int rc = plain ? buf_append(&p->keys, p->s + p->i + 1, plain - 2) : parse_string(p, &p->keys);
+        int rc = parse_member(p, depth, base);
         if (rc)
-            return rc == ADT_ETOOBIG ? adt_fail(p->err, rc, "string too long") : rc;
-        p->i += plain;
-        m.key_len = p->keys.len - m.key_off;
-        skip_ws(p);
-        if (p->i >= p->n || p->s[p->i] != ':')
-            return fail(p, "':' expected after object key");
-        p->i++;
-        skip_ws(p);
-        if (p->nmem > base && buf_putc(p->out, ','))
-            return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
-        m.out_off = p->out->len;
-        /* A plain key is its own canonical form (see plain_string). */
-        rc = plain ? buf_append(p->out, p->s + key_at, plain)
-                   : canon_put_string(p->out, p->keys.data + m.key_off, m.key_len);
-        if (!rc)
-            rc = buf_putc(p->out, ':');
-        if (rc)
-            return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
-        rc = parse_value(p, depth);
-        if (rc)
-            return rc;
-        m.out_len = p->out->len - m.out_off;
-        if ((rc = push_member(p, m)))
             return rc;
         skip_ws(p);
         if (p->i < p->n && p->s[p->i] == ',') {
@@ -539,45 +592,9 @@ static int parse_object(parser *p, int depth)
         }
         return fail(p, "',' or '}' expected in object");
     }
-    size_t cnt = p->nmem - base;
-    member *ms = p->mem + base;
-    /* Sort and check duplicates, then rewrite the members in key order. */
-    if (cnt > p->capsort) {
-        member *t = realloc(p->sorttmp, cnt * sizeof *t);
-        if (!t)
-            return adt_fail(p->err, ADT_ENOMEM, "out of memory");
-        p->sorttmp = t;
-        p->capsort = cnt;
-    }
-    merge_sort(p->keys.data, ms, p->sorttmp, cnt);
-    for (size_t k = 1; k < cnt; k++)
-        if (key_cmp(p->keys.data, &ms[k - 1], &ms[k]) == 0) {
-            char key[64];
-            size_t kl = ms[k].key_len < sizeof key - 1 ? ms[k].key_len : sizeof key - 1;
-            memcpy(key, p->keys.data + ms[k].key_off, kl);
-            key[kl] = '\0';
-            return adt_fail(p->err, ADT_EINVAL,
-                            "invalid JSON before byte %zu: duplicate key \"%s\" in object", p->i,
-                            key);
-        }
-    size_t body_start = obj_start + 1, body_len = p->out->len - body_start;
-    bool sorted = true;
-    for (size_t k = 1; k < cnt && sorted; k++)
-        if (ms[k].out_off < ms[k - 1].out_off)
-            sorted = false;
-    if (!sorted) {
-        buf_reset(&p->copy);
-        if (buf_append(&p->copy, p->out->data + body_start, body_len))
-            return adt_fail(p->err, ADT_ENOMEM, "out of memory");
-        const char *copy = p->copy.data;
-        size_t w = body_start;
-        for (size_t k = 0; k < cnt; k++) {
-            if (k)
-                p->out->data[w++] = ',';
-            memcpy(p->out->data + w, copy + (ms[k].out_off - body_start), ms[k].out_len);
-            w += ms[k].out_len;
-        }
-    }
+    int rc = order_members(p, base, obj_start);
+    if (rc)
+        return rc;
     p->nmem = base;
     p->keys.len = keys_base;
     if (buf_putc(p->out, '}'))
