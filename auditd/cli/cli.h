@@ -1,7 +1,8 @@
-/* cli.h: the `auditd` command line. Each command group lives in its own
- * cli_<group>.c and exposes one entry point; main.c dispatches on argv[1].
- * Entry points get argv with argv[0] = the command name and return the
- * process exit status (0 ok, 1 failure, 2 usage error). */
+/* cli.h: the `auditd` command line. Each file cli_<area>.c holds the
+ * commands of one area (listed below by file); main.c dispatches on argv[1]
+ * to one entry point per command. Entry points get argv with argv[0] = the
+ * command name and return the process exit status (0 ok, 1 failure, 2 usage
+ * error). Options are parsed with cliopt.h (cli_parse). */
 #ifndef AUDITD_CLI_H
 #define AUDITD_CLI_H
 
@@ -27,7 +28,7 @@ int cli_proof(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_agent(int argc, char **argv);
 int cli_token(int argc, char **argv);
-/* people of the web console (cli_person.c) */
+/* people of the web console and their workflows (cli_console.c) */
 int cli_person(int argc, char **argv);
 int cli_workflow(int argc, char **argv);
 /* pipeline (cli_pipeline.c) */
@@ -36,13 +37,16 @@ int cli_profile(int argc, char **argv);
 int cli_device(int argc, char **argv);
 int cli_telemetry(int argc, char **argv);
 int cli_dataset(int argc, char **argv);
-int cli_model(int argc, char **argv);
 int cli_lineage(int argc, char **argv);
+/* models (cli_model.c) */
+int cli_model(int argc, char **argv);
 int cli_drift(int argc, char **argv);
 /* compliance (cli_controls.c) */
 int cli_controls(int argc, char **argv);
 int cli_raci(int argc, char **argv);
 int cli_policy(int argc, char **argv);
+/* `auditd controls status`: the rules engine's report (cli_rules.c) */
+int cli_controls_status(int argc, char **argv);
 /* reports (cli_report.c) */
 int cli_report(int argc, char **argv);
 /* the central tier on PostgreSQL (cli_central.c) */

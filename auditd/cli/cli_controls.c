@@ -12,16 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Defined by cli_rules.c (the rules engine's status report). */
-int cli_controls_status(int argc, char **argv);
-
-/* Fallback while cli_rules.c is not linked in. */
-__attribute__((weak)) int cli_controls_status(int argc, char **argv)
-{
-    (void)argc;
-    return cli_failf(argv[0], "not built yet");
-}
-
 static void print_stats(const char *what, const catalog_import_stats *st)
 {
     if (!strcmp(st->kind, "catalog"))

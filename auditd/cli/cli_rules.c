@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int cli_controls_status(int argc, char **argv);
 
 static const char usage_text[] =
     "usage: auditd controls status [--period P] [--framework iso27001|nist80053]\n"
