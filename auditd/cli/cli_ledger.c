@@ -29,9 +29,9 @@ typedef struct opts {
 } opts;
 
 /* Parse the options (the data directory defaulted). Returns the number of
- * positional arguments (o->args.pos), or -1 after a usage error; --help
- * prints `usage` and exits 0. */
-static int parse_opts(int argc, char **argv, opts *o, const char *usage)
+ * positional arguments (o->args.pos), or -1 after a usage error (more than
+ * `max_pos` arguments is one); --help prints `usage` and exits 0. */
+static int parse_opts(int argc, char **argv, opts *o, const char *usage, size_t max_pos)
 {
     memset(o, 0, sizeof *o);
     o->tree_size = -1;
@@ -51,6 +51,10 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         return -1;
     }
     o->data_dir = cli_data_dir(o->data_dir);
+    if (o->args.npos > max_pos) {
+        cli_failf(argv[0], "unexpected argument '%s'", o->args.pos[max_pos]);
+        return -1;
+    }
     return (int)o->args.npos;
 }
 
@@ -61,11 +65,8 @@ int cli_init(int argc, char **argv)
         "Create a ledger in DIR: an Ed25519 key pair (ledger.key, mode 0600) and ledger.db.\n"
         "NAME is the checkpoint origin and key name (default auditd.local/ledger).\n";
     opts o;
-    int n = parse_opts(argc, argv, &o, usage);
-    if (n < 0)
+    if (parse_opts(argc, argv, &o, usage, 0) < 0)
         return 2;
-    if (n > 0)
-        return cli_failf(argv[0], "unexpected argument '%s'", o.args.pos[0]) + 1;
     adt_err err;
     if (ledger_init(o.data_dir, o.origin ? o.origin : "auditd.local/ledger", &err))
         return cli_fail("init", &err);
@@ -85,11 +86,8 @@ int cli_append(int argc, char **argv)
         "all-or-nothing batch. Each event needs type, time (RFC 3339) and actor\n"
         "(docs/events.md). Prints the index of each new entry.\n";
     opts o;
-    int npos = parse_opts(argc, argv, &o, usage);
-    if (npos < 0)
+    if (parse_opts(argc, argv, &o, usage, 0) < 0)
         return 2;
-    if (npos > 0)
-        return cli_failf(argv[0], "unexpected argument '%s'", o.args.pos[0]) + 1;
     adt_err err;
     buf in;
     buf_init(&in, APPEND_MAX_INPUT);
@@ -216,8 +214,7 @@ int cli_verify(int argc, char **argv)
         "          clock (scripts/demo.sh verifies at each simulated day's end); the\n"
         "          ledger's recorded_at stays the real time.\n";
     opts o;
-    int i = parse_opts(argc, argv, &o, usage);
-    if (i < 0)
+    if (parse_opts(argc, argv, &o, usage, SIZE_MAX) < 0)
         return 2;
     int64_t at = 0;
     if (o.time && !o.record)
@@ -258,7 +255,7 @@ int cli_checkpoint(int argc, char **argv)
                                 "Print the latest signed checkpoint (a C2SP signed note).\n";
     opts o;
     ledger *lg;
-    if (parse_opts(argc, argv, &o, usage) < 0)
+    if (parse_opts(argc, argv, &o, usage, 0) < 0)
         return 2;
     if (open_ro("checkpoint", &o, &lg))
         return 1;
@@ -278,7 +275,7 @@ int cli_key(int argc, char **argv)
                                 "Print the verifier key line: <name>+<key id>+<base64 key>.\n";
     opts o;
     ledger *lg;
-    if (parse_opts(argc, argv, &o, usage) < 0)
+    if (parse_opts(argc, argv, &o, usage, 0) < 0)
         return 2;
     if (open_ro("key", &o, &lg))
         return 1;
@@ -295,7 +292,7 @@ int cli_entry(int argc, char **argv)
         "leaf, indented. json (the default otherwise):\n"
         "{\"index\":N,\"leaf\":\"<base64 of the exact leaf bytes>\"}.\n";
     opts o;
-    int n = parse_opts(argc, argv, &o, usage);
+    int n = parse_opts(argc, argv, &o, usage, 1);
     if (n < 0)
         return 2;
     bool text;
@@ -368,7 +365,7 @@ int cli_proof(int argc, char **argv)
         "in the tree of size S (default: the latest checkpoint's size), or the consistency\n"
         "proof from tree size M to N.\n";
     opts o;
-    int npos = parse_opts(argc, argv, &o, usage);
+    int npos = parse_opts(argc, argv, &o, usage, 3);
     if (npos < 0)
         return 2;
     if (npos < 1)

@@ -129,6 +129,64 @@ static int print_json(const char *cmd, int rc, buf *out, const adt_err *err)
     return rc ? cli_fail(cmd, err) : 0;
 }
 
+/* A listing of telemetry.db (the registry, datasets, rollups) as JSON. */
+typedef int (*listing_fn)(sqlite3 *db, const popts *o, const void *arg, buf *out,
+                          adt_err *err);
+
+/* Open telemetry.db to read, write fn's listing (bounded by 256 MiB) and
+ * print it. */
+static int print_listing(const char *cmd, const popts *o, listing_fn fn, const void *arg)
+{
+    sqlite3 *db;
+    if (reader_open(cmd, o->data_dir, &db))
+        return 1;
+    buf out;
+    buf_init(&out, 256u << 20);
+    adt_err err;
+    int rc = fn(db, o, arg, &out, &err);
+    sqldb_close(db);
+    return print_json(cmd, rc, &out, &err);
+}
+
+/* The subcommands of a command: `auditd GROUP NAME ...`, taking at most
+ * `max_args` positional arguments after the group's name (0: any). Either
+ * `run` does the work, or the subcommand prints `listing`, of the one
+ * argument `arg` names ("a device ID") when `arg` is set. */
+typedef struct subcmd {
+    const char *name;
+    int (*run)(const char *cmd, const popts *o);
+    size_t max_args;
+    listing_fn listing;
+    const char *arg;
+} subcmd;
+
+/* Run the subcommand named by o->args.pos[0] ("GROUP NAME" is its cmd in
+ * messages); an unknown one is a usage error naming the known ones. */
+static int run_subcommand(const char *group, const popts *o, const subcmd *subs, size_t n,
+                          const char *usage)
+{
+    const char *sub = o->args.npos ? o->args.pos[0] : "";
+    char cmd[64], names[128] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s", group, subs[i].name);
+        if (strcmp(sub, subs[i].name))
+            continue;
+        int status = subs[i].max_args ? unexpected(cmd, o, subs[i].max_args) : 0;
+        if (status || subs[i].run)
+            return status ? status : subs[i].run(cmd, o);
+        if (subs[i].arg && o->args.npos < 2)
+            return cli_failf(cmd, "give %s", subs[i].arg) + 1;
+        return print_listing(cmd, o, subs[i].listing, subs[i].arg ? o->args.pos[1] : NULL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", subs[i].name);
+        used += w > 0 && (size_t)w < sizeof names - used ? (size_t)w : 0;
+    }
+    fputs(usage, stderr);
+    return cli_failf(group, "unknown subcommand '%s' (%s)", sub, names) + 1;
+}
+
 /* A JSON ledger index, null when nothing was recorded. */
 static void print_index(uint64_t index)
 {
@@ -324,6 +382,13 @@ static void print_lineage(const char *json)
 
 /* ---- profile ------------------------------------------------------------ */
 
+static int profile_listing(sqlite3 *db, const popts *o, const void *name, buf *out,
+                           adt_err *err)
+{
+    return name ? registry_profile_json(db, name, o->version, out, err)
+                : registry_profiles_json(db, out, err);
+}
+
 int cli_profile(int argc, char **argv)
 {
     static const char usage[] =
@@ -335,30 +400,14 @@ int cli_profile(int argc, char **argv)
         "load validates each file and stores a new version when its content changed\n"
         "(version = counter + SHA-256 of the canonical JSON), recorded in the ledger as\n"
         "profile.change. Readings keep the version they were validated against.\n";
+    static const subcmd subs[] = {{"load", profiles_load, 0, NULL, NULL},
+                                  {"list", NULL, 1, profile_listing, NULL},
+                                  {"show", NULL, 2, profile_listing, "a profile NAME"}};
     popts o;
     int status;
     if (parse("profile", argc, argv, 1, &o, usage, &status))
         return status;
-    const char *sub = o.args.npos ? o.args.pos[0] : "";
-    if (!strcmp(sub, "load"))
-        return profiles_load("profile load", &o);
-    if (strcmp(sub, "list") && strcmp(sub, "show")) {
-        fputs(usage, stderr);
-        return cli_failf("profile", "unknown subcommand '%s' (load, list, show)", sub) + 1;
-    }
-    bool show = !strcmp(sub, "show");
-    if (show && o.args.npos < 2)
-        return cli_failf("profile show", "give a profile NAME") + 1;
-    sqlite3 *db;
-    if (reader_open("profile", o.data_dir, &db))
-        return 1;
-    buf out;
-    buf_init(&out, 64u << 20);
-    adt_err err;
-    int rc = show ? registry_profile_json(db, o.args.pos[1], o.version, &out, &err)
-                  : registry_profiles_json(db, &out, &err);
-    sqldb_close(db);
-    return print_json("profile", rc, &out, &err);
+    return run_subcommand("profile", &o, subs, sizeof subs / sizeof subs[0], usage);
 }
 
 /* ---- device ------------------------------------------------------------- */
@@ -394,6 +443,11 @@ static int devices_register(const char *cmd, const popts *o)
     return status;
 }
 
+static int device_listing(sqlite3 *db, const popts *o, const void *id, buf *out, adt_err *err)
+{
+    return registry_devices_json(db, id, out, err);
+}
+
 int cli_device(int argc, char **argv)
 {
     static const char usage[] =
@@ -404,29 +458,14 @@ int cli_device(int argc, char **argv)
         "their twins: last seen, last values, firmware, deployed model version.\n"
         "The file form takes lines {\"device\",\"profile\",\"site\"?,\"firmware\"?} and\n"
         "registers all of them or none.\n";
+    static const subcmd subs[] = {{"register", devices_register, 2, NULL, NULL},
+                                  {"list", NULL, 1, device_listing, NULL},
+                                  {"show", NULL, 2, device_listing, "a device ID"}};
     popts o;
     int status;
     if (parse("device", argc, argv, 1, &o, usage, &status))
         return status;
-    const char *sub = o.args.npos ? o.args.pos[0] : "";
-    if (!strcmp(sub, "register"))
-        return devices_register("device register", &o);
-    if (strcmp(sub, "list") && strcmp(sub, "show")) {
-        fputs(usage, stderr);
-        return cli_failf("device", "unknown subcommand '%s' (register, list, show)", sub) + 1;
-    }
-    bool show = !strcmp(sub, "show");
-    if (show && o.args.npos < 2)
-        return cli_failf("device show", "give a device ID") + 1;
-    sqlite3 *db;
-    if (reader_open("device", o.data_dir, &db))
-        return 1;
-    buf out;
-    buf_init(&out, 64u << 20);
-    adt_err err;
-    int rc = registry_devices_json(db, show ? o.args.pos[1] : NULL, &out, &err);
-    sqldb_close(db);
-    return print_json("device", rc, &out, &err);
+    return run_subcommand("device", &o, subs, sizeof subs / sizeof subs[0], usage);
 }
 
 /* ---- telemetry ---------------------------------------------------------- */
@@ -599,6 +638,13 @@ static int rollups_rebuild(const char *cmd, const popts *o)
     return 0;
 }
 
+static int rollup_listing(sqlite3 *db, const popts *o, const void *span, buf *out,
+                          adt_err *err)
+{
+    const int64_t *t = span;
+    return rollup_json(db, t[0], t[1], o->devices.n ? o->devices.v[0] : NULL, out, err);
+}
+
 static int telemetry_rollups(const char *cmd, const popts *o)
 {
     if (o->rebuild)
@@ -609,15 +655,18 @@ static int telemetry_rollups(const char *cmd, const popts *o)
                               "YYYY-MM-DD") + 1;
     if (o->devices.n > 1)
         return cli_failf(cmd, "one --device at a time") + 1;
-    sqlite3 *db;
-    if (reader_open(cmd, o->data_dir, &db))
-        return 1;
-    buf out;
-    buf_init(&out, 256u << 20);
-    adt_err err;
-    int rc = rollup_json(db, from, to, o->devices.n ? o->devices.v[0] : NULL, &out, &err);
-    sqldb_close(db);
-    return print_json(cmd, rc, &out, &err);
+    const int64_t span[2] = {from, to};
+    return print_listing(cmd, o, rollup_listing, span);
+}
+
+static int telemetry_quarantine(const char *cmd, const popts *o)
+{
+    const char *op = o->args.npos > 1 ? o->args.pos[1] : "";
+    if (!strcmp(op, "list"))
+        return quarantine_list("telemetry quarantine list", o);
+    if (!strcmp(op, "replay"))
+        return quarantine_replay("telemetry quarantine replay", o);
+    return cli_failf(cmd, "give list or replay, not '%s'", op) + 1;
 }
 
 int cli_telemetry(int argc, char **argv)
@@ -637,28 +686,14 @@ int cli_telemetry(int argc, char **argv)
         "against the current profiles and devices. rollups prints the hourly rollups of\n"
         "the hours starting in [TIME, TIME) as JSON (docs/pipeline.md, \"Rollups\");\n"
         "--rebuild recomputes them all from the stored readings and predictions.\n";
+    static const subcmd subs[] = {{"ingest", telemetry_ingest, 0, NULL, NULL},
+                                  {"quarantine", telemetry_quarantine, 2, NULL, NULL},
+                                  {"rollups", telemetry_rollups, 1, NULL, NULL}};
     popts o;
     int status;
     if (parse("telemetry", argc, argv, 1, &o, usage, &status))
         return status;
-    const char *sub = o.args.npos ? o.args.pos[0] : "";
-    if (!strcmp(sub, "ingest"))
-        return telemetry_ingest("telemetry ingest", &o);
-    if (!strcmp(sub, "rollups"))
-        return unexpected("telemetry rollups", &o, 1) ? 2 : telemetry_rollups("telemetry rollups", &o);
-    if (strcmp(sub, "quarantine")) {
-        fputs(usage, stderr);
-        return cli_failf("telemetry", "unknown subcommand '%s' (ingest, quarantine, rollups)",
-                         sub) + 1;
-    }
-    const char *op = o.args.npos > 1 ? o.args.pos[1] : "";
-    if ((status = unexpected("telemetry quarantine", &o, 2)))
-        return status;
-    if (!strcmp(op, "list"))
-        return quarantine_list("telemetry quarantine list", &o);
-    if (!strcmp(op, "replay"))
-        return quarantine_replay("telemetry quarantine replay", &o);
-    return cli_failf("telemetry quarantine", "give list or replay, not '%s'", op) + 1;
+    return run_subcommand("telemetry", &o, subs, sizeof subs / sizeof subs[0], usage);
 }
 
 /* ---- dataset ------------------------------------------------------------ */
@@ -693,6 +728,12 @@ static int dataset_define(const char *cmd, const popts *o)
     return 0;
 }
 
+static int dataset_listing(sqlite3 *db, const popts *o, const void *arg, buf *out,
+                           adt_err *err)
+{
+    return lineage_datasets_json(db, out, err);
+}
+
 int cli_dataset(int argc, char **argv)
 {
     static const char usage[] =
@@ -702,28 +743,13 @@ int cli_dataset(int argc, char **argv)
         "holding readings of the devices, if given) a dataset; prints its version id (the\n"
         "digest over the batch digests, see docs/pipeline.md) and records dataset.define.\n"
         "TIME is RFC 3339 (2026-07-01T00:00:00Z) or a date (2026-07-01).\n";
+    static const subcmd subs[] = {{"define", dataset_define, 1, NULL, NULL},
+                                  {"list", NULL, 1, dataset_listing, NULL}};
     popts o;
     int status;
     if (parse("dataset", argc, argv, 1, &o, usage, &status))
         return status;
-    const char *sub = o.args.npos ? o.args.pos[0] : "";
-    if ((status = unexpected("dataset", &o, 1)))
-        return status;
-    if (!strcmp(sub, "define"))
-        return dataset_define("dataset define", &o);
-    if (strcmp(sub, "list")) {
-        fputs(usage, stderr);
-        return cli_failf("dataset", "unknown subcommand '%s' (define, list)", sub) + 1;
-    }
-    sqlite3 *db;
-    if (reader_open("dataset list", o.data_dir, &db))
-        return 1;
-    buf out;
-    buf_init(&out, 64u << 20);
-    adt_err err;
-    int rc = lineage_datasets_json(db, &out, &err);
-    sqldb_close(db);
-    return print_json("dataset list", rc, &out, &err);
+    return run_subcommand("dataset", &o, subs, sizeof subs / sizeof subs[0], usage);
 }
 
 /* ---- lineage ------------------------------------------------------------ */
