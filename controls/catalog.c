@@ -759,11 +759,53 @@ out:
     return rc;
 }
 
-/* Import an OSCAL document inside the caller's transaction. */
-static int import_oscal_tx(catalog *c, const char *data, size_t len, const char *name,
-                           const char *xsd_path, const char *framework, const char *bname,
+/* What an OSCAL import is told besides its text (catalog.h); the other
+ * imports take none of it. */
+typedef struct import_args {
+    const char *xsd_path, *framework, *name;
+} import_args;
+
+/* An import inside the caller's transaction: `name` names the text in
+ * messages. */
+typedef int (*import_fn)(catalog *c, const char *data, size_t len, const char *name,
+                         const import_args *a, catalog_import_stats *st, adt_err *err);
+
+/* Run `fn` in its own transaction: all of it or nothing. */
+static int run_import(catalog *c, import_fn fn, const char *data, size_t len,
+                      const char *name_for_errors, const import_args *a,
+                      catalog_import_stats *st, adt_err *err)
+{
+    adt_err local;
+    if (!err)
+        err = &local; /* the importers read err->code */
+    catalog_import_stats tmp;
+    if (!st)
+        st = &tmp;
+    int rc = sqldb_begin(c->db, err);
+    if (rc != ADT_OK)
+        return rc;
+    rc = fn(c, data, len, name_for_errors ? name_for_errors : "input", a, st, err);
+    return finish(c, rc, err);
+}
+
+/* run_import of the file at `path` (at most CATALOG_MAX_FILE bytes). */
+static int run_import_file(catalog *c, import_fn fn, const char *path, const import_args *a,
                            catalog_import_stats *st, adt_err *err)
 {
+    buf b;
+    buf_init(&b, CATALOG_MAX_FILE + 1);
+    int rc = afile_read(path, CATALOG_MAX_FILE, &b, err);
+    if (rc == ADT_OK)
+        rc = run_import(c, fn, b.data, b.len, path, a, st, err);
+    buf_free(&b);
+    return rc;
+}
+
+/* Import an OSCAL document inside the caller's transaction. */
+static int import_oscal_tx(catalog *c, const char *data, size_t len, const char *name,
+                           const import_args *a, catalog_import_stats *st, adt_err *err)
+{
+    const char *xsd_path = a->xsd_path, *framework = a->framework, *bname = a->name;
     memset(st, 0, sizeof *st);
     if (len > CATALOG_MAX_FILE)
         return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
@@ -806,31 +848,16 @@ int catalog_import_oscal_mem(catalog *c, const char *data, size_t len,
                              const char *framework, const char *name,
                              catalog_import_stats *st, adt_err *err)
 {
-    adt_err local;
-    if (!err)
-        err = &local; /* the importers read err->code */
-    catalog_import_stats tmp;
-    if (!st)
-        st = &tmp;
-    const char *nm = name_for_errors ? name_for_errors : "input";
-    int rc = sqldb_begin(c->db, err);
-    if (rc != ADT_OK)
-        return rc;
-    rc = import_oscal_tx(c, data, len, nm, xsd_path, framework, name, st, err);
-    return finish(c, rc, err);
+    const import_args a = {xsd_path, framework, name};
+    return run_import(c, import_oscal_tx, data, len, name_for_errors, &a, st, err);
 }
 
 int catalog_import_oscal(catalog *c, const char *path, const char *xsd_path,
                          const char *framework, const char *name, catalog_import_stats *st,
                          adt_err *err)
 {
-    buf b;
-    buf_init(&b, CATALOG_MAX_FILE + 1);
-    int rc = afile_read(path, CATALOG_MAX_FILE, &b, err);
-    if (rc == ADT_OK)
-        rc = catalog_import_oscal_mem(c, b.data, b.len, path, xsd_path, framework, name, st, err);
-    buf_free(&b);
-    return rc;
+    const import_args a = {xsd_path, framework, name};
+    return run_import_file(c, import_oscal_tx, path, &a, st, err);
 }
 
 /* ---- Crosswalk ---------------------------------------------------------------- */
@@ -1000,7 +1027,7 @@ static int count_q(catalog *c, const char *sql, uint64_t *out, adt_err *err)
 }
 
 static int import_crosswalk_tx(catalog *c, const char *data, size_t len, const char *name,
-                               catalog_import_stats *st, adt_err *err)
+                               const import_args *a, catalog_import_stats *st, adt_err *err)
 {
     memset(st, 0, sizeof *st);
     if (len > CATALOG_MAX_FILE)
@@ -1037,29 +1064,13 @@ int catalog_import_crosswalk_mem(catalog *c, const char *data, size_t len,
                                  const char *name_for_errors, catalog_import_stats *st,
                                  adt_err *err)
 {
-    adt_err local;
-    if (!err)
-        err = &local; /* the importers read err->code */
-    catalog_import_stats tmp;
-    if (!st)
-        st = &tmp;
-    int rc = sqldb_begin(c->db, err);
-    if (rc != ADT_OK)
-        return rc;
-    rc = import_crosswalk_tx(c, data, len, name_for_errors ? name_for_errors : "input", st, err);
-    return finish(c, rc, err);
+    return run_import(c, import_crosswalk_tx, data, len, name_for_errors, NULL, st, err);
 }
 
 int catalog_import_crosswalk(catalog *c, const char *path, catalog_import_stats *st,
                              adt_err *err)
 {
-    buf b;
-    buf_init(&b, CATALOG_MAX_FILE + 1);
-    int rc = afile_read(path, CATALOG_MAX_FILE, &b, err);
-    if (rc == ADT_OK)
-        rc = catalog_import_crosswalk_mem(c, b.data, b.len, path, st, err);
-    buf_free(&b);
-    return rc;
+    return run_import_file(c, import_crosswalk_tx, path, NULL, st, err);
 }
 
 /* ---- ISO Annex A list (seed) ------------------------------------------------- */
@@ -1285,7 +1296,7 @@ static int soa_complete(catalog *c, const char *name, adt_err *err)
 }
 
 static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
-                  catalog_import_stats *st, adt_err *err)
+                  const import_args *a, catalog_import_stats *st, adt_err *err)
 {
     memset(st, 0, sizeof *st);
     if (len > CATALOG_MAX_FILE)
@@ -1328,28 +1339,12 @@ out:
 int catalog_scope_soa_mem(catalog *c, const char *data, size_t len, const char *name_for_errors,
                           catalog_import_stats *st, adt_err *err)
 {
-    adt_err local;
-    if (!err)
-        err = &local; /* the importers read err->code */
-    catalog_import_stats tmp;
-    if (!st)
-        st = &tmp;
-    int rc = sqldb_begin(c->db, err);
-    if (rc != ADT_OK)
-        return rc;
-    rc = soa_tx(c, data, len, name_for_errors ? name_for_errors : "input", st, err);
-    return finish(c, rc, err);
+    return run_import(c, soa_tx, data, len, name_for_errors, NULL, st, err);
 }
 
 int catalog_scope_soa(catalog *c, const char *path, catalog_import_stats *st, adt_err *err)
 {
-    buf b;
-    buf_init(&b, CATALOG_MAX_FILE + 1);
-    int rc = afile_read(path, CATALOG_MAX_FILE, &b, err);
-    if (rc == ADT_OK)
-        rc = catalog_scope_soa_mem(c, b.data, b.len, path, st, err);
-    buf_free(&b);
-    return rc;
+    return run_import_file(c, soa_tx, path, NULL, st, err);
 }
 
 /* ---- Open and seed -------------------------------------------------------------- */
@@ -1368,19 +1363,19 @@ static int seed(catalog *c, adt_err *err)
     if (rc != ADT_OK || seeded)
         return finish(c, rc, err);
     catalog_import_stats st;
+    const import_args nist = {NULL, CATALOG_NIST, NULL};
     rc = import_oscal_tx(c, (const char *)catalog_data_nist, catalog_data_nist_len,
-                         "controls/data/nist80053r5-auditd-subset.xml", NULL, CATALOG_NIST, NULL,
-                         &st, err);
+                         "controls/data/nist80053r5-auditd-subset.xml", &nist, &st, err);
     if (rc == ADT_OK)
         rc = import_iso_csv_tx(c, (const char *)catalog_data_iso, catalog_data_iso_len,
                                "controls/data/iso27001-2022-annexA.csv", err);
     if (rc == ADT_OK)
         rc = import_crosswalk_tx(c, (const char *)catalog_data_crosswalk,
-                                 catalog_data_crosswalk_len, "controls/data/crosswalk.csv", &st,
-                                 err);
+                                 catalog_data_crosswalk_len, "controls/data/crosswalk.csv", NULL,
+                                 &st, err);
     if (rc == ADT_OK)
         rc = soa_tx(c, (const char *)catalog_data_soa, catalog_data_soa_len,
-                    "controls/data/soa-example.csv", &st, err);
+                    "controls/data/soa-example.csv", NULL, &st, err);
     if (rc == ADT_OK)
         rc = set_scope(c, CATALOG_NIST, "all", "ALL", err);
     if (rc == ADT_OK)

@@ -2,6 +2,7 @@
 #include "codec.h"
 
 #include <sodium.h>
+#include <string.h>
 
 char *codec_hex(const void *bin, size_t n, char *out, size_t cap)
 {
@@ -70,4 +71,14 @@ int codec_unb64(const char *text, size_t len, uint8_t *out, size_t cap, size_t w
                         "not standard base64 with padding (problem at character %zu)",
                         end ? (size_t)(end - text) : (size_t)0);
     return check_len("base64 text", got, want, n, err);
+}
+
+bool codec_is_hex(const char *s, size_t len)
+{
+    if (!s || strlen(s) != len)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
 }

@@ -11,6 +11,7 @@
 
 #include "status.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,10 @@
  * returns out, or "" when cap is too small. */
 char *codec_hex(const void *bin, size_t n, char *out, size_t cap);
 char *codec_b64(const void *bin, size_t n, char *out, size_t cap);
+
+/* Whether s is exactly `len` characters of lowercase hex (the form of the
+ * digests auditd writes: codec_hex of a SHA-256 is 64 of them). */
+bool codec_is_hex(const char *s, size_t len);
 
 /* Decode text[0..len) into out[0..cap). OUT: *n decoded bytes (may be NULL
  * when `want` is set). ADT_EINVAL naming the problem otherwise. */

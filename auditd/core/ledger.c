@@ -496,16 +496,14 @@ static int leaf_tail(ledger *lg, const ledger_item *it, adt_err *err)
 /* The chain members after the payload: ,"prev":"<hex>","recorded_at":"<t>","seq":N */
 static int put_chain(ledger *lg, uint64_t seq, const char *recorded_at, buf *b)
 {
-    static const char hexd[] = "0123456789abcdef";
-    char txt[9 + 2 * MERKLE_HASH_LEN + 17 + 40 + 8 + 20];
+    char txt[9 + CODEC_HEX_LEN(MERKLE_HASH_LEN) + 17 + 40 + 8 + 20];
     size_t n = 0;
     memcpy(txt, ",\"prev\":\"", 9);
     n = 9;
-    if (seq > 0)
-        for (int i = 0; i < MERKLE_HASH_LEN; i++) {
-            txt[n++] = hexd[lg->last_leaf[i] >> 4];
-            txt[n++] = hexd[lg->last_leaf[i] & 15];
-        }
+    if (seq > 0) {
+        codec_hex(lg->last_leaf, MERKLE_HASH_LEN, txt + n, CODEC_HEX_LEN(MERKLE_HASH_LEN));
+        n += 2 * MERKLE_HASH_LEN;
+    }
     size_t rl = strlen(recorded_at);
     if (rl > 40)
         return ADT_EINVAL;

@@ -373,16 +373,6 @@ static int find_event(ledger *lg, const char *type, const char *model, const cha
     return ADT_OK;
 }
 
-static bool is_hex64(const char *s)
-{
-    if (strlen(s) != 64)
-        return false;
-    for (int i = 0; i < 64; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
-}
-
 static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
 {
     sqlite3_stmt *st;
@@ -458,7 +448,7 @@ static int trace_model(sqlite3 *db, trace *t, const char *model, const char *ver
                         err);
     if (!rc) {
         snprintf(f, sizeof f, "\"type\":\"model.register\",%s,\"dataset\":\"%s\"", mv.data,
-                 is_hex64(ds) ? ds : "");
+                 codec_is_hex(ds, 64) ? ds : "");
         rc = step(t, "model.register", ri, f, err);
     }
     buf_free(&mv);
@@ -468,7 +458,7 @@ static int trace_model(sqlite3 *db, trace *t, const char *model, const char *ver
         return adt_fail(err, ADT_ENOTFOUND,
                         "no model.register event for %s@%s in the ledger: the model's data "
                         "cannot be traced", model, version);
-    if (!is_hex64(ds))
+    if (!codec_is_hex(ds, 64))
         return adt_fail(err, ADT_ENOTFOUND,
                         "model.register of %s@%s names no dataset version id", model, version);
     return trace_dataset(db, t, ds, err);
@@ -527,7 +517,7 @@ int lineage_trace(sqlite3 *db, ledger *lg, const char *what, buf *out, adt_err *
         rc = step(&t, "prediction.summary", pi, f, err);
         if (!rc)
             rc = trace_model(db, &t, model, version, pi == EVSINK_NONE ? UINT64_MAX : pi, err);
-    } else if (is_hex64(what)) {
+    } else if (codec_is_hex(what, 64)) {
         rc = trace_dataset(db, &t, what, err);
     } else {
         if (!strncmp(s, "model:", 6))

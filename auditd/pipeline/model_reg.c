@@ -8,6 +8,7 @@
 #include "canon.h"
 #include "drift.h"
 #include "event.h"
+#include "codec.h"
 #include "evsink.h"
 #include "ledger.h"
 #include "rfc3339.h"
@@ -58,16 +59,6 @@ static int meta_num(const cJSON *o, const char *k, double lo, double hi, double 
         return adt_fail(err, ADT_EINVAL, "metadata: '%s' must be a number in [%g, %g]", k, lo, hi);
     *out = v->valuedouble;
     return ADT_OK;
-}
-
-static bool is_hex64(const char *s)
-{
-    if (strlen(s) != 64)
-        return false;
-    for (int i = 0; i < 64; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
 }
 
 int model_meta_parse(const char *json, size_t len, model_meta **out, adt_err *err)
@@ -123,7 +114,7 @@ int model_meta_parse(const char *json, size_t len, model_meta **out, adt_err *er
     }
     snprintf(m->dataset, sizeof m->dataset, "%s", v->valuestring);
     v = cJSON_GetObjectItemCaseSensitive(j, "model_sha256");
-    if (!cJSON_IsString(v) || !is_hex64(v->valuestring)) {
+    if (!cJSON_IsString(v) || !codec_is_hex(v->valuestring, 64)) {
         rc = adt_fail(err, ADT_EINVAL, "metadata: 'model_sha256' must be 64 lowercase hex digits");
         goto fail;
     }

@@ -722,24 +722,35 @@ static int no_rollups(sqlite3 *db, int rc, adt_err *err)
     return rc;
 }
 
+/* Prepare `sql` over hours [from_us, to_us) (?1, ?2) of `device` (?3, NULL
+ * for all). */
+static int window_query(sqlite3 *db, const char *sql, int64_t from_us, int64_t to_us,
+                        const char *device, sqlite3_stmt **st, adt_err *err)
+{
+    int rc = sqldb_prepare(db, sql, st, err);
+    if (rc)
+        return no_rollups(db, rc, err);
+    sqlite3_bind_int64(*st, 1, from_us);
+    sqlite3_bind_int64(*st, 2, to_us);
+    if (device)
+        sqlite3_bind_text(*st, 3, device, -1, SQLITE_STATIC);
+    return ADT_OK;
+}
+
 int rollup_read(sqlite3 *db, int64_t from_us, int64_t to_us, const char *device,
                 rollup_row_fn fn, void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = sqldb_prepare(db,
-                           "SELECT r.hour_us, d.name, r.readings, r.sampled_s, r.running_s, "
-                           "r.idle_s, r.down_s, r.energy_kwh, r.produced, r.good, r.inspected, "
-                           "r.rejected, r.labelled, r.failures, r.fields FROM rollups r "
-                           "JOIN devices d ON d.id = r.device WHERE r.hour_us >= ?1 AND "
-                           "r.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
-                           "ORDER BY r.hour_us, d.name",
-                           &st, err);
+    int rc = window_query(db,
+                          "SELECT r.hour_us, d.name, r.readings, r.sampled_s, r.running_s, "
+                          "r.idle_s, r.down_s, r.energy_kwh, r.produced, r.good, r.inspected, "
+                          "r.rejected, r.labelled, r.failures, r.fields FROM rollups r "
+                          "JOIN devices d ON d.id = r.device WHERE r.hour_us >= ?1 AND "
+                          "r.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
+                          "ORDER BY r.hour_us, d.name",
+                          from_us, to_us, device, &st, err);
     if (rc)
-        return no_rollups(db, rc, err);
-    sqlite3_bind_int64(st, 1, from_us);
-    sqlite3_bind_int64(st, 2, to_us);
-    if (device)
-        sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+        return rc;
     int s;
     while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
         rollup_row r = {.hour_us = sqlite3_column_int64(st, 0),
@@ -769,19 +780,15 @@ int rollup_read_predictions(sqlite3 *db, int64_t from_us, int64_t to_us, const c
                             rollup_pred_fn fn, void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = sqldb_prepare(db,
-                           "SELECT p.hour_us, d.name, p.model, p.version, p.predictions, "
-                           "p.positives, p.tp, p.fp, p.fn, p.tn FROM rollup_predictions p "
-                           "JOIN devices d ON d.id = p.device WHERE p.hour_us >= ?1 AND "
-                           "p.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
-                           "ORDER BY p.hour_us, d.name, p.model, p.version",
-                           &st, err);
+    int rc = window_query(db,
+                          "SELECT p.hour_us, d.name, p.model, p.version, p.predictions, "
+                          "p.positives, p.tp, p.fp, p.fn, p.tn FROM rollup_predictions p "
+                          "JOIN devices d ON d.id = p.device WHERE p.hour_us >= ?1 AND "
+                          "p.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
+                          "ORDER BY p.hour_us, d.name, p.model, p.version",
+                          from_us, to_us, device, &st, err);
     if (rc)
-        return no_rollups(db, rc, err);
-    sqlite3_bind_int64(st, 1, from_us);
-    sqlite3_bind_int64(st, 2, to_us);
-    if (device)
-        sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+        return rc;
     int s;
     while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
         rollup_pred p = {.hour_us = sqlite3_column_int64(st, 0),

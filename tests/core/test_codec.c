@@ -29,6 +29,24 @@ START_TEST(round_trip)
 }
 END_TEST
 
+START_TEST(is_hex)
+{
+    char hex[CODEC_HEX_LEN(32)];
+    uint8_t d[32];
+    for (int i = 0; i < 32; i++)
+        d[i] = (uint8_t)(i * 37);
+    codec_hex(d, 32, hex, sizeof hex);
+    ck_assert(codec_is_hex(hex, 64));
+    ck_assert(!codec_is_hex(hex, 63)); /* the length is exact */
+    hex[5] = 'A';                      /* lowercase only: what auditd writes */
+    ck_assert(!codec_is_hex(hex, 64));
+    hex[5] = 'g';
+    ck_assert(!codec_is_hex(hex, 64));
+    ck_assert(!codec_is_hex(NULL, 0));
+    ck_assert(codec_is_hex("", 0));
+}
+END_TEST
+
 START_TEST(refused)
 {
     uint8_t out[32];
@@ -56,6 +74,7 @@ int main(void)
     Suite *s = suite_create("codec");
     TCase *tc = tcase_create("codec");
     tcase_add_test(tc, round_trip);
+    tcase_add_test(tc, is_hex);
     tcase_add_test(tc, refused);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
