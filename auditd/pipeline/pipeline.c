@@ -240,20 +240,6 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc)
     }
 }
 
-static bool device_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.' || c == ':'))
-            return false;
-    }
-    return true;
-}
-
 /* One line of a payload, with the topic's device added when it names none. */
 static int add_device_line(const char *line, size_t ll, const char *device, buf *out)
 {
@@ -302,12 +288,12 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
     char site[65] = "", device[65] = "";
     if (n == 5 && parts[0] && parts[1] && parts[3] && !strcmp(parts[0], "site") &&
         !strcmp(parts[2] ? parts[2] : "", "device") && strlen(parts[1]) <= 64 &&
-        device_ok(parts[3])) {
+        registry_device_name_ok(parts[3])) {
         snprintf(site, sizeof site, "%s", parts[1]);
         snprintf(device, sizeof device, "%s", parts[3]);
     }
     mosquitto_sub_topic_tokens_free(&parts, n);
-    if (!device[0] || !device_ok(site)) {
+    if (!device[0] || !registry_device_name_ok(site)) {
         log_msg(LOG_WARN, MOD, "MQTT: ignoring topic '%.200s' (expected " MQTT_TOPIC ")",
                 msg->topic);
         return;

@@ -176,7 +176,7 @@ int registry_profile_json(sqlite3 *db, const char *name, int64_t version, buf *o
     return rc;
 }
 
-static bool device_name_ok(const char *s)
+bool registry_device_name_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > 64)
@@ -193,7 +193,7 @@ static bool device_name_ok(const char *s)
 static int check_devices(const registry_device *devs, size_t n, adt_err *err)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!device_name_ok(devs[i].name))
+        if (!registry_device_name_ok(devs[i].name))
             return adt_fail(err, ADT_EINVAL,
                             "device %zu: id must be 1..64 characters of A-Z a-z 0-9 _ - . :",
                             i + 1);

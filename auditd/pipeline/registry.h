@@ -42,6 +42,10 @@ typedef struct registry_device {
     const char *firmware; /* may be NULL */
 } registry_device;
 
+/* Whether `s` is a valid device name (and site name): 1..64 characters of
+ * A-Z a-z 0-9 _ - . : (so it can stand in an MQTT topic level). */
+bool registry_device_name_ok(const char *s);
+
 /* Register (or re-register with changed attributes) devices, all or nothing.
  * Unknown profiles and bad names are refused naming the device. */
 int registry_devices_put(sqlite3 *db, const evsink *s, const char *actor,

@@ -192,19 +192,29 @@ int tstore_dataset_rows(tstore *t, const char *dataset, const char *const *featu
     return rc;
 }
 
+/* Prepare `sql` over [from_us, to_us) (its two parameters). */
+static int window_stmt(tstore *t, const char *sql, int64_t from_us, int64_t to_us,
+                       sqlite3_stmt **st, adt_err *err)
+{
+    int rc = sqldb_prepare(t->db, sql, st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(*st, 1, from_us);
+    sqlite3_bind_int64(*st, 2, to_us);
+    return ADT_OK;
+}
+
 int tstore_window_rows(tstore *t, int64_t from_us, int64_t to_us, const char *const *features,
                        size_t nfeatures, tstore_row_fn fn, void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = sqldb_prepare(t->db,
+    int rc = window_stmt(t,
                          "SELECT d.name, r.time_us, r.pv, r.v FROM readings r "
                          "JOIN devices d ON d.id = r.device "
                          "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",
-                         &st, err);
+                         from_us, to_us, &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, from_us);
-    sqlite3_bind_int64(st, 2, to_us);
     rc = emit(t, st, features, nfeatures, fn, ctx, err);
     sqlite3_finalize(st);
     return rc;
@@ -215,18 +225,16 @@ int tstore_window_scored(tstore *t, int64_t from_us, int64_t to_us,
                          void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = sqldb_prepare(t->db,
+    int rc = window_stmt(t,
                          "SELECT d.name, r.time_us, r.pv, r.v, p.prob, p.model, p.version "
                          "FROM readings r JOIN devices d ON d.id = r.device "
                          /* predictions(reading) is indexed; ingestion scores a reading once */
                          "LEFT JOIN predictions p ON p.device = r.device AND "
                          "p.time_us = r.time_us AND p.reading = r.id "
                          "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",
-                         &st, err);
+                         from_us, to_us, &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, from_us);
-    sqlite3_bind_int64(st, 2, to_us);
     rc = emit2(t, st, features, nfeatures, NULL, fn, ctx, err);
     sqlite3_finalize(st);
     return rc;
@@ -236,16 +244,14 @@ int tstore_window_quarantine(tstore *t, int64_t from_us, int64_t to_us, tstore_q
                              void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = sqldb_prepare(t->db,
+    int rc = window_stmt(t,
                          "SELECT device, coalesce(time_us, received_us), reason, "
                          "replayed_batch IS NOT NULL FROM quarantine "
                          "WHERE coalesce(time_us, received_us) >= ? AND "
                          "coalesce(time_us, received_us) < ? ORDER BY id",
-                         &st, err);
+                         from_us, to_us, &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, from_us);
-    sqlite3_bind_int64(st, 2, to_us);
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         const char *dev = (const char *)sqlite3_column_text(st, 0);
