@@ -42,6 +42,18 @@ int sqldb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, adt_err *err)
     return ADT_OK;
 }
 
+int sqldb_prepare_texts(sqlite3 *db, const char *sql, const char *const *texts,
+                        sqlite3_stmt **st, int *n, adt_err *err)
+{
+    int rc = sqldb_prepare(db, sql, st, err);
+    int k = 0;
+    for (; !rc && texts[k]; k++)
+        sqlite3_bind_text(*st, k + 1, texts[k], -1, SQLITE_STATIC);
+    if (n)
+        *n = k;
+    return rc;
+}
+
 int sqldb_begin(sqlite3 *db, adt_err *err)
 {
     return sqldb_exec(db, "BEGIN IMMEDIATE", "starting a transaction", err);

@@ -50,6 +50,11 @@ int sqldb_fail(sqlite3 *db, const char *what, adt_err *err);
 int sqldb_exec(sqlite3 *db, const char *sql, const char *what, adt_err *err);
 /* Prepare one statement; on failure sqldb_fail(db, "preparing a statement"). */
 int sqldb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, adt_err *err);
+/* The same, binding texts[0], texts[1].. (up to a NULL; borrowed until the
+ * statement is finalized) to ?1, ?2..; returns how many in *n (may be NULL)
+ * for the caller to bind what follows. */
+int sqldb_prepare_texts(sqlite3 *db, const char *sql, const char *const *texts,
+                        sqlite3_stmt **st, int *n, adt_err *err);
 
 /* Transactions: BEGIN IMMEDIATE (the write lock now, not at the first
  * write, so two writers never deadlock on an upgrade), COMMIT, ROLLBACK

@@ -297,12 +297,10 @@ static int run_sql(sqlite3 *db, const char *what, const char *sql, const char *c
                    bool with_num, int64_t num, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = sqldb_prepare(db, sql, &st, err);
+    int k;
+    int rc = sqldb_prepare_texts(db, sql, texts, &st, &k, err);
     if (rc)
         return rc;
-    int k = 0;
-    for (; texts[k]; k++)
-        sqlite3_bind_text(st, k + 1, texts[k], -1, SQLITE_STATIC);
     if (with_num)
         sqlite3_bind_int64(st, k + 1, num);
     int s = sqlite3_step(st);
@@ -377,17 +375,14 @@ static int insert_model(sqlite3 *db, const char *name, const char *version, cons
         return rc;
     const model_metrics *mm = model_meta_metrics(meta);
     sqlite3_stmt *st;
-    if ((rc = sqldb_prepare(db,
-                            "INSERT INTO models(name,version,file,sha256,dataset,threshold,"
-                            "precision,recall,pr_auc,drift,status,registered_at,registered_by)"
-                            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'registered',?11,?12)",
-                            &st, err)))
+    const char *texts[] = {name, version, abs, hex, dataset, NULL};
+    if ((rc = sqldb_prepare_texts(db,
+                                  "INSERT INTO models(name,version,file,sha256,dataset,threshold,"
+                                  "precision,recall,pr_auc,drift,status,registered_at,"
+                                  "registered_by) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
+                                  "'registered',?11,?12)",
+                                  texts, &st, NULL, err)))
         return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, abs, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, dataset, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 6, model_meta_threshold(meta));
     sqlite3_bind_double(st, 7, mm->precision);
     sqlite3_bind_double(st, 8, mm->recall);
@@ -486,17 +481,13 @@ static int insert_approval(sqlite3 *db, const char *name, const char *version,
                            int64_t when, int64_t *rowid, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = sqldb_prepare(db,
-                           "INSERT INTO approvals(name,version,change_id,approver,sha256,"
-                           "approved_at,ledger_index) VALUES(?1,?2,?3,?4,?5,?6,-1)",
-                           &st, err);
+    const char *texts[] = {name, version, change_id, approver, sha256, NULL};
+    int rc = sqldb_prepare_texts(db,
+                                 "INSERT INTO approvals(name,version,change_id,approver,sha256,"
+                                 "approved_at,ledger_index) VALUES(?1,?2,?3,?4,?5,?6,-1)",
+                                 texts, &st, NULL, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, change_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, approver, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, sha256, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, when);
     int s = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -594,16 +585,14 @@ static int find_approval(sqlite3 *db, const char *name, const char *version,
                          int64_t *index, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = sqldb_prepare(db,
-                           "SELECT sha256, ledger_index FROM approvals WHERE name=?1 AND "
-                           "version=?2 AND change_id=?3 AND approver=?4 ORDER BY id DESC LIMIT 1",
-                           &st, err);
+    const char *texts[] = {name, version, change_id, accountable, NULL};
+    int rc = sqldb_prepare_texts(db,
+                                 "SELECT sha256, ledger_index FROM approvals WHERE name=?1 AND "
+                                 "version=?2 AND change_id=?3 AND approver=?4 ORDER BY id DESC "
+                                 "LIMIT 1",
+                                 texts, &st, NULL, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, change_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, accountable, -1, SQLITE_STATIC);
     int s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
         copy_col(st, 0, sha, 65);
@@ -659,11 +648,10 @@ static void build_id(sqlite3 *db, const char *name, const char *version, char ou
 {
     snprintf(out, 48, "model.register");
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT register_index FROM models WHERE name=?1 AND version=?2",
-                           -1, &st, NULL) != SQLITE_OK)
+    const char *texts[] = {name, version, NULL};
+    if (sqldb_prepare_texts(db, "SELECT register_index FROM models WHERE name=?1 AND version=?2",
+                            texts, &st, NULL, NULL))
         return;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
         snprintf(out, 48, "model.register@%lld", (long long)sqlite3_column_int64(st, 0));
     sqlite3_finalize(st);

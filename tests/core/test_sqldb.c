@@ -77,12 +77,35 @@ START_TEST(errors_and_transactions)
 }
 END_TEST
 
+START_TEST(prepare_texts)
+{
+    sqlite3 *db;
+    adt_err err = {0};
+    ck_assert_int_eq(sqldb_open(NULL, "mem", SQLDB_CREATE, SQLDB_REBUILDABLE, NULL, &db, &err),
+                     ADT_OK);
+    const char *texts[] = {"a", "b", NULL};
+    sqlite3_stmt *st;
+    int n = -1;
+    ck_assert_int_eq(sqldb_prepare_texts(db, "SELECT ?1 || ?2 || ?3", texts, &st, &n, &err),
+                     ADT_OK);
+    ck_assert_int_eq(n, 2); /* the caller binds ?3 */
+    sqlite3_bind_int(st, n + 1, 7);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ab7");
+    sqlite3_finalize(st);
+    ck_assert_int_eq(sqldb_prepare_texts(db, "SELEKT ?1", texts, &st, NULL, &err), ADT_EIO);
+    ck_assert_ptr_null(st);
+    sqldb_close(db);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sqldb");
     TCase *tc = tcase_create("sqldb");
     tcase_add_test(tc, open_modes);
     tcase_add_test(tc, errors_and_transactions);
+    tcase_add_test(tc, prepare_texts);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
