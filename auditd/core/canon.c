@@ -561,38 +561,50 @@ static int order_members(parser *p, size_t base, size_t obj_start)
     return ADT_OK;
 }
 
-static int parse_object(parser *p, int depth)
+/* The opening `open` of an object or array at `depth`: copied to the
+ * output. *empty when `close` follows at once (consumed and copied too). */
+static int open_container(parser *p, int depth, char open, char close, bool *empty)
 {
     if (depth > p->lim->max_depth)
         return adt_fail(p->err, ADT_EINVAL, "invalid JSON at byte %zu: nesting deeper than %d",
                         p->i, p->lim->max_depth);
+    p->i++;
+    if (buf_putc(p->out, open))
+        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+    skip_ws(p);
+    *empty = p->i < p->n && p->s[p->i] == close;
+    if (!*empty)
+        return ADT_OK;
+    p->i++;
+    return buf_putc(p->out, close) ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
+}
+
+/* After an element of a container closed by `close`: true to go on (a
+ * comma), false at its end; *rc set when neither follows. */
+static bool next_element(parser *p, char close, const char *what, int *rc)
+{
+    skip_ws(p);
+    if (p->i < p->n && (p->s[p->i] == ',' || p->s[p->i] == close))
+        return p->s[p->i++] == ',';
+    *rc = fail(p, what);
+    return false;
+}
+
+static int parse_object(parser *p, int depth)
+{
     size_t obj_start = p->out->len;
     size_t base = p->nmem;
     size_t keys_base = p->keys.len;
-    p->i++; /* '{' */
-    if (buf_putc(p->out, '{'))
-        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
-    skip_ws(p);
-    if (p->i < p->n && p->s[p->i] == '}') {
-        p->i++;
-        return buf_putc(p->out, '}') ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
-    }
-    for (;;) {
-        int rc = parse_member(p, depth, base);
-        if (rc)
+    bool empty;
+    int rc = open_container(p, depth, '{', '}', &empty);
+    if (rc || empty)
+        return rc;
+    do {
+        if ((rc = parse_member(p, depth, base)))
             return rc;
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        if (p->i < p->n && p->s[p->i] == '}') {
-            p->i++;
-            break;
-        }
-        return fail(p, "',' or '}' expected in object");
-    }
-    int rc = order_members(p, base, obj_start);
+    } while (next_element(p, '}', "',' or '}' expected in object", &rc));
+    if (!rc)
+        rc = order_members(p, base, obj_start);
     if (rc)
         return rc;
     p->nmem = base;
@@ -604,35 +616,21 @@ static int parse_object(parser *p, int depth)
 
 static int parse_array(parser *p, int depth)
 {
-    if (depth > p->lim->max_depth)
-        return adt_fail(p->err, ADT_EINVAL, "invalid JSON at byte %zu: nesting deeper than %d",
-                        p->i, p->lim->max_depth);
-    p->i++;
-    if (buf_putc(p->out, '['))
-        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
-    skip_ws(p);
-    if (p->i < p->n && p->s[p->i] == ']') {
-        p->i++;
-        return buf_putc(p->out, ']') ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
-    }
+    bool empty;
+    int rc = open_container(p, depth, '[', ']', &empty);
+    if (rc || empty)
+        return rc;
     for (bool first = true;; first = false) {
         if (!first && buf_putc(p->out, ','))
             return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
         skip_ws(p);
-        int rc = parse_value(p, depth);
-        if (rc)
+        if ((rc = parse_value(p, depth)))
             return rc;
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        if (p->i < p->n && p->s[p->i] == ']') {
-            p->i++;
+        if (!next_element(p, ']', "',' or ']' expected in array", &rc))
             break;
-        }
-        return fail(p, "',' or ']' expected in array");
     }
+    if (rc)
+        return rc;
     return buf_putc(p->out, ']') ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
 }
 

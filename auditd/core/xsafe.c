@@ -133,6 +133,22 @@ int xsafe_parse(const char *data, size_t len, const char *name, xsafe_diag_fn di
     return ADT_OK;
 }
 
+/* Compile the schema of parser `pc` (freed here), problems reported
+ * through `c`. */
+static int compile_schema(xmlSchemaParserCtxtPtr pc, xsafe_collect *c, xmlSchemaPtr *out)
+{
+    if (!pc)
+        return adt_fail(c->err, ADT_ENOMEM, "cannot create a schema parser");
+    xmlSchemaSetParserStructuredErrors(pc, collect_structured, c);
+    *out = xmlSchemaParse(pc);
+    xmlSchemaFreeParserCtxt(pc);
+    if (*out)
+        return ADT_OK;
+    if (c->count == 0)
+        adt_fail(c->err, ADT_EINVAL, "%s: not a usable XML schema", c->name);
+    return ADT_EINVAL;
+}
+
 int xsafe_schema_mem(const char *xsd, size_t len, xmlSchemaPtr *out, adt_err *err)
 {
     *out = NULL;
@@ -140,19 +156,7 @@ int xsafe_schema_mem(const char *xsd, size_t len, xmlSchemaPtr *out, adt_err *er
     if (len > INT_MAX)
         return adt_fail(err, ADT_ETOOBIG, "schema too large");
     xmlInitParser();
-    xmlSchemaParserCtxtPtr pc = xmlSchemaNewMemParserCtxt(xsd, (int)len);
-    if (!pc)
-        return adt_fail(err, ADT_ENOMEM, "cannot create a schema parser");
-    xmlSchemaSetParserStructuredErrors(pc, collect_structured, &c);
-    xmlSchemaPtr s = xmlSchemaParse(pc);
-    xmlSchemaFreeParserCtxt(pc);
-    if (!s) {
-        if (c.count == 0)
-            adt_fail(err, ADT_EINVAL, "schema: cannot be compiled");
-        return ADT_EINVAL;
-    }
-    *out = s;
-    return ADT_OK;
+    return compile_schema(xmlSchemaNewMemParserCtxt(xsd, (int)len), &c, out);
 }
 
 int xsafe_schema_file(const char *path, xmlSchemaPtr *out, adt_err *err)
@@ -167,21 +171,10 @@ int xsafe_schema_file(const char *path, xmlSchemaPtr *out, adt_err *err)
     fclose(f);
     /* Schemas may include others: those are loaded, but never over the network. */
     xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader);
-    xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
-    if (!pc)
-        return adt_fail(err, ADT_ENOMEM, "cannot create a schema parser");
-    xmlSchemaSetParserStructuredErrors(pc, collect_structured, &c);
-    xmlSchemaPtr s = xmlSchemaParse(pc);
-    xmlSchemaFreeParserCtxt(pc);
-    if (!s) {
-        if (c.count == 0)
-            adt_fail(err, ADT_EINVAL, "%s: not a usable XML schema", path);
-        else
-            adt_err_prefix(err, "schema ");
-        return ADT_EINVAL;
-    }
-    *out = s;
-    return ADT_OK;
+    int rc = compile_schema(xmlSchemaNewParserCtxt(path), &c, out);
+    if (rc == ADT_EINVAL && c.count)
+        adt_err_prefix(err, "schema ");
+    return rc;
 }
 
 int xsafe_validate(xmlDocPtr doc, xmlSchemaPtr schema, const char *name, xsafe_diag_fn diag,
