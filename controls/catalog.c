@@ -1523,6 +1523,30 @@ int catalog_list(catalog *c, const char *framework, catalog_control_fn fn, void 
     return list_q(c, framework, false, fn, ctx, err);
 }
 
+/* fn(ctx, id) for the first column of every row of `sql` (its ?1 bound to
+ * `arg` when given); a non-zero return of fn stops and is returned. */
+static int each_id(catalog *c, const char *sql, const char *arg, catalog_id_fn fn, void *ctx,
+                   const char *what, adt_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(c->db, sql, &st, err);
+    if (rc != ADT_OK)
+        return rc;
+    if (arg)
+        sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        char v[CATALOG_ID_MAX > CATALOG_NAME_MAX ? CATALOG_ID_MAX : CATALOG_NAME_MAX];
+        copy_col(v, sizeof v, st, 0);
+        if ((rc = fn(ctx, v)) != 0)
+            break;
+    }
+    if (rc == ADT_OK && s != SQLITE_DONE)
+        rc = sqldb_fail(c->db, what, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int crosswalk_q(catalog *c, const char *sql, const char *fw, const char *id,
                        catalog_id_fn fn, void *ctx, adt_err *err)
 {
@@ -1531,21 +1555,7 @@ static int crosswalk_q(catalog *c, const char *sql, const char *fw, const char *
     int rc = resolve(fw, id, &f, norm, sizeof norm, err);
     if (rc != ADT_OK)
         return rc;
-    sqlite3_stmt *st;
-    if ((rc = sqldb_prepare(c->db, sql, &st, err)) != ADT_OK)
-        return rc;
-    sqlite3_bind_text(st, 1, norm, -1, SQLITE_TRANSIENT);
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        char v[CATALOG_ID_MAX];
-        copy_col(v, sizeof v, st, 0);
-        if ((rc = fn(ctx, v)) != 0)
-            break;
-    }
-    if (rc == ADT_OK && s != SQLITE_DONE)
-        rc = sqldb_fail(c->db, "reading the crosswalk", err);
-    sqlite3_finalize(st);
-    return rc;
+    return each_id(c, sql, norm, fn, ctx, "reading the crosswalk", err);
 }
 
 int catalog_crosswalk_iso(catalog *c, const char *nist_id, catalog_id_fn fn, void *ctx,
@@ -1603,19 +1613,6 @@ int catalog_scope_describe(catalog *c, const char *framework, char *out, size_t 
 
 int catalog_list_baselines(catalog *c, catalog_id_fn fn, void *ctx, adt_err *err)
 {
-    sqlite3_stmt *st;
-    int rc = sqldb_prepare(c->db, "SELECT DISTINCT name FROM baseline ORDER BY name", &st, err);
-    if (rc != ADT_OK)
-        return rc;
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        char v[CATALOG_NAME_MAX];
-        copy_col(v, sizeof v, st, 0);
-        if ((rc = fn(ctx, v)) != 0)
-            break;
-    }
-    if (rc == ADT_OK && s != SQLITE_DONE)
-        rc = sqldb_fail(c->db, "listing baselines", err);
-    sqlite3_finalize(st);
-    return rc;
+    return each_id(c, "SELECT DISTINCT name FROM baseline ORDER BY name", NULL, fn, ctx,
+                   "listing baselines", err);
 }

@@ -139,6 +139,15 @@ static int find_dataset(sqlite3 *db, lineage_dataset *out, bool *found, adt_err 
     return ADT_OK;
 }
 
+/* ?1 the dataset id, ?2 and ?3 its window, ?4 its devices (JSON array). */
+static void bind_dataset(sqlite3_stmt *st, const lineage_dataset *out, const devset *d)
+{
+    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, out->from_us);
+    sqlite3_bind_int64(st, 3, out->to_us);
+    sqlite3_bind_text(st, 4, d->json.data, (int)d->json.len, SQLITE_STATIC);
+}
+
 /* Store the dataset's batches and count its readings (inside the window
  * and of its devices). */
 static int store_batches(sqlite3 *db, lineage_dataset *out, const devset *d, const int64_t *bids,
@@ -164,10 +173,7 @@ static int store_batches(sqlite3 *db, lineage_dataset *out, const devset *d, con
                            &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, out->from_us);
-    sqlite3_bind_int64(st, 3, out->to_us);
-    sqlite3_bind_text(st, 4, d->json.data, (int)d->json.len, SQLITE_STATIC);
+    bind_dataset(st, out, d);
     if (sqlite3_step(st) == SQLITE_ROW)
         out->readings = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -204,10 +210,7 @@ static int insert_dataset(sqlite3 *db, const lineage_dataset *out, const devset 
                            &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, out->from_us);
-    sqlite3_bind_int64(st, 3, out->to_us);
-    sqlite3_bind_text(st, 4, d->json.data, (int)d->json.len, SQLITE_STATIC);
+    bind_dataset(st, out, d);
     sqlite3_bind_int64(st, 5, (int64_t)nb);
     sqlite3_bind_int64(st, 6, (int64_t)out->readings);
     sqlite3_bind_int64(st, 7, rfc3339_now_us());
