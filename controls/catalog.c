@@ -766,7 +766,7 @@ typedef struct import_args {
 } import_args;
 
 /* An import inside the caller's transaction: `name` names the text in
- * messages. */
+ * messages; the text is at most CATALOG_MAX_FILE bytes and *st zeroed. */
 typedef int (*import_fn)(catalog *c, const char *data, size_t len, const char *name,
                          const import_args *a, catalog_import_stats *st, adt_err *err);
 
@@ -781,10 +781,14 @@ static int run_import(catalog *c, import_fn fn, const char *data, size_t len,
     catalog_import_stats tmp;
     if (!st)
         st = &tmp;
+    const char *name = name_for_errors ? name_for_errors : "input";
+    memset(st, 0, sizeof *st);
+    if (len > CATALOG_MAX_FILE)
+        return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
     int rc = sqldb_begin(c->db, err);
     if (rc != ADT_OK)
         return rc;
-    rc = fn(c, data, len, name_for_errors ? name_for_errors : "input", a, st, err);
+    rc = fn(c, data, len, name, a, st, err);
     return finish(c, rc, err);
 }
 
@@ -806,9 +810,6 @@ static int import_oscal_tx(catalog *c, const char *data, size_t len, const char 
                            const import_args *a, catalog_import_stats *st, adt_err *err)
 {
     const char *xsd_path = a->xsd_path, *framework = a->framework, *bname = a->name;
-    memset(st, 0, sizeof *st);
-    if (len > CATALOG_MAX_FILE)
-        return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
     const char *fw = framework ? framework : CATALOG_NIST;
     char fwn[CATALOG_NAME_MAX];
     if (norm_for("x", fw, fwn, sizeof fwn) != ADT_OK)
@@ -1029,9 +1030,6 @@ static int count_q(catalog *c, const char *sql, uint64_t *out, adt_err *err)
 static int import_crosswalk_tx(catalog *c, const char *data, size_t len, const char *name,
                                const import_args *a, catalog_import_stats *st, adt_err *err)
 {
-    memset(st, 0, sizeof *st);
-    if (len > CATALOG_MAX_FILE)
-        return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
     xw_ctx x = {c, NULL, NULL, name, base_name(name), err};
     int rc = sqldb_exec(c->db, "DELETE FROM crosswalk", "replacing the crosswalk", err);
     if (rc == ADT_OK)
@@ -1298,9 +1296,6 @@ static int soa_complete(catalog *c, const char *name, adt_err *err)
 static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
                   const import_args *a, catalog_import_stats *st, adt_err *err)
 {
-    memset(st, 0, sizeof *st);
-    if (len > CATALOG_MAX_FILE)
-        return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
     sqlite3_stmt *ins = NULL, *exists = NULL;
     int rc = sqldb_exec(c->db, "DELETE FROM soa", "replacing the statement of applicability", err);
     if (rc == ADT_OK)
@@ -1362,7 +1357,7 @@ static int seed(catalog *c, adt_err *err)
     }
     if (rc != ADT_OK || seeded)
         return finish(c, rc, err);
-    catalog_import_stats st;
+    catalog_import_stats st = {0};
     const import_args nist = {NULL, CATALOG_NIST, NULL};
     rc = import_oscal_tx(c, (const char *)catalog_data_nist, catalog_data_nist_len,
                          "controls/data/nist80053r5-auditd-subset.xml", &nist, &st, err);
