@@ -3,6 +3,7 @@
 
 #include "afile.h"
 #include "codec.h"
+#include "cosigdb.h"
 #include "event.h"
 #include "evsink.h"
 #include "ledger.h"
@@ -24,6 +25,7 @@ typedef struct opts {
     const char *time;
     int64_t tree_size; /* -1: not given */
     bool quiet;
+    bool cosigned;
     bool record;
     cliopt_args args;  /* positional arguments */
 } opts;
@@ -41,6 +43,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage, size_t 
                             CLIOPT_N("tree-size", 0, &o->tree_size, 0, INT64_MAX),
                             CLIOPT_F("quiet", 'q', &o->quiet),
                             CLIOPT_F("record", 0, &o->record),
+                            CLIOPT_F("cosigned", 0, &o->cosigned),
                             CLIOPT_S("format", 0, &o->format),
                             CLIOPT_S("time", 0, &o->time),
                             CLIOPT_END};
@@ -201,6 +204,7 @@ int cli_verify(int argc, char **argv)
 {
     static const char usage[] =
         "usage: auditd verify [--data-dir DIR] [--record [--time T]]\n"
+        "                     [--trusted-checkpoint FILE [--witness-key VKEY]... [--log-key VKEY]]\n"
         "Recompute every leaf hash, the hash chain (seq, prev), every stored tree node and\n"
         "the root at every stored checkpoint; check every checkpoint's signature, the\n"
         "immutability triggers and the recorded batch identities. Exit 0 if all hold; else\n"
@@ -212,7 +216,15 @@ int cli_verify(int argc, char **argv)
         "--time T  (with --record) the event's time, RFC 3339: the verification of the\n"
         "          ledger as it stands now, recorded for another time of a simulation's\n"
         "          clock (scripts/demo.sh verifies at each simulated day's end); the\n"
-        "          ledger's recorded_at stays the real time.\n";
+        "          ledger's recorded_at stays the real time.\n"
+        "This cannot see a tail cut with its checkpoints, or a history re-signed with the\n"
+        "ledger key. --trusted-checkpoint FILE (a checkpoint kept elsewhere: a witness's\n"
+        "'auditd witness latest', a receipt's) also checks FILE's log signature (the\n"
+        "ledger's key, or --log-key) and the cosignature of each --witness-key, then that\n"
+        "the ledger holds a tree of FILE's size with exactly FILE's root.\n";
+    cli_trusted trusted;
+    if (cli_trusted_take(&argc, argv, &trusted))
+        return 2;
     opts o;
     if (parse_opts(argc, argv, &o, usage, SIZE_MAX) < 0)
         return 2;
@@ -238,6 +250,10 @@ int cli_verify(int argc, char **argv)
     codec_hex(res.root, MERKLE_HASH_LEN, hex, sizeof hex);
     printf("ok: %llu entries, %llu checkpoints verified; root %s\n",
            (unsigned long long)res.entries, (unsigned long long)res.checkpoints, hex);
+    if (trusted.file) {
+        int t = cli_trusted_check(&trusted, o.data_dir);
+        return t ? t : rec;
+    }
     return rec;
 }
 
@@ -251,22 +267,37 @@ static int open_ro(const char *cmd, const opts *o, ledger **lg)
 
 int cli_checkpoint(int argc, char **argv)
 {
-    static const char usage[] = "usage: auditd checkpoint [--data-dir DIR]\n"
-                                "Print the latest signed checkpoint (a C2SP signed note).\n";
+    static const char usage[] =
+        "usage: auditd checkpoint [--data-dir DIR] [--cosigned]\n"
+        "Print the latest signed checkpoint (a C2SP signed note) followed by the witnesses'\n"
+        "cosignatures it has (cosigs.db; see 'auditd serve --witness'). --cosigned: the\n"
+        "newest checkpoint that has cosignatures instead (fails if there is none).\n";
     opts o;
     ledger *lg;
     if (parse_opts(argc, argv, &o, usage, 0) < 0)
         return 2;
-    if (open_ro("checkpoint", &o, &lg))
-        return 1;
-    char note[NOTE_MAX];
-    adt_err err;
-    int rc = ledger_checkpoint(lg, note, sizeof note, NULL, &err);
-    ledger_close(lg);
-    if (rc)
-        return cli_fail("checkpoint", &err);
-    fputs(note, stdout);
-    return 0;
+    adt_err err = {0};
+    buf out;
+    buf_init(&out, COSIGDB_NOTE_MAX);
+    int rc;
+    if (o.cosigned) {
+        cosigdb *db = NULL;
+        rc = cosigdb_open(o.data_dir, false, &db, &err);
+        if (!rc)
+            rc = cosigdb_latest(db, &out, NULL, &err);
+        cosigdb_close(db);
+    } else {
+        if (open_ro("checkpoint", &o, &lg)) {
+            buf_free(&out);
+            return 1;
+        }
+        rc = cosigdb_checkpoint(o.data_dir, lg, true, 0, &out, NULL, NULL, &err);
+        ledger_close(lg);
+    }
+    if (!rc)
+        fputs(out.data, stdout);
+    buf_free(&out);
+    return rc ? cli_fail("checkpoint", &err) : 0;
 }
 
 int cli_key(int argc, char **argv)
