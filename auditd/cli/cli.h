@@ -94,5 +94,8 @@ int cli_event_time(const char *cmd, const char *t, int64_t *out_us);
 int cli_output_text(const char *cmd, const char *format, bool *text);
 /* Print JSON for people: indented by two spaces, one member per line. */
 void cli_print_pretty(const cJSON *j);
+/* Read all of `f` into `b` (bounded by b->max). Kept for cli_witness.c;
+ * new code reads files with afile_read (afile.h). */
+int cli_read_all(FILE *f, buf *b, adt_err *err);
 
 #endif

@@ -110,3 +110,15 @@ void cli_print_pretty(const cJSON *j)
     putchar('\n');
     free(s);
 }
+
+int cli_read_all(FILE *f, buf *b, adt_err *err)
+{
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        int rc = buf_append(b, tmp, n);
+        if (rc)
+            return adt_fail(err, rc, "input is larger than the limit of %zu bytes", b->max);
+    }
+    return ferror(f) ? adt_fail(err, ADT_EIO, "reading input failed") : ADT_OK;
+}
