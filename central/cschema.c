@@ -215,12 +215,36 @@ static const char m3_sql[] =
     "CREATE TRIGGER shipments_kept BEFORE DELETE ON auditd_central.shipments"
     "  FOR EACH ROW EXECUTE FUNCTION auditd_central.refuse_change();"
     "CREATE TRIGGER shipments_no_truncate BEFORE TRUNCATE ON auditd_central.shipments"
-    "  FOR EACH STATEMENT EXECUTE FUNCTION auditd_central.refuse_change();";
+    "  FOR EACH STATEMENT EXECUTE FUNCTION auditd_central.refuse_change();"
+    /* The rows of the fetched rollups batches, for the enterprise report to
+     * sum in SQL: derived from the stored batches (which stay as they were
+     * shipped); a later batch of the same site replaces the rows it carries. */
+    "CREATE TABLE auditd_central.rollups ("
+    "  site_id bigint NOT NULL REFERENCES auditd_central.sites(id),"
+    "  hour timestamptz NOT NULL,"
+    "  device text NOT NULL,"
+    "  readings bigint NOT NULL CHECK (readings >= 0),"
+    "  sampled_s bigint NOT NULL CHECK (sampled_s >= 0),"
+    "  running_s bigint, idle_s bigint, down_s bigint,"
+    "  energy_kwh double precision, produced double precision, good double precision,"
+    "  inspected bigint, rejected bigint, labelled bigint, failures bigint,"
+    "  shipment bigint NOT NULL,"
+    "  PRIMARY KEY (site_id, hour, device));"
+    "CREATE TABLE auditd_central.rollup_predictions ("
+    "  site_id bigint NOT NULL REFERENCES auditd_central.sites(id),"
+    "  hour timestamptz NOT NULL,"
+    "  device text NOT NULL,"
+    "  model text NOT NULL,"
+    "  version text NOT NULL,"
+    "  predictions bigint NOT NULL, positives bigint NOT NULL,"
+    "  tp bigint NOT NULL, fp bigint NOT NULL, fn bigint NOT NULL, tn bigint NOT NULL,"
+    "  shipment bigint NOT NULL,"
+    "  PRIMARY KEY (site_id, hour, device, model, version));";
 
 static const migration migrations[] = {
     {1, "mirror: sites, streams, checkpoints, entries, alerts", m1_sql},
     {2, "witness: witness key, latest and cosigned checkpoints, alert source; tree nodes", m2_sql},
-    {3, "shipments: batches the sites record and the centre fetches", m3_sql},
+    {3, "shipments: batches the sites record and the centre fetches; their rollups", m3_sql},
 };
 #define NMIGRATIONS (sizeof migrations / sizeof migrations[0])
 

@@ -38,6 +38,28 @@ typedef struct cship_ref {
  * fills *out (idx is not touched). Pure; fuzzed (tests/fuzz/fuzz_cship.c). */
 bool cship_ref_of_leaf(const char *leaf, size_t len, cship_ref *out);
 
+/* A rollups batch (kind "rollups", docs/central.md): each hourly row and
+ * prediction row, checked strictly (device index in range, hour on the hour
+ * and inside the batch's span, counts whole and >= 0, sums finite and >= 0,
+ * at most SHIP-sized arrays). Callbacks may be NULL; non-zero stops. */
+typedef struct cship_row {
+    int64_t hour_s;          /* start of the UTC hour, POSIX seconds */
+    const char *device;
+    uint64_t readings, sampled_s;
+    bool has_state, has_energy, has_produced, has_good, has_inspection, has_labels;
+    uint64_t running_s, idle_s, down_s;
+    double energy_kwh, produced, good;
+    uint64_t inspected, rejected, labelled, failures;
+} cship_row;
+typedef struct cship_pred {
+    int64_t hour_s;
+    const char *device, *model, *version;
+    uint64_t predictions, positives, tp, fp, fn, tn;
+} cship_pred;
+int cship_parse_rollups(const char *body, size_t len,
+                        int (*on_row)(void *ctx, const cship_row *r),
+                        int (*on_pred)(void *ctx, const cship_pred *p), void *ctx, adt_err *err);
+
 /* Record refs as wanted (inside the caller's transaction; duplicates ignored). */
 int cship_insert(cstore *cs, int64_t site_id, const cship_ref *refs, size_t n, adt_err *err);
 

@@ -35,10 +35,14 @@ typedef struct ekpis {
     char base_label[RPERIOD_LABEL_MAX];
     char version[64];
     double ideal_cycle_s;
+    bool has_calendar;        /* the planned operating calendar (kpi_params) */
+    int planned[7][2];
     kpi_inputs cur, prev, base;
     int nweeks;
     eowner owners[KPI_DEFS_MAX];
     size_t nowners;
+    char (*units)[64];        /* the work units (devices with machine.state), malloc'd */
+    size_t nunits;
 } ekpis;
 
 typedef struct efinding {
@@ -85,6 +89,15 @@ typedef struct esite {
     uint64_t kpis_idx, controls_idx;
     char kpis_sha[65], controls_sha[65];
     ekpis k;
+    /* the telemetry KPIs' inputs summed from the site's hourly rollups at the
+     * centre (period, and the site's baseline period), when it shipped any */
+    bool has_rcur, has_rbase;
+    kpi_inputs rcur, rbase;
+    /* what the KPIs are computed from: the kpi-inputs batch's time model,
+     * incidents, controls, drift and data quality, with the meters and labels
+     * replaced by the rollups' sums where the centre has rollups */
+    kpi_inputs mcur, mbase;
+    uint64_t rollup_rows;     /* device-hours summed for the period */
     bool evaluated;           /* the site's control evaluation ran */
     uint64_t posture[2][5];   /* per framework: in scope, with rules, satisfied, not, no evidence */
     char problem[ADT_ERR_MAX]; /* why data is missing, "" if none */

@@ -105,6 +105,28 @@ static int parse_kpis(const cJSON *j, ekpis *k, adt_err *err)
         rc = adt_fail(err, ADT_EINVAL, "batch: params.ideal_cycle_s must be a number >= 0");
     if (!rc)
         k->ideal_cycle_s = pc->valuedouble;
+    const cJSON *cal = cJSON_GetObjectItemCaseSensitive(params, "planned_hours");
+    static const char *const wd[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+    if (!rc && cal && !cJSON_IsNull(cal)) {
+        if (!cJSON_IsObject(cal))
+            rc = adt_fail(err, ADT_EINVAL, "batch: params.planned_hours must be an object");
+        for (int i = 0; !rc && i < 7; i++) {
+            const cJSON *h = cJSON_GetObjectItemCaseSensitive(cal, wd[i]);
+            const cJSON *f = cJSON_GetArrayItem(h, 0), *t = cJSON_GetArrayItem(h, 1);
+            if (!cJSON_IsArray(h) || cJSON_GetArraySize(h) != 2 || !cJSON_IsNumber(f) ||
+                !cJSON_IsNumber(t) || f->valuedouble < 0 || t->valuedouble > 24 ||
+                f->valuedouble > t->valuedouble || f->valuedouble != floor(f->valuedouble) ||
+                t->valuedouble != floor(t->valuedouble))
+                rc = adt_fail(err, ADT_EINVAL, "batch: params.planned_hours.%s must be [from, "
+                              "to] hours, 0 <= from <= to <= 24", wd[i]);
+            else {
+                k->planned[i][0] = (int)f->valuedouble;
+                k->planned[i][1] = (int)t->valuedouble;
+            }
+        }
+        if (!rc)
+            k->has_calendar = true;
+    }
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(j, "inputs");
     if (!rc && !cJSON_IsObject(in))
         rc = adt_fail(err, ADT_EINVAL, "batch: 'inputs' must be an object");
@@ -127,6 +149,25 @@ static int parse_kpis(const cJSON *j, ekpis *k, adt_err *err)
                 break;
             k->nweeks++;
         }
+    const cJSON *units = cJSON_GetObjectItemCaseSensitive(j, "work_units");
+    if (!rc && units && !cJSON_IsNull(units)) {
+        if (!cJSON_IsArray(units) || cJSON_GetArraySize(units) > 512)
+            rc = adt_fail(err, ADT_EINVAL, "batch: 'work_units' must be an array of at most 512");
+        else if (cJSON_GetArraySize(units) &&
+                 !(k->units = calloc((size_t)cJSON_GetArraySize(units), sizeof *k->units)))
+            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+        const cJSON *un;
+        if (!rc)
+            cJSON_ArrayForEach(un, units)
+            {
+                if (!cJSON_IsString(un) || !un->valuestring[0] || strlen(un->valuestring) >= 64) {
+                    rc = adt_fail(err, ADT_EINVAL, "batch: work_units[%zu] is not a device name",
+                                  k->nunits);
+                    break;
+                }
+                snprintf(k->units[k->nunits++], sizeof k->units[0], "%s", un->valuestring);
+            }
+    }
     const cJSON *owners = cJSON_GetObjectItemCaseSensitive(j, "owners");
     if (!rc && (!cJSON_IsArray(owners) || cJSON_GetArraySize(owners) > KPI_DEFS_MAX))
         rc = adt_fail(err, ADT_EINVAL, "batch: 'owners' must be an array of at most %d",
@@ -244,6 +285,8 @@ int ereport_check_shipment(const char *body, size_t len, adt_err *err)
     } else {
         ekpis *k = malloc(sizeof *k);
         rc = k ? parse_kpis(j, k, err) : adt_fail(err, ADT_ENOMEM, "out of memory");
+        if (k)
+            free(k->units);
         free(k);
     }
     cJSON_Delete(j);
@@ -272,6 +315,122 @@ static efinding *new_finding(edata *d, adt_err *err)
     efinding *f = &d->findings[d->nfindings++];
     memset(f, 0, sizeof *f);
     return f;
+}
+
+/* The telemetry KPIs' inputs of [from, to) from the site's rollups, the
+ * planned calendar applied hour by hour (exact: planned hours are whole
+ * hours). *has = false when no rollup row falls in the window. */
+static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t to_us,
+                         const ekpis *k, kpi_inputs *in, uint64_t *rows, bool *has, adt_err *err)
+{
+    memset(in, 0, sizeof *in);
+    *has = false;
+    *rows = 0;
+    char id[24], f[24], t[24];
+    snprintf(id, sizeof id, "%lld", (long long)site_id);
+    snprintf(f, sizeof f, "%lld", (long long)(from_us / 1000000));
+    snprintf(t, sizeof t, "%lld", (long long)(to_us / 1000000));
+    buf ul;
+    buf_init(&ul, 1 << 20);
+    int urc = buf_putc(&ul, '{');
+    for (size_t i = 0; !urc && i < k->nunits; i++) {
+        urc = buf_puts(&ul, i ? ",\"" : "\"");
+        for (const char *c = k->units[i]; !urc && *c; c++)
+            urc = (*c == '"' || *c == '\\') ? buf_printf(&ul, "\\%c", *c) : buf_putc(&ul, *c);
+        if (!urc)
+            urc = buf_putc(&ul, '"');
+    }
+    if (!urc)
+        urc = buf_putc(&ul, '}');
+    if (urc) {
+        buf_free(&ul);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    const char *v[4] = {id, f, t, ul.data};
+    PGresult *r = PQexecParams(cstore_conn(cs),
+                               "SELECT extract(isodow FROM hour)::int, extract(hour FROM hour)::int,"
+                               " count(*), coalesce(sum(readings) FILTER (WHERE u), 0),"
+                               " coalesce(sum(running_s), 0),"
+                               " coalesce(sum(idle_s), 0), coalesce(sum(down_s), 0),"
+                               " count(running_s), coalesce(sum(energy_kwh) FILTER (WHERE u), 0),"
+                               " count(energy_kwh) FILTER (WHERE u),"
+                               " coalesce(sum(produced) FILTER (WHERE u), 0),"
+                               " count(produced) FILTER (WHERE u),"
+                               " coalesce(sum(least(good, produced)) FILTER (WHERE u), 0),"
+                               " count(good) FILTER (WHERE u), coalesce(sum(labelled), 0),"
+                               " coalesce(sum(failures), 0), count(labelled)"
+                               " FROM (SELECT *, (cardinality($4::text[]) = 0 OR device ="
+                               " ANY($4::text[])) AS u FROM auditd_central.rollups WHERE"
+                               " site_id = $1 AND hour >= to_timestamp($2) AND hour <"
+                               " to_timestamp($3)) r GROUP BY 1, 2",
+                               4, NULL, v, NULL, NULL, 0);
+    buf_free(&ul);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cstore_fail(cs, r, err, "summing the site's rollups");
+    uint64_t labelled = 0, failures = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int64_t dow = 0, hour = 0;
+        uint64_t c[17];
+        num_i64(PQgetvalue(r, i, 0), 1, 7, &dow);
+        num_i64(PQgetvalue(r, i, 1), 0, 23, &hour);
+        double x[17];
+        for (int k2 = 2; k2 < 17; k2++) {
+            x[k2] = strtod(PQgetvalue(r, i, k2), NULL);
+            c[k2] = x[k2] > 0 ? (uint64_t)x[k2] : 0;
+        }
+        int wd = (int)(dow % 7); /* ISO Monday=1..Sunday=7 -> kpi_params Sunday=0 */
+        bool planned = !k->has_calendar ||
+                       (hour >= k->planned[wd][0] && hour < k->planned[wd][1]);
+        *rows += c[2];
+        in->meter_readings += c[3];
+        if (c[7]) {
+            in->has_time_model = true;
+            in->apt_s += x[4];
+            in->pbt_s += x[4] + (planned ? x[5] + x[6] : 0);
+            in->adot_s += planned ? x[6] : 0;
+        }
+        if (c[9]) {
+            in->has_energy = true;
+            in->energy_kwh += x[8];
+        }
+        if (c[11] && c[13]) {
+            in->has_production = true;
+            in->produced += x[10];
+            in->good += x[12];
+        }
+        if (c[16]) {
+            in->has_labels = true;
+            labelled += c[14];
+            failures += c[15];
+        }
+    }
+    PQclear(r);
+    if (!*rows)
+        return ADT_OK;
+    *has = true;
+    if (in->has_labels) {
+        /* A labelled reading without a stored prediction raised no alarm. */
+        r = PQexecParams(cstore_conn(cs),
+                         "SELECT coalesce(sum(tp), 0), coalesce(sum(fp), 0), coalesce(sum(fn), 0),"
+                         " coalesce(sum(tn), 0) FROM auditd_central.rollup_predictions"
+                         " WHERE site_id = $1 AND hour >= to_timestamp($2) AND hour <"
+                         " to_timestamp($3)",
+                         3, NULL, v, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            return cstore_fail(cs, r, err, "summing the site's prediction rollups");
+        uint64_t tp = 0, fp = 0, fn = 0, tn = 0;
+        num_u64(PQgetvalue(r, 0, 0), INT64_MAX, &tp);
+        num_u64(PQgetvalue(r, 0, 1), INT64_MAX, &fp);
+        num_u64(PQgetvalue(r, 0, 2), INT64_MAX, &fn);
+        num_u64(PQgetvalue(r, 0, 3), INT64_MAX, &tn);
+        PQclear(r);
+        in->tp = tp;
+        in->fp = fp;
+        in->fn = failures > tp ? failures - tp : 0;
+        in->tn = labelled - failures > fp ? labelled - failures - fp : 0;
+        in->scored = tp + fp + fn + tn;
+    }
+    return ADT_OK;
 }
 
 /* The stream, the checkpoint to cite, the batches, the alerts of one site. */
@@ -365,6 +524,20 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
         }
     }
     PQclear(r);
+    if (s->has_kpis) {
+        /* The telemetry KPIs from the rollups of the period and of the site's
+         * own baseline period (shipped when that period was reported). */
+        uint64_t brows = 0;
+        rc = rollup_inputs(cs, s->site.id, d->period.from_us, d->period.to_us, &s->k, &s->rcur,
+                           &s->rollup_rows, &s->has_rcur, err);
+        rperiod bp;
+        adt_err pe = {0};
+        if (!rc && s->k.has_base && rperiod_parse(s->k.base_label, &bp, &pe) == ADT_OK)
+            rc = rollup_inputs(cs, s->site.id, bp.from_us, bp.to_us, &s->k, &s->rbase, &brows,
+                               &s->has_rbase, err);
+        if (rc)
+            return rc;
+    }
     if (!s->problem[0] && (!s->has_kpis || !s->has_controls)) {
         r = PQexecParams(db,
                          "SELECT count(*), coalesce(max(problem), '') FROM"
@@ -521,6 +694,57 @@ static int prove_site(cstore *cs, edata *d, int si, adt_err *err)
 
 /* ---------- computing ---------- */
 
+/* The KPIs whose inputs come (in part) from the rollups at the centre: the
+ * work units' meters and the labelled readings against the predictions
+ * stored at ingestion. The time model (machine.state events), incidents,
+ * drift, controls and data quality are the site's kpi-inputs, so the
+ * enterprise figures keep the definitions of the sites' own reports. */
+static bool from_rollups(kpi_id id)
+{
+    switch (id) {
+    case KPI_EFFECTIVENESS:
+    case KPI_QUALITY_RATIO:
+    case KPI_OEE:
+    case KPI_ENERGY_PER_GOOD_UNIT:
+    case KPI_ENERGY_REDUCTION:
+    case KPI_DETECTION_RATE:
+    case KPI_PRECISION:
+    case KPI_FALSE_ALARM_RATE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The kpi-inputs window with the rollups' meters and labels put in. */
+static void merge(kpi_inputs *m, const kpi_inputs *k, const kpi_inputs *r, bool has_r)
+{
+    *m = *k;
+    if (!has_r)
+        return;
+    m->has_production = r->has_production;
+    m->produced = r->produced;
+    m->good = r->good;
+    m->has_energy = r->has_energy;
+    m->energy_kwh = r->energy_kwh;
+    m->meter_readings = r->meter_readings;
+    m->has_labels = r->has_labels;
+    m->tp = r->tp;
+    m->fp = r->fp;
+    m->fn = r->fn;
+    m->tn = r->tn;
+    m->scored = r->scored;
+}
+
+/* The inputs of KPI `id` at site s: the period's or the baseline's. */
+static const kpi_inputs *site_inputs(const esite *s, kpi_id id, bool base, const char **source)
+{
+    *source = from_rollups(id) && (base ? s->has_rbase : s->has_rcur) ? "rollups" : "kpi-inputs";
+    if (!s->has_kpis || (base && !s->k.has_base))
+        return NULL;
+    return base ? &s->mbase : &s->mcur;
+}
+
 static void compute_kpis(edata *d)
 {
     for (size_t ki = 0; ki < d->defs.n; ki++) {
@@ -534,26 +758,29 @@ static void compute_kpis(edata *d)
         for (size_t si = 0; si < d->nsites; si++) {
             esite *s = &d->sites[si];
             kpi_params p = {.ideal_cycle_s = s->has_kpis ? s->k.ideal_cycle_s : 0};
-            if (!s->has_kpis) {
+            const char *src;
+            const kpi_inputs *cur = site_inputs(s, id, false, &src);
+            const kpi_inputs *base = site_inputs(s, id, true, &src);
+            if (!cur) {
                 k->site_cur[si] = (kpi_value){false, 0, "the site shipped no KPI inputs", NULL};
                 k->site_base[si] = k->site_cur[si];
                 continue;
             }
+            const kpi_inputs *eb = site_inputs(s, KPI_ENERGY_PER_GOOD_UNIT, true, &src);
             double epgu = 0;
-            bool has_epgu = s->k.has_base && s->k.base.has_energy && s->k.base.has_production &&
-                            s->k.base.good > 0;
+            bool has_epgu = eb && eb->has_energy && eb->has_production && eb->good > 0;
             if (has_epgu)
-                epgu = s->k.base.energy_kwh / s->k.base.good;
-            k->site_cur[si] = kpi_compute(id, &s->k.cur, &p, has_epgu ? &epgu : NULL);
-            k->site_base[si] = s->k.has_base ? kpi_compute(id, &s->k.base, &p, NULL)
-                                             : (kpi_value){false, 0, "no baseline period", NULL};
-            kpi_inputs_add(&k->total_in, &s->k.cur);
-            ptu_pq += s->k.ideal_cycle_s * s->k.cur.produced;
-            if (s->k.has_base) {
-                kpi_inputs_add(&k->total_base_in, &s->k.base);
-                kpi_inputs_add(&k->total_cmp_in, &s->k.cur);
-                base_ptu_pq += s->k.ideal_cycle_s * s->k.base.produced;
-                cmp_ptu_pq += s->k.ideal_cycle_s * s->k.cur.produced;
+                epgu = eb->energy_kwh / eb->good;
+            k->site_cur[si] = kpi_compute(id, cur, &p, has_epgu ? &epgu : NULL);
+            k->site_base[si] = base ? kpi_compute(id, base, &p, NULL)
+                                    : (kpi_value){false, 0, "no baseline period", NULL};
+            kpi_inputs_add(&k->total_in, cur);
+            ptu_pq += s->k.ideal_cycle_s * cur->produced;
+            if (base) {
+                kpi_inputs_add(&k->total_base_in, base);
+                kpi_inputs_add(&k->total_cmp_in, cur);
+                base_ptu_pq += s->k.ideal_cycle_s * base->produced;
+                cmp_ptu_pq += s->k.ideal_cycle_s * cur->produced;
                 k->total_has_base = true;
             }
         }
@@ -590,6 +817,8 @@ static void edata_free(edata *d)
         free(f->site_note);
     }
     free(d->findings);
+    for (size_t i = 0; d->sites && i < d->nsites; i++)
+        free(d->sites[i].k.units);
     if (d->kpis)
         for (size_t i = 0; i < d->defs.n; i++) {
             free(d->kpis[i].site_cur);
@@ -700,6 +929,11 @@ int ereport_compute(const ereport_opts *o, ereport **out, adt_err *err)
     if (rc) {
         ereport_free(r);
         return rc;
+    }
+    for (size_t i = 0; i < d->nsites; i++) {
+        esite *s = &d->sites[i];
+        merge(&s->mcur, &s->k.cur, &s->rcur, s->has_rcur);
+        merge(&s->mbase, &s->k.base, &s->rbase, s->has_rbase);
     }
     compute_kpis(d);
     for (size_t i = 0; i < d->nsites; i++) {
@@ -956,9 +1190,14 @@ static cJSON *build_json(const edata *d)
         kpi_params p = {.ideal_cycle_s = s->has_kpis ? s->k.ideal_cycle_s : 0};
         for (size_t ki = 0; ki < d->defs.n; ki++) {
             const ekpi *k = &d->kpis[ki];
-            cJSON *x = jkpi(k, &k->site_cur[si], &k->site_cur[si], &k->site_base[si],
-                            s->has_kpis ? &s->k.cur : NULL,
-                            s->has_kpis && s->k.has_base ? &s->k.base : NULL, &p, &p);
+            const char *src = NULL, *bsrc = NULL;
+            const kpi_inputs *ci = site_inputs(s, k->def->id, false, &src);
+            const kpi_inputs *bi = site_inputs(s, k->def->id, true, &bsrc);
+            cJSON *x = jkpi(k, &k->site_cur[si], &k->site_cur[si], &k->site_base[si], ci, bi, &p,
+                            &p);
+            cJSON *so = cJSON_AddObjectToObject(x, "source");
+            cJSON_AddStringToObject(so, "current", src);
+            cJSON_AddStringToObject(so, "baseline", bsrc);
             const char *name = NULL, *pr = owner_of(s, k->def, &name);
             cJSON *ow = cJSON_AddObjectToObject(x, "owner");
             jstr_or_null(ow, "activity", k->def->activity);
@@ -1098,8 +1337,9 @@ static int build_csv(const edata *d, buf *b)
             const esite *s = &d->sites[si];
             kpi_params p = {.ideal_cycle_s = s->has_kpis ? s->k.ideal_cycle_s : 0};
             const char *name = NULL, *pr = owner_of(s, k->def, &name);
+            const char *src;
             rc = csv_row(b, d, "site", s->site.origin, k, &k->site_cur[si], &k->site_cur[si],
-                         &k->site_base[si], s->has_kpis ? &s->k.cur : NULL, &p,
+                         &k->site_base[si], site_inputs(s, k->def->id, false, &src), &p,
                          name ? name : pr);
         }
     }

@@ -1459,6 +1459,7 @@ void rdata_free(rdata *d)
     free(d->deploys);
     free(d->drift);
     free(d->findings);
+    free(d->units);
     cJSON_Delete(d->controls);
     free(d);
 }
@@ -1575,6 +1576,17 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
      * extend: after the telemetry pass. */
     time_model(&s);
     rc = s.rc;
+    /* The work units by name, for what a site ships to its centre (ship.h). */
+    if (!rc && s.devices.n) {
+        d->units = calloc(s.devices.n, sizeof *d->units);
+        for (size_t i = 0, k = 0; d->units && i < s.devices.cap; i++)
+            if (s.devices.keys[i] && k < s.devices.n)
+                scopy(d->units[k++], sizeof d->units[0], s.devices.keys[i]);
+        if (!d->units)
+            rc = ADT_ENOMEM;
+        else
+            d->nunits = s.devices.n;
+    }
     scan_free(&s);
     if (rc) {
         rc = adt_fail(err, rc, "out of memory while building the report data");

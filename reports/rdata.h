@@ -175,6 +175,8 @@ typedef struct rdata {
     char kpi_owner[KPI_DEFS_MAX][RDATA_STR];      /* Accountable of each KPI's activity */
     char kpi_owner_name[KPI_DEFS_MAX][RDATA_STR]; /* the principal's name in the policy */
 
+    char (*units)[RDATA_STR];  /* the work units (devices with machine.state), by name */
+    size_t nunits;
     bool telemetry_store;      /* telemetry.db was read */
     char telemetry_problem[ADT_ERR_MAX];
     char model_problem[ADT_ERR_MAX]; /* why live precision/recall is missing */

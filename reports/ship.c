@@ -8,7 +8,9 @@
 #include "rdata.h"
 #include "reports.h"
 #include "rfc3339.h"
+#include "rollup.h"
 #include "rperiod.h"
+#include "tdb.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -121,9 +123,27 @@ static int head(buf *b, const char *kind, const rdata *d)
     return rc;
 }
 
+/* The planned operating calendar {"sun":[from,to],...}, or null (24/7). */
+static int calendar(buf *b, const kpi_params *p)
+{
+    static const char *const wd[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+    if (!p->has_calendar)
+        return buf_puts(b, "null");
+    int rc = buf_putc(b, '{');
+    for (int i = 0; !rc && i < 7; i++)
+        rc = buf_printf(b, "%s\"%s\":[%d,%d]", i ? "," : "", wd[i], p->planned[i][0],
+                        p->planned[i][1]);
+    return rc ? rc : buf_putc(b, '}');
+}
+
 static int inputs_or_null(buf *b, const kpi_inputs *in)
 {
     return in ? kpi_inputs_json(in, b) : buf_puts(b, "null");
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(a, b);
 }
 
 static int build_kpis(const rdata *d, buf *b)
@@ -140,7 +160,12 @@ static int build_kpis(const rdata *d, buf *b)
     if (!rc) rc = buf_putc(b, ',');
     if (!rc) rc = jstr(b, "kpi_definitions", defs->version);
     if (!rc)
-        rc = buf_printf(b, ",\"params\":{\"ideal_cycle_s\":%.17g}", defs->params.ideal_cycle_s);
+        rc = buf_printf(b, ",\"params\":{\"ideal_cycle_s\":%.17g,\"planned_hours\":",
+                        defs->params.ideal_cycle_s);
+    if (!rc)
+        rc = calendar(b, &defs->params);
+    if (!rc)
+        rc = buf_putc(b, '}');
     if (!rc) rc = buf_puts(b, ",\"inputs\":{\"current\":");
     if (!rc) rc = kpi_inputs_json(&d->cur, b);
     if (!rc) rc = buf_puts(b, ",\"previous\":");
@@ -159,6 +184,21 @@ static int build_kpis(const rdata *d, buf *b)
         if (!rc) rc = kpi_inputs_json(&d->week[w], b);
         if (!rc) rc = buf_putc(b, '}');
     }
+    /* The work units (devices with machine.state): the centre sums their
+     * meters from the rollups, as the report does. */
+    char (*u)[RDATA_STR] = NULL;
+    if (!rc && d->nunits && !(u = malloc(d->nunits * sizeof *u)))
+        rc = ADT_ENOMEM;
+    for (size_t i = 0; !rc && i < d->nunits; i++)
+        memcpy(u[i], d->units[i], sizeof u[i]);
+    if (u)
+        qsort(u, d->nunits, sizeof *u, cmp_name);
+    if (!rc) rc = buf_puts(b, "],\"work_units\":[");
+    for (size_t i = 0; !rc && i < d->nunits; i++) {
+        rc = buf_puts(b, i ? "," : "");
+        if (!rc) rc = canon_put_string(b, u[i], strlen(u[i]));
+    }
+    free(u);
     if (!rc) rc = buf_puts(b, "],\"owners\":[");
     for (size_t i = 0, n = 0; !rc && i < defs->n; i++) {
         const kpi_def *k = &defs->defs[i];
@@ -224,6 +264,173 @@ static int build_controls(const rdata *d, buf *b)
     return rc;
 }
 
+/* ---------- rollups ---------- */
+
+typedef struct rctx {
+    buf *b;
+    char devs[512][64]; /* device names, by index in the batch */
+    int ndev;
+    uint64_t rows;
+    int rc;
+} rctx;
+
+static int dev_index(rctx *c, const char *name)
+{
+    for (int i = 0; i < c->ndev; i++)
+        if (!strcmp(c->devs[i], name))
+            return i;
+    if (c->ndev == 512 || strlen(name) >= sizeof c->devs[0])
+        return -1;
+    snprintf(c->devs[c->ndev], sizeof c->devs[0], "%s", name);
+    return c->ndev++;
+}
+
+static int num_or_null(buf *b, bool has, double v)
+{
+    return has ? buf_printf(b, ",%.17g", v) : buf_puts(b, ",null");
+}
+
+static int on_row(void *ctx, const rollup_row *r)
+{
+    rctx *c = ctx;
+    int d = dev_index(c, r->device);
+    if (d < 0)
+        return c->rc = ADT_ETOOBIG;
+    int rc = buf_printf(c->b, "%s[%lld,%d,%llu,%lld", c->rows ? "," : "",
+                        (long long)(r->hour_us / 1000000), d, (unsigned long long)r->readings,
+                        (long long)r->sampled_s);
+    if (!rc) rc = num_or_null(c->b, r->has_state, (double)r->running_s);
+    if (!rc) rc = num_or_null(c->b, r->has_state, (double)r->idle_s);
+    if (!rc) rc = num_or_null(c->b, r->has_state, (double)r->down_s);
+    if (!rc) rc = num_or_null(c->b, r->has_energy, r->energy_kwh);
+    if (!rc) rc = num_or_null(c->b, r->has_produced, r->produced);
+    if (!rc) rc = num_or_null(c->b, r->has_good, r->good);
+    if (!rc) rc = num_or_null(c->b, r->has_inspection, (double)r->inspected);
+    if (!rc) rc = num_or_null(c->b, r->has_inspection, (double)r->rejected);
+    if (!rc) rc = num_or_null(c->b, r->has_labels, (double)r->labelled);
+    if (!rc) rc = num_or_null(c->b, r->has_labels, (double)r->failures);
+    if (!rc) rc = buf_putc(c->b, ']');
+    c->rows++;
+    return c->rc = rc;
+}
+
+static int on_pred(void *ctx, const rollup_pred *p)
+{
+    rctx *c = ctx;
+    int d = dev_index(c, p->device);
+    if (d < 0)
+        return c->rc = ADT_ETOOBIG;
+    int rc = buf_printf(c->b, "%s[%lld,%d,", c->rows ? "," : "", (long long)(p->hour_us / 1000000),
+                        d);
+    if (!rc) rc = canon_put_string(c->b, p->model, strlen(p->model));
+    if (!rc) rc = buf_putc(c->b, ',');
+    if (!rc) rc = canon_put_string(c->b, p->version, strlen(p->version));
+    if (!rc)
+        rc = buf_printf(c->b, ",%llu,%llu,%llu,%llu,%llu,%llu]",
+                        (unsigned long long)p->predictions, (unsigned long long)p->positives,
+                        (unsigned long long)p->tp, (unsigned long long)p->fp,
+                        (unsigned long long)p->fn, (unsigned long long)p->tn);
+    c->rows++;
+    return c->rc = rc;
+}
+
+static int count_row(void *ctx, const rollup_row *r)
+{
+    (void)r;
+    (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+/* One rollups batch for the hours [from, to). */
+static int build_rollups(sqlite3 *tdb, const rdata *d, int64_t from, int64_t to, buf *b,
+                         adt_err *err)
+{
+    const kpi_defs *defs = d->defs;
+    rctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    buf rows, preds;
+    buf_init(&rows, SHIP_MAX_BYTES);
+    buf_init(&preds, SHIP_MAX_BYTES);
+    c->b = &rows;
+    int rc = rollup_read(tdb, from, to, NULL, on_row, c, err);
+    uint64_t nrows = c->rows;
+    c->b = &preds;
+    c->rows = 0;
+    if (!rc)
+        rc = rollup_read_predictions(tdb, from, to, NULL, on_pred, c, err);
+    if (rc && c->rc)
+        rc = adt_fail(err, c->rc, "the rollups of one batch do not fit (%u bytes, 512 devices)",
+                      SHIP_MAX_BYTES);
+    if (!rc) rc = head(b, "rollups", d);
+    char f[40], t[40];
+    rfc3339_format_s(from, f, sizeof f);
+    rfc3339_format_s(to, t, sizeof t);
+    if (!rc)
+        rc = buf_printf(b, ",\"hours\":{\"from\":\"%s\",\"to\":\"%s\",\"rows\":%llu}", f, t,
+                        (unsigned long long)nrows);
+    if (!rc)
+        rc = buf_printf(b, ",\"params\":{\"ideal_cycle_s\":%.17g,\"planned_hours\":",
+                        defs->params.ideal_cycle_s);
+    if (!rc)
+        rc = calendar(b, &defs->params);
+    if (!rc) rc = buf_puts(b, ",\"baseline_period\":");
+    if (!rc && d->has_base)
+        rc = window(b, d->base.label, d->base.from_us, d->base.to_us);
+    else if (!rc)
+        rc = buf_puts(b, "null");
+    if (!rc) rc = buf_puts(b, "},\"devices\":[");
+    for (int i = 0; !rc && i < c->ndev; i++) {
+        rc = buf_puts(b, i ? "," : "");
+        if (!rc) rc = canon_put_string(b, c->devs[i], strlen(c->devs[i]));
+    }
+    if (!rc) rc = buf_puts(b, "],\"rows\":[");
+    if (!rc && rows.len) rc = buf_append(b, rows.data, rows.len);
+    if (!rc) rc = buf_puts(b, "],\"predictions\":[");
+    if (!rc && preds.len) rc = buf_append(b, preds.data, preds.len);
+    if (!rc) rc = buf_puts(b, "]}");
+    if (rc && !err->msg[0])
+        rc = adt_fail(err, ADT_ETOOBIG, "a rollups batch is over %u bytes", SHIP_MAX_BYTES);
+    buf_free(&rows);
+    buf_free(&preds);
+    free(c);
+    return rc;
+}
+
+/* The cuts of [from, to) into batches: calendar months, each halved until it
+ * holds at most SHIP_ROLLUP_ROWS rows (a day at least). */
+static int rollup_spans(sqlite3 *tdb, int64_t from, int64_t to, int64_t (*spans)[2], size_t cap,
+                        size_t *n, adt_err *err)
+{
+    *n = 0;
+    int64_t a = from;
+    while (a < to) {
+        int64_t y;
+        int m, dd;
+        rfc3339_civil_from_days(a / (86400LL * 1000000), &y, &m, &dd);
+        int64_t next = rfc3339_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) *
+                       86400LL * 1000000;
+        int64_t b = next < to ? next : to;
+        for (;;) {
+            uint64_t rows = 0;
+            int rc = rollup_read(tdb, a, b, NULL, count_row, &rows, err);
+            if (rc)
+                return rc;
+            int64_t half = a + ((b - a) / 2 / (86400LL * 1000000)) * 86400LL * 1000000;
+            if (rows <= SHIP_ROLLUP_ROWS || half <= a)
+                break;
+            b = half;
+        }
+        if (*n == cap)
+            return adt_fail(err, ADT_ETOOBIG, "the period needs more than %zu rollup batches", cap);
+        spans[*n][0] = a;
+        spans[*n][1] = b;
+        (*n)++;
+        a = b;
+    }
+    return ADT_OK;
+}
+
 static int load_defs(const ship_opts *o, kpi_defs *defs, adt_err *err)
 {
     if (o->kpis_path)
@@ -243,9 +450,15 @@ static int record(const ship_opts *o, const char *period, ship_batch *b, size_t 
     char now[40];
     rfc3339_format(o->time_us ? o->time_us : rfc3339_now_us(), now, sizeof now);
     const char *actor = o->actor && *o->actor ? o->actor : "auditd";
-    buf ev[2], canon[2];
-    ledger_item items[2];
-    int rc = ADT_OK;
+    buf *ev = calloc(n ? n : 1, sizeof *ev), *canon = calloc(n ? n : 1, sizeof *canon);
+    ledger_item *items = calloc(n ? n : 1, sizeof *items);
+    int rc = ev && canon && items ? ADT_OK : adt_fail(err, ADT_ENOMEM, "out of memory");
+    if (rc) {
+        free(ev);
+        free(canon);
+        free(items);
+        return rc;
+    }
     for (size_t i = 0; i < n; i++) {
         buf_init(&ev[i], 4096);
         buf_init(&canon[i], 4096);
@@ -283,12 +496,15 @@ static int record(const ship_opts *o, const char *period, ship_batch *b, size_t 
         buf_free(&ev[i]);
         buf_free(&canon[i]);
     }
+    free(ev);
+    free(canon);
+    free(items);
     return rc;
 }
 
-int ship_period(const ship_opts *o, ship_batch out[2], adt_err *err)
+int ship_period(const ship_opts *o, ship_batch *out, size_t *nout, adt_err *err)
 {
-    memset(out, 0, 2 * sizeof *out);
+    *nout = 0;
     rperiod per;
     int rc = rperiod_parse(o->period, &per, err);
     if (rc)
@@ -299,28 +515,52 @@ int ship_period(const ship_opts *o, ship_batch out[2], adt_err *err)
     rdata *d = NULL;
     rdata_opts ro = {0, o->time_us, false, false};
     rc = rdata_collect(o->data_dir, &per, &defs, &ro, &d, err);
-    buf body[2];
-    buf_init(&body[0], SHIP_MAX_BYTES);
-    buf_init(&body[1], SHIP_MAX_BYTES);
+    buf *body = calloc(SHIP_BATCHES_MAX, sizeof *body);
+    int64_t (*spans)[2] = calloc(SHIP_BATCHES_MAX, sizeof *spans);
+    size_t n = 0, nspans = 0;
+    if (!rc && (!body || !spans))
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+    for (size_t i = 0; body && i < SHIP_BATCHES_MAX; i++)
+        buf_init(&body[i], SHIP_MAX_BYTES);
     if (!rc && (build_kpis(d, &body[0]) || build_controls(d, &body[1])))
         rc = adt_fail(err, ADT_ETOOBIG, "a batch is over %u bytes", SHIP_MAX_BYTES);
+    if (!rc) {
+        snprintf(out[0].kind, sizeof out[0].kind, "kpi-inputs");
+        snprintf(out[1].kind, sizeof out[1].kind, "controls");
+        n = 2;
+    }
+    /* The rollups, when the site has a telemetry store. */
+    sqlite3 *tdb = NULL;
+    adt_err te = {0};
+    if (!rc && tdb_open(o->data_dir, false, &tdb, &te) == ADT_OK) {
+        rc = rollup_spans(tdb, per.from_us, per.to_us, spans, SHIP_BATCHES_MAX - 2, &nspans, err);
+        for (size_t i = 0; !rc && i < nspans; i++) {
+            rc = build_rollups(tdb, d, spans[i][0], spans[i][1], &body[n], err);
+            snprintf(out[n].kind, sizeof out[n].kind, "rollups");
+            n++;
+        }
+    }
+    if (tdb)
+        sqlite3_close(tdb);
     sqlite3 *db = NULL;
     if (!rc)
         rc = store_open(o->data_dir, true, &db, err);
-    static const char *const kinds[2] = {"kpi-inputs", "controls"};
-    for (int i = 0; !rc && i < 2; i++) {
+    for (size_t i = 0; !rc && i < n; i++) {
         uint8_t h[32];
         crypto_hash_sha256(h, (const uint8_t *)body[i].data, body[i].len);
-        snprintf(out[i].kind, sizeof out[i].kind, "%s", kinds[i]);
         sodium_bin2hex(out[i].sha256, sizeof out[i].sha256, h, 32);
         out[i].bytes = body[i].len;
-        rc = store_put(db, out[i].sha256, kinds[i], per.label, &body[i], err);
+        rc = store_put(db, out[i].sha256, out[i].kind, per.label, &body[i], err);
     }
     sqlite3_close(db);
     if (!rc)
-        rc = record(o, per.label, out, 2, err);
-    buf_free(&body[0]);
-    buf_free(&body[1]);
+        rc = record(o, per.label, out, n, err);
+    if (!rc)
+        *nout = n;
+    for (size_t i = 0; body && i < SHIP_BATCHES_MAX; i++)
+        buf_free(&body[i]);
+    free(body);
+    free(spans);
     rdata_free(d);
     kpi_defs_free(&defs);
     return rc;

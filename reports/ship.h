@@ -3,7 +3,14 @@
  *
  * For a period, `ship_period` computes the site's KPI inputs and control
  * status with the report's own computation (rdata.h, at one signed
- * checkpoint) and makes two batches, format "auditd-shipment/1" (JSON):
+ * checkpoint) and reads its hourly telemetry rollups (rollup.h), and makes
+ * batches, format "auditd-shipment/1" (JSON):
+ *   rollups     the period's hourly rollups per device and per model version
+ *               (pipeline.md, "Rollups"; the per-field statistics stay at the
+ *               site), with what the centre needs to read them: the planned
+ *               operating calendar, the ideal cycle, the baseline period; one
+ *               batch per calendar month of the period (more if a month has
+ *               over SHIP_ROLLUP_ROWS rows);
  *   kpi-inputs  the additive inputs (kpi_inputs) of the period, of the
  *               previous period, of the site's own baseline period and of
  *               each week, the KPI owners (RACI) and the parameters the
@@ -28,7 +35,9 @@
 
 #define SHIP_FORMAT "auditd-shipment/1"
 #define SHIP_DB_FILE "shipments.db"
-#define SHIP_MAX_BYTES (16u << 20) /* a batch is never larger */
+#define SHIP_MAX_BYTES (8u << 20)  /* a batch is never larger (the centre's limit) */
+#define SHIP_ROLLUP_ROWS 40000     /* rollup rows per batch at most */
+#define SHIP_BATCHES_MAX 128
 
 typedef struct ship_opts {
     const char *data_dir;
@@ -39,14 +48,15 @@ typedef struct ship_opts {
 } ship_opts;
 
 typedef struct ship_batch {
-    char kind[16];          /* "kpi-inputs", "controls" */
+    char kind[16];          /* "kpi-inputs", "controls", "rollups" */
     char sha256[65];
     uint64_t bytes;
     uint64_t index;         /* the site.shipment entry */
 } ship_batch;
 
-/* Build, store and record the period's batches. OUT: out[0..2). */
-int ship_period(const ship_opts *o, ship_batch out[2], adt_err *err);
+/* Build, store and record the period's batches (all in one ledger
+ * transaction). OUT: out[0..*n), at most SHIP_BATCHES_MAX. */
+int ship_period(const ship_opts *o, ship_batch *out, size_t *n, adt_err *err);
 
 /* GET /v1/shipments/{sha256} (auditor or admin): the stored batch bytes
  * (application/json). ADT_ENOTFOUND if the path is not /v1/shipments/...;

@@ -333,10 +333,12 @@ static void ship_usage(FILE *f)
             "                   [--data-dir DIR]\n"
             "\n"
             "Make the period's batches for the central tier (docs/central.md, \"Shipments\"):\n"
-            "the KPI inputs (numerators and denominators of the period, the previous period,\n"
-            "the site's baseline period and each week) and the control status (posture per\n"
-            "framework, findings with owners), computed like the report at one signed\n"
-            "checkpoint; never raw readings. Each batch is kept in shipments.db and recorded\n"
+            "the hourly telemetry rollups (per device and model version, one batch per\n"
+            "month), the KPI inputs (numerators and denominators of the period, the previous\n"
+            "period, the site's baseline period and each week) and the control status\n"
+            "(posture per framework, findings with owners), computed like the report at one\n"
+            "signed checkpoint; never raw readings. Each batch is kept in shipments.db and\n"
+            "recorded\n"
             "in the ledger (site.shipment, with its SHA-256); the centre fetches it with\n"
             "GET /v1/shipments/{sha256} once it has mirrored that entry.\n"
             "  --time T   the time of the site.shipment events (RFC 3339; default now)\n"
@@ -377,11 +379,12 @@ int cli_ship(int argc, char **argv)
         return 2;
     }
     o.data_dir = cli_data_dir(data_dir);
-    ship_batch b[2];
+    ship_batch b[SHIP_BATCHES_MAX];
+    size_t n = 0;
     adt_err err = {0};
-    if (ship_period(&o, b, &err))
+    if (ship_period(&o, b, &n, &err))
         return cli_fail(cmd, &err);
-    for (int i = 0; i < 2; i++)
+    for (size_t i = 0; i < n; i++)
         printf("%s sha256=%s bytes=%llu recorded_at_index=%llu\n", b[i].kind, b[i].sha256,
                (unsigned long long)b[i].bytes, (unsigned long long)b[i].index);
     return 0;
