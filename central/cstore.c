@@ -863,7 +863,9 @@ int cstore_status(cstore *cs, bool all_alerts,
              " coalesce((SELECT w.size FROM auditd_central.witness_latest w"
              "   WHERE w.site_id = s.id), -1),"
              " coalesce((SELECT " TS("w.cosigned_at") " FROM auditd_central.witness_latest w"
-             "   WHERE w.site_id = s.id), '')"
+             "   WHERE w.site_id = s.id), ''),"
+             " (SELECT count(*) FROM auditd_central.shipments sh WHERE sh.site_id = s.id),"
+             " (SELECT count(body) FROM auditd_central.shipments sh WHERE sh.site_id = s.id)"
              " FROM auditd_central.sites s JOIN auditd_central.streams st ON st.site_id = s.id"
              " ORDER BY s.origin",
              CSCHEMA_LOCK_CLASS);
@@ -895,6 +897,8 @@ int cstore_status(cstore *cs, bool all_alerts,
         if (s->cosigned)
             u64_get(r, i, 16, &s->cosigned_size);
         text_get(r, i, 17, s->cosigned_at, sizeof s->cosigned_at);
+        u64_get(r, i, 18, &s->batches);
+        u64_get(r, i, 19, &s->batches_fetched);
         if (on_site)
             rc = on_site(ctx, s);
     }
@@ -975,6 +979,9 @@ static int j_site(void *vctx, const cstore_site_status *s)
     else if (!rc)
         rc = buf_puts(b, ",\"cosigned_size\":null");
     if (!rc) rc = jstr(b, "cosigned_at", s->cosigned_at, true);
+    if (!rc)
+        rc = buf_printf(b, ",\"batches\":%llu,\"batches_fetched\":%llu",
+                        (unsigned long long)s->batches, (unsigned long long)s->batches_fetched);
     if (!rc) rc = jstr(b, "checked_at", s->checked_at, true);
     if (!rc) rc = jstr(b, "writer", s->writer, true);
     if (!rc) rc = jstr(b, "last_error", s->last_error, true);

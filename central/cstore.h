@@ -178,6 +178,7 @@ typedef struct cstore_site_status {
     bool cosigned;                          /* the centre cosigned a checkpoint as its witness */
     uint64_t cosigned_size;                 /* the newest of them */
     char cosigned_at[CSTORE_TIME_MAX];
+    uint64_t batches, batches_fetched;      /* shipped batches recorded by mirrored entries, fetched */
 } cstore_site_status;
 
 typedef struct cstore_alert {

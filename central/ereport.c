@@ -1378,9 +1378,12 @@ static void xvalue(xmlNodePtr n, const kpi_def *def, const kpi_value *cur, const
     const char *u;
     if (change_of(def, cmp, base, &c, &u)) {
         char s[48];
-        snprintf(s, sizeof s, "%+.1f %s", c, u);
+        double shown = round(c * 10) / 10; /* as printed: -0.04 is "0.0", flat */
+        if (shown == 0)
+            shown = 0;
+        snprintf(s, sizeof s, "%+.1f %s", shown, u);
         at(n, "change", s);
-        at(n, "direction", better_worse(def, c));
+        at(n, "direction", better_worse(def, shown));
     }
     at(n, "status", kpi_status(def, cur));
 }
@@ -1461,7 +1464,10 @@ static xmlDocPtr build_xml(const edata *d)
             at(te, "name", tm[i].name);
             at(te, "role", tm[i].role == KPI_TERM_NUMERATOR ? "numerator" : "denominator");
             char v[48];
-            snprintf(v, sizeof v, "%.4g %s", tm[i].value, tm[i].unit);
+            if (fabs(tm[i].value) >= 1000)
+                snprintf(v, sizeof v, "%.0f %s", tm[i].value, tm[i].unit);
+            else
+                snprintf(v, sizeof v, "%.4g %s", tm[i].value, tm[i].unit);
             at(te, "value", v);
         }
         for (size_t si = 0; si < d->nsites; si++) {

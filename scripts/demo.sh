@@ -24,39 +24,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=$(mkdir -p "${1:-$root/demo-out}" && cd "${1:-$root/demo-out}" && pwd)
 cd "$root"
 scripts/deps.sh
-T0=$SECONDS
-say() { printf '\n== %s  [%ds]\n' "$*" $((SECONDS - T0)); }
-# Run a silent command, printing the elapsed time every 5 s so a long step shows it is alive.
-ticker() {
-  local label=$1; shift
-  "$@" &
-  local pid=$! s=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 1
-    if (( (SECONDS - s) % 5 == 0 )) && kill -0 "$pid" 2>/dev/null; then
-      printf '   ... %s: %ds\n' "$label" $((SECONDS - s))
-    fi
-  done
-  wait "$pid"
-}
+. "$root/scripts/demo-lib.sh"
 
-say "building auditd (cmake, RelWithDebInfo)"
-cmake -S "$root" -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-# cmake prints [ NN%] per object: show every tenth so a fresh build shows progress
-cmake --build build/release -j"$(nproc 2>/dev/null || echo 2)" --target auditd |
-  awk '/^\[ *[0-9]+%\]/ { p = int(substr($0, 2, 3)); if (p >= last + 10) { last = p; printf "   built %d%%\n", p; fflush() } }
-       END { print "   auditd is built" }'
-A="$root/build/release/auditd/cli/auditd"
+demo_build
 
 rm -rf "${out:?}"/*
 export AUDITD_DATA_DIR="$out/data"
 mkdir -p "$out/keys" "$out/spool" "$out/tls" "$out/feed" "$out/reports"
 
-free_port() {
-  local p=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
-}
 PORT=$(free_port 18443)
 MQTT_PORT=$(free_port 18883)
 WITNESS_PORT=$(free_port 18490)

@@ -9,7 +9,7 @@ PACKAGES=(
   libcurl4-gnutls-dev libmosquitto-dev mosquitto mosquitto-clients libxgboost-dev
   gnutls-bin openssl sqlite3 procps curl
   chromium nodejs python3
-  libpq-dev postgresql-15
+  libpq-dev postgresql-15 python3-jsonschema
 )
 # npm comes with the machine's Node.js; Debian's own nodejs needs its npm package.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)

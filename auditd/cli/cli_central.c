@@ -414,6 +414,10 @@ static int st_site(void *vctx, const cstore_site_status *s)
     if (!rc && s->cosigned)
         rc = buf_printf(b, "  witnessed: the centre cosigned size %llu (%s)\n",
                         (unsigned long long)s->cosigned_size, s->cosigned_at);
+    if (!rc && s->batches)
+        rc = buf_printf(b, "  shipped batches: %llu recorded in its ledger, %llu fetched and "
+                        "checked\n", (unsigned long long)s->batches,
+                        (unsigned long long)s->batches_fetched);
     if (!rc && s->last_error[0])
         rc = buf_printf(b, "  last error (%s): %s\n", s->last_error_at, s->last_error);
     c->sites++;
