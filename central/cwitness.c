@@ -593,7 +593,7 @@ static void *checker_main(void *arg)
         }
         pthread_mutex_lock(&w->mu);
         f->tries++;
-        int wait = f->tries > 5 ? RETRY_MAX_S : 1 << f->tries;
+        int wait = f->tries > 5 ? RETRY_MAX_S : 1 << (f->tries - 1); /* 1, 2, 4 ... s */
         f->next = time(NULL) + (wait > RETRY_MAX_S ? RETRY_MAX_S : wait);
         if (!settled && time(NULL) - f->first > GIVE_UP_S) {
             log_msg(LOG_WARN, MOD, "site %s: a refused checkpoint could not be checked against "

@@ -579,7 +579,13 @@ static int site_ids(cstore *cs, const mirror_opts *o, int64_t *ids, size_t *n, a
     return ADT_OK;
 }
 
-#define RESCAN_S 10
+/* Sites added while the mirror runs are picked up within 10 intervals,
+ * between 1 and 10 s (one short query each time). */
+static int rescan_ms(const mirror_opts *o)
+{
+    int ms = o->interval_ms * 10;
+    return ms < 1000 ? 1000 : ms > 10000 ? 10000 : ms;
+}
 
 int mirror_run(const mirror_opts *oin, mirror_summary *sum, adt_err *err)
 {
@@ -655,7 +661,7 @@ int mirror_run(const mirror_opts *oin, mirror_summary *sum, adt_err *err)
         }
         if (rc || o.once || o.origins)
             break;
-        nap(&o, RESCAN_S * 1000);
+        nap(&o, rescan_ms(&o));
         if (stopping(&o))
             break;
     }

@@ -23,7 +23,9 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: auditd central COMMAND [OPTIONS] [--db CONNINFO]\n"
             "\n"
-            "The central tier: site ledgers mirrored into PostgreSQL with proofs.\n"
+            "The central tier: site ledgers mirrored into PostgreSQL with proofs, the\n"
+            "sites' witness, the batches they ship (docs/central.md). The enterprise report\n"
+            "is 'auditd report --scope enterprise'.\n"
             "\n"
             "  init                      create or migrate the schema auditd_central\n"
             "  site add --origin ORIGIN --key VKEY --url URL (--token T | --token-file F)\n"

@@ -568,15 +568,19 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("central_witness");
-    TCase *tc = tcase_create("witness");
-    tcase_set_timeout(tc, 180);
-    tcase_add_test(tc, test_witness_cosigns);
-    tcase_add_test(tc, test_witness_fork);
-    tcase_add_test(tc, test_witness_cut);
-    tcase_add_test(tc, test_split_view);
-    tcase_add_test(tc, test_kill_centre_witnessing);
-    tcase_add_test(tc, test_cas_concurrent);
-    suite_add_tcase(s, tc);
+    /* One case per test, so CK_RUN_CASE=<name> runs one alone. */
+    const struct {
+        const char *name;
+        const TTest *t;
+    } tests[] = {{"cosigns", test_witness_cosigns}, {"fork", test_witness_fork},
+                 {"cut", test_witness_cut},         {"split", test_split_view},
+                 {"kill", test_kill_centre_witnessing}, {"cas", test_cas_concurrent}};
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        TCase *tc = tcase_create(tests[i].name);
+        tcase_set_timeout(tc, 180);
+        tcase_add_test(tc, tests[i].t);
+        suite_add_tcase(s, tc);
+    }
     return s;
 }
 
