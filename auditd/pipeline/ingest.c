@@ -50,6 +50,7 @@ struct ingest {
     size_t *hash; /* open addressing: device index + 1, 0 = empty */
     size_t hcap;
     uint64_t stamp;
+    uint64_t replay_request; /* ledger index of the request a replay answers, or PSINK_NONE */
     sqlite3_stmt *ins_reading, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_pred, *upd_twin,
         *upd_model;
 #ifdef AUDITD_HAVE_SCORER
@@ -282,6 +283,7 @@ int ingest_open(const char *data_dir, const psink *sink, bool score, ingest **ou
     if (sink)
         g->sink = *sink;
     g->score = score;
+    g->replay_request = PSINK_NONE;
 #ifdef AUDITD_HAVE_SCORER
     snprintf(g->data_dir, sizeof g->data_dir, "%s", data_dir);
 #endif
@@ -720,6 +722,8 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
                     (unsigned long long)res->devices, replay ? "true" : "false");
     if (res->accepted)
         rc |= buf_printf(&body, ",\"from\":\"%s\",\"to\":\"%s\"", tf, tt);
+    if (replay && g->replay_request != PSINK_NONE)
+        rc |= buf_printf(&body, ",\"request\":%llu", (unsigned long long)g->replay_request);
     rc |= buf_putc(&body, '}');
     if (rc || (rc = psink_event("telemetry.batch", actor, body.data, &ev[0], err)))
         goto fail;
@@ -876,6 +880,12 @@ int ingest_ndjson(ingest *g, const char *actor, const char *data, size_t len,
 
 int ingest_replay(ingest *g, const char *actor, size_t limit, ingest_result *res, adt_err *err)
 {
+    return ingest_replay_requested(g, actor, PSINK_NONE, limit, res, err);
+}
+
+int ingest_replay_requested(ingest *g, const char *actor, uint64_t request, size_t limit,
+                            ingest_result *res, adt_err *err)
+{
     if (limit == 0 || limit > INGEST_MAX_READINGS)
         limit = INGEST_MAX_READINGS;
     sqlite3_stmt *st;
@@ -913,7 +923,9 @@ int ingest_replay(ingest *g, const char *actor, size_t limit, ingest_result *res
             memset(res, 0, sizeof *res);
             res->batch_index = res->reject_index = res->pred_index = PSINK_NONE;
         } else {
+            g->replay_request = request;
             rc = run_batch(g, actor, lines, n, true, res, err);
+            g->replay_request = PSINK_NONE;
         }
     }
     for (size_t i = 0; i < n; i++)

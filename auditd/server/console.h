@@ -36,8 +36,9 @@ typedef struct console_env {
     evindex *ix;
     ledger *(*pool_get)(void *ctx, adt_err *err); /* a read-only ledger handle */
     void (*pool_put)(void *ctx, ledger *lg);
-    /* Replay the quarantine as `actor` (the pipeline's); NULL if not built. */
-    int (*replay)(void *ctx, const char *actor, buf *out_json, adt_err *err);
+    /* Replay the quarantine (as the pipeline itself), answering the request
+     * recorded at ledger index `request`; NULL if the pipeline is not built. */
+    int (*replay)(void *ctx, uint64_t request, buf *out_json, adt_err *err);
     void *ctx;
 } console_env;
 
@@ -66,6 +67,11 @@ typedef struct console_hdrs {
  * expired session), ADT_EFORBIDDEN (CSRF, origin, or rights) with `err`. */
 int console_authenticate(console *c, const console_hdrs *h, api_request *req, char *principal,
                          size_t pcap, adt_err *err);
+
+/* The rights table: may a person with console roles `roles` (person.h bits)
+ * use `method` `path`? `what` (may be NULL) names the right that matched
+ * the method and path, whoever holds it (NULL: none does). */
+bool console_may(unsigned roles, const char *method, const char *path, const char **what);
 
 /* True if this path is served by the console (assets, session, /v1/console). */
 bool console_path(const char *path);
