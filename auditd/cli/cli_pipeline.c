@@ -6,6 +6,7 @@
 #include "ingest.h"
 #include "ledger.h"
 #include "lineage.h"
+#include "oplabel.h"
 #include "numparse.h"
 #include "profile.h"
 #include "registry.h"
@@ -30,7 +31,7 @@ typedef struct popts {
     const char *devices[MAX_DEVICE_ARGS];
     size_t ndevices;
     int64_t batch, limit, version;
-    bool all, no_score, quiet;
+    bool all, no_score, quiet, labels;
     /* simulate */
     const char *seed, *days, *start, *machines, *interval, *out, *post, *name, *key, *go_live;
     const char *format;
@@ -39,7 +40,7 @@ typedef struct popts {
 enum {
     O_DATA = 1000, O_ACTOR, O_FILE, O_PROFILE, O_SITE, O_FW, O_FROM, O_TO, O_DEVICE, O_BATCH,
     O_LIMIT, O_VERSION, O_ALL, O_NOSCORE, O_SEED, O_DAYS, O_START, O_MACHINES, O_INTERVAL,
-    O_OUT, O_POST, O_NAME, O_KEY, O_QUIET, O_GOLIVE, O_FORMAT, O_HELP
+    O_OUT, O_POST, O_NAME, O_KEY, O_QUIET, O_GOLIVE, O_FORMAT, O_LABELS, O_HELP
 };
 
 /* Parse options of `argv` (argv[0] = the (sub)command). Returns the index of
@@ -73,6 +74,7 @@ static int parse(int argc, char **argv, popts *o, const char *cmd, const char *u
         {"key", required_argument, NULL, O_KEY},
         {"go-live", required_argument, NULL, O_GOLIVE},
         {"format", required_argument, NULL, O_FORMAT},
+        {"labels", no_argument, NULL, O_LABELS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
@@ -131,6 +133,7 @@ static int parse(int argc, char **argv, popts *o, const char *cmd, const char *u
         case O_KEY: o->key = a; break;
         case O_GOLIVE: o->go_live = a; break;
         case O_FORMAT: o->format = a; break;
+        case O_LABELS: o->labels = true; break;
         case 'h':
         case O_HELP: printf("%s", usage); exit(0);
         default:
@@ -668,11 +671,16 @@ int cli_telemetry(int argc, char **argv)
 int cli_dataset(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: auditd dataset define --from TIME --to TIME [--device D]... [--data-dir DIR]\n"
+        "usage: auditd dataset define --from TIME --to TIME [--device D]... [--labels]\n"
+        "                             [--data-dir DIR]\n"
         "       auditd dataset list [--data-dir DIR]\n"
         "define makes the set of stored telemetry batches overlapping [from, to) (and\n"
         "holding readings of the devices, if given) a dataset; prints its version id (the\n"
         "digest over the batch digests, see docs/pipeline.md) and records dataset.define.\n"
+        "--labels also takes the operators' verdicts recorded so far (label.set from the\n"
+        "web console: confirmed failure or false alarm) on the dataset's readings: it\n"
+        "defines a labelled dataset on top (its id pins the exact label events, see\n"
+        "docs/models.md) and prints that one; model train then uses those verdicts.\n"
         "TIME is RFC 3339 (2026-07-01T00:00:00Z) or a date (2026-07-01).\n";
     if (argc < 2 || cli_wants_help(argc, argv)) {
         printf("%s", usage);
@@ -717,19 +725,39 @@ int cli_dataset(int argc, char **argv)
     }
     psink s = {NULL, lg};
     lineage_dataset d;
+    oplabel_dataset ld = {0};
     int rc = lineage_dataset_define(db, &s, o.actor, from, to, o.devices, o.ndevices, &d, &err);
+    if (!rc && o.labels)
+        rc = oplabel_dataset_define(db, lg, &s, o.actor, d.id, &ld, &err);
     tdb_close(db);
     ledger_close(lg);
     if (rc)
         return cli_fail("dataset define", &err);
     if (o.quiet) {
-        printf("%s\n", d.id);
+        printf("%s\n", o.labels ? ld.id : d.id);
         return 0;
     }
+    if (o.labels && ld.labelled) {
+        printf("{\"dataset\":\"%s\",\"base\":\"%s\",\"batches\":%llu,\"readings\":%llu,"
+               "\"labels\":{\"count\":%llu,\"confirmed_failure\":%llu,\"false_alarm\":%llu,"
+               "\"upto\":%llu},\"existed\":%s,\"ledger_index\":",
+               ld.id, d.id, (unsigned long long)d.batches, (unsigned long long)d.readings,
+               (unsigned long long)ld.labels, (unsigned long long)ld.failures,
+               (unsigned long long)ld.false_alarms, (unsigned long long)ld.upto,
+               ld.existed ? "true" : "false");
+        if (ld.ledger_index == PSINK_NONE)
+            printf("null}\n");
+        else
+            printf("%llu}\n", (unsigned long long)ld.ledger_index);
+        return 0;
+    }
+    if (o.labels)
+        fprintf(stderr, "note: no operator verdict (label.set) covers a reading of this dataset "
+                        "yet: the dataset has no operator labels\n");
     printf("{\"dataset\":\"%s\",\"batches\":%llu,\"readings\":%llu,\"existed\":%s,"
-           "\"ledger_index\":",
+           "%s\"ledger_index\":",
            d.id, (unsigned long long)d.batches, (unsigned long long)d.readings,
-           d.existed ? "true" : "false");
+           d.existed ? "true" : "false", o.labels ? "\"labels\":{\"count\":0}," : "");
     if (d.ledger_index == PSINK_NONE)
         printf("null}\n");
     else

@@ -2,7 +2,9 @@
  * Kept apart from model.c so that model.c links without the telemetry store. */
 #include "model.h"
 
+#include "oplabel.h"
 #include "rfc3339.h"
+#include "tdb.h"
 #include "tstore.h"
 
 #include <stdio.h>
@@ -11,6 +13,8 @@
 typedef struct collect_ctx {
     model_rows *rows;
     size_t skipped; /* readings without a label */
+    const oplabel_set *ops; /* the dataset's operator verdicts (may be empty) */
+    model_label_use use;
     adt_err *err;
     int rc;
 } collect_ctx;
@@ -23,6 +27,16 @@ static int collect_row(void *vctx, const char *device, int64_t time_us, const do
         c->rc = adt_fail(c->err, ADT_EINTERNAL, "tstore returned %zu features, not %d", nx,
                          MODEL_NRAW);
         return c->rc;
+    }
+    /* An operator's verdict on the reading replaces its failure_label. */
+    int verdict;
+    if (oplabel_find(c->ops, device, time_us, &verdict, NULL)) {
+        c->use.used++;
+        c->use.confirmed_failure += verdict == 1;
+        c->use.false_alarm += verdict == 0;
+        c->use.changed += (label == 0 || label == 1) && label != verdict;
+        c->use.added += label != 0 && label != 1;
+        label = verdict;
     }
     if (label != 0 && label != 1) {
         c->skipped++;
@@ -37,6 +51,17 @@ static int collect_row(void *vctx, const char *device, int64_t time_us, const do
         kl = (int)sizeof key - 1;
     c->rc = model_rows_add(c->rows, key, (size_t)kl, x, label, c->err);
     return c->rc;
+}
+
+/* model.train's `operator_labels`: which verdicts training used, and how. */
+static bool add_label_use(cJSON *ev, const model_label_use *u)
+{
+    cJSON *o = cJSON_AddObjectToObject(ev, "operator_labels");
+    return o && cJSON_AddNumberToObject(o, "used", (double)u->used) &&
+           cJSON_AddNumberToObject(o, "confirmed_failure", (double)u->confirmed_failure) &&
+           cJSON_AddNumberToObject(o, "false_alarm", (double)u->false_alarm) &&
+           cJSON_AddNumberToObject(o, "changed", (double)u->changed) &&
+           cJSON_AddNumberToObject(o, "added", (double)u->added);
 }
 
 int model_train_dataset(const char *data_dir, const model_train_opts *o, const char *actor,
@@ -55,10 +80,23 @@ int model_train_dataset(const char *data_dir, const model_train_opts *o, const c
         tstore_close(ts);
         return rc;
     }
-    collect_ctx c = {.rows = rows, .err = err};
+    /* The verdicts the dataset was defined with (none for a plain dataset). */
+    oplabel_set *ops = NULL;
+    sqlite3 *db = NULL;
+    if (!(rc = tdb_open(data_dir, false, &db, err)))
+        rc = oplabel_dataset_labels(db, o->dataset, &ops, err);
+    tdb_close(db);
+    if (rc) {
+        model_rows_free(rows);
+        tstore_close(ts);
+        return rc;
+    }
+    collect_ctx c = {.rows = rows, .ops = ops, .err = err};
+    c.use.verdicts = oplabel_count(ops);
     rc = tstore_dataset_rows(ts, o->dataset, model_feature_names, MODEL_NRAW, collect_row, &c,
                              err);
     tstore_close(ts);
+    oplabel_set_free(ops);
     if (!rc && c.rc)
         rc = c.rc;
     if (!rc && model_rows_count(rows) == 0)
@@ -70,6 +108,7 @@ int model_train_dataset(const char *data_dir, const model_train_opts *o, const c
     model_rows_free(rows);
     if (rc)
         return rc;
+    res->labels = c.use;
 
     cJSON *ev = cJSON_CreateObject();
     cJSON *metrics = model_metrics_json(&res->test);
@@ -84,7 +123,8 @@ int model_train_dataset(const char *data_dir, const model_train_opts *o, const c
         !cJSON_AddStringToObject(ev, "artifact_sha256", res->sha256) ||
         !cJSON_AddNumberToObject(ev, "threshold", res->threshold) ||
         !cJSON_AddNumberToObject(ev, "train_rows", (double)res->n_train) ||
-        !cJSON_AddNumberToObject(ev, "test_rows", (double)res->n_test)) {
+        !cJSON_AddNumberToObject(ev, "test_rows", (double)res->n_test) ||
+        !add_label_use(ev, &res->labels)) {
         if (!ev || (metrics && !cJSON_GetObjectItemCaseSensitive(ev, "metrics")))
             cJSON_Delete(metrics);
         cJSON_Delete(ev);

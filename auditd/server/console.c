@@ -19,6 +19,7 @@
 #include "tdb.h"
 #endif
 #if AUDITD_HAVE_REPORTS
+#include "kpi.h"
 #include "reports.h"
 #endif
 
@@ -592,8 +593,14 @@ static int append_person_event(console *c, const api_request *req, cJSON *ev, ui
             *index = cm.first;
     }
     buf_free(&canon);
-    if (!rc)
+    if (!rc) {
         log_msg(LOG_INFO, MOD, "%s recorded %s", req->principal, tbuf);
+        /* A person's own act shows at their next view: the cached KPIs
+         * (which may count labels) are recomputed once the ledger grew. */
+        pthread_mutex_lock(&c->kmu);
+        c->kpi_at_us = 0;
+        pthread_mutex_unlock(&c->kmu);
+    }
     return rc;
 }
 
@@ -972,6 +979,27 @@ static void add_deadline(cJSON *o, const char *key, int64_t from_us, int64_t sec
     cJSON_AddStringToObject(o, key, t);
 }
 
+/* The report's threshold for counting operators' verdicts: that of the
+ * cached KPI data (the site's kpis.json), else the default. */
+static uint64_t min_operator_labels(console *c)
+{
+    uint64_t n = 30;
+#if AUDITD_HAVE_REPORTS
+    n = KPI_MIN_OPERATOR_LABELS;
+    pthread_mutex_lock(&c->kmu);
+    cJSON *k = c->kpi_json ? cJSON_Parse(c->kpi_json) : NULL;
+    pthread_mutex_unlock(&c->kmu);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(k, "labels"),
+                                                      "min_operator_labels");
+    if (cJSON_IsNumber(m) && m->valuedouble >= 1)
+        n = (uint64_t)m->valuedouble;
+    cJSON_Delete(k);
+#else
+    (void)c;
+#endif
+    return n;
+}
+
 static int v_operations(console *c, const api_request *req, api_response *resp)
 {
     (void)req;
@@ -1078,6 +1106,13 @@ static int v_operations(console *c, const api_request *req, api_response *resp)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "alerts", alerts);
     cJSON_AddItemToObject(j, "incidents", incidents);
+    /* How far the operators' verdicts are from counting in the report. */
+    uint64_t verdicts = 0;
+    const cJSON *lt;
+    cJSON_ArrayForEach(lt, labels)
+    verdicts += jstr(lt, "device") && !str_eq(lt, "label", "unsure");
+    cJSON_AddNumberToObject(j, "operator_verdicts", (double)verdicts);
+    cJSON_AddNumberToObject(j, "min_operator_labels", (double)min_operator_labels(c));
     /* Predictions to label: the latest positive predictions of the deployed model. */
     cJSON *preds = cJSON_AddArrayToObject(j, "predictions");
 #if AUDITD_HAVE_PIPELINE
