@@ -3,6 +3,7 @@
 
 #include "canon.h"
 #include "controls.h"
+#include "cosigdb.h"
 #include "ledger.h"
 #include "log.h"
 #include "model.h"
@@ -1410,6 +1411,36 @@ static int integrity(ledger *lg, rdata *d, uint64_t at_size, adt_err *err)
     return rc;
 }
 
+/* The witnesses that cosigned the report's checkpoint, each cosignature
+ * checked with the witness key stored beside it. */
+static void cosigned_by(const char *data_dir, rdata *d)
+{
+    cosigdb *db = NULL;
+    adt_err e;
+    if (cosigdb_open(data_dir, false, &db, &e))
+        return;
+    cosigdb_cosig cs[8];
+    size_t n = 0;
+    note_parsed *np = malloc(sizeof *np);
+    if (np && cosigdb_list(db, d->tree_size, d->root, cs, 8, &n, &e) == ADT_OK) {
+        for (size_t i = 0; i < n; i++) {
+            char note[NOTE_MAX + COSIG_LINE_MAX];
+            cosig_key k;
+            uint64_t ts = 0;
+            snprintf(note, sizeof note, "%s%s", d->checkpoint, cs[i].line);
+            if (cosig_key_parse(cs[i].vkey, &k, &e) || note_parse(note, strlen(note), np, &e) ||
+                cosig_verify(note, np, &k, &ts, &e) || ts > INT64_MAX / 1000000)
+                continue;
+            size_t w = d->nwitnesses++;
+            scopy(d->witnesses[w].name, sizeof d->witnesses[w].name, k.name);
+            scopy(d->witnesses[w].key, sizeof d->witnesses[w].key, k.vkey);
+            rfc3339_format_s((int64_t)ts * 1000000, d->witnesses[w].time, sizeof d->witnesses[w].time);
+        }
+    }
+    free(np);
+    cosigdb_close(db);
+}
+
 static void prev_consistency(ledger *lg, rdata *d)
 {
     d->prev_consistency = -1;
@@ -1527,6 +1558,7 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     rc = integrity(lg, d, o.at_size, err);
     if (rc)
         goto fail;
+    cosigned_by(data_dir, d);
     if (o.issued_us) {
         d->as_of_us = o.issued_us;
         rfc3339_format_s(o.issued_us, d->as_of, sizeof d->as_of);

@@ -114,6 +114,13 @@ typedef struct rdata {
     bool checkpoint_verified;  /* note_verify_checkpoint with the ledger's key */
     char checkpoint_recorded[32]; /* recorded_at of entry tree_size-1 */
     char as_of[32];            /* the report's date: the issue time, else checkpoint_recorded */
+    /* witnesses whose cosignature on this checkpoint (cosigs.db) verified */
+    size_t nwitnesses;
+    struct {
+        char name[NOTE_ORIGIN_MAX + 1];
+        char key[NOTE_KEYLINE_MAX];
+        char time[32];
+    } witnesses[8];
     int64_t as_of_us;
 
     /* the previous issued report (latest report.issued below tree_size) */

@@ -1242,6 +1242,12 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
     at(ig, "recorded", d->checkpoint_recorded);
     atu(ig, "entries-read", d->entries_scanned);
     el(ig, "checkpoint", d->checkpoint);
+    for (size_t i = 0; i < d->nwitnesses; i++) {
+        xmlNodePtr wn = xmlNewChild(ig, NULL, BAD_CAST "witness", NULL);
+        at(wn, "name", d->witnesses[i].name);
+        at(wn, "key", d->witnesses[i].key);
+        at(wn, "time", d->witnesses[i].time);
+    }
     xmlNodePtr pv = xmlNewChild(ig, NULL, BAD_CAST "previous", NULL);
     at(pv, "present", d->has_prev_report ? "true" : "false");
     if (d->has_prev_report) {

@@ -59,6 +59,7 @@ free_port() {
 }
 PORT=$(free_port 18443)
 MQTT_PORT=$(free_port 18883)
+WITNESS_PORT=$(free_port 18490)
 URL="https://127.0.0.1:$PORT"
 
 say "a demo CA, and certificates for the daemon and the MQTT broker (openssl, 127.0.0.1)"
@@ -82,8 +83,15 @@ stop_daemon() { # SIGTERM drains: in-flight batches commit, a final checkpoint i
   kill -TERM "$daemon" 2>/dev/null && wait "$daemon" || true
   daemon=
 }
+witness=
+stop_witness() {
+  [ -n "$witness" ] || return 0
+  kill -TERM "$witness" 2>/dev/null && wait "$witness" || true
+  witness=
+}
 stop_all() {
   stop_daemon
+  stop_witness
   if [ -n "$broker" ]; then kill -TERM "$broker" 2>/dev/null && wait "$broker" 2>/dev/null || true; broker=; fi
 }
 trap stop_all EXIT
@@ -113,7 +121,8 @@ mqtt_pub() { # DEVICE FILE: one message with the device's readings of a step
 
 start_daemon() {
   "$A" serve --listen "127.0.0.1:$PORT" --tls-cert "$out/tls/daemon.pem" --tls-key "$out/tls/daemon.key" \
-    --mqtt "mqtts://127.0.0.1:$MQTT_PORT" --mqtt-ca "$out/tls/ca.pem" >>"$out/daemon.log" 2>&1 &
+    --mqtt "mqtts://127.0.0.1:$MQTT_PORT" --mqtt-ca "$out/tls/ca.pem" \
+    --witness "http://127.0.0.1:$WITNESS_PORT" --witness-key "$WITNESS_VKEY" >>"$out/daemon.log" 2>&1 &
   daemon=$!
   for _ in $(seq 1 100); do
     curl -fsS --cacert "$out/tls/ca.pem" "$URL/healthz" >/dev/null 2>&1 && return 0
@@ -130,6 +139,23 @@ say "a new ledger, the plant's RACI policy, its agents and an auditor's token"
 "$A" agent add gw-1 --role edge --key-out "$out/keys/gw-1.key"
 "$A" agent add platform --role platform --key-out "$out/keys/platform.key"
 TOKEN=$("$A" token create --role auditor --name steering-auditor | tail -n 1)
+
+say "a witness outside the plant (the group audit office's auditd) cosigns the plant's checkpoints"
+# Its own data directory and key: it remembers how big the plant's log was, so a cut tail or a
+# rewritten history cannot pass unnoticed (C2SP tlog-witness; docs/ledger.md).
+W="$out/witness"
+"$A" init --data-dir "$W" --origin demo.auditd.example/audit-office >/dev/null
+"$A" witness init --data-dir "$W" --name demo.auditd.example/witness-1
+WITNESS_VKEY=$("$A" witness key --data-dir "$W")
+"$A" witness add-log --data-dir "$W" --origin demo.auditd.example/plant-1 --key "$("$A" key)"
+"$A" serve --data-dir "$W" --listen "127.0.0.1:$WITNESS_PORT" >>"$out/witness.log" 2>&1 &
+witness=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$WITNESS_PORT/healthz" >/dev/null 2>&1 && break
+  kill -0 "$witness" 2>/dev/null || { tail -n 20 "$out/witness.log"; exit 1; }
+  sleep 0.1
+done
+echo "witness key: $WITNESS_VKEY"
 "$A" controls scope --soa controls/data/soa-example.csv --actor frank
 
 say "simulating the plant, 2026-04-01 to 2026-09-30 (seed 42; the programme goes live 2026-07-02 06:00)"
@@ -322,8 +348,13 @@ cat "$out/reports/issued-2026-Q3.txt"
 echo "-- the ledger entry that records the HTML report the committee reads:"
 "$A" entry "$(sed -n 's/^html .*recorded_at_index=\([0-9]*\).*/\1/p' "$out/reports/issued-2026-Q3.txt")" --format text
 
-say "verify the whole ledger"
+say "verify the whole ledger, and against the witness's memory of it"
 "$A" verify
+stop_witness
+"$A" witness latest demo.auditd.example/plant-1 --data-dir "$W" >"$out/trusted-checkpoint.txt"
+echo "-- the newest checkpoint the witness cosigned (kept outside the plant):"
+cat "$out/trusted-checkpoint.txt"
+"$A" verify --trusted-checkpoint "$out/trusted-checkpoint.txt" --witness-key "$WITNESS_VKEY"
 
 say "done in $((SECONDS - T0)) s"
 echo "steering committee report: $out/reports/report-2026-Q3.html (and the baseline: report-2026-Q2.html)"

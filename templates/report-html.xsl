@@ -468,6 +468,14 @@
                 The signed checkpoint for that tree was <strong><xsl:value-of select="integrity/@signature"/></strong>
                 with the ledger's public key.</p>
               <xsl:choose>
+                <xsl:when test="integrity/witness">
+                  <p>Independent witnesses cosigned that checkpoint, each stating that at the time shown it was the largest tree of this ledger the witness had seen, consistent with every earlier one it had seen:
+                    <xsl:for-each select="integrity/witness"><xsl:if test="position() &gt; 1">, </xsl:if><strong><xsl:value-of select="@name"/></strong> (<xsl:value-of select="@time"/>)</xsl:for-each>.
+                    Anyone holding a witness's key can check it with <code>auditd verify --trusted-checkpoint</code>.</p>
+                </xsl:when>
+                <xsl:otherwise><p>No witness cosignature is stored for that checkpoint (see <code>auditd serve --witness</code>).</p></xsl:otherwise>
+              </xsl:choose>
+              <xsl:choose>
                 <xsl:when test="integrity/previous/@present='true'">
                   <p>The previous report (<xsl:value-of select="integrity/previous/@period"/>, <xsl:value-of select="integrity/previous/@format"/>,
                     ledger entry <xsl:value-of select="integrity/previous/@ledger-index"/>) was computed at tree size

@@ -44,6 +44,21 @@ int cli_raci(int argc, char **argv);
 int cli_policy(int argc, char **argv);
 /* reports (cli_report.c) */
 int cli_report(int argc, char **argv);
+/* witness (cli_witness.c) */
+int cli_witness(int argc, char **argv);
+/* `verify --trusted-checkpoint FILE [--witness-key VKEY]... [--log-key VKEY]`
+ * (cli_witness.c): cli_trusted_take moves those options out of argv (so the
+ * rest parses as before; -1 on a usage error), cli_trusted_check runs the
+ * check once plain verify has passed and returns the exit status. */
+#define CLI_TRUSTED_WITNESSES_MAX 16
+typedef struct cli_trusted {
+    const char *file;
+    const char *log_key;
+    const char *wkeys[CLI_TRUSTED_WITNESSES_MAX];
+    int nw;
+} cli_trusted;
+int cli_trusted_take(int *argc, char **argv, cli_trusted *t);
+int cli_trusted_check(const cli_trusted *t, const char *data_dir);
 /* the central tier on PostgreSQL (cli_central.c) */
 int cli_central(int argc, char **argv);
 

@@ -1,6 +1,7 @@
 /* cli_ledger.c: init, append, verify, checkpoint, key, entry, proof. */
 #include "cli.h"
 
+#include "cosigdb.h"
 #include "event.h"
 #include "ledger.h"
 #include "numparse.h"
@@ -23,6 +24,7 @@ typedef struct opts {
     const char *format;
     const char *time;
     bool quiet;
+    bool cosigned;
     bool record;
 } opts;
 
@@ -32,8 +34,9 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         {"data-dir", required_argument, NULL, 'd'}, {"origin", required_argument, NULL, 'o'},
         {"source", required_argument, NULL, 's'},   {"tree-size", required_argument, NULL, 't'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {"record", no_argument, NULL, 'r'},         {"format", required_argument, NULL, 'f'},
-        {"time", required_argument, NULL, 'T'},     {NULL, 0, NULL, 0}};
+        {"cosigned", no_argument, NULL, 'c'},       {"record", no_argument, NULL, 'r'},
+        {"format", required_argument, NULL, 'f'},   {"time", required_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     optind = 1;
     opterr = 0;
@@ -45,6 +48,7 @@ static int parse_opts(int argc, char **argv, opts *o, const char *usage)
         case 's': o->source = optarg; break;
         case 't': o->tree_size = optarg; break;
         case 'q': o->quiet = true; break;
+        case 'c': o->cosigned = true; break;
         case 'f': o->format = optarg; break;
         case 'r': o->record = true; break;
         case 'T': o->time = optarg; break;
@@ -213,6 +217,7 @@ int cli_verify(int argc, char **argv)
 {
     static const char usage[] =
         "usage: auditd verify [--data-dir DIR] [--record [--time T]]\n"
+        "                     [--trusted-checkpoint FILE [--witness-key VKEY]... [--log-key VKEY]]\n"
         "Recompute every leaf hash, the hash chain (seq, prev), every stored tree node and\n"
         "the root at every stored checkpoint; check every checkpoint's signature, the\n"
         "immutability triggers and the recorded batch identities. Exit 0 if all hold; else\n"
@@ -224,7 +229,15 @@ int cli_verify(int argc, char **argv)
         "--time T  (with --record) the event's time, RFC 3339: the verification of the\n"
         "          ledger as it stands now, recorded for another time of a simulation's\n"
         "          clock (scripts/demo.sh verifies at each simulated day's end); the\n"
-        "          ledger's recorded_at stays the real time.\n";
+        "          ledger's recorded_at stays the real time.\n"
+        "This cannot see a tail cut with its checkpoints, or a history re-signed with the\n"
+        "ledger key. --trusted-checkpoint FILE (a checkpoint kept elsewhere: a witness's\n"
+        "'auditd witness latest', a receipt's) also checks FILE's log signature (the\n"
+        "ledger's key, or --log-key) and the cosignature of each --witness-key, then that\n"
+        "the ledger holds a tree of FILE's size with exactly FILE's root.\n";
+    cli_trusted trusted;
+    if (cli_trusted_take(&argc, argv, &trusted))
+        return 2;
     opts o;
     int i = parse_opts(argc, argv, &o, usage);
     if (i < 0)
@@ -251,6 +264,10 @@ int cli_verify(int argc, char **argv)
     sodium_bin2hex(hex, sizeof hex, res.root, 32);
     printf("ok: %llu entries, %llu checkpoints verified; root %s\n",
            (unsigned long long)res.entries, (unsigned long long)res.checkpoints, hex);
+    if (trusted.file) {
+        int t = cli_trusted_check(&trusted, o.data_dir);
+        return t ? t : rec;
+    }
     return rec;
 }
 
@@ -264,22 +281,37 @@ static int open_ro(const char *cmd, const opts *o, ledger **lg)
 
 int cli_checkpoint(int argc, char **argv)
 {
-    static const char usage[] = "usage: auditd checkpoint [--data-dir DIR]\n"
-                                "Print the latest signed checkpoint (a C2SP signed note).\n";
+    static const char usage[] =
+        "usage: auditd checkpoint [--data-dir DIR] [--cosigned]\n"
+        "Print the latest signed checkpoint (a C2SP signed note) followed by the witnesses'\n"
+        "cosignatures it has (cosigs.db; see 'auditd serve --witness'). --cosigned: the\n"
+        "newest checkpoint that has cosignatures instead (fails if there is none).\n";
     opts o;
     ledger *lg;
     if (parse_opts(argc, argv, &o, usage) < 0)
         return 2;
-    if (open_ro("checkpoint", &o, &lg))
-        return 1;
-    char note[NOTE_MAX];
-    adt_err err;
-    int rc = ledger_checkpoint(lg, note, sizeof note, NULL, &err);
-    ledger_close(lg);
-    if (rc)
-        return cli_fail("checkpoint", &err);
-    fputs(note, stdout);
-    return 0;
+    adt_err err = {0};
+    buf out;
+    buf_init(&out, COSIGDB_NOTE_MAX);
+    int rc;
+    if (o.cosigned) {
+        cosigdb *db = NULL;
+        rc = cosigdb_open(o.data_dir, false, &db, &err);
+        if (!rc)
+            rc = cosigdb_latest(db, &out, NULL, &err);
+        cosigdb_close(db);
+    } else {
+        if (open_ro("checkpoint", &o, &lg)) {
+            buf_free(&out);
+            return 1;
+        }
+        rc = cosigdb_checkpoint(o.data_dir, lg, true, 0, &out, NULL, NULL, &err);
+        ledger_close(lg);
+    }
+    if (!rc)
+        fputs(out.data, stdout);
+    buf_free(&out);
+    return rc ? cli_fail("checkpoint", &err) : 0;
 }
 
 int cli_key(int argc, char **argv)

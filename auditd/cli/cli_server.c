@@ -24,7 +24,7 @@
 static const char serve_usage[] =
     "usage: auditd serve [--data-dir DIR] [--config FILE] [--listen ADDR:PORT]\n"
     "                    [--tls-cert PEM --tls-key PEM] [--allow-plain-http] [--mqtt URL]\n"
-    "                    [--SETTING VALUE ...]\n"
+    "                    [--witness URL --witness-key VKEY]... [--SETTING VALUE ...]\n"
     "Run the HTTP daemon on the ledger in DIR (create it first with 'auditd init').\n"
     "Settings come from --config FILE (default DIR/auditd.conf if present), then flags:\n"
     "  --listen ADDR:PORT         default 127.0.0.1:8080\n"
@@ -47,8 +47,13 @@ static const char serve_usage[] =
     "  --verify-interval-seconds N  scheduled ledger verify, recorded as ledger.verify\n"
     "                             (86400; 0 = off)\n"
     "  --log-level L              error|warn|info|debug\n"
+    "  --witness URL --witness-key VKEY\n"
+    "                             submit checkpoints to a C2SP witness (VKEY: its 'auditd\n"
+    "                             witness key'); repeatable. Cosignatures are kept in cosigs.db\n"
+    "                             and served with the checkpoints\n"
     "SIGTERM or SIGINT drains: stop accepting, finish in-flight batches, sign a final\n"
-    "checkpoint (server.stop event), exit 0. See docs/server.md.\n";
+    "checkpoint (server.stop event), exit 0. See docs/server.md.\n"
+    "A data directory made a witness ('auditd witness init') also answers POST /add-checkpoint.\n";
 
 int cli_serve(int argc, char **argv)
 {

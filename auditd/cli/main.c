@@ -35,6 +35,7 @@ static const cli_cmd commands[] = {
     {"raci", cli_raci, "check a RACI policy file"},
     {"policy", cli_policy, "load a RACI policy into the data directory"},
     {"report", cli_report, "write a quarterly value report or OSCAL assessment results"},
+    {"witness", cli_witness, "act as a C2SP witness: key, logs to witness, cosigned checkpoints"},
     {"central", cli_central, "the central tier: mirror site ledgers into PostgreSQL with proofs"},
 };
 

@@ -4,6 +4,7 @@
 #include "api.h"
 #include "canon.h"
 #include "commitq.h"
+#include "cosigdb.h"
 #include "console.h"
 #include "evbatch.h"
 #include "evindex.h"
@@ -12,6 +13,8 @@
 #include "numparse.h"
 #include "rfc3339.h"
 #include "state.h"
+#include "witsrv.h"
+#include "wsubmit.h"
 
 #if AUDITD_HAVE_PIPELINE
 #include "pipeline.h"
@@ -120,6 +123,9 @@ struct server {
 #if AUDITD_HAVE_CONTROLS
     controls *ct;
 #endif
+    cosigdb *cdb;   /* witnesses' cosignatures on our checkpoints (NULL: none yet, none configured) */
+    wsubmit *wsub;  /* submitter to --witness URLs, or NULL */
+    witsrv *wsrv;   /* POST /add-checkpoint when this data directory is a witness, or NULL */
     console *con; /* the web console (console.c) */
 };
 
@@ -230,6 +236,29 @@ static int err_resp(api_response *r, int code, const char *fmt_msg)
     return ADT_OK;
 }
 
+/* The checkpoint `note` (size, root) as a JSON string, followed by the
+ * witnesses' cosignatures on it if it has any; then, when some checkpoint has
+ * been cosigned, the newest such as "cosigned_checkpoint" (a receipt's own
+ * checkpoint is too fresh to be cosigned yet: this one is, and the receipt's
+ * tree is consistent with it). */
+static int put_cosigned(server *s, buf *out, const char *note, uint64_t size,
+                        const merkle_hash root, adt_err *err)
+{
+    buf cn;
+    buf_init(&cn, COSIGDB_NOTE_MAX);
+    int rc = cosigdb_attach(s->cdb, note, size, root, &cn, NULL, err);
+    if (!rc)
+        rc = canon_put_string(out, cn.data, cn.len);
+    uint64_t csize = 0;
+    if (!rc && s->cdb && cosigdb_latest(s->cdb, &cn, &csize, err) == ADT_OK && csize <= size) {
+        rc = buf_printf(out, ",\"cosigned_checkpoint\":");
+        if (!rc)
+            rc = canon_put_string(out, cn.data, cn.len);
+    }
+    buf_free(&cn);
+    return rc;
+}
+
 /* Receipt of entries [first, first+count) from `agent`/`seq` at checkpoint
  * (tree_size, note). Proofs inline when count <= receipt_proofs_max. */
 static int build_receipt(server *s, ledger *lg, buf *out, const char *agent, uint64_t seq,
@@ -252,7 +281,7 @@ static int build_receipt(server *s, ledger *lg, buf *out, const char *agent, uin
     if (!rc)
         rc = buf_puts(out, ",\"checkpoint\":");
     if (!rc)
-        rc = canon_put_string(out, note, strlen(note));
+        rc = put_cosigned(s, out, note, tree_size, root, err);
     if (!rc)
         rc = buf_printf(out, ",\"proof_url\":\"/v1/log/proof/inclusion?index={index}&tree_size=%llu\"",
                         (unsigned long long)tree_size);
@@ -307,8 +336,14 @@ static int h_healthz(rq *q)
     if (!atomic_load(&q->s->ready))
         return err_resp(q->resp, ADT_ESHUTDOWN, "the daemon is starting");
     q->resp->status = 200;
-    return buf_printf(&q->resp->body, "{\"status\":\"ok\",\"tree_size\":%llu,\"queue_depth\":%llu}\n",
-                      (unsigned long long)st.tree_size, (unsigned long long)st.queue_depth);
+    int rc = buf_printf(&q->resp->body, "{\"status\":\"ok\",\"tree_size\":%llu,\"queue_depth\":%llu",
+                        (unsigned long long)st.tree_size, (unsigned long long)st.queue_depth);
+    if (!rc && q->s->wsub) { /* details: a witness that is down does not make the daemon unhealthy */
+        rc = buf_puts(&q->resp->body, ",\"witnesses\":");
+        if (!rc)
+            rc = wsubmit_health(q->s->wsub, &q->resp->body);
+    }
+    return rc ? rc : buf_puts(&q->resp->body, "}\n");
 }
 
 static int h_metrics(rq *q)
@@ -386,6 +421,10 @@ static int h_metrics(rq *q)
                            "auditd_commit_latency_seconds_count %llu\n",
                         (unsigned long long)st.groups_committed, st.latency_sum,
                         (unsigned long long)st.groups_committed);
+    if (!rc && s->wsub)
+        rc = wsubmit_metrics(s->wsub, b);
+    if (!rc && s->wsrv)
+        rc = witsrv_metrics(s->wsrv, b);
     return rc;
 }
 
@@ -404,13 +443,41 @@ static int h_log_checkpoint(rq *q)
         return err_resp(q->resp, err.code ? err.code : ADT_EIO, err.msg);
     char note[NOTE_MAX];
     uint64_t size;
+    merkle_hash root;
     int rc = ledger_checkpoint(lg, note, sizeof note, &size, &err);
+    if (!rc)
+        rc = ledger_root(lg, size, root, &err);
     pool_put(q->s, lg);
+    /* With its witnesses' cosignatures; ?cosigned=1: the newest cosigned one. */
+    const char *c = api_param_get(q->req, "cosigned");
+    if (!rc && c && strcmp(c, "1") && strcmp(c, "true"))
+        rc = adt_fail(&err, ADT_EINVAL, "cosigned must be 1 or true");
+    if (!rc && c)
+        rc = q->s->cdb ? cosigdb_latest(q->s->cdb, &q->resp->body, NULL, &err)
+                       : adt_fail(&err, ADT_ENOTFOUND, "no witness has cosigned a checkpoint of "
+                                  "this ledger (see auditd serve --witness)");
+    else if (!rc)
+        rc = cosigdb_attach(q->s->cdb, note, size, root, &q->resp->body, NULL, &err);
     if (rc)
         return err_resp(q->resp, rc, err.msg);
     q->resp->status = 200;
     q->resp->content_type = "text/plain; charset=utf-8";
-    return buf_puts(&q->resp->body, note);
+    return ADT_OK;
+}
+
+static int h_witness(rq *q)
+{
+    if (!q->s->wsrv)
+        return api_error(q->resp, 404, "not_found", "this auditd is not a witness (make it one with "
+                         "'auditd witness init --name NAME' and restart it)");
+    return witsrv_add_checkpoint(q->s->wsrv, q->req, q->resp);
+}
+
+static int h_witness_get(rq *q)
+{
+    if (!q->s->wsrv)
+        return api_error(q->resp, 404, "not_found", "this auditd is not a witness");
+    return witsrv_get_checkpoint(q->s->wsrv, q->req, q->resp);
 }
 
 static int param_u64(rq *q, const char *name, uint64_t *v, bool required, bool *present)
@@ -1005,6 +1072,8 @@ static const route routes[] = {
     {"GET", "/v1/raci", 0, NEED_READ, h_controls},
     {"GET", "/v1/reports/", 2, NEED_READ, h_reports},  /* read: records nothing */
     {"POST", "/v1/reports/", 2, NEED_READ, h_reports}, /* issue: records report.issued */
+    {"POST", "/add-checkpoint", 0, NEED_NONE, h_witness}, /* C2SP tlog-witness */
+    {"GET", "/v1/witness/", 2, NEED_NONE, h_witness_get}, /* its monitoring prefix */
     {"GET", "/ui", 1, NEED_NONE, h_console},
     {"POST", "/v1/session", 0, NEED_NONE, h_console},
     {"GET", "/v1/session", 0, NEED_SESSION, h_console},
@@ -1686,13 +1755,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void on_commit(void *ctx, const ledger_commit *c)
 {
-#if AUDITD_HAVE_CONTROLS
     server *s = ctx;
+    wsubmit_notify(s->wsub, c->tree_size);
+#if AUDITD_HAVE_CONTROLS
     if (s->ct)
         controls_notify(s->ct, c);
-#else
-    (void)ctx;
-    (void)c;
 #endif
 }
 
@@ -1879,6 +1946,10 @@ static void free_server(server *s)
     /* The commit listener feeds controls: stop the queue before closing them. */
     if (s->cq)
         commitq_stop(s->cq);
+    /* After the last commit: one more round for the final checkpoint. */
+    wsubmit_stop(s->wsub);
+    cosigdb_close(s->cdb);
+    witsrv_close(s->wsrv);
 #if AUDITD_HAVE_CONTROLS
     if (s->ct)
         controls_close(s->ct);
@@ -1900,6 +1971,23 @@ static void free_server(server *s)
     pthread_mutex_destroy(&s->verify_mu);
     pthread_cond_destroy(&s->verify_cv);
     free(s);
+}
+
+/* Witnessing, both ways: the store of cosignatures our checkpoints got (and
+ * the submitter, with --witness), and the witness endpoint when this data
+ * directory is a witness itself. */
+static int witness_parts_open(server *s, const char *dir, const srvcfg *cfg, adt_err *err)
+{
+    int rc = cosigdb_open(dir, cfg->witness_urls > 0, &s->cdb, err);
+    if (rc == ADT_ENOTFOUND) {
+        s->cdb = NULL;
+        rc = ADT_OK;
+    }
+    if (!rc && cfg->witness_urls)
+        rc = wsubmit_start(dir, cfg, s->cdb, &s->wsub, err);
+    if (!rc)
+        rc = witsrv_open(dir, &s->wsrv, err);
+    return rc;
 }
 
 int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err *err)
@@ -1946,6 +2034,8 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
         rc = ADT_OK;
     }
 #endif
+    if ((rc = witness_parts_open(s, data_dir, cfg, err)))
+        goto fail;
     commitq_set_listener(s->cq, on_commit, s);
     console_env ce = {.data_dir = s->dir, .cq = s->cq, .ix = s->ix, .pool_get = con_pool_get,
                       .pool_put = con_pool_put, .replay = NULL, .ctx = s};

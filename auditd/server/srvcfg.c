@@ -1,5 +1,6 @@
 #include "srvcfg.h"
 
+#include "cosig.h"
 #include "numparse.h"
 
 #include <arpa/inet.h>
@@ -29,7 +30,7 @@ void srvcfg_defaults(srvcfg *c)
     c->log_level = 2;
 }
 
-typedef enum { K_STR, K_U64, K_BOOL, K_LEVEL } ktype;
+typedef enum { K_STR, K_U64, K_BOOL, K_LEVEL, K_WITNESS, K_WITNESS_KEY } ktype;
 typedef struct key_def {
     const char *name;
     ktype type;
@@ -67,6 +68,8 @@ static const key_def keys[] = {
     U64(workers, 1, 1024, "request handler threads"),
     U64(verify_interval_seconds, 0, 31536000, "seconds between scheduled ledger verifications (0 = off)"),
     {"log_level", K_LEVEL, offsetof(srvcfg, log_level), 0, 0, 3, "error|warn|info|debug or 0..3"},
+    {"witness", K_WITNESS, 0, 0, 0, 0, "URL of a witness to submit checkpoints to (repeatable)"},
+    {"witness_key", K_WITNESS_KEY, 0, 0, 0, 0, "that witness's cosigner vkey (repeatable, in order)"},
 };
 
 int srvcfg_set(srvcfg *c, const char *key, const char *value, const char *where, adt_err *err)
@@ -116,6 +119,30 @@ int srvcfg_set(srvcfg *c, const char *key, const char *value, const char *where,
                 }
             return adt_fail(err, ADT_EINVAL, "%s: log_level must be error, warn, info or debug", where);
         }
+        case K_WITNESS: {
+            if (c->witness_urls == SRVCFG_WITNESS_MAX)
+                return adt_fail(err, ADT_EINVAL, "%s: at most %d witnesses", where, SRVCFG_WITNESS_MAX);
+            size_t n = strlen(value);
+            bool ok = n < SRVCFG_STR_MAX && (!strncmp(value, "http://", 7) || !strncmp(value, "https://", 8));
+            for (size_t j = 0; ok && j < n; j++)
+                ok = (unsigned char)value[j] > 0x20 && value[j] != 0x7F;
+            if (!ok)
+                return adt_fail(err, ADT_EINVAL, "%s: witness must be an http:// or https:// URL "
+                                "(the witness's submission prefix, without /add-checkpoint)", where);
+            memcpy(c->witness[c->witness_urls++].url, value, n + 1);
+            return ADT_OK;
+        }
+        case K_WITNESS_KEY: {
+            if (c->witness_keys == SRVCFG_WITNESS_MAX)
+                return adt_fail(err, ADT_EINVAL, "%s: at most %d witness keys", where, SRVCFG_WITNESS_MAX);
+            cosig_key ck;
+            adt_err e2;
+            if (strlen(value) >= SRVCFG_VKEY_MAX || cosig_key_parse(value, &ck, &e2))
+                return adt_fail(err, ADT_EINVAL, "%s: witness_key: %s", where,
+                                strlen(value) >= SRVCFG_VKEY_MAX ? "too long" : e2.msg);
+            memcpy(c->witness[c->witness_keys++].key, value, strlen(value) + 1);
+            return ADT_OK;
+        }
         }
     }
     return adt_fail(err, ADT_EINVAL, "%s: unknown setting '%s' (see docs/server.md)", where, key);
@@ -163,7 +190,8 @@ int srvcfg_parse(srvcfg *c, const char *text, size_t len, const char *name, adt_
         char where[300];
         snprintf(where, sizeof where, "%.256s:%zu", name, lineno);
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-            if (!strcmp(keys[i].name, k)) {
+            if (!strcmp(keys[i].name, k) && keys[i].type != K_WITNESS &&
+                keys[i].type != K_WITNESS_KEY) {
                 if (seen[i])
                     return adt_fail(err, ADT_EINVAL, "%s: '%s' is set twice", where, k);
                 seen[i] = true;
@@ -254,6 +282,10 @@ int srvcfg_check(const srvcfg *c, adt_err *err)
                         "refusing plain HTTP on non-loopback address %s: give --tls-cert and "
                         "--tls-key, or --allow-plain-http if a TLS proxy fronts the daemon",
                         host);
+    if (c->witness_urls != c->witness_keys)
+        return adt_fail(err, ADT_EINVAL, "each witness URL needs its witness_key (--witness URL "
+                        "--witness-key VKEY): got %zu URLs and %zu keys", c->witness_urls,
+                        c->witness_keys);
     return ADT_OK;
 }
 
@@ -279,6 +311,17 @@ int srvcfg_render(const srvcfg *c, char *out, size_t cap)
             n = snprintf(out + used, cap - used, "%s = %s\n", k->name, v ? "true" : "false");
             break;
         }
+        case K_WITNESS:
+        case K_WITNESS_KEY:
+            n = 0;
+            for (size_t w = 0; w < (k->type == K_WITNESS ? c->witness_urls : c->witness_keys); w++) {
+                int m = snprintf(out + used + (size_t)n, cap - used - (size_t)n, "%s = %s\n", k->name,
+                                 k->type == K_WITNESS ? c->witness[w].url : c->witness[w].key);
+                if (m < 0 || (size_t)m >= cap - used - (size_t)n)
+                    return ADT_ENOMEM;
+                n += m;
+            }
+            break;
         default: {
             int v;
             memcpy(&v, f, sizeof v);
@@ -295,7 +338,7 @@ int srvcfg_render(const srvcfg *c, char *out, size_t cap)
 
 void srvcfg_sha256_hex(const srvcfg *c, char out[65])
 {
-    char text[8192];
+    char text[SRVCFG_RENDER_MAX];
     uint8_t h[32];
     if (srvcfg_render(c, text, sizeof text))
         text[0] = '\0';

@@ -14,6 +14,16 @@
 #include <stdint.h>
 
 #define SRVCFG_STR_MAX 1024
+#define SRVCFG_WITNESS_MAX 8        /* witnesses a log submits its checkpoints to */
+#define SRVCFG_VKEY_MAX 512
+#define SRVCFG_RENDER_MAX 32768     /* srvcfg_render's output always fits */
+
+/* A witness (C2SP tlog-witness) the daemon submits checkpoints to: its
+ * submission URL prefix (POST <url>/add-checkpoint) and its cosigner vkey. */
+typedef struct srvcfg_witness {
+    char url[SRVCFG_STR_MAX];
+    char key[SRVCFG_VKEY_MAX];
+} srvcfg_witness;
 
 typedef struct srvcfg {
     char listen[256];          /* ADDR:PORT, default 127.0.0.1:8080 */
@@ -39,6 +49,10 @@ typedef struct srvcfg {
     uint64_t workers;          /* request handler threads, default 64 */
     uint64_t verify_interval_seconds; /* scheduled ledger verify, default 86400; 0 = off */
     int log_level;             /* 0 error .. 3 debug, default 2 */
+    /* `witness = URL` and `witness_key = VKEY` may repeat (the only keys that
+     * may): the i-th key goes with the i-th URL. Flags add to the file's. */
+    srvcfg_witness witness[SRVCFG_WITNESS_MAX];
+    size_t witness_urls, witness_keys;
 } srvcfg;
 
 void srvcfg_defaults(srvcfg *c);
@@ -49,7 +63,7 @@ int srvcfg_load(srvcfg *c, const char *path, adt_err *err);
 /* Parse a whole config text (used by srvcfg_load and the fuzzer). `name` is used in messages. */
 int srvcfg_parse(srvcfg *c, const char *text, size_t len, const char *name, adt_err *err);
 /* Cross-field checks: TLS files both or neither; plain HTTP only on loopback
- * unless allow_plain_http. */
+ * unless allow_plain_http; one witness_key per witness URL. */
 int srvcfg_check(const srvcfg *c, adt_err *err);
 /* Split listen into host and port. */
 int srvcfg_listen_split(const char *listen, char *host, size_t hcap, uint16_t *port, adt_err *err);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     srvcfg c;
     srvcfg_defaults(&c);
     if (srvcfg_parse(&c, (const char *)data, size, "fuzz.conf", &err) == ADT_OK) {
-        char text[8192];
+        char text[SRVCFG_RENDER_MAX];
         if (srvcfg_render(&c, text, sizeof text))
             abort();
         (void)srvcfg_check(&c, &err);

@@ -4,8 +4,10 @@
  * every byte is reproducible (Ed25519 signatures are deterministic).
  * AUDITD_GOLDEN_UPDATE=1 rewrites the files (review the diff by hand, and
  * check them with an independent verifier, before committing). */
+#include "cosig.h"
 #include "ledger.h"
 #include "tsupport.h"
+#include "witness_sqlite.h"
 
 #include <check.h>
 #include <sodium.h>
@@ -94,6 +96,45 @@ START_TEST(test_formats)
     ck_assert_int_eq(ledger_checkpoint(lg, note, sizeof note, &size, &err), ADT_OK);
     ck_assert_uint_eq(size, 3);
     golden("checkpoint-3.txt", note, strlen(note));
+    /* A witness cosignature (tlog-cosignature, Ed25519) on that checkpoint,
+     * from a fixed witness key at a fixed time. */
+    char wdir[4300];
+    snprintf(wdir, sizeof wdir, "%s/witness", dir);
+    uint8_t wseed[32];
+    for (int i = 0; i < 32; i++)
+        wseed[i] = (uint8_t)(101 + i);
+    ck_assert_int_eq(witness_sqlite_create(wdir, "golden.auditd.example/witness", wseed, &err), ADT_OK);
+    witness_sqlite *ws;
+    note_signer *wsig;
+    ck_assert_int_eq(witness_sqlite_open(wdir, &ws, &err), ADT_OK);
+    ck_assert_int_eq(witness_sqlite_signer(ws, wdir, &wsig, &err), ADT_OK);
+    cosig_key wk;
+    ck_assert_int_eq(cosig_key_make("golden.auditd.example/witness", note_signer_pub(wsig), &wk, &err),
+                     ADT_OK);
+    char wkl[NOTE_KEYLINE_MAX + 2];
+    snprintf(wkl, sizeof wkl, "%s\n", wk.vkey);
+    golden("witness-key.txt", wkl, strlen(wkl));
+    size_t text_len = (size_t)(strstr(note, "\n\n") - note) + 1;
+    char line[COSIG_LINE_MAX], cosigned[NOTE_MAX + COSIG_LINE_MAX];
+    ck_assert_int_eq(cosig_sign(wsig, note, text_len, 1782864000, line, sizeof line, &err), ADT_OK);
+    snprintf(cosigned, sizeof cosigned, "%s%s", note, line);
+    golden("checkpoint-3-cosigned.txt", cosigned, strlen(cosigned));
+    /* The golden cosignature checks by hand: key id || u64 BE time || Ed25519
+     * over "cosignature/v1\ntime 1782864000\n" + the checkpoint text. */
+    const char *b64 = strrchr(line, ' ') + 1;
+    uint8_t raw[80];
+    size_t rl;
+    ck_assert_int_eq(sodium_base642bin(raw, sizeof raw, b64, strlen(b64) - 1, NULL, &rl, NULL,
+                                       sodium_base64_VARIANT_ORIGINAL), 0);
+    ck_assert_uint_eq(rl, 76);
+    ck_assert_mem_eq(raw, wk.id, 4);
+    static const uint8_t t_be[8] = {0, 0, 0, 0, 0x6a, 0x44, 0x58, 0x80}; /* 1782864000 */
+    ck_assert_mem_eq(raw + 4, t_be, 8);
+    char msg[512];
+    int ml = snprintf(msg, sizeof msg, "cosignature/v1\ntime 1782864000\n%.*s", (int)text_len, note);
+    ck_assert_int_eq(crypto_sign_verify_detached(raw + 12, (uint8_t *)msg, (size_t)ml, wk.pub), 0);
+    note_signer_free(wsig);
+    witness_sqlite_close(ws);
     ck_assert_int_eq(ledger_checkpoint_at(lg, 0, note, sizeof note, &err), ADT_OK);
     golden("checkpoint-0.txt", note, strlen(note));
     char key[NOTE_KEYLINE_MAX + 2];
