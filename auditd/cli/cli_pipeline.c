@@ -243,7 +243,7 @@ static void print_lineage(const char *json)
     printf("lineage of %s, each step proven included in the checkpoint of tree size %.0f\n\n",
            jstr(j, "query"), cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "tree_size")));
     printf("%-16s %9s  %-8s %s\n", "STEP", "ENTRY", "PROOF", "WHAT");
-    int nbatch = 0, shown = 0, unverified = 0;
+    int nbatch = 0, shown = 0, unverified = 0, nlabel = 0;
     double readings = 0;
     char first[20] = "", last[20] = "";
     const cJSON *st;
@@ -281,6 +281,11 @@ static void print_lineage(const char *json)
         } else if (!strcmp(kind, "model.register")) {
             snprintf(what, sizeof what, "%s@%s registered, trained on dataset %.12s",
                      jstr(st, "model"), jstr(st, "version"), jstr(st, "dataset"));
+        } else if (!strcmp(kind, "label")) {
+            if (nlabel++ >= 5)
+                continue;
+            snprintf(what, sizeof what, "operator's %s on %s at %s", jstr(st, "label"),
+                     jstr(st, "device"), jstr(st, "reading_time"));
         } else if (!strcmp(kind, "model.deploy")) {
             snprintf(what, sizeof what, "%s@%s deployed", jstr(st, "model"), jstr(st, "version"));
         } else {
@@ -292,6 +297,8 @@ static void print_lineage(const char *json)
         }
         printf("%-16s %9s  %-8s %s\n", kind, idx, ok ? "verified" : "FAILED", what);
     }
+    if (nlabel > 5)
+        printf("%-16s %9s  %-8s ... and %d more operator labels\n", "label", "", "", nlabel - 5);
     if (nbatch > shown)
         printf("%-16s %9s  %-8s ... and %d more batches\n", "batch", "", "", nbatch - shown);
     if (nbatch)

@@ -173,7 +173,8 @@ int oplabel_set_finish(oplabel_set *s, adt_err *err)
 {
     if (s->finished)
         return ADT_OK;
-    qsort(s->r, s->nr, sizeof *s->r, by_target);
+    if (s->nr > 1)
+        qsort(s->r, s->nr, sizeof *s->r, by_target);
     s->v = malloc((s->nr ? s->nr : 1) * sizeof *s->v);
     if (!s->v)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
@@ -190,7 +191,8 @@ int oplabel_set_finish(oplabel_set *s, adt_err *err)
         else
             s->v[nv++] = (oplabel){x->index, x->device, x->reading_us, x->value};
     }
-    qsort(s->v, nv, sizeof *s->v, by_reading);
+    if (nv > 1)
+        qsort(s->v, nv, sizeof *s->v, by_reading);
     size_t k = 0;
     for (size_t i = 0; i < nv; i++) {
         if (i + 1 < nv && !strcmp(s->v[i].device, s->v[i + 1].device) &&
