@@ -2,9 +2,12 @@
  *
  * Sessions: a person signs in with name and password (POST /v1/session);
  * the answer sets an `HttpOnly; Secure; SameSite=Strict` cookie holding a
- * random session token (kept only as its SHA-256, in memory: a restart signs
- * everyone out) and returns a CSRF token that every state-changing request
- * must echo in `X-CSRF-Token`. Sessions end after 1 hour idle or 8 hours.
+ * random session token (kept only as its SHA-256, in state.db through
+ * person.h, so sessions survive a restart) and returns a CSRF token derived
+ * from the session token that every state-changing request must echo in
+ * `X-CSRF-Token`. Sessions end after 1 hour idle or 8 hours, or when the
+ * person is revoked or given a new password. Request bodies and the cookie
+ * are parsed by conreq.h.
  *
  * Rights: one table (console.c, `perms`) says which console roles may use
  * which method and path, for the console's own endpoints and for the /v1 API
