@@ -5,6 +5,7 @@
  * scoring (the baseline) and with a deployed XGBoost model scoring every CNC
  * reading, and the pure scorer cost is measured alone. Prints seconds per run,
  * microseconds per reading and the overhead in percent (target: <= 30 %). */
+#include "afile.h"
 #include "ingest.h"
 #include "ledger.h"
 #include "model.h"
@@ -38,11 +39,12 @@ static void die(const char *what, const adt_err *e)
 
 static char *slurp(const char *path, size_t *len)
 {
-    char *d;
+    buf b;
+    buf_init(&b, 1u << 30);
     adt_err e;
-    if (model_read_file(path, 1u << 30, &d, len, &e))
+    if (afile_read(path, 1u << 30, &b, &e))
         die(path, &e);
-    return d;
+    return buf_steal(&b, len);
 }
 
 /* A data dir with the plant's profiles and devices loaded (and, with
@@ -55,7 +57,7 @@ static void prepare(const char *dir, const char *simdir, int deploy)
     ledger *lg;
     if (ledger_open(dir, LEDGER_RDWR, &lg, &e))
         die("ledger_open", &e);
-    psink s = {.lg = lg};
+    evsink s = {.lg = lg};
     ingest *g;
     if (ingest_open(dir, &s, false, &g, &e))
         die("ingest_open", &e);
@@ -116,7 +118,7 @@ static double ingest_all(const char *dir, const char *tel, size_t len, int score
     ledger *lg;
     if (ledger_open(dir, LEDGER_RDWR, &lg, &e))
         die("ledger_open", &e);
-    psink s = {.lg = lg};
+    evsink s = {.lg = lg};
     ingest *g;
     if (ingest_open(dir, &s, score, &g, &e))
         die("ingest_open", &e);

@@ -157,7 +157,7 @@ static int add_readings(const char *ddir, const char *sdir, ledger *lg, long wan
     sim_stats st;
     if (sim_run(&so, sdir, &st, &err))
         return fail("simulate", &err);
-    psink s = {NULL, lg};
+    evsink s = {.lg = lg};
     ingest *g;
     if (ingest_open(ddir, &s, false, &g, &err))
         return fail("ingest open", &err);

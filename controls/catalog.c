@@ -2,6 +2,8 @@
  * normalisation, lookups, and the OSCAL, crosswalk and SoA importers. */
 #include "catalog.h"
 #include "buf.h"
+#include "afile.h"
+#include "sqldb.h"
 #include "xsafe.h"
 
 #include <cjson/cJSON.h>
@@ -19,7 +21,7 @@
 #define CSV_MAX_FIELDS 16
 #define CSV_MAX_FIELD 4096
 
-/* The files in controls/data/, compiled in by policies/embed.cmake (controls/CMakeLists.txt). */
+/* The files in controls/data/, compiled in by auditd/core/embed.cmake (controls/CMakeLists.txt). */
 extern const unsigned char catalog_data_nist[], catalog_data_iso[], catalog_data_crosswalk[],
     catalog_data_soa[];
 extern const unsigned long catalog_data_nist_len, catalog_data_iso_len,
@@ -217,40 +219,12 @@ static int norm_for(const char *framework, const char *in, char *out, size_t cap
 
 /* ---- SQLite helpers ---------------------------------------------------------- */
 
-static int db_fail(catalog *c, adt_err *err, const char *what)
-{
-    return adt_fail(err, ADT_EIO, "control store: %s: %s", what, sqlite3_errmsg(c->db));
-}
-
-static int exec(catalog *c, const char *sql, adt_err *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = adt_fail(err, ADT_EIO, "control store: %s", msg ? msg : "error");
-        sqlite3_free(msg);
-        return rc;
-    }
-    return ADT_OK;
-}
-
-static int prep(catalog *c, const char *sql, sqlite3_stmt **st, adt_err *err)
-{
-    if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK)
-        return db_fail(c, err, "prepare");
-    return ADT_OK;
-}
-
-static int begin(catalog *c, adt_err *err)
-{
-    return exec(c, "BEGIN IMMEDIATE", err);
-}
-
 /* Commit if rc is ADT_OK, else roll back; returns rc (or the commit's failure). */
 static int finish(catalog *c, int rc, adt_err *err)
 {
     if (rc == ADT_OK)
-        return exec(c, "COMMIT", err);
-    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return sqldb_commit(c->db, err);
+    sqldb_rollback(c->db);
     return rc;
 }
 
@@ -422,7 +396,7 @@ static int put_control(catalog *c, sqlite3_stmt *st, const char *fw, const char 
     sqlite3_bind_text(st, 7, sk, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, source, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
-        return db_fail(c, err, "storing a control");
+        return sqldb_fail(c->db, "storing a control", err);
     return ADT_OK;
 }
 
@@ -552,7 +526,7 @@ static int import_catalog_doc(catalog *c, xmlNodePtr root, const char *name, con
                               const char *source, catalog_import_stats *st, adt_err *err)
 {
     sqlite3_stmt *put = NULL;
-    int rc = prep(c, PUT_CONTROL_SQL, &put, err);
+    int rc = sqldb_prepare(c->db, PUT_CONTROL_SQL, &put, err);
     if (rc != ADT_OK)
         return rc;
     oscal_walk w = {c, put, name, fw, source, 0, err};
@@ -614,149 +588,228 @@ static int upper_name(const char *in, char *out, size_t cap, adt_err *err)
     return ADT_OK;
 }
 
+/* One profile being imported as baseline `bn` of framework `fw`. */
+typedef struct profile_import {
+    catalog *c;
+    const char *name, *fw, *bn, *source;
+    sqlite3_stmt *ins, *exists, *drop;
+} profile_import;
+
+/* The baseline name: `bname` upper-cased, else from the profile's title. */
+static int profile_baseline_name(xmlNodePtr root, const char *bname, char *bn, size_t cap,
+                                 adt_err *err)
+{
+    if (bname)
+        return upper_name(bname, bn, cap, err);
+    char *title = NULL;
+    for (xmlNodePtr k = root->children; k && !title; k = k->next)
+        if (xsafe_is(k, OSCAL_NS, "metadata"))
+            title = child_text(k, "title");
+    baseline_name(title, bn, cap);
+    xmlFree(title);
+    return ADT_OK;
+}
+
+/* <include-all>: every control of the framework not withdrawn. */
+static int include_all(profile_import *pi, adt_err *err)
+{
+    sqlite3_stmt *all = NULL;
+    int rc = sqldb_prepare(pi->c->db,
+                           "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
+                           "SELECT ?1, framework, id, ?3 FROM control WHERE "
+                           "framework = ?2 AND withdrawn = 0",
+                           &all, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(all, 1, pi->bn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(all, 2, pi->fw, -1, SQLITE_STATIC);
+    sqlite3_bind_text(all, 3, pi->source, -1, SQLITE_STATIC);
+    if (sqlite3_step(all) != SQLITE_DONE)
+        rc = sqldb_fail(pi->c->db, "include-all", err);
+    sqlite3_finalize(all);
+    return rc;
+}
+
+/* <with-id> `k`: add (pass 0) or drop (pass 1) a control of the store. */
+static int apply_with_id(profile_import *pi, xmlNodePtr k, int pass, adt_err *err)
+{
+    long line = xmlGetLineNo(k);
+    char *raw = (char *)xmlNodeGetContent(k);
+    char id[CATALOG_ID_MAX];
+    if (!raw || norm_for(pi->fw, trim(raw), id, sizeof id) != ADT_OK) {
+        int rc = adt_fail(err, ADT_EINVAL, "%s:%ld: '%.64s' is not a valid %s control id",
+                          pi->name, line, raw ? raw : "", pi->fw);
+        xmlFree(raw);
+        return rc;
+    }
+    xmlFree(raw);
+    sqlite3_reset(pi->exists);
+    sqlite3_bind_text(pi->exists, 1, pi->fw, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pi->exists, 2, id, -1, SQLITE_TRANSIENT);
+    int s = sqlite3_step(pi->exists);
+    if (s == SQLITE_DONE)
+        return adt_fail(err, ADT_ENOTFOUND,
+                        "%s:%ld: control %s is not in the control store: import its catalog "
+                        "first (auditd controls import CATALOG.xml)",
+                        pi->name, line, id);
+    if (s != SQLITE_ROW)
+        return sqldb_fail(pi->c->db, "lookup", err);
+    sqlite3_stmt *op = pass == 0 ? pi->ins : pi->drop;
+    sqlite3_reset(op);
+    sqlite3_bind_text(op, 1, pi->bn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(op, 2, pi->fw, -1, SQLITE_STATIC);
+    sqlite3_bind_text(op, 3, id, -1, SQLITE_TRANSIENT);
+    if (pass == 0)
+        sqlite3_bind_text(op, 4, pi->source, -1, SQLITE_STATIC);
+    return sqlite3_step(op) == SQLITE_DONE ? ADT_OK
+                                           : sqldb_fail(pi->c->db, "storing the baseline", err);
+}
+
+/* One selection of an <import>: include-all and include-controls in pass 0,
+ * exclude-controls in pass 1 (OSCAL applies exclusions last). */
+static int apply_selection(profile_import *pi, xmlNodePtr sel, int pass, adt_err *err)
+{
+    if (xsafe_is(sel, OSCAL_NS, "include-all"))
+        return pass == 0 ? include_all(pi, err) : ADT_OK;
+    bool inc = xsafe_is(sel, OSCAL_NS, "include-controls");
+    bool exc = xsafe_is(sel, OSCAL_NS, "exclude-controls");
+    if (!(inc && pass == 0) && !(exc && pass == 1))
+        return ADT_OK;
+    int rc = ADT_OK;
+    for (xmlNodePtr k = sel->children; k && rc == ADT_OK; k = k->next) {
+        if (xsafe_is(k, OSCAL_NS, "matching"))
+            return adt_fail(err, ADT_EINVAL,
+                            "%s:%ld: <matching> patterns are not supported; list the controls "
+                            "with <with-id>",
+                            pi->name, (long)xmlGetLineNo(k));
+        if (xsafe_is(k, OSCAL_NS, "with-id"))
+            rc = apply_with_id(pi, k, pass, err);
+    }
+    return rc;
+}
+
+/* The number of controls the baseline holds now: none is an error. */
+static int count_baseline(profile_import *pi, catalog_import_stats *st, adt_err *err)
+{
+    sqlite3_stmt *cnt = NULL;
+    int rc = sqldb_prepare(pi->c->db,
+                           "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = ?2",
+                           &cnt, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(cnt, 1, pi->bn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(cnt, 2, pi->fw, -1, SQLITE_STATIC);
+    if (sqlite3_step(cnt) == SQLITE_ROW)
+        st->controls = (uint64_t)sqlite3_column_int64(cnt, 0);
+    sqlite3_finalize(cnt);
+    if (st->controls == 0)
+        return adt_fail(err, ADT_EINVAL, "%s: the profile selects no controls", pi->name);
+    snprintf(st->kind, sizeof st->kind, "profile");
+    snprintf(st->name, sizeof st->name, "%s", pi->bn);
+    return ADT_OK;
+}
+
 static int import_profile_doc(catalog *c, xmlNodePtr root, const char *name, const char *fw,
                               const char *bname, const char *source, catalog_import_stats *st,
                               adt_err *err)
 {
     char bn[CATALOG_NAME_MAX];
-    int rc;
-    if (bname) {
-        if ((rc = upper_name(bname, bn, sizeof bn, err)) != ADT_OK)
-            return rc;
-    } else {
-        char *title = NULL;
-        for (xmlNodePtr k = root->children; k && !title; k = k->next)
-            if (xsafe_is(k, OSCAL_NS, "metadata"))
-                title = child_text(k, "title");
-        baseline_name(title, bn, sizeof bn);
-        xmlFree(title);
-    }
-    sqlite3_stmt *del = NULL, *ins = NULL, *exists = NULL, *drop = NULL;
-    if ((rc = prep(c, "DELETE FROM baseline WHERE name = ?1 AND framework = ?2", &del, err)) ||
-        (rc = prep(c,
-                   "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
-                   "VALUES(?1, ?2, ?3, ?4)",
-                   &ins, err)) ||
-        (rc = prep(c, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &exists, err)) ||
-        (rc = prep(c, "DELETE FROM baseline WHERE name = ?1 AND framework = ?2 AND id = ?3",
-                   &drop, err)))
+    int rc = profile_baseline_name(root, bname, bn, sizeof bn, err);
+    if (rc)
+        return rc;
+    profile_import pi = {.c = c, .name = name, .fw = fw, .bn = bn, .source = source};
+    sqlite3_stmt *del = NULL;
+    if ((rc = sqldb_prepare(c->db, "DELETE FROM baseline WHERE name = ?1 AND framework = ?2",
+                            &del, err)) ||
+        (rc = sqldb_prepare(c->db,
+                            "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
+                            "VALUES(?1, ?2, ?3, ?4)",
+                            &pi.ins, err)) ||
+        (rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2",
+                            &pi.exists, err)) ||
+        (rc = sqldb_prepare(c->db,
+                            "DELETE FROM baseline WHERE name = ?1 AND framework = ?2 AND id = ?3",
+                            &pi.drop, err)))
         goto out;
     sqlite3_bind_text(del, 1, bn, -1, SQLITE_STATIC);
     sqlite3_bind_text(del, 2, fw, -1, SQLITE_STATIC);
     if (sqlite3_step(del) != SQLITE_DONE) {
-        rc = db_fail(c, err, "replacing the baseline");
+        rc = sqldb_fail(c->db, "replacing the baseline", err);
         goto out;
     }
     size_t imports = 0;
     /* Two passes: includes, then excludes (OSCAL applies exclusions last). */
-    for (int pass = 0; pass < 2 && rc == ADT_OK; pass++) {
+    for (int pass = 0; pass < 2 && rc == ADT_OK; pass++)
         for (xmlNodePtr im = root->children; im && rc == ADT_OK; im = im->next) {
             if (!xsafe_is(im, OSCAL_NS, "import"))
                 continue;
             imports += pass == 0;
-            for (xmlNodePtr sel = im->children; sel && rc == ADT_OK; sel = sel->next) {
-                bool inc = xsafe_is(sel, OSCAL_NS, "include-controls");
-                bool exc = xsafe_is(sel, OSCAL_NS, "exclude-controls");
-                if (xsafe_is(sel, OSCAL_NS, "include-all") && pass == 0) {
-                    sqlite3_stmt *all = NULL;
-                    if ((rc = prep(c,
-                                   "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
-                                   "SELECT ?1, framework, id, ?3 FROM control WHERE "
-                                   "framework = ?2 AND withdrawn = 0",
-                                   &all, err)))
-                        break;
-                    sqlite3_bind_text(all, 1, bn, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(all, 2, fw, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(all, 3, source, -1, SQLITE_STATIC);
-                    if (sqlite3_step(all) != SQLITE_DONE)
-                        rc = db_fail(c, err, "include-all");
-                    sqlite3_finalize(all);
-                    continue;
-                }
-                if (!(inc && pass == 0) && !(exc && pass == 1))
-                    continue;
-                for (xmlNodePtr k = sel->children; k && rc == ADT_OK; k = k->next) {
-                    if (xsafe_is(k, OSCAL_NS, "matching")) {
-                        rc = adt_fail(err, ADT_EINVAL,
-                                      "%s:%ld: <matching> patterns are not supported; list the "
-                                      "controls with <with-id>",
-                                      name, (long)xmlGetLineNo(k));
-                        break;
-                    }
-                    if (!xsafe_is(k, OSCAL_NS, "with-id"))
-                        continue;
-                    long line = xmlGetLineNo(k);
-                    char *raw = (char *)xmlNodeGetContent(k);
-                    char id[CATALOG_ID_MAX];
-                    if (!raw || norm_for(fw, trim(raw), id, sizeof id) != ADT_OK) {
-                        rc = adt_fail(err, ADT_EINVAL,
-                                      "%s:%ld: '%.64s' is not a valid %s control id", name, line,
-                                      raw ? raw : "", fw);
-                        xmlFree(raw);
-                        break;
-                    }
-                    xmlFree(raw);
-                    sqlite3_reset(exists);
-                    sqlite3_bind_text(exists, 1, fw, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(exists, 2, id, -1, SQLITE_TRANSIENT);
-                    int s = sqlite3_step(exists);
-                    if (s == SQLITE_DONE) {
-                        rc = adt_fail(err, ADT_ENOTFOUND,
-                                      "%s:%ld: control %s is not in the control store: import "
-                                      "its catalog first (auditd controls import CATALOG.xml)",
-                                      name, line, id);
-                        break;
-                    }
-                    if (s != SQLITE_ROW) {
-                        rc = db_fail(c, err, "lookup");
-                        break;
-                    }
-                    sqlite3_stmt *op = pass == 0 ? ins : drop;
-                    sqlite3_reset(op);
-                    sqlite3_bind_text(op, 1, bn, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(op, 2, fw, -1, SQLITE_STATIC);
-                    sqlite3_bind_text(op, 3, id, -1, SQLITE_TRANSIENT);
-                    if (pass == 0)
-                        sqlite3_bind_text(op, 4, source, -1, SQLITE_STATIC);
-                    if (sqlite3_step(op) != SQLITE_DONE)
-                        rc = db_fail(c, err, "storing the baseline");
-                }
-            }
+            for (xmlNodePtr sel = im->children; sel && rc == ADT_OK; sel = sel->next)
+                rc = apply_selection(&pi, sel, pass, err);
         }
-    }
     if (rc == ADT_OK && imports == 0)
         rc = adt_fail(err, ADT_EINVAL, "%s: the profile has no <import>", name);
-    if (rc == ADT_OK) {
-        sqlite3_stmt *cnt = NULL;
-        if ((rc = prep(c, "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = ?2",
-                       &cnt, err)) == ADT_OK) {
-            sqlite3_bind_text(cnt, 1, bn, -1, SQLITE_STATIC);
-            sqlite3_bind_text(cnt, 2, fw, -1, SQLITE_STATIC);
-            if (sqlite3_step(cnt) == SQLITE_ROW)
-                st->controls = (uint64_t)sqlite3_column_int64(cnt, 0);
-            sqlite3_finalize(cnt);
-        }
-        if (rc == ADT_OK && st->controls == 0)
-            rc = adt_fail(err, ADT_EINVAL, "%s: the profile selects no controls", name);
-        snprintf(st->kind, sizeof st->kind, "profile");
-        snprintf(st->name, sizeof st->name, "%s", bn);
-    }
+    if (rc == ADT_OK)
+        rc = count_baseline(&pi, st, err);
 out:
     sqlite3_finalize(del);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(exists);
-    sqlite3_finalize(drop);
+    sqlite3_finalize(pi.ins);
+    sqlite3_finalize(pi.exists);
+    sqlite3_finalize(pi.drop);
+    return rc;
+}
+
+/* What an OSCAL import is told besides its text (catalog.h); the other
+ * imports take none of it. */
+typedef struct import_args {
+    const char *xsd_path, *framework, *name;
+} import_args;
+
+/* An import inside the caller's transaction: `name` names the text in
+ * messages; the text is at most CATALOG_MAX_FILE bytes and *st zeroed. */
+typedef int (*import_fn)(catalog *c, const char *data, size_t len, const char *name,
+                         const import_args *a, catalog_import_stats *st, adt_err *err);
+
+/* Run `fn` in its own transaction: all of it or nothing. */
+static int run_import(catalog *c, import_fn fn, const char *data, size_t len,
+                      const char *name_for_errors, const import_args *a,
+                      catalog_import_stats *st, adt_err *err)
+{
+    adt_err local;
+    if (!err)
+        err = &local; /* the importers read err->code */
+    catalog_import_stats tmp;
+    if (!st)
+        st = &tmp;
+    const char *name = name_for_errors ? name_for_errors : "input";
+    memset(st, 0, sizeof *st);
+    if (len > CATALOG_MAX_FILE)
+        return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
+    int rc = sqldb_begin(c->db, err);
+    if (rc != ADT_OK)
+        return rc;
+    rc = fn(c, data, len, name, a, st, err);
+    return finish(c, rc, err);
+}
+
+/* run_import of the file at `path` (at most CATALOG_MAX_FILE bytes). */
+static int run_import_file(catalog *c, import_fn fn, const char *path, const import_args *a,
+                           catalog_import_stats *st, adt_err *err)
+{
+    buf b;
+    buf_init(&b, CATALOG_MAX_FILE + 1);
+    int rc = afile_read(path, CATALOG_MAX_FILE, &b, err);
+    if (rc == ADT_OK)
+        rc = run_import(c, fn, b.data, b.len, path, a, st, err);
+    buf_free(&b);
     return rc;
 }
 
 /* Import an OSCAL document inside the caller's transaction. */
 static int import_oscal_tx(catalog *c, const char *data, size_t len, const char *name,
-                           const char *xsd_path, const char *framework, const char *bname,
-                           catalog_import_stats *st, adt_err *err)
+                           const import_args *a, catalog_import_stats *st, adt_err *err)
 {
-    memset(st, 0, sizeof *st);
-    if (len > CATALOG_MAX_FILE)
-        return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
+    const char *xsd_path = a->xsd_path, *framework = a->framework, *bname = a->name;
     const char *fw = framework ? framework : CATALOG_NIST;
     char fwn[CATALOG_NAME_MAX];
     if (norm_for("x", fw, fwn, sizeof fwn) != ADT_OK)
@@ -796,31 +849,16 @@ int catalog_import_oscal_mem(catalog *c, const char *data, size_t len,
                              const char *framework, const char *name,
                              catalog_import_stats *st, adt_err *err)
 {
-    adt_err local;
-    if (!err)
-        err = &local; /* the importers read err->code */
-    catalog_import_stats tmp;
-    if (!st)
-        st = &tmp;
-    const char *nm = name_for_errors ? name_for_errors : "input";
-    int rc = begin(c, err);
-    if (rc != ADT_OK)
-        return rc;
-    rc = import_oscal_tx(c, data, len, nm, xsd_path, framework, name, st, err);
-    return finish(c, rc, err);
+    const import_args a = {xsd_path, framework, name};
+    return run_import(c, import_oscal_tx, data, len, name_for_errors, &a, st, err);
 }
 
 int catalog_import_oscal(catalog *c, const char *path, const char *xsd_path,
                          const char *framework, const char *name, catalog_import_stats *st,
                          adt_err *err)
 {
-    buf b;
-    buf_init(&b, CATALOG_MAX_FILE + 1);
-    int rc = xsafe_read_file(path, CATALOG_MAX_FILE, &b, err);
-    if (rc == ADT_OK)
-        rc = catalog_import_oscal_mem(c, b.data, b.len, path, xsd_path, framework, name, st, err);
-    buf_free(&b);
-    return rc;
+    const import_args a = {xsd_path, framework, name};
+    return run_import_file(c, import_oscal_tx, path, &a, st, err);
 }
 
 /* ---- Crosswalk ---------------------------------------------------------------- */
@@ -841,7 +879,7 @@ static int control_exists(catalog *c, sqlite3_stmt *st, const char *fw, const ch
     sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
     int s = sqlite3_step(st);
     if (s != SQLITE_ROW && s != SQLITE_DONE)
-        return db_fail(c, err, "lookup");
+        return sqldb_fail(c->db, "lookup", err);
     *yes = s == SQLITE_ROW;
     return ADT_OK;
 }
@@ -884,7 +922,7 @@ static int xw_pair(xw_ctx *x, const char *a, const char *b, const char *where,
     sqlite3_bind_text(x->ins, 2, iso, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(x->ins, 3, source, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(x->ins) != SQLITE_DONE)
-        return db_fail(x->c, x->err, "storing a crosswalk pair");
+        return sqldb_fail(x->c->db, "storing a crosswalk pair", x->err);
     return ADT_OK;
 }
 
@@ -978,30 +1016,27 @@ out:
 static int count_q(catalog *c, const char *sql, uint64_t *out, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(c, sql, &st, err);
+    int rc = sqldb_prepare(c->db, sql, &st, err);
     if (rc != ADT_OK)
         return rc;
     if (sqlite3_step(st) == SQLITE_ROW)
         *out = (uint64_t)sqlite3_column_int64(st, 0);
     else
-        rc = db_fail(c, err, "count");
+        rc = sqldb_fail(c->db, "count", err);
     sqlite3_finalize(st);
     return rc;
 }
 
 static int import_crosswalk_tx(catalog *c, const char *data, size_t len, const char *name,
-                               catalog_import_stats *st, adt_err *err)
+                               const import_args *a, catalog_import_stats *st, adt_err *err)
 {
-    memset(st, 0, sizeof *st);
-    if (len > CATALOG_MAX_FILE)
-        return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
     xw_ctx x = {c, NULL, NULL, name, base_name(name), err};
-    int rc = exec(c, "DELETE FROM crosswalk", err);
+    int rc = sqldb_exec(c->db, "DELETE FROM crosswalk", "replacing the crosswalk", err);
     if (rc == ADT_OK)
-        rc = prep(c, "INSERT OR IGNORE INTO crosswalk(nist_id, iso_id, source) VALUES(?1, ?2, ?3)",
+        rc = sqldb_prepare(c->db, "INSERT OR IGNORE INTO crosswalk(nist_id, iso_id, source) VALUES(?1, ?2, ?3)",
                   &x.ins, err);
     if (rc == ADT_OK)
-        rc = prep(c, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &x.exists, err);
+        rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &x.exists, err);
     if (rc == ADT_OK) {
         size_t i = 0;
         while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' ||
@@ -1027,29 +1062,13 @@ int catalog_import_crosswalk_mem(catalog *c, const char *data, size_t len,
                                  const char *name_for_errors, catalog_import_stats *st,
                                  adt_err *err)
 {
-    adt_err local;
-    if (!err)
-        err = &local; /* the importers read err->code */
-    catalog_import_stats tmp;
-    if (!st)
-        st = &tmp;
-    int rc = begin(c, err);
-    if (rc != ADT_OK)
-        return rc;
-    rc = import_crosswalk_tx(c, data, len, name_for_errors ? name_for_errors : "input", st, err);
-    return finish(c, rc, err);
+    return run_import(c, import_crosswalk_tx, data, len, name_for_errors, NULL, st, err);
 }
 
 int catalog_import_crosswalk(catalog *c, const char *path, catalog_import_stats *st,
                              adt_err *err)
 {
-    buf b;
-    buf_init(&b, CATALOG_MAX_FILE + 1);
-    int rc = xsafe_read_file(path, CATALOG_MAX_FILE, &b, err);
-    if (rc == ADT_OK)
-        rc = catalog_import_crosswalk_mem(c, b.data, b.len, path, st, err);
-    buf_free(&b);
-    return rc;
+    return run_import_file(c, import_crosswalk_tx, path, NULL, st, err);
 }
 
 /* ---- ISO Annex A list (seed) ------------------------------------------------- */
@@ -1059,7 +1078,7 @@ static int import_iso_csv_tx(catalog *c, const char *data, size_t len, const cha
                              adt_err *err)
 {
     sqlite3_stmt *put = NULL;
-    int rc = prep(c, PUT_CONTROL_SQL, &put, err);
+    int rc = sqldb_prepare(c->db, PUT_CONTROL_SQL, &put, err);
     if (rc != ADT_OK)
         return rc;
     csv_reader r;
@@ -1096,7 +1115,7 @@ static int set_scope(catalog *c, const char *fw, const char *mode, const char *n
                      adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(c, "INSERT OR REPLACE INTO scope(framework, mode, name) VALUES(?1, ?2, ?3)",
+    int rc = sqldb_prepare(c->db, "INSERT OR REPLACE INTO scope(framework, mode, name) VALUES(?1, ?2, ?3)",
                   &st, err);
     if (rc != ADT_OK)
         return rc;
@@ -1104,7 +1123,7 @@ static int set_scope(catalog *c, const char *fw, const char *mode, const char *n
     sqlite3_bind_text(st, 2, mode, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) != SQLITE_DONE)
-        rc = db_fail(c, err, "setting the scope");
+        rc = sqldb_fail(c->db, "setting the scope", err);
     sqlite3_finalize(st);
     return rc;
 }
@@ -1123,7 +1142,7 @@ int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stat
     int rc = upper_name(baseline ? baseline : "", bn, sizeof bn, err);
     if (rc != ADT_OK)
         return rc;
-    if ((rc = begin(c, err)) != ADT_OK)
+    if ((rc = sqldb_begin(c->db, err)) != ADT_OK)
         return rc;
     if (!strcmp(bn, "ALL")) {
         rc = set_scope(c, CATALOG_NIST, "all", "ALL", err);
@@ -1134,7 +1153,7 @@ int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stat
                          &st->controls, err);
     } else {
         sqlite3_stmt *q;
-        rc = prep(c,
+        rc = sqldb_prepare(c->db,
                   "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = 'nist80053'",
                   &q, err);
         if (rc == ADT_OK) {
@@ -1147,7 +1166,7 @@ int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stat
             char names[256] = "";
             size_t o = 0;
             sqlite3_stmt *l;
-            if (prep(c, "SELECT DISTINCT name FROM baseline ORDER BY name", &l, NULL) ==
+            if (sqldb_prepare(c->db, "SELECT DISTINCT name FROM baseline ORDER BY name", &l, NULL) ==
                 ADT_OK) {
                 while (sqlite3_step(l) == SQLITE_ROW && o < sizeof names) {
                     int w = snprintf(names + o, sizeof names - o, "%s%s", o ? ", " : "",
@@ -1182,129 +1201,126 @@ static int yes_no(const char *s, bool *out)
     return ADT_EINVAL;
 }
 
-static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
-                  catalog_import_stats *st, adt_err *err)
+/* The SoA header row: control_id (or id), applicable, justification. */
+static int soa_header(const csv_reader *r, const char *name, adt_err *err)
 {
-    memset(st, 0, sizeof *st);
-    if (len > CATALOG_MAX_FILE)
-        return adt_fail(err, ADT_ETOOBIG, "%s: over the %u-byte limit", name, CATALOG_MAX_FILE);
+    if (r->nf < 3 ||
+        (strcasecmp(trim(r->fields[0]), "control_id") && strcasecmp(r->fields[0], "id")) ||
+        strcasecmp(trim(r->fields[1]), "applicable") ||
+        strcasecmp(trim(r->fields[2]), "justification"))
+        return adt_fail(err, ADT_EINVAL,
+                        "%s:%ld: expected the header control_id,applicable,justification", name,
+                        r->rec_line);
+    return ADT_OK;
+}
+
+/* One SoA row: an Annex A control of the store, stated once, applicable
+ * or excluded with a justification. */
+static int soa_row(catalog *c, sqlite3_stmt *ins, sqlite3_stmt *exists, const csv_reader *r,
+                   const char *name, catalog_import_stats *st, adt_err *err)
+{
+    char id[CATALOG_ID_MAX];
+    bool app = false, yes = false;
+    if (r->nf != 3)
+        return adt_fail(err, ADT_EINVAL,
+                        "%s:%ld: expected 3 fields (control_id,applicable,justification), "
+                        "found %zu",
+                        name, r->rec_line, r->nf);
+    const char *just = trim(r->fields[2]);
+    if (catalog_normalize_id(trim(r->fields[0]), id, sizeof id) != ADT_OK || id[0] != 'A')
+        return adt_fail(err, ADT_EINVAL, "%s:%ld: '%.64s' is not an Annex A control id", name,
+                        r->rec_line, r->fields[0]);
+    int rc = control_exists(c, exists, CATALOG_ISO, id, err, &yes);
+    if (rc)
+        return rc;
+    if (!yes)
+        return adt_fail(err, ADT_ENOTFOUND,
+                        "%s:%ld: %s is not an ISO/IEC 27001:2022 Annex A control", name,
+                        r->rec_line, id);
+    if (yes_no(trim(r->fields[1]), &app) != ADT_OK)
+        return adt_fail(err, ADT_EINVAL, "%s:%ld: %s: applicable must be yes or no, not '%.32s'",
+                        name, r->rec_line, id, r->fields[1]);
+    if (!app && !just[0])
+        return adt_fail(err, ADT_EINVAL,
+                        "%s:%ld: %s is excluded without a justification; every exclusion "
+                        "must say why (ISO/IEC 27001:2022 6.1.3 d)",
+                        name, r->rec_line, id);
+    if (strlen(just) >= CATALOG_JUST_MAX || !utf8_ok(just))
+        return adt_fail(err, ADT_EINVAL, "%s:%ld: %s: justification over %d bytes or not UTF-8",
+                        name, r->rec_line, id, CATALOG_JUST_MAX - 1);
+    sqlite3_reset(ins);
+    sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(ins, 2, app);
+    sqlite3_bind_text(ins, 3, just, -1, SQLITE_TRANSIENT);
+    int s = sqlite3_step(ins);
+    if (s == SQLITE_CONSTRAINT)
+        return adt_fail(err, ADT_EINVAL, "%s:%ld: %s is stated twice", name, r->rec_line, id);
+    if (s != SQLITE_DONE)
+        return sqldb_fail(c->db, "storing the SoA", err);
+    if (app)
+        st->applicable++;
+    else
+        st->excluded++;
+    return ADT_OK;
+}
+
+/* Every Annex A control must be stated. */
+static int soa_complete(catalog *c, const char *name, adt_err *err)
+{
+    sqlite3_stmt *miss;
+    int rc = sqldb_prepare(c->db,
+                           "SELECT id FROM control WHERE framework = 'iso27001' AND id NOT IN "
+                           "(SELECT id FROM soa) ORDER BY sort",
+                           &miss, err);
+    if (rc)
+        return rc;
+    char list[200] = "";
+    size_t o = 0, n = 0;
+    while (sqlite3_step(miss) == SQLITE_ROW) {
+        if (n < 8) {
+            int w = snprintf(list + o, sizeof list - o, "%s%s", n ? ", " : "",
+                             (const char *)sqlite3_column_text(miss, 0));
+            o += w > 0 && (size_t)w < sizeof list - o ? (size_t)w : 0;
+        }
+        n++;
+    }
+    sqlite3_finalize(miss);
+    if (n)
+        return adt_fail(err, ADT_EINVAL,
+                        "%s: %zu Annex A control%s not stated (%s%s); a Statement of "
+                        "Applicability states every control",
+                        name, n, n == 1 ? " is" : "s are", list, n > 8 ? ", ..." : "");
+    return ADT_OK;
+}
+
+static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
+                  const import_args *a, catalog_import_stats *st, adt_err *err)
+{
     sqlite3_stmt *ins = NULL, *exists = NULL;
-    int rc = exec(c, "DELETE FROM soa", err);
+    int rc = sqldb_exec(c->db, "DELETE FROM soa", "replacing the statement of applicability", err);
     if (rc == ADT_OK)
-        rc = prep(c, "INSERT INTO soa(id, applicable, justification) VALUES(?1, ?2, ?3)", &ins,
+        rc = sqldb_prepare(c->db, "INSERT INTO soa(id, applicable, justification) VALUES(?1, ?2, ?3)", &ins,
                   err);
     if (rc == ADT_OK)
-        rc = prep(c, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &exists, err);
+        rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &exists, err);
     if (rc != ADT_OK)
         goto out;
     csv_reader r;
     csv_init(&r, data, len);
     int got;
     bool header = true;
-    while ((got = csv_next(&r, name, err)) == 1) {
-        if (header) {
-            header = false;
-            if (r.nf < 3 || (strcasecmp(trim(r.fields[0]), "control_id") &&
-                             strcasecmp(r.fields[0], "id")) ||
-                strcasecmp(trim(r.fields[1]), "applicable") ||
-                strcasecmp(trim(r.fields[2]), "justification")) {
-                rc = adt_fail(err, ADT_EINVAL,
-                              "%s:%ld: expected the header control_id,applicable,justification",
-                              name, r.rec_line);
-                break;
-            }
-            continue;
-        }
-        char id[CATALOG_ID_MAX];
-        bool app = false, yes = false;
-        if (r.nf != 3) {
-            rc = adt_fail(err, ADT_EINVAL,
-                          "%s:%ld: expected 3 fields (control_id,applicable,justification), "
-                          "found %zu",
-                          name, r.rec_line, r.nf);
-            break;
-        }
-        const char *just = trim(r.fields[2]);
-        if (catalog_normalize_id(trim(r.fields[0]), id, sizeof id) != ADT_OK || id[0] != 'A') {
-            rc = adt_fail(err, ADT_EINVAL, "%s:%ld: '%.64s' is not an Annex A control id", name,
-                          r.rec_line, r.fields[0]);
-            break;
-        }
-        if ((rc = control_exists(c, exists, CATALOG_ISO, id, err, &yes)) != ADT_OK)
-            break;
-        if (!yes) {
-            rc = adt_fail(err, ADT_ENOTFOUND,
-                          "%s:%ld: %s is not an ISO/IEC 27001:2022 Annex A control", name,
-                          r.rec_line, id);
-            break;
-        }
-        if (yes_no(trim(r.fields[1]), &app) != ADT_OK) {
-            rc = adt_fail(err, ADT_EINVAL, "%s:%ld: %s: applicable must be yes or no, not '%.32s'",
-                          name, r.rec_line, id, r.fields[1]);
-            break;
-        }
-        if (!app && !just[0]) {
-            rc = adt_fail(err, ADT_EINVAL,
-                          "%s:%ld: %s is excluded without a justification; every exclusion "
-                          "must say why (ISO/IEC 27001:2022 6.1.3 d)",
-                          name, r.rec_line, id);
-            break;
-        }
-        if (strlen(just) >= CATALOG_JUST_MAX || !utf8_ok(just)) {
-            rc = adt_fail(err, ADT_EINVAL, "%s:%ld: %s: justification over %d bytes or not UTF-8",
-                          name, r.rec_line, id, CATALOG_JUST_MAX - 1);
-            break;
-        }
-        sqlite3_reset(ins);
-        sqlite3_bind_text(ins, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(ins, 2, app);
-        sqlite3_bind_text(ins, 3, just, -1, SQLITE_TRANSIENT);
-        int s = sqlite3_step(ins);
-        if (s == SQLITE_CONSTRAINT) {
-            rc = adt_fail(err, ADT_EINVAL, "%s:%ld: %s is stated twice", name, r.rec_line, id);
-            break;
-        }
-        if (s != SQLITE_DONE) {
-            rc = db_fail(c, err, "storing the SoA");
-            break;
-        }
-        if (app)
-            st->applicable++;
-        else
-            st->excluded++;
+    while (rc == ADT_OK && (got = csv_next(&r, name, err)) == 1) {
+        rc = header ? soa_header(&r, name, err) : soa_row(c, ins, exists, &r, name, st, err);
+        header = false;
     }
-    if (got < 0)
+    if (rc == ADT_OK && got < 0)
         rc = err->code ? err->code : ADT_EINVAL;
     csv_free(&r);
     if (rc == ADT_OK && header)
         rc = adt_fail(err, ADT_EINVAL, "%s: empty; expected control_id,applicable,justification",
                       name);
-    if (rc == ADT_OK) {
-        /* Every Annex A control must be stated. */
-        sqlite3_stmt *miss;
-        rc = prep(c,
-                  "SELECT id FROM control WHERE framework = 'iso27001' AND id NOT IN "
-                  "(SELECT id FROM soa) ORDER BY sort",
-                  &miss, err);
-        if (rc == ADT_OK) {
-            char list[200] = "";
-            size_t o = 0, n = 0;
-            while (sqlite3_step(miss) == SQLITE_ROW) {
-                if (n < 8) {
-                    int w = snprintf(list + o, sizeof list - o, "%s%s", n ? ", " : "",
-                                     (const char *)sqlite3_column_text(miss, 0));
-                    o += w > 0 && (size_t)w < sizeof list - o ? (size_t)w : 0;
-                }
-                n++;
-            }
-            sqlite3_finalize(miss);
-            if (n)
-                rc = adt_fail(err, ADT_EINVAL,
-                              "%s: %zu Annex A control%s not stated (%s%s); a Statement of "
-                              "Applicability states every control",
-                              name, n, n == 1 ? " is" : "s are", list, n > 8 ? ", ..." : "");
-        }
-    }
+    if (rc == ADT_OK)
+        rc = soa_complete(c, name, err);
     if (rc == ADT_OK)
         rc = set_scope(c, CATALOG_ISO, "soa", base_name(name), err);
     snprintf(st->kind, sizeof st->kind, "soa");
@@ -1318,63 +1334,48 @@ out:
 int catalog_scope_soa_mem(catalog *c, const char *data, size_t len, const char *name_for_errors,
                           catalog_import_stats *st, adt_err *err)
 {
-    adt_err local;
-    if (!err)
-        err = &local; /* the importers read err->code */
-    catalog_import_stats tmp;
-    if (!st)
-        st = &tmp;
-    int rc = begin(c, err);
-    if (rc != ADT_OK)
-        return rc;
-    rc = soa_tx(c, data, len, name_for_errors ? name_for_errors : "input", st, err);
-    return finish(c, rc, err);
+    return run_import(c, soa_tx, data, len, name_for_errors, NULL, st, err);
 }
 
 int catalog_scope_soa(catalog *c, const char *path, catalog_import_stats *st, adt_err *err)
 {
-    buf b;
-    buf_init(&b, CATALOG_MAX_FILE + 1);
-    int rc = xsafe_read_file(path, CATALOG_MAX_FILE, &b, err);
-    if (rc == ADT_OK)
-        rc = catalog_scope_soa_mem(c, b.data, b.len, path, st, err);
-    buf_free(&b);
-    return rc;
+    return run_import_file(c, soa_tx, path, NULL, st, err);
 }
 
 /* ---- Open and seed -------------------------------------------------------------- */
 
 static int seed(catalog *c, adt_err *err)
 {
-    int rc = begin(c, err);
+    int rc = sqldb_begin(c->db, err);
     if (rc != ADT_OK)
         return rc;
     sqlite3_stmt *q;
     bool seeded = false;
-    if ((rc = prep(c, "SELECT 1 FROM meta WHERE key = 'seeded'", &q, err)) == ADT_OK) {
+    if ((rc = sqldb_prepare(c->db, "SELECT 1 FROM meta WHERE key = 'seeded'", &q, err)) == ADT_OK) {
         seeded = sqlite3_step(q) == SQLITE_ROW;
         sqlite3_finalize(q);
     }
     if (rc != ADT_OK || seeded)
         return finish(c, rc, err);
-    catalog_import_stats st;
+    catalog_import_stats st = {0};
+    const import_args nist = {NULL, CATALOG_NIST, NULL};
     rc = import_oscal_tx(c, (const char *)catalog_data_nist, catalog_data_nist_len,
-                         "controls/data/nist80053r5-auditd-subset.xml", NULL, CATALOG_NIST, NULL,
-                         &st, err);
+                         "controls/data/nist80053r5-auditd-subset.xml", &nist, &st, err);
     if (rc == ADT_OK)
         rc = import_iso_csv_tx(c, (const char *)catalog_data_iso, catalog_data_iso_len,
                                "controls/data/iso27001-2022-annexA.csv", err);
     if (rc == ADT_OK)
         rc = import_crosswalk_tx(c, (const char *)catalog_data_crosswalk,
-                                 catalog_data_crosswalk_len, "controls/data/crosswalk.csv", &st,
-                                 err);
+                                 catalog_data_crosswalk_len, "controls/data/crosswalk.csv", NULL,
+                                 &st, err);
     if (rc == ADT_OK)
         rc = soa_tx(c, (const char *)catalog_data_soa, catalog_data_soa_len,
-                    "controls/data/soa-example.csv", &st, err);
+                    "controls/data/soa-example.csv", NULL, &st, err);
     if (rc == ADT_OK)
         rc = set_scope(c, CATALOG_NIST, "all", "ALL", err);
     if (rc == ADT_OK)
-        rc = exec(c, "INSERT INTO meta(key, value) VALUES('seeded', 'controls/data')", err);
+        rc = sqldb_exec(c->db, "INSERT INTO meta(key, value) VALUES('seeded', 'controls/data')",
+                        "recording the seed", err);
     if (rc != ADT_OK)
         adt_err_prefix(err, "seeding the control store from the built-in data: ");
     return finish(c, rc, err);
@@ -1386,31 +1387,15 @@ int catalog_open(const char *data_dir, catalog **out, adt_err *err)
     if (!err)
         err = &local;
     *out = NULL;
-    char path[4096];
-    if (data_dir) {
-        if (mkdir(data_dir, 0700) != 0 && errno != EEXIST)
-            return adt_fail(err, ADT_EIO, "%s: cannot create: %s", data_dir, strerror(errno));
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, CATALOG_DB_FILE) >=
-            sizeof path)
-            return adt_fail(err, ADT_EINVAL, "data directory path too long");
-    } else {
-        snprintf(path, sizeof path, ":memory:");
-    }
     catalog *c = calloc(1, sizeof *c);
     if (!c)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
-    int rc = ADT_OK;
-    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        rc = adt_fail(err, ADT_EIO, "%s: cannot open: %s", path,
-                      c->db ? sqlite3_errmsg(c->db) : "out of memory");
-        goto fail;
-    }
-    sqlite3_busy_timeout(c->db, 5000);
-    if ((rc = exec(c, data_dir ? "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;" : "", err)) ||
-        (rc = exec(c, schema_sql, err)) || (rc = seed(c, err)) ||
-        (rc = prep(c, SELECT_CONTROL_SQL "WHERE c.framework = ?1 AND c.id = ?2", &c->lookup,
-                   err)))
+    /* Durable: imports and scope changes are recorded in the ledger as done. */
+    int rc = sqldb_open(data_dir, CATALOG_DB_FILE, SQLDB_CREATE, SQLDB_DURABLE, NULL, &c->db, err);
+    if (rc || (rc = sqldb_exec(c->db, "PRAGMA foreign_keys=ON;", "setting up", err)) ||
+        (rc = sqldb_exec(c->db, schema_sql, "creating the schema", err)) || (rc = seed(c, err)) ||
+        (rc = sqldb_prepare(c->db, SELECT_CONTROL_SQL "WHERE c.framework = ?1 AND c.id = ?2",
+                            &c->lookup, err)))
         goto fail;
     *out = c;
     return ADT_OK;
@@ -1481,7 +1466,7 @@ int catalog_lookup(catalog *c, const char *framework, const char *id, catalog_co
     }
     sqlite3_reset(c->lookup);
     if (s != SQLITE_DONE)
-        return db_fail(c, err, "lookup");
+        return sqldb_fail(c->db, "lookup", err);
     return adt_fail(err, ADT_ENOTFOUND, "control %s (%s) is not in the control store", norm, fw);
 }
 
@@ -1495,7 +1480,7 @@ static int list_q(catalog *c, const char *framework, bool scoped, catalog_contro
                   void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(c,
+    int rc = sqldb_prepare(c->db,
                   scoped ? SELECT_CONTROL_SQL "WHERE c.framework = ?1 AND " IN_SCOPE_SQL
                                               " ORDER BY c.sort"
                          : SELECT_CONTROL_SQL "WHERE c.framework = ?1 ORDER BY c.sort",
@@ -1515,7 +1500,7 @@ static int list_q(catalog *c, const char *framework, bool scoped, catalog_contro
             break;
     }
     if (rc == ADT_OK && s != SQLITE_DONE)
-        rc = db_fail(c, err, "listing controls");
+        rc = sqldb_fail(c->db, "listing controls", err);
     free(ctl);
     sqlite3_finalize(st);
     return rc;
@@ -1533,6 +1518,30 @@ int catalog_list(catalog *c, const char *framework, catalog_control_fn fn, void 
     return list_q(c, framework, false, fn, ctx, err);
 }
 
+/* fn(ctx, id) for the first column of every row of `sql` (its ?1 bound to
+ * `arg` when given); a non-zero return of fn stops and is returned. */
+static int each_id(catalog *c, const char *sql, const char *arg, catalog_id_fn fn, void *ctx,
+                   const char *what, adt_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(c->db, sql, &st, err);
+    if (rc != ADT_OK)
+        return rc;
+    if (arg)
+        sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        char v[CATALOG_ID_MAX > CATALOG_NAME_MAX ? CATALOG_ID_MAX : CATALOG_NAME_MAX];
+        copy_col(v, sizeof v, st, 0);
+        if ((rc = fn(ctx, v)) != 0)
+            break;
+    }
+    if (rc == ADT_OK && s != SQLITE_DONE)
+        rc = sqldb_fail(c->db, what, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int crosswalk_q(catalog *c, const char *sql, const char *fw, const char *id,
                        catalog_id_fn fn, void *ctx, adt_err *err)
 {
@@ -1541,21 +1550,7 @@ static int crosswalk_q(catalog *c, const char *sql, const char *fw, const char *
     int rc = resolve(fw, id, &f, norm, sizeof norm, err);
     if (rc != ADT_OK)
         return rc;
-    sqlite3_stmt *st;
-    if ((rc = prep(c, sql, &st, err)) != ADT_OK)
-        return rc;
-    sqlite3_bind_text(st, 1, norm, -1, SQLITE_TRANSIENT);
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        char v[CATALOG_ID_MAX];
-        copy_col(v, sizeof v, st, 0);
-        if ((rc = fn(ctx, v)) != 0)
-            break;
-    }
-    if (rc == ADT_OK && s != SQLITE_DONE)
-        rc = db_fail(c, err, "reading the crosswalk");
-    sqlite3_finalize(st);
-    return rc;
+    return each_id(c, sql, norm, fn, ctx, "reading the crosswalk", err);
 }
 
 int catalog_crosswalk_iso(catalog *c, const char *nist_id, catalog_id_fn fn, void *ctx,
@@ -1580,7 +1575,7 @@ int catalog_scope_describe(catalog *c, const char *framework, char *out, size_t 
                            adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = prep(c, "SELECT mode, name FROM scope WHERE framework = ?1", &st, err);
+    int rc = sqldb_prepare(c->db, "SELECT mode, name FROM scope WHERE framework = ?1", &st, err);
     if (rc != ADT_OK)
         return rc;
     sqlite3_bind_text(st, 1, framework, -1, SQLITE_TRANSIENT);
@@ -1592,7 +1587,7 @@ int catalog_scope_describe(catalog *c, const char *framework, char *out, size_t 
     sqlite3_finalize(st);
     uint64_t in = 0, all = 0;
     sqlite3_stmt *q;
-    if ((rc = prep(c,
+    if ((rc = sqldb_prepare(c->db,
                    "SELECT COALESCE(SUM(" IN_SCOPE_SQL "), 0), COUNT(*) FROM control c WHERE "
                    "c.framework = ?1 AND c.withdrawn = 0",
                    &q, err)) != ADT_OK)
@@ -1613,19 +1608,6 @@ int catalog_scope_describe(catalog *c, const char *framework, char *out, size_t 
 
 int catalog_list_baselines(catalog *c, catalog_id_fn fn, void *ctx, adt_err *err)
 {
-    sqlite3_stmt *st;
-    int rc = prep(c, "SELECT DISTINCT name FROM baseline ORDER BY name", &st, err);
-    if (rc != ADT_OK)
-        return rc;
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        char v[CATALOG_NAME_MAX];
-        copy_col(v, sizeof v, st, 0);
-        if ((rc = fn(ctx, v)) != 0)
-            break;
-    }
-    if (rc == ADT_OK && s != SQLITE_DONE)
-        rc = db_fail(c, err, "listing baselines");
-    sqlite3_finalize(st);
-    return rc;
+    return each_id(c, "SELECT DISTINCT name FROM baseline ORDER BY name", NULL, fn, ctx,
+                   "listing baselines", err);
 }

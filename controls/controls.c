@@ -4,6 +4,7 @@
 #include "catalog.h"
 #include "eval.h"
 #include "log.h"
+#include "period.h"
 #include "raci.h"
 #include "rfc3339.h"
 #include "rules.h"
@@ -759,68 +760,16 @@ int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const 
 
 /* ---- periods -------------------------------------------------------------- */
 
-static int digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-/* "YYYY-MM-DD" -> day number. */
-static int parse_day(const char *s, size_t n, int64_t *day)
-{
-    unsigned y, m, d;
-    if (n != 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) || digits(s + 5, 2, &m) ||
-        digits(s + 8, 2, &d) || m < 1 || m > 12 || d < 1 || d > (unsigned)rfc3339_days_in_month(y, (int)m))
-        return -1;
-    *day = rfc3339_days_from_civil(y, (int)m, (int)d);
-    return 0;
-}
-
+/* The grammar is core's (period.h); kept for its callers until they use it. */
 int controls_parse_period(const char *s, int64_t *from_us, int64_t *to_us, adt_err *err)
 {
-    const int64_t D = 86400LL * 1000000;
-    size_t n = s ? strlen(s) : 0;
-    unsigned y, m;
-    const char *dots = s ? strstr(s, "..") : NULL;
-    if (dots) {
-        int64_t a, b;
-        if (parse_day(s, (size_t)(dots - s), &a) || parse_day(dots + 2, strlen(dots + 2), &b))
-            return adt_fail(err, ADT_EINVAL, "period '%s': write a range as "
-                            "YYYY-MM-DD..YYYY-MM-DD (both days included)", s);
-        if (b < a)
-            return adt_fail(err, ADT_EINVAL, "period '%s' ends before it starts", s);
-        *from_us = a * D;
-        *to_us = (b + 1) * D;
-        return ADT_OK;
+    period_spec p;
+    int rc = period_parse(s, &p, err);
+    if (!rc) {
+        *from_us = p.from_us;
+        *to_us = p.to_us;
     }
-    if (n == 4 && !digits(s, 4, &y)) {
-        *from_us = rfc3339_days_from_civil(y, 1, 1) * D;
-        *to_us = rfc3339_days_from_civil((int64_t)y + 1, 1, 1) * D;
-        return ADT_OK;
-    }
-    if (n == 7 && s[4] == '-' && !digits(s, 4, &y)) {
-        if ((s[5] == 'Q' || s[5] == 'q') && s[6] >= '1' && s[6] <= '4') {
-            unsigned q = (unsigned)(s[6] - '0');
-            *from_us = rfc3339_days_from_civil(y, (int)(3 * q - 2), 1) * D;
-            *to_us = (q == 4 ? rfc3339_days_from_civil((int64_t)y + 1, 1, 1)
-                             : rfc3339_days_from_civil(y, (int)(3 * q + 1), 1)) * D;
-            return ADT_OK;
-        }
-        if (!digits(s + 5, 2, &m) && m >= 1 && m <= 12) {
-            *from_us = rfc3339_days_from_civil(y, (int)m, 1) * D;
-            *to_us = (m == 12 ? rfc3339_days_from_civil((int64_t)y + 1, 1, 1)
-                              : rfc3339_days_from_civil(y, (int)(m + 1), 1)) * D;
-            return ADT_OK;
-        }
-    }
-    return adt_fail(err, ADT_EINVAL, "period '%s' is not understood: use 2026-Q3, 2026-07, "
-                    "2026 or 2026-07-01..2026-09-30 (UTC)", s ? s : "");
+    return rc;
 }
 
 /* ---- HTTP API ------------------------------------------------------------- */

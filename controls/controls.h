@@ -67,8 +67,8 @@ int controls_api(controls *c, const api_request *req, api_response *resp);
 int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us,
                              const char *framework, cJSON **out, adt_err *err);
 
-/* Parse "2026-Q3", "2026-07", "2026-07-01..2026-09-30" (end day inclusive) into
- * [from, to) microseconds UTC. */
+/* The window [from, to) of a period in core's grammar (period.h: "2026",
+ * "2026-Q3", "2026-07", "2026-07-01..2026-09-30"); a wrapper of period_parse. */
 int controls_parse_period(const char *s, int64_t *from_us, int64_t *to_us, adt_err *err);
 
 #endif

@@ -3,6 +3,8 @@
 
 #include "buf.h"
 #include "numparse.h"
+#include "afile.h"
+#include "sha256.h"
 #include "xsafe.h"
 
 #include <dirent.h>
@@ -10,7 +12,6 @@
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,174 +426,211 @@ static int parse_controls(pctx *p, xmlNodePtr n, rule *r)
     return ADT_OK;
 }
 
-static int parse_kind(pctx *p, xmlNodePtr k, rule *r)
+/* <precedes> and <field-equals>: a subject, its cause, keys and equal fields (and <until>). */
+static int parse_precedes(pctx *p, xmlNodePtr k, rule *r, const char *kn)
 {
     int rc = ADT_OK;
-    const char *kn = (const char *)k->name;
     xmlNodePtr c = first_el(k);
-    if (!strcmp(kn, "precedes") || !strcmp(kn, "field-equals")) {
-        r->kind = !strcmp(kn, "precedes") ? RULE_PRECEDES : RULE_FIELD_EQUALS;
-        if (!is(c, "subject") || (rc = parse_sel(p, c, &r->later)))
-            return rc ? rc : perr(p, k, ADT_EINVAL, "<%s> starts with <subject>", kn);
-        c = next_el(c);
-        if (!is(c, "cause") || (rc = parse_sel(p, c, &r->earlier)))
-            return rc ? rc : perr(p, k, ADT_EINVAL, "<%s> needs <cause> after <subject>", kn);
-        for (c = next_el(c); c; c = next_el(c)) {
-            if (is(c, "key") || is(c, "equal")) {
-                bool key = is(c, "key");
-                size_t *cnt = key ? &r->nkeys : &r->nequals;
-                if (*cnt >= RULES_MAX_ITEMS)
-                    return perr(p, c, ADT_ETOOBIG, "too many <%s>", c->name);
-                rc = parse_pair(p, c, "subject", "cause", true,
-                                key ? &r->keys[*cnt] : &r->equals[*cnt]);
-                if (rc)
-                    return rc;
-                (*cnt)++;
-            } else if (is(c, "until") && r->kind == RULE_PRECEDES && !r->has_until) {
-                if ((rc = parse_sel(p, c, &r->until)))
-                    return rc;
-                r->has_until = true;
-            } else {
-                return perr(p, c, ADT_EINVAL, "unexpected <%s> in <%s>", c->name, kn);
-            }
-        }
-        if (r->kind == RULE_FIELD_EQUALS) {
-            if (!r->nkeys || !r->nequals)
-                return perr(p, k, ADT_EINVAL, "<field-equals> needs <key> and <equal>");
-            char *m = attr(k, "missing");
-            r->missing_violates = m && !strcmp(m, "violation");
-            free(m);
-            r->activity_field = strdup("activity");
-            if (!r->activity_field)
-                return perr(p, k, ADT_ENOMEM, "out of memory");
-            return ADT_OK;
-        }
-        if ((rc = parse_party(p, k, r)))
-            return rc;
-        if (r->party == PARTY_EACH_INFORMED)
-            return perr(p, k, ADT_EINVAL, "<precedes by=\"each-informed\">: informing comes "
-                                          "after the event; use <within>");
-        char *d = attr(k, "distinct-actor");
-        r->distinct_actor = d && (!strcmp(d, "true") || !strcmp(d, "1"));
-        free(d);
-        char *o = attr(k, "order");
-        r->ledger_order = o && !strcmp(o, "ledger");
-        free(o);
-        return parse_dur_attr(p, k, "max-age", false, &r->max_age_us);
-    }
-    if (!strcmp(kn, "within")) {
-        r->kind = RULE_WITHIN;
-        if (!is(c, "trigger") || (rc = parse_sel(p, c, &r->earlier)))
-            return rc ? rc : perr(p, k, ADT_EINVAL, "<within> starts with <trigger>");
-        c = next_el(c);
-        if (!is(c, "response") || (rc = parse_sel(p, c, &r->later)))
-            return rc ? rc : perr(p, k, ADT_EINVAL, "<within> needs <response> after <trigger>");
-        for (c = next_el(c); c; c = next_el(c)) {
-            if (is(c, "key")) {
-                if (r->nkeys >= RULES_MAX_ITEMS)
-                    return perr(p, c, ADT_ETOOBIG, "too many <key>");
-                if ((rc = parse_pair(p, c, "response", "trigger", false, &r->keys[r->nkeys])))
-                    return rc;
-                r->nkeys++;
-            } else if (is(c, "sla-when")) {
-                if (r->nsla_when >= RULES_MAX_ITEMS)
-                    return perr(p, c, ADT_ETOOBIG, "too many <sla-when>");
-                rule_sla_when *w = &r->sla_when[r->nsla_when++];
-                w->field = attr(c, "field");
-                w->value = attr(c, "value");
-                if (!w->field || !w->value)
-                    return perr(p, c, ADT_EINVAL, "<sla-when> needs field and value");
-                if ((rc = parse_dur_attr(p, c, "sla", true, &w->sla_us)))
-                    return rc;
-            } else {
-                return perr(p, c, ADT_EINVAL, "unexpected <%s> in <within>", c->name);
-            }
-        }
-        if (!r->nkeys)
-            return perr(p, k, ADT_EINVAL, "<within> needs at least one <key>");
-        if ((rc = parse_party(p, k, r)))
-            return rc;
-        if (r->party == PARTY_EACH_CONSULTED || r->party == PARTY_CONSULTED)
-            return perr(p, k, ADT_EINVAL, "<within by=\"consulted\">: consulting comes before "
-                                          "the change; use <precedes>");
-        char *f = attr(k, "sla-from");
-        r->sla_from = !f ? RULE_SLA_NONE
-                      : !strcmp(f, "ack") ? RULE_SLA_ACK
-                      : !strcmp(f, "resolve") ? RULE_SLA_RESOLVE
-                      : !strcmp(f, "inform") ? RULE_SLA_INFORM : -1;
-        free(f);
-        if (r->sla_from < 0)
-            return perr(p, k, ADT_EINVAL, "sla-from must be ack, resolve or inform");
-        return parse_dur_attr(p, k, "sla", true, &r->sla_us);
-    }
-    if (!strcmp(kn, "every") || !strcmp(kn, "absent")) {
-        r->kind = !strcmp(kn, "every") ? RULE_EVERY : RULE_ABSENT;
-        for (; c; c = next_el(c)) {
-            if (!is(c, "event") || r->nsels >= (r->kind == RULE_EVERY ? 1u : RULES_MAX_ITEMS))
-                return perr(p, c, ADT_EINVAL, "unexpected <%s> in <%s>", c->name, kn);
-            if ((rc = parse_sel(p, c, &r->sels[r->nsels++])))
-                return rc;
-        }
-        if (!r->nsels)
-            return perr(p, k, ADT_EINVAL, "<%s> needs an <event>", kn);
-        return r->kind == RULE_EVERY ? parse_dur_attr(p, k, "period", true, &r->period_us)
-                                     : ADT_OK;
-    }
-    if (!strcmp(kn, "rate")) {
-        r->kind = RULE_RATE;
-        for (; c; c = next_el(c)) {
-            bool num = is(c, "numerator");
-            if (!num && !is(c, "denominator"))
-                return perr(p, c, ADT_EINVAL, "unexpected <%s> in <rate>", c->name);
-            size_t *cnt = num ? &r->nsels : &r->nsels2;
+    r->kind = !strcmp(kn, "precedes") ? RULE_PRECEDES : RULE_FIELD_EQUALS;
+    if (!is(c, "subject") || (rc = parse_sel(p, c, &r->later)))
+        return rc ? rc : perr(p, k, ADT_EINVAL, "<%s> starts with <subject>", kn);
+    c = next_el(c);
+    if (!is(c, "cause") || (rc = parse_sel(p, c, &r->earlier)))
+        return rc ? rc : perr(p, k, ADT_EINVAL, "<%s> needs <cause> after <subject>", kn);
+    for (c = next_el(c); c; c = next_el(c)) {
+        if (is(c, "key") || is(c, "equal")) {
+            bool key = is(c, "key");
+            size_t *cnt = key ? &r->nkeys : &r->nequals;
             if (*cnt >= RULES_MAX_ITEMS)
-                return perr(p, c, ADT_ETOOBIG, "too many terms");
-            rule_sel *s = num ? &r->sels[(*cnt)++] : &r->sels2[(*cnt)++];
-            if ((rc = parse_sel(p, c, s)))
+                return perr(p, c, ADT_ETOOBIG, "too many <%s>", c->name);
+            rc = parse_pair(p, c, "subject", "cause", true,
+                            key ? &r->keys[*cnt] : &r->equals[*cnt]);
+            if (rc)
                 return rc;
-            if (!s->field)
-                return perr(p, c, ADT_EINVAL, "<%s> needs field=", c->name);
-        }
-        if (!r->nsels || !r->nsels2)
-            return perr(p, k, ADT_EINVAL, "<rate> needs <numerator> and <denominator>");
-        if ((rc = parse_num_attr(p, k, "max", -1, &r->max_ratio)))
-            return rc;
-        if (r->max_ratio < 0)
-            return perr(p, k, ADT_EINVAL, "<rate> needs max=");
-        return parse_num_attr(p, k, "min-denominator", 1, &r->min_denominator);
-    }
-    if (!strcmp(kn, "revoked-within")) {
-        r->kind = RULE_REVOKED_WITHIN;
-        if (!is(c, "trigger") || (rc = parse_sel(p, c, &r->earlier)))
-            return rc ? rc : perr(p, k, ADT_EINVAL, "<revoked-within> starts with <trigger>");
-        if (!r->earlier.field)
-            return perr(p, c, ADT_EINVAL, "<trigger> needs key=");
-        for (c = next_el(c); c; c = next_el(c)) {
-            if (!is(c, "grant") || r->nsels >= RULES_MAX_ITEMS)
-                return perr(p, c, ADT_EINVAL, "unexpected <%s> in <revoked-within>", c->name);
-            rule_sel *s = &r->sels[r->nsels++];
-            if ((rc = parse_sel(p, c, s)))
+            (*cnt)++;
+        } else if (is(c, "until") && r->kind == RULE_PRECEDES && !r->has_until) {
+            if ((rc = parse_sel(p, c, &r->until)))
                 return rc;
-            if (!s->field || !s->nitems || !s->revoke)
-                return perr(p, c, ADT_EINVAL, "<grant> needs key=, item= and revoke=");
+            r->has_until = true;
+        } else {
+            return perr(p, c, ADT_EINVAL, "unexpected <%s> in <%s>", c->name, kn);
         }
-        if (!r->nsels)
-            return perr(p, k, ADT_EINVAL, "<revoked-within> needs a <grant>");
-        return parse_dur_attr(p, k, "sla", true, &r->sla_us);
     }
-    if (!strcmp(kn, "raci")) {
-        r->kind = RULE_RACI;
-        char *f = attr(k, "findings");
-        if (!f)
-            return perr(p, k, ADT_EINVAL, "<raci> needs findings=");
-        rc = split(p, k, f, r->raci_findings, &r->nraci_findings);
-        free(f);
-        if (!rc && !r->nraci_findings)
-            rc = perr(p, k, ADT_EINVAL, "<raci findings> is empty");
-        if (!rc && xmlHasProp(k, (const xmlChar *)"types"))
-            rc = parse_types(p, k, "types", &r->earlier);
+    if (r->kind == RULE_FIELD_EQUALS) {
+        if (!r->nkeys || !r->nequals)
+            return perr(p, k, ADT_EINVAL, "<field-equals> needs <key> and <equal>");
+        char *m = attr(k, "missing");
+        r->missing_violates = m && !strcmp(m, "violation");
+        free(m);
+        r->activity_field = strdup("activity");
+        if (!r->activity_field)
+            return perr(p, k, ADT_ENOMEM, "out of memory");
+        return ADT_OK;
+    }
+    if ((rc = parse_party(p, k, r)))
         return rc;
+    if (r->party == PARTY_EACH_INFORMED)
+        return perr(p, k, ADT_EINVAL, "<precedes by=\"each-informed\">: informing comes "
+                                      "after the event; use <within>");
+    char *d = attr(k, "distinct-actor");
+    r->distinct_actor = d && (!strcmp(d, "true") || !strcmp(d, "1"));
+    free(d);
+    char *o = attr(k, "order");
+    r->ledger_order = o && !strcmp(o, "ledger");
+    free(o);
+    return parse_dur_attr(p, k, "max-age", false, &r->max_age_us);
+}
+
+/* <within>: a trigger, its response within an SLA, keys and <sla-when>. */
+static int parse_within(pctx *p, xmlNodePtr k, rule *r, const char *kn)
+{
+    int rc = ADT_OK;
+    xmlNodePtr c = first_el(k);
+    r->kind = RULE_WITHIN;
+    if (!is(c, "trigger") || (rc = parse_sel(p, c, &r->earlier)))
+        return rc ? rc : perr(p, k, ADT_EINVAL, "<within> starts with <trigger>");
+    c = next_el(c);
+    if (!is(c, "response") || (rc = parse_sel(p, c, &r->later)))
+        return rc ? rc : perr(p, k, ADT_EINVAL, "<within> needs <response> after <trigger>");
+    for (c = next_el(c); c; c = next_el(c)) {
+        if (is(c, "key")) {
+            if (r->nkeys >= RULES_MAX_ITEMS)
+                return perr(p, c, ADT_ETOOBIG, "too many <key>");
+            if ((rc = parse_pair(p, c, "response", "trigger", false, &r->keys[r->nkeys])))
+                return rc;
+            r->nkeys++;
+        } else if (is(c, "sla-when")) {
+            if (r->nsla_when >= RULES_MAX_ITEMS)
+                return perr(p, c, ADT_ETOOBIG, "too many <sla-when>");
+            rule_sla_when *w = &r->sla_when[r->nsla_when++];
+            w->field = attr(c, "field");
+            w->value = attr(c, "value");
+            if (!w->field || !w->value)
+                return perr(p, c, ADT_EINVAL, "<sla-when> needs field and value");
+            if ((rc = parse_dur_attr(p, c, "sla", true, &w->sla_us)))
+                return rc;
+        } else {
+            return perr(p, c, ADT_EINVAL, "unexpected <%s> in <within>", c->name);
+        }
     }
+    if (!r->nkeys)
+        return perr(p, k, ADT_EINVAL, "<within> needs at least one <key>");
+    if ((rc = parse_party(p, k, r)))
+        return rc;
+    if (r->party == PARTY_EACH_CONSULTED || r->party == PARTY_CONSULTED)
+        return perr(p, k, ADT_EINVAL, "<within by=\"consulted\">: consulting comes before "
+                                      "the change; use <precedes>");
+    char *f = attr(k, "sla-from");
+    r->sla_from = !f ? RULE_SLA_NONE
+                  : !strcmp(f, "ack") ? RULE_SLA_ACK
+                  : !strcmp(f, "resolve") ? RULE_SLA_RESOLVE
+                  : !strcmp(f, "inform") ? RULE_SLA_INFORM : -1;
+    free(f);
+    if (r->sla_from < 0)
+        return perr(p, k, ADT_EINVAL, "sla-from must be ack, resolve or inform");
+    return parse_dur_attr(p, k, "sla", true, &r->sla_us);
+}
+
+/* <every> (one <event> per period) and <absent> (none of the <event>s). */
+static int parse_every(pctx *p, xmlNodePtr k, rule *r, const char *kn)
+{
+    int rc = ADT_OK;
+    xmlNodePtr c = first_el(k);
+    r->kind = !strcmp(kn, "every") ? RULE_EVERY : RULE_ABSENT;
+    for (; c; c = next_el(c)) {
+        if (!is(c, "event") || r->nsels >= (r->kind == RULE_EVERY ? 1u : RULES_MAX_ITEMS))
+            return perr(p, c, ADT_EINVAL, "unexpected <%s> in <%s>", c->name, kn);
+        if ((rc = parse_sel(p, c, &r->sels[r->nsels++])))
+            return rc;
+    }
+    if (!r->nsels)
+        return perr(p, k, ADT_EINVAL, "<%s> needs an <event>", kn);
+    return r->kind == RULE_EVERY ? parse_dur_attr(p, k, "period", true, &r->period_us)
+                                 : ADT_OK;
+}
+
+/* <rate>: numerator over denominator terms, at most max=. */
+static int parse_rate(pctx *p, xmlNodePtr k, rule *r, const char *kn)
+{
+    int rc = ADT_OK;
+    xmlNodePtr c = first_el(k);
+    r->kind = RULE_RATE;
+    for (; c; c = next_el(c)) {
+        bool num = is(c, "numerator");
+        if (!num && !is(c, "denominator"))
+            return perr(p, c, ADT_EINVAL, "unexpected <%s> in <rate>", c->name);
+        size_t *cnt = num ? &r->nsels : &r->nsels2;
+        if (*cnt >= RULES_MAX_ITEMS)
+            return perr(p, c, ADT_ETOOBIG, "too many terms");
+        rule_sel *s = num ? &r->sels[(*cnt)++] : &r->sels2[(*cnt)++];
+        if ((rc = parse_sel(p, c, s)))
+            return rc;
+        if (!s->field)
+            return perr(p, c, ADT_EINVAL, "<%s> needs field=", c->name);
+    }
+    if (!r->nsels || !r->nsels2)
+        return perr(p, k, ADT_EINVAL, "<rate> needs <numerator> and <denominator>");
+    if ((rc = parse_num_attr(p, k, "max", -1, &r->max_ratio)))
+        return rc;
+    if (r->max_ratio < 0)
+        return perr(p, k, ADT_EINVAL, "<rate> needs max=");
+    return parse_num_attr(p, k, "min-denominator", 1, &r->min_denominator);
+}
+
+/* <revoked-within>: grants revoked within an SLA of the trigger. */
+static int parse_revoked(pctx *p, xmlNodePtr k, rule *r, const char *kn)
+{
+    int rc = ADT_OK;
+    xmlNodePtr c = first_el(k);
+    r->kind = RULE_REVOKED_WITHIN;
+    if (!is(c, "trigger") || (rc = parse_sel(p, c, &r->earlier)))
+        return rc ? rc : perr(p, k, ADT_EINVAL, "<revoked-within> starts with <trigger>");
+    if (!r->earlier.field)
+        return perr(p, c, ADT_EINVAL, "<trigger> needs key=");
+    for (c = next_el(c); c; c = next_el(c)) {
+        if (!is(c, "grant") || r->nsels >= RULES_MAX_ITEMS)
+            return perr(p, c, ADT_EINVAL, "unexpected <%s> in <revoked-within>", c->name);
+        rule_sel *s = &r->sels[r->nsels++];
+        if ((rc = parse_sel(p, c, s)))
+            return rc;
+        if (!s->field || !s->nitems || !s->revoke)
+            return perr(p, c, ADT_EINVAL, "<grant> needs key=, item= and revoke=");
+    }
+    if (!r->nsels)
+        return perr(p, k, ADT_EINVAL, "<revoked-within> needs a <grant>");
+    return parse_dur_attr(p, k, "sla", true, &r->sla_us);
+}
+
+/* <raci findings= types=>: the RACI evaluator's findings. */
+static int parse_raci(pctx *p, xmlNodePtr k, rule *r, const char *kn)
+{
+    int rc = ADT_OK;
+    r->kind = RULE_RACI;
+    char *f = attr(k, "findings");
+    if (!f)
+        return perr(p, k, ADT_EINVAL, "<raci> needs findings=");
+    rc = split(p, k, f, r->raci_findings, &r->nraci_findings);
+    free(f);
+    if (!rc && !r->nraci_findings)
+        rc = perr(p, k, ADT_EINVAL, "<raci findings> is empty");
+    if (!rc && xmlHasProp(k, (const xmlChar *)"types"))
+        rc = parse_types(p, k, "types", &r->earlier);
+    return rc;
+}
+
+static int parse_kind(pctx *p, xmlNodePtr k, rule *r)
+{
+    static const struct {
+        const char *name;
+        int (*parse)(pctx *, xmlNodePtr, rule *, const char *);
+    } kinds[] = {{"precedes", parse_precedes},   {"field-equals", parse_precedes},
+                 {"within", parse_within},       {"every", parse_every},
+                 {"absent", parse_every},        {"rate", parse_rate},
+                 {"revoked-within", parse_revoked}, {"raci", parse_raci}};
+    const char *kn = (const char *)k->name;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kn, kinds[i].name))
+            return kinds[i].parse(p, k, r, kn);
     return perr(p, k, ADT_EINVAL, "unknown rule kind <%s>", kn);
 }
 
@@ -716,11 +754,11 @@ static int cmp_str(const void *a, const void *b)
 /* Hash, parse and add one rule file to `out` (which has room). */
 static int add_rule(const rules_schema *s, const rules_catalog *cat, const char *name,
                     const char *label, const char *data, size_t len, rules_set *out,
-                    crypto_hash_sha256_state *h, adt_err *err)
+                    sha256_ctx *h, adt_err *err)
 {
-    crypto_hash_sha256_update(h, (const unsigned char *)name, strlen(name) + 1);
-    crypto_hash_sha256_update(h, (const unsigned char *)data, len);
-    crypto_hash_sha256_update(h, (const unsigned char *)"", 1);
+    sha256_update(h, name, strlen(name) + 1);
+    sha256_update(h, data, len);
+    sha256_update(h, "", 1);
     int rc = rules_parse(s, cat, label, data, len, &out->rules[out->n], err);
     if (rc)
         return rc;
@@ -735,11 +773,9 @@ static int add_rule(const rules_schema *s, const rules_catalog *cat, const char 
     return ADT_OK;
 }
 
-static void finish(crypto_hash_sha256_state *h, rules_set *out)
+static void finish(sha256_ctx *h, rules_set *out)
 {
-    unsigned char dig[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(h, dig);
-    sodium_bin2hex(out->fingerprint, sizeof out->fingerprint, dig, sizeof dig);
+    sha256_final_hex(h, out->fingerprint);
 }
 
 int rules_load_dir(const rules_schema *s, const rules_catalog *cat, const char *dir,
@@ -772,8 +808,8 @@ int rules_load_dir(const rules_schema *s, const rules_catalog *cat, const char *
         qsort(names, n, sizeof names[0], cmp_str);
     if (!rc && !(out->rules = calloc(n ? n : 1, sizeof *out->rules)))
         rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    sha256_ctx h;
+    sha256_init(&h);
     buf data, path;
     buf_init(&data, RULES_MAX_FILE + 1);
     buf_init(&path, 4096);
@@ -783,7 +819,7 @@ int rules_load_dir(const rules_schema *s, const rules_catalog *cat, const char *
             rc = adt_fail(err, rc, "rules directory path too long");
             break;
         }
-        if ((rc = xsafe_read_file(path.data, RULES_MAX_FILE, &data, err)))
+        if ((rc = afile_read(path.data, RULES_MAX_FILE, &data, err)))
             break;
         rc = add_rule(s, cat, names[i], path.data, data.data ? data.data : "", data.len, out, &h,
                       err);
@@ -817,8 +853,8 @@ int rules_load_builtin(const rules_schema *s, const rules_catalog *cat, rules_se
         n++;
     if (!(out->rules = calloc(n ? n : 1, sizeof *out->rules)))
         return adt_fail(err, ADT_ENOMEM, "out of memory");
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    sha256_ctx h;
+    sha256_init(&h);
     char label[300];
     for (size_t i = 0; i < n; i++) {
         const rules_builtin_file *f = &rules_builtin_files[i];

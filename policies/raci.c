@@ -3,12 +3,13 @@
 #include "canon.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "afile.h"
+#include "sha256.h"
 #include "xsafe.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libxml/tree.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,16 +217,9 @@ static const char *letter_name(int ix)
     return names[ix];
 }
 
-/* Read the structure from a schema-valid document. Semantic problems are
- * reported through `l`; the policy is built even when there are some. */
-static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
+/* The roles, sorted by id; a role defined twice is a problem. */
+static int build_roles(load_ctx *l, xmlNodePtr roles, raci_policy *p)
 {
-    p->name = attr_dup(l, root, "name");
-    p->version = attr_dup(l, root, "version");
-    xmlNodePtr roles = child(root, "roles"), prs = child(root, "principals"),
-               acts = child(root, "activities");
-
-    /* Roles. */
     size_t n = count_elements(roles, "role");
     p->roles = calloc(n ? n : 1, sizeof *p->roles);
     if (!p->roles)
@@ -246,37 +240,46 @@ static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
             problem(l, p->roles[i].line > p->roles[i - 1].line ? p->roles[i].line
                                                                 : p->roles[i - 1].line,
                     "role '%s' is defined twice", p->roles[i].id);
+    return ADT_OK;
+}
 
-    /* Principals. */
-    n = count_elements(prs, "principal");
+/* One principal: its id must say whether it is an agent, its roles exist. */
+static int build_principal(load_ctx *l, xmlNodePtr c, const raci_policy *p, raci_principal *pr)
+{
+    pr->id = attr_dup(l, c, "id");
+    pr->kind = attr_dup(l, c, "kind");
+    pr->name = attr_dup(l, c, "name");
+    pr->line = node_line(c);
+    char *rl = xsafe_attr(c, "roles");
+    int rc = split_roles(l, rl, pr);
+    xmlFree(rl);
+    if (rc != ADT_OK || l->oom || !pr->id || !pr->kind)
+        return ADT_ENOMEM;
+    bool agent_id = strncmp(pr->id, "agent:", 6) == 0;
+    if (!strcmp(pr->kind, "agent") && !agent_id)
+        problem(l, pr->line, "agent '%s': agent ids start with 'agent:' (e.g. agent:%s)", pr->id,
+                pr->id);
+    else if (strcmp(pr->kind, "agent") && agent_id)
+        problem(l, pr->line, "principal '%s' is named like an agent but has kind '%s'", pr->id,
+                pr->kind);
+    for (size_t j = 0; j < pr->nroles; j++)
+        if (!find_role(p, pr->roles[j]))
+            problem(l, pr->line, "principal '%s' has role '%s', which is not defined", pr->id,
+                    pr->roles[j]);
+    return ADT_OK;
+}
+
+/* The principals (after the roles), sorted by id. */
+static int build_principals(load_ctx *l, xmlNodePtr prs, raci_policy *p)
+{
+    size_t n = count_elements(prs, "principal");
     p->principals = calloc(n ? n : 1, sizeof *p->principals);
     if (!p->principals)
         return l->oom = true, ADT_ENOMEM;
-    for (xmlNodePtr c = prs ? prs->children : NULL; c; c = c->next) {
-        if (!xsafe_is(c, RACI_NS, "principal"))
-            continue;
-        raci_principal *pr = &p->principals[p->nprincipals++];
-        pr->id = attr_dup(l, c, "id");
-        pr->kind = attr_dup(l, c, "kind");
-        pr->name = attr_dup(l, c, "name");
-        pr->line = node_line(c);
-        char *rl = xsafe_attr(c, "roles");
-        int rc = split_roles(l, rl, pr);
-        xmlFree(rl);
-        if (rc != ADT_OK || l->oom || !pr->id || !pr->kind)
+    for (xmlNodePtr c = prs ? prs->children : NULL; c; c = c->next)
+        if (xsafe_is(c, RACI_NS, "principal") &&
+            build_principal(l, c, p, &p->principals[p->nprincipals++]))
             return ADT_ENOMEM;
-        bool agent_id = strncmp(pr->id, "agent:", 6) == 0;
-        if (!strcmp(pr->kind, "agent") && !agent_id)
-            problem(l, pr->line, "agent '%s': agent ids start with 'agent:' (e.g. agent:%s)",
-                    pr->id, pr->id);
-        else if (strcmp(pr->kind, "agent") && agent_id)
-            problem(l, pr->line, "principal '%s' is named like an agent but has kind '%s'",
-                    pr->id, pr->kind);
-        for (size_t j = 0; j < pr->nroles; j++)
-            if (!find_role(p, pr->roles[j]))
-                problem(l, pr->line, "principal '%s' has role '%s', which is not defined",
-                        pr->id, pr->roles[j]);
-    }
     qsort(p->principals, p->nprincipals, sizeof *p->principals, cmp_principal);
     for (size_t i = 1; i < p->nprincipals; i++)
         if (!strcmp(p->principals[i].id, p->principals[i - 1].id))
@@ -284,9 +287,135 @@ static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
                            ? p->principals[i].line
                            : p->principals[i - 1].line,
                     "principal '%s' is defined twice", p->principals[i].id);
+    return ADT_OK;
+}
 
-    /* Activities. */
-    n = count_elements(acts, "activity");
+/* <sla ack= resolve= inform=> of activity `a`. */
+static void read_sla(load_ctx *l, xmlNodePtr e, raci_activity *a)
+{
+    static const char *const keys[] = {"ack", "resolve", "inform"};
+    int64_t *dst[] = {&a->sla.ack_s, &a->sla.resolve_s, &a->sla.inform_s};
+    for (int k = 0; k < 3; k++) {
+        char *v = xsafe_attr(e, keys[k]);
+        if (v && raci_parse_duration(v, dst[k]) != ADT_OK)
+            problem(l, node_line(e),
+                    "activity '%s': sla %s '%s' is not a duration (PT4H, P3D or seconds)", a->id,
+                    keys[k], v);
+        xmlFree(v);
+    }
+}
+
+/* One <responsible|accountable|consulted|informed> (letter `ix`) of `a`:
+ * exactly one of principal= or role=, naming one that is defined. */
+static int add_assignee(load_ctx *l, xmlNodePtr e, int ix, const raci_policy *p,
+                        raci_activity *a, size_t cap[RACI_IX_N])
+{
+    long line = node_line(e);
+    char *pr = attr_dup(l, e, "principal"), *ro = attr_dup(l, e, "role");
+    if (l->oom || (pr != NULL) == (ro != NULL)) {
+        if (!l->oom)
+            problem(l, line, "activity '%s': <%s> needs exactly one of principal= or role=",
+                    a->id, letter_name(ix));
+        free(pr);
+        free(ro);
+        return l->oom ? ADT_ENOMEM : ADT_OK;
+    }
+    if (pr && !raci__principal(p, pr))
+        problem(l, line, "activity '%s': %s principal '%s' is not defined", a->id,
+                letter_name(ix), pr);
+    if (ro && !find_role(p, ro))
+        problem(l, line, "activity '%s': %s role '%s' is not defined", a->id, letter_name(ix),
+                ro);
+    if (a->n[ix] == cap[ix]) {
+        size_t ncap = cap[ix] ? cap[ix] * 2 : 2;
+        raci_assignee *na = realloc(a->as[ix], ncap * sizeof *na);
+        if (!na) {
+            free(pr);
+            free(ro);
+            return l->oom = true, ADT_ENOMEM;
+        }
+        a->as[ix] = na;
+        cap[ix] = ncap;
+    }
+    a->as[ix][a->n[ix]++] = (raci_assignee){pr, ro};
+    return ADT_OK;
+}
+
+/* Exactly one person accountable (a principal, or a role with one member),
+ * at least one responsible, and the consulted/informed the flags ask for. */
+static void check_activity(load_ctx *l, const raci_policy *p, raci_activity *a)
+{
+    if (a->n[RACI_IX_A] != 1)
+        problem(l, a->line, "activity '%s' has %zu accountable%s; exactly one is required",
+                a->id, a->n[RACI_IX_A], a->n[RACI_IX_A] == 1 ? "" : "s");
+    else if (a->as[RACI_IX_A][0].principal)
+        a->accountable = a->as[RACI_IX_A][0].principal;
+    else if (find_role(p, a->as[RACI_IX_A][0].role)) {
+        const char *only = NULL;
+        size_t members = 0;
+        for (size_t i = 0; i < p->nprincipals; i++)
+            for (size_t j = 0; j < p->principals[i].nroles; j++)
+                if (!strcmp(p->principals[i].roles[j], a->as[RACI_IX_A][0].role)) {
+                    members++;
+                    only = p->principals[i].id;
+                }
+        if (members != 1)
+            problem(l, a->line,
+                    "activity '%s': accountable role '%s' has %zu members; exactly one "
+                    "person must be accountable (name a principal)",
+                    a->id, a->as[RACI_IX_A][0].role, members);
+        else
+            a->accountable = only;
+    }
+    if (a->n[RACI_IX_R] == 0)
+        problem(l, a->line, "activity '%s' has no responsible; at least one is required", a->id);
+    if (a->consult && a->n[RACI_IX_C] == 0)
+        problem(l, a->line,
+                "activity '%s' requires consultation before approval but names no consulted",
+                a->id);
+    if (a->sla.inform_s >= 0 && a->n[RACI_IX_I] == 0)
+        problem(l, a->line, "activity '%s' has an inform SLA but names no informed", a->id);
+}
+
+/* One activity: its attributes, SLA and assignees, then its checks. */
+static int build_activity(load_ctx *l, xmlNodePtr c, const raci_policy *p, raci_activity *a)
+{
+    a->id = attr_dup(l, c, "id");
+    a->kind = attr_dup(l, c, "kind");
+    a->name = attr_dup(l, c, "name");
+    a->line = node_line(c);
+    a->sla = (raci_sla){-1, -1, -1};
+    char *cb = xsafe_attr(c, "consult-before-approval");
+    a->consult = cb && (!strcmp(cb, "true") || !strcmp(cb, "1"));
+    xmlFree(cb);
+    if (l->oom || !a->id || !a->kind)
+        return ADT_ENOMEM;
+    if (strcmp(a->kind, "other")) {
+        size_t kl = strlen(a->kind);
+        if (strncmp(a->id, a->kind, kl) || a->id[kl] != ':' || !a->id[kl + 1])
+            problem(l, a->line, "activity '%s' of kind '%s' must be named '%s:NAME'", a->id,
+                    a->kind, a->kind);
+    }
+    size_t cap[RACI_IX_N] = {0};
+    for (xmlNodePtr e = c->children; e; e = e->next) {
+        int ix = xsafe_is(e, RACI_NS, "responsible")   ? RACI_IX_R
+                 : xsafe_is(e, RACI_NS, "accountable") ? RACI_IX_A
+                 : xsafe_is(e, RACI_NS, "consulted")   ? RACI_IX_C
+                 : xsafe_is(e, RACI_NS, "informed")    ? RACI_IX_I
+                                                       : -1;
+        if (xsafe_is(e, RACI_NS, "sla"))
+            read_sla(l, e, a);
+        else if (ix >= 0 && add_assignee(l, e, ix, p, a, cap))
+            return ADT_ENOMEM;
+    }
+    check_activity(l, p, a);
+    return ADT_OK;
+}
+
+/* The activities (after roles and principals); acts_sorted by id. */
+static int build_activities(load_ctx *l, xmlNodePtr acts, raci_policy *p)
+{
+    size_t n = count_elements(acts, "activity");
     p->acts = calloc(n ? n : 1, sizeof *p->acts);
     p->acts_sorted = calloc(n ? n : 1, sizeof *p->acts_sorted);
     if (!p->acts || !p->acts_sorted)
@@ -295,113 +424,9 @@ static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
         if (!xsafe_is(c, RACI_NS, "activity"))
             continue;
         raci_activity *a = &p->acts[p->nacts];
-        p->acts_sorted[p->nacts] = a;
-        p->nacts++;
-        a->id = attr_dup(l, c, "id");
-        a->kind = attr_dup(l, c, "kind");
-        a->name = attr_dup(l, c, "name");
-        a->line = node_line(c);
-        a->sla = (raci_sla){-1, -1, -1};
-        char *cb = xsafe_attr(c, "consult-before-approval");
-        a->consult = cb && (!strcmp(cb, "true") || !strcmp(cb, "1"));
-        xmlFree(cb);
-        if (l->oom || !a->id || !a->kind)
+        p->acts_sorted[p->nacts++] = a;
+        if (build_activity(l, c, p, a))
             return ADT_ENOMEM;
-        if (strcmp(a->kind, "other")) {
-            size_t kl = strlen(a->kind);
-            if (strncmp(a->id, a->kind, kl) || a->id[kl] != ':' || !a->id[kl + 1])
-                problem(l, a->line, "activity '%s' of kind '%s' must be named '%s:NAME'", a->id,
-                        a->kind, a->kind);
-        }
-        size_t cap[RACI_IX_N] = {0};
-        for (xmlNodePtr e = c->children; e; e = e->next) {
-            int ix = xsafe_is(e, RACI_NS, "responsible")   ? RACI_IX_R
-                     : xsafe_is(e, RACI_NS, "accountable") ? RACI_IX_A
-                     : xsafe_is(e, RACI_NS, "consulted")   ? RACI_IX_C
-                     : xsafe_is(e, RACI_NS, "informed")    ? RACI_IX_I
-                                                           : -1;
-            if (xsafe_is(e, RACI_NS, "sla")) {
-                static const char *const keys[] = {"ack", "resolve", "inform"};
-                int64_t *dst[] = {&a->sla.ack_s, &a->sla.resolve_s, &a->sla.inform_s};
-                for (int k = 0; k < 3; k++) {
-                    char *v = xsafe_attr(e, keys[k]);
-                    if (v && raci_parse_duration(v, dst[k]) != ADT_OK)
-                        problem(l, node_line(e),
-                                "activity '%s': sla %s '%s' is not a duration (PT4H, P3D or "
-                                "seconds)",
-                                a->id, keys[k], v);
-                    xmlFree(v);
-                }
-                continue;
-            }
-            if (ix < 0)
-                continue;
-            long line = node_line(e);
-            char *pr = attr_dup(l, e, "principal"), *ro = attr_dup(l, e, "role");
-            if (l->oom) {
-                free(pr);
-                free(ro);
-                return ADT_ENOMEM;
-            }
-            if ((pr != NULL) == (ro != NULL)) {
-                problem(l, line, "activity '%s': <%s> needs exactly one of principal= or role=",
-                        a->id, letter_name(ix));
-                free(pr);
-                free(ro);
-                continue;
-            }
-            if (pr && !raci__principal(p, pr))
-                problem(l, line, "activity '%s': %s principal '%s' is not defined", a->id,
-                        letter_name(ix), pr);
-            if (ro && !find_role(p, ro))
-                problem(l, line, "activity '%s': %s role '%s' is not defined", a->id,
-                        letter_name(ix), ro);
-            if (a->n[ix] == cap[ix]) {
-                size_t ncap = cap[ix] ? cap[ix] * 2 : 2;
-                raci_assignee *na = realloc(a->as[ix], ncap * sizeof *na);
-                if (!na) {
-                    free(pr);
-                    free(ro);
-                    return l->oom = true, ADT_ENOMEM;
-                }
-                a->as[ix] = na;
-                cap[ix] = ncap;
-            }
-            a->as[ix][a->n[ix]++] = (raci_assignee){pr, ro};
-        }
-        if (a->n[RACI_IX_A] != 1)
-            problem(l, a->line,
-                    "activity '%s' has %zu accountable%s; exactly one is required", a->id,
-                    a->n[RACI_IX_A], a->n[RACI_IX_A] == 1 ? "" : "s");
-        else if (a->as[RACI_IX_A][0].principal)
-            a->accountable = a->as[RACI_IX_A][0].principal;
-        else if (find_role(p, a->as[RACI_IX_A][0].role)) {
-            const char *only = NULL;
-            size_t members = 0;
-            for (size_t i = 0; i < p->nprincipals; i++)
-                for (size_t j = 0; j < p->principals[i].nroles; j++)
-                    if (!strcmp(p->principals[i].roles[j], a->as[RACI_IX_A][0].role)) {
-                        members++;
-                        only = p->principals[i].id;
-                    }
-            if (members != 1)
-                problem(l, a->line,
-                        "activity '%s': accountable role '%s' has %zu members; exactly one "
-                        "person must be accountable (name a principal)",
-                        a->id, a->as[RACI_IX_A][0].role, members);
-            else
-                a->accountable = only;
-        }
-        if (a->n[RACI_IX_R] == 0)
-            problem(l, a->line, "activity '%s' has no responsible; at least one is required",
-                    a->id);
-        if (a->consult && a->n[RACI_IX_C] == 0)
-            problem(l, a->line,
-                    "activity '%s' requires consultation before approval but names no "
-                    "consulted",
-                    a->id);
-        if (a->sla.inform_s >= 0 && a->n[RACI_IX_I] == 0)
-            problem(l, a->line, "activity '%s' has an inform SLA but names no informed", a->id);
     }
     qsort(p->acts_sorted, p->nacts, sizeof *p->acts_sorted, cmp_act_ptr);
     for (size_t i = 1; i < p->nacts; i++)
@@ -410,6 +435,19 @@ static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
             problem(l, x->line > y->line ? x->line : y->line, "activity '%s' is defined twice",
                     x->id);
         }
+    return ADT_OK;
+}
+
+/* Read the structure from a schema-valid document. Semantic problems are
+ * reported through `l`; the policy is built even when there are some. */
+static int build(load_ctx *l, xmlNodePtr root, raci_policy *p)
+{
+    p->name = attr_dup(l, root, "name");
+    p->version = attr_dup(l, root, "version");
+    if (build_roles(l, child(root, "roles"), p) ||
+        build_principals(l, child(root, "principals"), p) ||
+        build_activities(l, child(root, "activities"), p))
+        return ADT_ENOMEM;
     return l->oom ? ADT_ENOMEM : ADT_OK;
 }
 
@@ -472,9 +510,7 @@ int raci_load_mem(const char *data, size_t len, const char *name, raci_diag_fn d
         raci_free(p);
         return rc;
     }
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, (const unsigned char *)data, len);
-    sodium_bin2hex(p->sha256, sizeof p->sha256, h, sizeof h);
+    sha256_hex(data, len, p->sha256);
     *out = p;
     return ADT_OK;
 }
@@ -484,7 +520,7 @@ int raci_load(const char *path, raci_diag_fn diag, void *dctx, raci_policy **out
     *out = NULL;
     buf b;
     buf_init(&b, RACI_MAX_FILE + 1);
-    int rc = xsafe_read_file(path, RACI_MAX_FILE, &b, err);
+    int rc = afile_read(path, RACI_MAX_FILE, &b, err);
     if (rc == ADT_OK)
         rc = raci_load_mem(b.data, b.len, path, diag, dctx, out, err);
     buf_free(&b);
@@ -807,32 +843,6 @@ int raci_to_json(const raci_policy *p, cJSON **out, adt_err *err)
 
 /* ---- Storing -------------------------------------------------------------- */
 
-/* Write `data` to `path` (mode 0600), flushed to disk. */
-static int write_file_sync(const char *path, const char *data, size_t len, adt_err *err)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return adt_fail(err, ADT_EIO, "%s: cannot create: %s", path, strerror(errno));
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(path);
-            return adt_fail(err, ADT_EIO, "%s: write failed: %s", path, strerror(e));
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        unlink(path);
-        return adt_fail(err, ADT_EIO, "%s: cannot flush to disk", path);
-    }
-    return ADT_OK;
-}
-
 int raci_store(const char *data_dir, const char *path, raci_store_commit_fn commit, void *cctx,
                raci_policy **out, adt_err *err)
 {
@@ -841,36 +851,33 @@ int raci_store(const char *data_dir, const char *path, raci_store_commit_fn comm
     buf b;
     buf_init(&b, RACI_MAX_FILE + 1);
     raci_policy *p = NULL;
-    int rc = xsafe_read_file(path, RACI_MAX_FILE, &b, err);
+    afile_staged cur = {.pending = false};
+    int rc = afile_read(path, RACI_MAX_FILE, &b, err);
     if (rc == ADT_OK)
         rc = raci_load_mem(b.data, b.len, path, NULL, NULL, &p, err);
-    char dir[4096], hist[4200], tmp[4200], cur[4200];
+    char dir[4096], hist[4200], curp[4200];
     if (rc == ADT_OK &&
         (size_t)snprintf(dir, sizeof dir, "%s/%s", data_dir, RACI_POLICY_DIR) >= sizeof dir)
         rc = adt_fail(err, ADT_EINVAL, "data directory path too long");
     if (rc == ADT_OK) {
         snprintf(hist, sizeof hist, "%s/%s.xml", dir, p->sha256);
-        snprintf(tmp, sizeof tmp, "%s/%s.new", data_dir, RACI_POLICY_FILE);
-        snprintf(cur, sizeof cur, "%s/%s", data_dir, RACI_POLICY_FILE);
+        snprintf(curp, sizeof curp, "%s/%s", data_dir, RACI_POLICY_FILE);
         if (mkdir(data_dir, 0700) != 0 && errno != EEXIST)
             rc = adt_fail(err, ADT_EIO, "%s: cannot create: %s", data_dir, strerror(errno));
         else if (mkdir(dir, 0700) != 0 && errno != EEXIST)
             rc = adt_fail(err, ADT_EIO, "%s: cannot create: %s", dir, strerror(errno));
     }
+    /* Every policy ever loaded is kept by hash; the one in force is staged,
+     * recorded by `commit` (the ledger), and only then put in force. */
     if (rc == ADT_OK)
-        rc = write_file_sync(hist, b.data, b.len, err);
+        rc = afile_write(hist, b.data, b.len, 0600, err);
     if (rc == ADT_OK)
-        rc = write_file_sync(tmp, b.data, b.len, err);
-    if (rc == ADT_OK && commit) {
+        rc = afile_stage(&cur, curp, b.data, b.len, 0600, err);
+    if (rc == ADT_OK && commit)
         rc = commit(cctx, p, err);
-        if (rc != ADT_OK)
-            unlink(tmp);
-    }
-    if (rc == ADT_OK && rename(tmp, cur) != 0) {
-        rc = adt_fail(err, ADT_EIO, "%s: cannot put the policy in force: %s", cur,
-                      strerror(errno));
-        unlink(tmp);
-    }
+    if (rc == ADT_OK)
+        rc = afile_publish(&cur, err);
+    afile_abort(&cur);
     buf_free(&b);
     if (rc != ADT_OK) {
         raci_free(p);
@@ -880,33 +887,5 @@ int raci_store(const char *data_dir, const char *path, raci_store_commit_fn comm
         *out = p;
     else
         raci_free(p);
-    return ADT_OK;
-}
-
-int raci_load_event(const raci_policy *p, const char *actor, int64_t time_us, buf *out,
-                    adt_err *err)
-{
-    char ts[40];
-    if (rfc3339_format(time_us, ts, sizeof ts) != ADT_OK)
-        return adt_fail(err, ADT_EINVAL, "time out of range");
-    /* Members in canonical (byte) order of their keys. */
-    const char *keys[] = {"actor", "policy", "sha256", "time", "type", "version"};
-    const char *vals[] = {actor ? actor : "auditd", p->name, p->sha256, ts, "policy.load",
-                          p->version};
-    int rc = buf_putc(out, '{');
-    for (size_t i = 0; rc == ADT_OK && i < sizeof keys / sizeof keys[0]; i++) {
-        if (i)
-            rc = buf_putc(out, ',');
-        if (rc == ADT_OK)
-            rc = canon_put_string(out, keys[i], strlen(keys[i]));
-        if (rc == ADT_OK)
-            rc = buf_putc(out, ':');
-        if (rc == ADT_OK)
-            rc = canon_put_string(out, vals[i], strlen(vals[i]));
-    }
-    if (rc == ADT_OK)
-        rc = buf_putc(out, '}');
-    if (rc != ADT_OK)
-        return adt_fail(err, rc, "policy.load event: out of memory");
     return ADT_OK;
 }

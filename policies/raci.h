@@ -200,9 +200,5 @@ typedef int (*raci_store_commit_fn)(void *ctx, const raci_policy *p, adt_err *er
  * Returns the loaded policy in *out (out may be NULL). */
 int raci_store(const char *data_dir, const char *path, raci_store_commit_fn commit, void *cctx,
                raci_policy **out, adt_err *err);
-/* The canonical JSON payload of the policy.load event for `p`:
- * {"actor":..,"policy":name,"sha256":..,"time":..,"type":"policy.load","version":..}. */
-int raci_load_event(const raci_policy *p, const char *actor, int64_t time_us, buf *out,
-                    adt_err *err);
 
 #endif

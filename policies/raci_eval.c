@@ -8,6 +8,8 @@
  *    informed and by when; closed when everyone is informed or reported late.
  * Every finding carries the ledger indices of the events that evidence it. */
 #include "raci_int.h"
+
+#include "hmap.h"
 #include "rfc3339.h"
 
 #include <errno.h>
@@ -17,118 +19,6 @@
 #include <string.h>
 
 #define MAX_CONSULTS 64 /* consultations remembered per change */
-
-/* ---- A small string-keyed hash map (open addressing, tombstones) -------- */
-
-typedef struct smap {
-    char **keys; /* NULL = empty, TOMB = deleted */
-    void **vals;
-    size_t cap;  /* power of two */
-    size_t used; /* live + tombstones */
-    size_t live;
-} smap;
-
-static char tomb_mark;
-#define TOMB (&tomb_mark)
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = UINT64_C(1469598103934665603);
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-    return h;
-}
-
-/* Slot of `key`, or of the first free slot for it (when absent). */
-static size_t smap_slot(const smap *m, const char *key, bool *found)
-{
-    size_t mask = m->cap - 1, i = (size_t)hash_str(key) & mask, first_tomb = SIZE_MAX;
-    for (;;) {
-        char *k = m->keys[i];
-        if (!k) {
-            *found = false;
-            return first_tomb != SIZE_MAX ? first_tomb : i;
-        }
-        if (k == TOMB) {
-            if (first_tomb == SIZE_MAX)
-                first_tomb = i;
-        } else if (!strcmp(k, key)) {
-            *found = true;
-            return i;
-        }
-        i = (i + 1) & mask;
-    }
-}
-
-static void *smap_get(const smap *m, const char *key)
-{
-    if (!m->cap || !key)
-        return NULL;
-    bool found;
-    size_t i = smap_slot(m, key, &found);
-    return found ? m->vals[i] : NULL;
-}
-
-static int smap_grow(smap *m)
-{
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    if (m->live * 2 < m->cap)
-        ncap = m->cap; /* mostly tombstones: rebuild at the same size */
-    smap n = {calloc(ncap, sizeof(char *)), calloc(ncap, sizeof(void *)), ncap, 0, 0};
-    if (!n.keys || !n.vals) {
-        free(n.keys);
-        free(n.vals);
-        return ADT_ENOMEM;
-    }
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->keys[i] || m->keys[i] == TOMB)
-            continue;
-        bool found;
-        size_t j = smap_slot(&n, m->keys[i], &found);
-        n.keys[j] = m->keys[i];
-        n.vals[j] = m->vals[i];
-        n.used++;
-        n.live++;
-    }
-    free(m->keys);
-    free(m->vals);
-    *m = n;
-    return ADT_OK;
-}
-
-/* Insert a new key (copied); the key must be absent. */
-static int smap_put(smap *m, const char *key, void *val)
-{
-    if ((m->used + 1) * 4 >= m->cap * 3 && smap_grow(m) != ADT_OK)
-        return ADT_ENOMEM;
-    bool found;
-    size_t i = smap_slot(m, key, &found);
-    char *k = strdup(key);
-    if (!k)
-        return ADT_ENOMEM;
-    if (m->keys[i] != TOMB)
-        m->used++;
-    m->keys[i] = k;
-    m->vals[i] = val;
-    m->live++;
-    return ADT_OK;
-}
-
-static void *smap_del(smap *m, const char *key)
-{
-    if (!m->cap)
-        return NULL;
-    bool found;
-    size_t i = smap_slot(m, key, &found);
-    if (!found)
-        return NULL;
-    void *v = m->vals[i];
-    free(m->keys[i]);
-    m->keys[i] = TOMB;
-    m->vals[i] = NULL;
-    m->live--;
-    return v;
-}
 
 /* ---- State ----------------------------------------------------------------- */
 
@@ -164,7 +54,7 @@ struct raci_eval {
     const raci_policy *p;
     raci_finding_fn fn;
     void *ctx;
-    smap changes, incidents, obls;
+    hmap changes, incidents, obls; /* by change id, incident id, inform key */
 };
 
 static void chg_free(chg *c)
@@ -195,18 +85,6 @@ static void obl_free(obl *o)
     free(o);
 }
 
-static void smap_clear(smap *m, void (*fr)(void *))
-{
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->keys[i] && m->keys[i] != TOMB) {
-            free(m->keys[i]);
-            fr(m->vals[i]);
-        }
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
-}
-
 static void chg_free_v(void *v) { chg_free(v); }
 static void inc_free_v(void *v) { inc_free(v); }
 static void obl_free_v(void *v) { obl_free(v); }
@@ -231,9 +109,9 @@ void raci_eval_free(raci_eval *e)
 {
     if (!e)
         return;
-    smap_clear(&e->changes, chg_free_v);
-    smap_clear(&e->incidents, inc_free_v);
-    smap_clear(&e->obls, obl_free_v);
+    hmap_free(&e->changes, chg_free_v);
+    hmap_free(&e->incidents, inc_free_v);
+    hmap_free(&e->obls, obl_free_v);
     free(e);
 }
 
@@ -334,7 +212,7 @@ static void check_actor(raci_eval *e, const raci_activity *a, const raci_event *
 
 static int get_change(raci_eval *e, const raci_event *ev, chg **out, adt_err *err)
 {
-    *out = smap_get(&e->changes, ev->ref);
+    *out = hmap_gets(&e->changes, ev->ref);
     if (*out) {
         /* A change first seen without an activity learns it from a later event. */
         if (!(*out)->activity && ev->activity && !((*out)->activity = strdup(ev->activity)))
@@ -351,7 +229,7 @@ static int get_change(raci_eval *e, const raci_event *ev, chg **out, adt_err *er
         chg_free(c);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
-    if (smap_put(&e->changes, ev->ref, c) != ADT_OK) {
+    if (hmap_put(&e->changes, ev->ref, strlen(ev->ref), c, NULL) != ADT_OK) {
         chg_free(c);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
@@ -452,7 +330,7 @@ static int on_reject(raci_eval *e, const raci_event *ev, adt_err *err)
 {
     (void)err;
     if (ev->ref)
-        chg_free(smap_del(&e->changes, ev->ref));
+        chg_free(hmap_del(&e->changes, ev->ref, strlen(ev->ref)));
     return ADT_OK;
 }
 
@@ -460,7 +338,7 @@ static int on_reject(raci_eval *e, const raci_event *ev, adt_err *err)
 static int start_inform(raci_eval *e, const raci_activity *a, const raci_event *ev,
                         const char *key, adt_err *err)
 {
-    if (!a || a->sla.inform_s < 0 || a->n[RACI_IX_I] == 0 || smap_get(&e->obls, key))
+    if (!a || a->sla.inform_s < 0 || a->n[RACI_IX_I] == 0 || hmap_gets(&e->obls, key))
         return ADT_OK;
     int rc = check_room(e, err);
     if (rc != ADT_OK)
@@ -473,7 +351,7 @@ static int start_inform(raci_eval *e, const raci_activity *a, const raci_event *
     o->n = a->n[RACI_IX_I];
     o->trigger_index = ev->index;
     o->deadline_us = ev->time_us + a->sla.inform_s * INT64_C(1000000);
-    if (smap_put(&e->obls, key, o) != ADT_OK) {
+    if (hmap_put(&e->obls, key, strlen(key), o, NULL) != ADT_OK) {
         obl_free(o);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
@@ -482,7 +360,7 @@ static int start_inform(raci_eval *e, const raci_activity *a, const raci_event *
 
 static int on_deploy(raci_eval *e, const raci_event *ev, adt_err *err)
 {
-    chg *c = ev->ref ? smap_get(&e->changes, ev->ref) : NULL;
+    chg *c = ev->ref ? hmap_gets(&e->changes, ev->ref) : NULL;
     const raci_activity *a = activity_of(e, ev, c ? c->activity : NULL);
     if (!a)
         return ADT_OK;
@@ -505,14 +383,14 @@ static int on_deploy(raci_eval *e, const raci_event *ev, adt_err *err)
     }
     int rc = start_inform(e, a, ev, k, err);
     if (ev->ref)
-        chg_free(smap_del(&e->changes, ev->ref));
+        chg_free(hmap_del(&e->changes, ev->ref, strlen(ev->ref)));
     return rc;
 }
 
 static int on_inform(raci_eval *e, const raci_event *ev, adt_err *err)
 {
     (void)err;
-    obl *o = ev->ref ? smap_get(&e->obls, ev->ref) : NULL;
+    obl *o = ev->ref ? hmap_gets(&e->obls, ev->ref) : NULL;
     if (!o)
         return ADT_OK;
     const raci_activity *a = raci_find_activity(e->p, o->activity);
@@ -533,20 +411,20 @@ static int on_inform(raci_eval *e, const raci_event *ev, adt_err *err)
         open |= o->state[i] == OB_PENDING;
     }
     if (!open)
-        obl_free(smap_del(&e->obls, ev->ref));
+        obl_free(hmap_del(&e->obls, ev->ref, strlen(ev->ref)));
     return ADT_OK;
 }
 
 static int on_incident_open(raci_eval *e, const raci_event *ev, adt_err *err)
 {
     const raci_activity *a = activity_of(e, ev, NULL);
-    if (!a || !ev->ref || smap_get(&e->incidents, ev->ref))
+    if (!a || !ev->ref || hmap_gets(&e->incidents, ev->ref))
         return ADT_OK;
     int rc = check_room(e, err);
     if (rc != ADT_OK)
         return rc;
     inc *i = calloc(1, sizeof *i);
-    if (!i || !(i->activity = strdup(a->id)) || smap_put(&e->incidents, ev->ref, i) != ADT_OK) {
+    if (!i || !(i->activity = strdup(a->id)) || hmap_put(&e->incidents, ev->ref, strlen(ev->ref), i, NULL) != ADT_OK) {
         inc_free(i);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
@@ -569,7 +447,7 @@ static void late_check(raci_eval *e, const raci_activity *a, const inc *i, const
 static int on_incident_ack(raci_eval *e, const raci_event *ev, bool resolve, adt_err *err)
 {
     (void)err;
-    inc *i = ev->ref ? smap_get(&e->incidents, ev->ref) : NULL;
+    inc *i = ev->ref ? hmap_gets(&e->incidents, ev->ref) : NULL;
     const raci_activity *a = activity_of(e, ev, i ? i->activity : NULL);
     check_actor(e, a, ev);
     if (!i || !a)
@@ -582,7 +460,7 @@ static int on_incident_ack(raci_eval *e, const raci_event *ev, bool resolve, adt
     if (resolve) {
         if (!i->resolve_reported)
             late_check(e, a, i, ev, a->sla.resolve_s, "raci.resolve_late", "resolved");
-        inc_free(smap_del(&e->incidents, ev->ref));
+        inc_free(hmap_del(&e->incidents, ev->ref, strlen(ev->ref)));
     }
     return ADT_OK;
 }
@@ -640,11 +518,10 @@ int raci_eval_feed_json(raci_eval *e, uint64_t index, const cJSON *payload, adt_
 int raci_eval_advance(raci_eval *e, int64_t now_us, adt_err *err)
 {
     (void)err;
-    for (size_t s = 0; s < e->incidents.cap; s++) {
-        char *key = e->incidents.keys[s];
-        if (!key || key == TOMB)
-            continue;
-        inc *i = e->incidents.vals[s];
+    const char *key;
+    void *val;
+    for (size_t it = 0; hmap_next(&e->incidents, &it, &key, NULL, &val);) {
+        inc *i = val;
         const raci_activity *a = raci_find_activity(e->p, i->activity);
         if (!a)
             continue;
@@ -663,11 +540,8 @@ int raci_eval_advance(raci_eval *e, int64_t now_us, adt_err *err)
                  (long long)a->sla.resolve_s);
         }
     }
-    for (size_t s = 0; s < e->obls.cap; s++) {
-        char *key = e->obls.keys[s];
-        if (!key || key == TOMB)
-            continue;
-        obl *o = e->obls.vals[s];
+    for (size_t it = 0; hmap_next(&e->obls, &it, &key, NULL, &val);) {
+        obl *o = val;
         if (now_us <= o->deadline_us)
             continue;
         const raci_activity *a = raci_find_activity(e->p, o->activity);
@@ -682,7 +556,7 @@ int raci_eval_advance(raci_eval *e, int64_t now_us, adt_err *err)
                  as->role ? "role " : "", who, key, a->id, (long long)a->sla.inform_s);
         }
         /* Deleting leaves a tombstone: safe while iterating the slots. */
-        obl_free(smap_del(&e->obls, key));
+        obl_free(hmap_del(&e->obls, key, strlen(key)));
     }
     return ADT_OK;
 }
@@ -711,11 +585,10 @@ int raci_eval_save(const raci_eval *e, cJSON **out, adt_err *err)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     cJSON_AddStringToObject(j, "policy_sha256", e->p->sha256);
     cJSON *ch = cJSON_AddObjectToObject(j, "changes");
-    for (size_t s = 0; ch && s < e->changes.cap; s++) {
-        char *key = e->changes.keys[s];
-        if (!key || key == TOMB)
-            continue;
-        const chg *c = e->changes.vals[s];
+    const char *key;
+    void *val;
+    for (size_t it = 0; ch && hmap_next(&e->changes, &it, &key, NULL, &val);) {
+        const chg *c = val;
         cJSON *o = cJSON_CreateObject();
         if (!o)
             break;
@@ -737,11 +610,8 @@ int raci_eval_save(const raci_eval *e, cJSON **out, adt_err *err)
         cJSON_AddItemToObject(ch, key, o);
     }
     cJSON *in = cJSON_AddObjectToObject(j, "incidents");
-    for (size_t s = 0; in && s < e->incidents.cap; s++) {
-        char *key = e->incidents.keys[s];
-        if (!key || key == TOMB)
-            continue;
-        const inc *i = e->incidents.vals[s];
+    for (size_t it = 0; in && hmap_next(&e->incidents, &it, &key, NULL, &val);) {
+        const inc *i = val;
         cJSON *o = cJSON_CreateObject();
         if (!o)
             break;
@@ -754,11 +624,8 @@ int raci_eval_save(const raci_eval *e, cJSON **out, adt_err *err)
         cJSON_AddItemToObject(in, key, o);
     }
     cJSON *ob = cJSON_AddObjectToObject(j, "informs");
-    for (size_t s = 0; ob && s < e->obls.cap; s++) {
-        char *key = e->obls.keys[s];
-        if (!key || key == TOMB)
-            continue;
-        const obl *o = e->obls.vals[s];
+    for (size_t it = 0; ob && hmap_next(&e->obls, &it, &key, NULL, &val);) {
+        const obl *o = val;
         cJSON *x = cJSON_CreateObject();
         if (!x)
             break;
@@ -794,6 +661,97 @@ static int num_from(const cJSON *o, const char *k, bool is_signed, int64_t *out)
     return ADT_OK;
 }
 
+/* One saved change (`x`, keyed by its reference). Returns ADT_OK, the
+ * code of a failed get_change, or ADT_EINVAL when `x` is malformed. */
+static int restore_change(raci_eval *e, const cJSON *x, adt_err *err)
+{
+    raci_event ev = {.ref = x->string, .activity = jstr(x, "activity")};
+    chg *c;
+    if (hmap_gets(&e->changes, x->string)) /* a duplicate key */
+        return ADT_EINVAL;
+    int rc = get_change(e, &ev, &c, err);
+    if (rc)
+        return rc;
+    const char *rq = jstr(x, "requester");
+    int64_t v;
+    if (rq) {
+        if (!(c->requester = strdup(rq)) || num_from(x, "req_index", false, &v))
+            return ADT_EINVAL;
+        c->req_index = (uint64_t)v;
+    }
+    if (num_from(x, "approve_index", false, &v) == ADT_OK) {
+        c->approved = true;
+        c->approve_index = (uint64_t)v;
+    }
+    const cJSON *pair;
+    cJSON_ArrayForEach(pair, cJSON_GetObjectItemCaseSensitive(x, "consulted"))
+    {
+        const cJSON *who = cJSON_GetArrayItem(pair, 0), *idx = cJSON_GetArrayItem(pair, 1);
+        if (c->ncons >= MAX_CONSULTS || !cJSON_IsString(who) || !cJSON_IsString(idx))
+            return ADT_EINVAL;
+        char *end;
+        unsigned long long iv = strtoull(idx->valuestring, &end, 10);
+        if (*end || !(c->consulted[c->ncons] = strdup(who->valuestring)))
+            return ADT_EINVAL;
+        c->consult_index[c->ncons++] = iv;
+    }
+    return ADT_OK;
+}
+
+/* One saved open incident. ADT_EINVAL when malformed. */
+static int restore_incident(raci_eval *e, const cJSON *x, adt_err *err)
+{
+    const char *act = jstr(x, "activity");
+    int64_t oi, ou;
+    if (!act || hmap_gets(&e->incidents, x->string) || num_from(x, "open_index", false, &oi) ||
+        num_from(x, "open_us", true, &ou) || check_room(e, err))
+        return ADT_EINVAL;
+    inc *i = calloc(1, sizeof *i);
+    if (!i || !(i->activity = strdup(act)) ||
+        hmap_put(&e->incidents, x->string, strlen(x->string), i, NULL) != ADT_OK) {
+        inc_free(i);
+        return ADT_EINVAL;
+    }
+    i->open_index = (uint64_t)oi;
+    i->open_us = ou;
+    i->acked = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "acked"));
+    i->ack_reported = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "ack_reported"));
+    i->resolve_reported = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "resolve_reported"));
+    return ADT_OK;
+}
+
+/* One saved inform obligation. ADT_EINVAL when malformed. */
+static int restore_inform(raci_eval *e, const cJSON *x, adt_err *err)
+{
+    const char *act = jstr(x, "activity");
+    const raci_activity *a = act ? raci_find_activity(e->p, act) : NULL;
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(x, "state");
+    int64_t ti, dl;
+    if (!a || hmap_gets(&e->obls, x->string) || !cJSON_IsArray(st) ||
+        (size_t)cJSON_GetArraySize(st) != a->n[RACI_IX_I] ||
+        num_from(x, "trigger_index", false, &ti) || num_from(x, "deadline_us", true, &dl) ||
+        check_room(e, err))
+        return ADT_EINVAL;
+    obl *o = calloc(1, sizeof *o);
+    if (!o || !(o->activity = strdup(act)) || !(o->state = calloc(a->n[RACI_IX_I], 1)) ||
+        hmap_put(&e->obls, x->string, strlen(x->string), o, NULL) != ADT_OK) {
+        obl_free(o);
+        return ADT_EINVAL;
+    }
+    o->n = a->n[RACI_IX_I];
+    o->trigger_index = (uint64_t)ti;
+    o->deadline_us = dl;
+    size_t k = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, st)
+    {
+        o->state[k++] = cJSON_IsNumber(v) && v->valueint >= 0 && v->valueint <= 2
+                            ? (unsigned char)v->valueint
+                            : OB_PENDING;
+    }
+    return ADT_OK;
+}
+
 int raci_eval_restore(raci_eval *e, const cJSON *state, adt_err *err)
 {
     const char *sha = jstr(state, "policy_sha256");
@@ -803,105 +761,33 @@ int raci_eval_restore(raci_eval *e, const cJSON *state, adt_err *err)
                         "the start of the ledger");
     if (open_count(e))
         return adt_fail(err, ADT_EINVAL, "restore needs a fresh evaluator");
-    const cJSON *x;
-    int rc = ADT_OK;
     static const char *const parts[] = {"changes", "incidents", "informs"};
-    for (size_t i = 0; i < 3; i++) {
+    static int (*const restore[])(raci_eval *, const cJSON *, adt_err *) = {
+        restore_change, restore_incident, restore_inform};
+    int rc = ADT_OK;
+    const cJSON *x;
+    for (size_t i = 0; i < 3 && !rc; i++) {
         const cJSON *part = cJSON_GetObjectItemCaseSensitive(state, parts[i]);
         if (part && !cJSON_IsObject(part))
-            goto bad;
-        cJSON_ArrayForEach(x, part)
+            rc = ADT_EINVAL;
+        else
+            cJSON_ArrayForEach(x, part)
+            {
+                if (!x->string || !cJSON_IsObject(x))
+                    rc = ADT_EINVAL;
+            }
+    }
+    for (size_t i = 0; i < 3 && !rc; i++)
+        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(state, parts[i]))
         {
-            if (!x->string || !cJSON_IsObject(x))
-                goto bad;
+            if ((rc = restore[i](e, x, err)))
+                break;
         }
-    }
-    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(state, "changes"))
-    {
-        raci_event ev = {.ref = x->string, .activity = jstr(x, "activity")};
-        chg *c;
-        if (smap_get(&e->changes, x->string)) /* a duplicate key */
-            goto bad;
-        if ((rc = get_change(e, &ev, &c, err)) != ADT_OK)
-            goto bad;
-        const char *rq = jstr(x, "requester");
-        int64_t v;
-        if (rq) {
-            if (!(c->requester = strdup(rq)) || num_from(x, "req_index", false, &v))
-                goto bad;
-            c->req_index = (uint64_t)v;
-        }
-        if (num_from(x, "approve_index", false, &v) == ADT_OK) {
-            c->approved = true;
-            c->approve_index = (uint64_t)v;
-        }
-        const cJSON *pair;
-        cJSON_ArrayForEach(pair, cJSON_GetObjectItemCaseSensitive(x, "consulted"))
-        {
-            const cJSON *who = cJSON_GetArrayItem(pair, 0), *idx = cJSON_GetArrayItem(pair, 1);
-            if (c->ncons >= MAX_CONSULTS || !cJSON_IsString(who) || !cJSON_IsString(idx))
-                goto bad;
-            char *end;
-            unsigned long long iv = strtoull(idx->valuestring, &end, 10);
-            if (*end || !(c->consulted[c->ncons] = strdup(who->valuestring)))
-                goto bad;
-            c->consult_index[c->ncons++] = iv;
-        }
-    }
-    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(state, "incidents"))
-    {
-        const char *act = jstr(x, "activity");
-        int64_t oi, ou;
-        if (!act || smap_get(&e->incidents, x->string) || num_from(x, "open_index", false, &oi) ||
-            num_from(x, "open_us", true, &ou) || check_room(e, err))
-            goto bad;
-        inc *i = calloc(1, sizeof *i);
-        if (!i || !(i->activity = strdup(act)) ||
-            smap_put(&e->incidents, x->string, i) != ADT_OK) {
-            inc_free(i);
-            goto bad;
-        }
-        i->open_index = (uint64_t)oi;
-        i->open_us = ou;
-        i->acked = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "acked"));
-        i->ack_reported = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "ack_reported"));
-        i->resolve_reported =
-            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "resolve_reported"));
-    }
-    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(state, "informs"))
-    {
-        const char *act = jstr(x, "activity");
-        const raci_activity *a = act ? raci_find_activity(e->p, act) : NULL;
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(x, "state");
-        int64_t ti, dl;
-        if (!a || smap_get(&e->obls, x->string) || !cJSON_IsArray(st) ||
-            (size_t)cJSON_GetArraySize(st) != a->n[RACI_IX_I] ||
-            num_from(x, "trigger_index", false, &ti) || num_from(x, "deadline_us", true, &dl) ||
-            check_room(e, err))
-            goto bad;
-        obl *o = calloc(1, sizeof *o);
-        if (!o || !(o->activity = strdup(act)) || !(o->state = calloc(a->n[RACI_IX_I], 1)) ||
-            smap_put(&e->obls, x->string, o) != ADT_OK) {
-            obl_free(o);
-            goto bad;
-        }
-        o->n = a->n[RACI_IX_I];
-        o->trigger_index = (uint64_t)ti;
-        o->deadline_us = dl;
-        size_t k = 0;
-        const cJSON *v;
-        cJSON_ArrayForEach(v, st)
-        {
-            o->state[k++] = cJSON_IsNumber(v) && v->valueint >= 0 && v->valueint <= 2
-                                ? (unsigned char)v->valueint
-                                : OB_PENDING;
-        }
-    }
-    return ADT_OK;
-bad:
-    smap_clear(&e->changes, chg_free_v);
-    smap_clear(&e->incidents, inc_free_v);
-    smap_clear(&e->obls, obl_free_v);
-    return adt_fail(err, rc != ADT_OK ? rc : ADT_EINVAL,
-                    "saved RACI state is malformed: re-evaluate from the start of the ledger");
+    if (!rc)
+        return ADT_OK;
+    hmap_free(&e->changes, chg_free_v);
+    hmap_free(&e->incidents, inc_free_v);
+    hmap_free(&e->obls, obl_free_v);
+    return adt_fail(err, rc, "saved RACI state is malformed: re-evaluate from the start of the "
+                             "ledger");
 }

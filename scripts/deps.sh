@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config
-  libsqlite3-dev libsodium-dev libxml2-dev libxslt1-dev libmicrohttpd-dev libcjson-dev check
+  libsqlite3-dev libsodium-dev libssl-dev libxml2-dev libxslt1-dev libmicrohttpd-dev libcjson-dev check
   libcurl4-gnutls-dev libmosquitto-dev mosquitto mosquitto-clients libxgboost-dev
   gnutls-bin openssl sqlite3 procps curl
   chromium nodejs python3

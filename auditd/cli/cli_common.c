@@ -1,6 +1,6 @@
+/* cli_common.c: what every command shares (cli.h). */
 #include "cli.h"
 
-#include "agentsig.h"
 #include "rfc3339.h"
 
 #include <stdarg.h>
@@ -10,18 +10,29 @@
 
 const char *cli_data_dir(const char *opt)
 {
-    if (opt && *opt)
-        return opt;
-    const char *env = getenv("AUDITD_DATA_DIR");
-    if (env && *env)
-        return env;
-    return "./auditd-data";
+    return cliopt_data_dir(opt);
+}
+
+bool cli_parse(const char *cmd, int argc, char **argv, int first, const cliopt *opts,
+               cliopt_args *args, const char *usage, int *status)
+{
+    adt_err err;
+    if (cliopt_parse(argc, argv, first, opts, args, &err) != ADT_OK) {
+        fprintf(stderr, "auditd %s: %s\n%s", cmd, err.msg, usage);
+        *status = 2;
+        return true;
+    }
+    if (args->help) {
+        fputs(usage, stdout);
+        *status = 0;
+        return true;
+    }
+    return false;
 }
 
 const char *cli_actor(char *out, size_t cap)
 {
-    const char *u = getenv("USER");
-    snprintf(out, cap, "cli:%s", u && agentsig_name_valid(u, strlen(u)) ? u : "operator");
+    snprintf(out, cap, "%s", cliopt_actor(NULL));
     return out;
 }
 
@@ -48,20 +59,6 @@ bool cli_wants_help(int argc, char **argv)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return true;
     return false;
-}
-
-int cli_read_all(FILE *f, buf *b, adt_err *err)
-{
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
-        int rc = buf_append(b, tmp, n);
-        if (rc)
-            return adt_fail(err, rc, "input is larger than the limit of %zu bytes", b->max);
-    }
-    if (ferror(f))
-        return adt_fail(err, ADT_EIO, "reading input failed");
-    return ADT_OK;
 }
 
 int cli_event_time(const char *cmd, const char *t, int64_t *out_us)
@@ -112,4 +109,16 @@ void cli_print_pretty(const cJSON *j)
     }
     putchar('\n');
     free(s);
+}
+
+int cli_read_all(FILE *f, buf *b, adt_err *err)
+{
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        int rc = buf_append(b, tmp, n);
+        if (rc)
+            return adt_fail(err, rc, "input is larger than the limit of %zu bytes", b->max);
+    }
+    return ferror(f) ? adt_fail(err, ADT_EIO, "reading input failed") : ADT_OK;
 }

@@ -3,65 +3,14 @@
 #include "cli.h"
 
 #include "catalog.h"
-#include "ledger.h"
+#include "evsink.h"
 #include "raci.h"
-#include "rfc3339.h"
+#include "sha256.h"
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Defined by cli_rules.c (the rules engine's status report). */
-int cli_controls_status(int argc, char **argv);
-
-/* Fallback while cli_rules.c is not linked in. */
-__attribute__((weak)) int cli_controls_status(int argc, char **argv)
-{
-    (void)argc;
-    return cli_failf(argv[0], "not built yet");
-}
-
-/* A tiny option scanner: --name VALUE pairs from a fixed list, positionals
- * collected in order. Returns 0, or 2 after printing a usage error. */
-typedef struct cli_opt {
-    const char *name;  /* "--xsd" */
-    const char **dst;  /* where the value goes */
-} cli_opt;
-
-static int scan(const char *cmd, int argc, char **argv, int first, const cli_opt *opts,
-                size_t nopts, const char **pos, size_t maxpos, size_t *npos, const char *usage)
-{
-    *npos = 0;
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] == '-' && a[1] == '-') {
-            const cli_opt *o = NULL;
-            for (size_t k = 0; k < nopts; k++)
-                if (!strcmp(a, opts[k].name))
-                    o = &opts[k];
-            if (!o) {
-                fprintf(stderr, "%s", usage);
-                cli_failf(cmd, "unknown option '%s'", a);
-                return 2;
-            }
-            if (i + 1 >= argc) {
-                cli_failf(cmd, "%s needs a value", a);
-                return 2;
-            }
-            *o->dst = argv[++i];
-            continue;
-        }
-        if (*npos == maxpos) {
-            fprintf(stderr, "%s", usage);
-            cli_failf(cmd, "unexpected argument '%s'", a);
-            return 2;
-        }
-        pos[(*npos)++] = a;
-    }
-    return 0;
-}
 
 static void print_stats(const char *what, const catalog_import_stats *st)
 {
@@ -115,14 +64,16 @@ static int open_store(const char *cmd, const char *data_dir, catalog **out)
 static int controls_import(int argc, char **argv, bool crosswalk)
 {
     const char *cmd = crosswalk ? "controls import-crosswalk" : "controls import";
-    const char *data_dir = NULL, *xsd = NULL, *fw = NULL, *name = NULL, *pos[1];
-    size_t npos;
-    cli_opt opts[] = {{"--data-dir", &data_dir}, {"--xsd", &xsd}, {"--framework", &fw},
-                      {"--name", &name}};
-    int rc = scan(cmd, argc, argv, 1, opts, crosswalk ? 1 : 4, pos, 1, &npos, controls_usage);
-    if (rc)
+    const char *data_dir = NULL, *xsd = NULL, *fw = NULL, *name = NULL;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &data_dir), CLIOPT_S("xsd", 0, &xsd),
+                           CLIOPT_S("framework", 0, &fw), CLIOPT_S("name", 0, &name), CLIOPT_END};
+    const cliopt dir_only[] = {CLIOPT_S("data-dir", 'd', &data_dir), CLIOPT_END};
+    cliopt_args a;
+    int rc;
+    if (cli_parse(cmd, argc, argv, 1, crosswalk ? dir_only : opts, &a, controls_usage, &rc))
         return rc;
-    if (npos != 1) {
+    const char *const *pos = a.pos;
+    if (a.npos != 1) {
         fprintf(stderr, "%s", controls_usage);
         return cli_failf(cmd, "name the file to import"), 2;
     }
@@ -149,76 +100,44 @@ static int record_scope(const char *cmd, const char *data_dir, const char *actor
                         const char *framework, const char *what, const char *sha256,
                         const catalog_import_stats *st)
 {
-    char now[40];
-    rfc3339_format_s(rfc3339_now_us(), now, sizeof now);
-    cJSON *ev = cJSON_CreateObject();
-    cJSON_AddStringToObject(ev, "type", "scope.change");
-    cJSON_AddStringToObject(ev, "time", now);
-    cJSON_AddStringToObject(ev, "actor", actor);
-    cJSON_AddStringToObject(ev, "framework", framework);
+    evsink_event e;
+    evsink_begin(&e, EVSINK_CONTROLS, "scope.change", EVENT_WRITER_AUDITD, actor);
+    evsink_str(&e, "framework", framework);
     if (sha256) {
-        cJSON_AddStringToObject(ev, "soa_sha256", sha256);
-        cJSON_AddNumberToObject(ev, "applicable", (double)st->applicable);
-        cJSON_AddNumberToObject(ev, "excluded", (double)st->excluded);
+        evsink_str(&e, "soa_sha256", sha256);
+        evsink_uint(&e, "applicable", st->applicable);
+        evsink_uint(&e, "excluded", st->excluded);
     } else {
-        cJSON_AddStringToObject(ev, "baseline", what);
-        cJSON_AddNumberToObject(ev, "controls", (double)st->controls);
+        evsink_str(&e, "baseline", what);
+        evsink_uint(&e, "controls", st->controls);
     }
-    char *js = cJSON_PrintUnformatted(ev);
-    cJSON_Delete(ev);
-    if (!js)
-        return cli_failf(cmd, "out of memory");
+    evsink s = {.data_dir = cli_data_dir(data_dir)};
+    uint64_t index;
     adt_err err = {0};
-    ledger *lg;
-    int rc = ledger_open(cli_data_dir(data_dir), LEDGER_RDWR, &lg, &err);
-    if (!rc) {
-        ledger_item it = {.source = "auditd:controls", .type = "scope.change", .payload = js,
-                          .payload_len = strlen(js), .writer = EVENT_WRITER_AUDITD};
-        ledger_commit c;
-        rc = ledger_append(lg, &it, 1, &c, &err);
-        if (!rc)
-            printf("scope change recorded (ledger entry %llu)\n", (unsigned long long)c.first);
-        ledger_close(lg);
-    }
-    free(js);
+    int rc = evsink_record(&s, &e, 1, &index, &err);
+    evsink_free(&e);
     if (rc) {
         cli_fail(cmd, &err);
         fprintf(stderr, "auditd %s: the scope changed but was not recorded in the ledger; run the "
                         "command again once the ledger is reachable\n", cmd);
         return 1;
     }
-    return 0;
-}
-
-/* SHA-256 hex of a file, for the record of which SoA was loaded. */
-static int file_sha256(const char *path, char hex[65])
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
-    unsigned char b[65536];
-    size_t n;
-    while ((n = fread(b, 1, sizeof b, f)) > 0)
-        crypto_hash_sha256_update(&st, b, n);
-    fclose(f);
-    unsigned char h[32];
-    crypto_hash_sha256_final(&st, h);
-    sodium_bin2hex(hex, 65, h, 32);
+    printf("scope change recorded (ledger entry %llu)\n", (unsigned long long)index);
     return 0;
 }
 
 static int controls_scope(int argc, char **argv)
 {
     const char *cmd = "controls scope";
-    const char *data_dir = NULL, *baseline = NULL, *soa = NULL, *actor = NULL, *pos[1];
-    size_t npos;
-    cli_opt opts[] = {{"--data-dir", &data_dir}, {"--baseline", &baseline}, {"--soa", &soa},
-                      {"--actor", &actor}};
-    int rc = scan(cmd, argc, argv, 1, opts, 4, pos, 0, &npos, controls_usage);
-    if (rc)
+    const char *data_dir = NULL, *baseline = NULL, *soa = NULL, *actor = NULL;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &data_dir), CLIOPT_S("baseline", 0, &baseline),
+                           CLIOPT_S("soa", 0, &soa), CLIOPT_S("actor", 0, &actor), CLIOPT_END};
+    cliopt_args a;
+    int rc;
+    if (cli_parse(cmd, argc, argv, 1, opts, &a, controls_usage, &rc))
         return rc;
+    if (a.npos > 0)
+        return cli_failf(cmd, "unexpected argument '%s'", a.pos[0]), 2;
     adt_err err = {0};
     if (baseline || soa) { /* the change must be recordable before it is made */
         ledger *lg;
@@ -239,7 +158,7 @@ static int controls_scope(int argc, char **argv)
             return cli_fail(cmd, &err);
         }
         print_stats(baseline, &st);
-        if ((rc = record_scope(cmd, data_dir, actor ? actor : "auditd", CATALOG_NIST, baseline,
+        if ((rc = record_scope(cmd, data_dir, cliopt_actor(actor), CATALOG_NIST, baseline,
                                NULL, &st))) {
             catalog_close(c);
             return rc;
@@ -253,12 +172,12 @@ static int controls_scope(int argc, char **argv)
             return 1;
         }
         print_stats(soa, &st);
-        char hex[65];
-        if (file_sha256(soa, hex) != 0) {
+        char hex[SHA256_HEX_LEN];
+        if (sha256_file_hex(soa, UINT64_MAX, hex, &err) != ADT_OK) {
             catalog_close(c);
-            return cli_failf(cmd, "cannot read %s again to record its hash", soa);
+            return cli_fail(cmd, &err);
         }
-        if ((rc = record_scope(cmd, data_dir, actor ? actor : "auditd", CATALOG_ISO, soa, hex, &st))) {
+        if ((rc = record_scope(cmd, data_dir, cliopt_actor(actor), CATALOG_ISO, soa, hex, &st))) {
             catalog_close(c);
             return rc;
         }
@@ -288,13 +207,14 @@ static int print_id(void *ctx, const char *id)
 static int controls_show(int argc, char **argv)
 {
     const char *cmd = "controls show";
-    const char *data_dir = NULL, *pos[1];
-    size_t npos;
-    cli_opt opts[] = {{"--data-dir", &data_dir}};
-    int rc = scan(cmd, argc, argv, 1, opts, 1, pos, 1, &npos, controls_usage);
-    if (rc)
+    const char *data_dir = NULL;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &data_dir), CLIOPT_END};
+    cliopt_args a;
+    int rc;
+    if (cli_parse(cmd, argc, argv, 1, opts, &a, controls_usage, &rc))
         return rc;
-    if (npos != 1)
+    const char *const *pos = a.pos;
+    if (a.npos != 1)
         return cli_failf(cmd, "name a control id (e.g. AC-2(1) or A.5.15)"), 2;
     catalog *c;
     if ((rc = open_store(cmd, data_dir, &c)))
@@ -372,17 +292,21 @@ int cli_raci(int argc, char **argv)
         fprintf(argc < 2 ? stderr : stdout, "%s", raci_usage);
         return argc < 2 ? 2 : 0;
     }
-    const char *sub = argv[1], *data_dir = NULL, *pos[1];
-    size_t npos;
-    cli_opt opts[] = {{"--data-dir", &data_dir}};
+    const char *sub = argv[1], *data_dir = NULL;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &data_dir), CLIOPT_END};
     if (strcmp(sub, "check") && strcmp(sub, "show")) {
         fprintf(stderr, "%s", raci_usage);
         return cli_failf("raci", "unknown subcommand '%s'", sub), 2;
     }
     const char *cmd = !strcmp(sub, "check") ? "raci check" : "raci show";
-    int rc = scan(cmd, argc, argv, 2, opts, 1, pos, 1, &npos, raci_usage);
-    if (rc)
+    cliopt_args a;
+    int rc;
+    if (cli_parse(cmd, argc, argv, 2, opts, &a, raci_usage, &rc))
         return rc;
+    if (a.npos > 1)
+        return cli_failf(cmd, "unexpected argument '%s'", a.pos[1]), 2;
+    size_t npos = a.npos;
+    const char *const *pos = a.pos;
     adt_err err = {0};
     raci_policy *p = NULL;
     if (!strcmp(sub, "check")) {
@@ -441,25 +365,16 @@ typedef struct load_commit {
 static int append_load_event(void *ctx, const raci_policy *p, adt_err *err)
 {
     load_commit *lc = ctx;
-    ledger *lg = NULL;
-    int rc = ledger_open(lc->data_dir, LEDGER_RDWR, &lg, err);
-    if (rc != ADT_OK) {
-        adt_err_prefix(err, "opening the ledger (run 'auditd init' first): ");
-        return rc;
-    }
-    buf payload;
-    buf_init(&payload, 4096);
-    rc = raci_load_event(p, lc->actor, rfc3339_now_us(), &payload, err);
-    if (rc == ADT_OK) {
-        ledger_item it = {.source = "auditd", .type = "policy.load", .payload = payload.data,
-                          .payload_len = payload.len, .writer = EVENT_WRITER_AUDITD};
-        ledger_commit cm;
-        rc = ledger_append(lg, &it, 1, &cm, err);
-        if (rc == ADT_OK)
-            lc->index = cm.first;
-    }
-    buf_free(&payload);
-    ledger_close(lg);
+    evsink_event e;
+    evsink_begin(&e, EVSINK_AUDITD, "policy.load", EVENT_WRITER_AUDITD, lc->actor);
+    evsink_str(&e, "policy", raci_name(p));
+    evsink_str(&e, "sha256", raci_sha256(p));
+    evsink_str(&e, "version", raci_version(p));
+    evsink s = {.data_dir = lc->data_dir};
+    int rc = evsink_record(&s, &e, 1, &lc->index, err);
+    evsink_free(&e);
+    if (rc == ADT_ENOTFOUND)
+        adt_err_prefix(err, "recording the load (run 'auditd init' first)");
     return rc;
 }
 
@@ -469,19 +384,20 @@ int cli_policy(int argc, char **argv)
         fprintf(argc < 2 ? stderr : stdout, "%s", policy_usage);
         return argc < 2 ? 2 : 0;
     }
-    const char *sub = argv[1], *data_dir = NULL, *actor = NULL, *pos[1];
-    size_t npos;
-    cli_opt opts[] = {{"--data-dir", &data_dir}, {"--actor", &actor}};
+    const char *sub = argv[1], *data_dir = NULL, *actor = NULL;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &data_dir), CLIOPT_S("actor", 0, &actor),
+                           CLIOPT_END};
+    cliopt_args a;
+    int rc;
     adt_err err = {0};
     raci_policy *p = NULL;
     if (!strcmp(sub, "load")) {
-        int rc = scan("policy load", argc, argv, 2, opts, 2, pos, 1, &npos, policy_usage);
-        if (rc)
+        if (cli_parse("policy load", argc, argv, 2, opts, &a, policy_usage, &rc))
             return rc;
-        if (npos != 1)
+        if (a.npos != 1)
             return cli_failf("policy load", "name the policy file"), 2;
-        load_commit lc = {cli_data_dir(data_dir), actor ? actor : "auditd", 0};
-        if (raci_store(lc.data_dir, pos[0], append_load_event, &lc, &p, &err) != ADT_OK) {
+        load_commit lc = {cli_data_dir(data_dir), cliopt_actor(actor), 0};
+        if (raci_store(lc.data_dir, a.pos[0], append_load_event, &lc, &p, &err) != ADT_OK) {
             cli_fail("policy load", &err);
             fprintf(stderr, "auditd policy load: the policy in force is unchanged\n");
             return 1;
@@ -492,9 +408,10 @@ int cli_policy(int argc, char **argv)
         return 0;
     }
     if (!strcmp(sub, "show")) {
-        int rc = scan("policy show", argc, argv, 2, opts, 1, pos, 0, &npos, policy_usage);
-        if (rc)
+        if (cli_parse("policy show", argc, argv, 2, opts, &a, policy_usage, &rc))
             return rc;
+        if (a.npos > 0)
+            return cli_failf("policy show", "unexpected argument '%s'", a.pos[0]), 2;
         if (raci_load_current(cli_data_dir(data_dir), &p, &err) != ADT_OK)
             return cli_fail("policy show", &err);
         printf("policy %s version %s sha256 %s (%zu activities)\n", raci_name(p),

@@ -1,66 +1,64 @@
 /* cli_ledger.c: init, append, verify, checkpoint, key, entry, proof. */
 #include "cli.h"
 
+#include "afile.h"
+#include "codec.h"
 #include "cosigdb.h"
 #include "event.h"
+#include "evsink.h"
 #include "ledger.h"
 #include "numparse.h"
 #include "state.h"
 
-#include <getopt.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define APPEND_MAX_INPUT (256u << 20)
 
-/* Parse the common options: --data-dir and the command's own. Returns the
- * index of the first positional argument, or -1 (usage error printed). */
+/* The options of the ledger commands, each taking the ones it needs. */
 typedef struct opts {
     const char *data_dir;
     const char *origin;
     const char *source;
-    const char *tree_size;
     const char *format;
     const char *time;
+    int64_t tree_size; /* -1: not given */
     bool quiet;
     bool cosigned;
     bool record;
+    cliopt_args args;  /* positional arguments */
 } opts;
 
-static int parse_opts(int argc, char **argv, opts *o, const char *usage)
+/* Parse the options (the data directory defaulted). Returns the number of
+ * positional arguments (o->args.pos), or -1 after a usage error (more than
+ * `max_pos` arguments is one); --help prints `usage` and exits 0. */
+static int parse_opts(int argc, char **argv, opts *o, const char *usage, size_t max_pos)
 {
-    static const struct option lo[] = {
-        {"data-dir", required_argument, NULL, 'd'}, {"origin", required_argument, NULL, 'o'},
-        {"source", required_argument, NULL, 's'},   {"tree-size", required_argument, NULL, 't'},
-        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {"cosigned", no_argument, NULL, 'c'},       {"record", no_argument, NULL, 'r'},
-        {"format", required_argument, NULL, 'f'},   {"time", required_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "d:qh", lo, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->data_dir = optarg; break;
-        case 'o': o->origin = optarg; break;
-        case 's': o->source = optarg; break;
-        case 't': o->tree_size = optarg; break;
-        case 'q': o->quiet = true; break;
-        case 'c': o->cosigned = true; break;
-        case 'f': o->format = optarg; break;
-        case 'r': o->record = true; break;
-        case 'T': o->time = optarg; break;
-        case 'h': printf("%s", usage); exit(0);
-        default:
-            fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n%s", argv[0],
-                    argv[optind - 1], usage);
-            return -1;
-        }
+    o->tree_size = -1;
+    const cliopt table[] = {CLIOPT_S("data-dir", 'd', &o->data_dir),
+                            CLIOPT_S("origin", 0, &o->origin),
+                            CLIOPT_S("source", 0, &o->source),
+                            CLIOPT_N("tree-size", 0, &o->tree_size, 0, INT64_MAX),
+                            CLIOPT_F("quiet", 'q', &o->quiet),
+                            CLIOPT_F("record", 0, &o->record),
+                            CLIOPT_F("cosigned", 0, &o->cosigned),
+                            CLIOPT_S("format", 0, &o->format),
+                            CLIOPT_S("time", 0, &o->time),
+                            CLIOPT_END};
+    int status;
+    if (cli_parse(argv[0], argc, argv, 1, table, &o->args, usage, &status)) {
+        if (status == 0)
+            exit(0);
+        return -1;
     }
     o->data_dir = cli_data_dir(o->data_dir);
-    return optind;
+    if (o->args.npos > max_pos) {
+        cli_failf(argv[0], "unexpected argument '%s'", o->args.pos[max_pos]);
+        return -1;
+    }
+    return (int)o->args.npos;
 }
 
 int cli_init(int argc, char **argv)
@@ -70,11 +68,8 @@ int cli_init(int argc, char **argv)
         "Create a ledger in DIR: an Ed25519 key pair (ledger.key, mode 0600) and ledger.db.\n"
         "NAME is the checkpoint origin and key name (default auditd.local/ledger).\n";
     opts o;
-    int i = parse_opts(argc, argv, &o, usage);
-    if (i < 0)
+    if (parse_opts(argc, argv, &o, usage, 0) < 0)
         return 2;
-    if (i != argc)
-        return cli_failf(argv[0], "unexpected argument '%s'", argv[i]) + 1;
     adt_err err;
     if (ledger_init(o.data_dir, o.origin ? o.origin : "auditd.local/ledger", &err))
         return cli_fail("init", &err);
@@ -94,15 +89,12 @@ int cli_append(int argc, char **argv)
         "all-or-nothing batch. Each event needs type, time (RFC 3339) and actor\n"
         "(docs/events.md). Prints the index of each new entry.\n";
     opts o;
-    int i = parse_opts(argc, argv, &o, usage);
-    if (i < 0)
+    if (parse_opts(argc, argv, &o, usage, 0) < 0)
         return 2;
-    if (i != argc)
-        return cli_failf(argv[0], "unexpected argument '%s'", argv[i]) + 1;
     adt_err err;
     buf in;
     buf_init(&in, APPEND_MAX_INPUT);
-    if (cli_read_all(stdin, &in, &err)) {
+    if (afile_read("-", APPEND_MAX_INPUT, &in, &err)) {
         buf_free(&in);
         return cli_fail("append", &err);
     }
@@ -166,18 +158,13 @@ int cli_append(int argc, char **argv)
                                  .writer = EVENT_WRITER_ADMIN};
     }
     if (!rc) {
-        ledger *lg;
+        evsink s = {.data_dir = o.data_dir};
         ledger_commit c;
-        if (ledger_open(o.data_dir, LEDGER_RDWR, &lg, &err)) {
+        if (evsink_append(&s, items, n, NULL, &c, &err))
             rc = cli_fail("append", &err);
-        } else {
-            if (ledger_append(lg, items, n, &c, &err))
-                rc = cli_fail("append", &err);
-            else if (!o.quiet)
-                for (uint64_t k = 0; k < c.count; k++)
-                    printf("%llu\n", (unsigned long long)(c.first + k));
-            ledger_close(lg);
-        }
+        else if (!o.quiet)
+            for (uint64_t k = 0; k < c.count; k++)
+                printf("%llu\n", (unsigned long long)(c.first + k));
     }
     free(items);
     free(types);
@@ -239,8 +226,7 @@ int cli_verify(int argc, char **argv)
     if (cli_trusted_take(&argc, argv, &trusted))
         return 2;
     opts o;
-    int i = parse_opts(argc, argv, &o, usage);
-    if (i < 0)
+    if (parse_opts(argc, argv, &o, usage, SIZE_MAX) < 0)
         return 2;
     int64_t at = 0;
     if (o.time && !o.record)
@@ -261,7 +247,7 @@ int cli_verify(int argc, char **argv)
         return 1;
     }
     char hex[65];
-    sodium_bin2hex(hex, sizeof hex, res.root, 32);
+    codec_hex(res.root, MERKLE_HASH_LEN, hex, sizeof hex);
     printf("ok: %llu entries, %llu checkpoints verified; root %s\n",
            (unsigned long long)res.entries, (unsigned long long)res.checkpoints, hex);
     if (trusted.file) {
@@ -288,7 +274,7 @@ int cli_checkpoint(int argc, char **argv)
         "newest checkpoint that has cosignatures instead (fails if there is none).\n";
     opts o;
     ledger *lg;
-    if (parse_opts(argc, argv, &o, usage) < 0)
+    if (parse_opts(argc, argv, &o, usage, 0) < 0)
         return 2;
     adt_err err = {0};
     buf out;
@@ -320,7 +306,7 @@ int cli_key(int argc, char **argv)
                                 "Print the verifier key line: <name>+<key id>+<base64 key>.\n";
     opts o;
     ledger *lg;
-    if (parse_opts(argc, argv, &o, usage) < 0)
+    if (parse_opts(argc, argv, &o, usage, 0) < 0)
         return 2;
     if (open_ro("key", &o, &lg))
         return 1;
@@ -337,14 +323,14 @@ int cli_entry(int argc, char **argv)
         "leaf, indented. json (the default otherwise):\n"
         "{\"index\":N,\"leaf\":\"<base64 of the exact leaf bytes>\"}.\n";
     opts o;
-    int i = parse_opts(argc, argv, &o, usage);
-    if (i < 0)
+    int n = parse_opts(argc, argv, &o, usage, 1);
+    if (n < 0)
         return 2;
     bool text;
     if (cli_output_text("entry", o.format, &text))
         return 2;
     uint64_t idx;
-    if (i + 1 != argc || num_u64(argv[i], INT64_MAX, &idx))
+    if (n != 1 || num_u64(o.args.pos[0], INT64_MAX, &idx))
         return cli_failf("entry", "expected one entry index (a non-negative integer)") + 1;
     ledger *lg;
     if (open_ro("entry", &o, &lg))
@@ -364,7 +350,7 @@ int cli_entry(int argc, char **argv)
     if (text) {
         cJSON *j = cJSON_ParseWithLength(leaf.data, leaf.len);
         char hex[2 * MERKLE_HASH_LEN + 1];
-        sodium_bin2hex(hex, sizeof hex, lh, MERKLE_HASH_LEN);
+        codec_hex(lh, MERKLE_HASH_LEN, hex, sizeof hex);
         printf("entry %llu, leaf hash %s (RFC 6962)\n", (unsigned long long)idx, hex);
         if (j)
             cli_print_pretty(j);
@@ -374,14 +360,13 @@ int cli_entry(int argc, char **argv)
         buf_free(&leaf);
         return 0;
     }
-    size_t bl = sodium_base64_ENCODED_LEN(leaf.len, sodium_base64_VARIANT_ORIGINAL);
+    size_t bl = CODEC_B64_LEN(leaf.len);
     char *b64 = malloc(bl);
     if (!b64) {
         buf_free(&leaf);
         return cli_failf("entry", "out of memory");
     }
-    sodium_bin2base64(b64, bl, (const unsigned char *)leaf.data, leaf.len,
-                      sodium_base64_VARIANT_ORIGINAL);
+    codec_b64(leaf.data, leaf.len, b64, bl);
     printf("{\"index\":%llu,\"leaf\":\"%s\"}\n", (unsigned long long)idx, b64);
     free(b64);
     buf_free(&leaf);
@@ -393,7 +378,7 @@ static void print_hashes(const merkle_hash *h, size_t n, uint64_t a, uint64_t b,
     printf("{\"hashes\":[");
     for (size_t k = 0; k < n; k++) {
         char b64[64];
-        sodium_bin2base64(b64, sizeof b64, h[k], 32, sodium_base64_VARIANT_ORIGINAL);
+        codec_b64(h[k], MERKLE_HASH_LEN, b64, sizeof b64);
         printf("%s\"%s\"", k ? "," : "", b64);
     }
     if (incl)
@@ -411,12 +396,14 @@ int cli_proof(int argc, char **argv)
         "in the tree of size S (default: the latest checkpoint's size), or the consistency\n"
         "proof from tree size M to N.\n";
     opts o;
-    int i = parse_opts(argc, argv, &o, usage);
-    if (i < 0)
+    int npos = parse_opts(argc, argv, &o, usage, 3);
+    if (npos < 0)
         return 2;
-    if (i >= argc)
+    if (npos < 1)
         return cli_failf("proof", "say 'inclusion' or 'consistency'") + 1;
-    const char *kind = argv[i++];
+    const char *kind = o.args.pos[0];
+    const char *const *rest = o.args.pos + 1;
+    npos--;
     ledger *lg;
     merkle_hash h[MERKLE_MAX_PROOF];
     size_t n = 0;
@@ -424,15 +411,12 @@ int cli_proof(int argc, char **argv)
     int rc;
     if (!strcmp(kind, "inclusion")) {
         uint64_t idx, size;
-        if (i + 1 != argc || num_u64(argv[i], INT64_MAX, &idx))
+        if (npos != 1 || num_u64(rest[0], INT64_MAX, &idx))
             return cli_failf("proof", "inclusion takes one entry index") + 1;
         if (open_ro("proof", &o, &lg))
             return 1;
-        if (o.tree_size) {
-            if (num_u64(o.tree_size, INT64_MAX, &size)) {
-                ledger_close(lg);
-                return cli_failf("proof", "--tree-size must be a non-negative integer") + 1;
-            }
+        if (o.tree_size >= 0) {
+            size = (uint64_t)o.tree_size;
         } else {
             char note[NOTE_MAX];
             if ((rc = ledger_checkpoint(lg, note, sizeof note, &size, &err))) {
@@ -449,7 +433,7 @@ int cli_proof(int argc, char **argv)
     }
     if (!strcmp(kind, "consistency")) {
         uint64_t m, nn;
-        if (i + 2 != argc || num_u64(argv[i], INT64_MAX, &m) || num_u64(argv[i + 1], INT64_MAX, &nn))
+        if (npos != 2 || num_u64(rest[0], INT64_MAX, &m) || num_u64(rest[1], INT64_MAX, &nn))
             return cli_failf("proof", "consistency takes two tree sizes M N") + 1;
         if (open_ro("proof", &o, &lg))
             return 1;

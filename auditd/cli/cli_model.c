@@ -5,13 +5,13 @@
 #include "cli.h"
 
 #include "drift.h"
+#include "driftcheck.h"
 #include "model.h"
 #include "numparse.h"
 #include "raci.h"
 #include "rfc3339.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,82 +22,33 @@ typedef struct mopts {
     const char *data_dir, *dataset, *name, *out, *seed, *version, *approver, *change_id, *actor,
         *policy, *model, *from, *to, *threshold, *rounds, *depth, *eta, *min_precision, *time;
     bool json, force;
+    cliopt_args args; /* positional arguments */
 } mopts;
 
-enum {
-    O_DATASET = 256, O_NAME, O_OUT, O_SEED, O_VERSION, O_APPROVER, O_CHANGE, O_ACTOR, O_POLICY,
-    O_MODEL, O_FROM, O_TO, O_THRESHOLD, O_ROUNDS, O_DEPTH, O_ETA, O_MINP, O_JSON, O_FORCE,
-    O_TIME
-};
-
-/* Parse options (GNU getopt permutes, so positionals may come anywhere);
- * positionals are left at argv[optind..argc). Returns optind, or -1. */
-static int parse(int argc, char **argv, mopts *o, const char *usage)
+/* Parse the options of argv[1..argc) (one table for every model command;
+ * each uses what it needs). Returns the number of positional arguments
+ * (o->args.pos), or -1 when the command is done (help or usage error) with
+ * *status its exit status. */
+static int parse(int argc, char **argv, mopts *o, const char *usage, int *status)
 {
-    static const struct option lo[] = {
-        {"data-dir", required_argument, NULL, 'd'},
-        {"dataset", required_argument, NULL, O_DATASET},
-        {"name", required_argument, NULL, O_NAME},
-        {"out", required_argument, NULL, O_OUT},
-        {"seed", required_argument, NULL, O_SEED},
-        {"version", required_argument, NULL, O_VERSION},
-        {"approver", required_argument, NULL, O_APPROVER},
-        {"change-id", required_argument, NULL, O_CHANGE},
-        {"actor", required_argument, NULL, O_ACTOR},
-        {"policy", required_argument, NULL, O_POLICY},
-        {"model", required_argument, NULL, O_MODEL},
-        {"from", required_argument, NULL, O_FROM},
-        {"to", required_argument, NULL, O_TO},
-        {"threshold", required_argument, NULL, O_THRESHOLD},
-        {"rounds", required_argument, NULL, O_ROUNDS},
-        {"max-depth", required_argument, NULL, O_DEPTH},
-        {"eta", required_argument, NULL, O_ETA},
-        {"min-precision", required_argument, NULL, O_MINP},
-        {"json", no_argument, NULL, O_JSON},
-        {"force", no_argument, NULL, O_FORCE},
-        {"time", required_argument, NULL, O_TIME},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "d:h", lo, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->data_dir = optarg; break;
-        case O_DATASET: o->dataset = optarg; break;
-        case O_NAME: o->name = optarg; break;
-        case O_OUT: o->out = optarg; break;
-        case O_SEED: o->seed = optarg; break;
-        case O_VERSION: o->version = optarg; break;
-        case O_APPROVER: o->approver = optarg; break;
-        case O_CHANGE: o->change_id = optarg; break;
-        case O_ACTOR: o->actor = optarg; break;
-        case O_POLICY: o->policy = optarg; break;
-        case O_MODEL: o->model = optarg; break;
-        case O_FROM: o->from = optarg; break;
-        case O_TO: o->to = optarg; break;
-        case O_THRESHOLD: o->threshold = optarg; break;
-        case O_ROUNDS: o->rounds = optarg; break;
-        case O_DEPTH: o->depth = optarg; break;
-        case O_ETA: o->eta = optarg; break;
-        case O_MINP: o->min_precision = optarg; break;
-        case O_JSON: o->json = true; break;
-        case O_FORCE: o->force = true; break;
-        case O_TIME: o->time = optarg; break;
-        case 'h': printf("%s", usage); exit(0);
-        default:
-            fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n%s", argv[0],
-                    argv[optind - 1], usage);
-            return -1;
-        }
-    }
+    const cliopt table[] = {
+        CLIOPT_S("data-dir", 'd', &o->data_dir), CLIOPT_S("dataset", 0, &o->dataset),
+        CLIOPT_S("name", 0, &o->name),           CLIOPT_S("out", 0, &o->out),
+        CLIOPT_S("seed", 0, &o->seed),           CLIOPT_S("version", 0, &o->version),
+        CLIOPT_S("approver", 0, &o->approver),   CLIOPT_S("change-id", 0, &o->change_id),
+        CLIOPT_S("actor", 0, &o->actor),         CLIOPT_S("policy", 0, &o->policy),
+        CLIOPT_S("model", 0, &o->model),         CLIOPT_S("from", 0, &o->from),
+        CLIOPT_S("to", 0, &o->to),               CLIOPT_S("threshold", 0, &o->threshold),
+        CLIOPT_S("rounds", 0, &o->rounds),       CLIOPT_S("max-depth", 0, &o->depth),
+        CLIOPT_S("eta", 0, &o->eta),             CLIOPT_S("min-precision", 0, &o->min_precision),
+        CLIOPT_F("json", 0, &o->json),           CLIOPT_F("force", 0, &o->force),
+        CLIOPT_S("time", 0, &o->time),           CLIOPT_END};
+    if (cli_parse(argv[0], argc, argv, 1, table, &o->args, usage, status))
+        return -1;
     o->data_dir = cli_data_dir(o->data_dir);
-    if (!o->actor) {
-        const char *env = getenv("AUDITD_ACTOR");
-        o->actor = env && *env ? env : "auditd";
-    }
-    return optind;
+    o->actor = cliopt_actor(o->actor);
+    return (int)o->args.npos;
 }
 
 /* A missing required option: usage error (exit 2). */
@@ -138,11 +89,11 @@ static const char train_usage[] =
 static int cmd_train(int argc, char **argv)
 {
     mopts o;
-    int i = parse(argc, argv, &o, train_usage);
-    if (i < 0)
-        return 2;
-    if (i != argc)
-        return cli_failf("model train", "unexpected argument '%s'", argv[i]) + 1;
+    int status, npos = parse(argc, argv, &o, train_usage, &status);
+    if (npos < 0)
+        return status;
+    if (npos > 0)
+        return cli_failf("model train", "unexpected argument '%s'", o.args.pos[0]) + 1;
     int u = need("model train", o.dataset, "--dataset VERSION", train_usage);
     if (u)
         return u;
@@ -254,13 +205,14 @@ static const char register_usage[] =
 static int cmd_register(int argc, char **argv)
 {
     mopts o;
-    int i = parse(argc, argv, &o, register_usage);
-    if (i < 0)
-        return 2;
-    if (argc - i != 1) {
+    int status, npos = parse(argc, argv, &o, register_usage, &status);
+    if (npos < 0)
+        return status;
+    if (npos != 1) {
         fprintf(stderr, "auditd model register: give exactly one model FILE\n%s", register_usage);
         return 2;
     }
+    const char *file = o.args.pos[0];
     int u;
     if ((u = need("model register", o.name, "--name N", register_usage)) ||
         (u = need("model register", o.version, "--version V", register_usage)) ||
@@ -271,8 +223,7 @@ static int cmd_register(int argc, char **argv)
         return 2;
     adt_err err;
     model_info m;
-    if (model_register_at(o.data_dir, argv[i], o.name, o.version, o.dataset, o.actor, at, &m,
-                          &err))
+    if (model_register_at(o.data_dir, file, o.name, o.version, o.dataset, o.actor, at, &m, &err))
         return cli_fail("model register", &err);
     printf("registered %s@%s\nsha256: %s\ndataset: %s\nprecision %.3f  recall %.3f  PR-AUC "
            "%.3f  threshold %.4f\n",
@@ -292,13 +243,14 @@ static const char approve_usage[] =
 static int cmd_approve(int argc, char **argv)
 {
     mopts o;
-    int i = parse(argc, argv, &o, approve_usage);
-    if (i < 0)
-        return 2;
-    if (argc - i != 1) {
+    int status, npos = parse(argc, argv, &o, approve_usage, &status);
+    if (npos < 0)
+        return status;
+    if (npos != 1) {
         fprintf(stderr, "auditd model approve: give exactly one model name\n%s", approve_usage);
         return 2;
     }
+    const char *name = o.args.pos[0];
     int u;
     if ((u = need("model approve", o.version, "--version V", approve_usage)) ||
         (u = need("model approve", o.approver, "--approver PRINCIPAL", approve_usage)) ||
@@ -309,9 +261,9 @@ static int cmd_approve(int argc, char **argv)
         return 2;
     adt_err err;
     unsigned long long idx = 0;
-    if (model_approve_at(o.data_dir, argv[i], o.version, o.approver, o.change_id, at, &idx, &err))
+    if (model_approve_at(o.data_dir, name, o.version, o.approver, o.change_id, at, &idx, &err))
         return cli_fail("model approve", &err);
-    printf("approval of %s@%s by %s under change %s recorded (ledger entry %llu)\n", argv[i],
+    printf("approval of %s@%s by %s under change %s recorded (ledger entry %llu)\n", name,
            o.version, o.approver, o.change_id, idx);
     return 0;
 }
@@ -369,13 +321,14 @@ static const char deploy_usage[] =
 static int cmd_deploy(int argc, char **argv)
 {
     mopts o;
-    int i = parse(argc, argv, &o, deploy_usage);
-    if (i < 0)
-        return 2;
-    if (argc - i != 1) {
+    int status, npos = parse(argc, argv, &o, deploy_usage, &status);
+    if (npos < 0)
+        return status;
+    if (npos != 1) {
         fprintf(stderr, "auditd model deploy: give exactly one model name\n%s", deploy_usage);
         return 2;
     }
+    const char *name = o.args.pos[0];
     int u;
     if ((u = need("model deploy", o.version, "--version V", deploy_usage)) ||
         (u = need("model deploy", o.change_id, "--change-id C", deploy_usage)))
@@ -384,31 +337,30 @@ static int cmd_deploy(int argc, char **argv)
     if (cli_event_time("model deploy", o.time, &at))
         return 2;
     adt_err err;
-    if (model_check_id("model name", argv[i], MODEL_NAME_MAX, &err))
+    if (model_check_id("model name", name, MODEL_NAME_MAX, &err))
         return cli_fail("model deploy", &err) + 1;
     /* An unknown model is unknown, whatever the policy says about it. */
     model_info known;
-    if (model_get(o.data_dir, argv[i], o.version, &known, NULL, &err) == ADT_ENOTFOUND) {
+    if (model_get(o.data_dir, name, o.version, &known, NULL, &err) == ADT_ENOTFOUND) {
         model_info any;
         adt_err e2;
-        if (model_get(o.data_dir, argv[i], NULL, &any, NULL, &e2) == ADT_ENOTFOUND)
+        if (model_get(o.data_dir, name, NULL, &any, NULL, &e2) == ADT_ENOTFOUND)
             return cli_failf("model deploy",
                              "unknown model '%s': no version of it is registered ('auditd "
                              "model list' shows the registered ones)",
-                             argv[i]);
+                             name);
         return cli_failf("model deploy",
                          "unknown version %s of model '%s' ('auditd model list' shows the "
                          "registered versions)",
-                         o.version, argv[i]);
+                         o.version, name);
     }
     char acc[RACI_ID_MAX + 1];
-    if (accountable_for(o.data_dir, o.policy, argv[i], o.actor, acc, sizeof acc, &err))
+    if (accountable_for(o.data_dir, o.policy, name, o.actor, acc, sizeof acc, &err))
         return cli_fail("model deploy", &err);
     unsigned long long idx = 0;
-    if (model_deploy_at(o.data_dir, argv[i], o.version, o.actor, o.change_id, acc, at, &idx,
-                        &err))
+    if (model_deploy_at(o.data_dir, name, o.version, o.actor, o.change_id, acc, at, &idx, &err))
         return cli_fail("model deploy", &err);
-    printf("deployed %s@%s under change %s (approved by %s, ledger entry %llu)\n", argv[i],
+    printf("deployed %s@%s under change %s (approved by %s, ledger entry %llu)\n", name,
            o.version, o.change_id, acc, idx);
     return 0;
 }
@@ -435,11 +387,11 @@ static const char list_usage[] =
 static int cmd_list(int argc, char **argv)
 {
     mopts o;
-    int i = parse(argc, argv, &o, list_usage);
-    if (i < 0)
-        return 2;
-    if (i != argc)
-        return cli_failf("model list", "unexpected argument '%s'", argv[i]) + 1;
+    int status, npos = parse(argc, argv, &o, list_usage, &status);
+    if (npos < 0)
+        return status;
+    if (npos > 0)
+        return cli_failf("model list", "unexpected argument '%s'", o.args.pos[0]) + 1;
     adt_err err;
     if (o.json) {
         cJSON *arr = NULL;
@@ -503,11 +455,11 @@ static const char drift_usage[] =
 int cli_drift(int argc, char **argv)
 {
     mopts o;
-    int i = parse(argc, argv, &o, drift_usage);
-    if (i < 0)
-        return 2;
-    if (i != argc)
-        return cli_failf("drift", "unexpected argument '%s'", argv[i]) + 1;
+    int status, npos = parse(argc, argv, &o, drift_usage, &status);
+    if (npos < 0)
+        return status;
+    if (npos > 0)
+        return cli_failf("drift", "unexpected argument '%s'", o.args.pos[0]) + 1;
     int u = need("drift", o.model, "--model N", drift_usage);
     if (u)
         return u;
@@ -523,9 +475,9 @@ int cli_drift(int argc, char **argv)
     int64_t at = 0;
     if (cli_event_time("drift", o.time, &at))
         return 2;
-    drift_report rep;
+    driftcheck_report rep;
     adt_err err;
-    if (drift_check_at(o.data_dir, o.model, o.version, from, to, thr, o.actor, at, &rep, &err))
+    if (driftcheck_run(o.data_dir, o.model, o.version, from, to, thr, o.actor, at, &rep, &err))
         return cli_fail("drift", &err);
     char f[32], t[32];
     rfc3339_format_s(rep.from_us, f, sizeof f);
@@ -543,7 +495,7 @@ int cli_drift(int argc, char **argv)
             cJSON_AddStringToObject(j, "alert_id", rep.alert_id);
         cJSON *arr = cJSON_AddArrayToObject(j, "features");
         for (size_t k = 0; k < rep.nfeatures; k++) {
-            const drift_feature *df = &rep.features[k];
+            const driftcheck_feature *df = &rep.features[k];
             cJSON *e = cJSON_CreateObject();
             cJSON_AddStringToObject(e, "feature", df->feature);
             cJSON_AddNumberToObject(e, "n", (double)df->n);
@@ -567,7 +519,7 @@ int cli_drift(int argc, char **argv)
            rep.version, f, t, rep.rows, rep.threshold);
     printf("%-22s %8s %8s %8s %10s %s\n", "FEATURE", "N", "PSI", "KS", "KS p", "");
     for (size_t k = 0; k < rep.nfeatures; k++) {
-        const drift_feature *df = &rep.features[k];
+        const driftcheck_feature *df = &rep.features[k];
         if (!isfinite(df->psi)) {
             printf("%-22s %8zu %8s %8s %10s no values\n", df->feature, df->n, "-", "-", "-");
             continue;

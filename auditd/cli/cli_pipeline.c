@@ -2,19 +2,22 @@
  * (docs/pipeline.md). */
 #include "cli.h"
 
+#include "afile.h"
 #include "agentc.h"
 #include "ingest.h"
 #include "ledger.h"
 #include "lineage.h"
+#include "model.h"
 #include "oplabel.h"
 #include "numparse.h"
 #include "profile.h"
 #include "registry.h"
 #include "rfc3339.h"
+#include "rollup.h"
 #include "sim.h"
+#include "sqldb.h"
 #include "tdb.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,154 +31,230 @@ typedef struct popts {
     const char *site;
     const char *firmware;
     const char *from, *to;
-    const char *devices[MAX_DEVICE_ARGS];
-    size_t ndevices;
+    cliopt_list devices;
     int64_t batch, limit, version;
-    bool all, no_score, quiet, labels;
+    bool all, no_score, quiet, rebuild, labels;
     /* simulate */
     const char *seed, *days, *start, *machines, *interval, *out, *post, *name, *key, *go_live;
     const char *format;
+    cliopt_args args; /* positional arguments */
 } popts;
 
-enum {
-    O_DATA = 1000, O_ACTOR, O_FILE, O_PROFILE, O_SITE, O_FW, O_FROM, O_TO, O_DEVICE, O_BATCH,
-    O_LIMIT, O_VERSION, O_ALL, O_NOSCORE, O_SEED, O_DAYS, O_START, O_MACHINES, O_INTERVAL,
-    O_OUT, O_POST, O_NAME, O_KEY, O_QUIET, O_GOLIVE, O_FORMAT, O_LABELS, O_HELP
-};
-
-/* Parse options of `argv` (argv[0] = the (sub)command). Returns the index of
- * the first positional argument, or -1 after printing a usage error. */
-static int parse(int argc, char **argv, popts *o, const char *cmd, const char *usage)
+/* Parse the options of argv[first..argc) (every pipeline command takes the
+ * same table; each uses what it needs). Returns true when the command is
+ * done (help or usage error) with *status its exit status. */
+static bool parse(const char *cmd, int argc, char **argv, int first, popts *o, const char *usage,
+                  int *status)
 {
-    static const struct option lo[] = {
-        {"data-dir", required_argument, NULL, O_DATA},
-        {"actor", required_argument, NULL, O_ACTOR},
-        {"file", required_argument, NULL, O_FILE},
-        {"profile", required_argument, NULL, O_PROFILE},
-        {"site", required_argument, NULL, O_SITE},
-        {"firmware", required_argument, NULL, O_FW},
-        {"from", required_argument, NULL, O_FROM},
-        {"to", required_argument, NULL, O_TO},
-        {"device", required_argument, NULL, O_DEVICE},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"limit", required_argument, NULL, O_LIMIT},
-        {"version", required_argument, NULL, O_VERSION},
-        {"all", no_argument, NULL, O_ALL},
-        {"no-score", no_argument, NULL, O_NOSCORE},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"seed", required_argument, NULL, O_SEED},
-        {"days", required_argument, NULL, O_DAYS},
-        {"start", required_argument, NULL, O_START},
-        {"machines", required_argument, NULL, O_MACHINES},
-        {"interval", required_argument, NULL, O_INTERVAL},
-        {"out", required_argument, NULL, O_OUT},
-        {"post", required_argument, NULL, O_POST},
-        {"name", required_argument, NULL, O_NAME},
-        {"key", required_argument, NULL, O_KEY},
-        {"go-live", required_argument, NULL, O_GOLIVE},
-        {"format", required_argument, NULL, O_FORMAT},
-        {"labels", no_argument, NULL, O_LABELS},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->batch = 10000;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        const char *a = optarg;
-        switch (c) {
-        case O_DATA: o->data_dir = a; break;
-        case O_ACTOR: o->actor = a; break;
-        case O_FILE: o->file = a; break;
-        case O_PROFILE: o->profile = a; break;
-        case O_SITE: o->site = a; break;
-        case O_FW: o->firmware = a; break;
-        case O_FROM: o->from = a; break;
-        case O_TO: o->to = a; break;
-        case O_DEVICE:
-            if (o->ndevices == MAX_DEVICE_ARGS) {
-                fprintf(stderr, "auditd %s: at most %d --device options\n", cmd,
-                        MAX_DEVICE_ARGS);
-                return -1;
-            }
-            o->devices[o->ndevices++] = a;
-            break;
-        case O_BATCH:
-            if (num_i64(a, 1, INGEST_MAX_READINGS, &o->batch)) {
-                fprintf(stderr, "auditd %s: --batch must be 1..%d\n", cmd, INGEST_MAX_READINGS);
-                return -1;
-            }
-            break;
-        case O_LIMIT:
-            if (num_i64(a, 1, INT64_MAX, &o->limit)) {
-                fprintf(stderr, "auditd %s: --limit must be a positive integer\n", cmd);
-                return -1;
-            }
-            break;
-        case O_VERSION:
-            if (num_i64(a, 1, INT64_MAX, &o->version)) {
-                fprintf(stderr, "auditd %s: --version must be a positive integer\n", cmd);
-                return -1;
-            }
-            break;
-        case O_ALL: o->all = true; break;
-        case O_NOSCORE: o->no_score = true; break;
-        case O_QUIET: o->quiet = true; break;
-        case O_SEED: o->seed = a; break;
-        case O_DAYS: o->days = a; break;
-        case O_START: o->start = a; break;
-        case O_MACHINES: o->machines = a; break;
-        case O_INTERVAL: o->interval = a; break;
-        case O_OUT: o->out = a; break;
-        case O_POST: o->post = a; break;
-        case O_NAME: o->name = a; break;
-        case O_KEY: o->key = a; break;
-        case O_GOLIVE: o->go_live = a; break;
-        case O_FORMAT: o->format = a; break;
-        case O_LABELS: o->labels = true; break;
-        case 'h':
-        case O_HELP: printf("%s", usage); exit(0);
-        default:
-            fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n%s", cmd,
-                    argv[optind - 1], usage);
-            return -1;
-        }
-    }
+    const cliopt table[] = {
+        CLIOPT_S("data-dir", 'd', &o->data_dir),  CLIOPT_S("actor", 0, &o->actor),
+        CLIOPT_S("file", 0, &o->file),            CLIOPT_S("profile", 0, &o->profile),
+        CLIOPT_S("site", 0, &o->site),            CLIOPT_S("firmware", 0, &o->firmware),
+        CLIOPT_S("from", 0, &o->from),            CLIOPT_S("to", 0, &o->to),
+        CLIOPT_L("device", 0, &o->devices),
+        CLIOPT_N("batch", 0, &o->batch, 1, INGEST_MAX_READINGS),
+        CLIOPT_N("limit", 0, &o->limit, 1, INT64_MAX),
+        CLIOPT_N("version", 0, &o->version, 1, INT64_MAX),
+        CLIOPT_F("all", 0, &o->all),              CLIOPT_F("no-score", 0, &o->no_score),
+        CLIOPT_F("quiet", 'q', &o->quiet),        CLIOPT_F("rebuild", 0, &o->rebuild),
+        CLIOPT_S("seed", 0, &o->seed),
+        CLIOPT_S("days", 0, &o->days),            CLIOPT_S("start", 0, &o->start),
+        CLIOPT_S("machines", 0, &o->machines),    CLIOPT_S("interval", 0, &o->interval),
+        CLIOPT_S("out", 0, &o->out),              CLIOPT_S("post", 0, &o->post),
+        CLIOPT_S("name", 0, &o->name),            CLIOPT_S("key", 0, &o->key),
+        CLIOPT_S("go-live", 0, &o->go_live),      CLIOPT_S("format", 0, &o->format),
+        CLIOPT_F("labels", 0, &o->labels),
+        CLIOPT_END};
+    if (cli_parse(cmd, argc, argv, first, table, &o->args, usage, status))
+        return true;
     o->data_dir = cli_data_dir(o->data_dir);
-    if (!o->actor) {
-        const char *u = getenv("USER");
-        o->actor = (u && *u && strlen(u) < 64) ? u : "operator";
-    }
-    return optind;
+    o->actor = cliopt_actor(o->actor);
+    return false;
+}
+
+/* A usage error for an argument the command does not take. */
+static int unexpected(const char *cmd, const popts *o, size_t allowed)
+{
+    return o->args.npos > allowed
+               ? cli_failf(cmd, "unexpected argument '%s'", o->args.pos[allowed]) + 1
+               : 0;
 }
 
 static int open_ledger(const char *cmd, const char *dir, ledger **lg)
 {
     adt_err err;
-    if (ledger_open(dir, LEDGER_RDWR, lg, &err)) {
-        if (err.code == ADT_ENOTFOUND)
-            return cli_failf(cmd, "no ledger in %s: run 'auditd init --data-dir %s' first", dir,
-                             dir);
+    return ledger_open(dir, LEDGER_RDWR, lg, &err) ? cli_fail(cmd, &err) : 0;
+}
+
+/* A command that changes telemetry.db records it in the ledger: both open. */
+typedef struct writer {
+    ledger *lg;
+    sqlite3 *db;
+    evsink sink;
+} writer;
+
+static int writer_open(const char *cmd, const char *dir, writer *w)
+{
+    memset(w, 0, sizeof *w);
+    adt_err err;
+    if (open_ledger(cmd, dir, &w->lg))
+        return 1;
+    if (tdb_open(dir, true, &w->db, &err)) {
+        ledger_close(w->lg);
         return cli_fail(cmd, &err);
     }
+    w->sink = (evsink){.lg = w->lg};
     return 0;
+}
+
+static void writer_close(writer *w)
+{
+    sqldb_close(w->db);
+    ledger_close(w->lg);
+}
+
+/* A read-only command: telemetry.db alone. */
+static int reader_open(const char *cmd, const char *dir, sqlite3 **db)
+{
+    adt_err err;
+    return tdb_open(dir, false, db, &err) ? cli_fail(cmd, &err) : 0;
+}
+
+/* Print the JSON a listing function wrote, or fail. */
+static int print_json(const char *cmd, int rc, buf *out, const adt_err *err)
+{
+    if (!rc)
+        printf("%s\n", out->data);
+    buf_free(out);
+    return rc ? cli_fail(cmd, err) : 0;
+}
+
+/* A listing of telemetry.db (the registry, datasets, rollups) as JSON. */
+typedef int (*listing_fn)(sqlite3 *db, const popts *o, const void *arg, buf *out,
+                          adt_err *err);
+
+/* Open telemetry.db to read, write fn's listing (bounded by 256 MiB) and
+ * print it. */
+static int print_listing(const char *cmd, const popts *o, listing_fn fn, const void *arg)
+{
+    sqlite3 *db;
+    if (reader_open(cmd, o->data_dir, &db))
+        return 1;
+    buf out;
+    buf_init(&out, 256u << 20);
+    adt_err err;
+    int rc = fn(db, o, arg, &out, &err);
+    sqldb_close(db);
+    return print_json(cmd, rc, &out, &err);
+}
+
+/* The subcommands of a command: `auditd GROUP NAME ...`, taking at most
+ * `max_args` positional arguments after the group's name (0: any). Either
+ * `run` does the work, or the subcommand prints `listing`, of the one
+ * argument `arg` names ("a device ID") when `arg` is set. */
+typedef struct subcmd {
+    const char *name;
+    int (*run)(const char *cmd, const popts *o);
+    size_t max_args;
+    listing_fn listing;
+    const char *arg;
+} subcmd;
+
+/* Run the subcommand named by o->args.pos[0] ("GROUP NAME" is its cmd in
+ * messages); an unknown one is a usage error naming the known ones. */
+static int run_subcommand(const char *group, const popts *o, const subcmd *subs, size_t n,
+                          const char *usage)
+{
+    const char *sub = o->args.npos ? o->args.pos[0] : "";
+    char cmd[64], names[128] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(cmd, sizeof cmd, "%s %s", group, subs[i].name);
+        if (strcmp(sub, subs[i].name))
+            continue;
+        int status = subs[i].max_args ? unexpected(cmd, o, subs[i].max_args) : 0;
+        if (status || subs[i].run)
+            return status ? status : subs[i].run(cmd, o);
+        if (subs[i].arg && o->args.npos < 2)
+            return cli_failf(cmd, "give %s", subs[i].arg) + 1;
+        return print_listing(cmd, o, subs[i].listing, subs[i].arg ? o->args.pos[1] : NULL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", subs[i].name);
+        used += w > 0 && (size_t)w < sizeof names - used ? (size_t)w : 0;
+    }
+    fputs(usage, stderr);
+    return cli_failf(group, "unknown subcommand '%s' (%s)", sub, names) + 1;
+}
+
+/* A JSON ledger index, null when nothing was recorded. */
+static void print_index(uint64_t index)
+{
+    if (index == EVSINK_NONE)
+        printf("null}\n");
+    else
+        printf("%llu}\n", (unsigned long long)index);
 }
 
 static int read_file(const char *cmd, const char *path, buf *b)
 {
     adt_err err;
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f)
-        return cli_failf(cmd, "%s: cannot open", path);
-    int rc = cli_read_all(f, b, &err);
-    if (f != stdin)
-        fclose(f);
-    if (rc) {
-        adt_err_prefix(&err, "%s", path);
-        return cli_fail(cmd, &err);
+    return afile_read(path, b->max, b, &err) ? cli_fail(cmd, &err) : 0;
+}
+
+/* ---- profile ------------------------------------------------------------ */
+
+/* Check every file first: nothing is stored if one is bad. */
+static int profiles_check(const char *cmd, const cliopt_args *a)
+{
+    adt_err err;
+    for (size_t k = 1; k < a->npos; k++) {
+        buf b;
+        buf_init(&b, 1u << 20);
+        profile *p = NULL;
+        int status = read_file(cmd, a->pos[k], &b);
+        if (!status && profile_parse(b.data, b.len, &p, &err)) {
+            adt_err_prefix(&err, "%s (nothing loaded)", a->pos[k]);
+            status = cli_fail(cmd, &err);
+        }
+        profile_free(p);
+        buf_free(&b);
+        if (status)
+            return status;
     }
     return 0;
+}
+
+static int profiles_load(const char *cmd, const popts *o)
+{
+    if (o->args.npos < 2)
+        return cli_failf(cmd, "give at least one profile FILE") + 1;
+    int status = profiles_check(cmd, &o->args);
+    writer w;
+    if (status || (status = writer_open(cmd, o->data_dir, &w)))
+        return status;
+    for (size_t k = 1; k < o->args.npos && !status; k++) {
+        const char *file = o->args.pos[k];
+        buf b;
+        buf_init(&b, 1u << 20);
+        registry_put r;
+        adt_err err;
+        status = read_file(cmd, file, &b);
+        if (!status && registry_profile_put(w.db, &w.sink, o->actor, b.data, b.len, &r, &err)) {
+            adt_err_prefix(&err, "%s", file);
+            status = cli_fail(cmd, &err);
+        } else if (!status) {
+            printf("{\"profile\":\"%s\",\"version\":%lld,\"sha256\":\"%s\",\"changed\":%s,"
+                   "\"ledger_index\":",
+                   r.name, (long long)r.version, r.sha256, r.changed ? "true" : "false");
+            print_index(r.ledger_index);
+        }
+        buf_free(&b);
+    }
+    writer_close(&w);
+    return status;
 }
 
 /* ---- output for people --------------------------------------------------- */
@@ -312,6 +391,13 @@ static void print_lineage(const char *json)
 
 /* ---- profile ------------------------------------------------------------ */
 
+static int profile_listing(sqlite3 *db, const popts *o, const void *name, buf *out,
+                           adt_err *err)
+{
+    return name ? registry_profile_json(db, name, o->version, out, err)
+                : registry_profiles_json(db, out, err);
+}
+
 int cli_profile(int argc, char **argv)
 {
     static const char usage[] =
@@ -323,99 +409,53 @@ int cli_profile(int argc, char **argv)
         "load validates each file and stores a new version when its content changed\n"
         "(version = counter + SHA-256 of the canonical JSON), recorded in the ledger as\n"
         "profile.change. Readings keep the version they were validated against.\n";
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1];
+    static const subcmd subs[] = {{"load", profiles_load, 0, NULL, NULL},
+                                  {"list", NULL, 1, profile_listing, NULL},
+                                  {"show", NULL, 2, profile_listing, "a profile NAME"}};
     popts o;
-    int i = parse(argc - 1, argv + 1, &o, "profile", usage);
-    if (i < 0)
-        return 2;
-    i += 1;
-    adt_err err;
-    sqlite3 *db;
-    if (!strcmp(sub, "load")) {
-        if (i >= argc)
-            return cli_failf("profile load", "give at least one profile FILE") + 1;
-        ledger *lg;
-        if (open_ledger("profile load", o.data_dir, &lg))
-            return 1;
-        if (tdb_open(o.data_dir, true, &db, &err)) {
-            ledger_close(lg);
-            return cli_fail("profile load", &err);
-        }
-        psink s = {NULL, lg};
-        int status = 0;
-        /* Check every file first: nothing is stored if one is bad. */
-        for (int k = i; k < argc && !status; k++) {
-            buf b;
-            buf_init(&b, 1u << 20);
-            profile *p = NULL;
-            if (read_file("profile load", argv[k], &b)) {
-                status = 1;
-            } else if (profile_parse(b.data ? b.data : "", b.len, &p, &err)) {
-                adt_err_prefix(&err, "%s (nothing loaded)", argv[k]);
-                status = cli_fail("profile load", &err);
-            }
-            profile_free(p);
-            buf_free(&b);
-        }
-        for (; i < argc && !status; i++) {
-            buf b;
-            buf_init(&b, 1u << 20);
-            if (read_file("profile load", argv[i], &b)) {
-                buf_free(&b);
-                status = 1;
-                break;
-            }
-            registry_put r;
-            if (registry_profile_put(db, &s, o.actor, b.data ? b.data : "", b.len, &r, &err)) {
-                adt_err_prefix(&err, "%s", argv[i]);
-                status = cli_fail("profile load", &err);
-            } else {
-                printf("{\"profile\":\"%s\",\"version\":%lld,\"sha256\":\"%s\",\"changed\":%s,"
-                       "\"ledger_index\":",
-                       r.name, (long long)r.version, r.sha256, r.changed ? "true" : "false");
-                if (r.ledger_index == PSINK_NONE)
-                    printf("null}\n");
-                else
-                    printf("%llu}\n", (unsigned long long)r.ledger_index);
-            }
-            buf_free(&b);
-        }
-        tdb_close(db);
-        ledger_close(lg);
+    int status;
+    if (parse("profile", argc, argv, 1, &o, usage, &status))
         return status;
-    }
-    if (strcmp(sub, "list") && strcmp(sub, "show"))
-        return cli_failf("profile", "unknown subcommand '%s' (load, list, show)", sub) + 1;
-    if (tdb_open(o.data_dir, false, &db, &err))
-        return cli_fail("profile", &err);
-    buf out;
-    buf_init(&out, 64u << 20);
-    int rc;
-    if (!strcmp(sub, "list")) {
-        rc = registry_profiles_json(db, &out, &err);
-    } else {
-        if (i >= argc) {
-            tdb_close(db);
-            buf_free(&out);
-            return cli_failf("profile show", "give a profile NAME") + 1;
-        }
-        rc = registry_profile_json(db, argv[i], o.version, &out, &err);
-    }
-    tdb_close(db);
-    if (rc) {
-        buf_free(&out);
-        return cli_fail("profile", &err);
-    }
-    printf("%s\n", out.data);
-    buf_free(&out);
-    return 0;
+    return run_subcommand("profile", &o, subs, sizeof subs / sizeof subs[0], usage);
 }
 
 /* ---- device ------------------------------------------------------------- */
+
+static int devices_register(const char *cmd, const popts *o)
+{
+    if (!o->file && (o->args.npos < 2 || !o->profile))
+        return cli_failf(cmd, "give ID --profile NAME, or --file FILE") + 1;
+    writer w;
+    if (writer_open(cmd, o->data_dir, &w))
+        return 1;
+    adt_err err;
+    size_t n = 1;
+    int status = 0;
+    if (o->file) {
+        buf b;
+        buf_init(&b, 64u << 20);
+        status = read_file(cmd, o->file, &b);
+        if (!status &&
+            registry_devices_ndjson(w.db, &w.sink, o->actor, b.data, b.len, &n, &err)) {
+            adt_err_prefix(&err, "%s", o->file);
+            status = cli_fail(cmd, &err);
+        }
+        buf_free(&b);
+    } else {
+        registry_device d = {o->args.pos[1], o->profile, o->site, o->firmware};
+        if (registry_devices_put(w.db, &w.sink, o->actor, &d, 1, &err))
+            status = cli_fail(cmd, &err);
+    }
+    writer_close(&w);
+    if (!status)
+        printf("{\"registered\":%zu}\n", n);
+    return status;
+}
+
+static int device_listing(sqlite3 *db, const popts *o, const void *id, buf *out, adt_err *err)
+{
+    return registry_devices_json(db, id, out, err);
+}
 
 int cli_device(int argc, char **argv)
 {
@@ -427,72 +467,14 @@ int cli_device(int argc, char **argv)
         "their twins: last seen, last values, firmware, deployed model version.\n"
         "The file form takes lines {\"device\",\"profile\",\"site\"?,\"firmware\"?} and\n"
         "registers all of them or none.\n";
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1];
+    static const subcmd subs[] = {{"register", devices_register, 2, NULL, NULL},
+                                  {"list", NULL, 1, device_listing, NULL},
+                                  {"show", NULL, 2, device_listing, "a device ID"}};
     popts o;
-    int i = parse(argc - 1, argv + 1, &o, "device", usage);
-    if (i < 0)
-        return 2;
-    i += 1;
-    adt_err err;
-    sqlite3 *db;
-    if (!strcmp(sub, "register")) {
-        if (!o.file && (i >= argc || !o.profile))
-            return cli_failf("device register", "give ID --profile NAME, or --file FILE") + 1;
-        ledger *lg;
-        if (open_ledger("device register", o.data_dir, &lg))
-            return 1;
-        if (tdb_open(o.data_dir, true, &db, &err)) {
-            ledger_close(lg);
-            return cli_fail("device register", &err);
-        }
-        psink s = {NULL, lg};
-        int rc;
-        size_t n = 1;
-        if (o.file) {
-            buf b;
-            buf_init(&b, 64u << 20);
-            rc = read_file("device register", o.file, &b) ? ADT_EIO : ADT_OK;
-            if (!rc) {
-                rc = registry_devices_ndjson(db, &s, o.actor, b.data ? b.data : "", b.len, &n,
-                                             &err);
-                if (rc)
-                    adt_err_prefix(&err, "%s", o.file);
-            } else {
-                err.msg[0] = 0;
-            }
-            buf_free(&b);
-        } else {
-            registry_device d = {argv[i], o.profile, o.site, o.firmware};
-            rc = registry_devices_put(db, &s, o.actor, &d, 1, &err);
-        }
-        tdb_close(db);
-        ledger_close(lg);
-        if (rc)
-            return err.msg[0] ? cli_fail("device register", &err) : 1;
-        printf("{\"registered\":%zu}\n", n);
-        return 0;
-    }
-    if (strcmp(sub, "list") && strcmp(sub, "show"))
-        return cli_failf("device", "unknown subcommand '%s' (register, list, show)", sub) + 1;
-    if (!strcmp(sub, "show") && i >= argc)
-        return cli_failf("device show", "give a device ID") + 1;
-    if (tdb_open(o.data_dir, false, &db, &err))
-        return cli_fail("device", &err);
-    buf out;
-    buf_init(&out, 64u << 20);
-    int rc = registry_devices_json(db, !strcmp(sub, "show") ? argv[i] : NULL, &out, &err);
-    tdb_close(db);
-    if (rc) {
-        buf_free(&out);
-        return cli_fail("device", &err);
-    }
-    printf("%s\n", out.data);
-    buf_free(&out);
-    return 0;
+    int status;
+    if (parse("device", argc, argv, 1, &o, usage, &status))
+        return status;
+    return run_subcommand("device", &o, subs, sizeof subs / sizeof subs[0], usage);
 }
 
 /* ---- telemetry ---------------------------------------------------------- */
@@ -570,101 +552,69 @@ static int ingest_stream(ingest *g, FILE *f, const popts *o, const char *name)
     return status;
 }
 
-int cli_telemetry(int argc, char **argv)
+static int telemetry_ingest(const char *cmd, const popts *o)
 {
-    static const char usage[] =
-        "usage: auditd telemetry ingest [FILE|-] [--batch N] [--actor NAME] [--no-score] "
-        "[--quiet]\n"
-        "       auditd telemetry quarantine list [--all] [--limit N] [--format text|json]\n"
-        "       auditd telemetry quarantine replay [--limit N] [--actor NAME]\n"
-        "       (all take --data-dir DIR)\n"
-        "ingest reads NDJSON readings {\"device\",\"time\",\"values\"} (default stdin) and\n"
-        "stores them in batches of N lines (default 10000): valid readings in telemetry.db,\n"
-        "invalid ones in the quarantine with the reason; each batch is recorded in the\n"
-        "ledger (telemetry.batch with its digest, telemetry.reject, prediction.summary).\n"
-        "Prints one JSON result per batch. replay re-validates quarantined readings\n"
-        "against the current profiles and devices.\n";
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1];
-    adt_err err;
-    popts o;
-    if (!strcmp(sub, "ingest")) {
-        int i = parse(argc - 1, argv + 1, &o, "telemetry ingest", usage);
-        if (i < 0)
-            return 2;
-        i += 1;
-        const char *path = i < argc ? argv[i] : "-";
-        if (i + 1 < argc)
-            return cli_failf("telemetry ingest", "one FILE at a time") + 1;
-        FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-        if (!f)
-            return cli_failf("telemetry ingest", "%s: cannot open", path);
-        ledger *lg;
-        if (open_ledger("telemetry ingest", o.data_dir, &lg)) {
-            if (f != stdin)
-                fclose(f);
-            return 1;
-        }
-        psink s = {NULL, lg};
+    if (o->args.npos > 2)
+        return cli_failf(cmd, "one FILE at a time") + 1;
+    const char *path = o->args.npos == 2 ? o->args.pos[1] : "-";
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f)
+        return cli_failf(cmd, "%s: cannot open", path);
+    ledger *lg;
+    int status = open_ledger(cmd, o->data_dir, &lg);
+    if (!status) {
+        evsink s = {.lg = lg};
         ingest *g;
-        int status;
-        if (ingest_open(o.data_dir, &s, !o.no_score, &g, &err)) {
-            status = cli_fail("telemetry ingest", &err);
+        adt_err err;
+        if (ingest_open(o->data_dir, &s, !o->no_score, &g, &err)) {
+            status = cli_fail(cmd, &err);
         } else {
-            status = ingest_stream(g, f, &o, strcmp(path, "-") ? path : "stdin");
+            status = ingest_stream(g, f, o, strcmp(path, "-") ? path : "stdin");
             ingest_close(g);
         }
         ledger_close(lg);
-        if (f != stdin)
-            fclose(f);
-        return status;
     }
-    if (strcmp(sub, "quarantine"))
-        return cli_failf("telemetry", "unknown subcommand '%s' (ingest, quarantine)", sub) + 1;
-    if (argc < 3)
-        return cli_failf("telemetry quarantine", "give list or replay") + 1;
-    const char *op = argv[2];
-    int i = parse(argc - 2, argv + 2, &o, "telemetry quarantine", usage);
-    if (i < 0)
+    if (f != stdin)
+        fclose(f);
+    return status;
+}
+
+static int quarantine_list(const char *cmd, const popts *o)
+{
+    bool text;
+    if (cli_output_text(cmd, o->format, &text))
         return 2;
-    if (i + 2 < argc)
-        return cli_failf("telemetry quarantine", "unexpected argument '%s'", argv[i + 2]) + 1;
-    if (!strcmp(op, "list")) {
-        bool text;
-        if (cli_output_text("telemetry quarantine list", o.format, &text))
-            return 2;
-        sqlite3 *db;
-        if (tdb_open(o.data_dir, false, &db, &err))
-            return cli_fail("telemetry quarantine list", &err);
-        buf out;
-        buf_init(&out, 256u << 20);
-        int rc = ingest_quarantine_json(db, o.all, (size_t)o.limit, &out, &err);
-        tdb_close(db);
-        if (!rc && text)
-            print_quarantine(out.data, o.all, o.limit);
-        else if (!rc)
-            printf("%s\n", out.data);
-        buf_free(&out);
-        return rc ? cli_fail("telemetry quarantine list", &err) : 0;
-    }
-    if (strcmp(op, "replay"))
-        return cli_failf("telemetry quarantine", "unknown operation '%s' (list, replay)", op) +
-               1;
-    ledger *lg;
-    if (open_ledger("telemetry quarantine replay", o.data_dir, &lg))
+    sqlite3 *db;
+    if (reader_open(cmd, o->data_dir, &db))
         return 1;
-    psink s = {NULL, lg};
+    buf out;
+    buf_init(&out, 256u << 20);
+    adt_err err;
+    int rc = ingest_quarantine_json(db, o->all, (size_t)o->limit, &out, &err);
+    sqldb_close(db);
+    if (!rc && text) {
+        print_quarantine(out.data, o->all, o->limit);
+        buf_free(&out);
+        return 0;
+    }
+    return print_json(cmd, rc, &out, &err);
+}
+
+static int quarantine_replay(const char *cmd, const popts *o)
+{
+    ledger *lg;
+    if (open_ledger(cmd, o->data_dir, &lg))
+        return 1;
+    evsink s = {.lg = lg};
     ingest *g;
+    adt_err err;
     int status = 0;
-    if (ingest_open(o.data_dir, &s, !o.no_score, &g, &err)) {
-        status = cli_fail("telemetry quarantine replay", &err);
+    if (ingest_open(o->data_dir, &s, !o->no_score, &g, &err)) {
+        status = cli_fail(cmd, &err);
     } else {
         ingest_result r;
-        if (ingest_replay(g, o.actor, (size_t)o.limit, &r, &err))
-            status = cli_fail("telemetry quarantine replay", &err);
+        if (ingest_replay(g, o->actor, (size_t)o->limit, &r, &err))
+            status = cli_fail(cmd, &err);
         else
             print_result(&r);
         ingest_close(g);
@@ -673,7 +623,142 @@ int cli_telemetry(int argc, char **argv)
     return status;
 }
 
+/* The decision threshold of a registered model version, for rebuilt
+ * prediction outcomes; negative when the registry does not know it. */
+static double model_threshold(void *ctx, const char *model, const char *version)
+{
+    model_info m;
+    adt_err err;
+    return model_get(ctx, model, version, &m, NULL, &err) == ADT_OK ? m.threshold : -1;
+}
+
+static int rollups_rebuild(const char *cmd, const popts *o)
+{
+    sqlite3 *db;
+    adt_err err;
+    if (tdb_open(o->data_dir, true, &db, &err))
+        return cli_fail(cmd, &err);
+    uint64_t n = 0;
+    int rc = rollup_rebuild(db, model_threshold, (void *)o->data_dir, &n, &err);
+    sqldb_close(db);
+    if (rc)
+        return cli_fail(cmd, &err);
+    printf("{\"rebuilt_from_readings\":%llu}\n", (unsigned long long)n);
+    return 0;
+}
+
+static int rollup_listing(sqlite3 *db, const popts *o, const void *span, buf *out,
+                          adt_err *err)
+{
+    const int64_t *t = span;
+    return rollup_json(db, t[0], t[1], o->devices.n ? o->devices.v[0] : NULL, out, err);
+}
+
+static int telemetry_rollups(const char *cmd, const popts *o)
+{
+    if (o->rebuild)
+        return rollups_rebuild(cmd, o);
+    int64_t from = INT64_MIN, to = INT64_MAX;
+    if ((o->from && sim_parse_time(o->from, &from)) || (o->to && sim_parse_time(o->to, &to)))
+        return cli_failf(cmd, "--from/--to: expected RFC 3339 (2026-07-01T00:00:00Z) or "
+                              "YYYY-MM-DD") + 1;
+    if (o->devices.n > 1)
+        return cli_failf(cmd, "one --device at a time") + 1;
+    const int64_t span[2] = {from, to};
+    return print_listing(cmd, o, rollup_listing, span);
+}
+
+static int telemetry_quarantine(const char *cmd, const popts *o)
+{
+    const char *op = o->args.npos > 1 ? o->args.pos[1] : "";
+    if (!strcmp(op, "list"))
+        return quarantine_list("telemetry quarantine list", o);
+    if (!strcmp(op, "replay"))
+        return quarantine_replay("telemetry quarantine replay", o);
+    return cli_failf(cmd, "give list or replay, not '%s'", op) + 1;
+}
+
+int cli_telemetry(int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: auditd telemetry ingest [FILE|-] [--batch N] [--actor NAME] [--no-score] "
+        "[--quiet]\n"
+        "       auditd telemetry quarantine list [--all] [--limit N] [--format text|json]\n"
+        "       auditd telemetry quarantine replay [--limit N] [--actor NAME]\n"
+        "       auditd telemetry rollups [--from TIME] [--to TIME] [--device D] | --rebuild\n"
+        "       (all take --data-dir DIR)\n"
+        "ingest reads NDJSON readings {\"device\",\"time\",\"values\"} (default stdin) and\n"
+        "stores them in batches of N lines (default 10000): valid readings in telemetry.db,\n"
+        "invalid ones in the quarantine with the reason; each batch is recorded in the\n"
+        "ledger (telemetry.batch with its digest, telemetry.reject, prediction.summary).\n"
+        "Prints one JSON result per batch. replay re-validates quarantined readings\n"
+        "against the current profiles and devices. rollups prints the hourly rollups of\n"
+        "the hours starting in [TIME, TIME) as JSON (docs/pipeline.md, \"Rollups\");\n"
+        "--rebuild recomputes them all from the stored readings and predictions.\n";
+    static const subcmd subs[] = {{"ingest", telemetry_ingest, 0, NULL, NULL},
+                                  {"quarantine", telemetry_quarantine, 2, NULL, NULL},
+                                  {"rollups", telemetry_rollups, 1, NULL, NULL}};
+    popts o;
+    int status;
+    if (parse("telemetry", argc, argv, 1, &o, usage, &status))
+        return status;
+    return run_subcommand("telemetry", &o, subs, sizeof subs / sizeof subs[0], usage);
+}
+
 /* ---- dataset ------------------------------------------------------------ */
+
+static int dataset_define(const char *cmd, const popts *o)
+{
+    if (!o->from || !o->to)
+        return cli_failf(cmd, "--from and --to are required") + 1;
+    int64_t from, to;
+    if (sim_parse_time(o->from, &from) || sim_parse_time(o->to, &to))
+        return cli_failf(cmd, "--from/--to: expected RFC 3339 (2026-07-01T00:00:00Z) or "
+                              "YYYY-MM-DD") + 1;
+    writer w;
+    if (writer_open(cmd, o->data_dir, &w))
+        return 1;
+    lineage_dataset d;
+    oplabel_dataset ld = {0};
+    adt_err err;
+    int rc = lineage_dataset_define(w.db, &w.sink, o->actor, from, to, o->devices.v,
+                                    o->devices.n, &d, &err);
+    if (!rc && o->labels) /* the operators' verdicts on its readings, pinned on top */
+        rc = oplabel_dataset_define(w.db, w.lg, &w.sink, o->actor, d.id, &ld, &err);
+    writer_close(&w);
+    if (rc)
+        return cli_fail(cmd, &err);
+    if (o->quiet) {
+        printf("%s\n", o->labels ? ld.id : d.id);
+        return 0;
+    }
+    if (o->labels && ld.labelled) {
+        printf("{\"dataset\":\"%s\",\"base\":\"%s\",\"batches\":%llu,\"readings\":%llu,"
+               "\"labels\":{\"count\":%llu,\"confirmed_failure\":%llu,\"false_alarm\":%llu,"
+               "\"upto\":%llu},\"existed\":%s,\"ledger_index\":",
+               ld.id, d.id, (unsigned long long)d.batches, (unsigned long long)d.readings,
+               (unsigned long long)ld.labels, (unsigned long long)ld.failures,
+               (unsigned long long)ld.false_alarms, (unsigned long long)ld.upto,
+               ld.existed ? "true" : "false");
+        print_index(ld.ledger_index);
+        return 0;
+    }
+    if (o->labels)
+        fprintf(stderr, "note: no operator verdict (label.set) covers a reading of this dataset "
+                        "yet: the dataset has no operator labels\n");
+    printf("{\"dataset\":\"%s\",\"batches\":%llu,\"readings\":%llu,\"existed\":%s,"
+           "%s\"ledger_index\":",
+           d.id, (unsigned long long)d.batches, (unsigned long long)d.readings,
+           d.existed ? "true" : "false", o->labels ? "\"labels\":{\"count\":0}," : "");
+    print_index(d.ledger_index);
+    return 0;
+}
+
+static int dataset_listing(sqlite3 *db, const popts *o, const void *arg, buf *out,
+                           adt_err *err)
+{
+    return lineage_datasets_json(db, out, err);
+}
 
 int cli_dataset(int argc, char **argv)
 {
@@ -689,87 +774,13 @@ int cli_dataset(int argc, char **argv)
         "defines a labelled dataset on top (its id pins the exact label events, see\n"
         "docs/models.md) and prints that one; model train then uses those verdicts.\n"
         "TIME is RFC 3339 (2026-07-01T00:00:00Z) or a date (2026-07-01).\n";
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *sub = argv[1];
+    static const subcmd subs[] = {{"define", dataset_define, 1, NULL, NULL},
+                                  {"list", NULL, 1, dataset_listing, NULL}};
     popts o;
-    int i = parse(argc - 1, argv + 1, &o, "dataset", usage);
-    if (i < 0)
-        return 2;
-    if (i + 1 < argc)
-        return cli_failf("dataset", "unexpected argument '%s'", argv[i + 1]) + 1;
-    adt_err err;
-    sqlite3 *db;
-    if (!strcmp(sub, "list")) {
-        if (tdb_open(o.data_dir, false, &db, &err))
-            return cli_fail("dataset list", &err);
-        buf out;
-        buf_init(&out, 64u << 20);
-        int rc = lineage_datasets_json(db, &out, &err);
-        tdb_close(db);
-        if (!rc)
-            printf("%s\n", out.data);
-        buf_free(&out);
-        return rc ? cli_fail("dataset list", &err) : 0;
-    }
-    if (strcmp(sub, "define"))
-        return cli_failf("dataset", "unknown subcommand '%s' (define, list)", sub) + 1;
-    if (!o.from || !o.to)
-        return cli_failf("dataset define", "--from and --to are required") + 1;
-    int64_t from, to;
-    if (sim_parse_time(o.from, &from) || sim_parse_time(o.to, &to))
-        return cli_failf("dataset define",
-                         "--from/--to: expected RFC 3339 (2026-07-01T00:00:00Z) or YYYY-MM-DD") +
-               1;
-    ledger *lg;
-    if (open_ledger("dataset define", o.data_dir, &lg))
-        return 1;
-    if (tdb_open(o.data_dir, true, &db, &err)) {
-        ledger_close(lg);
-        return cli_fail("dataset define", &err);
-    }
-    psink s = {NULL, lg};
-    lineage_dataset d;
-    oplabel_dataset ld = {0};
-    int rc = lineage_dataset_define(db, &s, o.actor, from, to, o.devices, o.ndevices, &d, &err);
-    if (!rc && o.labels)
-        rc = oplabel_dataset_define(db, lg, &s, o.actor, d.id, &ld, &err);
-    tdb_close(db);
-    ledger_close(lg);
-    if (rc)
-        return cli_fail("dataset define", &err);
-    if (o.quiet) {
-        printf("%s\n", o.labels ? ld.id : d.id);
-        return 0;
-    }
-    if (o.labels && ld.labelled) {
-        printf("{\"dataset\":\"%s\",\"base\":\"%s\",\"batches\":%llu,\"readings\":%llu,"
-               "\"labels\":{\"count\":%llu,\"confirmed_failure\":%llu,\"false_alarm\":%llu,"
-               "\"upto\":%llu},\"existed\":%s,\"ledger_index\":",
-               ld.id, d.id, (unsigned long long)d.batches, (unsigned long long)d.readings,
-               (unsigned long long)ld.labels, (unsigned long long)ld.failures,
-               (unsigned long long)ld.false_alarms, (unsigned long long)ld.upto,
-               ld.existed ? "true" : "false");
-        if (ld.ledger_index == PSINK_NONE)
-            printf("null}\n");
-        else
-            printf("%llu}\n", (unsigned long long)ld.ledger_index);
-        return 0;
-    }
-    if (o.labels)
-        fprintf(stderr, "note: no operator verdict (label.set) covers a reading of this dataset "
-                        "yet: the dataset has no operator labels\n");
-    printf("{\"dataset\":\"%s\",\"batches\":%llu,\"readings\":%llu,\"existed\":%s,"
-           "%s\"ledger_index\":",
-           d.id, (unsigned long long)d.batches, (unsigned long long)d.readings,
-           d.existed ? "true" : "false", o.labels ? "\"labels\":{\"count\":0}," : "");
-    if (d.ledger_index == PSINK_NONE)
-        printf("null}\n");
-    else
-        printf("%llu}\n", (unsigned long long)d.ledger_index);
-    return 0;
+    int status;
+    if (parse("dataset", argc, argv, 1, &o, usage, &status))
+        return status;
+    return run_subcommand("dataset", &o, subs, sizeof subs / sizeof subs[0], usage);
 }
 
 /* ---- lineage ------------------------------------------------------------ */
@@ -786,16 +797,12 @@ int cli_lineage(int argc, char **argv)
         "(N or prediction:N, see telemetry.db predictions).\n"
         "text (the default on a terminal) summarises the chain in a table; json (the\n"
         "default otherwise) has every step with its leaf hash and proof.\n";
-    if (cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return 0;
-    }
     popts o;
-    int i = parse(argc, argv, &o, "lineage", usage);
-    if (i < 0)
-        return 2;
-    if (i >= argc)
-        return cli_failf("lineage", "give a prediction id, MODEL@VERSION or a dataset id") + 1;
+    int status;
+    if (parse("lineage", argc, argv, 1, &o, usage, &status))
+        return status;
+    if (o.args.npos != 1)
+        return cli_failf("lineage", "give one prediction id, MODEL@VERSION or dataset id") + 1;
     bool text;
     if (cli_output_text("lineage", o.format, &text))
         return 2;
@@ -804,21 +811,21 @@ int cli_lineage(int argc, char **argv)
     if (ledger_open(o.data_dir, LEDGER_RDONLY, &lg, &err))
         return cli_fail("lineage", &err);
     sqlite3 *db;
-    if (tdb_open(o.data_dir, false, &db, &err)) {
+    if (reader_open("lineage", o.data_dir, &db)) {
         ledger_close(lg);
-        return cli_fail("lineage", &err);
+        return 1;
     }
     buf out;
     buf_init(&out, 64u << 20);
-    int rc = lineage_trace(db, lg, argv[i], &out, &err);
-    tdb_close(db);
+    int rc = lineage_trace(db, lg, o.args.pos[0], &out, &err);
+    sqldb_close(db);
     ledger_close(lg);
-    if (!rc && text)
+    if (!rc && text) {
         print_lineage(out.data);
-    else if (!rc)
-        printf("%s\n", out.data);
-    buf_free(&out);
-    return rc ? cli_fail("lineage", &err) : 0;
+        buf_free(&out);
+        return 0;
+    }
+    return print_json("lineage", rc, &out, &err);
 }
 
 /* ---- simulate ----------------------------------------------------------- */
@@ -885,16 +892,12 @@ int cli_simulate(int argc, char **argv)
         "to the programme: maintenance acts on failure warnings (earlier tool changes,\n"
         "prepared repairs) and the CNC controllers power idle spindles down (firmware\n"
         "change CHG-006, deployed at TIME). Readings before TIME are unchanged.\n";
-    if (cli_wants_help(argc, argv)) {
-        printf("%s", usage);
-        return 0;
-    }
     popts o;
-    int i = parse(argc, argv, &o, "simulate", usage);
-    if (i < 0)
-        return 2;
-    if (i < argc)
-        return cli_failf("simulate", "unexpected argument '%s'", argv[i]) + 1;
+    int status;
+    if (parse("simulate", argc, argv, 1, &o, usage, &status))
+        return status;
+    if ((status = unexpected("simulate", &o, 0)))
+        return status;
     if (o.post && (!o.name || !o.key || !o.out))
         return cli_failf("simulate", "--post URL needs --name AGENT --key FILE and --out DIR "
                                      "(the files are written there first)") + 1;

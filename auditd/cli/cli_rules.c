@@ -9,22 +9,18 @@
 #include <stdio.h>
 #include <string.h>
 
-int cli_controls_status(int argc, char **argv);
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: auditd controls status [--period P] [--framework iso27001|nist80053]\n"
-            "                              [--format text|json] [--data-dir DIR]\n\n"
-            "Evaluate the evidence rules (controls/rules/, or $AUDITD_RULES_DIR, or\n"
-            "DIR/rules) against the ledger and print each in-scope control as satisfied,\n"
-            "not satisfied (with its findings) or not evaluated (no evidence).\n\n"
-            "  --period P     only events whose time falls in P (UTC): 2026-Q3, 2026-07,\n"
-            "                 2026, or 2026-07-01..2026-09-30 (both days included);\n"
-            "                 default: every event, deadlines judged as of now\n"
-            "  --framework F  iso27001 or nist80053 (default: both)\n"
-            "  --format F     text (default) or json (the full result, with every rule)\n");
-}
+static const char usage_text[] =
+    "usage: auditd controls status [--period P] [--framework iso27001|nist80053]\n"
+    "                              [--format text|json] [--data-dir DIR]\n\n"
+    "Evaluate the evidence rules (controls/rules/, or $AUDITD_RULES_DIR, or\n"
+    "DIR/rules) against the ledger and print each in-scope control as satisfied,\n"
+    "not satisfied (with its findings) or not evaluated (no evidence).\n\n"
+    "  --period P     only events whose time falls in P (UTC): 2026-Q3, 2026-07,\n"
+    "                 2026, or 2026-07-01..2026-09-30 (both days included);\n"
+    "                 default: every event, deadlines judged as of now\n"
+    "  --framework F  iso27001 or nist80053 (default: both)\n"
+    "  --format F     text (default) or json (the full result, with every rule)\n";
 
 static const char *s(const cJSON *o, const char *k)
 {
@@ -102,32 +98,22 @@ static void print_text(const cJSON *doc)
 int cli_controls_status(int argc, char **argv)
 {
     const char *cmd = "controls status";
-    if (cli_wants_help(argc, argv)) {
-        usage(stdout);
-        return 0;
-    }
     const char *data_dir = NULL, *period = NULL, *framework = NULL, *format = "text";
-    int i = 1;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &data_dir), CLIOPT_S("period", 0, &period),
+                           CLIOPT_S("framework", 0, &framework), CLIOPT_S("format", 0, &format),
+                           CLIOPT_END};
+    int first = 1;
     if (argc > 0 && argv[0] && !strcmp(argv[0], "controls") && argc > 1 &&
         !strcmp(argv[1], "status"))
-        i = 2; /* called with the group name first */
-    for (; i < argc; i++) {
-        const char *a = argv[i];
-        const char **dst = !strcmp(a, "--data-dir")    ? &data_dir
-                           : !strcmp(a, "--period")    ? &period
-                           : !strcmp(a, "--framework") ? &framework
-                           : !strcmp(a, "--format")    ? &format
-                                                       : NULL;
-        if (!dst) {
-            usage(stderr);
-            cli_failf(cmd, "unknown argument '%s'", a);
-            return 2;
-        }
-        if (i + 1 >= argc) {
-            cli_failf(cmd, "%s needs a value", a);
-            return 2;
-        }
-        *dst = argv[++i];
+        first = 2; /* called with the group name first */
+    cliopt_args a;
+    int status;
+    if (cli_parse(cmd, argc, argv, first, opts, &a, usage_text, &status))
+        return status;
+    if (a.npos > 0) {
+        fputs(usage_text, stderr);
+        cli_failf(cmd, "unknown argument '%s'", a.pos[0]);
+        return 2;
     }
     if (strcmp(format, "text") && strcmp(format, "json")) {
         cli_failf(cmd, "--format must be text or json, not '%s'", format);

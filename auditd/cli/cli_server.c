@@ -431,16 +431,18 @@ int cli_token(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *sub = argv[1], *dir = NULL, *role = NULL, *name = NULL, *target = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) dir = argv[++i];
-        else if (!strcmp(argv[i], "--role") && i + 1 < argc) role = argv[++i];
-        else if (!strcmp(argv[i], "--name") && i + 1 < argc) name = argv[++i];
-        else if (argv[i][0] != '-' && !target) target = argv[i];
-        else {
-            fprintf(stderr, "auditd token: unexpected argument '%s'\n%s", argv[i], token_usage);
-            return 2;
-        }
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &dir), CLIOPT_S("role", 0, &role),
+                           CLIOPT_S("name", 0, &name), CLIOPT_END};
+    cliopt_args a;
+    int status;
+    if (cli_parse("token", argc, argv, 2, opts, &a, token_usage, &status))
+        return status;
+    if (a.npos > 1) {
+        fprintf(stderr, "auditd token: unexpected argument '%s'\n%s", a.pos[1], token_usage);
+        return 2;
     }
+    if (a.npos == 1)
+        target = a.pos[0];
     if (!strcmp(sub, "list"))
         return print_list("token list", dir, 1);
     adt_err err = {0};

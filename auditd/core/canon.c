@@ -7,6 +7,43 @@
 
 const canon_limits canon_event_limits = {65536, 16, 4096};
 
+/* ---- Fast scanning -----------------------------------------------------------
+ * Most strings in events need no escaping. These find, eight bytes at a time,
+ * the length of the leading run of bytes that stand for themselves in a
+ * canonical string: not '"', not '\\', not a control character (and, for
+ * `ascii_run`, below 0x80). */
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+/* A byte of x is zero / below n (n <= 0x80) -> its high bit set in the result. */
+#define HAS_ZERO(x) (((x) - ONES) & ~(x) & HIGHS)
+#define HAS_LESS(x, n) (((x) - ONES * (n)) & ~(x) & HIGHS)
+
+static inline bool plain8(uint64_t x, bool ascii)
+{
+    uint64_t bad = HAS_LESS(x, 0x20) | HAS_ZERO(x ^ (ONES * '"')) | HAS_ZERO(x ^ (ONES * '\\'));
+    return !(bad | (ascii ? x & HIGHS : 0));
+}
+
+static inline bool plain1(unsigned char c, bool ascii)
+{
+    return c >= 0x20 && c != '"' && c != '\\' && (!ascii || c < 0x80);
+}
+
+static size_t run_of(const unsigned char *s, size_t n, bool ascii)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        if (!plain8(x, ascii))
+            break;
+    }
+    while (i < n && plain1(s[i], ascii))
+        i++;
+    return i;
+}
+
 /* One object member while its object is being canonicalised: where its
  * decoded key sits in the key scratch buffer and where its canonical
  * "key":value text sits in the output. */
@@ -142,6 +179,28 @@ static int hex4(const char *s, uint32_t *out)
     return 0;
 }
 
+/* If the string at p->i (which is '"') has no escape and no control
+ * character, it is its own canonical form: its length with both quotes,
+ * else 0. Checks the UTF-8 of what it passes over. */
+static size_t plain_string(const parser *p)
+{
+    const unsigned char *u = (const unsigned char *)p->s;
+    size_t i = p->i + 1;
+    for (;;) {
+        i += run_of(u + i, p->n - i, true);
+        if (i >= p->n)
+            return 0;
+        if (u[i] == '"')
+            return i + 1 - p->i;
+        if (u[i] < 0x80)
+            return 0; /* an escape or a control character */
+        size_t k = utf8_seq(u + i, p->n - i);
+        if (!k)
+            return 0; /* invalid: the slow path says where */
+        i += k;
+    }
+}
+
 /* Parse a string at p->i (which is '"') and append its decoded bytes to `dst`. */
 static int parse_string(parser *p, buf *dst)
 {
@@ -149,9 +208,7 @@ static int parse_string(parser *p, buf *dst)
     const unsigned char *u = (const unsigned char *)p->s;
     for (;;) {
         size_t run = p->i;
-        while (p->i < p->n && u[p->i] >= 0x20 && u[p->i] < 0x80 && u[p->i] != '"' &&
-               u[p->i] != '\\')
-            p->i++;
+        p->i += run_of(u + p->i, p->n - p->i, true);
         if (p->i > run && buf_append(dst, p->s + run, p->i - run))
             return adt_fail(p->err, ADT_ETOOBIG, "string too long");
         if (p->i >= p->n)
@@ -214,15 +271,54 @@ static int parse_string(parser *p, buf *dst)
     }
 }
 
+int canon_unquote(const char *v, size_t vlen, char *out, size_t cap, size_t *outlen)
+{
+    if (vlen < 2 || v[0] != '"' || cap == 0)
+        return ADT_EINVAL;
+    const unsigned char *u = (const unsigned char *)v;
+    size_t n = vlen - 2;
+    bool plain = u[vlen - 1] == '"', ascii = true;
+    for (size_t i = 1; plain && i <= n; i++) {
+        plain = u[i] >= 0x20 && u[i] != '\\' && u[i] != '"';
+        ascii = ascii && u[i] < 0x80;
+    }
+    if (plain && (ascii || canon_utf8_valid(v + 1, n))) {
+        /* The common case: no escape, so the text is the string. */
+        if (n >= cap)
+            return ADT_ETOOBIG;
+        memcpy(out, v + 1, n);
+        out[n] = '\0';
+        if (outlen)
+            *outlen = n;
+        return ADT_OK;
+    }
+    buf dst;
+    buf_init(&dst, cap - 1);
+    parser p = {.s = v, .n = vlen, .i = 0};
+    int rc = parse_string(&p, &dst);
+    if (!rc && p.i != vlen)
+        rc = ADT_EINVAL; /* something after the closing quote */
+    if (!rc) {
+        memcpy(out, dst.data ? dst.data : "", dst.len);
+        out[dst.len] = '\0';
+        if (outlen)
+            *outlen = dst.len;
+    }
+    buf_free(&dst);
+    return rc == ADT_OK || rc == ADT_ETOOBIG ? rc : ADT_EINVAL;
+}
+
 int canon_put_string(buf *out, const char *s, size_t n)
 {
     static const char hexd[] = "0123456789abcdef";
     int rc = buf_putc(out, '"');
     size_t run = 0;
+    const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n && !rc; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
+        i += run_of(u + i, n - i, false);
+        if (i >= n)
+            break;
+        unsigned char c = u[i];
         rc = buf_append(out, s + run, i - run);
         run = i + 1;
         char esc[7] = {'\\', 0};
@@ -383,65 +479,50 @@ static void merge_sort(const char *keys, member *m, member *tmp, size_t n)
 
 static int parse_value(parser *p, int depth);
 
-static int parse_object(parser *p, int depth)
+/* One "key": value of an object whose members start at p->mem[base]:
+ * the key collected in p->keys, the member written to p->out (after a comma
+ * unless it is the first) and recorded for sorting. */
+static int parse_member(parser *p, int depth, size_t base)
 {
-    if (depth > p->lim->max_depth)
-        return adt_fail(p->err, ADT_EINVAL, "invalid JSON at byte %zu: nesting deeper than %d",
-                        p->i, p->lim->max_depth);
-    size_t obj_start = p->out->len;
-    size_t base = p->nmem;
-    size_t keys_base = p->keys.len;
-    p->i++; /* '{' */
-    if (buf_putc(p->out, '{'))
-        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
     skip_ws(p);
-    if (p->i < p->n && p->s[p->i] == '}') {
-        p->i++;
-        return buf_putc(p->out, '}') ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
-    }
-    for (;;) {
-        skip_ws(p);
-        if (p->i >= p->n || p->s[p->i] != '"')
-            return fail(p, "object key (a string) expected");
-        member m;
-        m.key_off = p->keys.len;
-        int rc = parse_string(p, &p->keys);
-        if (rc)
-            return rc;
-        m.key_len = p->keys.len - m.key_off;
-        skip_ws(p);
-        if (p->i >= p->n || p->s[p->i] != ':')
-            return fail(p, "':' expected after object key");
-        p->i++;
-        skip_ws(p);
-        if (p->nmem > base && buf_putc(p->out, ','))
-            return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
-        m.out_off = p->out->len;
-        rc = canon_put_string(p->out, p->keys.data + m.key_off, m.key_len);
-        if (!rc)
-            rc = buf_putc(p->out, ':');
-        if (rc)
-            return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
-        rc = parse_value(p, depth);
-        if (rc)
-            return rc;
-        m.out_len = p->out->len - m.out_off;
-        if ((rc = push_member(p, m)))
-            return rc;
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        if (p->i < p->n && p->s[p->i] == '}') {
-            p->i++;
-            break;
-        }
-        return fail(p, "',' or '}' expected in object");
-    }
+    if (p->i >= p->n || p->s[p->i] != '"')
+        return fail(p, "object key (a string) expected");
+    member m;
+    m.key_off = p->keys.len;
+    size_t key_at = p->i, plain = plain_string(p);
+    int rc = plain ? buf_append(&p->keys, p->s + p->i + 1, plain - 2) : parse_string(p, &p->keys);
+    if (rc)
+        return rc == ADT_ETOOBIG ? adt_fail(p->err, rc, "string too long") : rc;
+    p->i += plain;
+    m.key_len = p->keys.len - m.key_off;
+    skip_ws(p);
+    if (p->i >= p->n || p->s[p->i] != ':')
+        return fail(p, "':' expected after object key");
+    p->i++;
+    skip_ws(p);
+    if (p->nmem > base && buf_putc(p->out, ','))
+        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+    m.out_off = p->out->len;
+    /* A plain key is its own canonical form (see plain_string). */
+    rc = plain ? buf_append(p->out, p->s + key_at, plain)
+               : canon_put_string(p->out, p->keys.data + m.key_off, m.key_len);
+    if (!rc)
+        rc = buf_putc(p->out, ':');
+    if (rc)
+        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+    if ((rc = parse_value(p, depth)))
+        return rc;
+    m.out_len = p->out->len - m.out_off;
+    return push_member(p, m);
+}
+
+/* The members p->mem[base..] of the object whose '{' is at obj_start in
+ * p->out: sorted by key (RFC 8785 order), a duplicate key refused, and the
+ * body rewritten in key order when it was not already. */
+static int order_members(parser *p, size_t base, size_t obj_start)
+{
     size_t cnt = p->nmem - base;
     member *ms = p->mem + base;
-    /* Sort and check duplicates, then rewrite the members in key order. */
     if (cnt > p->capsort) {
         member *t = realloc(p->sorttmp, cnt * sizeof *t);
         if (!t)
@@ -450,7 +531,8 @@ static int parse_object(parser *p, int depth)
         p->capsort = cnt;
     }
     merge_sort(p->keys.data, ms, p->sorttmp, cnt);
-    for (size_t k = 1; k < cnt; k++)
+    bool sorted = true;
+    for (size_t k = 1; k < cnt; k++) {
         if (key_cmp(p->keys.data, &ms[k - 1], &ms[k]) == 0) {
             char key[64];
             size_t kl = ms[k].key_len < sizeof key - 1 ? ms[k].key_len : sizeof key - 1;
@@ -460,24 +542,71 @@ static int parse_object(parser *p, int depth)
                             "invalid JSON before byte %zu: duplicate key \"%s\" in object", p->i,
                             key);
         }
-    size_t body_start = obj_start + 1, body_len = p->out->len - body_start;
-    bool sorted = true;
-    for (size_t k = 1; k < cnt && sorted; k++)
-        if (ms[k].out_off < ms[k - 1].out_off)
-            sorted = false;
-    if (!sorted) {
-        buf_reset(&p->copy);
-        if (buf_append(&p->copy, p->out->data + body_start, body_len))
-            return adt_fail(p->err, ADT_ENOMEM, "out of memory");
-        const char *copy = p->copy.data;
-        size_t w = body_start;
-        for (size_t k = 0; k < cnt; k++) {
-            if (k)
-                p->out->data[w++] = ',';
-            memcpy(p->out->data + w, copy + (ms[k].out_off - body_start), ms[k].out_len);
-            w += ms[k].out_len;
-        }
+        sorted = sorted && ms[k].out_off > ms[k - 1].out_off;
     }
+    if (sorted)
+        return ADT_OK;
+    size_t body_start = obj_start + 1, body_len = p->out->len - body_start;
+    buf_reset(&p->copy);
+    if (buf_append(&p->copy, p->out->data + body_start, body_len))
+        return adt_fail(p->err, ADT_ENOMEM, "out of memory");
+    const char *copy = p->copy.data;
+    size_t w = body_start;
+    for (size_t k = 0; k < cnt; k++) {
+        if (k)
+            p->out->data[w++] = ',';
+        memcpy(p->out->data + w, copy + (ms[k].out_off - body_start), ms[k].out_len);
+        w += ms[k].out_len;
+    }
+    return ADT_OK;
+}
+
+/* The opening `open` of an object or array at `depth`: copied to the
+ * output. *empty when `close` follows at once (consumed and copied too). */
+static int open_container(parser *p, int depth, char open, char close, bool *empty)
+{
+    if (depth > p->lim->max_depth)
+        return adt_fail(p->err, ADT_EINVAL, "invalid JSON at byte %zu: nesting deeper than %d",
+                        p->i, p->lim->max_depth);
+    p->i++;
+    if (buf_putc(p->out, open))
+        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
+    skip_ws(p);
+    *empty = p->i < p->n && p->s[p->i] == close;
+    if (!*empty)
+        return ADT_OK;
+    p->i++;
+    return buf_putc(p->out, close) ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
+}
+
+/* After an element of a container closed by `close`: true to go on (a
+ * comma), false at its end; *rc set when neither follows. */
+static bool next_element(parser *p, char close, const char *what, int *rc)
+{
+    skip_ws(p);
+    if (p->i < p->n && (p->s[p->i] == ',' || p->s[p->i] == close))
+        return p->s[p->i++] == ',';
+    *rc = fail(p, what);
+    return false;
+}
+
+static int parse_object(parser *p, int depth)
+{
+    size_t obj_start = p->out->len;
+    size_t base = p->nmem;
+    size_t keys_base = p->keys.len;
+    bool empty;
+    int rc = open_container(p, depth, '{', '}', &empty);
+    if (rc || empty)
+        return rc;
+    do {
+        if ((rc = parse_member(p, depth, base)))
+            return rc;
+    } while (next_element(p, '}', "',' or '}' expected in object", &rc));
+    if (!rc)
+        rc = order_members(p, base, obj_start);
+    if (rc)
+        return rc;
     p->nmem = base;
     p->keys.len = keys_base;
     if (buf_putc(p->out, '}'))
@@ -487,35 +616,21 @@ static int parse_object(parser *p, int depth)
 
 static int parse_array(parser *p, int depth)
 {
-    if (depth > p->lim->max_depth)
-        return adt_fail(p->err, ADT_EINVAL, "invalid JSON at byte %zu: nesting deeper than %d",
-                        p->i, p->lim->max_depth);
-    p->i++;
-    if (buf_putc(p->out, '['))
-        return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
-    skip_ws(p);
-    if (p->i < p->n && p->s[p->i] == ']') {
-        p->i++;
-        return buf_putc(p->out, ']') ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
-    }
+    bool empty;
+    int rc = open_container(p, depth, '[', ']', &empty);
+    if (rc || empty)
+        return rc;
     for (bool first = true;; first = false) {
         if (!first && buf_putc(p->out, ','))
             return adt_fail(p->err, ADT_ETOOBIG, "canonical form too large");
         skip_ws(p);
-        int rc = parse_value(p, depth);
-        if (rc)
+        if ((rc = parse_value(p, depth)))
             return rc;
-        skip_ws(p);
-        if (p->i < p->n && p->s[p->i] == ',') {
-            p->i++;
-            continue;
-        }
-        if (p->i < p->n && p->s[p->i] == ']') {
-            p->i++;
+        if (!next_element(p, ']', "',' or ']' expected in array", &rc))
             break;
-        }
-        return fail(p, "',' or ']' expected in array");
     }
+    if (rc)
+        return rc;
     return buf_putc(p->out, ']') ? adt_fail(p->err, ADT_ETOOBIG, "too large") : ADT_OK;
 }
 
@@ -539,6 +654,13 @@ static int parse_value(parser *p, int depth)
     case '{': return parse_object(p, depth + 1);
     case '[': return parse_array(p, depth + 1);
     case '"': {
+        size_t plain = plain_string(p);
+        if (plain) {
+            p->i += plain;
+            return buf_append(p->out, p->s + p->i - plain, plain)
+                       ? adt_fail(p->err, ADT_ETOOBIG, "canonical form too large")
+                       : ADT_OK;
+        }
         buf_reset(&p->tmp);
         int rc = parse_string(p, &p->tmp);
         if (rc)
@@ -600,6 +722,29 @@ int canon_json(const char *in, size_t len, const canon_limits *lim, bool require
     return rc;
 }
 
+/* Index just past the closing quote of the string whose body starts at
+ * s[i] (just after its opening quote); n + 1 when it is not terminated.
+ * Strings are most of an event: their bodies are crossed eight bytes at a
+ * time, stopping only at a quote or a backslash. */
+static size_t skip_string(const char *s, size_t n, size_t i)
+{
+    for (;;) {
+        for (; i + 8 <= n; i += 8) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            if (HAS_ZERO(x ^ (ONES * '"')) | HAS_ZERO(x ^ (ONES * '\\')))
+                break;
+        }
+        while (i < n && s[i] != '"' && s[i] != '\\')
+            i++;
+        if (i >= n)
+            return n + 1;
+        if (s[i] == '"')
+            return i + 1;
+        i += 2; /* an escape: the next byte is never the closing quote */
+    }
+}
+
 /* Skip one JSON value starting at s[i] (no validation beyond structure). */
 size_t canon_skip_value(const char *s, size_t n, size_t i)
 {
@@ -607,14 +752,8 @@ size_t canon_skip_value(const char *s, size_t n, size_t i)
     while (i < n) {
         char c = s[i];
         if (c == '"') {
-            i++;
-            while (i < n && s[i] != '"') {
-                if (s[i] == '\\')
-                    i++;
-                i++;
-            }
-            i++;
-            if (depth == 0)
+            i = skip_string(s, n, i + 1);
+            if (depth == 0 || i > n)
                 return i;
             continue;
         }

@@ -45,6 +45,12 @@ int canon_member(const char *json, size_t len, const char *key, const char **val
  * (structural skip only; may return a value > len on truncated input). */
 size_t canon_skip_value(const char *json, size_t len, size_t i);
 
+/* Decode the JSON string value v[0..vlen) (with its quotes, e.g. a span from
+ * canon_member) into out[0..cap) as NUL-terminated UTF-8. ADT_OK; ADT_EINVAL
+ * if it is not exactly one valid JSON string; ADT_ETOOBIG if its text is
+ * cap bytes or longer. OUT: *outlen (may be NULL). */
+int canon_unquote(const char *v, size_t vlen, char *out, size_t cap, size_t *outlen);
+
 /* Append `s` (raw UTF-8, `n` bytes) as a canonical JSON string with quotes. */
 int canon_put_string(buf *out, const char *s, size_t n);
 

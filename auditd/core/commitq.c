@@ -81,96 +81,81 @@ static void original_checkpoint(commitq *q, ledger_batch *b, ledger_commit *c, a
         *rc = ledger_root(q->lg, b->rec.tree_size, c->root, err);
 }
 
-/* Append one group. If the group as a whole fails for an item's fault,
- * retry its requests one by one so one bad batch does not fail the others. */
-static void commit_group(commitq *q, request *reqs)
+/* Room for `nreq` batches in q->group; on failure every request of the
+ * group is finished with ADT_ENOMEM. */
+static bool group_reserve(commitq *q, request *reqs, size_t nreq)
 {
-    size_t total = 0, nreq = 0;
-    for (request *r = reqs; r; r = r->next) {
-        total += r->n;
-        nreq++;
-    }
-    if (nreq > q->group_cap) {
-        ledger_batch *g = realloc(q->group, nreq * sizeof *g);
-        if (!g) {
-            pthread_mutex_lock(&q->mu);
-            for (request *r = reqs; r; r = r->next) {
-                adt_fail(&r->err, ADT_ENOMEM, "out of memory in the committer");
-                finish(q, r, ADT_ENOMEM, NULL, NULL);
-            }
-            pthread_mutex_unlock(&q->mu);
-            return;
-        }
+    if (nreq <= q->group_cap)
+        return true;
+    ledger_batch *g = realloc(q->group, nreq * sizeof *g);
+    if (g) {
         q->group = g;
         q->group_cap = nreq;
-    }
-    size_t k = 0;
-    for (request *r = reqs; r; r = r->next, k++)
-        q->group[k] = (ledger_batch){.items = r->items, .n = r->n, .id = r->id};
-    double t0 = now_s();
-    ledger_commit c;
-    adt_err err;
-    int rc = ledger_append_batches(q->lg, q->group, nreq, &c, &err);
-    double dt = now_s() - t0;
-    bool split = rc != ADT_OK && nreq > 1;
-    /* Receipts of resent batches name the checkpoint of their first commit. */
-    ledger_commit *dups = NULL;
-    int *drc = NULL;
-    adt_err *derr = NULL;
-    if (!rc) {
-        size_t nd = 0;
-        for (k = 0; k < nreq; k++)
-            nd += q->group[k].duplicate;
-        if (nd) {
-            dups = calloc(nreq, sizeof *dups);
-            drc = calloc(nreq, sizeof *drc);
-            derr = calloc(nreq, sizeof *derr);
-            for (k = 0; k < nreq; k++) {
-                if (!dups || !drc || !derr) {
-                    rc = adt_fail(&err, ADT_ENOMEM, "out of memory in the committer");
-                    break;
-                }
-                dups[k] = c;
-                original_checkpoint(q, &q->group[k], &dups[k], &derr[k], &drc[k]);
-            }
-        }
+        return true;
     }
     pthread_mutex_lock(&q->mu);
-    if (!split) {
-        k = 0;
-        for (request *r = reqs; r; r = r->next, k++) {
-            int r1 = rc ? rc : drc ? drc[k] : ADT_OK;
-            if (rc)
-                r->err = err;
-            else if (r1)
-                r->err = derr[k];
-            finish(q, r, r1, dups ? &dups[k] : &c, r1 ? NULL : &q->group[k]);
-        }
+    for (request *r = reqs, *next; r; r = next) {
+        next = r->next;
+        adt_fail(&r->err, ADT_ENOMEM, "out of memory in the committer");
+        finish(q, r, ADT_ENOMEM, NULL, NULL);
     }
-    if (!rc && c.count) {
-        q->stats.events_appended += c.count;
+    pthread_mutex_unlock(&q->mu);
+    return false;
+}
+
+/* The receipts of a committed group: resent batches name the checkpoint
+ * of their first commit (dups[k], with its own status drc[k]). Returns
+ * non-zero (in *err) only when out of memory. */
+typedef struct receipts {
+    ledger_commit *dups; /* NULL: no batch of the group was a resend */
+    int *drc;
+    adt_err *derr;
+} receipts;
+
+static int group_receipts(commitq *q, size_t nreq, const ledger_commit *c, receipts *rs,
+                          adt_err *err)
+{
+    size_t nd = 0;
+    for (size_t k = 0; k < nreq; k++)
+        nd += q->group[k].duplicate;
+    if (!nd)
+        return ADT_OK;
+    rs->dups = calloc(nreq, sizeof *rs->dups);
+    rs->drc = calloc(nreq, sizeof *rs->drc);
+    rs->derr = calloc(nreq, sizeof *rs->derr);
+    if (!rs->dups || !rs->drc || !rs->derr)
+        return adt_fail(err, ADT_ENOMEM, "out of memory in the committer");
+    for (size_t k = 0; k < nreq; k++) {
+        rs->dups[k] = *c;
+        original_checkpoint(q, &q->group[k], &rs->dups[k], &rs->derr[k], &rs->drc[k]);
+    }
+    return ADT_OK;
+}
+
+/* Count a committed group in the statistics (under q->mu). */
+static void count_group(commitq *q, size_t nreq, const ledger_commit *c, double dt)
+{
+    if (c->count) {
+        q->stats.events_appended += c->count;
         q->stats.groups_committed++;
-        q->stats.tree_size = c.tree_size;
+        q->stats.tree_size = c->tree_size;
         q->stats.latency_sum += dt;
         for (int i = 0; i < 12; i++)
             if (dt <= commitq_latency_bounds[i])
                 q->stats.latency_le[i]++;
     }
-    if (!rc)
-        for (k = 0; k < nreq; k++) {
-            if (q->group[k].duplicate)
-                q->stats.batches_deduplicated++;
-            else
-                q->stats.batches_committed++;
-        }
-    pthread_mutex_unlock(&q->mu);
-    free(dups);
-    free(drc);
-    free(derr);
-    if (!rc && c.count && q->listener)
-        q->listener(q->listener_ctx, &c);
-    if (!split)
-        return;
+    for (size_t k = 0; k < nreq; k++) {
+        if (q->group[k].duplicate)
+            q->stats.batches_deduplicated++;
+        else
+            q->stats.batches_committed++;
+    }
+}
+
+/* After a group failed: each request on its own, so one bad batch does not
+ * fail the others. */
+static void commit_one_by_one(commitq *q, request *reqs)
+{
     ledger_commit single[1];
     for (request *r = reqs, *next; r; r = next) {
         next = r->next; /* r may be gone once finished and unlocked */
@@ -195,6 +180,52 @@ static void commit_group(commitq *q, request *reqs)
         if (!r1 && single->count && q->listener)
             q->listener(q->listener_ctx, single);
     }
+}
+
+/* Append one group. If the group as a whole fails for an item's fault,
+ * retry its requests one by one so one bad batch does not fail the others. */
+static void commit_group(commitq *q, request *reqs)
+{
+    size_t nreq = 0;
+    for (request *r = reqs; r; r = r->next)
+        nreq++;
+    if (!group_reserve(q, reqs, nreq))
+        return;
+    size_t k = 0;
+    for (request *r = reqs; r; r = r->next, k++)
+        q->group[k] = (ledger_batch){.items = r->items, .n = r->n, .id = r->id};
+    double t0 = now_s();
+    ledger_commit c;
+    adt_err err;
+    int rc = ledger_append_batches(q->lg, q->group, nreq, &c, &err);
+    double dt = now_s() - t0;
+    bool split = rc != ADT_OK && nreq > 1;
+    receipts rs = {0};
+    if (!rc)
+        rc = group_receipts(q, nreq, &c, &rs, &err);
+    pthread_mutex_lock(&q->mu);
+    if (!split) {
+        k = 0;
+        for (request *r = reqs, *next; r; r = next, k++) {
+            next = r->next;
+            int r1 = rc ? rc : rs.drc ? rs.drc[k] : ADT_OK;
+            if (rc)
+                r->err = err;
+            else if (r1)
+                r->err = rs.derr[k];
+            finish(q, r, r1, rs.dups ? &rs.dups[k] : &c, r1 ? NULL : &q->group[k]);
+        }
+    }
+    if (!rc)
+        count_group(q, nreq, &c, dt);
+    pthread_mutex_unlock(&q->mu);
+    free(rs.dups);
+    free(rs.drc);
+    free(rs.derr);
+    if (!rc && c.count && q->listener)
+        q->listener(q->listener_ctx, &c);
+    if (split)
+        commit_one_by_one(q, reqs);
 }
 
 static void *writer(void *arg)

@@ -14,10 +14,14 @@
 #include "ledger.h"
 
 #include "canon.h"
+#include "codec.h"
+#include "leaf.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -89,6 +93,11 @@ struct ledger {
     merkle_frontier fr;
     merkle_hash last_leaf;
     buf leaf;                 /* scratch for building leaves */
+    /* The last leaf tail built (see leaf_tail): for a run of items with the
+     * same source, type and writer it is checked and built once. */
+    buf tail;
+    char tail_source[MAX_SOURCE + 1], tail_type[MAX_TYPE + 1];
+    event_writer tail_writer;
     int64_t (*clock)(void *);
     void *clock_ctx;
 };
@@ -135,42 +144,10 @@ static const trigger_def triggers[] = {
      "CREATE TRIGGER meta_no_replace BEFORE INSERT ON meta WHEN EXISTS (SELECT 1 FROM meta WHERE key = NEW.key) BEGIN SELECT RAISE(ABORT, 'ledger metadata is immutable'); END"},
 };
 
-static int db_fail(sqlite3 *db, adt_err *err, const char *what)
-{
-    int code = sqlite3_errcode(db);
-    int rc = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? ADT_EBUSY
-             : (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) ? ADT_ECORRUPT
-                                                                  : ADT_EIO;
-    return adt_fail(err, rc, "%s: %s", what, sqlite3_errmsg(db));
-}
-
 static int path_join(char *out, size_t cap, const char *dir, const char *file)
 {
     int n = snprintf(out, cap, "%s/%s", dir, file);
     return (n < 0 || (size_t)n >= cap) ? ADT_ETOOBIG : ADT_OK;
-}
-
-static int db_open(const char *path, int flags, sqlite3 **out, adt_err *err)
-{
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        int rc = adt_fail(err, ADT_EIO, "cannot open %s: %s", path,
-                          db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
-        return rc;
-    }
-    sqlite3_busy_timeout(db, 10000);
-    sqlite3_extended_result_codes(db, 0);
-    /* WAL: readers never block the writer; synchronous=FULL: a commit is
-     * durable (fsync'd) before it returns, which acknowledgements rely on. */
-    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) !=
-        SQLITE_OK) {
-        int rc = db_fail(db, err, "setting up the database");
-        sqlite3_close(db);
-        return rc;
-    }
-    *out = db;
-    return ADT_OK;
 }
 
 static bool valid_origin(const char *o)
@@ -220,7 +197,7 @@ static int init_ledger(const char *dir, const char *origin, const uint8_t *seed,
     if (rc)
         return rc;
     sqlite3 *db;
-    if ((rc = db_open(dbp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, err))) {
+    if ((rc = sqldb_open(dir, LEDGER_DB_FILE, SQLDB_CREATE, SQLDB_DURABLE, NULL, &db, err))) {
         unlink(keyp);
         return rc;
     }
@@ -228,27 +205,27 @@ static int init_ledger(const char *dir, const char *origin, const uint8_t *seed,
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(db, batches_schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "creating the ledger schema");
+        rc = sqldb_fail(db, "creating the ledger schema", err);
     }
     for (size_t i = 0; !rc && i < sizeof triggers / sizeof triggers[0]; i++)
         if (sqlite3_exec(db, triggers[i].sql, NULL, NULL, NULL) != SQLITE_OK)
-            rc = db_fail(db, err, "creating the ledger triggers");
+            rc = sqldb_fail(db, "creating the ledger triggers", err);
     if (!rc) {
         sqlite3_stmt *s = NULL;
         const char *sql = "INSERT INTO meta(key, value) VALUES ('format', 'auditd-ledger-1'), "
                           "('origin', ?1), ('pubkey', ?2)";
         if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
-            rc = db_fail(db, err, "writing ledger metadata");
+            rc = sqldb_fail(db, "writing ledger metadata", err);
         } else {
             sqlite3_bind_text(s, 1, origin, -1, SQLITE_STATIC);
             sqlite3_bind_blob(s, 2, pub, 32, SQLITE_STATIC);
             if (sqlite3_step(s) != SQLITE_DONE)
-                rc = db_fail(db, err, "writing ledger metadata");
+                rc = sqldb_fail(db, "writing ledger metadata", err);
             sqlite3_finalize(s);
         }
     }
     if (!rc && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(db, err, "committing the new ledger");
+        rc = sqldb_fail(db, "committing the new ledger", err);
     if (rc)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close(db);
@@ -299,12 +276,6 @@ static int load_meta(ledger *lg, adt_err *err)
 
 int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
 {
-    char dbp[PATH_MAX_LEN];
-    if (path_join(dbp, sizeof dbp, dir, LEDGER_DB_FILE))
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
-    if (access(dbp, F_OK) != 0)
-        return adt_fail(err, ADT_ENOTFOUND,
-                        "no ledger in %s: run 'auditd init --data-dir %s' first", dir, dir);
     if (sodium_init() < 0)
         return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     ledger *lg = calloc(1, sizeof *lg);
@@ -312,20 +283,25 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     lg->mode = mode;
     buf_init(&lg->leaf, LEDGER_MAX_LEAF);
+    buf_init(&lg->tail, 2 * (MAX_SOURCE + MAX_TYPE) + 64);
     /* Readers open read-write too (never writing): WAL readers need the shm
-     * file, and a read-only open could not recover a crashed writer's WAL. */
-    int rc = db_open(dbp, SQLITE_OPEN_READWRITE, &lg->db, err);
+     * file, and a read-only open could not recover a crashed writer's WAL.
+     * Durable: a commit is on disk before it returns, which acknowledgements
+     * rely on. */
+    char hint[PATH_MAX_LEN + 64];
+    snprintf(hint, sizeof hint, "run 'auditd init --data-dir %s' first", dir);
+    int rc = sqldb_open(dir, LEDGER_DB_FILE, SQLDB_WRITE, SQLDB_DURABLE, hint, &lg->db, err);
     if (!rc)
         rc = load_meta(lg, err);
     for (int i = 0; !rc && i < ST_COUNT; i++)
         if (sqlite3_prepare_v3(lg->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &lg->st[i],
                                NULL) != SQLITE_OK)
-            rc = db_fail(lg->db, err, "preparing ledger statements");
+            rc = sqldb_fail(lg->db, "preparing ledger statements", err);
     /* A writer brings a ledger of an older version up to date (the batches
      * table only; the public formats are unchanged). */
     if (!rc && mode == LEDGER_RDWR &&
         sqlite3_exec(lg->db, batches_schema_sql, NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(lg->db, err, "creating the batches table");
+        rc = sqldb_fail(lg->db, "creating the batches table", err);
     if (!rc && mode == LEDGER_RDWR) {
         char keyp[PATH_MAX_LEN];
         if (path_join(keyp, sizeof keyp, dir, LEDGER_KEY_FILE))
@@ -355,6 +331,7 @@ void ledger_close(ledger *lg)
     sqlite3_close(lg->db);
     note_signer_free(lg->signer);
     buf_free(&lg->leaf);
+    buf_free(&lg->tail);
     free(lg);
 }
 
@@ -370,7 +347,7 @@ static int db_size(ledger *lg, uint64_t *size, adt_err *err)
     int r = sqlite3_step(s);
     if (r != SQLITE_ROW) {
         sqlite3_reset(s);
-        return db_fail(lg->db, err, "reading the ledger size");
+        return sqldb_fail(lg->db, "reading the ledger size", err);
     }
     *size = sqlite3_column_type(s, 0) == SQLITE_NULL ? 0 : (uint64_t)sqlite3_column_int64(s, 0) + 1;
     sqlite3_reset(s);
@@ -394,7 +371,7 @@ static int get_hash(ledger *lg, int stmt, int64_t key, merkle_hash out, adt_err 
     if (r == SQLITE_ROW || r == SQLITE_DONE)
         return adt_fail(err, ADT_ECORRUPT, "ledger tree is missing %s %lld: run 'auditd verify'",
                         stmt == ST_GET_LEAF_HASH ? "leaf hash" : "node", (long long)key);
-    return db_fail(lg->db, err, "reading the tree");
+    return sqldb_fail(lg->db, "reading the tree", err);
 }
 
 /* Hash of the perfect subtree of `level` whose leftmost leaf is `start`. */
@@ -476,13 +453,16 @@ static bool valid_label(const char *s, size_t max)
     return true;
 }
 
-/* Build the canonical leaf for `it` at `seq` into lg->leaf. Keys in byte
- * order: payload, prev, recorded_at, seq, sig, source, type, writer. */
-static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const char *recorded_at,
-                      adt_err *err)
+/* Check that `it` may be stored (labels, its writer allowed for its type),
+ * and build the end of its leaf, the members that depend only on it:
+ * ,"source":..,"type":..,"writer":".."} into lg->tail. A batch usually has
+ * one source, type and writer: then this runs once. */
+static int leaf_tail(ledger *lg, const ledger_item *it, adt_err *err)
 {
-    buf *b = &lg->leaf;
-    buf_reset(b);
+    if (lg->tail.len && it->writer == lg->tail_writer && it->source && it->type &&
+        !strcmp(it->source, lg->tail_source) && !strcmp(it->type, lg->tail_type))
+        return ADT_OK;
+    buf_reset(&lg->tail);
     if (!valid_label(it->source, MAX_SOURCE))
         return adt_fail(err, ADT_EINVAL, "source must be 1..%d bytes of UTF-8 without control characters", MAX_SOURCE);
     if (!valid_label(it->type, MAX_TYPE))
@@ -499,9 +479,62 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
         return adt_fail(err, ADT_EFORBIDDEN, "%s may not write \"%s\" entries (writers: %s)", wname,
                         it->type, names);
     }
-    static const canon_limits leaf_lim = {LEDGER_MAX_LEAF / 2, 32, 65536};
-    int rc = buf_puts(b, "{\"payload\":");
+    buf *t = &lg->tail;
+    int rc;
+    if ((rc = buf_puts(t, ",\"source\":")) || (rc = canon_put_string(t, it->source, strlen(it->source))) ||
+        (rc = buf_puts(t, ",\"type\":")) || (rc = canon_put_string(t, it->type, strlen(it->type))) ||
+        (rc = buf_puts(t, ",\"writer\":\"")) || (rc = buf_puts(t, wname)) || (rc = buf_puts(t, "\"}"))) {
+        buf_reset(t);
+        return adt_fail(err, rc, "out of memory");
+    }
+    snprintf(lg->tail_source, sizeof lg->tail_source, "%s", it->source);
+    snprintf(lg->tail_type, sizeof lg->tail_type, "%s", it->type);
+    lg->tail_writer = it->writer;
+    return ADT_OK;
+}
+
+/* The chain members after the payload: ,"prev":"<hex>","recorded_at":"<t>","seq":N */
+static int put_chain(ledger *lg, uint64_t seq, const char *recorded_at, buf *b)
+{
+    char txt[9 + CODEC_HEX_LEN(MERKLE_HASH_LEN) + 17 + 40 + 8 + 20];
+    size_t n = 0;
+    memcpy(txt, ",\"prev\":\"", 9);
+    n = 9;
+    if (seq > 0) {
+        codec_hex(lg->last_leaf, MERKLE_HASH_LEN, txt + n, CODEC_HEX_LEN(MERKLE_HASH_LEN));
+        n += 2 * MERKLE_HASH_LEN;
+    }
+    size_t rl = strlen(recorded_at);
+    if (rl > 40)
+        return ADT_EINVAL;
+    memcpy(txt + n, "\",\"recorded_at\":\"", 17);
+    n += 17;
+    memcpy(txt + n, recorded_at, rl);
+    n += rl;
+    memcpy(txt + n, "\",\"seq\":", 8);
+    n += 8;
+    char digits[20];
+    size_t nd = 0;
+    do
+        digits[nd++] = (char)('0' + seq % 10);
+    while ((seq /= 10) > 0);
+    while (nd > 0)
+        txt[n++] = digits[--nd];
+    return buf_append(b, txt, n);
+}
+
+/* Build the canonical leaf for `it` at `seq` into lg->leaf. Keys in byte
+ * order: payload, prev, recorded_at, seq, sig, source, type, writer. */
+static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const char *recorded_at,
+                      adt_err *err)
+{
+    buf *b = &lg->leaf;
+    buf_reset(b);
+    int rc = leaf_tail(lg, it, err);
     if (rc)
+        return rc;
+    static const canon_limits leaf_lim = {LEDGER_MAX_LEAF / 2, 32, 65536};
+    if ((rc = buf_puts(b, "{\"payload\":")))
         return adt_fail(err, rc, "out of memory");
     if (it->payload_canonical) {
         /* Already canonical (the caller's contract); only its shape is checked here. */
@@ -514,30 +547,18 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
         adt_err_prefix(err, "payload");
         return rc;
     }
-    char prev[2 * MERKLE_HASH_LEN + 1] = "";
-    if (seq > 0)
-        sodium_bin2hex(prev, sizeof prev, lg->last_leaf, MERKLE_HASH_LEN);
-    rc = buf_printf(b, ",\"prev\":\"%s\",\"recorded_at\":\"%s\",\"seq\":%llu", prev, recorded_at,
-                    (unsigned long long)seq);
-    if (!rc && it->sig) {
+    if ((rc = put_chain(lg, seq, recorded_at, b)))
+        return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
+    if (it->sig) {
         static const canon_limits sig_lim = {8192, 4, 64};
-        rc = buf_puts(b, ",\"sig\":");
-        if (!rc && (rc = canon_json(it->sig, it->sig_len, &sig_lim, true, b, err))) {
+        if ((rc = buf_puts(b, ",\"sig\":")))
+            return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
+        if ((rc = canon_json(it->sig, it->sig_len, &sig_lim, true, b, err))) {
             adt_err_prefix(err, "signature");
             return rc;
         }
     }
-    if (!rc)
-        rc = buf_puts(b, ",\"source\":");
-    if (!rc)
-        rc = canon_put_string(b, it->source, strlen(it->source));
-    if (!rc)
-        rc = buf_puts(b, ",\"type\":");
-    if (!rc)
-        rc = canon_put_string(b, it->type, strlen(it->type));
-    if (!rc)
-        rc = buf_printf(b, ",\"writer\":\"%s\"}", wname);
-    if (rc)
+    if ((rc = buf_append(b, lg->tail.data, lg->tail.len)))
         return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
     return ADT_OK;
 }
@@ -569,7 +590,7 @@ static int batch_lookup(ledger *lg, sqlite3_stmt *s, ledger_batch_rec *rec, adt_
     } else if (r == SQLITE_ROW || r == SQLITE_DONE) {
         rc = adt_fail(err, ADT_ENOTFOUND, "no such batch");
     } else {
-        rc = db_fail(lg->db, err, "reading the batches table");
+        rc = sqldb_fail(lg->db, "reading the batches table", err);
     }
     sqlite3_reset(s);
     return rc;
@@ -606,60 +627,79 @@ int ledger_append(ledger *lg, const ledger_item *items, size_t n, ledger_commit 
     return ledger_append_batches(lg, &b, n ? 1 : 0, out, err);
 }
 
-int ledger_append_batches(ledger *lg, ledger_batch *batches, size_t nb, ledger_commit *out,
+/* Whether batches[k] was committed before (in an earlier transaction, or
+ * earlier in this call): then b->duplicate is set and b->rec describes the
+ * original (its tree_size filled in by record_batches for one of this call). */
+static int find_duplicate(ledger *lg, ledger_batch *batches, size_t k, adt_err *err)
+{
+    ledger_batch *b = &batches[k];
+    for (size_t j = 0; j < k; j++)
+        if (batches[j].id && !batches[j].duplicate &&
+            !strcmp(batches[j].id->agent, b->id->agent) &&
+            !memcmp(batches[j].id->body_sha256, b->id->body_sha256, 32)) {
+            b->duplicate = true;
+            b->rec = batches[j].rec;
+            return ADT_OK;
+        }
+    sqlite3_stmt *q = batch_stmt(lg, BT_FIND);
+    if (!q)
+        return sqldb_fail(lg->db, "reading the batches table", err);
+    sqlite3_bind_text(q, 1, b->id->agent, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, b->id->body_sha256, 32, SQLITE_STATIC);
+    adt_err e2;
+    int rc = batch_lookup(lg, q, &b->rec, &e2);
+    if (rc == ADT_OK)
+        b->duplicate = true;
+    else if (rc != ADT_ENOTFOUND) {
+        *err = e2;
+        return rc;
+    }
+    return ADT_OK;
+}
+
+/* Store one entry: its leaf (built in lg->leaf), leaf hash and the tree
+ * nodes it completes. */
+static int store_entry(ledger *lg, uint64_t seq, adt_err *err)
+{
+    merkle_hash lh;
+    merkle_leaf_hash(lg->leaf.data, lg->leaf.len, lh);
+    sqlite3_stmt *s = lg->st[ST_INSERT_ENTRY];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, (int64_t)seq);
+    sqlite3_bind_blob(s, 2, lg->leaf.data, (int)lg->leaf.len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, lh, MERKLE_HASH_LEN, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE)
+        return sqldb_fail(lg->db, "storing an entry", err);
+    /* A foreign trigger could make an insert a silent no-op: never
+     * acknowledge what was not stored. */
+    if (sqlite3_changes(lg->db) != 1)
+        return adt_fail(err, ADT_ECORRUPT,
+                        "entry %llu was not stored (a foreign trigger?): run 'auditd verify'",
+                        (unsigned long long)seq);
+    if (merkle_frontier_push(&lg->fr, lh, on_node, lg))
+        return sqldb_fail(lg->db, "storing a tree node", err);
+    memcpy(lg->last_leaf, lh, MERKLE_HASH_LEN);
+    return ADT_OK;
+}
+
+/* Append the entries of every batch not committed before. *ev counts the
+ * events of the call, for messages. */
+static int append_entries(ledger *lg, ledger_batch *batches, size_t nb, const char *now,
                           adt_err *err)
 {
-    if (lg->mode != LEDGER_RDWR)
-        return adt_fail(err, ADT_EFORBIDDEN, "ledger opened read-only");
-    if (sqlite3_exec(lg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return db_fail(lg->db, err, "starting the append transaction");
-    int rc = ADT_OK;
-    /* Another process or handle may have appended since: reload if so. */
-    uint64_t size = 0;
-    if ((rc = db_size(lg, &size, err)))
-        goto fail;
-    if (!lg->fresh || size != lg->fr.size)
-        if ((rc = load_frontier(lg, err)))
-            goto fail;
-    char now[40];
-    rfc3339_format(lg->clock ? lg->clock(lg->clock_ctx) : rfc3339_now_us(), now, sizeof now);
-    uint64_t first = lg->fr.size;
-    size_t ev = 0; /* events of the call, for messages */
+    size_t ev = 0;
     for (size_t k = 0; k < nb; k++) {
         ledger_batch *b = &batches[k];
         b->duplicate = false;
         memset(&b->rec, 0, sizeof b->rec);
-        if (b->id) {
-            /* Committed before (in an earlier transaction, or earlier in this one)? */
-            for (size_t j = 0; j < k && !b->duplicate; j++)
-                if (batches[j].id && !batches[j].duplicate &&
-                    !strcmp(batches[j].id->agent, b->id->agent) &&
-                    !memcmp(batches[j].id->body_sha256, b->id->body_sha256, 32)) {
-                    b->duplicate = true;
-                    b->rec = batches[j].rec; /* tree_size is filled in below */
-                }
-            if (!b->duplicate) {
-                sqlite3_stmt *q = batch_stmt(lg, BT_FIND);
-                if (!q) {
-                    rc = db_fail(lg->db, err, "reading the batches table");
-                    goto fail;
-                }
-                sqlite3_bind_text(q, 1, b->id->agent, -1, SQLITE_STATIC);
-                sqlite3_bind_blob(q, 2, b->id->body_sha256, 32, SQLITE_STATIC);
-                adt_err e2;
-                int fr = batch_lookup(lg, q, &b->rec, &e2);
-                if (fr == ADT_OK) {
-                    b->duplicate = true;
-                } else if (fr != ADT_ENOTFOUND) {
-                    *err = e2;
-                    rc = fr;
-                    goto fail;
-                }
-            }
-            if (b->duplicate) {
-                ev += b->n;
-                continue;
-            }
+        int rc;
+        if (b->id && (rc = find_duplicate(lg, batches, k, err)))
+            return rc;
+        if (b->duplicate) {
+            ev += b->n;
+            continue;
         }
         b->rec.first = lg->fr.size;
         b->rec.count = b->n;
@@ -668,115 +708,119 @@ int ledger_append_batches(ledger *lg, ledger_batch *batches, size_t nb, ledger_c
             memcpy(b->rec.body_sha256, b->id->body_sha256, 32);
         }
         for (size_t i = 0; i < b->n; i++, ev++) {
-            const ledger_item *it = &b->items[i];
             uint64_t seq = lg->fr.size;
-            if ((rc = build_leaf(lg, it, seq, now, err))) {
+            if ((rc = build_leaf(lg, &b->items[i], seq, now, err))) {
                 adt_err_prefix(err, "event %zu of the batch", (nb > 1 ? ev : i) + 1);
-                goto fail;
+                return rc;
             }
-            merkle_hash lh;
-            merkle_leaf_hash(lg->leaf.data, lg->leaf.len, lh);
-            sqlite3_stmt *s = lg->st[ST_INSERT_ENTRY];
-            sqlite3_reset(s);
-            sqlite3_bind_int64(s, 1, (int64_t)seq);
-            sqlite3_bind_blob(s, 2, lg->leaf.data, (int)lg->leaf.len, SQLITE_STATIC);
-            sqlite3_bind_blob(s, 3, lh, MERKLE_HASH_LEN, SQLITE_STATIC);
-            int r = sqlite3_step(s);
-            sqlite3_reset(s);
-            if (r != SQLITE_DONE) {
-                rc = db_fail(lg->db, err, "storing an entry");
-                goto fail;
-            }
-            /* A foreign trigger could make an insert a silent no-op: never
-             * acknowledge what was not stored. */
-            if (sqlite3_changes(lg->db) != 1) {
-                rc = adt_fail(err, ADT_ECORRUPT, "entry %llu was not stored (a foreign trigger?): run 'auditd verify'",
-                              (unsigned long long)seq);
-                goto fail;
-            }
-            if ((rc = merkle_frontier_push(&lg->fr, lh, on_node, lg))) {
-                rc = db_fail(lg->db, err, "storing a tree node");
-                goto fail;
-            }
-            memcpy(lg->last_leaf, lh, MERKLE_HASH_LEN);
+            if ((rc = store_entry(lg, seq, err)))
+                return rc;
         }
     }
-    ledger_commit c;
-    c.first = first;
-    c.count = lg->fr.size - first;
-    c.tree_size = lg->fr.size;
-    merkle_frontier_root(&lg->fr, c.root);
-    /* The identities of the batches appended, in the same transaction as
-     * their entries: a crash keeps both or neither. */
+    return ADT_OK;
+}
+
+/* The identities of the batches appended, in the same transaction as their
+ * entries: a crash keeps both or neither. */
+static int record_batches(ledger *lg, ledger_batch *batches, size_t nb, uint64_t tree_size,
+                          adt_err *err)
+{
     for (size_t k = 0; k < nb; k++) {
         ledger_batch *b = &batches[k];
         if (b->duplicate && b->rec.tree_size == 0)
-            b->rec.tree_size = c.tree_size; /* a duplicate within this call */
+            b->rec.tree_size = tree_size; /* a duplicate within this call */
         if (b->duplicate)
             continue;
-        b->rec.tree_size = c.tree_size;
+        b->rec.tree_size = tree_size;
         if (!b->id)
             continue;
         sqlite3_stmt *s = batch_stmt(lg, BT_INSERT);
-        if (!s) {
-            rc = db_fail(lg->db, err, "recording the batch");
-            goto fail;
-        }
+        if (!s)
+            return sqldb_fail(lg->db, "recording the batch", err);
         sqlite3_bind_text(s, 1, b->id->agent, -1, SQLITE_STATIC);
         sqlite3_bind_blob(s, 2, b->id->body_sha256, 32, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, b->id->seq > INT64_MAX ? INT64_MAX : (int64_t)b->id->seq);
         sqlite3_bind_int64(s, 4, (int64_t)b->rec.first);
         sqlite3_bind_int64(s, 5, (int64_t)b->rec.count);
-        sqlite3_bind_int64(s, 6, (int64_t)c.tree_size);
+        sqlite3_bind_int64(s, 6, (int64_t)tree_size);
         int r = sqlite3_step(s);
         sqlite3_reset(s);
-        if (r != SQLITE_DONE) {
-            rc = db_fail(lg->db, err, "recording the batch");
-            goto fail;
-        }
+        if (r != SQLITE_DONE)
+            return sqldb_fail(lg->db, "recording the batch", err);
     }
-    /* One checkpoint per size: an append that adds nothing (init, shutdown,
-     * a group of resent batches) returns the stored one instead of signing
-     * again. */
-    bool have = false;
-    if (c.count == 0) {
+    return ADT_OK;
+}
+
+/* The checkpoint of c->tree_size into c->checkpoint. One checkpoint per
+ * size: an append that adds nothing (init, shutdown, a group of resent
+ * batches) returns the stored one instead of signing again. */
+static int sign_checkpoint(ledger *lg, ledger_commit *c, adt_err *err)
+{
+    if (c->count == 0) {
         sqlite3_stmt *q = lg->st[ST_CKPT_AT];
         sqlite3_reset(q);
-        sqlite3_bind_int64(q, 1, (int64_t)c.tree_size);
-        if (sqlite3_step(q) == SQLITE_ROW) {
-            snprintf(c.checkpoint, sizeof c.checkpoint, "%s", (const char *)sqlite3_column_text(q, 0));
-            have = true;
-        }
+        sqlite3_bind_int64(q, 1, (int64_t)c->tree_size);
+        bool have = sqlite3_step(q) == SQLITE_ROW;
+        if (have)
+            snprintf(c->checkpoint, sizeof c->checkpoint, "%s",
+                     (const char *)sqlite3_column_text(q, 0));
         sqlite3_reset(q);
+        if (have)
+            return ADT_OK;
     }
-    if (!have) {
-        if ((rc = note_sign_checkpoint(lg->signer, c.tree_size, c.root, c.checkpoint,
-                                       sizeof c.checkpoint, err)))
-            goto fail;
-        sqlite3_stmt *s = lg->st[ST_INSERT_CKPT];
-        sqlite3_reset(s);
-        sqlite3_bind_int64(s, 1, (int64_t)c.tree_size);
-        sqlite3_bind_blob(s, 2, c.root, MERKLE_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, c.checkpoint, -1, SQLITE_STATIC);
-        int r = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (r != SQLITE_DONE || sqlite3_changes(lg->db) != 1) {
-            rc = r != SQLITE_DONE ? db_fail(lg->db, err, "storing the checkpoint")
-                                  : adt_fail(err, ADT_ECORRUPT, "the checkpoint was not stored (a foreign trigger?)");
-            goto fail;
-        }
+    int rc = note_sign_checkpoint(lg->signer, c->tree_size, c->root, c->checkpoint,
+                                  sizeof c->checkpoint, err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = lg->st[ST_INSERT_CKPT];
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, (int64_t)c->tree_size);
+    sqlite3_bind_blob(s, 2, c->root, MERKLE_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, c->checkpoint, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE)
+        return sqldb_fail(lg->db, "storing the checkpoint", err);
+    if (sqlite3_changes(lg->db) != 1)
+        return adt_fail(err, ADT_ECORRUPT, "the checkpoint was not stored (a foreign trigger?)");
+    return ADT_OK;
+}
+
+int ledger_append_batches(ledger *lg, ledger_batch *batches, size_t nb, ledger_commit *out,
+                          adt_err *err)
+{
+    if (lg->mode != LEDGER_RDWR)
+        return adt_fail(err, ADT_EFORBIDDEN, "ledger opened read-only");
+    if (sqlite3_exec(lg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return sqldb_fail(lg->db, "starting the append transaction", err);
+    /* Another process or handle may have appended since: reload if so. */
+    uint64_t size = 0;
+    int rc = db_size(lg, &size, err);
+    if (!rc && (!lg->fresh || size != lg->fr.size))
+        rc = load_frontier(lg, err);
+    char now[40];
+    rfc3339_format(lg->clock ? lg->clock(lg->clock_ctx) : rfc3339_now_us(), now, sizeof now);
+    ledger_commit c = {.first = lg->fr.size};
+    if (!rc)
+        rc = append_entries(lg, batches, nb, now, err);
+    if (!rc) {
+        c.count = lg->fr.size - c.first;
+        c.tree_size = lg->fr.size;
+        merkle_frontier_root(&lg->fr, c.root);
+        rc = record_batches(lg, batches, nb, c.tree_size, err);
     }
-    if (sqlite3_exec(lg->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = db_fail(lg->db, err, "committing the append");
-        goto fail;
+    if (!rc)
+        rc = sign_checkpoint(lg, &c, err);
+    if (!rc && sqlite3_exec(lg->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = sqldb_fail(lg->db, "committing the append", err);
+    if (rc) {
+        sqlite3_exec(lg->db, "ROLLBACK", NULL, NULL, NULL);
+        lg->fresh = false; /* the frontier may hold rolled-back leaves */
+        return rc;
     }
     if (out)
         *out = c;
     return ADT_OK;
-fail:
-    sqlite3_exec(lg->db, "ROLLBACK", NULL, NULL, NULL);
-    lg->fresh = false; /* the frontier may hold rolled-back leaves */
-    return rc;
 }
 
 int ledger_checkpoint(ledger *lg, char *out, size_t cap, uint64_t *size, adt_err *err)
@@ -787,7 +831,7 @@ int ledger_checkpoint(ledger *lg, char *out, size_t cap, uint64_t *size, adt_err
     if (r != SQLITE_ROW) {
         sqlite3_reset(s);
         return r == SQLITE_DONE ? adt_fail(err, ADT_ECORRUPT, "the ledger has no checkpoint")
-                                : db_fail(lg->db, err, "reading the checkpoint");
+                                : sqldb_fail(lg->db, "reading the checkpoint", err);
     }
     if (size)
         *size = (uint64_t)sqlite3_column_int64(s, 0);
@@ -805,7 +849,7 @@ int ledger_checkpoint_at(ledger *lg, uint64_t size, char *out, size_t cap, adt_e
     if (r != SQLITE_ROW) {
         sqlite3_reset(s);
         return r == SQLITE_DONE ? adt_fail(err, ADT_ENOTFOUND, "no checkpoint was signed at size %llu", (unsigned long long)size)
-                                : db_fail(lg->db, err, "reading the checkpoint");
+                                : sqldb_fail(lg->db, "reading the checkpoint", err);
     }
     int n = snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
     sqlite3_reset(s);
@@ -835,7 +879,7 @@ int ledger_entry(ledger *lg, uint64_t index, buf *leaf, adt_err *err)
     if (r != SQLITE_ROW) {
         sqlite3_reset(s);
         return r == SQLITE_DONE ? adt_fail(err, ADT_ENOTFOUND, "no entry %llu in the ledger", (unsigned long long)index)
-                                : db_fail(lg->db, err, "reading an entry");
+                                : sqldb_fail(lg->db, "reading an entry", err);
     }
     buf_reset(leaf);
     int rc = buf_append(leaf, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
@@ -977,7 +1021,7 @@ int ledger_scan(ledger *lg, uint64_t from, uint64_t to, ledger_scan_fn fn, void 
     /* A separate statement per scan so callbacks may use the handle. */
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(lg->db, stmt_sql[ST_SCAN], -1, &s, NULL) != SQLITE_OK)
-        return db_fail(lg->db, err, "scanning the ledger");
+        return sqldb_fail(lg->db, "scanning the ledger", err);
     sqlite3_bind_int64(s, 1, from > INT64_MAX ? INT64_MAX : (int64_t)from);
     sqlite3_bind_int64(s, 2, to > INT64_MAX ? INT64_MAX : (int64_t)to);
     int r, rc = ADT_OK;
@@ -988,7 +1032,7 @@ int ledger_scan(ledger *lg, uint64_t from, uint64_t to, ledger_scan_fn fn, void 
             break;
     }
     if (!rc && r != SQLITE_DONE)
-        rc = db_fail(lg->db, err, "scanning the ledger");
+        rc = sqldb_fail(lg->db, "scanning the ledger", err);
     sqlite3_finalize(s);
     return rc;
 }
@@ -1049,42 +1093,67 @@ static int verify_node(void *ctx, int level, uint64_t index, const merkle_hash h
     return ADT_OK;
 }
 
-/* The chain fields of a leaf, read in one pass: the ledger writes leaves as
- * {"payload":...,"prev":"<hex>","recorded_at":"<time>","seq":N,...}, so
- * after skipping the payload the rest is at fixed places. Returns false if
- * the leaf is not in that form. */
-static bool leaf_chain_fields(const char *leaf, size_t len, const char **prev, size_t *prev_len,
-                              uint64_t *seq)
+/* 0. SQLite's own structure check: a damaged B-tree can still iterate in
+ * order while lookups (entries, proofs) fail, which the scan would not see.
+ * PRAGMA quick_check reads every page, as long as the scan of the entries
+ * itself: it runs on a thread of its own with its own connection (both
+ * read one snapshot-consistent file), so verify takes about as long as the
+ * slower of the two rather than their sum. */
+typedef struct structure_check {
+    char dir[PATH_MAX_LEN];
+    bool damaged;
+    char problem[ADT_ERR_MAX];
+    pthread_t thread;
+    bool started;
+} structure_check;
+
+static void *structure_run(void *arg)
 {
-    static const char head[] = "{\"payload\":", p1[] = ",\"prev\":\"", p2[] = ",\"recorded_at\":\"",
-                      p3[] = ",\"seq\":";
-    size_t i = sizeof head - 1;
-    if (len < i || memcmp(leaf, head, i) != 0)
-        return false;
-    i = canon_skip_value(leaf, len, i);
-    if (i > len || len - i < sizeof p1 - 1 || memcmp(leaf + i, p1, sizeof p1 - 1) != 0)
-        return false;
-    i += sizeof p1 - 1;
-    const char *q = memchr(leaf + i, '"', len - i);
-    if (!q)
-        return false;
-    *prev = leaf + i;
-    *prev_len = (size_t)(q - (leaf + i));
-    i = (size_t)(q - leaf) + 1;
-    if (len - i < sizeof p2 - 1 || memcmp(leaf + i, p2, sizeof p2 - 1) != 0)
-        return false;
-    i += sizeof p2 - 1;
-    q = memchr(leaf + i, '"', len - i);
-    if (!q)
-        return false;
-    i = (size_t)(q - leaf) + 1;
-    if (len - i < sizeof p3 - 1 || memcmp(leaf + i, p3, sizeof p3 - 1) != 0)
-        return false;
-    i += sizeof p3 - 1;
-    size_t d = i;
-    while (i < len && leaf[i] >= '0' && leaf[i] <= '9')
-        i++;
-    return num_u64n(leaf + d, i - d, UINT64_MAX, seq) == ADT_OK;
+    structure_check *sc = arg;
+    sqlite3 *db = NULL;
+    adt_err err;
+    if (sqldb_open(sc->dir, LEDGER_DB_FILE, SQLDB_WRITE, SQLDB_DURABLE, NULL, &db, &err)) {
+        sc->damaged = true;
+        snprintf(sc->problem, sizeof sc->problem, "the database file is damaged: %.400s", err.msg);
+        return NULL;
+    }
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &q, NULL) != SQLITE_OK) {
+        sc->damaged = true;
+        snprintf(sc->problem, sizeof sc->problem, "the database file is damaged: %s",
+                 sqlite3_errmsg(db));
+    } else {
+        const char *r = sqlite3_step(q) == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0)
+                                                      : NULL;
+        if (!r || strcmp(r, "ok") != 0) {
+            sc->damaged = true;
+            snprintf(sc->problem, sizeof sc->problem,
+                     "the database file is damaged (SQLite quick_check: %s)",
+                     r ? r : sqlite3_errmsg(db));
+        }
+    }
+    sqlite3_finalize(q);
+    sqldb_close(db);
+    return NULL;
+}
+
+static void structure_start(structure_check *sc, const char *dir)
+{
+    memset(sc, 0, sizeof *sc);
+    snprintf(sc->dir, sizeof sc->dir, "%s", dir);
+    sc->started = pthread_create(&sc->thread, NULL, structure_run, sc) == 0;
+    if (!sc->started)
+        structure_run(sc); /* no thread: check in line */
+}
+
+/* A damaged file explains whatever else went wrong: its report wins. */
+static bool structure_finish(structure_check *sc, ledger_verify_result *res)
+{
+    if (sc->started)
+        pthread_join(sc->thread, NULL);
+    if (sc->damaged)
+        vfail(res, false, 0, "%s", sc->problem);
+    return sc->damaged;
 }
 
 /* Whether leaf bytes carry a `sig` record for (agent, seq, body hex). */
@@ -1125,7 +1194,7 @@ static int verify_batches(ledger *lg, uint64_t size, ledger_verify_result *res)
                 count = sqlite3_column_int64(b, 4), ts = sqlite3_column_int64(b, 5);
         char bhex[65] = "";
         if (sqlite3_column_bytes(b, 1) == 32)
-            sodium_bin2hex(bhex, sizeof bhex, sqlite3_column_blob(b, 1), 32);
+            codec_hex(sqlite3_column_blob(b, 1), 32, bhex, sizeof bhex);
         if (!agent || !bhex[0] || first < 0 || count < 1 || seq < 0 ||
             (uint64_t)first + (uint64_t)count > size || ts < first + count || (uint64_t)ts > size) {
             rc = vfail(res, false, 0, "the batches table records a batch of '%s' (entries %lld, "
@@ -1148,35 +1217,9 @@ static int verify_batches(ledger *lg, uint64_t size, ledger_verify_result *res)
     return rc;
 }
 
-int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
+/* 1. The immutability triggers must all be there, and no other. */
+static bool verify_triggers(ledger *lg, ledger_verify_result *res)
 {
-    memset(res, 0, sizeof *res);
-    res->ok = true;
-    ledger *lg;
-    int rc = ledger_open(dir, LEDGER_RDONLY, &lg, err);
-    if (rc)
-        return rc;
-    verifier v = {.db = lg->db, .res = res};
-    sqlite3_stmt *es = NULL, *cs = NULL;
-    /* 0. SQLite's own structure check: a damaged B-tree can still iterate in
-     * order while lookups (entries, proofs) fail, which the scan below would
-     * not see. */
-    {
-        sqlite3_stmt *q;
-        if (sqlite3_prepare_v2(lg->db, "PRAGMA quick_check(1)", -1, &q, NULL) != SQLITE_OK) {
-            vfail(res, false, 0, "the database file is damaged: %s", sqlite3_errmsg(lg->db));
-            goto done;
-        }
-        const char *r = sqlite3_step(q) == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
-        if (!r || strcmp(r, "ok") != 0) {
-            vfail(res, false, 0, "the database file is damaged (SQLite quick_check: %s)",
-                  r ? r : sqlite3_errmsg(lg->db));
-            sqlite3_finalize(q);
-            goto done;
-        }
-        sqlite3_finalize(q);
-    }
-    /* 1. The immutability triggers must all be there. */
     for (size_t i = 0; i < sizeof triggers / sizeof triggers[0]; i++) {
         sqlite3_stmt *t;
         sqlite3_prepare_v2(lg->db, "SELECT sql FROM sqlite_master WHERE type='trigger' AND name=?", -1, &t, NULL);
@@ -1188,148 +1231,187 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
         if (!same) {
             vfail(res, false, 0, "immutability trigger %s is %s: the database was altered outside auditd",
                   triggers[i].name, present ? "not the one auditd created" : "missing");
-            goto done;
+            return false;
         }
     }
-    {
-        sqlite3_stmt *t;
-        sqlite3_prepare_v2(lg->db, "SELECT name, tbl_name FROM sqlite_master WHERE type='trigger'", -1, &t, NULL);
-        while (sqlite3_step(t) == SQLITE_ROW) {
-            const char *name = (const char *)sqlite3_column_text(t, 0);
-            bool known = false;
-            for (size_t i = 0; name && i < sizeof triggers / sizeof triggers[0]; i++)
-                known = known || !strcmp(name, triggers[i].name);
-            if (!known) {
-                vfail(res, false, 0, "unknown trigger %s on table %s: the database was altered outside auditd",
-                      name ? name : "?", (const char *)sqlite3_column_text(t, 1));
-                sqlite3_finalize(t);
-                goto done;
-            }
+    sqlite3_stmt *t;
+    sqlite3_prepare_v2(lg->db, "SELECT name, tbl_name FROM sqlite_master WHERE type='trigger'", -1, &t, NULL);
+    bool ok = true;
+    while (ok && sqlite3_step(t) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(t, 0);
+        bool known = false;
+        for (size_t i = 0; name && i < sizeof triggers / sizeof triggers[0]; i++)
+            known = known || !strcmp(name, triggers[i].name);
+        if (!known) {
+            vfail(res, false, 0, "unknown trigger %s on table %s: the database was altered outside auditd",
+                  name ? name : "?", (const char *)sqlite3_column_text(t, 1));
+            ok = false;
         }
-        sqlite3_finalize(t);
     }
-    /* 2. Entries in order, with checkpoints checked as their sizes are reached. */
+    sqlite3_finalize(t);
+    return ok;
+}
+
+/* 4. The checkpoints stored at the tree's current size: signed by the
+ * ledger's key, for this size and root. Advances *cr over them. */
+static bool verify_checkpoints_at(ledger *lg, sqlite3_stmt *cs, int *cr, const merkle_frontier *fr,
+                                  ledger_verify_result *res)
+{
+    while (*cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) == fr->size) {
+        merkle_hash root, nroot;
+        uint64_t nsize;
+        merkle_frontier_root(fr, root);
+        const char *note = (const char *)sqlite3_column_text(cs, 2);
+        adt_err e2;
+        if (!note || note_verify_checkpoint(note, strlen(note), lg->origin, lg->pub, &nsize, nroot, &e2) != ADT_OK) {
+            vfail(res, fr->size > 0, fr->size ? fr->size - 1 : 0, "checkpoint at size %llu: %s",
+                  (unsigned long long)fr->size, note ? e2.msg : "missing note");
+            return false;
+        }
+        if (nsize != fr->size || memcmp(nroot, root, 32) != 0 ||
+            sqlite3_column_bytes(cs, 1) != 32 || memcmp(sqlite3_column_blob(cs, 1), root, 32) != 0) {
+            vfail(res, fr->size > 0, fr->size ? fr->size - 1 : 0,
+                  "checkpoint at size %llu does not match the tree recomputed from the entries "
+                  "(entries before it were altered, or the checkpoint was)", (unsigned long long)fr->size);
+            return false;
+        }
+        res->checkpoints++;
+        *cr = sqlite3_step(cs);
+    }
+    if (*cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) < fr->size) {
+        vfail(res, false, 0, "checkpoint rows are out of order");
+        return false;
+    }
+    return true;
+}
+
+/* 2. One entry: its hash, its seq and prev link. */
+static bool verify_entry(sqlite3_stmt *es, uint64_t i, merkle_hash lh, const merkle_hash prev,
+                         ledger_verify_result *res)
+{
+    const char *leaf = sqlite3_column_blob(es, 1);
+    size_t len = (size_t)sqlite3_column_bytes(es, 1);
+    merkle_leaf_hash(leaf, len, lh);
+    if (sqlite3_column_bytes(es, 2) != 32 || memcmp(sqlite3_column_blob(es, 2), lh, 32) != 0) {
+        vfail(res, true, i, "entry %llu: its bytes do not hash to the stored leaf hash (the entry or its hash was altered)",
+              (unsigned long long)i);
+        return false;
+    }
+    const char *pv;
+    size_t pvl;
+    uint64_t lseq;
+    if (!leaf_chain(leaf, len, &pv, &pvl, &lseq)) {
+        vfail(res, true, i, "entry %llu is not a leaf in the ledger's format", (unsigned long long)i);
+        return false;
+    }
+    if (lseq != i) {
+        vfail(res, true, i, "entry %llu: its seq field does not say %llu (rows were moved or swapped)",
+              (unsigned long long)i, (unsigned long long)i);
+        return false;
+    }
+    char prev_hex[2 * MERKLE_HASH_LEN + 1] = "";
+    if (i > 0)
+        codec_hex(prev, MERKLE_HASH_LEN, prev_hex, sizeof prev_hex);
+    if (pvl != (i > 0 ? 2 * MERKLE_HASH_LEN : 0) || memcmp(pv, prev_hex, pvl) != 0) {
+        vfail(res, true, i, "entry %llu: prev does not name the leaf hash of entry %llu (the chain is broken)",
+              (unsigned long long)i, (unsigned long long)(i ? i - 1 : 0));
+        return false;
+    }
+    return true;
+}
+
+/* 2-4. Every entry in order, the tree nodes as the frontier completes them,
+ * the checkpoints as their sizes are reached. OUT: the frontier of all
+ * entries. Returns ADT_OK (a finding is in res) or a read failure. */
+static int verify_entries(ledger *lg, verifier *v, merkle_frontier *fr, adt_err *err)
+{
+    ledger_verify_result *res = v->res;
+    sqlite3_stmt *es = NULL, *cs = NULL;
+    int rc = ADT_OK;
     if (sqlite3_prepare_v2(lg->db, "SELECT seq, leaf, leaf_hash FROM entries ORDER BY seq", -1, &es, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(lg->db, "SELECT size, root, note FROM checkpoints ORDER BY size", -1, &cs, NULL) != SQLITE_OK) {
-        rc = db_fail(lg->db, err, "reading the ledger");
-        goto done;
+        rc = sqldb_fail(lg->db, "reading the ledger", err);
+        goto out;
     }
-    merkle_frontier fr;
-    merkle_frontier_init(&fr);
-    merkle_hash prev_hash;
-    char prev_hex[2 * MERKLE_HASH_LEN + 1] = "";
+    merkle_frontier_init(fr);
+    merkle_hash prev = {0};
     int cr = sqlite3_step(cs);
     for (uint64_t i = 0;; i++) {
-        /* Checkpoints at the current size. */
-        while (cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) == fr.size) {
-            merkle_hash root, nroot;
-            uint64_t nsize;
-            merkle_frontier_root(&fr, root);
-            const char *note = (const char *)sqlite3_column_text(cs, 2);
-            adt_err e2;
-            if (!note || note_verify_checkpoint(note, strlen(note), lg->origin, lg->pub, &nsize, nroot, &e2) != ADT_OK) {
-                vfail(res, fr.size > 0, fr.size ? fr.size - 1 : 0, "checkpoint at size %llu: %s",
-                      (unsigned long long)fr.size, note ? e2.msg : "missing note");
-                goto done;
-            }
-            if (nsize != fr.size || memcmp(nroot, root, 32) != 0 ||
-                sqlite3_column_bytes(cs, 1) != 32 || memcmp(sqlite3_column_blob(cs, 1), root, 32) != 0) {
-                vfail(res, fr.size > 0, fr.size ? fr.size - 1 : 0,
-                      "checkpoint at size %llu does not match the tree recomputed from the entries "
-                      "(entries before it were altered, or the checkpoint was)", (unsigned long long)fr.size);
-                goto done;
-            }
-            res->checkpoints++;
-            cr = sqlite3_step(cs);
-        }
-        if (cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) < fr.size) {
-            vfail(res, false, 0, "checkpoint rows are out of order");
-            goto done;
-        }
+        if (!verify_checkpoints_at(lg, cs, &cr, fr, res))
+            goto out;
         int er = sqlite3_step(es);
         if (er == SQLITE_DONE)
             break;
         if (er != SQLITE_ROW) {
-            rc = db_fail(lg->db, err, "reading entries");
-            goto done;
+            rc = sqldb_fail(lg->db, "reading entries", err);
+            goto out;
         }
         uint64_t seq = (uint64_t)sqlite3_column_int64(es, 0);
         if (seq != i) {
             vfail(res, true, i, "entry %llu is missing (the next stored entry is %llu): rows were deleted",
                   (unsigned long long)i, (unsigned long long)seq);
-            goto done;
+            goto out;
         }
-        const char *leaf = sqlite3_column_blob(es, 1);
-        size_t len = (size_t)sqlite3_column_bytes(es, 1);
         merkle_hash lh;
-        merkle_leaf_hash(leaf, len, lh);
-        if (sqlite3_column_bytes(es, 2) != 32 || memcmp(sqlite3_column_blob(es, 2), lh, 32) != 0) {
-            vfail(res, true, i, "entry %llu: its bytes do not hash to the stored leaf hash (the entry or its hash was altered)",
-                  (unsigned long long)i);
-            goto done;
-        }
-        const char *pv;
-        size_t pvl;
-        uint64_t lseq;
-        if (!leaf_chain_fields(leaf, len, &pv, &pvl, &lseq)) {
-            vfail(res, true, i, "entry %llu is not a leaf in the ledger's format", (unsigned long long)i);
-            goto done;
-        }
-        if (lseq != i) {
-            vfail(res, true, i, "entry %llu: its seq field does not say %llu (rows were moved or swapped)",
-                  (unsigned long long)i, (unsigned long long)i);
-            goto done;
-        }
-        if (pvl != strlen(prev_hex) || memcmp(pv, prev_hex, pvl) != 0) {
-            vfail(res, true, i, "entry %llu: prev does not name the leaf hash of entry %llu (the chain is broken)",
-                  (unsigned long long)i, (unsigned long long)(i ? i - 1 : 0));
-            goto done;
-        }
-        if ((rc = merkle_frontier_push(&fr, lh, verify_node, &v))) {
-            rc = 0;
-            goto done;
-        }
-        memcpy(prev_hash, lh, 32);
-        sodium_bin2hex(prev_hex, sizeof prev_hex, prev_hash, 32);
+        if (!verify_entry(es, i, lh, prev, res) || merkle_frontier_push(fr, lh, verify_node, v))
+            goto out;
+        memcpy(prev, lh, MERKLE_HASH_LEN);
         res->entries++;
     }
-    if (cr == SQLITE_ROW) {
-        vfail(res, true, fr.size, "a checkpoint was signed at size %llu but only %llu entries are stored: "
-              "the tail was truncated", (unsigned long long)sqlite3_column_int64(cs, 0), (unsigned long long)fr.size);
-        goto done;
-    }
-    if (res->checkpoints == 0) {
+    if (cr == SQLITE_ROW)
+        vfail(res, true, fr->size, "a checkpoint was signed at size %llu but only %llu entries are stored: "
+              "the tail was truncated", (unsigned long long)sqlite3_column_int64(cs, 0), (unsigned long long)fr->size);
+    else if (res->checkpoints == 0)
         vfail(res, false, 0, "no signed checkpoint found");
-        goto done;
-    }
-    /* Every expected node was found in order above; the same count means no
-     * extra ones (e.g. left behind by deleted entries). */
-    uint64_t expect_nodes = 0;
-    for (int l = 1; l < 64; l++)
-        expect_nodes += fr.size >> l;
-    sqlite3_stmt *cn;
-    if (sqlite3_prepare_v2(lg->db, "SELECT count(*) FROM nodes", -1, &cn, NULL) == SQLITE_OK &&
-        sqlite3_step(cn) == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cn, 0) != expect_nodes) {
-        vfail(res, false, 0, "the tree holds %lld nodes where %llu entries make %llu: nodes were added "
-              "or left behind by deleted entries", (long long)sqlite3_column_int64(cn, 0),
-              (unsigned long long)fr.size, (unsigned long long)expect_nodes);
-        sqlite3_finalize(cn);
-        goto done;
-    }
-    sqlite3_finalize(cn);
-    /* 6. Every recorded batch identity names entries that exist and were
-     * signed by that agent for that seq and body (a forged row could make
-     * the daemon answer a resend as if it had been committed). */
-    if (verify_batches(lg, fr.size, res)) {
-        rc = ADT_OK;
-        goto done;
-    }
-    merkle_frontier_root(&fr, res->root);
-done:
-    for (int l = 0; l < 64; l++)
-        sqlite3_finalize(v.level[l]);
+out:
     sqlite3_finalize(es);
     sqlite3_finalize(cs);
+    return rc;
+}
+
+/* 5. Every expected node was found in order; the same count means no extra
+ * ones (e.g. left behind by deleted entries). */
+static void verify_node_count(ledger *lg, uint64_t size, ledger_verify_result *res)
+{
+    uint64_t expect_nodes = 0;
+    for (int l = 1; l < 64; l++)
+        expect_nodes += size >> l;
+    sqlite3_stmt *cn;
+    if (sqlite3_prepare_v2(lg->db, "SELECT count(*) FROM nodes", -1, &cn, NULL) == SQLITE_OK &&
+        sqlite3_step(cn) == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cn, 0) != expect_nodes)
+        vfail(res, false, 0, "the tree holds %lld nodes where %llu entries make %llu: nodes were added "
+              "or left behind by deleted entries", (long long)sqlite3_column_int64(cn, 0),
+              (unsigned long long)size, (unsigned long long)expect_nodes);
+    sqlite3_finalize(cn);
+}
+
+int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->ok = true;
+    ledger *lg;
+    int rc = ledger_open(dir, LEDGER_RDONLY, &lg, err);
+    if (rc)
+        return rc;
+    structure_check sc;
+    structure_start(&sc, dir);
+    verifier v = {.db = lg->db, .res = res};
+    merkle_frontier fr;
+    merkle_frontier_init(&fr);
+    if (verify_triggers(lg, res) && !(rc = verify_entries(lg, &v, &fr, err)) && res->ok) {
+        verify_node_count(lg, fr.size, res);
+        /* 6. Every recorded batch identity names entries that exist and were
+         * signed by that agent for that seq and body (a forged row could make
+         * the daemon answer a resend as if it had been committed). */
+        if (res->ok)
+            verify_batches(lg, fr.size, res);
+        if (res->ok)
+            merkle_frontier_root(&fr, res->root);
+    }
+    for (int l = 0; l < 64; l++)
+        sqlite3_finalize(v.level[l]);
     ledger_close(lg);
+    if (structure_finish(&sc, res))
+        rc = ADT_OK;
     return rc;
 }

@@ -1,5 +1,6 @@
 #include "merkle.h"
 
+#include "sha256.h"
 #include "status.h"
 
 #include <sodium.h>
@@ -7,12 +8,12 @@
 
 void merkle_leaf_hash(const void *leaf, size_t len, merkle_hash out)
 {
-    crypto_hash_sha256_state st;
     static const unsigned char zero = 0x00;
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, &zero, 1);
-    crypto_hash_sha256_update(&st, leaf, len);
-    crypto_hash_sha256_final(&st, out);
+    sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, &zero, 1);
+    sha256_update(&c, leaf, len);
+    sha256_final(&c, out);
 }
 
 void merkle_node_hash(const merkle_hash left, const merkle_hash right, merkle_hash out)
@@ -21,10 +22,10 @@ void merkle_node_hash(const merkle_hash left, const merkle_hash right, merkle_ha
     in[0] = 0x01;
     memcpy(in + 1, left, MERKLE_HASH_LEN);
     memcpy(in + 1 + MERKLE_HASH_LEN, right, MERKLE_HASH_LEN);
-    crypto_hash_sha256(out, in, sizeof in);
+    sha256(in, sizeof in, out);
 }
 
-void merkle_empty_root(merkle_hash out) { crypto_hash_sha256(out, (const unsigned char *)"", 0); }
+void merkle_empty_root(merkle_hash out) { sha256("", 0, out); }
 
 uint64_t merkle_split(uint64_t n)
 {

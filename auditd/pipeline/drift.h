@@ -1,4 +1,5 @@
-/* drift.h: feature drift of recent telemetry against a model's training data.
+/* drift.h: drift statistics: how far a sample of a feature has moved from its
+ * training distribution (the check of a deployed model is driftcheck.h).
  *
  * Two measures per feature (docs/models.md):
  *  - PSI, the Population Stability Index (Siddiqi, "Credit Risk Scorecards",
@@ -62,39 +63,5 @@ int drift_ks_ref(const drift_ref *r, double *x, size_t n, double *d, size_t *m, 
  * sizes, ascending edges and percentiles, proportions in [0,1] summing to 1). */
 cJSON *drift_ref_to_json(const drift_ref *r);
 int drift_ref_from_json(const cJSON *j, drift_ref *out, adt_err *err);
-
-/* ---- A drift check of a deployed model ------------------------------------ */
-
-typedef struct drift_feature {
-    char feature[64];
-    size_t n;        /* window values used */
-    double psi, ks, ks_p;
-    int drifted;     /* psi > threshold */
-} drift_feature;
-
-typedef struct drift_report {
-    char model[65], version[65];
-    int64_t from_us, to_us;
-    double threshold;
-    size_t rows;                 /* window rows read */
-    size_t nfeatures;
-    drift_feature features[16];
-    int alerted;                 /* events were appended */
-    char alert_id[96];
-} drift_report;
-
-/* Compare the telemetry of [from_us, to_us) with the training summary of
- * model `name` (`version` NULL = the deployed one, else the newest). For each
- * feature whose PSI exceeds `threshold`, append `drift.detected`; if any did,
- * append one `alert.raise` (kind "drift"). All events by `actor`, in one
- * ledger transaction. ADT_ENOTFOUND when the window holds no reading. */
-int drift_check(const char *data_dir, const char *name, const char *version, int64_t from_us,
-                int64_t to_us, double threshold, const char *actor, drift_report *rep,
-                adt_err *err);
-/* The same, with the events recorded as made at `at_us` (0 = now): for a
- * check run later over an earlier window (`auditd drift --time`). */
-int drift_check_at(const char *data_dir, const char *name, const char *version, int64_t from_us,
-                   int64_t to_us, double threshold, const char *actor, int64_t at_us,
-                   drift_report *rep, adt_err *err);
 
 #endif

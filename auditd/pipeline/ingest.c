@@ -3,17 +3,18 @@
 #include "ingest.h"
 
 #include "canon.h"
+#include "hmap.h"
 #include "log.h"
-#include "rfc3339.h"
-#include "tdb.h"
-
-#ifdef AUDITD_HAVE_SCORER
 #include "model.h"
-#endif
+#include "rfc3339.h"
+#include "rollup.h"
+#include "scoreq.h"
+#include "sha256.h"
+#include "sqldb.h"
+#include "tdb.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ typedef struct iprof {
     int64_t pv;      /* profiles.id */
     int64_t version; /* counter */
     profile *p;
+    rollup_roles roles; /* its KPI roles, for rollups */
     int *feat;       /* field index per scorer feature, NULL if not scorable */
 } iprof;
 
@@ -39,7 +41,7 @@ typedef struct idev {
 
 struct ingest {
     sqlite3 *db;
-    psink sink;
+    evsink sink;
     bool score;
     bool loaded;
     sqlite3_int64 data_version; /* meta 'registry' counter of the cache */
@@ -47,28 +49,17 @@ struct ingest {
     size_t nprofs;
     idev *devs;
     size_t ndevs;
-    size_t *hash; /* open addressing: device index + 1, 0 = empty */
-    size_t hcap;
+    hmap by_name; /* device name -> index into devs, plus one */
     uint64_t stamp;
-    uint64_t replay_request; /* ledger index of the request a replay answers, or PSINK_NONE */
+    uint64_t replay_request; /* ledger index of the request a replay answers, or EVSINK_NONE */
     sqlite3_stmt *ins_reading, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_pred, *upd_twin,
         *upd_model;
-#ifdef AUDITD_HAVE_SCORER
+    rollup_acc *rollups; /* the batch's, flushed before its commit */
+    scoreq *sq;          /* scores a batch's rows while they are stored */
     model_scorer *scorer;
     int64_t scorer_checked_us;
     char data_dir[4096];
-#endif
 };
-
-static uint64_t fnv(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 static void unload(ingest *g)
 {
@@ -82,11 +73,10 @@ static void unload(ingest *g)
         buf_free(&g->devs[i].last);
     }
     free(g->devs);
-    free(g->hash);
+    hmap_free(&g->by_name, NULL);
     g->profs = NULL;
     g->devs = NULL;
-    g->hash = NULL;
-    g->nprofs = g->ndevs = g->hcap = 0;
+    g->nprofs = g->ndevs = 0;
     g->loaded = false;
 }
 
@@ -97,20 +87,10 @@ void ingest_invalidate(ingest *g)
 
 static int find_dev(const ingest *g, const char *name, size_t n)
 {
-    if (!g->hcap)
-        return -1;
-    size_t m = g->hcap - 1;
-    for (size_t i = fnv(name, n) & m;; i = (i + 1) & m) {
-        size_t v = g->hash[i];
-        if (!v)
-            return -1;
-        const char *dn = g->devs[v - 1].name;
-        if (strlen(dn) == n && !memcmp(dn, name, n))
-            return (int)(v - 1);
-    }
+    uintptr_t v = (uintptr_t)hmap_get(&g->by_name, name, n);
+    return v ? (int)(v - 1) : -1;
 }
 
-#ifdef AUDITD_HAVE_SCORER
 static void map_features(ingest *g)
 {
     for (size_t i = 0; i < g->nprofs; i++) {
@@ -165,7 +145,6 @@ static void refresh_scorer(ingest *g)
     }
     map_features(g);
 }
-#endif
 
 static int load(ingest *g, adt_err *err)
 {
@@ -184,7 +163,7 @@ static int load(ingest *g, adt_err *err)
         return ADT_OK;
     unload(g);
     sqlite3_stmt *st;
-    int rc = tdb_prepare(g->db,
+    int rc = sqldb_prepare(g->db,
                          "SELECT id, version, json FROM profiles p WHERE version = "
                          "(SELECT MAX(version) FROM profiles q WHERE q.name=p.name)",
                          &st, err);
@@ -211,12 +190,13 @@ static int load(ingest *g, adt_err *err)
         }
         ip->pv = sqlite3_column_int64(st, 0);
         ip->version = sqlite3_column_int64(st, 1);
+        rollup_roles_of(ip->p, &ip->roles);
         g->nprofs++;
     }
     sqlite3_finalize(st);
     if (rc)
         return rc;
-    rc = tdb_prepare(g->db, "SELECT id, name, profile FROM devices ORDER BY id", &st, err);
+    rc = sqldb_prepare(g->db, "SELECT id, name, profile FROM devices ORDER BY id", &st, err);
     if (rc)
         return rc;
     cap = 0;
@@ -252,64 +232,53 @@ static int load(ingest *g, adt_err *err)
     sqlite3_finalize(st);
     if (rc)
         return rc;
-    g->hcap = 16;
-    while (g->hcap < g->ndevs * 2)
-        g->hcap *= 2;
-    g->hash = calloc(g->hcap, sizeof *g->hash);
-    if (!g->hash)
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < g->ndevs; i++) {
-        size_t m = g->hcap - 1;
-        size_t h = fnv(g->devs[i].name, strlen(g->devs[i].name)) & m;
-        while (g->hash[h])
-            h = (h + 1) & m;
-        g->hash[h] = i + 1;
-    }
-#ifdef AUDITD_HAVE_SCORER
+    for (size_t i = 0; i < g->ndevs; i++)
+        if (hmap_put(&g->by_name, g->devs[i].name, strlen(g->devs[i].name),
+                     (void *)(uintptr_t)(i + 1), NULL))
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
     map_features(g);
-#endif
     g->loaded = true;
     return ADT_OK;
 }
 
-int ingest_open(const char *data_dir, const psink *sink, bool score, ingest **out, adt_err *err)
+int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **out, adt_err *err)
 {
     *out = NULL;
-    if (sodium_init() < 0)
-        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     ingest *g = calloc(1, sizeof *g);
     if (!g)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     if (sink)
         g->sink = *sink;
     g->score = score;
-    g->replay_request = PSINK_NONE;
-#ifdef AUDITD_HAVE_SCORER
+    g->replay_request = EVSINK_NONE;
     snprintf(g->data_dir, sizeof g->data_dir, "%s", data_dir);
-#endif
     int rc = tdb_open(data_dir, true, &g->db, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "INSERT INTO readings(device, time_us, pv, batch, v) "
+        rc = sqldb_prepare(g->db, "INSERT INTO readings(device, time_us, pv, batch, v) "
                                 "VALUES(?,?,?,?,?)", &g->ins_reading, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "INSERT INTO quarantine(batch, received_us, device, time_us, "
+        rc = sqldb_prepare(g->db, "INSERT INTO quarantine(batch, received_us, device, time_us, "
                                 "reason, detail, line) VALUES(?,?,?,?,?,?,?)", &g->ins_quar, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "UPDATE quarantine SET replayed_batch=? WHERE id=?",
+        rc = sqldb_prepare(g->db, "UPDATE quarantine SET replayed_batch=? WHERE id=?",
                          &g->upd_quar_ok, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "UPDATE quarantine SET reason=?, detail=? WHERE id=?",
+        rc = sqldb_prepare(g->db, "UPDATE quarantine SET reason=?, detail=? WHERE id=?",
                          &g->upd_quar_bad, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "INSERT INTO predictions(reading, device, time_us, prob, model, "
+        rc = sqldb_prepare(g->db, "INSERT INTO predictions(reading, device, time_us, prob, model, "
                                 "version, batch) VALUES(?,?,?,?,?,?,?)", &g->ins_pred, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "UPDATE devices SET last_seen_us=?1, last_values=?2, last_pv=?3 "
+        rc = sqldb_prepare(g->db, "UPDATE devices SET last_seen_us=?1, last_values=?2, last_pv=?3 "
                                 "WHERE id=?4 AND (last_seen_us IS NULL OR last_seen_us<=?1)",
                          &g->upd_twin, err);
     if (!rc)
-        rc = tdb_prepare(g->db, "UPDATE devices SET model_version=? WHERE id=?", &g->upd_model,
+        rc = sqldb_prepare(g->db, "UPDATE devices SET model_version=? WHERE id=?", &g->upd_model,
                          err);
+    if (!rc)
+        rc = rollup_acc_open(g->db, &g->rollups, err);
+    if (!rc && score)
+        rc = scoreq_start(&g->sq, err);
     if (rc) {
         ingest_close(g);
         return rc;
@@ -330,11 +299,11 @@ void ingest_close(ingest *g)
     sqlite3_finalize(g->ins_pred);
     sqlite3_finalize(g->upd_twin);
     sqlite3_finalize(g->upd_model);
-#ifdef AUDITD_HAVE_SCORER
+    rollup_acc_close(g->rollups);
+    scoreq_stop(g->sq);
     if (g->scorer)
         model_scorer_close(g->scorer);
-#endif
-    tdb_close(g->db);
+    sqldb_close(g->db);
     free(g);
 }
 
@@ -350,14 +319,57 @@ typedef struct span {
     int64_t qid; /* quarantine row being replayed, 0 for new input */
 } span;
 
-/* Scored rows of the batch. */
+/* Rows of the batch to score, with where their predictions go. Allocated
+ * for the whole batch at its start: the scoring thread reads rows while
+ * later ones are added, so the arrays never move. */
 typedef struct scored_rows {
-    double *x;
+    double *x;        /* n rows of nx raw features */
+    float *prob;      /* their scores, written by the scoring thread */
     int64_t *reading;
     int *dev;
     int64_t *time;
+    int *label;       /* the reading's failure label, -1: none */
     size_t n, cap, nx;
+    size_t submitted; /* rows handed to the scoring thread */
 } scored_rows;
+
+#define SCORE_CHUNK 2048 /* rows per scoring job */
+
+static int scored_rows_alloc(scored_rows *s, size_t cap)
+{
+    s->x = malloc((cap ? cap : 1) * (s->nx ? s->nx : 1) * sizeof *s->x);
+    s->prob = malloc((cap ? cap : 1) * sizeof *s->prob);
+    s->reading = malloc((cap ? cap : 1) * sizeof *s->reading);
+    s->dev = malloc((cap ? cap : 1) * sizeof *s->dev);
+    s->time = malloc((cap ? cap : 1) * sizeof *s->time);
+    s->label = malloc((cap ? cap : 1) * sizeof *s->label);
+    s->cap = cap;
+    return s->x && s->prob && s->reading && s->dev && s->time && s->label ? ADT_OK : ADT_ENOMEM;
+}
+
+static void scored_rows_free(scored_rows *s)
+{
+    free(s->x);
+    free(s->prob);
+    free(s->reading);
+    free(s->dev);
+    free(s->time);
+    free(s->label);
+}
+
+static int add_scored(scored_rows *s, const double *row, int64_t reading, int dev, int64_t t,
+                      int label)
+{
+    if (s->n == s->cap)
+        return ADT_EINTERNAL; /* sized for the batch: cannot happen */
+    memcpy(s->x + s->n * s->nx, row, s->nx * sizeof *row);
+    s->reading[s->n] = reading;
+    s->dev[s->n] = dev;
+    s->time[s->n] = t;
+    s->label[s->n] = label;
+    s->n++;
+    return ADT_OK;
+}
 
 static void put_be64(uint8_t *b, uint64_t v)
 {
@@ -375,6 +387,10 @@ static profile_reason check_line(ingest *g, const char *p, size_t n, int *dev, i
 {
     devname[0] = 0;
     *time = 0;
+    if (n > INGEST_MAX_LINE) {
+        snprintf(detail, dcap, "line longer than %u bytes", INGEST_MAX_LINE);
+        return PROFILE_R_PARSE;
+    }
     cJSON *j = cJSON_ParseWithLength(p, n);
     if (!cJSON_IsObject(j)) {
         snprintf(detail, dcap, "not a JSON object");
@@ -422,254 +438,265 @@ out:
     return r;
 }
 
-static int add_scored(scored_rows *s, const double *row, int64_t reading, int dev, int64_t t)
+/* ---- One batch, in phases ------------------------------------------------------
+ * begin (transaction, registry cache, batch row) -> each line (quarantined, or
+ * stored with its digest record, twin candidate and scoring row) -> scores ->
+ * twins -> ledger record -> finish (batch row, commit). Any failure rolls the
+ * whole batch back: nothing is stored without its ledger record. */
+
+#define UNKNOWN_LISTED 20 /* unknown device names listed in telemetry.reject */
+
+typedef struct batch {
+    ingest *g;
+    const char *actor;
+    bool replay;
+    int64_t now;
+    ingest_result *res;
+    buf packed;                /* the line being stored */
+    sha256_ctx digest;         /* over the stored readings (docs/pipeline.md) */
+    int64_t first_row, last_row, from, to;
+    char unknown[UNKNOWN_LISTED][72];
+    size_t nunknown;
+    scored_rows sc;
+    double *row;               /* scratch: one row of raw features */
+    const char *model, *version;
+    float threshold;
+    size_t nlines;
+} batch;
+
+static int batch_begin(batch *b, adt_err *err)
 {
-    if (s->n == s->cap) {
-        size_t c = s->cap ? s->cap * 2 : 1024;
-        double *x = realloc(s->x, c * s->nx * sizeof *x);
-        if (x)
-            s->x = x;
-        int64_t *r = realloc(s->reading, c * sizeof *r);
-        if (r)
-            s->reading = r;
-        int *d = realloc(s->dev, c * sizeof *d);
-        if (d)
-            s->dev = d;
-        int64_t *tt = realloc(s->time, c * sizeof *tt);
-        if (tt)
-            s->time = tt;
-        if (!x || !r || !d || !tt)
-            return ADT_ENOMEM;
-        s->cap = c;
+    ingest *g = b->g;
+    int rc = sqldb_begin(g->db, err);
+    if (!rc)
+        rc = load(g, err);
+    if (rc)
+        return rc;
+    g->stamp++;
+    if (g->scorer) {
+        model_scorer_features(g->scorer, &b->sc.nx);
+        b->model = model_scorer_model(g->scorer);
+        b->version = model_scorer_version(g->scorer);
+        b->threshold = model_scorer_threshold(g->scorer);
+        b->row = malloc((b->sc.nx ? b->sc.nx : 1) * sizeof *b->row);
+        if (!b->row || scored_rows_alloc(&b->sc, b->nlines))
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
-    memcpy(s->x + s->n * s->nx, row, s->nx * sizeof *row);
-    s->reading[s->n] = reading;
-    s->dev[s->n] = dev;
-    s->time[s->n] = t;
-    s->n++;
-    return ADT_OK;
+    sqlite3_stmt *st;
+    rc = sqldb_prepare(g->db, "INSERT INTO batches(actor, received_us) VALUES(?,?)", &st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, b->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, b->now);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = sqldb_fail(g->db, "creating the batch", err);
+    sqlite3_finalize(st);
+    b->res->batch_id = sqlite3_last_insert_rowid(g->db);
+    return rc;
 }
 
-static int run_batch(ingest *g, const char *actor, const span *lines, size_t nlines,
-                     bool replay, ingest_result *res, adt_err *err)
+/* A refused line: kept whole in the quarantine with the reason (a replayed
+ * one gets its reason updated). */
+static int quarantine_line(batch *b, const span *sp, profile_reason r, const char *devname,
+                           int64_t t, const char *detail, adt_err *err)
 {
-    memset(res, 0, sizeof *res);
-    res->batch_index = res->reject_index = res->pred_index = PSINK_NONE;
-    if (nlines > INGEST_MAX_READINGS)
-        return adt_fail(err, ADT_ETOOBIG, "batch of %zu readings: at most %d per batch", nlines,
-                        INGEST_MAX_READINGS);
-#ifdef AUDITD_HAVE_SCORER
-    refresh_scorer(g);
-#endif
-    int rc = tdb_exec(g->db, "BEGIN IMMEDIATE", "starting the batch", err);
+    ingest *g = b->g;
+    b->res->quarantined++;
+    b->res->reasons[r]++;
+    if (r == PROFILE_R_UNKNOWN_DEVICE && b->nunknown < UNKNOWN_LISTED &&
+        canon_utf8_valid(devname, strlen(devname))) {
+        bool seen = false;
+        for (size_t k = 0; k < b->nunknown && !seen; k++)
+            seen = !strcmp(b->unknown[k], devname);
+        if (!seen)
+            snprintf(b->unknown[b->nunknown++], sizeof b->unknown[0], "%s", devname);
+    }
+    sqlite3_stmt *q = sp->qid ? g->upd_quar_bad : g->ins_quar;
+    sqlite3_reset(q);
+    if (sp->qid) {
+        sqlite3_bind_text(q, 1, profile_reason_name(r), -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, detail, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 3, sp->qid);
+    } else {
+        sqlite3_bind_int64(q, 1, b->res->batch_id);
+        sqlite3_bind_int64(q, 2, b->now);
+        if (devname[0])
+            sqlite3_bind_text(q, 3, devname, -1, SQLITE_TRANSIENT);
+        else
+            sqlite3_bind_null(q, 3);
+        if (t)
+            sqlite3_bind_int64(q, 4, t);
+        else
+            sqlite3_bind_null(q, 4);
+        sqlite3_bind_text(q, 5, profile_reason_name(r), -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 6, detail, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(q, 7, sp->p, (int)sp->n, SQLITE_STATIC);
+    }
+    return sqlite3_step(q) == SQLITE_DONE ? ADT_OK
+                                           : sqldb_fail(g->db, "quarantining a reading", err);
+}
+
+/* The digest record of a stored reading: device name NUL, time (BE64),
+ * profile SHA-256 hex, packed length (BE32), packed values. */
+static void digest_reading(batch *b, const idev *d, const iprof *ip, int64_t t)
+{
+    uint8_t hdr[12];
+    put_be64(hdr, (uint64_t)t);
+    size_t pl = b->packed.len;
+    hdr[8] = (uint8_t)(pl >> 24);
+    hdr[9] = (uint8_t)(pl >> 16);
+    hdr[10] = (uint8_t)(pl >> 8);
+    hdr[11] = (uint8_t)pl;
+    sha256_update(&b->digest, d->name, strlen(d->name) + 1);
+    sha256_update(&b->digest, hdr, 8);
+    sha256_update(&b->digest, ip->p->sha256, 64);
+    sha256_update(&b->digest, hdr + 8, 4);
+    sha256_update(&b->digest, b->packed.data, pl);
+}
+
+/* The device's latest reading of the batch becomes its twin's. */
+static int twin_candidate(batch *b, idev *d, int64_t t, adt_err *err)
+{
+    if (d->stamp != b->g->stamp) {
+        d->stamp = b->g->stamp;
+        d->last_time = INT64_MIN;
+        d->scored = false;
+        b->res->devices++;
+    }
+    if (t < d->last_time)
+        return ADT_OK;
+    d->last_time = t;
+    buf_reset(&d->last);
+    return buf_append(&d->last, b->packed.data, b->packed.len)
+               ? adt_fail(err, ADT_ENOMEM, "out of memory")
+               : ADT_OK;
+}
+
+/* Hand the rows not yet submitted to the scoring thread once there are at
+ * least `min` of them. */
+static int submit_scoring(batch *b, size_t min, adt_err *err)
+{
+    scored_rows *sc = &b->sc;
+    size_t n = sc->n - sc->submitted;
+    if (n == 0 || n < min)
+        return ADT_OK;
+    int rc = scoreq_submit(b->g->sq, b->g->scorer, sc->x + sc->submitted * sc->nx, n, sc->nx,
+                           sc->prob + sc->submitted, err);
+    if (!rc)
+        sc->submitted = sc->n;
+    return rc;
+}
+
+/* A valid line: stored, digested, and queued for scoring. */
+static int store_reading(batch *b, const span *sp, int dev, int64_t t, adt_err *err)
+{
+    ingest *g = b->g;
+    idev *d = &g->devs[dev];
+    iprof *ip = &g->profs[d->prof];
+    sqlite3_stmt *ins = g->ins_reading;
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, d->id);
+    sqlite3_bind_int64(ins, 2, t);
+    sqlite3_bind_int64(ins, 3, ip->pv);
+    sqlite3_bind_int64(ins, 4, b->res->batch_id);
+    sqlite3_bind_blob(ins, 5, b->packed.data, (int)b->packed.len, SQLITE_STATIC);
+    if (sqlite3_step(ins) != SQLITE_DONE)
+        return sqldb_fail(g->db, "storing a reading", err);
+    int64_t rid = sqlite3_last_insert_rowid(g->db);
+    if (!b->first_row)
+        b->first_row = rid;
+    b->last_row = rid;
+    if (sp->qid) {
+        sqlite3_reset(g->upd_quar_ok);
+        sqlite3_bind_int64(g->upd_quar_ok, 1, b->res->batch_id);
+        sqlite3_bind_int64(g->upd_quar_ok, 2, sp->qid);
+        if (sqlite3_step(g->upd_quar_ok) != SQLITE_DONE)
+            return sqldb_fail(g->db, "marking a replayed reading", err);
+    }
+    b->res->accepted++;
+    if (t < b->from)
+        b->from = t;
+    if (t > b->to)
+        b->to = t;
+    digest_reading(b, d, ip, t);
+    int rc = twin_candidate(b, d, t, err);
     if (rc)
         return rc;
-    rc = load(g, err);
-    if (rc) {
-        sqlite3_exec(g->db, "ROLLBACK", NULL, NULL, NULL);
+    profile_value vals[PROFILE_MAX_FIELDS];
+    if (profile_unpack(ip->p, b->packed.data, b->packed.len, vals, err))
+        return ADT_EINTERNAL;
+    if ((rc = rollup_add(g->rollups, d->id, t, ip->p, &ip->roles, vals, err)) ||
+        !b->row || !ip->feat)
         return rc;
+    for (size_t k = 0; k < b->sc.nx; k++) {
+        const profile_value *v = &vals[ip->feat[k]];
+        b->row[k] = v->present ? v->num : NAN;
     }
-    g->stamp++;
-    int64_t now = rfc3339_now_us();
-    buf packed, ev[3], body;
-    buf_init(&packed, INGEST_MAX_LINE);
+    int label = -1;
+    if (ip->roles.label >= 0 && vals[ip->roles.label].present)
+        label = vals[ip->roles.label].num != 0;
+    if (add_scored(&b->sc, b->row, rid, dev, t, label))
+        return adt_fail(err, ADT_EINTERNAL, "more rows to score than lines in the batch");
+    return submit_scoring(b, SCORE_CHUNK, err);
+}
+
+static int batch_line(batch *b, const span *sp, adt_err *err)
+{
+    char devname[72], detail[256];
+    int dev = -1;
+    int64_t t = 0;
+    buf_reset(&b->packed);
+    b->res->readings++;
+    profile_reason r = check_line(b->g, sp->p, sp->n, &dev, &t, &b->packed, devname,
+                                  sizeof devname, detail, sizeof detail);
+    return r == PROFILE_OK ? store_reading(b, sp, dev, t, err)
+                           : quarantine_line(b, sp, r, devname, t, detail, err);
+}
+
+/* The batch's scores (the scoring thread has been computing them while the
+ * lines were stored): wait for the last ones and store each prediction. */
+static int batch_score(batch *b, adt_err *err)
+{
+    ingest *g = b->g;
+    if (!b->sc.n)
+        return ADT_OK;
+    int rc = submit_scoring(b, 1, err);
+    int wrc = scoreq_wait(g->sq, err);
+    if (!rc)
+        rc = wrc;
+    const float *prob = b->sc.prob;
+    for (size_t i = 0; !rc && i < b->sc.n; i++) {
+        sqlite3_stmt *p = g->ins_pred;
+        sqlite3_reset(p);
+        sqlite3_bind_int64(p, 1, b->sc.reading[i]);
+        sqlite3_bind_int64(p, 2, g->devs[b->sc.dev[i]].id);
+        sqlite3_bind_int64(p, 3, b->sc.time[i]);
+        sqlite3_bind_double(p, 4, prob[i]);
+        sqlite3_bind_text(p, 5, b->model, -1, SQLITE_STATIC);
+        sqlite3_bind_text(p, 6, b->version, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(p, 7, b->res->batch_id);
+        if (sqlite3_step(p) != SQLITE_DONE)
+            rc = sqldb_fail(g->db, "storing a prediction", err);
+        if (!rc)
+            rc = rollup_add_prediction(g->rollups, g->devs[b->sc.dev[i]].id, b->sc.time[i],
+                                       b->model, b->version, prob[i], b->threshold,
+                                       b->sc.label[i], err);
+        b->res->predictions++;
+        if (prob[i] >= b->threshold)
+            b->res->positives++;
+        g->devs[b->sc.dev[i]].scored = true;
+    }
+    return rc;
+}
+
+/* Twins: the latest reading of each device in this batch. */
+static int batch_twins(batch *b, adt_err *err)
+{
+    ingest *g = b->g;
+    buf body;
     buf_init(&body, LEDGER_MAX_LEAF);
-    for (int i = 0; i < 3; i++)
-        buf_init(&ev[i], LEDGER_MAX_LEAF);
-    scored_rows sc = {0};
-    double *row = NULL;
-    char unknown[20][72];
-    size_t nunknown = 0;
-    crypto_hash_sha256_state hs;
-    crypto_hash_sha256_init(&hs);
-    int64_t first_row = 0, last_row = 0, from = INT64_MAX, to = INT64_MIN;
-    sqlite3_stmt *st = NULL;
-    const char *model_name = NULL, *model_version = NULL;
-    float threshold = 0.5f;
-#ifdef AUDITD_HAVE_SCORER
-    if (g->scorer) {
-        model_scorer_features(g->scorer, &sc.nx);
-        model_name = model_scorer_model(g->scorer);
-        model_version = model_scorer_version(g->scorer);
-        threshold = model_scorer_threshold(g->scorer);
-        row = malloc((sc.nx ? sc.nx : 1) * sizeof *row);
-        if (!row) {
-            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-            goto fail;
-        }
-    }
-#endif
-    rc = tdb_prepare(g->db, "INSERT INTO batches(actor, received_us) VALUES(?,?)", &st, err);
-    if (rc)
-        goto fail;
-    sqlite3_bind_text(st, 1, actor, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = tdb_fail(g->db, "creating the batch", err);
-        goto fail;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    res->batch_id = sqlite3_last_insert_rowid(g->db);
-
-    for (size_t li = 0; li < nlines; li++) {
-        const span *sp = &lines[li];
-        char devname[72], detail[256];
-        int dev = -1;
-        int64_t t = 0;
-        buf_reset(&packed);
-        profile_reason r = sp->n > INGEST_MAX_LINE
-                               ? (snprintf(detail, sizeof detail, "line longer than %u bytes",
-                                           INGEST_MAX_LINE),
-                                  devname[0] = 0, PROFILE_R_PARSE)
-                               : check_line(g, sp->p, sp->n, &dev, &t, &packed, devname,
-                                            sizeof devname, detail, sizeof detail);
-        res->readings++;
-        if (r != PROFILE_OK) {
-            res->quarantined++;
-            res->reasons[r]++;
-            if (r == PROFILE_R_UNKNOWN_DEVICE && nunknown < 20) {
-                bool seen = false;
-                for (size_t k = 0; k < nunknown && !seen; k++)
-                    seen = !strcmp(unknown[k], devname);
-                if (!seen && canon_utf8_valid(devname, strlen(devname)))
-                    snprintf(unknown[nunknown++], sizeof unknown[0], "%s", devname);
-            }
-            sqlite3_stmt *q = sp->qid ? g->upd_quar_bad : g->ins_quar;
-            sqlite3_reset(q);
-            if (sp->qid) {
-                sqlite3_bind_text(q, 1, profile_reason_name(r), -1, SQLITE_STATIC);
-                sqlite3_bind_text(q, 2, detail, -1, SQLITE_TRANSIENT);
-                sqlite3_bind_int64(q, 3, sp->qid);
-            } else {
-                sqlite3_bind_int64(q, 1, res->batch_id);
-                sqlite3_bind_int64(q, 2, now);
-                if (devname[0])
-                    sqlite3_bind_text(q, 3, devname, -1, SQLITE_TRANSIENT);
-                else
-                    sqlite3_bind_null(q, 3);
-                if (t)
-                    sqlite3_bind_int64(q, 4, t);
-                else
-                    sqlite3_bind_null(q, 4);
-                sqlite3_bind_text(q, 5, profile_reason_name(r), -1, SQLITE_STATIC);
-                sqlite3_bind_text(q, 6, detail, -1, SQLITE_TRANSIENT);
-                sqlite3_bind_blob(q, 7, sp->p, (int)sp->n, SQLITE_STATIC);
-            }
-            if (sqlite3_step(q) != SQLITE_DONE) {
-                rc = tdb_fail(g->db, "quarantining a reading", err);
-                goto fail;
-            }
-            continue;
-        }
-        idev *d = &g->devs[dev];
-        iprof *ip = &g->profs[d->prof];
-        sqlite3_stmt *ins = g->ins_reading;
-        sqlite3_reset(ins);
-        sqlite3_bind_int64(ins, 1, d->id);
-        sqlite3_bind_int64(ins, 2, t);
-        sqlite3_bind_int64(ins, 3, ip->pv);
-        sqlite3_bind_int64(ins, 4, res->batch_id);
-        sqlite3_bind_blob(ins, 5, packed.data, (int)packed.len, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE) {
-            rc = tdb_fail(g->db, "storing a reading", err);
-            goto fail;
-        }
-        int64_t rid = sqlite3_last_insert_rowid(g->db);
-        if (!first_row)
-            first_row = rid;
-        last_row = rid;
-        if (sp->qid) {
-            sqlite3_reset(g->upd_quar_ok);
-            sqlite3_bind_int64(g->upd_quar_ok, 1, res->batch_id);
-            sqlite3_bind_int64(g->upd_quar_ok, 2, sp->qid);
-            if (sqlite3_step(g->upd_quar_ok) != SQLITE_DONE) {
-                rc = tdb_fail(g->db, "marking a replayed reading", err);
-                goto fail;
-            }
-        }
-        res->accepted++;
-        if (t < from)
-            from = t;
-        if (t > to)
-            to = t;
-        /* digest record: name NUL, time (BE64), profile sha256 hex, len (BE32), packed */
-        uint8_t hdr[12];
-        put_be64(hdr, (uint64_t)t);
-        hdr[8] = (uint8_t)(packed.len >> 24);
-        hdr[9] = (uint8_t)(packed.len >> 16);
-        hdr[10] = (uint8_t)(packed.len >> 8);
-        hdr[11] = (uint8_t)packed.len;
-        crypto_hash_sha256_update(&hs, (const uint8_t *)d->name, strlen(d->name) + 1);
-        crypto_hash_sha256_update(&hs, hdr, 8);
-        crypto_hash_sha256_update(&hs, (const uint8_t *)ip->p->sha256, 64);
-        crypto_hash_sha256_update(&hs, hdr + 8, 4);
-        crypto_hash_sha256_update(&hs, (const uint8_t *)packed.data, packed.len);
-        if (d->stamp != g->stamp) {
-            d->stamp = g->stamp;
-            d->last_time = INT64_MIN;
-            d->scored = false;
-            res->devices++;
-        }
-        if (t >= d->last_time) {
-            d->last_time = t;
-            buf_reset(&d->last);
-            if (buf_append(&d->last, packed.data, packed.len)) {
-                rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-                goto fail;
-            }
-        }
-        if (row && ip->feat) {
-            profile_value vals[PROFILE_MAX_FIELDS];
-            if (profile_unpack(ip->p, packed.data, packed.len, vals, err)) {
-                rc = ADT_EINTERNAL;
-                goto fail;
-            }
-            for (size_t k = 0; k < sc.nx; k++) {
-                const profile_value *v = &vals[ip->feat[k]];
-                row[k] = v->present ? v->num : NAN;
-            }
-            if (add_scored(&sc, row, rid, dev, t)) {
-                rc = adt_fail(err, ADT_ENOMEM, "out of memory scoring the batch");
-                goto fail;
-            }
-        }
-    }
-
-#ifdef AUDITD_HAVE_SCORER
-    if (sc.n) {
-        float *prob = malloc(sc.n * sizeof *prob);
-        if (!prob) {
-            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-            goto fail;
-        }
-        rc = model_scorer_score(g->scorer, sc.x, sc.n, sc.nx, prob, err);
-        for (size_t i = 0; !rc && i < sc.n; i++) {
-            sqlite3_stmt *p = g->ins_pred;
-            sqlite3_reset(p);
-            sqlite3_bind_int64(p, 1, sc.reading[i]);
-            sqlite3_bind_int64(p, 2, g->devs[sc.dev[i]].id);
-            sqlite3_bind_int64(p, 3, sc.time[i]);
-            sqlite3_bind_double(p, 4, prob[i]);
-            sqlite3_bind_text(p, 5, model_name, -1, SQLITE_STATIC);
-            sqlite3_bind_text(p, 6, model_version, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(p, 7, res->batch_id);
-            if (sqlite3_step(p) != SQLITE_DONE)
-                rc = tdb_fail(g->db, "storing a prediction", err);
-            res->predictions++;
-            if (prob[i] >= threshold)
-                res->positives++;
-            g->devs[sc.dev[i]].scored = true;
-        }
-        free(prob);
-        if (rc)
-            goto fail;
-    }
-#endif
-    (void)threshold;
-
-    /* Twins: the latest reading of each device in this batch. */
-    for (size_t i = 0; i < g->ndevs; i++) {
+    int rc = ADT_OK;
+    for (size_t i = 0; !rc && i < g->ndevs; i++) {
         idev *d = &g->devs[i];
         if (d->stamp != g->stamp)
             continue;
@@ -679,7 +706,7 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
         if (profile_unpack(ip->p, d->last.data, d->last.len, vals, err) ||
             profile_values_json(ip->p, vals, &body)) {
             rc = ADT_EINTERNAL;
-            goto fail;
+            break;
         }
         sqlite3_reset(g->upd_twin);
         sqlite3_bind_int64(g->upd_twin, 1, d->last_time);
@@ -687,154 +714,167 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
         sqlite3_bind_int64(g->upd_twin, 3, ip->pv);
         sqlite3_bind_int64(g->upd_twin, 4, d->id);
         if (sqlite3_step(g->upd_twin) != SQLITE_DONE) {
-            rc = tdb_fail(g->db, "updating a twin", err);
-            goto fail;
+            rc = sqldb_fail(g->db, "updating a twin", err);
+            break;
         }
-        if (d->scored && model_version) {
-            sqlite3_reset(g->upd_model);
-            sqlite3_bind_text(g->upd_model, 1, model_version, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(g->upd_model, 2, d->id);
-            if (sqlite3_step(g->upd_model) != SQLITE_DONE) {
-                rc = tdb_fail(g->db, "updating a twin", err);
-                goto fail;
-            }
-        }
+        if (!d->scored || !b->version)
+            continue;
+        sqlite3_reset(g->upd_model);
+        sqlite3_bind_text(g->upd_model, 1, b->version, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(g->upd_model, 2, d->id);
+        if (sqlite3_step(g->upd_model) != SQLITE_DONE)
+            rc = sqldb_fail(g->db, "updating a twin", err);
     }
+    buf_free(&body);
+    return rc;
+}
 
-    uint8_t h[32];
-    crypto_hash_sha256_final(&hs, h);
-    sodium_bin2hex(res->digest, sizeof res->digest, h, sizeof h);
-
-    /* Ledger events. */
-    ledger_item items[3];
-    size_t nitems = 0;
-    char tf[40] = "", tt[40] = "";
-    if (res->accepted) {
-        rfc3339_format(from, tf, sizeof tf);
-        rfc3339_format(to, tt, sizeof tt);
-    }
-    buf_reset(&body);
-    rc = buf_printf(&body,
-                    "{\"batch_id\":%lld,\"digest\":\"%s\",\"readings\":%llu,\"accepted\":%llu,"
-                    "\"quarantined\":%llu,\"devices\":%llu,\"replay\":%s",
-                    (long long)res->batch_id, res->digest, (unsigned long long)res->readings,
-                    (unsigned long long)res->accepted, (unsigned long long)res->quarantined,
-                    (unsigned long long)res->devices, replay ? "true" : "false");
-    if (res->accepted)
-        rc |= buf_printf(&body, ",\"from\":\"%s\",\"to\":\"%s\"", tf, tt);
-    if (replay && g->replay_request != PSINK_NONE)
-        rc |= buf_printf(&body, ",\"request\":%llu", (unsigned long long)g->replay_request);
-    rc |= buf_putc(&body, '}');
-    if (rc || (rc = psink_event("telemetry.batch", actor, body.data, &ev[0], err)))
-        goto fail;
-    items[nitems++] = (ledger_item){PSINK_SOURCE, "telemetry.batch", ev[0].data, ev[0].len,
-                                    NULL, 0, false, EVENT_WRITER_AUDITD};
+/* The ledger record of the batch, in one append: telemetry.batch, and
+ * telemetry.reject / prediction.summary when they apply. */
+static int batch_record(batch *b, adt_err *err)
+{
+    ingest_result *res = b->res;
+    evsink_event ev[3];
+    size_t n = 0;
     int reject_slot = -1, pred_slot = -1;
-    if (res->quarantined && !replay) {
-        buf_reset(&body);
-        rc = buf_printf(&body, "{\"batch_id\":%lld,\"count\":%llu,\"reasons\":{",
-                        (long long)res->batch_id, (unsigned long long)res->quarantined);
-        int k = 0;
+    evsink_event *e = &ev[n++];
+    evsink_begin(e, EVSINK_PIPELINE, "telemetry.batch", EVENT_WRITER_AUDITD, b->actor);
+    evsink_int(e, "batch_id", res->batch_id);
+    evsink_str(e, "digest", res->digest);
+    evsink_uint(e, "readings", res->readings);
+    evsink_uint(e, "accepted", res->accepted);
+    evsink_uint(e, "quarantined", res->quarantined);
+    evsink_uint(e, "devices", res->devices);
+    evsink_bool(e, "replay", b->replay);
+    if (res->accepted) {
+        evsink_time(e, "from", b->from);
+        evsink_time(e, "to", b->to);
+    }
+    if (b->replay && b->g->replay_request != EVSINK_NONE)
+        evsink_index(e, "request", b->g->replay_request); /* the person's quarantine.replay */
+    if (res->quarantined && !b->replay) {
+        reject_slot = (int)n;
+        e = &ev[n++];
+        evsink_begin(e, EVSINK_PIPELINE, "telemetry.reject", EVENT_WRITER_AUDITD, b->actor);
+        evsink_int(e, "batch_id", res->batch_id);
+        evsink_uint(e, "count", res->quarantined);
+        evsink_object(e, "reasons");
         for (int r = 1; r < PROFILE_R_COUNT; r++)
             if (res->reasons[r])
-                rc |= buf_printf(&body, "%s\"%s\":%llu", k++ ? "," : "",
-                                 profile_reason_name((profile_reason)r),
-                                 (unsigned long long)res->reasons[r]);
-        rc |= buf_puts(&body, "},\"unknown_devices\":[");
-        for (size_t u = 0; u < nunknown; u++) {
-            rc |= buf_puts(&body, u ? "," : "");
-            rc |= canon_put_string(&body, unknown[u], strlen(unknown[u]));
-        }
-        rc |= buf_puts(&body, "]}");
-        if (rc || (rc = psink_event("telemetry.reject", actor, body.data, &ev[1], err)))
-            goto fail;
-        reject_slot = (int)nitems;
-        items[nitems++] = (ledger_item){PSINK_SOURCE, "telemetry.reject", ev[1].data, ev[1].len,
-                                        NULL, 0, false, EVENT_WRITER_AUDITD};
+                evsink_uint(e, profile_reason_name((profile_reason)r), res->reasons[r]);
+        evsink_end(e);
+        evsink_array(e, "unknown_devices");
+        for (size_t u = 0; u < b->nunknown; u++)
+            evsink_str(e, NULL, b->unknown[u]);
+        evsink_end(e);
     }
     if (res->predictions) {
-        buf_reset(&body);
-        rc = buf_puts(&body, "{\"model\":");
-        rc |= canon_put_string(&body, model_name, strlen(model_name));
-        rc |= buf_puts(&body, ",\"version\":");
-        rc |= canon_put_string(&body, model_version, strlen(model_version));
-        rc |= buf_printf(&body, ",\"input_digest\":\"%s\",\"batch_id\":%lld,\"count\":%llu,"
-                                "\"positives\":%llu}",
-                         res->digest, (long long)res->batch_id,
-                         (unsigned long long)res->predictions,
-                         (unsigned long long)res->positives);
-        if (rc || (rc = psink_event("prediction.summary", actor, body.data, &ev[2], err)))
-            goto fail;
-        pred_slot = (int)nitems;
-        items[nitems++] = (ledger_item){PSINK_SOURCE, "prediction.summary", ev[2].data,
-                                        ev[2].len, NULL, 0, false, EVENT_WRITER_AUDITD};
+        pred_slot = (int)n;
+        e = &ev[n++];
+        evsink_begin(e, EVSINK_PIPELINE, "prediction.summary", EVENT_WRITER_AUDITD, b->actor);
+        evsink_str(e, "model", b->model);
+        evsink_str(e, "version", b->version);
+        evsink_str(e, "input_digest", res->digest);
+        evsink_int(e, "batch_id", res->batch_id);
+        evsink_uint(e, "count", res->predictions);
+        evsink_uint(e, "positives", res->positives);
     }
     uint64_t first;
-    rc = psink_append(&g->sink, items, nitems, &first, err);
+    int rc = evsink_record(&b->g->sink, ev, n, &first, err);
+    for (size_t i = 0; i < n; i++)
+        evsink_free(&ev[i]);
     if (rc) {
         adt_err_prefix(err, "recording the batch in the ledger (nothing stored)");
-        goto fail;
+        return rc;
     }
-    if (first != PSINK_NONE) {
+    if (first != EVSINK_NONE) {
         res->batch_index = first;
         if (reject_slot >= 0)
             res->reject_index = first + (uint64_t)reject_slot;
         if (pred_slot >= 0)
             res->pred_index = first + (uint64_t)pred_slot;
     }
-    rc = tdb_prepare(g->db,
-                     "UPDATE batches SET readings=?, accepted=?, quarantined=?, first_row=?, "
-                     "last_row=?, from_us=?, to_us=?, devices=?, digest=?, ledger_index=?, "
-                     "reject_index=?, pred_index=?, pred_model=?, pred_version=? WHERE id=?",
-                     &st, err);
+    return ADT_OK;
+}
+
+/* The batch row gets its counts, row range, digest and ledger indices; commit. */
+static int batch_finish(batch *b, adt_err *err)
+{
+    ingest *g = b->g;
+    ingest_result *res = b->res;
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(g->db,
+                           "UPDATE batches SET readings=?, accepted=?, quarantined=?, first_row=?, "
+                           "last_row=?, from_us=?, to_us=?, devices=?, digest=?, ledger_index=?, "
+                           "reject_index=?, pred_index=?, pred_model=?, pred_version=? WHERE id=?",
+                           &st, err);
     if (rc)
-        goto fail;
+        return rc;
     sqlite3_bind_int64(st, 1, (int64_t)res->readings);
     sqlite3_bind_int64(st, 2, (int64_t)res->accepted);
     sqlite3_bind_int64(st, 3, (int64_t)res->quarantined);
     if (res->accepted) {
-        sqlite3_bind_int64(st, 4, first_row);
-        sqlite3_bind_int64(st, 5, last_row);
-        sqlite3_bind_int64(st, 6, from);
-        sqlite3_bind_int64(st, 7, to);
+        sqlite3_bind_int64(st, 4, b->first_row);
+        sqlite3_bind_int64(st, 5, b->last_row);
+        sqlite3_bind_int64(st, 6, b->from);
+        sqlite3_bind_int64(st, 7, b->to);
     }
     sqlite3_bind_int64(st, 8, (int64_t)res->devices);
     sqlite3_bind_text(st, 9, res->digest, -1, SQLITE_STATIC);
     uint64_t idx[3] = {res->batch_index, res->reject_index, res->pred_index};
     for (int i = 0; i < 3; i++)
-        if (idx[i] != PSINK_NONE)
+        if (idx[i] != EVSINK_NONE)
             sqlite3_bind_int64(st, 10 + i, (int64_t)idx[i]);
     if (res->predictions) {
-        sqlite3_bind_text(st, 13, model_name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 14, model_version, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 13, b->model, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 14, b->version, -1, SQLITE_STATIC);
     }
     sqlite3_bind_int64(st, 15, res->batch_id);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = tdb_fail(g->db, "recording the batch", err);
-        goto fail;
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = sqldb_fail(g->db, "recording the batch", err);
+    sqlite3_finalize(st);
+    if (!rc)
+        rc = rollup_flush(g->rollups, err);
+    return rc ? rc : sqldb_exec(g->db, "COMMIT", "committing the batch", err);
+}
+
+static int run_batch(ingest *g, const char *actor, const span *lines, size_t nlines,
+                     bool replay, ingest_result *res, adt_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->batch_index = res->reject_index = res->pred_index = EVSINK_NONE;
+    if (nlines > INGEST_MAX_READINGS)
+        return adt_fail(err, ADT_ETOOBIG, "batch of %zu readings: at most %d per batch", nlines,
+                        INGEST_MAX_READINGS);
+    refresh_scorer(g);
+    batch b = {.g = g, .actor = actor, .replay = replay, .now = rfc3339_now_us(), .res = res,
+               .from = INT64_MAX, .to = INT64_MIN, .threshold = 0.5f, .nlines = nlines};
+    buf_init(&b.packed, INGEST_MAX_LINE);
+    sha256_init(&b.digest);
+    int rc = batch_begin(&b, err);
+    for (size_t i = 0; !rc && i < nlines; i++)
+        rc = batch_line(&b, &lines[i], err);
+    if (!rc)
+        rc = batch_score(&b, err);
+    if (!rc)
+        rc = batch_twins(&b, err);
+    if (!rc) {
+        sha256_final_hex(&b.digest, res->digest);
+        rc = batch_record(&b, err);
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    rc = tdb_exec(g->db, "COMMIT", "committing the batch", err);
-    if (rc)
-        goto fail;
-    goto out;
-fail:
-    sqlite3_finalize(st);
-    st = NULL;
-    sqlite3_exec(g->db, "ROLLBACK", NULL, NULL, NULL);
-    /* The cache may hold state of the rolled back batch (twins): reload. */
-    g->loaded = false;
-out:
-    buf_free(&packed);
-    buf_free(&body);
-    for (int i = 0; i < 3; i++)
-        buf_free(&ev[i]);
-    free(sc.x);
-    free(sc.reading);
-    free(sc.dev);
-    free(sc.time);
-    free(row);
+    if (!rc)
+        rc = batch_finish(&b, err);
+    if (rc) {
+        sqldb_rollback(g->db);
+        rollup_discard(g->rollups);
+        /* The cache may hold state of the rolled back batch (twins): reload. */
+        g->loaded = false;
+    }
+    if (b.sc.submitted && g->sq)
+        scoreq_wait(g->sq, NULL); /* no job may still read the rows freed here */
+    buf_free(&b.packed);
+    scored_rows_free(&b.sc);
+    free(b.row);
     return rc;
 }
 
@@ -880,7 +920,7 @@ int ingest_ndjson(ingest *g, const char *actor, const char *data, size_t len,
 
 int ingest_replay(ingest *g, const char *actor, size_t limit, ingest_result *res, adt_err *err)
 {
-    return ingest_replay_requested(g, actor, PSINK_NONE, limit, res, err);
+    return ingest_replay_requested(g, actor, EVSINK_NONE, limit, res, err);
 }
 
 int ingest_replay_requested(ingest *g, const char *actor, uint64_t request, size_t limit,
@@ -889,7 +929,7 @@ int ingest_replay_requested(ingest *g, const char *actor, uint64_t request, size
     if (limit == 0 || limit > INGEST_MAX_READINGS)
         limit = INGEST_MAX_READINGS;
     sqlite3_stmt *st;
-    int rc = tdb_prepare(g->db, "SELECT id, line FROM quarantine WHERE replayed_batch IS NULL "
+    int rc = sqldb_prepare(g->db, "SELECT id, line FROM quarantine WHERE replayed_batch IS NULL "
                                 "ORDER BY id LIMIT ?", &st, err);
     if (rc)
         return rc;
@@ -921,11 +961,11 @@ int ingest_replay_requested(ingest *g, const char *actor, uint64_t request, size
     if (!rc) {
         if (n == 0) {
             memset(res, 0, sizeof *res);
-            res->batch_index = res->reject_index = res->pred_index = PSINK_NONE;
+            res->batch_index = res->reject_index = res->pred_index = EVSINK_NONE;
         } else {
             g->replay_request = request;
             rc = run_batch(g, actor, lines, n, true, res, err);
-            g->replay_request = PSINK_NONE;
+            g->replay_request = EVSINK_NONE;
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -936,7 +976,7 @@ int ingest_replay_requested(ingest *g, const char *actor, uint64_t request, size
 
 static int put_index(buf *out, const char *key, uint64_t v)
 {
-    if (v == PSINK_NONE)
+    if (v == EVSINK_NONE)
         return buf_printf(out, ",\"%s\":null", key);
     return buf_printf(out, ",\"%s\":%llu", key, (unsigned long long)v);
 }
@@ -952,23 +992,65 @@ int ingest_result_json(const ingest_result *r, buf *out)
                         (unsigned long long)r->devices, r->digest,
                         (unsigned long long)r->predictions, (unsigned long long)r->positives);
     int k = 0;
-    for (int i = 1; i < PROFILE_R_COUNT; i++)
+    for (int i = 1; i < PROFILE_R_COUNT && !rc; i++)
         if (r->reasons[i])
-            rc |= buf_printf(out, "%s\"%s\":%llu", k++ ? "," : "",
-                             profile_reason_name((profile_reason)i),
-                             (unsigned long long)r->reasons[i]);
-    rc |= buf_putc(out, '}');
-    rc |= put_index(out, "ledger_index", r->batch_index);
-    rc |= put_index(out, "reject_index", r->reject_index);
-    rc |= put_index(out, "prediction_index", r->pred_index);
-    rc |= buf_putc(out, '}');
+            rc = buf_printf(out, "%s\"%s\":%llu", k++ ? "," : "",
+                            profile_reason_name((profile_reason)i),
+                            (unsigned long long)r->reasons[i]);
+    if (rc || buf_putc(out, '}') || put_index(out, "ledger_index", r->batch_index) ||
+        put_index(out, "reject_index", r->reject_index) ||
+        put_index(out, "prediction_index", r->pred_index) || buf_putc(out, '}'))
+        return ADT_ETOOBIG;
+    return ADT_OK;
+}
+
+/* A string column as JSON, or `otherwise` when it is NULL or not UTF-8. */
+static int put_text(buf *out, const char *s, size_t n, const char *otherwise)
+{
+    return s && canon_utf8_valid(s, n) ? canon_put_string(out, s, n) : buf_puts(out, otherwise);
+}
+
+/* One row of the quarantine query (ingest_quarantine_json) as a JSON object,
+ * after a comma unless it is row 0. The line itself is a string when it is
+ * UTF-8, else its bytes in hex. */
+static int quarantine_row_json(sqlite3_stmt *st, int row, buf *out)
+{
+    char t[40];
+    rfc3339_format(sqlite3_column_int64(st, 2), t, sizeof t);
+    const char *dev = (const char *)sqlite3_column_text(st, 3);
+    const char *reason = (const char *)sqlite3_column_text(st, 4);
+    const char *detail = (const char *)sqlite3_column_text(st, 5);
+    if (buf_printf(out, "%s{\"id\":%lld,\"batch\":%lld,\"received\":\"%s\",\"device\":",
+                   row ? "," : "", (long long)sqlite3_column_int64(st, 0),
+                   (long long)sqlite3_column_int64(st, 1), t) ||
+        put_text(out, dev, dev ? strlen(dev) : 0, "null") || buf_puts(out, ",\"reason\":") ||
+        put_text(out, reason, reason ? strlen(reason) : 0, "\"\"") ||
+        buf_puts(out, ",\"detail\":") ||
+        put_text(out, detail, detail ? strlen(detail) : 0, "\"(not UTF-8)\""))
+        return ADT_ETOOBIG;
+    const char *line = sqlite3_column_blob(st, 6);
+    size_t ll = (size_t)sqlite3_column_bytes(st, 6);
+    int rc;
+    if (canon_utf8_valid(line ? line : "", ll)) {
+        rc = buf_puts(out, ",\"line\":") || canon_put_string(out, line ? line : "", ll);
+    } else {
+        rc = buf_puts(out, ",\"line_hex\":\"");
+        for (size_t i = 0; i < ll && !rc; i++)
+            rc = buf_printf(out, "%02x", (unsigned char)line[i]);
+        rc = rc || buf_putc(out, '"');
+    }
+    if (rc)
+        return ADT_ETOOBIG;
+    rc = sqlite3_column_type(st, 7) == SQLITE_NULL
+             ? buf_puts(out, ",\"replayed_batch\":null}")
+             : buf_printf(out, ",\"replayed_batch\":%lld}", (long long)sqlite3_column_int64(st, 7));
     return rc ? ADT_ETOOBIG : ADT_OK;
 }
 
 int ingest_quarantine_json(sqlite3 *db, bool all, size_t limit, buf *out, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(db,
+    int rc = sqldb_prepare(db,
                          all ? "SELECT id, batch, received_us, device, reason, detail, line, "
                                "replayed_batch FROM quarantine ORDER BY id LIMIT ?"
                              : "SELECT id, batch, received_us, device, reason, detail, line, "
@@ -980,45 +1062,10 @@ int ingest_quarantine_json(sqlite3 *db, bool all, size_t limit, buf *out, adt_er
     sqlite3_bind_int64(st, 1, limit ? (int64_t)limit : INT64_MAX);
     rc = buf_putc(out, '[');
     int n = 0;
-    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        char t[40];
-        rfc3339_format(sqlite3_column_int64(st, 2), t, sizeof t);
-        rc |= buf_printf(out, "%s{\"id\":%lld,\"batch\":%lld,\"received\":\"%s\",\"device\":",
-                         n++ ? "," : "", (long long)sqlite3_column_int64(st, 0),
-                         (long long)sqlite3_column_int64(st, 1), t);
-        const char *dev = (const char *)sqlite3_column_text(st, 3);
-        if (dev && canon_utf8_valid(dev, strlen(dev)))
-            rc |= canon_put_string(out, dev, strlen(dev));
-        else
-            rc |= buf_puts(out, "null");
-        const char *reason = (const char *)sqlite3_column_text(st, 4);
-        const char *detail = (const char *)sqlite3_column_text(st, 5);
-        rc |= buf_puts(out, ",\"reason\":");
-        rc |= canon_put_string(out, reason, strlen(reason));
-        rc |= buf_puts(out, ",\"detail\":");
-        rc |= canon_utf8_valid(detail, strlen(detail))
-                  ? canon_put_string(out, detail, strlen(detail))
-                  : buf_puts(out, "\"(not UTF-8)\"");
-        const char *line = sqlite3_column_blob(st, 6);
-        size_t ll = (size_t)sqlite3_column_bytes(st, 6);
-        if (canon_utf8_valid(line ? line : "", ll)) {
-            rc |= buf_puts(out, ",\"line\":");
-            rc |= canon_put_string(out, line ? line : "", ll);
-        } else {
-            rc |= buf_puts(out, ",\"line_hex\":\"");
-            for (size_t i = 0; i < ll && !rc; i++)
-                rc |= buf_printf(out, "%02x", (unsigned char)line[i]);
-            rc |= buf_putc(out, '"');
-        }
-        if (sqlite3_column_type(st, 7) == SQLITE_NULL)
-            rc |= buf_puts(out, ",\"replayed_batch\":null}");
-        else
-            rc |= buf_printf(out, ",\"replayed_batch\":%lld}",
-                             (long long)sqlite3_column_int64(st, 7));
-    }
+    while (!rc && sqlite3_step(st) == SQLITE_ROW)
+        rc = quarantine_row_json(st, n++, out);
     sqlite3_finalize(st);
-    rc |= buf_putc(out, ']');
-    if (rc)
+    if (rc || buf_putc(out, ']'))
         return adt_fail(err, ADT_ETOOBIG, "quarantine listing too large: use a limit");
     return ADT_OK;
 }

@@ -15,7 +15,7 @@
 
 #include "buf.h"
 #include "profile.h"
-#include "psink.h"
+#include "evsink.h"
 #include "status.h"
 
 #include <sqlite3.h>
@@ -30,7 +30,7 @@ typedef struct ingest ingest;
 /* Open telemetry.db in `data_dir` for writing. `sink` (copied) receives the
  * ledger events. With `score`, readings are scored by the deployed model
  * (model.h) when there is one. */
-int ingest_open(const char *data_dir, const psink *sink, bool score, ingest **out, adt_err *err);
+int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **out, adt_err *err);
 void ingest_close(ingest *g);
 /* The connection, for registry operations through the same handle. */
 sqlite3 *ingest_db(ingest *g);
@@ -42,9 +42,9 @@ typedef struct ingest_result {
     uint64_t readings, accepted, quarantined, devices;
     uint64_t reasons[PROFILE_R_COUNT];
     char digest[65];
-    uint64_t batch_index;   /* ledger index of telemetry.batch (PSINK_NONE without ledger) */
-    uint64_t reject_index;  /* of telemetry.reject, or PSINK_NONE */
-    uint64_t pred_index;    /* of prediction.summary, or PSINK_NONE */
+    uint64_t batch_index;   /* ledger index of telemetry.batch (EVSINK_NONE without ledger) */
+    uint64_t reject_index;  /* of telemetry.reject, or EVSINK_NONE */
+    uint64_t pred_index;    /* of prediction.summary, or EVSINK_NONE */
     uint64_t predictions, positives;
 } ingest_result;
 
@@ -61,7 +61,7 @@ int ingest_ndjson(ingest *g, const char *actor, const char *data, size_t len,
 int ingest_replay(ingest *g, const char *actor, size_t limit, ingest_result *res, adt_err *err);
 /* The same, answering a request recorded in the ledger at index `request`
  * (a person's `quarantine.replay` from the console): the replay's
- * telemetry.batch cites it as `request`. PSINK_NONE: no request. */
+ * telemetry.batch cites it as `request`. EVSINK_NONE: no request. */
 int ingest_replay_requested(ingest *g, const char *actor, uint64_t request, size_t limit,
                             ingest_result *res, adt_err *err);
 

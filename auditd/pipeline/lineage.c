@@ -2,12 +2,15 @@
 #include "lineage.h"
 
 #include "canon.h"
+#include "codec.h"
+#include "leaf.h"
 #include "numparse.h"
 #include "oplabel.h"
 #include "rfc3339.h"
+#include "sha256.h"
+#include "sqldb.h"
 #include "tdb.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,211 +20,257 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64_t from_us,
-                           int64_t to_us, const char *const *devices, size_t ndevices,
-                           lineage_dataset *out, adt_err *err)
+/* The dataset's devices, sorted and de-duplicated: as a JSON array (for
+ * SQL's json_each and the ledger event) and as the id's comma list. */
+typedef struct devset {
+    const char **names;
+    size_t n;
+    buf json, list;
+} devset;
+
+static void devset_free(devset *d)
 {
-    memset(out, 0, sizeof *out);
-    out->ledger_index = PSINK_NONE;
-    out->from_us = from_us;
-    out->to_us = to_us;
-    if (to_us <= from_us)
-        return adt_fail(err, ADT_EINVAL, "--to must be after --from");
-    if (ndevices > 4096)
-        return adt_fail(err, ADT_ETOOBIG, "at most 4096 devices per dataset");
-    if (sodium_init() < 0)
-        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
-    const char **sorted = malloc((ndevices ? ndevices : 1) * sizeof *sorted);
-    if (!sorted)
+    free(d->names);
+    buf_free(&d->json);
+    buf_free(&d->list);
+}
+
+static int devset_build(const char *const *devices, size_t ndevices, devset *d, adt_err *err)
+{
+    memset(d, 0, sizeof *d);
+    buf_init(&d->json, 1u << 20);
+    buf_init(&d->list, 1u << 20);
+    d->names = malloc((ndevices ? ndevices : 1) * sizeof *d->names);
+    if (!d->names)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     if (ndevices)
-        memcpy(sorted, devices, ndevices * sizeof *sorted);
-    qsort(sorted, ndevices, sizeof *sorted, cmp_str);
-    buf devjson, list, ev, body;
-    buf_init(&devjson, 1u << 20);
-    buf_init(&list, 1u << 20);
-    buf_init(&ev, LEDGER_MAX_LEAF);
-    buf_init(&body, LEDGER_MAX_LEAF);
-    int rc = buf_putc(&devjson, '[');
-    size_t nd = 0;
-    for (size_t i = 0; i < ndevices; i++) {
-        if (i && !strcmp(sorted[i], sorted[i - 1]))
+        memcpy(d->names, devices, ndevices * sizeof *d->names);
+    qsort(d->names, ndevices, sizeof *d->names, cmp_str);
+    int rc = buf_putc(&d->json, '[');
+    for (size_t i = 0; !rc && i < ndevices; i++) {
+        const char *name = d->names[i];
+        if (d->n && !strcmp(name, d->names[d->n - 1]))
             continue;
-        if (!canon_utf8_valid(sorted[i], strlen(sorted[i]))) {
-            rc = adt_fail(err, ADT_EINVAL, "device names must be UTF-8");
-            break;
-        }
-        rc |= buf_puts(&devjson, nd ? "," : "");
-        rc |= canon_put_string(&devjson, sorted[i], strlen(sorted[i]));
-        rc |= buf_puts(&list, nd ? "," : "");
-        rc |= buf_puts(&list, sorted[i]);
-        nd++;
+        if (!canon_utf8_valid(name, strlen(name)))
+            return adt_fail(err, ADT_EINVAL, "device names must be UTF-8");
+        const char *sep = d->n ? "," : "";
+        rc = buf_puts(&d->json, sep);
+        if (!rc)
+            rc = canon_put_string(&d->json, name, strlen(name));
+        if (!rc)
+            rc = buf_puts(&d->list, sep);
+        if (!rc)
+            rc = buf_puts(&d->list, name);
+        d->names[d->n++] = name;
     }
-    rc |= buf_putc(&devjson, ']');
-    free(sorted);
-    sqlite3_stmt *st = NULL;
-    int64_t *bids = NULL;
-    size_t nb = 0, bcap = 0;
-    if (rc) {
-        if (rc != ADT_EINVAL)
-            rc = adt_fail(err, ADT_ETOOBIG, "device list too long");
-        goto out;
-    }
-    crypto_hash_sha256_state hs;
-    crypto_hash_sha256_init(&hs);
+    if (!rc)
+        rc = buf_putc(&d->json, ']');
+    return rc ? adt_fail(err, ADT_ETOOBIG, "device list too long") : ADT_OK;
+}
+
+/* The stored batches of the dataset, in id order, hashed into its id
+ * (lineage.h). OUT: bids[*nb] (malloc'd). */
+static int find_batches(sqlite3 *db, int64_t from_us, int64_t to_us, const devset *d,
+                        char id[65], int64_t **bids, size_t *nb, adt_err *err)
+{
+    sha256_ctx hs;
+    sha256_init(&hs);
     char head[256];
     snprintf(head, sizeof head, "auditd-dataset-v1\nfrom=%lld\nto=%lld\ndevices=",
              (long long)from_us, (long long)to_us);
-    crypto_hash_sha256_update(&hs, (const uint8_t *)head, strlen(head));
-    crypto_hash_sha256_update(&hs, (const uint8_t *)(list.data ? list.data : ""), list.len);
-    crypto_hash_sha256_update(&hs, (const uint8_t *)"\n", 1);
-    rc = tdb_exec(db, "BEGIN IMMEDIATE", "starting a transaction", err);
+    sha256_update(&hs, head, strlen(head));
+    sha256_update(&hs, d->list.data ? d->list.data : "", d->list.len);
+    sha256_update(&hs, "\n", 1);
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(db,
+                           "SELECT b.id, b.digest FROM batches b WHERE b.accepted > 0 AND "
+                           "b.from_us < ?2 AND b.to_us >= ?1 AND (?3 = '[]' OR EXISTS (SELECT 1 "
+                           "FROM readings r JOIN devices d ON d.id = r.device WHERE r.id BETWEEN "
+                           "b.first_row AND b.last_row AND d.name IN (SELECT value FROM "
+                           "json_each(?3)))) ORDER BY b.id",
+                           &st, err);
     if (rc)
-        goto out;
-    rc = tdb_prepare(db,
-                     "SELECT b.id, b.digest FROM batches b WHERE b.accepted > 0 AND "
-                     "b.from_us < ?2 AND b.to_us >= ?1 AND (?3 = '[]' OR EXISTS (SELECT 1 "
-                     "FROM readings r JOIN devices d ON d.id = r.device WHERE r.id BETWEEN "
-                     "b.first_row AND b.last_row AND d.name IN (SELECT value FROM "
-                     "json_each(?3)))) ORDER BY b.id",
-                     &st, err);
-    if (rc)
-        goto fail;
+        return rc;
     sqlite3_bind_int64(st, 1, from_us);
     sqlite3_bind_int64(st, 2, to_us);
-    sqlite3_bind_text(st, 3, devjson.data, (int)devjson.len, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (nb == bcap) {
-            bcap = bcap ? bcap * 2 : 64;
-            int64_t *nbids = realloc(bids, bcap * sizeof *bids);
+    sqlite3_bind_text(st, 3, d->json.data, (int)d->json.len, SQLITE_STATIC);
+    size_t cap = 0;
+    *bids = NULL;
+    *nb = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        if (*nb == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *nbids = realloc(*bids, cap * sizeof *nbids);
             if (!nbids) {
                 rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-                goto fail;
+                break;
             }
-            bids = nbids;
+            *bids = nbids;
         }
-        bids[nb++] = sqlite3_column_int64(st, 0);
-        crypto_hash_sha256_update(&hs, sqlite3_column_text(st, 1), 64);
-        crypto_hash_sha256_update(&hs, (const uint8_t *)"\n", 1);
+        (*bids)[(*nb)++] = sqlite3_column_int64(st, 0);
+        sha256_update(&hs, sqlite3_column_text(st, 1), 64);
+        sha256_update(&hs, "\n", 1);
     }
     sqlite3_finalize(st);
-    st = NULL;
-    if (nb == 0) {
+    if (!rc && *nb == 0)
         rc = adt_fail(err, ADT_EINVAL,
                       "no stored telemetry batch in that window%s: ingest first or widen it",
-                      nd ? " for those devices" : "");
-        goto fail;
-    }
-    uint8_t h[32];
-    crypto_hash_sha256_final(&hs, h);
-    sodium_bin2hex(out->id, sizeof out->id, h, sizeof h);
-    out->batches = nb;
-    rc = tdb_prepare(db, "SELECT readings, ledger_index FROM datasets WHERE id=?", &st, err);
+                      d->n ? " for those devices" : "");
+    if (!rc)
+        sha256_final_hex(&hs, id);
+    return rc;
+}
+
+/* A dataset defined before: *found, with its readings and ledger index. */
+static int find_dataset(sqlite3 *db, lineage_dataset *out, bool *found, adt_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(db, "SELECT readings, ledger_index FROM datasets WHERE id=?", &st, err);
     if (rc)
-        goto fail;
+        return rc;
     sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    *found = sqlite3_step(st) == SQLITE_ROW;
+    if (*found) {
         out->existed = true;
         out->readings = (uint64_t)sqlite3_column_int64(st, 0);
         if (sqlite3_column_type(st, 1) != SQLITE_NULL)
             out->ledger_index = (uint64_t)sqlite3_column_int64(st, 1);
-        sqlite3_finalize(st);
-        st = NULL;
-        rc = tdb_exec(db, "COMMIT", "committing", err);
-        goto out;
     }
     sqlite3_finalize(st);
-    st = NULL;
-    rc = tdb_prepare(db, "INSERT INTO dataset_batches(dataset, batch) VALUES(?,?)", &st, err);
-    if (rc)
-        goto fail;
-    for (size_t i = 0; i < nb; i++) {
+    return ADT_OK;
+}
+
+/* ?1 the dataset id, ?2 and ?3 its window, ?4 its devices (JSON array). */
+static void bind_dataset(sqlite3_stmt *st, const lineage_dataset *out, const devset *d)
+{
+    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, out->from_us);
+    sqlite3_bind_int64(st, 3, out->to_us);
+    sqlite3_bind_text(st, 4, d->json.data, (int)d->json.len, SQLITE_STATIC);
+}
+
+/* Store the dataset's batches and count its readings (inside the window
+ * and of its devices). */
+static int store_batches(sqlite3 *db, lineage_dataset *out, const devset *d, const int64_t *bids,
+                         size_t nb, adt_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(db, "INSERT INTO dataset_batches(dataset, batch) VALUES(?,?)", &st, err);
+    for (size_t i = 0; !rc && i < nb; i++) {
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, bids[i]);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = tdb_fail(db, "recording the dataset", err);
-            goto fail;
-        }
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = sqldb_fail(db, "recording the dataset", err);
     }
     sqlite3_finalize(st);
-    st = NULL;
-    rc = tdb_prepare(db,
-                     "SELECT COUNT(*) FROM dataset_batches db JOIN batches b ON b.id = db.batch "
-                     "JOIN readings r ON r.id BETWEEN b.first_row AND b.last_row "
-                     "JOIN devices d ON d.id = r.device WHERE db.dataset = ?1 AND "
-                     "r.time_us >= ?2 AND r.time_us < ?3 AND (?4 = '[]' OR d.name IN "
-                     "(SELECT value FROM json_each(?4)))",
-                     &st, err);
+    if (!rc)
+        rc = sqldb_prepare(db,
+                           "SELECT COUNT(*) FROM dataset_batches db JOIN batches b ON b.id = db.batch "
+                           "JOIN readings r ON r.id BETWEEN b.first_row AND b.last_row "
+                           "JOIN devices d ON d.id = r.device WHERE db.dataset = ?1 AND "
+                           "r.time_us >= ?2 AND r.time_us < ?3 AND (?4 = '[]' OR d.name IN "
+                           "(SELECT value FROM json_each(?4)))",
+                           &st, err);
     if (rc)
-        goto fail;
-    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from_us);
-    sqlite3_bind_int64(st, 3, to_us);
-    sqlite3_bind_text(st, 4, devjson.data, (int)devjson.len, SQLITE_STATIC);
+        return rc;
+    bind_dataset(st, out, d);
     if (sqlite3_step(st) == SQLITE_ROW)
         out->readings = (uint64_t)sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    st = NULL;
-    char tf[40], tt[40];
-    rfc3339_format(from_us, tf, sizeof tf);
-    rfc3339_format(to_us, tt, sizeof tt);
-    rc = buf_printf(&body,
-                    "{\"dataset\":\"%s\",\"batches\":%zu,\"first_batch\":%lld,"
-                    "\"last_batch\":%lld,\"readings\":%llu,\"from\":\"%s\",\"to\":\"%s\","
-                    "\"devices\":%s}",
-                    out->id, nb, (long long)bids[0], (long long)bids[nb - 1],
-                    (unsigned long long)out->readings, tf, tt, devjson.data);
-    if (rc) {
-        rc = adt_fail(err, ADT_ETOOBIG, "dataset.define event too large (too many devices)");
-        goto fail;
-    }
-    rc = psink_event("dataset.define", actor, body.data, &ev, err);
+    return ADT_OK;
+}
+
+static int record_dataset(const evsink *s, const char *actor, lineage_dataset *out,
+                          const devset *d, const int64_t *bids, size_t nb, adt_err *err)
+{
+    evsink_event e;
+    evsink_begin(&e, EVSINK_PIPELINE, "dataset.define", EVENT_WRITER_AUDITD, actor);
+    evsink_str(&e, "dataset", out->id);
+    evsink_uint(&e, "batches", nb);
+    evsink_int(&e, "first_batch", bids[0]);
+    evsink_int(&e, "last_batch", bids[nb - 1]);
+    evsink_uint(&e, "readings", out->readings);
+    evsink_time(&e, "from", out->from_us);
+    evsink_time(&e, "to", out->to_us);
+    evsink_array(&e, "devices");
+    for (size_t i = 0; i < d->n; i++)
+        evsink_str(&e, NULL, d->names[i]);
+    evsink_end(&e);
+    int rc = evsink_record(s, &e, 1, &out->ledger_index, err);
+    evsink_free(&e);
+    return rc;
+}
+
+static int insert_dataset(sqlite3 *db, const lineage_dataset *out, const devset *d, size_t nb,
+                          adt_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(db, "INSERT INTO datasets(id, from_us, to_us, devices, batches, "
+                               "readings, created_us, ledger_index) VALUES(?,?,?,?,?,?,?,?)",
+                           &st, err);
     if (rc)
-        goto fail;
-    ledger_item it = {PSINK_SOURCE, "dataset.define", ev.data, ev.len, NULL, 0, false,
-                          EVENT_WRITER_AUDITD};
-    rc = psink_append(s, &it, 1, &out->ledger_index, err);
-    if (rc)
-        goto fail;
-    rc = tdb_prepare(db, "INSERT INTO datasets(id, from_us, to_us, devices, batches, readings, "
-                         "created_us, ledger_index) VALUES(?,?,?,?,?,?,?,?)", &st, err);
-    if (rc)
-        goto fail;
-    sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from_us);
-    sqlite3_bind_int64(st, 3, to_us);
-    sqlite3_bind_text(st, 4, devjson.data, (int)devjson.len, SQLITE_STATIC);
+        return rc;
+    bind_dataset(st, out, d);
     sqlite3_bind_int64(st, 5, (int64_t)nb);
     sqlite3_bind_int64(st, 6, (int64_t)out->readings);
     sqlite3_bind_int64(st, 7, rfc3339_now_us());
-    if (out->ledger_index != PSINK_NONE)
+    if (out->ledger_index != EVSINK_NONE)
         sqlite3_bind_int64(st, 8, (int64_t)out->ledger_index);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = tdb_fail(db, "recording the dataset", err);
-        goto fail;
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = sqldb_fail(db, "recording the dataset", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int lineage_dataset_define(sqlite3 *db, const evsink *s, const char *actor, int64_t from_us,
+                           int64_t to_us, const char *const *devices, size_t ndevices,
+                           lineage_dataset *out, adt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->ledger_index = EVSINK_NONE;
+    out->from_us = from_us;
+    out->to_us = to_us;
+    if (to_us <= from_us)
+        return adt_fail(err, ADT_EINVAL, "--to must be after --from");
+    char t[40];
+    if (rfc3339_format(from_us, t, sizeof t) || rfc3339_format(to_us, t, sizeof t))
+        return adt_fail(err, ADT_EINVAL, "the window must lie within the years 0000 to 9999");
+    if (ndevices > 4096)
+        return adt_fail(err, ADT_ETOOBIG, "at most 4096 devices per dataset");
+    devset d;
+    int64_t *bids = NULL;
+    size_t nb = 0;
+    bool found = false;
+    int rc = devset_build(devices, ndevices, &d, err);
+    if (!rc)
+        rc = sqldb_begin(db, err);
+    if (!rc)
+        rc = find_batches(db, from_us, to_us, &d, out->id, &bids, &nb, err);
+    out->batches = nb;
+    if (!rc)
+        rc = find_dataset(db, out, &found, err);
+    /* A dataset defined before is recorded once: nothing new. */
+    if (!rc && !found) {
+        rc = store_batches(db, out, &d, bids, nb, err);
+        if (!rc)
+            rc = record_dataset(s, actor, out, &d, bids, nb, err);
+        if (!rc)
+            rc = insert_dataset(db, out, &d, nb, err);
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    rc = tdb_exec(db, "COMMIT", "committing the dataset", err);
-    goto out;
-fail:
-    sqlite3_finalize(st);
-    st = NULL;
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-out:
+    if (!rc)
+        rc = sqldb_exec(db, "COMMIT", "committing the dataset", err);
+    if (rc)
+        sqldb_rollback(db);
     free(bids);
-    buf_free(&devjson);
-    buf_free(&list);
-    buf_free(&ev);
-    buf_free(&body);
+    devset_free(&d);
     return rc;
 }
 
 int lineage_datasets_json(sqlite3 *db, buf *out, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(db, "SELECT id, from_us, to_us, devices, batches, readings, "
+    int rc = sqldb_prepare(db, "SELECT id, from_us, to_us, devices, batches, readings, "
                              "ledger_index FROM datasets ORDER BY created_us", &st, err);
     if (rc)
         return rc;
@@ -231,20 +280,20 @@ int lineage_datasets_json(sqlite3 *db, buf *out, adt_err *err)
         char tf[40], tt[40];
         rfc3339_format(sqlite3_column_int64(st, 1), tf, sizeof tf);
         rfc3339_format(sqlite3_column_int64(st, 2), tt, sizeof tt);
-        rc |= buf_printf(out,
-                         "%s{\"dataset\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"devices\":%s,"
-                         "\"batches\":%lld,\"readings\":%lld,\"ledger_index\":",
-                         n++ ? "," : "", sqlite3_column_text(st, 0), tf, tt,
-                         sqlite3_column_text(st, 3), (long long)sqlite3_column_int64(st, 4),
-                         (long long)sqlite3_column_int64(st, 5));
-        if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-            rc |= buf_puts(out, "null}");
-        else
-            rc |= buf_printf(out, "%lld}", (long long)sqlite3_column_int64(st, 6));
+        char index[24] = "null";
+        if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+            snprintf(index, sizeof index, "%lld", (long long)sqlite3_column_int64(st, 6));
+        rc = buf_printf(out,
+                        "%s{\"dataset\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"devices\":%s,"
+                        "\"batches\":%lld,\"readings\":%lld,\"ledger_index\":%s}",
+                        n++ ? "," : "", sqlite3_column_text(st, 0), tf, tt,
+                        sqlite3_column_text(st, 3), (long long)sqlite3_column_int64(st, 4),
+                        (long long)sqlite3_column_int64(st, 5), index);
     }
     sqlite3_finalize(st);
-    rc |= buf_putc(out, ']');
-    return rc ? adt_fail(err, ADT_ETOOBIG, "dataset list too large") : ADT_OK;
+    if (rc || buf_putc(out, ']'))
+        return adt_fail(err, ADT_ETOOBIG, "dataset list too large");
+    return ADT_OK;
 }
 
 /* ---- lineage ------------------------------------------------------------ */
@@ -261,32 +310,30 @@ typedef struct trace {
 static int step(trace *t, const char *kind, uint64_t index, const char *fields, adt_err *err)
 {
     buf *o = t->out;
-    int rc = buf_printf(o, "%s{\"step\":\"%s\"", t->nsteps++ ? "," : "", kind);
-    if (fields && *fields)
-        rc |= buf_printf(o, ",%s", fields);
-    if (index == PSINK_NONE || index >= t->size) {
-        rc |= buf_puts(o, ",\"index\":null,\"proof\":null}");
-        return rc ? ADT_ETOOBIG : ADT_OK;
-    }
+    if (buf_printf(o, "%s{\"step\":\"%s\"%s%s", t->nsteps++ ? "," : "", kind,
+                   fields && *fields ? "," : "", fields ? fields : ""))
+        return ADT_ETOOBIG;
+    if (index == EVSINK_NONE || index >= t->size)
+        return buf_puts(o, ",\"index\":null,\"proof\":null}") ? ADT_ETOOBIG : ADT_OK;
     merkle_hash proof[MERKLE_MAX_PROOF], leaf;
     size_t n = 0;
-    int r2 = ledger_prove_inclusion(t->lg, index, t->size, proof, &n, err);
-    if (!r2)
-        r2 = ledger_leaf_hash(t->lg, index, leaf, err);
-    if (r2)
-        return r2;
+    int rc = ledger_prove_inclusion(t->lg, index, t->size, proof, &n, err);
+    if (!rc)
+        rc = ledger_leaf_hash(t->lg, index, leaf, err);
+    if (rc)
+        return rc;
     bool ok = merkle_verify_inclusion(index, t->size, leaf, proof, n, t->root);
     char b64[64];
-    sodium_bin2base64(b64, sizeof b64, leaf, MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
-    rc |= buf_printf(o, ",\"index\":%llu,\"leaf_hash\":\"%s\",\"proof\":[",
-                     (unsigned long long)index, b64);
-    for (size_t i = 0; i < n; i++) {
-        sodium_bin2base64(b64, sizeof b64, proof[i], MERKLE_HASH_LEN,
-                          sodium_base64_VARIANT_ORIGINAL);
-        rc |= buf_printf(o, "%s\"%s\"", i ? "," : "", b64);
+    codec_b64(leaf, MERKLE_HASH_LEN, b64, sizeof b64);
+    rc = buf_printf(o, ",\"index\":%llu,\"leaf_hash\":\"%s\",\"proof\":[",
+                    (unsigned long long)index, b64);
+    for (size_t i = 0; i < n && !rc; i++) {
+        codec_b64(proof[i], MERKLE_HASH_LEN, b64, sizeof b64);
+        rc = buf_printf(o, "%s\"%s\"", i ? "," : "", b64);
     }
-    rc |= buf_printf(o, "],\"verified\":%s}", ok ? "true" : "false");
-    return rc ? ADT_ETOOBIG : ADT_OK;
+    if (rc || buf_printf(o, "],\"verified\":%s}", ok ? "true" : "false"))
+        return ADT_ETOOBIG;
+    return ADT_OK;
 }
 
 /* Find the latest ledger entry of `type` whose payload has model/version
@@ -298,42 +345,29 @@ typedef struct find_ctx {
     char dataset[80];
 } find_ctx;
 
-static bool member_is(const char *json, size_t len, const char *key, const char *want)
+static bool payload_is(const leaf_view *v, const char *key, const char *want)
 {
-    const char *v;
-    size_t vl;
-    if (canon_member(json, len, key, &v, &vl))
-        return false;
-    size_t wl = strlen(want);
-    return vl == wl + 2 && v[0] == '"' && !memcmp(v + 1, want, wl);
+    char got[200];
+    return leaf_payload_str(v, key, got, sizeof got) == ADT_OK && !strcmp(got, want);
 }
 
 static int find_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
 {
     find_ctx *f = ctx;
-    if (!member_is(leaf, len, "type", f->type))
-        return 0;
-    const char *p;
-    size_t pl;
-    if (canon_member(leaf, len, "payload", &p, &pl))
-        return 0;
-    if (!member_is(p, pl, "model", f->model) || !member_is(p, pl, "version", f->version))
+    leaf_view v;
+    if (leaf_parse(leaf, len, index, &v, NULL) != ADT_OK || strcmp(v.type, f->type) ||
+        !payload_is(&v, "model", f->model) || !payload_is(&v, "version", f->version))
         return 0;
     f->found = index;
-    const char *d;
-    size_t dl;
-    if (!canon_member(p, pl, "dataset", &d, &dl) && dl >= 2 && dl - 2 < sizeof f->dataset &&
-        d[0] == '"') {
-        memcpy(f->dataset, d + 1, dl - 2);
-        f->dataset[dl - 2] = 0;
-    }
+    if (leaf_payload_str(&v, "dataset", f->dataset, sizeof f->dataset) != ADT_OK)
+        f->dataset[0] = '\0';
     return 0;
 }
 
 static int find_event(ledger *lg, const char *type, const char *model, const char *version,
                       uint64_t before, uint64_t *index, char *dataset, size_t dcap, adt_err *err)
 {
-    find_ctx f = {type, model, version, PSINK_NONE, ""};
+    find_ctx f = {type, model, version, EVSINK_NONE, ""};
     int rc = ledger_scan(lg, 0, before, find_fn, &f, err);
     if (rc)
         return rc;
@@ -341,16 +375,6 @@ static int find_event(ledger *lg, const char *type, const char *model, const cha
     if (dataset)
         snprintf(dataset, dcap, "%s", f.dataset);
     return ADT_OK;
-}
-
-static bool is_hex64(const char *s)
-{
-    if (strlen(s) != 64)
-        return false;
-    for (int i = 0; i < 64; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
 }
 
 typedef struct label_ctx {
@@ -380,7 +404,7 @@ static int label_step(void *ctx, uint64_t index, const char *device, int64_t rea
 static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(db, "SELECT from_us, to_us, devices, batches, readings, ledger_index "
+    int rc = sqldb_prepare(db, "SELECT from_us, to_us, devices, batches, readings, ledger_index "
                              "FROM datasets WHERE id=?", &st, err);
     if (rc)
         return rc;
@@ -394,7 +418,7 @@ static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
     rfc3339_format(sqlite3_column_int64(st, 0), tf, sizeof tf);
     rfc3339_format(sqlite3_column_int64(st, 1), tt, sizeof tt);
     uint64_t li = sqlite3_column_type(st, 5) == SQLITE_NULL
-                      ? PSINK_NONE
+                      ? EVSINK_NONE
                       : (uint64_t)sqlite3_column_int64(st, 5);
     const char *devs = (const char *)sqlite3_column_text(st, 2);
     snprintf(f, sizeof f,
@@ -408,7 +432,7 @@ static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
         rc = oplabel_dataset_each(db, id, label_step, &(label_ctx){t, err}, err);
     if (rc)
         return rc;
-    rc = tdb_prepare(db, "SELECT b.id, b.digest, b.accepted, b.from_us, b.to_us, b.ledger_index "
+    rc = sqldb_prepare(db, "SELECT b.id, b.digest, b.accepted, b.from_us, b.to_us, b.ledger_index "
                          "FROM dataset_batches db JOIN batches b ON b.id = db.batch "
                          "WHERE db.dataset = ? ORDER BY b.id", &st, err);
     if (rc)
@@ -423,7 +447,7 @@ static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
                  (long long)sqlite3_column_int64(st, 0), sqlite3_column_text(st, 1),
                  (long long)sqlite3_column_int64(st, 2), tf, tt);
         uint64_t bi = sqlite3_column_type(st, 5) == SQLITE_NULL
-                          ? PSINK_NONE
+                          ? EVSINK_NONE
                           : (uint64_t)sqlite3_column_int64(st, 5);
         rc = step(t, "batch", bi, f, err);
     }
@@ -441,11 +465,9 @@ static int trace_model(sqlite3 *db, trace *t, const char *model, const char *ver
         return rc;
     buf mv;
     buf_init(&mv, 512);
-    rc = buf_puts(&mv, "\"model\":");
-    rc |= canon_put_string(&mv, model, strlen(model));
-    rc |= buf_puts(&mv, ",\"version\":");
-    rc |= canon_put_string(&mv, version, strlen(version));
-    if (rc || mv.len > 400) {
+    if (buf_puts(&mv, "\"model\":") || canon_put_string(&mv, model, strlen(model)) ||
+        buf_puts(&mv, ",\"version\":") || canon_put_string(&mv, version, strlen(version)) ||
+        mv.len > 400) {
         buf_free(&mv);
         return adt_fail(err, ADT_EINVAL, "model name or version too long");
     }
@@ -456,17 +478,17 @@ static int trace_model(sqlite3 *db, trace *t, const char *model, const char *ver
                         err);
     if (!rc) {
         snprintf(f, sizeof f, "\"type\":\"model.register\",%s,\"dataset\":\"%s\"", mv.data,
-                 is_hex64(ds) ? ds : "");
+                 codec_is_hex(ds, 64) ? ds : "");
         rc = step(t, "model.register", ri, f, err);
     }
     buf_free(&mv);
     if (rc)
         return rc;
-    if (ri == PSINK_NONE)
+    if (ri == EVSINK_NONE)
         return adt_fail(err, ADT_ENOTFOUND,
                         "no model.register event for %s@%s in the ledger: the model's data "
                         "cannot be traced", model, version);
-    if (!is_hex64(ds))
+    if (!codec_is_hex(ds, 64))
         return adt_fail(err, ADT_ENOTFOUND,
                         "model.register of %s@%s names no dataset version id", model, version);
     return trace_dataset(db, t, ds, err);
@@ -481,12 +503,9 @@ int lineage_trace(sqlite3 *db, ledger *lg, const char *what, buf *out, adt_err *
         rc = ledger_root(lg, t.size, t.root, err);
     if (rc)
         return rc;
-    rc = buf_puts(out, "{\"query\":");
-    rc |= canon_put_string(out, what, strlen(what));
-    rc |= buf_printf(out, ",\"tree_size\":%llu,\"checkpoint\":", (unsigned long long)t.size);
-    rc |= canon_put_string(out, cp, strlen(cp));
-    rc |= buf_puts(out, ",\"steps\":[");
-    if (rc)
+    if (buf_puts(out, "{\"query\":") || canon_put_string(out, what, strlen(what)) ||
+        buf_printf(out, ",\"tree_size\":%llu,\"checkpoint\":", (unsigned long long)t.size) ||
+        canon_put_string(out, cp, strlen(cp)) || buf_puts(out, ",\"steps\":["))
         return ADT_ETOOBIG;
     const char *s = what;
     if (!strncmp(s, "prediction:", 11))
@@ -494,7 +513,7 @@ int lineage_trace(sqlite3 *db, ledger *lg, const char *what, buf *out, adt_err *
     int64_t pid;
     if (s[0] >= '0' && s[0] <= '9' && !num_i64(s, 1, INT64_MAX, &pid)) {
         sqlite3_stmt *st;
-        rc = tdb_prepare(db,
+        rc = sqldb_prepare(db,
                          "SELECT p.id, d.name, p.time_us, p.prob, p.model, p.version, p.batch, "
                          "b.pred_index, b.digest FROM predictions p JOIN devices d ON "
                          "d.id = p.device JOIN batches b ON b.id = p.batch WHERE p.id = ?",
@@ -522,13 +541,13 @@ int lineage_trace(sqlite3 *db, ledger *lg, const char *what, buf *out, adt_err *
                  (long long)sqlite3_column_int64(st, 6), sqlite3_column_text(st, 8));
         buf_free(&tmp);
         uint64_t pi = sqlite3_column_type(st, 7) == SQLITE_NULL
-                          ? PSINK_NONE
+                          ? EVSINK_NONE
                           : (uint64_t)sqlite3_column_int64(st, 7);
         sqlite3_finalize(st);
         rc = step(&t, "prediction.summary", pi, f, err);
         if (!rc)
-            rc = trace_model(db, &t, model, version, pi == PSINK_NONE ? UINT64_MAX : pi, err);
-    } else if (is_hex64(what)) {
+            rc = trace_model(db, &t, model, version, pi == EVSINK_NONE ? UINT64_MAX : pi, err);
+    } else if (codec_is_hex(what, 64)) {
         rc = trace_dataset(db, &t, what, err);
     } else {
         if (!strncmp(s, "model:", 6))

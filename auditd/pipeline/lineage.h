@@ -13,7 +13,7 @@
 
 #include "buf.h"
 #include "ledger.h"
-#include "psink.h"
+#include "evsink.h"
 #include "status.h"
 
 #include <sqlite3.h>
@@ -24,13 +24,13 @@ typedef struct lineage_dataset {
     char id[65];
     int64_t from_us, to_us;
     uint64_t batches, readings;
-    uint64_t ledger_index; /* of dataset.define (PSINK_NONE without ledger) */
+    uint64_t ledger_index; /* of dataset.define (EVSINK_NONE without ledger) */
     bool existed;          /* defined before: nothing new recorded */
 } lineage_dataset;
 
 /* Define the dataset of window [from_us, to_us) and optional devices, record
  * `dataset.define` in the ledger. ADT_EINVAL if no batch falls in it. */
-int lineage_dataset_define(sqlite3 *db, const psink *s, const char *actor, int64_t from_us,
+int lineage_dataset_define(sqlite3 *db, const evsink *s, const char *actor, int64_t from_us,
                            int64_t to_us, const char *const *devices, size_t ndevices,
                            lineage_dataset *out, adt_err *err);
 

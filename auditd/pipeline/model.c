@@ -2,13 +2,14 @@
  * ingestion uses. The registry (models.db) is in model_reg.c. */
 #include "model.h"
 
+#include "afile.h"
 #include "buf.h"
 #include "drift.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,107 +301,6 @@ static int booster_predict(BoosterHandle b, const float *x, size_t n, float *out
     return rc;
 }
 
-/* ---- Files ---------------------------------------------------------------------- */
-
-int model_read_file(const char *path, size_t max, char **data, size_t *len, adt_err *err)
-{
-    *data = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return adt_fail(err, errno == ENOENT ? ADT_ENOTFOUND : ADT_EIO, "cannot open %s: %s", path,
-                        strerror(errno));
-    buf b;
-    buf_init(&b, max);
-    char chunk[65536];
-    size_t got;
-    int rc = ADT_OK;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(&b, chunk, got)) {
-            rc = adt_fail(err, ADT_ETOOBIG, "%s is larger than %zu bytes", path, max);
-            break;
-        }
-    if (!rc && ferror(f))
-        rc = adt_fail(err, ADT_EIO, "reading %s failed", path);
-    fclose(f);
-    if (rc) {
-        buf_free(&b);
-        return rc;
-    }
-    if (!b.data && buf_append(&b, "", 0)) {
-        buf_free(&b);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    }
-    *data = buf_steal(&b, len);
-    if (!*data) {
-        *data = malloc(1);
-        if (!*data)
-            return adt_fail(err, ADT_ENOMEM, "out of memory");
-        (*data)[0] = 0;
-    }
-    return ADT_OK;
-}
-
-void model_sha256_hex(const void *data, size_t len, char hex[65])
-{
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, data, len);
-    sodium_bin2hex(hex, 65, h, sizeof h);
-}
-
-int model_file_sha256(const char *path, size_t max, char hex[65], adt_err *err)
-{
-    char *data;
-    size_t len;
-    int rc = model_read_file(path, max, &data, &len, err);
-    if (rc)
-        return rc;
-    model_sha256_hex(data, len, hex);
-    free(data);
-    return ADT_OK;
-}
-
-/* Write via a temporary file and rename, so readers never see half a file. */
-static int write_atomic(const char *path, const void *data, size_t len, adt_err *err)
-{
-    buf tmp;
-    buf_init(&tmp, 8192);
-    if (buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid())) {
-        buf_free(&tmp);
-        return adt_fail(err, ADT_EINVAL, "path too long: %s", path);
-    }
-    int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        int rc = adt_fail(err, ADT_EIO, "cannot create %s: %s", tmp.data, strerror(errno));
-        buf_free(&tmp);
-        return rc;
-    }
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int rc = adt_fail(err, ADT_EIO, "writing %s: %s", tmp.data, strerror(errno));
-            close(fd);
-            unlink(tmp.data);
-            buf_free(&tmp);
-            return rc;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) || close(fd) || rename(tmp.data, path)) {
-        int rc = adt_fail(err, ADT_EIO, "writing %s: %s", path, strerror(errno));
-        unlink(tmp.data);
-        buf_free(&tmp);
-        return rc;
-    }
-    buf_free(&tmp);
-    return ADT_OK;
-}
-
 /* ---- Training ------------------------------------------------------------------- */
 
 #define MODEL_FOLDS 4
@@ -576,6 +476,174 @@ static int build_meta(const model_rows *rows, const model_train_opts *o, const t
     return rc;
 }
 
+/* The arrays of one training run: derived features and labels of every row,
+ * the split into training and held-out rows, and scratch space. */
+typedef struct train_work {
+    size_t n, ntr, nte;
+    float *x, *y;        /* features and labels of every row */
+    int *lab;
+    size_t *tr_idx, *te_idx; /* rows of the training and held-out parts */
+    float *xa, *ya;      /* scratch: a fold's rows, predictions */
+    float *score;
+    int *la;
+} train_work;
+
+static void work_free(train_work *w)
+{
+    free(w->x);
+    free(w->y);
+    free(w->lab);
+    free(w->tr_idx);
+    free(w->te_idx);
+    free(w->xa);
+    free(w->ya);
+    free(w->score);
+    free(w->la);
+}
+
+static int work_alloc(train_work *w, size_t n, adt_err *err)
+{
+    size_t m = n ? n : 1;
+    memset(w, 0, sizeof *w);
+    w->n = n;
+    w->x = malloc(m * MODEL_NFEAT * sizeof *w->x);
+    w->y = malloc(m * sizeof *w->y);
+    w->lab = malloc(m * sizeof *w->lab);
+    w->tr_idx = malloc(m * sizeof *w->tr_idx);
+    w->te_idx = malloc(m * sizeof *w->te_idx);
+    w->xa = malloc(m * MODEL_NFEAT * sizeof *w->xa);
+    w->ya = malloc(m * sizeof *w->ya);
+    w->score = malloc(m * sizeof *w->score);
+    w->la = calloc(m, sizeof *w->la); /* calloc: GCC cannot see every slot is written */
+    if (w->x && w->y && w->lab && w->tr_idx && w->te_idx && w->xa && w->ya && w->score && w->la)
+        return ADT_OK;
+    work_free(w);
+    return adt_fail(err, ADT_ENOMEM, "out of memory for %zu rows", n);
+}
+
+/* Derive the features and split the rows by hash: MODEL_TEST_PERCENT held
+ * out. The held-out part must hold both classes. */
+static int split_rows(const model_rows *rows, train_work *w, model_train_result *res,
+                      adt_err *err)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        model_derive(rows->raw + i * MODEL_NRAW, w->x + i * MODEL_NFEAT);
+        w->y[i] = (float)rows->label[i];
+        w->lab[i] = rows->label[i];
+        if (rows->hash[i] % 100 < MODEL_TEST_PERCENT)
+            w->te_idx[w->nte++] = i;
+        else
+            w->tr_idx[w->ntr++] = i;
+    }
+    res->n_train = w->ntr;
+    res->n_test = w->nte;
+    size_t te_pos = 0;
+    for (size_t i = 0; i < w->nte; i++)
+        te_pos += (size_t)w->lab[w->te_idx[i]];
+    if (w->nte == 0 || te_pos == 0 || te_pos == w->nte)
+        return adt_fail(err, ADT_EINVAL,
+                        "the held-out part (%zu rows, %zu failures) needs both classes: use a "
+                        "larger dataset",
+                        w->nte, te_pos);
+    return ADT_OK;
+}
+
+/* Out-of-fold scores on the training part, to choose the threshold on data
+ * the scoring model did not see. Fold = (hash / 100) mod MODEL_FOLDS. */
+static int choose_oof_threshold(const model_rows *rows, train_work *w, const train_params *p,
+                                double min_precision, model_train_result *res, adt_err *err)
+{
+    int rc = ADT_OK;
+    for (int fold = 0; fold < MODEL_FOLDS && !rc; fold++) {
+        size_t na = 0, nv = 0;
+        for (size_t k = 0; k < w->ntr; k++) {
+            size_t i = w->tr_idx[k];
+            if ((int)((rows->hash[i] / 100) % MODEL_FOLDS) == fold)
+                continue;
+            memcpy(w->xa + na * MODEL_NFEAT, w->x + i * MODEL_NFEAT, MODEL_NFEAT * sizeof *w->xa);
+            w->ya[na++] = w->y[i];
+        }
+        BoosterHandle b = NULL;
+        if ((rc = booster_train(w->xa, w->ya, na, p, &b, NULL, err))) {
+            adt_err_prefix(err, "fold %d", fold);
+            break;
+        }
+        for (size_t k = 0; k < w->ntr; k++) {
+            size_t i = w->tr_idx[k];
+            if ((int)((rows->hash[i] / 100) % MODEL_FOLDS) == fold)
+                memcpy(w->xa + nv++ * MODEL_NFEAT, w->x + i * MODEL_NFEAT,
+                       MODEL_NFEAT * sizeof *w->xa);
+        }
+        rc = booster_predict(b, w->xa, nv, w->ya, err);
+        XGBoosterFree(b);
+        nv = 0;
+        for (size_t k = 0; k < w->ntr && !rc; k++) {
+            size_t i = w->tr_idx[k];
+            if ((int)((rows->hash[i] / 100) % MODEL_FOLDS) == fold)
+                w->score[k] = w->ya[nv++];
+        }
+    }
+    if (rc)
+        return rc;
+    for (size_t k = 0; k < w->ntr; k++)
+        w->la[k] = w->lab[w->tr_idx[k]];
+    res->threshold = choose_threshold(w->score, w->la, w->ntr, min_precision);
+    if (model_evaluate(w->score, w->la, w->ntr, res->threshold, &res->train_oof))
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    return ADT_OK;
+}
+
+/* The model itself, trained on the whole training part, and its metrics
+ * on the held-out part. */
+static int fit_and_test(train_work *w, const train_params *p, BoosterHandle *b,
+                        model_train_result *res, adt_err *err)
+{
+    for (size_t k = 0; k < w->ntr; k++) {
+        memcpy(w->xa + k * MODEL_NFEAT, w->x + w->tr_idx[k] * MODEL_NFEAT,
+               MODEL_NFEAT * sizeof *w->xa);
+        w->ya[k] = w->y[w->tr_idx[k]];
+    }
+    int rc = booster_train(w->xa, w->ya, w->ntr, p, b, &res->scale_pos_weight, err);
+    if (rc)
+        return rc;
+    for (size_t k = 0; k < w->nte; k++) {
+        memcpy(w->xa + k * MODEL_NFEAT, w->x + w->te_idx[k] * MODEL_NFEAT,
+               MODEL_NFEAT * sizeof *w->xa);
+        w->la[k] = w->lab[w->te_idx[k]];
+    }
+    if ((rc = booster_predict(*b, w->xa, w->nte, w->score, err)))
+        return rc;
+    if (model_evaluate(w->score, w->la, w->nte, res->threshold, &res->test))
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    return ADT_OK;
+}
+
+/* Write the model (JSON) to o->out_path and its metadata beside it. */
+static int save_model(BoosterHandle b, const model_rows *rows, const model_train_opts *o,
+                      const train_params *p, model_train_result *res, adt_err *err)
+{
+    bst_ulong mlen = 0;
+    const char *mdata = NULL;
+    if (XGBoosterSaveModelToBuffer(b, "{\"format\":\"json\"}", &mlen, &mdata))
+        return xgb_fail(err, "saving the model");
+    sha256_hex(mdata, (size_t)mlen, res->sha256);
+    int rc = afile_write(o->out_path, mdata, (size_t)mlen, 0644, err);
+    if (rc)
+        return rc;
+    buf meta, mp;
+    buf_init(&meta, MODEL_META_MAX);
+    buf_init(&mp, 8192);
+    if (!(rc = build_meta(rows, o, p, res, &meta, err))) {
+        if (buf_printf(&mp, "%s.meta.json", o->out_path))
+            rc = adt_fail(err, ADT_EINVAL, "output path too long");
+        else
+            rc = afile_write(mp.data, meta.data, meta.len, 0644, err);
+    }
+    buf_free(&mp);
+    buf_free(&meta);
+    return rc;
+}
+
 int model_train(const model_rows *rows, const model_train_opts *o, model_train_result *res,
                 adt_err *err)
 {
@@ -589,145 +657,23 @@ int model_train(const model_rows *rows, const model_train_opts *o, model_train_r
         .seed = o->seed,
         .nthread = 1, /* OpenMP spinning on busy shared machines costs more than it saves here */
     };
-    double min_precision = o->min_precision > 0 ? o->min_precision : 0.6;
-    if (p.rounds > 5000 || p.max_depth > 16 || p.eta > 1 || min_precision > 1)
+    model_train_opts oo = *o;
+    oo.min_precision = o->min_precision > 0 ? o->min_precision : 0.6;
+    if (p.rounds > 5000 || p.max_depth > 16 || p.eta > 1 || oo.min_precision > 1)
         return adt_fail(err, ADT_EINVAL,
                         "training options out of range (rounds <= 5000, depth <= 16, eta <= 1)");
-    size_t n = rows->n;
-    float *x = malloc((n ? n : 1) * MODEL_NFEAT * sizeof *x);
-    float *y = malloc((n ? n : 1) * sizeof *y);
-    int *lab = malloc((n ? n : 1) * sizeof *lab);
-    size_t *tr_idx = malloc((n ? n : 1) * sizeof *tr_idx);
-    size_t *te_idx = malloc((n ? n : 1) * sizeof *te_idx);
-    float *xa = malloc((n ? n : 1) * MODEL_NFEAT * sizeof *xa);
-    float *ya = malloc((n ? n : 1) * sizeof *ya);
-    float *score = malloc((n ? n : 1) * sizeof *score);
-    int *la = calloc(n ? n : 1, sizeof *la); /* calloc: GCC cannot see every slot is written */
-    BoosterHandle b = NULL;
-    buf meta;
-    buf_init(&meta, MODEL_META_MAX);
-    int rc = ADT_OK;
-    if (!x || !y || !lab || !tr_idx || !te_idx || !xa || !ya || !score || !la) {
-        rc = adt_fail(err, ADT_ENOMEM, "out of memory for %zu rows", n);
-        goto out;
-    }
-    size_t ntr = 0, nte = 0;
-    for (size_t i = 0; i < n; i++) {
-        model_derive(rows->raw + i * MODEL_NRAW, x + i * MODEL_NFEAT);
-        y[i] = (float)rows->label[i];
-        lab[i] = rows->label[i];
-        if (rows->hash[i] % 100 < MODEL_TEST_PERCENT)
-            te_idx[nte++] = i;
-        else
-            tr_idx[ntr++] = i;
-    }
-    res->n_train = ntr;
-    res->n_test = nte;
-    size_t te_pos = 0;
-    for (size_t i = 0; i < nte; i++)
-        te_pos += (size_t)lab[te_idx[i]];
-    if (nte == 0 || te_pos == 0 || te_pos == nte) {
-        rc = adt_fail(err, ADT_EINVAL,
-                      "the held-out part (%zu rows, %zu failures) needs both classes: use a "
-                      "larger dataset",
-                      nte, te_pos);
-        goto out;
-    }
-
-    /* Out-of-fold scores on the training part, to choose the threshold on data
-     * the scoring model did not see. Fold = (hash / 100) mod MODEL_FOLDS. */
-    for (int fold = 0; fold < MODEL_FOLDS && !rc; fold++) {
-        size_t na = 0;
-        for (size_t k = 0; k < ntr; k++) {
-            size_t i = tr_idx[k];
-            if ((int)((rows->hash[i] / 100) % MODEL_FOLDS) == fold)
-                continue;
-            memcpy(xa + na * MODEL_NFEAT, x + i * MODEL_NFEAT, MODEL_NFEAT * sizeof *xa);
-            ya[na++] = y[i];
-        }
-        rc = booster_train(xa, ya, na, &p, &b, NULL, err);
-        if (rc) {
-            adt_err_prefix(err, "fold %d", fold);
-            break;
-        }
-        size_t nv = 0;
-        for (size_t k = 0; k < ntr; k++) {
-            size_t i = tr_idx[k];
-            if ((int)((rows->hash[i] / 100) % MODEL_FOLDS) == fold)
-                memcpy(xa + nv++ * MODEL_NFEAT, x + i * MODEL_NFEAT, MODEL_NFEAT * sizeof *xa);
-        }
-        rc = booster_predict(b, xa, nv, ya, err);
-        XGBoosterFree(b);
-        b = NULL;
-        nv = 0;
-        for (size_t k = 0; k < ntr && !rc; k++) {
-            size_t i = tr_idx[k];
-            if ((int)((rows->hash[i] / 100) % MODEL_FOLDS) == fold)
-                score[k] = ya[nv++];
-        }
-    }
+    train_work w;
+    int rc = work_alloc(&w, rows->n, err);
     if (rc)
-        goto out;
-    for (size_t k = 0; k < ntr; k++)
-        la[k] = lab[tr_idx[k]];
-    res->threshold = choose_threshold(score, la, ntr, min_precision);
-    if ((rc = model_evaluate(score, la, ntr, res->threshold, &res->train_oof)))
-        goto nomem;
-
-    /* The model itself: the whole training part. */
-    for (size_t k = 0; k < ntr; k++) {
-        memcpy(xa + k * MODEL_NFEAT, x + tr_idx[k] * MODEL_NFEAT, MODEL_NFEAT * sizeof *xa);
-        ya[k] = y[tr_idx[k]];
-    }
-    if ((rc = booster_train(xa, ya, ntr, &p, &b, &res->scale_pos_weight, err)))
-        goto out;
-    for (size_t k = 0; k < nte; k++) {
-        memcpy(xa + k * MODEL_NFEAT, x + te_idx[k] * MODEL_NFEAT, MODEL_NFEAT * sizeof *xa);
-        la[k] = lab[te_idx[k]];
-    }
-    if ((rc = booster_predict(b, xa, nte, score, err)))
-        goto out;
-    if ((rc = model_evaluate(score, la, nte, res->threshold, &res->test)))
-        goto nomem;
-
-    bst_ulong mlen = 0;
-    const char *mdata = NULL;
-    if (XGBoosterSaveModelToBuffer(b, "{\"format\":\"json\"}", &mlen, &mdata)) {
-        rc = xgb_fail(err, "saving the model");
-        goto out;
-    }
-    model_sha256_hex(mdata, (size_t)mlen, res->sha256);
-    if ((rc = write_atomic(o->out_path, mdata, (size_t)mlen, err)))
-        goto out;
-    model_train_opts oo = *o;
-    oo.min_precision = min_precision;
-    if ((rc = build_meta(rows, &oo, &p, res, &meta, err)))
-        goto out;
-    buf mp;
-    buf_init(&mp, 8192);
-    if (buf_printf(&mp, "%s.meta.json", o->out_path)) {
-        buf_free(&mp);
-        rc = adt_fail(err, ADT_EINVAL, "output path too long");
-        goto out;
-    }
-    rc = write_atomic(mp.data, meta.data, meta.len, err);
-    buf_free(&mp);
-    goto out;
-nomem:
-    rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-out:
+        return rc;
+    BoosterHandle b = NULL;
+    if (!(rc = split_rows(rows, &w, res, err)) &&
+        !(rc = choose_oof_threshold(rows, &w, &p, oo.min_precision, res, err)) &&
+        !(rc = fit_and_test(&w, &p, &b, res, err)))
+        rc = save_model(b, rows, &oo, &p, res, err);
     if (b)
         XGBoosterFree(b);
-    buf_free(&meta);
-    free(x);
-    free(y);
-    free(lab);
-    free(tr_idx);
-    free(te_idx);
-    free(xa);
-    free(ya);
-    free(score);
-    free(la);
+    work_free(&w);
     return rc;
 }
 
@@ -742,53 +688,50 @@ struct model_scorer {
     size_t cap;      /* rows x can hold */
 };
 
-#define MODEL_FILE_MAX (256u << 20)
-
-int model_scorer_open(const char *data_dir, model_scorer **out, adt_err *err)
+int model_scorer_load(const model_info *info, model_scorer **out, adt_err *err)
 {
     *out = NULL;
-    model_info info;
-    int rc = model_deployed(data_dir, &info, err);
-    if (rc)
-        return rc;
-    char *data;
-    size_t len;
-    if ((rc = model_read_file(info.file, MODEL_FILE_MAX, &data, &len, err))) {
-        adt_err_prefix(err, "deployed model %s@%s", info.name, info.version);
+    buf data;
+    buf_init(&data, MODEL_FILE_MAX);
+    int rc = afile_read(info->file, MODEL_FILE_MAX, &data, err);
+    if (rc) {
+        buf_free(&data);
+        adt_err_prefix(err, "deployed model %s@%s", info->name, info->version);
         return rc;
     }
     /* Hash what is loaded, not the path: the bytes scored with are the bytes approved. */
-    char hex[65];
-    model_sha256_hex(data, len, hex);
-    if (strcmp(hex, info.sha256) != 0) {
-        free(data);
+    char hex[SHA256_HEX_LEN];
+    sha256_hex(data.data, data.len, hex);
+    if (strcmp(hex, info->sha256) != 0) {
+        buf_free(&data);
         return adt_fail(err, ADT_ECORRUPT,
                         "deployed model %s@%s: %s has SHA-256 %s but %s was approved; restore "
                         "the file or deploy a new version",
-                        info.name, info.version, info.file, hex, info.sha256);
+                        info->name, info->version, info->file, hex, info->sha256);
     }
     model_scorer *s = calloc(1, sizeof *s);
     if (!s) {
-        free(data);
+        buf_free(&data);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
-    if (XGBoosterCreate(NULL, 0, &s->b) || XGBoosterLoadModelFromBuffer(s->b, data, len) ||
+    if (XGBoosterCreate(NULL, 0, &s->b) ||
+        XGBoosterLoadModelFromBuffer(s->b, data.data, (bst_ulong)data.len) ||
         XGBoosterSetParam(s->b, "nthread", "1") || XGBoosterSetParam(s->b, "verbosity", "0")) {
         rc = xgb_fail(err, "loading the deployed model");
-        free(data);
+        buf_free(&data);
         model_scorer_close(s);
         return rc;
     }
-    free(data);
+    buf_free(&data);
     bst_ulong nf = 0;
     if (XGBoosterGetNumFeature(s->b, &nf) || nf != MODEL_NFEAT) {
         model_scorer_close(s);
         return adt_fail(err, ADT_ECORRUPT, "deployed model %s@%s expects %llu features, not %d",
-                        info.name, info.version, (unsigned long long)nf, MODEL_NFEAT);
+                        info->name, info->version, (unsigned long long)nf, MODEL_NFEAT);
     }
-    snprintf(s->name, sizeof s->name, "%s", info.name);
-    snprintf(s->version, sizeof s->version, "%s", info.version);
-    s->threshold = (float)info.threshold;
+    snprintf(s->name, sizeof s->name, "%s", info->name);
+    snprintf(s->version, sizeof s->version, "%s", info->version);
+    s->threshold = (float)info->threshold;
     *out = s;
     return ADT_OK;
 }

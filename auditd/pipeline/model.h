@@ -20,11 +20,17 @@
 /* ---- Scoring (called by ingestion) ---------------------------------------- */
 
 typedef struct model_scorer model_scorer;
+typedef struct model_info model_info; /* a registered version: see the registry below */
+
+#define MODEL_FILE_MAX (256u << 20) /* a model file is at most this large */
 
 /* Load the model currently deployed in `data_dir` (the newest `deployed` row
- * of models.db), checking the file's SHA-256 against the registered one.
- * ADT_ENOTFOUND if no model is deployed (callers then skip scoring). */
+ * of models.db, model_reg.c), checking the file's SHA-256 against the
+ * registered one. ADT_ENOTFOUND if no model is deployed (callers then skip
+ * scoring). */
 int model_scorer_open(const char *data_dir, model_scorer **out, adt_err *err);
+/* The same for a given registered version `info` (model.c). */
+int model_scorer_load(const model_info *info, model_scorer **out, adt_err *err);
 
 /* Score `nrows` rows of raw profile fields. `x` is row-major, nrows * nx
  * doubles, columns in the order of model_scorer_features() (nx must equal its
@@ -162,7 +168,7 @@ const char *model_meta_drift_json(const model_meta *m);
 
 #define MODEL_DB_FILE "models.db"
 
-typedef struct model_info {
+struct model_info {
     char name[MODEL_NAME_MAX + 1];
     char version[MODEL_VERSION_MAX + 1];
     char file[4096];
@@ -174,7 +180,7 @@ typedef struct model_info {
     char deployed_by[129];
     double precision, recall, pr_auc, threshold;
     long long registered_us, deployed_us;
-} model_info;
+};
 
 /* Register `file` (its metadata at file + ".meta.json") as name@version.
  * Refuses (ADT_ECONFLICT) a dataset differing from the metadata's or a file
@@ -238,21 +244,9 @@ int model_list_json(const char *data_dir, cJSON **out, adt_err *err);
 int model_get(const char *data_dir, const char *name, const char *version, model_info *info,
               char **drift_json, adt_err *err);
 
-/* Append `n` events to the ledger of `data_dir` in one transaction, as
- * component MODEL_LEDGER_SOURCE. Each is a JSON object with `type`, `time`
- * and `actor`; it is stored canonicalised. OUT: index of the first (may be NULL). */
-#define MODEL_LEDGER_SOURCE "auditd:models"
-int model_ledger_append(const char *data_dir, cJSON *const *events, size_t n,
-                        unsigned long long *first, adt_err *err);
-
 /* The most recently deployed version of any model. ADT_ENOTFOUND if none. */
 int model_deployed(const char *data_dir, model_info *info, adt_err *err);
 
-/* Lowercase hex SHA-256 of `path` (bounded by `max` bytes). */
-int model_file_sha256(const char *path, size_t max, char hex[65], adt_err *err);
-void model_sha256_hex(const void *data, size_t len, char hex[65]);
-/* Read a whole file (at most `max` bytes) into a malloc'd, NUL-terminated buffer. */
-int model_read_file(const char *path, size_t max, char **data, size_t *len, adt_err *err);
 /* Metrics as a JSON object (precision, recall, pr_auc, f1, n, positives, tp, fp, fn). */
 cJSON *model_metrics_json(const model_metrics *m);
 /* Name, version and change id syntax: 1..max bytes of [A-Za-z0-9._:@-]. */

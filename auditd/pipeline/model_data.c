@@ -2,11 +2,12 @@
  * Kept apart from model.c so that model.c links without the telemetry store. */
 #include "model.h"
 
+#include "evsink.h"
 #include "oplabel.h"
-#include "rfc3339.h"
 #include "tdb.h"
 #include "tstore.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,15 +54,20 @@ static int collect_row(void *vctx, const char *device, int64_t time_us, const do
     return c->rc;
 }
 
-/* model.train's `operator_labels`: which verdicts training used, and how. */
-static bool add_label_use(cJSON *ev, const model_label_use *u)
+/* The metrics as in the model's metadata (model_metrics_json): rates to six decimals. */
+static void add_metrics(evsink_event *e, const char *key, const model_metrics *m)
 {
-    cJSON *o = cJSON_AddObjectToObject(ev, "operator_labels");
-    return o && cJSON_AddNumberToObject(o, "used", (double)u->used) &&
-           cJSON_AddNumberToObject(o, "confirmed_failure", (double)u->confirmed_failure) &&
-           cJSON_AddNumberToObject(o, "false_alarm", (double)u->false_alarm) &&
-           cJSON_AddNumberToObject(o, "changed", (double)u->changed) &&
-           cJSON_AddNumberToObject(o, "added", (double)u->added);
+    evsink_object(e, key);
+    evsink_num(e, "precision", round(m->precision * 1e6) / 1e6);
+    evsink_num(e, "recall", round(m->recall * 1e6) / 1e6);
+    evsink_num(e, "pr_auc", round(m->pr_auc * 1e6) / 1e6);
+    evsink_num(e, "f1", round(m->f1 * 1e6) / 1e6);
+    evsink_uint(e, "n", m->n);
+    evsink_uint(e, "positives", m->positives);
+    evsink_uint(e, "tp", m->tp);
+    evsink_uint(e, "fp", m->fp);
+    evsink_uint(e, "fn", m->fn);
+    evsink_end(e);
 }
 
 int model_train_dataset(const char *data_dir, const model_train_opts *o, const char *actor,
@@ -110,27 +116,26 @@ int model_train_dataset(const char *data_dir, const model_train_opts *o, const c
         return rc;
     res->labels = c.use;
 
-    cJSON *ev = cJSON_CreateObject();
-    cJSON *metrics = model_metrics_json(&res->test);
-    char ts_now[32];
-    rfc3339_format(o->time_us ? o->time_us : rfc3339_now_us(), ts_now, sizeof ts_now);
-    if (!ev || !metrics || !cJSON_AddItemToObject(ev, "metrics", metrics) ||
-        !cJSON_AddStringToObject(ev, "type", "model.train") ||
-        !cJSON_AddStringToObject(ev, "time", ts_now) ||
-        !cJSON_AddStringToObject(ev, "actor", actor) ||
-        !cJSON_AddStringToObject(ev, "model", o->name) ||
-        !cJSON_AddStringToObject(ev, "dataset", o->dataset) ||
-        !cJSON_AddStringToObject(ev, "artifact_sha256", res->sha256) ||
-        !cJSON_AddNumberToObject(ev, "threshold", res->threshold) ||
-        !cJSON_AddNumberToObject(ev, "train_rows", (double)res->n_train) ||
-        !cJSON_AddNumberToObject(ev, "test_rows", (double)res->n_test) ||
-        !add_label_use(ev, &res->labels)) {
-        if (!ev || (metrics && !cJSON_GetObjectItemCaseSensitive(ev, "metrics")))
-            cJSON_Delete(metrics);
-        cJSON_Delete(ev);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    }
-    rc = model_ledger_append(data_dir, &ev, 1, NULL, err);
-    cJSON_Delete(ev);
+    evsink_event e;
+    evsink_begin(&e, EVSINK_MODELS, "model.train", EVENT_WRITER_AUDITD, actor);
+    evsink_at(&e, o->time_us);
+    evsink_str(&e, "model", o->name);
+    evsink_str(&e, "dataset", o->dataset);
+    evsink_str(&e, "artifact_sha256", res->sha256);
+    evsink_num(&e, "threshold", res->threshold);
+    evsink_uint(&e, "train_rows", res->n_train);
+    evsink_uint(&e, "test_rows", res->n_test);
+    add_metrics(&e, "metrics", &res->test);
+    /* which operator verdicts training used, and how (docs/models.md) */
+    evsink_object(&e, "operator_labels");
+    evsink_uint(&e, "used", res->labels.used);
+    evsink_uint(&e, "confirmed_failure", res->labels.confirmed_failure);
+    evsink_uint(&e, "false_alarm", res->labels.false_alarm);
+    evsink_uint(&e, "changed", res->labels.changed);
+    evsink_uint(&e, "added", res->labels.added);
+    evsink_end(&e);
+    evsink s = {.data_dir = data_dir};
+    rc = evsink_record(&s, &e, 1, NULL, err);
+    evsink_free(&e);
     return rc;
 }

@@ -4,11 +4,16 @@
  * append happens before COMMIT, so a failed append leaves the registry as it was. */
 #include "model.h"
 
+#include "afile.h"
 #include "canon.h"
 #include "drift.h"
 #include "event.h"
+#include "codec.h"
+#include "evsink.h"
 #include "ledger.h"
 #include "rfc3339.h"
+#include "sha256.h"
+#include "sqldb.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -54,16 +59,6 @@ static int meta_num(const cJSON *o, const char *k, double lo, double hi, double 
         return adt_fail(err, ADT_EINVAL, "metadata: '%s' must be a number in [%g, %g]", k, lo, hi);
     *out = v->valuedouble;
     return ADT_OK;
-}
-
-static bool is_hex64(const char *s)
-{
-    if (strlen(s) != 64)
-        return false;
-    for (int i = 0; i < 64; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return false;
-    return true;
 }
 
 int model_meta_parse(const char *json, size_t len, model_meta **out, adt_err *err)
@@ -119,7 +114,7 @@ int model_meta_parse(const char *json, size_t len, model_meta **out, adt_err *er
     }
     snprintf(m->dataset, sizeof m->dataset, "%s", v->valuestring);
     v = cJSON_GetObjectItemCaseSensitive(j, "model_sha256");
-    if (!cJSON_IsString(v) || !is_hex64(v->valuestring)) {
+    if (!cJSON_IsString(v) || !codec_is_hex(v->valuestring, 64)) {
         rc = adt_fail(err, ADT_EINVAL, "metadata: 'model_sha256' must be 64 lowercase hex digits");
         goto fail;
     }
@@ -192,77 +187,9 @@ const char *model_meta_drift_json(const model_meta *m)
     return m->drift_json;
 }
 
-/* ---- Ledger ---------------------------------------------------------------------- */
-
-/* Append with writer `as` (EVENT_WRITER_NONE: auditd for computed records,
- * admin for a decision taken at the CLI). */
-static int ledger_append_as(const char *data_dir, cJSON *const *events, size_t n,
-                            unsigned long long *first, event_writer as, adt_err *err);
-
-int model_ledger_append(const char *data_dir, cJSON *const *events, size_t n,
-                        unsigned long long *first, adt_err *err)
-{
-    return ledger_append_as(data_dir, events, n, first, EVENT_WRITER_NONE, err);
-}
-
-static int ledger_append_as(const char *data_dir, cJSON *const *events, size_t n,
-                            unsigned long long *first, event_writer as, adt_err *err)
-{
-    if (n == 0 || n > 64)
-        return adt_fail(err, ADT_EINTERNAL, "model_ledger_append: bad event count %zu", n);
-    buf canon[64];
-    ledger_item items[64];
-    int rc = ADT_OK;
-    size_t built = 0;
-    for (; built < n && !rc; built++) {
-        buf_init(&canon[built], LEDGER_MAX_LEAF / 2);
-        char *text = cJSON_PrintUnformatted(events[built]);
-        if (!text) {
-            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-            built++;
-            break;
-        }
-        event_info info;
-        rc = event_validate(text, strlen(text), NULL, &canon[built], &info, err);
-        free(text);
-        if (rc) {
-            adt_err_prefix(err, "building a ledger event");
-            built++;
-            break;
-        }
-        items[built] = (ledger_item){.source = MODEL_LEDGER_SOURCE,
-                                     .type = cJSON_GetStringValue(
-                                         cJSON_GetObjectItemCaseSensitive(events[built], "type")),
-                                     .payload = canon[built].data,
-                                     .payload_len = canon[built].len,
-                                     /* computed records are auditd's; a human
-                                      * decision taken at the CLI (an approval) is
-                                      * the administrator's */
-                                     .writer = as != EVENT_WRITER_NONE ? as
-                                               : event_writer_may(info.type, EVENT_WRITER_AUDITD)
-                                                   ? EVENT_WRITER_AUDITD
-                                                   : EVENT_WRITER_ADMIN};
-    }
-    ledger *lg = NULL;
-    if (!rc && (rc = ledger_open(data_dir, LEDGER_RDWR, &lg, err)) != ADT_OK)
-        adt_err_prefix(err, "opening the ledger in %s (run 'auditd init' first?)", data_dir);
-    if (!rc) {
-        ledger_commit c;
-        rc = ledger_append(lg, items, n, &c, err);
-        if (!rc && first)
-            *first = c.first;
-        ledger_close(lg);
-    }
-    for (size_t i = 0; i < built; i++)
-        buf_free(&canon[i]);
-    return rc;
-}
-
 /* ---- models.db ------------------------------------------------------------------- */
 
 static const char schema[] =
-    "PRAGMA journal_mode=WAL;"
-    "PRAGMA busy_timeout=5000;"
     "CREATE TABLE IF NOT EXISTS models("
     " name TEXT NOT NULL, version TEXT NOT NULL, file TEXT NOT NULL, sha256 TEXT NOT NULL,"
     " dataset TEXT NOT NULL, threshold REAL NOT NULL, precision REAL NOT NULL,"
@@ -276,44 +203,17 @@ static const char schema[] =
     " approved_at INTEGER NOT NULL, ledger_index INTEGER NOT NULL,"
     " UNIQUE(name, version, change_id, approver));";
 
-static int db_open(const char *data_dir, sqlite3 **out, adt_err *err)
+/* Open models.db (durable: registrations and approvals are acknowledged),
+ * creating it with its schema when `create`. */
+static int db_open(const char *data_dir, bool create, sqlite3 **out, adt_err *err)
 {
-    *out = NULL;
-    buf path;
-    buf_init(&path, 8192);
-    if (buf_printf(&path, "%s/%s", data_dir, MODEL_DB_FILE)) {
-        buf_free(&path);
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
+    int rc = sqldb_open(data_dir, MODEL_DB_FILE, create ? SQLDB_CREATE : SQLDB_WRITE,
+                        SQLDB_DURABLE, "no model is registered", out, err);
+    if (!rc && create && (rc = sqldb_exec(*out, schema, "creating the schema", err))) {
+        sqldb_close(*out);
+        *out = NULL;
     }
-    sqlite3 *db = NULL;
-    int src = sqlite3_open_v2(path.data, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (src != SQLITE_OK) {
-        int rc = adt_fail(err, ADT_EIO, "cannot open %s: %s", path.data,
-                          db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
-        sqlite3_close(db);
-        buf_free(&path);
-        return rc;
-    }
-    buf_free(&path);
-    char *msg = NULL;
-    if (sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = adt_fail(err, ADT_EIO, "models.db: %s", msg ? msg : "schema setup failed");
-        sqlite3_free(msg);
-        sqlite3_close(db);
-        return rc;
-    }
-    *out = db;
-    return ADT_OK;
-}
-
-static int db_fail(sqlite3 *db, adt_err *err, const char *what)
-{
-    return adt_fail(err, ADT_EIO, "models.db: %s: %s", what, sqlite3_errmsg(db));
-}
-
-static int db_exec(sqlite3 *db, const char *sql, adt_err *err)
-{
-    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? ADT_OK : db_fail(db, err, sql);
+    return rc;
 }
 
 static void copy_col(sqlite3_stmt *st, int col, char *out, size_t cap)
@@ -356,7 +256,7 @@ static int query_info(sqlite3 *db, const char *sql, const char *a, const char *b
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, err, "query");
+        return sqldb_fail(db, "query", err);
     if (a)
         sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
     if (b)
@@ -373,7 +273,7 @@ static int query_info(sqlite3 *db, const char *sql, const char *a, const char *b
     } else if (s == SQLITE_DONE) {
         rc = ADT_ENOTFOUND;
     } else {
-        rc = db_fail(db, err, "query");
+        rc = sqldb_fail(db, "query", err);
     }
     sqlite3_finalize(st);
     return rc;
@@ -391,56 +291,114 @@ static int find_version(sqlite3 *db, const char *name, const char *version, mode
     return rc;
 }
 
+/* Run one UPDATE or INSERT of `sql` with text parameters ?1.. (NULL ends
+ * them) and integer ?N+1 = `num` when `with_num`; `what` names it in errors. */
+static int run_sql(sqlite3 *db, const char *what, const char *sql, const char *const *texts,
+                   bool with_num, int64_t num, adt_err *err)
+{
+    sqlite3_stmt *st;
+    int k;
+    int rc = sqldb_prepare_texts(db, sql, texts, &st, &k, err);
+    if (rc)
+        return rc;
+    if (with_num)
+        sqlite3_bind_int64(st, k + 1, num);
+    int s = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return s == SQLITE_DONE ? ADT_OK : sqldb_fail(db, what, err);
+}
+
+/* Record `e` in the data directory's ledger, store its index with `sql`
+ * (an UPDATE: ?1 name, ?2 version, ?3 the index) and commit the caller's
+ * models.db transaction. The ledger append comes first: when it fails the
+ * caller rolls back and the registry is as it was. */
+static int record_and_commit(sqlite3 *db, const char *data_dir, evsink_event *e, const char *sql,
+                             const char *name, const char *version, unsigned long long *idx,
+                             adt_err *err)
+{
+    evsink s = {.data_dir = data_dir};
+    uint64_t first = EVSINK_NONE;
+    int rc = evsink_record(&s, e, 1, &first, err);
+    if (rc == ADT_ENOTFOUND)
+        adt_err_prefix(err, "recording %s", e->type);
+    if (!rc) {
+        const char *texts[] = {name, version, NULL};
+        rc = run_sql(db, "recording the ledger index", sql, texts, true, (int64_t)first, err);
+    }
+    if (!rc)
+        rc = sqldb_commit(db, err);
+    if (!rc && idx)
+        *idx = first;
+    return rc;
+}
+
+/* The model file's SHA-256 and its metadata (checked against the file and
+ * the dataset it is registered for). */
+static int read_artifact(const char *abs, const char *meta_path, const char *dataset,
+                         char hex[SHA256_HEX_LEN], model_meta **meta, adt_err *err)
+{
+    int rc = sha256_file_hex(abs, MODEL_FILE_MAX, hex, err);
+    if (rc)
+        return rc;
+    buf text;
+    buf_init(&text, MODEL_META_MAX);
+    rc = afile_read(meta_path, MODEL_META_MAX, &text, err);
+    if (rc)
+        adt_err_prefix(err, "the metadata written beside the model by 'auditd model train'");
+    else if ((rc = model_meta_parse(text.data, text.len, meta, err)))
+        adt_err_prefix(err, "%s", meta_path);
+    buf_free(&text);
+    if (rc)
+        return rc;
+    if (strcmp(model_meta_sha256(*meta), hex) != 0)
+        return adt_fail(err, ADT_ECONFLICT,
+                        "%s has SHA-256 %s but its metadata describes %s: the file was changed "
+                        "after training",
+                        abs, hex, model_meta_sha256(*meta));
+    if (strcmp(model_meta_dataset(*meta), dataset) != 0)
+        return adt_fail(err, ADT_ECONFLICT, "the model was trained on dataset %s, not %s",
+                        model_meta_dataset(*meta), dataset);
+    return ADT_OK;
+}
+
+static int insert_model(sqlite3 *db, const char *name, const char *version, const char *abs,
+                        const char *hex, const char *dataset, const model_meta *meta,
+                        const char *actor, int64_t when, adt_err *err)
+{
+    model_info existing;
+    int rc = query_info(db, "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 AND m.version=?2",
+                        name, version, &existing, NULL, err);
+    if (rc == ADT_OK)
+        return adt_fail(err, ADT_EEXIST,
+                        "%s version %s is registered already: choose a new version", name, version);
+    if (rc != ADT_ENOTFOUND)
+        return rc;
+    const model_metrics *mm = model_meta_metrics(meta);
+    sqlite3_stmt *st;
+    const char *texts[] = {name, version, abs, hex, dataset, NULL};
+    if ((rc = sqldb_prepare_texts(db,
+                                  "INSERT INTO models(name,version,file,sha256,dataset,threshold,"
+                                  "precision,recall,pr_auc,drift,status,registered_at,"
+                                  "registered_by) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,"
+                                  "'registered',?11,?12)",
+                                  texts, &st, NULL, err)))
+        return rc;
+    sqlite3_bind_double(st, 6, model_meta_threshold(meta));
+    sqlite3_bind_double(st, 7, mm->precision);
+    sqlite3_bind_double(st, 8, mm->recall);
+    sqlite3_bind_double(st, 9, mm->pr_auc);
+    sqlite3_bind_text(st, 10, model_meta_drift_json(meta), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, when);
+    sqlite3_bind_text(st, 12, actor, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return s == SQLITE_DONE ? ADT_OK : sqldb_fail(db, "registering the model", err);
+}
+
 /* The time an event is recorded with: `at_us`, or now when it is 0. */
 static int64_t event_time(int64_t at_us)
 {
     return at_us ? at_us : rfc3339_now_us();
-}
-
-static char *time_rfc3339(int64_t us, char out[32])
-{
-    rfc3339_format(us, out, 32);
-    return out;
-}
-
-static int add_str(cJSON *o, const char *k, const char *v)
-{
-    return cJSON_AddStringToObject(o, k, v) ? 0 : ADT_ENOMEM;
-}
-
-
-static int set_event_index(sqlite3 *db, const char *sql, const char *name, const char *version,
-                           unsigned long long idx, adt_err *err);
-
-/* Append the model's register or deploy event `*ev` to the ledger, store its
- * index (`sql` is the UPDATE naming the column) and commit the caller's
- * models.db transaction. On failure the caller rolls back. */
-static int record_and_commit(sqlite3 *db, const char *data_dir, cJSON **ev, const char *sql,
-                             const char *name, const char *version, unsigned long long *idx,
-                             adt_err *err)
-{
-    int rc = model_ledger_append(data_dir, ev, 1, idx, err);
-    if (!rc)
-        rc = set_event_index(db, sql, name, version, *idx, err);
-    if (!rc)
-        rc = db_exec(db, "COMMIT", err);
-    return rc;
-}
-
-/* Store the ledger index of a model's register or deploy event (`sql` is the
- * UPDATE naming the column), inside the caller's transaction. */
-static int set_event_index(sqlite3 *db, const char *sql, const char *name, const char *version,
-                           unsigned long long idx, adt_err *err)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return adt_fail(err, ADT_EIO, "models.db: %s", sqlite3_errmsg(db));
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)idx);
-    int r = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return r == SQLITE_DONE ? ADT_OK : adt_fail(err, ADT_EIO, "models.db: %s", sqlite3_errmsg(db));
 }
 
 int model_register(const char *data_dir, const char *file, const char *name, const char *version,
@@ -453,6 +411,7 @@ int model_register_at(const char *data_dir, const char *file, const char *name,
                       const char *version, const char *dataset, const char *actor, int64_t at_us,
                       model_info *info, adt_err *err)
 {
+    const int64_t when = event_time(at_us);
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
         (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
@@ -463,117 +422,44 @@ int model_register_at(const char *data_dir, const char *file, const char *name,
     char *abs = realpath(file, NULL);
     if (!abs)
         return adt_fail(err, ADT_ENOTFOUND, "model file %s not found", file);
-    char *mdata = NULL, *meta_text = NULL;
-    size_t mlen = 0, meta_len = 0;
+    char meta_path[sizeof ((model_info *)0)->file + 16], hex[SHA256_HEX_LEN];
     model_meta *meta = NULL;
     sqlite3 *db = NULL;
-    cJSON *ev = NULL;
-    buf mp;
-    buf_init(&mp, 8192);
-    if (strlen(abs) >= sizeof ((model_info *)0)->file || buf_printf(&mp, "%s.meta.json", abs)) {
+    if (strlen(abs) >= sizeof ((model_info *)0)->file)
         rc = adt_fail(err, ADT_EINVAL, "model file path too long");
-        goto out;
+    else
+        snprintf(meta_path, sizeof meta_path, "%s.meta.json", abs);
+    if (!rc)
+        rc = read_artifact(abs, meta_path, dataset, hex, &meta, err);
+    if (!rc && !(rc = db_open(data_dir, true, &db, err)) && !(rc = sqldb_begin(db, err)))
+        rc = insert_model(db, name, version, abs, hex, dataset, meta, actor, when, err);
+    if (!rc) {
+        const model_metrics *mm = model_meta_metrics(meta);
+        evsink_event e;
+        evsink_begin(&e, EVSINK_MODELS, "model.register", EVENT_WRITER_AUDITD, actor);
+        evsink_at(&e, when);
+        evsink_str(&e, "model", name);
+        evsink_str(&e, "version", version);
+        evsink_str(&e, "artifact_sha256", hex);
+        evsink_str(&e, "dataset", dataset);
+        evsink_object(&e, "metrics");
+        evsink_num(&e, "precision", mm->precision);
+        evsink_num(&e, "recall", mm->recall);
+        evsink_num(&e, "pr_auc", mm->pr_auc);
+        evsink_end(&e);
+        evsink_num(&e, "threshold", model_meta_threshold(meta));
+        rc = record_and_commit(db, data_dir, &e,
+                               "UPDATE models SET register_index=?3 WHERE name=?1 AND version=?2",
+                               name, version, NULL, err);
+        evsink_free(&e);
     }
-    if ((rc = model_read_file(abs, 256u << 20, &mdata, &mlen, err)))
-        goto out;
-    char hex[65];
-    model_sha256_hex(mdata, mlen, hex);
-    if ((rc = model_read_file(mp.data, MODEL_META_MAX, &meta_text, &meta_len, err))) {
-        adt_err_prefix(err, "the metadata written beside the model by 'auditd model train'");
-        goto out;
-    }
-    if ((rc = model_meta_parse(meta_text, meta_len, &meta, err))) {
-        adt_err_prefix(err, "%s", mp.data);
-        goto out;
-    }
-    if (strcmp(model_meta_sha256(meta), hex) != 0) {
-        rc = adt_fail(err, ADT_ECONFLICT,
-                      "%s has SHA-256 %s but its metadata describes %s: the file was changed "
-                      "after training",
-                      abs, hex, model_meta_sha256(meta));
-        goto out;
-    }
-    if (strcmp(model_meta_dataset(meta), dataset) != 0) {
-        rc = adt_fail(err, ADT_ECONFLICT, "the model was trained on dataset %s, not %s",
-                      model_meta_dataset(meta), dataset);
-        goto out;
-    }
-    if ((rc = db_open(data_dir, &db, err)) || (rc = db_exec(db, "BEGIN IMMEDIATE", err)))
-        goto out;
-    model_info existing;
-    rc = query_info(db, "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 AND m.version=?2",
-                    name, version, &existing, NULL, err);
-    if (rc == ADT_OK) {
-        rc = adt_fail(err, ADT_EEXIST, "%s version %s is registered already: choose a new version",
-                      name, version);
-        goto rollback;
-    }
-    if (rc != ADT_ENOTFOUND)
-        goto rollback;
-    int64_t now = event_time(at_us);
-    const model_metrics *mm = model_meta_metrics(meta);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO models(name,version,file,sha256,dataset,threshold,"
-                           "precision,recall,pr_auc,drift,status,registered_at,registered_by)"
-                           " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'registered',?11,?12)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "insert");
-        goto rollback;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, abs, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, dataset, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 6, model_meta_threshold(meta));
-    sqlite3_bind_double(st, 7, mm->precision);
-    sqlite3_bind_double(st, 8, mm->recall);
-    sqlite3_bind_double(st, 9, mm->pr_auc);
-    sqlite3_bind_text(st, 10, model_meta_drift_json(meta), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 11, now);
-    sqlite3_bind_text(st, 12, actor, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (s != SQLITE_DONE) {
-        rc = db_fail(db, err, "insert");
-        goto rollback;
-    }
-    char ts[32];
-    ev = cJSON_CreateObject();
-    cJSON *metrics = cJSON_CreateObject();
-    if (!ev || !metrics || !cJSON_AddItemToObject(ev, "metrics", metrics) ||
-        add_str(ev, "type", "model.register") || add_str(ev, "time", time_rfc3339(now, ts)) ||
-        add_str(ev, "actor", actor) || add_str(ev, "model", name) ||
-        add_str(ev, "version", version) || add_str(ev, "artifact_sha256", hex) ||
-        add_str(ev, "dataset", dataset) ||
-        !cJSON_AddNumberToObject(metrics, "precision", mm->precision) ||
-        !cJSON_AddNumberToObject(metrics, "recall", mm->recall) ||
-        !cJSON_AddNumberToObject(metrics, "pr_auc", mm->pr_auc) ||
-        !cJSON_AddNumberToObject(ev, "threshold", model_meta_threshold(meta))) {
-        if (!ev || (metrics && !cJSON_GetObjectItemCaseSensitive(ev, "metrics")))
-            cJSON_Delete(metrics);
-        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-        goto rollback;
-    }
-    unsigned long long idx = 0;
-    if ((rc = record_and_commit(db, data_dir, &ev,
-                                "UPDATE models SET register_index=?3 WHERE name=?1 AND version=?2", name,
-                                version, &idx, err)))
-        goto rollback;
-    if (info)
+    if (rc)
+        sqldb_rollback(db);
+    else if (info)
         rc = find_version(db, name, version, info, NULL, err);
-    goto out;
-rollback:
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-out:
-    cJSON_Delete(ev);
-    sqlite3_close(db);
+    sqldb_close(db);
     model_meta_free(meta);
-    free(meta_text);
-    free(mdata);
     free(abs);
-    buf_free(&mp);
     return rc;
 }
 
@@ -587,6 +473,29 @@ static int check_principal(const char *what, const char *p, adt_err *err)
             return adt_fail(err, ADT_EINVAL, "%s must not contain spaces or control characters",
                             what);
     return ADT_OK;
+}
+
+/* The approval row, not yet indexed (ledger_index -1 until recorded). */
+static int insert_approval(sqlite3 *db, const char *name, const char *version,
+                           const char *change_id, const char *approver, const char *sha256,
+                           int64_t when, int64_t *rowid, adt_err *err)
+{
+    sqlite3_stmt *st;
+    const char *texts[] = {name, version, change_id, approver, sha256, NULL};
+    int rc = sqldb_prepare_texts(db,
+                                 "INSERT INTO approvals(name,version,change_id,approver,sha256,"
+                                 "approved_at,ledger_index) VALUES(?1,?2,?3,?4,?5,?6,-1)",
+                                 texts, &st, NULL, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 6, when);
+    int s = sqlite3_step(st);
+    sqlite3_finalize(st);
+    *rowid = sqlite3_last_insert_rowid(db);
+    if (s == SQLITE_CONSTRAINT)
+        return adt_fail(err, ADT_EEXIST, "%s approved change %s for %s@%s already", approver,
+                        change_id, name, version);
+    return s == SQLITE_DONE ? ADT_OK : sqldb_fail(db, "recording the approval", err);
 }
 
 static int approve(const char *data_dir, const char *name, const char *version,
@@ -620,7 +529,7 @@ static int approve(const char *data_dir, const char *name, const char *version,
                    const char *approver, const char *credential, const char *change_id,
                    int64_t at_us, unsigned long long *index, adt_err *err)
 {
-    int64_t when = event_time(at_us);
+    const int64_t when = event_time(at_us);
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
         (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
@@ -628,81 +537,124 @@ static int approve(const char *data_dir, const char *name, const char *version,
         (rc = check_principal("approver", approver, err)))
         return rc;
     sqlite3 *db = NULL;
-    cJSON *ev = NULL;
-    if ((rc = db_open(data_dir, &db, err)) || (rc = db_exec(db, "BEGIN IMMEDIATE", err)))
-        goto out;
     model_info m;
-    if ((rc = find_version(db, name, version, &m, NULL, err)))
-        goto rollback;
-    char activity[MODEL_NAME_MAX + 8], target[MODEL_NAME_MAX + MODEL_VERSION_MAX + 8], ts[32];
-    snprintf(activity, sizeof activity, "model:%s", name);
-    snprintf(target, sizeof target, "model:%s@%s", name, version);
-    ev = cJSON_CreateObject();
-    if (!ev || add_str(ev, "type", "change.approve") || add_str(ev, "time", time_rfc3339(when, ts)) ||
-        add_str(ev, "actor", approver) || add_str(ev, "change_id", change_id) ||
-        add_str(ev, "activity", activity) || add_str(ev, "target", target) ||
-        add_str(ev, "artifact_sha256", m.sha256) ||
-        (credential && add_str(ev, "credential", credential))) {
-        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-        goto rollback;
+    int64_t rowid = 0;
+    if (!(rc = db_open(data_dir, true, &db, err)) && !(rc = sqldb_begin(db, err)) &&
+        !(rc = find_version(db, name, version, &m, NULL, err)))
+        rc = insert_approval(db, name, version, change_id, approver, m.sha256, when, &rowid,
+                             err);
+    if (!rc) {
+        const char *texts[] = {name, version, NULL};
+        rc = run_sql(db, "approving", "UPDATE models SET status='approved' WHERE name=?1 AND "
+                                      "version=?2 AND status='registered'",
+                     texts, false, 0, err);
     }
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT INTO approvals(name,version,change_id,approver,sha256,"
-                           "approved_at,ledger_index) VALUES(?1,?2,?3,?4,?5,?6,-1)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "insert");
-        goto rollback;
+    if (!rc) {
+        /* A decision a person takes: at the command line the administrator's,
+         * in the web console the signed-in person's (naming the credential). */
+        char activity[MODEL_NAME_MAX + 8], target[MODEL_NAME_MAX + MODEL_VERSION_MAX + 8];
+        snprintf(activity, sizeof activity, "model:%s", name);
+        snprintf(target, sizeof target, "model:%s@%s", name, version);
+        evsink_event e;
+        evsink_begin(&e, EVSINK_MODELS, "change.approve",
+                     credential ? EVENT_WRITER_PERSON : EVENT_WRITER_ADMIN, approver);
+        evsink_at(&e, when);
+        evsink_str(&e, "change_id", change_id);
+        evsink_str(&e, "activity", activity);
+        evsink_str(&e, "target", target);
+        evsink_str(&e, "artifact_sha256", m.sha256);
+        if (credential)
+            evsink_str(&e, "credential", credential);
+        char sql[200];
+        snprintf(sql, sizeof sql, "UPDATE approvals SET ledger_index=?3 WHERE name=?1 AND "
+                                  "version=?2 AND id=%lld",
+                 (long long)rowid);
+        rc = record_and_commit(db, data_dir, &e, sql, name, version, index, err);
+        evsink_free(&e);
     }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, change_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, approver, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, m.sha256, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, when);
-    int s = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (s == SQLITE_CONSTRAINT) {
-        rc = adt_fail(err, ADT_EEXIST, "%s approved change %s for %s@%s already", approver,
-                      change_id, name, version);
-        goto rollback;
-    }
-    if (s != SQLITE_DONE) {
-        rc = db_fail(db, err, "insert");
-        goto rollback;
-    }
-    long long rowid = sqlite3_last_insert_rowid(db);
-    unsigned long long idx = 0;
-    if ((rc = ledger_append_as(data_dir, &ev, 1, &idx,
-                               credential ? EVENT_WRITER_PERSON : EVENT_WRITER_NONE, err)))
-        goto rollback;
-    if (sqlite3_prepare_v2(db, "UPDATE approvals SET ledger_index=?2 WHERE id=?1", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, rowid);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE models SET status='approved' WHERE name=?1 AND version=?2 AND "
-                           "status='registered'",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-        s = sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
-    if ((rc = db_exec(db, "COMMIT", err)))
-        goto rollback;
-    if (index)
-        *index = idx;
-    goto out;
-rollback:
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-out:
-    cJSON_Delete(ev);
-    sqlite3_close(db);
+    if (rc)
+        sqldb_rollback(db);
+    sqldb_close(db);
     return rc;
+}
+
+/* The approval that allows this deployment: same change, same model
+ * version, given by the Accountable party. */
+static int find_approval(sqlite3 *db, const char *name, const char *version,
+                         const char *change_id, const char *accountable, char sha[65],
+                         int64_t *index, adt_err *err)
+{
+    sqlite3_stmt *st;
+    const char *texts[] = {name, version, change_id, accountable, NULL};
+    int rc = sqldb_prepare_texts(db,
+                                 "SELECT sha256, ledger_index FROM approvals WHERE name=?1 AND "
+                                 "version=?2 AND change_id=?3 AND approver=?4 ORDER BY id DESC "
+                                 "LIMIT 1",
+                                 texts, &st, NULL, err);
+    if (rc)
+        return rc;
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        copy_col(st, 0, sha, 65);
+        *index = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (s == SQLITE_DONE)
+        return adt_fail(err, ADT_EFORBIDDEN,
+                        "deployment refused: change %s has no approval of %s@%s by %s, the "
+                        "Accountable for activity model:%s ('auditd model approve %s --version %s "
+                        "--approver %s --change-id %s')",
+                        change_id, name, version, accountable, name, name, version, accountable,
+                        change_id);
+    return s == SQLITE_ROW ? ADT_OK : sqldb_fail(db, "reading approvals", err);
+}
+
+/* The artefact must still be the bytes registered and approved. */
+static int check_artifact(const model_info *m, const char *approved_sha, const char *accountable,
+                          char hex[SHA256_HEX_LEN], adt_err *err)
+{
+    int rc = sha256_file_hex(m->file, MODEL_FILE_MAX, hex, err);
+    if (rc) {
+        adt_err_prefix(err, "deployment refused: reading the artefact");
+        return rc;
+    }
+    if (strcmp(hex, approved_sha) != 0 || strcmp(hex, m->sha256) != 0)
+        return adt_fail(err, ADT_ECONFLICT,
+                        "deployment refused: %s now has SHA-256 %s but %s approved %s "
+                        "(registered %s); the artefact changed after approval",
+                        m->file, hex, accountable, approved_sha, m->sha256);
+    return ADT_OK;
+}
+
+/* The name's previous deployment retires; this version is deployed. */
+static int mark_deployed(sqlite3 *db, const char *name, const char *version, const char *actor,
+                         const char *change_id, int64_t when, adt_err *err)
+{
+    const char *retire[] = {name, NULL};
+    int rc = run_sql(db, "retiring the deployed version",
+                     "UPDATE models SET status='retired' WHERE name=?1 AND status='deployed'",
+                     retire, false, 0, err);
+    const char *deploy[] = {name, version, actor, change_id, NULL};
+    return rc ? rc
+              : run_sql(db, "deploying",
+                        "UPDATE models SET status='deployed', deployed_by=?3, deploy_change=?4, "
+                        "deployed_at=?5 WHERE name=?1 AND version=?2",
+                        deploy, true, when, err);
+}
+
+/* The build record of the artefact: the ledger entry of its model.register,
+ * which names the dataset, the metrics and the SHA-256 of the trained file. */
+static void build_id(sqlite3 *db, const char *name, const char *version, char out[48])
+{
+    snprintf(out, 48, "model.register");
+    sqlite3_stmt *st;
+    const char *texts[] = {name, version, NULL};
+    if (sqldb_prepare_texts(db, "SELECT register_index FROM models WHERE name=?1 AND version=?2",
+                            texts, &st, NULL, NULL))
+        return;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+        snprintf(out, 48, "model.register@%lld", (long long)sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
 }
 
 int model_deploy(const char *data_dir, const char *name, const char *version, const char *actor,
@@ -716,6 +668,7 @@ int model_deploy_at(const char *data_dir, const char *name, const char *version,
                     const char *actor, const char *change_id, const char *accountable,
                     int64_t at_us, unsigned long long *index, adt_err *err)
 {
+    const int64_t when = event_time(at_us);
     int rc;
     if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
         (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
@@ -724,156 +677,64 @@ int model_deploy_at(const char *data_dir, const char *name, const char *version,
         (rc = check_principal("accountable principal", accountable, err)))
         return rc;
     sqlite3 *db = NULL;
-    cJSON *ev = NULL;
-    sqlite3_stmt *st = NULL;
-    if ((rc = db_open(data_dir, &db, err)) || (rc = db_exec(db, "BEGIN IMMEDIATE", err)))
-        goto out;
     model_info m;
-    if ((rc = find_version(db, name, version, &m, NULL, err)))
-        goto rollback;
-    if (!strcmp(m.status, "deployed")) {
+    char approved_sha[65] = "", hex[SHA256_HEX_LEN];
+    int64_t approval_index = -1;
+    if (!(rc = db_open(data_dir, true, &db, err)) && !(rc = sqldb_begin(db, err)))
+        rc = find_version(db, name, version, &m, NULL, err);
+    if (!rc && !strcmp(m.status, "deployed"))
         rc = adt_fail(err, ADT_ECONFLICT, "%s@%s is deployed already", name, version);
-        goto rollback;
+    if (!rc)
+        rc = find_approval(db, name, version, change_id, accountable, approved_sha,
+                           &approval_index, err);
+    if (!rc)
+        rc = check_artifact(&m, approved_sha, accountable, hex, err);
+    if (!rc)
+        rc = mark_deployed(db, name, version, actor, change_id, when, err);
+    if (!rc) {
+        char activity[MODEL_NAME_MAX + 8], build[48];
+        snprintf(activity, sizeof activity, "model:%s", name);
+        build_id(db, name, version, build);
+        evsink_event e;
+        evsink_begin(&e, EVSINK_MODELS, "model.deploy", EVENT_WRITER_AUDITD, actor);
+        evsink_at(&e, when);
+        evsink_str(&e, "change_id", change_id);
+        evsink_str(&e, "activity", activity);
+        evsink_str(&e, "model", name);
+        evsink_str(&e, "version", version);
+        evsink_str(&e, "artifact_sha256", hex);
+        evsink_str(&e, "approved_by", accountable);
+        evsink_object(&e, "provenance");
+        evsink_str(&e, "source", m.file);
+        evsink_str(&e, "dataset", m.dataset);
+        evsink_str(&e, "build_id", build);
+        evsink_int(&e, "approval_index", approval_index);
+        evsink_end(&e);
+        rc = record_and_commit(db, data_dir, &e,
+                               "UPDATE models SET deploy_index=?3 WHERE name=?1 AND version=?2",
+                               name, version, index, err);
+        evsink_free(&e);
     }
-    /* The approval that allows this deployment: same change, same model
-     * version, given by the Accountable party. */
-    if (sqlite3_prepare_v2(db,
-                           "SELECT sha256, ledger_index FROM approvals WHERE name=?1 AND "
-                           "version=?2 AND change_id=?3 AND approver=?4 ORDER BY id DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "query");
-        goto rollback;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, change_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, accountable, -1, SQLITE_STATIC);
-    char approved_sha[65] = "";
-    long long approval_index = -1;
-    int s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
-        copy_col(st, 0, approved_sha, sizeof approved_sha);
-        approval_index = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (s != SQLITE_ROW && s != SQLITE_DONE) {
-        rc = db_fail(db, err, "query");
-        goto rollback;
-    }
-    if (s == SQLITE_DONE) {
-        rc = adt_fail(err, ADT_EFORBIDDEN,
-                      "deployment refused: change %s has no approval of %s@%s by %s, the "
-                      "Accountable for activity model:%s ('auditd model approve %s --version %s "
-                      "--approver %s --change-id %s')",
-                      change_id, name, version, accountable, name, name, version, accountable,
-                      change_id);
-        goto rollback;
-    }
-    char hex[65];
-    if ((rc = model_file_sha256(m.file, 256u << 20, hex, err))) {
-        adt_err_prefix(err, "deployment refused: reading the artefact");
-        goto rollback;
-    }
-    if (strcmp(hex, approved_sha) != 0 || strcmp(hex, m.sha256) != 0) {
-        rc = adt_fail(err, ADT_ECONFLICT,
-                      "deployment refused: %s now has SHA-256 %s but %s approved %s "
-                      "(registered %s); the artefact changed after approval",
-                      m.file, hex, accountable, approved_sha, m.sha256);
-        goto rollback;
-    }
-    int64_t now = event_time(at_us);
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE models SET status='retired' WHERE name=?1 AND "
-                           "status='deployed'",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "update");
-        goto rollback;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    s = sqlite3_step(st);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (s != SQLITE_DONE) {
-        rc = db_fail(db, err, "update");
-        goto rollback;
-    }
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE models SET status='deployed', deployed_at=?3, deployed_by=?4,"
-                           " deploy_change=?5 WHERE name=?1 AND version=?2",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "update");
-        goto rollback;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, now);
-    sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, change_id, -1, SQLITE_STATIC);
-    s = sqlite3_step(st);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (s != SQLITE_DONE) {
-        rc = db_fail(db, err, "update");
-        goto rollback;
-    }
-    /* The build record of the artefact: the ledger entry of its model.register,
-     * which names the dataset, the metrics and the SHA-256 of the trained file. */
-    char activity[MODEL_NAME_MAX + 8], ts[32], build_id[48] = "model.register";
-    if (sqlite3_prepare_v2(db, "SELECT register_index FROM models WHERE name=?1 AND version=?2",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, version, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
-            snprintf(build_id, sizeof build_id, "model.register@%lld",
-                     (long long)sqlite3_column_int64(st, 0));
-        sqlite3_finalize(st);
-        st = NULL;
-    }
-    snprintf(activity, sizeof activity, "model:%s", name);
-    ev = cJSON_CreateObject();
-    cJSON *prov = cJSON_CreateObject();
-    if (!ev || !prov || !cJSON_AddItemToObject(ev, "provenance", prov) ||
-        add_str(ev, "type", "model.deploy") || add_str(ev, "time", time_rfc3339(now, ts)) ||
-        add_str(ev, "actor", actor) || add_str(ev, "change_id", change_id) ||
-        add_str(ev, "activity", activity) || add_str(ev, "model", name) ||
-        add_str(ev, "version", version) || add_str(ev, "artifact_sha256", hex) ||
-        add_str(ev, "approved_by", accountable) || add_str(prov, "source", m.file) ||
-        add_str(prov, "dataset", m.dataset) || add_str(prov, "build_id", build_id) ||
-        !cJSON_AddNumberToObject(prov, "approval_index", (double)approval_index)) {
-        if (!ev || (prov && !cJSON_GetObjectItemCaseSensitive(ev, "provenance")))
-            cJSON_Delete(prov);
-        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-        goto rollback;
-    }
-    unsigned long long idx = 0;
-    if ((rc = record_and_commit(db, data_dir, &ev,
-                                "UPDATE models SET deploy_index=?3 WHERE name=?1 AND version=?2", name,
-                                version, &idx, err)))
-        goto rollback;
-    if (index)
-        *index = idx;
-    goto out;
-rollback:
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-out:
-    cJSON_Delete(ev);
-    sqlite3_close(db);
+    if (rc)
+        sqldb_rollback(db);
+    sqldb_close(db);
     return rc;
 }
 
 int model_list(const char *data_dir, model_list_fn fn, void *ctx, adt_err *err)
 {
     sqlite3 *db = NULL;
-    int rc = db_open(data_dir, &db, err);
+    int rc = db_open(data_dir, false, &db, err);
+    if (rc == ADT_ENOTFOUND)
+        return ADT_OK; /* nothing registered yet: an empty list */
     if (rc)
         return rc;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT " INFO_COLS " FROM models m ORDER BY m.name, m.registered_at",
                            -1, &st, NULL) != SQLITE_OK) {
-        rc = db_fail(db, err, "list");
-        sqlite3_close(db);
+        rc = sqldb_fail(db, "list", err);
+        sqldb_close(db);
         return rc;
     }
     int s;
@@ -884,9 +745,9 @@ int model_list(const char *data_dir, model_list_fn fn, void *ctx, adt_err *err)
             break;
     }
     if (!rc && s != SQLITE_DONE)
-        rc = db_fail(db, err, "list");
+        rc = sqldb_fail(db, "list", err);
     sqlite3_finalize(st);
-    sqlite3_close(db);
+    sqldb_close(db);
     return rc;
 }
 
@@ -899,7 +760,7 @@ int model_get(const char *data_dir, const char *name, const char *version, model
     if (rc || (version && (rc = model_check_id("version", version, MODEL_VERSION_MAX, err))))
         return rc;
     sqlite3 *db = NULL;
-    if ((rc = db_open(data_dir, &db, err)))
+    if ((rc = db_open(data_dir, false, &db, err)))
         return rc;
     if (version) {
         rc = find_version(db, name, version, info, drift_json, err);
@@ -911,22 +772,25 @@ int model_get(const char *data_dir, const char *name, const char *version, model
         if (rc == ADT_ENOTFOUND)
             adt_fail(err, rc, "no model named %s is registered ('auditd model list')", name);
     }
-    sqlite3_close(db);
+    sqldb_close(db);
     return rc;
+}
+
+int model_scorer_open(const char *data_dir, model_scorer **out, adt_err *err)
+{
+    *out = NULL;
+    model_info info;
+    int rc = model_deployed(data_dir, &info, err);
+    return rc ? rc : model_scorer_load(&info, out, err);
 }
 
 int model_deployed(const char *data_dir, model_info *info, adt_err *err)
 {
     /* Ingestion asks on every start: do not create models.db just to say no. */
-    buf path;
-    buf_init(&path, 8192);
-    if (buf_printf(&path, "%s/%s", data_dir, MODEL_DB_FILE) || access(path.data, F_OK) != 0) {
-        buf_free(&path);
-        return adt_fail(err, ADT_ENOTFOUND, "no model is deployed in %s", data_dir);
-    }
-    buf_free(&path);
     sqlite3 *db = NULL;
-    int rc = db_open(data_dir, &db, err);
+    int rc = db_open(data_dir, false, &db, err);
+    if (rc == ADT_ENOTFOUND)
+        return adt_fail(err, ADT_ENOTFOUND, "no model is deployed in %s", data_dir);
     if (rc)
         return rc;
     rc = query_info(db,
@@ -935,8 +799,13 @@ int model_deployed(const char *data_dir, model_info *info, adt_err *err)
                     NULL, NULL, info, NULL, err);
     if (rc == ADT_ENOTFOUND)
         adt_fail(err, rc, "no model is deployed in %s", data_dir);
-    sqlite3_close(db);
+    sqldb_close(db);
     return rc;
+}
+
+static int add_str(cJSON *o, const char *k, const char *v)
+{
+    return cJSON_AddStringToObject(o, k, v) ? 0 : ADT_ENOMEM;
 }
 
 cJSON *model_info_json(const model_info *m)

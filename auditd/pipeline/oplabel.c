@@ -1,13 +1,14 @@
 /* oplabel.c: operators' labels as ground truth (oplabel.h). */
 #include "oplabel.h"
 
-#include "canon.h"
+#include "leaf.h"
 #include "profile.h"
 #include "rfc3339.h"
+#include "sha256.h"
+#include "sqldb.h"
 #include "tdb.h"
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,16 +81,6 @@ static int push(oplabel_set *s, uint64_t index, const char *target, const char *
     return ADT_OK;
 }
 
-/* Whether `json` has member `key` equal to the JSON string "want". */
-static bool member_is(const char *json, size_t len, const char *key, const char *want)
-{
-    const char *v;
-    size_t vl;
-    size_t wl = strlen(want);
-    return !canon_member(json, len, key, &v, &vl) && vl == wl + 2 && v[0] == '"' &&
-           !memcmp(v + 1, want, wl);
-}
-
 static const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -99,15 +90,13 @@ static const char *jstr(const cJSON *o, const char *k)
 int oplabel_set_add_leaf(oplabel_set *s, uint64_t index, const char *leaf, size_t len,
                          adt_err *err)
 {
-    if (!member_is(leaf, len, "type", "label.set") ||
-        !(member_is(leaf, len, "writer", "person") || member_is(leaf, len, "writer", "admin")))
-        return ADT_OK;
-    const char *p;
-    size_t pl;
-    if (canon_member(leaf, len, "payload", &p, &pl))
-        return ADT_OK;
+    leaf_view v;
+    adt_err e2;
+    if (leaf_parse(leaf, len, index, &v, &e2) || strcmp(v.type, "label.set") ||
+        (v.writer != EVENT_WRITER_PERSON && v.writer != EVENT_WRITER_ADMIN))
+        return ADT_OK; /* not an operator's label (verify reports a malformed leaf) */
     s->st.events++;
-    cJSON *j = cJSON_ParseWithLength(p, pl);
+    cJSON *j = cJSON_ParseWithLength(v.payload, v.payload_len);
     const char *target = jstr(j, "target"), *label = jstr(j, "label");
     const char *device = jstr(j, "device"), *rt = jstr(j, "reading_time");
     int value = !label                                  ? -2
@@ -260,7 +249,7 @@ int oplabel_alert_reading(sqlite3 *tdb, const char *device, int64_t alert_us, in
                           adt_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = tdb_prepare(tdb,
+    int rc = sqldb_prepare(tdb,
                          "SELECT r.time_us, p.json FROM readings r JOIN devices d ON d.id = "
                          "r.device JOIN profiles p ON p.id = r.pv WHERE d.name = ?1 AND "
                          "r.time_us <= ?2 AND r.time_us >= ?3 ORDER BY r.time_us DESC, r.id DESC "
@@ -276,7 +265,7 @@ int oplabel_alert_reading(sqlite3 *tdb, const char *device, int64_t alert_us, in
         rc = adt_fail(err, ADT_ENOTFOUND, "%s has no stored reading in the hour before the alert",
                       device);
     } else if (r != SQLITE_ROW) {
-        rc = tdb_fail(tdb, "finding the alert's reading", err);
+        rc = sqldb_fail(tdb, "finding the alert's reading", err);
     } else {
         *reading_us = sqlite3_column_int64(st, 0);
         const char *json = (const char *)sqlite3_column_text(st, 1);
@@ -311,7 +300,7 @@ static int in_dataset(sqlite3 *db, sqlite3_stmt **st, const char *base, const ch
                       int64_t us, bool *yes, adt_err *err)
 {
     if (!*st) {
-        int rc = tdb_prepare(db,
+        int rc = sqldb_prepare(db,
                              "SELECT 1 FROM readings r JOIN devices d ON d.id = r.device "
                              "JOIN datasets ds ON ds.id = ?1 WHERE d.name = ?2 AND r.time_us = ?3 "
                              "AND r.time_us >= ds.from_us AND r.time_us < ds.to_us AND "
@@ -329,24 +318,22 @@ static int in_dataset(sqlite3 *db, sqlite3_stmt **st, const char *base, const ch
     sqlite3_bind_int64(*st, 3, us);
     int r = sqlite3_step(*st);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
-        return tdb_fail(db, "checking a labelled reading", err);
+        return sqldb_fail(db, "checking a labelled reading", err);
     *yes = r == SQLITE_ROW;
     return ADT_OK;
 }
 
-int oplabel_dataset_define(sqlite3 *db, ledger *lg, const psink *s, const char *actor,
+int oplabel_dataset_define(sqlite3 *db, ledger *lg, const evsink *s, const char *actor,
                            const char *base, oplabel_dataset *out, adt_err *err)
 {
     memset(out, 0, sizeof *out);
-    out->ledger_index = PSINK_NONE;
+    out->ledger_index = EVSINK_NONE;
     if (strlen(base) != 64)
         return adt_fail(err, ADT_EINVAL, "a dataset id is 64 hex digits");
     snprintf(out->base, sizeof out->base, "%s", base);
     snprintf(out->id, sizeof out->id, "%s", base);
-    if (sodium_init() < 0)
-        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     sqlite3_stmt *st = NULL;
-    int rc = tdb_prepare(db, "SELECT from_us, to_us, devices, batches, readings FROM datasets "
+    int rc = sqldb_prepare(db, "SELECT from_us, to_us, devices, batches, readings FROM datasets "
                              "WHERE id = ?", &st, err);
     if (rc)
         return rc;
@@ -363,9 +350,6 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const psink *s, const char *
     oplabel_set *set = NULL;
     oplabel *kept = NULL;
     size_t nk = 0;
-    buf body, ev;
-    buf_init(&body, 65536);
-    buf_init(&ev, LEDGER_MAX_LEAF);
     bool in_tx = false;
     if (!devices) {
         rc = adt_fail(err, ADT_ENOMEM, "out of memory");
@@ -391,31 +375,28 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const psink *s, const char *
     if (rc || nk == 0)
         goto out; /* no verdict on its readings: the base is the answer */
     qsort(kept, nk, sizeof *kept, by_index);
-    crypto_hash_sha256_state hs;
-    crypto_hash_sha256_init(&hs);
+    sha256_ctx hs;
+    sha256_init(&hs);
     char line[512];
     snprintf(line, sizeof line, "auditd-dataset-labels-v1\nbase=%s\n", base);
-    crypto_hash_sha256_update(&hs, (const uint8_t *)line, strlen(line));
+    sha256_update(&hs, line, strlen(line));
     for (size_t i = 0; i < nk; i++) {
-        crypto_hash_sha256_update(&hs, (const uint8_t *)"label=", 6);
-        snprintf(line, sizeof line, "%llu ", (unsigned long long)kept[i].index);
-        crypto_hash_sha256_update(&hs, (const uint8_t *)line, strlen(line));
-        crypto_hash_sha256_update(&hs, (const uint8_t *)kept[i].device, strlen(kept[i].device));
+        snprintf(line, sizeof line, "label=%llu ", (unsigned long long)kept[i].index);
+        sha256_update(&hs, line, strlen(line));
+        sha256_update(&hs, kept[i].device, strlen(kept[i].device));
         snprintf(line, sizeof line, " %lld %d\n", (long long)kept[i].reading_us, kept[i].value);
-        crypto_hash_sha256_update(&hs, (const uint8_t *)line, strlen(line));
+        sha256_update(&hs, line, strlen(line));
         out->failures += kept[i].value == 1;
         out->false_alarms += kept[i].value == 0;
     }
-    uint8_t h[32];
-    crypto_hash_sha256_final(&hs, h);
-    sodium_bin2hex(out->id, sizeof out->id, h, sizeof h);
+    sha256_final_hex(&hs, out->id);
     out->labelled = true;
     out->labels = nk;
-    if ((rc = tdb_exec(db, "BEGIN IMMEDIATE", "starting a transaction", err)))
+    if ((rc = sqldb_begin(db, err)))
         goto out;
     in_tx = true;
-    if ((rc = tdb_exec(db, dl_schema, "creating dataset_labels", err)) ||
-        (rc = tdb_prepare(db, "SELECT ledger_index FROM datasets WHERE id = ?", &st, err)))
+    if ((rc = sqldb_exec(db, dl_schema, "creating dataset_labels", err)) ||
+        (rc = sqldb_prepare(db, "SELECT ledger_index FROM datasets WHERE id = ?", &st, err)))
         goto out;
     sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -424,24 +405,24 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const psink *s, const char *
             out->ledger_index = (uint64_t)sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
         st = NULL;
-        rc = tdb_exec(db, "COMMIT", "committing", err);
-        in_tx = false;
+        rc = sqldb_commit(db, err);
+        in_tx = rc != ADT_OK;
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
-    if ((rc = tdb_prepare(db, "INSERT INTO dataset_batches(dataset, batch) SELECT ?1, batch FROM "
+    if ((rc = sqldb_prepare(db, "INSERT INTO dataset_batches(dataset, batch) SELECT ?1, batch FROM "
                               "dataset_batches WHERE dataset = ?2", &st, err)))
         goto out;
     sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, base, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = tdb_fail(db, "recording the labelled dataset", err);
+        rc = sqldb_fail(db, "recording the labelled dataset", err);
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
-    if ((rc = tdb_prepare(db, "INSERT INTO dataset_labels(dataset, ledger_index, device, time_us, "
+    if ((rc = sqldb_prepare(db, "INSERT INTO dataset_labels(dataset, ledger_index, device, time_us, "
                               "label) VALUES(?,?,?,?,?)", &st, err)))
         goto out;
     for (size_t i = 0; i < nk; i++) {
@@ -452,7 +433,7 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const psink *s, const char *
         sqlite3_bind_int64(st, 4, kept[i].reading_us);
         sqlite3_bind_int(st, 5, kept[i].value);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = tdb_fail(db, "recording the dataset's labels", err);
+            rc = sqldb_fail(db, "recording the dataset's labels", err);
             goto out;
         }
     }
@@ -460,7 +441,7 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const psink *s, const char *
     st = NULL;
     /* The event: the base's shape, plus which labels. */
     int64_t fb = 0, lb = 0;
-    if ((rc = tdb_prepare(db, "SELECT min(batch), max(batch) FROM dataset_batches WHERE dataset = ?",
+    if ((rc = sqldb_prepare(db, "SELECT min(batch), max(batch) FROM dataset_batches WHERE dataset = ?",
                           &st, err)))
         goto out;
     sqlite3_bind_text(st, 1, base, -1, SQLITE_STATIC);
@@ -470,32 +451,30 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const psink *s, const char *
     }
     sqlite3_finalize(st);
     st = NULL;
-    char tf[40], tt[40];
-    rfc3339_format(from, tf, sizeof tf);
-    rfc3339_format(to, tt, sizeof tt);
-    rc = buf_printf(&body,
-                    "{\"dataset\":\"%s\",\"base\":\"%s\",\"batches\":%lld,\"first_batch\":%lld,"
-                    "\"last_batch\":%lld,\"readings\":%lld,\"from\":\"%s\",\"to\":\"%s\","
-                    "\"devices\":%s,\"labels\":{\"count\":%zu,\"confirmed_failure\":%llu,"
-                    "\"false_alarm\":%llu,\"upto\":%llu,\"first_index\":%llu,"
-                    "\"last_index\":%llu}}",
-                    out->id, base, (long long)nbatches, (long long)fb, (long long)lb,
-                    (long long)nreadings, tf, tt, devices, nk,
-                    (unsigned long long)out->failures, (unsigned long long)out->false_alarms,
-                    (unsigned long long)out->upto, (unsigned long long)kept[0].index,
-                    (unsigned long long)kept[nk - 1].index);
-    if (rc) {
-        rc = adt_fail(err, ADT_ETOOBIG, "dataset.define event too large (too many devices)");
+    evsink_event e;
+    evsink_begin(&e, EVSINK_PIPELINE, "dataset.define", EVENT_WRITER_AUDITD, actor);
+    evsink_str(&e, "dataset", out->id);
+    evsink_str(&e, "base", base);
+    evsink_int(&e, "batches", nbatches);
+    evsink_int(&e, "first_batch", fb);
+    evsink_int(&e, "last_batch", lb);
+    evsink_int(&e, "readings", nreadings);
+    evsink_time(&e, "from", from);
+    evsink_time(&e, "to", to);
+    evsink_json(&e, "devices", devices, strlen(devices));
+    evsink_object(&e, "labels");
+    evsink_uint(&e, "count", nk);
+    evsink_uint(&e, "confirmed_failure", out->failures);
+    evsink_uint(&e, "false_alarm", out->false_alarms);
+    evsink_uint(&e, "upto", out->upto);
+    evsink_uint(&e, "first_index", kept[0].index);
+    evsink_uint(&e, "last_index", kept[nk - 1].index);
+    evsink_end(&e);
+    rc = evsink_record(s, &e, 1, &out->ledger_index, err);
+    evsink_free(&e);
+    if (rc)
         goto out;
-    }
-    ledger_item it = {PSINK_SOURCE, "dataset.define", NULL, 0, NULL, 0, false, EVENT_WRITER_AUDITD};
-    if ((rc = psink_event("dataset.define", actor, body.data, &ev, err)))
-        goto out;
-    it.payload = ev.data;
-    it.payload_len = ev.len;
-    if ((rc = psink_append(s, &it, 1, &out->ledger_index, err)))
-        goto out;
-    if ((rc = tdb_prepare(db, "INSERT INTO datasets(id, from_us, to_us, devices, batches, "
+    if ((rc = sqldb_prepare(db, "INSERT INTO datasets(id, from_us, to_us, devices, batches, "
                               "readings, created_us, ledger_index) VALUES(?,?,?,?,?,?,?,?)",
                           &st, err)))
         goto out;
@@ -506,25 +485,23 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const psink *s, const char *
     sqlite3_bind_int64(st, 5, nbatches);
     sqlite3_bind_int64(st, 6, nreadings);
     sqlite3_bind_int64(st, 7, rfc3339_now_us());
-    if (out->ledger_index != PSINK_NONE)
+    if (out->ledger_index != EVSINK_NONE)
         sqlite3_bind_int64(st, 8, (int64_t)out->ledger_index);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = tdb_fail(db, "recording the labelled dataset", err);
+        rc = sqldb_fail(db, "recording the labelled dataset", err);
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
-    rc = tdb_exec(db, "COMMIT", "committing the labelled dataset", err);
+    rc = sqldb_commit(db, err);
     in_tx = rc != ADT_OK;
 out:
     sqlite3_finalize(st);
     if (in_tx)
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqldb_rollback(db);
     free(kept);
     oplabel_set_free(set);
     free(devices);
-    buf_free(&body);
-    buf_free(&ev);
     return rc;
 }
 
@@ -532,7 +509,7 @@ int oplabel_dataset_each(sqlite3 *db, const char *dataset, oplabel_row_fn fn, vo
                          adt_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = tdb_prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+    int rc = sqldb_prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
                              "'dataset_labels'", &st, err);
     if (rc)
         return rc;
@@ -540,7 +517,7 @@ int oplabel_dataset_each(sqlite3 *db, const char *dataset, oplabel_row_fn fn, vo
     sqlite3_finalize(st);
     if (!have)
         return ADT_OK; /* no labelled dataset was ever defined here */
-    rc = tdb_prepare(db, "SELECT ledger_index, device, time_us, label FROM dataset_labels WHERE "
+    rc = sqldb_prepare(db, "SELECT ledger_index, device, time_us, label FROM dataset_labels WHERE "
                          "dataset = ? ORDER BY ledger_index", &st, err);
     if (rc)
         return rc;
@@ -550,7 +527,7 @@ int oplabel_dataset_each(sqlite3 *db, const char *dataset, oplabel_row_fn fn, vo
         rc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
                 sqlite3_column_int64(st, 2), sqlite3_column_int(st, 3));
     if (!rc && r != SQLITE_DONE)
-        rc = tdb_fail(db, "reading the dataset's labels", err);
+        rc = sqldb_fail(db, "reading the dataset's labels", err);
     sqlite3_finalize(st);
     return rc;
 }

@@ -27,8 +27,8 @@
 #ifndef AUDITD_OPLABEL_H
 #define AUDITD_OPLABEL_H
 
+#include "evsink.h"
 #include "ledger.h"
-#include "psink.h"
 #include "status.h"
 
 #include <sqlite3.h>
@@ -107,12 +107,12 @@ typedef struct oplabel_dataset {
     bool existed;        /* defined before: nothing new recorded */
     uint64_t labels, failures, false_alarms;
     uint64_t upto;
-    uint64_t ledger_index; /* of its dataset.define (PSINK_NONE without ledger) */
+    uint64_t ledger_index; /* of its dataset.define (EVSINK_NONE without ledger) */
 } oplabel_dataset;
 
 /* `db` writable telemetry.db; `lg` the ledger to read labels from; `s` where
  * dataset.define goes. */
-int oplabel_dataset_define(sqlite3 *db, ledger *lg, const psink *s, const char *actor,
+int oplabel_dataset_define(sqlite3 *db, ledger *lg, const evsink *s, const char *actor,
                            const char *base, oplabel_dataset *out, adt_err *err);
 
 /* The verdicts a dataset was defined with, as a finished set (empty for a

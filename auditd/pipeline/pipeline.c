@@ -3,22 +3,22 @@
 #include "pipeline.h"
 
 #include "canon.h"
+#include "codec.h"
 #include "ingest.h"
 #include "ledger.h"
 #include "log.h"
 #include "numparse.h"
 #include "registry.h"
+#include "sha256.h"
+#include "sqldb.h"
 #include "tdb.h"
 
-#ifdef AUDITD_HAVE_MODEL_LIST
 #include "model.h"
-#endif
 
 #include <errno.h>
 #include <limits.h>
 #include <mosquitto.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +53,7 @@ int pipeline_open(const char *data_dir, commitq *cq, pipeline **out, adt_err *er
     pthread_mutex_init(&p->wmu, NULL);
     pthread_mutex_init(&p->rmu, NULL);
     int rc = ADT_OK;
-    psink s = {cq, NULL};
+    evsink s = {.cq = cq};
     if (!cq) {
         rc = ledger_open(data_dir, LEDGER_RDWR, &p->lg, err);
         s.lg = p->lg;
@@ -76,7 +76,7 @@ void pipeline_close(pipeline *p)
         return;
     pipeline_mqtt_stop(p);
     ingest_close(p->g);
-    tdb_close(p->rdb);
+    sqldb_close(p->rdb);
     if (p->lg)
         ledger_close(p->lg);
     pthread_mutex_destroy(&p->wmu);
@@ -120,34 +120,30 @@ int pipeline_replay(pipeline *p, uint64_t request, buf *out, adt_err *err)
 {
     ingest_result r;
     pthread_mutex_lock(&p->wmu);
-    int rc = ingest_replay_requested(p->g, PSINK_SOURCE, request, 200000, &r, err);
+    int rc = ingest_replay_requested(p->g, EVSINK_PIPELINE, request, 200000, &r, err);
     pthread_mutex_unlock(&p->wmu);
     if (!rc && ingest_result_json(&r, out))
         rc = adt_fail(err, ADT_ETOOBIG, "replay result too large");
     return rc;
 }
 
-#ifdef AUDITD_HAVE_MODEL_LIST
 static int model_row(void *ctx, const model_info *m)
 {
     buf *b = ctx;
-    int rc = buf_puts(b, b->len > 1 ? "," : "");
-    rc |= buf_puts(b, "{\"model\":");
-    rc |= canon_put_string(b, m->name, strlen(m->name));
-    rc |= buf_puts(b, ",\"version\":");
-    rc |= canon_put_string(b, m->version, strlen(m->version));
-    rc |= buf_printf(b, ",\"status\":\"%s\",\"sha256\":\"%s\",\"dataset\":", m->status,
-                     m->sha256);
-    rc |= canon_put_string(b, m->dataset, strlen(m->dataset));
-    rc |= buf_printf(b, ",\"precision\":%.6g,\"recall\":%.6g,\"pr_auc\":%.6g}", m->precision,
-                     m->recall, m->pr_auc);
-    return rc ? ADT_ETOOBIG : 0;
+    if (buf_puts(b, b->len > 1 ? ",{\"model\":" : "{\"model\":") ||
+        canon_put_string(b, m->name, strlen(m->name)) || buf_puts(b, ",\"version\":") ||
+        canon_put_string(b, m->version, strlen(m->version)) ||
+        buf_printf(b, ",\"status\":\"%s\",\"sha256\":\"%s\",\"dataset\":", m->status,
+                   m->sha256) ||
+        canon_put_string(b, m->dataset, strlen(m->dataset)) ||
+        buf_printf(b, ",\"precision\":%.6g,\"recall\":%.6g,\"pr_auc\":%.6g}", m->precision,
+                   m->recall, m->pr_auc))
+        return ADT_ETOOBIG;
+    return ADT_OK;
 }
-#endif
 
 static int get_models(pipeline *p, api_response *resp)
 {
-#ifdef AUDITD_HAVE_MODEL_LIST
     adt_err err;
     buf_reset(&resp->body);
     int rc = buf_putc(&resp->body, '[');
@@ -165,11 +161,6 @@ static int get_models(pipeline *p, api_response *resp)
     resp->status = 200;
     resp->content_type = "application/json";
     return ADT_OK;
-#else
-    (void)p;
-    /* TODO(models): answered once model_list is part of the build. */
-    return api_error(resp, 501, "not_implemented", "the model registry is not built yet");
-#endif
 }
 
 int pipeline_api(pipeline *p, const api_request *req, api_response *resp)
@@ -249,53 +240,40 @@ static void on_disconnect(struct mosquitto *m, void *obj, int rc)
     }
 }
 
-static bool device_ok(const char *s)
+/* One line of a payload, with the topic's device added when it names none. */
+static int add_device_line(const char *line, size_t ll, const char *device, buf *out)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.' || c == ':'))
-            return false;
-    }
-    return true;
+    const char *v;
+    size_t vl;
+    size_t lead = 0;
+    while (lead < ll && (line[lead] == ' ' || line[lead] == '\t'))
+        lead++;
+    if (lead == ll || line[lead] != '{' ||
+        canon_member(line, ll, "device", &v, &vl) != ADT_ENOTFOUND)
+        return buf_append(out, line, ll);
+    /* keep the rest; a following member needs a comma */
+    const char *rest = line + lead + 1;
+    size_t rl = ll - lead - 1;
+    size_t k = 0;
+    while (k < rl && (rest[k] == ' ' || rest[k] == '\t'))
+        k++;
+    int rc = buf_printf(out, "{\"device\":\"%s\"%s", device, k < rl && rest[k] != '}' ? "," : "");
+    return rc ? rc : buf_append(out, rest, rl);
 }
 
 /* Readings without a "device" member take the topic's device. */
 static int add_device(const char *payload, size_t len, const char *device, buf *out)
 {
     size_t off = 0;
-    int rc = 0;
+    int rc = ADT_OK;
     while (off < len && !rc) {
         const char *line = payload + off;
         const char *nl = memchr(line, '\n', len - off);
         size_t ll = nl ? (size_t)(nl - line) : len - off;
         off += ll + (nl ? 1 : 0);
-        const char *v;
-        size_t vl;
-        size_t lead = 0;
-        while (lead < ll && (line[lead] == ' ' || line[lead] == '\t'))
-            lead++;
-        if (lead < ll && line[lead] == '{' &&
-            canon_member(line, ll, "device", &v, &vl) == ADT_ENOTFOUND) {
-            rc |= buf_puts(out, "{\"device\":\"");
-            rc |= buf_puts(out, device);
-            rc |= buf_puts(out, "\"");
-            /* keep the rest; a following member needs a comma */
-            const char *rest = line + lead + 1;
-            size_t rl = ll - lead - 1;
-            size_t k = 0;
-            while (k < rl && (rest[k] == ' ' || rest[k] == '\t'))
-                k++;
-            if (k < rl && rest[k] != '}')
-                rc |= buf_putc(out, ',');
-            rc |= buf_append(out, rest, rl);
-        } else {
-            rc |= buf_append(out, line, ll);
-        }
-        rc |= buf_putc(out, '\n');
+        rc = add_device_line(line, ll, device, out);
+        if (!rc)
+            rc = buf_putc(out, '\n');
     }
     return rc;
 }
@@ -310,12 +288,12 @@ static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_me
     char site[65] = "", device[65] = "";
     if (n == 5 && parts[0] && parts[1] && parts[3] && !strcmp(parts[0], "site") &&
         !strcmp(parts[2] ? parts[2] : "", "device") && strlen(parts[1]) <= 64 &&
-        device_ok(parts[3])) {
+        registry_device_name_ok(parts[3])) {
         snprintf(site, sizeof site, "%s", parts[1]);
         snprintf(device, sizeof device, "%s", parts[3]);
     }
     mosquitto_sub_topic_tokens_free(&parts, n);
-    if (!device[0] || !device_ok(site)) {
+    if (!device[0] || !registry_device_name_ok(site)) {
         log_msg(LOG_WARN, MOD, "MQTT: ignoring topic '%.200s' (expected " MQTT_TOPIC ")",
                 msg->topic);
         return;
@@ -427,9 +405,9 @@ int pipeline_mqtt_start_tls(pipeline *p, const char *url, const char *ca_file,
      * broker keeps our subscription and unacknowledged QoS 1 messages while
      * we are away. */
     uint8_t h[32];
-    crypto_hash_sha256(h, (const uint8_t *)p->data_dir, strlen(p->data_dir));
+    sha256(p->data_dir, strlen(p->data_dir), h);
     char hex[17];
-    sodium_bin2hex(hex, sizeof hex, h, 8);
+    codec_hex(h, 8, hex, sizeof hex);
     snprintf(p->client_id, sizeof p->client_id, "auditd-%s", hex);
     mosquitto_lib_init();
     p->mosq = mosquitto_new(p->client_id, false, p);

@@ -2,10 +2,10 @@
 #include "profile.h"
 
 #include "canon.h"
+#include "sha256.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +80,109 @@ static bool name_ok(const char *s)
     return true;
 }
 
+/* "values" of an enum field: 1..PROFILE_MAX_ENUM distinct strings. */
+static int parse_enum_values(const cJSON *it, profile_field *f, adt_err *err)
+{
+    if (f->type != PROFILE_ENUM)
+        return adt_fail(err, ADT_EINVAL, "field %s: values applies to enum fields only", f->name);
+    int n = cJSON_GetArraySize(it);
+    if (!cJSON_IsArray(it) || n < 1 || n > PROFILE_MAX_ENUM)
+        return adt_fail(err, ADT_EINVAL, "field %s: values must be an array of 1..%d strings",
+                        f->name, PROFILE_MAX_ENUM);
+    f->enum_values = calloc((size_t)n, sizeof(char *));
+    if (!f->enum_values)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    const cJSON *v;
+    cJSON_ArrayForEach(v, it)
+    {
+        if (!cJSON_IsString(v) || strlen(v->valuestring) == 0 || strlen(v->valuestring) > 64)
+            return adt_fail(err, ADT_EINVAL, "field %s: values[%zu] must be a string of 1..64 bytes",
+                            f->name, f->n_enum);
+        for (size_t q = 0; q < f->n_enum; q++)
+            if (!strcmp(f->enum_values[q], v->valuestring))
+                return adt_fail(err, ADT_EINVAL, "field %s: value '%s' listed twice", f->name,
+                                v->valuestring);
+        f->enum_values[f->n_enum] = dupstr(v->valuestring);
+        if (!f->enum_values[f->n_enum])
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
+        f->n_enum++;
+    }
+    return ADT_OK;
+}
+
+/* "min" or "max" (`k`) of a number or integer field. */
+static int parse_bound(const cJSON *it, const char *k, profile_field *f, adt_err *err)
+{
+    if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+        return adt_fail(err, ADT_EINVAL, "field %s: %s must be a number", f->name, k);
+    if (f->type != PROFILE_NUMBER && f->type != PROFILE_INTEGER)
+        return adt_fail(err, ADT_EINVAL, "field %s: %s applies to number and integer only",
+                        f->name, k);
+    if (k[1] == 'i') {
+        f->has_min = true;
+        f->min = it->valuedouble;
+    } else {
+        f->has_max = true;
+        f->max = it->valuedouble;
+    }
+    return ADT_OK;
+}
+
+/* "role": the field's KPI role (profile.h). */
+static int parse_role(const cJSON *it, profile_field *f, adt_err *err)
+{
+    if (cJSON_IsString(it))
+        for (int q = 1; q < 7; q++)
+            if (!strcmp(it->valuestring, role_names[q])) {
+                f->role = (profile_role)q;
+                return ADT_OK;
+            }
+    return adt_fail(err, ADT_EINVAL,
+                    "field %s: role must be one of machine_state, energy_meter, produced_count, "
+                    "good_count, inspection_result, failure_label",
+                    f->name);
+}
+
+/* One attribute `it` of a field, after its name and type. */
+static int parse_attribute(const cJSON *it, profile_field *f, adt_err *err)
+{
+    const char *k = it->string;
+    if (!strcmp(k, "name") || !strcmp(k, "type") || !strcmp(k, "description"))
+        return ADT_OK;
+    if (!strcmp(k, "unit")) {
+        if (!cJSON_IsString(it) || strlen(it->valuestring) == 0 || strlen(it->valuestring) > 32)
+            return adt_fail(err, ADT_EINVAL, "field %s: unit must be a string of 1..32 bytes",
+                            f->name);
+        f->unit = dupstr(it->valuestring);
+        return f->unit ? ADT_OK : adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    if (!strcmp(k, "min") || !strcmp(k, "max"))
+        return parse_bound(it, k, f, err);
+    if (!strcmp(k, "required")) {
+        if (!cJSON_IsBool(it))
+            return adt_fail(err, ADT_EINVAL, "field %s: required must be true or false", f->name);
+        f->required = cJSON_IsTrue(it);
+        return ADT_OK;
+    }
+    if (!strcmp(k, "role"))
+        return parse_role(it, f, err);
+    if (!strcmp(k, "values"))
+        return parse_enum_values(it, f, err);
+    if (!strcmp(k, "max_length")) {
+        if (f->type != PROFILE_STRING || !cJSON_IsNumber(it) || it->valuedouble < 1 ||
+            it->valuedouble > 4096 || it->valuedouble != floor(it->valuedouble))
+            return adt_fail(err, ADT_EINVAL,
+                            "field %s: max_length applies to strings, an integer 1..4096",
+                            f->name);
+        f->max_len = (size_t)it->valuedouble;
+        return ADT_OK;
+    }
+    return adt_fail(err, ADT_EINVAL,
+                    "field %s: unknown attribute '%s' (allowed: name, type, unit, min, max, "
+                    "required, role, values, max_length, description)",
+                    f->name, k);
+}
+
 static int parse_field(const cJSON *jf, size_t idx, profile_field *f, adt_err *err)
 {
     if (!cJSON_IsObject(jf))
@@ -104,96 +207,88 @@ static int parse_field(const cJSON *jf, size_t idx, profile_field *f, adt_err *e
     f->type = (profile_type)t;
     f->max_len = 256;
     const cJSON *it;
+    int rc;
     cJSON_ArrayForEach(it, jf)
     {
-        const char *k = it->string;
-        if (!strcmp(k, "name") || !strcmp(k, "type") || !strcmp(k, "description"))
-            continue;
-        if (!strcmp(k, "unit")) {
-            if (!cJSON_IsString(it) || strlen(it->valuestring) == 0 ||
-                strlen(it->valuestring) > 32)
-                return adt_fail(err, ADT_EINVAL, "field %s: unit must be a string of 1..32 bytes",
-                                f->name);
-            f->unit = dupstr(it->valuestring);
-            if (!f->unit)
-                return adt_fail(err, ADT_ENOMEM, "out of memory");
-        } else if (!strcmp(k, "min") || !strcmp(k, "max")) {
-            if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
-                return adt_fail(err, ADT_EINVAL, "field %s: %s must be a number", f->name, k);
-            if (f->type != PROFILE_NUMBER && f->type != PROFILE_INTEGER)
-                return adt_fail(err, ADT_EINVAL, "field %s: %s applies to number and integer only",
-                                f->name, k);
-            if (k[1] == 'i') {
-                f->has_min = true;
-                f->min = it->valuedouble;
-            } else {
-                f->has_max = true;
-                f->max = it->valuedouble;
-            }
-        } else if (!strcmp(k, "required")) {
-            if (!cJSON_IsBool(it))
-                return adt_fail(err, ADT_EINVAL, "field %s: required must be true or false",
-                                f->name);
-            f->required = cJSON_IsTrue(it);
-        } else if (!strcmp(k, "role")) {
-            int r = -1;
-            if (cJSON_IsString(it))
-                for (int q = 1; q < 7; q++)
-                    if (!strcmp(it->valuestring, role_names[q]))
-                        r = q;
-            if (r < 0)
-                return adt_fail(err, ADT_EINVAL,
-                                "field %s: role must be one of machine_state, energy_meter, "
-                                "produced_count, good_count, inspection_result, failure_label",
-                                f->name);
-            f->role = (profile_role)r;
-        } else if (!strcmp(k, "values")) {
-            if (f->type != PROFILE_ENUM)
-                return adt_fail(err, ADT_EINVAL, "field %s: values applies to enum fields only",
-                                f->name);
-            int n = cJSON_GetArraySize(it);
-            if (!cJSON_IsArray(it) || n < 1 || n > PROFILE_MAX_ENUM)
-                return adt_fail(err, ADT_EINVAL,
-                                "field %s: values must be an array of 1..%d strings", f->name,
-                                PROFILE_MAX_ENUM);
-            f->enum_values = calloc((size_t)n, sizeof(char *));
-            if (!f->enum_values)
-                return adt_fail(err, ADT_ENOMEM, "out of memory");
-            const cJSON *v;
-            cJSON_ArrayForEach(v, it)
-            {
-                if (!cJSON_IsString(v) || strlen(v->valuestring) == 0 ||
-                    strlen(v->valuestring) > 64)
-                    return adt_fail(err, ADT_EINVAL,
-                                    "field %s: values[%zu] must be a string of 1..64 bytes",
-                                    f->name, f->n_enum);
-                for (size_t q = 0; q < f->n_enum; q++)
-                    if (!strcmp(f->enum_values[q], v->valuestring))
-                        return adt_fail(err, ADT_EINVAL, "field %s: value '%s' listed twice",
-                                        f->name, v->valuestring);
-                f->enum_values[f->n_enum] = dupstr(v->valuestring);
-                if (!f->enum_values[f->n_enum])
-                    return adt_fail(err, ADT_ENOMEM, "out of memory");
-                f->n_enum++;
-            }
-        } else if (!strcmp(k, "max_length")) {
-            if (f->type != PROFILE_STRING || !cJSON_IsNumber(it) || it->valuedouble < 1 ||
-                it->valuedouble > 4096 || it->valuedouble != floor(it->valuedouble))
-                return adt_fail(err, ADT_EINVAL,
-                                "field %s: max_length applies to strings, an integer 1..4096",
-                                f->name);
-            f->max_len = (size_t)it->valuedouble;
-        } else {
-            return adt_fail(err, ADT_EINVAL,
-                            "field %s: unknown attribute '%s' (allowed: name, type, unit, min, "
-                            "max, required, role, values, max_length, description)",
-                            f->name, k);
-        }
+        if ((rc = parse_attribute(it, f, err)))
+            return rc;
     }
     if (f->type == PROFILE_ENUM && f->n_enum == 0)
         return adt_fail(err, ADT_EINVAL, "field %s: an enum needs values", f->name);
     if (f->has_min && f->has_max && f->min > f->max)
         return adt_fail(err, ADT_EINVAL, "field %s: min is above max", f->name);
+    return ADT_OK;
+}
+
+/* One top-level member of a profile other than "fields" (*fields is set
+ * to that one). */
+static int parse_member(const cJSON *it, profile *p, const cJSON **fields, adt_err *err)
+{
+    const char *k = it->string;
+    char **dst = NULL;
+    if (!strcmp(k, "profile")) {
+        if (!cJSON_IsString(it) || !name_ok(it->valuestring))
+            return adt_fail(err, ADT_EINVAL,
+                            "profile: must be a name of 1..64 characters of A-Z a-z 0-9 _ - .");
+        dst = &p->name;
+    } else if (!strcmp(k, "device_type")) {
+        if (!cJSON_IsString(it) || !name_ok(it->valuestring))
+            return adt_fail(err, ADT_EINVAL, "device_type: must be a name like cnc_mill");
+        dst = &p->device_type;
+    } else if (!strcmp(k, "description")) {
+        if (!cJSON_IsString(it))
+            return adt_fail(err, ADT_EINVAL, "description: must be a string");
+        dst = &p->description;
+    } else if (!strcmp(k, "sampling_interval_s")) {
+        if (!cJSON_IsNumber(it) || it->valuedouble < 0.001 || it->valuedouble > 86400.0 * 7 ||
+            it->valuedouble != floor(it->valuedouble))
+            return adt_fail(err, ADT_EINVAL,
+                            "sampling_interval_s: must be an integer number of seconds, "
+                            "1..604800");
+        p->interval_s = (int64_t)it->valuedouble;
+    } else if (!strcmp(k, "fields")) {
+        *fields = it;
+    } else if (strcmp(k, "$schema") && strcmp(k, "vendor") && strcmp(k, "notes")) {
+        return adt_fail(err, ADT_EINVAL,
+                        "unknown member '%s' (allowed: profile, device_type, description, "
+                        "sampling_interval_s, fields, vendor, notes, $schema)",
+                        k);
+    }
+    if (dst)
+        *dst = dupstr(it->valuestring);
+    return ADT_OK;
+}
+
+/* The fields: 1..PROFILE_MAX_FIELDS, names distinct, a KPI role on one
+ * field at most. */
+static int parse_fields(const cJSON *fields, profile *p, adt_err *err)
+{
+    int n = cJSON_GetArraySize(fields);
+    if (!cJSON_IsArray(fields) || n < 1 || n > PROFILE_MAX_FIELDS)
+        return adt_fail(err, ADT_EINVAL, "fields: must be an array of 1..%d field objects",
+                        PROFILE_MAX_FIELDS);
+    p->fields = calloc((size_t)n, sizeof *p->fields);
+    if (!p->fields)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    size_t idx = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, fields)
+    {
+        p->nfields = idx + 1;
+        int rc = parse_field(it, idx, &p->fields[idx], err);
+        if (rc)
+            return rc;
+        for (size_t q = 0; q < idx; q++)
+            if (!strcmp(p->fields[q].name, p->fields[idx].name))
+                return adt_fail(err, ADT_EINVAL, "field %s: defined twice", p->fields[idx].name);
+        idx++;
+    }
+    for (size_t a = 0; a < p->nfields; a++)
+        for (size_t b = a + 1; b < p->nfields; b++)
+            if (p->fields[a].role && p->fields[a].role == p->fields[b].role)
+                return adt_fail(err, ADT_EINVAL, "fields %s and %s: both have role %s",
+                                p->fields[a].name, p->fields[b].name,
+                                role_names[p->fields[a].role]);
     return ADT_OK;
 }
 
@@ -209,106 +304,25 @@ int profile_parse(const char *json, size_t len, profile **out, adt_err *err)
         return rc;
     }
     cJSON *root = cJSON_ParseWithLength(canon.data, canon.len);
-    if (!root) {
-        buf_free(&canon);
-        return adt_fail(err, ADT_ENOMEM, "profile: out of memory parsing JSON");
-    }
     profile *p = calloc(1, sizeof *p);
-    if (!p) {
-        cJSON_Delete(root);
-        buf_free(&canon);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    }
-    rc = ADT_OK;
-    const cJSON *it;
-    const cJSON *fields = NULL;
-    cJSON_ArrayForEach(it, root)
-    {
-        const char *k = it->string;
-        if (!strcmp(k, "profile")) {
-            if (!cJSON_IsString(it) || !name_ok(it->valuestring)) {
-                rc = adt_fail(err, ADT_EINVAL,
-                              "profile: must be a name of 1..64 characters of A-Z a-z 0-9 _ - .");
-                goto done;
-            }
-            p->name = dupstr(it->valuestring);
-        } else if (!strcmp(k, "device_type")) {
-            if (!cJSON_IsString(it) || !name_ok(it->valuestring)) {
-                rc = adt_fail(err, ADT_EINVAL, "device_type: must be a name like cnc_mill");
-                goto done;
-            }
-            p->device_type = dupstr(it->valuestring);
-        } else if (!strcmp(k, "description")) {
-            if (!cJSON_IsString(it)) {
-                rc = adt_fail(err, ADT_EINVAL, "description: must be a string");
-                goto done;
-            }
-            p->description = dupstr(it->valuestring);
-        } else if (!strcmp(k, "sampling_interval_s")) {
-            if (!cJSON_IsNumber(it) || it->valuedouble < 0.001 || it->valuedouble > 86400.0 * 7 ||
-                it->valuedouble != floor(it->valuedouble)) {
-                rc = adt_fail(err, ADT_EINVAL,
-                              "sampling_interval_s: must be an integer number of seconds, "
-                              "1..604800");
-                goto done;
-            }
-            p->interval_s = (int64_t)it->valuedouble;
-        } else if (!strcmp(k, "fields")) {
-            fields = it;
-        } else if (!strcmp(k, "$schema") || !strcmp(k, "vendor") || !strcmp(k, "notes")) {
-            continue;
-        } else {
-            rc = adt_fail(err, ADT_EINVAL,
-                          "unknown member '%s' (allowed: profile, device_type, description, "
-                          "sampling_interval_s, fields, vendor, notes, $schema)",
-                          k);
-            goto done;
+    if (!root || !p)
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+    const cJSON *it, *fields = NULL;
+    if (!rc)
+        cJSON_ArrayForEach(it, root)
+        {
+            if ((rc = parse_member(it, p, &fields, err)))
+                break;
         }
-    }
-    if (!p->name || !p->device_type || !p->interval_s || !fields) {
+    if (!rc && (!p->name || !p->device_type || !p->interval_s || !fields))
         rc = adt_fail(err, ADT_EINVAL,
                       "profile, device_type, sampling_interval_s and fields are required");
-        goto done;
+    if (!rc)
+        rc = parse_fields(fields, p, err);
+    if (!rc) {
+        p->canonical = buf_steal(&canon, &p->canonical_len);
+        sha256_hex(p->canonical, p->canonical_len, p->sha256);
     }
-    int n = cJSON_GetArraySize(fields);
-    if (!cJSON_IsArray(fields) || n < 1 || n > PROFILE_MAX_FIELDS) {
-        rc = adt_fail(err, ADT_EINVAL, "fields: must be an array of 1..%d field objects",
-                      PROFILE_MAX_FIELDS);
-        goto done;
-    }
-    p->fields = calloc((size_t)n, sizeof *p->fields);
-    if (!p->fields) {
-        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-        goto done;
-    }
-    size_t idx = 0;
-    cJSON_ArrayForEach(it, fields)
-    {
-        p->nfields = idx + 1;
-        rc = parse_field(it, idx, &p->fields[idx], err);
-        if (rc)
-            goto done;
-        for (size_t q = 0; q < idx; q++)
-            if (!strcmp(p->fields[q].name, p->fields[idx].name)) {
-                rc = adt_fail(err, ADT_EINVAL, "field %s: defined twice", p->fields[idx].name);
-                goto done;
-            }
-        idx++;
-    }
-    /* A KPI role names one field. */
-    for (size_t a = 0; a < p->nfields; a++)
-        for (size_t b = a + 1; b < p->nfields; b++)
-            if (p->fields[a].role && p->fields[a].role == p->fields[b].role) {
-                rc = adt_fail(err, ADT_EINVAL, "fields %s and %s: both have role %s",
-                              p->fields[a].name, p->fields[b].name,
-                              role_names[p->fields[a].role]);
-                goto done;
-            }
-    p->canonical = buf_steal(&canon, &p->canonical_len);
-    uint8_t h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, (const unsigned char *)p->canonical, p->canonical_len);
-    sodium_bin2hex(p->sha256, sizeof p->sha256, h, sizeof h);
-done:
     cJSON_Delete(root);
     buf_free(&canon);
     if (rc) {
@@ -353,17 +367,11 @@ static int put_double(buf *out, double d)
     return buf_puts(out, tmp);
 }
 
-/* The reading values are at most PROFILE_MAX_FIELDS wide. */
-profile_reason profile_validate(const profile *p, const void *values, buf *packed, char *detail,
-                                size_t detail_cap)
+/* Each member of `obj` in the slot of its profile field; a member the
+ * profile does not have, or one given twice, is the reading's fault. */
+static profile_reason slot_members(const profile *p, const cJSON *obj, const cJSON **slot,
+                                   char *detail, size_t detail_cap)
 {
-    const cJSON *obj = values;
-    const cJSON *slot[PROFILE_MAX_FIELDS] = {0};
-    detail[0] = 0;
-    if (!cJSON_IsObject(obj)) {
-        snprintf(detail, detail_cap, "values: must be an object");
-        return PROFILE_R_PARSE;
-    }
     const cJSON *it;
     size_t hint = 0; /* readings usually list fields in profile order */
     cJSON_ArrayForEach(it, obj)
@@ -384,123 +392,147 @@ profile_reason profile_validate(const profile *p, const void *values, buf *packe
         }
         slot[fi] = it;
     }
-    size_t mark = packed->len;
-    for (size_t i = 0; i < p->nfields; i++) {
-        const profile_field *f = &p->fields[i];
-        const cJSON *v = slot[i];
-        if (v && cJSON_IsObject(v)) {
-            const cJSON *u = cJSON_GetObjectItemCaseSensitive(v, "unit");
-            const cJSON *val = cJSON_GetObjectItemCaseSensitive(v, "value");
-            if (!val || cJSON_GetArraySize(v) != (u ? 2 : 1)) {
-                snprintf(detail, detail_cap,
-                         "field %s: an object value must be {\"value\": x, \"unit\": \"...\"}",
-                         f->name);
-                goto fail_type;
-            }
-            if (u && (!cJSON_IsString(u) || !f->unit || strcmp(u->valuestring, f->unit))) {
-                snprintf(detail, detail_cap, "field %s: unit %.32s, profile says %s", f->name,
-                         cJSON_IsString(u) ? u->valuestring : "(not a string)",
-                         f->unit ? f->unit : "(none)");
-                truncate_to(packed, mark);
-                return PROFILE_R_UNIT;
-            }
-            v = val;
-        }
-        if (!v || cJSON_IsNull(v)) {
-            if (f->required) {
-                snprintf(detail, detail_cap, "field %s: required, missing", f->name);
-                truncate_to(packed, mark);
-                return PROFILE_R_MISSING;
-            }
-            if (buf_putc(packed, TAG_MISSING))
-                goto fail_mem;
-            continue;
-        }
-        switch (f->type) {
-        case PROFILE_NUMBER:
-        case PROFILE_INTEGER: {
-            if (!cJSON_IsNumber(v)) {
-                snprintf(detail, detail_cap, "field %s: expected %s", f->name,
-                         type_names[f->type]);
-                goto fail_type;
-            }
-            double d = v->valuedouble;
-            if (!isfinite(d) || (f->type == PROFILE_INTEGER &&
-                                 (d != floor(d) || fabs(d) > 9007199254740992.0))) {
-                snprintf(detail, detail_cap, "field %s: %.17g is not %s", f->name, d,
-                         f->type == PROFILE_INTEGER ? "an integer" : "finite");
-                goto fail_type;
-            }
-            if ((f->has_min && d < f->min) || (f->has_max && d > f->max)) {
-                snprintf(detail, detail_cap, "field %s: %.17g outside [%.17g, %.17g]", f->name, d,
-                         f->has_min ? f->min : -INFINITY, f->has_max ? f->max : INFINITY);
-                truncate_to(packed, mark);
-                return PROFILE_R_RANGE;
-            }
-            uint8_t b[9];
-            b[0] = TAG_F64;
-            memcpy(b + 1, &d, 8);
-            if (buf_append(packed, b, 9))
-                goto fail_mem;
-            break;
-        }
-        case PROFILE_BOOLEAN: {
-            if (!cJSON_IsBool(v)) {
-                snprintf(detail, detail_cap, "field %s: expected boolean", f->name);
-                goto fail_type;
-            }
-            uint8_t b[2] = {TAG_BOOL, cJSON_IsTrue(v) ? 1 : 0};
-            if (buf_append(packed, b, 2))
-                goto fail_mem;
-            break;
-        }
-        case PROFILE_STRING: {
-            if (!cJSON_IsString(v)) {
-                snprintf(detail, detail_cap, "field %s: expected string", f->name);
-                goto fail_type;
-            }
-            size_t n = strlen(v->valuestring);
-            if (n > f->max_len || !canon_utf8_valid(v->valuestring, n)) {
-                snprintf(detail, detail_cap, "field %s: string longer than %zu bytes or not UTF-8",
-                         f->name, f->max_len);
-                truncate_to(packed, mark);
-                return PROFILE_R_RANGE;
-            }
-            uint8_t b[3] = {TAG_STR, (uint8_t)(n & 0xff), (uint8_t)(n >> 8)};
-            if (buf_append(packed, b, 3) || buf_append(packed, v->valuestring, n))
-                goto fail_mem;
-            break;
-        }
-        case PROFILE_ENUM: {
-            if (!cJSON_IsString(v)) {
-                snprintf(detail, detail_cap, "field %s: expected one of the enum strings",
-                         f->name);
-                goto fail_type;
-            }
-            size_t k = 0;
-            while (k < f->n_enum && strcmp(f->enum_values[k], v->valuestring))
-                k++;
-            if (k == f->n_enum) {
-                snprintf(detail, detail_cap, "field %s: '%.64s' is not an allowed value", f->name,
-                         v->valuestring);
-                truncate_to(packed, mark);
-                return PROFILE_R_ENUM;
-            }
-            uint8_t b[2] = {TAG_ENUM, (uint8_t)k};
-            if (buf_append(packed, b, 2))
-                goto fail_mem;
-            break;
-        }
-        }
-    }
     return PROFILE_OK;
-fail_type:
-    truncate_to(packed, mark);
-    return PROFILE_R_TYPE;
-fail_mem:
-    truncate_to(packed, mark);
+}
+
+/* {"value": x, "unit": "..."}: *v becomes x when the unit is the field's. */
+static profile_reason unwrap_unit(const profile_field *f, const cJSON **v, char *detail,
+                                  size_t detail_cap)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(*v, "unit");
+    const cJSON *val = cJSON_GetObjectItemCaseSensitive(*v, "value");
+    if (!val || cJSON_GetArraySize(*v) != (u ? 2 : 1)) {
+        snprintf(detail, detail_cap,
+                 "field %s: an object value must be {\"value\": x, \"unit\": \"...\"}", f->name);
+        return PROFILE_R_TYPE;
+    }
+    if (u && (!cJSON_IsString(u) || !f->unit || strcmp(u->valuestring, f->unit))) {
+        snprintf(detail, detail_cap, "field %s: unit %.32s, profile says %s", f->name,
+                 cJSON_IsString(u) ? u->valuestring : "(not a string)",
+                 f->unit ? f->unit : "(none)");
+        return PROFILE_R_UNIT;
+    }
+    *v = val;
+    return PROFILE_OK;
+}
+
+/* "Reading too large" for the packed form. */
+static profile_reason too_large(char *detail, size_t detail_cap)
+{
     snprintf(detail, detail_cap, "reading too large");
     return PROFILE_R_PARSE;
+}
+
+static profile_reason pack_number(const profile_field *f, const cJSON *v, buf *packed,
+                                  char *detail, size_t detail_cap)
+{
+    if (!cJSON_IsNumber(v)) {
+        snprintf(detail, detail_cap, "field %s: expected %s", f->name, type_names[f->type]);
+        return PROFILE_R_TYPE;
+    }
+    double d = v->valuedouble;
+    if (!isfinite(d) ||
+        (f->type == PROFILE_INTEGER && (d != floor(d) || fabs(d) > 9007199254740992.0))) {
+        snprintf(detail, detail_cap, "field %s: %.17g is not %s", f->name, d,
+                 f->type == PROFILE_INTEGER ? "an integer" : "finite");
+        return PROFILE_R_TYPE;
+    }
+    if ((f->has_min && d < f->min) || (f->has_max && d > f->max)) {
+        snprintf(detail, detail_cap, "field %s: %.17g outside [%.17g, %.17g]", f->name, d,
+                 f->has_min ? f->min : -INFINITY, f->has_max ? f->max : INFINITY);
+        return PROFILE_R_RANGE;
+    }
+    uint8_t b[9];
+    b[0] = TAG_F64;
+    memcpy(b + 1, &d, 8);
+    return buf_append(packed, b, 9) ? too_large(detail, detail_cap) : PROFILE_OK;
+}
+
+static profile_reason pack_string(const profile_field *f, const cJSON *v, buf *packed,
+                                  char *detail, size_t detail_cap)
+{
+    if (!cJSON_IsString(v)) {
+        snprintf(detail, detail_cap, "field %s: expected string", f->name);
+        return PROFILE_R_TYPE;
+    }
+    size_t n = strlen(v->valuestring);
+    if (n > f->max_len || !canon_utf8_valid(v->valuestring, n)) {
+        snprintf(detail, detail_cap, "field %s: string longer than %zu bytes or not UTF-8",
+                 f->name, f->max_len);
+        return PROFILE_R_RANGE;
+    }
+    uint8_t b[3] = {TAG_STR, (uint8_t)(n & 0xff), (uint8_t)(n >> 8)};
+    if (buf_append(packed, b, 3) || buf_append(packed, v->valuestring, n))
+        return too_large(detail, detail_cap);
+    return PROFILE_OK;
+}
+
+static profile_reason pack_enum(const profile_field *f, const cJSON *v, buf *packed,
+                                char *detail, size_t detail_cap)
+{
+    if (!cJSON_IsString(v)) {
+        snprintf(detail, detail_cap, "field %s: expected one of the enum strings", f->name);
+        return PROFILE_R_TYPE;
+    }
+    size_t k = 0;
+    while (k < f->n_enum && strcmp(f->enum_values[k], v->valuestring))
+        k++;
+    if (k == f->n_enum) {
+        snprintf(detail, detail_cap, "field %s: '%.64s' is not an allowed value", f->name,
+                 v->valuestring);
+        return PROFILE_R_ENUM;
+    }
+    uint8_t b[2] = {TAG_ENUM, (uint8_t)k};
+    return buf_append(packed, b, 2) ? too_large(detail, detail_cap) : PROFILE_OK;
+}
+
+/* One field's value `v` (NULL when absent) checked and packed. */
+static profile_reason pack_field(const profile_field *f, const cJSON *v, buf *packed,
+                                 char *detail, size_t detail_cap)
+{
+    profile_reason r;
+    if (v && cJSON_IsObject(v) && (r = unwrap_unit(f, &v, detail, detail_cap)) != PROFILE_OK)
+        return r;
+    if (!v || cJSON_IsNull(v)) {
+        if (f->required) {
+            snprintf(detail, detail_cap, "field %s: required, missing", f->name);
+            return PROFILE_R_MISSING;
+        }
+        return buf_putc(packed, TAG_MISSING) ? too_large(detail, detail_cap) : PROFILE_OK;
+    }
+    switch (f->type) {
+    case PROFILE_NUMBER:
+    case PROFILE_INTEGER: return pack_number(f, v, packed, detail, detail_cap);
+    case PROFILE_STRING: return pack_string(f, v, packed, detail, detail_cap);
+    case PROFILE_ENUM: return pack_enum(f, v, packed, detail, detail_cap);
+    case PROFILE_BOOLEAN: break;
+    }
+    if (!cJSON_IsBool(v)) {
+        snprintf(detail, detail_cap, "field %s: expected boolean", f->name);
+        return PROFILE_R_TYPE;
+    }
+    uint8_t b[2] = {TAG_BOOL, cJSON_IsTrue(v) ? 1 : 0};
+    return buf_append(packed, b, 2) ? too_large(detail, detail_cap) : PROFILE_OK;
+}
+
+/* The reading values are at most PROFILE_MAX_FIELDS wide. */
+profile_reason profile_validate(const profile *p, const void *values, buf *packed, char *detail,
+                                size_t detail_cap)
+{
+    const cJSON *obj = values;
+    const cJSON *slot[PROFILE_MAX_FIELDS] = {0};
+    detail[0] = 0;
+    if (!cJSON_IsObject(obj)) {
+        snprintf(detail, detail_cap, "values: must be an object");
+        return PROFILE_R_PARSE;
+    }
+    profile_reason r = slot_members(p, obj, slot, detail, detail_cap);
+    size_t mark = packed->len;
+    for (size_t i = 0; i < p->nfields && r == PROFILE_OK; i++)
+        r = pack_field(&p->fields[i], slot[i], packed, detail, detail_cap);
+    if (r != PROFILE_OK)
+        truncate_to(packed, mark);
+    return r;
 }
 
 int profile_unpack(const profile *p, const void *blob, size_t len, profile_value *vals,
@@ -562,32 +594,32 @@ int profile_unpack(const profile *p, const void *blob, size_t len, profile_value
     return ADT_OK;
 }
 
+/* One value in its JSON form. */
+static int put_value(buf *out, const profile_field *f, const profile_value *v)
+{
+    switch (f->type) {
+    case PROFILE_NUMBER:
+    case PROFILE_INTEGER: return put_double(out, v->num);
+    case PROFILE_BOOLEAN: return buf_puts(out, v->num ? "true" : "false");
+    case PROFILE_STRING:
+    case PROFILE_ENUM: break;
+    }
+    return canon_put_string(out, v->str, v->str_len);
+}
+
 int profile_values_json(const profile *p, const profile_value *vals, buf *out)
 {
-    int rc = buf_putc(out, '{');
+    if (buf_putc(out, '{'))
+        return ADT_ENOMEM;
     bool first = true;
-    for (size_t i = 0; i < p->nfields && !rc; i++) {
+    for (size_t i = 0; i < p->nfields; i++) {
         if (!vals[i].present)
             continue;
-        if (!first)
-            rc |= buf_putc(out, ',');
+        if ((!first && buf_putc(out, ',')) ||
+            canon_put_string(out, p->fields[i].name, strlen(p->fields[i].name)) ||
+            buf_putc(out, ':') || put_value(out, &p->fields[i], &vals[i]))
+            return ADT_ENOMEM;
         first = false;
-        rc |= canon_put_string(out, p->fields[i].name, strlen(p->fields[i].name));
-        rc |= buf_putc(out, ':');
-        switch (p->fields[i].type) {
-        case PROFILE_NUMBER:
-        case PROFILE_INTEGER:
-            rc |= put_double(out, vals[i].num);
-            break;
-        case PROFILE_BOOLEAN:
-            rc |= buf_puts(out, vals[i].num ? "true" : "false");
-            break;
-        case PROFILE_STRING:
-        case PROFILE_ENUM:
-            rc |= canon_put_string(out, vals[i].str, vals[i].str_len);
-            break;
-        }
     }
-    rc |= buf_putc(out, '}');
-    return rc ? ADT_ENOMEM : ADT_OK;
+    return buf_putc(out, '}') ? ADT_ENOMEM : ADT_OK;
 }

@@ -32,7 +32,8 @@ typedef enum profile_type {
     PROFILE_ENUM
 } profile_type;
 
-/* KPI roles a field can play (used by reports and training). */
+/* KPI roles a field can play: what the hourly rollups sum (rollup.h,
+ * docs/pipeline.md "Rollups"); training also reads failure_label (tstore.h). */
 typedef enum profile_role {
     PROFILE_ROLE_NONE = 0,
     PROFILE_ROLE_MACHINE_STATE,

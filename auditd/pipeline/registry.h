@@ -10,7 +10,7 @@
 #define AUDITD_REGISTRY_H
 
 #include "buf.h"
-#include "psink.h"
+#include "evsink.h"
 #include "status.h"
 
 #include <sqlite3.h>
@@ -22,11 +22,11 @@ typedef struct registry_put {
     int64_t version;
     char sha256[65];
     bool changed;          /* false: identical to the latest version */
-    uint64_t ledger_index; /* of profile.change, PSINK_NONE if unchanged */
+    uint64_t ledger_index; /* of profile.change, EVSINK_NONE if unchanged */
 } registry_put;
 
 /* Load a profile document (validated with profile_parse). */
-int registry_profile_put(sqlite3 *db, const psink *s, const char *actor, const char *json,
+int registry_profile_put(sqlite3 *db, const evsink *s, const char *actor, const char *json,
                          size_t len, registry_put *res, adt_err *err);
 
 /* JSON array of {"profile","version","sha256","device_type","fields"} (latest versions). */
@@ -42,14 +42,18 @@ typedef struct registry_device {
     const char *firmware; /* may be NULL */
 } registry_device;
 
+/* Whether `s` is a valid device name (and site name): 1..64 characters of
+ * A-Z a-z 0-9 _ - . : (so it can stand in an MQTT topic level). */
+bool registry_device_name_ok(const char *s);
+
 /* Register (or re-register with changed attributes) devices, all or nothing.
  * Unknown profiles and bad names are refused naming the device. */
-int registry_devices_put(sqlite3 *db, const psink *s, const char *actor,
+int registry_devices_put(sqlite3 *db, const evsink *s, const char *actor,
                          const registry_device *devs, size_t n, adt_err *err);
 
 /* Parse an NDJSON registration file: lines {"device","profile","site"?,"firmware"?}
  * and register them all (or nothing). Errors name the line. */
-int registry_devices_ndjson(sqlite3 *db, const psink *s, const char *actor, const char *text,
+int registry_devices_ndjson(sqlite3 *db, const evsink *s, const char *actor, const char *text,
                             size_t len, size_t *count, adt_err *err);
 
 /* Twin JSON: one device (`name`; ADT_ENOTFOUND if unknown) or, with name

@@ -8,6 +8,7 @@
  *   quarantine(batch, device, reason, line)    refused readings, kept whole
  *   predictions(reading, prob, model, version) scores made at ingestion
  *   datasets / dataset_batches                 dataset versions
+ *   rollups / rollup_predictions / meters      hourly rollups (rollup.h)
  *   meta('registry')                           bumped by every registry change
  * Readings of one batch occupy a contiguous rowid range (one transaction),
  * which is how a batch finds its rows. */
@@ -22,16 +23,11 @@
 
 #define TDB_FILE "telemetry.db"
 
-/* Open (creating when `rw` and missing) `<data_dir>/telemetry.db`.
- * Read-only opens of a missing file fail with ADT_ENOTFOUND. */
+/* Open `<data_dir>/telemetry.db` (sqldb.h; durable): with `rw` created with
+ * its schema when missing; read-only opens of a missing file fail with
+ * ADT_ENOTFOUND. Close with sqldb_close. */
 int tdb_open(const char *data_dir, bool rw, sqlite3 **out, adt_err *err);
+/* = sqldb_close; kept for the console until part 2 of issue 12 moves it. */
 void tdb_close(sqlite3 *db);
-
-/* Run SQL without results; on failure the message names `what`. */
-int tdb_exec(sqlite3 *db, const char *sql, const char *what, adt_err *err);
-/* Prepare a statement; ADT_EIO with the SQLite message on failure. */
-int tdb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, adt_err *err);
-/* Map the last SQLite error to a status with a message. */
-int tdb_fail(sqlite3 *db, const char *what, adt_err *err);
 
 #endif

@@ -2,6 +2,7 @@
 #include "tstore.h"
 
 #include "profile.h"
+#include "sqldb.h"
 #include "tdb.h"
 
 #include <math.h>
@@ -52,7 +53,7 @@ void tstore_close(tstore *t)
         return;
     clear_profs(t);
     free(t->profs);
-    tdb_close(t->db);
+    sqldb_close(t->db);
     free(t);
 }
 
@@ -65,7 +66,7 @@ static int get_prof(tstore *t, int64_t pv, const char *const *features, size_t n
             return ADT_OK;
         }
     sqlite3_stmt *st;
-    int rc = tdb_prepare(t->db, "SELECT json FROM profiles WHERE id=?", &st, err);
+    int rc = sqldb_prepare(t->db, "SELECT json FROM profiles WHERE id=?", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, pv);
@@ -147,7 +148,7 @@ static int emit2(tstore *t, sqlite3_stmt *st, const char *const *features, size_
             break;
     }
     if (!rc && s != SQLITE_DONE)
-        rc = tdb_fail(t->db, "reading telemetry", err);
+        rc = sqldb_fail(t->db, "reading telemetry", err);
     free(x);
     return rc;
 }
@@ -162,7 +163,7 @@ int tstore_dataset_rows(tstore *t, const char *dataset, const char *const *featu
                         size_t nfeatures, tstore_row_fn fn, void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(t->db, "SELECT 1 FROM datasets WHERE id=?", &st, err);
+    int rc = sqldb_prepare(t->db, "SELECT 1 FROM datasets WHERE id=?", &st, err);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, dataset, -1, SQLITE_STATIC);
@@ -172,7 +173,7 @@ int tstore_dataset_rows(tstore *t, const char *dataset, const char *const *featu
         return adt_fail(err, ADT_ENOTFOUND,
                         "no dataset %.80s ('auditd dataset list' shows the defined ones)",
                         dataset);
-    rc = tdb_prepare(
+    rc = sqldb_prepare(
         t->db,
         "SELECT d.name, r.time_us, r.pv, r.v FROM datasets ds "
         "JOIN dataset_batches db ON db.dataset = ds.id "
@@ -191,19 +192,29 @@ int tstore_dataset_rows(tstore *t, const char *dataset, const char *const *featu
     return rc;
 }
 
+/* Prepare `sql` over [from_us, to_us) (its two parameters). */
+static int window_stmt(tstore *t, const char *sql, int64_t from_us, int64_t to_us,
+                       sqlite3_stmt **st, adt_err *err)
+{
+    int rc = sqldb_prepare(t->db, sql, st, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(*st, 1, from_us);
+    sqlite3_bind_int64(*st, 2, to_us);
+    return ADT_OK;
+}
+
 int tstore_window_rows(tstore *t, int64_t from_us, int64_t to_us, const char *const *features,
                        size_t nfeatures, tstore_row_fn fn, void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(t->db,
+    int rc = window_stmt(t,
                          "SELECT d.name, r.time_us, r.pv, r.v FROM readings r "
                          "JOIN devices d ON d.id = r.device "
                          "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",
-                         &st, err);
+                         from_us, to_us, &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, from_us);
-    sqlite3_bind_int64(st, 2, to_us);
     rc = emit(t, st, features, nfeatures, fn, ctx, err);
     sqlite3_finalize(st);
     return rc;
@@ -214,18 +225,16 @@ int tstore_window_scored(tstore *t, int64_t from_us, int64_t to_us,
                          void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(t->db,
+    int rc = window_stmt(t,
                          "SELECT d.name, r.time_us, r.pv, r.v, p.prob, p.model, p.version "
                          "FROM readings r JOIN devices d ON d.id = r.device "
-                         /* (device, time_us) is indexed; ingestion scores a reading once */
+                         /* predictions(reading) is indexed; ingestion scores a reading once */
                          "LEFT JOIN predictions p ON p.device = r.device AND "
                          "p.time_us = r.time_us AND p.reading = r.id "
                          "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",
-                         &st, err);
+                         from_us, to_us, &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, from_us);
-    sqlite3_bind_int64(st, 2, to_us);
     rc = emit2(t, st, features, nfeatures, NULL, fn, ctx, err);
     sqlite3_finalize(st);
     return rc;
@@ -235,16 +244,14 @@ int tstore_window_quarantine(tstore *t, int64_t from_us, int64_t to_us, tstore_q
                              void *ctx, adt_err *err)
 {
     sqlite3_stmt *st;
-    int rc = tdb_prepare(t->db,
+    int rc = window_stmt(t,
                          "SELECT device, coalesce(time_us, received_us), reason, "
                          "replayed_batch IS NOT NULL FROM quarantine "
                          "WHERE coalesce(time_us, received_us) >= ? AND "
                          "coalesce(time_us, received_us) < ? ORDER BY id",
-                         &st, err);
+                         from_us, to_us, &st, err);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, from_us);
-    sqlite3_bind_int64(st, 2, to_us);
     int s;
     while ((s = sqlite3_step(st)) == SQLITE_ROW) {
         const char *dev = (const char *)sqlite3_column_text(st, 0);
@@ -254,7 +261,7 @@ int tstore_window_quarantine(tstore *t, int64_t from_us, int64_t to_us, tstore_q
             break;
     }
     if (!rc && s != SQLITE_DONE)
-        rc = tdb_fail(t->db, "reading the quarantine", err);
+        rc = sqldb_fail(t->db, "reading the quarantine", err);
     sqlite3_finalize(st);
     return rc;
 }

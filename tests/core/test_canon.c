@@ -383,6 +383,54 @@ static int64_t p3339(const char *s)
     return rc == ADT_OK ? us : INT64_MIN;
 }
 
+/* Plain strings and keys take a fast path (copied as they are); strings
+ * with escapes, control characters or non-ASCII take the decoding path.
+ * Both must give the same canonical bytes: each string is canonicalised as
+ * a key and as a value and compared with canon_put_string of its decoding. */
+START_TEST(test_fast_path_same_bytes)
+{
+    static const char *const strs[] = {
+        "\"plain ascii, long enough to span several eight-byte words\"",
+        "\"\"", "\"a\"", "\"1234567\"", "\"12345678\"", "\"123456789\"",
+        "\"tab\\there\"", "\"quote \\\" inside\"", "\"slash \\/ escaped\"",
+        "\"unicode \\u00e4 escaped\"", "\"raw \xc3\xa4 utf-8 after seven\"",
+        "\"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac euros\"", "\"del \x7f kept\"",
+        "\"surrogates \\ud83d\\ude00 pair\"", "\"backslash \\\\ twice\"",
+        "\"ctl \\u0001\"", "\"~}|{`_^]\\\\[@?>=<;:9876543210/.-,+*)(\\u0027&%$#! \""};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        char dec[256];
+        size_t dl;
+        ck_assert_int_eq(canon_unquote(strs[i], strlen(strs[i]), dec, sizeof dec, &dl), ADT_OK);
+        buf want, doc, got;
+        buf_init(&want, 4096);
+        buf_init(&doc, 4096);
+        buf_init(&got, 4096);
+        buf_puts(&want, "{");
+        canon_put_string(&want, dec, dl);
+        buf_puts(&want, ":");
+        canon_put_string(&want, dec, dl);
+        buf_puts(&want, "}");
+        buf_printf(&doc, "{ %s : %s }", strs[i], strs[i]);
+        adt_err err;
+        ck_assert_int_eq(canon_json(doc.data, doc.len, &canon_event_limits, true, &got, &err),
+                         ADT_OK);
+        ck_assert_msg(!strcmp(got.data, want.data), "%s: %s vs %s", strs[i], got.data, want.data);
+        buf_free(&want);
+        buf_free(&doc);
+        buf_free(&got);
+    }
+    /* invalid UTF-8 inside an otherwise plain string is still refused */
+    buf out;
+    buf_init(&out, 64);
+    adt_err err;
+    ck_assert_int_eq(canon_json("\"abcdefgh\xff\"", 11, &canon_event_limits, false, &out, &err),
+                     ADT_EINVAL);
+    ck_assert_int_eq(canon_json("{\"abcdefgh\xc3\":1}", 15, &canon_event_limits, true, &out, &err),
+                     ADT_EINVAL);
+    buf_free(&out);
+}
+END_TEST
+
 START_TEST(test_rfc3339_valid)
 {
     struct {
@@ -627,6 +675,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_canon_limits);
     tcase_add_test(tc, test_canon_member);
     tcase_add_test(tc, test_put_string_and_utf8);
+    tcase_add_test(tc, test_fast_path_same_bytes);
     tcase_add_test(tc, test_rfc3339_valid);
     tcase_add_test(tc, test_rfc3339_invalid);
     tcase_add_test(tc, test_rfc3339_format);

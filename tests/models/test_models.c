@@ -3,6 +3,7 @@
 #include "drift.h"
 #include "ledger.h"
 #include "model.h"
+#include "sha256.h"
 #include "tsim.h"
 #include "tsupport.h"
 
@@ -239,7 +240,7 @@ START_TEST(train_meets_targets)
     ck_assert(res.test.pr_auc > 0.6);
     /* The file written is the file hashed; the metadata parses and matches. */
     char hex[65];
-    ck_assert_int_eq(model_file_sha256(path, 1u << 28, hex, NULL), ADT_OK);
+    ck_assert_int_eq(sha256_file_hex(path, 1u << 28, hex, NULL), ADT_OK);
     ck_assert_str_eq(hex, res.sha256);
     char mp[1100];
     snprintf(mp, sizeof mp, "%s.meta.json", path);

@@ -62,7 +62,7 @@ static const char batch1[] =
 static char *dir;
 static ledger *lg;
 static ingest *g;
-static psink sink;
+static evsink sink;
 
 static void setup(void)
 {
@@ -70,7 +70,7 @@ static void setup(void)
     adt_err e;
     ck_assert_int_eq(ledger_init(dir, "test/pipeline", &e), ADT_OK);
     ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &e), ADT_OK);
-    sink = (psink){NULL, lg};
+    sink = (evsink){.lg = lg};
     ck_assert_int_eq(ingest_open(dir, &sink, false, &g, &e), ADT_OK);
     registry_put r;
     ck_assert_int_eq(registry_profile_put(ingest_db(g), &sink, "tester", prof_v1,
@@ -167,7 +167,7 @@ START_TEST(every_rule_quarantined)
     buf_free(&q);
 
     /* ledger: telemetry.batch with the digest, telemetry.reject with the counts */
-    ck_assert(r.batch_index != PSINK_NONE);
+    ck_assert(r.batch_index != EVSINK_NONE);
     char type[64];
     cJSON *p = entry_payload(r.batch_index, type, sizeof type);
     ck_assert_str_eq(type, "telemetry.batch");
@@ -230,7 +230,7 @@ START_TEST(replay_after_fix)
                      ADT_OK);
     ck_assert(!same.changed);
     ck_assert_int_eq(same.version, 2);
-    ck_assert(same.ledger_index == PSINK_NONE);
+    ck_assert(same.ledger_index == EVSINK_NONE);
     char type[64];
     cJSON *p = entry_payload(pr.ledger_index, type, sizeof type);
     ck_assert_str_eq(type, "profile.change");
@@ -254,7 +254,7 @@ START_TEST(replay_after_fix)
     ck_assert_str_eq(type, "telemetry.batch");
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(p, "replay")));
     cJSON_Delete(p);
-    ck_assert(rr.reject_index == PSINK_NONE);
+    ck_assert(rr.reject_index == EVSINK_NONE);
 }
 END_TEST
 
@@ -361,7 +361,7 @@ START_TEST(digest_is_content_and_all_or_nothing)
     /* a ledger that refuses the append: nothing is stored */
     ledger *ro;
     ck_assert_int_eq(ledger_open(dir, LEDGER_RDONLY, &ro, &e), ADT_OK);
-    psink bad = {NULL, ro};
+    evsink bad = {.lg = ro};
     ingest *g2;
     ck_assert_int_eq(ingest_open(dir, &bad, false, &g2, &e), ADT_OK);
     int64_t before = count("SELECT COUNT(*) FROM readings");

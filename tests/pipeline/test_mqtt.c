@@ -6,6 +6,7 @@
 #include "ledger.h"
 #include "pipeline.h"
 #include "registry.h"
+#include "sqldb.h"
 #include "tdb.h"
 #include "tsupport.h"
 
@@ -80,14 +81,14 @@ static void setup(void)
     ck_assert_int_eq(ledger_init(dir, "test/mqtt", &e), ADT_OK);
     ledger *lg;
     ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &e), ADT_OK);
-    psink s = {NULL, lg};
+    evsink s = {.lg = lg};
     sqlite3 *db;
     ck_assert_int_eq(tdb_open(dir, true, &db, &e), ADT_OK);
     registry_put r;
     ck_assert_int_eq(registry_profile_put(db, &s, "t", prof, strlen(prof), &r, &e), ADT_OK);
     registry_device d = {"p-1", "pump", "plant-1", NULL};
     ck_assert_int_eq(registry_devices_put(db, &s, "t", &d, 1, &e), ADT_OK);
-    tdb_close(db);
+    sqldb_close(db);
     ledger_close(lg);
 }
 
@@ -160,7 +161,7 @@ static int64_t readings(void)
     sqlite3_step(st);
     int64_t n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    tdb_close(db);
+    sqldb_close(db);
     return n;
 }
 

@@ -6,6 +6,7 @@
  * the dataset left out, the same verdicts giving the same id) and their
  * lineage. Training on one is followed end to end in tests/ui. */
 #include "canon.h"
+#include "evsink.h"
 #include "ingest.h"
 #include "ledger.h"
 #include "lineage.h"
@@ -33,7 +34,7 @@ static const char cam_prof[] =
 static char *dir;
 static ledger *lg;
 static ingest *g;
-static psink sink;
+static evsink sink;
 
 static void setup(void)
 {
@@ -42,7 +43,7 @@ static void setup(void)
     adt_err e;
     ck_assert_int_eq(ledger_init(dir, "test/oplabel", &e), ADT_OK);
     ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &e), ADT_OK);
-    sink = (psink){NULL, lg};
+    sink = (evsink){.lg = lg};
     ck_assert_int_eq(ingest_open(dir, &sink, false, &g, &e), ADT_OK);
     registry_put r;
     ck_assert_int_eq(registry_profile_put(ingest_db(g), &sink, "t", prof, strlen(prof), &r, &e),

@@ -59,38 +59,6 @@ static void collect_finish(xsafe_collect *c)
     }
 }
 
-int xsafe_read_file(const char *path, size_t max, buf *out, adt_err *err)
-{
-    buf_reset(out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return adt_fail(err, errno == ENOENT ? ADT_ENOTFOUND : ADT_EIO, "%s: cannot open: %s",
-                        path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
-        fclose(f);
-        return adt_fail(err, ADT_ETOOBIG, "%s: %lld bytes is over the limit of %zu bytes", path,
-                        (long long)st.st_size, max);
-    }
-    char chunk[65536];
-    size_t n;
-    int rc = ADT_OK;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (out->len + n > max) {
-            rc = adt_fail(err, ADT_ETOOBIG, "%s: over the limit of %zu bytes", path, max);
-            break;
-        }
-        if (buf_append(out, chunk, n) != ADT_OK) {
-            rc = adt_fail(err, ADT_ENOMEM, "%s: out of memory reading", path);
-            break;
-        }
-    }
-    if (rc == ADT_OK && ferror(f))
-        rc = adt_fail(err, ADT_EIO, "%s: read error", path);
-    fclose(f);
-    return rc;
-}
-
 /* The line of byte offset `off` in data (1-based). */
 static long line_of(const char *data, size_t off)
 {
@@ -165,6 +133,22 @@ int xsafe_parse(const char *data, size_t len, const char *name, xsafe_diag_fn di
     return ADT_OK;
 }
 
+/* Compile the schema of parser `pc` (freed here), problems reported
+ * through `c`. */
+static int compile_schema(xmlSchemaParserCtxtPtr pc, xsafe_collect *c, xmlSchemaPtr *out)
+{
+    if (!pc)
+        return adt_fail(c->err, ADT_ENOMEM, "cannot create a schema parser");
+    xmlSchemaSetParserStructuredErrors(pc, collect_structured, c);
+    *out = xmlSchemaParse(pc);
+    xmlSchemaFreeParserCtxt(pc);
+    if (*out)
+        return ADT_OK;
+    if (c->count == 0)
+        adt_fail(c->err, ADT_EINVAL, "%s: not a usable XML schema", c->name);
+    return ADT_EINVAL;
+}
+
 int xsafe_schema_mem(const char *xsd, size_t len, xmlSchemaPtr *out, adt_err *err)
 {
     *out = NULL;
@@ -172,19 +156,7 @@ int xsafe_schema_mem(const char *xsd, size_t len, xmlSchemaPtr *out, adt_err *er
     if (len > INT_MAX)
         return adt_fail(err, ADT_ETOOBIG, "schema too large");
     xmlInitParser();
-    xmlSchemaParserCtxtPtr pc = xmlSchemaNewMemParserCtxt(xsd, (int)len);
-    if (!pc)
-        return adt_fail(err, ADT_ENOMEM, "cannot create a schema parser");
-    xmlSchemaSetParserStructuredErrors(pc, collect_structured, &c);
-    xmlSchemaPtr s = xmlSchemaParse(pc);
-    xmlSchemaFreeParserCtxt(pc);
-    if (!s) {
-        if (c.count == 0)
-            adt_fail(err, ADT_EINVAL, "schema: cannot be compiled");
-        return ADT_EINVAL;
-    }
-    *out = s;
-    return ADT_OK;
+    return compile_schema(xmlSchemaNewMemParserCtxt(xsd, (int)len), &c, out);
 }
 
 int xsafe_schema_file(const char *path, xmlSchemaPtr *out, adt_err *err)
@@ -199,21 +171,10 @@ int xsafe_schema_file(const char *path, xmlSchemaPtr *out, adt_err *err)
     fclose(f);
     /* Schemas may include others: those are loaded, but never over the network. */
     xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader);
-    xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
-    if (!pc)
-        return adt_fail(err, ADT_ENOMEM, "cannot create a schema parser");
-    xmlSchemaSetParserStructuredErrors(pc, collect_structured, &c);
-    xmlSchemaPtr s = xmlSchemaParse(pc);
-    xmlSchemaFreeParserCtxt(pc);
-    if (!s) {
-        if (c.count == 0)
-            adt_fail(err, ADT_EINVAL, "%s: not a usable XML schema", path);
-        else
-            adt_err_prefix(err, "schema ");
-        return ADT_EINVAL;
-    }
-    *out = s;
-    return ADT_OK;
+    int rc = compile_schema(xmlSchemaNewParserCtxt(path), &c, out);
+    if (rc == ADT_EINVAL && c.count)
+        adt_err_prefix(err, "schema ");
+    return rc;
 }
 
 int xsafe_validate(xmlDocPtr doc, xmlSchemaPtr schema, const char *name, xsafe_diag_fn diag,

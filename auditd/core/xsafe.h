@@ -19,10 +19,6 @@
 /* Called per problem (may be NULL); `line` 0 when unknown. */
 typedef void (*xsafe_diag_fn)(void *ctx, const char *name, long line, const char *msg);
 
-/* Read all of `path` into `out` (reset first), refusing files over `max` bytes
- * with ADT_ETOOBIG. ADT_EIO / ADT_ENOTFOUND with the system's reason. */
-int xsafe_read_file(const char *path, size_t max, buf *out, adt_err *err);
-
 /* Parse `data[0..len)`. On failure ADT_EINVAL with the first problem in `err`
  * ("name:line: message"); every problem also goes to `diag`. The caller frees
  * *out with xmlFreeDoc. */
