@@ -86,9 +86,66 @@ static kpi_value ok_note(double x, const char *note)
     return v;
 }
 
+uint64_t kpi_min_operator_labels(const kpi_params *p)
+{
+    return p && p->min_operator_labels ? p->min_operator_labels : KPI_MIN_OPERATOR_LABELS;
+}
+
+/* The confusion counts model KPI `id` uses in a window: the operators'
+ * verdicts when its own denominator holds enough of them (precision: verdicts
+ * on alarms; recall: confirmed failures), else the failure_label field. The
+ * false-alarm rate always counts the field: operators judge what was raised,
+ * so their failure-free verdicts are alarms and the rate would be theirs. */
+typedef struct confusion {
+    bool labels;     /* any labelled reading */
+    bool op;         /* the operators' verdicts */
+    uint64_t tp, fp, fn, tn, scored, op_labels;
+} confusion;
+
+static uint64_t op_denominator(kpi_id id, const kpi_inputs *in)
+{
+    switch (id) {
+    case KPI_PRECISION: return in->op_tp + in->op_fp;
+    case KPI_DETECTION_RATE: return in->op_tp + in->op_fn;
+    default: return 0;
+    }
+}
+
+static confusion confusion_of(kpi_id id, const kpi_inputs *in, const kpi_params *p)
+{
+    confusion c = {0};
+    c.op_labels = in->op_tp + in->op_fp + in->op_fn + in->op_tn;
+    uint64_t den = op_denominator(id, in);
+    c.op = den > 0 && den >= kpi_min_operator_labels(p);
+    if (c.op) {
+        c.labels = true;
+        c.tp = in->op_tp;
+        c.fp = in->op_fp;
+        c.fn = in->op_fn;
+        c.tn = in->op_tn;
+        c.scored = in->op_scored;
+    } else {
+        c.labels = in->has_labels;
+        c.tp = in->tp;
+        c.fp = in->fp;
+        c.fn = in->fn;
+        c.tn = in->tn;
+        c.scored = in->scored;
+    }
+    return c;
+}
+
+const char *kpi_label_source(kpi_id id, const kpi_inputs *in, const kpi_params *p)
+{
+    if (id != KPI_DETECTION_RATE && id != KPI_PRECISION && id != KPI_FALSE_ALARM_RATE)
+        return NULL;
+    return confusion_of(id, in, p).op ? "operator_labels" : "failure_label_field";
+}
+
 kpi_value kpi_compute(kpi_id id, const kpi_inputs *in, const kpi_params *p,
                       const double *baseline_epgu)
 {
+    const confusion cf = confusion_of(id, in, p);
     switch (id) {
     case KPI_AVAILABILITY:
         if (!in->has_time_model)
@@ -157,27 +214,31 @@ kpi_value kpi_compute(kpi_id id, const kpi_inputs *in, const kpi_params *p,
         return ok((*baseline_epgu - e.value) / *baseline_epgu);
     }
     case KPI_DETECTION_RATE:
-        if (!in->has_labels)
+        if (!cf.labels)
             return na("no labelled readings in the window");
-        if (in->tp + in->fn == 0)
-            return na("no failures in the window");
+        if (cf.tp + cf.fn == 0)
+            return na(cf.op ? "no failure the operators confirmed in the window"
+                            : "no failures in the window");
         /* Failures happened and nothing warned of them: a real 0 %. */
-        return ok_note((double)in->tp / (double)(in->tp + in->fn),
-                       in->scored ? NULL : "no model was in force: no failure was warned of");
+        return ok_note((double)cf.tp / (double)(cf.tp + cf.fn),
+                       !cf.scored ? "no model was in force: no failure was warned of"
+                       : cf.op    ? "from the operators' verdicts in the console"
+                                  : NULL);
     case KPI_PRECISION:
-        if (!in->has_labels)
+        if (!cf.labels)
             return na("no labelled readings in the window");
-        if (in->tp + in->fp == 0)
-            return na(in->scored ? "the model raised no alarm in the window"
-                                 : "no model was in force: no alarm was raised");
-        return ok((double)in->tp / (double)(in->tp + in->fp));
+        if (cf.tp + cf.fp == 0)
+            return na(cf.scored ? "the model raised no alarm in the window"
+                                : "no model was in force: no alarm was raised");
+        return ok_note((double)cf.tp / (double)(cf.tp + cf.fp),
+                       cf.op ? "from the operators' verdicts in the console" : NULL);
     case KPI_FALSE_ALARM_RATE:
-        if (!in->has_labels)
+        if (!cf.labels)
             return na("no labelled readings in the window");
-        if (in->fp + in->tn == 0)
+        if (cf.fp + cf.tn == 0)
             return na("no failure-free readings in the window");
-        return ok_note((double)in->fp / (double)(in->fp + in->tn),
-                       in->scored ? NULL : "no model was in force: no alarm was raised");
+        return ok_note((double)cf.fp / (double)(cf.fp + cf.tn),
+                       cf.scored ? NULL : "no model was in force: no alarm was raised");
     case KPI_CONTROLS_SATISFIED:
         if (!in->has_controls)
             return na("no control evaluation for the window (no events or readings in it)");
@@ -257,6 +318,7 @@ size_t kpi_terms(kpi_id id, const kpi_inputs *in, const kpi_params *p,
 {
     size_t n = 0;
     const double h = 3600.0;
+    const confusion cf = confusion_of(id, in, p);
     switch (id) {
     case KPI_AVAILABILITY:
         n = term(out, cap, n, "apt_h", "actual production time (APT)", "h", NUM, in->apt_s / h);
@@ -312,23 +374,27 @@ size_t kpi_terms(kpi_id id, const kpi_inputs *in, const kpi_params *p,
         break;
     case KPI_DETECTION_RATE:
         n = term(out, cap, n, "tp", "failure readings with an alarm (TP)", "readings", NUM,
-                 (double)in->tp);
+                 (double)cf.tp);
         n = term(out, cap, n, "tp_fn", "failure readings (TP + FN)", "readings", DEN,
-                 (double)(in->tp + in->fn));
+                 (double)(cf.tp + cf.fn));
         n = term(out, cap, n, "scored", "labelled readings the model scored", "readings", INP,
-                 (double)in->scored);
+                 (double)cf.scored);
+        n = term(out, cap, n, "operator_labels", "readings with an operator verdict", "readings",
+                 INP, (double)cf.op_labels);
         break;
     case KPI_PRECISION:
         n = term(out, cap, n, "tp", "alarms on failure readings (TP)", "readings", NUM,
-                 (double)in->tp);
+                 (double)cf.tp);
         n = term(out, cap, n, "tp_fp", "alarms (TP + FP)", "readings", DEN,
-                 (double)(in->tp + in->fp));
+                 (double)(cf.tp + cf.fp));
+        n = term(out, cap, n, "operator_labels", "readings with an operator verdict", "readings",
+                 INP, (double)cf.op_labels);
         break;
     case KPI_FALSE_ALARM_RATE:
         n = term(out, cap, n, "fp", "alarms on failure-free readings (FP)", "readings", NUM,
-                 (double)in->fp);
+                 (double)cf.fp);
         n = term(out, cap, n, "fp_tn", "failure-free readings (FP + TN)", "readings", DEN,
-                 (double)(in->fp + in->tn));
+                 (double)(cf.fp + cf.tn));
         break;
     case KPI_CONTROLS_SATISFIED:
         n = term(out, cap, n, "satisfied", "controls satisfied", "controls", NUM,
@@ -428,7 +494,9 @@ const char *kpi_evidence(kpi_id id)
     case KPI_DETECTION_RATE:
     case KPI_PRECISION:
     case KPI_FALSE_ALARM_RATE:
-        return "telemetry store: failure labels and the predictions stored at ingestion";
+        return "telemetry store: the predictions stored at ingestion against the readings' "
+               "failure labels, or the operators' verdicts (ledger: label.set) where a window "
+               "holds enough of them";
     case KPI_CONTROLS_SATISFIED:
     case KPI_CONTROL_COVERAGE:
     case KPI_CONTROLS_SATISFIED_RULED:
@@ -448,7 +516,8 @@ const char *kpi_evidence(kpi_id id)
     return "";
 }
 
-uint64_t kpi_evidence_count(kpi_id id, const kpi_inputs *in, const char **what)
+uint64_t kpi_evidence_count(kpi_id id, const kpi_inputs *in, const kpi_params *p,
+                            const char **what)
 {
     switch (id) {
     case KPI_AVAILABILITY:
@@ -467,6 +536,10 @@ uint64_t kpi_evidence_count(kpi_id id, const kpi_inputs *in, const char **what)
     case KPI_DETECTION_RATE:
     case KPI_PRECISION:
     case KPI_FALSE_ALARM_RATE:
+        if (confusion_of(id, in, p).op) {
+            *what = "readings with an operator verdict";
+            return in->op_tp + in->op_fp + in->op_fn + in->op_tn;
+        }
         *what = "labelled readings";
         return in->tp + in->fp + in->fn + in->tn;
     case KPI_CONTROLS_SATISFIED:
@@ -544,6 +617,11 @@ void kpi_inputs_add(kpi_inputs *a, const kpi_inputs *b)
     a->fn += b->fn;
     a->tn += b->tn;
     a->scored += b->scored;
+    a->op_tp += b->op_tp;
+    a->op_fp += b->op_fp;
+    a->op_fn += b->op_fn;
+    a->op_tn += b->op_tn;
+    a->op_scored += b->op_scored;
     a->has_controls |= b->has_controls;
     a->controls_in_scope += b->controls_in_scope;
     a->controls_with_rules += b->controls_with_rules;
@@ -965,6 +1043,13 @@ int kpi_defs_parse(const char *text, size_t len, const char *name, kpi_defs *out
         goto done;
     }
     d.params.ideal_cycle_s = ict ? ict->valuedouble : 0.0;
+    const cJSON *mol = par ? cJSON_GetObjectItemCaseSensitive(par, "min_operator_labels") : NULL;
+    if (mol && (!cJSON_IsNumber(mol) || !(mol->valuedouble >= 1 && mol->valuedouble <= 1e9) ||
+                mol->valuedouble != (double)(int64_t)mol->valuedouble)) {
+        rc = perr(&c, "parameters.min_operator_labels", "must be a whole number in [1, 1e9]");
+        goto done;
+    }
+    d.params.min_operator_labels = mol ? (uint64_t)mol->valuedouble : KPI_MIN_OPERATOR_LABELS;
     const cJSON *cal = par ? cJSON_GetObjectItemCaseSensitive(par, "planned_hours") : NULL;
     if (cal) {
         static const char *const days[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};

@@ -92,6 +92,13 @@ typedef struct kpi_inputs {
     bool has_labels;
     uint64_t tp, fp, fn, tn;
     uint64_t scored;         /* labelled readings with a stored prediction */
+    /* the same for the readings operators gave a verdict on in the console
+     * (label.set, auditd/pipeline/oplabel.h): confirmed failure = 1, false
+     * alarm = 0. Precision and recall count these instead of the
+     * failure_label field when their denominator holds at least
+     * kpi_params.min_operator_labels of them (kpi_label_source). */
+    uint64_t op_tp, op_fp, op_fn, op_tn;
+    uint64_t op_scored;      /* of those, readings with a stored prediction */
 
     /* the control evaluation of the window */
     bool has_controls;
@@ -129,7 +136,24 @@ typedef struct kpi_params {
      * Without a calendar every hour is planned (a 24/7 plant). */
     bool has_calendar;
     int planned[7][2];
+    /* Operator verdicts a KPI's denominator needs in a window before it counts
+     * them instead of the readings' failure_label field: verdicts on alarms
+     * for precision, confirmed failures for recall (0 = KPI_MIN_OPERATOR_LABELS). */
+    uint64_t min_operator_labels;
 } kpi_params;
+
+/* 30 verdicts: below that one verdict moves the ratio by more than 3 points
+ * and its standard error (sqrt(p(1-p)/n)) exceeds 9 points at p = 0.5. */
+#define KPI_MIN_OPERATOR_LABELS 30
+
+/* Whose truth a model KPI counts in a window: "operator_labels" (precision,
+ * recall: enough verdicts in its denominator, see above) or
+ * "failure_label_field" (the readings' own failure label: the simulator's
+ * ground truth in the simulated plant; always for the false-alarm rate,
+ * since operators judge what was raised); NULL for the other KPIs. */
+const char *kpi_label_source(kpi_id id, const kpi_inputs *in, const kpi_params *p);
+/* The threshold in force (p's, or the default). */
+uint64_t kpi_min_operator_labels(const kpi_params *p);
 
 /* Seconds of [a_us, b_us) inside the planned calendar of `p`. */
 double kpi_planned_seconds(const kpi_params *p, int64_t a_us, int64_t b_us);
@@ -233,7 +257,8 @@ size_t kpi_terms(kpi_id id, const kpi_inputs *in, const kpi_params *p,
 /* Where a KPI's inputs come from ("ledger: machine.state events"), and how
  * many records of that kind the window held (`*what` names them). */
 const char *kpi_evidence(kpi_id id);
-uint64_t kpi_evidence_count(kpi_id id, const kpi_inputs *in, const char **what);
+uint64_t kpi_evidence_count(kpi_id id, const kpi_inputs *in, const kpi_params *p,
+                            const char **what);
 
 /* "met", "missed" or "no-target" / "n/a" for a value against a definition. */
 const char *kpi_status(const kpi_def *d, const kpi_value *v);

@@ -7,6 +7,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "model.h"
+#include "oplabel.h"
 #include "raci.h"
 #include "rfc3339.h"
 #include "tstore.h"
@@ -282,6 +283,7 @@ typedef struct scan {
     size_t ndrift, cdrift;
     fwdep fw[64];
     size_t nfw;
+    oplabel_set *ops; /* the operators' verdicts (label.set below the checkpoint) */
 } scan;
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -649,6 +651,12 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
     if (!leaf_type(leaf, len, &tv, &tl) &&
         (canon_member(leaf, len, "type", &tv, &tl) || tl < 3 || tv[0] != '"'))
         return 0;
+    if (type_is(tv, tl, "label.set")) {
+        int r = oplabel_set_add_leaf(s->ops, index, leaf, len, s->err);
+        if (r)
+            s->rc = r;
+        return r ? 1 : 0;
+    }
     /* Cheap filter on the type before parsing the payload. */
     int k;
     for (k = 0; k < T__N; k++)
@@ -983,6 +991,7 @@ typedef struct thr {
 typedef struct tpass {
     rdata *d;
     const char *data_dir;
+    const oplabel_set *ops; /* the operators' verdicts on readings */
     const smap *units;  /* devices with machine.state: the work units (may be empty) */
     smap devs;
     tdev *dev;
@@ -1043,6 +1052,20 @@ static void confusion_add(kpi_inputs *w, bool alarm, int label, bool scored)
         w->tn++;
 }
 
+/* An operator's verdict (1 confirmed failure, 0 false alarm) against the alarm. */
+static void op_confusion_add(kpi_inputs *w, bool alarm, int verdict, bool scored)
+{
+    w->op_scored += scored;
+    if (alarm && verdict)
+        w->op_tp++;
+    else if (alarm)
+        w->op_fp++;
+    else if (verdict)
+        w->op_fn++;
+    else
+        w->op_tn++;
+}
+
 static int tpass_row(void *ctx, const char *device, int64_t time_us, const double *x, size_t nx,
                      int label, double prob, const char *model, const char *version)
 {
@@ -1082,6 +1105,8 @@ static int tpass_row(void *ctx, const char *device, int64_t time_us, const doubl
                 break;
             }
     }
+    int verdict = -1;
+    bool has_verdict = oplabel_find(tp->ops, device, time_us, &verdict, NULL);
     kpi_inputs *w[MAX_WINDOWS];
     int n = windows(d, time_us, w);
     for (int j = 0; j < n; j++) {
@@ -1089,6 +1114,8 @@ static int tpass_row(void *ctx, const char *device, int64_t time_us, const doubl
         w[j]->received++; /* a stored reading; corrected for replays in qpass_row */
         if (label >= 0)
             confusion_add(w[j], alarm, label, scored);
+        if (has_verdict)
+            op_confusion_add(w[j], alarm, verdict, scored);
         if (!unit)
             continue;
         w[j]->meter_readings++;
@@ -1156,13 +1183,15 @@ static void telemetry_pass(const char *data_dir, rdata *d, const scan *s)
     memset(&tp, 0, sizeof tp);
     tp.d = d;
     tp.data_dir = data_dir;
+    tp.ops = s->ops;
     tp.units = &s->devices;
     if (tstore_window_scored(ts, span_from(d), span_to(d), ts_base, TS_NBASE, tpass_row, &tp,
                              &e))
         scopy(d->telemetry_problem, sizeof d->telemetry_problem, e.msg);
     else if (tstore_window_quarantine(ts, span_from(d), span_to(d), qpass_row, d, &e))
         scopy(d->telemetry_problem, sizeof d->telemetry_problem, e.msg);
-    if (!d->cur.has_labels && !d->model_problem[0])
+    if (!d->cur.has_labels && !(d->cur.op_tp + d->cur.op_fp + d->cur.op_fn + d->cur.op_tn) &&
+        !d->model_problem[0])
         scopy(d->model_problem, sizeof d->model_problem, "no labelled readings in the period");
     smap_free(&tp.devs);
     free(tp.dev);
@@ -1480,6 +1509,7 @@ static void scan_free(scan *s)
     free(s->reg);
     free(s->deps);
     free(s->drift);
+    oplabel_set_free(s->ops);
 }
 
 static int nweeks_of(int64_t span, int64_t week)
@@ -1543,10 +1573,15 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     s.d = d;
     s.err = err;
     int64_t t0 = rfc3339_now_us();
-    rc = ledger_scan(lg, 0, d->tree_size, scan_fn, &s, err);
+    rc = oplabel_set_new(&s.ops, err);
+    if (!rc)
+        rc = ledger_scan(lg, 0, d->tree_size, scan_fn, &s, err);
     int64_t t1 = rfc3339_now_us();
     if (!rc && s.rc)
-        rc = adt_fail(err, s.rc, "out of memory while reading the ledger");
+        rc = s.rc == ADT_ENOMEM ? adt_fail(err, s.rc, "out of memory while reading the ledger")
+                                : s.rc;
+    if (!rc)
+        rc = oplabel_set_finish(s.ops, err);
     if (rc) {
         scan_free(&s);
         goto fail;

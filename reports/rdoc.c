@@ -654,10 +654,13 @@ static void kpi_node(xmlNodePtr kpis, const rdata *d, const rdoc *r, size_t i)
     el(n, "source", k->source);
     el(n, "impact", k->impact);
     const char *what = "";
-    uint64_t cnt = kpi_evidence_count(k->id, &d->cur, &what);
+    uint64_t cnt = kpi_evidence_count(k->id, &d->cur, &d->defs->params, &what);
     xmlNodePtr ev = el(n, "evidence", kpi_evidence(k->id));
     atu(ev, "count", cnt);
     at(ev, "what", what);
+    const char *ls = kpi_label_source(k->id, &d->cur, &d->defs->params);
+    if (ls)
+        at(n, "label-source", ls);
     for (size_t j = 0; j < k->nsensors; j++)
         at(el(n, "anchor", k->sensors[j]), "kind", "sensor");
     for (size_t j = 0; j < k->nmodels; j++)
@@ -1162,6 +1165,18 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
     } else {
         at(lv, "why", d->model_problem[0] ? d->model_problem : "no labelled readings");
     }
+    /* the operators' verdicts of the period, and which KPIs count them */
+    const kpi_params *kpar = &d->defs->params;
+    const kpi_inputs *ci = &d->cur;
+    xmlNodePtr op = xmlNewChild(md, NULL, BAD_CAST "operator-labels", NULL);
+    atu(op, "verdicts", ci->op_tp + ci->op_fp + ci->op_fn + ci->op_tn);
+    atu(op, "tp", ci->op_tp);
+    atu(op, "fp", ci->op_fp);
+    atu(op, "fn", ci->op_fn);
+    atu(op, "tn", ci->op_tn);
+    atu(op, "min", kpi_min_operator_labels(kpar));
+    at(op, "precision-source", kpi_label_source(KPI_PRECISION, ci, kpar));
+    at(op, "recall-source", kpi_label_source(KPI_DETECTION_RATE, ci, kpar));
 
     /* data quality: every reading counted once, by reading time */
     xmlNodePtr dq = xmlNewChild(r, NULL, BAD_CAST "data-quality", NULL);
@@ -1355,6 +1370,18 @@ cJSON *rdoc_build_json(const rdata *d, const rdoc *r)
                           num_or_null(d->defs->has_energy_price, d->defs->energy_price));
     cJSON_AddItemToObject(val, "downtime_cost_per_hour",
                           num_or_null(d->defs->has_downtime_cost, d->defs->downtime_cost));
+    /* Whose truth the model KPIs count in the period (kpi.h). */
+    const kpi_inputs *ci = &d->cur;
+    const kpi_params *kpar = &d->defs->params;
+    cJSON *lab = cJSON_AddObjectToObject(j, "labels");
+    cJSON_AddStringToObject(lab, "precision", kpi_label_source(KPI_PRECISION, ci, kpar));
+    cJSON_AddStringToObject(lab, "recall", kpi_label_source(KPI_DETECTION_RATE, ci, kpar));
+    cJSON_AddNumberToObject(lab, "operator_verdicts",
+                            (double)(ci->op_tp + ci->op_fp + ci->op_fn + ci->op_tn));
+    cJSON_AddNumberToObject(lab, "on_alarms", (double)(ci->op_tp + ci->op_fp));
+    cJSON_AddNumberToObject(lab, "confirmed_failures", (double)(ci->op_tp + ci->op_fn));
+    cJSON_AddNumberToObject(lab, "field_labelled", (double)(ci->tp + ci->fp + ci->fn + ci->tn));
+    cJSON_AddNumberToObject(lab, "min_operator_labels", (double)kpi_min_operator_labels(kpar));
     cJSON *wk = cJSON_AddArrayToObject(j, "weeks");
     for (int w = 0; w < d->nweeks; w++) {
         cJSON *o = cJSON_CreateObject();
@@ -1388,9 +1415,17 @@ cJSON *rdoc_build_json(const rdata *d, const rdoc *r)
         cJSON_AddStringToObject(o, "status", kpi_status(k, &x->cur));
         cJSON_AddItemToObject(o, "why", str_or_null(x->cur.available ? NULL : x->cur.why));
         cJSON_AddItemToObject(o, "note", str_or_null(x->cur.available ? x->cur.note : NULL));
+        /* the model KPIs: whose truth (operators' verdicts or the failure_label field) */
+        const kpi_params *kp = &d->defs->params;
+        cJSON_AddItemToObject(o, "label_source", str_or_null(kpi_label_source(k->id, &d->cur, kp)));
         cJSON_AddItemToObject(o, "target", num_or_null(k->has_target, disp(k, k->target)));
-        cJSON_AddItemToObject(o, "previous", value_json(k, &x->prev));
+        cJSON *pv = value_json(k, &x->prev);
+        cJSON_AddItemToObject(pv, "label_source", str_or_null(kpi_label_source(k->id, &d->prev, kp)));
+        cJSON_AddItemToObject(o, "previous", pv);
         cJSON *b = value_json(k, &x->base);
+        cJSON_AddItemToObject(b, "label_source",
+                              str_or_null(rdata_base(d) ? kpi_label_source(k->id, rdata_base(d), kp)
+                                                        : NULL));
         cJSON_AddItemToObject(b, "source", x->base_src == BASE_MEASURED ? cJSON_CreateString("measured")
                                            : x->base_src == BASE_STATED ? cJSON_CreateString("stated")
                                                                         : cJSON_CreateNull());
@@ -1424,7 +1459,7 @@ cJSON *rdoc_build_json(const rdata *d, const rdoc *r)
                               bin ? terms_json(k->id, bin, d, r) : cJSON_CreateNull());
         cJSON *ev = cJSON_AddObjectToObject(o, "evidence");
         const char *what = "";
-        uint64_t cnt = kpi_evidence_count(k->id, &d->cur, &what);
+        uint64_t cnt = kpi_evidence_count(k->id, &d->cur, &d->defs->params, &what);
         cJSON_AddStringToObject(ev, "source", kpi_evidence(k->id));
         cJSON_AddStringToObject(ev, "counted", what);
         cJSON_AddNumberToObject(ev, "count", (double)cnt);

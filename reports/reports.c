@@ -436,6 +436,45 @@ int reports_generate(const report_opts *o, buf *out, report_issued *issued, adt_
 
 /* ---- HTTP --------------------------------------------------------------------- */
 
+int reports_issue(const report_opts *o, api_response *resp)
+{
+    report_opts io = *o;
+    io.record = true;
+    adt_err err = {0};
+    report_issued is;
+    buf doc;
+    buf_init(&doc, REPORT_MAX_BYTES);
+    int rc = reports_generate(&io, &doc, &is, &err);
+    if (rc) {
+        buf_free(&doc);
+        return api_error(resp, api_status_for(rc), adt_status_name(rc), "%s", err.msg);
+    }
+    buf *b = &resp->body;
+    buf_reset(b);
+    rc = buf_printf(b, "{\"recorded\":\"report.issued\",\"index\":%llu,\"period\":",
+                    (unsigned long long)is.index);
+    rc |= canon_put_string(b, io.period, strlen(io.period));
+    rc |= buf_printf(b, ",\"format\":\"%s\",\"media_type\":", report_format_name(io.format));
+    const char *mime = report_format_mime(io.format);
+    rc |= canon_put_string(b, mime, strlen(mime));
+    rc |= buf_printf(b, ",\"sha256\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\",\"document\":",
+                     is.sha256, (unsigned long long)is.tree_size, is.root);
+    rc |= canon_put_string(b, doc.data ? doc.data : "", doc.len);
+    rc |= buf_puts(b, "}\n");
+    buf_free(&doc);
+    if (rc) {
+        /* Recorded but not deliverable: say so, with the record to find it. */
+        buf_reset(b);
+        return api_error(resp, 500, "internal", "report recorded at ledger index %llu (sha256 %s) "
+                         "but the answer did not fit; fetch it again with GET at tree size %llu",
+                         (unsigned long long)is.index, is.sha256,
+                         (unsigned long long)is.tree_size);
+    }
+    resp->status = 201;
+    resp->content_type = "application/json";
+    return ADT_OK;
+}
+
 int reports_api(const char *data_dir, const api_request *req, api_response *resp)
 {
     static const char prefix[] = "/v1/reports/";
@@ -444,8 +483,10 @@ int reports_api(const char *data_dir, const api_request *req, api_response *resp
     if (!req->path || strncmp(req->path, prefix, sizeof prefix - 1))
         return ADT_ENOTFOUND;
     const char *period = req->path + sizeof prefix - 1;
-    if (strcmp(req->method, "GET"))
-        return api_error(resp, 405, "method_not_allowed", "use GET /v1/reports/{period}?format=...");
+    bool issue = !strcmp(req->method, "POST");
+    if (!issue && strcmp(req->method, "GET"))
+        return api_error(resp, 405, "method_not_allowed", "use GET /v1/reports/{period}?format=... "
+                         "to read a report, POST to issue (record) it");
     if (req->role != API_ROLE_AUDITOR && req->role != API_ROLE_ADMIN)
         return api_error(resp, 403, "forbidden", "reports need an auditor or admin token");
     if (!*period || strchr(period, '/'))
@@ -460,12 +501,13 @@ int reports_api(const char *data_dir, const api_request *req, api_response *resp
     o.data_dir = data_dir;
     o.period = period;
     o.format = f;
-    o.record = true;
+    o.record = false;
     o.actor = req->principal && *req->principal ? req->principal : "auditd";
+    if (issue)
+        return reports_issue(&o, resp);
     adt_err err = {0};
-    report_issued is;
     buf_reset(&resp->body);
-    int rc = reports_generate(&o, &resp->body, &is, &err);
+    int rc = reports_generate(&o, &resp->body, NULL, &err);
     if (rc) {
         buf_reset(&resp->body);
         return api_error(resp, api_status_for(rc), adt_status_name(rc), "%s", err.msg);

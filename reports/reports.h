@@ -90,8 +90,21 @@ void reports_set_free(report_set *s);
 int reports_record(const report_opts *o, report_issued *issued, const char *period,
                    adt_err *err);
 
-/* GET /v1/reports/{period}?format=html|json|csv|oscal-xml|oscal-json (auditor
- * or admin). Issues (and records) the report, answers it with its media type.
+/* Issue a report: produce it with o->record set, record it as
+ * `report.issued`, and answer 201 with the JSON object {recorded:
+ * "report.issued", index, period, format, media_type, sha256, tree_size,
+ * root, document}, `document` being the exact text whose SHA-256 was
+ * recorded (every format is UTF-8 text), so the ledger never names a report
+ * nobody received. Errors fill `resp` (4xx/5xx); nothing is recorded then.
+ * Returns ADT_OK when `resp` was filled. */
+int reports_issue(const report_opts *o, api_response *resp);
+
+/* /v1/reports/{period}?format=html|json|csv|oscal-xml|oscal-json|xml
+ * (auditor or admin):
+ *   GET  computes the report at the latest checkpoint and answers it with
+ *        its media type; it records nothing (a GET changes no state), so it
+ *        is a draft of what issuing would record;
+ *   POST issues it (reports_issue, actor = the caller).
  * Returns ADT_OK when `resp` was filled (also for 4xx), ADT_ENOTFOUND if the
  * path is not /v1/reports/... */
 int reports_api(const char *data_dir, const api_request *req, api_response *resp);

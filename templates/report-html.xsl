@@ -389,6 +389,16 @@
               </xsl:when>
               <xsl:otherwise><p class="muted">Not available: <xsl:value-of select="models/live/@why"/>.</p></xsl:otherwise>
             </xsl:choose>
+            <xsl:variable name="op" select="models/operator-labels"/>
+            <p class="small" id="label-source"><strong>Truth used: precision counts
+              <xsl:choose><xsl:when test="$op/@precision-source='operator_labels'">the operators' verdicts</xsl:when><xsl:otherwise>the readings' failure_label field (in the simulated plant, the simulator's ground truth)</xsl:otherwise></xsl:choose>,
+              the detection rate (recall)
+              <xsl:choose><xsl:when test="$op/@recall-source='operator_labels'">the operators' verdicts</xsl:when><xsl:otherwise>the failure_label field</xsl:otherwise></xsl:choose>,
+              the false-alarm rate the failure_label field.</strong>
+              Operators gave <xsl:value-of select="format-number($op/@verdicts, '#,##0')"/> verdicts on this period's readings in the console
+              (<xsl:value-of select="$op/@tp"/> confirmed failures and <xsl:value-of select="$op/@fp"/> false alarms on alarms, <xsl:value-of select="$op/@fn"/> confirmed failures without one, <xsl:value-of select="$op/@tn"/> false alarms without one);
+              a figure counts them once its denominator holds <xsl:value-of select="$op/@min"/>: precision the verdicts on alarms, recall the confirmed failures.
+              Operators judge what was raised, so a failure nobody raised or reported does not lower the recall they give.</p>
           </section>
 
           <section id="data">

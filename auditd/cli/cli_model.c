@@ -81,7 +81,10 @@ static const char train_usage[] =
     "An existing FILE is not overwritten (a registered model would no longer match its\n"
     "hash) unless --force is given.\n"
     "Defaults: N failure-predictor, S 1, R 50, D 4, E 0.2.\n"
-    "--time T (RFC 3339) records model.train as made at T (default now).\n";
+    "--time T (RFC 3339) records model.train as made at T (default now).\n"
+    "A labelled dataset (auditd dataset define --labels) carries the operators' verdicts:\n"
+    "each replaces its reading's failure_label; the count used is printed and recorded\n"
+    "in model.train (operator_labels).\n";
 
 static int cmd_train(int argc, char **argv)
 {
@@ -161,6 +164,12 @@ static int cmd_train(int argc, char **argv)
         cJSON_AddNumberToObject(j, "test_rows", (double)r.n_test);
         cJSON_AddItemToObject(j, "metrics", model_metrics_json(&r.test));
         cJSON_AddItemToObject(j, "train_metrics", model_metrics_json(&r.train_oof));
+        cJSON *ol = cJSON_AddObjectToObject(j, "operator_labels");
+        cJSON_AddNumberToObject(ol, "used", (double)r.labels.used);
+        cJSON_AddNumberToObject(ol, "confirmed_failure", (double)r.labels.confirmed_failure);
+        cJSON_AddNumberToObject(ol, "false_alarm", (double)r.labels.false_alarm);
+        cJSON_AddNumberToObject(ol, "changed", (double)r.labels.changed);
+        cJSON_AddNumberToObject(ol, "added", (double)r.labels.added);
         char *s = cJSON_PrintUnformatted(j);
         printf("%s\n", s ? s : "{}");
         free(s);
@@ -171,6 +180,15 @@ static int cmd_train(int argc, char **argv)
     printf("file: %s\nsha256: %s\nmetadata: %s.meta.json\n", t.out_path, r.sha256, t.out_path);
     printf("rows: %zu train, %zu held out; scale_pos_weight %.2f; threshold %.4f\n", r.n_train,
            r.n_test, r.scale_pos_weight, r.threshold);
+    if (r.labels.used)
+        printf("operator labels: %llu used (%llu confirmed failures, %llu false alarms); %llu "
+               "changed the reading's failure_label, %llu labelled a reading that had none\n",
+               (unsigned long long)r.labels.used, (unsigned long long)r.labels.confirmed_failure,
+               (unsigned long long)r.labels.false_alarm, (unsigned long long)r.labels.changed,
+               (unsigned long long)r.labels.added);
+    else
+        printf("operator labels: none used (the dataset carries none; 'auditd dataset define "
+               "... --labels' takes those recorded in the console)\n");
     print_metrics("held-out", &r.test);
     print_metrics("training (out-of-fold)", &r.train_oof);
     return 0;

@@ -8,6 +8,7 @@
 #include "ledger.h"
 #include "lineage.h"
 #include "model.h"
+#include "oplabel.h"
 #include "numparse.h"
 #include "profile.h"
 #include "registry.h"
@@ -32,7 +33,7 @@ typedef struct popts {
     const char *from, *to;
     cliopt_list devices;
     int64_t batch, limit, version;
-    bool all, no_score, quiet, rebuild;
+    bool all, no_score, quiet, rebuild, labels;
     /* simulate */
     const char *seed, *days, *start, *machines, *interval, *out, *post, *name, *key, *go_live;
     const char *format;
@@ -64,6 +65,7 @@ static bool parse(const char *cmd, int argc, char **argv, int first, popts *o, c
         CLIOPT_S("out", 0, &o->out),              CLIOPT_S("post", 0, &o->post),
         CLIOPT_S("name", 0, &o->name),            CLIOPT_S("key", 0, &o->key),
         CLIOPT_S("go-live", 0, &o->go_live),      CLIOPT_S("format", 0, &o->format),
+        CLIOPT_F("labels", 0, &o->labels),
         CLIOPT_END};
     if (cli_parse(cmd, argc, argv, first, table, &o->args, usage, status))
         return true;
@@ -320,7 +322,7 @@ static void print_lineage(const char *json)
     printf("lineage of %s, each step proven included in the checkpoint of tree size %.0f\n\n",
            jstr(j, "query"), cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "tree_size")));
     printf("%-16s %9s  %-8s %s\n", "STEP", "ENTRY", "PROOF", "WHAT");
-    int nbatch = 0, shown = 0, unverified = 0;
+    int nbatch = 0, shown = 0, unverified = 0, nlabel = 0;
     double readings = 0;
     char first[20] = "", last[20] = "";
     const cJSON *st;
@@ -358,6 +360,11 @@ static void print_lineage(const char *json)
         } else if (!strcmp(kind, "model.register")) {
             snprintf(what, sizeof what, "%s@%s registered, trained on dataset %.12s",
                      jstr(st, "model"), jstr(st, "version"), jstr(st, "dataset"));
+        } else if (!strcmp(kind, "label")) {
+            if (nlabel++ >= 5)
+                continue;
+            snprintf(what, sizeof what, "operator's %s on %s at %s", jstr(st, "label"),
+                     jstr(st, "device"), jstr(st, "reading_time"));
         } else if (!strcmp(kind, "model.deploy")) {
             snprintf(what, sizeof what, "%s@%s deployed", jstr(st, "model"), jstr(st, "version"));
         } else {
@@ -369,6 +376,8 @@ static void print_lineage(const char *json)
         }
         printf("%-16s %9s  %-8s %s\n", kind, idx, ok ? "verified" : "FAILED", what);
     }
+    if (nlabel > 5)
+        printf("%-16s %9s  %-8s ... and %d more operator labels\n", "label", "", "", nlabel - 5);
     if (nbatch > shown)
         printf("%-16s %9s  %-8s ... and %d more batches\n", "batch", "", "", nbatch - shown);
     if (nbatch)
@@ -710,20 +719,37 @@ static int dataset_define(const char *cmd, const popts *o)
     if (writer_open(cmd, o->data_dir, &w))
         return 1;
     lineage_dataset d;
+    oplabel_dataset ld = {0};
     adt_err err;
     int rc = lineage_dataset_define(w.db, &w.sink, o->actor, from, to, o->devices.v,
                                     o->devices.n, &d, &err);
+    if (!rc && o->labels) /* the operators' verdicts on its readings, pinned on top */
+        rc = oplabel_dataset_define(w.db, w.lg, &w.sink, o->actor, d.id, &ld, &err);
     writer_close(&w);
     if (rc)
         return cli_fail(cmd, &err);
     if (o->quiet) {
-        printf("%s\n", d.id);
+        printf("%s\n", o->labels ? ld.id : d.id);
         return 0;
     }
+    if (o->labels && ld.labelled) {
+        printf("{\"dataset\":\"%s\",\"base\":\"%s\",\"batches\":%llu,\"readings\":%llu,"
+               "\"labels\":{\"count\":%llu,\"confirmed_failure\":%llu,\"false_alarm\":%llu,"
+               "\"upto\":%llu},\"existed\":%s,\"ledger_index\":",
+               ld.id, d.id, (unsigned long long)d.batches, (unsigned long long)d.readings,
+               (unsigned long long)ld.labels, (unsigned long long)ld.failures,
+               (unsigned long long)ld.false_alarms, (unsigned long long)ld.upto,
+               ld.existed ? "true" : "false");
+        print_index(ld.ledger_index);
+        return 0;
+    }
+    if (o->labels)
+        fprintf(stderr, "note: no operator verdict (label.set) covers a reading of this dataset "
+                        "yet: the dataset has no operator labels\n");
     printf("{\"dataset\":\"%s\",\"batches\":%llu,\"readings\":%llu,\"existed\":%s,"
-           "\"ledger_index\":",
+           "%s\"ledger_index\":",
            d.id, (unsigned long long)d.batches, (unsigned long long)d.readings,
-           d.existed ? "true" : "false");
+           d.existed ? "true" : "false", o->labels ? "\"labels\":{\"count\":0}," : "");
     print_index(d.ledger_index);
     return 0;
 }
@@ -737,11 +763,16 @@ static int dataset_listing(sqlite3 *db, const popts *o, const void *arg, buf *ou
 int cli_dataset(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: auditd dataset define --from TIME --to TIME [--device D]... [--data-dir DIR]\n"
+        "usage: auditd dataset define --from TIME --to TIME [--device D]... [--labels]\n"
+        "                             [--data-dir DIR]\n"
         "       auditd dataset list [--data-dir DIR]\n"
         "define makes the set of stored telemetry batches overlapping [from, to) (and\n"
         "holding readings of the devices, if given) a dataset; prints its version id (the\n"
         "digest over the batch digests, see docs/pipeline.md) and records dataset.define.\n"
+        "--labels also takes the operators' verdicts recorded so far (label.set from the\n"
+        "web console: confirmed failure or false alarm) on the dataset's readings: it\n"
+        "defines a labelled dataset on top (its id pins the exact label events, see\n"
+        "docs/models.md) and prints that one; model train then uses those verdicts.\n"
         "TIME is RFC 3339 (2026-07-01T00:00:00Z) or a date (2026-07-01).\n";
     static const subcmd subs[] = {{"define", dataset_define, 1, NULL, NULL},
                                   {"list", NULL, 1, dataset_listing, NULL}};

@@ -69,6 +69,7 @@ const event_type_def event_type_table[] = {
     {"prediction.summary", A},
     {"drift.detected", A},
     {"machine.state", E | P},
+    {"quarantine.replay", U},
     {NULL, 0}};
 
 static const char *const writer_names[] = {"auditd", "admin", "edge", "platform", "person"};

@@ -51,6 +51,7 @@ struct ingest {
     size_t ndevs;
     hmap by_name; /* device name -> index into devs, plus one */
     uint64_t stamp;
+    uint64_t replay_request; /* ledger index of the request a replay answers, or EVSINK_NONE */
     sqlite3_stmt *ins_reading, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_pred, *upd_twin,
         *upd_model;
     rollup_acc *rollups; /* the batch's, flushed before its commit */
@@ -249,6 +250,7 @@ int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **o
     if (sink)
         g->sink = *sink;
     g->score = score;
+    g->replay_request = EVSINK_NONE;
     snprintf(g->data_dir, sizeof g->data_dir, "%s", data_dir);
     int rc = tdb_open(data_dir, true, &g->db, err);
     if (!rc)
@@ -748,6 +750,8 @@ static int batch_record(batch *b, adt_err *err)
         evsink_time(e, "from", b->from);
         evsink_time(e, "to", b->to);
     }
+    if (b->replay && b->g->replay_request != EVSINK_NONE)
+        evsink_index(e, "request", b->g->replay_request); /* the person's quarantine.replay */
     if (res->quarantined && !b->replay) {
         reject_slot = (int)n;
         e = &ev[n++];
@@ -916,6 +920,12 @@ int ingest_ndjson(ingest *g, const char *actor, const char *data, size_t len,
 
 int ingest_replay(ingest *g, const char *actor, size_t limit, ingest_result *res, adt_err *err)
 {
+    return ingest_replay_requested(g, actor, EVSINK_NONE, limit, res, err);
+}
+
+int ingest_replay_requested(ingest *g, const char *actor, uint64_t request, size_t limit,
+                            ingest_result *res, adt_err *err)
+{
     if (limit == 0 || limit > INGEST_MAX_READINGS)
         limit = INGEST_MAX_READINGS;
     sqlite3_stmt *st;
@@ -953,7 +963,9 @@ int ingest_replay(ingest *g, const char *actor, size_t limit, ingest_result *res
             memset(res, 0, sizeof *res);
             res->batch_index = res->reject_index = res->pred_index = EVSINK_NONE;
         } else {
+            g->replay_request = request;
             rc = run_batch(g, actor, lines, n, true, res, err);
+            g->replay_request = EVSINK_NONE;
         }
     }
     for (size_t i = 0; i < n; i++)

@@ -59,6 +59,11 @@ int ingest_ndjson(ingest *g, const char *actor, const char *data, size_t len,
  * current profiles and devices: the valid ones are stored as a new batch and
  * marked replayed, the others stay with their updated reason. */
 int ingest_replay(ingest *g, const char *actor, size_t limit, ingest_result *res, adt_err *err);
+/* The same, answering a request recorded in the ledger at index `request`
+ * (a person's `quarantine.replay` from the console): the replay's
+ * telemetry.batch cites it as `request`. EVSINK_NONE: no request. */
+int ingest_replay_requested(ingest *g, const char *actor, uint64_t request, size_t limit,
+                            ingest_result *res, adt_err *err);
 
 /* The result as a JSON object. */
 int ingest_result_json(const ingest_result *r, buf *out);

@@ -5,6 +5,7 @@
 #include "codec.h"
 #include "leaf.h"
 #include "numparse.h"
+#include "oplabel.h"
 #include "rfc3339.h"
 #include "sha256.h"
 #include "sqldb.h"
@@ -376,6 +377,30 @@ static int find_event(ledger *lg, const char *type, const char *model, const cha
     return ADT_OK;
 }
 
+typedef struct label_ctx {
+    trace *t;
+    adt_err *err;
+} label_ctx;
+
+static int label_step(void *ctx, uint64_t index, const char *device, int64_t reading_us,
+                      int value)
+{
+    label_ctx *c = ctx;
+    char f[600], tm[40];
+    buf dv;
+    buf_init(&dv, 512);
+    rfc3339_format(reading_us, tm, sizeof tm);
+    int rc = canon_put_string(&dv, device, strlen(device));
+    if (rc || dv.len > 400) {
+        buf_free(&dv);
+        return ADT_ETOOBIG;
+    }
+    snprintf(f, sizeof f, "\"type\":\"label.set\",\"device\":%s,\"reading_time\":\"%s\","
+             "\"label\":\"%s\"", dv.data, tm, value ? "confirmed_failure" : "false_alarm");
+    buf_free(&dv);
+    return step(c->t, "label", index, f, c->err);
+}
+
 static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
 {
     sqlite3_stmt *st;
@@ -403,6 +428,8 @@ static int trace_dataset(sqlite3 *db, trace *t, const char *id, adt_err *err)
              (long long)sqlite3_column_int64(st, 4), strlen(devs) < 700 ? devs : "\"(many)\"");
     sqlite3_finalize(st);
     rc = step(t, "dataset", li, f, err);
+    if (!rc) /* a labelled dataset: each operator verdict it pins, provable too */
+        rc = oplabel_dataset_each(db, id, label_step, &(label_ctx){t, err}, err);
     if (rc)
         return rc;
     rc = sqldb_prepare(db, "SELECT b.id, b.digest, b.accepted, b.from_us, b.to_us, b.ledger_index "

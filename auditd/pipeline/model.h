@@ -111,6 +111,19 @@ typedef struct model_train_opts {
     int64_t time_us;         /* time of the model.train event; 0 = now */
 } model_train_opts;
 
+/* The operators' verdicts a labelled dataset carried into training
+ * (oplabel.h, docs/models.md "Operator labels"): each replaces the reading's
+ * failure_label (1 confirmed failure, 0 false alarm) in training and in the
+ * held-out metrics. */
+typedef struct model_label_use {
+    uint64_t verdicts;          /* verdicts the dataset pins */
+    uint64_t used;              /* of those, on readings that became rows */
+    uint64_t confirmed_failure; /* used, by value */
+    uint64_t false_alarm;
+    uint64_t changed;           /* used where the failure_label said the opposite */
+    uint64_t added;             /* used on readings without a failure_label (new rows) */
+} model_label_use;
+
 typedef struct model_train_result {
     model_metrics test;      /* held-out part (20 %) at the chosen threshold */
     model_metrics train_oof; /* training part, out-of-fold predictions */
@@ -118,6 +131,7 @@ typedef struct model_train_result {
     double scale_pos_weight;
     size_t n_train, n_test;
     char sha256[65];         /* of the model file written */
+    model_label_use labels;  /* model_train_dataset: operator verdicts used */
 } model_train_result;
 
 /* Train, choose the threshold, evaluate on the held-out part, write the model

@@ -3,6 +3,8 @@
 #include "model.h"
 
 #include "evsink.h"
+#include "oplabel.h"
+#include "tdb.h"
 #include "tstore.h"
 
 #include <math.h>
@@ -12,6 +14,8 @@
 typedef struct collect_ctx {
     model_rows *rows;
     size_t skipped; /* readings without a label */
+    const oplabel_set *ops; /* the dataset's operator verdicts (may be empty) */
+    model_label_use use;
     adt_err *err;
     int rc;
 } collect_ctx;
@@ -24,6 +28,16 @@ static int collect_row(void *vctx, const char *device, int64_t time_us, const do
         c->rc = adt_fail(c->err, ADT_EINTERNAL, "tstore returned %zu features, not %d", nx,
                          MODEL_NRAW);
         return c->rc;
+    }
+    /* An operator's verdict on the reading replaces its failure_label. */
+    int verdict;
+    if (oplabel_find(c->ops, device, time_us, &verdict, NULL)) {
+        c->use.used++;
+        c->use.confirmed_failure += verdict == 1;
+        c->use.false_alarm += verdict == 0;
+        c->use.changed += (label == 0 || label == 1) && label != verdict;
+        c->use.added += label != 0 && label != 1;
+        label = verdict;
     }
     if (label != 0 && label != 1) {
         c->skipped++;
@@ -72,10 +86,23 @@ int model_train_dataset(const char *data_dir, const model_train_opts *o, const c
         tstore_close(ts);
         return rc;
     }
-    collect_ctx c = {.rows = rows, .err = err};
+    /* The verdicts the dataset was defined with (none for a plain dataset). */
+    oplabel_set *ops = NULL;
+    sqlite3 *db = NULL;
+    if (!(rc = tdb_open(data_dir, false, &db, err)))
+        rc = oplabel_dataset_labels(db, o->dataset, &ops, err);
+    tdb_close(db);
+    if (rc) {
+        model_rows_free(rows);
+        tstore_close(ts);
+        return rc;
+    }
+    collect_ctx c = {.rows = rows, .ops = ops, .err = err};
+    c.use.verdicts = oplabel_count(ops);
     rc = tstore_dataset_rows(ts, o->dataset, model_feature_names, MODEL_NRAW, collect_row, &c,
                              err);
     tstore_close(ts);
+    oplabel_set_free(ops);
     if (!rc && c.rc)
         rc = c.rc;
     if (!rc && model_rows_count(rows) == 0)
@@ -87,6 +114,7 @@ int model_train_dataset(const char *data_dir, const model_train_opts *o, const c
     model_rows_free(rows);
     if (rc)
         return rc;
+    res->labels = c.use;
 
     evsink_event e;
     evsink_begin(&e, EVSINK_MODELS, "model.train", EVENT_WRITER_AUDITD, actor);
@@ -98,6 +126,14 @@ int model_train_dataset(const char *data_dir, const model_train_opts *o, const c
     evsink_uint(&e, "train_rows", res->n_train);
     evsink_uint(&e, "test_rows", res->n_test);
     add_metrics(&e, "metrics", &res->test);
+    /* which operator verdicts training used, and how (docs/models.md) */
+    evsink_object(&e, "operator_labels");
+    evsink_uint(&e, "used", res->labels.used);
+    evsink_uint(&e, "confirmed_failure", res->labels.confirmed_failure);
+    evsink_uint(&e, "false_alarm", res->labels.false_alarm);
+    evsink_uint(&e, "changed", res->labels.changed);
+    evsink_uint(&e, "added", res->labels.added);
+    evsink_end(&e);
     evsink s = {.data_dir = data_dir};
     rc = evsink_record(&s, &e, 1, NULL, err);
     evsink_free(&e);

@@ -116,11 +116,11 @@ static int post_telemetry(pipeline *p, const api_request *req, api_response *res
     return ADT_OK;
 }
 
-int pipeline_replay(pipeline *p, const char *actor, buf *out, adt_err *err)
+int pipeline_replay(pipeline *p, uint64_t request, buf *out, adt_err *err)
 {
     ingest_result r;
     pthread_mutex_lock(&p->wmu);
-    int rc = ingest_replay(p->g, actor, 200000, &r, err);
+    int rc = ingest_replay_requested(p->g, EVSINK_PIPELINE, request, 200000, &r, err);
     pthread_mutex_unlock(&p->wmu);
     if (!rc && ingest_result_json(&r, out))
         rc = adt_fail(err, ADT_ETOOBIG, "replay result too large");

@@ -34,8 +34,10 @@ int pipeline_api(pipeline *p, const api_request *req, api_response *resp);
 /* Subscribe (QoS 1, persistent session) to site/+/device/+/telemetry on the
  * broker at `url` (mqtt://HOST:PORT, plain). Each message is one batch. The PUBACK
  * leaves only after the batch is durably stored (see docs/pipeline.md). */
-/* Replay the quarantine (ingest_replay) as `actor`, the result as JSON into out. */
-int pipeline_replay(pipeline *p, const char *actor, buf *out, adt_err *err);
+/* Replay the quarantine (ingest_replay_requested) as the pipeline itself,
+ * answering the request recorded at ledger index `request` (a person's
+ * quarantine.replay); the result as JSON into out. */
+int pipeline_replay(pipeline *p, uint64_t request, buf *out, adt_err *err);
 
 int pipeline_mqtt_start(pipeline *p, const char *url, adt_err *err);
 /* The same, also over TLS: `url` mqtts://HOST:PORT (default port 8883) needs

@@ -3,6 +3,7 @@
 #include "console.h"
 
 #include "canon.h"
+#include "conreq.h"
 #include "event.h"
 #include "log.h"
 #include "person.h"
@@ -14,9 +15,11 @@
 #if AUDITD_HAVE_PIPELINE
 #include "lineage.h"
 #include "model.h"
+#include "oplabel.h"
 #include "tdb.h"
 #endif
 #if AUDITD_HAVE_REPORTS
+#include "kpi.h"
 #include "reports.h"
 #endif
 
@@ -30,27 +33,18 @@
 #include <time.h>
 
 #define MOD "console"
+#define TOKEN_HEX CONREQ_TOKEN_HEX
 #define MAX_SESSIONS 512
 #define SESSION_IDLE_US (3600LL * 1000000)
 #define SESSION_MAX_US (8 * 3600LL * 1000000)
-#define TOKEN_HEX 64
+#define SESSION_TOUCH_US (60LL * 1000000) /* idle time is measured to the minute */
 #define COOKIE_NAME "auditd_session"
 #define MAX_LOGIN_HASHING 4     /* Argon2id checks at once (64 MiB each) */
 #define FAIL_SLOTS 256
 #define FAIL_MAX 5              /* failed sign-ins per name ... */
 #define FAIL_WINDOW_US (15 * 60LL * 1000000) /* ... in this window, then 429 */
-#define BODY_MAX 16384          /* console request bodies */
-#define COMMENT_MAX 1000
 #define EVENTS_MAX 20000        /* entries of one type read for a view */
 #define KPI_FRESH_US (60 * 1000000LL) /* the workflow thread refreshes them every 30 s */
-
-typedef struct session {
-    bool used;
-    uint8_t hash[32];           /* SHA-256 of the cookie's token */
-    char name[PERSON_NAME_MAX + 1];
-    char csrf[TOKEN_HEX + 1];
-    int64_t created_us, last_us;
-} session;
 
 typedef struct failure {
     char name[PERSON_NAME_MAX + 1];
@@ -61,8 +55,7 @@ typedef struct failure {
 struct console {
     console_env env;
     person_db *pdb;
-    pthread_mutex_t mu; /* sessions, failures */
-    session *sess;      /* MAX_SESSIONS, in sodium_malloc'd memory */
+    pthread_mutex_t mu; /* failures */
     failure fails[FAIL_SLOTS];
     atomic_int hashing;
     pthread_t wf_thread; /* automated workflows every WORKFLOW_PERIOD_S */
@@ -98,6 +91,7 @@ static const perm perms[] = {
     /* steering committee */
     {"GET", "/v1/console/steering", ST, "KPIs against baseline and previous quarter, issued reports"},
     {"POST", "/v1/console/reports", ST, "issue the quarterly report"},
+    {"GET", "/v1/reports/*", ST | AU, "read a report (records nothing; issuing is the POST above)"},
     /* auditor */
     {"GET", "/v1/controls/...", AU, "controls by framework"},
     {"GET", "/v1/findings", AU, "findings"},
@@ -162,6 +156,14 @@ static const perm *find_perm(const char *method, const char *path)
         if (!strcmp(perms[i].method, m) && seg_match(perms[i].pattern, path))
             return &perms[i];
     return NULL;
+}
+
+bool console_may(unsigned roles, const char *method, const char *path, const char **what)
+{
+    const perm *p = find_perm(method, path);
+    if (what)
+        *what = p ? p->what : NULL;
+    return p && (p->roles & roles);
 }
 
 /* ---------- automated workflows (workflow.h) in the daemon ---------- */
@@ -250,12 +252,6 @@ int console_open(const console_env *env, console **out, adt_err *err)
     pthread_mutex_init(&c->kmu, NULL);
     pthread_mutex_init(&c->wf_mu, NULL);
     pthread_cond_init(&c->wf_cv, NULL);
-    c->sess = sodium_malloc(MAX_SESSIONS * sizeof *c->sess);
-    if (!c->sess) {
-        console_close(c);
-        return adt_fail(err, ADT_ENOMEM, "out of secure memory for sessions");
-    }
-    memset(c->sess, 0, MAX_SESSIONS * sizeof *c->sess);
     int rc = person_open(env->data_dir, &c->pdb, err);
     if (rc) {
         console_close(c);
@@ -271,8 +267,6 @@ void console_close(console *c)
         return;
     console_stop(c);
     person_close(c->pdb);
-    if (c->sess)
-        sodium_free(c->sess); /* zeroes the memory */
     free(c->kpi_json);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->kmu);
@@ -308,48 +302,36 @@ static void hex(const uint8_t *b, size_t n, char *out)
     sodium_bin2hex(out, n * 2 + 1, b, n);
 }
 
-/* The value of cookie `name` in a Cookie header, copied into out. */
-static bool cookie_value(const char *hdr, const char *name, char *out, size_t cap)
+static const person_session_limits session_limits = {
+    .idle_us = SESSION_IDLE_US, .max_us = SESSION_MAX_US, .max_sessions = MAX_SESSIONS,
+    .touch_us = SESSION_TOUCH_US};
+
+/* The session token of the request's cookie (lowercase hex) into token[]. */
+static bool cookie_token(const console_hdrs *h, char token[TOKEN_HEX + 2])
 {
-    size_t nl = strlen(name);
-    for (const char *p = hdr; p && *p;) {
-        while (*p == ' ' || *p == ';')
-            p++;
-        const char *e = strchr(p, ';');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        if (n > nl && !strncmp(p, name, nl) && p[nl] == '=') {
-            size_t vl = n - nl - 1;
-            if (vl >= cap)
-                return false;
-            memcpy(out, p + nl + 1, vl);
-            out[vl] = '\0';
-            return true;
-        }
-        p = e;
-    }
-    return false;
+    return h->cookie && conreq_cookie(h->cookie, COOKIE_NAME, token, TOKEN_HEX + 2) &&
+           conreq_token_ok(token);
 }
 
-/* Find the session of `token` (locked by caller); expired ones are cleared. */
-static session *find_session(console *c, const char *token, int64_t now)
+static void token_hash(const char *token, uint8_t h[32])
 {
-    if (strlen(token) != TOKEN_HEX)
-        return NULL;
-    uint8_t h[32];
     crypto_hash_sha256(h, (const unsigned char *)token, TOKEN_HEX);
-    session *hit = NULL;
-    for (int i = 0; i < MAX_SESSIONS; i++) {
-        session *s = &c->sess[i];
-        if (!s->used)
-            continue;
-        if (now - s->last_us > SESSION_IDLE_US || now - s->created_us > SESSION_MAX_US) {
-            sodium_memzero(s, sizeof *s);
-            continue;
-        }
-        if (sodium_memcmp(s->hash, h, 32) == 0)
-            hit = s;
-    }
-    return hit;
+}
+
+/* The CSRF token of a session: derived from its token, so it is never
+ * stored, and only someone holding the cookie (which scripts cannot read)
+ * or the session's own answer knows it. */
+static void csrf_of(const char *token, char csrf[TOKEN_HEX + 1])
+{
+    static const char ctx[] = "auditd-csrf-v1\n";
+    crypto_hash_sha256_state st;
+    uint8_t h[32];
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)ctx, sizeof ctx - 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)token, TOKEN_HEX);
+    crypto_hash_sha256_final(&st, h);
+    hex(h, 32, csrf);
+    sodium_memzero(h, sizeof h);
 }
 
 static bool same_origin(const console_hdrs *h)
@@ -374,25 +356,17 @@ int console_authenticate(console *c, const console_hdrs *h, api_request *req, ch
                          size_t pcap, adt_err *err)
 {
     char token[TOKEN_HEX + 2];
-    if (!h->cookie || !cookie_value(h->cookie, COOKIE_NAME, token, sizeof token))
+    if (!cookie_token(h, token))
         return adt_fail(err, ADT_EAUTH, "sign in first (POST /v1/session), or send a bearer token "
                         "(Authorization: Bearer ...)");
-    int64_t now = rfc3339_now_us();
-    char name[PERSON_NAME_MAX + 1], csrf[TOKEN_HEX + 1];
-    pthread_mutex_lock(&c->mu);
-    session *s = find_session(c, token, now);
-    if (s) {
-        s->last_us = now;
-        memcpy(name, s->name, sizeof name);
-        memcpy(csrf, s->csrf, sizeof csrf);
-    }
-    pthread_mutex_unlock(&c->mu);
-    sodium_memzero(token, sizeof token);
-    if (!s)
-        return adt_fail(err, ADT_EAUTH, "your session has ended or is unknown; sign in again");
+    uint8_t th[32];
+    char name[PERSON_NAME_MAX + 1], csrf[TOKEN_HEX + 1], cred[PERSON_CRED_ID_LEN + 1];
     unsigned roles = 0;
-    char cred[PERSON_CRED_ID_LEN + 1];
-    int rc = person_active(c->pdb, name, &roles, cred, err);
+    token_hash(token, th);
+    csrf_of(token, csrf);
+    sodium_memzero(token, sizeof token);
+    int rc = person_session_find(c->pdb, th, rfc3339_now_us(), &session_limits, name, &roles,
+                                 cred, err);
     if (rc)
         return rc;
     bool reading = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
@@ -457,38 +431,6 @@ static const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static cJSON *body_object(const api_request *req, api_response *resp)
-{
-    if (req->body_len > BODY_MAX) {
-        api_error(resp, 413, "too_large", "console requests are at most %d bytes", BODY_MAX);
-        return NULL;
-    }
-    if (!req->body || !req->body_len)
-        return cJSON_CreateObject();
-    cJSON *j = cJSON_ParseWithLength(req->body, req->body_len);
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        api_error(resp, 400, "invalid", "the body must be a JSON object");
-        return NULL;
-    }
-    return j;
-}
-
-/* A bounded, printable id (alert, incident, change ids, names). */
-static bool id_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (!n || n > 128)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '-' || ch == '_' || ch == '.' || ch == ':' || ch == '@'))
-            return false;
-    }
-    return true;
 }
 
 /* ---------- reading the ledger through the event index ---------- */
@@ -651,8 +593,14 @@ static int append_person_event(console *c, const api_request *req, cJSON *ev, ui
             *index = cm.first;
     }
     buf_free(&canon);
-    if (!rc)
+    if (!rc) {
         log_msg(LOG_INFO, MOD, "%s recorded %s", req->principal, tbuf);
+        /* A person's own act shows at their next view: the cached KPIs
+         * (which may count labels) are recomputed once the ledger grew. */
+        pthread_mutex_lock(&c->kmu);
+        c->kpi_at_us = 0;
+        pthread_mutex_unlock(&c->kmu);
+    }
     return rc;
 }
 
@@ -723,105 +671,93 @@ static int session_answer(console *c, const char *name, const char *csrf, api_re
 
 static int h_login(console *c, const api_request *req, api_response *resp)
 {
-    cJSON *b = body_object(req, resp);
-    if (!b)
-        return ADT_OK;
-    const char *name = jstr(b, "name"), *pw = jstr(b, "password");
-    if (!name || !pw || strlen(name) > PERSON_NAME_MAX || strlen(pw) > 256) {
-        cJSON_Delete(b);
-        return api_error(resp, 400, "invalid", "give {\"name\": ..., \"password\": ...}");
+    conreq_login *in = sodium_malloc(sizeof *in); /* holds the password */
+    if (!in)
+        return api_error(resp, 500, "internal", "out of secure memory");
+    adt_err err = {0};
+    int rc = conreq_parse_login(req->body, req->body_len, in, &err);
+    if (rc) {
+        sodium_free(in);
+        return fail_resp(resp, rc, err.msg);
     }
+    char name[PERSON_NAME_MAX + 1];
+    snprintf(name, sizeof name, "%s", in->name);
     int64_t now = rfc3339_now_us();
     pthread_mutex_lock(&c->mu);
     failure *f = fail_slot(c, name, now, false);
     bool locked = f && f->count >= FAIL_MAX;
     pthread_mutex_unlock(&c->mu);
     if (locked) {
-        cJSON_Delete(b);
+        sodium_free(in);
         resp->retry_after = 900;
         return api_error(resp, 429, "busy", "too many failed sign-ins for this name; wait 15 "
                          "minutes or ask an administrator for a new password");
     }
     if (atomic_fetch_add(&c->hashing, 1) >= MAX_LOGIN_HASHING) {
         atomic_fetch_sub(&c->hashing, 1);
-        cJSON_Delete(b);
+        sodium_free(in);
         resp->retry_after = 1;
         return api_error(resp, 429, "busy", "too many sign-ins at once; retry in a second");
     }
     unsigned roles = 0;
     char cred[PERSON_CRED_ID_LEN + 1];
-    adt_err err = {0};
-    int rc = person_check(c->pdb, name, pw, &roles, cred, &err);
+    rc = person_check(c->pdb, name, in->password, &roles, cred, &err);
     atomic_fetch_sub(&c->hashing, 1);
-    sodium_memzero(cJSON_GetObjectItemCaseSensitive(b, "password")->valuestring, strlen(pw));
+    sodium_free(in); /* wipes the password */
     if (rc) {
         pthread_mutex_lock(&c->mu);
         failure *ff = fail_slot(c, name, now, true);
         ff->count++;
         pthread_mutex_unlock(&c->mu);
         log_msg(LOG_WARN, MOD, "failed sign-in for '%s'", name);
-        cJSON_Delete(b); /* `name` points into it */
         return fail_resp(resp, rc, err.msg);
     }
-    uint8_t tok[32], cs[32];
+    uint8_t tok[32], th[32];
     char token[TOKEN_HEX + 1], csrf[TOKEN_HEX + 1];
     randombytes_buf(tok, sizeof tok);
-    randombytes_buf(cs, sizeof cs);
     hex(tok, 32, token);
-    hex(cs, 32, csrf);
     sodium_memzero(tok, sizeof tok);
+    token_hash(token, th);
+    csrf_of(token, csrf);
+    rc = person_session_start(c->pdb, th, name, cred, now, &session_limits, &err);
+    if (rc) {
+        sodium_memzero(token, sizeof token);
+        return fail_resp(resp, rc, err.msg);
+    }
     pthread_mutex_lock(&c->mu);
     failure *ff = fail_slot(c, name, now, false);
     if (ff)
         memset(ff, 0, sizeof *ff);
-    session *slot = NULL;
-    find_session(c, "", now); /* clears expired sessions */
-    for (int i = 0; i < MAX_SESSIONS && !slot; i++)
-        if (!c->sess[i].used)
-            slot = &c->sess[i];
-    if (!slot) { /* full: the least recently used goes */
-        slot = &c->sess[0];
-        for (int i = 1; i < MAX_SESSIONS; i++)
-            if (c->sess[i].last_us < slot->last_us)
-                slot = &c->sess[i];
-    }
-    slot->used = true;
-    crypto_hash_sha256(slot->hash, (const unsigned char *)token, TOKEN_HEX);
-    snprintf(slot->name, sizeof slot->name, "%s", name);
-    memcpy(slot->csrf, csrf, sizeof csrf);
-    slot->created_us = slot->last_us = now;
     pthread_mutex_unlock(&c->mu);
     snprintf(resp->set_cookie, sizeof resp->set_cookie,
              COOKIE_NAME "=%s; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=%lld", token,
              (long long)(SESSION_MAX_US / 1000000));
     sodium_memzero(token, sizeof token);
     log_msg(LOG_INFO, MOD, "%s signed in", name);
-    char nm[PERSON_NAME_MAX + 1];
-    snprintf(nm, sizeof nm, "%s", name);
-    cJSON_Delete(b);
-    return session_answer(c, nm, csrf, resp);
+    rc = session_answer(c, name, csrf, resp);
+    sodium_memzero(csrf, sizeof csrf);
+    return rc;
 }
 
-/* GET /v1/session (the caller's CSRF token again) and DELETE (sign out). */
+/* GET /v1/session (the caller's CSRF token again) and DELETE (sign out).
+ * console_authenticate checked the session already. */
 static int h_session(console *c, const console_hdrs *h, const api_request *req,
                      api_response *resp)
 {
-    char token[TOKEN_HEX + 2], csrf[TOKEN_HEX + 1] = "";
-    if (!h->cookie || !cookie_value(h->cookie, COOKIE_NAME, token, sizeof token))
+    char token[TOKEN_HEX + 2], csrf[TOKEN_HEX + 1];
+    if (!cookie_token(h, token))
         return api_error(resp, 401, "unauthenticated", "no session cookie");
-    bool del = !strcmp(req->method, "DELETE");
-    pthread_mutex_lock(&c->mu);
-    session *s = find_session(c, token, rfc3339_now_us());
-    if (s) {
-        memcpy(csrf, s->csrf, sizeof csrf);
-        if (del)
-            sodium_memzero(s, sizeof *s);
-    }
-    pthread_mutex_unlock(&c->mu);
+    uint8_t th[32];
+    token_hash(token, th);
+    csrf_of(token, csrf);
     sodium_memzero(token, sizeof token);
-    if (!s)
-        return api_error(resp, 401, "unauthenticated", "your session has ended; sign in again");
-    if (del) {
+    if (!strcmp(req->method, "DELETE")) {
+        adt_err err = {0};
+        int rc = person_session_end(c->pdb, th, &err);
+        if (rc == ADT_ENOTFOUND)
+            return api_error(resp, 401, "unauthenticated", "your session has ended; sign in again");
+        if (rc)
+            return fail_resp(resp, rc, err.msg);
         snprintf(resp->set_cookie, sizeof resp->set_cookie,
                  COOKIE_NAME "=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
         log_msg(LOG_INFO, MOD, "%s signed out", req->principal);
@@ -927,7 +863,7 @@ static int v_steering(console *c, const api_request *req, api_response *resp)
         return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
     char period[64];
     const char *qp = api_param_get(req, "period");
-    if (qp && (strlen(qp) >= sizeof period || !id_ok(qp))) {
+    if (qp && (strlen(qp) >= sizeof period || !conreq_id_ok(qp))) {
         cJSON_Delete(reports);
         return api_error(resp, 400, "invalid", "period must look like 2026-Q3 or 2026-07");
     }
@@ -983,41 +919,26 @@ static int v_steering(console *c, const api_request *req, api_response *resp)
 #endif
 }
 
+/* Issue the report: the same as POST /v1/reports/{period} (reports_issue),
+ * with the person as the report.issued actor. */
 static int a_issue_report(console *c, const api_request *req, api_response *resp)
 {
 #if AUDITD_HAVE_REPORTS
-    cJSON *b = body_object(req, resp);
-    if (!b)
-        return ADT_OK;
-    const char *period = jstr(b, "period");
-    const char *fmt = jstr(b, "format");
-    report_format f = REPORT_HTML;
-    if (!period || !id_ok(period) || (fmt && report_format_parse(fmt, &f))) {
-        cJSON_Delete(b);
-        return api_error(resp, 400, "invalid", "give {\"period\": \"2026-Q3\", \"format\": "
-                         "\"html\"|\"json\"|\"oscal-json\"...}");
-    }
-    report_opts o = {0};
-    o.data_dir = c->env.data_dir;
-    o.period = period;
-    o.format = f;
-    o.record = true;
-    o.actor = req->principal;
-    buf out;
-    buf_init(&out, REPORT_MAX_BYTES);
-    report_issued is;
+    conreq_report in;
     adt_err err = {0};
-    int rc = reports_generate(&o, &out, &is, &err);
-    buf_free(&out);
-    cJSON_Delete(b);
+    int rc = conreq_parse_report(req->body, req->body_len, &in, &err);
+    report_format f = REPORT_HTML;
+    if (!rc && in.has_format && report_format_parse(in.format, &f))
+        rc = adt_fail(&err, ADT_EINVAL, "format must be html, json, csv, oscal-xml, oscal-json or "
+                      "xml");
     if (rc)
         return fail_resp(resp, rc, err.msg);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "recorded", "report.issued");
-    cJSON_AddNumberToObject(j, "index", (double)is.index);
-    cJSON_AddStringToObject(j, "sha256", is.sha256);
-    cJSON_AddNumberToObject(j, "tree_size", (double)is.tree_size);
-    return send_json(resp, 201, j);
+    report_opts o = {0};
+    o.data_dir = c->env.data_dir;
+    o.period = in.period;
+    o.format = f;
+    o.actor = req->principal;
+    return reports_issue(&o, resp);
 #else
     (void)c;
     (void)req;
@@ -1056,6 +977,27 @@ static void add_deadline(cJSON *o, const char *key, int64_t from_us, int64_t sec
     char t[40];
     rfc3339_format(from_us + secs * 1000000LL, t, sizeof t);
     cJSON_AddStringToObject(o, key, t);
+}
+
+/* The report's threshold for counting operators' verdicts: that of the
+ * cached KPI data (the site's kpis.json), else the default. */
+static uint64_t min_operator_labels(console *c)
+{
+    uint64_t n = 30;
+#if AUDITD_HAVE_REPORTS
+    n = KPI_MIN_OPERATOR_LABELS;
+    pthread_mutex_lock(&c->kmu);
+    cJSON *k = c->kpi_json ? cJSON_Parse(c->kpi_json) : NULL;
+    pthread_mutex_unlock(&c->kmu);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(k, "labels"),
+                                                      "min_operator_labels");
+    if (cJSON_IsNumber(m) && m->valuedouble >= 1)
+        n = (uint64_t)m->valuedouble;
+    cJSON_Delete(k);
+#else
+    (void)c;
+#endif
+    return n;
 }
 
 static int v_operations(console *c, const api_request *req, api_response *resp)
@@ -1164,6 +1106,13 @@ static int v_operations(console *c, const api_request *req, api_response *resp)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "alerts", alerts);
     cJSON_AddItemToObject(j, "incidents", incidents);
+    /* How far the operators' verdicts are from counting in the report. */
+    uint64_t verdicts = 0;
+    const cJSON *lt;
+    cJSON_ArrayForEach(lt, labels)
+    verdicts += jstr(lt, "device") && !str_eq(lt, "label", "unsure");
+    cJSON_AddNumberToObject(j, "operator_verdicts", (double)verdicts);
+    cJSON_AddNumberToObject(j, "min_operator_labels", (double)min_operator_labels(c));
     /* Predictions to label: the latest positive predictions of the deployed model. */
     cJSON *preds = cJSON_AddArrayToObject(j, "predictions");
 #if AUDITD_HAVE_PIPELINE
@@ -1315,7 +1264,7 @@ static int v_lineage(console *c, const api_request *req, api_response *resp)
 {
 #if AUDITD_HAVE_PIPELINE
     const char *m = api_param_get(req, "model");
-    if (!m || !id_ok(m) || !strchr(m, '@'))
+    if (!m || !conreq_id_ok(m) || !strchr(m, '@'))
         return api_error(resp, 400, "invalid", "give ?model=NAME@VERSION");
     adt_err err = {0};
     sqlite3 *db = NULL;
@@ -1380,7 +1329,7 @@ static bool has_event(cJSON *evs, const char *type, const char *key, const char 
 static int a_ack_resolve(console *c, const api_request *req, api_response *resp, const char *what,
                          const char *id, const char *op)
 {
-    if (!id_ok(id))
+    if (!conreq_id_ok(id))
         return api_error(resp, 400, "invalid", "bad %s id", what);
     adt_err err = {0};
     ledger *lg = c->env.pool_get(c->env.ctx, &err);
@@ -1432,61 +1381,82 @@ static int a_ack_resolve(console *c, const api_request *req, api_response *resp,
     return answer_recorded(resp, type, index);
 }
 
+/* The reading a label covers (oplabel.h): a prediction's reading, or for an
+ * alert naming a device that device's last reading before it. `device` and
+ * `rtime` stay empty when it covers none. */
+static int label_reading(console *c, const conreq_label *in, const cJSON *raise, char *device,
+                         size_t dcap, char *rtime, size_t rcap, adt_err *err)
+{
+#if AUDITD_HAVE_PIPELINE
+    sqlite3 *db = NULL;
+    int rc = tdb_open(c->env.data_dir, false, &db, err);
+    if (rc == ADT_ENOTFOUND && in->kind == CONREQ_TARGET_ALERT)
+        return ADT_OK; /* nothing ingested: the alert covers no reading */
+    if (rc)
+        return rc;
+    if (in->kind == CONREQ_TARGET_PREDICTION) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT d.name, p.time_us FROM predictions p JOIN devices d "
+                                   "ON d.id = p.device WHERE p.id = ?", -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, in->prediction);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                snprintf(device, dcap, "%s", (const char *)sqlite3_column_text(st, 0));
+                rfc3339_format(sqlite3_column_int64(st, 1), rtime, rcap);
+            } else {
+                rc = adt_fail(err, ADT_ENOTFOUND, "no prediction %lld", in->prediction);
+            }
+        } else {
+            rc = adt_fail(err, ADT_EIO, "telemetry.db: %s", sqlite3_errmsg(db));
+        }
+        sqlite3_finalize(st);
+    } else {
+        const char *dev = jstr(raise, "device");
+        int64_t at = ev_time(raise), us = 0;
+        adt_err e2 = {0};
+        if (dev && at && strlen(dev) < dcap && !oplabel_alert_reading(db, dev, at, &us, &e2)) {
+            snprintf(device, dcap, "%s", dev);
+            rfc3339_format(us, rtime, rcap);
+        }
+    }
+    tdb_close(db);
+    return rc;
+#else
+    (void)c;
+    (void)in;
+    (void)raise;
+    (void)device;
+    (void)dcap;
+    (void)rtime;
+    (void)rcap;
+    (void)err;
+    return ADT_OK;
+#endif
+}
+
 static int a_label(console *c, const api_request *req, api_response *resp)
 {
-    cJSON *b = body_object(req, resp);
-    if (!b)
-        return ADT_OK;
-    const char *target = jstr(b, "target"), *label = jstr(b, "label"), *comment = jstr(b, "comment");
+    conreq_label in;
     adt_err err = {0};
-    int rc = ADT_OK;
-    if (!target || !id_ok(target) || (strncmp(target, "alert:", 6) && strncmp(target, "prediction:", 11)))
-        rc = adt_fail(&err, ADT_EINVAL, "target must be alert:ID or prediction:ID");
-    else if (!label || (strcmp(label, "confirmed_failure") && strcmp(label, "false_alarm") &&
-                        strcmp(label, "unsure")))
-        rc = adt_fail(&err, ADT_EINVAL, "label must be confirmed_failure, false_alarm or unsure");
-    else if (comment && (strlen(comment) > COMMENT_MAX || !canon_utf8_valid(comment, strlen(comment))))
-        rc = adt_fail(&err, ADT_EINVAL, "comment: at most %d bytes of UTF-8", COMMENT_MAX);
+    int rc = conreq_parse_label(req->body, req->body_len, &in, &err);
+    if (rc)
+        return fail_resp(resp, rc, err.msg);
     char device[129] = "", rtime[40] = "", act[RACI_ID_MAX] = "";
-    if (!rc && !strncmp(target, "alert:", 6)) {
+    cJSON *evs = NULL;
+    const cJSON *raise = NULL;
+    if (in.kind == CONREQ_TARGET_ALERT) {
         ledger *lg = c->env.pool_get(c->env.ctx, &err);
         static const char *const t[] = {"alert.raise"};
-        cJSON *evs = lg ? events_many(c, lg, t, 1, &err) : NULL;
+        evs = lg ? events_many(c, lg, t, 1, &err) : NULL;
         if (lg)
             c->env.pool_put(c->env.ctx, lg);
         if (!evs)
             rc = err.code ? err.code : ADT_EIO;
-        else if (!has_event(evs, "alert.raise", "alert_id", target + 6))
-            rc = adt_fail(&err, ADT_ENOTFOUND, "no alert '%s' in the ledger", target + 6);
-        cJSON_Delete(evs);
+        else if (!(raise = find_event(evs, "alert.raise", "alert_id", in.alert_id)))
+            rc = adt_fail(&err, ADT_ENOTFOUND, "no alert '%s' in the ledger", in.alert_id);
     }
-#if AUDITD_HAVE_PIPELINE
-    if (!rc && !strncmp(target, "prediction:", 11)) {
-        int64_t pid;
-        char *end;
-        pid = strtoll(target + 11, &end, 10);
-        sqlite3 *db = NULL;
-        if (*end || pid <= 0)
-            rc = adt_fail(&err, ADT_EINVAL, "prediction:ID takes a positive number");
-        else if (!(rc = tdb_open(c->env.data_dir, false, &db, &err))) {
-            sqlite3_stmt *st = NULL;
-            if (sqlite3_prepare_v2(db, "SELECT d.name, p.time_us FROM predictions p JOIN devices d "
-                                       "ON d.id = p.device WHERE p.id = ?", -1, &st, NULL) == SQLITE_OK) {
-                sqlite3_bind_int64(st, 1, pid);
-                if (sqlite3_step(st) == SQLITE_ROW) {
-                    snprintf(device, sizeof device, "%s", (const char *)sqlite3_column_text(st, 0));
-                    rfc3339_format(sqlite3_column_int64(st, 1), rtime, sizeof rtime);
-                } else {
-                    rc = adt_fail(&err, ADT_ENOTFOUND, "no prediction %lld", (long long)pid);
-                }
-            } else {
-                rc = adt_fail(&err, ADT_EIO, "telemetry.db: %s", sqlite3_errmsg(db));
-            }
-            sqlite3_finalize(st);
-            tdb_close(db);
-        }
-    }
-#endif
+    if (!rc)
+        rc = label_reading(c, &in, raise, device, sizeof device, rtime, sizeof rtime, &err);
+    cJSON_Delete(evs);
     raci_policy *pol = NULL;
     if (!rc && !(rc = load_policy(c, &pol, &err))) {
         /* A label states the truth about plant data: its R or A label. */
@@ -1498,57 +1468,49 @@ static int a_label(console *c, const api_request *req, api_response *resp)
                           act[0] ? act : "a data activity", req->principal);
     }
     raci_free(pol);
-    if (rc) {
-        cJSON_Delete(b);
+    if (rc)
         return fail_resp(resp, rc, err.msg);
-    }
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "type", "label.set");
-    cJSON_AddStringToObject(ev, "target", target);
-    cJSON_AddStringToObject(ev, "label", label);
-    cJSON_AddStringToObject(ev, "comment", comment ? comment : "");
+    cJSON_AddStringToObject(ev, "target", in.target);
+    cJSON_AddStringToObject(ev, "label", in.label);
+    cJSON_AddStringToObject(ev, "comment", in.comment);
     cJSON_AddStringToObject(ev, "activity", act);
     if (device[0]) {
         cJSON_AddStringToObject(ev, "device", device);
         cJSON_AddStringToObject(ev, "reading_time", rtime);
     }
-    cJSON_Delete(b);
     uint64_t index = 0;
     if ((rc = append_person_event(c, req, ev, &index, &err)))
         return fail_resp(resp, rc, err.msg);
-    return answer_recorded(resp, "label.set", index);
-}
-
-/* model:NAME@VERSION -> name, version. */
-static bool split_target(const char *t, char *name, size_t nc, char *ver, size_t vc)
-{
-    if (!t || strncmp(t, "model:", 6))
-        return false;
-    const char *at = strchr(t + 6, '@');
-    if (!at || at == t + 6 || !at[1])
-        return false;
-    snprintf(name, nc, "%.*s", (int)(at - t - 6), t + 6);
-    snprintf(ver, vc, "%s", at + 1);
-    return true;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "recorded", "label.set");
+    cJSON_AddNumberToObject(j, "index", (double)index);
+    if (device[0]) {
+        cJSON *cov = cJSON_AddObjectToObject(j, "covers");
+        cJSON_AddStringToObject(cov, "device", device);
+        cJSON_AddStringToObject(cov, "reading_time", rtime);
+    } else {
+        cJSON_AddNullToObject(j, "covers");
+    }
+    return send_json(resp, 201, j);
 }
 
 static int a_change_request(console *c, const api_request *req, api_response *resp)
 {
-    cJSON *b = body_object(req, resp);
-    if (!b)
-        return ADT_OK;
-    const char *id = jstr(b, "change_id"), *target = jstr(b, "target"), *reason = jstr(b, "reason");
-    char name[80], ver[80], act[RACI_ID_MAX];
+    conreq_change in;
     adt_err err = {0};
-    int rc = ADT_OK;
-    if (!id_ok(id) || !id_ok(target) || !split_target(target, name, sizeof name, ver, sizeof ver))
-        rc = adt_fail(&err, ADT_EINVAL, "give {\"change_id\": \"CHG-...\", \"target\": "
-                      "\"model:NAME@VERSION\", \"reason\": ...}");
-    else if (reason && (strlen(reason) > COMMENT_MAX || !canon_utf8_valid(reason, strlen(reason))))
-        rc = adt_fail(&err, ADT_EINVAL, "reason: at most %d bytes of UTF-8", COMMENT_MAX);
+    int rc = conreq_parse_change(req->body, req->body_len, &in, &err);
+    if (rc)
+        return fail_resp(resp, rc, err.msg);
+    const char *id = in.change_id, *target = in.target, *name = in.model;
+    char act[RACI_ID_MAX];
+    if (strlen(name) + 7 > sizeof act)
+        return api_error(resp, 400, "invalid", "a model name of at most %zu characters",
+                         sizeof act - 7);
     raci_policy *pol = NULL;
     if (!rc) {
-        snprintf(act, sizeof act, "model:%s", name);
+        snprintf(act, sizeof act, "model:%.*s", (int)(sizeof act - 7), name);
         ledger *lg = c->env.pool_get(c->env.ctx, &err);
         cJSON *evs = lg ? events_many(c, lg, change_types, NCHANGE_TYPES, &err) : NULL;
         if (lg)
@@ -1564,17 +1526,14 @@ static int a_change_request(console *c, const api_request *req, api_response *re
         rc = adt_fail(&err, ADT_EFORBIDDEN, "the RACI policy makes %s neither Responsible nor "
                       "Accountable for %s", req->principal, act);
     raci_free(pol);
-    if (rc) {
-        cJSON_Delete(b);
+    if (rc)
         return fail_resp(resp, rc, err.msg);
-    }
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "type", "change.request");
     cJSON_AddStringToObject(ev, "change_id", id);
     cJSON_AddStringToObject(ev, "activity", act);
     cJSON_AddStringToObject(ev, "target", target);
-    cJSON_AddStringToObject(ev, "reason", reason ? reason : "");
-    cJSON_Delete(b);
+    cJSON_AddStringToObject(ev, "reason", in.reason);
     uint64_t index = 0;
     if ((rc = append_person_event(c, req, ev, &index, &err)))
         return fail_resp(resp, rc, err.msg);
@@ -1585,17 +1544,15 @@ static int a_change_request(console *c, const api_request *req, api_response *re
 static int a_change_decide(console *c, const api_request *req, api_response *resp, const char *id,
                            const char *op)
 {
-    if (!id_ok(id))
+    if (!conreq_id_ok(id))
         return api_error(resp, 400, "invalid", "bad change id");
-    cJSON *b = body_object(req, resp);
-    if (!b)
-        return ADT_OK;
-    const char *reason = jstr(b, "reason");
+    conreq_decision in;
     adt_err err = {0};
-    int rc = ADT_OK;
-    if (reason && (strlen(reason) > COMMENT_MAX || !canon_utf8_valid(reason, strlen(reason))))
-        rc = adt_fail(&err, ADT_EINVAL, "reason: at most %d bytes of UTF-8", COMMENT_MAX);
-    ledger *lg = rc ? NULL : c->env.pool_get(c->env.ctx, &err);
+    int rc = conreq_parse_decision(req->body, req->body_len, &in, &err);
+    if (rc)
+        return fail_resp(resp, rc, err.msg);
+    const char *reason = in.has_reason ? in.reason : NULL;
+    ledger *lg = c->env.pool_get(c->env.ctx, &err);
     cJSON *evs = lg ? events_many(c, lg, change_types, NCHANGE_TYPES, &err) : NULL;
     if (lg)
         c->env.pool_put(c->env.ctx, lg);
@@ -1652,14 +1609,13 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
             }
         }
     }
-    char name[80] = "", ver[80] = "";
-    bool model_change = reqev && split_target(jstr(reqev, "target"), name, sizeof name, ver, sizeof ver);
+    char name[CONREQ_ID_MAX + 1] = "", ver[CONREQ_ID_MAX + 1] = "";
+    bool model_change = reqev && conreq_split_model_target(jstr(reqev, "target"), name,
+                                                           sizeof name, ver, sizeof ver);
     cJSON_Delete(evs);
     raci_free(pol);
-    if (rc) {
-        cJSON_Delete(b);
+    if (rc)
         return fail_resp(resp, rc, err.msg);
-    }
     uint64_t index = 0;
 #if AUDITD_HAVE_PIPELINE
     if (model_change && !strcmp(op, "approve")) {
@@ -1667,7 +1623,6 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
         char cred[PERSON_CRED_ID_LEN + 1] = "";
         unsigned roles;
         unsigned long long ix = 0;
-        cJSON_Delete(b);
         if ((rc = person_active(c->pdb, req->principal, &roles, cred, &err)) ||
             (rc = model_approve_as(c->env.data_dir, name, ver, req->principal, cred, id, &ix, &err)))
             return fail_resp(resp, rc, err.msg);
@@ -1685,25 +1640,72 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
         cJSON_AddStringToObject(ev, "reason", reason);
     else if (!strcmp(op, "reject"))
         cJSON_AddStringToObject(ev, "reason", "");
-    cJSON_Delete(b);
     if ((rc = append_person_event(c, req, ev, &index, &err)))
         return fail_resp(resp, rc, err.msg);
     return answer_recorded(resp, type, index);
 }
 
+/* Quarantined readings not replayed yet (0 without a telemetry store). */
+static int quarantine_pending(console *c, int64_t *n, adt_err *err)
+{
+    *n = 0;
+#if AUDITD_HAVE_PIPELINE
+    sqlite3 *db = NULL;
+    int rc = tdb_open(c->env.data_dir, false, &db, err);
+    if (rc == ADT_ENOTFOUND)
+        return ADT_OK;
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM quarantine WHERE replayed_batch IS NULL", -1,
+                           &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+        rc = adt_fail(err, ADT_EIO, "telemetry.db: %s", sqlite3_errmsg(db));
+    else
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    tdb_close(db);
+    return rc;
+#else
+    (void)c;
+    (void)err;
+    return ADT_OK;
+#endif
+}
+
+/* The person asks for the replay (`quarantine.replay`, writer person); the
+ * pipeline replays as itself and its telemetry.batch cites that request. */
 static int a_replay(console *c, const api_request *req, api_response *resp)
 {
     if (!c->env.replay)
         return api_error(resp, 501, "not_implemented", "the pipeline is not built into this daemon");
     adt_err err = {0};
-    buf_reset(&resp->body);
-    int rc = c->env.replay(c->env.ctx, req->principal, &resp->body, &err);
+    int64_t pending = 0;
+    int rc = quarantine_pending(c, &pending, &err);
+    if (!rc && pending == 0)
+        rc = adt_fail(&err, ADT_ECONFLICT, "the quarantine holds no reading to replay");
+    if (rc)
+        return fail_resp(resp, rc, err.msg);
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "type", "quarantine.replay");
+    cJSON_AddNumberToObject(ev, "pending", (double)pending);
+    uint64_t index = 0;
+    if ((rc = append_person_event(c, req, ev, &index, &err)))
+        return fail_resp(resp, rc, err.msg);
+    buf out;
+    buf_init(&out, 1u << 20);
+    rc = c->env.replay(c->env.ctx, index, &out, &err);
+    cJSON *r = rc ? NULL : cJSON_ParseWithLength(out.data, out.len);
+    buf_free(&out);
     if (rc) {
-        buf_reset(&resp->body);
+        adt_err_prefix(&err, "the request was recorded (quarantine.replay at index %llu) but the "
+                       "replay failed", (unsigned long long)index);
         return fail_resp(resp, rc, err.msg);
     }
-    resp->status = 200;
-    return ADT_OK;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "recorded", "quarantine.replay");
+    cJSON_AddNumberToObject(j, "index", (double)index);
+    cJSON_AddItemToObject(j, "replay", r ? r : cJSON_CreateNull());
+    return send_json(resp, 201, j);
 }
 
 /* ---------- assets and dispatch ---------- */

@@ -2,9 +2,12 @@
  *
  * Sessions: a person signs in with name and password (POST /v1/session);
  * the answer sets an `HttpOnly; Secure; SameSite=Strict` cookie holding a
- * random session token (kept only as its SHA-256, in memory: a restart signs
- * everyone out) and returns a CSRF token that every state-changing request
- * must echo in `X-CSRF-Token`. Sessions end after 1 hour idle or 8 hours.
+ * random session token (kept only as its SHA-256, in state.db through
+ * person.h, so sessions survive a restart) and returns a CSRF token derived
+ * from the session token that every state-changing request must echo in
+ * `X-CSRF-Token`. Sessions end after 1 hour idle or 8 hours, or when the
+ * person is revoked or given a new password. Request bodies and the cookie
+ * are parsed by conreq.h.
  *
  * Rights: one table (console.c, `perms`) says which console roles may use
  * which method and path, for the console's own endpoints and for the /v1 API
@@ -36,8 +39,9 @@ typedef struct console_env {
     evindex *ix;
     ledger *(*pool_get)(void *ctx, adt_err *err); /* a read-only ledger handle */
     void (*pool_put)(void *ctx, ledger *lg);
-    /* Replay the quarantine as `actor` (the pipeline's); NULL if not built. */
-    int (*replay)(void *ctx, const char *actor, buf *out_json, adt_err *err);
+    /* Replay the quarantine (as the pipeline itself), answering the request
+     * recorded at ledger index `request`; NULL if the pipeline is not built. */
+    int (*replay)(void *ctx, uint64_t request, buf *out_json, adt_err *err);
     void *ctx;
 } console_env;
 
@@ -66,6 +70,11 @@ typedef struct console_hdrs {
  * expired session), ADT_EFORBIDDEN (CSRF, origin, or rights) with `err`. */
 int console_authenticate(console *c, const console_hdrs *h, api_request *req, char *principal,
                          size_t pcap, adt_err *err);
+
+/* The rights table: may a person with console roles `roles` (person.h bits)
+ * use `method` `path`? `what` (may be NULL) names the right that matched
+ * the method and path, whoever holds it (NULL: none does). */
+bool console_may(unsigned roles, const char *method, const char *path, const char **what);
 
 /* True if this path is served by the console (assets, session, /v1/console). */
 bool console_path(const char *path);

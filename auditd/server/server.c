@@ -187,10 +187,10 @@ static void con_pool_put(void *ctx, ledger *lg)
 }
 
 #if AUDITD_HAVE_PIPELINE
-static int con_replay(void *ctx, const char *actor, buf *out, adt_err *err)
+static int con_replay(void *ctx, uint64_t request, buf *out, adt_err *err)
 {
     server *s = ctx;
-    return pipeline_replay(s->pl, actor, out, err);
+    return pipeline_replay(s->pl, request, out, err);
 }
 #endif
 
@@ -1082,7 +1082,8 @@ static const route routes[] = {
     {"GET", "/v1/controls", 1, NEED_READ, h_controls},
     {"GET", "/v1/findings", 0, NEED_READ, h_controls},
     {"GET", "/v1/raci", 0, NEED_READ, h_controls},
-    {"GET", "/v1/reports/", 2, NEED_READ, h_reports},
+    {"GET", "/v1/reports/", 2, NEED_READ, h_reports},  /* read: records nothing */
+    {"POST", "/v1/reports/", 2, NEED_READ, h_reports}, /* issue: records report.issued */
     {"GET", "/v1/shipments/", 2, NEED_READ, h_reports}, /* batches for the central tier */
     {"POST", "/add-checkpoint", 0, NEED_NONE, h_witness}, /* C2SP tlog-witness */
     {"GET", "/v1/witness/", 2, NEED_NONE, h_witness_get}, /* its monitoring prefix */

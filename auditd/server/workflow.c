@@ -6,10 +6,14 @@
 #include "rfc3339.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #define MAX_ALERTS 100000
 #define DEFAULT_ACK_S (4 * 3600)
@@ -25,6 +29,7 @@ typedef struct wf_alert {
 
 struct workflow {
     char dir[4096];
+    int lock_fd;      /* <data-dir>/workflow.lock, flock'd for a whole run */
     uint64_t cursor;  /* next entry to read */
     wf_alert *a;
     size_t n, cap;
@@ -35,11 +40,22 @@ struct workflow {
 int workflow_new(const char *data_dir, workflow **out, adt_err *err)
 {
     workflow *w = calloc(1, sizeof *w);
+    if (w)
+        w->lock_fd = -1;
     if (!w || !(w->pending = cJSON_CreateObject()) || !(w->triggers = cJSON_CreateObject())) {
         workflow_free(w);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
     snprintf(w->dir, sizeof w->dir, "%s", data_dir);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" WORKFLOW_LOCK_FILE, data_dir);
+    w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (w->lock_fd < 0) {
+        int e = errno;
+        workflow_free(w);
+        return adt_fail(err, ADT_EIO, "cannot open %s: %s (the workflows' lock; is the data "
+                        "directory writable?)", path, strerror(e));
+    }
     *out = w;
     return ADT_OK;
 }
@@ -48,6 +64,8 @@ void workflow_free(workflow *w)
 {
     if (!w)
         return;
+    if (w->lock_fd >= 0)
+        close(w->lock_fd);
     free(w->a);
     cJSON_Delete(w->pending);
     cJSON_Delete(w->triggers);
@@ -184,8 +202,30 @@ static int emit(workflow *w, const char *type, cJSON *ev, int64_t now_us, workfl
     return rc;
 }
 
+static int run_locked(workflow *w, ledger *lg, int64_t now_us, workflow_append_fn fn, void *ctx,
+                      size_t *actions, adt_err *err);
+
+/* Every runner (the daemon's thread, `auditd workflow run`, in any process)
+ * takes the lock for the whole run and reads the ledger up to its end under
+ * it: an action appended by another runner is seen before this one decides,
+ * so no trigger is acted on twice. The kernel drops the lock of a runner
+ * that dies. */
 int workflow_run(workflow *w, ledger *lg, int64_t now_us, workflow_append_fn fn, void *ctx,
                  size_t *actions, adt_err *err)
+{
+    if (actions)
+        *actions = 0;
+    while (flock(w->lock_fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            return adt_fail(err, ADT_EIO, "locking %s/" WORKFLOW_LOCK_FILE ": %s", w->dir,
+                            strerror(errno));
+    int rc = run_locked(w, lg, now_us, fn, ctx, actions, err);
+    flock(w->lock_fd, LOCK_UN);
+    return rc;
+}
+
+static int run_locked(workflow *w, ledger *lg, int64_t now_us, workflow_append_fn fn, void *ctx,
+                      size_t *actions, adt_err *err)
 {
     size_t done = 0;
     uint64_t size = 0;

@@ -10,7 +10,12 @@
  * Each action is one ledger event written by auditd (actor
  * "auditd:workflow") whose `trigger` is the ledger index of the event that
  * caused it. Idempotent: state is rebuilt from the ledger, and an action
- * whose trigger already has its event is not taken twice.
+ * whose trigger already has its event is not taken twice, also when several
+ * runners (the daemon's workflow thread, `auditd workflow run`, in as many
+ * processes) run at once: a run holds an exclusive lock on
+ * <data-dir>/workflow.lock (flock) while it reads the ledger to its end,
+ * decides and appends, so a runner always sees the other runners' actions
+ * before it decides (docs/console.md, "Automated workflows").
  * Threads: a workflow belongs to one thread at a time. */
 #ifndef AUDITD_WORKFLOW_H
 #define AUDITD_WORKFLOW_H
@@ -23,6 +28,7 @@
 
 #define WORKFLOW_ACTOR "auditd:workflow"
 #define WORKFLOW_SOURCE "auditd:workflow"
+#define WORKFLOW_LOCK_FILE "workflow.lock"
 
 /* Append one canonical event payload of `type`; OUT: its index. */
 typedef int (*workflow_append_fn)(void *ctx, const char *type, const char *payload, size_t len,

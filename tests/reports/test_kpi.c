@@ -203,6 +203,92 @@ START_TEST(edge_cases)
 }
 END_TEST
 
+/* The operators' verdicts replace the failure_label field in precision
+ * (from min_operator_labels verdicts on alarms) and recall (from as many
+ * confirmed failures) and not before; never in the false-alarm rate. The
+ * terms, the evidence and the source say which was used. */
+START_TEST(operator_label_source)
+{
+    kpi_inputs m;
+    memset(&m, 0, sizeof m);
+    m.has_labels = true; /* the field: 90 % precision, 3 of 4 failures warned of */
+    m.tp = 9;
+    m.fp = 1;
+    m.fn = 3;
+    m.tn = 987;
+    m.scored = 1000;
+    m.op_tp = 15; /* the operators: 15 confirmed of 29 alarms they judged */
+    m.op_fp = 14;
+    m.op_scored = 29;
+    ck_assert_uint_eq(kpi_min_operator_labels(&P), KPI_MIN_OPERATOR_LABELS);
+    ck_assert_uint_eq(KPI_MIN_OPERATOR_LABELS, 30);
+    /* 29 verdicts on alarms < 30: still the field */
+    ck_assert_str_eq(kpi_label_source(KPI_PRECISION, &m, &P), "failure_label_field");
+    ck_assert_double_eq_tol(kpi_compute(KPI_PRECISION, &m, &P, NULL).value, 0.9, 1e-12);
+    ck_assert_ptr_null(kpi_label_source(KPI_OEE, &m, &P));
+    const char *what;
+    ck_assert_uint_eq(kpi_evidence_count(KPI_PRECISION, &m, &P, &what), 1000);
+    /* the 30th: precision counts the operators; recall (15 confirmed) not yet */
+    m.op_fp = 15;
+    m.op_scored = 30;
+    ck_assert_str_eq(kpi_label_source(KPI_PRECISION, &m, &P), "operator_labels");
+    ck_assert_str_eq(kpi_label_source(KPI_DETECTION_RATE, &m, &P), "failure_label_field");
+    kpi_value v = kpi_compute(KPI_PRECISION, &m, &P, NULL);
+    ck_assert_double_eq_tol(v.value, 0.5, 1e-12);
+    ck_assert_str_eq(v.note, "from the operators' verdicts in the console");
+    ck_assert_double_eq_tol(kpi_compute(KPI_DETECTION_RATE, &m, &P, NULL).value, 0.75, 1e-12);
+    ck_assert_uint_eq(kpi_evidence_count(KPI_PRECISION, &m, &P, &what), 30);
+    ck_assert_str_eq(what, "readings with an operator verdict");
+    /* 15 confirmed failures nothing warned of: recall from 30 confirmed */
+    m.op_fn = 15;
+    ck_assert_str_eq(kpi_label_source(KPI_DETECTION_RATE, &m, &P), "operator_labels");
+    ck_assert_double_eq_tol(kpi_compute(KPI_DETECTION_RATE, &m, &P, NULL).value, 0.5, 1e-12);
+    /* the false-alarm rate stays the field's, whatever the verdicts */
+    m.op_tn = 100;
+    ck_assert_str_eq(kpi_label_source(KPI_FALSE_ALARM_RATE, &m, &P), "failure_label_field");
+    ck_assert_double_eq_tol(kpi_compute(KPI_FALSE_ALARM_RATE, &m, &P, NULL).value, 1.0 / 988,
+                            1e-12);
+    kpi_term t[KPI_MAX_TERMS];
+    size_t nt = kpi_terms(KPI_PRECISION, &m, &P, NULL, t, KPI_MAX_TERMS);
+    ck_assert_uint_eq(nt, 3);
+    ck_assert_double_eq(t[0].value, 15);
+    ck_assert_double_eq(t[1].value, 30);
+    ck_assert_str_eq(t[2].id, "operator_labels");
+    ck_assert_double_eq(t[2].value, 145);
+    /* a site's own threshold (kpis.json parameters.min_operator_labels) */
+    kpi_params p2 = P;
+    p2.min_operator_labels = 31;
+    ck_assert_str_eq(kpi_label_source(KPI_PRECISION, &m, &p2), "failure_label_field");
+    p2.min_operator_labels = 5;
+    ck_assert_str_eq(kpi_label_source(KPI_PRECISION, &m, &p2), "operator_labels");
+    /* a real plant without failure_label: only verdicts, enough of them */
+    kpi_inputs r;
+    memset(&r, 0, sizeof r);
+    ck_assert(!kpi_compute(KPI_PRECISION, &r, &P, NULL).available);
+    r.op_tp = 20;
+    r.op_fp = 10;
+    r.op_scored = 30;
+    ck_assert_double_eq_tol(kpi_compute(KPI_PRECISION, &r, &P, NULL).value, 2.0 / 3, 1e-12);
+    ck_assert(!kpi_compute(KPI_DETECTION_RATE, &r, &P, NULL).available); /* 20 confirmed */
+    r.op_fn = 10;
+    v = kpi_compute(KPI_DETECTION_RATE, &r, &P, NULL);
+    ck_assert_double_eq_tol(v.value, 2.0 / 3, 1e-12);
+    ck_assert_str_eq(v.note, "from the operators' verdicts in the console");
+    /* additive, like every input: two windows of 15 verdicts make 30 */
+    kpi_inputs a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.op_tp = 10;
+    a.op_fp = 5;
+    b.op_tp = 5;
+    b.op_fp = 10;
+    ck_assert_str_eq(kpi_label_source(KPI_PRECISION, &a, &P), "failure_label_field");
+    kpi_inputs_add(&a, &b);
+    ck_assert_str_eq(kpi_label_source(KPI_PRECISION, &a, &P), "operator_labels");
+    ck_assert_double_eq_tol(kpi_compute(KPI_PRECISION, &a, &P, NULL).value, 0.5, 1e-12);
+}
+END_TEST
+
 START_TEST(status_and_format)
 {
     kpi_def d;
@@ -311,6 +397,15 @@ START_TEST(definition_errors)
     bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"kpis\":[{\"id\":\"uptime\"}]}",
         "unknown KPI id \"uptime\"");
     bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"kpis\":[]}", "1 to 64");
+    bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"parameters\":{\"min_operator_labels\":0},"
+        "\"kpis\":[]}",
+        "parameters.min_operator_labels");
+    bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"parameters\":{\"min_operator_labels\":2.5},"
+        "\"kpis\":[]}",
+        "parameters.min_operator_labels");
+    bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"parameters\":{\"min_operator_labels\":1e300},"
+        "\"kpis\":[]}",
+        "parameters.min_operator_labels");
     bad("{\"format\":\"auditd-kpis/1\",\"version\":\"t\",\"sla\":{\"ack_minutes\":{\"urgent\":5}},"
         "\"kpis\":[]}",
         "low, medium, high or critical");
@@ -401,6 +496,7 @@ int main(void)
     tcase_add_test(tc, iso22400_formulas);
     tcase_add_test(tc, model_and_governance);
     tcase_add_test(tc, edge_cases);
+    tcase_add_test(tc, operator_label_source);
     tcase_add_test(tc, status_and_format);
     tcase_add_test(tc, builtin_definitions);
     tcase_add_test(tc, definition_errors);

@@ -571,6 +571,56 @@ START_TEST(http_handler)
 }
 END_TEST
 
+static uint64_t ledger_len(void);
+
+/* GET reads (records nothing); POST issues: 201 with the document and the
+ * ledger record of exactly those bytes. */
+START_TEST(http_get_reads_post_issues)
+{
+    api_param prm[1] = {{"format", "json"}};
+    api_request req = {"GET", "/v1/reports/2026-Q3", prm, 1, NULL, 0, API_ROLE_AUDITOR, "frank",
+                       NULL, 0, EVENT_WRITER_EDGE, 0};
+    api_response resp = {0};
+    buf_init(&resp.body, 64u << 20);
+    uint64_t before = ledger_len();
+    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_uint_eq(ledger_len(), before);
+    char *draft = strdup(resp.body.data);
+    req.method = "POST";
+    buf_reset(&resp.body);
+    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_msg(resp.status == 201, "%d %s", resp.status, resp.body.data);
+    ck_assert_uint_eq(ledger_len(), before + 1);
+    cJSON *j = cJSON_Parse(resp.body.data);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "recorded")->valuestring, "report.issued");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "format")->valuestring, "json");
+    ck_assert_uint_eq((uint64_t)cJSON_GetObjectItem(j, "index")->valuedouble, before);
+    const char *doc = cJSON_GetObjectItem(j, "document")->valuestring;
+    uint8_t h[32];
+    char hx[65];
+    crypto_hash_sha256(h, (const unsigned char *)doc, strlen(doc));
+    sodium_bin2hex(hx, sizeof hx, h, 32);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "sha256")->valuestring, hx);
+    /* the draft read before is what was issued (same checkpoint, same bytes) */
+    ck_assert_str_eq(doc, draft);
+    cJSON_Delete(j);
+    free(draft);
+    /* other methods, other roles: refused, nothing recorded */
+    req.method = "DELETE";
+    buf_reset(&resp.body);
+    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(resp.status, 405);
+    req.method = "POST";
+    req.role = API_ROLE_AGENT;
+    buf_reset(&resp.body);
+    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(resp.status, 403);
+    ck_assert_uint_eq(ledger_len(), before + 1);
+    buf_free(&resp.body);
+}
+END_TEST
+
 static uint64_t ledger_len(void)
 {
     adt_err e = {0};
@@ -720,6 +770,7 @@ int main(void)
     tcase_add_test(tc, bad_input_changes_nothing);
     tcase_add_test(tc, custom_template);
     tcase_add_test(tc, http_handler);
+    tcase_add_test(tc, http_get_reads_post_issues);
     tcase_add_test(tc, cli_black_box);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -1038,6 +1038,7 @@ START_TEST(test_parts_routing)
     static const char *const paths[] = {"/v1/devices", "/v1/quarantine", "/v1/models",
                                         "/v1/controls", "/v1/findings",
                                         "/v1/reports/2026-Q3?format=json", NULL};
+    uint64_t size0 = ledger_size(&f);
     for (int i = 0; paths[i]; i++) {
         ts_http r;
         bearer_get(&f, NULL, paths[i], &r);
@@ -1050,6 +1051,26 @@ START_TEST(test_parts_routing)
         /* Served by the part (or 501 when it is not built in), never refused. */
         ck_assert_msg(r.status == 200 || r.status == 501, "%s as auditor: %ld %s", paths[i], r.status,
                       r.body);
+        ts_http_free(&r);
+    }
+    /* A GET changes no state: reading a report records nothing. Issuing is
+     * a POST, and records report.issued. */
+    ck_assert_uint_eq(ledger_size(&f), size0);
+    {
+        char hdr[200];
+        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", f.auditor);
+        const char *hs[] = {hdr, NULL};
+        ts_http r;
+        ck_assert_int_eq(ts_http_req(f.port, "POST", "/v1/reports/2026-Q3?format=json", hs, NULL, 0,
+                                     &r), 0);
+        ck_assert_msg(r.status == 201 || r.status == 501, "POST report: %ld %s", r.status, r.body);
+        if (r.status == 201) {
+            ck_assert(strstr(r.body, "\"recorded\":\"report.issued\""));
+            ck_assert_uint_eq(ledger_size(&f), size0 + 1);
+        }
+        ts_http_free(&r);
+        ck_assert_int_eq(ts_http_req(f.port, "POST", "/v1/reports/2026-Q3", NULL, NULL, 0, &r), 0);
+        ck_assert_int_eq(r.status, 401);
         ts_http_free(&r);
     }
     /* Telemetry is agent-only and signed like events. */

@@ -120,7 +120,8 @@ const ACTIONS = [
   ['GET', '/v1/console/people', null, ['admin']],
   ['GET', '/v1/findings', null, ['auditor']],
   ['GET', '/v1/events', null, ['auditor']],
-  ['GET', '/v1/reports/2026-Q3', null, []],
+  ['GET', '/v1/reports/2026-Q3?format=csv', null, ['steering', 'auditor']], // reading records nothing
+  ['POST', '/v1/reports/2026-Q3', null, []], // issuing from the console is its own action above
 ];
 const PEOPLE = { erin: ['steering'], frank: ['auditor'], grace: ['operator'], alice: ['operator', 'approver'], carol: ['data-scientist', 'approver'], bob: ['admin'] };
 
@@ -237,13 +238,27 @@ test('operator labels an alert (a person event in the ledger); the RACI refuses 
   assert.equal(mine.leaf.payload.actor, 'grace');
   assert.equal(mine.leaf.payload.label, 'false_alarm');
   assert.equal(mine.leaf.payload.activity, 'data:telemetry');
+  // a model's drift alert is about no reading: the label covers none
+  assert.equal(mine.leaf.payload.device, undefined);
+  await page.waitForSelector('[data-alert="ALR-002"] [data-covers="none"]');
   // the drift alert belongs to model:failure-predictor, where grace is neither R nor A
   const ack = await call(page, 'POST', '/v1/console/alerts/ALR-002/ack', {});
   assert.equal(ack.status, 403);
   assert.match(ack.body.message, /neither Responsible nor Accountable/);
-  // the quarantine replays, recorded as telemetry.batch with grace as actor
+  // grace asks for the replay (her own event, writer person); the pipeline's
+  // telemetry.batch stays auditd's and cites her request
   const rep = await call(page, 'POST', '/v1/console/quarantine/replay', {});
-  assert.equal(rep.status, 200, JSON.stringify(rep.body));
+  assert.equal(rep.status, 201, JSON.stringify(rep.body));
+  assert.equal(rep.body.recorded, 'quarantine.replay');
+  const ask = (await ledgerEvents('quarantine.replay')).find(e => e.index === rep.body.index);
+  assert.equal(ask.leaf.writer, 'person');
+  assert.equal(ask.leaf.payload.actor, 'grace');
+  assert.ok(ask.leaf.payload.credential && ask.leaf.payload.pending > 0);
+  const batch = (await ledgerEvents('telemetry.batch')).find(e => e.index === rep.body.replay.ledger_index);
+  assert.equal(batch.leaf.writer, 'auditd');
+  assert.equal(batch.leaf.payload.actor, 'auditd:pipeline');
+  assert.equal(batch.leaf.payload.replay, true);
+  assert.equal(batch.leaf.payload.request, rep.body.index);
   await page.reload();
   await page.waitForSelector('#alerts');
   await shot(page, 'operator');
@@ -301,6 +316,128 @@ test('approval: refused to anyone but the Accountable, and to her before the Con
   await c.page.waitForSelector('#registry');
   await c.page.waitForSelector('#lineage');
   await shot(c.page, 'models');
+  await c.ctx.close();
+});
+
+// The human-in-the-loop feedback loop, end to end: verdicts given in the console become
+// ledger events, the truth of the next (labelled) dataset and training run, and the
+// source of the report's precision and recall once there are enough of them.
+test('feedback loop: operators\' labels flow into the ledger, the next dataset and training, and the report', async () => {
+  const BIN = process.env.AUDITD_BIN;
+  const run = args => execFileSync(BIN, args, { encoding: 'utf8', env: { ...process.env, AUDITD_DATA_DIR: `${W}/data` } });
+  const kpiData = async () => {
+    const r = await fetch(`${URL}/v1/reports/2026-Q3?format=json`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    assert.equal(r.status, 200);
+    return r.json();
+  };
+  // three more days of readings, scored at ingestion by the model deployed above (the
+  // command line ingests into the same store; the daemon's scorer looks for a newly
+  // deployed model only every 15 s)
+  run(['telemetry', 'ingest', `${W}/sim2/telemetry.ndjson`, '--actor', 'gw-1', '--quiet']);
+  const before = await kpiData();
+  assert.equal(before.labels.precision, 'failure_label_field');
+  assert.equal(before.labels.recall, 'failure_label_field');
+  assert.equal(before.labels.min_operator_labels, 20);
+  assert.equal(before.kpis.find(k => k.id === 'model_precision').label_source, 'failure_label_field');
+
+  const g = await signIn('grace');
+  await g.page.click('[data-view="operator"]');
+  await g.page.waitForSelector('#predictions');
+  const ops = (await call(g.page, 'GET', '/v1/console/operations')).body;
+  assert.ok(ops.predictions.length >= 25, `predictions to label: ${ops.predictions.length}`);
+  const preds = ops.predictions.slice(0, 25);
+  // the first in the page, the others through the same API the page uses
+  await g.page.selectOption(`[data-label-for="${preds[0].target}"]`, 'confirmed_failure');
+  await g.page.fill(`[data-comment-for="${preds[0].target}"]`, 'spindle seized, replaced');
+  await g.page.click(`[data-action="label:${preds[0].target}"]`);
+  await g.page.waitForSelector('#toast:text("recorded as label.set")');
+  const verdict = i => (i < 21 ? 'confirmed_failure' : 'false_alarm');
+  for (let i = 1; i < preds.length; i++) {
+    const r = await call(g.page, 'POST', '/v1/console/labels', { target: preds[i].target, label: verdict(i), comment: `check ${i}` });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.deepEqual(r.body.covers, { device: preds[i].device, reading_time: preds[i].reading_time });
+  }
+  // an unsure label and a withdrawn verdict count for nothing
+  const extra = ops.predictions[25];
+  if (extra) {
+    await call(g.page, 'POST', '/v1/console/labels', { target: extra.target, label: 'confirmed_failure' });
+    await call(g.page, 'POST', '/v1/console/labels', { target: extra.target, label: 'unsure', comment: 'not sure after all' });
+  }
+  await g.page.click('[data-view="operator"]');
+  await g.page.waitForSelector(`#predictions [data-covers="reading"]`);
+  assert.match(await g.page.textContent('#labels-feed'), /\(25 verdicts so far\)/);
+  await shot(g.page, 'operator-labels');
+  await g.ctx.close();
+
+  // into the ledger: person events naming the reading each covers
+  const labels = (await ledgerEvents('label.set')).filter(e => preds.some(p => p.target === e.leaf.payload.target));
+  assert.equal(labels.length, 25);
+  for (const e of labels) {
+    assert.equal(e.leaf.writer, 'person');
+    assert.equal(e.leaf.payload.actor, 'grace');
+    const p = preds.find(x => x.target === e.leaf.payload.target);
+    assert.equal(e.leaf.payload.device, p.device);
+    assert.equal(e.leaf.payload.reading_time, p.reading_time);
+  }
+
+  // into the next dataset: its id pins these 25 verdicts
+  const ds = JSON.parse(run(['dataset', 'define', '--from', '2026-07-01', '--to', '2026-07-19', '--labels']));
+  assert.deepEqual([ds.labels.count, ds.labels.confirmed_failure, ds.labels.false_alarm], [25, 21, 4]);
+  assert.notEqual(ds.dataset, ds.base);
+  const def = (await ledgerEvents('dataset.define')).find(e => e.leaf.payload.dataset === ds.dataset);
+  assert.equal(def.leaf.payload.base, ds.base);
+  assert.equal(def.leaf.payload.labels.count, 25);
+  const again = JSON.parse(run(['dataset', 'define', '--from', '2026-07-01', '--to', '2026-07-19', '--labels']));
+  assert.equal(again.dataset, ds.dataset, 'the same verdicts give the same dataset');
+  assert.equal(again.existed, true);
+  // lineage proves every verdict the dataset pins
+  const lin = JSON.parse(run(['lineage', ds.dataset, '--format', 'json']));
+  const steps = lin.steps.filter(s => s.step === 'label');
+  assert.equal(steps.length, 25);
+  assert.ok(steps.every(s => s.verified === true && labels.some(e => e.index === s.index)));
+
+  // into the training run: the verdicts replace the simulator's labels of their readings
+  const tr = JSON.parse(run(['model', 'train', '--dataset', ds.dataset, '--name', 'failure-predictor', '--out', `${W}/fp-2.json`, '--json']));
+  assert.deepEqual([tr.operator_labels.used, tr.operator_labels.confirmed_failure, tr.operator_labels.false_alarm], [25, 21, 4]);
+  const text = run(['model', 'train', '--dataset', ds.dataset, '--name', 'failure-predictor', '--out', `${W}/fp-2b.json`]);
+  assert.match(text, /operator labels: 25 used \(21 confirmed failures, 4 false alarms\)/);
+  const mt = (await ledgerEvents('model.train')).filter(e => e.leaf.payload.dataset === ds.dataset);
+  assert.equal(mt.length, 2);
+  assert.equal(mt[0].leaf.payload.operator_labels.used, 25);
+
+  // into the report: 25 verdicts on alarms and 21 confirmed failures, both >= 20, so
+  // precision and recall come from them; the false-alarm rate stays the field's
+  const after = await kpiData();
+  assert.equal(after.labels.precision, 'operator_labels');
+  assert.equal(after.labels.recall, 'operator_labels');
+  assert.deepEqual([after.labels.operator_verdicts, after.labels.on_alarms, after.labels.confirmed_failures], [25, 25, 21]);
+  const prec = after.kpis.find(k => k.id === 'model_precision');
+  const rec = after.kpis.find(k => k.id === 'defect_detection_rate');
+  assert.equal(prec.label_source, 'operator_labels');
+  assert.equal(rec.label_source, 'operator_labels');
+  assert.equal(after.kpis.find(k => k.id === 'false_alarm_rate').label_source, 'failure_label_field');
+  // every labelled reading was an alarm: 21 confirmed of 25 alarms, 21 of 21 failures warned of
+  assert.ok(Math.abs(prec.value - 84) < 1e-9, `precision ${prec.value}`);
+  assert.equal(rec.value, 100);
+  assert.notEqual(prec.value, before.kpis.find(k => k.id === 'model_precision').value);
+  assert.equal(prec.inputs.current.find(t => t.id === 'operator_labels').value, 25);
+  assert.equal(prec.previous.label_source, 'failure_label_field');
+  const html = await (await fetch(`${URL}/v1/reports/2026-Q3?format=html`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+  assert.match(html, /Truth used: precision counts\s+the operators' verdicts/);
+
+  // the steering committee sees the source beside the figures
+  const e = await signIn('erin');
+  await e.page.waitForSelector('[data-kpi="model_precision"] [data-label-source]');
+  assert.equal(await e.page.getAttribute('[data-kpi="model_precision"] [data-label-source]', 'data-label-source'), 'operator_labels');
+  await shot(e.page, 'steering-operator-labels');
+  await e.ctx.close();
+  // registered, the model trained on the verdicts traces back to each of them
+  run(['model', 'register', `${W}/fp-2.json`, '--name', 'failure-predictor', '--version', '2', '--dataset', ds.dataset]);
+  const c = await signIn('carol');
+  await c.page.waitForSelector('#trainings [data-operator-labels="25"]');
+  await c.page.selectOption('#lineage-model', 'failure-predictor@2');
+  await c.page.waitForFunction(() => [...document.querySelectorAll('#lineage text')].filter(t => t.textContent.startsWith('label #')).length >= 5);
+  await shot(c.page, 'models-trainings-lineage');
   await c.ctx.close();
 });
 

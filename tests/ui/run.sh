@@ -31,6 +31,11 @@ export AUDITD_DATA_DIR=$D
   "$A" agent add platform --role platform --key-out "$W/platform.key"
   "$A" token create --role auditor --name ui-test >"$W/token"
   "$A" simulate --seed 7 --days 14 --start 2026-07-01 --interval 600 --out "$W/sim"
+  # three more days, sent once a model is deployed: predictions for operators to label
+  "$A" simulate --seed 8 --days 3 --start 2026-07-15 --interval 600 --out "$W/sim2"
+  # the site's KPI definitions: the report counts operators' verdicts from 20 on
+  python3 -c 'import json,sys; k=json.load(open(sys.argv[1])); k.setdefault("parameters",{})["min_operator_labels"]=20; json.dump(k,open(sys.argv[2],"w"))' \
+    "$SRC/reports/kpis.json" "$D/kpis.json"
   "$A" profile load "$W"/sim/profiles/*.json --actor alice
   "$A" device register --file "$W/sim/devices.ndjson"
 } >"$W/setup.log" 2>&1 || { cat "$W/setup.log"; exit 1; }

@@ -183,6 +183,17 @@ function fmt(v, k) {
   return `${v.toFixed(d)}${k.unit === '%' ? ' %' : k.unit ? ' ' + k.unit : ''}`;
 }
 
+// Whose truth a model KPI counts (docs/reports.md, "labels"): precision counts the
+// operators' verdicts on alarms once there are enough, recall their confirmed failures.
+function truthText(k, l) {
+  l = l || {};
+  const n = k.id === 'model_precision' ? l.on_alarms : k.id === 'defect_detection_rate' ? l.confirmed_failures : null;
+  const what = k.id === 'model_precision' ? 'verdicts on alarms' : 'confirmed failures';
+  if (k.label_source === 'operator_labels') return `truth: the operators' ${what} (${n} in the period)`;
+  if (n === null || n === undefined) return 'truth: the simulator\'s ground truth (failure_label)';
+  return `truth: the simulator's ground truth (failure_label); the operators' ${what} count from ${l.min_operator_labels}, ${n} so far`;
+}
+
 async function viewSteering() {
   const d = await api('/v1/console/steering' + (viewSteering.period ? `?period=${encodeURIComponent(viewSteering.period)}` : ''));
   const panel = proofPanel('Check an issued report\'s ledger record');
@@ -200,6 +211,7 @@ async function viewSteering() {
     h('div', { class: 'val' }, k.value === null ? 'n/a' : fmt(k.value, k), ' ', badge(k.status, k.status === 'met' ? 'ok' : k.status === 'missed' ? 'bad' : 'warn')),
     h('div', { class: 'cmp' }, `baseline ${fmt(num(k.baseline), k)} · previous ${fmt(num(k.previous), k)} · target ${fmt(k.target, k)}`),
     k.why ? h('div', { class: 'cmp' }, k.why) : null,
+    k.label_source ? h('div', { class: 'cmp truth', 'data-label-source': k.label_source }, truthText(k, rep.labels)) : null,
     spark(k)))) : null;
   const issued = h('div', { class: 'card' }, h('h2', {}, 'Issued reports'),
     d.issued.length ? h('table', { id: 'issued' }, h('tr', {}, ['Period', 'Format', 'SHA-256', 'Checkpoint', 'Issued by', 'When', 'Ledger record'].map(t => h('th', {}, t))),
@@ -294,6 +306,11 @@ async function auditKeys() {
 }
 
 /* ---------- operator ---------- */
+// A recorded label and the reading it covers (docs/console.md, "What a label covers").
+function labelText(l) {
+  return h('span', { 'data-covers': l.device ? 'reading' : 'none' }, `${l.label.replace('_', ' ')} by ${l.actor}`,
+    h('div', { class: 'muted' }, l.device ? `covers ${l.device} at ${when(l.reading_time)}` : 'covers no reading (not ground truth for training)'));
+}
 function labelForm(target) {
   const sel = h('select', { 'data-label-for': target }, ['confirmed_failure', 'false_alarm', 'unsure'].map(v => h('option', { value: v }, v.replace('_', ' '))));
   const com = h('input', { placeholder: 'comment', maxlength: 1000, 'data-comment-for': target, size: 14 });
@@ -311,7 +328,7 @@ async function viewOperator() {
       d.alerts.map(a => h('tr', { 'data-alert': a.alert_id }, h('td', {}, a.alert_id, ' ', verifyBtn(panel, a.index)), h('td', {}, a.kind), h('td', {}, a.subject),
         h('td', {}, when(a.raised_at)), h('td', { class: 'small' }, `${when(a.ack_due)} (${Math.round(a.ack_sla_seconds / 3600)} h, ${a.activity}, A ${a.accountable})`),
         h('td', {}, badge(a.state), a.overdue ? badge('overdue') : '', a.escalated_to ? h('div', { class: 'small' }, `escalated to ${a.escalated_to} (#${a.escalation_index})`) : ''),
-        h('td', { class: 'small' }, a.label ? `${a.label.label} by ${a.label.actor}` : ''),
+        h('td', { class: 'small' }, a.label ? labelText(a.label) : ''),
         h('td', {}, h('div', { class: 'row-actions' },
           a.state === 'open' ? h('button', { 'data-action': `ack:${a.alert_id}`, onclick: async () => { if (await act(`/v1/console/alerts/${encodeURIComponent(a.alert_id)}/ack`, {}, `Acknowledge ${a.alert_id}`)) show('operator'); } }, 'Acknowledge') : null,
           a.state !== 'resolved' ? h('button', { class: 'secondary', 'data-action': `resolve:${a.alert_id}`, onclick: async () => { if (await act(`/v1/console/alerts/${encodeURIComponent(a.alert_id)}/resolve`, {}, `Resolve ${a.alert_id}`)) show('operator'); } }, 'Resolve') : null),
@@ -324,12 +341,12 @@ async function viewOperator() {
           i.state === 'open' ? h('button', { 'data-action': `iack:${i.incident_id}`, onclick: async () => { if (await act(`/v1/console/incidents/${i.incident_id}/ack`, {}, `Acknowledge ${i.incident_id}`)) show('operator'); } }, 'Acknowledge') : null,
           i.state !== 'resolved' ? h('button', { class: 'secondary', 'data-action': `iresolve:${i.incident_id}`, onclick: async () => { if (await act(`/v1/console/incidents/${i.incident_id}/resolve`, {}, `Resolve ${i.incident_id}`)) show('operator'); } }, 'Resolve') : null)))))));
   const preds = h('div', { class: 'card' }, h('h2', {}, 'Predicted failures to label'),
-    h('p', { class: 'muted small' }, 'Your labels are recorded in the ledger (label.set). Feeding them into training and into the report\'s precision and recall is not built yet.'),
+    h('p', { class: 'muted small', id: 'labels-feed' }, `Your labels are recorded in the ledger (label.set). A confirmed failure or a false alarm is the truth for the reading it covers: the next dataset defined with --labels trains on it, and the report counts the operators' verdicts for precision once a period holds ${d.min_operator_labels || 30} of them on alarms, for recall once it holds as many confirmed failures (${d.operator_verdicts || 0} verdicts so far).`),
     d.predictions.length ? h('div', { class: 'scroll' }, h('table', { id: 'predictions' }, h('tr', {}, ['Device', 'Reading', 'p(failure)', 'Model', 'Label'].map(t => h('th', {}, t))),
       d.predictions.map(p => h('tr', {}, h('td', {}, p.device), h('td', {}, when(p.reading_time)), h('td', {}, p.probability.toFixed(3)), h('td', {}, `${p.model}@${p.version}`),
-        h('td', {}, p.label ? h('div', { class: 'small' }, `${p.label.label} by ${p.label.actor}`) : '', labelForm(p.target)))))) : h('p', { class: 'muted' }, 'No positive predictions.'));
+        h('td', {}, p.label ? h('div', { class: 'small' }, labelText(p.label)) : '', labelForm(p.target)))))) : h('p', { class: 'muted' }, 'No positive predictions.'));
   const quar = h('div', { class: 'card' }, h('div', { class: 'inline' }, h('h2', {}, `Quarantine (${q.length >= 50 ? 'first 50' : q.length} waiting)`),
-    h('button', { id: 'replay', class: 'secondary', onclick: async () => { try { const r = await api('/v1/console/quarantine/replay', { method: 'POST' }); toast(`Replayed: ${r.accepted} accepted, ${r.quarantined} still quarantined (ledger index ${r.ledger_index})`); show('operator'); } catch (e) { toast(`Replay refused: ${e.message}`, true); } } }, 'Replay')),
+    h('button', { id: 'replay', class: 'secondary', onclick: async () => { try { const r = await api('/v1/console/quarantine/replay', { method: 'POST' }); toast(`Your request is recorded as ${r.recorded} at ledger index ${r.index}; the replay stored ${r.replay.accepted}, ${r.replay.quarantined} stay quarantined (telemetry.batch ${r.replay.ledger_index})`); show('operator'); } catch (e) { toast(`Replay refused: ${e.message}`, true); } } }, 'Replay')),
     h('div', { class: 'scroll' }, h('table', { id: 'quarantine' }, h('tr', {}, ['Device', 'Reason', 'Detail', 'Received'].map(t => h('th', {}, t))),
       q.slice(0, 50).map(r => h('tr', {}, h('td', {}, r.device || ''), h('td', {}, badge(r.reason, 'warn')), h('td', { class: 'small' }, r.detail), h('td', {}, when(r.received)))))));
   const twins = h('div', { class: 'card' }, h('h2', {}, 'Device twins'),
@@ -361,8 +378,8 @@ function lineageGraph(tr) {
     steps.map((s, i) => h('g', { class: 'ok' },
       i ? h('line', { x1: W / 2, x2: W / 2, y1: i * (bh + gap) - gap, y2: i * (bh + gap) }) : null,
       h('rect', { x: 10, y: i * (bh + gap), width: W - 20, height: bh, rx: 4 }),
-      h('text', { x: 20, y: i * (bh + gap) + 14 }, `${s.step || s.type} #${s.index}`),
-      h('text', { x: 20, y: i * (bh + gap) + 28 }, short(s.model ? `${s.model}@${s.version}` : s.dataset || s.batch_id || s.digest || '', 60)))),
+      h('text', { x: 20, y: i * (bh + gap) + 14 }, s.index === null ? `${s.step || s.type} (not in the ledger)` : `${s.step || s.type} #${s.index}`),
+      h('text', { x: 20, y: i * (bh + gap) + 28 }, short(s.model ? `${s.model}@${s.version}` : s.label ? `${s.label.replace('_', ' ')}: ${s.device} at ${when(s.reading_time)}` : s.dataset || s.batch_id || s.digest || '', 60)))),
     (tr.steps || []).length > 12 ? h('text', { x: 10, y: steps.length * (bh + gap) - 2 }, `… ${(tr.steps || []).length - 12} more`) : null);
 }
 
@@ -391,7 +408,10 @@ async function viewModels() {
       models.map(m => h('tr', {}, h('td', {}, `${m.name}@${m.version}`), h('td', {}, badge(m.status, m.status === 'deployed' ? 'ok' : 'warn')),
         h('td', {}, m.metrics ? m.metrics.precision.toFixed(3) : ''), h('td', {}, m.metrics ? m.metrics.recall.toFixed(3) : ''), h('td', {}, m.metrics ? m.metrics.pr_auc.toFixed(3) : ''),
         h('td', {}, m.approved_by || ''), h('td', { class: 'mono' }, short(m.dataset, 12))))),
-    h('h3', {}, 'Trainings'), h('ul', { class: 'small' }, d.trainings.map(t => h('li', {}, `${t.model} on ${short(t.dataset, 12)}: ${t.operator_labels !== undefined ? `${t.operator_labels} operator labels used` : 'no operator labels'} (#${t.index})`))));
+    h('h3', {}, 'Trainings'), h('ul', { class: 'small', id: 'trainings' }, d.trainings.map(t => h('li', { 'data-operator-labels': t.operator_labels ? t.operator_labels.used : 0 },
+      `${t.model} on ${short(t.dataset, 12)}: `, t.operator_labels && t.operator_labels.used
+        ? `${t.operator_labels.used} operator labels used (${t.operator_labels.confirmed_failure} confirmed failures, ${t.operator_labels.false_alarm} false alarms; ${t.operator_labels.changed} changed the simulator's label)`
+        : 'no operator labels', ' ', verifyBtn(panel, t.index)))));
   const esc = d.escalations.length ? h('div', { class: 'card' }, h('h2', {}, 'Escalated to you'),
     h('ul', { id: 'escalations' }, d.escalations.map(e => h('li', {}, `Alert ${e.alert_id} (${e.activity}) was not acknowledged within ${Math.round(e.sla_seconds / 3600)} h `, verifyBtn(panel, e.index))))) : null;
   const drift = h('div', { class: 'card' }, h('h2', {}, 'Drift per feature (latest PSI; dashed line: alarm threshold)'), driftBars(d.drift));
