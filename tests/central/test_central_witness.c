@@ -51,6 +51,14 @@ static pid_t fresh_centre(const char *name)
     return tc_centre_start(db, centre_dir, keyfile, centre_port, NULL);
 }
 
+/* Stop the front-end and remove its directory (each test runs in a fork of
+ * its own, so it cleans up after itself). */
+static void stop_centre(pid_t pid)
+{
+    ts_daemon_stop(pid, SIGTERM);
+    ts_rmrf(centre_dir);
+}
+
 static void start_witnessed(tc_site *s)
 {
     char url[64];
@@ -276,7 +284,7 @@ START_TEST(test_witness_cosigns)
     ck_assert_int_eq(tc_qi(db, "SELECT count(*) FROM auditd_central.alerts"), 0);
     expect_cosigned_valid(&s);
     expect_verify_ok();
-    ts_daemon_stop(centre, SIGTERM);
+    stop_centre(centre);
     tc_site_free(&s);
 }
 END_TEST
@@ -330,7 +338,7 @@ START_TEST(test_witness_fork)
     ck_assert_int_eq(tc_central(db, &out, NULL, (const char *const[]){"status", NULL}), 0);
     ck_assert_msg(strstr(out, "fork (witness)") && strstr(out, "fork (mirror)"), "%s", out);
     free(out);
-    ts_daemon_stop(centre, SIGTERM);
+    stop_centre(centre);
     tc_site_free(&s);
 }
 END_TEST
@@ -367,7 +375,7 @@ START_TEST(test_witness_cut)
                                       1, 30000),
                      1);
     expect_verify_ok();
-    ts_daemon_stop(centre, SIGTERM);
+    stop_centre(centre);
     tc_site_free(&s);
 }
 END_TEST
@@ -400,7 +408,7 @@ START_TEST(test_split_view)
     ck_assert_msg(strstr(detail, "cosigned as the site's witness") != NULL, "%s", detail);
     free(detail);
     expect_verify_ok();
-    ts_daemon_stop(centre, SIGTERM);
+    stop_centre(centre);
     tc_site_free(&b);
     tc_site_free(&a);
 }
@@ -464,7 +472,7 @@ START_TEST(test_kill_centre_witnessing)
     expect_cosigned_valid(&s);
     ck_assert_int_eq(tc_qi(db, "SELECT count(*) FROM auditd_central.alerts"), 0);
     expect_verify_ok();
-    ts_daemon_stop(centre, SIGTERM);
+    stop_centre(centre);
     tc_site_free(&s);
 }
 END_TEST
