@@ -114,6 +114,12 @@ say "a new ledger, the plant's RACI policy, its agents and an auditor's token"
 "$A" agent add gw-1 --role edge --key-out "$out/keys/gw-1.key"
 "$A" agent add platform --role platform --key-out "$out/keys/platform.key"
 TOKEN=$("$A" token create --role auditor --name steering-auditor | tail -n 1)
+echo "-- people who will use the web console (passwords in $out/people/, shown only there):"
+mkdir -p -m 700 "$out/people"
+for p in erin:steering frank:auditor grace:operator alice:operator carol:data-scientist,approver bob:admin; do
+  ( umask 077; "$A" person add "${p%%:*}" --role "${p#*:}" >"$out/people/${p%%:*}.password" 2>/dev/null )
+  echo "   ${p%%:*}: ${p#*:}"
+done
 
 say "a witness outside the plant (the group audit office's auditd) cosigns the plant's checkpoints"
 # Its own data directory and key: it remembers how big the plant's log was, so a cut tail or a
@@ -337,3 +343,9 @@ echo "OSCAL assessment results:  $out/reports/report-2026-Q3.oscal.xml"
 echo "                           $out/reports/report-2026-Q3.oscal.json"
 echo "KPI data:                  $out/reports/report-2026-Q3.kpis.json (and .kpis.csv)"
 echo "data directory:            $AUDITD_DATA_DIR"
+echo
+echo "To look at it in the web console, as the steering committee, an auditor, an operator or the"
+echo "data scientist would:"
+echo "   $A serve --data-dir $AUDITD_DATA_DIR --listen 127.0.0.1:8080"
+echo "then open http://127.0.0.1:8080/ui/ and sign in as erin, frank, grace or carol with the"
+echo "password in $out/people/<name>.password (docs/console.md says what each may see and do)."
