@@ -3,14 +3,25 @@
  * Tables (see docs/ledger.md):
  *   meta(key, value)              origin, public key, format
  *   entries(seq, leaf, leaf_hash) the exact leaf bytes and SHA-256(0x00||leaf)
- *   nodes(id, hash)               every complete subtree hash of level >= 1;
- *                                 id = level * 2^56 + index at that level
+ *   nodes(id, hash)               every complete subtree hash of level >=
+ *                                 min_level (4; 1 in ledgers of format
+ *                                 auditd-ledger-1); id = level * 2^56 +
+ *                                 index at that level
  *   checkpoints(size, root, note) every signed checkpoint
  * Triggers refuse UPDATE and DELETE on all four.
  *
  * Any subtree hash the proofs need is either one stored node, one leaf hash,
- * or (on the right edge) a fold of at most 64 of them, so roots and proofs
- * cost O(log n) row reads and the handle keeps O(1) memory. */
+ * a fold of the at most 2^(min_level-1) leaf hashes under an unstored node,
+ * or (on the right edge) a fold of at most 64 of those, so roots and proofs
+ * cost O(log n) row reads and the handle keeps O(1) memory.
+ *
+ * Why levels 1..3 are not stored (format auditd-ledger-2): they are 7 of
+ * every 8 node rows, and their inserts land in the middle of the nodes
+ * B-tree (ids are ordered by level first); writing them cost about a quarter
+ * of an append's CPU. A proof recomputes such a subtree from at most 8
+ * consecutive leaf hashes, one short range read. A ledger made before
+ * (format auditd-ledger-1) keeps storing and reading every level, so both
+ * layouts open, append, prove and verify. */
 #include "ledger.h"
 
 #include "canon.h"
@@ -35,6 +46,11 @@
 #define MAX_SOURCE 128
 #define MAX_TYPE 128
 #define PATH_MAX_LEN 4096
+/* The formats (meta 'format') and the lowest tree level each stores. */
+#define FORMAT_V1 "auditd-ledger-1"
+#define FORMAT_V2 "auditd-ledger-2"
+#define MIN_LEVEL_V1 1
+#define MIN_LEVEL_V2 4
 
 enum {
     ST_INSERT_ENTRY,
@@ -42,6 +58,7 @@ enum {
     ST_INSERT_CKPT,
     ST_GET_LEAF,
     ST_GET_LEAF_HASH,
+    ST_LEAF_HASHES,
     ST_GET_NODE,
     ST_MAX_SEQ,
     ST_LATEST_CKPT,
@@ -56,6 +73,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT_CKPT] = "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
     [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?",
     [ST_GET_LEAF_HASH] = "SELECT leaf_hash FROM entries WHERE seq = ?",
+    [ST_LEAF_HASHES] = "SELECT seq, leaf_hash FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
     [ST_GET_NODE] = "SELECT hash FROM nodes WHERE id = ?",
     [ST_MAX_SEQ] = "SELECT max(seq) FROM entries",
     [ST_LATEST_CKPT] = "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
@@ -84,6 +102,7 @@ struct ledger {
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *bt[BT_COUNT];
     int mode;
+    int min_level;            /* lowest tree level stored in nodes (format) */
     char origin[NOTE_ORIGIN_MAX + 1];
     uint8_t pub[32];
     char key_line[NOTE_KEYLINE_MAX];
@@ -212,7 +231,7 @@ static int init_ledger(const char *dir, const char *origin, const uint8_t *seed,
             rc = sqldb_fail(db, "creating the ledger triggers", err);
     if (!rc) {
         sqlite3_stmt *s = NULL;
-        const char *sql = "INSERT INTO meta(key, value) VALUES ('format', 'auditd-ledger-1'), "
+        const char *sql = "INSERT INTO meta(key, value) VALUES ('format', '" FORMAT_V2 "'), "
                           "('origin', ?1), ('pubkey', ?2)";
         if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
             rc = sqldb_fail(db, "writing ledger metadata", err);
@@ -264,8 +283,12 @@ static int load_meta(ledger *lg, adt_err *err)
         } else if (!strcmp(k, "pubkey") && n == 32) {
             memcpy(lg->pub, v, 32);
             have_pub = true;
-        } else if (!strcmp(k, "format") && n == 15 && !memcmp(v, "auditd-ledger-1", 15)) {
+        } else if (!strcmp(k, "format") && n == 15 && !memcmp(v, FORMAT_V1, 15)) {
             have_format = true;
+            lg->min_level = MIN_LEVEL_V1;
+        } else if (!strcmp(k, "format") && n == 15 && !memcmp(v, FORMAT_V2, 15)) {
+            have_format = true;
+            lg->min_level = MIN_LEVEL_V2;
         }
     }
     sqlite3_finalize(s);
@@ -338,6 +361,7 @@ void ledger_close(ledger *lg)
 const char *ledger_origin(const ledger *lg) { return lg->origin; }
 const char *ledger_key_line(const ledger *lg) { return lg->key_line; }
 const uint8_t *ledger_pubkey(const ledger *lg) { return lg->pub; }
+int ledger_node_min_level(const ledger *lg) { return lg->min_level; }
 
 static int db_size(ledger *lg, uint64_t *size, adt_err *err)
 {
@@ -374,11 +398,39 @@ static int get_hash(ledger *lg, int stmt, int64_t key, merkle_hash out, adt_err 
     return sqldb_fail(lg->db, "reading the tree", err);
 }
 
+/* A subtree below min_level, folded from its 2^level stored leaf hashes
+ * (one range read). */
+static int folded_hash(ledger *lg, int level, uint64_t start, merkle_hash out, adt_err *err)
+{
+    sqlite3_stmt *s = lg->st[ST_LEAF_HASHES];
+    uint64_t n = 1ull << level;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, (int64_t)start);
+    sqlite3_bind_int64(s, 2, (int64_t)(start + n));
+    merkle_frontier fr;
+    merkle_frontier_init(&fr);
+    int r;
+    while ((r = sqlite3_step(s)) == SQLITE_ROW && fr.size < n &&
+           (uint64_t)sqlite3_column_int64(s, 0) == start + fr.size &&
+           sqlite3_column_bytes(s, 1) == MERKLE_HASH_LEN)
+        merkle_frontier_push(&fr, sqlite3_column_blob(s, 1), NULL, NULL);
+    sqlite3_reset(s);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return sqldb_fail(lg->db, "reading the tree", err);
+    if (fr.size != n)
+        return adt_fail(err, ADT_ECORRUPT, "ledger tree is missing leaf hash %llu: run 'auditd verify'",
+                        (unsigned long long)(start + fr.size));
+    merkle_frontier_root(&fr, out);
+    return ADT_OK;
+}
+
 /* Hash of the perfect subtree of `level` whose leftmost leaf is `start`. */
 static int perfect_hash(ledger *lg, int level, uint64_t start, merkle_hash out, adt_err *err)
 {
     if (level == 0)
         return get_hash(lg, ST_GET_LEAF_HASH, (int64_t)start, out, err);
+    if (level < lg->min_level)
+        return folded_hash(lg, level, start, out, err);
     return get_hash(lg, ST_GET_NODE, NODE_ID(level, start >> level), out, err);
 }
 
@@ -433,6 +485,8 @@ static int load_frontier(ledger *lg, adt_err *err)
 static int on_node(void *ctx, int level, uint64_t index, const merkle_hash h)
 {
     ledger *lg = ctx;
+    if (level < lg->min_level)
+        return ADT_OK;
     sqlite3_stmt *s = lg->st[ST_INSERT_NODE];
     sqlite3_reset(s);
     sqlite3_bind_int64(s, 1, NODE_ID(level, index));
@@ -1041,6 +1095,7 @@ int ledger_scan(ledger *lg, uint64_t from, uint64_t to, ledger_scan_fn fn, void 
 
 typedef struct verifier {
     sqlite3 *db;
+    int min_level;           /* levels below are not stored (format) */
     sqlite3_stmt *level[64]; /* per-level cursor over stored nodes, in index order */
     bool level_done[64];
     ledger_verify_result *res;
@@ -1064,6 +1119,8 @@ static int vfail(ledger_verify_result *res, bool has_index, uint64_t index, cons
 static int verify_node(void *ctx, int level, uint64_t index, const merkle_hash h)
 {
     verifier *v = ctx;
+    if (level < v->min_level)
+        return ADT_OK;
     uint64_t first_leaf = index << level;
     if (!v->level[level]) {
         if (sqlite3_prepare_v2(v->db, "SELECT id, hash FROM nodes WHERE id >= ?1 AND id < ?2 ORDER BY id",
@@ -1374,7 +1431,7 @@ out:
 static void verify_node_count(ledger *lg, uint64_t size, ledger_verify_result *res)
 {
     uint64_t expect_nodes = 0;
-    for (int l = 1; l < 64; l++)
+    for (int l = lg->min_level; l < 64; l++)
         expect_nodes += size >> l;
     sqlite3_stmt *cn;
     if (sqlite3_prepare_v2(lg->db, "SELECT count(*) FROM nodes", -1, &cn, NULL) == SQLITE_OK &&
@@ -1395,7 +1452,7 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
         return rc;
     structure_check sc;
     structure_start(&sc, dir);
-    verifier v = {.db = lg->db, .res = res};
+    verifier v = {.db = lg->db, .min_level = lg->min_level, .res = res};
     merkle_frontier fr;
     merkle_frontier_init(&fr);
     if (verify_triggers(lg, res) && !(rc = verify_entries(lg, &v, &fr, err)) && res->ok) {
