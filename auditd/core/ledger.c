@@ -51,9 +51,15 @@
 #define FORMAT_V2 "auditd-ledger-2"
 #define MIN_LEVEL_V1 1
 #define MIN_LEVEL_V2 4
+/* Entries are inserted PEND_ROWS at a time with one multi-row statement (one
+ * statement journal and one trigger-carrying statement run instead of 32),
+ * or fewer when their leaves reach PEND_BYTES. */
+#define PEND_ROWS 32
+#define PEND_BYTES (256u << 10)
 
 enum {
     ST_INSERT_ENTRY,
+    ST_INSERT_ENTRIES,
     ST_INSERT_NODE,
     ST_INSERT_CKPT,
     ST_GET_LEAF,
@@ -69,6 +75,7 @@ enum {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT_ENTRY] = "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)",
+    [ST_INSERT_ENTRIES] = NULL, /* PEND_ROWS rows: built by ledger_open */
     [ST_INSERT_NODE] = "INSERT INTO nodes(id, hash) VALUES (?, ?)",
     [ST_INSERT_CKPT] = "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
     [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?",
@@ -112,6 +119,13 @@ struct ledger {
     merkle_frontier fr;
     merkle_hash last_leaf;
     buf leaf;                 /* scratch for building leaves */
+    /* Entries built but not yet inserted (see PEND_ROWS): their leaves one
+     * after another in `pend`, and each one's end offset and leaf hash. */
+    buf pend;
+    size_t npend;
+    uint64_t pend_first;      /* seq of the first */
+    size_t pend_end[PEND_ROWS];
+    merkle_hash pend_hash[PEND_ROWS];
     /* The last leaf tail built (see leaf_tail): for a run of items with the
      * same source, type and writer it is checked and built once. */
     buf tail;
@@ -306,6 +320,7 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     lg->mode = mode;
     buf_init(&lg->leaf, LEDGER_MAX_LEAF);
+    buf_init(&lg->pend, PEND_BYTES + LEDGER_MAX_LEAF);
     buf_init(&lg->tail, 2 * (MAX_SOURCE + MAX_TYPE) + 64);
     /* Readers open read-write too (never writing): WAL readers need the shm
      * file, and a read-only open could not recover a crashed writer's WAL.
@@ -316,9 +331,13 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
     int rc = sqldb_open(dir, LEDGER_DB_FILE, SQLDB_WRITE, SQLDB_DURABLE, hint, &lg->db, err);
     if (!rc)
         rc = load_meta(lg, err);
+    char multi[64 + PEND_ROWS * 10];
+    int ml = snprintf(multi, sizeof multi, "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)");
+    for (int i = 1; i < PEND_ROWS; i++)
+        ml += snprintf(multi + ml, sizeof multi - (size_t)ml, ",(?,?,?)");
     for (int i = 0; !rc && i < ST_COUNT; i++)
-        if (sqlite3_prepare_v3(lg->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &lg->st[i],
-                               NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v3(lg->db, stmt_sql[i] ? stmt_sql[i] : multi, -1,
+                               SQLITE_PREPARE_PERSISTENT, &lg->st[i], NULL) != SQLITE_OK)
             rc = sqldb_fail(lg->db, "preparing ledger statements", err);
     /* A writer brings a ledger of an older version up to date (the batches
      * table only; the public formats are unchanged). */
@@ -354,6 +373,7 @@ void ledger_close(ledger *lg)
     sqlite3_close(lg->db);
     note_signer_free(lg->signer);
     buf_free(&lg->leaf);
+    buf_free(&lg->pend);
     buf_free(&lg->tail);
     free(lg);
 }
@@ -711,27 +731,56 @@ static int find_duplicate(ledger *lg, ledger_batch *batches, size_t k, adt_err *
     return ADT_OK;
 }
 
-/* Store one entry: its leaf (built in lg->leaf), leaf hash and the tree
- * nodes it completes. */
+/* Insert the pending entries: PEND_ROWS of them with the multi-row
+ * statement, fewer one by one. */
+static int flush_entries(ledger *lg, adt_err *err)
+{
+    size_t n = lg->npend;
+    lg->npend = 0;
+    lg->pend.len = 0;
+    bool multi = n == PEND_ROWS;
+    sqlite3_stmt *s = lg->st[multi ? ST_INSERT_ENTRIES : ST_INSERT_ENTRY];
+    for (size_t i = 0; i < n; i++) {
+        size_t start = i ? lg->pend_end[i - 1] : 0;
+        int col = multi ? 3 * (int)i : 0;
+        if (!multi)
+            sqlite3_reset(s);
+        sqlite3_bind_int64(s, col + 1, (int64_t)(lg->pend_first + i));
+        sqlite3_bind_blob(s, col + 2, lg->pend.data + start, (int)(lg->pend_end[i] - start),
+                          SQLITE_STATIC);
+        sqlite3_bind_blob(s, col + 3, lg->pend_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
+        if (multi && i + 1 < n)
+            continue;
+        int r = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (r != SQLITE_DONE)
+            return sqldb_fail(lg->db, "storing an entry", err);
+        /* A foreign trigger could make an insert a silent no-op: never
+         * acknowledge what was not stored. */
+        if (sqlite3_changes(lg->db) != (multi ? (int)n : 1))
+            return adt_fail(err, ADT_ECORRUPT,
+                            "entries from %llu were not all stored (a foreign trigger?): run "
+                            "'auditd verify'", (unsigned long long)(lg->pend_first + (multi ? 0 : i)));
+    }
+    return ADT_OK;
+}
+
+/* Store one entry: its leaf (built in lg->leaf) and leaf hash are queued
+ * for flush_entries; the tree nodes it completes are inserted now. */
 static int store_entry(ledger *lg, uint64_t seq, adt_err *err)
 {
+    int rc;
+    if ((lg->npend == PEND_ROWS || lg->pend.len >= PEND_BYTES) && (rc = flush_entries(lg, err)))
+        return rc;
     merkle_hash lh;
     merkle_leaf_hash(lg->leaf.data, lg->leaf.len, lh);
-    sqlite3_stmt *s = lg->st[ST_INSERT_ENTRY];
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, (int64_t)seq);
-    sqlite3_bind_blob(s, 2, lg->leaf.data, (int)lg->leaf.len, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, lh, MERKLE_HASH_LEN, SQLITE_STATIC);
-    int r = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (r != SQLITE_DONE)
-        return sqldb_fail(lg->db, "storing an entry", err);
-    /* A foreign trigger could make an insert a silent no-op: never
-     * acknowledge what was not stored. */
-    if (sqlite3_changes(lg->db) != 1)
-        return adt_fail(err, ADT_ECORRUPT,
-                        "entry %llu was not stored (a foreign trigger?): run 'auditd verify'",
-                        (unsigned long long)seq);
+    if (lg->npend == 0)
+        lg->pend_first = seq;
+    if (buf_append(&lg->pend, lg->leaf.data, lg->leaf.len))
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    lg->pend_end[lg->npend] = lg->pend.len;
+    memcpy(lg->pend_hash[lg->npend], lh, MERKLE_HASH_LEN);
+    lg->npend++;
     if (merkle_frontier_push(&lg->fr, lh, on_node, lg))
         return sqldb_fail(lg->db, "storing a tree node", err);
     memcpy(lg->last_leaf, lh, MERKLE_HASH_LEN);
@@ -771,7 +820,7 @@ static int append_entries(ledger *lg, ledger_batch *batches, size_t nb, const ch
                 return rc;
         }
     }
-    return ADT_OK;
+    return flush_entries(lg, err);
 }
 
 /* The identities of the batches appended, in the same transaction as their
@@ -855,6 +904,8 @@ int ledger_append_batches(ledger *lg, ledger_batch *batches, size_t nb, ledger_c
     char now[40];
     rfc3339_format(lg->clock ? lg->clock(lg->clock_ctx) : rfc3339_now_us(), now, sizeof now);
     ledger_commit c = {.first = lg->fr.size};
+    lg->npend = 0;
+    lg->pend.len = 0;
     if (!rc)
         rc = append_entries(lg, batches, nb, now, err);
     if (!rc) {
@@ -1455,6 +1506,10 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
     verifier v = {.db = lg->db, .min_level = lg->min_level, .res = res};
     merkle_frontier fr;
     merkle_frontier_init(&fr);
+    /* Steps 1 to 6 read one snapshot: appends made meanwhile by others are
+     * neither half seen (entries of one size, nodes of a larger one) nor
+     * waited for. */
+    bool began = read_begin(lg);
     if (verify_triggers(lg, res) && !(rc = verify_entries(lg, &v, &fr, err)) && res->ok) {
         verify_node_count(lg, fr.size, res);
         /* 6. Every recorded batch identity names entries that exist and were
@@ -1467,6 +1522,7 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
     }
     for (int l = 0; l < 64; l++)
         sqlite3_finalize(v.level[l]);
+    read_end(lg, began);
     ledger_close(lg);
     if (structure_finish(&sc, res))
         rc = ADT_OK;
