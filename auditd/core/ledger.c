@@ -1040,6 +1040,18 @@ static int root_locked(ledger *lg, uint64_t size, merkle_hash out, adt_err *err)
     return range_hash(lg, 0, size, out, err);
 }
 
+/* The proof hash after recursing into one side of the split of D[a:b] at
+ * a+k: the other side's subtree (right: D[a+k:b]; left: the perfect D[a:a+k]). */
+static int put_sibling(ledger *lg, bool went_left, uint64_t a, uint64_t k, uint64_t b,
+                       merkle_hash *out, size_t *n, adt_err *err)
+{
+    int rc = went_left ? range_hash(lg, a + k, b, out[*n], err)
+                       : perfect_hash(lg, log2_exact(k), a, out[*n], err);
+    if (!rc)
+        (*n)++;
+    return rc;
+}
+
 /* RFC 6962 PATH(m, D[a:b]), m absolute. Appends deepest first. */
 static int path(ledger *lg, uint64_t m, uint64_t a, uint64_t b, merkle_hash *out, size_t *n,
                 adt_err *err)
@@ -1047,19 +1059,9 @@ static int path(ledger *lg, uint64_t m, uint64_t a, uint64_t b, merkle_hash *out
     if (b - a == 1)
         return ADT_OK;
     uint64_t k = merkle_split(b - a);
-    int rc;
-    if (m < a + k) {
-        if ((rc = path(lg, m, a, a + k, out, n, err)))
-            return rc;
-        rc = range_hash(lg, a + k, b, out[*n], err);
-    } else {
-        if ((rc = path(lg, m, a + k, b, out, n, err)))
-            return rc;
-        rc = perfect_hash(lg, log2_exact(k), a, out[*n], err);
-    }
-    if (!rc)
-        (*n)++;
-    return rc;
+    bool left = m < a + k;
+    int rc = left ? path(lg, m, a, a + k, out, n, err) : path(lg, m, a + k, b, out, n, err);
+    return rc ? rc : put_sibling(lg, left, a, k, b, out, n, err);
 }
 
 int ledger_prove_inclusion(ledger *lg, uint64_t index, uint64_t size, merkle_hash *hashes,
@@ -1091,18 +1093,10 @@ static int subproof(ledger *lg, uint64_t m, uint64_t a, uint64_t b, bool complet
         return ADT_OK;
     }
     uint64_t k = merkle_split(b - a);
-    if (m <= k) {
-        if ((rc = subproof(lg, m, a, a + k, complete, out, n, err)))
-            return rc;
-        rc = range_hash(lg, a + k, b, out[*n], err);
-    } else {
-        if ((rc = subproof(lg, m - k, a + k, b, false, out, n, err)))
-            return rc;
-        rc = perfect_hash(lg, log2_exact(k), a, out[*n], err);
-    }
-    if (!rc)
-        (*n)++;
-    return rc;
+    bool left = m <= k;
+    rc = left ? subproof(lg, m, a, a + k, complete, out, n, err)
+              : subproof(lg, m - k, a + k, b, false, out, n, err);
+    return rc ? rc : put_sibling(lg, left, a, k, b, out, n, err);
 }
 
 int ledger_prove_consistency(ledger *lg, uint64_t first, uint64_t second, merkle_hash *hashes,
