@@ -146,6 +146,19 @@ static void refresh_scorer(ingest *g)
     map_features(g);
 }
 
+/* Room for element n of `arr` (capacity *cap, doubled from `first`): the
+ * array, moved perhaps, or NULL when out of memory (`arr` still valid). */
+static void *grow_one(void *arr, size_t n, size_t *cap, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return arr;
+    size_t nc = *cap ? *cap * 2 : first;
+    void *na = realloc(arr, nc * elem);
+    if (na)
+        *cap = nc;
+    return na;
+}
+
 static int load(ingest *g, adt_err *err)
 {
     sqlite3_stmt *gen;
@@ -171,15 +184,12 @@ static int load(ingest *g, adt_err *err)
         return rc;
     size_t cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (g->nprofs == cap) {
-            cap = cap ? cap * 2 : 8;
-            iprof *np = realloc(g->profs, cap * sizeof *np);
-            if (!np) {
-                rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-                break;
-            }
-            g->profs = np;
+        iprof *np = grow_one(g->profs, g->nprofs, &cap, sizeof *np, 8);
+        if (!np) {
+            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+            break;
         }
+        g->profs = np;
         iprof *ip = &g->profs[g->nprofs];
         memset(ip, 0, sizeof *ip);
         const char *json = (const char *)sqlite3_column_text(st, 2);
@@ -201,15 +211,12 @@ static int load(ingest *g, adt_err *err)
         return rc;
     cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (g->ndevs == cap) {
-            cap = cap ? cap * 2 : 16;
-            idev *nd = realloc(g->devs, cap * sizeof *nd);
-            if (!nd) {
-                rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-                break;
-            }
-            g->devs = nd;
+        idev *nd = grow_one(g->devs, g->ndevs, &cap, sizeof *nd, 16);
+        if (!nd) {
+            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+            break;
         }
+        g->devs = nd;
         idev *d = &g->devs[g->ndevs];
         memset(d, 0, sizeof *d);
         d->id = sqlite3_column_int64(st, 0);
