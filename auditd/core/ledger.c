@@ -61,6 +61,7 @@ enum {
     ST_INSERT_ENTRY,
     ST_INSERT_ENTRIES,
     ST_INSERT_NODE,
+    ST_INSERT_NODES,
     ST_INSERT_CKPT,
     ST_GET_LEAF,
     ST_GET_LEAF_HASH,
@@ -77,6 +78,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT_ENTRY] = "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)",
     [ST_INSERT_ENTRIES] = NULL, /* PEND_ROWS rows: built by ledger_open */
     [ST_INSERT_NODE] = "INSERT INTO nodes(id, hash) VALUES (?, ?)",
+    [ST_INSERT_NODES] = NULL, /* PEND_ROWS rows: built by ledger_open */
     [ST_INSERT_CKPT] = "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
     [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?",
     [ST_GET_LEAF_HASH] = "SELECT leaf_hash FROM entries WHERE seq = ?",
@@ -126,6 +128,10 @@ struct ledger {
     uint64_t pend_first;      /* seq of the first */
     size_t pend_end[PEND_ROWS];
     merkle_hash pend_hash[PEND_ROWS];
+    /* Tree nodes completed but not yet inserted, stored with the entries. */
+    size_t nnodes;
+    int64_t node_id[PEND_ROWS];
+    merkle_hash node_hash[PEND_ROWS];
     /* The last leaf tail built (see leaf_tail): for a run of items with the
      * same source, type and writer it is checked and built once. */
     buf tail;
@@ -331,12 +337,15 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
     int rc = sqldb_open(dir, LEDGER_DB_FILE, SQLDB_WRITE, SQLDB_DURABLE, hint, &lg->db, err);
     if (!rc)
         rc = load_meta(lg, err);
-    char multi[64 + PEND_ROWS * 10];
-    int ml = snprintf(multi, sizeof multi, "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)");
-    for (int i = 1; i < PEND_ROWS; i++)
-        ml += snprintf(multi + ml, sizeof multi - (size_t)ml, ",(?,?,?)");
+    char multi[2][64 + PEND_ROWS * 10];
+    int ml = snprintf(multi[0], sizeof multi[0], "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)");
+    int nl = snprintf(multi[1], sizeof multi[1], "INSERT INTO nodes(id, hash) VALUES (?, ?)");
+    for (int i = 1; i < PEND_ROWS; i++) {
+        ml += snprintf(multi[0] + ml, sizeof multi[0] - (size_t)ml, ",(?,?,?)");
+        nl += snprintf(multi[1] + nl, sizeof multi[1] - (size_t)nl, ",(?,?)");
+    }
     for (int i = 0; !rc && i < ST_COUNT; i++)
-        if (sqlite3_prepare_v3(lg->db, stmt_sql[i] ? stmt_sql[i] : multi, -1,
+        if (sqlite3_prepare_v3(lg->db, stmt_sql[i] ? stmt_sql[i] : multi[i == ST_INSERT_NODES], -1,
                                SQLITE_PREPARE_PERSISTENT, &lg->st[i], NULL) != SQLITE_OK)
             rc = sqldb_fail(lg->db, "preparing ledger statements", err);
     /* A writer brings a ledger of an older version up to date (the batches
@@ -502,18 +511,42 @@ static int load_frontier(ledger *lg, adt_err *err)
     return ADT_OK;
 }
 
+/* Insert the pending tree nodes: PEND_ROWS of them with the multi-row
+ * statement, fewer one by one. */
+static int flush_nodes(ledger *lg)
+{
+    size_t n = lg->nnodes;
+    lg->nnodes = 0;
+    bool multi = n == PEND_ROWS;
+    sqlite3_stmt *s = lg->st[multi ? ST_INSERT_NODES : ST_INSERT_NODE];
+    for (size_t i = 0; i < n; i++) {
+        int col = multi ? 2 * (int)i : 0;
+        if (!multi)
+            sqlite3_reset(s);
+        sqlite3_bind_int64(s, col + 1, lg->node_id[i]);
+        sqlite3_bind_blob(s, col + 2, lg->node_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
+        if (multi && i + 1 < n)
+            continue;
+        int r = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (r != SQLITE_DONE || sqlite3_changes(lg->db) != (multi ? (int)n : 1))
+            return ADT_EIO;
+    }
+    return ADT_OK;
+}
+
 static int on_node(void *ctx, int level, uint64_t index, const merkle_hash h)
 {
     ledger *lg = ctx;
     if (level < lg->min_level)
         return ADT_OK;
-    sqlite3_stmt *s = lg->st[ST_INSERT_NODE];
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, NODE_ID(level, index));
-    sqlite3_bind_blob(s, 2, h, MERKLE_HASH_LEN, SQLITE_STATIC);
-    int r = sqlite3_step(s);
-    sqlite3_reset(s);
-    return r == SQLITE_DONE && sqlite3_changes(lg->db) == 1 ? ADT_OK : ADT_EIO;
+    int rc;
+    if (lg->nnodes == PEND_ROWS && (rc = flush_nodes(lg)))
+        return rc;
+    lg->node_id[lg->nnodes] = NODE_ID(level, index);
+    memcpy(lg->node_hash[lg->nnodes], h, MERKLE_HASH_LEN);
+    lg->nnodes++;
+    return ADT_OK;
 }
 
 static bool valid_label(const char *s, size_t max)
@@ -820,7 +853,10 @@ static int append_entries(ledger *lg, ledger_batch *batches, size_t nb, const ch
                 return rc;
         }
     }
-    return flush_entries(lg, err);
+    int rc = flush_entries(lg, err);
+    if (!rc && flush_nodes(lg))
+        rc = sqldb_fail(lg->db, "storing a tree node", err);
+    return rc;
 }
 
 /* The identities of the batches appended, in the same transaction as their
@@ -906,6 +942,7 @@ int ledger_append_batches(ledger *lg, ledger_batch *batches, size_t nb, ledger_c
     ledger_commit c = {.first = lg->fr.size};
     lg->npend = 0;
     lg->pend.len = 0;
+    lg->nnodes = 0;
     if (!rc)
         rc = append_entries(lg, batches, nb, now, err);
     if (!rc) {
