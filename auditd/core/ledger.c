@@ -799,7 +799,8 @@ static int flush_entries(ledger *lg, adt_err *err)
 }
 
 /* Store one entry: its leaf (built in lg->leaf) and leaf hash are queued
- * for flush_entries; the tree nodes it completes are inserted now. */
+ * for flush_entries, the tree nodes it completes for flush_nodes (on_node);
+ * append_entries flushes both before the checkpoint is signed. */
 static int store_entry(ledger *lg, uint64_t seq, adt_err *err)
 {
     int rc;
