@@ -54,22 +54,30 @@ static int fail(const char *what, const adt_err *e)
     return 1;
 }
 
+/* One data directory being ingested into: its ledger, the sink recording
+ * there, the ingestion handle. */
+typedef struct target {
+    ledger *lg;
+    evsink s;
+    ingest *g;
+} target;
+
 /* A fresh data directory with a ledger, the CNC profile and the CNC devices. */
-static int prepare(const char *ddir, const char *devs, ledger **lg, evsink *s, ingest **g)
+static int prepare(const char *ddir, const char *devs, target *t)
 {
     adt_err err;
-    if (ledger_init(ddir, "bench/pipeline", &err) || ledger_open(ddir, LEDGER_RDWR, lg, &err))
+    if (ledger_init(ddir, "bench/pipeline", &err) || ledger_open(ddir, LEDGER_RDWR, &t->lg, &err))
         return fail("ledger", &err);
-    *s = (evsink){.lg = *lg};
-    if (ingest_open(ddir, s, true, g, &err))
+    t->s = (evsink){.lg = t->lg};
+    if (ingest_open(ddir, &t->s, true, &t->g, &err))
         return fail("ingest open", &err);
     registry_put rp;
-    if (registry_profile_put(ingest_db(*g), s, "bench", sim_profile_cnc, strlen(sim_profile_cnc),
-                             &rp, &err))
+    if (registry_profile_put(ingest_db(t->g), &t->s, "bench", sim_profile_cnc,
+                             strlen(sim_profile_cnc), &rp, &err))
         return fail("profile", &err);
-    if (registry_devices_ndjson(ingest_db(*g), s, "bench", devs, strlen(devs), NULL, &err))
+    if (registry_devices_ndjson(ingest_db(t->g), &t->s, "bench", devs, strlen(devs), NULL, &err))
         return fail("devices", &err);
-    ingest_invalidate(*g);
+    ingest_invalidate(t->g);
     return 0;
 }
 
@@ -149,27 +157,25 @@ int main(int argc, char **argv)
      * training directory. */
     char tdir[300];
     snprintf(tdir, sizeof tdir, "%s/train", dir);
-    ledger *lg;
-    evsink s;
-    ingest *g;
-    if (prepare(tdir, devs, &lg, &s, &g))
+    target tr;
+    if (prepare(tdir, devs, &tr))
         return 1;
     for (long i = 0; i < n; i += BATCH) {
-        long j = i + BATCH < n ? i + BATCH : n;
-        ingest_result r;
-        if (ingest_ndjson(g, "bench", data + starts[i], (size_t)(starts[j] - starts[i]), &r, &err))
-            return fail("ingest", &err);
+        double w, c;
+        uint64_t got;
+        if (ingest_span(tr.g, data, starts, i, i + BATCH < n ? i + BATCH : n, &w, &c, &got, false))
+            return 1;
     }
-    ingest_close(g);
+    ingest_close(tr.g);
     sqlite3 *tdb;
     if (tdb_open(tdir, true, &tdb, &err))
         return fail("telemetry.db", &err);
     lineage_dataset ds;
     /* every reading: from the epoch to the end of year 9999 */
-    if (lineage_dataset_define(tdb, &s, "bench", 0, 253402300800000000LL - 1, NULL, 0, &ds, &err))
+    if (lineage_dataset_define(tdb, &tr.s, "bench", 0, 253402300800000000LL - 1, NULL, 0, &ds, &err))
         return fail("dataset", &err);
     sqldb_close(tdb);
-    ledger_close(lg);
+    ledger_close(tr.lg);
     char mpath[512];
     snprintf(mpath, sizeof mpath, "%s/model.json", dir);
     model_train_opts mo = {"failure-predictor", ds.id, mpath, 1, 20, 0, 0, 0, 0};
@@ -178,25 +184,21 @@ int main(int argc, char **argv)
         return fail("train", &err);
 
     /* validated: a fresh directory, no model deployed */
-    ledger *vlg;
-    evsink vs;
-    ingest *vg;
-    if (prepare(ddir, devs, &vlg, &vs, &vg))
+    target vt;
+    if (prepare(ddir, devs, &vt))
         return 1;
     /* scored: a fresh directory with the model deployed */
     char sddir[300];
     snprintf(sddir, sizeof sddir, "%s/scored", dir);
-    ledger *slg;
-    evsink ss;
-    ingest *sg;
-    if (prepare(sddir, devs, &slg, &ss, &sg))
+    target sct;
+    if (prepare(sddir, devs, &sct))
         return 1;
-    ingest_close(sg);
+    ingest_close(sct.g);
     if (model_register(sddir, mpath, "failure-predictor", "1", ds.id, "bench", NULL, &err) ||
         model_approve(sddir, "failure-predictor", "1", "carol", "CHG-1", NULL, &err) ||
         model_deploy(sddir, "failure-predictor", "1", "carol", "CHG-1", "carol", NULL, &err))
         return fail("deploy", &err);
-    if (ingest_open(sddir, &ss, true, &sg, &err))
+    if (ingest_open(sddir, &sct.s, true, &sct.g, &err))
         return fail("ingest open", &err);
     /* baseline: plain inserts of the same rows */
     char bpath[512];
@@ -223,7 +225,7 @@ int main(int argc, char **argv)
         long j = i + BATCH < n ? i + BATCH : n;
         double w, c;
         uint64_t got;
-        if (ingest_span(vg, data, starts, i, j, &w, &c, &got, false))
+        if (ingest_span(vt.g, data, starts, i, j, &w, &c, &got, false))
             return 1;
         t_valid += w;
         c_valid += c;
@@ -245,7 +247,7 @@ int main(int argc, char **argv)
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
         t_plain += now_s() - t0;
         c_plain += cpu_s() - c0;
-        if (ingest_span(sg, data, starts, i, j, &w, &c, &got, true))
+        if (ingest_span(sct.g, data, starts, i, j, &w, &c, &got, true))
             return 1;
         t_inf += w;
         c_inf += c;
@@ -253,10 +255,10 @@ int main(int argc, char **argv)
     }
     sqlite3_finalize(ins);
     sqlite3_close(db);
-    ingest_close(vg);
-    ledger_close(vlg);
-    ingest_close(sg);
-    ledger_close(slg);
+    ingest_close(vt.g);
+    ledger_close(vt.lg);
+    ingest_close(sct.g);
+    ledger_close(sct.lg);
 
     printf("pipeline ingest: %ld readings in batches of %d\n", n, BATCH);
     printf("  (wall clock includes fsync waits; per CPU second is the figure that does not "
