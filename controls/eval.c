@@ -1724,6 +1724,15 @@ static void dispatch_one(eval_engine *e, const interest *in, const ev *x)
 
 /* Whether an interest takes events after the window: the causes and untils
  * of order="ledger" precedes rules. */
+/* Types that record data rather than an act: the payload member holding the
+ * latest data time they cover. A telemetry.batch's `time` is when auditd
+ * ingested it; the readings it vouches for may be older (a backfill, a
+ * replay, a simulated plant), and a period is about its data. */
+static const char *data_time_member(const char *type)
+{
+    return !strcmp(type, "telemetry.batch") ? "to" : NULL;
+}
+
 static bool ledger_context(const interest *in)
 {
     const rule *r = in->rs->r;
@@ -1760,11 +1769,15 @@ int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_
         e->skipped++;
         return ADT_OK;
     }
-    /* The event's own time; the ledger's recorded_at if it has none. */
-    if (!((jobj_get(&x.pm, "time", &v, &vl) && vl > 2 &&
-           rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK) ||
-          (jobj_get(&x.lm, "recorded_at", &v, &vl) && vl > 2 &&
-           rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK))) {
+    /* The event's own time; the ledger's recorded_at if it has none. A
+     * record of data (data_time_member) is dated by the data it covers. */
+    const char *dm = data_time_member(x.type);
+    bool dated = dm && jobj_get(&x.pm, dm, &v, &vl) && vl > 2 && v[0] == '"' &&
+                 rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK;
+    if (!dated && !((jobj_get(&x.pm, "time", &v, &vl) && vl > 2 &&
+                     rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK) ||
+                    (jobj_get(&x.lm, "recorded_at", &v, &vl) && vl > 2 &&
+                     rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK))) {
         e->skipped++;
         return ADT_OK;
     }

@@ -947,6 +947,35 @@ START_TEST(telemetry)
 }
 END_TEST
 
+/* A batch ingested in October of readings taken in September is Q3
+ * evidence (dated by its `to`), and a profile loaded in October but recorded
+ * before the batch still precedes it (order="ledger"). */
+#define PROFILE_OCT "{\"type\":\"profile.change\",\"time\":\"2026-10-02T00:00:00Z\",\"actor\":" \
+                    "\"auditd\",\"profile\":\"plc\",\"version\":\"1\",\"sha256\":\"00\"}"
+#define LATE_BATCH(id)                                                                           \
+    "{\"type\":\"telemetry.batch\",\"time\":\"2026-10-02T01:00:00Z\",\"actor\":\"agent:gw-1\","  \
+    "\"batch_id\":\"" id "\",\"digest\":\"00\",\"readings\":1000,\"accepted\":990,"              \
+    "\"quarantined\":10,\"devices\":1,\"from\":\"2026-09-01T00:00:00Z\","                    \
+    "\"to\":\"2026-09-30T23:00:00Z\"}"
+
+START_TEST(telemetry_data_time)
+{
+    const tev late[] = {{NULL, PROFILE_OCT, NULL}, {NULL, LATE_BATCH("b1"), NULL}, END};
+    cJSON *doc = scenario(late, "2026-Q3", true);
+    EXPECT(doc, "telemetry-validation-active", "pass");
+    EXPECT(doc, "telemetry-rejection-rate", "pass");
+    cJSON_Delete(doc);
+    doc = scenario(late, "2026-Q4", true);
+    EXPECT(doc, "telemetry-validation-active", "no_evidence");
+    cJSON_Delete(doc);
+    /* recorded before any profile: fails, whatever the dates */
+    const tev bad[] = {{NULL, LATE_BATCH("b1"), NULL}, {NULL, PROFILE_OCT, NULL}, END};
+    doc = scenario(bad, "2026-Q3", true);
+    EXPECT(doc, "telemetry-validation-active", "fail");
+    cJSON_Delete(doc);
+}
+END_TEST
+
 #define AGENTADD(name, time)                                                                    \
     "{\"type\":\"agent.add\",\"time\":\"" time "\",\"actor\":\"admin\",\"agent\":\"" name        \
     "\",\"role\":\"edge\"}"
@@ -1539,6 +1568,7 @@ static Suite *suite(void)
     tcase_add_test(t, operations_violations);
     tcase_add_test(t, forged_evidence_ignored);
     tcase_add_test(t, telemetry);
+    tcase_add_test(t, telemetry_data_time);
     tcase_add_test(t, agents);
     tcase_add_test(t, continuous_matches_period);
     tcase_add_test(t, engine_chunked_equals_whole);
