@@ -23,8 +23,6 @@
  * serialises every open key, so it must not run per commit. */
 #define SAVE_EVERY 200000
 #define SAVE_INTERVAL_US (300LL * 1000000)
-#define CONTROL_MAX_FINDINGS 200
-#define CONTROL_MAX_EVIDENCE 1000
 
 struct controls {
     char *data_dir;
@@ -480,13 +478,12 @@ typedef struct rule_iso {
 } rule_iso;
 
 typedef struct ctl_acc {
-    cJSON *controls;  /* output array */
+    controls_result *res; /* controls are appended to res->controls */
+    size_t cap;
     const char *framework;
-    cJSON *rules;     /* rule results, by position = rule index */
+    int fw;               /* CONTROLS_FW_* of `framework` */
     controls *c;
-    rule_iso *iso;    /* per rule */
-    size_t counts[3]; /* satisfied, not_satisfied, not_evaluated */
-    adt_err *err;
+    rule_iso *iso;        /* per rule */
 } ctl_acc;
 
 typedef struct iso_collect {
@@ -545,151 +542,233 @@ static int control_cb(void *ctx, const catalog_control *ctl)
 {
     ctl_acc *a = ctx;
     controls *c = a->c;
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
+    controls_result *res = a->res;
+    if (res->ncontrols == a->cap) {
+        size_t nc = a->cap ? 2 * a->cap : 64;
+        controls_control *v = realloc(res->controls, nc * sizeof *v);
+        if (!v)
+            return ADT_ENOMEM;
+        res->controls = v;
+        a->cap = nc;
+    }
+    controls_control *o = &res->controls[res->ncontrols++];
+    memset(o, 0, sizeof *o);
+    o->framework = a->framework;
+    o->id = strdup(ctl->id);
+    o->label = strdup(ctl->label);
+    o->title = strdup(ctl->title);
+    o->rules = calloc(c->rules.n ? c->rules.n : 1, sizeof *o->rules);
+    if (!o->id || !o->label || !o->title || !o->rules)
         return ADT_ENOMEM;
-    cJSON_AddItemToArray(a->controls, o);
-    cJSON_AddStringToObject(o, "framework", a->framework);
-    cJSON_AddStringToObject(o, "id", ctl->id);
-    cJSON_AddStringToObject(o, "label", ctl->label);
-    cJSON_AddStringToObject(o, "title", ctl->title);
-    cJSON *rl = cJSON_AddArrayToObject(o, "rules");
-    cJSON *fl = cJSON_CreateArray();
-    cJSON *el = cJSON_CreateArray();
     bool any_fail = false, any_pass = false;
-    size_t nf = 0, ne = 0;
-    uint64_t ftotal = 0;
     for (size_t i = 0; i < c->rules.n; i++) {
         const char *via = NULL;
         if (!rule_supports(&c->rules.rules[i], &a->iso[i], a->framework, ctl->id, &via))
             continue;
-        cJSON *rr = cJSON_GetArrayItem(a->rules, (int)i);
-        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(rr, "status"));
-        cJSON *ref = cJSON_CreateObject();
-        cJSON_AddStringToObject(ref, "id", c->rules.rules[i].id);
-        cJSON_AddStringToObject(ref, "status", st ? st : "no_evidence");
-        if (via)
-            cJSON_AddStringToObject(ref, strchr(via, ' ') ? "reason" : "via", via);
-        cJSON_AddItemToArray(rl, ref);
-        if (st && !strcmp(st, "fail"))
-            any_fail = true;
-        else if (st && !strcmp(st, "pass"))
-            any_pass = true;
-        cJSON *f;
-        cJSON_ArrayForEach(f, cJSON_GetObjectItem(rr, "findings"))
-        {
-            if (nf++ < CONTROL_MAX_FINDINGS)
-                cJSON_AddItemToArray(fl, cJSON_Duplicate(f, true));
-        }
-        ftotal += (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(rr, "findings_count"));
-        cJSON *ix;
-        cJSON_ArrayForEach(ix, cJSON_GetObjectItem(rr, "evidence"))
-        {
-            if (ne++ < CONTROL_MAX_EVIDENCE)
-                cJSON_AddItemToArray(el, cJSON_CreateNumber(ix->valuedouble));
-        }
+        controls_rule_ref *ref = &o->rules[o->nrules++];
+        ref->rule = i;
+        if (via && !(ref->via = strdup(via)))
+            return ADT_ENOMEM;
+        any_fail |= res->rules[i].status == EVAL_FAIL;
+        any_pass |= res->rules[i].status == EVAL_PASS;
+        o->findings_count += res->rules[i].findings_count;
     }
-    const char *status = any_fail ? "not_satisfied" : any_pass ? "satisfied" : "not_evaluated";
-    a->counts[any_fail ? 1 : any_pass ? 0 : 2]++;
-    cJSON_AddStringToObject(o, "status", status);
-    cJSON_AddItemToObject(o, "findings", fl);
-    cJSON_AddNumberToObject(o, "findings_count", (double)ftotal);
-    cJSON_AddItemToObject(o, "evidence", el);
+    o->status = any_fail ? CONTROLS_NOT_SATISFIED
+                : any_pass ? CONTROLS_SATISFIED
+                           : CONTROLS_NOT_EVALUATED;
+    res->summary[a->fw][o->status]++;
     return ADT_OK;
 }
 
-/* Build the status document from rule results. Caller holds c->mu (catalog). */
-static int build_doc(controls *c, const raci_policy *pol, cJSON *rules_res, const char *framework,
-                     int64_t from_us, int64_t to_us, int64_t as_of, uint64_t tree_size,
-                     cJSON **out, adt_err *err)
+static char *dup_or_null(const char *s, bool *ok)
 {
-    cJSON *doc = cJSON_CreateObject();
-    if (!doc) {
-        cJSON_Delete(rules_res);
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d)
+        *ok = false;
+    return d;
+}
+
+/* The typed result from rule results (taken over by it, freed on failure
+ * too). Caller holds c->mu (catalog). */
+static int make_result(controls *c, const raci_policy *pol, eval_rule_result *rules,
+                       size_t nrules, const char *framework, int64_t from_us, int64_t to_us,
+                       int64_t as_of, uint64_t tree_size, controls_result **out, adt_err *err)
+{
+    controls_result *res = calloc(1, sizeof *res);
+    rule_iso *iso = calloc(c->rules.n ? c->rules.n : 1, sizeof *iso);
+    if (!res || !iso) {
+        free(res);
+        free(iso);
+        eval_results_free(rules, nrules);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
+    res->rules = rules;
+    res->nrules = nrules;
+    res->as_of_us = as_of;
+    res->from_us = from_us;
+    res->to_us = to_us;
+    res->tree_size = tree_size;
+    bool ok = true;
+    if (pol) {
+        res->policy_name = dup_or_null(raci_name(pol), &ok);
+        res->policy_version = dup_or_null(raci_version(pol), &ok);
+        res->policy_sha256 = dup_or_null(raci_sha256(pol), &ok);
+    }
+    res->rules_fingerprint = dup_or_null(c->rules.fingerprint, &ok);
+    int rc = ok ? ADT_OK : ADT_ENOMEM;
+    crosswalk_rules(c, iso);
+    static const char *const fws[CONTROLS_FW_N] = {CATALOG_NIST, CATALOG_ISO};
+    for (int i = 0; i < CONTROLS_FW_N && !rc; i++) {
+        if (framework && strcmp(framework, fws[i]))
+            continue;
+        res->has_framework[i] = true;
+        ctl_acc a = {res, res->ncontrols, fws[i], i, c, iso};
+        rc = catalog_list_in_scope(c->cat, fws[i], control_cb, &a, err);
+    }
+    if (rc == ADT_ENOMEM)
+        adt_fail(err, rc, "out of memory");
+    free(iso);
+    if (rc) {
+        controls_result_free(res);
+        return rc;
+    }
+    *out = res;
+    return ADT_OK;
+}
+
+void controls_result_free(controls_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->ncontrols; i++) {
+        controls_control *x = &r->controls[i];
+        free(x->id);
+        free(x->label);
+        free(x->title);
+        for (size_t k = 0; x->rules && k < x->nrules; k++)
+            free(x->rules[k].via);
+        free(x->rules);
+    }
+    free(r->controls);
+    eval_results_free(r->rules, r->nrules);
+    free(r->policy_name);
+    free(r->policy_version);
+    free(r->policy_sha256);
+    free(r->rules_fingerprint);
+    free(r);
+}
+
+const char *controls_status_name(controls_status s)
+{
+    return s == CONTROLS_SATISFIED       ? "satisfied"
+           : s == CONTROLS_NOT_SATISFIED ? "not_satisfied"
+                                         : "not_evaluated";
+}
+
+/* One control of the status document: its rules with their status, the
+ * findings and evidence of those rules (capped), and its own status. */
+static cJSON *control_json(const controls_result *r, const controls_control *x)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "framework", x->framework);
+    cJSON_AddStringToObject(o, "id", x->id);
+    cJSON_AddStringToObject(o, "label", x->label);
+    cJSON_AddStringToObject(o, "title", x->title);
+    cJSON *rl = cJSON_AddArrayToObject(o, "rules");
+    cJSON *fl = cJSON_CreateArray();
+    cJSON *el = cJSON_CreateArray();
+    size_t nf = 0, ne = 0;
+    for (size_t k = 0; k < x->nrules; k++) {
+        const eval_rule_result *rr = &r->rules[x->rules[k].rule];
+        const char *via = x->rules[k].via;
+        cJSON *ref = cJSON_CreateObject();
+        cJSON_AddStringToObject(ref, "id", rr->id);
+        cJSON_AddStringToObject(ref, "status", eval_status_name(rr->status));
+        if (via)
+            cJSON_AddStringToObject(ref, strchr(via, ' ') ? "reason" : "via", via);
+        cJSON_AddItemToArray(rl, ref);
+        for (size_t f = 0; f < rr->nfindings; f++)
+            if (nf++ < CONTROLS_MAX_FINDINGS)
+                cJSON_AddItemToArray(fl, eval_finding_json(rr, &rr->findings[f]));
+        for (size_t e = 0; e < rr->nevidence; e++)
+            if (ne++ < CONTROLS_MAX_EVIDENCE)
+                cJSON_AddItemToArray(el, cJSON_CreateNumber((double)rr->evidence[e]));
+    }
+    cJSON_AddStringToObject(o, "status", controls_status_name(x->status));
+    cJSON_AddItemToObject(o, "findings", fl);
+    cJSON_AddNumberToObject(o, "findings_count", (double)x->findings_count);
+    cJSON_AddItemToObject(o, "evidence", el);
+    return o;
+}
+
+int controls_result_json(const controls_result *r, cJSON **out, adt_err *err)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
     char t[32];
-    rfc3339_format_s(as_of, t, sizeof t);
+    rfc3339_format_s(r->as_of_us, t, sizeof t);
     cJSON_AddStringToObject(doc, "as_of", t);
-    if (from_us != INT64_MIN || to_us != INT64_MAX) {
+    if (r->from_us != INT64_MIN || r->to_us != INT64_MAX) {
         cJSON *p = cJSON_AddObjectToObject(doc, "period");
-        if (from_us != INT64_MIN && !rfc3339_format_s(from_us, t, sizeof t))
+        if (r->from_us != INT64_MIN && !rfc3339_format_s(r->from_us, t, sizeof t))
             cJSON_AddStringToObject(p, "from", t);
-        if (to_us != INT64_MAX && !rfc3339_format_s(to_us, t, sizeof t))
+        if (r->to_us != INT64_MAX && !rfc3339_format_s(r->to_us, t, sizeof t))
             cJSON_AddStringToObject(p, "to", t);
     }
-    cJSON_AddNumberToObject(doc, "tree_size", (double)tree_size);
-    if (pol) {
+    cJSON_AddNumberToObject(doc, "tree_size", (double)r->tree_size);
+    if (r->policy_sha256) {
         cJSON *p = cJSON_AddObjectToObject(doc, "policy");
-        cJSON_AddStringToObject(p, "name", raci_name(pol));
-        cJSON_AddStringToObject(p, "version", raci_version(pol));
-        cJSON_AddStringToObject(p, "sha256", raci_sha256(pol));
+        cJSON_AddStringToObject(p, "name", r->policy_name);
+        cJSON_AddStringToObject(p, "version", r->policy_version);
+        cJSON_AddStringToObject(p, "sha256", r->policy_sha256);
     } else {
         cJSON_AddNullToObject(doc, "policy");
     }
-    cJSON_AddStringToObject(doc, "rules_fingerprint", c->rules.fingerprint);
+    cJSON_AddStringToObject(doc, "rules_fingerprint", r->rules_fingerprint);
     cJSON *summary = cJSON_AddObjectToObject(doc, "summary");
     cJSON *ctls = cJSON_AddArrayToObject(doc, "controls");
-    const char *fws[2] = {CATALOG_NIST, CATALOG_ISO};
-    int rc = ADT_OK;
-    rule_iso *iso = calloc(c->rules.n, sizeof *iso);
-    if (!iso) {
-        cJSON_Delete(doc);
-        cJSON_Delete(rules_res);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    }
-    crosswalk_rules(c, iso);
-    for (int i = 0; i < 2 && !rc; i++) {
-        if (framework && strcmp(framework, fws[i]))
+    static const char *const fws[CONTROLS_FW_N] = {CATALOG_NIST, CATALOG_ISO};
+    for (int i = 0; i < CONTROLS_FW_N; i++) {
+        if (!r->has_framework[i])
             continue;
-        ctl_acc a = {ctls, fws[i], rules_res, c, iso, {0, 0, 0}, err};
-        rc = catalog_list_in_scope(c->cat, fws[i], control_cb, &a, err);
-        if (rc) {
-            if (rc == ADT_ENOMEM)
-                adt_fail(err, rc, "out of memory");
-            break;
-        }
         cJSON *s = cJSON_AddObjectToObject(summary, fws[i]);
-        cJSON_AddNumberToObject(s, "satisfied", (double)a.counts[0]);
-        cJSON_AddNumberToObject(s, "not_satisfied", (double)a.counts[1]);
-        cJSON_AddNumberToObject(s, "not_evaluated", (double)a.counts[2]);
+        cJSON_AddNumberToObject(s, "satisfied", (double)r->summary[i][CONTROLS_SATISFIED]);
+        cJSON_AddNumberToObject(s, "not_satisfied", (double)r->summary[i][CONTROLS_NOT_SATISFIED]);
+        cJSON_AddNumberToObject(s, "not_evaluated", (double)r->summary[i][CONTROLS_NOT_EVALUATED]);
     }
-    free(iso);
-    cJSON_AddItemToObject(doc, "rules", rules_res);
-    if (rc) {
-        cJSON_Delete(doc);
-        return rc;
-    }
+    for (size_t i = 0; i < r->ncontrols; i++)
+        cJSON_AddItemToArray(ctls, control_json(r, &r->controls[i]));
+    cJSON *rules = cJSON_AddArrayToObject(doc, "rules");
+    for (size_t i = 0; i < r->nrules; i++)
+        cJSON_AddItemToArray(rules, eval_rule_json(&r->rules[i]));
     *out = doc;
     return ADT_OK;
 }
 
 /* Record the continuous status per control (for history and quick reads). */
-static void save_status(controls *c, const cJSON *doc)
+static void save_status(controls *c, const controls_result *r)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return;
+    char as_of[32];
+    rfc3339_format_s(r->as_of_us, as_of, sizeof as_of);
     if (sqlite3_prepare_v2(c->db,
                            "INSERT OR REPLACE INTO control_status(framework, id, status, "
                            "findings, tree_size, evaluated_at) VALUES(?,?,?,?,?,?)",
                            -1, &s, NULL) == SQLITE_OK) {
-        const char *as_of = cJSON_GetStringValue(cJSON_GetObjectItem(doc, "as_of"));
-        double ts = cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "tree_size"));
-        const cJSON *ctl;
-        cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
-        {
+        for (size_t i = 0; i < r->ncontrols; i++) {
+            const controls_control *x = &r->controls[i];
             sqlite3_reset(s);
-            sqlite3_bind_text(s, 1, cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "framework")),
-                              -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(s, 2, cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "id")), -1,
-                              SQLITE_TRANSIENT);
-            sqlite3_bind_text(s, 3, cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "status")), -1,
-                              SQLITE_TRANSIENT);
-            sqlite3_bind_int64(s, 4, (sqlite3_int64)cJSON_GetNumberValue(
-                                         cJSON_GetObjectItem(ctl, "findings_count")));
-            sqlite3_bind_int64(s, 5, (sqlite3_int64)ts);
-            sqlite3_bind_text(s, 6, as_of ? as_of : "", -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 1, x->framework, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 2, x->id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 3, controls_status_name(x->status), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 4, (sqlite3_int64)x->findings_count);
+            sqlite3_bind_int64(s, 5, (sqlite3_int64)r->tree_size);
+            sqlite3_bind_text(s, 6, as_of, -1, SQLITE_STATIC);
             sqlite3_step(s);
         }
     }
@@ -698,32 +777,44 @@ static void save_status(controls *c, const cJSON *doc)
 }
 
 /* The continuous status now, after folding in every committed entry. */
-static int current_doc(controls *c, const char *framework, cJSON **out, adt_err *err)
+static int current_result(controls *c, const char *framework, controls_result **out,
+                          adt_err *err)
 {
     pthread_mutex_lock(&c->mu);
     maybe_reload_policy(c);
     int rc = catch_up(c, 0, NULL, err);
-    cJSON *res = NULL;
+    eval_rule_result *rules = NULL;
+    size_t n = 0;
     int64_t now = rfc3339_now_us();
     if (!rc)
-        rc = eval_result(c->cont, now, &res, err);
+        rc = eval_results(c->cont, now, &rules, &n, err);
     if (!rc)
-        rc = build_doc(c, c->raci, res, framework, INT64_MIN, INT64_MAX, now,
-                       eval_next_index(c->cont), out, err);
+        rc = make_result(c, c->raci, rules, n, framework, INT64_MIN, INT64_MAX, now,
+                         eval_next_index(c->cont), out, err);
     if (!rc && !framework)
         save_status(c, *out);
     pthread_mutex_unlock(&c->mu);
     return rc;
 }
 
-int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const char *framework,
-                             cJSON **out, adt_err *err)
+static int check_period_args(int64_t from_us, int64_t to_us, const char *framework,
+                             adt_err *err)
 {
     if (from_us >= to_us)
         return adt_fail(err, ADT_EINVAL, "the period is empty (from must be before to)");
     if (framework && strcmp(framework, CATALOG_NIST) && strcmp(framework, CATALOG_ISO))
         return adt_fail(err, ADT_EINVAL, "unknown framework '%s': use %s or %s", framework,
                         CATALOG_NIST, CATALOG_ISO);
+    return ADT_OK;
+}
+
+int controls_period_result(controls *c, int64_t from_us, int64_t to_us, uint64_t at_size,
+                           const char *framework, controls_result **out, adt_err *err)
+{
+    *out = NULL;
+    int rc = check_period_args(from_us, to_us, framework, err);
+    if (rc)
+        return rc;
     /* A private ledger handle and engine: the scan runs without the service
      * lock (rules and policy are immutable), so reads are not held up. */
     pthread_mutex_lock(&c->mu);
@@ -731,12 +822,18 @@ int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const 
     const raci_policy *policy = c->raci; /* stays alive until close */
     pthread_mutex_unlock(&c->mu);
     ledger *lg = NULL;
-    int rc = ledger_open(c->data_dir, LEDGER_RDONLY, &lg, err);
+    rc = ledger_open(c->data_dir, LEDGER_RDONLY, &lg, err);
     if (rc)
         return rc;
     uint64_t size = 0;
     eval_engine *e = NULL;
     rc = ledger_size(lg, &size, err);
+    if (!rc && at_size) {
+        if (at_size > size)
+            rc = adt_fail(err, ADT_EINVAL, "the ledger has %llu entries, not %llu",
+                          (unsigned long long)size, (unsigned long long)at_size);
+        size = at_size;
+    }
     if (!rc)
         rc = eval_new(&c->rules, policy, from_us, to_us, &e, err);
     if (!rc) {
@@ -746,15 +843,27 @@ int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const 
     ledger_close(lg);
     int64_t now = rfc3339_now_us();
     int64_t as_of = to_us < now ? to_us : now;
-    cJSON *res = NULL;
+    eval_rule_result *rules = NULL;
+    size_t n = 0;
     if (!rc)
-        rc = eval_result(e, as_of, &res, err);
+        rc = eval_results(e, as_of, &rules, &n, err);
     eval_free(e);
     if (rc)
         return rc;
     pthread_mutex_lock(&c->mu);
-    rc = build_doc(c, policy, res, framework, from_us, to_us, as_of, size, out, err);
+    rc = make_result(c, policy, rules, n, framework, from_us, to_us, as_of, size, out, err);
     pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const char *framework,
+                             cJSON **out, adt_err *err)
+{
+    controls_result *r = NULL;
+    int rc = controls_period_result(c, from_us, to_us, 0, framework, &r, err);
+    if (!rc)
+        rc = controls_result_json(r, out, err);
+    controls_result_free(r);
     return rc;
 }
 
@@ -807,7 +916,12 @@ static int doc_for(controls *c, const api_request *req, const char *framework, c
         int rc = controls_parse_period(period, &from, &to, err);
         return rc ? rc : controls_evaluate_period(c, from, to, framework, doc, err);
     }
-    return current_doc(c, framework, doc, err);
+    controls_result *r = NULL;
+    int rc = current_result(c, framework, &r, err);
+    if (!rc)
+        rc = controls_result_json(r, doc, err);
+    controls_result_free(r);
+    return rc;
 }
 
 static const char *framework_param(const char *f)

@@ -1818,64 +1818,201 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 typedef struct rout {
-    cJSON *findings;
+    eval_finding *f;
+    size_t n, cap;
     uint64_t fcount;
-    size_t listed;
+    int oom;
 } rout;
 
-static void out_finding(rout *o, const rule *r, const char *msg, const char *owner, bool has_index,
+static char *dup_str(const char *s, int *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = 1;
+    return d;
+}
+
+static void out_finding(rout *o, const char *msg, const char *owner, bool has_index,
                         uint64_t index, int64_t time)
 {
     o->fcount++;
-    if (o->listed >= EVAL_MAX_LIST)
+    if (o->n >= EVAL_MAX_LIST)
         return;
-    o->listed++;
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "rule", r->id);
-    cJSON_AddStringToObject(f, "severity", rules_sev_name(r->severity));
-    cJSON_AddStringToObject(f, "message", msg);
-    if (owner)
-        cJSON_AddStringToObject(f, "owner", owner);
-    if (has_index) {
-        cJSON_AddNumberToObject(f, "index", (double)index);
-        char t[32];
-        if (!rfc3339_format_s(time, t, sizeof t))
-            cJSON_AddStringToObject(f, "time", t);
+    if (o->n == o->cap) {
+        size_t nc = o->cap ? 2 * o->cap : 8;
+        eval_finding *nf = realloc(o->f, nc * sizeof *nf);
+        if (!nf) {
+            o->oom = 1;
+            return;
+        }
+        o->f = nf;
+        o->cap = nc;
     }
-    cJSON_AddItemToArray(o->findings, f);
+    eval_finding *f = &o->f[o->n++];
+    f->message = dup_str(msg, &o->oom);
+    f->owner = dup_str(owner, &o->oom);
+    f->has_index = has_index;
+    f->index = has_index ? index : 0;
+    f->time_us = has_index ? time : 0;
 }
 
 static int cmp_finding(const void *a, const void *b)
 {
-    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-    const cJSON *ix = cJSON_GetObjectItem(x, "index"), *iy = cJSON_GetObjectItem(y, "index");
-    double dx = ix ? ix->valuedouble : -1, dy = iy ? iy->valuedouble : -1;
+    const eval_finding *x = a, *y = b;
+    double dx = x->has_index ? (double)x->index : -1, dy = y->has_index ? (double)y->index : -1;
     if (dx != dy)
         return dx < dy ? -1 : 1;
-    return strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(x, "message")),
-                  cJSON_GetStringValue(cJSON_GetObjectItem(y, "message")));
+    return strcmp(x->message ? x->message : "", y->message ? y->message : "");
 }
 
-/* Findings in a stable order (by ledger index, then message), so that when
- * a finding was discovered (on arrival, at a deadline) does not show. */
-static void sort_findings(cJSON *arr)
+/* The findings of the window's obligations that were not met by `end`. */
+static void within_findings(eval_engine *e, const rule *r, rstate *rs, int64_t end, rout *ro,
+                            uint64_t *pending)
 {
-    int n = cJSON_GetArraySize(arr);
-    if (n < 2)
-        return;
-    cJSON **v = malloc((size_t)n * sizeof *v);
-    if (!v)
-        return;
-    for (int i = n; i-- > 0;)
-        v[i] = cJSON_DetachItemFromArray(arr, i);
-    qsort(v, (size_t)n, sizeof *v, cmp_finding);
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, v[i]);
-    free(v);
+    char msg[768];
+    for (size_t k = 0; k < rs->nob; k++) {
+        const oblig *ob = &rs->ob[k];
+        if (ob->done)
+            continue;
+        if (ob->deadline >= end) {
+            (*pending)++;
+            continue;
+        }
+        char sla[32], keyt[256];
+        fmt_dur(ob->deadline - ob->time, sla, sizeof sla);
+        key_text(ob->key, keyt, sizeof keyt);
+        if (r->kind == RULE_REVOKED_WITHIN)
+            snprintf(msg, sizeof msg,
+                     "%s departed (index %llu) but still holds %s after the %s SLA", keyt,
+                     (unsigned long long)ob->index, ob->what, sla);
+        else if (ob->party)
+            snprintf(msg, sizeof msg, "%s (%s) at index %llu: %s was not answered by %s "
+                     "(%s) within %s", r->earlier.types[0], keyt, (unsigned long long)ob->index,
+                     first_type(&r->later), ob->party, ob->activity, sla);
+        else
+            snprintf(msg, sizeof msg, "%s (%s) at index %llu: no %s%s%s within %s%s%s%s",
+                     r->earlier.types[0], keyt, (unsigned long long)ob->index,
+                     first_type(&r->later), r->party != PARTY_ANY ? " by " : "",
+                     r->party != PARTY_ANY ? party_name(r->party) : "", sla,
+                     ob->wrong ? " (answered by " : "", ob->wrong ? ob->wrong : "",
+                     ob->wrong ? ", who may not)" : "");
+        out_finding(ro, msg, owner_of(e, r, ob->activity), true, ob->index, ob->time);
+    }
 }
 
-int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
+/* The gaps longer than the rule's period between [start, end) and the
+ * times seen. Returns whether there is evidence at all; fails on OOM. */
+static int every_findings(eval_engine *e, const rule *r, rstate *rs, int64_t end, rout *ro,
+                          bool *evidence_ok)
 {
+    int64_t start = e->from != INT64_MIN ? e->from : e->first_time;
+    *evidence_ok = start != INT64_MAX && end > start && (rs->nt > 0 || end - start > r->period_us);
+    if (!*evidence_ok)
+        return ADT_OK;
+    int64_t *t = malloc((rs->nt ? rs->nt : 1) * sizeof *t);
+    if (!t)
+        return ADT_ENOMEM;
+    if (rs->nt)
+        memcpy(t, rs->times, rs->nt * sizeof *t);
+    qsort(t, rs->nt, sizeof *t, cmp_i64);
+    int64_t prev = start;
+    char p[32], g[32], a[32], msg[768];
+    fmt_dur(r->period_us, p, sizeof p);
+    for (size_t k = 0; k <= rs->nt; k++) {
+        int64_t cur = k < rs->nt ? t[k] : end;
+        if (cur - prev > r->period_us) {
+            fmt_dur(cur - prev, g, sizeof g);
+            rfc3339_format_s(prev, a, sizeof a);
+            snprintf(msg, sizeof msg, "no %s%s for %s after %s (required every %s)",
+                     first_type(&r->sels[0]), r->sels[0].npreds ? " (matching)" : "", g, a, p);
+            out_finding(ro, msg, owner_of(e, r, NULL), false, 0, 0);
+        }
+        if (cur > prev)
+            prev = cur;
+    }
+    free(t);
+    return ADT_OK;
+}
+
+/* One rule's result at `end` into *o. */
+static int rule_result(eval_engine *e, size_t i, int64_t end, eval_rule_result *o)
+{
+    rstate *rs = &e->rs[i];
+    const rule *r = rs->r;
+    rout ro = {0};
+    o->id = dup_str(r->id, &ro.oom);
+    o->title = dup_str(r->title, &ro.oom);
+    o->kind = rules_kind_name(r->kind);
+    o->severity = rules_sev_name(r->severity);
+    for (size_t k = 0; k < rs->nf; k++)
+        out_finding(&ro, rs->f[k].msg, rs->f[k].owner, rs->f[k].has_index, rs->f[k].index,
+                    rs->f[k].time);
+    ro.fcount += rs->f_count - rs->nf; /* findings over the stored cap */
+    bool evidence_ok = rs->checked > 0;
+    int rc = ADT_OK;
+    switch (r->kind) {
+    case RULE_WITHIN:
+    case RULE_REVOKED_WITHIN:
+        within_findings(e, r, rs, end, &ro, &o->pending);
+        break;
+    case RULE_EVERY:
+        rc = every_findings(e, r, rs, end, &ro, &evidence_ok);
+        break;
+    case RULE_RATE:
+        evidence_ok = rs->den >= r->min_denominator && rs->den > 0;
+        if (evidence_ok && rs->num / rs->den > r->max_ratio) {
+            char msg[768];
+            snprintf(msg, sizeof msg, "ratio %.4f (%.0f of %.0f) is above the limit %.4f",
+                     rs->num / rs->den, rs->num, rs->den, r->max_ratio);
+            out_finding(&ro, msg, owner_of(e, r, NULL), false, 0, 0);
+        }
+        o->has_ratio = evidence_ok;
+        o->ratio = evidence_ok ? rs->num / rs->den : 0;
+        break;
+    case RULE_RACI:
+        if (!e->raci) {
+            if (rs->checked) /* governed events, but no policy to judge them by */
+                out_finding(&ro, "no RACI policy is loaded (auditd policy load)", NULL, false, 0,
+                            0);
+        } else if (e->raci_error[0]) {
+            out_finding(&ro, e->raci_error, NULL, false, 0, 0);
+        }
+        for (size_t k = 0; k < e->ntmp; k++)
+            if (e->tmp[k].rule == i)
+                out_finding(&ro, e->tmp[k].msg, e->tmp[k].owner, e->tmp[k].has_index,
+                            e->tmp[k].index, e->tmp[k].time);
+        break;
+    default: break;
+    }
+    o->findings = ro.f;
+    o->nfindings = ro.n;
+    o->findings_count = ro.fcount;
+    if (rc || ro.oom)
+        return ADT_ENOMEM;
+    o->status = ro.fcount ? EVAL_FAIL : evidence_ok ? EVAL_PASS : EVAL_NO_EVIDENCE;
+    o->checked = rs->checked;
+    if (rs->nev) {
+        o->evidence = malloc(rs->nev * sizeof *o->evidence);
+        if (!o->evidence)
+            return ADT_ENOMEM;
+        memcpy(o->evidence, rs->ev, rs->nev * sizeof *o->evidence);
+    }
+    o->nevidence = rs->nev;
+    o->evidence_count = rs->ev_count;
+    /* a stable order (ledger index, then message), so that when a finding
+     * was discovered (on arrival, at a deadline) does not show */
+    if (o->nfindings > 1)
+        qsort(o->findings, o->nfindings, sizeof *o->findings, cmp_finding);
+    return ADT_OK;
+}
+
+int eval_results(eval_engine *e, int64_t as_of_us, eval_rule_result **out, size_t *n,
+                 adt_err *err)
+{
+    *out = NULL;
+    *n = 0;
     int64_t end = as_of_us < e->to ? as_of_us : e->to;
     free_tmp(e);
     if (e->re) {
@@ -1886,132 +2023,99 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
         }
     }
     e->last_as_of = as_of_us;
+    eval_rule_result *res = calloc(e->rules->n ? e->rules->n : 1, sizeof *res);
+    int rc = res ? ADT_OK : ADT_ENOMEM;
+    for (size_t i = 0; !rc && i < e->rules->n; i++)
+        rc = rule_result(e, i, end, &res[i]);
+    free_tmp(e);
+    if (rc) {
+        eval_results_free(res, e->rules->n);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    *out = res;
+    *n = e->rules->n;
+    return ADT_OK;
+}
+
+void eval_results_free(eval_rule_result *r, size_t n)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].id);
+        free(r[i].title);
+        free(r[i].evidence);
+        for (size_t k = 0; k < r[i].nfindings; k++) {
+            free(r[i].findings[k].message);
+            free(r[i].findings[k].owner);
+        }
+        free(r[i].findings);
+    }
+    free(r);
+}
+
+const char *eval_status_name(eval_status s)
+{
+    return s == EVAL_PASS ? "pass" : s == EVAL_FAIL ? "fail" : "no_evidence";
+}
+
+cJSON *eval_finding_json(const eval_rule_result *r, const eval_finding *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "rule", r->id);
+    cJSON_AddStringToObject(o, "severity", r->severity);
+    cJSON_AddStringToObject(o, "message", f->message ? f->message : "");
+    if (f->owner)
+        cJSON_AddStringToObject(o, "owner", f->owner);
+    if (f->has_index) {
+        cJSON_AddNumberToObject(o, "index", (double)f->index);
+        char t[32];
+        if (!rfc3339_format_s(f->time_us, t, sizeof t))
+            cJSON_AddStringToObject(o, "time", t);
+    }
+    return o;
+}
+
+cJSON *eval_rule_json(const eval_rule_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "id", r->id);
+    cJSON_AddStringToObject(o, "title", r->title);
+    cJSON_AddStringToObject(o, "kind", r->kind);
+    cJSON_AddStringToObject(o, "severity", r->severity);
+    if (r->has_ratio)
+        cJSON_AddNumberToObject(o, "ratio", r->ratio);
+    cJSON_AddStringToObject(o, "status", eval_status_name(r->status));
+    cJSON_AddNumberToObject(o, "checked", (double)r->checked);
+    cJSON_AddNumberToObject(o, "pending", (double)r->pending);
+    cJSON *evs = cJSON_AddArrayToObject(o, "evidence");
+    for (size_t k = 0; k < r->nevidence; k++)
+        cJSON_AddItemToArray(evs, cJSON_CreateNumber((double)r->evidence[k]));
+    cJSON_AddNumberToObject(o, "evidence_count", (double)r->evidence_count);
+    cJSON *fl = cJSON_AddArrayToObject(o, "findings");
+    for (size_t k = 0; k < r->nfindings; k++)
+        cJSON_AddItemToArray(fl, eval_finding_json(r, &r->findings[k]));
+    cJSON_AddNumberToObject(o, "findings_count", (double)r->findings_count);
+    return o;
+}
+
+int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
+{
+    eval_rule_result *res;
+    size_t n;
+    int rc = eval_results(e, as_of_us, &res, &n, err);
+    if (rc)
+        return rc;
     cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < n; i++)
+        cJSON_AddItemToArray(arr, eval_rule_json(&res[i]));
+    eval_results_free(res, n);
     if (!arr)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < e->rules->n; i++) {
-        rstate *rs = &e->rs[i];
-        const rule *r = rs->r;
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
-        cJSON_AddStringToObject(o, "id", r->id);
-        cJSON_AddStringToObject(o, "title", r->title);
-        cJSON_AddStringToObject(o, "kind", rules_kind_name(r->kind));
-        cJSON_AddStringToObject(o, "severity", rules_sev_name(r->severity));
-        rout ro = {cJSON_CreateArray(), 0, 0};
-        for (size_t k = 0; k < rs->nf; k++)
-            out_finding(&ro, r, rs->f[k].msg, rs->f[k].owner, rs->f[k].has_index, rs->f[k].index,
-                        rs->f[k].time);
-        ro.fcount += rs->f_count - rs->nf; /* findings over the stored cap */
-        uint64_t pending = 0;
-        bool evidence_ok = rs->checked > 0;
-        char msg[768];
-        switch (r->kind) {
-        case RULE_WITHIN:
-        case RULE_REVOKED_WITHIN:
-            for (size_t k = 0; k < rs->nob; k++) {
-                const oblig *ob = &rs->ob[k];
-                if (ob->done)
-                    continue;
-                if (ob->deadline >= end) {
-                    pending++;
-                    continue;
-                }
-                char sla[32], keyt[256];
-                fmt_dur(ob->deadline - ob->time, sla, sizeof sla);
-                key_text(ob->key, keyt, sizeof keyt);
-                if (r->kind == RULE_REVOKED_WITHIN)
-                    snprintf(msg, sizeof msg,
-                             "%s departed (index %llu) but still holds %s after the %s SLA",
-                             keyt, (unsigned long long)ob->index, ob->what, sla);
-                else if (ob->party)
-                    snprintf(msg, sizeof msg, "%s (%s) at index %llu: %s was not answered by %s "
-                             "(%s) within %s", r->earlier.types[0], keyt,
-                             (unsigned long long)ob->index, first_type(&r->later), ob->party,
-                             ob->activity, sla);
-                else
-                    snprintf(msg, sizeof msg, "%s (%s) at index %llu: no %s%s%s within %s%s%s%s",
-                             r->earlier.types[0], keyt, (unsigned long long)ob->index,
-                             first_type(&r->later), r->party != PARTY_ANY ? " by " : "",
-                             r->party != PARTY_ANY ? party_name(r->party) : "", sla,
-                             ob->wrong ? " (answered by " : "", ob->wrong ? ob->wrong : "",
-                             ob->wrong ? ", who may not)" : "");
-                out_finding(&ro, r, msg, owner_of(e, r, ob->activity), true, ob->index, ob->time);
-            }
-            break;
-        case RULE_EVERY: {
-            int64_t start = e->from != INT64_MIN ? e->from : e->first_time;
-            evidence_ok = start != INT64_MAX && end > start &&
-                          (rs->nt > 0 || end - start > r->period_us);
-            if (!evidence_ok)
-                break;
-            int64_t *t = malloc((rs->nt ? rs->nt : 1) * sizeof *t);
-            if (!t) {
-                cJSON_Delete(ro.findings);
-                cJSON_Delete(arr);
-                free_tmp(e);
-                return adt_fail(err, ADT_ENOMEM, "out of memory");
-            }
-            if (rs->nt)
-                memcpy(t, rs->times, rs->nt * sizeof *t);
-            qsort(t, rs->nt, sizeof *t, cmp_i64);
-            int64_t prev = start;
-            char p[32], g[32], a[32];
-            fmt_dur(r->period_us, p, sizeof p);
-            for (size_t k = 0; k <= rs->nt; k++) {
-                int64_t cur = k < rs->nt ? t[k] : end;
-                if (cur - prev > r->period_us) {
-                    fmt_dur(cur - prev, g, sizeof g);
-                    rfc3339_format_s(prev, a, sizeof a);
-                    snprintf(msg, sizeof msg, "no %s%s for %s after %s (required every %s)",
-                             first_type(&r->sels[0]), r->sels[0].npreds ? " (matching)" : "", g,
-                             a, p);
-                    out_finding(&ro, r, msg, owner_of(e, r, NULL), false, 0, 0);
-                }
-                if (cur > prev)
-                    prev = cur;
-            }
-            free(t);
-            break;
-        }
-        case RULE_RATE:
-            evidence_ok = rs->den >= r->min_denominator && rs->den > 0;
-            if (evidence_ok && rs->num / rs->den > r->max_ratio) {
-                snprintf(msg, sizeof msg, "ratio %.4f (%.0f of %.0f) is above the limit %.4f",
-                         rs->num / rs->den, rs->num, rs->den, r->max_ratio);
-                out_finding(&ro, r, msg, owner_of(e, r, NULL), false, 0, 0);
-            }
-            if (evidence_ok)
-                cJSON_AddNumberToObject(o, "ratio", rs->num / rs->den);
-            break;
-        case RULE_RACI:
-            if (!e->raci) {
-                if (rs->checked) /* governed events, but no policy to judge them by */
-                    out_finding(&ro, r, "no RACI policy is loaded (auditd policy load)", NULL,
-                                false, 0, 0);
-            } else if (e->raci_error[0]) {
-                out_finding(&ro, r, e->raci_error, NULL, false, 0, 0);
-            }
-            for (size_t k = 0; k < e->ntmp; k++)
-                if (e->tmp[k].rule == i)
-                    out_finding(&ro, r, e->tmp[k].msg, e->tmp[k].owner, e->tmp[k].has_index,
-                                e->tmp[k].index, e->tmp[k].time);
-            break;
-        default: break;
-        }
-        const char *status = ro.fcount ? "fail" : evidence_ok ? "pass" : "no_evidence";
-        cJSON_AddStringToObject(o, "status", status);
-        cJSON_AddNumberToObject(o, "checked", (double)rs->checked);
-        cJSON_AddNumberToObject(o, "pending", (double)pending);
-        cJSON *evs = cJSON_AddArrayToObject(o, "evidence");
-        for (size_t k = 0; k < rs->nev; k++)
-            cJSON_AddItemToArray(evs, cJSON_CreateNumber((double)rs->ev[k]));
-        cJSON_AddNumberToObject(o, "evidence_count", (double)rs->ev_count);
-        sort_findings(ro.findings);
-        cJSON_AddItemToObject(o, "findings", ro.findings);
-        cJSON_AddNumberToObject(o, "findings_count", (double)ro.fcount);
-    }
-    free_tmp(e);
     *out = arr;
     return ADT_OK;
 }
