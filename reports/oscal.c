@@ -37,21 +37,15 @@ void oscal_uuid(const rdata *d, const char *kind, const char *key, char out[37])
     out[j] = 0;
 }
 
-/* ---- the controls, read once from the evaluation document ----------------- */
+/* ---- the controls, read once from the typed evaluation ------------------ */
 
 typedef struct octl {
     const char *framework, *id, *title, *status; /* borrowed from d->controls */
     int state;              /* 1 satisfied, 0 not satisfied, -1 not evaluated */
     uint64_t ev[OSCAL_MAX_EVIDENCE];
     size_t nev, ev_total;
-    const cJSON *findings;
+    const controls_control *ctl;
 } octl;
-
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 /* A token for OSCAL ids: letters, digits, '.', '-', '_' (others become '_'). */
 static void tokenize(const char *s, char *out, size_t cap)
@@ -70,80 +64,63 @@ static void tokenize(const char *s, char *out, size_t cap)
     out[j] = 0;
 }
 
+/* The in-scope controls with the evidence the checkpoint covers (the first
+ * CONTROLS_MAX_EVIDENCE of its rules', as the status document lists them). */
 static size_t read_controls(const rdata *d, octl **out)
 {
     *out = NULL;
-    const cJSON *arr = d->controls ? cJSON_GetObjectItemCaseSensitive(d->controls, "controls") : NULL;
-    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
-    if (n <= 0)
+    const controls_result *r = d->controls;
+    if (!r || !r->ncontrols)
         return 0;
-    octl *c = calloc((size_t)n, sizeof *c);
+    octl *c = calloc(r->ncontrols, sizeof *c);
     if (!c)
         return 0;
-    size_t k = 0;
-    const cJSON *x;
-    cJSON_ArrayForEach(x, arr)
-    {
-        const char *id = jstr(x, "id");
-        if (!id)
-            id = jstr(x, "control_id");
-        const char *st = jstr(x, "status");
-        if (!id || !st)
-            continue;
-        octl *o = &c[k++];
-        o->framework = jstr(x, "framework");
-        if (!o->framework)
-            o->framework = "";
-        o->id = id;
-        o->title = jstr(x, "title");
-        o->status = st;
-        o->state = !strcmp(st, "satisfied") ? 1
-                   : (!strcmp(st, "not_satisfied") || !strcmp(st, "not-satisfied")) ? 0
-                                                                                     : -1;
-        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(x, "evidence");
-        const cJSON *e;
-        cJSON_ArrayForEach(e, ev)
-        {
-            double v = -1;
-            if (cJSON_IsNumber(e))
-                v = e->valuedouble;
-            else if (cJSON_IsObject(e)) {
-                const cJSON *ix = cJSON_GetObjectItemCaseSensitive(e, "index");
-                if (cJSON_IsNumber(ix))
-                    v = ix->valuedouble;
+    for (size_t k = 0; k < r->ncontrols; k++) {
+        const controls_control *x = &r->controls[k];
+        octl *o = &c[k];
+        o->ctl = x;
+        o->framework = x->framework;
+        o->id = x->id;
+        o->title = x->title;
+        o->status = controls_status_name(x->status);
+        o->state = x->status == CONTROLS_SATISFIED       ? 1
+                   : x->status == CONTROLS_NOT_SATISFIED ? 0
+                                                         : -1;
+        size_t listed = 0;
+        for (size_t i = 0; i < x->nrules; i++) {
+            const eval_rule_result *rr = &r->rules[x->rules[i].rule];
+            for (size_t e = 0; e < rr->nevidence && listed < CONTROLS_MAX_EVIDENCE; e++, listed++) {
+                uint64_t v = rr->evidence[e];
+                if (v >= d->tree_size)
+                    continue; /* only entries the checkpoint covers are cited */
+                o->ev_total++;
+                if (o->nev < OSCAL_MAX_EVIDENCE)
+                    o->ev[o->nev++] = v;
             }
-            if (!(v >= 0) || v >= (double)d->tree_size || v != floor(v))
-                continue; /* only entries the checkpoint covers are cited */
-            o->ev_total++;
-            if (o->nev < OSCAL_MAX_EVIDENCE)
-                o->ev[o->nev++] = (uint64_t)v;
         }
-        o->findings = cJSON_GetObjectItemCaseSensitive(x, "findings");
     }
     *out = c;
-    return k;
+    return r->ncontrols;
 }
 
-static void finding_text(const octl *c, char *out, size_t cap)
+/* The control's findings in words (the first CONTROLS_MAX_FINDINGS of its rules'). */
+static void finding_text(const rdata *d, const octl *c, char *out, size_t cap)
 {
-    size_t used = 0;
+    size_t used = 0, listed = 0;
     out[0] = 0;
-    const cJSON *f;
-    cJSON_ArrayForEach(f, c->findings)
-    {
-        const char *m = jstr(f, "message");
-        if (!m)
-            m = jstr(f, "title");
-        const char *sev = jstr(f, "severity");
-        const char *owner = jstr(f, "owner");
-        if (!m)
-            continue;
-        int w = snprintf(out + used, cap - used, "%s[%s] %s%s%s", used ? " " : "",
-                         sev ? sev : "finding", m, owner && *owner ? " Owner: " : "",
-                         owner && *owner ? owner : "");
-        if (w < 0 || (size_t)w >= cap - used)
-            break;
-        used += (size_t)w;
+    const controls_result *r = d->controls;
+    for (size_t i = 0; i < c->ctl->nrules; i++) {
+        const eval_rule_result *rr = &r->rules[c->ctl->rules[i].rule];
+        for (size_t k = 0; k < rr->nfindings && listed < CONTROLS_MAX_FINDINGS; k++, listed++) {
+            const eval_finding *f = &rr->findings[k];
+            const char *owner = f->owner;
+            int w = snprintf(out + used, cap - used, "%s[%s] %s%s%s", used ? " " : "",
+                             rr->severity, f->message ? f->message : "",
+                             owner && *owner ? " Owner: " : "", owner && *owner ? owner : "");
+            if (w < 0 || (size_t)w >= cap - used)
+                return;
+            used += (size_t)w;
+        }
     }
 }
 
@@ -300,7 +277,7 @@ int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err)
         oat(rk, "uuid", u);
         snprintf(txt, sizeof txt, "%s %s not satisfied", c[i].framework, c[i].id);
         oel(rk, ns, "title", txt);
-        finding_text(&c[i], txt, sizeof txt);
+        finding_text(d, &c[i], txt, sizeof txt);
         odesc(rk, ns, "description", txt[0] ? txt : "The evidence rules found the control not satisfied.");
         odesc(rk, ns, "statement", "The control's objective is not met for the period; see the findings.");
         oel(rk, ns, "status", "open");
@@ -317,7 +294,7 @@ int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err)
         snprintf(txt, sizeof txt, "%s %s %s", c[i].framework, c[i].id,
                  c[i].state ? "satisfied" : "not satisfied");
         oel(f, ns, "title", txt);
-        finding_text(&c[i], txt, sizeof txt);
+        finding_text(d, &c[i], txt, sizeof txt);
         if (!txt[0])
             snprintf(txt, sizeof txt, "%s%s", c[i].title ? c[i].title : "Control evaluated",
                      c[i].state ? ": the evidence rules are satisfied." : ".");
@@ -516,7 +493,7 @@ int oscal_build_json(const rdata *d, ledger *lg, cJSON **out, adt_err *err)
             cJSON_AddStringToObject(rk, "uuid", u);
             snprintf(txt, sizeof txt, "%s %s not satisfied", c[i].framework, c[i].id);
             cJSON_AddStringToObject(rk, "title", txt);
-            finding_text(&c[i], txt, sizeof txt);
+            finding_text(d, &c[i], txt, sizeof txt);
             cJSON_AddStringToObject(rk, "description",
                                     txt[0] ? txt : "The evidence rules found the control not satisfied.");
             cJSON_AddStringToObject(rk, "statement",
@@ -530,7 +507,7 @@ int oscal_build_json(const rdata *d, ledger *lg, cJSON **out, adt_err *err)
         snprintf(txt, sizeof txt, "%s %s %s", c[i].framework, c[i].id,
                  c[i].state ? "satisfied" : "not satisfied");
         cJSON_AddStringToObject(f, "title", txt);
-        finding_text(&c[i], txt, sizeof txt);
+        finding_text(d, &c[i], txt, sizeof txt);
         if (!txt[0])
             snprintf(txt, sizeof txt, "%s%s", c[i].title ? c[i].title : "Control evaluated",
                      c[i].state ? ": the evidence rules are satisfied." : ".");

@@ -1200,138 +1200,114 @@ static void telemetry_pass(const char *data_dir, rdata *d, const scan *s)
 
 /* ---- controls --------------------------------------------------------------- */
 
-static int fw_index(const char *fw)
+/* Fold a control evaluation into a window's counters. A control "with
+ * rules" has at least one evidence rule; without evidence it is neither
+ * satisfied nor not satisfied. Findings are counted per rule (a rule serves
+ * several controls, so counting per control would count a finding once per
+ * control). posture: per framework (RDATA_FW_*), or NULL. */
+static void count_controls(const controls_result *r, kpi_inputs *w, rdata_posture *posture)
 {
-    if (!fw)
-        return -1;
-    if (!strcmp(fw, "iso27001"))
-        return 0;
-    if (!strcmp(fw, "nist80053"))
-        return 1;
-    return -1;
-}
-
-static const char *first_str(const cJSON *o, const char *a, const char *b)
-{
-    const char *s = jstr(o, a);
-    return s ? s : jstr(o, b);
-}
-
-/* Fold an evaluation document (docs/controls.md) into a window's counters. A
- * control "with rules" has at least one evidence rule; without evidence it is
- * neither satisfied nor not satisfied. Findings are counted per rule (a rule
- * serves several controls, so counting per control would count a finding
- * once per control). */
-static void count_controls(const cJSON *doc, kpi_inputs *w, rdata_posture *posture)
-{
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "controls");
-    if (!cJSON_IsArray(arr))
-        return;
     w->has_controls = true;
-    const cJSON *c;
-    cJSON_ArrayForEach(c, arr)
-    {
-        const char *st = jstr(c, "status");
-        if (!st || !first_str(c, "id", "control_id"))
-            continue;
-        int f = fw_index(jstr(c, "framework"));
-        rdata_posture *p = posture && f >= 0 ? &posture[f] : NULL;
-        const cJSON *rl = cJSON_GetObjectItemCaseSensitive(c, "rules");
-        bool ruled = cJSON_IsArray(rl) && cJSON_GetArraySize(rl) > 0;
+    for (size_t i = 0; i < r->ncontrols; i++) {
+        const controls_control *c = &r->controls[i];
+        int f = !strcmp(c->framework, "iso27001") ? 0 : 1; /* rdata_posture order */
+        rdata_posture *p = posture ? &posture[f] : NULL;
+        bool ruled = c->nrules > 0;
         w->controls_in_scope++;
         w->controls_with_rules += ruled;
-        if (p) {
-            p->in_scope++;
-            p->with_rules += ruled;
-        }
-        if (!strcmp(st, "satisfied")) {
-            w->controls_satisfied++;
-            if (p)
-                p->satisfied++;
-        } else if (!strcmp(st, "not_satisfied") || !strcmp(st, "not-satisfied")) {
-            w->controls_not_satisfied++;
-            if (p)
-                p->not_satisfied++;
-        } else if (p && ruled) {
-            p->no_evidence++;
-        }
-    }
-    const cJSON *r;
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(doc, "rules"))
-    {
-        double fc = 0;
-        jnum(r, "findings_count", &fc);
-        if (!jstr(r, "id") || !(fc > 0))
+        w->controls_satisfied += c->status == CONTROLS_SATISFIED;
+        w->controls_not_satisfied += c->status == CONTROLS_NOT_SATISFIED;
+        if (!p)
             continue;
-        int sev = kpi_severity_index(jstr(r, "severity"));
-        w->findings_open[sev < 0 ? KPI_SEV_MEDIUM : sev] += (uint64_t)fc;
+        p->in_scope++;
+        p->with_rules += ruled;
+        p->satisfied += c->status == CONTROLS_SATISFIED;
+        p->not_satisfied += c->status == CONTROLS_NOT_SATISFIED;
+        p->no_evidence += c->status == CONTROLS_NOT_EVALUATED && ruled;
+    }
+    for (size_t i = 0; i < r->nrules; i++) {
+        const eval_rule_result *x = &r->rules[i];
+        if (!x->findings_count)
+            continue;
+        int sev = kpi_severity_index(x->severity);
+        w->findings_open[sev < 0 ? KPI_SEV_MEDIUM : sev] += x->findings_count;
+    }
+}
+
+/* The controls that rule `ri` is evidence for, as "label, label" and the
+ * framework(s) they belong to. */
+static void rule_controls(const controls_result *r, size_t ri, char *ctl, size_t cap,
+                          char *fw, size_t fwcap)
+{
+    size_t used = 0;
+    ctl[0] = fw[0] = 0;
+    for (size_t i = 0; i < r->ncontrols; i++) {
+        const controls_control *c = &r->controls[i];
+        for (size_t k = 0; k < c->nrules; k++) {
+            if (c->rules[k].rule != ri)
+                continue;
+            int w = snprintf(ctl + used, cap - used, "%s%s", used ? ", " : "", c->label);
+            if (w > 0 && (size_t)w < cap - used)
+                used += (size_t)w;
+            if (!fw[0])
+                scopy(fw, fwcap, c->framework);
+            else if (strcmp(fw, c->framework))
+                scopy(fw, fwcap, "iso27001, nist80053");
+        }
     }
 }
 
 /* The period's findings, one entry per finding, with the controls its rule
- * is evidence for. */
+ * is evidence for. Strings are borrowed from d->controls. */
 static void list_findings(rdata *d)
 {
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(d->controls, "controls");
-    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(d->controls, "rules");
+    const controls_result *r = d->controls;
     size_t cap = 0;
-    const cJSON *r;
-    cJSON_ArrayForEach(r, rules)
-    {
-        const char *rid = jstr(r, "id");
-        double fc = 0;
-        jnum(r, "findings_count", &fc);
-        if (!rid || !(fc > 0))
+    for (size_t ri = 0; ri < r->nrules; ri++) {
+        const eval_rule_result *x = &r->rules[ri];
+        if (!x->findings_count)
             continue;
-        char ctl[64] = "", fwname[32] = "";
-        size_t used = 0;
-        const cJSON *c;
-        cJSON_ArrayForEach(c, arr)
-        {
-            const cJSON *ref;
-            cJSON_ArrayForEach(ref, cJSON_GetObjectItemCaseSensitive(c, "rules"))
-            {
-                const char *x = jstr(ref, "id");
-                if (!x || strcmp(x, rid))
-                    continue;
-                const char *lab = first_str(c, "label", "id");
-                int w = snprintf(ctl + used, sizeof ctl - used, "%s%s", used ? ", " : "",
-                                 lab ? lab : "");
-                if (w > 0 && (size_t)w < sizeof ctl - used)
-                    used += (size_t)w;
-                const char *fw = jstr(c, "framework");
-                if (!fwname[0])
-                    scopy(fwname, sizeof fwname, fw);
-                else if (strcmp(fwname, fw ? fw : ""))
-                    scopy(fwname, sizeof fwname, "iso27001, nist80053");
-            }
-        }
-        const cJSON *x;
-        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(r, "findings"))
-        {
-            const char *sev = jstr(x, "severity");
-            int si = kpi_severity_index(sev);
+        char ctl[64], fwname[32];
+        rule_controls(r, ri, ctl, sizeof ctl, fwname, sizeof fwname);
+        for (size_t k = 0; k < x->nfindings; k++) {
+            const eval_finding *f = &x->findings[k];
             if (grow((void **)&d->findings, &cap, d->nfindings + 1, sizeof *d->findings))
                 return;
             rdata_finding *g = &d->findings[d->nfindings++];
             memset(g, 0, sizeof *g);
             scopy(g->framework, sizeof g->framework, fwname);
             scopy(g->control, sizeof g->control, ctl[0] ? ctl : "(no control in scope)");
-            scopy(g->severity, sizeof g->severity, si < 0 ? "medium" : sev);
-            scopy(g->rule, sizeof g->rule, rid);
-            scopy(g->title, sizeof g->title, jstr(r, "title"));
-            scopy(g->owner, sizeof g->owner, jstr(x, "owner"));
-            scopy(g->message, sizeof g->message, first_str(x, "message", "title"));
-            jtime(x, "time", &g->time_us);
-            double idx;
-            if (jnum(x, "index", &idx) && idx >= 0 && idx < 1e15) {
-                g->index = (uint64_t)idx;
-                g->has_index = true;
-            }
+            g->severity = kpi_severity_index(x->severity) < 0 ? "medium" : x->severity;
+            g->rule = x->id;
+            g->title = x->title ? x->title : "";
+            g->owner = f->owner ? f->owner : "";
+            g->message = f->message ? f->message : "";
+            g->time_us = f->has_index ? f->time_us : 0;
+            g->index = f->index;
+            g->has_index = f->has_index;
         }
     }
 }
 
+/* One window's control result at the report's checkpoint; NULL (with the
+ * reason in d->controls_problem for the period itself) when unavailable. */
+static controls_result *window_result(controls *c, rdata *d, int64_t from, int64_t to,
+                                      bool main)
+{
+    controls_result *r = NULL;
+    adt_err e;
+    if (controls_period_result(c, from, to, d->tree_size, NULL, &r, &e)) {
+        if (main)
+            scopy(d->controls_problem, sizeof d->controls_problem, e.msg);
+        return NULL;
+    }
+    return r;
+}
+
+/* The control evaluation of the period (kept for the documents), the
+ * previous period and the baseline (counted only), each at the report's
+ * checkpoint. A window without any event or reading has nothing to
+ * evaluate: its governance KPIs are n/a, not "0 % satisfied". */
 static void controls_pass(const char *data_dir, rdata *d)
 {
     controls *c = NULL;
@@ -1340,26 +1316,21 @@ static void controls_pass(const char *data_dir, rdata *d)
         scopy(d->controls_problem, sizeof d->controls_problem, e.msg);
         return;
     }
-    if (controls_evaluate_period(c, d->period.from_us, d->period.to_us, NULL, &d->controls, &e))
-        scopy(d->controls_problem, sizeof d->controls_problem, e.msg);
-    /* A window without any event or reading has nothing to evaluate: its
-     * governance KPIs are n/a, not "0 % satisfied". */
+    d->controls = window_result(c, d, d->period.from_us, d->period.to_us, true);
     if (d->controls && has_data(d, d->period.from_us, d->period.to_us))
         count_controls(d->controls, &d->cur, d->posture);
     if (d->controls)
         list_findings(d);
-    /* the previous and baseline periods, for their counts only */
-    cJSON *doc = NULL;
+    controls_result *r = NULL;
     if (has_data(d, d->period.prev_from_us, d->period.prev_to_us) &&
-        controls_evaluate_period(c, d->period.prev_from_us, d->period.prev_to_us, NULL, &doc,
-                                 &e) == ADT_OK)
-        count_controls(doc, &d->prev, NULL);
-    cJSON_Delete(doc);
-    doc = NULL;
+        (r = window_result(c, d, d->period.prev_from_us, d->period.prev_to_us, false)))
+        count_controls(r, &d->prev, NULL);
+    controls_result_free(r);
+    r = NULL;
     if (base_own(d) && has_data(d, d->base.from_us, d->base.to_us) &&
-        controls_evaluate_period(c, d->base.from_us, d->base.to_us, NULL, &doc, &e) == ADT_OK)
-        count_controls(doc, &d->basein, NULL);
-    cJSON_Delete(doc);
+        (r = window_result(c, d, d->base.from_us, d->base.to_us, false)))
+        count_controls(r, &d->basein, NULL);
+    controls_result_free(r);
     controls_close(c);
 }
 
@@ -1489,7 +1460,7 @@ void rdata_free(rdata *d)
     free(d->drift);
     free(d->findings);
     free(d->units);
-    cJSON_Delete(d->controls);
+    controls_result_free(d->controls);
     free(d);
 }
 
