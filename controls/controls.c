@@ -23,6 +23,16 @@
  * serialises every open key, so it must not run per commit. */
 #define SAVE_EVERY 200000
 #define SAVE_INTERVAL_US (300LL * 1000000)
+#define PERIODS_KEPT 8 /* period engines kept (least recently used dropped) */
+
+/* A period engine kept by the service: the same engine as the continuous
+ * one with a closed window, fed by the same folds, saved beside it. */
+typedef struct kept {
+    int64_t from, to;
+    eval_engine *e;
+    uint64_t saved_next; /* eval_next_index() at the last save */
+    uint64_t used;       /* LRU stamp */
+} kept;
 
 struct controls {
     char *data_dir;
@@ -40,6 +50,9 @@ struct controls {
     uint64_t saved_next;     /* eval_next_index() at the last save */
     int64_t saved_at;        /* when (rfc3339_now_us) */
     bool state_loaded;       /* load_state ran (lazily: one-shot users never pay) */
+    kept per[PERIODS_KEPT];  /* period engines, fed with the continuous one */
+    size_t nper;
+    uint64_t tick;           /* LRU clock of per[] */
 
     pthread_mutex_t nmu;     /* notify state */
     pthread_cond_t ncv;
@@ -111,6 +124,10 @@ static int open_db(controls *c, adt_err *err)
                    "CREATE TABLE IF NOT EXISTS eval_state(id INTEGER PRIMARY KEY CHECK(id=1),"
                    " next INTEGER NOT NULL, anchor TEXT NOT NULL, rules_fingerprint TEXT NOT NULL,"
                    " policy_sha256 TEXT NOT NULL, state TEXT NOT NULL);"
+                   "CREATE TABLE IF NOT EXISTS period_state(from_us INTEGER NOT NULL,"
+                   " to_us INTEGER NOT NULL, next INTEGER NOT NULL, anchor TEXT NOT NULL,"
+                   " rules_fingerprint TEXT NOT NULL, policy_sha256 TEXT NOT NULL,"
+                   " state TEXT NOT NULL, PRIMARY KEY(from_us, to_us));"
                    "CREATE TABLE IF NOT EXISTS control_status(framework TEXT NOT NULL,"
                    " id TEXT NOT NULL, status TEXT NOT NULL, findings INTEGER NOT NULL,"
                    " tree_size INTEGER NOT NULL, evaluated_at TEXT NOT NULL,"
@@ -126,6 +143,8 @@ static void policy_stat(const char *data_dir, struct stat *st)
         stat(path, st) != 0)
         memset(st, 0, sizeof *st);
 }
+
+static void drop_periods(controls *c);
 
 /* If `auditd policy load` replaced the policy since it was loaded, load the
  * new one and restart continuous evaluation under it (one fold of the
@@ -164,6 +183,7 @@ static void maybe_reload_policy(controls *c)
     eval_free(c->cont);
     c->cont = e;
     c->saved_next = 0;
+    drop_periods(c);
     log_msg(LOG_INFO, "controls", "RACI policy %s %s in force; re-evaluating the ledger",
             p ? raci_name(p) : "(none)", p ? raci_version(p) : "");
 }
@@ -190,122 +210,235 @@ static int anchor_of(controls *c, uint64_t next, char out[65], adt_err *err)
     return ADT_OK;
 }
 
-/* Save the continuous engine's state (caller holds c->mu). Failures are
- * logged: the next start then folds the ledger from the start. */
-static void save_state(controls *c)
+/* The engine's state as JSON text (caller frees) and the anchor of its
+ * position; NULL with the reason logged. */
+static char *state_text(controls *c, const eval_engine *e, char anchor[65])
 {
-    uint64_t next = eval_next_index(c->cont);
-    if (next == c->saved_next)
-        return;
     adt_err err = {0};
-    char anchor[65];
     cJSON *st = NULL;
     char *txt = NULL;
-    if (anchor_of(c, next, anchor, &err) || eval_save(c->cont, &st, &err) ||
-        !(txt = cJSON_PrintUnformatted(st))) {
+    if (anchor_of(c, eval_next_index(e), anchor, &err) || eval_save(e, &st, &err) ||
+        !(txt = cJSON_PrintUnformatted(st)))
         log_msg(LOG_WARN, "controls", "not saving the evaluation state: %s",
                 err.msg[0] ? err.msg : "out of memory");
-        cJSON_Delete(st);
-        return;
-    }
     cJSON_Delete(st);
+    return txt;
+}
+
+/* Store a state: `sql` binds next, anchor, fingerprint, policy, state, then
+ * (for periods) from and to. */
+static bool store_state(controls *c, const char *sql, const eval_engine *e, const kept *k)
+{
+    char anchor[65];
+    char *txt = state_text(c, e, anchor);
+    if (!txt)
+        return false;
     sqlite3_stmt *s = NULL;
-    int ok = sqlite3_prepare_v2(c->db,
-                                "INSERT OR REPLACE INTO eval_state(id, next, anchor, "
-                                "rules_fingerprint, policy_sha256, state) VALUES(1,?,?,?,?,?)",
-                                -1, &s, NULL) == SQLITE_OK;
+    bool ok = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) == SQLITE_OK;
     if (ok) {
-        sqlite3_bind_int64(s, 1, (sqlite3_int64)next);
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)eval_next_index(e));
         sqlite3_bind_text(s, 2, anchor, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 3, c->rules.fingerprint, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 4, c->raci ? raci_sha256(c->raci) : "", -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 5, txt, -1, SQLITE_STATIC);
+        if (k) {
+            sqlite3_bind_int64(s, 6, k->from);
+            sqlite3_bind_int64(s, 7, k->to);
+        }
         ok = sqlite3_step(s) == SQLITE_DONE;
     }
-    if (ok) {
-        c->saved_next = next;
-        c->saved_at = rfc3339_now_us();
-    }
-    else
+    if (!ok)
         log_msg(LOG_WARN, "controls", "saving the evaluation state: %s", sqlite3_errmsg(c->db));
     sqlite3_finalize(s);
     free(txt);
+    return ok;
 }
 
-/* Resume from the saved state if it was made with these rules, this policy
- * and this ledger; otherwise evaluation starts from entry 0. */
-static void load_state(controls *c)
+/* Save the continuous engine's state (caller holds c->mu). Failures are
+ * logged: the next start then folds the ledger from the start. */
+static void save_state(controls *c)
+{
+    if (eval_next_index(c->cont) == c->saved_next)
+        return;
+    if (store_state(c, "INSERT OR REPLACE INTO eval_state(id, next, anchor, rules_fingerprint, "
+                       "policy_sha256, state) VALUES(1,?,?,?,?,?)", c->cont, NULL)) {
+        c->saved_next = eval_next_index(c->cont);
+        c->saved_at = rfc3339_now_us();
+    }
+}
+
+static void save_period(controls *c, kept *k)
+{
+    if (eval_next_index(k->e) == k->saved_next)
+        return;
+    if (store_state(c, "INSERT OR REPLACE INTO period_state(next, anchor, rules_fingerprint, "
+                       "policy_sha256, state, from_us, to_us) VALUES(?,?,?,?,?,?,?)", k->e, k))
+        k->saved_next = eval_next_index(k->e);
+}
+
+static void save_all(controls *c)
+{
+    save_state(c);
+    for (size_t i = 0; i < c->nper; i++)
+        save_period(c, &c->per[i]);
+}
+
+/* A saved state of window [from, to) made with these rules, this policy
+ * and this ledger, restored into a new engine; NULL when there is none. */
+static eval_engine *load_engine(controls *c, const char *sql, int64_t from, int64_t to)
 {
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT next, anchor, state FROM eval_state WHERE id=1 AND "
-                           "rules_fingerprint=? AND policy_sha256=?", -1, &s, NULL) != SQLITE_OK)
-        return;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return NULL;
     sqlite3_bind_text(s, 1, c->rules.fingerprint, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, c->raci ? raci_sha256(c->raci) : "", -1, SQLITE_STATIC);
+    if (from != INT64_MIN || to != INT64_MAX) {
+        sqlite3_bind_int64(s, 3, from);
+        sqlite3_bind_int64(s, 4, to);
+    }
     adt_err err = {0};
+    eval_engine *e = NULL;
     if (sqlite3_step(s) == SQLITE_ROW) {
         uint64_t next = (uint64_t)sqlite3_column_int64(s, 0), size = 0;
         const char *anchor = (const char *)sqlite3_column_text(s, 1);
         const char *txt = (const char *)sqlite3_column_text(s, 2);
         char mine[65];
         cJSON *st = NULL;
-        eval_engine *e = NULL;
         if (!anchor || !txt || ledger_size(c->lg, &size, &err) || next > size ||
             anchor_of(c, next, mine, &err) || strcmp(mine, anchor)) {
             log_msg(LOG_INFO, "controls", "saved evaluation state does not match this ledger; "
                                           "evaluating from the start");
-        } else if (!(st = cJSON_Parse(txt)) ||
-                   eval_new(&c->rules, c->raci, INT64_MIN, INT64_MAX, &e, &err) ||
-                   eval_restore(e, st, &err)) {
+        } else if (!(st = cJSON_Parse(txt)) || eval_new(&c->rules, c->raci, from, to, &e, &err) ||
+                   eval_restore(e, st, &err) || eval_next_index(e) != next) {
             log_msg(LOG_WARN, "controls", "cannot resume the saved evaluation (%s); evaluating "
                     "from the start", err.msg[0] ? err.msg : "bad JSON");
             eval_free(e);
-        } else {
-            eval_free(c->cont);
-            c->cont = e;
-            c->saved_next = next;
+            e = NULL;
         }
         cJSON_Delete(st);
     }
     sqlite3_finalize(s);
+    return e;
 }
 
-typedef struct feedctx {
-    eval_engine *e;
-    adt_err *err;
-} feedctx;
-
-static int feed_cb(void *ctx, uint64_t index, const char *leaf, size_t len)
+/* Resume from the saved state if it was made with these rules, this policy
+ * and this ledger; otherwise evaluation starts from entry 0. */
+static void load_state(controls *c)
 {
-    feedctx *f = ctx;
-    return eval_feed(f->e, index, leaf, len, f->err) ? 1 : 0;
+    eval_engine *e = load_engine(c, "SELECT next, anchor, state FROM eval_state WHERE id=1 AND "
+                                    "rules_fingerprint=? AND policy_sha256=?",
+                                 INT64_MIN, INT64_MAX);
+    if (e) {
+        eval_free(c->cont);
+        c->cont = e;
+        c->saved_next = eval_next_index(e);
+    }
 }
 
-/* Fold entries [next, min(size, next+max)) into the continuous engine.
- * Caller holds c->mu. */
+/* Forget every kept period engine (the policy changed), saving nothing. */
+static void drop_periods(controls *c)
+{
+    for (size_t i = 0; i < c->nper; i++)
+        eval_free(c->per[i].e);
+    c->nper = 0;
+}
+
+/* The kept engine of window [from, to): found, restored from its saved
+ * state, or new (at entry 0). The least recently used is saved and dropped
+ * when all places are taken. Caller holds c->mu. */
+static kept *period_engine(controls *c, int64_t from, int64_t to, adt_err *err)
+{
+    c->tick++;
+    for (size_t i = 0; i < c->nper; i++)
+        if (c->per[i].from == from && c->per[i].to == to) {
+            c->per[i].used = c->tick;
+            return &c->per[i];
+        }
+    if (c->nper == PERIODS_KEPT) {
+        size_t old = 0;
+        for (size_t i = 1; i < c->nper; i++)
+            if (c->per[i].used < c->per[old].used)
+                old = i;
+        save_period(c, &c->per[old]);
+        eval_free(c->per[old].e);
+        c->per[old] = c->per[--c->nper];
+    }
+    kept *k = &c->per[c->nper];
+    memset(k, 0, sizeof *k);
+    k->from = from;
+    k->to = to;
+    k->used = c->tick;
+    k->e = load_engine(c, "SELECT next, anchor, state FROM period_state WHERE "
+                          "rules_fingerprint=? AND policy_sha256=? AND from_us=? AND to_us=?",
+                       from, to);
+    if (k->e)
+        k->saved_next = eval_next_index(k->e);
+    else if (eval_new(&c->rules, c->raci, from, to, &k->e, err))
+        return NULL;
+    c->nper++;
+    return k;
+}
+
+/* One pass over the ledger feeds every engine due for the entry: the
+ * continuous one (when `cont`) and the kept period engines, each exactly
+ * once, in index order. */
+typedef struct foldctx {
+    controls *c;
+    bool cont;
+    adt_err *err;
+} foldctx;
+
+static int fold_cb(void *ctx, uint64_t index, const char *leaf, size_t len)
+{
+    foldctx *f = ctx;
+    controls *c = f->c;
+    if (f->cont && eval_next_index(c->cont) == index &&
+        eval_feed(c->cont, index, leaf, len, f->err))
+        return 1;
+    for (size_t i = 0; i < c->nper; i++)
+        if (eval_next_index(c->per[i].e) == index &&
+            eval_feed(c->per[i].e, index, leaf, len, f->err))
+            return 1;
+    return 0;
+}
+
+/* Fold entries up to `to` (exclusive) into the engines behind it, at most
+ * `max` entries (0: no limit) past the first engine's position. OUT: *more
+ * when entries before `to` are left. Caller holds c->mu. */
+static int fold(controls *c, bool cont, uint64_t to, uint64_t max, bool *more, adt_err *err)
+{
+    uint64_t from = cont ? eval_next_index(c->cont) : UINT64_MAX;
+    for (size_t i = 0; i < c->nper; i++)
+        if (eval_next_index(c->per[i].e) < from)
+            from = eval_next_index(c->per[i].e);
+    uint64_t end = to;
+    if (from < to && max && to - from > max)
+        end = from + max;
+    if (more)
+        *more = from < to && end < to;
+    if (from >= end)
+        return ADT_OK;
+    foldctx f = {c, cont, err};
+    return ledger_scan(c->lg, from, end, fold_cb, &f, err);
+}
+
+/* Fold entries [next, min(size, next+max)) into the continuous engine (and
+ * the kept period engines). Caller holds c->mu. */
 static int catch_up(controls *c, uint64_t max, bool *more, adt_err *err)
 {
     if (!c->state_loaded) {
         c->state_loaded = true;
         load_state(c);
     }
-    uint64_t size;
+    uint64_t size, before = eval_next_index(c->cont);
     int rc = ledger_size(c->lg, &size, err);
+    if (!rc)
+        rc = fold(c, true, size, max, more, err);
     if (rc)
         return rc;
-    uint64_t from = eval_next_index(c->cont);
-    uint64_t to = size;
-    if (max && to - from > max)
-        to = from + max;
-    if (more)
-        *more = to < size;
-    if (to <= from)
+    uint64_t to = eval_next_index(c->cont);
+    if (to == before)
         return ADT_OK;
-    feedctx f = {c->cont, err};
-    rc = ledger_scan(c->lg, from, to, feed_cb, &f, err);
-    if (rc)
-        return rc;
     char now[32];
     rfc3339_format_s(rfc3339_now_us(), now, sizeof now);
     sqlite3_stmt *s = NULL;
@@ -346,7 +479,7 @@ static void *worker_main(void *arg)
             uint64_t done = eval_next_index(c->cont);
             if (!rc && done - c->saved_next >= SAVE_EVERY &&
                 rfc3339_now_us() - c->saved_at >= SAVE_INTERVAL_US)
-                save_state(c);
+                save_all(c);
             pthread_mutex_unlock(&c->mu);
             if (rc) {
                 log_msg(LOG_ERROR, "controls", "continuous evaluation: %s", err.msg);
@@ -445,7 +578,8 @@ void controls_close(controls *c)
     if (joined)
         pthread_join(c->worker, NULL);
     if (c->cont && c->db && c->lg)
-        save_state(c);
+        save_all(c);
+    drop_periods(c);
     eval_free(c->cont);
     if (c->db)
         sqlite3_close(c->db);
@@ -808,52 +942,101 @@ static int check_period_args(int64_t from_us, int64_t to_us, const char *framewo
     return ADT_OK;
 }
 
-int controls_period_result(controls *c, int64_t from_us, int64_t to_us, uint64_t at_size,
-                           const char *framework, controls_result **out, adt_err *err)
+/* The ledger's size, or `at_size` when given (and not beyond it). */
+static int target_size(controls *c, uint64_t at_size, uint64_t *out, adt_err *err)
 {
-    *out = NULL;
-    int rc = check_period_args(from_us, to_us, framework, err);
-    if (rc)
-        return rc;
-    /* A private ledger handle and engine: the scan runs without the service
-     * lock (rules and policy are immutable), so reads are not held up. */
-    pthread_mutex_lock(&c->mu);
-    maybe_reload_policy(c);
-    const raci_policy *policy = c->raci; /* stays alive until close */
-    pthread_mutex_unlock(&c->mu);
-    ledger *lg = NULL;
-    rc = ledger_open(c->data_dir, LEDGER_RDONLY, &lg, err);
-    if (rc)
-        return rc;
-    uint64_t size = 0;
-    eval_engine *e = NULL;
-    rc = ledger_size(lg, &size, err);
+    int rc = ledger_size(c->lg, out, err);
     if (!rc && at_size) {
-        if (at_size > size)
-            rc = adt_fail(err, ADT_EINVAL, "the ledger has %llu entries, not %llu",
-                          (unsigned long long)size, (unsigned long long)at_size);
-        size = at_size;
+        if (at_size > *out)
+            return adt_fail(err, ADT_EINVAL, "the ledger has %llu entries, not %llu",
+                            (unsigned long long)*out, (unsigned long long)at_size);
+        *out = at_size;
     }
+    return rc;
+}
+
+typedef struct feedctx {
+    eval_engine *e;
+    adt_err *err;
+} feedctx;
+
+static int feed_cb(void *ctx, uint64_t index, const char *leaf, size_t len)
+{
+    feedctx *f = ctx;
+    return eval_feed(f->e, index, leaf, len, f->err) ? 1 : 0;
+}
+
+/* A window evaluated from scratch over entries [0, size), on a private
+ * engine: for a checkpoint older than what the kept engine has folded. */
+static int rebuild(controls *c, const raci_policy *policy, int64_t from_us, int64_t to_us,
+                   uint64_t size, eval_engine **out, adt_err *err)
+{
+    ledger *lg = NULL;
+    int rc = ledger_open(c->data_dir, LEDGER_RDONLY, &lg, err);
     if (!rc)
-        rc = eval_new(&c->rules, policy, from_us, to_us, &e, err);
+        rc = eval_new(&c->rules, policy, from_us, to_us, out, err);
     if (!rc) {
-        feedctx f = {e, err};
+        feedctx f = {*out, err};
         rc = ledger_scan(lg, 0, size, feed_cb, &f, err);
     }
     ledger_close(lg);
-    int64_t now = rfc3339_now_us();
-    int64_t as_of = to_us < now ? to_us : now;
-    eval_rule_result *rules = NULL;
-    size_t n = 0;
-    if (!rc)
-        rc = eval_results(e, as_of, &rules, &n, err);
-    eval_free(e);
-    if (rc)
-        return rc;
-    pthread_mutex_lock(&c->mu);
-    rc = make_result(c, policy, rules, n, framework, from_us, to_us, as_of, size, out, err);
-    pthread_mutex_unlock(&c->mu);
     return rc;
+}
+
+int controls_period_results(controls *c, const controls_window *w, size_t n, uint64_t at_size,
+                            const char *framework, controls_result **out, adt_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        int rc = check_period_args(w[i].from_us, w[i].to_us, framework, err);
+        if (rc)
+            return rc;
+    }
+    if (n > PERIODS_KEPT)
+        return adt_fail(err, ADT_EINVAL, "at most %d windows at once", PERIODS_KEPT);
+    pthread_mutex_lock(&c->mu);
+    maybe_reload_policy(c);
+    uint64_t size = 0;
+    int rc = target_size(c, at_size, &size, err);
+    /* the kept engines of the windows, then one fold brings those behind
+     * the checkpoint up to it */
+    kept *k[PERIODS_KEPT] = {0};
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = (k[i] = period_engine(c, w[i].from_us, w[i].to_us, err)) ? ADT_OK : ADT_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++)
+        if (eval_next_index(k[i]->e) > size)
+            k[i] = NULL; /* folded past the checkpoint: rebuilt below */
+    if (!rc)
+        rc = fold(c, false, size, 0, NULL, err);
+    int64_t now = rfc3339_now_us();
+    for (size_t i = 0; !rc && i < n; i++) {
+        int64_t as_of = w[i].to_us < now ? w[i].to_us : now;
+        eval_engine *e = k[i] ? k[i]->e : NULL, *own = NULL;
+        if (!e)
+            rc = rebuild(c, c->raci, w[i].from_us, w[i].to_us, size, &own, err);
+        eval_rule_result *rules = NULL;
+        size_t nr = 0;
+        if (!rc)
+            rc = eval_results(own ? own : e, as_of, &rules, &nr, err);
+        eval_free(own);
+        if (!rc)
+            rc = make_result(c, c->raci, rules, nr, framework, w[i].from_us, w[i].to_us, as_of,
+                             size, &out[i], err);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (rc)
+        for (size_t i = 0; i < n; i++) {
+            controls_result_free(out[i]);
+            out[i] = NULL;
+        }
+    return rc;
+}
+
+int controls_period_result(controls *c, int64_t from_us, int64_t to_us, uint64_t at_size,
+                           const char *framework, controls_result **out, adt_err *err)
+{
+    controls_window w = {from_us, to_us};
+    return controls_period_results(c, &w, 1, at_size, framework, out, err);
 }
 
 int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const char *framework,

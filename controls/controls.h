@@ -115,9 +115,26 @@ const char *controls_status_name(controls_status s); /* "satisfied", "not_satisf
 /* Evaluate the window [from_us, to_us) of event time over the ledger's
  * first `at_size` entries (0: all of it), deadlines judged at min(to, now).
  * framework NULL = both ("iso27001" or "nist80053" otherwise).
- * OUT: *out, free with controls_result_free. */
+ * OUT: *out, free with controls_result_free.
+ *
+ * One engine: a window is evaluated by an engine the service keeps (up to
+ * 8 windows, least recently used dropped), fed by the same folds as the
+ * continuous engine (the commit listener's thread feeds them as entries
+ * arrive) and saved beside it in controls_eval.db (period_state), so a
+ * period asked for again costs only the entries added since. A checkpoint
+ * older than what the kept engine has folded (--at-size) is rebuilt from
+ * the ledger on a private engine: the same code fed the same entries, so
+ * the same result. */
 int controls_period_result(controls *c, int64_t from_us, int64_t to_us, uint64_t at_size,
                            const char *framework, controls_result **out, adt_err *err);
+
+/* The same for n windows (at most 8) at one checkpoint, folded in one pass.
+ * OUT: out[0..n) (all NULL on failure). */
+typedef struct controls_window {
+    int64_t from_us, to_us;
+} controls_window;
+int controls_period_results(controls *c, const controls_window *w, size_t n, uint64_t at_size,
+                            const char *framework, controls_result **out, adt_err *err);
 
 /* The status document of a result (what `GET /v1/controls?period=` answers
  * and docs/controls.md describes); caller frees with cJSON_Delete. */

@@ -1289,25 +1289,11 @@ static void list_findings(rdata *d)
     }
 }
 
-/* One window's control result at the report's checkpoint; NULL (with the
- * reason in d->controls_problem for the period itself) when unavailable. */
-static controls_result *window_result(controls *c, rdata *d, int64_t from, int64_t to,
-                                      bool main)
-{
-    controls_result *r = NULL;
-    adt_err e;
-    if (controls_period_result(c, from, to, d->tree_size, NULL, &r, &e)) {
-        if (main)
-            scopy(d->controls_problem, sizeof d->controls_problem, e.msg);
-        return NULL;
-    }
-    return r;
-}
-
 /* The control evaluation of the period (kept for the documents), the
  * previous period and the baseline (counted only), each at the report's
- * checkpoint. A window without any event or reading has nothing to
- * evaluate: its governance KPIs are n/a, not "0 % satisfied". */
+ * checkpoint, from the engines the controls service keeps (one fold of
+ * what they have not seen yet). A window without any event or reading has
+ * nothing to evaluate: its governance KPIs are n/a, not "0 % satisfied". */
 static void controls_pass(const char *data_dir, rdata *d)
 {
     controls *c = NULL;
@@ -1316,21 +1302,30 @@ static void controls_pass(const char *data_dir, rdata *d)
         scopy(d->controls_problem, sizeof d->controls_problem, e.msg);
         return;
     }
-    d->controls = window_result(c, d, d->period.from_us, d->period.to_us, true);
-    if (d->controls && has_data(d, d->period.from_us, d->period.to_us))
-        count_controls(d->controls, &d->cur, d->posture);
-    if (d->controls)
+    controls_window w[3] = {{d->period.from_us, d->period.to_us}};
+    kpi_inputs *into[3] = {&d->cur};
+    size_t n = 1;
+    if (has_data(d, d->period.prev_from_us, d->period.prev_to_us)) {
+        w[n] = (controls_window){d->period.prev_from_us, d->period.prev_to_us};
+        into[n++] = &d->prev;
+    }
+    if (base_own(d) && has_data(d, d->base.from_us, d->base.to_us)) {
+        w[n] = (controls_window){d->base.from_us, d->base.to_us};
+        into[n++] = &d->basein;
+    }
+    controls_result *r[3] = {NULL, NULL, NULL};
+    if (controls_period_results(c, w, n, d->tree_size, NULL, r, &e)) {
+        scopy(d->controls_problem, sizeof d->controls_problem, e.msg);
+    } else {
+        d->controls = r[0];
+        if (has_data(d, d->period.from_us, d->period.to_us))
+            count_controls(r[0], &d->cur, d->posture);
         list_findings(d);
-    controls_result *r = NULL;
-    if (has_data(d, d->period.prev_from_us, d->period.prev_to_us) &&
-        (r = window_result(c, d, d->period.prev_from_us, d->period.prev_to_us, false)))
-        count_controls(r, &d->prev, NULL);
-    controls_result_free(r);
-    r = NULL;
-    if (base_own(d) && has_data(d, d->base.from_us, d->base.to_us) &&
-        (r = window_result(c, d, d->base.from_us, d->base.to_us, false)))
-        count_controls(r, &d->basein, NULL);
-    controls_result_free(r);
+        for (size_t i = 1; i < n; i++) {
+            count_controls(r[i], into[i], NULL);
+            controls_result_free(r[i]);
+        }
+    }
     controls_close(c);
 }
 
