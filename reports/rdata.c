@@ -10,6 +10,8 @@
 #include "oplabel.h"
 #include "raci.h"
 #include "rfc3339.h"
+#include "rollup.h"
+#include "tdb.h"
 #include "tstore.h"
 
 #include <math.h>
@@ -968,20 +970,16 @@ static void deploys_finish(scan *s)
     d->ndeploys = k;
 }
 
-/* ---- telemetry store: meters, labels against stored predictions, quarantine */
+/* ---- telemetry: hourly rollups, stored predictions, quarantine ------------ */
 
-/* Counter fields read from readings: the CNC profile's (energy_kwh, produced,
- * good) and the legacy PLC's (energy_wh, counter_total, counter_good). All are
- * cumulative meters (profile roles energy_meter, produced_count, good_count):
- * a window's amount is the sum of per-device increments; a decrease is a
- * meter reset (the new value is the increment). */
-#define TS_NBASE 6
-static const char *const ts_base[TS_NBASE] = {"energy_kwh", "produced",      "good",
-                                              "energy_wh",  "counter_total", "counter_good"};
-
-typedef struct tdev {
-    double last[3]; /* kWh, produced, good; NAN = not seen */
-} tdev;
+/* The report reads what ingestion kept (rollup.h), never the readings
+ * themselves: per device and hour, the readings stored, the meters'
+ * increments (energy, produced and good units, found through the profiles'
+ * KPI roles: energy_meter, produced_count, good_count), the failure labels,
+ * and per model version the outcomes of the predictions made at ingestion
+ * against that version's threshold. Hours are whole inside every window
+ * (windows start and end on days). Only the operators' verdicts need a
+ * reading's own prediction: each is looked up alone. */
 
 typedef struct thr {
     char key[2 * RDATA_STR]; /* model@version */
@@ -991,17 +989,14 @@ typedef struct thr {
 typedef struct tpass {
     rdata *d;
     const char *data_dir;
-    const oplabel_set *ops; /* the operators' verdicts on readings */
     const smap *units;  /* devices with machine.state: the work units (may be empty) */
-    smap devs;
-    tdev *dev;
-    size_t ndev, cdev;
     thr thr[16];
     size_t nthr;
-    int rc;
 } tpass;
 
-/* The decision threshold of model@version (models.db), cached. */
+/* The decision threshold of model@version (models.db; NAN when unknown),
+ * cached, noting the version among the models that scored readings in the
+ * report. */
 static double threshold_of(tpass *tp, const char *model, const char *version)
 {
     char key[2 * RDATA_STR];
@@ -1026,30 +1021,71 @@ static double threshold_of(tpass *tp, const char *model, const char *version)
     return t;
 }
 
-/* The increment of meter `k` of `dev` to `v` (0 for the first value seen). */
-static double meter_step(tdev *dv, int k, double v)
+/* One device-hour: readings received, labelled readings (each counted as no
+ * alarm here; rollup_pred moves the scored ones to their outcome), and the
+ * work units' meters. */
+static int rollup_row_cb(void *ctx, const rollup_row *r)
 {
-    if (isnan(v) || v < 0)
-        return NAN;
-    double last = dv->last[k];
-    dv->last[k] = v;
-    if (isnan(last))
-        return 0;
-    return v >= last ? v - last : v;
+    tpass *tp = ctx;
+    rdata *d = tp->d;
+    d->readings_scanned += r->readings;
+    seen(d, r->hour_us);
+    /* Production KPIs cover the work units that have a time model; a device
+     * without machine.state (e.g. a PLC line) would mix unlike parts. */
+    bool unit = !tp->units->n || smap_get(tp->units, r->device) != SIZE_MAX;
+    kpi_inputs *w[MAX_WINDOWS];
+    int n = windows(d, r->hour_us, w);
+    for (int j = 0; j < n; j++) {
+        w[j]->has_telemetry = true;
+        w[j]->received += r->readings; /* corrected for replays in qpass_row */
+        if (r->has_labels && r->labelled) {
+            w[j]->has_labels = true;
+            w[j]->fn += r->failures;
+            w[j]->tn += r->labelled - r->failures;
+        }
+        if (!unit)
+            continue;
+        w[j]->meter_readings += r->readings;
+        if (r->has_energy) {
+            w[j]->has_energy = true;
+            w[j]->energy_kwh += r->energy_kwh;
+        }
+        if (r->has_produced) {
+            w[j]->has_production = true;
+            w[j]->produced += r->produced;
+            if (r->has_good)
+                w[j]->good += r->good > r->produced ? r->produced : r->good;
+        }
+    }
+    return 0;
 }
 
-static void confusion_add(kpi_inputs *w, bool alarm, int label, bool scored)
+/* One model version's predictions in a device-hour: the labelled ones move
+ * from "no alarm" (rollup_row_cb) to their outcome; the period's count per
+ * deployed version. An unknown version's predictions stay "no alarm". */
+static int rollup_pred_cb(void *ctx, const rollup_pred *p)
 {
-    w->has_labels = true;
-    w->scored += scored;
-    if (alarm && label)
-        w->tp++;
-    else if (alarm)
-        w->fp++;
-    else if (label)
-        w->fn++;
-    else
-        w->tn++;
+    tpass *tp = ctx;
+    rdata *d = tp->d;
+    bool known = !isnan(threshold_of(tp, p->model, p->version));
+    kpi_inputs *w[MAX_WINDOWS];
+    int n = windows(d, p->hour_us, w);
+    for (int j = 0; j < n; j++) {
+        w[j]->scored += p->tp + p->fp + p->fn + p->tn;
+        if (!known)
+            continue;
+        w[j]->tp += p->tp;
+        w[j]->fp += p->fp;
+        w[j]->fn -= p->tp; /* were counted as missed failures */
+        w[j]->tn -= p->fp; /* were counted as quiet non-failures */
+    }
+    for (size_t i = 0; in_cur(d, p->hour_us) && i < d->ndeploys; i++)
+        if (!strcmp(d->deploys[i].model, p->model) && !strcmp(d->deploys[i].version, p->version)) {
+            d->deploys[i].predictions += p->predictions;
+            d->deploys[i].positives += known ? p->positives : 0;
+            break;
+        }
+    return 0;
 }
 
 /* An operator's verdict (1 confirmed failure, 0 false alarm) against the alarm. */
@@ -1066,71 +1102,62 @@ static void op_confusion_add(kpi_inputs *w, bool alarm, int verdict, bool scored
         w->op_tn++;
 }
 
-static int tpass_row(void *ctx, const char *device, int64_t time_us, const double *x, size_t nx,
-                     int label, double prob, const char *model, const char *version)
+#define VERDICT_FOUND (-1) /* stops the lookup; not a status code */
+
+typedef struct vlook {
+    const char *device;
+    bool found, scored;
+    double prob;
+    char model[RDATA_STR], version[RDATA_STR];
+} vlook;
+
+static int verdict_row(void *ctx, const char *device, int64_t time_us, const double *x,
+                       size_t nx, int label, double prob, const char *model, const char *version)
 {
+    (void)time_us;
+    (void)x;
     (void)nx;
-    tpass *tp = ctx;
+    (void)label;
+    vlook *v = ctx;
+    if (strcmp(device, v->device))
+        return 0;
+    v->found = true;
+    v->scored = !isnan(prob) && model && version;
+    v->prob = prob;
+    if (v->scored) {
+        scopy(v->model, sizeof v->model, model);
+        scopy(v->version, sizeof v->version, version);
+    }
+    return VERDICT_FOUND;
+}
+
+/* The operators' verdicts on stored readings, each against the alarm its
+ * reading's stored prediction raised (at the version's threshold). */
+static int verdicts_pass(tpass *tp, tstore *ts, const oplabel_set *ops, adt_err *err)
+{
     rdata *d = tp->d;
-    d->readings_scanned++;
-    if (time_us > d->data_end_us)
-        d->data_end_us = time_us;
-    seen(d, time_us);
-    size_t di = smap_get(&tp->devs, device);
-    if (di == SIZE_MAX) {
-        if (grow((void **)&tp->dev, &tp->cdev, tp->ndev + 1, sizeof *tp->dev) ||
-            smap_put(&tp->devs, device, tp->ndev))
-            return tp->rc = ADT_ENOMEM;
-        di = tp->ndev++;
-        tp->dev[di].last[0] = tp->dev[di].last[1] = tp->dev[di].last[2] = NAN;
-    }
-    tdev *dv = &tp->dev[di];
-    /* Production KPIs cover the work units that have a time model; a device
-     * without machine.state (e.g. a PLC line) would mix unlike parts. */
-    bool unit = !tp->units->n || smap_get(tp->units, device) != SIZE_MAX;
-    double ekwh = !isnan(x[0]) ? x[0] : !isnan(x[3]) ? x[3] / 1000.0 : NAN;
-    double prod = !isnan(x[1]) ? x[1] : x[4];
-    double good = !isnan(x[2]) ? x[2] : x[5];
-    double de = meter_step(dv, 0, ekwh), dp = meter_step(dv, 1, prod), dg = meter_step(dv, 2, good);
-    bool scored = !isnan(prob) && model && version;
-    bool alarm = false;
-    if (scored) {
-        double t = threshold_of(tp, model, version);
-        alarm = !isnan(t) && prob >= t;
-        /* the inventory's predictions in the period, per deployed version */
-        for (size_t i = 0; in_cur(d, time_us) && i < d->ndeploys; i++)
-            if (!strcmp(d->deploys[i].model, model) && !strcmp(d->deploys[i].version, version)) {
-                d->deploys[i].predictions++;
-                d->deploys[i].positives += alarm;
-                break;
-            }
-    }
-    int verdict = -1;
-    bool has_verdict = oplabel_find(tp->ops, device, time_us, &verdict, NULL);
-    kpi_inputs *w[MAX_WINDOWS];
-    int n = windows(d, time_us, w);
-    for (int j = 0; j < n; j++) {
-        w[j]->has_telemetry = true;
-        w[j]->received++; /* a stored reading; corrected for replays in qpass_row */
-        if (label >= 0)
-            confusion_add(w[j], alarm, label, scored);
-        if (has_verdict)
-            op_confusion_add(w[j], alarm, verdict, scored);
-        if (!unit)
+    for (size_t i = 0; i < oplabel_count(ops); i++) {
+        const oplabel *l = oplabel_at(ops, i);
+        if (l->reading_us < span_from(d) || l->reading_us >= span_to(d))
             continue;
-        w[j]->meter_readings++;
-        if (!isnan(de)) {
-            w[j]->has_energy = true;
-            w[j]->energy_kwh += de;
+        vlook v = {.device = l->device};
+        int rc = tstore_window_scored(ts, l->reading_us, l->reading_us + 1, NULL, 0, verdict_row,
+                                      &v, err);
+        if (rc && rc != VERDICT_FOUND)
+            return rc;
+        if (!v.found)
+            continue;
+        bool alarm = false;
+        if (v.scored) {
+            double t = threshold_of(tp, v.model, v.version);
+            alarm = !isnan(t) && v.prob >= t;
         }
-        if (!isnan(dp)) {
-            w[j]->has_production = true;
-            w[j]->produced += dp;
-            if (!isnan(dg))
-                w[j]->good += dg > dp ? dp : dg;
-        }
+        kpi_inputs *w[MAX_WINDOWS];
+        int n = windows(d, l->reading_us, w);
+        for (int j = 0; j < n; j++)
+            op_confusion_add(w[j], alarm, l->value, v.scored);
     }
-    return 0;
+    return ADT_OK;
 }
 
 /* One quarantined reading: received (and quarantined) at ingestion; when a
@@ -1170,10 +1197,12 @@ static int qpass_row(void *ctx, const char *device, int64_t time_us, const char 
 static void telemetry_pass(const char *data_dir, rdata *d, const scan *s)
 {
     tstore *ts = NULL;
+    sqlite3 *tdb = NULL;
     adt_err e;
-    if (tstore_open(data_dir, &ts, &e)) {
+    if (tstore_open(data_dir, &ts, &e) || tdb_open(data_dir, false, &tdb, &e)) {
         scopy(d->telemetry_problem, sizeof d->telemetry_problem, e.msg);
         scopy(d->model_problem, sizeof d->model_problem, "no telemetry store");
+        tstore_close(ts);
         return;
     }
     d->telemetry_store = true;
@@ -1183,18 +1212,16 @@ static void telemetry_pass(const char *data_dir, rdata *d, const scan *s)
     memset(&tp, 0, sizeof tp);
     tp.d = d;
     tp.data_dir = data_dir;
-    tp.ops = s->ops;
     tp.units = &s->devices;
-    if (tstore_window_scored(ts, span_from(d), span_to(d), ts_base, TS_NBASE, tpass_row, &tp,
-                             &e))
-        scopy(d->telemetry_problem, sizeof d->telemetry_problem, e.msg);
-    else if (tstore_window_quarantine(ts, span_from(d), span_to(d), qpass_row, d, &e))
+    if (rollup_read(tdb, span_from(d), span_to(d), NULL, rollup_row_cb, &tp, &e) ||
+        rollup_read_predictions(tdb, span_from(d), span_to(d), NULL, rollup_pred_cb, &tp, &e) ||
+        verdicts_pass(&tp, ts, s->ops, &e) ||
+        tstore_window_quarantine(ts, span_from(d), span_to(d), qpass_row, d, &e))
         scopy(d->telemetry_problem, sizeof d->telemetry_problem, e.msg);
     if (!d->cur.has_labels && !(d->cur.op_tp + d->cur.op_fp + d->cur.op_fn + d->cur.op_tn) &&
         !d->model_problem[0])
         scopy(d->model_problem, sizeof d->model_problem, "no labelled readings in the period");
-    smap_free(&tp.devs);
-    free(tp.dev);
+    tdb_close(tdb);
     tstore_close(ts);
 }
 
