@@ -10,6 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+void oscal_uuid_of_hash(uint8_t h[32], char out[37])
+{
+    h[6] = (uint8_t)((h[6] & 0x0f) | 0x40); /* version 4 */
+    h[8] = (uint8_t)((h[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    static const char hx[] = "0123456789abcdef";
+    size_t j = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[j++] = '-';
+        out[j++] = hx[h[i] >> 4];
+        out[j++] = hx[h[i] & 15];
+    }
+    out[j] = 0;
+}
+
 void oscal_uuid(const rdata *d, const char *kind, const char *key, char out[37])
 {
     crypto_hash_sha256_state st;
@@ -24,17 +39,7 @@ void oscal_uuid(const rdata *d, const char *kind, const char *key, char out[37])
             crypto_hash_sha256_update(&st, d->root, 32);
     }
     crypto_hash_sha256_final(&st, h);
-    h[6] = (uint8_t)((h[6] & 0x0f) | 0x40); /* version 4 */
-    h[8] = (uint8_t)((h[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    static const char hx[] = "0123456789abcdef";
-    size_t j = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[j++] = '-';
-        out[j++] = hx[h[i] >> 4];
-        out[j++] = hx[h[i] & 15];
-    }
-    out[j] = 0;
+    oscal_uuid_of_hash(h, out);
 }
 
 /* ---- the controls, read once from the typed evaluation ------------------ */
@@ -47,8 +52,7 @@ typedef struct octl {
     const controls_control *ctl;
 } octl;
 
-/* A token for OSCAL ids: letters, digits, '.', '-', '_' (others become '_'). */
-static void tokenize(const char *s, char *out, size_t cap)
+void oscal_token(const char *s, char *out, size_t cap)
 {
     size_t j = 0;
     if (!s || !*s)
@@ -208,7 +212,7 @@ static xmlNodePtr xml_result(const rdata *d, xmlNodePtr root, xmlNsPtr ns, const
         xmlNewChild(cs, ns, BAD_CAST "include-all", NULL);
     for (size_t i = 0; i < nc; i++) {
         char tok[128];
-        tokenize(c[i].id, tok, sizeof tok);
+        oscal_token(c[i].id, tok, sizeof tok);
         oat(xmlNewChild(cs, ns, BAD_CAST "include-control", NULL), "control-id", tok);
     }
     return res;
@@ -290,7 +294,7 @@ static void xml_finding(const rdata *d, const octl *c, const char *key, xmlNodeP
     oprop(f, ns, "framework", c->framework[0] ? c->framework : "unknown");
     xmlNodePtr tg = xmlNewChild(f, ns, BAD_CAST "target", NULL);
     oat(tg, "type", "objective-id");
-    tokenize(c->id, tok, sizeof tok);
+    oscal_token(c->id, tok, sizeof tok);
     snprintf(txt, sizeof txt, "%s_obj", tok);
     oat(tg, "target-id", txt);
     oat(xmlNewChild(tg, ns, BAD_CAST "status", NULL), "state",
@@ -458,7 +462,7 @@ static cJSON *json_result(const rdata *d, cJSON *ar, const octl *c, size_t nc, c
     cJSON *inc = cJSON_AddArrayToObject(sel, "include-controls");
     for (size_t i = 0; i < nc; i++) {
         char tok[128];
-        tokenize(c[i].id, tok, sizeof tok);
+        oscal_token(c[i].id, tok, sizeof tok);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "control-id", tok);
         cJSON_AddItemToArray(inc, o);
@@ -552,7 +556,7 @@ static void json_finding(const rdata *d, const octl *c, const char *key, cJSON *
           c->framework[0] ? c->framework : "unknown");
     cJSON *tg = cJSON_AddObjectToObject(f, "target");
     cJSON_AddStringToObject(tg, "type", "objective-id");
-    tokenize(c->id, tok, sizeof tok);
+    oscal_token(c->id, tok, sizeof tok);
     snprintf(txt, sizeof txt, "%s_obj", tok);
     cJSON_AddStringToObject(tg, "target-id", txt);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(tg, "status"), "state",
