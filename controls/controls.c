@@ -1118,90 +1118,89 @@ static const char *framework_param(const char *f)
     return "";
 }
 
-int controls_api(controls *c, const api_request *req, api_response *resp)
+/* GET /v1/raci */
+static int api_raci(controls *c, api_response *resp)
 {
-    const char *p = req->path;
-    if (strcmp(p, "/v1/controls") && strncmp(p, "/v1/controls/", 13) &&
-        strcmp(p, "/v1/findings") && strcmp(p, "/v1/raci"))
-        return ADT_ENOTFOUND;
-    if (strcmp(req->method, "GET"))
-        return api_error(resp, 405, "method", "%s takes GET", p), ADT_OK;
-    if (req->role != API_ROLE_AUDITOR && req->role != API_ROLE_ADMIN)
-        return api_error(resp, 403, "forbidden", "control status needs an auditor or admin "
-                         "token"), ADT_OK;
     adt_err err = {0};
     cJSON *doc = NULL;
-    if (!strcmp(p, "/v1/raci")) {
-        pthread_mutex_lock(&c->mu);
-        maybe_reload_policy(c);
-        const raci_policy *pol = c->raci; /* stays alive until close */
-        pthread_mutex_unlock(&c->mu);
-        if (!pol)
-            return api_error(resp, 404, "not_found", "no RACI policy is loaded in this data "
-                             "directory (auditd policy load FILE)"), ADT_OK;
-        if (raci_to_json(pol, &doc, &err))
-            return send_err(resp, &err);
-        return send_json(resp, 200, doc);
+    pthread_mutex_lock(&c->mu);
+    maybe_reload_policy(c);
+    const raci_policy *pol = c->raci; /* stays alive until close */
+    pthread_mutex_unlock(&c->mu);
+    if (!pol)
+        return api_error(resp, 404, "not_found", "no RACI policy is loaded in this data "
+                         "directory (auditd policy load FILE)"), ADT_OK;
+    if (raci_to_json(pol, &doc, &err))
+        return send_err(resp, &err);
+    return send_json(resp, 200, doc);
+}
+
+/* GET /v1/controls: the list stays light (findings and evidence are per control). */
+static int api_list(cJSON *doc, api_response *resp)
+{
+    cJSON_DeleteItemFromObject(doc, "rules");
+    cJSON *ctl;
+    cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
+    {
+        cJSON_DeleteItemFromObject(ctl, "findings");
+        cJSON_DeleteItemFromObject(ctl, "evidence");
     }
-    const char *fwq = framework_param(api_param_get(req, "framework"));
-    if (fwq && !*fwq)
-        return api_error(resp, 400, "invalid", "framework must be iso27001 or nist80053"),
-               ADT_OK;
-    if (!strcmp(p, "/v1/controls") || !strcmp(p, "/v1/findings")) {
-        if (doc_for(c, req, fwq, &doc, &err))
-            return send_err(resp, &err);
-        if (!strcmp(p, "/v1/controls")) {
-            cJSON_DeleteItemFromObject(doc, "rules");
-            /* the list stays light: findings and evidence are per control */
-            cJSON *ctl;
-            cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
-            {
-                cJSON_DeleteItemFromObject(ctl, "findings");
-                cJSON_DeleteItemFromObject(ctl, "evidence");
-            }
-            return send_json(resp, 200, doc);
-        }
-        const char *sev = api_param_get(req, "severity");
-        cJSON *out = cJSON_CreateObject();
-        cJSON_AddItemToObject(out, "as_of", cJSON_Duplicate(cJSON_GetObjectItem(doc, "as_of"), 1));
-        cJSON_AddItemToObject(out, "tree_size",
-                              cJSON_Duplicate(cJSON_GetObjectItem(doc, "tree_size"), 1));
-        cJSON *fl = cJSON_AddArrayToObject(out, "findings");
-        cJSON *r;
-        cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, "rules"))
+    return send_json(resp, 200, doc);
+}
+
+/* The in-scope controls that rule `rid` counts against, as "framework/id". */
+static cJSON *controls_of_rule(const cJSON *doc, const char *rid)
+{
+    cJSON *cl = cJSON_CreateArray();
+    cJSON *ctl;
+    cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
+    {
+        cJSON *rr;
+        cJSON_ArrayForEach(rr, cJSON_GetObjectItem(ctl, "rules"))
         {
-            cJSON *f;
-            cJSON_ArrayForEach(f, cJSON_GetObjectItem(r, "findings"))
-            {
-                if (sev && strcmp(sev, cJSON_GetStringValue(cJSON_GetObjectItem(f, "severity"))))
-                    continue;
-                cJSON *d = cJSON_Duplicate(f, true);
-                /* which in-scope controls the finding counts against */
-                cJSON *cl = cJSON_AddArrayToObject(d, "controls");
-                const char *rid = cJSON_GetStringValue(cJSON_GetObjectItem(r, "id"));
-                cJSON *ctl;
-                cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
-                {
-                    cJSON *rr;
-                    cJSON_ArrayForEach(rr, cJSON_GetObjectItem(ctl, "rules"))
-                    {
-                        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(rr, "id")), rid)) {
-                            char lab[96];
-                            snprintf(lab, sizeof lab, "%s/%s",
-                                     cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "framework")),
-                                     cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "id")));
-                            cJSON_AddItemToArray(cl, cJSON_CreateString(lab));
-                        }
-                    }
-                }
-                cJSON_AddItemToArray(fl, d);
-            }
+            if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(rr, "id")), rid))
+                continue;
+            char lab[96];
+            snprintf(lab, sizeof lab, "%s/%s",
+                     cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "framework")),
+                     cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "id")));
+            cJSON_AddItemToArray(cl, cJSON_CreateString(lab));
         }
-        cJSON_Delete(doc);
-        return send_json(resp, 200, out);
     }
-    /* /v1/controls/{framework}/{id} */
-    const char *rest = p + 13;
+    return cl;
+}
+
+/* GET /v1/findings[?severity=] */
+static int api_findings(cJSON *doc, const char *sev, api_response *resp)
+{
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(out, "as_of", cJSON_Duplicate(cJSON_GetObjectItem(doc, "as_of"), 1));
+    cJSON_AddItemToObject(out, "tree_size",
+                          cJSON_Duplicate(cJSON_GetObjectItem(doc, "tree_size"), 1));
+    cJSON *fl = cJSON_AddArrayToObject(out, "findings");
+    cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, "rules"))
+    {
+        const char *rid = cJSON_GetStringValue(cJSON_GetObjectItem(r, "id"));
+        cJSON *f;
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(r, "findings"))
+        {
+            if (sev && strcmp(sev, cJSON_GetStringValue(cJSON_GetObjectItem(f, "severity"))))
+                continue;
+            cJSON *d = cJSON_Duplicate(f, true);
+            /* which in-scope controls the finding counts against */
+            cJSON_AddItemToObject(d, "controls", controls_of_rule(doc, rid));
+            cJSON_AddItemToArray(fl, d);
+        }
+    }
+    cJSON_Delete(doc);
+    return send_json(resp, 200, out);
+}
+
+/* GET /v1/controls/{framework}/{id}: one control with its rules' full results. */
+static int api_control(controls *c, const api_request *req, const char *rest,
+                       api_response *resp)
+{
     const char *slash = strchr(rest, '/');
     char fwb[32], idb[CATALOG_ID_MAX], norm[CATALOG_ID_MAX];
     if (!slash || (size_t)(slash - rest) >= sizeof fwb || strlen(slash + 1) >= sizeof idb ||
@@ -1217,6 +1216,8 @@ int controls_api(controls *c, const api_request *req, api_response *resp)
                          "nist80053", fwb), ADT_OK;
     if (catalog_normalize_id(idb, norm, sizeof norm))
         return api_error(resp, 404, "not_found", "'%s' is not a control id", idb), ADT_OK;
+    adt_err err = {0};
+    cJSON *doc = NULL;
     if (doc_for(c, req, fw, &doc, &err))
         return send_err(resp, &err);
     cJSON *ctl, *found = NULL;
@@ -1252,4 +1253,32 @@ int controls_api(controls *c, const api_request *req, api_response *resp)
     }
     cJSON_Delete(doc);
     return send_json(resp, 200, found);
+}
+
+int controls_api(controls *c, const api_request *req, api_response *resp)
+{
+    const char *p = req->path;
+    if (strcmp(p, "/v1/controls") && strncmp(p, "/v1/controls/", 13) &&
+        strcmp(p, "/v1/findings") && strcmp(p, "/v1/raci"))
+        return ADT_ENOTFOUND;
+    if (strcmp(req->method, "GET"))
+        return api_error(resp, 405, "method", "%s takes GET", p), ADT_OK;
+    if (req->role != API_ROLE_AUDITOR && req->role != API_ROLE_ADMIN)
+        return api_error(resp, 403, "forbidden", "control status needs an auditor or admin "
+                         "token"), ADT_OK;
+    if (!strcmp(p, "/v1/raci"))
+        return api_raci(c, resp);
+    const char *fwq = framework_param(api_param_get(req, "framework"));
+    if (fwq && !*fwq)
+        return api_error(resp, 400, "invalid", "framework must be iso27001 or nist80053"),
+               ADT_OK;
+    if (strcmp(p, "/v1/controls") && strcmp(p, "/v1/findings"))
+        return api_control(c, req, p + 13, resp);
+    adt_err err = {0};
+    cJSON *doc = NULL;
+    if (doc_for(c, req, fwq, &doc, &err))
+        return send_err(resp, &err);
+    if (!strcmp(p, "/v1/controls"))
+        return api_list(doc, resp);
+    return api_findings(doc, api_param_get(req, "severity"), resp);
 }

@@ -1505,20 +1505,37 @@ static void scan_free(scan *s)
     oplabel_set_free(s->ops);
 }
 
+/* After the ledger pass: drift, firmware markers, incidents against their
+ * SLAs and owners (RACI policy in force), KPI owners, deployments. */
+static void ledger_finish(const char *data_dir, scan *s)
+{
+    rdata *d = s->d;
+    ALL_WINDOWS(d, w_->has_incidents = true);
+    drift_finish(s);
+    firmware_markers(s);
+    raci_policy *pol = NULL;
+    adt_err pe;
+    if (raci_load_current(data_dir, &pol, &pe) == ADT_OK) {
+        scopy(d->raci_name, sizeof d->raci_name, raci_name(pol));
+        scopy(d->raci_version, sizeof d->raci_version, raci_version(pol));
+    }
+    incidents_finish(d, pol);
+    kpi_owners(d, pol);
+    if (pol)
+        raci_free(pol);
+    deploys_finish(s);
+}
+
 static int nweeks_of(int64_t span, int64_t week)
 {
     return (int)((span + week - 1) / week);
 }
 
-int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *defs,
-                  const rdata_opts *opts, rdata **out, adt_err *err)
+/* The windows: the period, the previous one, the baseline (an alias of one
+ * of those when it is the same window) and the week buckets of the trend
+ * charts (at most RDATA_MAX_WEEKS, lengthened by whole weeks). */
+static void set_windows(rdata *d, const rperiod *period, const kpi_defs *defs, adt_err *err)
 {
-    rdata_opts o = {0};
-    if (opts)
-        o = *opts;
-    rdata *d = calloc(1, sizeof *d);
-    if (!d)
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
     d->period = *period;
     d->defs = defs;
     if (defs->baseline_period && rperiod_parse(defs->baseline_period, &d->base, err) == ADT_OK) {
@@ -1542,6 +1559,18 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     d->nprev_weeks = nweeks_of(pspan, d->week_len_us);
     if (d->nprev_weeks > RDATA_MAX_WEEKS)
         d->nprev_weeks = RDATA_MAX_WEEKS;
+}
+
+int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *defs,
+                  const rdata_opts *opts, rdata **out, adt_err *err)
+{
+    rdata_opts o = {0};
+    if (opts)
+        o = *opts;
+    rdata *d = calloc(1, sizeof *d);
+    if (!d)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    set_windows(d, period, defs, err);
 
     ledger *lg = NULL;
     int rc = ledger_open(data_dir, LEDGER_RDONLY, &lg, err);
@@ -1579,20 +1608,7 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
         scan_free(&s);
         goto fail;
     }
-    ALL_WINDOWS(d, w_->has_incidents = true);
-    drift_finish(&s);
-    firmware_markers(&s);
-    raci_policy *pol = NULL;
-    adt_err pe;
-    if (raci_load_current(data_dir, &pol, &pe) == ADT_OK) {
-        scopy(d->raci_name, sizeof d->raci_name, raci_name(pol));
-        scopy(d->raci_version, sizeof d->raci_version, raci_version(pol));
-    }
-    incidents_finish(d, pol);
-    kpi_owners(d, pol);
-    if (pol)
-        raci_free(pol);
-    deploys_finish(&s);
+    ledger_finish(data_dir, &s);
     prev_consistency(lg, d);
     ledger_close(lg);
     lg = NULL;
