@@ -275,95 +275,25 @@ static const char *intern(eval_engine *e, const char *s)
 
 /* ---- JSON value access ---------------------------------------------------- */
 
-static void put_utf8(buf *b, unsigned cp)
-{
-    char o[4];
-    size_t n;
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        o[0] = (char)(0xF0 | (cp >> 18));
-        o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    buf_append(b, o, n);
-}
-
-static int hex4(const char *s, size_t n, unsigned *out)
-{
-    if (n < 4)
-        return -1;
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Append the text of a JSON value span: a string decoded, anything else as
- * written (true, 12.5, {...}). */
+/* Append the text of a JSON value span: a string decoded (canon_unquote),
+ * anything else as written (true, 12.5, {...}). */
 static int append_value(buf *b, const char *v, size_t n)
 {
     if (!n || v[0] != '"')
         return buf_append(b, v, n);
-    size_t i = 1, end = n - 1;
-    while (i < end) {
-        size_t j = i;
-        while (j < end && v[j] != '\\')
-            j++;
-        if (j > i && buf_append(b, v + i, j - i))
-            return ADT_ETOOBIG;
-        if (j >= end)
-            break;
-        char c = j + 1 < end ? v[j + 1] : 0;
-        i = j + 2;
-        switch (c) {
-        case 'n': buf_putc(b, '\n'); break;
-        case 't': buf_putc(b, '\t'); break;
-        case 'r': buf_putc(b, '\r'); break;
-        case 'b': buf_putc(b, '\b'); break;
-        case 'f': buf_putc(b, '\f'); break;
-        case 'u': {
-            unsigned cp;
-            if (hex4(v + i, end - i, &cp))
-                return ADT_EINVAL;
-            i += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && i + 6 <= end && v[i] == '\\' && v[i + 1] == 'u') {
-                unsigned lo;
-                if (!hex4(v + i + 2, end - i - 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    i += 6;
-                }
-            }
-            put_utf8(b, cp);
-            break;
-        }
-        default: buf_putc(b, c); break;
-        }
-    }
-    return b->len >= b->max ? ADT_ETOOBIG : ADT_OK;
+    if (n < 2)
+        return ADT_EINVAL;
+    if (!memchr(v + 1, '\\', n - 2)) /* no escape: the text is the string */
+        return buf_append(b, v + 1, n - 2);
+    char *t = malloc(n); /* the decoded text is never longer */
+    if (!t)
+        return ADT_ENOMEM;
+    size_t tl = 0;
+    int rc = canon_unquote(v, n, t, n, &tl);
+    if (!rc)
+        rc = buf_append(b, t, tl);
+    free(t);
+    return rc;
 }
 
 /* The raw span of field `path` of the event: "a.b" into the payload, or
