@@ -4,6 +4,7 @@
 #include "canon.h"
 #include "controls.h"
 #include "cosigdb.h"
+#include "hmap.h"
 #include "ledger.h"
 #include "log.h"
 #include "model.h"
@@ -40,86 +41,34 @@ static void scopy(char *dst, size_t cap, const char *src)
     dst[n] = 0;
 }
 
-/* ---- a small string -> index map (open addressing) ----------------------- */
+/* ---- string -> index, on core's hash map ---------------------------------- */
 
+/* Values are stored as index + 1 (a stored NULL would read as absent). */
 typedef struct smap {
-    char **keys;
-    size_t *vals;
-    size_t cap, n;
+    hmap m;
+    size_t n; /* entries */
 } smap;
-
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-    return h;
-}
 
 static void smap_free(smap *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->keys[i]);
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
+    hmap_free(&m->m, NULL);
+    m->n = 0;
 }
 
 /* Index of `key`, or SIZE_MAX. */
 static size_t smap_get(const smap *m, const char *key)
 {
-    if (!m->cap)
-        return SIZE_MAX;
-    for (size_t i = fnv(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (!m->keys[i])
-            return SIZE_MAX;
-        if (!strcmp(m->keys[i], key))
-            return m->vals[i];
-    }
+    void *v = hmap_gets(&m->m, key);
+    return v ? (size_t)(uintptr_t)v - 1 : SIZE_MAX;
 }
 
 static int smap_put(smap *m, const char *key, size_t val)
 {
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 64;
-        char **nk = calloc(nc, sizeof *nk);
-        size_t *nv = calloc(nc, sizeof *nv);
-        if (!nk || !nv) {
-            free(nk);
-            free(nv);
-            return ADT_ENOMEM;
-        }
-        for (size_t i = 0; i < m->cap; i++) {
-            if (!m->keys[i])
-                continue;
-            size_t j = fnv(m->keys[i]) & (nc - 1);
-            while (nk[j])
-                j = (j + 1) & (nc - 1);
-            nk[j] = m->keys[i];
-            nv[j] = m->vals[i];
-        }
-        free(m->keys);
-        free(m->vals);
-        m->keys = nk;
-        m->vals = nv;
-        m->cap = nc;
-    }
-    size_t i = fnv(key) & (m->cap - 1);
-    while (m->keys[i]) {
-        if (!strcmp(m->keys[i], key)) {
-            m->vals[i] = val;
-            return ADT_OK;
-        }
-        i = (i + 1) & (m->cap - 1);
-    }
-    size_t n = strlen(key) + 1;
-    m->keys[i] = malloc(n);
-    if (!m->keys[i])
-        return ADT_ENOMEM;
-    memcpy(m->keys[i], key, n);
-    m->vals[i] = val;
-    m->n++;
-    return ADT_OK;
+    void *old = NULL;
+    int rc = hmap_put(&m->m, key, strlen(key), (void *)(uintptr_t)(val + 1), &old);
+    if (!rc && !old)
+        m->n++;
+    return rc;
 }
 
 /* ---- growable arrays ------------------------------------------------------ */
@@ -1623,9 +1572,12 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     /* The work units by name, for what a site ships to its centre (ship.h). */
     if (!rc && s.devices.n) {
         d->units = calloc(s.devices.n, sizeof *d->units);
-        for (size_t i = 0, k = 0; d->units && i < s.devices.cap; i++)
-            if (s.devices.keys[i] && k < s.devices.n)
-                scopy(d->units[k++], sizeof d->units[0], s.devices.keys[i]);
+        size_t it = 0, kl;
+        const char *key;
+        void *v;
+        while (d->units && hmap_next(&s.devices.m, &it, &key, &kl, &v)) /* in first-seen order */
+            if ((size_t)(uintptr_t)v - 1 < s.devices.n)
+                scopy(d->units[(size_t)(uintptr_t)v - 1], sizeof d->units[0], key);
         if (!d->units)
             rc = ADT_ENOMEM;
         else
