@@ -354,16 +354,19 @@ static kept *period_engine(controls *c, int64_t from, int64_t to, adt_err *err)
             c->per[i].used = c->tick;
             return &c->per[i];
         }
+    /* A free place, or the least recently used one, replaced where it is:
+     * engines never move, so callers may hold several kept pointers (the
+     * ones they just asked for are the most recently used). */
+    size_t slot = c->nper;
     if (c->nper == PERIODS_KEPT) {
-        size_t old = 0;
+        slot = 0;
         for (size_t i = 1; i < c->nper; i++)
-            if (c->per[i].used < c->per[old].used)
-                old = i;
-        save_period(c, &c->per[old]);
-        eval_free(c->per[old].e);
-        c->per[old] = c->per[--c->nper];
+            if (c->per[i].used < c->per[slot].used)
+                slot = i;
+        save_period(c, &c->per[slot]);
+        eval_free(c->per[slot].e);
     }
-    kept *k = &c->per[c->nper];
+    kept *k = &c->per[slot];
     memset(k, 0, sizeof *k);
     k->from = from;
     k->to = to;
@@ -374,8 +377,14 @@ static kept *period_engine(controls *c, int64_t from, int64_t to, adt_err *err)
     if (k->e)
         k->saved_next = eval_next_index(k->e);
     else if (eval_new(&c->rules, c->raci, from, to, &k->e, err))
+        k->e = NULL;
+    if (!k->e) {
+        if (slot < c->nper) /* an evicted place: close the gap (the caller gives up) */
+            c->per[slot] = c->per[--c->nper];
         return NULL;
-    c->nper++;
+    }
+    if (slot == c->nper)
+        c->nper++;
     return k;
 }
 

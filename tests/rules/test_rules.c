@@ -1039,6 +1039,52 @@ START_TEST(kept_period_same_as_rebuild)
 }
 END_TEST
 
+/* More windows than the service keeps: the least recently used are saved
+ * and dropped, and asked for again they still equal a fold from scratch. */
+START_TEST(kept_periods_evicted)
+{
+    const tev evs[] = {{NULL, PROFILE, NULL},
+                       {NULL, BATCH("b1", "1000", "10"), NULL},
+                       {NULL, LATE_BATCH("b4"), NULL},
+                       END};
+    char *dir = mkdata(true);
+    append(dir, evs);
+    adt_err err = {0};
+    controls *c = NULL;
+    ck_assert_msg(controls_open(dir, &c, &err) == ADT_OK, "%s", err.msg);
+    char *first = NULL;
+    for (int round = 0; round < 2; round++)
+        for (int m = 1; m <= 12; m++) {
+            char per[16];
+            snprintf(per, sizeof per, "2026-%02d", m);
+            int64_t from, to;
+            ck_assert_int_eq(controls_parse_period(per, &from, &to, &err), ADT_OK);
+            controls_result *r = NULL;
+            ck_assert_msg(controls_period_result(c, from, to, 0, NULL, &r, &err) == ADT_OK,
+                          "%s", err.msg);
+            cJSON *doc = NULL;
+            ck_assert_int_eq(controls_result_json(r, &doc, &err), ADT_OK);
+            char *txt = cJSON_PrintUnformatted(doc);
+            if (m == 9 && round == 0)
+                first = txt;
+            else if (m == 9)
+                ck_assert_str_eq(txt, first);
+            if (txt != first)
+                free(txt);
+            cJSON_Delete(doc);
+            controls_result_free(r);
+        }
+    controls_close(c);
+    drop_eval_db(dir);
+    char *fresh = doc_text(dir, "2026-09", 0);
+    ck_assert_str_eq(fresh, first);
+    free(fresh);
+    free(first);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 #define AGENTADD(name, time)                                                                    \
     "{\"type\":\"agent.add\",\"time\":\"" time "\",\"actor\":\"admin\",\"agent\":\"" name        \
     "\",\"role\":\"edge\"}"
@@ -1633,6 +1679,7 @@ static Suite *suite(void)
     tcase_add_test(t, telemetry);
     tcase_add_test(t, telemetry_data_time);
     tcase_add_test(t, kept_period_same_as_rebuild);
+    tcase_add_test(t, kept_periods_evicted);
     tcase_add_test(t, agents);
     tcase_add_test(t, continuous_matches_period);
     tcase_add_test(t, engine_chunked_equals_whole);
