@@ -6,14 +6,15 @@
  * with the RACI policy (policies/raci.h) naming who must approve, acknowledge,
  * be consulted and be informed.
  *
- * Two ways to evaluate:
+ * One engine, two kinds of window:
  *  - continuously: controls_notify() is the ledger commit listener; it only
  *    records that the ledger grew and wakes an evaluation thread that folds
  *    the new entries into per-rule state (reads fold any rest first). The
  *    state and its cursor are saved in <data-dir>/controls_eval.db, so the
  *    ledger is never rescanned, across restarts too;
- *  - for a period [from_us, to_us) by the events' payload `time`
- *    (controls_evaluate_period), from scratch over the ledger.
+ *  - for a period [from_us, to_us) by the events' time (controls_period_result):
+ *    an engine kept for that window, fed by the same folds and saved beside
+ *    the continuous one, so it too folds each entry once (see below).
  *
  * Each in-scope control comes out "satisfied", "not_satisfied" or
  * "not_evaluated" (no evidence), with findings (rule, severity, message,
