@@ -2072,6 +2072,105 @@ static void add_u64(cJSON *o, const char *k, uint64_t v)
     cJSON_AddNumberToObject(o, k, (double)v);
 }
 
+/* A rule's obligations: [key, party, activity, wrong, what, index, time,
+ * deadline, done]; a done within obligation as null (its slot kept so that
+ * grant references stay valid). */
+static cJSON *save_obligs(const rstate *rs)
+{
+    cJSON *ob = cJSON_CreateArray();
+    for (size_t k = 0; k < rs->nob; k++) {
+        const oblig *b = &rs->ob[k];
+        if (b->done && rs->r->kind == RULE_WITHIN) {
+            cJSON_AddItemToArray(ob, cJSON_CreateNull());
+            continue;
+        }
+        cJSON *x = cJSON_CreateArray();
+        cJSON_AddItemToArray(x, str_or_null(b->key));
+        cJSON_AddItemToArray(x, str_or_null(b->party));
+        cJSON_AddItemToArray(x, str_or_null(b->activity));
+        cJSON_AddItemToArray(x, str_or_null(b->wrong));
+        cJSON_AddItemToArray(x, str_or_null(b->what));
+        cJSON_AddItemToArray(x, cJSON_CreateNumber((double)b->index));
+        cJSON_AddItemToArray(x, i64s(b->time));
+        cJSON_AddItemToArray(x, i64s(b->deadline));
+        cJSON_AddItemToArray(x, cJSON_CreateBool(b->done));
+        cJSON_AddItemToArray(ob, x);
+    }
+    return ob;
+}
+
+/* A rule's open keys: precedes / field-equals causes [actor, eqv, time,
+ * index]..., revoked-within grants [principal, what, index, active, obl];
+ * within keys are rebuilt from the obligations. */
+static cJSON *save_keys(const rstate *rs)
+{
+    cJSON *m = cJSON_CreateArray();
+    for (size_t s = 0; s < rs->m1.cap; s++) {
+        if (!rs->m1.keys[s] || !rs->m1.vals[s])
+            continue;
+        cJSON *x = cJSON_CreateArray();
+        cJSON_AddItemToArray(x, cJSON_CreateString(rs->m1.keys[s]));
+        if (rs->r->kind == RULE_PRECEDES || rs->r->kind == RULE_FIELD_EQUALS) {
+            const cause_list *cl = rs->m1.vals[s];
+            if (!cl->n) {
+                cJSON_Delete(x);
+                continue;
+            }
+            for (size_t k = 0; k < cl->n; k++) {
+                cJSON *c = cJSON_CreateArray();
+                cJSON_AddItemToArray(c, cJSON_CreateString(cl->v[k].actor));
+                cJSON_AddItemToArray(c, str_or_null(cl->v[k].eqv));
+                cJSON_AddItemToArray(c, i64s(cl->v[k].time));
+                cJSON_AddItemToArray(c, cJSON_CreateNumber((double)cl->v[k].index));
+                cJSON_AddItemToArray(x, c);
+            }
+        } else if (rs->r->kind == RULE_REVOKED_WITHIN) {
+            const grant *g = rs->m1.vals[s];
+            cJSON_AddItemToArray(x, cJSON_CreateString(g->principal));
+            cJSON_AddItemToArray(x, cJSON_CreateString(g->what));
+            cJSON_AddItemToArray(x, cJSON_CreateNumber((double)g->index));
+            cJSON_AddItemToArray(x, cJSON_CreateBool(g->active));
+            cJSON_AddItemToArray(x, cJSON_CreateNumber((double)g->obl));
+        } else {
+            cJSON_Delete(x);
+            continue;
+        }
+        cJSON_AddItemToArray(m, x);
+    }
+    return m;
+}
+
+/* One rule's state: counters, capped lists, times, obligations, keys. */
+static cJSON *save_rule(const rstate *rs)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "id", rs->r->id);
+    add_u64(r, "checked", rs->checked);
+    add_u64(r, "ev_count", rs->ev_count);
+    add_u64(r, "f_count", rs->f_count);
+    cJSON_AddNumberToObject(r, "num", rs->num);
+    cJSON_AddNumberToObject(r, "den", rs->den);
+    cJSON *evl = cJSON_AddArrayToObject(r, "ev");
+    for (size_t k = 0; k < rs->nev; k++)
+        cJSON_AddItemToArray(evl, cJSON_CreateNumber((double)rs->ev[k]));
+    cJSON *fl = cJSON_AddArrayToObject(r, "f");
+    for (size_t k = 0; k < rs->nf; k++) {
+        cJSON *f = cJSON_CreateArray();
+        cJSON_AddItemToArray(f, cJSON_CreateString(rs->f[k].msg));
+        cJSON_AddItemToArray(f, str_or_null(rs->f[k].owner));
+        cJSON_AddItemToArray(f, rs->f[k].has_index ? cJSON_CreateNumber((double)rs->f[k].index)
+                                                   : cJSON_CreateNull());
+        cJSON_AddItemToArray(f, i64s(rs->f[k].time));
+        cJSON_AddItemToArray(fl, f);
+    }
+    cJSON *tl = cJSON_AddArrayToObject(r, "times");
+    for (size_t k = 0; k < rs->nt; k++)
+        cJSON_AddItemToArray(tl, i64s(rs->times[k]));
+    cJSON_AddItemToObject(r, "ob", save_obligs(rs));
+    cJSON_AddItemToObject(r, "m1", save_keys(rs));
+    return r;
+}
+
 int eval_save(const eval_engine *e, cJSON **out, adt_err *err)
 {
     cJSON *o = cJSON_CreateObject();
@@ -2097,88 +2196,8 @@ int eval_save(const eval_engine *e, cJSON **out, adt_err *err)
         cJSON_AddItemToObject(o, "raci", rs);
     }
     cJSON *rules = cJSON_AddArrayToObject(o, "rules");
-    for (size_t i = 0; i < e->rules->n; i++) {
-        const rstate *rs = &e->rs[i];
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddItemToArray(rules, r);
-        cJSON_AddStringToObject(r, "id", rs->r->id);
-        add_u64(r, "checked", rs->checked);
-        add_u64(r, "ev_count", rs->ev_count);
-        add_u64(r, "f_count", rs->f_count);
-        cJSON_AddNumberToObject(r, "num", rs->num);
-        cJSON_AddNumberToObject(r, "den", rs->den);
-        cJSON *evl = cJSON_AddArrayToObject(r, "ev");
-        for (size_t k = 0; k < rs->nev; k++)
-            cJSON_AddItemToArray(evl, cJSON_CreateNumber((double)rs->ev[k]));
-        cJSON *fl = cJSON_AddArrayToObject(r, "f");
-        for (size_t k = 0; k < rs->nf; k++) {
-            cJSON *f = cJSON_CreateArray();
-            cJSON_AddItemToArray(f, cJSON_CreateString(rs->f[k].msg));
-            cJSON_AddItemToArray(f, str_or_null(rs->f[k].owner));
-            cJSON_AddItemToArray(f, rs->f[k].has_index ? cJSON_CreateNumber((double)rs->f[k].index)
-                                                       : cJSON_CreateNull());
-            cJSON_AddItemToArray(f, i64s(rs->f[k].time));
-            cJSON_AddItemToArray(fl, f);
-        }
-        cJSON *tl = cJSON_AddArrayToObject(r, "times");
-        for (size_t k = 0; k < rs->nt; k++)
-            cJSON_AddItemToArray(tl, i64s(rs->times[k]));
-        cJSON *ob = cJSON_AddArrayToObject(r, "ob");
-        for (size_t k = 0; k < rs->nob; k++) {
-            const oblig *b = &rs->ob[k];
-            cJSON *x = cJSON_CreateArray();
-            /* within: done obligations are not needed any more; keep their
-             * slot (as null) so grant references stay valid */
-            if (b->done && rs->r->kind == RULE_WITHIN) {
-                cJSON_AddItemToArray(ob, cJSON_CreateNull());
-                cJSON_Delete(x);
-                continue;
-            }
-            cJSON_AddItemToArray(x, str_or_null(b->key));
-            cJSON_AddItemToArray(x, str_or_null(b->party));
-            cJSON_AddItemToArray(x, str_or_null(b->activity));
-            cJSON_AddItemToArray(x, str_or_null(b->wrong));
-            cJSON_AddItemToArray(x, str_or_null(b->what));
-            cJSON_AddItemToArray(x, cJSON_CreateNumber((double)b->index));
-            cJSON_AddItemToArray(x, i64s(b->time));
-            cJSON_AddItemToArray(x, i64s(b->deadline));
-            cJSON_AddItemToArray(x, cJSON_CreateBool(b->done));
-            cJSON_AddItemToArray(ob, x);
-        }
-        cJSON *m = cJSON_AddArrayToObject(r, "m1");
-        for (size_t s = 0; s < rs->m1.cap; s++) {
-            if (!rs->m1.keys[s] || !rs->m1.vals[s])
-                continue;
-            cJSON *x = cJSON_CreateArray();
-            cJSON_AddItemToArray(x, cJSON_CreateString(rs->m1.keys[s]));
-            if (rs->r->kind == RULE_PRECEDES || rs->r->kind == RULE_FIELD_EQUALS) {
-                const cause_list *cl = rs->m1.vals[s];
-                if (!cl->n) {
-                    cJSON_Delete(x);
-                    continue;
-                }
-                for (size_t k = 0; k < cl->n; k++) {
-                    cJSON *c = cJSON_CreateArray();
-                    cJSON_AddItemToArray(c, cJSON_CreateString(cl->v[k].actor));
-                    cJSON_AddItemToArray(c, str_or_null(cl->v[k].eqv));
-                    cJSON_AddItemToArray(c, i64s(cl->v[k].time));
-                    cJSON_AddItemToArray(c, cJSON_CreateNumber((double)cl->v[k].index));
-                    cJSON_AddItemToArray(x, c);
-                }
-            } else if (rs->r->kind == RULE_REVOKED_WITHIN) {
-                const grant *g = rs->m1.vals[s];
-                cJSON_AddItemToArray(x, cJSON_CreateString(g->principal));
-                cJSON_AddItemToArray(x, cJSON_CreateString(g->what));
-                cJSON_AddItemToArray(x, cJSON_CreateNumber((double)g->index));
-                cJSON_AddItemToArray(x, cJSON_CreateBool(g->active));
-                cJSON_AddItemToArray(x, cJSON_CreateNumber((double)g->obl));
-            } else {
-                cJSON_Delete(x); /* within: rebuilt from the obligations */
-                continue;
-            }
-            cJSON_AddItemToArray(m, x);
-        }
-    }
+    for (size_t i = 0; i < e->rules->n; i++)
+        cJSON_AddItemToArray(rules, save_rule(&e->rs[i]));
     *out = o;
     return ADT_OK;
 }
