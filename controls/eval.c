@@ -2237,20 +2237,10 @@ static char *dup_or_null(const char *s, bool *ok)
     return d;
 }
 
-static bool restore_rule(eval_engine *e, rstate *rs, const cJSON *r)
+/* A rule's capped lists: evidence, findings, times. */
+static bool restore_lists(eval_engine *e, rstate *rs, const cJSON *r)
 {
     bool ok = true;
-    const char *id = rd_str(cJSON_GetObjectItem(r, "id"), &ok);
-    if (!ok || !id || strcmp(id, rs->r->id))
-        return false;
-    if (!rd_u64(cJSON_GetObjectItem(r, "checked"), &rs->checked) ||
-        !rd_u64(cJSON_GetObjectItem(r, "ev_count"), &rs->ev_count) ||
-        !rd_u64(cJSON_GetObjectItem(r, "f_count"), &rs->f_count) ||
-        !cJSON_IsNumber(cJSON_GetObjectItem(r, "num")) ||
-        !cJSON_IsNumber(cJSON_GetObjectItem(r, "den")))
-        return false;
-    rs->num = cJSON_GetObjectItem(r, "num")->valuedouble;
-    rs->den = cJSON_GetObjectItem(r, "den")->valuedouble;
     const cJSON *x;
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "ev"))
     {
@@ -2289,6 +2279,14 @@ static bool restore_rule(eval_engine *e, rstate *rs, const cJSON *r)
             return false;
         rs->nt++;
     }
+    return true;
+}
+
+/* A rule's obligations (see save_obligs). */
+static bool restore_obligs(eval_engine *e, rstate *rs, const cJSON *r)
+{
+    bool ok = true;
+    const cJSON *x;
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "ob"))
     {
         oblig *b = new_oblig(e, rs);
@@ -2319,68 +2317,96 @@ static bool restore_rule(eval_engine *e, rstate *rs, const cJSON *r)
                 return false;
         }
     }
-    cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "m1"))
-    {
-        const char *key = rd_str(cJSON_GetArrayItem(x, 0), &ok);
-        int n = cJSON_GetArraySize(x);
-        if (!ok || !key)
+    return true;
+}
+
+/* One open key of a rule: [key, cause...] or [key, principal, what, index,
+ * active, obligation]. */
+static bool restore_key(eval_engine *e, rstate *rs, const cJSON *x)
+{
+    bool ok = true;
+    const char *key = rd_str(cJSON_GetArrayItem(x, 0), &ok);
+    int n = cJSON_GetArraySize(x);
+    if (!ok || !key)
+        return false;
+    void **slot = smap_put(&rs->m1, key);
+    if (!slot || *slot)
+        return false;
+    if (rs->r->kind == RULE_PRECEDES || rs->r->kind == RULE_FIELD_EQUALS) {
+        if (n < 2 || n - 1 > CAUSES_PER_KEY)
             return false;
-        void **slot = smap_put(&rs->m1, key);
-        if (!slot || *slot)
+        cause_list *cl = calloc(1, sizeof *cl + (size_t)(n - 1) * sizeof cl->v[0]);
+        if (!cl)
             return false;
-        if (rs->r->kind == RULE_PRECEDES || rs->r->kind == RULE_FIELD_EQUALS) {
-            if (n < 2 || n - 1 > CAUSES_PER_KEY)
+        cl->cap = (size_t)(n - 1);
+        *slot = cl;
+        for (int k = 1; k < n; k++) {
+            const cJSON *c = cJSON_GetArrayItem(x, k);
+            cause *cs = &cl->v[cl->n];
+            const char *actor = rd_str(cJSON_GetArrayItem(c, 0), &ok);
+            cs->eqv = dup_or_null(rd_str(cJSON_GetArrayItem(c, 1), &ok), &ok);
+            cl->n++;
+            if (!ok || !actor || !(cs->actor = intern(e, actor)) ||
+                !rd_i64(cJSON_GetArrayItem(c, 2), &cs->time) ||
+                !rd_u64(cJSON_GetArrayItem(c, 3), &cs->index))
                 return false;
-            cause_list *cl = calloc(1, sizeof *cl + (size_t)(n - 1) * sizeof cl->v[0]);
-            if (!cl)
-                return false;
-            cl->cap = (size_t)(n - 1);
-            *slot = cl;
-            for (int k = 1; k < n; k++) {
-                const cJSON *c = cJSON_GetArrayItem(x, k);
-                cause *cs = &cl->v[cl->n];
-                const char *actor = rd_str(cJSON_GetArrayItem(c, 0), &ok);
-                cs->eqv = dup_or_null(rd_str(cJSON_GetArrayItem(c, 1), &ok), &ok);
-                cl->n++;
-                if (!ok || !actor || !(cs->actor = intern(e, actor)) ||
-                    !rd_i64(cJSON_GetArrayItem(c, 2), &cs->time) ||
-                    !rd_u64(cJSON_GetArrayItem(c, 3), &cs->index))
-                    return false;
-            }
-        } else if (rs->r->kind == RULE_REVOKED_WITHIN) {
-            if (n != 6)
-                return false;
-            grant *g = calloc(1, sizeof *g);
-            if (!g)
-                return false;
-            *slot = g;
-            const char *pr = rd_str(cJSON_GetArrayItem(x, 1), &ok);
-            g->principal = dup_or_null(pr, &ok);
-            g->what = dup_or_null(rd_str(cJSON_GetArrayItem(x, 2), &ok), &ok);
-            g->active = cJSON_IsTrue(cJSON_GetArrayItem(x, 4));
-            const cJSON *ob = cJSON_GetArrayItem(x, 5);
-            if (!ok || !pr || !g->what || !rd_u64(cJSON_GetArrayItem(x, 3), &g->index) ||
-                !cJSON_IsNumber(ob) || ob->valuedouble < -1 ||
-                ob->valuedouble >= (double)rs->nob || ob->valuedouble != floor(ob->valuedouble))
-                return false;
-            g->obl = (long)ob->valuedouble;
-            void **ps = smap_put(&rs->m2, pr);
-            if (!ps || (!*ps && !(*ps = calloc(1, sizeof(ptrvec)))))
-                return false;
-            ptrvec *pv = *ps;
-            if (pv->n == pv->cap) {
-                size_t nc = pv->cap ? pv->cap * 2 : 4;
-                void **nv = realloc(pv->v, nc * sizeof *nv);
-                if (!nv)
-                    return false;
-                pv->v = nv;
-                pv->cap = nc;
-            }
-            pv->v[pv->n++] = g;
-        } else {
-            return false;
         }
+    } else if (rs->r->kind == RULE_REVOKED_WITHIN) {
+        if (n != 6)
+            return false;
+        grant *g = calloc(1, sizeof *g);
+        if (!g)
+            return false;
+        *slot = g;
+        const char *pr = rd_str(cJSON_GetArrayItem(x, 1), &ok);
+        g->principal = dup_or_null(pr, &ok);
+        g->what = dup_or_null(rd_str(cJSON_GetArrayItem(x, 2), &ok), &ok);
+        g->active = cJSON_IsTrue(cJSON_GetArrayItem(x, 4));
+        const cJSON *ob = cJSON_GetArrayItem(x, 5);
+        if (!ok || !pr || !g->what || !rd_u64(cJSON_GetArrayItem(x, 3), &g->index) ||
+            !cJSON_IsNumber(ob) || ob->valuedouble < -1 ||
+            ob->valuedouble >= (double)rs->nob || ob->valuedouble != floor(ob->valuedouble))
+            return false;
+        g->obl = (long)ob->valuedouble;
+        void **ps = smap_put(&rs->m2, pr);
+        if (!ps || (!*ps && !(*ps = calloc(1, sizeof(ptrvec)))))
+            return false;
+        ptrvec *pv = *ps;
+        if (pv->n == pv->cap) {
+            size_t nc = pv->cap ? pv->cap * 2 : 4;
+            void **nv = realloc(pv->v, nc * sizeof *nv);
+            if (!nv)
+                return false;
+            pv->v = nv;
+            pv->cap = nc;
+        }
+        pv->v[pv->n++] = g;
+    } else {
+        return false;
     }
+    return true;
+}
+
+static bool restore_rule(eval_engine *e, rstate *rs, const cJSON *r)
+{
+    bool ok = true;
+    const char *id = rd_str(cJSON_GetObjectItem(r, "id"), &ok);
+    if (!ok || !id || strcmp(id, rs->r->id))
+        return false;
+    if (!rd_u64(cJSON_GetObjectItem(r, "checked"), &rs->checked) ||
+        !rd_u64(cJSON_GetObjectItem(r, "ev_count"), &rs->ev_count) ||
+        !rd_u64(cJSON_GetObjectItem(r, "f_count"), &rs->f_count) ||
+        !cJSON_IsNumber(cJSON_GetObjectItem(r, "num")) ||
+        !cJSON_IsNumber(cJSON_GetObjectItem(r, "den")))
+        return false;
+    rs->num = cJSON_GetObjectItem(r, "num")->valuedouble;
+    rs->den = cJSON_GetObjectItem(r, "den")->valuedouble;
+    if (!restore_lists(e, rs, r) || !restore_obligs(e, rs, r))
+        return false;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "m1"))
+        if (!restore_key(e, rs, x))
+            return false;
     return true;
 }
 
