@@ -725,114 +725,96 @@ static void until_event(eval_engine *e, rstate *rs, const ev *x)
 
 static const char *first_type(const rule_sel *s) { return s->ntypes ? s->types[0] : "?"; }
 
-static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
+/* What judging a subject found out before its rule's kind decides. */
+typedef struct subj {
+    char act[RACI_ID_MAX];       /* the subject's activity ("" if none) */
+    const char *owner;           /* of findings about it */
+    char keyt[256];              /* its key, for messages */
+    const cause_list *cl;        /* the causes with its key (NULL: none) */
+    size_t nc;
+    const raci_activity *a;      /* its activity in the policy, when the rule names a party */
+} subj;
+
+/* field-equals: the subject's compared fields equal those of a cause. */
+static void judge_equals(eval_engine *e, rstate *rs, const ev *x, const subj *sj)
 {
     const rule *r = rs->r;
-    if (!in_window(e, x->time))
-        return;
-    char act[RACI_ID_MAX] = "";
-    const char *at = get_text(x, r->activity_field, &e->s1);
-    if (at)
-        snprintf(act, sizeof act, "%s", at);
-    const char *owner = owner_of(e, r, act[0] ? act : NULL);
-    rs->checked++;
-    const char *miss = build_key(e, x, r->keys, r->nkeys, false, &e->key);
-    if (miss) {
-        add_finding(e, rs, x, owner, "%s at index %llu has no %s, so it cannot be matched to a %s",
-                    x->type, (unsigned long long)x->index, miss, first_type(&r->earlier));
-        return;
-    }
-    char keyt[256];
-    key_text(e->key.data, keyt, sizeof keyt);
-    void **slot = smap_find(&rs->m1, e->key.data);
-    cause_list *cl = slot ? *slot : NULL;
-    size_t nc = cl ? cl->n : 0;
-
-    if (r->kind == RULE_FIELD_EQUALS) {
-        if (!nc) {
-            if (r->missing_violates)
-                add_finding(e, rs, x, owner,
-                            "%s at index %llu (%s) has no earlier %s to compare with",
-                            x->type, (unsigned long long)x->index, keyt, first_type(&r->earlier));
-            else
-                rs->checked--; /* not this rule's business: another rule asks for the cause */
-            return;
-        }
-        buf_reset(&e->s2);
-        if (build_key(e, x, r->equals, r->nequals, false, &e->s2)) {
-            add_finding(e, rs, x, owner, "%s at index %llu (%s) lacks the field %s", x->type,
-                        (unsigned long long)x->index, keyt, r->equals[0].b);
-            return;
-        }
-        for (size_t i = nc; i-- > 0;)
-            if (cl->v[i].eqv && !strcmp(cl->v[i].eqv, e->s2.data)) {
-                evidence(rs, cl->v[i].index);
-                evidence(rs, x->index);
-                return;
-            }
-        char got[200], want[200];
-        key_text(e->s2.data, got, sizeof got);
-        key_text(cl->v[nc - 1].eqv ? cl->v[nc - 1].eqv : "", want, sizeof want);
-        add_finding(e, rs, x, owner,
-                    "%s at index %llu (%s): %s is '%s' but the %s at index %llu has '%s'", x->type,
-                    (unsigned long long)x->index, keyt, r->equals[0].b, got,
-                    first_type(&r->earlier), (unsigned long long)cl->v[nc - 1].index, want);
-        return;
-    }
-
-    const raci_activity *a = NULL;
-    if (r->party != PARTY_ANY) {
-        if (!e->raci) {
-            add_finding(e, rs, x, owner,
-                        "%s at index %llu (%s) must be preceded by %s from %s, but no RACI policy "
-                        "is loaded (auditd policy load)", x->type, (unsigned long long)x->index,
-                        keyt, first_type(&r->earlier), party_name(r->party));
-            return;
-        }
-        if (!(a = activity_of(e, act))) {
-            add_finding(e, rs, x, owner,
-                        "%s at index %llu (%s) names activity '%s', which the RACI policy does "
-                        "not define", x->type, (unsigned long long)x->index, keyt, act);
-            return;
-        }
-    }
-    if (r->party == PARTY_EACH_CONSULTED) {
-        if (!raci_consult_required(a)) {
-            evidence(rs, x->index);
-            return;
-        }
-        const char *need[32];
-        size_t nn = raci_principals(e->raci, a, RACI_C, need, 32);
-        if (nn > 32)
-            nn = 32;
-        char missing[384] = "";
-        size_t ml = 0;
-        for (size_t k = 0; k < nn; k++) {
-            bool found = false;
-            for (size_t i = 0; i < nc && !found; i++) {
-                const cause *c = &cl->v[i];
-                found = !strcmp(c->actor, need[k]) && c->time <= x->time &&
-                        (!r->max_age_us || x->time - c->time <= r->max_age_us);
-                if (found) {
-                    evidence(rs, c->index);
-                }
-            }
-            if (!found && ml + strlen(need[k]) + 3 < sizeof missing)
-                ml += (size_t)snprintf(missing + ml, sizeof missing - ml, "%s%s", ml ? ", " : "",
-                                       need[k]);
-        }
-        if (ml)
-            add_finding(e, rs, x, owner, "%s at index %llu (%s): not consulted before it: %s "
-                        "(activity %s requires consultation)", x->type,
-                        (unsigned long long)x->index, keyt, missing, act);
+    const cause_list *cl = sj->cl;
+    size_t nc = sj->nc;
+    if (!nc) {
+        if (r->missing_violates)
+            add_finding(e, rs, x, sj->owner,
+                        "%s at index %llu (%s) has no earlier %s to compare with",
+                        x->type, (unsigned long long)x->index, sj->keyt, first_type(&r->earlier));
         else
-            evidence(rs, x->index);
+            rs->checked--; /* not this rule's business: another rule asks for the cause */
         return;
     }
+    buf_reset(&e->s2);
+    if (build_key(e, x, r->equals, r->nequals, false, &e->s2)) {
+        add_finding(e, rs, x, sj->owner, "%s at index %llu (%s) lacks the field %s", x->type,
+                    (unsigned long long)x->index, sj->keyt, r->equals[0].b);
+        return;
+    }
+    for (size_t i = nc; i-- > 0;)
+        if (cl->v[i].eqv && !strcmp(cl->v[i].eqv, e->s2.data)) {
+            evidence(rs, cl->v[i].index);
+            evidence(rs, x->index);
+            return;
+        }
+    char got[200], want[200];
+    key_text(e->s2.data, got, sizeof got);
+    key_text(cl->v[nc - 1].eqv ? cl->v[nc - 1].eqv : "", want, sizeof want);
+    add_finding(e, rs, x, sj->owner,
+                "%s at index %llu (%s): %s is '%s' but the %s at index %llu has '%s'", x->type,
+                (unsigned long long)x->index, sj->keyt, r->equals[0].b, got,
+                first_type(&r->earlier), (unsigned long long)cl->v[nc - 1].index, want);
+}
+
+/* each-consulted: every Consulted of the activity answered before it. */
+static void judge_consulted(eval_engine *e, rstate *rs, const ev *x, const subj *sj)
+{
+    const rule *r = rs->r;
+    if (!raci_consult_required(sj->a)) {
+        evidence(rs, x->index);
+        return;
+    }
+    const char *need[32];
+    size_t nn = raci_principals(e->raci, sj->a, RACI_C, need, 32);
+    if (nn > 32)
+        nn = 32;
+    char missing[384] = "";
+    size_t ml = 0;
+    for (size_t k = 0; k < nn; k++) {
+        bool found = false;
+        for (size_t i = 0; i < sj->nc && !found; i++) {
+            const cause *c = &sj->cl->v[i];
+            found = !strcmp(c->actor, need[k]) && c->time <= x->time &&
+                    (!r->max_age_us || x->time - c->time <= r->max_age_us);
+            if (found)
+                evidence(rs, c->index);
+        }
+        if (!found && ml + strlen(need[k]) + 3 < sizeof missing)
+            ml += (size_t)snprintf(missing + ml, sizeof missing - ml, "%s%s", ml ? ", " : "",
+                                   need[k]);
+    }
+    if (ml)
+        add_finding(e, rs, x, sj->owner, "%s at index %llu (%s): not consulted before it: %s "
+                    "(activity %s requires consultation)", x->type,
+                    (unsigned long long)x->index, sj->keyt, missing, sj->act);
+    else
+        evidence(rs, x->index);
+}
+
+/* precedes: the newest cause that is earlier, young enough, by another
+ * actor when asked, and by the right party; else why none is. */
+static void judge_precedes(eval_engine *e, rstate *rs, const ev *x, const subj *sj)
+{
+    const rule *r = rs->r;
     const char *why = NULL;
     char whybuf[384];
-    for (size_t i = nc; i-- > 0;) {
-        const cause *c = &cl->v[i];
+    for (size_t i = sj->nc; i-- > 0;) {
+        const cause *c = &sj->cl->v[i];
         if (c->time > x->time && !r->ledger_order) {
             snprintf(whybuf, sizeof whybuf, "the %s at index %llu is dated after it",
                      first_type(&r->earlier), (unsigned long long)c->index);
@@ -853,10 +835,10 @@ static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
             why = whybuf;
             continue;
         }
-        if (!party_ok(e, r->party, a, act, c->actor)) {
+        if (!party_ok(e, r->party, sj->a, sj->act, c->actor)) {
             snprintf(whybuf, sizeof whybuf, "the %s at index %llu is by %s, who is not %s of %s",
                      first_type(&r->earlier), (unsigned long long)c->index, c->actor,
-                     party_name(r->party), act);
+                     party_name(r->party), sj->act);
             why = whybuf;
             continue;
         }
@@ -868,8 +850,55 @@ static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
         snprintf(whybuf, sizeof whybuf, "there is no earlier %s for it", first_type(&r->earlier));
         why = whybuf;
     }
-    add_finding(e, rs, x, owner, "%s at index %llu (%s) by %s: %s", x->type,
-                (unsigned long long)x->index, keyt, x->actor, why);
+    add_finding(e, rs, x, sj->owner, "%s at index %llu (%s) by %s: %s", x->type,
+                (unsigned long long)x->index, sj->keyt, x->actor, why);
+}
+
+static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
+{
+    const rule *r = rs->r;
+    if (!in_window(e, x->time))
+        return;
+    subj sj;
+    memset(&sj, 0, sizeof sj);
+    const char *at = get_text(x, r->activity_field, &e->s1);
+    if (at)
+        snprintf(sj.act, sizeof sj.act, "%s", at);
+    sj.owner = owner_of(e, r, sj.act[0] ? sj.act : NULL);
+    rs->checked++;
+    const char *miss = build_key(e, x, r->keys, r->nkeys, false, &e->key);
+    if (miss) {
+        add_finding(e, rs, x, sj.owner, "%s at index %llu has no %s, so it cannot be matched to "
+                    "a %s", x->type, (unsigned long long)x->index, miss, first_type(&r->earlier));
+        return;
+    }
+    key_text(e->key.data, sj.keyt, sizeof sj.keyt);
+    void **slot = smap_find(&rs->m1, e->key.data);
+    sj.cl = slot ? *slot : NULL;
+    sj.nc = sj.cl ? sj.cl->n : 0;
+    if (r->kind == RULE_FIELD_EQUALS) {
+        judge_equals(e, rs, x, &sj);
+        return;
+    }
+    if (r->party != PARTY_ANY) {
+        if (!e->raci) {
+            add_finding(e, rs, x, sj.owner,
+                        "%s at index %llu (%s) must be preceded by %s from %s, but no RACI policy "
+                        "is loaded (auditd policy load)", x->type, (unsigned long long)x->index,
+                        sj.keyt, first_type(&r->earlier), party_name(r->party));
+            return;
+        }
+        if (!(sj.a = activity_of(e, sj.act))) {
+            add_finding(e, rs, x, sj.owner,
+                        "%s at index %llu (%s) names activity '%s', which the RACI policy does "
+                        "not define", x->type, (unsigned long long)x->index, sj.keyt, sj.act);
+            return;
+        }
+    }
+    if (r->party == PARTY_EACH_CONSULTED)
+        judge_consulted(e, rs, x, &sj);
+    else
+        judge_precedes(e, rs, x, &sj);
 }
 
 /* ---- within --------------------------------------------------------------- */
