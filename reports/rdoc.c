@@ -572,6 +572,71 @@ static void trend_node(xmlNodePtr n, const rdata *d, const kpi_def *k, const kre
     }
 }
 
+/* A KPI's words: name, formula, source, impact, evidence, label source, anchors. */
+static void kpi_words(xmlNodePtr n, const rdata *d, const kpi_def *k)
+{
+    el(n, "name", k->name);
+    el(n, "formula", k->formula);
+    el(n, "source", k->source);
+    el(n, "impact", k->impact);
+    const char *what = "";
+    uint64_t cnt = kpi_evidence_count(k->id, &d->cur, &d->defs->params, &what);
+    xmlNodePtr ev = el(n, "evidence", kpi_evidence(k->id));
+    atu(ev, "count", cnt);
+    at(ev, "what", what);
+    const char *ls = kpi_label_source(k->id, &d->cur, &d->defs->params);
+    if (ls)
+        at(n, "label-source", ls);
+    for (size_t j = 0; j < k->nsensors; j++)
+        at(el(n, "anchor", k->sensors[j]), "kind", "sensor");
+    for (size_t j = 0; j < k->nmodels; j++)
+        at(el(n, "anchor", k->models[j]), "kind", "model");
+    for (size_t j = 0; j < k->nedge; j++)
+        at(el(n, "anchor", k->edge[j]), "kind", "edge");
+}
+
+/* A KPI's terms: its numerator, denominator and inputs in the period. */
+static void kpi_terms_node(xmlNodePtr n, const rdata *d, const rdoc *r, const kpi_def *k)
+{
+    kpi_term terms[KPI_MAX_TERMS];
+    size_t nt = kpi_terms(k->id, &d->cur, &d->defs->params, r->has_base_epgu ? &r->base_epgu : NULL,
+                          terms, KPI_MAX_TERMS);
+    for (size_t j = 0; j < nt; j++) {
+        xmlNodePtr t = xmlNewChild(n, NULL, BAD_CAST "term", NULL);
+        at(t, "id", terms[j].id);
+        at(t, "name", terms[j].name);
+        at(t, "unit", terms[j].unit);
+        at(t, "role", terms[j].role == KPI_TERM_NUMERATOR     ? "numerator"
+                      : terms[j].role == KPI_TERM_DENOMINATOR ? "denominator"
+                                                              : "input");
+        if (isfinite(terms[j].value)) {
+            atn(t, "value", terms[j].value);
+            char v[64];
+            bool whole = terms[j].value == floor(terms[j].value) && fabs(terms[j].value) < 1e15;
+            fmt_num(terms[j].value, whole ? 0 : fabs(terms[j].value) < 10 ? 3 : 1, v, sizeof v);
+            at(t, "display", v);
+        }
+    }
+}
+
+/* What a KPI's change is worth, when it has a price. */
+static void kpi_worth_node(xmlNodePtr n, const rdata *d, const kres *x)
+{
+    if (x->has_worth) {
+        xmlNodePtr w = xmlNewChild(n, NULL, BAD_CAST "worth", NULL);
+        atn(w, "amount", x->worth);
+        char v[64];
+        fmt_num(x->worth, 0, v, sizeof v);
+        at(w, "display", v);
+        at(w, "currency", d->defs->currency);
+        atn(w, "quantity", x->quantity);
+        fmt_num(x->quantity, 0, v, sizeof v);
+        at(w, "quantity-display", v);
+        at(w, "quantity-unit", x->quantity_unit);
+        at(w, "basis", x->basis);
+    }
+}
+
 static void kpi_node(xmlNodePtr kpis, const rdata *d, const rdoc *r, size_t i)
 {
     const kpi_def *k = &d->defs->defs[i];
@@ -649,56 +714,9 @@ static void kpi_node(xmlNodePtr kpis, const rdata *d, const rdoc *r, size_t i)
     if (k->format == KPI_FMT_PERCENT && hi >= 40)
         bmax = hi > 100 ? hi * 1.1 : 100.0;
     atn(n, "bullet-max", bmax);
-    el(n, "name", k->name);
-    el(n, "formula", k->formula);
-    el(n, "source", k->source);
-    el(n, "impact", k->impact);
-    const char *what = "";
-    uint64_t cnt = kpi_evidence_count(k->id, &d->cur, &d->defs->params, &what);
-    xmlNodePtr ev = el(n, "evidence", kpi_evidence(k->id));
-    atu(ev, "count", cnt);
-    at(ev, "what", what);
-    const char *ls = kpi_label_source(k->id, &d->cur, &d->defs->params);
-    if (ls)
-        at(n, "label-source", ls);
-    for (size_t j = 0; j < k->nsensors; j++)
-        at(el(n, "anchor", k->sensors[j]), "kind", "sensor");
-    for (size_t j = 0; j < k->nmodels; j++)
-        at(el(n, "anchor", k->models[j]), "kind", "model");
-    for (size_t j = 0; j < k->nedge; j++)
-        at(el(n, "anchor", k->edge[j]), "kind", "edge");
-    kpi_term terms[KPI_MAX_TERMS];
-    size_t nt = kpi_terms(k->id, &d->cur, &d->defs->params, r->has_base_epgu ? &r->base_epgu : NULL,
-                          terms, KPI_MAX_TERMS);
-    for (size_t j = 0; j < nt; j++) {
-        xmlNodePtr t = xmlNewChild(n, NULL, BAD_CAST "term", NULL);
-        at(t, "id", terms[j].id);
-        at(t, "name", terms[j].name);
-        at(t, "unit", terms[j].unit);
-        at(t, "role", terms[j].role == KPI_TERM_NUMERATOR     ? "numerator"
-                      : terms[j].role == KPI_TERM_DENOMINATOR ? "denominator"
-                                                              : "input");
-        if (isfinite(terms[j].value)) {
-            atn(t, "value", terms[j].value);
-            char v[64];
-            bool whole = terms[j].value == floor(terms[j].value) && fabs(terms[j].value) < 1e15;
-            fmt_num(terms[j].value, whole ? 0 : fabs(terms[j].value) < 10 ? 3 : 1, v, sizeof v);
-            at(t, "display", v);
-        }
-    }
-    if (x->has_worth) {
-        xmlNodePtr w = xmlNewChild(n, NULL, BAD_CAST "worth", NULL);
-        atn(w, "amount", x->worth);
-        char v[64];
-        fmt_num(x->worth, 0, v, sizeof v);
-        at(w, "display", v);
-        at(w, "currency", d->defs->currency);
-        atn(w, "quantity", x->quantity);
-        fmt_num(x->quantity, 0, v, sizeof v);
-        at(w, "quantity-display", v);
-        at(w, "quantity-unit", x->quantity_unit);
-        at(w, "basis", x->basis);
-    }
+    kpi_words(n, d, k);
+    kpi_terms_node(n, d, r, k);
+    kpi_worth_node(n, d, x);
     trend_node(n, d, k, x);
 }
 
