@@ -1031,7 +1031,7 @@ static int h_controls(rq *q)
 #if AUDITD_HAVE_REPORTS
 static int h_reports(rq *q)
 {
-    return part_answer(q, reports_api(q->s->dir, q->req, q->resp));
+    return part_answer(q, reports_api(q->s->dir, q->s->cq, q->req, q->resp));
 }
 #else
 #define h_reports h_not_built
