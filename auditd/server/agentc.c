@@ -8,6 +8,7 @@
 #include "note.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -59,20 +60,13 @@ typedef struct client {
 
 static int spool_open(const char *dir, sqlite3 **db, adt_err *err)
 {
-    if (mkdir(dir, 0700) && errno != EEXIST)
-        return adt_fail(err, ADT_EIO, "cannot create spool directory %s: %s", dir, strerror(errno));
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, AGENTC_SPOOL_FILE);
-    char *em = NULL;
-    if (sqlite3_open(path, db) != SQLITE_OK ||
-        (sqlite3_busy_timeout(*db, 10000), sqlite3_exec(*db, spool_schema, NULL, NULL, &em))) {
-        adt_fail(err, ADT_EIO, "cannot open spool %s: %s", path, em ? em : sqlite3_errmsg(*db));
-        sqlite3_free(em);
-        sqlite3_close(*db);
+    /* Events spooled and not yet sent exist nowhere else. */
+    int rc = sqldb_open(dir, AGENTC_SPOOL_FILE, SQLDB_CREATE, SQLDB_DURABLE, NULL, db, err);
+    if (!rc && (rc = sqldb_exec(*db, spool_schema, "creating the spool", err))) {
+        sqldb_close(*db);
         *db = NULL;
-        return ADT_EIO;
     }
-    return ADT_OK;
+    return rc;
 }
 
 static int meta_get(sqlite3 *db, const char *k, char *out, size_t cap)

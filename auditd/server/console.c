@@ -12,16 +12,12 @@
 #include "ui.h"
 #include "workflow.h"
 
-#if AUDITD_HAVE_PIPELINE
 #include "lineage.h"
 #include "model.h"
 #include "oplabel.h"
 #include "tdb.h"
-#endif
-#if AUDITD_HAVE_REPORTS
 #include "kpi.h"
 #include "reports.h"
-#endif
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -771,13 +767,10 @@ static int h_session(console *c, const console_hdrs *h, const api_request *req,
 /* Recompute the cached KPIs of `period` (NULL: the cached one, else the
  * period of the latest issued report) when the ledger grew. Called from the
  * workflow thread. */
-#if AUDITD_HAVE_REPORTS
 static void default_period(const cJSON *reports, char *out, size_t cap);
-#endif
 
 static void kpi_refresh(console *c, const char *period)
 {
-#if AUDITD_HAVE_REPORTS
     char per[64] = "";
     uint64_t cached = 0;
     pthread_mutex_lock(&c->kmu);
@@ -816,15 +809,10 @@ static void kpi_refresh(console *c, const char *period)
         pthread_mutex_unlock(&c->kmu);
     }
     buf_free(&out);
-#else
-    (void)c;
-    (void)period;
-#endif
 }
 
 /* ---------- views ---------- */
 
-#if AUDITD_HAVE_REPORTS
 /* The period to show: ?period=, else that of the latest issued report, else
  * the quarter of the latest event. */
 static void default_period(const cJSON *reports, char *out, size_t cap)
@@ -842,11 +830,9 @@ static void default_period(const cJSON *reports, char *out, size_t cap)
     rfc3339_civil_from_days(rfc3339_now_us() / 86400000000LL, &y, &m, &d);
     snprintf(out, cap, "%04lld-Q%d", (long long)y, (m - 1) / 3 + 1);
 }
-#endif
 
 static int v_steering(console *c, const api_request *req, api_response *resp)
 {
-#if AUDITD_HAVE_REPORTS
     adt_err err = {0};
     ledger *lg = c->env.pool_get(c->env.ctx, &err);
     if (!lg)
@@ -912,18 +898,12 @@ static int v_steering(console *c, const api_request *req, api_response *resp)
         cJSON_AddStringToObject(j, "report_error", why);
     cJSON_AddItemToObject(j, "issued", reports);
     return send_json(resp, 200, j);
-#else
-    (void)c;
-    (void)req;
-    return api_error(resp, 501, "not_implemented", "reports are not built into this daemon");
-#endif
 }
 
 /* Issue the report: the same as POST /v1/reports/{period} (reports_issue),
  * with the person as the report.issued actor. */
 static int a_issue_report(console *c, const api_request *req, api_response *resp)
 {
-#if AUDITD_HAVE_REPORTS
     conreq_report in;
     adt_err err = {0};
     int rc = conreq_parse_report(req->body, req->body_len, &in, &err);
@@ -939,11 +919,6 @@ static int a_issue_report(console *c, const api_request *req, api_response *resp
     o.format = f;
     o.actor = req->principal;
     return reports_issue(&o, resp);
-#else
-    (void)c;
-    (void)req;
-    return api_error(resp, 501, "not_implemented", "reports are not built into this daemon");
-#endif
 }
 
 /* The latest label of each target, as an object target -> label event. */
@@ -984,7 +959,6 @@ static void add_deadline(cJSON *o, const char *key, int64_t from_us, int64_t sec
 static uint64_t min_operator_labels(console *c)
 {
     uint64_t n = 30;
-#if AUDITD_HAVE_REPORTS
     n = KPI_MIN_OPERATOR_LABELS;
     pthread_mutex_lock(&c->kmu);
     cJSON *k = c->kpi_json ? cJSON_Parse(c->kpi_json) : NULL;
@@ -994,9 +968,6 @@ static uint64_t min_operator_labels(console *c)
     if (cJSON_IsNumber(m) && m->valuedouble >= 1)
         n = (uint64_t)m->valuedouble;
     cJSON_Delete(k);
-#else
-    (void)c;
-#endif
     return n;
 }
 
@@ -1115,7 +1086,6 @@ static int v_operations(console *c, const api_request *req, api_response *resp)
     cJSON_AddNumberToObject(j, "min_operator_labels", (double)min_operator_labels(c));
     /* Predictions to label: the latest positive predictions of the deployed model. */
     cJSON *preds = cJSON_AddArrayToObject(j, "predictions");
-#if AUDITD_HAVE_PIPELINE
     model_info mi;
     adt_err merr = {0};
     sqlite3 *db = NULL;
@@ -1147,7 +1117,6 @@ static int v_operations(console *c, const api_request *req, api_response *resp)
     }
     if (db)
         tdb_close(db);
-#endif
     cJSON_Delete(labels);
     cJSON_Delete(evs);
     raci_free(pol);
@@ -1248,13 +1217,11 @@ static int v_models(console *c, const api_request *req, api_response *resp)
         else if (is_type(e, "model.train"))
             cJSON_AddItemToArray(train, cJSON_Duplicate(e, true));
     }
-#if AUDITD_HAVE_PIPELINE
     cJSON *models = NULL;
     if (model_list_json(c->env.data_dir, &models, &err) == ADT_OK)
         cJSON_AddItemToObject(j, "models", models);
     else
         cJSON_AddItemToObject(j, "models", cJSON_CreateArray());
-#endif
     cJSON_Delete(evs);
     raci_free(pol);
     return send_json(resp, 200, j);
@@ -1262,7 +1229,6 @@ static int v_models(console *c, const api_request *req, api_response *resp)
 
 static int v_lineage(console *c, const api_request *req, api_response *resp)
 {
-#if AUDITD_HAVE_PIPELINE
     const char *m = api_param_get(req, "model");
     if (!m || !conreq_id_ok(m) || !strchr(m, '@'))
         return api_error(resp, 400, "invalid", "give ?model=NAME@VERSION");
@@ -1286,11 +1252,6 @@ static int v_lineage(console *c, const api_request *req, api_response *resp)
     }
     resp->status = 200;
     return ADT_OK;
-#else
-    (void)c;
-    (void)req;
-    return api_error(resp, 501, "not_implemented", "the pipeline is not built into this daemon");
-#endif
 }
 
 static int v_people(console *c, api_response *resp)
@@ -1387,7 +1348,6 @@ static int a_ack_resolve(console *c, const api_request *req, api_response *resp,
 static int label_reading(console *c, const conreq_label *in, const cJSON *raise, char *device,
                          size_t dcap, char *rtime, size_t rcap, adt_err *err)
 {
-#if AUDITD_HAVE_PIPELINE
     sqlite3 *db = NULL;
     int rc = tdb_open(c->env.data_dir, false, &db, err);
     if (rc == ADT_ENOTFOUND && in->kind == CONREQ_TARGET_ALERT)
@@ -1420,17 +1380,6 @@ static int label_reading(console *c, const conreq_label *in, const cJSON *raise,
     }
     tdb_close(db);
     return rc;
-#else
-    (void)c;
-    (void)in;
-    (void)raise;
-    (void)device;
-    (void)dcap;
-    (void)rtime;
-    (void)rcap;
-    (void)err;
-    return ADT_OK;
-#endif
 }
 
 static int a_label(console *c, const api_request *req, api_response *resp)
@@ -1617,7 +1566,6 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
     if (rc)
         return fail_resp(resp, rc, err.msg);
     uint64_t index = 0;
-#if AUDITD_HAVE_PIPELINE
     if (model_change && !strcmp(op, "approve")) {
         /* The registry keeps the approval the deployment gate checks. */
         char cred[PERSON_CRED_ID_LEN + 1] = "";
@@ -1629,9 +1577,6 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
         log_msg(LOG_INFO, MOD, "%s approved %s (model %s@%s)", req->principal, id, name, ver);
         return answer_recorded(resp, type, ix);
     }
-#else
-    (void)model_change;
-#endif
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "type", type);
     cJSON_AddStringToObject(ev, "change_id", id);
@@ -1649,7 +1594,6 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
 static int quarantine_pending(console *c, int64_t *n, adt_err *err)
 {
     *n = 0;
-#if AUDITD_HAVE_PIPELINE
     sqlite3 *db = NULL;
     int rc = tdb_open(c->env.data_dir, false, &db, err);
     if (rc == ADT_ENOTFOUND)
@@ -1665,11 +1609,6 @@ static int quarantine_pending(console *c, int64_t *n, adt_err *err)
     sqlite3_finalize(st);
     tdb_close(db);
     return rc;
-#else
-    (void)c;
-    (void)err;
-    return ADT_OK;
-#endif
 }
 
 /* The person asks for the replay (`quarantine.replay`, writer person); the

@@ -2,6 +2,7 @@
 
 #include "canon.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -28,24 +29,20 @@ static const char schema[] =
 
 int evindex_open(const char *data_dir, evindex **out, adt_err *err)
 {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, EVINDEX_DB_FILE) >= sizeof path)
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
     evindex *ix = calloc(1, sizeof *ix);
     if (!ix)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     pthread_mutex_init(&ix->mu, NULL);
-    char *em = NULL;
-    if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK ||
-        (sqlite3_busy_timeout(ix->db, 10000), sqlite3_exec(ix->db, schema, NULL, NULL, &em)) ||
-        sqlite3_prepare_v2(ix->db,
-                           "INSERT OR REPLACE INTO ev(idx, type, source, actor, time_us, agent_seq) "
-                           "VALUES(?,?,?,?,?,?)", -1, &ix->ins, NULL)) {
-        adt_fail(err, ADT_EIO, "cannot open %s: %s", path, em ? em : sqlite3_errmsg(ix->db));
-        sqlite3_free(em);
+    int rc = sqldb_open(data_dir, EVINDEX_DB_FILE, SQLDB_CREATE, SQLDB_REBUILDABLE, NULL, &ix->db,
+                        err);
+    if (!rc)
+        rc = sqldb_exec(ix->db, schema, "creating the index", err);
+    if (!rc)
+        rc = sqldb_prepare(ix->db, "INSERT OR REPLACE INTO ev(idx, type, source, actor, time_us, "
+                           "agent_seq) VALUES(?,?,?,?,?,?)", &ix->ins, err);
+    if (rc) {
         evindex_close(ix);
-        return ADT_EIO;
+        return rc;
     }
     *out = ix;
     return ADT_OK;
@@ -56,7 +53,7 @@ void evindex_close(evindex *ix)
     if (!ix)
         return;
     sqlite3_finalize(ix->ins);
-    sqlite3_close(ix->db);
+    sqldb_close(ix->db);
     pthread_mutex_destroy(&ix->mu);
     free(ix);
 }

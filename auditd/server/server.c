@@ -16,15 +16,9 @@
 #include "witsrv.h"
 #include "wsubmit.h"
 
-#if AUDITD_HAVE_PIPELINE
 #include "pipeline.h"
-#endif
-#if AUDITD_HAVE_CONTROLS
 #include "controls.h"
-#endif
-#if AUDITD_HAVE_REPORTS
 #include "reports.h"
-#endif
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,11 +56,11 @@
 /* Reasons a request is refused, for /metrics. */
 enum {
     R_INVALID, R_UNAUTH, R_FORBIDDEN, R_NOTFOUND, R_METHOD, R_REPLAY, R_TOOBIG, R_BUSY,
-    R_SHUTDOWN, R_NOTIMPL, R_INTERNAL, R_COUNT
+    R_SHUTDOWN, R_UNAVAIL, R_INTERNAL, R_COUNT
 };
 static const char *const reason_names[R_COUNT] = {
     "invalid", "unauthenticated", "forbidden", "not_found", "method_not_allowed", "replay",
-    "too_large", "busy", "shutting_down", "not_implemented", "internal"};
+    "too_large", "busy", "shutting_down", "unavailable", "internal"};
 
 static const uint64_t batch_bounds[] = {1, 10, 100, 1000, 10000};
 #define NBATCH (sizeof batch_bounds / sizeof batch_bounds[0])
@@ -116,13 +110,9 @@ struct server {
     pthread_cond_t verify_cv;
     char *tls_cert, *tls_key; /* key in sodium_malloc'd memory */
     size_t tls_key_len;
-#if AUDITD_HAVE_PIPELINE
     pipeline *pl;
-#endif
     bool mqtt_started;
-#if AUDITD_HAVE_CONTROLS
     controls *ct;
-#endif
     cosigdb *cdb;   /* witnesses' cosignatures on our checkpoints (NULL: none yet, none configured) */
     wsubmit *wsub;  /* submitter to --witness URLs, or NULL */
     witsrv *wsrv;   /* POST /add-checkpoint when this data directory is a witness, or NULL */
@@ -186,13 +176,11 @@ static void con_pool_put(void *ctx, ledger *lg)
     pool_put(ctx, lg);
 }
 
-#if AUDITD_HAVE_PIPELINE
 static int con_replay(void *ctx, uint64_t request, buf *out, adt_err *err)
 {
     server *s = ctx;
     return pipeline_replay(s->pl, request, out, err);
 }
-#endif
 
 /* ---------- helpers ---------- */
 
@@ -991,13 +979,15 @@ static int h_agent_revoke(rq *q)
 
 typedef int (*part_fn)(rq *q);
 
-static int h_not_built(rq *q)
+/* A part that did not open when the daemon started (its error is in the
+ * daemon's log); the rest of the daemon keeps serving. */
+static int h_unavailable(rq *q, const char *part)
 {
-    return api_error(q->resp, 501, "not_implemented", "%s is served by a part that is not built "
-                     "into this daemon yet", q->req->path);
+    return api_error(q->resp, 503, "unavailable", "%s is served by the %s, which did not open when "
+                     "the daemon started: see the daemon's log, fix the cause and restart it",
+                     q->req->path, part);
 }
 
-#if AUDITD_HAVE_PIPELINE || AUDITD_HAVE_CONTROLS || AUDITD_HAVE_REPORTS
 static int part_answer(rq *q, int rc)
 {
     if (rc == ADT_ENOTFOUND && q->resp->status == 0)
@@ -1006,41 +996,28 @@ static int part_answer(rq *q, int rc)
         return err_resp(q->resp, rc, "request failed");
     return ADT_OK;
 }
-#endif
 
-#if AUDITD_HAVE_PIPELINE
 static int h_pipeline(rq *q)
 {
     if (!q->s->pl)
-        return h_not_built(q);
+        return h_unavailable(q, "pipeline");
     return part_answer(q, pipeline_api(q->s->pl, q->req, q->resp));
 }
-#else
-#define h_pipeline h_not_built
-#endif
-#if AUDITD_HAVE_CONTROLS
 static int h_controls(rq *q)
 {
     if (!q->s->ct)
-        return h_not_built(q);
+        return h_unavailable(q, "controls engine");
     return part_answer(q, controls_api(q->s->ct, q->req, q->resp));
 }
-#else
-#define h_controls h_not_built
-#endif
-#if AUDITD_HAVE_REPORTS
 static int h_reports(rq *q)
 {
     return part_answer(q, reports_api(q->s->dir, q->req, q->resp));
 }
-#else
-#define h_reports h_not_built
-#endif
 
 static int h_console(rq *q)
 {
     if (!q->s->con)
-        return h_not_built(q);
+        return h_unavailable(q, "web console");
     int rc = console_api(q->s->con, q->ch, q->req, q->resp);
     if (rc && q->resp->status == 0)
         return err_resp(q->resp, rc, "request failed");
@@ -1168,8 +1145,9 @@ static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
-static int reason_of(int status)
+static int reason_of(const api_response *r)
 {
+    int status = r->status;
     switch (status) {
     case 400: return R_INVALID;
     case 401: return R_UNAUTH;
@@ -1179,8 +1157,7 @@ static int reason_of(int status)
     case 409: return R_REPLAY;
     case 413: return R_TOOBIG;
     case 429: return R_BUSY;
-    case 501: return R_NOTIMPL;
-    case 503: return R_SHUTDOWN;
+    case 503: return r->retry_after ? R_SHUTDOWN : R_UNAVAIL; /* draining sets Retry-After */
     default: return R_INTERNAL;
     }
 }
@@ -1195,7 +1172,7 @@ static enum MHD_Result send_resp(server *s, struct MHD_Connection *c, api_respon
     if (r->status == 0)
         err_resp(r, ADT_EINTERNAL, "handler produced no answer");
     if (r->status >= 400)
-        atomic_fetch_add(&s->rejected[reason_of(r->status)], 1);
+        atomic_fetch_add(&s->rejected[reason_of(r)], 1);
     size_t len = 0;
     char *data = buf_steal(&r->body, &len);
     struct MHD_Response *resp;
@@ -1771,10 +1748,8 @@ static void on_commit(void *ctx, const ledger_commit *c)
 {
     server *s = ctx;
     wsubmit_notify(s->wsub, c->tree_size);
-#if AUDITD_HAVE_CONTROLS
     if (s->ct)
         controls_notify(s->ct, c);
-#endif
 }
 
 static void mhd_log(void *cls, const char *fm, va_list ap)
@@ -1929,16 +1904,12 @@ static void verify_stop(server *s)
 /* Stop taking telemetry (MQTT, then the handle) once HTTP is stopped. */
 static void close_pipeline(server *s)
 {
-#if AUDITD_HAVE_PIPELINE
     if (s->pl) {
         if (s->mqtt_started)
             pipeline_mqtt_stop(s->pl);
         pipeline_close(s->pl);
         s->pl = NULL;
     }
-#else
-    (void)s;
-#endif
 }
 
 static void free_server(server *s)
@@ -1964,10 +1935,8 @@ static void free_server(server *s)
     wsubmit_stop(s->wsub);
     cosigdb_close(s->cdb);
     witsrv_close(s->wsrv);
-#if AUDITD_HAVE_CONTROLS
     if (s->ct)
         controls_close(s->ct);
-#endif
     pool_close_all(s);
     evindex_close(s->ix);
     state_close(s->st);
@@ -2055,21 +2024,18 @@ int server_start_ext(const char *data_dir, const srvcfg *cfg, const server_ext *
                        .max_group_events = cfg->max_group_events};
     if ((rc = commitq_start(data_dir, &qo, &s->cq, err)))
         goto fail;
-#if AUDITD_HAVE_CONTROLS
     if ((rc = controls_open(data_dir, &s->ct, err))) {
-        log_msg(LOG_WARN, MOD, "controls not available (their endpoints answer 501): %s", err->msg);
+        log_msg(LOG_WARN, MOD, "controls not available (their endpoints answer 503): %s", err->msg);
         s->ct = NULL;
         rc = ADT_OK;
     }
-#endif
     if ((rc = witness_parts_open(s, data_dir, cfg, err)))
         goto fail;
     commitq_set_listener(s->cq, on_commit, s);
     console_env ce = {.data_dir = s->dir, .cq = s->cq, .ix = s->ix, .pool_get = con_pool_get,
                       .pool_put = con_pool_put, .replay = NULL, .ctx = s};
-#if AUDITD_HAVE_PIPELINE
     if ((rc = pipeline_open(data_dir, s->cq, &s->pl, err))) {
-        log_msg(LOG_WARN, MOD, "pipeline not available (its endpoints answer 501): %s", err->msg);
+        log_msg(LOG_WARN, MOD, "pipeline not available (its endpoints answer 503): %s", err->msg);
         s->pl = NULL;
         rc = ADT_OK;
     }
@@ -2083,16 +2049,8 @@ int server_start_ext(const char *data_dir, const srvcfg *cfg, const server_ext *
             goto fail;
         s->mqtt_started = true;
     }
-#else
-    if (cfg->mqtt[0]) {
-        rc = adt_fail(err, ADT_EINVAL, "--mqtt needs the pipeline part, which is not built in");
-        goto fail;
-    }
-#endif
-#if AUDITD_HAVE_PIPELINE
     if (s->pl)
         ce.replay = con_replay;
-#endif
     if ((rc = console_open(&ce, &s->con, err))) {
         adt_err_prefix(err, "opening the web console");
         goto fail;

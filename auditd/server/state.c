@@ -4,6 +4,7 @@
 #include "canon.h"
 #include "ledger.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -27,34 +28,25 @@ static const char schema[] =
 
 static int db_fail(state *st, adt_err *err, const char *what)
 {
-    return adt_fail(err, ADT_EIO, "state.db: %s: %s", what, sqlite3_errmsg(st->db));
+    return sqldb_fail(st->db, what, err);
 }
 
 int state_open(const char *data_dir, state **out, adt_err *err)
 {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, STATE_DB_FILE) >= sizeof path)
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
     if (sodium_init() < 0)
         return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     state *st = calloc(1, sizeof *st);
     if (!st)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     pthread_mutex_init(&st->mu, NULL);
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        adt_fail(err, ADT_EIO, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "?");
+    /* Agents and tokens are re-issued by an administrator if a power cut
+     * loses their last commit; the replay counters only move forward. */
+    int rc = sqldb_open(data_dir, STATE_DB_FILE, SQLDB_CREATE, SQLDB_REBUILDABLE, NULL, &st->db, err);
+    if (!rc)
+        rc = sqldb_exec(st->db, schema, "creating the agent tables", err);
+    if (rc) {
         state_close(st);
-        return ADT_EIO;
-    }
-    sqlite3_busy_timeout(st->db, 10000);
-    char *em = NULL;
-    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &em) ||
-        sqlite3_exec(st->db, schema, NULL, NULL, &em)) {
-        adt_fail(err, ADT_EIO, "initialising %s: %s", path, em ? em : "?");
-        sqlite3_free(em);
-        state_close(st);
-        return ADT_EIO;
+        return rc;
     }
     *out = st;
     return ADT_OK;
@@ -64,7 +56,7 @@ void state_close(state *st)
 {
     if (!st)
         return;
-    sqlite3_close(st->db);
+    sqldb_close(st->db);
     pthread_mutex_destroy(&st->mu);
     free(st);
 }
