@@ -3,6 +3,7 @@
 
 #include "agentc.h"
 #include "agentsig.h"
+#include "rights.h"
 #include "ledger.h"
 #include "log.h"
 #include "numparse.h"
@@ -206,7 +207,7 @@ static int agent_add(int argc, char **argv)
     }
     if (!agentsig_name_valid(name, strlen(name)))
         return cli_failf("agent add", "agent name '%s' must be 1..64 of [A-Za-z0-9._-]", name);
-    if (!state_agent_role_valid(role))
+    if (!rights_agent_role_valid(role))
         return cli_failf("agent add", "role must be edge or platform, not '%s'", role);
     adt_err err = {0};
     uint8_t pub[32];
@@ -478,8 +479,9 @@ int cli_token(int argc, char **argv)
             fprintf(stderr, "auditd token create: need --role auditor|admin\n%s", token_usage);
             return 2;
         }
-        if (strcmp(role, "auditor") && strcmp(role, "admin"))
-            return cli_failf("token create", "role must be auditor or admin, not '%s'", role);
+        api_role ar;
+        if (api_token_role_parse(role, &ar, &err))
+            return cli_failf("token create", "%s", err.msg);
         if (sodium_init() < 0)
             return cli_failf("token create", "libsodium failed to initialise");
         ledger *lg;

@@ -9,6 +9,7 @@
 #include "person.h"
 #include "raci.h"
 #include "rfc3339.h"
+#include "rights.h"
 #include "ui.h"
 #include "workflow.h"
 
@@ -65,102 +66,6 @@ struct console {
     int64_t kpi_at_us;  /* when computed: a view may show KPIs up to KPI_FRESH_US old */
     char *kpi_json;
 };
-
-/* ---------- rights: the one table ---------- */
-
-enum { ST = PERSON_STEERING, AU = PERSON_AUDITOR, OP = PERSON_OPERATOR, DS = PERSON_DATA_SCIENTIST,
-       AP = PERSON_APPROVER, AD = PERSON_ADMIN, ALL = PERSON_ROLES_ALL };
-
-/* A path pattern: segments compared one by one; "*" is one non-empty
- * segment; a trailing "..." matches the rest (also nothing). */
-typedef struct perm {
-    const char *method;
-    const char *pattern;
-    unsigned roles;
-    const char *what;
-} perm;
-
-static const perm perms[] = {
-    {"GET", "/v1/session", ALL, "who am I"},
-    {"DELETE", "/v1/session", ALL, "sign out"},
-    {"GET", "/v1/log/...", ALL, "ledger entries and proofs (any record shown can be verified)"},
-    /* steering committee */
-    {"GET", "/v1/console/steering", ST, "KPIs against baseline and previous quarter, issued reports"},
-    {"POST", "/v1/console/reports", ST, "issue the quarterly report"},
-    {"GET", "/v1/reports/*", ST | AU, "read a report (records nothing; issuing is the POST above)"},
-    /* auditor */
-    {"GET", "/v1/controls/...", AU, "controls by framework"},
-    {"GET", "/v1/findings", AU, "findings"},
-    {"GET", "/v1/events", AU, "event search"},
-    {"GET", "/v1/raci", AU | DS | AP, "the RACI matrix"},
-    /* operator */
-    {"GET", "/v1/console/operations", OP, "alerts, incidents, predictions to label"},
-    {"GET", "/v1/devices/...", OP, "device twins"},
-    {"GET", "/v1/quarantine", OP, "the quarantine"},
-    {"POST", "/v1/console/alerts/*/ack", OP, "acknowledge an alert"},
-    {"POST", "/v1/console/alerts/*/resolve", OP, "resolve an alert"},
-    {"POST", "/v1/console/incidents/*/ack", OP, "acknowledge an incident"},
-    {"POST", "/v1/console/incidents/*/resolve", OP, "resolve an incident"},
-    {"POST", "/v1/console/labels", OP, "label a prediction or an alert"},
-    {"POST", "/v1/console/quarantine/replay", OP, "replay the quarantine"},
-    /* data scientist and Accountable approver */
-    {"GET", "/v1/console/models", DS | AP, "model registry, drift, change requests"},
-    {"GET", "/v1/console/lineage", DS | AP, "lineage of a model"},
-    {"GET", "/v1/models", DS | AP, "model registry (API)"},
-    {"POST", "/v1/console/changes", DS, "request a model change (retraining)"},
-    {"POST", "/v1/console/changes/*/consult", DS | AP, "record that you were consulted"},
-    {"POST", "/v1/console/changes/*/approve", AP, "approve a change (the Accountable only)"},
-    {"POST", "/v1/console/changes/*/reject", AP, "reject a change (the Accountable only)"},
-    /* administrator */
-    {"GET", "/v1/console/people", AD, "people and their console roles"},
-    {"GET", "/v1/agents", AD, "agents"},
-    {"GET", "/v1/tokens", AD, "API tokens"},
-    {"POST", "/v1/agents/*/revoke", AD, "revoke an agent"},
-};
-
-static bool seg_match(const char *pat, const char *path)
-{
-    for (;;) {
-        if (!strcmp(pat, "...") )
-            return true;
-        if (!*pat)
-            return !*path;
-        if (!strncmp(pat, "...", 3))
-            return true;
-        if (pat[0] == '*' && (pat[1] == '/' || !pat[1])) {
-            const char *e = strchr(path, '/');
-            size_t n = e ? (size_t)(e - path) : strlen(path);
-            if (!n)
-                return false;
-            pat++;
-            path += n;
-            continue;
-        }
-        if (pat[0] == '/' && !strcmp(pat + 1, "...") && !*path)
-            return true;
-        if (*pat != *path)
-            return false;
-        pat++;
-        path++;
-    }
-}
-
-static const perm *find_perm(const char *method, const char *path)
-{
-    const char *m = !strcmp(method, "HEAD") ? "GET" : method;
-    for (size_t i = 0; i < sizeof perms / sizeof perms[0]; i++)
-        if (!strcmp(perms[i].method, m) && seg_match(perms[i].pattern, path))
-            return &perms[i];
-    return NULL;
-}
-
-bool console_may(unsigned roles, const char *method, const char *path, const char **what)
-{
-    const perm *p = find_perm(method, path);
-    if (what)
-        *what = p ? p->what : NULL;
-    return p && (p->roles & roles);
-}
 
 /* ---------- automated workflows (workflow.h) in the daemon ---------- */
 
@@ -373,8 +278,8 @@ int console_authenticate(console *c, const console_hdrs *h, api_request *req, ch
             return adt_fail(err, ADT_EFORBIDDEN, "missing or wrong X-CSRF-Token (take it from GET "
                             "/v1/session)");
     }
-    const perm *p = find_perm(req->method, req->path);
-    if (!p || !(p->roles & roles)) {
+    const rights_entry *p = rights_find(req->method, req->path);
+    if (!rights_console_may(roles, req->method, req->path, NULL)) {
         char rt[128];
         person_roles_text(roles, rt, sizeof rt);
         return adt_fail(err, ADT_EFORBIDDEN, "%s %s is not among the rights of your console roles "
@@ -382,10 +287,7 @@ int console_authenticate(console *c, const console_hdrs *h, api_request *req, ch
     }
     snprintf(principal, pcap, "%s", name);
     req->principal = principal;
-    req->role = (roles & PERSON_ADMIN) && !strncmp(p->pattern, "/v1/", 4) &&
-                        (p->roles == AD)
-                    ? API_ROLE_ADMIN
-                    : API_ROLE_AUDITOR;
+    req->role = rights_person_role(p, roles);
     req->writer = EVENT_WRITER_PERSON;
     req->person_roles = roles;
     return ADT_OK;
@@ -653,13 +555,14 @@ static int session_answer(console *c, const char *name, const char *csrf, api_re
         if (roles & b)
             cJSON_AddItemToArray(ra, cJSON_CreateString(person_role_name(b)));
     cJSON *al = cJSON_AddArrayToObject(j, "rights");
-    for (size_t i = 0; i < sizeof perms / sizeof perms[0]; i++) {
-        if (!(perms[i].roles & roles))
+    for (size_t i = 0; i < rights_count(); i++) {
+        const rights_entry *r = rights_at(i);
+        if (r->need == API_NEED_PUBLIC || !(r->console & roles))
             continue;
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "method", perms[i].method);
-        cJSON_AddStringToObject(o, "path", perms[i].pattern);
-        cJSON_AddStringToObject(o, "what", perms[i].what);
+        cJSON_AddStringToObject(o, "method", r->method);
+        cJSON_AddStringToObject(o, "path", r->pattern);
+        cJSON_AddStringToObject(o, "what", r->what);
         cJSON_AddItemToArray(al, o);
     }
     return send_json(resp, 200, j);

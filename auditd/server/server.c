@@ -12,6 +12,7 @@
 #include "log.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "rights.h"
 #include "state.h"
 #include "witsrv.h"
 #include "wsubmit.h"
@@ -1026,51 +1027,48 @@ static int h_console(rq *q)
 
 /* ---------- routing ---------- */
 
-/* NEED_SESSION: a person signed in to the console (cookie), nothing else. */
-enum { NEED_NONE, NEED_AGENT, NEED_READ, NEED_ADMIN, NEED_SESSION };
 
 typedef struct route {
     const char *method;
     const char *path;
     int prefix; /* 1: path or path + "/..." ; 2: path + "..." (the rest non-empty) */
-    int need;
     part_fn fn;
 } route;
 
 static const route routes[] = {
-    {"GET", "/healthz", 0, NEED_NONE, h_healthz},
-    {"GET", "/metrics", 0, NEED_NONE, h_metrics},
-    {"GET", "/v1/log/key", 0, NEED_NONE, h_log_key},
-    {"GET", "/v1/log/checkpoint", 0, NEED_NONE, h_log_checkpoint},
-    {"GET", "/v1/log/entries", 0, NEED_READ, h_log_entries_range},
-    {"GET", "/v1/log/entries/", 2, NEED_READ, h_log_entry},
-    {"GET", "/v1/log/proof/inclusion", 0, NEED_READ, h_proof_inclusion},
-    {"GET", "/v1/log/proof/consistency", 0, NEED_READ, h_proof_consistency},
-    {"POST", "/v1/events", 0, NEED_AGENT, h_events_post},
-    {"GET", "/v1/events", 0, NEED_READ, h_events_get},
-    {"GET", "/v1/agent/batches/", 2, NEED_AGENT, h_agent_batch},
-    {"GET", "/v1/agents", 0, NEED_ADMIN, h_agents_list},
-    {"POST", "/v1/agents/", 2, NEED_ADMIN, h_agent_revoke},
-    {"GET", "/v1/tokens", 0, NEED_ADMIN, h_tokens_list},
-    {"POST", "/v1/telemetry", 0, NEED_AGENT, h_pipeline},
-    {"GET", "/v1/devices", 1, NEED_READ, h_pipeline},
-    {"GET", "/v1/quarantine", 1, NEED_READ, h_pipeline},
-    {"GET", "/v1/models", 1, NEED_READ, h_pipeline},
-    {"GET", "/v1/controls", 1, NEED_READ, h_controls},
-    {"GET", "/v1/findings", 0, NEED_READ, h_controls},
-    {"GET", "/v1/raci", 0, NEED_READ, h_controls},
-    {"GET", "/v1/reports/", 2, NEED_READ, h_reports},  /* read: records nothing */
-    {"POST", "/v1/reports/", 2, NEED_READ, h_reports}, /* issue: records report.issued */
-    {"GET", "/v1/shipments/", 2, NEED_READ, h_reports}, /* batches for the central tier */
-    {"POST", "/add-checkpoint", 0, NEED_NONE, h_witness}, /* C2SP tlog-witness */
-    {"GET", "/v1/witness/", 2, NEED_NONE, h_witness_get}, /* its monitoring prefix */
-    {"GET", "/v1/central/", 2, NEED_READ, h_central},     /* auditd central serve */
-    {"GET", "/ui", 1, NEED_NONE, h_console},
-    {"POST", "/v1/session", 0, NEED_NONE, h_console},
-    {"GET", "/v1/session", 0, NEED_SESSION, h_console},
-    {"DELETE", "/v1/session", 0, NEED_SESSION, h_console},
-    {"GET", "/v1/console/", 2, NEED_SESSION, h_console},
-    {"POST", "/v1/console/", 2, NEED_SESSION, h_console},
+    {"GET", "/healthz", 0, h_healthz},
+    {"GET", "/metrics", 0, h_metrics},
+    {"GET", "/v1/log/key", 0, h_log_key},
+    {"GET", "/v1/log/checkpoint", 0, h_log_checkpoint},
+    {"GET", "/v1/log/entries", 0, h_log_entries_range},
+    {"GET", "/v1/log/entries/", 2, h_log_entry},
+    {"GET", "/v1/log/proof/inclusion", 0, h_proof_inclusion},
+    {"GET", "/v1/log/proof/consistency", 0, h_proof_consistency},
+    {"POST", "/v1/events", 0, h_events_post},
+    {"GET", "/v1/events", 0, h_events_get},
+    {"GET", "/v1/agent/batches/", 2, h_agent_batch},
+    {"GET", "/v1/agents", 0, h_agents_list},
+    {"POST", "/v1/agents/", 2, h_agent_revoke},
+    {"GET", "/v1/tokens", 0, h_tokens_list},
+    {"POST", "/v1/telemetry", 0, h_pipeline},
+    {"GET", "/v1/devices", 1, h_pipeline},
+    {"GET", "/v1/quarantine", 1, h_pipeline},
+    {"GET", "/v1/models", 1, h_pipeline},
+    {"GET", "/v1/controls", 1, h_controls},
+    {"GET", "/v1/findings", 0, h_controls},
+    {"GET", "/v1/raci", 0, h_controls},
+    {"GET", "/v1/reports/", 2, h_reports},  /* read: records nothing */
+    {"POST", "/v1/reports/", 2, h_reports}, /* issue: records report.issued */
+    {"GET", "/v1/shipments/", 2, h_reports}, /* batches for the central tier */
+    {"POST", "/add-checkpoint", 0, h_witness}, /* C2SP tlog-witness */
+    {"GET", "/v1/witness/", 2, h_witness_get}, /* its monitoring prefix */
+    {"GET", "/v1/central/", 2, h_central},     /* auditd central serve */
+    {"GET", "/ui", 1, h_console},
+    {"POST", "/v1/session", 0, h_console},
+    {"GET", "/v1/session", 0, h_console},
+    {"DELETE", "/v1/session", 0, h_console},
+    {"GET", "/v1/console/", 2, h_console},
+    {"POST", "/v1/console/", 2, h_console},
 };
 
 static bool path_matches(const route *r, const char *path)
@@ -1104,6 +1102,7 @@ typedef struct conn_req {
     server *s;
     struct MHD_Connection *conn;
     const route *rt;
+    const rights_entry *right;  /* who may call it (rights.h); NULL: nobody */
     const char *url, *method;   /* libmicrohttpd's, valid until the request completes */
     param_acc pa;
     buf body;
@@ -1310,17 +1309,21 @@ static bool inflight_wait(server *s, const char *agent, uint64_t seq, int ms)
  * returns ADT_OK or fills `resp` with the refusal. */
 static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_response *resp)
 {
-    const route *rt = cr->rt;
+    if (!cr->right) {
+        err_resp(resp, ADT_EFORBIDDEN, "no right opens this endpoint to anyone");
+        return ADT_EFORBIDDEN;
+    }
+    api_need need = cr->right->need;
     const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     adt_err err = {0};
     cr->role = API_ROLE_NONE;
     cr->principal[0] = '\0';
-    if (rt->need == NEED_NONE)
+    if (need == API_NEED_PUBLIC)
         return ADT_OK;
     /* A person signed in to the console: the session cookie, CSRF for state
      * changes, and the console's rights table (console.c) decide. Agents'
      * endpoints never take a cookie. */
-    if (!authz && cr->ch.cookie && rt->need != NEED_AGENT && s->con) {
+    if (!authz && cr->ch.cookie && need != API_NEED_AGENT && s->con) {
         api_request req = {.method = cr->method, .path = cr->url};
         int rc = console_authenticate(s->con, &cr->ch, &req, cr->principal, sizeof cr->principal,
                                       &err);
@@ -1333,13 +1336,13 @@ static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_r
         cr->person_roles = req.person_roles;
         return ADT_OK;
     }
-    if (rt->need == NEED_SESSION) {
+    if (need == API_NEED_SESSION) {
         err_resp(resp, ADT_EAUTH, "this endpoint is for people signed in to the console "
                                   "(POST /v1/session sets the session cookie)");
         return ADT_EAUTH;
     }
     if (!authz) {
-        err_resp(resp, ADT_EAUTH, rt->need == NEED_AGENT
+        err_resp(resp, ADT_EAUTH, need == API_NEED_AGENT
                                       ? "this endpoint needs an agent request signature "
                                         "(Authorization: AuditdAgent ...)"
                                       : "this endpoint needs a bearer token (Authorization: Bearer ...)");
@@ -1387,7 +1390,7 @@ static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_r
         /* A seq already used is let through only as the resend of a
          * committed batch request: it is answered with the original receipt
          * (after the signature and the body are checked), never appended. */
-        if (rc == ADT_EREPLAY && sig->seq <= last_seq && rt->fn == h_events_post) {
+        if (rc == ADT_EREPLAY && sig->seq <= last_seq && cr->rt->fn == h_events_post) {
             ledger *lg = pool_get(s, &err);
             ledger_batch_rec rec;
             adt_err e2;
@@ -1409,16 +1412,9 @@ static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_r
         err_resp(resp, ADT_EAUTH, "unsupported Authorization scheme: use Bearer or AuditdAgent");
         return ADT_EAUTH;
     }
-    bool ok = rt->need == NEED_AGENT   ? cr->role == API_ROLE_AGENT
-              : rt->need == NEED_READ  ? cr->role == API_ROLE_AUDITOR || cr->role == API_ROLE_ADMIN
-              : rt->need == NEED_ADMIN ? cr->role == API_ROLE_ADMIN
-                                       : true;
-    if (!ok) {
-        const char *want = rt->need == NEED_AGENT  ? "an agent"
-                           : rt->need == NEED_READ ? "an auditor or admin token"
-                                                   : "an admin token";
+    if (!api_role_may(cr->role, need)) {
         char m[200];
-        snprintf(m, sizeof m, "%s %s needs %s", cr->method, cr->url, want);
+        snprintf(m, sizeof m, "%s %s needs %s", cr->method, cr->url, api_need_text(need));
         err_resp(resp, ADT_EFORBIDDEN, m);
         return ADT_EFORBIDDEN;
     }
@@ -1593,6 +1589,7 @@ static enum MHD_Result begin_request(server *s, struct MHD_Connection *c, const 
             path_known = true;
             if (!strcmp(routes[i].method, rm)) {
                 cr->rt = &routes[i];
+                cr->right = rights_find(rm, url);
                 break;
             }
         }
@@ -1609,7 +1606,7 @@ static enum MHD_Result begin_request(server *s, struct MHD_Connection *c, const 
         return send_resp(s, c, r);
     }
     cr->body_max = strcmp(rm, "POST") ? 0
-                   : cr->rt->need == NEED_NONE ? PUBLIC_BODY_MAX
+                   : cr->right && cr->right->need == API_NEED_PUBLIC ? PUBLIC_BODY_MAX
                                                : s->cfg.max_body_bytes;
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t clen = 0;

@@ -4,6 +4,7 @@
 #include "canon.h"
 #include "ledger.h"
 #include "rfc3339.h"
+#include "rights.h"
 #include "sqldb.h"
 
 #include <pthread.h>
@@ -61,11 +62,6 @@ void state_close(state *st)
     free(st);
 }
 
-bool state_agent_role_valid(const char *role)
-{
-    return role && (!strcmp(role, "edge") || !strcmp(role, "platform"));
-}
-
 static void now_text(char out[32])
 {
     rfc3339_format(rfc3339_now_us(), out, 32);
@@ -76,7 +72,7 @@ int state_agent_add(state *st, const char *name, const char *role, const uint8_t
 {
     if (!agentsig_name_valid(name, strlen(name)))
         return adt_fail(err, ADT_EINVAL, "agent name '%s' must be 1..64 of [A-Za-z0-9._-]", name);
-    if (!state_agent_role_valid(role))
+    if (!rights_agent_role_valid(role))
         return adt_fail(err, ADT_EINVAL, "agent role must be edge or platform");
     char kid[AGENTSIG_KEYID_HEX + 1], now[32];
     agentsig_key_id(pub, kid);
@@ -295,8 +291,10 @@ int state_token_list_json(state *st, buf *out, adt_err *err)
 int state_token_create(state *st, const char *role, const char *name, char *out_token,
                        char *out_id, adt_err *err)
 {
-    if (!role || (strcmp(role, "auditor") && strcmp(role, "admin")))
-        return adt_fail(err, ADT_EINVAL, "token role must be auditor or admin");
+    api_role ar;
+    int prc = api_token_role_parse(role, &ar, err);
+    if (prc)
+        return prc;
     uint8_t idb[8];
     uint8_t *secret = sodium_malloc(32);
     if (!secret)
@@ -408,7 +406,9 @@ int state_token_check(state *st, const char *token, api_role *role, char *name, 
             rc = adt_fail(err, ADT_EAUTH, "bearer token was revoked");
         } else {
             const char *rl = (const char *)sqlite3_column_text(s, 1);
-            *role = !strcmp(rl, "admin") ? API_ROLE_ADMIN : API_ROLE_AUDITOR;
+            adt_err ignored;
+            if (api_token_role_parse(rl, role, &ignored)) /* only create writes the column */
+                *role = API_ROLE_AUDITOR;
             if (name)
                 snprintf(name, ncap, "%s", (const char *)sqlite3_column_text(s, 2));
         }
