@@ -1084,17 +1084,15 @@ static uint64_t get_be64(const char *p)
 static void vbad(cstore_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The first problem is the one reported (ledger_verify_vfail, core). */
 static void vbad(cstore_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
 {
-    if (!res->ok)
+    if (!res->v.ok)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(res->problem, sizeof res->problem, fmt, ap);
+    ledger_verify_vfail(&res->v, has_index, index, fmt, ap);
     va_end(ap);
-    res->ok = false;
-    res->has_bad_index = has_index;
-    res->bad_index = index;
 }
 
 /* The checkpoint row at the cursor: signed by the site's key, its size and
@@ -1116,7 +1114,7 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
                        adt_err *err)
 {
     memset(res, 0, sizeof *res);
-    res->ok = true;
+    res->v.ok = true;
     cstore_stream st;
     int rc = exec_cmd(cs, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err,
                       "starting the check");
@@ -1171,11 +1169,11 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
     merkle_frontier_init(&f);
     merkle_hash root;
     merkle_empty_root(root);
-    if (!rc && res->ok && st.mirror_size == 0 && memcmp(root, mirror_root, 32))
+    if (!rc && res->v.ok && st.mirror_size == 0 && memcmp(root, mirror_root, 32))
         vbad(res, false, 0, "the mirror checkpoint of size 0 does not have the empty root");
-    if (!rc && res->ok && cp_have && cp_size == 0)
+    if (!rc && res->v.ok && cp_have && cp_size == 0)
         vbad(res, false, 0, "a checkpoint of size 0 is stored (the stream never stores one)");
-    while (!rc && res->ok) {
+    while (!rc && res->v.ok) {
         rc = vnext(&en, &en_have, err);
         if (rc || !en_have)
             break;
@@ -1197,8 +1195,8 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
             break;
         }
         merkle_frontier_push(&f, lh, NULL, NULL);
-        res->entries++;
-        bool at_cp = cp_have && res->ok && cp_size == f.size;
+        res->v.entries++;
+        bool at_cp = cp_have && res->v.ok && cp_size == f.size;
         if (!at_cp && f.size != st.mirror_size)
             continue;
         merkle_frontier_root(&f, root);
@@ -1209,11 +1207,11 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
                 vbad(res, true, idx,
                      "the stored entries do not have the root of the stored checkpoint of "
                      "size %llu", (unsigned long long)cp_size);
-            res->checkpoints++;
+            res->v.checkpoints++;
             CP_NEXT();
         }
     }
-    if (!rc && res->ok) {
+    if (!rc && res->v.ok) {
         if (f.size != st.frontier.size)
             vbad(res, true, f.size, "the stream says %llu entries are stored, %llu are",
                  (unsigned long long)st.frontier.size, (unsigned long long)f.size);
@@ -1225,14 +1223,14 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
                  (unsigned long long)st.mirror_size);
     }
     /* Checkpoints beyond the entries (pending ones): their signatures only. */
-    while (!rc && res->ok && cp_have) {
+    while (!rc && res->v.ok && cp_have) {
         if (cp_size <= f.size)
             vbad(res, false, 0, "the stored checkpoint of size %llu was never reached by the "
                  "entries", (unsigned long long)cp_size);
         else if (cp_size > st.pending_size)
             vbad(res, false, 0, "a stored checkpoint (size %llu) is beyond the pending one",
                  (unsigned long long)cp_size);
-        res->checkpoints++;
+        res->v.checkpoints++;
         CP_NEXT();
     }
 #undef CP_NEXT
@@ -1241,7 +1239,7 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
     if (en.r)
         PQclear(en.r);
     rollback(cs);
-    merkle_frontier_root(&f, res->root);
+    merkle_frontier_root(&f, res->v.root);
     res->mirror_size = st.mirror_size;
     return rc;
 }

@@ -507,18 +507,18 @@ static int cmd_verify(int argc, char **argv)
         if (rc)
             break;
         char root[64];
-        sodium_bin2base64(root, sizeof root, r.root, 32, sodium_base64_VARIANT_ORIGINAL);
-        if (r.ok) {
+        sodium_bin2base64(root, sizeof root, r.v.root, 32, sodium_base64_VARIANT_ORIGINAL);
+        if (r.v.ok) {
             printf("%s: ok: %llu entries, %llu checkpoints verified; mirror checkpoint %llu; "
-                   "root %s\n", s.origin, (unsigned long long)r.entries,
-                   (unsigned long long)r.checkpoints, (unsigned long long)r.mirror_size, root);
+                   "root %s\n", s.origin, (unsigned long long)r.v.entries,
+                   (unsigned long long)r.v.checkpoints, (unsigned long long)r.mirror_size, root);
         } else {
             failed++;
-            if (r.has_bad_index)
+            if (r.v.has_bad_index)
                 printf("%s: FAILED at index %llu: %s\n", s.origin,
-                       (unsigned long long)r.bad_index, r.problem);
+                       (unsigned long long)r.v.bad_index, r.v.problem);
             else
-                printf("%s: FAILED: %s\n", s.origin, r.problem);
+                printf("%s: FAILED: %s\n", s.origin, r.v.problem);
         }
     }
     free(ids);
