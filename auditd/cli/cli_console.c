@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "agentsig.h"
+#include "evsink.h"
 #include "ledger.h"
 #include "person.h"
 #include "raci.h"
@@ -25,13 +26,6 @@ static const char usage[] =
     "the person signs in at http://HOST:PORT/ui/ with NAME and it. NAME should be the\n"
     "person's principal id in the RACI policy: the policy decides what they may approve,\n"
     "acknowledge or label. add and revoke are recorded in the ledger (person.add/revoke).\n";
-
-static const char *actor_name(char *out, size_t cap)
-{
-    const char *u = getenv("USER");
-    snprintf(out, cap, "cli:%s", u && agentsig_name_valid(u, strlen(u)) ? u : "operator");
-    return out;
-}
 
 int cli_person(int argc, char **argv)
 {
@@ -96,7 +90,7 @@ int cli_person(int argc, char **argv)
             person_roles_text(roles, rt, sizeof rt);
             snprintf(fields, sizeof fields, "{\"person\":\"%s\",\"roles\":\"%s\",\"credential\":\"%s\"}",
                      name, rt, cred);
-            if (state_audit_event(lg, "person.add", actor_name(actor, sizeof actor), fields, &err)) {
+            if (state_audit_event(lg, "person.add", cli_actor(actor, sizeof actor), fields, &err)) {
                 adt_err e2;
                 person_revoke(pdb, name, &e2);
                 rc = cli_failf("person add", "could not record person.add (person revoked again): %s",
@@ -125,7 +119,7 @@ int cli_person(int argc, char **argv)
             person_roles_text(r0, rt, sizeof rt);
             snprintf(fields, sizeof fields, "{\"person\":\"%s\",\"roles\":\"%s\",\"credential\":\"%s\"}",
                      name, rt, c0);
-            if (state_audit_event(lg, "person.revoke", actor_name(actor, sizeof actor), fields, &err))
+            if (state_audit_event(lg, "person.revoke", cli_actor(actor, sizeof actor), fields, &err))
                 rc = cli_failf("person revoke", "revoked but the event was not recorded: %s", err.msg);
             else
                 printf("person %s revoked\n", name);
@@ -144,7 +138,7 @@ static int wf_append(void *ctx, const char *type, const char *payload, size_t le
     ledger_item it = {.source = WORKFLOW_SOURCE, .type = type, .payload = payload,
                       .payload_len = len, .writer = EVENT_WRITER_AUDITD};
     ledger_commit c;
-    int rc = ledger_append(ctx, &it, 1, &c, err);
+    int rc = evsink_append(&(evsink){.lg = ctx}, &it, 1, NULL, &c, err);
     if (!rc) {
         *index = c.first;
         printf("%s recorded at index %llu\n", type, (unsigned long long)c.first);

@@ -5,6 +5,7 @@
 #include "canon.h"
 #include "conreq.h"
 #include "event.h"
+#include "evsink.h"
 #include "log.h"
 #include "person.h"
 #include "raci.h"
@@ -78,7 +79,7 @@ static int wf_append(void *ctx, const char *type, const char *payload, size_t le
     ledger_item it = {.source = WORKFLOW_SOURCE, .type = type, .payload = payload,
                       .payload_len = len, .writer = EVENT_WRITER_AUDITD};
     ledger_commit cm;
-    int rc = commitq_submit(c->env.cq, &it, 1, &cm, err);
+    int rc = evsink_append(&(evsink){.cq = c->env.cq}, &it, 1, NULL, &cm, err);
     if (!rc) {
         *index = cm.first;
         log_msg(LOG_INFO, MOD, "workflow: %s recorded at index %llu", type,
@@ -485,10 +486,7 @@ static int append_person_event(console *c, const api_request *req, cJSON *ev, ui
     if (!rc) {
         ledger_item it = {.source = "console", .type = tbuf, .payload = canon.data,
                           .payload_len = canon.len, .writer = EVENT_WRITER_PERSON};
-        ledger_commit cm;
-        rc = commitq_submit(c->env.cq, &it, 1, &cm, err);
-        if (!rc && index)
-            *index = cm.first;
+        rc = evsink_append(&(evsink){.cq = c->env.cq}, &it, 1, index, NULL, err);
     }
     buf_free(&canon);
     if (!rc) {

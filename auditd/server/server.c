@@ -943,17 +943,7 @@ static int h_tokens_list(rq *q)
 static int audit_via_queue(server *s, const char *type, const char *actor, const char *fields,
                            adt_err *err)
 {
-    buf p;
-    buf_init(&p, 65536);
-    int rc = state_audit_payload(&p, type, actor, fields, err);
-    if (!rc) {
-        ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len,
-                          .writer = EVENT_WRITER_AUDITD};
-        ledger_commit c;
-        rc = commitq_submit(s->cq, &it, 1, &c, err);
-    }
-    buf_free(&p);
-    return rc;
+    return state_audit_record(&(evsink){.cq = s->cq}, type, actor, fields, 0, err);
 }
 
 static int h_agent_revoke(rq *q)

@@ -423,12 +423,6 @@ out:
     return rc;
 }
 
-int state_audit_payload(buf *out, const char *type, const char *actor, const char *fields_json,
-                        adt_err *err)
-{
-    return state_audit_payload_at(out, type, actor, fields_json, 0, err);
-}
-
 int state_audit_payload_at(buf *out, const char *type, const char *actor, const char *fields_json,
                            int64_t at_us, adt_err *err)
 {
@@ -479,24 +473,29 @@ int state_verify_fields(buf *out, const ledger_verify_result *res)
     return rc ? rc : buf_putc(out, '}');
 }
 
-int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
-                      adt_err *err)
-{
-    return state_audit_event_at(lg, type, actor, fields_json, 0, err);
-}
-
-int state_audit_event_at(ledger *lg, const char *type, const char *actor, const char *fields_json,
-                         int64_t at_us, adt_err *err)
+int state_audit_record(const evsink *sink, const char *type, const char *actor,
+                       const char *fields_json, int64_t at_us, adt_err *err)
 {
     buf p;
     buf_init(&p, 65536);
     int rc = state_audit_payload_at(&p, type, actor, fields_json, at_us, err);
     if (!rc) {
-        ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len,
-                          .writer = EVENT_WRITER_AUDITD};
-        ledger_commit c;
-        rc = ledger_append(lg, &it, 1, &c, err);
+        ledger_item it = {.source = EVSINK_AUDITD, .type = type, .payload = p.data,
+                          .payload_len = p.len, .writer = EVENT_WRITER_AUDITD};
+        rc = evsink_append(sink, &it, 1, NULL, NULL, err);
     }
     buf_free(&p);
     return rc;
+}
+
+int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
+                      adt_err *err)
+{
+    return state_audit_record(&(evsink){.lg = lg}, type, actor, fields_json, 0, err);
+}
+
+int state_audit_event_at(ledger *lg, const char *type, const char *actor, const char *fields_json,
+                         int64_t at_us, adt_err *err)
+{
+    return state_audit_record(&(evsink){.lg = lg}, type, actor, fields_json, at_us, err);
 }
