@@ -5,6 +5,7 @@
 #include "canon.h"
 #include "conreq.h"
 #include "event.h"
+#include "leaf.h"
 #include "evsink.h"
 #include "log.h"
 #include "person.h"
@@ -351,20 +352,20 @@ static int events_of(console *c, ledger *lg, const char *type, cJSON *arr, adt_e
             rc = ledger_entry(lg, idx[i], &leaf, err);
             if (rc)
                 break;
-            cJSON *l = cJSON_ParseWithLength(leaf.data, leaf.len);
-            cJSON *p = l ? cJSON_DetachItemFromObjectCaseSensitive(l, "payload") : NULL;
+            leaf_view lv;
+            adt_err perr; /* a damaged entry is left out here; verify names it */
+            cJSON *p = leaf_parse(leaf.data, leaf.len, idx[i], &lv, &perr)
+                           ? NULL
+                           : cJSON_ParseWithLength(lv.payload, lv.payload_len);
             if (cJSON_IsObject(p)) {
                 cJSON_AddNumberToObject(p, "index", (double)idx[i]);
-                const char *w = jstr(l, "writer");
-                cJSON_AddStringToObject(p, "writer", w ? w : "");
-                const char *src = jstr(l, "source");
-                cJSON_AddStringToObject(p, "source", src ? src : "");
+                cJSON_AddStringToObject(p, "writer", event_writer_name(lv.writer));
+                cJSON_AddStringToObject(p, "source", lv.source);
                 cJSON_AddItemToArray(arr, p);
                 total++;
             } else {
                 cJSON_Delete(p);
             }
-            cJSON_Delete(l);
         }
         if (n) {
             q.after = idx[n - 1];
