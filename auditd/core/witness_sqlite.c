@@ -1,6 +1,7 @@
 #include "witness_sqlite.h"
 
 #include "rfc3339.h"
+#include "sha256.h"
 #include "sqldb.h"
 
 #include <errno.h>
@@ -294,10 +295,8 @@ int witness_sqlite_latest_by_hash(witness_sqlite *ws, const char *origin_sha256_
     } else {
         int r;
         while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-            uint8_t h[32];
-            char hex[65];
-            crypto_hash_sha256(h, sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
-            sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+            char hex[SHA256_HEX_LEN];
+            sha256_hex(sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0), hex);
             if (!strcmp(hex, origin_sha256_hex)) {
                 buf_reset(note);
                 rc = buf_append(note, sqlite3_column_text(s, 1), (size_t)sqlite3_column_bytes(s, 1));
