@@ -3,7 +3,6 @@
 
 #include "agentc.h"
 #include "agentsig.h"
-#include "rights.h"
 #include "ledger.h"
 #include "log.h"
 #include "numparse.h"
@@ -207,7 +206,7 @@ static int agent_add(int argc, char **argv)
     }
     if (!agentsig_name_valid(name, strlen(name)))
         return cli_failf("agent add", "agent name '%s' must be 1..64 of [A-Za-z0-9._-]", name);
-    if (!rights_agent_role_valid(role))
+    if (!state_agent_role_valid(role))
         return cli_failf("agent add", "role must be edge or platform, not '%s'", role);
     adt_err err = {0};
     uint8_t pub[32];

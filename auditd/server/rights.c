@@ -135,8 +135,3 @@ const rights_entry *rights_at(size_t i)
 {
     return i < rights_count() ? &table[i] : NULL;
 }
-
-bool rights_agent_role_valid(const char *role)
-{
-    return role && (!strcmp(role, "edge") || !strcmp(role, "platform"));
-}

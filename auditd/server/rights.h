@@ -4,8 +4,9 @@
  * api_need: public, agents, reader tokens, admin tokens, console sessions)
  * and which console roles (person.h) open it to a signed-in person. The
  * router (server.c) authenticates every request against it, the console
- * (console.c) checks sessions and lists a person's rights from it, and the
- * CLI names token and agent roles through it and api.h. Parts below the
+ * (console.c) checks sessions and lists a person's rights from it. Token
+ * roles are named by api.h (api_token_role_parse), agent roles are the
+ * writers their events carry (event.h, state_agent_role_valid). Parts below the
  * daemon that check a caller again (pipeline, controls, reports) use
  * api_role_may, so they cannot disagree with a row.
  *
@@ -43,8 +44,5 @@ api_role rights_person_role(const rights_entry *r, unsigned roles);
 /* The rows, in order, for listing (GET /v1/session): i < rights_count(). */
 size_t rights_count(void);
 const rights_entry *rights_at(size_t i);
-
-/* Agent roles: "edge" or "platform" (the writer their events carry, event.h). */
-bool rights_agent_role_valid(const char *role);
 
 #endif

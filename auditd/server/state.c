@@ -4,7 +4,6 @@
 #include "canon.h"
 #include "ledger.h"
 #include "rfc3339.h"
-#include "rights.h"
 #include "sqldb.h"
 
 #include <pthread.h>
@@ -67,12 +66,19 @@ static void now_text(char out[32])
     rfc3339_format(rfc3339_now_us(), out, 32);
 }
 
+bool state_agent_role_valid(const char *role)
+{
+    /* An agent's role is the writer its events carry (event.h). */
+    event_writer w = role ? event_writer_parse(role, strlen(role)) : EVENT_WRITER_NONE;
+    return w == EVENT_WRITER_EDGE || w == EVENT_WRITER_PLATFORM;
+}
+
 int state_agent_add(state *st, const char *name, const char *role, const uint8_t pub[32],
                     adt_err *err)
 {
     if (!agentsig_name_valid(name, strlen(name)))
         return adt_fail(err, ADT_EINVAL, "agent name '%s' must be 1..64 of [A-Za-z0-9._-]", name);
-    if (!rights_agent_role_valid(role))
+    if (!state_agent_role_valid(role))
         return adt_fail(err, ADT_EINVAL, "agent role must be edge or platform");
     char kid[AGENTSIG_KEYID_HEX + 1], now[32];
     agentsig_key_id(pub, kid);

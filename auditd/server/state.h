@@ -28,7 +28,8 @@ typedef struct state state;
 int state_open(const char *data_dir, state **out, adt_err *err);
 void state_close(state *st);
 
-/* Agent roles: "edge" or "platform" (rights_agent_role_valid, rights.h). */
+/* Agent roles: "edge" or "platform", the writer their events carry (event.h). */
+bool state_agent_role_valid(const char *role);
 /* Register `name` with `pub`. ADT_EEXIST if the name was ever used. */
 int state_agent_add(state *st, const char *name, const char *role, const uint8_t pub[32],
                     adt_err *err);
