@@ -89,6 +89,10 @@ const char *cli_data_dir(const char *opt);
  * usage on stderr). False: go on with the options and args->pos filled. */
 bool cli_parse(const char *cmd, int argc, char **argv, int first, const cliopt *opts,
                cliopt_args *args, const char *usage, int *status);
+/* For commands whose only option is --data-dir and that take no argument:
+ * cli_parse, then a positional argument is a usage error. */
+bool cli_parse_dir(const char *cmd, int argc, char **argv, int first, const char *usage,
+                   const char **dir, int *status);
 /* The actor of events the CLI records when none is given: cliopt_actor(NULL)
  * ($AUDITD_ACTOR, else $USER, else "operator") copied into `out`. */
 const char *cli_actor(char *out, size_t cap);

@@ -33,16 +33,18 @@ int cli_person(int argc, char **argv)
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    const char *sub = argv[1], *dir = NULL, *roles_s = NULL, *name = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) dir = argv[++i];
-        else if (!strcmp(argv[i], "--role") && i + 1 < argc) roles_s = argv[++i];
-        else if (argv[i][0] != '-' && !name) name = argv[i];
-        else {
-            fprintf(stderr, "auditd person: unexpected argument '%s'\n%s", argv[i], usage);
-            return 2;
-        }
+    const char *sub = argv[1], *dir = NULL, *roles_s = NULL;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &dir), CLIOPT_S("role", 0, &roles_s),
+                           CLIOPT_END};
+    cliopt_args args;
+    int status;
+    if (cli_parse("person", argc, argv, 2, opts, &args, usage, &status))
+        return status;
+    if (args.npos > 1) {
+        fprintf(stderr, "auditd person: unexpected argument '%s'\n%s", args.pos[1], usage);
+        return 2;
     }
+    const char *name = args.npos ? args.pos[0] : NULL;
     dir = cli_data_dir(dir);
     adt_err err = {0};
     if (sodium_init() < 0)
@@ -160,12 +162,9 @@ int cli_workflow(int argc, char **argv)
         return cli_wants_help(argc, argv) ? 0 : 2;
     }
     const char *dir = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
-            dir = argv[++i];
-        else
-            return cli_failf("workflow run", "unexpected argument '%s'", argv[i]) + 1;
-    }
+    int status;
+    if (cli_parse_dir("workflow run", argc, argv, 2, wusage, &dir, &status))
+        return status;
     dir = cli_data_dir(dir);
     adt_err err = {0};
     ledger *lg = NULL;
