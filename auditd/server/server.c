@@ -1971,6 +1971,156 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
     return server_start_ext(data_dir, cfg, NULL, out, err);
 }
 
+/* Start phase 1: the ledger's read pool, state, the event index, the commit
+ * queue and its listener, controls, witnessing, the pipeline (and MQTT) and
+ * the console. A part that does not open (controls, pipeline) leaves its
+ * endpoints answering 503; anything else fails the start. */
+static int open_parts(server *s, const char *data_dir, const srvcfg *cfg, adt_err *err)
+{
+    int rc;
+    ledger *lg = NULL;
+    if ((rc = ledger_open(data_dir, LEDGER_RDONLY, &lg, err))) {
+        adt_err_prefix(err, "opening the ledger in %s (create one with 'auditd init')", data_dir);
+        return rc;
+    }
+    snprintf(s->key_line, sizeof s->key_line, "%s", ledger_key_line(lg));
+    pool_put(s, lg);
+    s->pool_open = 1;
+    if ((rc = state_open(data_dir, &s->st, err)) || (rc = evindex_open(data_dir, &s->ix, err)))
+        return rc;
+    commitq_opts qo = {.max_pending_events = cfg->queue_max_events,
+                       .max_group_events = cfg->max_group_events};
+    if ((rc = commitq_start(data_dir, &qo, &s->cq, err)))
+        return rc;
+    if ((rc = controls_open(data_dir, &s->ct, err))) {
+        log_msg(LOG_WARN, MOD, "controls not available (their endpoints answer 503): %s", err->msg);
+        s->ct = NULL;
+        rc = ADT_OK;
+    }
+    if ((rc = witness_parts_open(s, data_dir, cfg, err)))
+        return rc;
+    commitq_set_listener(s->cq, on_commit, s);
+    console_env ce = {.data_dir = s->dir, .cq = s->cq, .ix = s->ix, .pool_get = con_pool_get,
+                      .pool_put = con_pool_put, .replay = NULL, .ctx = s};
+    if ((rc = pipeline_open(data_dir, s->cq, &s->pl, err))) {
+        log_msg(LOG_WARN, MOD, "pipeline not available (its endpoints answer 503): %s", err->msg);
+        s->pl = NULL;
+        rc = ADT_OK;
+    }
+    if (cfg->mqtt[0] && !s->pl) {
+        rc = adt_fail(err, ADT_EINVAL, "--mqtt needs the pipeline, which did not open");
+        return rc;
+    }
+    if (s->pl && cfg->mqtt[0]) {
+        if ((rc = pipeline_mqtt_start_tls(s->pl, cfg->mqtt, cfg->mqtt_ca, cfg->mqtt_cert,
+                                          cfg->mqtt_key, err)))
+            return rc;
+        s->mqtt_started = true;
+    }
+    if (s->pl)
+        ce.replay = con_replay;
+    if ((rc = console_open(&ce, &s->con, err))) {
+        adt_err_prefix(err, "opening the web console");
+        return rc;
+    }
+    return ADT_OK;
+}
+
+/* Start phase 2: the handler workers and libmicrohttpd on cfg->listen
+ * (TLS when configured). Sets s->port. */
+static int start_http(server *s, const srvcfg *cfg, adt_err *err)
+{
+    int rc;
+    char host[256];
+    uint16_t port;
+    if ((rc = srvcfg_listen_split(cfg->listen, host, sizeof host, &port, err)))
+        return rc;
+    struct sockaddr_in a4 = {0};
+    struct sockaddr_in6 a6 = {0};
+    struct sockaddr *sa;
+    /* epoll threads that never block (suspend/resume hands slow requests to
+     * the workers): no thread per idle socket and no select() limit of 1024
+     * descriptors. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (strchr(host, ':')) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons(port);
+        inet_pton(AF_INET6, host, &a6.sin6_addr);
+        sa = (struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons(port);
+        inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a4.sin_addr);
+        sa = (struct sockaddr *)&a4;
+    }
+    unsigned max_conn = fd_budget(cfg->max_connections);
+    unsigned threads = cfg->threads ? (unsigned)cfg->threads : 2;
+    if ((rc = workers_start(s, err)))
+        return rc;
+    struct MHD_OptionItem opts[16];
+    int no = 0;
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, sa};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                         (intptr_t)cfg->max_connections_per_ip, NULL};
+    /* The daemon-wide inactivity timeout is the short one for connections
+     * whose request is not authenticated yet (no complete header, or an
+     * anonymous caller); begin_request lengthens it once a caller is known. */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                         (intptr_t)cfg->header_timeout_seconds, NULL};
+    /* Per-connection memory (request line, headers, read buffer): the
+     * libmicrohttpd default, stated. Headers beyond it are refused by it. */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
+    if (threads > 1)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
+    if (cfg->tls_cert[0]) {
+        size_t cl;
+        if (!(s->tls_cert = read_file(cfg->tls_cert, &cl, false, err)) ||
+            !(s->tls_key = read_file(cfg->tls_key, &s->tls_key_len, true, err))) {
+            rc = ADT_EIO;
+            return rc;
+        }
+        flags |= MHD_USE_TLS;
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+    }
+    opts[no] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
+    if (!s->mhd) {
+        rc = adt_fail(err, ADT_EIO, "cannot listen on %s (address in use, no permission, or a bad "
+                      "TLS certificate/key)", cfg->listen);
+        return rc;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : port;
+    return ADT_OK;
+}
+
+/* Start phase 3: server.start in the ledger (the configuration's digest,
+ * the address, TLS or not). OUT: hash, the configuration's SHA-256 hex. */
+static int record_start(server *s, const srvcfg *cfg, char hash[65], adt_err *err)
+{
+    int rc;
+    char fields[600];
+    srvcfg_sha256_hex(cfg, hash);
+    buf lb;
+    buf_init(&lb, 400);
+    canon_put_string(&lb, cfg->listen, strlen(cfg->listen));
+    snprintf(fields, sizeof fields, "{\"config_sha256\":\"%s\",\"listen\":%s,\"tls\":%s}", hash,
+             lb.data ? lb.data : "\"\"", cfg->tls_cert[0] ? "true" : "false");
+    buf_free(&lb);
+    if ((rc = audit_via_queue(s, "server.start", "auditd", fields, err))) {
+        adt_err_prefix(err, "recording server.start");
+        return rc;
+    }
+    return ADT_OK;
+}
+
 int server_start_ext(const char *data_dir, const srvcfg *cfg, const server_ext *ext,
                      server **out, adt_err *err)
 {
@@ -1997,132 +2147,10 @@ int server_start_ext(const char *data_dir, const srvcfg *cfg, const server_ext *
     pthread_cond_init(&s->verify_cv, NULL);
     log_set_level(cfg->log_level);
 
-    ledger *lg = NULL;
-    if ((rc = ledger_open(data_dir, LEDGER_RDONLY, &lg, err))) {
-        adt_err_prefix(err, "opening the ledger in %s (create one with 'auditd init')", data_dir);
+    char hash[65];
+    if ((rc = open_parts(s, data_dir, cfg, err)) || (rc = start_http(s, cfg, err)) ||
+        (rc = record_start(s, cfg, hash, err)))
         goto fail;
-    }
-    snprintf(s->key_line, sizeof s->key_line, "%s", ledger_key_line(lg));
-    pool_put(s, lg);
-    s->pool_open = 1;
-    if ((rc = state_open(data_dir, &s->st, err)) || (rc = evindex_open(data_dir, &s->ix, err)))
-        goto fail;
-    commitq_opts qo = {.max_pending_events = cfg->queue_max_events,
-                       .max_group_events = cfg->max_group_events};
-    if ((rc = commitq_start(data_dir, &qo, &s->cq, err)))
-        goto fail;
-    if ((rc = controls_open(data_dir, &s->ct, err))) {
-        log_msg(LOG_WARN, MOD, "controls not available (their endpoints answer 503): %s", err->msg);
-        s->ct = NULL;
-        rc = ADT_OK;
-    }
-    if ((rc = witness_parts_open(s, data_dir, cfg, err)))
-        goto fail;
-    commitq_set_listener(s->cq, on_commit, s);
-    console_env ce = {.data_dir = s->dir, .cq = s->cq, .ix = s->ix, .pool_get = con_pool_get,
-                      .pool_put = con_pool_put, .replay = NULL, .ctx = s};
-    if ((rc = pipeline_open(data_dir, s->cq, &s->pl, err))) {
-        log_msg(LOG_WARN, MOD, "pipeline not available (its endpoints answer 503): %s", err->msg);
-        s->pl = NULL;
-        rc = ADT_OK;
-    }
-    if (cfg->mqtt[0] && !s->pl) {
-        rc = adt_fail(err, ADT_EINVAL, "--mqtt needs the pipeline, which did not open");
-        goto fail;
-    }
-    if (s->pl && cfg->mqtt[0]) {
-        if ((rc = pipeline_mqtt_start_tls(s->pl, cfg->mqtt, cfg->mqtt_ca, cfg->mqtt_cert,
-                                          cfg->mqtt_key, err)))
-            goto fail;
-        s->mqtt_started = true;
-    }
-    if (s->pl)
-        ce.replay = con_replay;
-    if ((rc = console_open(&ce, &s->con, err))) {
-        adt_err_prefix(err, "opening the web console");
-        goto fail;
-    }
-
-    char host[256];
-    uint16_t port;
-    if ((rc = srvcfg_listen_split(cfg->listen, host, sizeof host, &port, err)))
-        goto fail;
-    struct sockaddr_in a4 = {0};
-    struct sockaddr_in6 a6 = {0};
-    struct sockaddr *sa;
-    /* epoll threads that never block (suspend/resume hands slow requests to
-     * the workers): no thread per idle socket and no select() limit of 1024
-     * descriptors. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    if (strchr(host, ':')) {
-        a6.sin6_family = AF_INET6;
-        a6.sin6_port = htons(port);
-        inet_pton(AF_INET6, host, &a6.sin6_addr);
-        sa = (struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
-    } else {
-        a4.sin_family = AF_INET;
-        a4.sin_port = htons(port);
-        inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a4.sin_addr);
-        sa = (struct sockaddr *)&a4;
-    }
-    unsigned max_conn = fd_budget(cfg->max_connections);
-    unsigned threads = cfg->threads ? (unsigned)cfg->threads : 2;
-    if ((rc = workers_start(s, err)))
-        goto fail;
-    struct MHD_OptionItem opts[16];
-    int no = 0;
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, sa};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                         (intptr_t)cfg->max_connections_per_ip, NULL};
-    /* The daemon-wide inactivity timeout is the short one for connections
-     * whose request is not authenticated yet (no complete header, or an
-     * anonymous caller); begin_request lengthens it once a caller is known. */
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
-                                         (intptr_t)cfg->header_timeout_seconds, NULL};
-    /* Per-connection memory (request line, headers, read buffer): the
-     * libmicrohttpd default, stated. Headers beyond it are refused by it. */
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
-    if (threads > 1)
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
-    if (cfg->tls_cert[0]) {
-        size_t cl;
-        if (!(s->tls_cert = read_file(cfg->tls_cert, &cl, false, err)) ||
-            !(s->tls_key = read_file(cfg->tls_key, &s->tls_key_len, true, err))) {
-            rc = ADT_EIO;
-            goto fail;
-        }
-        flags |= MHD_USE_TLS;
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
-    }
-    opts[no] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
-                              MHD_OPTION_END);
-    if (!s->mhd) {
-        rc = adt_fail(err, ADT_EIO, "cannot listen on %s (address in use, no permission, or a bad "
-                      "TLS certificate/key)", cfg->listen);
-        goto fail;
-    }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : port;
-
-    char fields[600], hash[65];
-    srvcfg_sha256_hex(cfg, hash);
-    buf lb;
-    buf_init(&lb, 400);
-    canon_put_string(&lb, cfg->listen, strlen(cfg->listen));
-    snprintf(fields, sizeof fields, "{\"config_sha256\":\"%s\",\"listen\":%s,\"tls\":%s}", hash,
-             lb.data ? lb.data : "\"\"", cfg->tls_cert[0] ? "true" : "false");
-    buf_free(&lb);
-    if ((rc = audit_via_queue(s, "server.start", "auditd", fields, err))) {
-        adt_err_prefix(err, "recording server.start");
-        goto fail;
-    }
     if ((rc = console_start(s->con, err)))
         goto fail;
     atomic_store(&s->ready, 1);
