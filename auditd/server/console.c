@@ -873,121 +873,98 @@ static uint64_t min_operator_labels(console *c)
     return n;
 }
 
-static int v_operations(console *c, const api_request *req, api_response *resp)
+/* One row of the operations view: the alert raised by `e`, its RACI
+ * activity and acknowledgement deadline, and its state from `evs`. */
+static cJSON *op_alert(const raci_policy *pol, const cJSON *e, const cJSON *evs,
+                       const cJSON *labels, int64_t now)
 {
-    (void)req;
-    adt_err err = {0};
-    ledger *lg = c->env.pool_get(c->env.ctx, &err);
-    if (!lg)
-        return fail_resp(resp, ADT_EIO, err.msg);
-    static const char *const types[] = {"alert.raise", "alert.ack", "alert.resolve",
-                                        "alert.escalate", "label.set", "incident.open",
-                                        "incident.ack", "incident.resolve"};
-    cJSON *evs = events_many(c, lg, types, sizeof types / sizeof *types, &err);
-    c->env.pool_put(c->env.ctx, lg);
-    if (!evs)
-        return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
-    raci_policy *pol = NULL;
-    adt_err perr = {0};
-    raci_load_current(c->env.data_dir, &pol, &perr);
-    cJSON *labels = latest_labels(evs);
-    int64_t now = rfc3339_now_us();
-    cJSON *alerts = cJSON_CreateArray(), *incidents = cJSON_CreateArray();
-    const cJSON *e;
-    cJSON_ArrayForEach(e, evs)
+    const char *id = jstr(e, "alert_id");
+    cJSON *a = cJSON_CreateObject();
+    char act[RACI_ID_MAX];
+    alert_activity(pol, e, act, sizeof act);
+    int64_t sla = ack_sla(pol, act);
+    cJSON_AddStringToObject(a, "alert_id", id);
+    cJSON_AddStringToObject(a, "kind", jstr(e, "kind") ? jstr(e, "kind") : "");
+    cJSON_AddStringToObject(a, "subject", jstr(e, "model")    ? jstr(e, "model")
+                                          : jstr(e, "device") ? jstr(e, "device")
+                                                              : "");
+    cJSON_AddStringToObject(a, "raised_at", jstr(e, "time") ? jstr(e, "time") : "");
+    cJSON_AddNumberToObject(a, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
+    cJSON_AddStringToObject(a, "activity", act);
+    const raci_activity *ra = pol ? raci_find_activity(pol, act) : NULL;
+    cJSON_AddStringToObject(a, "accountable", ra ? raci_accountable(ra) : "");
+    cJSON_AddNumberToObject(a, "ack_sla_seconds", (double)sla);
+    add_deadline(a, "ack_due", ev_time(e), sla);
+    const char *state = "open";
+    const cJSON *f;
+    cJSON_ArrayForEach(f, evs)
     {
-        if (is_type(e, "alert.raise") && jstr(e, "alert_id")) {
-            const char *id = jstr(e, "alert_id");
-            cJSON *a = cJSON_CreateObject();
-            char act[RACI_ID_MAX];
-            alert_activity(pol, e, act, sizeof act);
-            int64_t sla = ack_sla(pol, act);
-            cJSON_AddStringToObject(a, "alert_id", id);
-            cJSON_AddStringToObject(a, "kind", jstr(e, "kind") ? jstr(e, "kind") : "");
-            cJSON_AddStringToObject(a, "subject", jstr(e, "model")    ? jstr(e, "model")
-                                                  : jstr(e, "device") ? jstr(e, "device")
-                                                                      : "");
-            cJSON_AddStringToObject(a, "raised_at", jstr(e, "time") ? jstr(e, "time") : "");
-            cJSON_AddNumberToObject(a, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
-            cJSON_AddStringToObject(a, "activity", act);
-            const raci_activity *ra = pol ? raci_find_activity(pol, act) : NULL;
-            cJSON_AddStringToObject(a, "accountable", ra ? raci_accountable(ra) : "");
-            cJSON_AddNumberToObject(a, "ack_sla_seconds", (double)sla);
-            add_deadline(a, "ack_due", ev_time(e), sla);
-            const char *state = "open";
-            const cJSON *f;
-            cJSON_ArrayForEach(f, evs)
-            {
-                if (!str_eq(f, "alert_id", id))
-                    continue;
-                if (is_type(f, "alert.ack") && strcmp(state, "resolved")) {
-                    state = "acknowledged";
-                    cJSON_AddStringToObject(a, "acknowledged_by", jstr(f, "actor") ? jstr(f, "actor") : "");
-                }
-                if (is_type(f, "alert.resolve"))
-                    state = "resolved";
-                if (is_type(f, "alert.escalate")) {
-                    cJSON_AddStringToObject(a, "escalated_to", jstr(f, "to") ? jstr(f, "to") : "");
-                    cJSON_AddNumberToObject(a, "escalation_index",
-                                            cJSON_GetObjectItem(f, "index")->valuedouble);
-                }
-            }
-            cJSON_AddStringToObject(a, "state", state);
-            cJSON_AddBoolToObject(a, "overdue", !strcmp(state, "open") && ev_time(e) &&
-                                                    now > ev_time(e) + sla * 1000000LL);
-            char tgt[160];
-            snprintf(tgt, sizeof tgt, "alert:%s", id);
-            cJSON *lb = cJSON_GetObjectItemCaseSensitive(labels, tgt);
-            if (lb)
-                cJSON_AddItemToObject(a, "label", cJSON_Duplicate(lb, true));
-            cJSON_AddItemToArray(alerts, a);
-        } else if (is_type(e, "incident.open") && jstr(e, "incident_id")) {
-            const char *id = jstr(e, "incident_id");
-            const char *act = jstr(e, "activity") ? jstr(e, "activity") : "";
-            const raci_activity *ra = pol ? raci_find_activity(pol, act) : NULL;
-            raci_sla sla = ra ? raci_activity_sla(ra) : (raci_sla){-1, -1, -1};
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "incident_id", id);
-            cJSON_AddStringToObject(o, "severity", jstr(e, "severity") ? jstr(e, "severity") : "");
-            cJSON_AddStringToObject(o, "summary", jstr(e, "summary") ? jstr(e, "summary") : "");
-            cJSON_AddStringToObject(o, "activity", act);
-            cJSON_AddStringToObject(o, "opened_at", jstr(e, "time") ? jstr(e, "time") : "");
-            cJSON_AddStringToObject(o, "opened_by", jstr(e, "actor") ? jstr(e, "actor") : "");
-            cJSON_AddNumberToObject(o, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
-            cJSON_AddStringToObject(o, "accountable", ra ? raci_accountable(ra) : "");
-            add_deadline(o, "ack_due", ev_time(e), sla.ack_s);
-            add_deadline(o, "resolve_due", ev_time(e), sla.resolve_s);
-            const char *state = "open";
-            const cJSON *f;
-            cJSON_ArrayForEach(f, evs)
-            {
-                if (!str_eq(f, "incident_id", id))
-                    continue;
-                if (is_type(f, "incident.ack") && strcmp(state, "resolved")) {
-                    state = "acknowledged";
-                    cJSON_AddStringToObject(o, "acknowledged_at", jstr(f, "time") ? jstr(f, "time") : "");
-                }
-                if (is_type(f, "incident.resolve")) {
-                    state = "resolved";
-                    cJSON_AddStringToObject(o, "resolved_at", jstr(f, "time") ? jstr(f, "time") : "");
-                }
-            }
-            cJSON_AddStringToObject(o, "state", state);
-            cJSON_AddItemToArray(incidents, o);
+        if (!str_eq(f, "alert_id", id))
+            continue;
+        if (is_type(f, "alert.ack") && strcmp(state, "resolved")) {
+            state = "acknowledged";
+            cJSON_AddStringToObject(a, "acknowledged_by", jstr(f, "actor") ? jstr(f, "actor") : "");
+        }
+        if (is_type(f, "alert.resolve"))
+            state = "resolved";
+        if (is_type(f, "alert.escalate")) {
+            cJSON_AddStringToObject(a, "escalated_to", jstr(f, "to") ? jstr(f, "to") : "");
+            cJSON_AddNumberToObject(a, "escalation_index",
+                                    cJSON_GetObjectItem(f, "index")->valuedouble);
         }
     }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddItemToObject(j, "alerts", alerts);
-    cJSON_AddItemToObject(j, "incidents", incidents);
-    /* How far the operators' verdicts are from counting in the report. */
-    uint64_t verdicts = 0;
-    const cJSON *lt;
-    cJSON_ArrayForEach(lt, labels)
-    verdicts += jstr(lt, "device") && !str_eq(lt, "label", "unsure");
-    cJSON_AddNumberToObject(j, "operator_verdicts", (double)verdicts);
-    cJSON_AddNumberToObject(j, "min_operator_labels", (double)min_operator_labels(c));
-    /* Predictions to label: the latest positive predictions of the deployed model. */
-    cJSON *preds = cJSON_AddArrayToObject(j, "predictions");
+    cJSON_AddStringToObject(a, "state", state);
+    cJSON_AddBoolToObject(a, "overdue", !strcmp(state, "open") && ev_time(e) &&
+                                            now > ev_time(e) + sla * 1000000LL);
+    char tgt[160];
+    snprintf(tgt, sizeof tgt, "alert:%s", id);
+    cJSON *lb = cJSON_GetObjectItemCaseSensitive(labels, tgt);
+    if (lb)
+        cJSON_AddItemToObject(a, "label", cJSON_Duplicate(lb, true));
+    return a;
+}
+
+/* One row of the operations view: the incident opened by `e`, its RACI
+ * service levels and its state from `evs`. */
+static cJSON *op_incident(const raci_policy *pol, const cJSON *e, const cJSON *evs)
+{
+    const char *id = jstr(e, "incident_id");
+    const char *act = jstr(e, "activity") ? jstr(e, "activity") : "";
+    const raci_activity *ra = pol ? raci_find_activity(pol, act) : NULL;
+    raci_sla sla = ra ? raci_activity_sla(ra) : (raci_sla){-1, -1, -1};
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "incident_id", id);
+    cJSON_AddStringToObject(o, "severity", jstr(e, "severity") ? jstr(e, "severity") : "");
+    cJSON_AddStringToObject(o, "summary", jstr(e, "summary") ? jstr(e, "summary") : "");
+    cJSON_AddStringToObject(o, "activity", act);
+    cJSON_AddStringToObject(o, "opened_at", jstr(e, "time") ? jstr(e, "time") : "");
+    cJSON_AddStringToObject(o, "opened_by", jstr(e, "actor") ? jstr(e, "actor") : "");
+    cJSON_AddNumberToObject(o, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
+    cJSON_AddStringToObject(o, "accountable", ra ? raci_accountable(ra) : "");
+    add_deadline(o, "ack_due", ev_time(e), sla.ack_s);
+    add_deadline(o, "resolve_due", ev_time(e), sla.resolve_s);
+    const char *state = "open";
+    const cJSON *f;
+    cJSON_ArrayForEach(f, evs)
+    {
+        if (!str_eq(f, "incident_id", id))
+            continue;
+        if (is_type(f, "incident.ack") && strcmp(state, "resolved")) {
+            state = "acknowledged";
+            cJSON_AddStringToObject(o, "acknowledged_at", jstr(f, "time") ? jstr(f, "time") : "");
+        }
+        if (is_type(f, "incident.resolve")) {
+            state = "resolved";
+            cJSON_AddStringToObject(o, "resolved_at", jstr(f, "time") ? jstr(f, "time") : "");
+        }
+    }
+    cJSON_AddStringToObject(o, "state", state);
+    return o;
+}
+
+/* The latest positive predictions of the deployed model, to label. */
+static void op_predictions(console *c, const cJSON *labels, cJSON *preds)
+{
     model_info mi;
     adt_err merr = {0};
     sqlite3 *db = NULL;
@@ -1019,6 +996,49 @@ static int v_operations(console *c, const api_request *req, api_response *resp)
     }
     if (db)
         tdb_close(db);
+}
+
+static int v_operations(console *c, const api_request *req, api_response *resp)
+{
+    (void)req;
+    adt_err err = {0};
+    ledger *lg = c->env.pool_get(c->env.ctx, &err);
+    if (!lg)
+        return fail_resp(resp, ADT_EIO, err.msg);
+    static const char *const types[] = {"alert.raise", "alert.ack", "alert.resolve",
+                                        "alert.escalate", "label.set", "incident.open",
+                                        "incident.ack", "incident.resolve"};
+    cJSON *evs = events_many(c, lg, types, sizeof types / sizeof *types, &err);
+    c->env.pool_put(c->env.ctx, lg);
+    if (!evs)
+        return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
+    raci_policy *pol = NULL;
+    adt_err perr = {0};
+    raci_load_current(c->env.data_dir, &pol, &perr);
+    cJSON *labels = latest_labels(evs);
+    int64_t now = rfc3339_now_us();
+    cJSON *alerts = cJSON_CreateArray(), *incidents = cJSON_CreateArray();
+    const cJSON *e;
+    cJSON_ArrayForEach(e, evs)
+    {
+        if (is_type(e, "alert.raise") && jstr(e, "alert_id"))
+            cJSON_AddItemToArray(alerts, op_alert(pol, e, evs, labels, now));
+        else if (is_type(e, "incident.open") && jstr(e, "incident_id"))
+            cJSON_AddItemToArray(incidents, op_incident(pol, e, evs));
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddItemToObject(j, "alerts", alerts);
+    cJSON_AddItemToObject(j, "incidents", incidents);
+    /* How far the operators' verdicts are from counting in the report. */
+    uint64_t verdicts = 0;
+    const cJSON *lt;
+    cJSON_ArrayForEach(lt, labels)
+    verdicts += jstr(lt, "device") && !str_eq(lt, "label", "unsure");
+    cJSON_AddNumberToObject(j, "operator_verdicts", (double)verdicts);
+    cJSON_AddNumberToObject(j, "min_operator_labels", (double)min_operator_labels(c));
+    /* Predictions to label: the latest positive predictions of the deployed model. */
+    cJSON *preds = cJSON_AddArrayToObject(j, "predictions");
+    op_predictions(c, labels, preds);
     cJSON_Delete(labels);
     cJSON_Delete(evs);
     raci_free(pol);

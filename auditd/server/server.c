@@ -1289,6 +1289,68 @@ static bool inflight_wait(server *s, const char *agent, uint64_t seq, int ms)
 
 /* ---------- authentication ---------- */
 
+/* The agent's part of authenticate, from the headers alone: the
+ * AuditdAgent header parses, the agent is known and not revoked, its
+ * timestamp is within max_skew_seconds and its seq ahead, or the request is
+ * the resend of a committed batch request (cr->stale_seq). A copy still in
+ * flight is 409 with Retry-After. Fills `resp` on refusal. */
+static int authenticate_agent(server *s, const char *authz, conn_req *cr, api_response *resp)
+{
+    adt_err err = {0};
+    size_t alen = strlen(authz);
+    agentsig_hdr *sig = &cr->sig;
+    char agent_role[16] = "";
+    uint64_t last_seq = 0;
+    int rc = agentsig_parse(authz, alen, sig, &err);
+    if (!rc)
+        rc = state_agent_lookup(s->st, sig->name, cr->pub, agent_role, sizeof agent_role,
+                                &last_seq, &err);
+    if (rc == ADT_ENOTFOUND)
+        rc = ADT_EAUTH;
+    if (!rc) {
+        int64_t now = time(NULL);
+        int64_t d = now > sig->ts ? now - sig->ts : sig->ts - now;
+        if ((uint64_t)d > s->cfg.max_skew_seconds)
+            rc = adt_fail(&err, ADT_EREPLAY, "request timestamp is %lld s away from the server's "
+                          "clock (allowed: %llu s); check the agent's clock", (long long)d,
+                          (unsigned long long)s->cfg.max_skew_seconds);
+    }
+    if (!rc)
+        rc = state_seq_check(sig->name, last_seq, sig->seq, (uint64_t)rfc3339_now_us(), &err);
+    /* The same request again while the first copy is still arriving or
+     * committing: 409 with Retry-After (whichever copy got here first
+     * decides). */
+    if ((!rc || rc == ADT_EREPLAY) && inflight_wait(s, sig->name, sig->seq, 0)) {
+        api_error(resp, 409, "in_flight", "the request signed with seq %llu is still being "
+                  "received or committed; ask again after Retry-After",
+                  (unsigned long long)sig->seq);
+        resp->retry_after = 1;
+        return ADT_ECONFLICT;
+    }
+    /* A seq already used is let through only as the resend of a
+     * committed batch request: it is answered with the original receipt
+     * (after the signature and the body are checked), never appended. */
+    if (rc == ADT_EREPLAY && sig->seq <= last_seq && cr->rt->fn == h_events_post) {
+        ledger *lg = pool_get(s, &err);
+        ledger_batch_rec rec;
+        adt_err e2;
+        if (lg && ledger_batch_by_seq(lg, sig->name, sig->seq, &rec, &e2) == ADT_OK) {
+            cr->stale_seq = true;
+            rc = ADT_OK;
+        }
+        pool_put(s, lg);
+    }
+    if (rc) {
+        err_resp(resp, rc, err.msg);
+        return rc;
+    }
+    snprintf(cr->principal, sizeof cr->principal, "%s", sig->name);
+    cr->role = API_ROLE_AGENT;
+    cr->writer = event_writer_parse(agent_role, strlen(agent_role));
+    cr->agent = true;
+    return ADT_OK;
+}
+
 /* Who is calling, decided from the request line and headers alone, before
  * any body byte is kept: a bearer token must be valid; an agent must be
  * known and not revoked, its timestamp within max_skew_seconds and its seq
@@ -1348,56 +1410,9 @@ static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_r
         }
         cr->role = role;
     } else if (!strncmp(authz, AGENTSIG_SCHEME " ", strlen(AGENTSIG_SCHEME) + 1)) {
-        agentsig_hdr *sig = &cr->sig;
-        char agent_role[16] = "";
-        uint64_t last_seq = 0;
-        int rc = agentsig_parse(authz, alen, sig, &err);
-        if (!rc)
-            rc = state_agent_lookup(s->st, sig->name, cr->pub, agent_role, sizeof agent_role,
-                                    &last_seq, &err);
-        if (rc == ADT_ENOTFOUND)
-            rc = ADT_EAUTH;
-        if (!rc) {
-            int64_t now = time(NULL);
-            int64_t d = now > sig->ts ? now - sig->ts : sig->ts - now;
-            if ((uint64_t)d > s->cfg.max_skew_seconds)
-                rc = adt_fail(&err, ADT_EREPLAY, "request timestamp is %lld s away from the server's "
-                              "clock (allowed: %llu s); check the agent's clock", (long long)d,
-                              (unsigned long long)s->cfg.max_skew_seconds);
-        }
-        if (!rc)
-            rc = state_seq_check(sig->name, last_seq, sig->seq, (uint64_t)rfc3339_now_us(), &err);
-        /* The same request again while the first copy is still arriving or
-         * committing: 409 with Retry-After (whichever copy got here first
-         * decides). */
-        if ((!rc || rc == ADT_EREPLAY) && inflight_wait(s, sig->name, sig->seq, 0)) {
-            api_error(resp, 409, "in_flight", "the request signed with seq %llu is still being "
-                      "received or committed; ask again after Retry-After",
-                      (unsigned long long)sig->seq);
-            resp->retry_after = 1;
-            return ADT_ECONFLICT;
-        }
-        /* A seq already used is let through only as the resend of a
-         * committed batch request: it is answered with the original receipt
-         * (after the signature and the body are checked), never appended. */
-        if (rc == ADT_EREPLAY && sig->seq <= last_seq && cr->rt->fn == h_events_post) {
-            ledger *lg = pool_get(s, &err);
-            ledger_batch_rec rec;
-            adt_err e2;
-            if (lg && ledger_batch_by_seq(lg, sig->name, sig->seq, &rec, &e2) == ADT_OK) {
-                cr->stale_seq = true;
-                rc = ADT_OK;
-            }
-            pool_put(s, lg);
-        }
-        if (rc) {
-            err_resp(resp, rc, err.msg);
+        int rc = authenticate_agent(s, authz, cr, resp);
+        if (rc)
             return rc;
-        }
-        snprintf(cr->principal, sizeof cr->principal, "%s", sig->name);
-        cr->role = API_ROLE_AGENT;
-        cr->writer = event_writer_parse(agent_role, strlen(agent_role));
-        cr->agent = true;
     } else {
         err_resp(resp, ADT_EAUTH, "unsupported Authorization scheme: use Bearer or AuditdAgent");
         return ADT_EAUTH;
