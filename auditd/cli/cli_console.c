@@ -27,6 +27,70 @@ static const char usage[] =
     "person's principal id in the RACI policy: the policy decides what they may approve,\n"
     "acknowledge or label. add and revoke are recorded in the ledger (person.add/revoke).\n";
 
+/* `person add` (add) or `person reset`: a new password, shown once; an
+ * addition is recorded as person.add (undone if it cannot be). */
+static int person_set(person_db *pdb, ledger *lg, const char *dir, const char *name, bool add,
+                      unsigned roles)
+{
+    int rc = 0;
+    adt_err err = {0};
+    char actor[80], fields[512], cred[PERSON_CRED_ID_LEN + 1], rt[128];
+    char *pw = sodium_malloc(PERSON_PASSWORD_LEN + 1);
+    if (!pw)
+        rc = cli_failf("person", "out of secure memory");
+    else if (add ? person_add(pdb, name, roles, pw, cred, &err)
+                 : person_reset(pdb, name, pw, cred, &err))
+        rc = cli_fail(add ? "person add" : "person reset", &err);
+    if (!rc && add) {
+        person_roles_text(roles, rt, sizeof rt);
+        snprintf(fields, sizeof fields, "{\"person\":\"%s\",\"roles\":\"%s\",\"credential\":\"%s\"}",
+                 name, rt, cred);
+        if (state_audit_event(lg, "person.add", cli_actor(actor, sizeof actor), fields, &err)) {
+            adt_err e2;
+            person_revoke(pdb, name, &e2);
+            rc = cli_failf("person add", "could not record person.add (person revoked again): %s",
+                           err.msg);
+        }
+        raci_policy *pol = NULL;
+        adt_err e3;
+        if (!rc && !raci_load_current(dir, &pol, &e3) && !raci_principal_exists(pol, name))
+            fprintf(stderr, "note: '%s' is not a principal of the RACI policy in force, so the "
+                            "policy lets them approve, acknowledge or label nothing\n", name);
+        raci_free(pol);
+    }
+    if (!rc) {
+        printf("%s\n", pw);
+        fprintf(stderr, "password for %s (credential %s); it is shown only now\n", name, cred);
+    }
+    if (pw)
+        sodium_free(pw);
+    return rc;
+}
+
+/* `person revoke`: recorded as person.revoke with the roles and credential
+ * the person had. */
+static int person_end(person_db *pdb, ledger *lg, const char *name)
+{
+    int rc = 0;
+    adt_err err = {0};
+    char actor[80], fields[512], rt[128];
+    unsigned r0 = 0;
+    char c0[PERSON_CRED_ID_LEN + 1] = "";
+    person_active(pdb, name, &r0, c0, &err);
+    if (person_revoke(pdb, name, &err)) {
+        rc = cli_fail("person revoke", &err);
+    } else {
+        person_roles_text(r0, rt, sizeof rt);
+        snprintf(fields, sizeof fields, "{\"person\":\"%s\",\"roles\":\"%s\",\"credential\":\"%s\"}",
+                 name, rt, c0);
+        if (state_audit_event(lg, "person.revoke", cli_actor(actor, sizeof actor), fields, &err))
+            rc = cli_failf("person revoke", "revoked but the event was not recorded: %s", err.msg);
+        else
+            printf("person %s revoked\n", name);
+    }
+    return rc;
+}
+
 int cli_person(int argc, char **argv)
 {
     if (argc < 2 || cli_wants_help(argc, argv)) {
@@ -71,7 +135,6 @@ int cli_person(int argc, char **argv)
         return cli_fail("person", &err);
     }
     int rc = 0;
-    char actor[80], fields[512], cred[PERSON_CRED_ID_LEN + 1], rt[128];
     if (!strcmp(sub, "list")) {
         buf b;
         buf_init(&b, 16u << 20);
@@ -81,51 +144,9 @@ int cli_person(int argc, char **argv)
             printf("%s\n", b.data);
         buf_free(&b);
     } else if (!strcmp(sub, "add") || !strcmp(sub, "reset")) {
-        char *pw = sodium_malloc(PERSON_PASSWORD_LEN + 1);
-        bool add = !strcmp(sub, "add");
-        if (!pw)
-            rc = cli_failf("person", "out of secure memory");
-        else if (add ? person_add(pdb, name, roles, pw, cred, &err)
-                     : person_reset(pdb, name, pw, cred, &err))
-            rc = cli_fail(add ? "person add" : "person reset", &err);
-        if (!rc && add) {
-            person_roles_text(roles, rt, sizeof rt);
-            snprintf(fields, sizeof fields, "{\"person\":\"%s\",\"roles\":\"%s\",\"credential\":\"%s\"}",
-                     name, rt, cred);
-            if (state_audit_event(lg, "person.add", cli_actor(actor, sizeof actor), fields, &err)) {
-                adt_err e2;
-                person_revoke(pdb, name, &e2);
-                rc = cli_failf("person add", "could not record person.add (person revoked again): %s",
-                               err.msg);
-            }
-            raci_policy *pol = NULL;
-            adt_err e3;
-            if (!rc && !raci_load_current(dir, &pol, &e3) && !raci_principal_exists(pol, name))
-                fprintf(stderr, "note: '%s' is not a principal of the RACI policy in force, so the "
-                                "policy lets them approve, acknowledge or label nothing\n", name);
-            raci_free(pol);
-        }
-        if (!rc) {
-            printf("%s\n", pw);
-            fprintf(stderr, "password for %s (credential %s); it is shown only now\n", name, cred);
-        }
-        if (pw)
-            sodium_free(pw);
+        rc = person_set(pdb, lg, dir, name, !strcmp(sub, "add"), roles);
     } else {
-        unsigned r0 = 0;
-        char c0[PERSON_CRED_ID_LEN + 1] = "";
-        person_active(pdb, name, &r0, c0, &err);
-        if (person_revoke(pdb, name, &err)) {
-            rc = cli_fail("person revoke", &err);
-        } else {
-            person_roles_text(r0, rt, sizeof rt);
-            snprintf(fields, sizeof fields, "{\"person\":\"%s\",\"roles\":\"%s\",\"credential\":\"%s\"}",
-                     name, rt, c0);
-            if (state_audit_event(lg, "person.revoke", cli_actor(actor, sizeof actor), fields, &err))
-                rc = cli_failf("person revoke", "revoked but the event was not recorded: %s", err.msg);
-            else
-                printf("person %s revoked\n", name);
-        }
+        rc = person_end(pdb, lg, name);
     }
     person_close(pdb);
     ledger_close(lg);
