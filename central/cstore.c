@@ -1110,20 +1110,19 @@ static bool cp_row_ok(const vcursor *cp, const cstore_site *site, uint64_t *size
            nsize == *size && bytea_get(cp->r, cp->row, 1, col, 32) && !memcmp(col, root, 32);
 }
 
-int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result *res,
-                       adt_err *err)
+/* cstore_verify_site, phase 1: a read-only snapshot, the site's stream and
+ * mirror root, and cursors over its checkpoints (cp) and entries (en), in
+ * order. OUT: *st, mirror_root. */
+static int verify_open(cstore *cs, const cstore_site *site, cstore_stream *st,
+                       merkle_hash mirror_root, adt_err *err)
 {
-    memset(res, 0, sizeof *res);
-    res->v.ok = true;
-    cstore_stream st;
     int rc = exec_cmd(cs, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err,
                       "starting the check");
     if (rc)
         return rc;
-    rc = cstore_stream_load(cs, site->id, &st, err);
+    rc = cstore_stream_load(cs, site->id, st, err);
     char sql[256];
     PGresult *mr = NULL;
-    merkle_hash mirror_root;
     if (!rc) {
         snprintf(sql, sizeof sql,
                  "SELECT mirror_root FROM auditd_central.streams WHERE site_id = %lld",
@@ -1151,6 +1150,35 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
                  (long long)site->id);
         rc = exec_cmd(cs, sql, err, "reading the entries");
     }
+    return rc;
+}
+
+/* Phase 3: the stream's own record agrees with the entries checked (size,
+ * compact range, mirror checkpoint within them). */
+static void verify_stream_record(cstore_verify_result *res, const merkle_frontier *fr,
+                                 const cstore_stream *st)
+{
+    if (res->v.ok) {
+        if (fr->size != st->frontier.size)
+            vbad(res, true, fr->size, "the stream says %llu entries are stored, %llu are",
+                 (unsigned long long)st->frontier.size, (unsigned long long)fr->size);
+        else if (fr->count != st->frontier.count ||
+                 memcmp(fr->h, st->frontier.h, (size_t)fr->count * MERKLE_HASH_LEN))
+            vbad(res, false, 0, "the stream's stored compact range does not match its entries");
+        else if (st->mirror_size > fr->size)
+            vbad(res, false, 0, "the mirror checkpoint (size %llu) is beyond the stored entries",
+                 (unsigned long long)st->mirror_size);
+    }
+}
+
+int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result *res,
+                       adt_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->v.ok = true;
+    cstore_stream st = {0};
+    merkle_hash mirror_root;
+    int rc = verify_open(cs, site, &st, mirror_root, err);
     vcursor cp = {.cs = cs, .name = "cp"}, en = {.cs = cs, .name = "en"};
     bool cp_have = false, en_have = false;
     uint64_t cp_size = 0;
@@ -1211,17 +1239,8 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
             CP_NEXT();
         }
     }
-    if (!rc && res->v.ok) {
-        if (f.size != st.frontier.size)
-            vbad(res, true, f.size, "the stream says %llu entries are stored, %llu are",
-                 (unsigned long long)st.frontier.size, (unsigned long long)f.size);
-        else if (f.count != st.frontier.count ||
-                 memcmp(f.h, st.frontier.h, (size_t)f.count * MERKLE_HASH_LEN))
-            vbad(res, false, 0, "the stream's stored compact range does not match its entries");
-        else if (st.mirror_size > f.size)
-            vbad(res, false, 0, "the mirror checkpoint (size %llu) is beyond the stored entries",
-                 (unsigned long long)st.mirror_size);
-    }
+    if (!rc)
+        verify_stream_record(res, &f, &st);
     /* Checkpoints beyond the entries (pending ones): their signatures only. */
     while (!rc && res->v.ok && cp_have) {
         if (cp_size <= f.size)
