@@ -434,13 +434,21 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
 }
 
 /* The stream, the checkpoint to cite, the batches, the alerts of one site. */
+/* What every phase of gather_site reads a site with. */
+typedef struct site_q {
+    cstore *cs;
+    PGconn *db;
+    esite *s;
+    char id[24]; /* the site's id as text, for query parameters */
+} site_q;
+
 /* gather_site, phase 1: the site's mirror stream (next entry, size, halted). */
-static int site_stream(cstore *cs, edata *d, int si, adt_err *err)
+static int site_stream(const site_q *q, edata *d, int si, adt_err *err)
 {
-    esite *s = &d->sites[si];
-    PGconn *db = cstore_conn(cs);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)s->site.id);
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
     snprintf(s->label, sizeof s->label, "%s", s->site.origin);
     const char *v1[1] = {id};
     PGresult *r = PQexecParams(db,
@@ -457,12 +465,12 @@ static int site_stream(cstore *cs, edata *d, int si, adt_err *err)
 }
 
 /* Phase 2: the newest cosigned checkpoint the mirror covers; else the mirror's own. */
-static int site_checkpoint(cstore *cs, edata *d, int si, adt_err *err)
+static int site_checkpoint(const site_q *q, edata *d, int si, adt_err *err)
 {
-    esite *s = &d->sites[si];
-    PGconn *db = cstore_conn(cs);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)s->site.id);
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
     const char *v1[1] = {id};
     PGresult *r;
     r = PQexecParams(db,
@@ -494,12 +502,12 @@ static int site_checkpoint(cstore *cs, edata *d, int si, adt_err *err)
 
 /* Phase 3: the latest fetched batch of each kind (kpi-inputs, controls) for
  * the period, parsed; a malformed one becomes the site's problem. */
-static int site_batches(cstore *cs, edata *d, int si, adt_err *err)
+static int site_batches(const site_q *q, edata *d, int si, adt_err *err)
 {
-    esite *s = &d->sites[si];
-    PGconn *db = cstore_conn(cs);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)s->site.id);
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
     const char *v2[2] = {id, d->period.label};
     PGresult *r = PQexecParams(db,
                      "SELECT DISTINCT ON (kind) kind, idx, encode(sha256, 'hex'), body FROM"
@@ -549,9 +557,10 @@ static int site_batches(cstore *cs, edata *d, int si, adt_err *err)
 
 /* Phase 4: the telemetry KPIs from the rollups of the period and of the
  * site's own baseline period (shipped when that period was reported). */
-static int site_rollups(cstore *cs, edata *d, int si, adt_err *err)
+static int site_rollups(const site_q *q, edata *d, int si, adt_err *err)
 {
-    esite *s = &d->sites[si];
+    cstore *cs = q->cs;
+    esite *s = q->s;
     if (!s->has_kpis)
         return ADT_OK;
     uint64_t brows = 0;
@@ -567,12 +576,12 @@ static int site_rollups(cstore *cs, edata *d, int si, adt_err *err)
 
 /* Phase 5: why a batch is missing (recorded by the site but not fetched,
  * or never shipped). */
-static int site_missing(cstore *cs, edata *d, int si, adt_err *err)
+static int site_missing(const site_q *q, edata *d, int si, adt_err *err)
 {
-    esite *s = &d->sites[si];
-    PGconn *db = cstore_conn(cs);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)s->site.id);
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
     const char *v2[2] = {id, d->period.label};
     PGresult *r;
     if (!s->problem[0] && (!s->has_kpis || !s->has_controls)) {
@@ -598,12 +607,12 @@ static int site_missing(cstore *cs, edata *d, int si, adt_err *err)
 
 /* Phase 6: integrity findings, from the centre's alerts still open or raised
  * since the period began. */
-static int site_alerts(cstore *cs, edata *d, int si, adt_err *err)
+static int site_alerts(const site_q *q, edata *d, int si, adt_err *err)
 {
-    esite *s = &d->sites[si];
-    PGconn *db = cstore_conn(cs);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)s->site.id);
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
     int rc = ADT_OK;
     PGresult *r;
     /* Integrity: alerts still open, or raised since the period began. */
@@ -652,10 +661,12 @@ static int site_alerts(cstore *cs, edata *d, int si, adt_err *err)
 /* One site of the enterprise report, in phases. */
 static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
 {
+    site_q q = {.cs = cs, .db = cstore_conn(cs), .s = &d->sites[si]};
+    snprintf(q.id, sizeof q.id, "%lld", (long long)q.s->site.id);
     int rc;
-    if ((rc = site_stream(cs, d, si, err)) || (rc = site_checkpoint(cs, d, si, err)) ||
-        (rc = site_batches(cs, d, si, err)) || (rc = site_rollups(cs, d, si, err)) ||
-        (rc = site_missing(cs, d, si, err)) || (rc = site_alerts(cs, d, si, err)))
+    if ((rc = site_stream(&q, d, si, err)) || (rc = site_checkpoint(&q, d, si, err)) ||
+        (rc = site_batches(&q, d, si, err)) || (rc = site_rollups(&q, d, si, err)) ||
+        (rc = site_missing(&q, d, si, err)) || (rc = site_alerts(&q, d, si, err)))
         return rc;
     return ADT_OK;
 }
