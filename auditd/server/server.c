@@ -545,10 +545,14 @@ static int h_log_entry(rq *q)
     return rc;
 }
 
-static int h_proof_inclusion(rq *q)
+/* GET /v1/log/proof/inclusion?index=I&tree_size=N and
+ * GET /v1/log/proof/consistency?first=M&second=N: the RFC 6962 proof, with
+ * the two numbers named as asked. */
+static int h_proof(rq *q, bool inclusion)
 {
-    uint64_t idx = 0, n = 0;
-    if (param_u64(q, "index", &idx, true, NULL) || param_u64(q, "tree_size", &n, true, NULL))
+    const char *ka = inclusion ? "index" : "first", *kb = inclusion ? "tree_size" : "second";
+    uint64_t a = 0, b = 0;
+    if (param_u64(q, ka, &a, true, NULL) || param_u64(q, kb, &b, true, NULL))
         return ADT_OK;
     adt_err err = {0};
     ledger *lg = pool_get(q->s, &err);
@@ -558,49 +562,33 @@ static int h_proof_inclusion(rq *q)
     merkle_hash path[MERKLE_MAX_PROOF];
     size_t np = 0;
     int rc = ledger_size(lg, &size, &err);
-    if (!rc && (idx >= n || n > size))
-        rc = adt_fail(&err, ADT_EINVAL, "need index < tree_size <= %llu (the ledger size)",
+    if (!rc && (inclusion ? a >= b || b > size : a == 0 || a > b || b > size))
+        rc = adt_fail(&err, ADT_EINVAL, inclusion
+                                            ? "need index < tree_size <= %llu (the ledger size)"
+                                            : "need 0 < first <= second <= %llu (the ledger size)",
                       (unsigned long long)size);
     if (!rc)
-        rc = ledger_prove_inclusion(lg, idx, n, path, &np, &err);
+        rc = inclusion ? ledger_prove_inclusion(lg, a, b, path, &np, &err)
+                       : ledger_prove_consistency(lg, a, b, path, &np, &err);
     pool_put(q->s, lg);
     if (rc)
         return err_resp(q->resp, rc, err.msg);
     q->resp->status = 200;
-    rc = buf_printf(&q->resp->body, "{\"index\":%llu,\"tree_size\":%llu,\"hashes\":",
-                    (unsigned long long)idx, (unsigned long long)n);
+    rc = buf_printf(&q->resp->body, "{\"%s\":%llu,\"%s\":%llu,\"hashes\":", ka,
+                    (unsigned long long)a, kb, (unsigned long long)b);
     if (!rc)
         rc = put_hashes(&q->resp->body, path, np);
     return rc ? rc : buf_puts(&q->resp->body, "}\n");
 }
 
+static int h_proof_inclusion(rq *q)
+{
+    return h_proof(q, true);
+}
+
 static int h_proof_consistency(rq *q)
 {
-    uint64_t m = 0, n = 0;
-    if (param_u64(q, "first", &m, true, NULL) || param_u64(q, "second", &n, true, NULL))
-        return ADT_OK;
-    adt_err err = {0};
-    ledger *lg = pool_get(q->s, &err);
-    if (!lg)
-        return err_resp(q->resp, ADT_EIO, err.msg);
-    uint64_t size = 0;
-    merkle_hash path[MERKLE_MAX_PROOF];
-    size_t np = 0;
-    int rc = ledger_size(lg, &size, &err);
-    if (!rc && (m == 0 || m > n || n > size))
-        rc = adt_fail(&err, ADT_EINVAL, "need 0 < first <= second <= %llu (the ledger size)",
-                      (unsigned long long)size);
-    if (!rc)
-        rc = ledger_prove_consistency(lg, m, n, path, &np, &err);
-    pool_put(q->s, lg);
-    if (rc)
-        return err_resp(q->resp, rc, err.msg);
-    q->resp->status = 200;
-    rc = buf_printf(&q->resp->body, "{\"first\":%llu,\"second\":%llu,\"hashes\":",
-                    (unsigned long long)m, (unsigned long long)n);
-    if (!rc)
-        rc = put_hashes(&q->resp->body, path, np);
-    return rc ? rc : buf_puts(&q->resp->body, "}\n");
+    return h_proof(q, false);
 }
 
 /* GET /v1/log/entries?start=S[&end=E]: the exact leaves of entries [S, E) in

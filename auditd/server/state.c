@@ -109,34 +109,46 @@ out:
     return rc;
 }
 
-int state_agent_revoke(state *st, const char *name, char *role_out, size_t rcap, adt_err *err)
+/* Revoke the active row `sql` names by `key` (?1 = now, ?2 = key), and copy
+ * its RETURNING columns into out[i][0..caps[i]). ADT_ENOTFOUND (no message)
+ * when no active row matches. */
+static int revoke_row(state *st, const char *sql, const char *key, char *const *out,
+                      const size_t *caps, int ncols, const char *what, adt_err *err)
 {
     char now[32];
     now_text(now);
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
     int rc = ADT_OK;
-    if (sqlite3_prepare_v2(st->db,
-                           "UPDATE srv_agents SET revoked_at=? WHERE name=? AND revoked_at IS NULL "
-                           "RETURNING role", -1, &s, NULL)) {
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL)) {
         rc = db_fail(st, err, "prepare");
-        goto out;
-    }
-    sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        snprintf(role_out, rcap, "%s", (const char *)sqlite3_column_text(s, 0));
-        while (sqlite3_step(s) == SQLITE_ROW)
-            ;
-    } else if (r == SQLITE_DONE) {
-        rc = adt_fail(err, ADT_ENOTFOUND, "no active agent named '%s' ('auditd agent list')", name);
     } else {
-        rc = db_fail(st, err, "revoking agent");
+        sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+        int r = sqlite3_step(s);
+        if (r == SQLITE_ROW) {
+            for (int i = 0; i < ncols; i++)
+                snprintf(out[i], caps[i], "%s", (const char *)sqlite3_column_text(s, i));
+            while (sqlite3_step(s) == SQLITE_ROW)
+                ;
+        } else {
+            rc = r == SQLITE_DONE ? ADT_ENOTFOUND : db_fail(st, err, what);
+        }
     }
-out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+int state_agent_revoke(state *st, const char *name, char *role_out, size_t rcap, adt_err *err)
+{
+    char *out[] = {role_out};
+    size_t caps[] = {rcap};
+    int rc = revoke_row(st, "UPDATE srv_agents SET revoked_at=?1 WHERE name=?2 AND revoked_at IS "
+                        "NULL RETURNING role", name, out, caps, 1, "revoking agent", err);
+    if (rc == ADT_ENOTFOUND)
+        return adt_fail(err, ADT_ENOTFOUND, "no active agent named '%s' ('auditd agent list')",
+                        name);
     return rc;
 }
 
@@ -353,35 +365,14 @@ out:
 int state_token_revoke(state *st, const char *id_or_name, char *id_out, char *role_out,
                        size_t rcap, char *name_out, size_t ncap, adt_err *err)
 {
-    char now[32];
-    now_text(now);
-    pthread_mutex_lock(&st->mu);
-    sqlite3_stmt *s = NULL;
-    int rc = ADT_OK;
-    if (sqlite3_prepare_v2(st->db,
-                           "UPDATE srv_tokens SET revoked_at=? WHERE (id=?2 OR name=?2) AND "
-                           "revoked_at IS NULL RETURNING id, role, name", -1, &s, NULL)) {
-        rc = db_fail(st, err, "prepare");
-        goto out;
-    }
-    sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, id_or_name, -1, SQLITE_STATIC);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        snprintf(id_out, 17, "%s", (const char *)sqlite3_column_text(s, 0));
-        snprintf(role_out, rcap, "%s", (const char *)sqlite3_column_text(s, 1));
-        snprintf(name_out, ncap, "%s", (const char *)sqlite3_column_text(s, 2));
-        while (sqlite3_step(s) == SQLITE_ROW)
-            ;
-    } else if (r == SQLITE_DONE) {
-        rc = adt_fail(err, ADT_ENOTFOUND, "no active token with id or name '%s' ('auditd token list')",
-                      id_or_name);
-    } else {
-        rc = db_fail(st, err, "revoking token");
-    }
-out:
-    sqlite3_finalize(s);
-    pthread_mutex_unlock(&st->mu);
+    char *out[] = {id_out, role_out, name_out};
+    size_t caps[] = {17, rcap, ncap};
+    int rc = revoke_row(st, "UPDATE srv_tokens SET revoked_at=?1 WHERE (id=?2 OR name=?2) AND "
+                        "revoked_at IS NULL RETURNING id, role, name", id_or_name, out, caps, 3,
+                        "revoking token", err);
+    if (rc == ADT_ENOTFOUND)
+        return adt_fail(err, ADT_ENOTFOUND, "no active token with id or name '%s' ('auditd "
+                        "token list')", id_or_name);
     return rc;
 }
 
