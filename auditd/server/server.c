@@ -905,26 +905,27 @@ static int h_events_get(rq *q)
     return ADT_OK;
 }
 
-static int h_agents_list(rq *q)
+/* {"<key>": <list>} from one of state.c's JSON listings. */
+static int h_state_list(rq *q, const char *key,
+                        int (*list)(state *st, buf *out, adt_err *err))
 {
     adt_err err = {0};
-    buf_puts(&q->resp->body, "{\"agents\":");
-    int rc = state_agent_list_json(q->s->st, &q->resp->body, &err);
+    buf_printf(&q->resp->body, "{\"%s\":", key);
+    int rc = list(q->s->st, &q->resp->body, &err);
     if (rc)
         return err_resp(q->resp, rc, err.msg);
     q->resp->status = 200;
     return buf_puts(&q->resp->body, "}\n");
 }
 
+static int h_agents_list(rq *q)
+{
+    return h_state_list(q, "agents", state_agent_list_json);
+}
+
 static int h_tokens_list(rq *q)
 {
-    adt_err err = {0};
-    buf_puts(&q->resp->body, "{\"tokens\":");
-    int rc = state_token_list_json(q->s->st, &q->resp->body, &err);
-    if (rc)
-        return err_resp(q->resp, rc, err.msg);
-    q->resp->status = 200;
-    return buf_puts(&q->resp->body, "}\n");
+    return h_state_list(q, "tokens", state_token_list_json);
 }
 
 /* Record an administrative act through the commit queue (source "auditd"). */
