@@ -2,7 +2,9 @@
  * commands of one area (listed below by file); main.c dispatches on argv[1]
  * to one entry point per command. Entry points get argv with argv[0] = the
  * command name and return the process exit status (0 ok, 1 failure, 2 usage
- * error). Options are parsed with cliopt.h (cli_parse). */
+ * error). Options are parsed with cliopt.h (cli_parse, cli_parse_dir), except
+ * those of `auditd serve`, which are the keys of its configuration table
+ * (srvcfg.h: a flag --max-body-bytes sets the key max_body_bytes). */
 #ifndef AUDITD_CLI_H
 #define AUDITD_CLI_H
 
