@@ -18,34 +18,7 @@ static void uuid_of(const edata *d, const char *kind, const char *key, char out[
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         crypto_hash_sha256_update(&st, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
     crypto_hash_sha256_final(&st, h);
-    h[6] = (uint8_t)((h[6] & 0x0f) | 0x40); /* version 4 */
-    h[8] = (uint8_t)((h[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    static const char hx[] = "0123456789abcdef";
-    size_t j = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[j++] = '-';
-        out[j++] = hx[h[i] >> 4];
-        out[j++] = hx[h[i] & 15];
-    }
-    out[j] = 0;
-}
-
-/* A token for OSCAL ids: letters, digits, '.', '-', '_' (others become '_'). */
-static void tokenize(const char *s, char *out, size_t cap)
-{
-    size_t j = 0;
-    if (!s || !*s)
-        s = "unknown";
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-        out[j++] = '_';
-    for (; *s && j + 1 < cap; s++) {
-        char c = *s;
-        bool okc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '.' || c == '-' || c == '_';
-        out[j++] = okc ? c : '_';
-    }
-    out[j] = 0;
+    oscal_uuid_of_hash(h, out);
 }
 
 /* OSCAL strings may not start or end with white space, nor be empty. */
@@ -242,7 +215,7 @@ static void x_site_result(const edata *d, size_t si, xmlNodePtr root, xmlNsPtr n
                 oprop(fx, ns, "site-origin", s->site.origin);
                 xmlNodePtr tg = xmlNewChild(fx, ns, BAD_CAST "target", NULL);
                 oat(tg, "type", "objective-id");
-                tokenize(f->control, tok, sizeof tok);
+                oscal_token(f->control, tok, sizeof tok);
                 snprintf(txt, sizeof txt, "%s_obj", tok);
                 oat(tg, "target-id", txt);
                 oat(xmlNewChild(tg, ns, BAD_CAST "status", NULL), "state", "not-satisfied");
@@ -513,7 +486,7 @@ static cJSON *j_site_result(const edata *d, size_t si)
         jprop(fp, "site-origin", s->site.origin);
         cJSON *tg = cJSON_AddObjectToObject(fx, "target");
         cJSON_AddStringToObject(tg, "type", "objective-id");
-        tokenize(f->control, tok, sizeof tok);
+        oscal_token(f->control, tok, sizeof tok);
         snprintf(txt, sizeof txt, "%s_obj", tok);
         cJSON_AddStringToObject(tg, "target-id", txt);
         cJSON_AddStringToObject(cJSON_AddObjectToObject(tg, "status"), "state", "not-satisfied");

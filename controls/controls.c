@@ -23,8 +23,16 @@
  * serialises every open key, so it must not run per commit. */
 #define SAVE_EVERY 200000
 #define SAVE_INTERVAL_US (300LL * 1000000)
-#define CONTROL_MAX_FINDINGS 200
-#define CONTROL_MAX_EVIDENCE 1000
+#define PERIODS_KEPT 8 /* period engines kept (least recently used dropped) */
+
+/* A period engine kept by the service: the same engine as the continuous
+ * one with a closed window, fed by the same folds, saved beside it. */
+typedef struct kept {
+    int64_t from, to;
+    eval_engine *e;
+    uint64_t saved_next; /* eval_next_index() at the last save */
+    uint64_t used;       /* LRU stamp */
+} kept;
 
 struct controls {
     char *data_dir;
@@ -42,6 +50,9 @@ struct controls {
     uint64_t saved_next;     /* eval_next_index() at the last save */
     int64_t saved_at;        /* when (rfc3339_now_us) */
     bool state_loaded;       /* load_state ran (lazily: one-shot users never pay) */
+    kept per[PERIODS_KEPT];  /* period engines, fed with the continuous one */
+    size_t nper;
+    uint64_t tick;           /* LRU clock of per[] */
 
     pthread_mutex_t nmu;     /* notify state */
     pthread_cond_t ncv;
@@ -113,6 +124,10 @@ static int open_db(controls *c, adt_err *err)
                    "CREATE TABLE IF NOT EXISTS eval_state(id INTEGER PRIMARY KEY CHECK(id=1),"
                    " next INTEGER NOT NULL, anchor TEXT NOT NULL, rules_fingerprint TEXT NOT NULL,"
                    " policy_sha256 TEXT NOT NULL, state TEXT NOT NULL);"
+                   "CREATE TABLE IF NOT EXISTS period_state(from_us INTEGER NOT NULL,"
+                   " to_us INTEGER NOT NULL, next INTEGER NOT NULL, anchor TEXT NOT NULL,"
+                   " rules_fingerprint TEXT NOT NULL, policy_sha256 TEXT NOT NULL,"
+                   " state TEXT NOT NULL, PRIMARY KEY(from_us, to_us));"
                    "CREATE TABLE IF NOT EXISTS control_status(framework TEXT NOT NULL,"
                    " id TEXT NOT NULL, status TEXT NOT NULL, findings INTEGER NOT NULL,"
                    " tree_size INTEGER NOT NULL, evaluated_at TEXT NOT NULL,"
@@ -128,6 +143,8 @@ static void policy_stat(const char *data_dir, struct stat *st)
         stat(path, st) != 0)
         memset(st, 0, sizeof *st);
 }
+
+static void drop_periods(controls *c);
 
 /* If `auditd policy load` replaced the policy since it was loaded, load the
  * new one and restart continuous evaluation under it (one fold of the
@@ -166,6 +183,7 @@ static void maybe_reload_policy(controls *c)
     eval_free(c->cont);
     c->cont = e;
     c->saved_next = 0;
+    drop_periods(c);
     log_msg(LOG_INFO, "controls", "RACI policy %s %s in force; re-evaluating the ledger",
             p ? raci_name(p) : "(none)", p ? raci_version(p) : "");
 }
@@ -192,122 +210,244 @@ static int anchor_of(controls *c, uint64_t next, char out[65], adt_err *err)
     return ADT_OK;
 }
 
-/* Save the continuous engine's state (caller holds c->mu). Failures are
- * logged: the next start then folds the ledger from the start. */
-static void save_state(controls *c)
+/* The engine's state as JSON text (caller frees) and the anchor of its
+ * position; NULL with the reason logged. */
+static char *state_text(controls *c, const eval_engine *e, char anchor[65])
 {
-    uint64_t next = eval_next_index(c->cont);
-    if (next == c->saved_next)
-        return;
     adt_err err = {0};
-    char anchor[65];
     cJSON *st = NULL;
     char *txt = NULL;
-    if (anchor_of(c, next, anchor, &err) || eval_save(c->cont, &st, &err) ||
-        !(txt = cJSON_PrintUnformatted(st))) {
+    if (anchor_of(c, eval_next_index(e), anchor, &err) || eval_save(e, &st, &err) ||
+        !(txt = cJSON_PrintUnformatted(st)))
         log_msg(LOG_WARN, "controls", "not saving the evaluation state: %s",
                 err.msg[0] ? err.msg : "out of memory");
-        cJSON_Delete(st);
-        return;
-    }
     cJSON_Delete(st);
+    return txt;
+}
+
+/* Store a state: `sql` binds next, anchor, fingerprint, policy, state, then
+ * (for periods) from and to. */
+static bool store_state(controls *c, const char *sql, const eval_engine *e, const kept *k)
+{
+    char anchor[65];
+    char *txt = state_text(c, e, anchor);
+    if (!txt)
+        return false;
     sqlite3_stmt *s = NULL;
-    int ok = sqlite3_prepare_v2(c->db,
-                                "INSERT OR REPLACE INTO eval_state(id, next, anchor, "
-                                "rules_fingerprint, policy_sha256, state) VALUES(1,?,?,?,?,?)",
-                                -1, &s, NULL) == SQLITE_OK;
+    bool ok = sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) == SQLITE_OK;
     if (ok) {
-        sqlite3_bind_int64(s, 1, (sqlite3_int64)next);
+        sqlite3_bind_int64(s, 1, (sqlite3_int64)eval_next_index(e));
         sqlite3_bind_text(s, 2, anchor, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 3, c->rules.fingerprint, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 4, c->raci ? raci_sha256(c->raci) : "", -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 5, txt, -1, SQLITE_STATIC);
+        if (k) {
+            sqlite3_bind_int64(s, 6, k->from);
+            sqlite3_bind_int64(s, 7, k->to);
+        }
         ok = sqlite3_step(s) == SQLITE_DONE;
     }
-    if (ok) {
-        c->saved_next = next;
-        c->saved_at = rfc3339_now_us();
-    }
-    else
+    if (!ok)
         log_msg(LOG_WARN, "controls", "saving the evaluation state: %s", sqlite3_errmsg(c->db));
     sqlite3_finalize(s);
     free(txt);
+    return ok;
 }
 
-/* Resume from the saved state if it was made with these rules, this policy
- * and this ledger; otherwise evaluation starts from entry 0. */
-static void load_state(controls *c)
+/* Save the continuous engine's state (caller holds c->mu). Failures are
+ * logged: the next start then folds the ledger from the start. */
+static void save_state(controls *c)
+{
+    if (eval_next_index(c->cont) == c->saved_next)
+        return;
+    if (store_state(c, "INSERT OR REPLACE INTO eval_state(id, next, anchor, rules_fingerprint, "
+                       "policy_sha256, state) VALUES(1,?,?,?,?,?)", c->cont, NULL)) {
+        c->saved_next = eval_next_index(c->cont);
+        c->saved_at = rfc3339_now_us();
+    }
+}
+
+static void save_period(controls *c, kept *k)
+{
+    if (eval_next_index(k->e) == k->saved_next)
+        return;
+    if (store_state(c, "INSERT OR REPLACE INTO period_state(next, anchor, rules_fingerprint, "
+                       "policy_sha256, state, from_us, to_us) VALUES(?,?,?,?,?,?,?)", k->e, k))
+        k->saved_next = eval_next_index(k->e);
+}
+
+static void save_all(controls *c)
+{
+    save_state(c);
+    for (size_t i = 0; i < c->nper; i++)
+        save_period(c, &c->per[i]);
+}
+
+/* A saved state of window [from, to) made with these rules, this policy
+ * and this ledger, restored into a new engine; NULL when there is none. */
+static eval_engine *load_engine(controls *c, const char *sql, int64_t from, int64_t to)
 {
     sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT next, anchor, state FROM eval_state WHERE id=1 AND "
-                           "rules_fingerprint=? AND policy_sha256=?", -1, &s, NULL) != SQLITE_OK)
-        return;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return NULL;
     sqlite3_bind_text(s, 1, c->rules.fingerprint, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, c->raci ? raci_sha256(c->raci) : "", -1, SQLITE_STATIC);
+    if (from != INT64_MIN || to != INT64_MAX) {
+        sqlite3_bind_int64(s, 3, from);
+        sqlite3_bind_int64(s, 4, to);
+    }
     adt_err err = {0};
+    eval_engine *e = NULL;
     if (sqlite3_step(s) == SQLITE_ROW) {
         uint64_t next = (uint64_t)sqlite3_column_int64(s, 0), size = 0;
         const char *anchor = (const char *)sqlite3_column_text(s, 1);
         const char *txt = (const char *)sqlite3_column_text(s, 2);
         char mine[65];
         cJSON *st = NULL;
-        eval_engine *e = NULL;
         if (!anchor || !txt || ledger_size(c->lg, &size, &err) || next > size ||
             anchor_of(c, next, mine, &err) || strcmp(mine, anchor)) {
             log_msg(LOG_INFO, "controls", "saved evaluation state does not match this ledger; "
                                           "evaluating from the start");
-        } else if (!(st = cJSON_Parse(txt)) ||
-                   eval_new(&c->rules, c->raci, INT64_MIN, INT64_MAX, &e, &err) ||
-                   eval_restore(e, st, &err)) {
+        } else if (!(st = cJSON_Parse(txt)) || eval_new(&c->rules, c->raci, from, to, &e, &err) ||
+                   eval_restore(e, st, &err) || eval_next_index(e) != next) {
             log_msg(LOG_WARN, "controls", "cannot resume the saved evaluation (%s); evaluating "
                     "from the start", err.msg[0] ? err.msg : "bad JSON");
             eval_free(e);
-        } else {
-            eval_free(c->cont);
-            c->cont = e;
-            c->saved_next = next;
+            e = NULL;
         }
         cJSON_Delete(st);
     }
     sqlite3_finalize(s);
+    return e;
 }
 
-typedef struct feedctx {
-    eval_engine *e;
-    adt_err *err;
-} feedctx;
-
-static int feed_cb(void *ctx, uint64_t index, const char *leaf, size_t len)
+/* Resume from the saved state if it was made with these rules, this policy
+ * and this ledger; otherwise evaluation starts from entry 0. */
+static void load_state(controls *c)
 {
-    feedctx *f = ctx;
-    return eval_feed(f->e, index, leaf, len, f->err) ? 1 : 0;
+    eval_engine *e = load_engine(c, "SELECT next, anchor, state FROM eval_state WHERE id=1 AND "
+                                    "rules_fingerprint=? AND policy_sha256=?",
+                                 INT64_MIN, INT64_MAX);
+    if (e) {
+        eval_free(c->cont);
+        c->cont = e;
+        c->saved_next = eval_next_index(e);
+    }
 }
 
-/* Fold entries [next, min(size, next+max)) into the continuous engine.
- * Caller holds c->mu. */
+/* Forget every kept period engine (the policy changed), saving nothing. */
+static void drop_periods(controls *c)
+{
+    for (size_t i = 0; i < c->nper; i++)
+        eval_free(c->per[i].e);
+    c->nper = 0;
+}
+
+/* The kept engine of window [from, to): found, restored from its saved
+ * state, or new (at entry 0). The least recently used is saved and dropped
+ * when all places are taken. Caller holds c->mu. */
+static kept *period_engine(controls *c, int64_t from, int64_t to, adt_err *err)
+{
+    c->tick++;
+    for (size_t i = 0; i < c->nper; i++)
+        if (c->per[i].from == from && c->per[i].to == to) {
+            c->per[i].used = c->tick;
+            return &c->per[i];
+        }
+    /* A free place, or the least recently used one, replaced where it is:
+     * engines never move, so callers may hold several kept pointers (the
+     * ones they just asked for are the most recently used). */
+    size_t slot = c->nper;
+    if (c->nper == PERIODS_KEPT) {
+        slot = 0;
+        for (size_t i = 1; i < c->nper; i++)
+            if (c->per[i].used < c->per[slot].used)
+                slot = i;
+        save_period(c, &c->per[slot]);
+        eval_free(c->per[slot].e);
+    }
+    kept *k = &c->per[slot];
+    memset(k, 0, sizeof *k);
+    k->from = from;
+    k->to = to;
+    k->used = c->tick;
+    k->e = load_engine(c, "SELECT next, anchor, state FROM period_state WHERE "
+                          "rules_fingerprint=? AND policy_sha256=? AND from_us=? AND to_us=?",
+                       from, to);
+    if (k->e)
+        k->saved_next = eval_next_index(k->e);
+    else if (eval_new(&c->rules, c->raci, from, to, &k->e, err))
+        k->e = NULL;
+    if (!k->e) {
+        if (slot < c->nper) /* an evicted place: close the gap (the caller gives up) */
+            c->per[slot] = c->per[--c->nper];
+        return NULL;
+    }
+    if (slot == c->nper)
+        c->nper++;
+    return k;
+}
+
+/* One pass over the ledger feeds every engine due for the entry: the
+ * continuous one (when `cont`) and the kept period engines, each exactly
+ * once, in index order. */
+typedef struct foldctx {
+    controls *c;
+    bool cont;
+    adt_err *err;
+} foldctx;
+
+static int fold_cb(void *ctx, uint64_t index, const char *leaf, size_t len)
+{
+    foldctx *f = ctx;
+    controls *c = f->c;
+    if (f->cont && eval_next_index(c->cont) == index &&
+        eval_feed(c->cont, index, leaf, len, f->err))
+        return 1;
+    for (size_t i = 0; i < c->nper; i++)
+        if (eval_next_index(c->per[i].e) == index &&
+            eval_feed(c->per[i].e, index, leaf, len, f->err))
+            return 1;
+    return 0;
+}
+
+/* Fold entries up to `to` (exclusive) into the engines behind it, at most
+ * `max` entries (0: no limit) past the first engine's position. OUT: *more
+ * when entries before `to` are left. Caller holds c->mu. */
+static int fold(controls *c, bool cont, uint64_t to, uint64_t max, bool *more, adt_err *err)
+{
+    uint64_t from = cont ? eval_next_index(c->cont) : UINT64_MAX;
+    for (size_t i = 0; i < c->nper; i++)
+        if (eval_next_index(c->per[i].e) < from)
+            from = eval_next_index(c->per[i].e);
+    uint64_t end = to;
+    if (from < to && max && to - from > max)
+        end = from + max;
+    if (more)
+        *more = from < to && end < to;
+    if (from >= end)
+        return ADT_OK;
+    foldctx f = {c, cont, err};
+    return ledger_scan(c->lg, from, end, fold_cb, &f, err);
+}
+
+/* Fold entries [next, min(size, next+max)) into the continuous engine (and
+ * the kept period engines). Caller holds c->mu. */
 static int catch_up(controls *c, uint64_t max, bool *more, adt_err *err)
 {
     if (!c->state_loaded) {
         c->state_loaded = true;
         load_state(c);
     }
-    uint64_t size;
+    uint64_t size, before = eval_next_index(c->cont);
     int rc = ledger_size(c->lg, &size, err);
+    if (!rc)
+        rc = fold(c, true, size, max, more, err);
     if (rc)
         return rc;
-    uint64_t from = eval_next_index(c->cont);
-    uint64_t to = size;
-    if (max && to - from > max)
-        to = from + max;
-    if (more)
-        *more = to < size;
-    if (to <= from)
+    uint64_t to = eval_next_index(c->cont);
+    if (to == before)
         return ADT_OK;
-    feedctx f = {c->cont, err};
-    rc = ledger_scan(c->lg, from, to, feed_cb, &f, err);
-    if (rc)
-        return rc;
     char now[32];
     rfc3339_format_s(rfc3339_now_us(), now, sizeof now);
     sqlite3_stmt *s = NULL;
@@ -348,7 +488,7 @@ static void *worker_main(void *arg)
             uint64_t done = eval_next_index(c->cont);
             if (!rc && done - c->saved_next >= SAVE_EVERY &&
                 rfc3339_now_us() - c->saved_at >= SAVE_INTERVAL_US)
-                save_state(c);
+                save_all(c);
             pthread_mutex_unlock(&c->mu);
             if (rc) {
                 log_msg(LOG_ERROR, "controls", "continuous evaluation: %s", err.msg);
@@ -447,7 +587,8 @@ void controls_close(controls *c)
     if (joined)
         pthread_join(c->worker, NULL);
     if (c->cont && c->db && c->lg)
-        save_state(c);
+        save_all(c);
+    drop_periods(c);
     eval_free(c->cont);
     if (c->db)
         sqlite3_close(c->db);
@@ -480,13 +621,12 @@ typedef struct rule_iso {
 } rule_iso;
 
 typedef struct ctl_acc {
-    cJSON *controls;  /* output array */
+    controls_result *res; /* controls are appended to res->controls */
+    size_t cap;
     const char *framework;
-    cJSON *rules;     /* rule results, by position = rule index */
+    int fw;               /* CONTROLS_FW_* of `framework` */
     controls *c;
-    rule_iso *iso;    /* per rule */
-    size_t counts[3]; /* satisfied, not_satisfied, not_evaluated */
-    adt_err *err;
+    rule_iso *iso;        /* per rule */
 } ctl_acc;
 
 typedef struct iso_collect {
@@ -545,151 +685,233 @@ static int control_cb(void *ctx, const catalog_control *ctl)
 {
     ctl_acc *a = ctx;
     controls *c = a->c;
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
+    controls_result *res = a->res;
+    if (res->ncontrols == a->cap) {
+        size_t nc = a->cap ? 2 * a->cap : 64;
+        controls_control *v = realloc(res->controls, nc * sizeof *v);
+        if (!v)
+            return ADT_ENOMEM;
+        res->controls = v;
+        a->cap = nc;
+    }
+    controls_control *o = &res->controls[res->ncontrols++];
+    memset(o, 0, sizeof *o);
+    o->framework = a->framework;
+    o->id = strdup(ctl->id);
+    o->label = strdup(ctl->label);
+    o->title = strdup(ctl->title);
+    o->rules = calloc(c->rules.n ? c->rules.n : 1, sizeof *o->rules);
+    if (!o->id || !o->label || !o->title || !o->rules)
         return ADT_ENOMEM;
-    cJSON_AddItemToArray(a->controls, o);
-    cJSON_AddStringToObject(o, "framework", a->framework);
-    cJSON_AddStringToObject(o, "id", ctl->id);
-    cJSON_AddStringToObject(o, "label", ctl->label);
-    cJSON_AddStringToObject(o, "title", ctl->title);
-    cJSON *rl = cJSON_AddArrayToObject(o, "rules");
-    cJSON *fl = cJSON_CreateArray();
-    cJSON *el = cJSON_CreateArray();
     bool any_fail = false, any_pass = false;
-    size_t nf = 0, ne = 0;
-    uint64_t ftotal = 0;
     for (size_t i = 0; i < c->rules.n; i++) {
         const char *via = NULL;
         if (!rule_supports(&c->rules.rules[i], &a->iso[i], a->framework, ctl->id, &via))
             continue;
-        cJSON *rr = cJSON_GetArrayItem(a->rules, (int)i);
-        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(rr, "status"));
-        cJSON *ref = cJSON_CreateObject();
-        cJSON_AddStringToObject(ref, "id", c->rules.rules[i].id);
-        cJSON_AddStringToObject(ref, "status", st ? st : "no_evidence");
-        if (via)
-            cJSON_AddStringToObject(ref, strchr(via, ' ') ? "reason" : "via", via);
-        cJSON_AddItemToArray(rl, ref);
-        if (st && !strcmp(st, "fail"))
-            any_fail = true;
-        else if (st && !strcmp(st, "pass"))
-            any_pass = true;
-        cJSON *f;
-        cJSON_ArrayForEach(f, cJSON_GetObjectItem(rr, "findings"))
-        {
-            if (nf++ < CONTROL_MAX_FINDINGS)
-                cJSON_AddItemToArray(fl, cJSON_Duplicate(f, true));
-        }
-        ftotal += (uint64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(rr, "findings_count"));
-        cJSON *ix;
-        cJSON_ArrayForEach(ix, cJSON_GetObjectItem(rr, "evidence"))
-        {
-            if (ne++ < CONTROL_MAX_EVIDENCE)
-                cJSON_AddItemToArray(el, cJSON_CreateNumber(ix->valuedouble));
-        }
+        controls_rule_ref *ref = &o->rules[o->nrules++];
+        ref->rule = i;
+        if (via && !(ref->via = strdup(via)))
+            return ADT_ENOMEM;
+        any_fail |= res->rules[i].status == EVAL_FAIL;
+        any_pass |= res->rules[i].status == EVAL_PASS;
+        o->findings_count += res->rules[i].findings_count;
     }
-    const char *status = any_fail ? "not_satisfied" : any_pass ? "satisfied" : "not_evaluated";
-    a->counts[any_fail ? 1 : any_pass ? 0 : 2]++;
-    cJSON_AddStringToObject(o, "status", status);
-    cJSON_AddItemToObject(o, "findings", fl);
-    cJSON_AddNumberToObject(o, "findings_count", (double)ftotal);
-    cJSON_AddItemToObject(o, "evidence", el);
+    o->status = any_fail ? CONTROLS_NOT_SATISFIED
+                : any_pass ? CONTROLS_SATISFIED
+                           : CONTROLS_NOT_EVALUATED;
+    res->summary[a->fw][o->status]++;
     return ADT_OK;
 }
 
-/* Build the status document from rule results. Caller holds c->mu (catalog). */
-static int build_doc(controls *c, const raci_policy *pol, cJSON *rules_res, const char *framework,
-                     int64_t from_us, int64_t to_us, int64_t as_of, uint64_t tree_size,
-                     cJSON **out, adt_err *err)
+static char *dup_or_null(const char *s, bool *ok)
 {
-    cJSON *doc = cJSON_CreateObject();
-    if (!doc) {
-        cJSON_Delete(rules_res);
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d)
+        *ok = false;
+    return d;
+}
+
+/* The typed result from rule results (taken over by it, freed on failure
+ * too). Caller holds c->mu (catalog). */
+static int make_result(controls *c, const raci_policy *pol, eval_rule_result *rules,
+                       size_t nrules, const char *framework, int64_t from_us, int64_t to_us,
+                       int64_t as_of, uint64_t tree_size, controls_result **out, adt_err *err)
+{
+    controls_result *res = calloc(1, sizeof *res);
+    rule_iso *iso = calloc(c->rules.n ? c->rules.n : 1, sizeof *iso);
+    if (!res || !iso) {
+        free(res);
+        free(iso);
+        eval_results_free(rules, nrules);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
+    res->rules = rules;
+    res->nrules = nrules;
+    res->as_of_us = as_of;
+    res->from_us = from_us;
+    res->to_us = to_us;
+    res->tree_size = tree_size;
+    bool ok = true;
+    if (pol) {
+        res->policy_name = dup_or_null(raci_name(pol), &ok);
+        res->policy_version = dup_or_null(raci_version(pol), &ok);
+        res->policy_sha256 = dup_or_null(raci_sha256(pol), &ok);
+    }
+    res->rules_fingerprint = dup_or_null(c->rules.fingerprint, &ok);
+    int rc = ok ? ADT_OK : ADT_ENOMEM;
+    crosswalk_rules(c, iso);
+    static const char *const fws[CONTROLS_FW_N] = {CATALOG_NIST, CATALOG_ISO};
+    for (int i = 0; i < CONTROLS_FW_N && !rc; i++) {
+        if (framework && strcmp(framework, fws[i]))
+            continue;
+        res->has_framework[i] = true;
+        ctl_acc a = {res, res->ncontrols, fws[i], i, c, iso};
+        rc = catalog_list_in_scope(c->cat, fws[i], control_cb, &a, err);
+    }
+    if (rc == ADT_ENOMEM)
+        adt_fail(err, rc, "out of memory");
+    free(iso);
+    if (rc) {
+        controls_result_free(res);
+        return rc;
+    }
+    *out = res;
+    return ADT_OK;
+}
+
+void controls_result_free(controls_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->ncontrols; i++) {
+        controls_control *x = &r->controls[i];
+        free(x->id);
+        free(x->label);
+        free(x->title);
+        for (size_t k = 0; x->rules && k < x->nrules; k++)
+            free(x->rules[k].via);
+        free(x->rules);
+    }
+    free(r->controls);
+    eval_results_free(r->rules, r->nrules);
+    free(r->policy_name);
+    free(r->policy_version);
+    free(r->policy_sha256);
+    free(r->rules_fingerprint);
+    free(r);
+}
+
+const char *controls_status_name(controls_status s)
+{
+    return s == CONTROLS_SATISFIED       ? "satisfied"
+           : s == CONTROLS_NOT_SATISFIED ? "not_satisfied"
+                                         : "not_evaluated";
+}
+
+/* One control of the status document: its rules with their status, the
+ * findings and evidence of those rules (capped), and its own status. */
+static cJSON *control_json(const controls_result *r, const controls_control *x)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "framework", x->framework);
+    cJSON_AddStringToObject(o, "id", x->id);
+    cJSON_AddStringToObject(o, "label", x->label);
+    cJSON_AddStringToObject(o, "title", x->title);
+    cJSON *rl = cJSON_AddArrayToObject(o, "rules");
+    cJSON *fl = cJSON_CreateArray();
+    cJSON *el = cJSON_CreateArray();
+    size_t nf = 0, ne = 0;
+    for (size_t k = 0; k < x->nrules; k++) {
+        const eval_rule_result *rr = &r->rules[x->rules[k].rule];
+        const char *via = x->rules[k].via;
+        cJSON *ref = cJSON_CreateObject();
+        cJSON_AddStringToObject(ref, "id", rr->id);
+        cJSON_AddStringToObject(ref, "status", eval_status_name(rr->status));
+        if (via)
+            cJSON_AddStringToObject(ref, strchr(via, ' ') ? "reason" : "via", via);
+        cJSON_AddItemToArray(rl, ref);
+        for (size_t f = 0; f < rr->nfindings; f++)
+            if (nf++ < CONTROLS_MAX_FINDINGS)
+                cJSON_AddItemToArray(fl, eval_finding_json(rr, &rr->findings[f]));
+        for (size_t e = 0; e < rr->nevidence; e++)
+            if (ne++ < CONTROLS_MAX_EVIDENCE)
+                cJSON_AddItemToArray(el, cJSON_CreateNumber((double)rr->evidence[e]));
+    }
+    cJSON_AddStringToObject(o, "status", controls_status_name(x->status));
+    cJSON_AddItemToObject(o, "findings", fl);
+    cJSON_AddNumberToObject(o, "findings_count", (double)x->findings_count);
+    cJSON_AddItemToObject(o, "evidence", el);
+    return o;
+}
+
+int controls_result_json(const controls_result *r, cJSON **out, adt_err *err)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
     char t[32];
-    rfc3339_format_s(as_of, t, sizeof t);
+    rfc3339_format_s(r->as_of_us, t, sizeof t);
     cJSON_AddStringToObject(doc, "as_of", t);
-    if (from_us != INT64_MIN || to_us != INT64_MAX) {
+    if (r->from_us != INT64_MIN || r->to_us != INT64_MAX) {
         cJSON *p = cJSON_AddObjectToObject(doc, "period");
-        if (from_us != INT64_MIN && !rfc3339_format_s(from_us, t, sizeof t))
+        if (r->from_us != INT64_MIN && !rfc3339_format_s(r->from_us, t, sizeof t))
             cJSON_AddStringToObject(p, "from", t);
-        if (to_us != INT64_MAX && !rfc3339_format_s(to_us, t, sizeof t))
+        if (r->to_us != INT64_MAX && !rfc3339_format_s(r->to_us, t, sizeof t))
             cJSON_AddStringToObject(p, "to", t);
     }
-    cJSON_AddNumberToObject(doc, "tree_size", (double)tree_size);
-    if (pol) {
+    cJSON_AddNumberToObject(doc, "tree_size", (double)r->tree_size);
+    if (r->policy_sha256) {
         cJSON *p = cJSON_AddObjectToObject(doc, "policy");
-        cJSON_AddStringToObject(p, "name", raci_name(pol));
-        cJSON_AddStringToObject(p, "version", raci_version(pol));
-        cJSON_AddStringToObject(p, "sha256", raci_sha256(pol));
+        cJSON_AddStringToObject(p, "name", r->policy_name);
+        cJSON_AddStringToObject(p, "version", r->policy_version);
+        cJSON_AddStringToObject(p, "sha256", r->policy_sha256);
     } else {
         cJSON_AddNullToObject(doc, "policy");
     }
-    cJSON_AddStringToObject(doc, "rules_fingerprint", c->rules.fingerprint);
+    cJSON_AddStringToObject(doc, "rules_fingerprint", r->rules_fingerprint);
     cJSON *summary = cJSON_AddObjectToObject(doc, "summary");
     cJSON *ctls = cJSON_AddArrayToObject(doc, "controls");
-    const char *fws[2] = {CATALOG_NIST, CATALOG_ISO};
-    int rc = ADT_OK;
-    rule_iso *iso = calloc(c->rules.n, sizeof *iso);
-    if (!iso) {
-        cJSON_Delete(doc);
-        cJSON_Delete(rules_res);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    }
-    crosswalk_rules(c, iso);
-    for (int i = 0; i < 2 && !rc; i++) {
-        if (framework && strcmp(framework, fws[i]))
+    static const char *const fws[CONTROLS_FW_N] = {CATALOG_NIST, CATALOG_ISO};
+    for (int i = 0; i < CONTROLS_FW_N; i++) {
+        if (!r->has_framework[i])
             continue;
-        ctl_acc a = {ctls, fws[i], rules_res, c, iso, {0, 0, 0}, err};
-        rc = catalog_list_in_scope(c->cat, fws[i], control_cb, &a, err);
-        if (rc) {
-            if (rc == ADT_ENOMEM)
-                adt_fail(err, rc, "out of memory");
-            break;
-        }
         cJSON *s = cJSON_AddObjectToObject(summary, fws[i]);
-        cJSON_AddNumberToObject(s, "satisfied", (double)a.counts[0]);
-        cJSON_AddNumberToObject(s, "not_satisfied", (double)a.counts[1]);
-        cJSON_AddNumberToObject(s, "not_evaluated", (double)a.counts[2]);
+        cJSON_AddNumberToObject(s, "satisfied", (double)r->summary[i][CONTROLS_SATISFIED]);
+        cJSON_AddNumberToObject(s, "not_satisfied", (double)r->summary[i][CONTROLS_NOT_SATISFIED]);
+        cJSON_AddNumberToObject(s, "not_evaluated", (double)r->summary[i][CONTROLS_NOT_EVALUATED]);
     }
-    free(iso);
-    cJSON_AddItemToObject(doc, "rules", rules_res);
-    if (rc) {
-        cJSON_Delete(doc);
-        return rc;
-    }
+    for (size_t i = 0; i < r->ncontrols; i++)
+        cJSON_AddItemToArray(ctls, control_json(r, &r->controls[i]));
+    cJSON *rules = cJSON_AddArrayToObject(doc, "rules");
+    for (size_t i = 0; i < r->nrules; i++)
+        cJSON_AddItemToArray(rules, eval_rule_json(&r->rules[i]));
     *out = doc;
     return ADT_OK;
 }
 
 /* Record the continuous status per control (for history and quick reads). */
-static void save_status(controls *c, const cJSON *doc)
+static void save_status(controls *c, const controls_result *r)
 {
     sqlite3_stmt *s = NULL;
     if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
         return;
+    char as_of[32];
+    rfc3339_format_s(r->as_of_us, as_of, sizeof as_of);
     if (sqlite3_prepare_v2(c->db,
                            "INSERT OR REPLACE INTO control_status(framework, id, status, "
                            "findings, tree_size, evaluated_at) VALUES(?,?,?,?,?,?)",
                            -1, &s, NULL) == SQLITE_OK) {
-        const char *as_of = cJSON_GetStringValue(cJSON_GetObjectItem(doc, "as_of"));
-        double ts = cJSON_GetNumberValue(cJSON_GetObjectItem(doc, "tree_size"));
-        const cJSON *ctl;
-        cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
-        {
+        for (size_t i = 0; i < r->ncontrols; i++) {
+            const controls_control *x = &r->controls[i];
             sqlite3_reset(s);
-            sqlite3_bind_text(s, 1, cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "framework")),
-                              -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(s, 2, cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "id")), -1,
-                              SQLITE_TRANSIENT);
-            sqlite3_bind_text(s, 3, cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "status")), -1,
-                              SQLITE_TRANSIENT);
-            sqlite3_bind_int64(s, 4, (sqlite3_int64)cJSON_GetNumberValue(
-                                         cJSON_GetObjectItem(ctl, "findings_count")));
-            sqlite3_bind_int64(s, 5, (sqlite3_int64)ts);
-            sqlite3_bind_text(s, 6, as_of ? as_of : "", -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 1, x->framework, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 2, x->id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 3, controls_status_name(x->status), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s, 4, (sqlite3_int64)x->findings_count);
+            sqlite3_bind_int64(s, 5, (sqlite3_int64)r->tree_size);
+            sqlite3_bind_text(s, 6, as_of, -1, SQLITE_STATIC);
             sqlite3_step(s);
         }
     }
@@ -698,63 +920,142 @@ static void save_status(controls *c, const cJSON *doc)
 }
 
 /* The continuous status now, after folding in every committed entry. */
-static int current_doc(controls *c, const char *framework, cJSON **out, adt_err *err)
+static int current_result(controls *c, const char *framework, controls_result **out,
+                          adt_err *err)
 {
     pthread_mutex_lock(&c->mu);
     maybe_reload_policy(c);
     int rc = catch_up(c, 0, NULL, err);
-    cJSON *res = NULL;
+    eval_rule_result *rules = NULL;
+    size_t n = 0;
     int64_t now = rfc3339_now_us();
     if (!rc)
-        rc = eval_result(c->cont, now, &res, err);
+        rc = eval_results(c->cont, now, &rules, &n, err);
     if (!rc)
-        rc = build_doc(c, c->raci, res, framework, INT64_MIN, INT64_MAX, now,
-                       eval_next_index(c->cont), out, err);
+        rc = make_result(c, c->raci, rules, n, framework, INT64_MIN, INT64_MAX, now,
+                         eval_next_index(c->cont), out, err);
     if (!rc && !framework)
         save_status(c, *out);
     pthread_mutex_unlock(&c->mu);
     return rc;
 }
 
-int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const char *framework,
-                             cJSON **out, adt_err *err)
+static int check_period_args(int64_t from_us, int64_t to_us, const char *framework,
+                             adt_err *err)
 {
     if (from_us >= to_us)
         return adt_fail(err, ADT_EINVAL, "the period is empty (from must be before to)");
     if (framework && strcmp(framework, CATALOG_NIST) && strcmp(framework, CATALOG_ISO))
         return adt_fail(err, ADT_EINVAL, "unknown framework '%s': use %s or %s", framework,
                         CATALOG_NIST, CATALOG_ISO);
-    /* A private ledger handle and engine: the scan runs without the service
-     * lock (rules and policy are immutable), so reads are not held up. */
-    pthread_mutex_lock(&c->mu);
-    maybe_reload_policy(c);
-    const raci_policy *policy = c->raci; /* stays alive until close */
-    pthread_mutex_unlock(&c->mu);
+    return ADT_OK;
+}
+
+/* The ledger's size, or `at_size` when given (and not beyond it). */
+static int target_size(controls *c, uint64_t at_size, uint64_t *out, adt_err *err)
+{
+    int rc = ledger_size(c->lg, out, err);
+    if (!rc && at_size) {
+        if (at_size > *out)
+            return adt_fail(err, ADT_EINVAL, "the ledger has %llu entries, not %llu",
+                            (unsigned long long)*out, (unsigned long long)at_size);
+        *out = at_size;
+    }
+    return rc;
+}
+
+typedef struct feedctx {
+    eval_engine *e;
+    adt_err *err;
+} feedctx;
+
+static int feed_cb(void *ctx, uint64_t index, const char *leaf, size_t len)
+{
+    feedctx *f = ctx;
+    return eval_feed(f->e, index, leaf, len, f->err) ? 1 : 0;
+}
+
+/* A window evaluated from scratch over entries [0, size), on a private
+ * engine: for a checkpoint older than what the kept engine has folded. */
+static int rebuild(controls *c, const raci_policy *policy, int64_t from_us, int64_t to_us,
+                   uint64_t size, eval_engine **out, adt_err *err)
+{
     ledger *lg = NULL;
     int rc = ledger_open(c->data_dir, LEDGER_RDONLY, &lg, err);
-    if (rc)
-        return rc;
-    uint64_t size = 0;
-    eval_engine *e = NULL;
-    rc = ledger_size(lg, &size, err);
     if (!rc)
-        rc = eval_new(&c->rules, policy, from_us, to_us, &e, err);
+        rc = eval_new(&c->rules, policy, from_us, to_us, out, err);
     if (!rc) {
-        feedctx f = {e, err};
+        feedctx f = {*out, err};
         rc = ledger_scan(lg, 0, size, feed_cb, &f, err);
     }
     ledger_close(lg);
-    int64_t now = rfc3339_now_us();
-    int64_t as_of = to_us < now ? to_us : now;
-    cJSON *res = NULL;
-    if (!rc)
-        rc = eval_result(e, as_of, &res, err);
-    eval_free(e);
-    if (rc)
-        return rc;
+    return rc;
+}
+
+int controls_period_results(controls *c, const controls_window *w, size_t n, uint64_t at_size,
+                            const char *framework, controls_result **out, adt_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        int rc = check_period_args(w[i].from_us, w[i].to_us, framework, err);
+        if (rc)
+            return rc;
+    }
+    if (n > PERIODS_KEPT)
+        return adt_fail(err, ADT_EINVAL, "at most %d windows at once", PERIODS_KEPT);
     pthread_mutex_lock(&c->mu);
-    rc = build_doc(c, policy, res, framework, from_us, to_us, as_of, size, out, err);
+    maybe_reload_policy(c);
+    uint64_t size = 0;
+    int rc = target_size(c, at_size, &size, err);
+    /* the kept engines of the windows, then one fold brings those behind
+     * the checkpoint up to it */
+    kept *k[PERIODS_KEPT] = {0};
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = (k[i] = period_engine(c, w[i].from_us, w[i].to_us, err)) ? ADT_OK : ADT_ENOMEM;
+    for (size_t i = 0; !rc && i < n; i++)
+        if (eval_next_index(k[i]->e) > size)
+            k[i] = NULL; /* folded past the checkpoint: rebuilt below */
+    if (!rc)
+        rc = fold(c, false, size, 0, NULL, err);
+    int64_t now = rfc3339_now_us();
+    for (size_t i = 0; !rc && i < n; i++) {
+        int64_t as_of = w[i].to_us < now ? w[i].to_us : now;
+        eval_engine *e = k[i] ? k[i]->e : NULL, *own = NULL;
+        if (!e)
+            rc = rebuild(c, c->raci, w[i].from_us, w[i].to_us, size, &own, err);
+        eval_rule_result *rules = NULL;
+        size_t nr = 0;
+        if (!rc)
+            rc = eval_results(own ? own : e, as_of, &rules, &nr, err);
+        eval_free(own);
+        if (!rc)
+            rc = make_result(c, c->raci, rules, nr, framework, w[i].from_us, w[i].to_us, as_of,
+                             size, &out[i], err);
+    }
     pthread_mutex_unlock(&c->mu);
+    if (rc)
+        for (size_t i = 0; i < n; i++) {
+            controls_result_free(out[i]);
+            out[i] = NULL;
+        }
+    return rc;
+}
+
+int controls_period_result(controls *c, int64_t from_us, int64_t to_us, uint64_t at_size,
+                           const char *framework, controls_result **out, adt_err *err)
+{
+    controls_window w = {from_us, to_us};
+    return controls_period_results(c, &w, 1, at_size, framework, out, err);
+}
+
+int controls_evaluate_period(controls *c, int64_t from_us, int64_t to_us, const char *framework,
+                             cJSON **out, adt_err *err)
+{
+    controls_result *r = NULL;
+    int rc = controls_period_result(c, from_us, to_us, 0, framework, &r, err);
+    if (!rc)
+        rc = controls_result_json(r, out, err);
+    controls_result_free(r);
     return rc;
 }
 
@@ -807,7 +1108,12 @@ static int doc_for(controls *c, const api_request *req, const char *framework, c
         int rc = controls_parse_period(period, &from, &to, err);
         return rc ? rc : controls_evaluate_period(c, from, to, framework, doc, err);
     }
-    return current_doc(c, framework, doc, err);
+    controls_result *r = NULL;
+    int rc = current_result(c, framework, &r, err);
+    if (!rc)
+        rc = controls_result_json(r, doc, err);
+    controls_result_free(r);
+    return rc;
 }
 
 static const char *framework_param(const char *f)
@@ -821,90 +1127,89 @@ static const char *framework_param(const char *f)
     return "";
 }
 
-int controls_api(controls *c, const api_request *req, api_response *resp)
+/* GET /v1/raci */
+static int api_raci(controls *c, api_response *resp)
 {
-    const char *p = req->path;
-    if (strcmp(p, "/v1/controls") && strncmp(p, "/v1/controls/", 13) &&
-        strcmp(p, "/v1/findings") && strcmp(p, "/v1/raci"))
-        return ADT_ENOTFOUND;
-    if (strcmp(req->method, "GET"))
-        return api_error(resp, 405, "method", "%s takes GET", p), ADT_OK;
-    if (req->role != API_ROLE_AUDITOR && req->role != API_ROLE_ADMIN)
-        return api_error(resp, 403, "forbidden", "control status needs an auditor or admin "
-                         "token"), ADT_OK;
     adt_err err = {0};
     cJSON *doc = NULL;
-    if (!strcmp(p, "/v1/raci")) {
-        pthread_mutex_lock(&c->mu);
-        maybe_reload_policy(c);
-        const raci_policy *pol = c->raci; /* stays alive until close */
-        pthread_mutex_unlock(&c->mu);
-        if (!pol)
-            return api_error(resp, 404, "not_found", "no RACI policy is loaded in this data "
-                             "directory (auditd policy load FILE)"), ADT_OK;
-        if (raci_to_json(pol, &doc, &err))
-            return send_err(resp, &err);
-        return send_json(resp, 200, doc);
+    pthread_mutex_lock(&c->mu);
+    maybe_reload_policy(c);
+    const raci_policy *pol = c->raci; /* stays alive until close */
+    pthread_mutex_unlock(&c->mu);
+    if (!pol)
+        return api_error(resp, 404, "not_found", "no RACI policy is loaded in this data "
+                         "directory (auditd policy load FILE)"), ADT_OK;
+    if (raci_to_json(pol, &doc, &err))
+        return send_err(resp, &err);
+    return send_json(resp, 200, doc);
+}
+
+/* GET /v1/controls: the list stays light (findings and evidence are per control). */
+static int api_list(cJSON *doc, api_response *resp)
+{
+    cJSON_DeleteItemFromObject(doc, "rules");
+    cJSON *ctl;
+    cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
+    {
+        cJSON_DeleteItemFromObject(ctl, "findings");
+        cJSON_DeleteItemFromObject(ctl, "evidence");
     }
-    const char *fwq = framework_param(api_param_get(req, "framework"));
-    if (fwq && !*fwq)
-        return api_error(resp, 400, "invalid", "framework must be iso27001 or nist80053"),
-               ADT_OK;
-    if (!strcmp(p, "/v1/controls") || !strcmp(p, "/v1/findings")) {
-        if (doc_for(c, req, fwq, &doc, &err))
-            return send_err(resp, &err);
-        if (!strcmp(p, "/v1/controls")) {
-            cJSON_DeleteItemFromObject(doc, "rules");
-            /* the list stays light: findings and evidence are per control */
-            cJSON *ctl;
-            cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
-            {
-                cJSON_DeleteItemFromObject(ctl, "findings");
-                cJSON_DeleteItemFromObject(ctl, "evidence");
-            }
-            return send_json(resp, 200, doc);
-        }
-        const char *sev = api_param_get(req, "severity");
-        cJSON *out = cJSON_CreateObject();
-        cJSON_AddItemToObject(out, "as_of", cJSON_Duplicate(cJSON_GetObjectItem(doc, "as_of"), 1));
-        cJSON_AddItemToObject(out, "tree_size",
-                              cJSON_Duplicate(cJSON_GetObjectItem(doc, "tree_size"), 1));
-        cJSON *fl = cJSON_AddArrayToObject(out, "findings");
-        cJSON *r;
-        cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, "rules"))
+    return send_json(resp, 200, doc);
+}
+
+/* The in-scope controls that rule `rid` counts against, as "framework/id". */
+static cJSON *controls_of_rule(const cJSON *doc, const char *rid)
+{
+    cJSON *cl = cJSON_CreateArray();
+    cJSON *ctl;
+    cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
+    {
+        cJSON *rr;
+        cJSON_ArrayForEach(rr, cJSON_GetObjectItem(ctl, "rules"))
         {
-            cJSON *f;
-            cJSON_ArrayForEach(f, cJSON_GetObjectItem(r, "findings"))
-            {
-                if (sev && strcmp(sev, cJSON_GetStringValue(cJSON_GetObjectItem(f, "severity"))))
-                    continue;
-                cJSON *d = cJSON_Duplicate(f, true);
-                /* which in-scope controls the finding counts against */
-                cJSON *cl = cJSON_AddArrayToObject(d, "controls");
-                const char *rid = cJSON_GetStringValue(cJSON_GetObjectItem(r, "id"));
-                cJSON *ctl;
-                cJSON_ArrayForEach(ctl, cJSON_GetObjectItem(doc, "controls"))
-                {
-                    cJSON *rr;
-                    cJSON_ArrayForEach(rr, cJSON_GetObjectItem(ctl, "rules"))
-                    {
-                        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(rr, "id")), rid)) {
-                            char lab[96];
-                            snprintf(lab, sizeof lab, "%s/%s",
-                                     cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "framework")),
-                                     cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "id")));
-                            cJSON_AddItemToArray(cl, cJSON_CreateString(lab));
-                        }
-                    }
-                }
-                cJSON_AddItemToArray(fl, d);
-            }
+            if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(rr, "id")), rid))
+                continue;
+            char lab[96];
+            snprintf(lab, sizeof lab, "%s/%s",
+                     cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "framework")),
+                     cJSON_GetStringValue(cJSON_GetObjectItem(ctl, "id")));
+            cJSON_AddItemToArray(cl, cJSON_CreateString(lab));
         }
-        cJSON_Delete(doc);
-        return send_json(resp, 200, out);
     }
-    /* /v1/controls/{framework}/{id} */
-    const char *rest = p + 13;
+    return cl;
+}
+
+/* GET /v1/findings[?severity=] */
+static int api_findings(cJSON *doc, const char *sev, api_response *resp)
+{
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddItemToObject(out, "as_of", cJSON_Duplicate(cJSON_GetObjectItem(doc, "as_of"), 1));
+    cJSON_AddItemToObject(out, "tree_size",
+                          cJSON_Duplicate(cJSON_GetObjectItem(doc, "tree_size"), 1));
+    cJSON *fl = cJSON_AddArrayToObject(out, "findings");
+    cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, "rules"))
+    {
+        const char *rid = cJSON_GetStringValue(cJSON_GetObjectItem(r, "id"));
+        cJSON *f;
+        cJSON_ArrayForEach(f, cJSON_GetObjectItem(r, "findings"))
+        {
+            if (sev && strcmp(sev, cJSON_GetStringValue(cJSON_GetObjectItem(f, "severity"))))
+                continue;
+            cJSON *d = cJSON_Duplicate(f, true);
+            /* which in-scope controls the finding counts against */
+            cJSON_AddItemToObject(d, "controls", controls_of_rule(doc, rid));
+            cJSON_AddItemToArray(fl, d);
+        }
+    }
+    cJSON_Delete(doc);
+    return send_json(resp, 200, out);
+}
+
+/* GET /v1/controls/{framework}/{id}: one control with its rules' full results. */
+static int api_control(controls *c, const api_request *req, const char *rest,
+                       api_response *resp)
+{
     const char *slash = strchr(rest, '/');
     char fwb[32], idb[CATALOG_ID_MAX], norm[CATALOG_ID_MAX];
     if (!slash || (size_t)(slash - rest) >= sizeof fwb || strlen(slash + 1) >= sizeof idb ||
@@ -920,6 +1225,8 @@ int controls_api(controls *c, const api_request *req, api_response *resp)
                          "nist80053", fwb), ADT_OK;
     if (catalog_normalize_id(idb, norm, sizeof norm))
         return api_error(resp, 404, "not_found", "'%s' is not a control id", idb), ADT_OK;
+    adt_err err = {0};
+    cJSON *doc = NULL;
     if (doc_for(c, req, fw, &doc, &err))
         return send_err(resp, &err);
     cJSON *ctl, *found = NULL;
@@ -955,4 +1262,32 @@ int controls_api(controls *c, const api_request *req, api_response *resp)
     }
     cJSON_Delete(doc);
     return send_json(resp, 200, found);
+}
+
+int controls_api(controls *c, const api_request *req, api_response *resp)
+{
+    const char *p = req->path;
+    if (strcmp(p, "/v1/controls") && strncmp(p, "/v1/controls/", 13) &&
+        strcmp(p, "/v1/findings") && strcmp(p, "/v1/raci"))
+        return ADT_ENOTFOUND;
+    if (strcmp(req->method, "GET"))
+        return api_error(resp, 405, "method", "%s takes GET", p), ADT_OK;
+    if (req->role != API_ROLE_AUDITOR && req->role != API_ROLE_ADMIN)
+        return api_error(resp, 403, "forbidden", "control status needs an auditor or admin "
+                         "token"), ADT_OK;
+    if (!strcmp(p, "/v1/raci"))
+        return api_raci(c, resp);
+    const char *fwq = framework_param(api_param_get(req, "framework"));
+    if (fwq && !*fwq)
+        return api_error(resp, 400, "invalid", "framework must be iso27001 or nist80053"),
+               ADT_OK;
+    if (strcmp(p, "/v1/controls") && strcmp(p, "/v1/findings"))
+        return api_control(c, req, p + 13, resp);
+    adt_err err = {0};
+    cJSON *doc = NULL;
+    if (doc_for(c, req, fwq, &doc, &err))
+        return send_err(resp, &err);
+    if (!strcmp(p, "/v1/controls"))
+        return api_list(doc, resp);
+    return api_findings(doc, api_param_get(req, "severity"), resp);
 }

@@ -6,14 +6,15 @@
  * with the RACI policy (policies/raci.h) naming who must approve, acknowledge,
  * be consulted and be informed.
  *
- * Two ways to evaluate:
+ * One engine, two kinds of window:
  *  - continuously: controls_notify() is the ledger commit listener; it only
  *    records that the ledger grew and wakes an evaluation thread that folds
  *    the new entries into per-rule state (reads fold any rest first). The
  *    state and its cursor are saved in <data-dir>/controls_eval.db, so the
  *    ledger is never rescanned, across restarts too;
- *  - for a period [from_us, to_us) by the events' payload `time`
- *    (controls_evaluate_period), from scratch over the ledger.
+ *  - for a period [from_us, to_us) by the events' time (controls_period_result):
+ *    an engine kept for that window, fed by the same folds and saved beside
+ *    the continuous one, so it too folds each entry once (see below).
  *
  * Each in-scope control comes out "satisfied", "not_satisfied" or
  * "not_evaluated" (no evidence), with findings (rule, severity, message,
@@ -26,10 +27,13 @@
 #define AUDITD_CONTROLS_H
 
 #include "api.h"
+#include "eval.h"
 #include "ledger.h"
 #include "status.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct controls controls;
@@ -59,6 +63,83 @@ void controls_notify(controls *c, const ledger_commit *commit);
  * Returns ADT_OK when `resp` was filled (also for 4xx answers), or
  * ADT_ENOTFOUND if the path is not one of these (the server answers 404). */
 int controls_api(controls *c, const api_request *req, api_response *resp);
+
+/* ---- The result, typed ------------------------------------------------------ */
+
+#define CONTROLS_MAX_FINDINGS 200  /* findings listed per control (of its rules') */
+#define CONTROLS_MAX_EVIDENCE 1000 /* evidence indices listed per control */
+
+/* Frameworks in the order results list them. */
+enum { CONTROLS_FW_NIST, CONTROLS_FW_ISO, CONTROLS_FW_N };
+
+typedef enum controls_status {
+    CONTROLS_SATISFIED,     /* no rule fails and at least one passes */
+    CONTROLS_NOT_SATISFIED, /* a rule fails */
+    CONTROLS_NOT_EVALUATED, /* no rule, or none with evidence */
+    CONTROLS_STATUS_N
+} controls_status;
+
+typedef struct controls_rule_ref {
+    size_t rule; /* index into controls_result.rules */
+    char *via;   /* the NIST id whose crosswalk maps the rule to this ISO control, or the
+                    reason the rule states for the control (it has a space); NULL: direct */
+} controls_rule_ref;
+
+typedef struct controls_control {
+    const char *framework;   /* "nist80053" or "iso27001" (static) */
+    char *id, *label, *title;
+    controls_status status;
+    controls_rule_ref *rules; /* the evidence rules behind it, in rule order */
+    size_t nrules;
+    uint64_t findings_count; /* of its rules, exact */
+} controls_control;
+
+/* A control's findings are its rules' (the first CONTROLS_MAX_FINDINGS listed in
+ * documents), its evidence their evidence (the first CONTROLS_MAX_EVIDENCE). */
+typedef struct controls_result {
+    int64_t as_of_us;            /* deadlines judged at */
+    int64_t from_us, to_us;      /* the window; INT64_MIN / INT64_MAX when open */
+    uint64_t tree_size;          /* entries [0, tree_size) evaluated */
+    char *policy_name, *policy_version, *policy_sha256; /* NULL: no RACI policy */
+    char *rules_fingerprint;
+    eval_rule_result *rules;     /* every rule, in rule order */
+    size_t nrules;
+    controls_control *controls;  /* in-scope controls: NIST ones, then ISO ones */
+    size_t ncontrols;
+    bool has_framework[CONTROLS_FW_N];
+    size_t summary[CONTROLS_FW_N][CONTROLS_STATUS_N]; /* controls per framework and status */
+} controls_result;
+
+void controls_result_free(controls_result *r);
+const char *controls_status_name(controls_status s); /* "satisfied", "not_satisfied", ... */
+
+/* Evaluate the window [from_us, to_us) of event time over the ledger's
+ * first `at_size` entries (0: all of it), deadlines judged at min(to, now).
+ * framework NULL = both ("iso27001" or "nist80053" otherwise).
+ * OUT: *out, free with controls_result_free.
+ *
+ * One engine: a window is evaluated by an engine the service keeps (up to
+ * 8 windows, least recently used dropped), fed by the same folds as the
+ * continuous engine (the commit listener's thread feeds them as entries
+ * arrive) and saved beside it in controls_eval.db (period_state), so a
+ * period asked for again costs only the entries added since. A checkpoint
+ * older than what the kept engine has folded (--at-size) is rebuilt from
+ * the ledger on a private engine: the same code fed the same entries, so
+ * the same result. */
+int controls_period_result(controls *c, int64_t from_us, int64_t to_us, uint64_t at_size,
+                           const char *framework, controls_result **out, adt_err *err);
+
+/* The same for n windows (at most 8) at one checkpoint, folded in one pass.
+ * OUT: out[0..n) (all NULL on failure). */
+typedef struct controls_window {
+    int64_t from_us, to_us;
+} controls_window;
+int controls_period_results(controls *c, const controls_window *w, size_t n, uint64_t at_size,
+                            const char *framework, controls_result **out, adt_err *err);
+
+/* The status document of a result (what `GET /v1/controls?period=` answers
+ * and docs/controls.md describes); caller frees with cJSON_Delete. */
+int controls_result_json(const controls_result *r, cJSON **out, adt_err *err);
 
 /* Evaluate a period [from_us, to_us) and return the result as a cJSON document
  * (caller frees with cJSON_Delete) with per-control status, findings and

@@ -275,95 +275,25 @@ static const char *intern(eval_engine *e, const char *s)
 
 /* ---- JSON value access ---------------------------------------------------- */
 
-static void put_utf8(buf *b, unsigned cp)
-{
-    char o[4];
-    size_t n;
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        o[0] = (char)(0xF0 | (cp >> 18));
-        o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    buf_append(b, o, n);
-}
-
-static int hex4(const char *s, size_t n, unsigned *out)
-{
-    if (n < 4)
-        return -1;
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Append the text of a JSON value span: a string decoded, anything else as
- * written (true, 12.5, {...}). */
+/* Append the text of a JSON value span: a string decoded (canon_unquote),
+ * anything else as written (true, 12.5, {...}). */
 static int append_value(buf *b, const char *v, size_t n)
 {
     if (!n || v[0] != '"')
         return buf_append(b, v, n);
-    size_t i = 1, end = n - 1;
-    while (i < end) {
-        size_t j = i;
-        while (j < end && v[j] != '\\')
-            j++;
-        if (j > i && buf_append(b, v + i, j - i))
-            return ADT_ETOOBIG;
-        if (j >= end)
-            break;
-        char c = j + 1 < end ? v[j + 1] : 0;
-        i = j + 2;
-        switch (c) {
-        case 'n': buf_putc(b, '\n'); break;
-        case 't': buf_putc(b, '\t'); break;
-        case 'r': buf_putc(b, '\r'); break;
-        case 'b': buf_putc(b, '\b'); break;
-        case 'f': buf_putc(b, '\f'); break;
-        case 'u': {
-            unsigned cp;
-            if (hex4(v + i, end - i, &cp))
-                return ADT_EINVAL;
-            i += 4;
-            if (cp >= 0xD800 && cp < 0xDC00 && i + 6 <= end && v[i] == '\\' && v[i + 1] == 'u') {
-                unsigned lo;
-                if (!hex4(v + i + 2, end - i - 2, &lo) && lo >= 0xDC00 && lo < 0xE000) {
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    i += 6;
-                }
-            }
-            put_utf8(b, cp);
-            break;
-        }
-        default: buf_putc(b, c); break;
-        }
-    }
-    return b->len >= b->max ? ADT_ETOOBIG : ADT_OK;
+    if (n < 2)
+        return ADT_EINVAL;
+    if (!memchr(v + 1, '\\', n - 2)) /* no escape: the text is the string */
+        return buf_append(b, v + 1, n - 2);
+    char *t = malloc(n); /* the decoded text is never longer */
+    if (!t)
+        return ADT_ENOMEM;
+    size_t tl = 0;
+    int rc = canon_unquote(v, n, t, n, &tl);
+    if (!rc)
+        rc = buf_append(b, t, tl);
+    free(t);
+    return rc;
 }
 
 /* The raw span of field `path` of the event: "a.b" into the payload, or
@@ -795,114 +725,96 @@ static void until_event(eval_engine *e, rstate *rs, const ev *x)
 
 static const char *first_type(const rule_sel *s) { return s->ntypes ? s->types[0] : "?"; }
 
-static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
+/* What judging a subject found out before its rule's kind decides. */
+typedef struct subj {
+    char act[RACI_ID_MAX];       /* the subject's activity ("" if none) */
+    const char *owner;           /* of findings about it */
+    char keyt[256];              /* its key, for messages */
+    const cause_list *cl;        /* the causes with its key (NULL: none) */
+    size_t nc;
+    const raci_activity *a;      /* its activity in the policy, when the rule names a party */
+} subj;
+
+/* field-equals: the subject's compared fields equal those of a cause. */
+static void judge_equals(eval_engine *e, rstate *rs, const ev *x, const subj *sj)
 {
     const rule *r = rs->r;
-    if (!in_window(e, x->time))
-        return;
-    char act[RACI_ID_MAX] = "";
-    const char *at = get_text(x, r->activity_field, &e->s1);
-    if (at)
-        snprintf(act, sizeof act, "%s", at);
-    const char *owner = owner_of(e, r, act[0] ? act : NULL);
-    rs->checked++;
-    const char *miss = build_key(e, x, r->keys, r->nkeys, false, &e->key);
-    if (miss) {
-        add_finding(e, rs, x, owner, "%s at index %llu has no %s, so it cannot be matched to a %s",
-                    x->type, (unsigned long long)x->index, miss, first_type(&r->earlier));
-        return;
-    }
-    char keyt[256];
-    key_text(e->key.data, keyt, sizeof keyt);
-    void **slot = smap_find(&rs->m1, e->key.data);
-    cause_list *cl = slot ? *slot : NULL;
-    size_t nc = cl ? cl->n : 0;
-
-    if (r->kind == RULE_FIELD_EQUALS) {
-        if (!nc) {
-            if (r->missing_violates)
-                add_finding(e, rs, x, owner,
-                            "%s at index %llu (%s) has no earlier %s to compare with",
-                            x->type, (unsigned long long)x->index, keyt, first_type(&r->earlier));
-            else
-                rs->checked--; /* not this rule's business: another rule asks for the cause */
-            return;
-        }
-        buf_reset(&e->s2);
-        if (build_key(e, x, r->equals, r->nequals, false, &e->s2)) {
-            add_finding(e, rs, x, owner, "%s at index %llu (%s) lacks the field %s", x->type,
-                        (unsigned long long)x->index, keyt, r->equals[0].b);
-            return;
-        }
-        for (size_t i = nc; i-- > 0;)
-            if (cl->v[i].eqv && !strcmp(cl->v[i].eqv, e->s2.data)) {
-                evidence(rs, cl->v[i].index);
-                evidence(rs, x->index);
-                return;
-            }
-        char got[200], want[200];
-        key_text(e->s2.data, got, sizeof got);
-        key_text(cl->v[nc - 1].eqv ? cl->v[nc - 1].eqv : "", want, sizeof want);
-        add_finding(e, rs, x, owner,
-                    "%s at index %llu (%s): %s is '%s' but the %s at index %llu has '%s'", x->type,
-                    (unsigned long long)x->index, keyt, r->equals[0].b, got,
-                    first_type(&r->earlier), (unsigned long long)cl->v[nc - 1].index, want);
-        return;
-    }
-
-    const raci_activity *a = NULL;
-    if (r->party != PARTY_ANY) {
-        if (!e->raci) {
-            add_finding(e, rs, x, owner,
-                        "%s at index %llu (%s) must be preceded by %s from %s, but no RACI policy "
-                        "is loaded (auditd policy load)", x->type, (unsigned long long)x->index,
-                        keyt, first_type(&r->earlier), party_name(r->party));
-            return;
-        }
-        if (!(a = activity_of(e, act))) {
-            add_finding(e, rs, x, owner,
-                        "%s at index %llu (%s) names activity '%s', which the RACI policy does "
-                        "not define", x->type, (unsigned long long)x->index, keyt, act);
-            return;
-        }
-    }
-    if (r->party == PARTY_EACH_CONSULTED) {
-        if (!raci_consult_required(a)) {
-            evidence(rs, x->index);
-            return;
-        }
-        const char *need[32];
-        size_t nn = raci_principals(e->raci, a, RACI_C, need, 32);
-        if (nn > 32)
-            nn = 32;
-        char missing[384] = "";
-        size_t ml = 0;
-        for (size_t k = 0; k < nn; k++) {
-            bool found = false;
-            for (size_t i = 0; i < nc && !found; i++) {
-                const cause *c = &cl->v[i];
-                found = !strcmp(c->actor, need[k]) && c->time <= x->time &&
-                        (!r->max_age_us || x->time - c->time <= r->max_age_us);
-                if (found) {
-                    evidence(rs, c->index);
-                }
-            }
-            if (!found && ml + strlen(need[k]) + 3 < sizeof missing)
-                ml += (size_t)snprintf(missing + ml, sizeof missing - ml, "%s%s", ml ? ", " : "",
-                                       need[k]);
-        }
-        if (ml)
-            add_finding(e, rs, x, owner, "%s at index %llu (%s): not consulted before it: %s "
-                        "(activity %s requires consultation)", x->type,
-                        (unsigned long long)x->index, keyt, missing, act);
+    const cause_list *cl = sj->cl;
+    size_t nc = sj->nc;
+    if (!nc) {
+        if (r->missing_violates)
+            add_finding(e, rs, x, sj->owner,
+                        "%s at index %llu (%s) has no earlier %s to compare with",
+                        x->type, (unsigned long long)x->index, sj->keyt, first_type(&r->earlier));
         else
-            evidence(rs, x->index);
+            rs->checked--; /* not this rule's business: another rule asks for the cause */
         return;
     }
+    buf_reset(&e->s2);
+    if (build_key(e, x, r->equals, r->nequals, false, &e->s2)) {
+        add_finding(e, rs, x, sj->owner, "%s at index %llu (%s) lacks the field %s", x->type,
+                    (unsigned long long)x->index, sj->keyt, r->equals[0].b);
+        return;
+    }
+    for (size_t i = nc; i-- > 0;)
+        if (cl->v[i].eqv && !strcmp(cl->v[i].eqv, e->s2.data)) {
+            evidence(rs, cl->v[i].index);
+            evidence(rs, x->index);
+            return;
+        }
+    char got[200], want[200];
+    key_text(e->s2.data, got, sizeof got);
+    key_text(cl->v[nc - 1].eqv ? cl->v[nc - 1].eqv : "", want, sizeof want);
+    add_finding(e, rs, x, sj->owner,
+                "%s at index %llu (%s): %s is '%s' but the %s at index %llu has '%s'", x->type,
+                (unsigned long long)x->index, sj->keyt, r->equals[0].b, got,
+                first_type(&r->earlier), (unsigned long long)cl->v[nc - 1].index, want);
+}
+
+/* each-consulted: every Consulted of the activity answered before it. */
+static void judge_consulted(eval_engine *e, rstate *rs, const ev *x, const subj *sj)
+{
+    const rule *r = rs->r;
+    if (!raci_consult_required(sj->a)) {
+        evidence(rs, x->index);
+        return;
+    }
+    const char *need[32];
+    size_t nn = raci_principals(e->raci, sj->a, RACI_C, need, 32);
+    if (nn > 32)
+        nn = 32;
+    char missing[384] = "";
+    size_t ml = 0;
+    for (size_t k = 0; k < nn; k++) {
+        bool found = false;
+        for (size_t i = 0; i < sj->nc && !found; i++) {
+            const cause *c = &sj->cl->v[i];
+            found = !strcmp(c->actor, need[k]) && c->time <= x->time &&
+                    (!r->max_age_us || x->time - c->time <= r->max_age_us);
+            if (found)
+                evidence(rs, c->index);
+        }
+        if (!found && ml + strlen(need[k]) + 3 < sizeof missing)
+            ml += (size_t)snprintf(missing + ml, sizeof missing - ml, "%s%s", ml ? ", " : "",
+                                   need[k]);
+    }
+    if (ml)
+        add_finding(e, rs, x, sj->owner, "%s at index %llu (%s): not consulted before it: %s "
+                    "(activity %s requires consultation)", x->type,
+                    (unsigned long long)x->index, sj->keyt, missing, sj->act);
+    else
+        evidence(rs, x->index);
+}
+
+/* precedes: the newest cause that is earlier, young enough, by another
+ * actor when asked, and by the right party; else why none is. */
+static void judge_precedes(eval_engine *e, rstate *rs, const ev *x, const subj *sj)
+{
+    const rule *r = rs->r;
     const char *why = NULL;
     char whybuf[384];
-    for (size_t i = nc; i-- > 0;) {
-        const cause *c = &cl->v[i];
+    for (size_t i = sj->nc; i-- > 0;) {
+        const cause *c = &sj->cl->v[i];
         if (c->time > x->time && !r->ledger_order) {
             snprintf(whybuf, sizeof whybuf, "the %s at index %llu is dated after it",
                      first_type(&r->earlier), (unsigned long long)c->index);
@@ -923,10 +835,10 @@ static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
             why = whybuf;
             continue;
         }
-        if (!party_ok(e, r->party, a, act, c->actor)) {
+        if (!party_ok(e, r->party, sj->a, sj->act, c->actor)) {
             snprintf(whybuf, sizeof whybuf, "the %s at index %llu is by %s, who is not %s of %s",
                      first_type(&r->earlier), (unsigned long long)c->index, c->actor,
-                     party_name(r->party), act);
+                     party_name(r->party), sj->act);
             why = whybuf;
             continue;
         }
@@ -938,8 +850,55 @@ static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
         snprintf(whybuf, sizeof whybuf, "there is no earlier %s for it", first_type(&r->earlier));
         why = whybuf;
     }
-    add_finding(e, rs, x, owner, "%s at index %llu (%s) by %s: %s", x->type,
-                (unsigned long long)x->index, keyt, x->actor, why);
+    add_finding(e, rs, x, sj->owner, "%s at index %llu (%s) by %s: %s", x->type,
+                (unsigned long long)x->index, sj->keyt, x->actor, why);
+}
+
+static void judge_subject(eval_engine *e, rstate *rs, const ev *x)
+{
+    const rule *r = rs->r;
+    if (!in_window(e, x->time))
+        return;
+    subj sj;
+    memset(&sj, 0, sizeof sj);
+    const char *at = get_text(x, r->activity_field, &e->s1);
+    if (at)
+        snprintf(sj.act, sizeof sj.act, "%s", at);
+    sj.owner = owner_of(e, r, sj.act[0] ? sj.act : NULL);
+    rs->checked++;
+    const char *miss = build_key(e, x, r->keys, r->nkeys, false, &e->key);
+    if (miss) {
+        add_finding(e, rs, x, sj.owner, "%s at index %llu has no %s, so it cannot be matched to "
+                    "a %s", x->type, (unsigned long long)x->index, miss, first_type(&r->earlier));
+        return;
+    }
+    key_text(e->key.data, sj.keyt, sizeof sj.keyt);
+    void **slot = smap_find(&rs->m1, e->key.data);
+    sj.cl = slot ? *slot : NULL;
+    sj.nc = sj.cl ? sj.cl->n : 0;
+    if (r->kind == RULE_FIELD_EQUALS) {
+        judge_equals(e, rs, x, &sj);
+        return;
+    }
+    if (r->party != PARTY_ANY) {
+        if (!e->raci) {
+            add_finding(e, rs, x, sj.owner,
+                        "%s at index %llu (%s) must be preceded by %s from %s, but no RACI policy "
+                        "is loaded (auditd policy load)", x->type, (unsigned long long)x->index,
+                        sj.keyt, first_type(&r->earlier), party_name(r->party));
+            return;
+        }
+        if (!(sj.a = activity_of(e, sj.act))) {
+            add_finding(e, rs, x, sj.owner,
+                        "%s at index %llu (%s) names activity '%s', which the RACI policy does "
+                        "not define", x->type, (unsigned long long)x->index, sj.keyt, sj.act);
+            return;
+        }
+    }
+    if (r->party == PARTY_EACH_CONSULTED)
+        judge_consulted(e, rs, x, &sj);
+    else
+        judge_precedes(e, rs, x, &sj);
 }
 
 /* ---- within --------------------------------------------------------------- */
@@ -1724,6 +1683,15 @@ static void dispatch_one(eval_engine *e, const interest *in, const ev *x)
 
 /* Whether an interest takes events after the window: the causes and untils
  * of order="ledger" precedes rules. */
+/* Types that record data rather than an act: the payload member holding the
+ * latest data time they cover. A telemetry.batch's `time` is when auditd
+ * ingested it; the readings it vouches for may be older (a backfill, a
+ * replay, a simulated plant), and a period is about its data. */
+static const char *data_time_member(const char *type)
+{
+    return !strcmp(type, "telemetry.batch") ? "to" : NULL;
+}
+
 static bool ledger_context(const interest *in)
 {
     const rule *r = in->rs->r;
@@ -1760,11 +1728,15 @@ int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_
         e->skipped++;
         return ADT_OK;
     }
-    /* The event's own time; the ledger's recorded_at if it has none. */
-    if (!((jobj_get(&x.pm, "time", &v, &vl) && vl > 2 &&
-           rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK) ||
-          (jobj_get(&x.lm, "recorded_at", &v, &vl) && vl > 2 &&
-           rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK))) {
+    /* The event's own time; the ledger's recorded_at if it has none. A
+     * record of data (data_time_member) is dated by the data it covers. */
+    const char *dm = data_time_member(x.type);
+    bool dated = dm && jobj_get(&x.pm, dm, &v, &vl) && vl > 2 && v[0] == '"' &&
+                 rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK;
+    if (!dated && !((jobj_get(&x.pm, "time", &v, &vl) && vl > 2 &&
+                     rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK) ||
+                    (jobj_get(&x.lm, "recorded_at", &v, &vl) && vl > 2 &&
+                     rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK))) {
         e->skipped++;
         return ADT_OK;
     }
@@ -1805,64 +1777,201 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 typedef struct rout {
-    cJSON *findings;
+    eval_finding *f;
+    size_t n, cap;
     uint64_t fcount;
-    size_t listed;
+    int oom;
 } rout;
 
-static void out_finding(rout *o, const rule *r, const char *msg, const char *owner, bool has_index,
+static char *dup_str(const char *s, int *oom)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        *oom = 1;
+    return d;
+}
+
+static void out_finding(rout *o, const char *msg, const char *owner, bool has_index,
                         uint64_t index, int64_t time)
 {
     o->fcount++;
-    if (o->listed >= EVAL_MAX_LIST)
+    if (o->n >= EVAL_MAX_LIST)
         return;
-    o->listed++;
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "rule", r->id);
-    cJSON_AddStringToObject(f, "severity", rules_sev_name(r->severity));
-    cJSON_AddStringToObject(f, "message", msg);
-    if (owner)
-        cJSON_AddStringToObject(f, "owner", owner);
-    if (has_index) {
-        cJSON_AddNumberToObject(f, "index", (double)index);
-        char t[32];
-        if (!rfc3339_format_s(time, t, sizeof t))
-            cJSON_AddStringToObject(f, "time", t);
+    if (o->n == o->cap) {
+        size_t nc = o->cap ? 2 * o->cap : 8;
+        eval_finding *nf = realloc(o->f, nc * sizeof *nf);
+        if (!nf) {
+            o->oom = 1;
+            return;
+        }
+        o->f = nf;
+        o->cap = nc;
     }
-    cJSON_AddItemToArray(o->findings, f);
+    eval_finding *f = &o->f[o->n++];
+    f->message = dup_str(msg, &o->oom);
+    f->owner = dup_str(owner, &o->oom);
+    f->has_index = has_index;
+    f->index = has_index ? index : 0;
+    f->time_us = has_index ? time : 0;
 }
 
 static int cmp_finding(const void *a, const void *b)
 {
-    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-    const cJSON *ix = cJSON_GetObjectItem(x, "index"), *iy = cJSON_GetObjectItem(y, "index");
-    double dx = ix ? ix->valuedouble : -1, dy = iy ? iy->valuedouble : -1;
+    const eval_finding *x = a, *y = b;
+    double dx = x->has_index ? (double)x->index : -1, dy = y->has_index ? (double)y->index : -1;
     if (dx != dy)
         return dx < dy ? -1 : 1;
-    return strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(x, "message")),
-                  cJSON_GetStringValue(cJSON_GetObjectItem(y, "message")));
+    return strcmp(x->message ? x->message : "", y->message ? y->message : "");
 }
 
-/* Findings in a stable order (by ledger index, then message), so that when
- * a finding was discovered (on arrival, at a deadline) does not show. */
-static void sort_findings(cJSON *arr)
+/* The findings of the window's obligations that were not met by `end`. */
+static void within_findings(eval_engine *e, const rule *r, rstate *rs, int64_t end, rout *ro,
+                            uint64_t *pending)
 {
-    int n = cJSON_GetArraySize(arr);
-    if (n < 2)
-        return;
-    cJSON **v = malloc((size_t)n * sizeof *v);
-    if (!v)
-        return;
-    for (int i = n; i-- > 0;)
-        v[i] = cJSON_DetachItemFromArray(arr, i);
-    qsort(v, (size_t)n, sizeof *v, cmp_finding);
-    for (int i = 0; i < n; i++)
-        cJSON_AddItemToArray(arr, v[i]);
-    free(v);
+    char msg[768];
+    for (size_t k = 0; k < rs->nob; k++) {
+        const oblig *ob = &rs->ob[k];
+        if (ob->done)
+            continue;
+        if (ob->deadline >= end) {
+            (*pending)++;
+            continue;
+        }
+        char sla[32], keyt[256];
+        fmt_dur(ob->deadline - ob->time, sla, sizeof sla);
+        key_text(ob->key, keyt, sizeof keyt);
+        if (r->kind == RULE_REVOKED_WITHIN)
+            snprintf(msg, sizeof msg,
+                     "%s departed (index %llu) but still holds %s after the %s SLA", keyt,
+                     (unsigned long long)ob->index, ob->what, sla);
+        else if (ob->party)
+            snprintf(msg, sizeof msg, "%s (%s) at index %llu: %s was not answered by %s "
+                     "(%s) within %s", r->earlier.types[0], keyt, (unsigned long long)ob->index,
+                     first_type(&r->later), ob->party, ob->activity, sla);
+        else
+            snprintf(msg, sizeof msg, "%s (%s) at index %llu: no %s%s%s within %s%s%s%s",
+                     r->earlier.types[0], keyt, (unsigned long long)ob->index,
+                     first_type(&r->later), r->party != PARTY_ANY ? " by " : "",
+                     r->party != PARTY_ANY ? party_name(r->party) : "", sla,
+                     ob->wrong ? " (answered by " : "", ob->wrong ? ob->wrong : "",
+                     ob->wrong ? ", who may not)" : "");
+        out_finding(ro, msg, owner_of(e, r, ob->activity), true, ob->index, ob->time);
+    }
 }
 
-int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
+/* The gaps longer than the rule's period between [start, end) and the
+ * times seen. Returns whether there is evidence at all; fails on OOM. */
+static int every_findings(eval_engine *e, const rule *r, rstate *rs, int64_t end, rout *ro,
+                          bool *evidence_ok)
 {
+    int64_t start = e->from != INT64_MIN ? e->from : e->first_time;
+    *evidence_ok = start != INT64_MAX && end > start && (rs->nt > 0 || end - start > r->period_us);
+    if (!*evidence_ok)
+        return ADT_OK;
+    int64_t *t = malloc((rs->nt ? rs->nt : 1) * sizeof *t);
+    if (!t)
+        return ADT_ENOMEM;
+    if (rs->nt)
+        memcpy(t, rs->times, rs->nt * sizeof *t);
+    qsort(t, rs->nt, sizeof *t, cmp_i64);
+    int64_t prev = start;
+    char p[32], g[32], a[32], msg[768];
+    fmt_dur(r->period_us, p, sizeof p);
+    for (size_t k = 0; k <= rs->nt; k++) {
+        int64_t cur = k < rs->nt ? t[k] : end;
+        if (cur - prev > r->period_us) {
+            fmt_dur(cur - prev, g, sizeof g);
+            rfc3339_format_s(prev, a, sizeof a);
+            snprintf(msg, sizeof msg, "no %s%s for %s after %s (required every %s)",
+                     first_type(&r->sels[0]), r->sels[0].npreds ? " (matching)" : "", g, a, p);
+            out_finding(ro, msg, owner_of(e, r, NULL), false, 0, 0);
+        }
+        if (cur > prev)
+            prev = cur;
+    }
+    free(t);
+    return ADT_OK;
+}
+
+/* One rule's result at `end` into *o. */
+static int rule_result(eval_engine *e, size_t i, int64_t end, eval_rule_result *o)
+{
+    rstate *rs = &e->rs[i];
+    const rule *r = rs->r;
+    rout ro = {0};
+    o->id = dup_str(r->id, &ro.oom);
+    o->title = dup_str(r->title, &ro.oom);
+    o->kind = rules_kind_name(r->kind);
+    o->severity = rules_sev_name(r->severity);
+    for (size_t k = 0; k < rs->nf; k++)
+        out_finding(&ro, rs->f[k].msg, rs->f[k].owner, rs->f[k].has_index, rs->f[k].index,
+                    rs->f[k].time);
+    ro.fcount += rs->f_count - rs->nf; /* findings over the stored cap */
+    bool evidence_ok = rs->checked > 0;
+    int rc = ADT_OK;
+    switch (r->kind) {
+    case RULE_WITHIN:
+    case RULE_REVOKED_WITHIN:
+        within_findings(e, r, rs, end, &ro, &o->pending);
+        break;
+    case RULE_EVERY:
+        rc = every_findings(e, r, rs, end, &ro, &evidence_ok);
+        break;
+    case RULE_RATE:
+        evidence_ok = rs->den >= r->min_denominator && rs->den > 0;
+        if (evidence_ok && rs->num / rs->den > r->max_ratio) {
+            char msg[768];
+            snprintf(msg, sizeof msg, "ratio %.4f (%.0f of %.0f) is above the limit %.4f",
+                     rs->num / rs->den, rs->num, rs->den, r->max_ratio);
+            out_finding(&ro, msg, owner_of(e, r, NULL), false, 0, 0);
+        }
+        o->has_ratio = evidence_ok;
+        o->ratio = evidence_ok ? rs->num / rs->den : 0;
+        break;
+    case RULE_RACI:
+        if (!e->raci) {
+            if (rs->checked) /* governed events, but no policy to judge them by */
+                out_finding(&ro, "no RACI policy is loaded (auditd policy load)", NULL, false, 0,
+                            0);
+        } else if (e->raci_error[0]) {
+            out_finding(&ro, e->raci_error, NULL, false, 0, 0);
+        }
+        for (size_t k = 0; k < e->ntmp; k++)
+            if (e->tmp[k].rule == i)
+                out_finding(&ro, e->tmp[k].msg, e->tmp[k].owner, e->tmp[k].has_index,
+                            e->tmp[k].index, e->tmp[k].time);
+        break;
+    default: break;
+    }
+    o->findings = ro.f;
+    o->nfindings = ro.n;
+    o->findings_count = ro.fcount;
+    if (rc || ro.oom)
+        return ADT_ENOMEM;
+    o->status = ro.fcount ? EVAL_FAIL : evidence_ok ? EVAL_PASS : EVAL_NO_EVIDENCE;
+    o->checked = rs->checked;
+    if (rs->nev) {
+        o->evidence = malloc(rs->nev * sizeof *o->evidence);
+        if (!o->evidence)
+            return ADT_ENOMEM;
+        memcpy(o->evidence, rs->ev, rs->nev * sizeof *o->evidence);
+    }
+    o->nevidence = rs->nev;
+    o->evidence_count = rs->ev_count;
+    /* a stable order (ledger index, then message), so that when a finding
+     * was discovered (on arrival, at a deadline) does not show */
+    if (o->nfindings > 1)
+        qsort(o->findings, o->nfindings, sizeof *o->findings, cmp_finding);
+    return ADT_OK;
+}
+
+int eval_results(eval_engine *e, int64_t as_of_us, eval_rule_result **out, size_t *n,
+                 adt_err *err)
+{
+    *out = NULL;
+    *n = 0;
     int64_t end = as_of_us < e->to ? as_of_us : e->to;
     free_tmp(e);
     if (e->re) {
@@ -1873,132 +1982,99 @@ int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
         }
     }
     e->last_as_of = as_of_us;
+    eval_rule_result *res = calloc(e->rules->n ? e->rules->n : 1, sizeof *res);
+    int rc = res ? ADT_OK : ADT_ENOMEM;
+    for (size_t i = 0; !rc && i < e->rules->n; i++)
+        rc = rule_result(e, i, end, &res[i]);
+    free_tmp(e);
+    if (rc) {
+        eval_results_free(res, e->rules->n);
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    }
+    *out = res;
+    *n = e->rules->n;
+    return ADT_OK;
+}
+
+void eval_results_free(eval_rule_result *r, size_t n)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].id);
+        free(r[i].title);
+        free(r[i].evidence);
+        for (size_t k = 0; k < r[i].nfindings; k++) {
+            free(r[i].findings[k].message);
+            free(r[i].findings[k].owner);
+        }
+        free(r[i].findings);
+    }
+    free(r);
+}
+
+const char *eval_status_name(eval_status s)
+{
+    return s == EVAL_PASS ? "pass" : s == EVAL_FAIL ? "fail" : "no_evidence";
+}
+
+cJSON *eval_finding_json(const eval_rule_result *r, const eval_finding *f)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "rule", r->id);
+    cJSON_AddStringToObject(o, "severity", r->severity);
+    cJSON_AddStringToObject(o, "message", f->message ? f->message : "");
+    if (f->owner)
+        cJSON_AddStringToObject(o, "owner", f->owner);
+    if (f->has_index) {
+        cJSON_AddNumberToObject(o, "index", (double)f->index);
+        char t[32];
+        if (!rfc3339_format_s(f->time_us, t, sizeof t))
+            cJSON_AddStringToObject(o, "time", t);
+    }
+    return o;
+}
+
+cJSON *eval_rule_json(const eval_rule_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "id", r->id);
+    cJSON_AddStringToObject(o, "title", r->title);
+    cJSON_AddStringToObject(o, "kind", r->kind);
+    cJSON_AddStringToObject(o, "severity", r->severity);
+    if (r->has_ratio)
+        cJSON_AddNumberToObject(o, "ratio", r->ratio);
+    cJSON_AddStringToObject(o, "status", eval_status_name(r->status));
+    cJSON_AddNumberToObject(o, "checked", (double)r->checked);
+    cJSON_AddNumberToObject(o, "pending", (double)r->pending);
+    cJSON *evs = cJSON_AddArrayToObject(o, "evidence");
+    for (size_t k = 0; k < r->nevidence; k++)
+        cJSON_AddItemToArray(evs, cJSON_CreateNumber((double)r->evidence[k]));
+    cJSON_AddNumberToObject(o, "evidence_count", (double)r->evidence_count);
+    cJSON *fl = cJSON_AddArrayToObject(o, "findings");
+    for (size_t k = 0; k < r->nfindings; k++)
+        cJSON_AddItemToArray(fl, eval_finding_json(r, &r->findings[k]));
+    cJSON_AddNumberToObject(o, "findings_count", (double)r->findings_count);
+    return o;
+}
+
+int eval_result(eval_engine *e, int64_t as_of_us, cJSON **out, adt_err *err)
+{
+    eval_rule_result *res;
+    size_t n;
+    int rc = eval_results(e, as_of_us, &res, &n, err);
+    if (rc)
+        return rc;
     cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < n; i++)
+        cJSON_AddItemToArray(arr, eval_rule_json(&res[i]));
+    eval_results_free(res, n);
     if (!arr)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < e->rules->n; i++) {
-        rstate *rs = &e->rs[i];
-        const rule *r = rs->r;
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
-        cJSON_AddStringToObject(o, "id", r->id);
-        cJSON_AddStringToObject(o, "title", r->title);
-        cJSON_AddStringToObject(o, "kind", rules_kind_name(r->kind));
-        cJSON_AddStringToObject(o, "severity", rules_sev_name(r->severity));
-        rout ro = {cJSON_CreateArray(), 0, 0};
-        for (size_t k = 0; k < rs->nf; k++)
-            out_finding(&ro, r, rs->f[k].msg, rs->f[k].owner, rs->f[k].has_index, rs->f[k].index,
-                        rs->f[k].time);
-        ro.fcount += rs->f_count - rs->nf; /* findings over the stored cap */
-        uint64_t pending = 0;
-        bool evidence_ok = rs->checked > 0;
-        char msg[768];
-        switch (r->kind) {
-        case RULE_WITHIN:
-        case RULE_REVOKED_WITHIN:
-            for (size_t k = 0; k < rs->nob; k++) {
-                const oblig *ob = &rs->ob[k];
-                if (ob->done)
-                    continue;
-                if (ob->deadline >= end) {
-                    pending++;
-                    continue;
-                }
-                char sla[32], keyt[256];
-                fmt_dur(ob->deadline - ob->time, sla, sizeof sla);
-                key_text(ob->key, keyt, sizeof keyt);
-                if (r->kind == RULE_REVOKED_WITHIN)
-                    snprintf(msg, sizeof msg,
-                             "%s departed (index %llu) but still holds %s after the %s SLA",
-                             keyt, (unsigned long long)ob->index, ob->what, sla);
-                else if (ob->party)
-                    snprintf(msg, sizeof msg, "%s (%s) at index %llu: %s was not answered by %s "
-                             "(%s) within %s", r->earlier.types[0], keyt,
-                             (unsigned long long)ob->index, first_type(&r->later), ob->party,
-                             ob->activity, sla);
-                else
-                    snprintf(msg, sizeof msg, "%s (%s) at index %llu: no %s%s%s within %s%s%s%s",
-                             r->earlier.types[0], keyt, (unsigned long long)ob->index,
-                             first_type(&r->later), r->party != PARTY_ANY ? " by " : "",
-                             r->party != PARTY_ANY ? party_name(r->party) : "", sla,
-                             ob->wrong ? " (answered by " : "", ob->wrong ? ob->wrong : "",
-                             ob->wrong ? ", who may not)" : "");
-                out_finding(&ro, r, msg, owner_of(e, r, ob->activity), true, ob->index, ob->time);
-            }
-            break;
-        case RULE_EVERY: {
-            int64_t start = e->from != INT64_MIN ? e->from : e->first_time;
-            evidence_ok = start != INT64_MAX && end > start &&
-                          (rs->nt > 0 || end - start > r->period_us);
-            if (!evidence_ok)
-                break;
-            int64_t *t = malloc((rs->nt ? rs->nt : 1) * sizeof *t);
-            if (!t) {
-                cJSON_Delete(ro.findings);
-                cJSON_Delete(arr);
-                free_tmp(e);
-                return adt_fail(err, ADT_ENOMEM, "out of memory");
-            }
-            if (rs->nt)
-                memcpy(t, rs->times, rs->nt * sizeof *t);
-            qsort(t, rs->nt, sizeof *t, cmp_i64);
-            int64_t prev = start;
-            char p[32], g[32], a[32];
-            fmt_dur(r->period_us, p, sizeof p);
-            for (size_t k = 0; k <= rs->nt; k++) {
-                int64_t cur = k < rs->nt ? t[k] : end;
-                if (cur - prev > r->period_us) {
-                    fmt_dur(cur - prev, g, sizeof g);
-                    rfc3339_format_s(prev, a, sizeof a);
-                    snprintf(msg, sizeof msg, "no %s%s for %s after %s (required every %s)",
-                             first_type(&r->sels[0]), r->sels[0].npreds ? " (matching)" : "", g,
-                             a, p);
-                    out_finding(&ro, r, msg, owner_of(e, r, NULL), false, 0, 0);
-                }
-                if (cur > prev)
-                    prev = cur;
-            }
-            free(t);
-            break;
-        }
-        case RULE_RATE:
-            evidence_ok = rs->den >= r->min_denominator && rs->den > 0;
-            if (evidence_ok && rs->num / rs->den > r->max_ratio) {
-                snprintf(msg, sizeof msg, "ratio %.4f (%.0f of %.0f) is above the limit %.4f",
-                         rs->num / rs->den, rs->num, rs->den, r->max_ratio);
-                out_finding(&ro, r, msg, owner_of(e, r, NULL), false, 0, 0);
-            }
-            if (evidence_ok)
-                cJSON_AddNumberToObject(o, "ratio", rs->num / rs->den);
-            break;
-        case RULE_RACI:
-            if (!e->raci) {
-                if (rs->checked) /* governed events, but no policy to judge them by */
-                    out_finding(&ro, r, "no RACI policy is loaded (auditd policy load)", NULL,
-                                false, 0, 0);
-            } else if (e->raci_error[0]) {
-                out_finding(&ro, r, e->raci_error, NULL, false, 0, 0);
-            }
-            for (size_t k = 0; k < e->ntmp; k++)
-                if (e->tmp[k].rule == i)
-                    out_finding(&ro, r, e->tmp[k].msg, e->tmp[k].owner, e->tmp[k].has_index,
-                                e->tmp[k].index, e->tmp[k].time);
-            break;
-        default: break;
-        }
-        const char *status = ro.fcount ? "fail" : evidence_ok ? "pass" : "no_evidence";
-        cJSON_AddStringToObject(o, "status", status);
-        cJSON_AddNumberToObject(o, "checked", (double)rs->checked);
-        cJSON_AddNumberToObject(o, "pending", (double)pending);
-        cJSON *evs = cJSON_AddArrayToObject(o, "evidence");
-        for (size_t k = 0; k < rs->nev; k++)
-            cJSON_AddItemToArray(evs, cJSON_CreateNumber((double)rs->ev[k]));
-        cJSON_AddNumberToObject(o, "evidence_count", (double)rs->ev_count);
-        sort_findings(ro.findings);
-        cJSON_AddItemToObject(o, "findings", ro.findings);
-        cJSON_AddNumberToObject(o, "findings_count", (double)ro.fcount);
-    }
-    free_tmp(e);
     *out = arr;
     return ADT_OK;
 }
@@ -2023,6 +2099,105 @@ static cJSON *str_or_null(const char *s) { return s ? cJSON_CreateString(s) : cJ
 static void add_u64(cJSON *o, const char *k, uint64_t v)
 {
     cJSON_AddNumberToObject(o, k, (double)v);
+}
+
+/* A rule's obligations: [key, party, activity, wrong, what, index, time,
+ * deadline, done]; a done within obligation as null (its slot kept so that
+ * grant references stay valid). */
+static cJSON *save_obligs(const rstate *rs)
+{
+    cJSON *ob = cJSON_CreateArray();
+    for (size_t k = 0; k < rs->nob; k++) {
+        const oblig *b = &rs->ob[k];
+        if (b->done && rs->r->kind == RULE_WITHIN) {
+            cJSON_AddItemToArray(ob, cJSON_CreateNull());
+            continue;
+        }
+        cJSON *x = cJSON_CreateArray();
+        cJSON_AddItemToArray(x, str_or_null(b->key));
+        cJSON_AddItemToArray(x, str_or_null(b->party));
+        cJSON_AddItemToArray(x, str_or_null(b->activity));
+        cJSON_AddItemToArray(x, str_or_null(b->wrong));
+        cJSON_AddItemToArray(x, str_or_null(b->what));
+        cJSON_AddItemToArray(x, cJSON_CreateNumber((double)b->index));
+        cJSON_AddItemToArray(x, i64s(b->time));
+        cJSON_AddItemToArray(x, i64s(b->deadline));
+        cJSON_AddItemToArray(x, cJSON_CreateBool(b->done));
+        cJSON_AddItemToArray(ob, x);
+    }
+    return ob;
+}
+
+/* A rule's open keys: precedes / field-equals causes [actor, eqv, time,
+ * index]..., revoked-within grants [principal, what, index, active, obl];
+ * within keys are rebuilt from the obligations. */
+static cJSON *save_keys(const rstate *rs)
+{
+    cJSON *m = cJSON_CreateArray();
+    for (size_t s = 0; s < rs->m1.cap; s++) {
+        if (!rs->m1.keys[s] || !rs->m1.vals[s])
+            continue;
+        cJSON *x = cJSON_CreateArray();
+        cJSON_AddItemToArray(x, cJSON_CreateString(rs->m1.keys[s]));
+        if (rs->r->kind == RULE_PRECEDES || rs->r->kind == RULE_FIELD_EQUALS) {
+            const cause_list *cl = rs->m1.vals[s];
+            if (!cl->n) {
+                cJSON_Delete(x);
+                continue;
+            }
+            for (size_t k = 0; k < cl->n; k++) {
+                cJSON *c = cJSON_CreateArray();
+                cJSON_AddItemToArray(c, cJSON_CreateString(cl->v[k].actor));
+                cJSON_AddItemToArray(c, str_or_null(cl->v[k].eqv));
+                cJSON_AddItemToArray(c, i64s(cl->v[k].time));
+                cJSON_AddItemToArray(c, cJSON_CreateNumber((double)cl->v[k].index));
+                cJSON_AddItemToArray(x, c);
+            }
+        } else if (rs->r->kind == RULE_REVOKED_WITHIN) {
+            const grant *g = rs->m1.vals[s];
+            cJSON_AddItemToArray(x, cJSON_CreateString(g->principal));
+            cJSON_AddItemToArray(x, cJSON_CreateString(g->what));
+            cJSON_AddItemToArray(x, cJSON_CreateNumber((double)g->index));
+            cJSON_AddItemToArray(x, cJSON_CreateBool(g->active));
+            cJSON_AddItemToArray(x, cJSON_CreateNumber((double)g->obl));
+        } else {
+            cJSON_Delete(x);
+            continue;
+        }
+        cJSON_AddItemToArray(m, x);
+    }
+    return m;
+}
+
+/* One rule's state: counters, capped lists, times, obligations, keys. */
+static cJSON *save_rule(const rstate *rs)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "id", rs->r->id);
+    add_u64(r, "checked", rs->checked);
+    add_u64(r, "ev_count", rs->ev_count);
+    add_u64(r, "f_count", rs->f_count);
+    cJSON_AddNumberToObject(r, "num", rs->num);
+    cJSON_AddNumberToObject(r, "den", rs->den);
+    cJSON *evl = cJSON_AddArrayToObject(r, "ev");
+    for (size_t k = 0; k < rs->nev; k++)
+        cJSON_AddItemToArray(evl, cJSON_CreateNumber((double)rs->ev[k]));
+    cJSON *fl = cJSON_AddArrayToObject(r, "f");
+    for (size_t k = 0; k < rs->nf; k++) {
+        cJSON *f = cJSON_CreateArray();
+        cJSON_AddItemToArray(f, cJSON_CreateString(rs->f[k].msg));
+        cJSON_AddItemToArray(f, str_or_null(rs->f[k].owner));
+        cJSON_AddItemToArray(f, rs->f[k].has_index ? cJSON_CreateNumber((double)rs->f[k].index)
+                                                   : cJSON_CreateNull());
+        cJSON_AddItemToArray(f, i64s(rs->f[k].time));
+        cJSON_AddItemToArray(fl, f);
+    }
+    cJSON *tl = cJSON_AddArrayToObject(r, "times");
+    for (size_t k = 0; k < rs->nt; k++)
+        cJSON_AddItemToArray(tl, i64s(rs->times[k]));
+    cJSON_AddItemToObject(r, "ob", save_obligs(rs));
+    cJSON_AddItemToObject(r, "m1", save_keys(rs));
+    return r;
 }
 
 int eval_save(const eval_engine *e, cJSON **out, adt_err *err)
@@ -2050,88 +2225,8 @@ int eval_save(const eval_engine *e, cJSON **out, adt_err *err)
         cJSON_AddItemToObject(o, "raci", rs);
     }
     cJSON *rules = cJSON_AddArrayToObject(o, "rules");
-    for (size_t i = 0; i < e->rules->n; i++) {
-        const rstate *rs = &e->rs[i];
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddItemToArray(rules, r);
-        cJSON_AddStringToObject(r, "id", rs->r->id);
-        add_u64(r, "checked", rs->checked);
-        add_u64(r, "ev_count", rs->ev_count);
-        add_u64(r, "f_count", rs->f_count);
-        cJSON_AddNumberToObject(r, "num", rs->num);
-        cJSON_AddNumberToObject(r, "den", rs->den);
-        cJSON *evl = cJSON_AddArrayToObject(r, "ev");
-        for (size_t k = 0; k < rs->nev; k++)
-            cJSON_AddItemToArray(evl, cJSON_CreateNumber((double)rs->ev[k]));
-        cJSON *fl = cJSON_AddArrayToObject(r, "f");
-        for (size_t k = 0; k < rs->nf; k++) {
-            cJSON *f = cJSON_CreateArray();
-            cJSON_AddItemToArray(f, cJSON_CreateString(rs->f[k].msg));
-            cJSON_AddItemToArray(f, str_or_null(rs->f[k].owner));
-            cJSON_AddItemToArray(f, rs->f[k].has_index ? cJSON_CreateNumber((double)rs->f[k].index)
-                                                       : cJSON_CreateNull());
-            cJSON_AddItemToArray(f, i64s(rs->f[k].time));
-            cJSON_AddItemToArray(fl, f);
-        }
-        cJSON *tl = cJSON_AddArrayToObject(r, "times");
-        for (size_t k = 0; k < rs->nt; k++)
-            cJSON_AddItemToArray(tl, i64s(rs->times[k]));
-        cJSON *ob = cJSON_AddArrayToObject(r, "ob");
-        for (size_t k = 0; k < rs->nob; k++) {
-            const oblig *b = &rs->ob[k];
-            cJSON *x = cJSON_CreateArray();
-            /* within: done obligations are not needed any more; keep their
-             * slot (as null) so grant references stay valid */
-            if (b->done && rs->r->kind == RULE_WITHIN) {
-                cJSON_AddItemToArray(ob, cJSON_CreateNull());
-                cJSON_Delete(x);
-                continue;
-            }
-            cJSON_AddItemToArray(x, str_or_null(b->key));
-            cJSON_AddItemToArray(x, str_or_null(b->party));
-            cJSON_AddItemToArray(x, str_or_null(b->activity));
-            cJSON_AddItemToArray(x, str_or_null(b->wrong));
-            cJSON_AddItemToArray(x, str_or_null(b->what));
-            cJSON_AddItemToArray(x, cJSON_CreateNumber((double)b->index));
-            cJSON_AddItemToArray(x, i64s(b->time));
-            cJSON_AddItemToArray(x, i64s(b->deadline));
-            cJSON_AddItemToArray(x, cJSON_CreateBool(b->done));
-            cJSON_AddItemToArray(ob, x);
-        }
-        cJSON *m = cJSON_AddArrayToObject(r, "m1");
-        for (size_t s = 0; s < rs->m1.cap; s++) {
-            if (!rs->m1.keys[s] || !rs->m1.vals[s])
-                continue;
-            cJSON *x = cJSON_CreateArray();
-            cJSON_AddItemToArray(x, cJSON_CreateString(rs->m1.keys[s]));
-            if (rs->r->kind == RULE_PRECEDES || rs->r->kind == RULE_FIELD_EQUALS) {
-                const cause_list *cl = rs->m1.vals[s];
-                if (!cl->n) {
-                    cJSON_Delete(x);
-                    continue;
-                }
-                for (size_t k = 0; k < cl->n; k++) {
-                    cJSON *c = cJSON_CreateArray();
-                    cJSON_AddItemToArray(c, cJSON_CreateString(cl->v[k].actor));
-                    cJSON_AddItemToArray(c, str_or_null(cl->v[k].eqv));
-                    cJSON_AddItemToArray(c, i64s(cl->v[k].time));
-                    cJSON_AddItemToArray(c, cJSON_CreateNumber((double)cl->v[k].index));
-                    cJSON_AddItemToArray(x, c);
-                }
-            } else if (rs->r->kind == RULE_REVOKED_WITHIN) {
-                const grant *g = rs->m1.vals[s];
-                cJSON_AddItemToArray(x, cJSON_CreateString(g->principal));
-                cJSON_AddItemToArray(x, cJSON_CreateString(g->what));
-                cJSON_AddItemToArray(x, cJSON_CreateNumber((double)g->index));
-                cJSON_AddItemToArray(x, cJSON_CreateBool(g->active));
-                cJSON_AddItemToArray(x, cJSON_CreateNumber((double)g->obl));
-            } else {
-                cJSON_Delete(x); /* within: rebuilt from the obligations */
-                continue;
-            }
-            cJSON_AddItemToArray(m, x);
-        }
-    }
+    for (size_t i = 0; i < e->rules->n; i++)
+        cJSON_AddItemToArray(rules, save_rule(&e->rs[i]));
     *out = o;
     return ADT_OK;
 }
@@ -2171,20 +2266,10 @@ static char *dup_or_null(const char *s, bool *ok)
     return d;
 }
 
-static bool restore_rule(eval_engine *e, rstate *rs, const cJSON *r)
+/* A rule's capped lists: evidence, findings, times. */
+static bool restore_lists(eval_engine *e, rstate *rs, const cJSON *r)
 {
     bool ok = true;
-    const char *id = rd_str(cJSON_GetObjectItem(r, "id"), &ok);
-    if (!ok || !id || strcmp(id, rs->r->id))
-        return false;
-    if (!rd_u64(cJSON_GetObjectItem(r, "checked"), &rs->checked) ||
-        !rd_u64(cJSON_GetObjectItem(r, "ev_count"), &rs->ev_count) ||
-        !rd_u64(cJSON_GetObjectItem(r, "f_count"), &rs->f_count) ||
-        !cJSON_IsNumber(cJSON_GetObjectItem(r, "num")) ||
-        !cJSON_IsNumber(cJSON_GetObjectItem(r, "den")))
-        return false;
-    rs->num = cJSON_GetObjectItem(r, "num")->valuedouble;
-    rs->den = cJSON_GetObjectItem(r, "den")->valuedouble;
     const cJSON *x;
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "ev"))
     {
@@ -2223,6 +2308,14 @@ static bool restore_rule(eval_engine *e, rstate *rs, const cJSON *r)
             return false;
         rs->nt++;
     }
+    return true;
+}
+
+/* A rule's obligations (see save_obligs). */
+static bool restore_obligs(eval_engine *e, rstate *rs, const cJSON *r)
+{
+    bool ok = true;
+    const cJSON *x;
     cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "ob"))
     {
         oblig *b = new_oblig(e, rs);
@@ -2253,68 +2346,96 @@ static bool restore_rule(eval_engine *e, rstate *rs, const cJSON *r)
                 return false;
         }
     }
-    cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "m1"))
-    {
-        const char *key = rd_str(cJSON_GetArrayItem(x, 0), &ok);
-        int n = cJSON_GetArraySize(x);
-        if (!ok || !key)
+    return true;
+}
+
+/* One open key of a rule: [key, cause...] or [key, principal, what, index,
+ * active, obligation]. */
+static bool restore_key(eval_engine *e, rstate *rs, const cJSON *x)
+{
+    bool ok = true;
+    const char *key = rd_str(cJSON_GetArrayItem(x, 0), &ok);
+    int n = cJSON_GetArraySize(x);
+    if (!ok || !key)
+        return false;
+    void **slot = smap_put(&rs->m1, key);
+    if (!slot || *slot)
+        return false;
+    if (rs->r->kind == RULE_PRECEDES || rs->r->kind == RULE_FIELD_EQUALS) {
+        if (n < 2 || n - 1 > CAUSES_PER_KEY)
             return false;
-        void **slot = smap_put(&rs->m1, key);
-        if (!slot || *slot)
+        cause_list *cl = calloc(1, sizeof *cl + (size_t)(n - 1) * sizeof cl->v[0]);
+        if (!cl)
             return false;
-        if (rs->r->kind == RULE_PRECEDES || rs->r->kind == RULE_FIELD_EQUALS) {
-            if (n < 2 || n - 1 > CAUSES_PER_KEY)
+        cl->cap = (size_t)(n - 1);
+        *slot = cl;
+        for (int k = 1; k < n; k++) {
+            const cJSON *c = cJSON_GetArrayItem(x, k);
+            cause *cs = &cl->v[cl->n];
+            const char *actor = rd_str(cJSON_GetArrayItem(c, 0), &ok);
+            cs->eqv = dup_or_null(rd_str(cJSON_GetArrayItem(c, 1), &ok), &ok);
+            cl->n++;
+            if (!ok || !actor || !(cs->actor = intern(e, actor)) ||
+                !rd_i64(cJSON_GetArrayItem(c, 2), &cs->time) ||
+                !rd_u64(cJSON_GetArrayItem(c, 3), &cs->index))
                 return false;
-            cause_list *cl = calloc(1, sizeof *cl + (size_t)(n - 1) * sizeof cl->v[0]);
-            if (!cl)
-                return false;
-            cl->cap = (size_t)(n - 1);
-            *slot = cl;
-            for (int k = 1; k < n; k++) {
-                const cJSON *c = cJSON_GetArrayItem(x, k);
-                cause *cs = &cl->v[cl->n];
-                const char *actor = rd_str(cJSON_GetArrayItem(c, 0), &ok);
-                cs->eqv = dup_or_null(rd_str(cJSON_GetArrayItem(c, 1), &ok), &ok);
-                cl->n++;
-                if (!ok || !actor || !(cs->actor = intern(e, actor)) ||
-                    !rd_i64(cJSON_GetArrayItem(c, 2), &cs->time) ||
-                    !rd_u64(cJSON_GetArrayItem(c, 3), &cs->index))
-                    return false;
-            }
-        } else if (rs->r->kind == RULE_REVOKED_WITHIN) {
-            if (n != 6)
-                return false;
-            grant *g = calloc(1, sizeof *g);
-            if (!g)
-                return false;
-            *slot = g;
-            const char *pr = rd_str(cJSON_GetArrayItem(x, 1), &ok);
-            g->principal = dup_or_null(pr, &ok);
-            g->what = dup_or_null(rd_str(cJSON_GetArrayItem(x, 2), &ok), &ok);
-            g->active = cJSON_IsTrue(cJSON_GetArrayItem(x, 4));
-            const cJSON *ob = cJSON_GetArrayItem(x, 5);
-            if (!ok || !pr || !g->what || !rd_u64(cJSON_GetArrayItem(x, 3), &g->index) ||
-                !cJSON_IsNumber(ob) || ob->valuedouble < -1 ||
-                ob->valuedouble >= (double)rs->nob || ob->valuedouble != floor(ob->valuedouble))
-                return false;
-            g->obl = (long)ob->valuedouble;
-            void **ps = smap_put(&rs->m2, pr);
-            if (!ps || (!*ps && !(*ps = calloc(1, sizeof(ptrvec)))))
-                return false;
-            ptrvec *pv = *ps;
-            if (pv->n == pv->cap) {
-                size_t nc = pv->cap ? pv->cap * 2 : 4;
-                void **nv = realloc(pv->v, nc * sizeof *nv);
-                if (!nv)
-                    return false;
-                pv->v = nv;
-                pv->cap = nc;
-            }
-            pv->v[pv->n++] = g;
-        } else {
-            return false;
         }
+    } else if (rs->r->kind == RULE_REVOKED_WITHIN) {
+        if (n != 6)
+            return false;
+        grant *g = calloc(1, sizeof *g);
+        if (!g)
+            return false;
+        *slot = g;
+        const char *pr = rd_str(cJSON_GetArrayItem(x, 1), &ok);
+        g->principal = dup_or_null(pr, &ok);
+        g->what = dup_or_null(rd_str(cJSON_GetArrayItem(x, 2), &ok), &ok);
+        g->active = cJSON_IsTrue(cJSON_GetArrayItem(x, 4));
+        const cJSON *ob = cJSON_GetArrayItem(x, 5);
+        if (!ok || !pr || !g->what || !rd_u64(cJSON_GetArrayItem(x, 3), &g->index) ||
+            !cJSON_IsNumber(ob) || ob->valuedouble < -1 ||
+            ob->valuedouble >= (double)rs->nob || ob->valuedouble != floor(ob->valuedouble))
+            return false;
+        g->obl = (long)ob->valuedouble;
+        void **ps = smap_put(&rs->m2, pr);
+        if (!ps || (!*ps && !(*ps = calloc(1, sizeof(ptrvec)))))
+            return false;
+        ptrvec *pv = *ps;
+        if (pv->n == pv->cap) {
+            size_t nc = pv->cap ? pv->cap * 2 : 4;
+            void **nv = realloc(pv->v, nc * sizeof *nv);
+            if (!nv)
+                return false;
+            pv->v = nv;
+            pv->cap = nc;
+        }
+        pv->v[pv->n++] = g;
+    } else {
+        return false;
     }
+    return true;
+}
+
+static bool restore_rule(eval_engine *e, rstate *rs, const cJSON *r)
+{
+    bool ok = true;
+    const char *id = rd_str(cJSON_GetObjectItem(r, "id"), &ok);
+    if (!ok || !id || strcmp(id, rs->r->id))
+        return false;
+    if (!rd_u64(cJSON_GetObjectItem(r, "checked"), &rs->checked) ||
+        !rd_u64(cJSON_GetObjectItem(r, "ev_count"), &rs->ev_count) ||
+        !rd_u64(cJSON_GetObjectItem(r, "f_count"), &rs->f_count) ||
+        !cJSON_IsNumber(cJSON_GetObjectItem(r, "num")) ||
+        !cJSON_IsNumber(cJSON_GetObjectItem(r, "den")))
+        return false;
+    rs->num = cJSON_GetObjectItem(r, "num")->valuedouble;
+    rs->den = cJSON_GetObjectItem(r, "den")->valuedouble;
+    if (!restore_lists(e, rs, r) || !restore_obligs(e, rs, r))
+        return false;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(r, "m1"))
+        if (!restore_key(e, rs, x))
+            return false;
     return true;
 }
 

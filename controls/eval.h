@@ -28,6 +28,8 @@
 #include "status.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EVAL_MAX_LIST 1000 /* findings and evidence indices kept per rule */
@@ -50,6 +52,43 @@ int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_
 /* The next index the engine expects (the count of entries fed so far when
  * fed from 0). */
 uint64_t eval_next_index(const eval_engine *e);
+
+/* One rule's result (eval_results). Strings are owned by the result. */
+typedef enum eval_status { EVAL_PASS, EVAL_FAIL, EVAL_NO_EVIDENCE } eval_status;
+
+typedef struct eval_finding {
+    char *message;
+    char *owner;      /* NULL: no owner (no RACI policy, or none for the activity) */
+    bool has_index;   /* the finding is about ledger entry `index`, dated time_us */
+    uint64_t index;
+    int64_t time_us;
+} eval_finding;
+
+typedef struct eval_rule_result {
+    char *id, *title;
+    const char *kind, *severity;    /* rules_kind_name, rules_sev_name (static) */
+    eval_status status;             /* fail if any finding, else pass if evidence */
+    uint64_t checked, pending;      /* events judged; obligations not yet due */
+    bool has_ratio;                 /* rate rules with enough evidence */
+    double ratio;
+    uint64_t *evidence;             /* ledger indices, at most EVAL_MAX_LIST */
+    size_t nevidence;
+    uint64_t evidence_count;        /* the true total */
+    eval_finding *findings;         /* at most EVAL_MAX_LIST, by index then message */
+    size_t nfindings;
+    uint64_t findings_count;        /* the true total */
+} eval_rule_result;
+
+/* Each rule's result at `as_of_us`, in rule order. OUT: *out (free with
+ * eval_results_free(*out, *n)), *n = the number of rules. Does not change
+ * the rule state (see eval_result). */
+int eval_results(eval_engine *e, int64_t as_of_us, eval_rule_result **out, size_t *n,
+                 adt_err *err);
+void eval_results_free(eval_rule_result *r, size_t n);
+const char *eval_status_name(eval_status s); /* "pass", "fail", "no_evidence" */
+/* The JSON of a rule result and of one of its findings (below); NULL on OOM. */
+cJSON *eval_rule_json(const eval_rule_result *r);
+cJSON *eval_finding_json(const eval_rule_result *r, const eval_finding *f);
 
 /* Each rule's result at `as_of_us`, as a JSON array (caller frees), in
  * rule order: {"id","title","kind","severity","status" (pass|fail|no_evidence),

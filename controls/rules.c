@@ -481,14 +481,25 @@ static int parse_precedes(pctx *p, xmlNodePtr k, rule *r, const char *kn)
     return parse_dur_attr(p, k, "max-age", false, &r->max_age_us);
 }
 
+/* The kind `kind` of rule element k (<within>, <revoked-within>), which
+ * starts with its <trigger> (into r->earlier). OUT: *c = the trigger. */
+static int parse_trigger(pctx *p, xmlNodePtr k, rule *r, rule_kind kind, xmlNodePtr *c)
+{
+    int rc = ADT_OK;
+    *c = first_el(k);
+    r->kind = kind;
+    if (!is(*c, "trigger") || (rc = parse_sel(p, *c, &r->earlier)))
+        return rc ? rc : perr(p, k, ADT_EINVAL, "<%s> starts with <trigger>", (const char *)k->name);
+    return ADT_OK;
+}
+
 /* <within>: a trigger, its response within an SLA, keys and <sla-when>. */
 static int parse_within(pctx *p, xmlNodePtr k, rule *r, const char *kn)
 {
-    int rc = ADT_OK;
-    xmlNodePtr c = first_el(k);
-    r->kind = RULE_WITHIN;
-    if (!is(c, "trigger") || (rc = parse_sel(p, c, &r->earlier)))
-        return rc ? rc : perr(p, k, ADT_EINVAL, "<within> starts with <trigger>");
+    xmlNodePtr c;
+    int rc = parse_trigger(p, k, r, RULE_WITHIN, &c);
+    if (rc)
+        return rc;
     c = next_el(c);
     if (!is(c, "response") || (rc = parse_sel(p, c, &r->later)))
         return rc ? rc : perr(p, k, ADT_EINVAL, "<within> needs <response> after <trigger>");
@@ -580,11 +591,10 @@ static int parse_rate(pctx *p, xmlNodePtr k, rule *r, const char *kn)
 /* <revoked-within>: grants revoked within an SLA of the trigger. */
 static int parse_revoked(pctx *p, xmlNodePtr k, rule *r, const char *kn)
 {
-    int rc = ADT_OK;
-    xmlNodePtr c = first_el(k);
-    r->kind = RULE_REVOKED_WITHIN;
-    if (!is(c, "trigger") || (rc = parse_sel(p, c, &r->earlier)))
-        return rc ? rc : perr(p, k, ADT_EINVAL, "<revoked-within> starts with <trigger>");
+    xmlNodePtr c;
+    int rc = parse_trigger(p, k, r, RULE_REVOKED_WITHIN, &c);
+    if (rc)
+        return rc;
     if (!r->earlier.field)
         return perr(p, c, ADT_EINVAL, "<trigger> needs key=");
     for (c = next_el(c); c; c = next_el(c)) {

@@ -10,6 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+void oscal_uuid_of_hash(uint8_t h[32], char out[37])
+{
+    h[6] = (uint8_t)((h[6] & 0x0f) | 0x40); /* version 4 */
+    h[8] = (uint8_t)((h[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    static const char hx[] = "0123456789abcdef";
+    size_t j = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[j++] = '-';
+        out[j++] = hx[h[i] >> 4];
+        out[j++] = hx[h[i] & 15];
+    }
+    out[j] = 0;
+}
+
 void oscal_uuid(const rdata *d, const char *kind, const char *key, char out[37])
 {
     crypto_hash_sha256_state st;
@@ -24,37 +39,20 @@ void oscal_uuid(const rdata *d, const char *kind, const char *key, char out[37])
             crypto_hash_sha256_update(&st, d->root, 32);
     }
     crypto_hash_sha256_final(&st, h);
-    h[6] = (uint8_t)((h[6] & 0x0f) | 0x40); /* version 4 */
-    h[8] = (uint8_t)((h[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    static const char hx[] = "0123456789abcdef";
-    size_t j = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[j++] = '-';
-        out[j++] = hx[h[i] >> 4];
-        out[j++] = hx[h[i] & 15];
-    }
-    out[j] = 0;
+    oscal_uuid_of_hash(h, out);
 }
 
-/* ---- the controls, read once from the evaluation document ----------------- */
+/* ---- the controls, read once from the typed evaluation ------------------ */
 
 typedef struct octl {
     const char *framework, *id, *title, *status; /* borrowed from d->controls */
     int state;              /* 1 satisfied, 0 not satisfied, -1 not evaluated */
     uint64_t ev[OSCAL_MAX_EVIDENCE];
     size_t nev, ev_total;
-    const cJSON *findings;
+    const controls_control *ctl;
 } octl;
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* A token for OSCAL ids: letters, digits, '.', '-', '_' (others become '_'). */
-static void tokenize(const char *s, char *out, size_t cap)
+void oscal_token(const char *s, char *out, size_t cap)
 {
     size_t j = 0;
     if (!s || !*s)
@@ -70,80 +68,63 @@ static void tokenize(const char *s, char *out, size_t cap)
     out[j] = 0;
 }
 
+/* The in-scope controls with the evidence the checkpoint covers (the first
+ * CONTROLS_MAX_EVIDENCE of its rules', as the status document lists them). */
 static size_t read_controls(const rdata *d, octl **out)
 {
     *out = NULL;
-    const cJSON *arr = d->controls ? cJSON_GetObjectItemCaseSensitive(d->controls, "controls") : NULL;
-    int n = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : 0;
-    if (n <= 0)
+    const controls_result *r = d->controls;
+    if (!r || !r->ncontrols)
         return 0;
-    octl *c = calloc((size_t)n, sizeof *c);
+    octl *c = calloc(r->ncontrols, sizeof *c);
     if (!c)
         return 0;
-    size_t k = 0;
-    const cJSON *x;
-    cJSON_ArrayForEach(x, arr)
-    {
-        const char *id = jstr(x, "id");
-        if (!id)
-            id = jstr(x, "control_id");
-        const char *st = jstr(x, "status");
-        if (!id || !st)
-            continue;
-        octl *o = &c[k++];
-        o->framework = jstr(x, "framework");
-        if (!o->framework)
-            o->framework = "";
-        o->id = id;
-        o->title = jstr(x, "title");
-        o->status = st;
-        o->state = !strcmp(st, "satisfied") ? 1
-                   : (!strcmp(st, "not_satisfied") || !strcmp(st, "not-satisfied")) ? 0
-                                                                                     : -1;
-        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(x, "evidence");
-        const cJSON *e;
-        cJSON_ArrayForEach(e, ev)
-        {
-            double v = -1;
-            if (cJSON_IsNumber(e))
-                v = e->valuedouble;
-            else if (cJSON_IsObject(e)) {
-                const cJSON *ix = cJSON_GetObjectItemCaseSensitive(e, "index");
-                if (cJSON_IsNumber(ix))
-                    v = ix->valuedouble;
+    for (size_t k = 0; k < r->ncontrols; k++) {
+        const controls_control *x = &r->controls[k];
+        octl *o = &c[k];
+        o->ctl = x;
+        o->framework = x->framework;
+        o->id = x->id;
+        o->title = x->title;
+        o->status = controls_status_name(x->status);
+        o->state = x->status == CONTROLS_SATISFIED       ? 1
+                   : x->status == CONTROLS_NOT_SATISFIED ? 0
+                                                         : -1;
+        size_t listed = 0;
+        for (size_t i = 0; i < x->nrules; i++) {
+            const eval_rule_result *rr = &r->rules[x->rules[i].rule];
+            for (size_t e = 0; e < rr->nevidence && listed < CONTROLS_MAX_EVIDENCE; e++, listed++) {
+                uint64_t v = rr->evidence[e];
+                if (v >= d->tree_size)
+                    continue; /* only entries the checkpoint covers are cited */
+                o->ev_total++;
+                if (o->nev < OSCAL_MAX_EVIDENCE)
+                    o->ev[o->nev++] = v;
             }
-            if (!(v >= 0) || v >= (double)d->tree_size || v != floor(v))
-                continue; /* only entries the checkpoint covers are cited */
-            o->ev_total++;
-            if (o->nev < OSCAL_MAX_EVIDENCE)
-                o->ev[o->nev++] = (uint64_t)v;
         }
-        o->findings = cJSON_GetObjectItemCaseSensitive(x, "findings");
     }
     *out = c;
-    return k;
+    return r->ncontrols;
 }
 
-static void finding_text(const octl *c, char *out, size_t cap)
+/* The control's findings in words (the first CONTROLS_MAX_FINDINGS of its rules'). */
+static void finding_text(const rdata *d, const octl *c, char *out, size_t cap)
 {
-    size_t used = 0;
+    size_t used = 0, listed = 0;
     out[0] = 0;
-    const cJSON *f;
-    cJSON_ArrayForEach(f, c->findings)
-    {
-        const char *m = jstr(f, "message");
-        if (!m)
-            m = jstr(f, "title");
-        const char *sev = jstr(f, "severity");
-        const char *owner = jstr(f, "owner");
-        if (!m)
-            continue;
-        int w = snprintf(out + used, cap - used, "%s[%s] %s%s%s", used ? " " : "",
-                         sev ? sev : "finding", m, owner && *owner ? " Owner: " : "",
-                         owner && *owner ? owner : "");
-        if (w < 0 || (size_t)w >= cap - used)
-            break;
-        used += (size_t)w;
+    const controls_result *r = d->controls;
+    for (size_t i = 0; i < c->ctl->nrules; i++) {
+        const eval_rule_result *rr = &r->rules[c->ctl->rules[i].rule];
+        for (size_t k = 0; k < rr->nfindings && listed < CONTROLS_MAX_FINDINGS; k++, listed++) {
+            const eval_finding *f = &rr->findings[k];
+            const char *owner = f->owner;
+            int w = snprintf(out + used, cap - used, "%s[%s] %s%s%s", used ? " " : "",
+                             rr->severity, f->message ? f->message : "",
+                             owner && *owner ? " Owner: " : "", owner && *owner ? owner : "");
+            if (w < 0 || (size_t)w >= cap - used)
+                return;
+            used += (size_t)w;
+        }
     }
 }
 
@@ -179,19 +160,10 @@ static void fmt_s(int64_t us, char *out, size_t cap)
     rfc3339_format_s(us, out, cap);
 }
 
-int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err)
+/* metadata and the plan it imports */
+static void xml_metadata(const rdata *d, xmlNodePtr root, xmlNsPtr ns)
 {
-    octl *c = NULL;
-    size_t nc = read_controls(d, &c);
-    char u[37], txt[1024], t[64];
-    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "assessment-results");
-    xmlNsPtr ns = xmlNewNs(root, BAD_CAST OSCAL_NS, NULL);
-    xmlSetNs(root, ns);
-    xmlDocSetRootElement(doc, root);
-    oscal_uuid(d, "assessment-results", "", u);
-    oat(root, "uuid", u);
-
+    char txt[1024];
     xmlNodePtr md = xmlNewChild(root, ns, BAD_CAST "metadata", NULL);
     snprintf(txt, sizeof txt, "auditd assessment results %s (%s)", d->period.label, d->origin);
     oel(md, ns, "title", txt);
@@ -203,10 +175,15 @@ int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err)
     xmlNodePtr role = xmlNewChild(md, ns, BAD_CAST "role", NULL);
     oat(role, "id", "assessor");
     oel(role, ns, "title", "Automated assessor (auditd evidence rules over the ledger)");
-
     xmlNodePtr ap = xmlNewChild(root, ns, BAD_CAST "import-ap", NULL);
     oat(ap, "href", "urn:auditd:assessment-plan:controls-rules");
+}
 
+/* the result's head: what was evaluated, at which checkpoint, which controls */
+static xmlNodePtr xml_result(const rdata *d, xmlNodePtr root, xmlNsPtr ns, const octl *c,
+                             size_t nc, const char *rhex)
+{
+    char u[37], txt[1024], t[64];
     xmlNodePtr res = xmlNewChild(root, ns, BAD_CAST "result", NULL);
     oscal_uuid(d, "result", "", u);
     oat(res, "uuid", u);
@@ -221,8 +198,6 @@ int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err)
     oel(res, ns, "start", t);
     fmt_s(d->period.to_us - 1000000, t, sizeof t);
     oel(res, ns, "end", t);
-    char rhex[65];
-    rdata_hex(d->root, 32, rhex);
     snprintf(txt, sizeof txt, "%llu", (unsigned long long)d->tree_size);
     oprop(res, ns, "checkpoint-tree-size", txt);
     oprop(res, ns, "checkpoint-root", rhex);
@@ -231,120 +206,114 @@ int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err)
         nne += c[i].state < 0;
     snprintf(txt, sizeof txt, "%zu", nne);
     oprop(res, ns, "controls-not-evaluated", txt);
-
     xmlNodePtr rc = xmlNewChild(res, ns, BAD_CAST "reviewed-controls", NULL);
     xmlNodePtr cs = xmlNewChild(rc, ns, BAD_CAST "control-selection", NULL);
     if (!nc)
         xmlNewChild(cs, ns, BAD_CAST "include-all", NULL);
     for (size_t i = 0; i < nc; i++) {
         char tok[128];
-        tokenize(c[i].id, tok, sizeof tok);
+        oscal_token(c[i].id, tok, sizeof tok);
         oat(xmlNewChild(cs, ns, BAD_CAST "include-control", NULL), "control-id", tok);
     }
+    return res;
+}
 
-    char cp_uuid[37];
-    oscal_uuid(d, "checkpoint", "", cp_uuid);
-    char cp_href[40];
-    snprintf(cp_href, sizeof cp_href, "#%s", cp_uuid);
-    int rcode = ADT_OK;
-    /* observations (evaluated controls with evidence) */
-    for (size_t i = 0; i < nc; i++) {
-        if (c[i].state < 0 || !c[i].nev)
-            continue;
-        char key[192];
-        snprintf(key, sizeof key, "%s/%s", c[i].framework, c[i].id);
-        xmlNodePtr ob = xmlNewChild(res, ns, BAD_CAST "observation", NULL);
+/* One observation: the control's evidence entries, each with its leaf hash,
+ * proven against the checkpoint (cp_href). */
+static int xml_observation(const rdata *d, ledger *lg, const octl *c, const char *key,
+                           const char *cp_href, xmlNodePtr res, xmlNsPtr ns, adt_err *err)
+{
+    char u[37], txt[1024];
+    xmlNodePtr ob = xmlNewChild(res, ns, BAD_CAST "observation", NULL);
+    oscal_uuid(d, "observation", key, u);
+    oat(ob, "uuid", u);
+    snprintf(txt, sizeof txt, "Ledger evidence for %s %s", c->framework, c->id);
+    oel(ob, ns, "title", txt);
+    snprintf(txt, sizeof txt,
+             "%zu ledger entries are evidence for this control (%zu cited); each is provable "
+             "against the signed checkpoint in back-matter.",
+             c->ev_total, c->nev);
+    odesc(ob, ns, "description", txt);
+    snprintf(txt, sizeof txt, "%zu", c->ev_total);
+    oprop(ob, ns, "evidence-count", txt);
+    oel(ob, ns, "method", "TEST");
+    oel(ob, ns, "type", "control-objective");
+    for (size_t e = 0; e < c->nev; e++) {
+        merkle_hash lh;
+        char hx[65];
+        if (ledger_leaf_hash(lg, c->ev[e], lh, err))
+            return err ? err->code : ADT_EIO;
+        rdata_hex(lh, 32, hx);
+        xmlNodePtr re = xmlNewChild(ob, ns, BAD_CAST "relevant-evidence", NULL);
+        snprintf(txt, sizeof txt, "/v1/log/entries/%llu", (unsigned long long)c->ev[e]);
+        oat(re, "href", txt);
+        snprintf(txt, sizeof txt, "Ledger entry %llu.", (unsigned long long)c->ev[e]);
+        odesc(re, ns, "description", txt);
+        snprintf(txt, sizeof txt, "%llu", (unsigned long long)c->ev[e]);
+        oprop(re, ns, "ledger-index", txt);
+        oprop(re, ns, "leaf-hash", hx);
+        xmlNodePtr ln = xmlNewChild(re, ns, BAD_CAST "link", NULL);
+        oat(ln, "href", cp_href);
+        oat(ln, "rel", "proven-against");
+    }
+    oel(ob, ns, "collected", d->as_of);
+    return ADT_OK;
+}
+
+/* The risk of a control not satisfied. */
+static void xml_risk(const rdata *d, const octl *c, const char *key, xmlNodePtr res, xmlNsPtr ns)
+{
+    char u[37], txt[1024];
+    xmlNodePtr rk = xmlNewChild(res, ns, BAD_CAST "risk", NULL);
+    oscal_uuid(d, "risk", key, u);
+    oat(rk, "uuid", u);
+    snprintf(txt, sizeof txt, "%s %s not satisfied", c->framework, c->id);
+    oel(rk, ns, "title", txt);
+    finding_text(d, c, txt, sizeof txt);
+    odesc(rk, ns, "description", txt[0] ? txt : "The evidence rules found the control not satisfied.");
+    odesc(rk, ns, "statement", "The control's objective is not met for the period; see the findings.");
+    oel(rk, ns, "status", "open");
+}
+
+/* The finding of an evaluated control, with its observation and risk. */
+static void xml_finding(const rdata *d, const octl *c, const char *key, xmlNodePtr res,
+                        xmlNsPtr ns)
+{
+    char u[37], txt[1024], tok[128];
+    xmlNodePtr f = xmlNewChild(res, ns, BAD_CAST "finding", NULL);
+    oscal_uuid(d, "finding", key, u);
+    oat(f, "uuid", u);
+    snprintf(txt, sizeof txt, "%s %s %s", c->framework, c->id,
+             c->state ? "satisfied" : "not satisfied");
+    oel(f, ns, "title", txt);
+    finding_text(d, c, txt, sizeof txt);
+    if (!txt[0])
+        snprintf(txt, sizeof txt, "%s%s", c->title ? c->title : "Control evaluated",
+                 c->state ? ": the evidence rules are satisfied." : ".");
+    odesc(f, ns, "description", txt);
+    oprop(f, ns, "framework", c->framework[0] ? c->framework : "unknown");
+    xmlNodePtr tg = xmlNewChild(f, ns, BAD_CAST "target", NULL);
+    oat(tg, "type", "objective-id");
+    oscal_token(c->id, tok, sizeof tok);
+    snprintf(txt, sizeof txt, "%s_obj", tok);
+    oat(tg, "target-id", txt);
+    oat(xmlNewChild(tg, ns, BAD_CAST "status", NULL), "state",
+        c->state ? "satisfied" : "not-satisfied");
+    if (c->nev) {
         oscal_uuid(d, "observation", key, u);
-        oat(ob, "uuid", u);
-        snprintf(txt, sizeof txt, "Ledger evidence for %s %s", c[i].framework, c[i].id);
-        oel(ob, ns, "title", txt);
-        snprintf(txt, sizeof txt,
-                 "%zu ledger entries are evidence for this control (%zu cited); each is provable "
-                 "against the signed checkpoint in back-matter.",
-                 c[i].ev_total, c[i].nev);
-        odesc(ob, ns, "description", txt);
-        snprintf(txt, sizeof txt, "%zu", c[i].ev_total);
-        oprop(ob, ns, "evidence-count", txt);
-        oel(ob, ns, "method", "TEST");
-        oel(ob, ns, "type", "control-objective");
-        for (size_t e = 0; e < c[i].nev; e++) {
-            merkle_hash lh;
-            char hx[65];
-            if (ledger_leaf_hash(lg, c[i].ev[e], lh, err)) {
-                rcode = err ? err->code : ADT_EIO;
-                goto fail;
-            }
-            rdata_hex(lh, 32, hx);
-            xmlNodePtr re = xmlNewChild(ob, ns, BAD_CAST "relevant-evidence", NULL);
-            snprintf(txt, sizeof txt, "/v1/log/entries/%llu", (unsigned long long)c[i].ev[e]);
-            oat(re, "href", txt);
-            snprintf(txt, sizeof txt, "Ledger entry %llu.", (unsigned long long)c[i].ev[e]);
-            odesc(re, ns, "description", txt);
-            snprintf(txt, sizeof txt, "%llu", (unsigned long long)c[i].ev[e]);
-            oprop(re, ns, "ledger-index", txt);
-            oprop(re, ns, "leaf-hash", hx);
-            xmlNodePtr ln = xmlNewChild(re, ns, BAD_CAST "link", NULL);
-            oat(ln, "href", cp_href);
-            oat(ln, "rel", "proven-against");
-        }
-        oel(ob, ns, "collected", d->as_of);
+        oat(xmlNewChild(f, ns, BAD_CAST "related-observation", NULL), "observation-uuid", u);
     }
-    /* risks for controls not satisfied */
-    for (size_t i = 0; i < nc; i++) {
-        if (c[i].state != 0)
-            continue;
-        char key[192];
-        snprintf(key, sizeof key, "%s/%s", c[i].framework, c[i].id);
-        xmlNodePtr rk = xmlNewChild(res, ns, BAD_CAST "risk", NULL);
+    if (c->state == 0) {
         oscal_uuid(d, "risk", key, u);
-        oat(rk, "uuid", u);
-        snprintf(txt, sizeof txt, "%s %s not satisfied", c[i].framework, c[i].id);
-        oel(rk, ns, "title", txt);
-        finding_text(&c[i], txt, sizeof txt);
-        odesc(rk, ns, "description", txt[0] ? txt : "The evidence rules found the control not satisfied.");
-        odesc(rk, ns, "statement", "The control's objective is not met for the period; see the findings.");
-        oel(rk, ns, "status", "open");
+        oat(xmlNewChild(f, ns, BAD_CAST "associated-risk", NULL), "risk-uuid", u);
     }
-    /* findings */
-    for (size_t i = 0; i < nc; i++) {
-        if (c[i].state < 0)
-            continue;
-        char key[192], tok[128];
-        snprintf(key, sizeof key, "%s/%s", c[i].framework, c[i].id);
-        xmlNodePtr f = xmlNewChild(res, ns, BAD_CAST "finding", NULL);
-        oscal_uuid(d, "finding", key, u);
-        oat(f, "uuid", u);
-        snprintf(txt, sizeof txt, "%s %s %s", c[i].framework, c[i].id,
-                 c[i].state ? "satisfied" : "not satisfied");
-        oel(f, ns, "title", txt);
-        finding_text(&c[i], txt, sizeof txt);
-        if (!txt[0])
-            snprintf(txt, sizeof txt, "%s%s", c[i].title ? c[i].title : "Control evaluated",
-                     c[i].state ? ": the evidence rules are satisfied." : ".");
-        odesc(f, ns, "description", txt);
-        oprop(f, ns, "framework", c[i].framework[0] ? c[i].framework : "unknown");
-        xmlNodePtr tg = xmlNewChild(f, ns, BAD_CAST "target", NULL);
-        oat(tg, "type", "objective-id");
-        tokenize(c[i].id, tok, sizeof tok);
-        snprintf(txt, sizeof txt, "%s_obj", tok);
-        oat(tg, "target-id", txt);
-        oat(xmlNewChild(tg, ns, BAD_CAST "status", NULL), "state",
-            c[i].state ? "satisfied" : "not-satisfied");
-        if (c[i].nev) {
-            oscal_uuid(d, "observation", key, u);
-            oat(xmlNewChild(f, ns, BAD_CAST "related-observation", NULL), "observation-uuid", u);
-        }
-        if (c[i].state == 0) {
-            oscal_uuid(d, "risk", key, u);
-            oat(xmlNewChild(f, ns, BAD_CAST "associated-risk", NULL), "risk-uuid", u);
-        }
-    }
-    if (!nc) {
-        snprintf(txt, sizeof txt, "No control evaluation was available: %s",
-                 d->controls_problem[0] ? d->controls_problem : "no controls in scope");
-        odesc(res, ns, "remarks", txt);
-    }
+}
 
+/* back-matter: the signed checkpoint itself (base64) */
+static int xml_back_matter(const rdata *d, xmlNodePtr root, xmlNsPtr ns, const char *cp_uuid,
+                           const char *rhex)
+{
+    char txt[1024];
     xmlNodePtr bm = xmlNewChild(root, ns, BAD_CAST "back-matter", NULL);
     xmlNodePtr rs = xmlNewChild(bm, ns, BAD_CAST "resource", NULL);
     oat(rs, "uuid", cp_uuid);
@@ -356,23 +325,67 @@ int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err)
     snprintf(txt, sizeof txt, "%llu", (unsigned long long)d->tree_size);
     oprop(rs, ns, "tree-size", txt);
     oprop(rs, ns, "root", rhex);
-    char *b64 = malloc(sodium_base64_ENCODED_LEN(NOTE_MAX, sodium_base64_VARIANT_ORIGINAL));
-    if (!b64) {
-        rcode = ADT_ENOMEM;
-        goto fail;
-    }
-    sodium_bin2base64(b64, sodium_base64_ENCODED_LEN(NOTE_MAX, sodium_base64_VARIANT_ORIGINAL),
-                      (const unsigned char *)d->checkpoint, strlen(d->checkpoint),
+    size_t blen = sodium_base64_ENCODED_LEN(NOTE_MAX, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(blen);
+    if (!b64)
+        return ADT_ENOMEM;
+    sodium_bin2base64(b64, blen, (const unsigned char *)d->checkpoint, strlen(d->checkpoint),
                       sodium_base64_VARIANT_ORIGINAL);
     xmlNodePtr b = oel(rs, ns, "base64", b64);
     free(b64);
     oat(b, "filename", "checkpoint.txt");
     oat(b, "media-type", "text/plain");
-    free(c);
-    *out = doc;
     return ADT_OK;
-fail:
+}
+
+int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err)
+{
+    octl *c = NULL;
+    size_t nc = read_controls(d, &c);
+    char u[37], rhex[65];
+    rdata_hex(d->root, 32, rhex);
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "assessment-results");
+    xmlNsPtr ns = xmlNewNs(root, BAD_CAST OSCAL_NS, NULL);
+    xmlSetNs(root, ns);
+    xmlDocSetRootElement(doc, root);
+    oscal_uuid(d, "assessment-results", "", u);
+    oat(root, "uuid", u);
+    xml_metadata(d, root, ns);
+    xmlNodePtr res = xml_result(d, root, ns, c, nc, rhex);
+    char cp_uuid[37], cp_href[40], key[192];
+    oscal_uuid(d, "checkpoint", "", cp_uuid);
+    snprintf(cp_href, sizeof cp_href, "#%s", cp_uuid);
+    int rcode = ADT_OK;
+    /* the schema orders them: observations, risks, findings */
+    for (size_t i = 0; i < nc && !rcode; i++) {
+        snprintf(key, sizeof key, "%s/%s", c[i].framework, c[i].id);
+        if (c[i].state >= 0 && c[i].nev)
+            rcode = xml_observation(d, lg, &c[i], key, cp_href, res, ns, err);
+    }
+    for (size_t i = 0; i < nc && !rcode; i++) {
+        snprintf(key, sizeof key, "%s/%s", c[i].framework, c[i].id);
+        if (c[i].state == 0)
+            xml_risk(d, &c[i], key, res, ns);
+    }
+    for (size_t i = 0; i < nc && !rcode; i++) {
+        snprintf(key, sizeof key, "%s/%s", c[i].framework, c[i].id);
+        if (c[i].state >= 0)
+            xml_finding(d, &c[i], key, res, ns);
+    }
+    if (!nc) {
+        char txt[1024];
+        snprintf(txt, sizeof txt, "No control evaluation was available: %s",
+                 d->controls_problem[0] ? d->controls_problem : "no controls in scope");
+        odesc(res, ns, "remarks", txt);
+    }
+    if (!rcode)
+        rcode = xml_back_matter(d, root, ns, cp_uuid, rhex);
     free(c);
+    if (!rcode) {
+        *out = doc;
+        return ADT_OK;
+    }
     xmlFreeDoc(doc);
     if (err && err->code == rcode && err->msg[0])
         return rcode;
@@ -390,16 +403,10 @@ static void jprop(cJSON *arr, const char *name, const char *value)
     cJSON_AddItemToArray(arr, p);
 }
 
-int oscal_build_json(const rdata *d, ledger *lg, cJSON **out, adt_err *err)
+/* metadata and the plan it imports */
+static void json_metadata(const rdata *d, cJSON *ar)
 {
-    octl *c = NULL;
-    size_t nc = read_controls(d, &c);
-    char u[37], txt[1024], t[64], rhex[65];
-    rdata_hex(d->root, 32, rhex);
-    cJSON *top = cJSON_CreateObject();
-    cJSON *ar = cJSON_AddObjectToObject(top, "assessment-results");
-    oscal_uuid(d, "assessment-results", "", u);
-    cJSON_AddStringToObject(ar, "uuid", u);
+    char txt[1024];
     cJSON *md = cJSON_AddObjectToObject(ar, "metadata");
     snprintf(txt, sizeof txt, "auditd assessment results %s (%s)", d->period.label, d->origin);
     cJSON_AddStringToObject(md, "title", txt);
@@ -414,6 +421,12 @@ int oscal_build_json(const rdata *d, ledger *lg, cJSON **out, adt_err *err)
     cJSON_AddItemToArray(cJSON_AddArrayToObject(md, "roles"), role);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(ar, "import-ap"), "href",
                             "urn:auditd:assessment-plan:controls-rules");
+}
+
+/* the result's head: what was evaluated, at which checkpoint, which controls */
+static cJSON *json_result(const rdata *d, cJSON *ar, const octl *c, size_t nc, const char *rhex)
+{
+    char u[37], txt[1024], t[64];
     cJSON *res = cJSON_CreateObject();
     cJSON_AddItemToArray(cJSON_AddArrayToObject(ar, "results"), res);
     oscal_uuid(d, "result", "", u);
@@ -444,137 +457,137 @@ int oscal_build_json(const rdata *d, ledger *lg, cJSON **out, adt_err *err)
                          sel);
     if (!nc) {
         cJSON_AddObjectToObject(sel, "include-all");
-    } else {
-        cJSON *inc = cJSON_AddArrayToObject(sel, "include-controls");
-        for (size_t i = 0; i < nc; i++) {
-            char tok[128];
-            tokenize(c[i].id, tok, sizeof tok);
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "control-id", tok);
-            cJSON_AddItemToArray(inc, o);
-        }
+        return res;
     }
-    char cp_uuid[37], cp_href[40];
-    oscal_uuid(d, "checkpoint", "", cp_uuid);
-    snprintf(cp_href, sizeof cp_href, "#%s", cp_uuid);
-    cJSON *obs = cJSON_CreateArray(), *risks = cJSON_CreateArray(), *finds = cJSON_CreateArray();
-    int rcode = ADT_OK;
+    cJSON *inc = cJSON_AddArrayToObject(sel, "include-controls");
     for (size_t i = 0; i < nc; i++) {
-        if (c[i].state < 0)
-            continue;
-        char key[192], tok[128];
-        snprintf(key, sizeof key, "%s/%s", c[i].framework, c[i].id);
-        if (c[i].nev) {
-            cJSON *ob = cJSON_CreateObject();
-            cJSON_AddItemToArray(obs, ob);
-            oscal_uuid(d, "observation", key, u);
-            cJSON_AddStringToObject(ob, "uuid", u);
-            snprintf(txt, sizeof txt, "Ledger evidence for %s %s", c[i].framework, c[i].id);
-            cJSON_AddStringToObject(ob, "title", txt);
-            snprintf(txt, sizeof txt,
-                     "%zu ledger entries are evidence for this control (%zu cited); each is "
-                     "provable against the signed checkpoint in back-matter.",
-                     c[i].ev_total, c[i].nev);
-            cJSON_AddStringToObject(ob, "description", txt);
-            snprintf(txt, sizeof txt, "%zu", c[i].ev_total);
-            jprop(cJSON_AddArrayToObject(ob, "props"), "evidence-count", txt);
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "methods"), cJSON_CreateString("TEST"));
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "types"),
-                                 cJSON_CreateString("control-objective"));
-            cJSON *rel = cJSON_AddArrayToObject(ob, "relevant-evidence");
-            for (size_t e = 0; e < c[i].nev; e++) {
-                merkle_hash lh;
-                char hx[65];
-                if (ledger_leaf_hash(lg, c[i].ev[e], lh, err)) {
-                    rcode = err ? err->code : ADT_EIO;
-                    break;
-                }
-                rdata_hex(lh, 32, hx);
-                cJSON *re = cJSON_CreateObject();
-                snprintf(txt, sizeof txt, "/v1/log/entries/%llu", (unsigned long long)c[i].ev[e]);
-                cJSON_AddStringToObject(re, "href", txt);
-                snprintf(txt, sizeof txt, "Ledger entry %llu.", (unsigned long long)c[i].ev[e]);
-                cJSON_AddStringToObject(re, "description", txt);
-                cJSON *rp = cJSON_AddArrayToObject(re, "props");
-                snprintf(txt, sizeof txt, "%llu", (unsigned long long)c[i].ev[e]);
-                jprop(rp, "ledger-index", txt);
-                jprop(rp, "leaf-hash", hx);
-                cJSON *ln = cJSON_CreateObject();
-                cJSON_AddStringToObject(ln, "href", cp_href);
-                cJSON_AddStringToObject(ln, "rel", "proven-against");
-                cJSON_AddItemToArray(cJSON_AddArrayToObject(re, "links"), ln);
-                cJSON_AddItemToArray(rel, re);
-            }
-            if (rcode)
-                break;
-            cJSON_AddStringToObject(ob, "collected", d->as_of);
-        }
-        if (c[i].state == 0) {
-            cJSON *rk = cJSON_CreateObject();
-            cJSON_AddItemToArray(risks, rk);
-            oscal_uuid(d, "risk", key, u);
-            cJSON_AddStringToObject(rk, "uuid", u);
-            snprintf(txt, sizeof txt, "%s %s not satisfied", c[i].framework, c[i].id);
-            cJSON_AddStringToObject(rk, "title", txt);
-            finding_text(&c[i], txt, sizeof txt);
-            cJSON_AddStringToObject(rk, "description",
-                                    txt[0] ? txt : "The evidence rules found the control not satisfied.");
-            cJSON_AddStringToObject(rk, "statement",
-                                    "The control's objective is not met for the period; see the findings.");
-            cJSON_AddStringToObject(rk, "status", "open");
-        }
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddItemToArray(finds, f);
-        oscal_uuid(d, "finding", key, u);
-        cJSON_AddStringToObject(f, "uuid", u);
-        snprintf(txt, sizeof txt, "%s %s %s", c[i].framework, c[i].id,
-                 c[i].state ? "satisfied" : "not satisfied");
-        cJSON_AddStringToObject(f, "title", txt);
-        finding_text(&c[i], txt, sizeof txt);
-        if (!txt[0])
-            snprintf(txt, sizeof txt, "%s%s", c[i].title ? c[i].title : "Control evaluated",
-                     c[i].state ? ": the evidence rules are satisfied." : ".");
-        cJSON_AddStringToObject(f, "description", txt);
-        jprop(cJSON_AddArrayToObject(f, "props"), "framework",
-              c[i].framework[0] ? c[i].framework : "unknown");
-        cJSON *tg = cJSON_AddObjectToObject(f, "target");
-        cJSON_AddStringToObject(tg, "type", "objective-id");
-        tokenize(c[i].id, tok, sizeof tok);
-        snprintf(txt, sizeof txt, "%s_obj", tok);
-        cJSON_AddStringToObject(tg, "target-id", txt);
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(tg, "status"), "state",
-                                c[i].state ? "satisfied" : "not-satisfied");
-        if (c[i].nev) {
-            cJSON *ro = cJSON_CreateObject();
-            oscal_uuid(d, "observation", key, u);
-            cJSON_AddStringToObject(ro, "observation-uuid", u);
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(f, "related-observations"), ro);
-        }
-        if (c[i].state == 0) {
-            cJSON *rr = cJSON_CreateObject();
-            oscal_uuid(d, "risk", key, u);
-            cJSON_AddStringToObject(rr, "risk-uuid", u);
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(f, "related-risks"), rr);
-        }
+        char tok[128];
+        oscal_token(c[i].id, tok, sizeof tok);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "control-id", tok);
+        cJSON_AddItemToArray(inc, o);
     }
-    /* OSCAL JSON arrays must not be empty: add only those with members. */
-    if (cJSON_GetArraySize(obs))
-        cJSON_AddItemToObject(res, "observations", obs);
-    else
-        cJSON_Delete(obs);
-    if (cJSON_GetArraySize(risks))
-        cJSON_AddItemToObject(res, "risks", risks);
-    else
-        cJSON_Delete(risks);
-    if (cJSON_GetArraySize(finds))
-        cJSON_AddItemToObject(res, "findings", finds);
-    else
-        cJSON_Delete(finds);
-    if (!nc) {
-        snprintf(txt, sizeof txt, "No control evaluation was available: %s",
-                 d->controls_problem[0] ? d->controls_problem : "no controls in scope");
-        cJSON_AddStringToObject(res, "remarks", txt);
+    return res;
+}
+
+/* One observation: the control's evidence entries, each with its leaf hash,
+ * proven against the checkpoint (cp_href). */
+static int json_observation(const rdata *d, ledger *lg, const octl *c, const char *key,
+                            const char *cp_href, cJSON *obs, adt_err *err)
+{
+    char u[37], txt[1024];
+    cJSON *ob = cJSON_CreateObject();
+    cJSON_AddItemToArray(obs, ob);
+    oscal_uuid(d, "observation", key, u);
+    cJSON_AddStringToObject(ob, "uuid", u);
+    snprintf(txt, sizeof txt, "Ledger evidence for %s %s", c->framework, c->id);
+    cJSON_AddStringToObject(ob, "title", txt);
+    snprintf(txt, sizeof txt,
+             "%zu ledger entries are evidence for this control (%zu cited); each is "
+             "provable against the signed checkpoint in back-matter.",
+             c->ev_total, c->nev);
+    cJSON_AddStringToObject(ob, "description", txt);
+    snprintf(txt, sizeof txt, "%zu", c->ev_total);
+    jprop(cJSON_AddArrayToObject(ob, "props"), "evidence-count", txt);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "methods"), cJSON_CreateString("TEST"));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "types"),
+                         cJSON_CreateString("control-objective"));
+    cJSON *rel = cJSON_AddArrayToObject(ob, "relevant-evidence");
+    for (size_t e = 0; e < c->nev; e++) {
+        merkle_hash lh;
+        char hx[65];
+        if (ledger_leaf_hash(lg, c->ev[e], lh, err))
+            return err ? err->code : ADT_EIO;
+        rdata_hex(lh, 32, hx);
+        cJSON *re = cJSON_CreateObject();
+        snprintf(txt, sizeof txt, "/v1/log/entries/%llu", (unsigned long long)c->ev[e]);
+        cJSON_AddStringToObject(re, "href", txt);
+        snprintf(txt, sizeof txt, "Ledger entry %llu.", (unsigned long long)c->ev[e]);
+        cJSON_AddStringToObject(re, "description", txt);
+        cJSON *rp = cJSON_AddArrayToObject(re, "props");
+        snprintf(txt, sizeof txt, "%llu", (unsigned long long)c->ev[e]);
+        jprop(rp, "ledger-index", txt);
+        jprop(rp, "leaf-hash", hx);
+        cJSON *ln = cJSON_CreateObject();
+        cJSON_AddStringToObject(ln, "href", cp_href);
+        cJSON_AddStringToObject(ln, "rel", "proven-against");
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(re, "links"), ln);
+        cJSON_AddItemToArray(rel, re);
     }
+    cJSON_AddStringToObject(ob, "collected", d->as_of);
+    return ADT_OK;
+}
+
+/* The risk of a control not satisfied. */
+static void json_risk(const rdata *d, const octl *c, const char *key, cJSON *risks)
+{
+    char u[37], txt[1024];
+    cJSON *rk = cJSON_CreateObject();
+    cJSON_AddItemToArray(risks, rk);
+    oscal_uuid(d, "risk", key, u);
+    cJSON_AddStringToObject(rk, "uuid", u);
+    snprintf(txt, sizeof txt, "%s %s not satisfied", c->framework, c->id);
+    cJSON_AddStringToObject(rk, "title", txt);
+    finding_text(d, c, txt, sizeof txt);
+    cJSON_AddStringToObject(rk, "description",
+                            txt[0] ? txt : "The evidence rules found the control not satisfied.");
+    cJSON_AddStringToObject(rk, "statement",
+                            "The control's objective is not met for the period; see the findings.");
+    cJSON_AddStringToObject(rk, "status", "open");
+}
+
+/* The finding of an evaluated control, with its observation and risk. */
+static void json_finding(const rdata *d, const octl *c, const char *key, cJSON *finds)
+{
+    char u[37], txt[1024], tok[128];
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddItemToArray(finds, f);
+    oscal_uuid(d, "finding", key, u);
+    cJSON_AddStringToObject(f, "uuid", u);
+    snprintf(txt, sizeof txt, "%s %s %s", c->framework, c->id,
+             c->state ? "satisfied" : "not satisfied");
+    cJSON_AddStringToObject(f, "title", txt);
+    finding_text(d, c, txt, sizeof txt);
+    if (!txt[0])
+        snprintf(txt, sizeof txt, "%s%s", c->title ? c->title : "Control evaluated",
+                 c->state ? ": the evidence rules are satisfied." : ".");
+    cJSON_AddStringToObject(f, "description", txt);
+    jprop(cJSON_AddArrayToObject(f, "props"), "framework",
+          c->framework[0] ? c->framework : "unknown");
+    cJSON *tg = cJSON_AddObjectToObject(f, "target");
+    cJSON_AddStringToObject(tg, "type", "objective-id");
+    oscal_token(c->id, tok, sizeof tok);
+    snprintf(txt, sizeof txt, "%s_obj", tok);
+    cJSON_AddStringToObject(tg, "target-id", txt);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(tg, "status"), "state",
+                            c->state ? "satisfied" : "not-satisfied");
+    if (c->nev) {
+        cJSON *ro = cJSON_CreateObject();
+        oscal_uuid(d, "observation", key, u);
+        cJSON_AddStringToObject(ro, "observation-uuid", u);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(f, "related-observations"), ro);
+    }
+    if (c->state == 0) {
+        cJSON *rr = cJSON_CreateObject();
+        oscal_uuid(d, "risk", key, u);
+        cJSON_AddStringToObject(rr, "risk-uuid", u);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(f, "related-risks"), rr);
+    }
+}
+
+/* OSCAL JSON arrays must not be empty: add only those with members. */
+static void add_nonempty(cJSON *o, const char *key, cJSON *arr)
+{
+    if (cJSON_GetArraySize(arr))
+        cJSON_AddItemToObject(o, key, arr);
+    else
+        cJSON_Delete(arr);
+}
+
+/* back-matter: the signed checkpoint itself (base64) */
+static int json_back_matter(const rdata *d, cJSON *ar, const char *cp_uuid, const char *rhex)
+{
+    char txt[1024];
     cJSON *rs = cJSON_CreateObject();
     cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(ar, "back-matter"), "resources"), rs);
     cJSON_AddStringToObject(rs, "uuid", cp_uuid);
@@ -589,17 +602,57 @@ int oscal_build_json(const rdata *d, ledger *lg, cJSON **out, adt_err *err)
     jprop(rp, "root", rhex);
     size_t blen = sodium_base64_ENCODED_LEN(NOTE_MAX, sodium_base64_VARIANT_ORIGINAL);
     char *b64 = malloc(blen);
-    if (b64) {
-        sodium_bin2base64(b64, blen, (const unsigned char *)d->checkpoint, strlen(d->checkpoint),
-                          sodium_base64_VARIANT_ORIGINAL);
-        cJSON *b = cJSON_AddObjectToObject(rs, "base64");
-        cJSON_AddStringToObject(b, "filename", "checkpoint.txt");
-        cJSON_AddStringToObject(b, "media-type", "text/plain");
-        cJSON_AddStringToObject(b, "value", b64);
-        free(b64);
-    } else {
-        rcode = ADT_ENOMEM;
+    if (!b64)
+        return ADT_ENOMEM;
+    sodium_bin2base64(b64, blen, (const unsigned char *)d->checkpoint, strlen(d->checkpoint),
+                      sodium_base64_VARIANT_ORIGINAL);
+    cJSON *b = cJSON_AddObjectToObject(rs, "base64");
+    cJSON_AddStringToObject(b, "filename", "checkpoint.txt");
+    cJSON_AddStringToObject(b, "media-type", "text/plain");
+    cJSON_AddStringToObject(b, "value", b64);
+    free(b64);
+    return ADT_OK;
+}
+
+int oscal_build_json(const rdata *d, ledger *lg, cJSON **out, adt_err *err)
+{
+    octl *c = NULL;
+    size_t nc = read_controls(d, &c);
+    char u[37], rhex[65];
+    rdata_hex(d->root, 32, rhex);
+    cJSON *top = cJSON_CreateObject();
+    cJSON *ar = cJSON_AddObjectToObject(top, "assessment-results");
+    oscal_uuid(d, "assessment-results", "", u);
+    cJSON_AddStringToObject(ar, "uuid", u);
+    json_metadata(d, ar);
+    cJSON *res = json_result(d, ar, c, nc, rhex);
+    char cp_uuid[37], cp_href[40];
+    oscal_uuid(d, "checkpoint", "", cp_uuid);
+    snprintf(cp_href, sizeof cp_href, "#%s", cp_uuid);
+    cJSON *obs = cJSON_CreateArray(), *risks = cJSON_CreateArray(), *finds = cJSON_CreateArray();
+    int rcode = ADT_OK;
+    for (size_t i = 0; i < nc && !rcode; i++) {
+        if (c[i].state < 0)
+            continue;
+        char key[192];
+        snprintf(key, sizeof key, "%s/%s", c[i].framework, c[i].id);
+        if (c[i].nev && (rcode = json_observation(d, lg, &c[i], key, cp_href, obs, err)))
+            break;
+        if (c[i].state == 0)
+            json_risk(d, &c[i], key, risks);
+        json_finding(d, &c[i], key, finds);
     }
+    add_nonempty(res, "observations", obs);
+    add_nonempty(res, "risks", risks);
+    add_nonempty(res, "findings", finds);
+    if (!nc) {
+        char txt[1024];
+        snprintf(txt, sizeof txt, "No control evaluation was available: %s",
+                 d->controls_problem[0] ? d->controls_problem : "no controls in scope");
+        cJSON_AddStringToObject(res, "remarks", txt);
+    }
+    if (!rcode)
+        rcode = json_back_matter(d, ar, cp_uuid, rhex);
     free(c);
     if (rcode) {
         cJSON_Delete(top);

@@ -24,6 +24,8 @@
 #include "status.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <libxml/tree.h>
 
 #define OSCAL_NS "http://csrc.nist.gov/ns/oscal/1.0"
@@ -43,5 +45,15 @@ int oscal_check_json(const cJSON *doc, adt_err *err);
 
 /* The deterministic uuid for (kind, key) in `d` into out[37]. */
 void oscal_uuid(const rdata *d, const char *kind, const char *key, char out[37]);
+
+/* The version-4 (RFC 4122) uuid text of the first 16 bytes of a SHA-256
+ * (its version and variant bits are set in h). For the central tier's
+ * enterprise OSCAL too. */
+void oscal_uuid_of_hash(uint8_t h[32], char out[37]);
+
+/* A token for OSCAL ids from `s`: letters, digits, '.', '-', '_' (others
+ * become '_'; a leading '_' if it does not start with a letter), at most
+ * cap-1 characters. */
+void oscal_token(const char *s, char *out, size_t cap);
 
 #endif

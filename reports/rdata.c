@@ -4,12 +4,15 @@
 #include "canon.h"
 #include "controls.h"
 #include "cosigdb.h"
+#include "hmap.h"
 #include "ledger.h"
 #include "log.h"
 #include "model.h"
 #include "oplabel.h"
 #include "raci.h"
 #include "rfc3339.h"
+#include "rollup.h"
+#include "tdb.h"
 #include "tstore.h"
 
 #include <math.h>
@@ -38,86 +41,34 @@ static void scopy(char *dst, size_t cap, const char *src)
     dst[n] = 0;
 }
 
-/* ---- a small string -> index map (open addressing) ----------------------- */
+/* ---- string -> index, on core's hash map ---------------------------------- */
 
+/* Values are stored as index + 1 (a stored NULL would read as absent). */
 typedef struct smap {
-    char **keys;
-    size_t *vals;
-    size_t cap, n;
+    hmap m;
+    size_t n; /* entries */
 } smap;
-
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-    return h;
-}
 
 static void smap_free(smap *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->keys[i]);
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
+    hmap_free(&m->m, NULL);
+    m->n = 0;
 }
 
 /* Index of `key`, or SIZE_MAX. */
 static size_t smap_get(const smap *m, const char *key)
 {
-    if (!m->cap)
-        return SIZE_MAX;
-    for (size_t i = fnv(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (!m->keys[i])
-            return SIZE_MAX;
-        if (!strcmp(m->keys[i], key))
-            return m->vals[i];
-    }
+    void *v = hmap_gets(&m->m, key);
+    return v ? (size_t)(uintptr_t)v - 1 : SIZE_MAX;
 }
 
 static int smap_put(smap *m, const char *key, size_t val)
 {
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 64;
-        char **nk = calloc(nc, sizeof *nk);
-        size_t *nv = calloc(nc, sizeof *nv);
-        if (!nk || !nv) {
-            free(nk);
-            free(nv);
-            return ADT_ENOMEM;
-        }
-        for (size_t i = 0; i < m->cap; i++) {
-            if (!m->keys[i])
-                continue;
-            size_t j = fnv(m->keys[i]) & (nc - 1);
-            while (nk[j])
-                j = (j + 1) & (nc - 1);
-            nk[j] = m->keys[i];
-            nv[j] = m->vals[i];
-        }
-        free(m->keys);
-        free(m->vals);
-        m->keys = nk;
-        m->vals = nv;
-        m->cap = nc;
-    }
-    size_t i = fnv(key) & (m->cap - 1);
-    while (m->keys[i]) {
-        if (!strcmp(m->keys[i], key)) {
-            m->vals[i] = val;
-            return ADT_OK;
-        }
-        i = (i + 1) & (m->cap - 1);
-    }
-    size_t n = strlen(key) + 1;
-    m->keys[i] = malloc(n);
-    if (!m->keys[i])
-        return ADT_ENOMEM;
-    memcpy(m->keys[i], key, n);
-    m->vals[i] = val;
-    m->n++;
-    return ADT_OK;
+    void *old = NULL;
+    int rc = hmap_put(&m->m, key, strlen(key), (void *)(uintptr_t)(val + 1), &old);
+    if (!rc && !old)
+        m->n++;
+    return rc;
 }
 
 /* ---- growable arrays ------------------------------------------------------ */
@@ -968,20 +919,16 @@ static void deploys_finish(scan *s)
     d->ndeploys = k;
 }
 
-/* ---- telemetry store: meters, labels against stored predictions, quarantine */
+/* ---- telemetry: hourly rollups, stored predictions, quarantine ------------ */
 
-/* Counter fields read from readings: the CNC profile's (energy_kwh, produced,
- * good) and the legacy PLC's (energy_wh, counter_total, counter_good). All are
- * cumulative meters (profile roles energy_meter, produced_count, good_count):
- * a window's amount is the sum of per-device increments; a decrease is a
- * meter reset (the new value is the increment). */
-#define TS_NBASE 6
-static const char *const ts_base[TS_NBASE] = {"energy_kwh", "produced",      "good",
-                                              "energy_wh",  "counter_total", "counter_good"};
-
-typedef struct tdev {
-    double last[3]; /* kWh, produced, good; NAN = not seen */
-} tdev;
+/* The report reads what ingestion kept (rollup.h), never the readings
+ * themselves: per device and hour, the readings stored, the meters'
+ * increments (energy, produced and good units, found through the profiles'
+ * KPI roles: energy_meter, produced_count, good_count), the failure labels,
+ * and per model version the outcomes of the predictions made at ingestion
+ * against that version's threshold. Hours are whole inside every window
+ * (windows start and end on days). Only the operators' verdicts need a
+ * reading's own prediction: each is looked up alone. */
 
 typedef struct thr {
     char key[2 * RDATA_STR]; /* model@version */
@@ -991,17 +938,14 @@ typedef struct thr {
 typedef struct tpass {
     rdata *d;
     const char *data_dir;
-    const oplabel_set *ops; /* the operators' verdicts on readings */
     const smap *units;  /* devices with machine.state: the work units (may be empty) */
-    smap devs;
-    tdev *dev;
-    size_t ndev, cdev;
     thr thr[16];
     size_t nthr;
-    int rc;
 } tpass;
 
-/* The decision threshold of model@version (models.db), cached. */
+/* The decision threshold of model@version (models.db; NAN when unknown),
+ * cached, noting the version among the models that scored readings in the
+ * report. */
 static double threshold_of(tpass *tp, const char *model, const char *version)
 {
     char key[2 * RDATA_STR];
@@ -1026,30 +970,71 @@ static double threshold_of(tpass *tp, const char *model, const char *version)
     return t;
 }
 
-/* The increment of meter `k` of `dev` to `v` (0 for the first value seen). */
-static double meter_step(tdev *dv, int k, double v)
+/* One device-hour: readings received, labelled readings (each counted as no
+ * alarm here; rollup_pred moves the scored ones to their outcome), and the
+ * work units' meters. */
+static int rollup_row_cb(void *ctx, const rollup_row *r)
 {
-    if (isnan(v) || v < 0)
-        return NAN;
-    double last = dv->last[k];
-    dv->last[k] = v;
-    if (isnan(last))
-        return 0;
-    return v >= last ? v - last : v;
+    tpass *tp = ctx;
+    rdata *d = tp->d;
+    d->readings_scanned += r->readings;
+    seen(d, r->hour_us);
+    /* Production KPIs cover the work units that have a time model; a device
+     * without machine.state (e.g. a PLC line) would mix unlike parts. */
+    bool unit = !tp->units->n || smap_get(tp->units, r->device) != SIZE_MAX;
+    kpi_inputs *w[MAX_WINDOWS];
+    int n = windows(d, r->hour_us, w);
+    for (int j = 0; j < n; j++) {
+        w[j]->has_telemetry = true;
+        w[j]->received += r->readings; /* corrected for replays in qpass_row */
+        if (r->has_labels && r->labelled) {
+            w[j]->has_labels = true;
+            w[j]->fn += r->failures;
+            w[j]->tn += r->labelled - r->failures;
+        }
+        if (!unit)
+            continue;
+        w[j]->meter_readings += r->readings;
+        if (r->has_energy) {
+            w[j]->has_energy = true;
+            w[j]->energy_kwh += r->energy_kwh;
+        }
+        if (r->has_produced) {
+            w[j]->has_production = true;
+            w[j]->produced += r->produced;
+            if (r->has_good)
+                w[j]->good += r->good > r->produced ? r->produced : r->good;
+        }
+    }
+    return 0;
 }
 
-static void confusion_add(kpi_inputs *w, bool alarm, int label, bool scored)
+/* One model version's predictions in a device-hour: the labelled ones move
+ * from "no alarm" (rollup_row_cb) to their outcome; the period's count per
+ * deployed version. An unknown version's predictions stay "no alarm". */
+static int rollup_pred_cb(void *ctx, const rollup_pred *p)
 {
-    w->has_labels = true;
-    w->scored += scored;
-    if (alarm && label)
-        w->tp++;
-    else if (alarm)
-        w->fp++;
-    else if (label)
-        w->fn++;
-    else
-        w->tn++;
+    tpass *tp = ctx;
+    rdata *d = tp->d;
+    bool known = !isnan(threshold_of(tp, p->model, p->version));
+    kpi_inputs *w[MAX_WINDOWS];
+    int n = windows(d, p->hour_us, w);
+    for (int j = 0; j < n; j++) {
+        w[j]->scored += p->tp + p->fp + p->fn + p->tn;
+        if (!known)
+            continue;
+        w[j]->tp += p->tp;
+        w[j]->fp += p->fp;
+        w[j]->fn -= p->tp; /* were counted as missed failures */
+        w[j]->tn -= p->fp; /* were counted as quiet non-failures */
+    }
+    for (size_t i = 0; in_cur(d, p->hour_us) && i < d->ndeploys; i++)
+        if (!strcmp(d->deploys[i].model, p->model) && !strcmp(d->deploys[i].version, p->version)) {
+            d->deploys[i].predictions += p->predictions;
+            d->deploys[i].positives += known ? p->positives : 0;
+            break;
+        }
+    return 0;
 }
 
 /* An operator's verdict (1 confirmed failure, 0 false alarm) against the alarm. */
@@ -1066,71 +1051,62 @@ static void op_confusion_add(kpi_inputs *w, bool alarm, int verdict, bool scored
         w->op_tn++;
 }
 
-static int tpass_row(void *ctx, const char *device, int64_t time_us, const double *x, size_t nx,
-                     int label, double prob, const char *model, const char *version)
+#define VERDICT_FOUND (-1) /* stops the lookup; not a status code */
+
+typedef struct vlook {
+    const char *device;
+    bool found, scored;
+    double prob;
+    char model[RDATA_STR], version[RDATA_STR];
+} vlook;
+
+static int verdict_row(void *ctx, const char *device, int64_t time_us, const double *x,
+                       size_t nx, int label, double prob, const char *model, const char *version)
 {
+    (void)time_us;
+    (void)x;
     (void)nx;
-    tpass *tp = ctx;
+    (void)label;
+    vlook *v = ctx;
+    if (strcmp(device, v->device))
+        return 0;
+    v->found = true;
+    v->scored = !isnan(prob) && model && version;
+    v->prob = prob;
+    if (v->scored) {
+        scopy(v->model, sizeof v->model, model);
+        scopy(v->version, sizeof v->version, version);
+    }
+    return VERDICT_FOUND;
+}
+
+/* The operators' verdicts on stored readings, each against the alarm its
+ * reading's stored prediction raised (at the version's threshold). */
+static int verdicts_pass(tpass *tp, tstore *ts, const oplabel_set *ops, adt_err *err)
+{
     rdata *d = tp->d;
-    d->readings_scanned++;
-    if (time_us > d->data_end_us)
-        d->data_end_us = time_us;
-    seen(d, time_us);
-    size_t di = smap_get(&tp->devs, device);
-    if (di == SIZE_MAX) {
-        if (grow((void **)&tp->dev, &tp->cdev, tp->ndev + 1, sizeof *tp->dev) ||
-            smap_put(&tp->devs, device, tp->ndev))
-            return tp->rc = ADT_ENOMEM;
-        di = tp->ndev++;
-        tp->dev[di].last[0] = tp->dev[di].last[1] = tp->dev[di].last[2] = NAN;
-    }
-    tdev *dv = &tp->dev[di];
-    /* Production KPIs cover the work units that have a time model; a device
-     * without machine.state (e.g. a PLC line) would mix unlike parts. */
-    bool unit = !tp->units->n || smap_get(tp->units, device) != SIZE_MAX;
-    double ekwh = !isnan(x[0]) ? x[0] : !isnan(x[3]) ? x[3] / 1000.0 : NAN;
-    double prod = !isnan(x[1]) ? x[1] : x[4];
-    double good = !isnan(x[2]) ? x[2] : x[5];
-    double de = meter_step(dv, 0, ekwh), dp = meter_step(dv, 1, prod), dg = meter_step(dv, 2, good);
-    bool scored = !isnan(prob) && model && version;
-    bool alarm = false;
-    if (scored) {
-        double t = threshold_of(tp, model, version);
-        alarm = !isnan(t) && prob >= t;
-        /* the inventory's predictions in the period, per deployed version */
-        for (size_t i = 0; in_cur(d, time_us) && i < d->ndeploys; i++)
-            if (!strcmp(d->deploys[i].model, model) && !strcmp(d->deploys[i].version, version)) {
-                d->deploys[i].predictions++;
-                d->deploys[i].positives += alarm;
-                break;
-            }
-    }
-    int verdict = -1;
-    bool has_verdict = oplabel_find(tp->ops, device, time_us, &verdict, NULL);
-    kpi_inputs *w[MAX_WINDOWS];
-    int n = windows(d, time_us, w);
-    for (int j = 0; j < n; j++) {
-        w[j]->has_telemetry = true;
-        w[j]->received++; /* a stored reading; corrected for replays in qpass_row */
-        if (label >= 0)
-            confusion_add(w[j], alarm, label, scored);
-        if (has_verdict)
-            op_confusion_add(w[j], alarm, verdict, scored);
-        if (!unit)
+    for (size_t i = 0; i < oplabel_count(ops); i++) {
+        const oplabel *l = oplabel_at(ops, i);
+        if (l->reading_us < span_from(d) || l->reading_us >= span_to(d))
             continue;
-        w[j]->meter_readings++;
-        if (!isnan(de)) {
-            w[j]->has_energy = true;
-            w[j]->energy_kwh += de;
+        vlook v = {.device = l->device};
+        int rc = tstore_window_scored(ts, l->reading_us, l->reading_us + 1, NULL, 0, verdict_row,
+                                      &v, err);
+        if (rc && rc != VERDICT_FOUND)
+            return rc;
+        if (!v.found)
+            continue;
+        bool alarm = false;
+        if (v.scored) {
+            double t = threshold_of(tp, v.model, v.version);
+            alarm = !isnan(t) && v.prob >= t;
         }
-        if (!isnan(dp)) {
-            w[j]->has_production = true;
-            w[j]->produced += dp;
-            if (!isnan(dg))
-                w[j]->good += dg > dp ? dp : dg;
-        }
+        kpi_inputs *w[MAX_WINDOWS];
+        int n = windows(d, l->reading_us, w);
+        for (int j = 0; j < n; j++)
+            op_confusion_add(w[j], alarm, l->value, v.scored);
     }
-    return 0;
+    return ADT_OK;
 }
 
 /* One quarantined reading: received (and quarantined) at ingestion; when a
@@ -1170,10 +1146,12 @@ static int qpass_row(void *ctx, const char *device, int64_t time_us, const char 
 static void telemetry_pass(const char *data_dir, rdata *d, const scan *s)
 {
     tstore *ts = NULL;
+    sqlite3 *tdb = NULL;
     adt_err e;
-    if (tstore_open(data_dir, &ts, &e)) {
+    if (tstore_open(data_dir, &ts, &e) || tdb_open(data_dir, false, &tdb, &e)) {
         scopy(d->telemetry_problem, sizeof d->telemetry_problem, e.msg);
         scopy(d->model_problem, sizeof d->model_problem, "no telemetry store");
+        tstore_close(ts);
         return;
     }
     d->telemetry_store = true;
@@ -1183,155 +1161,115 @@ static void telemetry_pass(const char *data_dir, rdata *d, const scan *s)
     memset(&tp, 0, sizeof tp);
     tp.d = d;
     tp.data_dir = data_dir;
-    tp.ops = s->ops;
     tp.units = &s->devices;
-    if (tstore_window_scored(ts, span_from(d), span_to(d), ts_base, TS_NBASE, tpass_row, &tp,
-                             &e))
-        scopy(d->telemetry_problem, sizeof d->telemetry_problem, e.msg);
-    else if (tstore_window_quarantine(ts, span_from(d), span_to(d), qpass_row, d, &e))
+    if (rollup_read(tdb, span_from(d), span_to(d), NULL, rollup_row_cb, &tp, &e) ||
+        rollup_read_predictions(tdb, span_from(d), span_to(d), NULL, rollup_pred_cb, &tp, &e) ||
+        verdicts_pass(&tp, ts, s->ops, &e) ||
+        tstore_window_quarantine(ts, span_from(d), span_to(d), qpass_row, d, &e))
         scopy(d->telemetry_problem, sizeof d->telemetry_problem, e.msg);
     if (!d->cur.has_labels && !(d->cur.op_tp + d->cur.op_fp + d->cur.op_fn + d->cur.op_tn) &&
         !d->model_problem[0])
         scopy(d->model_problem, sizeof d->model_problem, "no labelled readings in the period");
-    smap_free(&tp.devs);
-    free(tp.dev);
+    tdb_close(tdb);
     tstore_close(ts);
 }
 
 /* ---- controls --------------------------------------------------------------- */
 
-static int fw_index(const char *fw)
+/* Fold a control evaluation into a window's counters. A control "with
+ * rules" has at least one evidence rule; without evidence it is neither
+ * satisfied nor not satisfied. Findings are counted per rule (a rule serves
+ * several controls, so counting per control would count a finding once per
+ * control). posture: per framework (RDATA_FW_*), or NULL. */
+static void count_controls(const controls_result *r, kpi_inputs *w, rdata_posture *posture)
 {
-    if (!fw)
-        return -1;
-    if (!strcmp(fw, "iso27001"))
-        return 0;
-    if (!strcmp(fw, "nist80053"))
-        return 1;
-    return -1;
-}
-
-static const char *first_str(const cJSON *o, const char *a, const char *b)
-{
-    const char *s = jstr(o, a);
-    return s ? s : jstr(o, b);
-}
-
-/* Fold an evaluation document (docs/controls.md) into a window's counters. A
- * control "with rules" has at least one evidence rule; without evidence it is
- * neither satisfied nor not satisfied. Findings are counted per rule (a rule
- * serves several controls, so counting per control would count a finding
- * once per control). */
-static void count_controls(const cJSON *doc, kpi_inputs *w, rdata_posture *posture)
-{
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "controls");
-    if (!cJSON_IsArray(arr))
-        return;
     w->has_controls = true;
-    const cJSON *c;
-    cJSON_ArrayForEach(c, arr)
-    {
-        const char *st = jstr(c, "status");
-        if (!st || !first_str(c, "id", "control_id"))
-            continue;
-        int f = fw_index(jstr(c, "framework"));
-        rdata_posture *p = posture && f >= 0 ? &posture[f] : NULL;
-        const cJSON *rl = cJSON_GetObjectItemCaseSensitive(c, "rules");
-        bool ruled = cJSON_IsArray(rl) && cJSON_GetArraySize(rl) > 0;
+    for (size_t i = 0; i < r->ncontrols; i++) {
+        const controls_control *c = &r->controls[i];
+        int f = !strcmp(c->framework, "iso27001") ? 0 : 1; /* rdata_posture order */
+        rdata_posture *p = posture ? &posture[f] : NULL;
+        bool ruled = c->nrules > 0;
         w->controls_in_scope++;
         w->controls_with_rules += ruled;
-        if (p) {
-            p->in_scope++;
-            p->with_rules += ruled;
-        }
-        if (!strcmp(st, "satisfied")) {
-            w->controls_satisfied++;
-            if (p)
-                p->satisfied++;
-        } else if (!strcmp(st, "not_satisfied") || !strcmp(st, "not-satisfied")) {
-            w->controls_not_satisfied++;
-            if (p)
-                p->not_satisfied++;
-        } else if (p && ruled) {
-            p->no_evidence++;
-        }
-    }
-    const cJSON *r;
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(doc, "rules"))
-    {
-        double fc = 0;
-        jnum(r, "findings_count", &fc);
-        if (!jstr(r, "id") || !(fc > 0))
+        w->controls_satisfied += c->status == CONTROLS_SATISFIED;
+        w->controls_not_satisfied += c->status == CONTROLS_NOT_SATISFIED;
+        if (!p)
             continue;
-        int sev = kpi_severity_index(jstr(r, "severity"));
-        w->findings_open[sev < 0 ? KPI_SEV_MEDIUM : sev] += (uint64_t)fc;
+        p->in_scope++;
+        p->with_rules += ruled;
+        p->satisfied += c->status == CONTROLS_SATISFIED;
+        p->not_satisfied += c->status == CONTROLS_NOT_SATISFIED;
+        p->no_evidence += c->status == CONTROLS_NOT_EVALUATED && ruled;
+    }
+    for (size_t i = 0; i < r->nrules; i++) {
+        const eval_rule_result *x = &r->rules[i];
+        if (!x->findings_count)
+            continue;
+        int sev = kpi_severity_index(x->severity);
+        w->findings_open[sev < 0 ? KPI_SEV_MEDIUM : sev] += x->findings_count;
+    }
+}
+
+/* The controls that rule `ri` is evidence for, as "label, label" and the
+ * framework(s) they belong to. */
+static void rule_controls(const controls_result *r, size_t ri, char *ctl, size_t cap,
+                          char *fw, size_t fwcap)
+{
+    size_t used = 0;
+    ctl[0] = fw[0] = 0;
+    for (size_t i = 0; i < r->ncontrols; i++) {
+        const controls_control *c = &r->controls[i];
+        for (size_t k = 0; k < c->nrules; k++) {
+            if (c->rules[k].rule != ri)
+                continue;
+            int w = snprintf(ctl + used, cap - used, "%s%s", used ? ", " : "", c->label);
+            if (w > 0 && (size_t)w < cap - used)
+                used += (size_t)w;
+            if (!fw[0])
+                scopy(fw, fwcap, c->framework);
+            else if (strcmp(fw, c->framework))
+                scopy(fw, fwcap, "iso27001, nist80053");
+        }
     }
 }
 
 /* The period's findings, one entry per finding, with the controls its rule
- * is evidence for. */
+ * is evidence for. Strings are borrowed from d->controls. */
 static void list_findings(rdata *d)
 {
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(d->controls, "controls");
-    const cJSON *rules = cJSON_GetObjectItemCaseSensitive(d->controls, "rules");
+    const controls_result *r = d->controls;
     size_t cap = 0;
-    const cJSON *r;
-    cJSON_ArrayForEach(r, rules)
-    {
-        const char *rid = jstr(r, "id");
-        double fc = 0;
-        jnum(r, "findings_count", &fc);
-        if (!rid || !(fc > 0))
+    for (size_t ri = 0; ri < r->nrules; ri++) {
+        const eval_rule_result *x = &r->rules[ri];
+        if (!x->findings_count)
             continue;
-        char ctl[64] = "", fwname[32] = "";
-        size_t used = 0;
-        const cJSON *c;
-        cJSON_ArrayForEach(c, arr)
-        {
-            const cJSON *ref;
-            cJSON_ArrayForEach(ref, cJSON_GetObjectItemCaseSensitive(c, "rules"))
-            {
-                const char *x = jstr(ref, "id");
-                if (!x || strcmp(x, rid))
-                    continue;
-                const char *lab = first_str(c, "label", "id");
-                int w = snprintf(ctl + used, sizeof ctl - used, "%s%s", used ? ", " : "",
-                                 lab ? lab : "");
-                if (w > 0 && (size_t)w < sizeof ctl - used)
-                    used += (size_t)w;
-                const char *fw = jstr(c, "framework");
-                if (!fwname[0])
-                    scopy(fwname, sizeof fwname, fw);
-                else if (strcmp(fwname, fw ? fw : ""))
-                    scopy(fwname, sizeof fwname, "iso27001, nist80053");
-            }
-        }
-        const cJSON *x;
-        cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(r, "findings"))
-        {
-            const char *sev = jstr(x, "severity");
-            int si = kpi_severity_index(sev);
+        char ctl[64], fwname[32];
+        rule_controls(r, ri, ctl, sizeof ctl, fwname, sizeof fwname);
+        for (size_t k = 0; k < x->nfindings; k++) {
+            const eval_finding *f = &x->findings[k];
             if (grow((void **)&d->findings, &cap, d->nfindings + 1, sizeof *d->findings))
                 return;
             rdata_finding *g = &d->findings[d->nfindings++];
             memset(g, 0, sizeof *g);
             scopy(g->framework, sizeof g->framework, fwname);
             scopy(g->control, sizeof g->control, ctl[0] ? ctl : "(no control in scope)");
-            scopy(g->severity, sizeof g->severity, si < 0 ? "medium" : sev);
-            scopy(g->rule, sizeof g->rule, rid);
-            scopy(g->title, sizeof g->title, jstr(r, "title"));
-            scopy(g->owner, sizeof g->owner, jstr(x, "owner"));
-            scopy(g->message, sizeof g->message, first_str(x, "message", "title"));
-            jtime(x, "time", &g->time_us);
-            double idx;
-            if (jnum(x, "index", &idx) && idx >= 0 && idx < 1e15) {
-                g->index = (uint64_t)idx;
-                g->has_index = true;
-            }
+            g->severity = kpi_severity_index(x->severity) < 0 ? "medium" : x->severity;
+            g->rule = x->id;
+            g->title = x->title ? x->title : "";
+            g->owner = f->owner ? f->owner : "";
+            g->message = f->message ? f->message : "";
+            g->time_us = f->has_index ? f->time_us : 0;
+            g->index = f->index;
+            g->has_index = f->has_index;
         }
     }
 }
 
+/* The control evaluation of the period (kept for the documents), the
+ * previous period and the baseline (counted only), each at the report's
+ * checkpoint, from the engines the controls service keeps (one fold of
+ * what they have not seen yet). A window without any event or reading has
+ * nothing to evaluate: its governance KPIs are n/a, not "0 % satisfied". */
 static void controls_pass(const char *data_dir, rdata *d)
 {
     controls *c = NULL;
@@ -1340,26 +1278,30 @@ static void controls_pass(const char *data_dir, rdata *d)
         scopy(d->controls_problem, sizeof d->controls_problem, e.msg);
         return;
     }
-    if (controls_evaluate_period(c, d->period.from_us, d->period.to_us, NULL, &d->controls, &e))
+    controls_window w[3] = {{d->period.from_us, d->period.to_us}};
+    kpi_inputs *into[3] = {&d->cur};
+    size_t n = 1;
+    if (has_data(d, d->period.prev_from_us, d->period.prev_to_us)) {
+        w[n] = (controls_window){d->period.prev_from_us, d->period.prev_to_us};
+        into[n++] = &d->prev;
+    }
+    if (base_own(d) && has_data(d, d->base.from_us, d->base.to_us)) {
+        w[n] = (controls_window){d->base.from_us, d->base.to_us};
+        into[n++] = &d->basein;
+    }
+    controls_result *r[3] = {NULL, NULL, NULL};
+    if (controls_period_results(c, w, n, d->tree_size, NULL, r, &e)) {
         scopy(d->controls_problem, sizeof d->controls_problem, e.msg);
-    /* A window without any event or reading has nothing to evaluate: its
-     * governance KPIs are n/a, not "0 % satisfied". */
-    if (d->controls && has_data(d, d->period.from_us, d->period.to_us))
-        count_controls(d->controls, &d->cur, d->posture);
-    if (d->controls)
+    } else {
+        d->controls = r[0];
+        if (has_data(d, d->period.from_us, d->period.to_us))
+            count_controls(r[0], &d->cur, d->posture);
         list_findings(d);
-    /* the previous and baseline periods, for their counts only */
-    cJSON *doc = NULL;
-    if (has_data(d, d->period.prev_from_us, d->period.prev_to_us) &&
-        controls_evaluate_period(c, d->period.prev_from_us, d->period.prev_to_us, NULL, &doc,
-                                 &e) == ADT_OK)
-        count_controls(doc, &d->prev, NULL);
-    cJSON_Delete(doc);
-    doc = NULL;
-    if (base_own(d) && has_data(d, d->base.from_us, d->base.to_us) &&
-        controls_evaluate_period(c, d->base.from_us, d->base.to_us, NULL, &doc, &e) == ADT_OK)
-        count_controls(doc, &d->basein, NULL);
-    cJSON_Delete(doc);
+        for (size_t i = 1; i < n; i++) {
+            count_controls(r[i], into[i], NULL);
+            controls_result_free(r[i]);
+        }
+    }
     controls_close(c);
 }
 
@@ -1489,7 +1431,7 @@ void rdata_free(rdata *d)
     free(d->drift);
     free(d->findings);
     free(d->units);
-    cJSON_Delete(d->controls);
+    controls_result_free(d->controls);
     free(d);
 }
 
@@ -1512,20 +1454,37 @@ static void scan_free(scan *s)
     oplabel_set_free(s->ops);
 }
 
+/* After the ledger pass: drift, firmware markers, incidents against their
+ * SLAs and owners (RACI policy in force), KPI owners, deployments. */
+static void ledger_finish(const char *data_dir, scan *s)
+{
+    rdata *d = s->d;
+    ALL_WINDOWS(d, w_->has_incidents = true);
+    drift_finish(s);
+    firmware_markers(s);
+    raci_policy *pol = NULL;
+    adt_err pe;
+    if (raci_load_current(data_dir, &pol, &pe) == ADT_OK) {
+        scopy(d->raci_name, sizeof d->raci_name, raci_name(pol));
+        scopy(d->raci_version, sizeof d->raci_version, raci_version(pol));
+    }
+    incidents_finish(d, pol);
+    kpi_owners(d, pol);
+    if (pol)
+        raci_free(pol);
+    deploys_finish(s);
+}
+
 static int nweeks_of(int64_t span, int64_t week)
 {
     return (int)((span + week - 1) / week);
 }
 
-int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *defs,
-                  const rdata_opts *opts, rdata **out, adt_err *err)
+/* The windows: the period, the previous one, the baseline (an alias of one
+ * of those when it is the same window) and the week buckets of the trend
+ * charts (at most RDATA_MAX_WEEKS, lengthened by whole weeks). */
+static void set_windows(rdata *d, const rperiod *period, const kpi_defs *defs, adt_err *err)
 {
-    rdata_opts o = {0};
-    if (opts)
-        o = *opts;
-    rdata *d = calloc(1, sizeof *d);
-    if (!d)
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
     d->period = *period;
     d->defs = defs;
     if (defs->baseline_period && rperiod_parse(defs->baseline_period, &d->base, err) == ADT_OK) {
@@ -1549,6 +1508,18 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     d->nprev_weeks = nweeks_of(pspan, d->week_len_us);
     if (d->nprev_weeks > RDATA_MAX_WEEKS)
         d->nprev_weeks = RDATA_MAX_WEEKS;
+}
+
+int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *defs,
+                  const rdata_opts *opts, rdata **out, adt_err *err)
+{
+    rdata_opts o = {0};
+    if (opts)
+        o = *opts;
+    rdata *d = calloc(1, sizeof *d);
+    if (!d)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    set_windows(d, period, defs, err);
 
     ledger *lg = NULL;
     int rc = ledger_open(data_dir, LEDGER_RDONLY, &lg, err);
@@ -1586,20 +1557,7 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
         scan_free(&s);
         goto fail;
     }
-    ALL_WINDOWS(d, w_->has_incidents = true);
-    drift_finish(&s);
-    firmware_markers(&s);
-    raci_policy *pol = NULL;
-    adt_err pe;
-    if (raci_load_current(data_dir, &pol, &pe) == ADT_OK) {
-        scopy(d->raci_name, sizeof d->raci_name, raci_name(pol));
-        scopy(d->raci_version, sizeof d->raci_version, raci_version(pol));
-    }
-    incidents_finish(d, pol);
-    kpi_owners(d, pol);
-    if (pol)
-        raci_free(pol);
-    deploys_finish(&s);
+    ledger_finish(data_dir, &s);
     prev_consistency(lg, d);
     ledger_close(lg);
     lg = NULL;
@@ -1614,9 +1572,12 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     /* The work units by name, for what a site ships to its centre (ship.h). */
     if (!rc && s.devices.n) {
         d->units = calloc(s.devices.n, sizeof *d->units);
-        for (size_t i = 0, k = 0; d->units && i < s.devices.cap; i++)
-            if (s.devices.keys[i] && k < s.devices.n)
-                scopy(d->units[k++], sizeof d->units[0], s.devices.keys[i]);
+        size_t it = 0, kl;
+        const char *key;
+        void *v;
+        while (d->units && hmap_next(&s.devices.m, &it, &key, &kl, &v)) /* in first-seen order */
+            if ((size_t)(uintptr_t)v - 1 < s.devices.n)
+                scopy(d->units[(size_t)(uintptr_t)v - 1], sizeof d->units[0], key);
         if (!d->units)
             rc = ADT_ENOMEM;
         else

@@ -11,7 +11,7 @@
  *    baseline and current periods (energy, produced and good meters, the
  *    failure label against the prediction stored at ingestion) and one over
  *    the quarantine;
- *  - the control evaluation (controls_evaluate_period) of each window;
+ *  - the control evaluation (controls_period_result) of each window, at the checkpoint;
  *  - the RACI policy in force (incident SLAs, owners of KPIs and incidents).
  *
  * Windows: the period, its previous period, the baseline period of the KPI
@@ -22,6 +22,7 @@
 #ifndef AUDITD_RDATA_H
 #define AUDITD_RDATA_H
 
+#include "controls.h"
 #include "kpi.h"
 #include "merkle.h"
 #include "note.h"
@@ -80,11 +81,12 @@ typedef struct rdata_reason {
 typedef struct rdata_finding {
     char framework[32];
     char control[64];
-    char severity[16];
-    char rule[RDATA_STR];
-    char title[256];           /* the rule's title: what is required */
-    char owner[RDATA_STR];
-    char message[512];
+    /* borrowed from rdata.controls: */
+    const char *severity;      /* critical, high, medium or low */
+    const char *rule;
+    const char *title;         /* the rule's title: what is required ("" if none) */
+    const char *owner;         /* "" when unassigned */
+    const char *message;
     int64_t time_us;           /* when it happened (0 unknown) */
     uint64_t index;            /* ledger index of the event it is about */
     bool has_index;
@@ -165,7 +167,7 @@ typedef struct rdata {
     size_t nmarkers;
 
     /* control evaluation of the period */
-    cJSON *controls;           /* controls_evaluate_period's document, or NULL */
+    controls_result *controls; /* the period's control evaluation at the checkpoint, or NULL */
     char controls_problem[ADT_ERR_MAX];
     rdata_posture posture[2];  /* iso27001, nist80053 */
 

@@ -572,6 +572,71 @@ static void trend_node(xmlNodePtr n, const rdata *d, const kpi_def *k, const kre
     }
 }
 
+/* A KPI's words: name, formula, source, impact, evidence, label source, anchors. */
+static void kpi_words(xmlNodePtr n, const rdata *d, const kpi_def *k)
+{
+    el(n, "name", k->name);
+    el(n, "formula", k->formula);
+    el(n, "source", k->source);
+    el(n, "impact", k->impact);
+    const char *what = "";
+    uint64_t cnt = kpi_evidence_count(k->id, &d->cur, &d->defs->params, &what);
+    xmlNodePtr ev = el(n, "evidence", kpi_evidence(k->id));
+    atu(ev, "count", cnt);
+    at(ev, "what", what);
+    const char *ls = kpi_label_source(k->id, &d->cur, &d->defs->params);
+    if (ls)
+        at(n, "label-source", ls);
+    for (size_t j = 0; j < k->nsensors; j++)
+        at(el(n, "anchor", k->sensors[j]), "kind", "sensor");
+    for (size_t j = 0; j < k->nmodels; j++)
+        at(el(n, "anchor", k->models[j]), "kind", "model");
+    for (size_t j = 0; j < k->nedge; j++)
+        at(el(n, "anchor", k->edge[j]), "kind", "edge");
+}
+
+/* A KPI's terms: its numerator, denominator and inputs in the period. */
+static void kpi_terms_node(xmlNodePtr n, const rdata *d, const rdoc *r, const kpi_def *k)
+{
+    kpi_term terms[KPI_MAX_TERMS];
+    size_t nt = kpi_terms(k->id, &d->cur, &d->defs->params, r->has_base_epgu ? &r->base_epgu : NULL,
+                          terms, KPI_MAX_TERMS);
+    for (size_t j = 0; j < nt; j++) {
+        xmlNodePtr t = xmlNewChild(n, NULL, BAD_CAST "term", NULL);
+        at(t, "id", terms[j].id);
+        at(t, "name", terms[j].name);
+        at(t, "unit", terms[j].unit);
+        at(t, "role", terms[j].role == KPI_TERM_NUMERATOR     ? "numerator"
+                      : terms[j].role == KPI_TERM_DENOMINATOR ? "denominator"
+                                                              : "input");
+        if (isfinite(terms[j].value)) {
+            atn(t, "value", terms[j].value);
+            char v[64];
+            bool whole = terms[j].value == floor(terms[j].value) && fabs(terms[j].value) < 1e15;
+            fmt_num(terms[j].value, whole ? 0 : fabs(terms[j].value) < 10 ? 3 : 1, v, sizeof v);
+            at(t, "display", v);
+        }
+    }
+}
+
+/* What a KPI's change is worth, when it has a price. */
+static void kpi_worth_node(xmlNodePtr n, const rdata *d, const kres *x)
+{
+    if (x->has_worth) {
+        xmlNodePtr w = xmlNewChild(n, NULL, BAD_CAST "worth", NULL);
+        atn(w, "amount", x->worth);
+        char v[64];
+        fmt_num(x->worth, 0, v, sizeof v);
+        at(w, "display", v);
+        at(w, "currency", d->defs->currency);
+        atn(w, "quantity", x->quantity);
+        fmt_num(x->quantity, 0, v, sizeof v);
+        at(w, "quantity-display", v);
+        at(w, "quantity-unit", x->quantity_unit);
+        at(w, "basis", x->basis);
+    }
+}
+
 static void kpi_node(xmlNodePtr kpis, const rdata *d, const rdoc *r, size_t i)
 {
     const kpi_def *k = &d->defs->defs[i];
@@ -649,56 +714,9 @@ static void kpi_node(xmlNodePtr kpis, const rdata *d, const rdoc *r, size_t i)
     if (k->format == KPI_FMT_PERCENT && hi >= 40)
         bmax = hi > 100 ? hi * 1.1 : 100.0;
     atn(n, "bullet-max", bmax);
-    el(n, "name", k->name);
-    el(n, "formula", k->formula);
-    el(n, "source", k->source);
-    el(n, "impact", k->impact);
-    const char *what = "";
-    uint64_t cnt = kpi_evidence_count(k->id, &d->cur, &d->defs->params, &what);
-    xmlNodePtr ev = el(n, "evidence", kpi_evidence(k->id));
-    atu(ev, "count", cnt);
-    at(ev, "what", what);
-    const char *ls = kpi_label_source(k->id, &d->cur, &d->defs->params);
-    if (ls)
-        at(n, "label-source", ls);
-    for (size_t j = 0; j < k->nsensors; j++)
-        at(el(n, "anchor", k->sensors[j]), "kind", "sensor");
-    for (size_t j = 0; j < k->nmodels; j++)
-        at(el(n, "anchor", k->models[j]), "kind", "model");
-    for (size_t j = 0; j < k->nedge; j++)
-        at(el(n, "anchor", k->edge[j]), "kind", "edge");
-    kpi_term terms[KPI_MAX_TERMS];
-    size_t nt = kpi_terms(k->id, &d->cur, &d->defs->params, r->has_base_epgu ? &r->base_epgu : NULL,
-                          terms, KPI_MAX_TERMS);
-    for (size_t j = 0; j < nt; j++) {
-        xmlNodePtr t = xmlNewChild(n, NULL, BAD_CAST "term", NULL);
-        at(t, "id", terms[j].id);
-        at(t, "name", terms[j].name);
-        at(t, "unit", terms[j].unit);
-        at(t, "role", terms[j].role == KPI_TERM_NUMERATOR     ? "numerator"
-                      : terms[j].role == KPI_TERM_DENOMINATOR ? "denominator"
-                                                              : "input");
-        if (isfinite(terms[j].value)) {
-            atn(t, "value", terms[j].value);
-            char v[64];
-            bool whole = terms[j].value == floor(terms[j].value) && fabs(terms[j].value) < 1e15;
-            fmt_num(terms[j].value, whole ? 0 : fabs(terms[j].value) < 10 ? 3 : 1, v, sizeof v);
-            at(t, "display", v);
-        }
-    }
-    if (x->has_worth) {
-        xmlNodePtr w = xmlNewChild(n, NULL, BAD_CAST "worth", NULL);
-        atn(w, "amount", x->worth);
-        char v[64];
-        fmt_num(x->worth, 0, v, sizeof v);
-        at(w, "display", v);
-        at(w, "currency", d->defs->currency);
-        atn(w, "quantity", x->quantity);
-        fmt_num(x->quantity, 0, v, sizeof v);
-        at(w, "quantity-display", v);
-        at(w, "quantity-unit", x->quantity_unit);
-        at(w, "basis", x->basis);
-    }
+    kpi_words(n, d, k);
+    kpi_terms_node(n, d, r, k);
+    kpi_worth_node(n, d, x);
     trend_node(n, d, k, x);
 }
 
@@ -903,12 +921,10 @@ static void period_attrs(xmlNodePtr r, const char *prefix, const char *label, in
     at(r, name, t);
 }
 
-xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
+/* the report element: its period, windows, date and definitions */
+static void xml_head(xmlNodePtr r, const rdata *d)
 {
     char t1[64], t2[64];
-    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr r = xmlNewNode(NULL, BAD_CAST "report");
-    xmlDocSetRootElement(doc, r);
     at(r, "version", "2");
     at(r, "period", d->period.label);
     fmt_day(d->period.from_us, t1, sizeof t1);
@@ -934,7 +950,12 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
     at(r, "kpi-definitions", d->defs->version);
     at(r, "currency", d->defs->currency);
     at(r, "title", "Industrial AIoT programme: value and compliance report");
+}
 
+/* the trend charts' weeks (previous period, then the period) and markers */
+static void xml_timeline(xmlNodePtr r, const rdata *d)
+{
+    char t1[64], t2[64];
     xmlNodePtr wk = xmlNewChild(r, NULL, BAD_CAST "weeks", NULL);
     for (int pass = 0; pass < 2; pass++) {
         bool prev = pass == 0;
@@ -973,7 +994,12 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
         at(m, "date", t1);
         at(m, "label", d->markers[i].label);
     }
+}
 
+/* the summary sentences and the KPI table */
+static void xml_summary_kpis(xmlNodePtr r, const rdata *d, const rdoc *rv)
+{
+    char t1[64];
     xmlNodePtr sm = xmlNewChild(r, NULL, BAD_CAST "summary", NULL);
     for (size_t i = 0; i < rv->ns; i++)
         at(el(sm, "sentence", rv->s[i].text), "kind", rv->s[i].kind);
@@ -997,7 +1023,11 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
     atf(kp, "met", "%d", met);
     atf(kp, "missed", "%d", missed);
     atf(kp, "not-available", "%d", na);
+}
 
+/* compliance per framework, with coverage */
+static void xml_compliance(xmlNodePtr r, const rdata *d)
+{
     /* compliance per framework, with coverage: how many in-scope controls
      * have an evidence rule at all */
     xmlNodePtr cp = xmlNewChild(r, NULL, BAD_CAST "compliance", NULL);
@@ -1026,7 +1056,12 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
         if (p->with_rules)
             atf(n, "share-ruled", "%.1f", 100.0 * (double)p->satisfied / (double)p->with_rules);
     }
+}
 
+/* findings, one row per rule, in words (sorts d->findings) */
+static void xml_findings(xmlNodePtr r, rdata *d)
+{
+    char t1[64];
     /* findings, one row per rule, in words */
     xmlNodePtr fs = xmlNewChild(r, NULL, BAD_CAST "findings", NULL);
     uint64_t ftotal = 0;
@@ -1071,7 +1106,12 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
         at(n, "original", g->message);
         shown++;
     }
+}
 
+/* incidents of the period (keeps only those in d->incidents, sorted) */
+static void xml_incidents(xmlNodePtr r, rdata *d)
+{
+    char t1[64];
     /* incidents of the period */
     xmlNodePtr in = xmlNewChild(r, NULL, BAD_CAST "incidents", NULL);
     uint64_t opened = 0, sla_met = 0, sla_missed = 0, open_now = 0;
@@ -1122,7 +1162,12 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
     atf(in, "shown", "%d", (int)(ncur < REPORT_TOP_INCIDENTS ? ncur : REPORT_TOP_INCIDENTS));
     at(in, "raci-policy", d->raci_version[0] ? d->raci_version : "");
     at(in, "raci-name", d->raci_name);
+}
 
+/* model inventory, live outcomes and the operators' verdicts */
+static void xml_models(xmlNodePtr r, const rdata *d)
+{
+    char t1[64];
     /* model inventory */
     xmlNodePtr md = xmlNewChild(r, NULL, BAD_CAST "models", NULL);
     for (size_t i = 0; i < d->ndeploys; i++) {
@@ -1177,7 +1222,12 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
     atu(op, "min", kpi_min_operator_labels(kpar));
     at(op, "precision-source", kpi_label_source(KPI_PRECISION, ci, kpar));
     at(op, "recall-source", kpi_label_source(KPI_DETECTION_RATE, ci, kpar));
+}
 
+/* data quality and drift */
+static void xml_data_quality(xmlNodePtr r, const rdata *d)
+{
+    char t1[64];
     /* data quality: every reading counted once, by reading time */
     xmlNodePtr dq = xmlNewChild(r, NULL, BAD_CAST "data-quality", NULL);
     const kpi_inputs *c = &d->cur;
@@ -1227,7 +1277,11 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
         at(n, "when", t1);
         atu(n, "ledger-index", x->index);
     }
+}
 
+/* ledger integrity, witnesses and the previous report */
+static void xml_integrity(xmlNodePtr r, const rdata *d)
+{
     /* ledger integrity */
     xmlNodePtr ig = xmlNewChild(r, NULL, BAD_CAST "integrity", NULL);
     char hex[65];
@@ -1263,12 +1317,33 @@ xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
         if (d->prev_problem[0])
             at(pv, "problem", d->prev_problem);
     }
+}
 
+/* the sign-off roles */
+static void xml_signoff(xmlNodePtr r)
+{
     xmlNodePtr so = xmlNewChild(r, NULL, BAD_CAST "signoff", NULL);
     static const char *const roles[] = {"Plant manager", "Information security officer (ISMS owner)",
                                         "Head of data and AI", "Internal audit"};
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
         el(so, "role", roles[i]);
+}
+
+xmlDocPtr rdoc_build_xml(rdata *d, const rdoc *rv)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr r = xmlNewNode(NULL, BAD_CAST "report");
+    xmlDocSetRootElement(doc, r);
+    xml_head(r, d);
+    xml_timeline(r, d);
+    xml_summary_kpis(r, d, rv);
+    xml_compliance(r, d);
+    xml_findings(r, d);
+    xml_incidents(r, d);
+    xml_models(r, d);
+    xml_data_quality(r, d);
+    xml_integrity(r, d);
+    xml_signoff(r);
     return doc;
 }
 
@@ -1343,6 +1418,132 @@ static double change_of(const kpi_def *k, const kpi_value *from, const kpi_value
     return *ok ? disp(k, to->value) - disp(k, from->value) : 0;
 }
 
+/* One KPI of the KPI data document: its value, previous and baseline values
+ * with their changes, owner, inputs, evidence, worth, weekly series, anchors. */
+static cJSON *kpi_json(const rdata *d, const rdoc *r, size_t i)
+{
+    const kpi_def *k = &d->defs->defs[i];
+    const kres *x = &r->k[i];
+    cJSON *o = cJSON_CreateObject();
+    char s[64];
+    cJSON_AddStringToObject(o, "id", k->key);
+    cJSON_AddStringToObject(o, "name", k->name);
+    cJSON_AddStringToObject(o, "group", k->group);
+    cJSON_AddStringToObject(o, "unit", k->unit);
+    cJSON_AddStringToObject(o, "direction",
+                            k->direction == KPI_DIR_HIGHER ? "higher" : "lower");
+    cJSON_AddBoolToObject(o, "headline", k->headline);
+    cJSON_AddBoolToObject(o, "impact_kpi", k->impact_kpi);
+    cJSON_AddItemToObject(o, "value", num_or_null(x->cur.available, disp(k, x->cur.value)));
+    kpi_format_value(k, &x->cur, s, sizeof s);
+    cJSON_AddStringToObject(o, "display", s);
+    cJSON_AddStringToObject(o, "status", kpi_status(k, &x->cur));
+    cJSON_AddItemToObject(o, "why", str_or_null(x->cur.available ? NULL : x->cur.why));
+    cJSON_AddItemToObject(o, "note", str_or_null(x->cur.available ? x->cur.note : NULL));
+    /* the model KPIs: whose truth (operators' verdicts or the failure_label field) */
+    const kpi_params *kp = &d->defs->params;
+    cJSON_AddItemToObject(o, "label_source", str_or_null(kpi_label_source(k->id, &d->cur, kp)));
+    cJSON_AddItemToObject(o, "target", num_or_null(k->has_target, disp(k, k->target)));
+    cJSON *pv = value_json(k, &x->prev);
+    cJSON_AddItemToObject(pv, "label_source", str_or_null(kpi_label_source(k->id, &d->prev, kp)));
+    cJSON_AddItemToObject(o, "previous", pv);
+    cJSON *b = value_json(k, &x->base);
+    cJSON_AddItemToObject(b, "label_source",
+                          str_or_null(rdata_base(d) ? kpi_label_source(k->id, rdata_base(d), kp)
+                                                    : NULL));
+    cJSON_AddItemToObject(b, "source", x->base_src == BASE_MEASURED ? cJSON_CreateString("measured")
+                                       : x->base_src == BASE_STATED ? cJSON_CreateString("stated")
+                                                                    : cJSON_CreateNull());
+    cJSON_AddItemToObject(b, "period", x->base_src == BASE_MEASURED
+                                           ? cJSON_CreateString(d->base.label)
+                                           : cJSON_CreateNull());
+    if (x->base_src == BASE_NONE) {
+        cJSON_ReplaceItemInObject(b, "value", cJSON_CreateNull());
+        cJSON_ReplaceItemInObject(b, "display", cJSON_CreateString("n/a"));
+    }
+    cJSON_AddItemToObject(o, "baseline", b);
+    cJSON *ch = cJSON_AddObjectToObject(o, "change");
+    bool okp, okb;
+    double dp = change_of(k, &x->prev, &x->cur, &okp);
+    kpi_value bv = x->base_src == BASE_NONE ? (kpi_value){false, 0, "no baseline", NULL}
+                                            : x->base;
+    double db = change_of(k, &bv, &x->cur, &okb);
+    cJSON_AddItemToObject(ch, "vs_previous", num_or_null(okp, dp));
+    cJSON_AddItemToObject(ch, "vs_baseline", num_or_null(okb, db));
+    cJSON_AddItemToObject(ch, "direction_vs_baseline",
+                          okb ? cJSON_CreateString(change_direction(k, db)) : cJSON_CreateNull());
+    cJSON *own = cJSON_AddObjectToObject(o, "owner");
+    cJSON_AddItemToObject(own, "activity", str_or_null(k->activity));
+    cJSON_AddItemToObject(own, "principal", str_or_null(d->kpi_owner[i]));
+    cJSON_AddItemToObject(own, "name", str_or_null(d->kpi_owner_name[i]));
+    cJSON *inp = cJSON_AddObjectToObject(o, "inputs");
+    cJSON_AddItemToObject(inp, "current", terms_json(k->id, &d->cur, d, r));
+    cJSON_AddItemToObject(inp, "previous", terms_json(k->id, &d->prev, d, r));
+    const kpi_inputs *bin = rdata_base(d);
+    cJSON_AddItemToObject(inp, "baseline",
+                          bin ? terms_json(k->id, bin, d, r) : cJSON_CreateNull());
+    cJSON *ev = cJSON_AddObjectToObject(o, "evidence");
+    const char *what = "";
+    uint64_t cnt = kpi_evidence_count(k->id, &d->cur, &d->defs->params, &what);
+    cJSON_AddStringToObject(ev, "source", kpi_evidence(k->id));
+    cJSON_AddStringToObject(ev, "counted", what);
+    cJSON_AddNumberToObject(ev, "count", (double)cnt);
+    cJSON_AddNumberToObject(ev, "tree_size", (double)d->tree_size);
+    if (x->has_worth) {
+        cJSON *w = cJSON_AddObjectToObject(o, "worth");
+        cJSON_AddNumberToObject(w, "amount", x->worth);
+        cJSON_AddStringToObject(w, "currency", d->defs->currency);
+        cJSON_AddNumberToObject(w, "quantity", x->quantity);
+        cJSON_AddStringToObject(w, "quantity_unit", x->quantity_unit);
+        cJSON_AddStringToObject(w, "basis", x->basis);
+    } else {
+        cJSON_AddNullToObject(o, "worth");
+    }
+    cJSON *wl = cJSON_AddArrayToObject(o, "weekly");
+    for (int w = 0; w < d->nweeks; w++)
+        cJSON_AddItemToArray(wl, num_or_null(x->week[w].available, disp(k, x->week[w].value)));
+    cJSON *pw = cJSON_AddArrayToObject(o, "previous_weekly");
+    for (int w = 0; w < d->nprev_weeks; w++)
+        cJSON_AddItemToArray(pw,
+                             num_or_null(x->pweek[w].available, disp(k, x->pweek[w].value)));
+    cJSON_AddStringToObject(o, "formula", k->formula);
+    cJSON_AddStringToObject(o, "source", k->source);
+    cJSON *an = cJSON_AddObjectToObject(o, "anchors");
+    cJSON_AddItemToObject(an, "sensors", strs_json(k->sensors, k->nsensors));
+    cJSON_AddItemToObject(an, "models", strs_json(k->models, k->nmodels));
+    cJSON_AddItemToObject(an, "edge", strs_json(k->edge, k->nedge));
+    return o;
+}
+
+/* Whose truth the model KPIs count in the period (kpi.h), and the weeks. */
+static void labels_weeks_json(cJSON *j, const rdata *d)
+{
+    const kpi_inputs *ci = &d->cur;
+    const kpi_params *kpar = &d->defs->params;
+    cJSON *lab = cJSON_AddObjectToObject(j, "labels");
+    cJSON_AddStringToObject(lab, "precision", kpi_label_source(KPI_PRECISION, ci, kpar));
+    cJSON_AddStringToObject(lab, "recall", kpi_label_source(KPI_DETECTION_RATE, ci, kpar));
+    cJSON_AddNumberToObject(lab, "operator_verdicts",
+                            (double)(ci->op_tp + ci->op_fp + ci->op_fn + ci->op_tn));
+    cJSON_AddNumberToObject(lab, "on_alarms", (double)(ci->op_tp + ci->op_fp));
+    cJSON_AddNumberToObject(lab, "confirmed_failures", (double)(ci->op_tp + ci->op_fn));
+    cJSON_AddNumberToObject(lab, "field_labelled", (double)(ci->tp + ci->fp + ci->fn + ci->tn));
+    cJSON_AddNumberToObject(lab, "min_operator_labels", (double)kpi_min_operator_labels(kpar));
+    cJSON *wk = cJSON_AddArrayToObject(j, "weeks");
+    for (int w = 0; w < d->nweeks; w++) {
+        cJSON *o = cJSON_CreateObject();
+        char t[32];
+        int64_t ws = week_start(d, false, w), we = week_end(d, false, w);
+        cJSON_AddNumberToObject(o, "week", w + 1);
+        fmt_day(ws, t, sizeof t);
+        cJSON_AddStringToObject(o, "from", t);
+        fmt_day(we - 1, t, sizeof t);
+        cJSON_AddStringToObject(o, "to", t);
+        cJSON_AddNumberToObject(o, "days", (double)(we - ws) / 86400e6);
+        cJSON_AddItemToArray(wk, o);
+    }
+}
+
 cJSON *rdoc_build_json(const rdata *d, const rdoc *r)
 {
     cJSON *j = cJSON_CreateObject();
@@ -1370,125 +1571,10 @@ cJSON *rdoc_build_json(const rdata *d, const rdoc *r)
                           num_or_null(d->defs->has_energy_price, d->defs->energy_price));
     cJSON_AddItemToObject(val, "downtime_cost_per_hour",
                           num_or_null(d->defs->has_downtime_cost, d->defs->downtime_cost));
-    /* Whose truth the model KPIs count in the period (kpi.h). */
-    const kpi_inputs *ci = &d->cur;
-    const kpi_params *kpar = &d->defs->params;
-    cJSON *lab = cJSON_AddObjectToObject(j, "labels");
-    cJSON_AddStringToObject(lab, "precision", kpi_label_source(KPI_PRECISION, ci, kpar));
-    cJSON_AddStringToObject(lab, "recall", kpi_label_source(KPI_DETECTION_RATE, ci, kpar));
-    cJSON_AddNumberToObject(lab, "operator_verdicts",
-                            (double)(ci->op_tp + ci->op_fp + ci->op_fn + ci->op_tn));
-    cJSON_AddNumberToObject(lab, "on_alarms", (double)(ci->op_tp + ci->op_fp));
-    cJSON_AddNumberToObject(lab, "confirmed_failures", (double)(ci->op_tp + ci->op_fn));
-    cJSON_AddNumberToObject(lab, "field_labelled", (double)(ci->tp + ci->fp + ci->fn + ci->tn));
-    cJSON_AddNumberToObject(lab, "min_operator_labels", (double)kpi_min_operator_labels(kpar));
-    cJSON *wk = cJSON_AddArrayToObject(j, "weeks");
-    for (int w = 0; w < d->nweeks; w++) {
-        cJSON *o = cJSON_CreateObject();
-        char t[32];
-        int64_t ws = week_start(d, false, w), we = week_end(d, false, w);
-        cJSON_AddNumberToObject(o, "week", w + 1);
-        fmt_day(ws, t, sizeof t);
-        cJSON_AddStringToObject(o, "from", t);
-        fmt_day(we - 1, t, sizeof t);
-        cJSON_AddStringToObject(o, "to", t);
-        cJSON_AddNumberToObject(o, "days", (double)(we - ws) / 86400e6);
-        cJSON_AddItemToArray(wk, o);
-    }
+    labels_weeks_json(j, d);
     cJSON *arr = cJSON_AddArrayToObject(j, "kpis");
-    for (size_t i = 0; i < d->defs->n; i++) {
-        const kpi_def *k = &d->defs->defs[i];
-        const kres *x = &r->k[i];
-        cJSON *o = cJSON_CreateObject();
-        char s[64];
-        cJSON_AddStringToObject(o, "id", k->key);
-        cJSON_AddStringToObject(o, "name", k->name);
-        cJSON_AddStringToObject(o, "group", k->group);
-        cJSON_AddStringToObject(o, "unit", k->unit);
-        cJSON_AddStringToObject(o, "direction",
-                                k->direction == KPI_DIR_HIGHER ? "higher" : "lower");
-        cJSON_AddBoolToObject(o, "headline", k->headline);
-        cJSON_AddBoolToObject(o, "impact_kpi", k->impact_kpi);
-        cJSON_AddItemToObject(o, "value", num_or_null(x->cur.available, disp(k, x->cur.value)));
-        kpi_format_value(k, &x->cur, s, sizeof s);
-        cJSON_AddStringToObject(o, "display", s);
-        cJSON_AddStringToObject(o, "status", kpi_status(k, &x->cur));
-        cJSON_AddItemToObject(o, "why", str_or_null(x->cur.available ? NULL : x->cur.why));
-        cJSON_AddItemToObject(o, "note", str_or_null(x->cur.available ? x->cur.note : NULL));
-        /* the model KPIs: whose truth (operators' verdicts or the failure_label field) */
-        const kpi_params *kp = &d->defs->params;
-        cJSON_AddItemToObject(o, "label_source", str_or_null(kpi_label_source(k->id, &d->cur, kp)));
-        cJSON_AddItemToObject(o, "target", num_or_null(k->has_target, disp(k, k->target)));
-        cJSON *pv = value_json(k, &x->prev);
-        cJSON_AddItemToObject(pv, "label_source", str_or_null(kpi_label_source(k->id, &d->prev, kp)));
-        cJSON_AddItemToObject(o, "previous", pv);
-        cJSON *b = value_json(k, &x->base);
-        cJSON_AddItemToObject(b, "label_source",
-                              str_or_null(rdata_base(d) ? kpi_label_source(k->id, rdata_base(d), kp)
-                                                        : NULL));
-        cJSON_AddItemToObject(b, "source", x->base_src == BASE_MEASURED ? cJSON_CreateString("measured")
-                                           : x->base_src == BASE_STATED ? cJSON_CreateString("stated")
-                                                                        : cJSON_CreateNull());
-        cJSON_AddItemToObject(b, "period", x->base_src == BASE_MEASURED
-                                               ? cJSON_CreateString(d->base.label)
-                                               : cJSON_CreateNull());
-        if (x->base_src == BASE_NONE) {
-            cJSON_ReplaceItemInObject(b, "value", cJSON_CreateNull());
-            cJSON_ReplaceItemInObject(b, "display", cJSON_CreateString("n/a"));
-        }
-        cJSON_AddItemToObject(o, "baseline", b);
-        cJSON *ch = cJSON_AddObjectToObject(o, "change");
-        bool okp, okb;
-        double dp = change_of(k, &x->prev, &x->cur, &okp);
-        kpi_value bv = x->base_src == BASE_NONE ? (kpi_value){false, 0, "no baseline", NULL}
-                                                : x->base;
-        double db = change_of(k, &bv, &x->cur, &okb);
-        cJSON_AddItemToObject(ch, "vs_previous", num_or_null(okp, dp));
-        cJSON_AddItemToObject(ch, "vs_baseline", num_or_null(okb, db));
-        cJSON_AddItemToObject(ch, "direction_vs_baseline",
-                              okb ? cJSON_CreateString(change_direction(k, db)) : cJSON_CreateNull());
-        cJSON *own = cJSON_AddObjectToObject(o, "owner");
-        cJSON_AddItemToObject(own, "activity", str_or_null(k->activity));
-        cJSON_AddItemToObject(own, "principal", str_or_null(d->kpi_owner[i]));
-        cJSON_AddItemToObject(own, "name", str_or_null(d->kpi_owner_name[i]));
-        cJSON *inp = cJSON_AddObjectToObject(o, "inputs");
-        cJSON_AddItemToObject(inp, "current", terms_json(k->id, &d->cur, d, r));
-        cJSON_AddItemToObject(inp, "previous", terms_json(k->id, &d->prev, d, r));
-        const kpi_inputs *bin = rdata_base(d);
-        cJSON_AddItemToObject(inp, "baseline",
-                              bin ? terms_json(k->id, bin, d, r) : cJSON_CreateNull());
-        cJSON *ev = cJSON_AddObjectToObject(o, "evidence");
-        const char *what = "";
-        uint64_t cnt = kpi_evidence_count(k->id, &d->cur, &d->defs->params, &what);
-        cJSON_AddStringToObject(ev, "source", kpi_evidence(k->id));
-        cJSON_AddStringToObject(ev, "counted", what);
-        cJSON_AddNumberToObject(ev, "count", (double)cnt);
-        cJSON_AddNumberToObject(ev, "tree_size", (double)d->tree_size);
-        if (x->has_worth) {
-            cJSON *w = cJSON_AddObjectToObject(o, "worth");
-            cJSON_AddNumberToObject(w, "amount", x->worth);
-            cJSON_AddStringToObject(w, "currency", d->defs->currency);
-            cJSON_AddNumberToObject(w, "quantity", x->quantity);
-            cJSON_AddStringToObject(w, "quantity_unit", x->quantity_unit);
-            cJSON_AddStringToObject(w, "basis", x->basis);
-        } else {
-            cJSON_AddNullToObject(o, "worth");
-        }
-        cJSON *wl = cJSON_AddArrayToObject(o, "weekly");
-        for (int w = 0; w < d->nweeks; w++)
-            cJSON_AddItemToArray(wl, num_or_null(x->week[w].available, disp(k, x->week[w].value)));
-        cJSON *pw = cJSON_AddArrayToObject(o, "previous_weekly");
-        for (int w = 0; w < d->nprev_weeks; w++)
-            cJSON_AddItemToArray(pw,
-                                 num_or_null(x->pweek[w].available, disp(k, x->pweek[w].value)));
-        cJSON_AddStringToObject(o, "formula", k->formula);
-        cJSON_AddStringToObject(o, "source", k->source);
-        cJSON *an = cJSON_AddObjectToObject(o, "anchors");
-        cJSON_AddItemToObject(an, "sensors", strs_json(k->sensors, k->nsensors));
-        cJSON_AddItemToObject(an, "models", strs_json(k->models, k->nmodels));
-        cJSON_AddItemToObject(an, "edge", strs_json(k->edge, k->nedge));
-        cJSON_AddItemToArray(arr, o);
-    }
+    for (size_t i = 0; i < d->defs->n; i++)
+        cJSON_AddItemToArray(arr, kpi_json(d, r, i));
     cJSON *sm = cJSON_AddArrayToObject(j, "summary");
     for (size_t i = 0; i < r->ns; i++) {
         cJSON *o = cJSON_CreateObject();

@@ -5,6 +5,7 @@
 
 #include "canon.h"
 #include "event.h"
+#include "evsink.h"
 #include "kpi.h"
 #include "ledger.h"
 #include "oscal.h"
@@ -222,48 +223,26 @@ static int load_defs(const report_opts *o, kpi_defs *defs, adt_err *err)
                           "built-in reports/kpis.json", defs, err);
 }
 
+#define REPORTS_SOURCE "auditd:reports" /* the leaf `source` of what reports records */
+
+/* Record `report.issued` through the evidence sink: the daemon's commit
+ * queue when o->cq is set (so the commit listeners see it), else the ledger
+ * of o->data_dir. */
 static int record(const report_opts *o, const char *period, const report_issued *is,
                   uint64_t *index, adt_err *err)
 {
-    buf j, canon;
-    buf_init(&j, 4096);
-    buf_init(&canon, 4096);
-    char now[40];
-    rfc3339_format(o->issued_us ? o->issued_us : rfc3339_now_us(), now, sizeof now);
-    int rc = buf_puts(&j, "{\"type\":\"report.issued\",\"time\":");
-    rc = rc ? rc : canon_put_string(&j, now, strlen(now));
-    rc = rc ? rc : buf_puts(&j, ",\"actor\":");
-    const char *actor = o->actor && *o->actor ? o->actor : "auditd";
-    rc = rc ? rc : canon_put_string(&j, actor, strlen(actor));
-    rc = rc ? rc : buf_puts(&j, ",\"period\":");
-    rc = rc ? rc : canon_put_string(&j, period, strlen(period));
-    rc = rc ? rc
-            : buf_printf(&j, ",\"format\":\"%s\",\"sha256\":\"%s\",\"tree_size\":%llu,\"root\":\"%s\"}",
-                         report_format_name(o->format), is->sha256,
-                         (unsigned long long)is->tree_size, is->root);
-    if (rc) {
-        buf_free(&j);
-        return adt_fail(err, ADT_EINTERNAL, "building the report.issued event failed");
-    }
-    event_info info;
-    rc = event_validate(j.data, j.len, NULL, &canon, &info, err);
-    buf_free(&j);
-    if (rc) {
-        buf_free(&canon);
-        return rc;
-    }
-    ledger *lg = NULL;
-    rc = ledger_open(o->data_dir, LEDGER_RDWR, &lg, err);
-    if (!rc) {
-        ledger_item it = {"auditd:reports", "report.issued", canon.data, canon.len, NULL, 0, false,
-                          EVENT_WRITER_AUDITD};
-        ledger_commit cm;
-        rc = ledger_append(lg, &it, 1, &cm, err);
-        if (!rc)
-            *index = cm.first;
-        ledger_close(lg);
-    }
-    buf_free(&canon);
+    evsink sink = {.cq = o->cq, .data_dir = o->data_dir};
+    evsink_event e;
+    evsink_begin(&e, REPORTS_SOURCE, "report.issued", EVENT_WRITER_AUDITD,
+                 o->actor && *o->actor ? o->actor : "auditd");
+    evsink_at(&e, o->issued_us ? o->issued_us : rfc3339_now_us());
+    evsink_str(&e, "period", period);
+    evsink_str(&e, "format", report_format_name(o->format));
+    evsink_str(&e, "sha256", is->sha256);
+    evsink_uint(&e, "tree_size", is->tree_size);
+    evsink_str(&e, "root", is->root);
+    int rc = evsink_record(&sink, &e, 1, index, err);
+    evsink_free(&e);
     return rc;
 }
 
@@ -475,7 +454,7 @@ int reports_issue(const report_opts *o, api_response *resp)
     return ADT_OK;
 }
 
-int reports_api(const char *data_dir, const api_request *req, api_response *resp)
+int reports_api(const char *data_dir, commitq *cq, const api_request *req, api_response *resp)
 {
     static const char prefix[] = "/v1/reports/";
     if (req->path && !strncmp(req->path, "/v1/shipments/", 14))
@@ -499,6 +478,7 @@ int reports_api(const char *data_dir, const api_request *req, api_response *resp
                          "format must be html, json, csv, oscal-xml, oscal-json or xml");
     report_opts o = {0};
     o.data_dir = data_dir;
+    o.cq = cq;
     o.period = period;
     o.format = f;
     o.record = false;

@@ -21,6 +21,7 @@
 
 #include "api.h"
 #include "buf.h"
+#include "commitq.h"
 #include "status.h"
 
 #include <stdbool.h>
@@ -51,7 +52,10 @@ typedef struct report_opts {
     const char *template_path; /* HTML template; NULL = the built-in one */
     const char *kpis_path;     /* NULL = <data_dir>/kpis.json if present, else built-in */
     uint64_t at_size;          /* 0 = the latest checkpoint */
-    bool record;               /* append `report.issued` to the ledger */
+    bool record;               /* record `report.issued` (through evsink) */
+    commitq *cq;               /* the daemon's commit queue, which report.issued then goes
+                                  through to the ledger and its listeners; NULL = the
+                                  ledger of data_dir, opened for the append */
     const char *actor;         /* who issued it (event `actor`); NULL = "auditd" */
     int64_t issued_us;         /* the report's date and the time of its report.issued event;
                                   0 = the checkpoint's last recorded_at (date) and now (event) */
@@ -106,8 +110,9 @@ int reports_issue(const report_opts *o, api_response *resp);
  *        is a draft of what issuing would record;
  *   POST issues it (reports_issue, actor = the caller).
  * Returns ADT_OK when `resp` was filled (also for 4xx), ADT_ENOTFOUND if the
- * path is not /v1/reports/... */
-int reports_api(const char *data_dir, const api_request *req, api_response *resp);
+ * path is not /v1/reports/... `cq`: the daemon's commit queue, which an
+ * issued report's report.issued goes through (NULL: the ledger of data_dir). */
+int reports_api(const char *data_dir, commitq *cq, const api_request *req, api_response *resp);
 
 /* The built-in HTML template and KPI definitions (embedded at build time). */
 const char *reports_builtin_template(void);

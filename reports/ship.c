@@ -9,6 +9,7 @@
 #include "reports.h"
 #include "rfc3339.h"
 #include "rollup.h"
+#include "evsink.h"
 #include "rperiod.h"
 #include "tdb.h"
 
@@ -444,61 +445,34 @@ static int load_defs(const ship_opts *o, kpi_defs *defs, adt_err *err)
     return kpi_defs_parse(k, strlen(k), "built-in reports/kpis.json", defs, err);
 }
 
-/* The site.shipment events, appended in one transaction. */
+/* The site.shipment events, recorded in one append through the evidence sink. */
+#define SHIP_BATCH_MAX 8 /* kinds shipped per period (ship_period's out[]) */
 static int record(const ship_opts *o, const char *period, ship_batch *b, size_t n, adt_err *err)
 {
-    char now[40];
-    rfc3339_format(o->time_us ? o->time_us : rfc3339_now_us(), now, sizeof now);
-    const char *actor = o->actor && *o->actor ? o->actor : "auditd";
-    buf *ev = calloc(n ? n : 1, sizeof *ev), *canon = calloc(n ? n : 1, sizeof *canon);
-    ledger_item *items = calloc(n ? n : 1, sizeof *items);
-    int rc = ev && canon && items ? ADT_OK : adt_fail(err, ADT_ENOMEM, "out of memory");
-    if (rc) {
-        free(ev);
-        free(canon);
-        free(items);
-        return rc;
-    }
+    if (n > SHIP_BATCH_MAX)
+        return adt_fail(err, ADT_EINTERNAL, "more than %d shipment kinds", SHIP_BATCH_MAX);
+    if (!n)
+        return ADT_OK;
+    evsink sink = {.data_dir = o->data_dir};
+    evsink_event ev[SHIP_BATCH_MAX];
+    int64_t t = o->time_us ? o->time_us : rfc3339_now_us();
     for (size_t i = 0; i < n; i++) {
-        buf_init(&ev[i], 4096);
-        buf_init(&canon[i], 4096);
+        evsink_begin(&ev[i], "auditd:ship", "site.shipment", EVENT_WRITER_AUDITD,
+                     o->actor && *o->actor ? o->actor : "auditd");
+        evsink_at(&ev[i], t);
+        evsink_str(&ev[i], "period", period);
+        evsink_str(&ev[i], "kind", b[i].kind);
+        evsink_str(&ev[i], "format", SHIP_FORMAT);
+        evsink_str(&ev[i], "sha256", b[i].sha256);
+        evsink_uint(&ev[i], "bytes", b[i].bytes);
     }
-    for (size_t i = 0; !rc && i < n; i++) {
-        rc = buf_puts(&ev[i], "{\"type\":\"site.shipment\",");
-        if (!rc) rc = jstr(&ev[i], "time", now);
-        if (!rc) rc = buf_putc(&ev[i], ',');
-        if (!rc) rc = jstr(&ev[i], "actor", actor);
-        if (!rc) rc = buf_putc(&ev[i], ',');
-        if (!rc) rc = jstr(&ev[i], "period", period);
-        if (!rc)
-            rc = buf_printf(&ev[i], ",\"kind\":\"%s\",\"format\":\"" SHIP_FORMAT "\","
-                            "\"sha256\":\"%s\",\"bytes\":%llu}",
-                            b[i].kind, b[i].sha256, (unsigned long long)b[i].bytes);
-        event_info info;
-        if (!rc)
-            rc = event_validate(ev[i].data, ev[i].len, NULL, &canon[i], &info, err);
-        else
-            rc = adt_fail(err, rc, "building the site.shipment event failed");
-        items[i] = (ledger_item){"auditd:ship", "site.shipment", canon[i].data, canon[i].len,
-                                 NULL, 0, false, EVENT_WRITER_AUDITD};
-    }
-    ledger *lg = NULL;
-    if (!rc)
-        rc = ledger_open(o->data_dir, LEDGER_RDWR, &lg, err);
-    if (!rc) {
-        ledger_commit cm;
-        rc = ledger_append(lg, items, n, &cm, err);
-        for (size_t i = 0; !rc && i < n; i++)
-            b[i].index = cm.first + i;
-        ledger_close(lg);
-    }
+    uint64_t first = EVSINK_NONE;
+    int rc = evsink_record(&sink, ev, n, &first, err);
     for (size_t i = 0; i < n; i++) {
-        buf_free(&ev[i]);
-        buf_free(&canon[i]);
+        if (!rc)
+            b[i].index = first + i;
+        evsink_free(&ev[i]);
     }
-    free(ev);
-    free(canon);
-    free(items);
     return rc;
 }
 

@@ -820,6 +820,7 @@ static int a_issue_report(console *c, const api_request *req, api_response *resp
     o.period = in.period;
     o.format = f;
     o.actor = req->principal;
+    o.cq = c->env.cq;
     return reports_issue(&o, resp);
 }
 

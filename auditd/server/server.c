@@ -991,7 +991,7 @@ static int h_controls(rq *q)
 }
 static int h_reports(rq *q)
 {
-    return part_answer(q, reports_api(q->s->dir, q->req, q->resp));
+    return part_answer(q, reports_api(q->s->dir, q->s->cq, q->req, q->resp));
 }
 
 static int h_console(rq *q)

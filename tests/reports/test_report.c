@@ -547,26 +547,26 @@ START_TEST(http_handler)
                        NULL, 0, EVENT_WRITER_EDGE, 0};
     api_response resp = {0};
     buf_init(&resp.body, 64u << 20);
-    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(reports_api(dir, NULL, &req, &resp), ADT_OK);
     ck_assert_int_eq(resp.status, 403);
     req.role = API_ROLE_AUDITOR;
     req.principal = "auditor-1";
     buf_reset(&resp.body);
-    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(reports_api(dir, NULL, &req, &resp), ADT_OK);
     ck_assert_int_eq(resp.status, 200);
     ck_assert_str_eq(resp.content_type, "text/csv; charset=utf-8");
     ck_assert(!strncmp(resp.body.data, "period,", 7));
     prm[0].value = "pdf";
     buf_reset(&resp.body);
-    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(reports_api(dir, NULL, &req, &resp), ADT_OK);
     ck_assert_int_eq(resp.status, 400);
     req.path = "/v1/reports/2026-13";
     prm[0].value = "json";
     buf_reset(&resp.body);
-    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(reports_api(dir, NULL, &req, &resp), ADT_OK);
     ck_assert_int_eq(resp.status, 400);
     req.path = "/v1/other";
-    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_ENOTFOUND);
+    ck_assert_int_eq(reports_api(dir, NULL, &req, &resp), ADT_ENOTFOUND);
     buf_free(&resp.body);
 }
 END_TEST
@@ -583,13 +583,13 @@ START_TEST(http_get_reads_post_issues)
     api_response resp = {0};
     buf_init(&resp.body, 64u << 20);
     uint64_t before = ledger_len();
-    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(reports_api(dir, NULL, &req, &resp), ADT_OK);
     ck_assert_int_eq(resp.status, 200);
     ck_assert_uint_eq(ledger_len(), before);
     char *draft = strdup(resp.body.data);
     req.method = "POST";
     buf_reset(&resp.body);
-    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(reports_api(dir, NULL, &req, &resp), ADT_OK);
     ck_assert_msg(resp.status == 201, "%d %s", resp.status, resp.body.data);
     ck_assert_uint_eq(ledger_len(), before + 1);
     cJSON *j = cJSON_Parse(resp.body.data);
@@ -609,12 +609,12 @@ START_TEST(http_get_reads_post_issues)
     /* other methods, other roles: refused, nothing recorded */
     req.method = "DELETE";
     buf_reset(&resp.body);
-    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(reports_api(dir, NULL, &req, &resp), ADT_OK);
     ck_assert_int_eq(resp.status, 405);
     req.method = "POST";
     req.role = API_ROLE_AGENT;
     buf_reset(&resp.body);
-    ck_assert_int_eq(reports_api(dir, &req, &resp), ADT_OK);
+    ck_assert_int_eq(reports_api(dir, NULL, &req, &resp), ADT_OK);
     ck_assert_int_eq(resp.status, 403);
     ck_assert_uint_eq(ledger_len(), before + 1);
     buf_free(&resp.body);

@@ -947,6 +947,144 @@ START_TEST(telemetry)
 }
 END_TEST
 
+/* A batch ingested in October of readings taken in September is Q3
+ * evidence (dated by its `to`), and a profile loaded in October but recorded
+ * before the batch still precedes it (order="ledger"). */
+#define PROFILE_OCT "{\"type\":\"profile.change\",\"time\":\"2026-10-02T00:00:00Z\",\"actor\":" \
+                    "\"auditd\",\"profile\":\"plc\",\"version\":\"1\",\"sha256\":\"00\"}"
+#define LATE_BATCH(id)                                                                           \
+    "{\"type\":\"telemetry.batch\",\"time\":\"2026-10-02T01:00:00Z\",\"actor\":\"agent:gw-1\","  \
+    "\"batch_id\":\"" id "\",\"digest\":\"00\",\"readings\":1000,\"accepted\":990,"              \
+    "\"quarantined\":10,\"devices\":1,\"from\":\"2026-09-01T00:00:00Z\","                    \
+    "\"to\":\"2026-09-30T23:00:00Z\"}"
+
+START_TEST(telemetry_data_time)
+{
+    const tev late[] = {{NULL, PROFILE_OCT, NULL}, {NULL, LATE_BATCH("b1"), NULL}, END};
+    cJSON *doc = scenario(late, "2026-Q3", true);
+    EXPECT(doc, "telemetry-validation-active", "pass");
+    EXPECT(doc, "telemetry-rejection-rate", "pass");
+    cJSON_Delete(doc);
+    doc = scenario(late, "2026-Q4", true);
+    EXPECT(doc, "telemetry-validation-active", "no_evidence");
+    cJSON_Delete(doc);
+    /* recorded before any profile: fails, whatever the dates */
+    const tev bad[] = {{NULL, LATE_BATCH("b1"), NULL}, {NULL, PROFILE_OCT, NULL}, END};
+    doc = scenario(bad, "2026-Q3", true);
+    EXPECT(doc, "telemetry-validation-active", "fail");
+    cJSON_Delete(doc);
+}
+END_TEST
+
+/* One engine: a period asked for again is served by the engine kept (and
+ * saved) for it, fed only the entries added since; it must equal a fold
+ * from scratch, and an older checkpoint (at_size) must equal what the kept
+ * engine said at that size. */
+static char *doc_text(const char *dir, const char *period, uint64_t at_size)
+{
+    adt_err err = {0};
+    controls *c = NULL;
+    ck_assert_msg(controls_open(dir, &c, &err) == ADT_OK, "%s", err.msg);
+    int64_t from, to;
+    ck_assert_int_eq(controls_parse_period(period, &from, &to, &err), ADT_OK);
+    controls_result *r = NULL;
+    ck_assert_msg(controls_period_result(c, from, to, at_size, NULL, &r, &err) == ADT_OK, "%s",
+                  err.msg);
+    cJSON *doc = NULL;
+    ck_assert_int_eq(controls_result_json(r, &doc, &err), ADT_OK);
+    char *txt = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    controls_result_free(r);
+    controls_close(c);
+    return txt;
+}
+
+static void drop_eval_db(const char *dir)
+{
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s%s", dir, CONTROLS_EVAL_DB, sfx[i]);
+        unlink(p);
+    }
+}
+
+START_TEST(kept_period_same_as_rebuild)
+{
+    const tev first[] = {{NULL, PROFILE, NULL},
+                         {NULL, BATCH("b1", "1000", "10"), NULL},
+                         {NULL, REJECT("b3", "20"), NULL},
+                         END};
+    const tev more[] = {{NULL, BATCH("b2", "1000", "500"), NULL},
+                        {NULL, LATE_BATCH("b4"), NULL},
+                        {NULL, PROFILE_OCT, NULL},
+                        END};
+    char *dir = mkdata(true);
+    append(dir, first);
+    char *at3 = doc_text(dir, "2026-Q3", 0); /* kept engine made and saved at size 3 */
+    append(dir, more);
+    char *kept = doc_text(dir, "2026-Q3", 0); /* restored, fed entries 3..5 */
+    char *older = doc_text(dir, "2026-Q3", 3); /* behind the kept engine: rebuilt */
+    drop_eval_db(dir);
+    char *fresh = doc_text(dir, "2026-Q3", 0); /* from scratch */
+    ck_assert_str_eq(kept, fresh);
+    ck_assert_str_eq(older, at3);
+    ck_assert_str_ne(kept, at3); /* the new entries did count */
+    free(at3);
+    free(kept);
+    free(older);
+    free(fresh);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* More windows than the service keeps: the least recently used are saved
+ * and dropped, and asked for again they still equal a fold from scratch. */
+START_TEST(kept_periods_evicted)
+{
+    const tev evs[] = {{NULL, PROFILE, NULL},
+                       {NULL, BATCH("b1", "1000", "10"), NULL},
+                       {NULL, LATE_BATCH("b4"), NULL},
+                       END};
+    char *dir = mkdata(true);
+    append(dir, evs);
+    adt_err err = {0};
+    controls *c = NULL;
+    ck_assert_msg(controls_open(dir, &c, &err) == ADT_OK, "%s", err.msg);
+    char *first = NULL;
+    for (int round = 0; round < 2; round++)
+        for (int m = 1; m <= 12; m++) {
+            char per[16];
+            snprintf(per, sizeof per, "2026-%02d", m);
+            int64_t from, to;
+            ck_assert_int_eq(controls_parse_period(per, &from, &to, &err), ADT_OK);
+            controls_result *r = NULL;
+            ck_assert_msg(controls_period_result(c, from, to, 0, NULL, &r, &err) == ADT_OK,
+                          "%s", err.msg);
+            cJSON *doc = NULL;
+            ck_assert_int_eq(controls_result_json(r, &doc, &err), ADT_OK);
+            char *txt = cJSON_PrintUnformatted(doc);
+            if (m == 9 && round == 0)
+                first = txt;
+            else if (m == 9)
+                ck_assert_str_eq(txt, first);
+            if (txt != first)
+                free(txt);
+            cJSON_Delete(doc);
+            controls_result_free(r);
+        }
+    controls_close(c);
+    drop_eval_db(dir);
+    char *fresh = doc_text(dir, "2026-09", 0);
+    ck_assert_str_eq(fresh, first);
+    free(fresh);
+    free(first);
+    ts_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 #define AGENTADD(name, time)                                                                    \
     "{\"type\":\"agent.add\",\"time\":\"" time "\",\"actor\":\"admin\",\"agent\":\"" name        \
     "\",\"role\":\"edge\"}"
@@ -1539,6 +1677,9 @@ static Suite *suite(void)
     tcase_add_test(t, operations_violations);
     tcase_add_test(t, forged_evidence_ignored);
     tcase_add_test(t, telemetry);
+    tcase_add_test(t, telemetry_data_time);
+    tcase_add_test(t, kept_period_same_as_rebuild);
+    tcase_add_test(t, kept_periods_evicted);
     tcase_add_test(t, agents);
     tcase_add_test(t, continuous_matches_period);
     tcase_add_test(t, engine_chunked_equals_whole);
