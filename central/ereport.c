@@ -317,6 +317,67 @@ static efinding *new_finding(edata *d, adt_err *err)
     return f;
 }
 
+/* The work units as a PostgreSQL text[] literal ({"a","b"}) into *ul
+ * (initialised here; the caller frees it). */
+static int units_array(const ekpis *k, buf *ul, adt_err *err)
+{
+    buf_init(ul, 1 << 20);
+    int urc = buf_putc(ul, '{');
+    for (size_t i = 0; !urc && i < k->nunits; i++) {
+        urc = buf_puts(ul, i ? ",\"" : "\"");
+        for (const char *c = k->units[i]; !urc && *c; c++)
+            urc = (*c == '"' || *c == '\\') ? buf_printf(ul, "\\%c", *c) : buf_putc(ul, *c);
+        if (!urc)
+            urc = buf_putc(ul, '"');
+    }
+    if (!urc)
+        urc = buf_putc(ul, '}');
+    if (urc)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    return ADT_OK;
+}
+
+/* Add one (weekday, hour) group of the rollups (row i of r) to *in: time in
+ * states split by the planned calendar, energy, production, labels. */
+static void add_hour_group(const PGresult *r, int i, const ekpis *k, kpi_inputs *in,
+                           uint64_t *rows, uint64_t *labelled, uint64_t *failures)
+{
+    int64_t dow = 0, hour = 0;
+    uint64_t c[17];
+    num_i64(PQgetvalue(r, i, 0), 1, 7, &dow);
+    num_i64(PQgetvalue(r, i, 1), 0, 23, &hour);
+    double x[17];
+    for (int k2 = 2; k2 < 17; k2++) {
+        x[k2] = strtod(PQgetvalue(r, i, k2), NULL);
+        c[k2] = x[k2] > 0 ? (uint64_t)x[k2] : 0;
+    }
+    int wd = (int)(dow % 7); /* ISO Monday=1..Sunday=7 -> kpi_params Sunday=0 */
+    bool planned = !k->has_calendar ||
+                   (hour >= k->planned[wd][0] && hour < k->planned[wd][1]);
+    *rows += c[2];
+    in->meter_readings += c[3];
+    if (c[7]) {
+        in->has_time_model = true;
+        in->apt_s += x[4];
+        in->pbt_s += x[4] + (planned ? x[5] + x[6] : 0);
+        in->adot_s += planned ? x[6] : 0;
+    }
+    if (c[9]) {
+        in->has_energy = true;
+        in->energy_kwh += x[8];
+    }
+    if (c[11] && c[13]) {
+        in->has_production = true;
+        in->produced += x[10];
+        in->good += x[12];
+    }
+    if (c[16]) {
+        in->has_labels = true;
+        *labelled += c[14];
+        *failures += c[15];
+    }
+}
+
 /* The telemetry KPIs' inputs of [from, to) from the site's rollups, the
  * planned calendar applied hour by hour (exact: planned hours are whole
  * hours). *has = false when no rollup row falls in the window. */
@@ -331,20 +392,10 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
     snprintf(f, sizeof f, "%lld", (long long)(from_us / 1000000));
     snprintf(t, sizeof t, "%lld", (long long)(to_us / 1000000));
     buf ul;
-    buf_init(&ul, 1 << 20);
-    int urc = buf_putc(&ul, '{');
-    for (size_t i = 0; !urc && i < k->nunits; i++) {
-        urc = buf_puts(&ul, i ? ",\"" : "\"");
-        for (const char *c = k->units[i]; !urc && *c; c++)
-            urc = (*c == '"' || *c == '\\') ? buf_printf(&ul, "\\%c", *c) : buf_putc(&ul, *c);
-        if (!urc)
-            urc = buf_putc(&ul, '"');
-    }
-    if (!urc)
-        urc = buf_putc(&ul, '}');
-    if (urc) {
+    int rc = units_array(k, &ul, err);
+    if (rc) {
         buf_free(&ul);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
+        return rc;
     }
     const char *v[4] = {id, f, t, ul.data};
     PGresult *r = PQexecParams(cstore_conn(cs),
@@ -369,40 +420,7 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
         return cstore_fail(cs, r, err, "summing the site's rollups");
     uint64_t labelled = 0, failures = 0;
     for (int i = 0; i < PQntuples(r); i++) {
-        int64_t dow = 0, hour = 0;
-        uint64_t c[17];
-        num_i64(PQgetvalue(r, i, 0), 1, 7, &dow);
-        num_i64(PQgetvalue(r, i, 1), 0, 23, &hour);
-        double x[17];
-        for (int k2 = 2; k2 < 17; k2++) {
-            x[k2] = strtod(PQgetvalue(r, i, k2), NULL);
-            c[k2] = x[k2] > 0 ? (uint64_t)x[k2] : 0;
-        }
-        int wd = (int)(dow % 7); /* ISO Monday=1..Sunday=7 -> kpi_params Sunday=0 */
-        bool planned = !k->has_calendar ||
-                       (hour >= k->planned[wd][0] && hour < k->planned[wd][1]);
-        *rows += c[2];
-        in->meter_readings += c[3];
-        if (c[7]) {
-            in->has_time_model = true;
-            in->apt_s += x[4];
-            in->pbt_s += x[4] + (planned ? x[5] + x[6] : 0);
-            in->adot_s += planned ? x[6] : 0;
-        }
-        if (c[9]) {
-            in->has_energy = true;
-            in->energy_kwh += x[8];
-        }
-        if (c[11] && c[13]) {
-            in->has_production = true;
-            in->produced += x[10];
-            in->good += x[12];
-        }
-        if (c[16]) {
-            in->has_labels = true;
-            labelled += c[14];
-            failures += c[15];
-        }
+        add_hour_group(r, i, k, in, rows, &labelled, &failures);
     }
     PQclear(r);
     if (!*rows)
@@ -433,13 +451,21 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
     return ADT_OK;
 }
 
-/* The stream, the checkpoint to cite, the batches, the alerts of one site. */
-static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
+/* What every phase of gather_site reads a site with. */
+typedef struct site_q {
+    cstore *cs;
+    PGconn *db;
+    esite *s;
+    char id[24]; /* the site's id as text, for query parameters */
+} site_q;
+
+/* gather_site, phase 1: the site's mirror stream (next entry, size, halted). */
+static int site_stream(const site_q *q, edata *d, int si, adt_err *err)
 {
-    esite *s = &d->sites[si];
-    PGconn *db = cstore_conn(cs);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)s->site.id);
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
     snprintf(s->label, sizeof s->label, "%s", s->site.origin);
     const char *v1[1] = {id};
     PGresult *r = PQexecParams(db,
@@ -452,8 +478,18 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
     num_u64(PQgetvalue(r, 0, 1), INT64_MAX, &s->mirror_size);
     s->halted = !strcmp(PQgetvalue(r, 0, 2), "t");
     PQclear(r);
+    return ADT_OK;
+}
 
-    /* The newest cosigned checkpoint the mirror covers; else the mirror's own. */
+/* Phase 2: the newest cosigned checkpoint the mirror covers; else the mirror's own. */
+static int site_checkpoint(const site_q *q, edata *d, int si, adt_err *err)
+{
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
+    const char *v1[1] = {id};
+    PGresult *r;
     r = PQexecParams(db,
                      "SELECT size, root, note, true FROM auditd_central.cosigned"
                      " WHERE site_id = $1 AND size > 0 AND size <= (SELECT next_entry FROM"
@@ -478,10 +514,19 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
         snprintf(s->cp_note, sizeof s->cp_note, "%s", PQgetvalue(r, 0, 2));
     }
     PQclear(r);
+    return ADT_OK;
+}
 
-    /* The latest fetched batch of each kind for the period. */
+/* Phase 3: the latest fetched batch of each kind (kpi-inputs, controls) for
+ * the period, parsed; a malformed one becomes the site's problem. */
+static int site_batches(const site_q *q, edata *d, int si, adt_err *err)
+{
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
     const char *v2[2] = {id, d->period.label};
-    r = PQexecParams(db,
+    PGresult *r = PQexecParams(db,
                      "SELECT DISTINCT ON (kind) kind, idx, encode(sha256, 'hex'), body FROM"
                      " auditd_central.shipments WHERE site_id = $1 AND period = $2 AND body IS"
                      " NOT NULL AND kind IN ('kpi-inputs', 'controls') ORDER BY kind, idx DESC",
@@ -524,20 +569,38 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
         }
     }
     PQclear(r);
-    if (s->has_kpis) {
-        /* The telemetry KPIs from the rollups of the period and of the site's
-         * own baseline period (shipped when that period was reported). */
-        uint64_t brows = 0;
-        rc = rollup_inputs(cs, s->site.id, d->period.from_us, d->period.to_us, &s->k, &s->rcur,
+    return rc;
+}
+
+/* Phase 4: the telemetry KPIs from the rollups of the period and of the
+ * site's own baseline period (shipped when that period was reported). */
+static int site_rollups(const site_q *q, edata *d, int si, adt_err *err)
+{
+    cstore *cs = q->cs;
+    esite *s = q->s;
+    if (!s->has_kpis)
+        return ADT_OK;
+    uint64_t brows = 0;
+    int rc = rollup_inputs(cs, s->site.id, d->period.from_us, d->period.to_us, &s->k, &s->rcur,
                            &s->rollup_rows, &s->has_rcur, err);
-        rperiod bp;
-        adt_err pe = {0};
-        if (!rc && s->k.has_base && rperiod_parse(s->k.base_label, &bp, &pe) == ADT_OK)
-            rc = rollup_inputs(cs, s->site.id, bp.from_us, bp.to_us, &s->k, &s->rbase, &brows,
-                               &s->has_rbase, err);
-        if (rc)
-            return rc;
-    }
+    rperiod bp;
+    adt_err pe = {0};
+    if (!rc && s->k.has_base && rperiod_parse(s->k.base_label, &bp, &pe) == ADT_OK)
+        rc = rollup_inputs(cs, s->site.id, bp.from_us, bp.to_us, &s->k, &s->rbase, &brows,
+                           &s->has_rbase, err);
+    return rc;
+}
+
+/* Phase 5: why a batch is missing (recorded by the site but not fetched,
+ * or never shipped). */
+static int site_missing(const site_q *q, edata *d, int si, adt_err *err)
+{
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
+    const char *v2[2] = {id, d->period.label};
+    PGresult *r;
     if (!s->problem[0] && (!s->has_kpis || !s->has_controls)) {
         r = PQexecParams(db,
                          "SELECT count(*), coalesce(max(problem), '') FROM"
@@ -556,7 +619,19 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
                      !s->has_kpis ? "kpi-inputs" : "controls", d->period.label, d->period.label);
         PQclear(r);
     }
+    return ADT_OK;
+}
 
+/* Phase 6: integrity findings, from the centre's alerts still open or raised
+ * since the period began. */
+static int site_alerts(const site_q *q, edata *d, int si, adt_err *err)
+{
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
+    int rc = ADT_OK;
+    PGresult *r;
     /* Integrity: alerts still open, or raised since the period began. */
     char from[40];
     rfc3339_format(d->period.from_us, from, sizeof from);
@@ -598,6 +673,20 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
     }
     PQclear(r);
     return rc;
+}
+
+/* One site of the enterprise report, in phases: the stream, the checkpoint
+ * to cite, the batches, the rollups, what is missing, the alerts. */
+static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
+{
+    site_q q = {.cs = cs, .db = cstore_conn(cs), .s = &d->sites[si]};
+    snprintf(q.id, sizeof q.id, "%lld", (long long)q.s->site.id);
+    int rc;
+    if ((rc = site_stream(&q, d, si, err)) || (rc = site_checkpoint(&q, d, si, err)) ||
+        (rc = site_batches(&q, d, si, err)) || (rc = site_rollups(&q, d, si, err)) ||
+        (rc = site_missing(&q, d, si, err)) || (rc = site_alerts(&q, d, si, err)))
+        return rc;
+    return ADT_OK;
 }
 
 /* Citations and their proofs for every finding of site `si`. */
