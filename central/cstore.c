@@ -586,20 +586,61 @@ static int copy_flush(cstore *cs, buf *b, adt_err *err)
     return ADT_OK;
 }
 
+/* Starts a binary COPY with `sql`. Returns the server's refusal (then nothing is left to free and
+ * copy_end must not be called); otherwise 0, with *b (at most `cap`) holding the file header and
+ * OUT *rows_rc the status of writing it, to be carried through the rows into copy_end. */
+static int copy_begin(cstore *cs, const char *sql, size_t cap, buf *b, int *rows_rc,
+                      adt_err *err, const char *what)
+{
+    PGresult *r = PQexec(cs->db, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return pg_fail(cs, r, err, what);
+    PQclear(r);
+    buf_init(b, cap);
+    int rc = buf_append(b, "PGCOPY\n\377\r\n\0", 11);
+    be32(b, 0, &rc);
+    be32(b, 0, &rc);
+    *rows_rc = rc;
+    return 0;
+}
+
+/* Ends the COPY begun by copy_begin: the trailer, the last flush, the server's verdict. `rc` is
+ * the status of the rows so far (a failure aborts the COPY); `building` names the rows for a
+ * message when they could not be built. Frees *b. */
+static int copy_end(cstore *cs, buf *b, int rc, adt_err *err, const char *what,
+                    const char *building)
+{
+    be16(b, 0xFFFF, &rc);
+    if (rc && !err->msg[0])
+        adt_fail(err, rc, "%s", building);
+    if (!rc)
+        rc = copy_flush(cs, b, err);
+    buf_free(b);
+    if (PQputCopyEnd(cs->db, rc ? "aborted by auditd" : NULL) != 1 && !rc)
+        rc = pg_fail(cs, NULL, err, what);
+    PGresult *r;
+    while ((r = PQgetResult(cs->db)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc)
+            rc = pg_fail(cs, r, err, what);
+        else
+            PQclear(r);
+    }
+    return rc;
+}
+
 static int copy_entries(cstore *cs, int64_t site_id, uint64_t first, const char *data,
                         const size_t *off, const size_t *len, const merkle_hash *hashes, size_t n,
                         adt_err *err)
 {
-    PGresult *r = PQexec(cs->db, "COPY auditd_central.entries (site_id, idx, leaf, leaf_hash)"
-                                 " FROM STDIN (FORMAT binary)");
-    if (PQresultStatus(r) != PGRES_COPY_IN)
-        return pg_fail(cs, r, err, "storing entries");
-    PQclear(r);
+    const char *what = "storing entries";
     buf b;
-    buf_init(&b, COPY_CHUNK + LEDGER_MAX_LEAF + 64);
-    int rc = buf_append(&b, "PGCOPY\n\377\r\n\0", 11);
-    be32(&b, 0, &rc);
-    be32(&b, 0, &rc);
+    int rc = 0;
+    int start = copy_begin(cs,
+                        "COPY auditd_central.entries (site_id, idx, leaf, leaf_hash)"
+                        " FROM STDIN (FORMAT binary)",
+                        COPY_CHUNK + LEDGER_MAX_LEAF + 64, &b, &rc, err, what);
+    if (start)
+        return start;
     for (size_t i = 0; !rc && i < n; i++) {
         be16(&b, 4, &rc);
         be32(&b, 8, &rc);
@@ -615,37 +656,22 @@ static int copy_entries(cstore *cs, int64_t site_id, uint64_t first, const char 
         if (!rc && b.len >= COPY_CHUNK)
             rc = copy_flush(cs, &b, err);
     }
-    be16(&b, 0xFFFF, &rc);
-    if (rc && !err->msg[0])
-        adt_fail(err, rc, "building the entries to store");
-    if (!rc)
-        rc = copy_flush(cs, &b, err);
-    buf_free(&b);
-    if (PQputCopyEnd(cs->db, rc ? "aborted by auditd" : NULL) != 1 && !rc)
-        rc = pg_fail(cs, NULL, err, "storing entries");
-    while ((r = PQgetResult(cs->db)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc)
-            rc = pg_fail(cs, r, err, "storing entries");
-        else
-            PQclear(r);
-    }
-    return rc;
+    return copy_end(cs, &b, rc, err, what, "building the entries to store");
 }
 
 /* The subtrees the entries complete, in the same binary COPY format. */
 static int copy_nodes(cstore *cs, int64_t site_id, const cstore_node *nodes, size_t n,
                       adt_err *err)
 {
-    PGresult *r = PQexec(cs->db, "COPY auditd_central.nodes (site_id, level, idx, hash)"
-                                 " FROM STDIN (FORMAT binary)");
-    if (PQresultStatus(r) != PGRES_COPY_IN)
-        return pg_fail(cs, r, err, "storing tree nodes");
-    PQclear(r);
+    const char *what = "storing tree nodes";
     buf b;
-    buf_init(&b, COPY_CHUNK + 256);
-    int rc = buf_append(&b, "PGCOPY\n\377\r\n\0", 11);
-    be32(&b, 0, &rc);
-    be32(&b, 0, &rc);
+    int rc = 0;
+    int start = copy_begin(cs,
+                        "COPY auditd_central.nodes (site_id, level, idx, hash)"
+                        " FROM STDIN (FORMAT binary)",
+                        COPY_CHUNK + 256, &b, &rc, err, what);
+    if (start)
+        return start;
     for (size_t i = 0; !rc && i < n; i++) {
         be16(&b, 4, &rc);
         be32(&b, 8, &rc);
@@ -660,21 +686,7 @@ static int copy_nodes(cstore *cs, int64_t site_id, const cstore_node *nodes, siz
         if (!rc && b.len >= COPY_CHUNK)
             rc = copy_flush(cs, &b, err);
     }
-    be16(&b, 0xFFFF, &rc);
-    if (rc && !err->msg[0])
-        adt_fail(err, rc, "building the tree nodes to store");
-    if (!rc)
-        rc = copy_flush(cs, &b, err);
-    buf_free(&b);
-    if (PQputCopyEnd(cs->db, rc ? "aborted by auditd" : NULL) != 1 && !rc)
-        rc = pg_fail(cs, NULL, err, "storing tree nodes");
-    while ((r = PQgetResult(cs->db)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && !rc)
-            rc = pg_fail(cs, r, err, "storing tree nodes");
-        else
-            PQclear(r);
-    }
-    return rc;
+    return copy_end(cs, &b, rc, err, what, "building the tree nodes to store");
 }
 
 int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const size_t *off,
