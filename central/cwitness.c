@@ -272,33 +272,53 @@ void cwitness_get_stats(cwitness *w, cwitness_stats *out)
 
 /* ---------- witness_store_ops ---------- */
 
+/* Runs `sql` with the one text parameter $1 = `param` on session cs. Returns the status (with
+ * `what` in the message); on success OUT *out holds the rows, for the caller to PQclear. */
+static int query1(cstore *cs, const char *sql, const char *param, const char *what,
+                  PGresult **out, adt_err *err)
+{
+    const char *vals[1] = {param};
+    PGresult *r = PQexecParams(cstore_conn(cs), sql, 1, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return cstore_fail(cs, r, err, what);
+    *out = r;
+    return ADT_OK;
+}
+
+/* query1 on a session from the pool. On success OUT *cs is that session, for the caller to
+ * pool_put; on failure the session is already back. */
+static int pool_query1(cwitness *w, const char *sql, const char *param, const char *what,
+                       cstore **cs, PGresult **out, adt_err *err)
+{
+    int rc = pool_get(w, cs, err);
+    if (!rc && (rc = query1(*cs, sql, param, what, out, err)))
+        pool_put(w, *cs);
+    return rc;
+}
+
+#define LATEST_WHAT "reading the checkpoint the centre cosigned"
+
 static int op_log_keys(void *ctx, const char *origin, witness_log_key *keys, size_t cap,
                        size_t *n, adt_err *err)
 {
     cwitness *w = ctx;
     *n = 0;
     cstore *cs;
-    int rc = pool_get(w, &cs, err);
+    PGresult *r;
+    int rc = pool_query1(w, "SELECT pubkey FROM auditd_central.sites WHERE origin = $1", origin,
+                         "reading the site's key", &cs, &r, err);
     if (rc)
         return rc;
-    const char *vals[1] = {origin};
-    PGresult *r = PQexecParams(cstore_conn(cs),
-                               "SELECT pubkey FROM auditd_central.sites WHERE origin = $1", 1,
-                               NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = cstore_fail(cs, r, err, "reading the site's key");
-    } else {
-        if (PQntuples(r) != 1)
-            rc = ADT_ENOTFOUND;
-        else if (cap < 1 || !cstore_bytea(r, 0, 0, keys[0].pub, 32))
-            rc = adt_fail(err, ADT_ECORRUPT, "auditd_central.sites holds a bad key");
-        else {
-            /* A site's key name is its origin (docs/central.md). */
-            snprintf(keys[0].name, sizeof keys[0].name, "%s", origin);
-            *n = 1;
-        }
-        PQclear(r);
+    if (PQntuples(r) != 1)
+        rc = ADT_ENOTFOUND;
+    else if (cap < 1 || !cstore_bytea(r, 0, 0, keys[0].pub, 32))
+        rc = adt_fail(err, ADT_ECORRUPT, "auditd_central.sites holds a bad key");
+    else {
+        /* A site's key name is its origin (docs/central.md). */
+        snprintf(keys[0].name, sizeof keys[0].name, "%s", origin);
+        *n = 1;
     }
+    PQclear(r);
     pool_put(w, cs);
     return rc;
 }
@@ -310,27 +330,21 @@ static int op_latest(void *ctx, const char *origin, uint64_t *size, merkle_hash 
     *has = false;
     *size = 0;
     cstore *cs;
-    int rc = pool_get(w, &cs, err);
+    PGresult *r;
+    int rc = pool_query1(w, "SELECT l.size, l.root FROM auditd_central.witness_latest l"
+                            " JOIN auditd_central.sites s ON s.id = l.site_id"
+                            " WHERE s.origin = $1",
+                         origin, LATEST_WHAT, &cs, &r, err);
     if (rc)
         return rc;
-    const char *vals[1] = {origin};
-    PGresult *r = PQexecParams(cstore_conn(cs),
-                               "SELECT l.size, l.root FROM auditd_central.witness_latest l"
-                               " JOIN auditd_central.sites s ON s.id = l.site_id"
-                               " WHERE s.origin = $1",
-                               1, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = cstore_fail(cs, r, err, "reading the checkpoint the centre cosigned");
-    } else {
-        if (PQntuples(r) == 1) {
-            if (num_u64(PQgetvalue(r, 0, 0), INT64_MAX, size) ||
-                !cstore_bytea(r, 0, 1, root, MERKLE_HASH_LEN))
-                rc = adt_fail(err, ADT_ECORRUPT, "auditd_central.witness_latest holds a bad row");
-            else
-                *has = true;
-        }
-        PQclear(r);
+    if (PQntuples(r) == 1) {
+        if (num_u64(PQgetvalue(r, 0, 0), INT64_MAX, size) ||
+            !cstore_bytea(r, 0, 1, root, MERKLE_HASH_LEN))
+            rc = adt_fail(err, ADT_ECORRUPT, "auditd_central.witness_latest holds a bad row");
+        else
+            *has = true;
     }
+    PQclear(r);
     pool_put(w, cs);
     return rc;
 }
@@ -392,14 +406,11 @@ static int op_swap(void *ctx, const char *origin, uint64_t old_size, bool old_ha
         if (!swapped) {
             /* On this session: a second one from the pool could wait forever
              * for sessions held by other swaps doing the same. */
-            r = PQexecParams(cstore_conn(cs),
-                             "SELECT l.size FROM auditd_central.witness_latest l"
-                             " JOIN auditd_central.sites s ON s.id = l.site_id"
-                             " WHERE s.origin = $1",
-                             1, NULL, vals, NULL, NULL, 0);
-            if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-                rc = cstore_fail(cs, r, err, "reading the checkpoint the centre cosigned");
-            } else {
+            rc = query1(cs, "SELECT l.size FROM auditd_central.witness_latest l"
+                            " JOIN auditd_central.sites s ON s.id = l.site_id"
+                            " WHERE s.origin = $1",
+                        origin, LATEST_WHAT, &r, err);
+            if (!rc) {
                 if (PQntuples(r) == 1 && num_u64(PQgetvalue(r, 0, 0), INT64_MAX, current))
                     rc = adt_fail(err, ADT_ECORRUPT, "auditd_central.witness_latest holds a "
                                   "bad size");
@@ -424,25 +435,19 @@ int cwitness_latest_by_hash(void *ctx, const char *hex, buf *note, adt_err *err)
 {
     cwitness *w = ctx;
     cstore *cs;
-    int rc = pool_get(w, &cs, err);
+    PGresult *r;
+    int rc = pool_query1(w, "SELECT l.note FROM auditd_central.witness_latest l"
+                            " JOIN auditd_central.sites s ON s.id = l.site_id"
+                            " WHERE encode(sha256(convert_to(s.origin, 'UTF8')), 'hex') = $1",
+                         hex, "reading the cosigned checkpoint", &cs, &r, err);
     if (rc)
         return rc;
-    const char *vals[1] = {hex};
-    PGresult *r = PQexecParams(cstore_conn(cs),
-                               "SELECT l.note FROM auditd_central.witness_latest l"
-                               " JOIN auditd_central.sites s ON s.id = l.site_id"
-                               " WHERE encode(sha256(convert_to(s.origin, 'UTF8')), 'hex') = $1",
-                               1, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = cstore_fail(cs, r, err, "reading the cosigned checkpoint");
-    } else {
-        if (PQntuples(r) != 1)
-            rc = adt_fail(err, ADT_ENOTFOUND, "the centre has cosigned no checkpoint of a site "
-                          "whose origin hashes to %s", hex);
-        else
-            rc = buf_append(note, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
-        PQclear(r);
-    }
+    if (PQntuples(r) != 1)
+        rc = adt_fail(err, ADT_ENOTFOUND, "the centre has cosigned no checkpoint of a site "
+                      "whose origin hashes to %s", hex);
+    else
+        rc = buf_append(note, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+    PQclear(r);
     pool_put(w, cs);
     return rc;
 }
