@@ -198,6 +198,31 @@ static bool origin_ok(const char *o)
     return true;
 }
 
+/* A write transaction on ws: takes the lock and begins; on failure the lock is already given
+ * back. Every tx_begin that succeeds ends in exactly one tx_end. */
+static int tx_begin(witness_sqlite *ws, adt_err *err)
+{
+    pthread_mutex_lock(&ws->mu);
+    if (sqlite3_exec(ws->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK)
+        return ADT_OK;
+    int rc = db_fail(ws->db, err, "begin");
+    pthread_mutex_unlock(&ws->mu);
+    return rc;
+}
+
+/* Ends the transaction of tx_begin: finalizes s (may be NULL), commits when rc is ADT_OK, rolls
+ * back otherwise (or when the commit fails), gives the lock back. Returns the final status. */
+static int tx_end(witness_sqlite *ws, sqlite3_stmt *s, int rc, adt_err *err)
+{
+    sqlite3_finalize(s);
+    if (rc == ADT_OK && sqlite3_exec(ws->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = db_fail(ws->db, err, "commit");
+    if (rc)
+        sqlite3_exec(ws->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&ws->mu);
+    return rc;
+}
+
 int witness_sqlite_add_log(witness_sqlite *ws, const char *origin, const char *log_vkey,
                            adt_err *err)
 {
@@ -214,12 +239,9 @@ int witness_sqlite_add_log(witness_sqlite *ws, const char *origin, const char *l
     char vk[NOTE_KEYLINE_MAX], now[40];
     note_key_line(name, pub, vk, sizeof vk);
     rfc3339_format(rfc3339_now_us(), now, sizeof now);
-    pthread_mutex_lock(&ws->mu);
+    if ((rc = tx_begin(ws, err)))
+        return rc;
     sqlite3_stmt *s = NULL;
-    if (sqlite3_exec(ws->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = db_fail(ws->db, err, "begin");
-        goto out;
-    }
     if (sqlite3_prepare_v2(ws->db, "SELECT count(*) FROM logs WHERE origin=?", -1, &s, NULL)) {
         rc = db_fail(ws->db, err, "prepare");
         goto out;
@@ -248,13 +270,7 @@ int witness_sqlite_add_log(witness_sqlite *ws, const char *origin, const char *l
     else if (r != SQLITE_DONE)
         rc = db_fail(ws->db, err, "adding the log");
 out:
-    sqlite3_finalize(s);
-    if (rc == ADT_OK && sqlite3_exec(ws->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(ws->db, err, "commit");
-    if (rc)
-        sqlite3_exec(ws->db, "ROLLBACK", NULL, NULL, NULL);
-    pthread_mutex_unlock(&ws->mu);
-    return rc;
+    return tx_end(ws, s, rc, err);
 }
 
 int witness_sqlite_latest(witness_sqlite *ws, const char *origin, buf *note, uint64_t *size,
@@ -421,14 +437,10 @@ static int op_swap(void *ctx, const char *origin, uint64_t old_size, bool old_ha
         return adt_fail(err, ADT_EINVAL, "tree size above 2^63-1");
     char now[40];
     rfc3339_format(rfc3339_now_us(), now, sizeof now);
-    pthread_mutex_lock(&ws->mu);
-    sqlite3_stmt *s = NULL;
-    int rc = ADT_OK;
-    if (sqlite3_exec(ws->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = db_fail(ws->db, err, "begin");
-        pthread_mutex_unlock(&ws->mu);
+    int rc = tx_begin(ws, err);
+    if (rc)
         return rc;
-    }
+    sqlite3_stmt *s = NULL;
     uint64_t cur = 0;
     merkle_hash cur_root;
     bool has = false;
@@ -454,13 +466,7 @@ static int op_swap(void *ctx, const char *origin, uint64_t old_size, bool old_ha
     if (sqlite3_step(s) != SQLITE_DONE)
         rc = db_fail(ws->db, err, "storing the latest checkpoint");
 out:
-    sqlite3_finalize(s);
-    if (rc == ADT_OK && sqlite3_exec(ws->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = db_fail(ws->db, err, "commit");
-    if (rc)
-        sqlite3_exec(ws->db, "ROLLBACK", NULL, NULL, NULL);
-    pthread_mutex_unlock(&ws->mu);
-    return rc;
+    return tx_end(ws, s, rc, err);
 }
 
 static const witness_store_ops sqlite_ops = {op_log_keys, op_latest, op_swap};
