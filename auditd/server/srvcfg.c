@@ -9,68 +9,58 @@
 #include <stdlib.h>
 #include <string.h>
 
-void srvcfg_defaults(srvcfg *c)
-{
-    memset(c, 0, sizeof *c);
-    snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
-    c->max_batch_events = 10000;
-    c->max_body_bytes = 8u << 20;
-    c->queue_max_events = 100000;
-    c->max_group_events = 20000;
-    c->max_skew_seconds = 300;
-    c->receipt_proofs_max = 64;
-    c->max_connections = 2048;
-    c->max_connections_per_ip = 64;
-    c->header_timeout_seconds = 10;
-    c->idle_timeout_seconds = 60;
-    c->max_body_memory = 64u << 20;
-    c->threads = 2;
-    c->workers = 64;
-    c->verify_interval_seconds = 86400;
-    c->log_level = 2;
-}
-
 typedef enum { K_STR, K_U64, K_BOOL, K_LEVEL, K_WITNESS, K_WITNESS_KEY } ktype;
 typedef struct key_def {
     const char *name;
     ktype type;
     size_t off;
     size_t size; /* for strings */
-    uint64_t min, max;
+    uint64_t def, min, max; /* def: the default of a K_U64 */
     const char *doc;
 } key_def;
 
-#define STR(f, d) {#f, K_STR, offsetof(srvcfg, f), sizeof(((srvcfg *)0)->f), 0, 0, d}
-#define U64(f, lo, hi, d) {#f, K_U64, offsetof(srvcfg, f), 0, lo, hi, d}
+#define STR(f, d) {#f, K_STR, offsetof(srvcfg, f), sizeof(((srvcfg *)0)->f), 0, 0, 0, d}
+#define U64(f, def, lo, hi, d) {#f, K_U64, offsetof(srvcfg, f), 0, def, lo, hi, d}
 
 static const key_def keys[] = {
     STR(listen, "ADDR:PORT to listen on"),
     STR(tls_cert, "PEM certificate file (with tls_key: serve HTTPS)"),
     STR(tls_key, "PEM private key file"),
-    {"allow_plain_http", K_BOOL, offsetof(srvcfg, allow_plain_http), 0, 0, 1,
+    {"allow_plain_http", K_BOOL, offsetof(srvcfg, allow_plain_http), 0, 0, 0, 1,
      "allow plain HTTP on a non-loopback address"},
     STR(mqtt, "mqtt://HOST:PORT or mqtts://HOST:PORT telemetry subscription"),
     STR(mqtt_ca, "PEM CA certificate that verifies the MQTT broker (mqtts)"),
     STR(mqtt_cert, "PEM client certificate for the MQTT broker (optional)"),
     STR(mqtt_key, "PEM private key of the MQTT client certificate"),
-    U64(max_batch_events, 1, 1000000, "events per request"),
-    U64(max_body_bytes, 1024, 1u << 30, "request body limit in bytes"),
-    U64(queue_max_events, 1, 100000000, "commit queue bound in events (429 beyond)"),
-    U64(max_group_events, 1, 10000000, "events per ledger transaction"),
-    U64(max_skew_seconds, 1, 86400, "accepted agent clock skew"),
-    U64(receipt_proofs_max, 0, 100000, "inline inclusion proofs for batches up to this size"),
-    U64(max_connections, 1, 100000, "concurrent connections"),
-    U64(max_connections_per_ip, 0, 100000, "concurrent connections from one IP address (0 = no limit)"),
-    U64(header_timeout_seconds, 1, 3600, "seconds a connection may stay idle until its request is authenticated"),
-    U64(idle_timeout_seconds, 1, 86400, "seconds an authenticated connection may stay idle"),
-    U64(max_body_memory, 1u << 20, 1ull << 36, "bytes of request bodies held at once (429 beyond)"),
-    U64(threads, 0, 64, "epoll polling threads (0 = 2)"),
-    U64(workers, 1, 1024, "request handler threads"),
-    U64(verify_interval_seconds, 0, 31536000, "seconds between scheduled ledger verifications (0 = off)"),
-    {"log_level", K_LEVEL, offsetof(srvcfg, log_level), 0, 0, 3, "error|warn|info|debug or 0..3"},
-    {"witness", K_WITNESS, 0, 0, 0, 0, "URL of a witness to submit checkpoints to (repeatable)"},
-    {"witness_key", K_WITNESS_KEY, 0, 0, 0, 0, "that witness's cosigner vkey (repeatable, in order)"},
+    U64(max_batch_events, 10000, 1, 1000000, "events per request"),
+    U64(max_body_bytes, 8u << 20, 1024, 1u << 30, "request body limit in bytes"),
+    U64(queue_max_events, 100000, 1, 100000000, "commit queue bound in events (429 beyond)"),
+    U64(max_group_events, 20000, 1, 10000000, "events per ledger transaction"),
+    U64(max_skew_seconds, 300, 1, 86400, "accepted agent clock skew"),
+    U64(receipt_proofs_max, 64, 0, 100000, "inline inclusion proofs for batches up to this size"),
+    U64(max_connections, 2048, 1, 100000, "concurrent connections"),
+    U64(max_connections_per_ip, 64, 0, 100000, "concurrent connections from one IP address (0 = no limit)"),
+    U64(header_timeout_seconds, 10, 1, 3600, "seconds a connection may stay idle until its request is authenticated"),
+    U64(idle_timeout_seconds, 60, 1, 86400, "seconds an authenticated connection may stay idle"),
+    U64(max_body_memory, 64u << 20, 1u << 20, 1ull << 36, "bytes of request bodies held at once (429 beyond)"),
+    U64(threads, 2, 0, 64, "epoll polling threads (0 = 2)"),
+    U64(workers, 64, 1, 1024, "request handler threads"),
+    U64(verify_interval_seconds, 86400, 0, 31536000, "seconds between scheduled ledger verifications (0 = off)"),
+    {"log_level", K_LEVEL, offsetof(srvcfg, log_level), 0, 0, 0, 3, "error|warn|info|debug or 0..3"},
+    {"witness", K_WITNESS, 0, 0, 0, 0, 0, "URL of a witness to submit checkpoints to (repeatable)"},
+    {"witness_key", K_WITNESS_KEY, 0, 0, 0, 0, 0, "that witness's cosigner vkey (repeatable, in order)"},
 };
+
+/* The numeric defaults stand in the table above, next to their ranges. */
+void srvcfg_defaults(srvcfg *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
+    c->log_level = 2;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (keys[i].type == K_U64)
+            memcpy((char *)c + keys[i].off, &keys[i].def, sizeof keys[i].def);
+}
 
 int srvcfg_set(srvcfg *c, const char *key, const char *value, const char *where, adt_err *err)
 {
