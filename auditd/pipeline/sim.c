@@ -81,51 +81,37 @@ const char sim_profile_plc[] =
     "  ]\n"
     "}\n";
 
-const char sim_profile_camera[] =
-    "{\n"
-    "  \"$schema\": \"profile.schema.json\",\n"
-    "  \"profile\": \"edge-camera\",\n"
-    "  \"device_type\": \"ai_camera\",\n"
-    "  \"description\": \"Edge AI inspection camera at the end of the press line; runs its "
-    "own defect model and posts one summary per sampling interval\",\n"
-    "  \"sampling_interval_s\": 300,\n"
-    "  \"fields\": [\n"
-    "    {\"name\": \"inspection\", \"type\": \"enum\", \"values\": [\"pass\", \"fail\"], "
-    "\"role\": \"inspection_result\"},\n"
-    "    {\"name\": \"defect_class\", \"type\": \"enum\", \"values\": [\"none\", \"scratch\", "
-    "\"dent\", \"burr\", \"missing_part\"]},\n"
-    "    {\"name\": \"confidence\", \"type\": \"number\", \"min\": 0, \"max\": 1},\n"
-    "    {\"name\": \"inference_ms\", \"type\": \"number\", \"unit\": \"ms\", \"min\": 0, "
-    "\"max\": 1000, \"required\": true},\n"
-    "    {\"name\": \"board_temp_c\", \"type\": \"number\", \"unit\": \"Cel\", \"min\": -20, "
-    "\"max\": 90, \"required\": true},\n"
-    "    {\"name\": \"model_version\", \"type\": \"string\", \"max_length\": 64, "
-    "\"required\": true}\n"
-    "  ]\n"
-    "}\n";
+/* The camera profile's text up to its last field's closing brace: firmware 2.5.0 appends one
+ * field after it. */
+#define PROFILE_CAMERA_HEAD \
+    "{\n" \
+    "  \"$schema\": \"profile.schema.json\",\n" \
+    "  \"profile\": \"edge-camera\",\n" \
+    "  \"device_type\": \"ai_camera\",\n" \
+    "  \"description\": \"Edge AI inspection camera at the end of the press line; runs its " \
+    "own defect model and posts one summary per sampling interval\",\n" \
+    "  \"sampling_interval_s\": 300,\n" \
+    "  \"fields\": [\n" \
+    "    {\"name\": \"inspection\", \"type\": \"enum\", \"values\": [\"pass\", \"fail\"], " \
+    "\"role\": \"inspection_result\"},\n" \
+    "    {\"name\": \"defect_class\", \"type\": \"enum\", \"values\": [\"none\", \"scratch\", " \
+    "\"dent\", \"burr\", \"missing_part\"]},\n" \
+    "    {\"name\": \"confidence\", \"type\": \"number\", \"min\": 0, \"max\": 1},\n" \
+    "    {\"name\": \"inference_ms\", \"type\": \"number\", \"unit\": \"ms\", \"min\": 0, " \
+    "\"max\": 1000, \"required\": true},\n" \
+    "    {\"name\": \"board_temp_c\", \"type\": \"number\", \"unit\": \"Cel\", \"min\": -20, " \
+    "\"max\": 90, \"required\": true},\n" \
+    "    {\"name\": \"model_version\", \"type\": \"string\", \"max_length\": 64, " \
+    "\"required\": true}"
+
+const char sim_profile_camera[] = PROFILE_CAMERA_HEAD "\n"
+                                  "  ]\n"
+                                  "}\n";
 
 /* The camera profile after firmware 2.5.0 added the exposure time
  * (written to fixes/: load it, then replay the quarantine). */
 static const char profile_camera_v2[] =
-    "{\n"
-    "  \"$schema\": \"profile.schema.json\",\n"
-    "  \"profile\": \"edge-camera\",\n"
-    "  \"device_type\": \"ai_camera\",\n"
-    "  \"description\": \"Edge AI inspection camera at the end of the press line; runs its "
-    "own defect model and posts one summary per sampling interval\",\n"
-    "  \"sampling_interval_s\": 300,\n"
-    "  \"fields\": [\n"
-    "    {\"name\": \"inspection\", \"type\": \"enum\", \"values\": [\"pass\", \"fail\"], "
-    "\"role\": \"inspection_result\"},\n"
-    "    {\"name\": \"defect_class\", \"type\": \"enum\", \"values\": [\"none\", \"scratch\", "
-    "\"dent\", \"burr\", \"missing_part\"]},\n"
-    "    {\"name\": \"confidence\", \"type\": \"number\", \"min\": 0, \"max\": 1},\n"
-    "    {\"name\": \"inference_ms\", \"type\": \"number\", \"unit\": \"ms\", \"min\": 0, "
-    "\"max\": 1000, \"required\": true},\n"
-    "    {\"name\": \"board_temp_c\", \"type\": \"number\", \"unit\": \"Cel\", \"min\": -20, "
-    "\"max\": 90, \"required\": true},\n"
-    "    {\"name\": \"model_version\", \"type\": \"string\", \"max_length\": 64, "
-    "\"required\": true},\n"
+    PROFILE_CAMERA_HEAD ",\n"
     "    {\"name\": \"exposure_ms\", \"type\": \"number\", \"unit\": \"ms\", \"min\": 0, "
     "\"max\": 100}\n"
     "  ]\n"
