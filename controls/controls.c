@@ -8,6 +8,7 @@
 #include "raci.h"
 #include "rfc3339.h"
 #include "rules.h"
+#include "sqldb.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -93,31 +94,14 @@ static const char *rules_dir_for(const char *data_dir, char *tmp, size_t cap)
     return NULL;
 }
 
-static int db_exec(sqlite3 *db, const char *sql, adt_err *err)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = adt_fail(err, ADT_EIO, "%s: %s", CONTROLS_EVAL_DB, msg ? msg : "error");
-        sqlite3_free(msg);
-        return rc;
-    }
-    return ADT_OK;
-}
-
 static int open_db(controls *c, adt_err *err)
 {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", c->data_dir, CONTROLS_EVAL_DB) >= sizeof path)
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
-    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL)) {
-        int rc = adt_fail(err, ADT_EIO, "%s: %s", path, sqlite3_errmsg(c->db));
-        sqlite3_close(c->db);
-        c->db = NULL;
+    /* Rebuildable: every row here is recomputed from the ledger. */
+    int rc = sqldb_open(c->data_dir, CONTROLS_EVAL_DB, SQLDB_CREATE, SQLDB_REBUILDABLE, NULL,
+                        &c->db, err);
+    if (rc)
         return rc;
-    }
-    sqlite3_busy_timeout(c->db, 5000);
-    return db_exec(c->db,
-                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    return sqldb_exec(c->db,
                    "CREATE TABLE IF NOT EXISTS eval_cursor(id INTEGER PRIMARY KEY CHECK(id=1),"
                    " tree_size INTEGER NOT NULL, rules_fingerprint TEXT NOT NULL,"
                    " policy_sha256 TEXT, evaluated_at TEXT NOT NULL);"
@@ -132,7 +116,7 @@ static int open_db(controls *c, adt_err *err)
                    " id TEXT NOT NULL, status TEXT NOT NULL, findings INTEGER NOT NULL,"
                    " tree_size INTEGER NOT NULL, evaluated_at TEXT NOT NULL,"
                    " PRIMARY KEY(framework, id));",
-                   err);
+                   "creating the evaluation tables", err);
 }
 
 static void policy_stat(const char *data_dir, struct stat *st)
@@ -1272,7 +1256,7 @@ int controls_api(controls *c, const api_request *req, api_response *resp)
         return ADT_ENOTFOUND;
     if (strcmp(req->method, "GET"))
         return api_error(resp, 405, "method", "%s takes GET", p), ADT_OK;
-    if (req->role != API_ROLE_AUDITOR && req->role != API_ROLE_ADMIN)
+    if (!api_role_may(req->role, API_NEED_READ))
         return api_error(resp, 403, "forbidden", "control status needs an auditor or admin "
                          "token"), ADT_OK;
     if (!strcmp(p, "/v1/raci"))

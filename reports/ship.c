@@ -11,6 +11,7 @@
 #include "rollup.h"
 #include "evsink.h"
 #include "rperiod.h"
+#include "sqldb.h"
 #include "tdb.h"
 
 #include <sodium.h>
@@ -29,33 +30,21 @@ static int db_fail(sqlite3 *db, adt_err *err, const char *what)
     return adt_fail(err, ADT_EIO, "%s: %s", what, db ? sqlite3_errmsg(db) : "cannot open");
 }
 
+/* shipments.db holds what was shipped, so it is durable. */
 static int store_open(const char *dir, bool create, sqlite3 **out, adt_err *err)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, SHIP_DB_FILE);
-    struct stat st;
-    if (!create && stat(path, &st) != 0)
-        return adt_fail(err, ADT_ENOTFOUND, "this site has shipped nothing yet (%s)", path);
-    sqlite3 *db = NULL;
-    int flags = create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
-    if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        int rc = db_fail(db, err, "opening shipments.db");
-        sqlite3_close(db);
-        return rc;
+    int rc = sqldb_open(dir, SHIP_DB_FILE, create ? SQLDB_CREATE : SQLDB_READ, SQLDB_DURABLE,
+                        "this site has shipped nothing yet", out, err);
+    if (!rc && create &&
+        (rc = sqldb_exec(*out,
+                         "CREATE TABLE IF NOT EXISTS shipments (sha256 TEXT PRIMARY KEY, kind TEXT "
+                         "NOT NULL, period TEXT NOT NULL, created_at TEXT NOT NULL, body BLOB NOT "
+                         "NULL)",
+                         "preparing shipments.db", err))) {
+        sqldb_close(*out);
+        *out = NULL;
     }
-    sqlite3_busy_timeout(db, 5000);
-    if (create &&
-        sqlite3_exec(db,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     "CREATE TABLE IF NOT EXISTS shipments (sha256 TEXT PRIMARY KEY, kind TEXT NOT "
-                     "NULL, period TEXT NOT NULL, created_at TEXT NOT NULL, body BLOB NOT NULL)",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = db_fail(db, err, "preparing shipments.db");
-        sqlite3_close(db);
-        return rc;
-    }
-    *out = db;
-    return ADT_OK;
+    return rc;
 }
 
 static int store_put(sqlite3 *db, const char *sha, const char *kind, const char *period,
@@ -548,7 +537,7 @@ int ship_api(const char *data_dir, const api_request *req, api_response *resp)
     const char *sha = req->path + sizeof prefix - 1;
     if (strcmp(req->method, "GET"))
         return api_error(resp, 405, "method_not_allowed", "use GET /v1/shipments/{sha256}");
-    if (req->role != API_ROLE_AUDITOR && req->role != API_ROLE_ADMIN)
+    if (!api_role_may(req->role, API_NEED_READ))
         return api_error(resp, 403, "forbidden", "shipments need an auditor or admin token");
     bool hex = strlen(sha) == 64;
     for (size_t i = 0; hex && i < 64; i++)
