@@ -466,7 +466,7 @@ int reports_api(const char *data_dir, commitq *cq, const api_request *req, api_r
     if (!issue && strcmp(req->method, "GET"))
         return api_error(resp, 405, "method_not_allowed", "use GET /v1/reports/{period}?format=... "
                          "to read a report, POST to issue (record) it");
-    if (req->role != API_ROLE_AUDITOR && req->role != API_ROLE_ADMIN)
+    if (!api_role_may(req->role, API_NEED_READ))
         return api_error(resp, 403, "forbidden", "reports need an auditor or admin token");
     if (!*period || strchr(period, '/'))
         return api_error(resp, 404, "not_found",
