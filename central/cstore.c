@@ -72,6 +72,28 @@ static PGresult *exec_params(cstore *cs, const char *sql, int n, const char *con
     return PQexecParams(cs->db, sql, n, NULL, vals, lens, fmts, 0);
 }
 
+/* exec_params for a statement without rows: its failure as a status, with `what`. */
+static int exec_command(cstore *cs, const char *sql, int n, const char *const *vals,
+                        const int *lens, const int *fmts, const char *what, adt_err *err)
+{
+    PGresult *r = exec_params(cs, sql, n, vals, lens, fmts);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        return pg_fail(cs, r, err, what);
+    PQclear(r);
+    return ADT_OK;
+}
+
+/* Ends the open transaction: COMMIT when rc is ADT_OK, else (or when COMMIT fails) ROLLBACK.
+ * Returns the final status. */
+static int tx_end(cstore *cs, int rc, const char *what, adt_err *err)
+{
+    if (!rc)
+        rc = exec_cmd(cs, "COMMIT", err, what);
+    if (rc)
+        rollback(cs);
+    return rc;
+}
+
 /* A bytea column in text (hex) form into exactly `want` bytes. */
 static bool bytea_get(const PGresult *r, int row, int col, uint8_t *out, size_t want)
 {
@@ -404,20 +426,12 @@ int cstore_site_resume(cstore *cs, int64_t id, const char *by, const char *reaso
         num_i64(PQcmdTuples(r), 0, INT32_MAX, &k);
         *resolved = (int)k;
         PQclear(r);
-        r = exec_params(cs,
-                        "UPDATE auditd_central.streams SET halted = false, last_error = NULL,"
-                        " last_error_at = NULL WHERE site_id = $1",
-                        1, vals, NULL, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = pg_fail(cs, r, err, "resuming the site's stream");
-        else
-            PQclear(r);
+        rc = exec_command(cs,
+                          "UPDATE auditd_central.streams SET halted = false, last_error = NULL,"
+                          " last_error_at = NULL WHERE site_id = $1",
+                          1, vals, NULL, NULL, "resuming the site's stream", err);
     }
-    if (!rc)
-        rc = exec_cmd(cs, "COMMIT", err, "resuming the site");
-    if (rc)
-        rollback(cs);
-    return rc;
+    return tx_end(cs, rc, "resuming the site", err);
 }
 
 /* ---------- streams ---------- */
@@ -531,24 +545,16 @@ int cstore_stream_advance(cstore *cs, cstore_stream *st, uint64_t size, const me
         const char *vals[4] = {id, sz, (const char *)root, note};
         int lens[4] = {0, 0, MERKLE_HASH_LEN, 0};
         int fmts[4] = {0, 0, 1, 0};
-        PGresult *r = exec_params(
+        rc = exec_command(
             cs,
             "WITH c AS (INSERT INTO auditd_central.checkpoints (site_id, size, root, note)"
             "           VALUES ($1, $2, $3, $4))"
             " UPDATE auditd_central.streams SET pending_size = $2, pending_root = $3,"
             " pending_note = $4 WHERE site_id = $1",
-            4, vals, lens, fmts);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = pg_fail(cs, r, err, what);
-        else
-            PQclear(r);
+            4, vals, lens, fmts, what, err);
     }
-    if (!rc)
-        rc = exec_cmd(cs, "COMMIT", err, what);
-    if (rc) {
-        rollback(cs);
+    if ((rc = tx_end(cs, rc, what, err)))
         return rc;
-    }
     st->pending_size = size;
     memcpy(st->pending_root, root, MERKLE_HASH_LEN);
     snprintf(st->pending_note, sizeof st->pending_note, "%s", note);
@@ -714,25 +720,17 @@ int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const 
         int lens[3] = {0, 0, nf->count * MERKLE_HASH_LEN};
         int fmts[3] = {0, 0, 1};
         /* Reaching the pending size makes the pending checkpoint the mirror's. */
-        PGresult *r = exec_params(
+        rc = exec_command(
             cs,
             "UPDATE auditd_central.streams SET next_entry = $2, frontier = $3,"
             " mirror_size = CASE WHEN $2 = pending_size THEN $2 ELSE mirror_size END,"
             " mirror_root = CASE WHEN $2 = pending_size THEN pending_root ELSE mirror_root END,"
             " mirror_note = CASE WHEN $2 = pending_size THEN pending_note ELSE mirror_note END"
             " WHERE site_id = $1",
-            3, vals, lens, fmts);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = pg_fail(cs, r, err, what);
-        else
-            PQclear(r);
+            3, vals, lens, fmts, what, err);
     }
-    if (!rc)
-        rc = exec_cmd(cs, "COMMIT", err, what);
-    if (rc) {
-        rollback(cs);
+    if ((rc = tx_end(cs, rc, what, err)))
         return rc;
-    }
     st->frontier = *nf;
     if (nf->size == st->pending_size)
         st->mirror_size = nf->size;
@@ -779,12 +777,8 @@ int cstore_stream_halt(cstore *cs, cstore_stream *st, const char *kind, const ch
             rc = adt_fail(err, ADT_EINTERNAL, "%s: no alert id came back", what);
         PQclear(r);
     }
-    if (!rc)
-        rc = exec_cmd(cs, "COMMIT", err, what);
-    if (rc) {
-        rollback(cs);
+    if ((rc = tx_end(cs, rc, what, err)))
         return rc;
-    }
     st->halted = true;
     *alert_id = aid;
     return ADT_OK;
@@ -828,12 +822,8 @@ int cstore_alert_witness(cstore *cs, int64_t site_id, const char *kind, const ch
             PQclear(r);
         }
     }
-    if (!rc)
-        rc = exec_cmd(cs, "COMMIT", err, what);
-    if (rc) {
-        rollback(cs);
+    if ((rc = tx_end(cs, rc, what, err)))
         *alert_id = 0;
-    }
     return rc;
 }
 
