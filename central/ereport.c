@@ -1219,86 +1219,86 @@ static void jstr_or_null(cJSON *o, const char *k, const char *v)
         cJSON_AddNullToObject(o, k);
 }
 
-static cJSON *build_json(const edata *d)
+/* A site's status in both report forms. */
+static const char *site_status(const esite *s)
 {
-    cJSON *top = cJSON_CreateObject();
-    cJSON_AddStringToObject(top, "format", EREPORT_FORMAT);
-    cJSON_AddStringToObject(top, "scope", "enterprise");
-    cJSON *per = cJSON_AddObjectToObject(top, "period");
-    char f[40], t[40];
-    rfc3339_format(d->period.from_us, f, sizeof f);
-    rfc3339_format(d->period.to_us - 86400LL * 1000000, t, sizeof t);
+    return s->nintegrity ? "integrity-alert" : s->problem[0] ? "incomplete" : "ok";
+}
+
+/* The period's first and last day as YYYY-MM-DD (the end is exclusive, so the day before it). */
+static void period_days(const edata *d, char f[40], char t[40])
+{
+    rfc3339_format(d->period.from_us, f, 40);
+    rfc3339_format(d->period.to_us - 86400LL * 1000000, t, 40);
     f[10] = t[10] = '\0';
-    cJSON_AddStringToObject(per, "label", d->period.label);
-    cJSON_AddStringToObject(per, "from", f);
-    cJSON_AddStringToObject(per, "to", t);
-    cJSON_AddStringToObject(top, "as_of", d->as_of);
-    cJSON_AddStringToObject(top, "kpi_definitions", d->defs.version ? d->defs.version : "");
-    cJSON *w = cJSON_AddObjectToObject(top, "witness");
-    jstr_or_null(w, "name", d->witness_name);
-    jstr_or_null(w, "vkey", d->witness_vkey);
-    cJSON *sites = cJSON_AddArrayToObject(top, "sites");
-    for (size_t si = 0; si < d->nsites; si++) {
-        const esite *s = &d->sites[si];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(sites, o);
-        cJSON_AddStringToObject(o, "origin", s->site.origin);
-        cJSON_AddStringToObject(o, "site", s->label);
-        cJSON_AddStringToObject(o, "key", s->site.key_line);
-        cJSON_AddStringToObject(o, "status", s->nintegrity ? "integrity-alert"
-                                             : s->problem[0] ? "incomplete" : "ok");
-        jstr_or_null(o, "problem", s->problem);
-        cJSON *m = cJSON_AddObjectToObject(o, "mirror");
-        cJSON_AddNumberToObject(m, "entries", (double)s->next_entry);
-        cJSON_AddNumberToObject(m, "mirror_size", (double)s->mirror_size);
-        cJSON_AddBoolToObject(m, "halted", s->halted);
-        if (s->has_cp) {
-            cJSON *c = cJSON_AddObjectToObject(o, "checkpoint");
-            char rh[65];
-            hex(s->cp_root, 32, rh);
-            cJSON_AddNumberToObject(c, "tree_size", (double)s->cp_size);
-            cJSON_AddStringToObject(c, "root", rh);
-            cJSON_AddBoolToObject(c, "cosigned", s->cosigned);
-            cJSON_AddStringToObject(c, "note", s->cp_note);
-        } else {
-            cJSON_AddNullToObject(o, "checkpoint");
-        }
-        cJSON *b = cJSON_AddObjectToObject(o, "batches");
-        if (s->has_kpis) {
-            cJSON *x = cJSON_AddObjectToObject(b, "kpi_inputs");
-            cJSON_AddNumberToObject(x, "index", (double)s->kpis_idx);
-            cJSON_AddStringToObject(x, "sha256", s->kpis_sha);
-        }
-        if (s->has_controls) {
-            cJSON *x = cJSON_AddObjectToObject(b, "controls");
-            cJSON_AddNumberToObject(x, "index", (double)s->controls_idx);
-            cJSON_AddStringToObject(x, "sha256", s->controls_sha);
-        }
-        jstr_or_null(o, "baseline_period", s->has_kpis && s->k.has_base ? s->k.base_label : NULL);
-        cJSON *ks = cJSON_AddArrayToObject(o, "kpis");
-        kpi_params p = {.ideal_cycle_s = s->has_kpis ? s->k.ideal_cycle_s : 0};
-        for (size_t ki = 0; ki < d->defs.n; ki++) {
-            const ekpi *k = &d->kpis[ki];
-            const char *src = NULL, *bsrc = NULL;
-            const kpi_inputs *ci = site_inputs(s, k->def->id, false, &src);
-            const kpi_inputs *bi = site_inputs(s, k->def->id, true, &bsrc);
-            cJSON *x = jkpi(k, &k->site_cur[si], &k->site_cur[si], &k->site_base[si], ci, bi, &p,
-                            &p);
-            cJSON *so = cJSON_AddObjectToObject(x, "source");
-            cJSON_AddStringToObject(so, "current", src);
-            cJSON_AddStringToObject(so, "baseline", bsrc);
-            const char *name = NULL, *pr = owner_of(s, k->def, &name);
-            cJSON *ow = cJSON_AddObjectToObject(x, "owner");
-            jstr_or_null(ow, "activity", k->def->activity);
-            jstr_or_null(ow, "principal", pr);
-            jstr_or_null(ow, "name", name);
-            cJSON_AddItemToArray(ks, x);
-        }
-        cJSON_AddBoolToObject(o, "controls_evaluated", s->evaluated);
-        cJSON_AddItemToObject(o, "posture", jposture(s->posture));
-        cJSON_AddNumberToObject(o, "findings", (double)s->nfindings);
+}
+
+/* One site of the JSON report: its mirror, checkpoint, batches, KPIs and posture. */
+static cJSON *j_site(const edata *d, size_t si)
+{
+    const esite *s = &d->sites[si];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "origin", s->site.origin);
+    cJSON_AddStringToObject(o, "site", s->label);
+    cJSON_AddStringToObject(o, "key", s->site.key_line);
+    cJSON_AddStringToObject(o, "status", site_status(s));
+    jstr_or_null(o, "problem", s->problem);
+    cJSON *m = cJSON_AddObjectToObject(o, "mirror");
+    cJSON_AddNumberToObject(m, "entries", (double)s->next_entry);
+    cJSON_AddNumberToObject(m, "mirror_size", (double)s->mirror_size);
+    cJSON_AddBoolToObject(m, "halted", s->halted);
+    if (s->has_cp) {
+        cJSON *c = cJSON_AddObjectToObject(o, "checkpoint");
+        char rh[65];
+        hex(s->cp_root, 32, rh);
+        cJSON_AddNumberToObject(c, "tree_size", (double)s->cp_size);
+        cJSON_AddStringToObject(c, "root", rh);
+        cJSON_AddBoolToObject(c, "cosigned", s->cosigned);
+        cJSON_AddStringToObject(c, "note", s->cp_note);
+    } else {
+        cJSON_AddNullToObject(o, "checkpoint");
     }
-    cJSON *ent = cJSON_AddObjectToObject(top, "enterprise");
+    cJSON *b = cJSON_AddObjectToObject(o, "batches");
+    if (s->has_kpis) {
+        cJSON *x = cJSON_AddObjectToObject(b, "kpi_inputs");
+        cJSON_AddNumberToObject(x, "index", (double)s->kpis_idx);
+        cJSON_AddStringToObject(x, "sha256", s->kpis_sha);
+    }
+    if (s->has_controls) {
+        cJSON *x = cJSON_AddObjectToObject(b, "controls");
+        cJSON_AddNumberToObject(x, "index", (double)s->controls_idx);
+        cJSON_AddStringToObject(x, "sha256", s->controls_sha);
+    }
+    jstr_or_null(o, "baseline_period", s->has_kpis && s->k.has_base ? s->k.base_label : NULL);
+    cJSON *ks = cJSON_AddArrayToObject(o, "kpis");
+    kpi_params p = {.ideal_cycle_s = s->has_kpis ? s->k.ideal_cycle_s : 0};
+    for (size_t ki = 0; ki < d->defs.n; ki++) {
+        const ekpi *k = &d->kpis[ki];
+        const char *src = NULL, *bsrc = NULL;
+        const kpi_inputs *ci = site_inputs(s, k->def->id, false, &src);
+        const kpi_inputs *bi = site_inputs(s, k->def->id, true, &bsrc);
+        cJSON *x = jkpi(k, &k->site_cur[si], &k->site_cur[si], &k->site_base[si], ci, bi, &p,
+                        &p);
+        cJSON *so = cJSON_AddObjectToObject(x, "source");
+        cJSON_AddStringToObject(so, "current", src);
+        cJSON_AddStringToObject(so, "baseline", bsrc);
+        const char *name = NULL, *pr = owner_of(s, k->def, &name);
+        cJSON *ow = cJSON_AddObjectToObject(x, "owner");
+        jstr_or_null(ow, "activity", k->def->activity);
+        jstr_or_null(ow, "principal", pr);
+        jstr_or_null(ow, "name", name);
+        cJSON_AddItemToArray(ks, x);
+    }
+    cJSON_AddBoolToObject(o, "controls_evaluated", s->evaluated);
+    cJSON_AddItemToObject(o, "posture", jposture(s->posture));
+    cJSON_AddNumberToObject(o, "findings", (double)s->nfindings);
+    return o;
+}
+
+/* The enterprise totals: KPIs over all sites, posture, findings by severity. */
+static cJSON *j_enterprise(const edata *d)
+{
+    cJSON *ent = cJSON_CreateObject();
     cJSON_AddNumberToObject(ent, "sites", (double)d->nsites);
     cJSON_AddNumberToObject(ent, "sites_with_baseline", d->sites_with_base);
     cJSON *ks = cJSON_AddArrayToObject(ent, "kpis");
@@ -1314,58 +1314,86 @@ static cJSON *build_json(const edata *d)
     cJSON_AddNumberToObject(sev, "total", (double)d->nfindings);
     for (int i = KPI_SEV__COUNT - 1; i >= 0; i--)
         cJSON_AddNumberToObject(sev, kpi_severity_names[i], (double)d->by_severity[i]);
-    cJSON *fs = cJSON_AddArrayToObject(top, "findings");
-    for (size_t i = 0; i < d->nfindings; i++) {
-        const efinding *x = &d->findings[i];
-        const esite *s = &d->sites[x->site];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddItemToArray(fs, o);
-        cJSON_AddStringToObject(o, "site", s->site.origin);
-        cJSON_AddStringToObject(o, "kind", x->kind);
-        cJSON_AddStringToObject(o, "severity", x->severity);
-        cJSON_AddStringToObject(o, "framework", x->framework);
-        cJSON_AddStringToObject(o, "control", x->control);
-        cJSON_AddStringToObject(o, "rule", x->rule);
-        cJSON_AddStringToObject(o, "title", x->title);
-        jstr_or_null(o, "owner", x->owner);
-        cJSON_AddStringToObject(o, "message", x->message);
-        jstr_or_null(o, "time", x->time);
-        if (x->has_about)
-            cJSON_AddNumberToObject(o, "about_index", (double)x->about);
-        else
-            cJSON_AddNullToObject(o, "about_index");
-        if (x->stored_note) {
-            cJSON *ev = cJSON_AddObjectToObject(o, "alert_evidence");
-            cJSON_AddStringToObject(ev, "stored_checkpoint", x->stored_note);
-            cJSON_AddStringToObject(ev, "site_checkpoint", x->site_note);
-        }
-        cJSON *cites = cJSON_AddArrayToObject(o, "evidence");
-        for (size_t k = 0; k < x->ncites; k++) {
-            cJSON *c = cJSON_CreateObject();
-            cJSON_AddItemToArray(cites, c);
-            char lh[65];
-            hex(x->cites[k].leaf_hash, 32, lh);
-            cJSON_AddNumberToObject(c, "index", (double)x->cites[k].index);
-            cJSON_AddStringToObject(c, "role", x->cites[k].role);
-            cJSON_AddStringToObject(c, "leaf_hash", lh);
-            size_t bl = sodium_base64_ENCODED_LEN(x->cites[k].leaf_len,
-                                                  sodium_base64_VARIANT_ORIGINAL);
-            char *lb = malloc(bl);
-            if (lb) {
-                b64((const uint8_t *)x->cites[k].leaf, x->cites[k].leaf_len, lb, bl);
-                cJSON_AddStringToObject(c, "leaf", lb);
-                free(lb);
-            }
-            cJSON *pr = cJSON_AddArrayToObject(c, "inclusion_proof");
-            for (size_t h = 0; h < x->cites[k].nproof; h++) {
-                char hb[48];
-                b64(x->cites[k].proof[h], 32, hb, sizeof hb);
-                cJSON_AddItemToArray(pr, cJSON_CreateString(hb));
-            }
-            cJSON_AddNumberToObject(c, "tree_size", (double)s->cp_size);
-            cJSON_AddBoolToObject(c, "cosigned", s->cosigned);
-        }
+    return ent;
+}
+
+/* One finding with its evidence: each cited leaf, its inclusion proof, the checkpoint it is in. */
+static cJSON *j_finding(const edata *d, size_t i)
+{
+    const efinding *x = &d->findings[i];
+    const esite *s = &d->sites[x->site];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "site", s->site.origin);
+    cJSON_AddStringToObject(o, "kind", x->kind);
+    cJSON_AddStringToObject(o, "severity", x->severity);
+    cJSON_AddStringToObject(o, "framework", x->framework);
+    cJSON_AddStringToObject(o, "control", x->control);
+    cJSON_AddStringToObject(o, "rule", x->rule);
+    cJSON_AddStringToObject(o, "title", x->title);
+    jstr_or_null(o, "owner", x->owner);
+    cJSON_AddStringToObject(o, "message", x->message);
+    jstr_or_null(o, "time", x->time);
+    if (x->has_about)
+        cJSON_AddNumberToObject(o, "about_index", (double)x->about);
+    else
+        cJSON_AddNullToObject(o, "about_index");
+    if (x->stored_note) {
+        cJSON *ev = cJSON_AddObjectToObject(o, "alert_evidence");
+        cJSON_AddStringToObject(ev, "stored_checkpoint", x->stored_note);
+        cJSON_AddStringToObject(ev, "site_checkpoint", x->site_note);
     }
+    cJSON *cites = cJSON_AddArrayToObject(o, "evidence");
+    for (size_t k = 0; k < x->ncites; k++) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddItemToArray(cites, c);
+        char lh[65];
+        hex(x->cites[k].leaf_hash, 32, lh);
+        cJSON_AddNumberToObject(c, "index", (double)x->cites[k].index);
+        cJSON_AddStringToObject(c, "role", x->cites[k].role);
+        cJSON_AddStringToObject(c, "leaf_hash", lh);
+        size_t bl = sodium_base64_ENCODED_LEN(x->cites[k].leaf_len,
+                                              sodium_base64_VARIANT_ORIGINAL);
+        char *lb = malloc(bl);
+        if (lb) {
+            b64((const uint8_t *)x->cites[k].leaf, x->cites[k].leaf_len, lb, bl);
+            cJSON_AddStringToObject(c, "leaf", lb);
+            free(lb);
+        }
+        cJSON *pr = cJSON_AddArrayToObject(c, "inclusion_proof");
+        for (size_t h = 0; h < x->cites[k].nproof; h++) {
+            char hb[48];
+            b64(x->cites[k].proof[h], 32, hb, sizeof hb);
+            cJSON_AddItemToArray(pr, cJSON_CreateString(hb));
+        }
+        cJSON_AddNumberToObject(c, "tree_size", (double)s->cp_size);
+        cJSON_AddBoolToObject(c, "cosigned", s->cosigned);
+    }
+    return o;
+}
+
+static cJSON *build_json(const edata *d)
+{
+    cJSON *top = cJSON_CreateObject();
+    cJSON_AddStringToObject(top, "format", EREPORT_FORMAT);
+    cJSON_AddStringToObject(top, "scope", "enterprise");
+    cJSON *per = cJSON_AddObjectToObject(top, "period");
+    char f[40], t[40];
+    period_days(d, f, t);
+    cJSON_AddStringToObject(per, "label", d->period.label);
+    cJSON_AddStringToObject(per, "from", f);
+    cJSON_AddStringToObject(per, "to", t);
+    cJSON_AddStringToObject(top, "as_of", d->as_of);
+    cJSON_AddStringToObject(top, "kpi_definitions", d->defs.version ? d->defs.version : "");
+    cJSON *w = cJSON_AddObjectToObject(top, "witness");
+    jstr_or_null(w, "name", d->witness_name);
+    jstr_or_null(w, "vkey", d->witness_vkey);
+    cJSON *sites = cJSON_AddArrayToObject(top, "sites");
+    for (size_t si = 0; si < d->nsites; si++)
+        cJSON_AddItemToArray(sites, j_site(d, si));
+    cJSON_AddItemToObject(top, "enterprise", j_enterprise(d));
+    cJSON *fs = cJSON_AddArrayToObject(top, "findings");
+    for (size_t i = 0; i < d->nfindings; i++)
+        cJSON_AddItemToArray(fs, j_finding(d, i));
     return top;
 }
 
@@ -1495,15 +1523,97 @@ static void xposture(xmlNodePtr parent, const uint64_t p[2][5])
     }
 }
 
+/* One site's line of the XML report. */
+static void x_site(xmlNodePtr ss, const esite *s)
+{
+    xmlNodePtr x = el(ss, "site", NULL);
+    at(x, "origin", s->site.origin);
+    at(x, "label", s->label);
+    at(x, "status", site_status(s));
+    at(x, "problem", s->problem);
+    atu(x, "entries", s->next_entry);
+    atu(x, "checkpoint", s->has_cp ? s->cp_size : 0);
+    at(x, "cosigned", s->cosigned ? "yes" : "no");
+    at(x, "baseline-period", s->has_kpis && s->k.has_base ? s->k.base_label : "");
+    atu(x, "findings", s->nfindings);
+    atu(x, "integrity", s->nintegrity);
+    xposture(x, s->posture);
+}
+
+/* One KPI of the XML report: its total with the terms it is computed from, then each site. */
+static void x_kpi(xmlNodePtr ks, const edata *d, const ekpi *k)
+{
+    xmlNodePtr x = el(ks, "kpi", NULL);
+    at(x, "id", k->def->key);
+    at(x, "name", k->def->name);
+    at(x, "unit", k->def->unit);
+    at(x, "group", k->def->group);
+    if (k->def->has_target) {
+        char tg[64];
+        kpi_value tv = {true, k->def->target, NULL, NULL};
+        fmt_value(k->def, &tv, tg, sizeof tg);
+        at(x, "target", tg);
+    }
+    xmlNodePtr tot = el(x, "total", NULL);
+    xvalue(tot, k->def, &k->total_cur, &k->total_cmp, &k->total_base);
+    kpi_term tm[KPI_MAX_TERMS];
+    size_t nt = kpi_terms(k->def->id, &k->total_in, &k->total_params, NULL, tm, KPI_MAX_TERMS);
+    for (size_t i = 0; i < nt; i++) {
+        if (tm[i].role == KPI_TERM_INPUT)
+            continue;
+        xmlNodePtr te = el(tot, "term", NULL);
+        at(te, "name", tm[i].name);
+        at(te, "role", tm[i].role == KPI_TERM_NUMERATOR ? "numerator" : "denominator");
+        char v[48];
+        if (fabs(tm[i].value) >= 1000)
+            snprintf(v, sizeof v, "%.0f %s", tm[i].value, tm[i].unit);
+        else
+            snprintf(v, sizeof v, "%.4g %s", tm[i].value, tm[i].unit);
+        at(te, "value", v);
+    }
+    for (size_t si = 0; si < d->nsites; si++) {
+        xmlNodePtr sx = el(x, "site", NULL);
+        at(sx, "origin", d->sites[si].site.origin);
+        at(sx, "label", d->sites[si].label);
+        xvalue(sx, k->def, &k->site_cur[si], &k->site_cur[si], &k->site_base[si]);
+        const char *name = NULL, *pr = owner_of(&d->sites[si], k->def, &name);
+        at(sx, "owner", name ? name : pr);
+    }
+}
+
+/* One finding of the XML report, with the entries it cites. */
+static void x_finding(xmlNodePtr fs, const edata *d, const efinding *x)
+{
+    const esite *s = &d->sites[x->site];
+    xmlNodePtr fx = el(fs, "finding", x->message);
+    at(fx, "site", s->label);
+    at(fx, "kind", x->kind);
+    at(fx, "severity", x->severity);
+    at(fx, "framework", x->framework);
+    at(fx, "control", x->control);
+    at(fx, "title", x->title);
+    at(fx, "owner", x->owner);
+    at(fx, "when", x->time);
+    char ev[256] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < x->ncites && used < sizeof ev; k++) {
+        int w = snprintf(ev + used, sizeof ev - used, "%s#%llu", k ? ", " : "",
+                         (unsigned long long)x->cites[k].index);
+        if (w > 0)
+            used += (size_t)w;
+    }
+    at(fx, "entries", ev);
+    atu(fx, "tree-size", s->cp_size);
+    at(fx, "proven", x->ncites ? (s->cosigned ? "cosigned" : "site-signed") : "no");
+}
+
 static xmlDocPtr build_xml(const edata *d)
 {
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
     xmlNodePtr root = xmlNewNode(NULL, BAD_CAST "enterprise");
     xmlDocSetRootElement(doc, root);
     char f[40], t[40];
-    rfc3339_format(d->period.from_us, f, sizeof f);
-    rfc3339_format(d->period.to_us - 86400LL * 1000000, t, sizeof t);
-    f[10] = t[10] = '\0';
+    period_days(d, f, t);
     at(root, "period", d->period.label);
     at(root, "from", f);
     at(root, "to", t);
@@ -1513,91 +1623,19 @@ static xmlDocPtr build_xml(const edata *d)
     atu(root, "sites", d->nsites);
     atu(root, "sites-with-baseline", (uint64_t)d->sites_with_base);
     xmlNodePtr ss = el(root, "sites", NULL);
-    for (size_t si = 0; si < d->nsites; si++) {
-        const esite *s = &d->sites[si];
-        xmlNodePtr x = el(ss, "site", NULL);
-        at(x, "origin", s->site.origin);
-        at(x, "label", s->label);
-        at(x, "status", s->nintegrity ? "integrity-alert" : s->problem[0] ? "incomplete" : "ok");
-        at(x, "problem", s->problem);
-        atu(x, "entries", s->next_entry);
-        atu(x, "checkpoint", s->has_cp ? s->cp_size : 0);
-        at(x, "cosigned", s->cosigned ? "yes" : "no");
-        at(x, "baseline-period", s->has_kpis && s->k.has_base ? s->k.base_label : "");
-        atu(x, "findings", s->nfindings);
-        atu(x, "integrity", s->nintegrity);
-        xposture(x, s->posture);
-    }
+    for (size_t si = 0; si < d->nsites; si++)
+        x_site(ss, &d->sites[si]);
     xmlNodePtr ks = el(root, "kpis", NULL);
-    for (size_t ki = 0; ki < d->defs.n; ki++) {
-        const ekpi *k = &d->kpis[ki];
-        xmlNodePtr x = el(ks, "kpi", NULL);
-        at(x, "id", k->def->key);
-        at(x, "name", k->def->name);
-        at(x, "unit", k->def->unit);
-        at(x, "group", k->def->group);
-        if (k->def->has_target) {
-            char tg[64];
-            kpi_value tv = {true, k->def->target, NULL, NULL};
-            fmt_value(k->def, &tv, tg, sizeof tg);
-            at(x, "target", tg);
-        }
-        xmlNodePtr tot = el(x, "total", NULL);
-        xvalue(tot, k->def, &k->total_cur, &k->total_cmp, &k->total_base);
-        kpi_term tm[KPI_MAX_TERMS];
-        size_t nt = kpi_terms(k->def->id, &k->total_in, &k->total_params, NULL, tm, KPI_MAX_TERMS);
-        for (size_t i = 0; i < nt; i++) {
-            if (tm[i].role == KPI_TERM_INPUT)
-                continue;
-            xmlNodePtr te = el(tot, "term", NULL);
-            at(te, "name", tm[i].name);
-            at(te, "role", tm[i].role == KPI_TERM_NUMERATOR ? "numerator" : "denominator");
-            char v[48];
-            if (fabs(tm[i].value) >= 1000)
-                snprintf(v, sizeof v, "%.0f %s", tm[i].value, tm[i].unit);
-            else
-                snprintf(v, sizeof v, "%.4g %s", tm[i].value, tm[i].unit);
-            at(te, "value", v);
-        }
-        for (size_t si = 0; si < d->nsites; si++) {
-            xmlNodePtr sx = el(x, "site", NULL);
-            at(sx, "origin", d->sites[si].site.origin);
-            at(sx, "label", d->sites[si].label);
-            xvalue(sx, k->def, &k->site_cur[si], &k->site_cur[si], &k->site_base[si]);
-            const char *name = NULL, *pr = owner_of(&d->sites[si], k->def, &name);
-            at(sx, "owner", name ? name : pr);
-        }
-    }
+    for (size_t ki = 0; ki < d->defs.n; ki++)
+        x_kpi(ks, d, &d->kpis[ki]);
     xmlNodePtr cp = el(root, "compliance", NULL);
     xposture(cp, d->posture);
     xmlNodePtr fs = el(root, "findings", NULL);
     atu(fs, "total", d->nfindings);
     for (int i = 0; i < KPI_SEV__COUNT; i++)
         atu(fs, kpi_severity_names[i], d->by_severity[i]);
-    for (size_t i = 0; i < d->nfindings; i++) {
-        const efinding *x = &d->findings[i];
-        const esite *s = &d->sites[x->site];
-        xmlNodePtr fx = el(fs, "finding", x->message);
-        at(fx, "site", s->label);
-        at(fx, "kind", x->kind);
-        at(fx, "severity", x->severity);
-        at(fx, "framework", x->framework);
-        at(fx, "control", x->control);
-        at(fx, "title", x->title);
-        at(fx, "owner", x->owner);
-        at(fx, "when", x->time);
-        char ev[256] = "";
-        size_t used = 0;
-        for (size_t k = 0; k < x->ncites && used < sizeof ev; k++) {
-            int w = snprintf(ev + used, sizeof ev - used, "%s#%llu", k ? ", " : "",
-                             (unsigned long long)x->cites[k].index);
-            if (w > 0)
-                used += (size_t)w;
-        }
-        at(fx, "entries", ev);
-        atu(fx, "tree-size", s->cp_size);
-        at(fx, "proven", x->ncites ? (s->cosigned ? "cosigned" : "site-signed") : "no");
-    }
+    for (size_t i = 0; i < d->nfindings; i++)
+        x_finding(fs, d, &d->findings[i]);
     return doc;
 }
 
