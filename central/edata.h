@@ -60,7 +60,7 @@ typedef struct efinding {
     uint64_t about;
     /* citations: site entries with inclusion proofs against the site's checkpoint */
     size_t ncites;
-    struct {
+    struct ecite {
         uint64_t index;
         char role[16];        /* "batch" (the site.shipment entry), "about", "history" */
         merkle_hash leaf_hash;
@@ -132,5 +132,8 @@ typedef struct edata {
     uint64_t by_severity[KPI_SEV__COUNT];
     int sites_with_base;
 } edata;
+
+/* A site's status in every form of the report: "integrity-alert", "incomplete" or "ok". */
+const char *edata_site_status(const esite *s);
 
 #endif

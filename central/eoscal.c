@@ -109,27 +109,136 @@ static void opropu(xmlNodePtr p, xmlNsPtr ns, const char *name, uint64_t v)
     oprop(p, ns, name, s);
 }
 
-static void x_site_result(const edata *d, size_t si, xmlNodePtr root, xmlNsPtr ns)
+/* ---------- the texts both forms of a site's result share ---------- */
+
+/* A site result's title and description. */
+static void result_texts(const edata *d, const esite *s, char *title, char *desc, size_t cap)
 {
-    const esite *s = &d->sites[si];
-    char u[37], txt[1400], start[40], end[40], rh[65];
-    period_bounds(d, start, end, sizeof start);
-    xmlNodePtr res = xmlNewChild(root, ns, BAD_CAST "result", NULL);
-    uuid_of(d, "result", s->site.origin, u);
-    oat(res, "uuid", u);
-    snprintf(txt, sizeof txt, "Site %s (%s), %s", s->label, s->site.origin, d->period.label);
-    oel(res, ns, "title", txt);
-    snprintf(txt, sizeof txt,
+    snprintf(title, cap, "Site %s (%s), %s", s->label, s->site.origin, d->period.label);
+    snprintf(desc, cap,
              "The site's control status and KPI inputs for %s as it shipped them (batches whose "
              "SHA-256 its ledger records), proven against its checkpoint of tree size %llu%s.",
              d->period.label, (unsigned long long)s->cp_size,
              s->cosigned ? " cosigned by the centre as its witness" : " (signed by the site only)");
+}
+
+#define OBS_DESCRIPTION                                                                          \
+    "Site ledger entries, each provable with the RFC 6962 inclusion proof given against the "    \
+    "checkpoint in back-matter."
+#define RISK_STATEMENT "The objective is not met at this site for the period."
+
+/* A cited entry's link and description. */
+static void cite_texts(const esite *s, const struct ecite *c, char *href, char *desc, size_t cap)
+{
+    snprintf(href, cap, "%s/v1/log/entries/%llu", s->site.url, (unsigned long long)c->index);
+    snprintf(desc, cap, "Ledger entry %llu of %s (%s).", (unsigned long long)c->index,
+             s->site.origin,
+             !strcmp(c->role, "batch")   ? "the site.shipment entry of the batch holding this finding"
+             : !strcmp(c->role, "about") ? "the entry the finding is about"
+                                         : "the last entry of the history the centre proved");
+}
+
+/* A finding's title and description, and the objective it targets. */
+static void finding_texts(const esite *s, const efinding *f, char *title, char *desc,
+                          char *target, size_t cap)
+{
+    snprintf(title, cap, "%s %s not satisfied at %s", f->framework, f->control, s->label);
+    snprintf(desc, cap, "[%s] %s%s%s", f->severity, nonempty(f->message, "-"),
+             f->owner[0] ? " Owner: " : "", f->owner);
+    char tok[128];
+    oscal_token(f->control, tok, sizeof tok);
+    snprintf(target, cap, "%s_obj", tok);
+}
+
+/* One observation of the XML result: the finding's cited entries with their proofs. */
+static void x_observation(const edata *d, const esite *s, const efinding *f, const char *key,
+                          const char *cp_href, xmlNodePtr res, xmlNsPtr ns)
+{
+    char u[37], txt[1400], href[1400], rh[65];
+    xmlNodePtr ob = xmlNewChild(res, ns, BAD_CAST "observation", NULL);
+    uuid_of(d, "observation", key, u);
+    oat(ob, "uuid", u);
+    snprintf(txt, sizeof txt, "Ledger evidence for %s %s at %s", f->framework, f->control,
+             s->label);
+    oel(ob, ns, "title", txt);
+    odesc(ob, ns, "description", OBS_DESCRIPTION);
+    oel(ob, ns, "method", "TEST");
+    oel(ob, ns, "type", "control-objective");
+    for (size_t k = 0; k < f->ncites; k++) {
+        xmlNodePtr re = xmlNewChild(ob, ns, BAD_CAST "relevant-evidence", NULL);
+        cite_texts(s, &f->cites[k], href, txt, sizeof txt);
+        oat(re, "href", href);
+        odesc(re, ns, "description", txt);
+        opropu(re, ns, "ledger-index", f->cites[k].index);
+        hexs(f->cites[k].leaf_hash, rh);
+        oprop(re, ns, "leaf-hash", rh);
+        opropu(re, ns, "tree-size", s->cp_size);
+        char *pt = proof_text((const merkle_hash *)f->cites[k].proof, f->cites[k].nproof);
+        oprop(re, ns, "inclusion-proof", pt ? pt : "-");
+        free(pt);
+        xmlNodePtr ln = xmlNewChild(re, ns, BAD_CAST "link", NULL);
+        oat(ln, "href", cp_href);
+        oat(ln, "rel", "proven-against");
+    }
+    oel(ob, ns, "collected", d->as_of);
+}
+
+static void x_risk(const edata *d, const esite *s, const efinding *f, const char *key,
+                   xmlNodePtr res, xmlNsPtr ns)
+{
+    char u[37], txt[1400];
+    xmlNodePtr rk = xmlNewChild(res, ns, BAD_CAST "risk", NULL);
+    uuid_of(d, "risk", key, u);
+    oat(rk, "uuid", u);
+    snprintf(txt, sizeof txt, "%s: %s", s->label, nonempty(f->title, f->control));
+    oel(rk, ns, "title", txt);
+    odesc(rk, ns, "description", nonempty(f->message, "See the finding."));
+    odesc(rk, ns, "statement", RISK_STATEMENT);
+    oel(rk, ns, "status", "open");
+}
+
+static void x_finding(const edata *d, const esite *s, const efinding *f, const char *key,
+                      xmlNodePtr res, xmlNsPtr ns)
+{
+    char u[37], title[1400], desc[1400], target[1400];
+    finding_texts(s, f, title, desc, target, sizeof title);
+    xmlNodePtr fx = xmlNewChild(res, ns, BAD_CAST "finding", NULL);
+    uuid_of(d, "finding", key, u);
+    oat(fx, "uuid", u);
+    oel(fx, ns, "title", title);
+    odesc(fx, ns, "description", desc);
+    oprop(fx, ns, "kind", f->kind);
+    oprop(fx, ns, "framework", f->framework);
+    oprop(fx, ns, "severity", f->severity);
+    oprop(fx, ns, "owner", f->owner);
+    oprop(fx, ns, "site-origin", s->site.origin);
+    xmlNodePtr tg = xmlNewChild(fx, ns, BAD_CAST "target", NULL);
+    oat(tg, "type", "objective-id");
+    oat(tg, "target-id", target);
+    oat(xmlNewChild(tg, ns, BAD_CAST "status", NULL), "state", "not-satisfied");
+    if (f->ncites) {
+        uuid_of(d, "observation", key, u);
+        oat(xmlNewChild(fx, ns, BAD_CAST "related-observation", NULL), "observation-uuid", u);
+    }
+    uuid_of(d, "risk", key, u);
+    oat(xmlNewChild(fx, ns, BAD_CAST "associated-risk", NULL), "risk-uuid", u);
+}
+
+static void x_site_result(const edata *d, size_t si, xmlNodePtr root, xmlNsPtr ns)
+{
+    const esite *s = &d->sites[si];
+    char u[37], title[1400], txt[1400], start[40], end[40], rh[65];
+    period_bounds(d, start, end, sizeof start);
+    xmlNodePtr res = xmlNewChild(root, ns, BAD_CAST "result", NULL);
+    uuid_of(d, "result", s->site.origin, u);
+    oat(res, "uuid", u);
+    result_texts(d, s, title, txt, sizeof txt);
+    oel(res, ns, "title", title);
     odesc(res, ns, "description", txt);
     oel(res, ns, "start", start);
     oel(res, ns, "end", end);
     oprop(res, ns, "site-origin", s->site.origin);
-    oprop(res, ns, "site-status", s->nintegrity ? "integrity-alert"
-                                  : s->problem[0] ? "incomplete" : "ok");
+    oprop(res, ns, "site-status", edata_site_status(s));
     opropu(res, ns, "checkpoint-tree-size", s->cp_size);
     hexs(s->cp_root, rh);
     oprop(res, ns, "checkpoint-root", s->has_cp ? rh : "none");
@@ -150,83 +259,14 @@ static void x_site_result(const edata *d, size_t si, xmlNodePtr root, xmlNsPtr n
             const efinding *f = &d->findings[i];
             if ((size_t)f->site != si)
                 continue;
-            char key[256], tok[128];
+            char key[256];
             finding_key(d, i, key, sizeof key);
-            if (pass == 0 && f->ncites) {
-                xmlNodePtr ob = xmlNewChild(res, ns, BAD_CAST "observation", NULL);
-                uuid_of(d, "observation", key, u);
-                oat(ob, "uuid", u);
-                snprintf(txt, sizeof txt, "Ledger evidence for %s %s at %s", f->framework,
-                         f->control, s->label);
-                oel(ob, ns, "title", txt);
-                odesc(ob, ns, "description",
-                      "Site ledger entries, each provable with the RFC 6962 inclusion proof given "
-                      "against the checkpoint in back-matter.");
-                oel(ob, ns, "method", "TEST");
-                oel(ob, ns, "type", "control-objective");
-                for (size_t k = 0; k < f->ncites; k++) {
-                    xmlNodePtr re = xmlNewChild(ob, ns, BAD_CAST "relevant-evidence", NULL);
-                    snprintf(txt, sizeof txt, "%s/v1/log/entries/%llu", s->site.url,
-                             (unsigned long long)f->cites[k].index);
-                    oat(re, "href", txt);
-                    snprintf(txt, sizeof txt, "Ledger entry %llu of %s (%s).",
-                             (unsigned long long)f->cites[k].index, s->site.origin,
-                             !strcmp(f->cites[k].role, "batch") ? "the site.shipment entry of the "
-                             "batch holding this finding"
-                             : !strcmp(f->cites[k].role, "about") ? "the entry the finding is about"
-                             : "the last entry of the history the centre proved");
-                    odesc(re, ns, "description", txt);
-                    opropu(re, ns, "ledger-index", f->cites[k].index);
-                    hexs(f->cites[k].leaf_hash, rh);
-                    oprop(re, ns, "leaf-hash", rh);
-                    opropu(re, ns, "tree-size", s->cp_size);
-                    char *pt = proof_text((const merkle_hash *)f->cites[k].proof,
-                                          f->cites[k].nproof);
-                    oprop(re, ns, "inclusion-proof", pt ? pt : "-");
-                    free(pt);
-                    xmlNodePtr ln = xmlNewChild(re, ns, BAD_CAST "link", NULL);
-                    oat(ln, "href", cp_href);
-                    oat(ln, "rel", "proven-against");
-                }
-                oel(ob, ns, "collected", d->as_of);
-            } else if (pass == 1) {
-                xmlNodePtr rk = xmlNewChild(res, ns, BAD_CAST "risk", NULL);
-                uuid_of(d, "risk", key, u);
-                oat(rk, "uuid", u);
-                snprintf(txt, sizeof txt, "%s: %s", s->label, nonempty(f->title, f->control));
-                oel(rk, ns, "title", txt);
-                odesc(rk, ns, "description", nonempty(f->message, "See the finding."));
-                odesc(rk, ns, "statement", "The objective is not met at this site for the period.");
-                oel(rk, ns, "status", "open");
-            } else if (pass == 2) {
-                xmlNodePtr fx = xmlNewChild(res, ns, BAD_CAST "finding", NULL);
-                uuid_of(d, "finding", key, u);
-                oat(fx, "uuid", u);
-                snprintf(txt, sizeof txt, "%s %s not satisfied at %s", f->framework, f->control,
-                         s->label);
-                oel(fx, ns, "title", txt);
-                snprintf(txt, sizeof txt, "[%s] %s%s%s", f->severity, nonempty(f->message, "-"),
-                         f->owner[0] ? " Owner: " : "", f->owner);
-                odesc(fx, ns, "description", txt);
-                oprop(fx, ns, "kind", f->kind);
-                oprop(fx, ns, "framework", f->framework);
-                oprop(fx, ns, "severity", f->severity);
-                oprop(fx, ns, "owner", f->owner);
-                oprop(fx, ns, "site-origin", s->site.origin);
-                xmlNodePtr tg = xmlNewChild(fx, ns, BAD_CAST "target", NULL);
-                oat(tg, "type", "objective-id");
-                oscal_token(f->control, tok, sizeof tok);
-                snprintf(txt, sizeof txt, "%s_obj", tok);
-                oat(tg, "target-id", txt);
-                oat(xmlNewChild(tg, ns, BAD_CAST "status", NULL), "state", "not-satisfied");
-                if (f->ncites) {
-                    uuid_of(d, "observation", key, u);
-                    oat(xmlNewChild(fx, ns, BAD_CAST "related-observation", NULL),
-                        "observation-uuid", u);
-                }
-                uuid_of(d, "risk", key, u);
-                oat(xmlNewChild(fx, ns, BAD_CAST "associated-risk", NULL), "risk-uuid", u);
-            }
+            if (pass == 0 && f->ncites)
+                x_observation(d, s, f, key, cp_href, res, ns);
+            else if (pass == 1)
+                x_risk(d, s, f, key, res, ns);
+            else if (pass == 2)
+                x_finding(d, s, f, key, res, ns);
         }
     if (s->problem[0])
         odesc(res, ns, "remarks", s->problem);
@@ -370,28 +410,107 @@ static void add_nonempty(cJSON *o, const char *key, cJSON *arr)
         cJSON_Delete(arr);
 }
 
+/* One observation of the JSON result: the finding's cited entries with their proofs. */
+static cJSON *j_observation(const edata *d, const esite *s, const efinding *f, const char *key,
+                            const char *cp_href)
+{
+    char u[37], txt[1400], href[1400], rh[65];
+    cJSON *ob = cJSON_CreateObject();
+    uuid_of(d, "observation", key, u);
+    cJSON_AddStringToObject(ob, "uuid", u);
+    snprintf(txt, sizeof txt, "Ledger evidence for %s %s at %s", f->framework, f->control,
+             s->label);
+    cJSON_AddStringToObject(ob, "title", txt);
+    cJSON_AddStringToObject(ob, "description", OBS_DESCRIPTION);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "methods"), cJSON_CreateString("TEST"));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "types"),
+                         cJSON_CreateString("control-objective"));
+    cJSON *rel = cJSON_AddArrayToObject(ob, "relevant-evidence");
+    for (size_t k = 0; k < f->ncites; k++) {
+        cJSON *re = cJSON_CreateObject();
+        cJSON_AddItemToArray(rel, re);
+        cite_texts(s, &f->cites[k], href, txt, sizeof txt);
+        cJSON_AddStringToObject(re, "href", href);
+        cJSON_AddStringToObject(re, "description", txt);
+        cJSON *rp = cJSON_AddArrayToObject(re, "props");
+        jpropu(rp, "ledger-index", f->cites[k].index);
+        hexs(f->cites[k].leaf_hash, rh);
+        jprop(rp, "leaf-hash", rh);
+        jpropu(rp, "tree-size", s->cp_size);
+        char *pt = proof_text((const merkle_hash *)f->cites[k].proof, f->cites[k].nproof);
+        jprop(rp, "inclusion-proof", pt ? pt : "-");
+        free(pt);
+        cJSON *ln = cJSON_CreateObject();
+        cJSON_AddStringToObject(ln, "href", cp_href);
+        cJSON_AddStringToObject(ln, "rel", "proven-against");
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(re, "links"), ln);
+    }
+    cJSON_AddStringToObject(ob, "collected", d->as_of);
+    return ob;
+}
+
+static cJSON *j_risk(const edata *d, const esite *s, const efinding *f, const char *key)
+{
+    char u[37], txt[1400];
+    cJSON *rk = cJSON_CreateObject();
+    uuid_of(d, "risk", key, u);
+    cJSON_AddStringToObject(rk, "uuid", u);
+    snprintf(txt, sizeof txt, "%s: %s", s->label, nonempty(f->title, f->control));
+    cJSON_AddStringToObject(rk, "title", txt);
+    cJSON_AddStringToObject(rk, "description", nonempty(f->message, "See the finding."));
+    cJSON_AddStringToObject(rk, "statement", RISK_STATEMENT);
+    cJSON_AddStringToObject(rk, "status", "open");
+    return rk;
+}
+
+static cJSON *j_finding(const edata *d, const esite *s, const efinding *f, const char *key)
+{
+    char u[37], title[1400], desc[1400], target[1400];
+    finding_texts(s, f, title, desc, target, sizeof title);
+    cJSON *fx = cJSON_CreateObject();
+    uuid_of(d, "finding", key, u);
+    cJSON_AddStringToObject(fx, "uuid", u);
+    cJSON_AddStringToObject(fx, "title", title);
+    cJSON_AddStringToObject(fx, "description", desc);
+    cJSON *fp = cJSON_AddArrayToObject(fx, "props");
+    jprop(fp, "kind", f->kind);
+    jprop(fp, "framework", f->framework);
+    jprop(fp, "severity", f->severity);
+    jprop(fp, "owner", f->owner);
+    jprop(fp, "site-origin", s->site.origin);
+    cJSON *tg = cJSON_AddObjectToObject(fx, "target");
+    cJSON_AddStringToObject(tg, "type", "objective-id");
+    cJSON_AddStringToObject(tg, "target-id", target);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(tg, "status"), "state", "not-satisfied");
+    if (f->ncites) {
+        cJSON *ro = cJSON_CreateObject();
+        uuid_of(d, "observation", key, u);
+        cJSON_AddStringToObject(ro, "observation-uuid", u);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(fx, "related-observations"), ro);
+    }
+    cJSON *rr = cJSON_CreateObject();
+    uuid_of(d, "risk", key, u);
+    cJSON_AddStringToObject(rr, "risk-uuid", u);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(fx, "related-risks"), rr);
+    return fx;
+}
+
 static cJSON *j_site_result(const edata *d, size_t si)
 {
     const esite *s = &d->sites[si];
-    char u[37], txt[1400], start[40], end[40], rh[65];
+    char u[37], title[1400], txt[1400], start[40], end[40], rh[65];
     period_bounds(d, start, end, sizeof start);
     cJSON *res = cJSON_CreateObject();
     uuid_of(d, "result", s->site.origin, u);
     cJSON_AddStringToObject(res, "uuid", u);
-    snprintf(txt, sizeof txt, "Site %s (%s), %s", s->label, s->site.origin, d->period.label);
-    cJSON_AddStringToObject(res, "title", txt);
-    snprintf(txt, sizeof txt,
-             "The site's control status and KPI inputs for %s as it shipped them (batches whose "
-             "SHA-256 its ledger records), proven against its checkpoint of tree size %llu%s.",
-             d->period.label, (unsigned long long)s->cp_size,
-             s->cosigned ? " cosigned by the centre as its witness" : " (signed by the site only)");
+    result_texts(d, s, title, txt, sizeof txt);
+    cJSON_AddStringToObject(res, "title", title);
     cJSON_AddStringToObject(res, "description", txt);
     cJSON_AddStringToObject(res, "start", start);
     cJSON_AddStringToObject(res, "end", end);
     cJSON *props = cJSON_AddArrayToObject(res, "props");
     jprop(props, "site-origin", s->site.origin);
-    jprop(props, "site-status", s->nintegrity ? "integrity-alert"
-                                : s->problem[0] ? "incomplete" : "ok");
+    jprop(props, "site-status", edata_site_status(s));
     jpropu(props, "checkpoint-tree-size", s->cp_size);
     hexs(s->cp_root, rh);
     jprop(props, "checkpoint-root", s->has_cp ? rh : "none");
@@ -413,93 +532,12 @@ static cJSON *j_site_result(const edata *d, size_t si)
         const efinding *f = &d->findings[i];
         if ((size_t)f->site != si)
             continue;
-        char key[256], tok[128];
+        char key[256];
         finding_key(d, i, key, sizeof key);
-        if (f->ncites) {
-            cJSON *ob = cJSON_CreateObject();
-            cJSON_AddItemToArray(obs, ob);
-            uuid_of(d, "observation", key, u);
-            cJSON_AddStringToObject(ob, "uuid", u);
-            snprintf(txt, sizeof txt, "Ledger evidence for %s %s at %s", f->framework,
-                     f->control, s->label);
-            cJSON_AddStringToObject(ob, "title", txt);
-            cJSON_AddStringToObject(ob, "description",
-                                    "Site ledger entries, each provable with the RFC 6962 "
-                                    "inclusion proof given against the checkpoint in back-matter.");
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "methods"), cJSON_CreateString("TEST"));
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "types"),
-                                 cJSON_CreateString("control-objective"));
-            cJSON *rel = cJSON_AddArrayToObject(ob, "relevant-evidence");
-            for (size_t k = 0; k < f->ncites; k++) {
-                cJSON *re = cJSON_CreateObject();
-                cJSON_AddItemToArray(rel, re);
-                snprintf(txt, sizeof txt, "%s/v1/log/entries/%llu", s->site.url,
-                         (unsigned long long)f->cites[k].index);
-                cJSON_AddStringToObject(re, "href", txt);
-                snprintf(txt, sizeof txt, "Ledger entry %llu of %s (%s).",
-                         (unsigned long long)f->cites[k].index, s->site.origin,
-                         !strcmp(f->cites[k].role, "batch") ? "the site.shipment entry of the "
-                         "batch holding this finding"
-                         : !strcmp(f->cites[k].role, "about") ? "the entry the finding is about"
-                         : "the last entry of the history the centre proved");
-                cJSON_AddStringToObject(re, "description", txt);
-                cJSON *rp = cJSON_AddArrayToObject(re, "props");
-                jpropu(rp, "ledger-index", f->cites[k].index);
-                hexs(f->cites[k].leaf_hash, rh);
-                jprop(rp, "leaf-hash", rh);
-                jpropu(rp, "tree-size", s->cp_size);
-                char *pt = proof_text((const merkle_hash *)f->cites[k].proof, f->cites[k].nproof);
-                jprop(rp, "inclusion-proof", pt ? pt : "-");
-                free(pt);
-                cJSON *ln = cJSON_CreateObject();
-                cJSON_AddStringToObject(ln, "href", cp_href);
-                cJSON_AddStringToObject(ln, "rel", "proven-against");
-                cJSON_AddItemToArray(cJSON_AddArrayToObject(re, "links"), ln);
-            }
-            cJSON_AddStringToObject(ob, "collected", d->as_of);
-        }
-        cJSON *rk = cJSON_CreateObject();
-        cJSON_AddItemToArray(risks, rk);
-        uuid_of(d, "risk", key, u);
-        cJSON_AddStringToObject(rk, "uuid", u);
-        snprintf(txt, sizeof txt, "%s: %s", s->label, nonempty(f->title, f->control));
-        cJSON_AddStringToObject(rk, "title", txt);
-        cJSON_AddStringToObject(rk, "description", nonempty(f->message, "See the finding."));
-        cJSON_AddStringToObject(rk, "statement",
-                                "The objective is not met at this site for the period.");
-        cJSON_AddStringToObject(rk, "status", "open");
-        cJSON *fx = cJSON_CreateObject();
-        cJSON_AddItemToArray(finds, fx);
-        uuid_of(d, "finding", key, u);
-        cJSON_AddStringToObject(fx, "uuid", u);
-        snprintf(txt, sizeof txt, "%s %s not satisfied at %s", f->framework, f->control,
-                 s->label);
-        cJSON_AddStringToObject(fx, "title", txt);
-        snprintf(txt, sizeof txt, "[%s] %s%s%s", f->severity, nonempty(f->message, "-"),
-                 f->owner[0] ? " Owner: " : "", f->owner);
-        cJSON_AddStringToObject(fx, "description", txt);
-        cJSON *fp = cJSON_AddArrayToObject(fx, "props");
-        jprop(fp, "kind", f->kind);
-        jprop(fp, "framework", f->framework);
-        jprop(fp, "severity", f->severity);
-        jprop(fp, "owner", f->owner);
-        jprop(fp, "site-origin", s->site.origin);
-        cJSON *tg = cJSON_AddObjectToObject(fx, "target");
-        cJSON_AddStringToObject(tg, "type", "objective-id");
-        oscal_token(f->control, tok, sizeof tok);
-        snprintf(txt, sizeof txt, "%s_obj", tok);
-        cJSON_AddStringToObject(tg, "target-id", txt);
-        cJSON_AddStringToObject(cJSON_AddObjectToObject(tg, "status"), "state", "not-satisfied");
-        if (f->ncites) {
-            cJSON *ro = cJSON_CreateObject();
-            uuid_of(d, "observation", key, u);
-            cJSON_AddStringToObject(ro, "observation-uuid", u);
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(fx, "related-observations"), ro);
-        }
-        cJSON *rr = cJSON_CreateObject();
-        uuid_of(d, "risk", key, u);
-        cJSON_AddStringToObject(rr, "risk-uuid", u);
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(fx, "related-risks"), rr);
+        if (f->ncites)
+            cJSON_AddItemToArray(obs, j_observation(d, s, f, key, cp_href));
+        cJSON_AddItemToArray(risks, j_risk(d, s, f, key));
+        cJSON_AddItemToArray(finds, j_finding(d, s, f, key));
     }
     add_nonempty(res, "observations", obs);
     add_nonempty(res, "risks", risks);

@@ -1219,8 +1219,8 @@ static void jstr_or_null(cJSON *o, const char *k, const char *v)
         cJSON_AddNullToObject(o, k);
 }
 
-/* A site's status in both report forms. */
-static const char *site_status(const esite *s)
+/* edata.h */
+const char *edata_site_status(const esite *s)
 {
     return s->nintegrity ? "integrity-alert" : s->problem[0] ? "incomplete" : "ok";
 }
@@ -1241,7 +1241,7 @@ static cJSON *j_site(const edata *d, size_t si)
     cJSON_AddStringToObject(o, "origin", s->site.origin);
     cJSON_AddStringToObject(o, "site", s->label);
     cJSON_AddStringToObject(o, "key", s->site.key_line);
-    cJSON_AddStringToObject(o, "status", site_status(s));
+    cJSON_AddStringToObject(o, "status", edata_site_status(s));
     jstr_or_null(o, "problem", s->problem);
     cJSON *m = cJSON_AddObjectToObject(o, "mirror");
     cJSON_AddNumberToObject(m, "entries", (double)s->next_entry);
@@ -1529,7 +1529,7 @@ static void x_site(xmlNodePtr ss, const esite *s)
     xmlNodePtr x = el(ss, "site", NULL);
     at(x, "origin", s->site.origin);
     at(x, "label", s->label);
-    at(x, "status", site_status(s));
+    at(x, "status", edata_site_status(s));
     at(x, "problem", s->problem);
     atu(x, "entries", s->next_entry);
     atu(x, "checkpoint", s->has_cp ? s->cp_size : 0);
