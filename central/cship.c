@@ -88,14 +88,14 @@ int cship_insert(cstore *cs, int64_t site_id, const cship_ref *refs, size_t n, a
                                r->time};
         int lens[7] = {0, 0, 0, 0, 32, 0, 0};
         int fmts[7] = {0, 0, 0, 0, 1, 0, 0};
-        PGresult *q = PQexecParams(cstore_conn(cs),
-                                   "INSERT INTO auditd_central.shipments (site_id, idx, kind,"
-                                   " period, sha256, bytes, recorded_at) VALUES ($1, $2, $3, $4,"
-                                   " $5, $6, $7) ON CONFLICT DO NOTHING",
-                                   7, NULL, vals, lens, fmts, 0);
-        if (PQresultStatus(q) != PGRES_COMMAND_OK)
-            return cstore_fail(cs, q, err, "recording a shipped batch");
-        PQclear(q);
+        int rc = cstore_exec(cs,
+                             "INSERT INTO auditd_central.shipments (site_id, idx, kind,"
+                             " period, sha256, bytes, recorded_at) VALUES ($1, $2, $3, $4,"
+                             " $5, $6, $7) ON CONFLICT DO NOTHING",
+                             7, vals, lens, fmts, PGRES_COMMAND_OK, NULL,
+                             "recording a shipped batch", err);
+        if (rc)
+            return rc;
     }
     return ADT_OK;
 }
@@ -467,16 +467,17 @@ int cship_fetch(cstore *cs, sitelog *sl, int64_t site_id, int max, int *fetched,
     snprintf(lim, sizeof lim, "%d", max);
     snprintf(tries, sizeof tries, "%d", CSHIP_TRIES_MAX);
     const char *vals[3] = {id, lim, tries};
-    PGresult *r = PQexecParams(cstore_conn(cs),
-                               "SELECT idx, encode(sha256, 'hex'), bytes, kind FROM"
-                               " auditd_central.shipments WHERE site_id = $1 AND body IS NULL"
-                               " AND tries < $3 ORDER BY idx LIMIT $2",
-                               3, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cstore_fail(cs, r, err, "reading the batches to fetch");
+    PGresult *r;
+    int rc = cstore_exec(cs,
+                         "SELECT idx, encode(sha256, 'hex'), bytes, kind FROM"
+                         " auditd_central.shipments WHERE site_id = $1 AND body IS NULL"
+                         " AND tries < $3 ORDER BY idx LIMIT $2",
+                         3, vals, NULL, NULL, PGRES_TUPLES_OK, &r, "reading the batches to fetch",
+                         err);
+    if (rc)
+        return rc;
     buf body;
     buf_init(&body, CSHIP_MAX_BYTES);
-    int rc = ADT_OK;
     for (int i = 0; !rc && i < PQntuples(r); i++) {
         const char *idx = PQgetvalue(r, i, 0), *sha = PQgetvalue(r, i, 1);
         uint64_t bytes = 0;
@@ -536,15 +537,11 @@ int cship_fetch(cstore *cs, sitelog *sl, int64_t site_id, int max, int *fetched,
         const char *uv[4] = {id, idx, body.data, loaded ? NULL : le.msg};
         int ul[4] = {0, 0, (int)body.len, 0};
         int uf[4] = {0, 0, 1, 0};
-        PGresult *u = PQexecParams(cstore_conn(cs),
-                                   "UPDATE auditd_central.shipments SET body = $3,"
-                                   " fetched_at = now(), problem = $4"
-                                   " WHERE site_id = $1 AND idx = $2 AND body IS NULL",
-                                   4, NULL, uv, ul, uf, 0);
-        if (PQresultStatus(u) != PGRES_COMMAND_OK)
-            rc = cstore_fail(cs, u, err, "storing a fetched batch");
-        else
-            PQclear(u);
+        rc = cstore_exec(cs,
+                         "UPDATE auditd_central.shipments SET body = $3,"
+                         " fetched_at = now(), problem = $4"
+                         " WHERE site_id = $1 AND idx = $2 AND body IS NULL",
+                         4, uv, ul, uf, PGRES_COMMAND_OK, NULL, "storing a fetched batch", err);
         if (!rc)
             rc = exec_ok(cs, "COMMIT", err);
         if (rc)

@@ -72,14 +72,17 @@ static PGresult *exec_params(cstore *cs, const char *sql, int n, const char *con
     return PQexecParams(cs->db, sql, n, NULL, vals, lens, fmts, 0);
 }
 
-/* exec_params for a statement without rows: its failure as a status, with `what`. */
-static int exec_command(cstore *cs, const char *sql, int n, const char *const *vals,
-                        const int *lens, const int *fmts, const char *what, adt_err *err)
+int cstore_exec(cstore *cs, const char *sql, int n, const char *const *vals, const int *lens,
+                const int *fmts, ExecStatusType want, PGresult **out, const char *what,
+                adt_err *err)
 {
     PGresult *r = exec_params(cs, sql, n, vals, lens, fmts);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    if (PQresultStatus(r) != want)
         return pg_fail(cs, r, err, what);
-    PQclear(r);
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
     return ADT_OK;
 }
 
@@ -426,10 +429,11 @@ int cstore_site_resume(cstore *cs, int64_t id, const char *by, const char *reaso
         num_i64(PQcmdTuples(r), 0, INT32_MAX, &k);
         *resolved = (int)k;
         PQclear(r);
-        rc = exec_command(cs,
-                          "UPDATE auditd_central.streams SET halted = false, last_error = NULL,"
-                          " last_error_at = NULL WHERE site_id = $1",
-                          1, vals, NULL, NULL, "resuming the site's stream", err);
+        rc = cstore_exec(cs,
+                         "UPDATE auditd_central.streams SET halted = false, last_error = NULL,"
+                         " last_error_at = NULL WHERE site_id = $1",
+                         1, vals, NULL, NULL, PGRES_COMMAND_OK, NULL, "resuming the site's stream",
+                         err);
     }
     return tx_end(cs, rc, "resuming the site", err);
 }
@@ -545,13 +549,13 @@ int cstore_stream_advance(cstore *cs, cstore_stream *st, uint64_t size, const me
         const char *vals[4] = {id, sz, (const char *)root, note};
         int lens[4] = {0, 0, MERKLE_HASH_LEN, 0};
         int fmts[4] = {0, 0, 1, 0};
-        rc = exec_command(
+        rc = cstore_exec(
             cs,
             "WITH c AS (INSERT INTO auditd_central.checkpoints (site_id, size, root, note)"
             "           VALUES ($1, $2, $3, $4))"
             " UPDATE auditd_central.streams SET pending_size = $2, pending_root = $3,"
             " pending_note = $4 WHERE site_id = $1",
-            4, vals, lens, fmts, what, err);
+            4, vals, lens, fmts, PGRES_COMMAND_OK, NULL, what, err);
     }
     if ((rc = tx_end(cs, rc, what, err)))
         return rc;
@@ -720,14 +724,14 @@ int cstore_stream_append(cstore *cs, cstore_stream *st, const char *data, const 
         int lens[3] = {0, 0, nf->count * MERKLE_HASH_LEN};
         int fmts[3] = {0, 0, 1};
         /* Reaching the pending size makes the pending checkpoint the mirror's. */
-        rc = exec_command(
+        rc = cstore_exec(
             cs,
             "UPDATE auditd_central.streams SET next_entry = $2, frontier = $3,"
             " mirror_size = CASE WHEN $2 = pending_size THEN $2 ELSE mirror_size END,"
             " mirror_root = CASE WHEN $2 = pending_size THEN pending_root ELSE mirror_root END,"
             " mirror_note = CASE WHEN $2 = pending_size THEN pending_note ELSE mirror_note END"
             " WHERE site_id = $1",
-            3, vals, lens, fmts, what, err);
+            3, vals, lens, fmts, PGRES_COMMAND_OK, NULL, what, err);
     }
     if ((rc = tx_end(cs, rc, what, err)))
         return rc;

@@ -58,6 +58,12 @@ int cstore_migrate(cstore *cs, int *from, int *to, adt_err *err);
  * NULL and is cleared. */
 PGconn *cstore_conn(cstore *cs);
 int cstore_fail(cstore *cs, PGresult *r, adt_err *err, const char *what);
+/* Run `sql` with n parameters as PQexecParams does (lens and fmts may be NULL: all text) and
+ * turn any result but `want` (PGRES_COMMAND_OK or PGRES_TUPLES_OK) into cstore_fail(what). On
+ * success OUT *out holds the result for the caller to PQclear; with out NULL it is cleared. */
+int cstore_exec(cstore *cs, const char *sql, int n, const char *const *vals, const int *lens,
+                const int *fmts, ExecStatusType want, PGresult **out, const char *what,
+                adt_err *err);
 /* Leave a transaction left open by a failure (no-op when idle). */
 void cstore_rollback(cstore *cs);
 /* A bytea column (text form) of exactly `want` bytes. */

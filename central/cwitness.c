@@ -278,11 +278,7 @@ static int query1(cstore *cs, const char *sql, const char *param, const char *wh
                   PGresult **out, adt_err *err)
 {
     const char *vals[1] = {param};
-    PGresult *r = PQexecParams(cstore_conn(cs), sql, 1, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cstore_fail(cs, r, err, what);
-    *out = r;
-    return ADT_OK;
+    return cstore_exec(cs, sql, 1, vals, NULL, NULL, PGRES_TUPLES_OK, out, what, err);
 }
 
 /* query1 on a session from the pool. On success OUT *cs is that session, for the caller to

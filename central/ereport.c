@@ -398,26 +398,27 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
         return rc;
     }
     const char *v[4] = {id, f, t, ul.data};
-    PGresult *r = PQexecParams(cstore_conn(cs),
-                               "SELECT extract(isodow FROM hour)::int, extract(hour FROM hour)::int,"
-                               " count(*), coalesce(sum(readings) FILTER (WHERE u), 0),"
-                               " coalesce(sum(running_s), 0),"
-                               " coalesce(sum(idle_s), 0), coalesce(sum(down_s), 0),"
-                               " count(running_s), coalesce(sum(energy_kwh) FILTER (WHERE u), 0),"
-                               " count(energy_kwh) FILTER (WHERE u),"
-                               " coalesce(sum(produced) FILTER (WHERE u), 0),"
-                               " count(produced) FILTER (WHERE u),"
-                               " coalesce(sum(least(good, produced)) FILTER (WHERE u), 0),"
-                               " count(good) FILTER (WHERE u), coalesce(sum(labelled), 0),"
-                               " coalesce(sum(failures), 0), count(labelled)"
-                               " FROM (SELECT *, (cardinality($4::text[]) = 0 OR device ="
-                               " ANY($4::text[])) AS u FROM auditd_central.rollups WHERE"
-                               " site_id = $1 AND hour >= to_timestamp($2) AND hour <"
-                               " to_timestamp($3)) r GROUP BY 1, 2",
-                               4, NULL, v, NULL, NULL, 0);
+    PGresult *r;
+    rc = cstore_exec(cs,
+                     "SELECT extract(isodow FROM hour)::int, extract(hour FROM hour)::int,"
+                     " count(*), coalesce(sum(readings) FILTER (WHERE u), 0),"
+                     " coalesce(sum(running_s), 0),"
+                     " coalesce(sum(idle_s), 0), coalesce(sum(down_s), 0),"
+                     " count(running_s), coalesce(sum(energy_kwh) FILTER (WHERE u), 0),"
+                     " count(energy_kwh) FILTER (WHERE u),"
+                     " coalesce(sum(produced) FILTER (WHERE u), 0),"
+                     " count(produced) FILTER (WHERE u),"
+                     " coalesce(sum(least(good, produced)) FILTER (WHERE u), 0),"
+                     " count(good) FILTER (WHERE u), coalesce(sum(labelled), 0),"
+                     " coalesce(sum(failures), 0), count(labelled)"
+                     " FROM (SELECT *, (cardinality($4::text[]) = 0 OR device ="
+                     " ANY($4::text[])) AS u FROM auditd_central.rollups WHERE"
+                     " site_id = $1 AND hour >= to_timestamp($2) AND hour <"
+                     " to_timestamp($3)) r GROUP BY 1, 2",
+                     4, v, NULL, NULL, PGRES_TUPLES_OK, &r, "summing the site's rollups", err);
     buf_free(&ul);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cstore_fail(cs, r, err, "summing the site's rollups");
+    if (rc)
+        return rc;
     uint64_t labelled = 0, failures = 0;
     for (int i = 0; i < PQntuples(r); i++) {
         add_hour_group(r, i, k, in, rows, &labelled, &failures);
@@ -428,14 +429,15 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
     *has = true;
     if (in->has_labels) {
         /* A labelled reading without a stored prediction raised no alarm. */
-        r = PQexecParams(cstore_conn(cs),
+        rc = cstore_exec(cs,
                          "SELECT coalesce(sum(tp), 0), coalesce(sum(fp), 0), coalesce(sum(fn), 0),"
                          " coalesce(sum(tn), 0) FROM auditd_central.rollup_predictions"
                          " WHERE site_id = $1 AND hour >= to_timestamp($2) AND hour <"
                          " to_timestamp($3)",
-                         3, NULL, v, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            return cstore_fail(cs, r, err, "summing the site's prediction rollups");
+                         3, v, NULL, NULL, PGRES_TUPLES_OK, &r,
+                         "summing the site's prediction rollups", err);
+        if (rc)
+            return rc;
         uint64_t tp = 0, fp = 0, fn = 0, tn = 0;
         num_u64(PQgetvalue(r, 0, 0), INT64_MAX, &tp);
         num_u64(PQgetvalue(r, 0, 1), INT64_MAX, &fp);
