@@ -392,6 +392,18 @@ static cJSON *events_many(console *c, ledger *lg, const char *const *types, size
     return arr;
 }
 
+/* events_many on a ledger handle borrowed from the pool and given back. NULL on failure, with
+ * err set (by the pool when no handle could be opened). */
+static cJSON *events_pooled(console *c, const char *const *types, size_t nt, adt_err *err)
+{
+    ledger *lg = c->env.pool_get(c->env.ctx, err);
+    if (!lg)
+        return NULL;
+    cJSON *evs = events_many(c, lg, types, nt, err);
+    c->env.pool_put(c->env.ctx, lg);
+    return evs;
+}
+
 static bool is_type(const cJSON *e, const char *t)
 {
     const char *v = jstr(e, "type");
@@ -1005,14 +1017,10 @@ static int v_operations(console *c, const api_request *req, api_response *resp)
 {
     (void)req;
     adt_err err = {0};
-    ledger *lg = c->env.pool_get(c->env.ctx, &err);
-    if (!lg)
-        return fail_resp(resp, ADT_EIO, err.msg);
     static const char *const types[] = {"alert.raise", "alert.ack", "alert.resolve",
                                         "alert.escalate", "label.set", "incident.open",
                                         "incident.ack", "incident.resolve"};
-    cJSON *evs = events_many(c, lg, types, sizeof types / sizeof *types, &err);
-    c->env.pool_put(c->env.ctx, lg);
+    cJSON *evs = events_pooled(c, types, sizeof types / sizeof *types, &err);
     if (!evs)
         return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
     raci_policy *pol = NULL;
@@ -1113,14 +1121,10 @@ static const char *const change_types[] = {"change.request", "retrain.request", 
 static int v_models(console *c, const api_request *req, api_response *resp)
 {
     adt_err err = {0};
-    ledger *lg = c->env.pool_get(c->env.ctx, &err);
-    if (!lg)
-        return fail_resp(resp, ADT_EIO, err.msg);
     static const char *const types[] = {"change.request", "retrain.request", "change.consult",
                                         "change.approve", "change.reject", "drift.detected",
                                         "alert.escalate", "model.train"};
-    cJSON *evs = events_many(c, lg, types, sizeof types / sizeof *types, &err);
-    c->env.pool_put(c->env.ctx, lg);
+    cJSON *evs = events_pooled(c, types, sizeof types / sizeof *types, &err);
     if (!evs)
         return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
     raci_policy *pol = NULL;
@@ -1218,14 +1222,10 @@ static int a_ack_resolve(console *c, const api_request *req, api_response *resp,
     if (!conreq_id_ok(id))
         return api_error(resp, 400, "invalid", "bad %s id", what);
     adt_err err = {0};
-    ledger *lg = c->env.pool_get(c->env.ctx, &err);
-    if (!lg)
-        return fail_resp(resp, ADT_EIO, err.msg);
     bool alert = !strcmp(what, "alert");
     const char *const at[] = {"alert.raise", "alert.ack", "alert.resolve"};
     const char *const it[] = {"incident.open", "incident.ack", "incident.resolve"};
-    cJSON *evs = events_many(c, lg, alert ? at : it, 3, &err);
-    c->env.pool_put(c->env.ctx, lg);
+    cJSON *evs = events_pooled(c, alert ? at : it, 3, &err);
     if (!evs)
         return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
     const char *key = alert ? "alert_id" : "incident_id";
@@ -1318,11 +1318,8 @@ static int a_label(console *c, const api_request *req, api_response *resp)
     cJSON *evs = NULL;
     const cJSON *raise = NULL;
     if (in.kind == CONREQ_TARGET_ALERT) {
-        ledger *lg = c->env.pool_get(c->env.ctx, &err);
         static const char *const t[] = {"alert.raise"};
-        evs = lg ? events_many(c, lg, t, 1, &err) : NULL;
-        if (lg)
-            c->env.pool_put(c->env.ctx, lg);
+        evs = events_pooled(c, t, 1, &err);
         if (!evs)
             rc = err.code ? err.code : ADT_EIO;
         else if (!(raise = find_event(evs, "alert.raise", "alert_id", in.alert_id)))
@@ -1385,10 +1382,7 @@ static int a_change_request(console *c, const api_request *req, api_response *re
     raci_policy *pol = NULL;
     if (!rc) {
         snprintf(act, sizeof act, "model:%.*s", (int)(sizeof act - 7), name);
-        ledger *lg = c->env.pool_get(c->env.ctx, &err);
-        cJSON *evs = lg ? events_many(c, lg, change_types, NCHANGE_TYPES, &err) : NULL;
-        if (lg)
-            c->env.pool_put(c->env.ctx, lg);
+        cJSON *evs = events_pooled(c, change_types, NCHANGE_TYPES, &err);
         if (!evs)
             rc = err.code ? err.code : ADT_EIO;
         else if (has_event(evs, "change.request", "change_id", id) ||
@@ -1426,10 +1420,7 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
     if (rc)
         return fail_resp(resp, rc, err.msg);
     const char *reason = in.has_reason ? in.reason : NULL;
-    ledger *lg = c->env.pool_get(c->env.ctx, &err);
-    cJSON *evs = lg ? events_many(c, lg, change_types, NCHANGE_TYPES, &err) : NULL;
-    if (lg)
-        c->env.pool_put(c->env.ctx, lg);
+    cJSON *evs = events_pooled(c, change_types, NCHANGE_TYPES, &err);
     if (!rc && !evs)
         rc = err.code ? err.code : ADT_EIO;
     cJSON *reqev = evs ? find_event(evs, "change.request", "change_id", id) : NULL;
