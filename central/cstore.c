@@ -72,6 +72,15 @@ static PGresult *exec_params(cstore *cs, const char *sql, int n, const char *con
     return PQexecParams(cs->db, sql, n, NULL, vals, lens, fmts, 0);
 }
 
+int cstore_client_init(const char *conninfo, char **copy, adt_err *err)
+{
+    *copy = NULL;
+    if (sodium_init() < 0)
+        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
+    *copy = strdup(conninfo ? conninfo : "");
+    return *copy ? ADT_OK : adt_fail(err, ADT_ENOMEM, "out of memory");
+}
+
 int cstore_exec(cstore *cs, const char *sql, int n, const char *const *vals, const int *lens,
                 const int *fmts, ExecStatusType want, PGresult **out, const char *what,
                 adt_err *err)

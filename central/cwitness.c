@@ -180,22 +180,22 @@ int cwitness_open(const char *conninfo, const char *key_path, int sessions, cwit
                   adt_err *err)
 {
     *out = NULL;
-    if (sodium_init() < 0)
-        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
+    char *ci;
+    int rc = cstore_client_init(conninfo, &ci, err);
+    if (rc)
+        return rc;
     cwitness *w = calloc(1, sizeof *w);
-    if (!w)
+    if (!w) {
+        free(ci);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
-    w->conninfo = strdup(conninfo ? conninfo : "");
+    }
+    w->conninfo = ci;
     w->max = sessions <= 0 ? 4 : sessions > POOL_MAX ? POOL_MAX : sessions;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     pthread_cond_init(&w->checker_cv, NULL);
-    if (!w->conninfo) {
-        cwitness_close(w);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    }
     cstore *cs = NULL;
-    int rc = pool_get(w, &cs, err);
+    rc = pool_get(w, &cs, err);
     PGresult *r = NULL;
     if (!rc) {
         r = PQexec(cstore_conn(cs), "SELECT name, pubkey FROM auditd_central.witness WHERE id = 1");

@@ -122,6 +122,14 @@ static void result_texts(const edata *d, const esite *s, char *title, char *desc
              s->cosigned ? " cosigned by the centre as its witness" : " (signed by the site only)");
 }
 
+/* The link from cited evidence to the site's checkpoint in back-matter. */
+static void checkpoint_href(const edata *d, const esite *s, char out[40])
+{
+    char u[37];
+    uuid_of(d, "checkpoint", s->site.origin, u);
+    snprintf(out, 40, "#%s", u);
+}
+
 #define OBS_DESCRIPTION                                                                          \
     "Site ledger entries, each provable with the RFC 6962 inclusion proof given against the "    \
     "checkpoint in back-matter."
@@ -250,9 +258,8 @@ static void x_site_result(const edata *d, size_t si, xmlNodePtr root, xmlNsPtr n
     xmlNodePtr rc = xmlNewChild(res, ns, BAD_CAST "reviewed-controls", NULL);
     xmlNodePtr cs = xmlNewChild(rc, ns, BAD_CAST "control-selection", NULL);
     xmlNewChild(cs, ns, BAD_CAST "include-all", NULL);
-    char cp_uuid[37], cp_href[40];
-    uuid_of(d, "checkpoint", s->site.origin, cp_uuid);
-    snprintf(cp_href, sizeof cp_href, "#%s", cp_uuid);
+    char cp_href[40];
+    checkpoint_href(d, s, cp_href);
     /* observations, then risks, then findings (the schema's order) */
     for (int pass = 0; pass < 3; pass++)
         for (size_t i = 0; i < d->nfindings; i++) {
@@ -524,9 +531,8 @@ static cJSON *j_site_result(const edata *d, size_t si)
     cJSON_AddItemToArray(cJSON_AddArrayToObject(cJSON_AddObjectToObject(res, "reviewed-controls"),
                                                 "control-selections"),
                          sel);
-    char cp_uuid[37], cp_href[40];
-    uuid_of(d, "checkpoint", s->site.origin, cp_uuid);
-    snprintf(cp_href, sizeof cp_href, "#%s", cp_uuid);
+    char cp_href[40];
+    checkpoint_href(d, s, cp_href);
     cJSON *obs = cJSON_CreateArray(), *risks = cJSON_CreateArray(), *finds = cJSON_CreateArray();
     for (size_t i = 0; i < d->nfindings; i++) {
         const efinding *f = &d->findings[i];

@@ -53,12 +53,16 @@ int mirror_stream_open(const char *conninfo, int64_t site_id, int flags, mirror_
                        adt_err *err)
 {
     *out = NULL;
-    if (sodium_init() < 0)
-        return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
+    char *ci;
+    int rc = cstore_client_init(conninfo, &ci, err);
+    if (rc)
+        return rc;
     mirror_stream *ms = calloc(1, sizeof *ms);
-    if (!ms)
+    if (!ms) {
+        free(ci);
         return adt_fail(err, ADT_ENOMEM, "out of memory");
-    ms->conninfo = strdup(conninfo ? conninfo : "");
+    }
+    ms->conninfo = ci;
     ms->hashes = malloc(SITELOG_PAGE_MAX * sizeof *ms->hashes);
     ms->nodes = malloc(NODES_MAX * sizeof *ms->nodes);
     ms->refs = malloc(REFS_MAX * sizeof *ms->refs);
