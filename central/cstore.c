@@ -260,19 +260,6 @@ static int site_row(const PGresult *r, int row, cstore_site *s, adt_err *err)
     return ADT_OK;
 }
 
-static int check_token(const char *token, adt_err *err)
-{
-    size_t tl = token ? strlen(token) : 0;
-    if (tl == 0 || tl > SITELOG_TOKEN_MAX)
-        return adt_fail(err, ADT_EINVAL, "the site's auditor token must have 1..%d characters",
-                        SITELOG_TOKEN_MAX);
-    for (size_t i = 0; i < tl; i++)
-        if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f)
-            return adt_fail(err, ADT_EINVAL,
-                            "the site's auditor token must be printable ASCII without spaces");
-    return ADT_OK;
-}
-
 int cstore_site_add(cstore *cs, const char *key_line, const char *url, const char *token,
                     const char *by, cstore_site *out, adt_err *err)
 {
@@ -283,7 +270,7 @@ int cstore_site_add(cstore *cs, const char *key_line, const char *url, const cha
         adt_err_prefix(err, "the site's verifier key (auditd key on the site)");
         return rc;
     }
-    if ((rc = sitelog_url_check(url, err)) || (rc = check_token(token, err)))
+    if ((rc = sitelog_url_check(url, err)) || (rc = sitelog_token_check(token, err)))
         return rc;
     char line[NOTE_KEYLINE_MAX];
     if (note_key_line(origin, pub, line, sizeof line))

@@ -36,19 +36,28 @@ int sitelog_url_check(const char *url, adt_err *err)
     return ADT_OK;
 }
 
-int sitelog_open(const char *url, const char *token, sitelog **out, adt_err *err)
+int sitelog_token_check(const char *token, adt_err *err)
 {
-    *out = NULL;
-    int rc = sitelog_url_check(url, err);
-    if (rc)
-        return rc;
     size_t tl = token ? strlen(token) : 0;
     if (tl == 0 || tl > SITELOG_TOKEN_MAX)
         return adt_fail(err, ADT_EINVAL, "the site's auditor token must have 1..%d characters",
                         SITELOG_TOKEN_MAX);
     for (size_t i = 0; i < tl; i++)
         if ((unsigned char)token[i] <= 0x20 || (unsigned char)token[i] >= 0x7f)
-            return adt_fail(err, ADT_EINVAL, "the site's auditor token must be printable ASCII");
+            return adt_fail(err, ADT_EINVAL,
+                            "the site's auditor token must be printable ASCII without spaces");
+    return ADT_OK;
+}
+
+int sitelog_open(const char *url, const char *token, sitelog **out, adt_err *err)
+{
+    *out = NULL;
+    int rc = sitelog_url_check(url, err);
+    if (rc)
+        return rc;
+    if ((rc = sitelog_token_check(token, err)))
+        return rc;
+    size_t tl = strlen(token);
     sitelog *s = calloc(1, sizeof *s);
     if (!s)
         return adt_fail(err, ADT_ENOMEM, "out of memory");

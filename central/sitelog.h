@@ -41,6 +41,9 @@ typedef struct sitelog_page {
 /* Check that `url` is an http:// or https:// URL without query or fragment
  * (what `central site add` accepts). */
 int sitelog_url_check(const char *url, adt_err *err);
+/* Check that `token` is a site's auditor token: 1..SITELOG_TOKEN_MAX printable ASCII characters
+ * without spaces (what `central site add` accepts and sitelog_open sends). */
+int sitelog_token_check(const char *token, adt_err *err);
 
 /* A client for the site at `url` using the auditor `token` (copied). */
 int sitelog_open(const char *url, const char *token, sitelog **out, adt_err *err);
