@@ -139,6 +139,81 @@ static bool short_str(const cJSON *v, size_t cap)
     return cJSON_IsString(v) && v->valuestring[0] && strlen(v->valuestring) < cap;
 }
 
+/* The elements of array `x` into a[0..cap); returns how many it has (more
+ * than cap: the caller refuses it). */
+static int tuple(const cJSON *x, const cJSON **a, int cap)
+{
+    int n = 0;
+    const cJSON *e;
+    if (cJSON_IsArray(x))
+        cJSON_ArrayForEach(e, x)
+        {
+            if (n < cap)
+                a[n] = e;
+            n++;
+        }
+    return n;
+}
+
+/* An hour of the batch ([from, to), whole hours) and a device of it. */
+static bool hour_dev(const cJSON *h, const cJSON *d, int ndev, int64_t from, int64_t to,
+                     uint64_t *hour, uint64_t *dev)
+{
+    return whole(h, hour) && whole(d, dev) && *dev < (uint64_t)ndev && *hour % 3600 == 0 &&
+           (int64_t)*hour * 1000000 >= from && (int64_t)*hour * 1000000 < to;
+}
+
+/* One element of "rows": [hour, device, readings, sampled_s, running_s,
+ * idle_s, down_s, energy_kwh, produced, good, inspected, rejected,
+ * labelled, failures], the optional ones null together. */
+static bool row_of(const cJSON *x, const char *const *names, int ndev, int64_t from, int64_t to,
+                   cship_row *r)
+{
+    memset(r, 0, sizeof *r);
+    uint64_t hour = 0, dev = 0;
+    bool has_down, has_idle, has_rej, has_fail;
+    const cJSON *a[14];
+    bool ok = tuple(x, a, 14) == 14 && hour_dev(a[0], a[1], ndev, from, to, &hour, &dev) &&
+              whole(a[2], &r->readings) && whole(a[3], &r->sampled_s) &&
+              opt_whole(a[4], &r->has_state, &r->running_s) &&
+              opt_whole(a[5], &has_idle, &r->idle_s) && opt_whole(a[6], &has_down, &r->down_s) &&
+              has_idle == r->has_state && has_down == r->has_state &&
+              opt_sum(a[7], &r->has_energy, &r->energy_kwh) &&
+              opt_sum(a[8], &r->has_produced, &r->produced) &&
+              opt_sum(a[9], &r->has_good, &r->good) &&
+              opt_whole(a[10], &r->has_inspection, &r->inspected) &&
+              opt_whole(a[11], &has_rej, &r->rejected) && has_rej == r->has_inspection &&
+              opt_whole(a[12], &r->has_labels, &r->labelled) &&
+              opt_whole(a[13], &has_fail, &r->failures) && has_fail == r->has_labels &&
+              r->rejected <= r->inspected && r->failures <= r->labelled;
+    if (ok) {
+        r->hour_s = (int64_t)hour;
+        r->device = names[dev];
+    }
+    return ok;
+}
+
+/* One element of "predictions": [hour, device, model, version, predictions,
+ * positives, tp, fp, fn, tn]. */
+static bool pred_of(const cJSON *x, const char *const *names, int ndev, int64_t from, int64_t to,
+                    cship_pred *p)
+{
+    memset(p, 0, sizeof *p);
+    uint64_t hour = 0, dev = 0;
+    const cJSON *a[10];
+    bool ok = tuple(x, a, 10) == 10 && hour_dev(a[0], a[1], ndev, from, to, &hour, &dev) &&
+              short_str(a[2], 128) && short_str(a[3], 64) && whole(a[4], &p->predictions) &&
+              whole(a[5], &p->positives) && whole(a[6], &p->tp) && whole(a[7], &p->fp) &&
+              whole(a[8], &p->fn) && whole(a[9], &p->tn) && p->positives <= p->predictions;
+    if (ok) {
+        p->hour_s = (int64_t)hour;
+        p->device = names[dev];
+        p->model = a[2]->valuestring;
+        p->version = a[3]->valuestring;
+    }
+    return ok;
+}
+
 int cship_parse_rollups(const char *body, size_t len,
                         int (*on_row)(void *ctx, const cship_row *r),
                         int (*on_pred)(void *ctx, const cship_pred *p), void *ctx, adt_err *err)
@@ -188,42 +263,13 @@ int cship_parse_rollups(const char *body, size_t len,
         cJSON_ArrayForEach(x, rows)
         {
             cship_row r;
-            memset(&r, 0, sizeof r);
-            uint64_t hour = 0, dev = 0;
-            bool has_down, has_idle, has_rej, has_fail;
-            const cJSON *a[14];
-            int n = 0;
-            const cJSON *e;
-            if (cJSON_IsArray(x))
-                cJSON_ArrayForEach(e, x)
-                {
-                    if (n < 14)
-                        a[n] = e;
-                    n++;
-                }
-            bool ok = n == 14 && whole(a[0], &hour) && whole(a[1], &dev) && dev < (uint64_t)ndev &&
-                      hour % 3600 == 0 && (int64_t)hour * 1000000 >= from &&
-                      (int64_t)hour * 1000000 < to && whole(a[2], &r.readings) &&
-                      whole(a[3], &r.sampled_s) && opt_whole(a[4], &r.has_state, &r.running_s) &&
-                      opt_whole(a[5], &has_idle, &r.idle_s) &&
-                      opt_whole(a[6], &has_down, &r.down_s) && has_idle == r.has_state &&
-                      has_down == r.has_state && opt_sum(a[7], &r.has_energy, &r.energy_kwh) &&
-                      opt_sum(a[8], &r.has_produced, &r.produced) &&
-                      opt_sum(a[9], &r.has_good, &r.good) &&
-                      opt_whole(a[10], &r.has_inspection, &r.inspected) &&
-                      opt_whole(a[11], &has_rej, &r.rejected) && has_rej == r.has_inspection &&
-                      opt_whole(a[12], &r.has_labels, &r.labelled) &&
-                      opt_whole(a[13], &has_fail, &r.failures) && has_fail == r.has_labels &&
-                      r.rejected <= r.inspected && r.failures <= r.labelled;
-            if (!ok) {
+            if (!row_of(x, names, ndev, from, to, &r)) {
                 rc = adt_fail(err, ADT_EINVAL, "rollups batch: rows[%zu] is not [hour, device, "
                               "readings, sampled_s, running_s, idle_s, down_s, energy_kwh, "
                               "produced, good, inspected, rejected, labelled, failures] within "
                               "the batch's hours", i);
                 break;
             }
-            r.hour_s = (int64_t)hour;
-            r.device = names[dev];
             if (on_row && (rc = on_row(ctx, &r)))
                 break;
             i++;
@@ -233,33 +279,11 @@ int cship_parse_rollups(const char *body, size_t len,
         cJSON_ArrayForEach(x, preds)
         {
             cship_pred p;
-            memset(&p, 0, sizeof p);
-            uint64_t hour = 0, dev = 0;
-            const cJSON *a[10];
-            int n = 0;
-            const cJSON *e;
-            if (cJSON_IsArray(x))
-                cJSON_ArrayForEach(e, x)
-                {
-                    if (n < 10)
-                        a[n] = e;
-                    n++;
-                }
-            bool ok = n == 10 && whole(a[0], &hour) && whole(a[1], &dev) && dev < (uint64_t)ndev &&
-                      hour % 3600 == 0 && (int64_t)hour * 1000000 >= from &&
-                      (int64_t)hour * 1000000 < to && short_str(a[2], 128) &&
-                      short_str(a[3], 64) && whole(a[4], &p.predictions) &&
-                      whole(a[5], &p.positives) && whole(a[6], &p.tp) && whole(a[7], &p.fp) &&
-                      whole(a[8], &p.fn) && whole(a[9], &p.tn) && p.positives <= p.predictions;
-            if (!ok) {
+            if (!pred_of(x, names, ndev, from, to, &p)) {
                 rc = adt_fail(err, ADT_EINVAL, "rollups batch: predictions[%zu] is not [hour, "
                               "device, model, version, predictions, positives, tp, fp, fn, tn]", i);
                 break;
             }
-            p.hour_s = (int64_t)hour;
-            p.device = names[dev];
-            p.model = a[2]->valuestring;
-            p.version = a[3]->valuestring;
             if (on_pred && (rc = on_pred(ctx, &p)))
                 break;
             i++;

@@ -1084,17 +1084,15 @@ static uint64_t get_be64(const char *p)
 static void vbad(cstore_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The first problem is the one reported (ledger_verify_vfail, core). */
 static void vbad(cstore_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
 {
-    if (!res->ok)
+    if (!res->v.ok)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(res->problem, sizeof res->problem, fmt, ap);
+    ledger_verify_vfail(&res->v, has_index, index, fmt, ap);
     va_end(ap);
-    res->ok = false;
-    res->has_bad_index = has_index;
-    res->bad_index = index;
 }
 
 /* The checkpoint row at the cursor: signed by the site's key, its size and
@@ -1112,20 +1110,19 @@ static bool cp_row_ok(const vcursor *cp, const cstore_site *site, uint64_t *size
            nsize == *size && bytea_get(cp->r, cp->row, 1, col, 32) && !memcmp(col, root, 32);
 }
 
-int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result *res,
-                       adt_err *err)
+/* cstore_verify_site, phase 1: a read-only snapshot, the site's stream and
+ * mirror root, and cursors over its checkpoints (cp) and entries (en), in
+ * order. OUT: *st, mirror_root. */
+static int verify_open(cstore *cs, const cstore_site *site, cstore_stream *st,
+                       merkle_hash mirror_root, adt_err *err)
 {
-    memset(res, 0, sizeof *res);
-    res->ok = true;
-    cstore_stream st;
     int rc = exec_cmd(cs, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err,
                       "starting the check");
     if (rc)
         return rc;
-    rc = cstore_stream_load(cs, site->id, &st, err);
+    rc = cstore_stream_load(cs, site->id, st, err);
     char sql[256];
     PGresult *mr = NULL;
-    merkle_hash mirror_root;
     if (!rc) {
         snprintf(sql, sizeof sql,
                  "SELECT mirror_root FROM auditd_central.streams WHERE site_id = %lld",
@@ -1153,6 +1150,35 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
                  (long long)site->id);
         rc = exec_cmd(cs, sql, err, "reading the entries");
     }
+    return rc;
+}
+
+/* Phase 3: the stream's own record agrees with the entries checked (size,
+ * compact range, mirror checkpoint within them). */
+static void verify_stream_record(cstore_verify_result *res, const merkle_frontier *fr,
+                                 const cstore_stream *st)
+{
+    if (res->v.ok) {
+        if (fr->size != st->frontier.size)
+            vbad(res, true, fr->size, "the stream says %llu entries are stored, %llu are",
+                 (unsigned long long)st->frontier.size, (unsigned long long)fr->size);
+        else if (fr->count != st->frontier.count ||
+                 memcmp(fr->h, st->frontier.h, (size_t)fr->count * MERKLE_HASH_LEN))
+            vbad(res, false, 0, "the stream's stored compact range does not match its entries");
+        else if (st->mirror_size > fr->size)
+            vbad(res, false, 0, "the mirror checkpoint (size %llu) is beyond the stored entries",
+                 (unsigned long long)st->mirror_size);
+    }
+}
+
+int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result *res,
+                       adt_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->v.ok = true;
+    cstore_stream st = {0};
+    merkle_hash mirror_root;
+    int rc = verify_open(cs, site, &st, mirror_root, err);
     vcursor cp = {.cs = cs, .name = "cp"}, en = {.cs = cs, .name = "en"};
     bool cp_have = false, en_have = false;
     uint64_t cp_size = 0;
@@ -1171,11 +1197,11 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
     merkle_frontier_init(&f);
     merkle_hash root;
     merkle_empty_root(root);
-    if (!rc && res->ok && st.mirror_size == 0 && memcmp(root, mirror_root, 32))
+    if (!rc && res->v.ok && st.mirror_size == 0 && memcmp(root, mirror_root, 32))
         vbad(res, false, 0, "the mirror checkpoint of size 0 does not have the empty root");
-    if (!rc && res->ok && cp_have && cp_size == 0)
+    if (!rc && res->v.ok && cp_have && cp_size == 0)
         vbad(res, false, 0, "a checkpoint of size 0 is stored (the stream never stores one)");
-    while (!rc && res->ok) {
+    while (!rc && res->v.ok) {
         rc = vnext(&en, &en_have, err);
         if (rc || !en_have)
             break;
@@ -1197,8 +1223,8 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
             break;
         }
         merkle_frontier_push(&f, lh, NULL, NULL);
-        res->entries++;
-        bool at_cp = cp_have && res->ok && cp_size == f.size;
+        res->v.entries++;
+        bool at_cp = cp_have && res->v.ok && cp_size == f.size;
         if (!at_cp && f.size != st.mirror_size)
             continue;
         merkle_frontier_root(&f, root);
@@ -1209,30 +1235,21 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
                 vbad(res, true, idx,
                      "the stored entries do not have the root of the stored checkpoint of "
                      "size %llu", (unsigned long long)cp_size);
-            res->checkpoints++;
+            res->v.checkpoints++;
             CP_NEXT();
         }
     }
-    if (!rc && res->ok) {
-        if (f.size != st.frontier.size)
-            vbad(res, true, f.size, "the stream says %llu entries are stored, %llu are",
-                 (unsigned long long)st.frontier.size, (unsigned long long)f.size);
-        else if (f.count != st.frontier.count ||
-                 memcmp(f.h, st.frontier.h, (size_t)f.count * MERKLE_HASH_LEN))
-            vbad(res, false, 0, "the stream's stored compact range does not match its entries");
-        else if (st.mirror_size > f.size)
-            vbad(res, false, 0, "the mirror checkpoint (size %llu) is beyond the stored entries",
-                 (unsigned long long)st.mirror_size);
-    }
+    if (!rc)
+        verify_stream_record(res, &f, &st);
     /* Checkpoints beyond the entries (pending ones): their signatures only. */
-    while (!rc && res->ok && cp_have) {
+    while (!rc && res->v.ok && cp_have) {
         if (cp_size <= f.size)
             vbad(res, false, 0, "the stored checkpoint of size %llu was never reached by the "
                  "entries", (unsigned long long)cp_size);
         else if (cp_size > st.pending_size)
             vbad(res, false, 0, "a stored checkpoint (size %llu) is beyond the pending one",
                  (unsigned long long)cp_size);
-        res->checkpoints++;
+        res->v.checkpoints++;
         CP_NEXT();
     }
 #undef CP_NEXT
@@ -1241,7 +1258,7 @@ int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result
     if (en.r)
         PQclear(en.r);
     rollback(cs);
-    merkle_frontier_root(&f, res->root);
+    merkle_frontier_root(&f, res->v.root);
     res->mirror_size = st.mirror_size;
     return rc;
 }

@@ -15,6 +15,7 @@
 #define AUDITD_CSTORE_H
 
 #include "buf.h"
+#include "ledger.h"
 #include "merkle.h"
 
 #include <libpq-fe.h>
@@ -214,14 +215,8 @@ int cstore_status_json(cstore *cs, bool all_alerts, buf *out, adt_err *err);
  * reach, has the root recomputed from them; the stored compact range and the
  * mirror checkpoint agree with the entries. Memory stays bounded. */
 typedef struct cstore_verify_result {
-    uint64_t entries;
-    uint64_t checkpoints;
+    ledger_verify_result v; /* entries, checkpoints, ok, the first problem, root of the stored entries */
     uint64_t mirror_size;
-    bool ok;
-    bool has_bad_index;
-    uint64_t bad_index;
-    char problem[ADT_ERR_MAX];
-    merkle_hash root; /* of the stored entries */
 } cstore_verify_result;
 int cstore_verify_site(cstore *cs, const cstore_site *site, cstore_verify_result *res,
                        adt_err *err);

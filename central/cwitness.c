@@ -1,5 +1,6 @@
 #include "cwitness.h"
 
+#include "codec.h"
 #include "cosig.h"
 #include "log.h"
 #include "numparse.h"
@@ -450,7 +451,7 @@ int cwitness_latest_by_hash(void *ctx, const char *hex, buf *note, adt_err *err)
 
 static void b64_hash(const merkle_hash h, char *out, size_t cap)
 {
-    sodium_bin2base64(out, cap, h, MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
+    codec_b64(h, MERKLE_HASH_LEN, out, cap);
 }
 
 struct refusal {

@@ -434,12 +434,21 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
 }
 
 /* The stream, the checkpoint to cite, the batches, the alerts of one site. */
-static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
+/* What every phase of gather_site reads a site with. */
+typedef struct site_q {
+    cstore *cs;
+    PGconn *db;
+    esite *s;
+    char id[24]; /* the site's id as text, for query parameters */
+} site_q;
+
+/* gather_site, phase 1: the site's mirror stream (next entry, size, halted). */
+static int site_stream(const site_q *q, edata *d, int si, adt_err *err)
 {
-    esite *s = &d->sites[si];
-    PGconn *db = cstore_conn(cs);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)s->site.id);
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
     snprintf(s->label, sizeof s->label, "%s", s->site.origin);
     const char *v1[1] = {id};
     PGresult *r = PQexecParams(db,
@@ -452,8 +461,18 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
     num_u64(PQgetvalue(r, 0, 1), INT64_MAX, &s->mirror_size);
     s->halted = !strcmp(PQgetvalue(r, 0, 2), "t");
     PQclear(r);
+    return ADT_OK;
+}
 
-    /* The newest cosigned checkpoint the mirror covers; else the mirror's own. */
+/* Phase 2: the newest cosigned checkpoint the mirror covers; else the mirror's own. */
+static int site_checkpoint(const site_q *q, edata *d, int si, adt_err *err)
+{
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
+    const char *v1[1] = {id};
+    PGresult *r;
     r = PQexecParams(db,
                      "SELECT size, root, note, true FROM auditd_central.cosigned"
                      " WHERE site_id = $1 AND size > 0 AND size <= (SELECT next_entry FROM"
@@ -478,10 +497,19 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
         snprintf(s->cp_note, sizeof s->cp_note, "%s", PQgetvalue(r, 0, 2));
     }
     PQclear(r);
+    return ADT_OK;
+}
 
-    /* The latest fetched batch of each kind for the period. */
+/* Phase 3: the latest fetched batch of each kind (kpi-inputs, controls) for
+ * the period, parsed; a malformed one becomes the site's problem. */
+static int site_batches(const site_q *q, edata *d, int si, adt_err *err)
+{
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
     const char *v2[2] = {id, d->period.label};
-    r = PQexecParams(db,
+    PGresult *r = PQexecParams(db,
                      "SELECT DISTINCT ON (kind) kind, idx, encode(sha256, 'hex'), body FROM"
                      " auditd_central.shipments WHERE site_id = $1 AND period = $2 AND body IS"
                      " NOT NULL AND kind IN ('kpi-inputs', 'controls') ORDER BY kind, idx DESC",
@@ -524,20 +552,38 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
         }
     }
     PQclear(r);
-    if (s->has_kpis) {
-        /* The telemetry KPIs from the rollups of the period and of the site's
-         * own baseline period (shipped when that period was reported). */
-        uint64_t brows = 0;
-        rc = rollup_inputs(cs, s->site.id, d->period.from_us, d->period.to_us, &s->k, &s->rcur,
+    return rc;
+}
+
+/* Phase 4: the telemetry KPIs from the rollups of the period and of the
+ * site's own baseline period (shipped when that period was reported). */
+static int site_rollups(const site_q *q, edata *d, int si, adt_err *err)
+{
+    cstore *cs = q->cs;
+    esite *s = q->s;
+    if (!s->has_kpis)
+        return ADT_OK;
+    uint64_t brows = 0;
+    int rc = rollup_inputs(cs, s->site.id, d->period.from_us, d->period.to_us, &s->k, &s->rcur,
                            &s->rollup_rows, &s->has_rcur, err);
-        rperiod bp;
-        adt_err pe = {0};
-        if (!rc && s->k.has_base && rperiod_parse(s->k.base_label, &bp, &pe) == ADT_OK)
-            rc = rollup_inputs(cs, s->site.id, bp.from_us, bp.to_us, &s->k, &s->rbase, &brows,
-                               &s->has_rbase, err);
-        if (rc)
-            return rc;
-    }
+    rperiod bp;
+    adt_err pe = {0};
+    if (!rc && s->k.has_base && rperiod_parse(s->k.base_label, &bp, &pe) == ADT_OK)
+        rc = rollup_inputs(cs, s->site.id, bp.from_us, bp.to_us, &s->k, &s->rbase, &brows,
+                           &s->has_rbase, err);
+    return rc;
+}
+
+/* Phase 5: why a batch is missing (recorded by the site but not fetched,
+ * or never shipped). */
+static int site_missing(const site_q *q, edata *d, int si, adt_err *err)
+{
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
+    const char *v2[2] = {id, d->period.label};
+    PGresult *r;
     if (!s->problem[0] && (!s->has_kpis || !s->has_controls)) {
         r = PQexecParams(db,
                          "SELECT count(*), coalesce(max(problem), '') FROM"
@@ -556,7 +602,19 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
                      !s->has_kpis ? "kpi-inputs" : "controls", d->period.label, d->period.label);
         PQclear(r);
     }
+    return ADT_OK;
+}
 
+/* Phase 6: integrity findings, from the centre's alerts still open or raised
+ * since the period began. */
+static int site_alerts(const site_q *q, edata *d, int si, adt_err *err)
+{
+    cstore *cs = q->cs;
+    PGconn *db = q->db;
+    esite *s = q->s;
+    const char *id = q->id;
+    int rc = ADT_OK;
+    PGresult *r;
     /* Integrity: alerts still open, or raised since the period began. */
     char from[40];
     rfc3339_format(d->period.from_us, from, sizeof from);
@@ -598,6 +656,19 @@ static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
     }
     PQclear(r);
     return rc;
+}
+
+/* One site of the enterprise report, in phases. */
+static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
+{
+    site_q q = {.cs = cs, .db = cstore_conn(cs), .s = &d->sites[si]};
+    snprintf(q.id, sizeof q.id, "%lld", (long long)q.s->site.id);
+    int rc;
+    if ((rc = site_stream(&q, d, si, err)) || (rc = site_checkpoint(&q, d, si, err)) ||
+        (rc = site_batches(&q, d, si, err)) || (rc = site_rollups(&q, d, si, err)) ||
+        (rc = site_missing(&q, d, si, err)) || (rc = site_alerts(&q, d, si, err)))
+        return rc;
+    return ADT_OK;
 }
 
 /* Citations and their proofs for every finding of site `si`. */

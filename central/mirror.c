@@ -587,18 +587,47 @@ static int rescan_ms(const mirror_opts *o)
     return ms < 1000 ? 1000 : ms > 10000 ? 10000 : ms;
 }
 
+/* mirror_run's defaults for what the caller left 0. */
+static void opts_defaults(mirror_opts *o)
+{
+    if (o->interval_ms <= 0)
+        o->interval_ms = 1000;
+    if (o->max_backoff_ms < o->interval_ms)
+        o->max_backoff_ms = o->interval_ms > 60000 ? o->interval_ms : 60000;
+    if (o->max_active <= 0)
+        o->max_active = 4;
+}
+
+/* Wait for the writers and add up how each ended into *sum. */
+static void join_workers(const mirror_opts *o, worker *ws, size_t nw, mirror_summary *sum)
+{
+    for (size_t k = 0; k < nw; k++) {
+        worker *w = &ws[k];
+        if (!w->started)
+            continue;
+        pthread_join(w->th, NULL);
+        sum->sites++;
+        sum->stored += w->stored;
+        if (w->rc)
+            sum->failed++;
+        else if (w->last.outcome == MIRROR_HALTED)
+            sum->halted++;
+        else if (w->last.outcome == MIRROR_STANDBY)
+            sum->standby++;
+        else if (w->last.outcome == MIRROR_CURRENT)
+            sum->current++;
+        if (o->once && o->on_done)
+            o->on_done(o->ctx, w->origin, w->rc, w->msg, &w->last);
+    }
+}
+
 int mirror_run(const mirror_opts *oin, mirror_summary *sum, adt_err *err)
 {
     mirror_opts o = *oin;
     atomic_int own_stop = 0;
     if (!o.stop)
         o.stop = &own_stop;
-    if (o.interval_ms <= 0)
-        o.interval_ms = 1000;
-    if (o.max_backoff_ms < o.interval_ms)
-        o.max_backoff_ms = o.interval_ms > 60000 ? o.interval_ms : 60000;
-    if (o.max_active <= 0)
-        o.max_active = 4;
+    opts_defaults(&o);
 #ifdef __GLIBC__
     /* Page buffers (megabytes) are mapped and unmapped, not kept in the
      * threads' malloc arenas once freed (glibc would otherwise raise its mmap
@@ -670,24 +699,7 @@ int mirror_run(const mirror_opts *oin, mirror_summary *sum, adt_err *err)
             nap(&o, 1000);
     if (rc) /* a fatal error: the writers started so far must end too */
         atomic_store(o.stop, 1);
-    for (size_t k = 0; k < nw; k++) {
-        worker *w = &ws[k];
-        if (!w->started)
-            continue;
-        pthread_join(w->th, NULL);
-        sum->sites++;
-        sum->stored += w->stored;
-        if (w->rc)
-            sum->failed++;
-        else if (w->last.outcome == MIRROR_HALTED)
-            sum->halted++;
-        else if (w->last.outcome == MIRROR_STANDBY)
-            sum->standby++;
-        else if (w->last.outcome == MIRROR_CURRENT)
-            sum->current++;
-        if (o.once && o.on_done)
-            o.on_done(o.ctx, w->origin, w->rc, w->msg, &w->last);
-    }
+    join_workers(&o, ws, nw, sum);
     free(ids);
     free(ws);
     sem_destroy(&active);

@@ -1,9 +1,9 @@
 #include "sitelog.h"
 
+#include "httpc.h"
 #include "ledger.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,12 +12,9 @@
 #include <strings.h>
 
 struct sitelog {
-    CURL *c;
-    char base[SITELOG_URL_MAX + 1]; /* without a trailing '/' */
-    char *authz;                    /* "Authorization: Bearer <token>", sodium_malloc'd */
+    httpc h;      /* the site's daemon (core's HTTP client) */
+    char *authz;  /* "Authorization: Bearer <token>", sodium_malloc'd */
     size_t authz_len;
-    buf resp;
-    long status;
 };
 
 int sitelog_url_check(const char *url, adt_err *err)
@@ -55,20 +52,17 @@ int sitelog_open(const char *url, const char *token, sitelog **out, adt_err *err
     sitelog *s = calloc(1, sizeof *s);
     if (!s)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
-    s->c = curl_easy_init();
     s->authz_len = tl + 32;
     s->authz = sodium_malloc(s->authz_len);
-    if (!s->c || !s->authz) {
+    if (!s->authz) {
         sitelog_close(s);
-        return adt_fail(err, ADT_ENOMEM, "cannot start an HTTP client (libcurl or memory)");
+        return adt_fail(err, ADT_ENOMEM, "out of memory for the token");
     }
     snprintf(s->authz, s->authz_len, "Authorization: Bearer %s", token);
-    size_t bl = strlen(url);
-    while (bl > 0 && url[bl - 1] == '/')
-        bl--;
-    memcpy(s->base, url, bl);
-    s->base[bl] = '\0';
-    buf_init(&s->resp, SITELOG_RESP_MAX);
+    if ((rc = httpc_init(&s->h, url, SITELOG_RESP_MAX, 60, err))) {
+        sitelog_close(s);
+        return rc;
+    }
     *out = s;
     return ADT_OK;
 }
@@ -77,36 +71,12 @@ void sitelog_close(sitelog *s)
 {
     if (!s)
         return;
-    if (s->c)
-        curl_easy_cleanup(s->c);
+    httpc_free(&s->h);
     if (s->authz) {
         sodium_memzero(s->authz, s->authz_len);
         sodium_free(s->authz);
     }
-    buf_free(&s->resp);
     free(s);
-}
-
-static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
-{
-    sitelog *s = ud;
-    return buf_append(&s->resp, p, sz * nm) ? 0 : sz * nm;
-}
-
-/* The server's `message` from a JSON error body, else the start of the body. */
-static void server_msg(const sitelog *s, char *out, size_t cap)
-{
-    cJSON *j = cJSON_ParseWithLength(s->resp.data ? s->resp.data : "", s->resp.len);
-    const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "message") : NULL;
-    if (cJSON_IsString(m))
-        snprintf(out, cap, "%.300s", m->valuestring);
-    else
-        snprintf(out, cap, "%.*s", (int)(s->resp.len > 160 ? 160 : s->resp.len),
-                 s->resp.data ? s->resp.data : "");
-    cJSON_Delete(j);
-    for (char *p = out; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            *p = ' ';
 }
 
 /* GET base + path; 200 or an error that names the URL and what the site said.
@@ -114,43 +84,20 @@ static void server_msg(const sitelog *s, char *out, size_t cap)
  * 401/403 (ADT_EAUTH: the token is wrong or revoked). */
 static int http_get(sitelog *s, const char *path, bool auth, adt_err *err)
 {
-    char url[SITELOG_URL_MAX + 256];
-    if (snprintf(url, sizeof url, "%s%s", s->base, path) >= (int)sizeof url)
-        return adt_fail(err, ADT_EINVAL, "request URL too long");
-    buf_reset(&s->resp);
-    s->status = 0;
-    CURL *c = s->c;
-    curl_easy_reset(c);
-    struct curl_slist *hl = NULL;
-    if (auth)
-        hl = curl_slist_append(hl, s->authz);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, s);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    CURLcode cr = curl_easy_perform(c);
-    curl_slist_free_all(hl);
-    if (cr == CURLE_WRITE_ERROR && s->resp.len >= s->resp.max)
-        return adt_fail(err, ADT_EIO, "GET %s: the answer is larger than %u bytes", url,
-                        SITELOG_RESP_MAX);
-    if (cr != CURLE_OK)
-        return adt_fail(err, ADT_EIO, "GET %s: %s", url, curl_easy_strerror(cr));
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &s->status);
-    if (s->status == 200)
+    const char *hs[] = {auth ? s->authz : NULL, NULL};
+    char em[600];
+    if (httpc_do(&s->h, "GET", path, hs, NULL, 0, em, sizeof em) != HTTPC_OK)
+        return adt_fail(err, ADT_EIO, "GET %s", em);
+    if (s->h.status == 200)
         return ADT_OK;
     char m[400];
-    server_msg(s, m, sizeof m);
-    if (s->status == 401 || s->status == 403)
+    httpc_server_msg(&s->h, m, sizeof m);
+    if (s->h.status == 401 || s->h.status == 403)
         return adt_fail(err, ADT_EAUTH,
-                        "GET %s: HTTP %ld (%s): the site refused the central tier's token; give "
+                        "GET %s%s: HTTP %ld (%s): the site refused the central tier's token; give "
                         "it a valid auditor token (auditd token create --role auditor on the site)",
-                        url, s->status, m);
-    return adt_fail(err, ADT_EIO, "GET %s: HTTP %ld (%s)", url, s->status, m);
+                        s->h.base, path, s->h.status, m);
+    return adt_fail(err, ADT_EIO, "GET %s%s: HTTP %ld (%s)", s->h.base, path, s->h.status, m);
 }
 
 int sitelog_checkpoint(sitelog *s, char *note, size_t cap, size_t *len, adt_err *err)
@@ -158,12 +105,12 @@ int sitelog_checkpoint(sitelog *s, char *note, size_t cap, size_t *len, adt_err 
     int rc = http_get(s, "/v1/log/checkpoint", false, err);
     if (rc)
         return rc;
-    if (s->resp.len >= cap)
+    if (s->h.resp.len >= cap)
         return adt_fail(err, ADT_ETOOBIG, "%s/v1/log/checkpoint: the answer (%zu bytes) is not a "
-                        "checkpoint (at most %zu bytes)", s->base, s->resp.len, cap - 1);
-    memcpy(note, s->resp.data, s->resp.len);
-    note[s->resp.len] = '\0';
-    *len = s->resp.len;
+                        "checkpoint (at most %zu bytes)", s->h.base, s->h.resp.len, cap - 1);
+    memcpy(note, s->h.resp.data, s->h.resp.len);
+    note[s->h.resp.len] = '\0';
+    *len = s->h.resp.len;
     return ADT_OK;
 }
 
@@ -175,9 +122,9 @@ int sitelog_consistency(sitelog *s, uint64_t first, uint64_t second, merkle_hash
              (unsigned long long)first, (unsigned long long)second);
     int rc = http_get(s, path, true, err);
     if (!rc)
-        rc = sitelog_parse_proof(s->resp.data, s->resp.len, proof, n, err);
+        rc = sitelog_parse_proof(s->h.resp.data, s->h.resp.len, proof, n, err);
     if (rc && rc != ADT_EIO && rc != ADT_EAUTH)
-        adt_err_prefix(err, "%s%s", s->base, path);
+        adt_err_prefix(err, "%s%s", s->h.base, path);
     return rc;
 }
 
@@ -190,13 +137,13 @@ int sitelog_entries(sitelog *s, uint64_t start, uint64_t end, sitelog_page *page
     if (!rc) {
         /* The answer becomes the page's data: the leaves are read in place. */
         buf t = page->data;
-        page->data = s->resp;
-        s->resp = t;
-        buf_reset(&s->resp);
+        page->data = s->h.resp;
+        s->h.resp = t;
+        buf_reset(&s->h.resp);
         rc = sitelog_parse_entries(page, start, end, err);
     }
     if (rc && rc != ADT_EIO && rc != ADT_EAUTH)
-        adt_err_prefix(err, "%s%s", s->base, path);
+        adt_err_prefix(err, "%s%s", s->h.base, path);
     return rc;
 }
 
@@ -207,13 +154,13 @@ int sitelog_shipment(sitelog *s, const char *sha_hex, buf *out, adt_err *err)
         return adt_fail(err, ADT_EINVAL, "a shipment is named by 64 hex digits");
     snprintf(path, sizeof path, "/v1/shipments/%s", sha_hex);
     int rc = http_get(s, path, true, err);
-    if (rc == ADT_EIO && s->status == 404)
+    if (rc == ADT_EIO && s->h.status == 404)
         rc = ADT_ENOTFOUND;
     if (!rc) {
         buf_reset(out);
-        rc = buf_append(out, s->resp.data, s->resp.len);
+        rc = buf_append(out, s->h.resp.data, s->h.resp.len);
         if (rc)
-            rc = adt_fail(err, ADT_ETOOBIG, "%s%s: the batch is larger than %zu bytes", s->base,
+            rc = adt_fail(err, ADT_ETOOBIG, "%s%s: the batch is larger than %zu bytes", s->h.base,
                           path, out->max);
     }
     return rc;
@@ -221,8 +168,8 @@ int sitelog_shipment(sitelog *s, const char *sha_hex, buf *out, adt_err *err)
 
 void sitelog_trim(sitelog *s)
 {
-    buf_free(&s->resp);
-    buf_init(&s->resp, SITELOG_RESP_MAX);
+    buf_free(&s->h.resp);
+    buf_init(&s->h.resp, SITELOG_RESP_MAX);
 }
 
 void sitelog_page_init(sitelog_page *p)

@@ -14,13 +14,8 @@
 # HTML, OSCAL and JSON/CSV, `central verify`, and where everything is.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=$(mkdir -p "${1:-$root/demo-enterprise-out}" && cd "${1:-$root/demo-enterprise-out}" && pwd)
-cd "$root"
-scripts/deps.sh
 . "$root/scripts/demo-lib.sh"
-
-demo_build
-rm -rf "${out:?}"/*
+demo_start "${1:-$root/demo-enterprise-out}"
 mkdir -p "$out/reports" "$out/keys"
 
 pgdir="/tmp/auditd-demo-enterprise-pg-$$"

@@ -37,6 +37,16 @@ demo_build() {
   A="$root/build/release/auditd/cli/auditd"
 }
 
+# The start of every demo: $out = the output directory $1 (made, then
+# emptied), the Debian packages it needs, and auditd built.
+demo_start() {
+  out=$(mkdir -p "$1" && cd "$1" && pwd)
+  cd "$root"
+  scripts/deps.sh
+  demo_build
+  rm -rf "${out:?}"/*
+}
+
 # Wait until GET URL/healthz answers (curl options after the URL), or fail
 # showing the end of LOG. Usage: wait_healthz PID LOG URL [curl options...]
 wait_healthz() {

@@ -21,14 +21,8 @@
 # (the CLI's --time options); the ledger's recorded_at is always the real time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=$(mkdir -p "${1:-$root/demo-out}" && cd "${1:-$root/demo-out}" && pwd)
-cd "$root"
-scripts/deps.sh
 . "$root/scripts/demo-lib.sh"
-
-demo_build
-
-rm -rf "${out:?}"/*
+demo_start "${1:-$root/demo-out}"
 export AUDITD_DATA_DIR="$out/data"
 mkdir -p "$out/keys" "$out/spool" "$out/tls" "$out/feed" "$out/reports"
 

@@ -2,7 +2,9 @@
  * commands of one area (listed below by file); main.c dispatches on argv[1]
  * to one entry point per command. Entry points get argv with argv[0] = the
  * command name and return the process exit status (0 ok, 1 failure, 2 usage
- * error). Options are parsed with cliopt.h (cli_parse). */
+ * error). Options are parsed with cliopt.h (cli_parse, cli_parse_dir), except
+ * those of `auditd serve`, which are the keys of its configuration table
+ * (srvcfg.h: a flag --max-body-bytes sets the key max_body_bytes). */
 #ifndef AUDITD_CLI_H
 #define AUDITD_CLI_H
 
@@ -89,6 +91,10 @@ const char *cli_data_dir(const char *opt);
  * usage on stderr). False: go on with the options and args->pos filled. */
 bool cli_parse(const char *cmd, int argc, char **argv, int first, const cliopt *opts,
                cliopt_args *args, const char *usage, int *status);
+/* For commands whose only option is --data-dir and that take no argument:
+ * cli_parse, then a positional argument is a usage error. */
+bool cli_parse_dir(const char *cmd, int argc, char **argv, int first, const char *usage,
+                   const char **dir, int *status);
 /* The actor of events the CLI records when none is given: cliopt_actor(NULL)
  * ($AUDITD_ACTOR, else $USER, else "operator") copied into `out`. */
 const char *cli_actor(char *out, size_t cap);

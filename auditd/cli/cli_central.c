@@ -182,18 +182,26 @@ static int open_store(const char *cmd, const opts *o, int flags, cstore **cs)
     return 0;
 }
 
+/* A command's start: its options, then the central database (exit status
+ * 2 for a usage error, 1 when the database cannot be opened, else 0). */
+static int begin(const char *cmd, int argc, char **argv, opts *o, int flags, cstore **cs)
+{
+    int u = parse(cmd, argc, argv, o);
+    if (u)
+        return u;
+    return open_store(cmd, o, flags, cs) ? 1 : 0;
+}
+
 /* ---------- init ---------- */
 
 static int cmd_init(int argc, char **argv)
 {
     const char *cmd = "central init";
     opts o;
-    int u = parse(cmd, argc, argv, &o);
+    cstore *cs;
+    int u = begin(cmd, argc, argv, &o, CSTORE_NO_SCHEMA_CHECK, &cs);
     if (u)
         return u;
-    cstore *cs;
-    if (open_store(cmd, &o, CSTORE_NO_SCHEMA_CHECK, &cs))
-        return 1;
     adt_err err = {0};
     int from = 0, to = 0;
     int rc = cstore_migrate(cs, &from, &to, &err);
@@ -446,12 +454,10 @@ static int cmd_status(int argc, char **argv)
 {
     const char *cmd = "central status";
     opts o;
-    int u = parse(cmd, argc, argv, &o);
+    cstore *cs;
+    int u = begin(cmd, argc, argv, &o, 0, &cs);
     if (u)
         return u;
-    cstore *cs;
-    if (open_store(cmd, &o, 0, &cs))
-        return 1;
     status_ctx c = {.json = o.json};
     buf_init(&c.out, 64u << 20);
     adt_err err = {0};
@@ -479,12 +485,10 @@ static int cmd_verify(int argc, char **argv)
 {
     const char *cmd = "central verify";
     opts o;
-    int u = parse(cmd, argc, argv, &o);
+    cstore *cs;
+    int u = begin(cmd, argc, argv, &o, 0, &cs);
     if (u)
         return u;
-    cstore *cs;
-    if (open_store(cmd, &o, 0, &cs))
-        return 1;
     adt_err err = {0};
     int64_t *ids = malloc(CSTORE_SITES_MAX * sizeof *ids);
     size_t n = 0;
@@ -507,18 +511,18 @@ static int cmd_verify(int argc, char **argv)
         if (rc)
             break;
         char root[64];
-        sodium_bin2base64(root, sizeof root, r.root, 32, sodium_base64_VARIANT_ORIGINAL);
-        if (r.ok) {
+        sodium_bin2base64(root, sizeof root, r.v.root, 32, sodium_base64_VARIANT_ORIGINAL);
+        if (r.v.ok) {
             printf("%s: ok: %llu entries, %llu checkpoints verified; mirror checkpoint %llu; "
-                   "root %s\n", s.origin, (unsigned long long)r.entries,
-                   (unsigned long long)r.checkpoints, (unsigned long long)r.mirror_size, root);
+                   "root %s\n", s.origin, (unsigned long long)r.v.entries,
+                   (unsigned long long)r.v.checkpoints, (unsigned long long)r.mirror_size, root);
         } else {
             failed++;
-            if (r.has_bad_index)
+            if (r.v.has_bad_index)
                 printf("%s: FAILED at index %llu: %s\n", s.origin,
-                       (unsigned long long)r.bad_index, r.problem);
+                       (unsigned long long)r.v.bad_index, r.v.problem);
             else
-                printf("%s: FAILED: %s\n", s.origin, r.problem);
+                printf("%s: FAILED: %s\n", s.origin, r.v.problem);
         }
     }
     free(ids);

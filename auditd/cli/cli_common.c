@@ -30,6 +30,21 @@ bool cli_parse(const char *cmd, int argc, char **argv, int first, const cliopt *
     return false;
 }
 
+bool cli_parse_dir(const char *cmd, int argc, char **argv, int first, const char *usage,
+                   const char **dir, int *status)
+{
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', dir), CLIOPT_END};
+    cliopt_args args;
+    if (cli_parse(cmd, argc, argv, first, opts, &args, usage, status))
+        return true;
+    if (args.npos) {
+        fprintf(stderr, "auditd %s: unexpected argument '%s'\n%s", cmd, args.pos[0], usage);
+        *status = 2;
+        return true;
+    }
+    return false;
+}
+
 const char *cli_actor(char *out, size_t cap)
 {
     snprintf(out, cap, "%s", cliopt_actor(NULL));

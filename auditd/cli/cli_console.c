@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "agentsig.h"
+#include "evsink.h"
 #include "ledger.h"
 #include "person.h"
 #include "raci.h"
@@ -26,11 +27,68 @@ static const char usage[] =
     "person's principal id in the RACI policy: the policy decides what they may approve,\n"
     "acknowledge or label. add and revoke are recorded in the ledger (person.add/revoke).\n";
 
-static const char *actor_name(char *out, size_t cap)
+/* `person add` (add) or `person reset`: a new password, shown once; an
+ * addition is recorded as person.add (undone if it cannot be). */
+static int person_set(person_db *pdb, ledger *lg, const char *dir, const char *name, bool add,
+                      unsigned roles)
 {
-    const char *u = getenv("USER");
-    snprintf(out, cap, "cli:%s", u && agentsig_name_valid(u, strlen(u)) ? u : "operator");
-    return out;
+    int rc = 0;
+    adt_err err = {0};
+    char actor[80], fields[512], cred[PERSON_CRED_ID_LEN + 1], rt[128];
+    char *pw = sodium_malloc(PERSON_PASSWORD_LEN + 1);
+    if (!pw)
+        rc = cli_failf("person", "out of secure memory");
+    else if (add ? person_add(pdb, name, roles, pw, cred, &err)
+                 : person_reset(pdb, name, pw, cred, &err))
+        rc = cli_fail(add ? "person add" : "person reset", &err);
+    if (!rc && add) {
+        person_roles_text(roles, rt, sizeof rt);
+        snprintf(fields, sizeof fields, "{\"person\":\"%s\",\"roles\":\"%s\",\"credential\":\"%s\"}",
+                 name, rt, cred);
+        if (state_audit_event(lg, "person.add", cli_actor(actor, sizeof actor), fields, &err)) {
+            adt_err e2;
+            person_revoke(pdb, name, &e2);
+            rc = cli_failf("person add", "could not record person.add (person revoked again): %s",
+                           err.msg);
+        }
+        raci_policy *pol = NULL;
+        adt_err e3;
+        if (!rc && !raci_load_current(dir, &pol, &e3) && !raci_principal_exists(pol, name))
+            fprintf(stderr, "note: '%s' is not a principal of the RACI policy in force, so the "
+                            "policy lets them approve, acknowledge or label nothing\n", name);
+        raci_free(pol);
+    }
+    if (!rc) {
+        printf("%s\n", pw);
+        fprintf(stderr, "password for %s (credential %s); it is shown only now\n", name, cred);
+    }
+    if (pw)
+        sodium_free(pw);
+    return rc;
+}
+
+/* `person revoke`: recorded as person.revoke with the roles and credential
+ * the person had. */
+static int person_end(person_db *pdb, ledger *lg, const char *name)
+{
+    int rc = 0;
+    adt_err err = {0};
+    char actor[80], fields[512], rt[128];
+    unsigned r0 = 0;
+    char c0[PERSON_CRED_ID_LEN + 1] = "";
+    person_active(pdb, name, &r0, c0, &err);
+    if (person_revoke(pdb, name, &err)) {
+        rc = cli_fail("person revoke", &err);
+    } else {
+        person_roles_text(r0, rt, sizeof rt);
+        snprintf(fields, sizeof fields, "{\"person\":\"%s\",\"roles\":\"%s\",\"credential\":\"%s\"}",
+                 name, rt, c0);
+        if (state_audit_event(lg, "person.revoke", cli_actor(actor, sizeof actor), fields, &err))
+            rc = cli_failf("person revoke", "revoked but the event was not recorded: %s", err.msg);
+        else
+            printf("person %s revoked\n", name);
+    }
+    return rc;
 }
 
 int cli_person(int argc, char **argv)
@@ -39,16 +97,18 @@ int cli_person(int argc, char **argv)
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    const char *sub = argv[1], *dir = NULL, *roles_s = NULL, *name = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) dir = argv[++i];
-        else if (!strcmp(argv[i], "--role") && i + 1 < argc) roles_s = argv[++i];
-        else if (argv[i][0] != '-' && !name) name = argv[i];
-        else {
-            fprintf(stderr, "auditd person: unexpected argument '%s'\n%s", argv[i], usage);
-            return 2;
-        }
+    const char *sub = argv[1], *dir = NULL, *roles_s = NULL;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &dir), CLIOPT_S("role", 0, &roles_s),
+                           CLIOPT_END};
+    cliopt_args args;
+    int status;
+    if (cli_parse("person", argc, argv, 2, opts, &args, usage, &status))
+        return status;
+    if (args.npos > 1) {
+        fprintf(stderr, "auditd person: unexpected argument '%s'\n%s", args.pos[1], usage);
+        return 2;
     }
+    const char *name = args.npos ? args.pos[0] : NULL;
     dir = cli_data_dir(dir);
     adt_err err = {0};
     if (sodium_init() < 0)
@@ -75,7 +135,6 @@ int cli_person(int argc, char **argv)
         return cli_fail("person", &err);
     }
     int rc = 0;
-    char actor[80], fields[512], cred[PERSON_CRED_ID_LEN + 1], rt[128];
     if (!strcmp(sub, "list")) {
         buf b;
         buf_init(&b, 16u << 20);
@@ -85,51 +144,9 @@ int cli_person(int argc, char **argv)
             printf("%s\n", b.data);
         buf_free(&b);
     } else if (!strcmp(sub, "add") || !strcmp(sub, "reset")) {
-        char *pw = sodium_malloc(PERSON_PASSWORD_LEN + 1);
-        bool add = !strcmp(sub, "add");
-        if (!pw)
-            rc = cli_failf("person", "out of secure memory");
-        else if (add ? person_add(pdb, name, roles, pw, cred, &err)
-                     : person_reset(pdb, name, pw, cred, &err))
-            rc = cli_fail(add ? "person add" : "person reset", &err);
-        if (!rc && add) {
-            person_roles_text(roles, rt, sizeof rt);
-            snprintf(fields, sizeof fields, "{\"person\":\"%s\",\"roles\":\"%s\",\"credential\":\"%s\"}",
-                     name, rt, cred);
-            if (state_audit_event(lg, "person.add", actor_name(actor, sizeof actor), fields, &err)) {
-                adt_err e2;
-                person_revoke(pdb, name, &e2);
-                rc = cli_failf("person add", "could not record person.add (person revoked again): %s",
-                               err.msg);
-            }
-            raci_policy *pol = NULL;
-            adt_err e3;
-            if (!rc && !raci_load_current(dir, &pol, &e3) && !raci_principal_exists(pol, name))
-                fprintf(stderr, "note: '%s' is not a principal of the RACI policy in force, so the "
-                                "policy lets them approve, acknowledge or label nothing\n", name);
-            raci_free(pol);
-        }
-        if (!rc) {
-            printf("%s\n", pw);
-            fprintf(stderr, "password for %s (credential %s); it is shown only now\n", name, cred);
-        }
-        if (pw)
-            sodium_free(pw);
+        rc = person_set(pdb, lg, dir, name, !strcmp(sub, "add"), roles);
     } else {
-        unsigned r0 = 0;
-        char c0[PERSON_CRED_ID_LEN + 1] = "";
-        person_active(pdb, name, &r0, c0, &err);
-        if (person_revoke(pdb, name, &err)) {
-            rc = cli_fail("person revoke", &err);
-        } else {
-            person_roles_text(r0, rt, sizeof rt);
-            snprintf(fields, sizeof fields, "{\"person\":\"%s\",\"roles\":\"%s\",\"credential\":\"%s\"}",
-                     name, rt, c0);
-            if (state_audit_event(lg, "person.revoke", actor_name(actor, sizeof actor), fields, &err))
-                rc = cli_failf("person revoke", "revoked but the event was not recorded: %s", err.msg);
-            else
-                printf("person %s revoked\n", name);
-        }
+        rc = person_end(pdb, lg, name);
     }
     person_close(pdb);
     ledger_close(lg);
@@ -144,7 +161,7 @@ static int wf_append(void *ctx, const char *type, const char *payload, size_t le
     ledger_item it = {.source = WORKFLOW_SOURCE, .type = type, .payload = payload,
                       .payload_len = len, .writer = EVENT_WRITER_AUDITD};
     ledger_commit c;
-    int rc = ledger_append(ctx, &it, 1, &c, err);
+    int rc = evsink_append(&(evsink){.lg = ctx}, &it, 1, NULL, &c, err);
     if (!rc) {
         *index = c.first;
         printf("%s recorded at index %llu\n", type, (unsigned long long)c.first);
@@ -166,12 +183,9 @@ int cli_workflow(int argc, char **argv)
         return cli_wants_help(argc, argv) ? 0 : 2;
     }
     const char *dir = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
-            dir = argv[++i];
-        else
-            return cli_failf("workflow run", "unexpected argument '%s'", argv[i]) + 1;
-    }
+    int status;
+    if (cli_parse_dir("workflow run", argc, argv, 2, wusage, &dir, &status))
+        return status;
     dir = cli_data_dir(dir);
     adt_err err = {0};
     ledger *lg = NULL;

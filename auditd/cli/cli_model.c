@@ -86,6 +86,50 @@ static const char train_usage[] =
     "each replaces its reading's failure_label; the count used is printed and recorded\n"
     "in model.train (operator_labels).\n";
 
+/* What `model train` prints: JSON (--json) or text. */
+static void train_print_json(const model_train_opts *t, const model_train_result *r)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", t->name);
+    cJSON_AddStringToObject(j, "dataset", t->dataset);
+    cJSON_AddStringToObject(j, "file", t->out_path);
+    cJSON_AddStringToObject(j, "sha256", r->sha256);
+    cJSON_AddNumberToObject(j, "threshold", r->threshold);
+    cJSON_AddNumberToObject(j, "train_rows", (double)r->n_train);
+    cJSON_AddNumberToObject(j, "test_rows", (double)r->n_test);
+    cJSON_AddItemToObject(j, "metrics", model_metrics_json(&r->test));
+    cJSON_AddItemToObject(j, "train_metrics", model_metrics_json(&r->train_oof));
+    cJSON *ol = cJSON_AddObjectToObject(j, "operator_labels");
+    cJSON_AddNumberToObject(ol, "used", (double)r->labels.used);
+    cJSON_AddNumberToObject(ol, "confirmed_failure", (double)r->labels.confirmed_failure);
+    cJSON_AddNumberToObject(ol, "false_alarm", (double)r->labels.false_alarm);
+    cJSON_AddNumberToObject(ol, "changed", (double)r->labels.changed);
+    cJSON_AddNumberToObject(ol, "added", (double)r->labels.added);
+    char *s = cJSON_PrintUnformatted(j);
+    printf("%s\n", s ? s : "{}");
+    free(s);
+    cJSON_Delete(j);
+}
+
+static void train_print_text(const model_train_opts *t, const model_train_result *r)
+{
+    printf("model %s trained on dataset %s\n", t->name, t->dataset);
+    printf("file: %s\nsha256: %s\nmetadata: %s.meta.json\n", t->out_path, r->sha256, t->out_path);
+    printf("rows: %zu train, %zu held out; scale_pos_weight %.2f; threshold %.4f\n", r->n_train,
+           r->n_test, r->scale_pos_weight, r->threshold);
+    if (r->labels.used)
+        printf("operator labels: %llu used (%llu confirmed failures, %llu false alarms); %llu "
+               "changed the reading's failure_label, %llu labelled a reading that had none\n",
+               (unsigned long long)r->labels.used, (unsigned long long)r->labels.confirmed_failure,
+               (unsigned long long)r->labels.false_alarm, (unsigned long long)r->labels.changed,
+               (unsigned long long)r->labels.added);
+    else
+        printf("operator labels: none used (the dataset carries none; 'auditd dataset define "
+               "... --labels' takes those recorded in the console)\n");
+    print_metrics("held-out", &r->test);
+    print_metrics("training (out-of-fold)", &r->train_oof);
+}
+
 static int cmd_train(int argc, char **argv)
 {
     mopts o;
@@ -153,44 +197,10 @@ static int cmd_train(int argc, char **argv)
     model_train_result r;
     if (model_train_dataset(o.data_dir, &t, o.actor, &r, &err))
         return cli_fail("model train", &err);
-    if (o.json) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "model", t.name);
-        cJSON_AddStringToObject(j, "dataset", t.dataset);
-        cJSON_AddStringToObject(j, "file", t.out_path);
-        cJSON_AddStringToObject(j, "sha256", r.sha256);
-        cJSON_AddNumberToObject(j, "threshold", r.threshold);
-        cJSON_AddNumberToObject(j, "train_rows", (double)r.n_train);
-        cJSON_AddNumberToObject(j, "test_rows", (double)r.n_test);
-        cJSON_AddItemToObject(j, "metrics", model_metrics_json(&r.test));
-        cJSON_AddItemToObject(j, "train_metrics", model_metrics_json(&r.train_oof));
-        cJSON *ol = cJSON_AddObjectToObject(j, "operator_labels");
-        cJSON_AddNumberToObject(ol, "used", (double)r.labels.used);
-        cJSON_AddNumberToObject(ol, "confirmed_failure", (double)r.labels.confirmed_failure);
-        cJSON_AddNumberToObject(ol, "false_alarm", (double)r.labels.false_alarm);
-        cJSON_AddNumberToObject(ol, "changed", (double)r.labels.changed);
-        cJSON_AddNumberToObject(ol, "added", (double)r.labels.added);
-        char *s = cJSON_PrintUnformatted(j);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-        cJSON_Delete(j);
-        return 0;
-    }
-    printf("model %s trained on dataset %s\n", t.name, t.dataset);
-    printf("file: %s\nsha256: %s\nmetadata: %s.meta.json\n", t.out_path, r.sha256, t.out_path);
-    printf("rows: %zu train, %zu held out; scale_pos_weight %.2f; threshold %.4f\n", r.n_train,
-           r.n_test, r.scale_pos_weight, r.threshold);
-    if (r.labels.used)
-        printf("operator labels: %llu used (%llu confirmed failures, %llu false alarms); %llu "
-               "changed the reading's failure_label, %llu labelled a reading that had none\n",
-               (unsigned long long)r.labels.used, (unsigned long long)r.labels.confirmed_failure,
-               (unsigned long long)r.labels.false_alarm, (unsigned long long)r.labels.changed,
-               (unsigned long long)r.labels.added);
+    if (o.json)
+        train_print_json(&t, &r);
     else
-        printf("operator labels: none used (the dataset carries none; 'auditd dataset define "
-               "... --labels' takes those recorded in the console)\n");
-    print_metrics("held-out", &r.test);
-    print_metrics("training (out-of-fold)", &r.train_oof);
+        train_print_text(&t, &r);
     return 0;
 }
 

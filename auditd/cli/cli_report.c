@@ -198,6 +198,54 @@ static int enterprise(const char *cmd, const ereport_opts *eo, const char *fmt,
     return rc;
 }
 
+/* `--format all`: one computation, at one checkpoint, written in every
+ * format into out_dir (they show the same data). */
+static int issue_all(const char *cmd, report_opts *o, const char *out_dir)
+{
+    if (!out_dir)
+        return cli_failf(cmd, "--format all needs --out-dir DIR"), 2;
+    if (mkdir(out_dir, 0755) && errno != EEXIST)
+        return cli_failf(cmd, "cannot create %s: %s", out_dir, strerror(errno));
+    report_set *set = NULL;
+    adt_err err = {0};
+    if (reports_compute(o, &set, &err))
+        return cli_fail(cmd, &err);
+    static const report_format all[] = {REPORT_HTML, REPORT_OSCAL_XML, REPORT_OSCAL_JSON,
+                                        REPORT_JSON, REPORT_CSV};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0] && !rc; i++) {
+        char path[4096];
+        o->format = all[i];
+        if (snprintf(path, sizeof path, "%s/report-%s.%s", out_dir, o->period,
+                     report_format_ext(all[i])) >= (int)sizeof path)
+            rc = cli_failf(cmd, "--out-dir path too long");
+        else
+            rc = issue(cmd, set, o, path);
+    }
+    reports_set_free(set);
+    return rc;
+}
+
+/* `--scope enterprise`: the central tier's report over every site. */
+static int issue_enterprise(const char *cmd, const report_opts *o, const char *db,
+                            const char *fmt, const char *out_path, const char *out_dir)
+{
+    if (!db)
+        db = getenv("AUDITD_CENTRAL_DB");
+    if (!db || !*db) {
+        fprintf(stderr, "auditd %s: --scope enterprise needs the central database: --db "
+                "CONNINFO or $AUDITD_CENTRAL_DB\n", cmd);
+        return 2;
+    }
+    if (!strcmp(fmt, "all") && !out_dir) {
+        fprintf(stderr, "auditd %s: --format all needs --out-dir DIR\n", cmd);
+        return 2;
+    }
+    ereport_opts eo = {.conninfo = db, .period = o->period, .kpis_path = o->kpis_path,
+                       .issued_us = o->issued_us};
+    return enterprise(cmd, &eo, fmt, out_path, out_dir, o->template_path);
+}
+
 int cli_report(int argc, char **argv)
 {
     const char *cmd = argv[0];
@@ -206,55 +254,36 @@ int cli_report(int argc, char **argv)
         return 0;
     }
     report_opts o = {0};
-    o.record = true;
     o.format = REPORT_HTML;
     const char *data_dir = NULL, *out_path = NULL, *out_dir = NULL, *fmt = "html";
-    const char *scope = "site", *db = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-#define VAL() (has_val ? argv[++i] : NULL)
-        if (!strcmp(a, "--period") && has_val)
-            o.period = VAL();
-        else if (!strcmp(a, "--format") && has_val)
-            fmt = VAL();
-        else if (!strcmp(a, "--out") && has_val)
-            out_path = VAL();
-        else if (!strcmp(a, "--out-dir") && has_val)
-            out_dir = VAL();
-        else if (!strcmp(a, "--template") && has_val)
-            o.template_path = VAL();
-        else if (!strcmp(a, "--kpis") && has_val)
-            o.kpis_path = VAL();
-        else if (!strcmp(a, "--data-dir") && has_val)
-            data_dir = VAL();
-        else if (!strcmp(a, "--actor") && has_val)
-            o.actor = VAL();
-        else if (!strcmp(a, "--time") && has_val) {
-            if (cli_event_time(cmd, VAL(), &o.issued_us))
-                return 2;
-        }
-        else if (!strcmp(a, "--at-size") && has_val) {
-            uint64_t n;
-            const char *v = VAL();
-            if (num_u64(v, UINT64_MAX, &n) || n == 0)
-                return cli_failf(cmd, "--at-size wants a tree size >= 1, not '%s'", v), 2;
-            o.at_size = n;
-        } else if (!strcmp(a, "--scope") && has_val)
-            scope = VAL();
-        else if (!strcmp(a, "--db") && has_val)
-            db = VAL();
-        else if (!strcmp(a, "--no-record"))
-            o.record = false;
-        else if (!strcmp(a, "--verbose"))
-            log_set_level(LOG_DEBUG);
-        else {
-            fprintf(stderr, "auditd %s: unknown or incomplete option '%s'\n", cmd, a);
-            usage(stderr);
-            return 2;
-        }
-#undef VAL
+    const char *scope = "site", *db = NULL, *time_s = NULL, *actor = NULL;
+    bool no_record = false, verbose = false;
+    int64_t at_size = 0;
+    const cliopt opts[] = {
+        CLIOPT_S("period", 0, &o.period), CLIOPT_S("format", 0, &fmt),
+        CLIOPT_S("out", 0, &out_path), CLIOPT_S("out-dir", 0, &out_dir),
+        CLIOPT_S("template", 0, &o.template_path), CLIOPT_S("kpis", 0, &o.kpis_path),
+        CLIOPT_S("data-dir", 'd', &data_dir), CLIOPT_S("actor", 0, &actor),
+        CLIOPT_S("time", 0, &time_s), CLIOPT_N("at-size", 0, &at_size, 1, INT64_MAX),
+        CLIOPT_S("scope", 0, &scope), CLIOPT_S("db", 0, &db),
+        CLIOPT_F("no-record", 0, &no_record), CLIOPT_F("verbose", 0, &verbose), CLIOPT_END};
+    cliopt_args args = {0};
+    adt_err err = {0};
+    int prc = cliopt_parse(argc, argv, 1, opts, &args, &err);
+    if (prc || args.npos) {
+        if (!prc)
+            fprintf(stderr, "auditd %s: unexpected argument '%s'\n", cmd, args.pos[0]);
+        else
+            fprintf(stderr, "auditd %s: %s\n", cmd, err.msg);
+        usage(stderr);
+        return 2;
     }
+    o.record = !no_record;
+    o.at_size = (uint64_t)at_size;
+    if (verbose)
+        log_set_level(LOG_DEBUG);
+    if (time_s && cli_event_time(cmd, time_s, &o.issued_us))
+        return 2;
     if (!o.period) {
         fprintf(stderr, "auditd %s: --period is required (e.g. --period 2026-Q3)\n", cmd);
         return 2;
@@ -263,60 +292,18 @@ int cli_report(int argc, char **argv)
         fprintf(stderr, "auditd %s: --scope must be site or enterprise, not '%s'\n", cmd, scope);
         return 2;
     }
-    if (!strcmp(scope, "enterprise")) {
-        if (!db)
-            db = getenv("AUDITD_CENTRAL_DB");
-        if (!db || !*db) {
-            fprintf(stderr, "auditd %s: --scope enterprise needs the central database: --db "
-                    "CONNINFO or $AUDITD_CENTRAL_DB\n", cmd);
-            return 2;
-        }
-        if (!strcmp(fmt, "all") && !out_dir) {
-            fprintf(stderr, "auditd %s: --format all needs --out-dir DIR\n", cmd);
-            return 2;
-        }
-        ereport_opts eo = {.conninfo = db, .period = o.period, .kpis_path = o.kpis_path,
-                           .issued_us = o.issued_us};
-        return enterprise(cmd, &eo, fmt, out_path, out_dir, o.template_path);
-    }
+    if (!strcmp(scope, "enterprise"))
+        return issue_enterprise(cmd, &o, db, fmt, out_path, out_dir);
     o.data_dir = cli_data_dir(data_dir);
-    if (!o.actor) {
-        const char *u = getenv("USER");
-        o.actor = u && *u ? u : "auditd";
-    }
-    if (!strcmp(fmt, "all")) {
-        if (!out_dir)
-            return cli_failf(cmd, "--format all needs --out-dir DIR"), 2;
-        if (mkdir(out_dir, 0755) && errno != EEXIST)
-            return cli_failf(cmd, "cannot create %s: %s", out_dir, strerror(errno));
-        /* One computation, at one checkpoint, for every format: they show the
-         * same data. */
-        report_set *set = NULL;
-        adt_err err = {0};
-        if (reports_compute(&o, &set, &err))
-            return cli_fail(cmd, &err);
-        static const report_format all[] = {REPORT_HTML, REPORT_OSCAL_XML, REPORT_OSCAL_JSON,
-                                            REPORT_JSON, REPORT_CSV};
-        int rc = 0;
-        for (size_t i = 0; i < sizeof all / sizeof all[0] && !rc; i++) {
-            char path[4096];
-            o.format = all[i];
-            if (snprintf(path, sizeof path, "%s/report-%s.%s", out_dir, o.period,
-                         report_format_ext(all[i])) >= (int)sizeof path)
-                rc = cli_failf(cmd, "--out-dir path too long");
-            else
-                rc = issue(cmd, set, &o, path);
-        }
-        reports_set_free(set);
-        return rc;
-    }
+    o.actor = cliopt_actor(actor);
+    if (!strcmp(fmt, "all"))
+        return issue_all(cmd, &o, out_dir);
     if (report_format_parse(fmt, &o.format)) {
         fprintf(stderr, "auditd %s: --format must be html, json, csv, oscal-xml, oscal-json, xml or all, not '%s'\n",
                 cmd, fmt);
         return 2;
     }
     report_set *set = NULL;
-    adt_err err = {0};
     if (reports_compute(&o, &set, &err))
         return cli_fail(cmd, &err);
     int rc = issue(cmd, set, &o, out_path);

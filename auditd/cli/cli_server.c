@@ -185,20 +185,32 @@ static int open_both(const char *dir, ledger **lg, state **st, adt_err *err)
     return rc;
 }
 
+/* Options of `agent add|revoke` and at most one NAME (NULL when none). */
+static bool one_name(const char *cmd, int argc, char **argv, const cliopt *opts, const char *usage,
+                     const char **name, int *status)
+{
+    cliopt_args args;
+    if (cli_parse(cmd, argc, argv, 1, opts, &args, usage, status))
+        return true;
+    if (args.npos > 1) {
+        fprintf(stderr, "auditd %s: unexpected argument '%s'\n%s", cmd, args.pos[1], usage);
+        *status = 2;
+        return true;
+    }
+    *name = args.npos ? args.pos[0] : NULL;
+    return false;
+}
+
 static int agent_add(int argc, char **argv)
 {
-    const char *dir = NULL, *role = NULL, *key_out = NULL, *pubkey = NULL, *name = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) dir = argv[++i];
-        else if (!strcmp(argv[i], "--role") && i + 1 < argc) role = argv[++i];
-        else if (!strcmp(argv[i], "--key-out") && i + 1 < argc) key_out = argv[++i];
-        else if (!strcmp(argv[i], "--pubkey") && i + 1 < argc) pubkey = argv[++i];
-        else if (argv[i][0] != '-' && !name) name = argv[i];
-        else {
-            fprintf(stderr, "auditd agent add: unexpected argument '%s'\n%s", argv[i], agent_usage);
-            return 2;
-        }
-    }
+    const char *dir = NULL, *role = NULL, *key_out = NULL, *pubkey = NULL;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &dir), CLIOPT_S("role", 0, &role),
+                           CLIOPT_S("key-out", 0, &key_out), CLIOPT_S("pubkey", 0, &pubkey),
+                           CLIOPT_END};
+    const char *name;
+    int status;
+    if (one_name("agent add", argc, argv, opts, agent_usage, &name, &status))
+        return status;
     if (!name || !role || (!key_out == !pubkey)) {
         fprintf(stderr, "auditd agent add: need NAME, --role and one of --key-out or --pubkey\n%s",
                 agent_usage);
@@ -244,15 +256,12 @@ static int agent_add(int argc, char **argv)
 
 static int agent_revoke(int argc, char **argv)
 {
-    const char *dir = NULL, *name = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) dir = argv[++i];
-        else if (argv[i][0] != '-' && !name) name = argv[i];
-        else {
-            fprintf(stderr, "auditd agent revoke: unexpected argument '%s'\n%s", argv[i], agent_usage);
-            return 2;
-        }
-    }
+    const char *dir = NULL;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &dir), CLIOPT_END};
+    const char *name;
+    int status;
+    if (one_name("agent revoke", argc, argv, opts, agent_usage, &name, &status))
+        return status;
     if (!name) {
         fprintf(stderr, "auditd agent revoke: need NAME\n%s", agent_usage);
         return 2;
@@ -308,37 +317,30 @@ static void sig_stop(int sig)
 static int agent_send(int argc, char **argv)
 {
     agentc_opts o = {.path = "/v1/events", .batch = 500};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool more = i + 1 < argc;
-        uint64_t v;
-        if (!strcmp(a, "--server") && more) o.server = argv[++i];
-        else if (!strcmp(a, "--name") && more) o.name = argv[++i];
-        else if (!strcmp(a, "--key") && more) o.key_path = argv[++i];
-        else if (!strcmp(a, "--spool") && more) o.spool_dir = argv[++i];
-        else if (!strcmp(a, "--follow") && more) o.follow = argv[++i];
-        else if (!strcmp(a, "--path") && more) o.path = argv[++i];
-        else if (!strcmp(a, "--telemetry")) o.path = "/v1/telemetry";
-        else if (!strcmp(a, "--cacert") && more) o.tls.cacert = argv[++i];
-        else if (!strcmp(a, "--insecure")) o.tls.insecure = true;
-        else if (!strcmp(a, "--quiet")) o.quiet = true;
-        else if (!strcmp(a, "--batch") && more) {
-            if (num_u64(argv[++i], 100000, &v) || v == 0)
-                return cli_failf("agent send", "--batch must be 1..100000") + 1;
-            o.batch = (unsigned)v;
-        } else if (!strcmp(a, "--give-up") && more) {
-            if (num_u64(argv[++i], 86400 * 365, &v))
-                return cli_failf("agent send", "--give-up must be seconds") + 1;
-            o.give_up_s = (unsigned)v;
-        } else if (!strcmp(a, "--max-backoff-ms") && more) {
-            if (num_u64(argv[++i], 3600000, &v) || v < 100)
-                return cli_failf("agent send", "--max-backoff-ms must be 100..3600000") + 1;
-            o.max_backoff_ms = (unsigned)v;
-        } else {
-            fprintf(stderr, "auditd agent send: unexpected argument '%s'\n%s", a, agent_usage);
-            return 2;
-        }
+    bool telemetry = false;
+    int64_t batch = 500, give_up = 0, backoff = 0;
+    const cliopt opts[] = {
+        CLIOPT_S("server", 0, &o.server), CLIOPT_S("name", 0, &o.name),
+        CLIOPT_S("key", 0, &o.key_path), CLIOPT_S("spool", 0, &o.spool_dir),
+        CLIOPT_S("follow", 0, &o.follow), CLIOPT_S("path", 0, &o.path),
+        CLIOPT_F("telemetry", 0, &telemetry), CLIOPT_S("cacert", 0, &o.tls.cacert),
+        CLIOPT_F("insecure", 0, &o.tls.insecure), CLIOPT_F("quiet", 0, &o.quiet),
+        CLIOPT_N("batch", 0, &batch, 1, 100000), CLIOPT_N("give-up", 0, &give_up, 0, 86400 * 365),
+        CLIOPT_N("max-backoff-ms", 0, &backoff, 100, 3600000), CLIOPT_END};
+    cliopt_args args;
+    int status;
+    if (cli_parse("agent send", argc, argv, 1, opts, &args, agent_usage, &status))
+        return status;
+    if (args.npos) {
+        fprintf(stderr, "auditd agent send: unexpected argument '%s'\n%s", args.pos[0],
+                agent_usage);
+        return 2;
     }
+    if (telemetry)
+        o.path = "/v1/telemetry";
+    o.batch = (unsigned)batch;
+    o.give_up_s = (unsigned)give_up;
+    o.max_backoff_ms = (unsigned)backoff;
     if (!o.server || !o.name || !o.key_path) {
         fprintf(stderr, "auditd agent send: need --server, --name and --key\n%s", agent_usage);
         return 2;
@@ -374,18 +376,17 @@ static int agent_verify(int argc, char **argv)
 {
     const char *url = NULL, *spool = NULL, *token = getenv("AUDITD_TOKEN");
     agentc_tls tls = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool more = i + 1 < argc;
-        if (!strcmp(a, "--server") && more) url = argv[++i];
-        else if (!strcmp(a, "--spool") && more) spool = argv[++i];
-        else if (!strcmp(a, "--token") && more) token = argv[++i];
-        else if (!strcmp(a, "--cacert") && more) tls.cacert = argv[++i];
-        else if (!strcmp(a, "--insecure")) tls.insecure = true;
-        else {
-            fprintf(stderr, "auditd agent verify-receipts: unexpected argument '%s'\n%s", a, agent_usage);
-            return 2;
-        }
+    const cliopt opts[] = {CLIOPT_S("server", 0, &url), CLIOPT_S("spool", 0, &spool),
+                           CLIOPT_S("token", 0, &token), CLIOPT_S("cacert", 0, &tls.cacert),
+                           CLIOPT_F("insecure", 0, &tls.insecure), CLIOPT_END};
+    cliopt_args args;
+    int status;
+    if (cli_parse("agent verify-receipts", argc, argv, 1, opts, &args, agent_usage, &status))
+        return status;
+    if (args.npos) {
+        fprintf(stderr, "auditd agent verify-receipts: unexpected argument '%s'\n%s", args.pos[0],
+                agent_usage);
+        return 2;
     }
     if (!url) {
         fprintf(stderr, "auditd agent verify-receipts: need --server\n%s", agent_usage);
@@ -429,12 +430,9 @@ int cli_agent(int argc, char **argv)
         return agent_verify(argc - 1, argv + 1);
     if (!strcmp(sub, "list")) {
         const char *dir = NULL;
-        for (int i = 2; i < argc; i++) {
-            if (!strcmp(argv[i], "--data-dir") && i + 1 < argc)
-                dir = argv[++i];
-            else
-                return cli_failf("agent list", "unexpected argument '%s'", argv[i]) + 1;
-        }
+        int status;
+        if (cli_parse_dir("agent list", argc, argv, 2, agent_usage, &dir, &status))
+            return status;
         return print_list("agent list", dir, 0);
     }
     fprintf(stderr, "auditd agent: unknown subcommand '%s'\n%s", sub, agent_usage);
@@ -478,8 +476,9 @@ int cli_token(int argc, char **argv)
             fprintf(stderr, "auditd token create: need --role auditor|admin\n%s", token_usage);
             return 2;
         }
-        if (strcmp(role, "auditor") && strcmp(role, "admin"))
-            return cli_failf("token create", "role must be auditor or admin, not '%s'", role);
+        api_role ar;
+        if (api_token_role_parse(role, &ar, &err))
+            return cli_failf("token create", "%s", err.msg);
         if (sodium_init() < 0)
             return cli_failf("token create", "libsodium failed to initialise");
         ledger *lg;

@@ -46,20 +46,19 @@ int cli_witness(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *sub = argv[1];
-    const char *dir = NULL, *name = NULL, *origin = NULL, *key = NULL, *pos = NULL;
-    for (int i = 2; i < argc; i++) {
-        bool more = i + 1 < argc;
-        if (!strcmp(argv[i], "--data-dir") && more) dir = argv[++i];
-        else if (!strcmp(argv[i], "--name") && more) name = argv[++i];
-        else if (!strcmp(argv[i], "--origin") && more) origin = argv[++i];
-        else if (!strcmp(argv[i], "--key") && more) key = argv[++i];
-        else if (argv[i][0] != '-' && !pos) pos = argv[i];
-        else {
-            fprintf(stderr, "auditd witness %s: unexpected argument '%s'\n%s", sub, argv[i],
-                    witness_usage);
-            return 2;
-        }
+    const char *dir = NULL, *name = NULL, *origin = NULL, *key = NULL;
+    const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &dir), CLIOPT_S("name", 0, &name),
+                           CLIOPT_S("origin", 0, &origin), CLIOPT_S("key", 0, &key), CLIOPT_END};
+    cliopt_args args;
+    int status;
+    if (cli_parse("witness", argc, argv, 2, opts, &args, witness_usage, &status))
+        return status;
+    if (args.npos > 1) {
+        fprintf(stderr, "auditd witness %s: unexpected argument '%s'\n%s", sub, args.pos[1],
+                witness_usage);
+        return 2;
     }
+    const char *pos = args.npos ? args.pos[0] : NULL;
     dir = cli_data_dir(dir);
     adt_err err = {0};
     witness_sqlite *ws = NULL;

@@ -53,3 +53,44 @@ int api_status_for(int code)
     default: return 500;
     }
 }
+
+bool api_role_may(api_role role, api_need need)
+{
+    switch (need) {
+    case API_NEED_PUBLIC: return true;
+    case API_NEED_AGENT: return role == API_ROLE_AGENT;
+    case API_NEED_READ: return role == API_ROLE_AUDITOR || role == API_ROLE_ADMIN;
+    case API_NEED_ADMIN: return role == API_ROLE_ADMIN;
+    case API_NEED_SESSION: return false;
+    }
+    return false;
+}
+
+const char *api_need_text(api_need need)
+{
+    switch (need) {
+    case API_NEED_PUBLIC: return "nothing";
+    case API_NEED_AGENT: return "an agent";
+    case API_NEED_READ: return "an auditor or admin token";
+    case API_NEED_ADMIN: return "an admin token";
+    case API_NEED_SESSION: return "a console session";
+    }
+    return "?";
+}
+
+int api_token_role_parse(const char *name, api_role *role, adt_err *err)
+{
+    if (name && !strcmp(name, "auditor"))
+        *role = API_ROLE_AUDITOR;
+    else if (name && !strcmp(name, "admin"))
+        *role = API_ROLE_ADMIN;
+    else
+        return adt_fail(err, ADT_EINVAL, "token role must be auditor or admin, not '%s'",
+                        name ? name : "");
+    return ADT_OK;
+}
+
+const char *api_token_role_name(api_role role)
+{
+    return role == API_ROLE_ADMIN ? "admin" : role == API_ROLE_AUDITOR ? "auditor" : "";
+}

@@ -14,6 +14,7 @@
 #include "event.h"
 #include "status.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum api_role {
@@ -22,6 +23,26 @@ typedef enum api_role {
     API_ROLE_AUDITOR = 2,
     API_ROLE_ADMIN = 3
 } api_role;
+
+/* Who an endpoint is for; the daemon's rights table (auditd/server/rights.c)
+ * gives one per method and path, and parts that check a caller again use
+ * api_role_may so they never disagree with it. */
+typedef enum api_need {
+    API_NEED_PUBLIC = 0, /* anyone */
+    API_NEED_AGENT,      /* a signed agent request */
+    API_NEED_READ,       /* an auditor or admin token (or a person whose console roles allow it) */
+    API_NEED_ADMIN,      /* an admin token (or a console admin) */
+    API_NEED_SESSION     /* a person signed in to the console, nothing else */
+} api_need;
+
+/* Does a caller with `role` (a token's, or an agent's) meet `need`?
+ * API_NEED_SESSION is met by no token: the console decides (rights.h). */
+bool api_role_may(api_role role, api_need need);
+/* What `need` asks for, for refusals: "an auditor or admin token". */
+const char *api_need_text(api_need need);
+/* Token roles by name: "auditor", "admin" (ADT_EINVAL otherwise). */
+int api_token_role_parse(const char *name, api_role *role, adt_err *err);
+const char *api_token_role_name(api_role role);
 
 typedef struct api_param {
     const char *key;

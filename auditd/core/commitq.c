@@ -1,5 +1,6 @@
 #include "commitq.h"
 
+#include "bgtask.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -282,10 +283,13 @@ int commitq_start(const char *dir, const commitq_opts *opts, commitq **out, adt_
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->work, NULL);
     pthread_cond_init(&q->done, NULL);
-    if (pthread_create(&q->thread, NULL, writer, q) != 0) {
+    if ((rc = bgtask_start(&q->thread, writer, q, "the commit thread", err))) {
         ledger_close(q->lg);
+        pthread_mutex_destroy(&q->mu);
+        pthread_cond_destroy(&q->work);
+        pthread_cond_destroy(&q->done);
         free(q);
-        return adt_fail(err, ADT_EINTERNAL, "cannot start the commit thread");
+        return rc;
     }
     *out = q;
     return ADT_OK;
@@ -354,11 +358,7 @@ void commitq_stop(commitq *q)
 {
     if (!q)
         return;
-    pthread_mutex_lock(&q->mu);
-    q->stopping = true;
-    pthread_cond_signal(&q->work);
-    pthread_mutex_unlock(&q->mu);
-    pthread_join(q->thread, NULL);
+    bgtask_stop(q->thread, &q->mu, &q->work, &q->stopping);
     /* The last group's checkpoint covers everything acknowledged; make sure a
      * checkpoint exists at the final size even if the last commit failed. */
     ledger_commit c;

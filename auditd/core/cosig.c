@@ -1,5 +1,7 @@
 #include "cosig.h"
 
+#include "codec.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +72,8 @@ int cosig_sign(const note_signer *s, const char *text, size_t text_len, uint64_t
     free(m);
     if (rc)
         return adt_fail(err, ADT_ECRYPTO, "signing the cosignature failed");
-    char b64[sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_ORIGINAL)];
-    sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
+    char b64[CODEC_B64_LEN(sizeof raw)];
+    codec_b64(raw, sizeof raw, b64, sizeof b64);
     int n = snprintf(line, cap, EM_DASH " %s %s\n", note_signer_name(s), b64);
     if (n < 0 || (size_t)n >= cap)
         return adt_fail(err, ADT_ETOOBIG, "cosignature line does not fit");

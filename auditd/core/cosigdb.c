@@ -1,6 +1,7 @@
 #include "cosigdb.h"
 
 #include "rfc3339.h"
+#include "sqldb.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -31,7 +32,7 @@ static const char schema[] =
 
 static int db_fail(sqlite3 *db, adt_err *err, const char *what)
 {
-    return adt_fail(err, ADT_EIO, "%s: %s: %s", COSIGDB_FILE, what, db ? sqlite3_errmsg(db) : "?");
+    return sqldb_fail(db, what, err);
 }
 
 /* Lines for (size, root) appended to `out`, with the mutex held. */
@@ -92,31 +93,16 @@ static int load_latest(cosigdb *db, adt_err *err)
 
 int cosigdb_open(const char *dir, bool create, cosigdb **out, adt_err *err)
 {
-    char path[4200];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, COSIGDB_FILE) >= sizeof path)
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
-    struct stat sb;
-    if (!create && stat(path, &sb) != 0)
-        return adt_fail(err, ADT_ENOTFOUND, "no %s in %s (no witness has cosigned yet)",
-                        COSIGDB_FILE, dir);
     cosigdb *db = calloc(1, sizeof *db);
     if (!db)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     pthread_mutex_init(&db->mu, NULL);
     buf_init(&db->latest, COSIGDB_NOTE_MAX);
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    int rc = ADT_OK;
-    char *em = NULL;
-    if (sqlite3_open_v2(path, &db->db, flags, NULL) != SQLITE_OK) {
-        rc = adt_fail(err, ADT_EIO, "cannot open %s: %s", path, db->db ? sqlite3_errmsg(db->db) : "?");
-    } else {
-        sqlite3_busy_timeout(db->db, 10000);
-        if (sqlite3_exec(db->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-                         &em) ||
-            sqlite3_exec(db->db, schema, NULL, NULL, &em))
-            rc = adt_fail(err, ADT_EIO, "initialising %s: %s", path, em ? em : "?");
-        sqlite3_free(em);
-    }
+    /* Cosignatures can be asked of the witnesses again. */
+    int rc = sqldb_open(dir, COSIGDB_FILE, create ? SQLDB_CREATE : SQLDB_WRITE, SQLDB_REBUILDABLE,
+                        "no witness has cosigned yet", &db->db, err);
+    if (!rc)
+        rc = sqldb_exec(db->db, schema, "creating the cosignature tables", err);
     if (!rc)
         rc = load_latest(db, err);
     if (rc) {
@@ -131,7 +117,7 @@ void cosigdb_close(cosigdb *db)
 {
     if (!db)
         return;
-    sqlite3_close(db->db);
+    sqldb_close(db->db);
     buf_free(&db->latest);
     pthread_mutex_destroy(&db->mu);
     free(db);

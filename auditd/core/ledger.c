@@ -1049,16 +1049,23 @@ typedef struct verifier {
 static int vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static int vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
+int ledger_verify_vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt,
+                        va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(res->problem, sizeof res->problem, fmt, ap);
-    va_end(ap);
     res->ok = false;
     res->has_bad_index = has_index;
     res->bad_index = index;
     return ADT_ECORRUPT;
+}
+
+static int vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = ledger_verify_vfail(res, has_index, index, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static int verify_node(void *ctx, int level, uint64_t index, const merkle_hash h)

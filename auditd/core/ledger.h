@@ -24,6 +24,7 @@
 #include "note.h"
 #include "status.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -181,6 +182,12 @@ typedef struct ledger_verify_result {
     merkle_hash root;       /* recomputed root of all entries */
 } ledger_verify_result;
 int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err);
+/* Record a problem a verification found in `res`: ok = false, the message
+ * (fmt and ap), and the entry it concerns when `has_index`. Returns
+ * ADT_ECORRUPT. ledger_verify's own, shared with the central tier's
+ * verification of a mirrored log (central/cstore.c). */
+int ledger_verify_vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt,
+                        va_list ap) __attribute__((format(printf, 4, 0)));
 
 /* Helpers for leaves. Append the RFC 3339 UTC time now, with microseconds. */
 int ledger_now_rfc3339(char *out, size_t cap);

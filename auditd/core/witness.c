@@ -1,6 +1,7 @@
 #include "witness.h"
 
 #include "buf.h"
+#include "codec.h"
 #include "numparse.h"
 
 #include <sodium.h>
@@ -64,19 +65,16 @@ int witness_parse_request(const char *body, size_t len, witness_request *out, ad
         if (out->nproof == WITNESS_PROOF_MAX)
             return adt_fail(err, ADT_EINVAL, "more than %d consistency proof lines",
                             WITNESS_PROOF_MAX);
-        size_t hl = 0;
+        adt_err derr;
         /* A proof line is exactly the base64 of one 32-byte hash (44 characters). */
-        if (nl - p != 44 ||
-            sodium_base642bin(out->proof[out->nproof], MERKLE_HASH_LEN, p, 44, NULL, &hl, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            hl != MERKLE_HASH_LEN) {
+        if (nl - p != 44 || codec_unb64(p, 44, out->proof[out->nproof], MERKLE_HASH_LEN,
+                                        MERKLE_HASH_LEN, NULL, &derr)) {
             return adt_fail(err, ADT_EINVAL, "consistency proof line %zu is not the base64 of a "
                             "32-byte hash", out->nproof + 1);
         }
         /* Canonical spelling only: re-encode and compare. */
-        char again[48];
-        sodium_bin2base64(again, sizeof again, out->proof[out->nproof], MERKLE_HASH_LEN,
-                          sodium_base64_VARIANT_ORIGINAL);
+        char again[CODEC_B64_LEN(MERKLE_HASH_LEN)];
+        codec_b64(out->proof[out->nproof], MERKLE_HASH_LEN, again, sizeof again);
         if (memcmp(again, p, 44) != 0)
             return adt_fail(err, ADT_EINVAL, "consistency proof line %zu is not canonical base64",
                             out->nproof + 1);

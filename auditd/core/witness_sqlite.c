@@ -1,6 +1,8 @@
 #include "witness_sqlite.h"
 
 #include "rfc3339.h"
+#include "sha256.h"
+#include "sqldb.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -31,36 +33,21 @@ static const char schema[] =
 
 static int db_fail(sqlite3 *db, adt_err *err, const char *what)
 {
-    return adt_fail(err, ADT_EIO, "witness.db: %s: %s", what, db ? sqlite3_errmsg(db) : "?");
+    return sqldb_fail(db, what, err);
 }
 
 static int open_db(const char *dir, bool create, sqlite3 **out, adt_err *err)
 {
-    char path[4200];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, WITNESS_DB_FILE) >= sizeof path)
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
-    struct stat sb;
-    if (!create && stat(path, &sb) != 0)
-        return adt_fail(err, ADT_ENOTFOUND, "%s is not a witness (no %s): run 'auditd witness init "
-                        "--name NAME' first", dir, WITNESS_DB_FILE);
+    /* What a witness cosigned must never be forgotten (it would cosign a fork). */
     sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        int rc = adt_fail(err, ADT_EIO, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "?");
-        sqlite3_close(db);
-        return rc;
-    }
-    sqlite3_busy_timeout(db, 10000);
-    char *em = NULL;
-    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &em) ||
-        sqlite3_exec(db, schema, NULL, NULL, &em)) {
-        int rc = adt_fail(err, ADT_EIO, "initialising %s: %s", path, em ? em : "?");
-        sqlite3_free(em);
-        sqlite3_close(db);
-        return rc;
-    }
-    *out = db;
-    return ADT_OK;
+    int rc = sqldb_open(dir, WITNESS_DB_FILE, create ? SQLDB_CREATE : SQLDB_WRITE, SQLDB_DURABLE,
+                        "this directory is not a witness: run 'auditd witness init --name NAME' "
+                        "first", &db, err);
+    if (!rc && (rc = sqldb_exec(db, schema, "creating the witness tables", err)))
+        sqldb_close(db);
+    if (!rc)
+        *out = db;
+    return rc;
 }
 
 static int meta_put(sqlite3 *db, const char *key, const void *v, int n, adt_err *err)
@@ -308,10 +295,8 @@ int witness_sqlite_latest_by_hash(witness_sqlite *ws, const char *origin_sha256_
     } else {
         int r;
         while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-            uint8_t h[32];
-            char hex[65];
-            crypto_hash_sha256(h, sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0));
-            sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+            char hex[SHA256_HEX_LEN];
+            sha256_hex(sqlite3_column_text(s, 0), (size_t)sqlite3_column_bytes(s, 0), hex);
             if (!strcmp(hex, origin_sha256_hex)) {
                 buf_reset(note);
                 rc = buf_append(note, sqlite3_column_text(s, 1), (size_t)sqlite3_column_bytes(s, 1));

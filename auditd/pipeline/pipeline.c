@@ -96,7 +96,8 @@ static int answer_err(api_response *resp, int rc, const adt_err *err)
 
 static int post_telemetry(pipeline *p, const api_request *req, api_response *resp)
 {
-    if (req->role != API_ROLE_AGENT && req->role != API_ROLE_ADMIN)
+    /* The daemon's rights table opens POST /v1/telemetry to agents only. */
+    if (!api_role_may(req->role, API_NEED_AGENT))
         return api_error(resp, 403, "forbidden", "telemetry is posted by agents");
     if (!req->body || req->body_len == 0)
         return api_error(resp, 400, "invalid",

@@ -1,6 +1,8 @@
 /* scoreq.c: a scoring worker thread (scoreq.h). */
 #include "scoreq.h"
 
+#include "bgtask.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -64,12 +66,13 @@ int scoreq_start(scoreq **out, adt_err *err)
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->work, NULL);
     pthread_cond_init(&q->idle, NULL);
-    if (pthread_create(&q->thread, NULL, worker, q) != 0) {
+    int rc = bgtask_start(&q->thread, worker, q, "the scoring thread", err);
+    if (rc) {
         pthread_mutex_destroy(&q->mu);
         pthread_cond_destroy(&q->work);
         pthread_cond_destroy(&q->idle);
         free(q);
-        return adt_fail(err, ADT_EINTERNAL, "cannot start the scoring thread");
+        return rc;
     }
     *out = q;
     return ADT_OK;
@@ -112,11 +115,7 @@ void scoreq_stop(scoreq *q)
 {
     if (!q)
         return;
-    pthread_mutex_lock(&q->mu);
-    q->stopping = true;
-    pthread_cond_signal(&q->work);
-    pthread_mutex_unlock(&q->mu);
-    pthread_join(q->thread, NULL);
+    bgtask_stop(q->thread, &q->mu, &q->work, &q->stopping);
     pthread_mutex_destroy(&q->mu);
     pthread_cond_destroy(&q->work);
     pthread_cond_destroy(&q->idle);

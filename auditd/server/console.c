@@ -5,23 +5,22 @@
 #include "canon.h"
 #include "conreq.h"
 #include "event.h"
+#include "leaf.h"
+#include "evsink.h"
 #include "log.h"
 #include "person.h"
 #include "raci.h"
 #include "rfc3339.h"
+#include "rights.h"
 #include "ui.h"
 #include "workflow.h"
 
-#if AUDITD_HAVE_PIPELINE
 #include "lineage.h"
 #include "model.h"
 #include "oplabel.h"
 #include "tdb.h"
-#endif
-#if AUDITD_HAVE_REPORTS
 #include "kpi.h"
 #include "reports.h"
-#endif
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -70,102 +69,6 @@ struct console {
     char *kpi_json;
 };
 
-/* ---------- rights: the one table ---------- */
-
-enum { ST = PERSON_STEERING, AU = PERSON_AUDITOR, OP = PERSON_OPERATOR, DS = PERSON_DATA_SCIENTIST,
-       AP = PERSON_APPROVER, AD = PERSON_ADMIN, ALL = PERSON_ROLES_ALL };
-
-/* A path pattern: segments compared one by one; "*" is one non-empty
- * segment; a trailing "..." matches the rest (also nothing). */
-typedef struct perm {
-    const char *method;
-    const char *pattern;
-    unsigned roles;
-    const char *what;
-} perm;
-
-static const perm perms[] = {
-    {"GET", "/v1/session", ALL, "who am I"},
-    {"DELETE", "/v1/session", ALL, "sign out"},
-    {"GET", "/v1/log/...", ALL, "ledger entries and proofs (any record shown can be verified)"},
-    /* steering committee */
-    {"GET", "/v1/console/steering", ST, "KPIs against baseline and previous quarter, issued reports"},
-    {"POST", "/v1/console/reports", ST, "issue the quarterly report"},
-    {"GET", "/v1/reports/*", ST | AU, "read a report (records nothing; issuing is the POST above)"},
-    /* auditor */
-    {"GET", "/v1/controls/...", AU, "controls by framework"},
-    {"GET", "/v1/findings", AU, "findings"},
-    {"GET", "/v1/events", AU, "event search"},
-    {"GET", "/v1/raci", AU | DS | AP, "the RACI matrix"},
-    /* operator */
-    {"GET", "/v1/console/operations", OP, "alerts, incidents, predictions to label"},
-    {"GET", "/v1/devices/...", OP, "device twins"},
-    {"GET", "/v1/quarantine", OP, "the quarantine"},
-    {"POST", "/v1/console/alerts/*/ack", OP, "acknowledge an alert"},
-    {"POST", "/v1/console/alerts/*/resolve", OP, "resolve an alert"},
-    {"POST", "/v1/console/incidents/*/ack", OP, "acknowledge an incident"},
-    {"POST", "/v1/console/incidents/*/resolve", OP, "resolve an incident"},
-    {"POST", "/v1/console/labels", OP, "label a prediction or an alert"},
-    {"POST", "/v1/console/quarantine/replay", OP, "replay the quarantine"},
-    /* data scientist and Accountable approver */
-    {"GET", "/v1/console/models", DS | AP, "model registry, drift, change requests"},
-    {"GET", "/v1/console/lineage", DS | AP, "lineage of a model"},
-    {"GET", "/v1/models", DS | AP, "model registry (API)"},
-    {"POST", "/v1/console/changes", DS, "request a model change (retraining)"},
-    {"POST", "/v1/console/changes/*/consult", DS | AP, "record that you were consulted"},
-    {"POST", "/v1/console/changes/*/approve", AP, "approve a change (the Accountable only)"},
-    {"POST", "/v1/console/changes/*/reject", AP, "reject a change (the Accountable only)"},
-    /* administrator */
-    {"GET", "/v1/console/people", AD, "people and their console roles"},
-    {"GET", "/v1/agents", AD, "agents"},
-    {"GET", "/v1/tokens", AD, "API tokens"},
-    {"POST", "/v1/agents/*/revoke", AD, "revoke an agent"},
-};
-
-static bool seg_match(const char *pat, const char *path)
-{
-    for (;;) {
-        if (!strcmp(pat, "...") )
-            return true;
-        if (!*pat)
-            return !*path;
-        if (!strncmp(pat, "...", 3))
-            return true;
-        if (pat[0] == '*' && (pat[1] == '/' || !pat[1])) {
-            const char *e = strchr(path, '/');
-            size_t n = e ? (size_t)(e - path) : strlen(path);
-            if (!n)
-                return false;
-            pat++;
-            path += n;
-            continue;
-        }
-        if (pat[0] == '/' && !strcmp(pat + 1, "...") && !*path)
-            return true;
-        if (*pat != *path)
-            return false;
-        pat++;
-        path++;
-    }
-}
-
-static const perm *find_perm(const char *method, const char *path)
-{
-    const char *m = !strcmp(method, "HEAD") ? "GET" : method;
-    for (size_t i = 0; i < sizeof perms / sizeof perms[0]; i++)
-        if (!strcmp(perms[i].method, m) && seg_match(perms[i].pattern, path))
-            return &perms[i];
-    return NULL;
-}
-
-bool console_may(unsigned roles, const char *method, const char *path, const char **what)
-{
-    const perm *p = find_perm(method, path);
-    if (what)
-        *what = p ? p->what : NULL;
-    return p && (p->roles & roles);
-}
-
 /* ---------- automated workflows (workflow.h) in the daemon ---------- */
 
 #define WORKFLOW_PERIOD_S 30
@@ -177,7 +80,7 @@ static int wf_append(void *ctx, const char *type, const char *payload, size_t le
     ledger_item it = {.source = WORKFLOW_SOURCE, .type = type, .payload = payload,
                       .payload_len = len, .writer = EVENT_WRITER_AUDITD};
     ledger_commit cm;
-    int rc = commitq_submit(c->env.cq, &it, 1, &cm, err);
+    int rc = evsink_append(&(evsink){.cq = c->env.cq}, &it, 1, NULL, &cm, err);
     if (!rc) {
         *index = cm.first;
         log_msg(LOG_INFO, MOD, "workflow: %s recorded at index %llu", type,
@@ -377,8 +280,8 @@ int console_authenticate(console *c, const console_hdrs *h, api_request *req, ch
             return adt_fail(err, ADT_EFORBIDDEN, "missing or wrong X-CSRF-Token (take it from GET "
                             "/v1/session)");
     }
-    const perm *p = find_perm(req->method, req->path);
-    if (!p || !(p->roles & roles)) {
+    const rights_entry *p = rights_find(req->method, req->path);
+    if (!rights_console_may(roles, req->method, req->path, NULL)) {
         char rt[128];
         person_roles_text(roles, rt, sizeof rt);
         return adt_fail(err, ADT_EFORBIDDEN, "%s %s is not among the rights of your console roles "
@@ -386,10 +289,7 @@ int console_authenticate(console *c, const console_hdrs *h, api_request *req, ch
     }
     snprintf(principal, pcap, "%s", name);
     req->principal = principal;
-    req->role = (roles & PERSON_ADMIN) && !strncmp(p->pattern, "/v1/", 4) &&
-                        (p->roles == AD)
-                    ? API_ROLE_ADMIN
-                    : API_ROLE_AUDITOR;
+    req->role = rights_person_role(p, roles);
     req->writer = EVENT_WRITER_PERSON;
     req->person_roles = roles;
     return ADT_OK;
@@ -452,20 +352,20 @@ static int events_of(console *c, ledger *lg, const char *type, cJSON *arr, adt_e
             rc = ledger_entry(lg, idx[i], &leaf, err);
             if (rc)
                 break;
-            cJSON *l = cJSON_ParseWithLength(leaf.data, leaf.len);
-            cJSON *p = l ? cJSON_DetachItemFromObjectCaseSensitive(l, "payload") : NULL;
+            leaf_view lv;
+            adt_err perr; /* a damaged entry is left out here; verify names it */
+            cJSON *p = leaf_parse(leaf.data, leaf.len, idx[i], &lv, &perr)
+                           ? NULL
+                           : cJSON_ParseWithLength(lv.payload, lv.payload_len);
             if (cJSON_IsObject(p)) {
                 cJSON_AddNumberToObject(p, "index", (double)idx[i]);
-                const char *w = jstr(l, "writer");
-                cJSON_AddStringToObject(p, "writer", w ? w : "");
-                const char *src = jstr(l, "source");
-                cJSON_AddStringToObject(p, "source", src ? src : "");
+                cJSON_AddStringToObject(p, "writer", event_writer_name(lv.writer));
+                cJSON_AddStringToObject(p, "source", lv.source);
                 cJSON_AddItemToArray(arr, p);
                 total++;
             } else {
                 cJSON_Delete(p);
             }
-            cJSON_Delete(l);
         }
         if (n) {
             q.after = idx[n - 1];
@@ -587,10 +487,7 @@ static int append_person_event(console *c, const api_request *req, cJSON *ev, ui
     if (!rc) {
         ledger_item it = {.source = "console", .type = tbuf, .payload = canon.data,
                           .payload_len = canon.len, .writer = EVENT_WRITER_PERSON};
-        ledger_commit cm;
-        rc = commitq_submit(c->env.cq, &it, 1, &cm, err);
-        if (!rc && index)
-            *index = cm.first;
+        rc = evsink_append(&(evsink){.cq = c->env.cq}, &it, 1, index, NULL, err);
     }
     buf_free(&canon);
     if (!rc) {
@@ -657,13 +554,14 @@ static int session_answer(console *c, const char *name, const char *csrf, api_re
         if (roles & b)
             cJSON_AddItemToArray(ra, cJSON_CreateString(person_role_name(b)));
     cJSON *al = cJSON_AddArrayToObject(j, "rights");
-    for (size_t i = 0; i < sizeof perms / sizeof perms[0]; i++) {
-        if (!(perms[i].roles & roles))
+    for (size_t i = 0; i < rights_count(); i++) {
+        const rights_entry *r = rights_at(i);
+        if (r->need == API_NEED_PUBLIC || !(r->console & roles))
             continue;
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "method", perms[i].method);
-        cJSON_AddStringToObject(o, "path", perms[i].pattern);
-        cJSON_AddStringToObject(o, "what", perms[i].what);
+        cJSON_AddStringToObject(o, "method", r->method);
+        cJSON_AddStringToObject(o, "path", r->pattern);
+        cJSON_AddStringToObject(o, "what", r->what);
         cJSON_AddItemToArray(al, o);
     }
     return send_json(resp, 200, j);
@@ -771,13 +669,10 @@ static int h_session(console *c, const console_hdrs *h, const api_request *req,
 /* Recompute the cached KPIs of `period` (NULL: the cached one, else the
  * period of the latest issued report) when the ledger grew. Called from the
  * workflow thread. */
-#if AUDITD_HAVE_REPORTS
 static void default_period(const cJSON *reports, char *out, size_t cap);
-#endif
 
 static void kpi_refresh(console *c, const char *period)
 {
-#if AUDITD_HAVE_REPORTS
     char per[64] = "";
     uint64_t cached = 0;
     pthread_mutex_lock(&c->kmu);
@@ -816,15 +711,10 @@ static void kpi_refresh(console *c, const char *period)
         pthread_mutex_unlock(&c->kmu);
     }
     buf_free(&out);
-#else
-    (void)c;
-    (void)period;
-#endif
 }
 
 /* ---------- views ---------- */
 
-#if AUDITD_HAVE_REPORTS
 /* The period to show: ?period=, else that of the latest issued report, else
  * the quarter of the latest event. */
 static void default_period(const cJSON *reports, char *out, size_t cap)
@@ -842,11 +732,9 @@ static void default_period(const cJSON *reports, char *out, size_t cap)
     rfc3339_civil_from_days(rfc3339_now_us() / 86400000000LL, &y, &m, &d);
     snprintf(out, cap, "%04lld-Q%d", (long long)y, (m - 1) / 3 + 1);
 }
-#endif
 
 static int v_steering(console *c, const api_request *req, api_response *resp)
 {
-#if AUDITD_HAVE_REPORTS
     adt_err err = {0};
     ledger *lg = c->env.pool_get(c->env.ctx, &err);
     if (!lg)
@@ -912,18 +800,12 @@ static int v_steering(console *c, const api_request *req, api_response *resp)
         cJSON_AddStringToObject(j, "report_error", why);
     cJSON_AddItemToObject(j, "issued", reports);
     return send_json(resp, 200, j);
-#else
-    (void)c;
-    (void)req;
-    return api_error(resp, 501, "not_implemented", "reports are not built into this daemon");
-#endif
 }
 
 /* Issue the report: the same as POST /v1/reports/{period} (reports_issue),
  * with the person as the report.issued actor. */
 static int a_issue_report(console *c, const api_request *req, api_response *resp)
 {
-#if AUDITD_HAVE_REPORTS
     conreq_report in;
     adt_err err = {0};
     int rc = conreq_parse_report(req->body, req->body_len, &in, &err);
@@ -940,11 +822,6 @@ static int a_issue_report(console *c, const api_request *req, api_response *resp
     o.actor = req->principal;
     o.cq = c->env.cq;
     return reports_issue(&o, resp);
-#else
-    (void)c;
-    (void)req;
-    return api_error(resp, 501, "not_implemented", "reports are not built into this daemon");
-#endif
 }
 
 /* The latest label of each target, as an object target -> label event. */
@@ -985,7 +862,6 @@ static void add_deadline(cJSON *o, const char *key, int64_t from_us, int64_t sec
 static uint64_t min_operator_labels(console *c)
 {
     uint64_t n = 30;
-#if AUDITD_HAVE_REPORTS
     n = KPI_MIN_OPERATOR_LABELS;
     pthread_mutex_lock(&c->kmu);
     cJSON *k = c->kpi_json ? cJSON_Parse(c->kpi_json) : NULL;
@@ -995,128 +871,101 @@ static uint64_t min_operator_labels(console *c)
     if (cJSON_IsNumber(m) && m->valuedouble >= 1)
         n = (uint64_t)m->valuedouble;
     cJSON_Delete(k);
-#else
-    (void)c;
-#endif
     return n;
 }
 
-static int v_operations(console *c, const api_request *req, api_response *resp)
+/* One row of the operations view: the alert raised by `e`, its RACI
+ * activity and acknowledgement deadline, and its state from `evs`. */
+static cJSON *op_alert(const raci_policy *pol, const cJSON *e, const cJSON *evs,
+                       const cJSON *labels, int64_t now)
 {
-    (void)req;
-    adt_err err = {0};
-    ledger *lg = c->env.pool_get(c->env.ctx, &err);
-    if (!lg)
-        return fail_resp(resp, ADT_EIO, err.msg);
-    static const char *const types[] = {"alert.raise", "alert.ack", "alert.resolve",
-                                        "alert.escalate", "label.set", "incident.open",
-                                        "incident.ack", "incident.resolve"};
-    cJSON *evs = events_many(c, lg, types, sizeof types / sizeof *types, &err);
-    c->env.pool_put(c->env.ctx, lg);
-    if (!evs)
-        return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
-    raci_policy *pol = NULL;
-    adt_err perr = {0};
-    raci_load_current(c->env.data_dir, &pol, &perr);
-    cJSON *labels = latest_labels(evs);
-    int64_t now = rfc3339_now_us();
-    cJSON *alerts = cJSON_CreateArray(), *incidents = cJSON_CreateArray();
-    const cJSON *e;
-    cJSON_ArrayForEach(e, evs)
+    const char *id = jstr(e, "alert_id");
+    cJSON *a = cJSON_CreateObject();
+    char act[RACI_ID_MAX];
+    alert_activity(pol, e, act, sizeof act);
+    int64_t sla = ack_sla(pol, act);
+    cJSON_AddStringToObject(a, "alert_id", id);
+    cJSON_AddStringToObject(a, "kind", jstr(e, "kind") ? jstr(e, "kind") : "");
+    cJSON_AddStringToObject(a, "subject", jstr(e, "model")    ? jstr(e, "model")
+                                          : jstr(e, "device") ? jstr(e, "device")
+                                                              : "");
+    cJSON_AddStringToObject(a, "raised_at", jstr(e, "time") ? jstr(e, "time") : "");
+    cJSON_AddNumberToObject(a, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
+    cJSON_AddStringToObject(a, "activity", act);
+    const raci_activity *ra = pol ? raci_find_activity(pol, act) : NULL;
+    cJSON_AddStringToObject(a, "accountable", ra ? raci_accountable(ra) : "");
+    cJSON_AddNumberToObject(a, "ack_sla_seconds", (double)sla);
+    add_deadline(a, "ack_due", ev_time(e), sla);
+    const char *state = "open";
+    const cJSON *f;
+    cJSON_ArrayForEach(f, evs)
     {
-        if (is_type(e, "alert.raise") && jstr(e, "alert_id")) {
-            const char *id = jstr(e, "alert_id");
-            cJSON *a = cJSON_CreateObject();
-            char act[RACI_ID_MAX];
-            alert_activity(pol, e, act, sizeof act);
-            int64_t sla = ack_sla(pol, act);
-            cJSON_AddStringToObject(a, "alert_id", id);
-            cJSON_AddStringToObject(a, "kind", jstr(e, "kind") ? jstr(e, "kind") : "");
-            cJSON_AddStringToObject(a, "subject", jstr(e, "model")    ? jstr(e, "model")
-                                                  : jstr(e, "device") ? jstr(e, "device")
-                                                                      : "");
-            cJSON_AddStringToObject(a, "raised_at", jstr(e, "time") ? jstr(e, "time") : "");
-            cJSON_AddNumberToObject(a, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
-            cJSON_AddStringToObject(a, "activity", act);
-            const raci_activity *ra = pol ? raci_find_activity(pol, act) : NULL;
-            cJSON_AddStringToObject(a, "accountable", ra ? raci_accountable(ra) : "");
-            cJSON_AddNumberToObject(a, "ack_sla_seconds", (double)sla);
-            add_deadline(a, "ack_due", ev_time(e), sla);
-            const char *state = "open";
-            const cJSON *f;
-            cJSON_ArrayForEach(f, evs)
-            {
-                if (!str_eq(f, "alert_id", id))
-                    continue;
-                if (is_type(f, "alert.ack") && strcmp(state, "resolved")) {
-                    state = "acknowledged";
-                    cJSON_AddStringToObject(a, "acknowledged_by", jstr(f, "actor") ? jstr(f, "actor") : "");
-                }
-                if (is_type(f, "alert.resolve"))
-                    state = "resolved";
-                if (is_type(f, "alert.escalate")) {
-                    cJSON_AddStringToObject(a, "escalated_to", jstr(f, "to") ? jstr(f, "to") : "");
-                    cJSON_AddNumberToObject(a, "escalation_index",
-                                            cJSON_GetObjectItem(f, "index")->valuedouble);
-                }
-            }
-            cJSON_AddStringToObject(a, "state", state);
-            cJSON_AddBoolToObject(a, "overdue", !strcmp(state, "open") && ev_time(e) &&
-                                                    now > ev_time(e) + sla * 1000000LL);
-            char tgt[160];
-            snprintf(tgt, sizeof tgt, "alert:%s", id);
-            cJSON *lb = cJSON_GetObjectItemCaseSensitive(labels, tgt);
-            if (lb)
-                cJSON_AddItemToObject(a, "label", cJSON_Duplicate(lb, true));
-            cJSON_AddItemToArray(alerts, a);
-        } else if (is_type(e, "incident.open") && jstr(e, "incident_id")) {
-            const char *id = jstr(e, "incident_id");
-            const char *act = jstr(e, "activity") ? jstr(e, "activity") : "";
-            const raci_activity *ra = pol ? raci_find_activity(pol, act) : NULL;
-            raci_sla sla = ra ? raci_activity_sla(ra) : (raci_sla){-1, -1, -1};
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "incident_id", id);
-            cJSON_AddStringToObject(o, "severity", jstr(e, "severity") ? jstr(e, "severity") : "");
-            cJSON_AddStringToObject(o, "summary", jstr(e, "summary") ? jstr(e, "summary") : "");
-            cJSON_AddStringToObject(o, "activity", act);
-            cJSON_AddStringToObject(o, "opened_at", jstr(e, "time") ? jstr(e, "time") : "");
-            cJSON_AddStringToObject(o, "opened_by", jstr(e, "actor") ? jstr(e, "actor") : "");
-            cJSON_AddNumberToObject(o, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
-            cJSON_AddStringToObject(o, "accountable", ra ? raci_accountable(ra) : "");
-            add_deadline(o, "ack_due", ev_time(e), sla.ack_s);
-            add_deadline(o, "resolve_due", ev_time(e), sla.resolve_s);
-            const char *state = "open";
-            const cJSON *f;
-            cJSON_ArrayForEach(f, evs)
-            {
-                if (!str_eq(f, "incident_id", id))
-                    continue;
-                if (is_type(f, "incident.ack") && strcmp(state, "resolved")) {
-                    state = "acknowledged";
-                    cJSON_AddStringToObject(o, "acknowledged_at", jstr(f, "time") ? jstr(f, "time") : "");
-                }
-                if (is_type(f, "incident.resolve")) {
-                    state = "resolved";
-                    cJSON_AddStringToObject(o, "resolved_at", jstr(f, "time") ? jstr(f, "time") : "");
-                }
-            }
-            cJSON_AddStringToObject(o, "state", state);
-            cJSON_AddItemToArray(incidents, o);
+        if (!str_eq(f, "alert_id", id))
+            continue;
+        if (is_type(f, "alert.ack") && strcmp(state, "resolved")) {
+            state = "acknowledged";
+            cJSON_AddStringToObject(a, "acknowledged_by", jstr(f, "actor") ? jstr(f, "actor") : "");
+        }
+        if (is_type(f, "alert.resolve"))
+            state = "resolved";
+        if (is_type(f, "alert.escalate")) {
+            cJSON_AddStringToObject(a, "escalated_to", jstr(f, "to") ? jstr(f, "to") : "");
+            cJSON_AddNumberToObject(a, "escalation_index",
+                                    cJSON_GetObjectItem(f, "index")->valuedouble);
         }
     }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddItemToObject(j, "alerts", alerts);
-    cJSON_AddItemToObject(j, "incidents", incidents);
-    /* How far the operators' verdicts are from counting in the report. */
-    uint64_t verdicts = 0;
-    const cJSON *lt;
-    cJSON_ArrayForEach(lt, labels)
-    verdicts += jstr(lt, "device") && !str_eq(lt, "label", "unsure");
-    cJSON_AddNumberToObject(j, "operator_verdicts", (double)verdicts);
-    cJSON_AddNumberToObject(j, "min_operator_labels", (double)min_operator_labels(c));
-    /* Predictions to label: the latest positive predictions of the deployed model. */
-    cJSON *preds = cJSON_AddArrayToObject(j, "predictions");
-#if AUDITD_HAVE_PIPELINE
+    cJSON_AddStringToObject(a, "state", state);
+    cJSON_AddBoolToObject(a, "overdue", !strcmp(state, "open") && ev_time(e) &&
+                                            now > ev_time(e) + sla * 1000000LL);
+    char tgt[160];
+    snprintf(tgt, sizeof tgt, "alert:%s", id);
+    cJSON *lb = cJSON_GetObjectItemCaseSensitive(labels, tgt);
+    if (lb)
+        cJSON_AddItemToObject(a, "label", cJSON_Duplicate(lb, true));
+    return a;
+}
+
+/* One row of the operations view: the incident opened by `e`, its RACI
+ * service levels and its state from `evs`. */
+static cJSON *op_incident(const raci_policy *pol, const cJSON *e, const cJSON *evs)
+{
+    const char *id = jstr(e, "incident_id");
+    const char *act = jstr(e, "activity") ? jstr(e, "activity") : "";
+    const raci_activity *ra = pol ? raci_find_activity(pol, act) : NULL;
+    raci_sla sla = ra ? raci_activity_sla(ra) : (raci_sla){-1, -1, -1};
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "incident_id", id);
+    cJSON_AddStringToObject(o, "severity", jstr(e, "severity") ? jstr(e, "severity") : "");
+    cJSON_AddStringToObject(o, "summary", jstr(e, "summary") ? jstr(e, "summary") : "");
+    cJSON_AddStringToObject(o, "activity", act);
+    cJSON_AddStringToObject(o, "opened_at", jstr(e, "time") ? jstr(e, "time") : "");
+    cJSON_AddStringToObject(o, "opened_by", jstr(e, "actor") ? jstr(e, "actor") : "");
+    cJSON_AddNumberToObject(o, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
+    cJSON_AddStringToObject(o, "accountable", ra ? raci_accountable(ra) : "");
+    add_deadline(o, "ack_due", ev_time(e), sla.ack_s);
+    add_deadline(o, "resolve_due", ev_time(e), sla.resolve_s);
+    const char *state = "open";
+    const cJSON *f;
+    cJSON_ArrayForEach(f, evs)
+    {
+        if (!str_eq(f, "incident_id", id))
+            continue;
+        if (is_type(f, "incident.ack") && strcmp(state, "resolved")) {
+            state = "acknowledged";
+            cJSON_AddStringToObject(o, "acknowledged_at", jstr(f, "time") ? jstr(f, "time") : "");
+        }
+        if (is_type(f, "incident.resolve")) {
+            state = "resolved";
+            cJSON_AddStringToObject(o, "resolved_at", jstr(f, "time") ? jstr(f, "time") : "");
+        }
+    }
+    cJSON_AddStringToObject(o, "state", state);
+    return o;
+}
+
+/* The latest positive predictions of the deployed model, to label. */
+static void op_predictions(console *c, const cJSON *labels, cJSON *preds)
+{
     model_info mi;
     adt_err merr = {0};
     sqlite3 *db = NULL;
@@ -1148,7 +997,49 @@ static int v_operations(console *c, const api_request *req, api_response *resp)
     }
     if (db)
         tdb_close(db);
-#endif
+}
+
+static int v_operations(console *c, const api_request *req, api_response *resp)
+{
+    (void)req;
+    adt_err err = {0};
+    ledger *lg = c->env.pool_get(c->env.ctx, &err);
+    if (!lg)
+        return fail_resp(resp, ADT_EIO, err.msg);
+    static const char *const types[] = {"alert.raise", "alert.ack", "alert.resolve",
+                                        "alert.escalate", "label.set", "incident.open",
+                                        "incident.ack", "incident.resolve"};
+    cJSON *evs = events_many(c, lg, types, sizeof types / sizeof *types, &err);
+    c->env.pool_put(c->env.ctx, lg);
+    if (!evs)
+        return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
+    raci_policy *pol = NULL;
+    adt_err perr = {0};
+    raci_load_current(c->env.data_dir, &pol, &perr);
+    cJSON *labels = latest_labels(evs);
+    int64_t now = rfc3339_now_us();
+    cJSON *alerts = cJSON_CreateArray(), *incidents = cJSON_CreateArray();
+    const cJSON *e;
+    cJSON_ArrayForEach(e, evs)
+    {
+        if (is_type(e, "alert.raise") && jstr(e, "alert_id"))
+            cJSON_AddItemToArray(alerts, op_alert(pol, e, evs, labels, now));
+        else if (is_type(e, "incident.open") && jstr(e, "incident_id"))
+            cJSON_AddItemToArray(incidents, op_incident(pol, e, evs));
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddItemToObject(j, "alerts", alerts);
+    cJSON_AddItemToObject(j, "incidents", incidents);
+    /* How far the operators' verdicts are from counting in the report. */
+    uint64_t verdicts = 0;
+    const cJSON *lt;
+    cJSON_ArrayForEach(lt, labels)
+    verdicts += jstr(lt, "device") && !str_eq(lt, "label", "unsure");
+    cJSON_AddNumberToObject(j, "operator_verdicts", (double)verdicts);
+    cJSON_AddNumberToObject(j, "min_operator_labels", (double)min_operator_labels(c));
+    /* Predictions to label: the latest positive predictions of the deployed model. */
+    cJSON *preds = cJSON_AddArrayToObject(j, "predictions");
+    op_predictions(c, labels, preds);
     cJSON_Delete(labels);
     cJSON_Delete(evs);
     raci_free(pol);
@@ -1249,13 +1140,11 @@ static int v_models(console *c, const api_request *req, api_response *resp)
         else if (is_type(e, "model.train"))
             cJSON_AddItemToArray(train, cJSON_Duplicate(e, true));
     }
-#if AUDITD_HAVE_PIPELINE
     cJSON *models = NULL;
     if (model_list_json(c->env.data_dir, &models, &err) == ADT_OK)
         cJSON_AddItemToObject(j, "models", models);
     else
         cJSON_AddItemToObject(j, "models", cJSON_CreateArray());
-#endif
     cJSON_Delete(evs);
     raci_free(pol);
     return send_json(resp, 200, j);
@@ -1263,7 +1152,6 @@ static int v_models(console *c, const api_request *req, api_response *resp)
 
 static int v_lineage(console *c, const api_request *req, api_response *resp)
 {
-#if AUDITD_HAVE_PIPELINE
     const char *m = api_param_get(req, "model");
     if (!m || !conreq_id_ok(m) || !strchr(m, '@'))
         return api_error(resp, 400, "invalid", "give ?model=NAME@VERSION");
@@ -1287,11 +1175,6 @@ static int v_lineage(console *c, const api_request *req, api_response *resp)
     }
     resp->status = 200;
     return ADT_OK;
-#else
-    (void)c;
-    (void)req;
-    return api_error(resp, 501, "not_implemented", "the pipeline is not built into this daemon");
-#endif
 }
 
 static int v_people(console *c, api_response *resp)
@@ -1388,7 +1271,6 @@ static int a_ack_resolve(console *c, const api_request *req, api_response *resp,
 static int label_reading(console *c, const conreq_label *in, const cJSON *raise, char *device,
                          size_t dcap, char *rtime, size_t rcap, adt_err *err)
 {
-#if AUDITD_HAVE_PIPELINE
     sqlite3 *db = NULL;
     int rc = tdb_open(c->env.data_dir, false, &db, err);
     if (rc == ADT_ENOTFOUND && in->kind == CONREQ_TARGET_ALERT)
@@ -1421,17 +1303,6 @@ static int label_reading(console *c, const conreq_label *in, const cJSON *raise,
     }
     tdb_close(db);
     return rc;
-#else
-    (void)c;
-    (void)in;
-    (void)raise;
-    (void)device;
-    (void)dcap;
-    (void)rtime;
-    (void)rcap;
-    (void)err;
-    return ADT_OK;
-#endif
 }
 
 static int a_label(console *c, const api_request *req, api_response *resp)
@@ -1618,7 +1489,6 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
     if (rc)
         return fail_resp(resp, rc, err.msg);
     uint64_t index = 0;
-#if AUDITD_HAVE_PIPELINE
     if (model_change && !strcmp(op, "approve")) {
         /* The registry keeps the approval the deployment gate checks. */
         char cred[PERSON_CRED_ID_LEN + 1] = "";
@@ -1630,9 +1500,6 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
         log_msg(LOG_INFO, MOD, "%s approved %s (model %s@%s)", req->principal, id, name, ver);
         return answer_recorded(resp, type, ix);
     }
-#else
-    (void)model_change;
-#endif
     cJSON *ev = cJSON_CreateObject();
     cJSON_AddStringToObject(ev, "type", type);
     cJSON_AddStringToObject(ev, "change_id", id);
@@ -1650,7 +1517,6 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
 static int quarantine_pending(console *c, int64_t *n, adt_err *err)
 {
     *n = 0;
-#if AUDITD_HAVE_PIPELINE
     sqlite3 *db = NULL;
     int rc = tdb_open(c->env.data_dir, false, &db, err);
     if (rc == ADT_ENOTFOUND)
@@ -1666,11 +1532,6 @@ static int quarantine_pending(console *c, int64_t *n, adt_err *err)
     sqlite3_finalize(st);
     tdb_close(db);
     return rc;
-#else
-    (void)c;
-    (void)err;
-    return ADT_OK;
-#endif
 }
 
 /* The person asks for the replay (`quarantine.replay`, writer person); the

@@ -9,9 +9,9 @@
  * person is revoked or given a new password. Request bodies and the cookie
  * are parsed by conreq.h.
  *
- * Rights: one table (console.c, `perms`) says which console roles may use
- * which method and path, for the console's own endpoints and for the /v1 API
- * when it is reached with a session cookie. On top of it every action is
+ * Rights: the daemon's one rights table (rights.h) says which console roles
+ * may use which method and path, for the console's own endpoints and for
+ * the /v1 API when it is reached with a session cookie. On top of it every action is
  * checked against the RACI policy in force (an approval only by the
  * activity's Accountable, an acknowledgement only by its R or A, ...).
  * Every action is one ledger event with writer `person`, `actor` the
@@ -70,11 +70,6 @@ typedef struct console_hdrs {
  * expired session), ADT_EFORBIDDEN (CSRF, origin, or rights) with `err`. */
 int console_authenticate(console *c, const console_hdrs *h, api_request *req, char *principal,
                          size_t pcap, adt_err *err);
-
-/* The rights table: may a person with console roles `roles` (person.h bits)
- * use `method` `path`? `what` (may be NULL) names the right that matched
- * the method and path, whoever holds it (NULL: none does). */
-bool console_may(unsigned roles, const char *method, const char *path, const char **what);
 
 /* True if this path is served by the console (assets, session, /v1/console). */
 bool console_path(const char *path);

@@ -1,9 +1,10 @@
 #include "evindex.h"
 
 #include "canon.h"
-#include "rfc3339.h"
+#include "leaf.h"
+#include "numparse.h"
+#include "sqldb.h"
 
-#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -28,24 +29,20 @@ static const char schema[] =
 
 int evindex_open(const char *data_dir, evindex **out, adt_err *err)
 {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, EVINDEX_DB_FILE) >= sizeof path)
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
     evindex *ix = calloc(1, sizeof *ix);
     if (!ix)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     pthread_mutex_init(&ix->mu, NULL);
-    char *em = NULL;
-    if (sqlite3_open_v2(path, &ix->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK ||
-        (sqlite3_busy_timeout(ix->db, 10000), sqlite3_exec(ix->db, schema, NULL, NULL, &em)) ||
-        sqlite3_prepare_v2(ix->db,
-                           "INSERT OR REPLACE INTO ev(idx, type, source, actor, time_us, agent_seq) "
-                           "VALUES(?,?,?,?,?,?)", -1, &ix->ins, NULL)) {
-        adt_fail(err, ADT_EIO, "cannot open %s: %s", path, em ? em : sqlite3_errmsg(ix->db));
-        sqlite3_free(em);
+    int rc = sqldb_open(data_dir, EVINDEX_DB_FILE, SQLDB_CREATE, SQLDB_REBUILDABLE, NULL, &ix->db,
+                        err);
+    if (!rc)
+        rc = sqldb_exec(ix->db, schema, "creating the index", err);
+    if (!rc)
+        rc = sqldb_prepare(ix->db, "INSERT OR REPLACE INTO ev(idx, type, source, actor, time_us, "
+                           "agent_seq) VALUES(?,?,?,?,?,?)", &ix->ins, err);
+    if (rc) {
         evindex_close(ix);
-        return ADT_EIO;
+        return rc;
     }
     *out = ix;
     return ADT_OK;
@@ -56,27 +53,9 @@ void evindex_close(evindex *ix)
     if (!ix)
         return;
     sqlite3_finalize(ix->ins);
-    sqlite3_close(ix->db);
+    sqldb_close(ix->db);
     pthread_mutex_destroy(&ix->mu);
     free(ix);
-}
-
-/* Decode a JSON string value span (with quotes) into out[cap]; "" if not a string. */
-static void json_str(const char *v, size_t vl, char *out, size_t cap)
-{
-    out[0] = '\0';
-    if (vl < 2 || v[0] != '"')
-        return;
-    if (!memchr(v, '\\', vl)) {
-        size_t n = vl - 2 < cap - 1 ? vl - 2 : cap - 1;
-        memcpy(out, v + 1, n);
-        out[n] = '\0';
-        return;
-    }
-    cJSON *j = cJSON_ParseWithLength(v, vl);
-    if (j && cJSON_IsString(j))
-        snprintf(out, cap, "%s", j->valuestring);
-    cJSON_Delete(j);
 }
 
 typedef struct scan_ctx {
@@ -84,37 +63,27 @@ typedef struct scan_ctx {
     int rc;
 } scan_ctx;
 
+/* One entry into the index. The index is derived: an entry that is not a
+ * leaf of the ledger's form (only a damaged file has one; verify says
+ * which) is indexed with empty fields rather than stopping the catch-up. */
 static int on_leaf(void *vctx, uint64_t index, const char *leaf, size_t len)
 {
     scan_ctx *sc = vctx;
-    const char *v, *p;
-    size_t vl, pl;
-    char type[200] = "", source[200] = "", actor[200] = "", when[64] = "";
-    int64_t t = 0, seq = -1;
-    int has_t = 0;
-    if (!canon_member(leaf, len, "type", &v, &vl))
-        json_str(v, vl, type, sizeof type);
-    if (!canon_member(leaf, len, "source", &v, &vl))
-        json_str(v, vl, source, sizeof source);
-    if (!canon_member(leaf, len, "payload", &p, &pl)) {
-        if (!canon_member(p, pl, "actor", &v, &vl))
-            json_str(v, vl, actor, sizeof actor);
-        if (!canon_member(p, pl, "time", &v, &vl)) {
-            json_str(v, vl, when, sizeof when);
-            has_t = rfc3339_parse(when, strlen(when), &t) == ADT_OK;
-        }
+    leaf_view lv;
+    adt_err perr;
+    if (leaf_parse(leaf, len, index, &lv, &perr))
+        memset(&lv, 0, sizeof lv);
+    int64_t seq = -1;
+    const char *v;
+    size_t vl;
+    if (lv.has_sig && !canon_member(lv.sig, lv.sig_len, "seq", &v, &vl)) {
+        uint64_t s;
+        if (!num_u64n(v, vl, INT64_MAX, &s) && s > 0)
+            seq = (int64_t)s;
     }
-    if (!canon_member(leaf, len, "sig", &p, &pl) && !canon_member(p, pl, "seq", &v, &vl)) {
-        char num[24];
-        if (vl < sizeof num) {
-            memcpy(num, v, vl);
-            num[vl] = '\0';
-            char *e;
-            long long s = strtoll(num, &e, 10);
-            if (*e == '\0' && s > 0)
-                seq = s;
-        }
-    }
+    const char *type = lv.type, *source = lv.source, *actor = lv.actor;
+    bool has_t = lv.has_time;
+    int64_t t = lv.time_us;
     sqlite3_stmt *s = sc->ix->ins;
     sqlite3_reset(s);
     sqlite3_bind_int64(s, 1, (sqlite3_int64)index);

@@ -3,6 +3,8 @@
 #include "agentsig.h"
 #include "canon.h"
 #include "rfc3339.h"
+#include "sqldb.h"
+#include "state.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -31,34 +33,24 @@ static const char schema[] =
 
 static int db_fail(person_db *p, adt_err *err, const char *what)
 {
-    return adt_fail(err, ADT_EIO, "state.db (persons): %s: %s", what, sqlite3_errmsg(p->db));
+    return sqldb_fail(p->db, what, err);
 }
 
 int person_open(const char *data_dir, person_db **out, adt_err *err)
 {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/state.db", data_dir) >= sizeof path)
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
     if (sodium_init() < 0)
         return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     person_db *p = calloc(1, sizeof *p);
     if (!p)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     pthread_mutex_init(&p->mu, NULL);
-    if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        adt_fail(err, ADT_EIO, "cannot open %s: %s", path, p->db ? sqlite3_errmsg(p->db) : "?");
+    /* People and their password hashes are not rebuilt from anything. */
+    int rc = sqldb_open(data_dir, STATE_DB_FILE, SQLDB_CREATE, SQLDB_DURABLE, NULL, &p->db, err);
+    if (!rc)
+        rc = sqldb_exec(p->db, schema, "creating the console's people tables", err);
+    if (rc) {
         person_close(p);
-        return ADT_EIO;
-    }
-    sqlite3_busy_timeout(p->db, 10000);
-    char *em = NULL;
-    if (sqlite3_exec(p->db, "PRAGMA journal_mode=WAL;", NULL, NULL, &em) ||
-        sqlite3_exec(p->db, schema, NULL, NULL, &em)) {
-        adt_fail(err, ADT_EIO, "initialising persons in %s: %s", path, em ? em : "?");
-        sqlite3_free(em);
-        person_close(p);
-        return ADT_EIO;
+        return rc;
     }
     *out = p;
     return ADT_OK;
@@ -68,7 +60,7 @@ void person_close(person_db *p)
 {
     if (!p)
         return;
-    sqlite3_close(p->db);
+    sqldb_close(p->db);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }

@@ -12,19 +12,14 @@
 #include "log.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "rights.h"
 #include "state.h"
 #include "witsrv.h"
 #include "wsubmit.h"
 
-#if AUDITD_HAVE_PIPELINE
 #include "pipeline.h"
-#endif
-#if AUDITD_HAVE_CONTROLS
 #include "controls.h"
-#endif
-#if AUDITD_HAVE_REPORTS
 #include "reports.h"
-#endif
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,11 +57,11 @@
 /* Reasons a request is refused, for /metrics. */
 enum {
     R_INVALID, R_UNAUTH, R_FORBIDDEN, R_NOTFOUND, R_METHOD, R_REPLAY, R_TOOBIG, R_BUSY,
-    R_SHUTDOWN, R_NOTIMPL, R_INTERNAL, R_COUNT
+    R_SHUTDOWN, R_UNAVAIL, R_INTERNAL, R_COUNT
 };
 static const char *const reason_names[R_COUNT] = {
     "invalid", "unauthenticated", "forbidden", "not_found", "method_not_allowed", "replay",
-    "too_large", "busy", "shutting_down", "not_implemented", "internal"};
+    "too_large", "busy", "shutting_down", "unavailable", "internal"};
 
 static const uint64_t batch_bounds[] = {1, 10, 100, 1000, 10000};
 #define NBATCH (sizeof batch_bounds / sizeof batch_bounds[0])
@@ -116,13 +111,9 @@ struct server {
     pthread_cond_t verify_cv;
     char *tls_cert, *tls_key; /* key in sodium_malloc'd memory */
     size_t tls_key_len;
-#if AUDITD_HAVE_PIPELINE
     pipeline *pl;
-#endif
     bool mqtt_started;
-#if AUDITD_HAVE_CONTROLS
     controls *ct;
-#endif
     cosigdb *cdb;   /* witnesses' cosignatures on our checkpoints (NULL: none yet, none configured) */
     wsubmit *wsub;  /* submitter to --witness URLs, or NULL */
     witsrv *wsrv;   /* POST /add-checkpoint when this data directory is a witness, or NULL */
@@ -186,13 +177,11 @@ static void con_pool_put(void *ctx, ledger *lg)
     pool_put(ctx, lg);
 }
 
-#if AUDITD_HAVE_PIPELINE
 static int con_replay(void *ctx, uint64_t request, buf *out, adt_err *err)
 {
     server *s = ctx;
     return pipeline_replay(s->pl, request, out, err);
 }
-#endif
 
 /* ---------- helpers ---------- */
 
@@ -556,10 +545,14 @@ static int h_log_entry(rq *q)
     return rc;
 }
 
-static int h_proof_inclusion(rq *q)
+/* GET /v1/log/proof/inclusion?index=I&tree_size=N and
+ * GET /v1/log/proof/consistency?first=M&second=N: the RFC 6962 proof, with
+ * the two numbers named as asked. */
+static int h_proof(rq *q, bool inclusion)
 {
-    uint64_t idx = 0, n = 0;
-    if (param_u64(q, "index", &idx, true, NULL) || param_u64(q, "tree_size", &n, true, NULL))
+    const char *ka = inclusion ? "index" : "first", *kb = inclusion ? "tree_size" : "second";
+    uint64_t a = 0, b = 0;
+    if (param_u64(q, ka, &a, true, NULL) || param_u64(q, kb, &b, true, NULL))
         return ADT_OK;
     adt_err err = {0};
     ledger *lg = pool_get(q->s, &err);
@@ -569,49 +562,33 @@ static int h_proof_inclusion(rq *q)
     merkle_hash path[MERKLE_MAX_PROOF];
     size_t np = 0;
     int rc = ledger_size(lg, &size, &err);
-    if (!rc && (idx >= n || n > size))
-        rc = adt_fail(&err, ADT_EINVAL, "need index < tree_size <= %llu (the ledger size)",
+    if (!rc && (inclusion ? a >= b || b > size : a == 0 || a > b || b > size))
+        rc = adt_fail(&err, ADT_EINVAL, inclusion
+                                            ? "need index < tree_size <= %llu (the ledger size)"
+                                            : "need 0 < first <= second <= %llu (the ledger size)",
                       (unsigned long long)size);
     if (!rc)
-        rc = ledger_prove_inclusion(lg, idx, n, path, &np, &err);
+        rc = inclusion ? ledger_prove_inclusion(lg, a, b, path, &np, &err)
+                       : ledger_prove_consistency(lg, a, b, path, &np, &err);
     pool_put(q->s, lg);
     if (rc)
         return err_resp(q->resp, rc, err.msg);
     q->resp->status = 200;
-    rc = buf_printf(&q->resp->body, "{\"index\":%llu,\"tree_size\":%llu,\"hashes\":",
-                    (unsigned long long)idx, (unsigned long long)n);
+    rc = buf_printf(&q->resp->body, "{\"%s\":%llu,\"%s\":%llu,\"hashes\":", ka,
+                    (unsigned long long)a, kb, (unsigned long long)b);
     if (!rc)
         rc = put_hashes(&q->resp->body, path, np);
     return rc ? rc : buf_puts(&q->resp->body, "}\n");
 }
 
+static int h_proof_inclusion(rq *q)
+{
+    return h_proof(q, true);
+}
+
 static int h_proof_consistency(rq *q)
 {
-    uint64_t m = 0, n = 0;
-    if (param_u64(q, "first", &m, true, NULL) || param_u64(q, "second", &n, true, NULL))
-        return ADT_OK;
-    adt_err err = {0};
-    ledger *lg = pool_get(q->s, &err);
-    if (!lg)
-        return err_resp(q->resp, ADT_EIO, err.msg);
-    uint64_t size = 0;
-    merkle_hash path[MERKLE_MAX_PROOF];
-    size_t np = 0;
-    int rc = ledger_size(lg, &size, &err);
-    if (!rc && (m == 0 || m > n || n > size))
-        rc = adt_fail(&err, ADT_EINVAL, "need 0 < first <= second <= %llu (the ledger size)",
-                      (unsigned long long)size);
-    if (!rc)
-        rc = ledger_prove_consistency(lg, m, n, path, &np, &err);
-    pool_put(q->s, lg);
-    if (rc)
-        return err_resp(q->resp, rc, err.msg);
-    q->resp->status = 200;
-    rc = buf_printf(&q->resp->body, "{\"first\":%llu,\"second\":%llu,\"hashes\":",
-                    (unsigned long long)m, (unsigned long long)n);
-    if (!rc)
-        rc = put_hashes(&q->resp->body, path, np);
-    return rc ? rc : buf_puts(&q->resp->body, "}\n");
+    return h_proof(q, false);
 }
 
 /* GET /v1/log/entries?start=S[&end=E]: the exact leaves of entries [S, E) in
@@ -928,43 +905,34 @@ static int h_events_get(rq *q)
     return ADT_OK;
 }
 
-static int h_agents_list(rq *q)
+/* {"<key>": <list>} from one of state.c's JSON listings. */
+static int h_state_list(rq *q, const char *key,
+                        int (*list)(state *st, buf *out, adt_err *err))
 {
     adt_err err = {0};
-    buf_puts(&q->resp->body, "{\"agents\":");
-    int rc = state_agent_list_json(q->s->st, &q->resp->body, &err);
+    buf_printf(&q->resp->body, "{\"%s\":", key);
+    int rc = list(q->s->st, &q->resp->body, &err);
     if (rc)
         return err_resp(q->resp, rc, err.msg);
     q->resp->status = 200;
     return buf_puts(&q->resp->body, "}\n");
 }
 
+static int h_agents_list(rq *q)
+{
+    return h_state_list(q, "agents", state_agent_list_json);
+}
+
 static int h_tokens_list(rq *q)
 {
-    adt_err err = {0};
-    buf_puts(&q->resp->body, "{\"tokens\":");
-    int rc = state_token_list_json(q->s->st, &q->resp->body, &err);
-    if (rc)
-        return err_resp(q->resp, rc, err.msg);
-    q->resp->status = 200;
-    return buf_puts(&q->resp->body, "}\n");
+    return h_state_list(q, "tokens", state_token_list_json);
 }
 
 /* Record an administrative act through the commit queue (source "auditd"). */
 static int audit_via_queue(server *s, const char *type, const char *actor, const char *fields,
                            adt_err *err)
 {
-    buf p;
-    buf_init(&p, 65536);
-    int rc = state_audit_payload(&p, type, actor, fields, err);
-    if (!rc) {
-        ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len,
-                          .writer = EVENT_WRITER_AUDITD};
-        ledger_commit c;
-        rc = commitq_submit(s->cq, &it, 1, &c, err);
-    }
-    buf_free(&p);
-    return rc;
+    return state_audit_record(&(evsink){.cq = s->cq}, type, actor, fields, 0, err);
 }
 
 static int h_agent_revoke(rq *q)
@@ -991,13 +959,15 @@ static int h_agent_revoke(rq *q)
 
 typedef int (*part_fn)(rq *q);
 
-static int h_not_built(rq *q)
+/* A part that did not open when the daemon started (its error is in the
+ * daemon's log); the rest of the daemon keeps serving. */
+static int h_unavailable(rq *q, const char *part)
 {
-    return api_error(q->resp, 501, "not_implemented", "%s is served by a part that is not built "
-                     "into this daemon yet", q->req->path);
+    return api_error(q->resp, 503, "unavailable", "%s is served by the %s, which did not open when "
+                     "the daemon started: see the daemon's log, fix the cause and restart it",
+                     q->req->path, part);
 }
 
-#if AUDITD_HAVE_PIPELINE || AUDITD_HAVE_CONTROLS || AUDITD_HAVE_REPORTS
 static int part_answer(rq *q, int rc)
 {
     if (rc == ADT_ENOTFOUND && q->resp->status == 0)
@@ -1006,41 +976,28 @@ static int part_answer(rq *q, int rc)
         return err_resp(q->resp, rc, "request failed");
     return ADT_OK;
 }
-#endif
 
-#if AUDITD_HAVE_PIPELINE
 static int h_pipeline(rq *q)
 {
     if (!q->s->pl)
-        return h_not_built(q);
+        return h_unavailable(q, "pipeline");
     return part_answer(q, pipeline_api(q->s->pl, q->req, q->resp));
 }
-#else
-#define h_pipeline h_not_built
-#endif
-#if AUDITD_HAVE_CONTROLS
 static int h_controls(rq *q)
 {
     if (!q->s->ct)
-        return h_not_built(q);
+        return h_unavailable(q, "controls engine");
     return part_answer(q, controls_api(q->s->ct, q->req, q->resp));
 }
-#else
-#define h_controls h_not_built
-#endif
-#if AUDITD_HAVE_REPORTS
 static int h_reports(rq *q)
 {
     return part_answer(q, reports_api(q->s->dir, q->s->cq, q->req, q->resp));
 }
-#else
-#define h_reports h_not_built
-#endif
 
 static int h_console(rq *q)
 {
     if (!q->s->con)
-        return h_not_built(q);
+        return h_unavailable(q, "web console");
     int rc = console_api(q->s->con, q->ch, q->req, q->resp);
     if (rc && q->resp->status == 0)
         return err_resp(q->resp, rc, "request failed");
@@ -1049,51 +1006,48 @@ static int h_console(rq *q)
 
 /* ---------- routing ---------- */
 
-/* NEED_SESSION: a person signed in to the console (cookie), nothing else. */
-enum { NEED_NONE, NEED_AGENT, NEED_READ, NEED_ADMIN, NEED_SESSION };
 
 typedef struct route {
     const char *method;
     const char *path;
     int prefix; /* 1: path or path + "/..." ; 2: path + "..." (the rest non-empty) */
-    int need;
     part_fn fn;
 } route;
 
 static const route routes[] = {
-    {"GET", "/healthz", 0, NEED_NONE, h_healthz},
-    {"GET", "/metrics", 0, NEED_NONE, h_metrics},
-    {"GET", "/v1/log/key", 0, NEED_NONE, h_log_key},
-    {"GET", "/v1/log/checkpoint", 0, NEED_NONE, h_log_checkpoint},
-    {"GET", "/v1/log/entries", 0, NEED_READ, h_log_entries_range},
-    {"GET", "/v1/log/entries/", 2, NEED_READ, h_log_entry},
-    {"GET", "/v1/log/proof/inclusion", 0, NEED_READ, h_proof_inclusion},
-    {"GET", "/v1/log/proof/consistency", 0, NEED_READ, h_proof_consistency},
-    {"POST", "/v1/events", 0, NEED_AGENT, h_events_post},
-    {"GET", "/v1/events", 0, NEED_READ, h_events_get},
-    {"GET", "/v1/agent/batches/", 2, NEED_AGENT, h_agent_batch},
-    {"GET", "/v1/agents", 0, NEED_ADMIN, h_agents_list},
-    {"POST", "/v1/agents/", 2, NEED_ADMIN, h_agent_revoke},
-    {"GET", "/v1/tokens", 0, NEED_ADMIN, h_tokens_list},
-    {"POST", "/v1/telemetry", 0, NEED_AGENT, h_pipeline},
-    {"GET", "/v1/devices", 1, NEED_READ, h_pipeline},
-    {"GET", "/v1/quarantine", 1, NEED_READ, h_pipeline},
-    {"GET", "/v1/models", 1, NEED_READ, h_pipeline},
-    {"GET", "/v1/controls", 1, NEED_READ, h_controls},
-    {"GET", "/v1/findings", 0, NEED_READ, h_controls},
-    {"GET", "/v1/raci", 0, NEED_READ, h_controls},
-    {"GET", "/v1/reports/", 2, NEED_READ, h_reports},  /* read: records nothing */
-    {"POST", "/v1/reports/", 2, NEED_READ, h_reports}, /* issue: records report.issued */
-    {"GET", "/v1/shipments/", 2, NEED_READ, h_reports}, /* batches for the central tier */
-    {"POST", "/add-checkpoint", 0, NEED_NONE, h_witness}, /* C2SP tlog-witness */
-    {"GET", "/v1/witness/", 2, NEED_NONE, h_witness_get}, /* its monitoring prefix */
-    {"GET", "/v1/central/", 2, NEED_READ, h_central},     /* auditd central serve */
-    {"GET", "/ui", 1, NEED_NONE, h_console},
-    {"POST", "/v1/session", 0, NEED_NONE, h_console},
-    {"GET", "/v1/session", 0, NEED_SESSION, h_console},
-    {"DELETE", "/v1/session", 0, NEED_SESSION, h_console},
-    {"GET", "/v1/console/", 2, NEED_SESSION, h_console},
-    {"POST", "/v1/console/", 2, NEED_SESSION, h_console},
+    {"GET", "/healthz", 0, h_healthz},
+    {"GET", "/metrics", 0, h_metrics},
+    {"GET", "/v1/log/key", 0, h_log_key},
+    {"GET", "/v1/log/checkpoint", 0, h_log_checkpoint},
+    {"GET", "/v1/log/entries", 0, h_log_entries_range},
+    {"GET", "/v1/log/entries/", 2, h_log_entry},
+    {"GET", "/v1/log/proof/inclusion", 0, h_proof_inclusion},
+    {"GET", "/v1/log/proof/consistency", 0, h_proof_consistency},
+    {"POST", "/v1/events", 0, h_events_post},
+    {"GET", "/v1/events", 0, h_events_get},
+    {"GET", "/v1/agent/batches/", 2, h_agent_batch},
+    {"GET", "/v1/agents", 0, h_agents_list},
+    {"POST", "/v1/agents/", 2, h_agent_revoke},
+    {"GET", "/v1/tokens", 0, h_tokens_list},
+    {"POST", "/v1/telemetry", 0, h_pipeline},
+    {"GET", "/v1/devices", 1, h_pipeline},
+    {"GET", "/v1/quarantine", 1, h_pipeline},
+    {"GET", "/v1/models", 1, h_pipeline},
+    {"GET", "/v1/controls", 1, h_controls},
+    {"GET", "/v1/findings", 0, h_controls},
+    {"GET", "/v1/raci", 0, h_controls},
+    {"GET", "/v1/reports/", 2, h_reports},  /* read: records nothing */
+    {"POST", "/v1/reports/", 2, h_reports}, /* issue: records report.issued */
+    {"GET", "/v1/shipments/", 2, h_reports}, /* batches for the central tier */
+    {"POST", "/add-checkpoint", 0, h_witness}, /* C2SP tlog-witness */
+    {"GET", "/v1/witness/", 2, h_witness_get}, /* its monitoring prefix */
+    {"GET", "/v1/central/", 2, h_central},     /* auditd central serve */
+    {"GET", "/ui", 1, h_console},
+    {"POST", "/v1/session", 0, h_console},
+    {"GET", "/v1/session", 0, h_console},
+    {"DELETE", "/v1/session", 0, h_console},
+    {"GET", "/v1/console/", 2, h_console},
+    {"POST", "/v1/console/", 2, h_console},
 };
 
 static bool path_matches(const route *r, const char *path)
@@ -1127,6 +1081,7 @@ typedef struct conn_req {
     server *s;
     struct MHD_Connection *conn;
     const route *rt;
+    const rights_entry *right;  /* who may call it (rights.h); NULL: nobody */
     const char *url, *method;   /* libmicrohttpd's, valid until the request completes */
     param_acc pa;
     buf body;
@@ -1168,8 +1123,9 @@ static enum MHD_Result on_param(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
-static int reason_of(int status)
+static int reason_of(const api_response *r)
 {
+    int status = r->status;
     switch (status) {
     case 400: return R_INVALID;
     case 401: return R_UNAUTH;
@@ -1179,8 +1135,7 @@ static int reason_of(int status)
     case 409: return R_REPLAY;
     case 413: return R_TOOBIG;
     case 429: return R_BUSY;
-    case 501: return R_NOTIMPL;
-    case 503: return R_SHUTDOWN;
+    case 503: return r->retry_after ? R_SHUTDOWN : R_UNAVAIL; /* draining sets Retry-After */
     default: return R_INTERNAL;
     }
 }
@@ -1195,7 +1150,7 @@ static enum MHD_Result send_resp(server *s, struct MHD_Connection *c, api_respon
     if (r->status == 0)
         err_resp(r, ADT_EINTERNAL, "handler produced no answer");
     if (r->status >= 400)
-        atomic_fetch_add(&s->rejected[reason_of(r->status)], 1);
+        atomic_fetch_add(&s->rejected[reason_of(r)], 1);
     size_t len = 0;
     char *data = buf_steal(&r->body, &len);
     struct MHD_Response *resp;
@@ -1323,6 +1278,68 @@ static bool inflight_wait(server *s, const char *agent, uint64_t seq, int ms)
 
 /* ---------- authentication ---------- */
 
+/* The agent's part of authenticate, from the headers alone: the
+ * AuditdAgent header parses, the agent is known and not revoked, its
+ * timestamp is within max_skew_seconds and its seq ahead, or the request is
+ * the resend of a committed batch request (cr->stale_seq). A copy still in
+ * flight is 409 with Retry-After. Fills `resp` on refusal. */
+static int authenticate_agent(server *s, const char *authz, conn_req *cr, api_response *resp)
+{
+    adt_err err = {0};
+    size_t alen = strlen(authz);
+    agentsig_hdr *sig = &cr->sig;
+    char agent_role[16] = "";
+    uint64_t last_seq = 0;
+    int rc = agentsig_parse(authz, alen, sig, &err);
+    if (!rc)
+        rc = state_agent_lookup(s->st, sig->name, cr->pub, agent_role, sizeof agent_role,
+                                &last_seq, &err);
+    if (rc == ADT_ENOTFOUND)
+        rc = ADT_EAUTH;
+    if (!rc) {
+        int64_t now = time(NULL);
+        int64_t d = now > sig->ts ? now - sig->ts : sig->ts - now;
+        if ((uint64_t)d > s->cfg.max_skew_seconds)
+            rc = adt_fail(&err, ADT_EREPLAY, "request timestamp is %lld s away from the server's "
+                          "clock (allowed: %llu s); check the agent's clock", (long long)d,
+                          (unsigned long long)s->cfg.max_skew_seconds);
+    }
+    if (!rc)
+        rc = state_seq_check(sig->name, last_seq, sig->seq, (uint64_t)rfc3339_now_us(), &err);
+    /* The same request again while the first copy is still arriving or
+     * committing: 409 with Retry-After (whichever copy got here first
+     * decides). */
+    if ((!rc || rc == ADT_EREPLAY) && inflight_wait(s, sig->name, sig->seq, 0)) {
+        api_error(resp, 409, "in_flight", "the request signed with seq %llu is still being "
+                  "received or committed; ask again after Retry-After",
+                  (unsigned long long)sig->seq);
+        resp->retry_after = 1;
+        return ADT_ECONFLICT;
+    }
+    /* A seq already used is let through only as the resend of a
+     * committed batch request: it is answered with the original receipt
+     * (after the signature and the body are checked), never appended. */
+    if (rc == ADT_EREPLAY && sig->seq <= last_seq && cr->rt->fn == h_events_post) {
+        ledger *lg = pool_get(s, &err);
+        ledger_batch_rec rec;
+        adt_err e2;
+        if (lg && ledger_batch_by_seq(lg, sig->name, sig->seq, &rec, &e2) == ADT_OK) {
+            cr->stale_seq = true;
+            rc = ADT_OK;
+        }
+        pool_put(s, lg);
+    }
+    if (rc) {
+        err_resp(resp, rc, err.msg);
+        return rc;
+    }
+    snprintf(cr->principal, sizeof cr->principal, "%s", sig->name);
+    cr->role = API_ROLE_AGENT;
+    cr->writer = event_writer_parse(agent_role, strlen(agent_role));
+    cr->agent = true;
+    return ADT_OK;
+}
+
 /* Who is calling, decided from the request line and headers alone, before
  * any body byte is kept: a bearer token must be valid; an agent must be
  * known and not revoked, its timestamp within max_skew_seconds and its seq
@@ -1333,17 +1350,21 @@ static bool inflight_wait(server *s, const char *agent, uint64_t seq, int ms)
  * returns ADT_OK or fills `resp` with the refusal. */
 static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_response *resp)
 {
-    const route *rt = cr->rt;
+    if (!cr->right) {
+        err_resp(resp, ADT_EFORBIDDEN, "no right opens this endpoint to anyone");
+        return ADT_EFORBIDDEN;
+    }
+    api_need need = cr->right->need;
     const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     adt_err err = {0};
     cr->role = API_ROLE_NONE;
     cr->principal[0] = '\0';
-    if (rt->need == NEED_NONE)
+    if (need == API_NEED_PUBLIC)
         return ADT_OK;
     /* A person signed in to the console: the session cookie, CSRF for state
      * changes, and the console's rights table (console.c) decide. Agents'
      * endpoints never take a cookie. */
-    if (!authz && cr->ch.cookie && rt->need != NEED_AGENT && s->con) {
+    if (!authz && cr->ch.cookie && need != API_NEED_AGENT && s->con) {
         api_request req = {.method = cr->method, .path = cr->url};
         int rc = console_authenticate(s->con, &cr->ch, &req, cr->principal, sizeof cr->principal,
                                       &err);
@@ -1356,13 +1377,13 @@ static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_r
         cr->person_roles = req.person_roles;
         return ADT_OK;
     }
-    if (rt->need == NEED_SESSION) {
+    if (need == API_NEED_SESSION) {
         err_resp(resp, ADT_EAUTH, "this endpoint is for people signed in to the console "
                                   "(POST /v1/session sets the session cookie)");
         return ADT_EAUTH;
     }
     if (!authz) {
-        err_resp(resp, ADT_EAUTH, rt->need == NEED_AGENT
+        err_resp(resp, ADT_EAUTH, need == API_NEED_AGENT
                                       ? "this endpoint needs an agent request signature "
                                         "(Authorization: AuditdAgent ...)"
                                       : "this endpoint needs a bearer token (Authorization: Bearer ...)");
@@ -1378,70 +1399,16 @@ static int authenticate(server *s, struct MHD_Connection *c, conn_req *cr, api_r
         }
         cr->role = role;
     } else if (!strncmp(authz, AGENTSIG_SCHEME " ", strlen(AGENTSIG_SCHEME) + 1)) {
-        agentsig_hdr *sig = &cr->sig;
-        char agent_role[16] = "";
-        uint64_t last_seq = 0;
-        int rc = agentsig_parse(authz, alen, sig, &err);
-        if (!rc)
-            rc = state_agent_lookup(s->st, sig->name, cr->pub, agent_role, sizeof agent_role,
-                                    &last_seq, &err);
-        if (rc == ADT_ENOTFOUND)
-            rc = ADT_EAUTH;
-        if (!rc) {
-            int64_t now = time(NULL);
-            int64_t d = now > sig->ts ? now - sig->ts : sig->ts - now;
-            if ((uint64_t)d > s->cfg.max_skew_seconds)
-                rc = adt_fail(&err, ADT_EREPLAY, "request timestamp is %lld s away from the server's "
-                              "clock (allowed: %llu s); check the agent's clock", (long long)d,
-                              (unsigned long long)s->cfg.max_skew_seconds);
-        }
-        if (!rc)
-            rc = state_seq_check(sig->name, last_seq, sig->seq, (uint64_t)rfc3339_now_us(), &err);
-        /* The same request again while the first copy is still arriving or
-         * committing: 409 with Retry-After (whichever copy got here first
-         * decides). */
-        if ((!rc || rc == ADT_EREPLAY) && inflight_wait(s, sig->name, sig->seq, 0)) {
-            api_error(resp, 409, "in_flight", "the request signed with seq %llu is still being "
-                      "received or committed; ask again after Retry-After",
-                      (unsigned long long)sig->seq);
-            resp->retry_after = 1;
-            return ADT_ECONFLICT;
-        }
-        /* A seq already used is let through only as the resend of a
-         * committed batch request: it is answered with the original receipt
-         * (after the signature and the body are checked), never appended. */
-        if (rc == ADT_EREPLAY && sig->seq <= last_seq && rt->fn == h_events_post) {
-            ledger *lg = pool_get(s, &err);
-            ledger_batch_rec rec;
-            adt_err e2;
-            if (lg && ledger_batch_by_seq(lg, sig->name, sig->seq, &rec, &e2) == ADT_OK) {
-                cr->stale_seq = true;
-                rc = ADT_OK;
-            }
-            pool_put(s, lg);
-        }
-        if (rc) {
-            err_resp(resp, rc, err.msg);
+        int rc = authenticate_agent(s, authz, cr, resp);
+        if (rc)
             return rc;
-        }
-        snprintf(cr->principal, sizeof cr->principal, "%s", sig->name);
-        cr->role = API_ROLE_AGENT;
-        cr->writer = event_writer_parse(agent_role, strlen(agent_role));
-        cr->agent = true;
     } else {
         err_resp(resp, ADT_EAUTH, "unsupported Authorization scheme: use Bearer or AuditdAgent");
         return ADT_EAUTH;
     }
-    bool ok = rt->need == NEED_AGENT   ? cr->role == API_ROLE_AGENT
-              : rt->need == NEED_READ  ? cr->role == API_ROLE_AUDITOR || cr->role == API_ROLE_ADMIN
-              : rt->need == NEED_ADMIN ? cr->role == API_ROLE_ADMIN
-                                       : true;
-    if (!ok) {
-        const char *want = rt->need == NEED_AGENT  ? "an agent"
-                           : rt->need == NEED_READ ? "an auditor or admin token"
-                                                   : "an admin token";
+    if (!api_role_may(cr->role, need)) {
         char m[200];
-        snprintf(m, sizeof m, "%s %s needs %s", cr->method, cr->url, want);
+        snprintf(m, sizeof m, "%s %s needs %s", cr->method, cr->url, api_need_text(need));
         err_resp(resp, ADT_EFORBIDDEN, m);
         return ADT_EFORBIDDEN;
     }
@@ -1616,6 +1583,7 @@ static enum MHD_Result begin_request(server *s, struct MHD_Connection *c, const 
             path_known = true;
             if (!strcmp(routes[i].method, rm)) {
                 cr->rt = &routes[i];
+                cr->right = rights_find(rm, url);
                 break;
             }
         }
@@ -1632,7 +1600,7 @@ static enum MHD_Result begin_request(server *s, struct MHD_Connection *c, const 
         return send_resp(s, c, r);
     }
     cr->body_max = strcmp(rm, "POST") ? 0
-                   : cr->rt->need == NEED_NONE ? PUBLIC_BODY_MAX
+                   : cr->right && cr->right->need == API_NEED_PUBLIC ? PUBLIC_BODY_MAX
                                                : s->cfg.max_body_bytes;
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t clen = 0;
@@ -1771,10 +1739,8 @@ static void on_commit(void *ctx, const ledger_commit *c)
 {
     server *s = ctx;
     wsubmit_notify(s->wsub, c->tree_size);
-#if AUDITD_HAVE_CONTROLS
     if (s->ct)
         controls_notify(s->ct, c);
-#endif
 }
 
 static void mhd_log(void *cls, const char *fm, va_list ap)
@@ -1929,16 +1895,12 @@ static void verify_stop(server *s)
 /* Stop taking telemetry (MQTT, then the handle) once HTTP is stopped. */
 static void close_pipeline(server *s)
 {
-#if AUDITD_HAVE_PIPELINE
     if (s->pl) {
         if (s->mqtt_started)
             pipeline_mqtt_stop(s->pl);
         pipeline_close(s->pl);
         s->pl = NULL;
     }
-#else
-    (void)s;
-#endif
 }
 
 static void free_server(server *s)
@@ -1964,10 +1926,8 @@ static void free_server(server *s)
     wsubmit_stop(s->wsub);
     cosigdb_close(s->cdb);
     witsrv_close(s->wsrv);
-#if AUDITD_HAVE_CONTROLS
     if (s->ct)
         controls_close(s->ct);
-#endif
     pool_close_all(s);
     evindex_close(s->ix);
     state_close(s->st);
@@ -2015,6 +1975,156 @@ int server_start(const char *data_dir, const srvcfg *cfg, server **out, adt_err 
     return server_start_ext(data_dir, cfg, NULL, out, err);
 }
 
+/* Start phase 1: the ledger's read pool, state, the event index, the commit
+ * queue and its listener, controls, witnessing, the pipeline (and MQTT) and
+ * the console. A part that does not open (controls, pipeline) leaves its
+ * endpoints answering 503; anything else fails the start. */
+static int open_parts(server *s, const char *data_dir, const srvcfg *cfg, adt_err *err)
+{
+    int rc;
+    ledger *lg = NULL;
+    if ((rc = ledger_open(data_dir, LEDGER_RDONLY, &lg, err))) {
+        adt_err_prefix(err, "opening the ledger in %s (create one with 'auditd init')", data_dir);
+        return rc;
+    }
+    snprintf(s->key_line, sizeof s->key_line, "%s", ledger_key_line(lg));
+    pool_put(s, lg);
+    s->pool_open = 1;
+    if ((rc = state_open(data_dir, &s->st, err)) || (rc = evindex_open(data_dir, &s->ix, err)))
+        return rc;
+    commitq_opts qo = {.max_pending_events = cfg->queue_max_events,
+                       .max_group_events = cfg->max_group_events};
+    if ((rc = commitq_start(data_dir, &qo, &s->cq, err)))
+        return rc;
+    if ((rc = controls_open(data_dir, &s->ct, err))) {
+        log_msg(LOG_WARN, MOD, "controls not available (their endpoints answer 503): %s", err->msg);
+        s->ct = NULL;
+        rc = ADT_OK;
+    }
+    if ((rc = witness_parts_open(s, data_dir, cfg, err)))
+        return rc;
+    commitq_set_listener(s->cq, on_commit, s);
+    console_env ce = {.data_dir = s->dir, .cq = s->cq, .ix = s->ix, .pool_get = con_pool_get,
+                      .pool_put = con_pool_put, .replay = NULL, .ctx = s};
+    if ((rc = pipeline_open(data_dir, s->cq, &s->pl, err))) {
+        log_msg(LOG_WARN, MOD, "pipeline not available (its endpoints answer 503): %s", err->msg);
+        s->pl = NULL;
+        rc = ADT_OK;
+    }
+    if (cfg->mqtt[0] && !s->pl) {
+        rc = adt_fail(err, ADT_EINVAL, "--mqtt needs the pipeline, which did not open");
+        return rc;
+    }
+    if (s->pl && cfg->mqtt[0]) {
+        if ((rc = pipeline_mqtt_start_tls(s->pl, cfg->mqtt, cfg->mqtt_ca, cfg->mqtt_cert,
+                                          cfg->mqtt_key, err)))
+            return rc;
+        s->mqtt_started = true;
+    }
+    if (s->pl)
+        ce.replay = con_replay;
+    if ((rc = console_open(&ce, &s->con, err))) {
+        adt_err_prefix(err, "opening the web console");
+        return rc;
+    }
+    return ADT_OK;
+}
+
+/* Start phase 2: the handler workers and libmicrohttpd on cfg->listen
+ * (TLS when configured). Sets s->port. */
+static int start_http(server *s, const srvcfg *cfg, adt_err *err)
+{
+    int rc;
+    char host[256];
+    uint16_t port;
+    if ((rc = srvcfg_listen_split(cfg->listen, host, sizeof host, &port, err)))
+        return rc;
+    struct sockaddr_in a4 = {0};
+    struct sockaddr_in6 a6 = {0};
+    struct sockaddr *sa;
+    /* epoll threads that never block (suspend/resume hands slow requests to
+     * the workers): no thread per idle socket and no select() limit of 1024
+     * descriptors. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (strchr(host, ':')) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons(port);
+        inet_pton(AF_INET6, host, &a6.sin6_addr);
+        sa = (struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons(port);
+        inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a4.sin_addr);
+        sa = (struct sockaddr *)&a4;
+    }
+    unsigned max_conn = fd_budget(cfg->max_connections);
+    unsigned threads = cfg->threads ? (unsigned)cfg->threads : 2;
+    if ((rc = workers_start(s, err)))
+        return rc;
+    struct MHD_OptionItem opts[16];
+    int no = 0;
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, sa};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                         (intptr_t)cfg->max_connections_per_ip, NULL};
+    /* The daemon-wide inactivity timeout is the short one for connections
+     * whose request is not authenticated yet (no complete header, or an
+     * anonymous caller); begin_request lengthens it once a caller is known. */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+                                         (intptr_t)cfg->header_timeout_seconds, NULL};
+    /* Per-connection memory (request line, headers, read buffer): the
+     * libmicrohttpd default, stated. Headers beyond it are refused by it. */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
+    if (threads > 1)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
+    if (cfg->tls_cert[0]) {
+        size_t cl;
+        if (!(s->tls_cert = read_file(cfg->tls_cert, &cl, false, err)) ||
+            !(s->tls_key = read_file(cfg->tls_key, &s->tls_key_len, true, err))) {
+            rc = ADT_EIO;
+            return rc;
+        }
+        flags |= MHD_USE_TLS;
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+    }
+    opts[no] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
+    if (!s->mhd) {
+        rc = adt_fail(err, ADT_EIO, "cannot listen on %s (address in use, no permission, or a bad "
+                      "TLS certificate/key)", cfg->listen);
+        return rc;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : port;
+    return ADT_OK;
+}
+
+/* Start phase 3: server.start in the ledger (the configuration's digest,
+ * the address, TLS or not). OUT: hash, the configuration's SHA-256 hex. */
+static int record_start(server *s, const srvcfg *cfg, char hash[65], adt_err *err)
+{
+    int rc;
+    char fields[600];
+    srvcfg_sha256_hex(cfg, hash);
+    buf lb;
+    buf_init(&lb, 400);
+    canon_put_string(&lb, cfg->listen, strlen(cfg->listen));
+    snprintf(fields, sizeof fields, "{\"config_sha256\":\"%s\",\"listen\":%s,\"tls\":%s}", hash,
+             lb.data ? lb.data : "\"\"", cfg->tls_cert[0] ? "true" : "false");
+    buf_free(&lb);
+    if ((rc = audit_via_queue(s, "server.start", "auditd", fields, err))) {
+        adt_err_prefix(err, "recording server.start");
+        return rc;
+    }
+    return ADT_OK;
+}
+
 int server_start_ext(const char *data_dir, const srvcfg *cfg, const server_ext *ext,
                      server **out, adt_err *err)
 {
@@ -2041,143 +2151,10 @@ int server_start_ext(const char *data_dir, const srvcfg *cfg, const server_ext *
     pthread_cond_init(&s->verify_cv, NULL);
     log_set_level(cfg->log_level);
 
-    ledger *lg = NULL;
-    if ((rc = ledger_open(data_dir, LEDGER_RDONLY, &lg, err))) {
-        adt_err_prefix(err, "opening the ledger in %s (create one with 'auditd init')", data_dir);
+    char hash[65];
+    if ((rc = open_parts(s, data_dir, cfg, err)) || (rc = start_http(s, cfg, err)) ||
+        (rc = record_start(s, cfg, hash, err)))
         goto fail;
-    }
-    snprintf(s->key_line, sizeof s->key_line, "%s", ledger_key_line(lg));
-    pool_put(s, lg);
-    s->pool_open = 1;
-    if ((rc = state_open(data_dir, &s->st, err)) || (rc = evindex_open(data_dir, &s->ix, err)))
-        goto fail;
-    commitq_opts qo = {.max_pending_events = cfg->queue_max_events,
-                       .max_group_events = cfg->max_group_events};
-    if ((rc = commitq_start(data_dir, &qo, &s->cq, err)))
-        goto fail;
-#if AUDITD_HAVE_CONTROLS
-    if ((rc = controls_open(data_dir, &s->ct, err))) {
-        log_msg(LOG_WARN, MOD, "controls not available (their endpoints answer 501): %s", err->msg);
-        s->ct = NULL;
-        rc = ADT_OK;
-    }
-#endif
-    if ((rc = witness_parts_open(s, data_dir, cfg, err)))
-        goto fail;
-    commitq_set_listener(s->cq, on_commit, s);
-    console_env ce = {.data_dir = s->dir, .cq = s->cq, .ix = s->ix, .pool_get = con_pool_get,
-                      .pool_put = con_pool_put, .replay = NULL, .ctx = s};
-#if AUDITD_HAVE_PIPELINE
-    if ((rc = pipeline_open(data_dir, s->cq, &s->pl, err))) {
-        log_msg(LOG_WARN, MOD, "pipeline not available (its endpoints answer 501): %s", err->msg);
-        s->pl = NULL;
-        rc = ADT_OK;
-    }
-    if (cfg->mqtt[0] && !s->pl) {
-        rc = adt_fail(err, ADT_EINVAL, "--mqtt needs the pipeline, which did not open");
-        goto fail;
-    }
-    if (s->pl && cfg->mqtt[0]) {
-        if ((rc = pipeline_mqtt_start_tls(s->pl, cfg->mqtt, cfg->mqtt_ca, cfg->mqtt_cert,
-                                          cfg->mqtt_key, err)))
-            goto fail;
-        s->mqtt_started = true;
-    }
-#else
-    if (cfg->mqtt[0]) {
-        rc = adt_fail(err, ADT_EINVAL, "--mqtt needs the pipeline part, which is not built in");
-        goto fail;
-    }
-#endif
-#if AUDITD_HAVE_PIPELINE
-    if (s->pl)
-        ce.replay = con_replay;
-#endif
-    if ((rc = console_open(&ce, &s->con, err))) {
-        adt_err_prefix(err, "opening the web console");
-        goto fail;
-    }
-
-    char host[256];
-    uint16_t port;
-    if ((rc = srvcfg_listen_split(cfg->listen, host, sizeof host, &port, err)))
-        goto fail;
-    struct sockaddr_in a4 = {0};
-    struct sockaddr_in6 a6 = {0};
-    struct sockaddr *sa;
-    /* epoll threads that never block (suspend/resume hands slow requests to
-     * the workers): no thread per idle socket and no select() limit of 1024
-     * descriptors. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    if (strchr(host, ':')) {
-        a6.sin6_family = AF_INET6;
-        a6.sin6_port = htons(port);
-        inet_pton(AF_INET6, host, &a6.sin6_addr);
-        sa = (struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
-    } else {
-        a4.sin_family = AF_INET;
-        a4.sin_port = htons(port);
-        inet_pton(AF_INET, strcmp(host, "localhost") ? host : "127.0.0.1", &a4.sin_addr);
-        sa = (struct sockaddr *)&a4;
-    }
-    unsigned max_conn = fd_budget(cfg->max_connections);
-    unsigned threads = cfg->threads ? (unsigned)cfg->threads : 2;
-    if ((rc = workers_start(s, err)))
-        goto fail;
-    struct MHD_OptionItem opts[16];
-    int no = 0;
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, sa};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL};
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                         (intptr_t)cfg->max_connections_per_ip, NULL};
-    /* The daemon-wide inactivity timeout is the short one for connections
-     * whose request is not authenticated yet (no complete header, or an
-     * anonymous caller); begin_request lengthens it once a caller is known. */
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
-                                         (intptr_t)cfg->header_timeout_seconds, NULL};
-    /* Per-connection memory (request line, headers, read buffer): the
-     * libmicrohttpd default, stated. Headers beyond it are refused by it. */
-    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
-    if (threads > 1)
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
-    if (cfg->tls_cert[0]) {
-        size_t cl;
-        if (!(s->tls_cert = read_file(cfg->tls_cert, &cl, false, err)) ||
-            !(s->tls_key = read_file(cfg->tls_key, &s->tls_key_len, true, err))) {
-            rc = ADT_EIO;
-            goto fail;
-        }
-        flags |= MHD_USE_TLS;
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
-    }
-    opts[no] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    s->mhd = MHD_start_daemon(flags, port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
-                              MHD_OPTION_END);
-    if (!s->mhd) {
-        rc = adt_fail(err, ADT_EIO, "cannot listen on %s (address in use, no permission, or a bad "
-                      "TLS certificate/key)", cfg->listen);
-        goto fail;
-    }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : port;
-
-    char fields[600], hash[65];
-    srvcfg_sha256_hex(cfg, hash);
-    buf lb;
-    buf_init(&lb, 400);
-    canon_put_string(&lb, cfg->listen, strlen(cfg->listen));
-    snprintf(fields, sizeof fields, "{\"config_sha256\":\"%s\",\"listen\":%s,\"tls\":%s}", hash,
-             lb.data ? lb.data : "\"\"", cfg->tls_cert[0] ? "true" : "false");
-    buf_free(&lb);
-    if ((rc = audit_via_queue(s, "server.start", "auditd", fields, err))) {
-        adt_err_prefix(err, "recording server.start");
-        goto fail;
-    }
     if ((rc = console_start(s->con, err)))
         goto fail;
     atomic_store(&s->ready, 1);

@@ -4,6 +4,7 @@
 #include "canon.h"
 #include "ledger.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -27,34 +28,25 @@ static const char schema[] =
 
 static int db_fail(state *st, adt_err *err, const char *what)
 {
-    return adt_fail(err, ADT_EIO, "state.db: %s: %s", what, sqlite3_errmsg(st->db));
+    return sqldb_fail(st->db, what, err);
 }
 
 int state_open(const char *data_dir, state **out, adt_err *err)
 {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", data_dir, STATE_DB_FILE) >= sizeof path)
-        return adt_fail(err, ADT_EINVAL, "data directory path too long");
     if (sodium_init() < 0)
         return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     state *st = calloc(1, sizeof *st);
     if (!st)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     pthread_mutex_init(&st->mu, NULL);
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        adt_fail(err, ADT_EIO, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "?");
+    /* Agents and tokens are re-issued by an administrator if a power cut
+     * loses their last commit; the replay counters only move forward. */
+    int rc = sqldb_open(data_dir, STATE_DB_FILE, SQLDB_CREATE, SQLDB_REBUILDABLE, NULL, &st->db, err);
+    if (!rc)
+        rc = sqldb_exec(st->db, schema, "creating the agent tables", err);
+    if (rc) {
         state_close(st);
-        return ADT_EIO;
-    }
-    sqlite3_busy_timeout(st->db, 10000);
-    char *em = NULL;
-    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &em) ||
-        sqlite3_exec(st->db, schema, NULL, NULL, &em)) {
-        adt_fail(err, ADT_EIO, "initialising %s: %s", path, em ? em : "?");
-        sqlite3_free(em);
-        state_close(st);
-        return ADT_EIO;
+        return rc;
     }
     *out = st;
     return ADT_OK;
@@ -64,19 +56,21 @@ void state_close(state *st)
 {
     if (!st)
         return;
-    sqlite3_close(st->db);
+    sqldb_close(st->db);
     pthread_mutex_destroy(&st->mu);
     free(st);
-}
-
-bool state_agent_role_valid(const char *role)
-{
-    return role && (!strcmp(role, "edge") || !strcmp(role, "platform"));
 }
 
 static void now_text(char out[32])
 {
     rfc3339_format(rfc3339_now_us(), out, 32);
+}
+
+bool state_agent_role_valid(const char *role)
+{
+    /* An agent's role is the writer its events carry (event.h). */
+    event_writer w = role ? event_writer_parse(role, strlen(role)) : EVENT_WRITER_NONE;
+    return w == EVENT_WRITER_EDGE || w == EVENT_WRITER_PLATFORM;
 }
 
 int state_agent_add(state *st, const char *name, const char *role, const uint8_t pub[32],
@@ -115,34 +109,46 @@ out:
     return rc;
 }
 
-int state_agent_revoke(state *st, const char *name, char *role_out, size_t rcap, adt_err *err)
+/* Revoke the active row `sql` names by `key` (?1 = now, ?2 = key), and copy
+ * its RETURNING columns into out[i][0..caps[i]). ADT_ENOTFOUND (no message)
+ * when no active row matches. */
+static int revoke_row(state *st, const char *sql, const char *key, char *const *out,
+                      const size_t *caps, int ncols, const char *what, adt_err *err)
 {
     char now[32];
     now_text(now);
     pthread_mutex_lock(&st->mu);
     sqlite3_stmt *s = NULL;
     int rc = ADT_OK;
-    if (sqlite3_prepare_v2(st->db,
-                           "UPDATE srv_agents SET revoked_at=? WHERE name=? AND revoked_at IS NULL "
-                           "RETURNING role", -1, &s, NULL)) {
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL)) {
         rc = db_fail(st, err, "prepare");
-        goto out;
-    }
-    sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        snprintf(role_out, rcap, "%s", (const char *)sqlite3_column_text(s, 0));
-        while (sqlite3_step(s) == SQLITE_ROW)
-            ;
-    } else if (r == SQLITE_DONE) {
-        rc = adt_fail(err, ADT_ENOTFOUND, "no active agent named '%s' ('auditd agent list')", name);
     } else {
-        rc = db_fail(st, err, "revoking agent");
+        sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+        int r = sqlite3_step(s);
+        if (r == SQLITE_ROW) {
+            for (int i = 0; i < ncols; i++)
+                snprintf(out[i], caps[i], "%s", (const char *)sqlite3_column_text(s, i));
+            while (sqlite3_step(s) == SQLITE_ROW)
+                ;
+        } else {
+            rc = r == SQLITE_DONE ? ADT_ENOTFOUND : db_fail(st, err, what);
+        }
     }
-out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+int state_agent_revoke(state *st, const char *name, char *role_out, size_t rcap, adt_err *err)
+{
+    char *out[] = {role_out};
+    size_t caps[] = {rcap};
+    int rc = revoke_row(st, "UPDATE srv_agents SET revoked_at=?1 WHERE name=?2 AND revoked_at IS "
+                        "NULL RETURNING role", name, out, caps, 1, "revoking agent", err);
+    if (rc == ADT_ENOTFOUND)
+        return adt_fail(err, ADT_ENOTFOUND, "no active agent named '%s' ('auditd agent list')",
+                        name);
     return rc;
 }
 
@@ -303,8 +309,10 @@ int state_token_list_json(state *st, buf *out, adt_err *err)
 int state_token_create(state *st, const char *role, const char *name, char *out_token,
                        char *out_id, adt_err *err)
 {
-    if (!role || (strcmp(role, "auditor") && strcmp(role, "admin")))
-        return adt_fail(err, ADT_EINVAL, "token role must be auditor or admin");
+    api_role ar;
+    int prc = api_token_role_parse(role, &ar, err);
+    if (prc)
+        return prc;
     uint8_t idb[8];
     uint8_t *secret = sodium_malloc(32);
     if (!secret)
@@ -357,35 +365,14 @@ out:
 int state_token_revoke(state *st, const char *id_or_name, char *id_out, char *role_out,
                        size_t rcap, char *name_out, size_t ncap, adt_err *err)
 {
-    char now[32];
-    now_text(now);
-    pthread_mutex_lock(&st->mu);
-    sqlite3_stmt *s = NULL;
-    int rc = ADT_OK;
-    if (sqlite3_prepare_v2(st->db,
-                           "UPDATE srv_tokens SET revoked_at=? WHERE (id=?2 OR name=?2) AND "
-                           "revoked_at IS NULL RETURNING id, role, name", -1, &s, NULL)) {
-        rc = db_fail(st, err, "prepare");
-        goto out;
-    }
-    sqlite3_bind_text(s, 1, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, id_or_name, -1, SQLITE_STATIC);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        snprintf(id_out, 17, "%s", (const char *)sqlite3_column_text(s, 0));
-        snprintf(role_out, rcap, "%s", (const char *)sqlite3_column_text(s, 1));
-        snprintf(name_out, ncap, "%s", (const char *)sqlite3_column_text(s, 2));
-        while (sqlite3_step(s) == SQLITE_ROW)
-            ;
-    } else if (r == SQLITE_DONE) {
-        rc = adt_fail(err, ADT_ENOTFOUND, "no active token with id or name '%s' ('auditd token list')",
-                      id_or_name);
-    } else {
-        rc = db_fail(st, err, "revoking token");
-    }
-out:
-    sqlite3_finalize(s);
-    pthread_mutex_unlock(&st->mu);
+    char *out[] = {id_out, role_out, name_out};
+    size_t caps[] = {17, rcap, ncap};
+    int rc = revoke_row(st, "UPDATE srv_tokens SET revoked_at=?1 WHERE (id=?2 OR name=?2) AND "
+                        "revoked_at IS NULL RETURNING id, role, name", id_or_name, out, caps, 3,
+                        "revoking token", err);
+    if (rc == ADT_ENOTFOUND)
+        return adt_fail(err, ADT_ENOTFOUND, "no active token with id or name '%s' ('auditd "
+                        "token list')", id_or_name);
     return rc;
 }
 
@@ -416,7 +403,9 @@ int state_token_check(state *st, const char *token, api_role *role, char *name, 
             rc = adt_fail(err, ADT_EAUTH, "bearer token was revoked");
         } else {
             const char *rl = (const char *)sqlite3_column_text(s, 1);
-            *role = !strcmp(rl, "admin") ? API_ROLE_ADMIN : API_ROLE_AUDITOR;
+            adt_err ignored;
+            if (api_token_role_parse(rl, role, &ignored)) /* only create writes the column */
+                *role = API_ROLE_AUDITOR;
             if (name)
                 snprintf(name, ncap, "%s", (const char *)sqlite3_column_text(s, 2));
         }
@@ -429,12 +418,6 @@ out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&st->mu);
     return rc;
-}
-
-int state_audit_payload(buf *out, const char *type, const char *actor, const char *fields_json,
-                        adt_err *err)
-{
-    return state_audit_payload_at(out, type, actor, fields_json, 0, err);
 }
 
 int state_audit_payload_at(buf *out, const char *type, const char *actor, const char *fields_json,
@@ -487,24 +470,29 @@ int state_verify_fields(buf *out, const ledger_verify_result *res)
     return rc ? rc : buf_putc(out, '}');
 }
 
-int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
-                      adt_err *err)
-{
-    return state_audit_event_at(lg, type, actor, fields_json, 0, err);
-}
-
-int state_audit_event_at(ledger *lg, const char *type, const char *actor, const char *fields_json,
-                         int64_t at_us, adt_err *err)
+int state_audit_record(const evsink *sink, const char *type, const char *actor,
+                       const char *fields_json, int64_t at_us, adt_err *err)
 {
     buf p;
     buf_init(&p, 65536);
     int rc = state_audit_payload_at(&p, type, actor, fields_json, at_us, err);
     if (!rc) {
-        ledger_item it = {.source = "auditd", .type = type, .payload = p.data, .payload_len = p.len,
-                          .writer = EVENT_WRITER_AUDITD};
-        ledger_commit c;
-        rc = ledger_append(lg, &it, 1, &c, err);
+        ledger_item it = {.source = EVSINK_AUDITD, .type = type, .payload = p.data,
+                          .payload_len = p.len, .writer = EVENT_WRITER_AUDITD};
+        rc = evsink_append(sink, &it, 1, NULL, NULL, err);
     }
     buf_free(&p);
     return rc;
+}
+
+int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
+                      adt_err *err)
+{
+    return state_audit_record(&(evsink){.lg = lg}, type, actor, fields_json, 0, err);
+}
+
+int state_audit_event_at(ledger *lg, const char *type, const char *actor, const char *fields_json,
+                         int64_t at_us, adt_err *err)
+{
+    return state_audit_record(&(evsink){.lg = lg}, type, actor, fields_json, at_us, err);
 }

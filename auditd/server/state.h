@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "buf.h"
+#include "evsink.h"
 #include "ledger.h"
 #include "status.h"
 
@@ -27,7 +28,7 @@ typedef struct state state;
 int state_open(const char *data_dir, state **out, adt_err *err);
 void state_close(state *st);
 
-/* Agent roles: "edge" or "platform". */
+/* Agent roles: "edge" or "platform", the writer their events carry (event.h). */
 bool state_agent_role_valid(const char *role);
 /* Register `name` with `pub`. ADT_EEXIST if the name was ever used. */
 int state_agent_add(state *st, const char *name, const char *role, const uint8_t pub[32],
@@ -71,7 +72,13 @@ int state_token_check(state *st, const char *token, api_role *role, char *name, 
                       adt_err *err);
 int state_token_list_json(state *st, buf *out, adt_err *err);
 
-/* Append one administrative event (source "auditd") through `lg`
+/* Record one administrative event (source "auditd", writer auditd) through
+ * `sink` (evsink.h: the daemon's commit queue, or a ledger handle), its
+ * `time` = `at_us` (0 = now). `fields_json` is a JSON object of the extra
+ * fields ("{}" for none). */
+int state_audit_record(const evsink *sink, const char *type, const char *actor,
+                       const char *fields_json, int64_t at_us, adt_err *err);
+/* The same through `lg`
  * (LEDGER_RDWR; ledger_append is safe beside a running daemon).
  * `fields_json` is a JSON object of the extra fields ("{}" for none). */
 int state_audit_event(ledger *lg, const char *type, const char *actor, const char *fields_json,
@@ -85,9 +92,7 @@ int state_audit_event_at(ledger *lg, const char *type, const char *actor, const 
  * checkpoints, and root (hex, when it passed) or problem and bad_index. */
 int state_verify_fields(buf *out, const ledger_verify_result *res);
 
-/* Build that event's canonical payload into `out` (shared with the daemon). */
-int state_audit_payload(buf *out, const char *type, const char *actor, const char *fields_json,
-                        adt_err *err);
+/* Build that event's canonical payload into `out` (`time` = at_us, 0 = now). */
 int state_audit_payload_at(buf *out, const char *type, const char *actor, const char *fields_json,
                            int64_t at_us, adt_err *err);
 

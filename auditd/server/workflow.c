@@ -1,7 +1,7 @@
 #include "workflow.h"
 
-#include "canon.h"
 #include "event.h"
+#include "leaf.h"
 #include "raci.h"
 #include "rfc3339.h"
 
@@ -107,19 +107,19 @@ static const char *const watched[] = {"alert.raise", "alert.ack", "alert.resolve
 static int on_entry(void *ctx, uint64_t index, const char *leaf, size_t len)
 {
     workflow *w = ctx;
-    const char *tv;
-    size_t tl;
-    if (canon_member(leaf, len, "type", &tv, &tl) || tl < 2)
-        return 0;
+    leaf_view lv;
+    adt_err perr;
+    if (leaf_parse(leaf, len, index, &lv, &perr))
+        return 0; /* not a leaf of the ledger's form: verify reports it */
     bool hit = false;
     for (size_t i = 0; i < sizeof watched / sizeof *watched && !hit; i++)
-        hit = strlen(watched[i]) == tl - 2 && !memcmp(watched[i], tv + 1, tl - 2);
+        hit = !strcmp(watched[i], lv.type);
     if (!hit)
         return 0;
-    cJSON *l = cJSON_ParseWithLength(leaf, len);
-    const cJSON *p = cJSON_GetObjectItemCaseSensitive(l, "payload");
+    cJSON *l = cJSON_ParseWithLength(lv.payload, lv.payload_len);
+    const cJSON *p = l;
     const char *type = js(p, "type"), *id = js(p, "alert_id");
-    const char *writer = js(l, "writer");
+    const char *writer = lv.writer == EVENT_WRITER_AUDITD ? "auditd" : NULL;
     if (!type) {
         cJSON_Delete(l);
         return 0;

@@ -1,6 +1,7 @@
 #include "wsubmit.h"
 
 #include "canon.h"
+#include "codec.h"
 #include "cosig.h"
 #include "ledger.h"
 #include "log.h"
@@ -133,8 +134,8 @@ static bool prepare(wsubmit *w, wit *x, const char *note, uint64_t size, bool fi
         size_t np = 0;
         rc = ledger_prove_consistency(w->lg, x->size, size, proof, &np, &err);
         for (size_t i = 0; !rc && i < np; i++) {
-            char b[48];
-            sodium_bin2base64(b, sizeof b, proof[i], MERKLE_HASH_LEN, sodium_base64_VARIANT_ORIGINAL);
+            char b[CODEC_B64_LEN(MERKLE_HASH_LEN)];
+            codec_b64(proof[i], MERKLE_HASH_LEN, b, sizeof b);
             rc = buf_printf(&x->body, "%s\n", b);
         }
     }

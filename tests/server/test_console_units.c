@@ -5,6 +5,7 @@
  * files and a real ledger in temporary directories; no daemon. */
 #include "conreq.h"
 #include "console.h"
+#include "rights.h"
 #include "person.h"
 #include "raci.h"
 #include "tsupport.h"
@@ -359,15 +360,30 @@ START_TEST(test_rights_table)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (unsigned bit = 1; bit <= PERSON_ADMIN; bit <<= 1) {
             bool want = (cases[i].roles & bit) != 0;
-            ck_assert_msg(console_may(bit, cases[i].method, cases[i].path, NULL) == want,
+            ck_assert_msg(rights_console_may(bit, cases[i].method, cases[i].path, NULL) == want,
                           "%s %s for %s: want %d", cases[i].method, cases[i].path,
                           person_role_name(bit), want);
         }
     const char *what = NULL;
-    ck_assert(console_may(PERSON_APPROVER, "POST", "/v1/console/changes/C-1/approve", &what));
+    ck_assert(rights_console_may(PERSON_APPROVER, "POST", "/v1/console/changes/C-1/approve", &what));
     ck_assert(what && strstr(what, "Accountable"));
-    ck_assert(!console_may(PERSON_ROLES_ALL, "PUT", "/v1/console/labels", &what));
+    ck_assert(!rights_console_may(PERSON_ROLES_ALL, "PUT", "/v1/console/labels", &what));
     ck_assert(what == NULL);
+    /* The same rows decide for tokens and agents (the router) and for the
+     * parts' own checks (api_role_may): telemetry is for agents only. */
+    const rights_entry *r = rights_find("POST", "/v1/telemetry");
+    ck_assert(r && r->need == API_NEED_AGENT);
+    ck_assert(api_role_may(API_ROLE_AGENT, r->need));
+    ck_assert(!api_role_may(API_ROLE_ADMIN, r->need));
+    r = rights_find("GET", "/v1/log/entries/7");
+    ck_assert(r && r->need == API_NEED_READ);
+    ck_assert(api_role_may(API_ROLE_AUDITOR, r->need) && !api_role_may(API_ROLE_AGENT, r->need));
+    r = rights_find("HEAD", "/v1/log/key");
+    ck_assert(r && r->need == API_NEED_PUBLIC);
+    r = rights_find("POST", "/v1/agents/gw-1/revoke");
+    ck_assert(r && r->need == API_NEED_ADMIN && rights_person_role(r, PERSON_ADMIN) == API_ROLE_ADMIN);
+    ck_assert(rights_person_role(rights_find("GET", "/v1/events"), PERSON_ROLES_ALL) ==
+              API_ROLE_AUDITOR);
 }
 END_TEST
 

@@ -1,6 +1,7 @@
 #include "agentsig.h"
 
 #include "canon.h"
+#include "codec.h"
 #include "numparse.h"
 
 #include <cjson/cJSON.h>
@@ -27,31 +28,23 @@ bool agentsig_name_valid(const char *s, size_t n)
     return true;
 }
 
+/* The hex and base64 of the signature scheme are core's codecs (codec.h). */
 void agentsig_hex(const uint8_t *bin, size_t n, char *out)
 {
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[bin[i] >> 4];
-        out[2 * i + 1] = hx[bin[i] & 15];
-    }
-    out[2 * n] = '\0';
+    codec_hex(bin, n, out, CODEC_HEX_LEN(n));
 }
 
 int agentsig_b64(const uint8_t *bin, size_t n, char *out, size_t cap)
 {
-    if (cap < sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL))
+    if (cap < CODEC_B64_LEN(n))
         return ADT_ENOMEM;
-    sodium_bin2base64(out, cap, bin, n, sodium_base64_VARIANT_ORIGINAL);
+    codec_b64(bin, n, out, cap);
     return ADT_OK;
 }
 
 int agentsig_unb64(const char *s, size_t len, uint8_t *bin, size_t want, adt_err *err)
 {
-    size_t got = 0;
-    const char *end = NULL;
-    if (len != sodium_base64_ENCODED_LEN(want, sodium_base64_VARIANT_ORIGINAL) - 1 ||
-        sodium_base642bin(bin, want, s, len, NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) ||
-        got != want || end != s + len)
+    if (len != CODEC_B64_LEN(want) - 1 || codec_unb64(s, len, bin, want, want, NULL, err))
         return adt_fail(err, ADT_EINVAL, "expected standard padded base64 of %zu bytes", want);
     return ADT_OK;
 }

@@ -4,13 +4,14 @@
 #include "buf.h"
 #include "canon.h"
 #include "event.h"
+#include "httpc.h"
 #include "merkle.h"
 #include "note.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "sqldb.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -37,14 +38,8 @@ static const char spool_schema[] =
     " first INTEGER, count INTEGER, tree_size INTEGER, body_sha256 TEXT, json TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL);";
 
-typedef struct http {
-    CURL *c;
-    buf resp;
-    long status;
-    int retry_after;
-    const char *base;
-    agentc_tls tls;
-} http;
+/* The agent's connection to the daemon: core's HTTP client (httpc.h). */
+typedef httpc http;
 
 typedef struct client {
     const agentc_opts *o;
@@ -59,20 +54,13 @@ typedef struct client {
 
 static int spool_open(const char *dir, sqlite3 **db, adt_err *err)
 {
-    if (mkdir(dir, 0700) && errno != EEXIST)
-        return adt_fail(err, ADT_EIO, "cannot create spool directory %s: %s", dir, strerror(errno));
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, AGENTC_SPOOL_FILE);
-    char *em = NULL;
-    if (sqlite3_open(path, db) != SQLITE_OK ||
-        (sqlite3_busy_timeout(*db, 10000), sqlite3_exec(*db, spool_schema, NULL, NULL, &em))) {
-        adt_fail(err, ADT_EIO, "cannot open spool %s: %s", path, em ? em : sqlite3_errmsg(*db));
-        sqlite3_free(em);
-        sqlite3_close(*db);
+    /* Events spooled and not yet sent exist nowhere else. */
+    int rc = sqldb_open(dir, AGENTC_SPOOL_FILE, SQLDB_CREATE, SQLDB_DURABLE, NULL, db, err);
+    if (!rc && (rc = sqldb_exec(*db, spool_schema, "creating the spool", err))) {
+        sqldb_close(*db);
         *db = NULL;
-        return ADT_EIO;
     }
-    return ADT_OK;
+    return rc;
 }
 
 static int meta_get(sqlite3 *db, const char *k, char *out, size_t cap)
@@ -199,30 +187,6 @@ static int spool_stream(client *cl, FILE *f, buf *partial, bool final, bool foll
 
 /* ---------- HTTP ---------- */
 
-static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
-{
-    http *h = ud;
-    return buf_append(&h->resp, p, sz * nm) ? 0 : sz * nm;
-}
-
-static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
-{
-    http *h = ud;
-    size_t n = sz * nm;
-    if (n > 12 && !strncasecmp(p, "Retry-After:", 12)) {
-        char v[32];
-        size_t k = 0;
-        for (size_t i = 12; i < n && k < sizeof v - 1; i++)
-            if (p[i] >= '0' && p[i] <= '9')
-                v[k++] = p[i];
-        v[k] = '\0';
-        uint64_t s;
-        if (k && !num_u64(v, 3600, &s))
-            h->retry_after = (int)s;
-    }
-    return n;
-}
-
 typedef enum { NET_OK, NET_REFUSED, NET_LOST } net_result;
 
 /* One request. NET_REFUSED: could not connect; NET_LOST: failed later. Either
@@ -230,94 +194,41 @@ typedef enum { NET_OK, NET_REFUSED, NET_LOST } net_result;
 static net_result http_do(http *h, const char *method, const char *path, const char *authz,
                           const char *body, size_t blen, const char *ctype, char *emsg, size_t ecap)
 {
-    char url[4096];
-    size_t bl = strlen(h->base);
-    while (bl > 0 && h->base[bl - 1] == '/')
-        bl--;
-    snprintf(url, sizeof url, "%.*s%s", (int)bl, h->base, path);
-    buf_reset(&h->resp);
-    h->status = 0;
-    h->retry_after = 0;
-    CURL *c = h->c;
-    curl_easy_reset(c);
-    struct curl_slist *hl = NULL;
-    char ah[AGENTSIG_HDR_MAX + 64];
+    char ah[AGENTSIG_HDR_MAX + 64], ch[128];
+    const char *hs[3];
+    size_t n = 0;
     if (authz) {
         snprintf(ah, sizeof ah, "Authorization: %s", authz);
-        hl = curl_slist_append(hl, ah);
+        hs[n++] = ah;
     }
     if (ctype) {
-        char ch[128];
         snprintf(ch, sizeof ch, "Content-Type: %s", ctype);
-        hl = curl_slist_append(hl, ch);
+        hs[n++] = ch;
     }
-    hl = curl_slist_append(hl, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (h->tls.cacert)
-        curl_easy_setopt(c, CURLOPT_CAINFO, h->tls.cacert);
-    if (h->tls.insecure) {
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (!strcmp(method, "POST")) {
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-    }
-    CURLcode cr = curl_easy_perform(c);
-    curl_slist_free_all(hl);
-    if (cr != CURLE_OK) {
-        snprintf(emsg, ecap, "%.300s: %s", url, curl_easy_strerror(cr));
-        return cr == CURLE_COULDNT_CONNECT || cr == CURLE_COULDNT_RESOLVE_HOST ? NET_REFUSED : NET_LOST;
-    }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
-    return NET_OK;
+    hs[n] = NULL;
+    httpc_result r = httpc_do(h, method, path, hs, body, blen, emsg, ecap);
+    return r == HTTPC_OK ? NET_OK : r == HTTPC_REFUSED ? NET_REFUSED : NET_LOST;
 }
 
 static int http_init(http *h, const char *base, const agentc_tls *tls, adt_err *err)
 {
-    memset(h, 0, sizeof *h);
-    h->c = curl_easy_init();
-    if (!h->c)
-        return adt_fail(err, ADT_ENOMEM, "libcurl failed to initialise");
-    buf_init(&h->resp, RESP_MAX);
-    h->base = base;
-    if (tls)
-        h->tls = *tls;
-    if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8)) {
-        curl_easy_cleanup(h->c);
-        return adt_fail(err, ADT_EINVAL, "server URL '%s' must start with http:// or https://", base);
+    int rc = httpc_init(h, base, RESP_MAX, 120, err);
+    if (!rc && tls) {
+        h->cacert = tls->cacert;
+        h->insecure = tls->insecure;
     }
-    return ADT_OK;
+    return rc;
 }
 
 static void http_free(http *h)
 {
-    if (h->c)
-        curl_easy_cleanup(h->c);
-    buf_free(&h->resp);
+    httpc_free(h);
 }
 
 /* The server's error message from a JSON error body, for reports. */
 static void server_msg(http *h, char *out, size_t cap)
 {
-    cJSON *j = cJSON_ParseWithLength(h->resp.data ? h->resp.data : "", h->resp.len);
-    const cJSON *m = j ? cJSON_GetObjectItemCaseSensitive(j, "message") : NULL;
-    if (cJSON_IsString(m))
-        snprintf(out, cap, "%s", m->valuestring);
-    else
-        snprintf(out, cap, "%.*s", (int)(h->resp.len > 200 ? 200 : h->resp.len),
-                 h->resp.data ? h->resp.data : "");
-    cJSON_Delete(j);
+    httpc_server_msg(h, out, cap);
 }
 
 /* ---------- signed requests ---------- */
