@@ -253,3 +253,95 @@ int evindex_last(evindex *ix, const char *type, const char *source, uint64_t *id
     pthread_mutex_unlock(&ix->mu);
     return rc;
 }
+
+/* One-integer query with the index's lock held: sql binds ?1 (and ?2 when
+ * two_args) as integers. */
+static int one_int(evindex *ix, const char *sql, int64_t a1, int64_t a2, int two_args,
+                   int64_t *out, adt_err *err)
+{
+    pthread_mutex_lock(&ix->mu);
+    sqlite3_stmt *s;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(ix->db, sql, -1, &s, NULL)) {
+        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+        pthread_mutex_unlock(&ix->mu);
+        return rc;
+    }
+    sqlite3_bind_int64(s, 1, a1);
+    if (two_args)
+        sqlite3_bind_int64(s, 2, a2);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    else
+        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+int evindex_count_below(evindex *ix, uint64_t below, uint64_t *count, adt_err *err)
+{
+    int64_t n = 0;
+    int rc = one_int(ix, "SELECT COUNT(*) FROM ev WHERE idx < ?1", (int64_t)below, 0, 0, &n, err);
+    if (!rc)
+        *count = (uint64_t)n;
+    return rc;
+}
+
+int evindex_first_from(evindex *ix, int64_t from_us, uint64_t below, uint64_t *idx, adt_err *err)
+{
+    int64_t n = 0;
+    int rc = one_int(ix, "SELECT COALESCE(MIN(idx), ?2) FROM ev WHERE time_us >= ?1 AND idx < ?2",
+                     from_us, (int64_t)below, 1, &n, err);
+    if (!rc)
+        *idx = (uint64_t)n;
+    return rc;
+}
+
+int evindex_each_of_types(evindex *ix, const char *const *types, size_t ntypes, uint64_t below,
+                          evindex_each_fn fn, void *ctx, adt_err *err)
+{
+    char sql[1024] = "SELECT idx FROM ev WHERE idx < ?1 AND type IN (";
+    size_t l = strlen(sql);
+    if (ntypes == 0 || ntypes > 64)
+        return adt_fail(err, ADT_EINVAL, "events index: 1..64 types, not %zu", ntypes);
+    for (size_t i = 0; i < ntypes; i++)
+        l += (size_t)snprintf(sql + l, sizeof sql - l, "%s?%zu", i ? "," : "", i + 2);
+    snprintf(sql + l, sizeof sql - l, ") ORDER BY idx");
+    /* The rows are collected first so that fn runs without the lock. */
+    uint64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    pthread_mutex_lock(&ix->mu);
+    sqlite3_stmt *s;
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(ix->db, sql, -1, &s, NULL)) {
+        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+        pthread_mutex_unlock(&ix->mu);
+        return rc;
+    }
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)below);
+    for (size_t i = 0; i < ntypes; i++)
+        sqlite3_bind_text(s, (int)i + 2, types[i], -1, SQLITE_STATIC);
+    int r;
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 1024;
+            uint64_t *nv = realloc(v, nc * sizeof *nv);
+            if (!nv) {
+                rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+                break;
+            }
+            v = nv;
+            cap = nc;
+        }
+        v[n++] = (uint64_t)sqlite3_column_int64(s, 0);
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ix->mu);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = fn(ctx, v[i]);
+    free(v);
+    return rc;
+}
