@@ -615,11 +615,13 @@ typedef struct hist {
     scan *s;
     ledger *lg;
     buf leaf;
+    uint64_t read;
 } hist;
 
 static int hist_one(void *ctx, uint64_t idx)
 {
     hist *h = ctx;
+    h->read++;
     int rc = ledger_entry(h->lg, idx, &h->leaf, h->s->err);
     if (rc)
         return rc;
@@ -629,9 +631,10 @@ static int hist_one(void *ctx, uint64_t idx)
 
 /* Where the sequential pass starts, having read what comes before it.
  *
- * The pass reads every entry from the first one whose event time is in a
- * window (the earliest window start, span_from) to the report's tree size.
- * Before that entry only the types the report uses matter (the last state of
+ * The pass reads every entry from the first one of the types the report
+ * uses whose event time is in a window (at or after the earliest window
+ * start, span_from) to the report's tree size. Before that entry only those
+ * types matter (the last state of
  * each machine, incidents still open, approvals, models, drift, previous
  * reports, firmware, operators' labels): the event index
  * (evindex.h) lists them by type, and each is read by its index. The index
@@ -646,6 +649,10 @@ static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t 
     evindex *ix = NULL;
     adt_err ie;
     uint64_t covered = 0, first = 0;
+    const char *types[T__N + 1];
+    for (int k = 0; k < T__N; k++)
+        types[k] = wanted[k];
+    types[T__N] = "label.set";
     int rc = evindex_open(data_dir, &ix, &ie);
     if (!rc)
         rc = evindex_catch_up(ix, lg, &ie);
@@ -655,7 +662,7 @@ static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t 
         rc = adt_fail(&ie, ADT_ECORRUPT, "it holds %llu of the %llu entries",
                       (unsigned long long)covered, (unsigned long long)d->tree_size);
     if (!rc)
-        rc = evindex_first_from(ix, span_from(d), d->tree_size, &first, &ie);
+        rc = evindex_first_from(ix, types, T__N + 1, span_from(d), d->tree_size, &first, &ie);
     if (rc) {
         log_msg(LOG_INFO, "reports",
                 "the events index is not usable (%s): the report reads the whole ledger", ie.msg);
@@ -663,14 +670,13 @@ static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t 
         return ADT_OK;
     }
     if (first > 0) {
-        const char *types[T__N + 1];
-        for (int k = 0; k < T__N; k++)
-            types[k] = wanted[k];
-        types[T__N] = "label.set";
-        hist h = {s, lg, {0}};
+        hist h = {s, lg, {0}, 0};
         buf_init(&h.leaf, LEDGER_MAX_LEAF);
         rc = evindex_each_of_types(ix, types, T__N + 1, first, hist_one, &h, s->err);
         buf_free(&h.leaf);
+        log_msg(LOG_DEBUG, "reports",
+                "history before entry %llu: %llu entries of the types the report uses, by index",
+                (unsigned long long)first, (unsigned long long)h.read);
     }
     evindex_close(ix);
     if (!rc)

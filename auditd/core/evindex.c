@@ -288,40 +288,74 @@ int evindex_count_below(evindex *ix, uint64_t below, uint64_t *count, adt_err *e
     return rc;
 }
 
-int evindex_first_from(evindex *ix, int64_t from_us, uint64_t below, uint64_t *idx, adt_err *err)
+/* "SELECT <what> FROM ev WHERE <cond> AND type IN (?3,...)<tail>" into sql;
+ * ?1 and ?2 are the caller's. */
+static int types_sql(char *sql, size_t cap, const char *what, const char *cond,
+                     size_t ntypes, const char *tail, adt_err *err)
 {
-    int64_t n = 0;
-    int rc = one_int(ix, "SELECT COALESCE(MIN(idx), ?2) FROM ev WHERE time_us >= ?1 AND idx < ?2",
-                     from_us, (int64_t)below, 1, &n, err);
-    if (!rc)
-        *idx = (uint64_t)n;
+    if (ntypes == 0 || ntypes > 64)
+        return adt_fail(err, ADT_EINVAL, "events index: 1..64 types, not %zu", ntypes);
+    size_t l = (size_t)snprintf(sql, cap, "SELECT %s FROM ev WHERE %s AND type IN (", what, cond);
+    for (size_t i = 0; i < ntypes && l < cap; i++)
+        l += (size_t)snprintf(sql + l, cap - l, "%s?%zu", i ? "," : "", i + 3);
+    if (l < cap)
+        l += (size_t)snprintf(sql + l, cap - l, ")%s", tail);
+    return l < cap ? ADT_OK : adt_fail(err, ADT_EINTERNAL, "events index: query too long");
+}
+
+static void bind_types(sqlite3_stmt *s, const char *const *types, size_t ntypes)
+{
+    for (size_t i = 0; i < ntypes; i++)
+        sqlite3_bind_text(s, (int)i + 3, types[i], -1, SQLITE_STATIC);
+}
+
+int evindex_first_from(evindex *ix, const char *const *types, size_t ntypes, int64_t from_us,
+                       uint64_t below, uint64_t *idx, adt_err *err)
+{
+    char sql[1024];
+    int rc = types_sql(sql, sizeof sql, "COALESCE(MIN(idx), ?2)", "time_us >= ?1 AND idx < ?2",
+                       ntypes, "", err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&ix->mu);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(ix->db, sql, -1, &s, NULL)) {
+        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+        pthread_mutex_unlock(&ix->mu);
+        return rc;
+    }
+    sqlite3_bind_int64(s, 1, from_us);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)below);
+    bind_types(s, types, ntypes);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *idx = (uint64_t)sqlite3_column_int64(s, 0);
+    else
+        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ix->mu);
     return rc;
 }
 
 int evindex_each_of_types(evindex *ix, const char *const *types, size_t ntypes, uint64_t below,
                           evindex_each_fn fn, void *ctx, adt_err *err)
 {
-    char sql[1024] = "SELECT idx FROM ev WHERE idx < ?1 AND type IN (";
-    size_t l = strlen(sql);
-    if (ntypes == 0 || ntypes > 64)
-        return adt_fail(err, ADT_EINVAL, "events index: 1..64 types, not %zu", ntypes);
-    for (size_t i = 0; i < ntypes; i++)
-        l += (size_t)snprintf(sql + l, sizeof sql - l, "%s?%zu", i ? "," : "", i + 2);
-    snprintf(sql + l, sizeof sql - l, ") ORDER BY idx");
+    char sql[1024];
+    int rc = types_sql(sql, sizeof sql, "idx", "idx < ?1", ntypes, " ORDER BY idx",
+                       err);
+    if (rc)
+        return rc;
     /* The rows are collected first so that fn runs without the lock. */
     uint64_t *v = NULL;
     size_t n = 0, cap = 0;
     pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    int rc = ADT_OK;
     if (sqlite3_prepare_v2(ix->db, sql, -1, &s, NULL)) {
         rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
         pthread_mutex_unlock(&ix->mu);
         return rc;
     }
     sqlite3_bind_int64(s, 1, (sqlite3_int64)below);
-    for (size_t i = 0; i < ntypes; i++)
-        sqlite3_bind_text(s, (int)i + 2, types[i], -1, SQLITE_STATIC);
+    bind_types(s, types, ntypes);
     int r;
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
         if (n == cap) {

@@ -55,10 +55,12 @@ int evindex_last(evindex *ix, const char *type, const char *source, uint64_t *id
  * them all (after evindex_catch_up), the condition for trusting it. */
 int evindex_count_below(evindex *ix, uint64_t below, uint64_t *count, adt_err *err);
 
-/* The first index below `below` whose event time is >= from_us (entries are
- * appended roughly in time order, but not strictly: every entry before it
- * has an earlier event time or none). *idx = below when there is none. */
-int evindex_first_from(evindex *ix, int64_t from_us, uint64_t below, uint64_t *idx, adt_err *err);
+/* The first index below `below` of one of types[0..ntypes) (1..64) whose
+ * event time is >= from_us; *idx = below when there is none. Entries are
+ * appended roughly in time order, but not strictly: entries of those types
+ * before it have an earlier event time or none. */
+int evindex_first_from(evindex *ix, const char *const *types, size_t ntypes, int64_t from_us,
+                       uint64_t below, uint64_t *idx, adt_err *err);
 
 /* Every entry below `below` whose type is one of types[0..ntypes), in index
  * order, to fn (which stops the walk with a nonzero return, passed back). */
