@@ -632,7 +632,7 @@ static int hist_one(void *ctx, uint64_t idx)
 /* Where the sequential pass starts, having read what comes before it.
  *
  * The pass reads every entry from the first one of the types the report
- * uses whose event time is in a window (at or after the earliest window
+ * uses (but telemetry.batch, dated by its ingestion) whose event time is in a window (at or after the earliest window
  * start, span_from) to the report's tree size. Before that entry only those
  * types matter (the last state of
  * each machine, incidents still open, approvals, models, drift, previous
@@ -653,6 +653,14 @@ static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t 
     for (int k = 0; k < T__N; k++)
         types[k] = wanted[k];
     types[T__N] = "label.set";
+    /* A telemetry.batch's event time is when auditd ingested it, not the
+     * time of its readings (a backfill, a simulated plant): it does not say
+     * where the windows start in the ledger. */
+    const char *dated[T__N + 1];
+    size_t ndated = 0;
+    for (size_t k = 0; k < T__N + 1; k++)
+        if (k != T_BATCH)
+            dated[ndated++] = types[k];
     int rc = evindex_open(data_dir, &ix, &ie);
     if (!rc)
         rc = evindex_catch_up(ix, lg, &ie);
@@ -662,7 +670,7 @@ static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t 
         rc = adt_fail(&ie, ADT_ECORRUPT, "it holds %llu of the %llu entries",
                       (unsigned long long)covered, (unsigned long long)d->tree_size);
     if (!rc)
-        rc = evindex_first_from(ix, types, T__N + 1, span_from(d), d->tree_size, &first, &ie);
+        rc = evindex_first_from(ix, dated, ndated, span_from(d), d->tree_size, &first, &ie);
     if (rc) {
         log_msg(LOG_INFO, "reports",
                 "the events index is not usable (%s): the report reads the whole ledger", ie.msg);
