@@ -844,9 +844,10 @@ void cstore_stream_note(cstore *cs, int64_t site_id, const char *error)
 
 /* ---------- reading ---------- */
 
-int cstore_status(cstore *cs, bool all_alerts,
-                  int (*on_site)(void *ctx, const cstore_site_status *s),
-                  int (*on_alert)(void *ctx, const cstore_alert *a), void *ctx, adt_err *err)
+/* cstore_status, part 1: every site with its stream, writer, alerts,
+ * cosignature and batches, to on_site (may be NULL). */
+static int status_sites(cstore *cs, int (*on_site)(void *ctx, const cstore_site_status *s),
+                        void *ctx, adt_err *err)
 {
     char sql[2048];
     snprintf(sql, sizeof sql,
@@ -904,8 +905,16 @@ int cstore_status(cstore *cs, bool all_alerts,
     }
     free(s);
     PQclear(r);
-    if (rc || !on_alert)
-        return rc;
+    return rc;
+}
+
+/* Part 2: the alerts (open ones, or the latest 1000 with all_alerts). */
+static int status_alerts(cstore *cs, bool all_alerts,
+                         int (*on_alert)(void *ctx, const cstore_alert *a), void *ctx,
+                         adt_err *err)
+{
+    int rc = ADT_OK;
+    PGresult *r;
     r = PQexec(cs->db, all_alerts
                            ? "SELECT a.id, s.origin, a.kind, " TS("a.detected_at") ", a.detected_by,"
                              " a.detail, coalesce(a.stored_note, ''), coalesce(a.site_note, ''),"
@@ -946,6 +955,16 @@ int cstore_status(cstore *cs, bool all_alerts,
     free(a);
     PQclear(r);
     return rc;
+}
+
+int cstore_status(cstore *cs, bool all_alerts,
+                  int (*on_site)(void *ctx, const cstore_site_status *s),
+                  int (*on_alert)(void *ctx, const cstore_alert *a), void *ctx, adt_err *err)
+{
+    int rc = status_sites(cs, on_site, ctx, err);
+    if (rc || !on_alert)
+        return rc;
+    return status_alerts(cs, all_alerts, on_alert, ctx, err);
 }
 
 /* ---------- status as JSON ---------- */

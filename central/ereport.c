@@ -317,6 +317,67 @@ static efinding *new_finding(edata *d, adt_err *err)
     return f;
 }
 
+/* The work units as a PostgreSQL text[] literal ({"a","b"}) into *ul
+ * (initialised here; the caller frees it). */
+static int units_array(const ekpis *k, buf *ul, adt_err *err)
+{
+    buf_init(ul, 1 << 20);
+    int urc = buf_putc(ul, '{');
+    for (size_t i = 0; !urc && i < k->nunits; i++) {
+        urc = buf_puts(ul, i ? ",\"" : "\"");
+        for (const char *c = k->units[i]; !urc && *c; c++)
+            urc = (*c == '"' || *c == '\\') ? buf_printf(ul, "\\%c", *c) : buf_putc(ul, *c);
+        if (!urc)
+            urc = buf_putc(ul, '"');
+    }
+    if (!urc)
+        urc = buf_putc(ul, '}');
+    if (urc)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    return ADT_OK;
+}
+
+/* Add one (weekday, hour) group of the rollups (row i of r) to *in: time in
+ * states split by the planned calendar, energy, production, labels. */
+static void add_hour_group(const PGresult *r, int i, const ekpis *k, kpi_inputs *in,
+                           uint64_t *rows, uint64_t *labelled, uint64_t *failures)
+{
+    int64_t dow = 0, hour = 0;
+    uint64_t c[17];
+    num_i64(PQgetvalue(r, i, 0), 1, 7, &dow);
+    num_i64(PQgetvalue(r, i, 1), 0, 23, &hour);
+    double x[17];
+    for (int k2 = 2; k2 < 17; k2++) {
+        x[k2] = strtod(PQgetvalue(r, i, k2), NULL);
+        c[k2] = x[k2] > 0 ? (uint64_t)x[k2] : 0;
+    }
+    int wd = (int)(dow % 7); /* ISO Monday=1..Sunday=7 -> kpi_params Sunday=0 */
+    bool planned = !k->has_calendar ||
+                   (hour >= k->planned[wd][0] && hour < k->planned[wd][1]);
+    *rows += c[2];
+    in->meter_readings += c[3];
+    if (c[7]) {
+        in->has_time_model = true;
+        in->apt_s += x[4];
+        in->pbt_s += x[4] + (planned ? x[5] + x[6] : 0);
+        in->adot_s += planned ? x[6] : 0;
+    }
+    if (c[9]) {
+        in->has_energy = true;
+        in->energy_kwh += x[8];
+    }
+    if (c[11] && c[13]) {
+        in->has_production = true;
+        in->produced += x[10];
+        in->good += x[12];
+    }
+    if (c[16]) {
+        in->has_labels = true;
+        *labelled += c[14];
+        *failures += c[15];
+    }
+}
+
 /* The telemetry KPIs' inputs of [from, to) from the site's rollups, the
  * planned calendar applied hour by hour (exact: planned hours are whole
  * hours). *has = false when no rollup row falls in the window. */
@@ -331,20 +392,10 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
     snprintf(f, sizeof f, "%lld", (long long)(from_us / 1000000));
     snprintf(t, sizeof t, "%lld", (long long)(to_us / 1000000));
     buf ul;
-    buf_init(&ul, 1 << 20);
-    int urc = buf_putc(&ul, '{');
-    for (size_t i = 0; !urc && i < k->nunits; i++) {
-        urc = buf_puts(&ul, i ? ",\"" : "\"");
-        for (const char *c = k->units[i]; !urc && *c; c++)
-            urc = (*c == '"' || *c == '\\') ? buf_printf(&ul, "\\%c", *c) : buf_putc(&ul, *c);
-        if (!urc)
-            urc = buf_putc(&ul, '"');
-    }
-    if (!urc)
-        urc = buf_putc(&ul, '}');
-    if (urc) {
+    int rc = units_array(k, &ul, err);
+    if (rc) {
         buf_free(&ul);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
+        return rc;
     }
     const char *v[4] = {id, f, t, ul.data};
     PGresult *r = PQexecParams(cstore_conn(cs),
@@ -369,40 +420,7 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
         return cstore_fail(cs, r, err, "summing the site's rollups");
     uint64_t labelled = 0, failures = 0;
     for (int i = 0; i < PQntuples(r); i++) {
-        int64_t dow = 0, hour = 0;
-        uint64_t c[17];
-        num_i64(PQgetvalue(r, i, 0), 1, 7, &dow);
-        num_i64(PQgetvalue(r, i, 1), 0, 23, &hour);
-        double x[17];
-        for (int k2 = 2; k2 < 17; k2++) {
-            x[k2] = strtod(PQgetvalue(r, i, k2), NULL);
-            c[k2] = x[k2] > 0 ? (uint64_t)x[k2] : 0;
-        }
-        int wd = (int)(dow % 7); /* ISO Monday=1..Sunday=7 -> kpi_params Sunday=0 */
-        bool planned = !k->has_calendar ||
-                       (hour >= k->planned[wd][0] && hour < k->planned[wd][1]);
-        *rows += c[2];
-        in->meter_readings += c[3];
-        if (c[7]) {
-            in->has_time_model = true;
-            in->apt_s += x[4];
-            in->pbt_s += x[4] + (planned ? x[5] + x[6] : 0);
-            in->adot_s += planned ? x[6] : 0;
-        }
-        if (c[9]) {
-            in->has_energy = true;
-            in->energy_kwh += x[8];
-        }
-        if (c[11] && c[13]) {
-            in->has_production = true;
-            in->produced += x[10];
-            in->good += x[12];
-        }
-        if (c[16]) {
-            in->has_labels = true;
-            labelled += c[14];
-            failures += c[15];
-        }
+        add_hour_group(r, i, k, in, rows, &labelled, &failures);
     }
     PQclear(r);
     if (!*rows)
@@ -433,7 +451,6 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
     return ADT_OK;
 }
 
-/* The stream, the checkpoint to cite, the batches, the alerts of one site. */
 /* What every phase of gather_site reads a site with. */
 typedef struct site_q {
     cstore *cs;
@@ -658,7 +675,8 @@ static int site_alerts(const site_q *q, edata *d, int si, adt_err *err)
     return rc;
 }
 
-/* One site of the enterprise report, in phases. */
+/* One site of the enterprise report, in phases: the stream, the checkpoint
+ * to cite, the batches, the rollups, what is missing, the alerts. */
 static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
 {
     site_q q = {.cs = cs, .db = cstore_conn(cs), .s = &d->sites[si]};

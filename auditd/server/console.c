@@ -999,6 +999,8 @@ static void op_predictions(console *c, const cJSON *labels, cJSON *preds)
         tdb_close(db);
 }
 
+/* GET /v1/console/operations: alerts, incidents, how far the operators' verdicts
+ * are from counting, and predictions to label. */
 static int v_operations(console *c, const api_request *req, api_response *resp)
 {
     (void)req;
