@@ -661,7 +661,18 @@ static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t 
     for (size_t k = 0; k < T__N + 1; k++)
         if (k != T_BATCH)
             dated[ndated++] = types[k];
+    uint64_t have = 0;
     int rc = evindex_open(data_dir, &ix, &ie);
+    if (!rc)
+        rc = evindex_indexed(ix, &have, &ie);
+    /* Indexing an entry costs several times reading it: an index that lacks
+     * most of the report's entries (never built: no search has asked for
+     * it) is not worth building here. */
+    if (!rc && have < d->tree_size / 2)
+        rc = adt_fail(&ie, ADT_ENOTFOUND,
+                      "it holds %llu of the %llu entries; the daemon's event search "
+                      "(GET /v1/events) brings it up to date",
+                      (unsigned long long)have, (unsigned long long)d->tree_size);
     if (!rc)
         rc = evindex_catch_up(ix, lg, &ie);
     if (!rc)

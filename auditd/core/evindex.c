@@ -279,6 +279,14 @@ static int one_int(evindex *ix, const char *sql, int64_t a1, int64_t a2, int two
     return rc;
 }
 
+int evindex_indexed(evindex *ix, uint64_t *n, adt_err *err)
+{
+    pthread_mutex_lock(&ix->mu);
+    int rc = indexed_upto(ix, n);
+    pthread_mutex_unlock(&ix->mu);
+    return rc ? adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db)) : ADT_OK;
+}
+
 int evindex_count_below(evindex *ix, uint64_t below, uint64_t *count, adt_err *err)
 {
     int64_t n = 0;
@@ -289,7 +297,7 @@ int evindex_count_below(evindex *ix, uint64_t below, uint64_t *count, adt_err *e
 }
 
 /* "SELECT <what> FROM ev WHERE <cond> AND type IN (?3,...)<tail>" into sql;
- * ?1 and ?2 are the caller's. */
+ * ?1 (and ?2) are the caller's. */
 static int types_sql(char *sql, size_t cap, const char *what, const char *cond,
                      size_t ntypes, const char *tail, adt_err *err)
 {
@@ -312,27 +320,36 @@ static void bind_types(sqlite3_stmt *s, const char *const *types, size_t ntypes)
 int evindex_first_from(evindex *ix, const char *const *types, size_t ntypes, int64_t from_us,
                        uint64_t below, uint64_t *idx, adt_err *err)
 {
-    char sql[1024];
-    int rc = types_sql(sql, sizeof sql, "COALESCE(MIN(idx), ?2)", "time_us >= ?1 AND idx < ?2",
-                       ntypes, "", err);
-    if (rc)
-        return rc;
+    if (ntypes == 0 || ntypes > 64)
+        return adt_fail(err, ADT_EINVAL, "events index: 1..64 types, not %zu", ntypes);
+    /* Per type, walking (type, idx) upwards to the first row in time: it
+     * stops there, where MIN over the time index would visit every row of
+     * the window. */
     pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(ix->db, sql, -1, &s, NULL)) {
+    int rc = ADT_OK;
+    if (sqlite3_prepare_v2(ix->db, "SELECT idx FROM ev WHERE type = ?1 AND idx < ?2 AND "
+                                   "time_us >= ?3 ORDER BY idx LIMIT 1", -1, &s, NULL)) {
         rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
         pthread_mutex_unlock(&ix->mu);
         return rc;
     }
-    sqlite3_bind_int64(s, 1, from_us);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)below);
-    bind_types(s, types, ntypes);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        *idx = (uint64_t)sqlite3_column_int64(s, 0);
-    else
-        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+    uint64_t first = below;
+    for (size_t i = 0; i < ntypes && !rc; i++) {
+        sqlite3_reset(s);
+        sqlite3_bind_text(s, 1, types[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)first);
+        sqlite3_bind_int64(s, 3, from_us);
+        int r = sqlite3_step(s);
+        if (r == SQLITE_ROW)
+            first = (uint64_t)sqlite3_column_int64(s, 0);
+        else if (r != SQLITE_DONE)
+            rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+    }
     sqlite3_finalize(s);
     pthread_mutex_unlock(&ix->mu);
+    if (!rc)
+        *idx = first;
     return rc;
 }
 

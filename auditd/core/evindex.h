@@ -51,6 +51,9 @@ int evindex_last(evindex *ix, const char *type, const char *source, uint64_t *id
 /* What a reader bounded by a tree size needs (reports: only entries below
  * `below` count). */
 
+/* The entries indexed so far: the index holds [0, *n). */
+int evindex_indexed(evindex *ix, uint64_t *n, adt_err *err);
+
 /* How many entries below `below` the index holds: == below when it covers
  * them all (after evindex_catch_up), the condition for trusting it. */
 int evindex_count_below(evindex *ix, uint64_t below, uint64_t *count, adt_err *err);
