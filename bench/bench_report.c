@@ -9,7 +9,10 @@
  * `reports_generate` three times: the JSON KPI table cold (the controls
  * service has no kept engine for the windows yet: it folds the ledger once
  * for all three windows and saves them), the HTML report warm (the kept
- * engines are restored, nothing to fold), and a month (2026-09, new windows: cold). The
+ * engines are restored, nothing to fold), and a month (2026-09, new windows: cold);
+ * then it builds the events index (as the daemon's event search keeps it; a
+ * report does not build one that lacks most entries) and times the HTML
+ * report once more, with its history read through the index. The
  * baseline, measured in the same run, is the bare read of the same data: one
  * ledger_scan over every entry and one tstore_window_rows pass over the
  * quarter's readings, with no work per row. docs/reports.md has figures. */
