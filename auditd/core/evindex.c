@@ -149,6 +149,17 @@ out:
     return rc;
 }
 
+/* Take the index's lock and prepare sql; on failure the lock is released. */
+static int lock_prepare(evindex *ix, const char *sql, sqlite3_stmt **s, adt_err *err)
+{
+    pthread_mutex_lock(&ix->mu);
+    if (sqlite3_prepare_v2(ix->db, sql, -1, s, NULL) == SQLITE_OK)
+        return ADT_OK;
+    int rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
 int evindex_query_run(evindex *ix, const evindex_query *q, uint64_t *idx, unsigned *n, int *more,
                       adt_err *err)
 {
@@ -165,14 +176,10 @@ int evindex_query_run(evindex *ix, const evindex_query *q, uint64_t *idx, unsign
     if (q->to_us != INT64_MAX)
         l += (size_t)snprintf(sql + l, sizeof sql - l, " AND time_us < ?6");
     snprintf(sql + l, sizeof sql - l, " ORDER BY idx LIMIT ?7");
-    pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    int rc = ADT_OK;
-    if (sqlite3_prepare_v2(ix->db, sql, -1, &s, NULL)) {
-        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
-        pthread_mutex_unlock(&ix->mu);
+    int rc = lock_prepare(ix, sql, &s, err);
+    if (rc)
         return rc;
-    }
     sqlite3_bind_int64(s, 1, q->has_after ? (sqlite3_int64)q->after : -1);
     if (q->type)
         sqlite3_bind_text(s, 2, q->type, -1, SQLITE_STATIC);
@@ -206,15 +213,11 @@ int evindex_query_run(evindex *ix, const evindex_query *q, uint64_t *idx, unsign
 int evindex_batch(evindex *ix, const char *agent, uint64_t seq, uint64_t *first, uint64_t *count,
                   adt_err *err)
 {
-    pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    int rc = ADT_OK;
-    if (sqlite3_prepare_v2(ix->db, "SELECT MIN(idx), COUNT(*) FROM ev WHERE source=? AND agent_seq=?",
-                           -1, &s, NULL)) {
-        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
-        pthread_mutex_unlock(&ix->mu);
+    int rc = lock_prepare(ix, "SELECT MIN(idx), COUNT(*) FROM ev WHERE source=? AND agent_seq=?",
+                          &s, err);
+    if (rc)
         return rc;
-    }
     sqlite3_bind_text(s, 1, agent, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
     if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 1) > 0) {
@@ -232,15 +235,11 @@ int evindex_batch(evindex *ix, const char *agent, uint64_t seq, uint64_t *first,
 int evindex_last(evindex *ix, const char *type, const char *source, uint64_t *idx,
                  int64_t *time_us, adt_err *err)
 {
-    pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    int rc = ADT_OK;
-    if (sqlite3_prepare_v2(ix->db, "SELECT idx, time_us FROM ev WHERE type=? AND source=? "
-                                   "ORDER BY idx DESC LIMIT 1", -1, &s, NULL)) {
-        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
-        pthread_mutex_unlock(&ix->mu);
+    int rc = lock_prepare(ix, "SELECT idx, time_us FROM ev WHERE type=? AND source=? "
+                              "ORDER BY idx DESC LIMIT 1", &s, err);
+    if (rc)
         return rc;
-    }
     sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW) {
@@ -259,14 +258,10 @@ int evindex_last(evindex *ix, const char *type, const char *source, uint64_t *id
 static int one_int(evindex *ix, const char *sql, int64_t a1, int64_t a2, int two_args,
                    int64_t *out, adt_err *err)
 {
-    pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    int rc = ADT_OK;
-    if (sqlite3_prepare_v2(ix->db, sql, -1, &s, NULL)) {
-        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
-        pthread_mutex_unlock(&ix->mu);
+    int rc = lock_prepare(ix, sql, &s, err);
+    if (rc)
         return rc;
-    }
     sqlite3_bind_int64(s, 1, a1);
     if (two_args)
         sqlite3_bind_int64(s, 2, a2);
@@ -325,15 +320,11 @@ int evindex_first_from(evindex *ix, const char *const *types, size_t ntypes, int
     /* Per type, walking (type, idx) upwards to the first row in time: it
      * stops there, where MIN over the time index would visit every row of
      * the window. */
-    pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    int rc = ADT_OK;
-    if (sqlite3_prepare_v2(ix->db, "SELECT idx FROM ev WHERE type = ?1 AND idx < ?2 AND "
-                                   "time_us >= ?3 ORDER BY idx LIMIT 1", -1, &s, NULL)) {
-        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
-        pthread_mutex_unlock(&ix->mu);
+    int rc = lock_prepare(ix, "SELECT idx FROM ev WHERE type = ?1 AND idx < ?2 AND "
+                              "time_us >= ?3 ORDER BY idx LIMIT 1", &s, err);
+    if (rc)
         return rc;
-    }
     uint64_t first = below;
     for (size_t i = 0; i < ntypes && !rc; i++) {
         sqlite3_reset(s);
@@ -364,13 +355,10 @@ int evindex_each_of_types(evindex *ix, const char *const *types, size_t ntypes, 
     /* The rows are collected first so that fn runs without the lock. */
     uint64_t *v = NULL;
     size_t n = 0, cap = 0;
-    pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(ix->db, sql, -1, &s, NULL)) {
-        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
-        pthread_mutex_unlock(&ix->mu);
+    rc = lock_prepare(ix, sql, &s, err);
+    if (rc)
         return rc;
-    }
     sqlite3_bind_int64(s, 1, (sqlite3_int64)below);
     bind_types(s, types, ntypes);
     int r;
