@@ -2,7 +2,10 @@
  * baseline measured in the same run on the same machine:
  *   - appends/s via ledger_append (batches of 1,000) and via commitq (4
  *     submitting threads) vs plain SQLite inserts of the same rows with the
- *     same pragmas (WAL, synchronous=FULL) and transaction size;
+ *     same pragmas (WAL, synchronous=FULL) and transaction size; and, to
+ *     show what the append-only protection costs, ledger_append into a
+ *     ledger whose *_no_replace triggers were dropped (never done to a real
+ *     ledger: verify would report it);
  *   - ledger_verify time vs one read-and-hash pass over the same leaf bytes
  *     (read from SQLite, and in memory), hashed with the SHA-256 the ledger
  *     uses (auditd/core/sha256.h);
@@ -253,6 +256,19 @@ static long peak_rss_kb(void)
     return ru.ru_maxrss;
 }
 
+/* Drop the BEFORE INSERT (no replace) triggers of the ledger in `dir`. */
+static void drop_no_replace(const char *dir)
+{
+    char p[4300];
+    snprintf(p, sizeof p, "%s/ledger.db", dir);
+    sqlite3 *db;
+    if (sqlite3_open(p, &db) != SQLITE_OK ||
+        sqlite3_exec(db, "DROP TRIGGER entries_no_replace; DROP TRIGGER nodes_no_replace;"
+                         "DROP TRIGGER checkpoints_no_replace;", NULL, NULL, NULL) != SQLITE_OK)
+        die("dropping triggers", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
 static void rm_ledger_dir(const char *dir)
 {
     static const char *const files[] = {"ledger.db", "ledger.db-wal", "ledger.db-shm", "ledger.key",
@@ -285,8 +301,9 @@ int main(int argc, char **argv)
     snprintf(root, sizeof root, "%s/bench-ledger-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(root))
         die("mkdtemp", strerror(errno));
-    char dir_a[4200], dir_q[4200], plain[4300];
+    char dir_a[4200], dir_q[4200], dir_t[4200], plain[4300];
     snprintf(dir_a, sizeof dir_a, "%s/append", root);
+    snprintf(dir_t, sizeof dir_t, "%s/notrig", root);
     snprintf(dir_q, sizeof dir_q, "%s/commitq", root);
     snprintf(plain, sizeof plain, "%s/plain.db", root);
     char sample[PAYLOAD_TARGET + 64];
@@ -297,10 +314,12 @@ int main(int argc, char **argv)
 
     adt_err err;
     if (ledger_init(dir_a, "bench.example/ledger", &err) ||
-        ledger_init(dir_q, "bench.example/commitq", &err))
+        ledger_init(dir_q, "bench.example/commitq", &err) ||
+        ledger_init(dir_t, "bench.example/notrig", &err))
         die("ledger_init", err.msg);
-    ledger *wl;
-    if (ledger_open(dir_a, LEDGER_RDWR, &wl, &err))
+    drop_no_replace(dir_t);
+    ledger *wl, *tl;
+    if (ledger_open(dir_a, LEDGER_RDWR, &wl, &err) || ledger_open(dir_t, LEDGER_RDWR, &tl, &err))
         die("ledger_open", err.msg);
     commitq *q;
     if (commitq_start(dir_q, NULL, &q, &err))
@@ -309,13 +328,15 @@ int main(int argc, char **argv)
     sqlite3 *pdb = plain_open(plain, &pst);
     batch b;
     batch_init(&b, BATCH);
-    meter m_plain = {0}, m_append = {0}, m_q = {0};
+    meter m_plain = {0}, m_append = {0}, m_q = {0}, m_t = {0};
     for (uint64_t r = 0; r < count; r += ROUND) {
         uint64_t n = count - r < ROUND ? count - r : ROUND;
         round_plain(pdb, pst, &b, r, n, &m_plain);
         round_append(wl, &b, r, n, &m_append);
         round_commitq(q, r, n, &m_q);
+        round_append(tl, &b, r, n, &m_t);
     }
+    ledger_close(tl);
     batch_free(&b);
     sqlite3_finalize(pst);
     sqlite3_close(pdb);
@@ -329,6 +350,9 @@ int main(int argc, char **argv)
     printf("append  ledger_append x%d        : %9.0f events/s   (cpu %.2f ms per 1000)  %.0f%% of plain (target >= 65%%)\n",
            BATCH, (double)count / m_append.wall, m_append.cpu / n_k * 1e3,
            100.0 * m_plain.wall / m_append.wall);
+    printf("append  ledger_append, no replace triggers: %9.0f events/s   (cpu %.2f ms per 1000)  %.0f%% of plain; the triggers cost %.0f%% of an append's CPU\n",
+           (double)count / m_t.wall, m_t.cpu / n_k * 1e3, 100.0 * m_plain.wall / m_t.wall,
+           100.0 * (1.0 - m_t.cpu / m_append.cpu));
     printf("append  commitq %d threads x%d   : %9.0f events/s   (cpu %.2f ms per 1000)  %.0f%% of plain; %llu transactions of %.0f events\n",
            THREADS, SUBMIT_BATCH, (double)count / m_q.wall, m_q.cpu / n_k * 1e3,
            100.0 * m_plain.wall / m_q.wall, (unsigned long long)cst.groups_committed,
@@ -413,6 +437,7 @@ int main(int argc, char **argv)
            (double)rss / 1024.0);
     rm_ledger_dir(dir_a);
     rm_ledger_dir(dir_q);
+    rm_ledger_dir(dir_t);
     rm_ledger_dir(root);
     return 0;
 }

@@ -3,14 +3,25 @@
  * Tables (see docs/ledger.md):
  *   meta(key, value)              origin, public key, format
  *   entries(seq, leaf, leaf_hash) the exact leaf bytes and SHA-256(0x00||leaf)
- *   nodes(id, hash)               every complete subtree hash of level >= 1;
- *                                 id = level * 2^56 + index at that level
+ *   nodes(id, hash)               every complete subtree hash of level >=
+ *                                 min_level (4; 1 in ledgers of format
+ *                                 auditd-ledger-1); id = level * 2^56 +
+ *                                 index at that level
  *   checkpoints(size, root, note) every signed checkpoint
  * Triggers refuse UPDATE and DELETE on all four.
  *
  * Any subtree hash the proofs need is either one stored node, one leaf hash,
- * or (on the right edge) a fold of at most 64 of them, so roots and proofs
- * cost O(log n) row reads and the handle keeps O(1) memory. */
+ * a fold of the at most 2^(min_level-1) leaf hashes under an unstored node,
+ * or (on the right edge) a fold of at most 64 of those, so roots and proofs
+ * cost O(log n) row reads and the handle keeps O(1) memory.
+ *
+ * Why levels 1..3 are not stored (format auditd-ledger-2): they are 7 of
+ * every 8 node rows, and their inserts land in the middle of the nodes
+ * B-tree (ids are ordered by level first); writing them cost about a quarter
+ * of an append's CPU. A proof recomputes such a subtree from at most 8
+ * consecutive leaf hashes, one short range read. A ledger made before
+ * (format auditd-ledger-1) keeps storing and reading every level, so both
+ * layouts open, append, prove and verify. */
 #include "ledger.h"
 
 #include "canon.h"
@@ -35,13 +46,26 @@
 #define MAX_SOURCE 128
 #define MAX_TYPE 128
 #define PATH_MAX_LEN 4096
+/* The formats (meta 'format') and the lowest tree level each stores. */
+#define FORMAT_V1 "auditd-ledger-1"
+#define FORMAT_V2 "auditd-ledger-2"
+#define MIN_LEVEL_V1 1
+#define MIN_LEVEL_V2 4
+/* Entries are inserted PEND_ROWS at a time with one multi-row statement (one
+ * statement journal and one trigger-carrying statement run instead of 32),
+ * or fewer when their leaves reach PEND_BYTES. */
+#define PEND_ROWS 32
+#define PEND_BYTES (256u << 10)
 
 enum {
     ST_INSERT_ENTRY,
+    ST_INSERT_ENTRIES,
     ST_INSERT_NODE,
+    ST_INSERT_NODES,
     ST_INSERT_CKPT,
     ST_GET_LEAF,
     ST_GET_LEAF_HASH,
+    ST_LEAF_HASHES,
     ST_GET_NODE,
     ST_MAX_SEQ,
     ST_LATEST_CKPT,
@@ -52,10 +76,13 @@ enum {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT_ENTRY] = "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)",
+    [ST_INSERT_ENTRIES] = NULL, /* PEND_ROWS rows: built by ledger_open */
     [ST_INSERT_NODE] = "INSERT INTO nodes(id, hash) VALUES (?, ?)",
+    [ST_INSERT_NODES] = NULL, /* PEND_ROWS rows: built by ledger_open */
     [ST_INSERT_CKPT] = "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
     [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?",
     [ST_GET_LEAF_HASH] = "SELECT leaf_hash FROM entries WHERE seq = ?",
+    [ST_LEAF_HASHES] = "SELECT seq, leaf_hash FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq",
     [ST_GET_NODE] = "SELECT hash FROM nodes WHERE id = ?",
     [ST_MAX_SEQ] = "SELECT max(seq) FROM entries",
     [ST_LATEST_CKPT] = "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1",
@@ -84,6 +111,7 @@ struct ledger {
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_stmt *bt[BT_COUNT];
     int mode;
+    int min_level;            /* lowest tree level stored in nodes (format) */
     char origin[NOTE_ORIGIN_MAX + 1];
     uint8_t pub[32];
     char key_line[NOTE_KEYLINE_MAX];
@@ -93,6 +121,17 @@ struct ledger {
     merkle_frontier fr;
     merkle_hash last_leaf;
     buf leaf;                 /* scratch for building leaves */
+    /* Entries built but not yet inserted (see PEND_ROWS): their leaves one
+     * after another in `pend`, and each one's end offset and leaf hash. */
+    buf pend;
+    size_t npend;
+    uint64_t pend_first;      /* seq of the first */
+    size_t pend_end[PEND_ROWS];
+    merkle_hash pend_hash[PEND_ROWS];
+    /* Tree nodes completed but not yet inserted, stored with the entries. */
+    size_t nnodes;
+    int64_t node_id[PEND_ROWS];
+    merkle_hash node_hash[PEND_ROWS];
     /* The last leaf tail built (see leaf_tail): for a run of items with the
      * same source, type and writer it is checked and built once. */
     buf tail;
@@ -212,7 +251,7 @@ static int init_ledger(const char *dir, const char *origin, const uint8_t *seed,
             rc = sqldb_fail(db, "creating the ledger triggers", err);
     if (!rc) {
         sqlite3_stmt *s = NULL;
-        const char *sql = "INSERT INTO meta(key, value) VALUES ('format', 'auditd-ledger-1'), "
+        const char *sql = "INSERT INTO meta(key, value) VALUES ('format', '" FORMAT_V2 "'), "
                           "('origin', ?1), ('pubkey', ?2)";
         if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
             rc = sqldb_fail(db, "writing ledger metadata", err);
@@ -264,8 +303,12 @@ static int load_meta(ledger *lg, adt_err *err)
         } else if (!strcmp(k, "pubkey") && n == 32) {
             memcpy(lg->pub, v, 32);
             have_pub = true;
-        } else if (!strcmp(k, "format") && n == 15 && !memcmp(v, "auditd-ledger-1", 15)) {
+        } else if (!strcmp(k, "format") && n == 15 && !memcmp(v, FORMAT_V1, 15)) {
             have_format = true;
+            lg->min_level = MIN_LEVEL_V1;
+        } else if (!strcmp(k, "format") && n == 15 && !memcmp(v, FORMAT_V2, 15)) {
+            have_format = true;
+            lg->min_level = MIN_LEVEL_V2;
         }
     }
     sqlite3_finalize(s);
@@ -283,6 +326,7 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     lg->mode = mode;
     buf_init(&lg->leaf, LEDGER_MAX_LEAF);
+    buf_init(&lg->pend, PEND_BYTES + LEDGER_MAX_LEAF);
     buf_init(&lg->tail, 2 * (MAX_SOURCE + MAX_TYPE) + 64);
     /* Readers open read-write too (never writing): WAL readers need the shm
      * file, and a read-only open could not recover a crashed writer's WAL.
@@ -293,9 +337,16 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
     int rc = sqldb_open(dir, LEDGER_DB_FILE, SQLDB_WRITE, SQLDB_DURABLE, hint, &lg->db, err);
     if (!rc)
         rc = load_meta(lg, err);
+    char multi[2][64 + PEND_ROWS * 10];
+    int ml = snprintf(multi[0], sizeof multi[0], "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)");
+    int nl = snprintf(multi[1], sizeof multi[1], "INSERT INTO nodes(id, hash) VALUES (?, ?)");
+    for (int i = 1; i < PEND_ROWS; i++) {
+        ml += snprintf(multi[0] + ml, sizeof multi[0] - (size_t)ml, ",(?,?,?)");
+        nl += snprintf(multi[1] + nl, sizeof multi[1] - (size_t)nl, ",(?,?)");
+    }
     for (int i = 0; !rc && i < ST_COUNT; i++)
-        if (sqlite3_prepare_v3(lg->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &lg->st[i],
-                               NULL) != SQLITE_OK)
+        if (sqlite3_prepare_v3(lg->db, stmt_sql[i] ? stmt_sql[i] : multi[i == ST_INSERT_NODES], -1,
+                               SQLITE_PREPARE_PERSISTENT, &lg->st[i], NULL) != SQLITE_OK)
             rc = sqldb_fail(lg->db, "preparing ledger statements", err);
     /* A writer brings a ledger of an older version up to date (the batches
      * table only; the public formats are unchanged). */
@@ -331,6 +382,7 @@ void ledger_close(ledger *lg)
     sqlite3_close(lg->db);
     note_signer_free(lg->signer);
     buf_free(&lg->leaf);
+    buf_free(&lg->pend);
     buf_free(&lg->tail);
     free(lg);
 }
@@ -338,6 +390,7 @@ void ledger_close(ledger *lg)
 const char *ledger_origin(const ledger *lg) { return lg->origin; }
 const char *ledger_key_line(const ledger *lg) { return lg->key_line; }
 const uint8_t *ledger_pubkey(const ledger *lg) { return lg->pub; }
+int ledger_node_min_level(const ledger *lg) { return lg->min_level; }
 
 static int db_size(ledger *lg, uint64_t *size, adt_err *err)
 {
@@ -374,11 +427,39 @@ static int get_hash(ledger *lg, int stmt, int64_t key, merkle_hash out, adt_err 
     return sqldb_fail(lg->db, "reading the tree", err);
 }
 
+/* A subtree below min_level, folded from its 2^level stored leaf hashes
+ * (one range read). */
+static int folded_hash(ledger *lg, int level, uint64_t start, merkle_hash out, adt_err *err)
+{
+    sqlite3_stmt *s = lg->st[ST_LEAF_HASHES];
+    uint64_t n = 1ull << level;
+    sqlite3_reset(s);
+    sqlite3_bind_int64(s, 1, (int64_t)start);
+    sqlite3_bind_int64(s, 2, (int64_t)(start + n));
+    merkle_frontier fr;
+    merkle_frontier_init(&fr);
+    int r;
+    while ((r = sqlite3_step(s)) == SQLITE_ROW && fr.size < n &&
+           (uint64_t)sqlite3_column_int64(s, 0) == start + fr.size &&
+           sqlite3_column_bytes(s, 1) == MERKLE_HASH_LEN)
+        merkle_frontier_push(&fr, sqlite3_column_blob(s, 1), NULL, NULL);
+    sqlite3_reset(s);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return sqldb_fail(lg->db, "reading the tree", err);
+    if (fr.size != n)
+        return adt_fail(err, ADT_ECORRUPT, "ledger tree is missing leaf hash %llu: run 'auditd verify'",
+                        (unsigned long long)(start + fr.size));
+    merkle_frontier_root(&fr, out);
+    return ADT_OK;
+}
+
 /* Hash of the perfect subtree of `level` whose leftmost leaf is `start`. */
 static int perfect_hash(ledger *lg, int level, uint64_t start, merkle_hash out, adt_err *err)
 {
     if (level == 0)
         return get_hash(lg, ST_GET_LEAF_HASH, (int64_t)start, out, err);
+    if (level < lg->min_level)
+        return folded_hash(lg, level, start, out, err);
     return get_hash(lg, ST_GET_NODE, NODE_ID(level, start >> level), out, err);
 }
 
@@ -430,16 +511,42 @@ static int load_frontier(ledger *lg, adt_err *err)
     return ADT_OK;
 }
 
+/* Insert the pending tree nodes: PEND_ROWS of them with the multi-row
+ * statement, fewer one by one. */
+static int flush_nodes(ledger *lg)
+{
+    size_t n = lg->nnodes;
+    lg->nnodes = 0;
+    bool multi = n == PEND_ROWS;
+    sqlite3_stmt *s = lg->st[multi ? ST_INSERT_NODES : ST_INSERT_NODE];
+    for (size_t i = 0; i < n; i++) {
+        int col = multi ? 2 * (int)i : 0;
+        if (!multi)
+            sqlite3_reset(s);
+        sqlite3_bind_int64(s, col + 1, lg->node_id[i]);
+        sqlite3_bind_blob(s, col + 2, lg->node_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
+        if (multi && i + 1 < n)
+            continue;
+        int r = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (r != SQLITE_DONE || sqlite3_changes(lg->db) != (multi ? (int)n : 1))
+            return ADT_EIO;
+    }
+    return ADT_OK;
+}
+
 static int on_node(void *ctx, int level, uint64_t index, const merkle_hash h)
 {
     ledger *lg = ctx;
-    sqlite3_stmt *s = lg->st[ST_INSERT_NODE];
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, NODE_ID(level, index));
-    sqlite3_bind_blob(s, 2, h, MERKLE_HASH_LEN, SQLITE_STATIC);
-    int r = sqlite3_step(s);
-    sqlite3_reset(s);
-    return r == SQLITE_DONE && sqlite3_changes(lg->db) == 1 ? ADT_OK : ADT_EIO;
+    if (level < lg->min_level)
+        return ADT_OK;
+    int rc;
+    if (lg->nnodes == PEND_ROWS && (rc = flush_nodes(lg)))
+        return rc;
+    lg->node_id[lg->nnodes] = NODE_ID(level, index);
+    memcpy(lg->node_hash[lg->nnodes], h, MERKLE_HASH_LEN);
+    lg->nnodes++;
+    return ADT_OK;
 }
 
 static bool valid_label(const char *s, size_t max)
@@ -657,27 +764,57 @@ static int find_duplicate(ledger *lg, ledger_batch *batches, size_t k, adt_err *
     return ADT_OK;
 }
 
-/* Store one entry: its leaf (built in lg->leaf), leaf hash and the tree
- * nodes it completes. */
+/* Insert the pending entries: PEND_ROWS of them with the multi-row
+ * statement, fewer one by one. */
+static int flush_entries(ledger *lg, adt_err *err)
+{
+    size_t n = lg->npend;
+    lg->npend = 0;
+    lg->pend.len = 0;
+    bool multi = n == PEND_ROWS;
+    sqlite3_stmt *s = lg->st[multi ? ST_INSERT_ENTRIES : ST_INSERT_ENTRY];
+    for (size_t i = 0; i < n; i++) {
+        size_t start = i ? lg->pend_end[i - 1] : 0;
+        int col = multi ? 3 * (int)i : 0;
+        if (!multi)
+            sqlite3_reset(s);
+        sqlite3_bind_int64(s, col + 1, (int64_t)(lg->pend_first + i));
+        sqlite3_bind_blob(s, col + 2, lg->pend.data + start, (int)(lg->pend_end[i] - start),
+                          SQLITE_STATIC);
+        sqlite3_bind_blob(s, col + 3, lg->pend_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
+        if (multi && i + 1 < n)
+            continue;
+        int r = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (r != SQLITE_DONE)
+            return sqldb_fail(lg->db, "storing an entry", err);
+        /* A foreign trigger could make an insert a silent no-op: never
+         * acknowledge what was not stored. */
+        if (sqlite3_changes(lg->db) != (multi ? (int)n : 1))
+            return adt_fail(err, ADT_ECORRUPT,
+                            "entries from %llu were not all stored (a foreign trigger?): run "
+                            "'auditd verify'", (unsigned long long)(lg->pend_first + (multi ? 0 : i)));
+    }
+    return ADT_OK;
+}
+
+/* Store one entry: its leaf (built in lg->leaf) and leaf hash are queued
+ * for flush_entries, the tree nodes it completes for flush_nodes (on_node);
+ * append_entries flushes both before the checkpoint is signed. */
 static int store_entry(ledger *lg, uint64_t seq, adt_err *err)
 {
+    int rc;
+    if ((lg->npend == PEND_ROWS || lg->pend.len >= PEND_BYTES) && (rc = flush_entries(lg, err)))
+        return rc;
     merkle_hash lh;
     merkle_leaf_hash(lg->leaf.data, lg->leaf.len, lh);
-    sqlite3_stmt *s = lg->st[ST_INSERT_ENTRY];
-    sqlite3_reset(s);
-    sqlite3_bind_int64(s, 1, (int64_t)seq);
-    sqlite3_bind_blob(s, 2, lg->leaf.data, (int)lg->leaf.len, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, lh, MERKLE_HASH_LEN, SQLITE_STATIC);
-    int r = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (r != SQLITE_DONE)
-        return sqldb_fail(lg->db, "storing an entry", err);
-    /* A foreign trigger could make an insert a silent no-op: never
-     * acknowledge what was not stored. */
-    if (sqlite3_changes(lg->db) != 1)
-        return adt_fail(err, ADT_ECORRUPT,
-                        "entry %llu was not stored (a foreign trigger?): run 'auditd verify'",
-                        (unsigned long long)seq);
+    if (lg->npend == 0)
+        lg->pend_first = seq;
+    if (buf_append(&lg->pend, lg->leaf.data, lg->leaf.len))
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    lg->pend_end[lg->npend] = lg->pend.len;
+    memcpy(lg->pend_hash[lg->npend], lh, MERKLE_HASH_LEN);
+    lg->npend++;
     if (merkle_frontier_push(&lg->fr, lh, on_node, lg))
         return sqldb_fail(lg->db, "storing a tree node", err);
     memcpy(lg->last_leaf, lh, MERKLE_HASH_LEN);
@@ -717,7 +854,10 @@ static int append_entries(ledger *lg, ledger_batch *batches, size_t nb, const ch
                 return rc;
         }
     }
-    return ADT_OK;
+    int rc = flush_entries(lg, err);
+    if (!rc && flush_nodes(lg))
+        rc = sqldb_fail(lg->db, "storing a tree node", err);
+    return rc;
 }
 
 /* The identities of the batches appended, in the same transaction as their
@@ -801,6 +941,9 @@ int ledger_append_batches(ledger *lg, ledger_batch *batches, size_t nb, ledger_c
     char now[40];
     rfc3339_format(lg->clock ? lg->clock(lg->clock_ctx) : rfc3339_now_us(), now, sizeof now);
     ledger_commit c = {.first = lg->fr.size};
+    lg->npend = 0;
+    lg->pend.len = 0;
+    lg->nnodes = 0;
     if (!rc)
         rc = append_entries(lg, batches, nb, now, err);
     if (!rc) {
@@ -935,6 +1078,18 @@ static int root_locked(ledger *lg, uint64_t size, merkle_hash out, adt_err *err)
     return range_hash(lg, 0, size, out, err);
 }
 
+/* The proof hash after recursing into one side of the split of D[a:b] at
+ * a+k: the other side's subtree (right: D[a+k:b]; left: the perfect D[a:a+k]). */
+static int put_sibling(ledger *lg, bool went_left, uint64_t a, uint64_t k, uint64_t b,
+                       merkle_hash *out, size_t *n, adt_err *err)
+{
+    int rc = went_left ? range_hash(lg, a + k, b, out[*n], err)
+                       : perfect_hash(lg, log2_exact(k), a, out[*n], err);
+    if (!rc)
+        (*n)++;
+    return rc;
+}
+
 /* RFC 6962 PATH(m, D[a:b]), m absolute. Appends deepest first. */
 static int path(ledger *lg, uint64_t m, uint64_t a, uint64_t b, merkle_hash *out, size_t *n,
                 adt_err *err)
@@ -942,19 +1097,9 @@ static int path(ledger *lg, uint64_t m, uint64_t a, uint64_t b, merkle_hash *out
     if (b - a == 1)
         return ADT_OK;
     uint64_t k = merkle_split(b - a);
-    int rc;
-    if (m < a + k) {
-        if ((rc = path(lg, m, a, a + k, out, n, err)))
-            return rc;
-        rc = range_hash(lg, a + k, b, out[*n], err);
-    } else {
-        if ((rc = path(lg, m, a + k, b, out, n, err)))
-            return rc;
-        rc = perfect_hash(lg, log2_exact(k), a, out[*n], err);
-    }
-    if (!rc)
-        (*n)++;
-    return rc;
+    bool left = m < a + k;
+    int rc = left ? path(lg, m, a, a + k, out, n, err) : path(lg, m, a + k, b, out, n, err);
+    return rc ? rc : put_sibling(lg, left, a, k, b, out, n, err);
 }
 
 int ledger_prove_inclusion(ledger *lg, uint64_t index, uint64_t size, merkle_hash *hashes,
@@ -986,18 +1131,10 @@ static int subproof(ledger *lg, uint64_t m, uint64_t a, uint64_t b, bool complet
         return ADT_OK;
     }
     uint64_t k = merkle_split(b - a);
-    if (m <= k) {
-        if ((rc = subproof(lg, m, a, a + k, complete, out, n, err)))
-            return rc;
-        rc = range_hash(lg, a + k, b, out[*n], err);
-    } else {
-        if ((rc = subproof(lg, m - k, a + k, b, false, out, n, err)))
-            return rc;
-        rc = perfect_hash(lg, log2_exact(k), a, out[*n], err);
-    }
-    if (!rc)
-        (*n)++;
-    return rc;
+    bool left = m <= k;
+    rc = left ? subproof(lg, m, a, a + k, complete, out, n, err)
+              : subproof(lg, m - k, a + k, b, false, out, n, err);
+    return rc ? rc : put_sibling(lg, left, a, k, b, out, n, err);
 }
 
 int ledger_prove_consistency(ledger *lg, uint64_t first, uint64_t second, merkle_hash *hashes,
@@ -1041,6 +1178,7 @@ int ledger_scan(ledger *lg, uint64_t from, uint64_t to, ledger_scan_fn fn, void 
 
 typedef struct verifier {
     sqlite3 *db;
+    int min_level;           /* levels below are not stored (format) */
     sqlite3_stmt *level[64]; /* per-level cursor over stored nodes, in index order */
     bool level_done[64];
     ledger_verify_result *res;
@@ -1071,6 +1209,8 @@ static int vfail(ledger_verify_result *res, bool has_index, uint64_t index, cons
 static int verify_node(void *ctx, int level, uint64_t index, const merkle_hash h)
 {
     verifier *v = ctx;
+    if (level < v->min_level)
+        return ADT_OK;
     uint64_t first_leaf = index << level;
     if (!v->level[level]) {
         if (sqlite3_prepare_v2(v->db, "SELECT id, hash FROM nodes WHERE id >= ?1 AND id < ?2 ORDER BY id",
@@ -1381,7 +1521,7 @@ out:
 static void verify_node_count(ledger *lg, uint64_t size, ledger_verify_result *res)
 {
     uint64_t expect_nodes = 0;
-    for (int l = 1; l < 64; l++)
+    for (int l = lg->min_level; l < 64; l++)
         expect_nodes += size >> l;
     sqlite3_stmt *cn;
     if (sqlite3_prepare_v2(lg->db, "SELECT count(*) FROM nodes", -1, &cn, NULL) == SQLITE_OK &&
@@ -1402,9 +1542,13 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
         return rc;
     structure_check sc;
     structure_start(&sc, dir);
-    verifier v = {.db = lg->db, .res = res};
+    verifier v = {.db = lg->db, .min_level = lg->min_level, .res = res};
     merkle_frontier fr;
     merkle_frontier_init(&fr);
+    /* Steps 1 to 6 read one snapshot: appends made meanwhile by others are
+     * neither half seen (entries of one size, nodes of a larger one) nor
+     * waited for. */
+    bool began = read_begin(lg);
     if (verify_triggers(lg, res) && !(rc = verify_entries(lg, &v, &fr, err)) && res->ok) {
         verify_node_count(lg, fr.size, res);
         /* 6. Every recorded batch identity names entries that exist and were
@@ -1417,6 +1561,7 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
     }
     for (int l = 0; l < 64; l++)
         sqlite3_finalize(v.level[l]);
+    read_end(lg, began);
     ledger_close(lg);
     if (structure_finish(&sc, res))
         rc = ADT_OK;

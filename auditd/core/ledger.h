@@ -87,6 +87,9 @@ const char *ledger_origin(const ledger *lg);
 /* The verifier key line (no newline). */
 const char *ledger_key_line(const ledger *lg);
 const uint8_t *ledger_pubkey(const ledger *lg);
+/* The lowest tree level whose perfect subtrees are rows of `nodes`: 4, or 1
+ * in a ledger of the first format (docs/ledger.md, "Tables"). */
+int ledger_node_min_level(const ledger *lg);
 
 /* Append `n` items (n >= 1) in one durable transaction (WAL, synchronous=FULL)
  * and sign a checkpoint for the new size in the same transaction. All or

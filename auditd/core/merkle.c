@@ -35,20 +35,21 @@ uint64_t merkle_split(uint64_t n)
     return k;
 }
 
-/* RFC 9162 2.1.3.2, steps 1-6. */
-bool merkle_verify_inclusion(uint64_t index, uint64_t size, const merkle_hash leaf,
-                             const merkle_hash *proof, size_t n, const merkle_hash root)
+/* The loop RFC 9162 shares between inclusion (2.1.3.2) and consistency
+ * (2.1.4.2) verification: fold the proof hashes `p` into `sr` (and, for
+ * consistency, the left-side ones into `fr` as well), starting at node
+ * numbers fn (the first tree's last leaf, or the leaf) and sn (the second
+ * tree's last leaf). False if the proof has too many hashes or too few. */
+static bool fold_proof(uint64_t fn, uint64_t sn, const merkle_hash *p, size_t np, uint8_t *fr,
+                       uint8_t *sr)
 {
-    if (index >= size)
-        return false;
-    uint64_t fn = index, sn = size - 1;
-    merkle_hash r;
-    memcpy(r, leaf, MERKLE_HASH_LEN);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < np; i++) {
         if (sn == 0)
             return false;
         if ((fn & 1) || fn == sn) {
-            merkle_node_hash(proof[i], r, r);
+            if (fr)
+                merkle_node_hash(p[i], fr, fr);
+            merkle_node_hash(p[i], sr, sr);
             if (!(fn & 1)) {
                 while (fn != 0 && !(fn & 1)) {
                     fn >>= 1;
@@ -56,12 +57,24 @@ bool merkle_verify_inclusion(uint64_t index, uint64_t size, const merkle_hash le
                 }
             }
         } else {
-            merkle_node_hash(r, proof[i], r);
+            merkle_node_hash(sr, p[i], sr);
         }
         fn >>= 1;
         sn >>= 1;
     }
-    return sn == 0 && sodium_memcmp(r, root, MERKLE_HASH_LEN) == 0;
+    return sn == 0;
+}
+
+/* RFC 9162 2.1.3.2, steps 1-6. */
+bool merkle_verify_inclusion(uint64_t index, uint64_t size, const merkle_hash leaf,
+                             const merkle_hash *proof, size_t n, const merkle_hash root)
+{
+    if (index >= size)
+        return false;
+    merkle_hash r;
+    memcpy(r, leaf, MERKLE_HASH_LEN);
+    return fold_proof(index, size - 1, proof, n, NULL, r) &&
+           sodium_memcmp(r, root, MERKLE_HASH_LEN) == 0;
 }
 
 /* RFC 9162 2.1.4.2. */
@@ -95,25 +108,7 @@ bool merkle_verify_consistency(uint64_t size1, uint64_t size2, const merkle_hash
     merkle_hash fr, sr;
     memcpy(fr, first, MERKLE_HASH_LEN);
     memcpy(sr, first, MERKLE_HASH_LEN);
-    for (size_t i = 0; i < np; i++) {
-        if (sn == 0)
-            return false;
-        if ((fn & 1) || fn == sn) {
-            merkle_node_hash(p[i], fr, fr);
-            merkle_node_hash(p[i], sr, sr);
-            if (!(fn & 1)) {
-                while (fn != 0 && !(fn & 1)) {
-                    fn >>= 1;
-                    sn >>= 1;
-                }
-            }
-        } else {
-            merkle_node_hash(sr, p[i], sr);
-        }
-        fn >>= 1;
-        sn >>= 1;
-    }
-    return sn == 0 && sodium_memcmp(fr, root1, MERKLE_HASH_LEN) == 0 &&
+    return fold_proof(fn, sn, p, np, fr, sr) && sodium_memcmp(fr, root1, MERKLE_HASH_LEN) == 0 &&
            sodium_memcmp(sr, root2, MERKLE_HASH_LEN) == 0;
 }
 

@@ -52,8 +52,8 @@ struct ingest {
     hmap by_name; /* device name -> index into devs, plus one */
     uint64_t stamp;
     uint64_t replay_request; /* ledger index of the request a replay answers, or EVSINK_NONE */
-    sqlite3_stmt *ins_reading, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_pred, *upd_twin,
-        *upd_model;
+    sqlite3_stmt *ins_reading, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_pred, *ins_preds,
+        *upd_twin, *upd_model;
     rollup_acc *rollups; /* the batch's, flushed before its commit */
     scoreq *sq;          /* scores a batch's rows while they are stored */
     model_scorer *scorer;
@@ -146,6 +146,19 @@ static void refresh_scorer(ingest *g)
     map_features(g);
 }
 
+/* Room for element n of `arr` (capacity *cap, doubled from `first`): the
+ * array, moved perhaps, or NULL when out of memory (`arr` still valid). */
+static void *grow_one(void *arr, size_t n, size_t *cap, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return arr;
+    size_t nc = *cap ? *cap * 2 : first;
+    void *na = realloc(arr, nc * elem);
+    if (na)
+        *cap = nc;
+    return na;
+}
+
 static int load(ingest *g, adt_err *err)
 {
     sqlite3_stmt *gen;
@@ -171,15 +184,12 @@ static int load(ingest *g, adt_err *err)
         return rc;
     size_t cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (g->nprofs == cap) {
-            cap = cap ? cap * 2 : 8;
-            iprof *np = realloc(g->profs, cap * sizeof *np);
-            if (!np) {
-                rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-                break;
-            }
-            g->profs = np;
+        iprof *np = grow_one(g->profs, g->nprofs, &cap, sizeof *np, 8);
+        if (!np) {
+            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+            break;
         }
+        g->profs = np;
         iprof *ip = &g->profs[g->nprofs];
         memset(ip, 0, sizeof *ip);
         const char *json = (const char *)sqlite3_column_text(st, 2);
@@ -201,15 +211,12 @@ static int load(ingest *g, adt_err *err)
         return rc;
     cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (g->ndevs == cap) {
-            cap = cap ? cap * 2 : 16;
-            idev *nd = realloc(g->devs, cap * sizeof *nd);
-            if (!nd) {
-                rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-                break;
-            }
-            g->devs = nd;
+        idev *nd = grow_one(g->devs, g->ndevs, &cap, sizeof *nd, 16);
+        if (!nd) {
+            rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+            break;
         }
+        g->devs = nd;
         idev *d = &g->devs[g->ndevs];
         memset(d, 0, sizeof *d);
         d->id = sqlite3_column_int64(st, 0);
@@ -241,6 +248,32 @@ static int load(ingest *g, adt_err *err)
     return ADT_OK;
 }
 
+/* Predictions are inserted PRED_ROWS to a statement: per-statement work
+ * (cursor, statement transaction, halt) was a third of storing one. */
+#define PRED_ROWS 32
+
+/* `head` (an INSERT ... VALUES) followed by `rows` groups of `cols`
+ * parameters, prepared. */
+static int prepare_multi(sqlite3 *db, const char *head, int cols, int rows, sqlite3_stmt **out,
+                         adt_err *err)
+{
+    buf sql;
+    buf_init(&sql, 16384);
+    int rc = buf_puts(&sql, head);
+    for (int r = 0; !rc && r < rows; r++) {
+        rc = buf_puts(&sql, r ? ",(?" : "(?");
+        for (int c = 1; !rc && c < cols; c++)
+            rc = buf_puts(&sql, ",?");
+        if (!rc)
+            rc = buf_putc(&sql, ')');
+    }
+    if (!rc)
+        rc = buf_putc(&sql, '\0');
+    rc = rc ? adt_fail(err, ADT_ENOMEM, "out of memory") : sqldb_prepare(db, sql.data, out, err);
+    buf_free(&sql);
+    return rc;
+}
+
 int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **out, adt_err *err)
 {
     *out = NULL;
@@ -268,6 +301,9 @@ int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **o
     if (!rc)
         rc = sqldb_prepare(g->db, "INSERT INTO predictions(reading, device, time_us, prob, model, "
                                 "version, batch) VALUES(?,?,?,?,?,?,?)", &g->ins_pred, err);
+    if (!rc)
+        rc = prepare_multi(g->db, "INSERT INTO predictions(reading, device, time_us, prob, model, "
+                                  "version, batch) VALUES", 7, PRED_ROWS, &g->ins_preds, err);
     if (!rc)
         rc = sqldb_prepare(g->db, "UPDATE devices SET last_seen_us=?1, last_values=?2, last_pv=?3 "
                                 "WHERE id=?4 AND (last_seen_us IS NULL OR last_seen_us<=?1)",
@@ -297,6 +333,7 @@ void ingest_close(ingest *g)
     sqlite3_finalize(g->upd_quar_ok);
     sqlite3_finalize(g->upd_quar_bad);
     sqlite3_finalize(g->ins_pred);
+    sqlite3_finalize(g->ins_preds);
     sqlite3_finalize(g->upd_twin);
     sqlite3_finalize(g->upd_model);
     rollup_acc_close(g->rollups);
@@ -665,17 +702,21 @@ static int batch_score(batch *b, adt_err *err)
     if (!rc)
         rc = wrc;
     const float *prob = b->sc.prob;
+    size_t full = b->sc.n - b->sc.n % PRED_ROWS; /* rows stored PRED_ROWS at a time */
     for (size_t i = 0; !rc && i < b->sc.n; i++) {
-        sqlite3_stmt *p = g->ins_pred;
-        sqlite3_reset(p);
-        sqlite3_bind_int64(p, 1, b->sc.reading[i]);
-        sqlite3_bind_int64(p, 2, g->devs[b->sc.dev[i]].id);
-        sqlite3_bind_int64(p, 3, b->sc.time[i]);
-        sqlite3_bind_double(p, 4, prob[i]);
-        sqlite3_bind_text(p, 5, b->model, -1, SQLITE_STATIC);
-        sqlite3_bind_text(p, 6, b->version, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(p, 7, b->res->batch_id);
-        if (sqlite3_step(p) != SQLITE_DONE)
+        bool multi = i < full;
+        sqlite3_stmt *p = multi ? g->ins_preds : g->ins_pred;
+        int col = multi ? 7 * (int)(i % PRED_ROWS) : 0;
+        if (col == 0)
+            sqlite3_reset(p);
+        sqlite3_bind_int64(p, col + 1, b->sc.reading[i]);
+        sqlite3_bind_int64(p, col + 2, g->devs[b->sc.dev[i]].id);
+        sqlite3_bind_int64(p, col + 3, b->sc.time[i]);
+        sqlite3_bind_double(p, col + 4, prob[i]);
+        sqlite3_bind_text(p, col + 5, b->model, -1, SQLITE_STATIC);
+        sqlite3_bind_text(p, col + 6, b->version, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(p, col + 7, b->res->batch_id);
+        if ((!multi || i % PRED_ROWS == PRED_ROWS - 1) && sqlite3_step(p) != SQLITE_DONE)
             rc = sqldb_fail(g->db, "storing a prediction", err);
         if (!rc)
             rc = rollup_add_prediction(g->rollups, g->devs[b->sc.dev[i]].id, b->sc.time[i],

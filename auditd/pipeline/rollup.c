@@ -722,88 +722,95 @@ static int no_rollups(sqlite3 *db, int rc, adt_err *err)
     return rc;
 }
 
-/* Prepare `sql` over hours [from_us, to_us) (?1, ?2) of `device` (?3, NULL
- * for all). */
-static int window_query(sqlite3 *db, const char *sql, int64_t from_us, int64_t to_us,
-                        const char *device, sqlite3_stmt **st, adt_err *err)
+/* The caller of a window read: its function (one of the two) and context. */
+typedef struct reader {
+    rollup_row_fn row_fn;
+    rollup_pred_fn pred_fn;
+    void *ctx;
+} reader;
+
+/* Run `sql` over hours [from_us, to_us) (?1, ?2) of `device` (?3, NULL for
+ * all) and hand each row to `row` (which decodes it and calls the reader's
+ * function) until one returns non-zero. `what` names the rows in messages. */
+static int window_each(sqlite3 *db, const char *sql, int64_t from_us, int64_t to_us,
+                       const char *device, const char *what,
+                       int (*row)(sqlite3_stmt *st, const reader *rd), const reader *rd,
+                       adt_err *err)
 {
-    int rc = sqldb_prepare(db, sql, st, err);
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(db, sql, &st, err);
     if (rc)
         return no_rollups(db, rc, err);
-    sqlite3_bind_int64(*st, 1, from_us);
-    sqlite3_bind_int64(*st, 2, to_us);
+    sqlite3_bind_int64(st, 1, from_us);
+    sqlite3_bind_int64(st, 2, to_us);
     if (device)
-        sqlite3_bind_text(*st, 3, device, -1, SQLITE_STATIC);
-    return ADT_OK;
+        sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+    int s;
+    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW)
+        rc = row(st, rd);
+    if (!rc && s != SQLITE_DONE)
+        rc = sqldb_fail(db, what, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int hour_row(sqlite3_stmt *st, const reader *rd)
+{
+    rollup_row r = {.hour_us = sqlite3_column_int64(st, 0),
+                    .device = (const char *)sqlite3_column_text(st, 1),
+                    .readings = (uint64_t)sqlite3_column_int64(st, 2),
+                    .sampled_s = sqlite3_column_int64(st, 3),
+                    .fields_json = (const char *)sqlite3_column_text(st, 14)};
+    r.running_s = (int64_t)stored_num(st, 4, &r.has_state);
+    r.idle_s = (int64_t)stored_num(st, 5, &r.has_state);
+    r.down_s = (int64_t)stored_num(st, 6, &r.has_state);
+    r.energy_kwh = stored_num(st, 7, &r.has_energy);
+    r.produced = stored_num(st, 8, &r.has_produced);
+    r.good = stored_num(st, 9, &r.has_good);
+    r.inspected = (uint64_t)stored_num(st, 10, &r.has_inspection);
+    r.rejected = (uint64_t)stored_num(st, 11, &r.has_inspection);
+    r.labelled = (uint64_t)stored_num(st, 12, &r.has_labels);
+    r.failures = (uint64_t)stored_num(st, 13, &r.has_labels);
+    return rd->row_fn(rd->ctx, &r);
 }
 
 int rollup_read(sqlite3 *db, int64_t from_us, int64_t to_us, const char *device,
                 rollup_row_fn fn, void *ctx, adt_err *err)
 {
-    sqlite3_stmt *st;
-    int rc = window_query(db,
-                          "SELECT r.hour_us, d.name, r.readings, r.sampled_s, r.running_s, "
-                          "r.idle_s, r.down_s, r.energy_kwh, r.produced, r.good, r.inspected, "
-                          "r.rejected, r.labelled, r.failures, r.fields FROM rollups r "
-                          "JOIN devices d ON d.id = r.device WHERE r.hour_us >= ?1 AND "
-                          "r.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
-                          "ORDER BY r.hour_us, d.name",
-                          from_us, to_us, device, &st, err);
-    if (rc)
-        return rc;
-    int s;
-    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        rollup_row r = {.hour_us = sqlite3_column_int64(st, 0),
-                        .device = (const char *)sqlite3_column_text(st, 1),
-                        .readings = (uint64_t)sqlite3_column_int64(st, 2),
-                        .sampled_s = sqlite3_column_int64(st, 3),
-                        .fields_json = (const char *)sqlite3_column_text(st, 14)};
-        r.running_s = (int64_t)stored_num(st, 4, &r.has_state);
-        r.idle_s = (int64_t)stored_num(st, 5, &r.has_state);
-        r.down_s = (int64_t)stored_num(st, 6, &r.has_state);
-        r.energy_kwh = stored_num(st, 7, &r.has_energy);
-        r.produced = stored_num(st, 8, &r.has_produced);
-        r.good = stored_num(st, 9, &r.has_good);
-        r.inspected = (uint64_t)stored_num(st, 10, &r.has_inspection);
-        r.rejected = (uint64_t)stored_num(st, 11, &r.has_inspection);
-        r.labelled = (uint64_t)stored_num(st, 12, &r.has_labels);
-        r.failures = (uint64_t)stored_num(st, 13, &r.has_labels);
-        rc = fn(ctx, &r);
-    }
-    if (!rc && s != SQLITE_DONE)
-        rc = sqldb_fail(db, "reading rollups", err);
-    sqlite3_finalize(st);
-    return rc;
+    return window_each(db,
+                       "SELECT r.hour_us, d.name, r.readings, r.sampled_s, r.running_s, "
+                       "r.idle_s, r.down_s, r.energy_kwh, r.produced, r.good, r.inspected, "
+                       "r.rejected, r.labelled, r.failures, r.fields FROM rollups r "
+                       "JOIN devices d ON d.id = r.device WHERE r.hour_us >= ?1 AND "
+                       "r.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
+                       "ORDER BY r.hour_us, d.name",
+                       from_us, to_us, device, "reading rollups", hour_row,
+                       &(reader){.row_fn = fn, .ctx = ctx}, err);
+}
+
+static int pred_row(sqlite3_stmt *st, const reader *rd)
+{
+    rollup_pred p = {.hour_us = sqlite3_column_int64(st, 0),
+                     .device = (const char *)sqlite3_column_text(st, 1),
+                     .model = (const char *)sqlite3_column_text(st, 2),
+                     .version = (const char *)sqlite3_column_text(st, 3)};
+    uint64_t *c[6] = {&p.predictions, &p.positives, &p.tp, &p.fp, &p.fn, &p.tn};
+    for (int k = 0; k < 6; k++)
+        *c[k] = (uint64_t)sqlite3_column_int64(st, 4 + k);
+    return rd->pred_fn(rd->ctx, &p);
 }
 
 int rollup_read_predictions(sqlite3 *db, int64_t from_us, int64_t to_us, const char *device,
                             rollup_pred_fn fn, void *ctx, adt_err *err)
 {
-    sqlite3_stmt *st;
-    int rc = window_query(db,
-                          "SELECT p.hour_us, d.name, p.model, p.version, p.predictions, "
-                          "p.positives, p.tp, p.fp, p.fn, p.tn FROM rollup_predictions p "
-                          "JOIN devices d ON d.id = p.device WHERE p.hour_us >= ?1 AND "
-                          "p.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
-                          "ORDER BY p.hour_us, d.name, p.model, p.version",
-                          from_us, to_us, device, &st, err);
-    if (rc)
-        return rc;
-    int s;
-    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        rollup_pred p = {.hour_us = sqlite3_column_int64(st, 0),
-                         .device = (const char *)sqlite3_column_text(st, 1),
-                         .model = (const char *)sqlite3_column_text(st, 2),
-                         .version = (const char *)sqlite3_column_text(st, 3)};
-        uint64_t *c[6] = {&p.predictions, &p.positives, &p.tp, &p.fp, &p.fn, &p.tn};
-        for (int k = 0; k < 6; k++)
-            *c[k] = (uint64_t)sqlite3_column_int64(st, 4 + k);
-        rc = fn(ctx, &p);
-    }
-    if (!rc && s != SQLITE_DONE)
-        rc = sqldb_fail(db, "reading prediction rollups", err);
-    sqlite3_finalize(st);
-    return rc;
+    return window_each(db,
+                       "SELECT p.hour_us, d.name, p.model, p.version, p.predictions, "
+                       "p.positives, p.tp, p.fp, p.fn, p.tn FROM rollup_predictions p "
+                       "JOIN devices d ON d.id = p.device WHERE p.hour_us >= ?1 AND "
+                       "p.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
+                       "ORDER BY p.hour_us, d.name, p.model, p.version",
+                       from_us, to_us, device, "reading prediction rollups", pred_row,
+                       &(reader){.pred_fn = fn, .ctx = ctx}, err);
 }
 
 /* ---- JSON ------------------------------------------------------------------------- */

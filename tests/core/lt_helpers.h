@@ -70,6 +70,32 @@ static inline char *lt_new_ledger(const char *tag)
     return strdup(sub);
 }
 
+/* A ledger of the first format (auditd-ledger-1: every tree level stored),
+ * as versions before the stored tree was thinned made them. Made from a
+ * fresh one while it is empty (both formats hold the same rows then) by
+ * changing its format the way only an old version could have written it. */
+static inline char *lt_new_ledger_v1(const char *tag)
+{
+    char *dir = lt_new_ledger(tag);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", dir, LEDGER_DB_FILE);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE name = 'meta_no_update'",
+                                        -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    char *trig = strdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    ck_assert_int_eq(sqlite3_exec(db, "DROP TRIGGER meta_no_update; UPDATE meta SET value = "
+                                      "'auditd-ledger-1' WHERE key = 'format'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, trig, NULL, NULL, NULL), SQLITE_OK);
+    free(trig);
+    sqlite3_close(db);
+    return dir;
+}
+
 /* The temp dir that holds a ledger made by lt_new_ledger. */
 static inline void lt_remove_ledger(char *sub)
 {

@@ -755,9 +755,12 @@ END_TEST
  * nodes and a checkpoint signed with the ledger key, so the file still
  * passes `auditd verify`. */
 static sqlite3 *forge_db;
+static int forge_min_level; /* nodes below this level are not stored */
 static int forge_node(void *ctx, int level, uint64_t index, const merkle_hash h)
 {
     (void)ctx;
+    if (level < forge_min_level)
+        return 0;
     sqlite3_stmt *s;
     ck_assert_int_eq(sqlite3_prepare_v2(forge_db, "INSERT INTO nodes(id, hash) VALUES(?, ?)", -1, &s,
                                         NULL), SQLITE_OK);
@@ -775,6 +778,7 @@ static void forge(const char *dir, const char *json, const char *source, const c
     ck_assert_int_eq(ledger_open(dir, LEDGER_RDONLY, &lg, &err), ADT_OK);
     char origin[NOTE_ORIGIN_MAX + 1];
     snprintf(origin, sizeof origin, "%s", ledger_origin(lg));
+    forge_min_level = ledger_node_min_level(lg);
     ledger_close(lg);
     buf p, leaf;
     buf_init(&p, 65536);
