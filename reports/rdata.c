@@ -632,16 +632,18 @@ static int hist_one(void *ctx, uint64_t idx)
 /* Where the sequential pass starts, having read what comes before it.
  *
  * The pass reads every entry from the first one of the types the report
- * uses (but telemetry.batch, dated by its ingestion) whose event time is in a window (at or after the earliest window
- * start, span_from) to the report's tree size. Before that entry only those
- * types matter (the last state of
- * each machine, incidents still open, approvals, models, drift, previous
- * reports, firmware, operators' labels): the event index
- * (evindex.h) lists them by type, and each is read by its index. The index
- * is trusted only when it covers every entry below the tree size after its
- * catch-up; otherwise (it cannot be opened, say in a read-only data
- * directory) the pass starts at 0, and the log says why. Returns the start;
- * an error only when an entry the index names cannot be read. */
+ * uses (but telemetry.batch, dated by its ingestion) whose event time is at
+ * or after the earliest window start (span_from), up to the report's tree
+ * size. Before that entry only those types matter (the last state of each
+ * machine, incidents still open, approvals, models, drift, previous reports,
+ * firmware, operators' labels): the event index (evindex.h) lists them by
+ * type, and each is read by its index, in ledger order, so the result is
+ * the one of a pass over every entry. The index is trusted only when it
+ * covers every entry below the tree size after its catch-up, and used only
+ * when it holds at least half of them already (indexing an entry costs
+ * several reads of it); otherwise the pass starts at 0 and the log says why.
+ * Returns the start; an error only when an entry the index names cannot be
+ * read. */
 static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t *start)
 {
     rdata *d = s->d;
@@ -665,9 +667,8 @@ static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t 
     int rc = evindex_open(data_dir, &ix, &ie);
     if (!rc)
         rc = evindex_indexed(ix, &have, &ie);
-    /* Indexing an entry costs several times reading it: an index that lacks
-     * most of the report's entries (never built: no search has asked for
-     * it) is not worth building here. */
+    /* An index that lacks most of the report's entries (never built: no
+     * search has asked for it) is not worth building here. */
     if (!rc && have < d->tree_size / 2)
         rc = adt_fail(&ie, ADT_ENOTFOUND,
                       "it holds %llu of the %llu entries; the daemon's event search "
