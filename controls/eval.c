@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "canon.h"
 #include "event.h"
+#include "leaf.h"
 #include "numparse.h"
 #include "rfc3339.h"
 
@@ -218,10 +219,10 @@ typedef struct ev {
     size_t len;
     const char *payload;
     size_t plen;
-    jobj lm, pm; /* leaf and payload members */
-    char type[129];
+    jobj pm; /* the payload's members */
+    char type[EVENT_TYPE_MAX + 1];
     int64_t time;
-    char actor[257];
+    char actor[EVENT_ACTOR_MAX + 1];
 } ev;
 
 struct eval_engine {
@@ -415,8 +416,8 @@ static bool jobj_get(const jobj *o, const char *key, const char **v, size_t *vl)
 
 static bool get_raw(const ev *x, const char *path, const char **v, size_t *vl)
 {
-    if (path[0] == '$')
-        return jobj_get(&x->lm, path + 1, v, vl);
+    if (path[0] == '$') /* a member of the leaf itself ($source, $writer...): rare */
+        return canon_member(x->leaf, x->len, path + 1, v, vl) == ADT_OK;
     const char *cur = x->payload;
     size_t curl = x->plen;
     char seg[64];
@@ -1706,49 +1707,42 @@ int eval_feed(eval_engine *e, uint64_t index, const char *leaf, size_t len, adt_
     x.index = index;
     x.leaf = leaf;
     x.len = len;
-    const char *v;
-    size_t vl;
-    x.pm.count = 0;
-    x.pm.s = NULL;
-    if (!jobj_split_at(leaf, len, 0, &x.lm, "payload", &x.pm) || !x.pm.s ||
-        !jobj_get(&x.lm, "payload", &x.payload, &x.plen) || !jobj_get(&x.lm, "type", &v, &vl) ||
-        vl < 2 || vl - 2 >= sizeof x.type || v[0] != '"') {
+    /* The entry through core's leaf view; its payload's members split once
+     * for the rules' fields. */
+    leaf_view lv;
+    adt_err perr;
+    if (leaf_parse(leaf, len, index, &lv, &perr) ||
+        !jobj_split_at(lv.payload, lv.payload_len, 0, &x.pm, NULL, NULL)) {
         e->skipped++;
         return ADT_OK;
     }
-    memcpy(x.type, v + 1, vl - 2);
-    x.type[vl - 2] = 0;
+    x.payload = lv.payload;
+    x.plen = lv.payload_len;
+    memcpy(x.type, lv.type, sizeof x.type);
     /* Only what its writer may vouch for is evidence (docs/events.md, "Who
      * may write what"): an entry with no writer (a ledger of an older
      * version) or a writer not allowed for its type (appended around the
      * ledger's own check, with raw SQL) is skipped, so it can satisfy no
      * control and count in no rule. */
-    if (!jobj_get(&x.lm, "writer", &v, &vl) || vl < 2 || v[0] != '"' ||
-        !event_writer_may(x.type, event_writer_parse(v + 1, vl - 2))) {
+    if (!event_writer_may(x.type, lv.writer)) {
         e->skipped++;
         return ADT_OK;
     }
     /* The event's own time; the ledger's recorded_at if it has none. A
      * record of data (data_time_member) is dated by the data it covers. */
     const char *dm = data_time_member(x.type);
+    const char *v;
+    size_t vl;
     bool dated = dm && jobj_get(&x.pm, dm, &v, &vl) && vl > 2 && v[0] == '"' &&
                  rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK;
-    if (!dated && !((jobj_get(&x.pm, "time", &v, &vl) && vl > 2 &&
-                     rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK) ||
-                    (jobj_get(&x.lm, "recorded_at", &v, &vl) && vl > 2 &&
-                     rfc3339_parse(v + 1, vl - 2, &x.time) == ADT_OK))) {
-        e->skipped++;
-        return ADT_OK;
-    }
+    if (!dated)
+        x.time = lv.has_time ? lv.time_us : lv.recorded_us;
     /* After the window an event is context only for rules that order causes
      * by the ledger (order="ledger"); for the rest it does not exist yet. */
     bool late = x.time >= e->to;
     if (late && !e->has_ledger_order)
         return ADT_OK;
-    x.actor[0] = 0;
-    const char *a = get_text(&x, "actor", &e->s1);
-    if (a)
-        snprintf(x.actor, sizeof x.actor, "%s", a);
+    memcpy(x.actor, lv.actor, sizeof x.actor);
     if (in_window(e, x.time) && x.time < e->first_time)
         e->first_time = x.time;
 

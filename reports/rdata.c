@@ -4,7 +4,9 @@
 #include "canon.h"
 #include "controls.h"
 #include "cosigdb.h"
+#include "evindex.h"
 #include "hmap.h"
+#include "leaf.h"
 #include "ledger.h"
 #include "log.h"
 #include "model.h"
@@ -257,12 +259,6 @@ static bool jtime(const cJSON *o, const char *k, int64_t *out)
 {
     const char *s = jstr(o, k);
     return s && rfc3339_parse(s, strlen(s), out) == ADT_OK;
-}
-
-static int type_is(const char *v, size_t vl, const char *t)
-{
-    size_t n = strlen(t);
-    return vl == n + 2 && !memcmp(v + 1, t, n);
 }
 
 static void add_state(scan *s, const char *dev, const char *st, int64_t t)
@@ -556,31 +552,6 @@ static void on_report(scan *s, const cJSON *p, uint64_t index)
     scopy(d->prev_report_sha256, sizeof d->prev_report_sha256, jstr(p, "sha256"));
 }
 
-/* The leaf's `type`, found from the end: leaves are canonical JSON with sorted
- * keys, so "type" is the last member and its string cannot contain an
- * unescaped quote; this avoids a structural scan of the whole payload.
- * false = not in that shape (the caller falls back to canon_member). */
-static bool leaf_type(const char *leaf, size_t len, const char **tv, size_t *tl)
-{
-    static const char pat[] = ",\"type\":\"";
-    const size_t pn = sizeof pat - 1;
-    if (len < pn + 3 || leaf[len - 1] != '}' || leaf[len - 2] != '"')
-        return false;
-    size_t lim = len > 200 ? len - 200 : 0;
-    for (size_t i = len - 2; i-- > lim;) {
-        if (leaf[i] == '\\')
-            return false;
-        if (leaf[i] == '"') {
-            if (i < pn - 1 || memcmp(leaf + i - (pn - 1), pat, pn))
-                return false;
-            *tv = leaf + i;
-            *tl = len - 1 - i;
-            return true;
-        }
-    }
-    return false;
-}
-
 enum {
     T_STATE = 0, T_INC_OPEN, T_INC_ACK, T_INC_RESOLVE, T_APPROVE, T_REGISTER, T_DEPLOY,
     T_DRIFT, T_BATCH, T_REPORT, T_FIRMWARE, T__N
@@ -593,33 +564,31 @@ static const char *const wanted[T__N] = {
     [T_DRIFT] = "drift.detected",      [T_BATCH] = "telemetry.batch",
     [T_REPORT] = "report.issued",      [T_FIRMWARE] = "firmware.deploy"};
 
+/* One entry of the ledger pass, read through core's leaf view. Entries that
+ * are not leaves of the ledger's form (only a damaged file has them; verify
+ * names them) are passed over, as are the types the report does not use. */
 static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
 {
     scan *s = ctx;
-    s->d->entries_scanned++;
-    const char *tv, *pv;
-    size_t tl, pl;
-    if (!leaf_type(leaf, len, &tv, &tl) &&
-        (canon_member(leaf, len, "type", &tv, &tl) || tl < 3 || tv[0] != '"'))
+    leaf_view v;
+    adt_err perr;
+    if (leaf_parse(leaf, len, index, &v, &perr))
         return 0;
-    if (type_is(tv, tl, "label.set")) {
+    if (!strcmp(v.type, "label.set")) {
         int r = oplabel_set_add_leaf(s->ops, index, leaf, len, s->err);
         if (r)
             s->rc = r;
         return r ? 1 : 0;
     }
-    /* Cheap filter on the type before parsing the payload. */
     int k;
     for (k = 0; k < T__N; k++)
-        if (type_is(tv, tl, wanted[k]))
+        if (!strcmp(v.type, wanted[k]))
             break;
     if (k == T__N)
         return 0;
-    if (canon_member(leaf, len, "payload", &pv, &pl))
-        return 0;
-    if (k == T_STATE && machine_state_fast(s, pv, pl))
+    if (k == T_STATE && machine_state_fast(s, v.payload, v.payload_len))
         return s->rc ? 1 : 0;
-    cJSON *p = cJSON_ParseWithLength(pv, pl);
+    cJSON *p = cJSON_ParseWithLength(v.payload, v.payload_len);
     if (!p)
         return 0;
     switch (k) {
@@ -638,6 +607,101 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
     }
     cJSON_Delete(p);
     return s->rc ? 1 : 0;
+}
+
+/* ---- the history before the windows, through the event index -------------- */
+
+typedef struct hist {
+    scan *s;
+    ledger *lg;
+    buf leaf;
+    uint64_t read;
+} hist;
+
+static int hist_one(void *ctx, uint64_t idx)
+{
+    hist *h = ctx;
+    h->read++;
+    int rc = ledger_entry(h->lg, idx, &h->leaf, h->s->err);
+    if (rc)
+        return rc;
+    return scan_fn(h->s, idx, h->leaf.data, h->leaf.len) ? (h->s->rc ? h->s->rc : ADT_EINTERNAL)
+                                                          : ADT_OK;
+}
+
+/* Where the sequential pass starts, having read what comes before it.
+ *
+ * The pass reads every entry from the first one of the types the report
+ * uses (but telemetry.batch, dated by its ingestion) whose event time is at
+ * or after the earliest window start (span_from), up to the report's tree
+ * size. Before that entry only those types matter (the last state of each
+ * machine, incidents still open, approvals, models, drift, previous reports,
+ * firmware, operators' labels): the event index (evindex.h) lists them by
+ * type, and each is read by its index, in ledger order, so the result is
+ * the one of a pass over every entry. The index is trusted only when it
+ * covers every entry below the tree size after its catch-up, and used only
+ * when it holds at least half of them already (indexing an entry costs
+ * several reads of it); otherwise the pass starts at 0 and the log says why.
+ * Returns the start; an error only when an entry the index names cannot be
+ * read. */
+static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t *start)
+{
+    rdata *d = s->d;
+    *start = 0;
+    evindex *ix = NULL;
+    adt_err ie;
+    uint64_t covered = 0, first = 0;
+    const char *types[T__N + 1];
+    for (int k = 0; k < T__N; k++)
+        types[k] = wanted[k];
+    types[T__N] = "label.set";
+    /* A telemetry.batch's event time is when auditd ingested it, not the
+     * time of its readings (a backfill, a simulated plant): it does not say
+     * where the windows start in the ledger. */
+    const char *dated[T__N + 1];
+    size_t ndated = 0;
+    for (size_t k = 0; k < T__N + 1; k++)
+        if (k != T_BATCH)
+            dated[ndated++] = types[k];
+    uint64_t have = 0;
+    int rc = evindex_open(data_dir, &ix, &ie);
+    if (!rc)
+        rc = evindex_indexed(ix, &have, &ie);
+    /* An index that lacks most of the report's entries (never built: no
+     * search has asked for it) is not worth building here. */
+    if (!rc && have < d->tree_size / 2)
+        rc = adt_fail(&ie, ADT_ENOTFOUND,
+                      "it holds %llu of the %llu entries; the daemon's event search "
+                      "(GET /v1/events) brings it up to date",
+                      (unsigned long long)have, (unsigned long long)d->tree_size);
+    if (!rc)
+        rc = evindex_catch_up(ix, lg, &ie);
+    if (!rc)
+        rc = evindex_count_below(ix, d->tree_size, &covered, &ie);
+    if (!rc && covered != d->tree_size)
+        rc = adt_fail(&ie, ADT_ECORRUPT, "it holds %llu of the %llu entries",
+                      (unsigned long long)covered, (unsigned long long)d->tree_size);
+    if (!rc)
+        rc = evindex_first_from(ix, dated, ndated, span_from(d), d->tree_size, &first, &ie);
+    if (rc) {
+        log_msg(LOG_INFO, "reports",
+                "the events index is not usable (%s): the report reads the whole ledger", ie.msg);
+        evindex_close(ix);
+        return ADT_OK;
+    }
+    if (first > 0) {
+        hist h = {s, lg, {0}, 0};
+        buf_init(&h.leaf, LEDGER_MAX_LEAF);
+        rc = evindex_each_of_types(ix, types, T__N + 1, first, hist_one, &h, s->err);
+        buf_free(&h.leaf);
+        log_msg(LOG_DEBUG, "reports",
+                "history before entry %llu: %llu entries of the types the report uses, by index",
+                (unsigned long long)first, (unsigned long long)h.read);
+    }
+    evindex_close(ix);
+    if (!rc)
+        *start = first;
+    return rc;
 }
 
 /* ---- time model from machine.state ---------------------------------------- */
@@ -1545,8 +1609,14 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     s.err = err;
     int64_t t0 = rfc3339_now_us();
     rc = oplabel_set_new(&s.ops, err);
+    uint64_t start = 0;
     if (!rc)
-        rc = ledger_scan(lg, 0, d->tree_size, scan_fn, &s, err);
+        rc = history_by_index(data_dir, lg, &s, &start);
+    if (!rc)
+        rc = ledger_scan(lg, start, d->tree_size, scan_fn, &s, err);
+    /* Every entry below the tree size is accounted for: read, or known from
+     * the index to be of a type the report does not use. */
+    d->entries_scanned = d->tree_size;
     int64_t t1 = rfc3339_now_us();
     if (!rc && s.rc)
         rc = s.rc == ADT_ENOMEM ? adt_fail(err, s.rc, "out of memory while reading the ledger")

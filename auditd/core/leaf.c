@@ -58,17 +58,35 @@ static int bad(adt_err *err, uint64_t index, const char *what)
 }
 
 /* The payload's actor and time (docs/events.md: every event has both). */
-static void payload_fields(leaf_view *out)
+/* The payload object at c (canonical JSON: members in byte order), walked
+ * once: its span is kept, and its "actor" and "time" read on the way (a
+ * value of another form leaves the field empty, as an absent one does). */
+static bool payload_object(cursor *c, leaf_view *out)
 {
-    const char *v;
-    size_t vl;
-    if (canon_member(out->payload, out->payload_len, "actor", &v, &vl) == ADT_OK)
-        if (canon_unquote(v, vl, out->actor, sizeof out->actor, NULL) != ADT_OK)
-            out->actor[0] = '\0';
-    char t[64];
-    if (canon_member(out->payload, out->payload_len, "time", &v, &vl) == ADT_OK &&
-        canon_unquote(v, vl, t, sizeof t, NULL) == ADT_OK)
-        out->has_time = rfc3339_parse(t, strlen(t), &out->time_us) == ADT_OK;
+    size_t start = c->i;
+    if (!expect(c, "{"))
+        return false;
+    bool first = true;
+    while (!expect(c, "}")) {
+        if ((!first && !expect(c, ",")) || c->i >= c->n || c->s[c->i] != '"')
+            return false;
+        first = false;
+        const char *k, *v;
+        size_t kl, vl;
+        if (!value(c, &k, &kl) || !expect(c, ":") || !value(c, &v, &vl))
+            return false;
+        if (kl == 7 && !memcmp(k, "\"actor\"", 7)) {
+            if (canon_unquote(v, vl, out->actor, sizeof out->actor, NULL) != ADT_OK)
+                out->actor[0] = '\0';
+        } else if (kl == 6 && !memcmp(k, "\"time\"", 6)) {
+            char t[64];
+            if (canon_unquote(v, vl, t, sizeof t, NULL) == ADT_OK)
+                out->has_time = rfc3339_parse(t, strlen(t), &out->time_us) == ADT_OK;
+        }
+    }
+    out->payload = c->s + start;
+    out->payload_len = c->i - start;
+    return true;
 }
 
 int leaf_parse(const char *leaf, size_t len, uint64_t index, leaf_view *out, adt_err *err)
@@ -80,8 +98,7 @@ int leaf_parse(const char *leaf, size_t len, uint64_t index, leaf_view *out, adt
     const char *seq;
     size_t seql;
     uint64_t seqv;
-    if (!expect(&c, "{\"payload\":") || c.i >= len || leaf[c.i] != '{' ||
-        !value(&c, &out->payload, &out->payload_len) || leaf[c.i - 1] != '}')
+    if (!expect(&c, "{\"payload\":") || !payload_object(&c, out))
         return bad(err, index, "no payload object first");
     if (!expect(&c, ",\"prev\":") || !string(&c, prev, sizeof prev))
         return bad(err, index, "no prev after the payload");
@@ -110,7 +127,6 @@ int leaf_parse(const char *leaf, size_t len, uint64_t index, leaf_view *out, adt
     }
     if (!expect(&c, "}") || c.i != len)
         return bad(err, index, "bytes after its last member");
-    payload_fields(out);
     return ADT_OK;
 }
 

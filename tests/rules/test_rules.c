@@ -1305,6 +1305,12 @@ START_TEST(engine_chunked_equals_whole)
 }
 END_TEST
 
+/* The members of a ledger leaf between its payload and its seq (leaf.h: the
+ * evaluator reads leaves in the ledger's form). */
+#define LEAF_MID                                                                                 \
+    ",\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\","          \
+    "\"recorded_at\":\"2026-07-01T00:00:00Z\",\"seq\":"
+
 START_TEST(engine_many_obligations)
 {
     /* 10,000 alerts, all acknowledged in time but three (never answered) and
@@ -1322,16 +1328,19 @@ START_TEST(engine_many_obligations)
     for (int i = 0; i < 10000; i++) {
         int n = snprintf(leaf, sizeof leaf,
                          "{\"payload\":{\"actor\":\"auditd\",\"alert_id\":\"AL-%d\",\"kind\":"
-                         "\"drift\",\"time\":\"2026-07-01T%02d:%02d:00Z\",\"type\":\"alert.raise\"},"
-                         "\"type\":\"alert.raise\",\"writer\":\"auditd\"}", i, (i / 60) % 24, i % 60);
+                         "\"drift\",\"time\":\"2026-07-01T%02d:%02d:00Z\",\"type\":\"alert.raise\"}"
+                         "%s%llu,\"source\":\"auditd\",\"type\":\"alert.raise\",\"writer\":\"auditd\"}",
+                         i,
+                         (i / 60) % 24, i % 60, LEAF_MID, (unsigned long long)idx);
         ck_assert(eval_feed(e, idx++, leaf, (size_t)n, &err) == ADT_OK);
         if (i == 17 || i == 4242 || i == 9998)
             continue;
         int late = i == 5000;
         n = snprintf(leaf, sizeof leaf,
                      "{\"payload\":{\"actor\":\"carol\",\"alert_id\":\"AL-%d\",\"time\":"
-                     "\"2026-07-0%dT%02d:%02d:30Z\",\"type\":\"alert.ack\"},\"type\":"
-                     "\"alert.ack\",\"writer\":\"platform\"}", i, late ? 3 : 1, (i / 60) % 24, i % 60);
+                     "\"2026-07-0%dT%02d:%02d:30Z\",\"type\":\"alert.ack\"}%s%llu,"
+                     "\"source\":\"platform\",\"type\":\"alert.ack\",\"writer\":\"platform\"}",
+                     i, late ? 3 : 1, (i / 60) % 24, i % 60, LEAF_MID, (unsigned long long)idx);
         ck_assert(eval_feed(e, idx++, leaf, (size_t)n, &err) == ADT_OK);
     }
     cJSON *res = NULL;

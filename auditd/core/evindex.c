@@ -149,6 +149,17 @@ out:
     return rc;
 }
 
+/* Take the index's lock and prepare sql; on failure the lock is released. */
+static int lock_prepare(evindex *ix, const char *sql, sqlite3_stmt **s, adt_err *err)
+{
+    pthread_mutex_lock(&ix->mu);
+    if (sqlite3_prepare_v2(ix->db, sql, -1, s, NULL) == SQLITE_OK)
+        return ADT_OK;
+    int rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
 int evindex_query_run(evindex *ix, const evindex_query *q, uint64_t *idx, unsigned *n, int *more,
                       adt_err *err)
 {
@@ -165,14 +176,10 @@ int evindex_query_run(evindex *ix, const evindex_query *q, uint64_t *idx, unsign
     if (q->to_us != INT64_MAX)
         l += (size_t)snprintf(sql + l, sizeof sql - l, " AND time_us < ?6");
     snprintf(sql + l, sizeof sql - l, " ORDER BY idx LIMIT ?7");
-    pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    int rc = ADT_OK;
-    if (sqlite3_prepare_v2(ix->db, sql, -1, &s, NULL)) {
-        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
-        pthread_mutex_unlock(&ix->mu);
+    int rc = lock_prepare(ix, sql, &s, err);
+    if (rc)
         return rc;
-    }
     sqlite3_bind_int64(s, 1, q->has_after ? (sqlite3_int64)q->after : -1);
     if (q->type)
         sqlite3_bind_text(s, 2, q->type, -1, SQLITE_STATIC);
@@ -206,15 +213,11 @@ int evindex_query_run(evindex *ix, const evindex_query *q, uint64_t *idx, unsign
 int evindex_batch(evindex *ix, const char *agent, uint64_t seq, uint64_t *first, uint64_t *count,
                   adt_err *err)
 {
-    pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    int rc = ADT_OK;
-    if (sqlite3_prepare_v2(ix->db, "SELECT MIN(idx), COUNT(*) FROM ev WHERE source=? AND agent_seq=?",
-                           -1, &s, NULL)) {
-        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
-        pthread_mutex_unlock(&ix->mu);
+    int rc = lock_prepare(ix, "SELECT MIN(idx), COUNT(*) FROM ev WHERE source=? AND agent_seq=?",
+                          &s, err);
+    if (rc)
         return rc;
-    }
     sqlite3_bind_text(s, 1, agent, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)seq);
     if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 1) > 0) {
@@ -232,15 +235,11 @@ int evindex_batch(evindex *ix, const char *agent, uint64_t seq, uint64_t *first,
 int evindex_last(evindex *ix, const char *type, const char *source, uint64_t *idx,
                  int64_t *time_us, adt_err *err)
 {
-    pthread_mutex_lock(&ix->mu);
     sqlite3_stmt *s;
-    int rc = ADT_OK;
-    if (sqlite3_prepare_v2(ix->db, "SELECT idx, time_us FROM ev WHERE type=? AND source=? "
-                                   "ORDER BY idx DESC LIMIT 1", -1, &s, NULL)) {
-        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
-        pthread_mutex_unlock(&ix->mu);
+    int rc = lock_prepare(ix, "SELECT idx, time_us FROM ev WHERE type=? AND source=? "
+                              "ORDER BY idx DESC LIMIT 1", &s, err);
+    if (rc)
         return rc;
-    }
     sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, source, -1, SQLITE_STATIC);
     if (sqlite3_step(s) == SQLITE_ROW) {
@@ -251,5 +250,137 @@ int evindex_last(evindex *ix, const char *type, const char *source, uint64_t *id
     }
     sqlite3_finalize(s);
     pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+/* One-integer query with the index's lock held: sql binds ?1 (and ?2 when
+ * two_args) as integers. */
+static int one_int(evindex *ix, const char *sql, int64_t a1, int64_t a2, int two_args,
+                   int64_t *out, adt_err *err)
+{
+    sqlite3_stmt *s;
+    int rc = lock_prepare(ix, sql, &s, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, a1);
+    if (two_args)
+        sqlite3_bind_int64(s, 2, a2);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    else
+        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ix->mu);
+    return rc;
+}
+
+int evindex_indexed(evindex *ix, uint64_t *n, adt_err *err)
+{
+    pthread_mutex_lock(&ix->mu);
+    int rc = indexed_upto(ix, n);
+    pthread_mutex_unlock(&ix->mu);
+    return rc ? adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db)) : ADT_OK;
+}
+
+int evindex_count_below(evindex *ix, uint64_t below, uint64_t *count, adt_err *err)
+{
+    int64_t n = 0;
+    int rc = one_int(ix, "SELECT COUNT(*) FROM ev WHERE idx < ?1", (int64_t)below, 0, 0, &n, err);
+    if (!rc)
+        *count = (uint64_t)n;
+    return rc;
+}
+
+/* "SELECT <what> FROM ev WHERE <cond> AND type IN (?3,...)<tail>" into sql;
+ * ?1 (and ?2) are the caller's. */
+static int types_sql(char *sql, size_t cap, const char *what, const char *cond,
+                     size_t ntypes, const char *tail, adt_err *err)
+{
+    if (ntypes == 0 || ntypes > 64)
+        return adt_fail(err, ADT_EINVAL, "events index: 1..64 types, not %zu", ntypes);
+    size_t l = (size_t)snprintf(sql, cap, "SELECT %s FROM ev WHERE %s AND type IN (", what, cond);
+    for (size_t i = 0; i < ntypes && l < cap; i++)
+        l += (size_t)snprintf(sql + l, cap - l, "%s?%zu", i ? "," : "", i + 3);
+    if (l < cap)
+        l += (size_t)snprintf(sql + l, cap - l, ")%s", tail);
+    return l < cap ? ADT_OK : adt_fail(err, ADT_EINTERNAL, "events index: query too long");
+}
+
+static void bind_types(sqlite3_stmt *s, const char *const *types, size_t ntypes)
+{
+    for (size_t i = 0; i < ntypes; i++)
+        sqlite3_bind_text(s, (int)i + 3, types[i], -1, SQLITE_STATIC);
+}
+
+int evindex_first_from(evindex *ix, const char *const *types, size_t ntypes, int64_t from_us,
+                       uint64_t below, uint64_t *idx, adt_err *err)
+{
+    if (ntypes == 0 || ntypes > 64)
+        return adt_fail(err, ADT_EINVAL, "events index: 1..64 types, not %zu", ntypes);
+    /* Per type, walking (type, idx) upwards to the first row in time: it
+     * stops there, where MIN over the time index would visit every row of
+     * the window. */
+    sqlite3_stmt *s;
+    int rc = lock_prepare(ix, "SELECT idx FROM ev WHERE type = ?1 AND idx < ?2 AND "
+                              "time_us >= ?3 ORDER BY idx LIMIT 1", &s, err);
+    if (rc)
+        return rc;
+    uint64_t first = below;
+    for (size_t i = 0; i < ntypes && !rc; i++) {
+        sqlite3_reset(s);
+        sqlite3_bind_text(s, 1, types[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)first);
+        sqlite3_bind_int64(s, 3, from_us);
+        int r = sqlite3_step(s);
+        if (r == SQLITE_ROW)
+            first = (uint64_t)sqlite3_column_int64(s, 0);
+        else if (r != SQLITE_DONE)
+            rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+    }
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ix->mu);
+    if (!rc)
+        *idx = first;
+    return rc;
+}
+
+int evindex_each_of_types(evindex *ix, const char *const *types, size_t ntypes, uint64_t below,
+                          evindex_each_fn fn, void *ctx, adt_err *err)
+{
+    char sql[1024];
+    int rc = types_sql(sql, sizeof sql, "idx", "idx < ?1", ntypes, " ORDER BY idx",
+                       err);
+    if (rc)
+        return rc;
+    /* The rows are collected first so that fn runs without the lock. */
+    uint64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *s;
+    rc = lock_prepare(ix, sql, &s, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)below);
+    bind_types(s, types, ntypes);
+    int r;
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 1024;
+            uint64_t *nv = realloc(v, nc * sizeof *nv);
+            if (!nv) {
+                rc = adt_fail(err, ADT_ENOMEM, "out of memory");
+                break;
+            }
+            v = nv;
+            cap = nc;
+        }
+        v[n++] = (uint64_t)sqlite3_column_int64(s, 0);
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = adt_fail(err, ADT_EIO, "events index: %s", sqlite3_errmsg(ix->db));
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ix->mu);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = fn(ctx, v[i]);
+    free(v);
     return rc;
 }
