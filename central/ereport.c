@@ -957,7 +957,7 @@ int ereport_compute(const ereport_opts *o, ereport **out, adt_err *err)
     if (!rc && o->kpis_path)
         rc = kpi_defs_load(o->kpis_path, &d->defs, err);
     else if (!rc)
-        rc = kpi_defs_parse(reports_builtin_kpis(), strlen(reports_builtin_kpis()),
+        rc = kpi_defs_parse(kpi_builtin_defs(), strlen(kpi_builtin_defs()),
                             "built-in reports/kpis.json", &d->defs, err);
     if (rc) {
         free(r);

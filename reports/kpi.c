@@ -10,6 +10,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+/* reports/kpis.json, embedded at build time (reports/embed_assets.cmake). */
+extern const char reports_asset_kpis[];
+
+const char *kpi_builtin_defs(void) { return reports_asset_kpis; }
+
+int kpi_defs_for(const char *data_dir, const char *kpis_path, kpi_defs *out, adt_err *err)
+{
+    if (kpis_path)
+        return kpi_defs_load(kpis_path, out, err);
+    char path[4200];
+    struct stat st;
+    int n = snprintf(path, sizeof path, "%s/kpis.json", data_dir);
+    if (n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0)
+        return kpi_defs_load(path, out, err);
+    return kpi_defs_parse(reports_asset_kpis, strlen(reports_asset_kpis),
+                          "built-in reports/kpis.json", out, err);
+}
 
 const char *const kpi_severity_names[KPI_SEV__COUNT] = {"low", "medium", "high", "critical"};
 

@@ -214,6 +214,14 @@ typedef struct kpi_defs {
  * messages ("reports/kpis.json:12: ..."). All or nothing: on failure `out` is
  * untouched and `err` names the place and the problem. */
 int kpi_defs_parse(const char *text, size_t len, const char *name, kpi_defs *out, adt_err *err);
+
+/* The built-in definitions (reports/kpis.json, embedded at build time), as
+ * NUL-terminated text for kpi_defs_parse. */
+const char *kpi_builtin_defs(void);
+
+/* The definitions in force for a data directory: `kpis_path` when given,
+ * else <data_dir>/kpis.json when it exists, else the built-in ones. */
+int kpi_defs_for(const char *data_dir, const char *kpis_path, kpi_defs *out, adt_err *err);
 /* Read and parse a file. */
 int kpi_defs_load(const char *path, kpi_defs *out, adt_err *err);
 void kpi_defs_free(kpi_defs *d);

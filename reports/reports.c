@@ -31,7 +31,6 @@
 
 /* Embedded at build time (reports/CMakeLists.txt generates them). */
 extern const char reports_asset_template[];
-extern const char reports_asset_kpis[];
 extern const char reports_asset_enterprise[];
 
 const char *reports_builtin_enterprise_template(void)
@@ -42,11 +41,6 @@ const char *reports_builtin_enterprise_template(void)
 const char *reports_builtin_template(void)
 {
     return reports_asset_template;
-}
-
-const char *reports_builtin_kpis(void)
-{
-    return reports_asset_kpis;
 }
 
 static const struct {
@@ -212,15 +206,7 @@ static int save_json(cJSON *j, buf *out, adt_err *err)
 
 static int load_defs(const report_opts *o, kpi_defs *defs, adt_err *err)
 {
-    if (o->kpis_path)
-        return kpi_defs_load(o->kpis_path, defs, err);
-    char path[4096];
-    struct stat st;
-    if (snprintf(path, sizeof path, "%s/kpis.json", o->data_dir) < (int)sizeof path &&
-        stat(path, &st) == 0)
-        return kpi_defs_load(path, defs, err);
-    return kpi_defs_parse(reports_asset_kpis, strlen(reports_asset_kpis),
-                          "built-in reports/kpis.json", defs, err);
+    return kpi_defs_for(o->data_dir, o->kpis_path, defs, err);
 }
 
 #define REPORTS_SOURCE "auditd:reports" /* the leaf `source` of what reports records */

@@ -114,9 +114,9 @@ int reports_issue(const report_opts *o, api_response *resp);
  * issued report's report.issued goes through (NULL: the ledger of data_dir). */
 int reports_api(const char *data_dir, commitq *cq, const api_request *req, api_response *resp);
 
-/* The built-in HTML template and KPI definitions (embedded at build time). */
+/* The built-in HTML template (embedded at build time; the KPI definitions:
+ * kpi_builtin_defs in kpi.h). */
 const char *reports_builtin_template(void);
-const char *reports_builtin_kpis(void);
 /* The enterprise report's template (templates/enterprise-html.xsl), for the
  * central tier (central/ereport.h). */
 const char *reports_builtin_enterprise_template(void);

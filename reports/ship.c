@@ -6,7 +6,6 @@
 #include "kpi.h"
 #include "ledger.h"
 #include "rdata.h"
-#include "reports.h"
 #include "rfc3339.h"
 #include "rollup.h"
 #include "evsink.h"
@@ -423,15 +422,7 @@ static int rollup_spans(sqlite3 *tdb, int64_t from, int64_t to, int64_t (*spans)
 
 static int load_defs(const ship_opts *o, kpi_defs *defs, adt_err *err)
 {
-    if (o->kpis_path)
-        return kpi_defs_load(o->kpis_path, defs, err);
-    char path[4200];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/kpis.json", o->data_dir);
-    if (stat(path, &st) == 0)
-        return kpi_defs_load(path, defs, err);
-    const char *k = reports_builtin_kpis();
-    return kpi_defs_parse(k, strlen(k), "built-in reports/kpis.json", defs, err);
+    return kpi_defs_for(o->data_dir, o->kpis_path, defs, err);
 }
 
 /* The site.shipment events, recorded in one append through the evidence sink. */

@@ -322,7 +322,7 @@ START_TEST(builtin_definitions)
 {
     kpi_defs d;
     adt_err e = {0};
-    const char *t = reports_builtin_kpis();
+    const char *t = kpi_builtin_defs();
     ck_assert_int_eq(kpi_defs_parse(t, strlen(t), "kpis.json", &d, &e), ADT_OK);
     /* every KPI the issue asks for is defined, anchored and has a direction */
     for (int i = 0; i < KPI__COUNT; i++) {
