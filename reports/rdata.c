@@ -684,7 +684,9 @@ static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t 
     if (!rc)
         rc = evindex_first_from(ix, dated, ndated, span_from(d), d->tree_size, &first, &ie);
     if (rc) {
-        log_msg(LOG_INFO, "reports",
+        /* Debug, not info: reading the whole ledger is the normal path of a
+         * command-line report, not a problem to show every user. */
+        log_msg(LOG_DEBUG, "reports",
                 "the events index is not usable (%s): the report reads the whole ledger", ie.msg);
         evindex_close(ix);
         return ADT_OK;
