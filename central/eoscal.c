@@ -78,28 +78,10 @@ static void kpi_display(const ekpi *k, char *out, size_t cap)
 
 /* ---------- XML ---------- */
 
-static xmlNodePtr oel(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *text)
-{
-    return xmlNewTextChild(p, ns, BAD_CAST name, text ? BAD_CAST text : NULL);
-}
-
-static void oat(xmlNodePtr n, const char *name, const char *v)
-{
-    xmlNewProp(n, BAD_CAST name, BAD_CAST v);
-}
-
-static void odesc(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *text)
-{
-    xmlNodePtr x = xmlNewChild(p, ns, BAD_CAST name, NULL);
-    oel(x, ns, "p", text);
-}
-
+/* An auditd prop; an empty value is written "none" (OSCAL refuses empty). */
 static void oprop(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *value)
 {
-    xmlNodePtr n = xmlNewChild(p, ns, BAD_CAST "prop", NULL);
-    oat(n, "name", name);
-    oat(n, "ns", OSCAL_AUDITD_NS);
-    oat(n, "value", nonempty(value, "none"));
+    oscal_xprop(p, ns, name, nonempty(value, "none"));
 }
 
 static void opropu(xmlNodePtr p, xmlNsPtr ns, const char *name, uint64_t v)
@@ -165,18 +147,18 @@ static void x_observation(const edata *d, const esite *s, const efinding *f, con
     char u[37], txt[1400], href[1400], rh[65];
     xmlNodePtr ob = xmlNewChild(res, ns, BAD_CAST "observation", NULL);
     uuid_of(d, "observation", key, u);
-    oat(ob, "uuid", u);
+    oscal_xattr(ob, "uuid", u);
     snprintf(txt, sizeof txt, "Ledger evidence for %s %s at %s", f->framework, f->control,
              s->label);
-    oel(ob, ns, "title", txt);
-    odesc(ob, ns, "description", OBS_DESCRIPTION);
-    oel(ob, ns, "method", "TEST");
-    oel(ob, ns, "type", "control-objective");
+    oscal_xel(ob, ns, "title", txt);
+    oscal_xdesc(ob, ns, "description", OBS_DESCRIPTION);
+    oscal_xel(ob, ns, "method", "TEST");
+    oscal_xel(ob, ns, "type", "control-objective");
     for (size_t k = 0; k < f->ncites; k++) {
         xmlNodePtr re = xmlNewChild(ob, ns, BAD_CAST "relevant-evidence", NULL);
         cite_texts(s, &f->cites[k], href, txt, sizeof txt);
-        oat(re, "href", href);
-        odesc(re, ns, "description", txt);
+        oscal_xattr(re, "href", href);
+        oscal_xdesc(re, ns, "description", txt);
         opropu(re, ns, "ledger-index", f->cites[k].index);
         hexs(f->cites[k].leaf_hash, rh);
         oprop(re, ns, "leaf-hash", rh);
@@ -185,10 +167,10 @@ static void x_observation(const edata *d, const esite *s, const efinding *f, con
         oprop(re, ns, "inclusion-proof", pt ? pt : "-");
         free(pt);
         xmlNodePtr ln = xmlNewChild(re, ns, BAD_CAST "link", NULL);
-        oat(ln, "href", cp_href);
-        oat(ln, "rel", "proven-against");
+        oscal_xattr(ln, "href", cp_href);
+        oscal_xattr(ln, "rel", "proven-against");
     }
-    oel(ob, ns, "collected", d->as_of);
+    oscal_xel(ob, ns, "collected", d->as_of);
 }
 
 static void x_risk(const edata *d, const esite *s, const efinding *f, const char *key,
@@ -197,12 +179,12 @@ static void x_risk(const edata *d, const esite *s, const efinding *f, const char
     char u[37], txt[1400];
     xmlNodePtr rk = xmlNewChild(res, ns, BAD_CAST "risk", NULL);
     uuid_of(d, "risk", key, u);
-    oat(rk, "uuid", u);
+    oscal_xattr(rk, "uuid", u);
     snprintf(txt, sizeof txt, "%s: %s", s->label, nonempty(f->title, f->control));
-    oel(rk, ns, "title", txt);
-    odesc(rk, ns, "description", nonempty(f->message, "See the finding."));
-    odesc(rk, ns, "statement", RISK_STATEMENT);
-    oel(rk, ns, "status", "open");
+    oscal_xel(rk, ns, "title", txt);
+    oscal_xdesc(rk, ns, "description", nonempty(f->message, "See the finding."));
+    oscal_xdesc(rk, ns, "statement", RISK_STATEMENT);
+    oscal_xel(rk, ns, "status", "open");
 }
 
 static void x_finding(const edata *d, const esite *s, const efinding *f, const char *key,
@@ -212,24 +194,24 @@ static void x_finding(const edata *d, const esite *s, const efinding *f, const c
     finding_texts(s, f, title, desc, target, sizeof title);
     xmlNodePtr fx = xmlNewChild(res, ns, BAD_CAST "finding", NULL);
     uuid_of(d, "finding", key, u);
-    oat(fx, "uuid", u);
-    oel(fx, ns, "title", title);
-    odesc(fx, ns, "description", desc);
+    oscal_xattr(fx, "uuid", u);
+    oscal_xel(fx, ns, "title", title);
+    oscal_xdesc(fx, ns, "description", desc);
     oprop(fx, ns, "kind", f->kind);
     oprop(fx, ns, "framework", f->framework);
     oprop(fx, ns, "severity", f->severity);
     oprop(fx, ns, "owner", f->owner);
     oprop(fx, ns, "site-origin", s->site.origin);
     xmlNodePtr tg = xmlNewChild(fx, ns, BAD_CAST "target", NULL);
-    oat(tg, "type", "objective-id");
-    oat(tg, "target-id", target);
-    oat(xmlNewChild(tg, ns, BAD_CAST "status", NULL), "state", "not-satisfied");
+    oscal_xattr(tg, "type", "objective-id");
+    oscal_xattr(tg, "target-id", target);
+    oscal_xattr(xmlNewChild(tg, ns, BAD_CAST "status", NULL), "state", "not-satisfied");
     if (f->ncites) {
         uuid_of(d, "observation", key, u);
-        oat(xmlNewChild(fx, ns, BAD_CAST "related-observation", NULL), "observation-uuid", u);
+        oscal_xattr(xmlNewChild(fx, ns, BAD_CAST "related-observation", NULL), "observation-uuid", u);
     }
     uuid_of(d, "risk", key, u);
-    oat(xmlNewChild(fx, ns, BAD_CAST "associated-risk", NULL), "risk-uuid", u);
+    oscal_xattr(xmlNewChild(fx, ns, BAD_CAST "associated-risk", NULL), "risk-uuid", u);
 }
 
 static void x_site_result(const edata *d, size_t si, xmlNodePtr root, xmlNsPtr ns)
@@ -239,12 +221,12 @@ static void x_site_result(const edata *d, size_t si, xmlNodePtr root, xmlNsPtr n
     period_bounds(d, start, end, sizeof start);
     xmlNodePtr res = xmlNewChild(root, ns, BAD_CAST "result", NULL);
     uuid_of(d, "result", s->site.origin, u);
-    oat(res, "uuid", u);
+    oscal_xattr(res, "uuid", u);
     result_texts(d, s, title, txt, sizeof txt);
-    oel(res, ns, "title", title);
-    odesc(res, ns, "description", txt);
-    oel(res, ns, "start", start);
-    oel(res, ns, "end", end);
+    oscal_xel(res, ns, "title", title);
+    oscal_xdesc(res, ns, "description", txt);
+    oscal_xel(res, ns, "start", start);
+    oscal_xel(res, ns, "end", end);
     oprop(res, ns, "site-origin", s->site.origin);
     oprop(res, ns, "site-status", edata_site_status(s));
     opropu(res, ns, "checkpoint-tree-size", s->cp_size);
@@ -276,7 +258,7 @@ static void x_site_result(const edata *d, size_t si, xmlNodePtr root, xmlNsPtr n
                 x_finding(d, s, f, key, res, ns);
         }
     if (s->problem[0])
-        odesc(res, ns, "remarks", s->problem);
+        oscal_xdesc(res, ns, "remarks", s->problem);
 }
 
 static void x_rollup(const edata *d, xmlNodePtr root, xmlNsPtr ns)
@@ -285,17 +267,17 @@ static void x_rollup(const edata *d, xmlNodePtr root, xmlNsPtr ns)
     period_bounds(d, start, end, sizeof start);
     xmlNodePtr res = xmlNewChild(root, ns, BAD_CAST "result", NULL);
     uuid_of(d, "result", "enterprise", u);
-    oat(res, "uuid", u);
+    oscal_xattr(res, "uuid", u);
     snprintf(txt, sizeof txt, "Enterprise roll-up, %s", d->period.label);
-    oel(res, ns, "title", txt);
+    oscal_xel(res, ns, "title", txt);
     snprintf(txt, sizeof txt,
              "The %zu sites together: KPIs from the sums of the sites' numerators and "
              "denominators, control posture summed over the sites; the findings are in the "
              "sites' results.",
              d->nsites);
-    odesc(res, ns, "description", txt);
-    oel(res, ns, "start", start);
-    oel(res, ns, "end", end);
+    oscal_xdesc(res, ns, "description", txt);
+    oscal_xel(res, ns, "start", start);
+    oscal_xel(res, ns, "end", end);
     opropu(res, ns, "sites", d->nsites);
     opropu(res, ns, "findings", d->nfindings);
     for (int i = KPI_SEV__COUNT - 1; i >= 0; i--) {
@@ -327,25 +309,25 @@ static void x_resource(const edata *d, size_t si, xmlNodePtr bm, xmlNsPtr ns)
     char u[37], txt[1400], rh[65];
     xmlNodePtr rs = xmlNewChild(bm, ns, BAD_CAST "resource", NULL);
     uuid_of(d, "checkpoint", s->site.origin, u);
-    oat(rs, "uuid", u);
+    oscal_xattr(rs, "uuid", u);
     snprintf(txt, sizeof txt, "Checkpoint of %s%s", s->site.origin,
              s->cosigned ? " cosigned by the centre" : "");
-    oel(rs, ns, "title", txt);
+    oscal_xel(rs, ns, "title", txt);
     snprintf(txt, sizeof txt,
              "C2SP tlog-checkpoint signed by the site (key %s)%s%s. Every evidence item of this "
              "site is proven against it.",
              s->site.key_line, s->cosigned ? " and cosigned (tlog-cosignature) by the witness " : "",
              s->cosigned ? d->witness_vkey : "");
-    odesc(rs, ns, "description", txt);
+    oscal_xdesc(rs, ns, "description", txt);
     opropu(rs, ns, "tree-size", s->cp_size);
     hexs(s->cp_root, rh);
     oprop(rs, ns, "root", s->has_cp ? rh : "none");
     if (s->has_cp && s->cp_note[0]) {
         char *b = b64_of(s->cp_note, strlen(s->cp_note));
         if (b) {
-            xmlNodePtr x = oel(rs, ns, "base64", b);
-            oat(x, "filename", "checkpoint.txt");
-            oat(x, "media-type", "text/plain");
+            xmlNodePtr x = oscal_xel(rs, ns, "base64", b);
+            oscal_xattr(x, "filename", "checkpoint.txt");
+            oscal_xattr(x, "media-type", "text/plain");
             free(b);
         }
     }
@@ -360,21 +342,21 @@ int eoscal_build_xml(const edata *d, xmlDocPtr *out, adt_err *err)
     xmlSetNs(root, ns);
     xmlDocSetRootElement(doc, root);
     uuid_of(d, "assessment-results", "", u);
-    oat(root, "uuid", u);
+    oscal_xattr(root, "uuid", u);
     xmlNodePtr md = xmlNewChild(root, ns, BAD_CAST "metadata", NULL);
     snprintf(txt, sizeof txt, "auditd enterprise assessment results %s", d->period.label);
-    oel(md, ns, "title", txt);
-    oel(md, ns, "last-modified", d->as_of);
+    oscal_xel(md, ns, "title", txt);
+    oscal_xel(md, ns, "last-modified", d->as_of);
     snprintf(txt, sizeof txt, "%s@%s", d->period.label, d->as_of);
-    oel(md, ns, "version", txt);
-    oel(md, ns, "oscal-version", OSCAL_VERSION);
+    oscal_xel(md, ns, "version", txt);
+    oscal_xel(md, ns, "oscal-version", OSCAL_VERSION);
     oprop(md, ns, "scope", "enterprise");
     if (d->witness_vkey[0])
         oprop(md, ns, "witness-key", d->witness_vkey);
     xmlNodePtr role = xmlNewChild(md, ns, BAD_CAST "role", NULL);
-    oat(role, "id", "assessor");
-    oel(role, ns, "title", "Central tier (auditd central: mirror, witness and report)");
-    oat(xmlNewChild(root, ns, BAD_CAST "import-ap", NULL), "href",
+    oscal_xattr(role, "id", "assessor");
+    oscal_xel(role, ns, "title", "Central tier (auditd central: mirror, witness and report)");
+    oscal_xattr(xmlNewChild(root, ns, BAD_CAST "import-ap", NULL), "href",
         "urn:auditd:assessment-plan:enterprise");
     for (size_t si = 0; si < d->nsites; si++)
         x_site_result(d, si, root, ns);

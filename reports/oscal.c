@@ -130,29 +130,29 @@ static void finding_text(const rdata *d, const octl *c, char *out, size_t cap)
 
 /* ---- XML ------------------------------------------------------------------- */
 
-static xmlNodePtr oel(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *text)
+xmlNodePtr oscal_xel(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *text)
 {
     return xmlNewTextChild(p, ns, BAD_CAST name, text ? BAD_CAST text : NULL);
 }
 
-static void oat(xmlNodePtr n, const char *name, const char *v)
+void oscal_xattr(xmlNodePtr n, const char *name, const char *v)
 {
     xmlNewProp(n, BAD_CAST name, BAD_CAST v);
 }
 
-static xmlNodePtr odesc(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *text)
+xmlNodePtr oscal_xdesc(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *text)
 {
     xmlNodePtr d = xmlNewChild(p, ns, BAD_CAST name, NULL);
-    oel(d, ns, "p", text);
+    oscal_xel(d, ns, "p", text);
     return d;
 }
 
-static void oprop(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *value)
+void oscal_xprop(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *value)
 {
     xmlNodePtr n = xmlNewChild(p, ns, BAD_CAST "prop", NULL);
-    oat(n, "name", name);
-    oat(n, "ns", OSCAL_AUDITD_NS);
-    oat(n, "value", value);
+    oscal_xattr(n, "name", name);
+    oscal_xattr(n, "ns", OSCAL_AUDITD_NS);
+    oscal_xattr(n, "value", value);
 }
 
 static void fmt_s(int64_t us, char *out, size_t cap)
@@ -166,17 +166,17 @@ static void xml_metadata(const rdata *d, xmlNodePtr root, xmlNsPtr ns)
     char txt[1024];
     xmlNodePtr md = xmlNewChild(root, ns, BAD_CAST "metadata", NULL);
     snprintf(txt, sizeof txt, "auditd assessment results %s (%s)", d->period.label, d->origin);
-    oel(md, ns, "title", txt);
-    oel(md, ns, "last-modified", d->as_of);
+    oscal_xel(md, ns, "title", txt);
+    oscal_xel(md, ns, "last-modified", d->as_of);
     snprintf(txt, sizeof txt, "%s@%llu", d->period.label, (unsigned long long)d->tree_size);
-    oel(md, ns, "version", txt);
-    oel(md, ns, "oscal-version", OSCAL_VERSION);
-    oprop(md, ns, "ledger-origin", d->origin);
+    oscal_xel(md, ns, "version", txt);
+    oscal_xel(md, ns, "oscal-version", OSCAL_VERSION);
+    oscal_xprop(md, ns, "ledger-origin", d->origin);
     xmlNodePtr role = xmlNewChild(md, ns, BAD_CAST "role", NULL);
-    oat(role, "id", "assessor");
-    oel(role, ns, "title", "Automated assessor (auditd evidence rules over the ledger)");
+    oscal_xattr(role, "id", "assessor");
+    oscal_xel(role, ns, "title", "Automated assessor (auditd evidence rules over the ledger)");
     xmlNodePtr ap = xmlNewChild(root, ns, BAD_CAST "import-ap", NULL);
-    oat(ap, "href", "urn:auditd:assessment-plan:controls-rules");
+    oscal_xattr(ap, "href", "urn:auditd:assessment-plan:controls-rules");
 }
 
 /* the result's head: what was evaluated, at which checkpoint, which controls */
@@ -186,26 +186,26 @@ static xmlNodePtr xml_result(const rdata *d, xmlNodePtr root, xmlNsPtr ns, const
     char u[37], txt[1024], t[64];
     xmlNodePtr res = xmlNewChild(root, ns, BAD_CAST "result", NULL);
     oscal_uuid(d, "result", "", u);
-    oat(res, "uuid", u);
+    oscal_xattr(res, "uuid", u);
     snprintf(txt, sizeof txt, "Automated control evaluation %s", d->period.label);
-    oel(res, ns, "title", txt);
+    oscal_xel(res, ns, "title", txt);
     snprintf(txt, sizeof txt,
              "Evidence rules evaluated over the ledger events of %s, at the signed checkpoint of "
              "tree size %llu.",
              d->period.label, (unsigned long long)d->tree_size);
-    odesc(res, ns, "description", txt);
+    oscal_xdesc(res, ns, "description", txt);
     fmt_s(d->period.from_us, t, sizeof t);
-    oel(res, ns, "start", t);
+    oscal_xel(res, ns, "start", t);
     fmt_s(d->period.to_us - 1000000, t, sizeof t);
-    oel(res, ns, "end", t);
+    oscal_xel(res, ns, "end", t);
     snprintf(txt, sizeof txt, "%llu", (unsigned long long)d->tree_size);
-    oprop(res, ns, "checkpoint-tree-size", txt);
-    oprop(res, ns, "checkpoint-root", rhex);
+    oscal_xprop(res, ns, "checkpoint-tree-size", txt);
+    oscal_xprop(res, ns, "checkpoint-root", rhex);
     size_t nne = 0;
     for (size_t i = 0; i < nc; i++)
         nne += c[i].state < 0;
     snprintf(txt, sizeof txt, "%zu", nne);
-    oprop(res, ns, "controls-not-evaluated", txt);
+    oscal_xprop(res, ns, "controls-not-evaluated", txt);
     xmlNodePtr rc = xmlNewChild(res, ns, BAD_CAST "reviewed-controls", NULL);
     xmlNodePtr cs = xmlNewChild(rc, ns, BAD_CAST "control-selection", NULL);
     if (!nc)
@@ -213,7 +213,7 @@ static xmlNodePtr xml_result(const rdata *d, xmlNodePtr root, xmlNsPtr ns, const
     for (size_t i = 0; i < nc; i++) {
         char tok[128];
         oscal_token(c[i].id, tok, sizeof tok);
-        oat(xmlNewChild(cs, ns, BAD_CAST "include-control", NULL), "control-id", tok);
+        oscal_xattr(xmlNewChild(cs, ns, BAD_CAST "include-control", NULL), "control-id", tok);
     }
     return res;
 }
@@ -226,18 +226,18 @@ static int xml_observation(const rdata *d, ledger *lg, const octl *c, const char
     char u[37], txt[1024];
     xmlNodePtr ob = xmlNewChild(res, ns, BAD_CAST "observation", NULL);
     oscal_uuid(d, "observation", key, u);
-    oat(ob, "uuid", u);
+    oscal_xattr(ob, "uuid", u);
     snprintf(txt, sizeof txt, "Ledger evidence for %s %s", c->framework, c->id);
-    oel(ob, ns, "title", txt);
+    oscal_xel(ob, ns, "title", txt);
     snprintf(txt, sizeof txt,
              "%zu ledger entries are evidence for this control (%zu cited); each is provable "
              "against the signed checkpoint in back-matter.",
              c->ev_total, c->nev);
-    odesc(ob, ns, "description", txt);
+    oscal_xdesc(ob, ns, "description", txt);
     snprintf(txt, sizeof txt, "%zu", c->ev_total);
-    oprop(ob, ns, "evidence-count", txt);
-    oel(ob, ns, "method", "TEST");
-    oel(ob, ns, "type", "control-objective");
+    oscal_xprop(ob, ns, "evidence-count", txt);
+    oscal_xel(ob, ns, "method", "TEST");
+    oscal_xel(ob, ns, "type", "control-objective");
     for (size_t e = 0; e < c->nev; e++) {
         merkle_hash lh;
         char hx[65];
@@ -246,17 +246,17 @@ static int xml_observation(const rdata *d, ledger *lg, const octl *c, const char
         rdata_hex(lh, 32, hx);
         xmlNodePtr re = xmlNewChild(ob, ns, BAD_CAST "relevant-evidence", NULL);
         snprintf(txt, sizeof txt, "/v1/log/entries/%llu", (unsigned long long)c->ev[e]);
-        oat(re, "href", txt);
+        oscal_xattr(re, "href", txt);
         snprintf(txt, sizeof txt, "Ledger entry %llu.", (unsigned long long)c->ev[e]);
-        odesc(re, ns, "description", txt);
+        oscal_xdesc(re, ns, "description", txt);
         snprintf(txt, sizeof txt, "%llu", (unsigned long long)c->ev[e]);
-        oprop(re, ns, "ledger-index", txt);
-        oprop(re, ns, "leaf-hash", hx);
+        oscal_xprop(re, ns, "ledger-index", txt);
+        oscal_xprop(re, ns, "leaf-hash", hx);
         xmlNodePtr ln = xmlNewChild(re, ns, BAD_CAST "link", NULL);
-        oat(ln, "href", cp_href);
-        oat(ln, "rel", "proven-against");
+        oscal_xattr(ln, "href", cp_href);
+        oscal_xattr(ln, "rel", "proven-against");
     }
-    oel(ob, ns, "collected", d->as_of);
+    oscal_xel(ob, ns, "collected", d->as_of);
     return ADT_OK;
 }
 
@@ -266,13 +266,13 @@ static void xml_risk(const rdata *d, const octl *c, const char *key, xmlNodePtr 
     char u[37], txt[1024];
     xmlNodePtr rk = xmlNewChild(res, ns, BAD_CAST "risk", NULL);
     oscal_uuid(d, "risk", key, u);
-    oat(rk, "uuid", u);
+    oscal_xattr(rk, "uuid", u);
     snprintf(txt, sizeof txt, "%s %s not satisfied", c->framework, c->id);
-    oel(rk, ns, "title", txt);
+    oscal_xel(rk, ns, "title", txt);
     finding_text(d, c, txt, sizeof txt);
-    odesc(rk, ns, "description", txt[0] ? txt : "The evidence rules found the control not satisfied.");
-    odesc(rk, ns, "statement", "The control's objective is not met for the period; see the findings.");
-    oel(rk, ns, "status", "open");
+    oscal_xdesc(rk, ns, "description", txt[0] ? txt : "The evidence rules found the control not satisfied.");
+    oscal_xdesc(rk, ns, "statement", "The control's objective is not met for the period; see the findings.");
+    oscal_xel(rk, ns, "status", "open");
 }
 
 /* The finding of an evaluated control, with its observation and risk. */
@@ -282,30 +282,30 @@ static void xml_finding(const rdata *d, const octl *c, const char *key, xmlNodeP
     char u[37], txt[1024], tok[128];
     xmlNodePtr f = xmlNewChild(res, ns, BAD_CAST "finding", NULL);
     oscal_uuid(d, "finding", key, u);
-    oat(f, "uuid", u);
+    oscal_xattr(f, "uuid", u);
     snprintf(txt, sizeof txt, "%s %s %s", c->framework, c->id,
              c->state ? "satisfied" : "not satisfied");
-    oel(f, ns, "title", txt);
+    oscal_xel(f, ns, "title", txt);
     finding_text(d, c, txt, sizeof txt);
     if (!txt[0])
         snprintf(txt, sizeof txt, "%s%s", c->title ? c->title : "Control evaluated",
                  c->state ? ": the evidence rules are satisfied." : ".");
-    odesc(f, ns, "description", txt);
-    oprop(f, ns, "framework", c->framework[0] ? c->framework : "unknown");
+    oscal_xdesc(f, ns, "description", txt);
+    oscal_xprop(f, ns, "framework", c->framework[0] ? c->framework : "unknown");
     xmlNodePtr tg = xmlNewChild(f, ns, BAD_CAST "target", NULL);
-    oat(tg, "type", "objective-id");
+    oscal_xattr(tg, "type", "objective-id");
     oscal_token(c->id, tok, sizeof tok);
     snprintf(txt, sizeof txt, "%s_obj", tok);
-    oat(tg, "target-id", txt);
-    oat(xmlNewChild(tg, ns, BAD_CAST "status", NULL), "state",
+    oscal_xattr(tg, "target-id", txt);
+    oscal_xattr(xmlNewChild(tg, ns, BAD_CAST "status", NULL), "state",
         c->state ? "satisfied" : "not-satisfied");
     if (c->nev) {
         oscal_uuid(d, "observation", key, u);
-        oat(xmlNewChild(f, ns, BAD_CAST "related-observation", NULL), "observation-uuid", u);
+        oscal_xattr(xmlNewChild(f, ns, BAD_CAST "related-observation", NULL), "observation-uuid", u);
     }
     if (c->state == 0) {
         oscal_uuid(d, "risk", key, u);
-        oat(xmlNewChild(f, ns, BAD_CAST "associated-risk", NULL), "risk-uuid", u);
+        oscal_xattr(xmlNewChild(f, ns, BAD_CAST "associated-risk", NULL), "risk-uuid", u);
     }
 }
 
@@ -316,25 +316,25 @@ static int xml_back_matter(const rdata *d, xmlNodePtr root, xmlNsPtr ns, const c
     char txt[1024];
     xmlNodePtr bm = xmlNewChild(root, ns, BAD_CAST "back-matter", NULL);
     xmlNodePtr rs = xmlNewChild(bm, ns, BAD_CAST "resource", NULL);
-    oat(rs, "uuid", cp_uuid);
-    oel(rs, ns, "title", "Signed ledger checkpoint (C2SP tlog-checkpoint)");
+    oscal_xattr(rs, "uuid", cp_uuid);
+    oscal_xel(rs, ns, "title", "Signed ledger checkpoint (C2SP tlog-checkpoint)");
     snprintf(txt, sizeof txt,
              "The checkpoint the evidence is proven against; verify it with the key %s.",
              d->key_line);
-    odesc(rs, ns, "description", txt);
+    oscal_xdesc(rs, ns, "description", txt);
     snprintf(txt, sizeof txt, "%llu", (unsigned long long)d->tree_size);
-    oprop(rs, ns, "tree-size", txt);
-    oprop(rs, ns, "root", rhex);
+    oscal_xprop(rs, ns, "tree-size", txt);
+    oscal_xprop(rs, ns, "root", rhex);
     size_t blen = sodium_base64_ENCODED_LEN(NOTE_MAX, sodium_base64_VARIANT_ORIGINAL);
     char *b64 = malloc(blen);
     if (!b64)
         return ADT_ENOMEM;
     sodium_bin2base64(b64, blen, (const unsigned char *)d->checkpoint, strlen(d->checkpoint),
                       sodium_base64_VARIANT_ORIGINAL);
-    xmlNodePtr b = oel(rs, ns, "base64", b64);
+    xmlNodePtr b = oscal_xel(rs, ns, "base64", b64);
     free(b64);
-    oat(b, "filename", "checkpoint.txt");
-    oat(b, "media-type", "text/plain");
+    oscal_xattr(b, "filename", "checkpoint.txt");
+    oscal_xattr(b, "media-type", "text/plain");
     return ADT_OK;
 }
 
@@ -350,7 +350,7 @@ int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err)
     xmlSetNs(root, ns);
     xmlDocSetRootElement(doc, root);
     oscal_uuid(d, "assessment-results", "", u);
-    oat(root, "uuid", u);
+    oscal_xattr(root, "uuid", u);
     xml_metadata(d, root, ns);
     xmlNodePtr res = xml_result(d, root, ns, c, nc, rhex);
     char cp_uuid[37], cp_href[40], key[192];
@@ -377,7 +377,7 @@ int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err)
         char txt[1024];
         snprintf(txt, sizeof txt, "No control evaluation was available: %s",
                  d->controls_problem[0] ? d->controls_problem : "no controls in scope");
-        odesc(res, ns, "remarks", txt);
+        oscal_xdesc(res, ns, "remarks", txt);
     }
     if (!rcode)
         rcode = xml_back_matter(d, root, ns, cp_uuid, rhex);

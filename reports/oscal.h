@@ -35,6 +35,14 @@
 
 /* Build the document. `lg` (read-only is enough) supplies leaf hashes.
  * OUT: *out (xmlFreeDoc / cJSON_Delete). */
+/* OSCAL XML building blocks, shared with the enterprise OSCAL (central):
+ * a child element with text (NULL: empty), an attribute, a description-like
+ * element holding one <p>, and an auditd <prop name ns value>. */
+xmlNodePtr oscal_xel(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *text);
+void oscal_xattr(xmlNodePtr n, const char *name, const char *v);
+xmlNodePtr oscal_xdesc(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *text);
+void oscal_xprop(xmlNodePtr p, xmlNsPtr ns, const char *name, const char *value);
+
 int oscal_build_xml(const rdata *d, ledger *lg, xmlDocPtr *out, adt_err *err);
 int oscal_build_json(const rdata *d, ledger *lg, cJSON **out, adt_err *err);
 
