@@ -1643,30 +1643,6 @@ static xmlDocPtr build_xml(const edata *d)
 
 /* ---------- rendering ---------- */
 
-static int save_json(cJSON *j, buf *out, adt_err *err)
-{
-    char *s = cJSON_PrintBuffered(j, 1 << 16, 1);
-    if (!s)
-        return adt_fail(err, ADT_ENOMEM, "serialising JSON failed");
-    int rc = buf_puts(out, s);
-    if (!rc)
-        rc = buf_putc(out, '\n');
-    free(s);
-    return rc ? adt_fail(err, ADT_ETOOBIG, "the report exceeds %zu bytes", out->max) : ADT_OK;
-}
-
-static int save_xml(xmlDocPtr doc, buf *out, adt_err *err)
-{
-    xmlChar *txt = NULL;
-    int len = 0;
-    xmlDocDumpFormatMemoryEnc(doc, &txt, &len, "UTF-8", 1);
-    if (!txt)
-        return adt_fail(err, ADT_ENOMEM, "serialising XML failed");
-    int rc = buf_append(out, txt, (size_t)len);
-    xmlFree(txt);
-    return rc ? adt_fail(err, ADT_ETOOBIG, "the report exceeds %zu bytes", out->max) : ADT_OK;
-}
-
 int ereport_render(ereport *r, report_format f, const char *template_path, buf *out,
                    adt_err *err)
 {
@@ -1675,7 +1651,7 @@ int ereport_render(ereport *r, report_format f, const char *template_path, buf *
     switch (f) {
     case REPORT_JSON: {
         cJSON *j = build_json(d);
-        rc = j ? save_json(j, out, err) : adt_fail(err, ADT_ENOMEM, "out of memory");
+        rc = j ? reports_save_json(j, out, err) : adt_fail(err, ADT_ENOMEM, "out of memory");
         cJSON_Delete(j);
         return rc;
     }
@@ -1687,7 +1663,7 @@ int ereport_render(ereport *r, report_format f, const char *template_path, buf *
         xmlDocPtr doc = build_xml(d);
         if (!doc)
             return adt_fail(err, ADT_ENOMEM, "out of memory");
-        rc = f == REPORT_XML ? save_xml(doc, out, err)
+        rc = f == REPORT_XML ? reports_save_xml(doc, out, err)
                              : reports_xslt_html(doc, template_path,
                                                  reports_builtin_enterprise_template(),
                                                  "templates/enterprise-html.xsl", out, err);
@@ -1698,7 +1674,7 @@ int ereport_render(ereport *r, report_format f, const char *template_path, buf *
         xmlDocPtr doc = NULL;
         rc = eoscal_build_xml(d, &doc, err);
         if (!rc)
-            rc = save_xml(doc, out, err);
+            rc = reports_save_xml(doc, out, err);
         xmlFreeDoc(doc);
         return rc;
     }
@@ -1706,7 +1682,7 @@ int ereport_render(ereport *r, report_format f, const char *template_path, buf *
         cJSON *j = NULL;
         rc = eoscal_build_json(d, &j, err);
         if (!rc)
-            rc = save_json(j, out, err);
+            rc = reports_save_json(j, out, err);
         cJSON_Delete(j);
         return rc;
     }

@@ -178,7 +178,7 @@ done:
     return rc;
 }
 
-static int save_xml(xmlDocPtr doc, buf *out, adt_err *err)
+int reports_save_xml(xmlDocPtr doc, buf *out, adt_err *err)
 {
     xmlChar *txt = NULL;
     int len = 0;
@@ -190,7 +190,7 @@ static int save_xml(xmlDocPtr doc, buf *out, adt_err *err)
     return rc ? adt_fail(err, ADT_ETOOBIG, "the report exceeds %zu bytes", out->max) : ADT_OK;
 }
 
-static int save_json(cJSON *j, buf *out, adt_err *err)
+int reports_save_json(const cJSON *j, buf *out, adt_err *err)
 {
     char *s = cJSON_PrintBuffered(j, 1 << 16, 1);
     if (!s)
@@ -312,7 +312,7 @@ int reports_render(report_set *s, report_format f, const char *template_path, bu
     switch (f) {
     case REPORT_JSON: {
         cJSON *j = rdoc_build_json(d, v);
-        rc = j ? save_json(j, out, err) : adt_fail(err, ADT_ENOMEM, "out of memory");
+        rc = j ? reports_save_json(j, out, err) : adt_fail(err, ADT_ENOMEM, "out of memory");
         cJSON_Delete(j);
         break;
     }
@@ -323,7 +323,7 @@ int reports_render(report_set *s, report_format f, const char *template_path, bu
     case REPORT_HTML:
     case REPORT_XML: {
         xmlDocPtr doc = rdoc_build_xml(d, v);
-        rc = f == REPORT_XML ? save_xml(doc, out, err) : render_html(doc, template_path, out, err);
+        rc = f == REPORT_XML ? reports_save_xml(doc, out, err) : render_html(doc, template_path, out, err);
         xmlFreeDoc(doc);
         break;
     }
@@ -339,7 +339,7 @@ int reports_render(report_set *s, report_format f, const char *template_path, bu
             if (!rc)
                 rc = oscal_check_xml(doc, err);
             if (!rc)
-                rc = save_xml(doc, out, err);
+                rc = reports_save_xml(doc, out, err);
             if (doc)
                 xmlFreeDoc(doc);
         } else {
@@ -348,7 +348,7 @@ int reports_render(report_set *s, report_format f, const char *template_path, bu
             if (!rc)
                 rc = oscal_check_json(j, err);
             if (!rc)
-                rc = save_json(j, out, err);
+                rc = reports_save_json(j, out, err);
             cJSON_Delete(j);
         }
         ledger_close(lg);

@@ -24,6 +24,8 @@
 #include "commitq.h"
 #include "status.h"
 
+#include <cjson/cJSON.h>
+#include <libxml/tree.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -113,6 +115,11 @@ int reports_issue(const report_opts *o, api_response *resp);
  * path is not /v1/reports/... `cq`: the daemon's commit queue, which an
  * issued report's report.issued goes through (NULL: the ledger of data_dir). */
 int reports_api(const char *data_dir, commitq *cq, const api_request *req, api_response *resp);
+
+/* A document serialised into out (bounded by out->max): XML indented, in
+ * UTF-8; JSON indented, with a final newline. ADT_ETOOBIG over the bound. */
+int reports_save_xml(xmlDocPtr doc, buf *out, adt_err *err);
+int reports_save_json(const cJSON *j, buf *out, adt_err *err);
 
 /* The built-in HTML template (embedded at build time; the KPI definitions:
  * kpi_builtin_defs in kpi.h). */
