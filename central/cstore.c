@@ -154,8 +154,10 @@ int cstore_open(const char *conninfo, const char *role, int flags, cstore **out,
     char host[64] = "";
     if (gethostname(host, sizeof host - 1))
         snprintf(host, sizeof host, "?");
+    /* PostgreSQL keeps 63 bytes of an application name: the role and the
+     * process id matter more than a long host name, so the host is cut. */
     char app[CSTORE_NAME_MAX];
-    snprintf(app, sizeof app, "auditd-central %s %s:%ld", role ? role : "cli", host,
+    snprintf(app, sizeof app, "auditd-central %.8s %.20s:%ld", role ? role : "cli", host,
              (long)getpid());
     /* Our defaults come before dbname, so that a connection string (expanded
      * from dbname) overrides them. Keepalives make PostgreSQL notice a front-end
