@@ -15,6 +15,8 @@
  * usage: bench_central [COUNT=300000] [SITES=20] [PER_SITE=20000] */
 #include "ledger.h"
 
+#include "bench_util.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,13 +37,6 @@
 #define BATCH 1000
 #define MAX_SITES 64
 #define PGTMP AUDITD_SOURCE_DIR "/scripts/pgtmp.sh"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const char *msg)
 {
@@ -113,18 +108,6 @@ static pid_t spawn(const char *const *args, const char *log)
         _exit(127);
     }
     return pid;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &l))
-        die("free port", strerror(errno));
-    int port = ntohs(a.sin_port);
-    close(fd);
-    return port;
 }
 
 static bool port_open(int port)
@@ -202,7 +185,7 @@ static double fill(const char *dir, int site, uint64_t n)
     ledger_item *items = malloc(BATCH * sizeof *items);
     if (!payloads || !items)
         die("fill", "out of memory");
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t done = 0; done < n;) {
         size_t k = n - done < BATCH ? (size_t)(n - done) : BATCH;
         for (size_t i = 0; i < k; i++) {
@@ -216,7 +199,7 @@ static double fill(const char *dir, int site, uint64_t n)
             die("ledger_append", err.msg);
         done += k;
     }
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     ledger_close(lg);
     free(payloads);
     free(items);
@@ -250,7 +233,8 @@ static void site_create(site *s, const char *root, int i)
 
 static void site_serve(site *s)
 {
-    s->port = free_port();
+    if ((s->port = bench_free_port()) < 0)
+        die("free port", strerror(errno));
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
     char listen[64], log[300];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
@@ -282,7 +266,7 @@ static double mirror_once(const char *db, const char *root, const char *origin, 
     snprintf(log, sizeof log, "%s/mirror.log", root);
     const char *args[] = {"central", "mirror", "--once", "--db", db,
                           origin ? "--site" : NULL, origin, NULL};
-    double t0 = now_s();
+    double t0 = bench_now_s();
     pid_t m = spawn(args, log);
     *peak = 0;
     double next_trace = t0 + 0.5;
@@ -293,7 +277,7 @@ static double mirror_once(const char *db, const char *root, const char *origin, 
             *peak = r;
         if (waitpid(m, &st, WNOHANG) == m)
             break;
-        if (trace && now_s() >= next_trace) {
+        if (trace && bench_now_s() >= next_trace) {
             char cmd[1200], out[64] = "";
             snprintf(cmd, sizeof cmd,
                      "psql '%s' -Atc 'SELECT coalesce(sum(next_entry),0) FROM auditd_central.streams'",
@@ -308,7 +292,7 @@ static double mirror_once(const char *db, const char *root, const char *origin, 
         }
         sleep_ms(10);
     }
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         die("central mirror --once", "failed (see mirror.log in the bench directory)");
     return t;
@@ -367,14 +351,14 @@ int main(int argc, char **argv)
         site_create(&ss[i], root, i + 1);
     /* Baseline: the sites appending all at once on this machine (each its own
      * ledger, as separate plants would), the same entries. */
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < nsites; i++) {
         jobs[i] = (fill_job){.dir = ss[i].dir, .site = i + 1, .n = per_site};
         pthread_create(&th[i], NULL, fill_main, &jobs[i]);
     }
     for (int i = 0; i < nsites; i++)
         pthread_join(th[i], NULL);
-    double tfill = now_s() - t0;
+    double tfill = bench_now_s() - t0;
     for (int i = 0; i < nsites; i++) {
         site_serve(&ss[i]);
         site_register(&ss[i], db);

@@ -19,6 +19,8 @@
 #include "raci.h"
 #include "rfc3339.h"
 
+#include "bench_util.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,13 +41,6 @@ static event_writer bench_writer(const char *type)
         if (event_writer_may(type, order[i]))
             return order[i];
     return EVENT_WRITER_NONE;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static double cpu_s(clockid_t id)
@@ -204,13 +199,13 @@ static double ingest(const char *ddir, uint64_t total, size_t batch, controls *c
             items[n] = (ledger_item){"bench", type, text + n * 1024, (size_t)len, NULL, 0, false,
                                      bench_writer(type)};
         }
-        double t0 = now_s();
+        double t0 = bench_now_s();
         ledger_commit lc;
         if (ledger_append(lg, items, n, &lc, &err))
             die("ledger_append", &err);
         if (c)
             controls_notify(c, &lc);
-        spent += now_s() - t0;
+        spent += bench_now_s() - t0;
     }
     free(items);
     free(text);
@@ -275,9 +270,9 @@ int main(int argc, char **argv)
     if (controls_open(l2, &c, &err))
         die("controls_open", &err);
     c0 = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     ingest(l2, total, batch, c);
-    double appended = now_s() - t0;
+    double appended = bench_now_s() - t0;
     /* wait for the evaluation thread, then take the status (folds any rest) */
     api_request req = {.method = "GET", .path = "/v1/controls", .role = API_ROLE_AUDITOR,
                        .principal = "bench"};
@@ -285,7 +280,7 @@ int main(int argc, char **argv)
     buf_init(&resp.body, 64u << 20);
     if (controls_api(c, &req, &resp) || resp.status != 200)
         die("GET /v1/controls", NULL);
-    double with = now_s() - t0;
+    double with = bench_now_s() - t0;
     double with_cpu = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     cJSON *st = cJSON_ParseWithLength(resp.body.data, resp.body.len);
     cJSON *sum = cJSON_GetObjectItem(cJSON_GetObjectItem(st, "summary"), "nist80053");
@@ -306,10 +301,10 @@ int main(int argc, char **argv)
     if (ledger_open(l1, LEDGER_RDONLY, &lg, &err))
         die("ledger_open", &err);
     uint64_t bytes = 0;
-    t0 = now_s();
+    t0 = bench_now_s();
     if (ledger_scan(lg, 0, UINT64_MAX, count_cb, &bytes, &err))
         die("ledger_scan", &err);
-    double scan = now_s() - t0;
+    double scan = bench_now_s() - t0;
     ledger_close(lg);
     printf("  ledger_scan of %llu entries (%.0f MB), baseline: %.2f s (load average %s)\n",
            (unsigned long long)total, (double)bytes / 1e6, scan, loadavg());
@@ -319,11 +314,11 @@ int main(int argc, char **argv)
     if (controls_parse_period("2026-Q3", &from, &to, &err))
         die("period", &err);
     cJSON *doc = NULL;
-    t0 = now_s();
+    t0 = bench_now_s();
     c0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
     if (controls_evaluate_period(c, from, to, NULL, &doc, &err))
         die("controls_evaluate_period", &err);
-    double ev = now_s() - t0, ev_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+    double ev = bench_now_s() - t0, ev_cpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - c0;
     uint64_t findings = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, "rules"))

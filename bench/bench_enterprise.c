@@ -22,6 +22,8 @@
 #include "merkle.h"
 #include "note.h"
 
+#include "bench_util.h"
+
 #include <errno.h>
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -40,21 +42,6 @@ static void die(const char *what, const char *msg)
 {
     fprintf(stderr, "bench_enterprise: %s: %s\n", what, msg);
     exit(1);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static void sql(PGconn *c, const char *q)
@@ -313,14 +300,14 @@ int main(int argc, char **argv)
            "beside it (fsync on); %ld CPUs\n",
            nsites, devices, 2 * 24 * 183 * devices, (unsigned long long)entries, findings,
            sysconf(_SC_NPROCESSORS_ONLN));
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int s = 1; s <= nsites; s++)
         make_site(cs, pg, s, devices, entries, findings, root, wit);
     sql(pg, "ANALYZE");
-    printf("  filled in %.1f s\n", now_s() - t0);
+    printf("  filled in %.1f s\n", bench_now_s() - t0);
 
     /* Baseline: the bare read of the same data. */
-    double c0 = cpu_s(), w0 = now_s();
+    double c0 = bench_cpu_s(), w0 = bench_now_s();
     PGresult *r = PQexec(pg, "SELECT site_id, date_trunc('quarter', hour), sum(readings),"
                              " sum(running_s), sum(idle_s), sum(down_s), sum(energy_kwh),"
                              " sum(produced), sum(good), sum(labelled), sum(failures)"
@@ -336,19 +323,19 @@ int main(int argc, char **argv)
     for (int i = 0; i < PQntuples(r); i++)
         bytes += (size_t)PQgetlength(r, i, 0);
     PQclear(r);
-    double bw = now_s() - w0, bc = cpu_s() - c0;
+    double bw = bench_now_s() - w0, bc = bench_cpu_s() - c0;
     printf("\n  bare read (rollups summed per site and quarter, %zu batch bytes read):"
            " %6.2f s wall (%.2f CPU s of this process)   (baseline)\n",
            bytes, bw, bc);
 
     ereport_opts o = {.conninfo = db, .period = "2026-Q3", .issued_us = 1790000000LL * 1000000};
     for (int rep = 0; rep < 2; rep++) {
-        c0 = cpu_s();
-        w0 = now_s();
+        c0 = bench_cpu_s();
+        w0 = bench_now_s();
         ereport *e = NULL;
         if (ereport_compute(&o, &e, &err))
             die("ereport_compute", err.msg);
-        double cw = now_s() - w0, cc = cpu_s() - c0;
+        double cw = bench_now_s() - w0, cc = bench_cpu_s() - c0;
         ereport_summary sm;
         ereport_get_summary(e, &sm);
         static const report_format fs[] = {REPORT_JSON, REPORT_HTML, REPORT_OSCAL_XML,
@@ -358,14 +345,14 @@ int main(int argc, char **argv)
         for (int i = 0; i < 4; i++) {
             buf out;
             buf_init(&out, REPORT_MAX_BYTES);
-            double a = now_s();
+            double a = bench_now_s();
             if (ereport_render(e, fs[i], NULL, &out, &err))
                 die("render", err.msg);
-            rw[i] = now_s() - a;
+            rw[i] = bench_now_s() - a;
             sizes[i] = out.len;
             buf_free(&out);
         }
-        double total = now_s() - w0;
+        double total = bench_now_s() - w0;
         printf("  enterprise report%s: gather, prove and compute %.2f s wall (%.2f CPU s); json "
                "%.2f s (%zu KB), html %.2f s (%zu KB), oscal-xml %.2f s (%zu KB), csv %.2f s;\n"
                "    all of it %.2f s = %.1fx the bare read; %zu findings, %zu entries cited with "

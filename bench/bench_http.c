@@ -17,6 +17,8 @@
 #include "ledger.h"
 #include "rfc3339.h"
 
+#include "bench_util.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,13 +35,6 @@
 #include <unistd.h>
 
 #define T 64
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int run(const char *const *args)
 {
@@ -94,7 +89,7 @@ static void *q_worker(void *v)
     for (int i = 0; i < a->batch; i++)
         it[i] = (ledger_item){.writer = EVENT_WRITER_EDGE, .source = "bench-0", .type = "x-bench.tick", .payload = pl,
                               .payload_len = sizeof pl - 1, .sig = sig, .sig_len = sizeof sig - 1};
-    while (now_s() < a->until) {
+    while (bench_now_s() < a->until) {
         ledger_commit c;
         adt_err err;
         int rc = commitq_submit(a->q, it, (size_t)a->batch, &c, &err);
@@ -120,7 +115,7 @@ static double baseline(const char *dir, int nthreads, int batch, double secs)
     }
     qarg a[T];
     pthread_t th[T];
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < nthreads; i++) {
         a[i] = (qarg){q, batch, t0 + secs, 0};
         pthread_create(&th[i], NULL, q_worker, &a[i]);
@@ -130,7 +125,7 @@ static double baseline(const char *dir, int nthreads, int batch, double secs)
         pthread_join(th[i], NULL);
         ev += a[i].events;
     }
-    double el = now_s() - t0;
+    double el = bench_now_s() - t0;
     commitq_stop(q);
     return (double)ev / el;
 }
@@ -168,10 +163,10 @@ static void *h_worker(void *v)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
-    double next = now_s();
-    while (now_s() < a->until) {
+    double next = bench_now_s();
+    while (bench_now_s() < a->until) {
         if (a->interval > 0) {
-            double w = next - now_s();
+            double w = next - bench_now_s();
             if (w > 0) {
                 struct timespec ts = {(time_t)w, (long)((w - (double)(time_t)w) * 1e9)};
                 nanosleep(&ts, NULL);
@@ -194,9 +189,9 @@ static void *h_worker(void *v)
         hl = curl_slist_append(hl, "Content-Type: application/x-ndjson");
         hl = curl_slist_append(hl, "Expect:");
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-        double t0 = now_s();
+        double t0 = bench_now_s();
         CURLcode rc = curl_easy_perform(c);
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         curl_slist_free_all(hl);
         long st = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
@@ -233,7 +228,7 @@ typedef struct hres {
 static hres http_load(harg *args, int nthreads, int port, int batch, double secs, double rate_per_thread)
 {
     pthread_t th[T];
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < nthreads; i++) {
         args[i].port = port;
         args[i].batch = batch;
@@ -249,7 +244,7 @@ static hres http_load(harg *args, int nthreads, int port, int batch, double secs
         pthread_join(th[i], NULL);
         n += args[i].nlat;
     }
-    double el = now_s() - t0;
+    double el = bench_now_s() - t0;
     double *all = malloc((n ? n : 1) * sizeof *all);
     size_t k = 0;
     uint64_t ev = 0, rq = 0;
@@ -268,19 +263,6 @@ static hres http_load(harg *args, int nthreads, int port, int batch, double secs
     r.p99 = n ? all[(size_t)((double)n * 0.99)] * 1000 : 0;
     free(all);
     return r;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 int main(int argc, char **argv)
@@ -322,7 +304,7 @@ int main(int argc, char **argv)
         }
         args[i].seq = (uint64_t)rfc3339_now_us();
     }
-    int port = free_port();
+    int port = bench_free_port();
     char listen[64];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
     pid_t d = fork();

@@ -16,6 +16,8 @@
 #include "ledger.h"
 #include "sha256.h"
 
+#include "bench_util.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -33,13 +35,6 @@
 #define PROOFS 10000
 #define THREADS 4
 #define SUBMIT_BATCH 250 /* per commitq_submit: 4 threads x 250 = one 1,000-event group when in step */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const char *msg)
 {
@@ -110,18 +105,11 @@ typedef struct meter {
     double wall, cpu;
 } meter;
 
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- 1. ledger_append in batches ---- */
 static void round_append(ledger *lg, batch *b, uint64_t first, uint64_t count, meter *m)
 {
     adt_err err;
-    double w0 = now_s(), c0 = cpu_s();
+    double w0 = bench_now_s(), c0 = bench_cpu_s();
     for (uint64_t i = first; i < first + count; i += BATCH) {
         size_t n = first + count - i < BATCH ? (size_t)(first + count - i) : BATCH;
         batch_fill(b, i, n);
@@ -129,8 +117,8 @@ static void round_append(ledger *lg, batch *b, uint64_t first, uint64_t count, m
         if (ledger_append(lg, b->items, n, &c, &err))
             die("ledger_append", err.msg);
     }
-    m->wall += now_s() - w0;
-    m->cpu += cpu_s() - c0;
+    m->wall += bench_now_s() - w0;
+    m->cpu += bench_cpu_s() - c0;
 }
 
 /* ---- 2. plain SQLite: the same payload rows, same pragmas and batches ---- */
@@ -152,7 +140,7 @@ static sqlite3 *plain_open(const char *path, sqlite3_stmt **st)
 static void round_plain(sqlite3 *db, sqlite3_stmt *st, batch *b, uint64_t first, uint64_t count,
                         meter *m)
 {
-    double w0 = now_s(), c0 = cpu_s();
+    double w0 = bench_now_s(), c0 = bench_cpu_s();
     for (uint64_t i = first; i < first + count; i += BATCH) {
         size_t n = first + count - i < BATCH ? (size_t)(first + count - i) : BATCH;
         batch_fill(b, i, n);
@@ -172,8 +160,8 @@ static void round_plain(sqlite3 *db, sqlite3_stmt *st, batch *b, uint64_t first,
         if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             die("plain commit", sqlite3_errmsg(db));
     }
-    m->wall += now_s() - w0;
-    m->cpu += cpu_s() - c0;
+    m->wall += bench_now_s() - w0;
+    m->cpu += bench_cpu_s() - c0;
 }
 
 /* ---- 3. commitq with 4 submitting threads ---- */
@@ -210,7 +198,7 @@ static void round_commitq(commitq *q, uint64_t first, uint64_t count, meter *m)
     pthread_t th[THREADS];
     worker w[THREADS];
     uint64_t per = count / THREADS;
-    double w0 = now_s(), c0 = cpu_s();
+    double w0 = bench_now_s(), c0 = bench_cpu_s();
     for (int t = 0; t < THREADS; t++) {
         w[t] = (worker){.q = q, .first = first + per * (uint64_t)t,
                         .count = t == THREADS - 1 ? count - per * (THREADS - 1) : per};
@@ -218,8 +206,8 @@ static void round_commitq(commitq *q, uint64_t first, uint64_t count, meter *m)
     }
     for (int t = 0; t < THREADS; t++)
         pthread_join(th[t], NULL);
-    m->wall += now_s() - w0;
-    m->cpu += cpu_s() - c0;
+    m->wall += bench_now_s() - w0;
+    m->cpu += bench_cpu_s() - c0;
 }
 
 /* ---- 4. verify vs hashing ---- */
@@ -361,10 +349,10 @@ int main(int argc, char **argv)
 
     /* Verify vs one SHA-256 pass over the same leaf bytes. */
     ledger_verify_result vr;
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = bench_now_s(), c0 = bench_cpu_s();
     if (ledger_verify(dir_a, &vr, &err))
         die("ledger_verify", err.msg);
-    double verify_s = now_s() - t0, verify_cpu = cpu_s() - c0;
+    double verify_s = bench_now_s() - t0, verify_cpu = bench_cpu_s() - c0;
     if (!vr.ok || vr.entries != count)
         die("ledger_verify", vr.ok ? "wrong entry count" : vr.problem);
     ledger *lg;
@@ -372,20 +360,20 @@ int main(int argc, char **argv)
         die("ledger_open", err.msg);
     hash_ctx h = {0};
     sha256_init(&h.st);
-    t0 = now_s();
-    c0 = cpu_s();
+    t0 = bench_now_s();
+    c0 = bench_cpu_s();
     if (ledger_scan(lg, 0, UINT64_MAX, collect, &h, &err))
         die("ledger_scan", err.msg);
     uint8_t digest[32];
     sha256_final(&h.st, digest);
-    double scan_hash_s = now_s() - t0, scan_hash_cpu = cpu_s() - c0;
+    double scan_hash_s = bench_now_s() - t0, scan_hash_cpu = bench_cpu_s() - c0;
     /* The same number of bytes hashed from a 4 MB buffer in memory (no I/O). */
     size_t chunk = 4u << 20;
     if (chunk > h.bytes)
         chunk = (size_t)h.bytes;
     char *mem = malloc(chunk ? chunk : 1);
     memset(mem, 'x', chunk);
-    t0 = now_s();
+    t0 = bench_now_s();
     uint64_t left = h.bytes;
     sha256_ctx ms;
     sha256_init(&ms);
@@ -395,7 +383,7 @@ int main(int argc, char **argv)
         left -= n;
     }
     sha256_final(&ms, digest);
-    double mem_hash_s = now_s() - t0;
+    double mem_hash_s = bench_now_s() - t0;
     free(mem);
     printf("verify  ledger_verify         : %10.2f s   SHA-256 over the %.0f MB of leaves: %.2f s read from SQLite, %.2f s in memory  (%.2fx / %.2fx; target <= 1.3x the read-and-hash pass)\n",
            verify_s, (double)h.bytes / 1e6, scan_hash_s, mem_hash_s, verify_s / scan_hash_s,
@@ -417,10 +405,10 @@ int main(int argc, char **argv)
         rng ^= rng >> 7;
         rng ^= rng << 17;
         uint64_t idx = rng % count;
-        double s = now_s();
+        double s = bench_now_s();
         if (ledger_prove_inclusion(lg, idx, count, path, &n, &err))
             die("ledger_prove_inclusion", err.msg);
-        lat[i] = now_s() - s;
+        lat[i] = bench_now_s() - s;
         merkle_hash lh;
         if (i < 100 && (ledger_leaf_hash(lg, idx, lh, &err) ||
                         !merkle_verify_inclusion(idx, count, lh, path, n, full_root)))

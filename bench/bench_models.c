@@ -14,6 +14,8 @@
 #include "sim.h"
 #include "tsim.h"
 
+#include "bench_util.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +25,6 @@
 
 #define BATCH 1000
 #define RUNS 5
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const adt_err *e)
 {
@@ -123,7 +118,7 @@ static double ingest_all(const char *dir, const char *tel, size_t len, int score
     if (ingest_open(dir, &s, score, &g, &e))
         die("ingest_open", &e);
     *readings = *preds = 0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     size_t off = 0;
     while (off < len) {
         size_t end = off;
@@ -137,7 +132,7 @@ static double ingest_all(const char *dir, const char *tel, size_t len, int score
         *preds += res.predictions;
         off = end;
     }
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     ingest_close(g);
     ledger_close(lg);
     return t;
@@ -193,11 +188,11 @@ int main(void)
     for (int i = 0; i < BATCH; i++)
         tsim_row(&sg, x + i * MODEL_NRAW, 0);
     int reps = (int)(p2 / BATCH) + 1;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int k = 0; k < reps * 5; k++)
         if (model_scorer_score(sc, x, BATCH, MODEL_NRAW, prob, &e))
             die("score", &e);
-    double score_us = (now_s() - t0) * 1e6 / ((double)reps * 5 * BATCH);
+    double score_us = (bench_now_s() - t0) * 1e6 / ((double)reps * 5 * BATCH);
     model_scorer_close(sc);
     free(x);
     free(prob);

@@ -26,6 +26,8 @@
 #include "sqldb.h"
 #include "tdb.h"
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,20 +35,6 @@
 #include <unistd.h>
 
 #define BATCH 10000
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int fail(const char *what, const adt_err *e)
 {
@@ -87,12 +75,12 @@ static int ingest_span(ingest *g, const char *data, const long *starts, long i, 
                        double *wall, double *cpu, uint64_t *count, bool predictions)
 {
     adt_err err;
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = bench_now_s(), c0 = bench_cpu_s();
     ingest_result r;
     if (ingest_ndjson(g, "bench", data + starts[i], (size_t)(starts[j] - starts[i]), &r, &err))
         return fail("ingest", &err);
-    *wall = now_s() - t0;
-    *cpu = cpu_s() - c0;
+    *wall = bench_now_s() - t0;
+    *cpu = bench_cpu_s() - c0;
     *count = predictions ? r.predictions : r.accepted;
     return 0;
 }
@@ -230,7 +218,7 @@ int main(int argc, char **argv)
         t_valid += w;
         c_valid += c;
         accepted += got;
-        double t0 = now_s(), c0 = cpu_s();
+        double t0 = bench_now_s(), c0 = bench_cpu_s();
         sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
         for (long q = i; q < j; q++) {
             const char *l = data + starts[q];
@@ -245,8 +233,8 @@ int main(int argc, char **argv)
             }
         }
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-        t_plain += now_s() - t0;
-        c_plain += cpu_s() - c0;
+        t_plain += bench_now_s() - t0;
+        c_plain += bench_cpu_s() - c0;
         if (ingest_span(sct.g, data, starts, i, j, &w, &c, &got, true))
             return 1;
         t_inf += w;

@@ -12,6 +12,8 @@
 #include "raci.h"
 #include "rfc3339.h"
 
+#include "bench_util.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +23,6 @@
 #ifndef AUDITD_SOURCE_DIR
 #define AUDITD_SOURCE_DIR "."
 #endif
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Event i: a firmware change cycle of 5 events, one change in 50 self-approved. */
 static void gen(uint64_t i, char *out, size_t cap)
@@ -63,16 +58,16 @@ int main(int argc, char **argv)
         return 1;
     }
     char ev[512];
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint64_t i = 0; i < n; i++) {
         gen(i, ev, sizeof ev);
         cJSON_Delete(cJSON_Parse(ev));
     }
-    double base = now_s() - t0;
+    double base = bench_now_s() - t0;
     uint64_t findings = 0;
     raci_eval *e;
     raci_eval_new(p, count, &findings, &e, &err);
-    t0 = now_s();
+    t0 = bench_now_s();
     for (uint64_t i = 0; i < n; i++) {
         gen(i, ev, sizeof ev);
         cJSON *j = cJSON_Parse(ev);
@@ -80,7 +75,7 @@ int main(int argc, char **argv)
         cJSON_Delete(j);
     }
     raci_eval_advance(e, INT64_MAX / 2, &err);
-    double with = now_s() - t0;
+    double with = bench_now_s() - t0;
     printf("raci: %llu events: parse only %.3f s (%.0f ev/s) | parse + evaluate %.3f s "
            "(%.0f ev/s), overhead %.0f%%, %llu findings\n",
            (unsigned long long)n, base, (double)n / base, with, (double)n / with,
@@ -96,14 +91,14 @@ int main(int argc, char **argv)
     static const char *const ids[] = {"AC-2", "CM-3(2)", "SI-7", "A.8.15", "A.5.23", "IR-4"};
     uint64_t m = n / 5, hits = 0;
     char out[CATALOG_ID_MAX];
-    t0 = now_s();
+    t0 = bench_now_s();
     for (uint64_t i = 0; i < m; i++)
         hits += catalog_normalize_id(ids[i % 6], out, sizeof out) == ADT_OK;
-    base = now_s() - t0;
-    t0 = now_s();
+    base = bench_now_s() - t0;
+    t0 = bench_now_s();
     for (uint64_t i = 0; i < m; i++)
         hits += catalog_in_scope(c, NULL, ids[i % 6]);
-    with = now_s() - t0;
+    with = bench_now_s() - t0;
     printf("catalog: %llu lookups: normalise only %.3f s | catalog_in_scope %.3f s "
            "(%.0f lookups/s, %.1f us each)\n",
            (unsigned long long)m, base, with, (double)m / with, 1e6 * with / (double)m);

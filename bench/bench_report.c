@@ -25,6 +25,8 @@
 #include "sim.h"
 #include "tstore.h"
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,20 +43,6 @@ static event_writer bench_writer(const char *type)
         if (event_writer_may(type, order[i]))
             return order[i];
     return EVENT_WRITER_NONE;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int fail(const char *what, const adt_err *e)
@@ -237,7 +225,7 @@ int main(int argc, char **argv)
     ledger *lg;
     if (ledger_open(ddir, LEDGER_RDWR, &lg, &err))
         return fail("ledger open", &err);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     enum { B = 20000 };
     ledger_item *items = calloc(B, sizeof *items);
     char *bufs = malloc((size_t)B * 512);
@@ -256,36 +244,36 @@ int main(int argc, char **argv)
     }
     free(items);
     free(bufs);
-    double t_fill = now_s() - t0;
+    double t_fill = bench_now_s() - t0;
     long got = 0;
-    t0 = now_s();
+    t0 = bench_now_s();
     if (readings && add_readings(ddir, sdir, lg, readings, &got))
         return 1;
-    double t_ingest = now_s() - t0;
+    double t_ingest = bench_now_s() - t0;
     uint64_t size = 0;
     ledger_size(lg, &size, &err);
 
     /* baseline: the bare read of the same data */
-    double c0 = cpu_s();
-    t0 = now_s();
+    double c0 = bench_cpu_s();
+    t0 = bench_now_s();
     uint64_t bytes = 0;
     if (ledger_scan(lg, 0, UINT64_MAX, scan_noop, &bytes, &err))
         return fail("scan", &err);
-    double t_scan = now_s() - t0;
+    double t_scan = bench_now_s() - t0;
     ledger_close(lg);
     uint64_t rows = 0;
     double t_rows = 0;
     tstore *ts;
     if (tstore_open(ddir, &ts, &err) == ADT_OK) {
         const char *feats[] = {"energy_kwh", "produced", "good"};
-        t0 = now_s();
+        t0 = bench_now_s();
         if (tstore_window_rows(ts, Q3_START * 1000000LL, (Q3_START + Q3_SECONDS) * 1000000LL, feats,
                                3, row_noop, &rows, &err))
             return fail("rows", &err);
-        t_rows = now_s() - t0;
+        t_rows = bench_now_s() - t0;
         tstore_close(ts);
     }
-    double c_base = cpu_s() - c0;
+    double c_base = bench_cpu_s() - c0;
 
     /* cold JSON, warm HTML, warm month */
     static const char *const periods[3] = {"2026-Q3", "2026-Q3", "2026-09"};
@@ -300,12 +288,12 @@ int main(int argc, char **argv)
         o.format = fmts[f];
         buf out;
         buf_init(&out, REPORT_MAX_BYTES);
-        t0 = now_s();
-        c0 = cpu_s();
+        t0 = bench_now_s();
+        c0 = bench_cpu_s();
         if (reports_generate(&o, &out, NULL, &err))
             return fail("report", &err);
-        tw[f] = now_s() - t0;
-        tc[f] = cpu_s() - c0;
+        tw[f] = bench_now_s() - t0;
+        tc[f] = bench_cpu_s() - c0;
         if (f == 1)
             html_bytes = out.len;
         buf_free(&out);
@@ -318,27 +306,27 @@ int main(int argc, char **argv)
     {
         ledger *l2;
         evindex *ix;
-        t0 = now_s();
-        c0 = cpu_s();
+        t0 = bench_now_s();
+        c0 = bench_cpu_s();
         if (ledger_open(ddir, LEDGER_RDONLY, &l2, &err) || evindex_open(ddir, &ix, &err) ||
             evindex_catch_up(ix, l2, &err))
             return fail("events index", &err);
         evindex_close(ix);
         ledger_close(l2);
-        t_ix = now_s() - t0;
-        c_ix = cpu_s() - c0;
+        t_ix = bench_now_s() - t0;
+        c_ix = bench_cpu_s() - c0;
         report_opts o = {0};
         o.data_dir = ddir;
         o.period = "2026-Q3";
         o.format = REPORT_HTML;
         buf out;
         buf_init(&out, REPORT_MAX_BYTES);
-        t0 = now_s();
-        c0 = cpu_s();
+        t0 = bench_now_s();
+        c0 = bench_cpu_s();
         if (reports_generate(&o, &out, NULL, &err))
             return fail("report", &err);
-        tw4 = now_s() - t0;
-        tc4 = cpu_s() - c0;
+        tw4 = bench_now_s() - t0;
+        tc4 = bench_cpu_s() - c0;
         buf_free(&out);
     }
 

@@ -20,6 +20,8 @@
 #include "witness.h"
 #include "witness_sqlite.h"
 
+#include "bench_util.h"
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -38,13 +40,6 @@
 #define NCP 200  /* checkpoints cosigned in phases 1 and 2 */
 #define T 16
 #define BATCH 100
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int run(const char *const *args)
 {
@@ -100,19 +95,6 @@ static void stats(double *v, size_t n, double *p50, double *p99, double *mean)
     *p50 = v[n / 2] * 1000;
     *p99 = v[(size_t)((double)n * 0.99)] * 1000;
     *mean = s / (double)n * 1000;
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof a;
-    bind(fd, (struct sockaddr *)&a, sizeof a);
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 static size_t sink(char *p, size_t s, size_t n, void *u)
@@ -294,7 +276,7 @@ static void *h_worker(void *v)
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    while (now_s() < a->until) {
+    while (bench_now_s() < a->until) {
         agentsig_hdr h = {.ts = time(NULL), .seq = ++a->seq};
         snprintf(h.name, sizeof h.name, "%s", a->name);
         adt_err err;
@@ -306,9 +288,9 @@ static void *h_worker(void *v)
         hl = curl_slist_append(hl, "Content-Type: application/x-ndjson");
         hl = curl_slist_append(hl, "Expect:");
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-        double t0 = now_s();
+        double t0 = bench_now_s();
         CURLcode rc = curl_easy_perform(c);
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         curl_slist_free_all(hl);
         long st = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
@@ -331,7 +313,7 @@ static void *h_worker(void *v)
 static void load(harg *args, int port, double secs, double *eps, double *p99, uint64_t *errors)
 {
     pthread_t th[T];
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < T; i++) {
         args[i].port = port;
         args[i].until = t0 + secs;
@@ -348,7 +330,7 @@ static void load(harg *args, int port, double secs, double *eps, double *p99, ui
         ev += args[i].events;
         *errors += args[i].errors;
     }
-    double el = now_s() - t0;
+    double el = bench_now_s() - t0;
     double *all = malloc((n ? n : 1) * sizeof *all);
     size_t k = 0;
     for (int i = 0; i < T; i++) {
@@ -442,33 +424,33 @@ int main(int argc, char **argv)
     double lat[NCP], base[NCP], p50, p99, mean, b50, b99, bmean;
     for (int k = 0; k < NCP; k++) {
         witness_answer a;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         if (witness_add_checkpoint(w, reqs[k], rlen[k], (uint64_t)time(NULL), &a, &err) || a.status != 200) {
             fprintf(stderr, "bench_witness: cosign %d: %d %s %s\n", k, a.status, a.message, err.msg);
             return 1;
         }
-        lat[k] = now_s() - t0;
+        lat[k] = bench_now_s() - t0;
     }
     sqlite3 *db;
     sqlite3_open(fsdir, &db);
     sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t(k INTEGER "
                      "PRIMARY KEY, v BLOB); INSERT INTO t VALUES(1, zeroblob(400));", NULL, NULL, NULL);
     for (int k = 0; k < NCP; k++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         sqlite3_exec(db, "BEGIN IMMEDIATE; UPDATE t SET v = randomblob(400) WHERE k = 1; COMMIT;",
                      NULL, NULL, NULL);
-        base[k] = now_s() - t0;
+        base[k] = bench_now_s() - t0;
     }
     sqlite3_close(db);
     uint8_t pk[32], sk[64], sig[64], msg[200] = {0};
     crypto_sign_keypair(pk, sk);
-    double c0 = now_s();
+    double c0 = bench_now_s();
     for (int k = 0; k < 1000; k++) {
         crypto_sign_detached(sig, NULL, msg, sizeof msg, sk);
         if (crypto_sign_verify_detached(sig, msg, sizeof msg, pk))
             return 1;
     }
-    double crypto_ms = (now_s() - c0);
+    double crypto_ms = (bench_now_s() - c0);
     stats(lat, NCP, &p50, &p99, &mean);
     stats(base, NCP, &b50, &b99, &bmean);
     printf("bench_witness: 2 cores shared, figures noisy; each line has its same-run baseline\n");
@@ -481,23 +463,23 @@ int main(int argc, char **argv)
     witness_sqlite_close(ws);
 
     /* ---- 2. over HTTP ---- */
-    int wport = free_port();
+    int wport = bench_free_port();
     pid_t wd = serve(wdir, wport, NULL);
     if (wd < 0) {
         fprintf(stderr, "bench_witness: witness daemon did not start\n");
         return 1;
     }
     for (int k = 0; k < NCP; k++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         long st = http(wport, "POST", "/add-checkpoint", reqs[k], rlen[k], NULL);
-        lat[k] = now_s() - t0;
+        lat[k] = bench_now_s() - t0;
         if (st != 200) {
             fprintf(stderr, "bench_witness: POST /add-checkpoint %d answered %ld\n", k, st);
             return 1;
         }
-        t0 = now_s();
+        t0 = bench_now_s();
         http(wport, "GET", "/healthz", NULL, 0, NULL);
-        base[k] = now_s() - t0;
+        base[k] = bench_now_s() - t0;
     }
     stats(lat, NCP, &p50, &p99, &mean);
     stats(base, NCP, &b50, &b99, &bmean);
@@ -522,7 +504,7 @@ int main(int argc, char **argv)
     }
     char live[64], dead[64];
     snprintf(live, sizeof live, "http://127.0.0.1:%d", wport);
-    snprintf(dead, sizeof dead, "http://127.0.0.1:%d", free_port());
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%d", bench_free_port());
     const char *const none[] = {NULL};
     const char *const with_live[] = {"--witness", live, "--witness-key", wkey, NULL};
     const char *const with_dead[] = {"--witness", dead, "--witness-key", wkey, NULL};
@@ -534,7 +516,7 @@ int main(int argc, char **argv)
     /* A warm-up run, not counted: the first run of a fresh daemon was always
      * the fastest, whatever its mode (page cache, a small WAL). */
     {
-        int port = free_port();
+        int port = bench_free_port();
         pid_t d = serve(hdir, port, none);
         if (d < 0)
             return 1;
@@ -547,7 +529,7 @@ int main(int argc, char **argv)
     for (int round = 0; round < rounds; round++)
         for (int k = 0; k < 3; k++) {
             int m = (k + round) % 3; /* rotate the order: no mode always runs first */
-            int port = free_port();
+            int port = bench_free_port();
             pid_t d = serve(hdir, port, modes[m]);
             if (d < 0) {
                 fprintf(stderr, "bench_witness: log daemon did not start\n");
