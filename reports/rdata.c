@@ -947,10 +947,11 @@ static void r_states(rkeep_r *r, scan *s)
 }
 
 /* The fold's state as bytes (after the fold of entries [0, size)). */
-static void fold_save(const scan *s, rkeep_w *w)
+static void fold_save(const scan *s, const char *key, rkeep_w *w)
 {
     const rdata *d = s->d;
     rkeep_w_u64(w, FOLD_VERSION);
+    rkeep_w_str(w, key); /* a state stored under another key is not resumed */
     rkeep_w_i64(w, d->data_end_us);
     rkeep_w_i64(w, d->seen_from_us);
     rkeep_w_i64(w, d->seen_to_us);
@@ -1051,11 +1052,15 @@ static bool r_room(rkeep_r *r, scan *s, void **arr, size_t *cap, size_t n, size_
 
 /* The fold's state from bytes written by fold_save; false when they do not
  * read back whole (the caller resets the fold and rebuilds it). */
-static bool fold_restore(scan *s, const uint8_t *p, size_t len)
+static bool fold_restore(scan *s, const char *key, const uint8_t *p, size_t len)
 {
     rdata *d = s->d;
     rkeep_r rr = {p, len, 0, false}, *r = &rr;
+    char its[RKEEP_KEY_MAX];
     if (rkeep_r_u64(r) != FOLD_VERSION)
+        return false;
+    rkeep_r_str(r, its, sizeof its);
+    if (r->bad || strcmp(its, key))
         return false;
     d->data_end_us = rkeep_r_i64(r);
     d->seen_from_us = rkeep_r_i64(r);
@@ -1201,7 +1206,7 @@ static int ledger_fold(const char *data_dir, ledger *lg, scan *s, adt_err *err)
     merkle_hash kroot, mine;
     if (k && rkeep_load(k, key, &ksize, kroot, &st, &stlen, &ke) == ADT_OK) {
         bool same = ledger_root(lg, ksize, mine, &ke) == ADT_OK && !memcmp(mine, kroot, sizeof mine);
-        if (same && ksize <= d->tree_size && fold_restore(s, st, stlen)) {
+        if (same && ksize <= d->tree_size && fold_restore(s, key, st, stlen)) {
             from = ksize;
         } else {
             newer = same && ksize > d->tree_size;
@@ -1228,12 +1233,13 @@ static int ledger_fold(const char *data_dir, ledger *lg, scan *s, adt_err *err)
     }
     if (!rc && s->rc)
         rc = s->rc;
+    d->fold_from = from;
     log_msg(LOG_DEBUG, "reports", "%s: ledger fold from entry %llu to %llu (%s)", d->period.label,
             (unsigned long long)from, (unsigned long long)d->tree_size,
             from ? "resumed" : newer ? "kept fold is further along" : "from the start");
     if (!rc && k && !newer && (from < d->tree_size || !from)) {
         rkeep_w w = {0};
-        fold_save(s, &w);
+        fold_save(s, key, &w);
         if (w.oom || rkeep_save(k, key, d->tree_size, d->root, w.p, w.len, &ke))
             log_msg(LOG_INFO, "reports", "not keeping the fold for %s: %s", d->period.label,
                     w.oom ? "out of memory" : ke.msg);
