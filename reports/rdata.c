@@ -721,7 +721,12 @@ static void time_model(scan *s)
     rdata *d = s->d;
     if (!s->nms)
         return;
-    qsort(s->ms, s->nms, sizeof *s->ms, ms_cmp);
+    /* a restored fold is in order already (fold_save writes it sorted) */
+    size_t k = 1;
+    while (k < s->nms && ms_cmp(&s->ms[k - 1], &s->ms[k]) <= 0)
+        k++;
+    if (k < s->nms)
+        qsort(s->ms, s->nms, sizeof *s->ms, ms_cmp);
     int64_t horizon = d->data_end_us;
     if (d->as_of_us && d->as_of_us < horizon)
         horizon = d->as_of_us;
@@ -898,8 +903,7 @@ static void w_states(rkeep_w *w, const scan *s)
                         nkeep++;
                         continue;
                     }
-                    rkeep_w_u64(w, k->dev);
-                    rkeep_w_u64(w, k->state);
+                    rkeep_w_u64(w, (uint64_t)k->dev << 8 | k->state);
                     rkeep_w_i64(w, k->t);
                     rkeep_w_u64(w, k->index);
                 }
@@ -912,7 +916,7 @@ static void w_states(rkeep_w *w, const scan *s)
 
 static void r_states(rkeep_r *r, scan *s)
 {
-    size_t n = rkeep_r_count(r, 32);
+    size_t n = rkeep_r_count(r, 24);
     if (r->bad)
         return;
     if (n && !(s->ms = malloc(n * sizeof *s->ms))) {
@@ -932,7 +936,7 @@ static void r_states(rkeep_r *r, scan *s)
     int64_t from = span_from(s->d);
     for (size_t i = 0; i < n && !r->bad; i++) {
         mstate *m = &s->ms[s->nms++];
-        uint64_t dev = rkeep_r_u64(r), st = rkeep_r_u64(r);
+        uint64_t ds = rkeep_r_u64(r), dev = ds >> 8, st = ds & 0xff;
         m->t = rkeep_r_i64(r);
         m->index = rkeep_r_u64(r);
         if (dev >= s->devices.n || st > 2) {
