@@ -868,9 +868,10 @@ static void w_states(rkeep_w *w, const scan *s)
         w->oom = true;
         return;
     }
-    if (s->nms)
+    if (s->nms) {
         memcpy(m, s->ms, s->nms * sizeof *m);
-    qsort(m, s->nms, sizeof *m, ms_cmp);
+        qsort(m, s->nms, sizeof *m, ms_cmp);
+    }
     int64_t from = span_from(d), to = span_to(d);
     size_t nkeep = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -1179,7 +1180,8 @@ static bool fold_restore(scan *s, const char *key, const uint8_t *p, size_t len)
                 r->bad = true;
                 break;
             }
-            memcpy(s->lb + s->nlb, leaf, l);
+            if (l)
+                memcpy(s->lb + s->nlb, leaf, l);
             s->lab[s->nlab++] = (labelrec){index, s->nlb, l};
             s->nlb += l;
         }
@@ -1219,8 +1221,6 @@ static int ledger_fold(const char *data_dir, ledger *lg, scan *s, adt_err *err)
                         "the kept fold for %s does not match this ledger or does not read back: "
                         "rebuilt from the ledger", d->period.label);
             fold_reset(s);
-            if (s->rc)
-                return s->rc;
         }
     } else if (k && ke.code != ADT_ENOTFOUND) {
         log_msg(LOG_INFO, "reports", "the kept fold for %s is not usable (%s): rebuilt from the ledger",

@@ -94,6 +94,8 @@ int rkeep_load(rkeep *k, const char *key, uint64_t *size, merkle_hash root, uint
 {
     *state = NULL;
     *len = 0;
+    if (!k->db) /* a reset that could not create the file anew */
+        return adt_fail(err, ADT_EIO, "%s/%s could not be created anew", k->dir, RKEEP_FILE);
     sqlite3_stmt *st = NULL;
     int rc = sqldb_prepare(k->db, "SELECT size, root, sha256, state FROM fold WHERE key=?", &st,
                            err);
@@ -158,6 +160,8 @@ int rkeep_save(rkeep *k, const char *key, uint64_t size, const merkle_hash root,
     if (!len || len > INT32_MAX || size > INT64_MAX)
         return adt_fail(err, ADT_EINVAL, "a kept fold of %zu bytes at size %llu", len,
                         (unsigned long long)size);
+    if (!k->db)
+        return adt_fail(err, ADT_EIO, "%s/%s could not be created anew", k->dir, RKEEP_FILE);
     uint8_t sum[SHA256_LEN];
     sha256(state, len, sum);
     int rc = sqldb_begin(k->db, err);
@@ -195,7 +199,7 @@ int rkeep_save(rkeep *k, const char *key, uint64_t size, const merkle_hash root,
 
 static void put(rkeep_w *w, const void *p, size_t n)
 {
-    if (w->oom)
+    if (w->oom || !n)
         return;
     if (w->len + n > w->cap) {
         size_t nc = w->cap ? w->cap : 4096;
