@@ -396,6 +396,34 @@ START_TEST(kept_fold_not_trusted)
 }
 END_TEST
 
+/* At most RKEEP_MAX sets of windows are kept: the least recently used go. */
+START_TEST(kept_folds_bounded)
+{
+    char period[16];
+    uint64_t size = size_now();
+    for (int m = 0; m < RKEEP_MAX + 2; m++) { /* 2025-01 .. 2026-06: two too many */
+        snprintf(period, sizeof period, "%d-%02d", 2025 + m / 12, m % 12 + 1);
+        ck_assert_uint_eq(fold_start(period, 0), 0);
+        if (m == 8) /* 2025-01 used again: no longer among the oldest */
+            ck_assert_uint_eq(fold_start("2025-01", 0), size);
+    }
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, RKEEP_FILE);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    ck_assert(sqlite3_open(p, &db) == SQLITE_OK);
+    ck_assert(sqlite3_prepare_v2(db, "SELECT count(*) FROM fold", -1, &st, NULL) == SQLITE_OK);
+    ck_assert(sqlite3_step(st) == SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), RKEEP_MAX);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    ck_assert_uint_eq(fold_start("2026-06", 0), size); /* the newest */
+    ck_assert_uint_eq(fold_start("2025-01", 0), size); /* used since */
+    ck_assert_uint_eq(fold_start("2025-02", 0), 0);    /* the two least recently used */
+    ck_assert_uint_eq(fold_start("2025-03", 0), 0);
+}
+END_TEST
+
 START_TEST(kpi_values_from_the_ledger)
 {
     buf out;
@@ -1043,6 +1071,7 @@ int main(void)
     tcase_add_test(tc, cli_black_box);
     tcase_add_test(tc, kept_fold_same_bytes);
     tcase_add_test(tc, kept_fold_not_trusted);
+    tcase_add_test(tc, kept_folds_bounded);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
