@@ -757,7 +757,8 @@ static void time_model(scan *s)
 
 /* ---- the kept fold (rkeep.h) ------------------------------------------------ */
 
-/* Bump when what the fold keeps or how an entry changes it changes: a state
+/* Bump when what the fold keeps or how an entry changes it changes (here,
+ * or in how core's leaf view and canonical JSON read an entry): a state
  * saved by other code is then never resumed. */
 #define FOLD_VERSION 1
 
