@@ -90,6 +90,19 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return ADT_OK;
 }
 
+/* A new zeroed element at the end of (*arr, *n, *cap), or NULL with *rc set
+ * to ADT_ENOMEM. */
+static void *push(int *rc, void **arr, size_t *n, size_t *cap, size_t elem)
+{
+    if (grow(arr, cap, *n + 1, elem)) {
+        *rc = ADT_ENOMEM;
+        return NULL;
+    }
+    void *x = (char *)*arr + (*n)++ * elem;
+    memset(x, 0, elem);
+    return x;
+}
+
 /* ---- windows -------------------------------------------------------------- */
 
 #define MAX_WINDOWS 5
@@ -268,17 +281,6 @@ typedef struct scan {
     oplabel_set *ops; /* the operators' verdicts (label.set below the checkpoint) */
 } scan;
 
-/* A new zeroed element at the end of (*arr, *n, *cap), or NULL with s->rc set. */
-static void *push(scan *s, void **arr, size_t *n, size_t *cap, size_t elem)
-{
-    if (grow(arr, cap, *n + 1, elem)) {
-        s->rc = ADT_ENOMEM;
-        return NULL;
-    }
-    void *x = (char *)*arr + (*n)++ * elem;
-    memset(x, 0, elem);
-    return x;
-}
 
 static const char *jstr(const cJSON *o, const char *k)
 {
@@ -323,7 +325,7 @@ static void add_state(scan *s, const char *dev, const char *st, int64_t t, uint6
     }
     if (t < span_from(s->d) && di < s->nfront && t < s->front[di])
         s->stale = true;
-    mstate *m = push(s, (void **)&s->ms, &s->nms, &s->cms, sizeof *s->ms);
+    mstate *m = push(&s->rc, (void **)&s->ms, &s->nms, &s->cms, sizeof *s->ms);
     if (!m)
         return;
     *m = (mstate){(uint32_t)di, code, t, index};
@@ -383,7 +385,7 @@ static void on_incident(scan *s, const char *type, const cJSON *p, uint64_t inde
     if (!strcmp(type, "incident.open")) {
         if (i != SIZE_MAX || !in_range(t, span_from(d), span_to(d)))
             return;
-        rdata_incident *in = push(s, (void **)&d->incidents, &d->nincidents, &s->cinc,
+        rdata_incident *in = push(&s->rc, (void **)&d->incidents, &d->nincidents, &s->cinc,
                                   sizeof *d->incidents);
         if (!in)
             return;
@@ -466,7 +468,7 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
             seen(d, at);
         if (!cid || !actor)
             return;
-        approval *a = push(s, (void **)&s->appr, &s->nappr, &s->cappr, sizeof *s->appr);
+        approval *a = push(&s->rc, (void **)&s->appr, &s->nappr, &s->cappr, sizeof *s->appr);
         if (!a)
             return;
         scopy(a->change_id, sizeof a->change_id, cid);
@@ -480,7 +482,7 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(p, "metrics");
         if (!cJSON_IsObject(m))
             return;
-        regmetrics *r = push(s, (void **)&s->reg, &s->nreg, &s->creg, sizeof *s->reg);
+        regmetrics *r = push(&s->rc, (void **)&s->reg, &s->nreg, &s->creg, sizeof *s->reg);
         if (!r)
             return;
         snprintf(r->key, sizeof r->key, "%s@%s", model, version);
@@ -495,7 +497,7 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
         if (!jtime(p, "time", &t))
             return;
         seen(d, t);
-        dep *dp = push(s, (void **)&s->deps, &s->ndeps, &s->cdeps, sizeof *s->deps);
+        dep *dp = push(&s->rc, (void **)&s->deps, &s->ndeps, &s->cdeps, sizeof *s->deps);
         if (!dp)
             return;
         scopy(dp->model, sizeof dp->model, model);
@@ -505,7 +507,7 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
         add_marker(d, t, label);
         /* every deployment: the inventory, as of the report's date, is
          * chosen after the fold (deploys_finish) */
-        rdata_deploy *x = push(s, (void **)&s->alldep, &s->nalldep, &s->calldep,
+        rdata_deploy *x = push(&s->rc, (void **)&s->alldep, &s->nalldep, &s->calldep,
                                sizeof *s->alldep);
         if (!x)
             return;
@@ -532,7 +534,7 @@ static void on_drift(scan *s, const cJSON *p, uint64_t index)
     /* only the windows count it (drift_finish) */
     if (!in_range(t, span_from(s->d), span_to(s->d)))
         return;
-    rdata_drift *x = push(s, (void **)&s->drift, &s->ndrift, &s->cdrift, sizeof *s->drift);
+    rdata_drift *x = push(&s->rc, (void **)&s->drift, &s->ndrift, &s->cdrift, sizeof *s->drift);
     if (!x)
         return;
     scopy(x->model, sizeof x->model, model);
@@ -603,7 +605,7 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
     if (leaf_parse(leaf, len, index, &v, &perr))
         return 0;
     if (!strcmp(v.type, "label.set")) {
-        labelrec *l = push(s, (void **)&s->lab, &s->nlab, &s->clab, sizeof *s->lab);
+        labelrec *l = push(&s->rc, (void **)&s->lab, &s->nlab, &s->clab, sizeof *s->lab);
         if (l && grow((void **)&s->lb, &s->clb, s->nlb + len, 1))
             s->rc = ADT_ENOMEM;
         if (s->rc)
@@ -1377,11 +1379,10 @@ static void drift_finish(scan *s)
             w[j]->drift_events++;
         if (!in_cur(d, x->time_us) || d->ndrift >= RDATA_MAX_LIST)
             continue;
-        if (grow((void **)&d->drift, &cap, d->ndrift + 1, sizeof *d->drift)) {
-            s->rc = ADT_ENOMEM;
+        rdata_drift *y = push(&s->rc, (void **)&d->drift, &d->ndrift, &cap, sizeof *d->drift);
+        if (!y)
             return;
-        }
-        d->drift[d->ndrift++] = *x;
+        *y = *x;
     }
 }
 
@@ -1395,7 +1396,7 @@ static void deploys_finish(scan *s)
     for (size_t i = 0; i < s->nalldep; i++) {
         if (s->alldep[i].time_us > horizon)
             continue;
-        rdata_deploy *x = push(s, (void **)&d->deploys, &d->ndeploys, &cap, sizeof *d->deploys);
+        rdata_deploy *x = push(&s->rc, (void **)&d->deploys, &d->ndeploys, &cap, sizeof *d->deploys);
         if (!x)
             return;
         *x = s->alldep[i];
@@ -1769,10 +1770,11 @@ static void list_findings(rdata *d)
         rule_controls(r, ri, ctl, sizeof ctl, fwname, sizeof fwname);
         for (size_t k = 0; k < x->nfindings; k++) {
             const eval_finding *f = &x->findings[k];
-            if (grow((void **)&d->findings, &cap, d->nfindings + 1, sizeof *d->findings))
+            int rc = 0;
+            rdata_finding *g = push(&rc, (void **)&d->findings, &d->nfindings, &cap,
+                                    sizeof *d->findings);
+            if (!g)
                 return;
-            rdata_finding *g = &d->findings[d->nfindings++];
-            memset(g, 0, sizeof *g);
             scopy(g->framework, sizeof g->framework, fwname);
             scopy(g->control, sizeof g->control, ctl[0] ? ctl : "(no control in scope)");
             g->severity = kpi_severity_index(x->severity) < 0 ? "medium" : x->severity;
