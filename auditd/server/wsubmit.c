@@ -382,7 +382,7 @@ int wsubmit_start(const char *dir, const srvcfg *cfg, cosigdb *db, wsubmit **out
     w->n = cfg->witness_urls;
     w->w = calloc(w->n, sizeof *w->w);
     rc = w->w ? ledger_open(dir, LEDGER_RDONLY, &w->lg, err)
-                  : adt_fail(err, ADT_ENOMEM, "out of memory");
+              : adt_fail(err, ADT_ENOMEM, "out of memory");
     if (!rc)
         rc = ledger_size(w->lg, &w->tree_size, err);
     for (size_t i = 0; !rc && i < w->n; i++) {
