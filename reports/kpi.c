@@ -699,15 +699,6 @@ static int perr(pctx *c, const char *where, const char *what)
     return adt_fail(c->err, ADT_EINVAL, "%s: %s: %s", c->name, where, what);
 }
 
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 /* A required (or optional, when `opt`) bounded non-empty string member. */
 static int get_str(pctx *c, const cJSON *o, const char *key, bool opt, const char *where,
                    char **out)
@@ -724,7 +715,7 @@ static int get_str(pctx *c, const cJSON *o, const char *key, bool opt, const cha
     }
     if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > 2000)
         return perr(c, w, "must be a non-empty string of at most 2000 bytes");
-    *out = xstrdup(v->valuestring);
+    *out = strdup(v->valuestring);
     return *out ? ADT_OK : adt_fail(c->err, ADT_ENOMEM, "out of memory");
 }
 
@@ -756,7 +747,7 @@ static int get_strs(pctx *c, const cJSON *o, const char *key, const char *where,
             free(a);
             return perr(c, w, "every element must be a non-empty string of at most 200 bytes");
         }
-        a[i] = xstrdup(e->valuestring);
+        a[i] = strdup(e->valuestring);
         if (!a[i]) {
             for (int j = 0; j < i; j++)
                 free(a[j]);
