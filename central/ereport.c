@@ -11,6 +11,7 @@
 #include "log.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "vec.h"
 
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
@@ -185,6 +186,20 @@ static int parse_kpis(const cJSON *j, ekpis *k, adt_err *err)
     return rc;
 }
 
+/* A zeroed finding at the end of d's list (NULL when memory runs out). */
+static efinding *new_finding(edata *d, adt_err *err)
+{
+    efinding *nf = vec_room(d->findings, &d->capfindings, d->nfindings, sizeof *nf, 64);
+    if (!nf) {
+        adt_fail(err, ADT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    d->findings = nf;
+    efinding *f = &d->findings[d->nfindings++];
+    memset(f, 0, sizeof *f);
+    return f;
+}
+
 /* The findings are appended to d (when d is not NULL) for site `si`. */
 static int parse_controls(const cJSON *j, edata *d, int si, esite *s, adt_err *err)
 {
@@ -256,15 +271,10 @@ static int parse_controls(const cJSON *j, edata *d, int si, esite *s, adt_err *e
         }
         if (!d)
             continue;
-        if (d->nfindings == d->capfindings) {
-            size_t nc = d->capfindings ? d->capfindings * 2 : 64;
-            efinding *nf = realloc(d->findings, nc * sizeof *nf);
-            if (!nf)
-                return adt_fail(err, ADT_ENOMEM, "out of memory");
-            d->findings = nf;
-            d->capfindings = nc;
-        }
-        d->findings[d->nfindings++] = x;
+        efinding *nf = new_finding(d, err);
+        if (!nf)
+            return ADT_ENOMEM;
+        *nf = x;
     }
     return ADT_OK;
 }
@@ -298,23 +308,6 @@ int ereport_check_shipment(const char *body, size_t len, adt_err *err)
 static void hex(const uint8_t *h, size_t n, char *out)
 {
     sodium_bin2hex(out, n * 2 + 1, h, n);
-}
-
-static efinding *new_finding(edata *d, adt_err *err)
-{
-    if (d->nfindings == d->capfindings) {
-        size_t nc = d->capfindings ? d->capfindings * 2 : 64;
-        efinding *nf = realloc(d->findings, nc * sizeof *nf);
-        if (!nf) {
-            adt_fail(err, ADT_ENOMEM, "out of memory");
-            return NULL;
-        }
-        d->findings = nf;
-        d->capfindings = nc;
-    }
-    efinding *f = &d->findings[d->nfindings++];
-    memset(f, 0, sizeof *f);
-    return f;
 }
 
 /* The work units as a PostgreSQL text[] literal ({"a","b"}) into *ul

@@ -4,6 +4,7 @@
 #include "leaf.h"
 #include "profile.h"
 #include "rfc3339.h"
+#include "vec.h"
 #include "sha256.h"
 #include "sqldb.h"
 #include "tdb.h"
@@ -58,14 +59,10 @@ static int push(oplabel_set *s, uint64_t index, const char *target, const char *
     if (s->nr >= OPLABEL_MAX)
         return adt_fail(err, ADT_ETOOBIG, "more than %d operator labels: read a smaller range",
                         OPLABEL_MAX);
-    if (s->nr == s->cr) {
-        size_t nc = s->cr ? s->cr * 2 : 64;
-        raw *nr = realloc(s->r, nc * sizeof *nr);
-        if (!nr)
-            return adt_fail(err, ADT_ENOMEM, "out of memory");
-        s->r = nr;
-        s->cr = nc;
-    }
+    raw *nr = vec_room(s->r, &s->cr, s->nr, sizeof *nr, 64);
+    if (!nr)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    s->r = nr;
     raw *x = &s->r[s->nr];
     x->index = index;
     x->target = strdup(target);
