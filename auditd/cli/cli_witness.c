@@ -41,23 +41,18 @@ static int open_ws(const char *cmd, const char *dir, witness_sqlite **ws)
 
 int cli_witness(int argc, char **argv)
 {
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        fputs(witness_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    int status;
+    if (cli_no_subcommand(argc, argv, witness_usage, &status))
+        return status;
     const char *sub = argv[1];
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "witness %s", sub);
     const char *dir = NULL, *name = NULL, *origin = NULL, *key = NULL;
     const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &dir), CLIOPT_S("name", 0, &name),
                            CLIOPT_S("origin", 0, &origin), CLIOPT_S("key", 0, &key), CLIOPT_END};
     cliopt_args args;
-    int status;
-    if (cli_parse("witness", argc, argv, 2, opts, &args, witness_usage, &status))
+    if (cli_parse_max(cmd, argc, argv, 2, opts, &args, 1, witness_usage, &status))
         return status;
-    if (args.npos > 1) {
-        fprintf(stderr, "auditd witness %s: unexpected argument '%s'\n%s", sub, args.pos[1],
-                witness_usage);
-        return 2;
-    }
     const char *pos = args.npos ? args.pos[0] : NULL;
     dir = cli_data_dir(dir);
     adt_err err = {0};
