@@ -610,19 +610,35 @@ static int profile_baseline_name(xmlNodePtr root, const char *bname, char *bn, s
     return ADT_OK;
 }
 
+/* A statement on the baseline being imported: ?1 its name, ?2 its framework
+ * (reset first when it is prepared already). */
+static void bind_baseline(const profile_import *pi, sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, pi->bn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, pi->fw, -1, SQLITE_STATIC);
+}
+
+static int prepare_baseline(const profile_import *pi, const char *sql, sqlite3_stmt **st,
+                            adt_err *err)
+{
+    int rc = sqldb_prepare(pi->c->db, sql, st, err);
+    if (!rc)
+        bind_baseline(pi, *st);
+    return rc;
+}
+
 /* <include-all>: every control of the framework not withdrawn. */
 static int include_all(profile_import *pi, adt_err *err)
 {
     sqlite3_stmt *all = NULL;
-    int rc = sqldb_prepare(pi->c->db,
-                           "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
-                           "SELECT ?1, framework, id, ?3 FROM control WHERE "
-                           "framework = ?2 AND withdrawn = 0",
-                           &all, err);
+    int rc = prepare_baseline(pi,
+                              "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
+                              "SELECT ?1, framework, id, ?3 FROM control WHERE "
+                              "framework = ?2 AND withdrawn = 0",
+                              &all, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(all, 1, pi->bn, -1, SQLITE_STATIC);
-    sqlite3_bind_text(all, 2, pi->fw, -1, SQLITE_STATIC);
     sqlite3_bind_text(all, 3, pi->source, -1, SQLITE_STATIC);
     if (sqlite3_step(all) != SQLITE_DONE)
         rc = sqldb_fail(pi->c->db, "include-all", err);
@@ -655,9 +671,7 @@ static int apply_with_id(profile_import *pi, xmlNodePtr k, int pass, adt_err *er
     if (s != SQLITE_ROW)
         return sqldb_fail(pi->c->db, "lookup", err);
     sqlite3_stmt *op = pass == 0 ? pi->ins : pi->drop;
-    sqlite3_reset(op);
-    sqlite3_bind_text(op, 1, pi->bn, -1, SQLITE_STATIC);
-    sqlite3_bind_text(op, 2, pi->fw, -1, SQLITE_STATIC);
+    bind_baseline(pi, op);
     sqlite3_bind_text(op, 3, id, -1, SQLITE_TRANSIENT);
     if (pass == 0)
         sqlite3_bind_text(op, 4, pi->source, -1, SQLITE_STATIC);
@@ -692,13 +706,10 @@ static int apply_selection(profile_import *pi, xmlNodePtr sel, int pass, adt_err
 static int count_baseline(profile_import *pi, catalog_import_stats *st, adt_err *err)
 {
     sqlite3_stmt *cnt = NULL;
-    int rc = sqldb_prepare(pi->c->db,
-                           "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = ?2",
-                           &cnt, err);
+    int rc = prepare_baseline(pi, "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = ?2",
+                              &cnt, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(cnt, 1, pi->bn, -1, SQLITE_STATIC);
-    sqlite3_bind_text(cnt, 2, pi->fw, -1, SQLITE_STATIC);
     if (sqlite3_step(cnt) == SQLITE_ROW)
         st->controls = (uint64_t)sqlite3_column_int64(cnt, 0);
     sqlite3_finalize(cnt);
