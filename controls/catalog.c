@@ -1139,21 +1139,16 @@ static int set_scope(catalog *c, const char *fw, const char *mode, const char *n
     return rc;
 }
 
-int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stats *st,
-                           adt_err *err)
+/* The scope change to a baseline, as an import whose text is the baseline's name. */
+static int scope_baseline_tx(catalog *c, const char *data, size_t len, const char *name,
+                             const import_args *a, catalog_import_stats *st, adt_err *err)
 {
-    adt_err local;
-    if (!err)
-        err = &local; /* the importers read err->code */
-    catalog_import_stats tmp;
-    if (!st)
-        st = &tmp;
-    memset(st, 0, sizeof *st);
+    (void)len;
+    (void)name;
+    (void)a;
     char bn[CATALOG_NAME_MAX];
-    int rc = upper_name(baseline ? baseline : "", bn, sizeof bn, err);
+    int rc = upper_name(data, bn, sizeof bn, err);
     if (rc != ADT_OK)
-        return rc;
-    if ((rc = sqldb_begin(c->db, err)) != ADT_OK)
         return rc;
     if (!strcmp(bn, "ALL")) {
         rc = set_scope(c, CATALOG_NIST, "all", "ALL", err);
@@ -1196,7 +1191,14 @@ int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stat
     }
     snprintf(st->kind, sizeof st->kind, "baseline");
     snprintf(st->name, sizeof st->name, "%s", bn);
-    return finish(c, rc, err);
+    return rc;
+}
+
+int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stats *st,
+                           adt_err *err)
+{
+    const char *b = baseline ? baseline : "";
+    return run_import(c, scope_baseline_tx, b, strlen(b), "baseline", NULL, st, err);
 }
 
 static int yes_no(const char *s, bool *out)
