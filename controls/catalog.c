@@ -1555,33 +1555,34 @@ static int each_id(catalog *c, const char *sql, const char *arg, catalog_id_fn f
     return rc;
 }
 
-static int crosswalk_q(catalog *c, const char *sql, const char *fw, const char *id,
-                       catalog_id_fn fn, void *ctx, adt_err *err)
+/* The crosswalk read one way: the ids of the other framework paired with
+ * control `id` of NIST (from_iso false) or ISO (true), in catalog order. */
+static int crosswalk_q(catalog *c, bool from_iso, const char *id, catalog_id_fn fn, void *ctx,
+                       adt_err *err)
 {
+    static const char *const sql[2] = {
+        "SELECT x.iso_id FROM crosswalk x LEFT JOIN control c ON c.framework = "
+        "'iso27001' AND c.id = x.iso_id WHERE x.nist_id = ?1 ORDER BY c.sort",
+        "SELECT x.nist_id FROM crosswalk x LEFT JOIN control c ON c.framework = "
+        "'nist80053' AND c.id = x.nist_id WHERE x.iso_id = ?1 ORDER BY c.sort"};
     const char *f;
     char norm[CATALOG_ID_MAX];
-    int rc = resolve(fw, id, &f, norm, sizeof norm, err);
+    int rc = resolve(from_iso ? CATALOG_ISO : CATALOG_NIST, id, &f, norm, sizeof norm, err);
     if (rc != ADT_OK)
         return rc;
-    return each_id(c, sql, norm, fn, ctx, "reading the crosswalk", err);
+    return each_id(c, sql[from_iso], norm, fn, ctx, "reading the crosswalk", err);
 }
 
 int catalog_crosswalk_iso(catalog *c, const char *nist_id, catalog_id_fn fn, void *ctx,
                           adt_err *err)
 {
-    return crosswalk_q(c,
-                       "SELECT x.iso_id FROM crosswalk x LEFT JOIN control c ON c.framework = "
-                       "'iso27001' AND c.id = x.iso_id WHERE x.nist_id = ?1 ORDER BY c.sort",
-                       CATALOG_NIST, nist_id, fn, ctx, err);
+    return crosswalk_q(c, false, nist_id, fn, ctx, err);
 }
 
 int catalog_crosswalk_nist(catalog *c, const char *iso_id, catalog_id_fn fn, void *ctx,
                            adt_err *err)
 {
-    return crosswalk_q(c,
-                       "SELECT x.nist_id FROM crosswalk x LEFT JOIN control c ON c.framework = "
-                       "'nist80053' AND c.id = x.nist_id WHERE x.iso_id = ?1 ORDER BY c.sort",
-                       CATALOG_ISO, iso_id, fn, ctx, err);
+    return crosswalk_q(c, true, iso_id, fn, ctx, err);
 }
 
 int catalog_scope_describe(catalog *c, const char *framework, char *out, size_t cap,
