@@ -349,6 +349,28 @@ static void csv_free(csv_reader *r)
     buf_free(&r->store);
 }
 
+/* What an importer does with one record; `first` marks the first record of
+ * the text (its header, or data where the header is optional). */
+typedef int (*csv_record_fn)(void *ctx, csv_reader *r, bool first, adt_err *err);
+
+/* Hand every record of `data` to fn, stopping at its first failure or at a
+ * malformed record. OUT *records: how many records were read. */
+static int csv_each(const char *data, size_t len, const char *name, csv_record_fn fn, void *ctx,
+                    size_t *records, adt_err *err)
+{
+    csv_reader r;
+    csv_init(&r, data, len);
+    int rc = ADT_OK, got = 0;
+    size_t n = 0;
+    while (rc == ADT_OK && (got = csv_next(&r, name, err)) == 1)
+        rc = fn(ctx, &r, n++ == 0, err);
+    if (got < 0)
+        rc = err->code ? err->code : ADT_EINVAL;
+    csv_free(&r);
+    *records = n;
+    return rc;
+}
+
 /* Trim spaces in place. */
 static char *trim(char *s)
 {
@@ -880,6 +902,7 @@ typedef struct xw_ctx {
     const char *name;
     const char *source;
     adt_err *err;
+    uint64_t rows; /* pairs read from a CSV */
 } xw_ctx;
 
 static int control_exists(catalog *c, sqlite3_stmt *st, const char *fw, const char *id,
@@ -937,45 +960,35 @@ static int xw_pair(xw_ctx *x, const char *a, const char *b, const char *where,
     return ADT_OK;
 }
 
+/* One CSV record of NIST_ID,ISO_ID[,SOURCE]; a header is optional: a first
+ * record of ids is data. */
+static int xw_record(void *ctx, csv_reader *r, bool first, adt_err *err)
+{
+    xw_ctx *x = ctx;
+    (void)err; /* x->err */
+    char probe[CATALOG_ID_MAX];
+    if (first && !(r->nf >= 2 && catalog_normalize_id(r->fields[0], probe, sizeof probe) == ADT_OK &&
+                   catalog_normalize_id(r->fields[1], probe, sizeof probe) == ADT_OK))
+        return ADT_OK;
+    char where[300];
+    snprintf(where, sizeof where, "%s:%ld", x->name, r->rec_line);
+    if (r->nf < 2)
+        return adt_fail(x->err, ADT_EINVAL, "%s: expected NIST_ID,ISO_ID[,SOURCE]", where);
+    const char *src = r->nf >= 3 && *trim(r->fields[2]) ? r->fields[2] : x->source;
+    if (!utf8_ok(src))
+        return adt_fail(x->err, ADT_EINVAL, "%s: not UTF-8", where);
+    int rc = xw_pair(x, trim(r->fields[0]), trim(r->fields[1]), where, src);
+    if (rc == ADT_OK)
+        x->rows++;
+    return rc;
+}
+
 static int xw_csv(xw_ctx *x, const char *data, size_t len)
 {
-    csv_reader r;
-    csv_init(&r, data, len);
-    int rc = ADT_OK, got;
-    bool header = true;
-    uint64_t rows = 0;
-    while ((got = csv_next(&r, x->name, x->err)) == 1) {
-        if (header) {
-            header = false;
-            char probe[CATALOG_ID_MAX];
-            /* A header is optional: a first row of ids is data. */
-            if (r.nf >= 2 && catalog_normalize_id(r.fields[0], probe, sizeof probe) == ADT_OK &&
-                catalog_normalize_id(r.fields[1], probe, sizeof probe) == ADT_OK) {
-                /* fall through to data */
-            } else {
-                continue;
-            }
-        }
-        char where[300];
-        snprintf(where, sizeof where, "%s:%ld", x->name, r.rec_line);
-        if (r.nf < 2) {
-            rc = adt_fail(x->err, ADT_EINVAL, "%s: expected NIST_ID,ISO_ID[,SOURCE]", where);
-            break;
-        }
-        const char *src = r.nf >= 3 && *trim(r.fields[2]) ? r.fields[2] : x->source;
-        if (!utf8_ok(src)) {
-            rc = adt_fail(x->err, ADT_EINVAL, "%s: not UTF-8", where);
-            break;
-        }
-        if ((rc = xw_pair(x, trim(r.fields[0]), trim(r.fields[1]), where, src)) != ADT_OK)
-            break;
-        rows++;
-    }
-    if (got < 0)
-        rc = x->err->code ? x->err->code : ADT_EINVAL;
-    if (rc == ADT_OK && rows == 0)
+    size_t records;
+    int rc = csv_each(data, len, x->name, xw_record, x, &records, x->err);
+    if (rc == ADT_OK && x->rows == 0)
         rc = adt_fail(x->err, ADT_EINVAL, "%s: no crosswalk pairs found", x->name);
-    csv_free(&r);
     return rc;
 }
 
@@ -1041,7 +1054,7 @@ static int count_q(catalog *c, const char *sql, uint64_t *out, adt_err *err)
 static int import_crosswalk_tx(catalog *c, const char *data, size_t len, const char *name,
                                const import_args *a, catalog_import_stats *st, adt_err *err)
 {
-    xw_ctx x = {c, NULL, NULL, name, base_name(name), err};
+    xw_ctx x = {c, NULL, NULL, name, base_name(name), err, 0};
     int rc = sqldb_exec(c->db, "DELETE FROM crosswalk", "replacing the crosswalk", err);
     if (rc == ADT_OK)
         rc = sqldb_prepare(c->db, "INSERT OR IGNORE INTO crosswalk(nist_id, iso_id, source) VALUES(?1, ?2, ?3)",
@@ -1084,39 +1097,38 @@ int catalog_import_crosswalk(catalog *c, const char *path, catalog_import_stats 
 
 /* ---- ISO Annex A list (seed) ------------------------------------------------- */
 
+typedef struct iso_ctx {
+    catalog *c;
+    sqlite3_stmt *put;
+    const char *name;
+} iso_ctx;
+
+/* One record of id,theme,short_name; the first is the header. */
+static int iso_record(void *ctx, csv_reader *r, bool first, adt_err *err)
+{
+    iso_ctx *x = ctx;
+    if (first)
+        return ADT_OK;
+    char id[CATALOG_ID_MAX];
+    if (r->nf != 3 || catalog_normalize_id(trim(r->fields[0]), id, sizeof id) != ADT_OK ||
+        id[0] != 'A' || strlen(r->fields[2]) >= CATALOG_TITLE_MAX)
+        return adt_fail(err, ADT_EINVAL, "%s:%ld: expected ID,THEME,SHORT_NAME", x->name,
+                        r->rec_line);
+    return put_control(x->c, x->put, CATALOG_ISO, id, id, trim(r->fields[2]), trim(r->fields[1]),
+                       false, base_name(x->name), err);
+}
+
 /* id,theme,short_name with a header. */
 static int import_iso_csv_tx(catalog *c, const char *data, size_t len, const char *name,
                              adt_err *err)
 {
-    sqlite3_stmt *put = NULL;
-    int rc = sqldb_prepare(c->db, PUT_CONTROL_SQL, &put, err);
+    iso_ctx x = {c, NULL, name};
+    int rc = sqldb_prepare(c->db, PUT_CONTROL_SQL, &x.put, err);
     if (rc != ADT_OK)
         return rc;
-    csv_reader r;
-    csv_init(&r, data, len);
-    int got;
-    bool header = true;
-    while ((got = csv_next(&r, name, err)) == 1) {
-        if (header) {
-            header = false;
-            continue;
-        }
-        char id[CATALOG_ID_MAX];
-        if (r.nf != 3 || catalog_normalize_id(trim(r.fields[0]), id, sizeof id) != ADT_OK ||
-            id[0] != 'A' || strlen(r.fields[2]) >= CATALOG_TITLE_MAX) {
-            rc = adt_fail(err, ADT_EINVAL, "%s:%ld: expected ID,THEME,SHORT_NAME", name,
-                          r.rec_line);
-            break;
-        }
-        rc = put_control(c, put, CATALOG_ISO, id, id, trim(r.fields[2]), trim(r.fields[1]),
-                         false, base_name(name), err);
-        if (rc != ADT_OK)
-            break;
-    }
-    if (got < 0)
-        rc = err->code ? err->code : ADT_EINVAL;
-    csv_free(&r);
-    sqlite3_finalize(put);
+    size_t records;
+    rc = csv_each(data, len, name, iso_record, &x, &records, err);
+    sqlite3_finalize(x.put);
     return rc;
 }
 
@@ -1306,30 +1318,35 @@ static int soa_complete(catalog *c, const char *name, adt_err *err)
     return ADT_OK;
 }
 
+typedef struct soa_ctx {
+    catalog *c;
+    sqlite3_stmt *ins, *exists;
+    const char *name;
+    catalog_import_stats *st;
+} soa_ctx;
+
+static int soa_record(void *ctx, csv_reader *r, bool first, adt_err *err)
+{
+    soa_ctx *x = ctx;
+    return first ? soa_header(r, x->name, err)
+                 : soa_row(x->c, x->ins, x->exists, r, x->name, x->st, err);
+}
+
 static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
                   const import_args *a, catalog_import_stats *st, adt_err *err)
 {
-    sqlite3_stmt *ins = NULL, *exists = NULL;
+    soa_ctx x = {c, NULL, NULL, name, st};
+    size_t records = 0;
     int rc = sqldb_exec(c->db, "DELETE FROM soa", "replacing the statement of applicability", err);
     if (rc == ADT_OK)
-        rc = sqldb_prepare(c->db, "INSERT INTO soa(id, applicable, justification) VALUES(?1, ?2, ?3)", &ins,
+        rc = sqldb_prepare(c->db, "INSERT INTO soa(id, applicable, justification) VALUES(?1, ?2, ?3)", &x.ins,
                   err);
     if (rc == ADT_OK)
-        rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &exists, err);
+        rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &x.exists, err);
     if (rc != ADT_OK)
         goto out;
-    csv_reader r;
-    csv_init(&r, data, len);
-    int got;
-    bool header = true;
-    while (rc == ADT_OK && (got = csv_next(&r, name, err)) == 1) {
-        rc = header ? soa_header(&r, name, err) : soa_row(c, ins, exists, &r, name, st, err);
-        header = false;
-    }
-    if (rc == ADT_OK && got < 0)
-        rc = err->code ? err->code : ADT_EINVAL;
-    csv_free(&r);
-    if (rc == ADT_OK && header)
+    rc = csv_each(data, len, name, soa_record, &x, &records, err);
+    if (rc == ADT_OK && records == 0)
         rc = adt_fail(err, ADT_EINVAL, "%s: empty; expected control_id,applicable,justification",
                       name);
     if (rc == ADT_OK)
@@ -1339,8 +1356,8 @@ static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
     snprintf(st->kind, sizeof st->kind, "soa");
     snprintf(st->name, sizeof st->name, "%s", base_name(name));
 out:
-    sqlite3_finalize(ins);
-    sqlite3_finalize(exists);
+    sqlite3_finalize(x.ins);
+    sqlite3_finalize(x.exists);
     return rc;
 }
 
