@@ -797,10 +797,17 @@ int cli_dataset(int argc, char **argv)
 
 /* ---- lineage ------------------------------------------------------------ */
 
-/* The trace of o->args.pos[0], read with the ledger `arg` (lineage_trace). */
+/* The trace of o->args.pos[0] (lineage_trace), with the ledger opened to read. */
 static int lineage_listing(sqlite3 *db, const popts *o, const void *arg, buf *out, adt_err *err)
 {
-    return lineage_trace(db, (ledger *)arg, o->args.pos[0], out, err);
+    (void)arg;
+    ledger *lg;
+    int rc = ledger_open(o->data_dir, LEDGER_RDONLY, &lg, err);
+    if (!rc) {
+        rc = lineage_trace(db, lg, o->args.pos[0], out, err);
+        ledger_close(lg);
+    }
+    return rc;
 }
 
 static int lineage(const char *cmd, const popts *o)
@@ -810,13 +817,7 @@ static int lineage(const char *cmd, const popts *o)
     bool text;
     if (cli_output_text(cmd, o->format, &text))
         return 2;
-    adt_err err;
-    ledger *lg;
-    if (ledger_open(o->data_dir, LEDGER_RDONLY, &lg, &err))
-        return cli_fail(cmd, &err);
-    int rc = print_listing(cmd, o, lineage_listing, lg, text ? print_lineage : NULL);
-    ledger_close(lg);
-    return rc;
+    return print_listing(cmd, o, lineage_listing, NULL, text ? print_lineage : NULL);
 }
 
 int cli_lineage(int argc, char **argv)
