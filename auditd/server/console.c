@@ -678,11 +678,38 @@ static int h_session(console *c, const console_hdrs *h, const api_request *req,
     return session_answer(c, req->principal, csrf, resp);
 }
 
+static void default_period(const cJSON *reports, char *out, size_t cap);
+
+/* Compute the report of `period` as JSON (not recorded: a view is not an
+ * issue) and keep it as the cached KPIs of ledger size `size`. OUT *kpis
+ * (when not NULL): the report parsed. */
+static int kpi_cache_fill(console *c, const char *period, uint64_t size, cJSON **kpis, adt_err *err)
+{
+    report_opts o = {0};
+    o.data_dir = c->env.data_dir;
+    o.period = period;
+    o.format = REPORT_JSON;
+    buf out;
+    buf_init(&out, REPORT_MAX_BYTES);
+    int rc = reports_generate(&o, &out, NULL, err);
+    if (!rc) {
+        if (kpis)
+            *kpis = cJSON_ParseWithLength(out.data, out.len);
+        pthread_mutex_lock(&c->kmu);
+        free(c->kpi_json);
+        c->kpi_json = buf_steal(&out, NULL);
+        c->kpi_size = size;
+        c->kpi_at_us = rfc3339_now_us();
+        snprintf(c->kpi_period, sizeof c->kpi_period, "%s", period);
+        pthread_mutex_unlock(&c->kmu);
+    }
+    buf_free(&out);
+    return rc;
+}
+
 /* Recompute the cached KPIs of `period` (NULL: the cached one, else the
  * period of the latest issued report) when the ledger grew. Called from the
  * workflow thread. */
-static void default_period(const cJSON *reports, char *out, size_t cap);
-
 static void kpi_refresh(console *c, const char *period)
 {
     char per[64] = "";
@@ -707,22 +734,7 @@ static void kpi_refresh(console *c, const char *period)
     cJSON_Delete(reports);
     if (!per[0] || (cached && cached == size))
         return;
-    report_opts o = {0};
-    o.data_dir = c->env.data_dir;
-    o.period = per;
-    o.format = REPORT_JSON;
-    buf out;
-    buf_init(&out, REPORT_MAX_BYTES);
-    if (!reports_generate(&o, &out, NULL, &err)) {
-        pthread_mutex_lock(&c->kmu);
-        free(c->kpi_json);
-        c->kpi_json = buf_steal(&out, NULL);
-        c->kpi_size = size;
-        c->kpi_at_us = rfc3339_now_us();
-        snprintf(c->kpi_period, sizeof c->kpi_period, "%s", per);
-        pthread_mutex_unlock(&c->kmu);
-    }
-    buf_free(&out);
+    kpi_cache_fill(c, per, size, NULL, &err);
 }
 
 /* ---------- views ---------- */
@@ -780,29 +792,8 @@ static int v_steering(console *c, const api_request *req, api_response *resp)
         kpis = cJSON_Parse(c->kpi_json);
     pthread_mutex_unlock(&c->kmu);
     char why[ADT_ERR_MAX] = "";
-    if (!kpis) {
-        report_opts o = {0};
-        o.data_dir = c->env.data_dir;
-        o.period = period;
-        o.format = REPORT_JSON;
-        o.record = false;
-        buf out;
-        buf_init(&out, REPORT_MAX_BYTES);
-        int rc = reports_generate(&o, &out, NULL, &err);
-        if (!rc) {
-            kpis = cJSON_ParseWithLength(out.data, out.len);
-            pthread_mutex_lock(&c->kmu);
-            free(c->kpi_json);
-            c->kpi_json = buf_steal(&out, NULL);
-            c->kpi_size = size;
-            c->kpi_at_us = rfc3339_now_us();
-            snprintf(c->kpi_period, sizeof c->kpi_period, "%s", period);
-            pthread_mutex_unlock(&c->kmu);
-        } else {
-            snprintf(why, sizeof why, "%s", err.msg);
-        }
-        buf_free(&out);
-    }
+    if (!kpis && kpi_cache_fill(c, period, size, &kpis, &err))
+        snprintf(why, sizeof why, "%s", err.msg);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "period", period);
     cJSON_AddNumberToObject(j, "tree_size", (double)size);
