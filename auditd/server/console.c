@@ -1002,21 +1002,35 @@ static void op_predictions(console *c, const cJSON *labels, cJSON *preds)
         tdb_close(db);
 }
 
+/* What a view reads first: the events of `types` (the index caught up) and
+ * the RACI policy in force (*pol NULL when none is loaded: the view shows what
+ * it can without one). Returns ADT_OK, or, with *evs NULL, the status of
+ * answering that the events could not be read. */
+static int view_read(console *c, const char *const *types, size_t nt, api_response *resp,
+                     cJSON **evs, raci_policy **pol)
+{
+    adt_err err = {0};
+    *pol = NULL;
+    if (!(*evs = events_pooled(c, types, nt, &err)))
+        return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
+    adt_err perr = {0};
+    raci_load_current(c->env.data_dir, pol, &perr);
+    return ADT_OK;
+}
+
 /* GET /v1/console/operations: alerts, incidents, how far the operators' verdicts
  * are from counting, and predictions to label. */
 static int v_operations(console *c, const api_request *req, api_response *resp)
 {
     (void)req;
-    adt_err err = {0};
     static const char *const types[] = {"alert.raise", "alert.ack", "alert.resolve",
                                         "alert.escalate", "label.set", "incident.open",
                                         "incident.ack", "incident.resolve"};
-    cJSON *evs = events_pooled(c, types, sizeof types / sizeof *types, &err);
+    cJSON *evs;
+    raci_policy *pol;
+    int rc = view_read(c, types, sizeof types / sizeof *types, resp, &evs, &pol);
     if (!evs)
-        return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
-    raci_policy *pol = NULL;
-    adt_err perr = {0};
-    raci_load_current(c->env.data_dir, &pol, &perr);
+        return rc;
     cJSON *labels = latest_labels(evs);
     int64_t now = rfc3339_now_us();
     cJSON *alerts = cJSON_CreateArray(), *incidents = cJSON_CreateArray();
@@ -1111,16 +1125,15 @@ static const char *const change_types[] = {"change.request", "retrain.request", 
 
 static int v_models(console *c, const api_request *req, api_response *resp)
 {
-    adt_err err = {0};
     static const char *const types[] = {"change.request", "retrain.request", "change.consult",
                                         "change.approve", "change.reject", "drift.detected",
                                         "alert.escalate", "model.train"};
-    cJSON *evs = events_pooled(c, types, sizeof types / sizeof *types, &err);
+    cJSON *evs;
+    raci_policy *pol;
+    int rc = view_read(c, types, sizeof types / sizeof *types, resp, &evs, &pol);
     if (!evs)
-        return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
-    raci_policy *pol = NULL;
-    adt_err perr = {0};
-    raci_load_current(c->env.data_dir, &pol, &perr);
+        return rc;
+    adt_err err = {0};
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "changes", changes_json(evs, pol));
     /* drift per feature: every drift.detected, newest last */
