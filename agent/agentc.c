@@ -674,6 +674,53 @@ static int count_state(sqlite3 *db, int state, uint64_t *n)
     return ADT_OK;
 }
 
+/* Send the spool until it is empty (with `ff`, --follow: until stopped),
+ * pinning the server's key first and backing off while it is unreachable or
+ * busy; with `ff`, new lines are spooled as they come. */
+static int send_until_done(client *cl, FILE *ff, buf *partial, adt_err *err)
+{
+    const agentc_opts *o = cl->o;
+    backoff b = {100, o->max_backoff_ms ? o->max_backoff_ms : 30000, time(NULL)};
+    bool pinned = false;
+    char key_line[NOTE_KEYLINE_MAX];
+    int rc;
+    for (;;) {
+        if (ff) {
+            clearerr(ff);
+            if ((rc = spool_stream(cl, ff, partial, false, true, err)))
+                return rc;
+        }
+        if (!pinned) {
+            adt_err e2;
+            int pr = pin_key(cl->db, &cl->h, key_line, sizeof key_line, &e2);
+            if (pr == ADT_OK)
+                pinned = true;
+            else if (pr != ADT_EBUSY)
+                return adt_fail(err, pr, "%s", e2.msg);
+        }
+        step sp = STEP_RETRY;
+        int ra = 0;
+        if (pinned && (rc = send_step(cl, &sp, &ra, err)))
+            return rc;
+        if (sp == STEP_AGAIN) {
+            backoff_reset(&b);
+            continue;
+        }
+        if (sp == STEP_DONE) {
+            if (!ff || (o->stop && *o->stop))
+                return ADT_OK;
+            for (int i = 0; i < 4 && !(o->stop && *o->stop); i++)
+                nap_ms(50);
+            continue;
+        }
+        if (o->stop && *o->stop)
+            return adt_fail(err, ADT_ESHUTDOWN, "stopped with events still pending in the spool");
+        if (!backoff_wait(cl, &b, ra))
+            return adt_fail(err, ADT_EBUSY, "gave up after %u s: the server is unreachable or "
+                            "busy; events stay in the spool for the next run", o->give_up_s);
+    }
+}
+
 int agentc_send(const agentc_opts *o, FILE *in, agentc_stats *st, adt_err *err)
 {
     memset(st, 0, sizeof *st);
@@ -722,50 +769,7 @@ int agentc_send(const agentc_opts *o, FILE *in, agentc_stats *st, adt_err *err)
             goto out;
         }
     }
-    backoff b = {100, o->max_backoff_ms ? o->max_backoff_ms : 30000, time(NULL)};
-    bool pinned = false;
-    char key_line[NOTE_KEYLINE_MAX];
-    for (;;) {
-        if (ff) {
-            clearerr(ff);
-            if ((rc = spool_stream(&cl, ff, &partial, false, true, err)))
-                break;
-        }
-        if (!pinned) {
-            adt_err e2;
-            int pr = pin_key(cl.db, &cl.h, key_line, sizeof key_line, &e2);
-            if (pr == ADT_OK)
-                pinned = true;
-            else if (pr != ADT_EBUSY) {
-                rc = adt_fail(err, pr, "%s", e2.msg);
-                break;
-            }
-        }
-        step sp = STEP_RETRY;
-        int ra = 0;
-        if (pinned && (rc = send_step(&cl, &sp, &ra, err)))
-            break;
-        if (sp == STEP_AGAIN) {
-            backoff_reset(&b);
-            continue;
-        }
-        if (sp == STEP_DONE) {
-            if (!ff || (o->stop && *o->stop))
-                break;
-            for (int i = 0; i < 4 && !(o->stop && *o->stop); i++)
-                nap_ms(50);
-            continue;
-        }
-        if (o->stop && *o->stop) {
-            rc = adt_fail(err, ADT_ESHUTDOWN, "stopped with events still pending in the spool");
-            break;
-        }
-        if (!backoff_wait(&cl, &b, ra)) {
-            rc = adt_fail(err, ADT_EBUSY, "gave up after %u s: the server is unreachable or busy; "
-                          "events stay in the spool for the next run", o->give_up_s);
-            break;
-        }
-    }
+    rc = send_until_done(&cl, ff, &partial, err);
     if (ff)
         fclose(ff);
     buf_free(&partial);
