@@ -180,15 +180,12 @@ int cwitness_open(const char *conninfo, const char *key_path, int sessions, cwit
                   adt_err *err)
 {
     *out = NULL;
+    void *h;
     char *ci;
-    int rc = cstore_client_init(conninfo, &ci, err);
+    int rc = cstore_client_new(conninfo, sizeof(cwitness), &h, &ci, err);
     if (rc)
         return rc;
-    cwitness *w = calloc(1, sizeof *w);
-    if (!w) {
-        free(ci);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    }
+    cwitness *w = h;
     w->conninfo = ci;
     w->max = sessions <= 0 ? 4 : sessions > POOL_MAX ? POOL_MAX : sessions;
     pthread_mutex_init(&w->mu, NULL);
