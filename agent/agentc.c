@@ -674,6 +674,53 @@ static int count_state(sqlite3 *db, int state, uint64_t *n)
     return ADT_OK;
 }
 
+/* Send the spool until it is empty (with `ff`, --follow: until stopped),
+ * pinning the server's key first and backing off while it is unreachable or
+ * busy; with `ff`, new lines are spooled as they come. */
+static int send_until_done(client *cl, FILE *ff, buf *partial, adt_err *err)
+{
+    const agentc_opts *o = cl->o;
+    backoff b = {100, o->max_backoff_ms ? o->max_backoff_ms : 30000, time(NULL)};
+    bool pinned = false;
+    char key_line[NOTE_KEYLINE_MAX];
+    int rc;
+    for (;;) {
+        if (ff) {
+            clearerr(ff);
+            if ((rc = spool_stream(cl, ff, partial, false, true, err)))
+                return rc;
+        }
+        if (!pinned) {
+            adt_err e2;
+            int pr = pin_key(cl->db, &cl->h, key_line, sizeof key_line, &e2);
+            if (pr == ADT_OK)
+                pinned = true;
+            else if (pr != ADT_EBUSY)
+                return adt_fail(err, pr, "%s", e2.msg);
+        }
+        step sp = STEP_RETRY;
+        int ra = 0;
+        if (pinned && (rc = send_step(cl, &sp, &ra, err)))
+            return rc;
+        if (sp == STEP_AGAIN) {
+            backoff_reset(&b);
+            continue;
+        }
+        if (sp == STEP_DONE) {
+            if (!ff || (o->stop && *o->stop))
+                return ADT_OK;
+            for (int i = 0; i < 4 && !(o->stop && *o->stop); i++)
+                nap_ms(50);
+            continue;
+        }
+        if (o->stop && *o->stop)
+            return adt_fail(err, ADT_ESHUTDOWN, "stopped with events still pending in the spool");
+        if (!backoff_wait(cl, &b, ra))
+            return adt_fail(err, ADT_EBUSY, "gave up after %u s: the server is unreachable or "
+                            "busy; events stay in the spool for the next run", o->give_up_s);
+    }
+}
+
 int agentc_send(const agentc_opts *o, FILE *in, agentc_stats *st, adt_err *err)
 {
     memset(st, 0, sizeof *st);
@@ -722,50 +769,7 @@ int agentc_send(const agentc_opts *o, FILE *in, agentc_stats *st, adt_err *err)
             goto out;
         }
     }
-    backoff b = {100, o->max_backoff_ms ? o->max_backoff_ms : 30000, time(NULL)};
-    bool pinned = false;
-    char key_line[NOTE_KEYLINE_MAX];
-    for (;;) {
-        if (ff) {
-            clearerr(ff);
-            if ((rc = spool_stream(&cl, ff, &partial, false, true, err)))
-                break;
-        }
-        if (!pinned) {
-            adt_err e2;
-            int pr = pin_key(cl.db, &cl.h, key_line, sizeof key_line, &e2);
-            if (pr == ADT_OK)
-                pinned = true;
-            else if (pr != ADT_EBUSY) {
-                rc = adt_fail(err, pr, "%s", e2.msg);
-                break;
-            }
-        }
-        step sp = STEP_RETRY;
-        int ra = 0;
-        if (pinned && (rc = send_step(&cl, &sp, &ra, err)))
-            break;
-        if (sp == STEP_AGAIN) {
-            backoff_reset(&b);
-            continue;
-        }
-        if (sp == STEP_DONE) {
-            if (!ff || (o->stop && *o->stop))
-                break;
-            for (int i = 0; i < 4 && !(o->stop && *o->stop); i++)
-                nap_ms(50);
-            continue;
-        }
-        if (o->stop && *o->stop) {
-            rc = adt_fail(err, ADT_ESHUTDOWN, "stopped with events still pending in the spool");
-            break;
-        }
-        if (!backoff_wait(&cl, &b, ra)) {
-            rc = adt_fail(err, ADT_EBUSY, "gave up after %u s: the server is unreachable or busy; "
-                          "events stay in the spool for the next run", o->give_up_s);
-            break;
-        }
-    }
+    rc = send_until_done(&cl, ff, &partial, err);
     if (ff)
         fclose(ff);
     buf_free(&partial);
@@ -917,6 +921,84 @@ out:
     return rc;
 }
 
+/* What checking the spool's receipts against the server needs: the server,
+ * the spool, the log's key, the agent's key and the server's checkpoint now. */
+typedef struct rcheck {
+    http *h;
+    sqlite3 *db;
+    const char *authz, *kname;
+    const uint8_t *kpub, *apub;
+    uint64_t cur;
+    const uint8_t *croot;
+} rcheck;
+
+/* The tree of a receipt (size `tree`, `root`) must be the current tree or a
+ * prefix of it. */
+static int check_prefix(const rcheck *c, uint64_t seq, uint64_t tree, const merkle_hash root,
+                        adt_err *err)
+{
+    if (tree == c->cur) {
+        if (memcmp(root, c->croot, 32))
+            return adt_fail(err, ADT_ECORRUPT, "receipt for seq %llu: same tree size as now "
+                            "but a different root: history was rewritten", (unsigned long long)seq);
+        return ADT_OK;
+    }
+    char p[160];
+    cJSON *pj = NULL;
+    merkle_hash proof[MERKLE_MAX_PROOF];
+    size_t np;
+    snprintf(p, sizeof p, "/v1/log/proof/consistency?first=%llu&second=%llu",
+             (unsigned long long)tree, (unsigned long long)c->cur);
+    int rc = get_json(c->h, p, c->authz, &pj, err);
+    if (!rc && (hashes_of(cJSON_GetObjectItemCaseSensitive(pj, "hashes"), proof, &np) ||
+                !merkle_verify_consistency(tree, c->cur, root, c->croot, proof, np)))
+        rc = adt_fail(err, ADT_ECORRUPT, "receipt for seq %llu: the tree of size %llu is "
+                      "not a prefix of the current tree (size %llu): history was "
+                      "rewritten", (unsigned long long)seq, (unsigned long long)tree,
+                      (unsigned long long)c->cur);
+    cJSON_Delete(pj);
+    return rc;
+}
+
+/* One stored receipt (`r`, of the batch with sequence number `seq` and body
+ * hash `bsha`): its checkpoint, every entry it names, and its tree against
+ * the current one. */
+static int check_receipt(const rcheck *c, uint64_t seq, const char *bsha, const cJSON *r,
+                         agentc_vstats *st, adt_err *err)
+{
+    uint64_t first = 0, count = 0, tree = 0, nsize = 0;
+    merkle_hash root;
+    const cJSON *cp = r ? cJSON_GetObjectItemCaseSensitive(r, "checkpoint") : NULL;
+    int rc;
+    if (!r || json_u64(r, "first", &first) || json_u64(r, "count", &count) ||
+        json_u64(r, "tree_size", &tree) || !cJSON_IsString(cp))
+        return adt_fail(err, ADT_ECORRUPT, "stored receipt for seq %llu is malformed",
+                        (unsigned long long)seq);
+    if ((rc = note_verify_checkpoint(cp->valuestring, strlen(cp->valuestring), c->kname, c->kpub,
+                                     &nsize, root, err))) {
+        adt_err_prefix(err, "receipt for seq %llu: checkpoint", (unsigned long long)seq);
+        return rc;
+    }
+    if (nsize != tree || first + count > tree)
+        return adt_fail(err, ADT_ECORRUPT, "receipt for seq %llu: checkpoint size %llu does not "
+                        "cover entries %llu..%llu", (unsigned long long)seq,
+                        (unsigned long long)nsize, (unsigned long long)first,
+                        (unsigned long long)(first + count));
+    if (tree > c->cur)
+        return adt_fail(err, ADT_ECORRUPT, "receipt for seq %llu has tree size %llu but the server "
+                        "now shows only %llu: history was rolled back", (unsigned long long)seq,
+                        (unsigned long long)tree, (unsigned long long)c->cur);
+    const cJSON *ents = cJSON_GetObjectItemCaseSensitive(r, "entries");
+    for (uint64_t k = 0; !rc && k < count; k++) {
+        const cJSON *inl = cJSON_IsArray(ents) ? cJSON_GetArrayItem(ents, (int)k) : NULL;
+        rc = verify_entry(c->h, c->authz, c->db, c->apub, first + k, seq, bsha, tree, root, inl,
+                          err);
+        if (!rc)
+            st->entries++;
+    }
+    return rc ? rc : check_prefix(c, seq, tree, root, err);
+}
+
 int agentc_verify_receipts(const char *server, const char *spool_dir, const char *token,
                            const agentc_tls *tls, agentc_vstats *st, adt_err *err)
 {
@@ -964,60 +1046,12 @@ int agentc_verify_receipts(const char *server, const char *spool_dir, const char
     if (!rc && sqlite3_prepare_v2(db, "SELECT seq, body_sha256, json FROM receipt WHERE first IS NOT "
                                       "NULL AND path='/v1/events' ORDER BY id", -1, &s, NULL))
         rc = adt_fail(err, ADT_EIO, "spool: %s", sqlite3_errmsg(db));
+    const rcheck c = {&h, db, authz, kname, kpub, apub, cur, croot};
     while (!rc && sqlite3_step(s) == SQLITE_ROW) {
         uint64_t seq = (uint64_t)sqlite3_column_int64(s, 0);
         const char *bsha = (const char *)sqlite3_column_text(s, 1);
         cJSON *r = cJSON_Parse((const char *)sqlite3_column_text(s, 2));
-        uint64_t first = 0, count = 0, tree = 0, nsize = 0;
-        merkle_hash root;
-        const cJSON *cp = r ? cJSON_GetObjectItemCaseSensitive(r, "checkpoint") : NULL;
-        if (!r || json_u64(r, "first", &first) || json_u64(r, "count", &count) ||
-            json_u64(r, "tree_size", &tree) || !cJSON_IsString(cp)) {
-            rc = adt_fail(err, ADT_ECORRUPT, "stored receipt for seq %llu is malformed",
-                          (unsigned long long)seq);
-        } else if ((rc = note_verify_checkpoint(cp->valuestring, strlen(cp->valuestring), kname,
-                                                kpub, &nsize, root, err))) {
-            adt_err_prefix(err, "receipt for seq %llu: checkpoint", (unsigned long long)seq);
-        } else if (nsize != tree || first + count > tree) {
-            rc = adt_fail(err, ADT_ECORRUPT, "receipt for seq %llu: checkpoint size %llu does not "
-                          "cover entries %llu..%llu", (unsigned long long)seq,
-                          (unsigned long long)nsize, (unsigned long long)first,
-                          (unsigned long long)(first + count));
-        } else if (tree > cur) {
-            rc = adt_fail(err, ADT_ECORRUPT, "receipt for seq %llu has tree size %llu but the server "
-                          "now shows only %llu: history was rolled back", (unsigned long long)seq,
-                          (unsigned long long)tree, (unsigned long long)cur);
-        }
-        const cJSON *ents = r ? cJSON_GetObjectItemCaseSensitive(r, "entries") : NULL;
-        for (uint64_t k = 0; !rc && k < count; k++) {
-            const cJSON *inl = cJSON_IsArray(ents) ? cJSON_GetArrayItem(ents, (int)k) : NULL;
-            rc = verify_entry(&h, authz, db, apub, first + k, seq, bsha, tree, root, inl, err);
-            if (!rc)
-                st->entries++;
-        }
-        if (!rc) {
-            if (tree == cur) {
-                if (memcmp(root, croot, 32))
-                    rc = adt_fail(err, ADT_ECORRUPT, "receipt for seq %llu: same tree size as now "
-                                  "but a different root: history was rewritten",
-                                  (unsigned long long)seq);
-            } else {
-                char p[160];
-                cJSON *pj = NULL;
-                merkle_hash proof[MERKLE_MAX_PROOF];
-                size_t np;
-                snprintf(p, sizeof p, "/v1/log/proof/consistency?first=%llu&second=%llu",
-                         (unsigned long long)tree, (unsigned long long)cur);
-                rc = get_json(&h, p, authz, &pj, err);
-                if (!rc && (hashes_of(cJSON_GetObjectItemCaseSensitive(pj, "hashes"), proof, &np) ||
-                            !merkle_verify_consistency(tree, cur, root, croot, proof, np)))
-                    rc = adt_fail(err, ADT_ECORRUPT, "receipt for seq %llu: the tree of size %llu is "
-                                  "not a prefix of the current tree (size %llu): history was "
-                                  "rewritten", (unsigned long long)seq, (unsigned long long)tree,
-                                  (unsigned long long)cur);
-                cJSON_Delete(pj);
-            }
-        }
+        rc = check_receipt(&c, seq, bsha, r, st, err);
         if (!rc)
             st->receipts++;
         cJSON_Delete(r);

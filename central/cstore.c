@@ -72,13 +72,22 @@ static PGresult *exec_params(cstore *cs, const char *sql, int n, const char *con
     return PQexecParams(cs->db, sql, n, NULL, vals, lens, fmts, 0);
 }
 
-int cstore_client_init(const char *conninfo, char **copy, adt_err *err)
+int cstore_client_new(const char *conninfo, size_t size, void **handle, char **copy,
+                      adt_err *err)
 {
+    *handle = NULL;
     *copy = NULL;
     if (sodium_init() < 0)
         return adt_fail(err, ADT_ECRYPTO, "libsodium failed to initialise");
     *copy = strdup(conninfo ? conninfo : "");
-    return *copy ? ADT_OK : adt_fail(err, ADT_ENOMEM, "out of memory");
+    *handle = calloc(1, size);
+    if (*copy && *handle)
+        return ADT_OK;
+    free(*copy);
+    free(*handle);
+    *copy = NULL;
+    *handle = NULL;
+    return adt_fail(err, ADT_ENOMEM, "out of memory");
 }
 
 int cstore_exec(cstore *cs, const char *sql, int n, const char *const *vals, const int *lens,

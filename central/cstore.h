@@ -67,8 +67,10 @@ int cstore_exec(cstore *cs, const char *sql, int n, const char *const *vals, con
 /* Leave a transaction left open by a failure (no-op when idle). */
 void cstore_rollback(cstore *cs);
 /* The start of opening a handle that connects later (cwitness, mirror): libsodium initialised,
- * and OUT *copy a malloc'd copy of conninfo ("" when NULL) for the handle to keep. */
-int cstore_client_init(const char *conninfo, char **copy, adt_err *err);
+ * OUT *handle a zeroed malloc'd block of `size` bytes (the handle) and *copy a malloc'd copy
+ * of conninfo ("" when NULL) for the handle to keep. On failure neither is left allocated. */
+int cstore_client_new(const char *conninfo, size_t size, void **handle, char **copy,
+                      adt_err *err);
 /* A bytea column (text form) of exactly `want` bytes. */
 bool cstore_bytea(const PGresult *r, int row, int col, uint8_t *out, size_t want);
 

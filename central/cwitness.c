@@ -180,15 +180,12 @@ int cwitness_open(const char *conninfo, const char *key_path, int sessions, cwit
                   adt_err *err)
 {
     *out = NULL;
+    void *h;
     char *ci;
-    int rc = cstore_client_init(conninfo, &ci, err);
+    int rc = cstore_client_new(conninfo, sizeof(cwitness), &h, &ci, err);
     if (rc)
         return rc;
-    cwitness *w = calloc(1, sizeof *w);
-    if (!w) {
-        free(ci);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    }
+    cwitness *w = h;
     w->conninfo = ci;
     w->max = sessions <= 0 ? 4 : sessions > POOL_MAX ? POOL_MAX : sessions;
     pthread_mutex_init(&w->mu, NULL);
@@ -293,6 +290,13 @@ static int pool_query1(cwitness *w, const char *sql, const char *param, const ch
 }
 
 #define LATEST_WHAT "reading the checkpoint the centre cosigned"
+/* The latest checkpoint the centre cosigned for a site (size, root, note), by
+ * the site's origin ($1) or, with LATEST_BY_HASH, by the hex SHA-256 of it. */
+#define LATEST_SELECT                                                                              \
+    "SELECT l.size, l.root, l.note FROM auditd_central.witness_latest l"                           \
+    " JOIN auditd_central.sites s ON s.id = l.site_id"
+#define LATEST_BY_ORIGIN LATEST_SELECT " WHERE s.origin = $1"
+#define LATEST_BY_HASH LATEST_SELECT " WHERE encode(sha256(convert_to(s.origin, 'UTF8')), 'hex') = $1"
 
 static int op_log_keys(void *ctx, const char *origin, witness_log_key *keys, size_t cap,
                        size_t *n, adt_err *err)
@@ -327,10 +331,7 @@ static int op_latest(void *ctx, const char *origin, uint64_t *size, merkle_hash 
     *size = 0;
     cstore *cs;
     PGresult *r;
-    int rc = pool_query1(w, "SELECT l.size, l.root FROM auditd_central.witness_latest l"
-                            " JOIN auditd_central.sites s ON s.id = l.site_id"
-                            " WHERE s.origin = $1",
-                         origin, LATEST_WHAT, &cs, &r, err);
+    int rc = pool_query1(w, LATEST_BY_ORIGIN, origin, LATEST_WHAT, &cs, &r, err);
     if (rc)
         return rc;
     if (PQntuples(r) == 1) {
@@ -402,10 +403,7 @@ static int op_swap(void *ctx, const char *origin, uint64_t old_size, bool old_ha
         if (!swapped) {
             /* On this session: a second one from the pool could wait forever
              * for sessions held by other swaps doing the same. */
-            rc = query1(cs, "SELECT l.size FROM auditd_central.witness_latest l"
-                            " JOIN auditd_central.sites s ON s.id = l.site_id"
-                            " WHERE s.origin = $1",
-                        origin, LATEST_WHAT, &r, err);
+            rc = query1(cs, LATEST_BY_ORIGIN, origin, LATEST_WHAT, &r, err);
             if (!rc) {
                 if (PQntuples(r) == 1 && num_u64(PQgetvalue(r, 0, 0), INT64_MAX, current))
                     rc = adt_fail(err, ADT_ECORRUPT, "auditd_central.witness_latest holds a "
@@ -432,17 +430,14 @@ int cwitness_latest_by_hash(void *ctx, const char *hex, buf *note, adt_err *err)
     cwitness *w = ctx;
     cstore *cs;
     PGresult *r;
-    int rc = pool_query1(w, "SELECT l.note FROM auditd_central.witness_latest l"
-                            " JOIN auditd_central.sites s ON s.id = l.site_id"
-                            " WHERE encode(sha256(convert_to(s.origin, 'UTF8')), 'hex') = $1",
-                         hex, "reading the cosigned checkpoint", &cs, &r, err);
+    int rc = pool_query1(w, LATEST_BY_HASH, hex, "reading the cosigned checkpoint", &cs, &r, err);
     if (rc)
         return rc;
     if (PQntuples(r) != 1)
         rc = adt_fail(err, ADT_ENOTFOUND, "the centre has cosigned no checkpoint of a site "
                       "whose origin hashes to %s", hex);
     else
-        rc = buf_append(note, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+        rc = buf_append(note, PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
     PQclear(r);
     pool_put(w, cs);
     return rc;

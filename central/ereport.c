@@ -11,6 +11,7 @@
 #include "log.h"
 #include "numparse.h"
 #include "rfc3339.h"
+#include "vec.h"
 
 #include <cjson/cJSON.h>
 #include <libpq-fe.h>
@@ -185,6 +186,20 @@ static int parse_kpis(const cJSON *j, ekpis *k, adt_err *err)
     return rc;
 }
 
+/* A zeroed finding at the end of d's list (NULL when memory runs out). */
+static efinding *new_finding(edata *d, adt_err *err)
+{
+    efinding *nf = vec_room(d->findings, &d->capfindings, d->nfindings, sizeof *nf, 64);
+    if (!nf) {
+        adt_fail(err, ADT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    d->findings = nf;
+    efinding *f = &d->findings[d->nfindings++];
+    memset(f, 0, sizeof *f);
+    return f;
+}
+
 /* The findings are appended to d (when d is not NULL) for site `si`. */
 static int parse_controls(const cJSON *j, edata *d, int si, esite *s, adt_err *err)
 {
@@ -256,15 +271,10 @@ static int parse_controls(const cJSON *j, edata *d, int si, esite *s, adt_err *e
         }
         if (!d)
             continue;
-        if (d->nfindings == d->capfindings) {
-            size_t nc = d->capfindings ? d->capfindings * 2 : 64;
-            efinding *nf = realloc(d->findings, nc * sizeof *nf);
-            if (!nf)
-                return adt_fail(err, ADT_ENOMEM, "out of memory");
-            d->findings = nf;
-            d->capfindings = nc;
-        }
-        d->findings[d->nfindings++] = x;
+        efinding *nf = new_finding(d, err);
+        if (!nf)
+            return ADT_ENOMEM;
+        *nf = x;
     }
     return ADT_OK;
 }
@@ -298,23 +308,6 @@ int ereport_check_shipment(const char *body, size_t len, adt_err *err)
 static void hex(const uint8_t *h, size_t n, char *out)
 {
     sodium_bin2hex(out, n * 2 + 1, h, n);
-}
-
-static efinding *new_finding(edata *d, adt_err *err)
-{
-    if (d->nfindings == d->capfindings) {
-        size_t nc = d->capfindings ? d->capfindings * 2 : 64;
-        efinding *nf = realloc(d->findings, nc * sizeof *nf);
-        if (!nf) {
-            adt_fail(err, ADT_ENOMEM, "out of memory");
-            return NULL;
-        }
-        d->findings = nf;
-        d->capfindings = nc;
-    }
-    efinding *f = &d->findings[d->nfindings++];
-    memset(f, 0, sizeof *f);
-    return f;
 }
 
 /* The work units as a PostgreSQL text[] literal ({"a","b"}) into *ul
@@ -456,7 +449,6 @@ static int rollup_inputs(cstore *cs, int64_t site_id, int64_t from_us, int64_t t
 /* What every phase of gather_site reads a site with. */
 typedef struct site_q {
     cstore *cs;
-    PGconn *db;
     esite *s;
     char id[24]; /* the site's id as text, for query parameters */
 } site_q;
@@ -464,18 +456,18 @@ typedef struct site_q {
 /* gather_site, phase 1: the site's mirror stream (next entry, size, halted). */
 static int site_stream(const site_q *q, edata *d, int si, adt_err *err)
 {
-    cstore *cs = q->cs;
-    PGconn *db = q->db;
     esite *s = q->s;
-    const char *id = q->id;
     snprintf(s->label, sizeof s->label, "%s", s->site.origin);
-    const char *v1[1] = {id};
-    PGresult *r = PQexecParams(db,
-                               "SELECT next_entry, mirror_size, halted FROM"
-                               " auditd_central.streams WHERE site_id = $1",
-                               1, NULL, v1, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        return cstore_fail(cs, r, err, "reading the site's stream");
+    const char *v1[1] = {q->id};
+    PGresult *r;
+    int rc = cstore_exec(q->cs,
+                         "SELECT next_entry, mirror_size, halted FROM"
+                         " auditd_central.streams WHERE site_id = $1",
+                         1, v1, NULL, NULL, PGRES_TUPLES_OK, &r, "reading the site's stream", err);
+    if (rc)
+        return rc;
+    if (PQntuples(r) != 1)
+        return cstore_fail(q->cs, r, err, "reading the site's stream");
     num_u64(PQgetvalue(r, 0, 0), INT64_MAX, &s->next_entry);
     num_u64(PQgetvalue(r, 0, 1), INT64_MAX, &s->mirror_size);
     s->halted = !strcmp(PQgetvalue(r, 0, 2), "t");
@@ -486,28 +478,25 @@ static int site_stream(const site_q *q, edata *d, int si, adt_err *err)
 /* Phase 2: the newest cosigned checkpoint the mirror covers; else the mirror's own. */
 static int site_checkpoint(const site_q *q, edata *d, int si, adt_err *err)
 {
-    cstore *cs = q->cs;
-    PGconn *db = q->db;
     esite *s = q->s;
-    const char *id = q->id;
-    const char *v1[1] = {id};
+    const char *v1[1] = {q->id};
     PGresult *r;
-    r = PQexecParams(db,
-                     "SELECT size, root, note, true FROM auditd_central.cosigned"
-                     " WHERE site_id = $1 AND size > 0 AND size <= (SELECT next_entry FROM"
-                     " auditd_central.streams WHERE site_id = $1) ORDER BY size DESC LIMIT 1",
-                     1, NULL, v1, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cstore_fail(cs, r, err, "reading the cosigned checkpoints");
-    if (PQntuples(r) == 0) {
+    int rc = cstore_exec(q->cs,
+                         "SELECT size, root, note, true FROM auditd_central.cosigned"
+                         " WHERE site_id = $1 AND size > 0 AND size <= (SELECT next_entry FROM"
+                         " auditd_central.streams WHERE site_id = $1) ORDER BY size DESC LIMIT 1",
+                         1, v1, NULL, NULL, PGRES_TUPLES_OK, &r,
+                         "reading the cosigned checkpoints", err);
+    if (!rc && PQntuples(r) == 0) {
         PQclear(r);
-        r = PQexecParams(db,
+        rc = cstore_exec(q->cs,
                          "SELECT mirror_size, mirror_root, coalesce(mirror_note, ''), false FROM"
                          " auditd_central.streams WHERE site_id = $1 AND mirror_size > 0",
-                         1, NULL, v1, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            return cstore_fail(cs, r, err, "reading the mirror checkpoint");
+                         1, v1, NULL, NULL, PGRES_TUPLES_OK, &r, "reading the mirror checkpoint",
+                         err);
     }
+    if (rc)
+        return rc;
     if (PQntuples(r) == 1 && PQgetlength(r, 0, 2) < (int)sizeof s->cp_note &&
         !num_u64(PQgetvalue(r, 0, 0), INT64_MAX, &s->cp_size) &&
         cstore_bytea(r, 0, 1, s->cp_root, MERKLE_HASH_LEN)) {
@@ -523,19 +512,16 @@ static int site_checkpoint(const site_q *q, edata *d, int si, adt_err *err)
  * the period, parsed; a malformed one becomes the site's problem. */
 static int site_batches(const site_q *q, edata *d, int si, adt_err *err)
 {
-    cstore *cs = q->cs;
-    PGconn *db = q->db;
     esite *s = q->s;
-    const char *id = q->id;
-    const char *v2[2] = {id, d->period.label};
-    PGresult *r = PQexecParams(db,
-                     "SELECT DISTINCT ON (kind) kind, idx, encode(sha256, 'hex'), body FROM"
-                     " auditd_central.shipments WHERE site_id = $1 AND period = $2 AND body IS"
-                     " NOT NULL AND kind IN ('kpi-inputs', 'controls') ORDER BY kind, idx DESC",
-                     2, NULL, v2, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cstore_fail(cs, r, err, "reading the site's batches");
-    int rc = ADT_OK;
+    const char *v2[2] = {q->id, d->period.label};
+    PGresult *r;
+    int rc = cstore_exec(q->cs,
+                         "SELECT DISTINCT ON (kind) kind, idx, encode(sha256, 'hex'), body FROM"
+                         " auditd_central.shipments WHERE site_id = $1 AND period = $2 AND body IS"
+                         " NOT NULL AND kind IN ('kpi-inputs', 'controls') ORDER BY kind, idx DESC",
+                         2, v2, NULL, NULL, PGRES_TUPLES_OK, &r, "reading the site's batches", err);
+    if (rc)
+        return rc;
     for (int i = 0; !rc && i < PQntuples(r); i++) {
         bool kpis = !strcmp(PQgetvalue(r, i, 0), "kpi-inputs");
         uint64_t idx = 0;
@@ -597,20 +583,18 @@ static int site_rollups(const site_q *q, edata *d, int si, adt_err *err)
  * or never shipped). */
 static int site_missing(const site_q *q, edata *d, int si, adt_err *err)
 {
-    cstore *cs = q->cs;
-    PGconn *db = q->db;
     esite *s = q->s;
-    const char *id = q->id;
-    const char *v2[2] = {id, d->period.label};
+    const char *v2[2] = {q->id, d->period.label};
     PGresult *r;
     if (!s->problem[0] && (!s->has_kpis || !s->has_controls)) {
-        r = PQexecParams(db,
-                         "SELECT count(*), coalesce(max(problem), '') FROM"
-                         " auditd_central.shipments WHERE site_id = $1 AND period = $2"
-                         " AND body IS NULL",
-                         2, NULL, v2, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            return cstore_fail(cs, r, err, "reading the site's batches");
+        int rc = cstore_exec(q->cs,
+                             "SELECT count(*), coalesce(max(problem), '') FROM"
+                             " auditd_central.shipments WHERE site_id = $1 AND period = $2"
+                             " AND body IS NULL",
+                             2, v2, NULL, NULL, PGRES_TUPLES_OK, &r, "reading the site's batches",
+                             err);
+        if (rc)
+            return rc;
         if (strcmp(PQgetvalue(r, 0, 0), "0"))
             snprintf(s->problem, sizeof s->problem, "%s batch(es) for %s recorded by the site "
                      "are not fetched yet%s%.300s", PQgetvalue(r, 0, 0), d->period.label,
@@ -628,25 +612,21 @@ static int site_missing(const site_q *q, edata *d, int si, adt_err *err)
  * since the period began. */
 static int site_alerts(const site_q *q, edata *d, int si, adt_err *err)
 {
-    cstore *cs = q->cs;
-    PGconn *db = q->db;
     esite *s = q->s;
-    const char *id = q->id;
-    int rc = ADT_OK;
     PGresult *r;
     /* Integrity: alerts still open, or raised since the period began. */
     char from[40];
     rfc3339_format(d->period.from_us, from, sizeof from);
-    const char *v3[2] = {id, from};
-    r = PQexecParams(db,
-                     "SELECT kind, source, to_char(detected_at AT TIME ZONE 'UTC',"
-                     " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), detail, coalesce(stored_note, ''),"
-                     " coalesce(site_note, ''), resolved_at IS NOT NULL, id FROM"
-                     " auditd_central.alerts WHERE site_id = $1 AND (resolved_at IS NULL OR"
-                     " detected_at >= $2::timestamptz) ORDER BY id",
-                     2, NULL, v3, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        return cstore_fail(cs, r, err, "reading the site's alerts");
+    const char *v3[2] = {q->id, from};
+    int rc = cstore_exec(q->cs,
+                         "SELECT kind, source, to_char(detected_at AT TIME ZONE 'UTC',"
+                         " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), detail, coalesce(stored_note, ''),"
+                         " coalesce(site_note, ''), resolved_at IS NOT NULL, id FROM"
+                         " auditd_central.alerts WHERE site_id = $1 AND (resolved_at IS NULL OR"
+                         " detected_at >= $2::timestamptz) ORDER BY id",
+                         2, v3, NULL, NULL, PGRES_TUPLES_OK, &r, "reading the site's alerts", err);
+    if (rc)
+        return rc;
     for (int i = 0; !rc && i < PQntuples(r); i++) {
         efinding *f = new_finding(d, err);
         if (!f) {
@@ -681,7 +661,7 @@ static int site_alerts(const site_q *q, edata *d, int si, adt_err *err)
  * to cite, the batches, the rollups, what is missing, the alerts. */
 static int gather_site(cstore *cs, edata *d, int si, adt_err *err)
 {
-    site_q q = {.cs = cs, .db = cstore_conn(cs), .s = &d->sites[si]};
+    site_q q = {.cs = cs, .s = &d->sites[si]};
     snprintf(q.id, sizeof q.id, "%lld", (long long)q.s->site.id);
     int rc;
     if ((rc = site_stream(&q, d, si, err)) || (rc = site_checkpoint(&q, d, si, err)) ||

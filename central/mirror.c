@@ -53,15 +53,12 @@ int mirror_stream_open(const char *conninfo, int64_t site_id, int flags, mirror_
                        adt_err *err)
 {
     *out = NULL;
+    void *h;
     char *ci;
-    int rc = cstore_client_init(conninfo, &ci, err);
+    int rc = cstore_client_new(conninfo, sizeof(mirror_stream), &h, &ci, err);
     if (rc)
         return rc;
-    mirror_stream *ms = calloc(1, sizeof *ms);
-    if (!ms) {
-        free(ci);
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
-    }
+    mirror_stream *ms = h;
     ms->conninfo = ci;
     ms->hashes = malloc(SITELOG_PAGE_MAX * sizeof *ms->hashes);
     ms->nodes = malloc(NODES_MAX * sizeof *ms->nodes);

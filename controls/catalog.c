@@ -349,6 +349,28 @@ static void csv_free(csv_reader *r)
     buf_free(&r->store);
 }
 
+/* What an importer does with one record; `first` marks the first record of
+ * the text (its header, or data where the header is optional). */
+typedef int (*csv_record_fn)(void *ctx, csv_reader *r, bool first, adt_err *err);
+
+/* Hand every record of `data` to fn, stopping at its first failure or at a
+ * malformed record. OUT *records: how many records were read. */
+static int csv_each(const char *data, size_t len, const char *name, csv_record_fn fn, void *ctx,
+                    size_t *records, adt_err *err)
+{
+    csv_reader r;
+    csv_init(&r, data, len);
+    int rc = ADT_OK, got = 0;
+    size_t n = 0;
+    while (rc == ADT_OK && (got = csv_next(&r, name, err)) == 1)
+        rc = fn(ctx, &r, n++ == 0, err);
+    if (got < 0)
+        rc = err->code ? err->code : ADT_EINVAL;
+    csv_free(&r);
+    *records = n;
+    return rc;
+}
+
 /* Trim spaces in place. */
 static char *trim(char *s)
 {
@@ -610,19 +632,35 @@ static int profile_baseline_name(xmlNodePtr root, const char *bname, char *bn, s
     return ADT_OK;
 }
 
+/* A statement on the baseline being imported: ?1 its name, ?2 its framework
+ * (reset first when it is prepared already). */
+static void bind_baseline(const profile_import *pi, sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, pi->bn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, pi->fw, -1, SQLITE_STATIC);
+}
+
+static int prepare_baseline(const profile_import *pi, const char *sql, sqlite3_stmt **st,
+                            adt_err *err)
+{
+    int rc = sqldb_prepare(pi->c->db, sql, st, err);
+    if (!rc)
+        bind_baseline(pi, *st);
+    return rc;
+}
+
 /* <include-all>: every control of the framework not withdrawn. */
 static int include_all(profile_import *pi, adt_err *err)
 {
     sqlite3_stmt *all = NULL;
-    int rc = sqldb_prepare(pi->c->db,
-                           "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
-                           "SELECT ?1, framework, id, ?3 FROM control WHERE "
-                           "framework = ?2 AND withdrawn = 0",
-                           &all, err);
+    int rc = prepare_baseline(pi,
+                              "INSERT OR IGNORE INTO baseline(name, framework, id, source) "
+                              "SELECT ?1, framework, id, ?3 FROM control WHERE "
+                              "framework = ?2 AND withdrawn = 0",
+                              &all, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(all, 1, pi->bn, -1, SQLITE_STATIC);
-    sqlite3_bind_text(all, 2, pi->fw, -1, SQLITE_STATIC);
     sqlite3_bind_text(all, 3, pi->source, -1, SQLITE_STATIC);
     if (sqlite3_step(all) != SQLITE_DONE)
         rc = sqldb_fail(pi->c->db, "include-all", err);
@@ -655,9 +693,7 @@ static int apply_with_id(profile_import *pi, xmlNodePtr k, int pass, adt_err *er
     if (s != SQLITE_ROW)
         return sqldb_fail(pi->c->db, "lookup", err);
     sqlite3_stmt *op = pass == 0 ? pi->ins : pi->drop;
-    sqlite3_reset(op);
-    sqlite3_bind_text(op, 1, pi->bn, -1, SQLITE_STATIC);
-    sqlite3_bind_text(op, 2, pi->fw, -1, SQLITE_STATIC);
+    bind_baseline(pi, op);
     sqlite3_bind_text(op, 3, id, -1, SQLITE_TRANSIENT);
     if (pass == 0)
         sqlite3_bind_text(op, 4, pi->source, -1, SQLITE_STATIC);
@@ -692,13 +728,10 @@ static int apply_selection(profile_import *pi, xmlNodePtr sel, int pass, adt_err
 static int count_baseline(profile_import *pi, catalog_import_stats *st, adt_err *err)
 {
     sqlite3_stmt *cnt = NULL;
-    int rc = sqldb_prepare(pi->c->db,
-                           "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = ?2",
-                           &cnt, err);
+    int rc = prepare_baseline(pi, "SELECT COUNT(*) FROM baseline WHERE name = ?1 AND framework = ?2",
+                              &cnt, err);
     if (rc)
         return rc;
-    sqlite3_bind_text(cnt, 1, pi->bn, -1, SQLITE_STATIC);
-    sqlite3_bind_text(cnt, 2, pi->fw, -1, SQLITE_STATIC);
     if (sqlite3_step(cnt) == SQLITE_ROW)
         st->controls = (uint64_t)sqlite3_column_int64(cnt, 0);
     sqlite3_finalize(cnt);
@@ -869,6 +902,7 @@ typedef struct xw_ctx {
     const char *name;
     const char *source;
     adt_err *err;
+    uint64_t rows; /* pairs read from a CSV */
 } xw_ctx;
 
 static int control_exists(catalog *c, sqlite3_stmt *st, const char *fw, const char *id,
@@ -926,45 +960,35 @@ static int xw_pair(xw_ctx *x, const char *a, const char *b, const char *where,
     return ADT_OK;
 }
 
+/* One CSV record of NIST_ID,ISO_ID[,SOURCE]; a header is optional: a first
+ * record of ids is data. */
+static int xw_record(void *ctx, csv_reader *r, bool first, adt_err *err)
+{
+    xw_ctx *x = ctx;
+    (void)err; /* x->err */
+    char probe[CATALOG_ID_MAX];
+    if (first && !(r->nf >= 2 && catalog_normalize_id(r->fields[0], probe, sizeof probe) == ADT_OK &&
+                   catalog_normalize_id(r->fields[1], probe, sizeof probe) == ADT_OK))
+        return ADT_OK;
+    char where[300];
+    snprintf(where, sizeof where, "%s:%ld", x->name, r->rec_line);
+    if (r->nf < 2)
+        return adt_fail(x->err, ADT_EINVAL, "%s: expected NIST_ID,ISO_ID[,SOURCE]", where);
+    const char *src = r->nf >= 3 && *trim(r->fields[2]) ? r->fields[2] : x->source;
+    if (!utf8_ok(src))
+        return adt_fail(x->err, ADT_EINVAL, "%s: not UTF-8", where);
+    int rc = xw_pair(x, trim(r->fields[0]), trim(r->fields[1]), where, src);
+    if (rc == ADT_OK)
+        x->rows++;
+    return rc;
+}
+
 static int xw_csv(xw_ctx *x, const char *data, size_t len)
 {
-    csv_reader r;
-    csv_init(&r, data, len);
-    int rc = ADT_OK, got;
-    bool header = true;
-    uint64_t rows = 0;
-    while ((got = csv_next(&r, x->name, x->err)) == 1) {
-        if (header) {
-            header = false;
-            char probe[CATALOG_ID_MAX];
-            /* A header is optional: a first row of ids is data. */
-            if (r.nf >= 2 && catalog_normalize_id(r.fields[0], probe, sizeof probe) == ADT_OK &&
-                catalog_normalize_id(r.fields[1], probe, sizeof probe) == ADT_OK) {
-                /* fall through to data */
-            } else {
-                continue;
-            }
-        }
-        char where[300];
-        snprintf(where, sizeof where, "%s:%ld", x->name, r.rec_line);
-        if (r.nf < 2) {
-            rc = adt_fail(x->err, ADT_EINVAL, "%s: expected NIST_ID,ISO_ID[,SOURCE]", where);
-            break;
-        }
-        const char *src = r.nf >= 3 && *trim(r.fields[2]) ? r.fields[2] : x->source;
-        if (!utf8_ok(src)) {
-            rc = adt_fail(x->err, ADT_EINVAL, "%s: not UTF-8", where);
-            break;
-        }
-        if ((rc = xw_pair(x, trim(r.fields[0]), trim(r.fields[1]), where, src)) != ADT_OK)
-            break;
-        rows++;
-    }
-    if (got < 0)
-        rc = x->err->code ? x->err->code : ADT_EINVAL;
-    if (rc == ADT_OK && rows == 0)
+    size_t records;
+    int rc = csv_each(data, len, x->name, xw_record, x, &records, x->err);
+    if (rc == ADT_OK && x->rows == 0)
         rc = adt_fail(x->err, ADT_EINVAL, "%s: no crosswalk pairs found", x->name);
-    csv_free(&r);
     return rc;
 }
 
@@ -1030,7 +1054,7 @@ static int count_q(catalog *c, const char *sql, uint64_t *out, adt_err *err)
 static int import_crosswalk_tx(catalog *c, const char *data, size_t len, const char *name,
                                const import_args *a, catalog_import_stats *st, adt_err *err)
 {
-    xw_ctx x = {c, NULL, NULL, name, base_name(name), err};
+    xw_ctx x = {c, NULL, NULL, name, base_name(name), err, 0};
     int rc = sqldb_exec(c->db, "DELETE FROM crosswalk", "replacing the crosswalk", err);
     if (rc == ADT_OK)
         rc = sqldb_prepare(c->db, "INSERT OR IGNORE INTO crosswalk(nist_id, iso_id, source) VALUES(?1, ?2, ?3)",
@@ -1073,39 +1097,38 @@ int catalog_import_crosswalk(catalog *c, const char *path, catalog_import_stats 
 
 /* ---- ISO Annex A list (seed) ------------------------------------------------- */
 
+typedef struct iso_ctx {
+    catalog *c;
+    sqlite3_stmt *put;
+    const char *name;
+} iso_ctx;
+
+/* One record of id,theme,short_name; the first is the header. */
+static int iso_record(void *ctx, csv_reader *r, bool first, adt_err *err)
+{
+    iso_ctx *x = ctx;
+    if (first)
+        return ADT_OK;
+    char id[CATALOG_ID_MAX];
+    if (r->nf != 3 || catalog_normalize_id(trim(r->fields[0]), id, sizeof id) != ADT_OK ||
+        id[0] != 'A' || strlen(r->fields[2]) >= CATALOG_TITLE_MAX)
+        return adt_fail(err, ADT_EINVAL, "%s:%ld: expected ID,THEME,SHORT_NAME", x->name,
+                        r->rec_line);
+    return put_control(x->c, x->put, CATALOG_ISO, id, id, trim(r->fields[2]), trim(r->fields[1]),
+                       false, base_name(x->name), err);
+}
+
 /* id,theme,short_name with a header. */
 static int import_iso_csv_tx(catalog *c, const char *data, size_t len, const char *name,
                              adt_err *err)
 {
-    sqlite3_stmt *put = NULL;
-    int rc = sqldb_prepare(c->db, PUT_CONTROL_SQL, &put, err);
+    iso_ctx x = {c, NULL, name};
+    int rc = sqldb_prepare(c->db, PUT_CONTROL_SQL, &x.put, err);
     if (rc != ADT_OK)
         return rc;
-    csv_reader r;
-    csv_init(&r, data, len);
-    int got;
-    bool header = true;
-    while ((got = csv_next(&r, name, err)) == 1) {
-        if (header) {
-            header = false;
-            continue;
-        }
-        char id[CATALOG_ID_MAX];
-        if (r.nf != 3 || catalog_normalize_id(trim(r.fields[0]), id, sizeof id) != ADT_OK ||
-            id[0] != 'A' || strlen(r.fields[2]) >= CATALOG_TITLE_MAX) {
-            rc = adt_fail(err, ADT_EINVAL, "%s:%ld: expected ID,THEME,SHORT_NAME", name,
-                          r.rec_line);
-            break;
-        }
-        rc = put_control(c, put, CATALOG_ISO, id, id, trim(r.fields[2]), trim(r.fields[1]),
-                         false, base_name(name), err);
-        if (rc != ADT_OK)
-            break;
-    }
-    if (got < 0)
-        rc = err->code ? err->code : ADT_EINVAL;
-    csv_free(&r);
-    sqlite3_finalize(put);
+    size_t records;
+    rc = csv_each(data, len, name, iso_record, &x, &records, err);
+    sqlite3_finalize(x.put);
     return rc;
 }
 
@@ -1128,21 +1151,16 @@ static int set_scope(catalog *c, const char *fw, const char *mode, const char *n
     return rc;
 }
 
-int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stats *st,
-                           adt_err *err)
+/* The scope change to a baseline, as an import whose text is the baseline's name. */
+static int scope_baseline_tx(catalog *c, const char *data, size_t len, const char *name,
+                             const import_args *a, catalog_import_stats *st, adt_err *err)
 {
-    adt_err local;
-    if (!err)
-        err = &local; /* the importers read err->code */
-    catalog_import_stats tmp;
-    if (!st)
-        st = &tmp;
-    memset(st, 0, sizeof *st);
+    (void)len;
+    (void)name;
+    (void)a;
     char bn[CATALOG_NAME_MAX];
-    int rc = upper_name(baseline ? baseline : "", bn, sizeof bn, err);
+    int rc = upper_name(data, bn, sizeof bn, err);
     if (rc != ADT_OK)
-        return rc;
-    if ((rc = sqldb_begin(c->db, err)) != ADT_OK)
         return rc;
     if (!strcmp(bn, "ALL")) {
         rc = set_scope(c, CATALOG_NIST, "all", "ALL", err);
@@ -1185,7 +1203,14 @@ int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stat
     }
     snprintf(st->kind, sizeof st->kind, "baseline");
     snprintf(st->name, sizeof st->name, "%s", bn);
-    return finish(c, rc, err);
+    return rc;
+}
+
+int catalog_scope_baseline(catalog *c, const char *baseline, catalog_import_stats *st,
+                           adt_err *err)
+{
+    const char *b = baseline ? baseline : "";
+    return run_import(c, scope_baseline_tx, b, strlen(b), "baseline", NULL, st, err);
 }
 
 static int yes_no(const char *s, bool *out)
@@ -1293,30 +1318,35 @@ static int soa_complete(catalog *c, const char *name, adt_err *err)
     return ADT_OK;
 }
 
+typedef struct soa_ctx {
+    catalog *c;
+    sqlite3_stmt *ins, *exists;
+    const char *name;
+    catalog_import_stats *st;
+} soa_ctx;
+
+static int soa_record(void *ctx, csv_reader *r, bool first, adt_err *err)
+{
+    soa_ctx *x = ctx;
+    return first ? soa_header(r, x->name, err)
+                 : soa_row(x->c, x->ins, x->exists, r, x->name, x->st, err);
+}
+
 static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
                   const import_args *a, catalog_import_stats *st, adt_err *err)
 {
-    sqlite3_stmt *ins = NULL, *exists = NULL;
+    soa_ctx x = {c, NULL, NULL, name, st};
+    size_t records = 0;
     int rc = sqldb_exec(c->db, "DELETE FROM soa", "replacing the statement of applicability", err);
     if (rc == ADT_OK)
-        rc = sqldb_prepare(c->db, "INSERT INTO soa(id, applicable, justification) VALUES(?1, ?2, ?3)", &ins,
+        rc = sqldb_prepare(c->db, "INSERT INTO soa(id, applicable, justification) VALUES(?1, ?2, ?3)", &x.ins,
                   err);
     if (rc == ADT_OK)
-        rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &exists, err);
+        rc = sqldb_prepare(c->db, "SELECT 1 FROM control WHERE framework = ?1 AND id = ?2", &x.exists, err);
     if (rc != ADT_OK)
         goto out;
-    csv_reader r;
-    csv_init(&r, data, len);
-    int got;
-    bool header = true;
-    while (rc == ADT_OK && (got = csv_next(&r, name, err)) == 1) {
-        rc = header ? soa_header(&r, name, err) : soa_row(c, ins, exists, &r, name, st, err);
-        header = false;
-    }
-    if (rc == ADT_OK && got < 0)
-        rc = err->code ? err->code : ADT_EINVAL;
-    csv_free(&r);
-    if (rc == ADT_OK && header)
+    rc = csv_each(data, len, name, soa_record, &x, &records, err);
+    if (rc == ADT_OK && records == 0)
         rc = adt_fail(err, ADT_EINVAL, "%s: empty; expected control_id,applicable,justification",
                       name);
     if (rc == ADT_OK)
@@ -1326,8 +1356,8 @@ static int soa_tx(catalog *c, const char *data, size_t len, const char *name,
     snprintf(st->kind, sizeof st->kind, "soa");
     snprintf(st->name, sizeof st->name, "%s", base_name(name));
 out:
-    sqlite3_finalize(ins);
-    sqlite3_finalize(exists);
+    sqlite3_finalize(x.ins);
+    sqlite3_finalize(x.exists);
     return rc;
 }
 
@@ -1542,33 +1572,34 @@ static int each_id(catalog *c, const char *sql, const char *arg, catalog_id_fn f
     return rc;
 }
 
-static int crosswalk_q(catalog *c, const char *sql, const char *fw, const char *id,
-                       catalog_id_fn fn, void *ctx, adt_err *err)
+/* The crosswalk read one way: the ids of the other framework paired with
+ * control `id` of NIST (from_iso false) or ISO (true), in catalog order. */
+static int crosswalk_q(catalog *c, bool from_iso, const char *id, catalog_id_fn fn, void *ctx,
+                       adt_err *err)
 {
+    static const char *const sql[2] = {
+        "SELECT x.iso_id FROM crosswalk x LEFT JOIN control c ON c.framework = "
+        "'iso27001' AND c.id = x.iso_id WHERE x.nist_id = ?1 ORDER BY c.sort",
+        "SELECT x.nist_id FROM crosswalk x LEFT JOIN control c ON c.framework = "
+        "'nist80053' AND c.id = x.nist_id WHERE x.iso_id = ?1 ORDER BY c.sort"};
     const char *f;
     char norm[CATALOG_ID_MAX];
-    int rc = resolve(fw, id, &f, norm, sizeof norm, err);
+    int rc = resolve(from_iso ? CATALOG_ISO : CATALOG_NIST, id, &f, norm, sizeof norm, err);
     if (rc != ADT_OK)
         return rc;
-    return each_id(c, sql, norm, fn, ctx, "reading the crosswalk", err);
+    return each_id(c, sql[from_iso], norm, fn, ctx, "reading the crosswalk", err);
 }
 
 int catalog_crosswalk_iso(catalog *c, const char *nist_id, catalog_id_fn fn, void *ctx,
                           adt_err *err)
 {
-    return crosswalk_q(c,
-                       "SELECT x.iso_id FROM crosswalk x LEFT JOIN control c ON c.framework = "
-                       "'iso27001' AND c.id = x.iso_id WHERE x.nist_id = ?1 ORDER BY c.sort",
-                       CATALOG_NIST, nist_id, fn, ctx, err);
+    return crosswalk_q(c, false, nist_id, fn, ctx, err);
 }
 
 int catalog_crosswalk_nist(catalog *c, const char *iso_id, catalog_id_fn fn, void *ctx,
                            adt_err *err)
 {
-    return crosswalk_q(c,
-                       "SELECT x.nist_id FROM crosswalk x LEFT JOIN control c ON c.framework = "
-                       "'nist80053' AND c.id = x.nist_id WHERE x.iso_id = ?1 ORDER BY c.sort",
-                       CATALOG_ISO, iso_id, fn, ctx, err);
+    return crosswalk_q(c, true, iso_id, fn, ctx, err);
 }
 
 int catalog_scope_describe(catalog *c, const char *framework, char *out, size_t cap,

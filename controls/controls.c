@@ -1163,13 +1163,31 @@ static cJSON *controls_of_rule(const cJSON *doc, const char *rid)
     return cl;
 }
 
+/* Copy the evaluation's point (as_of, tree_size) from the status document onto an answer. */
+static void add_point(cJSON *answer, const cJSON *doc)
+{
+    cJSON_AddItemToObject(answer, "as_of", cJSON_Duplicate(cJSON_GetObjectItem(doc, "as_of"), 1));
+    cJSON_AddItemToObject(answer, "tree_size",
+                          cJSON_Duplicate(cJSON_GetObjectItem(doc, "tree_size"), 1));
+}
+
+/* The full result of rule `rid` in the status document (NULL if none). */
+static const cJSON *rule_result(const cJSON *doc, const char *rid)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(doc, "rules"))
+    {
+        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(x, "id")), rid))
+            return x;
+    }
+    return NULL;
+}
+
 /* GET /v1/findings[?severity=] */
 static int api_findings(cJSON *doc, const char *sev, api_response *resp)
 {
     cJSON *out = cJSON_CreateObject();
-    cJSON_AddItemToObject(out, "as_of", cJSON_Duplicate(cJSON_GetObjectItem(doc, "as_of"), 1));
-    cJSON_AddItemToObject(out, "tree_size",
-                          cJSON_Duplicate(cJSON_GetObjectItem(doc, "tree_size"), 1));
+    add_point(out, doc);
     cJSON *fl = cJSON_AddArrayToObject(out, "findings");
     cJSON *r;
     cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, "rules"))
@@ -1227,22 +1245,16 @@ static int api_control(controls *c, const api_request *req, const char *rest,
                          "scope", fw, idb), ADT_OK;
     }
     cJSON_DetachItemViaPointer(cJSON_GetObjectItem(doc, "controls"), found);
-    cJSON_AddItemToObject(found, "as_of", cJSON_Duplicate(cJSON_GetObjectItem(doc, "as_of"), 1));
-    cJSON_AddItemToObject(found, "tree_size",
-                          cJSON_Duplicate(cJSON_GetObjectItem(doc, "tree_size"), 1));
+    add_point(found, doc);
     cJSON_AddItemToObject(found, "policy", cJSON_Duplicate(cJSON_GetObjectItem(doc, "policy"), 1));
     /* the full result of every rule behind it */
     cJSON *details = cJSON_AddArrayToObject(found, "rule_results");
     cJSON *rr;
     cJSON_ArrayForEach(rr, cJSON_GetObjectItem(found, "rules"))
     {
-        const char *rid = cJSON_GetStringValue(cJSON_GetObjectItem(rr, "id"));
-        cJSON *x;
-        cJSON_ArrayForEach(x, cJSON_GetObjectItem(doc, "rules"))
-        {
-            if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(x, "id")), rid))
-                cJSON_AddItemToArray(details, cJSON_Duplicate(x, true));
-        }
+        const cJSON *x = rule_result(doc, cJSON_GetStringValue(cJSON_GetObjectItem(rr, "id")));
+        if (x)
+            cJSON_AddItemToArray(details, cJSON_Duplicate(x, true));
     }
     cJSON_Delete(doc);
     return send_json(resp, 200, found);

@@ -699,15 +699,6 @@ static int perr(pctx *c, const char *where, const char *what)
     return adt_fail(c->err, ADT_EINVAL, "%s: %s: %s", c->name, where, what);
 }
 
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 /* A required (or optional, when `opt`) bounded non-empty string member. */
 static int get_str(pctx *c, const cJSON *o, const char *key, bool opt, const char *where,
                    char **out)
@@ -724,7 +715,7 @@ static int get_str(pctx *c, const cJSON *o, const char *key, bool opt, const cha
     }
     if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > 2000)
         return perr(c, w, "must be a non-empty string of at most 2000 bytes");
-    *out = xstrdup(v->valuestring);
+    *out = strdup(v->valuestring);
     return *out ? ADT_OK : adt_fail(c->err, ADT_ENOMEM, "out of memory");
 }
 
@@ -756,7 +747,7 @@ static int get_strs(pctx *c, const cJSON *o, const char *key, const char *where,
             free(a);
             return perr(c, w, "every element must be a non-empty string of at most 200 bytes");
         }
-        a[i] = xstrdup(e->valuestring);
+        a[i] = strdup(e->valuestring);
         if (!a[i]) {
             for (int j = 0; j < i; j++)
                 free(a[j]);
@@ -1024,6 +1015,49 @@ static int line_of(const char *text, size_t len, size_t off)
     return line;
 }
 
+/* The "parameters" object: ideal cycle time, the operators' labels a KPI
+ * needs, the planned hours of each weekday. */
+static int parse_params(pctx *c, const cJSON *root, kpi_params *pp)
+{
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(root, "parameters");
+    if (par && !cJSON_IsObject(par))
+        return perr(c, "parameters", "must be an object");
+    const cJSON *ict = par ? cJSON_GetObjectItemCaseSensitive(par, "ideal_cycle_s") : NULL;
+    if (ict && (!cJSON_IsNumber(ict) || !(ict->valuedouble > 0) || ict->valuedouble > 86400))
+        return perr(c, "parameters.ideal_cycle_s", "must be seconds per unit in (0, 86400]");
+    pp->ideal_cycle_s = ict ? ict->valuedouble : 0.0;
+    const cJSON *mol = par ? cJSON_GetObjectItemCaseSensitive(par, "min_operator_labels") : NULL;
+    if (mol && (!cJSON_IsNumber(mol) || !(mol->valuedouble >= 1 && mol->valuedouble <= 1e9) ||
+                mol->valuedouble != (double)(int64_t)mol->valuedouble))
+        return perr(c, "parameters.min_operator_labels", "must be a whole number in [1, 1e9]");
+    pp->min_operator_labels = mol ? (uint64_t)mol->valuedouble : KPI_MIN_OPERATOR_LABELS;
+    const cJSON *cal = par ? cJSON_GetObjectItemCaseSensitive(par, "planned_hours") : NULL;
+    if (cal) {
+        static const char *const days[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+        if (!cJSON_IsObject(cal))
+            return perr(c, "parameters.planned_hours", "must be an object weekday -> [from, to]");
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cal)
+        {
+            int wd = -1;
+            for (int k = 0; k < 7; k++)
+                if (!strcmp(e->string, days[k]))
+                    wd = k;
+            const cJSON *f = cJSON_GetArrayItem(e, 0), *t = cJSON_GetArrayItem(e, 1);
+            if (wd < 0 || !cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsNumber(f) ||
+                !cJSON_IsNumber(t) || f->valuedouble != (int)f->valuedouble ||
+                t->valuedouble != (int)t->valuedouble || f->valuedouble < 0 ||
+                t->valuedouble > 24 || f->valuedouble > t->valuedouble)
+                return perr(c, "parameters.planned_hours",
+                            "keys are sun..sat, values [from, to] whole hours with 0 <= from <= to <= 24");
+            pp->planned[wd][0] = (int)f->valuedouble;
+            pp->planned[wd][1] = (int)t->valuedouble;
+        }
+        pp->has_calendar = true;
+    }
+    return ADT_OK;
+}
+
 int kpi_defs_parse(const char *text, size_t len, const char *name, kpi_defs *out, adt_err *err)
 {
     pctx c = {name ? name : "kpis", err};
@@ -1051,52 +1085,8 @@ int kpi_defs_parse(const char *text, size_t len, const char *name, kpi_defs *out
     }
     if ((rc = get_str(&c, root, "version", false, "top level", &d.version)))
         goto done;
-    const cJSON *par = cJSON_GetObjectItemCaseSensitive(root, "parameters");
-    if (par && !cJSON_IsObject(par)) {
-        rc = perr(&c, "parameters", "must be an object");
+    if ((rc = parse_params(&c, root, &d.params)))
         goto done;
-    }
-    const cJSON *ict = par ? cJSON_GetObjectItemCaseSensitive(par, "ideal_cycle_s") : NULL;
-    if (ict && (!cJSON_IsNumber(ict) || !(ict->valuedouble > 0) || ict->valuedouble > 86400)) {
-        rc = perr(&c, "parameters.ideal_cycle_s", "must be seconds per unit in (0, 86400]");
-        goto done;
-    }
-    d.params.ideal_cycle_s = ict ? ict->valuedouble : 0.0;
-    const cJSON *mol = par ? cJSON_GetObjectItemCaseSensitive(par, "min_operator_labels") : NULL;
-    if (mol && (!cJSON_IsNumber(mol) || !(mol->valuedouble >= 1 && mol->valuedouble <= 1e9) ||
-                mol->valuedouble != (double)(int64_t)mol->valuedouble)) {
-        rc = perr(&c, "parameters.min_operator_labels", "must be a whole number in [1, 1e9]");
-        goto done;
-    }
-    d.params.min_operator_labels = mol ? (uint64_t)mol->valuedouble : KPI_MIN_OPERATOR_LABELS;
-    const cJSON *cal = par ? cJSON_GetObjectItemCaseSensitive(par, "planned_hours") : NULL;
-    if (cal) {
-        static const char *const days[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
-        if (!cJSON_IsObject(cal)) {
-            rc = perr(&c, "parameters.planned_hours", "must be an object weekday -> [from, to]");
-            goto done;
-        }
-        const cJSON *e;
-        cJSON_ArrayForEach(e, cal)
-        {
-            int wd = -1;
-            for (int k = 0; k < 7; k++)
-                if (!strcmp(e->string, days[k]))
-                    wd = k;
-            const cJSON *f = cJSON_GetArrayItem(e, 0), *t = cJSON_GetArrayItem(e, 1);
-            if (wd < 0 || !cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsNumber(f) ||
-                !cJSON_IsNumber(t) || f->valuedouble != (int)f->valuedouble ||
-                t->valuedouble != (int)t->valuedouble || f->valuedouble < 0 ||
-                t->valuedouble > 24 || f->valuedouble > t->valuedouble) {
-                rc = perr(&c, "parameters.planned_hours",
-                          "keys are sun..sat, values [from, to] whole hours with 0 <= from <= to <= 24");
-                goto done;
-            }
-            d.params.planned[wd][0] = (int)f->valuedouble;
-            d.params.planned[wd][1] = (int)t->valuedouble;
-        }
-        d.params.has_calendar = true;
-    }
     if ((rc = parse_sla(&c, root, &d)) || (rc = parse_baseline_value(&c, root, &d)) ||
         (rc = get_str(&c, root, "site", true, "top level", &d.site)))
         goto done;

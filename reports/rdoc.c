@@ -780,127 +780,166 @@ static void fmt_duration(long long sec, char *out, size_t cap)
         snprintf(out, cap, "%lld min", m ? m : 1);
 }
 
+/* A bounded text being written; a piece that does not fit whole is dropped. */
+typedef struct words {
+    char *s;
+    size_t cap, len;
+} words;
+
+static void words_put(words *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void words_put(words *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(w->s + w->len, w->cap - w->len, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < w->cap - w->len)
+        w->len += (size_t)n;
+}
+
+/* Whether p, inside msg, starts a word. */
+static bool word_start(const char *msg, const char *p)
+{
+    return p == msg || !isalnum((unsigned char)p[-1]);
+}
+
+/* The rules of humanize: each looks at p (inside msg) and, when its text
+ * starts there, writes its rendering and returns where the text ends;
+ * else NULL. */
+
+/* " at index N", " (index N)", "index N": N goes to the references. */
+static const char *index_ref(const char *msg, const char *p, words *refs)
+{
+    const char *q = NULL;
+    size_t skip = 0;
+    if (!strncmp(p, " at index ", 10))
+        q = p + 10, skip = 10;
+    else if (!strncmp(p, " (index ", 8))
+        q = p + 8, skip = 8;
+    else if (!strncmp(p, "index ", 6) && word_start(msg, p))
+        q = p + 6, skip = 6;
+    if (!q || !isdigit((unsigned char)*q))
+        return NULL;
+    const char *e = q;
+    while (isdigit((unsigned char)*e))
+        e++;
+    words_put(refs, "%s%.*s", refs->len ? ", " : "", (int)(e - q), q);
+    if (skip == 8 && *e == ')')
+        e++;
+    return e;
+}
+
+/* "57600 s" as a duration in words. */
+static const char *seconds(const char *msg, const char *p, words *out)
+{
+    if (!isdigit((unsigned char)*p) || !word_start(msg, p))
+        return NULL;
+    const char *e = p;
+    while (isdigit((unsigned char)*e))
+        e++;
+    if (strncmp(e, " s", 2) || isalnum((unsigned char)e[2]) || e - p >= 12)
+        return NULL;
+    char dur[48];
+    fmt_duration(strtoll(p, NULL, 10), dur, sizeof dur);
+    words_put(out, "%s", dur);
+    return e + 2;
+}
+
+/* An RFC 3339 time "2026-07-01T00:00:00Z" in words. */
+static const char *time_words(const char *p, words *out)
+{
+    int64_t tus;
+    const char *z = NULL;
+    if (!(isdigit((unsigned char)*p) && strlen(p) >= 20 && p[4] == '-' && p[10] == 'T' &&
+          (z = strchr(p, 'Z')) && z - p <= 32 &&
+          rfc3339_parse(p, (size_t)(z - p + 1), &tus) == ADT_OK))
+        return NULL;
+    char w[48];
+    fmt_when(tus, w, sizeof w);
+    words_put(out, "%s", w);
+    return z + 1;
+}
+
+/* A digest: the first 12 hex digits are enough to recognise it. */
+static const char *digest(const char *msg, const char *p, words *out)
+{
+    size_t hx = strspn(p, "0123456789abcdef");
+    if (hx < 32 || !word_start(msg, p))
+        return NULL;
+    words_put(out, "%.12s...", p);
+    return p + hx;
+}
+
+/* A compact duration "1d16h" / "8h00m" in words. */
+static const char *compact_duration(const char *msg, const char *p, words *out)
+{
+    if (!isdigit((unsigned char)*p) || !word_start(msg, p))
+        return NULL;
+    const char *e = p;
+    long long part[4] = {0, 0, 0, 0}; /* d h m s */
+    int units = 0;
+    while (isdigit((unsigned char)*e)) {
+        const char *u = e;
+        while (isdigit((unsigned char)*u))
+            u++;
+        const char *k = strchr("dhms", *u);
+        if (!*u || !k || u - e > 6)
+            break;
+        part[k - "dhms"] = strtoll(e, NULL, 10);
+        units++;
+        e = u + 1;
+    }
+    if (!units || isalnum((unsigned char)*e))
+        return NULL;
+    char w[64] = "";
+    static const char *const un[4] = {"d", "h", "min", "s"};
+    size_t wl = 0;
+    for (int u = 0; u < 4; u++)
+        if (part[u] && wl < sizeof w)
+            wl += (size_t)snprintf(w + wl, sizeof w - wl, "%s%lld %s", wl ? " " : "", part[u],
+                                   un[u]);
+    words_put(out, "%s", wl ? w : "0 min");
+    return e;
+}
+
+/* An event type name ("change.approve") in words. */
+static const char *type_name(const char *msg, const char *p, words *out)
+{
+    for (size_t t = 0; t < sizeof type_words / sizeof type_words[0]; t++) {
+        size_t tl = strlen(type_words[t].type);
+        if (!strncmp(p, type_words[t].type, tl) && !isalnum((unsigned char)p[tl]) &&
+            p[tl] != '_' && word_start(msg, p)) {
+            words_put(out, "%s", type_words[t].words);
+            return p + tl;
+        }
+    }
+    return NULL;
+}
+
 /* A finding's message for people: ledger references ("at index 2901",
  * "(index 2896)") move to `refs`, event type names become words, seconds
  * become durations, a leading RACI finding kind ("raci.self_approval: ") goes. */
 static void humanize(const char *msg, char *out, size_t cap, char *refs, size_t rcap)
 {
-    size_t o = 0, ro = strlen(refs);
+    words o = {out, cap, 0}, r = {refs, rcap, strlen(refs)};
     const char *p = msg;
     if (!strncmp(p, "raci.", 5)) {
         const char *c = strstr(p, ": ");
         if (c && c - p < 48)
             p = c + 2;
     }
-    while (*p && o + 1 < cap) {
-        /* " at index N" / "(index N)" / "index N" */
-        const char *q = NULL;
-        size_t skip = 0;
-        if (!strncmp(p, " at index ", 10))
-            q = p + 10, skip = 10;
-        else if (!strncmp(p, " (index ", 8))
-            q = p + 8, skip = 8;
-        else if (!strncmp(p, "index ", 6) && (p == msg || !isalnum((unsigned char)p[-1])))
-            q = p + 6, skip = 6;
-        if (q && isdigit((unsigned char)*q)) {
-            const char *e = q;
-            while (isdigit((unsigned char)*e))
-                e++;
-            int w = snprintf(refs + ro, rcap - ro, "%s%.*s", ro ? ", " : "", (int)(e - q), q);
-            if (w > 0 && (size_t)w < rcap - ro)
-                ro += (size_t)w;
-            if (skip == 8 && *e == ')')
-                e++;
+    while (*p && o.len + 1 < cap) {
+        const char *e;
+        if ((e = index_ref(msg, p, &r)) || (e = seconds(msg, p, &o)) || (e = time_words(p, &o)) ||
+            (e = digest(msg, p, &o)) || (e = compact_duration(msg, p, &o)) ||
+            (e = type_name(msg, p, &o)))
             p = e;
-            continue;
-        }
-        /* "57600 s" */
-        if (isdigit((unsigned char)*p) && (p == msg || !isalnum((unsigned char)p[-1]))) {
-            const char *e = p;
-            while (isdigit((unsigned char)*e))
-                e++;
-            if (!strncmp(e, " s", 2) && !isalnum((unsigned char)e[2]) && e - p < 12) {
-                char dur[48];
-                fmt_duration(strtoll(p, NULL, 10), dur, sizeof dur);
-                int w = snprintf(out + o, cap - o, "%s", dur);
-                if (w > 0 && (size_t)w < cap - o)
-                    o += (size_t)w;
-                p = e + 2;
-                continue;
-            }
-        }
-        /* an RFC 3339 time "2026-07-01T00:00:00Z" in words */
-        int64_t tus;
-        const char *z = NULL;
-        if (isdigit((unsigned char)*p) && strlen(p) >= 20 && p[4] == '-' && p[10] == 'T' &&
-            (z = strchr(p, 'Z')) && z - p <= 32 &&
-            rfc3339_parse(p, (size_t)(z - p + 1), &tus) == ADT_OK) {
-            char w[48];
-            fmt_when(tus, w, sizeof w);
-            int n = snprintf(out + o, cap - o, "%s", w);
-            if (n > 0 && (size_t)n < cap - o)
-                o += (size_t)n;
-            p = z + 1;
-            continue;
-        }
-        /* a digest: the first 12 hex digits are enough to recognise it */
-        size_t hx = strspn(p, "0123456789abcdef");
-        if (hx >= 32 && (p == msg || !isalnum((unsigned char)p[-1]))) {
-            int n = snprintf(out + o, cap - o, "%.12s...", p);
-            if (n > 0 && (size_t)n < cap - o)
-                o += (size_t)n;
-            p += hx;
-            continue;
-        }
-        /* a compact duration "1d16h" / "8h00m" in words */
-        if (isdigit((unsigned char)*p) && (p == msg || !isalnum((unsigned char)p[-1]))) {
-            const char *e = p;
-            long long part[4] = {0, 0, 0, 0}; /* d h m s */
-            int units = 0;
-            while (isdigit((unsigned char)*e)) {
-                const char *u = e;
-                while (isdigit((unsigned char)*u))
-                    u++;
-                const char *k = strchr("dhms", *u);
-                if (!*u || !k || u - e > 6)
-                    break;
-                part[k - "dhms"] = strtoll(e, NULL, 10);
-                units++;
-                e = u + 1;
-            }
-            if (units && !isalnum((unsigned char)*e)) {
-                char w[64] = "";
-                static const char *const un[4] = {"d", "h", "min", "s"};
-                size_t wl = 0;
-                for (int u = 0; u < 4; u++)
-                    if (part[u] && wl < sizeof w)
-                        wl += (size_t)snprintf(w + wl, sizeof w - wl, "%s%lld %s", wl ? " " : "",
-                                               part[u], un[u]);
-                int n = snprintf(out + o, cap - o, "%s", wl ? w : "0 min");
-                if (n > 0 && (size_t)n < cap - o)
-                    o += (size_t)n;
-                p = e;
-                continue;
-            }
-        }
-        bool done = false;
-        for (size_t t = 0; t < sizeof type_words / sizeof type_words[0] && !done; t++) {
-            size_t tl = strlen(type_words[t].type);
-            if (!strncmp(p, type_words[t].type, tl) && !isalnum((unsigned char)p[tl]) &&
-                p[tl] != '_' && (p == msg || !isalnum((unsigned char)p[-1]))) {
-                int w = snprintf(out + o, cap - o, "%s", type_words[t].words);
-                if (w > 0 && (size_t)w < cap - o)
-                    o += (size_t)w;
-                p += tl;
-                done = true;
-            }
-        }
-        if (!done)
-            out[o++] = *p++;
+        else
+            out[o.len++] = *p++;
     }
-    out[o] = 0;
+    out[o.len] = 0;
     /* capital first letter */
-    if (o && islower((unsigned char)out[0]))
+    if (o.len && islower((unsigned char)out[0]))
         out[0] = (char)toupper((unsigned char)out[0]);
 }
 

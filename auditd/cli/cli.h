@@ -91,8 +91,12 @@ const char *cli_data_dir(const char *opt);
  * usage on stderr). False: go on with the options and args->pos filled. */
 bool cli_parse(const char *cmd, int argc, char **argv, int first, const cliopt *opts,
                cliopt_args *args, const char *usage, int *status);
+/* cli_parse, then more than `max_pos` positional arguments is a usage error
+ * (the message and the usage on stderr, *status 2). */
+bool cli_parse_max(const char *cmd, int argc, char **argv, int first, const cliopt *opts,
+                   cliopt_args *args, size_t max_pos, const char *usage, int *status);
 /* For commands whose only option is --data-dir and that take no argument:
- * cli_parse, then a positional argument is a usage error. */
+ * cli_parse_max with no positional argument. */
 bool cli_parse_dir(const char *cmd, int argc, char **argv, int first, const char *usage,
                    const char **dir, int *status);
 /* The actor of events the CLI records when none is given: cliopt_actor(NULL)
@@ -103,6 +107,10 @@ int cli_fail(const char *cmd, const adt_err *err);
 int cli_failf(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True if argv holds -h or --help. */
 bool cli_wants_help(int argc, char **argv);
+/* For commands made of subcommands (`auditd GROUP SUB ...`): true when there is
+ * nothing to run, with *status its exit status: 2 after printing `usage` on
+ * stderr when no SUB is given, 0 after printing it on stdout for -h/--help. */
+bool cli_no_subcommand(int argc, char **argv, const char *usage, int *status);
 /* `--time T` of the commands that record a decision or result made at
  * another time than now (simulations, late records): T must be RFC 3339.
  * NULL gives 0 (= now). Prints a usage error and returns 2 on a bad T. */

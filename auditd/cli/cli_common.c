@@ -30,19 +30,26 @@ bool cli_parse(const char *cmd, int argc, char **argv, int first, const cliopt *
     return false;
 }
 
+bool cli_parse_max(const char *cmd, int argc, char **argv, int first, const cliopt *opts,
+                   cliopt_args *args, size_t max_pos, const char *usage, int *status)
+{
+    if (cli_parse(cmd, argc, argv, first, opts, args, usage, status))
+        return true;
+    if (args->npos > max_pos) {
+        fprintf(stderr, "auditd %s: unexpected argument '%s'\n%s", cmd, args->pos[max_pos],
+                usage);
+        *status = 2;
+        return true;
+    }
+    return false;
+}
+
 bool cli_parse_dir(const char *cmd, int argc, char **argv, int first, const char *usage,
                    const char **dir, int *status)
 {
     const cliopt opts[] = {CLIOPT_S("data-dir", 'd', dir), CLIOPT_END};
     cliopt_args args;
-    if (cli_parse(cmd, argc, argv, first, opts, &args, usage, status))
-        return true;
-    if (args.npos) {
-        fprintf(stderr, "auditd %s: unexpected argument '%s'\n%s", cmd, args.pos[0], usage);
-        *status = 2;
-        return true;
-    }
-    return false;
+    return cli_parse_max(cmd, argc, argv, first, opts, &args, 0, usage, status);
 }
 
 const char *cli_actor(char *out, size_t cap)
@@ -74,6 +81,15 @@ bool cli_wants_help(int argc, char **argv)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return true;
     return false;
+}
+
+bool cli_no_subcommand(int argc, char **argv, const char *usage, int *status)
+{
+    if (argc >= 2 && !cli_wants_help(argc, argv))
+        return false;
+    fputs(usage, argc < 2 ? stderr : stdout);
+    *status = argc < 2 ? 2 : 0;
+    return true;
 }
 
 int cli_event_time(const char *cmd, const char *t, int64_t *out_us)

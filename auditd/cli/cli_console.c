@@ -93,21 +93,15 @@ static int person_end(person_db *pdb, ledger *lg, const char *name)
 
 int cli_person(int argc, char **argv)
 {
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    int status;
+    if (cli_no_subcommand(argc, argv, usage, &status))
+        return status;
     const char *sub = argv[1], *dir = NULL, *roles_s = NULL;
     const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &dir), CLIOPT_S("role", 0, &roles_s),
                            CLIOPT_END};
     cliopt_args args;
-    int status;
-    if (cli_parse("person", argc, argv, 2, opts, &args, usage, &status))
+    if (cli_parse_max("person", argc, argv, 2, opts, &args, 1, usage, &status))
         return status;
-    if (args.npos > 1) {
-        fprintf(stderr, "auditd person: unexpected argument '%s'\n%s", args.pos[1], usage);
-        return 2;
-    }
     const char *name = args.npos ? args.pos[0] : NULL;
     dir = cli_data_dir(dir);
     adt_err err = {0};

@@ -134,10 +134,8 @@ static int controls_scope(int argc, char **argv)
                            CLIOPT_S("soa", 0, &soa), CLIOPT_S("actor", 0, &actor), CLIOPT_END};
     cliopt_args a;
     int rc;
-    if (cli_parse(cmd, argc, argv, 1, opts, &a, controls_usage, &rc))
+    if (cli_parse_max(cmd, argc, argv, 1, opts, &a, 0, controls_usage, &rc))
         return rc;
-    if (a.npos > 0)
-        return cli_failf(cmd, "unexpected argument '%s'", a.pos[0]), 2;
     adt_err err = {0};
     if (baseline || soa) { /* the change must be recordable before it is made */
         ledger *lg;
@@ -288,10 +286,9 @@ static void print_diag(void *ctx, const char *file, long line, const char *msg)
 
 int cli_raci(int argc, char **argv)
 {
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        fprintf(argc < 2 ? stderr : stdout, "%s", raci_usage);
-        return argc < 2 ? 2 : 0;
-    }
+    int rc;
+    if (cli_no_subcommand(argc, argv, raci_usage, &rc))
+        return rc;
     const char *sub = argv[1], *data_dir = NULL;
     const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &data_dir), CLIOPT_END};
     if (strcmp(sub, "check") && strcmp(sub, "show")) {
@@ -300,11 +297,8 @@ int cli_raci(int argc, char **argv)
     }
     const char *cmd = !strcmp(sub, "check") ? "raci check" : "raci show";
     cliopt_args a;
-    int rc;
-    if (cli_parse(cmd, argc, argv, 2, opts, &a, raci_usage, &rc))
+    if (cli_parse_max(cmd, argc, argv, 2, opts, &a, 1, raci_usage, &rc))
         return rc;
-    if (a.npos > 1)
-        return cli_failf(cmd, "unexpected argument '%s'", a.pos[1]), 2;
     size_t npos = a.npos;
     const char *const *pos = a.pos;
     adt_err err = {0};
@@ -380,15 +374,13 @@ static int append_load_event(void *ctx, const raci_policy *p, adt_err *err)
 
 int cli_policy(int argc, char **argv)
 {
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        fprintf(argc < 2 ? stderr : stdout, "%s", policy_usage);
-        return argc < 2 ? 2 : 0;
-    }
+    int rc;
+    if (cli_no_subcommand(argc, argv, policy_usage, &rc))
+        return rc;
     const char *sub = argv[1], *data_dir = NULL, *actor = NULL;
     const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &data_dir), CLIOPT_S("actor", 0, &actor),
                            CLIOPT_END};
     cliopt_args a;
-    int rc;
     adt_err err = {0};
     raci_policy *p = NULL;
     if (!strcmp(sub, "load")) {
@@ -408,10 +400,8 @@ int cli_policy(int argc, char **argv)
         return 0;
     }
     if (!strcmp(sub, "show")) {
-        if (cli_parse("policy show", argc, argv, 2, opts, &a, policy_usage, &rc))
+        if (cli_parse_max("policy show", argc, argv, 2, opts, &a, 0, policy_usage, &rc))
             return rc;
-        if (a.npos > 0)
-            return cli_failf("policy show", "unexpected argument '%s'", a.pos[0]), 2;
         if (raci_load_current(cli_data_dir(data_dir), &p, &err) != ADT_OK)
             return cli_fail("policy show", &err);
         printf("policy %s version %s sha256 %s (%zu activities)\n", raci_name(p),

@@ -404,45 +404,38 @@ int cli_proof(int argc, char **argv)
     const char *kind = o.args.pos[0];
     const char *const *rest = o.args.pos + 1;
     npos--;
+    /* the arguments: entry a in tree size b, or tree sizes a to b */
+    bool incl = !strcmp(kind, "inclusion");
+    uint64_t a = 0, b = 0;
+    if (incl) {
+        if (npos != 1 || num_u64(rest[0], INT64_MAX, &a))
+            return cli_failf("proof", "inclusion takes one entry index") + 1;
+    } else if (!strcmp(kind, "consistency")) {
+        if (npos != 2 || num_u64(rest[0], INT64_MAX, &a) || num_u64(rest[1], INT64_MAX, &b))
+            return cli_failf("proof", "consistency takes two tree sizes M N") + 1;
+    } else {
+        return cli_failf("proof", "unknown proof kind '%s': say 'inclusion' or 'consistency'",
+                         kind) + 1;
+    }
     ledger *lg;
+    if (open_ro("proof", &o, &lg))
+        return 1;
     merkle_hash h[MERKLE_MAX_PROOF];
     size_t n = 0;
     adt_err err;
-    int rc;
-    if (!strcmp(kind, "inclusion")) {
-        uint64_t idx, size;
-        if (npos != 1 || num_u64(rest[0], INT64_MAX, &idx))
-            return cli_failf("proof", "inclusion takes one entry index") + 1;
-        if (open_ro("proof", &o, &lg))
-            return 1;
-        if (o.tree_size >= 0) {
-            size = (uint64_t)o.tree_size;
-        } else {
-            char note[NOTE_MAX];
-            if ((rc = ledger_checkpoint(lg, note, sizeof note, &size, &err))) {
-                ledger_close(lg);
-                return cli_fail("proof", &err);
-            }
-        }
-        rc = ledger_prove_inclusion(lg, idx, size, h, &n, &err);
-        ledger_close(lg);
-        if (rc)
-            return cli_fail("proof", &err);
-        print_hashes(h, n, idx, size, true);
-        return 0;
+    int rc = ADT_OK;
+    if (incl && o.tree_size >= 0) {
+        b = (uint64_t)o.tree_size;
+    } else if (incl) {
+        char note[NOTE_MAX];
+        rc = ledger_checkpoint(lg, note, sizeof note, &b, &err);
     }
-    if (!strcmp(kind, "consistency")) {
-        uint64_t m, nn;
-        if (npos != 2 || num_u64(rest[0], INT64_MAX, &m) || num_u64(rest[1], INT64_MAX, &nn))
-            return cli_failf("proof", "consistency takes two tree sizes M N") + 1;
-        if (open_ro("proof", &o, &lg))
-            return 1;
-        rc = ledger_prove_consistency(lg, m, nn, h, &n, &err);
-        ledger_close(lg);
-        if (rc)
-            return cli_fail("proof", &err);
-        print_hashes(h, n, m, nn, false);
-        return 0;
-    }
-    return cli_failf("proof", "unknown proof kind '%s': say 'inclusion' or 'consistency'", kind) + 1;
+    if (!rc)
+        rc = incl ? ledger_prove_inclusion(lg, a, b, h, &n, &err)
+                  : ledger_prove_consistency(lg, a, b, h, &n, &err);
+    ledger_close(lg);
+    if (rc)
+        return cli_fail("proof", &err);
+    print_hashes(h, n, a, b, incl);
+    return 0;
 }

@@ -135,9 +135,13 @@ static int print_json(const char *cmd, int rc, buf *out, const adt_err *err)
 typedef int (*listing_fn)(sqlite3 *db, const popts *o, const void *arg, buf *out,
                           adt_err *err);
 
+/* A listing's JSON printed for people (--format text). */
+typedef void (*text_fn)(const char *json, const popts *o);
+
 /* Open telemetry.db to read, write fn's listing (bounded by 256 MiB) and
- * print it. */
-static int print_listing(const char *cmd, const popts *o, listing_fn fn, const void *arg)
+ * print it: as JSON, or through `text` when it is set. */
+static int print_listing(const char *cmd, const popts *o, listing_fn fn, const void *arg,
+                         text_fn text)
 {
     sqlite3 *db;
     if (reader_open(cmd, o->data_dir, &db))
@@ -147,6 +151,11 @@ static int print_listing(const char *cmd, const popts *o, listing_fn fn, const v
     adt_err err;
     int rc = fn(db, o, arg, &out, &err);
     sqldb_close(db);
+    if (!rc && text) {
+        text(out.data, o);
+        buf_free(&out);
+        return 0;
+    }
     return print_json(cmd, rc, &out, &err);
 }
 
@@ -179,7 +188,7 @@ static int run_subcommand(const char *group, const popts *o, const subcmd *subs,
             return status ? status : subs[i].run(cmd, o);
         if (subs[i].arg && o->args.npos < 2)
             return cli_failf(cmd, "give %s", subs[i].arg) + 1;
-        return print_listing(cmd, o, subs[i].listing, subs[i].arg ? o->args.pos[1] : NULL);
+        return print_listing(cmd, o, subs[i].listing, subs[i].arg ? o->args.pos[1] : NULL, NULL);
     }
     for (size_t i = 0; i < n; i++) {
         int w = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", subs[i].name);
@@ -187,6 +196,28 @@ static int run_subcommand(const char *group, const popts *o, const subcmd *subs,
     }
     fputs(usage, stderr);
     return cli_failf(group, "unknown subcommand '%s' (%s)", sub, names) + 1;
+}
+
+/* `auditd GROUP SUB ...`: the options, then the subcommand. */
+static int run_group(const char *group, int argc, char **argv, const char *usage,
+                     const subcmd *subs, size_t n)
+{
+    popts o;
+    int status;
+    if (parse(group, argc, argv, 1, &o, usage, &status))
+        return status;
+    return run_subcommand(group, &o, subs, n, usage);
+}
+
+/* `auditd CMD ...` without subcommands: the options, then `run`. */
+static int run_command(const char *cmd, int argc, char **argv, const char *usage,
+                       int (*run)(const char *cmd, const popts *o))
+{
+    popts o;
+    int status;
+    if (parse(cmd, argc, argv, 1, &o, usage, &status))
+        return status;
+    return run(cmd, &o);
 }
 
 /* A JSON ledger index, null when nothing was recorded. */
@@ -277,8 +308,10 @@ static const char *short_time(const char *t, char out[20])
 
 /* The quarantine listing (ingest_quarantine_json) as a table: one row per
  * reading, with the reading's own time and device from its line. */
-static void print_quarantine(const char *json, bool all, int64_t limit)
+static void print_quarantine(const char *json, const popts *o)
 {
+    bool all = o->all;
+    int64_t limit = o->limit;
     cJSON *arr = cJSON_Parse(json);
     int n = cJSON_GetArraySize(arr);
     if (n == 0) {
@@ -311,8 +344,9 @@ static void print_quarantine(const char *json, bool all, int64_t limit)
 }
 
 /* A lineage trace (lineage_trace) as a table of steps, telemetry batches summed up. */
-static void print_lineage(const char *json)
+static void print_lineage(const char *json, const popts *o)
 {
+    (void)o;
     cJSON *j = cJSON_Parse(json);
     if (!j) {
         printf("%s\n", json);
@@ -412,11 +446,7 @@ int cli_profile(int argc, char **argv)
     static const subcmd subs[] = {{"load", profiles_load, 0, NULL, NULL},
                                   {"list", NULL, 1, profile_listing, NULL},
                                   {"show", NULL, 2, profile_listing, "a profile NAME"}};
-    popts o;
-    int status;
-    if (parse("profile", argc, argv, 1, &o, usage, &status))
-        return status;
-    return run_subcommand("profile", &o, subs, sizeof subs / sizeof subs[0], usage);
+    return run_group("profile", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }
 
 /* ---- device ------------------------------------------------------------- */
@@ -470,11 +500,7 @@ int cli_device(int argc, char **argv)
     static const subcmd subs[] = {{"register", devices_register, 2, NULL, NULL},
                                   {"list", NULL, 1, device_listing, NULL},
                                   {"show", NULL, 2, device_listing, "a device ID"}};
-    popts o;
-    int status;
-    if (parse("device", argc, argv, 1, &o, usage, &status))
-        return status;
-    return run_subcommand("device", &o, subs, sizeof subs / sizeof subs[0], usage);
+    return run_group("device", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }
 
 /* ---- telemetry ---------------------------------------------------------- */
@@ -579,25 +605,19 @@ static int telemetry_ingest(const char *cmd, const popts *o)
     return status;
 }
 
+static int quarantine_listing(sqlite3 *db, const popts *o, const void *arg, buf *out,
+                              adt_err *err)
+{
+    (void)arg;
+    return ingest_quarantine_json(db, o->all, (size_t)o->limit, out, err);
+}
+
 static int quarantine_list(const char *cmd, const popts *o)
 {
     bool text;
     if (cli_output_text(cmd, o->format, &text))
         return 2;
-    sqlite3 *db;
-    if (reader_open(cmd, o->data_dir, &db))
-        return 1;
-    buf out;
-    buf_init(&out, 256u << 20);
-    adt_err err;
-    int rc = ingest_quarantine_json(db, o->all, (size_t)o->limit, &out, &err);
-    sqldb_close(db);
-    if (!rc && text) {
-        print_quarantine(out.data, o->all, o->limit);
-        buf_free(&out);
-        return 0;
-    }
-    return print_json(cmd, rc, &out, &err);
+    return print_listing(cmd, o, quarantine_listing, NULL, text ? print_quarantine : NULL);
 }
 
 static int quarantine_replay(const char *cmd, const popts *o)
@@ -665,7 +685,7 @@ static int telemetry_rollups(const char *cmd, const popts *o)
     if (o->devices.n > 1)
         return cli_failf(cmd, "one --device at a time") + 1;
     const int64_t span[2] = {from, to};
-    return print_listing(cmd, o, rollup_listing, span);
+    return print_listing(cmd, o, rollup_listing, span, NULL);
 }
 
 static int telemetry_quarantine(const char *cmd, const popts *o)
@@ -698,11 +718,7 @@ int cli_telemetry(int argc, char **argv)
     static const subcmd subs[] = {{"ingest", telemetry_ingest, 0, NULL, NULL},
                                   {"quarantine", telemetry_quarantine, 2, NULL, NULL},
                                   {"rollups", telemetry_rollups, 1, NULL, NULL}};
-    popts o;
-    int status;
-    if (parse("telemetry", argc, argv, 1, &o, usage, &status))
-        return status;
-    return run_subcommand("telemetry", &o, subs, sizeof subs / sizeof subs[0], usage);
+    return run_group("telemetry", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }
 
 /* ---- dataset ------------------------------------------------------------ */
@@ -776,14 +792,33 @@ int cli_dataset(int argc, char **argv)
         "TIME is RFC 3339 (2026-07-01T00:00:00Z) or a date (2026-07-01).\n";
     static const subcmd subs[] = {{"define", dataset_define, 1, NULL, NULL},
                                   {"list", NULL, 1, dataset_listing, NULL}};
-    popts o;
-    int status;
-    if (parse("dataset", argc, argv, 1, &o, usage, &status))
-        return status;
-    return run_subcommand("dataset", &o, subs, sizeof subs / sizeof subs[0], usage);
+    return run_group("dataset", argc, argv, usage, subs, sizeof subs / sizeof subs[0]);
 }
 
 /* ---- lineage ------------------------------------------------------------ */
+
+/* The trace of o->args.pos[0] (lineage_trace), with the ledger opened to read. */
+static int lineage_listing(sqlite3 *db, const popts *o, const void *arg, buf *out, adt_err *err)
+{
+    (void)arg;
+    ledger *lg;
+    int rc = ledger_open(o->data_dir, LEDGER_RDONLY, &lg, err);
+    if (!rc) {
+        rc = lineage_trace(db, lg, o->args.pos[0], out, err);
+        ledger_close(lg);
+    }
+    return rc;
+}
+
+static int lineage(const char *cmd, const popts *o)
+{
+    if (o->args.npos != 1)
+        return cli_failf(cmd, "give one prediction id, MODEL@VERSION or dataset id") + 1;
+    bool text;
+    if (cli_output_text(cmd, o->format, &text))
+        return 2;
+    return print_listing(cmd, o, lineage_listing, NULL, text ? print_lineage : NULL);
+}
 
 int cli_lineage(int argc, char **argv)
 {
@@ -797,35 +832,7 @@ int cli_lineage(int argc, char **argv)
         "(N or prediction:N, see telemetry.db predictions).\n"
         "text (the default on a terminal) summarises the chain in a table; json (the\n"
         "default otherwise) has every step with its leaf hash and proof.\n";
-    popts o;
-    int status;
-    if (parse("lineage", argc, argv, 1, &o, usage, &status))
-        return status;
-    if (o.args.npos != 1)
-        return cli_failf("lineage", "give one prediction id, MODEL@VERSION or dataset id") + 1;
-    bool text;
-    if (cli_output_text("lineage", o.format, &text))
-        return 2;
-    adt_err err;
-    ledger *lg;
-    if (ledger_open(o.data_dir, LEDGER_RDONLY, &lg, &err))
-        return cli_fail("lineage", &err);
-    sqlite3 *db;
-    if (reader_open("lineage", o.data_dir, &db)) {
-        ledger_close(lg);
-        return 1;
-    }
-    buf out;
-    buf_init(&out, 64u << 20);
-    int rc = lineage_trace(db, lg, o.args.pos[0], &out, &err);
-    sqldb_close(db);
-    ledger_close(lg);
-    if (!rc && text) {
-        print_lineage(out.data);
-        buf_free(&out);
-        return 0;
-    }
-    return print_json("lineage", rc, &out, &err);
+    return run_command("lineage", argc, argv, usage, lineage);
 }
 
 /* ---- simulate ----------------------------------------------------------- */
@@ -871,6 +878,50 @@ static int post_files(const popts *o)
     return 0;
 }
 
+static int simulate(const char *cmd, const popts *o)
+{
+    int status = unexpected(cmd, o, 0);
+    if (status)
+        return status;
+    if (o->post && (!o->name || !o->key || !o->out))
+        return cli_failf(cmd, "--post URL needs --name AGENT --key FILE and --out DIR "
+                              "(the files are written there first)") + 1;
+    sim_opts so;
+    sim_opts_default(&so);
+    int64_t v;
+    if (!o->seed || num_i64(o->seed, 0, INT64_MAX, &v))
+        return cli_failf(cmd, "--seed N (a non-negative integer) is required") + 1;
+    so.seed = (uint64_t)v;
+    if (!o->days || num_i64(o->days, 1, 3660, &v))
+        return cli_failf(cmd, "--days D (1..3660) is required") + 1;
+    so.days = (int)v;
+    if (o->machines) {
+        if (num_i64(o->machines, 1, 1000, &v))
+            return cli_failf(cmd, "--machines must be 1..1000") + 1;
+        so.machines = (int)v;
+    }
+    if (o->interval) {
+        if (num_i64(o->interval, 1, 86400, &v))
+            return cli_failf(cmd, "--interval must be 1..86400 seconds") + 1;
+        so.interval_s = v;
+    }
+    if (o->start && sim_parse_time(o->start, &so.start_us))
+        return cli_failf(cmd, "--start: expected YYYY-MM-DD or RFC 3339") + 1;
+    if (o->go_live && (sim_parse_time(o->go_live, &so.go_live_us) || so.go_live_us <= 0))
+        return cli_failf(cmd, "--go-live: expected YYYY-MM-DD or RFC 3339 after 1970") + 1;
+    if (!o->out)
+        return cli_failf(cmd, "--out DIR is required") + 1;
+    adt_err err;
+    sim_stats st;
+    if (sim_run(&so, o->out, &st, &err))
+        return cli_fail(cmd, &err);
+    fprintf(stderr,
+            "auditd simulate: %s: %llu readings (%llu failures), %llu events, %d devices\n",
+            o->out, (unsigned long long)st.readings, (unsigned long long)st.failures,
+            (unsigned long long)st.events, st.devices);
+    return o->post ? post_files(o) : 0;
+}
+
 int cli_simulate(int argc, char **argv)
 {
     static const char usage[] =
@@ -892,47 +943,5 @@ int cli_simulate(int argc, char **argv)
         "to the programme: maintenance acts on failure warnings (earlier tool changes,\n"
         "prepared repairs) and the CNC controllers power idle spindles down (firmware\n"
         "change CHG-006, deployed at TIME). Readings before TIME are unchanged.\n";
-    popts o;
-    int status;
-    if (parse("simulate", argc, argv, 1, &o, usage, &status))
-        return status;
-    if ((status = unexpected("simulate", &o, 0)))
-        return status;
-    if (o.post && (!o.name || !o.key || !o.out))
-        return cli_failf("simulate", "--post URL needs --name AGENT --key FILE and --out DIR "
-                                     "(the files are written there first)") + 1;
-    sim_opts so;
-    sim_opts_default(&so);
-    int64_t v;
-    if (!o.seed || num_i64(o.seed, 0, INT64_MAX, &v))
-        return cli_failf("simulate", "--seed N (a non-negative integer) is required") + 1;
-    so.seed = (uint64_t)v;
-    if (!o.days || num_i64(o.days, 1, 3660, &v))
-        return cli_failf("simulate", "--days D (1..3660) is required") + 1;
-    so.days = (int)v;
-    if (o.machines) {
-        if (num_i64(o.machines, 1, 1000, &v))
-            return cli_failf("simulate", "--machines must be 1..1000") + 1;
-        so.machines = (int)v;
-    }
-    if (o.interval) {
-        if (num_i64(o.interval, 1, 86400, &v))
-            return cli_failf("simulate", "--interval must be 1..86400 seconds") + 1;
-        so.interval_s = v;
-    }
-    if (o.start && sim_parse_time(o.start, &so.start_us))
-        return cli_failf("simulate", "--start: expected YYYY-MM-DD or RFC 3339") + 1;
-    if (o.go_live && (sim_parse_time(o.go_live, &so.go_live_us) || so.go_live_us <= 0))
-        return cli_failf("simulate", "--go-live: expected YYYY-MM-DD or RFC 3339 after 1970") + 1;
-    if (!o.out)
-        return cli_failf("simulate", "--out DIR is required") + 1;
-    adt_err err;
-    sim_stats st;
-    if (sim_run(&so, o.out, &st, &err))
-        return cli_fail("simulate", &err);
-    fprintf(stderr,
-            "auditd simulate: %s: %llu readings (%llu failures), %llu events, %d devices\n",
-            o.out, (unsigned long long)st.readings, (unsigned long long)st.failures,
-            (unsigned long long)st.events, st.devices);
-    return o.post ? post_files(&o) : 0;
+    return run_command("simulate", argc, argv, usage, simulate);
 }

@@ -190,13 +190,8 @@ static bool one_name(const char *cmd, int argc, char **argv, const cliopt *opts,
                      const char **name, int *status)
 {
     cliopt_args args;
-    if (cli_parse(cmd, argc, argv, 1, opts, &args, usage, status))
+    if (cli_parse_max(cmd, argc, argv, 1, opts, &args, 1, usage, status))
         return true;
-    if (args.npos > 1) {
-        fprintf(stderr, "auditd %s: unexpected argument '%s'\n%s", cmd, args.pos[1], usage);
-        *status = 2;
-        return true;
-    }
     *name = args.npos ? args.pos[0] : NULL;
     return false;
 }
@@ -329,13 +324,8 @@ static int agent_send(int argc, char **argv)
         CLIOPT_N("max-backoff-ms", 0, &backoff, 100, 3600000), CLIOPT_END};
     cliopt_args args;
     int status;
-    if (cli_parse("agent send", argc, argv, 1, opts, &args, agent_usage, &status))
+    if (cli_parse_max("agent send", argc, argv, 1, opts, &args, 0, agent_usage, &status))
         return status;
-    if (args.npos) {
-        fprintf(stderr, "auditd agent send: unexpected argument '%s'\n%s", args.pos[0],
-                agent_usage);
-        return 2;
-    }
     if (telemetry)
         o.path = "/v1/telemetry";
     o.batch = (unsigned)batch;
@@ -381,13 +371,9 @@ static int agent_verify(int argc, char **argv)
                            CLIOPT_F("insecure", 0, &tls.insecure), CLIOPT_END};
     cliopt_args args;
     int status;
-    if (cli_parse("agent verify-receipts", argc, argv, 1, opts, &args, agent_usage, &status))
+    if (cli_parse_max("agent verify-receipts", argc, argv, 1, opts, &args, 0, agent_usage,
+                      &status))
         return status;
-    if (args.npos) {
-        fprintf(stderr, "auditd agent verify-receipts: unexpected argument '%s'\n%s", args.pos[0],
-                agent_usage);
-        return 2;
-    }
     if (!url) {
         fprintf(stderr, "auditd agent verify-receipts: need --server\n%s", agent_usage);
         return 2;
@@ -450,21 +436,15 @@ static const char token_usage[] =
 
 int cli_token(int argc, char **argv)
 {
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        fputs(token_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    int status;
+    if (cli_no_subcommand(argc, argv, token_usage, &status))
+        return status;
     const char *sub = argv[1], *dir = NULL, *role = NULL, *name = NULL, *target = NULL;
     const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &dir), CLIOPT_S("role", 0, &role),
                            CLIOPT_S("name", 0, &name), CLIOPT_END};
     cliopt_args a;
-    int status;
-    if (cli_parse("token", argc, argv, 2, opts, &a, token_usage, &status))
+    if (cli_parse_max("token", argc, argv, 2, opts, &a, 1, token_usage, &status))
         return status;
-    if (a.npos > 1) {
-        fprintf(stderr, "auditd token: unexpected argument '%s'\n%s", a.pos[1], token_usage);
-        return 2;
-    }
     if (a.npos == 1)
         target = a.pos[0];
     if (!strcmp(sub, "list"))

@@ -31,38 +31,24 @@ static const char witness_usage[] =
     "  latest   print the newest checkpoint cosigned for ORIGIN, with its cosignature line\n"
     "  logs     list the registered logs: origin, latest cosigned size (- if none), key\n";
 
-static int open_ws(const char *cmd, const char *dir, witness_sqlite **ws)
-{
-    adt_err err = {0};
-    if (witness_sqlite_open(dir, ws, &err))
-        return cli_fail(cmd, &err);
-    return 0;
-}
-
 int cli_witness(int argc, char **argv)
 {
-    if (argc < 2 || cli_wants_help(argc, argv)) {
-        fputs(witness_usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
+    int status;
+    if (cli_no_subcommand(argc, argv, witness_usage, &status))
+        return status;
     const char *sub = argv[1];
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "witness %s", sub);
     const char *dir = NULL, *name = NULL, *origin = NULL, *key = NULL;
     const cliopt opts[] = {CLIOPT_S("data-dir", 'd', &dir), CLIOPT_S("name", 0, &name),
                            CLIOPT_S("origin", 0, &origin), CLIOPT_S("key", 0, &key), CLIOPT_END};
     cliopt_args args;
-    int status;
-    if (cli_parse("witness", argc, argv, 2, opts, &args, witness_usage, &status))
+    if (cli_parse_max(cmd, argc, argv, 2, opts, &args, 1, witness_usage, &status))
         return status;
-    if (args.npos > 1) {
-        fprintf(stderr, "auditd witness %s: unexpected argument '%s'\n%s", sub, args.pos[1],
-                witness_usage);
-        return 2;
-    }
     const char *pos = args.npos ? args.pos[0] : NULL;
     dir = cli_data_dir(dir);
     adt_err err = {0};
-    witness_sqlite *ws = NULL;
-    int rc = 0;
+    /* The arguments each subcommand needs; init creates the store. */
     if (!strcmp(sub, "init")) {
         if (!name || pos) {
             fprintf(stderr, "auditd witness init: need --name NAME\n%s", witness_usage);
@@ -70,8 +56,29 @@ int cli_witness(int argc, char **argv)
         }
         if (witness_sqlite_create(dir, name, NULL, &err))
             return cli_fail("witness init", &err);
-        if (open_ws("witness init", dir, &ws))
-            return 1;
+    } else if (!strcmp(sub, "key")) {
+        if (pos || name || origin || key)
+            return cli_failf("witness key", "takes no arguments but --data-dir") + 1;
+    } else if (!strcmp(sub, "add-log")) {
+        if (!origin || !key || pos) {
+            fprintf(stderr, "auditd witness add-log: need --origin ORIGIN and --key LOG_VKEY\n%s",
+                    witness_usage);
+            return 2;
+        }
+    } else if (!strcmp(sub, "latest")) {
+        if (!pos || name || origin || key) {
+            fprintf(stderr, "auditd witness latest: need ORIGIN\n%s", witness_usage);
+            return 2;
+        }
+    } else if (strcmp(sub, "logs")) {
+        fprintf(stderr, "auditd witness: unknown subcommand '%s'\n%s", sub, witness_usage);
+        return 2;
+    }
+    witness_sqlite *ws = NULL;
+    if (witness_sqlite_open(dir, &ws, &err))
+        return cli_fail(cmd, &err);
+    int rc = 0;
+    if (!strcmp(sub, "init")) {
         note_signer *s = NULL;
         if (witness_sqlite_signer(ws, dir, &s, &err)) {
             rc = cli_fail("witness init", &err);
@@ -82,10 +89,6 @@ int cli_witness(int argc, char **argv)
             note_signer_free(s);
         }
     } else if (!strcmp(sub, "key")) {
-        if (pos || name || origin || key)
-            return cli_failf("witness key", "takes no arguments but --data-dir") + 1;
-        if (open_ws("witness key", dir, &ws))
-            return 1;
         note_signer *s = NULL;
         cosig_key k;
         if (witness_sqlite_signer(ws, dir, &s, &err) ||
@@ -95,24 +98,11 @@ int cli_witness(int argc, char **argv)
             printf("%s\n", k.vkey);
         note_signer_free(s);
     } else if (!strcmp(sub, "add-log")) {
-        if (!origin || !key || pos) {
-            fprintf(stderr, "auditd witness add-log: need --origin ORIGIN and --key LOG_VKEY\n%s",
-                    witness_usage);
-            return 2;
-        }
-        if (open_ws("witness add-log", dir, &ws))
-            return 1;
         if (witness_sqlite_add_log(ws, origin, key, &err))
             rc = cli_fail("witness add-log", &err);
         else
             printf("witnessing %s with key %s\n", origin, key);
     } else if (!strcmp(sub, "latest")) {
-        if (!pos || name || origin || key) {
-            fprintf(stderr, "auditd witness latest: need ORIGIN\n%s", witness_usage);
-            return 2;
-        }
-        if (open_ws("witness latest", dir, &ws))
-            return 1;
         buf note;
         buf_init(&note, NOTE_TEXT_MAX + COSIG_LINE_MAX + 1);
         uint64_t size = 0;
@@ -121,9 +111,7 @@ int cli_witness(int argc, char **argv)
         else
             fputs(note.data, stdout);
         buf_free(&note);
-    } else if (!strcmp(sub, "logs")) {
-        if (open_ws("witness logs", dir, &ws))
-            return 1;
+    } else {
         buf out;
         buf_init(&out, 16u << 20);
         if (witness_sqlite_list(ws, &out, &err))
@@ -131,9 +119,6 @@ int cli_witness(int argc, char **argv)
         else if (out.len)
             fputs(out.data, stdout);
         buf_free(&out);
-    } else {
-        fprintf(stderr, "auditd witness: unknown subcommand '%s'\n%s", sub, witness_usage);
-        return 2;
     }
     witness_sqlite_close(ws);
     return rc;

@@ -4,15 +4,21 @@
 #include <stdio.h>
 #include <string.h>
 
-int adt_fail(adt_err *err, int code, const char *fmt, ...)
+int adt_vfail(adt_err *err, int code, const char *fmt, va_list ap)
 {
     if (err) {
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
         err->code = code;
     }
+    return code;
+}
+
+int adt_fail(adt_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    adt_vfail(err, code, fmt, ap);
+    va_end(ap);
     return code;
 }
 

@@ -6,6 +6,7 @@
 #ifndef AUDITD_STATUS_H
 #define AUDITD_STATUS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef enum adt_status {
@@ -39,6 +40,10 @@ typedef struct adt_err {
  * Returns `code` so callers can write `return adt_fail(err, ADT_EINVAL, ...)`. */
 int adt_fail(adt_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* adt_fail with the arguments as a va_list, for functions that take a message
+ * of their own (`fmt, ...`) and record it. */
+int adt_vfail(adt_err *err, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Prefix the message already in `err` with more context ("reading x: <old>"). */
 void adt_err_prefix(adt_err *err, const char *fmt, ...)

@@ -100,6 +100,95 @@ static int answer(witness_answer *a, int status, const char *fmt, ...)
     return ADT_OK;
 }
 
+/* 403: a signature by a trusted key must be there, and every line by a
+ * trusted key must verify; lines by other keys are ignored. True when it
+ * answered. */
+static bool refuse_signatures(const witness_request *rq, const note_parsed *np,
+                              const note_checkpoint *cp, const witness_log_key *keys, size_t nkeys,
+                              witness_answer *ans)
+{
+    adt_err why = {0};
+    bool signed_ok = false;
+    for (size_t k = 0; k < nkeys; k++) {
+        int v = note_verify_ed25519(rq->note, np, keys[k].name, keys[k].pub, &why);
+        if (v == ADT_OK) {
+            signed_ok = true;
+        } else if (v != ADT_ENOTFOUND) {
+            answer(ans, 403, "checkpoint for '%s': %s", cp->origin, why.msg);
+            return true;
+        }
+    }
+    if (!signed_ok) {
+        answer(ans, 403, "checkpoint for '%s' carries no signature by a key the witness trusts for "
+               "that origin", cp->origin);
+        return true;
+    }
+    return false;
+}
+
+/* 422: the checkpoint must be consistent with the one cosigned last (size
+ * rq->old_size, root cur_root when `has`). True when it answered. */
+static bool refuse_inconsistent(const witness_request *rq, const note_checkpoint *cp, bool has,
+                                const merkle_hash cur_root, witness_answer *ans)
+{
+    merkle_hash empty;
+    merkle_empty_root(empty);
+    if (cp->size == 0 && sodium_memcmp(cp->root, empty, MERKLE_HASH_LEN) != 0) {
+        answer(ans, 422, "a checkpoint of size 0 must have the empty tree's root, SHA-256(\"\")");
+        return true;
+    }
+    if (rq->old_size == 0 && rq->nproof != 0) {
+        answer(ans, 422, "old size 0 needs an empty consistency proof, not %zu lines", rq->nproof);
+        return true;
+    }
+    if (has && rq->old_size == cp->size) {
+        if (sodium_memcmp(cur_root, cp->root, MERKLE_HASH_LEN) != 0) {
+            answer(ans, 422, "the checkpoint has the size the witness cosigned last (%llu) but "
+                   "another root hash", (unsigned long long)cp->size);
+            return true;
+        }
+        if (rq->nproof != 0) {
+            answer(ans, 422, "the consistency proof between equal sizes must be empty");
+            return true;
+        }
+    } else if (rq->old_size > 0 &&
+               !merkle_verify_consistency(rq->old_size, cp->size, cur_root, cp->root,
+                                          (const merkle_hash *)rq->proof, rq->nproof)) {
+        answer(ans, 422, "the consistency proof from size %llu to %llu does not verify against the "
+               "root the witness cosigned at %llu", (unsigned long long)rq->old_size,
+               (unsigned long long)cp->size, (unsigned long long)rq->old_size);
+        return true;
+    }
+    return false;
+}
+
+/* Cosign the checkpoint (ans->cosig) and write what the witness keeps of it
+ * into `stored`: its text, the trusted keys' signature lines, the cosignature. */
+static int cosign(witness *w, const witness_request *rq, const note_parsed *np,
+                  const witness_log_key *keys, size_t nkeys, uint64_t now, witness_answer *ans,
+                  buf *stored, adt_err *err)
+{
+    int rc = cosig_sign(w->signer, rq->note, np->text_len, now, ans->cosig, sizeof ans->cosig,
+                        err);
+    if (rc)
+        return rc;
+    rc = buf_append(stored, rq->note, np->text_len);
+    if (!rc)
+        rc = buf_putc(stored, '\n');
+    for (size_t i = 0; !rc && i < np->nsigs; i++)
+        for (size_t k = 0; k < nkeys; k++) {
+            uint8_t id[4];
+            note_key_id(keys[k].name, keys[k].pub, id);
+            if (note_sig_by(rq->note, &np->sigs[i], keys[k].name, id)) {
+                rc = buf_append(stored, rq->note + np->sigs[i].line_off, np->sigs[i].line_len);
+                break;
+            }
+        }
+    if (!rc)
+        rc = buf_puts(stored, ans->cosig);
+    return rc ? adt_fail(err, rc, "the cosigned checkpoint does not fit") : ADT_OK;
+}
+
 int witness_add_checkpoint(witness *w, const char *body, size_t len, uint64_t now,
                            witness_answer *ans, adt_err *err)
 {
@@ -140,23 +229,8 @@ int witness_add_checkpoint(witness *w, const char *body, size_t len, uint64_t no
     if (rc)
         goto out;
 
-    /* 403: a signature by a trusted key must be there, and every line by a
-     * trusted key must verify; lines by other keys are ignored. */
-    bool signed_ok = false;
-    for (size_t k = 0; k < nkeys; k++) {
-        int v = note_verify_ed25519(rq->note, np, keys[k].name, keys[k].pub, &why);
-        if (v == ADT_OK) {
-            signed_ok = true;
-        } else if (v != ADT_ENOTFOUND) {
-            answer(ans, 403, "checkpoint for '%s': %s", cp.origin, why.msg);
-            goto out;
-        }
-    }
-    if (!signed_ok) {
-        answer(ans, 403, "checkpoint for '%s' carries no signature by a key the witness trusts for "
-               "that origin", cp.origin);
+    if (refuse_signatures(rq, np, &cp, keys, nkeys, ans))
         goto out;
-    }
 
     /* 400: the old size must not exceed the checkpoint's. */
     if (rq->old_size > cp.size) {
@@ -180,58 +254,12 @@ int witness_add_checkpoint(witness *w, const char *body, size_t len, uint64_t no
         goto out;
     }
 
-    /* 422: consistency. */
-    merkle_hash empty;
-    merkle_empty_root(empty);
-    if (cp.size == 0 && sodium_memcmp(cp.root, empty, MERKLE_HASH_LEN) != 0) {
-        answer(ans, 422, "a checkpoint of size 0 must have the empty tree's root, SHA-256(\"\")");
+    if (refuse_inconsistent(rq, &cp, has, cur_root, ans))
         goto out;
-    }
-    if (rq->old_size == 0 && rq->nproof != 0) {
-        answer(ans, 422, "old size 0 needs an empty consistency proof, not %zu lines", rq->nproof);
-        goto out;
-    }
-    if (has && rq->old_size == cp.size) {
-        if (sodium_memcmp(cur_root, cp.root, MERKLE_HASH_LEN) != 0) {
-            answer(ans, 422, "the checkpoint has the size the witness cosigned last (%llu) but "
-                   "another root hash", (unsigned long long)cp.size);
-            goto out;
-        }
-        if (rq->nproof != 0) {
-            answer(ans, 422, "the consistency proof between equal sizes must be empty");
-            goto out;
-        }
-    } else if (rq->old_size > 0 &&
-               !merkle_verify_consistency(rq->old_size, cp.size, cur_root, cp.root,
-                                          (const merkle_hash *)rq->proof, rq->nproof)) {
-        answer(ans, 422, "the consistency proof from size %llu to %llu does not verify against the "
-               "root the witness cosigned at %llu", (unsigned long long)rq->old_size,
-               (unsigned long long)cp.size, (unsigned long long)rq->old_size);
-        goto out;
-    }
 
     /* Cosign, then store atomically with the check above. */
-    if ((rc = cosig_sign(w->signer, rq->note, np->text_len, now, ans->cosig, sizeof ans->cosig,
-                         err)))
+    if ((rc = cosign(w, rq, np, keys, nkeys, now, ans, &stored, err)))
         goto out;
-    rc = buf_append(&stored, rq->note, np->text_len);
-    if (!rc)
-        rc = buf_putc(&stored, '\n');
-    for (size_t i = 0; !rc && i < np->nsigs; i++)
-        for (size_t k = 0; k < nkeys; k++) {
-            uint8_t id[4];
-            note_key_id(keys[k].name, keys[k].pub, id);
-            if (note_sig_by(rq->note, &np->sigs[i], keys[k].name, id)) {
-                rc = buf_append(&stored, rq->note + np->sigs[i].line_off, np->sigs[i].line_len);
-                break;
-            }
-        }
-    if (!rc)
-        rc = buf_puts(&stored, ans->cosig);
-    if (rc) {
-        rc = adt_fail(err, rc, "the cosigned checkpoint does not fit");
-        goto out;
-    }
     uint64_t now_size = 0;
     rc = w->ops.swap(w->ctx, cp.origin, rq->old_size, has, cur_root, cp.size, cp.root, stored.data,
                      stored.len, &now_size, err);

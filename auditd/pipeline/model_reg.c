@@ -18,6 +18,7 @@
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -279,16 +280,29 @@ static int query_info(sqlite3 *db, const char *sql, const char *a, const char *b
     return rc;
 }
 
+/* query_info, and ADT_ENOTFOUND says what was looked for (`none`, printf-style). */
+static int find_info(sqlite3 *db, const char *sql, const char *a, const char *b, model_info *info,
+                     char **drift, adt_err *err, const char *none, ...)
+    __attribute__((format(printf, 8, 9)));
+static int find_info(sqlite3 *db, const char *sql, const char *a, const char *b, model_info *info,
+                     char **drift, adt_err *err, const char *none, ...)
+{
+    int rc = query_info(db, sql, a, b, info, drift, err);
+    if (rc == ADT_ENOTFOUND) {
+        va_list ap;
+        va_start(ap, none);
+        adt_vfail(err, rc, none, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
 static int find_version(sqlite3 *db, const char *name, const char *version, model_info *info,
                         char **drift, adt_err *err)
 {
-    int rc = query_info(db,
-                        "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 AND m.version=?2",
-                        name, version, info, drift, err);
-    if (rc == ADT_ENOTFOUND)
-        return adt_fail(err, rc, "no model %s version %s is registered ('auditd model list')", name,
-                        version);
-    return rc;
+    return find_info(db, "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 AND m.version=?2",
+                     name, version, info, drift, err,
+                     "no model %s version %s is registered ('auditd model list')", name, version);
 }
 
 /* Run one UPDATE or INSERT of `sql` with text parameters ?1.. (NULL ends
@@ -308,10 +322,22 @@ static int run_sql(sqlite3 *db, const char *what, const char *sql, const char *c
     return s == SQLITE_DONE ? ADT_OK : sqldb_fail(db, what, err);
 }
 
+/* Begin the event `type` about model name@version (its artifact's SHA-256
+ * `hex`), written by auditd for `actor` at `when`. */
+static void model_event(evsink_event *e, const char *type, const char *actor, int64_t when,
+                        const char *name, const char *version, const char *hex)
+{
+    evsink_begin(e, EVSINK_MODELS, type, EVENT_WRITER_AUDITD, actor);
+    evsink_at(e, when);
+    evsink_str(e, "model", name);
+    evsink_str(e, "version", version);
+    evsink_str(e, "artifact_sha256", hex);
+}
+
 /* Record `e` in the data directory's ledger, store its index with `sql`
  * (an UPDATE: ?1 name, ?2 version, ?3 the index) and commit the caller's
  * models.db transaction. The ledger append comes first: when it fails the
- * caller rolls back and the registry is as it was. */
+ * caller rolls back and the registry is as it was. `e` is freed. */
 static int record_and_commit(sqlite3 *db, const char *data_dir, evsink_event *e, const char *sql,
                              const char *name, const char *version, unsigned long long *idx,
                              adt_err *err)
@@ -321,6 +347,7 @@ static int record_and_commit(sqlite3 *db, const char *data_dir, evsink_event *e,
     int rc = evsink_record(&s, e, 1, &first, err);
     if (rc == ADT_ENOTFOUND)
         adt_err_prefix(err, "recording %s", e->type);
+    evsink_free(e);
     if (!rc) {
         const char *texts[] = {name, version, NULL};
         rc = run_sql(db, "recording the ledger index", sql, texts, true, (int64_t)first, err);
@@ -436,11 +463,7 @@ int model_register_at(const char *data_dir, const char *file, const char *name,
     if (!rc) {
         const model_metrics *mm = model_meta_metrics(meta);
         evsink_event e;
-        evsink_begin(&e, EVSINK_MODELS, "model.register", EVENT_WRITER_AUDITD, actor);
-        evsink_at(&e, when);
-        evsink_str(&e, "model", name);
-        evsink_str(&e, "version", version);
-        evsink_str(&e, "artifact_sha256", hex);
+        model_event(&e, "model.register", actor, when, name, version, hex);
         evsink_str(&e, "dataset", dataset);
         evsink_object(&e, "metrics");
         evsink_num(&e, "precision", mm->precision);
@@ -451,7 +474,6 @@ int model_register_at(const char *data_dir, const char *file, const char *name,
         rc = record_and_commit(db, data_dir, &e,
                                "UPDATE models SET register_index=?3 WHERE name=?1 AND version=?2",
                                name, version, NULL, err);
-        evsink_free(&e);
     }
     if (rc)
         sqldb_rollback(db);
@@ -473,6 +495,17 @@ static int check_principal(const char *what, const char *p, adt_err *err)
             return adt_fail(err, ADT_EINVAL, "%s must not contain spaces or control characters",
                             what);
     return ADT_OK;
+}
+
+/* The model version and the change a decision on it (approval, deployment) is taken under. */
+static int check_change(const char *name, const char *version, const char *change_id,
+                        adt_err *err)
+{
+    int rc;
+    if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
+        (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)))
+        return rc;
+    return model_check_id("change id", change_id, 128, err);
 }
 
 /* The approval row, not yet indexed (ledger_index -1 until recorded). */
@@ -531,9 +564,7 @@ static int approve(const char *data_dir, const char *name, const char *version,
 {
     const int64_t when = event_time(at_us);
     int rc;
-    if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
-        (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
-        (rc = model_check_id("change id", change_id, 128, err)) ||
+    if ((rc = check_change(name, version, change_id, err)) ||
         (rc = check_principal("approver", approver, err)))
         return rc;
     sqlite3 *db = NULL;
@@ -570,7 +601,6 @@ static int approve(const char *data_dir, const char *name, const char *version,
                                   "version=?2 AND id=%lld",
                  (long long)rowid);
         rc = record_and_commit(db, data_dir, &e, sql, name, version, index, err);
-        evsink_free(&e);
     }
     if (rc)
         sqldb_rollback(db);
@@ -670,9 +700,7 @@ int model_deploy_at(const char *data_dir, const char *name, const char *version,
 {
     const int64_t when = event_time(at_us);
     int rc;
-    if ((rc = model_check_id("model name", name, MODEL_NAME_MAX, err)) ||
-        (rc = model_check_id("version", version, MODEL_VERSION_MAX, err)) ||
-        (rc = model_check_id("change id", change_id, 128, err)) ||
+    if ((rc = check_change(name, version, change_id, err)) ||
         (rc = check_principal("actor", actor, err)) ||
         (rc = check_principal("accountable principal", accountable, err)))
         return rc;
@@ -696,13 +724,9 @@ int model_deploy_at(const char *data_dir, const char *name, const char *version,
         snprintf(activity, sizeof activity, "model:%s", name);
         build_id(db, name, version, build);
         evsink_event e;
-        evsink_begin(&e, EVSINK_MODELS, "model.deploy", EVENT_WRITER_AUDITD, actor);
-        evsink_at(&e, when);
+        model_event(&e, "model.deploy", actor, when, name, version, hex);
         evsink_str(&e, "change_id", change_id);
         evsink_str(&e, "activity", activity);
-        evsink_str(&e, "model", name);
-        evsink_str(&e, "version", version);
-        evsink_str(&e, "artifact_sha256", hex);
         evsink_str(&e, "approved_by", accountable);
         evsink_object(&e, "provenance");
         evsink_str(&e, "source", m.file);
@@ -713,7 +737,6 @@ int model_deploy_at(const char *data_dir, const char *name, const char *version,
         rc = record_and_commit(db, data_dir, &e,
                                "UPDATE models SET deploy_index=?3 WHERE name=?1 AND version=?2",
                                name, version, index, err);
-        evsink_free(&e);
     }
     if (rc)
         sqldb_rollback(db);
@@ -762,16 +785,14 @@ int model_get(const char *data_dir, const char *name, const char *version, model
     sqlite3 *db = NULL;
     if ((rc = db_open(data_dir, false, &db, err)))
         return rc;
-    if (version) {
+    if (version)
         rc = find_version(db, name, version, info, drift_json, err);
-    } else {
-        rc = query_info(db,
-                        "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 ORDER BY"
-                        " (m.status='deployed') DESC, m.registered_at DESC LIMIT 1",
-                        name, NULL, info, drift_json, err);
-        if (rc == ADT_ENOTFOUND)
-            adt_fail(err, rc, "no model named %s is registered ('auditd model list')", name);
-    }
+    else /* the deployed version, else the latest registered */
+        rc = find_info(db,
+                       "SELECT " INFO_COLS " FROM models m WHERE m.name=?1 ORDER BY"
+                       " (m.status='deployed') DESC, m.registered_at DESC LIMIT 1",
+                       name, NULL, info, drift_json, err,
+                       "no model named %s is registered ('auditd model list')", name);
     sqldb_close(db);
     return rc;
 }
@@ -793,12 +814,10 @@ int model_deployed(const char *data_dir, model_info *info, adt_err *err)
         return adt_fail(err, ADT_ENOTFOUND, "no model is deployed in %s", data_dir);
     if (rc)
         return rc;
-    rc = query_info(db,
-                    "SELECT " INFO_COLS " FROM models m WHERE m.status='deployed'"
-                    " ORDER BY m.deployed_at DESC LIMIT 1",
-                    NULL, NULL, info, NULL, err);
-    if (rc == ADT_ENOTFOUND)
-        adt_fail(err, rc, "no model is deployed in %s", data_dir);
+    rc = find_info(db,
+                   "SELECT " INFO_COLS " FROM models m WHERE m.status='deployed'"
+                   " ORDER BY m.deployed_at DESC LIMIT 1",
+                   NULL, NULL, info, NULL, err, "no model is deployed in %s", data_dir);
     sqldb_close(db);
     return rc;
 }

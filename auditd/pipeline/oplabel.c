@@ -4,6 +4,7 @@
 #include "leaf.h"
 #include "profile.h"
 #include "rfc3339.h"
+#include "vec.h"
 #include "sha256.h"
 #include "sqldb.h"
 #include "tdb.h"
@@ -58,14 +59,10 @@ static int push(oplabel_set *s, uint64_t index, const char *target, const char *
     if (s->nr >= OPLABEL_MAX)
         return adt_fail(err, ADT_ETOOBIG, "more than %d operator labels: read a smaller range",
                         OPLABEL_MAX);
-    if (s->nr == s->cr) {
-        size_t nc = s->cr ? s->cr * 2 : 64;
-        raw *nr = realloc(s->r, nc * sizeof *nr);
-        if (!nr)
-            return adt_fail(err, ADT_ENOMEM, "out of memory");
-        s->r = nr;
-        s->cr = nc;
-    }
+    raw *nr = vec_room(s->r, &s->cr, s->nr, sizeof *nr, 64);
+    if (!nr)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
+    s->r = nr;
     raw *x = &s->r[s->nr];
     x->index = index;
     x->target = strdup(target);
@@ -323,15 +320,15 @@ static int in_dataset(sqlite3 *db, sqlite3_stmt **st, const char *base, const ch
     return ADT_OK;
 }
 
-int oplabel_dataset_define(sqlite3 *db, ledger *lg, const evsink *s, const char *actor,
-                           const char *base, oplabel_dataset *out, adt_err *err)
+/* The base dataset a labelled one derives from: its window, devices (a JSON
+ * array, malloc'd) and size. */
+typedef struct base_ds {
+    int64_t from, to, batches, readings;
+    char *devices;
+} base_ds;
+
+static int read_base(sqlite3 *db, const char *base, base_ds *b, adt_err *err)
 {
-    memset(out, 0, sizeof *out);
-    out->ledger_index = EVSINK_NONE;
-    if (strlen(base) != 64)
-        return adt_fail(err, ADT_EINVAL, "a dataset id is 64 hex digits");
-    snprintf(out->base, sizeof out->base, "%s", base);
-    snprintf(out->id, sizeof out->id, "%s", base);
     sqlite3_stmt *st = NULL;
     int rc = sqldb_prepare(db, "SELECT from_us, to_us, devices, batches, readings FROM datasets "
                              "WHERE id = ?", &st, err);
@@ -342,39 +339,49 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const evsink *s, const char 
         sqlite3_finalize(st);
         return adt_fail(err, ADT_ENOTFOUND, "no dataset %s ('auditd dataset list')", base);
     }
-    int64_t from = sqlite3_column_int64(st, 0), to = sqlite3_column_int64(st, 1);
-    char *devices = strdup((const char *)sqlite3_column_text(st, 2));
-    int64_t nbatches = sqlite3_column_int64(st, 3), nreadings = sqlite3_column_int64(st, 4);
+    b->from = sqlite3_column_int64(st, 0);
+    b->to = sqlite3_column_int64(st, 1);
+    b->devices = strdup((const char *)sqlite3_column_text(st, 2));
+    b->batches = sqlite3_column_int64(st, 3);
+    b->readings = sqlite3_column_int64(st, 4);
     sqlite3_finalize(st);
-    st = NULL;
-    oplabel_set *set = NULL;
-    oplabel *kept = NULL;
-    size_t nk = 0;
-    bool in_tx = false;
-    if (!devices) {
+    return b->devices ? ADT_OK : adt_fail(err, ADT_ENOMEM, "out of memory");
+}
+
+/* The operators' labels in the ledger (up to its size now, out->upto) on
+ * readings of dataset `base`, by ledger index. OUT *kept (malloc'd), *nk;
+ * *set, which the labels' devices point into: free it after *kept. */
+static int labels_on_base(sqlite3 *db, ledger *lg, const char *base, oplabel_dataset *out,
+                          oplabel_set **set, oplabel **kept, size_t *nk, adt_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if ((rc = ledger_size(lg, &out->upto, err)) || (rc = oplabel_set_new(set, err)) ||
+        (rc = oplabel_set_read(*set, lg, out->upto, err)) || (rc = oplabel_set_finish(*set, err)))
+        goto out;
+    *kept = malloc((oplabel_count(*set) ? oplabel_count(*set) : 1) * sizeof **kept);
+    if (!*kept) {
         rc = adt_fail(err, ADT_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = ledger_size(lg, &out->upto, err)) || (rc = oplabel_set_new(&set, err)) ||
-        (rc = oplabel_set_read(set, lg, out->upto, err)) || (rc = oplabel_set_finish(set, err)))
-        goto out;
-    kept = malloc((oplabel_count(set) ? oplabel_count(set) : 1) * sizeof *kept);
-    if (!kept) {
-        rc = adt_fail(err, ADT_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; !rc && i < oplabel_count(set); i++) {
-        const oplabel *l = oplabel_at(set, i);
+    for (size_t i = 0; !rc && i < oplabel_count(*set); i++) {
+        const oplabel *l = oplabel_at(*set, i);
         bool yes = false;
         rc = in_dataset(db, &st, base, l->device, l->reading_us, &yes, err);
         if (!rc && yes)
-            kept[nk++] = *l;
+            (*kept)[(*nk)++] = *l;
     }
+    if (!rc)
+        qsort(*kept, *nk, sizeof **kept, by_index);
+out:
     sqlite3_finalize(st);
-    st = NULL;
-    if (rc || nk == 0)
-        goto out; /* no verdict on its readings: the base is the answer */
-    qsort(kept, nk, sizeof *kept, by_index);
+    return rc;
+}
+
+/* The labelled dataset's id: the SHA-256 of its base and labels (index,
+ * device, reading time, verdict), with the verdicts counted into `out`. */
+static void labelled_id(const char *base, const oplabel *kept, size_t nk, oplabel_dataset *out)
+{
     sha256_ctx hs;
     sha256_init(&hs);
     char line[512];
@@ -392,58 +399,69 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const evsink *s, const char 
     sha256_final_hex(&hs, out->id);
     out->labelled = true;
     out->labels = nk;
-    if ((rc = sqldb_begin(db, err)))
-        goto out;
-    in_tx = true;
-    if ((rc = sqldb_exec(db, dl_schema, "creating dataset_labels", err)) ||
-        (rc = sqldb_prepare(db, "SELECT ledger_index FROM datasets WHERE id = ?", &st, err)))
-        goto out;
+}
+
+/* Whether dataset out->id is defined already (then its ledger index in out). */
+static int find_defined(sqlite3 *db, oplabel_dataset *out, adt_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqldb_prepare(db, "SELECT ledger_index FROM datasets WHERE id = ?", &st, err);
+    if (rc)
+        return rc;
     sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         out->existed = true;
         if (sqlite3_column_type(st, 0) != SQLITE_NULL)
             out->ledger_index = (uint64_t)sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        st = NULL;
-        rc = sqldb_commit(db, err);
-        in_tx = rc != ADT_OK;
-        goto out;
     }
     sqlite3_finalize(st);
-    st = NULL;
-    if ((rc = sqldb_prepare(db, "INSERT INTO dataset_batches(dataset, batch) SELECT ?1, batch FROM "
-                              "dataset_batches WHERE dataset = ?2", &st, err)))
-        goto out;
+    return ADT_OK;
+}
+
+/* The labelled dataset's rows: the base's batches and the labels. */
+static int store_labels(sqlite3 *db, const char *base, const oplabel *kept, size_t nk,
+                        const oplabel_dataset *out, adt_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqldb_prepare(db, "INSERT INTO dataset_batches(dataset, batch) SELECT ?1, batch FROM "
+                               "dataset_batches WHERE dataset = ?2", &st, err);
+    if (rc)
+        return rc;
     sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, base, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    if (sqlite3_step(st) != SQLITE_DONE)
         rc = sqldb_fail(db, "recording the labelled dataset", err);
-        goto out;
-    }
     sqlite3_finalize(st);
     st = NULL;
-    if ((rc = sqldb_prepare(db, "INSERT INTO dataset_labels(dataset, ledger_index, device, time_us, "
-                              "label) VALUES(?,?,?,?,?)", &st, err)))
-        goto out;
-    for (size_t i = 0; i < nk; i++) {
+    if (!rc)
+        rc = sqldb_prepare(db, "INSERT INTO dataset_labels(dataset, ledger_index, device, time_us, "
+                               "label) VALUES(?,?,?,?,?)", &st, err);
+    for (size_t i = 0; !rc && i < nk; i++) {
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (int64_t)kept[i].index);
         sqlite3_bind_text(st, 3, kept[i].device, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 4, kept[i].reading_us);
         sqlite3_bind_int(st, 5, kept[i].value);
-        if (sqlite3_step(st) != SQLITE_DONE) {
+        if (sqlite3_step(st) != SQLITE_DONE)
             rc = sqldb_fail(db, "recording the dataset's labels", err);
-            goto out;
-        }
     }
     sqlite3_finalize(st);
-    st = NULL;
-    /* The event: the base's shape, plus which labels. */
+    return rc;
+}
+
+/* Record dataset.define (the base's shape, plus which labels) and then the
+ * dataset's row with the event's ledger index. */
+static int record_define(sqlite3 *db, const evsink *s, const char *actor, const char *base,
+                         const base_ds *b, const oplabel *kept, size_t nk, oplabel_dataset *out,
+                         adt_err *err)
+{
     int64_t fb = 0, lb = 0;
-    if ((rc = sqldb_prepare(db, "SELECT min(batch), max(batch) FROM dataset_batches WHERE dataset = ?",
-                          &st, err)))
-        goto out;
+    sqlite3_stmt *st = NULL;
+    int rc = sqldb_prepare(db, "SELECT min(batch), max(batch) FROM dataset_batches WHERE dataset = ?",
+                           &st, err);
+    if (rc)
+        return rc;
     sqlite3_bind_text(st, 1, base, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         fb = sqlite3_column_int64(st, 0);
@@ -455,13 +473,13 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const evsink *s, const char 
     evsink_begin(&e, EVSINK_PIPELINE, "dataset.define", EVENT_WRITER_AUDITD, actor);
     evsink_str(&e, "dataset", out->id);
     evsink_str(&e, "base", base);
-    evsink_int(&e, "batches", nbatches);
+    evsink_int(&e, "batches", b->batches);
     evsink_int(&e, "first_batch", fb);
     evsink_int(&e, "last_batch", lb);
-    evsink_int(&e, "readings", nreadings);
-    evsink_time(&e, "from", from);
-    evsink_time(&e, "to", to);
-    evsink_json(&e, "devices", devices, strlen(devices));
+    evsink_int(&e, "readings", b->readings);
+    evsink_time(&e, "from", b->from);
+    evsink_time(&e, "to", b->to);
+    evsink_json(&e, "devices", b->devices, strlen(b->devices));
     evsink_object(&e, "labels");
     evsink_uint(&e, "count", nk);
     evsink_uint(&e, "confirmed_failure", out->failures);
@@ -472,36 +490,58 @@ int oplabel_dataset_define(sqlite3 *db, ledger *lg, const evsink *s, const char 
     evsink_end(&e);
     rc = evsink_record(s, &e, 1, &out->ledger_index, err);
     evsink_free(&e);
-    if (rc)
-        goto out;
-    if ((rc = sqldb_prepare(db, "INSERT INTO datasets(id, from_us, to_us, devices, batches, "
-                              "readings, created_us, ledger_index) VALUES(?,?,?,?,?,?,?,?)",
-                          &st, err)))
-        goto out;
+    if (rc || (rc = sqldb_prepare(db, "INSERT INTO datasets(id, from_us, to_us, devices, batches, "
+                                        "readings, created_us, ledger_index) VALUES(?,?,?,?,?,?,?,?)",
+                                  &st, err)))
+        return rc;
     sqlite3_bind_text(st, 1, out->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from);
-    sqlite3_bind_int64(st, 3, to);
-    sqlite3_bind_text(st, 4, devices, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, nbatches);
-    sqlite3_bind_int64(st, 6, nreadings);
+    sqlite3_bind_int64(st, 2, b->from);
+    sqlite3_bind_int64(st, 3, b->to);
+    sqlite3_bind_text(st, 4, b->devices, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, b->batches);
+    sqlite3_bind_int64(st, 6, b->readings);
     sqlite3_bind_int64(st, 7, rfc3339_now_us());
     if (out->ledger_index != EVSINK_NONE)
         sqlite3_bind_int64(st, 8, (int64_t)out->ledger_index);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    if (sqlite3_step(st) != SQLITE_DONE)
         rc = sqldb_fail(db, "recording the labelled dataset", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int oplabel_dataset_define(sqlite3 *db, ledger *lg, const evsink *s, const char *actor,
+                           const char *base, oplabel_dataset *out, adt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->ledger_index = EVSINK_NONE;
+    if (strlen(base) != 64)
+        return adt_fail(err, ADT_EINVAL, "a dataset id is 64 hex digits");
+    snprintf(out->base, sizeof out->base, "%s", base);
+    snprintf(out->id, sizeof out->id, "%s", base);
+    base_ds b = {0};
+    oplabel_set *set = NULL;
+    oplabel *kept = NULL;
+    size_t nk = 0;
+    int rc = read_base(db, base, &b, err);
+    if (!rc)
+        rc = labels_on_base(db, lg, base, out, &set, &kept, &nk, err);
+    if (rc || nk == 0)
+        goto out; /* no verdict on its readings: the base is the answer */
+    labelled_id(base, kept, nk, out);
+    if ((rc = sqldb_begin(db, err)))
         goto out;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    rc = sqldb_commit(db, err);
-    in_tx = rc != ADT_OK;
-out:
-    sqlite3_finalize(st);
-    if (in_tx)
+    if (!(rc = sqldb_exec(db, dl_schema, "creating dataset_labels", err)) &&
+        !(rc = find_defined(db, out, err)) && !out->existed &&
+        !(rc = store_labels(db, base, kept, nk, out, err)))
+        rc = record_define(db, s, actor, base, &b, kept, nk, out, err);
+    if (!rc)
+        rc = sqldb_commit(db, err);
+    if (rc)
         sqldb_rollback(db);
+out:
     free(kept);
     oplabel_set_free(set);
-    free(devices);
+    free(b.devices);
     return rc;
 }
 

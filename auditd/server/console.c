@@ -678,11 +678,38 @@ static int h_session(console *c, const console_hdrs *h, const api_request *req,
     return session_answer(c, req->principal, csrf, resp);
 }
 
+static void default_period(const cJSON *reports, char *out, size_t cap);
+
+/* Compute the report of `period` as JSON (not recorded: a view is not an
+ * issue) and keep it as the cached KPIs of ledger size `size`. OUT *kpis
+ * (when not NULL): the report parsed. */
+static int kpi_cache_fill(console *c, const char *period, uint64_t size, cJSON **kpis, adt_err *err)
+{
+    report_opts o = {0};
+    o.data_dir = c->env.data_dir;
+    o.period = period;
+    o.format = REPORT_JSON;
+    buf out;
+    buf_init(&out, REPORT_MAX_BYTES);
+    int rc = reports_generate(&o, &out, NULL, err);
+    if (!rc) {
+        if (kpis)
+            *kpis = cJSON_ParseWithLength(out.data, out.len);
+        pthread_mutex_lock(&c->kmu);
+        free(c->kpi_json);
+        c->kpi_json = buf_steal(&out, NULL);
+        c->kpi_size = size;
+        c->kpi_at_us = rfc3339_now_us();
+        snprintf(c->kpi_period, sizeof c->kpi_period, "%s", period);
+        pthread_mutex_unlock(&c->kmu);
+    }
+    buf_free(&out);
+    return rc;
+}
+
 /* Recompute the cached KPIs of `period` (NULL: the cached one, else the
  * period of the latest issued report) when the ledger grew. Called from the
  * workflow thread. */
-static void default_period(const cJSON *reports, char *out, size_t cap);
-
 static void kpi_refresh(console *c, const char *period)
 {
     char per[64] = "";
@@ -707,22 +734,7 @@ static void kpi_refresh(console *c, const char *period)
     cJSON_Delete(reports);
     if (!per[0] || (cached && cached == size))
         return;
-    report_opts o = {0};
-    o.data_dir = c->env.data_dir;
-    o.period = per;
-    o.format = REPORT_JSON;
-    buf out;
-    buf_init(&out, REPORT_MAX_BYTES);
-    if (!reports_generate(&o, &out, NULL, &err)) {
-        pthread_mutex_lock(&c->kmu);
-        free(c->kpi_json);
-        c->kpi_json = buf_steal(&out, NULL);
-        c->kpi_size = size;
-        c->kpi_at_us = rfc3339_now_us();
-        snprintf(c->kpi_period, sizeof c->kpi_period, "%s", per);
-        pthread_mutex_unlock(&c->kmu);
-    }
-    buf_free(&out);
+    kpi_cache_fill(c, per, size, NULL, &err);
 }
 
 /* ---------- views ---------- */
@@ -780,29 +792,8 @@ static int v_steering(console *c, const api_request *req, api_response *resp)
         kpis = cJSON_Parse(c->kpi_json);
     pthread_mutex_unlock(&c->kmu);
     char why[ADT_ERR_MAX] = "";
-    if (!kpis) {
-        report_opts o = {0};
-        o.data_dir = c->env.data_dir;
-        o.period = period;
-        o.format = REPORT_JSON;
-        o.record = false;
-        buf out;
-        buf_init(&out, REPORT_MAX_BYTES);
-        int rc = reports_generate(&o, &out, NULL, &err);
-        if (!rc) {
-            kpis = cJSON_ParseWithLength(out.data, out.len);
-            pthread_mutex_lock(&c->kmu);
-            free(c->kpi_json);
-            c->kpi_json = buf_steal(&out, NULL);
-            c->kpi_size = size;
-            c->kpi_at_us = rfc3339_now_us();
-            snprintf(c->kpi_period, sizeof c->kpi_period, "%s", period);
-            pthread_mutex_unlock(&c->kmu);
-        } else {
-            snprintf(why, sizeof why, "%s", err.msg);
-        }
-        buf_free(&out);
-    }
+    if (!kpis && kpi_cache_fill(c, period, size, &kpis, &err))
+        snprintf(why, sizeof why, "%s", err.msg);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "period", period);
     cJSON_AddNumberToObject(j, "tree_size", (double)size);
@@ -1011,21 +1002,35 @@ static void op_predictions(console *c, const cJSON *labels, cJSON *preds)
         tdb_close(db);
 }
 
+/* What a view reads first: the events of `types` (the index caught up) and
+ * the RACI policy in force (*pol NULL when none is loaded: the view shows what
+ * it can without one). Returns ADT_OK, or, with *evs NULL, the status of
+ * answering that the events could not be read. */
+static int view_read(console *c, const char *const *types, size_t nt, api_response *resp,
+                     cJSON **evs, raci_policy **pol)
+{
+    adt_err err = {0};
+    *pol = NULL;
+    if (!(*evs = events_pooled(c, types, nt, &err)))
+        return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
+    adt_err perr = {0};
+    raci_load_current(c->env.data_dir, pol, &perr);
+    return ADT_OK;
+}
+
 /* GET /v1/console/operations: alerts, incidents, how far the operators' verdicts
  * are from counting, and predictions to label. */
 static int v_operations(console *c, const api_request *req, api_response *resp)
 {
     (void)req;
-    adt_err err = {0};
     static const char *const types[] = {"alert.raise", "alert.ack", "alert.resolve",
                                         "alert.escalate", "label.set", "incident.open",
                                         "incident.ack", "incident.resolve"};
-    cJSON *evs = events_pooled(c, types, sizeof types / sizeof *types, &err);
+    cJSON *evs;
+    raci_policy *pol;
+    int rc = view_read(c, types, sizeof types / sizeof *types, resp, &evs, &pol);
     if (!evs)
-        return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
-    raci_policy *pol = NULL;
-    adt_err perr = {0};
-    raci_load_current(c->env.data_dir, &pol, &perr);
+        return rc;
     cJSON *labels = latest_labels(evs);
     int64_t now = rfc3339_now_us();
     cJSON *alerts = cJSON_CreateArray(), *incidents = cJSON_CreateArray();
@@ -1120,16 +1125,15 @@ static const char *const change_types[] = {"change.request", "retrain.request", 
 
 static int v_models(console *c, const api_request *req, api_response *resp)
 {
-    adt_err err = {0};
     static const char *const types[] = {"change.request", "retrain.request", "change.consult",
                                         "change.approve", "change.reject", "drift.detected",
                                         "alert.escalate", "model.train"};
-    cJSON *evs = events_pooled(c, types, sizeof types / sizeof *types, &err);
+    cJSON *evs;
+    raci_policy *pol;
+    int rc = view_read(c, types, sizeof types / sizeof *types, resp, &evs, &pol);
     if (!evs)
-        return fail_resp(resp, err.code ? err.code : ADT_EIO, err.msg);
-    raci_policy *pol = NULL;
-    adt_err perr = {0};
-    raci_load_current(c->env.data_dir, &pol, &perr);
+        return rc;
+    adt_err err = {0};
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "changes", changes_json(evs, pol));
     /* drift per feature: every drift.detected, newest last */
