@@ -7,13 +7,13 @@
 #include "log.h"
 #include "model.h"
 #include "rfc3339.h"
+#include "rline.h"
 #include "rollup.h"
 #include "scoreq.h"
 #include "sha256.h"
 #include "sqldb.h"
 #include "tdb.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,63 +416,28 @@ static void put_be64(uint8_t *b, uint64_t v)
     }
 }
 
-/* Parse and validate one line. On success *dev and *time are set and the
- * packed values are in `packed`. */
-static profile_reason check_line(ingest *g, const char *p, size_t n, int *dev, int64_t *time,
-                                 buf *packed, char *devname, size_t devcap, char *detail,
-                                 size_t dcap)
+/* rline's view of the registry: a device's profile, by name. */
+static const profile *line_device(void *ctx, const char *name, size_t n, int *dev)
 {
-    devname[0] = 0;
-    *time = 0;
-    if (n > INGEST_MAX_LINE) {
-        snprintf(detail, dcap, "line longer than %u bytes", INGEST_MAX_LINE);
-        return PROFILE_R_PARSE;
-    }
-    cJSON *j = cJSON_ParseWithLength(p, n);
-    if (!cJSON_IsObject(j)) {
-        snprintf(detail, dcap, "not a JSON object");
-        cJSON_Delete(j);
-        return PROFILE_R_PARSE;
-    }
-    const cJSON *dv = NULL, *tm = NULL, *vals = NULL, *it;
-    profile_reason r = PROFILE_OK;
-    cJSON_ArrayForEach(it, j)
-    {
-        if (!strcmp(it->string, "device") && !dv)
-            dv = it;
-        else if (!strcmp(it->string, "time") && !tm)
-            tm = it;
-        else if (!strcmp(it->string, "values") && !vals)
-            vals = it;
-        else {
-            snprintf(detail, dcap, "member '%.64s' unexpected or repeated (a reading is "
-                                   "{\"device\",\"time\",\"values\"})", it->string);
-            r = PROFILE_R_PARSE;
-            goto out;
-        }
-    }
-    if (!cJSON_IsString(dv) || !cJSON_IsObject(vals)) {
-        snprintf(detail, dcap, "device (string) and values (object) are required");
-        r = PROFILE_R_PARSE;
-        goto out;
-    }
-    snprintf(devname, devcap, "%s", dv->valuestring);
-    if (!cJSON_IsString(tm) || rfc3339_parse(tm->valuestring, strlen(tm->valuestring), time)) {
-        snprintf(detail, dcap, "time must be an RFC 3339 string");
-        r = PROFILE_R_TIME;
-        goto out;
-    }
-    int d = find_dev(g, dv->valuestring, strlen(dv->valuestring));
-    if (d < 0 || g->devs[d].prof < 0) {
-        snprintf(detail, dcap, "device %.64s is not registered", dv->valuestring);
-        r = PROFILE_R_UNKNOWN_DEVICE;
-        goto out;
-    }
+    const ingest *g = ctx;
+    int d = find_dev(g, name, n);
+    if (d < 0 || g->devs[d].prof < 0)
+        return NULL;
     *dev = d;
-    r = profile_validate(g->profs[g->devs[d].prof].p, vals, packed, detail, dcap);
-out:
-    cJSON_Delete(j);
-    return r;
+    return g->profs[g->devs[d].prof].p;
+}
+
+/* Parse and validate one line (rline.h). On success out->dev and out->time
+ * are set and the packed values are in `packed`. */
+static profile_reason check_line(ingest *g, const char *p, size_t n, buf *packed, rline_out *out)
+{
+    if (n > INGEST_MAX_LINE) {
+        out->devname[0] = 0;
+        out->time = 0;
+        snprintf(out->detail, sizeof out->detail, "line longer than %u bytes", INGEST_MAX_LINE);
+        return PROFILE_R_PARSE;
+    }
+    return rline_check(p, n, line_device, g, packed, out);
 }
 
 /* ---- One batch, in phases ------------------------------------------------------
@@ -679,15 +644,12 @@ static int store_reading(batch *b, const span *sp, int dev, int64_t t, adt_err *
 
 static int batch_line(batch *b, const span *sp, adt_err *err)
 {
-    char devname[72], detail[256];
-    int dev = -1;
-    int64_t t = 0;
+    rline_out lo;
     buf_reset(&b->packed);
     b->res->readings++;
-    profile_reason r = check_line(b->g, sp->p, sp->n, &dev, &t, &b->packed, devname,
-                                  sizeof devname, detail, sizeof detail);
-    return r == PROFILE_OK ? store_reading(b, sp, dev, t, err)
-                           : quarantine_line(b, sp, r, devname, t, detail, err);
+    profile_reason r = check_line(b->g, sp->p, sp->n, &b->packed, &lo);
+    return r == PROFILE_OK ? store_reading(b, sp, lo.dev, lo.time, err)
+                           : quarantine_line(b, sp, r, lo.devname, lo.time, lo.detail, err);
 }
 
 /* The batch's scores (the scoring thread has been computing them while the
