@@ -53,7 +53,7 @@ struct ingest {
     uint64_t stamp;
     uint64_t replay_request; /* ledger index of the request a replay answers, or EVSINK_NONE */
     sqlite3_stmt *ins_reading, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_pred, *ins_preds,
-        *upd_twin, *upd_model;
+        *ins_mv, *sel_mv, *upd_twin, *upd_model;
     rollup_acc *rollups; /* the batch's, flushed before its commit */
     scoreq *sq;          /* scores a batch's rows while they are stored */
     model_scorer *scorer;
@@ -249,8 +249,10 @@ static int load(ingest *g, adt_err *err)
 }
 
 /* Predictions are inserted PRED_ROWS to a statement: per-statement work
- * (cursor, statement transaction, halt) was a third of storing one. */
+ * (cursor, statement transaction, halt) was a third of storing one. A row
+ * is (reading, probability, model version id): tdb.c. */
 #define PRED_ROWS 32
+#define PRED_COLS 3
 
 /* `head` (an INSERT ... VALUES) followed by `rows` groups of `cols`
  * parameters, prepared. */
@@ -299,11 +301,17 @@ int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **o
         rc = sqldb_prepare(g->db, "UPDATE quarantine SET reason=?, detail=? WHERE id=?",
                          &g->upd_quar_bad, err);
     if (!rc)
-        rc = sqldb_prepare(g->db, "INSERT INTO predictions(reading, device, time_us, prob, model, "
-                                "version, batch) VALUES(?,?,?,?,?,?,?)", &g->ins_pred, err);
+        rc = sqldb_prepare(g->db, "INSERT INTO prediction_rows(reading, prob, mv) VALUES(?,?,?)",
+                           &g->ins_pred, err);
     if (!rc)
-        rc = prepare_multi(g->db, "INSERT INTO predictions(reading, device, time_us, prob, model, "
-                                  "version, batch) VALUES", 7, PRED_ROWS, &g->ins_preds, err);
+        rc = prepare_multi(g->db, "INSERT INTO prediction_rows(reading, prob, mv) VALUES",
+                           PRED_COLS, PRED_ROWS, &g->ins_preds, err);
+    if (!rc)
+        rc = sqldb_prepare(g->db, "INSERT OR IGNORE INTO prediction_models(model, version) "
+                                  "VALUES(?1, ?2)", &g->ins_mv, err);
+    if (!rc)
+        rc = sqldb_prepare(g->db, "SELECT id FROM prediction_models WHERE model = ?1 AND "
+                                  "version = ?2", &g->sel_mv, err);
     if (!rc)
         rc = sqldb_prepare(g->db, "UPDATE devices SET last_seen_us=?1, last_values=?2, last_pv=?3 "
                                 "WHERE id=?4 AND (last_seen_us IS NULL OR last_seen_us<=?1)",
@@ -334,6 +342,8 @@ void ingest_close(ingest *g)
     sqlite3_finalize(g->upd_quar_bad);
     sqlite3_finalize(g->ins_pred);
     sqlite3_finalize(g->ins_preds);
+    sqlite3_finalize(g->ins_mv);
+    sqlite3_finalize(g->sel_mv);
     sqlite3_finalize(g->upd_twin);
     sqlite3_finalize(g->upd_model);
     rollup_acc_close(g->rollups);
@@ -462,6 +472,7 @@ typedef struct batch {
     scored_rows sc;
     double *row;               /* scratch: one row of raw features */
     const char *model, *version;
+    int64_t mv;                /* prediction_models.id of model@version */
     float threshold;
     size_t nlines;
 } batch;
@@ -652,6 +663,28 @@ static int batch_line(batch *b, const span *sp, adt_err *err)
                            : quarantine_line(b, sp, r, lo.devname, lo.time, lo.detail, err);
 }
 
+/* b->mv: the id of the scoring model version in prediction_models, added
+ * (in the batch's transaction) the first time it scores. */
+static int model_version_id(batch *b, adt_err *err)
+{
+    ingest *g = b->g;
+    sqlite3_stmt *st[2] = {g->ins_mv, g->sel_mv};
+    for (int k = 0; k < 2; k++) {
+        sqlite3_reset(st[k]);
+        sqlite3_bind_text(st[k], 1, b->model, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st[k], 2, b->version, -1, SQLITE_STATIC);
+        int s = sqlite3_step(st[k]);
+        if (s != (k ? SQLITE_ROW : SQLITE_DONE)) {
+            int rc = sqldb_fail(g->db, "recording the model version", err);
+            sqlite3_reset(st[k]);
+            return rc;
+        }
+    }
+    b->mv = sqlite3_column_int64(g->sel_mv, 0);
+    sqlite3_reset(g->sel_mv);
+    return ADT_OK;
+}
+
 /* The batch's scores (the scoring thread has been computing them while the
  * lines were stored): wait for the last ones and store each prediction. */
 static int batch_score(batch *b, adt_err *err)
@@ -663,21 +696,19 @@ static int batch_score(batch *b, adt_err *err)
     int wrc = scoreq_wait(g->sq, err);
     if (!rc)
         rc = wrc;
+    if (!rc)
+        rc = model_version_id(b, err);
     const float *prob = b->sc.prob;
     size_t full = b->sc.n - b->sc.n % PRED_ROWS; /* rows stored PRED_ROWS at a time */
     for (size_t i = 0; !rc && i < b->sc.n; i++) {
         bool multi = i < full;
         sqlite3_stmt *p = multi ? g->ins_preds : g->ins_pred;
-        int col = multi ? 7 * (int)(i % PRED_ROWS) : 0;
+        int col = multi ? PRED_COLS * (int)(i % PRED_ROWS) : 0;
         if (col == 0)
             sqlite3_reset(p);
         sqlite3_bind_int64(p, col + 1, b->sc.reading[i]);
-        sqlite3_bind_int64(p, col + 2, g->devs[b->sc.dev[i]].id);
-        sqlite3_bind_int64(p, col + 3, b->sc.time[i]);
-        sqlite3_bind_double(p, col + 4, prob[i]);
-        sqlite3_bind_text(p, col + 5, b->model, -1, SQLITE_STATIC);
-        sqlite3_bind_text(p, col + 6, b->version, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(p, col + 7, b->res->batch_id);
+        sqlite3_bind_double(p, col + 2, prob[i]);
+        sqlite3_bind_int64(p, col + 3, b->mv);
         if ((!multi || i % PRED_ROWS == PRED_ROWS - 1) && sqlite3_step(p) != SQLITE_DONE)
             rc = sqldb_fail(g->db, "storing a prediction", err);
         if (!rc)

@@ -34,16 +34,33 @@ static const char schema[] =
     " device TEXT, time_us INTEGER, reason TEXT NOT NULL, detail TEXT NOT NULL,"
     " line TEXT NOT NULL, replayed_batch INTEGER);"
     "CREATE INDEX IF NOT EXISTS quarantine_open ON quarantine(replayed_batch, id);"
-    "CREATE TABLE IF NOT EXISTS predictions("
+    /* Predictions (schema 2): one small row per scored reading, keyed by the
+     * reading (no index of its own; device, time and batch are the
+     * reading's), the model version as a number. A prediction's id is its
+     * reading's id. Rows stored before schema 2 stay, with their ids, in
+     * predictions_v1 (tdb_open renames the old table once); the view
+     * `predictions` shows both under the old columns, so every reader is
+     * unchanged. New ids never collide with old ones: an old id is at most
+     * the number of readings scored then, a new reading's id is above every
+     * reading's id then. */
+    "CREATE TABLE IF NOT EXISTS prediction_models("
+    " id INTEGER PRIMARY KEY, model TEXT NOT NULL, version TEXT NOT NULL,"
+    " UNIQUE(model, version));"
+    "CREATE TABLE IF NOT EXISTS prediction_rows("
+    " reading INTEGER PRIMARY KEY, prob REAL NOT NULL, mv INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS predictions_v1("
     " id INTEGER PRIMARY KEY, reading INTEGER NOT NULL, device INTEGER NOT NULL,"
     " time_us INTEGER NOT NULL, prob REAL NOT NULL, model TEXT NOT NULL,"
     " version TEXT NOT NULL, batch INTEGER NOT NULL);"
-    /* predictions are read by id (lineage), by reading (the report's pass
-     * over a window, tstore_window_scored) and, per hour, through the
-     * rollups. Reading ids only grow, so this index is appended at its end;
-     * an index by (device, time) cost a fifth of scoring's time. */
     "DROP INDEX IF EXISTS predictions_dt;"
-    "CREATE INDEX IF NOT EXISTS predictions_reading ON predictions(reading);"
+    "CREATE INDEX IF NOT EXISTS predictions_reading ON predictions_v1(reading);"
+    "CREATE VIEW IF NOT EXISTS predictions(id, reading, device, time_us, prob, model, version,"
+    " batch) AS"
+    " SELECT q.reading, q.reading, r.device, r.time_us, q.prob, m.model, m.version, r.batch"
+    " FROM prediction_rows q JOIN readings r ON r.id = q.reading"
+    " JOIN prediction_models m ON m.id = q.mv"
+    " UNION ALL"
+    " SELECT id, reading, device, time_us, prob, model, version, batch FROM predictions_v1;"
     "CREATE TABLE IF NOT EXISTS datasets("
     " id TEXT PRIMARY KEY, from_us INTEGER NOT NULL, to_us INTEGER NOT NULL,"
     " devices TEXT NOT NULL, batches INTEGER NOT NULL, readings INTEGER NOT NULL,"
@@ -67,13 +84,38 @@ static const char schema[] =
     " device INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, energy_kwh REAL, produced REAL,"
     " good REAL);";
 
+/* A telemetry.db of schema 1 keeps its predictions in a table named
+ * `predictions`: renamed to predictions_v1 (ids, rows and index unchanged)
+ * before the schema makes the view of that name, in one transaction so that
+ * two processes opening it at once cannot both try. */
+static int migrate(sqlite3 *db, adt_err *err)
+{
+    int rc = sqldb_exec(db, "BEGIN IMMEDIATE", "migrating telemetry.db", err);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st;
+    rc = sqldb_prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                           "name = 'predictions'", &st, err);
+    bool old = !rc && sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!rc && old)
+        rc = sqldb_exec(db, "ALTER TABLE predictions RENAME TO predictions_v1",
+                        "migrating telemetry.db's predictions", err);
+    if (!rc)
+        rc = sqldb_exec(db, schema, "creating the schema", err);
+    if (!rc)
+        return sqldb_commit(db, err);
+    sqldb_rollback(db);
+    return rc;
+}
+
 int tdb_open(const char *data_dir, bool rw, sqlite3 **out, adt_err *err)
 {
     sqlite3 *db;
     int rc = sqldb_open(data_dir, TDB_FILE, rw ? SQLDB_CREATE : SQLDB_READ, SQLDB_DURABLE,
                         "no telemetry yet (run 'auditd telemetry ingest' first)", &db, err);
     if (!rc && rw)
-        rc = sqldb_exec(db, schema, "creating the schema", err);
+        rc = migrate(db, err);
     if (!rc)
         rc = sqldb_exec(db, "PRAGMA cache_size=-65536;", "setting the cache", err);
     if (rc) {
