@@ -52,8 +52,8 @@ struct ingest {
     hmap by_name; /* device name -> index into devs, plus one */
     uint64_t stamp;
     uint64_t replay_request; /* ledger index of the request a replay answers, or EVSINK_NONE */
-    sqlite3_stmt *ins_reading, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_pred, *ins_preds,
-        *ins_mv, *sel_mv, *upd_twin, *upd_model;
+    sqlite3_stmt *ins_reading, *ins_readings, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_mv,
+        *sel_mv, *upd_twin, *upd_model;
     rollup_acc *rollups; /* the batch's, flushed before its commit */
     scoreq *sq;          /* scores a batch's rows while they are stored */
     model_scorer *scorer;
@@ -248,11 +248,12 @@ static int load(ingest *g, adt_err *err)
     return ADT_OK;
 }
 
-/* Predictions are inserted PRED_ROWS to a statement: per-statement work
- * (cursor, statement transaction, halt) was a third of storing one. A row
- * is (reading, probability, model version id): tdb.c. */
-#define PRED_ROWS 32
-#define PRED_COLS 3
+/* Readings are inserted READING_ROWS to a statement: per-statement work
+ * (cursor, statement transaction, halt) is a good part of storing one row.
+ * A row carries its prediction, if scored (tdb.c). */
+#define READING_ROWS 32
+#define READING_COLS 7
+#define INSERT_READINGS "INSERT INTO readings(device, time_us, pv, batch, v, prob, mv) VALUES"
 
 /* `head` (an INSERT ... VALUES) followed by `rows` groups of `cols`
  * parameters, prepared. */
@@ -289,8 +290,10 @@ int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **o
     snprintf(g->data_dir, sizeof g->data_dir, "%s", data_dir);
     int rc = tdb_open(data_dir, true, &g->db, err);
     if (!rc)
-        rc = sqldb_prepare(g->db, "INSERT INTO readings(device, time_us, pv, batch, v) "
-                                "VALUES(?,?,?,?,?)", &g->ins_reading, err);
+        rc = prepare_multi(g->db, INSERT_READINGS, READING_COLS, 1, &g->ins_reading, err);
+    if (!rc)
+        rc = prepare_multi(g->db, INSERT_READINGS, READING_COLS, READING_ROWS, &g->ins_readings,
+                           err);
     if (!rc)
         rc = sqldb_prepare(g->db, "INSERT INTO quarantine(batch, received_us, device, time_us, "
                                 "reason, detail, line) VALUES(?,?,?,?,?,?,?)", &g->ins_quar, err);
@@ -300,12 +303,6 @@ int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **o
     if (!rc)
         rc = sqldb_prepare(g->db, "UPDATE quarantine SET reason=?, detail=? WHERE id=?",
                          &g->upd_quar_bad, err);
-    if (!rc)
-        rc = sqldb_prepare(g->db, "INSERT INTO prediction_rows(reading, prob, mv) VALUES(?,?,?)",
-                           &g->ins_pred, err);
-    if (!rc)
-        rc = prepare_multi(g->db, "INSERT INTO prediction_rows(reading, prob, mv) VALUES",
-                           PRED_COLS, PRED_ROWS, &g->ins_preds, err);
     if (!rc)
         rc = sqldb_prepare(g->db, "INSERT OR IGNORE INTO prediction_models(model, version) "
                                   "VALUES(?1, ?2)", &g->ins_mv, err);
@@ -340,8 +337,7 @@ void ingest_close(ingest *g)
     sqlite3_finalize(g->ins_quar);
     sqlite3_finalize(g->upd_quar_ok);
     sqlite3_finalize(g->upd_quar_bad);
-    sqlite3_finalize(g->ins_pred);
-    sqlite3_finalize(g->ins_preds);
+    sqlite3_finalize(g->ins_readings);
     sqlite3_finalize(g->ins_mv);
     sqlite3_finalize(g->sel_mv);
     sqlite3_finalize(g->upd_twin);
@@ -366,15 +362,12 @@ typedef struct span {
     int64_t qid; /* quarantine row being replayed, 0 for new input */
 } span;
 
-/* Rows of the batch to score, with where their predictions go. Allocated
- * for the whole batch at its start: the scoring thread reads rows while
- * later ones are added, so the arrays never move. */
+/* Rows of the batch to score, with what their rollups need. Allocated for
+ * the whole batch at its start: the scoring thread reads rows while later
+ * ones are added, so the arrays never move. */
 typedef struct scored_rows {
     double *x;        /* n rows of nx raw features */
     float *prob;      /* their scores, written by the scoring thread */
-    int64_t *reading;
-    int *dev;
-    int64_t *time;
     int *label;       /* the reading's failure label, -1: none */
     size_t n, cap, nx;
     size_t submitted; /* rows handed to the scoring thread */
@@ -386,37 +379,37 @@ static int scored_rows_alloc(scored_rows *s, size_t cap)
 {
     s->x = malloc((cap ? cap : 1) * (s->nx ? s->nx : 1) * sizeof *s->x);
     s->prob = malloc((cap ? cap : 1) * sizeof *s->prob);
-    s->reading = malloc((cap ? cap : 1) * sizeof *s->reading);
-    s->dev = malloc((cap ? cap : 1) * sizeof *s->dev);
-    s->time = malloc((cap ? cap : 1) * sizeof *s->time);
     s->label = malloc((cap ? cap : 1) * sizeof *s->label);
     s->cap = cap;
-    return s->x && s->prob && s->reading && s->dev && s->time && s->label ? ADT_OK : ADT_ENOMEM;
+    return s->x && s->prob && s->label ? ADT_OK : ADT_ENOMEM;
 }
 
 static void scored_rows_free(scored_rows *s)
 {
     free(s->x);
     free(s->prob);
-    free(s->reading);
-    free(s->dev);
-    free(s->time);
     free(s->label);
 }
 
-static int add_scored(scored_rows *s, const double *row, int64_t reading, int dev, int64_t t,
-                      int label)
+static int add_scored(scored_rows *s, const double *row, int label)
 {
     if (s->n == s->cap)
         return ADT_EINTERNAL; /* sized for the batch: cannot happen */
     memcpy(s->x + s->n * s->nx, row, s->nx * sizeof *row);
-    s->reading[s->n] = reading;
-    s->dev[s->n] = dev;
-    s->time[s->n] = t;
     s->label[s->n] = label;
     s->n++;
     return ADT_OK;
 }
+
+/* An accepted reading, stored once the batch's scores are in (so that its
+ * row carries its prediction). */
+typedef struct pending {
+    int dev;         /* index into devs */
+    int scored;      /* row in the batch's scored_rows, -1: not scored */
+    int64_t time;
+    int64_t qid;     /* quarantine row it replays, 0: none */
+    size_t off, len; /* its packed values in the batch's arena */
+} pending;
 
 static void put_be64(uint8_t *b, uint64_t v)
 {
@@ -470,6 +463,9 @@ typedef struct batch {
     char unknown[UNKNOWN_LISTED][72];
     size_t nunknown;
     scored_rows sc;
+    pending *pend;             /* the accepted readings, in order */
+    size_t npend;
+    buf arena;                 /* their packed values */
     double *row;               /* scratch: one row of raw features */
     const char *model, *version;
     int64_t mv;                /* prediction_models.id of model@version */
@@ -495,6 +491,9 @@ static int batch_begin(batch *b, adt_err *err)
         if (!b->row || scored_rows_alloc(&b->sc, b->nlines))
             return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
+    b->pend = malloc((b->nlines ? b->nlines : 1) * sizeof *b->pend);
+    if (!b->pend)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
     sqlite3_stmt *st;
     rc = sqldb_prepare(g->db, "INSERT INTO batches(actor, received_us) VALUES(?,?)", &st, err);
     if (rc)
@@ -600,32 +599,20 @@ static int submit_scoring(batch *b, size_t min, adt_err *err)
     return rc;
 }
 
-/* A valid line: stored, digested, and queued for scoring. */
-static int store_reading(batch *b, const span *sp, int dev, int64_t t, adt_err *err)
+/* A valid line: kept for storing, digested, rolled up and queued for
+ * scoring. */
+static int accept_reading(batch *b, const span *sp, int dev, int64_t t, adt_err *err)
 {
     ingest *g = b->g;
     idev *d = &g->devs[dev];
     iprof *ip = &g->profs[d->prof];
-    sqlite3_stmt *ins = g->ins_reading;
-    sqlite3_reset(ins);
-    sqlite3_bind_int64(ins, 1, d->id);
-    sqlite3_bind_int64(ins, 2, t);
-    sqlite3_bind_int64(ins, 3, ip->pv);
-    sqlite3_bind_int64(ins, 4, b->res->batch_id);
-    sqlite3_bind_blob(ins, 5, b->packed.data, (int)b->packed.len, SQLITE_STATIC);
-    if (sqlite3_step(ins) != SQLITE_DONE)
-        return sqldb_fail(g->db, "storing a reading", err);
-    int64_t rid = sqlite3_last_insert_rowid(g->db);
-    if (!b->first_row)
-        b->first_row = rid;
-    b->last_row = rid;
-    if (sp->qid) {
-        sqlite3_reset(g->upd_quar_ok);
-        sqlite3_bind_int64(g->upd_quar_ok, 1, b->res->batch_id);
-        sqlite3_bind_int64(g->upd_quar_ok, 2, sp->qid);
-        if (sqlite3_step(g->upd_quar_ok) != SQLITE_DONE)
-            return sqldb_fail(g->db, "marking a replayed reading", err);
-    }
+    if (b->npend == b->nlines)
+        return adt_fail(err, ADT_EINTERNAL, "more readings than lines in the batch");
+    pending *pd = &b->pend[b->npend++];
+    *pd = (pending){.dev = dev, .scored = -1, .time = t, .qid = sp->qid, .off = b->arena.len,
+                    .len = b->packed.len};
+    if (buf_append(&b->arena, b->packed.data, b->packed.len))
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
     b->res->accepted++;
     if (t < b->from)
         b->from = t;
@@ -648,7 +635,8 @@ static int store_reading(batch *b, const span *sp, int dev, int64_t t, adt_err *
     int label = -1;
     if (ip->roles.label >= 0 && vals[ip->roles.label].present)
         label = vals[ip->roles.label].num != 0;
-    if (add_scored(&b->sc, b->row, rid, dev, t, label))
+    pd->scored = (int)b->sc.n;
+    if (add_scored(&b->sc, b->row, label))
         return adt_fail(err, ADT_EINTERNAL, "more rows to score than lines in the batch");
     return submit_scoring(b, SCORE_CHUNK, err);
 }
@@ -659,7 +647,7 @@ static int batch_line(batch *b, const span *sp, adt_err *err)
     buf_reset(&b->packed);
     b->res->readings++;
     profile_reason r = check_line(b->g, sp->p, sp->n, &b->packed, &lo);
-    return r == PROFILE_OK ? store_reading(b, sp, lo.dev, lo.time, err)
+    return r == PROFILE_OK ? accept_reading(b, sp, lo.dev, lo.time, err)
                            : quarantine_line(b, sp, r, lo.devname, lo.time, lo.detail, err);
 }
 
@@ -686,40 +674,88 @@ static int model_version_id(batch *b, adt_err *err)
 }
 
 /* The batch's scores (the scoring thread has been computing them while the
- * lines were stored): wait for the last ones and store each prediction. */
+ * lines were read): wait for the last ones. */
 static int batch_score(batch *b, adt_err *err)
 {
-    ingest *g = b->g;
     if (!b->sc.n)
         return ADT_OK;
     int rc = submit_scoring(b, 1, err);
-    int wrc = scoreq_wait(g->sq, err);
+    int wrc = scoreq_wait(b->g->sq, err);
     if (!rc)
         rc = wrc;
-    if (!rc)
-        rc = model_version_id(b, err);
-    const float *prob = b->sc.prob;
-    size_t full = b->sc.n - b->sc.n % PRED_ROWS; /* rows stored PRED_ROWS at a time */
-    for (size_t i = 0; !rc && i < b->sc.n; i++) {
-        bool multi = i < full;
-        sqlite3_stmt *p = multi ? g->ins_preds : g->ins_pred;
-        int col = multi ? PRED_COLS * (int)(i % PRED_ROWS) : 0;
-        if (col == 0)
-            sqlite3_reset(p);
-        sqlite3_bind_int64(p, col + 1, b->sc.reading[i]);
-        sqlite3_bind_double(p, col + 2, prob[i]);
-        sqlite3_bind_int64(p, col + 3, b->mv);
-        if ((!multi || i % PRED_ROWS == PRED_ROWS - 1) && sqlite3_step(p) != SQLITE_DONE)
-            rc = sqldb_fail(g->db, "storing a prediction", err);
-        if (!rc)
-            rc = rollup_add_prediction(g->rollups, g->devs[b->sc.dev[i]].id, b->sc.time[i],
-                                       b->model, b->version, prob[i], b->threshold,
-                                       b->sc.label[i], err);
-        b->res->predictions++;
-        if (prob[i] >= b->threshold)
-            b->res->positives++;
-        g->devs[b->sc.dev[i]].scored = true;
+    return rc ? rc : model_version_id(b, err);
+}
+
+/* Bind pending reading `pd` as row `row` of statement `st`. */
+static void bind_reading(batch *b, sqlite3_stmt *st, int row, const pending *pd)
+{
+    const ingest *g = b->g;
+    const idev *d = &g->devs[pd->dev];
+    int c = READING_COLS * row;
+    sqlite3_bind_int64(st, c + 1, d->id);
+    sqlite3_bind_int64(st, c + 2, pd->time);
+    sqlite3_bind_int64(st, c + 3, g->profs[d->prof].pv);
+    sqlite3_bind_int64(st, c + 4, b->res->batch_id);
+    sqlite3_bind_blob(st, c + 5, b->arena.data + pd->off, (int)pd->len, SQLITE_STATIC);
+    if (pd->scored >= 0) {
+        sqlite3_bind_double(st, c + 6, b->sc.prob[pd->scored]);
+        sqlite3_bind_int64(st, c + 7, b->mv);
+    } else {
+        sqlite3_bind_null(st, c + 6);
+        sqlite3_bind_null(st, c + 7);
     }
+}
+
+/* After a reading is stored: its replayed quarantine row is marked, its
+ * prediction counted and rolled up. */
+static int after_stored(batch *b, const pending *pd, adt_err *err)
+{
+    ingest *g = b->g;
+    if (pd->qid) {
+        sqlite3_reset(g->upd_quar_ok);
+        sqlite3_bind_int64(g->upd_quar_ok, 1, b->res->batch_id);
+        sqlite3_bind_int64(g->upd_quar_ok, 2, pd->qid);
+        if (sqlite3_step(g->upd_quar_ok) != SQLITE_DONE)
+            return sqldb_fail(g->db, "marking a replayed reading", err);
+    }
+    if (pd->scored < 0)
+        return ADT_OK;
+    idev *d = &g->devs[pd->dev];
+    float prob = b->sc.prob[pd->scored];
+    b->res->predictions++;
+    if (prob >= b->threshold)
+        b->res->positives++;
+    d->scored = true;
+    return rollup_add_prediction(g->rollups, d->id, pd->time, b->model, b->version, prob,
+                                 b->threshold, b->sc.label[pd->scored], err);
+}
+
+/* Store the accepted readings in order, READING_ROWS to a statement. One
+ * transaction gives them consecutive row ids (tdb.h): checked. */
+static int batch_store(batch *b, adt_err *err)
+{
+    ingest *g = b->g;
+    size_t full = b->npend - b->npend % READING_ROWS;
+    int rc = ADT_OK;
+    for (size_t i = 0; !rc && i < b->npend;) {
+        bool multi = i < full;
+        size_t rows = multi ? READING_ROWS : 1;
+        sqlite3_stmt *st = multi ? g->ins_readings : g->ins_reading;
+        sqlite3_reset(st);
+        for (size_t k = 0; k < rows; k++)
+            bind_reading(b, st, (int)k, &b->pend[i + k]);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return sqldb_fail(g->db, "storing a reading", err);
+        int64_t last = sqlite3_last_insert_rowid(g->db);
+        if (!b->first_row)
+            b->first_row = last - (int64_t)rows + 1;
+        b->last_row = last;
+        for (size_t k = 0; !rc && k < rows; k++)
+            rc = after_stored(b, &b->pend[i + k], err);
+        i += rows;
+    }
+    if (!rc && b->npend && b->last_row - b->first_row + 1 != (int64_t)b->npend)
+        rc = adt_fail(err, ADT_EINTERNAL, "the batch's readings did not get consecutive row ids");
     return rc;
 }
 
@@ -884,12 +920,15 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
     batch b = {.g = g, .actor = actor, .replay = replay, .now = rfc3339_now_us(), .res = res,
                .from = INT64_MAX, .to = INT64_MIN, .threshold = 0.5f, .nlines = nlines};
     buf_init(&b.packed, INGEST_MAX_LINE);
+    buf_init(&b.arena, (size_t)1 << 40); /* at most the packed values of nlines lines */
     sha256_init(&b.digest);
     int rc = batch_begin(&b, err);
     for (size_t i = 0; !rc && i < nlines; i++)
         rc = batch_line(&b, &lines[i], err);
     if (!rc)
         rc = batch_score(&b, err);
+    if (!rc)
+        rc = batch_store(&b, err);
     if (!rc)
         rc = batch_twins(&b, err);
     if (!rc) {
@@ -907,6 +946,8 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
     if (b.sc.submitted && g->sq)
         scoreq_wait(g->sq, NULL); /* no job may still read the rows freed here */
     buf_free(&b.packed);
+    buf_free(&b.arena);
+    free(b.pend);
     scored_rows_free(&b.sc);
     free(b.row);
     return rc;
