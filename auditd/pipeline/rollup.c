@@ -75,6 +75,10 @@ struct rollup_acc {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     hmap rows, preds, meters; /* keyed by (device, hour) / (device, hour) / device */
+    /* the prediction rows used last, by (device, hour): the batch's readings
+     * come device after device, hour after hour, so most finds skip the
+     * hash of the key; cleared with preds */
+    struct prow *pcache[64];
 };
 
 /* ---- Roles ------------------------------------------------------------------- */
@@ -152,6 +156,7 @@ void rollup_discard(rollup_acc *a)
     hmap_free(&a->rows, free_row);
     hmap_free(&a->preds, free);
     hmap_free(&a->meters, free);
+    memset(a->pcache, 0, sizeof a->pcache);
 }
 
 void rollup_acc_close(rollup_acc *a)
@@ -320,26 +325,32 @@ int rollup_add_prediction(rollup_acc *a, int64_t device, int64_t time_us, const 
                           const char *version, double prob, double threshold, int label,
                           adt_err *err)
 {
-    /* key: device, hour, model NUL version */
-    char key[16 + 2 * 129];
     int64_t dh[2] = {device, hour_of(time_us)};
-    size_t ml = strlen(model), vl = strlen(version);
-    if (ml > 128 || vl > 128)
-        return adt_fail(err, ADT_EINVAL, "model name or version longer than 128 bytes");
-    memcpy(key, dh, 16);
-    memcpy(key + 16, model, ml + 1);
-    memcpy(key + 17 + ml, version, vl);
-    void **slot = hmap_slot_of(&a->preds, key, 17 + ml + vl);
-    prow *r = slot ? *slot : NULL;
-    if (slot && !r && (r = calloc(1, sizeof *r))) {
-        r->device = device;
-        r->hour_us = dh[1];
-        memcpy(r->model, model, ml + 1);
-        memcpy(r->version, version, vl + 1);
-        *slot = r;
+    prow **cached = &a->pcache[((uint64_t)device * 31u + (uint64_t)(dh[1] / ROLLUP_HOUR_US)) & 63u];
+    prow *r = *cached;
+    if (!r || r->device != device || r->hour_us != dh[1] || strcmp(r->model, model) ||
+        strcmp(r->version, version)) {
+        /* key: device, hour, model NUL version */
+        char key[16 + 2 * 129];
+        size_t ml = strlen(model), vl = strlen(version);
+        if (ml > 128 || vl > 128)
+            return adt_fail(err, ADT_EINVAL, "model name or version longer than 128 bytes");
+        memcpy(key, dh, 16);
+        memcpy(key + 16, model, ml + 1);
+        memcpy(key + 17 + ml, version, vl);
+        void **slot = hmap_slot_of(&a->preds, key, 17 + ml + vl);
+        r = slot ? *slot : NULL;
+        if (slot && !r && (r = calloc(1, sizeof *r))) {
+            r->device = device;
+            r->hour_us = dh[1];
+            memcpy(r->model, model, ml + 1);
+            memcpy(r->version, version, vl + 1);
+            *slot = r;
+        }
+        if (!r)
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
+        *cached = r;
     }
-    if (!r)
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
     bool pos = prob >= threshold;
     r->predictions++;
     r->positives += pos;
