@@ -374,6 +374,9 @@ typedef struct scored_rows {
 } scored_rows;
 
 #define SCORE_CHUNK 2048 /* rows per scoring job */
+/* ... and near the end of the batch, so that little is left to score once
+ * the last line is read (the main thread waits for that) */
+#define SCORE_TAIL 256
 
 static int scored_rows_alloc(scored_rows *s, size_t cap)
 {
@@ -638,7 +641,8 @@ static int accept_reading(batch *b, const span *sp, int dev, int64_t t, adt_err 
     pd->scored = (int)b->sc.n;
     if (add_scored(&b->sc, b->row, label))
         return adt_fail(err, ADT_EINTERNAL, "more rows to score than lines in the batch");
-    return submit_scoring(b, SCORE_CHUNK, err);
+    return submit_scoring(b, b->nlines - b->res->readings < SCORE_CHUNK ? SCORE_TAIL : SCORE_CHUNK,
+                          err);
 }
 
 static int batch_line(batch *b, const span *sp, adt_err *err)
