@@ -55,7 +55,7 @@ struct ingest {
     sqlite3_stmt *ins_reading, *ins_readings, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_mv,
         *sel_mv, *upd_twin, *upd_model;
     rollup_acc *rollups; /* the batch's, flushed before its commit */
-    scoreq *sq;          /* scores a batch's rows while they are stored */
+    scoreq *sq;          /* scores a batch's rows while its lines are read */
     model_scorer *scorer;
     int64_t scorer_checked_us;
     char data_dir[4096];
