@@ -650,6 +650,11 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
             return adt_fail(err, ADT_EINVAL, "payload: not a canonical JSON object");
         if ((rc = buf_append(b, it->payload, it->payload_len)))
             return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
+    } else if (canon_is_canonical(it->payload, it->payload_len, &leaf_lim)) {
+        /* Exactly the bytes canon_json would write (canon.h): stored as they
+         * are, without canonicalising them again. */
+        if ((rc = buf_append(b, it->payload, it->payload_len)))
+            return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
     } else if ((rc = canon_json(it->payload, it->payload_len, &leaf_lim, true, b, err))) {
         adt_err_prefix(err, "payload");
         return rc;
