@@ -39,7 +39,8 @@ typedef struct ledger ledger;
 typedef struct ledger_item {
     const char *source;  /* agent or component that submitted it (UTF-8, 1..128 bytes) */
     const char *type;    /* event type, e.g. "firmware.deploy" (1..128 bytes) */
-    const char *payload; /* the submitted event: a JSON object, canonicalised by the ledger */
+    const char *payload; /* the submitted event: a JSON object, canonicalised by the ledger
+                          * (stored as it is when canon_is_canonical accepts it) */
     size_t payload_len;
     const char *sig;     /* canonical JSON object: the submitter's signature, or NULL */
     size_t sig_len;
