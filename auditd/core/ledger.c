@@ -1191,6 +1191,7 @@ typedef struct verifier {
     bool level_done[64];
     ledger_verify_result *res;
     uint64_t key;            /* where a finding now would fall in the order of the checks (VKEY) */
+    uint64_t checkpoints;    /* checkpoints verified on this thread (vworker_add) */
 } verifier;
 
 /* The order in which one thread checking row after row would meet each
@@ -1464,40 +1465,49 @@ typedef struct vworker {
     ledger_verify_result res; /* the finding */
 } vworker;
 
+/* One row's own check, its bytes at d[0..it->len): an entry's leaf hash, a
+ * checkpoint's note. True when it holds; else the finding is in *res, its
+ * place in *key. */
+static bool vitem_ok(const ledger *lg, const vitem *it, const char *d, ledger_verify_result *res,
+                     uint64_t *key)
+{
+    if (it->kind == VI_ENTRY) {
+        merkle_hash lh;
+        merkle_leaf_hash(d, it->len, lh);
+        if (memcmp(lh, it->h, MERKLE_HASH_LEN) == 0)
+            return true;
+        vfail(res, true, it->n, "entry %llu: its bytes do not hash to the stored leaf hash (the "
+              "entry or its hash was altered)", (unsigned long long)it->n);
+        *key = VKEY_HASH(it->n);
+        return false;
+    }
+    uint64_t size = it->n, nsize;
+    merkle_hash nroot;
+    adt_err e2;
+    if (it->len == SIZE_MAX ||
+        note_verify_checkpoint(d, it->len, lg->origin, lg->pub, &nsize, nroot, &e2) != ADT_OK) {
+        vfail(res, size > 0, size ? size - 1 : 0, "checkpoint at size %llu: %s",
+              (unsigned long long)size, it->len == SIZE_MAX ? "missing note" : e2.msg);
+    } else if (nsize != size || memcmp(nroot, it->h, 32) != 0 || !it->croot_ok ||
+               memcmp(it->croot, it->h, 32) != 0) {
+        vfail(res, size > 0, size ? size - 1 : 0,
+              "checkpoint at size %llu does not match the tree recomputed from the entries "
+              "(entries before it were altered, or the checkpoint was)", (unsigned long long)size);
+    } else {
+        return true;
+    }
+    *key = VKEY_CKPT(size);
+    return false;
+}
+
 static void vworker_check(vworker *w, vbatch *b)
 {
     for (size_t k = 0; k < b->n && !w->failed; k++) {
         const vitem *it = &b->item[k];
-        const char *d = b->data.data + it->off;
-        if (it->kind == VI_ENTRY) {
-            merkle_hash lh;
-            merkle_leaf_hash(d, it->len, lh);
-            if (memcmp(lh, it->h, MERKLE_HASH_LEN) != 0) {
-                vfail(&w->res, true, it->n, "entry %llu: its bytes do not hash to the stored leaf "
-                      "hash (the entry or its hash was altered)", (unsigned long long)it->n);
-                w->key = VKEY_HASH(it->n);
-                w->failed = true;
-            }
-            continue;
-        }
-        uint64_t size = it->n, nsize;
-        merkle_hash nroot;
-        adt_err e2;
-        if (it->len == SIZE_MAX || note_verify_checkpoint(d, it->len, w->lg->origin, w->lg->pub,
-                                                          &nsize, nroot, &e2) != ADT_OK) {
-            vfail(&w->res, size > 0, size ? size - 1 : 0, "checkpoint at size %llu: %s",
-                  (unsigned long long)size, it->len == SIZE_MAX ? "missing note" : e2.msg);
-        } else if (nsize != size || memcmp(nroot, it->h, 32) != 0 || !it->croot_ok ||
-                   memcmp(it->croot, it->h, 32) != 0) {
-            vfail(&w->res, size > 0, size ? size - 1 : 0,
-                  "checkpoint at size %llu does not match the tree recomputed from the entries "
-                  "(entries before it were altered, or the checkpoint was)", (unsigned long long)size);
-        } else {
+        if (!vitem_ok(w->lg, it, b->data.data + it->off, &w->res, &w->key))
+            w->failed = true;
+        else if (it->kind == VI_CKPT)
             w->checkpoints++;
-            continue;
-        }
-        w->key = VKEY_CKPT(size);
-        w->failed = true;
     }
     b->n = 0;
     buf_reset(&b->data);
@@ -1529,7 +1539,7 @@ static void vworker_start(vworker *w, ledger *lg)
     w->lg = lg;
     w->res.ok = true;
     for (int k = 0; k < 2; k++)
-        buf_init(&w->b[k].data, VBATCH_BYTES + LEDGER_MAX_LEAF + NOTE_MAX);
+        buf_init(&w->b[k].data, VBATCH_BYTES + LEDGER_MAX_LEAF);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     w->started = pthread_create(&w->thread, NULL, vworker_run, w) == 0;
@@ -1568,10 +1578,22 @@ static vitem *vworker_item(vworker *w, size_t len)
     return &b->item[b->n];
 }
 
-/* Queue `it` with its bytes d[0..len) (NULL: none). False when the worker
- * has a finding or memory ran out (then *oom). */
-static bool vworker_add(vworker *w, const vitem *it, const void *d, size_t len, bool *oom)
+/* Queue `it` with its bytes d[0..len) (NULL: none) for the worker; bytes
+ * longer than any entry or note auditd writes (a damaged or forged row) are
+ * checked here, on the pass's thread (a finding then goes to v). False when
+ * there is a finding or memory ran out (then *oom). */
+static bool vworker_add(vworker *w, verifier *v, const vitem *it, const void *d, size_t len,
+                        bool *oom)
 {
+    if (d && len > LEDGER_MAX_LEAF) {
+        vitem big = *it;
+        big.len = len;
+        if (!vitem_ok(w->lg, &big, d, v->res, &v->key))
+            return false;
+        if (it->kind == VI_CKPT)
+            v->checkpoints++;
+        return true;
+    }
     vitem *slot = vworker_item(w, d ? len : 0);
     if (!slot)
         return false;
@@ -1619,7 +1641,7 @@ static bool verify_checkpoints_at(verifier *v, vworker *w, sqlite3_stmt *cs, int
         if (it.croot_ok)
             memcpy(it.croot, sqlite3_column_blob(cs, 1), 32);
         const char *note = (const char *)sqlite3_column_text(cs, 2);
-        if (!vworker_add(w, &it, note, note ? strlen(note) : 0, oom))
+        if (!vworker_add(w, v, &it, note, note ? strlen(note) : 0, oom))
             return false;
         (*rows)++;
         *cr = sqlite3_step(cs);
@@ -1827,7 +1849,7 @@ static int verify_entries(ledger *lg, verifier *v, vworker *w, merkle_frontier *
             goto out;
         }
         memcpy(it.h, sqlite3_column_blob(es, 2), MERKLE_HASH_LEN);
-        if (!vworker_add(w, &it, leaf ? leaf : "", len, &oom))
+        if (!vworker_add(w, v, &it, leaf ? leaf : "", len, &oom))
             goto out;
         if (!verify_entry(leaf ? leaf : "", len, i, prev, res) ||
             merkle_frontier_push(fr, it.h, verify_node, v))
@@ -1859,7 +1881,7 @@ static void verify_merge(verifier *v, vworker *w)
         *v->res = w->res;
         v->res->entries = entries;
     }
-    v->res->checkpoints = w->checkpoints;
+    v->res->checkpoints = w->checkpoints + v->checkpoints;
 }
 
 

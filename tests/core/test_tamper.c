@@ -643,6 +643,20 @@ START_TEST(test_first_of_two)
 }
 END_TEST
 
+/* A leaf replaced by one larger than any entry auditd writes (verify checks
+ * such a row on its own thread instead of copying it to the worker). */
+START_TEST(test_oversized_leaf)
+{
+    char *dir = make_ledger("t-big");
+    attack a;
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "UPDATE entries SET leaf = zeroblob(3145728) WHERE seq = 5");
+    attack_end(&a);
+    expect_detected(dir, 5, 5, "hash");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
 /* A ledger big enough that verify hands its rows to the worker thread in
  * several batches (512 rows each): an edit far in is still found at its
  * index, and so is the first of two. */
@@ -936,6 +950,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_consistent_rewrite_needs_witness);
     tcase_add_test(tc, test_first_of_two);
     tcase_add_test(tc, test_many_batches);
+    tcase_add_test(tc, test_oversized_leaf);
     suite_add_tcase(s, tc);
     TCase *raw = tcase_create("raw");
     tcase_set_timeout(raw, 60);
