@@ -4,7 +4,6 @@
 #include "canon.h"
 #include "controls.h"
 #include "cosigdb.h"
-#include "evindex.h"
 #include "hmap.h"
 #include "leaf.h"
 #include "ledger.h"
@@ -13,6 +12,7 @@
 #include "oplabel.h"
 #include "raci.h"
 #include "rfc3339.h"
+#include "rkeep.h"
 #include "rollup.h"
 #include "tdb.h"
 #include "tstore.h"
@@ -88,6 +88,19 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     *p = q;
     *cap = nc;
     return ADT_OK;
+}
+
+/* A new zeroed element at the end of (*arr, *n, *cap), or NULL with *rc set
+ * to ADT_ENOMEM. */
+static void *push(int *rc, void **arr, size_t *n, size_t *cap, size_t elem)
+{
+    if (grow(arr, cap, *n + 1, elem)) {
+        *rc = ADT_ENOMEM;
+        return NULL;
+    }
+    void *x = (char *)*arr + (*n)++ * elem;
+    memset(x, 0, elem);
+    return x;
 }
 
 /* ---- windows -------------------------------------------------------------- */
@@ -191,6 +204,7 @@ typedef struct mstate {
     uint32_t dev;
     uint8_t state; /* 0 running, 1 idle, 2 down */
     int64_t t;
+    uint64_t index; /* ledger index: equal times keep their ledger order */
 } mstate;
 
 typedef struct approval {
@@ -216,6 +230,21 @@ typedef struct dep {
     int64_t t;
 } dep;
 
+/* A label.set entry, kept as its leaf bytes (in scan.lb) for the
+ * operators' verdicts, which are built from all of them after the fold. */
+typedef struct labelrec {
+    uint64_t index;
+    size_t off, len;
+} labelrec;
+
+/* The ledger pass is a fold: each entry changes this state (and the fold's
+ * part of rdata: incidents, model markers, the previous report, the seen
+ * span, data_end_us, telemetry_batches) and nothing else, whatever the
+ * report's date, so the state after entries [0, n) can be kept and resumed
+ * (fold_save, fold_restore; rkeep.h). Everything that depends on the date,
+ * the RACI policy or the KPI definitions is computed after it
+ * (ledger_finish, time_model). What the fold keeps depends only on the
+ * windows (fold_key). */
 typedef struct scan {
     rdata *d;
     adt_err *err;
@@ -229,15 +258,29 @@ typedef struct scan {
     size_t nappr, cappr;
     regmetrics *reg;
     size_t nreg, creg;
-    size_t cdep;
+    rdata_deploy *alldep; /* every model.deploy; those by the report's date go to d->deploys */
+    size_t nalldep, calldep;
     dep *deps;
     size_t ndeps, cdeps;
-    rdata_drift *drift; /* every drift.detected, judged after the scan */
+    rdata_drift *drift; /* every drift.detected in the windows, judged after the scan */
     size_t ndrift, cdrift;
     fwdep fw[64];
     size_t nfw;
+    labelrec *lab;
+    size_t nlab, clab;
+    char *lb; /* the label.set leaves */
+    size_t nlb, clb;
+    /* A restored fold keeps, before the windows, only each device's last
+     * state (and where its down run began): a state dated before that one,
+     * arriving later in the ledger, would need what was dropped, so the fold
+     * is then rebuilt from entry 0 (stale). front[dev]: the time of the last
+     * kept state before the windows, INT64_MIN for none. */
+    int64_t *front;
+    size_t nfront;
+    bool stale;
     oplabel_set *ops; /* the operators' verdicts (label.set below the checkpoint) */
 } scan;
+
 
 static const char *jstr(const cJSON *o, const char *k)
 {
@@ -261,7 +304,7 @@ static bool jtime(const cJSON *o, const char *k, int64_t *out)
     return s && rfc3339_parse(s, strlen(s), out) == ADT_OK;
 }
 
-static void add_state(scan *s, const char *dev, const char *st, int64_t t)
+static void add_state(scan *s, const char *dev, const char *st, int64_t t, uint64_t index)
 {
     uint8_t code;
     if (!strcmp(st, "running"))
@@ -280,27 +323,24 @@ static void add_state(scan *s, const char *dev, const char *st, int64_t t)
             return;
         }
     }
-    if (grow((void **)&s->ms, &s->cms, s->nms + 1, sizeof *s->ms)) {
-        s->rc = ADT_ENOMEM;
+    if (t < span_from(s->d) && di < s->nfront && t < s->front[di])
+        s->stale = true;
+    mstate *m = push(&s->rc, (void **)&s->ms, &s->nms, &s->cms, sizeof *s->ms);
+    if (!m)
         return;
-    }
-    s->ms[s->nms++] = (mstate){(uint32_t)di, code, t};
-    kpi_inputs *w[MAX_WINDOWS];
-    int n = windows(s->d, t, w);
-    for (int i = 0; i < n; i++)
-        w[i]->state_events++;
+    *m = (mstate){(uint32_t)di, code, t, index};
     if (t > s->d->data_end_us)
         s->d->data_end_us = t;
     seen(s->d, t);
 }
 
-static void on_machine_state(scan *s, const cJSON *p)
+static void on_machine_state(scan *s, const cJSON *p, uint64_t index)
 {
     const char *dev = jstr(p, "device"), *st = jstr(p, "state");
     int64_t t;
     if (!dev || !st || !(jtime(p, "since", &t) || jtime(p, "time", &t)))
         return;
-    add_state(s, dev, st, t);
+    add_state(s, dev, st, t, index);
 }
 
 /* The string member `key` of canonical JSON `j` copied into out (no escapes
@@ -319,7 +359,7 @@ static bool member_str(const char *j, size_t n, const char *key, char *out, size
 
 /* machine.state is the most frequent event: read it without building a tree.
  * Returns false when the payload needs the full parser. */
-static bool machine_state_fast(scan *s, const char *p, size_t n)
+static bool machine_state_fast(scan *s, const char *p, size_t n, uint64_t index)
 {
     char dev[RDATA_STR], st[16], tm[64];
     if (!member_str(p, n, "device", dev, sizeof dev) || !member_str(p, n, "state", st, sizeof st))
@@ -329,7 +369,7 @@ static bool machine_state_fast(scan *s, const char *p, size_t n)
     int64_t t;
     if (rfc3339_parse(tm, strlen(tm), &t))
         return false;
-    add_state(s, dev, st, t);
+    add_state(s, dev, st, t, index);
     return true;
 }
 
@@ -345,13 +385,14 @@ static void on_incident(scan *s, const char *type, const cJSON *p, uint64_t inde
     if (!strcmp(type, "incident.open")) {
         if (i != SIZE_MAX || !in_range(t, span_from(d), span_to(d)))
             return;
-        if (grow((void **)&d->incidents, &s->cinc, d->nincidents + 1, sizeof *d->incidents) ||
-            smap_put(&s->incidents, id, d->nincidents)) {
+        rdata_incident *in = push(&s->rc, (void **)&d->incidents, &d->nincidents, &s->cinc,
+                                  sizeof *d->incidents);
+        if (!in)
+            return;
+        if (smap_put(&s->incidents, id, d->nincidents - 1)) {
             s->rc = ADT_ENOMEM;
             return;
         }
-        rdata_incident *in = &d->incidents[d->nincidents++];
-        memset(in, 0, sizeof *in);
         scopy(in->id, sizeof in->id, id);
         scopy(in->severity, sizeof in->severity, jstr(p, "severity"));
         scopy(in->activity, sizeof in->activity, jstr(p, "activity"));
@@ -427,11 +468,9 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
             seen(d, at);
         if (!cid || !actor)
             return;
-        if (grow((void **)&s->appr, &s->cappr, s->nappr + 1, sizeof *s->appr)) {
-            s->rc = ADT_ENOMEM;
+        approval *a = push(&s->rc, (void **)&s->appr, &s->nappr, &s->cappr, sizeof *s->appr);
+        if (!a)
             return;
-        }
-        approval *a = &s->appr[s->nappr++];
         scopy(a->change_id, sizeof a->change_id, cid);
         scopy(a->actor, sizeof a->actor, actor);
         return;
@@ -443,12 +482,9 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(p, "metrics");
         if (!cJSON_IsObject(m))
             return;
-        if (grow((void **)&s->reg, &s->creg, s->nreg + 1, sizeof *s->reg)) {
-            s->rc = ADT_ENOMEM;
+        regmetrics *r = push(&s->rc, (void **)&s->reg, &s->nreg, &s->creg, sizeof *s->reg);
+        if (!r)
             return;
-        }
-        regmetrics *r = &s->reg[s->nreg++];
-        memset(r, 0, sizeof *r);
         snprintf(r->key, sizeof r->key, "%s@%s", model, version);
         r->precision = r->recall = r->pr_auc = NAN;
         jnum(m, "precision", &r->precision);
@@ -461,26 +497,20 @@ static void on_model(scan *s, const char *type, const cJSON *p, uint64_t index)
         if (!jtime(p, "time", &t))
             return;
         seen(d, t);
-        if (grow((void **)&s->deps, &s->cdeps, s->ndeps + 1, sizeof *s->deps)) {
-            s->rc = ADT_ENOMEM;
+        dep *dp = push(&s->rc, (void **)&s->deps, &s->ndeps, &s->cdeps, sizeof *s->deps);
+        if (!dp)
             return;
-        }
-        scopy(s->deps[s->ndeps].model, sizeof s->deps[s->ndeps].model, model);
-        s->deps[s->ndeps++].t = t;
+        scopy(dp->model, sizeof dp->model, model);
+        dp->t = t;
         char label[96];
         snprintf(label, sizeof label, "model %.40s@%.20s", model, version);
         add_marker(d, t, label);
-        /* The inventory is as of the report's date: a model deployed after the
-         * period is listed, marked as such. */
-        int64_t horizon = d->as_of_us > d->period.to_us ? d->as_of_us : d->period.to_us;
-        if (t > horizon)
+        /* every deployment: the inventory, as of the report's date, is
+         * chosen after the fold (deploys_finish) */
+        rdata_deploy *x = push(&s->rc, (void **)&s->alldep, &s->nalldep, &s->calldep,
+                               sizeof *s->alldep);
+        if (!x)
             return;
-        if (grow((void **)&d->deploys, &s->cdep, d->ndeploys + 1, sizeof *d->deploys)) {
-            s->rc = ADT_ENOMEM;
-            return;
-        }
-        rdata_deploy *x = &d->deploys[d->ndeploys++];
-        memset(x, 0, sizeof *x);
         scopy(x->model, sizeof x->model, model);
         scopy(x->version, sizeof x->version, version);
         scopy(x->change_id, sizeof x->change_id, jstr(p, "change_id"));
@@ -501,12 +531,12 @@ static void on_drift(scan *s, const cJSON *p, uint64_t index)
     if (!model || !jtime(p, "time", &t))
         return;
     seen(s->d, t);
-    if (grow((void **)&s->drift, &s->cdrift, s->ndrift + 1, sizeof *s->drift)) {
-        s->rc = ADT_ENOMEM;
+    /* only the windows count it (drift_finish) */
+    if (!in_range(t, span_from(s->d), span_to(s->d)))
         return;
-    }
-    rdata_drift *x = &s->drift[s->ndrift++];
-    memset(x, 0, sizeof *x);
+    rdata_drift *x = push(&s->rc, (void **)&s->drift, &s->ndrift, &s->cdrift, sizeof *s->drift);
+    if (!x)
+        return;
     scopy(x->model, sizeof x->model, model);
     scopy(x->version, sizeof x->version, jstr(p, "version"));
     scopy(x->feature, sizeof x->feature, jstr(p, "feature"));
@@ -575,10 +605,15 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
     if (leaf_parse(leaf, len, index, &v, &perr))
         return 0;
     if (!strcmp(v.type, "label.set")) {
-        int r = oplabel_set_add_leaf(s->ops, index, leaf, len, s->err);
-        if (r)
-            s->rc = r;
-        return r ? 1 : 0;
+        labelrec *l = push(&s->rc, (void **)&s->lab, &s->nlab, &s->clab, sizeof *s->lab);
+        if (l && grow((void **)&s->lb, &s->clb, s->nlb + len, 1))
+            s->rc = ADT_ENOMEM;
+        if (s->rc)
+            return 1;
+        memcpy(s->lb + s->nlb, leaf, len);
+        *l = (labelrec){index, s->nlb, len};
+        s->nlb += len;
+        return 0;
     }
     int k;
     for (k = 0; k < T__N; k++)
@@ -586,13 +621,13 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
             break;
     if (k == T__N)
         return 0;
-    if (k == T_STATE && machine_state_fast(s, v.payload, v.payload_len))
+    if (k == T_STATE && machine_state_fast(s, v.payload, v.payload_len, index))
         return s->rc ? 1 : 0;
     cJSON *p = cJSON_ParseWithLength(v.payload, v.payload_len);
     if (!p)
         return 0;
     switch (k) {
-    case T_STATE: on_machine_state(s, p); break;
+    case T_STATE: on_machine_state(s, p, index); break;
     case T_INC_OPEN:
     case T_INC_ACK:
     case T_INC_RESOLVE: on_incident(s, wanted[k], p, index); break;
@@ -609,103 +644,6 @@ static int scan_fn(void *ctx, uint64_t index, const char *leaf, size_t len)
     return s->rc ? 1 : 0;
 }
 
-/* ---- the history before the windows, through the event index -------------- */
-
-typedef struct hist {
-    scan *s;
-    ledger *lg;
-    buf leaf;
-    uint64_t read;
-} hist;
-
-static int hist_one(void *ctx, uint64_t idx)
-{
-    hist *h = ctx;
-    h->read++;
-    int rc = ledger_entry(h->lg, idx, &h->leaf, h->s->err);
-    if (rc)
-        return rc;
-    return scan_fn(h->s, idx, h->leaf.data, h->leaf.len) ? (h->s->rc ? h->s->rc : ADT_EINTERNAL)
-                                                          : ADT_OK;
-}
-
-/* Where the sequential pass starts, having read what comes before it.
- *
- * The pass reads every entry from the first one of the types the report
- * uses (but telemetry.batch, dated by its ingestion) whose event time is at
- * or after the earliest window start (span_from), up to the report's tree
- * size. Before that entry only those types matter (the last state of each
- * machine, incidents still open, approvals, models, drift, previous reports,
- * firmware, operators' labels): the event index (evindex.h) lists them by
- * type, and each is read by its index, in ledger order, so the result is
- * the one of a pass over every entry. The index is trusted only when it
- * covers every entry below the tree size after its catch-up, and used only
- * when it holds at least half of them already (indexing an entry costs
- * several reads of it); otherwise the pass starts at 0 and the log says why.
- * Returns the start; an error only when an entry the index names cannot be
- * read. */
-static int history_by_index(const char *data_dir, ledger *lg, scan *s, uint64_t *start)
-{
-    rdata *d = s->d;
-    *start = 0;
-    evindex *ix = NULL;
-    adt_err ie;
-    uint64_t covered = 0, first = 0;
-    const char *types[T__N + 1];
-    for (int k = 0; k < T__N; k++)
-        types[k] = wanted[k];
-    types[T__N] = "label.set";
-    /* A telemetry.batch's event time is when auditd ingested it, not the
-     * time of its readings (a backfill, a simulated plant): it does not say
-     * where the windows start in the ledger. */
-    const char *dated[T__N + 1];
-    size_t ndated = 0;
-    for (size_t k = 0; k < T__N + 1; k++)
-        if (k != T_BATCH)
-            dated[ndated++] = types[k];
-    uint64_t have = 0;
-    int rc = evindex_open(data_dir, &ix, &ie);
-    if (!rc)
-        rc = evindex_indexed(ix, &have, &ie);
-    /* An index that lacks most of the report's entries (never built: no
-     * search has asked for it) is not worth building here. */
-    if (!rc && have < d->tree_size / 2)
-        rc = adt_fail(&ie, ADT_ENOTFOUND,
-                      "it holds %llu of the %llu entries; the daemon's event search "
-                      "(GET /v1/events) brings it up to date",
-                      (unsigned long long)have, (unsigned long long)d->tree_size);
-    if (!rc)
-        rc = evindex_catch_up(ix, lg, &ie);
-    if (!rc)
-        rc = evindex_count_below(ix, d->tree_size, &covered, &ie);
-    if (!rc && covered != d->tree_size)
-        rc = adt_fail(&ie, ADT_ECORRUPT, "it holds %llu of the %llu entries",
-                      (unsigned long long)covered, (unsigned long long)d->tree_size);
-    if (!rc)
-        rc = evindex_first_from(ix, dated, ndated, span_from(d), d->tree_size, &first, &ie);
-    if (rc) {
-        /* Debug, not info: reading the whole ledger is the normal path of a
-         * command-line report, not a problem to show every user. */
-        log_msg(LOG_DEBUG, "reports",
-                "the events index is not usable (%s): the report reads the whole ledger", ie.msg);
-        evindex_close(ix);
-        return ADT_OK;
-    }
-    if (first > 0) {
-        hist h = {s, lg, {0}, 0};
-        buf_init(&h.leaf, LEDGER_MAX_LEAF);
-        rc = evindex_each_of_types(ix, types, T__N + 1, first, hist_one, &h, s->err);
-        buf_free(&h.leaf);
-        log_msg(LOG_DEBUG, "reports",
-                "history before entry %llu: %llu entries of the types the report uses, by index",
-                (unsigned long long)first, (unsigned long long)h.read);
-    }
-    evindex_close(ix);
-    if (!rc)
-        *start = first;
-    return rc;
-}
-
 /* ---- time model from machine.state ---------------------------------------- */
 
 static int ms_cmp(const void *a, const void *b)
@@ -715,6 +653,8 @@ static int ms_cmp(const void *a, const void *b)
         return x->dev < y->dev ? -1 : 1;
     if (x->t != y->t)
         return x->t < y->t ? -1 : 1;
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
     return 0;
 }
 
@@ -783,7 +723,12 @@ static void time_model(scan *s)
     rdata *d = s->d;
     if (!s->nms)
         return;
-    qsort(s->ms, s->nms, sizeof *s->ms, ms_cmp);
+    /* a restored fold is in order already (fold_save writes it sorted) */
+    size_t k = 1;
+    while (k < s->nms && ms_cmp(&s->ms[k - 1], &s->ms[k]) <= 0)
+        k++;
+    if (k < s->nms)
+        qsort(s->ms, s->nms, sizeof *s->ms, ms_cmp);
     int64_t horizon = d->data_end_us;
     if (d->as_of_us && d->as_of_us < horizon)
         horizon = d->as_of_us;
@@ -794,6 +739,8 @@ static void time_model(scan *s)
         int prev_state = first ? -1 : s->ms[i - 1].state;
         kpi_inputs *w[MAX_WINDOWS];
         int n = windows(d, m->t, w);
+        for (int j = 0; j < n; j++)
+            w[j]->state_events++;
         if (m->state == 2 && prev_state != 2) {
             down_start = m->t;
             for (int j = 0; j < n; j++)
@@ -808,6 +755,505 @@ static void time_model(scan *s)
         int64_t end = last ? (horizon > m->t ? horizon : m->t) : s->ms[i + 1].t;
         add_interval(d, m->t, end, m->state);
     }
+}
+
+/* ---- the kept fold (rkeep.h) ------------------------------------------------ */
+
+/* Bump when what the fold keeps or how an entry changes it changes (here,
+ * or in how core's leaf view and canonical JSON read an entry): a state
+ * saved by other code is then never resumed. */
+#define FOLD_VERSION 1
+
+/* Everything the fold depends on besides the entries: its format and the
+ * bounds it filters by (the span of all windows for states, incidents and
+ * drift; the previous period's start and the period's end for the
+ * deployment markers). */
+static void fold_key(const rdata *d, char key[RKEEP_KEY_MAX])
+{
+    snprintf(key, RKEEP_KEY_MAX, "rdata-fold/%d span=%lld..%lld markers=%lld..%lld",
+             FOLD_VERSION, (long long)span_from(d), (long long)span_to(d),
+             (long long)d->period.prev_from_us, (long long)d->period.to_us);
+}
+
+/* The fold's own part of rdata and of the scan back to nothing. */
+static void fold_reset(scan *s)
+{
+    rdata *d = s->d;
+    smap_free(&s->devices);
+    smap_free(&s->incidents);
+    free(s->ms);
+    free(s->appr);
+    free(s->reg);
+    free(s->alldep);
+    free(s->deps);
+    free(s->drift);
+    free(s->lab);
+    free(s->lb);
+    free(s->front);
+    free(d->incidents);
+    oplabel_set *ops = s->ops;
+    adt_err *err = s->err;
+    memset(s, 0, sizeof *s);
+    s->d = d;
+    s->err = err;
+    s->ops = ops;
+    d->incidents = NULL;
+    d->nincidents = 0;
+    d->nmarkers = 0;
+    d->data_end_us = d->seen_from_us = d->seen_to_us = 0;
+    d->telemetry_batches = 0;
+    d->has_prev_report = false;
+    d->prev_report_index = d->prev_tree_size = 0;
+    memset(d->prev_root, 0, sizeof d->prev_root);
+    d->prev_report_period[0] = d->prev_report_format[0] = d->prev_report_sha256[0] = 0;
+}
+
+/* The keys of a string map by their index (borrowed from the map). */
+static const char **smap_keys(const smap *m)
+{
+    const char **k = calloc(m->n ? m->n : 1, sizeof *k);
+    size_t it = 0, kl;
+    const char *key;
+    void *v;
+    while (k && hmap_next(&m->m, &it, &key, &kl, &v))
+        if ((size_t)(uintptr_t)v - 1 < m->n)
+            k[(size_t)(uintptr_t)v - 1] = key;
+    return k;
+}
+
+static void w_smap(rkeep_w *w, const smap *m)
+{
+    const char **k = smap_keys(m);
+    if (!k) {
+        w->oom = true;
+        return;
+    }
+    rkeep_w_u64(w, m->n);
+    for (size_t i = 0; i < m->n; i++)
+        rkeep_w_str(w, k[i]);
+    free(k);
+}
+
+static void r_smap(rkeep_r *r, scan *s, smap *m)
+{
+    size_t n = rkeep_r_count(r, 8);
+    for (size_t i = 0; i < n && !r->bad; i++) {
+        size_t l = 0;
+        const uint8_t *p = rkeep_r_bytes(r, &l);
+        char *key = p ? malloc(l + 1) : NULL;
+        if (p && !key) {
+            s->rc = ADT_ENOMEM;
+            r->bad = true;
+            return;
+        }
+        if (key) {
+            memcpy(key, p, l);
+            key[l] = 0;
+        }
+        /* keys are distinct and hold no NUL: anything else is a damaged state */
+        if (!p || memchr(p, 0, l) || smap_get(m, key) != SIZE_MAX || smap_put(m, key, i))
+            r->bad = true;
+        free(key);
+    }
+}
+
+/* The machine states a later fold and the time model need: per device, all
+ * states in the windows' span; before it, the last state (and, when it is
+ * down, the state its down run began with: the time to repair counts from
+ * there); after it, the first (it ends the last state in the span). The time
+ * model over these gives what it gives over all states (time_model: the
+ * states outside the span add nothing to any window but those). */
+static void w_states(rkeep_w *w, const scan *s)
+{
+    const rdata *d = s->d;
+    mstate *m = s->nms ? malloc(s->nms * sizeof *m) : NULL;
+    if (s->nms && !m) {
+        w->oom = true;
+        return;
+    }
+    if (s->nms) {
+        memcpy(m, s->ms, s->nms * sizeof *m);
+        qsort(m, s->nms, sizeof *m, ms_cmp);
+    }
+    int64_t from = span_from(d), to = span_to(d);
+    size_t nkeep = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass)
+            rkeep_w_u64(w, nkeep);
+        for (size_t a = 0; a < s->nms;) {
+            size_t e = a;
+            while (e < s->nms && m[e].dev == m[a].dev)
+                e++;
+            size_t p = a, q;
+            while (p < e && m[p].t < from)
+                p++;
+            for (q = p; q < e && m[q].t < to; q++)
+                ;
+            size_t keep[2], nk = 0;
+            if (p > a) {
+                size_t run = p - 1;
+                while (m[p - 1].state == 2 && run > a && m[run - 1].state == 2)
+                    run--;
+                if (run != p - 1)
+                    keep[nk++] = run;
+                keep[nk++] = p - 1;
+            }
+            for (int x = 0; x < 3; x++) {
+                size_t lo = x == 0 ? 0 : x == 1 ? p : q;
+                size_t hi = x == 0 ? nk : x == 1 ? q : (q < e ? q + 1 : q);
+                for (size_t i = lo; i < hi; i++) {
+                    const mstate *k = x == 0 ? &m[keep[i]] : &m[i];
+                    if (!pass) {
+                        nkeep++;
+                        continue;
+                    }
+                    rkeep_w_u64(w, (uint64_t)k->dev << 8 | k->state);
+                    rkeep_w_i64(w, k->t);
+                    rkeep_w_u64(w, k->index);
+                }
+            }
+            a = e;
+        }
+    }
+    free(m);
+}
+
+static void r_states(rkeep_r *r, scan *s)
+{
+    size_t n = rkeep_r_count(r, 24);
+    if (r->bad)
+        return;
+    if (n && !(s->ms = malloc(n * sizeof *s->ms))) {
+        s->rc = ADT_ENOMEM;
+        r->bad = true;
+        return;
+    }
+    s->cms = n;
+    s->nfront = s->devices.n;
+    if (!(s->front = malloc((s->nfront ? s->nfront : 1) * sizeof *s->front))) {
+        s->rc = ADT_ENOMEM;
+        r->bad = true;
+        return;
+    }
+    for (size_t i = 0; i < s->nfront; i++)
+        s->front[i] = INT64_MIN;
+    int64_t from = span_from(s->d);
+    for (size_t i = 0; i < n && !r->bad; i++) {
+        mstate *m = &s->ms[s->nms++];
+        uint64_t ds = rkeep_r_u64(r), dev = ds >> 8, st = ds & 0xff;
+        m->t = rkeep_r_i64(r);
+        m->index = rkeep_r_u64(r);
+        if (dev >= s->devices.n || st > 2) {
+            r->bad = true;
+            return;
+        }
+        m->dev = (uint32_t)dev;
+        m->state = (uint8_t)st;
+        if (m->t < from && m->t > s->front[dev])
+            s->front[dev] = m->t;
+    }
+}
+
+/* The fold's state as bytes (after the fold of entries [0, size)). */
+static void fold_save(const scan *s, const char *key, rkeep_w *w)
+{
+    const rdata *d = s->d;
+    rkeep_w_u64(w, FOLD_VERSION);
+    rkeep_w_str(w, key); /* a state stored under another key is not resumed */
+    rkeep_w_i64(w, d->data_end_us);
+    rkeep_w_i64(w, d->seen_from_us);
+    rkeep_w_i64(w, d->seen_to_us);
+    rkeep_w_u64(w, d->telemetry_batches);
+    rkeep_w_u64(w, d->has_prev_report);
+    rkeep_w_u64(w, d->prev_report_index);
+    rkeep_w_u64(w, d->prev_tree_size);
+    rkeep_w_bytes(w, d->prev_root, sizeof d->prev_root);
+    rkeep_w_str(w, d->prev_report_period);
+    rkeep_w_str(w, d->prev_report_format);
+    rkeep_w_str(w, d->prev_report_sha256);
+    w_smap(w, &s->devices);
+    w_states(w, s);
+    w_smap(w, &s->incidents);
+    rkeep_w_u64(w, d->nincidents);
+    for (size_t i = 0; i < d->nincidents; i++) {
+        const rdata_incident *in = &d->incidents[i];
+        rkeep_w_str(w, in->id);
+        rkeep_w_str(w, in->severity);
+        rkeep_w_str(w, in->activity);
+        rkeep_w_str(w, in->summary);
+        rkeep_w_i64(w, in->opened_us);
+        rkeep_w_i64(w, in->acked_us);
+        rkeep_w_i64(w, in->resolved_us);
+        rkeep_w_u64(w, in->index);
+    }
+    rkeep_w_u64(w, d->nmarkers);
+    for (size_t i = 0; i < d->nmarkers; i++) {
+        rkeep_w_i64(w, d->markers[i].time_us);
+        rkeep_w_str(w, d->markers[i].label);
+    }
+    rkeep_w_u64(w, s->nfw);
+    for (size_t i = 0; i < s->nfw; i++) {
+        rkeep_w_i64(w, s->fw[i].t);
+        rkeep_w_str(w, s->fw[i].device);
+        rkeep_w_str(w, s->fw[i].label);
+    }
+    rkeep_w_u64(w, s->nappr);
+    for (size_t i = 0; i < s->nappr; i++) {
+        rkeep_w_str(w, s->appr[i].change_id);
+        rkeep_w_str(w, s->appr[i].actor);
+    }
+    rkeep_w_u64(w, s->nreg);
+    for (size_t i = 0; i < s->nreg; i++) {
+        rkeep_w_str(w, s->reg[i].key);
+        rkeep_w_f64(w, s->reg[i].precision);
+        rkeep_w_f64(w, s->reg[i].recall);
+        rkeep_w_f64(w, s->reg[i].pr_auc);
+    }
+    rkeep_w_u64(w, s->ndeps);
+    for (size_t i = 0; i < s->ndeps; i++) {
+        rkeep_w_str(w, s->deps[i].model);
+        rkeep_w_i64(w, s->deps[i].t);
+    }
+    rkeep_w_u64(w, s->nalldep);
+    for (size_t i = 0; i < s->nalldep; i++) {
+        const rdata_deploy *x = &s->alldep[i];
+        rkeep_w_str(w, x->model);
+        rkeep_w_str(w, x->version);
+        rkeep_w_str(w, x->change_id);
+        rkeep_w_str(w, x->deployed_by);
+        rkeep_w_str(w, x->artifact);
+        rkeep_w_i64(w, x->time_us);
+        rkeep_w_u64(w, x->index);
+    }
+    rkeep_w_u64(w, s->ndrift);
+    for (size_t i = 0; i < s->ndrift; i++) {
+        const rdata_drift *x = &s->drift[i];
+        rkeep_w_str(w, x->model);
+        rkeep_w_str(w, x->version);
+        rkeep_w_str(w, x->feature);
+        rkeep_w_f64(w, x->psi);
+        rkeep_w_f64(w, x->ks);
+        rkeep_w_f64(w, x->threshold);
+        rkeep_w_i64(w, x->time_us);
+        rkeep_w_u64(w, x->index);
+    }
+    rkeep_w_u64(w, s->nlab);
+    for (size_t i = 0; i < s->nlab; i++) {
+        rkeep_w_u64(w, s->lab[i].index);
+        rkeep_w_bytes(w, s->lb + s->lab[i].off, s->lab[i].len);
+    }
+}
+
+/* Room for n more elements in (*arr, cap) of a restored list; false (r bad)
+ * when the count is beyond what the state could hold. */
+static bool r_room(rkeep_r *r, scan *s, void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (r->bad)
+        return false;
+    if (grow(arr, cap, n ? n : 1, elem)) {
+        s->rc = ADT_ENOMEM;
+        r->bad = true;
+        return false;
+    }
+    return true;
+}
+
+/* The fold's state from bytes written by fold_save; false when they do not
+ * read back whole (the caller resets the fold and rebuilds it). */
+static bool fold_restore(scan *s, const char *key, const uint8_t *p, size_t len)
+{
+    rdata *d = s->d;
+    rkeep_r rr = {p, len, 0, false}, *r = &rr;
+    char its[RKEEP_KEY_MAX];
+    if (rkeep_r_u64(r) != FOLD_VERSION)
+        return false;
+    rkeep_r_str(r, its, sizeof its);
+    if (r->bad || strcmp(its, key))
+        return false;
+    d->data_end_us = rkeep_r_i64(r);
+    d->seen_from_us = rkeep_r_i64(r);
+    d->seen_to_us = rkeep_r_i64(r);
+    d->telemetry_batches = rkeep_r_u64(r);
+    d->has_prev_report = rkeep_r_u64(r) != 0;
+    d->prev_report_index = rkeep_r_u64(r);
+    d->prev_tree_size = rkeep_r_u64(r);
+    size_t n = 0;
+    const uint8_t *root = rkeep_r_bytes(r, &n);
+    if (root && n == sizeof d->prev_root)
+        memcpy(d->prev_root, root, n);
+    else
+        r->bad = true;
+    rkeep_r_str(r, d->prev_report_period, sizeof d->prev_report_period);
+    rkeep_r_str(r, d->prev_report_format, sizeof d->prev_report_format);
+    rkeep_r_str(r, d->prev_report_sha256, sizeof d->prev_report_sha256);
+    r_smap(r, s, &s->devices);
+    r_states(r, s);
+    r_smap(r, s, &s->incidents);
+    n = rkeep_r_count(r, 72);
+    if (r_room(r, s, (void **)&d->incidents, &s->cinc, n, sizeof *d->incidents))
+        for (size_t i = 0; i < n && !r->bad; i++) {
+            rdata_incident *in = &d->incidents[d->nincidents++];
+            memset(in, 0, sizeof *in);
+            rkeep_r_str(r, in->id, sizeof in->id);
+            rkeep_r_str(r, in->severity, sizeof in->severity);
+            rkeep_r_str(r, in->activity, sizeof in->activity);
+            rkeep_r_str(r, in->summary, sizeof in->summary);
+            in->opened_us = rkeep_r_i64(r);
+            in->acked_us = rkeep_r_i64(r);
+            in->resolved_us = rkeep_r_i64(r);
+            in->index = rkeep_r_u64(r);
+            in->sla = -1;
+        }
+    if (!r->bad && s->incidents.n != d->nincidents)
+        r->bad = true;
+    n = rkeep_r_count(r, 16);
+    if (n > RDATA_MAX_MARKERS)
+        r->bad = true;
+    for (size_t i = 0; i < n && !r->bad; i++) {
+        d->markers[d->nmarkers].time_us = rkeep_r_i64(r);
+        rkeep_r_str(r, d->markers[d->nmarkers].label, sizeof d->markers[0].label);
+        d->nmarkers++;
+    }
+    n = rkeep_r_count(r, 24);
+    if (n > sizeof s->fw / sizeof s->fw[0])
+        r->bad = true;
+    for (size_t i = 0; i < n && !r->bad; i++) {
+        fwdep *f = &s->fw[s->nfw++];
+        f->t = rkeep_r_i64(r);
+        rkeep_r_str(r, f->device, sizeof f->device);
+        rkeep_r_str(r, f->label, sizeof f->label);
+    }
+    n = rkeep_r_count(r, 16);
+    if (r_room(r, s, (void **)&s->appr, &s->cappr, n, sizeof *s->appr))
+        for (size_t i = 0; i < n && !r->bad; i++) {
+            approval *a = &s->appr[s->nappr++];
+            rkeep_r_str(r, a->change_id, sizeof a->change_id);
+            rkeep_r_str(r, a->actor, sizeof a->actor);
+        }
+    n = rkeep_r_count(r, 32);
+    if (r_room(r, s, (void **)&s->reg, &s->creg, n, sizeof *s->reg))
+        for (size_t i = 0; i < n && !r->bad; i++) {
+            regmetrics *g = &s->reg[s->nreg++];
+            rkeep_r_str(r, g->key, sizeof g->key);
+            g->precision = rkeep_r_f64(r);
+            g->recall = rkeep_r_f64(r);
+            g->pr_auc = rkeep_r_f64(r);
+        }
+    n = rkeep_r_count(r, 16);
+    if (r_room(r, s, (void **)&s->deps, &s->cdeps, n, sizeof *s->deps))
+        for (size_t i = 0; i < n && !r->bad; i++) {
+            dep *x = &s->deps[s->ndeps++];
+            rkeep_r_str(r, x->model, sizeof x->model);
+            x->t = rkeep_r_i64(r);
+        }
+    n = rkeep_r_count(r, 56);
+    if (r_room(r, s, (void **)&s->alldep, &s->calldep, n, sizeof *s->alldep))
+        for (size_t i = 0; i < n && !r->bad; i++) {
+            rdata_deploy *x = &s->alldep[s->nalldep++];
+            memset(x, 0, sizeof *x);
+            rkeep_r_str(r, x->model, sizeof x->model);
+            rkeep_r_str(r, x->version, sizeof x->version);
+            rkeep_r_str(r, x->change_id, sizeof x->change_id);
+            rkeep_r_str(r, x->deployed_by, sizeof x->deployed_by);
+            rkeep_r_str(r, x->artifact, sizeof x->artifact);
+            x->time_us = rkeep_r_i64(r);
+            x->index = rkeep_r_u64(r);
+        }
+    n = rkeep_r_count(r, 64);
+    if (r_room(r, s, (void **)&s->drift, &s->cdrift, n, sizeof *s->drift))
+        for (size_t i = 0; i < n && !r->bad; i++) {
+            rdata_drift *x = &s->drift[s->ndrift++];
+            memset(x, 0, sizeof *x);
+            rkeep_r_str(r, x->model, sizeof x->model);
+            rkeep_r_str(r, x->version, sizeof x->version);
+            rkeep_r_str(r, x->feature, sizeof x->feature);
+            x->psi = rkeep_r_f64(r);
+            x->ks = rkeep_r_f64(r);
+            x->threshold = rkeep_r_f64(r);
+            x->time_us = rkeep_r_i64(r);
+            x->index = rkeep_r_u64(r);
+        }
+    n = rkeep_r_count(r, 16);
+    if (r_room(r, s, (void **)&s->lab, &s->clab, n, sizeof *s->lab))
+        for (size_t i = 0; i < n && !r->bad; i++) {
+            uint64_t index = rkeep_r_u64(r);
+            size_t l = 0;
+            const uint8_t *leaf = rkeep_r_bytes(r, &l);
+            if (!leaf || grow((void **)&s->lb, &s->clb, s->nlb + l, 1)) {
+                r->bad = true;
+                break;
+            }
+            if (l)
+                memcpy(s->lb + s->nlb, leaf, l);
+            s->lab[s->nlab++] = (labelrec){index, s->nlb, l};
+            s->nlb += l;
+        }
+    return !r->bad && r->pos == r->len;
+}
+
+/* The ledger pass: entries [0, tree_size) folded, resuming the kept fold of
+ * these windows when it covers a prefix of this ledger (the same root at its
+ * size) no longer than the checkpoint; otherwise from entry 0. The fold
+ * reached is kept for the next report, unless the kept one is further along
+ * (a report at an older `--at-size`). A cache that cannot be opened, read or
+ * written changes nothing but the time the report takes. */
+static int ledger_fold(const char *data_dir, ledger *lg, scan *s, adt_err *err)
+{
+    rdata *d = s->d;
+    char key[RKEEP_KEY_MAX];
+    fold_key(d, key);
+    rkeep *k = NULL;
+    adt_err ke = {0};
+    if (rkeep_open(data_dir, &k, &ke)) {
+        log_msg(LOG_DEBUG, "reports", "no kept fold (%s): reading the whole ledger", ke.msg);
+        k = NULL;
+    }
+    uint64_t from = 0, ksize = 0;
+    bool newer = false; /* a valid kept fold beyond this checkpoint */
+    uint8_t *st = NULL;
+    size_t stlen = 0;
+    merkle_hash kroot, mine;
+    if (k && rkeep_load(k, key, &ksize, kroot, &st, &stlen, &ke) == ADT_OK) {
+        bool same = ledger_root(lg, ksize, mine, &ke) == ADT_OK && !memcmp(mine, kroot, sizeof mine);
+        if (same && ksize <= d->tree_size && fold_restore(s, key, st, stlen)) {
+            from = ksize;
+        } else {
+            newer = same && ksize > d->tree_size;
+            if (!newer)
+                log_msg(LOG_INFO, "reports",
+                        "the kept fold for %s does not match this ledger or does not read back: "
+                        "rebuilt from the ledger", d->period.label);
+            fold_reset(s);
+        }
+    } else if (k && ke.code != ADT_ENOTFOUND) {
+        log_msg(LOG_INFO, "reports", "the kept fold for %s is not usable (%s): rebuilt from the ledger",
+                d->period.label, ke.msg);
+    }
+    free(st);
+    int rc = ledger_scan(lg, from, d->tree_size, scan_fn, s, err);
+    if (!rc && !s->rc && s->stale) {
+        log_msg(LOG_DEBUG, "reports", "a machine state dated before what the kept fold holds: "
+                                      "folding from entry 0");
+        fold_reset(s);
+        from = 0;
+        rc = s->rc ? s->rc : ledger_scan(lg, 0, d->tree_size, scan_fn, s, err);
+    }
+    if (!rc && s->rc)
+        rc = s->rc;
+    d->fold_from = from;
+    log_msg(LOG_DEBUG, "reports", "%s: ledger fold from entry %llu to %llu (%s)", d->period.label,
+            (unsigned long long)from, (unsigned long long)d->tree_size,
+            from ? "resumed" : newer ? "kept fold is further along" : "from the start");
+    if (!rc && k && !newer && (from < d->tree_size || !from)) {
+        rkeep_w w = {0};
+        fold_save(s, key, &w);
+        if (w.oom || rkeep_save(k, key, d->tree_size, d->root, w.p, w.len, &ke))
+            log_msg(LOG_INFO, "reports", "not keeping the fold for %s: %s", d->period.label,
+                    w.oom ? "out of memory" : ke.msg);
+        rkeep_w_free(&w);
+    }
+    rkeep_close(k);
+    return rc;
 }
 
 /* ---- incidents: SLA and owners -------------------------------------------- */
@@ -933,17 +1379,28 @@ static void drift_finish(scan *s)
             w[j]->drift_events++;
         if (!in_cur(d, x->time_us) || d->ndrift >= RDATA_MAX_LIST)
             continue;
-        if (grow((void **)&d->drift, &cap, d->ndrift + 1, sizeof *d->drift)) {
-            s->rc = ADT_ENOMEM;
+        rdata_drift *y = push(&s->rc, (void **)&d->drift, &d->ndrift, &cap, sizeof *d->drift);
+        if (!y)
             return;
-        }
-        d->drift[d->ndrift++] = *x;
+        *y = *x;
     }
 }
 
 static void deploys_finish(scan *s)
 {
     rdata *d = s->d;
+    /* The inventory is as of the report's date: a model deployed after the
+     * period is listed, marked as such. */
+    int64_t horizon = d->as_of_us > d->period.to_us ? d->as_of_us : d->period.to_us;
+    size_t cap = 0;
+    for (size_t i = 0; i < s->nalldep; i++) {
+        if (s->alldep[i].time_us > horizon)
+            continue;
+        rdata_deploy *x = push(&s->rc, (void **)&d->deploys, &d->ndeploys, &cap, sizeof *d->deploys);
+        if (!x)
+            return;
+        *x = s->alldep[i];
+    }
     for (size_t i = 0; i < d->ndeploys; i++) {
         rdata_deploy *x = &d->deploys[i];
         size_t used = 0;
@@ -1313,10 +1770,11 @@ static void list_findings(rdata *d)
         rule_controls(r, ri, ctl, sizeof ctl, fwname, sizeof fwname);
         for (size_t k = 0; k < x->nfindings; k++) {
             const eval_finding *f = &x->findings[k];
-            if (grow((void **)&d->findings, &cap, d->nfindings + 1, sizeof *d->findings))
+            int rc = 0;
+            rdata_finding *g = push(&rc, (void **)&d->findings, &d->nfindings, &cap,
+                                    sizeof *d->findings);
+            if (!g)
                 return;
-            rdata_finding *g = &d->findings[d->nfindings++];
-            memset(g, 0, sizeof *g);
             scopy(g->framework, sizeof g->framework, fwname);
             scopy(g->control, sizeof g->control, ctl[0] ? ctl : "(no control in scope)");
             g->severity = kpi_severity_index(x->severity) < 0 ? "medium" : x->severity;
@@ -1515,8 +1973,12 @@ static void scan_free(scan *s)
     free(s->ms);
     free(s->appr);
     free(s->reg);
+    free(s->alldep);
     free(s->deps);
     free(s->drift);
+    free(s->lab);
+    free(s->lb);
+    free(s->front);
     oplabel_set_free(s->ops);
 }
 
@@ -1610,19 +2072,17 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     s.d = d;
     s.err = err;
     int64_t t0 = rfc3339_now_us();
-    rc = oplabel_set_new(&s.ops, err);
-    uint64_t start = 0;
-    if (!rc)
-        rc = history_by_index(data_dir, lg, &s, &start);
-    if (!rc)
-        rc = ledger_scan(lg, start, d->tree_size, scan_fn, &s, err);
-    /* Every entry below the tree size is accounted for: read, or known from
-     * the index to be of a type the report does not use. */
+    rc = ledger_fold(data_dir, lg, &s, err);
+    /* Every entry below the tree size is accounted for: folded now or by the
+     * kept fold this one resumed. */
     d->entries_scanned = d->tree_size;
     int64_t t1 = rfc3339_now_us();
-    if (!rc && s.rc)
-        rc = s.rc == ADT_ENOMEM ? adt_fail(err, s.rc, "out of memory while reading the ledger")
-                                : s.rc;
+    if (rc == ADT_ENOMEM)
+        rc = adt_fail(err, rc, "out of memory while reading the ledger");
+    if (!rc)
+        rc = oplabel_set_new(&s.ops, err);
+    for (size_t i = 0; !rc && i < s.nlab; i++)
+        rc = oplabel_set_add_leaf(s.ops, s.lab[i].index, s.lb + s.lab[i].off, s.lab[i].len, err);
     if (!rc)
         rc = oplabel_set_finish(s.ops, err);
     if (rc) {

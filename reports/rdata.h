@@ -3,7 +3,8 @@
  * Sources, each optional (absent data makes the KPIs that need it "not
  * available", never zero):
  *  - the ledger, entries [0, tree_size) of the latest signed checkpoint (or
- *    of `at_size`), one ledger_scan: machine.state, incident.*,
+ *    of `at_size`), folded once (the state after the fold is kept per set of
+ *    windows and resumed by the next report: rkeep.h): machine.state, incident.*,
  *    change.approve, model.register/deploy, firmware.deploy, drift.detected,
  *    telemetry.batch, report.issued
  *    (docs/events.md);
@@ -184,6 +185,8 @@ typedef struct rdata {
     char model_problem[ADT_ERR_MAX]; /* why live precision/recall is missing */
     char scored_models[256];   /* model@version that scored the period's readings */
     uint64_t entries_scanned;
+    uint64_t fold_from;        /* the entry the ledger pass started at: the size of the kept
+                                  fold it resumed (rkeep.h), else 0; not in any document */
     uint64_t readings_scanned;
     uint64_t telemetry_batches; /* telemetry.batch entries read */
 } rdata;

@@ -4,7 +4,9 @@
  * agent-signed entries) the request seq. Filled incrementally from the
  * ledger (ledger_scan from the last indexed entry) before each query, so the
  * ledger is the only source of truth and is never rescanned whole: losing
- * the index file only costs one catch-up.
+ * the index file only costs one catch-up. Used by the daemon's event search
+ * (GET /v1/events), its batch receipts and the console; reports keep their
+ * own fold of the ledger instead (reports/rkeep.h).
  *
  * Threads: internally locked; callers pass a ledger handle of their own. */
 #ifndef AUDITD_EVINDEX_H
@@ -47,28 +49,5 @@ int evindex_batch(evindex *ix, const char *agent, uint64_t seq, uint64_t *first,
  * ADT_ENOTFOUND if none. */
 int evindex_last(evindex *ix, const char *type, const char *source, uint64_t *idx,
                  int64_t *time_us, adt_err *err);
-
-/* What a reader bounded by a tree size needs (reports: only entries below
- * `below` count). */
-
-/* The entries indexed so far: the index holds [0, *n). */
-int evindex_indexed(evindex *ix, uint64_t *n, adt_err *err);
-
-/* How many entries below `below` the index holds: == below when it covers
- * them all (after evindex_catch_up), the condition for trusting it. */
-int evindex_count_below(evindex *ix, uint64_t below, uint64_t *count, adt_err *err);
-
-/* The first index below `below` of one of types[0..ntypes) (1..64) whose
- * event time is >= from_us; *idx = below when there is none. Entries are
- * appended roughly in time order, but not strictly: entries of those types
- * before it have an earlier event time or none. */
-int evindex_first_from(evindex *ix, const char *const *types, size_t ntypes, int64_t from_us,
-                       uint64_t below, uint64_t *idx, adt_err *err);
-
-/* Every entry below `below` whose type is one of types[0..ntypes), in index
- * order, to fn (which stops the walk with a nonzero return, passed back). */
-typedef int (*evindex_each_fn)(void *ctx, uint64_t idx);
-int evindex_each_of_types(evindex *ix, const char *const *types, size_t ntypes, uint64_t below,
-                          evindex_each_fn fn, void *ctx, adt_err *err);
 
 #endif

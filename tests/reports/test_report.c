@@ -5,10 +5,13 @@
  * between reports, reproducibility, bad input and the HTTP handler. */
 #include "canon.h"
 #include "event.h"
-#include "evindex.h"
 #include "ledger.h"
+#include "log.h"
 #include "oscal.h"
+#include "rdata.h"
 #include "reports.h"
+#include "rkeep.h"
+#include "sha256.h"
 #include "tsupport.h"
 
 #include <check.h>
@@ -23,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char *dir;
 
@@ -129,72 +134,293 @@ static double kval(const cJSON *doc, const char *id)
     return v->valuedouble;
 }
 
-/* The ledger pass may read the history before its windows by type through
- * the events index; without a usable index (here: a directory where the file
- * should be) it reads the whole ledger, with the same bytes out.
- * What this does NOT show: a pass that starts after entry 0. A report's
- * windows include the baseline period, which starts before this data, so the
- * index path finds nothing to skip for any of these periods (checked by hand:
- * the pass starts at entry 0 in both rounds). */
-START_TEST(history_by_index_same_bytes)
+/* ---- the kept fold (rkeep.h) ------------------------------------------------ */
+
+static char *report_bytes(const char *period, report_format f, uint64_t at, size_t *n)
 {
-    static const char *const periods[] = {"2026-Q3", "2027-Q1", "2027-Q3"};
-    static const report_format fmts[] = {REPORT_JSON, REPORT_HTML};
-    char ixp[1100], side[1200];
-    snprintf(ixp, sizeof ixp, "%s/events_index.db", dir);
-    /* the index as the daemon's search leaves it (a report does not build
-     * one that lacks most entries) */
-    {
-        adt_err e = {0};
-        ledger *lg = NULL;
-        evindex *ix = NULL;
-        ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
-        ck_assert(evindex_open(dir, &ix, &e) == ADT_OK);
-        ck_assert_msg(evindex_catch_up(ix, lg, &e) == ADT_OK, "%s", e.msg);
-        evindex_close(ix);
-        ledger_close(lg);
+    report_opts o = {0};
+    o.data_dir = dir;
+    o.period = period;
+    o.format = f;
+    o.at_size = at;
+    o.actor = "carol";
+    buf out;
+    buf_init(&out, REPORT_MAX_BYTES);
+    adt_err e = {0};
+    ck_assert_msg(reports_generate(&o, &out, NULL, &e) == ADT_OK, "%s: %s", period, e.msg);
+    char *p = malloc(out.len + 1);
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, out.data, out.len);
+    p[out.len] = 0;
+    *n = out.len;
+    buf_free(&out);
+    return p;
+}
+
+static void drop_kept(const char *d)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s%s", d, RKEEP_FILE, sfx[i]);
+        remove(p);
     }
-    for (int broken = 0; broken < 2; broken++) {
-        if (broken) { /* a directory where the index file goes: it cannot open */
-            remove(ixp);
-            snprintf(side, sizeof side, "%s-wal", ixp);
-            remove(side);
-            snprintf(side, sizeof side, "%s-shm", ixp);
-            remove(side);
-            ck_assert(mkdir(ixp, 0700) == 0);
+}
+
+/* Where the ledger pass of `period` at `at` starts: the kept fold's size
+ * when it resumed one, else 0 (it keeps what it folded, as a report does). */
+static uint64_t fold_start(const char *period, uint64_t at)
+{
+    adt_err e = {0};
+    kpi_defs defs;
+    rperiod rp;
+    ck_assert_msg(kpi_defs_for(dir, NULL, &defs, &e) == ADT_OK, "%s", e.msg);
+    ck_assert(rperiod_parse(period, &rp, &e) == ADT_OK);
+    rdata_opts o = {.at_size = at, .skip_controls = true, .skip_telemetry = true};
+    rdata *d = NULL;
+    ck_assert_msg(rdata_collect(dir, &rp, &defs, &o, &d, &e) == ADT_OK, "%s", e.msg);
+    uint64_t from = d->fold_from;
+    rdata_free(d);
+    kpi_defs_free(&defs);
+    return from;
+}
+
+static uint64_t size_now(void)
+{
+    adt_err e = {0};
+    ledger *lg = NULL;
+    uint64_t n = 0;
+    ck_assert(ledger_open(dir, LEDGER_RDONLY, &lg, &e) == ADT_OK);
+    ck_assert(ledger_size(lg, &n, &e) == ADT_OK);
+    ledger_close(lg);
+    return n;
+}
+
+static void append_now(const char *json)
+{
+    adt_err e = {0};
+    ledger *lg = NULL;
+    ck_assert(ledger_open(dir, LEDGER_RDWR, &lg, &e) == ADT_OK);
+    append(lg, json);
+    ledger_close(lg);
+}
+
+static const char *const kperiods[] = {"2026-Q3", "2026-09", "2027-Q1"};
+static const report_format kfmts[] = {REPORT_JSON, REPORT_HTML};
+
+/* Every period and format: the report with the kept folds as they are, then
+ * with none (each fold from entry 0): the same bytes. `at` 0 = the latest. */
+static void same_as_cold(uint64_t at, const char *what)
+{
+    for (size_t p = 0; p < 3; p++)
+        for (size_t f = 0; f < 2; f++) {
+            size_t nw = 0, nc = 0;
+            char *warm = report_bytes(kperiods[p], kfmts[f], at, &nw);
+            drop_kept(dir);
+            char *cold = report_bytes(kperiods[p], kfmts[f], at, &nc);
+            ck_assert_msg(nw == nc && !memcmp(warm, cold, nw), "%s: %s (format %zu) differs from "
+                          "the report folded from entry 0", what, kperiods[p], f);
+            free(warm);
+            free(cold);
         }
-        for (size_t p = 0; p < 3; p++)
-            for (size_t f = 0; f < 2; f++) {
-                report_opts o = {0};
-                o.data_dir = dir;
-                o.period = periods[p];
-                o.format = fmts[f];
-                o.actor = "carol";
-                buf out;
-                buf_init(&out, REPORT_MAX_BYTES);
-                report_issued is;
-                adt_err e = {0};
-                ck_assert_msg(reports_generate(&o, &out, &is, &e) == ADT_OK, "%s", e.msg);
-                char path[1300];
-                snprintf(path, sizeof path, "%s/by-index-%zu-%zu", dir, p, f);
-                if (!broken) {
-                    FILE *w = fopen(path, "wb");
-                    ck_assert_ptr_nonnull(w);
-                    ck_assert(fwrite(out.data, 1, out.len, w) == out.len);
-                    fclose(w);
-                } else {
-                    size_t n = 0;
-                    char *was = ts_read_file(path, &n);
-                    ck_assert_ptr_nonnull(was);
-                    ck_assert_msg(n == out.len && !memcmp(was, out.data, n),
-                                  "%s (format %zu) differs without the index", periods[p], f);
-                    free(was);
-                }
-                buf_free(&out);
-            }
+    for (size_t p = 0; p < 3; p++) /* each drop dropped all three: kept again */
+        fold_start(kperiods[p], at);
+}
+
+/* A warm report (the kept fold resumed, nothing new), one resumed over new
+ * entries, a cold one and one at an older --at-size give the same bytes; a
+ * machine state dated before what the kept fold holds makes it fold again
+ * from entry 0. */
+START_TEST(kept_fold_same_bytes)
+{
+    size_t n = 0, n2 = 0;
+    /* cold, then warm: nothing to fold */
+    uint64_t size1 = size_now();
+    char *first[3][2];
+    for (size_t p = 0; p < 3; p++)
+        for (size_t f = 0; f < 2; f++) {
+            drop_kept(dir);
+            first[p][f] = report_bytes(kperiods[p], kfmts[f], 0, &n);
+            ck_assert_uint_eq(fold_start(kperiods[p], 0), size1);
+            char *again = report_bytes(kperiods[p], kfmts[f], 0, &n2);
+            ck_assert_msg(n == n2 && !memcmp(first[p][f], again, n), "%s warm != cold",
+                          kperiods[p]);
+            free(again);
+        }
+    for (size_t p = 0; p < 3; p++) /* kept again (each drop above dropped all three) */
+        fold_start(kperiods[p], 0);
+    /* new entries: history before the windows (m1 running on 10 Jan, down
+     * from 1 Feb, again on 20 Feb and 1 Mar: the kept fold keeps only where
+     * the down run began and the last state), a state inside the period, an
+     * incident and its ack, a state after it */
+    append_now(EV("machine.state", "2026-01-10T00:00:00Z", ",\"device\":\"m1\",\"state\":\"running\""));
+    append_now(EV("machine.state", "2026-02-01T00:00:00Z", ",\"device\":\"m1\",\"state\":\"down\""));
+    append_now(EV("machine.state", "2026-02-20T00:00:00Z", ",\"device\":\"m1\",\"state\":\"down\""));
+    append_now(EV("machine.state", "2026-03-01T00:00:00Z", ",\"device\":\"m1\",\"state\":\"down\""));
+    append_now(EV("machine.state", "2026-08-20T00:00:00Z", ",\"device\":\"m2\",\"state\":\"down\""));
+    append_now(EV("machine.state", "2026-08-20T06:00:00Z", ",\"device\":\"m2\",\"state\":\"running\""));
+    append_now(EV("incident.open", "2026-08-21T10:00:00Z",
+                  ",\"incident_id\":\"i9\",\"severity\":\"high\",\"activity\":\"incident:ot\",\"summary\":\"late\""));
+    append_now(EV("incident.ack", "2026-08-21T10:20:00Z", ",\"incident_id\":\"i9\""));
+    append_now(EV("machine.state", "2026-12-01T00:00:00Z", ",\"device\":\"m2\",\"state\":\"idle\""));
+    uint64_t size2 = size_now();
+    for (size_t p = 0; p < 3; p++) { /* each period's kept fold resumes at size1 */
+        ck_assert_uint_eq(fold_start(kperiods[p], 0), size1);
+        ck_assert_uint_eq(fold_start(kperiods[p], 0), size2);
     }
-    struct stat st;
-    ck_assert(stat(ixp, &st) == 0 && S_ISDIR(st.st_mode));
+    same_as_cold(0, "resumed over new entries");
+    /* an older checkpoint: the kept fold is further along, so the report folds
+     * privately, gives the first bytes, and leaves the kept fold as it was */
+    for (size_t p = 0; p < 3; p++)
+        for (size_t f = 0; f < 2; f++) {
+            ck_assert_uint_eq(fold_start(kperiods[p], 0), size2);
+            char *old = report_bytes(kperiods[p], kfmts[f], size1, &n);
+            ck_assert_msg(!memcmp(old, first[p][f], n), "%s --at-size %llu differs from the "
+                          "report made at that size", kperiods[p], (unsigned long long)size1);
+            ck_assert_uint_eq(fold_start(kperiods[p], size1), 0);
+            ck_assert_uint_eq(fold_start(kperiods[p], 0), size2);
+            free(old);
+            free(first[p][f]);
+        }
+    /* a state dated before the last kept one before the windows (m1 down on
+     * 5 Jan: the down run still begins on 1 Feb, after the dropped running
+     * state of 10 Jan; the kept states alone would make it begin on 5 Jan and
+     * lengthen the repair ending on 1 Jul): what was dropped matters, so the
+     * fold starts again from entry 0, with the bytes of a cold report */
+    for (size_t p = 0; p < 3; p++)
+        ck_assert_uint_eq(fold_start(kperiods[p], 0), size2);
+    append_now(EV("machine.state", "2026-01-05T00:00:00Z", ",\"device\":\"m1\",\"state\":\"down\""));
+    for (size_t p = 0; p < 3; p++) {
+        ck_assert_uint_eq(fold_start(kperiods[p], 0), 0);
+        ck_assert_uint_eq(fold_start(kperiods[p], 0), size2 + 1);
+    }
+    same_as_cold(0, "after a state older than the kept ones");
+}
+END_TEST
+
+static void sql(const char *file_dir, const char *q)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", file_dir, RKEEP_FILE);
+    sqlite3 *db = NULL;
+    ck_assert(sqlite3_open(p, &db) == SQLITE_OK);
+    char *msg = NULL;
+    ck_assert_msg(sqlite3_exec(db, q, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", q, msg);
+    sqlite3_close(db);
+}
+
+/* A kept fold that is not this ledger's, not these windows', damaged, or in a
+ * file that is no database is not trusted: the fold starts from entry 0 and
+ * the report has the bytes of a cold one. */
+START_TEST(kept_fold_not_trusted)
+{
+    uint64_t size = size_now();
+    size_t n = 0, nc = 0;
+    char *cold[2];
+    drop_kept(dir);
+    for (size_t f = 0; f < 2; f++)
+        cold[f] = report_bytes("2026-Q3", kfmts[f], 0, &n);
+    for (int c = 0; c < 6; c++) {
+        ck_assert_uint_eq(fold_start("2026-Q3", 0), size); /* kept and resumed */
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s", dir, RKEEP_FILE);
+        if (c == 0) { /* one byte of the state changed: the checksum differs */
+            sql(dir, "UPDATE fold SET state = substr(state, 1, 100) || CASE WHEN substr(state, 101, 1) "
+                     "= X'FF' THEN X'FE' ELSE X'FF' END || substr(state, 102)");
+        } else if (c == 1) { /* the checksum made to match the changed state */
+            sql(dir, "UPDATE fold SET state = zeroblob(length(state))");
+            /* sha256 of the new state, as rkeep computes it */
+            sqlite3 *db = NULL;
+            ck_assert(sqlite3_open(p, &db) == SQLITE_OK);
+            sqlite3_stmt *st = NULL;
+            ck_assert(sqlite3_prepare_v2(db, "SELECT state, key FROM fold", -1, &st, NULL) == 0);
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                uint8_t h[32];
+                sha256(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), h);
+                sqlite3_stmt *up = NULL;
+                ck_assert(sqlite3_prepare_v2(db, "UPDATE fold SET sha256=? WHERE key=?", -1, &up,
+                                             NULL) == 0);
+                sqlite3_bind_blob(up, 1, h, 32, SQLITE_TRANSIENT);
+                sqlite3_bind_text(up, 2, (const char *)sqlite3_column_text(st, 1), -1,
+                                  SQLITE_TRANSIENT);
+                ck_assert(sqlite3_step(up) == SQLITE_DONE);
+                sqlite3_finalize(up);
+            }
+            sqlite3_finalize(st);
+            sqlite3_close(db);
+        } else if (c == 2) { /* another window's state under this window's key */
+            ck_assert_uint_eq(fold_start("2026-09", 0), 0);
+            ck_assert_uint_eq(fold_start("2026-09", 0), size);
+            /* the month's state (used last) copied over the quarter's */
+            sql(dir, "CREATE TEMP TABLE m AS SELECT * FROM fold ORDER BY used DESC LIMIT 1;"
+                     "UPDATE fold SET state = (SELECT state FROM m), sha256 = (SELECT sha256 FROM m), "
+                     "size = (SELECT size FROM m), root = (SELECT root FROM m) "
+                     "WHERE key <> (SELECT key FROM m)");
+        } else if (c == 3) { /* another ledger's state for the same windows */
+            char *other = ts_tmpdir("reports-other");
+            adt_err e = {0};
+            ck_assert(ledger_init(other, "auditd.test/plant-2", &e) == ADT_OK);
+            ledger *lg = NULL;
+            ck_assert(ledger_open(other, LEDGER_RDWR, &lg, &e) == ADT_OK);
+            append(lg, EV("machine.state", "2026-07-01T00:00:00Z", ",\"device\":\"x\",\"state\":\"down\""));
+            ledger_close(lg);
+            char *keep = dir;
+            dir = other;
+            free(report_bytes("2026-Q3", REPORT_JSON, 0, &n));
+            dir = keep;
+            drop_kept(dir);
+            rkeep *k = NULL;
+            ck_assert(rkeep_open(dir, &k, &e) == ADT_OK); /* an empty file of kept folds */
+            rkeep_close(k);
+            char q[1400];
+            snprintf(q, sizeof q, "ATTACH '%s/%s' AS o; INSERT INTO main.fold SELECT * FROM o.fold",
+                     other, RKEEP_FILE);
+            sql(dir, q);
+            ts_rmrf(other);
+            free(other);
+        } else if (c == 4) { /* the file cut short */
+            ck_assert(truncate(p, 2048) == 0);
+        } else { /* not a database at all */
+            ck_assert(ts_write_file(p, "not a database", 14) == 0);
+        }
+        ck_assert_msg(fold_start("2026-Q3", 0) == 0, "case %d: the kept fold was trusted", c);
+        for (size_t f = 0; f < 2; f++) {
+            char *now = report_bytes("2026-Q3", kfmts[f], 0, &nc);
+            ck_assert_msg(nc == strlen(cold[f]) && !memcmp(now, cold[f], nc),
+                          "case %d: the report differs from the cold one", c);
+            free(now);
+        }
+    }
+    for (size_t f = 0; f < 2; f++)
+        free(cold[f]);
+}
+END_TEST
+
+/* At most RKEEP_MAX sets of windows are kept: the least recently used go. */
+START_TEST(kept_folds_bounded)
+{
+    char period[16];
+    uint64_t size = size_now();
+    for (int m = 0; m < RKEEP_MAX + 2; m++) { /* 2025-01 .. 2026-06: two too many */
+        snprintf(period, sizeof period, "%d-%02d", 2025 + m / 12, m % 12 + 1);
+        ck_assert_uint_eq(fold_start(period, 0), 0);
+        if (m == 8) /* 2025-01 used again: no longer among the oldest */
+            ck_assert_uint_eq(fold_start("2025-01", 0), size);
+    }
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, RKEEP_FILE);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    ck_assert(sqlite3_open(p, &db) == SQLITE_OK);
+    ck_assert(sqlite3_prepare_v2(db, "SELECT count(*) FROM fold", -1, &st, NULL) == SQLITE_OK);
+    ck_assert(sqlite3_step(st) == SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), RKEEP_MAX);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    ck_assert_uint_eq(fold_start("2026-06", 0), size); /* the newest */
+    ck_assert_uint_eq(fold_start("2025-01", 0), size); /* used since */
+    ck_assert_uint_eq(fold_start("2025-02", 0), 0);    /* the two least recently used */
+    ck_assert_uint_eq(fold_start("2025-03", 0), 0);
 }
 END_TEST
 
@@ -843,7 +1069,9 @@ int main(void)
     tcase_add_test(tc, http_handler);
     tcase_add_test(tc, http_get_reads_post_issues);
     tcase_add_test(tc, cli_black_box);
-    tcase_add_test(tc, history_by_index_same_bytes);
+    tcase_add_test(tc, kept_fold_same_bytes);
+    tcase_add_test(tc, kept_fold_not_trusted);
+    tcase_add_test(tc, kept_folds_bounded);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
