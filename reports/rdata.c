@@ -954,6 +954,46 @@ static void r_states(rkeep_r *r, scan *s)
     }
 }
 
+/* The kept lists' records, field by field: fold_save and fold_restore read
+ * the same tables, so the two sides of the encoding cannot drift apart. */
+#define STR(T, m) RKEEP_FIELD(RKEEP_STR, T, m)
+#define I64(T, m) RKEEP_FIELD(RKEEP_I64, T, m)
+#define U64(T, m) RKEEP_FIELD(RKEEP_U64, T, m)
+#define F64(T, m) RKEEP_FIELD(RKEEP_F64, T, m)
+#define LIST(tab) (tab), RKEEP_NFIELDS(tab)
+static const rkeep_field incident_fields[] = {
+    STR(rdata_incident, id),         STR(rdata_incident, severity),
+    STR(rdata_incident, activity),   STR(rdata_incident, summary),
+    I64(rdata_incident, opened_us),  I64(rdata_incident, acked_us),
+    I64(rdata_incident, resolved_us), U64(rdata_incident, index)};
+static const rkeep_field marker_fields[] = {I64(rdata_marker, time_us), STR(rdata_marker, label)};
+static const rkeep_field fw_fields[] = {I64(fwdep, t), STR(fwdep, device), STR(fwdep, label)};
+static const rkeep_field approval_fields[] = {STR(approval, change_id), STR(approval, actor)};
+static const rkeep_field reg_fields[] = {STR(regmetrics, key), F64(regmetrics, precision),
+                                         F64(regmetrics, recall), F64(regmetrics, pr_auc)};
+static const rkeep_field dep_fields[] = {STR(dep, model), I64(dep, t)};
+static const rkeep_field deploy_fields[] = {
+    STR(rdata_deploy, model),       STR(rdata_deploy, version), STR(rdata_deploy, change_id),
+    STR(rdata_deploy, deployed_by), STR(rdata_deploy, artifact), I64(rdata_deploy, time_us),
+    U64(rdata_deploy, index)};
+static const rkeep_field drift_fields[] = {
+    STR(rdata_drift, model), STR(rdata_drift, version),   STR(rdata_drift, feature),
+    F64(rdata_drift, psi),   F64(rdata_drift, ks),        F64(rdata_drift, threshold),
+    I64(rdata_drift, time_us), U64(rdata_drift, index)};
+#undef STR
+#undef I64
+#undef U64
+#undef F64
+
+/* A list of n records: its count, then each record's fields. */
+static void w_list(rkeep_w *w, const void *arr, size_t n, size_t elem, const rkeep_field *f,
+                   size_t nf)
+{
+    rkeep_w_u64(w, n);
+    for (size_t i = 0; i < n; i++)
+        rkeep_w_rec(w, (const unsigned char *)arr + i * elem, f, nf);
+}
+
 /* The fold's state as bytes (after the fold of entries [0, size)). */
 static void fold_save(const scan *s, const char *key, rkeep_w *w)
 {
@@ -974,69 +1014,14 @@ static void fold_save(const scan *s, const char *key, rkeep_w *w)
     w_smap(w, &s->devices);
     w_states(w, s);
     w_smap(w, &s->incidents);
-    rkeep_w_u64(w, d->nincidents);
-    for (size_t i = 0; i < d->nincidents; i++) {
-        const rdata_incident *in = &d->incidents[i];
-        rkeep_w_str(w, in->id);
-        rkeep_w_str(w, in->severity);
-        rkeep_w_str(w, in->activity);
-        rkeep_w_str(w, in->summary);
-        rkeep_w_i64(w, in->opened_us);
-        rkeep_w_i64(w, in->acked_us);
-        rkeep_w_i64(w, in->resolved_us);
-        rkeep_w_u64(w, in->index);
-    }
-    rkeep_w_u64(w, d->nmarkers);
-    for (size_t i = 0; i < d->nmarkers; i++) {
-        rkeep_w_i64(w, d->markers[i].time_us);
-        rkeep_w_str(w, d->markers[i].label);
-    }
-    rkeep_w_u64(w, s->nfw);
-    for (size_t i = 0; i < s->nfw; i++) {
-        rkeep_w_i64(w, s->fw[i].t);
-        rkeep_w_str(w, s->fw[i].device);
-        rkeep_w_str(w, s->fw[i].label);
-    }
-    rkeep_w_u64(w, s->nappr);
-    for (size_t i = 0; i < s->nappr; i++) {
-        rkeep_w_str(w, s->appr[i].change_id);
-        rkeep_w_str(w, s->appr[i].actor);
-    }
-    rkeep_w_u64(w, s->nreg);
-    for (size_t i = 0; i < s->nreg; i++) {
-        rkeep_w_str(w, s->reg[i].key);
-        rkeep_w_f64(w, s->reg[i].precision);
-        rkeep_w_f64(w, s->reg[i].recall);
-        rkeep_w_f64(w, s->reg[i].pr_auc);
-    }
-    rkeep_w_u64(w, s->ndeps);
-    for (size_t i = 0; i < s->ndeps; i++) {
-        rkeep_w_str(w, s->deps[i].model);
-        rkeep_w_i64(w, s->deps[i].t);
-    }
-    rkeep_w_u64(w, s->nalldep);
-    for (size_t i = 0; i < s->nalldep; i++) {
-        const rdata_deploy *x = &s->alldep[i];
-        rkeep_w_str(w, x->model);
-        rkeep_w_str(w, x->version);
-        rkeep_w_str(w, x->change_id);
-        rkeep_w_str(w, x->deployed_by);
-        rkeep_w_str(w, x->artifact);
-        rkeep_w_i64(w, x->time_us);
-        rkeep_w_u64(w, x->index);
-    }
-    rkeep_w_u64(w, s->ndrift);
-    for (size_t i = 0; i < s->ndrift; i++) {
-        const rdata_drift *x = &s->drift[i];
-        rkeep_w_str(w, x->model);
-        rkeep_w_str(w, x->version);
-        rkeep_w_str(w, x->feature);
-        rkeep_w_f64(w, x->psi);
-        rkeep_w_f64(w, x->ks);
-        rkeep_w_f64(w, x->threshold);
-        rkeep_w_i64(w, x->time_us);
-        rkeep_w_u64(w, x->index);
-    }
+    w_list(w, d->incidents, d->nincidents, sizeof *d->incidents, LIST(incident_fields));
+    w_list(w, d->markers, d->nmarkers, sizeof *d->markers, LIST(marker_fields));
+    w_list(w, s->fw, s->nfw, sizeof *s->fw, LIST(fw_fields));
+    w_list(w, s->appr, s->nappr, sizeof *s->appr, LIST(approval_fields));
+    w_list(w, s->reg, s->nreg, sizeof *s->reg, LIST(reg_fields));
+    w_list(w, s->deps, s->ndeps, sizeof *s->deps, LIST(dep_fields));
+    w_list(w, s->alldep, s->nalldep, sizeof *s->alldep, LIST(deploy_fields));
+    w_list(w, s->drift, s->ndrift, sizeof *s->drift, LIST(drift_fields));
     rkeep_w_u64(w, s->nlab);
     for (size_t i = 0; i < s->nlab; i++) {
         rkeep_w_u64(w, s->lab[i].index);
@@ -1056,6 +1041,35 @@ static bool r_room(rkeep_r *r, scan *s, void **arr, size_t *cap, size_t n, size_
         return false;
     }
     return true;
+}
+
+/* A list written by w_list appended to the growable (*arr, cap, *n); each
+ * record zeroed before its fields are read. */
+static void r_list(rkeep_r *r, scan *s, void **arr, size_t *cap, size_t *n, size_t elem,
+                   const rkeep_field *f, size_t nf)
+{
+    size_t k = rkeep_r_count(r, rkeep_rec_min(nf));
+    if (!r_room(r, s, arr, cap, *n + k, elem))
+        return;
+    for (size_t i = 0; i < k && !r->bad; i++) {
+        void *rec = (unsigned char *)*arr + (*n)++ * elem;
+        memset(rec, 0, elem);
+        rkeep_r_rec(r, rec, f, nf);
+    }
+}
+
+/* The same into a fixed array of max records (bad when more were written). */
+static void r_fixed(rkeep_r *r, void *arr, size_t *n, size_t max, size_t elem,
+                    const rkeep_field *f, size_t nf)
+{
+    size_t k = rkeep_r_count(r, rkeep_rec_min(nf));
+    if (k > max - *n)
+        r->bad = true;
+    for (size_t i = 0; i < k && !r->bad; i++) {
+        void *rec = (unsigned char *)arr + (*n)++ * elem;
+        memset(rec, 0, elem);
+        rkeep_r_rec(r, rec, f, nf);
+    }
 }
 
 /* The fold's state from bytes written by fold_save; false when they do not
@@ -1089,90 +1103,20 @@ static bool fold_restore(scan *s, const char *key, const uint8_t *p, size_t len)
     r_smap(r, s, &s->devices);
     r_states(r, s);
     r_smap(r, s, &s->incidents);
-    n = rkeep_r_count(r, 72);
-    if (r_room(r, s, (void **)&d->incidents, &s->cinc, n, sizeof *d->incidents))
-        for (size_t i = 0; i < n && !r->bad; i++) {
-            rdata_incident *in = &d->incidents[d->nincidents++];
-            memset(in, 0, sizeof *in);
-            rkeep_r_str(r, in->id, sizeof in->id);
-            rkeep_r_str(r, in->severity, sizeof in->severity);
-            rkeep_r_str(r, in->activity, sizeof in->activity);
-            rkeep_r_str(r, in->summary, sizeof in->summary);
-            in->opened_us = rkeep_r_i64(r);
-            in->acked_us = rkeep_r_i64(r);
-            in->resolved_us = rkeep_r_i64(r);
-            in->index = rkeep_r_u64(r);
-            in->sla = -1;
-        }
+    r_list(r, s, (void **)&d->incidents, &s->cinc, &d->nincidents, sizeof *d->incidents,
+           LIST(incident_fields));
+    for (size_t i = 0; i < d->nincidents; i++)
+        d->incidents[i].sla = -1; /* decided after the fold */
     if (!r->bad && s->incidents.n != d->nincidents)
         r->bad = true;
-    n = rkeep_r_count(r, 16);
-    if (n > RDATA_MAX_MARKERS)
-        r->bad = true;
-    for (size_t i = 0; i < n && !r->bad; i++) {
-        d->markers[d->nmarkers].time_us = rkeep_r_i64(r);
-        rkeep_r_str(r, d->markers[d->nmarkers].label, sizeof d->markers[0].label);
-        d->nmarkers++;
-    }
-    n = rkeep_r_count(r, 24);
-    if (n > sizeof s->fw / sizeof s->fw[0])
-        r->bad = true;
-    for (size_t i = 0; i < n && !r->bad; i++) {
-        fwdep *f = &s->fw[s->nfw++];
-        f->t = rkeep_r_i64(r);
-        rkeep_r_str(r, f->device, sizeof f->device);
-        rkeep_r_str(r, f->label, sizeof f->label);
-    }
-    n = rkeep_r_count(r, 16);
-    if (r_room(r, s, (void **)&s->appr, &s->cappr, n, sizeof *s->appr))
-        for (size_t i = 0; i < n && !r->bad; i++) {
-            approval *a = &s->appr[s->nappr++];
-            rkeep_r_str(r, a->change_id, sizeof a->change_id);
-            rkeep_r_str(r, a->actor, sizeof a->actor);
-        }
-    n = rkeep_r_count(r, 32);
-    if (r_room(r, s, (void **)&s->reg, &s->creg, n, sizeof *s->reg))
-        for (size_t i = 0; i < n && !r->bad; i++) {
-            regmetrics *g = &s->reg[s->nreg++];
-            rkeep_r_str(r, g->key, sizeof g->key);
-            g->precision = rkeep_r_f64(r);
-            g->recall = rkeep_r_f64(r);
-            g->pr_auc = rkeep_r_f64(r);
-        }
-    n = rkeep_r_count(r, 16);
-    if (r_room(r, s, (void **)&s->deps, &s->cdeps, n, sizeof *s->deps))
-        for (size_t i = 0; i < n && !r->bad; i++) {
-            dep *x = &s->deps[s->ndeps++];
-            rkeep_r_str(r, x->model, sizeof x->model);
-            x->t = rkeep_r_i64(r);
-        }
-    n = rkeep_r_count(r, 56);
-    if (r_room(r, s, (void **)&s->alldep, &s->calldep, n, sizeof *s->alldep))
-        for (size_t i = 0; i < n && !r->bad; i++) {
-            rdata_deploy *x = &s->alldep[s->nalldep++];
-            memset(x, 0, sizeof *x);
-            rkeep_r_str(r, x->model, sizeof x->model);
-            rkeep_r_str(r, x->version, sizeof x->version);
-            rkeep_r_str(r, x->change_id, sizeof x->change_id);
-            rkeep_r_str(r, x->deployed_by, sizeof x->deployed_by);
-            rkeep_r_str(r, x->artifact, sizeof x->artifact);
-            x->time_us = rkeep_r_i64(r);
-            x->index = rkeep_r_u64(r);
-        }
-    n = rkeep_r_count(r, 64);
-    if (r_room(r, s, (void **)&s->drift, &s->cdrift, n, sizeof *s->drift))
-        for (size_t i = 0; i < n && !r->bad; i++) {
-            rdata_drift *x = &s->drift[s->ndrift++];
-            memset(x, 0, sizeof *x);
-            rkeep_r_str(r, x->model, sizeof x->model);
-            rkeep_r_str(r, x->version, sizeof x->version);
-            rkeep_r_str(r, x->feature, sizeof x->feature);
-            x->psi = rkeep_r_f64(r);
-            x->ks = rkeep_r_f64(r);
-            x->threshold = rkeep_r_f64(r);
-            x->time_us = rkeep_r_i64(r);
-            x->index = rkeep_r_u64(r);
-        }
+    r_fixed(r, d->markers, &d->nmarkers, RDATA_MAX_MARKERS, sizeof *d->markers, LIST(marker_fields));
+    r_fixed(r, s->fw, &s->nfw, sizeof s->fw / sizeof s->fw[0], sizeof *s->fw, LIST(fw_fields));
+    r_list(r, s, (void **)&s->appr, &s->cappr, &s->nappr, sizeof *s->appr, LIST(approval_fields));
+    r_list(r, s, (void **)&s->reg, &s->creg, &s->nreg, sizeof *s->reg, LIST(reg_fields));
+    r_list(r, s, (void **)&s->deps, &s->cdeps, &s->ndeps, sizeof *s->deps, LIST(dep_fields));
+    r_list(r, s, (void **)&s->alldep, &s->calldep, &s->nalldep, sizeof *s->alldep,
+           LIST(deploy_fields));
+    r_list(r, s, (void **)&s->drift, &s->cdrift, &s->ndrift, sizeof *s->drift, LIST(drift_fields));
     n = rkeep_r_count(r, 16);
     if (r_room(r, s, (void **)&s->lab, &s->clab, n, sizeof *s->lab))
         for (size_t i = 0; i < n && !r->bad; i++) {

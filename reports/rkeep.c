@@ -316,3 +316,45 @@ size_t rkeep_r_count(rkeep_r *r, size_t min_size)
     }
     return (size_t)n;
 }
+
+void rkeep_w_rec(rkeep_w *w, const void *rec, const rkeep_field *f, size_t nf)
+{
+    const unsigned char *b = rec;
+    for (size_t i = 0; i < nf; i++) {
+        const unsigned char *at = b + f[i].off;
+        if (f[i].kind == RKEEP_STR) {
+            rkeep_w_str(w, (const char *)at);
+            continue;
+        }
+        uint64_t v = 0;
+        if (f[i].size != sizeof v) { /* a table that names a field of another width */
+            w->oom = true;
+            return;
+        }
+        memcpy(&v, at, sizeof v); /* the bits of the int64_t, uint64_t or double */
+        rkeep_w_u64(w, v);
+    }
+}
+
+void rkeep_r_rec(rkeep_r *r, void *rec, const rkeep_field *f, size_t nf)
+{
+    unsigned char *b = rec;
+    for (size_t i = 0; i < nf && !r->bad; i++) {
+        unsigned char *at = b + f[i].off;
+        if (f[i].kind == RKEEP_STR) {
+            rkeep_r_str(r, (char *)at, f[i].size);
+            continue;
+        }
+        if (f[i].size != sizeof(uint64_t)) {
+            r->bad = true;
+            return;
+        }
+        uint64_t v = rkeep_r_u64(r);
+        memcpy(at, &v, sizeof v);
+    }
+}
+
+size_t rkeep_rec_min(size_t nf)
+{
+    return nf * 8; /* a number's 8 bytes, or a string's 8-byte length */
+}

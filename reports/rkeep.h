@@ -56,7 +56,8 @@ int rkeep_save(rkeep *k, const char *key, uint64_t size, const merkle_hash root,
 typedef struct rkeep_w {
     uint8_t *p;
     size_t len, cap;
-    bool oom; /* a write failed for memory: the state is not kept */
+    bool oom; /* a write failed (memory, or a record table naming a number field
+               * that is not 8 bytes): the state is not kept */
 } rkeep_w;
 
 void rkeep_w_u64(rkeep_w *w, uint64_t v);
@@ -83,5 +84,29 @@ void rkeep_r_str(rkeep_r *r, char *out, size_t cap);
 /* A count of items of at least `min_size` bytes each: bad when the rest of
  * the state cannot hold that many (so a damaged count never allocates much). */
 size_t rkeep_r_count(rkeep_r *r, size_t min_size);
+
+
+/* ---- records: a struct's fields written and read in one table's order ---- */
+
+/* One field of a record: its kind, where it sits and its size (a string's
+ * capacity; 8 for the numbers). Writing and reading the same table keeps the
+ * two sides of a record's encoding from drifting apart. */
+typedef enum rkeep_kind { RKEEP_STR, RKEEP_I64, RKEEP_U64, RKEEP_F64 } rkeep_kind;
+typedef struct rkeep_field {
+    rkeep_kind kind;
+    size_t off, size;
+} rkeep_field;
+
+#define RKEEP_FIELD(kind, T, m) {(kind), offsetof(T, m), sizeof(((T *)0)->m)}
+#define RKEEP_NFIELDS(tab) (sizeof(tab) / sizeof(tab)[0])
+
+/* Write rec's fields in the table's order (a number field must be 8 bytes:
+ * int64_t, uint64_t or double as its kind says). */
+void rkeep_w_rec(rkeep_w *w, const void *rec, const rkeep_field *f, size_t nf);
+/* Read them back into rec (its other bytes untouched); bad as the field
+ * readers are, or when a number field is not 8 bytes. */
+void rkeep_r_rec(rkeep_r *r, void *rec, const rkeep_field *f, size_t nf);
+/* The fewest bytes one record of this table takes (for rkeep_r_count). */
+size_t rkeep_rec_min(size_t nf);
 
 #endif

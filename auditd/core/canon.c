@@ -722,6 +722,160 @@ int canon_json(const char *in, size_t len, const canon_limits *lim, bool require
     return rc;
 }
 
+/* ---- canon_is_canonical ----
+ * A walk over the input that accepts only what canon_json would copy
+ * unchanged: no whitespace; strings without escapes or control characters
+ * and of valid UTF-8 (plain_string: exactly the strings canon_json copies as
+ * they are); numbers of the JSON grammar without an exponent (canon_json
+ * copies them verbatim; with an exponent it checks the range: declined
+ * here); true, false, null; object members in strictly increasing memcmp
+ * order of their keys (for keys without escapes the bytes are the decoded
+ * key, which canon_json sorts by); the depth and value limits. */
+typedef struct ccheck {
+    const char *s;
+    size_t n, i;
+    const canon_limits *lim;
+    size_t values;
+} ccheck;
+
+static bool cc_value(ccheck *c, int depth);
+
+static bool cc_number(ccheck *c)
+{
+    const char *s = c->s;
+    size_t st = c->i, n = c->n, i = c->i;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i >= n)
+        return false;
+    if (s[i] == '0') {
+        i++;
+    } else if (s[i] >= '1' && s[i] <= '9') {
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    } else {
+        return false;
+    }
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return false;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E'))
+        return false;
+    if (i - st > 64)
+        return false;
+    c->i = i;
+    return true;
+}
+
+/* A plain string at c->i (which is '"'): its length with both quotes. */
+static size_t cc_string(ccheck *c)
+{
+    parser p = {.s = c->s, .n = c->n, .i = c->i};
+    return plain_string(&p);
+}
+
+static bool cc_literal(ccheck *c, const char *lit)
+{
+    size_t k = strlen(lit);
+    if (c->n - c->i < k || memcmp(c->s + c->i, lit, k) != 0)
+        return false;
+    c->i += k;
+    return true;
+}
+
+static bool cc_object(ccheck *c, int depth)
+{
+    c->i++; /* '{' */
+    if (c->i < c->n && c->s[c->i] == '}') {
+        c->i++;
+        return true;
+    }
+    const char *prev = NULL;
+    size_t prev_len = 0;
+    for (;;) {
+        if (c->i >= c->n || c->s[c->i] != '"')
+            return false;
+        size_t kl = cc_string(c);
+        if (!kl)
+            return false;
+        const char *key = c->s + c->i + 1;
+        kl -= 2;
+        if (prev) {
+            size_t m = prev_len < kl ? prev_len : kl;
+            int cmp = memcmp(prev, key, m);
+            if (cmp > 0 || (cmp == 0 && prev_len >= kl))
+                return false; /* out of order, or a duplicate: canon_json decides */
+        }
+        prev = key;
+        prev_len = kl;
+        c->i += kl + 2;
+        if (c->i >= c->n || c->s[c->i] != ':')
+            return false;
+        c->i++;
+        if (!cc_value(c, depth))
+            return false;
+        if (c->i >= c->n)
+            return false;
+        char x = c->s[c->i++];
+        if (x == '}')
+            return true;
+        if (x != ',')
+            return false;
+    }
+}
+
+static bool cc_array(ccheck *c, int depth)
+{
+    c->i++; /* '[' */
+    if (c->i < c->n && c->s[c->i] == ']') {
+        c->i++;
+        return true;
+    }
+    for (;;) {
+        if (!cc_value(c, depth) || c->i >= c->n)
+            return false;
+        char x = c->s[c->i++];
+        if (x == ']')
+            return true;
+        if (x != ',')
+            return false;
+    }
+}
+
+static bool cc_value(ccheck *c, int depth)
+{
+    if (++c->values > c->lim->max_members || c->i >= c->n)
+        return false;
+    char x = c->s[c->i];
+    switch (x) {
+    case '{': return depth + 1 <= c->lim->max_depth && cc_object(c, depth + 1);
+    case '[': return depth + 1 <= c->lim->max_depth && cc_array(c, depth + 1);
+    case '"': {
+        size_t l = cc_string(c);
+        c->i += l;
+        return l > 0;
+    }
+    case 't': return cc_literal(c, "true");
+    case 'f': return cc_literal(c, "false");
+    case 'n': return cc_literal(c, "null");
+    default: return (x == '-' || (x >= '0' && x <= '9')) && cc_number(c);
+    }
+}
+
+bool canon_is_canonical(const char *in, size_t len, const canon_limits *lim)
+{
+    if (!lim)
+        lim = &canon_event_limits;
+    if (!in || len == 0 || len > lim->max_bytes || in[0] != '{')
+        return false;
+    ccheck c = {.s = in, .n = len, .i = 0, .lim = lim};
+    return cc_value(&c, 0) && c.i == len;
+}
+
 /* Index just past the closing quote of the string whose body starts at
  * s[i] (just after its opening quote); n + 1 when it is not terminated.
  * Strings are most of an event: their bodies are crossed eight bytes at a

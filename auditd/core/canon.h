@@ -34,6 +34,16 @@ extern const canon_limits canon_event_limits;
 int canon_json(const char *in, size_t len, const canon_limits *lim, bool require_object,
                buf *out, adt_err *err);
 
+/* Whether in[0..len) is, byte for byte, what canon_json(in, len, lim,
+ * require_object = true) would produce: then it may be stored as it is.
+ * One pass, no allocation. False means "not known to be canonical", never
+ * "invalid": the caller then runs canon_json, which canonicalises or
+ * refuses with its message. So it declines, besides anything not canonical
+ * (whitespace, members out of byte order, a duplicate key, \/ or \u0041),
+ * whatever canon_json would have to check more closely: any backslash in a
+ * string, a number with an exponent, input over lim's limits. */
+bool canon_is_canonical(const char *in, size_t len, const canon_limits *lim);
+
 /* Find top-level member `key` in a canonical (or any valid) JSON object and
  * return the span of its raw value (for a string, including the quotes).
  * Does not allocate; a fast structural scan. Returns ADT_ENOTFOUND if absent,

@@ -41,6 +41,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define NODE_ID(level, index) ((int64_t)(((uint64_t)(level) << 56) | (uint64_t)(index)))
 #define MAX_SOURCE 128
@@ -650,6 +653,11 @@ static int build_leaf(ledger *lg, const ledger_item *it, uint64_t seq, const cha
             return adt_fail(err, ADT_EINVAL, "payload: not a canonical JSON object");
         if ((rc = buf_append(b, it->payload, it->payload_len)))
             return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
+    } else if (canon_is_canonical(it->payload, it->payload_len, &leaf_lim)) {
+        /* Exactly the bytes canon_json would write (canon.h): stored as they
+         * are, without canonicalising them again. */
+        if ((rc = buf_append(b, it->payload, it->payload_len)))
+            return adt_fail(err, rc, "entry is larger than %u bytes", LEDGER_MAX_LEAF);
     } else if ((rc = canon_json(it->payload, it->payload_len, &leaf_lim, true, b, err))) {
         adt_err_prefix(err, "payload");
         return rc;
@@ -1182,7 +1190,20 @@ typedef struct verifier {
     sqlite3_stmt *level[64]; /* per-level cursor over stored nodes, in index order */
     bool level_done[64];
     ledger_verify_result *res;
+    uint64_t key;            /* where a finding now would fall in the order of the checks (VKEY) */
+    uint64_t checkpoints;    /* checkpoints verified on this thread (vworker_add) */
 } verifier;
+
+/* The order in which one thread checking row after row would meet each
+ * finding; verify reports the first. For entry (or tree size) i: the
+ * checkpoints signed at size i, then their order, then entry i's hash, then
+ * everything else about entry i (its seq, its chain, the nodes it completes);
+ * after the last entry, what concerns the whole. */
+#define VKEY_CKPT(i) (4 * (uint64_t)(i))
+#define VKEY_CKPT_ORDER(i) (4 * (uint64_t)(i) + 1)
+#define VKEY_HASH(i) (4 * (uint64_t)(i) + 2)
+#define VKEY_ENTRY(i) (4 * (uint64_t)(i) + 3)
+#define VKEY_END(n, k) (4 * (uint64_t)(n) + 4 + (k))
 
 static int vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -1399,55 +1420,370 @@ static bool verify_triggers(ledger *lg, ledger_verify_result *res)
     return ok;
 }
 
-/* 4. The checkpoints stored at the tree's current size: signed by the
- * ledger's key, for this size and root. Advances *cr over them. */
-static bool verify_checkpoints_at(ledger *lg, sqlite3_stmt *cs, int *cr, const merkle_frontier *fr,
-                                  ledger_verify_result *res)
+/* ---- the checks of one row, on a thread of their own ----
+ * Whether an entry's bytes hash to its stored leaf hash, and whether a
+ * checkpoint note is signed by the ledger's key for the size and root the
+ * pass recomputed, depend on that row alone: SHA-256 of every leaf and the
+ * signatures are most of verify's work, so the pass (verify_entries) hands
+ * them, in batches of copies, to a worker thread and goes on with what
+ * depends on the order of the rows (seq, the chain, the tree, stored nodes).
+ * The pass builds the tree from the stored leaf hashes and checks each prev
+ * against the previous row's stored hash: where a stored hash differs from
+ * its leaf, the worker's finding comes first in VKEY order, so the report is
+ * the one a single thread checking row after row would give. Without a
+ * thread, the batches are checked in line. */
+enum { VI_ENTRY, VI_CKPT };
+typedef struct vitem {
+    int kind;
+    uint64_t n;        /* entry index, or checkpoint size */
+    size_t off, len;   /* in the batch's data: the leaf, or the note (SIZE_MAX: none) */
+    merkle_hash h;     /* the stored leaf hash, or the recomputed root */
+    merkle_hash croot; /* the checkpoint row's root column */
+    bool croot_ok;     /* ... which is 32 bytes */
+} vitem;
+
+#define VBATCH_ITEMS 512
+#define VBATCH_BYTES (1u << 20)
+
+typedef struct vbatch {
+    buf data;
+    vitem item[VBATCH_ITEMS];
+    size_t n;
+} vbatch;
+
+typedef struct vworker {
+    ledger *lg;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    vbatch b[2];
+    int filling;        /* the batch the pass fills; the other one is the worker's */
+    bool pending;       /* the worker's batch is handed over and not yet checked */
+    bool quit, started, failed;
+    pthread_t thread;
+    uint64_t checkpoints; /* checkpoints whose signature verified */
+    uint64_t key;       /* VKEY of the finding, when failed */
+    ledger_verify_result res; /* the finding */
+} vworker;
+
+/* One row's own check, its bytes at d[0..it->len): an entry's leaf hash, a
+ * checkpoint's note. True when it holds; else the finding is in *res, its
+ * place in *key. */
+static bool vitem_ok(const ledger *lg, const vitem *it, const char *d, ledger_verify_result *res,
+                     uint64_t *key)
+{
+    if (it->kind == VI_ENTRY) {
+        merkle_hash lh;
+        merkle_leaf_hash(d, it->len, lh);
+        if (memcmp(lh, it->h, MERKLE_HASH_LEN) == 0)
+            return true;
+        vfail(res, true, it->n, "entry %llu: its bytes do not hash to the stored leaf hash (the "
+              "entry or its hash was altered)", (unsigned long long)it->n);
+        *key = VKEY_HASH(it->n);
+        return false;
+    }
+    uint64_t size = it->n, nsize;
+    merkle_hash nroot;
+    adt_err e2;
+    if (it->len == SIZE_MAX ||
+        note_verify_checkpoint(d, it->len, lg->origin, lg->pub, &nsize, nroot, &e2) != ADT_OK) {
+        vfail(res, size > 0, size ? size - 1 : 0, "checkpoint at size %llu: %s",
+              (unsigned long long)size, it->len == SIZE_MAX ? "missing note" : e2.msg);
+    } else if (nsize != size || memcmp(nroot, it->h, 32) != 0 || !it->croot_ok ||
+               memcmp(it->croot, it->h, 32) != 0) {
+        vfail(res, size > 0, size ? size - 1 : 0,
+              "checkpoint at size %llu does not match the tree recomputed from the entries "
+              "(entries before it were altered, or the checkpoint was)", (unsigned long long)size);
+    } else {
+        return true;
+    }
+    *key = VKEY_CKPT(size);
+    return false;
+}
+
+static void vworker_check(vworker *w, vbatch *b)
+{
+    for (size_t k = 0; k < b->n && !w->failed; k++) {
+        const vitem *it = &b->item[k];
+        if (!vitem_ok(w->lg, it, b->data.data + it->off, &w->res, &w->key))
+            w->failed = true;
+        else if (it->kind == VI_CKPT)
+            w->checkpoints++;
+    }
+    b->n = 0;
+    buf_reset(&b->data);
+}
+
+static void *vworker_run(void *arg)
+{
+    vworker *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->pending && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->pending)
+            break;
+        vbatch *b = &w->b[w->filling ^ 1];
+        pthread_mutex_unlock(&w->mu);
+        vworker_check(w, b);
+        pthread_mutex_lock(&w->mu);
+        w->pending = false;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void vworker_start(vworker *w, ledger *lg)
+{
+    memset(w, 0, sizeof *w);
+    w->lg = lg;
+    w->res.ok = true;
+    for (int k = 0; k < 2; k++)
+        buf_init(&w->b[k].data, VBATCH_BYTES + LEDGER_MAX_LEAF);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->started = pthread_create(&w->thread, NULL, vworker_run, w) == 0;
+}
+
+/* Hand the batch being filled to the worker (waiting until it is done with
+ * the previous one); without a thread, check it here. False once the worker
+ * has a finding: the pass may stop, nothing after it can come first. */
+static bool vworker_handoff(vworker *w)
+{
+    if (!w->started) {
+        vworker_check(w, &w->b[w->filling]);
+        return !w->failed;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (w->pending)
+        pthread_cond_wait(&w->cv, &w->mu);
+    bool go_on = !w->failed;
+    if (w->b[w->filling].n > 0) {
+        w->filling ^= 1;
+        w->pending = true;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return go_on;
+}
+
+/* Room for an item of `len` bytes in the batch being filled (handing it
+ * over first when full). NULL once the worker has a finding. */
+static vitem *vworker_item(vworker *w, size_t len)
+{
+    vbatch *b = &w->b[w->filling];
+    if ((b->n == VBATCH_ITEMS || b->data.len + len > VBATCH_BYTES) && b->n > 0 && !vworker_handoff(w))
+        return NULL;
+    b = &w->b[w->filling];
+    return &b->item[b->n];
+}
+
+/* Queue `it` with its bytes d[0..len) (NULL: none) for the worker; bytes
+ * longer than any entry or note auditd writes (a damaged or forged row) are
+ * checked here, on the pass's thread (a finding then goes to v). False when
+ * there is a finding or memory ran out (then *oom). */
+static bool vworker_add(vworker *w, verifier *v, const vitem *it, const void *d, size_t len,
+                        bool *oom)
+{
+    if (d && len > LEDGER_MAX_LEAF) {
+        vitem big = *it;
+        big.len = len;
+        if (!vitem_ok(w->lg, &big, d, v->res, &v->key))
+            return false;
+        if (it->kind == VI_CKPT)
+            v->checkpoints++;
+        return true;
+    }
+    vitem *slot = vworker_item(w, d ? len : 0);
+    if (!slot)
+        return false;
+    vbatch *b = &w->b[w->filling];
+    *slot = *it;
+    slot->off = b->data.len;
+    slot->len = d ? len : SIZE_MAX;
+    if (d && buf_append(&b->data, d, len) != ADT_OK) {
+        *oom = true;
+        return false;
+    }
+    b->n++;
+    return true;
+}
+
+/* Check what is queued, stop the thread, free the batches. */
+static void vworker_finish(vworker *w)
+{
+    vworker_handoff(w);
+    if (w->started) {
+        pthread_mutex_lock(&w->mu);
+        while (w->pending)
+            pthread_cond_wait(&w->cv, &w->mu);
+        w->quit = true;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->thread, NULL);
+    }
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    for (int k = 0; k < 2; k++)
+        buf_free(&w->b[k].data);
+}
+
+/* 4. The checkpoints stored at the tree's current size are queued for the
+ * worker (signed by the ledger's key, for this size and root). Advances *cr
+ * over them; false when the worker already has a finding, or after vfail. */
+static bool verify_checkpoints_at(verifier *v, vworker *w, sqlite3_stmt *cs, int *cr,
+                                  const merkle_frontier *fr, uint64_t *rows, bool *oom)
 {
     while (*cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) == fr->size) {
-        merkle_hash root, nroot;
-        uint64_t nsize;
-        merkle_frontier_root(fr, root);
+        vitem it = {.kind = VI_CKPT, .n = fr->size};
+        merkle_frontier_root(fr, it.h);
+        it.croot_ok = sqlite3_column_bytes(cs, 1) == 32;
+        if (it.croot_ok)
+            memcpy(it.croot, sqlite3_column_blob(cs, 1), 32);
         const char *note = (const char *)sqlite3_column_text(cs, 2);
-        adt_err e2;
-        if (!note || note_verify_checkpoint(note, strlen(note), lg->origin, lg->pub, &nsize, nroot, &e2) != ADT_OK) {
-            vfail(res, fr->size > 0, fr->size ? fr->size - 1 : 0, "checkpoint at size %llu: %s",
-                  (unsigned long long)fr->size, note ? e2.msg : "missing note");
+        if (!vworker_add(w, v, &it, note, note ? strlen(note) : 0, oom))
             return false;
-        }
-        if (nsize != fr->size || memcmp(nroot, root, 32) != 0 ||
-            sqlite3_column_bytes(cs, 1) != 32 || memcmp(sqlite3_column_blob(cs, 1), root, 32) != 0) {
-            vfail(res, fr->size > 0, fr->size ? fr->size - 1 : 0,
-                  "checkpoint at size %llu does not match the tree recomputed from the entries "
-                  "(entries before it were altered, or the checkpoint was)", (unsigned long long)fr->size);
-            return false;
-        }
-        res->checkpoints++;
+        (*rows)++;
         *cr = sqlite3_step(cs);
     }
     if (*cr == SQLITE_ROW && (uint64_t)sqlite3_column_int64(cs, 0) < fr->size) {
-        vfail(res, false, 0, "checkpoint rows are out of order");
+        v->key = VKEY_CKPT_ORDER(fr->size);
+        vfail(v->res, false, 0, "checkpoint rows are out of order");
         return false;
     }
     return true;
 }
 
-/* 2. One entry: its hash, its seq and prev link. */
-static bool verify_entry(sqlite3_stmt *es, uint64_t i, merkle_hash lh, const merkle_hash prev,
-                         ledger_verify_result *res)
+/* ---- the chain fields of a leaf, for verify's pass ----
+ * leaf_chain (leaf.h) crosses the payload with canon_skip_value, byte by
+ * byte between strings: about a quarter of the pass's time. skip_object
+ * runs the same machine (strings, skipped with their escapes; brackets
+ * counted, whatever their kind) but, on x86, sixteen bytes at a time with
+ * SSE2 wherever those bytes hold no backslash; bytes with one, and the
+ * tail, go one by one. ledger_leaf_chain gives leaf_chain's answer for
+ * every input (fuzz_leaf compares the two) and asks leaf_chain whenever it
+ * finds no chain fields itself. */
+typedef struct jscan {
+    size_t depth;
+    bool in_str, esc;
+} jscan;
+
+/* One byte of the machine. True when the object closes with it. */
+static inline bool jscan_byte(jscan *j, char c)
 {
-    const char *leaf = sqlite3_column_blob(es, 1);
-    size_t len = (size_t)sqlite3_column_bytes(es, 1);
-    merkle_leaf_hash(leaf, len, lh);
-    if (sqlite3_column_bytes(es, 2) != 32 || memcmp(sqlite3_column_blob(es, 2), lh, 32) != 0) {
-        vfail(res, true, i, "entry %llu: its bytes do not hash to the stored leaf hash (the entry or its hash was altered)",
-              (unsigned long long)i);
+    if (j->in_str) {
+        if (j->esc)
+            j->esc = false;
+        else if (c == '\\')
+            j->esc = true;
+        else if (c == '"')
+            j->in_str = false;
         return false;
     }
+    if (c == '"')
+        j->in_str = true;
+    else if (c == '{' || c == '[')
+        j->depth++;
+    else if ((c == '}' || c == ']') && --j->depth == 0)
+        return true;
+    return false;
+}
+
+/* Index just past the object that starts at s[i] ('{'); n + 1 when it
+ * does not close within s[0..n). */
+static size_t skip_object(const char *s, size_t n, size_t i)
+{
+    jscan j = {0};
+#if defined(__SSE2__)
+    const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\'), vo = _mm_set1_epi8('{'),
+                  va = _mm_set1_epi8('['), vc = _mm_set1_epi8('}'), vd = _mm_set1_epi8(']');
+    while (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        if (j.esc || _mm_movemask_epi8(_mm_cmpeq_epi8(x, vb)) != 0) {
+            for (size_t e = i + 16; i < e; i++)
+                if (jscan_byte(&j, s[i]))
+                    return i + 1;
+            continue;
+        }
+        unsigned q = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vq));
+        unsigned o = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, vo), _mm_cmpeq_epi8(x, va)));
+        unsigned c = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, vc), _mm_cmpeq_epi8(x, vd)));
+        /* Bit k of `in`: byte k is inside a string (an opening quote
+         * counts as inside, a closing one as outside; no backslash here,
+         * so every quote opens or closes one). */
+        unsigned in = q;
+        in ^= in << 1;
+        in ^= in << 2;
+        in ^= in << 4;
+        in ^= in << 8;
+        if (j.in_str)
+            in = ~in;
+        in &= 0xFFFF;
+        unsigned st = (o | c) & ~in;
+        while (st) {
+            unsigned k = (unsigned)__builtin_ctz(st);
+            st &= st - 1;
+            if (o & (1u << k))
+                j.depth++;
+            else if (--j.depth == 0)
+                return i + k + 1;
+        }
+        j.in_str = (in >> 15) & 1;
+        i += 16;
+    }
+#endif
+    for (; i < n; i++)
+        if (jscan_byte(&j, s[i]))
+            return i + 1;
+    return n + 1;
+}
+
+bool ledger_leaf_chain(const char *leaf, size_t len, const char **prev, size_t *prev_len,
+                       uint64_t *seq)
+{
+    static const char head[] = "{\"payload\":{", p[] = ",\"prev\":\"",
+                      r[] = "\",\"recorded_at\":\"", q[] = "\",\"seq\":";
+    size_t i = sizeof head - 1;
+    const char *e;
+    if (len < i || memcmp(leaf, head, i) != 0)
+        return leaf_chain(leaf, len, prev, prev_len, seq);
+    i = skip_object(leaf, len, i - 1);
+    if (i > len || len - i < sizeof p - 1 || memcmp(leaf + i, p, sizeof p - 1) != 0)
+        return leaf_chain(leaf, len, prev, prev_len, seq);
+    i += sizeof p - 1;
+    if (!(e = memchr(leaf + i, '"', len - i)))
+        return leaf_chain(leaf, len, prev, prev_len, seq);
+    size_t pv = i, pl = (size_t)(e - leaf) - i;
+    i = (size_t)(e - leaf);
+    if (len - i < sizeof r - 1 || memcmp(leaf + i, r, sizeof r - 1) != 0)
+        return leaf_chain(leaf, len, prev, prev_len, seq);
+    i += sizeof r - 1;
+    if (!(e = memchr(leaf + i, '"', len - i)))
+        return leaf_chain(leaf, len, prev, prev_len, seq);
+    i = (size_t)(e - leaf);
+    if (len - i < sizeof q - 1 || memcmp(leaf + i, q, sizeof q - 1) != 0)
+        return leaf_chain(leaf, len, prev, prev_len, seq);
+    i += sizeof q - 1;
+    size_t d = i;
+    while (i < len && leaf[i] >= '0' && leaf[i] <= '9')
+        i++;
+    if (num_u64n(leaf + d, i - d, UINT64_MAX, seq) != ADT_OK)
+        return leaf_chain(leaf, len, prev, prev_len, seq);
+    *prev = leaf + pv;
+    *prev_len = pl;
+    return true;
+}
+
+/* 2. One entry's seq and prev link (its hash is the worker's). `prev` is
+ * the previous row's stored leaf hash, which the worker checks against its
+ * leaf before this finding would count. */
+static bool verify_entry(const char *leaf, size_t len, uint64_t i, const merkle_hash prev,
+                         ledger_verify_result *res)
+{
     const char *pv;
     size_t pvl;
     uint64_t lseq;
-    if (!leaf_chain(leaf, len, &pv, &pvl, &lseq)) {
+    if (!ledger_leaf_chain(leaf, len, &pv, &pvl, &lseq)) {
         vfail(res, true, i, "entry %llu is not a leaf in the ledger's format", (unsigned long long)i);
         return false;
     }
@@ -1468,13 +1804,16 @@ static bool verify_entry(sqlite3_stmt *es, uint64_t i, merkle_hash lh, const mer
 }
 
 /* 2-4. Every entry in order, the tree nodes as the frontier completes them,
- * the checkpoints as their sizes are reached. OUT: the frontier of all
- * entries. Returns ADT_OK (a finding is in res) or a read failure. */
-static int verify_entries(ledger *lg, verifier *v, merkle_frontier *fr, adt_err *err)
+ * the checkpoints as their sizes are reached; the row-by-row checks go to
+ * the worker `w`. OUT: the frontier of all entries. Returns ADT_OK (a
+ * finding is in v->res at v->key, or the worker's) or a read failure. */
+static int verify_entries(ledger *lg, verifier *v, vworker *w, merkle_frontier *fr, adt_err *err)
 {
     ledger_verify_result *res = v->res;
     sqlite3_stmt *es = NULL, *cs = NULL;
     int rc = ADT_OK;
+    bool oom = false;
+    uint64_t ckpt_rows = 0;
     if (sqlite3_prepare_v2(lg->db, "SELECT seq, leaf, leaf_hash FROM entries ORDER BY seq", -1, &es, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(lg->db, "SELECT size, root, note FROM checkpoints ORDER BY size", -1, &cs, NULL) != SQLITE_OK) {
         rc = sqldb_fail(lg->db, "reading the ledger", err);
@@ -1484,7 +1823,7 @@ static int verify_entries(ledger *lg, verifier *v, merkle_frontier *fr, adt_err 
     merkle_hash prev = {0};
     int cr = sqlite3_step(cs);
     for (uint64_t i = 0;; i++) {
-        if (!verify_checkpoints_at(lg, cs, &cr, fr, res))
+        if (!verify_checkpoints_at(v, w, cs, &cr, fr, &ckpt_rows, &oom))
             goto out;
         int er = sqlite3_step(es);
         if (er == SQLITE_DONE)
@@ -1493,28 +1832,58 @@ static int verify_entries(ledger *lg, verifier *v, merkle_frontier *fr, adt_err 
             rc = sqldb_fail(lg->db, "reading entries", err);
             goto out;
         }
+        v->key = VKEY_ENTRY(i);
         uint64_t seq = (uint64_t)sqlite3_column_int64(es, 0);
         if (seq != i) {
             vfail(res, true, i, "entry %llu is missing (the next stored entry is %llu): rows were deleted",
                   (unsigned long long)i, (unsigned long long)seq);
             goto out;
         }
-        merkle_hash lh;
-        if (!verify_entry(es, i, lh, prev, res) || merkle_frontier_push(fr, lh, verify_node, v))
+        const char *leaf = sqlite3_column_blob(es, 1);
+        size_t len = (size_t)sqlite3_column_bytes(es, 1);
+        vitem it = {.kind = VI_ENTRY, .n = i};
+        if (sqlite3_column_bytes(es, 2) != MERKLE_HASH_LEN) {
+            v->key = VKEY_HASH(i);
+            vfail(res, true, i, "entry %llu: its bytes do not hash to the stored leaf hash (the entry "
+                  "or its hash was altered)", (unsigned long long)i);
             goto out;
-        memcpy(prev, lh, MERKLE_HASH_LEN);
+        }
+        memcpy(it.h, sqlite3_column_blob(es, 2), MERKLE_HASH_LEN);
+        if (!vworker_add(w, v, &it, leaf ? leaf : "", len, &oom))
+            goto out;
+        if (!verify_entry(leaf ? leaf : "", len, i, prev, res) ||
+            merkle_frontier_push(fr, it.h, verify_node, v))
+            goto out;
+        memcpy(prev, it.h, MERKLE_HASH_LEN);
         res->entries++;
     }
-    if (cr == SQLITE_ROW)
+    if (cr == SQLITE_ROW) {
+        v->key = VKEY_END(fr->size, 0);
         vfail(res, true, fr->size, "a checkpoint was signed at size %llu but only %llu entries are stored: "
               "the tail was truncated", (unsigned long long)sqlite3_column_int64(cs, 0), (unsigned long long)fr->size);
-    else if (res->checkpoints == 0)
+    } else if (ckpt_rows == 0) {
+        v->key = VKEY_END(fr->size, 1);
         vfail(res, false, 0, "no signed checkpoint found");
+    }
 out:
+    if (oom && !rc)
+        rc = adt_fail(err, ADT_ENOMEM, "out of memory while verifying");
     sqlite3_finalize(es);
     sqlite3_finalize(cs);
     return rc;
 }
+
+/* The pass's finding and the worker's: the first in VKEY order stands. */
+static void verify_merge(verifier *v, vworker *w)
+{
+    if (w->failed && (v->res->ok || w->key < v->key)) {
+        uint64_t entries = v->res->entries;
+        *v->res = w->res;
+        v->res->entries = entries;
+    }
+    v->res->checkpoints = w->checkpoints + v->checkpoints;
+}
+
 
 /* 5. Every expected node was found in order; the same count means no extra
  * ones (e.g. left behind by deleted entries). */
@@ -1549,7 +1918,17 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err)
      * neither half seen (entries of one size, nodes of a larger one) nor
      * waited for. */
     bool began = read_begin(lg);
-    if (verify_triggers(lg, res) && !(rc = verify_entries(lg, &v, &fr, err)) && res->ok) {
+    bool triggers_ok = verify_triggers(lg, res);
+    if (triggers_ok) {
+        vworker w;
+        vworker_start(&w, lg);
+        rc = verify_entries(lg, &v, &w, &fr, err);
+        vworker_finish(&w);
+        verify_merge(&v, &w);
+        if (rc && w.failed)
+            rc = ADT_OK; /* a finding before the failed read */
+    }
+    if (triggers_ok && !rc && res->ok) {
         verify_node_count(lg, fr.size, res);
         /* 6. Every recorded batch identity names entries that exist and were
          * signed by that agent for that seq and body (a forged row could make

@@ -39,7 +39,8 @@ typedef struct ledger ledger;
 typedef struct ledger_item {
     const char *source;  /* agent or component that submitted it (UTF-8, 1..128 bytes) */
     const char *type;    /* event type, e.g. "firmware.deploy" (1..128 bytes) */
-    const char *payload; /* the submitted event: a JSON object, canonicalised by the ledger */
+    const char *payload; /* the submitted event: a JSON object, canonicalised by the ledger
+                          * (stored as it is when canon_is_canonical accepts it) */
     size_t payload_len;
     const char *sig;     /* canonical JSON object: the submitter's signature, or NULL */
     size_t sig_len;
@@ -191,6 +192,12 @@ int ledger_verify(const char *dir, ledger_verify_result *res, adt_err *err);
  * verification of a mirrored log (central/cstore.c). */
 int ledger_verify_vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt,
                         va_list ap) __attribute__((format(printf, 4, 0)));
+
+/* leaf_chain (leaf.h) as verify runs it over every entry: the same answer
+ * for every input, faster (SSE2 on x86). Exposed for fuzz_leaf, which
+ * compares the two. */
+bool ledger_leaf_chain(const char *leaf, size_t len, const char **prev, size_t *prev_len,
+                       uint64_t *seq);
 
 /* Helpers for leaves. Append the RFC 3339 UTC time now, with microseconds. */
 int ledger_now_rfc3339(char *out, size_t cap);

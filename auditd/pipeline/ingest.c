@@ -7,13 +7,13 @@
 #include "log.h"
 #include "model.h"
 #include "rfc3339.h"
+#include "rline.h"
 #include "rollup.h"
 #include "scoreq.h"
 #include "sha256.h"
 #include "sqldb.h"
 #include "tdb.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,10 +52,10 @@ struct ingest {
     hmap by_name; /* device name -> index into devs, plus one */
     uint64_t stamp;
     uint64_t replay_request; /* ledger index of the request a replay answers, or EVSINK_NONE */
-    sqlite3_stmt *ins_reading, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_pred, *ins_preds,
-        *upd_twin, *upd_model;
+    sqlite3_stmt *ins_reading, *ins_readings, *ins_quar, *upd_quar_ok, *upd_quar_bad, *ins_mv,
+        *sel_mv, *upd_twin, *upd_model;
     rollup_acc *rollups; /* the batch's, flushed before its commit */
-    scoreq *sq;          /* scores a batch's rows while they are stored */
+    scoreq *sq;          /* scores a batch's rows while its lines are read */
     model_scorer *scorer;
     int64_t scorer_checked_us;
     char data_dir[4096];
@@ -248,9 +248,12 @@ static int load(ingest *g, adt_err *err)
     return ADT_OK;
 }
 
-/* Predictions are inserted PRED_ROWS to a statement: per-statement work
- * (cursor, statement transaction, halt) was a third of storing one. */
-#define PRED_ROWS 32
+/* Readings are inserted READING_ROWS to a statement: per-statement work
+ * (cursor, statement transaction, halt) is a good part of storing one row.
+ * A row carries its prediction, if scored (tdb.c). */
+#define READING_ROWS 32
+#define READING_COLS 7
+#define INSERT_READINGS "INSERT INTO readings(device, time_us, pv, batch, v, prob, mv) VALUES"
 
 /* `head` (an INSERT ... VALUES) followed by `rows` groups of `cols`
  * parameters, prepared. */
@@ -287,8 +290,10 @@ int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **o
     snprintf(g->data_dir, sizeof g->data_dir, "%s", data_dir);
     int rc = tdb_open(data_dir, true, &g->db, err);
     if (!rc)
-        rc = sqldb_prepare(g->db, "INSERT INTO readings(device, time_us, pv, batch, v) "
-                                "VALUES(?,?,?,?,?)", &g->ins_reading, err);
+        rc = prepare_multi(g->db, INSERT_READINGS, READING_COLS, 1, &g->ins_reading, err);
+    if (!rc)
+        rc = prepare_multi(g->db, INSERT_READINGS, READING_COLS, READING_ROWS, &g->ins_readings,
+                           err);
     if (!rc)
         rc = sqldb_prepare(g->db, "INSERT INTO quarantine(batch, received_us, device, time_us, "
                                 "reason, detail, line) VALUES(?,?,?,?,?,?,?)", &g->ins_quar, err);
@@ -299,11 +304,11 @@ int ingest_open(const char *data_dir, const evsink *sink, bool score, ingest **o
         rc = sqldb_prepare(g->db, "UPDATE quarantine SET reason=?, detail=? WHERE id=?",
                          &g->upd_quar_bad, err);
     if (!rc)
-        rc = sqldb_prepare(g->db, "INSERT INTO predictions(reading, device, time_us, prob, model, "
-                                "version, batch) VALUES(?,?,?,?,?,?,?)", &g->ins_pred, err);
+        rc = sqldb_prepare(g->db, "INSERT OR IGNORE INTO prediction_models(model, version) "
+                                  "VALUES(?1, ?2)", &g->ins_mv, err);
     if (!rc)
-        rc = prepare_multi(g->db, "INSERT INTO predictions(reading, device, time_us, prob, model, "
-                                  "version, batch) VALUES", 7, PRED_ROWS, &g->ins_preds, err);
+        rc = sqldb_prepare(g->db, "SELECT id FROM prediction_models WHERE model = ?1 AND "
+                                  "version = ?2", &g->sel_mv, err);
     if (!rc)
         rc = sqldb_prepare(g->db, "UPDATE devices SET last_seen_us=?1, last_values=?2, last_pv=?3 "
                                 "WHERE id=?4 AND (last_seen_us IS NULL OR last_seen_us<=?1)",
@@ -332,8 +337,9 @@ void ingest_close(ingest *g)
     sqlite3_finalize(g->ins_quar);
     sqlite3_finalize(g->upd_quar_ok);
     sqlite3_finalize(g->upd_quar_bad);
-    sqlite3_finalize(g->ins_pred);
-    sqlite3_finalize(g->ins_preds);
+    sqlite3_finalize(g->ins_readings);
+    sqlite3_finalize(g->ins_mv);
+    sqlite3_finalize(g->sel_mv);
     sqlite3_finalize(g->upd_twin);
     sqlite3_finalize(g->upd_model);
     rollup_acc_close(g->rollups);
@@ -356,57 +362,57 @@ typedef struct span {
     int64_t qid; /* quarantine row being replayed, 0 for new input */
 } span;
 
-/* Rows of the batch to score, with where their predictions go. Allocated
- * for the whole batch at its start: the scoring thread reads rows while
- * later ones are added, so the arrays never move. */
+/* Rows of the batch to score, with what their rollups need. Allocated for
+ * the whole batch at its start: the scoring thread reads rows while later
+ * ones are added, so the arrays never move. */
 typedef struct scored_rows {
     double *x;        /* n rows of nx raw features */
     float *prob;      /* their scores, written by the scoring thread */
-    int64_t *reading;
-    int *dev;
-    int64_t *time;
     int *label;       /* the reading's failure label, -1: none */
     size_t n, cap, nx;
     size_t submitted; /* rows handed to the scoring thread */
 } scored_rows;
 
 #define SCORE_CHUNK 2048 /* rows per scoring job */
+/* ... and near the end of the batch, so that little is left to score once
+ * the last line is read (the main thread waits for that) */
+#define SCORE_TAIL 256
 
 static int scored_rows_alloc(scored_rows *s, size_t cap)
 {
     s->x = malloc((cap ? cap : 1) * (s->nx ? s->nx : 1) * sizeof *s->x);
     s->prob = malloc((cap ? cap : 1) * sizeof *s->prob);
-    s->reading = malloc((cap ? cap : 1) * sizeof *s->reading);
-    s->dev = malloc((cap ? cap : 1) * sizeof *s->dev);
-    s->time = malloc((cap ? cap : 1) * sizeof *s->time);
     s->label = malloc((cap ? cap : 1) * sizeof *s->label);
     s->cap = cap;
-    return s->x && s->prob && s->reading && s->dev && s->time && s->label ? ADT_OK : ADT_ENOMEM;
+    return s->x && s->prob && s->label ? ADT_OK : ADT_ENOMEM;
 }
 
 static void scored_rows_free(scored_rows *s)
 {
     free(s->x);
     free(s->prob);
-    free(s->reading);
-    free(s->dev);
-    free(s->time);
     free(s->label);
 }
 
-static int add_scored(scored_rows *s, const double *row, int64_t reading, int dev, int64_t t,
-                      int label)
+static int add_scored(scored_rows *s, const double *row, int label)
 {
     if (s->n == s->cap)
         return ADT_EINTERNAL; /* sized for the batch: cannot happen */
     memcpy(s->x + s->n * s->nx, row, s->nx * sizeof *row);
-    s->reading[s->n] = reading;
-    s->dev[s->n] = dev;
-    s->time[s->n] = t;
     s->label[s->n] = label;
     s->n++;
     return ADT_OK;
 }
+
+/* An accepted reading, stored once the batch's scores are in (so that its
+ * row carries its prediction). */
+typedef struct pending {
+    int dev;         /* index into devs */
+    int scored;      /* row in the batch's scored_rows, -1: not scored */
+    int64_t time;
+    int64_t qid;     /* quarantine row it replays, 0: none */
+    size_t off, len; /* its packed values in the batch's arena */
+} pending;
 
 static void put_be64(uint8_t *b, uint64_t v)
 {
@@ -416,63 +422,28 @@ static void put_be64(uint8_t *b, uint64_t v)
     }
 }
 
-/* Parse and validate one line. On success *dev and *time are set and the
- * packed values are in `packed`. */
-static profile_reason check_line(ingest *g, const char *p, size_t n, int *dev, int64_t *time,
-                                 buf *packed, char *devname, size_t devcap, char *detail,
-                                 size_t dcap)
+/* rline's view of the registry: a device's profile, by name. */
+static const profile *line_device(void *ctx, const char *name, size_t n, int *dev)
 {
-    devname[0] = 0;
-    *time = 0;
-    if (n > INGEST_MAX_LINE) {
-        snprintf(detail, dcap, "line longer than %u bytes", INGEST_MAX_LINE);
-        return PROFILE_R_PARSE;
-    }
-    cJSON *j = cJSON_ParseWithLength(p, n);
-    if (!cJSON_IsObject(j)) {
-        snprintf(detail, dcap, "not a JSON object");
-        cJSON_Delete(j);
-        return PROFILE_R_PARSE;
-    }
-    const cJSON *dv = NULL, *tm = NULL, *vals = NULL, *it;
-    profile_reason r = PROFILE_OK;
-    cJSON_ArrayForEach(it, j)
-    {
-        if (!strcmp(it->string, "device") && !dv)
-            dv = it;
-        else if (!strcmp(it->string, "time") && !tm)
-            tm = it;
-        else if (!strcmp(it->string, "values") && !vals)
-            vals = it;
-        else {
-            snprintf(detail, dcap, "member '%.64s' unexpected or repeated (a reading is "
-                                   "{\"device\",\"time\",\"values\"})", it->string);
-            r = PROFILE_R_PARSE;
-            goto out;
-        }
-    }
-    if (!cJSON_IsString(dv) || !cJSON_IsObject(vals)) {
-        snprintf(detail, dcap, "device (string) and values (object) are required");
-        r = PROFILE_R_PARSE;
-        goto out;
-    }
-    snprintf(devname, devcap, "%s", dv->valuestring);
-    if (!cJSON_IsString(tm) || rfc3339_parse(tm->valuestring, strlen(tm->valuestring), time)) {
-        snprintf(detail, dcap, "time must be an RFC 3339 string");
-        r = PROFILE_R_TIME;
-        goto out;
-    }
-    int d = find_dev(g, dv->valuestring, strlen(dv->valuestring));
-    if (d < 0 || g->devs[d].prof < 0) {
-        snprintf(detail, dcap, "device %.64s is not registered", dv->valuestring);
-        r = PROFILE_R_UNKNOWN_DEVICE;
-        goto out;
-    }
+    const ingest *g = ctx;
+    int d = find_dev(g, name, n);
+    if (d < 0 || g->devs[d].prof < 0)
+        return NULL;
     *dev = d;
-    r = profile_validate(g->profs[g->devs[d].prof].p, vals, packed, detail, dcap);
-out:
-    cJSON_Delete(j);
-    return r;
+    return g->profs[g->devs[d].prof].p;
+}
+
+/* Parse and validate one line (rline.h). On success out->dev and out->time
+ * are set and the packed values are in `packed`. */
+static profile_reason check_line(ingest *g, const char *p, size_t n, buf *packed, rline_out *out)
+{
+    if (n > INGEST_MAX_LINE) {
+        out->devname[0] = 0;
+        out->time = 0;
+        snprintf(out->detail, sizeof out->detail, "line longer than %u bytes", INGEST_MAX_LINE);
+        return PROFILE_R_PARSE;
+    }
+    return rline_check(p, n, line_device, g, packed, out);
 }
 
 /* ---- One batch, in phases ------------------------------------------------------
@@ -495,8 +466,12 @@ typedef struct batch {
     char unknown[UNKNOWN_LISTED][72];
     size_t nunknown;
     scored_rows sc;
+    pending *pend;             /* the accepted readings, in order */
+    size_t npend;
+    buf arena;                 /* their packed values */
     double *row;               /* scratch: one row of raw features */
     const char *model, *version;
+    int64_t mv;                /* prediction_models.id of model@version */
     float threshold;
     size_t nlines;
 } batch;
@@ -519,6 +494,9 @@ static int batch_begin(batch *b, adt_err *err)
         if (!b->row || scored_rows_alloc(&b->sc, b->nlines))
             return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
+    b->pend = malloc((b->nlines ? b->nlines : 1) * sizeof *b->pend);
+    if (!b->pend)
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
     sqlite3_stmt *st;
     rc = sqldb_prepare(g->db, "INSERT INTO batches(actor, received_us) VALUES(?,?)", &st, err);
     if (rc)
@@ -624,32 +602,20 @@ static int submit_scoring(batch *b, size_t min, adt_err *err)
     return rc;
 }
 
-/* A valid line: stored, digested, and queued for scoring. */
-static int store_reading(batch *b, const span *sp, int dev, int64_t t, adt_err *err)
+/* A valid line: kept for storing, digested, rolled up and queued for
+ * scoring. */
+static int accept_reading(batch *b, const span *sp, int dev, int64_t t, adt_err *err)
 {
     ingest *g = b->g;
     idev *d = &g->devs[dev];
     iprof *ip = &g->profs[d->prof];
-    sqlite3_stmt *ins = g->ins_reading;
-    sqlite3_reset(ins);
-    sqlite3_bind_int64(ins, 1, d->id);
-    sqlite3_bind_int64(ins, 2, t);
-    sqlite3_bind_int64(ins, 3, ip->pv);
-    sqlite3_bind_int64(ins, 4, b->res->batch_id);
-    sqlite3_bind_blob(ins, 5, b->packed.data, (int)b->packed.len, SQLITE_STATIC);
-    if (sqlite3_step(ins) != SQLITE_DONE)
-        return sqldb_fail(g->db, "storing a reading", err);
-    int64_t rid = sqlite3_last_insert_rowid(g->db);
-    if (!b->first_row)
-        b->first_row = rid;
-    b->last_row = rid;
-    if (sp->qid) {
-        sqlite3_reset(g->upd_quar_ok);
-        sqlite3_bind_int64(g->upd_quar_ok, 1, b->res->batch_id);
-        sqlite3_bind_int64(g->upd_quar_ok, 2, sp->qid);
-        if (sqlite3_step(g->upd_quar_ok) != SQLITE_DONE)
-            return sqldb_fail(g->db, "marking a replayed reading", err);
-    }
+    if (b->npend == b->nlines)
+        return adt_fail(err, ADT_EINTERNAL, "more readings than lines in the batch");
+    pending *pd = &b->pend[b->npend++];
+    *pd = (pending){.dev = dev, .scored = -1, .time = t, .qid = sp->qid, .off = b->arena.len,
+                    .len = b->packed.len};
+    if (buf_append(&b->arena, b->packed.data, b->packed.len))
+        return adt_fail(err, ADT_ENOMEM, "out of memory");
     b->res->accepted++;
     if (t < b->from)
         b->from = t;
@@ -672,61 +638,128 @@ static int store_reading(batch *b, const span *sp, int dev, int64_t t, adt_err *
     int label = -1;
     if (ip->roles.label >= 0 && vals[ip->roles.label].present)
         label = vals[ip->roles.label].num != 0;
-    if (add_scored(&b->sc, b->row, rid, dev, t, label))
+    pd->scored = (int)b->sc.n;
+    if (add_scored(&b->sc, b->row, label))
         return adt_fail(err, ADT_EINTERNAL, "more rows to score than lines in the batch");
-    return submit_scoring(b, SCORE_CHUNK, err);
+    return submit_scoring(b, b->nlines - b->res->readings < SCORE_CHUNK ? SCORE_TAIL : SCORE_CHUNK,
+                          err);
 }
 
 static int batch_line(batch *b, const span *sp, adt_err *err)
 {
-    char devname[72], detail[256];
-    int dev = -1;
-    int64_t t = 0;
+    rline_out lo;
     buf_reset(&b->packed);
     b->res->readings++;
-    profile_reason r = check_line(b->g, sp->p, sp->n, &dev, &t, &b->packed, devname,
-                                  sizeof devname, detail, sizeof detail);
-    return r == PROFILE_OK ? store_reading(b, sp, dev, t, err)
-                           : quarantine_line(b, sp, r, devname, t, detail, err);
+    profile_reason r = check_line(b->g, sp->p, sp->n, &b->packed, &lo);
+    return r == PROFILE_OK ? accept_reading(b, sp, lo.dev, lo.time, err)
+                           : quarantine_line(b, sp, r, lo.devname, lo.time, lo.detail, err);
+}
+
+/* b->mv: the id of the scoring model version in prediction_models, added
+ * (in the batch's transaction) the first time it scores. */
+static int model_version_id(batch *b, adt_err *err)
+{
+    ingest *g = b->g;
+    sqlite3_stmt *st[2] = {g->ins_mv, g->sel_mv};
+    for (int k = 0; k < 2; k++) {
+        sqlite3_reset(st[k]);
+        sqlite3_bind_text(st[k], 1, b->model, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st[k], 2, b->version, -1, SQLITE_STATIC);
+        int s = sqlite3_step(st[k]);
+        if (s != (k ? SQLITE_ROW : SQLITE_DONE)) {
+            int rc = sqldb_fail(g->db, "recording the model version", err);
+            sqlite3_reset(st[k]);
+            return rc;
+        }
+    }
+    b->mv = sqlite3_column_int64(g->sel_mv, 0);
+    sqlite3_reset(g->sel_mv);
+    return ADT_OK;
 }
 
 /* The batch's scores (the scoring thread has been computing them while the
- * lines were stored): wait for the last ones and store each prediction. */
+ * lines were read): wait for the last ones. */
 static int batch_score(batch *b, adt_err *err)
 {
-    ingest *g = b->g;
     if (!b->sc.n)
         return ADT_OK;
     int rc = submit_scoring(b, 1, err);
-    int wrc = scoreq_wait(g->sq, err);
+    int wrc = scoreq_wait(b->g->sq, err);
     if (!rc)
         rc = wrc;
-    const float *prob = b->sc.prob;
-    size_t full = b->sc.n - b->sc.n % PRED_ROWS; /* rows stored PRED_ROWS at a time */
-    for (size_t i = 0; !rc && i < b->sc.n; i++) {
-        bool multi = i < full;
-        sqlite3_stmt *p = multi ? g->ins_preds : g->ins_pred;
-        int col = multi ? 7 * (int)(i % PRED_ROWS) : 0;
-        if (col == 0)
-            sqlite3_reset(p);
-        sqlite3_bind_int64(p, col + 1, b->sc.reading[i]);
-        sqlite3_bind_int64(p, col + 2, g->devs[b->sc.dev[i]].id);
-        sqlite3_bind_int64(p, col + 3, b->sc.time[i]);
-        sqlite3_bind_double(p, col + 4, prob[i]);
-        sqlite3_bind_text(p, col + 5, b->model, -1, SQLITE_STATIC);
-        sqlite3_bind_text(p, col + 6, b->version, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(p, col + 7, b->res->batch_id);
-        if ((!multi || i % PRED_ROWS == PRED_ROWS - 1) && sqlite3_step(p) != SQLITE_DONE)
-            rc = sqldb_fail(g->db, "storing a prediction", err);
-        if (!rc)
-            rc = rollup_add_prediction(g->rollups, g->devs[b->sc.dev[i]].id, b->sc.time[i],
-                                       b->model, b->version, prob[i], b->threshold,
-                                       b->sc.label[i], err);
-        b->res->predictions++;
-        if (prob[i] >= b->threshold)
-            b->res->positives++;
-        g->devs[b->sc.dev[i]].scored = true;
+    return rc ? rc : model_version_id(b, err);
+}
+
+/* Bind pending reading `pd` as row `row` of statement `st`. */
+static void bind_reading(batch *b, sqlite3_stmt *st, int row, const pending *pd)
+{
+    const ingest *g = b->g;
+    const idev *d = &g->devs[pd->dev];
+    int c = READING_COLS * row;
+    sqlite3_bind_int64(st, c + 1, d->id);
+    sqlite3_bind_int64(st, c + 2, pd->time);
+    sqlite3_bind_int64(st, c + 3, g->profs[d->prof].pv);
+    sqlite3_bind_int64(st, c + 4, b->res->batch_id);
+    sqlite3_bind_blob(st, c + 5, b->arena.data + pd->off, (int)pd->len, SQLITE_STATIC);
+    if (pd->scored >= 0) {
+        sqlite3_bind_double(st, c + 6, b->sc.prob[pd->scored]);
+        sqlite3_bind_int64(st, c + 7, b->mv);
+    } else {
+        sqlite3_bind_null(st, c + 6);
+        sqlite3_bind_null(st, c + 7);
     }
+}
+
+/* After a reading is stored: its replayed quarantine row is marked, its
+ * prediction counted and rolled up. */
+static int after_stored(batch *b, const pending *pd, adt_err *err)
+{
+    ingest *g = b->g;
+    if (pd->qid) {
+        sqlite3_reset(g->upd_quar_ok);
+        sqlite3_bind_int64(g->upd_quar_ok, 1, b->res->batch_id);
+        sqlite3_bind_int64(g->upd_quar_ok, 2, pd->qid);
+        if (sqlite3_step(g->upd_quar_ok) != SQLITE_DONE)
+            return sqldb_fail(g->db, "marking a replayed reading", err);
+    }
+    if (pd->scored < 0)
+        return ADT_OK;
+    idev *d = &g->devs[pd->dev];
+    float prob = b->sc.prob[pd->scored];
+    b->res->predictions++;
+    if (prob >= b->threshold)
+        b->res->positives++;
+    d->scored = true;
+    return rollup_add_prediction(g->rollups, d->id, pd->time, b->model, b->version, prob,
+                                 b->threshold, b->sc.label[pd->scored], err);
+}
+
+/* Store the accepted readings in order, READING_ROWS to a statement. One
+ * transaction gives them consecutive row ids (tdb.h): checked. */
+static int batch_store(batch *b, adt_err *err)
+{
+    ingest *g = b->g;
+    size_t full = b->npend - b->npend % READING_ROWS;
+    int rc = ADT_OK;
+    for (size_t i = 0; !rc && i < b->npend;) {
+        bool multi = i < full;
+        size_t rows = multi ? READING_ROWS : 1;
+        sqlite3_stmt *st = multi ? g->ins_readings : g->ins_reading;
+        sqlite3_reset(st);
+        for (size_t k = 0; k < rows; k++)
+            bind_reading(b, st, (int)k, &b->pend[i + k]);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return sqldb_fail(g->db, "storing a reading", err);
+        int64_t last = sqlite3_last_insert_rowid(g->db);
+        if (!b->first_row)
+            b->first_row = last - (int64_t)rows + 1;
+        b->last_row = last;
+        for (size_t k = 0; !rc && k < rows; k++)
+            rc = after_stored(b, &b->pend[i + k], err);
+        i += rows;
+    }
+    if (!rc && b->npend && b->last_row - b->first_row + 1 != (int64_t)b->npend)
+        rc = adt_fail(err, ADT_EINTERNAL, "the batch's readings did not get consecutive row ids");
     return rc;
 }
 
@@ -891,12 +924,15 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
     batch b = {.g = g, .actor = actor, .replay = replay, .now = rfc3339_now_us(), .res = res,
                .from = INT64_MAX, .to = INT64_MIN, .threshold = 0.5f, .nlines = nlines};
     buf_init(&b.packed, INGEST_MAX_LINE);
+    buf_init(&b.arena, (size_t)1 << 40); /* at most the packed values of nlines lines */
     sha256_init(&b.digest);
     int rc = batch_begin(&b, err);
     for (size_t i = 0; !rc && i < nlines; i++)
         rc = batch_line(&b, &lines[i], err);
     if (!rc)
         rc = batch_score(&b, err);
+    if (!rc)
+        rc = batch_store(&b, err);
     if (!rc)
         rc = batch_twins(&b, err);
     if (!rc) {
@@ -914,6 +950,8 @@ static int run_batch(ingest *g, const char *actor, const span *lines, size_t nli
     if (b.sc.submitted && g->sq)
         scoreq_wait(g->sq, NULL); /* no job may still read the rows freed here */
     buf_free(&b.packed);
+    buf_free(&b.arena);
+    free(b.pend);
     scored_rows_free(&b.sc);
     free(b.row);
     return rc;

@@ -75,6 +75,10 @@ struct rollup_acc {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     hmap rows, preds, meters; /* keyed by (device, hour) / (device, hour) / device */
+    /* the prediction rows used last, by (device, hour): the batch's readings
+     * come device after device, hour after hour, so most finds skip the
+     * hash of the key; cleared with preds */
+    struct prow *pcache[64];
 };
 
 /* ---- Roles ------------------------------------------------------------------- */
@@ -152,6 +156,7 @@ void rollup_discard(rollup_acc *a)
     hmap_free(&a->rows, free_row);
     hmap_free(&a->preds, free);
     hmap_free(&a->meters, free);
+    memset(a->pcache, 0, sizeof a->pcache);
 }
 
 void rollup_acc_close(rollup_acc *a)
@@ -320,26 +325,32 @@ int rollup_add_prediction(rollup_acc *a, int64_t device, int64_t time_us, const 
                           const char *version, double prob, double threshold, int label,
                           adt_err *err)
 {
-    /* key: device, hour, model NUL version */
-    char key[16 + 2 * 129];
     int64_t dh[2] = {device, hour_of(time_us)};
-    size_t ml = strlen(model), vl = strlen(version);
-    if (ml > 128 || vl > 128)
-        return adt_fail(err, ADT_EINVAL, "model name or version longer than 128 bytes");
-    memcpy(key, dh, 16);
-    memcpy(key + 16, model, ml + 1);
-    memcpy(key + 17 + ml, version, vl);
-    void **slot = hmap_slot_of(&a->preds, key, 17 + ml + vl);
-    prow *r = slot ? *slot : NULL;
-    if (slot && !r && (r = calloc(1, sizeof *r))) {
-        r->device = device;
-        r->hour_us = dh[1];
-        memcpy(r->model, model, ml + 1);
-        memcpy(r->version, version, vl + 1);
-        *slot = r;
+    prow **cached = &a->pcache[((uint64_t)device * 31u + (uint64_t)(dh[1] / ROLLUP_HOUR_US)) & 63u];
+    prow *r = *cached;
+    if (!r || r->device != device || r->hour_us != dh[1] || strcmp(r->model, model) ||
+        strcmp(r->version, version)) {
+        /* key: device, hour, model NUL version */
+        char key[16 + 2 * 129];
+        size_t ml = strlen(model), vl = strlen(version);
+        if (ml > 128 || vl > 128)
+            return adt_fail(err, ADT_EINVAL, "model name or version longer than 128 bytes");
+        memcpy(key, dh, 16);
+        memcpy(key + 16, model, ml + 1);
+        memcpy(key + 17 + ml, version, vl);
+        void **slot = hmap_slot_of(&a->preds, key, 17 + ml + vl);
+        r = slot ? *slot : NULL;
+        if (slot && !r && (r = calloc(1, sizeof *r))) {
+            r->device = device;
+            r->hour_us = dh[1];
+            memcpy(r->model, model, ml + 1);
+            memcpy(r->version, version, vl + 1);
+            *slot = r;
+        }
+        if (!r)
+            return adt_fail(err, ADT_ENOMEM, "out of memory");
+        *cached = r;
     }
-    if (!r)
-        return adt_fail(err, ADT_ENOMEM, "out of memory");
     bool pos = prob >= threshold;
     r->predictions++;
     r->positives += pos;
@@ -729,31 +740,6 @@ typedef struct reader {
     void *ctx;
 } reader;
 
-/* Run `sql` over hours [from_us, to_us) (?1, ?2) of `device` (?3, NULL for
- * all) and hand each row to `row` (which decodes it and calls the reader's
- * function) until one returns non-zero. `what` names the rows in messages. */
-static int window_each(sqlite3 *db, const char *sql, int64_t from_us, int64_t to_us,
-                       const char *device, const char *what,
-                       int (*row)(sqlite3_stmt *st, const reader *rd), const reader *rd,
-                       adt_err *err)
-{
-    sqlite3_stmt *st;
-    int rc = sqldb_prepare(db, sql, &st, err);
-    if (rc)
-        return no_rollups(db, rc, err);
-    sqlite3_bind_int64(st, 1, from_us);
-    sqlite3_bind_int64(st, 2, to_us);
-    if (device)
-        sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
-    int s;
-    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW)
-        rc = row(st, rd);
-    if (!rc && s != SQLITE_DONE)
-        rc = sqldb_fail(db, what, err);
-    sqlite3_finalize(st);
-    return rc;
-}
-
 static int hour_row(sqlite3_stmt *st, const reader *rd)
 {
     rollup_row r = {.hour_us = sqlite3_column_int64(st, 0),
@@ -774,20 +760,6 @@ static int hour_row(sqlite3_stmt *st, const reader *rd)
     return rd->row_fn(rd->ctx, &r);
 }
 
-int rollup_read(sqlite3 *db, int64_t from_us, int64_t to_us, const char *device,
-                rollup_row_fn fn, void *ctx, adt_err *err)
-{
-    return window_each(db,
-                       "SELECT r.hour_us, d.name, r.readings, r.sampled_s, r.running_s, "
-                       "r.idle_s, r.down_s, r.energy_kwh, r.produced, r.good, r.inspected, "
-                       "r.rejected, r.labelled, r.failures, r.fields FROM rollups r "
-                       "JOIN devices d ON d.id = r.device WHERE r.hour_us >= ?1 AND "
-                       "r.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
-                       "ORDER BY r.hour_us, d.name",
-                       from_us, to_us, device, "reading rollups", hour_row,
-                       &(reader){.row_fn = fn, .ctx = ctx}, err);
-}
-
 static int pred_row(sqlite3_stmt *st, const reader *rd)
 {
     rollup_pred p = {.hour_us = sqlite3_column_int64(st, 0),
@@ -800,16 +772,64 @@ static int pred_row(sqlite3_stmt *st, const reader *rd)
     return rd->pred_fn(rd->ctx, &p);
 }
 
+/* The two window reads: hourly rows and prediction rows. Each query takes
+ * the hours [?1, ?2) of device ?3 (NULL: all), in a stable order. */
+typedef enum window_kind { WINDOW_HOURS, WINDOW_PREDICTIONS } window_kind;
+
+static const struct window_query {
+    const char *sql;
+    const char *what; /* names the rows in messages */
+    int (*row)(sqlite3_stmt *st, const reader *rd); /* decodes one, calls the reader */
+} window_queries[] = {
+    [WINDOW_HOURS] = {"SELECT r.hour_us, d.name, r.readings, r.sampled_s, r.running_s, "
+                      "r.idle_s, r.down_s, r.energy_kwh, r.produced, r.good, r.inspected, "
+                      "r.rejected, r.labelled, r.failures, r.fields FROM rollups r "
+                      "JOIN devices d ON d.id = r.device WHERE r.hour_us >= ?1 AND "
+                      "r.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
+                      "ORDER BY r.hour_us, d.name",
+                      "reading rollups", hour_row},
+    [WINDOW_PREDICTIONS] = {"SELECT p.hour_us, d.name, p.model, p.version, p.predictions, "
+                            "p.positives, p.tp, p.fp, p.fn, p.tn FROM rollup_predictions p "
+                            "JOIN devices d ON d.id = p.device WHERE p.hour_us >= ?1 AND "
+                            "p.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
+                            "ORDER BY p.hour_us, d.name, p.model, p.version",
+                            "reading prediction rollups", pred_row},
+};
+
+/* Run window query `k` over [from_us, to_us) of `device` and hand each row to
+ * the reader until its function returns non-zero (returned). */
+static int read_window(sqlite3 *db, window_kind k, int64_t from_us, int64_t to_us,
+                       const char *device, const reader *rd, adt_err *err)
+{
+    const struct window_query *q = &window_queries[k];
+    sqlite3_stmt *st;
+    int rc = sqldb_prepare(db, q->sql, &st, err);
+    if (rc)
+        return no_rollups(db, rc, err);
+    sqlite3_bind_int64(st, 1, from_us);
+    sqlite3_bind_int64(st, 2, to_us);
+    if (device)
+        sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+    int s;
+    while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW)
+        rc = q->row(st, rd);
+    if (!rc && s != SQLITE_DONE)
+        rc = sqldb_fail(db, q->what, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int rollup_read(sqlite3 *db, int64_t from_us, int64_t to_us, const char *device,
+                rollup_row_fn fn, void *ctx, adt_err *err)
+{
+    return read_window(db, WINDOW_HOURS, from_us, to_us, device,
+                       &(reader){.row_fn = fn, .ctx = ctx}, err);
+}
+
 int rollup_read_predictions(sqlite3 *db, int64_t from_us, int64_t to_us, const char *device,
                             rollup_pred_fn fn, void *ctx, adt_err *err)
 {
-    return window_each(db,
-                       "SELECT p.hour_us, d.name, p.model, p.version, p.predictions, "
-                       "p.positives, p.tp, p.fp, p.fn, p.tn FROM rollup_predictions p "
-                       "JOIN devices d ON d.id = p.device WHERE p.hour_us >= ?1 AND "
-                       "p.hour_us < ?2 AND (?3 IS NULL OR d.name = ?3) "
-                       "ORDER BY p.hour_us, d.name, p.model, p.version",
-                       from_us, to_us, device, "reading prediction rollups", pred_row,
+    return read_window(db, WINDOW_PREDICTIONS, from_us, to_us, device,
                        &(reader){.pred_fn = fn, .ctx = ctx}, err);
 }
 

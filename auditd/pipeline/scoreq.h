@@ -1,8 +1,8 @@
-/* scoreq.h: scoring beside storage. Ingestion hands the rows of a batch to
- * score, a chunk at a time as it validates and stores them, to a worker
+/* scoreq.h: scoring beside reading. Ingestion hands the rows of a batch to
+ * score, a chunk at a time as it reads and validates its lines, to a worker
  * thread that runs the model (model.h) meanwhile; before it stores the
- * predictions it waits for the last chunk. On a machine with a free core the
- * model's time is hidden behind the database's.
+ * readings with their predictions it waits for the last chunk. On a machine
+ * with a free core the model's time is hidden behind the reading's.
  *
  * Ownership: the rows and the output a job names must stay valid and
  * unchanged until scoreq_wait returns. One submitter thread at a time. */

@@ -3,10 +3,14 @@
  *   profiles(name, version, sha256, json)      every version of every profile
  *   devices(name, profile, site, twin...)      registered devices and twins
  *   batches(id, digest, rows, ledger indices)  one per ingestion call
- *   readings(device, time_us, pv, batch, v)    accepted readings, v = packed values;
- *                                              indexed by (device, time) and by time
+ *   readings(device, time_us, pv, batch, v,    accepted readings, v = packed values,
+ *            prob, mv)                         prob/mv the prediction made at ingestion
+ *                                              (NULL: not scored); indexed by
+ *                                              (device, time) and by time
  *   quarantine(batch, device, reason, line)    refused readings, kept whole
- *   predictions(reading, prob, model, version) scores made at ingestion
+ *   prediction_models(id, model, version)      readings.mv
+ *   predictions (a view: id, reading, device,  scores made at ingestion: readings'
+ *     time_us, prob, model, version, batch)    and schema 1's (predictions_v1)
  *   datasets / dataset_batches                 dataset versions
  *   rollups / rollup_predictions / meters      hourly rollups (rollup.h)
  *   meta('registry')                           bumped by every registry change
@@ -24,8 +28,8 @@
 #define TDB_FILE "telemetry.db"
 
 /* Open `<data_dir>/telemetry.db` (sqldb.h; durable): with `rw` created with
- * its schema when missing; read-only opens of a missing file fail with
- * ADT_ENOTFOUND. Close with sqldb_close. */
+ * its schema when missing (a schema 1 file is migrated: tdb.c); read-only
+ * opens of a missing file fail with ADT_ENOTFOUND. Close with sqldb_close. */
 int tdb_open(const char *data_dir, bool rw, sqlite3 **out, adt_err *err);
 /* = sqldb_close; kept for the console until part 2 of issue 12 moves it. */
 void tdb_close(sqlite3 *db);

@@ -224,13 +224,25 @@ int tstore_window_scored(tstore *t, int64_t from_us, int64_t to_us,
                          const char *const *features, size_t nfeatures, tstore_scored_fn fn,
                          void *ctx, adt_err *err)
 {
+    /* Each reading with its prediction, if any: schema 2 keeps it in the
+     * reading's row, older ones under their own id (predictions_v1, indexed
+     * by reading); tdb.c. Ingestion scores a reading once. A telemetry.db
+     * not yet opened for writing by this version (read-only here) still has
+     * the schema 1 table. */
     sqlite3_stmt *st;
     int rc = window_stmt(t,
+                         "SELECT d.name, r.time_us, r.pv, r.v, coalesce(r.prob, o.prob), "
+                         "coalesce(m.model, o.model), coalesce(m.version, o.version) "
+                         "FROM readings r JOIN devices d ON d.id = r.device "
+                         "LEFT JOIN prediction_models m ON m.id = r.mv "
+                         "LEFT JOIN predictions_v1 o ON o.reading = r.id "
+                         "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",
+                         from_us, to_us, &st, err);
+    if (rc && strstr(sqlite3_errmsg(t->db), "no such "))
+        rc = window_stmt(t,
                          "SELECT d.name, r.time_us, r.pv, r.v, p.prob, p.model, p.version "
                          "FROM readings r JOIN devices d ON d.id = r.device "
-                         /* predictions(reading) is indexed; ingestion scores a reading once */
-                         "LEFT JOIN predictions p ON p.device = r.device AND "
-                         "p.time_us = r.time_us AND p.reading = r.id "
+                         "LEFT JOIN predictions p ON p.reading = r.id "
                          "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",
                          from_us, to_us, &st, err);
     if (rc)

@@ -29,10 +29,33 @@ static int run_canon(const char *in, size_t len, const canon_limits *lim, bool o
     return rc;
 }
 
+/* The fast check (canon_is_canonical) may only accept what canon_json
+ * leaves exactly as it is. */
+static void check_fast_agrees(const char *in, size_t len, const canon_limits *lim)
+{
+    char *copy = malloc(len ? len : 1); /* exact size: ASan sees a read past the end */
+    memcpy(copy, in, len);
+    if (canon_is_canonical(copy, len, lim)) {
+        buf out;
+        buf_init(&out, 1 << 20);
+        adt_err err = {0};
+        int rc = canon_json(copy, len, lim, true, &out, &err);
+        ck_assert_msg(rc == ADT_OK, "fast check accepted '%.*s', canon_json refused it: %s",
+                      (int)len, in, err.msg);
+        ck_assert_msg(out.len == len && memcmp(out.data, in, len) == 0,
+                      "fast check accepted '%.*s', canon_json made '%s'", (int)len, in, out.data);
+        buf_free(&out);
+    }
+    free(copy);
+}
+
 static void check_cases(const ccase *cs, size_t n, bool obj)
 {
     for (size_t i = 0; i < n; i++) {
         size_t len = cs[i].len ? cs[i].len : strlen(cs[i].in);
+        check_fast_agrees(cs[i].in, len, NULL);
+        if (cs[i].rc == ADT_OK)
+            check_fast_agrees(cs[i].out, strlen(cs[i].out), NULL);
         buf out;
         buf_init(&out, 1 << 20);
         buf_puts(&out, "PRE");
@@ -431,6 +454,65 @@ START_TEST(test_fast_path_same_bytes)
 }
 END_TEST
 
+/* canon_is_canonical: accepts canonical objects (stored as they are by the
+ * ledger), declines anything canon_json would change or refuse, and what it
+ * leaves to canon_json on purpose (escapes, exponents). Every case is also
+ * checked against canon_json (check_fast_agrees), as every case above and
+ * the fuzz corpus (fuzz_canon) are. */
+START_TEST(test_is_canonical)
+{
+    static const struct {
+        const char *in;
+        bool fast;
+    } cs[] = {
+        {"{}", true},
+        {"{\"a\":1}", true},
+        {"{\"\":5,\"B\":2,\"a\":4,\"ab\":6,\"b\":1,\"\xc3\xa9\":3}", true},
+        {"{\"a\":true,\"z\":{\"x\":null,\"y\":[3,{\"c\":2,\"d\":1}]}}", true},
+        {"{\"n\":[1.50,-0,0.0,-12.5,123456789012345678901234567890],\"t\":[true,false,null,[],{},\"\"]}", true},
+        {"{\"s\":\"\xf0\x9f\x98\x80 raw \xe2\x82\xac \xc3\xa9 \x7f\"}", true},
+        {"{\"accepted\":17,\"actor\":\"agent:gw-1\",\"time\":\"2026-07-01T08:00:00Z\",\"type\":\"telemetry.batch\"}", true},
+        /* not canonical: canon_json changes them */
+        {" {}", false}, {"{} ", false}, {"{\"a\": 1}", false}, {"{\"a\":1 }", false},
+        {"{\"b\":1,\"a\":2}", false}, {"{\"ab\":1,\"a\":2}", false},
+        {"{\"a\":{\"d\":1,\"c\":2}}", false}, {"{\"a\":[{\"y\":1,\"x\":2}]}", false},
+        {"{\"s\":\"\\/\"}", false}, {"{\"s\":\"\\u0041\"}", false},
+        /* refused by canon_json */
+        {"{\"a\":1,\"a\":2}", false}, {"{\"a\":01}", false}, {"{\"a\":1,}", false},
+        {"{\"a\":-}", false}, {"{\"a\":1.}", false}, {"{\"a\":tru}", false},
+        {"{\"s\":\"\xc0\xaf\"}", false}, {"{\"s\":\"\xed\xa0\x80\"}", false},
+        {"{\"s\":\"a\x01\"}", false}, {"{\"s\":\"abc}", false}, {"{\"a\":1", false},
+        {"[1]", false}, {"\"a\"", false}, {"", false}, {"{\"a\":1}x", false},
+        /* left to canon_json on purpose (canonical or not) */
+        {"{\"s\":\"\\n\"}", false}, {"{\"s\":\"\\\\\"}", false}, {"{\"\\u001f\":1}", false},
+        {"{\"n\":1e5}", false}, {"{\"n\":1E+2}", false}, {"{\"n\":1e999}", false},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        size_t len = strlen(cs[i].in);
+        ck_assert_msg(canon_is_canonical(cs[i].in, len, NULL) == cs[i].fast, "case %zu '%s': want %d",
+                      i, cs[i].in, cs[i].fast);
+        check_fast_agrees(cs[i].in, len, NULL);
+    }
+    /* Limits: declined where canon_json would refuse. */
+    static const canon_limits small = {16, 2, 4};
+    ck_assert(canon_is_canonical("{\"a\":{\"b\":1}}", 13, &small));
+    ck_assert(!canon_is_canonical("{\"a\":{\"b\":[1]}}", 15, &small));       /* depth 3 */
+    ck_assert(!canon_is_canonical("{\"a\":[1,2,3,4]}", 15, &small));         /* 6 values */
+    ck_assert(!canon_is_canonical("{\"a\":\"0123456789ab\"}", 21, &small)); /* 21 bytes */
+    check_fast_agrees("{\"a\":{\"b\":[1]}}", 15, &small);
+    check_fast_agrees("{\"a\":[1,2,3,4]}", 15, &small);
+    /* Numbers of 64 characters pass, of 65 are left to canon_json (which refuses them). */
+    char num[80] = "{\"n\":";
+    memset(num + 5, '1', 64);
+    strcpy(num + 69, "}");
+    ck_assert(canon_is_canonical(num, strlen(num), NULL));
+    check_fast_agrees(num, strlen(num), NULL);
+    memset(num + 5, '1', 65);
+    strcpy(num + 70, "}");
+    ck_assert(!canon_is_canonical(num, strlen(num), NULL));
+}
+END_TEST
+
 START_TEST(test_rfc3339_valid)
 {
     struct {
@@ -676,6 +758,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_canon_member);
     tcase_add_test(tc, test_put_string_and_utf8);
     tcase_add_test(tc, test_fast_path_same_bytes);
+    tcase_add_test(tc, test_is_canonical);
     tcase_add_test(tc, test_rfc3339_valid);
     tcase_add_test(tc, test_rfc3339_invalid);
     tcase_add_test(tc, test_rfc3339_format);

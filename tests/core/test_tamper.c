@@ -600,6 +600,107 @@ START_TEST(test_consistent_rewrite_needs_witness)
 }
 END_TEST
 
+/* Two edits at once: verify names the one a single pass row after row would
+ * meet first, whichever of its threads (docs/ledger.md, "What auditd verify
+ * checks") finds it. */
+START_TEST(test_first_of_two)
+{
+    char *dir = make_ledger("t-two1");
+    attack a;
+    attack_begin(&a, dir);
+    flip_blob(a.db, "entries", "leaf", "seq", 3, 30);  /* a leaf hash mismatch at 3 */
+    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq = 12"); /* a gap at 12 */
+    attack_end(&a);
+    expect_detected(dir, 3, 3, "hash");
+    lt_remove_ledger(dir);
+
+    dir = make_ledger("t-two2");
+    attack_begin(&a, dir);
+    flip_blob(a.db, "checkpoints", "note", "size", 5, -10); /* a bad signature at size 5 */
+    flip_blob(a.db, "entries", "leaf", "seq", 9, 30);
+    attack_end(&a);
+    expect_detected(dir, 4, 4, "checkpoint");
+    lt_remove_ledger(dir);
+
+    dir = make_ledger("t-two3");
+    attack_begin(&a, dir);
+    flip_blob(a.db, "entries", "leaf", "seq", 2, 30);
+    flip_blob(a.db, "checkpoints", "note", "size", 9, -10);
+    attack_end(&a);
+    expect_detected(dir, 2, 2, "hash");
+    lt_remove_ledger(dir);
+
+    /* Entry 6 given entry 7's leaf hash: its hash (the worker's check) fails
+     * at 6 before the chain does at 7 (the pass's); a leaf flipped at 14. */
+    dir = make_ledger("t-two4");
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "CREATE TEMP TABLE t AS SELECT seq, leaf, leaf_hash FROM entries WHERE seq IN (6, 7);"
+                     "UPDATE entries SET leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 7) WHERE seq = 6;");
+    flip_blob(a.db, "entries", "leaf", "seq", 14, 30);
+    attack_end(&a);
+    expect_detected(dir, 6, 6, NULL);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+/* A leaf replaced by one larger than any entry auditd writes (verify checks
+ * such a row on its own thread instead of copying it to the worker). */
+START_TEST(test_oversized_leaf)
+{
+    char *dir = make_ledger("t-big");
+    attack a;
+    attack_begin(&a, dir);
+    lt_exec_ok(a.db, "UPDATE entries SET leaf = zeroblob(3145728) WHERE seq = 5");
+    attack_end(&a);
+    expect_detected(dir, 5, 5, "hash");
+    lt_remove_ledger(dir);
+}
+END_TEST
+
+/* A ledger big enough that verify hands its rows to the worker thread in
+ * several batches (512 rows each): an edit far in is still found at its
+ * index, and so is the first of two. */
+START_TEST(test_many_batches)
+{
+    enum { M = 1500, PER = 100 };
+    char *dir = lt_new_ledger("t-many");
+    ledger *lg;
+    adt_err err;
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &err), ADT_OK);
+    static char text[PER][96];
+    ledger_item it[PER];
+    for (int r = 0; r < M / PER; r++) {
+        for (int k = 0; k < PER; k++) {
+            int n = snprintf(text[k], sizeof text[k], "{\"k\":%d,\"note\":\"entry-%06d-marker\"}",
+                             r * PER + k, r * PER + k);
+            it[k] = (ledger_item){.writer = EVENT_WRITER_EDGE, .source = "agent:many",
+                                  .type = "x-test.entry", .payload = text[k], .payload_len = (size_t)n};
+        }
+        ledger_commit c;
+        ck_assert_int_eq(ledger_append(lg, it, PER, &c, &err), ADT_OK);
+    }
+    ledger_close(lg);
+    ledger_verify_result vr;
+    ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
+    ck_assert_msg(vr.ok, "%s", vr.problem);
+    ck_assert_uint_eq(vr.entries, M);
+    ck_assert_uint_eq(vr.checkpoints, M / PER + 1);
+    attack a;
+    attack_begin(&a, dir);
+    flip_blob(a.db, "entries", "leaf", "seq", 1234, 30);
+    attack_end(&a);
+    ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
+    ck_assert_msg(!vr.ok && vr.has_bad_index && vr.bad_index == 1234, "%s", vr.problem);
+    attack_begin(&a, dir);
+    flip_blob(a.db, "entries", "leaf", "seq", 700, 30);
+    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq = 1400");
+    attack_end(&a);
+    ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
+    ck_assert_msg(!vr.ok && vr.has_bad_index && vr.bad_index == 700, "%s", vr.problem);
+    lt_remove_ledger(dir);
+}
+END_TEST
+
 /* ---- raw byte edits of ledger.db ---- */
 
 static char *checkpointed_db(const char *dir)
@@ -847,6 +948,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_append_insert_ignored);
     tcase_add_test(tc, test_foreign_trigger);
     tcase_add_test(tc, test_consistent_rewrite_needs_witness);
+    tcase_add_test(tc, test_first_of_two);
+    tcase_add_test(tc, test_many_batches);
+    tcase_add_test(tc, test_oversized_leaf);
     suite_add_tcase(s, tc);
     TCase *raw = tcase_create("raw");
     tcase_set_timeout(raw, 60);

@@ -4,7 +4,8 @@
  *  - failure appends nothing;
  *  - canon_member never points outside its input, and in canonical JSON the
  *    span it returns is itself valid JSON;
- *  - canon_put_string output parses back to the same bytes for valid UTF-8. */
+ *  - canon_put_string output parses back to the same bytes for valid UTF-8;
+ *  - canon_is_canonical accepts only what canon_json leaves unchanged. */
 #include "buf.h"
 #include "canon.h"
 #include "status.h"
@@ -41,6 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
     static const char *const keys[] = {"type", "a", "", "seq", "payload"};
+    if (canon_is_canonical(in, size, &lim)) {
+        buf same;
+        buf_init(&same, 1u << 20);
+        adt_err err;
+        if (canon_json(in, size, &lim, true, &same, &err) != ADT_OK || same.len != size ||
+            memcmp(same.data, in, size) != 0)
+            abort();
+        buf_free(&same);
+    }
     for (int obj = 0; obj < 2; obj++) {
         buf out;
         buf_init(&out, 1u << 20);

@@ -1,7 +1,9 @@
 /* fuzz_leaf.c: leaf_parse on arbitrary bytes (leaves come from a file that
  * can be altered). Whatever parses must have its payload (and signature)
- * inside the input, as JSON objects, and NUL-terminated short fields. */
+ * inside the input, as JSON objects, and NUL-terminated short fields.
+ * ledger_leaf_chain (verify's) must find what leaf_chain finds, exactly. */
 #include "leaf.h"
+#include "ledger.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +17,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *prev;
     size_t pl;
     uint64_t seq;
-    if (leaf_chain(s, size, &prev, &pl, &seq) && (prev < s || prev + pl > s + size))
+    bool found = leaf_chain(s, size, &prev, &pl, &seq);
+    if (found && (prev < s || prev + pl > s + size))
+        abort();
+    const char *prev2 = NULL;
+    size_t pl2 = 0;
+    uint64_t seq2 = 0;
+    if (ledger_leaf_chain(s, size, &prev2, &pl2, &seq2) != found ||
+        (found && (prev2 != prev || pl2 != pl || seq2 != seq)))
         abort();
     if (leaf_parse(s, size, 0, &v, &err) != ADT_OK)
         return 0;
