@@ -3,12 +3,12 @@
 #include "canon.h"
 #include "codec.h"
 #include "cosig.h"
+#include "httpc.h"
 #include "ledger.h"
 #include "log.h"
 #include "note.h"
 #include "numparse.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -29,8 +29,10 @@ static const char *const res_names[RES_COUNT] = {"ok", "conflict", "refused", "u
 typedef enum { ST_PENDING, ST_OK, ST_DOWN, ST_CONFLICT } wstate;
 static const char *const st_names[] = {"pending", "ok", "down", "conflict"};
 
+/* The request's one header besides libcurl's Host, Accept and Content-Length. */
+static const char *const req_headers[] = {"Content-Type: text/plain; charset=utf-8", NULL};
+
 typedef struct wit {
-    char endpoint[SRVCFG_STR_MAX + 32]; /* <url>/add-checkpoint */
     cosig_key key;
     /* The submitter thread's view of the witness. */
     uint64_t size;           /* the witness's latest size as last learnt (0: unknown) */
@@ -44,10 +46,9 @@ typedef struct wit {
     double last_latency_s;
     uint64_t results[RES_COUNT];
     char last_error[256];
-    /* One request in flight. */
-    CURL *h;
-    struct curl_slist *hdrs;
-    buf body, resp;
+    /* One request in flight: POST <url>/add-checkpoint through core's client. */
+    httpc http;              /* its answer: http.status, http.resp (at most RESP_MAX) */
+    buf body;
     bool retry;              /* a 409 gave a usable size: send again this round */
 } wit;
 
@@ -73,13 +74,6 @@ static int64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
-{
-    wit *x = ctx;
-    /* Over the cap: stop reading (curl reports a write error). */
-    return buf_append(&x->resp, p, sz * n) ? 0 : sz * n;
 }
 
 /* Needs a round? (mutex held) */
@@ -127,7 +121,6 @@ static bool prepare(wsubmit *w, wit *x, const char *note, uint64_t size, bool fi
         return false;
     }
     buf_reset(&x->body);
-    buf_reset(&x->resp);
     int rc = buf_printf(&x->body, "old %llu\n", (unsigned long long)x->size);
     if (!rc && x->size > 0 && x->size < size) {
         merkle_hash proof[MERKLE_MAX_PROOF];
@@ -146,41 +139,29 @@ static bool prepare(wsubmit *w, wit *x, const char *note, uint64_t size, bool fi
              err.msg[0] ? err.msg : "too large");
         return false;
     }
-    if (!x->h && !(x->h = curl_easy_init())) {
-        fail(w, x, RES_UNREACHABLE, ST_DOWN, "libcurl could not start a request");
-        return false;
-    }
-    curl_easy_reset(x->h);
-    curl_easy_setopt(x->h, CURLOPT_URL, x->endpoint);
-    curl_easy_setopt(x->h, CURLOPT_POST, 1L);
-    curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, x->body.data);
-    curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body.len);
-    curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs);
-    curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(x->h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(x->h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(x->h, CURLOPT_CONNECTTIMEOUT_MS, final ? 1000L : 3000L);
-    curl_easy_setopt(x->h, CURLOPT_TIMEOUT_MS, final ? 3000L : 10000L);
+    /* At shutdown the daemon waits for this round: shorter limits. */
+    x->http.connect_ms = final ? 1000L : 3000L;
+    x->http.timeout_ms = final ? 3000L : 10000L;
     return true;
 }
 
 /* Take the answer to a request for (note, size, root). */
-static void take(wsubmit *w, wit *x, CURLcode cc, const char *note, uint64_t size,
+static void take(wsubmit *w, wit *x, const httpc_req *r, const char *note, uint64_t size,
                  const merkle_hash root, double secs)
 {
     x->retry = false;
-    if (cc != CURLE_OK) {
-        fail(w, x, RES_UNREACHABLE, ST_DOWN, "unreachable: %s", curl_easy_strerror(cc));
+    if (r->res != HTTPC_OK) {
+        /* Not connected, timed out, cut off, or an answer over RESP_MAX. */
+        fail(w, x, RES_UNREACHABLE, ST_DOWN, "unreachable: %s", r->emsg);
         return;
     }
-    long status = 0;
-    curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
-    const char *body = x->resp.data ? x->resp.data : "";
+    long status = x->http.status;
+    const buf *resp = &x->http.resp;
+    const char *body = resp->data ? resp->data : "";
     if (status == 409) {
         /* The body is the witness's size and a newline (text/x.tlog.size). */
         uint64_t s = 0;
-        size_t l = x->resp.len;
+        size_t l = resp->len;
         if (l < 2 || body[l - 1] != '\n' || (l > 2 && body[0] == '0') ||
             num_u64n(body, l - 1, UINT64_MAX, &s)) {
             fail(w, x, RES_REFUSED, ST_DOWN, "answered 409 without a tree size");
@@ -203,7 +184,7 @@ static void take(wsubmit *w, wit *x, CURLcode cc, const char *note, uint64_t siz
         return;
     }
     if (status != 200) {
-        size_t l = x->resp.len < 160 ? x->resp.len : 160;
+        size_t l = resp->len < 160 ? resp->len : 160;
         char excerpt[161];
         for (size_t i = 0; i < l; i++)
             excerpt[i] = (body[i] >= 0x20 && body[i] < 0x7F) ? body[i] : ' ';
@@ -219,7 +200,7 @@ static void take(wsubmit *w, wit *x, CURLcode cc, const char *note, uint64_t siz
     uint64_t ts = 0;
     int rc = np ? buf_puts(&full, note) : ADT_ENOMEM;
     if (!rc)
-        rc = buf_append(&full, body, x->resp.len);
+        rc = buf_append(&full, body, resp->len);
     if (!rc)
         rc = note_parse(full.data, full.len, np, &err);
     if (!rc)
@@ -271,9 +252,14 @@ static void round_once(wsubmit *w, bool final)
         log_msg(LOG_ERROR, MOD, "reading the checkpoint to submit: %s", err.msg);
         return;
     }
-    CURLM *m = curl_multi_init();
-    if (!m)
+    /* One group a round: a 409's retry reuses the connection it came on. */
+    httpc_group g;
+    if (httpc_group_init(&g, &err)) {
+        log_msg(LOG_ERROR, MOD, "starting a submission round: %s", err.msg);
         return;
+    }
+    httpc_req reqs[SRVCFG_WITNESS_MAX];
+    wit *who[SRVCFG_WITNESS_MAX];
     for (int pass = 0; pass < PASSES; pass++) {
         int64_t now = mono_ms();
         size_t sent = 0;
@@ -286,36 +272,21 @@ static void round_once(wsubmit *w, bool final)
             pthread_mutex_unlock(&w->mu);
             x->retry = false;
             if (go && prepare(w, x, note, size, final)) {
-                curl_multi_add_handle(m, x->h);
-                sent++;
+                reqs[sent] = (httpc_req){.h = &x->http, .method = "POST", .path = "/add-checkpoint",
+                                         .headers = req_headers, .body = x->body.data,
+                                         .len = x->body.len};
+                who[sent++] = x;
             }
         }
         if (!sent)
             break;
         int64_t t0 = mono_ms();
-        int running = 0;
-        do {
-            if (curl_multi_perform(m, &running) != CURLM_OK)
-                break;
-            if (running)
-                curl_multi_poll(m, NULL, 0, 200, NULL);
-        } while (running);
+        httpc_group_do(&g, reqs, sent);
         double secs = (double)(mono_ms() - t0) / 1000.0;
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left))) {
-            if (msg->msg != CURLMSG_DONE)
-                continue;
-            for (size_t i = 0; i < w->n; i++)
-                if (w->w[i].h == msg->easy_handle) {
-                    CURLcode cc = msg->data.result;
-                    curl_multi_remove_handle(m, msg->easy_handle);
-                    take(w, &w->w[i], cc, note, size, root, secs);
-                    break;
-                }
-        }
+        for (size_t k = 0; k < sent; k++)
+            take(w, who[k], &reqs[k], note, size, root, secs);
     }
-    curl_multi_cleanup(m);
+    httpc_group_free(&g);
 }
 
 static void *run(void *arg)
@@ -382,11 +353,8 @@ static void *run(void *arg)
 static void free_all(wsubmit *w)
 {
     for (size_t i = 0; i < w->n; i++) {
-        if (w->w[i].h)
-            curl_easy_cleanup(w->w[i].h);
-        curl_slist_free_all(w->w[i].hdrs);
+        httpc_free(&w->w[i].http);
         buf_free(&w->w[i].body);
-        buf_free(&w->w[i].resp);
     }
     free(w->w);
     ledger_close(w->lg);
@@ -399,8 +367,11 @@ int wsubmit_start(const char *dir, const srvcfg *cfg, cosigdb *db, wsubmit **out
 {
     if (cfg->witness_urls == 0 || cfg->witness_urls != cfg->witness_keys)
         return adt_fail(err, ADT_EINVAL, "witness submission needs witness URLs and their keys");
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return adt_fail(err, ADT_EINTERNAL, "libcurl failed to initialise");
+    if (cfg->witness_urls > SRVCFG_WITNESS_MAX)
+        return adt_fail(err, ADT_EINVAL, "at most %d witnesses", SRVCFG_WITNESS_MAX);
+    int rc = httpc_global_init(err);
+    if (rc)
+        return rc;
     wsubmit *w = calloc(1, sizeof *w);
     if (!w)
         return adt_fail(err, ADT_ENOMEM, "out of memory");
@@ -410,18 +381,20 @@ int wsubmit_start(const char *dir, const srvcfg *cfg, cosigdb *db, wsubmit **out
     w->db = db;
     w->n = cfg->witness_urls;
     w->w = calloc(w->n, sizeof *w->w);
-    int rc = w->w ? ledger_open(dir, LEDGER_RDONLY, &w->lg, err)
-                  : adt_fail(err, ADT_ENOMEM, "out of memory");
+    rc = w->w ? ledger_open(dir, LEDGER_RDONLY, &w->lg, err)
+              : adt_fail(err, ADT_ENOMEM, "out of memory");
     if (!rc)
         rc = ledger_size(w->lg, &w->tree_size, err);
     for (size_t i = 0; !rc && i < w->n; i++) {
         wit *x = &w->w[i];
         buf_init(&x->body, NOTE_MAX + 64 * (MERKLE_MAX_PROOF + 1));
-        buf_init(&x->resp, RESP_MAX);
-        const char *u = cfg->witness[i].url;
-        size_t ul = strlen(u);
-        snprintf(x->endpoint, sizeof x->endpoint, "%.*s/add-checkpoint",
-                 (int)(ul && u[ul - 1] == '/' ? ul - 1 : ul), u);
+        /* The URL's trailing '/' is dropped: POST <url>/add-checkpoint. No
+         * total timeout here: prepare() sets each request's limits. */
+        if ((rc = httpc_init(&x->http, cfg->witness[i].url, RESP_MAX, 0, err))) {
+            adt_err_prefix(err, "witness %zu", i + 1);
+            break;
+        }
+        x->http.identity = true; /* no Accept-Encoding: the witness's answers as sent */
         if ((rc = cosig_key_parse(cfg->witness[i].key, &x->key, err))) {
             adt_err_prefix(err, "witness_key %zu", i + 1);
             break;
@@ -429,7 +402,6 @@ int wsubmit_start(const char *dir, const srvcfg *cfg, cosigdb *db, wsubmit **out
         for (size_t k = 0; k < i; k++)
             if (!strcmp(w->w[k].key.vkey, x->key.vkey))
                 rc = adt_fail(err, ADT_EINVAL, "witness key %s is given twice", x->key.vkey);
-        x->hdrs = curl_slist_append(NULL, "Content-Type: text/plain; charset=utf-8");
         uint64_t s = 0;
         adt_err e2 = {0};
         if (!rc && cosigdb_witness_size(db, x->key.vkey, &s, &e2) == ADT_OK) {

@@ -5,7 +5,8 @@
  *
  * Rounds happen at most once a second, when the tree has grown past what a
  * witness cosigned, and once more at shutdown (after the final checkpoint).
- * A round sends every due witness, in parallel (libcurl multi), the body
+ * A round sends every due witness, in parallel (core's HTTP client, a
+ * httpc_group: POST <url>/add-checkpoint, Content-Type text/plain), the body
  * "old <the witness's size>\n" + the RFC 6962 consistency proof from that
  * size + "\n" + the checkpoint; a 409 tells the witness's size and the round
  * retries with a proof from there; a 200's cosignature is kept only if it
@@ -31,7 +32,8 @@ typedef struct wsubmit wsubmit;
 
 /* Start submitting the ledger in `dir` to the witnesses in cfg (at least
  * one), storing cosignatures in `db` (borrowed; it must outlive the
- * submitter). Initialises libcurl: call before other threads use it. */
+ * submitter). Initialises libcurl (httpc_global_init): call before other
+ * threads use it. */
 int wsubmit_start(const char *dir, const srvcfg *cfg, cosigdb *db, wsubmit **out, adt_err *err);
 /* The ledger now has `tree_size` entries (cheap; safe from any thread). */
 void wsubmit_notify(wsubmit *w, uint64_t tree_size);
