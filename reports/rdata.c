@@ -775,10 +775,9 @@ static void fold_key(const rdata *d, char key[RKEEP_KEY_MAX])
              (long long)d->period.prev_from_us, (long long)d->period.to_us);
 }
 
-/* The fold's own part of rdata and of the scan back to nothing. */
-static void fold_reset(scan *s)
+/* The memory of the scan's own lists (the fold's state but for rdata's). */
+static void scan_lists_free(scan *s)
 {
-    rdata *d = s->d;
     smap_free(&s->devices);
     smap_free(&s->incidents);
     free(s->ms);
@@ -790,6 +789,13 @@ static void fold_reset(scan *s)
     free(s->lab);
     free(s->lb);
     free(s->front);
+}
+
+/* The fold's own part of rdata and of the scan back to nothing. */
+static void fold_reset(scan *s)
+{
+    rdata *d = s->d;
+    scan_lists_free(s);
     free(d->incidents);
     oplabel_set *ops = s->ops;
     adt_err *err = s->err;
@@ -1912,17 +1918,7 @@ const kpi_inputs *rdata_base(const rdata *d)
 
 static void scan_free(scan *s)
 {
-    smap_free(&s->devices);
-    smap_free(&s->incidents);
-    free(s->ms);
-    free(s->appr);
-    free(s->reg);
-    free(s->alldep);
-    free(s->deps);
-    free(s->drift);
-    free(s->lab);
-    free(s->lb);
-    free(s->front);
+    scan_lists_free(s);
     oplabel_set_free(s->ops);
 }
 

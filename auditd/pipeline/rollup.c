@@ -845,16 +845,26 @@ static int opt_json(buf *b, const char *key, bool has, double v)
     return has ? buf_printf(b, ",\"%s\":%.17g", key, v) : buf_printf(b, ",\"%s\":null", key);
 }
 
+/* The start of one array element: its device and hour. */
+static int head_json(json_ctx *c, const char *device, int64_t hour_us)
+{
+    buf *b = c->out;
+    char hour[40];
+    rfc3339_format_s(hour_us, hour, sizeof hour);
+    int rc;
+    if ((rc = buf_puts(b, c->n++ ? ",{\"device\":" : "{\"device\":")) ||
+        (rc = canon_put_string(b, device, strlen(device))))
+        return rc;
+    return buf_printf(b, ",\"hour\":\"%s\"", hour);
+}
+
 static int row_json(void *vctx, const rollup_row *r)
 {
     json_ctx *c = vctx;
     buf *b = c->out;
-    char hour[40];
-    rfc3339_format_s(r->hour_us, hour, sizeof hour);
     int rc;
-    if ((rc = buf_puts(b, c->n++ ? ",{\"device\":" : "{\"device\":")) ||
-        (rc = canon_put_string(b, r->device, strlen(r->device))) ||
-        (rc = buf_printf(b, ",\"hour\":\"%s\",\"readings\":%llu,\"sampled_s\":%lld", hour,
+    if ((rc = head_json(c, r->device, r->hour_us)) ||
+        (rc = buf_printf(b, ",\"readings\":%llu,\"sampled_s\":%lld",
                          (unsigned long long)r->readings, (long long)r->sampled_s)) ||
         (rc = opt_json(b, "running_s", r->has_state, (double)r->running_s)) ||
         (rc = opt_json(b, "idle_s", r->has_state, (double)r->idle_s)) ||
@@ -875,12 +885,8 @@ static int pred_json(void *vctx, const rollup_pred *p)
 {
     json_ctx *c = vctx;
     buf *b = c->out;
-    char hour[40];
-    rfc3339_format_s(p->hour_us, hour, sizeof hour);
     int rc;
-    if ((rc = buf_puts(b, c->n++ ? ",{\"device\":" : "{\"device\":")) ||
-        (rc = canon_put_string(b, p->device, strlen(p->device))) ||
-        (rc = buf_printf(b, ",\"hour\":\"%s\",\"model\":", hour)) ||
+    if ((rc = head_json(c, p->device, p->hour_us)) || (rc = buf_puts(b, ",\"model\":")) ||
         (rc = canon_put_string(b, p->model, strlen(p->model))) ||
         (rc = buf_puts(b, ",\"version\":")) ||
         (rc = canon_put_string(b, p->version, strlen(p->version))) ||

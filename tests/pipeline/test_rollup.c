@@ -182,6 +182,9 @@ START_TEST(roles_and_meters)
     buf_init(&out, 1u << 20);
     ck_assert_int_eq(rollup_json(ingest_db(g), HOUR0, HOUR0 + ROLLUP_HOUR_US, NULL, &out, &e),
                      ADT_OK);
+    /* the element's fields in their documented order: device, hour, readings */
+    ck_assert_ptr_nonnull(strstr(out.data, "{\"rollups\":[{\"device\":\""));
+    ck_assert_ptr_nonnull(strstr(out.data, ":00:00Z\",\"readings\":"));
     cJSON *j = cJSON_Parse(out.data);
     ck_assert_ptr_nonnull(j);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "rollups")), 2);
