@@ -133,7 +133,12 @@ typedef struct edata {
     int sites_with_base;
 } edata;
 
-/* A site's status in every form of the report: "integrity-alert", "incomplete" or "ok". */
-const char *edata_site_status(const esite *s);
+/* A site's status in every form of the report: "integrity-alert", "incomplete" or "ok".
+ * Inline here, with the data it reads, so that the OSCAL writer (eoscal.c) needs nothing
+ * of ereport.c, which calls the writer. */
+static inline const char *edata_site_status(const esite *s)
+{
+    return s->nintegrity ? "integrity-alert" : s->problem[0] ? "incomplete" : "ok";
+}
 
 #endif

@@ -1201,12 +1201,6 @@ static void jstr_or_null(cJSON *o, const char *k, const char *v)
         cJSON_AddNullToObject(o, k);
 }
 
-/* edata.h */
-const char *edata_site_status(const esite *s)
-{
-    return s->nintegrity ? "integrity-alert" : s->problem[0] ? "incomplete" : "ok";
-}
-
 /* The period's first and last day as YYYY-MM-DD (the end is exclusive, so the day before it). */
 static void period_days(const edata *d, char f[40], char t[40])
 {
