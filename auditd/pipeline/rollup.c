@@ -497,14 +497,21 @@ static int flush_row(rollup_acc *a, hrow *r, buf *fields, adt_err *err)
     return sqlite3_step(p) == SQLITE_DONE ? ADT_OK : sqldb_fail(a->db, "storing rollups", err);
 }
 
+/* A prediction rollup's key (hour, device, model, version) bound as
+ * parameters 1-4 of st, reset first. */
+static void bind_pred_key(sqlite3_stmt *st, const prow *r)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, r->hour_us);
+    sqlite3_bind_int64(st, 2, r->device);
+    sqlite3_bind_text(st, 3, r->model, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->version, -1, SQLITE_STATIC);
+}
+
 static int flush_pred(rollup_acc *a, prow *r, adt_err *err)
 {
     sqlite3_stmt *q = a->q[Q_GET_PRED];
-    sqlite3_reset(q);
-    sqlite3_bind_int64(q, 1, r->hour_us);
-    sqlite3_bind_int64(q, 2, r->device);
-    sqlite3_bind_text(q, 3, r->model, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 4, r->version, -1, SQLITE_STATIC);
+    bind_pred_key(q, r);
     int s = sqlite3_step(q);
     uint64_t *c[6] = {&r->predictions, &r->positives, &r->tp, &r->fp, &r->fn, &r->tn};
     if (s == SQLITE_ROW)
@@ -514,11 +521,7 @@ static int flush_pred(rollup_acc *a, prow *r, adt_err *err)
     if (s != SQLITE_ROW && s != SQLITE_DONE)
         return sqldb_fail(a->db, "reading prediction rollups", err);
     sqlite3_stmt *p = a->q[Q_PUT_PRED];
-    sqlite3_reset(p);
-    sqlite3_bind_int64(p, 1, r->hour_us);
-    sqlite3_bind_int64(p, 2, r->device);
-    sqlite3_bind_text(p, 3, r->model, -1, SQLITE_STATIC);
-    sqlite3_bind_text(p, 4, r->version, -1, SQLITE_STATIC);
+    bind_pred_key(p, r);
     for (int k = 0; k < 6; k++)
         sqlite3_bind_int64(p, 5 + k, (int64_t)*c[k]);
     return sqlite3_step(p) == SQLITE_DONE ? ADT_OK
