@@ -1896,6 +1896,25 @@ static void prev_consistency(ledger *lg, rdata *d)
 
 /* ---- entry point ---------------------------------------------------------------- */
 
+bool rdata_fold_parses(const uint8_t *state, size_t len)
+{
+    rkeep_r head = {state, len, 0, false};
+    char key[RKEEP_KEY_MAX];
+    (void)rkeep_r_u64(&head); /* the version: fold_restore checks it */
+    rkeep_r_str(&head, key, sizeof key);
+    if (head.bad)
+        return false;
+    rdata *d = calloc(1, sizeof *d);
+    if (!d)
+        return false;
+    adt_err err = {0};
+    scan s = {.d = d, .err = &err};
+    bool ok = fold_restore(&s, key, state, len);
+    scan_lists_free(&s);
+    rdata_free(d);
+    return ok;
+}
+
 void rdata_free(rdata *d)
 {
     if (!d)

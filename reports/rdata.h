@@ -206,6 +206,14 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
                   const rdata_opts *opts, rdata **out, adt_err *err);
 void rdata_free(rdata *d);
 
+/* Whether a kept ledger fold's state (reports_fold.db, rkeep.h), which a
+ * damaged or hostile file feeds, reads back whole through the parser a report
+ * restores it with, under the key the state names (the windows are not set,
+ * so what the parser checks against them is not exercised). For the fuzz
+ * target; a report also checks the key, the ledger's root and the checksum
+ * before it parses. */
+bool rdata_fold_parses(const uint8_t *state, size_t len);
+
 /* The inputs of the baseline window (NULL without a baseline period). */
 const kpi_inputs *rdata_base(const rdata *d);
 

@@ -312,6 +312,58 @@ static void sql(const char *file_dir, const char *q)
 /* A kept fold that is not this ledger's, not these windows', damaged, or in a
  * file that is no database is not trusted: the fold starts from entry 0 and
  * the report has the bytes of a cold one. */
+/* The parser a report restores a kept fold with (rdata_fold_parses, also the
+ * fuzz target's): every state a report kept reads back whole; the same state
+ * cut short, with a byte added, or with its first list's count made huge does
+ * not (and allocates nothing for the count). */
+START_TEST(kept_fold_parser)
+{
+    size_t rn = 0;
+    free(report_bytes("2026-Q3", kfmts[0], 0, &rn));
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, RKEEP_FILE);
+    sqlite3 *db = NULL;
+    ck_assert(sqlite3_open(p, &db) == SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    ck_assert(sqlite3_prepare_v2(db, "SELECT state FROM fold", -1, &st, NULL) == SQLITE_OK);
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const uint8_t *b = sqlite3_column_blob(st, 0);
+        size_t len = (size_t)sqlite3_column_bytes(st, 0);
+        ck_assert(len > 40);
+        ck_assert(rdata_fold_parses(b, len));
+        ck_assert(!rdata_fold_parses(b, len - 1));
+        uint8_t *c = malloc(len + 1);
+        ck_assert_ptr_nonnull(c);
+        memcpy(c, b, len);
+        c[len] = 0;
+        ck_assert(!rdata_fold_parses(c, len + 1));
+        /* the count of the devices' map, behind the version, the key, seven
+         * numbers, the previous report's root and three strings (each a
+         * little-endian length, then its bytes) */
+        size_t off = 8;
+        for (int f = 0; f < 12; f++) {
+            if (f >= 1 && f <= 7) {
+                off += 8;
+                continue;
+            }
+            uint64_t l;
+            ck_assert(off + 8 <= len);
+            memcpy(&l, c + off, 8);
+            off += 8 + (size_t)l;
+        }
+        ck_assert(off + 8 <= len);
+        memset(c + off, 0xff, 8);
+        ck_assert(!rdata_fold_parses(c, len));
+        free(c);
+        n++;
+    }
+    ck_assert_int_gt(n, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(kept_fold_not_trusted)
 {
     uint64_t size = size_now();
@@ -1071,6 +1123,7 @@ int main(void)
     tcase_add_test(tc, cli_black_box);
     tcase_add_test(tc, kept_fold_same_bytes);
     tcase_add_test(tc, kept_fold_not_trusted);
+    tcase_add_test(tc, kept_fold_parser);
     tcase_add_test(tc, kept_folds_bounded);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
