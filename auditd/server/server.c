@@ -428,6 +428,21 @@ static ledger *rq_ledger(rq *q, adt_err *err)
     return lg;
 }
 
+/* rq_ledger and the ledger's size now, or NULL after answering (500 when no
+ * handle opens; the size's own error otherwise, the handle returned). */
+static ledger *rq_ledger_sized(rq *q, uint64_t *size, adt_err *err)
+{
+    ledger *lg = rq_ledger(q, err);
+    if (!lg)
+        return NULL;
+    int rc = ledger_size(lg, size, err);
+    if (!rc)
+        return lg;
+    pool_put(q->s, lg);
+    err_resp(q->resp, rc, err->msg);
+    return NULL;
+}
+
 static int h_log_key(rq *q)
 {
     q->resp->status = 200;
@@ -517,14 +532,14 @@ static int h_log_entry(rq *q)
     if (num_u64(tail, INT64_MAX, &idx))
         return api_error(q->resp, 400, "invalid", "entry index must be a non-negative integer");
     adt_err err = {0};
-    ledger *lg = rq_ledger(q, &err);
+    uint64_t size = 0;
+    ledger *lg = rq_ledger_sized(q, &size, &err);
     if (!lg)
         return ADT_OK;
-    uint64_t size = 0;
     buf leaf;
     buf_init(&leaf, LEDGER_MAX_LEAF + 1);
-    int rc = ledger_size(lg, &size, &err);
-    if (!rc && idx >= size)
+    int rc = ADT_OK;
+    if (idx >= size)
         rc = adt_fail(&err, ADT_ENOTFOUND, "entry %llu does not exist (the ledger has %llu entries)",
                       (unsigned long long)idx, (unsigned long long)size);
     if (!rc)
@@ -565,14 +580,14 @@ static int h_proof(rq *q, bool inclusion)
     if (param_u64(q, ka, &a, true, NULL) || param_u64(q, kb, &b, true, NULL))
         return ADT_OK;
     adt_err err = {0};
-    ledger *lg = rq_ledger(q, &err);
+    uint64_t size = 0;
+    ledger *lg = rq_ledger_sized(q, &size, &err);
     if (!lg)
         return ADT_OK;
-    uint64_t size = 0;
     merkle_hash path[MERKLE_MAX_PROOF];
     size_t np = 0;
-    int rc = ledger_size(lg, &size, &err);
-    if (!rc && (inclusion ? a >= b || b > size : a == 0 || a > b || b > size))
+    int rc = ADT_OK;
+    if (inclusion ? a >= b || b > size : a == 0 || a > b || b > size)
         rc = adt_fail(&err, ADT_EINVAL, inclusion
                                             ? "need index < tree_size <= %llu (the ledger size)"
                                             : "need 0 < first <= second <= %llu (the ledger size)",
@@ -641,14 +656,14 @@ static int h_log_entries_range(rq *q)
     if (param_u64(q, "start", &start, true, NULL) || param_u64(q, "end", &end, false, &has_end))
         return ADT_OK;
     adt_err err = {0};
-    ledger *lg = rq_ledger(q, &err);
+    uint64_t size = 0;
+    ledger *lg = rq_ledger_sized(q, &size, &err);
     if (!lg)
         return ADT_OK;
-    uint64_t size = 0;
-    int rc = ledger_size(lg, &size, &err);
-    if (!rc && !has_end)
+    int rc = ADT_OK;
+    if (!has_end)
         end = start + LOG_RANGE_MAX < size ? start + LOG_RANGE_MAX : size;
-    if (!rc && (start >= end || start >= size))
+    if (start >= end || start >= size)
         rc = adt_fail(&err, ADT_EINVAL, "need start < end and start < %llu (the ledger size)",
                       (unsigned long long)size);
     if (rc) {
