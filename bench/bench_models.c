@@ -217,7 +217,8 @@ int main(void)
            score_us, BATCH, score_us / (bmin * 1e6 / (double)readings) * 100);
     double score_s = score_us * (double)p2 / 1e6;
     printf("  of the overhead, model inference is %.3f s (%.0f %%); the rest is the pipeline's\n"
-           "  handling of predictions (one stored row per scored reading, the summary event)\n",
+           "  handling of predictions (two columns of the reading's row, the rollup, the\n"
+           "  summary event)\n",
            score_s, (wmin - bmin) > 0 ? score_s / (wmin - bmin) * 100 : 0);
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
