@@ -1195,9 +1195,11 @@ static int ledger_fold(const char *data_dir, ledger *lg, scan *s, adt_err *err)
             (unsigned long long)from, (unsigned long long)d->tree_size,
             from ? "resumed" : newer ? "kept fold is further along" : "from the start");
     if (!rc && k && !newer && (from < d->tree_size || !from)) {
-        rkeep_w w = {0};
+        rkeep_w w;
+        rkeep_w_init(&w);
         fold_save(s, key, &w);
-        if (w.oom || rkeep_save(k, key, d->tree_size, d->root, w.p, w.len, &ke))
+        if (w.oom || rkeep_save(k, key, d->tree_size, d->root, (const uint8_t *)w.b.data,
+                                w.b.len, &ke))
             log_msg(LOG_INFO, "reports", "not keeping the fold for %s: %s", d->period.label,
                     w.oom ? "out of memory" : ke.msg);
         rkeep_w_free(&w);

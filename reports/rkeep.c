@@ -199,22 +199,14 @@ int rkeep_save(rkeep *k, const char *key, uint64_t size, const merkle_hash root,
 
 static void put(rkeep_w *w, const void *p, size_t n)
 {
-    if (w->oom || !n)
-        return;
-    if (w->len + n > w->cap) {
-        size_t nc = w->cap ? w->cap : 4096;
-        while (nc < w->len + n)
-            nc *= 2;
-        uint8_t *q = realloc(w->p, nc);
-        if (!q) {
-            w->oom = true;
-            return;
-        }
-        w->p = q;
-        w->cap = nc;
-    }
-    memcpy(w->p + w->len, p, n);
-    w->len += n;
+    if (!w->oom && buf_append(&w->b, p, n))
+        w->oom = true;
+}
+
+void rkeep_w_init(rkeep_w *w)
+{
+    buf_init(&w->b, RKEEP_STATE_MAX);
+    w->oom = false;
 }
 
 void rkeep_w_u64(rkeep_w *w, uint64_t v)
@@ -250,8 +242,8 @@ void rkeep_w_str(rkeep_w *w, const char *s)
 
 void rkeep_w_free(rkeep_w *w)
 {
-    free(w->p);
-    memset(w, 0, sizeof *w);
+    buf_free(&w->b);
+    w->oom = false;
 }
 
 uint64_t rkeep_r_u64(rkeep_r *r)

@@ -19,6 +19,7 @@
 #ifndef AUDITD_RKEEP_H
 #define AUDITD_RKEEP_H
 
+#include "buf.h"
 #include "merkle.h"
 #include "status.h"
 
@@ -53,13 +54,17 @@ int rkeep_save(rkeep *k, const char *key, uint64_t size, const merkle_hash root,
 
 /* ---- writing and reading the state bytes ------------------------------------ */
 
+/* The state being written, in core's bounded buffer (at most RKEEP_STATE_MAX
+ * bytes: what rkeep_save can bind). */
+#define RKEEP_STATE_MAX ((size_t)INT32_MAX)
 typedef struct rkeep_w {
-    uint8_t *p;
-    size_t len, cap;
-    bool oom; /* a write failed (memory, or a record table naming a number field
-               * that is not 8 bytes): the state is not kept */
+    buf b;
+    bool oom; /* a write failed (memory, the bound, or a record table naming a
+               * number field that is not 8 bytes): the state is not kept */
 } rkeep_w;
 
+/* An empty state (no allocation until the first write). Cannot fail. */
+void rkeep_w_init(rkeep_w *w);
 void rkeep_w_u64(rkeep_w *w, uint64_t v);
 void rkeep_w_i64(rkeep_w *w, int64_t v);
 void rkeep_w_f64(rkeep_w *w, double v); /* the bits, NaN included */
