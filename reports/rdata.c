@@ -1163,7 +1163,8 @@ static int ledger_fold(const char *data_dir, ledger *lg, scan *s, adt_err *err)
     uint8_t *st = NULL;
     size_t stlen = 0;
     merkle_hash kroot, mine;
-    if (k && rkeep_load(k, key, &ksize, kroot, &st, &stlen, &ke) == ADT_OK) {
+    int lrc = k ? rkeep_load(k, key, d->tree_size, &ksize, kroot, &st, &stlen, &ke) : ADT_ENOTFOUND;
+    if (lrc == ADT_OK || lrc == ADT_EEXIST) { /* EEXIST: further along, its state not read */
         bool same = ledger_root(lg, ksize, mine, &ke) == ADT_OK && !memcmp(mine, kroot, sizeof mine);
         if (same && ksize <= d->tree_size && fold_restore(s, key, st, stlen)) {
             from = ksize;
@@ -1175,7 +1176,7 @@ static int ledger_fold(const char *data_dir, ledger *lg, scan *s, adt_err *err)
                         "rebuilt from the ledger", d->period.label);
             fold_reset(s);
         }
-    } else if (k && ke.code != ADT_ENOTFOUND) {
+    } else if (k && lrc != ADT_ENOTFOUND) {
         log_msg(LOG_INFO, "reports", "the kept fold for %s is not usable (%s): rebuilt from the ledger",
                 d->period.label, ke.msg);
     }

@@ -41,9 +41,12 @@ void rkeep_close(rkeep *k);
 
 /* The kept state of `key`: the size it covers, the root at that size and the
  * state bytes (malloc'd; the caller frees). ADT_ENOTFOUND when none is kept;
- * ADT_ECORRUPT when its checksum does not match (the caller rebuilds). */
-int rkeep_load(rkeep *k, const char *key, uint64_t *size, merkle_hash root, uint8_t **state,
-               size_t *len, adt_err *err);
+ * ADT_EEXIST when it covers more than `max_size` entries (the caller's tree
+ * size): *size and root are set but the state is neither read nor checked
+ * nor copied; ADT_ECORRUPT when its checksum does not match (the caller
+ * rebuilds). */
+int rkeep_load(rkeep *k, const char *key, uint64_t max_size, uint64_t *size, merkle_hash root,
+               uint8_t **state, size_t *len, adt_err *err);
 
 /* Keep `state` for `key` at `size` with `root`, replacing what was kept for
  * it (the caller does not save a fold older than the one it restored: an
