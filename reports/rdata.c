@@ -882,45 +882,38 @@ static void w_states(rkeep_w *w, const scan *s)
         qsort(m, s->nms, sizeof *m, ms_cmp);
     }
     int64_t from = span_from(d), to = span_to(d);
-    size_t nkeep = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass)
-            rkeep_w_u64(w, nkeep);
-        for (size_t a = 0; a < s->nms;) {
-            size_t e = a;
-            while (e < s->nms && m[e].dev == m[a].dev)
-                e++;
-            size_t p = a, q;
-            while (p < e && m[p].t < from)
-                p++;
-            for (q = p; q < e && m[q].t < to; q++)
-                ;
-            size_t keep[2], nk = 0;
-            if (p > a) {
-                size_t run = p - 1;
-                while (m[p - 1].state == 2 && run > a && m[run - 1].state == 2)
-                    run--;
-                if (run != p - 1)
-                    keep[nk++] = run;
-                keep[nk++] = p - 1;
-            }
-            for (int x = 0; x < 3; x++) {
-                size_t lo = x == 0 ? 0 : x == 1 ? p : q;
-                size_t hi = x == 0 ? nk : x == 1 ? q : (q < e ? q + 1 : q);
-                for (size_t i = lo; i < hi; i++) {
-                    const mstate *k = x == 0 ? &m[keep[i]] : &m[i];
-                    if (!pass) {
-                        nkeep++;
-                        continue;
-                    }
-                    rkeep_w_u64(w, (uint64_t)k->dev << 8 | k->state);
-                    rkeep_w_i64(w, k->t);
-                    rkeep_w_u64(w, k->index);
-                }
-            }
-            a = e;
+    size_t at = rkeep_w_count_at(w), nkeep = 0; /* the count, set once the states are written */
+    for (size_t a = 0; a < s->nms;) {
+        size_t e = a;
+        while (e < s->nms && m[e].dev == m[a].dev)
+            e++;
+        size_t p = a, q;
+        while (p < e && m[p].t < from)
+            p++;
+        for (q = p; q < e && m[q].t < to; q++)
+            ;
+        size_t keep[2], nk = 0;
+        if (p > a) {
+            size_t run = p - 1;
+            while (m[p - 1].state == 2 && run > a && m[run - 1].state == 2)
+                run--;
+            if (run != p - 1)
+                keep[nk++] = run;
+            keep[nk++] = p - 1;
         }
+        for (int x = 0; x < 3; x++) {
+            size_t lo = x == 0 ? 0 : x == 1 ? p : q;
+            size_t hi = x == 0 ? nk : x == 1 ? q : (q < e ? q + 1 : q);
+            for (size_t i = lo; i < hi; i++, nkeep++) {
+                const mstate *k = x == 0 ? &m[keep[i]] : &m[i];
+                rkeep_w_u64(w, (uint64_t)k->dev << 8 | k->state);
+                rkeep_w_i64(w, k->t);
+                rkeep_w_u64(w, k->index);
+            }
+        }
+        a = e;
     }
+    rkeep_w_set_count(w, at, nkeep);
     free(m);
 }
 

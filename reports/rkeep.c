@@ -259,6 +259,21 @@ void rkeep_w_free(rkeep_w *w)
     w->oom = false;
 }
 
+size_t rkeep_w_count_at(rkeep_w *w)
+{
+    size_t at = w->b.len;
+    rkeep_w_u64(w, 0);
+    return at;
+}
+
+void rkeep_w_set_count(rkeep_w *w, size_t at, uint64_t n)
+{
+    if (w->oom || at > w->b.len || w->b.len - at < 8)
+        return;
+    for (int i = 0; i < 8; i++)
+        w->b.data[at + (size_t)i] = (char)(uint8_t)(n >> (8 * i));
+}
+
 uint64_t rkeep_r_u64(rkeep_r *r)
 {
     if (r->bad || r->len - r->pos < 8) {

@@ -74,6 +74,10 @@ void rkeep_w_f64(rkeep_w *w, double v); /* the bits, NaN included */
 void rkeep_w_bytes(rkeep_w *w, const void *p, size_t n); /* length, then bytes */
 void rkeep_w_str(rkeep_w *w, const char *s);
 void rkeep_w_free(rkeep_w *w);
+/* A count written before the items it counts: rkeep_w_count_at writes a
+ * placeholder and returns where it is; rkeep_w_set_count fills it in. */
+size_t rkeep_w_count_at(rkeep_w *w);
+void rkeep_w_set_count(rkeep_w *w, size_t at, uint64_t n);
 
 typedef struct rkeep_r {
     const uint8_t *p;
