@@ -16,6 +16,7 @@
 #include "rollup.h"
 #include "tdb.h"
 #include "tstore.h"
+#include "vec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -75,18 +76,16 @@ static int smap_put(smap *m, const char *key, size_t val)
 
 /* ---- growable arrays ------------------------------------------------------ */
 
+/* Room for `need` elements in (*p, *cap): core's vec_room (room for element
+ * need - 1, doubling from 256, overflow checked). */
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return ADT_OK;
-    size_t nc = *cap ? *cap * 2 : 256;
-    while (nc < need)
-        nc *= 2;
-    void *q = realloc(*p, nc * elem);
+    void *q = vec_room(*p, cap, need - 1, elem, 256);
     if (!q)
         return ADT_ENOMEM;
     *p = q;
-    *cap = nc;
     return ADT_OK;
 }
 
