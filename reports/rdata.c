@@ -2057,13 +2057,11 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     rc = s.rc;
     /* The work units by name, for what a site ships to its centre (ship.h). */
     if (!rc && s.devices.n) {
-        d->units = calloc(s.devices.n, sizeof *d->units);
-        size_t it = 0, kl;
-        const char *key;
-        void *v;
-        while (d->units && hmap_next(&s.devices.m, &it, &key, &kl, &v)) /* in first-seen order */
-            if ((size_t)(uintptr_t)v - 1 < s.devices.n)
-                scopy(d->units[(size_t)(uintptr_t)v - 1], sizeof d->units[0], key);
+        const char **names = smap_keys(&s.devices); /* in first-seen order */
+        d->units = names ? calloc(s.devices.n, sizeof *d->units) : NULL;
+        for (size_t i = 0; d->units && i < s.devices.n; i++)
+            scopy(d->units[i], sizeof d->units[0], names[i]);
+        free(names);
         if (!d->units)
             rc = ADT_ENOMEM;
         else
