@@ -400,17 +400,27 @@ static void add_nonempty(cJSON *o, const char *key, cJSON *arr)
 }
 
 /* One observation of the JSON result: the finding's cited entries with their proofs. */
+/* A new object of the assessment's: its uuid (of kind and key), title and
+ * description, in that order. */
+static cJSON *j_item(const edata *d, const char *kind, const char *key, const char *title,
+                     const char *desc)
+{
+    char u[37];
+    cJSON *o = cJSON_CreateObject();
+    uuid_of(d, kind, key, u);
+    cJSON_AddStringToObject(o, "uuid", u);
+    cJSON_AddStringToObject(o, "title", title);
+    cJSON_AddStringToObject(o, "description", desc);
+    return o;
+}
+
 static cJSON *j_observation(const edata *d, const esite *s, const efinding *f, const char *key,
                             const char *cp_href)
 {
-    char u[37], txt[1400], href[1400], rh[65];
-    cJSON *ob = cJSON_CreateObject();
-    uuid_of(d, "observation", key, u);
-    cJSON_AddStringToObject(ob, "uuid", u);
+    char txt[1400], href[1400], rh[65];
     snprintf(txt, sizeof txt, "Ledger evidence for %s %s at %s", f->framework, f->control,
              s->label);
-    cJSON_AddStringToObject(ob, "title", txt);
-    cJSON_AddStringToObject(ob, "description", OBS_DESCRIPTION);
+    cJSON *ob = j_item(d, "observation", key, txt, OBS_DESCRIPTION);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "methods"), cJSON_CreateString("TEST"));
     cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "types"),
                          cJSON_CreateString("control-objective"));
@@ -440,13 +450,9 @@ static cJSON *j_observation(const edata *d, const esite *s, const efinding *f, c
 
 static cJSON *j_risk(const edata *d, const esite *s, const efinding *f, const char *key)
 {
-    char u[37], txt[1400];
-    cJSON *rk = cJSON_CreateObject();
-    uuid_of(d, "risk", key, u);
-    cJSON_AddStringToObject(rk, "uuid", u);
+    char txt[1400];
     snprintf(txt, sizeof txt, "%s: %s", s->label, nonempty(f->title, f->control));
-    cJSON_AddStringToObject(rk, "title", txt);
-    cJSON_AddStringToObject(rk, "description", nonempty(f->message, "See the finding."));
+    cJSON *rk = j_item(d, "risk", key, txt, nonempty(f->message, "See the finding."));
     cJSON_AddStringToObject(rk, "statement", RISK_STATEMENT);
     cJSON_AddStringToObject(rk, "status", "open");
     return rk;
@@ -456,11 +462,7 @@ static cJSON *j_finding(const edata *d, const esite *s, const efinding *f, const
 {
     char u[37], title[1400], desc[1400], target[1400];
     finding_texts(s, f, title, desc, target, sizeof title);
-    cJSON *fx = cJSON_CreateObject();
-    uuid_of(d, "finding", key, u);
-    cJSON_AddStringToObject(fx, "uuid", u);
-    cJSON_AddStringToObject(fx, "title", title);
-    cJSON_AddStringToObject(fx, "description", desc);
+    cJSON *fx = j_item(d, "finding", key, title, desc);
     cJSON *fp = cJSON_AddArrayToObject(fx, "props");
     jprop(fp, "kind", f->kind);
     jprop(fp, "framework", f->framework);
@@ -487,14 +489,10 @@ static cJSON *j_finding(const edata *d, const esite *s, const efinding *f, const
 static cJSON *j_site_result(const edata *d, size_t si)
 {
     const esite *s = &d->sites[si];
-    char u[37], title[1400], txt[1400], start[40], end[40], rh[65];
+    char title[1400], txt[1400], start[40], end[40], rh[65];
     period_bounds(d, start, end, sizeof start);
-    cJSON *res = cJSON_CreateObject();
-    uuid_of(d, "result", s->site.origin, u);
-    cJSON_AddStringToObject(res, "uuid", u);
     result_texts(d, s, title, txt, sizeof txt);
-    cJSON_AddStringToObject(res, "title", title);
-    cJSON_AddStringToObject(res, "description", txt);
+    cJSON *res = j_item(d, "result", s->site.origin, title, txt);
     cJSON_AddStringToObject(res, "start", start);
     cJSON_AddStringToObject(res, "end", end);
     cJSON *props = cJSON_AddArrayToObject(res, "props");
@@ -537,19 +535,15 @@ static cJSON *j_site_result(const edata *d, size_t si)
 
 static cJSON *j_rollup(const edata *d)
 {
-    char u[37], txt[600], start[40], end[40], name[96], v[64];
+    char title[600], txt[600], start[40], end[40], name[96], v[64];
     period_bounds(d, start, end, sizeof start);
-    cJSON *res = cJSON_CreateObject();
-    uuid_of(d, "result", "enterprise", u);
-    cJSON_AddStringToObject(res, "uuid", u);
-    snprintf(txt, sizeof txt, "Enterprise roll-up, %s", d->period.label);
-    cJSON_AddStringToObject(res, "title", txt);
+    snprintf(title, sizeof title, "Enterprise roll-up, %s", d->period.label);
     snprintf(txt, sizeof txt,
              "The %zu sites together: KPIs from the sums of the sites' numerators and "
              "denominators, control posture summed over the sites; the findings are in the "
              "sites' results.",
              d->nsites);
-    cJSON_AddStringToObject(res, "description", txt);
+    cJSON *res = j_item(d, "result", "enterprise", title, txt);
     cJSON_AddStringToObject(res, "start", start);
     cJSON_AddStringToObject(res, "end", end);
     cJSON *props = cJSON_AddArrayToObject(res, "props");
