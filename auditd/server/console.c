@@ -2,6 +2,7 @@
  * (console.h, docs/console.md). */
 #include "console.h"
 
+#include "bgtask.h"
 #include "canon.h"
 #include "conreq.h"
 #include "event.h"
@@ -111,9 +112,7 @@ static void *wf_main(void *arg)
             c->env.pool_put(c->env.ctx, lg);
         }
         kpi_refresh(c, NULL); /* so that the steering view answers from the cache */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += WORKFLOW_PERIOD_S;
+        struct timespec ts = bgtask_deadline_ms(WORKFLOW_PERIOD_S * 1000LL);
         pthread_mutex_lock(&c->wf_mu);
         if (!c->wf_stop)
             pthread_cond_timedwait(&c->wf_cv, &c->wf_mu, &ts);
