@@ -487,6 +487,10 @@ static profile_reason pack_enum(const profile_field *f, const profile_scalar *v,
     return buf_append(packed, b, 2) ? too_large(detail, detail_cap) : PROFILE_OK;
 }
 
+static inline profile_reason pack_value(const profile_field *f, const profile_scalar *v,
+                                        buf *packed, char *detail, size_t detail_cap)
+    __attribute__((always_inline));
+
 /* A cJSON value (NULL when absent) as a profile_scalar. */
 static profile_scalar scalar_of(const cJSON *v)
 {
@@ -517,11 +521,14 @@ static profile_reason pack_field(const profile_field *f, const cJSON *v, buf *pa
     if (v && cJSON_IsObject(v) && (r = unwrap_unit(f, &v, detail, detail_cap)) != PROFILE_OK)
         return r;
     profile_scalar sv = scalar_of(v);
-    return profile_pack_value(f, &sv, packed, detail, detail_cap);
+    return pack_value(f, &sv, packed, detail, detail_cap);
 }
 
-profile_reason profile_pack_value(const profile_field *f, const profile_scalar *v, buf *packed,
-                                  char *detail, size_t detail_cap)
+/* One field's value checked and packed: the step both readers share.
+ * Inlined into both loops: a call per field cost the direct reader 0.7 % of
+ * the validated path's instructions (callgrind, bench_pipeline). */
+static inline profile_reason pack_value(const profile_field *f, const profile_scalar *v,
+                                        buf *packed, char *detail, size_t detail_cap)
 {
     if (v->kind == PROFILE_V_ABSENT || v->kind == PROFILE_V_NULL) {
         if (f->required) {
@@ -543,6 +550,17 @@ profile_reason profile_pack_value(const profile_field *f, const profile_scalar *
     }
     uint8_t b[2] = {TAG_BOOL, v->kind == PROFILE_V_TRUE};
     return buf_append(packed, b, 2) ? too_large(detail, detail_cap) : PROFILE_OK;
+}
+
+profile_reason profile_pack_values(const profile *p, const profile_scalar *vals, buf *packed,
+                                   char *detail, size_t detail_cap)
+{
+    for (size_t i = 0; i < p->nfields; i++) {
+        profile_reason r = pack_value(&p->fields[i], &vals[i], packed, detail, detail_cap);
+        if (r != PROFILE_OK)
+            return r;
+    }
+    return PROFILE_OK;
 }
 
 /* The reading values are at most PROFILE_MAX_FIELDS wide. */

@@ -128,12 +128,13 @@ typedef struct profile_scalar {
     size_t n;
 } profile_scalar;
 
-/* Check value `v` against field `f` and append its packed encoding: the
- * per-field step of profile_validate, shared with the direct reading-line
- * reader (rline.c), so the encoding and its rules live here only. On failure
- * returns the reason and writes `detail`; `packed` may then hold part of it. */
-profile_reason profile_pack_value(const profile_field *f, const profile_scalar *v, buf *packed,
-                                  char *detail, size_t detail_cap);
+/* Check vals[i] against field i of `p`, for every field, and append their
+ * packed encoding: the per-field step of profile_validate, for a reader that
+ * has read the values itself (rline.c's direct reader), so the encoding and
+ * its rules live here only. On failure returns the first reason and writes
+ * `detail`; `packed` may then hold part of the values. */
+profile_reason profile_pack_values(const profile *p, const profile_scalar *vals, buf *packed,
+                                   char *detail, size_t detail_cap);
 
 /* A decoded packed value. */
 typedef struct profile_value {

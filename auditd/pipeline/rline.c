@@ -332,11 +332,7 @@ static bool pack_values(const profile *pf, cur *c, buf *packed)
             return false;
     }
     char detail[256]; /* unused: a refusal is the tree reader's to explain */
-    for (size_t i = 0; i < pf->nfields; i++)
-        if (profile_pack_value(&pf->fields[i], &slot[i], packed, detail, sizeof detail) !=
-            PROFILE_OK)
-            return false;
-    return true;
+    return profile_pack_values(pf, slot, packed, detail, sizeof detail) == PROFILE_OK;
 }
 
 /* Skip a values object (at its '{') that the direct reader can read. */
