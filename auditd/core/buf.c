@@ -22,9 +22,16 @@ void buf_free(buf *b)
 
 void buf_reset(buf *b)
 {
-    b->len = 0;
+    buf_truncate(b, 0);
+}
+
+void buf_truncate(buf *b, size_t len)
+{
+    if (len > b->len)
+        return;
+    b->len = len;
     if (b->data)
-        b->data[0] = '\0';
+        b->data[len] = '\0';
 }
 
 static int buf_reserve(buf *b, size_t extra)

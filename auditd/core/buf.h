@@ -20,6 +20,9 @@ void buf_init(buf *b, size_t max);
 void buf_free(buf *b);
 /* Forget the contents, keep the allocation. */
 void buf_reset(buf *b);
+/* Forget what was appended after the first `len` bytes (len <= b->len): undo
+ * a partial append back to a mark taken before it. */
+void buf_truncate(buf *b, size_t len);
 int buf_append(buf *b, const void *p, size_t n);
 int buf_puts(buf *b, const char *s);
 int buf_putc(buf *b, char c);

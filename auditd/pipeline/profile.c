@@ -350,13 +350,6 @@ int profile_role_index(const profile *p, profile_role role)
     return -1;
 }
 
-static void truncate_to(buf *b, size_t mark)
-{
-    b->len = mark;
-    if (b->data)
-        b->data[mark] = 0;
-}
-
 /* Shortest %g form that reads back as the same double. */
 static int put_double(buf *out, double d)
 {
@@ -579,7 +572,7 @@ profile_reason profile_validate(const profile *p, const void *values, buf *packe
     for (size_t i = 0; i < p->nfields && r == PROFILE_OK; i++)
         r = pack_field(&p->fields[i], slot[i], packed, detail, detail_cap);
     if (r != PROFILE_OK)
-        truncate_to(packed, mark);
+        buf_truncate(packed, mark);
     return r;
 }
 

@@ -279,14 +279,6 @@ static bool read_value_object(cur *c, profile_scalar *v, const char **unit, size
     return have_value;
 }
 
-/* `b` back to its first `len` bytes (still NUL-terminated). */
-static void cut_to(buf *b, size_t len)
-{
-    b->len = len;
-    if (b->data)
-        b->data[len] = 0;
-}
-
 static int field_of(const profile *p, const char *k, size_t kn, size_t hint)
 {
     if (hint < p->nfields && key_is(k, kn, p->fields[hint].name))
@@ -416,6 +408,6 @@ profile_reason rline_check(const char *p, size_t n, rline_device_fn device, void
     size_t mark = packed->len;
     if (check_direct(p, n, device, ctx, packed, out))
         return PROFILE_OK;
-    cut_to(packed, mark);
+    buf_truncate(packed, mark);
     return rline_check_tree(p, n, device, ctx, packed, out);
 }
