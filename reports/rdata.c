@@ -14,6 +14,7 @@
 #include "rfc3339.h"
 #include "rkeep.h"
 #include "rollup.h"
+#include "sqldb.h"
 #include "tdb.h"
 #include "tstore.h"
 #include "vec.h"
@@ -1638,7 +1639,7 @@ static void telemetry_pass(const char *data_dir, rdata *d, const scan *s)
     if (!d->cur.has_labels && !(d->cur.op_tp + d->cur.op_fp + d->cur.op_fn + d->cur.op_tn) &&
         !d->model_problem[0])
         scopy(d->model_problem, sizeof d->model_problem, "no labelled readings in the period");
-    tdb_close(tdb);
+    sqldb_close(tdb);
     tstore_close(ts);
 }
 

@@ -4,6 +4,7 @@
 
 #include "evsink.h"
 #include "oplabel.h"
+#include "sqldb.h"
 #include "tdb.h"
 #include "tstore.h"
 
@@ -91,7 +92,7 @@ int model_train_dataset(const char *data_dir, const model_train_opts *o, const c
     sqlite3 *db = NULL;
     if (!(rc = tdb_open(data_dir, false, &db, err)))
         rc = oplabel_dataset_labels(db, o->dataset, &ops, err);
-    tdb_close(db);
+    sqldb_close(db);
     if (rc) {
         model_rows_free(rows);
         tstore_close(ts);

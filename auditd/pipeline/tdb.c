@@ -138,7 +138,7 @@ int tdb_open(const char *data_dir, bool rw, sqlite3 **out, adt_err *err)
     return ADT_OK;
 }
 
-void tdb_close(sqlite3 *db)
+bool tdb_schema1(sqlite3 *db)
 {
-    sqldb_close(db);
+    return !exists(db, "SELECT 1 FROM pragma_table_info('readings') WHERE name = 'prob'");
 }

@@ -31,7 +31,10 @@
  * its schema when missing (a schema 1 file is migrated: tdb.c); read-only
  * opens of a missing file fail with ADT_ENOTFOUND. Close with sqldb_close. */
 int tdb_open(const char *data_dir, bool rw, sqlite3 **out, adt_err *err);
-/* = sqldb_close; kept for the console until part 2 of issue 12 moves it. */
-void tdb_close(sqlite3 *db);
+/* Whether the open file still has schema 1: a file only ever opened
+ * read-only by this version, whose readings carry no prediction columns and
+ * whose predictions stand in their own table `predictions` (a read-write
+ * open migrates it). */
+bool tdb_schema1(sqlite3 *db);
 
 #endif

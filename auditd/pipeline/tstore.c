@@ -19,6 +19,7 @@ typedef struct tprof {
 
 struct tstore {
     sqlite3 *db;
+    bool schema1; /* tdb_schema1: predictions in their own table */
     tprof *profs;
     size_t nprofs, cap;
 };
@@ -34,6 +35,7 @@ int tstore_open(const char *data_dir, tstore **out, adt_err *err)
         free(t);
         return rc;
     }
+    t->schema1 = tdb_schema1(t->db);
     *out = t;
     return ADT_OK;
 }
@@ -231,19 +233,17 @@ int tstore_window_scored(tstore *t, int64_t from_us, int64_t to_us,
      * the schema 1 table. */
     sqlite3_stmt *st;
     int rc = window_stmt(t,
-                         "SELECT d.name, r.time_us, r.pv, r.v, coalesce(r.prob, o.prob), "
-                         "coalesce(m.model, o.model), coalesce(m.version, o.version) "
-                         "FROM readings r JOIN devices d ON d.id = r.device "
-                         "LEFT JOIN prediction_models m ON m.id = r.mv "
-                         "LEFT JOIN predictions_v1 o ON o.reading = r.id "
-                         "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",
-                         from_us, to_us, &st, err);
-    if (rc && strstr(sqlite3_errmsg(t->db), "no such "))
-        rc = window_stmt(t,
-                         "SELECT d.name, r.time_us, r.pv, r.v, p.prob, p.model, p.version "
-                         "FROM readings r JOIN devices d ON d.id = r.device "
-                         "LEFT JOIN predictions p ON p.reading = r.id "
-                         "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",
+                         t->schema1
+                             ? "SELECT d.name, r.time_us, r.pv, r.v, p.prob, p.model, p.version "
+                               "FROM readings r JOIN devices d ON d.id = r.device "
+                               "LEFT JOIN predictions p ON p.reading = r.id "
+                               "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id"
+                             : "SELECT d.name, r.time_us, r.pv, r.v, coalesce(r.prob, o.prob), "
+                               "coalesce(m.model, o.model), coalesce(m.version, o.version) "
+                               "FROM readings r JOIN devices d ON d.id = r.device "
+                               "LEFT JOIN prediction_models m ON m.id = r.mv "
+                               "LEFT JOIN predictions_v1 o ON o.reading = r.id "
+                               "WHERE r.time_us >= ? AND r.time_us < ? ORDER BY r.time_us, r.id",
                          from_us, to_us, &st, err);
     if (rc)
         return rc;

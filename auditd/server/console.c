@@ -13,6 +13,7 @@
 #include "raci.h"
 #include "rfc3339.h"
 #include "rights.h"
+#include "sqldb.h"
 #include "ui.h"
 #include "workflow.h"
 
@@ -1005,7 +1006,7 @@ static void op_predictions(console *c, const cJSON *labels, cJSON *preds)
         sqlite3_finalize(st);
     }
     if (db)
-        tdb_close(db);
+        sqldb_close(db);
 }
 
 /* What a view reads first: the events of `types` (the index caught up) and
@@ -1178,13 +1179,13 @@ static int v_lineage(console *c, const api_request *req, api_response *resp)
         return fail_resp(resp, rc, err.msg);
     ledger *lg = c->env.pool_get(c->env.ctx, &err);
     if (!lg) {
-        tdb_close(db);
+        sqldb_close(db);
         return fail_resp(resp, ADT_EIO, err.msg);
     }
     buf_reset(&resp->body);
     rc = lineage_trace(db, lg, m, &resp->body, &err);
     c->env.pool_put(c->env.ctx, lg);
-    tdb_close(db);
+    sqldb_close(db);
     if (rc) {
         buf_reset(&resp->body);
         return fail_resp(resp, rc, err.msg);
@@ -1313,7 +1314,7 @@ static int label_reading(console *c, const conreq_label *in, const cJSON *raise,
             rfc3339_format(us, rtime, rcap);
         }
     }
-    tdb_close(db);
+    sqldb_close(db);
     return rc;
 }
 
@@ -1533,7 +1534,7 @@ static int quarantine_pending(console *c, int64_t *n, adt_err *err)
     else
         *n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    tdb_close(db);
+    sqldb_close(db);
     return rc;
 }
 
