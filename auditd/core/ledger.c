@@ -514,28 +514,49 @@ static int load_frontier(ledger *lg, adt_err *err)
     return ADT_OK;
 }
 
-/* Insert the pending tree nodes: PEND_ROWS of them with the multi-row
- * statement, fewer one by one. */
-static int flush_nodes(ledger *lg)
+/* Binds pending row i to the statement's parameters col + 1, col + 2, ... */
+typedef void (*bind_row_fn)(ledger *lg, sqlite3_stmt *s, int col, size_t i);
+
+/* Insert n pending rows of ncols columns each, bound by `bind`: PEND_ROWS
+ * of them with the multi-row statement `multi_st`, fewer one by one with
+ * `one_st`. ADT_OK; ADT_EIO when a statement failed; ADT_ECORRUPT when rows
+ * were not all stored (a foreign trigger could make an insert a silent
+ * no-op). On failure *bad is the first row of the failed statement. */
+static int insert_pending(ledger *lg, size_t n, int one_st, int multi_st, int ncols,
+                          bind_row_fn bind, size_t *bad)
 {
-    size_t n = lg->nnodes;
-    lg->nnodes = 0;
     bool multi = n == PEND_ROWS;
-    sqlite3_stmt *s = lg->st[multi ? ST_INSERT_NODES : ST_INSERT_NODE];
+    sqlite3_stmt *s = lg->st[multi ? multi_st : one_st];
     for (size_t i = 0; i < n; i++) {
-        int col = multi ? 2 * (int)i : 0;
         if (!multi)
             sqlite3_reset(s);
-        sqlite3_bind_int64(s, col + 1, lg->node_id[i]);
-        sqlite3_bind_blob(s, col + 2, lg->node_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
+        bind(lg, s, multi ? ncols * (int)i : 0, i);
         if (multi && i + 1 < n)
             continue;
         int r = sqlite3_step(s);
         sqlite3_reset(s);
-        if (r != SQLITE_DONE || sqlite3_changes(lg->db) != (multi ? (int)n : 1))
+        *bad = multi ? 0 : i;
+        if (r != SQLITE_DONE)
             return ADT_EIO;
+        if (sqlite3_changes(lg->db) != (multi ? (int)n : 1))
+            return ADT_ECORRUPT;
     }
     return ADT_OK;
+}
+
+static void bind_node(ledger *lg, sqlite3_stmt *s, int col, size_t i)
+{
+    sqlite3_bind_int64(s, col + 1, lg->node_id[i]);
+    sqlite3_bind_blob(s, col + 2, lg->node_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
+}
+
+/* Insert the pending tree nodes (insert_pending). */
+static int flush_nodes(ledger *lg)
+{
+    size_t n = lg->nnodes, bad;
+    lg->nnodes = 0;
+    return insert_pending(lg, n, ST_INSERT_NODE, ST_INSERT_NODES, 2, bind_node, &bad) ? ADT_EIO
+                                                                                       : ADT_OK;
 }
 
 static int on_node(void *ctx, int level, uint64_t index, const merkle_hash h)
@@ -772,37 +793,30 @@ static int find_duplicate(ledger *lg, ledger_batch *batches, size_t k, adt_err *
     return ADT_OK;
 }
 
-/* Insert the pending entries: PEND_ROWS of them with the multi-row
- * statement, fewer one by one. */
+static void bind_entry(ledger *lg, sqlite3_stmt *s, int col, size_t i)
+{
+    size_t start = i ? lg->pend_end[i - 1] : 0;
+    sqlite3_bind_int64(s, col + 1, (int64_t)(lg->pend_first + i));
+    sqlite3_bind_blob(s, col + 2, lg->pend.data + start, (int)(lg->pend_end[i] - start),
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(s, col + 3, lg->pend_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
+}
+
+/* Insert the pending entries (insert_pending). The leaves stay in
+ * lg->pend's allocation while they are bound; its length is reset first. */
 static int flush_entries(ledger *lg, adt_err *err)
 {
-    size_t n = lg->npend;
+    size_t n = lg->npend, bad;
     lg->npend = 0;
     lg->pend.len = 0;
-    bool multi = n == PEND_ROWS;
-    sqlite3_stmt *s = lg->st[multi ? ST_INSERT_ENTRIES : ST_INSERT_ENTRY];
-    for (size_t i = 0; i < n; i++) {
-        size_t start = i ? lg->pend_end[i - 1] : 0;
-        int col = multi ? 3 * (int)i : 0;
-        if (!multi)
-            sqlite3_reset(s);
-        sqlite3_bind_int64(s, col + 1, (int64_t)(lg->pend_first + i));
-        sqlite3_bind_blob(s, col + 2, lg->pend.data + start, (int)(lg->pend_end[i] - start),
-                          SQLITE_STATIC);
-        sqlite3_bind_blob(s, col + 3, lg->pend_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
-        if (multi && i + 1 < n)
-            continue;
-        int r = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (r != SQLITE_DONE)
-            return sqldb_fail(lg->db, "storing an entry", err);
-        /* A foreign trigger could make an insert a silent no-op: never
-         * acknowledge what was not stored. */
-        if (sqlite3_changes(lg->db) != (multi ? (int)n : 1))
-            return adt_fail(err, ADT_ECORRUPT,
-                            "entries from %llu were not all stored (a foreign trigger?): run "
-                            "'auditd verify'", (unsigned long long)(lg->pend_first + (multi ? 0 : i)));
-    }
+    int rc = insert_pending(lg, n, ST_INSERT_ENTRY, ST_INSERT_ENTRIES, 3, bind_entry, &bad);
+    if (rc == ADT_EIO)
+        return sqldb_fail(lg->db, "storing an entry", err);
+    /* Never acknowledge what was not stored. */
+    if (rc)
+        return adt_fail(err, ADT_ECORRUPT,
+                        "entries from %llu were not all stored (a foreign trigger?): run "
+                        "'auditd verify'", (unsigned long long)(lg->pend_first + bad));
     return ADT_OK;
 }
 
