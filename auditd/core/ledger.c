@@ -1218,6 +1218,9 @@ typedef struct verifier {
 #define VKEY_HASH(i) (4 * (uint64_t)(i) + 2)
 #define VKEY_ENTRY(i) (4 * (uint64_t)(i) + 3)
 #define VKEY_END(n, k) (4 * (uint64_t)(n) + 4 + (k))
+/* The entry (or tree size) i a key belongs to: the entries before it are
+ * the ones a single thread would have counted as checked. */
+#define VKEY_INDEX(key) ((key) / 4)
 
 static int vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -1887,13 +1890,16 @@ out:
     return rc;
 }
 
-/* The pass's finding and the worker's: the first in VKEY order stands. */
+/* The pass's finding and the worker's: the first in VKEY order stands.
+ * When it is the worker's, the pass may have gone on past it (by up to two
+ * batches, as the threads ran): the entries checked are then those before
+ * the finding (VKEY_INDEX), as one thread row after row counts them (a failed
+ * verify records this count: state_verify_fields). */
 static void verify_merge(verifier *v, vworker *w)
 {
     if (w->failed && (v->res->ok || w->key < v->key)) {
-        uint64_t entries = v->res->entries;
         *v->res = w->res;
-        v->res->entries = entries;
+        v->res->entries = VKEY_INDEX(w->key);
     }
     v->res->checkpoints = w->checkpoints + v->checkpoints;
 }

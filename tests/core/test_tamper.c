@@ -627,12 +627,18 @@ START_TEST(test_many_batches)
     attack_end(&a);
     ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
     ck_assert_msg(!vr.ok && vr.has_bad_index && vr.bad_index == 1234, "%s", vr.problem);
+    /* The counts a failed verify records (ledger.verify's tree_size and
+     * checkpoints) are those before the finding, whichever thread made it. */
+    ck_assert_uint_eq(vr.entries, 1234);
+    ck_assert_uint_eq(vr.checkpoints, 1234 / PER + 1);
     attack_begin(&a, dir);
     flip_blob(a.db, "entries", "leaf", "seq", 700, 30);
     lt_exec_ok(a.db, "DELETE FROM entries WHERE seq = 1400");
     attack_end(&a);
     ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
     ck_assert_msg(!vr.ok && vr.has_bad_index && vr.bad_index == 700, "%s", vr.problem);
+    ck_assert_uint_eq(vr.entries, 700);
+    ck_assert_uint_eq(vr.checkpoints, 700 / PER + 1);
     lt_remove_ledger(dir);
 }
 END_TEST
