@@ -79,9 +79,9 @@ enum {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT_ENTRY] = "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)",
-    [ST_INSERT_ENTRIES] = NULL, /* PEND_ROWS rows: built by ledger_open */
+    [ST_INSERT_ENTRIES] = NULL, /* PEND_ROWS rows: built by ledger_open, writers only */
     [ST_INSERT_NODE] = "INSERT INTO nodes(id, hash) VALUES (?, ?)",
-    [ST_INSERT_NODES] = NULL, /* PEND_ROWS rows: built by ledger_open */
+    [ST_INSERT_NODES] = NULL, /* PEND_ROWS rows: built by ledger_open, writers only */
     [ST_INSERT_CKPT] = "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
     [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?",
     [ST_GET_LEAF_HASH] = "SELECT leaf_hash FROM entries WHERE seq = ?",
@@ -340,17 +340,26 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
     int rc = sqldb_open(dir, LEDGER_DB_FILE, SQLDB_WRITE, SQLDB_DURABLE, hint, &lg->db, err);
     if (!rc)
         rc = load_meta(lg, err);
+    /* The multi-row inserts only a writer runs (ledger_append_batches
+     * refuses a reader): a reader, opened per request by the server and the
+     * reports, neither builds nor prepares them (each compiles the entries
+     * or nodes triggers in). */
     char multi[2][64 + PEND_ROWS * 10];
-    int ml = snprintf(multi[0], sizeof multi[0], "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)");
-    int nl = snprintf(multi[1], sizeof multi[1], "INSERT INTO nodes(id, hash) VALUES (?, ?)");
-    for (int i = 1; i < PEND_ROWS; i++) {
-        ml += snprintf(multi[0] + ml, sizeof multi[0] - (size_t)ml, ",(?,?,?)");
-        nl += snprintf(multi[1] + nl, sizeof multi[1] - (size_t)nl, ",(?,?)");
+    if (mode == LEDGER_RDWR) {
+        int ml = snprintf(multi[0], sizeof multi[0], "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)");
+        int nl = snprintf(multi[1], sizeof multi[1], "INSERT INTO nodes(id, hash) VALUES (?, ?)");
+        for (int i = 1; i < PEND_ROWS; i++) {
+            ml += snprintf(multi[0] + ml, sizeof multi[0] - (size_t)ml, ",(?,?,?)");
+            nl += snprintf(multi[1] + nl, sizeof multi[1] - (size_t)nl, ",(?,?)");
+        }
     }
-    for (int i = 0; !rc && i < ST_COUNT; i++)
+    for (int i = 0; !rc && i < ST_COUNT; i++) {
+        if (!stmt_sql[i] && mode != LEDGER_RDWR)
+            continue;
         if (sqlite3_prepare_v3(lg->db, stmt_sql[i] ? stmt_sql[i] : multi[i == ST_INSERT_NODES], -1,
                                SQLITE_PREPARE_PERSISTENT, &lg->st[i], NULL) != SQLITE_OK)
             rc = sqldb_fail(lg->db, "preparing ledger statements", err);
+    }
     /* A writer brings a ledger of an older version up to date (the batches
      * table only; the public formats are unchanged). */
     if (!rc && mode == LEDGER_RDWR &&
