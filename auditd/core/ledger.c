@@ -125,10 +125,10 @@ struct ledger {
     merkle_hash last_leaf;
     buf leaf;                 /* scratch for building leaves */
     /* Entries built but not yet inserted (see PEND_ROWS): their leaves one
-     * after another in `pend`, and each one's end offset and leaf hash. */
+     * after another in `pend`, and each one's end offset and leaf hash.
+     * They are the last npend pushed to `fr`: seqs fr.size - npend on. */
     buf pend;
     size_t npend;
-    uint64_t pend_first;      /* seq of the first */
     size_t pend_end[PEND_ROWS];
     merkle_hash pend_hash[PEND_ROWS];
     /* Tree nodes completed but not yet inserted, stored with the entries. */
@@ -805,42 +805,40 @@ static int find_duplicate(ledger *lg, ledger_batch *batches, size_t k, adt_err *
 static void bind_entry(ledger *lg, sqlite3_stmt *s, int col, size_t i)
 {
     size_t start = i ? lg->pend_end[i - 1] : 0;
-    sqlite3_bind_int64(s, col + 1, (int64_t)(lg->pend_first + i));
+    sqlite3_bind_int64(s, col + 1, (int64_t)(lg->fr.size - lg->npend + i));
     sqlite3_bind_blob(s, col + 2, lg->pend.data + start, (int)(lg->pend_end[i] - start),
                       SQLITE_STATIC);
     sqlite3_bind_blob(s, col + 3, lg->pend_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
 }
 
-/* Insert the pending entries (insert_pending). The leaves stay in
- * lg->pend's allocation while they are bound; its length is reset first. */
+/* Insert the pending entries (insert_pending). */
 static int flush_entries(ledger *lg, adt_err *err)
 {
     size_t n = lg->npend, bad;
-    lg->npend = 0;
-    lg->pend.len = 0;
+    uint64_t first = lg->fr.size - n;
     int rc = insert_pending(lg, n, ST_INSERT_ENTRY, ST_INSERT_ENTRIES, 3, bind_entry, &bad);
+    lg->npend = 0;
+    buf_reset(&lg->pend);
     if (rc == ADT_EIO)
         return sqldb_fail(lg->db, "storing an entry", err);
     /* Never acknowledge what was not stored. */
     if (rc)
         return adt_fail(err, ADT_ECORRUPT,
                         "entries from %llu were not all stored (a foreign trigger?): run "
-                        "'auditd verify'", (unsigned long long)(lg->pend_first + bad));
+                        "'auditd verify'", (unsigned long long)(first + bad));
     return ADT_OK;
 }
 
 /* Store one entry: its leaf (built in lg->leaf) and leaf hash are queued
  * for flush_entries, the tree nodes it completes for flush_nodes (on_node);
  * append_entries flushes both before the checkpoint is signed. */
-static int store_entry(ledger *lg, uint64_t seq, adt_err *err)
+static int store_entry(ledger *lg, adt_err *err)
 {
     int rc;
     if ((lg->npend == PEND_ROWS || lg->pend.len >= PEND_BYTES) && (rc = flush_entries(lg, err)))
         return rc;
     merkle_hash lh;
     merkle_leaf_hash(lg->leaf.data, lg->leaf.len, lh);
-    if (lg->npend == 0)
-        lg->pend_first = seq;
     if (buf_append(&lg->pend, lg->leaf.data, lg->leaf.len))
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     lg->pend_end[lg->npend] = lg->pend.len;
@@ -881,7 +879,7 @@ static int append_entries(ledger *lg, ledger_batch *batches, size_t nb, const ch
                 adt_err_prefix(err, "event %zu of the batch", (nb > 1 ? ev : i) + 1);
                 return rc;
             }
-            if ((rc = store_entry(lg, seq, err)))
+            if ((rc = store_entry(lg, err)))
                 return rc;
         }
     }
