@@ -1,5 +1,6 @@
 #include "cwitness.h"
 
+#include "bgtask.h"
 #include "codec.h"
 #include "cosig.h"
 #include "log.h"
@@ -574,9 +575,7 @@ static void *checker_main(void *arg)
             if (w->pending[i]->next <= now)
                 f = w->pending[i];
         if (!f) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
+            struct timespec ts = bgtask_deadline_ms(1000);
             pthread_cond_timedwait(&w->checker_cv, &w->mu, &ts);
             continue;
         }

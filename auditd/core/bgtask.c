@@ -19,3 +19,18 @@ void bgtask_stop(pthread_t thread, pthread_mutex_t *mu, pthread_cond_t *work, bo
     pthread_mutex_unlock(mu);
     pthread_join(thread, NULL);
 }
+
+struct timespec bgtask_deadline_ms(int64_t ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    if (ms < 0)
+        ms = 0;
+    t.tv_sec += (time_t)(ms / 1000);
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}

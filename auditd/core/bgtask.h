@@ -12,6 +12,8 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
 
 /* Start fn(arg) on a new thread. `what` names it in the error
  * ("the commit thread"). OUT: *thread. */
@@ -21,5 +23,10 @@ int bgtask_start(pthread_t *thread, void *(*fn)(void *), void *arg, const char *
 /* Set *stopping under `mu`, wake the worker through `work`, and wait for it
  * to return. The owner frees what the worker used afterwards. */
 void bgtask_stop(pthread_t thread, pthread_mutex_t *mu, pthread_cond_t *work, bool *stopping);
+
+/* The CLOCK_REALTIME instant `ms` milliseconds from now (ms < 0 counts as 0):
+ * the deadline a worker hands pthread_cond_timedwait to wake at the latest
+ * then. */
+struct timespec bgtask_deadline_ms(int64_t ms);
 
 #endif

@@ -2,6 +2,7 @@
  * (console.h, docs/console.md). */
 #include "console.h"
 
+#include "bgtask.h"
 #include "canon.h"
 #include "conreq.h"
 #include "event.h"
@@ -111,9 +112,7 @@ static void *wf_main(void *arg)
             c->env.pool_put(c->env.ctx, lg);
         }
         kpi_refresh(c, NULL); /* so that the steering view answers from the cache */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += WORKFLOW_PERIOD_S;
+        struct timespec ts = bgtask_deadline_ms(WORKFLOW_PERIOD_S * 1000LL);
         pthread_mutex_lock(&c->wf_mu);
         if (!c->wf_stop)
             pthread_cond_timedwait(&c->wf_cv, &c->wf_mu, &ts);
@@ -331,6 +330,13 @@ static const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The same, "" when absent (for fields copied into a view as they are). */
+static const char *jstr0(const cJSON *o, const char *k)
+{
+    const char *v = jstr(o, k);
+    return v ? v : "";
 }
 
 /* ---------- reading the ledger through the event index ---------- */
@@ -888,11 +894,11 @@ static cJSON *op_alert(const raci_policy *pol, const cJSON *e, const cJSON *evs,
     alert_activity(pol, e, act, sizeof act);
     int64_t sla = ack_sla(pol, act);
     cJSON_AddStringToObject(a, "alert_id", id);
-    cJSON_AddStringToObject(a, "kind", jstr(e, "kind") ? jstr(e, "kind") : "");
+    cJSON_AddStringToObject(a, "kind", jstr0(e, "kind"));
     cJSON_AddStringToObject(a, "subject", jstr(e, "model")    ? jstr(e, "model")
                                           : jstr(e, "device") ? jstr(e, "device")
                                                               : "");
-    cJSON_AddStringToObject(a, "raised_at", jstr(e, "time") ? jstr(e, "time") : "");
+    cJSON_AddStringToObject(a, "raised_at", jstr0(e, "time"));
     cJSON_AddNumberToObject(a, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
     cJSON_AddStringToObject(a, "activity", act);
     const raci_activity *ra = pol ? raci_find_activity(pol, act) : NULL;
@@ -907,12 +913,12 @@ static cJSON *op_alert(const raci_policy *pol, const cJSON *e, const cJSON *evs,
             continue;
         if (is_type(f, "alert.ack") && strcmp(state, "resolved")) {
             state = "acknowledged";
-            cJSON_AddStringToObject(a, "acknowledged_by", jstr(f, "actor") ? jstr(f, "actor") : "");
+            cJSON_AddStringToObject(a, "acknowledged_by", jstr0(f, "actor"));
         }
         if (is_type(f, "alert.resolve"))
             state = "resolved";
         if (is_type(f, "alert.escalate")) {
-            cJSON_AddStringToObject(a, "escalated_to", jstr(f, "to") ? jstr(f, "to") : "");
+            cJSON_AddStringToObject(a, "escalated_to", jstr0(f, "to"));
             cJSON_AddNumberToObject(a, "escalation_index",
                                     cJSON_GetObjectItem(f, "index")->valuedouble);
         }
@@ -933,16 +939,16 @@ static cJSON *op_alert(const raci_policy *pol, const cJSON *e, const cJSON *evs,
 static cJSON *op_incident(const raci_policy *pol, const cJSON *e, const cJSON *evs)
 {
     const char *id = jstr(e, "incident_id");
-    const char *act = jstr(e, "activity") ? jstr(e, "activity") : "";
+    const char *act = jstr0(e, "activity");
     const raci_activity *ra = pol ? raci_find_activity(pol, act) : NULL;
     raci_sla sla = ra ? raci_activity_sla(ra) : (raci_sla){-1, -1, -1};
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "incident_id", id);
-    cJSON_AddStringToObject(o, "severity", jstr(e, "severity") ? jstr(e, "severity") : "");
-    cJSON_AddStringToObject(o, "summary", jstr(e, "summary") ? jstr(e, "summary") : "");
+    cJSON_AddStringToObject(o, "severity", jstr0(e, "severity"));
+    cJSON_AddStringToObject(o, "summary", jstr0(e, "summary"));
     cJSON_AddStringToObject(o, "activity", act);
-    cJSON_AddStringToObject(o, "opened_at", jstr(e, "time") ? jstr(e, "time") : "");
-    cJSON_AddStringToObject(o, "opened_by", jstr(e, "actor") ? jstr(e, "actor") : "");
+    cJSON_AddStringToObject(o, "opened_at", jstr0(e, "time"));
+    cJSON_AddStringToObject(o, "opened_by", jstr0(e, "actor"));
     cJSON_AddNumberToObject(o, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
     cJSON_AddStringToObject(o, "accountable", ra ? raci_accountable(ra) : "");
     add_deadline(o, "ack_due", ev_time(e), sla.ack_s);
@@ -955,11 +961,11 @@ static cJSON *op_incident(const raci_policy *pol, const cJSON *e, const cJSON *e
             continue;
         if (is_type(f, "incident.ack") && strcmp(state, "resolved")) {
             state = "acknowledged";
-            cJSON_AddStringToObject(o, "acknowledged_at", jstr(f, "time") ? jstr(f, "time") : "");
+            cJSON_AddStringToObject(o, "acknowledged_at", jstr0(f, "time"));
         }
         if (is_type(f, "incident.resolve")) {
             state = "resolved";
-            cJSON_AddStringToObject(o, "resolved_at", jstr(f, "time") ? jstr(f, "time") : "");
+            cJSON_AddStringToObject(o, "resolved_at", jstr0(f, "time"));
         }
     }
     cJSON_AddStringToObject(o, "state", state);
@@ -1070,15 +1076,15 @@ static cJSON *changes_json(const cJSON *evs, const raci_policy *pol)
     {
         if (!(is_type(e, "change.request") || is_type(e, "retrain.request")) || !jstr(e, "change_id"))
             continue;
-        const char *id = jstr(e, "change_id"), *act = jstr(e, "activity") ? jstr(e, "activity") : "";
+        const char *id = jstr(e, "change_id"), *act = jstr0(e, "activity");
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "change_id", id);
         cJSON_AddStringToObject(o, "kind", jstr(e, "type"));
         cJSON_AddStringToObject(o, "activity", act);
-        cJSON_AddStringToObject(o, "target", jstr(e, "target") ? jstr(e, "target") : "");
-        cJSON_AddStringToObject(o, "requested_by", jstr(e, "actor") ? jstr(e, "actor") : "");
-        cJSON_AddStringToObject(o, "requested_at", jstr(e, "time") ? jstr(e, "time") : "");
-        cJSON_AddStringToObject(o, "reason", jstr(e, "reason") ? jstr(e, "reason") : "");
+        cJSON_AddStringToObject(o, "target", jstr0(e, "target"));
+        cJSON_AddStringToObject(o, "requested_by", jstr0(e, "actor"));
+        cJSON_AddStringToObject(o, "requested_at", jstr0(e, "time"));
+        cJSON_AddStringToObject(o, "reason", jstr0(e, "reason"));
         cJSON_AddNumberToObject(o, "index", cJSON_GetObjectItem(e, "index")->valuedouble);
         const cJSON *tr = cJSON_GetObjectItem(e, "trigger");
         if (cJSON_IsNumber(tr))
@@ -1104,12 +1110,12 @@ static cJSON *changes_json(const cJSON *evs, const raci_policy *pol)
                 cJSON_AddItemToArray(cons, cJSON_CreateString(jstr(f, "actor")));
             if (is_type(f, "change.approve")) {
                 state = "approved";
-                cJSON_AddStringToObject(o, "decided_by", jstr(f, "actor") ? jstr(f, "actor") : "");
+                cJSON_AddStringToObject(o, "decided_by", jstr0(f, "actor"));
                 cJSON_AddNumberToObject(o, "decision_index", cJSON_GetObjectItem(f, "index")->valuedouble);
             }
             if (is_type(f, "change.reject")) {
                 state = "rejected";
-                cJSON_AddStringToObject(o, "decided_by", jstr(f, "actor") ? jstr(f, "actor") : "");
+                cJSON_AddStringToObject(o, "decided_by", jstr0(f, "actor"));
                 cJSON_AddNumberToObject(o, "decision_index", cJSON_GetObjectItem(f, "index")->valuedouble);
             }
         }
@@ -1244,7 +1250,7 @@ static int a_ack_resolve(console *c, const api_request *req, api_response *resp,
         if (alert)
             alert_activity(pol, open, act, sizeof act);
         else
-            snprintf(act, sizeof act, "%s", jstr(open, "activity") ? jstr(open, "activity") : "");
+            snprintf(act, sizeof act, "%s", jstr0(open, "activity"));
         char rk[48];
         snprintf(rk, sizeof rk, "%s.resolve", what);
         if (has_event(evs, rk, key, id))
@@ -1439,7 +1445,7 @@ static int a_change_decide(console *c, const api_request *req, api_response *res
                 has_event(evs, "change.reject", "change_id", id)))
         rc = adt_fail(&err, ADT_ECONFLICT, "change %s is decided already", id);
     if (!rc && !(rc = load_policy(c, &pol, &err))) {
-        snprintf(act, sizeof act, "%s", jstr(reqev, "activity") ? jstr(reqev, "activity") : "");
+        snprintf(act, sizeof act, "%s", jstr0(reqev, "activity"));
         const raci_activity *ra = raci_find_activity(pol, act);
         const char *acc = ra ? raci_accountable(ra) : NULL;
         if (!ra) {

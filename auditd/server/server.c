@@ -2,6 +2,7 @@
 
 #include "agentsig.h"
 #include "api.h"
+#include "bgtask.h"
 #include "canon.h"
 #include "commitq.h"
 #include "cosigdb.h"
@@ -1259,27 +1260,13 @@ static bool lower_unsettled_locked(server *s, const conn_req *cr)
     return false;
 }
 
-/* The CLOCK_REALTIME time `ms` milliseconds from now, for pthread_cond_timedwait. */
-static struct timespec deadline_in(int ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 /* Seqs are used up in their order: wait (up to `ms`) until every request of
  * the same agent with a lower seq that is still in flight has used up or
  * lost its own, so that a later request (a lookup after a dropped
  * connection) does not turn an earlier one still arriving into a replay. */
 static void inflight_wait_lower(server *s, conn_req *cr, int ms)
 {
-    struct timespec until = deadline_in(ms);
+    struct timespec until = bgtask_deadline_ms(ms);
     pthread_mutex_lock(&s->fl_mu);
     while (lower_unsettled_locked(s, cr))
         if (pthread_cond_timedwait(&s->fl_cv, &s->fl_mu, &until))
@@ -1290,7 +1277,7 @@ static void inflight_wait_lower(server *s, conn_req *cr, int ms)
 /* True if (agent, seq) is still in flight after waiting up to `ms`. */
 static bool inflight_wait(server *s, const char *agent, uint64_t seq, int ms)
 {
-    struct timespec until = deadline_in(ms);
+    struct timespec until = bgtask_deadline_ms(ms);
     pthread_mutex_lock(&s->fl_mu);
     bool busy;
     while ((busy = inflight_has_locked(s, agent, seq)) && ms > 0)

@@ -1,5 +1,6 @@
 #include "wsubmit.h"
 
+#include "bgtask.h"
 #include "canon.h"
 #include "codec.h"
 #include "cosig.h"
@@ -312,17 +313,7 @@ static void *run(void *arg)
                 break;
             if (any && gap < wake)
                 wake = gap;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            int64_t d = wake - now;
-            if (d < 1)
-                d = 1;
-            ts.tv_sec += d / 1000;
-            ts.tv_nsec += (d % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = bgtask_deadline_ms(wake - now > 1 ? wake - now : 1);
             pthread_cond_timedwait(&w->cv, &w->mu, &ts);
             /* Entries appended by another process on this data directory (the
              * CLI's records: verify --record, reports, shipments) reach no

@@ -117,6 +117,20 @@ static size_t read_request(int fd, char *req, size_t cap)
     return 0;
 }
 
+/* One whole answer: status line, headers, body; the connection closes after it. */
+static void answer_with(int fd, int status, const char *reason, const char *type, const char *body,
+                        size_t len)
+{
+    char h[256];
+    int n = snprintf(h, sizeof h,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n",
+                     status, reason, type, len);
+    if (n > 0 && (size_t)n < sizeof h)
+        send_all(fd, h, (size_t)n);
+    send_all(fd, body, len);
+}
+
 static void serve_one(responder *r, int fd)
 {
     static char req[REQ_MAX + 1];
@@ -133,29 +147,20 @@ static void serve_one(responder *r, int fd)
     r->hangup_ms = 0;
     answer mode = r->mode;
     pthread_mutex_unlock(&r->mu);
-    static const char *const head =
-        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n";
-    char h[256];
     switch (mode) {
     case A_SAME409:
-    case A_BAD409: {
-        const char *b = mode == A_SAME409 ? "0\n" : "many\n";
-        snprintf(h, sizeof h, head, 409, "Conflict", "text/x.tlog.size", strlen(b));
-        send_all(fd, h, strlen(h));
-        send_all(fd, b, strlen(b));
+        answer_with(fd, 409, "Conflict", "text/x.tlog.size", "0\n", 2);
         break;
-    }
+    case A_BAD409:
+        answer_with(fd, 409, "Conflict", "text/x.tlog.size", "many\n", 5);
+        break;
     case A_500:
-        snprintf(h, sizeof h, head, 500, "Internal Server Error", "text/plain", (size_t)5);
-        send_all(fd, h, strlen(h));
-        send_all(fd, "boom\n", 5);
+        answer_with(fd, 500, "Internal Server Error", "text/plain", "boom\n", 5);
         break;
     case A_BIG: {
         static char big[70000];
         memset(big, 'a', sizeof big);
-        snprintf(h, sizeof h, head, 200, "OK", "text/plain", sizeof big);
-        send_all(fd, h, strlen(h));
-        send_all(fd, big, sizeof big);
+        answer_with(fd, 200, "OK", "text/plain", big, sizeof big);
         break;
     }
     case A_SLOW:
