@@ -24,6 +24,7 @@
  * layouts open, append, prove and verify. */
 #include "ledger.h"
 
+#include "bgtask.h"
 #include "canon.h"
 #include "codec.h"
 #include "leaf.h"
@@ -1566,7 +1567,8 @@ static void vworker_start(vworker *w, ledger *lg)
         buf_init(&w->b[k].data, VBATCH_BYTES + LEDGER_MAX_LEAF);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    w->started = pthread_create(&w->thread, NULL, vworker_run, w) == 0;
+    adt_err e; /* without a thread, the batches are checked in line */
+    w->started = bgtask_start(&w->thread, vworker_run, w, "the verify worker thread", &e) == ADT_OK;
 }
 
 /* Hand the batch being filled to the worker (waiting until it is done with
@@ -1633,19 +1635,13 @@ static bool vworker_add(vworker *w, verifier *v, const vitem *it, const void *d,
     return true;
 }
 
-/* Check what is queued, stop the thread, free the batches. */
+/* Check what is queued, stop the thread (it checks a batch handed over
+ * before it sees `quit`), free the batches. */
 static void vworker_finish(vworker *w)
 {
     vworker_handoff(w);
-    if (w->started) {
-        pthread_mutex_lock(&w->mu);
-        while (w->pending)
-            pthread_cond_wait(&w->cv, &w->mu);
-        w->quit = true;
-        pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->thread, NULL);
-    }
+    if (w->started)
+        bgtask_stop(w->thread, &w->mu, &w->cv, &w->quit);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     for (int k = 0; k < 2; k++)
