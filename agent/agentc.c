@@ -220,16 +220,6 @@ static int http_init(http *h, const char *base, const agentc_tls *tls, adt_err *
     return rc;
 }
 
-static void http_free(http *h)
-{
-    httpc_free(h);
-}
-
-/* The server's error message from a JSON error body, for reports. */
-static void server_msg(http *h, char *out, size_t cap)
-{
-    httpc_server_msg(h, out, cap);
-}
 
 /* ---------- signed requests ---------- */
 
@@ -573,7 +563,7 @@ static int post_batch(client *cl, int64_t fid, int64_t lid, const buf *body, uin
         return ADT_OK;
     }
     char m[400], why[480];
-    server_msg(&cl->h, m, sizeof m);
+    httpc_server_msg(&cl->h, m, sizeof m);
     snprintf(why, sizeof why, "HTTP %ld: %s", st, m);
     reject_attempt(cl, seq, cl->o->path, fid, lid, why, err);
     return adt_fail(err, ADT_EINVAL, "the server refused a batch of events (spool ids %lld..%lld), "
@@ -621,7 +611,7 @@ static int resolve_attempt(client *cl, uint64_t aseq, const char *path, int64_t 
         return rc;
     }
     char m[300];
-    server_msg(&cl->h, m, sizeof m);
+    httpc_server_msg(&cl->h, m, sizeof m);
     return adt_fail(err, ADT_EINVAL, "asking about batch %llu: server answered %ld: %s",
                     (unsigned long long)aseq, cl->h.status, m);
 }
@@ -778,7 +768,7 @@ out:
         count_state(cl.db, EV_PENDING, &st->pending);
         sqlite3_close(cl.db);
     }
-    http_free(&cl.h);
+    httpc_free(&cl.h);
     sodium_free(cl.sk);
     return rc;
 }
@@ -792,7 +782,7 @@ static int get_json(http *h, const char *path, const char *authz, cJSON **out, a
         return adt_fail(err, ADT_EIO, "GET %s: %s", path, emsg);
     if (h->status != 200) {
         char m[300];
-        server_msg(h, m, sizeof m);
+        httpc_server_msg(h, m, sizeof m);
         return adt_fail(err, h->status == 401 || h->status == 403 ? ADT_EAUTH : ADT_EIO,
                         "GET %s answered %ld: %s", path, h->status, m);
     }
@@ -1059,6 +1049,6 @@ int agentc_verify_receipts(const char *server, const char *spool_dir, const char
     sqlite3_finalize(s);
     if (db)
         sqlite3_close(db);
-    http_free(&h);
+    httpc_free(&h);
     return rc;
 }

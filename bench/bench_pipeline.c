@@ -72,28 +72,34 @@ static int prepare(const char *ddir, const char *devs, target *t)
     return 0;
 }
 
-/* Ingest readings [i, j) as one batch; OUT: wall and CPU seconds, the
- * readings stored (or scored, with `predictions`). */
+/* A path's totals over its batches: wall and CPU seconds, and the readings
+ * it stored (or scored). */
+typedef struct span_total {
+    double wall, cpu;
+    uint64_t count;
+} span_total;
+
+/* Ingest readings [i, j) as one batch, adding its wall and CPU seconds and
+ * the readings stored (or scored, with `predictions`) to *t. */
 static int ingest_span(ingest *g, const char *data, const long *starts, long i, long j,
-                       double *wall, double *cpu, uint64_t *count, bool predictions)
+                       bool predictions, span_total *t)
 {
     adt_err err;
     double t0 = bench_now_s(), c0 = bench_cpu_s();
     ingest_result r;
     if (ingest_ndjson(g, "bench", data + starts[i], (size_t)(starts[j] - starts[i]), &r, &err))
         return fail("ingest", &err);
-    *wall = bench_now_s() - t0;
-    *cpu = bench_cpu_s() - c0;
-    *count = predictions ? r.predictions : r.accepted;
+    t->wall += bench_now_s() - t0;
+    t->cpu += bench_cpu_s() - c0;
+    t->count += predictions ? r.predictions : r.accepted;
     return 0;
 }
 
 /* ingest_span of a timed path (a name of its own for profilers). */
 static __attribute__((noinline)) int timed_span(ingest *g, const char *data, const long *starts,
-                                                long i, long j, double *wall, double *cpu,
-                                                uint64_t *count, bool predictions)
+                                                long i, long j, bool predictions, span_total *t)
 {
-    int rc = ingest_span(g, data, starts, i, j, wall, cpu, count, predictions);
+    int rc = ingest_span(g, data, starts, i, j, predictions, t);
     __asm__ volatile("" ::: "memory"); /* not folded into ingest_span */
     return rc;
 }
@@ -164,12 +170,10 @@ int main(int argc, char **argv)
     target tr;
     if (prepare(tdir, devs, &tr))
         return 1;
-    for (long i = 0; i < n; i += BATCH) {
-        double w, c;
-        uint64_t got;
-        if (ingest_span(tr.g, data, starts, i, i + BATCH < n ? i + BATCH : n, &w, &c, &got, false))
+    span_total untimed = {0};
+    for (long i = 0; i < n; i += BATCH)
+        if (ingest_span(tr.g, data, starts, i, i + BATCH < n ? i + BATCH : n, false, &untimed))
             return 1;
-    }
     ingest_close(tr.g);
     sqlite3 *tdb;
     if (tdb_open(tdir, true, &tdb, &err))
@@ -223,26 +227,12 @@ int main(int argc, char **argv)
 
     /* The three are run batch by batch in turn (validated, scored, plain), so
      * that each sees the same load of this shared machine. */
-    double t_valid = 0, c_valid = 0, t_plain = 0, c_plain = 0, t_inf = 0, c_inf = 0;
-    uint64_t accepted = 0, scored = 0;
+    span_total valid = {0}, inf = {0}, plain = {0};
     for (long i = 0; i < n; i += BATCH) {
         long j = i + BATCH < n ? i + BATCH : n;
-        double w, c;
-        uint64_t got;
-        if (do_valid) {
-            if (timed_span(vt.g, data, starts, i, j, &w, &c, &got, false))
-                return 1;
-            t_valid += w;
-            c_valid += c;
-            accepted += got;
-        }
-        if (do_scored) {
-            if (timed_span(sct.g, data, starts, i, j, &w, &c, &got, true))
-                return 1;
-            t_inf += w;
-            c_inf += c;
-            scored += got;
-        }
+        if ((do_valid && timed_span(vt.g, data, starts, i, j, false, &valid)) ||
+            (do_scored && timed_span(sct.g, data, starts, i, j, true, &inf)))
+            return 1;
         if (!do_plain)
             continue;
         double t0 = bench_now_s(), c0 = bench_cpu_s();
@@ -260,8 +250,8 @@ int main(int argc, char **argv)
             }
         }
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-        t_plain += bench_now_s() - t0;
-        c_plain += bench_cpu_s() - c0;
+        plain.wall += bench_now_s() - t0;
+        plain.cpu += bench_cpu_s() - c0;
     }
     sqlite3_finalize(ins);
     sqlite3_close(db);
@@ -276,25 +266,25 @@ int main(int argc, char **argv)
     if (do_valid)
         printf("  validated+stored+rollups+ledger: %10.0f readings/s wall (%.2f s), %10.0f per "
                "CPU s; %llu stored\n",
-               n / t_valid, t_valid, n / c_valid, (unsigned long long)accepted);
+               n / valid.wall, valid.wall, n / valid.cpu, (unsigned long long)valid.count);
     if (do_plain)
         printf("  baseline plain insert:   %10.0f readings/s wall (%.2f s), %10.0f per CPU s\n",
-               n / t_plain, t_plain, n / c_plain);
+               n / plain.wall, plain.wall, n / plain.cpu);
     if (do_valid && do_plain)
-        printf("  ratio validated/plain:   %.2f wall, %.2f CPU\n", t_plain / t_valid,
-               c_plain / c_valid);
+        printf("  ratio validated/plain:   %.2f wall, %.2f CPU\n", plain.wall / valid.wall,
+               plain.cpu / valid.cpu);
     if (do_scored)
         printf("  the same, also scored:   %10.0f readings/s wall (%.2f s), %10.0f per CPU s; "
                "%llu predictions (target >= 150000/s wall: %s)\n",
-               n / t_inf, t_inf, n / c_inf, (unsigned long long)scored,
-               n / t_inf >= 150000 ? "met" : "not met");
+               n / inf.wall, inf.wall, n / inf.cpu, (unsigned long long)inf.count,
+               n / inf.wall >= 150000 ? "met" : "not met");
     if (do_scored && do_plain)
-        printf("  ratio scored/plain:      %.2f wall, %.2f CPU\n", t_plain / t_inf,
-               c_plain / c_inf);
+        printf("  ratio scored/plain:      %.2f wall, %.2f CPU\n", plain.wall / inf.wall,
+               plain.cpu / inf.cpu);
     if (do_valid && do_scored)
         printf("  scoring adds:            %.0f%% wall, %.0f%% CPU (target <= 15%%: %s)\n",
-               100.0 * (t_inf / t_valid - 1), 100.0 * (c_inf / c_valid - 1),
-               t_inf <= 1.15 * t_valid && c_inf <= 1.15 * c_valid ? "met" : "not met");
+               100.0 * (inf.wall / valid.wall - 1), 100.0 * (inf.cpu / valid.cpu - 1),
+               inf.wall <= 1.15 * valid.wall && inf.cpu <= 1.15 * valid.cpu ? "met" : "not met");
     char cmd[600];
     (void)mr;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

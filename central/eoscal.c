@@ -140,18 +140,28 @@ static void finding_texts(const esite *s, const efinding *f, char *title, char *
     snprintf(target, cap, "%s_obj", tok);
 }
 
+/* A new element `kind` of the assessment's under `parent`: its uuid (of kind
+ * and key), title and description, in that order. */
+static xmlNodePtr x_item(const edata *d, xmlNodePtr parent, xmlNsPtr ns, const char *kind,
+                         const char *key, const char *title, const char *desc)
+{
+    char u[37];
+    xmlNodePtr n = xmlNewChild(parent, ns, BAD_CAST kind, NULL);
+    uuid_of(d, kind, key, u);
+    oscal_xattr(n, "uuid", u);
+    oscal_xel(n, ns, "title", title);
+    oscal_xdesc(n, ns, "description", desc);
+    return n;
+}
+
 /* One observation of the XML result: the finding's cited entries with their proofs. */
 static void x_observation(const edata *d, const esite *s, const efinding *f, const char *key,
                           const char *cp_href, xmlNodePtr res, xmlNsPtr ns)
 {
-    char u[37], txt[1400], href[1400], rh[65];
-    xmlNodePtr ob = xmlNewChild(res, ns, BAD_CAST "observation", NULL);
-    uuid_of(d, "observation", key, u);
-    oscal_xattr(ob, "uuid", u);
+    char txt[1400], href[1400], rh[65];
     snprintf(txt, sizeof txt, "Ledger evidence for %s %s at %s", f->framework, f->control,
              s->label);
-    oscal_xel(ob, ns, "title", txt);
-    oscal_xdesc(ob, ns, "description", OBS_DESCRIPTION);
+    xmlNodePtr ob = x_item(d, res, ns, "observation", key, txt, OBS_DESCRIPTION);
     oscal_xel(ob, ns, "method", "TEST");
     oscal_xel(ob, ns, "type", "control-objective");
     for (size_t k = 0; k < f->ncites; k++) {
@@ -176,13 +186,10 @@ static void x_observation(const edata *d, const esite *s, const efinding *f, con
 static void x_risk(const edata *d, const esite *s, const efinding *f, const char *key,
                    xmlNodePtr res, xmlNsPtr ns)
 {
-    char u[37], txt[1400];
-    xmlNodePtr rk = xmlNewChild(res, ns, BAD_CAST "risk", NULL);
-    uuid_of(d, "risk", key, u);
-    oscal_xattr(rk, "uuid", u);
+    char txt[1400];
     snprintf(txt, sizeof txt, "%s: %s", s->label, nonempty(f->title, f->control));
-    oscal_xel(rk, ns, "title", txt);
-    oscal_xdesc(rk, ns, "description", nonempty(f->message, "See the finding."));
+    xmlNodePtr rk = x_item(d, res, ns, "risk", key, txt,
+                           nonempty(f->message, "See the finding."));
     oscal_xdesc(rk, ns, "statement", RISK_STATEMENT);
     oscal_xel(rk, ns, "status", "open");
 }
@@ -192,11 +199,7 @@ static void x_finding(const edata *d, const esite *s, const efinding *f, const c
 {
     char u[37], title[1400], desc[1400], target[1400];
     finding_texts(s, f, title, desc, target, sizeof title);
-    xmlNodePtr fx = xmlNewChild(res, ns, BAD_CAST "finding", NULL);
-    uuid_of(d, "finding", key, u);
-    oscal_xattr(fx, "uuid", u);
-    oscal_xel(fx, ns, "title", title);
-    oscal_xdesc(fx, ns, "description", desc);
+    xmlNodePtr fx = x_item(d, res, ns, "finding", key, title, desc);
     oprop(fx, ns, "kind", f->kind);
     oprop(fx, ns, "framework", f->framework);
     oprop(fx, ns, "severity", f->severity);
@@ -217,14 +220,10 @@ static void x_finding(const edata *d, const esite *s, const efinding *f, const c
 static void x_site_result(const edata *d, size_t si, xmlNodePtr root, xmlNsPtr ns)
 {
     const esite *s = &d->sites[si];
-    char u[37], title[1400], txt[1400], start[40], end[40], rh[65];
+    char title[1400], txt[1400], start[40], end[40], rh[65];
     period_bounds(d, start, end, sizeof start);
-    xmlNodePtr res = xmlNewChild(root, ns, BAD_CAST "result", NULL);
-    uuid_of(d, "result", s->site.origin, u);
-    oscal_xattr(res, "uuid", u);
     result_texts(d, s, title, txt, sizeof txt);
-    oscal_xel(res, ns, "title", title);
-    oscal_xdesc(res, ns, "description", txt);
+    xmlNodePtr res = x_item(d, root, ns, "result", s->site.origin, title, txt);
     oscal_xel(res, ns, "start", start);
     oscal_xel(res, ns, "end", end);
     oprop(res, ns, "site-origin", s->site.origin);
@@ -263,19 +262,15 @@ static void x_site_result(const edata *d, size_t si, xmlNodePtr root, xmlNsPtr n
 
 static void x_rollup(const edata *d, xmlNodePtr root, xmlNsPtr ns)
 {
-    char u[37], txt[600], start[40], end[40], name[96], v[64];
+    char title[600], txt[600], start[40], end[40], name[96], v[64];
     period_bounds(d, start, end, sizeof start);
-    xmlNodePtr res = xmlNewChild(root, ns, BAD_CAST "result", NULL);
-    uuid_of(d, "result", "enterprise", u);
-    oscal_xattr(res, "uuid", u);
-    snprintf(txt, sizeof txt, "Enterprise roll-up, %s", d->period.label);
-    oscal_xel(res, ns, "title", txt);
+    snprintf(title, sizeof title, "Enterprise roll-up, %s", d->period.label);
     snprintf(txt, sizeof txt,
              "The %zu sites together: KPIs from the sums of the sites' numerators and "
              "denominators, control posture summed over the sites; the findings are in the "
              "sites' results.",
              d->nsites);
-    oscal_xdesc(res, ns, "description", txt);
+    xmlNodePtr res = x_item(d, root, ns, "result", "enterprise", title, txt);
     oscal_xel(res, ns, "start", start);
     oscal_xel(res, ns, "end", end);
     opropu(res, ns, "sites", d->nsites);
@@ -400,17 +395,27 @@ static void add_nonempty(cJSON *o, const char *key, cJSON *arr)
 }
 
 /* One observation of the JSON result: the finding's cited entries with their proofs. */
+/* A new object of the assessment's: its uuid (of kind and key), title and
+ * description, in that order. */
+static cJSON *j_item(const edata *d, const char *kind, const char *key, const char *title,
+                     const char *desc)
+{
+    char u[37];
+    cJSON *o = cJSON_CreateObject();
+    uuid_of(d, kind, key, u);
+    cJSON_AddStringToObject(o, "uuid", u);
+    cJSON_AddStringToObject(o, "title", title);
+    cJSON_AddStringToObject(o, "description", desc);
+    return o;
+}
+
 static cJSON *j_observation(const edata *d, const esite *s, const efinding *f, const char *key,
                             const char *cp_href)
 {
-    char u[37], txt[1400], href[1400], rh[65];
-    cJSON *ob = cJSON_CreateObject();
-    uuid_of(d, "observation", key, u);
-    cJSON_AddStringToObject(ob, "uuid", u);
+    char txt[1400], href[1400], rh[65];
     snprintf(txt, sizeof txt, "Ledger evidence for %s %s at %s", f->framework, f->control,
              s->label);
-    cJSON_AddStringToObject(ob, "title", txt);
-    cJSON_AddStringToObject(ob, "description", OBS_DESCRIPTION);
+    cJSON *ob = j_item(d, "observation", key, txt, OBS_DESCRIPTION);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "methods"), cJSON_CreateString("TEST"));
     cJSON_AddItemToArray(cJSON_AddArrayToObject(ob, "types"),
                          cJSON_CreateString("control-objective"));
@@ -440,13 +445,9 @@ static cJSON *j_observation(const edata *d, const esite *s, const efinding *f, c
 
 static cJSON *j_risk(const edata *d, const esite *s, const efinding *f, const char *key)
 {
-    char u[37], txt[1400];
-    cJSON *rk = cJSON_CreateObject();
-    uuid_of(d, "risk", key, u);
-    cJSON_AddStringToObject(rk, "uuid", u);
+    char txt[1400];
     snprintf(txt, sizeof txt, "%s: %s", s->label, nonempty(f->title, f->control));
-    cJSON_AddStringToObject(rk, "title", txt);
-    cJSON_AddStringToObject(rk, "description", nonempty(f->message, "See the finding."));
+    cJSON *rk = j_item(d, "risk", key, txt, nonempty(f->message, "See the finding."));
     cJSON_AddStringToObject(rk, "statement", RISK_STATEMENT);
     cJSON_AddStringToObject(rk, "status", "open");
     return rk;
@@ -456,11 +457,7 @@ static cJSON *j_finding(const edata *d, const esite *s, const efinding *f, const
 {
     char u[37], title[1400], desc[1400], target[1400];
     finding_texts(s, f, title, desc, target, sizeof title);
-    cJSON *fx = cJSON_CreateObject();
-    uuid_of(d, "finding", key, u);
-    cJSON_AddStringToObject(fx, "uuid", u);
-    cJSON_AddStringToObject(fx, "title", title);
-    cJSON_AddStringToObject(fx, "description", desc);
+    cJSON *fx = j_item(d, "finding", key, title, desc);
     cJSON *fp = cJSON_AddArrayToObject(fx, "props");
     jprop(fp, "kind", f->kind);
     jprop(fp, "framework", f->framework);
@@ -487,14 +484,10 @@ static cJSON *j_finding(const edata *d, const esite *s, const efinding *f, const
 static cJSON *j_site_result(const edata *d, size_t si)
 {
     const esite *s = &d->sites[si];
-    char u[37], title[1400], txt[1400], start[40], end[40], rh[65];
+    char title[1400], txt[1400], start[40], end[40], rh[65];
     period_bounds(d, start, end, sizeof start);
-    cJSON *res = cJSON_CreateObject();
-    uuid_of(d, "result", s->site.origin, u);
-    cJSON_AddStringToObject(res, "uuid", u);
     result_texts(d, s, title, txt, sizeof txt);
-    cJSON_AddStringToObject(res, "title", title);
-    cJSON_AddStringToObject(res, "description", txt);
+    cJSON *res = j_item(d, "result", s->site.origin, title, txt);
     cJSON_AddStringToObject(res, "start", start);
     cJSON_AddStringToObject(res, "end", end);
     cJSON *props = cJSON_AddArrayToObject(res, "props");
@@ -537,19 +530,15 @@ static cJSON *j_site_result(const edata *d, size_t si)
 
 static cJSON *j_rollup(const edata *d)
 {
-    char u[37], txt[600], start[40], end[40], name[96], v[64];
+    char title[600], txt[600], start[40], end[40], name[96], v[64];
     period_bounds(d, start, end, sizeof start);
-    cJSON *res = cJSON_CreateObject();
-    uuid_of(d, "result", "enterprise", u);
-    cJSON_AddStringToObject(res, "uuid", u);
-    snprintf(txt, sizeof txt, "Enterprise roll-up, %s", d->period.label);
-    cJSON_AddStringToObject(res, "title", txt);
+    snprintf(title, sizeof title, "Enterprise roll-up, %s", d->period.label);
     snprintf(txt, sizeof txt,
              "The %zu sites together: KPIs from the sums of the sites' numerators and "
              "denominators, control posture summed over the sites; the findings are in the "
              "sites' results.",
              d->nsites);
-    cJSON_AddStringToObject(res, "description", txt);
+    cJSON *res = j_item(d, "result", "enterprise", title, txt);
     cJSON_AddStringToObject(res, "start", start);
     cJSON_AddStringToObject(res, "end", end);
     cJSON *props = cJSON_AddArrayToObject(res, "props");

@@ -16,6 +16,7 @@
 #include "rollup.h"
 #include "tdb.h"
 #include "tstore.h"
+#include "vec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -75,18 +76,16 @@ static int smap_put(smap *m, const char *key, size_t val)
 
 /* ---- growable arrays ------------------------------------------------------ */
 
+/* Room for `need` elements in (*p, *cap): core's vec_room (room for element
+ * need - 1, doubling from 256, overflow checked). */
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return ADT_OK;
-    size_t nc = *cap ? *cap * 2 : 256;
-    while (nc < need)
-        nc *= 2;
-    void *q = realloc(*p, nc * elem);
+    void *q = vec_room(*p, cap, need - 1, elem, 256);
     if (!q)
         return ADT_ENOMEM;
     *p = q;
-    *cap = nc;
     return ADT_OK;
 }
 
@@ -882,45 +881,38 @@ static void w_states(rkeep_w *w, const scan *s)
         qsort(m, s->nms, sizeof *m, ms_cmp);
     }
     int64_t from = span_from(d), to = span_to(d);
-    size_t nkeep = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass)
-            rkeep_w_u64(w, nkeep);
-        for (size_t a = 0; a < s->nms;) {
-            size_t e = a;
-            while (e < s->nms && m[e].dev == m[a].dev)
-                e++;
-            size_t p = a, q;
-            while (p < e && m[p].t < from)
-                p++;
-            for (q = p; q < e && m[q].t < to; q++)
-                ;
-            size_t keep[2], nk = 0;
-            if (p > a) {
-                size_t run = p - 1;
-                while (m[p - 1].state == 2 && run > a && m[run - 1].state == 2)
-                    run--;
-                if (run != p - 1)
-                    keep[nk++] = run;
-                keep[nk++] = p - 1;
-            }
-            for (int x = 0; x < 3; x++) {
-                size_t lo = x == 0 ? 0 : x == 1 ? p : q;
-                size_t hi = x == 0 ? nk : x == 1 ? q : (q < e ? q + 1 : q);
-                for (size_t i = lo; i < hi; i++) {
-                    const mstate *k = x == 0 ? &m[keep[i]] : &m[i];
-                    if (!pass) {
-                        nkeep++;
-                        continue;
-                    }
-                    rkeep_w_u64(w, (uint64_t)k->dev << 8 | k->state);
-                    rkeep_w_i64(w, k->t);
-                    rkeep_w_u64(w, k->index);
-                }
-            }
-            a = e;
+    size_t at = rkeep_w_count_at(w), nkeep = 0; /* the count, set once the states are written */
+    for (size_t a = 0; a < s->nms;) {
+        size_t e = a;
+        while (e < s->nms && m[e].dev == m[a].dev)
+            e++;
+        size_t p = a, q;
+        while (p < e && m[p].t < from)
+            p++;
+        for (q = p; q < e && m[q].t < to; q++)
+            ;
+        size_t keep[2], nk = 0;
+        if (p > a) {
+            size_t run = p - 1;
+            while (m[p - 1].state == 2 && run > a && m[run - 1].state == 2)
+                run--;
+            if (run != p - 1)
+                keep[nk++] = run;
+            keep[nk++] = p - 1;
         }
+        for (int x = 0; x < 3; x++) {
+            size_t lo = x == 0 ? 0 : x == 1 ? p : q;
+            size_t hi = x == 0 ? nk : x == 1 ? q : (q < e ? q + 1 : q);
+            for (size_t i = lo; i < hi; i++, nkeep++) {
+                const mstate *k = x == 0 ? &m[keep[i]] : &m[i];
+                rkeep_w_u64(w, (uint64_t)k->dev << 8 | k->state);
+                rkeep_w_i64(w, k->t);
+                rkeep_w_u64(w, k->index);
+            }
+        }
+        a = e;
     }
+    rkeep_w_set_count(w, at, nkeep);
     free(m);
 }
 
@@ -1163,7 +1155,8 @@ static int ledger_fold(const char *data_dir, ledger *lg, scan *s, adt_err *err)
     uint8_t *st = NULL;
     size_t stlen = 0;
     merkle_hash kroot, mine;
-    if (k && rkeep_load(k, key, &ksize, kroot, &st, &stlen, &ke) == ADT_OK) {
+    int lrc = k ? rkeep_load(k, key, d->tree_size, &ksize, kroot, &st, &stlen, &ke) : ADT_ENOTFOUND;
+    if (lrc == ADT_OK || lrc == ADT_EEXIST) { /* EEXIST: further along, its state not read */
         bool same = ledger_root(lg, ksize, mine, &ke) == ADT_OK && !memcmp(mine, kroot, sizeof mine);
         if (same && ksize <= d->tree_size && fold_restore(s, key, st, stlen)) {
             from = ksize;
@@ -1175,7 +1168,7 @@ static int ledger_fold(const char *data_dir, ledger *lg, scan *s, adt_err *err)
                         "rebuilt from the ledger", d->period.label);
             fold_reset(s);
         }
-    } else if (k && ke.code != ADT_ENOTFOUND) {
+    } else if (k && lrc != ADT_ENOTFOUND) {
         log_msg(LOG_INFO, "reports", "the kept fold for %s is not usable (%s): rebuilt from the ledger",
                 d->period.label, ke.msg);
     }
@@ -1195,9 +1188,11 @@ static int ledger_fold(const char *data_dir, ledger *lg, scan *s, adt_err *err)
             (unsigned long long)from, (unsigned long long)d->tree_size,
             from ? "resumed" : newer ? "kept fold is further along" : "from the start");
     if (!rc && k && !newer && (from < d->tree_size || !from)) {
-        rkeep_w w = {0};
+        rkeep_w w;
+        rkeep_w_init(&w);
         fold_save(s, key, &w);
-        if (w.oom || rkeep_save(k, key, d->tree_size, d->root, w.p, w.len, &ke))
+        if (w.oom || rkeep_save(k, key, d->tree_size, d->root, (const uint8_t *)w.b.data,
+                                w.b.len, &ke))
             log_msg(LOG_INFO, "reports", "not keeping the fold for %s: %s", d->period.label,
                     w.oom ? "out of memory" : ke.msg);
         rkeep_w_free(&w);
@@ -2062,13 +2057,11 @@ int rdata_collect(const char *data_dir, const rperiod *period, const kpi_defs *d
     rc = s.rc;
     /* The work units by name, for what a site ships to its centre (ship.h). */
     if (!rc && s.devices.n) {
-        d->units = calloc(s.devices.n, sizeof *d->units);
-        size_t it = 0, kl;
-        const char *key;
-        void *v;
-        while (d->units && hmap_next(&s.devices.m, &it, &key, &kl, &v)) /* in first-seen order */
-            if ((size_t)(uintptr_t)v - 1 < s.devices.n)
-                scopy(d->units[(size_t)(uintptr_t)v - 1], sizeof d->units[0], key);
+        const char **names = smap_keys(&s.devices); /* in first-seen order */
+        d->units = names ? calloc(s.devices.n, sizeof *d->units) : NULL;
+        for (size_t i = 0; d->units && i < s.devices.n; i++)
+            scopy(d->units[i], sizeof d->units[0], names[i]);
+        free(names);
         if (!d->units)
             rc = ADT_ENOMEM;
         else

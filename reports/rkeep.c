@@ -89,22 +89,27 @@ void rkeep_close(rkeep *k)
     free(k);
 }
 
-int rkeep_load(rkeep *k, const char *key, uint64_t *size, merkle_hash root, uint8_t **state,
-               size_t *len, adt_err *err)
+int rkeep_load(rkeep *k, const char *key, uint64_t max_size, uint64_t *size, merkle_hash root,
+               uint8_t **state, size_t *len, adt_err *err)
 {
     *state = NULL;
     *len = 0;
     if (!k->db) /* a reset that could not create the file anew */
         return adt_fail(err, ADT_EIO, "%s/%s could not be created anew", k->dir, RKEEP_FILE);
     sqlite3_stmt *st = NULL;
-    int rc = sqldb_prepare(k->db, "SELECT size, root, sha256, state FROM fold WHERE key=?", &st,
-                           err);
+    /* One statement (one snapshot of the row); the state and its checksum
+     * are only read when the fold is not beyond max_size. */
+    int rc = sqldb_prepare(k->db,
+                           "SELECT size, root, CASE WHEN size <= ?2 THEN sha256 END,"
+                           " CASE WHEN size <= ?2 THEN state END FROM fold WHERE key=?1",
+                           &st, err);
     if (rc) {
         if (rc == ADT_ECORRUPT)
             reset(k, err);
         return rc;
     }
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, max_size > INT64_MAX ? INT64_MAX : (sqlite3_int64)max_size);
     int s = sqlite3_step(st);
     if (s == SQLITE_DONE) {
         sqlite3_finalize(st);
@@ -120,6 +125,17 @@ int rkeep_load(rkeep *k, const char *key, uint64_t *size, merkle_hash root, uint
     sqlite3_int64 sz = sqlite3_column_int64(st, 0);
     const void *rt = sqlite3_column_blob(st, 1);
     int rtl = sqlite3_column_bytes(st, 1);
+    if (sz < 0 || !rt || rtl != (int)sizeof(merkle_hash)) {
+        sqlite3_finalize(st);
+        return adt_fail(err, ADT_ECORRUPT, "the kept fold for %s has no valid size and root", key);
+    }
+    *size = (uint64_t)sz;
+    memcpy(root, rt, sizeof(merkle_hash));
+    if ((uint64_t)sz > max_size) {
+        sqlite3_finalize(st);
+        return adt_fail(err, ADT_EEXIST, "the kept fold for %s covers %llu entries, beyond %llu",
+                        key, (unsigned long long)sz, (unsigned long long)max_size);
+    }
     const void *sum = sqlite3_column_blob(st, 2);
     int suml = sqlite3_column_bytes(st, 2);
     const void *blob = sqlite3_column_blob(st, 3);
@@ -127,8 +143,7 @@ int rkeep_load(rkeep *k, const char *key, uint64_t *size, merkle_hash root, uint
     uint8_t mine[SHA256_LEN];
     if (blob && bl > 0)
         sha256(blob, (size_t)bl, mine);
-    if (sz < 0 || !rt || rtl != (int)sizeof(merkle_hash) || !sum || suml != SHA256_LEN || !blob ||
-        bl <= 0 || memcmp(mine, sum, SHA256_LEN)) {
+    if (!sum || suml != SHA256_LEN || !blob || bl <= 0 || memcmp(mine, sum, SHA256_LEN)) {
         sqlite3_finalize(st);
         return adt_fail(err, ADT_ECORRUPT, "the kept fold for %s does not match its checksum", key);
     }
@@ -138,8 +153,6 @@ int rkeep_load(rkeep *k, const char *key, uint64_t *size, merkle_hash root, uint
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     }
     memcpy(copy, blob, (size_t)bl);
-    memcpy(root, rt, sizeof(merkle_hash));
-    *size = (uint64_t)sz;
     *state = copy;
     *len = (size_t)bl;
     sqlite3_finalize(st);
@@ -199,22 +212,14 @@ int rkeep_save(rkeep *k, const char *key, uint64_t size, const merkle_hash root,
 
 static void put(rkeep_w *w, const void *p, size_t n)
 {
-    if (w->oom || !n)
-        return;
-    if (w->len + n > w->cap) {
-        size_t nc = w->cap ? w->cap : 4096;
-        while (nc < w->len + n)
-            nc *= 2;
-        uint8_t *q = realloc(w->p, nc);
-        if (!q) {
-            w->oom = true;
-            return;
-        }
-        w->p = q;
-        w->cap = nc;
-    }
-    memcpy(w->p + w->len, p, n);
-    w->len += n;
+    if (!w->oom && buf_append(&w->b, p, n))
+        w->oom = true;
+}
+
+void rkeep_w_init(rkeep_w *w)
+{
+    buf_init(&w->b, RKEEP_STATE_MAX);
+    w->oom = false;
 }
 
 void rkeep_w_u64(rkeep_w *w, uint64_t v)
@@ -250,8 +255,23 @@ void rkeep_w_str(rkeep_w *w, const char *s)
 
 void rkeep_w_free(rkeep_w *w)
 {
-    free(w->p);
-    memset(w, 0, sizeof *w);
+    buf_free(&w->b);
+    w->oom = false;
+}
+
+size_t rkeep_w_count_at(rkeep_w *w)
+{
+    size_t at = w->b.len;
+    rkeep_w_u64(w, 0);
+    return at;
+}
+
+void rkeep_w_set_count(rkeep_w *w, size_t at, uint64_t n)
+{
+    if (w->oom || at > w->b.len || w->b.len - at < 8)
+        return;
+    for (int i = 0; i < 8; i++)
+        w->b.data[at + (size_t)i] = (char)(uint8_t)(n >> (8 * i));
 }
 
 uint64_t rkeep_r_u64(rkeep_r *r)

@@ -19,6 +19,7 @@
 #ifndef AUDITD_RKEEP_H
 #define AUDITD_RKEEP_H
 
+#include "buf.h"
 #include "merkle.h"
 #include "status.h"
 
@@ -40,9 +41,12 @@ void rkeep_close(rkeep *k);
 
 /* The kept state of `key`: the size it covers, the root at that size and the
  * state bytes (malloc'd; the caller frees). ADT_ENOTFOUND when none is kept;
- * ADT_ECORRUPT when its checksum does not match (the caller rebuilds). */
-int rkeep_load(rkeep *k, const char *key, uint64_t *size, merkle_hash root, uint8_t **state,
-               size_t *len, adt_err *err);
+ * ADT_EEXIST when it covers more than `max_size` entries (the caller's tree
+ * size): *size and root are set but the state is neither read nor checked
+ * nor copied; ADT_ECORRUPT when its checksum does not match (the caller
+ * rebuilds). */
+int rkeep_load(rkeep *k, const char *key, uint64_t max_size, uint64_t *size, merkle_hash root,
+               uint8_t **state, size_t *len, adt_err *err);
 
 /* Keep `state` for `key` at `size` with `root`, replacing what was kept for
  * it (the caller does not save a fold older than the one it restored: an
@@ -53,19 +57,27 @@ int rkeep_save(rkeep *k, const char *key, uint64_t size, const merkle_hash root,
 
 /* ---- writing and reading the state bytes ------------------------------------ */
 
+/* The state being written, in core's bounded buffer (at most RKEEP_STATE_MAX
+ * bytes: what rkeep_save can bind). */
+#define RKEEP_STATE_MAX ((size_t)INT32_MAX)
 typedef struct rkeep_w {
-    uint8_t *p;
-    size_t len, cap;
-    bool oom; /* a write failed (memory, or a record table naming a number field
-               * that is not 8 bytes): the state is not kept */
+    buf b;
+    bool oom; /* a write failed (memory, the bound, or a record table naming a
+               * number field that is not 8 bytes): the state is not kept */
 } rkeep_w;
 
+/* An empty state (no allocation until the first write). Cannot fail. */
+void rkeep_w_init(rkeep_w *w);
 void rkeep_w_u64(rkeep_w *w, uint64_t v);
 void rkeep_w_i64(rkeep_w *w, int64_t v);
 void rkeep_w_f64(rkeep_w *w, double v); /* the bits, NaN included */
 void rkeep_w_bytes(rkeep_w *w, const void *p, size_t n); /* length, then bytes */
 void rkeep_w_str(rkeep_w *w, const char *s);
 void rkeep_w_free(rkeep_w *w);
+/* A count written before the items it counts: rkeep_w_count_at writes a
+ * placeholder and returns where it is; rkeep_w_set_count fills it in. */
+size_t rkeep_w_count_at(rkeep_w *w);
+void rkeep_w_set_count(rkeep_w *w, size_t at, uint64_t n);
 
 typedef struct rkeep_r {
     const uint8_t *p;

@@ -13,6 +13,7 @@
 #include "sha256.h"
 #include "sqldb.h"
 #include "tdb.h"
+#include "vec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -146,19 +147,6 @@ static void refresh_scorer(ingest *g)
     map_features(g);
 }
 
-/* Room for element n of `arr` (capacity *cap, doubled from `first`): the
- * array, moved perhaps, or NULL when out of memory (`arr` still valid). */
-static void *grow_one(void *arr, size_t n, size_t *cap, size_t elem, size_t first)
-{
-    if (n < *cap)
-        return arr;
-    size_t nc = *cap ? *cap * 2 : first;
-    void *na = realloc(arr, nc * elem);
-    if (na)
-        *cap = nc;
-    return na;
-}
-
 static int load(ingest *g, adt_err *err)
 {
     sqlite3_stmt *gen;
@@ -184,7 +172,7 @@ static int load(ingest *g, adt_err *err)
         return rc;
     size_t cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        iprof *np = grow_one(g->profs, g->nprofs, &cap, sizeof *np, 8);
+        iprof *np = vec_room(g->profs, &cap, g->nprofs, sizeof *np, 8);
         if (!np) {
             rc = adt_fail(err, ADT_ENOMEM, "out of memory");
             break;
@@ -211,7 +199,7 @@ static int load(ingest *g, adt_err *err)
         return rc;
     cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        idev *nd = grow_one(g->devs, g->ndevs, &cap, sizeof *nd, 16);
+        idev *nd = vec_room(g->devs, &cap, g->ndevs, sizeof *nd, 16);
         if (!nd) {
             rc = adt_fail(err, ADT_ENOMEM, "out of memory");
             break;

@@ -109,6 +109,33 @@ const char *profile_reason_name(profile_reason r);
 profile_reason profile_validate(const profile *p, const void *values, buf *packed, char *detail,
                                 size_t detail_cap);
 
+/* One field's value as a reader found it (a JSON scalar; an object's
+ * {"value", "unit"} already unwrapped), before it is checked. */
+typedef enum profile_vkind {
+    PROFILE_V_ABSENT = 0, /* no member for the field */
+    PROFILE_V_NULL,       /* null: packed as absent */
+    PROFILE_V_NUMBER,
+    PROFILE_V_STRING,
+    PROFILE_V_TRUE,
+    PROFILE_V_FALSE,
+    PROFILE_V_OTHER /* an array or object: the wrong type for every field */
+} profile_vkind;
+
+typedef struct profile_scalar {
+    profile_vkind kind;
+    double num;    /* PROFILE_V_NUMBER */
+    const char *s; /* PROFILE_V_STRING: s[0..n), no NUL inside (borrowed) */
+    size_t n;
+} profile_scalar;
+
+/* Check vals[i] against field i of `p`, for every field, and append their
+ * packed encoding: the per-field step of profile_validate, for a reader that
+ * has read the values itself (rline.c's direct reader), so the encoding and
+ * its rules live here only. On failure returns the first reason and writes
+ * `detail`; `packed` may then hold part of the values. */
+profile_reason profile_pack_values(const profile *p, const profile_scalar *vals, buf *packed,
+                                   char *detail, size_t detail_cap);
+
 /* A decoded packed value. */
 typedef struct profile_value {
     bool present;

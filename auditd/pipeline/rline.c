@@ -1,11 +1,9 @@
 /* rline.c: reading lines checked against their profile (rline.h). */
 #include "rline.h"
 
-#include "canon.h"
 #include "rfc3339.h"
 
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,16 +77,6 @@ out:
 typedef struct cur {
     const char *p, *end;
 } cur;
-
-enum { V_NONE = 0, V_NULL, V_FALSE, V_TRUE, V_NUM, V_STR };
-
-/* A scalar value as read. */
-typedef struct sval {
-    int kind;
-    double num;
-    const char *s;
-    size_t n;
-} sval;
 
 static void skip_ws(cur *c)
 {
@@ -225,17 +213,17 @@ static bool read_literal(cur *c, const char *w, size_t n)
 }
 
 /* A scalar value (after whitespace). */
-static bool read_scalar(cur *c, sval *v)
+static bool read_scalar(cur *c, profile_scalar *v)
 {
     skip_ws(c);
     if (c->p >= c->end)
         return false;
     switch (*c->p) {
-    case '"': v->kind = V_STR; return read_string(c, &v->s, &v->n);
-    case 't': v->kind = V_TRUE; return read_literal(c, "true", 4);
-    case 'f': v->kind = V_FALSE; return read_literal(c, "false", 5);
-    case 'n': v->kind = V_NULL; return read_literal(c, "null", 4);
-    default: v->kind = V_NUM; return read_number(c, &v->num);
+    case '"': v->kind = PROFILE_V_STRING; return read_string(c, &v->s, &v->n);
+    case 't': v->kind = PROFILE_V_TRUE; return read_literal(c, "true", 4);
+    case 'f': v->kind = PROFILE_V_FALSE; return read_literal(c, "false", 5);
+    case 'n': v->kind = PROFILE_V_NULL; return read_literal(c, "null", 4);
+    default: v->kind = PROFILE_V_NUMBER; return read_number(c, &v->num);
     }
 }
 
@@ -263,7 +251,7 @@ static bool key_is(const char *k, size_t kn, const char *w)
 }
 
 /* {"value": scalar, "unit": "..."} (unit optional) after its '{'. */
-static bool read_value_object(cur *c, sval *v, const char **unit, size_t *unit_n)
+static bool read_value_object(cur *c, profile_scalar *v, const char **unit, size_t *unit_n)
 {
     bool have_value = false, more = true;
     *unit = NULL;
@@ -299,55 +287,6 @@ static void cut_to(buf *b, size_t len)
         b->data[len] = 0;
 }
 
-static bool emit(buf *packed, const void *b, size_t n)
-{
-    return buf_append(packed, b, n) == 0;
-}
-
-/* One field's value packed as profile_validate packs it, when it is valid. */
-static bool pack_value(const profile_field *f, const sval *v, buf *packed)
-{
-    if (v->kind == V_NONE || v->kind == V_NULL) {
-        uint8_t t = 0;
-        return !f->required && emit(packed, &t, 1);
-    }
-    switch (f->type) {
-    case PROFILE_NUMBER:
-    case PROFILE_INTEGER: {
-        double d = v->num;
-        if (v->kind != V_NUM || !isfinite(d) ||
-            (f->type == PROFILE_INTEGER && (d != floor(d) || fabs(d) > 9007199254740992.0)) ||
-            (f->has_min && d < f->min) || (f->has_max && d > f->max))
-            return false;
-        uint8_t b[9];
-        b[0] = 1;
-        memcpy(b + 1, &d, 8);
-        return emit(packed, b, 9);
-    }
-    case PROFILE_STRING: {
-        if (v->kind != V_STR || v->n > f->max_len || !canon_utf8_valid(v->s, v->n))
-            return false;
-        uint8_t b[3] = {3, (uint8_t)(v->n & 0xff), (uint8_t)(v->n >> 8)};
-        return emit(packed, b, 3) && emit(packed, v->s, v->n);
-    }
-    case PROFILE_ENUM: {
-        if (v->kind != V_STR)
-            return false;
-        for (size_t k = 0; k < f->n_enum; k++)
-            if (strlen(f->enum_values[k]) == v->n && !memcmp(f->enum_values[k], v->s, v->n)) {
-                uint8_t b[2] = {4, (uint8_t)k};
-                return emit(packed, b, 2);
-            }
-        return false;
-    }
-    case PROFILE_BOOLEAN: break;
-    }
-    if (v->kind != V_TRUE && v->kind != V_FALSE)
-        return false;
-    uint8_t b[2] = {2, v->kind == V_TRUE};
-    return emit(packed, b, 2);
-}
-
 static int field_of(const profile *p, const char *k, size_t kn, size_t hint)
 {
     if (hint < p->nfields && key_is(k, kn, p->fields[hint].name))
@@ -362,9 +301,9 @@ static int field_of(const profile *p, const char *k, size_t kn, size_t hint)
  * (on false, partly perhaps). */
 static bool pack_values(const profile *pf, cur *c, buf *packed)
 {
-    sval slot[PROFILE_MAX_FIELDS];
+    profile_scalar slot[PROFILE_MAX_FIELDS];
     for (size_t i = 0; i < pf->nfields; i++)
-        slot[i].kind = V_NONE;
+        slot[i].kind = PROFILE_V_ABSENT;
     if (!eat(c, '{'))
         return false;
     bool more = !eat(c, '}');
@@ -375,11 +314,11 @@ static bool pack_values(const profile *pf, cur *c, buf *packed)
         if (!read_key(c, &k, &kn))
             return false;
         int fi = field_of(pf, k, kn, hint);
-        if (fi < 0 || slot[fi].kind != V_NONE)
+        if (fi < 0 || slot[fi].kind != PROFILE_V_ABSENT)
             return false;
         hint = (size_t)fi + 1;
         const profile_field *f = &pf->fields[fi];
-        sval *v = &slot[fi];
+        profile_scalar *v = &slot[fi];
         if (eat(c, '{')) {
             const char *u;
             size_t un;
@@ -392,10 +331,8 @@ static bool pack_values(const profile *pf, cur *c, buf *packed)
         if (!member_end(c, &more))
             return false;
     }
-    for (size_t i = 0; i < pf->nfields; i++)
-        if (!pack_value(&pf->fields[i], &slot[i], packed))
-            return false;
-    return true;
+    char detail[256]; /* unused: a refusal is the tree reader's to explain */
+    return profile_pack_values(pf, slot, packed, detail, sizeof detail) == PROFILE_OK;
 }
 
 /* Skip a values object (at its '{') that the direct reader can read. */
@@ -407,7 +344,7 @@ static bool skip_values(cur *c)
     while (more) {
         const char *k, *u;
         size_t kn, un;
-        sval v;
+        profile_scalar v;
         if (!read_key(c, &k, &kn))
             return false;
         if (eat(c, '{') ? !read_value_object(c, &v, &u, &un) : !read_scalar(c, &v))

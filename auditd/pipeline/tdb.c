@@ -100,9 +100,11 @@ static bool exists(sqlite3 *db, const char *sql)
  * opening it at once cannot both try. */
 static int migrate(sqlite3 *db, adt_err *err)
 {
-    int rc = sqldb_exec(db, "BEGIN IMMEDIATE", "migrating telemetry.db", err);
-    if (rc)
+    int rc = sqldb_begin(db, err);
+    if (rc) {
+        adt_err_prefix(err, "migrating telemetry.db");
         return rc;
+    }
     if (exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'predictions'"))
         rc = sqldb_exec(db, "ALTER TABLE predictions RENAME TO predictions_v1",
                         "migrating telemetry.db's predictions", err);

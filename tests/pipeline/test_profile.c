@@ -1,5 +1,6 @@
 /* test_profile.c: device profile parsing and every validation rule. */
 #include "profile.h"
+#include "rline.h"
 
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -223,6 +224,77 @@ START_TEST(example_profiles_parse)
 }
 END_TEST
 
+/* rline: the device m-1 with the profile `good`. */
+static const profile *m1(void *ctx, const char *name, size_t n, int *dev)
+{
+    *dev = 7;
+    return n == 3 && !memcmp(name, "m-1", 3) ? ctx : NULL;
+}
+
+static size_t cjson_allocs;
+
+static void *counting_malloc(size_t n)
+{
+    cjson_allocs++;
+    return malloc(n);
+}
+
+/* rline_check on `line`: its result and packed bytes are the tree reader's,
+ * and *allocs how many allocations cJSON made while checking it. */
+static profile_reason rline_same(const profile *p, const char *line, size_t *allocs)
+{
+    buf fast, tree;
+    buf_init(&fast, 4096);
+    buf_init(&tree, 4096);
+    rline_out fo, to;
+    cjson_allocs = 0;
+    profile_reason r = rline_check(line, strlen(line), m1, (void *)p, &fast, &fo);
+    *allocs = cjson_allocs;
+    ck_assert_int_eq(rline_check_tree(line, strlen(line), m1, (void *)p, &tree, &to), r);
+    ck_assert_uint_eq(fast.len, tree.len);
+    ck_assert(!fast.len || !memcmp(fast.data, tree.data, fast.len));
+    ck_assert_str_eq(fo.detail, to.detail);
+    buf_free(&fast);
+    buf_free(&tree);
+    return r;
+}
+
+/* The plain form every sensor sends is read by the direct reader (no cJSON
+ * tree: no allocation); other forms and refusals by the tree reader, with
+ * the same answer. Without this, a direct reader that never accepted would
+ * pass fuzz_telemetry (rline_check would always fall back). */
+START_TEST(rline_plain_lines_read_directly)
+{
+    profile *p = load(good);
+    cJSON_Hooks hooks = {counting_malloc, free};
+    cJSON_InitHooks(&hooks);
+    size_t allocs;
+    static const char *const plain[] = {
+        "{\"device\":\"m-1\",\"time\":\"2026-07-01T00:00:00Z\",\"values\":{\"temp\":300.5,"
+        "\"count\":3,\"on\":true,\"note\":\"ok\",\"state\":\"run\"}}",
+        "{ \"values\": {\"state\": \"stop\", \"temp\": {\"value\": 2.5e2, \"unit\": \"K\"}, "
+        "\"note\": null}, \"time\": \"2026-07-01T00:00:01Z\", \"device\": \"m-1\" }\n"};
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(rline_same(p, plain[i], &allocs), PROFILE_OK);
+        ck_assert_uint_eq(allocs, 0);
+    }
+    /* an escape in a string: the tree reader's */
+    ck_assert_int_eq(rline_same(p, "{\"device\":\"m-1\",\"time\":\"2026-07-01T00:00:00Z\","
+                                   "\"values\":{\"temp\":300,\"note\":\"o\\u006b\"}}",
+                                &allocs),
+                     PROFILE_OK);
+    ck_assert_uint_gt(allocs, 0);
+    /* a refusal: the tree reader's, with its detail */
+    ck_assert_int_eq(rline_same(p, "{\"device\":\"m-1\",\"time\":\"2026-07-01T00:00:00Z\","
+                                   "\"values\":{\"temp\":500}}",
+                                &allocs),
+                     PROFILE_R_RANGE);
+    ck_assert_uint_gt(allocs, 0);
+    cJSON_InitHooks(NULL);
+    profile_free(p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("profile");
@@ -232,6 +304,7 @@ int main(void)
     tcase_add_test(tc, every_rule);
     tcase_add_test(tc, pack_roundtrip);
     tcase_add_test(tc, example_profiles_parse);
+    tcase_add_test(tc, rline_plain_lines_read_directly);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -309,9 +309,6 @@ static void sql(const char *file_dir, const char *q)
     sqlite3_close(db);
 }
 
-/* A kept fold that is not this ledger's, not these windows', damaged, or in a
- * file that is no database is not trusted: the fold starts from entry 0 and
- * the report has the bytes of a cold one. */
 /* The parser a report restores a kept fold with (rdata_fold_parses, also the
  * fuzz target's): every state a report kept reads back whole; the same state
  * cut short, with a byte added, or with its first list's count made huge does
@@ -364,6 +361,9 @@ START_TEST(kept_fold_parser)
 }
 END_TEST
 
+/* A kept fold that is not this ledger's, not these windows', damaged, or in a
+ * file that is no database is not trusted: the fold starts from entry 0 and
+ * the report has the bytes of a cold one. */
 START_TEST(kept_fold_not_trusted)
 {
     uint64_t size = size_now();
@@ -445,6 +445,45 @@ START_TEST(kept_fold_not_trusted)
     }
     for (size_t f = 0; f < 2; f++)
         free(cold[f]);
+}
+END_TEST
+
+/* The rows of the kept folds' file counted by `q` (one integer). */
+static int kept_count(const char *q)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/%s", dir, RKEEP_FILE);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    ck_assert(sqlite3_open(p, &db) == SQLITE_OK);
+    ck_assert(sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK);
+    ck_assert(sqlite3_step(st) == SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A report with nothing new to fold, or at an older --at-size, does not
+ * write the kept state again (a trigger counts the writes of `state`); a
+ * state that is not trusted is written anew, which shows the count works. */
+START_TEST(kept_fold_not_rewritten)
+{
+    uint64_t size = size_now();
+    drop_kept(dir);
+    ck_assert_uint_eq(fold_start("2026-Q3", 0), 0);
+    sql(dir, "CREATE TABLE writes(n INTEGER);"
+             "CREATE TRIGGER counted AFTER UPDATE OF state ON fold BEGIN"
+             " INSERT INTO writes VALUES(1); END;");
+    ck_assert_uint_eq(fold_start("2026-Q3", 0), size);    /* warm: nothing new */
+    ck_assert_uint_eq(fold_start("2026-Q3", size - 1), 0); /* older: folds privately */
+    ck_assert_int_eq(kept_count("SELECT count(*) FROM writes"), 0);
+    sql(dir, "UPDATE fold SET root = zeroblob(32)");        /* another ledger's, it seems */
+    ck_assert_uint_eq(fold_start("2026-Q3", 0), 0);
+    ck_assert_int_eq(kept_count("SELECT count(*) FROM writes"), 1);
+    ck_assert_uint_eq(fold_start("2026-Q3", 0), size);
+    ck_assert_int_eq(kept_count("SELECT count(*) FROM writes"), 1);
+    drop_kept(dir);
 }
 END_TEST
 
@@ -1125,6 +1164,7 @@ int main(void)
     tcase_add_test(tc, kept_fold_not_trusted);
     tcase_add_test(tc, kept_fold_parser);
     tcase_add_test(tc, kept_folds_bounded);
+    tcase_add_test(tc, kept_fold_not_rewritten);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
