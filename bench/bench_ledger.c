@@ -45,22 +45,18 @@ static void die(const char *what, const char *msg)
     exit(1);
 }
 
-/* A ~500-byte telemetry.batch event, deterministic from i. */
-static size_t make_payload(uint64_t i, char *out, size_t cap)
+/* The event's digest member: hex SHA-256 of i. */
+static void payload_digest(uint64_t i, char hex[65])
 {
     uint8_t h[32];
     crypto_hash_sha256(h, (const unsigned char *)&i, sizeof i);
-    char hex[65];
-    sodium_bin2hex(hex, sizeof hex, h, 32);
-    int n = snprintf(out, cap,
-                     "{\"type\":\"telemetry.batch\",\"time\":\"2026-07-01T08:%02u:%02uZ\","
-                     "\"actor\":\"agent:gw-%u\",\"batch_id\":\"b-%010llu\",\"digest\":\"%s\","
-                     "\"readings\":%llu,\"accepted\":%llu,\"quarantined\":0,\"devices\":12,"
-                     "\"from\":\"2026-07-01T07:00:00Z\",\"to\":\"2026-07-01T08:00:00Z\",\"note\":\"",
-                     (unsigned)(i / 60 % 60), (unsigned)(i % 60), (unsigned)(i % 7),
-                     (unsigned long long)i, hex, (unsigned long long)(i % 5000),
-                     (unsigned long long)(i % 5000));
-    size_t len = (size_t)n;
+    sodium_bin2hex(hex, 65, h, 32);
+}
+
+/* The event's last member, a note string opened at out[len - 1], padded
+ * to PAYLOAD_TARGET bytes and closed with the object; returns the length. */
+static size_t payload_pad(uint64_t i, char *out, size_t len, size_t cap)
+{
     while (len < PAYLOAD_TARGET - 2 && len < cap - 3) {
         out[len] = (char)('a' + (i + len) % 26);
         len++;
@@ -71,14 +67,28 @@ static size_t make_payload(uint64_t i, char *out, size_t cap)
     return len;
 }
 
+/* A ~500-byte telemetry.batch event, deterministic from i. */
+static size_t make_payload(uint64_t i, char *out, size_t cap)
+{
+    char hex[65];
+    payload_digest(i, hex);
+    int n = snprintf(out, cap,
+                     "{\"type\":\"telemetry.batch\",\"time\":\"2026-07-01T08:%02u:%02uZ\","
+                     "\"actor\":\"agent:gw-%u\",\"batch_id\":\"b-%010llu\",\"digest\":\"%s\","
+                     "\"readings\":%llu,\"accepted\":%llu,\"quarantined\":0,\"devices\":12,"
+                     "\"from\":\"2026-07-01T07:00:00Z\",\"to\":\"2026-07-01T08:00:00Z\",\"note\":\"",
+                     (unsigned)(i / 60 % 60), (unsigned)(i % 60), (unsigned)(i % 7),
+                     (unsigned long long)i, hex, (unsigned long long)(i % 5000),
+                     (unsigned long long)(i % 5000));
+    return payload_pad(i, out, (size_t)n, cap);
+}
+
 /* The same event with its members in canonical (byte) order: the same
  * values, so the same size. */
 static size_t make_payload_canonical(uint64_t i, char *out, size_t cap)
 {
-    uint8_t h[32];
-    crypto_hash_sha256(h, (const unsigned char *)&i, sizeof i);
     char hex[65];
-    sodium_bin2hex(hex, sizeof hex, h, 32);
+    payload_digest(i, hex);
     int n = snprintf(out, cap,
                      "{\"accepted\":%llu,\"actor\":\"agent:gw-%u\",\"batch_id\":\"b-%010llu\","
                      "\"devices\":12,\"digest\":\"%s\",\"from\":\"2026-07-01T07:00:00Z\","
@@ -86,15 +96,7 @@ static size_t make_payload_canonical(uint64_t i, char *out, size_t cap)
                      "\"to\":\"2026-07-01T08:00:00Z\",\"type\":\"telemetry.batch\",\"znote\":\"",
                      (unsigned long long)(i % 5000), (unsigned)(i % 7), (unsigned long long)i, hex,
                      (unsigned long long)(i % 5000), (unsigned)(i / 60 % 60), (unsigned)(i % 60));
-    size_t len = (size_t)n;
-    while (len < PAYLOAD_TARGET - 2 && len < cap - 3) {
-        out[len] = (char)('a' + (i + len) % 26);
-        len++;
-    }
-    out[len++] = '"';
-    out[len++] = '}';
-    out[len] = '\0';
-    return len;
+    return payload_pad(i, out, (size_t)n, cap);
 }
 
 typedef struct batch {

@@ -370,42 +370,57 @@ static bool number_fits_double(const char *s, size_t n)
     return true;
 }
 
+/* The JSON number grammar (RFC 8259 section 6) from s[*i]: NULL with *i
+ * just past the number, or what is wrong with *i at the byte that breaks
+ * the grammar. *has_exp when the number has an exponent. Shared by
+ * canon_json and canon_is_canonical. */
+static const char *scan_number(const char *s, size_t n, size_t *i, bool *has_exp)
+{
+    size_t k = *i;
+    const char *what = NULL;
+    *has_exp = false;
+    if (k < n && s[k] == '-')
+        k++;
+    if (k >= n) {
+        what = "truncated number";
+    } else if (s[k] == '0') {
+        k++;
+    } else if (s[k] >= '1' && s[k] <= '9') {
+        while (k < n && s[k] >= '0' && s[k] <= '9')
+            k++;
+    } else {
+        what = "invalid number";
+    }
+    if (!what && k < n && s[k] == '.') {
+        size_t d = ++k;
+        while (k < n && s[k] >= '0' && s[k] <= '9')
+            k++;
+        if (k == d)
+            what = "digits expected after decimal point";
+    }
+    if (!what && k < n && (s[k] == 'e' || s[k] == 'E')) {
+        *has_exp = true;
+        k++;
+        if (k < n && (s[k] == '+' || s[k] == '-'))
+            k++;
+        size_t d = k;
+        while (k < n && s[k] >= '0' && s[k] <= '9')
+            k++;
+        if (k == d)
+            what = "digits expected in exponent";
+    }
+    *i = k;
+    return what;
+}
+
 static int parse_number(parser *p)
 {
     size_t st = p->i;
     const char *s = p->s;
-    if (p->i < p->n && s[p->i] == '-')
-        p->i++;
-    if (p->i >= p->n)
-        return fail(p, "truncated number");
-    if (s[p->i] == '0') {
-        p->i++;
-    } else if (s[p->i] >= '1' && s[p->i] <= '9') {
-        while (p->i < p->n && s[p->i] >= '0' && s[p->i] <= '9')
-            p->i++;
-    } else {
-        return fail(p, "invalid number");
-    }
-    if (p->i < p->n && s[p->i] == '.') {
-        p->i++;
-        size_t d = p->i;
-        while (p->i < p->n && s[p->i] >= '0' && s[p->i] <= '9')
-            p->i++;
-        if (p->i == d)
-            return fail(p, "digits expected after decimal point");
-    }
-    bool has_exp = false;
-    if (p->i < p->n && (s[p->i] == 'e' || s[p->i] == 'E')) {
-        has_exp = true;
-        p->i++;
-        if (p->i < p->n && (s[p->i] == '+' || s[p->i] == '-'))
-            p->i++;
-        size_t d = p->i;
-        while (p->i < p->n && s[p->i] >= '0' && s[p->i] <= '9')
-            p->i++;
-        if (p->i == d)
-            return fail(p, "digits expected in exponent");
-    }
+    bool has_exp;
+    const char *what = scan_number(s, p->n, &p->i, &has_exp);
+    if (what)
+        return fail(p, what);
     if (p->i - st > 64)
         return fail(p, "number longer than 64 characters");
     /* Numbers are kept as written, but every reader (cJSON, the rules, a
@@ -740,32 +755,12 @@ typedef struct ccheck {
 
 static bool cc_value(ccheck *c, int depth);
 
+/* A number canon_json copies as it is: no exponent, at most 64 characters. */
 static bool cc_number(ccheck *c)
 {
-    const char *s = c->s;
-    size_t st = c->i, n = c->n, i = c->i;
-    if (i < n && s[i] == '-')
-        i++;
-    if (i >= n)
-        return false;
-    if (s[i] == '0') {
-        i++;
-    } else if (s[i] >= '1' && s[i] <= '9') {
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-    } else {
-        return false;
-    }
-    if (i < n && s[i] == '.') {
-        size_t d = ++i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == d)
-            return false;
-    }
-    if (i < n && (s[i] == 'e' || s[i] == 'E'))
-        return false;
-    if (i - st > 64)
+    size_t i = c->i;
+    bool has_exp;
+    if (scan_number(c->s, c->n, &i, &has_exp) || has_exp || i - c->i > 64)
         return false;
     c->i = i;
     return true;
@@ -787,13 +782,31 @@ static bool cc_literal(ccheck *c, const char *lit)
     return true;
 }
 
-static bool cc_object(ccheck *c, int depth)
+/* Past the '{' or '[' at c->i; true when `close` follows at once (the
+ * empty container, then passed as well). */
+static bool cc_open_empty(ccheck *c, char close)
 {
-    c->i++; /* '{' */
-    if (c->i < c->n && c->s[c->i] == '}') {
+    c->i++;
+    if (c->i < c->n && c->s[c->i] == close) {
         c->i++;
         return true;
     }
+    return false;
+}
+
+/* After a member: 1 past `close`, 0 past ',', -1 at anything else. */
+static int cc_after_member(ccheck *c, char close)
+{
+    if (c->i >= c->n)
+        return -1;
+    char x = c->s[c->i++];
+    return x == close ? 1 : x == ',' ? 0 : -1;
+}
+
+static bool cc_object(ccheck *c, int depth)
+{
+    if (cc_open_empty(c, '}'))
+        return true;
     const char *prev = NULL;
     size_t prev_len = 0;
     for (;;) {
@@ -818,31 +831,22 @@ static bool cc_object(ccheck *c, int depth)
         c->i++;
         if (!cc_value(c, depth))
             return false;
-        if (c->i >= c->n)
-            return false;
-        char x = c->s[c->i++];
-        if (x == '}')
-            return true;
-        if (x != ',')
-            return false;
+        int r = cc_after_member(c, '}');
+        if (r)
+            return r > 0;
     }
 }
 
 static bool cc_array(ccheck *c, int depth)
 {
-    c->i++; /* '[' */
-    if (c->i < c->n && c->s[c->i] == ']') {
-        c->i++;
+    if (cc_open_empty(c, ']'))
         return true;
-    }
     for (;;) {
-        if (!cc_value(c, depth) || c->i >= c->n)
+        if (!cc_value(c, depth))
             return false;
-        char x = c->s[c->i++];
-        if (x == ']')
-            return true;
-        if (x != ',')
-            return false;
+        int r = cc_after_member(c, ']');
+        if (r)
+            return r > 0;
     }
 }
 

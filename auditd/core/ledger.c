@@ -24,6 +24,7 @@
  * layouts open, append, prove and verify. */
 #include "ledger.h"
 
+#include "bgtask.h"
 #include "canon.h"
 #include "codec.h"
 #include "leaf.h"
@@ -79,9 +80,9 @@ enum {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT_ENTRY] = "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)",
-    [ST_INSERT_ENTRIES] = NULL, /* PEND_ROWS rows: built by ledger_open */
+    [ST_INSERT_ENTRIES] = NULL, /* PEND_ROWS rows: built by ledger_open, writers only */
     [ST_INSERT_NODE] = "INSERT INTO nodes(id, hash) VALUES (?, ?)",
-    [ST_INSERT_NODES] = NULL, /* PEND_ROWS rows: built by ledger_open */
+    [ST_INSERT_NODES] = NULL, /* PEND_ROWS rows: built by ledger_open, writers only */
     [ST_INSERT_CKPT] = "INSERT INTO checkpoints(size, root, note) VALUES (?, ?, ?)",
     [ST_GET_LEAF] = "SELECT leaf FROM entries WHERE seq = ?",
     [ST_GET_LEAF_HASH] = "SELECT leaf_hash FROM entries WHERE seq = ?",
@@ -125,10 +126,10 @@ struct ledger {
     merkle_hash last_leaf;
     buf leaf;                 /* scratch for building leaves */
     /* Entries built but not yet inserted (see PEND_ROWS): their leaves one
-     * after another in `pend`, and each one's end offset and leaf hash. */
+     * after another in `pend`, and each one's end offset and leaf hash.
+     * They are the last npend pushed to `fr`: seqs fr.size - npend on. */
     buf pend;
     size_t npend;
-    uint64_t pend_first;      /* seq of the first */
     size_t pend_end[PEND_ROWS];
     merkle_hash pend_hash[PEND_ROWS];
     /* Tree nodes completed but not yet inserted, stored with the entries. */
@@ -340,17 +341,26 @@ int ledger_open(const char *dir, int mode, ledger **out, adt_err *err)
     int rc = sqldb_open(dir, LEDGER_DB_FILE, SQLDB_WRITE, SQLDB_DURABLE, hint, &lg->db, err);
     if (!rc)
         rc = load_meta(lg, err);
+    /* The multi-row inserts only a writer runs (ledger_append_batches
+     * refuses a reader): a reader, opened per request by the server and the
+     * reports, neither builds nor prepares them (each compiles the entries
+     * or nodes triggers in). */
     char multi[2][64 + PEND_ROWS * 10];
-    int ml = snprintf(multi[0], sizeof multi[0], "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)");
-    int nl = snprintf(multi[1], sizeof multi[1], "INSERT INTO nodes(id, hash) VALUES (?, ?)");
-    for (int i = 1; i < PEND_ROWS; i++) {
-        ml += snprintf(multi[0] + ml, sizeof multi[0] - (size_t)ml, ",(?,?,?)");
-        nl += snprintf(multi[1] + nl, sizeof multi[1] - (size_t)nl, ",(?,?)");
+    if (mode == LEDGER_RDWR) {
+        int ml = snprintf(multi[0], sizeof multi[0], "INSERT INTO entries(seq, leaf, leaf_hash) VALUES (?, ?, ?)");
+        int nl = snprintf(multi[1], sizeof multi[1], "INSERT INTO nodes(id, hash) VALUES (?, ?)");
+        for (int i = 1; i < PEND_ROWS; i++) {
+            ml += snprintf(multi[0] + ml, sizeof multi[0] - (size_t)ml, ",(?,?,?)");
+            nl += snprintf(multi[1] + nl, sizeof multi[1] - (size_t)nl, ",(?,?)");
+        }
     }
-    for (int i = 0; !rc && i < ST_COUNT; i++)
+    for (int i = 0; !rc && i < ST_COUNT; i++) {
+        if (!stmt_sql[i] && mode != LEDGER_RDWR)
+            continue;
         if (sqlite3_prepare_v3(lg->db, stmt_sql[i] ? stmt_sql[i] : multi[i == ST_INSERT_NODES], -1,
                                SQLITE_PREPARE_PERSISTENT, &lg->st[i], NULL) != SQLITE_OK)
             rc = sqldb_fail(lg->db, "preparing ledger statements", err);
+    }
     /* A writer brings a ledger of an older version up to date (the batches
      * table only; the public formats are unchanged). */
     if (!rc && mode == LEDGER_RDWR &&
@@ -514,28 +524,49 @@ static int load_frontier(ledger *lg, adt_err *err)
     return ADT_OK;
 }
 
-/* Insert the pending tree nodes: PEND_ROWS of them with the multi-row
- * statement, fewer one by one. */
-static int flush_nodes(ledger *lg)
+/* Binds pending row i to the statement's parameters col + 1, col + 2, ... */
+typedef void (*bind_row_fn)(ledger *lg, sqlite3_stmt *s, int col, size_t i);
+
+/* Insert n pending rows of ncols columns each, bound by `bind`: PEND_ROWS
+ * of them with the multi-row statement `multi_st`, fewer one by one with
+ * `one_st`. ADT_OK; ADT_EIO when a statement failed; ADT_ECORRUPT when rows
+ * were not all stored (a foreign trigger could make an insert a silent
+ * no-op). On failure *bad is the first row of the failed statement. */
+static int insert_pending(ledger *lg, size_t n, int one_st, int multi_st, int ncols,
+                          bind_row_fn bind, size_t *bad)
 {
-    size_t n = lg->nnodes;
-    lg->nnodes = 0;
     bool multi = n == PEND_ROWS;
-    sqlite3_stmt *s = lg->st[multi ? ST_INSERT_NODES : ST_INSERT_NODE];
+    sqlite3_stmt *s = lg->st[multi ? multi_st : one_st];
     for (size_t i = 0; i < n; i++) {
-        int col = multi ? 2 * (int)i : 0;
         if (!multi)
             sqlite3_reset(s);
-        sqlite3_bind_int64(s, col + 1, lg->node_id[i]);
-        sqlite3_bind_blob(s, col + 2, lg->node_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
+        bind(lg, s, multi ? ncols * (int)i : 0, i);
         if (multi && i + 1 < n)
             continue;
         int r = sqlite3_step(s);
         sqlite3_reset(s);
-        if (r != SQLITE_DONE || sqlite3_changes(lg->db) != (multi ? (int)n : 1))
+        *bad = multi ? 0 : i;
+        if (r != SQLITE_DONE)
             return ADT_EIO;
+        if (sqlite3_changes(lg->db) != (multi ? (int)n : 1))
+            return ADT_ECORRUPT;
     }
     return ADT_OK;
+}
+
+static void bind_node(ledger *lg, sqlite3_stmt *s, int col, size_t i)
+{
+    sqlite3_bind_int64(s, col + 1, lg->node_id[i]);
+    sqlite3_bind_blob(s, col + 2, lg->node_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
+}
+
+/* Insert the pending tree nodes (insert_pending). */
+static int flush_nodes(ledger *lg)
+{
+    size_t n = lg->nnodes, bad;
+    lg->nnodes = 0;
+    return insert_pending(lg, n, ST_INSERT_NODE, ST_INSERT_NODES, 2, bind_node, &bad) ? ADT_EIO
+                                                                                       : ADT_OK;
 }
 
 static int on_node(void *ctx, int level, uint64_t index, const merkle_hash h)
@@ -772,52 +803,43 @@ static int find_duplicate(ledger *lg, ledger_batch *batches, size_t k, adt_err *
     return ADT_OK;
 }
 
-/* Insert the pending entries: PEND_ROWS of them with the multi-row
- * statement, fewer one by one. */
+static void bind_entry(ledger *lg, sqlite3_stmt *s, int col, size_t i)
+{
+    size_t start = i ? lg->pend_end[i - 1] : 0;
+    sqlite3_bind_int64(s, col + 1, (int64_t)(lg->fr.size - lg->npend + i));
+    sqlite3_bind_blob(s, col + 2, lg->pend.data + start, (int)(lg->pend_end[i] - start),
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(s, col + 3, lg->pend_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
+}
+
+/* Insert the pending entries (insert_pending). */
 static int flush_entries(ledger *lg, adt_err *err)
 {
-    size_t n = lg->npend;
+    size_t n = lg->npend, bad;
+    uint64_t first = lg->fr.size - n;
+    int rc = insert_pending(lg, n, ST_INSERT_ENTRY, ST_INSERT_ENTRIES, 3, bind_entry, &bad);
     lg->npend = 0;
-    lg->pend.len = 0;
-    bool multi = n == PEND_ROWS;
-    sqlite3_stmt *s = lg->st[multi ? ST_INSERT_ENTRIES : ST_INSERT_ENTRY];
-    for (size_t i = 0; i < n; i++) {
-        size_t start = i ? lg->pend_end[i - 1] : 0;
-        int col = multi ? 3 * (int)i : 0;
-        if (!multi)
-            sqlite3_reset(s);
-        sqlite3_bind_int64(s, col + 1, (int64_t)(lg->pend_first + i));
-        sqlite3_bind_blob(s, col + 2, lg->pend.data + start, (int)(lg->pend_end[i] - start),
-                          SQLITE_STATIC);
-        sqlite3_bind_blob(s, col + 3, lg->pend_hash[i], MERKLE_HASH_LEN, SQLITE_STATIC);
-        if (multi && i + 1 < n)
-            continue;
-        int r = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (r != SQLITE_DONE)
-            return sqldb_fail(lg->db, "storing an entry", err);
-        /* A foreign trigger could make an insert a silent no-op: never
-         * acknowledge what was not stored. */
-        if (sqlite3_changes(lg->db) != (multi ? (int)n : 1))
-            return adt_fail(err, ADT_ECORRUPT,
-                            "entries from %llu were not all stored (a foreign trigger?): run "
-                            "'auditd verify'", (unsigned long long)(lg->pend_first + (multi ? 0 : i)));
-    }
+    buf_reset(&lg->pend);
+    if (rc == ADT_EIO)
+        return sqldb_fail(lg->db, "storing an entry", err);
+    /* Never acknowledge what was not stored. */
+    if (rc)
+        return adt_fail(err, ADT_ECORRUPT,
+                        "entries from %llu were not all stored (a foreign trigger?): run "
+                        "'auditd verify'", (unsigned long long)(first + bad));
     return ADT_OK;
 }
 
 /* Store one entry: its leaf (built in lg->leaf) and leaf hash are queued
  * for flush_entries, the tree nodes it completes for flush_nodes (on_node);
  * append_entries flushes both before the checkpoint is signed. */
-static int store_entry(ledger *lg, uint64_t seq, adt_err *err)
+static int store_entry(ledger *lg, adt_err *err)
 {
     int rc;
     if ((lg->npend == PEND_ROWS || lg->pend.len >= PEND_BYTES) && (rc = flush_entries(lg, err)))
         return rc;
     merkle_hash lh;
     merkle_leaf_hash(lg->leaf.data, lg->leaf.len, lh);
-    if (lg->npend == 0)
-        lg->pend_first = seq;
     if (buf_append(&lg->pend, lg->leaf.data, lg->leaf.len))
         return adt_fail(err, ADT_ENOMEM, "out of memory");
     lg->pend_end[lg->npend] = lg->pend.len;
@@ -858,7 +880,7 @@ static int append_entries(ledger *lg, ledger_batch *batches, size_t nb, const ch
                 adt_err_prefix(err, "event %zu of the batch", (nb > 1 ? ev : i) + 1);
                 return rc;
             }
-            if ((rc = store_entry(lg, seq, err)))
+            if ((rc = store_entry(lg, err)))
                 return rc;
         }
     }
@@ -1204,6 +1226,9 @@ typedef struct verifier {
 #define VKEY_HASH(i) (4 * (uint64_t)(i) + 2)
 #define VKEY_ENTRY(i) (4 * (uint64_t)(i) + 3)
 #define VKEY_END(n, k) (4 * (uint64_t)(n) + 4 + (k))
+/* The entry (or tree size) i a key belongs to: the entries before it are
+ * the ones a single thread would have counted as checked. */
+#define VKEY_INDEX(key) ((key) / 4)
 
 static int vfail(ledger_verify_result *res, bool has_index, uint64_t index, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -1542,7 +1567,8 @@ static void vworker_start(vworker *w, ledger *lg)
         buf_init(&w->b[k].data, VBATCH_BYTES + LEDGER_MAX_LEAF);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    w->started = pthread_create(&w->thread, NULL, vworker_run, w) == 0;
+    adt_err e; /* without a thread, the batches are checked in line */
+    w->started = bgtask_start(&w->thread, vworker_run, w, "the verify worker thread", &e) == ADT_OK;
 }
 
 /* Hand the batch being filled to the worker (waiting until it is done with
@@ -1609,19 +1635,13 @@ static bool vworker_add(vworker *w, verifier *v, const vitem *it, const void *d,
     return true;
 }
 
-/* Check what is queued, stop the thread, free the batches. */
+/* Check what is queued, stop the thread (it checks a batch handed over
+ * before it sees `quit`), free the batches. */
 static void vworker_finish(vworker *w)
 {
     vworker_handoff(w);
-    if (w->started) {
-        pthread_mutex_lock(&w->mu);
-        while (w->pending)
-            pthread_cond_wait(&w->cv, &w->mu);
-        w->quit = true;
-        pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->thread, NULL);
-    }
+    if (w->started)
+        bgtask_stop(w->thread, &w->mu, &w->cv, &w->quit);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     for (int k = 0; k < 2; k++)
@@ -1873,13 +1893,16 @@ out:
     return rc;
 }
 
-/* The pass's finding and the worker's: the first in VKEY order stands. */
+/* The pass's finding and the worker's: the first in VKEY order stands.
+ * When it is the worker's, the pass may have gone on past it (by up to two
+ * batches, as the threads ran): the entries checked are then those before
+ * the finding (VKEY_INDEX), as one thread row after row counts them (a failed
+ * verify records this count: state_verify_fields). */
 static void verify_merge(verifier *v, vworker *w)
 {
     if (w->failed && (v->res->ok || w->key < v->key)) {
-        uint64_t entries = v->res->entries;
         *v->res = w->res;
-        v->res->entries = entries;
+        v->res->entries = VKEY_INDEX(w->key);
     }
     v->res->checkpoints = w->checkpoints + v->checkpoints;
 }

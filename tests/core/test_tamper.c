@@ -19,15 +19,21 @@
  * per test case in the runner process; each test tampers with its own copy. */
 static char *g_template;
 
-static void template_setup(void)
+/* N entries appended one by one to the new ledger `dir`; returns dir. */
+static char *fill_ledger(char *dir)
 {
-    g_template = lt_new_ledger("t-template");
     ledger *lg;
     adt_err err;
-    ck_assert_int_eq(ledger_open(g_template, LEDGER_RDWR, &lg, &err), ADT_OK);
+    ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &err), ADT_OK);
     for (uint64_t k = 0; k < N; k++)
         lt_append1(lg, k, "agent:tamper");
     ledger_close(lg);
+    return dir;
+}
+
+static void template_setup(void)
+{
+    g_template = fill_ledger(lt_new_ledger("t-template"));
     sqlite3 *db = lt_db(g_template);
     lt_exec_ok(db, "PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(db);
@@ -171,6 +177,40 @@ static void expect_detected(const char *dir, uint64_t idx, uint64_t idx_hi, cons
     free(errout);
 }
 
+/* One edit of an attacker's session: SQL run with the triggers dropped, or
+ * (sql NULL) one bit of a blob column flipped (flip_blob). */
+typedef struct edit {
+    const char *sql;
+    const char *table, *col, *keycol;
+    int64_t key;
+    long off;
+} edit;
+#define SQL(s) {.sql = (s)}
+#define FLIP(table, col, keycol, key, off) {NULL, (table), (col), (keycol), (key), (off)}
+
+/* The edits e[0..n) made to the ledger in `dir` in one attacker's session;
+ * then verify must name idx..idx_hi (expect_detected). Removes dir. */
+static void tamper_expect(char *dir, const edit *e, size_t n, uint64_t idx, uint64_t idx_hi,
+                          const char *word)
+{
+    attack a;
+    attack_begin(&a, dir);
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].sql)
+            lt_exec_ok(a.db, e[i].sql);
+        else
+            flip_blob(a.db, e[i].table, e[i].col, e[i].keycol, e[i].key, e[i].off);
+    }
+    attack_end(&a);
+    expect_detected(dir, idx, idx_hi, word);
+    lt_remove_ledger(dir);
+}
+#define TAMPER(dir, idx, idx_hi, word, ...)                                                      \
+    do {                                                                                         \
+        const edit e_[] = {__VA_ARGS__};                                                         \
+        tamper_expect((dir), e_, sizeof e_ / sizeof e_[0], (idx), (idx_hi), (word));             \
+    } while (0)
+
 static void expect_ok(const char *dir, uint64_t entries)
 {
     ledger_verify_result vr;
@@ -212,13 +252,8 @@ END_TEST
 
 START_TEST(test_flip_leaf_byte)
 {
-    char *dir = make_ledger("t-leaf");
-    attack a;
-    attack_begin(&a, dir);
-    flip_blob(a.db, "entries", "leaf", "seq", 7, 30); /* inside the payload */
-    attack_end(&a);
-    expect_detected(dir, 7, 7, NULL);
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-leaf"), 7, 7, NULL,
+           FLIP("entries", "leaf", "seq", 7, 30) /* inside the payload */);
 }
 END_TEST
 
@@ -250,13 +285,8 @@ END_TEST
 
 START_TEST(test_flip_leaf_hash)
 {
-    char *dir = make_ledger("t-lh");
-    attack a;
-    attack_begin(&a, dir);
-    flip_blob(a.db, "entries", "leaf_hash", "seq", 11, 5);
-    attack_end(&a);
-    expect_detected(dir, 11, 11, NULL);
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-lh"), 11, 11, NULL,
+           FLIP("entries", "leaf_hash", "seq", 11, 5));
 }
 END_TEST
 
@@ -266,27 +296,16 @@ END_TEST
  * have one, (4, 0) over leaves 0..15. */
 START_TEST(test_flip_node_hash)
 {
-    char *dir = make_ledger("t-node");
-    attack a;
-    attack_begin(&a, dir);
-    flip_blob(a.db, "nodes", "hash", "id", NODE_ID(4, 0), 0); /* leaves 0..15 */
-    attack_end(&a);
-    expect_detected(dir, 0, 15, "node");
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-node"), 0, 15, "node",
+           FLIP("nodes", "hash", "id", NODE_ID(4, 0), 0) /* leaves 0..15 */);
 }
 END_TEST
 
 START_TEST(test_delete_node)
 {
-    char *dir = make_ledger("t-delnode");
-    attack a;
-    attack_begin(&a, dir);
     char sql[128];
     snprintf(sql, sizeof sql, "DELETE FROM nodes WHERE id = %lld", (long long)NODE_ID(4, 0));
-    lt_exec_ok(a.db, sql); /* leaves 0..15 */
-    attack_end(&a);
-    expect_detected(dir, 0, 15, "node");
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-delnode"), 0, 15, "node", SQL(sql) /* leaves 0..15 */);
 }
 END_TEST
 
@@ -294,14 +313,7 @@ END_TEST
  * verifies, and a flipped or deleted node of any level is found in it. */
 static char *make_v1_ledger(const char *tag)
 {
-    char *dir = lt_new_ledger_v1(tag);
-    ledger *lg;
-    adt_err err;
-    ck_assert_int_eq(ledger_open(dir, LEDGER_RDWR, &lg, &err), ADT_OK);
-    for (uint64_t k = 0; k < N; k++)
-        lt_append1(lg, k, "agent:tamper");
-    ledger_close(lg);
-    return dir;
+    return fill_ledger(lt_new_ledger_v1(tag));
 }
 
 START_TEST(test_v1_layout)
@@ -319,122 +331,73 @@ START_TEST(test_v1_layout)
     ck_assert_int_eq(sqlite3_column_int64(s, 0), 10 + 5 + 2 + 1); /* every level of 20 leaves */
     sqlite3_finalize(s);
     sqlite3_close(db);
-    attack a;
-    attack_begin(&a, dir);
-    flip_blob(a.db, "nodes", "hash", "id", NODE_ID(1, 2), 0); /* leaves 4..5 */
-    attack_end(&a);
-    expect_detected(dir, 4, 5, "node");
-    lt_remove_ledger(dir);
+    TAMPER(dir, 4, 5, "node", FLIP("nodes", "hash", "id", NODE_ID(1, 2), 0) /* leaves 4..5 */);
 
-    dir = make_v1_ledger("t-v1b");
-    attack_begin(&a, dir);
     char sql[128];
     snprintf(sql, sizeof sql, "DELETE FROM nodes WHERE id = %lld", (long long)NODE_ID(2, 2));
-    lt_exec_ok(a.db, sql); /* leaves 8..11 */
-    attack_end(&a);
-    expect_detected(dir, 8, 11, "node");
-    lt_remove_ledger(dir);
+    TAMPER(make_v1_ledger("t-v1b"), 8, 11, "node", SQL(sql) /* leaves 8..11 */);
 }
 END_TEST
 
 /* The signature line is the last line of the note: flip a base64 digit of it. */
 START_TEST(test_flip_checkpoint_sig)
 {
-    char *dir = make_ledger("t-sig");
-    attack a;
-    attack_begin(&a, dir);
-    flip_blob(a.db, "checkpoints", "note", "size", 9, -10);
-    attack_end(&a);
-    expect_detected(dir, 8, 8, "checkpoint");
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-sig"), 8, 8, "checkpoint",
+           FLIP("checkpoints", "note", "size", 9, -10));
 }
 END_TEST
 
 START_TEST(test_flip_checkpoint_root)
 {
-    char *dir = make_ledger("t-croot");
-    attack a;
-    attack_begin(&a, dir);
-    flip_blob(a.db, "checkpoints", "root", "size", 13, 3);
-    attack_end(&a);
-    expect_detected(dir, 12, 12, "checkpoint");
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-croot"), 12, 12, "checkpoint",
+           FLIP("checkpoints", "root", "size", 13, 3));
 }
 END_TEST
 
 START_TEST(test_delete_entry)
 {
-    char *dir = make_ledger("t-del");
-    attack a;
-    attack_begin(&a, dir);
-    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq = 5");
-    attack_end(&a);
-    expect_detected(dir, 5, 5, NULL);
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-del"), 5, 5, NULL,
+           SQL("DELETE FROM entries WHERE seq = 5"));
 }
 END_TEST
 
 START_TEST(test_delete_first_entry)
 {
-    char *dir = make_ledger("t-del0");
-    attack a;
-    attack_begin(&a, dir);
-    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq = 0");
-    attack_end(&a);
-    expect_detected(dir, 0, 0, NULL);
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-del0"), 0, 0, NULL,
+           SQL("DELETE FROM entries WHERE seq = 0"));
 }
 END_TEST
 
 START_TEST(test_swap_seq)
 {
-    char *dir = make_ledger("t-swap");
-    attack a;
-    attack_begin(&a, dir);
-    lt_exec_ok(a.db, "UPDATE entries SET seq = -1 WHERE seq = 3;"
-                     "UPDATE entries SET seq = 3 WHERE seq = 9;"
-                     "UPDATE entries SET seq = 9 WHERE seq = -1;");
-    attack_end(&a);
-    expect_detected(dir, 3, 3, NULL);
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-swap"), 3, 3, NULL,
+           SQL("UPDATE entries SET seq = -1 WHERE seq = 3;"
+               "UPDATE entries SET seq = 3 WHERE seq = 9;"
+               "UPDATE entries SET seq = 9 WHERE seq = -1;"));
 }
 END_TEST
 
 START_TEST(test_swap_contents)
 {
-    char *dir = make_ledger("t-swapc");
-    attack a;
-    attack_begin(&a, dir);
-    lt_exec_ok(a.db, "CREATE TEMP TABLE t AS SELECT seq, leaf, leaf_hash FROM entries WHERE seq IN (3, 9);"
-                     "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 9), "
-                     "  leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 9) WHERE seq = 3;"
-                     "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 3), "
-                     "  leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 3) WHERE seq = 9;");
-    attack_end(&a);
-    expect_detected(dir, 3, 3, NULL);
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-swapc"), 3, 3, NULL,
+           SQL("CREATE TEMP TABLE t AS SELECT seq, leaf, leaf_hash FROM entries WHERE seq IN (3, 9);"
+               "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 9), "
+               "  leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 9) WHERE seq = 3;"
+               "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 3), "
+               "  leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 3) WHERE seq = 9;"));
 
     /* Leaf bytes only (hashes left in place). */
-    dir = make_ledger("t-swapl");
-    attack_begin(&a, dir);
-    lt_exec_ok(a.db, "CREATE TEMP TABLE t AS SELECT seq, leaf FROM entries WHERE seq IN (14, 15);"
-                     "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 15) WHERE seq = 14;"
-                     "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 14) WHERE seq = 15;");
-    attack_end(&a);
-    expect_detected(dir, 14, 14, NULL);
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-swapl"), 14, 14, NULL,
+           SQL("CREATE TEMP TABLE t AS SELECT seq, leaf FROM entries WHERE seq IN (14, 15);"
+               "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 15) WHERE seq = 14;"
+               "UPDATE entries SET leaf = (SELECT leaf FROM t WHERE seq = 14) WHERE seq = 15;"));
 }
 END_TEST
 
 START_TEST(test_truncate_tail)
 {
-    char *dir = make_ledger("t-trunc");
-    attack a;
-    attack_begin(&a, dir);
-    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq >= 15");
-    attack_end(&a);
-    expect_detected(dir, 15, 15, "truncated");
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-trunc"), 15, 15, "truncated",
+           SQL("DELETE FROM entries WHERE seq >= 15"));
 }
 END_TEST
 
@@ -516,13 +479,8 @@ END_TEST
  * entries left behind. Verify promises to notice nodes for missing entries. */
 START_TEST(test_leftover_nodes)
 {
-    char *dir = make_ledger("t-leftover");
-    attack a;
-    attack_begin(&a, dir);
-    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq >= 1; DELETE FROM checkpoints WHERE size > 1;");
-    attack_end(&a);
-    expect_detected(dir, NO_INDEX, NO_INDEX, "nodes");
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-leftover"), NO_INDEX, NO_INDEX, "nodes",
+           SQL("DELETE FROM entries WHERE seq >= 1; DELETE FROM checkpoints WHERE size > 1;"));
 }
 END_TEST
 
@@ -605,41 +563,24 @@ END_TEST
  * checks") finds it. */
 START_TEST(test_first_of_two)
 {
-    char *dir = make_ledger("t-two1");
-    attack a;
-    attack_begin(&a, dir);
-    flip_blob(a.db, "entries", "leaf", "seq", 3, 30);  /* a leaf hash mismatch at 3 */
-    lt_exec_ok(a.db, "DELETE FROM entries WHERE seq = 12"); /* a gap at 12 */
-    attack_end(&a);
-    expect_detected(dir, 3, 3, "hash");
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-two1"), 3, 3, "hash",
+           FLIP("entries", "leaf", "seq", 3, 30), /* a leaf hash mismatch at 3 */
+           SQL("DELETE FROM entries WHERE seq = 12") /* a gap at 12 */);
 
-    dir = make_ledger("t-two2");
-    attack_begin(&a, dir);
-    flip_blob(a.db, "checkpoints", "note", "size", 5, -10); /* a bad signature at size 5 */
-    flip_blob(a.db, "entries", "leaf", "seq", 9, 30);
-    attack_end(&a);
-    expect_detected(dir, 4, 4, "checkpoint");
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-two2"), 4, 4, "checkpoint",
+           FLIP("checkpoints", "note", "size", 5, -10), /* a bad signature at size 5 */
+           FLIP("entries", "leaf", "seq", 9, 30));
 
-    dir = make_ledger("t-two3");
-    attack_begin(&a, dir);
-    flip_blob(a.db, "entries", "leaf", "seq", 2, 30);
-    flip_blob(a.db, "checkpoints", "note", "size", 9, -10);
-    attack_end(&a);
-    expect_detected(dir, 2, 2, "hash");
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-two3"), 2, 2, "hash",
+           FLIP("entries", "leaf", "seq", 2, 30),
+           FLIP("checkpoints", "note", "size", 9, -10));
 
     /* Entry 6 given entry 7's leaf hash: its hash (the worker's check) fails
      * at 6 before the chain does at 7 (the pass's); a leaf flipped at 14. */
-    dir = make_ledger("t-two4");
-    attack_begin(&a, dir);
-    lt_exec_ok(a.db, "CREATE TEMP TABLE t AS SELECT seq, leaf, leaf_hash FROM entries WHERE seq IN (6, 7);"
-                     "UPDATE entries SET leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 7) WHERE seq = 6;");
-    flip_blob(a.db, "entries", "leaf", "seq", 14, 30);
-    attack_end(&a);
-    expect_detected(dir, 6, 6, NULL);
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-two4"), 6, 6, NULL,
+           SQL("CREATE TEMP TABLE t AS SELECT seq, leaf, leaf_hash FROM entries WHERE seq IN (6, 7);"
+               "UPDATE entries SET leaf_hash = (SELECT leaf_hash FROM t WHERE seq = 7) WHERE seq = 6;"),
+           FLIP("entries", "leaf", "seq", 14, 30));
 }
 END_TEST
 
@@ -647,13 +588,8 @@ END_TEST
  * such a row on its own thread instead of copying it to the worker). */
 START_TEST(test_oversized_leaf)
 {
-    char *dir = make_ledger("t-big");
-    attack a;
-    attack_begin(&a, dir);
-    lt_exec_ok(a.db, "UPDATE entries SET leaf = zeroblob(3145728) WHERE seq = 5");
-    attack_end(&a);
-    expect_detected(dir, 5, 5, "hash");
-    lt_remove_ledger(dir);
+    TAMPER(make_ledger("t-big"), 5, 5, "hash",
+           SQL("UPDATE entries SET leaf = zeroblob(3145728) WHERE seq = 5"));
 }
 END_TEST
 
@@ -691,12 +627,18 @@ START_TEST(test_many_batches)
     attack_end(&a);
     ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
     ck_assert_msg(!vr.ok && vr.has_bad_index && vr.bad_index == 1234, "%s", vr.problem);
+    /* The counts a failed verify records (ledger.verify's tree_size and
+     * checkpoints) are those before the finding, whichever thread made it. */
+    ck_assert_uint_eq(vr.entries, 1234);
+    ck_assert_uint_eq(vr.checkpoints, 1234 / PER + 1);
     attack_begin(&a, dir);
     flip_blob(a.db, "entries", "leaf", "seq", 700, 30);
     lt_exec_ok(a.db, "DELETE FROM entries WHERE seq = 1400");
     attack_end(&a);
     ck_assert_int_eq(ledger_verify(dir, &vr, &err), ADT_OK);
     ck_assert_msg(!vr.ok && vr.has_bad_index && vr.bad_index == 700, "%s", vr.problem);
+    ck_assert_uint_eq(vr.entries, 700);
+    ck_assert_uint_eq(vr.checkpoints, 700 / PER + 1);
     lt_remove_ledger(dir);
 }
 END_TEST
